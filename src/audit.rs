@@ -1,0 +1,216 @@
+//! The audit trail (GDPR Art. 5(2), 30): every state change, code sent, code tried, disclosure,
+//! extension and rejection, appended in the same transaction as the change it records. Entries
+//! are hash-chained: each holds the SHA-256 of the previous entry, and the store keeps the hash
+//! and count of the last one, so an edited, deleted, reordered or truncated trail is detected.
+//! People appear only as keyed pseudonyms; codes never appear at all.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::keys::hex;
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who is acting: `DSR_ACTOR`, else the login name.
+pub fn actor() -> String {
+    ["DSR_ACTOR", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub id: i64,
+    pub at: String,
+    pub clock_injected: bool,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub subject_pseudonym: Option<String>,
+    pub action: String,
+    pub details: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+fn digest(
+    id: i64,
+    at: &str,
+    injected: bool,
+    actor: &str,
+    request: Option<&str>,
+    subject: Option<&str>,
+    action: &str,
+    details: &str,
+    prev: &str,
+) -> String {
+    let canonical =
+        json!([id, at, injected, actor, request, subject, action, details, prev]).to_string();
+    hex(&Sha256::digest(canonical.as_bytes()))
+}
+
+fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM store_meta WHERE key = 'audit-head'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|s| {
+        let (n, h) = s.split_once(':')?;
+        Some((n.parse().ok()?, h.to_owned()))
+    })
+    .unwrap_or((0, GENESIS.to_owned())))
+}
+
+/// Append one entry. Call inside the transaction that makes the change it records.
+pub fn append(
+    conn: &Connection,
+    clock: &Clock,
+    request_id: Option<&str>,
+    subject: Option<&str>,
+    action: &str,
+    details: Value,
+) -> rusqlite::Result<()> {
+    let (count, prev) = head(conn)?;
+    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM audit_log", [], |r| {
+        r.get(0)
+    })?;
+    let at = clock.timestamp();
+    let actor = actor();
+    let details = details.to_string();
+    let hash = digest(
+        id,
+        &at,
+        clock.injected(),
+        &actor,
+        request_id,
+        subject,
+        action,
+        &details,
+        &prev,
+    );
+    conn.prepare_cached(
+        "INSERT INTO audit_log (id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![id, at, clock.injected(), actor, request_id, subject, action, details, prev, hash])?;
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES ('audit-head', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [format!("{}:{hash}", count + 1)],
+    )?;
+    Ok(())
+}
+
+/// The result of `audit verify`.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub format_version: u32,
+    pub entries: i64,
+    pub ok: bool,
+    /// The first entry that does not fit the chain, and why.
+    pub first_bad_entry: Option<i64>,
+    pub problem: Option<String>,
+}
+
+/// Recompute the chain from the first entry to the recorded head.
+pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
+    let mut stmt = conn.prepare(
+        "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
+         FROM audit_log ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut prev = GENESIS.to_owned();
+    let mut expected_id = 1;
+    let mut entries = 0;
+    let fail = |entries, id, why: String| Verification {
+        format_version: 1,
+        entries,
+        ok: false,
+        first_bad_entry: Some(id),
+        problem: Some(why),
+    };
+    while let Some(r) = rows.next()? {
+        entries += 1;
+        let id: i64 = r.get(0)?;
+        if id != expected_id {
+            return Ok(fail(
+                entries,
+                expected_id,
+                format!("entry {expected_id} is missing (next is {id})"),
+            ));
+        }
+        let stored_prev: String = r.get(8)?;
+        if stored_prev != prev {
+            return Ok(fail(entries, id, format!("entry {id} does not follow entry {}: an entry was removed, reordered or edited", id - 1)));
+        }
+        let at: String = r.get(1)?;
+        let injected: bool = r.get(2)?;
+        let actor: String = r.get(3)?;
+        let request: Option<String> = r.get(4)?;
+        let subject: Option<String> = r.get(5)?;
+        let action: String = r.get(6)?;
+        let details: String = r.get(7)?;
+        let hash: String = r.get(9)?;
+        let computed = digest(
+            id,
+            &at,
+            injected,
+            &actor,
+            request.as_deref(),
+            subject.as_deref(),
+            &action,
+            &details,
+            &prev,
+        );
+        if computed != hash {
+            return Ok(fail(
+                entries,
+                id,
+                format!("entry {id} was changed after it was written"),
+            ));
+        }
+        prev = hash;
+        expected_id += 1;
+    }
+    let (count, head_hash) = head(conn)?;
+    if count != entries || head_hash != prev {
+        return Ok(fail(entries, entries + 1, format!("the trail ends at entry {entries} but {count} entries were written: the last entries were removed")));
+    }
+    Ok(Verification {
+        format_version: 1,
+        entries,
+        ok: true,
+        first_bad_entry: None,
+        problem: None,
+    })
+}
+
+/// Entries, optionally of one request.
+pub fn list(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
+         FROM audit_log WHERE ?1 IS NULL OR request_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([request], |r| {
+        let details: String = r.get(7)?;
+        Ok(Entry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            clock_injected: r.get(2)?,
+            actor: r.get(3)?,
+            request_id: r.get(4)?,
+            subject_pseudonym: r.get(5)?,
+            action: r.get(6)?,
+            details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+            prev_hash: r.get(8)?,
+            hash: r.get(9)?,
+        })
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,299 @@
+//! The command line (clap). Flags first, then `DSR_*` environment variables, then defaults.
+//! Secrets are never flags.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ENVIRONMENT: &str = "\
+Environment:
+  DSR_DB                     store path (default ./dsr.sqlite); --db wins
+  DSR_NOW                    RFC 3339 time that replaces the clock (tests, replays)
+  DSR_ACTOR                  who is acting, for the audit trail (default: login name)
+  DSR_MAIL                   mail transport: outbox (default, outbox/ beside the store) or smtp
+  DSR_SMTP_URL               smtps://user@host:465 or smtp://user@host:587?tls=required
+  DSR_SMTP_PASSWORD          SMTP password (never a flag)
+  DSR_MAIL_FROM              sender address (default: the register's privacy address)
+  DSR_CODE_LIFETIME_MINUTES  verification code lifetime, 1-1440 (default 1440 = 24 h)
+  NO_COLOR                   disable colour when --color is auto";
+
+/// The clap command with the environment and exit-code tables in its help.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command().after_help(format!(
+        "{ENVIRONMENT}\n\nExit codes:\n{}",
+        crate::exit::help_table()
+    ))
+}
+
+/// Parse the process arguments (exits with code 2 and a usage message on error).
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dsr",
+    version,
+    about = "Answer GDPR data-subject-rights requests on a local SQLite customer store",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Path of the store
+    #[arg(
+        long,
+        global = true,
+        env = "DSR_DB",
+        default_value = "dsr.sqlite",
+        value_name = "PATH"
+    )]
+    pub db: PathBuf,
+    /// Print one JSON document on stdout instead of tables
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Silence status messages (never errors)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new store, optionally filled from an embedded company fixture
+    Init(InitArgs),
+    /// Check whether the store holds data on a person: records per category (internal, not a request)
+    Lookup(LookupArgs),
+    /// Show the register of processing (GDPR Art. 30) held in the store
+    Register,
+    /// Right of access (Art. 15): open a request and send the code, or answer a verified request
+    Access(AccessArgs),
+    /// Check the code the person relays; resend a code; unlock after repeated failures
+    Verify(VerifyArgs),
+    /// List, show, extend or reject requests
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Verify or list the hash-chained audit trail
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Walk through an access request end to end on a temporary demo store
+    Demo(DemoArgs),
+    /// Build a large synthetic store for benchmarks (deterministic)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+    /// Print a shell completion script
+    #[command(hide = true)]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Fill the store from an embedded fixture: its register and its sample people
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub fixture: Option<FixtureName>,
+    /// With --fixture: load only the register, no sample people
+    #[arg(long, requires = "fixture")]
+    pub register_only: bool,
+    /// Replace an existing file at --db
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FixtureName {
+    /// Voordelig Streamen (privacy policy of 2021)
+    VoordeligStreamen,
+    /// Virtio ICT B.V. (privacy policy of 26 November 2024)
+    Virtio,
+}
+
+impl FixtureName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixtureName::VoordeligStreamen => "voordelig-streamen",
+            FixtureName::Virtio => "virtio",
+        }
+    }
+}
+
+/// One way to name the person.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct SubjectArgs {
+    /// Email address (matched ignoring case; no dot or '+' folding)
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+    /// Customer number
+    #[arg(long, value_name = "NUMBER")]
+    pub customer: Option<String>,
+    /// Phone number (E.164, or Dutch national format)
+    #[arg(long, value_name = "PHONE")]
+    pub phone: Option<String>,
+    /// Cookie identifier (visitors known only by a cookie)
+    #[arg(long, value_name = "ID")]
+    pub cookie: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 found, 3 not found, 4 ambiguous (candidates listed), 2 malformed identifier, 10-15 store errors."
+)]
+pub struct LookupArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Which company's fixture to use
+    #[arg(long, value_enum, default_value_t = FixtureName::Virtio, value_name = "NAME")]
+    pub fixture: FixtureName,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of customers
+    #[arg(long, default_value_t = 10_000)]
+    pub customers: u64,
+    /// Seed of the deterministic generator
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Server-log lines per customer on average
+    #[arg(long, default_value_t = 200)]
+    pub log_lines: u64,
+    /// IP events per customer on average
+    #[arg(long, default_value_t = 50)]
+    pub ip_events: u64,
+    /// Replace an existing file at --db
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Opening: `dsr access --email E` opens a request and sends a one-time code to the address on file; \
+the acknowledgement is the same whether or not the address is known. Answering: `dsr access REQUEST` once \
+`dsr verify REQUEST` accepted the code; exit 5 (nothing disclosed) before that."
+)]
+pub struct AccessArgs {
+    /// The request to answer (once verified)
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "received", "channel"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// Write the answer as JSON to this file (mode 0600, written atomically)
+    #[arg(long, value_name = "FILE", requires = "request")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing --out file
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// How a request came in.
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Date the request was received, if earlier than today (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub received: Option<chrono::NaiveDate>,
+    /// How the request came in
+    #[arg(long, value_enum, value_name = "CHANNEL")]
+    pub channel: Option<crate::request::Channel>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The request the code belongs to
+    #[arg(value_name = "REQUEST", required_unless_present_any = ["resend", "unlock"])]
+    pub request: Option<String>,
+    /// The code the person relays (asked for on a terminal when left out)
+    #[arg(value_name = "CODE", requires = "request")]
+    pub code: Option<String>,
+    /// Send a new code for this request (voids the older one)
+    #[arg(long, value_name = "REQUEST", conflicts_with_all = ["request", "unlock"])]
+    pub resend: Option<String>,
+    /// Lift the lock on the person of this request
+    #[arg(
+        long,
+        value_name = "REQUEST",
+        requires = "reason",
+        conflicts_with = "request"
+    )]
+    pub unlock: Option<String>,
+    /// Why the lock is lifted (recorded in the audit trail)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Requests with their state and deadline
+    List {
+        /// Only open requests (awaiting verification or verified)
+        #[arg(long)]
+        open: bool,
+        /// Only open requests past their deadline
+        #[arg(long)]
+        overdue: bool,
+    },
+    /// One request: details and timeline
+    Show {
+        #[arg(value_name = "REQUEST")]
+        id: String,
+    },
+    /// Extend the deadline by one or two months (Art. 12(3)), within the first month, with a reason
+    Extend {
+        #[arg(value_name = "REQUEST")]
+        id: String,
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2))]
+        months: u32,
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Refuse a request (Art. 12(4)/(5)); the answer states the reasons and the complaint route
+    Reject {
+        #[arg(value_name = "REQUEST")]
+        id: String,
+        #[arg(long, value_enum)]
+        reason: crate::request::RejectReason,
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 16 naming the first bad entry
+    Verify,
+    /// List entries
+    Log {
+        /// Only the entries of this request
+        #[arg(long, value_name = "REQUEST")]
+        request: Option<String>,
+    },
+}

@@ -1,0 +1,330 @@
+//! `dsr access`: open an access request (and send the code), or answer a verified one.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::{AccessArgs, OpenArgs, SubjectArgs};
+use crate::error::Error;
+use crate::exit::Code;
+use crate::output::{sanitize, table, Output};
+use crate::register::Register;
+use crate::request::{self, Channel, Kind, NewRequest, Request};
+use crate::rights::access::{self, AccessReport};
+use crate::{audit, mail, subject, verify};
+
+use super::{given, identifier, interactive, Ctx};
+
+pub fn access(ctx: &mut Ctx, args: &AccessArgs) -> anyhow::Result<Code> {
+    match &args.request {
+        Some(id) => answer(ctx, id, args),
+        None => open(ctx, Kind::Access, &args.subject, &args.open),
+    }
+}
+
+/// The acknowledgement of an opened request: the same fields whether or not the identifier
+/// named anyone, so the officer's screen never tells an impostor who is a customer.
+#[derive(Debug, Serialize)]
+pub struct Opened {
+    pub format_version: u32,
+    pub request: String,
+    pub right: String,
+    pub state: String,
+    pub received_on: chrono::NaiveDate,
+    pub due_on: chrono::NaiveDate,
+    /// false when an open request for the same person and right already existed.
+    pub new: bool,
+    pub message: String,
+    pub next: String,
+}
+
+/// Open a request for any right: resolve, dedupe, and send the code to the address on file.
+pub fn open(ctx: &mut Ctx, kind: Kind, who: &SubjectArgs, how: &OpenArgs) -> anyhow::Result<Code> {
+    let id = identifier(who)?;
+    let keys = ctx.keys()?;
+    let register = Register::load(&ctx.store.conn)?;
+    let controller = register.controller.ok_or_else(|| {
+        anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)")
+    })?;
+    let received_on = how.received.unwrap_or_else(|| ctx.clock.now().date_naive());
+    let given = given(who);
+    let tx = ctx.store.conn.transaction()?;
+    request::expire_stale(&tx, &ctx.clock)?;
+    let new = NewRequest {
+        kind,
+        identifier: &id,
+        given: &given,
+        channel: how.channel.unwrap_or(Channel::Email),
+        received_on,
+    };
+    let (req, fresh) = request::open(&tx, &ctx.clock, &keys, &new)?;
+    if fresh {
+        send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
+    }
+    tx.commit()?;
+    let message = if fresh {
+        format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
+    } else {
+        format!("Request {} ({}) is already open for this person; no new code was sent (use `dsr verify --resend {}`).", req.id, req.right, req.id)
+    };
+    let opened = Opened {
+        format_version: 1,
+        request: req.id.clone(),
+        right: req.right.clone(),
+        state: req.state.clone(),
+        received_on: req.received_on,
+        due_on: req.due_on,
+        new: fresh,
+        message,
+        next: format!("dsr verify {}", req.id),
+    };
+    if ctx.out.json {
+        ctx.out.json(&opened)?;
+        return Ok(Code::Ok);
+    }
+    ctx.out.data(&format!(
+        "{}\nReceived {}, due {}. When the person relays the code: dsr verify {}",
+        opened.message, opened.received_on, opened.due_on, opened.request
+    ))?;
+    if req.state == "awaiting-verification" && interactive(&ctx.out) {
+        let now = dialoguer::Confirm::new()
+            .with_prompt("Enter the code now?")
+            .default(false)
+            .interact()?;
+        if now {
+            return super::verify::check_interactively(ctx, &req.id);
+        }
+    }
+    Ok(Code::Ok)
+}
+
+/// Issue a code and mail it to the address on file, inside the caller's transaction: if the mail
+/// cannot be sent, nothing (not the code, not the request) is recorded. A request that names no
+/// one, or a person without an email address, gets no code and the same acknowledgement.
+pub fn send_code(
+    tx: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &std::path::Path,
+    keys: &crate::keys::Keys,
+    controller: &crate::register::Controller,
+    req: &Request,
+) -> anyhow::Result<bool> {
+    let Some(person) = req.person_id else {
+        return Ok(false);
+    };
+    let named = (req.subject_kind == "email")
+        .then(|| req.subject_given.as_deref().map(subject::fold))
+        .flatten();
+    let Some(address) = subject::address_on_file(tx, person, named.as_deref())? else {
+        return Ok(false);
+    };
+    let issued = verify::issue(tx, clock, keys, req, &subject::fold(&address))?;
+    let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
+    let body = mail::challenge_body(
+        controller,
+        &req.id,
+        req.kind().names(),
+        &issued.grouped(),
+        &expires,
+    );
+    let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
+    let message = mail::message(controller, &address, &subject_line, body)?;
+    let sent = mail::Transport::from_env(store)?.send(&message, &req.id)?;
+    audit::append(
+        tx,
+        clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "mail-sent",
+        json!({"letter": "verification-code", "transport": sent.transport, "reference": sent.reference}),
+    )?;
+    Ok(true)
+}
+
+/// Load a request for answering: the right kind, verified, naming a person.
+pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, subject::Subject)> {
+    let req = request::load(&ctx.store.conn, id)?;
+    if req.kind() != kind {
+        return Err(Error::RequestState(format!(
+            "request {} is a{} {} request, not {}",
+            req.id,
+            if req.right.starts_with(['a', 'e', 'o']) {
+                "n"
+            } else {
+                ""
+            },
+            req.right,
+            kind.as_str()
+        ))
+        .into());
+    }
+    match req.state.as_str() {
+        "verified" | "completed" => {}
+        "awaiting-verification" => return Err(Error::NotVerified(req.id).into()),
+        other => {
+            return Err(Error::RequestState(format!(
+                "request {} is {other}; nothing is disclosed",
+                req.id
+            ))
+            .into())
+        }
+    }
+    let person = req.person_id.ok_or_else(|| {
+        Error::RequestState(format!(
+            "request {} names no one in the store (or the person was erased)",
+            req.id
+        ))
+    })?;
+    let s = subject::subject(&ctx.store.conn, person)?;
+    Ok((req, s))
+}
+
+fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
+    let (req, s) = verified(ctx, id, Kind::Access)?;
+    let report = access::build(&ctx.store.conn, &ctx.clock, &req, &s)?;
+    let tx = ctx.store.conn.transaction()?;
+    audit::append(
+        &tx,
+        &ctx.clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "disclosed",
+        json!({"categories": report.categories.len(), "records": report.person.records, "to": if args.out.is_some() { "file" } else if ctx.out.json { "json" } else { "terminal" }}),
+    )?;
+    if req.state == "verified" {
+        request::set_state(
+            &tx,
+            &ctx.clock,
+            &req,
+            "completed",
+            json!({"answered": "access"}),
+        )?;
+    }
+    // Write the answer before committing: if it cannot be written, nothing is recorded as disclosed.
+    match &args.out {
+        Some(path) => {
+            crate::fsutil::write_private(path, args.force, |w| {
+                serde_json::to_writer_pretty(&mut *w, &report)?;
+                w.write_all(b"\n")?;
+                Ok(())
+            })?;
+            ctx.out.status(&format!(
+                "Wrote the access answer for {} to {} (mode 0600).",
+                req.id,
+                path.display()
+            ));
+        }
+        None if ctx.out.json => ctx.out.json(&report)?,
+        None => ctx.out.data(&render_access(&report, &ctx.out))?,
+    }
+    tx.commit()?;
+    Ok(Code::Ok)
+}
+
+/// Rows per table shown on a terminal; the JSON and --out answer hold every row.
+const TERMINAL_ROWS: usize = 20;
+
+pub fn render_access(r: &AccessReport, out: &Output) -> String {
+    let mut s = format!(
+        "Access answer for request {} (GDPR Art. 15) from {}\nGenerated {}; {} records in {} categories.\n",
+        r.request.id,
+        r.controller.name,
+        r.generated_at,
+        r.person.records,
+        r.categories.len()
+    );
+    for c in &r.categories {
+        s.push_str(&format!(
+            "\n== {} / {} ({} records)\n",
+            c.name_en, c.name_nl, c.records
+        ));
+        for t in &c.tables {
+            let columns: Vec<&str> = t
+                .rows
+                .first()
+                .map(|row| row.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut tb = table::new(out, &columns);
+            for row in t.rows.iter().take(TERMINAL_ROWS) {
+                tb.add_row(
+                    row.values()
+                        .map(|v| table::cell(&cell_text(v)))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            s.push_str(&format!("{} ({} rows)\n{tb}\n", t.table, t.rows.len()));
+            if t.rows.len() > TERMINAL_ROWS {
+                s.push_str(&format!(
+                    "... and {} more rows (all of them with --json or --out)\n",
+                    t.rows.len() - TERMINAL_ROWS
+                ));
+            }
+        }
+    }
+    let mut tb = table::new(
+        out,
+        &["Category", "Purposes (legal basis)", "Retention", "Source"],
+    );
+    for c in &r.categories {
+        let purposes: Vec<String> = c
+            .purposes
+            .iter()
+            .map(|p| format!("{} ({})", p.name_en, p.legal_basis))
+            .collect();
+        let retention: Vec<&str> = c
+            .retention
+            .iter()
+            .map(|x| x.description_en.as_str())
+            .collect();
+        tb.add_row(vec![
+            table::cell(&c.name_en),
+            table::cell(&purposes.join("\n")),
+            table::cell(&retention.join("\n")),
+            table::cell(&c.source_en),
+        ]);
+    }
+    s.push_str(&format!(
+        "\nPurposes, legal bases, retention and source (Art. 15(1)(a),(b),(d),(g))\n{tb}\n"
+    ));
+    let mut tb = table::new(out, &["Recipient", "Country", "Why", "Safeguards"]);
+    for x in &r.recipients {
+        tb.add_row(vec![
+            table::cell(&x.name),
+            table::cell(&x.country),
+            table::cell(&x.because.join("\n")),
+            table::cell(&x.safeguards_en),
+        ]);
+    }
+    s.push_str(&format!(
+        "\nRecipients of this person's data (Art. 15(1)(c), 15(2))\n{tb}\n"
+    ));
+    for d in &r.automated_decisions {
+        s.push_str(&format!(
+            "\nAutomated decision (Art. 15(1)(h), 22): {}\n{}\nConsequences: {}\nSteps taken on your invoices: {}\n{}\n",
+            d.decision.name_en, d.decision.logic_en, d.decision.consequences_en, d.applied_to_you, d.decision.human_review_en
+        ));
+    }
+    let mut tb = table::new(out, &["Right", "Article", "How"]);
+    for x in &r.rights {
+        tb.add_row(vec![
+            table::cell(&x.name_en),
+            table::cell(&x.article),
+            table::cell(&x.how_en),
+        ]);
+    }
+    s.push_str(&format!("\nYour rights (Art. 15(1)(e),(f))\n{tb}\n"));
+    s.push_str(&format!(
+        "\nComplaints: {} ({}). {}\n",
+        sanitize::line(&r.complaint.authority),
+        sanitize::line(&r.complaint.url),
+        sanitize::line(&r.complaint.court_route_en)
+    ));
+    s
+}
+
+fn cell_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

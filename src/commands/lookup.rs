@@ -1,0 +1,71 @@
+//! `dsr lookup`: records per category for one person, or the candidates of an ambiguous identifier.
+
+use crate::cli::LookupArgs;
+use crate::exit::Code;
+use crate::lookup::LookupReport;
+use crate::output::{sanitize, table, Output};
+
+use super::{identifier, Ctx};
+
+pub fn lookup(ctx: &mut Ctx, args: &LookupArgs) -> anyhow::Result<Code> {
+    let out = &ctx.out;
+    let report = crate::lookup::lookup(&ctx.store.conn, identifier(&args.subject)?)?;
+    if out.json {
+        out.json(&report)?;
+    } else {
+        out.data(&render_lookup(&report, out))?;
+    }
+    Ok(match report.status {
+        "found" => Code::Ok,
+        "ambiguous" => Code::Ambiguous,
+        _ => Code::NotFound,
+    })
+}
+
+pub fn render_lookup(report: &LookupReport, out: &Output) -> String {
+    let kind = report.identifier.kind();
+    match report.status {
+        "not-found" => format!("No person in this store matches this {kind}."),
+        "ambiguous" => {
+            let mut t = table::new(out, &["Person", "Customer", "Name", "Roles"]);
+            for c in &report.candidates {
+                t.add_row(vec![
+                    table::cell(&c.person_id.to_string()),
+                    table::cell(c.customer_number.as_deref().unwrap_or("-")),
+                    table::cell(c.name.as_deref().unwrap_or("-")),
+                    table::cell(&c.roles.join(", ")),
+                ]);
+            }
+            format!(
+                "This {kind} belongs to {} people; name one by email or customer number:\n{t}",
+                report.candidates.len()
+            )
+        }
+        _ => {
+            let person = report.person.as_ref().expect("found has a person");
+            let mut t = table::new(out, &["Category", "Table", "Records"]);
+            for c in &report.categories {
+                for (i, tc) in c.tables.iter().enumerate() {
+                    let name = if i == 0 { c.name.as_str() } else { "" };
+                    t.add_row(vec![
+                        table::cell(name),
+                        table::cell(&tc.table),
+                        table::cell(&tc.records.to_string()),
+                    ]);
+                }
+            }
+            let customer = person
+                .customer_number
+                .as_deref()
+                .map(|n| format!(", customer {}", sanitize::line(n)))
+                .unwrap_or_default();
+            format!(
+                "Found person {}{customer} ({}): {} records in {} categories.\n{t}",
+                person.person_id,
+                person.roles.join(", "),
+                report.total_records,
+                report.categories.len()
+            )
+        }
+    }
+}

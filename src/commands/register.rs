@@ -1,0 +1,99 @@
+//! `dsr register`: the Art. 30 record held in the store.
+
+use crate::exit::Code;
+use crate::output::{table, Output};
+use crate::register::Register;
+
+use super::Ctx;
+
+pub fn register(ctx: &Ctx) -> anyhow::Result<Code> {
+    let out = &ctx.out;
+    let register = Register::load(&ctx.store.conn)?;
+    if out.json {
+        out.json(&register)?;
+    } else {
+        out.data(&render_register(&register, out))?;
+    }
+    Ok(Code::Ok)
+}
+
+fn render_register(r: &Register, out: &Output) -> String {
+    let Some(c) = &r.controller else {
+        return "This store has no register yet (create one with `dsr init --fixture NAME`)."
+            .to_owned();
+    };
+    let mut s = format!(
+        "Register of processing (GDPR Art. 30) of {}{}, privacy policy {}\nRights requests: {}\nComplaints: {} ({})\n",
+        c.name,
+        c.kvk_number.as_deref().map(|k| format!(", KvK {k}")).unwrap_or_default(),
+        c.policy_version,
+        c.privacy_email,
+        c.complaint_authority,
+        c.complaint_url
+    );
+    let mut t = table::new(out, &["Purpose", "Legal basis", "Direct marketing"]);
+    for p in &r.purposes {
+        t.add_row(vec![
+            table::cell(&p.name_en),
+            table::cell(&format!(
+                "{} ({})",
+                p.legal_basis_name_en, p.legal_basis_article
+            )),
+            table::cell(if p.direct_marketing { "yes" } else { "" }),
+        ]);
+    }
+    s.push_str(&format!("\nPurposes\n{t}\n"));
+    let mut t = table::new(out, &["Category", "Source", "Portable", "Retention"]);
+    for cat in &r.categories {
+        let retention: Vec<_> = r
+            .retention_of_category(&cat.code)
+            .map(|x| x.description_en.as_str())
+            .collect();
+        t.add_row(vec![
+            table::cell(&cat.name_en),
+            table::cell(&cat.provenance),
+            table::cell(if cat.portable { "yes" } else { "no" }),
+            table::cell(&retention.join("\n")),
+        ]);
+    }
+    s.push_str(&format!("\nCategories and retention\n{t}\n"));
+    let mut t = table::new(out, &["Recipient", "Country", "Safeguards", "Receives"]);
+    for rc in &r.recipients {
+        let country = if rc.outside_eea {
+            format!("{} (outside EEA)", rc.country)
+        } else {
+            rc.country.clone()
+        };
+        t.add_row(vec![
+            table::cell(&rc.name),
+            table::cell(&country),
+            table::cell(&rc.safeguards_en),
+            table::cell(&rc.categories.join(", ")),
+        ]);
+    }
+    s.push_str(&format!("\nRecipients\n{t}\n"));
+    for d in &r.automated_decisions {
+        let mut t = table::new(out, &["Step", "Days after due date", "What happens"]);
+        for st in &d.steps {
+            t.add_row(vec![
+                table::cell(&st.step),
+                table::cell(&st.days_after_due.to_string()),
+                table::cell(&st.description_en),
+            ]);
+        }
+        s.push_str(&format!(
+            "\nAutomated decision: {}\n{}\nConsequences: {}\nHuman review: {}\n{t}\n",
+            d.name_en, d.logic_en, d.consequences_en, d.human_review_en
+        ));
+    }
+    let mut t = table::new(out, &["Right", "Article", "How"]);
+    for right in &r.rights {
+        t.add_row(vec![
+            table::cell(&right.name_en),
+            table::cell(&right.article),
+            table::cell(&right.how_en),
+        ]);
+    }
+    s.push_str(&format!("\nRights\n{t}"));
+    s
+}

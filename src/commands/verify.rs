@@ -1,0 +1,125 @@
+//! `dsr verify`: check the code the person relays, resend a code, or unlock after failures.
+
+use serde::Serialize;
+
+use crate::cli::VerifyArgs;
+use crate::error::Error;
+use crate::exit::Code;
+use crate::register::Register;
+use crate::{request, verify as v};
+
+use super::{interactive, Ctx};
+
+#[derive(Debug, Serialize)]
+struct Verified<'a> {
+    format_version: u32,
+    request: &'a str,
+    state: &'static str,
+    next: String,
+}
+
+pub fn verify(ctx: &mut Ctx, args: &VerifyArgs) -> anyhow::Result<Code> {
+    if let Some(id) = &args.resend {
+        return resend(ctx, id);
+    }
+    if let Some(id) = &args.unlock {
+        return unlock(ctx, id, args.reason.as_deref().unwrap_or_default());
+    }
+    let id = args.request.as_deref().expect("clap requires REQUEST here");
+    match &args.code {
+        Some(code) => check(ctx, id, code),
+        None if interactive(&ctx.out) => check_interactively(ctx, id),
+        None => Err(Error::invalid(
+            "code",
+            "give the code as an argument: stdin is not a terminal to ask on",
+        )
+        .into()),
+    }
+}
+
+/// Ask for the code on the terminal without echoing it, then check it.
+pub fn check_interactively(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
+    let code = dialoguer::Password::new()
+        .with_prompt("Code the person relayed (e.g. 7KQ2-M9XD)")
+        .interact()?;
+    check(ctx, id, &code)
+}
+
+fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
+    let keys = ctx.keys()?;
+    let tx = ctx.store.conn.transaction()?;
+    request::expire_stale(&tx, &ctx.clock)?;
+    let req = request::load(&tx, id)?;
+    let outcome = v::check(&tx, &ctx.clock, &keys, &req, code)?;
+    // Failures are recorded (tries, burn, lock) before they are reported.
+    tx.commit()?;
+    if outcome.verified {
+        let next = format!("dsr {} {}", req.right, req.id);
+        if ctx.out.json {
+            ctx.out.json(&Verified {
+                format_version: 1,
+                request: &req.id,
+                state: "verified",
+                next,
+            })?;
+        } else {
+            ctx.out
+                .data(&format!("Request {} is verified. Next: {next}", req.id))?;
+        }
+        return Ok(Code::Ok);
+    }
+    if outcome.person_locked {
+        return Err(Error::VerificationLocked(req.id).into());
+    }
+    let why = match outcome.refused.unwrap_or("wrong") {
+        "expired" => "the code has expired; send a new one with `dsr verify --resend`".to_owned(),
+        "malformed" if outcome.tries_left.is_none() => "that is not a code of 8 characters, and no code is active for this request".to_owned(),
+        "no-code" | "malformed" if outcome.tries_left.is_none() => "no code is active for this request (used, burned or voided); send a new one with `dsr verify --resend`".to_owned(),
+        _ if outcome.code_burned => "wrong code; after 5 wrong tries the code is void; send a new one with `dsr verify --resend`".to_owned(),
+        _ => format!("wrong code; {} tries left on this code", outcome.tries_left.unwrap_or(0)),
+    };
+    Err(Error::CodeRejected(why).into())
+}
+
+fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
+    let keys = ctx.keys()?;
+    let register = Register::load(&ctx.store.conn)?;
+    let controller = register
+        .controller
+        .ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let tx = ctx.store.conn.transaction()?;
+    request::expire_stale(&tx, &ctx.clock)?;
+    let req = request::load(&tx, id)?;
+    if req.state != "awaiting-verification" {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; no code is needed",
+            req.id, req.state
+        ))
+        .into());
+    }
+    super::access::send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
+    tx.commit()?;
+    let msg = format!("If the person of request {} is on file with an email address, a new code was sent to it; any older code no longer works.", req.id);
+    if ctx.out.json {
+        ctx.out
+            .json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
+    } else {
+        ctx.out.data(&msg)?;
+    }
+    Ok(Code::Ok)
+}
+
+fn unlock(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
+    let tx = ctx.store.conn.transaction()?;
+    let req = request::load(&tx, id)?;
+    v::unlock(&tx, &ctx.clock, &req, reason)?;
+    tx.commit()?;
+    let msg = format!("Verification for the person of request {} is unlocked; send a new code with `dsr verify --resend {}`.", req.id, req.id);
+    if ctx.out.json {
+        ctx.out
+            .json(&serde_json::json!({"format_version": 1, "request": req.id, "unlocked": true}))?;
+    } else {
+        ctx.out.data(&msg)?;
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,79 @@
+//! Errors that callers branch on. Messages are one line, name what was wrong and what to do,
+//! and carry no personal data (they may end up in cron logs): an identifier the officer typed
+//! is described, not repeated.
+
+use std::path::PathBuf;
+
+use crate::exit::Code;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no store at {0}; create one with `dsr init --db {0}` or point --db / DSR_DB at an existing store")]
+    StoreMissing(PathBuf),
+    #[error("{0} is not a dsr store; check the --db path (create a store with `dsr init`)")]
+    NotAStore(PathBuf),
+    #[error("store {path} is corrupt ({detail}); restore it from a backup")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("store {path} has schema version {found}, newer than this dsr understands ({supported}); upgrade dsr")]
+    StoreTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("store {0} is locked by another process; try again when it has finished")]
+    StoreBusy(PathBuf),
+    #[error("{0} already exists; pass --force to replace it")]
+    StoreExists(PathBuf),
+    #[error("invalid {what}: {why}")]
+    Invalid { what: &'static str, why: String },
+    #[error("this {kind} belongs to {people} people; name the person by customer number instead (see `dsr lookup`)")]
+    Ambiguous { kind: &'static str, people: usize },
+    #[error("no request {0}; see `dsr request list`")]
+    UnknownRequest(String),
+    #[error("request {0} is not verified; nothing is disclosed or changed until the person's code is entered with `dsr verify {0}`")]
+    NotVerified(String),
+    #[error("code refused: {0}")]
+    CodeRejected(String),
+    #[error("verification is locked for the person of request {0} after repeated wrong codes; an officer unlocks it with `dsr verify --unlock {0} --reason TEXT`")]
+    VerificationLocked(String),
+    #[error("no code sent: {0}")]
+    RateLimited(String),
+    #[error("{0}")]
+    RequestState(String),
+    #[error("audit trail broken at entry {entry}: {why}")]
+    AuditBroken { entry: i64, why: String },
+    #[error("mail not sent: {0}")]
+    Mail(String),
+    #[error("{0} already exists; pass --force to replace it")]
+    OutputExists(PathBuf),
+}
+
+impl Error {
+    pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Invalid {
+            what,
+            why: why.into(),
+        }
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            Error::StoreMissing(_) => Code::StoreMissing,
+            Error::NotAStore(_) | Error::Corrupt { .. } => Code::NotAStore,
+            Error::StoreTooNew { .. } => Code::StoreTooNew,
+            Error::StoreBusy(_) => Code::StoreBusy,
+            Error::StoreExists(_) => Code::StoreExists,
+            Error::Invalid { .. } => Code::Usage,
+            Error::Ambiguous { .. } => Code::Ambiguous,
+            Error::UnknownRequest(_) => Code::UnknownRequest,
+            Error::NotVerified(_) => Code::NotVerified,
+            Error::CodeRejected(_) => Code::CodeRejected,
+            Error::VerificationLocked(_) => Code::VerificationLocked,
+            Error::RateLimited(_) => Code::RateLimited,
+            Error::RequestState(_) => Code::RequestState,
+            Error::AuditBroken { .. } => Code::AuditBroken,
+            Error::Mail(_) => Code::Mail,
+            Error::OutputExists(_) => Code::StoreExists,
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Exit codes: the one place that maps outcomes and errors to the numbers scripts see.
+//! The table is repeated in `dsr --help`, README.md and docs/exit-codes.md; a test keeps
+//! them in step.
+
+use crate::error::Error;
+
+/// Every exit code `dsr` can return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Code {
+    /// Success; for `lookup`, the person was found.
+    Ok = 0,
+    /// An unexpected failure (a bug, or an error not classified below).
+    Failure = 1,
+    /// Bad command line or bad input value (malformed email, phone, date...).
+    Usage = 2,
+    /// No person matches the identifier.
+    NotFound = 3,
+    /// The identifier matches more than one person.
+    Ambiguous = 4,
+    /// The request is not verified: nothing was disclosed or changed.
+    NotVerified = 5,
+    /// The code was refused: wrong, expired, already used, or from another request.
+    CodeRejected = 6,
+    /// Verification is locked for this person after 10 consecutive failures.
+    VerificationLocked = 7,
+    /// Too many codes sent to this person (3 an hour, 5 a day).
+    RateLimited = 8,
+    /// The request's state does not allow this (closed, rejected, expired, extension rules).
+    RequestState = 9,
+    /// No store at the given path.
+    StoreMissing = 10,
+    /// The file is not a dsr store, or it is corrupt.
+    NotAStore = 11,
+    /// The store was written by a newer dsr.
+    StoreTooNew = 12,
+    /// The store is locked by another process and stayed locked past the busy timeout.
+    StoreBusy = 13,
+    /// `init` or an output file would overwrite an existing file.
+    StoreExists = 14,
+    /// An operating-system I/O error: permission denied, disk full...
+    Io = 15,
+    /// The audit trail does not verify.
+    AuditBroken = 16,
+    /// No request with that id.
+    UnknownRequest = 17,
+    /// The mail transport failed; nothing was recorded as sent.
+    Mail = 18,
+    /// Output pipe closed by the reader (not reported).
+    BrokenPipe = 141,
+}
+
+/// (code, meaning) pairs for help texts and docs.
+pub const TABLE: &[(u8, &str)] = &[
+    (0, "success (lookup: found)"),
+    (1, "unexpected failure"),
+    (2, "usage error or malformed input"),
+    (3, "no person matches the identifier"),
+    (4, "the identifier matches more than one person"),
+    (5, "request not verified: nothing disclosed or changed"),
+    (
+        6,
+        "code refused (wrong, expired, used, or another request's)",
+    ),
+    (7, "verification locked after repeated failures"),
+    (8, "too many codes sent to this person"),
+    (9, "the request's state does not allow this"),
+    (10, "no store at the --db path"),
+    (11, "not a dsr store, or corrupt"),
+    (12, "store written by a newer dsr"),
+    (13, "store locked by another process"),
+    (14, "would overwrite an existing file (use --force)"),
+    (15, "I/O error (permission, disk full)"),
+    (16, "audit trail does not verify"),
+    (17, "no such request"),
+    (18, "mail could not be sent"),
+];
+
+impl Code {
+    /// Classify an error chain: the first dsr error, SQLite error or I/O error found decides.
+    pub fn of_error(err: &anyhow::Error) -> Code {
+        for cause in err.chain() {
+            if let Some(e) = cause.downcast_ref::<Error>() {
+                return e.code();
+            }
+            if let Some(e) = cause.downcast_ref::<rusqlite::Error>() {
+                if let Some(code) = Self::of_sqlite(e) {
+                    return code;
+                }
+            }
+            if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+                return if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    Code::BrokenPipe
+                } else {
+                    Code::Io
+                };
+            }
+        }
+        Code::Failure
+    }
+
+    fn of_sqlite(e: &rusqlite::Error) -> Option<Code> {
+        use rusqlite::ErrorCode as C;
+        match e.sqlite_error_code()? {
+            C::DatabaseBusy | C::DatabaseLocked => Some(Code::StoreBusy),
+            C::NotADatabase | C::DatabaseCorrupt => Some(Code::NotAStore),
+            C::DiskFull
+            | C::SystemIoFailure
+            | C::CannotOpen
+            | C::PermissionDenied
+            | C::ReadOnly => Some(Code::Io),
+            _ => None,
+        }
+    }
+}
+
+impl From<Code> for std::process::ExitCode {
+    fn from(code: Code) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// The exit-code table as help text.
+pub fn help_table() -> String {
+    TABLE
+        .iter()
+        .map(|(n, what)| format!("  {n:>3}  {what}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,76 @@
+//! The store's secret key and what is derived from it: keyed pseudonyms that name a person in
+//! the audit trail without personal data, and keyed hashes of verification codes. The key is
+//! 32 bytes from the OS RNG, made at `init` and kept in `store_meta`; without it the hashes
+//! cannot be reversed by trying every email address.
+
+use hmac::{Hmac, KeyInit, Mac};
+use rusqlite::{Connection, OptionalExtension};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub struct Keys {
+    key: Vec<u8>,
+}
+
+impl Keys {
+    /// Create the store's key (at init).
+    pub fn create(conn: &Connection) -> anyhow::Result<()> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+        conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('hmac-key', ?1)",
+            [key.as_slice()],
+        )?;
+        Ok(())
+    }
+
+    pub fn load(conn: &Connection) -> anyhow::Result<Keys> {
+        let key: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'hmac-key'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let key = key.ok_or_else(|| {
+            anyhow::anyhow!("the store has no secret key; it was not made by `dsr init`")
+        })?;
+        Ok(Keys { key })
+    }
+
+    /// HMAC-SHA256 over the parts, each followed by a NUL so that parts cannot run together.
+    pub fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for p in parts {
+            mac.update(p);
+            mac.update(&[0]);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Constant-time check of a MAC over the parts.
+    pub fn verify(&self, parts: &[&[u8]], expected: &[u8]) -> bool {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        for p in parts {
+            mac.update(p);
+            mac.update(&[0]);
+        }
+        mac.verify_slice(expected).is_ok()
+    }
+
+    /// The pseudonym of a person in the store: stable for the store, meaningless without its key.
+    pub fn person(&self, person_id: i64) -> String {
+        hex(&self.mac(&[b"person", person_id.to_string().as_bytes()])[..16])
+    }
+
+    /// The pseudonym of an identifier that named no one (or of an erased identifier).
+    pub fn identifier(&self, kind: &str, normalised: &str) -> String {
+        hex(&self.mac(&[b"identifier", kind.as_bytes(), normalised.as_bytes()])[..16])
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

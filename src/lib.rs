@@ -1,0 +1,35 @@
+//! `dsr` answers GDPR data-subject-rights requests on a local SQLite customer store.
+//!
+//! Data flows one way: [`cli`] (clap types) → a command function here → domain logic in
+//! [`subject`], [`register`], [`lookup`] ... (returns a `Serialize` report, prints nothing) →
+//! [`output`] (tables for a terminal, JSON for scripts). [`exit`] is the one place that maps
+//! outcomes and errors to exit codes.
+
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod demo;
+pub mod error;
+pub mod exit;
+pub mod fsutil;
+pub mod generate;
+pub mod keys;
+pub mod lookup;
+pub mod mail;
+pub mod output;
+pub mod recipients;
+pub mod register;
+pub mod request;
+pub mod rights;
+pub mod store;
+pub mod subject;
+pub mod verify;
+
+pub use error::Error;
+
+/// Run one parsed command line. Returns the exit code for outcomes that are answers rather than
+/// failures (e.g. "not found" from `lookup`); failures come back as errors.
+pub fn run(cli: cli::Cli) -> anyhow::Result<exit::Code> {
+    commands::dispatch(cli)
+}

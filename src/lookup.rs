@@ -1,0 +1,118 @@
+//! `dsr lookup`: the officer's internal check "do we hold data on this person?". Per category,
+//! the tables and how many records each holds for the person; an ambiguous identifier lists the
+//! candidates instead. Discloses nothing but counts, and is not a request.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::register::Register;
+use crate::subject::{self, Candidate, Identifier, Resolution, Subject};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct LookupReport {
+    pub format_version: u32,
+    pub identifier: Identifier,
+    /// "found", "ambiguous" or "not-found".
+    pub status: &'static str,
+    pub person: Option<PersonSummary>,
+    pub categories: Vec<CategoryCount>,
+    pub total_records: u64,
+    pub candidates: Vec<Candidate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonSummary {
+    pub person_id: i64,
+    pub customer_number: Option<String>,
+    pub roles: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CategoryCount {
+    pub category: String,
+    pub name: String,
+    pub records: u64,
+    pub tables: Vec<TableCount>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableCount {
+    pub table: String,
+    pub records: u64,
+}
+
+pub fn lookup(conn: &Connection, identifier: Identifier) -> anyhow::Result<LookupReport> {
+    let mut report = LookupReport {
+        format_version: FORMAT_VERSION,
+        identifier,
+        status: "not-found",
+        person: None,
+        categories: Vec::new(),
+        total_records: 0,
+        candidates: Vec::new(),
+    };
+    match subject::resolve(conn, &report.identifier)? {
+        Resolution::NotFound => {}
+        Resolution::Ambiguous(candidates) => {
+            report.status = "ambiguous";
+            report.candidates = candidates;
+        }
+        Resolution::Found(subject) => {
+            report.status = "found";
+            report.person = Some(summary(conn, &subject)?);
+            report.categories = counts(conn, &subject)?;
+            report.total_records = report.categories.iter().map(|c| c.records).sum();
+        }
+    }
+    Ok(report)
+}
+
+fn summary(conn: &Connection, s: &Subject) -> rusqlite::Result<PersonSummary> {
+    let customer_number = match s.customer_id {
+        Some(id) => Some(
+            conn.prepare_cached("SELECT customer_number FROM customer WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?,
+        ),
+        None => None,
+    };
+    Ok(PersonSummary {
+        person_id: s.person_id,
+        customer_number,
+        roles: subject::roles(conn, s.person_id)?,
+    })
+}
+
+/// Per category of the register, the person's record count in each of its tables; categories
+/// and tables without records are left out.
+pub fn counts(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<CategoryCount>> {
+    let register = Register::load(conn)?;
+    let mut out = Vec::new();
+    for category in &register.categories {
+        let mut tables = Vec::new();
+        for table in &category.tables {
+            let scope = subject::scope(table).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the register names table {table}, which holds no personal data known to dsr"
+                )
+            })?;
+            let records = subject::count(conn, scope, s)?;
+            if records > 0 {
+                tables.push(TableCount {
+                    table: table.clone(),
+                    records,
+                });
+            }
+        }
+        if !tables.is_empty() {
+            out.push(CategoryCount {
+                category: category.code.clone(),
+                name: category.name_en.clone(),
+                records: tables.iter().map(|t| t.records).sum(),
+                tables,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,295 @@
+//! Mail to the person: the challenge code, notices of an extension or a refusal, later the
+//! Art. 18(3) notice. Always to the address on file, never to one the requester supplies; no
+//! display name, so nothing stored can reach a header. Transports: `outbox` (default: one
+//! RFC 5322 `.eml` file per message in `outbox/` beside the store, mode 0600, written atomically)
+//! and `smtp` (lettre; `DSR_SMTP_URL`, password only from `DSR_SMTP_PASSWORD`).
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{Address, Message, SmtpTransport, Transport as _};
+
+use crate::error::Error;
+use crate::register::Controller;
+
+pub enum Transport {
+    Outbox(PathBuf),
+    Smtp(Box<SmtpTransport>),
+}
+
+/// Where a message went, for the officer and the audit trail (no personal data).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Sent {
+    pub transport: &'static str,
+    /// The outbox file name, or the SMTP message id.
+    pub reference: String,
+}
+
+impl Transport {
+    /// `DSR_MAIL=outbox|smtp` (default outbox, in `outbox/` beside the store).
+    pub fn from_env(store: &Path) -> anyhow::Result<Transport> {
+        match std::env::var("DSR_MAIL").unwrap_or_default().trim() {
+            "" | "outbox" => Ok(Transport::Outbox(outbox_dir(store))),
+            "smtp" => Ok(Transport::Smtp(Box::new(smtp_from_env()?))),
+            _ => Err(Error::invalid("DSR_MAIL", "expected outbox or smtp").into()),
+        }
+    }
+
+    pub fn send(&self, message: &Message, tag: &str) -> anyhow::Result<Sent> {
+        match self {
+            Transport::Outbox(dir) => write_outbox(dir, message, tag),
+            Transport::Smtp(smtp) => {
+                smtp.send(message).map_err(|e| {
+                    Error::Mail(format!(
+                        "the SMTP server refused or could not be reached: {e}"
+                    ))
+                })?;
+                Ok(Sent {
+                    transport: "smtp",
+                    reference: tag.to_owned(),
+                })
+            }
+        }
+    }
+}
+
+/// The outbox beside a store: `<store dir>/outbox`.
+pub fn outbox_dir(store: &Path) -> PathBuf {
+    match store.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("outbox"),
+        _ => PathBuf::from("outbox"),
+    }
+}
+
+fn write_outbox(dir: &Path, message: &Message, tag: &str) -> anyhow::Result<Sent> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".msg-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write to the outbox {}", dir.display()))?;
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    temp.write_all(&message.formatted())?;
+    temp.as_file().sync_all()?;
+    let mut n = 1;
+    let name = loop {
+        let name = format!("{tag}-{n:03}.eml");
+        if !dir.join(&name).exists() {
+            break name;
+        }
+        n += 1;
+    };
+    temp.persist_noclobber(dir.join(&name))
+        .map_err(|e| anyhow::Error::new(e.error).context("cannot write to the outbox"))?;
+    Ok(Sent {
+        transport: "outbox",
+        reference: name,
+    })
+}
+
+/// `DSR_SMTP_URL`: `smtps://user@host:465` (TLS) or `smtp://user@host:587?tls=required`
+/// (STARTTLS); `smtp://host:port` without TLS only for a relay on this machine.
+fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
+    let url = std::env::var("DSR_SMTP_URL").map_err(|_| {
+        Error::invalid(
+            "DSR_SMTP_URL",
+            "set it when DSR_MAIL=smtp, e.g. smtps://dsr@mail.example.nl:465",
+        )
+    })?;
+    let parsed =
+        url::Url::parse(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
+    if parsed.password().is_some() {
+        return Err(Error::invalid(
+            "DSR_SMTP_URL",
+            "put the password in DSR_SMTP_PASSWORD, never in the URL",
+        )
+        .into());
+    }
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let tls = parsed.scheme() == "smtps"
+        || parsed
+            .query_pairs()
+            .any(|(k, v)| k == "tls" && v == "required");
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]");
+    if !tls && !local {
+        return Err(Error::invalid(
+            "DSR_SMTP_URL",
+            "use smtps:// or ?tls=required: codes must not cross a network in clear text",
+        )
+        .into());
+    }
+    let mut builder =
+        SmtpTransport::from_url(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
+    let user = parsed.username();
+    if !user.is_empty() {
+        let user = percent_decode(user);
+        let password = std::env::var("DSR_SMTP_PASSWORD").map_err(|_| {
+            Error::invalid(
+                "DSR_SMTP_PASSWORD",
+                "the SMTP URL names a user; set the password in DSR_SMTP_PASSWORD",
+            )
+        })?;
+        builder = builder.credentials(Credentials::new(user, password));
+    }
+    Ok(builder
+        .timeout(Some(std::time::Duration::from_secs(20)))
+        .build())
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("u={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| s.to_owned())
+}
+
+/// A plain-text message from the controller to an address on file.
+pub fn message(
+    controller: &Controller,
+    to: &str,
+    subject: &str,
+    body: String,
+) -> anyhow::Result<Message> {
+    let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
+    let from: Address = from.parse().map_err(|_| {
+        Error::invalid(
+            "sender address",
+            "DSR_MAIL_FROM or the register's privacy_email is not an email address",
+        )
+    })?;
+    let to: Address = to.parse().map_err(|_| {
+        Error::invalid(
+            "address on file",
+            "the stored email address cannot receive mail; correct it first",
+        )
+    })?;
+    let message = Message::builder()
+        .from(Mailbox::new(
+            Some(controller.name.replace(['\r', '\n'], " ")),
+            from,
+        ))
+        .to(Mailbox::new(None, to))
+        .subject(subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)?;
+    Ok(message)
+}
+
+/// The challenge: Dutch first, then English.
+pub fn challenge_body(
+    controller: &Controller,
+    request_id: &str,
+    right: (&str, &str),
+    code: &str,
+    expires: &str,
+) -> String {
+    let c = &controller.name;
+    let contact = &controller.privacy_email;
+    let (right_en, right_nl) = right;
+    format!(
+        "(English below)\n\n\
+Hallo,\n\n\
+Er is bij {c} een verzoek gedaan om {right_nl} (verzoek {request_id}).\n\
+Om te bevestigen dat jij dit verzoek deed, geef je deze code door aan onze privacyfunctionaris:\n\n\
+    {code}\n\n\
+De code is geldig tot {expires} (UTC) en werkt één keer.\n\
+Heb jij dit verzoek niet gedaan? Geef de code dan aan niemand en laat het ons weten via {contact}.\n\
+Zonder de code verstrekken of wijzigen wij niets.\n\n\
+-- \n\n\
+Hello,\n\n\
+{c} received a request for {right_en} (request {request_id}).\n\
+To confirm that you made this request, give this code to our privacy officer:\n\n\
+    {code}\n\n\
+The code is valid until {expires} (UTC) and works once.\n\
+Did you not make this request? Then give the code to no one and tell us at {contact}.\n\
+Without the code we disclose or change nothing.\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controller(name: &str) -> Controller {
+        Controller {
+            fixture: "t".into(),
+            name: name.into(),
+            legal_form: None,
+            kvk_number: None,
+            address: None,
+            website: None,
+            privacy_email: "privacy@example.nl".into(),
+            policy_version: "1".into(),
+            rights_contact_en: String::new(),
+            rights_contact_nl: String::new(),
+            complaint_authority: String::new(),
+            complaint_url: String::new(),
+            court_route_en: String::new(),
+            court_route_nl: String::new(),
+        }
+    }
+
+    #[test]
+    fn stored_text_cannot_inject_headers() {
+        let c = controller("Evil\r\nBcc: attacker@example.com");
+        let m = message(&c, "jan@example.nl", "Code", "body".into()).unwrap();
+        let text = String::from_utf8(m.formatted()).unwrap();
+        let headers = text.split("\r\n\r\n").next().unwrap();
+        assert!(
+            !headers
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "{headers}"
+        );
+        assert!(message(
+            &c,
+            "jan@example.nl\r\nBcc: x@example.com",
+            "Code",
+            "b".into()
+        )
+        .is_err());
+    }
+}
+
+/// Send a letter about a request to the person's address on file and record it in the audit
+/// trail (in the caller's transaction). Returns None when the request names no one or the person
+/// has no email address; the letter text is then for the officer to send by other means.
+pub fn notify(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &Path,
+    controller: &Controller,
+    request: &crate::request::Request,
+    what: &str,
+    subject: &str,
+    body: String,
+) -> anyhow::Result<Option<Sent>> {
+    let Some(person) = request.person_id else {
+        return Ok(None);
+    };
+    let named = (request.subject_kind == "email")
+        .then(|| request.subject_given.as_deref().map(crate::subject::fold))
+        .flatten();
+    let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
+        return Ok(None);
+    };
+    let message = message(controller, &address, subject, body)?;
+    let sent = Transport::from_env(store)?.send(&message, &request.id)?;
+    crate::audit::append(
+        conn,
+        clock,
+        Some(&request.id),
+        Some(&request.subject_pseudonym),
+        "mail-sent",
+        serde_json::json!({"letter": what, "transport": sent.transport, "reference": sent.reference}),
+    )?;
+    Ok(Some(sent))
+}

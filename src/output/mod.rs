@@ -1,0 +1,78 @@
+//! Output: stdout carries data (a table for people, one JSON document for scripts); status,
+//! prompts and errors go to stderr. Colour follows `--color`, `NO_COLOR` and whether the stream
+//! is a terminal. Every stored string passes [`sanitize`] before it reaches a terminal.
+
+pub mod sanitize;
+pub mod table;
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::cli::ColorChoice;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    pub json: bool,
+    pub quiet: bool,
+    pub color: bool,
+    pub stdout_tty: bool,
+    pub stderr_tty: bool,
+    /// Whether questions may be asked (on a terminal, not in JSON mode).
+    pub prompts: bool,
+}
+
+impl Output {
+    pub fn new(json: bool, quiet: bool, choice: ColorChoice) -> Output {
+        let stdout_tty = std::io::stdout().is_terminal();
+        let stderr_tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = !json
+            && match choice {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => stdout_tty && !no_color,
+            };
+        let prompts = !json && stderr_tty && std::io::stdin().is_terminal();
+        Output {
+            json,
+            quiet,
+            color,
+            stdout_tty,
+            stderr_tty,
+            prompts,
+        }
+    }
+
+    /// Write data to stdout. A closed pipe surfaces as an io::Error that main exits on quietly.
+    pub fn data(&self, text: &str) -> std::io::Result<()> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    }
+
+    /// Write one JSON document to stdout.
+    pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        Ok(self.data(&text)?)
+    }
+
+    /// A status line on stderr, silenced by `-q`.
+    pub fn status(&self, msg: &str) {
+        if !self.quiet {
+            eprintln!("{}", sanitize::line(msg));
+        }
+    }
+
+    /// Wrap `text` in an ANSI colour when colour is on.
+    pub fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}

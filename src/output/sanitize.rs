@@ -1,0 +1,39 @@
+//! Stored strings are attacker-controlled (a name typed into a sign-up form, a ticket body):
+//! before they reach a terminal, control characters and bidirectional overrides are shown as
+//! escapes so they cannot move the cursor, recolour the screen or reorder the text.
+
+/// Escape everything that could act on a terminal; keeps newlines and tabs when `multiline`.
+pub fn text(s: &str, multiline: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\t' if multiline => out.push(c),
+            c if c.is_control() || is_bidi(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line: also escapes newlines and tabs.
+pub fn line(s: &str) -> String {
+    text(s, false)
+}
+
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_terminal_controls_and_bidi() {
+        assert_eq!(line("a\x1b[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(line("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(line("two\nlines"), "two\\u{a}lines");
+        assert_eq!(text("two\nlines", true), "two\nlines");
+        assert_eq!(line("Zoë Çelik"), "Zoë Çelik");
+    }
+}

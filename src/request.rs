@@ -1,0 +1,568 @@
+//! Requests (GDPR Art. 12): a readable id, the right asked for, who asked and who that turned
+//! out to be, the deadline of one calendar month (extendable by two more, with reasons, within
+//! the first month), and the state. A second request for the same person and right while one is
+//! open is the same request. The timeline of a request is its entries in the audit trail.
+
+use chrono::{Months, NaiveDate};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::keys::Keys;
+use crate::subject::{self, Identifier, Resolution};
+
+/// The rights a request can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Access,
+    Export,
+    Rectify,
+    Erase,
+    Restrict,
+    Object,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Access => "access",
+            Kind::Export => "export",
+            Kind::Rectify => "rectify",
+            Kind::Erase => "erase",
+            Kind::Restrict => "restrict",
+            Kind::Object => "object",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        [
+            Kind::Access,
+            Kind::Export,
+            Kind::Rectify,
+            Kind::Erase,
+            Kind::Restrict,
+            Kind::Object,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// (English, Dutch) name of the right, for letters.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Access => (
+                "access to your personal data (GDPR Art. 15)",
+                "inzage in je persoonsgegevens (art. 15 AVG)",
+            ),
+            Kind::Export => (
+                "a copy of your data to take elsewhere (GDPR Art. 20)",
+                "een kopie van je gegevens om mee te nemen (art. 20 AVG)",
+            ),
+            Kind::Rectify => (
+                "correction of your personal data (GDPR Art. 16)",
+                "correctie van je persoonsgegevens (art. 16 AVG)",
+            ),
+            Kind::Erase => (
+                "erasure of your personal data (GDPR Art. 17)",
+                "verwijdering van je persoonsgegevens (art. 17 AVG)",
+            ),
+            Kind::Restrict => (
+                "restriction of processing (GDPR Art. 18)",
+                "beperking van de verwerking (art. 18 AVG)",
+            ),
+            Kind::Object => (
+                "objection to processing (GDPR Art. 21)",
+                "bezwaar tegen de verwerking (art. 21 AVG)",
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Channel {
+    Email,
+    Letter,
+    Portal,
+    Phone,
+    InPerson,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Letter => "letter",
+            Channel::Portal => "portal",
+            Channel::Phone => "phone",
+            Channel::InPerson => "in-person",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RejectReason {
+    Unfounded,
+    Excessive,
+    IdentityNotConfirmed,
+    Other,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Unfounded => "unfounded",
+            RejectReason::Excessive => "excessive",
+            RejectReason::IdentityNotConfirmed => "identity-not-confirmed",
+            RejectReason::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    pub id: String,
+    pub right: String,
+    pub subject_kind: String,
+    pub subject_given: Option<String>,
+    pub person_id: Option<i64>,
+    pub subject_pseudonym: String,
+    pub channel: String,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub extended_due_on: Option<NaiveDate>,
+    pub extension_reason: Option<String>,
+    pub extension_told_on: Option<NaiveDate>,
+    pub state: String,
+    pub verified_at: Option<String>,
+    pub verification_method: Option<String>,
+    pub verification_ref: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub rejection_note: Option<String>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+}
+
+pub const OPEN_STATES: &[&str] = &["awaiting-verification", "verified"];
+
+impl Request {
+    pub fn kind(&self) -> Kind {
+        Kind::parse(&self.right).expect("the schema allows only known rights")
+    }
+
+    /// The deadline in force: the extended one if any.
+    pub fn deadline(&self) -> NaiveDate {
+        self.extended_due_on.unwrap_or(self.due_on)
+    }
+
+    pub fn is_open(&self) -> bool {
+        OPEN_STATES.contains(&self.state.as_str())
+    }
+
+    pub fn days_left(&self, today: NaiveDate) -> i64 {
+        (self.deadline() - today).num_days()
+    }
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Request> {
+        Ok(Request {
+            id: r.get("id")?,
+            right: r.get("kind")?,
+            subject_kind: r.get("subject_kind")?,
+            subject_given: r.get("subject_given")?,
+            person_id: r.get("person_id")?,
+            subject_pseudonym: r.get("subject_pseudonym")?,
+            channel: r.get("channel")?,
+            received_on: r.get("received_on")?,
+            due_on: r.get("due_on")?,
+            extended_due_on: r.get("extended_due_on")?,
+            extension_reason: r.get("extension_reason")?,
+            extension_told_on: r.get("extension_told_on")?,
+            state: r.get("state")?,
+            verified_at: r.get("verified_at")?,
+            verification_method: r.get("verification_method")?,
+            verification_ref: r.get("verification_ref")?,
+            rejection_reason: r.get("rejection_reason")?,
+            rejection_note: r.get("rejection_note")?,
+            created_at: r.get("created_at")?,
+            closed_at: r.get("closed_at")?,
+        })
+    }
+}
+
+/// One calendar month after receipt; a day that does not exist falls on the month's last day
+/// (31 Jan -> 28/29 Feb, 31 Mar -> 30 Apr).
+pub fn due_date(received: NaiveDate, months: u32) -> NaiveDate {
+    received
+        .checked_add_months(Months::new(months))
+        .expect("date in range")
+}
+
+/// Check the shape of a request id: DSR-YYYY-NNNN.
+pub fn parse_id(raw: &str) -> Result<String, Error> {
+    let id = raw.trim().to_ascii_uppercase();
+    let ok = id.len() >= 13
+        && id.starts_with("DSR-")
+        && id[4..8].chars().all(|c| c.is_ascii_digit())
+        && &id[8..9] == "-"
+        && id[9..].chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(id)
+    } else {
+        Err(Error::invalid(
+            "request id",
+            "expected an id such as DSR-2026-0042",
+        ))
+    }
+}
+
+pub fn load(conn: &Connection, id: &str) -> anyhow::Result<Request> {
+    let id = parse_id(id)?;
+    conn.prepare_cached("SELECT * FROM request WHERE id = ?1")?
+        .query_row([&id], Request::from_row)
+        .optional()?
+        .ok_or_else(|| Error::UnknownRequest(id).into())
+}
+
+/// What to open a request with.
+pub struct NewRequest<'a> {
+    pub kind: Kind,
+    pub identifier: &'a Identifier,
+    pub given: &'a str,
+    pub channel: Channel,
+    pub received_on: NaiveDate,
+}
+
+/// Open a request, or return the open one for the same person and right. `person` is the
+/// resolved person, or None when the identifier named no one.
+pub fn open(
+    conn: &Connection,
+    clock: &Clock,
+    keys: &Keys,
+    new: &NewRequest<'_>,
+) -> anyhow::Result<(Request, bool)> {
+    let today = clock.now().date_naive();
+    if new.received_on > today {
+        return Err(
+            Error::invalid("--received", "the date of receipt cannot be in the future").into(),
+        );
+    }
+    let person = match subject::resolve(conn, new.identifier)? {
+        Resolution::Found(s) => Some(s.person_id),
+        Resolution::NotFound => None,
+        Resolution::Ambiguous(c) => {
+            return Err(Error::Ambiguous {
+                kind: new.identifier.kind(),
+                people: c.len(),
+            }
+            .into())
+        }
+    };
+    let (kind_name, value) = identifier_parts(new.identifier);
+    let pseudonym = match person {
+        Some(p) => keys.person(p),
+        None => keys.identifier(kind_name, value),
+    };
+    let existing = conn
+        .prepare_cached(
+            "SELECT * FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
+             AND state IN ('awaiting-verification', 'verified') ORDER BY created_at LIMIT 1",
+        )?
+        .query_row(params![pseudonym, new.kind.as_str()], Request::from_row)
+        .optional()?;
+    if let Some(r) = existing {
+        return Ok((r, false));
+    }
+    let year = today.format("%Y").to_string().parse::<i64>()?;
+    let seq: i64 = conn.query_row(
+        "SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1",
+        [year],
+        |r| r.get(0),
+    )?;
+    let id = format!("DSR-{year}-{seq:04}");
+    let due = due_date(new.received_on, 1);
+    conn.execute(
+        "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
+                              received_on, due_on, state, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'awaiting-verification', ?12)",
+        params![id, year, seq, new.kind.as_str(), kind_name, new.given, person, pseudonym, new.channel.as_str(), new.received_on, due, clock.timestamp()],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&id),
+        Some(&pseudonym),
+        "request-opened",
+        json!({"right": new.kind.as_str(), "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()}),
+    )?;
+    Ok((load(conn, &id)?, true))
+}
+
+fn identifier_parts(id: &Identifier) -> (&'static str, &str) {
+    match id {
+        Identifier::Email(v) => ("email", v),
+        Identifier::Customer(v) => ("customer", v),
+        Identifier::Phone(v) => ("phone", v),
+        Identifier::Cookie(v) => ("cookie", v),
+    }
+}
+
+/// Set a request's state and record it.
+pub fn set_state(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    state: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    let closing = matches!(state, "completed" | "rejected" | "expired");
+    conn.execute(
+        "UPDATE request SET state = ?2, closed_at = CASE WHEN ?3 THEN ?4 ELSE closed_at END WHERE id = ?1",
+        params![r.id, state, closing, clock.timestamp()],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        &format!("request-{state}"),
+        details,
+    )?;
+    Ok(())
+}
+
+/// Record a verification by a means other than an email code (e.g. a portal session).
+pub fn mark_verified(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    method: &str,
+    reference: Option<&str>,
+) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
+        params![r.id, clock.timestamp(), method, reference],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-verified",
+        json!({"method": method, "reference": reference}),
+    )?;
+    Ok(())
+}
+
+/// Extend the deadline (Art. 12(3)): by one or two further months, with a reason, decided within
+/// the first month; recorded as told to the person today.
+pub fn extend(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    months: u32,
+    reason: &str,
+) -> anyhow::Result<Request> {
+    let today = clock.now().date_naive();
+    if !r.is_open() {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; only an open request can be extended",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if !(1..=2).contains(&months) {
+        return Err(Error::invalid(
+            "--months",
+            "an extension is 1 or 2 months (Art. 12(3) allows two further months at most)",
+        )
+        .into());
+    }
+    if reason.trim().is_empty() {
+        return Err(
+            Error::invalid("--reason", "an extension needs a reason to tell the person").into(),
+        );
+    }
+    if today > r.due_on {
+        return Err(Error::RequestState(format!(
+            "request {} was due on {}; an extension must be decided and told within the first month",
+            r.id, r.due_on
+        ))
+        .into());
+    }
+    let already = r.extended_due_on.map_or(0, |d| months_between(r.due_on, d));
+    if already + months > 2 {
+        return Err(Error::RequestState(format!(
+            "request {} is already extended to {}; at most two further months in all",
+            r.id,
+            r.deadline()
+        ))
+        .into());
+    }
+    let new_due = due_date(r.received_on, 1 + already + months);
+    let reason = match &r.extension_reason {
+        Some(prev) => format!("{prev}; {}", reason.trim()),
+        None => reason.trim().to_owned(),
+    };
+    conn.execute(
+        "UPDATE request SET extended_due_on = ?2, extension_reason = ?3, extension_told_on = ?4 WHERE id = ?1",
+        params![r.id, new_due, reason, today],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-extended",
+        json!({"months": months, "due_on": new_due, "reason": reason, "told_on": today}),
+    )?;
+    load(conn, &r.id)
+}
+
+fn months_between(a: NaiveDate, b: NaiveDate) -> u32 {
+    (1..=2).find(|&m| due_date(a, m) >= b).unwrap_or(2)
+}
+
+/// Refuse a request (Art. 12(4)/(5)) with a reason and a note; the answer names the complaint route.
+pub fn reject(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    reason: RejectReason,
+    note: &str,
+) -> anyhow::Result<Request> {
+    if !r.is_open() {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; only an open request can be rejected",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if note.trim().is_empty() {
+        return Err(
+            Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into(),
+        );
+    }
+    conn.execute(
+        "UPDATE request SET rejection_reason = ?2, rejection_note = ?3 WHERE id = ?1",
+        params![r.id, reason.as_str(), note.trim()],
+    )?;
+    set_state(
+        conn,
+        clock,
+        r,
+        "rejected",
+        json!({"reason": reason.as_str(), "note": note.trim()}),
+    )?;
+    load(conn, &r.id)
+}
+
+/// Requests never verified by their deadline expire. Runs before commands that list or act on
+/// requests, so the state is current without a daemon.
+pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
+    let today = clock.now().date_naive();
+    let stale: Vec<Request> = conn
+        .prepare(
+            "SELECT * FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1",
+        )?
+        .query_map([today], Request::from_row)?
+        .collect::<Result<_, _>>()?;
+    for r in &stale {
+        conn.execute(
+            "UPDATE request SET state = 'expired', closed_at = ?2 WHERE id = ?1",
+            params![r.id, clock.timestamp()],
+        )?;
+        conn.execute(
+            "UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'",
+            [&r.id],
+        )?;
+        audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "request-expired",
+            json!({"deadline": r.deadline()}),
+        )?;
+    }
+    Ok(stale.len())
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Filter {
+    pub open: bool,
+    pub overdue: bool,
+}
+
+pub fn list(conn: &Connection, clock: &Clock, filter: Filter) -> anyhow::Result<Vec<Request>> {
+    let today = clock.now().date_naive();
+    let all: Vec<Request> = conn
+        .prepare("SELECT * FROM request ORDER BY year, seq")?
+        .query_map([], Request::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(all
+        .into_iter()
+        .filter(|r| !filter.open || r.is_open())
+        .filter(|r| !filter.overdue || (r.is_open() && r.deadline() < today))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn due_date_is_one_calendar_month_with_month_end_clamping() {
+        for (received, due) in [
+            ("2026-01-31", "2026-02-28"),
+            ("2028-01-31", "2028-02-29"),
+            ("2028-01-30", "2028-02-29"),
+            ("2026-03-31", "2026-04-30"),
+            ("2026-05-31", "2026-06-30"),
+            ("2026-08-31", "2026-09-30"),
+            ("2026-10-31", "2026-11-30"),
+            ("2026-12-31", "2027-01-31"),
+            ("2026-02-28", "2026-03-28"),
+            ("2026-06-15", "2026-07-15"),
+            ("2100-01-31", "2100-02-28"),
+            ("2000-01-31", "2000-02-29"),
+        ] {
+            assert_eq!(due_date(d(received), 1), d(due), "{received}");
+        }
+        // Every day of a leap and a common year lands in the next month.
+        let mut day = d("2027-12-01");
+        while day < d("2029-01-01") {
+            let due = due_date(day, 1);
+            assert!(due > day);
+            assert_eq!(
+                (due.year_ce().1 * 12 + due.month0()) - (day.year_ce().1 * 12 + day.month0()),
+                1
+            );
+            day = day.succ_opt().unwrap();
+        }
+    }
+
+    #[test]
+    fn request_ids_are_checked() {
+        assert_eq!(parse_id("dsr-2026-0042").unwrap(), "DSR-2026-0042");
+        assert_eq!(parse_id("DSR-2026-12345").unwrap(), "DSR-2026-12345");
+        for bad in [
+            "",
+            "DSR-26-1",
+            "REQ-2026-0001",
+            "DSR-2026-00a1",
+            "DSR-2026-0001; DROP TABLE request",
+        ] {
+            assert!(parse_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    use chrono::Datelike;
+}

@@ -1,0 +1,288 @@
+//! The right of access (GDPR Art. 15): every record of the person per category, and the
+//! Art. 15(1)(a)-(h) items read from the register: purposes, categories, the named recipients
+//! that received this person's data, retention, the rights, the complaint route, the source of
+//! data not collected from the person, the automated dunning decision with its logic and
+//! consequences, and the safeguards of transfers outside the EEA (Art. 15(2)).
+//! A password hash is never disclosed; that one exists is.
+
+use rusqlite::types::ValueRef;
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::clock::Clock;
+use crate::recipients::{self, PersonRecipient};
+use crate::register::{AutomatedDecision, Controller, Register, Right};
+use crate::request::Request;
+use crate::subject::{self, Subject};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct AccessReport {
+    pub format_version: u32,
+    pub generated_at: String,
+    pub request: RequestSummary,
+    pub controller: Controller,
+    pub person: PersonSummary,
+    pub categories: Vec<CategoryData>,
+    pub recipients: Vec<PersonRecipient>,
+    pub transfers_outside_eea: Vec<Transfer>,
+    pub automated_decisions: Vec<DecisionAnswer>,
+    pub rights: Vec<Right>,
+    pub complaint: Complaint,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RequestSummary {
+    pub id: String,
+    pub right: String,
+    pub received_on: chrono::NaiveDate,
+    pub deadline: chrono::NaiveDate,
+    pub verified_at: Option<String>,
+    pub verification_method: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonSummary {
+    pub roles: Vec<&'static str>,
+    pub records: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CategoryData {
+    pub code: String,
+    pub name_en: String,
+    pub name_nl: String,
+    pub description_en: String,
+    pub provenance: String,
+    pub source_en: String,
+    pub source_nl: String,
+    pub purposes: Vec<PurposeRef>,
+    pub retention: Vec<RetentionRef>,
+    pub records: u64,
+    pub tables: Vec<TableData>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PurposeRef {
+    pub code: String,
+    pub name_en: String,
+    pub name_nl: String,
+    pub legal_basis: String,
+    pub article: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RetentionRef {
+    pub table: String,
+    pub period_months: i64,
+    pub starts_at: String,
+    pub description_en: String,
+    pub description_nl: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TableData {
+    pub table: String,
+    pub rows: Vec<Map<String, Value>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Transfer {
+    pub recipient: String,
+    pub country: String,
+    pub safeguards_en: String,
+    pub safeguards_nl: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecisionAnswer {
+    #[serde(flatten)]
+    pub decision: AutomatedDecision,
+    /// Steps taken on this person's invoices.
+    pub applied_to_you: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Complaint {
+    pub authority: String,
+    pub url: String,
+    pub court_route_en: String,
+    pub court_route_nl: String,
+}
+
+/// Columns never disclosed as values: what they hold is replaced by a statement.
+const WITHHELD: &[(&str, &str, &str)] = &[(
+    "login_account",
+    "password_hash",
+    "set (a one-way hash; never disclosed)",
+)];
+/// Internal columns that repeat other data.
+const INTERNAL: &[(&str, &str)] = &[("email_address", "address_norm")];
+
+/// The rows of one table that belong to the person, as JSON objects.
+pub fn rows(
+    conn: &Connection,
+    table: &str,
+    s: &Subject,
+) -> rusqlite::Result<Vec<Map<String, Value>>> {
+    let scope =
+        subject::scope(table).expect("tables come from the register, checked against the scopes");
+    let sql = format!(
+        "SELECT * FROM {} WHERE {} ORDER BY rowid",
+        scope.table, scope.filter
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let mut out = Vec::new();
+    let mut rows = stmt.query([s.person_id])?;
+    while let Some(r) = rows.next()? {
+        let mut obj = Map::new();
+        for (i, name) in names.iter().enumerate() {
+            if INTERNAL.contains(&(table, name.as_str())) {
+                continue;
+            }
+            if let Some((_, _, statement)) =
+                WITHHELD.iter().find(|(t, c, _)| *t == table && c == name)
+            {
+                obj.insert(name.clone(), Value::String((*statement).to_owned()));
+                continue;
+            }
+            obj.insert(name.clone(), value(r.get_ref(i)?));
+        }
+        out.push(obj);
+    }
+    Ok(out)
+}
+
+/// A SQLite value as JSON; a BLOB becomes its size (attachments go into archives as files).
+pub fn value(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => Value::from(f),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => serde_json::json!({ "bytes": b.len() }),
+    }
+}
+
+pub fn build(
+    conn: &Connection,
+    clock: &Clock,
+    request: &Request,
+    s: &Subject,
+) -> anyhow::Result<AccessReport> {
+    let register = Register::load(conn)?;
+    let controller = register.controller.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the store has no register; an access answer needs one (dsr init --fixture)"
+        )
+    })?;
+    let mut categories = Vec::new();
+    for c in &register.categories {
+        let mut tables = Vec::new();
+        for t in &c.tables {
+            let rows = rows(conn, t, s)?;
+            if !rows.is_empty() {
+                tables.push(TableData {
+                    table: t.clone(),
+                    rows,
+                });
+            }
+        }
+        if tables.is_empty() {
+            continue;
+        }
+        let purposes = c
+            .purposes
+            .iter()
+            .filter_map(|code| register.purposes.iter().find(|p| &p.code == code))
+            .map(|p| PurposeRef {
+                code: p.code.clone(),
+                name_en: p.name_en.clone(),
+                name_nl: p.name_nl.clone(),
+                legal_basis: p.legal_basis_name_en.clone(),
+                article: p.legal_basis_article.clone(),
+            })
+            .collect();
+        let retention = register
+            .retention_of_category(&c.code)
+            .map(|r| RetentionRef {
+                table: r.table.clone(),
+                period_months: r.period_months,
+                starts_at: r.starts_at.clone(),
+                description_en: r.description_en.clone(),
+                description_nl: r.description_nl.clone(),
+            })
+            .collect();
+        categories.push(CategoryData {
+            code: c.code.clone(),
+            name_en: c.name_en.clone(),
+            name_nl: c.name_nl.clone(),
+            description_en: c.description_en.clone(),
+            provenance: c.provenance.clone(),
+            source_en: c.source_en.clone(),
+            source_nl: c.source_nl.clone(),
+            purposes,
+            retention,
+            records: tables.iter().map(|t| t.rows.len() as u64).sum(),
+            tables,
+        });
+    }
+    let recipients = recipients::for_person(conn, &register, s)?;
+    let transfers_outside_eea = recipients
+        .iter()
+        .filter(|r| r.outside_eea)
+        .map(|r| Transfer {
+            recipient: r.name.clone(),
+            country: r.country.clone(),
+            safeguards_en: r.safeguards_en.clone(),
+            safeguards_nl: r.safeguards_nl.clone(),
+        })
+        .collect();
+    let dunning_steps: i64 = conn.query_row(
+        &format!(
+            "SELECT count(*) FROM dunning_event WHERE {}",
+            subject::scope("dunning_event").expect("scope").filter
+        ),
+        [s.person_id],
+        |r| r.get(0),
+    )?;
+    let automated_decisions = register
+        .automated_decisions
+        .iter()
+        .map(|d| DecisionAnswer {
+            decision: d.clone(),
+            applied_to_you: dunning_steps as u64,
+        })
+        .collect();
+    Ok(AccessReport {
+        format_version: FORMAT_VERSION,
+        generated_at: clock.timestamp(),
+        request: RequestSummary {
+            id: request.id.clone(),
+            right: request.right.clone(),
+            received_on: request.received_on,
+            deadline: request.deadline(),
+            verified_at: request.verified_at.clone(),
+            verification_method: request.verification_method.clone(),
+        },
+        person: PersonSummary {
+            roles: subject::roles(conn, s.person_id)?,
+            records: categories.iter().map(|c| c.records).sum(),
+        },
+        categories,
+        recipients,
+        transfers_outside_eea,
+        automated_decisions,
+        rights: register.rights.clone(),
+        complaint: Complaint {
+            authority: controller.complaint_authority.clone(),
+            url: controller.complaint_url.clone(),
+            court_route_en: controller.court_route_en.clone(),
+            court_route_nl: controller.court_route_nl.clone(),
+        },
+        controller,
+    })
+}

@@ -1,0 +1,4 @@
+//! The rights, one module each: domain logic over the store that returns a `Serialize` report
+//! and prints nothing.
+
+pub mod access;

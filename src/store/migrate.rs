@@ -1,0 +1,99 @@
+//! Schema versions. `PRAGMA user_version` holds the number of migrations applied; the list
+//! below is append-only. Migration 1 is `schema.sql` at the top of the repository; every later
+//! change is a new numbered file here. All pending migrations run in one exclusive transaction,
+//! so a store is never left half-upgraded, and a store newer than this binary is refused.
+
+use anyhow::Context;
+use rusqlite::TransactionBehavior;
+
+use super::{Store, APPLICATION_ID};
+use crate::error::Error;
+
+/// The migrations, in order. Never edit or reorder a released entry; append a new one.
+pub const MIGRATIONS: &[(&str, &str)] = &[("initial schema", include_str!("../../schema.sql"))];
+
+/// The schema version this binary writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+fn version(store: &Store) -> rusqlite::Result<i64> {
+    store
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Bring an opened store up to the latest version, or refuse one that is newer.
+pub fn upgrade(store: &mut Store) -> anyhow::Result<()> {
+    let found = version(store).map_err(|e| super::classify(&store.path, e))?;
+    if found > latest() {
+        return Err(Error::StoreTooNew {
+            path: store.path.clone(),
+            found,
+            supported: latest(),
+        }
+        .into());
+    }
+    if found == latest() {
+        return Ok(());
+    }
+    if found == 0 {
+        // application_id matched but no schema: an init that never finished.
+        return Err(Error::NotAStore(store.path.clone()).into());
+    }
+    apply(store, found as usize)
+}
+
+/// Create the full schema in an empty database.
+pub fn create(store: &mut Store) -> anyhow::Result<()> {
+    store
+        .conn
+        .pragma_update(None, "application_id", APPLICATION_ID)?;
+    apply(store, 0)
+}
+
+fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
+    let tx = store
+        .conn
+        .transaction_with_behavior(TransactionBehavior::Exclusive)
+        .map_err(|e| super::classify(&store.path, e))?;
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(from) {
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {} ({name}) failed", i + 1))?;
+    }
+    tx.pragma_update(None, "user_version", latest())?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_store_is_at_latest_version_with_clean_foreign_keys() {
+        let store = Store::in_memory().unwrap();
+        assert_eq!(version(&store).unwrap(), latest());
+        let bad: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn every_table_is_strict() {
+        let store = Store::in_memory().unwrap();
+        let loose: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite_%' AND strict = 0")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(loose.is_empty(), "tables not STRICT: {loose:?}");
+    }
+}

@@ -1,0 +1,174 @@
+//! The store: one SQLite file. Opening sets the pragmas every command relies on, refuses files
+//! that are not dsr stores, and brings older stores up to date (see [`migrate`]).
+
+pub mod fixture;
+pub mod migrate;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::Error;
+
+/// `PRAGMA application_id` of every dsr store ("DSR1"): tells a dsr store from any other SQLite file.
+pub const APPLICATION_ID: i32 = 0x4453_5231;
+
+/// How long a command waits for another process's write lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Store {
+    pub conn: Connection,
+    pub path: PathBuf,
+}
+
+impl Store {
+    /// Open an existing store for reading and writing.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        check_header(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .map_err(|e| classify(path, e))?;
+        configure(&conn).map_err(|e| classify(path, e))?;
+        let app_id: i32 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| classify(path, e))?;
+        if app_id != APPLICATION_ID {
+            return Err(Error::NotAStore(path.to_owned()).into());
+        }
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        migrate::upgrade(&mut store)?;
+        Ok(store)
+    }
+
+    /// Open an in-memory store with the current schema (unit tests).
+    pub fn in_memory() -> anyhow::Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        configure(&conn)?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+        };
+        migrate::create(&mut store)?;
+        Ok(store)
+    }
+}
+
+/// Pragmas every connection runs with: foreign keys enforced, WAL so readers never block the
+/// writer, a busy timeout instead of failing at once, and secure_delete so erased values are
+/// overwritten rather than left in free pages.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    crate::subject::register_functions(conn)?;
+    Ok(())
+}
+
+/// Fail early, with a clear message, for a missing file or one that is not SQLite at all.
+fn check_header(path: &Path) -> anyhow::Result<()> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::StoreMissing(path.to_owned()).into())
+        }
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("cannot read store {}", path.display()))
+            )
+        }
+    };
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::NotAStore(path.to_owned()).into());
+    }
+    let mut header = [0u8; 16];
+    let n = file
+        .read(&mut header)
+        .with_context(|| format!("cannot read store {}", path.display()))?;
+    if n < 16 || &header != b"SQLite format 3\0" {
+        return Err(Error::NotAStore(path.to_owned()).into());
+    }
+    Ok(())
+}
+
+/// Turn SQLite's open-time errors into the store errors users see.
+pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::NotADatabase) => Error::NotAStore(path.to_owned()).into(),
+        Some(C::DatabaseCorrupt) => Error::Corrupt {
+            path: path.to_owned(),
+            detail: e.to_string(),
+        }
+        .into(),
+        Some(C::DatabaseBusy | C::DatabaseLocked) => Error::StoreBusy(path.to_owned()).into(),
+        _ => anyhow::Error::new(e).context(format!("cannot open store {}", path.display())),
+    }
+}
+
+/// Create a new store at `path`: build it in a temporary file beside the target (mode 0600),
+/// let `fill` populate it, and rename it into place only when complete. A failed or interrupted
+/// init leaves no file behind; an existing file is replaced only with `force`.
+pub fn create(
+    path: &Path,
+    force: bool,
+    fill: impl FnOnce(&mut Store) -> anyhow::Result<()>,
+) -> anyhow::Result<Store> {
+    if path.exists() && !force {
+        return Err(Error::StoreExists(path.to_owned()).into());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(".dsr-init-")
+        .suffix(".sqlite")
+        .tempfile_in(&dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    {
+        let conn = Connection::open(temp.path()).map_err(|e| classify(temp.path(), e))?;
+        configure(&conn)?;
+        let mut store = Store {
+            conn,
+            path: temp.path().to_owned(),
+        };
+        migrate::create(&mut store)?;
+        fill(&mut store)?;
+        store
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        // Dropping the last connection checkpoints and removes the -wal and -shm files.
+    }
+    if force {
+        // A stale WAL beside the target would be replayed into the new file: remove it first.
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            match std::fs::remove_file(&side) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("cannot remove {}", PathBuf::from(side).display())))
+                }
+                _ => {}
+            }
+        }
+    }
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| {
+        anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
+    })?;
+    Store::open(path)
+}

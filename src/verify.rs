@@ -1,0 +1,409 @@
+//! Identity verification by email challenge (GDPR Art. 12(6); design.md §4). A one-time code of
+//! 8 Crockford base32 characters (40 bits from the OS RNG) goes to the address on file. The store
+//! keeps only an HMAC of it, bound to the request, right, person and address; a check recomputes
+//! the HMAC and compares in constant time. A code is single use, lives 24 hours by default, burns
+//! after 5 wrong tries, and is voided by a newer one. 10 consecutive failures for one person lock
+//! verification until an officer unlocks it with a reason; at most 3 codes per person per hour
+//! and 5 per day. The code itself is never printed, logged or put in the audit trail.
+
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::clock::{stamp, Clock};
+use crate::error::Error;
+use crate::keys::Keys;
+use crate::request::Request;
+
+pub const MAX_TRIES_PER_CODE: i64 = 5;
+pub const LOCK_AFTER_FAILURES: i64 = 10;
+pub const CODES_PER_HOUR: i64 = 3;
+pub const CODES_PER_DAY: i64 = 5;
+pub const DEFAULT_LIFETIME_MINUTES: i64 = 24 * 60;
+
+/// A freshly issued code: only ever handed to the mail transport.
+pub struct Issued {
+    code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Issued {
+    /// The code as shown to the person: `7KQ2-M9XD`.
+    pub fn grouped(&self) -> String {
+        format!("{}-{}", &self.code[..4], &self.code[4..])
+    }
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("code", &"<secret>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Code lifetime: `DSR_CODE_LIFETIME_MINUTES` (1 to 1440), default 24 hours.
+pub fn lifetime() -> Result<Duration, Error> {
+    match std::env::var("DSR_CODE_LIFETIME_MINUTES") {
+        Ok(v) => {
+            let m: i64 = v.trim().parse().map_err(|_| {
+                Error::invalid(
+                    "DSR_CODE_LIFETIME_MINUTES",
+                    "expected whole minutes from 1 to 1440",
+                )
+            })?;
+            if !(1..=DEFAULT_LIFETIME_MINUTES).contains(&m) {
+                return Err(Error::invalid(
+                    "DSR_CODE_LIFETIME_MINUTES",
+                    "expected whole minutes from 1 to 1440 (24 hours at most)",
+                ));
+            }
+            Ok(Duration::minutes(m))
+        }
+        Err(_) => Ok(Duration::minutes(DEFAULT_LIFETIME_MINUTES)),
+    }
+}
+
+/// 40 bits from the OS RNG as 8 Crockford base32 characters.
+fn new_code() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 5];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+    Ok(base32::encode(base32::Alphabet::Crockford, &bytes))
+}
+
+/// The canonical form of what the person relayed: case-insensitive, separator optional,
+/// Crockford's look-alikes (I, L -> 1; O -> 0) accepted. None when it cannot be a code.
+pub fn canonical(input: &str) -> Option<String> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
+        .collect();
+    if compact.len() != 8 {
+        return None;
+    }
+    let bytes = base32::decode(base32::Alphabet::Crockford, &compact)?;
+    (bytes.len() == 5).then(|| base32::encode(base32::Alphabet::Crockford, &bytes))
+}
+
+fn code_parts<'a>(r: &'a Request, address_mac: &'a [u8], code: &'a str) -> [&'a [u8]; 6] {
+    [
+        b"code",
+        r.id.as_bytes(),
+        r.right.as_bytes(),
+        r.subject_pseudonym.as_bytes(),
+        address_mac,
+        code.as_bytes(),
+    ]
+}
+
+fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1",
+        )?
+        .query_row([pseudonym], |r| r.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// Issue a code for a request, to be sent to `address` (the address on file, normalised).
+/// Voids the request's older code. Call inside the transaction that sends the message.
+pub fn issue(
+    conn: &Connection,
+    clock: &Clock,
+    keys: &Keys,
+    r: &Request,
+    address: &str,
+) -> anyhow::Result<Issued> {
+    if r.state != "awaiting-verification" {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; no code is needed",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if is_locked(conn, &r.subject_pseudonym)? {
+        return Err(Error::VerificationLocked(r.id.clone()).into());
+    }
+    let now = clock.now();
+    let count_since = |since: DateTime<Utc>| -> rusqlite::Result<i64> {
+        conn.prepare_cached(
+            "SELECT count(*) FROM challenge WHERE subject_pseudonym = ?1 AND created_at > ?2",
+        )?
+        .query_row(params![r.subject_pseudonym, stamp(since)], |row| row.get(0))
+    };
+    if count_since(now - Duration::hours(1))? >= CODES_PER_HOUR {
+        return Err(Error::RateLimited(format!(
+            "{CODES_PER_HOUR} codes were sent to this person in the last hour; try again later"
+        ))
+        .into());
+    }
+    if count_since(now - Duration::days(1))? >= CODES_PER_DAY {
+        return Err(Error::RateLimited(format!("{CODES_PER_DAY} codes were sent to this person in the last 24 hours; try again tomorrow")).into());
+    }
+    let code = new_code()?;
+    let address_mac = keys.mac(&[b"address", address.as_bytes()]);
+    let code_mac = keys.mac(&code_parts(r, &address_mac, &code));
+    let expires_at = now + lifetime()?;
+    let superseded = conn.execute(
+        "UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'",
+        [&r.id],
+    )?;
+    conn.execute(
+        "INSERT INTO challenge (request_id, subject_pseudonym, code_mac, address_mac, created_at, expires_at, state)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active')",
+        params![r.id, r.subject_pseudonym, code_mac, address_mac, clock.timestamp(), stamp(expires_at)],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "code-sent",
+        json!({"expires_at": stamp(expires_at), "voided_older": superseded > 0, "to": "address on file"}),
+    )?;
+    Ok(Issued { code, expires_at })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub verified: bool,
+    /// Why a code was refused: wrong, expired, used, no-code, malformed.
+    pub refused: Option<&'static str>,
+    pub tries_left: Option<i64>,
+    pub code_burned: bool,
+    pub person_locked: bool,
+}
+
+/// Check a relayed code against the request's active code. Failures are recorded (and committed
+/// by the caller) before the caller reports them.
+pub fn check(
+    conn: &Connection,
+    clock: &Clock,
+    keys: &Keys,
+    r: &Request,
+    input: &str,
+) -> anyhow::Result<Outcome> {
+    if matches!(r.state.as_str(), "verified" | "completed") {
+        return Err(Error::CodeRejected(format!(
+            "request {} is already verified; a code works only once",
+            r.id
+        ))
+        .into());
+    }
+    if r.state != "awaiting-verification" {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; there is nothing to verify",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if is_locked(conn, &r.subject_pseudonym)? {
+        return Err(Error::VerificationLocked(r.id.clone()).into());
+    }
+    let active: Option<(i64, Vec<u8>, Vec<u8>, String, i64)> = conn
+        .prepare_cached(
+            "SELECT id, code_mac, address_mac, expires_at, failed_tries FROM challenge WHERE request_id = ?1 AND state = 'active'",
+        )?
+        .query_row([&r.id], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?)))
+        .optional()?;
+    let canonical = canonical(input);
+    let Some((challenge, code_mac, address_mac, expires_at, tries)) = active else {
+        // No live code (never sent, used, burned or voided): still a failed try for the person.
+        return fail(
+            conn,
+            clock,
+            r,
+            None,
+            0,
+            if canonical.is_none() {
+                "malformed"
+            } else {
+                "no-code"
+            },
+        );
+    };
+    let matches = canonical
+        .as_deref()
+        .is_some_and(|code| keys.verify(&code_parts(r, &address_mac, code), &code_mac));
+    if matches && clock.timestamp() > expires_at {
+        audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "code-tried",
+            json!({"result": "expired"}),
+        )?;
+        return Ok(Outcome {
+            verified: false,
+            refused: Some("expired"),
+            tries_left: None,
+            code_burned: false,
+            person_locked: false,
+        });
+    }
+    if !matches {
+        return fail(
+            conn,
+            clock,
+            r,
+            Some(challenge),
+            tries + 1,
+            if canonical.is_none() {
+                "malformed"
+            } else {
+                "wrong"
+            },
+        );
+    }
+    conn.execute(
+        "UPDATE challenge SET state = 'used' WHERE id = ?1",
+        [challenge],
+    )?;
+    conn.execute(
+        "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 0)
+         ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = 0",
+        [&r.subject_pseudonym],
+    )?;
+    conn.execute(
+        "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = 'email-code' WHERE id = ?1",
+        params![r.id, clock.timestamp()],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "code-tried",
+        json!({"result": "correct"}),
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-verified",
+        json!({"method": "email-code"}),
+    )?;
+    Ok(Outcome {
+        verified: true,
+        refused: None,
+        tries_left: None,
+        code_burned: false,
+        person_locked: false,
+    })
+}
+
+fn fail(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    challenge: Option<i64>,
+    tries: i64,
+    why: &'static str,
+) -> anyhow::Result<Outcome> {
+    let mut burned = false;
+    if let Some(id) = challenge {
+        burned = tries >= MAX_TRIES_PER_CODE;
+        conn.execute(
+            "UPDATE challenge SET failed_tries = ?2, state = CASE WHEN ?3 THEN 'burned' ELSE state END WHERE id = ?1",
+            params![id, tries, burned],
+        )?;
+    }
+    let failures: i64 = conn.query_row(
+        "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 1)
+         ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = consecutive_failures + 1
+         RETURNING consecutive_failures",
+        [&r.subject_pseudonym],
+        |x| x.get(0),
+    )?;
+    let locked = failures >= LOCK_AFTER_FAILURES;
+    if locked {
+        conn.execute(
+            "UPDATE verification_lock SET locked_at = ?2 WHERE subject_pseudonym = ?1 AND locked_at IS NULL",
+            params![r.subject_pseudonym, clock.timestamp()],
+        )?;
+        conn.execute("UPDATE challenge SET state = 'burned' WHERE subject_pseudonym = ?1 AND state = 'active'", [&r.subject_pseudonym])?;
+    }
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "code-tried",
+        json!({"result": why, "tries_on_code": tries, "code_burned": burned, "consecutive_failures": failures, "person_locked": locked}),
+    )?;
+    Ok(Outcome {
+        verified: false,
+        refused: Some(why),
+        tries_left: challenge.map(|_| (MAX_TRIES_PER_CODE - tries).max(0)),
+        code_burned: burned,
+        person_locked: locked,
+    })
+}
+
+/// Lift a verification lock, with the officer's reason.
+pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> anyhow::Result<()> {
+    if reason.trim().is_empty() {
+        return Err(
+            Error::invalid("--reason", "unlocking needs a reason for the audit trail").into(),
+        );
+    }
+    if !is_locked(conn, &r.subject_pseudonym)? {
+        return Err(Error::RequestState(format!(
+            "verification for request {} is not locked",
+            r.id
+        ))
+        .into());
+    }
+    conn.execute(
+        "UPDATE verification_lock SET locked_at = NULL, consecutive_failures = 0 WHERE subject_pseudonym = ?1",
+        [&r.subject_pseudonym],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "verification-unlocked",
+        json!({"reason": reason.trim()}),
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_8_crockford_characters_and_canonicalise() {
+        for _ in 0..100 {
+            let c = new_code().unwrap();
+            assert_eq!(c.len(), 8);
+            assert!(
+                c.chars()
+                    .all(|ch| "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(ch)),
+                "{c}"
+            );
+            assert_eq!(canonical(&c).as_deref(), Some(c.as_str()));
+            assert_eq!(canonical(&c.to_lowercase()).as_deref(), Some(c.as_str()));
+            assert_eq!(
+                canonical(&format!("{}-{}", &c[..4], &c[4..])).as_deref(),
+                Some(c.as_str())
+            );
+        }
+        assert_eq!(canonical("7kq2-m9xd").as_deref(), Some("7KQ2M9XD"));
+        assert_eq!(
+            canonical("OIL0-0000").as_deref(),
+            Some("0110-0000".replace('-', "").as_str())
+        );
+        for bad in ["", "1234567", "123456789", "7KQ2-M9XU", "7KQ2_M9XD"] {
+            assert_eq!(canonical(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The command-line frame shared by every command: help, exit-code table, completions, man.
+
+use clap::CommandFactory;
+
+use crate::support::{self, Env};
+
+#[test]
+fn clap_definition_is_consistent() {
+    dsr::cli::Cli::command().debug_assert();
+}
+
+#[test]
+fn help_lists_every_exit_code_and_environment_variable() {
+    let env = Env::new();
+    let out = env.run(&["--help"]);
+    assert!(out.status.success());
+    let help = support::stdout(&out);
+    for (code, meaning) in dsr::exit::TABLE {
+        assert!(
+            help.contains(&format!("{code:>3}  {meaning}")),
+            "--help lacks exit code {code}: {meaning}"
+        );
+    }
+    for var in ["DSR_DB", "DSR_NOW", "NO_COLOR"] {
+        assert!(help.contains(var), "--help lacks {var}");
+    }
+}
+
+#[test]
+fn readme_and_docs_list_the_same_exit_codes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    for doc in ["README.md", "docs/exit-codes.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).unwrap();
+        for (code, meaning) in dsr::exit::TABLE {
+            assert!(
+                text.contains(&format!("| {code} | {meaning} |")),
+                "{doc} lacks exit code {code}: {meaning}"
+            );
+        }
+    }
+}
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.run(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        assert!(
+            support::stdout(&out).contains("lookup"),
+            "{shell} completion names subcommands"
+        );
+    }
+    let out = env.run(&["man"]);
+    assert!(out.status.success());
+    assert!(support::stdout(&out).contains(".TH dsr"));
+}
+
+#[test]
+fn a_bad_dsr_now_is_a_usage_error() {
+    let env = Env::new();
+    let out = env
+        .dsr()
+        .env("DSR_NOW", "yesterday")
+        .args(["init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
+    assert!(!env.db.exists());
+}
+
+#[test]
+fn colour_is_never_used_when_not_a_terminal_unless_forced() {
+    let env = Env::with_fixture("virtio");
+    let plain = env.run(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert!(!support::stdout(&plain).contains('\x1b'));
+    let json = env.run(&[
+        "--json",
+        "--color",
+        "always",
+        "lookup",
+        "--email",
+        "jan.devries@example.nl",
+    ]);
+    assert!(
+        !support::stdout(&json).contains('\x1b'),
+        "JSON is never coloured"
+    );
+}
+
+#[test]
+fn demo_runs_on_a_temporary_store_and_leaves_nothing_behind() {
+    let env = Env::new();
+    let out = env.run(&["demo"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let text = support::stdout(&out);
+    for step in [
+        "opened",
+        "is verified",
+        "Access answer for request",
+        "Audit trail verified",
+    ] {
+        assert!(text.contains(step), "demo lacks step {step:?}:\n{text}");
+    }
+    assert_eq!(
+        std::fs::read_dir(env.dir.path()).unwrap().count(),
+        0,
+        "demo writes nothing in the working directory"
+    );
+}

@@ -36,20 +36,35 @@ pub struct Entry {
     pub hash: String,
 }
 
-fn digest(
+/// The fields an entry's hash covers, in their fixed order.
+struct Fields<'a> {
     id: i64,
-    at: &str,
+    at: &'a str,
     injected: bool,
-    actor: &str,
-    request: Option<&str>,
-    subject: Option<&str>,
-    action: &str,
-    details: &str,
-    prev: &str,
-) -> String {
-    let canonical =
-        json!([id, at, injected, actor, request, subject, action, details, prev]).to_string();
-    hex(&Sha256::digest(canonical.as_bytes()))
+    actor: &'a str,
+    request: Option<&'a str>,
+    subject: Option<&'a str>,
+    action: &'a str,
+    details: &'a str,
+    prev: &'a str,
+}
+
+impl Fields<'_> {
+    fn digest(&self) -> String {
+        let canonical = json!([
+            self.id,
+            self.at,
+            self.injected,
+            self.actor,
+            self.request,
+            self.subject,
+            self.action,
+            self.details,
+            self.prev
+        ])
+        .to_string();
+        hex(&Sha256::digest(canonical.as_bytes()))
+    }
 }
 
 fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
@@ -83,17 +98,18 @@ pub fn append(
     let at = clock.timestamp();
     let actor = actor();
     let details = details.to_string();
-    let hash = digest(
+    let hash = Fields {
         id,
-        &at,
-        clock.injected(),
-        &actor,
-        request_id,
+        at: &at,
+        injected: clock.injected(),
+        actor: &actor,
+        request: request_id,
         subject,
         action,
-        &details,
-        &prev,
-    );
+        details: &details,
+        prev: &prev,
+    }
+    .digest();
     conn.prepare_cached(
         "INSERT INTO audit_log (id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -157,17 +173,18 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         let action: String = r.get(6)?;
         let details: String = r.get(7)?;
         let hash: String = r.get(9)?;
-        let computed = digest(
+        let computed = Fields {
             id,
-            &at,
+            at: &at,
             injected,
-            &actor,
-            request.as_deref(),
-            subject.as_deref(),
-            &action,
-            &details,
-            &prev,
-        );
+            actor: &actor,
+            request: request.as_deref(),
+            subject: subject.as_deref(),
+            action: &action,
+            details: &details,
+            prev: &prev,
+        }
+        .digest();
         if computed != hash {
             return Ok(fail(
                 entries,

@@ -203,7 +203,7 @@ Om te bevestigen dat jij dit verzoek deed, geef je deze code door aan onze priva
 De code is geldig tot {expires} (UTC) en werkt één keer.\n\
 Heb jij dit verzoek niet gedaan? Geef de code dan aan niemand en laat het ons weten via {contact}.\n\
 Zonder de code verstrekken of wijzigen wij niets.\n\n\
--- \n\n\
+----------------------------------------\n\n\
 Hello,\n\n\
 {c} received a request for {right_en} (request {request_id}).\n\
 To confirm that you made this request, give this code to our privacy officer:\n\n\
@@ -212,6 +212,47 @@ The code is valid until {expires} (UTC) and works once.\n\
 Did you not make this request? Then give the code to no one and tell us at {contact}.\n\
 Without the code we disclose or change nothing.\n"
     )
+}
+
+/// A letter to the person about their request.
+pub struct Letter {
+    /// What it is, for the audit trail: "extension", "rejection", ...
+    pub kind: &'static str,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Send a letter about a request to the person's address on file and record it in the audit
+/// trail (in the caller's transaction). Returns None when the request names no one or the person
+/// has no email address; the letter text is then for the officer to send by other means.
+pub fn notify(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &Path,
+    controller: &Controller,
+    request: &crate::request::Request,
+    letter: &Letter,
+) -> anyhow::Result<Option<Sent>> {
+    let Some(person) = request.person_id else {
+        return Ok(None);
+    };
+    let named = (request.subject_kind == "email")
+        .then(|| request.subject_given.as_deref().map(crate::subject::fold))
+        .flatten();
+    let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
+        return Ok(None);
+    };
+    let message = message(controller, &address, &letter.subject, letter.body.clone())?;
+    let sent = Transport::from_env(store)?.send(&message, &request.id)?;
+    crate::audit::append(
+        conn,
+        clock,
+        Some(&request.id),
+        Some(&request.subject_pseudonym),
+        "mail-sent",
+        serde_json::json!({"letter": letter.kind, "transport": sent.transport, "reference": sent.reference}),
+    )?;
+    Ok(Some(sent))
 }
 
 #[cfg(test)]
@@ -257,39 +298,4 @@ mod tests {
         )
         .is_err());
     }
-}
-
-/// Send a letter about a request to the person's address on file and record it in the audit
-/// trail (in the caller's transaction). Returns None when the request names no one or the person
-/// has no email address; the letter text is then for the officer to send by other means.
-pub fn notify(
-    conn: &rusqlite::Connection,
-    clock: &crate::clock::Clock,
-    store: &Path,
-    controller: &Controller,
-    request: &crate::request::Request,
-    what: &str,
-    subject: &str,
-    body: String,
-) -> anyhow::Result<Option<Sent>> {
-    let Some(person) = request.person_id else {
-        return Ok(None);
-    };
-    let named = (request.subject_kind == "email")
-        .then(|| request.subject_given.as_deref().map(crate::subject::fold))
-        .flatten();
-    let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
-        return Ok(None);
-    };
-    let message = message(controller, &address, subject, body)?;
-    let sent = Transport::from_env(store)?.send(&message, &request.id)?;
-    crate::audit::append(
-        conn,
-        clock,
-        Some(&request.id),
-        Some(&request.subject_pseudonym),
-        "mail-sent",
-        serde_json::json!({"letter": what, "transport": sent.transport, "reference": sent.reference}),
-    )?;
-    Ok(Some(sent))
 }

@@ -393,7 +393,9 @@ pub fn extend(
         ))
         .into());
     }
-    let already = r.extended_due_on.map_or(0, |d| months_between(r.due_on, d));
+    let already = r
+        .extended_due_on
+        .map_or(0, |d| months_between(r.received_on, d));
     if already + months > 2 {
         return Err(Error::RequestState(format!(
             "request {} is already extended to {}; at most two further months in all",
@@ -422,8 +424,11 @@ pub fn extend(
     load(conn, &r.id)
 }
 
-fn months_between(a: NaiveDate, b: NaiveDate) -> u32 {
-    (1..=2).find(|&m| due_date(a, m) >= b).unwrap_or(2)
+/// How many further months an extended deadline adds to the first month after `received`.
+fn months_between(received: NaiveDate, extended: NaiveDate) -> u32 {
+    (1..=2)
+        .find(|&m| due_date(received, 1 + m) >= extended)
+        .unwrap_or(2)
 }
 
 /// Refuse a request (Art. 12(4)/(5)) with a reason and a note; the answer names the complaint route.

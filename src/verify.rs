@@ -17,6 +17,9 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::Request;
 
+/// id, code MAC, address MAC, expiry, failed tries.
+type ActiveChallenge = (i64, Vec<u8>, Vec<u8>, String, i64);
+
 pub const MAX_TRIES_PER_CODE: i64 = 5;
 pub const LOCK_AFTER_FAILURES: i64 = 10;
 pub const CODES_PER_HOUR: i64 = 3;
@@ -205,7 +208,7 @@ pub fn check(
     if is_locked(conn, &r.subject_pseudonym)? {
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
-    let active: Option<(i64, Vec<u8>, Vec<u8>, String, i64)> = conn
+    let active: Option<ActiveChallenge> = conn
         .prepare_cached(
             "SELECT id, code_mac, address_mac, expires_at, failed_tries FROM challenge WHERE request_id = ?1 AND state = 'active'",
         )?

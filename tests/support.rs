@@ -109,3 +109,115 @@ pub fn fixture_dir(name: &str) -> PathBuf {
 }
 
 pub const FIXTURES: &[&str] = &["virtio", "voordelig-streamen"];
+
+/// The acknowledgement of an opened request (`--json`).
+#[derive(Debug, serde::Deserialize, PartialEq)]
+pub struct Opened {
+    pub request: String,
+    pub right: String,
+    pub state: String,
+    pub received_on: String,
+    pub due_on: String,
+    pub new: bool,
+    pub message: String,
+}
+
+impl Env {
+    /// Open a request for `right` with the given identifier flags; returns the acknowledgement.
+    pub fn open(&self, right: &str, who: &[&str]) -> Opened {
+        let mut args = vec![right];
+        args.extend_from_slice(who);
+        let (opened, code): (Opened, i32) = self.json(&args);
+        assert_eq!(code, 0, "opening {right} {who:?}");
+        opened
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    /// The messages in the outbox for a request, oldest first, parsed as mail.
+    pub fn messages(&self, request: &str) -> Vec<Mail> {
+        let Ok(dir) = std::fs::read_dir(self.outbox()) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<PathBuf> = dir
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(request)
+                    && p.extension().is_some_and(|x| x == "eml")
+            })
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .map(|p| Mail::parse(&std::fs::read(p).unwrap(), p.clone()))
+            .collect()
+    }
+
+    /// The code of the newest message for a request, as the person reads it.
+    pub fn code(&self, request: &str) -> String {
+        let mails = self.messages(request);
+        let mail = mails
+            .last()
+            .unwrap_or_else(|| panic!("no message for {request} in the outbox"));
+        mail.code().expect("a code in the message")
+    }
+}
+
+/// A message parsed with a real mail parser.
+pub struct Mail {
+    pub path: PathBuf,
+    pub to: Vec<String>,
+    pub from: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub raw: Vec<u8>,
+}
+
+impl Mail {
+    pub fn parse(raw: &[u8], path: PathBuf) -> Mail {
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw)
+            .expect("an RFC 5322 message");
+        let addrs = |a: Option<&mail_parser::Address>| -> Vec<String> {
+            a.map(|a| {
+                a.iter()
+                    .filter_map(|x| x.address().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        Mail {
+            path,
+            to: addrs(msg.to()),
+            from: addrs(msg.from()),
+            subject: msg.subject().unwrap_or_default().to_owned(),
+            body: msg.body_text(0).map(|b| b.into_owned()).unwrap_or_default(),
+            raw: raw.to_vec(),
+        }
+    }
+
+    /// The grouped code `XXXX-XXXX` in the body.
+    pub fn code(&self) -> Option<String> {
+        self.body
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                l.len() == 9
+                    && l.as_bytes()[4] == b'-'
+                    && l.chars().all(|c| c == '-' || c.is_ascii_alphanumeric())
+            })
+            .map(str::to_owned)
+    }
+}
+
+/// A wrong code that is still a well-formed code.
+pub fn wrong_code(right: &str) -> String {
+    let mut chars: Vec<char> = right.chars().collect();
+    chars[0] = if chars[0] == '0' { '1' } else { '0' };
+    chars.into_iter().collect()
+}

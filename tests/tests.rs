@@ -3,8 +3,13 @@
 
 mod support;
 
+mod access;
+mod audit;
 mod cli;
 mod init;
 mod lookup;
 mod register;
+mod request;
+mod smtp;
 mod store;
+mod verify;

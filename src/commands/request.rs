@@ -107,38 +107,28 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let tx = ctx.store.conn.transaction()?;
             let r = request::load(&tx, &id)?;
             let r = request::extend(&tx, &ctx.clock, &r, months, &reason)?;
-            let letter = extension_letter(&controller, &r);
-            let sent = mail::notify(
-                &tx,
-                &ctx.clock,
-                &ctx.store.path,
-                &controller,
-                &r,
-                "extension",
-                &format!("Verlenging / Extension ({})", r.id),
-                letter.clone(),
-            )?;
+            let letter = mail::Letter {
+                kind: "extension",
+                subject: format!("Verlenging / Extension ({})", r.id),
+                body: extension_letter(&controller, &r),
+            };
+            let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
             tx.commit()?;
-            report_letter(ctx, &r, "extended", letter, sent)?;
+            report_letter(ctx, &r, "extended", letter.body, sent)?;
         }
         RequestCommand::Reject { id, reason, note } => {
             let controller = controller(ctx)?;
             let tx = ctx.store.conn.transaction()?;
             let r = request::load(&tx, &id)?;
             let r = request::reject(&tx, &ctx.clock, &r, reason, &note)?;
-            let letter = rejection_letter(&controller, &r);
-            let sent = mail::notify(
-                &tx,
-                &ctx.clock,
-                &ctx.store.path,
-                &controller,
-                &r,
-                "rejection",
-                &format!("Weigering / Refusal ({})", r.id),
-                letter.clone(),
-            )?;
+            let letter = mail::Letter {
+                kind: "rejection",
+                subject: format!("Weigering / Refusal ({})", r.id),
+                body: rejection_letter(&controller, &r),
+            };
+            let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
             tx.commit()?;
-            report_letter(ctx, &r, "rejected", letter, sent)?;
+            report_letter(ctx, &r, "rejected", letter.body, sent)?;
         }
     }
     Ok(Code::Ok)
@@ -184,7 +174,7 @@ fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
     let due = r.deadline();
     format!(
         "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason}\n\n-- \n\n\
+Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason}\n\n----------------------------------------\n\n\
 Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due} at the latest \
 (GDPR Art. 12(3)). Reason: {reason}\n\n{name}, {email}\n",
         id = r.id,
@@ -205,7 +195,7 @@ fn rejection_letter(c: &crate::register::Controller, r: &Request) -> String {
     let note = r.rejection_note.as_deref().unwrap_or_default();
     format!(
         "(English below)\n\nHallo,\n\nWe voeren je verzoek {id} om {right_nl} niet uit, omdat {why_nl}.\nToelichting: {note}\n\n\
-Je kunt hierover een klacht indienen bij de {auth} ({url}). {court_nl}\n\n-- \n\n\
+Je kunt hierover een klacht indienen bij de {auth} ({url}). {court_nl}\n\n----------------------------------------\n\n\
 Hello,\n\nWe will not act on your request {id} for {right_en}, because {why_en}.\nExplanation: {note}\n\n\
 You may lodge a complaint with the {auth} ({url}). {court_en}\n\n{name}, {email}\n",
         id = r.id,

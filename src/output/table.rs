@@ -12,7 +12,7 @@ pub fn new(out: &Output, header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().map(|h| Cell::new(h)));
+        .set_header(header.iter().map(Cell::new));
     if !out.stdout_tty {
         t.force_no_tty();
     }

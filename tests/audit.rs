@@ -1,0 +1,182 @@
+//! The hash-chained audit trail detects edits, deletions and reordering.
+
+use crate::support::{self, Env};
+
+/// A store with a completed access request: several entries.
+fn store_with_history() -> Env {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let code = env.code(&o.request);
+    env.dsr()
+        .args(["verify", &o.request, &code])
+        .assert()
+        .success();
+    env.dsr()
+        .args(["--json", "access", &o.request])
+        .assert()
+        .success();
+    env.open("access", &["--email", "nobody@example.nl"]);
+    env
+}
+
+fn broken_at(env: &Env) -> String {
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(16),
+        "stdout: {}",
+        support::stdout(&out)
+    );
+    support::assert_one_line_error(&out);
+    support::stderr(&out)
+}
+
+#[test]
+fn an_untouched_trail_verifies() {
+    let env = store_with_history();
+    let (v, code): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["ok"], true);
+    assert!(v["entries"].as_i64().unwrap() >= 8);
+}
+
+#[test]
+fn an_edited_entry_is_named() {
+    let env = store_with_history();
+    env.sql()
+        .execute(
+            "UPDATE audit_log SET actor = 'someone-else' WHERE id = 3",
+            [],
+        )
+        .unwrap();
+    assert!(broken_at(&env).contains("entry 3"));
+}
+
+#[test]
+fn edited_details_are_detected() {
+    let env = store_with_history();
+    env.sql()
+        .execute(
+            "UPDATE audit_log SET details = '{\"result\":\"correct\"}' WHERE action = 'code-sent'",
+            [],
+        )
+        .unwrap();
+    assert!(broken_at(&env).contains("entry 2"));
+}
+
+#[test]
+fn a_deleted_entry_is_named() {
+    let env = store_with_history();
+    env.sql()
+        .execute("DELETE FROM audit_log WHERE id = 4", [])
+        .unwrap();
+    assert!(broken_at(&env).contains("entry 4"));
+}
+
+#[test]
+fn a_deleted_last_entry_is_detected() {
+    let env = store_with_history();
+    env.sql()
+        .execute(
+            "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
+            [],
+        )
+        .unwrap();
+    broken_at(&env);
+}
+
+#[test]
+fn two_swapped_entries_are_detected() {
+    let env = store_with_history();
+    let conn = env.sql();
+    conn.execute_batch(
+        "UPDATE audit_log SET id = -1 WHERE id = 2;
+         UPDATE audit_log SET id = 2 WHERE id = 3;
+         UPDATE audit_log SET id = 3 WHERE id = -1;",
+    )
+    .unwrap();
+    assert!(broken_at(&env).contains("entry 2"));
+}
+
+#[test]
+fn swapped_contents_with_rewritten_hashes_still_fail() {
+    // An attacker who swaps two rows' contents but keeps ids: the chain no longer links.
+    let env = store_with_history();
+    let conn = env.sql();
+    conn.execute_batch(
+        "CREATE TEMP TABLE a AS SELECT * FROM audit_log WHERE id IN (5, 6);
+         UPDATE audit_log SET at = (SELECT at FROM a WHERE id = 6), action = (SELECT action FROM a WHERE id = 6),
+                details = (SELECT details FROM a WHERE id = 6), hash = (SELECT hash FROM a WHERE id = 6),
+                prev_hash = (SELECT prev_hash FROM a WHERE id = 6) WHERE id = 5;
+         UPDATE audit_log SET at = (SELECT at FROM a WHERE id = 5), action = (SELECT action FROM a WHERE id = 5),
+                details = (SELECT details FROM a WHERE id = 5), hash = (SELECT hash FROM a WHERE id = 5),
+                prev_hash = (SELECT prev_hash FROM a WHERE id = 5) WHERE id = 6;",
+    )
+    .unwrap();
+    assert!(broken_at(&env).contains("entry 5"));
+}
+
+#[test]
+fn the_trail_holds_pseudonyms_not_personal_data() {
+    let env = store_with_history();
+    let conn = env.sql();
+    let dump: String = conn
+        .query_row(
+            "SELECT group_concat(coalesce(subject_pseudonym, '') || details, '|') FROM audit_log",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for personal in [
+        "jan.devries",
+        "Jan.DeVries",
+        "nobody@example.nl",
+        "V204117",
+        "de Vries",
+    ] {
+        assert!(!dump.contains(personal), "audit trail contains {personal}");
+    }
+    let pseudonyms: i64 = conn
+        .query_row(
+            "SELECT count(DISTINCT subject_pseudonym) FROM audit_log",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pseudonyms, 2);
+}
+
+#[test]
+fn entries_made_under_a_moved_clock_are_marked() {
+    let mut env = Env::with_fixture("virtio");
+    env.now = Some("2026-11-02T09:00:00Z".into());
+    env.open("access", &["--email", "jan.devries@example.nl"]);
+    let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
+    let entries = log["entries"].as_array().unwrap();
+    assert!(entries.iter().all(|e| e["clock_injected"] == true
+        && e["at"].as_str().unwrap().starts_with("2026-11-02T09:00:00")));
+    env.now = None;
+    env.open("access", &["--email", "sanne@bakkerwebdesign.example"]);
+    let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
+    assert!(log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["clock_injected"] == false));
+    let actor = env
+        .dsr()
+        .env("DSR_ACTOR", "officer.kim")
+        .args(["--json", "access", "--email", "lotte.jansen@example.org"])
+        .output()
+        .unwrap();
+    assert!(actor.status.success());
+    let n: i64 = env
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE actor = 'officer.kim'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(n >= 1);
+}

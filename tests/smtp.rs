@@ -1,0 +1,142 @@
+//! The access flow over SMTP against a real SMTP server started by the test on loopback.
+
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use mailin_embedded::{response, Handler, Response, Server};
+
+use crate::support::{Env, Mail};
+
+/// (envelope recipients, raw message)
+type Received = (Vec<String>, Vec<u8>);
+
+#[derive(Clone, Default)]
+struct Inbox {
+    current: Arc<Mutex<Vec<u8>>>,
+    received: Arc<Mutex<Vec<Received>>>,
+    to: Arc<Mutex<Vec<String>>>,
+}
+
+impl Handler for Inbox {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        *self.to.lock().unwrap() = to.to_vec();
+        self.current.lock().unwrap().clear();
+        response::OK
+    }
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.lock().unwrap().extend_from_slice(buf);
+        Ok(())
+    }
+    fn data_end(&mut self) -> Response {
+        let body = std::mem::take(&mut *self.current.lock().unwrap());
+        let to = self.to.lock().unwrap().clone();
+        self.received.lock().unwrap().push((to, body));
+        response::OK
+    }
+}
+
+fn start() -> (u16, Inbox) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let inbox = Inbox::default();
+    let mut server = Server::new(inbox.clone());
+    server.with_name("test.local").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    (port, inbox)
+}
+
+#[test]
+fn the_code_arrives_over_smtp_and_verifies() {
+    let (port, inbox) = start();
+    let env = Env::with_fixture("virtio");
+    let smtp = |args: &[&str]| {
+        env.dsr()
+            .env("DSR_MAIL", "smtp")
+            .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = smtp(&["--json", "access", "--email", "Jan.DeVries@Example.NL"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opened: crate::support::Opened = serde_json::from_slice(&out.stdout).unwrap();
+    let received = inbox.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let (to, raw) = &received[0];
+    assert_eq!(
+        to,
+        &vec!["jan.devries@example.nl".to_owned()],
+        "envelope recipient is the address on file"
+    );
+    let mail = Mail::parse(raw, "smtp".into());
+    assert_eq!(mail.to, vec!["jan.devries@example.nl".to_owned()]);
+    let code = mail.code().expect("code in the SMTP message");
+    assert!(
+        !env.outbox().exists(),
+        "nothing in the outbox when SMTP is used"
+    );
+    let out = smtp(&["verify", &opened.request, &code]);
+    assert!(out.status.success());
+    env.dsr()
+        .args(["--json", "access", &opened.request])
+        .assert()
+        .success();
+}
+
+#[test]
+fn smtp_refuses_clear_text_to_a_remote_host_and_passwords_in_the_url() {
+    let env = Env::with_fixture("virtio");
+    for url in [
+        "smtp://mail.example.nl:25",
+        "smtps://dsr:secret@mail.example.nl:465",
+    ] {
+        let out = env
+            .dsr()
+            .env("DSR_MAIL", "smtp")
+            .env("DSR_SMTP_URL", url)
+            .args(["access", "--email", "jan.devries@example.nl"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
+    }
+    let count: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM request", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0, "a failed send records nothing");
+}
+
+#[test]
+fn an_unreachable_smtp_server_records_nothing() {
+    let env = Env::with_fixture("virtio");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = env
+        .dsr()
+        .env("DSR_MAIL", "smtp")
+        .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .args(["access", "--email", "jan.devries@example.nl"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(18),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let count: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM request", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0);
+}

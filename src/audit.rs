@@ -68,13 +68,8 @@ impl Fields<'_> {
 }
 
 fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
-    let v: Option<String> = conn
-        .query_row(
-            "SELECT value FROM store_meta WHERE key = 'audit-head'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let v: Option<String> =
+        conn.query_row("SELECT value FROM store_meta WHERE key = 'audit-head'", [], |r| r.get(0)).optional()?;
     Ok(v.and_then(|s| {
         let (n, h) = s.split_once(':')?;
         Some((n.parse().ok()?, h.to_owned()))
@@ -92,9 +87,7 @@ pub fn append(
     details: Value,
 ) -> rusqlite::Result<()> {
     let (count, prev) = head(conn)?;
-    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM audit_log", [], |r| {
-        r.get(0)
-    })?;
+    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM audit_log", [], |r| r.get(0))?;
     let at = clock.timestamp();
     let actor = actor();
     let details = details.to_string();
@@ -155,15 +148,15 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         entries += 1;
         let id: i64 = r.get(0)?;
         if id != expected_id {
-            return Ok(fail(
-                entries,
-                expected_id,
-                format!("entry {expected_id} is missing (next is {id})"),
-            ));
+            return Ok(fail(entries, expected_id, format!("entry {expected_id} is missing (next is {id})")));
         }
         let stored_prev: String = r.get(8)?;
         if stored_prev != prev {
-            return Ok(fail(entries, id, format!("entry {id} does not follow entry {}: an entry was removed, reordered or edited", id - 1)));
+            return Ok(fail(
+                entries,
+                id,
+                format!("entry {id} does not follow entry {}: an entry was removed, reordered or edited", id - 1),
+            ));
         }
         let at: String = r.get(1)?;
         let injected: bool = r.get(2)?;
@@ -186,26 +179,22 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         }
         .digest();
         if computed != hash {
-            return Ok(fail(
-                entries,
-                id,
-                format!("entry {id} was changed after it was written"),
-            ));
+            return Ok(fail(entries, id, format!("entry {id} was changed after it was written")));
         }
         prev = hash;
         expected_id += 1;
     }
     let (count, head_hash) = head(conn)?;
     if count != entries || head_hash != prev {
-        return Ok(fail(entries, entries + 1, format!("the trail ends at entry {entries} but {count} entries were written: the last entries were removed")));
+        return Ok(fail(
+            entries,
+            entries + 1,
+            format!(
+                "the trail ends at entry {entries} but {count} entries were written: the last entries were removed"
+            ),
+        ));
     }
-    Ok(Verification {
-        format_version: 1,
-        entries,
-        ok: true,
-        first_bad_entry: None,
-        problem: None,
-    })
+    Ok(Verification { format_version: 1, entries, ok: true, first_bad_entry: None, problem: None })
 }
 
 /// Entries, optionally of one request.

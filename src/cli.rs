@@ -20,10 +20,7 @@ Environment:
 /// The clap command with the environment and exit-code tables in its help.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().after_help(format!(
-        "{ENVIRONMENT}\n\nExit codes:\n{}",
-        crate::exit::help_table()
-    ))
+    Cli::command().after_help(format!("{ENVIRONMENT}\n\nExit codes:\n{}", crate::exit::help_table()))
 }
 
 /// Parse the process arguments (exits with code 2 and a usage message on error).
@@ -50,13 +47,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// Path of the store
-    #[arg(
-        long,
-        global = true,
-        env = "DSR_DB",
-        default_value = "dsr.sqlite",
-        value_name = "PATH"
-    )]
+    #[arg(long, global = true, env = "DSR_DB", default_value = "dsr.sqlite", value_name = "PATH")]
     pub db: PathBuf,
     /// Print one JSON document on stdout instead of tables
     #[arg(long, global = true)]
@@ -86,6 +77,8 @@ pub enum Command {
     Register,
     /// Right of access (Art. 15): open a request and send the code, or answer a verified request
     Access(AccessArgs),
+    /// Right to data portability (Art. 20): open an export request, write the archive of a verified one, or run a batch
+    Export(ExportArgs),
     /// Check the code the person relays; resend a code; unlock after repeated failures
     Verify(VerifyArgs),
     /// List, show, extend or reject requests
@@ -208,11 +201,55 @@ pub struct AccessArgs {
     #[command(flatten)]
     pub open: OpenArgs,
     /// Write the answer as JSON to this file (mode 0600, written atomically)
-    #[arg(long, value_name = "FILE", requires = "request")]
+    #[arg(long, value_name = "FILE", requires = "request", conflicts_with = "archive")]
     pub out: Option<PathBuf>,
+    /// Write the full Art. 15(3) copy as a zip archive (see docs/archive-format.md)
+    #[arg(long, value_name = "FILE.zip", requires = "request")]
+    pub archive: Option<PathBuf>,
+    #[command(flatten)]
+    pub crypt: CryptArgs,
+    /// Replace an existing --out or --archive file
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Archive encryption. The passphrase is never a flag value.
+#[derive(Debug, Args)]
+pub struct CryptArgs {
+    /// Encrypt every entry with AES-256; a generated passphrase (160 bits) is shown once on stderr
+    #[arg(long)]
+    pub encrypt: bool,
+    /// Encrypt with the passphrase in this file (first line) instead of a generated one
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Batch CSV: a header row with the columns email or customer (one per row), verified_by \
+(how identity was verified outside dsr, e.g. portal-session) and reference (e.g. the session id). \
+Re-running the same batch skips rows already exported. Exit 19 when any row failed.")]
+pub struct ExportArgs {
+    /// The request to write the archive of (once verified)
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "received", "channel", "batch"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// Where to write the archive (zip; mode 0600, written atomically)
+    #[arg(long, value_name = "FILE.zip", requires = "request")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub crypt: CryptArgs,
     /// Replace an existing --out file
     #[arg(long)]
     pub force: bool,
+    /// Export everyone named in this CSV, verified outside dsr (see below)
+    #[arg(long, value_name = "FILE.csv", requires = "out_dir", conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    pub batch: Option<PathBuf>,
+    /// Directory for the batch's archives (one REQUEST.zip per person)
+    #[arg(long, value_name = "DIR", requires = "batch")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// How a request came in.
@@ -238,12 +275,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "REQUEST", conflicts_with_all = ["request", "unlock"])]
     pub resend: Option<String>,
     /// Lift the lock on the person of this request
-    #[arg(
-        long,
-        value_name = "REQUEST",
-        requires = "reason",
-        conflicts_with = "request"
-    )]
+    #[arg(long, value_name = "REQUEST", requires = "reason", conflicts_with = "request")]
     pub unlock: Option<String>,
     /// Why the lock is lifted (recorded in the audit trail)
     #[arg(long, value_name = "TEXT")]

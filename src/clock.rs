@@ -16,33 +16,19 @@ impl Clock {
     pub fn from_env() -> Result<Clock, Error> {
         match std::env::var("DSR_NOW") {
             Ok(v) if !v.trim().is_empty() => Clock::parse(v.trim()),
-            _ => Ok(Clock {
-                now: Utc::now(),
-                injected: false,
-            }),
+            _ => Ok(Clock { now: Utc::now(), injected: false }),
         }
     }
 
     pub fn parse(text: &str) -> Result<Clock, Error> {
         let now = DateTime::parse_from_rfc3339(text)
-            .map_err(|e| {
-                Error::invalid(
-                    "DSR_NOW",
-                    format!("{e}; expected RFC 3339 such as 2026-01-31T09:00:00Z"),
-                )
-            })?
+            .map_err(|e| Error::invalid("DSR_NOW", format!("{e}; expected RFC 3339 such as 2026-01-31T09:00:00Z")))?
             .with_timezone(&Utc);
-        Ok(Clock {
-            now,
-            injected: true,
-        })
+        Ok(Clock { now, injected: true })
     }
 
     pub fn fixed(now: DateTime<Utc>) -> Clock {
-        Clock {
-            now,
-            injected: true,
-        }
+        Clock { now, injected: true }
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -24,13 +24,7 @@ pub fn run(fixture: &str, out: &Output) -> anyhow::Result<Code> {
         argv.extend_from_slice(args);
         let matches = crate::cli::command().try_get_matches_from(argv)?;
         let cli = Cli::from_arg_matches(&matches)?;
-        crate::commands::dispatch_with(
-            cli,
-            Output {
-                prompts: false,
-                ..*out
-            },
-        )
+        crate::commands::dispatch_with(cli, Output { prompts: false, ..*out })
     };
     let say = |s: &str| -> anyhow::Result<()> {
         if !out.json {
@@ -38,25 +32,18 @@ pub fn run(fixture: &str, out: &Output) -> anyhow::Result<Code> {
         }
         Ok(())
     };
-    say(&format!("A temporary store is built from the {fixture} fixture: the company's register and about 30 fictitious people."))?;
+    say(&format!(
+        "A temporary store is built from the {fixture} fixture: the company's register and about 30 fictitious people."
+    ))?;
     run(&["init", "--fixture", fixture])?;
     say("Jan de Vries writes in asking what is held about him. The officer opens an access request; a one-time code goes to the address on file:\n    dsr access --email Jan.DeVries@Example.NL")?;
     run(&["access", "--email", "Jan.DeVries@Example.NL"])?;
     let conn = rusqlite::Connection::open(&db)?;
-    let id: String = conn.query_row(
-        "SELECT id FROM request ORDER BY created_at DESC LIMIT 1",
-        [],
-        |r| r.get(0),
-    )?;
+    let id: String = conn.query_row("SELECT id FROM request ORDER BY created_at DESC LIMIT 1", [], |r| r.get(0))?;
     let outbox = crate::mail::outbox_dir(&db);
-    let mut messages: Vec<_> = std::fs::read_dir(&outbox)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
+    let mut messages: Vec<_> = std::fs::read_dir(&outbox)?.filter_map(|e| e.ok()).map(|e| e.path()).collect();
     messages.sort();
-    let message = messages
-        .last()
-        .ok_or_else(|| anyhow::anyhow!("no message in the demo outbox"))?;
+    let message = messages.last().ok_or_else(|| anyhow::anyhow!("no message in the demo outbox"))?;
     let text = std::fs::read_to_string(message)?;
     let code = text
         .lines()
@@ -68,13 +55,9 @@ pub fn run(fixture: &str, out: &Output) -> anyhow::Result<Code> {
         "The message waits in the outbox ({}), in Dutch and English. Jan reads it and tells the officer the code.",
         message.file_name().unwrap_or_default().to_string_lossy()
     ))?;
-    say(&format!(
-        "The officer enters it:\n    dsr verify {id} <code>"
-    ))?;
+    say(&format!("The officer enters it:\n    dsr verify {id} <code>"))?;
     run(&["verify", &id, &code])?;
-    say(&format!(
-        "Now the answer (GDPR Art. 15) can be produced:\n    dsr access {id}"
-    ))?;
+    say(&format!("Now the answer (GDPR Art. 15) can be produced:\n    dsr access {id}"))?;
     run(&["access", &id])?;
     say("Every step is in the hash-chained audit trail:\n    dsr audit verify")?;
     run(&["audit", "verify"])?;

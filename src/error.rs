@@ -15,11 +15,7 @@ pub enum Error {
     #[error("store {path} is corrupt ({detail}); restore it from a backup")]
     Corrupt { path: PathBuf, detail: String },
     #[error("store {path} has schema version {found}, newer than this dsr understands ({supported}); upgrade dsr")]
-    StoreTooNew {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
+    StoreTooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("store {0} is locked by another process; try again when it has finished")]
     StoreBusy(PathBuf),
     #[error("{0} already exists; pass --force to replace it")]
@@ -46,14 +42,13 @@ pub enum Error {
     Mail(String),
     #[error("{0} already exists; pass --force to replace it")]
     OutputExists(PathBuf),
+    #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
+    BatchFailed { failed: usize, rows: usize },
 }
 
 impl Error {
     pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
-        Error::Invalid {
-            what,
-            why: why.into(),
-        }
+        Error::Invalid { what, why: why.into() }
     }
 
     pub fn code(&self) -> Code {
@@ -74,6 +69,7 @@ impl Error {
             Error::AuditBroken { .. } => Code::AuditBroken,
             Error::Mail(_) => Code::Mail,
             Error::OutputExists(_) => Code::StoreExists,
+            Error::BatchFailed { .. } => Code::BatchFailed,
         }
     }
 }

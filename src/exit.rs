@@ -46,6 +46,8 @@ pub enum Code {
     UnknownRequest = 17,
     /// The mail transport failed; nothing was recorded as sent.
     Mail = 18,
+    /// A batch finished, but some rows failed.
+    BatchFailed = 19,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -58,10 +60,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (3, "no person matches the identifier"),
     (4, "the identifier matches more than one person"),
     (5, "request not verified: nothing disclosed or changed"),
-    (
-        6,
-        "code refused (wrong, expired, used, or another request's)",
-    ),
+    (6, "code refused (wrong, expired, used, or another request's)"),
     (7, "verification locked after repeated failures"),
     (8, "too many codes sent to this person"),
     (9, "the request's state does not allow this"),
@@ -74,6 +73,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (16, "audit trail does not verify"),
     (17, "no such request"),
     (18, "mail could not be sent"),
+    (19, "batch finished with failed rows"),
 ];
 
 impl Code {
@@ -89,11 +89,7 @@ impl Code {
                 }
             }
             if let Some(e) = cause.downcast_ref::<std::io::Error>() {
-                return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    Code::BrokenPipe
-                } else {
-                    Code::Io
-                };
+                return if e.kind() == std::io::ErrorKind::BrokenPipe { Code::BrokenPipe } else { Code::Io };
             }
         }
         Code::Failure
@@ -104,11 +100,7 @@ impl Code {
         match e.sqlite_error_code()? {
             C::DatabaseBusy | C::DatabaseLocked => Some(Code::StoreBusy),
             C::NotADatabase | C::DatabaseCorrupt => Some(Code::NotAStore),
-            C::DiskFull
-            | C::SystemIoFailure
-            | C::CannotOpen
-            | C::PermissionDenied
-            | C::ReadOnly => Some(Code::Io),
+            C::DiskFull | C::SystemIoFailure | C::CannotOpen | C::PermissionDenied | C::ReadOnly => Some(Code::Io),
             _ => None,
         }
     }
@@ -122,9 +114,5 @@ impl From<Code> for std::process::ExitCode {
 
 /// The exit-code table as help text.
 pub fn help_table() -> String {
-    TABLE
-        .iter()
-        .map(|(n, what)| format!("  {n:>3}  {what}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    TABLE.iter().map(|(n, what)| format!("  {n:>3}  {what}")).collect::<Vec<_>>().join("\n")
 }

@@ -106,15 +106,7 @@ const AGENTS: &[&str] = &[
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0.0.0",
 ];
-const PATHS: &[&str] = &[
-    "/",
-    "/login",
-    "/panel",
-    "/panel/services",
-    "/panel/invoices",
-    "/api/v1/status",
-    "/panel/dns",
-];
+const PATHS: &[&str] = &["/", "/login", "/panel", "/panel/services", "/panel/invoices", "/api/v1/status", "/panel/dns"];
 
 const DAY: i64 = 86_400;
 
@@ -158,19 +150,13 @@ pub fn generate(db: &Path, args: &GenerateArgs, out: &Output) -> anyhow::Result<
         // Indexes are built once at the end: much faster than updating them row by row.
         let indexes: Vec<(String, String)> = s
             .conn
-            .prepare(
-                "SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL",
-            )?
+            .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (name, _) in &indexes {
             s.conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
         }
-        let mut g = Gen {
-            rng: StdRng::seed_from_u64(args.seed),
-            now,
-            rows: 0,
-        };
+        let mut g = Gen { rng: StdRng::seed_from_u64(args.seed), now, rows: 0 };
         let chunk = 5_000;
         let mut next = 0;
         while next < args.customers {
@@ -200,28 +186,14 @@ pub fn generate(db: &Path, args: &GenerateArgs, out: &Output) -> anyhow::Result<
         s.conn.execute_batch("ANALYZE")?;
         stats.customers = args.customers;
         stats.rows = g.rows;
-        stats.people = s
-            .conn
-            .query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0))?
-            as u64;
+        stats.people = s.conn.query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0))? as u64;
         Ok(())
     })?;
     Ok(stats)
 }
 
-fn person(
-    tx: &Transaction<'_>,
-    g: &mut Gen,
-    id: i64,
-    source: &str,
-    created: i64,
-    named: bool,
-) -> rusqlite::Result<()> {
-    let (given, family) = if named {
-        (Some(g.pick(GIVEN)), Some(g.pick(FAMILY)))
-    } else {
-        (None, None)
-    };
+fn person(tx: &Transaction<'_>, g: &mut Gen, id: i64, source: &str, created: i64, named: bool) -> rusqlite::Result<()> {
+    let (given, family) = if named { (Some(g.pick(GIVEN)), Some(g.pick(FAMILY))) } else { (None, None) };
     let street = named.then(|| g.pick(STREETS));
     let city = named.then(|| g.pick(CITIES));
     let house = named.then(|| g.range(1, 250).to_string());
@@ -270,11 +242,7 @@ fn consent(
     at: i64,
     cookie: Option<i64>,
 ) -> rusqlite::Result<()> {
-    let source = if cookie.is_some() {
-        "cookie-banner"
-    } else {
-        "control-panel"
-    };
+    let source = if cookie.is_some() { "cookie-banner" } else { "control-panel" };
     tx.prepare_cached("INSERT INTO consent (person_id, purpose, granted, recorded_at, source, cookie_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(params![person_id, purpose, granted, ts(at), source, cookie])?;
     g.rows += 1;
@@ -282,12 +250,7 @@ fn consent(
 }
 
 /// Person ids: customers 1..=N, applicants and visitors above N.
-fn customer(
-    tx: &Transaction<'_>,
-    g: &mut Gen,
-    i: u64,
-    args: &GenerateArgs,
-) -> rusqlite::Result<()> {
+fn customer(tx: &Transaction<'_>, g: &mut Gen, i: u64, args: &GenerateArgs) -> rusqlite::Result<()> {
     let pid = i as i64 + 1;
     let created = g.ago(3 * 365);
     person(tx, g, pid, "signup", created, true)?;
@@ -309,21 +272,15 @@ fn customer(
     tx.prepare_cached("INSERT INTO login_account (customer_id, username, password_hash, two_factor, created_at, last_login_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
         .execute(params![pid, local, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$generatedgeneratedgenerated", if g.chance(0.4) { "totp" } else { "none" }, ts(created), ts(g.ago(30))])?;
     g.rows += 1;
-    let ips: Vec<String> = (0..3)
-        .map(|k| {
-            format!(
-                "10.{}.{}.{}",
-                (i >> 16) & 255,
-                (i >> 8) & 255,
-                (i + k) & 255
-            )
-        })
-        .collect();
+    let ips: Vec<String> =
+        (0..3).map(|k| format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, (i + k) & 255)).collect();
     for _ in 0..g.range(args.ip_events / 2, args.ip_events * 3 / 2) {
         let ip = &ips[g.range(0, 2) as usize];
         let event = if g.chance(0.9) { "login" } else { "change" };
-        tx.prepare_cached("INSERT INTO ip_event (customer_id, ip, event, detail, occurred_at) VALUES (?1, ?2, ?3, NULL, ?4)")?
-            .execute(params![pid, ip, event, ts(g.ago(400))])?;
+        tx.prepare_cached(
+            "INSERT INTO ip_event (customer_id, ip, event, detail, occurred_at) VALUES (?1, ?2, ?3, NULL, ?4)",
+        )?
+        .execute(params![pid, ip, event, ts(g.ago(400))])?;
         g.rows += 1;
     }
     let lines = g.range(args.log_lines / 2, args.log_lines * 3 / 2);
@@ -382,8 +339,10 @@ fn customer(
         let invoice = tx.last_insert_rowid();
         g.rows += 1;
         if unpaid {
-            tx.prepare_cached("INSERT INTO dunning_event (invoice_id, step, occurred_at, automated) VALUES (?1, 'reminder', ?2, 1)")?
-                .execute(params![invoice, ts(issued + 21 * DAY)])?;
+            tx.prepare_cached(
+                "INSERT INTO dunning_event (invoice_id, step, occurred_at, automated) VALUES (?1, 'reminder', ?2, 1)",
+            )?
+            .execute(params![invoice, ts(issued + 21 * DAY)])?;
         } else {
             tx.prepare_cached("INSERT INTO payment (invoice_id, payment_method_id, paid_at, amount_cents, reference) VALUES (?1, ?2, ?3, ?4, NULL)")?
                 .execute(params![invoice, method, ts(issued + 7 * DAY), amount])?;
@@ -405,10 +364,9 @@ fn customer(
             .execute(params![pid, ts(opened), ts(opened + 2 * DAY)])?;
         let ticket = tx.last_insert_rowid();
         g.rows += 1;
-        for (dir, body) in [
-            ("in", "My VPS does not boot after the update."),
-            ("out", "We restarted the host; it runs again."),
-        ] {
+        for (dir, body) in
+            [("in", "My VPS does not boot after the update."), ("out", "We restarted the host; it runs again.")]
+        {
             tx.prepare_cached("INSERT INTO ticket_message (ticket_id, sent_at, direction, from_address, body) VALUES (?1, ?2, ?3, NULL, ?4)")?
                 .execute(params![ticket, ts(opened), dir, body])?;
             g.rows += 1;

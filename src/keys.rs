@@ -17,26 +17,15 @@ impl Keys {
     /// Create the store's key (at init).
     pub fn create(conn: &Connection) -> anyhow::Result<()> {
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
-        conn.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('hmac-key', ?1)",
-            [key.as_slice()],
-        )?;
+        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+        conn.execute("INSERT INTO store_meta (key, value) VALUES ('hmac-key', ?1)", [key.as_slice()])?;
         Ok(())
     }
 
     pub fn load(conn: &Connection) -> anyhow::Result<Keys> {
-        let key: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT value FROM store_meta WHERE key = 'hmac-key'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let key = key.ok_or_else(|| {
-            anyhow::anyhow!("the store has no secret key; it was not made by `dsr init`")
-        })?;
+        let key: Option<Vec<u8>> =
+            conn.query_row("SELECT value FROM store_meta WHERE key = 'hmac-key'", [], |r| r.get(0)).optional()?;
+        let key = key.ok_or_else(|| anyhow::anyhow!("the store has no secret key; it was not made by `dsr init`"))?;
         Ok(Keys { key })
     }
 

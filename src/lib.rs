@@ -5,7 +5,9 @@
 //! [`output`] (tables for a terminal, JSON for scripts). [`exit`] is the one place that maps
 //! outcomes and errors to exit codes.
 
+pub mod archive;
 pub mod audit;
+pub mod batch;
 pub mod cli;
 pub mod clock;
 pub mod commands;

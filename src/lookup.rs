@@ -72,16 +72,11 @@ pub fn lookup(conn: &Connection, identifier: Identifier) -> anyhow::Result<Looku
 fn summary(conn: &Connection, s: &Subject) -> rusqlite::Result<PersonSummary> {
     let customer_number = match s.customer_id {
         Some(id) => Some(
-            conn.prepare_cached("SELECT customer_number FROM customer WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))?,
+            conn.prepare_cached("SELECT customer_number FROM customer WHERE id = ?1")?.query_row([id], |r| r.get(0))?,
         ),
         None => None,
     };
-    Ok(PersonSummary {
-        person_id: s.person_id,
-        customer_number,
-        roles: subject::roles(conn, s.person_id)?,
-    })
+    Ok(PersonSummary { person_id: s.person_id, customer_number, roles: subject::roles(conn, s.person_id)? })
 }
 
 /// Per category of the register, the person's record count in each of its tables; categories
@@ -93,16 +88,11 @@ pub fn counts(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<CategoryCoun
         let mut tables = Vec::new();
         for table in &category.tables {
             let scope = subject::scope(table).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the register names table {table}, which holds no personal data known to dsr"
-                )
+                anyhow::anyhow!("the register names table {table}, which holds no personal data known to dsr")
             })?;
             let records = subject::count(conn, scope, s)?;
             if records > 0 {
-                tables.push(TableCount {
-                    table: table.clone(),
-                    records,
-                });
+                tables.push(TableCount { table: table.clone(), records });
             }
         }
         if !tables.is_empty() {

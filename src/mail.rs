@@ -43,15 +43,9 @@ impl Transport {
         match self {
             Transport::Outbox(dir) => write_outbox(dir, message, tag),
             Transport::Smtp(smtp) => {
-                smtp.send(message).map_err(|e| {
-                    Error::Mail(format!(
-                        "the SMTP server refused or could not be reached: {e}"
-                    ))
-                })?;
-                Ok(Sent {
-                    transport: "smtp",
-                    reference: tag.to_owned(),
-                })
+                smtp.send(message)
+                    .map_err(|e| Error::Mail(format!("the SMTP server refused or could not be reached: {e}")))?;
+                Ok(Sent { transport: "smtp", reference: tag.to_owned() })
             }
         }
     }
@@ -75,8 +69,7 @@ fn write_outbox(dir: &Path, message: &Message, tag: &str) -> anyhow::Result<Sent
         .prefix(".msg-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot write to the outbox {}", dir.display()))?;
-    temp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
     temp.write_all(&message.formatted())?;
     temp.as_file().sync_all()?;
     let mut n = 1;
@@ -89,35 +82,21 @@ fn write_outbox(dir: &Path, message: &Message, tag: &str) -> anyhow::Result<Sent
     };
     temp.persist_noclobber(dir.join(&name))
         .map_err(|e| anyhow::Error::new(e.error).context("cannot write to the outbox"))?;
-    Ok(Sent {
-        transport: "outbox",
-        reference: name,
-    })
+    Ok(Sent { transport: "outbox", reference: name })
 }
 
 /// `DSR_SMTP_URL`: `smtps://user@host:465` (TLS) or `smtp://user@host:587?tls=required`
 /// (STARTTLS); `smtp://host:port` without TLS only for a relay on this machine.
 fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
     let url = std::env::var("DSR_SMTP_URL").map_err(|_| {
-        Error::invalid(
-            "DSR_SMTP_URL",
-            "set it when DSR_MAIL=smtp, e.g. smtps://dsr@mail.example.nl:465",
-        )
+        Error::invalid("DSR_SMTP_URL", "set it when DSR_MAIL=smtp, e.g. smtps://dsr@mail.example.nl:465")
     })?;
-    let parsed =
-        url::Url::parse(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
+    let parsed = url::Url::parse(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
     if parsed.password().is_some() {
-        return Err(Error::invalid(
-            "DSR_SMTP_URL",
-            "put the password in DSR_SMTP_PASSWORD, never in the URL",
-        )
-        .into());
+        return Err(Error::invalid("DSR_SMTP_URL", "put the password in DSR_SMTP_PASSWORD, never in the URL").into());
     }
     let host = parsed.host_str().unwrap_or_default().to_owned();
-    let tls = parsed.scheme() == "smtps"
-        || parsed
-            .query_pairs()
-            .any(|(k, v)| k == "tls" && v == "required");
+    let tls = parsed.scheme() == "smtps" || parsed.query_pairs().any(|(k, v)| k == "tls" && v == "required");
     let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]");
     if !tls && !local {
         return Err(Error::invalid(
@@ -126,22 +105,16 @@ fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
         )
         .into());
     }
-    let mut builder =
-        SmtpTransport::from_url(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
+    let mut builder = SmtpTransport::from_url(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
     let user = parsed.username();
     if !user.is_empty() {
         let user = percent_decode(user);
         let password = std::env::var("DSR_SMTP_PASSWORD").map_err(|_| {
-            Error::invalid(
-                "DSR_SMTP_PASSWORD",
-                "the SMTP URL names a user; set the password in DSR_SMTP_PASSWORD",
-            )
+            Error::invalid("DSR_SMTP_PASSWORD", "the SMTP URL names a user; set the password in DSR_SMTP_PASSWORD")
         })?;
         builder = builder.credentials(Credentials::new(user, password));
     }
-    Ok(builder
-        .timeout(Some(std::time::Duration::from_secs(20)))
-        .build())
+    Ok(builder.timeout(Some(std::time::Duration::from_secs(20))).build())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -152,32 +125,19 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A plain-text message from the controller to an address on file.
-pub fn message(
-    controller: &Controller,
-    to: &str,
-    subject: &str,
-    body: String,
-) -> anyhow::Result<Message> {
+pub fn message(controller: &Controller, to: &str, subject: &str, body: String) -> anyhow::Result<Message> {
     let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
     let from: Address = from.parse().map_err(|_| {
-        Error::invalid(
-            "sender address",
-            "DSR_MAIL_FROM or the register's privacy_email is not an email address",
-        )
+        Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
     })?;
     let to: Address = to.parse().map_err(|_| {
-        Error::invalid(
-            "address on file",
-            "the stored email address cannot receive mail; correct it first",
-        )
+        Error::invalid("address on file", "the stored email address cannot receive mail; correct it first")
     })?;
     let message = Message::builder()
-        .from(Mailbox::new(
-            Some(controller.name.replace(['\r', '\n'], " ")),
-            from,
-        ))
+        .from(Mailbox::new(Some(controller.name.replace(['\r', '\n'], " ")), from))
         .to(Mailbox::new(None, to))
         .subject(subject)
+        .message_id(None)
         .header(ContentType::TEXT_PLAIN)
         .body(body)?;
     Ok(message)
@@ -236,9 +196,8 @@ pub fn notify(
     let Some(person) = request.person_id else {
         return Ok(None);
     };
-    let named = (request.subject_kind == "email")
-        .then(|| request.subject_given.as_deref().map(crate::subject::fold))
-        .flatten();
+    let named =
+        (request.subject_kind == "email").then(|| request.subject_given.as_deref().map(crate::subject::fold)).flatten();
     let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
         return Ok(None);
     };
@@ -284,18 +243,7 @@ mod tests {
         let m = message(&c, "jan@example.nl", "Code", "body".into()).unwrap();
         let text = String::from_utf8(m.formatted()).unwrap();
         let headers = text.split("\r\n\r\n").next().unwrap();
-        assert!(
-            !headers
-                .lines()
-                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
-            "{headers}"
-        );
-        assert!(message(
-            &c,
-            "jan@example.nl\r\nBcc: x@example.com",
-            "Code",
-            "b".into()
-        )
-        .is_err());
+        assert!(!headers.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "{headers}");
+        assert!(message(&c, "jan@example.nl\r\nBcc: x@example.com", "Code", "b".into()).is_err());
     }
 }

@@ -24,16 +24,10 @@ pub struct PersonRecipient {
 }
 
 fn codes(conn: &Connection, sql: &str, s: &Subject) -> rusqlite::Result<Vec<(String, String)>> {
-    conn.prepare_cached(sql)?
-        .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect()
+    conn.prepare_cached(sql)?.query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
 }
 
-pub fn for_person(
-    conn: &Connection,
-    register: &Register,
-    s: &Subject,
-) -> rusqlite::Result<Vec<PersonRecipient>> {
+pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqlite::Result<Vec<PersonRecipient>> {
     let mut found: Vec<(String, String)> = Vec::new();
     found.extend(codes(
         conn,

@@ -130,18 +130,12 @@ pub struct Right {
     pub how_nl: String,
 }
 
-fn all<T>(
-    conn: &Connection,
-    sql: &str,
-    f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
+fn all<T>(conn: &Connection, sql: &str, f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<Vec<T>> {
     conn.prepare(sql)?.query_map([], f)?.collect()
 }
 
 fn codes(conn: &Connection, sql: &str, key: &str) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(sql)?
-        .query_map([key], |r| r.get(0))?
-        .collect()
+    conn.prepare_cached(sql)?.query_map([key], |r| r.get(0))?.collect()
 }
 
 impl Register {
@@ -215,11 +209,8 @@ impl Register {
             },
         )?;
         for c in &mut categories {
-            c.tables = codes(
-                conn,
-                "SELECT table_name FROM category_table WHERE category = ?1 ORDER BY rowid",
-                &c.code,
-            )?;
+            c.tables =
+                codes(conn, "SELECT table_name FROM category_table WHERE category = ?1 ORDER BY rowid", &c.code)?;
             c.purposes = codes(
                 conn,
                 "SELECT cp.purpose FROM category_purpose cp JOIN purpose p ON p.code = cp.purpose
@@ -344,15 +335,10 @@ impl Register {
 
     /// The category a personal-data table belongs to.
     pub fn category_of_table(&self, table: &str) -> Option<&Category> {
-        self.categories
-            .iter()
-            .find(|c| c.tables.iter().any(|t| t == table))
+        self.categories.iter().find(|c| c.tables.iter().any(|t| t == table))
     }
 
-    pub fn retention_of_category<'a>(
-        &'a self,
-        code: &'a str,
-    ) -> impl Iterator<Item = &'a RetentionRule> + 'a {
+    pub fn retention_of_category<'a>(&'a self, code: &'a str) -> impl Iterator<Item = &'a RetentionRule> + 'a {
         self.retention.iter().filter(move |r| r.category == code)
     }
 }

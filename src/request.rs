@@ -39,45 +39,29 @@ impl Kind {
     }
 
     pub fn parse(s: &str) -> Option<Kind> {
-        [
-            Kind::Access,
-            Kind::Export,
-            Kind::Rectify,
-            Kind::Erase,
-            Kind::Restrict,
-            Kind::Object,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        [Kind::Access, Kind::Export, Kind::Rectify, Kind::Erase, Kind::Restrict, Kind::Object]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 
     /// (English, Dutch) name of the right, for letters.
     pub fn names(self) -> (&'static str, &'static str) {
         match self {
-            Kind::Access => (
-                "access to your personal data (GDPR Art. 15)",
-                "inzage in je persoonsgegevens (art. 15 AVG)",
-            ),
+            Kind::Access => {
+                ("access to your personal data (GDPR Art. 15)", "inzage in je persoonsgegevens (art. 15 AVG)")
+            }
             Kind::Export => (
                 "a copy of your data to take elsewhere (GDPR Art. 20)",
                 "een kopie van je gegevens om mee te nemen (art. 20 AVG)",
             ),
-            Kind::Rectify => (
-                "correction of your personal data (GDPR Art. 16)",
-                "correctie van je persoonsgegevens (art. 16 AVG)",
-            ),
-            Kind::Erase => (
-                "erasure of your personal data (GDPR Art. 17)",
-                "verwijdering van je persoonsgegevens (art. 17 AVG)",
-            ),
-            Kind::Restrict => (
-                "restriction of processing (GDPR Art. 18)",
-                "beperking van de verwerking (art. 18 AVG)",
-            ),
-            Kind::Object => (
-                "objection to processing (GDPR Art. 21)",
-                "bezwaar tegen de verwerking (art. 21 AVG)",
-            ),
+            Kind::Rectify => {
+                ("correction of your personal data (GDPR Art. 16)", "correctie van je persoonsgegevens (art. 16 AVG)")
+            }
+            Kind::Erase => {
+                ("erasure of your personal data (GDPR Art. 17)", "verwijdering van je persoonsgegevens (art. 17 AVG)")
+            }
+            Kind::Restrict => ("restriction of processing (GDPR Art. 18)", "beperking van de verwerking (art. 18 AVG)"),
+            Kind::Object => ("objection to processing (GDPR Art. 21)", "bezwaar tegen de verwerking (art. 21 AVG)"),
         }
     }
 }
@@ -196,9 +180,7 @@ impl Request {
 /// One calendar month after receipt; a day that does not exist falls on the month's last day
 /// (31 Jan -> 28/29 Feb, 31 Mar -> 30 Apr).
 pub fn due_date(received: NaiveDate, months: u32) -> NaiveDate {
-    received
-        .checked_add_months(Months::new(months))
-        .expect("date in range")
+    received.checked_add_months(Months::new(months)).expect("date in range")
 }
 
 /// Check the shape of a request id: DSR-YYYY-NNNN.
@@ -212,10 +194,7 @@ pub fn parse_id(raw: &str) -> Result<String, Error> {
     if ok {
         Ok(id)
     } else {
-        Err(Error::invalid(
-            "request id",
-            "expected an id such as DSR-2026-0042",
-        ))
+        Err(Error::invalid("request id", "expected an id such as DSR-2026-0042"))
     }
 }
 
@@ -238,27 +217,16 @@ pub struct NewRequest<'a> {
 
 /// Open a request, or return the open one for the same person and right. `person` is the
 /// resolved person, or None when the identifier named no one.
-pub fn open(
-    conn: &Connection,
-    clock: &Clock,
-    keys: &Keys,
-    new: &NewRequest<'_>,
-) -> anyhow::Result<(Request, bool)> {
+pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> anyhow::Result<(Request, bool)> {
     let today = clock.now().date_naive();
     if new.received_on > today {
-        return Err(
-            Error::invalid("--received", "the date of receipt cannot be in the future").into(),
-        );
+        return Err(Error::invalid("--received", "the date of receipt cannot be in the future").into());
     }
     let person = match subject::resolve(conn, new.identifier)? {
         Resolution::Found(s) => Some(s.person_id),
         Resolution::NotFound => None,
         Resolution::Ambiguous(c) => {
-            return Err(Error::Ambiguous {
-                kind: new.identifier.kind(),
-                people: c.len(),
-            }
-            .into())
+            return Err(Error::Ambiguous { kind: new.identifier.kind(), people: c.len() }.into())
         }
     };
     let (kind_name, value) = identifier_parts(new.identifier);
@@ -277,18 +245,28 @@ pub fn open(
         return Ok((r, false));
     }
     let year = today.format("%Y").to_string().parse::<i64>()?;
-    let seq: i64 = conn.query_row(
-        "SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1",
-        [year],
-        |r| r.get(0),
-    )?;
+    let seq: i64 =
+        conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1", [year], |r| r.get(0))?;
     let id = format!("DSR-{year}-{seq:04}");
     let due = due_date(new.received_on, 1);
     conn.execute(
         "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
                               received_on, due_on, state, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'awaiting-verification', ?12)",
-        params![id, year, seq, new.kind.as_str(), kind_name, new.given, person, pseudonym, new.channel.as_str(), new.received_on, due, clock.timestamp()],
+        params![
+            id,
+            year,
+            seq,
+            new.kind.as_str(),
+            kind_name,
+            new.given,
+            person,
+            pseudonym,
+            new.channel.as_str(),
+            new.received_on,
+            due,
+            clock.timestamp()
+        ],
     )?;
     audit::append(
         conn,
@@ -323,14 +301,7 @@ pub fn set_state(
         "UPDATE request SET state = ?2, closed_at = CASE WHEN ?3 THEN ?4 ELSE closed_at END WHERE id = ?1",
         params![r.id, state, closing, clock.timestamp()],
     )?;
-    audit::append(
-        conn,
-        clock,
-        Some(&r.id),
-        Some(&r.subject_pseudonym),
-        &format!("request-{state}"),
-        details,
-    )?;
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), &format!("request-{state}"), details)?;
     Ok(())
 }
 
@@ -359,13 +330,7 @@ pub fn mark_verified(
 
 /// Extend the deadline (Art. 12(3)): by one or two further months, with a reason, decided within
 /// the first month; recorded as told to the person today.
-pub fn extend(
-    conn: &Connection,
-    clock: &Clock,
-    r: &Request,
-    months: u32,
-    reason: &str,
-) -> anyhow::Result<Request> {
+pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason: &str) -> anyhow::Result<Request> {
     let today = clock.now().date_naive();
     if !r.is_open() {
         return Err(Error::RequestState(format!(
@@ -382,9 +347,7 @@ pub fn extend(
         .into());
     }
     if reason.trim().is_empty() {
-        return Err(
-            Error::invalid("--reason", "an extension needs a reason to tell the person").into(),
-        );
+        return Err(Error::invalid("--reason", "an extension needs a reason to tell the person").into());
     }
     if today > r.due_on {
         return Err(Error::RequestState(format!(
@@ -393,9 +356,7 @@ pub fn extend(
         ))
         .into());
     }
-    let already = r
-        .extended_due_on
-        .map_or(0, |d| months_between(r.received_on, d));
+    let already = r.extended_due_on.map_or(0, |d| months_between(r.received_on, d));
     if already + months > 2 {
         return Err(Error::RequestState(format!(
             "request {} is already extended to {}; at most two further months in all",
@@ -426,9 +387,7 @@ pub fn extend(
 
 /// How many further months an extended deadline adds to the first month after `received`.
 fn months_between(received: NaiveDate, extended: NaiveDate) -> u32 {
-    (1..=2)
-        .find(|&m| due_date(received, 1 + m) >= extended)
-        .unwrap_or(2)
+    (1..=2).find(|&m| due_date(received, 1 + m) >= extended).unwrap_or(2)
 }
 
 /// Refuse a request (Art. 12(4)/(5)) with a reason and a note; the answer names the complaint route.
@@ -447,21 +406,13 @@ pub fn reject(
         .into());
     }
     if note.trim().is_empty() {
-        return Err(
-            Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into(),
-        );
+        return Err(Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into());
     }
     conn.execute(
         "UPDATE request SET rejection_reason = ?2, rejection_note = ?3 WHERE id = ?1",
         params![r.id, reason.as_str(), note.trim()],
     )?;
-    set_state(
-        conn,
-        clock,
-        r,
-        "rejected",
-        json!({"reason": reason.as_str(), "note": note.trim()}),
-    )?;
+    set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": note.trim()}))?;
     load(conn, &r.id)
 }
 
@@ -480,10 +431,7 @@ pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
             "UPDATE request SET state = 'expired', closed_at = ?2 WHERE id = ?1",
             params![r.id, clock.timestamp()],
         )?;
-        conn.execute(
-            "UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'",
-            [&r.id],
-        )?;
+        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
         audit::append(
             conn,
             clock,
@@ -546,10 +494,7 @@ mod tests {
         while day < d("2029-01-01") {
             let due = due_date(day, 1);
             assert!(due > day);
-            assert_eq!(
-                (due.year_ce().1 * 12 + due.month0()) - (day.year_ce().1 * 12 + day.month0()),
-                1
-            );
+            assert_eq!((due.year_ce().1 * 12 + due.month0()) - (day.year_ce().1 * 12 + day.month0()), 1);
             day = day.succ_opt().unwrap();
         }
     }
@@ -558,13 +503,7 @@ mod tests {
     fn request_ids_are_checked() {
         assert_eq!(parse_id("dsr-2026-0042").unwrap(), "DSR-2026-0042");
         assert_eq!(parse_id("DSR-2026-12345").unwrap(), "DSR-2026-12345");
-        for bad in [
-            "",
-            "DSR-26-1",
-            "REQ-2026-0001",
-            "DSR-2026-00a1",
-            "DSR-2026-0001; DROP TABLE request",
-        ] {
+        for bad in ["", "DSR-26-1", "REQ-2026-0001", "DSR-2026-00a1", "DSR-2026-0001; DROP TABLE request"] {
             assert!(parse_id(bad).is_err(), "{bad}");
         }
     }

@@ -37,10 +37,7 @@ impl Identifier {
     pub fn customer(raw: &str) -> Result<Identifier, Error> {
         let v = raw.trim();
         if v.is_empty() || v.len() > 64 || v.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "customer number",
-                "expected a customer number such as V204117",
-            ));
+            return Err(Error::invalid("customer number", "expected a customer number such as V204117"));
         }
         Ok(Identifier::Customer(v.to_owned()))
     }
@@ -52,10 +49,7 @@ impl Identifier {
     pub fn cookie(raw: &str) -> Result<Identifier, Error> {
         let v = raw.trim();
         if v.is_empty() || v.len() > 200 || v.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "cookie id",
-                "expected the cookie identifier as stored",
-            ));
+            return Err(Error::invalid("cookie id", "expected the cookie identifier as stored"));
         }
         Ok(Identifier::Cookie(v.to_owned()))
     }
@@ -75,12 +69,8 @@ impl Identifier {
 /// Unicode lowercase. The local part is otherwise kept exactly (no dot or '+' folding).
 pub fn normalize_email(raw: &str) -> Result<String, Error> {
     let v = raw.trim();
-    let bad = |why: &str| {
-        Error::invalid(
-            "email address",
-            format!("{why}; expected an address such as name@example.nl"),
-        )
-    };
+    let bad =
+        |why: &str| Error::invalid("email address", format!("{why}; expected an address such as name@example.nl"));
     if v.is_empty() {
         return Err(bad("it is empty"));
     }
@@ -101,16 +91,9 @@ pub fn fold(s: &str) -> String {
 
 /// Normalise a phone number to E.164. A national number (leading 0) is taken as Dutch (+31).
 pub fn normalize_phone(raw: &str) -> Result<String, Error> {
-    let bad = || {
-        Error::invalid(
-            "phone number",
-            "expected E.164 such as +31612345678 or a Dutch number such as 06-12345678",
-        )
-    };
-    let compact: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/'))
-        .collect();
+    let bad =
+        || Error::invalid("phone number", "expected E.164 such as +31612345678 or a Dutch number such as 06-12345678");
+    let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/')).collect();
     let e164 = if let Some(rest) = compact.strip_prefix("00") {
         format!("+{rest}")
     } else if compact.starts_with('+') {
@@ -121,10 +104,7 @@ pub fn normalize_phone(raw: &str) -> Result<String, Error> {
         return Err(bad());
     };
     let digits = &e164[1..];
-    if !(7..=15).contains(&digits.len())
-        || !digits.chars().all(|c| c.is_ascii_digit())
-        || digits.starts_with('0')
-    {
+    if !(7..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) || digits.starts_with('0') {
         return Err(bad());
     }
     Ok(e164)
@@ -167,23 +147,18 @@ pub enum Resolution {
 /// Resolve an identifier to the people it names.
 pub fn resolve(conn: &Connection, id: &Identifier) -> rusqlite::Result<Resolution> {
     let (sql, value) = match id {
-        Identifier::Email(v) => ("SELECT DISTINCT person_id FROM email_address WHERE address_norm = ?1 ORDER BY person_id", v),
+        Identifier::Email(v) => {
+            ("SELECT DISTINCT person_id FROM email_address WHERE address_norm = ?1 ORDER BY person_id", v)
+        }
         Identifier::Customer(v) => ("SELECT person_id FROM customer WHERE customer_number = ?1", v),
         Identifier::Phone(v) => ("SELECT DISTINCT person_id FROM phone_number WHERE number = ?1 ORDER BY person_id", v),
         Identifier::Cookie(v) => ("SELECT person_id FROM cookie WHERE cookie_id = ?1", v),
     };
-    let people: Vec<i64> = conn
-        .prepare_cached(sql)?
-        .query_map([value], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let people: Vec<i64> = conn.prepare_cached(sql)?.query_map([value], |r| r.get(0))?.collect::<Result<_, _>>()?;
     match people.as_slice() {
         [] => Ok(Resolution::NotFound),
         [one] => Ok(Resolution::Found(subject(conn, *one)?)),
-        many => Ok(Resolution::Ambiguous(
-            many.iter()
-                .map(|&p| candidate(conn, p))
-                .collect::<Result<_, _>>()?,
-        )),
+        many => Ok(Resolution::Ambiguous(many.iter().map(|&p| candidate(conn, p)).collect::<Result<_, _>>()?)),
     }
 }
 
@@ -193,10 +168,7 @@ pub fn subject(conn: &Connection, person_id: i64) -> rusqlite::Result<Subject> {
         .prepare_cached("SELECT id FROM customer WHERE person_id = ?1")?
         .query_row([person_id], |r| r.get(0))
         .optional()?;
-    Ok(Subject {
-        person_id,
-        customer_id,
-    })
+    Ok(Subject { person_id, customer_id })
 }
 
 fn candidate(conn: &Connection, person_id: i64) -> rusqlite::Result<Candidate> {
@@ -206,40 +178,20 @@ fn candidate(conn: &Connection, person_id: i64) -> rusqlite::Result<Candidate> {
              FROM person p LEFT JOIN customer c ON c.person_id = p.id WHERE p.id = ?1",
         )?
         .query_row([person_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(Candidate {
-        person_id,
-        customer_number,
-        name,
-        roles: roles(conn, person_id)?,
-    })
+    Ok(Candidate { person_id, customer_number, name, roles: roles(conn, person_id)? })
 }
 
 /// What a person is to the company: customer, applicant, ticket sender, visitor.
 pub fn roles(conn: &Connection, person_id: i64) -> rusqlite::Result<Vec<&'static str>> {
     const CHECKS: &[(&str, &str)] = &[
-        (
-            "customer",
-            "SELECT EXISTS (SELECT 1 FROM customer WHERE person_id = ?1)",
-        ),
-        (
-            "applicant",
-            "SELECT EXISTS (SELECT 1 FROM application WHERE person_id = ?1)",
-        ),
-        (
-            "ticket-sender",
-            "SELECT EXISTS (SELECT 1 FROM ticket WHERE person_id = ?1)",
-        ),
-        (
-            "visitor",
-            "SELECT EXISTS (SELECT 1 FROM cookie WHERE person_id = ?1)",
-        ),
+        ("customer", "SELECT EXISTS (SELECT 1 FROM customer WHERE person_id = ?1)"),
+        ("applicant", "SELECT EXISTS (SELECT 1 FROM application WHERE person_id = ?1)"),
+        ("ticket-sender", "SELECT EXISTS (SELECT 1 FROM ticket WHERE person_id = ?1)"),
+        ("visitor", "SELECT EXISTS (SELECT 1 FROM cookie WHERE person_id = ?1)"),
     ];
     let mut out = Vec::new();
     for (role, sql) in CHECKS {
-        if conn
-            .prepare_cached(sql)?
-            .query_row([person_id], |r| r.get::<_, bool>(0))?
-        {
+        if conn.prepare_cached(sql)?.query_row([person_id], |r| r.get::<_, bool>(0))? {
             out.push(*role);
         }
     }
@@ -309,23 +261,14 @@ pub fn scope(table: &str) -> Option<&'static Scope> {
 /// How many rows of `scope.table` belong to the subject.
 pub fn count(conn: &Connection, scope: &Scope, subject: &Subject) -> rusqlite::Result<u64> {
     // Table and filter are compile-time constants; only the person id is a value.
-    let sql = format!(
-        "SELECT count(*) FROM {} WHERE {}",
-        scope.table, scope.filter
-    );
-    conn.prepare_cached(&sql)?
-        .query_row(params![subject.person_id], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
+    let sql = format!("SELECT count(*) FROM {} WHERE {}", scope.table, scope.filter);
+    conn.prepare_cached(&sql)?.query_row(params![subject.person_id], |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
 /// The address on file to send a person's code to: the stored address the identifier named
 /// (as the person wrote it), else their primary address, else their oldest. Never an address
 /// the requester supplies.
-pub fn address_on_file(
-    conn: &Connection,
-    person_id: i64,
-    named: Option<&str>,
-) -> rusqlite::Result<Option<String>> {
+pub fn address_on_file(conn: &Connection, person_id: i64, named: Option<&str>) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
         "SELECT address FROM email_address WHERE person_id = ?1
          ORDER BY (address_norm = ?2) DESC, is_primary DESC, created_at, id LIMIT 1",
@@ -340,24 +283,10 @@ mod tests {
 
     #[test]
     fn email_is_folded_whole_but_never_otherwise_changed() {
-        assert_eq!(
-            normalize_email("Jan.DeVries@Example.NL").unwrap(),
-            "jan.devries@example.nl"
-        );
-        assert_eq!(
-            normalize_email(" Zoë.Çelik@Voorbeeld.NL ").unwrap(),
-            "zoë.çelik@voorbeeld.nl"
-        );
+        assert_eq!(normalize_email("Jan.DeVries@Example.NL").unwrap(), "jan.devries@example.nl");
+        assert_eq!(normalize_email(" Zoë.Çelik@Voorbeeld.NL ").unwrap(), "zoë.çelik@voorbeeld.nl");
         assert_eq!(normalize_email("a+b@example.nl").unwrap(), "a+b@example.nl");
-        for bad in [
-            "",
-            "plain",
-            "a@",
-            "@example.nl",
-            "a b@example.nl",
-            "a@exa mple.nl",
-            "a@b@c",
-        ] {
+        for bad in ["", "plain", "a@", "@example.nl", "a b@example.nl", "a@exa mple.nl", "a@b@c"] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -368,13 +297,7 @@ mod tests {
         assert_eq!(normalize_phone("+31 6 1234 5678").unwrap(), "+31612345678");
         assert_eq!(normalize_phone("0031 20 123 4567").unwrap(), "+31201234567");
         assert_eq!(normalize_phone("(020) 123 45 67").unwrap(), "+31201234567");
-        for bad in [
-            "",
-            "12345",
-            "+0612345678",
-            "06-1234abcd",
-            "+1234567890123456",
-        ] {
+        for bad in ["", "12345", "+0612345678", "06-1234abcd", "+1234567890123456"] {
             assert!(normalize_phone(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -391,37 +314,15 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         for scope in SCOPES {
-            assert!(
-                tables.iter().any(|t| t == scope.table),
-                "scope for unknown table {}",
-                scope.table
-            );
-            assert_eq!(
-                SCOPES.iter().filter(|s| s.table == scope.table).count(),
-                1,
-                "{}",
-                scope.table
-            );
+            assert!(tables.iter().any(|t| t == scope.table), "scope for unknown table {}", scope.table);
+            assert_eq!(SCOPES.iter().filter(|s| s.table == scope.table).count(), 1, "{}", scope.table);
             // Every filter is valid SQL against the schema.
-            count(
-                &store.conn,
-                scope,
-                &Subject {
-                    person_id: 1,
-                    customer_id: None,
-                },
-            )
-            .unwrap();
+            count(&store.conn, scope, &Subject { person_id: 1, customer_id: None }).unwrap();
         }
         for fixture in crate::store::fixture::FIXTURES {
             let mut store = crate::store::Store::in_memory().unwrap();
-            crate::store::fixture::load(
-                &mut store.conn,
-                fixture,
-                crate::clock::Clock::from_env().unwrap(),
-                true,
-            )
-            .unwrap();
+            crate::store::fixture::load(&mut store.conn, fixture, crate::clock::Clock::from_env().unwrap(), true)
+                .unwrap();
             let mapped: Vec<String> = store
                 .conn
                 .prepare("SELECT table_name FROM category_table")
@@ -434,11 +335,7 @@ mod tests {
             let mut mapped_sorted: Vec<&str> = mapped.iter().map(String::as_str).collect();
             scoped.sort_unstable();
             mapped_sorted.sort_unstable();
-            assert_eq!(
-                scoped, mapped_sorted,
-                "register of {} and scopes disagree",
-                fixture.name
-            );
+            assert_eq!(scoped, mapped_sorted, "register of {} and scopes disagree", fixture.name);
         }
     }
 }

@@ -41,10 +41,7 @@ impl Issued {
 
 impl std::fmt::Debug for Issued {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Issued")
-            .field("code", &"<secret>")
-            .field("expires_at", &self.expires_at)
-            .finish()
+        f.debug_struct("Issued").field("code", &"<secret>").field("expires_at", &self.expires_at).finish()
     }
 }
 
@@ -52,12 +49,10 @@ impl std::fmt::Debug for Issued {
 pub fn lifetime() -> Result<Duration, Error> {
     match std::env::var("DSR_CODE_LIFETIME_MINUTES") {
         Ok(v) => {
-            let m: i64 = v.trim().parse().map_err(|_| {
-                Error::invalid(
-                    "DSR_CODE_LIFETIME_MINUTES",
-                    "expected whole minutes from 1 to 1440",
-                )
-            })?;
+            let m: i64 = v
+                .trim()
+                .parse()
+                .map_err(|_| Error::invalid("DSR_CODE_LIFETIME_MINUTES", "expected whole minutes from 1 to 1440"))?;
             if !(1..=DEFAULT_LIFETIME_MINUTES).contains(&m) {
                 return Err(Error::invalid(
                     "DSR_CODE_LIFETIME_MINUTES",
@@ -73,18 +68,14 @@ pub fn lifetime() -> Result<Duration, Error> {
 /// 40 bits from the OS RNG as 8 Crockford base32 characters.
 fn new_code() -> anyhow::Result<String> {
     let mut bytes = [0u8; 5];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
     Ok(base32::encode(base32::Alphabet::Crockford, &bytes))
 }
 
 /// The canonical form of what the person relayed: case-insensitive, separator optional,
 /// Crockford's look-alikes (I, L -> 1; O -> 0) accepted. None when it cannot be a code.
 pub fn canonical(input: &str) -> Option<String> {
-    let compact: String = input
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' ' | '\t'))
-        .collect();
+    let compact: String = input.chars().filter(|c| !matches!(c, '-' | ' ' | '\t')).collect();
     if compact.len() != 8 {
         return None;
     }
@@ -93,21 +84,12 @@ pub fn canonical(input: &str) -> Option<String> {
 }
 
 fn code_parts<'a>(r: &'a Request, address_mac: &'a [u8], code: &'a str) -> [&'a [u8]; 6] {
-    [
-        b"code",
-        r.id.as_bytes(),
-        r.right.as_bytes(),
-        r.subject_pseudonym.as_bytes(),
-        address_mac,
-        code.as_bytes(),
-    ]
+    [b"code", r.id.as_bytes(), r.right.as_bytes(), r.subject_pseudonym.as_bytes(), address_mac, code.as_bytes()]
 }
 
 fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
     Ok(conn
-        .prepare_cached(
-            "SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1",
-        )?
+        .prepare_cached("SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1")?
         .query_row([pseudonym], |r| r.get::<_, bool>(0))
         .optional()?
         .unwrap_or(false))
@@ -115,29 +97,17 @@ fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
 
 /// Issue a code for a request, to be sent to `address` (the address on file, normalised).
 /// Voids the request's older code. Call inside the transaction that sends the message.
-pub fn issue(
-    conn: &Connection,
-    clock: &Clock,
-    keys: &Keys,
-    r: &Request,
-    address: &str,
-) -> anyhow::Result<Issued> {
+pub fn issue(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, address: &str) -> anyhow::Result<Issued> {
     if r.state != "awaiting-verification" {
-        return Err(Error::RequestState(format!(
-            "request {} is {}; no code is needed",
-            r.id, r.state
-        ))
-        .into());
+        return Err(Error::RequestState(format!("request {} is {}; no code is needed", r.id, r.state)).into());
     }
     if is_locked(conn, &r.subject_pseudonym)? {
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
     let now = clock.now();
     let count_since = |since: DateTime<Utc>| -> rusqlite::Result<i64> {
-        conn.prepare_cached(
-            "SELECT count(*) FROM challenge WHERE subject_pseudonym = ?1 AND created_at > ?2",
-        )?
-        .query_row(params![r.subject_pseudonym, stamp(since)], |row| row.get(0))
+        conn.prepare_cached("SELECT count(*) FROM challenge WHERE subject_pseudonym = ?1 AND created_at > ?2")?
+            .query_row(params![r.subject_pseudonym, stamp(since)], |row| row.get(0))
     };
     if count_since(now - Duration::hours(1))? >= CODES_PER_HOUR {
         return Err(Error::RateLimited(format!(
@@ -146,16 +116,17 @@ pub fn issue(
         .into());
     }
     if count_since(now - Duration::days(1))? >= CODES_PER_DAY {
-        return Err(Error::RateLimited(format!("{CODES_PER_DAY} codes were sent to this person in the last 24 hours; try again tomorrow")).into());
+        return Err(Error::RateLimited(format!(
+            "{CODES_PER_DAY} codes were sent to this person in the last 24 hours; try again tomorrow"
+        ))
+        .into());
     }
     let code = new_code()?;
     let address_mac = keys.mac(&[b"address", address.as_bytes()]);
     let code_mac = keys.mac(&code_parts(r, &address_mac, &code));
     let expires_at = now + lifetime()?;
-    let superseded = conn.execute(
-        "UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'",
-        [&r.id],
-    )?;
+    let superseded =
+        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
     conn.execute(
         "INSERT INTO challenge (request_id, subject_pseudonym, code_mac, address_mac, created_at, expires_at, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active')",
@@ -184,26 +155,12 @@ pub struct Outcome {
 
 /// Check a relayed code against the request's active code. Failures are recorded (and committed
 /// by the caller) before the caller reports them.
-pub fn check(
-    conn: &Connection,
-    clock: &Clock,
-    keys: &Keys,
-    r: &Request,
-    input: &str,
-) -> anyhow::Result<Outcome> {
+pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: &str) -> anyhow::Result<Outcome> {
     if matches!(r.state.as_str(), "verified" | "completed") {
-        return Err(Error::CodeRejected(format!(
-            "request {} is already verified; a code works only once",
-            r.id
-        ))
-        .into());
+        return Err(Error::CodeRejected(format!("request {} is already verified; a code works only once", r.id)).into());
     }
     if r.state != "awaiting-verification" {
-        return Err(Error::RequestState(format!(
-            "request {} is {}; there is nothing to verify",
-            r.id, r.state
-        ))
-        .into());
+        return Err(Error::RequestState(format!("request {} is {}; there is nothing to verify", r.id, r.state)).into());
     }
     if is_locked(conn, &r.subject_pseudonym)? {
         return Err(Error::VerificationLocked(r.id.clone()).into());
@@ -217,22 +174,9 @@ pub fn check(
     let canonical = canonical(input);
     let Some((challenge, code_mac, address_mac, expires_at, tries)) = active else {
         // No live code (never sent, used, burned or voided): still a failed try for the person.
-        return fail(
-            conn,
-            clock,
-            r,
-            None,
-            0,
-            if canonical.is_none() {
-                "malformed"
-            } else {
-                "no-code"
-            },
-        );
+        return fail(conn, clock, r, None, 0, if canonical.is_none() { "malformed" } else { "no-code" });
     };
-    let matches = canonical
-        .as_deref()
-        .is_some_and(|code| keys.verify(&code_parts(r, &address_mac, code), &code_mac));
+    let matches = canonical.as_deref().is_some_and(|code| keys.verify(&code_parts(r, &address_mac, code), &code_mac));
     if matches && clock.timestamp() > expires_at {
         audit::append(
             conn,
@@ -257,17 +201,10 @@ pub fn check(
             r,
             Some(challenge),
             tries + 1,
-            if canonical.is_none() {
-                "malformed"
-            } else {
-                "wrong"
-            },
+            if canonical.is_none() { "malformed" } else { "wrong" },
         );
     }
-    conn.execute(
-        "UPDATE challenge SET state = 'used' WHERE id = ?1",
-        [challenge],
-    )?;
+    conn.execute("UPDATE challenge SET state = 'used' WHERE id = ?1", [challenge])?;
     conn.execute(
         "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 0)
          ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = 0",
@@ -277,14 +214,7 @@ pub fn check(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = 'email-code' WHERE id = ?1",
         params![r.id, clock.timestamp()],
     )?;
-    audit::append(
-        conn,
-        clock,
-        Some(&r.id),
-        Some(&r.subject_pseudonym),
-        "code-tried",
-        json!({"result": "correct"}),
-    )?;
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "code-tried", json!({"result": "correct"}))?;
     audit::append(
         conn,
         clock,
@@ -293,13 +223,7 @@ pub fn check(
         "request-verified",
         json!({"method": "email-code"}),
     )?;
-    Ok(Outcome {
-        verified: true,
-        refused: None,
-        tries_left: None,
-        code_burned: false,
-        person_locked: false,
-    })
+    Ok(Outcome { verified: true, refused: None, tries_left: None, code_burned: false, person_locked: false })
 }
 
 fn fail(
@@ -331,7 +255,10 @@ fn fail(
             "UPDATE verification_lock SET locked_at = ?2 WHERE subject_pseudonym = ?1 AND locked_at IS NULL",
             params![r.subject_pseudonym, clock.timestamp()],
         )?;
-        conn.execute("UPDATE challenge SET state = 'burned' WHERE subject_pseudonym = ?1 AND state = 'active'", [&r.subject_pseudonym])?;
+        conn.execute(
+            "UPDATE challenge SET state = 'burned' WHERE subject_pseudonym = ?1 AND state = 'active'",
+            [&r.subject_pseudonym],
+        )?;
     }
     audit::append(
         conn,
@@ -353,16 +280,10 @@ fn fail(
 /// Lift a verification lock, with the officer's reason.
 pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> anyhow::Result<()> {
     if reason.trim().is_empty() {
-        return Err(
-            Error::invalid("--reason", "unlocking needs a reason for the audit trail").into(),
-        );
+        return Err(Error::invalid("--reason", "unlocking needs a reason for the audit trail").into());
     }
     if !is_locked(conn, &r.subject_pseudonym)? {
-        return Err(Error::RequestState(format!(
-            "verification for request {} is not locked",
-            r.id
-        ))
-        .into());
+        return Err(Error::RequestState(format!("verification for request {} is not locked", r.id)).into());
     }
     conn.execute(
         "UPDATE verification_lock SET locked_at = NULL, consecutive_failures = 0 WHERE subject_pseudonym = ?1",
@@ -388,23 +309,13 @@ mod tests {
         for _ in 0..100 {
             let c = new_code().unwrap();
             assert_eq!(c.len(), 8);
-            assert!(
-                c.chars()
-                    .all(|ch| "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(ch)),
-                "{c}"
-            );
+            assert!(c.chars().all(|ch| "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(ch)), "{c}");
             assert_eq!(canonical(&c).as_deref(), Some(c.as_str()));
             assert_eq!(canonical(&c.to_lowercase()).as_deref(), Some(c.as_str()));
-            assert_eq!(
-                canonical(&format!("{}-{}", &c[..4], &c[4..])).as_deref(),
-                Some(c.as_str())
-            );
+            assert_eq!(canonical(&format!("{}-{}", &c[..4], &c[4..])).as_deref(), Some(c.as_str()));
         }
         assert_eq!(canonical("7kq2-m9xd").as_deref(), Some("7KQ2M9XD"));
-        assert_eq!(
-            canonical("OIL0-0000").as_deref(),
-            Some("0110-0000".replace('-', "").as_str())
-        );
+        assert_eq!(canonical("OIL0-0000").as_deref(), Some("0110-0000".replace('-', "").as_str()));
         for bad in ["", "1234567", "123456789", "7KQ2-M9XU", "7KQ2_M9XD"] {
             assert_eq!(canonical(bad), None, "{bad}");
         }

@@ -57,12 +57,7 @@ struct Complaint {
 
 impl Answer {
     fn table(&self, name: &str) -> Vec<&serde_json::Map<String, Value>> {
-        self.categories
-            .iter()
-            .flat_map(|c| &c.tables)
-            .filter(|t| t.table == name)
-            .flat_map(|t| &t.rows)
-            .collect()
+        self.categories.iter().flat_map(|c| &c.tables).filter(|t| t.table == name).flat_map(|t| &t.rows).collect()
     }
 }
 
@@ -70,10 +65,7 @@ impl Answer {
 fn verified_answer(env: &Env, who: &[&str]) -> (String, Answer) {
     let opened = env.open("access", who);
     let code = env.code(&opened.request);
-    env.dsr()
-        .args(["verify", &opened.request, &code])
-        .assert()
-        .success();
+    env.dsr().args(["verify", &opened.request, &code]).assert().success();
     let (answer, code): (Answer, i32) = env.json(&["access", &opened.request]);
     assert_eq!(code, 0);
     (opened.request, answer)
@@ -100,24 +92,13 @@ fn the_full_access_flow_through_the_outbox() {
         "not make this request",
         "UTC",
     ] {
-        assert!(
-            mail.body.contains(text),
-            "message lacks {text:?}:\n{}",
-            mail.body
-        );
+        assert!(mail.body.contains(text), "message lacks {text:?}:\n{}", mail.body);
     }
     let mode = std::fs::metadata(&mail.path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let code = mail.code().unwrap();
     // The code is relayed case-insensitively and without the separator.
-    env.dsr()
-        .args([
-            "verify",
-            &opened.request,
-            &code.replace('-', "").to_lowercase(),
-        ])
-        .assert()
-        .success();
+    env.dsr().args(["verify", &opened.request, &code.replace('-', "").to_lowercase()]).assert().success();
     let (answer, exit): (Answer, i32) = env.json(&["access", &opened.request]);
     assert_eq!(exit, 0);
     assert_eq!(answer.format_version, 1);
@@ -143,21 +124,11 @@ fn the_full_access_flow_through_the_outbox() {
     // Completed, and the trail holds it.
     let (shown, _): (Value, i32) = env.json(&["request", "show", &opened.request]);
     assert_eq!(shown["state"], "completed");
-    let actions: Vec<&str> = shown["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
-    for a in [
-        "request-opened",
-        "code-sent",
-        "mail-sent",
-        "code-tried",
-        "request-verified",
-        "disclosed",
-        "request-completed",
-    ] {
+    let actions: Vec<&str> =
+        shown["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in
+        ["request-opened", "code-sent", "mail-sent", "code-tried", "request-verified", "disclosed", "request-completed"]
+    {
         assert!(actions.contains(&a), "timeline lacks {a}: {actions:?}");
     }
     env.dsr().args(["audit", "verify"]).assert().success();
@@ -173,10 +144,7 @@ fn a_password_hash_is_never_disclosed_only_its_existence() {
     let (id, answer) = verified_answer(&env, &["--customer", "V204117"]);
     let logins = answer.table("login_account");
     assert_eq!(logins.len(), 1);
-    assert!(logins[0]["password_hash"]
-        .as_str()
-        .unwrap()
-        .contains("never disclosed"));
+    assert!(logins[0]["password_hash"].as_str().unwrap().contains("never disclosed"));
     let json = env.run(&["--json", "access", &id]);
     assert!(!support::stdout(&json).contains(&stored));
     let human = env.run(&["access", &id]);
@@ -188,10 +156,7 @@ fn a_password_hash_is_never_disclosed_only_its_existence() {
 fn an_unverified_request_discloses_nothing_and_exits_5() {
     let env = Env::with_fixture("virtio");
     let opened = env.open("access", &["--email", "jan.devries@example.nl"]);
-    for args in [
-        vec!["access", opened.request.as_str()],
-        vec!["--json", "access", opened.request.as_str()],
-    ] {
+    for args in [vec!["access", opened.request.as_str()], vec!["--json", "access", opened.request.as_str()]] {
         let out = env.run(&args);
         assert_eq!(out.status.code(), Some(5));
         assert!(out.stdout.is_empty(), "nothing on stdout");
@@ -200,14 +165,8 @@ fn an_unverified_request_discloses_nothing_and_exits_5() {
     let out = env.run(&["access", &opened.request, "--out", "answer.json"]);
     assert_eq!(out.status.code(), Some(5));
     assert!(!env.path("answer.json").exists());
-    let disclosed: i64 = env
-        .sql()
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE action = 'disclosed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let disclosed: i64 =
+        env.sql().query_row("SELECT count(*) FROM audit_log WHERE action = 'disclosed'", [], |r| r.get(0)).unwrap();
     assert_eq!(disclosed, 0);
 }
 
@@ -227,11 +186,7 @@ fn the_acknowledgement_is_the_same_whether_or_not_the_address_is_known() {
         )
     };
     assert_eq!(strip(&known), strip(&unknown));
-    assert_eq!(
-        env.messages(&unknown.request).len(),
-        0,
-        "nothing is sent for an unknown address"
-    );
+    assert_eq!(env.messages(&unknown.request).len(), 0, "nothing is sent for an unknown address");
     let h1 = env.run(&["access", "--email", "sanne@bakkerwebdesign.example"]);
     let h2 = env.run(&["access", "--email", "nobody.else@example.nl"]);
     assert_eq!(h1.status.code(), h2.status.code());
@@ -248,19 +203,9 @@ fn a_second_request_for_the_same_person_and_right_is_the_open_one() {
     assert_eq!(again.request, first.request);
     assert!(!again.new);
     let by_number = env.open("access", &["--customer", "V204117"]);
-    assert_eq!(
-        by_number.request, first.request,
-        "same person by another identifier"
-    );
-    assert_eq!(
-        env.messages(&first.request).len(),
-        1,
-        "no second code without --resend"
-    );
-    let count: i64 = env
-        .sql()
-        .query_row("SELECT count(*) FROM request", [], |r| r.get(0))
-        .unwrap();
+    assert_eq!(by_number.request, first.request, "same person by another identifier");
+    assert_eq!(env.messages(&first.request).len(), 1, "no second code without --resend");
+    let count: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 1);
 }
 
@@ -268,36 +213,12 @@ fn a_second_request_for_the_same_person_and_right_is_the_open_one() {
 fn received_dates_set_the_deadline_and_cannot_be_in_the_future() {
     let mut env = Env::with_fixture("virtio");
     env.now = Some("2028-02-10T09:00:00Z".into());
-    let o = env.open(
-        "access",
-        &[
-            "--email",
-            "jan.devries@example.nl",
-            "--received",
-            "2028-01-31",
-            "--channel",
-            "letter",
-        ],
-    );
-    assert_eq!(
-        (o.received_on.as_str(), o.due_on.as_str()),
-        ("2028-01-31", "2028-02-29")
-    );
-    let out = env.run(&[
-        "access",
-        "--email",
-        "sanne@bakkerwebdesign.example",
-        "--received",
-        "2028-03-01",
-    ]);
+    let o =
+        env.open("access", &["--email", "jan.devries@example.nl", "--received", "2028-01-31", "--channel", "letter"]);
+    assert_eq!((o.received_on.as_str(), o.due_on.as_str()), ("2028-01-31", "2028-02-29"));
+    let out = env.run(&["access", "--email", "sanne@bakkerwebdesign.example", "--received", "2028-03-01"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = env.run(&[
-        "access",
-        "--email",
-        "sanne@bakkerwebdesign.example",
-        "--received",
-        "31-01-2028",
-    ]);
+    let out = env.run(&["access", "--email", "sanne@bakkerwebdesign.example", "--received", "31-01-2028"]);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -306,27 +227,15 @@ fn the_answer_can_be_written_to_a_private_file_once() {
     let env = Env::with_fixture("virtio");
     let opened = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&opened.request);
-    env.dsr()
-        .args(["verify", &opened.request, &code])
-        .assert()
-        .success();
-    env.dsr()
-        .args(["access", &opened.request, "--out", "answer.json"])
-        .assert()
-        .success();
+    env.dsr().args(["verify", &opened.request, &code]).assert().success();
+    env.dsr().args(["access", &opened.request, "--out", "answer.json"]).assert().success();
     let path = env.path("answer.json");
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     let parsed: Answer = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(parsed.request.id, opened.request);
     let out = env.run(&["access", &opened.request, "--out", "answer.json"]);
     assert_eq!(out.status.code(), Some(14));
-    env.dsr()
-        .args(["access", &opened.request, "--out", "answer.json", "--force"])
-        .assert()
-        .success();
+    env.dsr().args(["access", &opened.request, "--out", "answer.json", "--force"]).assert().success();
 }
 
 #[test]
@@ -352,13 +261,8 @@ fn the_answer_holds_no_log_line_of_a_shared_ip_outside_the_persons_sessions() {
     let logs = answer.table("server_log");
     assert!(!logs.is_empty());
     for line in logs {
-        let session = line["session_id"]
-            .as_i64()
-            .expect("every disclosed line has a session");
-        assert!(
-            own.contains(&session),
-            "line {line:?} is not from this person's sessions"
-        );
+        let session = line["session_id"].as_i64().expect("every disclosed line has a session");
+        assert!(own.contains(&session), "line {line:?} is not from this person's sessions");
     }
 }
 
@@ -370,20 +274,13 @@ fn named_recipients_follow_the_persons_own_data() {
         .query_row("SELECT c.customer_number FROM disclosure d JOIN customer c ON c.person_id = d.person_id WHERE d.recipient = 'police' LIMIT 1", [], |r| r.get(0))
         .unwrap();
     let (_, answer) = verified_answer(&env, &["--customer", &police_person]);
-    let police = answer
-        .recipients
-        .iter()
-        .find(|r| r.code == "police")
-        .expect("police named");
+    let police = answer.recipients.iter().find(|r| r.code == "police").expect("police named");
     assert!(police.because[0].contains("disclosure"));
     let domain_person: String = conn
         .query_row("SELECT c.customer_number FROM domain d JOIN customer c ON c.id = d.customer_id GROUP BY c.id HAVING count(*) >= 2 LIMIT 1", [], |r| r.get(0))
         .unwrap();
     let (_, answer) = verified_answer(&env, &["--customer", &domain_person]);
-    assert!(answer
-        .recipients
-        .iter()
-        .any(|r| r.code == "sidn" && r.country == "NL"));
+    assert!(answer.recipients.iter().any(|r| r.code == "sidn" && r.country == "NL"));
     // A consent to analytics means Google Analytics, outside the EEA, with its safeguards.
     let ga_person: String = conn
         .query_row(
@@ -393,18 +290,11 @@ fn named_recipients_follow_the_persons_own_data() {
         )
         .unwrap();
     let (_, answer) = verified_answer(&env, &["--customer", &ga_person]);
-    assert!(answer
-        .recipients
-        .iter()
-        .any(|r| r.code == "google-analytics"));
+    assert!(answer.recipients.iter().any(|r| r.code == "google-analytics"));
     assert!(!answer.transfers_outside_eea.is_empty());
     // The dunning decision applied to a blocked customer is counted.
     let blocked: String = conn
-        .query_row(
-            "SELECT customer_number FROM customer WHERE status = 'blocked' LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT customer_number FROM customer WHERE status = 'blocked' LIMIT 1", [], |r| r.get(0))
         .unwrap();
     let (_, answer) = verified_answer(&env, &["--customer", &blocked]);
     assert!(answer.automated_decisions[0].applied_to_you > 0);
@@ -418,9 +308,6 @@ fn stored_control_characters_are_escaped_on_a_terminal() {
         .unwrap();
     let (id, _) = verified_answer(&env, &["--customer", "V204117"]);
     let human = support::stdout(&env.run(&["access", &id]));
-    assert!(
-        !human.contains('\x1b') && !human.contains('\u{202e}'),
-        "raw control characters reached the terminal"
-    );
+    assert!(!human.contains('\x1b') && !human.contains('\u{202e}'), "raw control characters reached the terminal");
     assert!(human.contains("\\u{1b}[2J"));
 }

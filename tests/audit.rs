@@ -7,26 +7,15 @@ fn store_with_history() -> Env {
     let env = Env::with_fixture("virtio");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
-    env.dsr()
-        .args(["verify", &o.request, &code])
-        .assert()
-        .success();
-    env.dsr()
-        .args(["--json", "access", &o.request])
-        .assert()
-        .success();
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["--json", "access", &o.request]).assert().success();
     env.open("access", &["--email", "nobody@example.nl"]);
     env
 }
 
 fn broken_at(env: &Env) -> String {
     let out = env.run(&["audit", "verify"]);
-    assert_eq!(
-        out.status.code(),
-        Some(16),
-        "stdout: {}",
-        support::stdout(&out)
-    );
+    assert_eq!(out.status.code(), Some(16), "stdout: {}", support::stdout(&out));
     support::assert_one_line_error(&out);
     support::stderr(&out)
 }
@@ -43,12 +32,7 @@ fn an_untouched_trail_verifies() {
 #[test]
 fn an_edited_entry_is_named() {
     let env = store_with_history();
-    env.sql()
-        .execute(
-            "UPDATE audit_log SET actor = 'someone-else' WHERE id = 3",
-            [],
-        )
-        .unwrap();
+    env.sql().execute("UPDATE audit_log SET actor = 'someone-else' WHERE id = 3", []).unwrap();
     assert!(broken_at(&env).contains("entry 3"));
 }
 
@@ -56,10 +40,7 @@ fn an_edited_entry_is_named() {
 fn edited_details_are_detected() {
     let env = store_with_history();
     env.sql()
-        .execute(
-            "UPDATE audit_log SET details = '{\"result\":\"correct\"}' WHERE action = 'code-sent'",
-            [],
-        )
+        .execute("UPDATE audit_log SET details = '{\"result\":\"correct\"}' WHERE action = 'code-sent'", [])
         .unwrap();
     assert!(broken_at(&env).contains("entry 2"));
 }
@@ -67,21 +48,14 @@ fn edited_details_are_detected() {
 #[test]
 fn a_deleted_entry_is_named() {
     let env = store_with_history();
-    env.sql()
-        .execute("DELETE FROM audit_log WHERE id = 4", [])
-        .unwrap();
+    env.sql().execute("DELETE FROM audit_log WHERE id = 4", []).unwrap();
     assert!(broken_at(&env).contains("entry 4"));
 }
 
 #[test]
 fn a_deleted_last_entry_is_detected() {
     let env = store_with_history();
-    env.sql()
-        .execute(
-            "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
-            [],
-        )
-        .unwrap();
+    env.sql().execute("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)", []).unwrap();
     broken_at(&env);
 }
 
@@ -121,28 +95,15 @@ fn the_trail_holds_pseudonyms_not_personal_data() {
     let env = store_with_history();
     let conn = env.sql();
     let dump: String = conn
-        .query_row(
-            "SELECT group_concat(coalesce(subject_pseudonym, '') || details, '|') FROM audit_log",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT group_concat(coalesce(subject_pseudonym, '') || details, '|') FROM audit_log", [], |r| {
+            r.get(0)
+        })
         .unwrap();
-    for personal in [
-        "jan.devries",
-        "Jan.DeVries",
-        "nobody@example.nl",
-        "V204117",
-        "de Vries",
-    ] {
+    for personal in ["jan.devries", "Jan.DeVries", "nobody@example.nl", "V204117", "de Vries"] {
         assert!(!dump.contains(personal), "audit trail contains {personal}");
     }
-    let pseudonyms: i64 = conn
-        .query_row(
-            "SELECT count(DISTINCT subject_pseudonym) FROM audit_log",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let pseudonyms: i64 =
+        conn.query_row("SELECT count(DISTINCT subject_pseudonym) FROM audit_log", [], |r| r.get(0)).unwrap();
     assert_eq!(pseudonyms, 2);
 }
 
@@ -153,16 +114,13 @@ fn entries_made_under_a_moved_clock_are_marked() {
     env.open("access", &["--email", "jan.devries@example.nl"]);
     let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
     let entries = log["entries"].as_array().unwrap();
-    assert!(entries.iter().all(|e| e["clock_injected"] == true
-        && e["at"].as_str().unwrap().starts_with("2026-11-02T09:00:00")));
+    assert!(entries
+        .iter()
+        .all(|e| e["clock_injected"] == true && e["at"].as_str().unwrap().starts_with("2026-11-02T09:00:00")));
     env.now = None;
     env.open("access", &["--email", "sanne@bakkerwebdesign.example"]);
     let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
-    assert!(log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|e| e["clock_injected"] == false));
+    assert!(log["entries"].as_array().unwrap().iter().any(|e| e["clock_injected"] == false));
     let actor = env
         .dsr()
         .env("DSR_ACTOR", "officer.kim")
@@ -170,13 +128,7 @@ fn entries_made_under_a_moved_clock_are_marked() {
         .output()
         .unwrap();
     assert!(actor.status.success());
-    let n: i64 = env
-        .sql()
-        .query_row(
-            "SELECT count(*) FROM audit_log WHERE actor = 'officer.kim'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let n: i64 =
+        env.sql().query_row("SELECT count(*) FROM audit_log WHERE actor = 'officer.kim'", [], |r| r.get(0)).unwrap();
     assert!(n >= 1);
 }

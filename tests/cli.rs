@@ -16,10 +16,7 @@ fn help_lists_every_exit_code_and_environment_variable() {
     assert!(out.status.success());
     let help = support::stdout(&out);
     for (code, meaning) in dsr::exit::TABLE {
-        assert!(
-            help.contains(&format!("{code:>3}  {meaning}")),
-            "--help lacks exit code {code}: {meaning}"
-        );
+        assert!(help.contains(&format!("{code:>3}  {meaning}")), "--help lacks exit code {code}: {meaning}");
     }
     for var in ["DSR_DB", "DSR_NOW", "NO_COLOR"] {
         assert!(help.contains(var), "--help lacks {var}");
@@ -32,10 +29,7 @@ fn readme_and_docs_list_the_same_exit_codes() {
     for doc in ["README.md", "docs/exit-codes.md"] {
         let text = std::fs::read_to_string(root.join(doc)).unwrap();
         for (code, meaning) in dsr::exit::TABLE {
-            assert!(
-                text.contains(&format!("| {code} | {meaning} |")),
-                "{doc} lacks exit code {code}: {meaning}"
-            );
+            assert!(text.contains(&format!("| {code} | {meaning} |")), "{doc} lacks exit code {code}: {meaning}");
         }
     }
 }
@@ -46,10 +40,7 @@ fn completions_and_man_page_are_generated() {
     for shell in ["bash", "zsh", "fish"] {
         let out = env.run(&["completions", shell]);
         assert!(out.status.success(), "{shell}");
-        assert!(
-            support::stdout(&out).contains("lookup"),
-            "{shell} completion names subcommands"
-        );
+        assert!(support::stdout(&out).contains("lookup"), "{shell} completion names subcommands");
     }
     let out = env.run(&["man"]);
     assert!(out.status.success());
@@ -59,12 +50,7 @@ fn completions_and_man_page_are_generated() {
 #[test]
 fn a_bad_dsr_now_is_a_usage_error() {
     let env = Env::new();
-    let out = env
-        .dsr()
-        .env("DSR_NOW", "yesterday")
-        .args(["init"])
-        .output()
-        .unwrap();
+    let out = env.dsr().env("DSR_NOW", "yesterday").args(["init"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     support::assert_one_line_error(&out);
     assert!(!env.db.exists());
@@ -75,18 +61,8 @@ fn colour_is_never_used_when_not_a_terminal_unless_forced() {
     let env = Env::with_fixture("virtio");
     let plain = env.run(&["lookup", "--email", "jan.devries@example.nl"]);
     assert!(!support::stdout(&plain).contains('\x1b'));
-    let json = env.run(&[
-        "--json",
-        "--color",
-        "always",
-        "lookup",
-        "--email",
-        "jan.devries@example.nl",
-    ]);
-    assert!(
-        !support::stdout(&json).contains('\x1b'),
-        "JSON is never coloured"
-    );
+    let json = env.run(&["--json", "--color", "always", "lookup", "--email", "jan.devries@example.nl"]);
+    assert!(!support::stdout(&json).contains('\x1b'), "JSON is never coloured");
 }
 
 #[test]
@@ -95,17 +71,8 @@ fn demo_runs_on_a_temporary_store_and_leaves_nothing_behind() {
     let out = env.run(&["demo"]);
     assert!(out.status.success(), "{}", support::stderr(&out));
     let text = support::stdout(&out);
-    for step in [
-        "opened",
-        "is verified",
-        "Access answer for request",
-        "Audit trail verified",
-    ] {
+    for step in ["opened", "is verified", "Access answer for request", "Audit trail verified"] {
         assert!(text.contains(step), "demo lacks step {step:?}:\n{text}");
     }
-    assert_eq!(
-        std::fs::read_dir(env.dir.path()).unwrap().count(),
-        0,
-        "demo writes nothing in the working directory"
-    );
+    assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 0, "demo writes nothing in the working directory");
 }

@@ -37,14 +37,8 @@ fn init_refuses_to_overwrite_without_force() {
     support::assert_one_line_error(&out);
     assert!(support::stderr(&out).contains("--force"));
     assert_eq!(std::fs::read(&env.db).unwrap(), before, "untouched");
-    env.dsr()
-        .args(["init", "--fixture", "voordelig-streamen", "--force"])
-        .assert()
-        .success();
-    let name: String = env
-        .sql()
-        .query_row("SELECT name FROM controller", [], |r| r.get(0))
-        .unwrap();
+    env.dsr().args(["init", "--fixture", "voordelig-streamen", "--force"]).assert().success();
+    let name: String = env.sql().query_row("SELECT name FROM controller", [], |r| r.get(0)).unwrap();
     assert_eq!(name, "Voordelig Streamen");
 }
 
@@ -70,8 +64,7 @@ fn init_without_fixture_makes_an_empty_store_and_register_says_so() {
 #[test]
 fn register_only_loads_no_people() {
     let env = Env::new();
-    let (created, _): (Created, i32) =
-        env.json(&["init", "--fixture", "virtio", "--register-only"]);
+    let (created, _): (Created, i32) = env.json(&["init", "--fixture", "virtio", "--register-only"]);
     assert_eq!(created.people, 0);
 }
 
@@ -100,17 +93,10 @@ fn an_unknown_fixture_is_a_usage_error() {
 #[test]
 fn a_failed_init_leaves_no_temporary_files() {
     let env = Env::new();
-    env.dsr()
-        .args(["init", "--fixture", "virtio"])
-        .assert()
-        .success();
+    env.dsr().args(["init", "--fixture", "virtio"]).assert().success();
     let names: Vec<String> = std::fs::read_dir(env.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(
-        names,
-        vec!["dsr.sqlite".to_owned()],
-        "only the store remains"
-    );
+    assert_eq!(names, vec!["dsr.sqlite".to_owned()], "only the store remains");
 }

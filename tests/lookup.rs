@@ -52,8 +52,7 @@ struct Candidate {
 }
 
 fn cases(fixture: &str) -> Vec<Case> {
-    let text = std::fs::read_to_string(support::fixture_dir(fixture).join("cases.json"))
-        .expect("cases.json");
+    let text = std::fs::read_to_string(support::fixture_dir(fixture).join("cases.json")).expect("cases.json");
     serde_json::from_str(&text).expect("cases.json parses")
 }
 
@@ -90,22 +89,12 @@ fn every_fixture_case_finds_exactly_the_expected_records() {
                     assert_eq!(Some(report.candidates.len()), case.candidates, "{label}");
                     let mut ids: Vec<i64> = report.candidates.iter().map(|c| c.person_id).collect();
                     ids.dedup();
-                    assert_eq!(
-                        ids.len(),
-                        report.candidates.len(),
-                        "{label}: candidates repeat"
-                    );
-                    assert!(
-                        report.categories.is_empty(),
-                        "{label}: ambiguous must not count records"
-                    );
+                    assert_eq!(ids.len(), report.candidates.len(), "{label}: candidates repeat");
+                    assert!(report.categories.is_empty(), "{label}: ambiguous must not count records");
                 }
                 "not-found" => {
                     assert_eq!(code, 3, "{label}");
-                    assert!(
-                        report.person.is_none() && report.categories.is_empty(),
-                        "{label}"
-                    );
+                    assert!(report.person.is_none() && report.categories.is_empty(), "{label}");
                 }
                 other => panic!("{label}: unknown expectation {other}"),
             }
@@ -119,45 +108,22 @@ fn the_fixture_cases_cover_every_required_edge_case() {
         let cases = cases(fixture);
         let has = |pred: &dyn Fn(&Case) -> bool| cases.iter().any(pred);
         assert!(
-            has(&|c| c
-                .query
-                .get("email")
-                .is_some_and(|e| e == "Jan.DeVries@Example.NL")
-                && c.expect == "found"),
+            has(&|c| c.query.get("email").is_some_and(|e| e == "Jan.DeVries@Example.NL") && c.expect == "found"),
             "{fixture}: mixed case"
         );
         assert!(
-            has(&|c| c
-                .query
-                .get("email")
-                .is_some_and(|e| e == "jan.de.vries@example.nl")
-                && c.expect == "not-found"),
+            has(&|c| c.query.get("email").is_some_and(|e| e == "jan.de.vries@example.nl") && c.expect == "not-found"),
             "{fixture}: dot folding"
         );
         assert!(
-            has(&|c| c
-                .query
-                .get("email")
-                .is_some_and(|e| e == "jan.devries+news@example.nl")
+            has(&|c| c.query.get("email").is_some_and(|e| e == "jan.devries+news@example.nl")
                 && c.expect == "not-found"),
             "{fixture}: plus folding"
         );
-        assert!(
-            has(&|c| c.query.contains_key("phone") && c.expect == "ambiguous"),
-            "{fixture}: shared phone"
-        );
-        assert!(
-            has(&|c| c.query.contains_key("cookie") && c.expect == "found"),
-            "{fixture}: cookie visitor"
-        );
-        assert!(
-            has(&|c| c.query.contains_key("customer") && c.expect == "found"),
-            "{fixture}: customer number"
-        );
-        assert!(
-            has(&|c| c.counts.contains_key("company")),
-            "{fixture}: company"
-        );
+        assert!(has(&|c| c.query.contains_key("phone") && c.expect == "ambiguous"), "{fixture}: shared phone");
+        assert!(has(&|c| c.query.contains_key("cookie") && c.expect == "found"), "{fixture}: cookie visitor");
+        assert!(has(&|c| c.query.contains_key("customer") && c.expect == "found"), "{fixture}: customer number");
+        assert!(has(&|c| c.counts.contains_key("company")), "{fixture}: company");
         assert!(
             has(&|c| c.counts.get("email_address").is_some_and(|&n| n >= 2)
                 && c.counts.get("phone_number").is_some_and(|&n| n >= 2)),
@@ -177,22 +143,10 @@ fn the_fixture_cases_cover_every_required_edge_case() {
                 && !c.counts.contains_key("customer")),
             "{fixture}: ticket only"
         );
-        assert!(
-            has(&|c| c.counts.contains_key("dunning_event")),
-            "{fixture}: dunning"
-        );
-        assert!(
-            has(&|c| c.counts.get("domain").is_some_and(|&n| n >= 2)),
-            "{fixture}: domains"
-        );
-        assert!(
-            has(&|c| c.counts.contains_key("disclosure")),
-            "{fixture}: police"
-        );
-        assert!(
-            has(&|c| c.counts.contains_key("crash_report")),
-            "{fixture}: crash reports"
-        );
+        assert!(has(&|c| c.counts.contains_key("dunning_event")), "{fixture}: dunning");
+        assert!(has(&|c| c.counts.get("domain").is_some_and(|&n| n >= 2)), "{fixture}: domains");
+        assert!(has(&|c| c.counts.contains_key("disclosure")), "{fixture}: police");
+        assert!(has(&|c| c.counts.contains_key("crash_report")), "{fixture}: crash reports");
     }
 }
 
@@ -211,10 +165,7 @@ fn log_lines_of_a_shared_ip_without_a_session_belong_to_no_one() {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("a shared IP in the fixture");
-        assert!(
-            anonymous > 0,
-            "{fixture}: the shared IP {ip} should have anonymous log lines"
-        );
+        assert!(anonymous > 0, "{fixture}: the shared IP {ip} should have anonymous log lines");
         let customers: Vec<String> = conn
             .prepare("SELECT DISTINCT c.customer_number FROM ip_event e JOIN customer c ON c.id = e.customer_id WHERE e.ip = ?1")
             .unwrap()
@@ -240,10 +191,7 @@ fn log_lines_of_a_shared_ip_without_a_session_belong_to_no_one() {
                 .flat_map(|c| &c.tables)
                 .find(|t| t.table == "server_log")
                 .map_or(0, |t| t.records);
-            assert_eq!(
-                logs as i64, own,
-                "{fixture}: customer {number} must see only their sessions' lines"
-            );
+            assert_eq!(logs as i64, own, "{fixture}: customer {number} must see only their sessions' lines");
         }
     }
 }
@@ -282,9 +230,5 @@ fn malformed_identifiers_are_usage_errors_that_do_not_echo_the_value() {
     let out = env.run(&["lookup"]);
     assert_eq!(out.status.code(), Some(2), "no identifier is a usage error");
     let out = env.run(&["lookup", "--email", "a@example.nl", "--phone", "0612345678"]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "two identifiers are a usage error"
-    );
+    assert_eq!(out.status.code(), Some(2), "two identifiers are a usage error");
 }

@@ -90,44 +90,19 @@ fn both_registers_describe_every_category_of_the_policies() {
             "tickets",
             "disclosures",
         ] {
-            let cat = r
-                .categories
-                .iter()
-                .find(|x| x.code == code)
-                .unwrap_or_else(|| panic!("{fixture}: {code}"));
-            assert!(
-                !cat.tables.is_empty() && !cat.purposes.is_empty(),
-                "{fixture}: {code} has tables and purposes"
-            );
-            assert!(
-                r.retention.iter().any(|x| x.category == code),
-                "{fixture}: {code} has a retention rule"
-            );
+            let cat = r.categories.iter().find(|x| x.code == code).unwrap_or_else(|| panic!("{fixture}: {code}"));
+            assert!(!cat.tables.is_empty() && !cat.purposes.is_empty(), "{fixture}: {code} has tables and purposes");
+            assert!(r.retention.iter().any(|x| x.category == code), "{fixture}: {code} has a retention rule");
         }
         for rule in &r.retention {
             assert!(!rule.justification.is_empty());
         }
-        let crash = r
-            .retention
-            .iter()
-            .find(|x| x.category == "crash-data")
-            .unwrap();
+        let crash = r.retention.iter().find(|x| x.category == "crash-data").unwrap();
         assert_eq!((crash.period_months, crash.set_by.as_str()), (3, "policy"));
-        let apps = r
-            .retention
-            .iter()
-            .find(|x| x.category == "applications")
-            .unwrap();
+        let apps = r.retention.iter().find(|x| x.category == "applications").unwrap();
         assert_eq!((apps.period_months, apps.set_by.as_str()), (12, "policy"));
-        let invoices = r
-            .retention
-            .iter()
-            .find(|x| x.category == "invoices")
-            .unwrap();
-        assert_eq!(
-            (invoices.period_months, invoices.set_by.as_str()),
-            (84, "law")
-        );
+        let invoices = r.retention.iter().find(|x| x.category == "invoices").unwrap();
+        assert_eq!((invoices.period_months, invoices.set_by.as_str()), (84, "law"));
         for code in [
             "paypal",
             "ideal",
@@ -138,36 +113,20 @@ fn both_registers_describe_every_category_of_the_policies() {
             "research-agency",
             "group-companies",
         ] {
-            assert!(
-                r.recipients.iter().any(|x| x.code == code),
-                "{fixture}: recipient {code}"
-            );
+            assert!(r.recipients.iter().any(|x| x.code == code), "{fixture}: recipient {code}");
         }
-        let ga = r
-            .recipients
-            .iter()
-            .find(|x| x.code == "google-analytics")
-            .unwrap();
+        let ga = r.recipients.iter().find(|x| x.code == "google-analytics").unwrap();
         assert!(ga.outside_eea && ga.country == "US" && !ga.safeguards_en.is_empty());
         assert_eq!(r.automated_decisions.len(), 1);
         assert!(r.automated_decisions[0].steps.len() >= 4);
         assert!(r.rights.iter().any(|x| x.code == "complaint"));
         for p in &r.purposes {
             if p.legal_basis == "consent" {
-                assert!(
-                    p.withdraw_how_en.is_some(),
-                    "{fixture}: {} says how to withdraw",
-                    p.code
-                );
+                assert!(p.withdraw_how_en.is_some(), "{fixture}: {} says how to withdraw", p.code);
             }
         }
         for code in ["newsletter", "tailored-ads", "group-marketing"] {
-            assert!(
-                r.purposes
-                    .iter()
-                    .any(|p| p.code == code && p.direct_marketing),
-                "{fixture}: {code}"
-            );
+            assert!(r.purposes.iter().any(|p| p.code == code && p.direct_marketing), "{fixture}: {code}");
         }
     }
 }
@@ -176,40 +135,22 @@ fn both_registers_describe_every_category_of_the_policies() {
 fn the_registers_differ_where_the_policies_do() {
     let vs = register("voordelig-streamen");
     let virtio = register("virtio");
-    assert_eq!(
-        virtio.controller.as_ref().unwrap().kvk_number.as_deref(),
-        Some("76181553")
-    );
+    assert_eq!(virtio.controller.as_ref().unwrap().kvk_number.as_deref(), Some("76181553"));
     assert_eq!(vs.controller.as_ref().unwrap().name, "Voordelig Streamen");
-    let crash = |r: &Register| {
-        r.purposes
-            .iter()
-            .find(|p| p.code == "crash-analysis")
-            .unwrap()
-            .clone_fields()
-    };
+    let crash = |r: &Register| r.purposes.iter().find(|p| p.code == "crash-analysis").unwrap().clone_fields();
     let (vs_name, vs_how) = crash(&vs);
     let (v_name, v_how) = crash(&virtio);
     assert!(vs_name.contains("streaming"), "{vs_name}");
     assert!(vs_how.contains("billing"), "{vs_how}");
     assert!(v_name.contains("interface app"), "{v_name}");
     assert!(v_how.contains("settings"), "{v_how}");
-    assert!(virtio
-        .purposes
-        .iter()
-        .any(|p| p.code == "personalised-promotions" && p.direct_marketing));
-    assert!(!vs
-        .purposes
-        .iter()
-        .any(|p| p.code == "personalised-promotions"));
+    assert!(virtio.purposes.iter().any(|p| p.code == "personalised-promotions" && p.direct_marketing));
+    assert!(!vs.purposes.iter().any(|p| p.code == "personalised-promotions"));
 }
 
 impl Purpose {
     fn clone_fields(&self) -> (String, String) {
-        (
-            self.name_en.clone(),
-            self.withdraw_how_en.clone().unwrap_or_default(),
-        )
+        (self.name_en.clone(), self.withdraw_how_en.clone().unwrap_or_default())
     }
 }
 

@@ -20,10 +20,7 @@ fn deadlines_are_one_calendar_month_at_every_month_end() {
         ("2026-08-31T09:00:00Z", "2026-08-31", "2026-09-30"),
     ] {
         let env = env_at(now);
-        let o = env.open(
-            "access",
-            &["--email", "jan.devries@example.nl", "--received", received],
-        );
+        let o = env.open("access", &["--email", "jan.devries@example.nl", "--received", received]);
         assert_eq!(o.due_on, due, "received {received}");
     }
 }
@@ -33,76 +30,28 @@ fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
     let mut env = env_at("2026-01-31T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     assert_eq!(o.due_on, "2026-02-28");
-    let out = env.run(&[
-        "request",
-        "extend",
-        &o.request,
-        "--months",
-        "3",
-        "--reason",
-        "many requests",
-    ]);
+    let out = env.run(&["request", "extend", &o.request, "--months", "3", "--reason", "many requests"]);
     assert_eq!(out.status.code(), Some(2), "three months is too many");
-    let out = env.run(&[
-        "request", "extend", &o.request, "--months", "1", "--reason", " ",
-    ]);
+    let out = env.run(&["request", "extend", &o.request, "--months", "1", "--reason", " "]);
     assert_eq!(out.status.code(), Some(2), "a reason is required");
-    let (ext, code): (Value, i32) = env.json(&[
-        "request",
-        "extend",
-        &o.request,
-        "--months",
-        "1",
-        "--reason",
-        "complex: data in three systems",
-    ]);
+    let (ext, code): (Value, i32) =
+        env.json(&["request", "extend", &o.request, "--months", "1", "--reason", "complex: data in three systems"]);
     assert_eq!(code, 0);
     assert_eq!(ext["request"]["extended_due_on"], "2026-03-31");
     assert_eq!(ext["request"]["extension_told_on"], "2026-01-31");
     assert!(ext["letter"].as_str().unwrap().contains("2026-03-31"));
     let mails = env.messages(&o.request);
-    assert!(mails.iter().any(
-        |m| m.body.contains("2026-03-31") && m.to == vec!["jan.devries@example.nl".to_owned()]
-    ));
-    let (ext, _): (Value, i32) = env.json(&[
-        "request",
-        "extend",
-        &o.request,
-        "--months",
-        "1",
-        "--reason",
-        "still waiting",
-    ]);
+    assert!(mails.iter().any(|m| m.body.contains("2026-03-31") && m.to == vec!["jan.devries@example.nl".to_owned()]));
+    let (ext, _): (Value, i32) =
+        env.json(&["request", "extend", &o.request, "--months", "1", "--reason", "still waiting"]);
     assert_eq!(ext["request"]["extended_due_on"], "2026-04-30");
-    let out = env.run(&[
-        "request", "extend", &o.request, "--months", "1", "--reason", "more",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(9),
-        "no more than two further months"
-    );
+    let out = env.run(&["request", "extend", &o.request, "--months", "1", "--reason", "more"]);
+    assert_eq!(out.status.code(), Some(9), "no more than two further months");
     support::assert_one_line_error(&out);
     // Past the first month, no extension can be decided.
     env.now = Some("2026-03-01T09:00:00Z".into());
-    let other = env.open(
-        "access",
-        &[
-            "--email",
-            "sanne@bakkerwebdesign.example",
-            "--received",
-            "2026-01-15",
-        ],
-    );
-    let out = env.run(&[
-        "request",
-        "extend",
-        &other.request,
-        "--months",
-        "1",
-        "--reason",
-        "late",
-    ]);
+    let other = env.open("access", &["--email", "sanne@bakkerwebdesign.example", "--received", "2026-01-15"]);
+    let out = env.run(&["request", "extend", &other.request, "--months", "1", "--reason", "late"]);
     assert_eq!(out.status.code(), Some(9));
 }
 
@@ -110,15 +59,7 @@ fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
 fn a_refusal_carries_reasons_and_the_complaint_route() {
     let env = env_at("2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
-    let out = env.run(&[
-        "request",
-        "reject",
-        &o.request,
-        "--reason",
-        "excessive",
-        "--note",
-        "",
-    ]);
+    let out = env.run(&["request", "reject", &o.request, "--reason", "excessive", "--note", ""]);
     assert_eq!(out.status.code(), Some(2));
     let (r, code): (Value, i32) = env.json(&[
         "request",
@@ -133,29 +74,14 @@ fn a_refusal_carries_reasons_and_the_complaint_route() {
     assert_eq!(r["request"]["state"], "rejected");
     assert_eq!(r["request"]["rejection_reason"], "excessive");
     let letter = r["letter"].as_str().unwrap();
-    for text in [
-        "Autoriteit Persoonsgegevens",
-        "Art. 12(5)",
-        "Fourth identical request",
-        "court",
-        "rechter",
-    ] {
+    for text in ["Autoriteit Persoonsgegevens", "Art. 12(5)", "Fourth identical request", "court", "rechter"] {
         assert!(letter.contains(text), "letter lacks {text}");
     }
-    assert!(env
-        .messages(&o.request)
-        .iter()
-        .any(|m| m.body.contains("Autoriteit Persoonsgegevens")));
+    assert!(env.messages(&o.request).iter().any(|m| m.body.contains("Autoriteit Persoonsgegevens")));
     let out = env.run(&["access", &o.request]);
-    assert_eq!(
-        out.status.code(),
-        Some(9),
-        "a rejected request discloses nothing"
-    );
+    assert_eq!(out.status.code(), Some(9), "a rejected request discloses nothing");
     assert!(out.stdout.is_empty());
-    let out = env.run(&[
-        "request", "reject", &o.request, "--reason", "other", "--note", "again",
-    ]);
+    let out = env.run(&["request", "reject", &o.request, "--reason", "other", "--note", "again"]);
     assert_eq!(out.status.code(), Some(9));
 }
 
@@ -165,16 +91,11 @@ fn list_show_and_expiry() {
     let a = env.open("access", &["--email", "jan.devries@example.nl"]);
     let b = env.open("access", &["--email", "nobody@example.nl"]);
     let code = env.code(&a.request);
-    env.dsr()
-        .args(["verify", &a.request, &code])
-        .assert()
-        .success();
+    env.dsr().args(["verify", &a.request, &code]).assert().success();
     let (list, _): (Value, i32) = env.json(&["request", "list", "--open"]);
     let rows = list["requests"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(rows
-        .iter()
-        .all(|r| r["days_left"] == 30 && r["overdue"] == false));
+    assert!(rows.iter().all(|r| r["days_left"] == 30 && r["overdue"] == false));
     // A month and a bit later: a is overdue (verified, not answered); b was never verified and expires.
     env.now = Some("2026-12-05T09:00:00Z".into());
     let (list, _): (Value, i32) = env.json(&["request", "list", "--overdue"]);
@@ -187,17 +108,8 @@ fn list_show_and_expiry() {
     let human = support::stdout(&env.run(&["request", "list"]));
     assert!(human.contains("OVERDUE") && human.contains(&a.request) && human.contains("expired"));
     let coloured = support::stdout(&env.run(&["--color", "always", "request", "list"]));
-    assert!(
-        coloured.contains("\x1b[31m"),
-        "overdue in red when colour is on"
-    );
-    let plain = support::stdout(
-        &env.dsr()
-            .env("NO_COLOR", "1")
-            .args(["request", "list"])
-            .output()
-            .unwrap(),
-    );
+    assert!(coloured.contains("\x1b[31m"), "overdue in red when colour is on");
+    let plain = support::stdout(&env.dsr().env("NO_COLOR", "1").args(["request", "list"]).output().unwrap());
     assert!(!plain.contains('\x1b'));
     let out = env.run(&["request", "show", "DSR-2026-0404"]);
     assert_eq!(out.status.code(), Some(17));

@@ -60,42 +60,25 @@ fn the_code_arrives_over_smtp_and_verifies() {
             .unwrap()
     };
     let out = smtp(&["--json", "access", "--email", "Jan.DeVries@Example.NL"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let opened: crate::support::Opened = serde_json::from_slice(&out.stdout).unwrap();
     let received = inbox.received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     let (to, raw) = &received[0];
-    assert_eq!(
-        to,
-        &vec!["jan.devries@example.nl".to_owned()],
-        "envelope recipient is the address on file"
-    );
+    assert_eq!(to, &vec!["jan.devries@example.nl".to_owned()], "envelope recipient is the address on file");
     let mail = Mail::parse(raw, "smtp".into());
     assert_eq!(mail.to, vec!["jan.devries@example.nl".to_owned()]);
     let code = mail.code().expect("code in the SMTP message");
-    assert!(
-        !env.outbox().exists(),
-        "nothing in the outbox when SMTP is used"
-    );
+    assert!(!env.outbox().exists(), "nothing in the outbox when SMTP is used");
     let out = smtp(&["verify", &opened.request, &code]);
     assert!(out.status.success());
-    env.dsr()
-        .args(["--json", "access", &opened.request])
-        .assert()
-        .success();
+    env.dsr().args(["--json", "access", &opened.request]).assert().success();
 }
 
 #[test]
 fn smtp_refuses_clear_text_to_a_remote_host_and_passwords_in_the_url() {
     let env = Env::with_fixture("virtio");
-    for url in [
-        "smtp://mail.example.nl:25",
-        "smtps://dsr:secret@mail.example.nl:465",
-    ] {
+    for url in ["smtp://mail.example.nl:25", "smtps://dsr:secret@mail.example.nl:465"] {
         let out = env
             .dsr()
             .env("DSR_MAIL", "smtp")
@@ -106,21 +89,14 @@ fn smtp_refuses_clear_text_to_a_remote_host_and_passwords_in_the_url() {
         assert_eq!(out.status.code(), Some(2), "{url}");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
     }
-    let count: i64 = env
-        .sql()
-        .query_row("SELECT count(*) FROM request", [], |r| r.get(0))
-        .unwrap();
+    let count: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 0, "a failed send records nothing");
 }
 
 #[test]
 fn an_unreachable_smtp_server_records_nothing() {
     let env = Env::with_fixture("virtio");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = env
         .dsr()
         .env("DSR_MAIL", "smtp")
@@ -128,15 +104,7 @@ fn an_unreachable_smtp_server_records_nothing() {
         .args(["access", "--email", "jan.devries@example.nl"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(18),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let count: i64 = env
-        .sql()
-        .query_row("SELECT count(*) FROM request", [], |r| r.get(0))
-        .unwrap();
+    assert_eq!(out.status.code(), Some(18), "{}", String::from_utf8_lossy(&out.stderr));
+    let count: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 0);
 }

@@ -15,10 +15,7 @@ fn a_missing_store_exits_10() {
     let out = lookup(&env);
     assert_eq!(out.status.code(), Some(10));
     support::assert_one_line_error(&out);
-    assert!(
-        support::stderr(&out).contains("dsr init"),
-        "says what to do"
-    );
+    assert!(support::stderr(&out).contains("dsr init"), "says what to do");
     assert!(!env.db.exists(), "opening must not create a store");
 }
 
@@ -29,11 +26,7 @@ fn a_text_file_is_not_a_store() {
     let out = lookup(&env);
     assert_eq!(out.status.code(), Some(11));
     support::assert_one_line_error(&out);
-    assert_eq!(
-        std::fs::read_to_string(&env.db).unwrap(),
-        "name,email\nJan,jan@example.nl\n",
-        "file untouched"
-    );
+    assert_eq!(std::fs::read_to_string(&env.db).unwrap(), "name,email\nJan,jan@example.nl\n", "file untouched");
 }
 
 #[test]
@@ -52,8 +45,7 @@ fn an_empty_file_and_a_directory_are_not_stores() {
 fn another_programs_sqlite_file_is_not_a_store() {
     let env = Env::new();
     let conn = rusqlite::Connection::open(&env.db).unwrap();
-    conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hello');")
-        .unwrap();
+    conn.execute_batch("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('hello');").unwrap();
     drop(conn);
     let out = lookup(&env);
     assert_eq!(out.status.code(), Some(11));
@@ -68,10 +60,7 @@ fn a_store_from_a_newer_dsr_is_refused() {
     assert_eq!(out.status.code(), Some(12));
     support::assert_one_line_error(&out);
     assert!(support::stderr(&out).contains("upgrade dsr"));
-    let version: i64 = env
-        .sql()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = env.sql().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 999, "a newer store is never downgraded");
 }
 
@@ -79,21 +68,13 @@ fn a_store_from_a_newer_dsr_is_refused() {
 fn a_corrupt_store_exits_11_without_a_panic() {
     let env = Env::with_fixture("virtio");
     let len = std::fs::metadata(&env.db).unwrap().len();
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&env.db)
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&env.db).unwrap();
     // Keep the 100-byte header, trash every page after the first.
     f.seek(SeekFrom::Start(4096)).unwrap();
     f.write_all(&vec![0xA5; (len - 4096) as usize]).unwrap();
     drop(f);
     let out = lookup(&env);
-    assert_eq!(
-        out.status.code(),
-        Some(11),
-        "stderr: {}",
-        support::stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(11), "stderr: {}", support::stderr(&out));
     support::assert_one_line_error(&out);
 }
 
@@ -101,16 +82,9 @@ fn a_corrupt_store_exits_11_without_a_panic() {
 fn a_store_locked_by_another_writer_exits_13() {
     let env = Env::with_fixture("virtio");
     let holder = env.sql();
-    holder
-        .execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;")
-        .unwrap();
+    holder.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;").unwrap();
     let out = lookup(&env);
-    assert_eq!(
-        out.status.code(),
-        Some(13),
-        "stderr: {}",
-        support::stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(13), "stderr: {}", support::stderr(&out));
     support::assert_one_line_error(&out);
     holder.execute_batch("COMMIT").unwrap();
 }
@@ -119,23 +93,13 @@ fn a_store_locked_by_another_writer_exits_13() {
 fn a_store_runs_with_the_required_pragmas() {
     let env = Env::with_fixture("virtio");
     let conn = env.sql();
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
-    let app: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .unwrap();
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
     assert_eq!(app, 0x4453_5231);
-    let ok: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok");
-    let bad: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let bad: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
     assert_eq!(bad, 0);
     let unfolded: i64 = conn
         .query_row("SELECT count(*) FROM email_address WHERE address_norm = '' OR address_norm <> lower(address) AND address GLOB '*[A-Z]*' AND address NOT GLOB '*[^ -~]*'", [], |r| r.get(0))

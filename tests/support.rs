@@ -25,10 +25,7 @@ impl Env {
     /// A store built from an embedded fixture.
     pub fn with_fixture(fixture: &str) -> Env {
         let env = Env::new();
-        env.dsr()
-            .args(["init", "--fixture", fixture])
-            .assert()
-            .success();
+        env.dsr().args(["init", "--fixture", fixture]).assert().success();
         env
     }
 
@@ -54,12 +51,7 @@ impl Env {
 
     /// Run with `--json` and parse stdout; returns the parsed value and the exit code.
     pub fn json<T: DeserializeOwned>(&self, args: &[&str]) -> (T, i32) {
-        let out = self
-            .dsr()
-            .arg("--json")
-            .args(args)
-            .output()
-            .expect("run dsr");
+        let out = self.dsr().arg("--json").args(args).output().expect("run dsr");
         let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
             panic!(
                 "dsr {args:?}: stdout is not the expected JSON ({e}):\n{}\nstderr: {}",
@@ -90,22 +82,13 @@ pub fn stdout(out: &Output) -> String {
 /// Exactly one line on stderr, starting with the program name.
 pub fn assert_one_line_error(out: &Output) {
     let err = stderr(out);
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "expected one line on stderr, got:\n{err}"
-    );
-    assert!(
-        err.starts_with("dsr: "),
-        "error should start with 'dsr: ': {err}"
-    );
+    assert_eq!(err.lines().count(), 1, "expected one line on stderr, got:\n{err}");
+    assert!(err.starts_with("dsr: "), "error should start with 'dsr: ': {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
 }
 
 pub const FIXTURES: &[&str] = &["virtio", "voordelig-streamen"];
@@ -144,26 +127,18 @@ impl Env {
         let mut paths: Vec<PathBuf> = dir
             .map(|e| e.unwrap().path())
             .filter(|p| {
-                p.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with(request)
+                p.file_name().unwrap().to_string_lossy().starts_with(request)
                     && p.extension().is_some_and(|x| x == "eml")
             })
             .collect();
         paths.sort();
-        paths
-            .iter()
-            .map(|p| Mail::parse(&std::fs::read(p).unwrap(), p.clone()))
-            .collect()
+        paths.iter().map(|p| Mail::parse(&std::fs::read(p).unwrap(), p.clone())).collect()
     }
 
     /// The code of the newest message for a request, as the person reads it.
     pub fn code(&self, request: &str) -> String {
         let mails = self.messages(request);
-        let mail = mails
-            .last()
-            .unwrap_or_else(|| panic!("no message for {request} in the outbox"));
+        let mail = mails.last().unwrap_or_else(|| panic!("no message for {request} in the outbox"));
         mail.code().expect("a code in the message")
     }
 }
@@ -180,16 +155,9 @@ pub struct Mail {
 
 impl Mail {
     pub fn parse(raw: &[u8], path: PathBuf) -> Mail {
-        let msg = mail_parser::MessageParser::default()
-            .parse(raw)
-            .expect("an RFC 5322 message");
+        let msg = mail_parser::MessageParser::default().parse(raw).expect("an RFC 5322 message");
         let addrs = |a: Option<&mail_parser::Address>| -> Vec<String> {
-            a.map(|a| {
-                a.iter()
-                    .filter_map(|x| x.address().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
+            a.map(|a| a.iter().filter_map(|x| x.address().map(str::to_owned)).collect()).unwrap_or_default()
         };
         Mail {
             path,
@@ -207,9 +175,7 @@ impl Mail {
             .lines()
             .map(str::trim)
             .find(|l| {
-                l.len() == 9
-                    && l.as_bytes()[4] == b'-'
-                    && l.chars().all(|c| c == '-' || c.is_ascii_alphanumeric())
+                l.len() == 9 && l.as_bytes()[4] == b'-' && l.chars().all(|c| c == '-' || c.is_ascii_alphanumeric())
             })
             .map(str::to_owned)
     }

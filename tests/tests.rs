@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod audit;
 mod cli;
+mod export;
 mod init;
 mod lookup;
 mod register;

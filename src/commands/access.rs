@@ -42,9 +42,9 @@ pub fn open(ctx: &mut Ctx, kind: Kind, who: &SubjectArgs, how: &OpenArgs) -> any
     let id = identifier(who)?;
     let keys = ctx.keys()?;
     let register = Register::load(&ctx.store.conn)?;
-    let controller = register.controller.ok_or_else(|| {
-        anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)")
-    })?;
+    let controller = register
+        .controller
+        .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
     let received_on = how.received.unwrap_or_else(|| ctx.clock.now().date_naive());
     let given = given(who);
     let tx = ctx.store.conn.transaction()?;
@@ -64,7 +64,10 @@ pub fn open(ctx: &mut Ctx, kind: Kind, who: &SubjectArgs, how: &OpenArgs) -> any
     let message = if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
     } else {
-        format!("Request {} ({}) is already open for this person; no new code was sent (use `dsr verify --resend {}`).", req.id, req.right, req.id)
+        format!(
+            "Request {} ({}) is already open for this person; no new code was sent (use `dsr verify --resend {}`).",
+            req.id, req.right, req.id
+        )
     };
     let opened = Opened {
         format_version: 1,
@@ -86,10 +89,7 @@ pub fn open(ctx: &mut Ctx, kind: Kind, who: &SubjectArgs, how: &OpenArgs) -> any
         opened.message, opened.received_on, opened.due_on, opened.request
     ))?;
     if req.state == "awaiting-verification" && interactive(&ctx.out) {
-        let now = dialoguer::Confirm::new()
-            .with_prompt("Enter the code now?")
-            .default(false)
-            .interact()?;
+        let now = dialoguer::Confirm::new().with_prompt("Enter the code now?").default(false).interact()?;
         if now {
             return super::verify::check_interactively(ctx, &req.id);
         }
@@ -111,21 +111,13 @@ pub fn send_code(
     let Some(person) = req.person_id else {
         return Ok(false);
     };
-    let named = (req.subject_kind == "email")
-        .then(|| req.subject_given.as_deref().map(subject::fold))
-        .flatten();
+    let named = (req.subject_kind == "email").then(|| req.subject_given.as_deref().map(subject::fold)).flatten();
     let Some(address) = subject::address_on_file(tx, person, named.as_deref())? else {
         return Ok(false);
     };
     let issued = verify::issue(tx, clock, keys, req, &subject::fold(&address))?;
     let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
-    let body = mail::challenge_body(
-        controller,
-        &req.id,
-        req.kind().names(),
-        &issued.grouped(),
-        &expires,
-    );
+    let body = mail::challenge_body(controller, &req.id, req.kind().names(), &issued.grouped(), &expires);
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
     let message = mail::message(controller, &address, &subject_line, body)?;
     let sent = mail::Transport::from_env(store)?.send(&message, &req.id)?;
@@ -147,11 +139,7 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
         return Err(Error::RequestState(format!(
             "request {} is a{} {} request, not {}",
             req.id,
-            if req.right.starts_with(['a', 'e', 'o']) {
-                "n"
-            } else {
-                ""
-            },
+            if req.right.starts_with(['a', 'e', 'o']) { "n" } else { "" },
             req.right,
             kind.as_str()
         ))
@@ -160,19 +148,10 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
     match req.state.as_str() {
         "verified" | "completed" => {}
         "awaiting-verification" => return Err(Error::NotVerified(req.id).into()),
-        other => {
-            return Err(Error::RequestState(format!(
-                "request {} is {other}; nothing is disclosed",
-                req.id
-            ))
-            .into())
-        }
+        other => return Err(Error::RequestState(format!("request {} is {other}; nothing is disclosed", req.id)).into()),
     }
     let person = req.person_id.ok_or_else(|| {
-        Error::RequestState(format!(
-            "request {} names no one in the store (or the person was erased)",
-            req.id
-        ))
+        Error::RequestState(format!("request {} names no one in the store (or the person was erased)", req.id))
     })?;
     let s = subject::subject(&ctx.store.conn, person)?;
     Ok((req, s))
@@ -180,6 +159,9 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
     let (req, s) = verified(ctx, id, Kind::Access)?;
+    if let Some(path) = &args.archive {
+        return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
+    }
     let report = access::build(&ctx.store.conn, &ctx.clock, &req, &s)?;
     let tx = ctx.store.conn.transaction()?;
     audit::append(
@@ -191,27 +173,19 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
         json!({"categories": report.categories.len(), "records": report.person.records, "to": if args.out.is_some() { "file" } else if ctx.out.json { "json" } else { "terminal" }}),
     )?;
     if req.state == "verified" {
-        request::set_state(
-            &tx,
-            &ctx.clock,
-            &req,
-            "completed",
-            json!({"answered": "access"}),
-        )?;
+        request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "access"}))?;
     }
     // Write the answer before committing: if it cannot be written, nothing is recorded as disclosed.
     match &args.out {
         Some(path) => {
-            crate::fsutil::write_private(path, args.force, |w| {
-                serde_json::to_writer_pretty(&mut *w, &report)?;
-                w.write_all(b"\n")?;
+            crate::fsutil::write_private(path, args.force, |file| {
+                let mut w = std::io::BufWriter::new(file);
+                serde_json::to_writer_pretty(&mut w, &report)?;
+                std::io::Write::write_all(&mut w, b"\n")?;
+                std::io::Write::flush(&mut w)?;
                 Ok(())
             })?;
-            ctx.out.status(&format!(
-                "Wrote the access answer for {} to {} (mode 0600).",
-                req.id,
-                path.display()
-            ));
+            ctx.out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()));
         }
         None if ctx.out.json => ctx.out.json(&report)?,
         None => ctx.out.data(&render_access(&report, &ctx.out))?,
@@ -233,23 +207,13 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
         r.categories.len()
     );
     for c in &r.categories {
-        s.push_str(&format!(
-            "\n== {} / {} ({} records)\n",
-            c.name_en, c.name_nl, c.records
-        ));
+        s.push_str(&format!("\n== {} / {} ({} records)\n", c.name_en, c.name_nl, c.records));
         for t in &c.tables {
-            let columns: Vec<&str> = t
-                .rows
-                .first()
-                .map(|row| row.keys().map(String::as_str).collect())
-                .unwrap_or_default();
+            let columns: Vec<&str> =
+                t.rows.first().map(|row| row.keys().map(String::as_str).collect()).unwrap_or_default();
             let mut tb = table::new(out, &columns);
             for row in t.rows.iter().take(TERMINAL_ROWS) {
-                tb.add_row(
-                    row.values()
-                        .map(|v| table::cell(&cell_text(v)))
-                        .collect::<Vec<_>>(),
-                );
+                tb.add_row(row.values().map(|v| table::cell(&cell_text(v))).collect::<Vec<_>>());
             }
             s.push_str(&format!("{} ({} rows)\n{tb}\n", t.table, t.rows.len()));
             if t.rows.len() > TERMINAL_ROWS {
@@ -260,21 +224,10 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
             }
         }
     }
-    let mut tb = table::new(
-        out,
-        &["Category", "Purposes (legal basis)", "Retention", "Source"],
-    );
+    let mut tb = table::new(out, &["Category", "Purposes (legal basis)", "Retention", "Source"]);
     for c in &r.categories {
-        let purposes: Vec<String> = c
-            .purposes
-            .iter()
-            .map(|p| format!("{} ({})", p.name_en, p.legal_basis))
-            .collect();
-        let retention: Vec<&str> = c
-            .retention
-            .iter()
-            .map(|x| x.description_en.as_str())
-            .collect();
+        let purposes: Vec<String> = c.purposes.iter().map(|p| format!("{} ({})", p.name_en, p.legal_basis)).collect();
+        let retention: Vec<&str> = c.retention.iter().map(|x| x.description_en.as_str()).collect();
         tb.add_row(vec![
             table::cell(&c.name_en),
             table::cell(&purposes.join("\n")),
@@ -282,9 +235,7 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
             table::cell(&c.source_en),
         ]);
     }
-    s.push_str(&format!(
-        "\nPurposes, legal bases, retention and source (Art. 15(1)(a),(b),(d),(g))\n{tb}\n"
-    ));
+    s.push_str(&format!("\nPurposes, legal bases, retention and source (Art. 15(1)(a),(b),(d),(g))\n{tb}\n"));
     let mut tb = table::new(out, &["Recipient", "Country", "Why", "Safeguards"]);
     for x in &r.recipients {
         tb.add_row(vec![
@@ -294,9 +245,7 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
             table::cell(&x.safeguards_en),
         ]);
     }
-    s.push_str(&format!(
-        "\nRecipients of this person's data (Art. 15(1)(c), 15(2))\n{tb}\n"
-    ));
+    s.push_str(&format!("\nRecipients of this person's data (Art. 15(1)(c), 15(2))\n{tb}\n"));
     for d in &r.automated_decisions {
         s.push_str(&format!(
             "\nAutomated decision (Art. 15(1)(h), 22): {}\n{}\nConsequences: {}\nSteps taken on your invoices: {}\n{}\n",
@@ -305,11 +254,7 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
     }
     let mut tb = table::new(out, &["Right", "Article", "How"]);
     for x in &r.rights {
-        tb.add_row(vec![
-            table::cell(&x.name_en),
-            table::cell(&x.article),
-            table::cell(&x.how_en),
-        ]);
+        tb.add_row(vec![table::cell(&x.name_en), table::cell(&x.article), table::cell(&x.how_en)]);
     }
     s.push_str(&format!("\nYour rights (Art. 15(1)(e),(f))\n{tb}\n"));
     s.push_str(&format!(

@@ -11,10 +11,7 @@ use crate::store::{self, fixture};
 
 pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Result<Code> {
     let clock = Clock::from_env()?;
-    let fixture = args
-        .fixture
-        .map(|f| fixture::find(f.as_str()))
-        .transpose()?;
+    let fixture = args.fixture.map(|f| fixture::find(f.as_str())).transpose()?;
     let store = store::create(db, args.force, |s| {
         Keys::create(&s.conn)?;
         match fixture {
@@ -22,9 +19,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
             None => Ok(()),
         }
     })?;
-    let people: i64 = store
-        .conn
-        .query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
+    let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
     #[derive(serde::Serialize)]
     struct Created<'a> {
         format_version: u32,
@@ -50,10 +45,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                 f.name,
                 f.company
             )),
-            None => out.status(&format!(
-                "Created an empty store at {}; it has no register yet.",
-                db.display()
-            )),
+            None => out.status(&format!("Created an empty store at {}; it has no register yet.", db.display())),
         }
     }
     Ok(Code::Ok)
@@ -61,8 +53,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
 
 pub fn generate(db: &std::path::Path, args: &GenerateArgs, out: &Output) -> anyhow::Result<Code> {
     let started = std::time::Instant::now();
-    let stats =
-        crate::generate::generate(db, args, out).context("generating the benchmark store")?;
+    let stats = crate::generate::generate(db, args, out).context("generating the benchmark store")?;
     let secs = started.elapsed().as_secs_f64();
     if out.json {
         out.json(&stats)?;

@@ -47,11 +47,7 @@ pub fn render_lookup(report: &LookupReport, out: &Output) -> String {
             for c in &report.categories {
                 for (i, tc) in c.tables.iter().enumerate() {
                     let name = if i == 0 { c.name.as_str() } else { "" };
-                    t.add_row(vec![
-                        table::cell(name),
-                        table::cell(&tc.table),
-                        table::cell(&tc.records.to_string()),
-                    ]);
+                    t.add_row(vec![table::cell(name), table::cell(&tc.table), table::cell(&tc.records.to_string())]);
                 }
             }
             let customer = person

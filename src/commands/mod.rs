@@ -3,6 +3,7 @@
 
 mod access;
 mod audit;
+mod export;
 mod init;
 mod lookup;
 mod register;
@@ -20,6 +21,7 @@ use crate::store::Store;
 use crate::subject::Identifier;
 
 pub use access::render_access;
+pub use export::write_archive;
 pub use lookup::render_lookup;
 
 /// What every store command needs.
@@ -53,12 +55,11 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Lookup(args) => lookup::lookup(&mut Ctx::open(&db, out)?, &args),
         Command::Register => register::register(&Ctx::open(&db, out)?),
         Command::Access(args) => access::access(&mut Ctx::open(&db, out)?, &args),
+        Command::Export(args) => export::export(&mut Ctx::open(&db, out)?, &args),
         Command::Verify(args) => verify::verify(&mut Ctx::open(&db, out)?, &args),
         Command::Request(cmd) => request::request(&mut Ctx::open(&db, out)?, cmd),
         Command::Audit(AuditCommand::Verify) => audit::verify(&Ctx::open(&db, out)?),
-        Command::Audit(AuditCommand::Log { request }) => {
-            audit::log(&Ctx::open(&db, out)?, request.as_deref())
-        }
+        Command::Audit(AuditCommand::Log { request }) => audit::log(&Ctx::open(&db, out)?, request.as_deref()),
         Command::Demo(args) => crate::demo::run(args.fixture.as_str(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => {
@@ -83,10 +84,7 @@ pub fn identifier(args: &SubjectArgs) -> Result<Identifier, crate::Error> {
         (_, Some(c), _, _) => Identifier::customer(c),
         (_, _, Some(p), _) => Identifier::phone(p),
         (_, _, _, Some(k)) => Identifier::cookie(k),
-        _ => Err(crate::Error::invalid(
-            "arguments",
-            "name the person with --email, --customer, --phone or --cookie",
-        )),
+        _ => Err(crate::Error::invalid("arguments", "name the person with --email, --customer, --phone or --cookie")),
     }
 }
 

@@ -19,8 +19,7 @@ pub fn register(ctx: &Ctx) -> anyhow::Result<Code> {
 
 fn render_register(r: &Register, out: &Output) -> String {
     let Some(c) = &r.controller else {
-        return "This store has no register yet (create one with `dsr init --fixture NAME`)."
-            .to_owned();
+        return "This store has no register yet (create one with `dsr init --fixture NAME`).".to_owned();
     };
     let mut s = format!(
         "Register of processing (GDPR Art. 30) of {}{}, privacy policy {}\nRights requests: {}\nComplaints: {} ({})\n",
@@ -35,20 +34,14 @@ fn render_register(r: &Register, out: &Output) -> String {
     for p in &r.purposes {
         t.add_row(vec![
             table::cell(&p.name_en),
-            table::cell(&format!(
-                "{} ({})",
-                p.legal_basis_name_en, p.legal_basis_article
-            )),
+            table::cell(&format!("{} ({})", p.legal_basis_name_en, p.legal_basis_article)),
             table::cell(if p.direct_marketing { "yes" } else { "" }),
         ]);
     }
     s.push_str(&format!("\nPurposes\n{t}\n"));
     let mut t = table::new(out, &["Category", "Source", "Portable", "Retention"]);
     for cat in &r.categories {
-        let retention: Vec<_> = r
-            .retention_of_category(&cat.code)
-            .map(|x| x.description_en.as_str())
-            .collect();
+        let retention: Vec<_> = r.retention_of_category(&cat.code).map(|x| x.description_en.as_str()).collect();
         t.add_row(vec![
             table::cell(&cat.name_en),
             table::cell(&cat.provenance),
@@ -59,11 +52,7 @@ fn render_register(r: &Register, out: &Output) -> String {
     s.push_str(&format!("\nCategories and retention\n{t}\n"));
     let mut t = table::new(out, &["Recipient", "Country", "Safeguards", "Receives"]);
     for rc in &r.recipients {
-        let country = if rc.outside_eea {
-            format!("{} (outside EEA)", rc.country)
-        } else {
-            rc.country.clone()
-        };
+        let country = if rc.outside_eea { format!("{} (outside EEA)", rc.country) } else { rc.country.clone() };
         t.add_row(vec![
             table::cell(&rc.name),
             table::cell(&country),
@@ -88,11 +77,7 @@ fn render_register(r: &Register, out: &Output) -> String {
     }
     let mut t = table::new(out, &["Right", "Article", "How"]);
     for right in &r.rights {
-        t.add_row(vec![
-            table::cell(&right.name_en),
-            table::cell(&right.article),
-            table::cell(&right.how_en),
-        ]);
+        t.add_row(vec![table::cell(&right.name_en), table::cell(&right.article), table::cell(&right.how_en)]);
     }
     s.push_str(&format!("\nRights\n{t}"));
     s

@@ -31,12 +31,7 @@ struct Shown {
 
 fn listed(r: Request, today: chrono::NaiveDate) -> Listed {
     let days_left = r.days_left(today);
-    Listed {
-        deadline: r.deadline(),
-        overdue: r.is_open() && days_left < 0,
-        days_left,
-        request: r,
-    }
+    Listed { deadline: r.deadline(), overdue: r.is_open() && days_left < 0, days_left, request: r }
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
@@ -48,35 +43,22 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
     let today = ctx.clock.now().date_naive();
     match cmd {
         RequestCommand::List { open, overdue } => {
-            let all: Vec<Listed> =
-                request::list(&ctx.store.conn, &ctx.clock, Filter { open, overdue })?
-                    .into_iter()
-                    .map(|r| listed(r, today))
-                    .collect();
+            let all: Vec<Listed> = request::list(&ctx.store.conn, &ctx.clock, Filter { open, overdue })?
+                .into_iter()
+                .map(|r| listed(r, today))
+                .collect();
             if ctx.out.json {
-                ctx.out
-                    .json(&serde_json::json!({"format_version": 1, "requests": all}))?;
+                ctx.out.json(&serde_json::json!({"format_version": 1, "requests": all}))?;
                 return Ok(Code::Ok);
             }
             if all.is_empty() {
                 ctx.out.data("No requests.")?;
                 return Ok(Code::Ok);
             }
-            let mut t = table::new(
-                &ctx.out,
-                &["Request", "Right", "State", "Received", "Due", "Days left"],
-            );
+            let mut t = table::new(&ctx.out, &["Request", "Right", "State", "Received", "Due", "Days left"]);
             for l in &all {
-                let days = if l.request.is_open() {
-                    l.days_left.to_string()
-                } else {
-                    "-".to_owned()
-                };
-                let days = if l.overdue {
-                    ctx.out.paint(&format!("{days} OVERDUE"), "31")
-                } else {
-                    days
-                };
+                let days = if l.request.is_open() { l.days_left.to_string() } else { "-".to_owned() };
+                let days = if l.overdue { ctx.out.paint(&format!("{days} OVERDUE"), "31") } else { days };
                 t.add_row(vec![
                     table::cell(&l.request.id),
                     table::cell(&l.request.right),
@@ -91,11 +73,7 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
         RequestCommand::Show { id } => {
             let r = request::load(&ctx.store.conn, &id)?;
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
-            let shown = Shown {
-                format_version: 1,
-                request: listed(r, today),
-                timeline,
-            };
+            let shown = Shown { format_version: 1, request: listed(r, today), timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -135,36 +113,19 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
 }
 
 fn controller(ctx: &Ctx) -> anyhow::Result<crate::register::Controller> {
-    Register::load(&ctx.store.conn)?
-        .controller
-        .ok_or_else(|| anyhow::anyhow!("the store has no register"))
+    Register::load(&ctx.store.conn)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))
 }
 
-fn report_letter(
-    ctx: &Ctx,
-    r: &Request,
-    what: &str,
-    letter: String,
-    sent: Option<mail::Sent>,
-) -> anyhow::Result<()> {
+fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Option<mail::Sent>) -> anyhow::Result<()> {
     if ctx.out.json {
-        ctx.out.json(
-            &serde_json::json!({"format_version": 1, "request": r, "letter": letter, "sent": sent}),
-        )?;
+        ctx.out.json(&serde_json::json!({"format_version": 1, "request": r, "letter": letter, "sent": sent}))?;
         return Ok(());
     }
     let how = match &sent {
-        Some(s) => format!(
-            "The letter below was sent to the address on file ({} {}).",
-            s.transport, s.reference
-        ),
+        Some(s) => format!("The letter below was sent to the address on file ({} {}).", s.transport, s.reference),
         None => "No email address on file: send the letter below by other means.".to_owned(),
     };
-    ctx.out.data(&format!(
-        "Request {} {what}. {how}\n\n{}",
-        r.id,
-        sanitize::text(&letter, true)
-    ))?;
+    ctx.out.data(&format!("Request {} {what}. {how}\n\n{}", r.id, sanitize::text(&letter, true)))?;
     Ok(())
 }
 
@@ -187,9 +148,18 @@ Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer
 fn rejection_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
     let (why_en, why_nl) = match r.rejection_reason.as_deref() {
-        Some("unfounded") => ("the request is manifestly unfounded (GDPR Art. 12(5))", "het verzoek is kennelijk ongegrond (art. 12(5) AVG)"),
-        Some("excessive") => ("the request is manifestly excessive, in particular because of its repetitive character (GDPR Art. 12(5))", "het verzoek is buitensporig, met name door het herhalende karakter (art. 12(5) AVG)"),
-        Some("identity-not-confirmed") => ("we could not confirm that you are the person concerned (GDPR Art. 12(6))", "we konden niet vaststellen dat jij de betrokkene bent (art. 12(6) AVG)"),
+        Some("unfounded") => (
+            "the request is manifestly unfounded (GDPR Art. 12(5))",
+            "het verzoek is kennelijk ongegrond (art. 12(5) AVG)",
+        ),
+        Some("excessive") => (
+            "the request is manifestly excessive, in particular because of its repetitive character (GDPR Art. 12(5))",
+            "het verzoek is buitensporig, met name door het herhalende karakter (art. 12(5) AVG)",
+        ),
+        Some("identity-not-confirmed") => (
+            "we could not confirm that you are the person concerned (GDPR Art. 12(6))",
+            "we konden niet vaststellen dat jij de betrokkene bent (art. 12(6) AVG)",
+        ),
         _ => ("of the reasons below", "van de hieronder genoemde redenen"),
     };
     let note = r.rejection_note.as_deref().unwrap_or_default();
@@ -217,18 +187,8 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     row("Request", r.id.clone());
     row("Right", r.right.clone());
     row("State", r.state.clone());
-    row(
-        "Subject (as given)",
-        r.subject_given.clone().unwrap_or_else(|| "(erased)".into()),
-    );
-    row(
-        "Resolved",
-        if r.person_id.is_some() {
-            "yes".into()
-        } else {
-            "no one on file".into()
-        },
-    );
+    row("Subject (as given)", r.subject_given.clone().unwrap_or_else(|| "(erased)".into()));
+    row("Resolved", if r.person_id.is_some() { "yes".into() } else { "no one on file".into() });
     row("Channel", r.channel.clone());
     row("Received", r.received_on.to_string());
     row("Due", r.due_on.to_string());
@@ -238,44 +198,22 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
             format!(
                 "{d} ({}; told {})",
                 r.extension_reason.clone().unwrap_or_default(),
-                r.extension_told_on
-                    .map(|x| x.to_string())
-                    .unwrap_or_default()
+                r.extension_told_on.map(|x| x.to_string()).unwrap_or_default()
             ),
         );
     }
-    row(
-        "Days left",
-        if r.is_open() {
-            s.request.days_left.to_string()
-        } else {
-            "-".into()
-        },
-    );
+    row("Days left", if r.is_open() { s.request.days_left.to_string() } else { "-".into() });
     if let Some(v) = &r.verified_at {
-        row(
-            "Verified",
-            format!(
-                "{v} by {}",
-                r.verification_method.clone().unwrap_or_default()
-            ),
-        );
+        row("Verified", format!("{v} by {}", r.verification_method.clone().unwrap_or_default()));
     }
     if let Some(reason) = &r.rejection_reason {
-        row(
-            "Rejected",
-            format!("{reason}: {}", r.rejection_note.clone().unwrap_or_default()),
-        );
+        row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_default()));
     }
     let mut tl = table::new(&ctx.out, &["#", "Time", "Actor", "Event", "Details"]);
     for e in &s.timeline {
         tl.add_row(vec![
             table::cell(&e.id.to_string()),
-            table::cell(&format!(
-                "{}{}",
-                e.at,
-                if e.clock_injected { " (DSR_NOW)" } else { "" }
-            )),
+            table::cell(&format!("{}{}", e.at, if e.clock_injected { " (DSR_NOW)" } else { "" })),
             table::cell(&e.actor),
             table::cell(&e.action),
             table::cell(&e.details.to_string()),

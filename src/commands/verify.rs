@@ -29,19 +29,13 @@ pub fn verify(ctx: &mut Ctx, args: &VerifyArgs) -> anyhow::Result<Code> {
     match &args.code {
         Some(code) => check(ctx, id, code),
         None if interactive(&ctx.out) => check_interactively(ctx, id),
-        None => Err(Error::invalid(
-            "code",
-            "give the code as an argument: stdin is not a terminal to ask on",
-        )
-        .into()),
+        None => Err(Error::invalid("code", "give the code as an argument: stdin is not a terminal to ask on").into()),
     }
 }
 
 /// Ask for the code on the terminal without echoing it, then check it.
 pub fn check_interactively(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
-    let code = dialoguer::Password::new()
-        .with_prompt("Code the person relayed (e.g. 7KQ2-M9XD)")
-        .interact()?;
+    let code = dialoguer::Password::new().with_prompt("Code the person relayed (e.g. 7KQ2-M9XD)").interact()?;
     check(ctx, id, &code)
 }
 
@@ -56,15 +50,9 @@ fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
     if outcome.verified {
         let next = format!("dsr {} {}", req.right, req.id);
         if ctx.out.json {
-            ctx.out.json(&Verified {
-                format_version: 1,
-                request: &req.id,
-                state: "verified",
-                next,
-            })?;
+            ctx.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
         } else {
-            ctx.out
-                .data(&format!("Request {} is verified. Next: {next}", req.id))?;
+            ctx.out.data(&format!("Request {} is verified. Next: {next}", req.id))?;
         }
         return Ok(Code::Ok);
     }
@@ -73,9 +61,16 @@ fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
     }
     let why = match outcome.refused.unwrap_or("wrong") {
         "expired" => "the code has expired; send a new one with `dsr verify --resend`".to_owned(),
-        "malformed" if outcome.tries_left.is_none() => "that is not a code of 8 characters, and no code is active for this request".to_owned(),
-        "no-code" | "malformed" if outcome.tries_left.is_none() => "no code is active for this request (used, burned or voided); send a new one with `dsr verify --resend`".to_owned(),
-        _ if outcome.code_burned => "wrong code; after 5 wrong tries the code is void; send a new one with `dsr verify --resend`".to_owned(),
+        "malformed" if outcome.tries_left.is_none() => {
+            "that is not a code of 8 characters, and no code is active for this request".to_owned()
+        }
+        "no-code" | "malformed" if outcome.tries_left.is_none() => {
+            "no code is active for this request (used, burned or voided); send a new one with `dsr verify --resend`"
+                .to_owned()
+        }
+        _ if outcome.code_burned => {
+            "wrong code; after 5 wrong tries the code is void; send a new one with `dsr verify --resend`".to_owned()
+        }
         _ => format!("wrong code; {} tries left on this code", outcome.tries_left.unwrap_or(0)),
     };
     Err(Error::CodeRejected(why).into())
@@ -84,25 +79,18 @@ fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
 fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
     let keys = ctx.keys()?;
     let register = Register::load(&ctx.store.conn)?;
-    let controller = register
-        .controller
-        .ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let tx = ctx.store.conn.transaction()?;
     request::expire_stale(&tx, &ctx.clock)?;
     let req = request::load(&tx, id)?;
     if req.state != "awaiting-verification" {
-        return Err(Error::RequestState(format!(
-            "request {} is {}; no code is needed",
-            req.id, req.state
-        ))
-        .into());
+        return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
     }
     super::access::send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
     tx.commit()?;
     let msg = format!("If the person of request {} is on file with an email address, a new code was sent to it; any older code no longer works.", req.id);
     if ctx.out.json {
-        ctx.out
-            .json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
+        ctx.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
     } else {
         ctx.out.data(&msg)?;
     }
@@ -114,10 +102,12 @@ fn unlock(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
     let req = request::load(&tx, id)?;
     v::unlock(&tx, &ctx.clock, &req, reason)?;
     tx.commit()?;
-    let msg = format!("Verification for the person of request {} is unlocked; send a new code with `dsr verify --resend {}`.", req.id, req.id);
+    let msg = format!(
+        "Verification for the person of request {} is unlocked; send a new code with `dsr verify --resend {}`.",
+        req.id, req.id
+    );
     if ctx.out.json {
-        ctx.out
-            .json(&serde_json::json!({"format_version": 1, "request": req.id, "unlocked": true}))?;
+        ctx.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "unlocked": true}))?;
     } else {
         ctx.out.data(&msg)?;
     }

@@ -34,14 +34,7 @@ impl Output {
                 ColorChoice::Auto => stdout_tty && !no_color,
             };
         let prompts = !json && stderr_tty && std::io::stdin().is_terminal();
-        Output {
-            json,
-            quiet,
-            color,
-            stdout_tty,
-            stderr_tty,
-            prompts,
-        }
+        Output { json, quiet, color, stdout_tty, stderr_tty, prompts }
     }
 
     /// Write data to stdout. A closed pipe surfaces as an io::Error that main exits on quietly.

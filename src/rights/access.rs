@@ -113,29 +113,33 @@ pub struct Complaint {
 }
 
 /// Columns never disclosed as values: what they hold is replaced by a statement.
-const WITHHELD: &[(&str, &str, &str)] = &[(
-    "login_account",
-    "password_hash",
-    "set (a one-way hash; never disclosed)",
-)];
+const WITHHELD: &[(&str, &str, &str)] = &[("login_account", "password_hash", "set (a one-way hash; never disclosed)")];
 /// Internal columns that repeat other data.
 const INTERNAL: &[(&str, &str)] = &[("email_address", "address_norm")];
 
 /// The rows of one table that belong to the person, as JSON objects.
-pub fn rows(
+pub fn rows(conn: &Connection, table: &str, s: &Subject) -> rusqlite::Result<Vec<Map<String, Value>>> {
+    let mut out = Vec::new();
+    each_row(conn, table, s, |row| {
+        out.push(row);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Stream the person's rows of one table, one JSON object at a time (memory stays bounded
+/// whatever the number of rows). Withheld columns carry a statement instead of their value;
+/// internal columns are left out.
+pub fn each_row(
     conn: &Connection,
     table: &str,
     s: &Subject,
-) -> rusqlite::Result<Vec<Map<String, Value>>> {
-    let scope =
-        subject::scope(table).expect("tables come from the register, checked against the scopes");
-    let sql = format!(
-        "SELECT * FROM {} WHERE {} ORDER BY rowid",
-        scope.table, scope.filter
-    );
+    mut f: impl FnMut(Map<String, Value>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let scope = subject::scope(table).expect("tables come from the register, checked against the scopes");
+    let sql = format!("SELECT * FROM {} WHERE {} ORDER BY rowid", scope.table, scope.filter);
     let mut stmt = conn.prepare_cached(&sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-    let mut out = Vec::new();
     let mut rows = stmt.query([s.person_id])?;
     while let Some(r) = rows.next()? {
         let mut obj = Map::new();
@@ -143,17 +147,15 @@ pub fn rows(
             if INTERNAL.contains(&(table, name.as_str())) {
                 continue;
             }
-            if let Some((_, _, statement)) =
-                WITHHELD.iter().find(|(t, c, _)| *t == table && c == name)
-            {
+            if let Some((_, _, statement)) = WITHHELD.iter().find(|(t, c, _)| *t == table && c == name) {
                 obj.insert(name.clone(), Value::String((*statement).to_owned()));
                 continue;
             }
             obj.insert(name.clone(), value(r.get_ref(i)?));
         }
-        out.push(obj);
+        f(obj)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A SQLite value as JSON; a BLOB becomes its size (attachments go into archives as files).
@@ -167,28 +169,19 @@ pub fn value(v: ValueRef<'_>) -> Value {
     }
 }
 
-pub fn build(
-    conn: &Connection,
-    clock: &Clock,
-    request: &Request,
-    s: &Subject,
-) -> anyhow::Result<AccessReport> {
+pub fn build(conn: &Connection, clock: &Clock, request: &Request, s: &Subject) -> anyhow::Result<AccessReport> {
     let register = Register::load(conn)?;
-    let controller = register.controller.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "the store has no register; an access answer needs one (dsr init --fixture)"
-        )
-    })?;
+    let controller = register
+        .controller
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the store has no register; an access answer needs one (dsr init --fixture)"))?;
     let mut categories = Vec::new();
     for c in &register.categories {
         let mut tables = Vec::new();
         for t in &c.tables {
             let rows = rows(conn, t, s)?;
             if !rows.is_empty() {
-                tables.push(TableData {
-                    table: t.clone(),
-                    rows,
-                });
+                tables.push(TableData { table: t.clone(), rows });
             }
         }
         if tables.is_empty() {
@@ -242,20 +235,14 @@ pub fn build(
         })
         .collect();
     let dunning_steps: i64 = conn.query_row(
-        &format!(
-            "SELECT count(*) FROM dunning_event WHERE {}",
-            subject::scope("dunning_event").expect("scope").filter
-        ),
+        &format!("SELECT count(*) FROM dunning_event WHERE {}", subject::scope("dunning_event").expect("scope").filter),
         [s.person_id],
         |r| r.get(0),
     )?;
     let automated_decisions = register
         .automated_decisions
         .iter()
-        .map(|d| DecisionAnswer {
-            decision: d.clone(),
-            applied_to_you: dunning_steps as u64,
-        })
+        .map(|d| DecisionAnswer { decision: d.clone(), applied_to_you: dunning_steps as u64 })
         .collect();
     Ok(AccessReport {
         format_version: FORMAT_VERSION,

@@ -38,31 +38,18 @@ pub const FIXTURES: &[Fixture] = &[
 pub fn find(name: &str) -> Result<&'static Fixture, Error> {
     FIXTURES.iter().find(|f| f.name == name).ok_or_else(|| {
         let names: Vec<_> = FIXTURES.iter().map(|f| f.name).collect();
-        Error::invalid(
-            "fixture",
-            format!("unknown fixture; choose one of: {}", names.join(", ")),
-        )
+        Error::invalid("fixture", format!("unknown fixture; choose one of: {}", names.join(", ")))
     })
 }
 
 /// Load a fixture's register (and, unless `register_only`, its people) in one transaction.
-pub fn load(
-    conn: &mut Connection,
-    fixture: &Fixture,
-    clock: Clock,
-    register_only: bool,
-) -> anyhow::Result<()> {
+pub fn load(conn: &mut Connection, fixture: &Fixture, clock: Clock, register_only: bool) -> anyhow::Result<()> {
     register_time_functions(conn, clock.now())?;
     let tx = conn.transaction()?;
-    tx.execute_batch(fixture.register)
-        .with_context(|| format!("loading the register of fixture {}", fixture.name))?;
+    tx.execute_batch(fixture.register).with_context(|| format!("loading the register of fixture {}", fixture.name))?;
     if !register_only {
-        tx.execute_batch(fixture.people)
-            .with_context(|| format!("loading the people of fixture {}", fixture.name))?;
-        tx.execute(
-            "UPDATE email_address SET address_norm = dsr_fold(address)",
-            [],
-        )?;
+        tx.execute_batch(fixture.people).with_context(|| format!("loading the people of fixture {}", fixture.name))?;
+        tx.execute("UPDATE email_address SET address_norm = dsr_fold(address)", [])?;
     }
     tx.commit()?;
     Ok(())
@@ -80,10 +67,7 @@ fn register_time_functions(conn: &Connection, now: DateTime<Utc>) -> rusqlite::R
     })
 }
 
-fn shifted(
-    now: DateTime<Utc>,
-    ctx: &rusqlite::functions::Context<'_>,
-) -> rusqlite::Result<DateTime<Utc>> {
+fn shifted(now: DateTime<Utc>, ctx: &rusqlite::functions::Context<'_>) -> rusqlite::Result<DateTime<Utc>> {
     let mut t = now;
     for i in 0..ctx.len() {
         let modifier: String = ctx.get(i)?;
@@ -126,13 +110,8 @@ mod tests {
 
     #[test]
     fn modifiers_shift_time() {
-        let t = DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(
-            stamp(shift(t, "-1 months").unwrap()),
-            "2026-02-28T10:00:00Z"
-        );
+        let t = DateTime::parse_from_rfc3339("2026-03-31T10:00:00Z").unwrap().with_timezone(&Utc);
+        assert_eq!(stamp(shift(t, "-1 months").unwrap()), "2026-02-28T10:00:00Z");
         assert_eq!(stamp(shift(t, "+2 days").unwrap()), "2026-04-02T10:00:00Z");
         assert_eq!(stamp(shift(t, "-1 year").unwrap()), "2025-03-31T10:00:00Z");
         assert!(shift(t, "soon").is_err());
@@ -144,17 +123,10 @@ mod tests {
         for fixture in FIXTURES {
             let mut store = crate::store::Store::in_memory().unwrap();
             load(&mut store.conn, fixture, Clock::from_env().unwrap(), false).unwrap();
-            let bad: i64 = store
-                .conn
-                .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                    r.get(0)
-                })
-                .unwrap();
+            let bad: i64 =
+                store.conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
             assert_eq!(bad, 0, "{}", fixture.name);
-            let people: i64 = store
-                .conn
-                .query_row("SELECT count(*) FROM person", [], |r| r.get(0))
-                .unwrap();
+            let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0)).unwrap();
             assert!(people >= 25, "{} has {people} people", fixture.name);
         }
     }

@@ -18,21 +18,14 @@ pub fn latest() -> i64 {
 }
 
 fn version(store: &Store) -> rusqlite::Result<i64> {
-    store
-        .conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+    store.conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
 /// Bring an opened store up to the latest version, or refuse one that is newer.
 pub fn upgrade(store: &mut Store) -> anyhow::Result<()> {
     let found = version(store).map_err(|e| super::classify(&store.path, e))?;
     if found > latest() {
-        return Err(Error::StoreTooNew {
-            path: store.path.clone(),
-            found,
-            supported: latest(),
-        }
-        .into());
+        return Err(Error::StoreTooNew { path: store.path.clone(), found, supported: latest() }.into());
     }
     if found == latest() {
         return Ok(());
@@ -46,9 +39,7 @@ pub fn upgrade(store: &mut Store) -> anyhow::Result<()> {
 
 /// Create the full schema in an empty database.
 pub fn create(store: &mut Store) -> anyhow::Result<()> {
-    store
-        .conn
-        .pragma_update(None, "application_id", APPLICATION_ID)?;
+    store.conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     apply(store, 0)
 }
 
@@ -58,8 +49,7 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
         .transaction_with_behavior(TransactionBehavior::Exclusive)
         .map_err(|e| super::classify(&store.path, e))?;
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(from) {
-        tx.execute_batch(sql)
-            .with_context(|| format!("migration {} ({name}) failed", i + 1))?;
+        tx.execute_batch(sql).with_context(|| format!("migration {} ({name}) failed", i + 1))?;
     }
     tx.pragma_update(None, "user_version", latest())?;
     tx.commit()?;
@@ -74,12 +64,7 @@ mod tests {
     fn fresh_store_is_at_latest_version_with_clean_foreign_keys() {
         let store = Store::in_memory().unwrap();
         assert_eq!(version(&store).unwrap(), latest());
-        let bad: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let bad: i64 = store.conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
         assert_eq!(bad, 0);
     }
 

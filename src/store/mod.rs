@@ -31,22 +31,15 @@ impl Store {
         check_header(path)?;
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(|e| classify(path, e))?;
         configure(&conn).map_err(|e| classify(path, e))?;
-        let app_id: i32 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(|e| classify(path, e))?;
+        let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
         if app_id != APPLICATION_ID {
             return Err(Error::NotAStore(path.to_owned()).into());
         }
-        let mut store = Store {
-            conn,
-            path: path.to_owned(),
-        };
+        let mut store = Store { conn, path: path.to_owned() };
         migrate::upgrade(&mut store)?;
         Ok(store)
     }
@@ -55,10 +48,7 @@ impl Store {
     pub fn in_memory() -> anyhow::Result<Store> {
         let conn = Connection::open_in_memory()?;
         configure(&conn)?;
-        let mut store = Store {
-            conn,
-            path: PathBuf::from(":memory:"),
-        };
+        let mut store = Store { conn, path: PathBuf::from(":memory:") };
         migrate::create(&mut store)?;
         Ok(store)
     }
@@ -81,22 +71,14 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 fn check_header(path: &Path) -> anyhow::Result<()> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::StoreMissing(path.to_owned()).into())
-        }
-        Err(e) => {
-            return Err(
-                anyhow::Error::new(e).context(format!("cannot read store {}", path.display()))
-            )
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::StoreMissing(path.to_owned()).into()),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read store {}", path.display()))),
     };
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::NotAStore(path.to_owned()).into());
     }
     let mut header = [0u8; 16];
-    let n = file
-        .read(&mut header)
-        .with_context(|| format!("cannot read store {}", path.display()))?;
+    let n = file.read(&mut header).with_context(|| format!("cannot read store {}", path.display()))?;
     if n < 16 || &header != b"SQLite format 3\0" {
         return Err(Error::NotAStore(path.to_owned()).into());
     }
@@ -108,11 +90,7 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     use rusqlite::ErrorCode as C;
     match e.sqlite_error_code() {
         Some(C::NotADatabase) => Error::NotAStore(path.to_owned()).into(),
-        Some(C::DatabaseCorrupt) => Error::Corrupt {
-            path: path.to_owned(),
-            detail: e.to_string(),
-        }
-        .into(),
+        Some(C::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), detail: e.to_string() }.into(),
         Some(C::DatabaseBusy | C::DatabaseLocked) => Error::StoreBusy(path.to_owned()).into(),
         _ => anyhow::Error::new(e).context(format!("cannot open store {}", path.display())),
     }
@@ -121,11 +99,7 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
 /// Create a new store at `path`: build it in a temporary file beside the target (mode 0600),
 /// let `fill` populate it, and rename it into place only when complete. A failed or interrupted
 /// init leaves no file behind; an existing file is replaced only with `force`.
-pub fn create(
-    path: &Path,
-    force: bool,
-    fill: impl FnOnce(&mut Store) -> anyhow::Result<()>,
-) -> anyhow::Result<Store> {
+pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow::Result<()>) -> anyhow::Result<Store> {
     if path.exists() && !force {
         return Err(Error::StoreExists(path.to_owned()).into());
     }
@@ -141,15 +115,10 @@ pub fn create(
     {
         let conn = Connection::open(temp.path()).map_err(|e| classify(temp.path(), e))?;
         configure(&conn)?;
-        let mut store = Store {
-            conn,
-            path: temp.path().to_owned(),
-        };
+        let mut store = Store { conn, path: temp.path().to_owned() };
         migrate::create(&mut store)?;
         fill(&mut store)?;
-        store
-            .conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         // Dropping the last connection checkpoints and removes the -wal and -shm files.
     }
     if force {
@@ -159,16 +128,15 @@ pub fn create(
             side.push(suffix);
             match std::fs::remove_file(&side) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("cannot remove {}", PathBuf::from(side).display())))
+                    return Err(
+                        anyhow::Error::new(e).context(format!("cannot remove {}", PathBuf::from(side).display()))
+                    )
                 }
                 _ => {}
             }
         }
     }
     temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| {
-        anyhow::Error::new(e.error).context(format!("cannot write {}", path.display()))
-    })?;
+    temp.persist(path).map_err(|e| anyhow::Error::new(e.error).context(format!("cannot write {}", path.display())))?;
     Store::open(path)
 }

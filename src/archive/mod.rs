@@ -1,0 +1,373 @@
+//! Portable archives (GDPR Art. 20, and the copy of Art. 15(3)): one zip per request with
+//! `manifest.json`, `data.json`, one CSV per table under `csv/`, `register.json`, a self-contained
+//! `index.html`, `README.txt`/`LEESMIJ.txt`, and attachments under `files/`. Rows are streamed
+//! from the store into the zip, so memory stays bounded whatever one person's data holds; each
+//! entry is hashed while it is written. Which categories go in is decided by the register:
+//! an export holds the categories marked portable, an access archive holds all of them.
+//! docs/archive-format.md describes the format.
+
+mod html;
+mod text;
+
+use std::io::{Read, Seek, Write};
+
+use rusqlite::{Connection, MAIN_DB};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{AesMode, CompressionMethod, ZipWriter};
+
+use crate::keys::hex;
+use crate::recipients::{self, PersonRecipient};
+use crate::register::{Category, Register};
+use crate::request::{Kind, Request};
+use crate::rights::access;
+use crate::subject::Subject;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One file of the archive, as listed in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestFile {
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// Records of the person the file holds (CSV: data lines); 0 for descriptive files.
+    pub rows: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub controller: String,
+    pub request: String,
+    pub right: String,
+    pub generated_at: String,
+    pub categories: Vec<String>,
+    pub files: Vec<ManifestFile>,
+}
+
+/// What to put in an archive.
+pub struct Spec<'a> {
+    pub request: &'a Request,
+    pub subject: Subject,
+    pub generated_at: String,
+    /// AES-256 for every entry when set.
+    pub passphrase: Option<&'a str>,
+}
+
+/// Counts bytes and hashes them on the way into the zip.
+struct Tally<'w, W: Write> {
+    inner: &'w mut W,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Tally<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+struct Writer<'p, W: Write + Seek> {
+    zip: ZipWriter<W>,
+    options: SimpleFileOptions,
+    passphrase: Option<&'p str>,
+    files: Vec<ManifestFile>,
+}
+
+impl<W: Write + Seek> Writer<'_, W> {
+    /// Write one entry through `fill`, which returns the number of records it wrote.
+    fn entry(&mut self, path: &str, fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>) -> anyhow::Result<()> {
+        let options = match self.passphrase {
+            Some(p) => self.options.with_aes_encryption(AesMode::Aes256, p),
+            None => self.options,
+        };
+        self.zip.start_file(path, options)?;
+        let mut tally = Tally { inner: &mut self.zip, hash: Sha256::new(), bytes: 0 };
+        let rows = {
+            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut tally);
+            let rows = fill(&mut buffered)?;
+            buffered.flush()?;
+            rows
+        };
+        self.files.push(ManifestFile {
+            path: path.to_owned(),
+            sha256: hex(&tally.hash.finalize()),
+            bytes: tally.bytes,
+            rows,
+        });
+        Ok(())
+    }
+}
+
+/// The categories an archive for this right holds, with their tables.
+pub fn scope(register: &Register, right: Kind) -> Vec<&Category> {
+    register.categories.iter().filter(|c| right != Kind::Export || c.portable).collect()
+}
+
+/// The name an attachment gets inside the archive: generated, no personal data, no path.
+pub fn attachment_name(id: i64, media_type: &str) -> String {
+    let ext = match media_type {
+        "application/pdf" => "pdf",
+        "text/plain" => "txt",
+        "text/markdown" => "md",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/msword" => "doc",
+        "application/vnd.oasis.opendocument.text" => "odt",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "application/zip" => "zip",
+        _ => "bin",
+    };
+    format!("files/application-document-{id}.{ext}")
+}
+
+/// Stream a table's rows for the person, with attachments replaced by a reference to their file.
+fn each_row(
+    conn: &Connection,
+    table: &str,
+    s: &Subject,
+    mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut failure = None;
+    access::each_row(conn, table, s, |mut row| {
+        if table == "application_document" {
+            let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
+            let media = row.get("media_type").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let bytes = row.get("content").and_then(|c| c.get("bytes")).cloned().unwrap_or(Value::Null);
+            row.insert("content".into(), json!({"file": attachment_name(id, &media), "bytes": bytes}));
+        }
+        f(row).map_err(|e| {
+            failure = Some(e);
+            rusqlite::Error::InvalidQuery
+        })
+    })
+    .map_err(|e| failure.take().unwrap_or_else(|| e.into()))
+}
+
+/// Write the archive for a verified request into `out`.
+pub fn write<W: Write + Seek>(conn: &Connection, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
+    let register = Register::load(conn)?;
+    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let right = spec.request.kind();
+    let categories = scope(&register, right);
+    let recipients = recipients::for_person(conn, &register, &spec.subject)?;
+    let mut options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .unix_permissions(0o600)
+        .large_file(true);
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&spec.generated_at) {
+        use chrono::{Datelike, Timelike};
+        let stamp = zip::DateTime::from_date_and_time(
+            t.year() as u16,
+            t.month() as u8,
+            t.day() as u8,
+            t.hour() as u8,
+            t.minute() as u8,
+            t.second() as u8,
+        );
+        if let Ok(stamp) = stamp {
+            options = options.last_modified_time(stamp);
+        }
+    }
+    let mut w = Writer { zip: ZipWriter::new(out), options, passphrase: spec.passphrase, files: Vec::new() };
+    let s = &spec.subject;
+    let head = json!({
+        "format_version": FORMAT_VERSION,
+        "controller": controller.name,
+        "request": spec.request.id,
+        "right": spec.request.right,
+        "generated_at": spec.generated_at,
+    });
+
+    // data.json: everything in scope, nested by category and table.
+    w.entry("data.json", |out| {
+        let head = serde_json::to_string(&head)?;
+        out.write_all(&head.as_bytes()[..head.len() - 1])?;
+        out.write_all(b",\"categories\":{")?;
+        let mut records = 0;
+        for (ci, c) in categories.iter().enumerate() {
+            if ci > 0 {
+                out.write_all(b",")?;
+            }
+            write!(
+                out,
+                "{}:{{\"name_en\":{},\"name_nl\":{},\"tables\":{{",
+                json!(c.code),
+                json!(c.name_en),
+                json!(c.name_nl)
+            )?;
+            for (ti, t) in c.tables.iter().enumerate() {
+                if ti > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(out, "{}:[", json!(t))?;
+                let mut first = true;
+                each_row(conn, t, s, |row| {
+                    if !first {
+                        out.write_all(b",")?;
+                    }
+                    first = false;
+                    serde_json::to_writer(&mut *out, &row)?;
+                    records += 1;
+                    Ok(())
+                })?;
+                out.write_all(b"]")?;
+            }
+            out.write_all(b"}}")?;
+        }
+        out.write_all(b"}}\n")?;
+        Ok(records)
+    })?;
+
+    // One CSV per table that holds records of the person.
+    for c in &categories {
+        for t in &c.tables {
+            let scope = crate::subject::scope(t).expect("scoped table");
+            if crate::subject::count(conn, scope, s)? == 0 {
+                continue;
+            }
+            w.entry(&format!("csv/{t}.csv"), |out| {
+                let mut csv = csv::Writer::from_writer(out);
+                let mut rows = 0;
+                each_row(conn, t, s, |row| {
+                    if rows == 0 {
+                        csv.write_record(row.keys())?;
+                    }
+                    csv.write_record(row.values().map(|v| neutralise(&csv_cell(v))))?;
+                    rows += 1;
+                    Ok(())
+                })?;
+                csv.flush()?;
+                Ok(rows)
+            })?;
+        }
+    }
+
+    // Attachments, streamed from the store.
+    if categories.iter().any(|c| c.tables.iter().any(|t| t == "application_document")) {
+        let filter = crate::subject::scope("application_document").expect("scoped").filter;
+        let docs: Vec<(i64, String)> = conn
+            .prepare(&format!("SELECT id, media_type FROM application_document WHERE {filter} ORDER BY id"))?
+            .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, media) in docs {
+            w.entry(&attachment_name(id, &media), |out| {
+                let mut blob = conn.blob_open(MAIN_DB, c"application_document", c"content", id, true)?;
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = blob.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    out.write_all(&buf[..n])?;
+                }
+                Ok(0)
+            })?;
+        }
+    }
+
+    // register.json: the Art. 15 items.
+    let register_doc = register_json(&register, &categories, &recipients);
+    w.entry("register.json", |out| {
+        serde_json::to_writer_pretty(&mut *out, &register_doc)?;
+        out.write_all(b"\n")?;
+        Ok(0)
+    })?;
+
+    // index.html: the same, readable, offline.
+    w.entry("index.html", |out| html::write(out, conn, &register, &categories, &recipients, spec, &controller))?;
+    w.entry("README.txt", |out| {
+        out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
+        Ok(0)
+    })?;
+    w.entry("LEESMIJ.txt", |out| {
+        out.write_all(text::readme_nl(&controller.name, &spec.request.id, right).as_bytes())?;
+        Ok(0)
+    })?;
+
+    let manifest = Manifest {
+        format_version: FORMAT_VERSION,
+        controller: controller.name.clone(),
+        request: spec.request.id.clone(),
+        right: spec.request.right.clone(),
+        generated_at: spec.generated_at.clone(),
+        categories: categories.iter().map(|c| c.code.clone()).collect(),
+        files: w.files.clone(),
+    };
+    w.entry("manifest.json", |out| {
+        serde_json::to_writer_pretty(&mut *out, &manifest)?;
+        out.write_all(b"\n")?;
+        Ok(0)
+    })?;
+    w.zip.finish()?;
+    Ok(manifest)
+}
+
+fn register_json(register: &Register, categories: &[&Category], recipients: &[PersonRecipient]) -> Value {
+    let codes: Vec<&str> = categories.iter().map(|c| c.code.as_str()).collect();
+    let controller = register.controller.as_ref();
+    json!({
+        "format_version": FORMAT_VERSION,
+        "controller": controller,
+        "purposes": register.purposes,
+        "categories": categories,
+        "recipients_of_your_data": recipients,
+        "all_recipients": register.recipients,
+        "retention": register.retention.iter().filter(|r| codes.contains(&r.category.as_str())).collect::<Vec<_>>(),
+        "automated_decisions": register.automated_decisions,
+        "rights": register.rights,
+        "complaint": controller.map(|c| json!({
+            "authority": c.complaint_authority,
+            "url": c.complaint_url,
+            "court_route_en": c.court_route_en,
+            "court_route_nl": c.court_route_nl,
+        })),
+    })
+}
+
+pub fn csv_cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
+pub fn neutralise(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_others_kept() {
+        for bad in ["=HYPERLINK(\"http://x\")", "+31", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(neutralise(bad).starts_with('\''), "{bad}");
+        }
+        for ok in ["Jan", "Zoë", "", "1+1", "jan@example.nl"] {
+            assert_eq!(neutralise(ok), ok);
+        }
+    }
+
+    #[test]
+    fn attachment_names_carry_no_personal_data_or_paths() {
+        assert_eq!(attachment_name(7, "application/pdf"), "files/application-document-7.pdf");
+        assert_eq!(attachment_name(8, "../../etc/passwd"), "files/application-document-8.bin");
+    }
+}

@@ -1,0 +1,186 @@
+//! `dsr export` (Art. 20) and `dsr access --archive` (Art. 15(3)): archives, one at a time or
+//! in a batch.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::archive::{self, Manifest};
+use crate::cli::{CryptArgs, ExportArgs};
+use crate::error::Error;
+use crate::exit::Code;
+use crate::request::{self, Kind, Request};
+use crate::subject::Subject;
+use crate::{audit, batch};
+
+use super::Ctx;
+
+pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
+    if let Some(csv) = &args.batch {
+        let dir = args.out_dir.as_deref().expect("clap requires --out-dir with --batch");
+        return run_batch(ctx, csv, dir, &args.crypt);
+    }
+    match &args.request {
+        None => super::access::open(ctx, Kind::Export, &args.subject, &args.open),
+        Some(id) => {
+            let out = args
+                .out
+                .as_deref()
+                .ok_or_else(|| Error::invalid("arguments", "name the archive to write with --out FILE.zip"))?;
+            let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
+            archive_cmd(ctx, &req, s, out, args.force, &args.crypt)
+        }
+    }
+}
+
+/// Write a request's archive and report it.
+pub fn archive_cmd(
+    ctx: &mut Ctx,
+    req: &Request,
+    s: Subject,
+    out: &Path,
+    force: bool,
+    crypt: &CryptArgs,
+) -> anyhow::Result<Code> {
+    let passphrase = passphrase(crypt)?;
+    let manifest = write_archive(ctx, req, s, out, force, passphrase.as_ref().map(|p| p.text.as_str()))?;
+    if let Some(p) = passphrase.filter(|p| p.generated) {
+        // Shown once, on stderr, even with -q: without it the archive cannot be opened.
+        eprintln!(
+            "dsr: archive passphrase (shown once; give it to the person separately from the archive): {}",
+            p.text
+        );
+    }
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "archive": out.display().to_string(), "encrypted": crypt.encrypt || crypt.passphrase_file.is_some(), "manifest": manifest}))?;
+    } else {
+        let records: u64 = manifest.files.iter().filter(|f| f.path.starts_with("csv/")).map(|f| f.rows).sum();
+        ctx.out.status(&format!(
+            "Wrote {} ({} files, {} records in {} categories) for request {}; mode 0600.",
+            out.display(),
+            manifest.files.len() + 1,
+            records,
+            manifest.categories.len(),
+            req.id
+        ));
+    }
+    Ok(Code::Ok)
+}
+
+/// Write the archive atomically, then record the disclosure and complete the request. If the
+/// record cannot be committed, the archive is removed again: there is never one without the other.
+pub fn write_archive(
+    ctx: &mut Ctx,
+    req: &Request,
+    s: Subject,
+    out: &Path,
+    force: bool,
+    passphrase: Option<&str>,
+) -> anyhow::Result<Manifest> {
+    let spec = archive::Spec { request: req, subject: s, generated_at: ctx.clock.timestamp(), passphrase };
+    let conn = &ctx.store.conn;
+    let manifest =
+        crate::fsutil::write_private(out, force, |file| archive::write(conn, &spec, std::io::BufWriter::new(file)))?;
+    let mut record = || -> anyhow::Result<()> {
+        let tx = ctx.store.conn.transaction()?;
+        audit::append(
+            &tx,
+            &ctx.clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "disclosed",
+            json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": passphrase.is_some()}),
+        )?;
+        if req.state == "verified" {
+            request::set_state(
+                &tx,
+                &ctx.clock,
+                req,
+                "completed",
+                json!({"answered": format!("{} archive", req.right)}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    };
+    if let Err(e) = record() {
+        let _ = std::fs::remove_file(out);
+        return Err(e);
+    }
+    Ok(manifest)
+}
+
+pub struct Passphrase {
+    pub text: String,
+    pub generated: bool,
+}
+
+/// The archive passphrase: read from --passphrase-file, or generated (20 random bytes = 160 bits).
+pub fn passphrase(crypt: &CryptArgs) -> anyhow::Result<Option<Passphrase>> {
+    if let Some(path) = &crypt.passphrase_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid("--passphrase-file", format!("cannot read it: {e}")))?;
+        let text = text.lines().next().unwrap_or_default().trim().to_owned();
+        if text.chars().count() < 16 {
+            return Err(Error::invalid("--passphrase-file", "the passphrase must be at least 16 characters").into());
+        }
+        return Ok(Some(Passphrase { text, generated: false }));
+    }
+    if !crypt.encrypt {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 20];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+    let raw = base32::encode(base32::Alphabet::Crockford, &bytes);
+    let text = raw.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-");
+    Ok(Some(Passphrase { text, generated: true }))
+}
+
+fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs) -> anyhow::Result<Code> {
+    if crypt.encrypt && crypt.passphrase_file.is_none() {
+        return Err(Error::invalid(
+            "--encrypt",
+            "a batch needs --passphrase-file: a generated passphrase per archive cannot be shown safely",
+        )
+        .into());
+    }
+    let passphrase = passphrase(crypt)?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
+    let rows = batch::read(csv)?;
+    let bar = (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
+        let bar = indicatif::ProgressBar::new(rows.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let summary = batch::run(ctx, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), |_| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if ctx.out.json {
+        ctx.out.json(&summary)?;
+    } else {
+        let mut text = format!(
+            "Batch {}: {} done, {} skipped (already exported), {} failed.",
+            csv.display(),
+            summary.done,
+            summary.skipped,
+            summary.failed
+        );
+        for r in summary.rows.iter().filter(|r| r.status == "failed") {
+            text.push_str(&format!("\n  line {}: {}", r.line, r.reason.as_deref().unwrap_or("failed")));
+        }
+        ctx.out.data(&text)?;
+    }
+    if summary.failed > 0 {
+        return Err(Error::BatchFailed { failed: summary.failed, rows: summary.rows.len() }.into());
+    }
+    Ok(Code::Ok)
+}

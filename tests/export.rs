@@ -75,7 +75,11 @@ fn checked(path: &Path, password: Option<&str>) -> (Manifest, BTreeMap<String, V
         if let Some(table) = f.path.strip_prefix("csv/").and_then(|p| p.strip_suffix(".csv")) {
             let mut reader = csv::Reader::from_reader(data.as_slice());
             assert!(!reader.headers().unwrap().is_empty());
-            let rows = reader.records().map(|r| r.expect("valid RFC 4180 CSV")).count();
+            let mut rows = 0;
+            for record in reader.records() {
+                record.expect("valid RFC 4180 CSV");
+                rows += 1;
+            }
             assert_eq!(f.rows, rows as u64, "{table} row count");
         }
     }

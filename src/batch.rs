@@ -105,9 +105,10 @@ pub fn run(
     mut progress: impl FnMut(&RowResult),
 ) -> anyhow::Result<Summary> {
     let keys = ctx.keys()?;
+    let register = crate::register::Register::load(&ctx.store.conn)?;
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
-        let result = match one(ctx, &keys, row, dir, passphrase) {
+        let result = match one(ctx, &keys, &register, row, dir, passphrase) {
             Ok(r) => r,
             Err(e) => {
                 // A store-level failure (locked, full disk) stops the batch; it is resumable.
@@ -145,6 +146,7 @@ fn failed(line: u64, reason: impl Into<String>) -> anyhow::Result<RowResult> {
 fn one(
     ctx: &mut Ctx,
     keys: &crate::keys::Keys,
+    register: &crate::register::Register,
     row: &Row,
     dir: &Path,
     passphrase: Option<&str>,
@@ -217,7 +219,7 @@ fn one(
     };
     let req = request::load(&ctx.store.conn, &id)?;
     let file = archive_path(dir, &id);
-    crate::commands::write_archive(ctx, &req, person, &file, true, passphrase)?;
+    crate::commands::write_archive(ctx, register, &req, person, &file, true, passphrase)?;
     Ok(RowResult {
         line: row.line,
         status: "done",

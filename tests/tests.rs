@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod audit;
+mod batch;
 mod cli;
 mod export;
 mod init;

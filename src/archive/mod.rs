@@ -154,12 +154,16 @@ fn each_row(
 }
 
 /// Write the archive for a verified request into `out`.
-pub fn write<W: Write + Seek>(conn: &Connection, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
-    let register = Register::load(conn)?;
+pub fn write<W: Write + Seek>(
+    conn: &Connection,
+    register: &Register,
+    spec: &Spec<'_>,
+    out: W,
+) -> anyhow::Result<Manifest> {
     let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let right = spec.request.kind();
-    let categories = scope(&register, right);
-    let recipients = recipients::for_person(conn, &register, &spec.subject)?;
+    let categories = scope(register, right);
+    let recipients = recipients::for_person(conn, register, &spec.subject)?;
     let mut options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .unix_permissions(0o600)
@@ -276,7 +280,7 @@ pub fn write<W: Write + Seek>(conn: &Connection, spec: &Spec<'_>, out: W) -> any
     }
 
     // register.json: the Art. 15 items.
-    let register_doc = register_json(&register, &categories, &recipients);
+    let register_doc = register_json(register, &categories, &recipients);
     w.entry("register.json", |out| {
         serde_json::to_writer_pretty(&mut *out, &register_doc)?;
         out.write_all(b"\n")?;
@@ -284,7 +288,7 @@ pub fn write<W: Write + Seek>(conn: &Connection, spec: &Spec<'_>, out: W) -> any
     })?;
 
     // index.html: the same, readable, offline.
-    w.entry("index.html", |out| html::write(out, conn, &register, &categories, &recipients, spec, &controller))?;
+    w.entry("index.html", |out| html::write(out, conn, register, &categories, &recipients, spec, &controller))?;
     w.entry("README.txt", |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)

@@ -43,7 +43,8 @@ pub fn archive_cmd(
     crypt: &CryptArgs,
 ) -> anyhow::Result<Code> {
     let passphrase = passphrase(crypt)?;
-    let manifest = write_archive(ctx, req, s, out, force, passphrase.as_ref().map(|p| p.text.as_str()))?;
+    let register = crate::register::Register::load(&ctx.store.conn)?;
+    let manifest = write_archive(ctx, &register, req, s, out, force, passphrase.as_ref().map(|p| p.text.as_str()))?;
     if let Some(p) = passphrase.filter(|p| p.generated) {
         // Shown once, on stderr, even with -q: without it the archive cannot be opened.
         eprintln!(
@@ -71,6 +72,7 @@ pub fn archive_cmd(
 /// record cannot be committed, the archive is removed again: there is never one without the other.
 pub fn write_archive(
     ctx: &mut Ctx,
+    register: &crate::register::Register,
     req: &Request,
     s: Subject,
     out: &Path,
@@ -79,8 +81,9 @@ pub fn write_archive(
 ) -> anyhow::Result<Manifest> {
     let spec = archive::Spec { request: req, subject: s, generated_at: ctx.clock.timestamp(), passphrase };
     let conn = &ctx.store.conn;
-    let manifest =
-        crate::fsutil::write_private(out, force, |file| archive::write(conn, &spec, std::io::BufWriter::new(file)))?;
+    let manifest = crate::fsutil::write_private(out, force, |file| {
+        archive::write(conn, register, &spec, std::io::BufWriter::new(file))
+    })?;
     let mut record = || -> anyhow::Result<()> {
         let tx = ctx.store.conn.transaction()?;
         audit::append(

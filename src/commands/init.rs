@@ -5,19 +5,15 @@ use anyhow::Context;
 use crate::cli::{GenerateArgs, InitArgs};
 use crate::clock::Clock;
 use crate::exit::Code;
-use crate::keys::Keys;
 use crate::output::Output;
 use crate::store::{self, fixture};
 
 pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Result<Code> {
     let clock = Clock::from_env()?;
     let fixture = args.fixture.map(|f| fixture::find(f.as_str())).transpose()?;
-    let store = store::create(db, args.force, |s| {
-        Keys::create(&s.conn)?;
-        match fixture {
-            Some(f) => fixture::load(&mut s.conn, f, clock, args.register_only),
-            None => Ok(()),
-        }
+    let store = store::create(db, args.force, |s| match fixture {
+        Some(f) => fixture::load(&mut s.conn, f, clock, args.register_only),
+        None => Ok(()),
     })?;
     let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
     #[derive(serde::Serialize)]

@@ -59,6 +59,8 @@ impl Store {
 /// overwritten rather than left in free pages.
 pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Every scope and register query is cached; the default of 16 would evict and re-prepare them.
+    conn.set_prepared_statement_cache_capacity(256);
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -117,6 +119,7 @@ pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow:
         configure(&conn)?;
         let mut store = Store { conn, path: temp.path().to_owned() };
         migrate::create(&mut store)?;
+        crate::keys::Keys::create(&store.conn)?;
         fill(&mut store)?;
         store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         // Dropping the last connection checkpoints and removes the -wal and -shm files.

@@ -1,0 +1,146 @@
+//! Batch exports: many people verified outside dsr, one archive each, bad rows reported by line.
+
+use serde::Deserialize;
+
+use crate::support::{self, Env};
+
+#[derive(Debug, Deserialize)]
+struct Summary {
+    format_version: u32,
+    done: usize,
+    skipped: usize,
+    failed: usize,
+    rows: Vec<Row>,
+}
+#[derive(Debug, Deserialize)]
+struct Row {
+    line: u64,
+    status: String,
+    request: Option<String>,
+    file: Option<String>,
+    reason: Option<String>,
+}
+
+/// A generated store of 1,000 customers, and a batch of 1,000 rows of which 4 are bad.
+fn setup() -> (Env, String) {
+    let env = Env::new();
+    env.dsr()
+        .env("DSR_NOW", "2026-11-01T00:00:00Z")
+        .args(["generate", "--customers", "1000", "--log-lines", "4", "--ip-events", "4"])
+        .assert()
+        .success();
+    // Two people sharing one address make that address ambiguous.
+    env.sql()
+        .execute_batch(
+            "INSERT INTO email_address (person_id, address, address_norm, created_at) VALUES
+               (10, 'family@example.nl', 'family@example.nl', '2026-01-01T00:00:00Z'),
+               (11, 'family@example.nl', 'family@example.nl', '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+    let mut csv = String::from("email,customer,verified_by,reference\n");
+    for i in 1..=996 {
+        if i % 2 == 0 {
+            csv.push_str(&format!(",G{i:08},portal-session,sess-{i}\n"));
+        } else {
+            csv.push_str(&format!("customer{i}@{},,portal-session,sess-{i}\n", "DOMAIN"));
+        }
+    }
+    csv.push_str(",G99999999,portal-session,sess-x\n"); // line 998: unknown person
+    csv.push_str("not-an-email,,portal-session,sess-y\n"); // line 999: malformed email
+    csv.push_str("family@example.nl,,portal-session,sess-z\n"); // line 1000: ambiguous
+    csv.push_str(",G00000997,,sess-w\n"); // line 1001: no verification method
+    (env, csv)
+}
+
+#[test]
+fn a_batch_of_a_thousand_with_bad_rows_and_an_idempotent_rerun() {
+    let (env, template) = setup();
+    // Customers' primary addresses use one of three domains; look each up.
+    let conn = env.sql();
+    let mut csv = String::new();
+    for line in template.lines() {
+        if let Some(rest) = line.strip_prefix("customer").filter(|_| line.contains("@DOMAIN")) {
+            let n: i64 = rest.split('@').next().unwrap().parse().unwrap();
+            let address: String = conn
+                .query_row("SELECT address FROM email_address WHERE person_id = ?1 AND is_primary = 1", [n], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            csv.push_str(&line.replace(&format!("customer{n}@DOMAIN"), &address));
+        } else {
+            csv.push_str(line);
+        }
+        csv.push('\n');
+    }
+    std::fs::write(env.path("batch.csv"), &csv).unwrap();
+    let (summary, code): (Summary, i32) = env.json(&["export", "--batch", "batch.csv", "--out-dir", "out"]);
+    assert_eq!(code, 19, "non-zero when any row failed");
+    assert_eq!(summary.format_version, 1);
+    assert_eq!((summary.done, summary.skipped, summary.failed), (996, 0, 4));
+    let failed: Vec<(u64, &str)> =
+        summary.rows.iter().filter(|r| r.status == "failed").map(|r| (r.line, r.reason.as_deref().unwrap())).collect();
+    assert_eq!(failed.iter().map(|f| f.0).collect::<Vec<_>>(), vec![998, 999, 1000, 1001]);
+    assert!(failed[0].1.contains("no person"), "{}", failed[0].1);
+    assert!(failed[1].1.contains("email"), "{}", failed[1].1);
+    assert!(failed[2].1.contains("2 people"), "{}", failed[2].1);
+    assert!(failed[3].1.contains("verified_by"), "{}", failed[3].1);
+    let archives = std::fs::read_dir(env.path("out"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "zip"))
+        .count();
+    assert_eq!(archives, 996);
+    // Each done row is its own request, verified by the stated method and reference.
+    let row = summary.rows.iter().find(|r| r.line == 2).unwrap();
+    let id = row.request.clone().unwrap();
+    let (method, reference, state): (String, String, String) = env
+        .sql()
+        .query_row("SELECT verification_method, verification_ref, state FROM request WHERE id = ?1", [&id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!((method.as_str(), reference.as_str(), state.as_str()), ("portal-session", "sess-1", "completed"));
+    assert!(env.path(row.file.as_ref().unwrap()).exists());
+    let audit: i64 = env
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE request_id = ?1 AND details LIKE '%portal-session%'",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audit, 1, "the trail shows how identity was verified");
+
+    // Re-run: everything done is skipped; the bad rows fail again; nothing new is written.
+    let (again, code): (Summary, i32) = env.json(&["export", "--batch", "batch.csv", "--out-dir", "out"]);
+    assert_eq!(code, 19);
+    assert_eq!((again.done, again.skipped, again.failed), (0, 996, 4));
+    // A lost archive (a run killed before it was written, or deleted) is written again.
+    std::fs::remove_file(env.path(row.file.as_ref().unwrap())).unwrap();
+    let (third, _): (Summary, i32) = env.json(&["export", "--batch", "batch.csv", "--out-dir", "out"]);
+    assert_eq!((third.done, third.skipped), (1, 995));
+    let requests: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
+    assert_eq!(requests, 996, "re-runs open no new requests");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn a_clean_batch_exits_zero_and_prints_a_summary() {
+    let env = Env::with_fixture("virtio");
+    std::fs::write(env.path("b.csv"), "email,verified_by,reference\njan.devries@example.nl,portal-session,s1\n")
+        .unwrap();
+    let out = env.run(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains("1 done, 0 skipped"));
+    assert!(!support::stderr(&out).contains('\r'), "no progress bar off a terminal");
+}
+
+#[test]
+fn a_batch_file_without_the_needed_columns_is_refused() {
+    let env = Env::with_fixture("virtio");
+    std::fs::write(env.path("b.csv"), "name,reference\nJan,s1\n").unwrap();
+    let out = env.run(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
+    let out = env.run(&["export", "--batch", "missing.csv", "--out-dir", "out"]);
+    assert_eq!(out.status.code(), Some(2));
+}

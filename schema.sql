@@ -548,6 +548,8 @@ CREATE TABLE request (
     verification_ref    TEXT,
     rejection_reason    TEXT CHECK (rejection_reason IS NULL OR rejection_reason IN ('unfounded', 'excessive', 'identity-not-confirmed', 'other')),
     rejection_note      TEXT,
+    params              TEXT NOT NULL DEFAULT '{}',  -- what the request asks (JSON): fields, ground, purpose...
+    outcome             TEXT,                   -- the answer's substance (JSON), once completed
     created_at          TEXT NOT NULL,
     closed_at           TEXT,
     UNIQUE (year, seq),
@@ -595,3 +597,83 @@ CREATE TABLE audit_log (
     hash                TEXT NOT NULL
 ) STRICT;
 CREATE INDEX audit_log_request ON audit_log(request_id);
+
+------------------------------------------------------------------------------------------
+-- What the rights change: restrictions, objections, reviews, suppression, notifications
+------------------------------------------------------------------------------------------
+
+-- Art. 18: the person's data (all, or one category) may only be stored while restricted.
+CREATE TABLE restriction (
+    id            INTEGER PRIMARY KEY,
+    person_id     INTEGER REFERENCES person(id) ON DELETE CASCADE,
+    request_id    TEXT NOT NULL REFERENCES request(id),
+    ground        TEXT NOT NULL CHECK (ground IN ('accuracy-contested', 'unlawful', 'legal-claims', 'objection-pending')),
+    category      TEXT REFERENCES category(code),   -- NULL: all of the person's data
+    purpose       TEXT REFERENCES purpose(code),    -- for objection-pending: the purpose objected to
+    started_at    TEXT NOT NULL,
+    lifted_at     TEXT,
+    lift_reason   TEXT,
+    notice_sent_at TEXT                              -- Art. 18(3): told before lifting
+) STRICT;
+CREATE INDEX restriction_person ON restriction(person_id) WHERE lifted_at IS NULL;
+CREATE INDEX restriction_request ON restriction(request_id);
+
+-- Art. 21: an objection per purpose and what became of it.
+CREATE TABLE objection (
+    id            INTEGER PRIMARY KEY,
+    person_id     INTEGER REFERENCES person(id) ON DELETE CASCADE,
+    request_id    TEXT NOT NULL REFERENCES request(id),
+    purpose       TEXT NOT NULL REFERENCES purpose(code),
+    outcome       TEXT NOT NULL CHECK (outcome IN ('stopped', 'withdrawn', 'pending', 'upheld', 'overridden', 'continues')),
+    grounds       TEXT,                              -- compelling grounds of an override, or why processing continues
+    created_at    TEXT NOT NULL,
+    decided_at    TEXT
+) STRICT;
+CREATE INDEX objection_person ON objection(person_id, purpose);
+CREATE INDEX objection_request ON objection(request_id);
+
+-- Art. 22(3): a request for human review of the automated decision; automatic steps pause.
+CREATE TABLE decision_review (
+    id            INTEGER PRIMARY KEY,
+    person_id     INTEGER REFERENCES person(id) ON DELETE CASCADE,
+    request_id    TEXT NOT NULL REFERENCES request(id),
+    decision      TEXT NOT NULL REFERENCES automated_decision(code),
+    requested_at  TEXT NOT NULL,
+    outcome       TEXT CHECK (outcome IS NULL OR outcome IN ('decision-stands', 'decision-reversed')),
+    outcome_note  TEXT,
+    decided_at    TEXT
+) STRICT;
+CREATE INDEX decision_review_person ON decision_review(person_id) WHERE decided_at IS NULL;
+
+-- Keyed hashes (HMAC with the store key) of identifiers that must not be used for direct
+-- marketing again (Art. 21(3)) or that belonged to an erased person (Art. 17). No plain values.
+CREATE TABLE suppression (
+    hash          TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('email', 'phone', 'customer')),
+    reason        TEXT NOT NULL CHECK (reason IN ('direct-marketing', 'erased')),
+    request_id    TEXT REFERENCES request(id),
+    added_at      TEXT NOT NULL,
+    PRIMARY KEY (hash, reason)
+) STRICT, WITHOUT ROWID;
+
+-- Art. 19: recipients to tell of a rectification, restriction or erasure, and whether it was done.
+CREATE TABLE notification (
+    request_id    TEXT NOT NULL REFERENCES request(id),
+    recipient     TEXT NOT NULL REFERENCES recipient(code),
+    what          TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('to-notify', 'notified')),
+    notified_at   TEXT,
+    notified_by   TEXT,
+    PRIMARY KEY (request_id, recipient)
+) STRICT, WITHOUT ROWID;
+
+-- Art. 16: a supplementary statement that completes the data of one category.
+CREATE TABLE supplementary_statement (
+    id            INTEGER PRIMARY KEY,
+    person_id     INTEGER NOT NULL REFERENCES person(id),
+    category      TEXT NOT NULL REFERENCES category(code),
+    statement     TEXT NOT NULL,
+    request_id    TEXT REFERENCES request(id),
+    added_at      TEXT NOT NULL
+) STRICT;
+CREATE INDEX supplementary_statement_person ON supplementary_statement(person_id);

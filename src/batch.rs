@@ -202,6 +202,7 @@ fn one(
                 given,
                 channel: Channel::Portal,
                 received_on: ctx.clock.now().date_naive(),
+                params: serde_json::json!({}),
             };
             let (req, _) = request::open(&tx, &ctx.clock, keys, &new)?;
             if req.state == "awaiting-verification" {

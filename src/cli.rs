@@ -79,6 +79,14 @@ pub enum Command {
     Access(AccessArgs),
     /// Right to data portability (Art. 20): open an export request, write the archive of a verified one, or run a batch
     Export(ExportArgs),
+    /// Right to rectification (Art. 16): open a request with the corrections, or apply a verified one
+    Rectify(RectifyArgs),
+    /// Right to restriction (Art. 18): open a request, apply a verified one, or lift one after notice
+    Restrict(RestrictArgs),
+    /// Right to object (Art. 21, and human review under Art. 22): open, apply, or decide
+    Object(ObjectArgs),
+    /// May purpose P be carried out for this person? Exit 0 allowed, 20 not allowed
+    Check(CheckArgs),
     /// Check the code the person relays; resend a code; unlock after repeated failures
     Verify(VerifyArgs),
     /// List, show, extend or reject requests
@@ -307,6 +315,14 @@ pub enum RequestCommand {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Record that a recipient was told of the request's outcome (Art. 19)
+    Notified {
+        #[arg(value_name = "REQUEST")]
+        id: String,
+        /// The recipient's code, as listed by `dsr request show`
+        #[arg(long, value_name = "CODE")]
+        recipient: String,
+    },
     /// Refuse a request (Art. 12(4)/(5)); the answer states the reasons and the complaint route
     Reject {
         #[arg(value_name = "REQUEST")]
@@ -328,4 +344,127 @@ pub enum AuditCommand {
         #[arg(long, value_name = "REQUEST")]
         request: Option<String>,
     },
+}
+
+/// Confirmation for changes: asked on a terminal; scripts pass --yes.
+#[derive(Debug, Args)]
+pub struct YesArgs {
+    /// Apply without asking (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Fields: given_name family_name street house_number postal_code city country email phone iban \
+account_holder company_name kvk vat. Changing the email address on file sends the code to the old address, \
+and the old address is told of the change.")]
+pub struct RectifyArgs {
+    /// The verified request to apply
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "set", "supplement"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// A correction, FIELD=VALUE (repeatable)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// A supplementary statement completing a category, CATEGORY=TEXT (Art. 16)
+    #[arg(long, value_name = "CATEGORY=TEXT")]
+    pub supplement: Vec<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ground {
+    /// Art. 18(1)(a): accuracy contested
+    AccuracyContested,
+    /// Art. 18(1)(b): unlawful, restriction instead of erasure
+    Unlawful,
+    /// Art. 18(1)(c): needed for legal claims
+    LegalClaims,
+    /// Art. 18(1)(d): objection pending
+    ObjectionPending,
+}
+
+impl Ground {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ground::AccuracyContested => "accuracy-contested",
+            Ground::Unlawful => "unlawful",
+            Ground::LegalClaims => "legal-claims",
+            Ground::ObjectionPending => "objection-pending",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RestrictArgs {
+    /// The verified request to apply
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "ground", "category", "lift"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// The Art. 18(1) ground
+    #[arg(long, value_enum)]
+    pub ground: Option<Ground>,
+    /// Restrict only this category (repeatable; default: all the person's data)
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Vec<String>,
+    /// Lift the restriction of this request, after sending the person the Art. 18(3) notice
+    #[arg(long, value_name = "REQUEST", requires = "reason")]
+    pub lift: Option<String>,
+    /// Why the restriction is lifted (told to the person)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "By legal basis: direct marketing stops for good and the person's identifiers are suppressed; \
+consent is withdrawn; legitimate interest is restricted until `--decide REQUEST --uphold` or `--override --grounds TEXT`; \
+contract and legal obligation continue, with the reason. `--purpose dunning` asks for human review of the automated decision.")]
+pub struct ObjectArgs {
+    /// The verified request to apply
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "purpose", "decide"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// The purpose objected to (a code from `dsr register`)
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: Option<String>,
+    /// Record the decision on a pending objection or review of this request
+    #[arg(long, value_name = "REQUEST")]
+    pub decide: Option<String>,
+    /// The objection is upheld (processing for the purpose stops; a reviewed decision is reversed)
+    #[arg(long, requires = "decide", conflicts_with = "override_")]
+    pub uphold: bool,
+    /// Processing continues on compelling legitimate grounds, which --grounds states
+    #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"])]
+    pub override_: bool,
+    /// The compelling grounds (told to the person)
+    #[arg(long, value_name = "TEXT")]
+    pub grounds: Option<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 allowed; 20 not allowed (restricted, objected, consent missing or withdrawn, \
+suppressed, review pending); 3 no such person. With --stdin: reads one email per line and writes only the allowed ones.")]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// The purpose (a code from `dsr register`)
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: String,
+    /// Read email addresses from stdin, one per line; write the allowed ones to stdout
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    pub stdin: bool,
 }

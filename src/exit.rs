@@ -48,6 +48,8 @@ pub enum Code {
     Mail = 18,
     /// A batch finished, but some rows failed.
     BatchFailed = 19,
+    /// `check`: processing for the purpose is not allowed.
+    NotAllowed = 20,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -74,6 +76,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (17, "no such request"),
     (18, "mail could not be sent"),
     (19, "batch finished with failed rows"),
+    (20, "check: processing not allowed for this purpose"),
 ];
 
 impl Code {

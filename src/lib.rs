@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod audit;
 pub mod batch;
+pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -19,6 +20,7 @@ pub mod generate;
 pub mod keys;
 pub mod lookup;
 pub mod mail;
+pub mod notify;
 pub mod output;
 pub mod recipients;
 pub mod register;

@@ -127,6 +127,10 @@ pub struct Request {
     pub verification_ref: Option<String>,
     pub rejection_reason: Option<String>,
     pub rejection_note: Option<String>,
+    /// What the request asks (fields to correct, ground, purpose...).
+    pub params: serde_json::Value,
+    /// The substance of the answer, once completed.
+    pub outcome: Option<serde_json::Value>,
     pub created_at: String,
     pub closed_at: Option<String>,
 }
@@ -171,6 +175,8 @@ impl Request {
             verification_ref: r.get("verification_ref")?,
             rejection_reason: r.get("rejection_reason")?,
             rejection_note: r.get("rejection_note")?,
+            params: serde_json::from_str(&r.get::<_, String>("params")?).unwrap_or_default(),
+            outcome: r.get::<_, Option<String>>("outcome")?.and_then(|o| serde_json::from_str(&o).ok()),
             created_at: r.get("created_at")?,
             closed_at: r.get("closed_at")?,
         })
@@ -213,6 +219,8 @@ pub struct NewRequest<'a> {
     pub given: &'a str,
     pub channel: Channel,
     pub received_on: NaiveDate,
+    /// What the request asks (fields to correct, ground, purpose...).
+    pub params: serde_json::Value,
 }
 
 /// Open a request, or return the open one for the same person and right. `person` is the
@@ -251,8 +259,8 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
     let due = due_date(new.received_on, 1);
     conn.execute(
         "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
-                              received_on, due_on, state, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'awaiting-verification', ?12)",
+                              received_on, due_on, state, created_at, params)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'awaiting-verification', ?12, ?13)",
         params![
             id,
             year,
@@ -265,7 +273,8 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
             new.channel.as_str(),
             new.received_on,
             due,
-            clock.timestamp()
+            clock.timestamp(),
+            new.params.to_string()
         ],
     )?;
     audit::append(
@@ -286,6 +295,12 @@ fn identifier_parts(id: &Identifier) -> (&'static str, &str) {
         Identifier::Phone(v) => ("phone", v),
         Identifier::Cookie(v) => ("cookie", v),
     }
+}
+
+/// Record the substance of the answer.
+pub fn set_outcome(conn: &Connection, r: &Request, outcome: &serde_json::Value) -> anyhow::Result<()> {
+    conn.execute("UPDATE request SET outcome = ?2 WHERE id = ?1", params![r.id, outcome.to_string()])?;
+    Ok(())
 }
 
 /// Set a request's state and record it.

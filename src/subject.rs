@@ -251,6 +251,7 @@ pub const SCOPES: &[Scope] = &[
         filter: "ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id = ?1))",
     },
     Scope { table: "disclosure", filter: "person_id = ?1" },
+    Scope { table: "supplementary_statement", filter: "person_id = ?1" },
 ];
 
 /// The scope of one table, if it holds personal data.

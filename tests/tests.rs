@@ -12,6 +12,7 @@ mod init;
 mod lookup;
 mod register;
 mod request;
+mod rights;
 mod smtp;
 mod store;
 mod verify;

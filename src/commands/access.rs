@@ -17,7 +17,7 @@ use super::{given, identifier, interactive, Ctx};
 pub fn access(ctx: &mut Ctx, args: &AccessArgs) -> anyhow::Result<Code> {
     match &args.request {
         Some(id) => answer(ctx, id, args),
-        None => open(ctx, Kind::Access, &args.subject, &args.open),
+        None => open(ctx, Kind::Access, &args.subject, &args.open, json!({})),
     }
 }
 
@@ -38,7 +38,13 @@ pub struct Opened {
 }
 
 /// Open a request for any right: resolve, dedupe, and send the code to the address on file.
-pub fn open(ctx: &mut Ctx, kind: Kind, who: &SubjectArgs, how: &OpenArgs) -> anyhow::Result<Code> {
+pub fn open(
+    ctx: &mut Ctx,
+    kind: Kind,
+    who: &SubjectArgs,
+    how: &OpenArgs,
+    params: serde_json::Value,
+) -> anyhow::Result<Code> {
     let id = identifier(who)?;
     let keys = ctx.keys()?;
     let register = Register::load(&ctx.store.conn)?;
@@ -55,6 +61,7 @@ pub fn open(ctx: &mut Ctx, kind: Kind, who: &SubjectArgs, how: &OpenArgs) -> any
         given: &given,
         channel: how.channel.unwrap_or(Channel::Email),
         received_on,
+        params,
     };
     let (req, fresh) = request::open(&tx, &ctx.clock, &keys, &new)?;
     if fresh {

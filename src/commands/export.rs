@@ -21,7 +21,7 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
         return run_batch(ctx, csv, dir, &args.crypt);
     }
     match &args.request {
-        None => super::access::open(ctx, Kind::Export, &args.subject, &args.open),
+        None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
         Some(id) => {
             let out = args
                 .out

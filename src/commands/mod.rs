@@ -3,6 +3,8 @@
 
 mod access;
 mod audit;
+mod change;
+mod check;
 mod export;
 mod init;
 mod lookup;
@@ -56,6 +58,10 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Register => register::register(&Ctx::open(&db, out)?),
         Command::Access(args) => access::access(&mut Ctx::open(&db, out)?, &args),
         Command::Export(args) => export::export(&mut Ctx::open(&db, out)?, &args),
+        Command::Rectify(args) => change::rectify(&mut Ctx::open(&db, out)?, &args),
+        Command::Restrict(args) => change::restrict_cmd(&mut Ctx::open(&db, out)?, &args),
+        Command::Object(args) => change::object_cmd(&mut Ctx::open(&db, out)?, &args),
+        Command::Check(args) => check::check(&mut Ctx::open(&db, out)?, &args),
         Command::Verify(args) => verify::verify(&mut Ctx::open(&db, out)?, &args),
         Command::Request(cmd) => request::request(&mut Ctx::open(&db, out)?, cmd),
         Command::Audit(AuditCommand::Verify) => audit::verify(&Ctx::open(&db, out)?),

@@ -26,6 +26,8 @@ struct Shown {
     format_version: u32,
     #[serde(flatten)]
     request: Listed,
+    /// Art. 19: recipients to tell of the outcome, and whether it was done.
+    recipients: Vec<crate::notify::Notification>,
     timeline: Vec<Entry>,
 }
 
@@ -73,7 +75,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
         RequestCommand::Show { id } => {
             let r = request::load(&ctx.store.conn, &id)?;
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
-            let shown = Shown { format_version: 1, request: listed(r, today), timeline };
+            let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
+            let shown = Shown { format_version: 1, request: listed(r, today), recipients, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -93,6 +96,9 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
             tx.commit()?;
             report_letter(ctx, &r, "extended", letter.body, sent)?;
+        }
+        RequestCommand::Notified { id, recipient } => {
+            return super::change::notified(ctx, &id, &recipient);
         }
         RequestCommand::Reject { id, reason, note } => {
             let controller = controller(ctx)?;
@@ -219,5 +225,23 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
             table::cell(&e.details.to_string()),
         ]);
     }
-    format!("{t}\nTimeline\n{tl}")
+    let mut out = format!("{t}\n");
+    if !s.recipients.is_empty() {
+        let mut rt = table::new(&ctx.out, &["Recipient", "Code", "Tell them", "State"]);
+        for n in &s.recipients {
+            let state = match &n.notified_at {
+                Some(at) => format!("{} {at}", n.state),
+                None => n.state.clone(),
+            };
+            rt.add_row(vec![
+                table::cell(&n.name),
+                table::cell(&n.recipient),
+                table::cell(&n.what),
+                table::cell(&state),
+            ]);
+        }
+        out.push_str(&format!("Recipients to notify (Art. 19)\n{rt}\n"));
+    }
+    out.push_str(&format!("Timeline\n{tl}"));
+    out
 }

@@ -53,10 +53,10 @@ impl Output {
         Ok(self.data(&text)?)
     }
 
-    /// A status line on stderr, silenced by `-q`.
+    /// Status on stderr, silenced by `-q`.
     pub fn status(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{}", sanitize::line(msg));
+            eprintln!("{}", sanitize::text(msg, true));
         }
     }
 

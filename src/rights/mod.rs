@@ -2,3 +2,6 @@
 //! and prints nothing.
 
 pub mod access;
+pub mod object;
+pub mod rectify;
+pub mod restrict;

@@ -1,0 +1,225 @@
+//! The processing check other systems call before they process (`dsr check`): may purpose P be
+//! carried out for this person now? It enforces what the rights changed:
+//! - a suppressed identifier (an objection to direct marketing, or an erased person) blocks every
+//!   direct-marketing purpose;
+//! - an active restriction (Art. 18) leaves only storage, legal claims, and what the person
+//!   consented to after the restriction began;
+//! - an objection (Art. 21) that stopped, is pending for, or was upheld for the purpose blocks it;
+//!   one against direct marketing blocks all direct marketing (Art. 21(3));
+//! - a pending human review (Art. 22(3)) pauses the automated dunning steps;
+//! - a purpose on consent needs a consent that is in force.
+//!
+//! The small sets (restrictions, objections, reviews, suppression) are loaded once, so a million
+//! addresses stream through `--stdin` with one or two indexed lookups each.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::keys::{hex, Keys};
+use crate::register::{Purpose, Register};
+
+/// Purposes a restriction never blocks (Art. 18(2)).
+const ALWAYS_UNDER_RESTRICTION: &[&str] = &["storage", "legal-claims"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub allowed: bool,
+    /// Why not: restricted, objected, review-pending, consent-missing, consent-withdrawn, suppressed, unknown-person.
+    pub reason: Option<&'static str>,
+    pub detail: Option<String>,
+}
+
+impl Verdict {
+    fn allow() -> Verdict {
+        Verdict { allowed: true, reason: None, detail: None }
+    }
+    fn deny(reason: &'static str, detail: impl Into<String>) -> Verdict {
+        Verdict { allowed: false, reason: Some(reason), detail: Some(detail.into()) }
+    }
+}
+
+struct Restriction {
+    ground: String,
+    category: Option<String>,
+    purpose: Option<String>,
+    started_at: String,
+}
+
+pub struct Checker {
+    pub purpose: Purpose,
+    categories: Vec<String>,
+    keys: Keys,
+    restrictions: HashMap<i64, Vec<Restriction>>,
+    objected: HashSet<i64>,
+    marketing_stopped: HashSet<i64>,
+    review_pending: HashSet<i64>,
+    suppressed: HashSet<String>,
+}
+
+/// The keyed hash under which an identifier goes on the suppression list.
+pub fn suppression_hash(keys: &Keys, kind: &str, normalised: &str) -> String {
+    hex(&keys.mac(&[b"suppress", kind.as_bytes(), normalised.as_bytes()]))
+}
+
+impl Checker {
+    pub fn new(conn: &Connection, register: &Register, purpose: &str) -> anyhow::Result<Checker> {
+        let purpose = register.purposes.iter().find(|p| p.code == purpose).cloned().ok_or_else(|| {
+            let codes: Vec<&str> = register.purposes.iter().map(|p| p.code.as_str()).collect();
+            Error::invalid("--purpose", format!("unknown purpose; the register has: {}", codes.join(", ")))
+        })?;
+        let categories =
+            register.categories.iter().filter(|c| c.purposes.contains(&purpose.code)).map(|c| c.code.clone()).collect();
+        let mut restrictions: HashMap<i64, Vec<Restriction>> = HashMap::new();
+        let mut stmt = conn.prepare("SELECT person_id, ground, category, purpose, started_at FROM restriction WHERE lifted_at IS NULL AND person_id IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Restriction { ground: r.get(1)?, category: r.get(2)?, purpose: r.get(3)?, started_at: r.get(4)? },
+            ))
+        })?;
+        for row in rows {
+            let (p, r) = row?;
+            restrictions.entry(p).or_default().push(r);
+        }
+        let set = |sql: &str, arg: &str| -> rusqlite::Result<HashSet<i64>> {
+            conn.prepare(sql)?.query_map([arg], |r| r.get(0))?.collect()
+        };
+        let objected = set("SELECT person_id FROM objection WHERE purpose = ?1 AND outcome IN ('stopped', 'pending', 'upheld') AND person_id IS NOT NULL", &purpose.code)?;
+        let marketing_stopped = set(
+            "SELECT o.person_id FROM objection o JOIN purpose p ON p.code = o.purpose
+             WHERE p.direct_marketing = 1 AND o.outcome IN ('stopped', 'upheld') AND o.person_id IS NOT NULL AND ?1 = ?1",
+            "",
+        )?;
+        let review_pending = set(
+            "SELECT person_id FROM decision_review WHERE decided_at IS NULL AND person_id IS NOT NULL AND ?1 = ?1",
+            "",
+        )?;
+        let suppressed: HashSet<String> =
+            conn.prepare("SELECT hash FROM suppression")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(Checker {
+            purpose,
+            categories,
+            keys: Keys::load(conn)?,
+            restrictions,
+            objected,
+            marketing_stopped,
+            review_pending,
+            suppressed,
+        })
+    }
+
+    /// The verdict for one person.
+    pub fn person(&self, conn: &Connection, person_id: i64) -> anyhow::Result<Verdict> {
+        let p = &self.purpose;
+        if p.direct_marketing && self.person_suppressed(conn, person_id)? {
+            return Ok(Verdict::deny(
+                "suppressed",
+                "the person objected to direct marketing; their identifiers are on the suppression list",
+            ));
+        }
+        if p.direct_marketing && self.marketing_stopped.contains(&person_id) {
+            return Ok(Verdict::deny(
+                "objected",
+                "the person objected to direct marketing (Art. 21(3)): it stops for good",
+            ));
+        }
+        if self.objected.contains(&person_id) {
+            return Ok(Verdict::deny("objected", format!("the person objected to {}", p.code)));
+        }
+        if p.code == "dunning" && self.review_pending.contains(&person_id) {
+            return Ok(Verdict::deny(
+                "review-pending",
+                "the person asked for human review of the automated decision (Art. 22(3)); automatic steps are paused",
+            ));
+        }
+        let consent = if p.legal_basis == "consent" { Some(self.consent(conn, person_id)?) } else { None };
+        if let Some(list) = self.restrictions.get(&person_id) {
+            for r in list {
+                let covers = r.purpose.as_deref() == Some(p.code.as_str())
+                    || (r.purpose.is_none() && r.category.as_ref().is_none_or(|c| self.categories.contains(c)));
+                if !covers || ALWAYS_UNDER_RESTRICTION.contains(&p.code.as_str()) {
+                    continue;
+                }
+                let consented_since = consent
+                    .as_ref()
+                    .and_then(|c| c.as_ref())
+                    .is_some_and(|(granted, at)| *granted && at.as_str() >= r.started_at.as_str());
+                if !consented_since {
+                    return Ok(Verdict::deny(
+                        "restricted",
+                        format!(
+                            "processing is restricted ({}) since {}: data may only be stored",
+                            r.ground,
+                            &r.started_at[..10]
+                        ),
+                    ));
+                }
+            }
+        }
+        match consent {
+            Some(None) if !self.newsletter_opt_in(conn, person_id)? => {
+                Ok(Verdict::deny("consent-missing", format!("{} needs consent, and none is on record", p.code)))
+            }
+            Some(Some((false, at))) => {
+                Ok(Verdict::deny("consent-withdrawn", format!("consent to {} was withdrawn on {}", p.code, &at[..10])))
+            }
+            _ => Ok(Verdict::allow()),
+        }
+    }
+
+    /// The latest consent record for the purpose: (granted, when).
+    fn consent(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<Option<(bool, String)>> {
+        conn.prepare_cached("SELECT granted, recorded_at FROM consent WHERE person_id = ?1 AND purpose = ?2 ORDER BY recorded_at DESC, id DESC LIMIT 1")?
+            .query_row(rusqlite::params![person_id, self.purpose.code], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    }
+
+    /// The newsletter opt-in on an email address counts as consent where no consent record exists.
+    fn newsletter_opt_in(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
+        if self.purpose.code != "newsletter" {
+            return Ok(false);
+        }
+        conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM email_address WHERE person_id = ?1 AND newsletter_opt_in = 1)",
+        )?
+        .query_row([person_id], |r| r.get(0))
+    }
+
+    fn person_suppressed(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
+        if self.suppressed.is_empty() {
+            return Ok(false);
+        }
+        let emails: Vec<String> = conn
+            .prepare_cached("SELECT address_norm FROM email_address WHERE person_id = ?1")?
+            .query_map([person_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(emails.iter().any(|e| self.suppressed.contains(&suppression_hash(&self.keys, "email", e))))
+    }
+
+    /// The verdict for an email address (normalised): every person it belongs to must be allowed.
+    pub fn email(&self, conn: &Connection, normalised: &str) -> anyhow::Result<Verdict> {
+        if self.purpose.direct_marketing
+            && !self.suppressed.is_empty()
+            && self.suppressed.contains(&suppression_hash(&self.keys, "email", normalised))
+        {
+            return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
+        }
+        let people: Vec<i64> = conn
+            .prepare_cached("SELECT DISTINCT person_id FROM email_address WHERE address_norm = ?1")?
+            .query_map([normalised], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if people.is_empty() {
+            return Ok(Verdict::deny("unknown-person", "no person on file has this address"));
+        }
+        for p in people {
+            let v = self.person(conn, p)?;
+            if !v.allowed {
+                return Ok(v);
+            }
+        }
+        Ok(Verdict::allow())
+    }
+}

@@ -1,0 +1,377 @@
+//! `dsr rectify`, `dsr restrict`, `dsr object`: the rights that change how data may be used.
+//! Each opens a request with the challenge-and-verify flow; once verified, the same command
+//! with the request id shows what will happen, asks on a terminal (`--yes` for scripts), and
+//! applies it with its audit entries in one transaction.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::audit;
+use crate::cli::{ObjectArgs, RectifyArgs, RestrictArgs, YesArgs};
+use crate::error::Error;
+use crate::exit::Code;
+use crate::mail::{self, Letter};
+use crate::notify::{self, Notification};
+use crate::output::table;
+use crate::register::Register;
+use crate::request::{self, Kind, Request};
+use crate::rights::object;
+use crate::rights::rectify::{self, Change};
+use crate::rights::restrict;
+
+use super::access::{open, verified};
+use super::{interactive, Ctx};
+
+#[derive(Debug, Serialize)]
+struct Applied {
+    format_version: u32,
+    request: String,
+    right: String,
+    state: String,
+    outcome: Value,
+    recipients: Vec<Notification>,
+}
+
+fn confirm(ctx: &Ctx, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
+    if yes.yes {
+        return Ok(());
+    }
+    if !interactive(&ctx.out) {
+        return Err(Error::invalid("--yes", "this changes data; confirm with --yes when not on a terminal").into());
+    }
+    if dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+        Ok(())
+    } else {
+        Err(Error::RequestState("not applied: the officer declined".into()).into())
+    }
+}
+
+fn report(ctx: &Ctx, req: &Request, outcome: Value, human: String) -> anyhow::Result<Code> {
+    let req = request::load(&ctx.store.conn, &req.id)?;
+    let recipients = notify::list(&ctx.store.conn, &req.id)?;
+    if ctx.out.json {
+        ctx.out.json(&Applied {
+            format_version: 1,
+            request: req.id.clone(),
+            right: req.right.clone(),
+            state: req.state.clone(),
+            outcome,
+            recipients,
+        })?;
+        return Ok(Code::Ok);
+    }
+    let mut text = format!("Request {} ({}) is {}.\n{human}", req.id, req.right, req.state);
+    if !recipients.is_empty() {
+        let mut t = table::new(&ctx.out, &["Recipient", "Code", "Tell them", "State"]);
+        for n in &recipients {
+            t.add_row(vec![
+                table::cell(&n.name),
+                table::cell(&n.recipient),
+                table::cell(&n.what),
+                table::cell(&n.state),
+            ]);
+        }
+        text.push_str(&format!(
+            "\nRecipients to notify (Art. 19); record each with `dsr request notified {} --recipient CODE`:\n{t}",
+            req.id
+        ));
+    }
+    ctx.out.data(&text)?;
+    Ok(Code::Ok)
+}
+
+fn register(ctx: &Ctx) -> anyhow::Result<Register> {
+    Ok(Register::load(&ctx.store.conn)?)
+}
+
+// ---------------------------------------------------------------------------------- rectify
+
+pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
+    if let Some(id) = &args.request {
+        return rectify_apply(ctx, id, &args.yes);
+    }
+    if args.set.is_empty() && args.supplement.is_empty() {
+        return Err(Error::invalid(
+            "arguments",
+            "say what to correct with --set FIELD=VALUE or --supplement CATEGORY=TEXT",
+        )
+        .into());
+    }
+    let country = args.set.iter().find_map(|s| s.strip_prefix("country=")).map(|c| c.trim().to_ascii_uppercase());
+    let changes: Vec<Change> =
+        args.set.iter().map(|s| rectify::parse_set(s, country.as_deref())).collect::<Result<_, _>>()?;
+    let register = register(ctx)?;
+    let mut supplements = Vec::new();
+    for s in &args.supplement {
+        let (category, text) =
+            s.split_once('=').ok_or_else(|| Error::invalid("--supplement", "expected CATEGORY=TEXT"))?;
+        restrict::check_categories(&register, &[category.trim().to_owned()])?;
+        if text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Error::invalid("--supplement", "the statement needs text without control characters").into());
+        }
+        supplements.push(json!({"category": category.trim(), "statement": text.trim()}));
+    }
+    open(ctx, Kind::Rectify, &args.subject, &args.open, json!({"set": changes, "supplement": supplements}))
+}
+
+fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
+    let (req, s) = verified(ctx, id, Kind::Rectify)?;
+    if req.state == "completed" {
+        return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
+    }
+    let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
+    // Re-validate against the person's country as it will be after the change.
+    let country: Option<String> =
+        changes.iter().find(|c| c.field == "country").map(|c| c.value.clone()).or_else(|| {
+            ctx.store
+                .conn
+                .query_row("SELECT country FROM person WHERE id = ?1", [s.person_id], |r| r.get(0))
+                .ok()
+                .flatten()
+        });
+    for c in &mut changes {
+        c.value = rectify::validate(&c.field, &c.value, country.as_deref())?;
+    }
+    let planned = rectify::plan(&ctx.store.conn, &s, &changes)?;
+    let supplements: Vec<Value> = req.params["supplement"].as_array().cloned().unwrap_or_default();
+    if !ctx.out.json {
+        let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
+        for p in &planned {
+            t.add_row(vec![table::cell(&p.field), table::cell(p.old.as_deref().unwrap_or("")), table::cell(&p.new)]);
+        }
+        for sup in &supplements {
+            t.add_row(vec![
+                table::cell(&format!("statement ({})", sup["category"].as_str().unwrap_or(""))),
+                table::cell(""),
+                table::cell(sup["statement"].as_str().unwrap_or("")),
+            ]);
+        }
+        ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id));
+    }
+    confirm(ctx, yes, "Apply these corrections?")?;
+    let register = register(ctx)?;
+    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let tx = ctx.store.conn.transaction()?;
+    if let Some(p) = planned.iter().find(|p| p.field == "email") {
+        // The old address on file is told of the change before it is replaced.
+        let old = p.old.clone().unwrap_or_default();
+        let body = format!(
+            "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
+Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n----------------------------------------\n\n\
+Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
+Did you not ask for this? Contact us at once at {contact}.\n",
+            id = req.id,
+            new = p.new,
+            contact = controller.privacy_email
+        );
+        let letter = Letter {
+            kind: "email-changed",
+            subject: format!("E-mailadres gewijzigd / Email address changed ({})", req.id),
+            body,
+        };
+        mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?;
+    }
+    rectify::apply(&tx, &s, &changes)?;
+    for sup in &supplements {
+        tx.execute(
+            "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![s.person_id, sup["category"].as_str(), sup["statement"].as_str(), req.id, ctx.clock.timestamp()],
+        )?;
+    }
+    let fields: Vec<&str> = planned.iter().map(|p| p.field.as_str()).collect();
+    audit::append(
+        &tx,
+        &ctx.clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "rectified",
+        json!({"fields": fields, "statements": supplements.len()}),
+    )?;
+    let outcome = json!({"changes": planned, "supplementary_statements": supplements});
+    request::set_outcome(&tx, &req, &outcome)?;
+    let what = format!(
+        "Rectification (Art. 16) of: {}. Correct the data you received from us.",
+        if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
+    );
+    notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
+    request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "rectification"}))?;
+    tx.commit()?;
+    report(
+        ctx,
+        &req,
+        outcome,
+        format!("{} field(s) corrected, {} statement(s) added.", planned.len(), supplements.len()),
+    )
+}
+
+// --------------------------------------------------------------------------------- restrict
+
+pub fn restrict_cmd(ctx: &mut Ctx, args: &RestrictArgs) -> anyhow::Result<Code> {
+    if let Some(id) = &args.lift {
+        return lift(ctx, id, args.reason.as_deref().unwrap_or_default());
+    }
+    if let Some(id) = &args.request {
+        return restrict_apply(ctx, id, &args.yes);
+    }
+    let ground = args.ground.ok_or_else(|| {
+        Error::invalid(
+            "--ground",
+            "name the Art. 18(1) ground: accuracy-contested, unlawful, legal-claims or objection-pending",
+        )
+    })?;
+    restrict::check_categories(&register(ctx)?, &args.category)?;
+    open(
+        ctx,
+        Kind::Restrict,
+        &args.subject,
+        &args.open,
+        json!({"ground": ground.as_str(), "categories": args.category}),
+    )
+}
+
+fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
+    let (req, s) = verified(ctx, id, Kind::Restrict)?;
+    if req.state == "completed" {
+        return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
+    }
+    let ground = req.params["ground"].as_str().unwrap_or("accuracy-contested").to_owned();
+    let categories: Vec<String> = serde_json::from_value(req.params["categories"].clone()).unwrap_or_default();
+    let scope = if categories.is_empty() { "all of the person's data".to_owned() } else { categories.join(", ") };
+    ctx.out
+        .status(&format!("Request {}: restrict {scope} on the ground {ground}; afterwards it is only stored.", req.id));
+    confirm(ctx, yes, "Restrict processing?")?;
+    let register = register(ctx)?;
+    let tx = ctx.store.conn.transaction()?;
+    restrict::apply(&tx, &ctx.clock, &req, &s, &ground, &categories, None)?;
+    let outcome = json!({"ground": ground, "categories": categories, "since": ctx.clock.timestamp()});
+    request::set_outcome(&tx, &req, &outcome)?;
+    let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
+    notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
+    request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "restriction"}))?;
+    tx.commit()?;
+    report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
+}
+
+fn lift(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
+    if reason.trim().is_empty() {
+        return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
+    }
+    let req = request::load(&ctx.store.conn, id)?;
+    if req.kind() != Kind::Restrict {
+        return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
+    }
+    if restrict::active(&ctx.store.conn, &req.id)? == 0 {
+        return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
+    }
+    let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let tx = ctx.store.conn.transaction()?;
+    // Art. 18(3): the person is told before the restriction is lifted.
+    let body = format!(
+        "(English below)\n\nHallo,\n\nDe beperking van de verwerking van je gegevens (verzoek {id}) wordt opgeheven. Reden: {reason}\n\
+Heb je vragen of bezwaar, neem dan contact op via {contact}.\n\n----------------------------------------\n\n\
+Hello,\n\nThe restriction of processing of your data (request {id}) is about to be lifted (GDPR Art. 18(3)). Reason: {reason}\n\
+Questions or objections: {contact}.\n",
+        id = req.id,
+        reason = reason.trim(),
+        contact = controller.privacy_email
+    );
+    let letter = Letter {
+        kind: "restriction-lift-notice",
+        subject: format!("Opheffen beperking / Restriction lifted ({})", req.id),
+        body,
+    };
+    let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?
+        .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
+    let n = restrict::lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp())?;
+    tx.commit()?;
+    let msg = format!(
+        "Notice sent ({} {}); {n} restriction(s) of request {} lifted.",
+        sent.transport, sent.reference, req.id
+    );
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "lifted": n, "notice": sent}))?;
+    } else {
+        ctx.out.data(&msg)?;
+    }
+    Ok(Code::Ok)
+}
+
+// ----------------------------------------------------------------------------------- object
+
+pub fn object_cmd(ctx: &mut Ctx, args: &ObjectArgs) -> anyhow::Result<Code> {
+    if let Some(id) = &args.decide {
+        if !args.uphold && !args.override_ {
+            return Err(Error::invalid("--decide", "say --uphold, or --override with --grounds TEXT").into());
+        }
+        return decide(ctx, id, args.uphold, args.grounds.as_deref());
+    }
+    if let Some(id) = &args.request {
+        return object_apply(ctx, id, &args.yes);
+    }
+    let purpose = args
+        .purpose
+        .as_deref()
+        .ok_or_else(|| Error::invalid("--purpose", "name the purpose objected to (see `dsr register`)"))?;
+    object::purpose(&register(ctx)?, purpose)?;
+    open(ctx, Kind::Object, &args.subject, &args.open, json!({"purpose": purpose}))
+}
+
+fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
+    let (req, s) = verified(ctx, id, Kind::Object)?;
+    if req.state == "completed" || req.outcome.is_some() {
+        return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
+    }
+    let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
+    ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id));
+    confirm(ctx, yes, "Carry out the objection?")?;
+    let register = register(ctx)?;
+    let keys = ctx.keys()?;
+    let tx = ctx.store.conn.transaction()?;
+    let answer = object::apply(&tx, &ctx.clock, &keys, &register, &req, &s, &purpose)?;
+    let outcome = serde_json::to_value(&answer)?;
+    request::set_outcome(&tx, &req, &outcome)?;
+    if answer.decided {
+        request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection"}))?;
+    }
+    tx.commit()?;
+    let next = if answer.decided {
+        String::new()
+    } else {
+        format!("\nRecord the decision with `dsr object --decide {} --uphold` or `--override --grounds TEXT`.", req.id)
+    };
+    report(ctx, &req, outcome, format!("{}{next}", answer.explanation_en))
+}
+
+fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
+    let req = request::load(&ctx.store.conn, id)?;
+    if req.kind() != Kind::Object {
+        return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());
+    }
+    let tx = ctx.store.conn.transaction()?;
+    let answer = object::decide(&tx, &ctx.clock, &req, uphold, grounds)?;
+    let outcome = serde_json::to_value(&answer)?;
+    request::set_outcome(&tx, &req, &outcome)?;
+    if req.state == "verified" {
+        request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection decided"}))?;
+    }
+    tx.commit()?;
+    report(ctx, &req, outcome, answer.explanation_en)
+}
+
+/// `dsr request notified ID --recipient R`.
+pub fn notified(ctx: &mut Ctx, id: &str, recipient: &str) -> anyhow::Result<Code> {
+    let tx = ctx.store.conn.transaction()?;
+    let req = request::load(&tx, id)?;
+    notify::mark(&tx, &ctx.clock, &req, recipient)?;
+    tx.commit()?;
+    let left = notify::list(&ctx.store.conn, &req.id)?.into_iter().filter(|n| n.state == "to-notify").count();
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "recipient": recipient, "state": "notified", "still_to_notify": left}))?;
+    } else {
+        ctx.out.data(&format!(
+            "Recorded: {recipient} was notified of request {}; {left} recipient(s) still to notify.",
+            req.id
+        ))?;
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,88 @@
+//! `dsr check`: the processing check other systems call, for one person or a stream of addresses.
+
+use std::io::{BufRead, Write};
+
+use serde_json::json;
+
+use crate::check::Checker;
+use crate::cli::CheckArgs;
+use crate::error::Error;
+use crate::exit::Code;
+use crate::register::Register;
+use crate::subject::{self, Identifier, Resolution};
+
+use super::{identifier, Ctx};
+
+pub fn check(ctx: &mut Ctx, args: &CheckArgs) -> anyhow::Result<Code> {
+    let register = Register::load(&ctx.store.conn)?;
+    let checker = Checker::new(&ctx.store.conn, &register, &args.purpose)?;
+    if args.stdin {
+        return stream(ctx, &checker);
+    }
+    let id = identifier(&args.subject)?;
+    let conn = &ctx.store.conn;
+    let verdict = match (&id, subject::resolve(conn, &id)?) {
+        (_, Resolution::NotFound) => {
+            if ctx.out.json {
+                ctx.out.json(&json!({"format_version": 1, "purpose": args.purpose, "allowed": false, "reason": "unknown-person", "detail": "no person on file matches"}))?;
+            } else {
+                ctx.out.data(&format!("Not allowed: no person on file matches this {}.", id.kind()))?;
+            }
+            return Ok(Code::NotFound);
+        }
+        (Identifier::Email(e), Resolution::Ambiguous(_)) => checker.email(conn, e)?,
+        (_, Resolution::Ambiguous(c)) => return Err(Error::Ambiguous { kind: id.kind(), people: c.len() }.into()),
+        (_, Resolution::Found(s)) => checker.person(conn, s.person_id)?,
+    };
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "purpose": args.purpose, "allowed": verdict.allowed, "reason": verdict.reason, "detail": verdict.detail}))?;
+    } else if verdict.allowed {
+        ctx.out.data(&format!("Allowed: {} may be carried out for this person.", args.purpose))?;
+    } else {
+        ctx.out.data(&format!(
+            "Not allowed ({}): {}.",
+            verdict.reason.unwrap_or(""),
+            verdict.detail.as_deref().unwrap_or("")
+        ))?;
+    }
+    Ok(if verdict.allowed { Code::Ok } else { Code::NotAllowed })
+}
+
+/// One address per line in, the allowed ones out, unchanged; streaming, in one read transaction.
+fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
+    let tx = ctx.store.conn.transaction()?;
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let (mut read, mut allowed, mut malformed) = (0u64, 0u64, 0u64);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if input.read_line(&mut line)? == 0 {
+            break;
+        }
+        let address = line.trim();
+        if address.is_empty() {
+            continue;
+        }
+        read += 1;
+        let Ok(normalised) = subject::normalize_email(address) else {
+            malformed += 1;
+            continue;
+        };
+        if checker.email(&tx, &normalised)?.allowed {
+            out.write_all(address.as_bytes())?;
+            out.write_all(b"\n")?;
+            allowed += 1;
+        }
+    }
+    out.flush()?;
+    drop(tx);
+    ctx.out.status(&format!(
+        "dsr check: {read} addresses read, {allowed} allowed for {}, {} not ({malformed} malformed).",
+        checker.purpose.code,
+        read - allowed
+    ));
+    Ok(Code::Ok)
+}

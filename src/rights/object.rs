@@ -1,0 +1,291 @@
+//! The right to object (GDPR Art. 21), driven by the purpose's legal basis in the register:
+//! - direct marketing stops at once and for good (Art. 21(3)); the person's identifiers go on the
+//!   suppression list as keyed hashes;
+//! - a purpose on consent: the objection is a withdrawal of that consent (Art. 7(3));
+//! - a purpose on legitimate interest: restricted (objection pending, Art. 18(1)(d)) until an
+//!   officer upholds the objection or overrides it with compelling grounds (Art. 21(1));
+//! - a purpose on contract or legal obligation: processing continues, and the answer says why;
+//! - the automated dunning decision: a request for human review (Art. 22(3)); automatic steps
+//!   pause until the outcome is recorded.
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::check::suppression_hash;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::keys::Keys;
+use crate::register::{Purpose, Register};
+use crate::request::Request;
+use crate::rights::restrict;
+use crate::subject::Subject;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub purpose: String,
+    pub legal_basis: String,
+    /// stopped, withdrawn, pending, review-pending, continues, upheld, overridden, decision-stands, decision-reversed
+    pub outcome: String,
+    pub decided: bool,
+    pub explanation_en: String,
+    pub grounds: Option<String>,
+}
+
+pub fn purpose<'a>(register: &'a Register, code: &str) -> Result<&'a Purpose, Error> {
+    register.purposes.iter().find(|p| p.code == code).ok_or_else(|| {
+        let codes: Vec<&str> = register.purposes.iter().map(|p| p.code.as_str()).collect();
+        Error::invalid("--purpose", format!("unknown purpose; the register has: {}", codes.join(", ")))
+    })
+}
+
+/// An objection row; anything but "pending" is decided at once.
+fn record(
+    conn: &Connection,
+    clock: &Clock,
+    req: &Request,
+    s: &Subject,
+    purpose: &str,
+    outcome: &str,
+    grounds: Option<&str>,
+) -> rusqlite::Result<()> {
+    let decided = outcome != "pending";
+    conn.execute(
+        "INSERT INTO objection (person_id, request_id, purpose, outcome, grounds, created_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![s.person_id, req.id, purpose, outcome, grounds, clock.timestamp(), decided.then(|| clock.timestamp())],
+    )?;
+    Ok(())
+}
+
+/// Carry out a verified objection.
+pub fn apply(
+    conn: &Connection,
+    clock: &Clock,
+    keys: &Keys,
+    register: &Register,
+    req: &Request,
+    s: &Subject,
+    code: &str,
+) -> anyhow::Result<Answer> {
+    let p = purpose(register, code)?;
+    let answer = |outcome: &str, decided: bool, text: String, grounds: Option<String>| Answer {
+        purpose: p.code.clone(),
+        legal_basis: p.legal_basis.clone(),
+        outcome: outcome.to_owned(),
+        decided,
+        explanation_en: text,
+        grounds,
+    };
+    let result = if p.code == "dunning" {
+        let decision = register
+            .automated_decisions
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("the register describes no automated decision"))?;
+        conn.execute(
+            "INSERT INTO decision_review (person_id, request_id, decision, requested_at) VALUES (?1, ?2, ?3, ?4)",
+            params![s.person_id, req.id, decision.code, clock.timestamp()],
+        )?;
+        answer(
+            "review-pending",
+            false,
+            format!("A person will review the automated decision. Until then no further automatic step is taken. How it works: {} Consequences: {}", decision.logic_en, decision.consequences_en),
+            None,
+        )
+    } else if p.direct_marketing {
+        record(conn, clock, req, s, &p.code, "stopped", None)?;
+        if p.legal_basis == "consent" {
+            withdraw(conn, clock, s, &p.code)?;
+        }
+        suppress(conn, clock, keys, req, s, "direct-marketing")?;
+        answer("stopped", true, format!("Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)); your addresses are on our suppression list.", p.name_en), None)
+    } else {
+        match p.legal_basis.as_str() {
+            "consent" => {
+                record(conn, clock, req, s, &p.code, "withdrawn", None)?;
+                withdraw(conn, clock, s, &p.code)?;
+                answer(
+                    "withdrawn",
+                    true,
+                    format!("Your consent to {} is withdrawn (Art. 7(3)); processing on it stopped.", p.name_en),
+                    None,
+                )
+            }
+            "legitimate-interest" => {
+                record(conn, clock, req, s, &p.code, "pending", None)?;
+                restrict::apply(conn, clock, req, s, "objection-pending", &[], Some(&p.code))?;
+                answer(
+                    "pending",
+                    false,
+                    format!(
+                        "Processing for {} is restricted while we weigh your objection (Art. 18(1)(d), 21(1)).",
+                        p.name_en
+                    ),
+                    None,
+                )
+            }
+            basis => {
+                let why = if basis == "contract" {
+                    format!("{} is necessary to perform your contract with us (Art. 6(1)(b)); the right to object does not apply to it, so it continues. You may end the contract, or ask for erasure or restriction.", p.name_en)
+                } else {
+                    format!("{} is required by law (Art. 6(1)(c)); the right to object does not apply to it, so it continues.", p.name_en)
+                };
+                record(conn, clock, req, s, &p.code, "continues", Some(&why))?;
+                answer("continues", true, why.clone(), Some(why))
+            }
+        }
+    };
+    audit::append(
+        conn,
+        clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "objection",
+        json!({"purpose": result.purpose, "outcome": result.outcome}),
+    )?;
+    Ok(result)
+}
+
+/// Record the officer's decision on a pending objection or review.
+pub fn decide(
+    conn: &Connection,
+    clock: &Clock,
+    req: &Request,
+    uphold: bool,
+    grounds: Option<&str>,
+) -> anyhow::Result<Answer> {
+    let grounds = grounds.map(str::trim).filter(|g| !g.is_empty());
+    if !uphold && grounds.is_none() {
+        return Err(Error::invalid(
+            "--grounds",
+            "overriding an objection needs the compelling legitimate grounds, stated (Art. 21(1))",
+        )
+        .into());
+    }
+    let review: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT id, decision FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL",
+            [&req.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok();
+    if let Some((id, _)) = review {
+        let outcome = if uphold { "decision-reversed" } else { "decision-stands" };
+        conn.execute(
+            "UPDATE decision_review SET outcome = ?2, outcome_note = ?3, decided_at = ?4 WHERE id = ?1",
+            params![id, outcome, grounds, clock.timestamp()],
+        )?;
+        audit::append(
+            conn,
+            clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "review-decided",
+            json!({"outcome": outcome}),
+        )?;
+        let text = if uphold {
+            "After human review the automated decision was reversed; the automatic steps taken on it are undone and will not resume.".to_owned()
+        } else {
+            format!(
+                "After human review the automated decision stands, because: {}. Automatic steps resume.",
+                grounds.unwrap_or_default()
+            )
+        };
+        return Ok(Answer {
+            purpose: "dunning".into(),
+            legal_basis: "contract".into(),
+            outcome: outcome.into(),
+            decided: true,
+            explanation_en: text,
+            grounds: grounds.map(str::to_owned),
+        });
+    }
+    let (id, purpose): (i64, String) = conn
+        .query_row("SELECT id, purpose FROM objection WHERE request_id = ?1 AND outcome = 'pending'", [&req.id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(|_| {
+            Error::RequestState(format!("request {} has no objection or review waiting for a decision", req.id))
+        })?;
+    let outcome = if uphold { "upheld" } else { "overridden" };
+    conn.execute(
+        "UPDATE objection SET outcome = ?2, grounds = ?3, decided_at = ?4 WHERE id = ?1",
+        params![id, outcome, grounds, clock.timestamp()],
+    )?;
+    // The pending restriction ends with the decision: upheld, the objection itself now blocks the purpose.
+    conn.execute(
+        "UPDATE restriction SET lifted_at = ?2, lift_reason = ?3 WHERE request_id = ?1 AND lifted_at IS NULL",
+        params![req.id, clock.timestamp(), format!("objection {outcome}")],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "objection-decided",
+        json!({"purpose": purpose, "outcome": outcome}),
+    )?;
+    let text = if uphold {
+        format!("Your objection is upheld: we no longer process your data for {purpose}.")
+    } else {
+        format!("We continue processing for {purpose}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {}", grounds.unwrap_or_default())
+    };
+    Ok(Answer {
+        purpose,
+        legal_basis: "legitimate-interest".into(),
+        outcome: outcome.into(),
+        decided: true,
+        explanation_en: text,
+        grounds: grounds.map(str::to_owned),
+    })
+}
+
+/// Withdraw consent: a new consent record, and the newsletter flag off.
+fn withdraw(conn: &Connection, clock: &Clock, s: &Subject, purpose: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES (?1, ?2, 0, ?3, 'dsr')",
+        params![s.person_id, purpose, clock.timestamp()],
+    )?;
+    if purpose == "newsletter" {
+        conn.execute("UPDATE email_address SET newsletter_opt_in = 0 WHERE person_id = ?1", [s.person_id])?;
+    }
+    Ok(())
+}
+
+/// Put the person's identifiers on the suppression list as keyed hashes.
+pub fn suppress(
+    conn: &Connection,
+    clock: &Clock,
+    keys: &Keys,
+    req: &Request,
+    s: &Subject,
+    reason: &str,
+) -> rusqlite::Result<usize> {
+    let mut ids: Vec<(&str, String)> = Vec::new();
+    for e in conn
+        .prepare("SELECT address_norm FROM email_address WHERE person_id = ?1")?
+        .query_map([s.person_id], |r| r.get::<_, String>(0))?
+    {
+        ids.push(("email", e?));
+    }
+    for p in conn
+        .prepare("SELECT number FROM phone_number WHERE person_id = ?1")?
+        .query_map([s.person_id], |r| r.get::<_, String>(0))?
+    {
+        ids.push(("phone", p?));
+    }
+    for c in conn
+        .prepare("SELECT customer_number FROM customer WHERE person_id = ?1")?
+        .query_map([s.person_id], |r| r.get::<_, String>(0))?
+    {
+        ids.push(("customer", c?));
+    }
+    let mut n = 0;
+    for (kind, value) in &ids {
+        n += conn.execute(
+            "INSERT OR IGNORE INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![suppression_hash(keys, kind, value), kind, reason, req.id, clock.timestamp()],
+        )?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,352 @@
+//! Rectify, restrict, object, the recipients to notify, and `dsr check`.
+
+use serde_json::Value;
+
+use crate::support::{self, Env};
+
+/// Open a request for `right`, verify it with the code from the outbox, return its id.
+fn verified(env: &Env, right: &str, args: &[&str]) -> String {
+    let o = env.open(right, args);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    o.request
+}
+
+fn apply(env: &Env, right: &str, id: &str) -> Value {
+    let (v, code): (Value, i32) = env.json(&[right, id, "--yes"]);
+    assert_eq!(code, 0, "{right} {id}: {v}");
+    v
+}
+
+fn check(env: &Env, who: &[&str], purpose: &str) -> (i32, Value) {
+    let mut args = vec!["check"];
+    args.extend_from_slice(who);
+    args.extend_from_slice(&["--purpose", purpose]);
+    let (v, code): (Value, i32) = env.json(&args);
+    (code, v)
+}
+
+const JAN: [&str; 2] = ["--email", "jan.devries@example.nl"];
+
+#[test]
+fn each_validation_rule_accepts_good_and_refuses_bad_values() {
+    let env = Env::with_fixture("virtio");
+    for good in [
+        "email=jan.nieuw@example.nl",
+        "phone=+31 6 1111 2222",
+        "postal_code=1012ab",
+        "iban=NL91ABNA0417164300",
+        "kvk=12345678",
+        "vat=NL123456789B01",
+        "city=Den Haag",
+        "country=NL",
+    ] {
+        let out = env.run(&["--json", "rectify", "--email", "jan.devries@example.nl", "--set", good]);
+        assert_eq!(out.status.code(), Some(0), "{good}: {}", support::stderr(&out));
+    }
+    for bad in [
+        "email=jan@",
+        "phone=0612345678",
+        "postal_code=12345",
+        "iban=NL91ABNA0417164301",
+        "kvk=123",
+        "vat=NL12345",
+        "country=Nederland",
+        "city=",
+    ] {
+        let out = env.run(&["rectify", "--email", "sanne@bakkerwebdesign.example", "--set", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad} accepted");
+        support::assert_one_line_error(&out);
+    }
+    let out = env.run(&["rectify", "--email", "sanne@bakkerwebdesign.example", "--set", "shoe_size=44"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = support::stderr(&out);
+    for field in ["given_name", "postal_code", "iban", "kvk", "vat"] {
+        assert!(err.contains(field), "the error lists valid fields: {err}");
+    }
+    // A Belgian postal code is valid once the country is Belgium.
+    let out = env.run(&[
+        "--json",
+        "rectify",
+        "--email",
+        "lotte.jansen@example.org",
+        "--set",
+        "country=BE",
+        "--set",
+        "postal_code=1000",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+}
+
+#[test]
+fn a_rectification_shows_old_and_new_needs_yes_off_a_terminal_and_applies() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(
+        &env,
+        "rectify",
+        &[
+            "--email",
+            "jan.devries@example.nl",
+            "--set",
+            "city=Amsterdam",
+            "--set",
+            "postal_code=1012 ab",
+            "--supplement",
+            "identity=Ik heet ook wel Johannes.",
+        ],
+    );
+    let out = env.run(&["rectify", &id]);
+    assert_eq!(out.status.code(), Some(2), "no --yes off a terminal: refuses");
+    let city: String = env.sql().query_row("SELECT city FROM person p JOIN email_address e ON e.person_id = p.id WHERE e.address = 'jan.devries@example.nl'", [], |r| r.get(0)).unwrap();
+    assert_eq!(city, "Utrecht", "nothing changed without confirmation");
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert!(out.status.success());
+    let err = support::stderr(&out);
+    assert!(err.contains("Utrecht") && err.contains("Amsterdam"), "old -> new shown: {err}");
+    let (city, postal): (String, String) = env
+        .sql()
+        .query_row("SELECT city, postal_code FROM person p JOIN email_address e ON e.person_id = p.id WHERE e.address = 'jan.devries@example.nl'", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((city.as_str(), postal.as_str()), ("Amsterdam", "1012 AB"));
+    let statements: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM supplementary_statement WHERE category = 'identity'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(statements, 1);
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    assert_eq!(shown["state"], "completed");
+    let audit: String = env
+        .sql()
+        .query_row("SELECT group_concat(details) FROM audit_log WHERE action = 'rectified'", [], |r| r.get(0))
+        .unwrap();
+    assert!(!audit.contains("Amsterdam"), "the trail names fields, not values");
+}
+
+#[test]
+fn changing_the_email_address_uses_and_tells_the_old_address() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("rectify", &["--customer", "V204117", "--set", "email=jan.nieuw@example.nl"]);
+    let first = &env.messages(&o.request)[0];
+    assert_eq!(first.to, vec!["jan.devries@example.nl".to_owned()], "the code goes to the old address");
+    let code = first.code().unwrap();
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    apply(&env, "rectify", &o.request);
+    let notice =
+        env.messages(&o.request).into_iter().find(|m| m.subject.contains("changed")).expect("a notice of the change");
+    assert_eq!(notice.to, vec!["jan.devries@example.nl".to_owned()], "the old address is told");
+    assert!(notice.body.contains("jan.nieuw@example.nl"));
+    let (v, code): (Value, i32) = env.json(&["lookup", "--email", "JAN.NIEUW@example.nl"]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("found")));
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
+    for ground in ["accuracy-contested", "unlawful", "legal-claims", "objection-pending"] {
+        let env = Env::with_fixture("virtio");
+        // Jan consents to analytics in the fixture? Give him consent to be sure.
+        env.sql()
+            .execute("INSERT INTO consent (person_id, purpose, granted, recorded_at, source) SELECT person_id, 'analytics', 1, '2020-01-01T00:00:00Z', 'control-panel' FROM email_address WHERE address = 'jan.devries@example.nl'", [])
+            .unwrap();
+        assert_eq!(check(&env, &JAN, "analytics").0, 0, "{ground}: allowed before");
+        let id = verified(&env, "restrict", &["--email", "jan.devries@example.nl", "--ground", ground]);
+        let v = apply(&env, "restrict", &id);
+        assert_eq!(v["state"], "completed");
+        assert_eq!(v["outcome"]["ground"], ground);
+        let (code, verdict) = check(&env, &JAN, "analytics");
+        assert_eq!((code, verdict["reason"].as_str()), (20, Some("restricted")), "{ground}");
+        assert_eq!(check(&env, &JAN, "contract").0, 20, "{ground}: even contract processing is only storage");
+        assert_eq!(check(&env, &JAN, "storage").0, 0, "{ground}: storage goes on");
+        assert_eq!(check(&env, &JAN, "legal-claims").0, 0, "{ground}: legal claims go on");
+        // Lifting: the Art. 18(3) notice goes out first, then processing resumes.
+        let out = env.run(&["restrict", "--lift", &id, "--reason", "accuracy verified"]);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("lift notice sent");
+        assert_eq!(notice.to, vec!["jan.devries@example.nl".to_owned()]);
+        assert_eq!(check(&env, &JAN, "analytics").0, 0, "{ground}: allowed after the lift");
+        let order: Vec<String> = env
+            .sql()
+            .prepare("SELECT action FROM audit_log WHERE request_id = ?1 ORDER BY id")
+            .unwrap()
+            .query_map([&id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mail = order.iter().rposition(|a| a == "mail-sent").unwrap();
+        let lifted = order.iter().position(|a| a == "restriction-lifted").unwrap();
+        assert!(mail < lifted, "notice before lift: {order:?}");
+    }
+}
+
+#[test]
+fn a_restriction_of_one_category_and_consent_given_after_it() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(
+        &env,
+        "restrict",
+        &["--email", "jan.devries@example.nl", "--ground", "accuracy-contested", "--category", "server-logs"],
+    );
+    apply(&env, "restrict", &id);
+    assert_eq!(check(&env, &JAN, "debugging").0, 20, "server logs serve debugging");
+    assert_eq!(check(&env, &JAN, "invoicing").0, 0, "invoices are not restricted");
+    let out =
+        env.run(&["restrict", "--email", "jan.devries@example.nl", "--ground", "unlawful", "--category", "shoes"]);
+    assert_eq!(out.status.code(), Some(2), "unknown category");
+    // Consent given after a restriction counts (Art. 18(2)).
+    let mut env2 = Env::with_fixture("virtio");
+    env2.now = Some("2026-11-10T09:00:00Z".into());
+    let id = verified(&env2, "restrict", &["--email", "jan.devries@example.nl", "--ground", "accuracy-contested"]);
+    apply(&env2, "restrict", &id);
+    assert_eq!(check(&env2, &JAN, "newsletter").0, 20);
+    env2.sql()
+        .execute("INSERT INTO consent (person_id, purpose, granted, recorded_at, source) SELECT person_id, 'newsletter', 1, '2026-11-11T09:00:00Z', 'control-panel' FROM email_address WHERE address = 'jan.devries@example.nl'", [])
+        .unwrap();
+    assert_eq!(check(&env2, &JAN, "newsletter").0, 0);
+}
+
+#[test]
+fn objection_follows_the_legal_basis() {
+    let env = Env::with_fixture("virtio");
+    // Direct marketing: absolute and immediate, identifiers suppressed.
+    env.sql()
+        .execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'jan.devries@example.nl'", [])
+        .unwrap();
+    assert_eq!(check(&env, &JAN, "newsletter").0, 0);
+    let id = verified(&env, "object", &["--email", "jan.devries@example.nl", "--purpose", "newsletter"]);
+    let v = apply(&env, "object", &id);
+    assert_eq!((v["outcome"]["outcome"].as_str(), v["state"].as_str()), (Some("stopped"), Some("completed")));
+    assert_eq!(check(&env, &JAN, "newsletter").1["reason"], "suppressed");
+    assert_eq!(check(&env, &JAN, "personalised-promotions").0, 20, "all direct marketing stops");
+    let hashes: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM suppression WHERE reason = 'direct-marketing'", [], |r| r.get(0))
+        .unwrap();
+    assert!(hashes >= 2, "email, phone and customer number hashed");
+    let plain: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM suppression WHERE hash LIKE '%@%' OR hash LIKE '+%'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(plain, 0);
+
+    // Consent: a withdrawal.
+    env.sql()
+        .execute("INSERT INTO consent (person_id, purpose, granted, recorded_at, source) SELECT person_id, 'crash-analysis', 1, '2020-01-01T00:00:00Z', 'app-settings' FROM email_address WHERE address = 'jan.devries@example.nl'", [])
+        .unwrap();
+    assert_eq!(check(&env, &JAN, "crash-analysis").0, 0);
+    let id = verified(&env, "object", &["--email", "jan.devries@example.nl", "--purpose", "crash-analysis"]);
+    assert_eq!(apply(&env, "object", &id)["outcome"]["outcome"], "withdrawn");
+    assert_eq!(check(&env, &JAN, "crash-analysis").1["reason"], "consent-withdrawn");
+
+    // Legitimate interest: restricted until decided; an override states its grounds.
+    let id = verified(&env, "object", &["--email", "jan.devries@example.nl", "--purpose", "debugging"]);
+    let v = apply(&env, "object", &id);
+    assert_eq!((v["outcome"]["outcome"].as_str(), v["state"].as_str()), (Some("pending"), Some("verified")));
+    assert_eq!(check(&env, &JAN, "debugging").0, 20);
+    let out = env.run(&["object", "--decide", &id, "--override"]);
+    assert_eq!(out.status.code(), Some(2), "an override needs grounds");
+    let (v, code): (Value, i32) = env.json(&[
+        "object",
+        "--decide",
+        &id,
+        "--override",
+        "--grounds",
+        "Logs are needed to trace an ongoing attack on the network.",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(v["outcome"]["outcome"], "overridden");
+    assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("ongoing attack"), "the answer says the grounds");
+    assert_eq!(check(&env, &JAN, "debugging").0, 0);
+    let id = verified(&env, "object", &["--email", "sanne@bakkerwebdesign.example", "--purpose", "complaints"]);
+    apply(&env, "object", &id);
+    let (v, _): (Value, i32) = env.json(&["object", "--decide", &id, "--uphold"]);
+    assert_eq!(v["outcome"]["outcome"], "upheld");
+    assert_eq!(check(&env, &["--email", "sanne@bakkerwebdesign.example"], "complaints").1["reason"], "objected");
+
+    // Contract: processing continues, with the reason.
+    let id = verified(&env, "object", &["--email", "lotte.jansen@example.org", "--purpose", "contract"]);
+    let v = apply(&env, "object", &id);
+    assert_eq!(v["outcome"]["outcome"], "continues");
+    assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("contract"));
+    let out = env.run(&["object", "--email", "lotte.jansen@example.org", "--purpose", "world-domination"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn human_review_pauses_the_automated_dunning() {
+    let env = Env::with_fixture("virtio");
+    let number: String = env
+        .sql()
+        .query_row("SELECT customer_number FROM customer WHERE status = 'blocked' LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let who = ["--customer", number.as_str()];
+    assert_eq!(check(&env, &who, "dunning").0, 0);
+    let id = verified(&env, "object", &["--customer", &number, "--purpose", "dunning"]);
+    let v = apply(&env, "object", &id);
+    assert_eq!(v["outcome"]["outcome"], "review-pending");
+    assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("reminder"), "the answer explains the logic");
+    assert_eq!(check(&env, &who, "dunning").1["reason"], "review-pending");
+    let (v, _): (Value, i32) = env.json(&[
+        "object",
+        "--decide",
+        &id,
+        "--override",
+        "--grounds",
+        "The invoices were correct and remain unpaid.",
+    ]);
+    assert_eq!(v["outcome"]["outcome"], "decision-stands");
+    assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("remain unpaid"));
+    assert_eq!(check(&env, &who, "dunning").0, 0, "automatic steps resume");
+}
+
+#[test]
+fn recipients_to_notify_follow_paypal_registries_and_the_police() {
+    let env = Env::with_fixture("virtio");
+    for (sql, code) in [
+        ("SELECT c.customer_number FROM payment_method p JOIN customer c ON c.id = p.customer_id WHERE p.provider = 'paypal' LIMIT 1", "paypal"),
+        ("SELECT c.customer_number FROM domain d JOIN customer c ON c.id = d.customer_id WHERE d.registry = 'sidn' LIMIT 1", "sidn"),
+        ("SELECT c.customer_number FROM disclosure d JOIN customer c ON c.person_id = d.person_id WHERE d.recipient = 'police' LIMIT 1", "police"),
+    ] {
+        let number: String = env.sql().query_row(sql, [], |r| r.get(0)).unwrap();
+        let id = verified(&env, "restrict", &["--customer", &number, "--ground", "accuracy-contested"]);
+        let v = apply(&env, "restrict", &id);
+        let listed: Vec<&str> = v["recipients"].as_array().unwrap().iter().map(|r| r["recipient"].as_str().unwrap()).collect();
+        assert!(listed.contains(&code), "{code} not among {listed:?}");
+        let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+        let r = shown["recipients"].as_array().unwrap().iter().find(|r| r["recipient"] == code).unwrap().clone();
+        assert_eq!(r["state"], "to-notify");
+        assert!(r["what"].as_str().unwrap().contains("Restriction"));
+        env.dsr().args(["request", "notified", &id, "--recipient", code]).assert().success();
+        let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+        let r = shown["recipients"].as_array().unwrap().iter().find(|r| r["recipient"] == code).unwrap().clone();
+        assert_eq!(r["state"], "notified");
+        assert!(r["notified_at"].is_string());
+        let out = env.run(&["request", "notified", &id, "--recipient", "nobody"]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+}
+
+#[test]
+fn check_single_and_stdin() {
+    let env = Env::with_fixture("virtio");
+    assert_eq!(check(&env, &["--email", "nobody@example.nl"], "newsletter").0, 3);
+    let out = env.run(&["check", "--email", "jan.devries@example.nl", "--purpose", "shoes"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Consent missing for someone without any newsletter consent or opt-in.
+    env.sql()
+        .execute_batch(
+            "UPDATE email_address SET newsletter_opt_in = 0; DELETE FROM consent WHERE purpose = 'newsletter';",
+        )
+        .unwrap();
+    env.sql().execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address IN ('jan.devries@example.nl', 'sanne@bakkerwebdesign.example', 'lotte.jansen@example.org')", []).unwrap();
+    assert_eq!(check(&env, &["--email", "eva.kok@example.nl"], "newsletter").1["reason"], "consent-missing");
+    // Sanne objects (suppressed), Lotte is restricted; Jan stays allowed.
+    let id = verified(&env, "object", &["--email", "sanne@bakkerwebdesign.example", "--purpose", "newsletter"]);
+    apply(&env, "object", &id);
+    let id = verified(&env, "restrict", &["--email", "lotte.jansen@example.org", "--ground", "unlawful"]);
+    apply(&env, "restrict", &id);
+    let list = "jan.devries@example.nl\nSANNE@bakkerwebdesign.example\nlotte.jansen@example.org\neva.kok@example.nl\nnobody@example.nl\nnot an address\n\nJan.DeVries@Example.NL\n";
+    let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(list).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(support::stdout(&out), "jan.devries@example.nl\nJan.DeVries@Example.NL\n", "only the allowed, as given");
+}

@@ -677,3 +677,14 @@ CREATE TABLE supplementary_statement (
     added_at      TEXT NOT NULL
 ) STRICT;
 CREATE INDEX supplementary_statement_person ON supplementary_statement(person_id);
+
+-- Art. 17: the plan of an erasure request, shown to the officer and applied exactly as planned.
+-- fingerprint: SHA-256 over every row the plan touches; a different one at apply time means the
+-- data changed since planning, and the plan is made again.
+CREATE TABLE erasure_plan (
+    request_id    TEXT PRIMARY KEY REFERENCES request(id),
+    plan          TEXT NOT NULL,                    -- JSON: steps with table, action, rows, ground, until
+    fingerprint   TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    applied_at    TEXT
+) STRICT;

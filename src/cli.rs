@@ -85,6 +85,11 @@ pub enum Command {
     Restrict(RestrictArgs),
     /// Right to object (Art. 21, and human review under Art. 22): open, apply, or decide
     Object(ObjectArgs),
+    /// Right to erasure (Art. 17): open, plan (--dry-run), apply; --due for cron; --replay after a restore
+    Erase(EraseArgs),
+    /// Storage limitation (Art. 5(1)(e)): apply every retention rule of the register
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// May purpose P be carried out for this person? Exit 0 allowed, 20 not allowed
     Check(CheckArgs),
     /// Check the code the person relays; resend a code; unlock after repeated failures
@@ -467,4 +472,45 @@ pub struct CheckArgs {
     /// Read email addresses from stdin, one per line; write the allowed ones to stdout
     #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie"])]
     pub stdin: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Cron: `dsr erase --due` carries out the stored plans of verified erasure requests, \
+without prompts, under a lock (exit 22 when another run holds it). Exit 21: the data changed since a plan \
+was made; the new plan is stored and needs confirming. See docs/erase.md and docs/cron.md.")]
+pub struct EraseArgs {
+    /// The verified request to plan or carry out
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "due", "replay"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// Show and store the plan; erase nothing
+    #[arg(long, requires = "request")]
+    pub dry_run: bool,
+    /// Carry out the stored plans of all verified erasure requests (for cron)
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie", "replay"])]
+    pub due: bool,
+    /// Erase again, after a restore from a backup, everyone an earlier erasure removed
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    pub replay: bool,
+    /// The erasure journal to replay (default: STORE.erasures beside the store)
+    #[arg(long, value_name = "FILE", requires = "replay")]
+    pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Remove what is past its retention period, rule by rule, in small transactions (for cron)
+    Run {
+        /// Count what would be removed; remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per transaction (an officer's command waits at most one batch)
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch: u64,
+    },
 }

@@ -42,6 +42,10 @@ pub enum Error {
     Mail(String),
     #[error("{0} already exists; pass --force to replace it")]
     OutputExists(PathBuf),
+    #[error("another run holds the lock {0}; this run did nothing (it is safe to run again later)")]
+    RunLocked(PathBuf),
+    #[error("the data changed since the erasure plan of {0} was made; the new plan is stored: review it (`dsr erase {0} --dry-run`) and confirm again")]
+    StalePlan(String),
     #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
     BatchFailed { failed: usize, rows: usize },
 }
@@ -70,6 +74,8 @@ impl Error {
             Error::Mail(_) => Code::Mail,
             Error::OutputExists(_) => Code::StoreExists,
             Error::BatchFailed { .. } => Code::BatchFailed,
+            Error::RunLocked(_) => Code::RunLocked,
+            Error::StalePlan(_) => Code::StalePlan,
         }
     }
 }

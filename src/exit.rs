@@ -50,6 +50,10 @@ pub enum Code {
     BatchFailed = 19,
     /// `check`: processing for the purpose is not allowed.
     NotAllowed = 20,
+    /// An erasure plan was stale: made again, waiting for confirmation.
+    StalePlan = 21,
+    /// Another `erase --due` or `retention run` holds the store's run lock.
+    RunLocked = 22,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -77,6 +81,8 @@ pub const TABLE: &[(u8, &str)] = &[
     (18, "mail could not be sent"),
     (19, "batch finished with failed rows"),
     (20, "check: processing not allowed for this purpose"),
+    (21, "erasure plan was stale: made again, confirm again"),
+    (22, "another erase --due or retention run holds the lock"),
 ];
 
 impl Code {

@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod batch;
 mod cli;
+mod erase;
 mod export;
 mod init;
 mod lookup;

@@ -5,11 +5,13 @@ mod access;
 mod audit;
 mod change;
 mod check;
+mod erase;
 mod export;
 mod init;
 mod lookup;
 mod register;
 mod request;
+mod retention;
 mod verify;
 
 use clap::CommandFactory;
@@ -61,6 +63,8 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Rectify(args) => change::rectify(&mut Ctx::open(&db, out)?, &args),
         Command::Restrict(args) => change::restrict_cmd(&mut Ctx::open(&db, out)?, &args),
         Command::Object(args) => change::object_cmd(&mut Ctx::open(&db, out)?, &args),
+        Command::Erase(args) => erase::erase(&mut Ctx::open(&db, out)?, &args),
+        Command::Retention(cmd) => retention::retention(&mut Ctx::open(&db, out)?, cmd),
         Command::Check(args) => check::check(&mut Ctx::open(&db, out)?, &args),
         Command::Verify(args) => verify::verify(&mut Ctx::open(&db, out)?, &args),
         Command::Request(cmd) => request::request(&mut Ctx::open(&db, out)?, cmd),

@@ -2,6 +2,7 @@
 //! and prints nothing.
 
 pub mod access;
+pub mod erase;
 pub mod object;
 pub mod rectify;
 pub mod restrict;

@@ -97,7 +97,7 @@ pub fn apply(
         if p.legal_basis == "consent" {
             withdraw(conn, clock, s, &p.code)?;
         }
-        suppress(conn, clock, keys, req, s, "direct-marketing")?;
+        suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing")?;
         answer("stopped", true, format!("Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)); your addresses are on our suppression list.", p.name_en), None)
     } else {
         match p.legal_basis.as_str() {
@@ -257,10 +257,10 @@ pub fn suppress(
     conn: &Connection,
     clock: &Clock,
     keys: &Keys,
-    req: &Request,
+    request: Option<&str>,
     s: &Subject,
     reason: &str,
-) -> rusqlite::Result<usize> {
+) -> rusqlite::Result<Vec<(String, String)>> {
     let mut ids: Vec<(&str, String)> = Vec::new();
     for e in conn
         .prepare("SELECT address_norm FROM email_address WHERE person_id = ?1")?
@@ -280,12 +280,14 @@ pub fn suppress(
     {
         ids.push(("customer", c?));
     }
-    let mut n = 0;
+    let mut out = Vec::new();
     for (kind, value) in &ids {
-        n += conn.execute(
+        let hash = suppression_hash(keys, kind, value);
+        conn.execute(
             "INSERT OR IGNORE INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![suppression_hash(keys, kind, value), kind, reason, req.id, clock.timestamp()],
+            params![hash, kind, reason, request, clock.timestamp()],
         )?;
+        out.push((kind.to_string(), hash));
     }
-    Ok(n)
+    Ok(out)
 }

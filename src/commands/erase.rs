@@ -1,0 +1,389 @@
+//! `dsr erase`: open, plan, apply; `--due` for cron; `--replay` after a restore.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::cli::EraseArgs;
+use crate::error::Error;
+use crate::exit::Code;
+use crate::keys::Keys;
+use crate::mail::{self, Letter};
+use crate::notify;
+use crate::output::table;
+use crate::register::Register;
+use crate::request::{self, Kind, Request};
+use crate::rights::erase::{self, Plan};
+use crate::rights::object::suppress;
+use crate::subject::Subject;
+use crate::{audit, check, cron};
+
+use super::access::{open, verified};
+use super::{interactive, Ctx};
+
+pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
+    if args.due {
+        return due(ctx);
+    }
+    if args.replay {
+        return replay(ctx, args.journal.as_deref());
+    }
+    let Some(id) = &args.request else {
+        return open(ctx, Kind::Erase, &args.subject, &args.open, json!({}));
+    };
+    let (req, s) = verified(ctx, id, Kind::Erase)?;
+    if req.state == "completed" {
+        return Err(Error::RequestState(format!("request {} is already carried out", req.id)).into());
+    }
+    refuse_legal_claims(ctx, &s)?;
+    let fresh = erase::plan(&ctx.store.conn, &s, &ctx.clock.timestamp())?;
+    let stored = stored_plan(ctx, &req.id)?;
+    if args.dry_run || stored.as_ref().is_none_or(|p| !erase::same(p, &fresh)) {
+        store_plan(ctx, &req, &fresh)?;
+    }
+    if args.dry_run {
+        show(ctx, &req, &fresh, "Erasure plan (stored; nothing erased)")?;
+        return Ok(Code::Ok);
+    }
+    if let Some(old) = stored {
+        if !erase::same(&old, &fresh) {
+            show(ctx, &req, &fresh, "The data changed since the plan was made; the new plan")?;
+            return Err(Error::StalePlan(req.id).into());
+        }
+    }
+    if !ctx.out.json {
+        ctx.out.status(&render(ctx, &fresh));
+    }
+    if !args.yes.yes {
+        if !interactive(&ctx.out) {
+            return Err(Error::invalid(
+                "--yes",
+                "erasure cannot be undone; confirm with --yes when not on a terminal (the plan is stored)",
+            )
+            .into());
+        }
+        if !dialoguer::Confirm::new().with_prompt("Erase as planned?").default(false).interact()? {
+            return Err(Error::RequestState("not erased: the officer declined; the plan stays stored".into()).into());
+        }
+    }
+    let done = apply(ctx, &req, &s, &fresh)?;
+    report(ctx, &req, &fresh, done)
+}
+
+fn refuse_legal_claims(ctx: &Ctx, s: &Subject) -> anyhow::Result<()> {
+    let held: bool = ctx.store.conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL)",
+        [s.person_id],
+        |r| r.get(0),
+    )?;
+    if held {
+        return Err(Error::RequestState("the person's data is restricted for legal claims (Art. 18(1)(c), 17(3)(e)); lift that restriction before erasing".into()).into());
+    }
+    Ok(())
+}
+
+fn stored_plan(ctx: &Ctx, request: &str) -> anyhow::Result<Option<Plan>> {
+    let text: Option<String> = ctx
+        .store
+        .conn
+        .query_row("SELECT plan FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL", [request], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan) -> anyhow::Result<()> {
+    let tx = ctx.store.conn.transaction()?;
+    tx.execute(
+        "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (request_id) DO UPDATE SET plan = excluded.plan, fingerprint = excluded.fingerprint, created_at = excluded.created_at",
+        params![req.id, serde_json::to_string(plan)?, plan.fingerprint, ctx.clock.timestamp()],
+    )?;
+    audit::append(
+        &tx,
+        &ctx.clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "erasure-planned",
+        json!({"deleted": plan.deleted, "kept": plan.kept}),
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn render(ctx: &Ctx, plan: &Plan) -> String {
+    let mut t = table::new(&ctx.out, &["Table", "Action", "Rows", "Ground", "Kept until", "Why"]);
+    for s in &plan.steps {
+        let action = if s.fields.is_empty() {
+            s.action.clone()
+        } else {
+            format!("{} ({} -> NULL)", s.action, s.fields.join(", "))
+        };
+        t.add_row(vec![
+            table::cell(&s.table),
+            table::cell(&action),
+            table::cell(&s.rows.to_string()),
+            table::cell(s.ground.as_deref().unwrap_or("")),
+            table::cell(s.until.as_deref().unwrap_or("")),
+            table::cell(&s.why),
+        ]);
+    }
+    format!("Erasure plan: delete {} rows, keep {} rows detached from the profile.\n{t}", plan.deleted, plan.kept)
+}
+
+fn show(ctx: &Ctx, req: &Request, plan: &Plan, title: &str) -> anyhow::Result<()> {
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": req.state, "plan": plan}))?;
+    } else {
+        ctx.out.data(&format!("{title} for request {}:\n{}", req.id, render(ctx, plan)))?;
+    }
+    Ok(())
+}
+
+/// One line of the erasure journal beside the store: keyed hashes only, for `--replay`.
+#[derive(Debug, Serialize, Deserialize)]
+struct JournalEntry {
+    request: String,
+    erased_at: String,
+    hashes: Vec<(String, String)>,
+}
+
+pub fn journal_path(store: &Path) -> PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".erasures");
+    PathBuf::from(p)
+}
+
+fn append_journal(store: &Path, entry: &JournalEntry) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = journal_path(store);
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
+    writeln!(f, "{}", serde_json::to_string(entry)?)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Apply a plan in one transaction, after checking inside it that the plan is still current.
+/// Returns the number of rows deleted or detached.
+pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
+    let keys = Keys::load(&ctx.store.conn)?;
+    let register = Register::load(&ctx.store.conn)?;
+    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let tx = ctx.store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now = erase::plan(&tx, s, &plan.created_at)?;
+    if !erase::same(&now, plan) {
+        drop(tx);
+        store_plan(ctx, req, &now)?;
+        return Err(Error::StalePlan(req.id.clone()).into());
+    }
+    // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
+    notify::record(
+        &tx,
+        &ctx.clock,
+        &register,
+        req,
+        s,
+        "Erasure (Art. 17): erase the data of this person you received from us.",
+    )?;
+    let letter = Letter {
+        kind: "erasure",
+        subject: format!("Verwijdering / Erasure ({})", req.id),
+        body: answer_letter(&controller, req, plan),
+    };
+    mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, req, &letter)?;
+    let hashes = suppress(&tx, &ctx.clock, &keys, Some(&req.id), s, "erased")?;
+    let done = erase::apply(&tx, s, plan)?;
+    let summary: Vec<_> = plan
+        .steps
+        .iter()
+        .map(|st| json!({"table": st.table, "action": st.action, "rows": st.rows, "until": st.until}))
+        .collect();
+    audit::append(&tx, &ctx.clock, Some(&req.id), Some(&req.subject_pseudonym), "erased", json!({"steps": summary}))?;
+    tx.execute(
+        "UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1",
+        params![req.id, ctx.clock.timestamp()],
+    )?;
+    let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps});
+    request::set_outcome(&tx, req, &outcome)?;
+    request::set_state(&tx, &ctx.clock, req, "completed", json!({"answered": "erasure"}))?;
+    append_journal(
+        &ctx.store.path,
+        &JournalEntry { request: req.id.clone(), erased_at: ctx.clock.timestamp(), hashes },
+    )?;
+    tx.commit()?;
+    // No byte of an erased value may remain in the WAL: fold it into the file and truncate it.
+    ctx.store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    Ok(done)
+}
+
+fn answer_letter(c: &crate::register::Controller, req: &Request, plan: &Plan) -> String {
+    let mut kept = String::new();
+    for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
+        kept.push_str(&format!(
+            "  - {} {} ({}), until {}\n",
+            s.rows,
+            s.table,
+            s.ground.as_deref().unwrap_or(""),
+            s.until.as_deref().unwrap_or("-")
+        ));
+    }
+    if kept.is_empty() {
+        kept.push_str("  - nothing\n");
+    }
+    format!(
+        "(English below)\n\nHallo,\n\nOp je verzoek {id} (art. 17 AVG) hebben we je gegevens verwijderd: {deleted} records.\n\
+Wat we moeten bewaren, los van je profiel:\n{kept}\n----------------------------------------\n\n\
+Hello,\n\nAt your request {id} (GDPR Art. 17) we erased your data: {deleted} records.\n\
+What the law makes us keep, detached from your profile:\n{kept}\nYou may complain to the {auth} ({url}).\n{name}, {email}\n",
+        id = req.id,
+        deleted = plan.deleted,
+        auth = c.complaint_authority,
+        url = c.complaint_url,
+        name = c.name,
+        email = c.privacy_email
+    )
+}
+
+fn report(ctx: &Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
+    let recipients = notify::list(&ctx.store.conn, &req.id)?;
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": "completed", "rows_changed": done, "plan": plan, "recipients": recipients}))?;
+    } else {
+        let mut t = table::new(&ctx.out, &["Recipient", "Code", "State"]);
+        for n in &recipients {
+            t.add_row(vec![table::cell(&n.name), table::cell(&n.recipient), table::cell(&n.state)]);
+        }
+        ctx.out.data(&format!(
+            "Request {} carried out: {} rows deleted, {} kept detached from the profile. Recipients to tell (Art. 19; `dsr request notified {} --recipient CODE`):\n{t}",
+            req.id, plan.deleted, plan.kept, req.id
+        ))?;
+    }
+    Ok(Code::Ok)
+}
+
+#[derive(Debug, Default, Serialize)]
+struct DueSummary {
+    format_version: u32,
+    applied: Vec<String>,
+    replanned: Vec<String>,
+    failed: Vec<(String, String)>,
+}
+
+/// `dsr erase --due`: carry out the stored plans of verified erasure requests. No prompts.
+fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
+    let _lock = cron::lock(&ctx.store.path)?;
+    {
+        let tx = ctx.store.conn.transaction()?;
+        request::expire_stale(&tx, &ctx.clock)?;
+        tx.commit()?;
+    }
+    let ids: Vec<String> = ctx
+        .store
+        .conn
+        .prepare("SELECT r.id FROM request r JOIN erasure_plan p ON p.request_id = r.id WHERE r.kind = 'erase' AND r.state = 'verified' AND p.applied_at IS NULL ORDER BY r.year, r.seq")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut sum = DueSummary { format_version: 1, ..Default::default() };
+    for id in ids {
+        let result = (|| -> anyhow::Result<()> {
+            let (req, s) = verified(ctx, &id, Kind::Erase)?;
+            refuse_legal_claims(ctx, &s)?;
+            let plan = stored_plan(ctx, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            apply(ctx, &req, &s, &plan)?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => sum.applied.push(id),
+            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StalePlan(_))) => sum.replanned.push(id),
+            Err(e) => sum.failed.push((id, format!("{e:#}"))),
+        }
+    }
+    eprintln!(
+        "dsr erase --due: {} erased, {} re-planned (data changed; confirm again), {} failed",
+        sum.applied.len(),
+        sum.replanned.len(),
+        sum.failed.len()
+    );
+    if ctx.out.json {
+        ctx.out.json(&sum)?;
+    }
+    Ok(if !sum.failed.is_empty() {
+        Code::Failure
+    } else if !sum.replanned.is_empty() {
+        Code::StalePlan
+    } else {
+        Code::Ok
+    })
+}
+
+/// `dsr erase --replay`: after a restore from a backup older than some erasures, erase again
+/// everyone whose identifiers match an erasure's keyed hashes (journal and suppression list).
+fn replay(ctx: &mut Ctx, journal: Option<&Path>) -> anyhow::Result<Code> {
+    let _lock = cron::lock(&ctx.store.path)?;
+    let path = journal.map(Path::to_path_buf).unwrap_or_else(|| journal_path(&ctx.store.path));
+    let mut wanted: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: JournalEntry = serde_json::from_str(line)
+                .map_err(|e| Error::invalid("erasure journal", format!("{}: {e}", path.display())))?;
+            for (_, h) in entry.hashes {
+                wanted.insert(h, entry.request.clone());
+            }
+        }
+    } else if journal.is_some() {
+        return Err(Error::invalid("--journal", format!("cannot read {}", path.display())).into());
+    }
+    for h in ctx
+        .store
+        .conn
+        .prepare("SELECT hash, coalesce(request_id, '') FROM suppression WHERE reason = 'erased'")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+    {
+        let (h, r) = h?;
+        wanted.entry(h).or_insert(r);
+    }
+    let keys = Keys::load(&ctx.store.conn)?;
+    let mut people: std::collections::BTreeMap<i64, String> = std::collections::BTreeMap::new();
+    for (sql, kind) in [
+        ("SELECT person_id, address_norm FROM email_address", "email"),
+        ("SELECT person_id, number FROM phone_number", "phone"),
+        ("SELECT person_id, customer_number FROM customer", "customer"),
+    ] {
+        let mut stmt = ctx.store.conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let value: String = r.get(1)?;
+            if let Some(req) = wanted.get(&check::suppression_hash(&keys, kind, &value)) {
+                people.insert(r.get(0)?, req.clone());
+            }
+        }
+    }
+    let mut replayed = Vec::new();
+    for (person, original) in &people {
+        let s = crate::subject::subject(&ctx.store.conn, *person)?;
+        let tx = ctx.store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let plan = erase::plan(&tx, &s, &ctx.clock.timestamp())?;
+        suppress(&tx, &ctx.clock, &keys, None, &s, "erased")?;
+        erase::apply(&tx, &s, &plan)?;
+        audit::append(
+            &tx,
+            &ctx.clock,
+            Some(original),
+            Some(&keys.person(*person)),
+            "erasure-replayed",
+            json!({"deleted": plan.deleted, "kept": plan.kept}),
+        )?;
+        tx.commit()?;
+        replayed.push(json!({"erasure": original, "deleted": plan.deleted, "kept": plan.kept}));
+    }
+    ctx.store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    eprintln!("dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again", wanted.len(), replayed.len());
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "known_hashes": wanted.len(), "replayed": replayed}))?;
+    }
+    Ok(Code::Ok)
+}

@@ -1,0 +1,35 @@
+//! `dsr retention run`: for cron. No prompts, a run lock, a one-line summary on stderr and
+//! `--json` on stdout, non-zero exit on any failure.
+
+use crate::cli::RetentionCommand;
+use crate::exit::Code;
+use crate::register::Register;
+use crate::{cron, retention};
+
+use super::Ctx;
+
+pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
+    let RetentionCommand::Run { dry_run, batch } = cmd;
+    let _lock = cron::lock(&ctx.store.path)?;
+    let register = Register::load(&ctx.store.conn)?;
+    let summary = retention::run(&mut ctx.store.conn, ctx.clock, &register, dry_run, batch)?;
+    let per_rule: Vec<String> =
+        summary.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();
+    eprintln!(
+        "dsr retention{}: {} rows {} by {} rules in {:.1} s{}{}",
+        if dry_run { " (dry run)" } else { "" },
+        summary.removed,
+        if dry_run { "would be removed" } else { "removed" },
+        summary.rules.len(),
+        summary.seconds,
+        if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) },
+        if summary.failed > 0 { format!("; {} rule(s) FAILED", summary.failed) } else { String::new() }
+    );
+    if ctx.out.json {
+        ctx.out.json(&summary)?;
+    }
+    for r in summary.rules.iter().filter(|r| r.error.is_some()) {
+        eprintln!("dsr retention: rule {} failed: {}", r.rule, r.error.as_deref().unwrap_or(""));
+    }
+    Ok(if summary.failed > 0 { Code::Failure } else { Code::Ok })
+}

@@ -1,0 +1,332 @@
+//! Storage limitation (GDPR Art. 5(1)(e)): `dsr retention run` applies every retention rule of the
+//! register, table by table, in small transactions, so it can be killed at any point and run again
+//! (each batch is whole or not at all), and an officer's command waits at most one batch. Rows of a
+//! person whose data is restricted for legal claims are never touched, nor are unpaid invoices.
+//! Ended contracts are handled by the erasure planner (invoices stay for the tax law). After the
+//! register's rules come dsr's own: used or expired codes, requests closed more than three years
+//! ago, and people left with nothing but contact details.
+
+use chrono::{DateTime, Datelike, Months, Utc};
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::clock::{stamp, Clock};
+use crate::register::{Register, RetentionRule};
+use crate::rights::erase;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    pub rule: String,
+    pub table: String,
+    pub period_months: i64,
+    pub removed: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub format_version: u32,
+    pub dry_run: bool,
+    pub now: String,
+    pub rules: Vec<RuleResult>,
+    pub removed: u64,
+    pub failed: usize,
+    pub seconds: f64,
+}
+
+/// Which person a row of a table belongs to (SQL over the table's own columns).
+fn person_of(table: &str) -> &'static str {
+    match table {
+        "person" => "id",
+        "ip_event" | "web_session" | "payment_method" | "quote" | "invoice" | "service" | "domain" | "company" | "login_account" => {
+            "(SELECT person_id FROM customer WHERE customer.id = customer_id)"
+        }
+        "server_log" => "(SELECT c.person_id FROM web_session s JOIN customer c ON c.id = s.customer_id WHERE s.id = session_id)",
+        "dunning_event" | "payment" => "(SELECT c.person_id FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE i.id = invoice_id)",
+        "application_document" => "(SELECT person_id FROM application a WHERE a.id = application_id)",
+        "ticket_message" => "(SELECT person_id FROM ticket t WHERE t.id = ticket_id)",
+        "unsolicited_data" => "(SELECT t.person_id FROM ticket_message m JOIN ticket t ON t.id = m.ticket_id WHERE m.id = ticket_message_id)",
+        _ => "person_id",
+    }
+}
+
+/// Never touch a person under a legal-claims restriction (Art. 18(1)(c)); ?2 is the rule's category.
+fn not_held(table: &str) -> String {
+    format!(
+        "coalesce({}, -1) NOT IN (SELECT person_id FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL
+           AND person_id IS NOT NULL AND (category IS NULL OR category = ?2))",
+        person_of(table)
+    )
+}
+
+fn event_column(table: &str) -> Option<&'static str> {
+    Some(match table {
+        "ip_event" | "dunning_event" | "crash_report" => "occurred_at",
+        "web_session" => "started_at",
+        "server_log" => "logged_at",
+        "disclosure" => "disclosed_at",
+        "unsolicited_data" => "noted_at",
+        "ticket_message" => "sent_at",
+        _ => return None,
+    })
+}
+
+const UNPAID: &str = "('open', 'overdue', 'collection')";
+
+/// What expires under a rule: the condition (with ?1 = the cut-off) and child tables to clear
+/// first, as (table, condition) where `{ids}` stands for the ids of the parent rows of the batch.
+fn expiry(rule: &RetentionRule, now: DateTime<Utc>) -> Option<(String, Vec<(&'static str, &'static str)>)> {
+    let t = rule.table.as_str();
+    let cond = match (rule.starts_at.as_str(), t) {
+        ("event", _) => format!("{} < ?1", event_column(t)?),
+        ("fiscal-year-end", "invoice") => format!("status NOT IN {UNPAID} AND CAST(substr(issued_at, 1, 4) AS INTEGER) + {} < {}", rule.period_months / 12, now.year()),
+        ("fiscal-year-end", "quote") => format!(
+            "CAST(substr(created_at, 1, 4) AS INTEGER) + {} < {} AND id NOT IN (SELECT quote_id FROM invoice WHERE quote_id IS NOT NULL)",
+            rule.period_months / 12,
+            now.year()
+        ),
+        ("fiscal-year-end", "payment") => format!(
+            "invoice_id IN (SELECT id FROM invoice WHERE status NOT IN {UNPAID} AND CAST(substr(issued_at, 1, 4) AS INTEGER) + {} < {})",
+            rule.period_months / 12,
+            now.year()
+        ),
+        ("decision-not-hired", "application") => "status IN ('rejected', 'withdrawn') AND decided_at < ?1".into(),
+        ("decision-not-hired", "application_document") => "application_id IN (SELECT id FROM application WHERE status IN ('rejected', 'withdrawn') AND decided_at < ?1)".into(),
+        ("ticket-closed", "ticket") => "closed_at < ?1".into(),
+        ("last-seen", "cookie") => "last_seen_at < ?1".into(),
+        ("consent-withdrawn", "consent") => "EXISTS (SELECT 1 FROM consent w WHERE w.person_id = consent.person_id AND w.purpose = consent.purpose
+               AND w.granted = 0 AND w.recorded_at < ?1 AND w.recorded_at >= consent.recorded_at)"
+            .into(),
+        ("contract-end", "person") => return None, // the whole profile: see `ended_contracts`
+        ("contract-end", _) => {
+            let owner = if ["email_address", "phone_number", "supplementary_statement"].contains(&t) { "person_id IN (SELECT person_id FROM customer" } else { "customer_id IN (SELECT id FROM customer" };
+            format!("{owner} WHERE ended_at IS NOT NULL AND ended_at < ?1)")
+        }
+        _ => return None,
+    };
+    let children: Vec<(&str, &str)> = match t {
+        "ticket" => vec![
+            ("unsolicited_data", "ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN {ids})"),
+            ("ticket_message", "ticket_id IN {ids}"),
+        ],
+        "application" => vec![("application_document", "application_id IN {ids}")],
+        "invoice" => vec![("payment", "invoice_id IN {ids}"), ("dunning_event", "invoice_id IN {ids}")],
+        "web_session" => vec![("server_log", "session_id IN {ids}")],
+        _ => vec![],
+    };
+    Some((cond, children))
+}
+
+fn cutoff(now: DateTime<Utc>, months: i64) -> String {
+    stamp(now.checked_sub_months(Months::new(months.max(0) as u32)).unwrap_or(now))
+}
+
+struct Runner<'a> {
+    conn: &'a mut Connection,
+    clock: Clock,
+    batch: u64,
+    dry_run: bool,
+}
+
+impl Runner<'_> {
+    /// Delete (or count) the rows of `table` matching `cond`, children first, batch by batch.
+    fn sweep(
+        &mut self,
+        table: &str,
+        cond: &str,
+        children: &[(&str, &str)],
+        cut: &str,
+        category: &str,
+    ) -> anyhow::Result<u64> {
+        // Codes and requests belong to no one's data; everything else honours legal-claims holds.
+        let cond = if matches!(table, "challenge" | "request") {
+            format!("({cond}) AND ?2 = ?2")
+        } else {
+            format!("({cond}) AND {}", not_held(table))
+        };
+        if self.dry_run {
+            return Ok(self.conn.query_row(
+                &format!("SELECT count(*) FROM {table} WHERE {cond}"),
+                params![cut, category],
+                |r| r.get::<_, i64>(0),
+            )? as u64);
+        }
+        // Links that would block the delete are cleared: a payment keeps its record, a consent its proof.
+        let unlink: &[(&str, &str)] = match table {
+            "payment_method" => &[("payment", "payment_method_id")],
+            "cookie" => &[("consent", "cookie_id")],
+            _ => &[],
+        };
+        let mut total = 0;
+        loop {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute("DELETE FROM temp.retention_ids", [])?;
+            let picked = tx.execute(
+                &format!("INSERT INTO temp.retention_ids SELECT rowid FROM {table} WHERE {cond} LIMIT {}", self.batch),
+                params![cut, category],
+            )?;
+            if picked == 0 {
+                break;
+            }
+            let ids = format!("(SELECT id FROM {table} WHERE rowid IN (SELECT id FROM temp.retention_ids))");
+            for (child, link) in children {
+                tx.execute(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), [])?;
+            }
+            for (other, column) in unlink {
+                tx.execute(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), [])?;
+            }
+            let n = tx
+                .execute(&format!("DELETE FROM {table} WHERE rowid IN (SELECT id FROM temp.retention_ids)"), [])?
+                as u64;
+            tx.commit()?;
+            total += n;
+        }
+        Ok(total)
+    }
+}
+
+/// The person ids of ended contracts past the profile's retention, one erasure each.
+fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
+    let people: Vec<i64> = r
+        .conn
+        .prepare(&format!(
+            "SELECT person_id FROM customer WHERE ended_at IS NOT NULL AND ended_at < ?1 AND {}",
+            not_held("customer").replace("customer_id", "customer.id")
+        ))?
+        .query_map(params![cut, "identity"], |x| x.get(0))?
+        .collect::<Result<_, _>>()?;
+    if r.dry_run {
+        return Ok(people.len() as u64);
+    }
+    let keys = crate::keys::Keys::load(r.conn)?;
+    for p in &people {
+        let s = crate::subject::subject(r.conn, *p)?;
+        let tx = r.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let open: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))", [p], |x| x.get(0))?;
+        if open {
+            continue; // a pending request decides first
+        }
+        let plan = erase::plan(&tx, &s, &r.clock.timestamp())?;
+        crate::rights::object::suppress(&tx, &r.clock, &keys, None, &s, "erased")?;
+        erase::apply(&tx, &s, &plan)?;
+        tx.commit()?;
+    }
+    Ok(people.len() as u64)
+}
+
+pub fn run(
+    conn: &mut Connection,
+    clock: Clock,
+    register: &Register,
+    dry_run: bool,
+    batch: u64,
+) -> anyhow::Result<Summary> {
+    let started = std::time::Instant::now();
+    let now = clock.now();
+    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id INTEGER PRIMARY KEY)")?;
+    let mut r = Runner { conn, clock, batch, dry_run };
+    let mut results = Vec::new();
+    // Children before parents where one rule's table is another's child: logs before sessions.
+    let mut rules: Vec<&RetentionRule> = register.retention.iter().collect();
+    let order = |t: &str| match t {
+        "server_log" => 0,
+        "web_session" => 1,
+        "person" => 9,
+        _ => 5,
+    };
+    rules.sort_by_key(|x| order(&x.table));
+    for rule in rules {
+        let cut = cutoff(now, rule.period_months);
+        let outcome = if rule.starts_at == "contract-end" && rule.table == "person" {
+            ended_contracts(&mut r, &cut)
+        } else {
+            match expiry(rule, now) {
+                Some((cond, children)) => r.sweep(&rule.table, &cond, &children, &cut, &rule.category),
+                None => Ok(0),
+            }
+        };
+        let (removed, error) = match outcome {
+            Ok(n) => (n, None),
+            Err(e) => (0, Some(format!("{e:#}"))),
+        };
+        if removed > 0 && !dry_run {
+            audit::append(
+                r.conn,
+                &clock,
+                None,
+                None,
+                "retention",
+                json!({"rule": rule.code, "table": rule.table, "removed": removed}),
+            )?;
+        }
+        results.push(RuleResult {
+            rule: rule.code.clone(),
+            table: rule.table.clone(),
+            period_months: rule.period_months,
+            removed,
+            error,
+        });
+    }
+    // dsr's own housekeeping.
+    let day = stamp(now - chrono::Duration::days(1));
+    let three_years = cutoff(now, 36);
+    let own: [OwnRule; 3] = [
+        ("verification-codes", "challenge", "(state <> 'active' AND created_at < ?1) OR expires_at < ?1", &[], day.as_str()),
+        (
+            "closed-requests",
+            "request",
+            "state IN ('completed', 'rejected', 'expired') AND closed_at < ?1 AND id NOT IN (SELECT request_id FROM restriction)
+             AND id NOT IN (SELECT request_id FROM objection) AND id NOT IN (SELECT request_id FROM decision_review)
+             AND id NOT IN (SELECT request_id FROM supplementary_statement WHERE request_id IS NOT NULL)
+             AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)",
+            &[("challenge", "request_id IN {ids}"), ("notification", "request_id IN {ids}"), ("erasure_plan", "request_id IN {ids}")],
+            three_years.as_str(),
+        ),
+        (
+            "people-without-relation",
+            "person",
+            "id NOT IN (SELECT person_id FROM customer) AND id NOT IN (SELECT person_id FROM application) AND id NOT IN (SELECT person_id FROM ticket)
+             AND id NOT IN (SELECT person_id FROM cookie) AND id NOT IN (SELECT person_id FROM crash_report) AND id NOT IN (SELECT person_id FROM disclosure)
+             AND id NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('awaiting-verification', 'verified'))",
+            &[
+                ("email_address", "person_id IN {ids}"),
+                ("phone_number", "person_id IN {ids}"),
+                ("consent", "person_id IN {ids}"),
+                ("supplementary_statement", "person_id IN {ids}"),
+            ],
+            "",
+        ),
+    ];
+    for (code, table, cond, children, cut) in own {
+        let removed = r.sweep(table, cond, children, cut, "identity");
+        let (removed, error) = match removed {
+            Ok(n) => (n, None),
+            Err(e) => (0, Some(format!("{e:#}"))),
+        };
+        if removed > 0 && !dry_run {
+            audit::append(
+                r.conn,
+                &clock,
+                None,
+                None,
+                "retention",
+                json!({"rule": code, "table": table, "removed": removed}),
+            )?;
+        }
+        results.push(RuleResult { rule: code.into(), table: table.into(), period_months: 0, removed, error });
+    }
+    if !dry_run {
+        r.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    }
+    Ok(Summary {
+        format_version: 1,
+        dry_run,
+        now: clock.timestamp(),
+        removed: results.iter().map(|x| x.removed).sum(),
+        failed: results.iter().filter(|x| x.error.is_some()).count(),
+        rules: results,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

@@ -1,0 +1,404 @@
+//! Erasure, forensic completeness, cron runs, retention, replay.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{self, Env};
+
+fn verified(env: &Env, who: &[&str]) -> String {
+    let o = env.open("erase", who);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    o.request
+}
+
+fn plan(env: &Env, id: &str) -> Value {
+    let (v, code): (Value, i32) = env.json(&["erase", id, "--dry-run"]);
+    assert_eq!(code, 0, "{v}");
+    v["plan"].clone()
+}
+
+fn steps<'a>(plan: &'a Value, table: &str) -> Vec<&'a Value> {
+    plan["steps"].as_array().unwrap().iter().filter(|s| s["table"] == table).collect()
+}
+
+fn email_of(env: &Env, sql: &str) -> String {
+    env.sql()
+        .query_row(
+            &format!(
+                "SELECT e.address FROM email_address e WHERE e.person_id = ({sql}) ORDER BY e.is_primary DESC LIMIT 1"
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn plans_for_each_kind_of_person() {
+    let env = Env::with_fixture("virtio");
+    // A customer with no invoices: everything deleted, nothing kept.
+    env.sql()
+        .execute_batch(
+            "DELETE FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117'));
+             DELETE FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117'));
+             DELETE FROM invoice WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117');
+             DELETE FROM quote WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117');",
+        )
+        .unwrap();
+    let none = "jan.devries@example.nl".to_owned();
+    let p = plan(&env, &verified(&env, &["--email", &none]));
+    assert!(p["steps"].as_array().unwrap().iter().all(|s| s["action"] == "delete" || s["table"] == "request"), "{p}");
+    assert_eq!(steps(&p, "person")[0]["rows"], 1);
+    // Paid invoices: kept until 31 December of their fiscal year + 7, detached; the profile goes.
+    let paid = email_of(&env, "SELECT c.person_id FROM customer c JOIN invoice i ON i.customer_id = c.id GROUP BY c.id HAVING sum(i.status = 'paid') > 0 AND sum(i.status IN ('open', 'overdue', 'collection')) = 0 LIMIT 1");
+    let id = verified(&env, &["--email", &paid]);
+    let p = plan(&env, &id);
+    let year: i32 = env.sql().query_row("SELECT min(substr(issued_at, 1, 4)) FROM invoice i JOIN customer c ON c.id = i.customer_id JOIN email_address e ON e.person_id = c.person_id WHERE e.address = ?1", [&paid], |r| r.get::<_, String>(0)).unwrap().parse().unwrap();
+    let inv = steps(&p, "invoice");
+    assert!(inv.iter().all(|s| s["action"] == "detach" && s["ground"].as_str().unwrap().contains("17(3)(b)")));
+    assert!(inv.iter().any(|s| s["until"] == format!("{}-12-31", year + 7)), "{inv:?}");
+    assert_eq!(steps(&p, "person")[0]["action"], "delete");
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let detached: i64 =
+        env.sql().query_row("SELECT count(*) FROM invoice WHERE customer_id IS NULL", [], |r| r.get(0)).unwrap();
+    assert!(detached >= inv.iter().map(|s| s["rows"].as_i64().unwrap()).sum::<i64>());
+    // An unpaid invoice in collection: kept for the legal claim until settled.
+    let debtor = email_of(&env, "SELECT c.person_id FROM customer c JOIN invoice i ON i.customer_id = c.id WHERE i.status = 'collection' LIMIT 1");
+    let p = plan(&env, &verified(&env, &["--email", &debtor]));
+    assert!(steps(&p, "invoice")
+        .iter()
+        .any(|s| s["ground"].as_str().unwrap().contains("17(3)(e)") && s["until"] == "until settled"));
+    assert!(steps(&p, "dunning_event").iter().any(|s| s["action"] == "detach" && s["until"] == "until settled"));
+    // An applicant and a ticket-only person: everything goes.
+    for sql in [
+        "SELECT a.person_id FROM application a WHERE a.person_id NOT IN (SELECT person_id FROM customer) LIMIT 1",
+        "SELECT t.person_id FROM ticket t WHERE t.person_id NOT IN (SELECT person_id FROM customer) AND t.person_id NOT IN (SELECT person_id FROM application) LIMIT 1",
+    ] {
+        let email = email_of(&env, sql);
+        let id = verified(&env, &["--email", &email]);
+        let p = plan(&env, &id);
+        assert!(p["steps"].as_array().unwrap().iter().all(|s| s["action"] == "delete" || s["table"] == "request"), "{p}");
+        env.dsr().args(["erase", &id, "--yes"]).assert().success();
+        let (_, code): (Value, i32) = env.json(&["lookup", "--email", &email]);
+        assert_eq!(code, 3, "{email} is gone");
+    }
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn a_stale_plan_is_made_again_not_applied() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    plan(&env, &id);
+    env.sql()
+        .execute("INSERT INTO server_log (logged_at, ip, method, path, status, session_id) SELECT '2026-11-01T00:00:00Z', ip, 'GET', '/new', 200, id FROM web_session WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117') LIMIT 1", [])
+        .unwrap();
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(21), "{}", support::stderr(&out));
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0, "nothing erased");
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn an_unverified_erasure_does_nothing() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("erase", &["--email", "jan.devries@example.nl"]);
+    for args in [vec!["erase", o.request.as_str(), "--yes"], vec!["erase", o.request.as_str(), "--dry-run"]] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(5));
+    }
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0);
+    let out = env.run(&["erase", "--due"]);
+    assert!(out.status.success());
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0, "--due touches only verified requests with a plan");
+}
+
+/// Values of a person that an erasure must remove (those not kept on an invoice by law).
+fn values(env: &Env, person: i64) -> Vec<String> {
+    let conn = env.sql();
+    let mut v: Vec<String> = Vec::new();
+    let mut add = |sql: &str| {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt.query_map([person], |r| r.get::<_, Option<String>>(0)).unwrap();
+        for x in rows.flatten().flatten() {
+            if x.len() >= 6 {
+                v.push(x);
+            }
+        }
+    };
+    add("SELECT address FROM email_address WHERE person_id = ?1");
+    add("SELECT number FROM phone_number WHERE person_id = ?1");
+    add("SELECT iban FROM payment_method WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1)");
+    add("SELECT paypal_email FROM payment_method WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1)");
+    add("SELECT ip FROM ip_event WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1) AND ip NOT IN (SELECT ip FROM ip_event WHERE customer_id NOT IN (SELECT id FROM customer WHERE person_id = ?1))");
+    add("SELECT username FROM login_account WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1)");
+    add("SELECT body FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id = ?1)");
+    add("SELECT given_name || ' ' || family_name FROM person WHERE id = ?1 AND id NOT IN (SELECT c.person_id FROM customer c JOIN invoice i ON i.customer_id = c.id)");
+    add("SELECT street FROM person WHERE id = ?1 AND id NOT IN (SELECT c.person_id FROM customer c JOIN invoice i ON i.customer_id = c.id)");
+    let mut all = Vec::new();
+    for x in v {
+        all.push(x.to_lowercase());
+        all.push(x.to_uppercase());
+        all.push(x);
+    }
+    all
+}
+
+fn leftovers(env: &Env, values: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    for suffix in ["", "-wal"] {
+        let mut p = env.db.clone().into_os_string();
+        p.push(suffix);
+        let Ok(bytes) = std::fs::read(&p) else { continue };
+        for v in values {
+            if bytes.windows(v.len()).any(|w| w == v.as_bytes()) {
+                found.push(format!("{v} in {}", std::path::Path::new(&p).display()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_byte_of_an_erased_value_remains_in_the_file_or_wal() {
+    let env = Env::with_fixture("virtio");
+    let conn = env.sql();
+    let people: Vec<(i64, String)> = conn
+        .prepare("SELECT p.id, (SELECT address FROM email_address WHERE person_id = p.id ORDER BY is_primary DESC LIMIT 1) FROM person p WHERE p.id IN (SELECT person_id FROM email_address) AND p.id IN (SELECT person_id FROM customer) ORDER BY p.id LIMIT 6")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+    for (person, email) in people {
+        let erased = values(&env, person);
+        assert!(!erased.is_empty());
+        assert!(leftovers(&env, &erased).len() >= erased.len() / 3, "the values are in the store before");
+        let id = verified(&env, &["--email", &email]);
+        env.dsr().args(["erase", &id, "--yes"]).assert().success();
+        let left = leftovers(&env, &erased);
+        assert!(left.is_empty(), "erased values remain: {left:?}");
+    }
+}
+
+#[test]
+fn the_forensic_scan_finds_values_when_secure_delete_is_off() {
+    // The same deletion done without secure_delete leaves the bytes in free pages: the scan above
+    // would fail, so it is a real check.
+    let env = Env::with_fixture("virtio");
+    let person: i64 = env
+        .sql()
+        .query_row("SELECT person_id FROM email_address WHERE address = 'jan.devries@example.nl'", [], |r| r.get(0))
+        .unwrap();
+    let erased = values(&env, person);
+    let conn = env.sql();
+    conn.execute_batch("PRAGMA secure_delete = OFF; PRAGMA foreign_keys = OFF;").unwrap();
+    conn.execute("DELETE FROM email_address WHERE person_id = ?1", [person]).unwrap();
+    conn.execute("DELETE FROM phone_number WHERE person_id = ?1", [person]).unwrap();
+    conn.execute(
+        "DELETE FROM login_account WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1)",
+        [person],
+    )
+    .unwrap();
+    conn.execute("DELETE FROM customer WHERE person_id = ?1", [person]).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    drop(conn);
+    assert!(!leftovers(&env, &erased).is_empty(), "without secure_delete the values stay in the file");
+}
+
+#[test]
+fn erase_due_applies_stored_plans_under_a_lock() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    let out = env.run(&["erase", &id]);
+    assert_eq!(out.status.code(), Some(2), "no --yes off a terminal; the plan is stored");
+    // A held run lock: the cron run exits at once with its own code.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{}.run.lock", env.db.display()))
+        .unwrap();
+    lock.lock().unwrap();
+    let out = env.run(&["erase", "--due"]);
+    assert_eq!(out.status.code(), Some(22));
+    support::assert_one_line_error(&out);
+    lock.unlock().unwrap();
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["applied"][0], id.as_str());
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 3);
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    assert_eq!(shown["state"], "completed");
+    assert!(shown["subject_given"].is_null(), "the request keeps no personal data");
+    assert!(!shown["recipients"].as_array().unwrap().is_empty(), "recipients to tell are listed");
+}
+
+#[test]
+fn replay_after_restoring_a_backup_erases_again() {
+    let env = Env::with_fixture("virtio");
+    let backup = env.path("backup.sqlite");
+    env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    std::fs::copy(&env.db, &backup).unwrap();
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    // Restore the backup taken before the erasure.
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
+    }
+    std::fs::copy(&backup, &env.db).unwrap();
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0, "the restore brought the person back");
+    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["replayed"].as_array().unwrap().len(), 1);
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 3, "gone again");
+    let (_, code): (Value, i32) = env.json(&["lookup", "--customer", "V204117"]);
+    assert_eq!(code, 3);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+fn count(env: &Env, sql: &str) -> i64 {
+    env.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn retention_removes_exactly_what_is_past_its_period() {
+    let mut env = Env::with_fixture("virtio");
+    env.now = Some("2030-01-01T00:00:00Z".into());
+    let now = "2026-11-22T00:00:00Z";
+    let _ = now;
+    // Move the clock: the fixture was made "now" (real time); five years on everything timed expires.
+    let init_now: String = env.sql().query_row("SELECT max(created_at) FROM person", [], |r| r.get(0)).unwrap();
+    env.now = Some(init_now.clone());
+    let crash_old = count(&env, &format!("SELECT count(*) FROM crash_report WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', '{init_now}', '-3 months')"));
+    let crash_all = count(&env, "SELECT count(*) FROM crash_report");
+    let apps_old = count(&env, &format!("SELECT count(*) FROM application WHERE status IN ('rejected','withdrawn') AND decided_at < strftime('%Y-%m-%dT%H:%M:%SZ', '{init_now}', '-12 months')"));
+    assert!(crash_old > 0 && crash_old < crash_all && apps_old > 0);
+    let (v, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{v}");
+    let rule = |code: &str| {
+        v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == code).unwrap()["removed"].as_i64().unwrap()
+    };
+    assert_eq!(rule("crash-data"), crash_old);
+    assert_eq!(rule("applications"), apps_old);
+    assert_eq!(count(&env, "SELECT count(*) FROM crash_report"), crash_all - crash_old);
+    let (again, _): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(again["removed"], 0, "a re-run removes nothing more");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn data_restricted_for_legal_claims_survives_retention() {
+    let mut env = Env::with_fixture("virtio");
+    let crash_person: String = env
+        .sql()
+        .query_row("SELECT e.address FROM crash_report c JOIN email_address e ON e.person_id = c.person_id GROUP BY c.person_id ORDER BY count(*) DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let o = env.open("restrict", &["--email", &crash_person, "--ground", "legal-claims"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    let before = count(&env, &format!("SELECT count(*) FROM crash_report WHERE person_id = (SELECT person_id FROM email_address WHERE address = '{crash_person}')"));
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    let (v, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{v}");
+    let after = count(&env, &format!("SELECT count(*) FROM crash_report WHERE person_id = (SELECT person_id FROM email_address WHERE address = '{crash_person}')"));
+    assert_eq!(after, before, "held for legal claims");
+    assert!(v["removed"].as_i64().unwrap() > 0, "other data did expire");
+    // A dry run counts but removes nothing.
+    let (d, _): (Value, i32) = env.json(&["retention", "run", "--dry-run"]);
+    assert_eq!(d["dry_run"], true);
+}
+
+/// A generated store with many expired log lines.
+fn big_store() -> Env {
+    let env = Env::new();
+    env.dsr()
+        .env("DSR_NOW", "2026-06-01T00:00:00Z")
+        .args(["generate", "--customers", "400", "--log-lines", "300", "--ip-events", "20"])
+        .assert()
+        .success();
+    env
+}
+
+fn table_counts(env: &Env) -> Vec<(String, i64)> {
+    let conn = env.sql();
+    let tables: Vec<String> = conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('audit_log', 'store_meta') ORDER BY name").unwrap().query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    tables
+        .into_iter()
+        .map(|t| {
+            let n = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0)).unwrap();
+            (t, n)
+        })
+        .collect()
+}
+
+#[test]
+fn retention_killed_at_random_moments_ends_like_an_uninterrupted_run() {
+    let reference = big_store();
+    let killed = Env::new();
+    std::fs::copy(&reference.db, &killed.db).unwrap();
+    let later = "2026-12-15T00:00:00Z";
+    reference.dsr().env("DSR_NOW", later).args(["retention", "run", "--batch", "500"]).assert().success();
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    for ms in [40u64, 90, 150, 230] {
+        let mut child = Command::new(&bin)
+            .args(["--db", killed.db.to_str().unwrap(), "retention", "run", "--batch", "500"])
+            .env("DSR_NOW", later)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    killed.dsr().env("DSR_NOW", later).args(["retention", "run", "--batch", "500"]).assert().success();
+    let ok: String = killed.sql().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    killed.dsr().args(["audit", "verify"]).assert().success();
+    assert_eq!(table_counts(&killed), table_counts(&reference));
+}
+
+#[test]
+fn two_runs_at_once_one_waits_out_and_an_officer_is_not_blocked() {
+    let env = big_store();
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let mut first = Command::new(&bin)
+        .args(["--db", env.db.to_str().unwrap(), "retention", "run", "--batch", "200"])
+        .env("DSR_NOW", "2027-03-01T00:00:00Z")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first run has taken the lock (it creates the lock file), then start a second
+    // run and an officer's lookup while it sweeps.
+    let lock_path = format!("{}.run.lock", env.db.display());
+    while !std::path::Path::new(&lock_path).exists() {
+        assert!(first.try_wait().unwrap().is_none(), "the first run ended before taking the lock");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let second = env.dsr().env("DSR_NOW", "2027-03-01T00:00:00Z").args(["retention", "run"]).output().unwrap();
+    let lookup = env.run(&["lookup", "--customer", "G00000001"]);
+    let still_running = first.try_wait().unwrap().is_none();
+    let status = first.wait().unwrap();
+    assert!(status.success());
+    if still_running {
+        assert_eq!(second.status.code(), Some(22), "a second run during the first exits with the lock code");
+    }
+    assert!(support::stderr(&second).contains("lock"), "{}", support::stderr(&second));
+    assert!(std::path::Path::new(&lock_path).exists());
+    assert!(lookup.status.code() == Some(0), "the officer's lookup completed: {}", support::stderr(&lookup));
+}

@@ -216,6 +216,9 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
     Ok(people.len() as u64)
 }
 
+/// dsr's own rules: (code, table, condition, children, cut-off).
+type OwnRule<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+
 pub fn run(
     conn: &mut Connection,
     clock: Clock,

@@ -170,7 +170,7 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
         return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
     }
     let report = access::build(&ctx.store.conn, &ctx.clock, &req, &s)?;
-    let tx = ctx.store.conn.transaction()?;
+    let tx = ctx.store.conn.unchecked_transaction()?;
     audit::append(
         &tx,
         &ctx.clock,
@@ -195,7 +195,7 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
             ctx.out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()));
         }
         None if ctx.out.json => ctx.out.json(&report)?,
-        None => ctx.out.data(&render_access(&report, &ctx.out))?,
+        None => ctx.out.data(&render_access(&report, &ctx.out)?)?,
     }
     tx.commit()?;
     Ok(Code::Ok)
@@ -204,7 +204,7 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
 /// Rows per table shown on a terminal; the JSON and --out answer hold every row.
 const TERMINAL_ROWS: usize = 20;
 
-pub fn render_access(r: &AccessReport, out: &Output) -> String {
+pub fn render_access(r: &AccessReport<'_>, out: &Output) -> anyhow::Result<String> {
     let mut s = format!(
         "Access answer for request {} (GDPR Art. 15) from {}\nGenerated {}; {} records in {} categories.\n",
         r.request.id,
@@ -216,17 +216,18 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
     for c in &r.categories {
         s.push_str(&format!("\n== {} / {} ({} records)\n", c.name_en, c.name_nl, c.records));
         for t in &c.tables {
+            let preview = t.rows.preview(TERMINAL_ROWS)?;
             let columns: Vec<&str> =
-                t.rows.first().map(|row| row.keys().map(String::as_str).collect()).unwrap_or_default();
+                preview.first().map(|row| row.keys().map(String::as_str).collect()).unwrap_or_default();
             let mut tb = table::new(out, &columns);
-            for row in t.rows.iter().take(TERMINAL_ROWS) {
+            for row in &preview {
                 tb.add_row(row.values().map(|v| table::cell(&cell_text(v))).collect::<Vec<_>>());
             }
-            s.push_str(&format!("{} ({} rows)\n{tb}\n", t.table, t.rows.len()));
-            if t.rows.len() > TERMINAL_ROWS {
+            s.push_str(&format!("{} ({} rows)\n{tb}\n", t.table, t.records));
+            if t.records > TERMINAL_ROWS as u64 {
                 s.push_str(&format!(
                     "... and {} more rows (all of them with --json or --out)\n",
-                    t.rows.len() - TERMINAL_ROWS
+                    t.records - TERMINAL_ROWS as u64
                 ));
             }
         }
@@ -270,7 +271,7 @@ pub fn render_access(r: &AccessReport, out: &Output) -> String {
         sanitize::line(&r.complaint.url),
         sanitize::line(&r.complaint.court_route_en)
     ));
-    s
+    Ok(s)
 }
 
 fn cell_text(v: &serde_json::Value) -> String {

@@ -47,10 +47,17 @@ impl Output {
         out.flush()
     }
 
-    /// Write one JSON document to stdout.
+    /// Write one JSON document to stdout, streamed (a large answer is never held in memory).
     pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(value)?;
-        Ok(self.data(&text)?)
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        if let Err(e) = serde_json::to_writer_pretty(&mut out, value) {
+            return Err(match e.io_error_kind() {
+                Some(kind) => std::io::Error::from(kind).into(),
+                None => e.into(),
+            });
+        }
+        out.write_all(b"\n")?;
+        Ok(out.flush()?)
     }
 
     /// Status on stderr, silenced by `-q`.

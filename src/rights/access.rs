@@ -19,13 +19,13 @@ use crate::subject::{self, Subject};
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, Serialize)]
-pub struct AccessReport {
+pub struct AccessReport<'c> {
     pub format_version: u32,
     pub generated_at: String,
     pub request: RequestSummary,
     pub controller: Controller,
     pub person: PersonSummary,
-    pub categories: Vec<CategoryData>,
+    pub categories: Vec<CategoryData<'c>>,
     pub recipients: Vec<PersonRecipient>,
     pub transfers_outside_eea: Vec<Transfer>,
     pub automated_decisions: Vec<DecisionAnswer>,
@@ -50,7 +50,7 @@ pub struct PersonSummary {
 }
 
 #[derive(Debug, Serialize)]
-pub struct CategoryData {
+pub struct CategoryData<'c> {
     pub code: String,
     pub name_en: String,
     pub name_nl: String,
@@ -61,7 +61,7 @@ pub struct CategoryData {
     pub purposes: Vec<PurposeRef>,
     pub retention: Vec<RetentionRef>,
     pub records: u64,
-    pub tables: Vec<TableData>,
+    pub tables: Vec<TableData<'c>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,9 +83,56 @@ pub struct RetentionRef {
 }
 
 #[derive(Debug, Serialize)]
-pub struct TableData {
+pub struct TableData<'c> {
     pub table: String,
-    pub rows: Vec<Map<String, Value>>,
+    pub records: u64,
+    /// Streamed from the store while the answer is written: memory stays bounded.
+    pub rows: RowStream<'c>,
+}
+
+/// The person's rows of one table, read from the store when serialised or previewed.
+pub struct RowStream<'c> {
+    conn: &'c Connection,
+    table: String,
+    subject: Subject,
+}
+
+impl std::fmt::Debug for RowStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RowStream({})", self.table)
+    }
+}
+
+impl RowStream<'_> {
+    /// The first `limit` rows, for a terminal.
+    pub fn preview(&self, limit: usize) -> rusqlite::Result<Vec<Map<String, Value>>> {
+        let mut out = Vec::new();
+        each_row(self.conn, &self.table, &self.subject, |row| {
+            if out.len() < limit {
+                out.push(row);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl Serialize for RowStream<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut failure = None;
+        let result = each_row(self.conn, &self.table, &self.subject, |row| {
+            seq.serialize_element(&row).map_err(|e| {
+                failure = Some(e.to_string());
+                rusqlite::Error::InvalidQuery
+            })
+        });
+        if let Err(e) = result {
+            return Err(S::Error::custom(failure.unwrap_or_else(|| e.to_string())));
+        }
+        seq.end()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -169,7 +216,12 @@ pub fn value(v: ValueRef<'_>) -> Value {
     }
 }
 
-pub fn build(conn: &Connection, clock: &Clock, request: &Request, s: &Subject) -> anyhow::Result<AccessReport> {
+pub fn build<'c>(
+    conn: &'c Connection,
+    clock: &Clock,
+    request: &Request,
+    s: &Subject,
+) -> anyhow::Result<AccessReport<'c>> {
     let register = Register::load(conn)?;
     let controller = register
         .controller
@@ -179,9 +231,13 @@ pub fn build(conn: &Connection, clock: &Clock, request: &Request, s: &Subject) -
     for c in &register.categories {
         let mut tables = Vec::new();
         for t in &c.tables {
-            let rows = rows(conn, t, s)?;
-            if !rows.is_empty() {
-                tables.push(TableData { table: t.clone(), rows });
+            let records = subject::count(conn, subject::scope(t).expect("register tables are scoped"), s)?;
+            if records > 0 {
+                tables.push(TableData {
+                    table: t.clone(),
+                    records,
+                    rows: RowStream { conn, table: t.clone(), subject: *s },
+                });
             }
         }
         if tables.is_empty() {
@@ -219,7 +275,7 @@ pub fn build(conn: &Connection, clock: &Clock, request: &Request, s: &Subject) -
             source_nl: c.source_nl.clone(),
             purposes,
             retention,
-            records: tables.iter().map(|t| t.rows.len() as u64).sum(),
+            records: tables.iter().map(|t| t.records).sum(),
             tables,
         });
     }

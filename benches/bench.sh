@@ -146,6 +146,104 @@ t1=$(now_ms)
 batch_s=$(awk -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", ms / 1000 }')
 batch_rate=$(awk -v n="$batch" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ms / 1000) }')
 
+# check --stdin over 1,000,000 addresses (customers' primary addresses, repeated as needed).
+lines=${CHECK_LINES:-1000000}
+sqlite3 "$db" "SELECT address FROM email_address WHERE is_primary = 1 LIMIT $lines" > "$prep/emails.txt"
+while [ "$(wc -l < "$prep/emails.txt")" -lt "$lines" ]; do cat "$prep/emails.txt" "$prep/emails.txt" | head -n "$lines" > "$prep/e2" && mv "$prep/e2" "$prep/emails.txt"; done
+t0=$(now_ms); "$dsr" --db "$wdb" -q check --purpose newsletter --stdin < "$prep/emails.txt" > "$prep/allowed.txt"; t1=$(now_ms)
+check_ms=$((t1 - t0))
+check_rate=$(awk -v n="$lines" -v ms="$check_ms" 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+check_mem=$(peak_kib "$dsr" --db "$wdb" -q check --purpose newsletter --stdin < "$prep/emails.txt")
+# Lower bound: the same lookups set-based in the sqlite3 shell (import, join on the index, latest consent).
+t0=$(now_ms)
+sqlite3 "$wdb" <<SQL >/dev/null
+CREATE TEMP TABLE l(address TEXT);
+.mode list
+.import $prep/emails.txt l
+SELECT count(*) FROM l JOIN email_address e ON e.address_norm = lower(l.address)
+  WHERE coalesce((SELECT granted FROM consent c WHERE c.person_id = e.person_id AND c.purpose = 'newsletter' ORDER BY recorded_at DESC LIMIT 1), e.newsletter_opt_in) = 1;
+SQL
+t1=$(now_ms)
+check_sql_ms=$((t1 - t0))
+
+# Erasure of one person (apply), on the working copy: dsr versus the same deletes by hand.
+erase_samples=(); erase_sql_samples=()
+for i in $(seq 1 10); do
+  n=$(( (i * 15485863) % customers + 1 )); id=$(printf 'G%08d' "$n")
+  printf 'customer,verified_by,reference\n' > /dev/null
+  req=$("$dsr" --db "$wdb" --json erase --customer "$id" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
+  code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
+  "$dsr" --db "$wdb" verify "$req" "$code" >/dev/null
+  t0=$(now_ms); "$dsr" --db "$wdb" -q erase "$req" --yes >/dev/null; t1=$(now_ms)
+  erase_samples+=($((t1 - t0)))
+  n2=$(( (i * 32452843) % customers + 1 )); id2=$(printf 'G%08d' "$n2")
+  c="(SELECT id FROM customer WHERE customer_number = '$id2')"
+  p="(SELECT person_id FROM customer WHERE customer_number = '$id2')"
+  t0=$(now_ms)
+  sqlite3 "$wdb" "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE;
+    DELETE FROM unsolicited_data WHERE ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p));
+    DELETE FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p);
+    DELETE FROM ticket WHERE person_id IN $p; DELETE FROM consent WHERE person_id IN $p; DELETE FROM cookie WHERE person_id IN $p;
+    DELETE FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);
+    DELETE FROM web_session WHERE customer_id IN $c; DELETE FROM ip_event WHERE customer_id IN $c;
+    UPDATE payment SET payment_method_id = NULL WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
+    DELETE FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
+    UPDATE quote SET customer_id = NULL WHERE customer_id IN $c; UPDATE invoice SET customer_id = NULL WHERE customer_id IN $c;
+    DELETE FROM payment_method WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
+    DELETE FROM domain WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
+    DELETE FROM service WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
+    DELETE FROM login_account WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
+    DELETE FROM crash_report WHERE person_id IN $p; DELETE FROM email_address WHERE person_id IN $p; DELETE FROM phone_number WHERE person_id IN $p;
+    CREATE TEMP TABLE gone AS SELECT person_id FROM customer WHERE customer_number = '$id2';
+    DELETE FROM customer WHERE customer_number = '$id2'; DELETE FROM person WHERE id IN (SELECT person_id FROM gone);
+    COMMIT; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+  t1=$(now_ms)
+  erase_sql_samples+=($((t1 - t0)))
+done
+erase_ms=$(printf '%s\n' "${erase_samples[@]}" | median)
+erase_sql_ms=$(printf '%s\n' "${erase_sql_samples[@]}" | median)
+
+# Retention: server logs older than 6 months, on two fresh copies: dsr versus one raw DELETE.
+ret_now=${RETENTION_NOW:-2027-01-15T00:00:00Z}
+cut=$(date -u -d "${ret_now} -6 months" +%Y-%m-%dT%H:%M:%SZ)
+cp "$db" "$work/ret-dsr.sqlite"; sqlite3 "$work/ret-dsr.sqlite" "PRAGMA journal_mode=WAL;" >/dev/null
+expired=$(sqlite3 "$work/ret-dsr.sqlite" "SELECT count(*) FROM server_log WHERE logged_at < '$cut'")
+t0=$(now_ms)
+if [ -x /usr/bin/time ]; then
+  ret_mem=$(DSR_NOW=$ret_now /usr/bin/time -v "$dsr" --db "$work/ret-dsr.sqlite" -q retention run 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
+else
+  DSR_NOW=$ret_now "$dsr" --db "$work/ret-dsr.sqlite" -q retention run >/dev/null 2>&1; ret_mem=n/a
+fi
+t1=$(now_ms)
+ret_ms=$((t1 - t0))
+removed=$(( expired - $(sqlite3 "$work/ret-dsr.sqlite" "SELECT count(*) FROM server_log WHERE logged_at < '$cut'") ))
+rm -f "$work/ret-dsr.sqlite"*
+cp "$db" "$work/ret-sql.sqlite"
+t0=$(now_ms)
+sqlite3 "$work/ret-sql.sqlite" "PRAGMA journal_mode=WAL; PRAGMA secure_delete=ON; PRAGMA synchronous=NORMAL; DELETE FROM server_log WHERE logged_at < '$cut'; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+t1=$(now_ms)
+ret_sql_ms=$((t1 - t0))
+rm -f "$work/ret-sql.sqlite"*
+ret_rate=$(awk -v n="$removed" -v ms="$ret_ms" 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+ret_sql_rate=$(awk -v n="$expired" -v ms="$ret_sql_ms" 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+
+# One person with 1,000,000 log lines: peak memory of access --json, export and erase.
+big=$(printf 'G%08d' 777)
+sqlite3 "$wdb" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+  INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
+  SELECT '2026-10-01T10:00:00Z', '10.0.3.9', 'Mozilla/5.0 (X11; Linux x86_64)', 'GET', '/panel/' || (i % 97), 200,
+         (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id WHERE c.customer_number = '$big' LIMIT 1) FROM n;"
+req=$("$dsr" --db "$wdb" --json access --customer "$big" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
+code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
+"$dsr" --db "$wdb" verify "$req" "$code" >/dev/null
+t0=$(now_ms); big_access_mem=$(peak_kib "$dsr" --db "$wdb" --json access "$req"); t1=$(now_ms); big_access_ms=$((t1 - t0))
+{ echo "customer,verified_by,reference"; echo "$big,bench,big"; } > "$prep/big.csv"
+t0=$(now_ms); big_export_mem=$(peak_kib "$dsr" --db "$wdb" -q export --batch "$prep/big.csv" --out-dir "$prep/big"); t1=$(now_ms); big_export_ms=$((t1 - t0))
+req=$("$dsr" --db "$wdb" --json erase --customer "$big" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
+code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
+"$dsr" --db "$wdb" verify "$req" "$code" >/dev/null
+t0=$(now_ms); big_erase_mem=$(peak_kib "$dsr" --db "$wdb" -q erase "$req" --yes); t1=$(now_ms); big_erase_ms=$((t1 - t0))
+
 size=$(du -h "$db" | cut -f1)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo
@@ -157,3 +255,9 @@ echo "| lookup --customer | $lookup_ms ms | $lookup_sql_ms ms | $(ratio "$lookup
 echo "| access --json (one person) | $access_ms ms | $rows_ms ms | $(ratio "$access_ms" "$rows_ms") | $access_mem |"
 echo "| export --out (one person) | $export_ms ms | $rows_portable_ms ms | $(ratio "$export_ms" "$rows_portable_ms") | $export_mem |"
 echo "| export --batch ($batch people) | $batch_s s = $batch_rate people/s | | | $batch_mem |"
+echo "| check --stdin ($lines lines) | $check_ms ms = $check_rate lines/s | $check_sql_ms ms (set-based join) | $(ratio "$check_ms" "$check_sql_ms") | $check_mem |"
+echo "| person with 1,000,000 log lines: access --json | $big_access_ms ms | | | $big_access_mem |"
+echo "| person with 1,000,000 log lines: export (batch of one) | $big_export_ms ms | | | $big_export_mem |"
+echo "| person with 1,000,000 log lines: erase | $big_erase_ms ms | | | $big_erase_mem |"
+echo "| erase (one person, apply) | $erase_ms ms | $erase_sql_ms ms | $(ratio "$erase_ms" "$erase_sql_ms") | |"
+echo "| retention run ($removed expired log lines of $expired; all rules) | $ret_ms ms = $ret_rate rows/s | $ret_sql_ms ms = $ret_sql_rate rows/s (one DELETE) | $(ratio "$ret_ms" "$ret_sql_ms") | $ret_mem |"

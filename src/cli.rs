@@ -510,7 +510,7 @@ pub enum RetentionCommand {
         #[arg(long)]
         dry_run: bool,
         /// Rows per transaction (an officer's command waits at most one batch)
-        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch: u64,
     },
 }

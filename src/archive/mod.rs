@@ -166,6 +166,8 @@ pub fn write<W: Write + Seek>(
     let recipients = recipients::for_person(conn, register, &spec.subject)?;
     let mut options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
+        // Level 1: archives are small and many (batches); speed matters more than a few percent of size.
+        .compression_level(Some(1))
         .unix_permissions(0o600)
         .large_file(true);
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&spec.generated_at) {

@@ -194,7 +194,9 @@ pub fn write<W: Write + Seek>(
         "generated_at": spec.generated_at,
     });
 
-    // data.json: everything in scope, nested by category and table.
+    // data.json: everything in scope, nested by category and table. It also counts each table's
+    // rows, so the CSV pass knows which tables to write without asking the store again.
+    let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     w.entry("data.json", |out| {
         let head = serde_json::to_string(&head)?;
         out.write_all(&head.as_bytes()[..head.len() - 1])?;
@@ -216,16 +218,17 @@ pub fn write<W: Write + Seek>(
                     out.write_all(b",")?;
                 }
                 write!(out, "{}:[", json!(t))?;
-                let mut first = true;
+                let mut n = 0u64;
                 each_row(conn, t, s, |row| {
-                    if !first {
+                    if n > 0 {
                         out.write_all(b",")?;
                     }
-                    first = false;
+                    n += 1;
                     serde_json::to_writer(&mut *out, &row)?;
-                    records += 1;
                     Ok(())
                 })?;
+                records += n;
+                counts.insert(t.clone(), n);
                 out.write_all(b"]")?;
             }
             out.write_all(b"}}")?;
@@ -237,8 +240,7 @@ pub fn write<W: Write + Seek>(
     // One CSV per table that holds records of the person.
     for c in &categories {
         for t in &c.tables {
-            let scope = crate::subject::scope(t).expect("scoped table");
-            if crate::subject::count(conn, scope, s)? == 0 {
+            if counts.get(t).copied().unwrap_or(0) == 0 {
                 continue;
             }
             w.entry(&format!("csv/{t}.csv"), |out| {

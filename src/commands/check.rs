@@ -50,7 +50,8 @@ pub fn check(ctx: &mut Ctx, args: &CheckArgs) -> anyhow::Result<Code> {
 
 /// One address per line in, the allowed ones out, unchanged; streaming, in one read transaction.
 fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
-    let tx = ctx.store.conn.transaction()?;
+    // A read transaction: one consistent view, and writers are never blocked by the stream.
+    let tx = ctx.store.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();

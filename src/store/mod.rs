@@ -29,12 +29,12 @@ impl Store {
     /// Open an existing store for reading and writing.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         check_header(path)?;
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )
         .map_err(|e| classify(path, e))?;
-        configure(&conn).map_err(|e| classify(path, e))?;
+        configure(&mut conn).map_err(|e| classify(path, e))?;
         let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| classify(path, e))?;
         if app_id != APPLICATION_ID {
             return Err(Error::NotAStore(path.to_owned()).into());
@@ -46,8 +46,8 @@ impl Store {
 
     /// Open an in-memory store with the current schema (unit tests).
     pub fn in_memory() -> anyhow::Result<Store> {
-        let conn = Connection::open_in_memory()?;
-        configure(&conn)?;
+        let mut conn = Connection::open_in_memory()?;
+        configure(&mut conn)?;
         let mut store = Store { conn, path: PathBuf::from(":memory:") };
         migrate::create(&mut store)?;
         Ok(store)
@@ -57,7 +57,11 @@ impl Store {
 /// Pragmas every connection runs with: foreign keys enforced, WAL so readers never block the
 /// writer, a busy timeout instead of failing at once, and secure_delete so erased values are
 /// overwritten rather than left in free pages.
-pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+pub fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    // Every write transaction takes the write lock up front: a deferred one that read first
+    // could not upgrade after another process wrote (SQLITE_BUSY_SNAPSHOT), and would fail
+    // instead of waiting its turn.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Every scope and register query is cached; the default of 16 would evict and re-prepare them.
     conn.set_prepared_statement_cache_capacity(256);
@@ -115,8 +119,8 @@ pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow:
         .tempfile_in(&dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     {
-        let conn = Connection::open(temp.path()).map_err(|e| classify(temp.path(), e))?;
-        configure(&conn)?;
+        let mut conn = Connection::open(temp.path()).map_err(|e| classify(temp.path(), e))?;
+        configure(&mut conn)?;
         let mut store = Store { conn, path: temp.path().to_owned() };
         migrate::create(&mut store)?;
         crate::keys::Keys::create(&store.conn)?;

@@ -234,6 +234,18 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
     Ok(people.len() as u64)
 }
 
+/// Record one rule's outcome: an audit entry when rows went, the error when it failed.
+fn finish(conn: &Connection, clock: &Clock, dry_run: bool, rule: &str, table: &str, period_months: i64, outcome: anyhow::Result<u64>) -> anyhow::Result<RuleResult> {
+    let (removed, error) = match outcome {
+        Ok(n) => (n, None),
+        Err(e) => (0, Some(format!("{e:#}"))),
+    };
+    if removed > 0 && !dry_run {
+        audit::append(conn, clock, None, None, "retention", json!({"rule": rule, "table": table, "removed": removed}))?;
+    }
+    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, error })
+}
+
 /// dsr's own rules: (code, table, condition, children, cut-off).
 type OwnRule<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
 
@@ -273,27 +285,7 @@ pub fn run(
                 None => Ok(0),
             }
         };
-        let (removed, error) = match outcome {
-            Ok(n) => (n, None),
-            Err(e) => (0, Some(format!("{e:#}"))),
-        };
-        if removed > 0 && !dry_run {
-            audit::append(
-                r.conn,
-                &clock,
-                None,
-                None,
-                "retention",
-                json!({"rule": rule.code, "table": rule.table, "removed": removed}),
-            )?;
-        }
-        results.push(RuleResult {
-            rule: rule.code.clone(),
-            table: rule.table.clone(),
-            period_months: rule.period_months,
-            removed,
-            error,
-        });
+        results.push(finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?);
     }
     // dsr's own housekeeping.
     let day = stamp(now - chrono::Duration::days(1));
@@ -326,22 +318,8 @@ pub fn run(
         ),
     ];
     for (code, table, cond, children, cut) in own {
-        let removed = r.sweep(table, cond, children, cut, "identity");
-        let (removed, error) = match removed {
-            Ok(n) => (n, None),
-            Err(e) => (0, Some(format!("{e:#}"))),
-        };
-        if removed > 0 && !dry_run {
-            audit::append(
-                r.conn,
-                &clock,
-                None,
-                None,
-                "retention",
-                json!({"rule": code, "table": table, "removed": removed}),
-            )?;
-        }
-        results.push(RuleResult { rule: code.into(), table: table.into(), period_months: 0, removed, error });
+        let outcome = r.sweep(table, cond, children, cut, "identity");
+        results.push(finish(r.conn, &clock, dry_run, code, table, 0, outcome)?);
     }
     if !dry_run {
         r.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;

@@ -52,11 +52,14 @@ fn person_of(table: &str) -> &'static str {
     }
 }
 
-/// Never touch a person under a legal-claims restriction (Art. 18(1)(c)); ?2 is the rule's category.
+/// Never touch a person under a legal-claims restriction (Art. 18(1)(c)). ?2 is the comma-separated
+/// list of categories a sweep reaches: the rule's own and those of the child rows it clears with it
+/// (a session takes its log lines along, so a hold on server logs keeps the session too); `*`
+/// stands for every category (a whole profile).
 fn not_held(table: &str) -> String {
     format!(
         "coalesce({}, -1) NOT IN (SELECT person_id FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL
-           AND person_id IS NOT NULL AND (category IS NULL OR category = ?2))",
+           AND person_id IS NOT NULL AND (category IS NULL OR ?2 = '*' OR instr(',' || ?2 || ',', ',' || category || ',') > 0))",
         person_of(table)
     )
 }
@@ -140,7 +143,7 @@ impl Runner<'_> {
         cond: &str,
         children: &[(&str, &str)],
         cut: &str,
-        category: &str,
+        categories: &str,
     ) -> anyhow::Result<u64> {
         // Codes and requests belong to no one's data; everything else honours legal-claims holds.
         let cond = if matches!(table, "challenge" | "request") || !self.holds {
@@ -151,7 +154,7 @@ impl Runner<'_> {
         if self.dry_run {
             return Ok(self.conn.query_row(
                 &format!("SELECT count(*) FROM {table} WHERE {cond}"),
-                params![cut, category],
+                params![cut, categories],
                 |r| r.get::<_, i64>(0),
             )? as u64);
         }
@@ -170,7 +173,7 @@ impl Runner<'_> {
             );
             loop {
                 let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let n = tx.execute(&sql, params![cut, category])? as u64;
+                let n = tx.execute(&sql, params![cut, categories])? as u64;
                 tx.commit()?;
                 total += n;
                 if n < self.batch {
@@ -183,7 +186,7 @@ impl Runner<'_> {
             tx.execute("DELETE FROM temp.retention_ids", [])?;
             let picked = tx.execute(
                 &format!("INSERT INTO temp.retention_ids SELECT rowid FROM {table} WHERE {cond} LIMIT {}", self.batch),
-                params![cut, category],
+                params![cut, categories],
             )?;
             if picked == 0 {
                 break;
@@ -213,7 +216,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
             "SELECT person_id FROM customer WHERE ended_at IS NOT NULL AND ended_at < ?1 AND {}",
             not_held("customer").replace("customer_id", "customer.id")
         ))?
-        .query_map(params![cut, "identity"], |x| x.get(0))?
+        .query_map(params![cut, "*"], |x| x.get(0))?
         .collect::<Result<_, _>>()?;
     if r.dry_run {
         return Ok(people.len() as u64);
@@ -277,11 +280,16 @@ pub fn run(
     rules.sort_by_key(|x| order(&x.table));
     for rule in rules {
         let cut = cutoff(now, rule.period_months);
+        let reach = |children: &[(&str, &str)]| {
+            let mut cats = vec![rule.category.clone()];
+            cats.extend(children.iter().filter_map(|(t, _)| register.category_of_table(t)).map(|c| c.code.clone()));
+            cats.join(",")
+        };
         let outcome = if rule.starts_at == "contract-end" && rule.table == "person" {
             ended_contracts(&mut r, &cut)
         } else {
             match expiry(rule, now) {
-                Some((cond, children)) => r.sweep(&rule.table, &cond, &children, &cut, &rule.category),
+                Some((cond, children)) => r.sweep(&rule.table, &cond, &children, &cut, &reach(&children)),
                 None => Ok(0),
             }
         };
@@ -318,7 +326,7 @@ pub fn run(
         ),
     ];
     for (code, table, cond, children, cut) in own {
-        let outcome = r.sweep(table, cond, children, cut, "identity");
+        let outcome = r.sweep(table, cond, children, cut, "*");
         results.push(finish(r.conn, &clock, dry_run, code, table, 0, outcome)?);
     }
     if !dry_run {

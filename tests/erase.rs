@@ -322,6 +322,39 @@ fn data_restricted_for_legal_claims_survives_retention() {
     assert_eq!(d["dry_run"], true);
 }
 
+#[test]
+fn a_legal_claims_hold_on_server_logs_keeps_the_sessions_they_hang_from() {
+    let mut env = Env::with_fixture("virtio");
+    let who: String = env
+        .sql()
+        .query_row(
+            "SELECT e.address FROM server_log l JOIN web_session s ON s.id = l.session_id JOIN customer c ON c.id = s.customer_id
+             JOIN email_address e ON e.person_id = c.person_id GROUP BY c.person_id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let o = env.open("restrict", &["--email", &who, "--ground", "legal-claims", "--category", "server-logs"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    let mine = |env: &Env, table: &str| {
+        let sql = match table {
+            "server_log" => "SELECT count(*) FROM server_log l JOIN web_session s ON s.id = l.session_id JOIN customer c ON c.id = s.customer_id JOIN email_address e ON e.person_id = c.person_id WHERE e.address = ?1",
+            _ => "SELECT count(*) FROM web_session s JOIN customer c ON c.id = s.customer_id JOIN email_address e ON e.person_id = c.person_id WHERE e.address = ?1",
+        };
+        env.sql().query_row(sql, [&who], |r| r.get::<_, i64>(0)).unwrap()
+    };
+    let (logs, sessions) = (mine(&env, "server_log"), mine(&env, "web_session"));
+    assert!(logs > 0 && sessions > 0);
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    let (v, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(mine(&env, "server_log"), logs, "log lines held for legal claims stay");
+    assert_eq!(mine(&env, "web_session"), sessions, "and so do the sessions they belong to");
+    assert_eq!(count(&env, "SELECT count(*) FROM server_log l WHERE l.session_id IS NOT NULL"), logs, "everyone else's expired");
+}
+
 /// A generated store with many expired log lines.
 fn big_store() -> Env {
     let env = Env::new();

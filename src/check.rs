@@ -6,7 +6,8 @@
 //!   consented to after the restriction began;
 //! - an objection (Art. 21) that stopped, is pending for, or was upheld for the purpose blocks it;
 //!   one against direct marketing blocks all direct marketing (Art. 21(3));
-//! - a pending human review (Art. 22(3)) pauses the automated dunning steps;
+//! - a pending human review (Art. 22(3)) pauses the automated dunning steps, and one that reversed
+//!   the decision stops them for that person;
 //! - a purpose on consent needs a consent that is in force.
 //!
 //! The small sets (restrictions, objections, reviews, suppression) are loaded once, so a million
@@ -56,6 +57,7 @@ pub struct Checker {
     objected: HashSet<i64>,
     marketing_stopped: HashSet<i64>,
     review_pending: HashSet<i64>,
+    review_reversed: HashSet<i64>,
     suppressed: HashSet<String>,
 }
 
@@ -97,6 +99,10 @@ impl Checker {
             "SELECT person_id FROM decision_review WHERE decided_at IS NULL AND person_id IS NOT NULL AND ?1 = ?1",
             "",
         )?;
+        let review_reversed = set(
+            "SELECT person_id FROM decision_review WHERE outcome = 'decision-reversed' AND person_id IS NOT NULL AND ?1 = ?1",
+            "",
+        )?;
         let suppressed: HashSet<String> =
             conn.prepare("SELECT hash FROM suppression")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(Checker {
@@ -107,6 +113,7 @@ impl Checker {
             objected,
             marketing_stopped,
             review_pending,
+            review_reversed,
             suppressed,
         })
     }
@@ -133,6 +140,12 @@ impl Checker {
             return Ok(Verdict::deny(
                 "review-pending",
                 "the person asked for human review of the automated decision (Art. 22(3)); automatic steps are paused",
+            ));
+        }
+        if p.code == "dunning" && self.review_reversed.contains(&person_id) {
+            return Ok(Verdict::deny(
+                "review-reversed",
+                "a person reviewed the automated decision and reversed it (Art. 22(3)); automatic steps do not resume",
             ));
         }
         let consent = if p.legal_basis == "consent" { Some(self.consent(conn, person_id)?) } else { None };

@@ -300,6 +300,38 @@ fn human_review_pauses_the_automated_dunning() {
 }
 
 #[test]
+fn upholding_a_review_lifts_the_block_and_stops_automatic_steps() {
+    let env = Env::with_fixture("virtio");
+    let number: String = env
+        .sql()
+        .query_row("SELECT customer_number FROM customer WHERE status = 'blocked' LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let blocked_services = |env: &Env| -> i64 {
+        env.sql()
+            .query_row("SELECT count(*) FROM service s JOIN customer c ON c.id = s.customer_id WHERE c.customer_number = ?1 AND s.status = 'blocked'", [&number], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(blocked_services(&env) > 0, "the fixture's blocked customer has a blocked service");
+    let who = ["--customer", number.as_str()];
+    let id = verified(&env, "object", &["--customer", &number, "--purpose", "dunning"]);
+    apply(&env, "object", &id);
+    let (v, code): (Value, i32) = env.json(&["object", "--decide", &id, "--uphold"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["outcome"]["outcome"], "decision-reversed");
+    assert_eq!(blocked_services(&env), 0, "the block is lifted");
+    let status: String = env.sql().query_row("SELECT status FROM customer WHERE customer_number = ?1", [&number], |r| r.get(0)).unwrap();
+    assert_eq!(status, "active");
+    let unblocked: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM dunning_event d JOIN invoice i ON i.id = d.invoice_id JOIN customer c ON c.id = i.customer_id WHERE c.customer_number = ?1 AND d.step = 'unblocked' AND d.automated = 0", [&number], |r| r.get(0))
+        .unwrap();
+    assert!(unblocked > 0, "the invoice history shows the manual reversal");
+    let (code, verdict) = check(&env, &who, "dunning");
+    assert_ne!(code, 0);
+    assert_eq!(verdict["reason"], "review-reversed", "automatic steps do not resume");
+}
+
+#[test]
 fn recipients_to_notify_follow_paypal_registries_and_the_police() {
     let env = Env::with_fixture("virtio");
     for (sql, code) in [

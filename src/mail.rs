@@ -196,8 +196,7 @@ pub fn notify(
     let Some(person) = request.person_id else {
         return Ok(None);
     };
-    let named =
-        (request.subject_kind == "email").then(|| request.subject_given.as_deref().map(crate::subject::fold)).flatten();
+    let named = request.named_email();
     let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
         return Ok(None);
     };

@@ -138,6 +138,12 @@ pub struct Request {
 pub const OPEN_STATES: &[&str] = &["awaiting-verification", "verified"];
 
 impl Request {
+    /// The folded email address the request was opened with, when it was opened by email: the
+    /// address on file that codes, letters and an email correction go to.
+    pub fn named_email(&self) -> Option<String> {
+        (self.subject_kind == "email").then(|| self.subject_given.as_deref().map(crate::subject::fold)).flatten()
+    }
+
     pub fn kind(&self) -> Kind {
         Kind::parse(&self.right).expect("the schema allows only known rights")
     }

@@ -142,6 +142,38 @@ fn changing_the_email_address_uses_and_tells_the_old_address() {
 }
 
 #[test]
+fn correcting_a_secondary_address_changes_that_address_and_tells_it() {
+    let env = Env::with_fixture("virtio");
+    let (person, secondary, primary): (i64, String, String) = env
+        .sql()
+        .query_row(
+            "SELECT s.person_id, s.address, p.address FROM email_address s JOIN email_address p ON p.person_id = s.person_id AND p.is_primary = 1
+             WHERE s.is_primary = 0 LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let o = env.open("rectify", &["--email", &secondary, "--set", "email=nieuw.adres@example.nl"]);
+    let first = &env.messages(&o.request)[0];
+    assert_eq!(first.to, vec![secondary.clone()], "the code goes to the address named");
+    env.dsr().args(["verify", &o.request, &first.code().unwrap()]).assert().success();
+    let v = apply(&env, "rectify", &o.request);
+    assert_eq!(v["outcome"]["changes"][0]["old"], secondary.as_str(), "{v}");
+    let notice = env.messages(&o.request).into_iter().find(|m| m.subject.contains("changed")).expect("a notice");
+    assert_eq!(notice.to, vec![secondary.clone()], "the replaced address is told");
+    let held: Vec<String> = env
+        .sql()
+        .prepare("SELECT address FROM email_address WHERE person_id = ?1 ORDER BY address")
+        .unwrap()
+        .query_map([person], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(held.contains(&primary), "the primary address is untouched: {held:?}");
+    assert!(held.contains(&"nieuw.adres@example.nl".to_owned()) && !held.contains(&secondary));
+}
+
+#[test]
 fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
     for ground in ["accuracy-contested", "unlawful", "legal-claims", "objection-pending"] {
         let env = Env::with_fixture("virtio");

@@ -118,7 +118,7 @@ pub fn send_code(
     let Some(person) = req.person_id else {
         return Ok(false);
     };
-    let named = (req.subject_kind == "email").then(|| req.subject_given.as_deref().map(subject::fold)).flatten();
+    let named = req.named_email();
     let Some(address) = subject::address_on_file(tx, person, named.as_deref())? else {
         return Ok(false);
     };

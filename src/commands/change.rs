@@ -132,7 +132,8 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     for c in &mut changes {
         c.value = rectify::validate(&c.field, &c.value, country.as_deref())?;
     }
-    let planned = rectify::plan(&ctx.store.conn, &s, &changes)?;
+    let named = req.named_email();
+    let planned = rectify::plan(&ctx.store.conn, &s, named.as_deref(), &changes)?;
     let supplements: Vec<Value> = req.params["supplement"].as_array().cloned().unwrap_or_default();
     if !ctx.out.json {
         let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
@@ -171,7 +172,7 @@ Did you not ask for this? Contact us at once at {contact}.\n",
         };
         mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?;
     }
-    rectify::apply(&tx, &s, &changes)?;
+    rectify::apply(&tx, &s, named.as_deref(), &changes)?;
     for sup in &supplements {
         tx.execute(
             "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -148,12 +148,13 @@ pub fn vat(value: &str) -> Option<String> {
     ok.then_some(v)
 }
 
-/// Where a field lives for this person: (SQL to read it, SQL to write it), both with ?1 = the row.
+/// Where a field lives for this person: (row finder with ?1 = person id and ?2 = the address the
+/// request was opened with, column, table). The email corrected is the address the request named
+/// (the one that received the code and receives the notice), else the primary one.
 fn location(field: &str) -> (&'static str, &'static str, &'static str) {
-    // (row finder with ?1 = person id, column, table)
     match field {
         "given_name" | "family_name" | "street" | "house_number" | "postal_code" | "city" | "country" => ("SELECT id FROM person WHERE id = ?1", field_column(field), "person"),
-        "email" => ("SELECT id FROM email_address WHERE person_id = ?1 ORDER BY is_primary DESC, created_at, id LIMIT 1", "address", "email_address"),
+        "email" => ("SELECT id FROM email_address WHERE person_id = ?1 ORDER BY (address_norm = ?2) DESC, is_primary DESC, created_at, id LIMIT 1", "address", "email_address"),
         "phone" => ("SELECT id FROM phone_number WHERE person_id = ?1 ORDER BY use_contact DESC, created_at, id LIMIT 1", "number", "phone_number"),
         "iban" | "account_holder" => (
             "SELECT id FROM payment_method WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1) AND kind IN ('sepa-debit', 'ideal') ORDER BY created_at DESC, id LIMIT 1",
@@ -182,11 +183,11 @@ fn field_column(field: &str) -> &'static str {
 }
 
 /// Read the current values: old -> new. A field with nothing on file to correct is an error.
-pub fn plan(conn: &Connection, s: &Subject, changes: &[Change]) -> anyhow::Result<Vec<Planned>> {
+pub fn plan(conn: &Connection, s: &Subject, named: Option<&str>, changes: &[Change]) -> anyhow::Result<Vec<Planned>> {
     let mut out = Vec::new();
     for c in changes {
         let (finder, column, table) = location(&c.field);
-        let row: Option<i64> = conn.query_row(finder, [s.person_id], |r| r.get(0)).optional()?;
+        let row: Option<i64> = conn.query_row(finder, params![s.person_id, named.unwrap_or("")], |r| r.get(0)).optional()?;
         let Some(row) = row else {
             return Err(Error::RequestState(format!(
                 "nothing on file for {} to correct; the person has no {table} record",
@@ -202,10 +203,10 @@ pub fn plan(conn: &Connection, s: &Subject, changes: &[Change]) -> anyhow::Resul
 }
 
 /// Apply the changes, in the caller's transaction.
-pub fn apply(conn: &Connection, s: &Subject, changes: &[Change]) -> anyhow::Result<()> {
+pub fn apply(conn: &Connection, s: &Subject, named: Option<&str>, changes: &[Change]) -> anyhow::Result<()> {
     for c in changes {
         let (finder, column, table) = location(&c.field);
-        let row: i64 = conn.query_row(finder, [s.person_id], |r| r.get(0))?;
+        let row: i64 = conn.query_row(finder, params![s.person_id, named.unwrap_or("")], |r| r.get(0))?;
         conn.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"), params![row, c.value])?;
         if c.field == "email" {
             conn.execute(

@@ -437,15 +437,21 @@ pub fn reject(
     load(conn, &r.id)
 }
 
-/// Requests never verified by their deadline expire. Runs before commands that list or act on
-/// requests, so the state is current without a daemon.
+/// Requests the person never verified expire once their deadline has passed and the person has
+/// had a month since the request was opened in dsr to relay the code: a letter logged late
+/// (`--received` long ago) stays open, and overdue, rather than expiring before the person could
+/// answer. Runs before commands that list or act on requests, so the state is current without a
+/// daemon.
 pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
-    let today = clock.now().date_naive();
+    let now = clock.now();
+    let today = now.date_naive();
+    let month_ago = crate::clock::stamp(now.checked_sub_months(chrono::Months::new(1)).unwrap_or(now));
     let stale: Vec<Request> = conn
         .prepare(
-            "SELECT * FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1",
+            "SELECT * FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1
+               AND created_at < ?2",
         )?
-        .query_map([today], Request::from_row)?
+        .query_map(params![today, month_ago], Request::from_row)?
         .collect::<Result<_, _>>()?;
     for r in &stale {
         conn.execute(

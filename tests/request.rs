@@ -114,3 +114,24 @@ fn list_show_and_expiry() {
     let out = env.run(&["request", "show", "DSR-2026-0404"]);
     assert_eq!(out.status.code(), Some(17));
 }
+
+#[test]
+fn a_letter_logged_after_its_deadline_stays_open_and_overdue() {
+    let mut env = env_at("2026-11-02T09:00:00Z");
+    let o = env.open("access", &["--email", "jan.devries@example.nl", "--received", "2026-08-03"]);
+    assert_eq!(o.due_on, "2026-09-03");
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &o.request]);
+    assert_eq!(shown["state"], "awaiting-verification", "not expired before the person could answer");
+    let (list, _): (Value, i32) = env.json(&["request", "list", "--overdue"]);
+    assert_eq!(list["requests"][0]["id"], o.request.as_str());
+    // The person relays the code that afternoon: it is accepted and the request can be answered.
+    env.now = Some("2026-11-02T15:00:00Z".into());
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["access", &o.request, "--json"]).assert().success();
+    // A late letter never verified expires a month after it was opened.
+    let late = env.open("access", &["--email", "sanne@bakkerwebdesign.example", "--received", "2026-08-03"]);
+    env.now = Some("2026-12-10T09:00:00Z".into());
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &late.request]);
+    assert_eq!(shown["state"], "expired");
+}

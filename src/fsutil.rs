@@ -1,14 +1,113 @@
 //! Files with personal data: written to a temporary file in the target directory (mode 0600),
 //! synced, and renamed into place only when complete, so an interrupted or failed write leaves
 //! no partial file at the target. An existing file is replaced only when asked.
+//!
+//! Temporary files are named `.dsr-<pid>-XXXXXX.part`. While one exists, SIGINT, SIGTERM and
+//! SIGHUP remove it before the process exits (with 128 + the signal number); a file left by a
+//! process that could not clean up (SIGKILL, power loss) is removed by the next write into the
+//! same directory, once its process no longer runs.
 
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 
 use anyhow::Context;
 
 use crate::error::Error;
+
+/// Temporary files of this process that a signal must not leave behind.
+static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static HANDLER: Once = Once::new();
+
+/// On the first temporary file, start a thread that removes unfinished files on a signal.
+/// (Installed lazily: commands that write no file keep the default signal behaviour.)
+fn install_cleanup() {
+    HANDLER.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                let files = IN_PROGRESS.lock().map(|l| l.clone()).unwrap_or_default();
+                for f in files {
+                    let _ = std::fs::remove_file(f);
+                }
+                std::process::exit(128 + signal);
+            }
+        });
+    });
+}
+
+/// A registered temporary file, unregistered when dropped (renamed into place by `persist`, or
+/// deleted by `tempfile`).
+pub struct Private {
+    file: Option<tempfile::NamedTempFile>,
+    path: PathBuf,
+}
+
+impl Private {
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.file.as_mut().expect("a temporary file until persisted").as_file_mut()
+    }
+
+    /// Sync and rename into place; with `replace` false an existing file at `to` is an error.
+    pub fn persist(mut self, to: &Path, replace: bool) -> anyhow::Result<()> {
+        let mut file = self.file.take().expect("a temporary file until persisted");
+        let cannot = || format!("cannot write {}", to.display());
+        file.as_file_mut().flush().with_context(cannot)?;
+        file.as_file().sync_all().with_context(cannot)?;
+        let done = if replace { file.persist(to).map(|_| ()) } else { file.persist_noclobber(to).map(|_| ()) };
+        done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if let Ok(mut l) = IN_PROGRESS.lock() {
+            l.retain(|p| *p != self.path);
+        }
+    }
+}
+
+/// Remove `.dsr-<pid>-*.part` (and `.msg-<pid>-*`) files in `dir` whose process is gone.
+/// Returns how many were removed.
+pub fn sweep_stale(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let rest = name.strip_prefix(".dsr-").or_else(|| name.strip_prefix(".msg-"));
+        let Some(pid) = rest.and_then(|r| r.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Create a private (0600) temporary file in `dir`, registered for removal on a signal.
+pub fn private_temp(dir: &Path, prefix: &str, suffix: &str) -> anyhow::Result<Private> {
+    sweep_stale(dir);
+    install_cleanup();
+    // Registered before it exists, so no moment is left in which a signal would miss it.
+    let mut list = IN_PROGRESS.lock().map_err(|_| anyhow::anyhow!("internal: temp-file registry poisoned"))?;
+    let file = tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .suffix(suffix)
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    let path = file.path().to_owned();
+    list.push(path.clone());
+    drop(list);
+    Ok(Private { file: Some(file), path })
+}
 
 /// Write a private file atomically. `fill` writes the content into the temporary file; nothing
 /// appears at `path` unless it succeeds.
@@ -24,17 +123,8 @@ pub fn write_private<T>(
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dsr-")
-        .suffix(".part")
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    let value = fill(temp.as_file_mut())?;
-    let cannot = || format!("cannot write {}", path.display());
-    temp.as_file_mut().flush().with_context(cannot)?;
-    temp.as_file().sync_all().with_context(cannot)?;
-    let persisted = if force { temp.persist(path).map(|_| ()) } else { temp.persist_noclobber(path).map(|_| ()) };
-    persisted.map_err(|e| anyhow::Error::new(e.error).context(cannot()))?;
+    let mut temp = private_temp(&dir, ".dsr-", ".part")?;
+    let value = fill(temp.file())?;
+    temp.persist(path, force)?;
     Ok(value)
 }

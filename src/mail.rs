@@ -5,7 +5,7 @@
 //! and `smtp` (lettre; `DSR_SMTP_URL`, password only from `DSR_SMTP_PASSWORD`).
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -65,13 +65,9 @@ fn write_outbox(dir: &Path, message: &Message, tag: &str) -> anyhow::Result<Sent
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".msg-")
-        .tempfile_in(dir)
+    let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")
         .with_context(|| format!("cannot write to the outbox {}", dir.display()))?;
-    temp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    temp.write_all(&message.formatted())?;
-    temp.as_file().sync_all()?;
+    temp.file().write_all(&message.formatted())?;
     let mut n = 1;
     let name = loop {
         let name = format!("{tag}-{n:03}.eml");
@@ -80,8 +76,7 @@ fn write_outbox(dir: &Path, message: &Message, tag: &str) -> anyhow::Result<Sent
         }
         n += 1;
     };
-    temp.persist_noclobber(dir.join(&name))
-        .map_err(|e| anyhow::Error::new(e.error).context("cannot write to the outbox"))?;
+    temp.persist(&dir.join(&name), false).context("cannot write to the outbox")?;
     Ok(Sent { transport: "outbox", reference: name })
 }
 

@@ -420,8 +420,78 @@ fn an_interrupted_write_leaves_no_archive_and_records_nothing() {
         )
         .unwrap();
     assert_eq!((state.as_str(), disclosed), ("verified", 0));
-    // Without the limit it completes, and the archive holds every line.
+    assert_eq!(part_files(&env).len(), 1, "the killed writer could not clean up after itself");
+    // Without the limit it completes, the archive holds every line, and the dead run's
+    // unfinished file (personal data) is gone.
     env.dsr().args(["export", &o.request, "--out", "big.zip"]).assert().success();
     let (manifest, _) = checked(&env.path("big.zip"), None);
     assert!(manifest.files.iter().any(|f| f.path == "csv/server_log.csv" && f.rows >= 30000));
+    assert_eq!(part_files(&env), Vec::<String>::new(), "stale temporary file removed");
+}
+
+fn part_files(env: &Env) -> Vec<String> {
+    std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".part"))
+        .collect()
+}
+
+#[test]
+fn an_export_stopped_by_a_signal_removes_its_unfinished_file() {
+    let env = Env::with_fixture("virtio");
+    env.sql()
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
+             INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
+             SELECT '2026-10-01T10:00:00Z', '192.0.2.1', 'agent ' || i, 'GET', '/panel/' || hex(randomblob(16)), 200,
+                    (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id JOIN email_address e ON e.person_id = c.person_id
+                     WHERE e.address = 'jan.devries@example.nl' LIMIT 1)
+             FROM n;",
+        )
+        .unwrap();
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    for (name, status) in [("TERM", 143), ("INT", 130)] {
+        let mut caught = false;
+        for attempt in 0..5 {
+            let target = format!("a-{name}-{attempt}.zip");
+            let mut child = std::process::Command::new(&bin)
+                .args(["--db", env.db.to_str().unwrap(), "access", &o.request, "--archive", &target])
+                .current_dir(env.dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            // Wait for the unfinished file to appear, then stop the writer.
+            let exited = loop {
+                if let Some(s) = child.try_wait().unwrap() {
+                    break Some(s);
+                }
+                if !part_files(&env).is_empty() {
+                    break None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            };
+            if exited.is_some() {
+                std::fs::remove_file(env.path(&target)).unwrap();
+                continue; // finished before it could be stopped: try again
+            }
+            std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+            let s = child.wait().unwrap();
+            if s.code().is_none() || s.success() {
+                // The signal came after the archive was complete: nothing to check this time.
+                let _ = std::fs::remove_file(env.path(&target));
+                continue;
+            }
+            assert_eq!(s.code(), Some(status), "SIG{name}");
+            assert!(!env.path(&target).exists(), "no archive after SIG{name}");
+            assert_eq!(part_files(&env), Vec::<String>::new(), "SIG{name} left an unfinished file");
+            caught = true;
+            break;
+        }
+        assert!(caught, "the writer was never caught mid-write with SIG{name}");
+    }
 }

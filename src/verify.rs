@@ -97,7 +97,12 @@ fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
 
 /// Issue a code for a request, to be sent to `address` (the address on file, normalised).
 /// Voids the request's older code. Call inside the transaction that sends the message.
-pub fn issue(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, address: &str) -> anyhow::Result<Issued> {
+///
+/// With no address (the identifier names no one, or the person has no email address) a code is
+/// issued all the same and never sent: its tries, burning, rate limits and lock then behave
+/// exactly as for a real person, so nothing the officer sees tells a known person from an unknown
+/// one (`dsr lookup` remains the officer's check). The audit trail records that it was not sent.
+pub fn issue(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, address: Option<&str>) -> anyhow::Result<Issued> {
     if r.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", r.id, r.state)).into());
     }
@@ -122,7 +127,7 @@ pub fn issue(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, address
         .into());
     }
     let code = new_code()?;
-    let address_mac = keys.mac(&[b"address", address.as_bytes()]);
+    let address_mac = keys.mac(&[b"address", address.unwrap_or("").as_bytes()]);
     let code_mac = keys.mac(&code_parts(r, &address_mac, &code));
     let expires_at = now + lifetime()?;
     let superseded =
@@ -138,7 +143,8 @@ pub fn issue(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, address
         Some(&r.id),
         Some(&r.subject_pseudonym),
         "code-sent",
-        json!({"expires_at": stamp(expires_at), "voided_older": superseded > 0, "to": "address on file"}),
+        json!({"expires_at": stamp(expires_at), "voided_older": superseded > 0,
+               "to": if address.is_some() { "address on file" } else { "nobody: no address on file, the code is not sent" }}),
     )?;
     Ok(Issued { code, expires_at })
 }

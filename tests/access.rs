@@ -190,9 +190,22 @@ fn the_acknowledgement_is_the_same_whether_or_not_the_address_is_known() {
     let h1 = env.run(&["access", "--email", "sanne@bakkerwebdesign.example"]);
     let h2 = env.run(&["access", "--email", "nobody.else@example.nl"]);
     assert_eq!(h1.status.code(), h2.status.code());
-    // The unknown request can never be verified.
-    let out = env.run(&["verify", &unknown.request, "ABCD-EFGH"]);
-    assert_eq!(out.status.code(), Some(6));
+    // The unknown request can never be verified, and every later response reads the same for both: wrong codes, resends, the hourly limit.
+    let same = |args: &[&str]| {
+        let run = |id: &str| {
+            let argv: Vec<&str> = args.iter().map(|a| if *a == "ID" { id } else { a }).collect();
+            let out = env.run(&argv);
+            (out.status.code(), support::stderr(&out).replace(id, "ID"), support::stdout(&out).replace(id, "ID"))
+        };
+        let (k, u) = (run(&known.request), run(&unknown.request));
+        assert_eq!(k, u, "{args:?} tells a known person from an unknown one");
+        k.0
+    };
+    assert_eq!(same(&["verify", "ID", "ABCD-EFGH"]), Some(6));
+    assert_eq!(same(&["verify", "--resend", "ID"]), Some(0));
+    assert_eq!(same(&["verify", "ID", "ABCD-EFGH"]), Some(6));
+    assert_eq!(same(&["verify", "--resend", "ID"]), Some(0));
+    assert_eq!(same(&["verify", "--resend", "ID"]), Some(8), "three codes an hour, known or not");
 }
 
 #[test]

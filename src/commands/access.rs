@@ -63,13 +63,37 @@ pub fn open(
         received_on,
         params,
     };
-    let (req, fresh) = request::open(&tx, &ctx.clock, &keys, &new)?;
+    let asked = new.params.clone();
+    let (mut req, fresh) = request::open(&tx, &ctx.clock, &keys, &new)?;
+    let amended = !fresh && req.params != asked;
+    if amended {
+        if req.state != "awaiting-verification" {
+            // Verified for what it asked: silently answering something else, or dropping what the
+            // officer typed now, would both be wrong.
+            return Err(Error::RequestState(format!(
+                "request {id} ({right}) is already open and verified for this person with other details than these, which were not recorded; \
+                 carry out or reject {id} first (`dsr request show {id}`), then open the new request",
+                id = req.id,
+                right = req.right
+            ))
+            .into());
+        }
+        // Not verified yet: the open request now asks what the person asks now.
+        tx.execute("UPDATE request SET params = ?2 WHERE id = ?1", rusqlite::params![req.id, asked.to_string()])?;
+        audit::append(&tx, &ctx.clock, Some(&req.id), Some(&req.subject_pseudonym), "request-amended", json!({"params": "replaced"}))?;
+        req = request::load(&tx, &req.id)?;
+    }
     if fresh {
         send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
     }
     tx.commit()?;
     let message = if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
+    } else if amended {
+        format!(
+            "Request {} ({}) was already open for this person; it now asks what was given here, replacing what it asked before. No new code was sent (use `dsr verify --resend {}`).",
+            req.id, req.right, req.id
+        )
     } else {
         format!(
             "Request {} ({}) is already open for this person; no new code was sent (use `dsr verify --resend {}`).",
@@ -115,18 +139,20 @@ pub fn send_code(
     controller: &crate::register::Controller,
     req: &Request,
 ) -> anyhow::Result<bool> {
-    let Some(person) = req.person_id else {
+    let address = match req.person_id {
+        Some(person) => subject::address_on_file(tx, person, req.named_email().as_deref())?,
+        None => None,
+    };
+    let Some(address) = address else {
+        // A code that is never sent, so that tries, limits and lock look the same as for a person on file.
+        verify::issue(tx, clock, keys, req, None)?;
         return Ok(false);
     };
-    let named = req.named_email();
-    let Some(address) = subject::address_on_file(tx, person, named.as_deref())? else {
-        return Ok(false);
-    };
-    let issued = verify::issue(tx, clock, keys, req, &subject::fold(&address))?;
+    let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
     let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
     let body = mail::challenge_body(controller, &req.id, req.kind().names(), &issued.grouped(), &expires);
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
-    let message = mail::message(controller, &address, &subject_line, body)?;
+    let message = mail::message(controller, &address, &subject_line, body, clock)?;
     let sent = mail::Transport::from_env(store)?.send(&message, &req.id)?;
     audit::append(
         tx,

@@ -120,7 +120,15 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// A plain-text message from the controller to an address on file.
-pub fn message(controller: &Controller, to: &str, subject: &str, body: String) -> anyhow::Result<Message> {
+/// A plain-text message from the controller to one address, dated by the clock (so `DSR_NOW`
+/// applies to the Date header too).
+pub fn message(
+    controller: &Controller,
+    to: &str,
+    subject: &str,
+    body: String,
+    clock: &crate::clock::Clock,
+) -> anyhow::Result<Message> {
     let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
     let from: Address = from.parse().map_err(|_| {
         Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
@@ -133,6 +141,8 @@ pub fn message(controller: &Controller, to: &str, subject: &str, body: String) -
         .to(Mailbox::new(None, to))
         .subject(subject)
         .message_id(None)
+        .date(std::time::SystemTime::from(clock.now()))
+        .header(lettre::message::header::MIME_VERSION_1_0)
         .header(ContentType::TEXT_PLAIN)
         .body(body)?;
     Ok(message)
@@ -195,7 +205,7 @@ pub fn notify(
     let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
         return Ok(None);
     };
-    let message = message(controller, &address, &letter.subject, letter.body.clone())?;
+    let message = message(controller, &address, &letter.subject, letter.body.clone(), clock)?;
     let sent = Transport::from_env(store)?.send(&message, &request.id)?;
     crate::audit::append(
         conn,
@@ -234,10 +244,18 @@ mod tests {
     #[test]
     fn stored_text_cannot_inject_headers() {
         let c = controller("Evil\r\nBcc: attacker@example.com");
-        let m = message(&c, "jan@example.nl", "Code", "body".into()).unwrap();
+        let m = message(&c, "jan@example.nl", "Code", "body".into(), &crate::clock::Clock::fixed(chrono::Utc::now()))
+            .unwrap();
         let text = String::from_utf8(m.formatted()).unwrap();
         let headers = text.split("\r\n\r\n").next().unwrap();
         assert!(!headers.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "{headers}");
-        assert!(message(&c, "jan@example.nl\r\nBcc: x@example.com", "Code", "b".into()).is_err());
+        assert!(message(
+            &c,
+            "jan@example.nl\r\nBcc: x@example.com",
+            "Code",
+            "b".into(),
+            &crate::clock::Clock::fixed(chrono::Utc::now())
+        )
+        .is_err());
     }
 }

@@ -5,6 +5,7 @@
 //! [`output`] (tables for a terminal, JSON for scripts). [`exit`] is the one place that maps
 //! outcomes and errors to exit codes.
 
+pub mod answers;
 pub mod archive;
 pub mod audit;
 pub mod batch;

@@ -174,6 +174,29 @@ fn correcting_a_secondary_address_changes_that_address_and_tells_it() {
 }
 
 #[test]
+fn a_second_request_with_other_details_amends_or_is_refused_never_dropped() {
+    let env = Env::with_fixture("virtio");
+    let first = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Utrecht"]);
+    let same = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Utrecht"]);
+    assert_eq!((same.request.as_str(), same.new), (first.request.as_str(), false));
+    // Before verification: the open request now asks the new thing, and the officer is told.
+    let again = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Delft"]);
+    assert_eq!(again.request, first.request);
+    assert!(again.message.contains("replacing"), "{}", again.message);
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &first.request]);
+    assert_eq!(shown["params"]["set"][0]["value"], "Delft", "{shown}");
+    // After verification: refused, and the verified request is unchanged.
+    let code = env.code(&first.request);
+    env.dsr().args(["verify", &first.request, &code]).assert().success();
+    let out = env.run(&["rectify", "--email", "jan.devries@example.nl", "--set", "city=Zwolle"]);
+    assert_eq!(out.status.code(), Some(9));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains(&first.request));
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &first.request]);
+    assert_eq!(shown["params"]["set"][0]["value"], "Delft");
+}
+
+#[test]
 fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
     for ground in ["accuracy-contested", "unlawful", "legal-claims", "objection-pending"] {
         let env = Env::with_fixture("virtio");
@@ -351,7 +374,8 @@ fn upholding_a_review_lifts_the_block_and_stops_automatic_steps() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["outcome"]["outcome"], "decision-reversed");
     assert_eq!(blocked_services(&env), 0, "the block is lifted");
-    let status: String = env.sql().query_row("SELECT status FROM customer WHERE customer_number = ?1", [&number], |r| r.get(0)).unwrap();
+    let status: String =
+        env.sql().query_row("SELECT status FROM customer WHERE customer_number = ?1", [&number], |r| r.get(0)).unwrap();
     assert_eq!(status, "active");
     let unblocked: i64 = env
         .sql()
@@ -413,4 +437,58 @@ fn check_single_and_stdin() {
     let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(list).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(support::stdout(&out), "jan.devries@example.nl\nJan.DeVries@Example.NL\n", "only the allowed, as given");
+}
+
+#[test]
+fn each_carried_out_right_sends_the_person_a_bilingual_answer_naming_recipients() {
+    let env = Env::with_fixture("virtio");
+    let number: String = env
+        .sql()
+        .query_row("SELECT c.customer_number FROM payment_method p JOIN customer c ON c.id = p.customer_id WHERE p.provider = 'paypal' LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let answer = |id: &str, kind: &str| {
+        env.messages(id)
+            .into_iter()
+            .find(|m| m.subject.contains(kind))
+            .unwrap_or_else(|| panic!("no {kind} answer for {id}"))
+    };
+    let id = verified(&env, "restrict", &["--customer", &number, "--ground", "accuracy-contested"]);
+    apply(&env, "restrict", &id);
+    let m = answer(&id, "Restriction");
+    for text in
+        ["Hallo", "Hello", "PayPal", "art. 19 AVG", "Art. 19", "juistheid", "accuracy", "Autoriteit Persoonsgegevens"]
+    {
+        assert!(m.body.contains(text), "restriction answer lacks {text}:\n{}", m.body);
+    }
+    let id = verified(&env, "rectify", &["--customer", &number, "--set", "city=Utrecht"]);
+    apply(&env, "rectify", &id);
+    let m = answer(&id, "Rectification");
+    assert!(m.body.contains("woonplaats") && m.body.contains("city") && m.body.contains("PayPal"), "{}", m.body);
+    assert!(!m.body.contains("Utrecht"), "the letter names fields, not values");
+    let id = verified(&env, "object", &["--customer", &number, "--purpose", "newsletter"]);
+    apply(&env, "object", &id);
+    let m = answer(&id, "Objection");
+    assert!(m.body.contains("blokkeerlijst") && m.body.contains("suppression list"), "{}", m.body);
+}
+
+#[test]
+fn the_erasure_answer_reads_well_in_both_languages() {
+    let env = Env::with_fixture("virtio");
+    let number: String = env
+        .sql()
+        .query_row("SELECT c.customer_number FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE i.status IN ('overdue', 'collection') LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let id = verified(&env, "erase", &["--customer", &number]);
+    let (v, code): (Value, i32) = env.json(&["erase", &id, "--yes"]);
+    assert_eq!(code, 0, "{v}");
+    let m = env.messages(&id).into_iter().find(|m| m.subject.contains("Erasure")).expect("erasure answer");
+    assert!(!m.body.contains("until until"), "{}", m.body);
+    assert!(
+        m.body.contains("tot de vordering is voldaan") && m.body.contains("until the claim is settled"),
+        "{}",
+        m.body
+    );
+    let dutch = m.body.split("----").next().unwrap();
+    assert!(!dutch.contains("Art. 17(3)"), "the Dutch half is Dutch:\n{dutch}");
+    assert!(dutch.contains("art. 17 lid 3"), "{dutch}");
 }

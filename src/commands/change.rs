@@ -195,6 +195,18 @@ Did you not ask for this? Contact us at once at {contact}.\n",
         if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
     );
     notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
+    let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
+    let answer = crate::answers::rectified(&register, &req, &fields, &statements);
+    crate::answers::send(
+        &tx,
+        &ctx.clock,
+        &ctx.store.path,
+        &register,
+        &req,
+        "rectification",
+        "Correctie / Rectification",
+        &answer,
+    )?;
     request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "rectification"}))?;
     tx.commit()?;
     report(
@@ -248,6 +260,17 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     request::set_outcome(&tx, &req, &outcome)?;
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
     notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
+    let answer = crate::answers::restricted(&register, &req, &ground, &categories);
+    crate::answers::send(
+        &tx,
+        &ctx.clock,
+        &ctx.store.path,
+        &register,
+        &req,
+        "restriction",
+        "Beperking / Restriction",
+        &answer,
+    )?;
     request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "restriction"}))?;
     tx.commit()?;
     report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
@@ -331,6 +354,17 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     let answer = object::apply(&tx, &ctx.clock, &keys, &register, &req, &s, &purpose)?;
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
+    let letter = crate::answers::objection(&register, &req, &answer);
+    crate::answers::send(
+        &tx,
+        &ctx.clock,
+        &ctx.store.path,
+        &register,
+        &req,
+        "objection",
+        "Bezwaar / Objection",
+        &letter,
+    )?;
     if answer.decided {
         request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection"}))?;
     }
@@ -348,10 +382,22 @@ fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyho
     if req.kind() != Kind::Object {
         return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());
     }
+    let register = register(ctx)?;
     let tx = ctx.store.conn.transaction()?;
     let answer = object::decide(&tx, &ctx.clock, &req, uphold, grounds)?;
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
+    let letter = crate::answers::objection(&register, &req, &answer);
+    crate::answers::send(
+        &tx,
+        &ctx.clock,
+        &ctx.store.path,
+        &register,
+        &req,
+        "objection-decision",
+        "Besluit op bezwaar / Decision on objection",
+        &letter,
+    )?;
     if req.state == "verified" {
         request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection decided"}))?;
     }

@@ -155,33 +155,25 @@ fn rejection_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
     let (why_en, why_nl) = match r.rejection_reason.as_deref() {
         Some("unfounded") => (
-            "the request is manifestly unfounded (GDPR Art. 12(5))",
-            "het verzoek is kennelijk ongegrond (art. 12(5) AVG)",
+            "because the request is manifestly unfounded (GDPR Art. 12(5))",
+            "omdat het verzoek kennelijk ongegrond is (art. 12 lid 5 AVG)",
         ),
         Some("excessive") => (
-            "the request is manifestly excessive, in particular because of its repetitive character (GDPR Art. 12(5))",
-            "het verzoek is buitensporig, met name door het herhalende karakter (art. 12(5) AVG)",
+            "because the request is manifestly excessive, in particular because of its repetitive character (GDPR Art. 12(5))",
+            "omdat het verzoek buitensporig is, met name door het herhalende karakter (art. 12 lid 5 AVG)",
         ),
         Some("identity-not-confirmed") => (
-            "we could not confirm that you are the person concerned (GDPR Art. 12(6))",
-            "we konden niet vaststellen dat jij de betrokkene bent (art. 12(6) AVG)",
+            "because we could not confirm that you are the person concerned (GDPR Art. 12(6))",
+            "omdat we niet konden vaststellen dat jij de betrokkene bent (art. 12 lid 6 AVG)",
         ),
-        _ => ("of the reasons below", "van de hieronder genoemde redenen"),
+        _ => ("for the reasons below", "om de redenen hieronder"),
     };
     let note = r.rejection_note.as_deref().unwrap_or_default();
-    format!(
-        "(English below)\n\nHallo,\n\nWe voeren je verzoek {id} om {right_nl} niet uit, omdat {why_nl}.\nToelichting: {note}\n\n\
-Je kunt hierover een klacht indienen bij de {auth} ({url}). {court_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nWe will not act on your request {id} for {right_en}, because {why_en}.\nExplanation: {note}\n\n\
-You may lodge a complaint with the {auth} ({url}). {court_en}\n\n{name}, {email}\n",
-        id = r.id,
-        auth = c.complaint_authority,
-        url = c.complaint_url,
-        court_nl = c.court_route_nl,
-        court_en = c.court_route_en,
-        name = c.name,
-        email = c.privacy_email
-    )
+    let body = crate::answers::Text {
+        nl: format!("We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.\nToelichting: {note}", id = r.id),
+        en: format!("We will not act on your request {id} for {right_en}, {why_en}.\nExplanation: {note}", id = r.id),
+    };
+    crate::answers::compose(c, &body, &crate::answers::Text { nl: String::new(), en: String::new() })
 }
 
 fn render_show(ctx: &Ctx, s: &Shown) -> String {

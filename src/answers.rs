@@ -1,0 +1,270 @@
+//! The answers a person receives when a right is carried out (Art. 12(1): concise, plain language),
+//! in Dutch and English: what was done, the recipients told of it (Art. 19), and the complaint
+//! route. Sent through the mail transport to the address on file, in the transaction that records
+//! the outcome, so a person is never told of a change that did not happen.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::clock::Clock;
+use crate::mail::{self, Letter};
+use crate::notify::Notification;
+use crate::register::{Controller, Register};
+use crate::request::Request;
+use crate::rights::erase::Plan;
+use crate::rights::object::Answer;
+
+/// Dutch and English text of one part of an answer.
+pub struct Text {
+    pub nl: String,
+    pub en: String,
+}
+
+fn recipients(register: &Register, list: &[Notification]) -> Text {
+    if list.is_empty() {
+        return Text { nl: String::new(), en: String::new() };
+    }
+    let names: Vec<String> = list
+        .iter()
+        .map(|n| {
+            let country = register.recipients.iter().find(|r| r.code == n.recipient).map(|r| r.country.as_str());
+            match country {
+                Some(c) if !c.is_empty() => format!("  - {} ({c})", n.name),
+                _ => format!("  - {}", n.name),
+            }
+        })
+        .collect();
+    let names = names.join("\n");
+    Text {
+        nl: format!(
+            "Deze ontvangers hebben je gegevens van ons gekregen; we laten hen dit weten (art. 19 AVG):\n{names}\n\n"
+        ),
+        en: format!(
+            "These recipients received your data from us; we are telling them of this (GDPR Art. 19):\n{names}\n\n"
+        ),
+    }
+}
+
+/// The whole letter around the substance: Dutch first, then English, each ending with the
+/// complaint route and the way to court (Art. 12(4), 77, 79).
+pub fn compose(c: &Controller, body: &Text, to_tell: &Text) -> String {
+    format!(
+        "(English below)\n\nHallo,\n\n{nl}\n\n{rnl}Ben je het hier niet mee eens? Je kunt een klacht indienen bij de {auth} ({url}). {court_nl}\n\
+{name}, {email}\n\n----------------------------------------\n\n\
+Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth} ({url}). {court_en}\n{name}, {email}\n",
+        nl = body.nl.trim_end(),
+        en = body.en.trim_end(),
+        rnl = to_tell.nl,
+        ren = to_tell.en,
+        auth = c.complaint_authority,
+        url = c.complaint_url,
+        court_nl = c.court_route_nl,
+        court_en = c.court_route_en,
+        name = c.name,
+        email = c.privacy_email
+    )
+}
+
+/// Send the answer of a carried-out request (in the caller's transaction) and list the recipients.
+#[allow(clippy::too_many_arguments)]
+pub fn send(
+    conn: &Connection,
+    clock: &Clock,
+    store: &Path,
+    register: &Register,
+    req: &Request,
+    kind: &'static str,
+    subject: &str,
+    body: &Text,
+) -> anyhow::Result<()> {
+    let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let to_tell = recipients(register, &crate::notify::list(conn, &req.id)?);
+    let letter = Letter { kind, subject: format!("{subject} ({})", req.id), body: compose(controller, body, &to_tell) };
+    mail::notify(conn, clock, store, controller, req, &letter)?;
+    Ok(())
+}
+
+fn field_nl(field: &str) -> &str {
+    match field {
+        "given_name" => "voornaam",
+        "family_name" => "achternaam",
+        "street" => "straat",
+        "house_number" => "huisnummer",
+        "postal_code" => "postcode",
+        "city" => "woonplaats",
+        "country" => "land",
+        "email" => "e-mailadres",
+        "phone" => "telefoonnummer",
+        "iban" => "IBAN",
+        "account_holder" => "rekeninghouder",
+        "company_name" => "bedrijfsnaam",
+        "kvk" => "KvK-nummer",
+        "vat" => "btw-nummer",
+        other => other,
+    }
+}
+
+fn field_en(field: &str) -> String {
+    match field {
+        "kvk" => "KvK number".into(),
+        "vat" => "VAT number".into(),
+        "iban" => "IBAN".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// Art. 16: what was corrected (field names, not values: the letter may be read by others).
+pub fn rectified(register: &Register, req: &Request, fields: &[&str], statements: &[&str]) -> Text {
+    let cat = |code: &str| {
+        register.category(code).map(|c| (c.name_nl.clone(), c.name_en.clone())).unwrap_or((code.into(), code.into()))
+    };
+    let mut nl = String::new();
+    let mut en = String::new();
+    if !fields.is_empty() {
+        let n: Vec<&str> = fields.iter().map(|f| field_nl(f)).collect();
+        let e: Vec<String> = fields.iter().map(|f| field_en(f)).collect();
+        nl.push_str(&format!(
+            "Op je verzoek {} (art. 16 AVG) hebben we deze gegevens gecorrigeerd: {}.\n",
+            req.id,
+            n.join(", ")
+        ));
+        en.push_str(&format!("At your request {} (GDPR Art. 16) we corrected: {}.\n", req.id, e.join(", ")));
+    }
+    for s in statements {
+        let (cn, ce) = cat(s);
+        nl.push_str(&format!("Je aanvullende verklaring is opgenomen bij: {cn}.\n"));
+        en.push_str(&format!("Your supplementary statement is now kept with: {ce}.\n"));
+    }
+    Text { nl, en }
+}
+
+fn ground(ground: &str) -> (&'static str, &'static str) {
+    match ground {
+        "accuracy-contested" => (
+            "je betwist de juistheid van de gegevens (art. 18 lid 1 onder a AVG); de beperking geldt tot we de juistheid hebben gecontroleerd",
+            "you contest the accuracy of the data (Art. 18(1)(a)); it lasts until we have verified it",
+        ),
+        "unlawful" => (
+            "de verwerking is onrechtmatig en je wilt beperking in plaats van wissing (art. 18 lid 1 onder b AVG)",
+            "the processing is unlawful and you chose restriction instead of erasure (Art. 18(1)(b))",
+        ),
+        "legal-claims" => (
+            "je hebt de gegevens nodig voor een rechtsvordering (art. 18 lid 1 onder c AVG); we bewaren ze ook na hun gewone bewaartermijn",
+            "you need the data for a legal claim (Art. 18(1)(c)); we keep them past their usual retention period",
+        ),
+        _ => (
+            "je hebt bezwaar gemaakt en we beoordelen of onze gronden zwaarder wegen (art. 18 lid 1 onder d AVG)",
+            "you objected and we are weighing whether our grounds override yours (Art. 18(1)(d))",
+        ),
+    }
+}
+
+/// Art. 18: what is restricted, on which ground, and what that means.
+pub fn restricted(register: &Register, req: &Request, g: &str, categories: &[String]) -> Text {
+    let (scope_nl, scope_en) = if categories.is_empty() {
+        ("al je gegevens".to_owned(), "all your data".to_owned())
+    } else {
+        let names = |nl: bool| -> Vec<String> {
+            categories
+                .iter()
+                .map(|c| {
+                    register
+                        .category(c)
+                        .map(|x| if nl { x.name_nl.clone() } else { x.name_en.clone() })
+                        .unwrap_or_else(|| c.clone())
+                })
+                .collect()
+        };
+        (names(true).join(", "), names(false).join(", "))
+    };
+    let (gnl, gen) = ground(g);
+    Text {
+        nl: format!(
+            "Op je verzoek {id} hebben we de verwerking van {scope_nl} beperkt, omdat {gnl}.\n\
+Zolang de beperking geldt, bewaren we deze gegevens alleen: we gebruiken ze niet, behalve met je toestemming \
+of voor een rechtsvordering. Voordat we de beperking opheffen, laten we het je weten.",
+            id = req.id
+        ),
+        en: format!(
+            "At your request {id} we restricted the processing of {scope_en}, because {gen}.\n\
+While the restriction lasts we only store these data: we do not use them, except with your consent or for \
+legal claims. We will tell you before the restriction is lifted.",
+            id = req.id
+        ),
+    }
+}
+
+/// Art. 21 and 22: the outcome of an objection or a review, in both languages.
+pub fn objection(register: &Register, req: &Request, a: &Answer) -> Text {
+    let p = register.purposes.iter().find(|p| p.code == a.purpose);
+    let pnl = p.map(|p| p.name_nl.clone()).unwrap_or_else(|| a.purpose.clone());
+    let grounds = a.grounds.as_deref().unwrap_or("");
+    let decision = register.automated_decisions.first();
+    let nl = match a.outcome.as_str() {
+        "stopped" => format!("We hebben de verwerking voor {pnl} (direct marketing) direct en blijvend gestopt (art. 21 lid 3 AVG); je adressen staan op onze blokkeerlijst."),
+        "withdrawn" => format!("Je toestemming voor {pnl} is ingetrokken (art. 7 lid 3 AVG); de verwerking op basis daarvan is gestopt."),
+        "pending" => format!("Zolang we je bezwaar tegen {pnl} beoordelen, is de verwerking daarvoor beperkt (art. 18 lid 1 onder d en art. 21 lid 1 AVG). Je hoort van ons wat we besluiten."),
+        "continues" if a.legal_basis == "contract" => format!("{pnl} is nodig om de overeenkomst met jou uit te voeren (art. 6 lid 1 onder b AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door. Je kunt de overeenkomst beëindigen, of om wissing of beperking vragen."),
+        "continues" => format!("{pnl} is wettelijk verplicht (art. 6 lid 1 onder c AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door."),
+        "review-pending" => format!(
+            "Een medewerker beoordeelt het geautomatiseerde besluit opnieuw (art. 22 lid 3 AVG). Tot die tijd nemen we geen verdere automatische stappen.\nHoe het werkt: {}\nGevolgen: {}",
+            decision.map(|d| d.logic_nl.as_str()).unwrap_or(""),
+            decision.map(|d| d.consequences_nl.as_str()).unwrap_or("")
+        ),
+        "upheld" => format!("Je bezwaar is toegewezen: we verwerken je gegevens niet meer voor {pnl}."),
+        "overridden" => format!("We zetten de verwerking voor {pnl} voort, omdat we dwingende gerechtvaardigde gronden hebben die zwaarder wegen dan jouw belangen (art. 21 lid 1 AVG): {grounds}"),
+        "decision-reversed" => "Na beoordeling door een medewerker is het geautomatiseerde besluit teruggedraaid: de blokkade is opgeheven en er volgen geen automatische stappen meer; een eventueel openstaand bedrag handelen we persoonlijk met je af.".to_owned(),
+        _ => format!("Na beoordeling door een medewerker blijft het geautomatiseerde besluit staan, omdat: {grounds}. De automatische stappen gaan weer verder."),
+    };
+    Text {
+        nl: format!("Over je verzoek {}:\n{nl}", req.id),
+        en: format!("About your request {}:\n{}", req.id, a.explanation_en),
+    }
+}
+
+/// Art. 17: what was erased, and what the law makes us keep (detached), until when.
+pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Text {
+    let mut kept_nl = String::new();
+    let mut kept_en = String::new();
+    for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
+        let cat = register.category_of_table(&s.table);
+        let (tnl, ten) =
+            cat.map(|c| (c.name_nl.clone(), c.name_en.clone())).unwrap_or_else(|| (s.table.clone(), s.table.clone()));
+        let g = s.ground.as_deref().unwrap_or("");
+        let (gnl, gen) = if g.contains("17(3)(b)") {
+            ("wettelijke bewaarplicht, art. 17 lid 3 onder b AVG", "legal obligation to keep them, GDPR Art. 17(3)(b)")
+        } else if g.contains("17(3)(e)") {
+            (
+                "nodig voor een rechtsvordering, art. 17 lid 3 onder e AVG",
+                "needed for a legal claim, GDPR Art. 17(3)(e)",
+            )
+        } else {
+            ("bewaard zonder koppeling aan jou", "kept without a link to you")
+        };
+        let (unl, uen) = match s.until.as_deref() {
+            Some("until settled") | None => {
+                ("tot de vordering is voldaan".to_owned(), "until the claim is settled".to_owned())
+            }
+            Some(d) => (format!("tot {d}"), format!("until {d}")),
+        };
+        kept_nl.push_str(&format!("  - {} x {tnl} ({gnl}), {unl}\n", s.rows));
+        kept_en.push_str(&format!("  - {} x {ten} ({gen}), {uen}\n", s.rows));
+    }
+    if kept_nl.is_empty() {
+        kept_nl.push_str("  - niets\n");
+        kept_en.push_str("  - nothing\n");
+    }
+    Text {
+        nl: format!(
+            "Op je verzoek {id} (art. 17 AVG) hebben we je gegevens gewist: {n} records.\nWat we volgens de wet moeten bewaren, los van je profiel:\n{kept_nl}",
+            id = req.id,
+            n = plan.deleted
+        ),
+        en: format!(
+            "At your request {id} (GDPR Art. 17) we erased your data: {n} records.\nWhat the law makes us keep, detached from your profile:\n{kept_en}",
+            id = req.id,
+            n = plan.deleted
+        ),
+    }
+}

@@ -46,6 +46,8 @@ pub enum Error {
     RunLocked(PathBuf),
     #[error("the data changed since the erasure plan of {0} was made; the new plan is stored: review it (`dsr erase {0} --dry-run`) and confirm again")]
     StalePlan(String),
+    #[error("the change is committed, but another process kept {0} open for reading, so bytes of removed values may remain in its write-ahead log; when that process has finished, run `dsr erase --due` (it truncates the log) or any erasure again")]
+    WalBusy(PathBuf),
     #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
     BatchFailed { failed: usize, rows: usize },
 }
@@ -76,6 +78,7 @@ impl Error {
             Error::BatchFailed { .. } => Code::BatchFailed,
             Error::RunLocked(_) => Code::RunLocked,
             Error::StalePlan(_) => Code::StalePlan,
+            Error::WalBusy(_) => Code::WalBusy,
         }
     }
 }

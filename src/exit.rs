@@ -54,6 +54,8 @@ pub enum Code {
     StalePlan = 21,
     /// Another `erase --due` or `retention run` holds the store's run lock.
     RunLocked = 22,
+    /// Erased or removed, but a reader kept the old bytes in the WAL: the checkpoint must be redone.
+    WalBusy = 23,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -83,6 +85,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (20, "check: processing not allowed for this purpose"),
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),
+    (23, "done, but a reader kept removed bytes in the WAL; run again when it has finished"),
 ];
 
 impl Code {

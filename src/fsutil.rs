@@ -84,7 +84,10 @@ pub fn sweep_stale(dir: &Path) -> usize {
         let Some(pid) = rest.and_then(|r| r.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() && std::fs::remove_file(e.path()).is_ok() {
+        if pid != std::process::id()
+            && !Path::new("/proc").join(pid.to_string()).exists()
+            && std::fs::remove_file(e.path()).is_ok()
+        {
             removed += 1;
         }
     }

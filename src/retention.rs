@@ -208,6 +208,10 @@ impl Runner<'_> {
     }
 }
 
+/// A person with a pending request is left for that request to decide first.
+const HAS_OPEN_REQUEST: &str =
+    "SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))";
+
 /// The person ids of ended contracts past the profile's retention, one erasure each.
 fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
     let people: Vec<i64> = r
@@ -219,13 +223,19 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
         .query_map(params![cut, "*"], |x| x.get(0))?
         .collect::<Result<_, _>>()?;
     if r.dry_run {
-        return Ok(people.len() as u64);
+        let mut n = 0;
+        for p in &people {
+            let open: bool = r.conn.query_row(HAS_OPEN_REQUEST, [p], |x| x.get(0))?;
+            n += u64::from(!open);
+        }
+        return Ok(n);
     }
     let keys = crate::keys::Keys::load(r.conn)?;
+    let mut erased = 0;
     for p in &people {
         let s = crate::subject::subject(r.conn, *p)?;
         let tx = r.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let open: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))", [p], |x| x.get(0))?;
+        let open: bool = tx.query_row(HAS_OPEN_REQUEST, [p], |x| x.get(0))?;
         if open {
             continue; // a pending request decides first
         }
@@ -233,12 +243,21 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
         crate::rights::object::suppress(&tx, &r.clock, &keys, None, &s, "erased")?;
         erase::apply(&tx, &s, &plan)?;
         tx.commit()?;
+        erased += 1;
     }
-    Ok(people.len() as u64)
+    Ok(erased)
 }
 
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
-fn finish(conn: &Connection, clock: &Clock, dry_run: bool, rule: &str, table: &str, period_months: i64, outcome: anyhow::Result<u64>) -> anyhow::Result<RuleResult> {
+fn finish(
+    conn: &Connection,
+    clock: &Clock,
+    dry_run: bool,
+    rule: &str,
+    table: &str,
+    period_months: i64,
+    outcome: anyhow::Result<u64>,
+) -> anyhow::Result<RuleResult> {
     let (removed, error) = match outcome {
         Ok(n) => (n, None),
         Err(e) => (0, Some(format!("{e:#}"))),
@@ -328,9 +347,6 @@ pub fn run(
     for (code, table, cond, children, cut) in own {
         let outcome = r.sweep(table, cond, children, cut, "*");
         results.push(finish(r.conn, &clock, dry_run, code, table, 0, outcome)?);
-    }
-    if !dry_run {
-        r.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     }
     Ok(Summary {
         format_version: 1,

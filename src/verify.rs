@@ -102,7 +102,13 @@ fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
 /// issued all the same and never sent: its tries, burning, rate limits and lock then behave
 /// exactly as for a real person, so nothing the officer sees tells a known person from an unknown
 /// one (`dsr lookup` remains the officer's check). The audit trail records that it was not sent.
-pub fn issue(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, address: Option<&str>) -> anyhow::Result<Issued> {
+pub fn issue(
+    conn: &Connection,
+    clock: &Clock,
+    keys: &Keys,
+    r: &Request,
+    address: Option<&str>,
+) -> anyhow::Result<Issued> {
     if r.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", r.id, r.state)).into());
     }

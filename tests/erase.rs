@@ -88,14 +88,19 @@ fn plans_for_each_kind_of_person() {
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 
+/// The data changes after planning: a new log line in one of Jan's sessions.
+fn new_log_line_for_jan(env: &Env) {
+    env.sql()
+        .execute("INSERT INTO server_log (logged_at, ip, method, path, status, session_id) SELECT '2026-11-01T00:00:00Z', ip, 'GET', '/new', 200, id FROM web_session WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117') LIMIT 1", [])
+        .unwrap();
+}
+
 #[test]
 fn a_stale_plan_is_made_again_not_applied() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
     plan(&env, &id);
-    env.sql()
-        .execute("INSERT INTO server_log (logged_at, ip, method, path, status, session_id) SELECT '2026-11-01T00:00:00Z', ip, 'GET', '/new', 200, id FROM web_session WHERE customer_id = (SELECT id FROM customer WHERE customer_number = 'V204117') LIMIT 1", [])
-        .unwrap();
+    new_log_line_for_jan(&env);
     let out = env.run(&["erase", &id, "--yes"]);
     assert_eq!(out.status.code(), Some(21), "{}", support::stderr(&out));
     let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
@@ -245,6 +250,55 @@ fn erase_due_applies_stored_plans_under_a_lock() {
 }
 
 #[test]
+fn a_plan_remade_by_a_cron_run_waits_for_an_officer() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    plan(&env, &id);
+    new_log_line_for_jan(&env);
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 21, "{v}");
+    assert_eq!(v["replanned"][0], id.as_str());
+    // The next night: the re-made plan has not been seen by anyone, so it is not carried out.
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 21, "{v}");
+    assert!(v["applied"].as_array().unwrap().is_empty());
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0, "nothing erased without review");
+    // The officer reviews it; the night after, it is carried out.
+    plan(&env, &id);
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["applied"][0], id.as_str());
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn a_reader_that_blocks_the_wal_truncation_is_reported() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    // Another process holds a read snapshot open for the whole erasure.
+    let reader = env.sql();
+    reader.execute_batch("BEGIN; SELECT count(*) FROM person;").unwrap();
+    let _: i64 = reader.query_row("SELECT count(*) FROM email_address", [], |r| r.get(0)).unwrap();
+    let out = env.run(&["--json", "erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(23), "{}", support::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the report is printed before the warning");
+    assert_eq!(report["state"], "completed");
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("write-ahead log"));
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    assert_eq!(shown["state"], "completed", "the erasure itself is committed");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // With the reader gone, a cron run with nothing due finishes the truncation.
+    let (_, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0);
+    let wal = std::fs::metadata(format!("{}-wal", env.db.display())).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal, 0, "the WAL is empty");
+}
+
+#[test]
 fn replay_after_restoring_a_backup_erases_again() {
     let env = Env::with_fixture("virtio");
     let backup = env.path("backup.sqlite");
@@ -267,6 +321,30 @@ fn replay_after_restoring_a_backup_erases_again() {
     let (_, code): (Value, i32) = env.json(&["lookup", "--customer", "V204117"]);
     assert_eq!(code, 3);
     env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn replay_completes_an_erasure_request_the_backup_still_held_open() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    plan(&env, &id);
+    // The backup is taken after planning, before the nightly run carried the plan out.
+    let backup = env.path("backup.sqlite");
+    env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    std::fs::copy(&env.db, &backup).unwrap();
+    let (_, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0);
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
+    }
+    std::fs::copy(&backup, &env.db).unwrap();
+    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
+    assert_eq!(code, 0, "{v}");
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    assert_eq!(shown["state"], "completed", "the restored request is closed by the replay");
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "later cron runs do not fail on it: {v}");
+    assert!(v["applied"].as_array().unwrap().is_empty());
 }
 
 fn count(env: &Env, sql: &str) -> i64 {
@@ -352,7 +430,11 @@ fn a_legal_claims_hold_on_server_logs_keeps_the_sessions_they_hang_from() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(mine(&env, "server_log"), logs, "log lines held for legal claims stay");
     assert_eq!(mine(&env, "web_session"), sessions, "and so do the sessions they belong to");
-    assert_eq!(count(&env, "SELECT count(*) FROM server_log l WHERE l.session_id IS NOT NULL"), logs, "everyone else's expired");
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM server_log l WHERE l.session_id IS NOT NULL"),
+        logs,
+        "everyone else's expired"
+    );
 }
 
 /// A generated store with many expired log lines.

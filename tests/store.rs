@@ -65,6 +65,30 @@ fn a_store_from_a_newer_dsr_is_refused() {
 }
 
 #[test]
+fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed() {
+    let env = Env::with_fixture("virtio");
+    // Turn the store back into what the first released dsr wrote, with a stored plan.
+    env.sql()
+        .execute_batch(
+            "INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on, due_on, state, params, created_at)
+               SELECT 'DSR-2026-0900', 2026, 900, 'erase', 'email', 'p', 'email', '2026-11-01', '2026-12-01', 'verified', '{}', '2026-11-01T00:00:00Z';
+             INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES ('DSR-2026-0900', '{}', 'f', '2026-11-01T00:00:00Z');
+             ALTER TABLE erasure_plan DROP COLUMN reviewed_at;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    assert_eq!(lookup(&env).status.code(), Some(0));
+    let (version, reviewed): (i64, Option<String>) = env
+        .sql()
+        .query_row("SELECT (SELECT user_version FROM pragma_user_version), reviewed_at FROM erasure_plan", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(reviewed.as_deref(), Some("2026-11-01T00:00:00Z"));
+}
+
+#[test]
 fn a_corrupt_store_exits_11_without_a_panic() {
     let env = Env::with_fixture("virtio");
     let len = std::fs::metadata(&env.db).unwrap().len();

@@ -80,7 +80,14 @@ pub fn open(
         }
         // Not verified yet: the open request now asks what the person asks now.
         tx.execute("UPDATE request SET params = ?2 WHERE id = ?1", rusqlite::params![req.id, asked.to_string()])?;
-        audit::append(&tx, &ctx.clock, Some(&req.id), Some(&req.subject_pseudonym), "request-amended", json!({"params": "replaced"}))?;
+        audit::append(
+            &tx,
+            &ctx.clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "request-amended",
+            json!({"params": "replaced"}),
+        )?;
         req = request::load(&tx, &req.id)?;
     }
     if fresh {

@@ -11,7 +11,6 @@ use crate::cli::EraseArgs;
 use crate::error::Error;
 use crate::exit::Code;
 use crate::keys::Keys;
-use crate::mail::{self, Letter};
 use crate::notify;
 use crate::output::table;
 use crate::register::Register;
@@ -19,7 +18,7 @@ use crate::request::{self, Kind, Request};
 use crate::rights::erase::{self, Plan};
 use crate::rights::object::suppress;
 use crate::subject::Subject;
-use crate::{audit, check, cron};
+use crate::{audit, check};
 
 use super::access::{open, verified};
 use super::{interactive, Ctx};
@@ -41,18 +40,18 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
     refuse_legal_claims(ctx, &s)?;
     let fresh = erase::plan(&ctx.store.conn, &s, &ctx.clock.timestamp())?;
     let stored = stored_plan(ctx, &req.id)?;
-    if args.dry_run || stored.as_ref().is_none_or(|p| !erase::same(p, &fresh)) {
-        store_plan(ctx, &req, &fresh)?;
+    let changed = stored.as_ref().is_none_or(|(p, _)| !erase::same(p, &fresh));
+    // The officer sees this plan now: stored as reviewed, so `erase --due` may carry it out.
+    if args.dry_run || changed || stored.as_ref().is_some_and(|(_, reviewed)| !reviewed) {
+        store_plan(ctx, &req, &fresh, true)?;
     }
     if args.dry_run {
         show(ctx, &req, &fresh, "Erasure plan (stored; nothing erased)")?;
         return Ok(Code::Ok);
     }
-    if let Some(old) = stored {
-        if !erase::same(&old, &fresh) {
-            show(ctx, &req, &fresh, "The data changed since the plan was made; the new plan")?;
-            return Err(Error::StalePlan(req.id).into());
-        }
+    if stored.is_some() && changed {
+        show(ctx, &req, &fresh, "The data changed since the plan was made; the new plan")?;
+        return Err(Error::StalePlan(req.id).into());
     }
     if !ctx.out.json {
         ctx.out.status(&render(ctx, &fresh));
@@ -70,7 +69,10 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         }
     }
     let done = apply(ctx, &req, &s, &fresh)?;
-    report(ctx, &req, &fresh, done)
+    report(ctx, &req, &fresh, done)?;
+    // No byte of an erased value may remain in the WAL: fold it into the file and truncate it.
+    crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path)?;
+    Ok(Code::Ok)
 }
 
 fn refuse_legal_claims(ctx: &Ctx, s: &Subject) -> anyhow::Result<()> {
@@ -85,23 +87,30 @@ fn refuse_legal_claims(ctx: &Ctx, s: &Subject) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stored_plan(ctx: &Ctx, request: &str) -> anyhow::Result<Option<Plan>> {
-    let text: Option<String> = ctx
+/// The stored, not yet applied plan of a request, and whether an officer has seen it.
+fn stored_plan(ctx: &Ctx, request: &str) -> anyhow::Result<Option<(Plan, bool)>> {
+    let row: Option<(String, bool)> = ctx
         .store
         .conn
-        .query_row("SELECT plan FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL", [request], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT plan, reviewed_at IS NOT NULL FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL",
+            [request],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    Ok(row.and_then(|(t, reviewed)| Some((serde_json::from_str(&t).ok()?, reviewed))))
 }
 
-fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan) -> anyhow::Result<()> {
+/// Store a plan with the request. `reviewed`: an officer is being shown it; a plan dsr had to
+/// make again on its own (the data changed) waits for an officer before `erase --due` applies it.
+fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan, reviewed: bool) -> anyhow::Result<()> {
     let tx = ctx.store.conn.transaction()?;
+    let now = ctx.clock.timestamp();
     tx.execute(
-        "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (request_id) DO UPDATE SET plan = excluded.plan, fingerprint = excluded.fingerprint, created_at = excluded.created_at",
-        params![req.id, serde_json::to_string(plan)?, plan.fingerprint, ctx.clock.timestamp()],
+        "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at, reviewed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (request_id) DO UPDATE SET plan = excluded.plan, fingerprint = excluded.fingerprint,
+           created_at = excluded.created_at, reviewed_at = excluded.reviewed_at",
+        params![req.id, serde_json::to_string(plan)?, plan.fingerprint, now, reviewed.then_some(&now)],
     )?;
     audit::append(
         &tx,
@@ -109,7 +118,7 @@ fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan) -> anyhow::Result<()> {
         Some(&req.id),
         Some(&req.subject_pseudonym),
         "erasure-planned",
-        json!({"deleted": plan.deleted, "kept": plan.kept}),
+        json!({"deleted": plan.deleted, "kept": plan.kept, "reviewed": reviewed}),
     )?;
     tx.commit()?;
     Ok(())
@@ -172,12 +181,11 @@ fn append_journal(store: &Path, entry: &JournalEntry) -> anyhow::Result<()> {
 pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     let keys = Keys::load(&ctx.store.conn)?;
     let register = Register::load(&ctx.store.conn)?;
-    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let tx = ctx.store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let now = erase::plan(&tx, s, &plan.created_at)?;
     if !erase::same(&now, plan) {
         drop(tx);
-        store_plan(ctx, req, &now)?;
+        store_plan(ctx, req, &now, false)?;
         return Err(Error::StalePlan(req.id.clone()).into());
     }
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
@@ -189,12 +197,8 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
         s,
         "Erasure (Art. 17): erase the data of this person you received from us.",
     )?;
-    let letter = Letter {
-        kind: "erasure",
-        subject: format!("Verwijdering / Erasure ({})", req.id),
-        body: answer_letter(&controller, req, plan),
-    };
-    mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, req, &letter)?;
+    let answer = crate::answers::erased(&register, req, plan);
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, req, "erasure", "Wissing / Erasure", &answer)?;
     let hashes = suppress(&tx, &ctx.clock, &keys, Some(&req.id), s, "erased")?;
     let done = erase::apply(&tx, s, plan)?;
     let summary: Vec<_> = plan
@@ -215,37 +219,7 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
         &JournalEntry { request: req.id.clone(), erased_at: ctx.clock.timestamp(), hashes },
     )?;
     tx.commit()?;
-    // No byte of an erased value may remain in the WAL: fold it into the file and truncate it.
-    ctx.store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     Ok(done)
-}
-
-fn answer_letter(c: &crate::register::Controller, req: &Request, plan: &Plan) -> String {
-    let mut kept = String::new();
-    for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
-        kept.push_str(&format!(
-            "  - {} {} ({}), until {}\n",
-            s.rows,
-            s.table,
-            s.ground.as_deref().unwrap_or(""),
-            s.until.as_deref().unwrap_or("-")
-        ));
-    }
-    if kept.is_empty() {
-        kept.push_str("  - nothing\n");
-    }
-    format!(
-        "(English below)\n\nHallo,\n\nOp je verzoek {id} (art. 17 AVG) hebben we je gegevens verwijderd: {deleted} records.\n\
-Wat we moeten bewaren, los van je profiel:\n{kept}\n----------------------------------------\n\n\
-Hello,\n\nAt your request {id} (GDPR Art. 17) we erased your data: {deleted} records.\n\
-What the law makes us keep, detached from your profile:\n{kept}\nYou may complain to the {auth} ({url}).\n{name}, {email}\n",
-        id = req.id,
-        deleted = plan.deleted,
-        auth = c.complaint_authority,
-        url = c.complaint_url,
-        name = c.name,
-        email = c.privacy_email
-    )
 }
 
 fn report(ctx: &Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
@@ -275,7 +249,7 @@ struct DueSummary {
 
 /// `dsr erase --due`: carry out the stored plans of verified erasure requests. No prompts.
 fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
-    let _lock = cron::lock(&ctx.store.path)?;
+    let _lock = super::run_lock(ctx)?;
     {
         let tx = ctx.store.conn.transaction()?;
         request::expire_stale(&tx, &ctx.clock)?;
@@ -292,7 +266,11 @@ fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
         let result = (|| -> anyhow::Result<()> {
             let (req, s) = verified(ctx, &id, Kind::Erase)?;
             refuse_legal_claims(ctx, &s)?;
-            let plan = stored_plan(ctx, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            let (plan, reviewed) = stored_plan(ctx, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            if !reviewed {
+                // Made again by dsr because the data changed: an officer must see it first.
+                return Err(Error::StalePlan(id.clone()).into());
+            }
             apply(ctx, &req, &s, &plan)?;
             Ok(())
         })();
@@ -302,8 +280,10 @@ fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
             Err(e) => sum.failed.push((id, format!("{e:#}"))),
         }
     }
+    // Always, even with nothing due: this is also how a blocked truncation (exit 23) is finished.
+    let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
     eprintln!(
-        "dsr erase --due: {} erased, {} re-planned (data changed; confirm again), {} failed",
+        "dsr erase --due: {} erased, {} waiting for an officer to review a re-made plan (`dsr erase REQUEST --dry-run`), {} failed",
         sum.applied.len(),
         sum.replanned.len(),
         sum.failed.len()
@@ -311,19 +291,20 @@ fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
     if ctx.out.json {
         ctx.out.json(&sum)?;
     }
-    Ok(if !sum.failed.is_empty() {
-        Code::Failure
-    } else if !sum.replanned.is_empty() {
-        Code::StalePlan
-    } else {
-        Code::Ok
-    })
+    for (id, why) in &sum.failed {
+        eprintln!("dsr erase --due: {id} failed: {}", crate::output::sanitize::line(why));
+    }
+    if !sum.failed.is_empty() {
+        return Ok(Code::Failure);
+    }
+    wal?;
+    Ok(if sum.replanned.is_empty() { Code::Ok } else { Code::StalePlan })
 }
 
 /// `dsr erase --replay`: after a restore from a backup older than some erasures, erase again
 /// everyone whose identifiers match an erasure's keyed hashes (journal and suppression list).
 fn replay(ctx: &mut Ctx, journal: Option<&Path>) -> anyhow::Result<Code> {
-    let _lock = cron::lock(&ctx.store.path)?;
+    let _lock = super::run_lock(ctx)?;
     let path = journal.map(Path::to_path_buf).unwrap_or_else(|| journal_path(&ctx.store.path));
     let mut wanted: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     if let Ok(text) = std::fs::read_to_string(&path) {
@@ -366,9 +347,30 @@ fn replay(ctx: &mut Ctx, journal: Option<&Path>) -> anyhow::Result<Code> {
     for (person, original) in &people {
         let s = crate::subject::subject(&ctx.store.conn, *person)?;
         let tx = ctx.store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The restored store may still hold the erasure request itself as open: it was carried out.
+        let open: Vec<Request> = tx
+            .prepare("SELECT id FROM request WHERE person_id = ?1 AND kind = 'erase' AND state IN ('awaiting-verification', 'verified')")?
+            .query_map([person], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .map(|id| request::load(&tx, id))
+            .collect::<anyhow::Result<_>>()?;
         let plan = erase::plan(&tx, &s, &ctx.clock.timestamp())?;
         suppress(&tx, &ctx.clock, &keys, None, &s, "erased")?;
         erase::apply(&tx, &s, &plan)?;
+        for r in &open {
+            tx.execute(
+                "UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1",
+                params![r.id, ctx.clock.timestamp()],
+            )?;
+            request::set_state(
+                &tx,
+                &ctx.clock,
+                r,
+                "completed",
+                json!({"answered": "erasure replayed after a restore", "erasure": original}),
+            )?;
+        }
         audit::append(
             &tx,
             &ctx.clock,
@@ -380,10 +382,11 @@ fn replay(ctx: &mut Ctx, journal: Option<&Path>) -> anyhow::Result<Code> {
         tx.commit()?;
         replayed.push(json!({"erasure": original, "deleted": plan.deleted, "kept": plan.kept}));
     }
-    ctx.store.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
     eprintln!("dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again", wanted.len(), replayed.len());
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "known_hashes": wanted.len(), "replayed": replayed}))?;
     }
+    wal?;
     Ok(Code::Ok)
 }

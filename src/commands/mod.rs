@@ -112,3 +112,13 @@ pub fn given(args: &SubjectArgs) -> String {
 pub fn interactive(out: &Output) -> bool {
     out.prompts
 }
+
+/// Take the run lock of a cron command. Refused, a `--json` run still prints a summary a script
+/// can read (`{"format_version": 1, "locked": true, "error": ...}`) before the one-line error.
+pub fn run_lock(ctx: &Ctx) -> anyhow::Result<crate::cron::RunLock> {
+    crate::cron::lock(&ctx.store.path).inspect_err(|e| {
+        if ctx.out.json {
+            let _ = ctx.out.json(&serde_json::json!({"format_version": 1, "locked": true, "error": format!("{e:#}")}));
+        }
+    })
+}

@@ -4,15 +4,17 @@
 use crate::cli::RetentionCommand;
 use crate::exit::Code;
 use crate::register::Register;
-use crate::{cron, retention};
+use crate::retention;
 
 use super::Ctx;
 
 pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
     let RetentionCommand::Run { dry_run, batch } = cmd;
-    let _lock = cron::lock(&ctx.store.path)?;
+    let _lock = super::run_lock(ctx)?;
     let register = Register::load(&ctx.store.conn)?;
     let summary = retention::run(&mut ctx.store.conn, ctx.clock, &register, dry_run, batch)?;
+    // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
+    let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };
     let per_rule: Vec<String> =
         summary.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();
     eprintln!(
@@ -31,5 +33,8 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
     for r in summary.rules.iter().filter(|r| r.error.is_some()) {
         eprintln!("dsr retention: rule {} failed: {}", r.rule, r.error.as_deref().unwrap_or(""));
     }
-    Ok(if summary.failed > 0 { Code::Failure } else { Code::Ok })
+    if summary.failed > 0 {
+        return Ok(Code::Failure);
+    }
+    wal.map(|()| Code::Ok)
 }

@@ -1,6 +1,6 @@
 //! Schema versions. `PRAGMA user_version` holds the number of migrations applied; the list
 //! below is append-only. Migration 1 is `schema.sql` at the top of the repository; every later
-//! change is a new numbered file here. All pending migrations run in one exclusive transaction,
+//! change is a new numbered file in `migrations/`. All pending migrations run in one exclusive transaction,
 //! so a store is never left half-upgraded, and a store newer than this binary is refused.
 
 use anyhow::Context;
@@ -10,7 +10,10 @@ use super::{Store, APPLICATION_ID};
 use crate::error::Error;
 
 /// The migrations, in order. Never edit or reorder a released entry; append a new one.
-pub const MIGRATIONS: &[(&str, &str)] = &[("initial schema", include_str!("../../schema.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("initial schema", include_str!("../../schema.sql")),
+    ("erasure plans reviewed by an officer", include_str!("migrations/0002_erasure_plan_reviewed.sql")),
+];
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {

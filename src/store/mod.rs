@@ -102,6 +102,21 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
     }
 }
 
+/// Fold the write-ahead log into the database file and truncate it, so that no byte of removed
+/// rows stays in `-wal` (with `secure_delete`, the file itself is already overwritten). A reader
+/// holding an old snapshot blocks this: it is retried (each try waits `busy_timeout`), then
+/// reported as [`Error::WalBusy`]; the committed change stands either way.
+pub fn truncate_wal(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    for attempt in 0..2u32 {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100 << attempt));
+    }
+    Err(Error::WalBusy(path.to_owned()).into())
+}
+
 /// Create a new store at `path`: build it in a temporary file beside the target (mode 0600),
 /// let `fill` populate it, and rename it into place only when complete. A failed or interrupted
 /// init leaves no file behind; an existing file is replaced only with `force`.

@@ -25,6 +25,10 @@ pub fn verify(ctx: &Ctx) -> anyhow::Result<Code> {
 pub fn log(ctx: &Ctx, request: Option<&str>) -> anyhow::Result<Code> {
     let request = request.map(crate::request::parse_id).transpose()?;
     let entries = audit::list(&ctx.store.conn, request.as_deref())?;
+    if let Some(id) = request.as_deref().filter(|_| entries.is_empty()) {
+        // A request leaves entries from the moment it is opened; none means no such request.
+        return Err(crate::Error::UnknownRequest(id.to_owned()).into());
+    }
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({"format_version": 1, "entries": entries}))?;
         return Ok(Code::Ok);

@@ -148,9 +148,10 @@ fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs) -> anyhow
         .into());
     }
     let passphrase = passphrase(crypt)?;
+    // The list is read (and refused if bad) before anything is created.
+    let rows = batch::read(csv)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
-    let rows = batch::read(csv)?;
     let bar = (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(rows.len() as u64);
         bar.set_style(

@@ -79,12 +79,7 @@ pub fn validate(field: &str, value: &str, country: Option<&str>) -> Result<Strin
         }
         "postal_code" => postal_code(value, country.unwrap_or("NL"))
             .ok_or_else(|| bad("not a valid postal code for the country (NL: 1234 AB; BE: 1234; DE: 12345)")),
-        "country" => {
-            let c = value.to_ascii_uppercase();
-            (c.len() == 2 && c.chars().all(|ch| ch.is_ascii_uppercase()))
-                .then_some(c)
-                .ok_or_else(|| bad("expected a two-letter ISO 3166 code such as NL"))
-        }
+        "country" => country_code(value).ok_or_else(|| bad("expected an assigned two-letter ISO 3166 code such as NL")),
         "iban" => {
             use iban::IbanLike;
             let iban: iban::Iban =
@@ -97,7 +92,9 @@ pub fn validate(field: &str, value: &str, country: Option<&str>) -> Result<Strin
                 .then_some(v)
                 .ok_or_else(|| bad("a KvK number has 8 digits"))
         }
-        "vat" => vat(value).ok_or_else(|| bad("not a valid VAT number (NL: NL + 9 digits + B + 2 digits)")),
+        "vat" => vat(value).ok_or_else(|| {
+            bad("not a valid VAT number for its country (NL: NL + 9 digits + B + 2 digits; DE: DE + 9 digits)")
+        }),
         "house_number" => (value.chars().next().is_some_and(|c| c.is_ascii_digit()) && value.len() <= 12)
             .then(|| value.to_owned())
             .ok_or_else(|| bad("starts with a digit, e.g. 12 or 12-A")),
@@ -131,21 +128,74 @@ pub fn postal_code(value: &str, country: &str) -> Option<String> {
     }
 }
 
-/// VAT numbers: the Dutch form exactly, others by the EU shape (two letters and 2-12 characters).
+/// VAT identification numbers of the EU member states (and Northern Ireland) by their VIES formats:
+/// prefix, then the shape of the rest (`9` a digit, `A` a letter, `X` a letter or digit; a
+/// shape is one alternative of several). Other countries: two letters and 2-12 letters or digits.
+const VAT_FORMATS: &[(&str, &[&str])] = &[
+    ("AT", &["U99999999"]),
+    ("BE", &["9999999999"]),
+    ("BG", &["999999999", "9999999999"]),
+    ("CY", &["99999999A"]),
+    ("CZ", &["99999999", "999999999", "9999999999"]),
+    ("DE", &["999999999"]),
+    ("DK", &["99999999"]),
+    ("EE", &["999999999"]),
+    ("EL", &["999999999"]),
+    ("ES", &["X9999999X"]),
+    ("FI", &["99999999"]),
+    ("FR", &["XX999999999"]),
+    ("HR", &["99999999999"]),
+    ("HU", &["99999999"]),
+    ("IE", &["9X99999A", "9999999A", "9999999AA"]),
+    ("IT", &["99999999999"]),
+    ("LT", &["999999999", "999999999999"]),
+    ("LU", &["99999999"]),
+    ("LV", &["99999999999"]),
+    ("MT", &["99999999"]),
+    ("NL", &["999999999B99"]),
+    ("PL", &["9999999999"]),
+    ("PT", &["999999999"]),
+    ("RO", &["99", "999", "9999", "99999", "999999", "9999999", "99999999", "999999999", "9999999999"]),
+    ("SE", &["999999999901"]),
+    ("SI", &["99999999"]),
+    ("SK", &["9999999999"]),
+    ("XI", &["999999999", "999999999999", "GD999", "HA999"]),
+];
+
+fn shape_matches(shape: &str, value: &str) -> bool {
+    shape.len() == value.len()
+        && shape.chars().zip(value.chars()).all(|(s, c)| match s {
+            '9' => c.is_ascii_digit(),
+            'A' => c.is_ascii_uppercase(),
+            'X' => c.is_ascii_uppercase() || c.is_ascii_digit(),
+            literal => literal == c,
+        })
+}
+
+/// A VAT number, normalised (upper case, no spaces or dots), checked against its country's format.
 pub fn vat(value: &str) -> Option<String> {
     let v: String = value.chars().filter(|c| !c.is_whitespace() && *c != '.').collect::<String>().to_ascii_uppercase();
-    if let Some(rest) = v.strip_prefix("NL") {
-        let ok = rest.len() == 12
-            && rest[..9].chars().all(|c| c.is_ascii_digit())
-            && &rest[9..10] == "B"
-            && rest[10..].chars().all(|c| c.is_ascii_digit());
-        return ok.then_some(v);
+    let (prefix, rest) = v.split_at_checked(2)?;
+    if let Some((_, shapes)) = VAT_FORMATS.iter().find(|(p, _)| *p == prefix) {
+        return shapes.iter().any(|s| shape_matches(s, rest)).then_some(v);
     }
-    let ok = v.len() >= 4
-        && v.len() <= 14
-        && v[..2].chars().all(|c| c.is_ascii_uppercase())
-        && v[2..].chars().all(|c| c.is_ascii_alphanumeric());
+    let ok = (2..=12).contains(&rest.len())
+        && prefix.chars().all(|c| c.is_ascii_uppercase())
+        && rest.chars().all(|c| c.is_ascii_alphanumeric());
     ok.then_some(v)
+}
+
+/// The officially assigned ISO 3166-1 alpha-2 country codes.
+const ISO_3166: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI \
+GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI \
+LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF \
+PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL \
+TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+pub fn country_code(value: &str) -> Option<String> {
+    let c = value.trim().to_ascii_uppercase();
+    (c.len() == 2 && ISO_3166.split_ascii_whitespace().any(|k| k == c)).then_some(c)
 }
 
 /// Where a field lives for this person: (row finder with ?1 = person id and ?2 = the address the
@@ -162,6 +212,15 @@ fn location(field: &str) -> (&'static str, &'static str, &'static str) {
             "payment_method",
         ),
         _ => ("SELECT id FROM company WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1) ORDER BY id LIMIT 1", field_column(field), "company"),
+    }
+}
+
+/// Run a row finder: ?1 is the person; ?2, where the finder uses it, the address named.
+fn find_row(conn: &Connection, finder: &str, s: &Subject, named: Option<&str>) -> rusqlite::Result<i64> {
+    if finder.contains("?2") {
+        conn.query_row(finder, params![s.person_id, named.unwrap_or("")], |r| r.get(0))
+    } else {
+        conn.query_row(finder, [s.person_id], |r| r.get(0))
     }
 }
 
@@ -187,7 +246,7 @@ pub fn plan(conn: &Connection, s: &Subject, named: Option<&str>, changes: &[Chan
     let mut out = Vec::new();
     for c in changes {
         let (finder, column, table) = location(&c.field);
-        let row: Option<i64> = conn.query_row(finder, params![s.person_id, named.unwrap_or("")], |r| r.get(0)).optional()?;
+        let row: Option<i64> = find_row(conn, finder, s, named).optional()?;
         let Some(row) = row else {
             return Err(Error::RequestState(format!(
                 "nothing on file for {} to correct; the person has no {table} record",
@@ -206,7 +265,7 @@ pub fn plan(conn: &Connection, s: &Subject, named: Option<&str>, changes: &[Chan
 pub fn apply(conn: &Connection, s: &Subject, named: Option<&str>, changes: &[Change]) -> anyhow::Result<()> {
     for c in changes {
         let (finder, column, table) = location(&c.field);
-        let row: i64 = conn.query_row(finder, params![s.person_id, named.unwrap_or("")], |r| r.get(0))?;
+        let row: i64 = find_row(conn, finder, s, named)?;
         conn.execute(&format!("UPDATE {table} SET {column} = ?2 WHERE id = ?1"), params![row, c.value])?;
         if c.field == "email" {
             conn.execute(
@@ -232,6 +291,9 @@ mod tests {
             ("kvk", "7618 1553", "76181553"),
             ("vat", "nl123456789b01", "NL123456789B01"),
             ("country", "be", "BE"),
+            ("vat", "DE 123 456 789", "DE123456789"),
+            ("vat", "ATU12345678", "ATU12345678"),
+            ("vat", "FR1A123456789", "FR1A123456789"),
             ("house_number", "12-A", "12-A"),
         ] {
             assert_eq!(validate(field, good, None).unwrap(), normal, "{field}");
@@ -247,6 +309,9 @@ mod tests {
             ("kvk", "1234567"),
             ("vat", "NL123456789X01"),
             ("country", "NLD"),
+            ("country", "XX"),
+            ("vat", "DE123"),
+            ("vat", "ATU1234567"),
             ("given_name", ""),
             ("city", "Utrecht\u{1b}[2J"),
         ] {

@@ -132,3 +132,25 @@ fn entries_made_under_a_moved_clock_are_marked() {
         env.sql().query_row("SELECT count(*) FROM audit_log WHERE actor = 'officer.kim'", [], |r| r.get(0)).unwrap();
     assert!(n >= 1);
 }
+
+#[test]
+fn the_log_of_an_unknown_request_is_exit_17_and_cron_entries_name_an_actor() {
+    let env = store_with_history();
+    let out = env.run(&["audit", "log", "--request", "DSR-2026-0999"]);
+    assert_eq!(out.status.code(), Some(17));
+    support::assert_one_line_error(&out);
+    let (log, code): (serde_json::Value, i32) = env.json(&["audit", "log", "--request", "DSR-2026-0001"]);
+    assert_eq!(code, 0);
+    assert!(!log["entries"].as_array().unwrap().is_empty());
+    // cron runs without USER or LOGNAME: the actor is still named, from the process's uid.
+    env.dsr()
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("DSR_ACTOR")
+        .args(["access", "--email", "sanne@bakkerwebdesign.example"])
+        .assert()
+        .success();
+    let last: String = env.sql().query_row("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    assert_ne!(last, "unknown");
+    assert!(!last.is_empty());
+}

@@ -143,4 +143,5 @@ fn a_batch_file_without_the_needed_columns_is_refused() {
     support::assert_one_line_error(&out);
     let out = env.run(&["export", "--batch", "missing.csv", "--out-dir", "out"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(!env.path("out").exists(), "a refused list creates nothing");
 }

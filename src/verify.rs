@@ -158,7 +158,7 @@ pub fn issue(
 #[derive(Debug, Serialize)]
 pub struct Outcome {
     pub verified: bool,
-    /// Why a code was refused: wrong, expired, used, no-code, malformed.
+    /// Why a code was refused: wrong, expired, used, no-code, malformed, locked.
     pub refused: Option<&'static str>,
     pub tries_left: Option<i64>,
     pub code_burned: bool,
@@ -175,7 +175,9 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
         return Err(Error::RequestState(format!("request {} is {}; there is nothing to verify", r.id, r.state)).into());
     }
     if is_locked(conn, &r.subject_pseudonym)? {
-        return Err(Error::VerificationLocked(r.id.clone()).into());
+        // Refused without looking at the code, but recorded: tries against a lock are worth knowing.
+        audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "code-tried", json!({"result": "locked"}))?;
+        return Ok(Outcome { verified: false, refused: Some("locked"), tries_left: None, code_burned: false, person_locked: true });
     }
     let active: Option<ActiveChallenge> = conn
         .prepare_cached(

@@ -267,6 +267,7 @@ fn formula_injection_is_neutralised_in_csv_but_json_stays_verbatim() {
     assert_eq!(data["categories"]["identity"]["tables"]["person"][0]["given_name"], evil);
     let html = String::from_utf8(files["index.html"].clone()).unwrap();
     assert!(!html.contains("<a href=\"http://evil"), "stored text is escaped in HTML");
+    assert!(html.contains("<th>Given name / Voornaam</th>"), "column headings are readable in both languages");
 }
 
 #[test]

@@ -89,9 +89,9 @@ pub fn write(
             let mut open = false;
             super::each_row(conn, t, &spec.subject, |row: Map<String, Value>| {
                 if !open {
-                    write!(out, "<h3>{}</h3>\n<div class=\"wrap\"><table><thead><tr>", esc(t))?;
+                    write!(out, "<h3>{}</h3>\n<div class=\"wrap\"><table><thead><tr>", esc(&t.replace('_', " ")))?;
                     for k in row.keys() {
-                        write!(out, "<th>{}</th>", esc(k))?;
+                        write!(out, "<th>{}</th>", esc(&super::labels::column(k)))?;
                     }
                     out.write_all(b"</tr></thead><tbody>\n")?;
                     open = true;

@@ -7,6 +7,7 @@
 //! docs/archive-format.md describes the format.
 
 mod html;
+mod labels;
 mod text;
 
 use std::io::{Read, Seek, Write};

@@ -55,7 +55,7 @@ pub struct Global {
     /// When to use colour
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Silence status messages (never errors)
+    /// Silence status messages (never errors, a generated passphrase, or the one-line summary of erase --due / retention run)
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }

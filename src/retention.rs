@@ -139,6 +139,7 @@ impl Runner<'_> {
     /// Delete (or count) the rows of `table` matching `cond`, children first, batch by batch.
     fn sweep(
         &mut self,
+        rule: &str,
         table: &str,
         cond: &str,
         children: &[(&str, &str)],
@@ -174,6 +175,7 @@ impl Runner<'_> {
             loop {
                 let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let n = tx.execute(&sql, params![cut, categories])? as u64;
+                progress(&tx, rule, n)?;
                 tx.commit()?;
                 total += n;
                 if n < self.batch {
@@ -201,6 +203,7 @@ impl Runner<'_> {
             let n = tx
                 .execute(&format!("DELETE FROM {table} WHERE rowid IN (SELECT id FROM temp.retention_ids)"), [])?
                 as u64;
+            progress(&tx, rule, n)?;
             tx.commit()?;
             total += n;
         }
@@ -213,7 +216,7 @@ const HAS_OPEN_REQUEST: &str =
     "SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))";
 
 /// The person ids of ended contracts past the profile's retention, one erasure each.
-fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
+fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<u64> {
     let people: Vec<i64> = r
         .conn
         .prepare(&format!(
@@ -242,15 +245,45 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str) -> anyhow::Result<u64> {
         let plan = erase::plan(&tx, &s, &r.clock.timestamp())?;
         crate::rights::object::suppress(&tx, &r.clock, &keys, None, &s, "erased")?;
         erase::apply(&tx, &s, &plan)?;
+        progress(&tx, rule, 1)?;
         tx.commit()?;
         erased += 1;
     }
     Ok(erased)
 }
 
+/// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
+/// is written: a run killed part-way leaves what it removed there, and the next run records it.
+fn progress(tx: &Connection, rule: &str, n: u64) -> rusqlite::Result<()> {
+    if n > 0 {
+        tx.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            params![rule, n as i64],
+        )?;
+    }
+    Ok(())
+}
+
+/// Audit what an interrupted earlier run removed (its progress rows), once.
+fn record_interrupted(conn: &mut Connection, clock: &Clock) -> anyhow::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let left: Vec<(String, i64)> = tx
+        .prepare("SELECT substr(key, 20), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if !left.is_empty() {
+        let rules: serde_json::Map<String, serde_json::Value> = left.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        audit::append(&tx, clock, None, None, "retention-interrupted", json!({"removed": rules}))?;
+        tx.execute("DELETE FROM store_meta WHERE key LIKE 'retention-progress:%'", [])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
 fn finish(
-    conn: &Connection,
+    conn: &mut Connection,
     clock: &Clock,
     dry_run: bool,
     rule: &str,
@@ -262,8 +295,21 @@ fn finish(
         Ok(n) => (n, None),
         Err(e) => (0, Some(format!("{e:#}"))),
     };
-    if removed > 0 && !dry_run {
-        audit::append(conn, clock, None, None, "retention", json!({"rule": rule, "table": table, "removed": removed}))?;
+    if !dry_run {
+        // The entry replaces the rule's progress count, in one transaction.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if removed > 0 {
+            audit::append(
+                &tx,
+                clock,
+                None,
+                None,
+                "retention",
+                json!({"rule": rule, "table": table, "removed": removed}),
+            )?;
+        }
+        tx.execute("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule])?;
+        tx.commit()?;
     }
     Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, error })
 }
@@ -286,6 +332,9 @@ pub fn run(
         [],
         |x| x.get(0),
     )?;
+    if !dry_run {
+        record_interrupted(conn, &clock)?;
+    }
     let mut r = Runner { conn, clock, batch, dry_run, holds };
     let mut results = Vec::new();
     // Children before parents where one rule's table is another's child: logs before sessions.
@@ -305,10 +354,10 @@ pub fn run(
             cats.join(",")
         };
         let outcome = if rule.starts_at == "contract-end" && rule.table == "person" {
-            ended_contracts(&mut r, &cut)
+            ended_contracts(&mut r, &cut, &rule.code)
         } else {
             match expiry(rule, now) {
-                Some((cond, children)) => r.sweep(&rule.table, &cond, &children, &cut, &reach(&children)),
+                Some((cond, children)) => r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)),
                 None => Ok(0),
             }
         };
@@ -345,7 +394,7 @@ pub fn run(
         ),
     ];
     for (code, table, cond, children, cut) in own {
-        let outcome = r.sweep(table, cond, children, cut, "*");
+        let outcome = r.sweep(code, table, cond, children, cut, "*");
         results.push(finish(r.conn, &clock, dry_run, code, table, 0, outcome)?);
     }
     Ok(Summary {

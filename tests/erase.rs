@@ -485,6 +485,24 @@ fn retention_killed_at_random_moments_ends_like_an_uninterrupted_run() {
     assert_eq!(ok, "ok");
     killed.dsr().args(["audit", "verify"]).assert().success();
     assert_eq!(table_counts(&killed), table_counts(&reference));
+    // Every row the killed runs removed is accounted for in the audit trail.
+    let audited = |env: &Env| -> i64 {
+        env.sql()
+            .query_row(
+                "SELECT coalesce((SELECT sum(json_extract(details, '$.removed')) FROM audit_log WHERE action = 'retention'), 0)
+                      + coalesce((SELECT sum(j.value) FROM audit_log a, json_each(json_extract(a.details, '$.removed')) j
+                                  WHERE a.action = 'retention-interrupted'), 0)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(audited(&killed), audited(&reference), "removals of killed runs are audited");
+    let interrupted: i64 = killed
+        .sql()
+        .query_row("SELECT count(*) FROM audit_log WHERE action = 'retention-interrupted'", [], |r| r.get(0))
+        .unwrap();
+    assert!(interrupted > 0, "the kills interrupted some rule");
 }
 
 #[test]

@@ -149,7 +149,8 @@ batch_rate=$(awk -v n="$batch" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (m
 # check --stdin over 1,000,000 addresses (customers' primary addresses, repeated as needed).
 lines=${CHECK_LINES:-1000000}
 sqlite3 "$db" "SELECT address FROM email_address WHERE is_primary = 1 LIMIT $lines" > "$prep/emails.txt"
-while [ "$(wc -l < "$prep/emails.txt")" -lt "$lines" ]; do cat "$prep/emails.txt" "$prep/emails.txt" | head -n "$lines" > "$prep/e2" && mv "$prep/e2" "$prep/emails.txt"; done
+# (awk, not cat | head: under pipefail the SIGPIPE of a cut-off cat would fail the pipeline)
+awk -v n="$lines" '{ a[NR] = $0 } END { for (i = 0; i < n; i++) print a[i % NR + 1] }' "$prep/emails.txt" > "$prep/e2" && mv "$prep/e2" "$prep/emails.txt"
 t0=$(now_ms); "$dsr" --db "$wdb" -q check --purpose newsletter --stdin < "$prep/emails.txt" > "$prep/allowed.txt"; t1=$(now_ms)
 check_ms=$((t1 - t0))
 check_rate=$(awk -v n="$lines" -v ms="$check_ms" 'BEGIN { printf "%.0f", n / (ms / 1000) }')

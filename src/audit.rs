@@ -17,11 +17,16 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// Who is acting: `DSR_ACTOR`, else the login name, else (cron often sets neither USER nor
 /// LOGNAME) the account of the process's user id from /etc/passwd, else `uid:N`.
 pub fn actor() -> String {
-    ["DSR_ACTOR", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .or_else(account_of_uid)
-        .unwrap_or_else(|| "unknown".to_owned())
+    static ACTOR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ACTOR
+        .get_or_init(|| {
+            ["DSR_ACTOR", "USER", "LOGNAME"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+                .or_else(account_of_uid)
+                .unwrap_or_else(|| "unknown".to_owned())
+        })
+        .clone()
 }
 
 fn account_of_uid() -> Option<String> {

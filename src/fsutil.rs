@@ -94,9 +94,17 @@ pub fn sweep_stale(dir: &Path) -> usize {
     removed
 }
 
+/// Directories already swept by this process (a batch writes thousands of files into one).
+static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
 /// Create a private (0600) temporary file in `dir`, registered for removal on a signal.
 pub fn private_temp(dir: &Path, prefix: &str, suffix: &str) -> anyhow::Result<Private> {
-    sweep_stale(dir);
+    if let Ok(mut swept) = SWEPT.lock() {
+        if !swept.iter().any(|d| d == dir) {
+            sweep_stale(dir);
+            swept.push(dir.to_owned());
+        }
+    }
     install_cleanup();
     // Registered before it exists, so no moment is left in which a signal would miss it.
     let mut list = IN_PROGRESS.lock().map_err(|_| anyhow::anyhow!("internal: temp-file registry poisoned"))?;

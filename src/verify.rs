@@ -177,7 +177,13 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
     if is_locked(conn, &r.subject_pseudonym)? {
         // Refused without looking at the code, but recorded: tries against a lock are worth knowing.
         audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "code-tried", json!({"result": "locked"}))?;
-        return Ok(Outcome { verified: false, refused: Some("locked"), tries_left: None, code_burned: false, person_locked: true });
+        return Ok(Outcome {
+            verified: false,
+            refused: Some("locked"),
+            tries_left: None,
+            code_burned: false,
+            person_locked: true,
+        });
     }
     let active: Option<ActiveChallenge> = conn
         .prepare_cached(

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use rusqlite::Connection;
 use serde_json::{Map, Value};
 
 use super::{csv_cell, Spec};
@@ -57,7 +56,7 @@ fn simple_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> s
 
 pub fn write(
     out: &mut dyn Write,
-    conn: &Connection,
+    rows: &super::Rows<'_>,
     register: &Register,
     categories: &[&Category],
     recipients: &[PersonRecipient],
@@ -87,7 +86,7 @@ pub fn write(
         let mut any = false;
         for t in &c.tables {
             let mut open = false;
-            super::each_row(conn, t, &spec.subject, |row: Map<String, Value>| {
+            rows.each(t, |row: Map<String, Value>| {
                 if !open {
                     write!(out, "<h3>{}</h3>\n<div class=\"wrap\"><table><thead><tr>", esc(&t.replace('_', " ")))?;
                     for k in row.keys() {

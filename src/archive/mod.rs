@@ -154,13 +154,58 @@ fn each_row(
     .map_err(|e| failure.take().unwrap_or_else(|| e.into()))
 }
 
+/// The person's rows, read once for `data.json` and kept for the CSV files and `index.html` while
+/// they are few (most people); past [`KEEP_ROWS`] they are read again for each, so memory stays
+/// bounded whatever a person has.
+pub struct Rows<'c> {
+    conn: &'c Connection,
+    subject: Subject,
+    kept: Option<std::collections::HashMap<String, Vec<Map<String, Value>>>>,
+    kept_rows: usize,
+}
+
+const KEEP_ROWS: usize = 5_000;
+
+impl Rows<'_> {
+    /// Call `f` for each row of `table`, from memory when kept.
+    pub fn each(&self, table: &str, mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        match &self.kept {
+            Some(kept) => kept.get(table).into_iter().flatten().try_for_each(|row| f(row.clone())),
+            None => each_row(self.conn, table, &self.subject, f),
+        }
+    }
+
+    /// The first pass: read from the store, keeping rows while there are few.
+    fn read(
+        &mut self,
+        table: &str,
+        mut f: impl FnMut(&Map<String, Value>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut rows = Vec::new();
+        let keep = self.kept.is_some();
+        let mut count = self.kept_rows;
+        each_row(self.conn, table, &self.subject, |row| {
+            f(&row)?;
+            count += 1;
+            if keep && count <= KEEP_ROWS {
+                rows.push(row);
+            }
+            Ok(())
+        })?;
+        self.kept_rows = count;
+        match &mut self.kept {
+            Some(_) if count > KEEP_ROWS => self.kept = None,
+            Some(kept) => {
+                kept.insert(table.to_owned(), rows);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+}
+
 /// Write the archive for a verified request into `out`.
-pub fn write<W: Write + Seek>(
-    conn: &Connection,
-    register: &Register,
-    spec: &Spec<'_>,
-    out: W,
-) -> anyhow::Result<Manifest> {
+pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
     let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let right = spec.request.kind();
     let categories = scope(register, right);
@@ -185,7 +230,9 @@ pub fn write<W: Write + Seek>(
             options = options.last_modified_time(stamp);
         }
     }
-    let mut w = Writer { zip: ZipWriter::new(out), options, passphrase: spec.passphrase, files: Vec::new() };
+    // Streamed (sizes and CRCs in data descriptors after each entry): the writer never seeks
+    // back, so the archive goes to the file in large sequential writes.
+    let mut w = Writer { zip: ZipWriter::new_stream(out), options, passphrase: spec.passphrase, files: Vec::new() };
     let s = &spec.subject;
     let head = json!({
         "format_version": FORMAT_VERSION,
@@ -198,6 +245,7 @@ pub fn write<W: Write + Seek>(
     // data.json: everything in scope, nested by category and table. It also counts each table's
     // rows, so the CSV pass knows which tables to write without asking the store again.
     let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut rows_of = Rows { conn, subject: *s, kept: Some(Default::default()), kept_rows: 0 };
     w.entry("data.json", |out| {
         let head = serde_json::to_string(&head)?;
         out.write_all(&head.as_bytes()[..head.len() - 1])?;
@@ -220,12 +268,12 @@ pub fn write<W: Write + Seek>(
                 }
                 write!(out, "{}:[", json!(t))?;
                 let mut n = 0u64;
-                each_row(conn, t, s, |row| {
+                rows_of.read(t, |row| {
                     if n > 0 {
                         out.write_all(b",")?;
                     }
                     n += 1;
-                    serde_json::to_writer(&mut *out, &row)?;
+                    serde_json::to_writer(&mut *out, row)?;
                     Ok(())
                 })?;
                 records += n;
@@ -247,7 +295,7 @@ pub fn write<W: Write + Seek>(
             w.entry(&format!("csv/{t}.csv"), |out| {
                 let mut csv = csv::Writer::from_writer(out);
                 let mut rows = 0;
-                each_row(conn, t, s, |row| {
+                rows_of.each(t, |row| {
                     if rows == 0 {
                         csv.write_record(row.keys())?;
                     }
@@ -293,7 +341,7 @@ pub fn write<W: Write + Seek>(
     })?;
 
     // index.html: the same, readable, offline.
-    w.entry("index.html", |out| html::write(out, conn, register, &categories, &recipients, spec, &controller))?;
+    w.entry("index.html", |out| html::write(out, &rows_of, register, &categories, &recipients, spec, &controller))?;
     w.entry("README.txt", |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)

@@ -18,7 +18,11 @@ use super::Ctx;
 pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
     if let Some(csv) = &args.batch {
         let dir = args.out_dir.as_deref().expect("clap requires --out-dir with --batch");
-        return run_batch(ctx, csv, dir, &args.crypt);
+        let jobs = args
+            .jobs
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+        return run_batch(ctx, csv, dir, &args.crypt, jobs);
     }
     match &args.request {
         None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
@@ -44,7 +48,16 @@ pub fn archive_cmd(
 ) -> anyhow::Result<Code> {
     let passphrase = passphrase(crypt)?;
     let register = crate::register::Register::load(&ctx.store.conn)?;
-    let manifest = write_archive(ctx, &register, req, s, out, force, passphrase.as_ref().map(|p| p.text.as_str()))?;
+    let manifest = write_archive(
+        &mut ctx.store.conn,
+        &ctx.clock,
+        &register,
+        req,
+        s,
+        out,
+        force,
+        passphrase.as_ref().map(|p| p.text.as_str()),
+    )?;
     if let Some(p) = passphrase.filter(|p| p.generated) {
         // Shown once, on stderr, even with -q: without it the archive cannot be opened.
         eprintln!(
@@ -70,8 +83,10 @@ pub fn archive_cmd(
 
 /// Write the archive atomically, then record the disclosure and complete the request. If the
 /// record cannot be committed, the archive is removed again: there is never one without the other.
+#[allow(clippy::too_many_arguments)]
 pub fn write_archive(
-    ctx: &mut Ctx,
+    conn: &mut rusqlite::Connection,
+    clock: &crate::clock::Clock,
     register: &crate::register::Register,
     req: &Request,
     s: Subject,
@@ -79,29 +94,28 @@ pub fn write_archive(
     force: bool,
     passphrase: Option<&str>,
 ) -> anyhow::Result<Manifest> {
-    let spec = archive::Spec { request: req, subject: s, generated_at: ctx.clock.timestamp(), passphrase };
-    let conn = &ctx.store.conn;
+    let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
+    let read = &*conn;
     let manifest = crate::fsutil::write_private(out, force, |file| {
-        archive::write(conn, register, &spec, std::io::BufWriter::new(file))
+        // One read transaction: the archive is one consistent snapshot, and the store is locked
+        // once rather than for each of its queries. Deferred, so writers are never held up.
+        let snapshot = rusqlite::Transaction::new_unchecked(read, rusqlite::TransactionBehavior::Deferred)?;
+        let manifest = archive::write(&snapshot, register, &spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
+        snapshot.commit()?;
+        Ok(manifest)
     })?;
     let mut record = || -> anyhow::Result<()> {
-        let tx = ctx.store.conn.transaction()?;
+        let tx = conn.transaction()?;
         audit::append(
             &tx,
-            &ctx.clock,
+            clock,
             Some(&req.id),
             Some(&req.subject_pseudonym),
             "disclosed",
             json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": passphrase.is_some()}),
         )?;
         if req.state == "verified" {
-            request::set_state(
-                &tx,
-                &ctx.clock,
-                req,
-                "completed",
-                json!({"answered": format!("{} archive", req.right)}),
-            )?;
+            request::set_state(&tx, clock, req, "completed", json!({"answered": format!("{} archive", req.right)}))?;
         }
         tx.commit()?;
         Ok(())
@@ -139,7 +153,7 @@ pub fn passphrase(crypt: &CryptArgs) -> anyhow::Result<Option<Passphrase>> {
     Ok(Some(Passphrase { text, generated: true }))
 }
 
-fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs) -> anyhow::Result<Code> {
+fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs, jobs: usize) -> anyhow::Result<Code> {
     if crypt.encrypt && crypt.passphrase_file.is_none() {
         return Err(Error::invalid(
             "--encrypt",
@@ -160,7 +174,7 @@ fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs) -> anyhow
         );
         bar
     });
-    let summary = batch::run(ctx, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), |_| {
+    let summary = batch::run(ctx, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), jobs, |_| {
         if let Some(b) = &bar {
             b.inc(1);
         }

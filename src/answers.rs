@@ -142,19 +142,19 @@ pub fn rectified(register: &Register, req: &Request, fields: &[&str], statements
 fn ground(ground: &str) -> (&'static str, &'static str) {
     match ground {
         "accuracy-contested" => (
-            "je betwist de juistheid van de gegevens (art. 18 lid 1 onder a AVG); de beperking geldt tot we de juistheid hebben gecontroleerd",
+            "je de juistheid van de gegevens betwist (art. 18 lid 1 onder a AVG); de beperking geldt tot we de juistheid hebben gecontroleerd",
             "you contest the accuracy of the data (Art. 18(1)(a)); it lasts until we have verified it",
         ),
         "unlawful" => (
-            "de verwerking is onrechtmatig en je wilt beperking in plaats van wissing (art. 18 lid 1 onder b AVG)",
+            "de verwerking onrechtmatig is en je beperking wilt in plaats van wissing (art. 18 lid 1 onder b AVG)",
             "the processing is unlawful and you chose restriction instead of erasure (Art. 18(1)(b))",
         ),
         "legal-claims" => (
-            "je hebt de gegevens nodig voor een rechtsvordering (art. 18 lid 1 onder c AVG); we bewaren ze ook na hun gewone bewaartermijn",
+            "je de gegevens nodig hebt voor een rechtsvordering (art. 18 lid 1 onder c AVG); we bewaren ze ook na hun gewone bewaartermijn",
             "you need the data for a legal claim (Art. 18(1)(c)); we keep them past their usual retention period",
         ),
         _ => (
-            "je hebt bezwaar gemaakt en we beoordelen of onze gronden zwaarder wegen (art. 18 lid 1 onder d AVG)",
+            "je bezwaar hebt gemaakt en we beoordelen of onze gronden zwaarder wegen dan jouw belangen (art. 18 lid 1 onder d AVG)",
             "you objected and we are weighing whether our grounds override yours (Art. 18(1)(d))",
         ),
     }
@@ -223,10 +223,13 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Text {
     }
 }
 
+/// One line of what an erasure keeps: category, ground and until when, in Dutch then English.
+type KeptLine = (String, String, String, String, String, String);
+
 /// Art. 17: what was erased, and what the law makes us keep (detached), until when.
 pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Text {
-    let mut kept_nl = String::new();
-    let mut kept_en = String::new();
+    // One line per category, ground and date (invoices, payments and quotes share a category).
+    let mut lines: Vec<(KeptLine, u64)> = Vec::new();
     for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
         let cat = register.category_of_table(&s.table);
         let (tnl, ten) =
@@ -248,8 +251,17 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Text {
             }
             Some(d) => (format!("tot {d}"), format!("until {d}")),
         };
-        kept_nl.push_str(&format!("  - {} x {tnl} ({gnl}), {unl}\n", s.rows));
-        kept_en.push_str(&format!("  - {} x {ten} ({gen}), {uen}\n", s.rows));
+        let key = (tnl, gnl.to_owned(), unl, ten, gen.to_owned(), uen);
+        match lines.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += s.rows,
+            None => lines.push((key, s.rows)),
+        }
+    }
+    let mut kept_nl = String::new();
+    let mut kept_en = String::new();
+    for ((tnl, gnl, unl, ten, gen, uen), rows) in &lines {
+        kept_nl.push_str(&format!("  - {rows} x {tnl} ({gnl}), {unl}\n"));
+        kept_en.push_str(&format!("  - {rows} x {ten} ({gen}), {uen}\n"));
     }
     if kept_nl.is_empty() {
         kept_nl.push_str("  - niets\n");

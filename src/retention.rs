@@ -23,6 +23,8 @@ pub struct RuleResult {
     pub period_months: i64,
     pub removed: u64,
     pub error: Option<String>,
+    /// Time the rule took (its sweep and its audit entry).
+    pub seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -311,7 +313,7 @@ fn finish(
         tx.execute("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule])?;
         tx.commit()?;
     }
-    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, error })
+    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, error, seconds: 0.0 })
 }
 
 /// dsr's own rules: (code, table, condition, children, cut-off).
@@ -324,7 +326,7 @@ pub fn run(
     dry_run: bool,
     batch: u64,
 ) -> anyhow::Result<Summary> {
-    let started = std::time::Instant::now();
+    let run_started = std::time::Instant::now();
     let now = clock.now();
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id INTEGER PRIMARY KEY)")?;
     let holds: bool = conn.query_row(
@@ -347,6 +349,7 @@ pub fn run(
     };
     rules.sort_by_key(|x| order(&x.table));
     for rule in rules {
+        let started = std::time::Instant::now();
         let cut = cutoff(now, rule.period_months);
         let reach = |children: &[(&str, &str)]| {
             let mut cats = vec![rule.category.clone()];
@@ -361,7 +364,9 @@ pub fn run(
                 None => Ok(0),
             }
         };
-        results.push(finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?);
+        let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
+        result.seconds = started.elapsed().as_secs_f64();
+        results.push(result);
     }
     // dsr's own housekeeping.
     let day = stamp(now - chrono::Duration::days(1));
@@ -394,8 +399,11 @@ pub fn run(
         ),
     ];
     for (code, table, cond, children, cut) in own {
+        let started = std::time::Instant::now();
         let outcome = r.sweep(code, table, cond, children, cut, "*");
-        results.push(finish(r.conn, &clock, dry_run, code, table, 0, outcome)?);
+        let mut result = finish(r.conn, &clock, dry_run, code, table, 0, outcome)?;
+        result.seconds = started.elapsed().as_secs_f64();
+        results.push(result);
     }
     Ok(Summary {
         format_version: 1,
@@ -404,6 +412,6 @@ pub fn run(
         removed: results.iter().map(|x| x.removed).sum(),
         failed: results.iter().filter(|x| x.error.is_some()).count(),
         rules: results,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: run_started.elapsed().as_secs_f64(),
     })
 }

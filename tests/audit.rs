@@ -150,7 +150,8 @@ fn the_log_of_an_unknown_request_is_exit_17_and_cron_entries_name_an_actor() {
         .args(["access", "--email", "sanne@bakkerwebdesign.example"])
         .assert()
         .success();
-    let last: String = env.sql().query_row("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    let last: String =
+        env.sql().query_row("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).unwrap();
     assert_ne!(last, "unknown");
     assert!(!last.is_empty());
 }

@@ -115,7 +115,14 @@ fn ten_consecutive_failures_lock_the_person_until_an_officer_unlocks() {
     assert!(support::stderr(&out).contains("--unlock"));
     // Locked: no code is accepted and none can be sent, even for another right.
     assert_eq!(verify(&env, &o.request, &code).status.code(), Some(7));
-    let against_lock: i64 = env.sql().query_row("SELECT count(*) FROM audit_log WHERE action = 'code-tried' AND details LIKE ?1", ["%\"result\":\"locked\"%"], |r| r.get(0)).unwrap();
+    let against_lock: i64 = env
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE action = 'code-tried' AND details LIKE ?1",
+            ["%\"result\":\"locked\"%"],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(against_lock, 1, "a try against the lock is recorded");
     assert_eq!(env.run(&["verify", "--resend", &o.request]).status.code(), Some(7));
     // A new code does not reset the count: only the unlock does.

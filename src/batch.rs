@@ -123,9 +123,10 @@ fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
     RowResult { line, status: "failed", request: None, file: None, reason: Some(format!("{e:#}")) }
 }
 
-/// Run a batch: first every row is resolved and its request opened and marked verified, in file
-/// order (one writer); then the archives are written by `jobs` workers, each with its own
-/// connection, so one archive's fsync or compression overlaps another's reads.
+/// Run a batch: every row is resolved and its request opened and marked verified, in file order
+/// (one writer, this thread), while `jobs` workers, each with its own connection, write the
+/// archives of the rows opened so far, so one archive's fsync or compression overlaps another's
+/// reads and the next rows' opening.
 pub fn run(
     ctx: &mut Ctx,
     rows: &[Row],
@@ -137,41 +138,23 @@ pub fn run(
     let keys = ctx.keys()?;
     let register = crate::register::Register::load(&ctx.store.conn)?;
     let mut results = Vec::with_capacity(rows.len());
-    let mut work = Vec::new();
     let clock = ctx.clock;
-    // One transaction per row (measured faster than larger ones with a savepoint per row): a row
-    // that fails leaves nothing, and a batch killed here loses at most the row it was at.
-    for row in rows {
-        let tx = ctx.store.conn.transaction()?;
-        match prepare(&tx, &clock, &keys, row, dir) {
-            Ok(prepared) => {
-                tx.commit()?;
-                match prepared {
-                    Prepared::Archive(job) => work.push(*job),
-                    Prepared::Settled(r) => {
-                        progress(&r);
-                        results.push(r);
-                    }
-                }
-            }
-            Err(e) if stops(&e) => {
-                return Err(e.context(format!("batch stopped at line {}; re-run it to resume", row.line)))
-            }
-            Err(e) => {
-                drop(tx);
-                let r = failed_row(row.line, &e);
-                progress(&r);
-                results.push(r);
-            }
-        }
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
     let stop: std::sync::Mutex<Option<(u64, anyhow::Error)>> = std::sync::Mutex::new(None);
+    let stopped = || stop.lock().map(|s| s.is_some()).unwrap_or(true);
     let path = ctx.store.path.clone();
-    let (register, work, next, stop, path) = (&register, &work, &next, &stop, path.as_path());
-    let (sender, receiver) = std::sync::mpsc::channel::<RowResult>();
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, 64).min(work.len()) {
+    let (register, stop, path) = (&register, &stop, path.as_path());
+    // Archives to write go to the workers as soon as their request is open (a bounded queue);
+    // their results come back to this thread, which reports progress.
+    let (job_sender, job_receiver) = std::sync::mpsc::sync_channel::<Job>(64);
+    let job_receiver = std::sync::Mutex::new(job_receiver);
+    let job_receiver = &job_receiver;
+    // Workers only read the store; every write (opening, recording a disclosure) is on this
+    // thread, so no two connections ever wait on each other's write lock.
+    let (sender, receiver) = std::sync::mpsc::channel::<(Job, anyhow::Result<crate::archive::Manifest>)>();
+    let opened = std::thread::scope(|scope| -> anyhow::Result<()> {
+        // Owned here, so that however this closure ends the queue closes and the workers finish.
+        let job_sender = job_sender;
+        for _ in 0..jobs.clamp(1, 64).min(rows.len().max(1)) {
             let sender = sender.clone();
             scope.spawn(move || {
                 let halt = |line: u64, e: anyhow::Error| {
@@ -179,17 +162,18 @@ pub fn run(
                         s.get_or_insert((line, e));
                     }
                 };
-                let mut store = match crate::store::Store::open(path) {
+                let store = match crate::store::Store::open(path) {
                     Ok(s) => s,
                     Err(e) => return halt(0, e),
                 };
                 loop {
+                    let next = job_receiver.lock().map(|r| r.recv());
+                    let Ok(Ok(job)) = next else { return };
                     if stop.lock().map(|s| s.is_some()).unwrap_or(true) {
-                        return;
+                        continue; // drain the queue without writing
                     }
-                    let Some(job) = work.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) else { return };
-                    let written = crate::commands::write_archive(
-                        &mut store.conn,
+                    let written = crate::commands::archive_file(
+                        &store.conn,
                         &clock,
                         register,
                         &job.request,
@@ -198,29 +182,110 @@ pub fn run(
                         true,
                         passphrase,
                     );
-                    let result = match written {
-                        Ok(_) => RowResult {
-                            line: job.line,
-                            status: "done",
-                            request: Some(job.request.id.clone()),
-                            file: Some(job.file.display().to_string()),
-                            reason: None,
-                        },
-                        Err(e) if stops(&e) => return halt(job.line, e),
-                        Err(e) => failed_row(job.line, &e),
-                    };
-                    if sender.send(result).is_err() {
-                        return;
+                    match written {
+                        Err(e) if stops(&e) => halt(job.line, e),
+                        written => {
+                            if sender.send((job, written)).is_err() {
+                                return;
+                            }
+                        }
                     }
                 }
             });
         }
         drop(sender);
-        for r in receiver {
+        let mut report = |r: RowResult, results: &mut Vec<RowResult>| {
             progress(&r);
             results.push(r);
+        };
+        // A written archive is recorded (disclosure audited, request completed) here.
+        let record = |conn: &mut rusqlite::Connection,
+                      (job, written): (Job, anyhow::Result<crate::archive::Manifest>)|
+         -> anyhow::Result<RowResult> {
+            let manifest = match written {
+                Ok(m) => m,
+                Err(e) => return Ok(failed_row(job.line, &e)),
+            };
+            match crate::commands::record_disclosure(
+                conn,
+                &clock,
+                &job.request,
+                &manifest,
+                passphrase.is_some(),
+                &job.file,
+            ) {
+                Ok(()) => Ok(RowResult {
+                    line: job.line,
+                    status: "done",
+                    request: Some(job.request.id.clone()),
+                    file: Some(job.file.display().to_string()),
+                    reason: None,
+                }),
+                Err(e) if stops(&e) => {
+                    Err(e.context(format!("batch stopped at line {}; re-run it to resume", job.line)))
+                }
+                Err(e) => Ok(failed_row(job.line, &e)),
+            }
+        };
+        // One transaction per row (measured faster than larger ones with a savepoint per row): a
+        // row that fails leaves nothing, and a batch killed here loses at most the row it was at.
+        let mut outcome = Ok(());
+        for row in rows {
+            while let Ok(done) = receiver.try_recv() {
+                match record(&mut ctx.store.conn, done) {
+                    Ok(r) => report(r, &mut results),
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+            }
+            if outcome.is_err() {
+                break;
+            }
+            if stopped() {
+                break;
+            }
+            let tx = ctx.store.conn.transaction()?;
+            match prepare(&tx, &clock, &keys, row, dir) {
+                Ok(prepared) => {
+                    tx.commit()?;
+                    match prepared {
+                        Prepared::Archive(job) => {
+                            if job_sender.send(*job).is_err() {
+                                break;
+                            }
+                        }
+                        Prepared::Settled(r) => report(r, &mut results),
+                    }
+                }
+                Err(e) if stops(&e) => {
+                    outcome = Err(e.context(format!("batch stopped at line {}; re-run it to resume", row.line)));
+                    break;
+                }
+                Err(e) => {
+                    drop(tx);
+                    report(failed_row(row.line, &e), &mut results);
+                }
+            }
         }
+        drop(job_sender);
+        for done in receiver {
+            if outcome.is_err() {
+                // Stopping: an archive that cannot be recorded must not stay (it goes again on a re-run).
+                if done.1.is_ok() {
+                    let _ = std::fs::remove_file(&done.0.file);
+                }
+                continue;
+            }
+            match record(&mut ctx.store.conn, done) {
+                Ok(r) => report(r, &mut results),
+                Err(e) => outcome = Err(e),
+            }
+        }
+        outcome
     });
+    opened?;
     if let Some((line, e)) = stop.lock().ok().and_then(|mut s| s.take()) {
         let at = if line > 0 { format!(" at line {line}") } else { String::new() };
         return Err(e.context(format!("batch stopped{at}; re-run it to resume")));

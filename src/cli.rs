@@ -263,7 +263,7 @@ pub struct ExportArgs {
     /// Directory for the batch's archives (one REQUEST.zip per person)
     #[arg(long, value_name = "DIR", requires = "batch")]
     pub out_dir: Option<PathBuf>,
-    /// Archives written at once in a batch (default: the number of CPUs)
+    /// Archives written at once in a batch (default: twice the number of CPUs)
     #[arg(long, value_name = "N", requires = "batch", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
 }

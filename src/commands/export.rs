@@ -21,7 +21,8 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
         let jobs = args
             .jobs
             .map(usize::from)
-            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+            // Twice the CPUs: the workers spend much of their time waiting for the disk.
+            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(usize::from).unwrap_or(1));
         return run_batch(ctx, csv, dir, &args.crypt, jobs);
     }
     match &args.request {
@@ -94,16 +95,44 @@ pub fn write_archive(
     force: bool,
     passphrase: Option<&str>,
 ) -> anyhow::Result<Manifest> {
+    let manifest = archive_file(conn, clock, register, req, s, out, force, passphrase)?;
+    record_disclosure(conn, clock, req, &manifest, passphrase.is_some(), out)?;
+    Ok(manifest)
+}
+
+/// Write the archive file only (reads the store, writes nothing to it).
+#[allow(clippy::too_many_arguments)]
+pub fn archive_file(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    register: &crate::register::Register,
+    req: &Request,
+    s: Subject,
+    out: &Path,
+    force: bool,
+    passphrase: Option<&str>,
+) -> anyhow::Result<Manifest> {
     let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
-    let read = &*conn;
-    let manifest = crate::fsutil::write_private(out, force, |file| {
+    crate::fsutil::write_private(out, force, |file| {
         // One read transaction: the archive is one consistent snapshot, and the store is locked
         // once rather than for each of its queries. Deferred, so writers are never held up.
-        let snapshot = rusqlite::Transaction::new_unchecked(read, rusqlite::TransactionBehavior::Deferred)?;
+        let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
         let manifest = archive::write(&snapshot, register, &spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
         snapshot.commit()?;
         Ok(manifest)
-    })?;
+    })
+}
+
+/// Record that an archive was handed out and complete its request; on failure the archive at
+/// `out` is removed, so there is never an archive without its record.
+pub fn record_disclosure(
+    conn: &mut rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    req: &Request,
+    manifest: &Manifest,
+    encrypted: bool,
+    out: &Path,
+) -> anyhow::Result<()> {
     let mut record = || -> anyhow::Result<()> {
         let tx = conn.transaction()?;
         audit::append(
@@ -112,7 +141,7 @@ pub fn write_archive(
             Some(&req.id),
             Some(&req.subject_pseudonym),
             "disclosed",
-            json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": passphrase.is_some()}),
+            json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
         )?;
         if req.state == "verified" {
             request::set_state(&tx, clock, req, "completed", json!({"answered": format!("{} archive", req.right)}))?;
@@ -124,7 +153,7 @@ pub fn write_archive(
         let _ = std::fs::remove_file(out);
         return Err(e);
     }
-    Ok(manifest)
+    Ok(())
 }
 
 pub struct Passphrase {

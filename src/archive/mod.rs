@@ -136,10 +136,11 @@ fn each_row(
     conn: &Connection,
     table: &str,
     s: &Subject,
+    provided_only: bool,
     mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut failure = None;
-    access::each_row(conn, table, s, |mut row| {
+    access::each_row_of(conn, table, s, provided_only, |mut row| {
         if table == "application_document" {
             let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
             let media = row.get("media_type").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -160,6 +161,8 @@ fn each_row(
 pub struct Rows<'c> {
     conn: &'c Connection,
     subject: Subject,
+    /// A portability export: only rows the person provided (see `access::each_row_of`).
+    provided_only: bool,
     kept: Option<std::collections::HashMap<String, Vec<Map<String, Value>>>>,
     kept_rows: usize,
 }
@@ -171,7 +174,7 @@ impl Rows<'_> {
     pub fn each(&self, table: &str, mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>) -> anyhow::Result<()> {
         match &self.kept {
             Some(kept) => kept.get(table).into_iter().flatten().try_for_each(|row| f(row.clone())),
-            None => each_row(self.conn, table, &self.subject, f),
+            None => each_row(self.conn, table, &self.subject, self.provided_only, f),
         }
     }
 
@@ -184,7 +187,7 @@ impl Rows<'_> {
         let mut rows = Vec::new();
         let keep = self.kept.is_some();
         let mut count = self.kept_rows;
-        each_row(self.conn, table, &self.subject, |row| {
+        each_row(self.conn, table, &self.subject, self.provided_only, |row| {
             f(&row)?;
             count += 1;
             if keep && count <= KEEP_ROWS {
@@ -245,7 +248,8 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     // data.json: everything in scope, nested by category and table. It also counts each table's
     // rows, so the CSV pass knows which tables to write without asking the store again.
     let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    let mut rows_of = Rows { conn, subject: *s, kept: Some(Default::default()), kept_rows: 0 };
+    let mut rows_of =
+        Rows { conn, subject: *s, provided_only: right == Kind::Export, kept: Some(Default::default()), kept_rows: 0 };
     w.entry("data.json", |out| {
         let head = serde_json::to_string(&head)?;
         out.write_all(&head.as_bytes()[..head.len() - 1])?;

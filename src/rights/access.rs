@@ -181,10 +181,26 @@ pub fn each_row(
     conn: &Connection,
     table: &str,
     s: &Subject,
+    f: impl FnMut(Map<String, Value>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    each_row_of(conn, table, s, false, f)
+}
+
+/// Rows of a portable table that the person did not provide themselves, left out of a
+/// portability export (Art. 20(1): data "provided by" the person): the staff's replies in a ticket.
+const NOT_PROVIDED: &[(&str, &str)] = &[("ticket_message", "direction = 'in'")];
+
+/// Like [`each_row`]; with `provided_only`, rows the person did not provide are left out.
+pub fn each_row_of(
+    conn: &Connection,
+    table: &str,
+    s: &Subject,
+    provided_only: bool,
     mut f: impl FnMut(Map<String, Value>) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
     let scope = subject::scope(table).expect("tables come from the register, checked against the scopes");
-    let sql = format!("SELECT * FROM {} WHERE {} ORDER BY rowid", scope.table, scope.filter);
+    let extra = NOT_PROVIDED.iter().find(|(t, _)| provided_only && *t == table).map(|(_, c)| *c).unwrap_or("1");
+    let sql = format!("SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY rowid", scope.table, scope.filter);
     let mut stmt = conn.prepare_cached(&sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let mut rows = stmt.query([s.person_id])?;

@@ -66,21 +66,30 @@ Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth
     )
 }
 
+/// The answer to one carried-out request: which letter it is (for the audit trail), its subject
+/// line, and what it says.
+pub struct Reply {
+    kind: &'static str,
+    subject: &'static str,
+    body: Text,
+}
+
 /// Send the answer of a carried-out request (in the caller's transaction) and list the recipients.
-#[allow(clippy::too_many_arguments)]
 pub fn send(
     conn: &Connection,
     clock: &Clock,
     store: &Path,
     register: &Register,
     req: &Request,
-    kind: &'static str,
-    subject: &str,
-    body: &Text,
+    reply: &Reply,
 ) -> anyhow::Result<()> {
     let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let to_tell = recipients(register, &crate::notify::list(conn, &req.id)?);
-    let letter = Letter { kind, subject: format!("{subject} ({})", req.id), body: compose(controller, body, &to_tell) };
+    let letter = Letter {
+        kind: reply.kind,
+        subject: format!("{} ({})", reply.subject, req.id),
+        body: compose(controller, &reply.body, &to_tell),
+    };
     mail::notify(conn, clock, store, controller, req, &letter)?;
     Ok(())
 }
@@ -115,7 +124,7 @@ fn field_en(field: &str) -> String {
 }
 
 /// Art. 16: what was corrected (field names, not values: the letter may be read by others).
-pub fn rectified(register: &Register, req: &Request, fields: &[&str], statements: &[&str]) -> Text {
+pub fn rectified(register: &Register, req: &Request, fields: &[&str], statements: &[&str]) -> Reply {
     let cat = |code: &str| {
         register.category(code).map(|c| (c.name_nl.clone(), c.name_en.clone())).unwrap_or((code.into(), code.into()))
     };
@@ -136,7 +145,7 @@ pub fn rectified(register: &Register, req: &Request, fields: &[&str], statements
         nl.push_str(&format!("Je aanvullende verklaring is opgenomen bij: {cn}.\n"));
         en.push_str(&format!("Your supplementary statement is now kept with: {ce}.\n"));
     }
-    Text { nl, en }
+    Reply { kind: "rectification", subject: "Correctie / Rectification", body: Text { nl, en } }
 }
 
 fn ground(ground: &str) -> (&'static str, &'static str) {
@@ -161,7 +170,7 @@ fn ground(ground: &str) -> (&'static str, &'static str) {
 }
 
 /// Art. 18: what is restricted, on which ground, and what that means.
-pub fn restricted(register: &Register, req: &Request, g: &str, categories: &[String]) -> Text {
+pub fn restricted(register: &Register, req: &Request, g: &str, categories: &[String]) -> Reply {
     let (scope_nl, scope_en) = if categories.is_empty() {
         ("al je gegevens".to_owned(), "all your data".to_owned())
     } else {
@@ -179,7 +188,7 @@ pub fn restricted(register: &Register, req: &Request, g: &str, categories: &[Str
         (names(true).join(", "), names(false).join(", "))
     };
     let (gnl, gen) = ground(g);
-    Text {
+    let body = Text {
         nl: format!(
             "Op je verzoek {id} hebben we de verwerking van {scope_nl} beperkt, omdat {gnl}.\n\
 Zolang de beperking geldt, bewaren we deze gegevens alleen: we gebruiken ze niet, behalve met je toestemming \
@@ -192,11 +201,13 @@ While the restriction lasts we only store these data: we do not use them, except
 legal claims. We will tell you before the restriction is lifted.",
             id = req.id
         ),
-    }
+    };
+    Reply { kind: "restriction", subject: "Beperking / Restriction", body }
 }
 
-/// Art. 21 and 22: the outcome of an objection or a review, in both languages.
-pub fn objection(register: &Register, req: &Request, a: &Answer) -> Text {
+/// Art. 21 and 22: the outcome of an objection or a review, in both languages; an officer's
+/// decision on a pending one is a letter of its own.
+pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
     let p = register.purposes.iter().find(|p| p.code == a.purpose);
     let pnl = p.map(|p| p.name_nl.clone()).unwrap_or_else(|| a.purpose.clone());
     let grounds = a.grounds.as_deref().unwrap_or("");
@@ -217,9 +228,15 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Text {
         "decision-reversed" => "Na beoordeling door een medewerker is het geautomatiseerde besluit teruggedraaid: de blokkade is opgeheven en er volgen geen automatische stappen meer; een eventueel openstaand bedrag handelen we persoonlijk met je af.".to_owned(),
         _ => format!("Na beoordeling door een medewerker blijft het geautomatiseerde besluit staan, omdat: {grounds}. De automatische stappen gaan weer verder."),
     };
-    Text {
+    let body = Text {
         nl: format!("Over je verzoek {}:\n{nl}", req.id),
         en: format!("About your request {}:\n{}", req.id, a.explanation_en),
+    };
+    match a.outcome.as_str() {
+        "upheld" | "overridden" | "decision-reversed" | "decision-stands" => {
+            Reply { kind: "objection-decision", subject: "Besluit op bezwaar / Decision on objection", body }
+        }
+        _ => Reply { kind: "objection", subject: "Bezwaar / Objection", body },
     }
 }
 
@@ -227,7 +244,7 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Text {
 type KeptLine = (String, String, String, String, String, String);
 
 /// Art. 17: what was erased, and what the law makes us keep (detached), until when.
-pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Text {
+pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
     // One line per category, ground and date (invoices, payments and quotes share a category).
     let mut lines: Vec<(KeptLine, u64)> = Vec::new();
     for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
@@ -267,7 +284,7 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Text {
         kept_nl.push_str("  - niets\n");
         kept_en.push_str("  - nothing\n");
     }
-    Text {
+    let body = Text {
         nl: format!(
             "Op je verzoek {id} (art. 17 AVG) hebben we je gegevens gewist: {n} records.\nWat we volgens de wet moeten bewaren, los van je profiel:\n{kept_nl}",
             id = req.id,
@@ -278,5 +295,6 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Text {
             id = req.id,
             n = plan.deleted
         ),
-    }
+    };
+    Reply { kind: "erasure", subject: "Wissing / Erasure", body }
 }

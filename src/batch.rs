@@ -140,9 +140,9 @@ pub fn run(
     let mut results = Vec::with_capacity(rows.len());
     let clock = ctx.clock;
     let stop: std::sync::Mutex<Option<(u64, anyhow::Error)>> = std::sync::Mutex::new(None);
-    let stopped = || stop.lock().map(|s| s.is_some()).unwrap_or(true);
     let path = ctx.store.path.clone();
     let (register, stop, path) = (&register, &stop, path.as_path());
+    let stopped = move || stop.lock().map(|s| s.is_some()).unwrap_or(true);
     // Archives to write go to the workers as soon as their request is open (a bounded queue);
     // their results come back to this thread, which reports progress.
     let (job_sender, job_receiver) = std::sync::mpsc::sync_channel::<Job>(64);
@@ -169,7 +169,7 @@ pub fn run(
                 loop {
                     let next = job_receiver.lock().map(|r| r.recv());
                     let Ok(Ok(job)) = next else { return };
-                    if stop.lock().map(|s| s.is_some()).unwrap_or(true) {
+                    if stopped() {
                         continue; // drain the queue without writing
                     }
                     let written = crate::commands::archive_file(

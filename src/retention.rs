@@ -271,7 +271,7 @@ fn progress(tx: &Connection, rule: &str, n: u64) -> rusqlite::Result<()> {
 fn record_interrupted(conn: &mut Connection, clock: &Clock) -> anyhow::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let left: Vec<(String, i64)> = tx
-        .prepare("SELECT substr(key, 20), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key")?
+        .prepare("SELECT substr(key, length('retention-progress:') + 1), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     if !left.is_empty() {

@@ -391,20 +391,25 @@ fn an_unverified_export_writes_nothing() {
     assert_eq!(out.status.code(), Some(9), "an export request is not an access request");
 }
 
-#[test]
-fn an_interrupted_write_leaves_no_archive_and_records_nothing() {
-    let env = Env::with_fixture("virtio");
-    // Make the archive large: many log lines in one of Jan's sessions.
+/// Make Jan's archive large: `n` log lines in one of his sessions.
+fn many_log_lines_for_jan(env: &Env, n: u32) {
     env.sql()
-        .execute_batch(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
              INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
              SELECT '2026-10-01T10:00:00Z', '192.0.2.1', 'agent ' || i, 'GET', '/panel/' || hex(randomblob(16)), 200,
                     (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id JOIN email_address e ON e.person_id = c.person_id
                      WHERE e.address = 'jan.devries@example.nl' LIMIT 1)
-             FROM n;",
+             FROM n",
+            [n],
         )
         .unwrap();
+}
+
+#[test]
+fn an_interrupted_write_leaves_no_archive_and_records_nothing() {
+    let env = Env::with_fixture("virtio");
+    many_log_lines_for_jan(&env, 30000);
     let o = env.open("export", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     env.dsr().args(["verify", &o.request, &code]).assert().success();
@@ -454,16 +459,7 @@ fn part_files(env: &Env) -> Vec<String> {
 #[test]
 fn an_export_stopped_by_a_signal_removes_its_unfinished_file() {
     let env = Env::with_fixture("virtio");
-    env.sql()
-        .execute_batch(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
-             INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
-             SELECT '2026-10-01T10:00:00Z', '192.0.2.1', 'agent ' || i, 'GET', '/panel/' || hex(randomblob(16)), 200,
-                    (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id JOIN email_address e ON e.person_id = c.person_id
-                     WHERE e.address = 'jan.devries@example.nl' LIMIT 1)
-             FROM n;",
-        )
-        .unwrap();
+    many_log_lines_for_jan(&env, 300000);
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     env.dsr().args(["verify", &o.request, &code]).assert().success();

@@ -197,16 +197,7 @@ Did you not ask for this? Contact us at once at {contact}.\n",
     notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
     let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
     let answer = crate::answers::rectified(&register, &req, &fields, &statements);
-    crate::answers::send(
-        &tx,
-        &ctx.clock,
-        &ctx.store.path,
-        &register,
-        &req,
-        "rectification",
-        "Correctie / Rectification",
-        &answer,
-    )?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer)?;
     request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "rectification"}))?;
     tx.commit()?;
     report(
@@ -261,16 +252,7 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
     notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
     let answer = crate::answers::restricted(&register, &req, &ground, &categories);
-    crate::answers::send(
-        &tx,
-        &ctx.clock,
-        &ctx.store.path,
-        &register,
-        &req,
-        "restriction",
-        "Beperking / Restriction",
-        &answer,
-    )?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer)?;
     request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "restriction"}))?;
     tx.commit()?;
     report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
@@ -355,16 +337,7 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
     let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(
-        &tx,
-        &ctx.clock,
-        &ctx.store.path,
-        &register,
-        &req,
-        "objection",
-        "Bezwaar / Objection",
-        &letter,
-    )?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter)?;
     if answer.decided {
         request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection"}))?;
     }
@@ -388,16 +361,7 @@ fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyho
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
     let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(
-        &tx,
-        &ctx.clock,
-        &ctx.store.path,
-        &register,
-        &req,
-        "objection-decision",
-        "Besluit op bezwaar / Decision on objection",
-        &letter,
-    )?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter)?;
     if req.state == "verified" {
         request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection decided"}))?;
     }

@@ -198,7 +198,7 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
         "Erasure (Art. 17): erase the data of this person you received from us.",
     )?;
     let answer = crate::answers::erased(&register, req, plan);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, req, "erasure", "Wissing / Erasure", &answer)?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, req, &answer)?;
     let hashes = suppress(&tx, &ctx.clock, &keys, Some(&req.id), s, "erased")?;
     let done = erase::apply(&tx, s, plan)?;
     let summary: Vec<_> = plan

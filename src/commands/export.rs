@@ -49,16 +49,9 @@ pub fn archive_cmd(
 ) -> anyhow::Result<Code> {
     let passphrase = passphrase(crypt)?;
     let register = crate::register::Register::load(&ctx.store.conn)?;
-    let manifest = write_archive(
-        &mut ctx.store.conn,
-        &ctx.clock,
-        &register,
-        req,
-        s,
-        out,
-        force,
-        passphrase.as_ref().map(|p| p.text.as_str()),
-    )?;
+    let text = passphrase.as_ref().map(|p| p.text.as_str());
+    let manifest = archive_file(&ctx.store.conn, &ctx.clock, &register, req, s, out, force, text)?;
+    record_disclosure(&mut ctx.store.conn, &ctx.clock, req, &manifest, text.is_some(), out)?;
     if let Some(p) = passphrase.filter(|p| p.generated) {
         // Shown once, on stderr, even with -q: without it the archive cannot be opened.
         eprintln!(
@@ -82,25 +75,8 @@ pub fn archive_cmd(
     Ok(Code::Ok)
 }
 
-/// Write the archive atomically, then record the disclosure and complete the request. If the
-/// record cannot be committed, the archive is removed again: there is never one without the other.
-#[allow(clippy::too_many_arguments)]
-pub fn write_archive(
-    conn: &mut rusqlite::Connection,
-    clock: &crate::clock::Clock,
-    register: &crate::register::Register,
-    req: &Request,
-    s: Subject,
-    out: &Path,
-    force: bool,
-    passphrase: Option<&str>,
-) -> anyhow::Result<Manifest> {
-    let manifest = archive_file(conn, clock, register, req, s, out, force, passphrase)?;
-    record_disclosure(conn, clock, req, &manifest, passphrase.is_some(), out)?;
-    Ok(manifest)
-}
-
-/// Write the archive file only (reads the store, writes nothing to it).
+/// Write the archive file, atomically (reads the store, writes nothing to it). The caller then
+/// records the disclosure with [`record_disclosure`].
 #[allow(clippy::too_many_arguments)]
 pub fn archive_file(
     conn: &rusqlite::Connection,

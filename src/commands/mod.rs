@@ -25,7 +25,7 @@ use crate::store::Store;
 use crate::subject::Identifier;
 
 pub use access::render_access;
-pub use export::{archive_file, record_disclosure, write_archive};
+pub use export::{archive_file, record_disclosure};
 pub use lookup::render_lookup;
 
 /// What every store command needs.

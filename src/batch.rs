@@ -119,6 +119,11 @@ fn stops(e: &anyhow::Error) -> bool {
         && !matches!(e.downcast_ref::<Error>(), Some(Error::Invalid { .. } | Error::Ambiguous { .. }))
 }
 
+/// A store-level failure that stops the batch at a line.
+fn stopped_at(e: anyhow::Error, line: u64) -> anyhow::Error {
+    e.context(format!("batch stopped at line {line}; re-run it to resume"))
+}
+
 fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
     RowResult { line, status: "failed", request: None, file: None, reason: Some(format!("{e:#}")) }
 }
@@ -221,9 +226,7 @@ pub fn run(
                     file: Some(job.file.display().to_string()),
                     reason: None,
                 }),
-                Err(e) if stops(&e) => {
-                    Err(e.context(format!("batch stopped at line {}; re-run it to resume", job.line)))
-                }
+                Err(e) if stops(&e) => Err(stopped_at(e, job.line)),
                 Err(e) => Ok(failed_row(job.line, &e)),
             }
         };
@@ -246,10 +249,21 @@ pub fn run(
             if stopped() {
                 break;
             }
-            let tx = ctx.store.conn.transaction()?;
+            // No `?` in this loop: a failure must still reach the drain below, which removes the
+            // archives the workers wrote that can no longer be recorded.
+            let tx = match ctx.store.conn.transaction() {
+                Ok(tx) => tx,
+                Err(e) => {
+                    outcome = Err(stopped_at(e.into(), row.line));
+                    break;
+                }
+            };
             match prepare(&tx, &clock, &keys, row, dir) {
                 Ok(prepared) => {
-                    tx.commit()?;
+                    if let Err(e) = tx.commit() {
+                        outcome = Err(stopped_at(e.into(), row.line));
+                        break;
+                    }
                     match prepared {
                         Prepared::Archive(job) => {
                             if job_sender.send(*job).is_err() {
@@ -260,7 +274,7 @@ pub fn run(
                     }
                 }
                 Err(e) if stops(&e) => {
-                    outcome = Err(e.context(format!("batch stopped at line {}; re-run it to resume", row.line)));
+                    outcome = Err(stopped_at(e, row.line));
                     break;
                 }
                 Err(e) => {

@@ -74,7 +74,10 @@ pub struct Reply {
     body: Text,
 }
 
-/// Send the answer of a carried-out request (in the caller's transaction) and list the recipients.
+/// Queue the answer of a carried-out request (in the caller's transaction), naming the
+/// recipients. `on_sent`: whether its delivery completes the request (an answer does; the letter
+/// saying an objection is being weighed does not). Returns whether a letter was queued (false:
+/// no email address on file, the officer delivers it another way and records that).
 pub fn send(
     conn: &Connection,
     clock: &Clock,
@@ -82,7 +85,8 @@ pub fn send(
     register: &Register,
     req: &Request,
     reply: &Reply,
-) -> anyhow::Result<()> {
+    on_sent: crate::queue::OnSent,
+) -> anyhow::Result<bool> {
     let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let to_tell = recipients(register, &crate::notify::list(conn, &req.id)?);
     let letter = Letter {
@@ -90,8 +94,7 @@ pub fn send(
         subject: format!("{} ({})", reply.subject, req.id),
         body: compose(controller, &reply.body, &to_tell),
     };
-    mail::notify(conn, clock, store, controller, req, &letter)?;
-    Ok(())
+    Ok(mail::notify_with(conn, clock, store, controller, req, &letter, on_sent)?.is_some())
 }
 
 fn field_nl(field: &str) -> &str {

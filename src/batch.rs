@@ -203,7 +203,7 @@ pub fn run(
             progress(&r);
             results.push(r);
         };
-        // A written archive is recorded (disclosure audited, request completed) here.
+        // A written archive is recorded (answer prepared; the portal's delivery completes it) here.
         let record = |conn: &mut rusqlite::Connection,
                       (job, written): (Job, anyhow::Result<crate::archive::Manifest>)|
          -> anyhow::Result<RowResult> {
@@ -349,15 +349,16 @@ fn prepare(
     };
     let existing = conn
         .prepare_cached(
-            "SELECT id, state FROM request WHERE kind = 'export' AND person_id = ?1 AND verification_method = ?2
-             AND coalesce(verification_ref, '') = ?3 AND state IN ('verified', 'completed') ORDER BY created_at DESC LIMIT 1",
+            "SELECT id, answered_at IS NOT NULL OR state = 'completed' FROM request WHERE kind = 'export' AND person_id = ?1
+             AND verification_method = ?2 AND coalesce(verification_ref, '') = ?3 AND state IN ('verified', 'completed')
+             ORDER BY created_at DESC LIMIT 1",
         )?
-        .query_row(params![person.person_id, row.verified_by, row.reference], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .query_row(params![person.person_id, row.verified_by, row.reference], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
         .optional()?;
     let id = match existing {
-        Some((id, state)) => {
+        Some((id, prepared)) => {
             let file = archive_path(dir, &id);
-            if state == "completed" && file.exists() {
+            if prepared && file.exists() {
                 return Ok(Prepared::Settled(RowResult {
                     line: row.line,
                     status: "skipped",

@@ -100,6 +100,9 @@ pub enum Command {
     /// Verify or list the hash-chained audit trail
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Walk through an access request end to end on a temporary demo store
     Demo(DemoArgs),
     /// Build a large synthetic store for benchmarks (deterministic)
@@ -219,6 +222,9 @@ pub struct AccessArgs {
     /// Write the full Art. 15(3) copy as a zip archive (see docs/archive-format.md)
     #[arg(long, value_name = "FILE.zip", requires = "request")]
     pub archive: Option<PathBuf>,
+    /// Deliver the answer: mail the archive with a cover letter to the address on file (completes the request)
+    #[arg(long, requires = "request", conflicts_with_all = ["out", "archive"])]
+    pub send: bool,
     #[command(flatten)]
     pub crypt: CryptArgs,
     /// Replace an existing --out or --archive file
@@ -252,6 +258,9 @@ pub struct ExportArgs {
     /// Where to write the archive (zip; mode 0600, written atomically)
     #[arg(long, value_name = "FILE.zip", requires = "request")]
     pub out: Option<PathBuf>,
+    /// Deliver the answer: mail the archive with a cover letter to the address on file (completes the request)
+    #[arg(long, requires = "request", conflicts_with = "out")]
+    pub send: bool,
     #[command(flatten)]
     pub crypt: CryptArgs,
     /// Replace an existing --out file
@@ -323,6 +332,17 @@ pub enum RequestCommand {
         #[arg(long, value_name = "TEXT")]
         reason: String,
     },
+    /// Record that the answer reached the person another way than by `--send` (completes the request)
+    Delivered {
+        #[arg(value_name = "REQUEST")]
+        id: String,
+        /// How it was handed over
+        #[arg(long, value_enum)]
+        channel: crate::request::DeliveryChannel,
+        /// A reference to trace it (tracking number, portal message id, who handed it over)
+        #[arg(long = "ref", value_name = "TEXT")]
+        reference: String,
+    },
     /// Record that a recipient was told of the request's outcome (Art. 19)
     Notified {
         #[arg(value_name = "REQUEST")]
@@ -340,6 +360,14 @@ pub enum RequestCommand {
         #[arg(long, value_name = "TEXT")]
         note: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Deliver every queued letter and journal line; exit 18 when any stays queued after a failure
+    Flush,
+    /// Letters not yet delivered, with their last error
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -478,9 +506,13 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Cron: `dsr erase --due` carries out the stored plans of verified erasure requests, \
-without prompts, under a lock (exit 22 when another run holds it). Exit 21: the data changed since a plan \
-was made; the new plan is stored and needs confirming. See docs/erase.md and docs/cron.md.")]
+#[command(after_help = "Plans: `dsr erase REQUEST --dry-run` shows and stores the plan and approves nothing; \
+`--yes` (or yes at the prompt) erases now; `--approve` approves the plan for the next `dsr erase --due`; \
+`--hold --reason` / `--release --reason` pause an approved plan without a letter to the person. \
+Cron: `dsr erase --due` carries out approved plans of verified erasure requests, without prompts, under a lock \
+(exit 22 when another run holds it), and reports plans waiting for approval and on hold. Exit 21: the data \
+changed since a plan was approved; the new plan is stored and needs approving again. `--replay` needs --yes on \
+a terminal. See docs/erase.md and docs/cron.md.")]
 pub struct EraseArgs {
     /// The verified request to plan or carry out
     #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "due", "replay"])]
@@ -489,10 +521,22 @@ pub struct EraseArgs {
     pub subject: SubjectArgs,
     #[command(flatten)]
     pub open: OpenArgs,
-    /// Show and store the plan; erase nothing
-    #[arg(long, requires = "request")]
+    /// Show and store the plan; erase nothing and approve nothing
+    #[arg(long, requires = "request", conflicts_with_all = ["approve", "hold", "release"])]
     pub dry_run: bool,
-    /// Carry out the stored plans of all verified erasure requests (for cron)
+    /// Approve the plan shown for the next `dsr erase --due` (recorded with who approved it); erase nothing now
+    #[arg(long, requires = "request", conflicts_with_all = ["hold", "release"])]
+    pub approve: bool,
+    /// Put the request's plan on hold, so that `erase --due` leaves it (needs --reason; no letter to the person)
+    #[arg(long, requires_all = ["request", "reason"], conflicts_with = "release")]
+    pub hold: bool,
+    /// Take the request's plan off hold (needs --reason)
+    #[arg(long, requires_all = ["request", "reason"])]
+    pub release: bool,
+    /// Why the plan is put on or taken off hold (recorded in the audit trail)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Carry out the approved plans of all verified erasure requests (for cron); report those waiting for approval or on hold
     #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie", "replay"])]
     pub due: bool,
     /// Erase again, after a restore from a backup, everyone an earlier erasure removed

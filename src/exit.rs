@@ -44,7 +44,7 @@ pub enum Code {
     AuditBroken = 16,
     /// No request with that id.
     UnknownRequest = 17,
-    /// The mail transport failed; nothing was recorded as sent.
+    /// The mail transport failed; the letter stays queued (`dsr mail flush` tries again).
     Mail = 18,
     /// A batch finished, but some rows failed.
     BatchFailed = 19,
@@ -80,7 +80,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (15, "I/O error (permission, disk full)"),
     (16, "audit trail does not verify"),
     (17, "no such request"),
-    (18, "mail could not be sent"),
+    (18, "mail could not be sent (the letter stays queued; `dsr mail flush` tries again)"),
     (19, "batch finished with failed rows"),
     (20, "check: processing not allowed for this purpose"),
     (21, "erasure plan was stale: made again, confirm again"),

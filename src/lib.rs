@@ -24,6 +24,7 @@ pub mod lookup;
 pub mod mail;
 pub mod notify;
 pub mod output;
+pub mod queue;
 pub mod recipients;
 pub mod register;
 pub mod request;

@@ -39,16 +39,34 @@ impl Transport {
         }
     }
 
-    pub fn send(&self, message: &Message, tag: &str) -> anyhow::Result<Sent> {
+    /// Send one queued message: the RFC 5322 bytes and the envelope recorded when it was queued.
+    /// The outbox file is named after the queue entry (`TAG-NNNNNN.eml`): one that already
+    /// exists was written by a run that died before recording it, and is not written again.
+    pub fn send_raw(&self, raw: &[u8], envelope: Option<&str>, tag: &str, queued: i64) -> anyhow::Result<Sent> {
         match self {
-            Transport::Outbox(dir) => write_outbox(dir, message, tag),
+            Transport::Outbox(dir) => write_outbox(dir, raw, &format!("{tag}-{queued:06}.eml")),
             Transport::Smtp(smtp) => {
-                smtp.send(message)
+                let envelope = parse_envelope(envelope.unwrap_or_default())?;
+                smtp.send_raw(&envelope, raw)
                     .map_err(|e| Error::Mail(format!("the SMTP server refused or could not be reached: {e}")))?;
-                Ok(Sent { transport: "smtp", reference: tag.to_owned() })
+                Ok(Sent { transport: "smtp", reference: format!("{tag}-{queued:06}") })
             }
         }
     }
+}
+
+/// The envelope of a message as stored with it in the queue: `[from, [to, ...]]`.
+pub fn envelope_json(e: &lettre::address::Envelope) -> String {
+    let to: Vec<String> = e.to().iter().map(ToString::to_string).collect();
+    serde_json::json!([e.from().map(ToString::to_string), to]).to_string()
+}
+
+fn parse_envelope(text: &str) -> anyhow::Result<lettre::address::Envelope> {
+    let (from, to): (Option<String>, Vec<String>) =
+        serde_json::from_str(text).map_err(|_| anyhow::anyhow!("a queued message has no envelope"))?;
+    let from = from.map(|f| f.parse::<Address>()).transpose()?;
+    let to = to.iter().map(|t| t.parse::<Address>()).collect::<Result<Vec<_>, _>>()?;
+    Ok(lettre::address::Envelope::new(from, to)?)
 }
 
 /// The outbox beside a store: `<store dir>/outbox`.
@@ -59,25 +77,20 @@ pub fn outbox_dir(store: &Path) -> PathBuf {
     }
 }
 
-fn write_outbox(dir: &Path, message: &Message, tag: &str) -> anyhow::Result<Sent> {
+fn write_outbox(dir: &Path, raw: &[u8], name: &str) -> anyhow::Result<Sent> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
-    let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")
-        .with_context(|| format!("cannot write to the outbox {}", dir.display()))?;
-    temp.file().write_all(&message.formatted())?;
-    let mut n = 1;
-    let name = loop {
-        let name = format!("{tag}-{n:03}.eml");
-        if !dir.join(&name).exists() {
-            break name;
-        }
-        n += 1;
-    };
-    temp.persist(&dir.join(&name), false).context("cannot write to the outbox")?;
-    Ok(Sent { transport: "outbox", reference: name })
+    let target = dir.join(name);
+    if !target.exists() {
+        let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")
+            .with_context(|| format!("cannot write to the outbox {}", dir.display()))?;
+        temp.file().write_all(raw)?;
+        temp.persist(&target, false).context("cannot write to the outbox")?;
+    }
+    Ok(Sent { transport: "outbox", reference: name.to_owned() })
 }
 
 /// `DSR_SMTP_URL`: `smtps://user@host:465` (TLS) or `smtp://user@host:587?tls=required`
@@ -119,7 +132,6 @@ fn percent_decode(s: &str) -> String {
         .unwrap_or_else(|| s.to_owned())
 }
 
-/// A plain-text message from the controller to an address on file.
 /// A plain-text message from the controller to one address, dated by the clock (so `DSR_NOW`
 /// applies to the Date header too).
 pub fn message(
@@ -129,6 +141,29 @@ pub fn message(
     body: String,
     clock: &crate::clock::Clock,
 ) -> anyhow::Result<Message> {
+    Ok(builder(controller, to, subject, clock)?.header(ContentType::TEXT_PLAIN).body(body)?)
+}
+
+/// The same with one attachment (an answer's archive) after the text.
+pub fn message_with_attachment(
+    controller: &Controller,
+    to: &str,
+    subject: &str,
+    body: String,
+    attachment: lettre::message::SinglePart,
+    clock: &crate::clock::Clock,
+) -> anyhow::Result<Message> {
+    use lettre::message::{MultiPart, SinglePart};
+    let parts = MultiPart::mixed().singlepart(SinglePart::plain(body)).singlepart(attachment);
+    Ok(builder(controller, to, subject, clock)?.multipart(parts)?)
+}
+
+fn builder(
+    controller: &Controller,
+    to: &str,
+    subject: &str,
+    clock: &crate::clock::Clock,
+) -> anyhow::Result<lettre::message::MessageBuilder> {
     let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
     let from: Address = from.parse().map_err(|_| {
         Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
@@ -136,16 +171,13 @@ pub fn message(
     let to: Address = to.parse().map_err(|_| {
         Error::invalid("address on file", "the stored email address cannot receive mail; correct it first")
     })?;
-    let message = Message::builder()
+    Ok(Message::builder()
         .from(Mailbox::new(Some(controller.name.replace(['\r', '\n'], " ")), from))
         .to(Mailbox::new(None, to))
         .subject(subject)
         .message_id(None)
         .date(std::time::SystemTime::from(clock.now()))
-        .header(lettre::message::header::MIME_VERSION_1_0)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)?;
-    Ok(message)
+        .header(lettre::message::header::MIME_VERSION_1_0))
 }
 
 /// The challenge: Dutch first, then English.
@@ -187,9 +219,10 @@ pub struct Letter {
     pub body: String,
 }
 
-/// Send a letter about a request to the person's address on file and record it in the audit
-/// trail (in the caller's transaction). Returns None when the request names no one or the person
-/// has no email address; the letter text is then for the officer to send by other means.
+/// Queue a letter about a request to the person's address on file, in the caller's transaction
+/// (delivered after the commit, see [`crate::queue`]). Returns None when the request names no
+/// one or the person has no email address; the letter text is then for the officer to send by
+/// other means.
 pub fn notify(
     conn: &rusqlite::Connection,
     clock: &crate::clock::Clock,
@@ -197,6 +230,19 @@ pub fn notify(
     controller: &Controller,
     request: &crate::request::Request,
     letter: &Letter,
+) -> anyhow::Result<Option<Sent>> {
+    notify_with(conn, clock, store, controller, request, letter, crate::queue::OnSent::Nothing)
+}
+
+/// [`notify`], saying what the letter's delivery does (an answer's letter completes the request).
+pub fn notify_with(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &Path,
+    controller: &Controller,
+    request: &crate::request::Request,
+    letter: &Letter,
+    on_sent: crate::queue::OnSent,
 ) -> anyhow::Result<Option<Sent>> {
     let Some(person) = request.person_id else {
         return Ok(None);
@@ -206,16 +252,23 @@ pub fn notify(
         return Ok(None);
     };
     let message = message(controller, &address, &letter.subject, letter.body.clone(), clock)?;
-    let sent = Transport::from_env(store)?.send(&message, &request.id)?;
-    crate::audit::append(
-        conn,
-        clock,
-        Some(&request.id),
-        Some(&request.subject_pseudonym),
-        "mail-sent",
-        serde_json::json!({"letter": letter.kind, "transport": sent.transport, "reference": sent.reference}),
-    )?;
-    Ok(Some(sent))
+    queue_message(conn, clock, store, request, letter.kind, &message, on_sent).map(Some)
+}
+
+/// Queue a built message for a request; the transport is checked now (a misconfigured one is
+/// refused before anything is recorded), the sending happens after the commit.
+pub fn queue_message(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &Path,
+    request: &crate::request::Request,
+    letter: &str,
+    message: &Message,
+    on_sent: crate::queue::OnSent,
+) -> anyhow::Result<Sent> {
+    Transport::from_env(store)?;
+    let id = crate::queue::mail(conn, clock, Some(&request.id), letter, message, on_sent)?;
+    Ok(Sent { transport: "queued", reference: format!("queued #{id}") })
 }
 
 #[cfg(test)]

@@ -133,6 +133,12 @@ pub struct Request {
     pub outcome: Option<serde_json::Value>,
     pub created_at: String,
     pub closed_at: Option<String>,
+    /// When the answer was prepared (viewed, written to a file, carried out); not yet delivered.
+    pub answered_at: Option<String>,
+    /// When the answer reached the person, how, and the proof (outbox file, SMTP id, a post reference).
+    pub delivered_at: Option<String>,
+    pub delivery_channel: Option<String>,
+    pub delivery_ref: Option<String>,
 }
 
 pub const OPEN_STATES: &[&str] = &["awaiting-verification", "verified"];
@@ -151,6 +157,11 @@ impl Request {
     /// The deadline in force: the extended one if any.
     pub fn deadline(&self) -> NaiveDate {
         self.extended_due_on.unwrap_or(self.due_on)
+    }
+
+    /// Whether the right was already carried out (answer prepared or delivered).
+    pub fn carried_out(&self) -> bool {
+        self.answered_at.is_some() || self.state == "completed"
     }
 
     pub fn is_open(&self) -> bool {
@@ -185,6 +196,10 @@ impl Request {
             outcome: r.get::<_, Option<String>>("outcome")?.and_then(|o| serde_json::from_str(&o).ok()),
             created_at: r.get("created_at")?,
             closed_at: r.get("closed_at")?,
+            answered_at: r.get("answered_at")?,
+            delivered_at: r.get("delivered_at")?,
+            delivery_channel: r.get("delivery_channel")?,
+            delivery_ref: r.get("delivery_ref")?,
         })
     }
 }
@@ -324,6 +339,75 @@ pub fn set_state(
     )?;
     audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), &format!("request-{state}"), details)?;
     Ok(())
+}
+
+/// Record that the answer of a verified request is prepared (viewed, written, carried out). The
+/// request stays open until the answer is delivered ([`deliver`]): viewing never completes it.
+pub fn answered(conn: &Connection, clock: &Clock, r: &Request, details: serde_json::Value) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE request SET answered_at = coalesce(answered_at, ?2) WHERE id = ?1",
+        params![r.id, clock.timestamp()],
+    )?;
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "answer-prepared", details)?;
+    Ok(())
+}
+
+/// How an answer reached the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeliveryChannel {
+    Post,
+    InPerson,
+    Portal,
+}
+
+impl DeliveryChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Post => "post",
+            DeliveryChannel::InPerson => "in-person",
+            DeliveryChannel::Portal => "portal",
+        }
+    }
+}
+
+/// Record that the answer reached the person: the only thing that completes a request. For an
+/// access or export request this is also the moment of disclosure, and is audited as such.
+pub fn deliver(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    channel: &str,
+    reference: Option<&str>,
+) -> anyhow::Result<()> {
+    if r.state != "verified" {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; only a verified request's answer can be delivered",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if r.answered_at.is_none() {
+        return Err(Error::RequestState(format!(
+            "request {} has no prepared answer yet; prepare it first (`dsr {} {}`)",
+            r.id, r.right, r.id
+        ))
+        .into());
+    }
+    conn.execute(
+        "UPDATE request SET delivered_at = ?2, delivery_channel = ?3, delivery_ref = ?4 WHERE id = ?1",
+        params![r.id, clock.timestamp(), channel, reference],
+    )?;
+    if matches!(r.kind(), Kind::Access | Kind::Export) {
+        audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "disclosed",
+            json!({"to": "the person", "channel": channel, "reference": reference}),
+        )?;
+    }
+    set_state(conn, clock, r, "completed", json!({"delivered": channel, "reference": reference}))
 }
 
 /// Record a verification by a means other than an email code (e.g. a portal session).

@@ -121,7 +121,10 @@ fn the_full_access_flow_through_the_outbox() {
     assert_eq!(answer.complaint.authority, "Autoriteit Persoonsgegevens");
     assert!(answer.automated_decisions[0].logic_en.contains("reminder"));
     assert!(!answer.automated_decisions[0].consequences_en.is_empty());
-    // Completed, and the trail holds it.
+    // Prepared, not delivered: only --send (or a recorded hand-over) completes it.
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &opened.request]);
+    assert_eq!(shown["state"], "verified");
+    env.dsr().args(["access", &opened.request, "--send"]).assert().success();
     let (shown, _): (Value, i32) = env.json(&["request", "show", &opened.request]);
     assert_eq!(shown["state"], "completed");
     let actions: Vec<&str> =

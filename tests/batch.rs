@@ -98,7 +98,8 @@ fn a_batch_of_a_thousand_with_bad_rows_and_an_idempotent_rerun() {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .unwrap();
-    assert_eq!((method.as_str(), reference.as_str(), state.as_str()), ("portal-session", "sess-1", "completed"));
+    // Prepared for the portal to hand over; the portal's delivery (`request delivered`) completes it.
+    assert_eq!((method.as_str(), reference.as_str(), state.as_str()), ("portal-session", "sess-1", "verified"));
     assert!(env.path(row.file.as_ref().unwrap()).exists());
     let audit: i64 = env
         .sql()

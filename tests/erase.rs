@@ -225,7 +225,8 @@ fn erase_due_applies_stored_plans_under_a_lock() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
     let out = env.run(&["erase", &id]);
-    assert_eq!(out.status.code(), Some(2), "no --yes off a terminal; the plan is stored");
+    assert_eq!(out.status.code(), Some(2), "no --yes off a terminal; the plan is stored, not approved");
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
     // A held run lock: the cron run exits at once with its own code.
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -244,7 +245,7 @@ fn erase_due_applies_stored_plans_under_a_lock() {
     let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
     assert_eq!(code, 3);
     let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
-    assert_eq!(shown["state"], "completed");
+    assert_eq!(shown["state"], "completed", "the erasure letter was delivered");
     assert!(shown["subject_given"].is_null(), "the request keeps no personal data");
     assert!(!shown["recipients"].as_array().unwrap().is_empty(), "recipients to tell are listed");
 }
@@ -253,19 +254,24 @@ fn erase_due_applies_stored_plans_under_a_lock() {
 fn a_plan_remade_by_a_cron_run_waits_for_an_officer() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
-    plan(&env, &id);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
     new_log_line_for_jan(&env);
     let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
     assert_eq!(code, 21, "{v}");
     assert_eq!(v["replanned"][0], id.as_str());
-    // The next night: the re-made plan has not been seen by anyone, so it is not carried out.
+    // The next night: the re-made plan has not been approved by anyone, so it is not carried out.
     let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
-    assert_eq!(code, 21, "{v}");
+    assert_eq!(code, 0, "{v}");
     assert!(v["applied"].as_array().unwrap().is_empty());
+    assert_eq!(v["waiting_for_approval"][0], id.as_str());
     let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
-    assert_eq!(code, 0, "nothing erased without review");
-    // The officer reviews it; the night after, it is carried out.
+    assert_eq!(code, 0, "nothing erased without approval");
+    // Reviewing it is not approving it.
     plan(&env, &id);
+    let (v, _): (Value, i32) = env.json(&["erase", "--due"]);
+    assert!(v["applied"].as_array().unwrap().is_empty(), "{v}");
+    // The officer approves it; the night after, it is carried out.
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
     let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["applied"][0], id.as_str());
@@ -327,8 +333,8 @@ fn replay_after_restoring_a_backup_erases_again() {
 fn replay_completes_an_erasure_request_the_backup_still_held_open() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
-    plan(&env, &id);
-    // The backup is taken after planning, before the nightly run carried the plan out.
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    // The backup is taken after approval, before the nightly run carried the plan out.
     let backup = env.path("backup.sqlite");
     env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
     std::fs::copy(&env.db, &backup).unwrap();

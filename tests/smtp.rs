@@ -94,17 +94,44 @@ fn smtp_refuses_clear_text_to_a_remote_host_and_passwords_in_the_url() {
 }
 
 #[test]
-fn an_unreachable_smtp_server_records_nothing() {
+fn a_code_for_an_unreachable_smtp_server_stays_queued_and_is_sent_once_it_is_back() {
     let env = Env::with_fixture("virtio");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let out = env
-        .dsr()
-        .env("DSR_MAIL", "smtp")
-        .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-        .args(["access", "--email", "jan.devries@example.nl"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(18), "{}", String::from_utf8_lossy(&out.stderr));
-    let count: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
-    assert_eq!(count, 0);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let smtp = |args: &[&str]| {
+        env.dsr()
+            .env("DSR_MAIL", "smtp")
+            .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = smtp(&["--json", "access", "--email", "jan.devries@example.nl"]);
+    // The acknowledgement is what it is for anyone; the failed transport is the officer's to see.
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stays queued"));
+    let opened: crate::support::Opened = serde_json::from_slice(&out.stdout).unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_slice(&smtp(&["--json", "request", "show", &opened.request]).stdout).unwrap();
+    assert_eq!(shown["queued"][0]["letter"], "verification-code");
+    assert!(shown["queued"][0]["last_error"].as_str().unwrap().contains("SMTP"), "{shown}");
+    let out = smtp(&["mail", "flush"]);
+    assert_eq!(out.status.code(), Some(18), "still down: {}", String::from_utf8_lossy(&out.stderr));
+    // The server is back on the same port.
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let inbox = Inbox::default();
+    let mut server = Server::new(inbox.clone());
+    server.with_name("test.local").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    let out = smtp(&["mail", "flush"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    smtp(&["mail", "flush"]);
+    smtp(&["request", "list"]);
+    let received = inbox.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1, "delivered exactly once");
+    let code = Mail::parse(&received[0].1, "smtp".into()).code().unwrap();
+    assert!(smtp(&["verify", &opened.request, &code]).status.success());
 }

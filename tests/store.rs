@@ -65,27 +65,33 @@ fn a_store_from_a_newer_dsr_is_refused() {
 }
 
 #[test]
-fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed() {
-    let env = Env::with_fixture("virtio");
-    // Turn the store back into what the first released dsr wrote, with a stored plan.
-    env.sql()
-        .execute_batch(
-            "INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on, due_on, state, params, created_at)
-               SELECT 'DSR-2026-0900', 2026, 900, 'erase', 'email', 'p', 'email', '2026-11-01', '2026-12-01', 'verified', '{}', '2026-11-01T00:00:00Z';
-             INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES ('DSR-2026-0900', '{}', 'f', '2026-11-01T00:00:00Z');
-             ALTER TABLE erasure_plan DROP COLUMN reviewed_at;
-             PRAGMA user_version = 1;",
+fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed_not_approved() {
+    let env = Env::new();
+    // What the first released dsr wrote: migration 1 (schema.sql) only, with a stored plan.
+    let conn = env.sql();
+    conn.execute_batch(include_str!("../schema.sql")).unwrap();
+    conn.execute_batch(
+        "PRAGMA application_id = 1146311217;
+         INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on, due_on, state, params, created_at)
+           VALUES ('DSR-2026-0900', 2026, 900, 'erase', 'email', 'p', 'email', '2026-11-01', '2026-12-01', 'verified', '{}', '2026-11-01T00:00:00Z');
+         INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES ('DSR-2026-0900', '{}', 'f', '2026-11-01T00:00:00Z');
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let out = env.run(&["request", "list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let (version, reviewed, approved): (i64, Option<String>, Option<String>) = env
+        .sql()
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version), reviewed_at, approved_at FROM erasure_plan",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    assert_eq!(lookup(&env).status.code(), Some(0));
-    let (version, reviewed): (i64, Option<String>) = env
-        .sql()
-        .query_row("SELECT (SELECT user_version FROM pragma_user_version), reviewed_at FROM erasure_plan", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
-    assert_eq!(version, 2);
+    assert!(version >= 3, "upgraded past version 1: {version}");
     assert_eq!(reviewed.as_deref(), Some("2026-11-01T00:00:00Z"));
+    assert_eq!(approved, None, "a plan stored before approvals existed waits for an officer's approval");
 }
 
 #[test]

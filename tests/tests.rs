@@ -10,6 +10,7 @@ mod cli;
 mod erase;
 mod export;
 mod init;
+mod lifecycle;
 mod lookup;
 mod register;
 mod request;

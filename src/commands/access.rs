@@ -135,8 +135,8 @@ pub fn open(
     Ok(Code::Ok)
 }
 
-/// Issue a code and mail it to the address on file, inside the caller's transaction: if the mail
-/// cannot be sent, nothing (not the code, not the request) is recorded. A request that names no
+/// Issue a code and queue it for the address on file, inside the caller's transaction (it is
+/// delivered after the commit; a transport failure leaves it queued with its error). A request that names no
 /// one, or a person without an email address, gets no code and the same acknowledgement.
 pub fn send_code(
     tx: &rusqlite::Connection,
@@ -160,15 +160,7 @@ pub fn send_code(
     let body = mail::challenge_body(controller, &req.id, req.kind().names(), &issued.grouped(), &expires);
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;
-    let sent = mail::Transport::from_env(store)?.send(&message, &req.id)?;
-    audit::append(
-        tx,
-        clock,
-        Some(&req.id),
-        Some(&req.subject_pseudonym),
-        "mail-sent",
-        json!({"letter": "verification-code", "transport": sent.transport, "reference": sent.reference}),
-    )?;
+    mail::queue_message(tx, clock, store, req, "verification-code", &message, crate::queue::OnSent::Nothing)?;
     Ok(true)
 }
 
@@ -199,23 +191,23 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
     let (req, s) = verified(ctx, id, Kind::Access)?;
+    if args.send {
+        return super::deliver::send(ctx, &req, s, &args.crypt);
+    }
     if let Some(path) = &args.archive {
         return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
     }
     let report = access::build(&ctx.store.conn, &ctx.clock, &req, &s)?;
     let tx = ctx.store.conn.unchecked_transaction()?;
-    audit::append(
+    // Prepared, not delivered: viewing or writing a file completes nothing (`--send` or
+    // `dsr request delivered` does).
+    request::answered(
         &tx,
         &ctx.clock,
-        Some(&req.id),
-        Some(&req.subject_pseudonym),
-        "disclosed",
+        &req,
         json!({"categories": report.categories.len(), "records": report.person.records, "to": if args.out.is_some() { "file" } else if ctx.out.json { "json" } else { "terminal" }}),
     )?;
-    if req.state == "verified" {
-        request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "access"}))?;
-    }
-    // Write the answer before committing: if it cannot be written, nothing is recorded as disclosed.
+    // Write the answer before committing: if it cannot be written, nothing is recorded.
     match &args.out {
         Some(path) => {
             crate::fsutil::write_private(path, args.force, |file| {

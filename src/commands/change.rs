@@ -13,6 +13,7 @@ use crate::exit::Code;
 use crate::mail::{self, Letter};
 use crate::notify::{self, Notification};
 use crate::output::table;
+use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Kind, Request};
 use crate::rights::object;
@@ -46,7 +47,9 @@ fn confirm(ctx: &Ctx, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
     }
 }
 
-fn report(ctx: &Ctx, req: &Request, outcome: Value, human: String) -> anyhow::Result<Code> {
+fn report(ctx: &mut Ctx, req: &Request, outcome: Value, human: String) -> anyhow::Result<Code> {
+    // The answer letter is delivered first, so the state shown is the one the person is in.
+    ctx.flush()?;
     let req = request::load(&ctx.store.conn, &req.id)?;
     let recipients = notify::list(&ctx.store.conn, &req.id)?;
     if ctx.out.json {
@@ -116,7 +119,7 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
 
 fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
     let (req, s) = verified(ctx, id, Kind::Rectify)?;
-    if req.state == "completed" {
+    if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
     let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
@@ -197,8 +200,8 @@ Did you not ask for this? Contact us at once at {contact}.\n",
     notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
     let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
     let answer = crate::answers::rectified(&register, &req, &fields, &statements);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer)?;
-    request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "rectification"}))?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
+    request::answered(&tx, &ctx.clock, &req, json!({"answered": "rectification"}))?;
     tx.commit()?;
     report(
         ctx,
@@ -235,7 +238,7 @@ pub fn restrict_cmd(ctx: &mut Ctx, args: &RestrictArgs) -> anyhow::Result<Code> 
 
 fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
     let (req, s) = verified(ctx, id, Kind::Restrict)?;
-    if req.state == "completed" {
+    if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
     let ground = req.params["ground"].as_str().unwrap_or("accuracy-contested").to_owned();
@@ -252,8 +255,8 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
     notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
     let answer = crate::answers::restricted(&register, &req, &ground, &categories);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer)?;
-    request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "restriction"}))?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
+    request::answered(&tx, &ctx.clock, &req, json!({"answered": "restriction"}))?;
     tx.commit()?;
     report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
@@ -288,6 +291,18 @@ Questions or objections: {contact}.\n",
     };
     let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?
         .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
+    tx.commit()?;
+    // Art. 18(3): lifted only once the notice is out of our hands.
+    let flushed = ctx.flush()?;
+    if !flushed.delivered.iter().any(|d| d.request.as_deref() == Some(&req.id) && d.letter == "restriction-lift-notice")
+    {
+        return Err(Error::Mail(format!(
+            "the Art. 18(3) notice for {} is queued but not sent; the restriction stays until it is (`dsr mail flush`, then lift again)",
+            req.id
+        ))
+        .into());
+    }
+    let tx = ctx.store.conn.transaction()?;
     let n = restrict::lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp())?;
     tx.commit()?;
     let msg = format!(
@@ -324,7 +339,7 @@ pub fn object_cmd(ctx: &mut Ctx, args: &ObjectArgs) -> anyhow::Result<Code> {
 
 fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
     let (req, s) = verified(ctx, id, Kind::Object)?;
-    if req.state == "completed" || req.outcome.is_some() {
+    if req.carried_out() || req.outcome.is_some() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
     let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
@@ -337,9 +352,10 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
     let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter)?;
+    let on_sent = if answer.decided { OnSent::DeliversAnswer } else { OnSent::Nothing };
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter, on_sent)?;
     if answer.decided {
-        request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection"}))?;
+        request::answered(&tx, &ctx.clock, &req, json!({"answered": "objection"}))?;
     }
     tx.commit()?;
     let next = if answer.decided {
@@ -361,9 +377,9 @@ fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyho
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
     let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter)?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter, OnSent::DeliversAnswer)?;
     if req.state == "verified" {
-        request::set_state(&tx, &ctx.clock, &req, "completed", json!({"answered": "objection decided"}))?;
+        request::answered(&tx, &ctx.clock, &req, json!({"answered": "objection decided"}))?;
     }
     tx.commit()?;
     report(ctx, &req, outcome, answer.explanation_en)

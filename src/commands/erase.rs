@@ -1,7 +1,6 @@
 //! `dsr erase`: open, plan, apply; `--due` for cron; `--replay` after a restore.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use crate::exit::Code;
 use crate::keys::Keys;
 use crate::notify;
 use crate::output::table;
+use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Kind, Request};
 use crate::rights::erase::{self, Plan};
@@ -28,30 +28,42 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         return due(ctx);
     }
     if args.replay {
-        return replay(ctx, args.journal.as_deref());
+        return replay(ctx, args.journal.as_deref(), args.yes.yes);
     }
     let Some(id) = &args.request else {
         return open(ctx, Kind::Erase, &args.subject, &args.open, json!({}));
     };
     let (req, s) = verified(ctx, id, Kind::Erase)?;
-    if req.state == "completed" {
+    if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already carried out", req.id)).into());
+    }
+    if args.hold || args.release {
+        let reason = args.reason.as_deref().unwrap_or_default().trim();
+        if reason.is_empty() {
+            return Err(Error::invalid("--reason", "say why the plan is put on or taken off hold").into());
+        }
+        return hold(ctx, &req, args.hold, reason);
     }
     refuse_legal_claims(ctx, &s)?;
     let fresh = erase::plan(&ctx.store.conn, &s, &ctx.clock.timestamp())?;
     let stored = stored_plan(ctx, &req.id)?;
-    let changed = stored.as_ref().is_none_or(|(p, _)| !erase::same(p, &fresh));
-    // The officer sees this plan now: stored as reviewed, so `erase --due` may carry it out.
-    if args.dry_run || changed || stored.as_ref().is_some_and(|(_, reviewed)| !reviewed) {
-        store_plan(ctx, &req, &fresh, true)?;
+    let changed = stored.as_ref().is_none_or(|p| !erase::same(&p.plan, &fresh));
+    if changed {
+        // A plan is approved as it was shown: a new one waits for the officer's word again.
+        store_plan(ctx, &req, &fresh)?;
     }
     if args.dry_run {
-        show(ctx, &req, &fresh, "Erasure plan (stored; nothing erased)")?;
+        show(ctx, &req, &fresh, "Erasure plan (stored, not approved; nothing erased)")?;
         return Ok(Code::Ok);
     }
-    if stored.is_some() && changed {
+    if stored.is_some() && changed && !args.approve {
         show(ctx, &req, &fresh, "The data changed since the plan was made; the new plan")?;
         return Err(Error::StalePlan(req.id).into());
+    }
+    if args.approve {
+        approve(ctx, &req)?;
+        show(ctx, &req, &fresh, "Erasure plan approved; `dsr erase --due` carries it out")?;
+        return Ok(Code::Ok);
     }
     if !ctx.out.json {
         ctx.out.status(&render(ctx, &fresh));
@@ -60,18 +72,81 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         if !interactive(&ctx.out) {
             return Err(Error::invalid(
                 "--yes",
-                "erasure cannot be undone; confirm with --yes when not on a terminal (the plan is stored)",
+                "erasure cannot be undone; confirm with --yes, or approve the plan for cron with --approve (the plan is stored, not approved)",
             )
             .into());
         }
         if !dialoguer::Confirm::new().with_prompt("Erase as planned?").default(false).interact()? {
-            return Err(Error::RequestState("not erased: the officer declined; the plan stays stored".into()).into());
+            return Err(Error::RequestState(
+                "not erased: the officer declined; the plan is stored but not approved, so no cron run carries it out"
+                    .into(),
+            )
+            .into());
         }
     }
+    approve(ctx, &req)?;
     let done = apply(ctx, &req, &s, &fresh)?;
+    ctx.flush()?;
     report(ctx, &req, &fresh, done)?;
     // No byte of an erased value may remain in the WAL: fold it into the file and truncate it.
     crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path)?;
+    Ok(Code::Ok)
+}
+
+/// Record the officer's approval of the stored plan (the actor is in the audit entry).
+fn approve(ctx: &mut Ctx, req: &Request) -> anyhow::Result<()> {
+    let tx = ctx.store.conn.transaction()?;
+    let actor = audit::actor();
+    tx.execute(
+        "UPDATE erasure_plan SET approved_at = ?2, approved_by = ?3, reviewed_at = coalesce(reviewed_at, ?2)
+         WHERE request_id = ?1 AND applied_at IS NULL",
+        params![req.id, ctx.clock.timestamp(), actor],
+    )?;
+    audit::append(
+        &tx,
+        &ctx.clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "erasure-approved",
+        json!({"by": actor}),
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Put a plan on hold (`on`) or take it off hold, with the officer's reason. The person gets no
+/// letter: a hold is the officer's pause, not a refusal.
+fn hold(ctx: &mut Ctx, req: &Request, on: bool, reason: &str) -> anyhow::Result<Code> {
+    let plan = stored_plan(ctx, &req.id)?.ok_or_else(|| {
+        Error::RequestState(format!(
+            "request {} has no stored plan; make one with `dsr erase {} --dry-run`",
+            req.id, req.id
+        ))
+    })?;
+    let tx = ctx.store.conn.transaction()?;
+    if on == plan.held {
+        let now = if on { "already on hold" } else { "not on hold" };
+        return Err(Error::RequestState(format!("the erasure plan of {} is {now}", req.id)).into());
+    }
+    tx.execute(
+        "UPDATE erasure_plan SET held_at = ?2, hold_reason = ?3 WHERE request_id = ?1",
+        params![req.id, on.then(|| ctx.clock.timestamp()), on.then_some(reason)],
+    )?;
+    let action = if on { "erasure-held" } else { "erasure-released" };
+    audit::append(&tx, &ctx.clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"reason": reason}))?;
+    tx.commit()?;
+    let state = if on {
+        "on hold"
+    } else if plan.approved {
+        "approved"
+    } else {
+        "waiting for approval"
+    };
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "plan": state}))?;
+    } else {
+        ctx.out.data(&format!("The erasure plan of {} is now {state}.", req.id))?;
+    }
     Ok(Code::Ok)
 }
 
@@ -87,30 +162,37 @@ fn refuse_legal_claims(ctx: &Ctx, s: &Subject) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The stored, not yet applied plan of a request, and whether an officer has seen it.
-fn stored_plan(ctx: &Ctx, request: &str) -> anyhow::Result<Option<(Plan, bool)>> {
-    let row: Option<(String, bool)> = ctx
+/// A stored plan that is not applied yet, with the officer's decisions on it.
+struct Stored {
+    plan: Plan,
+    approved: bool,
+    held: bool,
+}
+
+/// The stored, not yet applied plan of a request.
+fn stored_plan(ctx: &Ctx, request: &str) -> anyhow::Result<Option<Stored>> {
+    let row: Option<(String, bool, bool)> = ctx
         .store
         .conn
         .query_row(
-            "SELECT plan, reviewed_at IS NOT NULL FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL",
+            "SELECT plan, approved_at IS NOT NULL, held_at IS NOT NULL FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL",
             [request],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    Ok(row.and_then(|(t, reviewed)| Some((serde_json::from_str(&t).ok()?, reviewed))))
+    Ok(row.and_then(|(t, approved, held)| Some(Stored { plan: serde_json::from_str(&t).ok()?, approved, held })))
 }
 
-/// Store a plan with the request. `reviewed`: an officer is being shown it; a plan dsr had to
-/// make again on its own (the data changed) waits for an officer before `erase --due` applies it.
-fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan, reviewed: bool) -> anyhow::Result<()> {
+/// Store a plan with the request, not approved: a plan runs from cron only after an officer
+/// approved exactly this plan (`--approve`, or `--yes` / "yes" at the prompt).
+fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan) -> anyhow::Result<()> {
     let tx = ctx.store.conn.transaction()?;
     let now = ctx.clock.timestamp();
     tx.execute(
-        "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at, reviewed_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (request_id) DO UPDATE SET plan = excluded.plan, fingerprint = excluded.fingerprint,
-           created_at = excluded.created_at, reviewed_at = excluded.reviewed_at",
-        params![req.id, serde_json::to_string(plan)?, plan.fingerprint, now, reviewed.then_some(&now)],
+           created_at = excluded.created_at, reviewed_at = NULL, approved_at = NULL, approved_by = NULL",
+        params![req.id, serde_json::to_string(plan)?, plan.fingerprint, now],
     )?;
     audit::append(
         &tx,
@@ -118,7 +200,7 @@ fn store_plan(ctx: &mut Ctx, req: &Request, plan: &Plan, reviewed: bool) -> anyh
         Some(&req.id),
         Some(&req.subject_pseudonym),
         "erasure-planned",
-        json!({"deleted": plan.deleted, "kept": plan.kept, "reviewed": reviewed}),
+        json!({"deleted": plan.deleted, "kept": plan.kept, "approved": false}),
     )?;
     tx.commit()?;
     Ok(())
@@ -161,20 +243,7 @@ struct JournalEntry {
     hashes: Vec<(String, String)>,
 }
 
-pub fn journal_path(store: &Path) -> PathBuf {
-    let mut p = store.as_os_str().to_owned();
-    p.push(".erasures");
-    PathBuf::from(p)
-}
-
-fn append_journal(store: &Path, entry: &JournalEntry) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = journal_path(store);
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-    writeln!(f, "{}", serde_json::to_string(entry)?)?;
-    f.sync_all()?;
-    Ok(())
-}
+pub use crate::queue::journal_path;
 
 /// Apply a plan in one transaction, after checking inside it that the plan is still current.
 /// Returns the number of rows deleted or detached.
@@ -185,7 +254,7 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
     let now = erase::plan(&tx, s, &plan.created_at)?;
     if !erase::same(&now, plan) {
         drop(tx);
-        store_plan(ctx, req, &now, false)?;
+        store_plan(ctx, req, &now)?;
         return Err(Error::StalePlan(req.id.clone()).into());
     }
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
@@ -198,7 +267,7 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
         "Erasure (Art. 17): erase the data of this person you received from us.",
     )?;
     let answer = crate::answers::erased(&register, req, plan);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, req, &answer)?;
+    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, req, &answer, OnSent::DeliversAnswer)?;
     let hashes = suppress(&tx, &ctx.clock, &keys, Some(&req.id), s, "erased")?;
     let done = erase::apply(&tx, s, plan)?;
     let summary: Vec<_> = plan
@@ -213,11 +282,11 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
     )?;
     let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps});
     request::set_outcome(&tx, req, &outcome)?;
-    request::set_state(&tx, &ctx.clock, req, "completed", json!({"answered": "erasure"}))?;
-    append_journal(
-        &ctx.store.path,
-        &JournalEntry { request: req.id.clone(), erased_at: ctx.clock.timestamp(), hashes },
-    )?;
+    request::answered(&tx, &ctx.clock, req, json!({"answered": "erasure"}))?;
+    // The letter and the journal line go out after the commit (a kill before it sends nothing).
+    let line =
+        serde_json::to_string(&JournalEntry { request: req.id.clone(), erased_at: ctx.clock.timestamp(), hashes })?;
+    crate::queue::journal(&tx, &ctx.clock, &req.id, &line)?;
     tx.commit()?;
     Ok(done)
 }
@@ -243,11 +312,16 @@ fn report(ctx: &Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Co
 struct DueSummary {
     format_version: u32,
     applied: Vec<String>,
+    /// The data changed since approval: made again, waiting for the officer's approval.
     replanned: Vec<String>,
+    /// Verified erasure requests whose plan no officer has approved (or that have no plan yet).
+    waiting_for_approval: Vec<String>,
+    /// Approved plans an officer put on hold.
+    on_hold: Vec<String>,
     failed: Vec<(String, String)>,
 }
 
-/// `dsr erase --due`: carry out the stored plans of verified erasure requests. No prompts.
+/// `dsr erase --due`: carry out the approved plans of verified erasure requests. No prompts.
 fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
     let _lock = super::run_lock(ctx)?;
     {
@@ -255,23 +329,31 @@ fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
         request::expire_stale(&tx, &ctx.clock)?;
         tx.commit()?;
     }
-    let ids: Vec<String> = ctx
+    let mut sum = DueSummary { format_version: 1, ..Default::default() };
+    let mut ready = Vec::new();
+    for row in ctx
         .store
         .conn
-        .prepare("SELECT r.id FROM request r JOIN erasure_plan p ON p.request_id = r.id WHERE r.kind = 'erase' AND r.state = 'verified' AND p.applied_at IS NULL ORDER BY r.year, r.seq")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut sum = DueSummary { format_version: 1, ..Default::default() };
-    for id in ids {
+        .prepare(
+            "SELECT r.id, p.approved_at IS NOT NULL, p.held_at IS NOT NULL FROM request r
+             LEFT JOIN erasure_plan p ON p.request_id = r.id
+             WHERE r.kind = 'erase' AND r.state = 'verified' AND r.answered_at IS NULL AND p.applied_at IS NULL
+             ORDER BY r.year, r.seq",
+        )?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?)))?
+    {
+        match row? {
+            (id, _, true) => sum.on_hold.push(id),
+            (id, true, false) => ready.push(id),
+            (id, false, false) => sum.waiting_for_approval.push(id),
+        }
+    }
+    for id in ready {
         let result = (|| -> anyhow::Result<()> {
             let (req, s) = verified(ctx, &id, Kind::Erase)?;
             refuse_legal_claims(ctx, &s)?;
-            let (plan, reviewed) = stored_plan(ctx, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
-            if !reviewed {
-                // Made again by dsr because the data changed: an officer must see it first.
-                return Err(Error::StalePlan(id.clone()).into());
-            }
-            apply(ctx, &req, &s, &plan)?;
+            let stored = stored_plan(ctx, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            apply(ctx, &req, &s, &stored.plan)?;
             Ok(())
         })();
         match result {
@@ -280,12 +362,15 @@ fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
             Err(e) => sum.failed.push((id, format!("{e:#}"))),
         }
     }
+    ctx.flush()?;
     // Always, even with nothing due: this is also how a blocked truncation (exit 23) is finished.
     let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
     eprintln!(
-        "dsr erase --due: {} erased, {} waiting for an officer to review a re-made plan (`dsr erase REQUEST --dry-run`), {} failed",
+        "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),
+        sum.waiting_for_approval.len(),
         sum.replanned.len(),
+        sum.on_hold.len(),
         sum.failed.len()
     );
     if ctx.out.json {
@@ -303,7 +388,15 @@ fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
 
 /// `dsr erase --replay`: after a restore from a backup older than some erasures, erase again
 /// everyone whose identifiers match an erasure's keyed hashes (journal and suppression list).
-fn replay(ctx: &mut Ctx, journal: Option<&Path>) -> anyhow::Result<Code> {
+fn replay(ctx: &mut Ctx, journal: Option<&Path>, yes: bool) -> anyhow::Result<Code> {
+    if interactive(&ctx.out) && !yes {
+        // Cron runs it without a terminal; an officer at one confirms what cannot be undone.
+        return Err(Error::invalid(
+            "--yes",
+            "erase --replay erases people again and cannot be undone; confirm with --yes",
+        )
+        .into());
+    }
     let _lock = super::run_lock(ctx)?;
     let path = journal.map(Path::to_path_buf).unwrap_or_else(|| journal_path(&ctx.store.path));
     let mut wanted: std::collections::HashMap<String, String> = std::collections::HashMap::new();

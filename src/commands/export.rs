@@ -6,12 +6,12 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::archive::{self, Manifest};
+use crate::batch;
 use crate::cli::{CryptArgs, ExportArgs};
 use crate::error::Error;
 use crate::exit::Code;
 use crate::request::{self, Kind, Request};
 use crate::subject::Subject;
-use crate::{audit, batch};
 
 use super::Ctx;
 
@@ -27,11 +27,14 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
     }
     match &args.request {
         None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
+        Some(id) if args.send => {
+            let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
+            super::deliver::send(ctx, &req, s, &args.crypt)
+        }
         Some(id) => {
-            let out = args
-                .out
-                .as_deref()
-                .ok_or_else(|| Error::invalid("arguments", "name the archive to write with --out FILE.zip"))?;
+            let out = args.out.as_deref().ok_or_else(|| {
+                Error::invalid("arguments", "name the archive to write with --out FILE.zip, or deliver it with --send")
+            })?;
             let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
             archive_cmd(ctx, &req, s, out, args.force, &args.crypt)
         }
@@ -99,8 +102,9 @@ pub fn archive_file(
     })
 }
 
-/// Record that an archive was handed out and complete its request; on failure the archive at
-/// `out` is removed, so there is never an archive without its record.
+/// Record that an archive was prepared (it completes nothing: only its delivery does, see
+/// `--send` and `dsr request delivered`); on failure the archive at `out` is removed, so there is
+/// never an archive without its record.
 pub fn record_disclosure(
     conn: &mut rusqlite::Connection,
     clock: &crate::clock::Clock,
@@ -111,17 +115,12 @@ pub fn record_disclosure(
 ) -> anyhow::Result<()> {
     let mut record = || -> anyhow::Result<()> {
         let tx = conn.transaction()?;
-        audit::append(
+        request::answered(
             &tx,
             clock,
-            Some(&req.id),
-            Some(&req.subject_pseudonym),
-            "disclosed",
+            req,
             json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
         )?;
-        if req.state == "verified" {
-            request::set_state(&tx, clock, req, "completed", json!({"answered": format!("{} archive", req.right)}))?;
-        }
         tx.commit()?;
         Ok(())
     };

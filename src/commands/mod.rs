@@ -5,10 +5,12 @@ mod access;
 mod audit;
 mod change;
 mod check;
+mod deliver;
 mod erase;
 mod export;
 mod init;
 mod lookup;
+mod mail;
 mod register;
 mod request;
 mod retention;
@@ -45,6 +47,36 @@ impl Ctx {
     pub fn keys(&self) -> anyhow::Result<Keys> {
         Keys::load(&self.store.conn)
     }
+
+    /// Deliver what is queued (letters, journal lines), after the command's commit. A letter
+    /// that could not be sent stays queued; the officer is told on stderr, the command's own
+    /// answer and exit code stay what they are.
+    pub fn flush(&mut self) -> anyhow::Result<crate::queue::Flushed> {
+        let flushed = crate::queue::flush(&mut self.store.conn, &self.store.path, &self.clock)?;
+        for f in &flushed.failed {
+            eprintln!(
+                "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
+                f.letter,
+                f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
+                crate::output::sanitize::line(&f.error)
+            );
+        }
+        Ok(flushed)
+    }
+}
+
+/// Run a command on the store, then deliver what it (or an earlier run that died) queued.
+fn on_store(
+    db: &std::path::Path,
+    out: Output,
+    run: impl FnOnce(&mut Ctx) -> anyhow::Result<Code>,
+) -> anyhow::Result<Code> {
+    let mut ctx = Ctx::open(db, out)?;
+    let result = run(&mut ctx);
+    if let Err(e) = ctx.flush() {
+        eprintln!("dsr: queued letters were not delivered: {}", crate::output::sanitize::line(&format!("{e:#}")));
+    }
+    result
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<Code> {
@@ -56,20 +88,21 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
     let db = cli.global.db;
     match cli.command {
         Command::Init(args) => init::init(&db, &args, &out),
-        Command::Lookup(args) => lookup::lookup(&mut Ctx::open(&db, out)?, &args),
-        Command::Register => register::register(&Ctx::open(&db, out)?),
-        Command::Access(args) => access::access(&mut Ctx::open(&db, out)?, &args),
-        Command::Export(args) => export::export(&mut Ctx::open(&db, out)?, &args),
-        Command::Rectify(args) => change::rectify(&mut Ctx::open(&db, out)?, &args),
-        Command::Restrict(args) => change::restrict_cmd(&mut Ctx::open(&db, out)?, &args),
-        Command::Object(args) => change::object_cmd(&mut Ctx::open(&db, out)?, &args),
-        Command::Erase(args) => erase::erase(&mut Ctx::open(&db, out)?, &args),
-        Command::Retention(cmd) => retention::retention(&mut Ctx::open(&db, out)?, cmd),
-        Command::Check(args) => check::check(&mut Ctx::open(&db, out)?, &args),
-        Command::Verify(args) => verify::verify(&mut Ctx::open(&db, out)?, &args),
-        Command::Request(cmd) => request::request(&mut Ctx::open(&db, out)?, cmd),
-        Command::Audit(AuditCommand::Verify) => audit::verify(&Ctx::open(&db, out)?),
-        Command::Audit(AuditCommand::Log { request }) => audit::log(&Ctx::open(&db, out)?, request.as_deref()),
+        Command::Lookup(args) => on_store(&db, out, |ctx| lookup::lookup(ctx, &args)),
+        Command::Register => on_store(&db, out, |ctx| register::register(ctx)),
+        Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
+        Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
+        Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),
+        Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(ctx, &args)),
+        Command::Object(args) => on_store(&db, out, |ctx| change::object_cmd(ctx, &args)),
+        Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args)),
+        Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, cmd)),
+        Command::Check(args) => on_store(&db, out, |ctx| check::check(ctx, &args)),
+        Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(ctx, &args)),
+        Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
+        Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(ctx, cmd)),
+        Command::Audit(AuditCommand::Verify) => on_store(&db, out, |ctx| audit::verify(ctx)),
+        Command::Audit(AuditCommand::Log { request }) => on_store(&db, out, |ctx| audit::log(ctx, request.as_deref())),
         Command::Demo(args) => crate::demo::run(args.fixture.as_str(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => {

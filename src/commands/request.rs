@@ -19,6 +19,9 @@ struct Listed {
     deadline: chrono::NaiveDate,
     days_left: i64,
     overdue: bool,
+    /// Where the request stands, in words: "answer prepared, not delivered" between the answer
+    /// and its delivery.
+    progress: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -28,12 +31,19 @@ struct Shown {
     request: Listed,
     /// Art. 19: recipients to tell of the outcome, and whether it was done.
     recipients: Vec<crate::notify::Notification>,
+    /// Letters queued for this request and not delivered yet, with the transport's last error.
+    queued: Vec<crate::queue::Pending>,
     timeline: Vec<Entry>,
 }
 
 fn listed(r: Request, today: chrono::NaiveDate) -> Listed {
     let days_left = r.days_left(today);
-    Listed { deadline: r.deadline(), overdue: r.is_open() && days_left < 0, days_left, request: r }
+    let progress = match (r.state.as_str(), &r.answered_at, &r.delivery_channel) {
+        ("verified", Some(_), _) => "answer prepared, not delivered".to_owned(),
+        ("completed", _, Some(channel)) => format!("completed (delivered: {channel})"),
+        (state, _, _) => state.to_owned(),
+    };
+    Listed { deadline: r.deadline(), overdue: r.is_open() && days_left < 0, days_left, request: r, progress }
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
@@ -64,7 +74,7 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 t.add_row(vec![
                     table::cell(&l.request.id),
                     table::cell(&l.request.right),
-                    table::cell(&l.request.state),
+                    table::cell(&l.progress),
                     table::cell(&l.request.received_on.to_string()),
                     table::cell(&l.deadline.to_string()),
                     comfy_table::Cell::new(days),
@@ -76,7 +86,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let r = request::load(&ctx.store.conn, &id)?;
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
             let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
-            let shown = Shown { format_version: 1, request: listed(r, today), recipients, timeline };
+            let queued = crate::queue::pending(&ctx.store.conn, Some(&r.id))?;
+            let shown = Shown { format_version: 1, request: listed(r, today), recipients, queued, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -96,6 +107,9 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
             tx.commit()?;
             report_letter(ctx, &r, "extended", letter.body, sent)?;
+        }
+        RequestCommand::Delivered { id, channel, reference } => {
+            return super::deliver::delivered(ctx, &id, channel, &reference);
         }
         RequestCommand::Notified { id, recipient } => {
             return super::change::notified(ctx, &id, &recipient);
@@ -128,7 +142,9 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
         return Ok(());
     }
     let how = match &sent {
-        Some(s) => format!("The letter below was sent to the address on file ({} {}).", s.transport, s.reference),
+        Some(s) => {
+            format!("The letter below is {} for the address on file; it is sent after this command.", s.reference)
+        }
         None => "No email address on file: send the letter below by other means.".to_owned(),
     };
     ctx.out.data(&format!("Request {} {what}. {how}\n\n{}", r.id, sanitize::text(&letter, true)))?;
@@ -184,7 +200,7 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     };
     row("Request", r.id.clone());
     row("Right", r.right.clone());
-    row("State", r.state.clone());
+    row("State", s.request.progress.clone());
     row("Subject (as given)", r.subject_given.clone().unwrap_or_else(|| "(erased)".into()));
     row("Resolved", if r.person_id.is_some() { "yes".into() } else { "no one on file".into() });
     row("Channel", r.channel.clone());
@@ -203,6 +219,16 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     row("Days left", if r.is_open() { s.request.days_left.to_string() } else { "-".into() });
     if let Some(v) = &r.verified_at {
         row("Verified", format!("{v} by {}", r.verification_method.clone().unwrap_or_default()));
+    }
+    if let (Some(at), Some(channel)) = (&r.delivered_at, &r.delivery_channel) {
+        row("Delivered", format!("{at} by {channel} ({})", r.delivery_ref.clone().unwrap_or_default()));
+    }
+    for q in &s.queued {
+        let state = match &q.last_error {
+            Some(e) => format!("NOT SENT after {} tries: {e}", q.tries),
+            None => "waiting to be sent".to_owned(),
+        };
+        row("Queued letter", format!("{} (#{}, queued {}): {state}", q.letter, q.queued, q.queued_at));
     }
     if let Some(reason) = &r.rejection_reason {
         row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_default()));

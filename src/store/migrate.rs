@@ -13,6 +13,10 @@ use crate::error::Error;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial schema", include_str!("../../schema.sql")),
     ("erasure plans reviewed by an officer", include_str!("migrations/0002_erasure_plan_reviewed.sql")),
+    (
+        "delivery, the outbox of side effects, approved erasure plans",
+        include_str!("migrations/0003_delivery_outbox_approval.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

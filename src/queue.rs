@@ -1,0 +1,293 @@
+//! Side effects after the commit (the transactional outbox pattern, design.md §4). Every letter
+//! and every journal line that reports a change is queued in the store, in the same transaction
+//! as the change; [`flush`] delivers what is queued once that transaction has committed. A run
+//! that dies between commit and delivery leaves the item queued, and the next dsr command (or
+//! `dsr mail flush`) delivers it. A transport that fails keeps the item queued with its error,
+//! for `request show` and `mail list`; it never changes what the command that queued it answers.
+//!
+//! Delivered exactly once: one process flushes at a time (a lock file beside the store); an
+//! outbox file is named after its queue entry, so a file written by a run that died before it
+//! could record the delivery is recognised and not written twice; a journal line already in the
+//! journal is not appended again. Over SMTP a crash between the server's acceptance and the
+//! record is the one window that can repeat a message (with the same Message-ID).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::clock::Clock;
+use crate::mail::Transport;
+
+/// What a queued letter does once delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSent {
+    /// Only a record that it was sent.
+    Nothing,
+    /// Sending it delivers the answer: the request is completed (delivery channel email).
+    DeliversAnswer,
+}
+
+/// Queue a mail message in the caller's transaction. Returns the queue entry's id.
+pub fn mail(
+    conn: &Connection,
+    clock: &Clock,
+    request: Option<&str>,
+    letter: &str,
+    message: &lettre::Message,
+    on_sent: OnSent,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO queued (kind, request_id, letter, payload, envelope, delivers, queued_at)
+         VALUES ('mail', ?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        request,
+        letter,
+        message.formatted(),
+        crate::mail::envelope_json(message.envelope()),
+        on_sent == OnSent::DeliversAnswer,
+        clock.timestamp()
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Queue one line for the erasure journal beside the store.
+pub fn journal(conn: &Connection, clock: &Clock, request: &str, line: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO queued (kind, request_id, letter, payload, queued_at) VALUES ('journal', ?1, 'erasure-journal', ?2, ?3)",
+    )?
+    .execute(params![request, line.as_bytes(), clock.timestamp()])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The result of one flush, for the officer and `mail flush --json`.
+#[derive(Debug, Default, Serialize)]
+pub struct Flushed {
+    pub delivered: Vec<Delivered>,
+    pub failed: Vec<Failed>,
+    /// Another dsr process was delivering at the same time; it delivers the rest.
+    pub busy: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Delivered {
+    pub queued: i64,
+    pub request: Option<String>,
+    pub letter: String,
+    pub transport: String,
+    pub reference: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub queued: i64,
+    pub request: Option<String>,
+    pub letter: String,
+    pub tries: i64,
+    pub error: String,
+}
+
+struct Item {
+    id: i64,
+    kind: String,
+    request: Option<String>,
+    letter: String,
+    payload: Vec<u8>,
+    envelope: Option<String>,
+    delivers: bool,
+    tries: i64,
+}
+
+fn lock(store: &Path) -> anyhow::Result<Option<File>> {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".queue.lock");
+    let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(PathBuf::from(p))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+/// Deliver everything queued, oldest first. Each delivery is recorded (and its content dropped)
+/// in a transaction of its own; a failure is recorded with its error and the rest go on.
+pub fn flush(conn: &mut Connection, store: &Path, clock: &Clock) -> anyhow::Result<Flushed> {
+    let mut out = Flushed::default();
+    let pending: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL)", [], |r| r.get(0))?;
+    if !pending {
+        return Ok(out);
+    }
+    let Some(_lock) = lock(store)? else {
+        out.busy = true;
+        return Ok(out);
+    };
+    let mut transport: Option<Transport> = None;
+    let mut after = 0i64;
+    while let Some(item) = next(conn, after)? {
+        after = item.id;
+        let result = match item.kind.as_str() {
+            "journal" => append_journal(store, &item.payload).map(|()| ("journal".to_owned(), journal_name(store))),
+            _ => {
+                if transport.is_none() {
+                    transport = Some(Transport::from_env(store)?);
+                }
+                let t = transport.as_ref().expect("set above");
+                let tag = item.request.as_deref().unwrap_or("dsr");
+                t.send_raw(&item.payload, item.envelope.as_deref(), tag, item.id)
+                    .map(|s| (s.transport.to_owned(), s.reference))
+            }
+        };
+        match result {
+            Ok((transport_name, reference)) => {
+                record_delivery(conn, clock, &item, &transport_name, &reference)?;
+                out.delivered.push(Delivered {
+                    queued: item.id,
+                    request: item.request,
+                    letter: item.letter,
+                    transport: transport_name,
+                    reference,
+                });
+            }
+            Err(e) => {
+                let error = format!("{e:#}");
+                conn.execute(
+                    "UPDATE queued SET tries = tries + 1, last_error = ?2, last_try_at = ?3 WHERE id = ?1",
+                    params![item.id, error, clock.timestamp()],
+                )?;
+                out.failed.push(Failed {
+                    queued: item.id,
+                    request: item.request,
+                    letter: item.letter,
+                    tries: item.tries + 1,
+                    error,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn next(conn: &Connection, after: i64) -> rusqlite::Result<Option<Item>> {
+    conn.prepare_cached(
+        "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
+         WHERE done_at IS NULL AND id > ?1 ORDER BY id LIMIT 1",
+    )?
+    .query_row([after], |r| {
+        Ok(Item {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            request: r.get(2)?,
+            letter: r.get(3)?,
+            payload: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
+            envelope: r.get(5)?,
+            delivers: r.get(6)?,
+            tries: r.get(7)?,
+        })
+    })
+    .optional()
+}
+
+/// Record a delivery: the item is done and loses its content; a letter that delivers an answer
+/// completes its request.
+fn record_delivery(
+    conn: &mut Connection,
+    clock: &Clock,
+    item: &Item,
+    transport: &str,
+    reference: &str,
+) -> anyhow::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE queued SET done_at = ?2, transport = ?3, reference = ?4, payload = NULL, envelope = NULL, last_error = NULL WHERE id = ?1",
+        params![item.id, clock.timestamp(), transport, reference],
+    )?;
+    if item.kind == "mail" {
+        let subject: Option<String> = match &item.request {
+            Some(r) => {
+                tx.query_row("SELECT subject_pseudonym FROM request WHERE id = ?1", [r], |x| x.get(0)).optional()?
+            }
+            None => None,
+        };
+        audit::append(
+            &tx,
+            clock,
+            item.request.as_deref(),
+            subject.as_deref(),
+            "mail-sent",
+            json!({"letter": item.letter, "transport": transport, "reference": reference, "queued": item.id}),
+        )?;
+        if item.delivers {
+            if let Some(id) = &item.request {
+                let req = crate::request::load(&tx, id)?;
+                // A request closed meanwhile (replayed, rejected) keeps its state.
+                if req.state == "verified" && req.answered_at.is_some() {
+                    crate::request::deliver(&tx, clock, &req, "email", Some(reference))?;
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The erasure journal beside a store: `STORE.erasures`.
+pub fn journal_path(store: &Path) -> PathBuf {
+    let mut p = store.as_os_str().to_owned();
+    p.push(".erasures");
+    PathBuf::from(p)
+}
+
+fn journal_name(store: &Path) -> String {
+    journal_path(store).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Append a line to the journal unless a run that died after writing it already did.
+fn append_journal(store: &Path, line: &[u8]) -> anyhow::Result<()> {
+    let path = journal_path(store);
+    let line = String::from_utf8_lossy(line);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if text.lines().any(|l| l == line) {
+            return Ok(());
+        }
+    }
+    let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
+    writeln!(f, "{line}")?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// Queued items of one request that are not delivered yet, for `request show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub queued: i64,
+    pub request: Option<String>,
+    pub letter: String,
+    pub queued_at: String,
+    pub tries: i64,
+    pub last_error: Option<String>,
+}
+
+pub fn pending(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<Pending>> {
+    conn.prepare_cached(
+        "SELECT id, letter, queued_at, tries, last_error, request_id FROM queued
+         WHERE done_at IS NULL AND (?1 IS NULL OR request_id = ?1) ORDER BY id",
+    )?
+    .query_map([request], |r| {
+        Ok(Pending {
+            queued: r.get(0)?,
+            request: r.get(5)?,
+            letter: r.get(1)?,
+            queued_at: r.get(2)?,
+            tries: r.get(3)?,
+            last_error: r.get(4)?,
+        })
+    })?
+    .collect()
+}

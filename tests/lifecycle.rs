@@ -1,0 +1,231 @@
+//! The request lifecycle of issue 12: an erasure plan runs from cron only once approved; an
+//! answer prepared is not an answer delivered; letters and journal lines go out after the commit.
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::support::{self, Env};
+
+const JAN: [&str; 2] = ["--email", "jan.devries@example.nl"];
+
+fn verified(env: &Env, right: &str, who: &[&str]) -> String {
+    let o = env.open(right, who);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    o.request
+}
+
+fn person_count(env: &Env, email: &str) -> i64 {
+    env.sql().query_row("SELECT count(*) FROM email_address WHERE address_norm = ?1", [email], |r| r.get(0)).unwrap()
+}
+
+fn state(env: &Env, id: &str) -> Value {
+    let (v, code): (Value, i32) = env.json(&["request", "show", id]);
+    assert_eq!(code, 0, "{v}");
+    v
+}
+
+fn due(env: &Env) -> Value {
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{v}");
+    v
+}
+
+fn actions(env: &Env, id: &str) -> Vec<String> {
+    state(env, id)["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_dry_run_or_a_refusal_off_a_terminal_approves_nothing() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    env.dsr().args(["erase", &id, "--dry-run"]).assert().success();
+    let out = env.run(&["erase", &id]);
+    assert_eq!(out.status.code(), Some(2), "no --yes off a terminal: {}", support::stderr(&out));
+    let v = due(&env);
+    assert_eq!(v["applied"], serde_json::json!([]));
+    assert_eq!(v["waiting_for_approval"], serde_json::json!([id]));
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 1, "nothing erased");
+    assert!(!actions(&env, &id).contains(&"erasure-approved".to_owned()));
+}
+
+#[test]
+fn an_approved_plan_runs_from_cron_with_the_approver_in_the_audit_trail() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    env.dsr().env("DSR_ACTOR", "officer-anna").args(["erase", &id, "--approve"]).assert().success();
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 1, "approving erases nothing yet");
+    let (log, _): (Value, i32) = env.json(&["audit", "log", "--request", &id]);
+    let approved = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "erasure-approved")
+        .expect("an approval entry");
+    assert_eq!(approved["actor"], "officer-anna");
+    let v = due(&env);
+    assert_eq!(v["applied"], serde_json::json!([id]));
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 0);
+}
+
+#[test]
+fn a_plan_on_hold_waits_without_a_letter_and_runs_once_released() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    let out = env.run(&["erase", &id, "--hold"]);
+    assert_eq!(out.status.code(), Some(2), "a hold needs a reason");
+    env.dsr().args(["erase", &id, "--hold", "--reason", "checking an open invoice"]).assert().success();
+    let letters = env.messages(&id).len();
+    let v = due(&env);
+    assert_eq!(v["on_hold"], serde_json::json!([id]));
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 1);
+    assert_eq!(env.messages(&id).len(), letters, "no letter to the person about a hold");
+    env.dsr().args(["erase", &id, "--release", "--reason", "invoice checked"]).assert().success();
+    let v = due(&env);
+    assert_eq!(v["applied"], serde_json::json!([id]));
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 0);
+}
+
+#[test]
+fn replay_on_a_terminal_needs_yes() {
+    let env = Env::with_fixture("virtio");
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    // `script` gives the command a terminal, as an officer at a prompt has.
+    let cmd = format!("{} --db {} erase --replay", bin.display(), env.db.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("DSR_NOW")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("--yes"), "{text}");
+}
+
+#[test]
+fn viewing_or_writing_an_answer_completes_nothing() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "access", &JAN);
+    env.dsr().args(["access", &id]).assert().success();
+    env.dsr().args(["access", &id, "--out", "answer.json"]).assert().success();
+    env.dsr().args(["access", &id, "--archive", "answer.zip"]).assert().success();
+    let v = state(&env, &id);
+    assert_eq!(v["state"], "verified");
+    assert_eq!(v["progress"], "answer prepared, not delivered");
+    assert!(!actions(&env, &id).contains(&"disclosed".to_owned()), "nothing reached the person");
+    let listed = support::stdout(&env.run(&["request", "list", "--open"]));
+    assert!(listed.contains("answer prepared, not delivered"), "{listed}");
+    // Still open, so it can be delivered now.
+    let (d, code): (Value, i32) = env.json(&["request", "delivered", &id, "--channel", "post", "--ref", "RR123NL"]);
+    assert_eq!(code, 0, "{d}");
+    let v = state(&env, &id);
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["delivery_channel"], "post");
+    assert!(actions(&env, &id).contains(&"disclosed".to_owned()));
+}
+
+#[test]
+fn delivered_needs_a_prepared_answer_and_a_reference() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "access", &JAN);
+    let out = env.run(&["request", "delivered", &id, "--channel", "in-person", "--ref", "desk"]);
+    assert_eq!(out.status.code(), Some(9), "nothing prepared yet: {}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    env.dsr().args(["access", &id, "--out", "a.json"]).assert().success();
+    let out = env.run(&["request", "delivered", &id, "--channel", "in-person", "--ref", "  "]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn zip_names(bytes: &[u8]) -> Vec<String> {
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    zip.file_names().map(str::to_owned).collect()
+}
+
+#[test]
+fn send_mails_an_encrypted_archive_and_the_passphrase_only_to_the_officer() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "export", &JAN);
+    let out = env.run(&["export", &id, "--send"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    let passphrase = err.lines().find_map(|l| l.split("by the same mail): ").nth(1)).expect("passphrase shown").trim();
+    let mail = env.messages(&id).into_iter().last().unwrap();
+    assert_eq!(mail.to, vec!["jan.devries@example.nl".to_owned()]);
+    assert!(!String::from_utf8_lossy(&mail.raw).contains(passphrase), "the passphrase is never in the message");
+    for text in ["(English below)", "index.html", "7-Zip", "Autoriteit Persoonsgegevens", "telefonisch", "by phone"] {
+        assert!(mail.body.contains(text), "cover letter lacks {text:?}:\n{}", mail.body);
+    }
+    let parsed = mail_parser::MessageParser::default().parse(&mail.raw).unwrap();
+    let attachment = parsed.attachment(0).expect("the archive is attached");
+    let bytes = attachment.contents();
+    assert!(zip_names(bytes).iter().any(|n| n == "data.json"));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut f = zip.by_name_decrypt("data.json", passphrase.as_bytes()).expect("opens with the passphrase");
+    let mut text = String::new();
+    f.read_to_string(&mut text).unwrap();
+    assert!(text.contains("jan.devries@example.nl"));
+    let v = state(&env, &id);
+    assert_eq!(v["state"], "completed");
+    assert_eq!(v["delivery_channel"], "email");
+    let acts = actions(&env, &id);
+    assert!(acts.contains(&"passphrase-given".to_owned()) && acts.contains(&"disclosed".to_owned()), "{acts:?}");
+    let again = env.run(&["export", &id, "--send"]);
+    assert_eq!(again.status.code(), Some(9), "delivered once");
+}
+
+#[test]
+fn a_letter_that_cannot_be_delivered_stays_queued_and_goes_out_exactly_once_later() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    // The outbox cannot be created: a file stands where the folder should be.
+    std::fs::rename(env.outbox(), env.path("outbox.saved")).unwrap();
+    std::fs::write(env.outbox(), b"not a folder").unwrap();
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "the erasure itself is done: {}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("stays queued"), "{}", support::stderr(&out));
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 0);
+    let v = state(&env, &id);
+    assert_eq!(v["state"], "verified", "not completed until the answer is delivered");
+    assert_eq!(v["queued"][0]["letter"], "erasure");
+    assert!(v["queued"][0]["last_error"].as_str().unwrap().contains("outbox"), "{v}");
+    let shown = support::stdout(&env.run(&["request", "show", &id]));
+    assert!(shown.contains("NOT SENT"), "{shown}");
+    // The officer mends the outbox; the next command delivers, once.
+    std::fs::remove_file(env.outbox()).unwrap();
+    std::fs::rename(env.path("outbox.saved"), env.outbox()).unwrap();
+    let (f, code): (Value, i32) = env.json(&["mail", "flush"]);
+    assert_eq!(code, 0, "{f}");
+    assert_eq!(f["delivered"].as_array().unwrap().len(), 1);
+    let erasure_letters = |env: &Env| env.messages(&id).iter().filter(|m| m.subject.contains("Wissing")).count();
+    assert_eq!(erasure_letters(&env), 1);
+    env.dsr().args(["request", "list"]).assert().success();
+    env.dsr().args(["mail", "flush"]).assert().success();
+    assert_eq!(erasure_letters(&env), 1, "delivered exactly once");
+    assert_eq!(state(&env, &id)["state"], "completed");
+}
+
+#[test]
+fn the_erasure_letter_and_journal_line_wait_for_the_commit() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    // A fault half-way through the erasure's transaction: it rolls back, and must not tell anyone
+    // it happened.
+    env.sql()
+        .execute_batch("CREATE TRIGGER fault BEFORE DELETE ON person BEGIN SELECT RAISE(ABORT, 'injected fault'); END;")
+        .unwrap();
+    let out = env.run(&["erase", "--due"]);
+    assert!(!out.status.success(), "{}", support::stderr(&out));
+    env.sql().execute_batch("DROP TRIGGER fault").unwrap();
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 1);
+    assert!(env.messages(&id).iter().all(|m| !m.subject.contains("Wissing")), "no erasure letter without an erasure");
+    assert!(!env.path("dsr.sqlite.erasures").exists(), "no journal line without an erasure");
+    let v = due(&env);
+    assert_eq!(v["applied"], serde_json::json!([id]));
+    assert_eq!(env.messages(&id).iter().filter(|m| m.subject.contains("Wissing")).count(), 1);
+    let journal = std::fs::read_to_string(env.path("dsr.sqlite.erasures")).unwrap();
+    assert_eq!(journal.lines().count(), 1);
+}

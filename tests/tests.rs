@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod audit;
 mod batch;
+mod check;
 mod cli;
 mod erase;
 mod export;

@@ -14,6 +14,7 @@ mod init;
 mod lookup;
 mod register;
 mod request;
+mod retention;
 mod rights;
 mod smtp;
 mod store;

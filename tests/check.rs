@@ -32,7 +32,9 @@ fn the_newsletter_is_allowed_only_for_the_address_that_was_opted_in() {
     let (v, code) = newsletter(&env, &["--customer", "V200458"]);
     assert!(v.allowed && code == 0, "{v:?}");
     // An opted-in address whose consent was later withdrawn is not allowed.
-    env.sql().execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'sophie.meijer@example.nl'", []).unwrap();
+    env.sql()
+        .execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'sophie.meijer@example.nl'", [])
+        .unwrap();
     let (v, code) = newsletter(&env, &["--email", "sophie.meijer@example.nl"]);
     assert_eq!((v.allowed, v.reason.as_deref(), code), (false, Some("consent-withdrawn"), 20));
 }
@@ -40,7 +42,9 @@ fn the_newsletter_is_allowed_only_for_the_address_that_was_opted_in() {
 #[test]
 fn the_stream_lets_through_only_opted_in_addresses_that_were_not_withdrawn() {
     let env = Env::with_fixture("virtio");
-    env.sql().execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'sophie.meijer@example.nl'", []).unwrap();
+    env.sql()
+        .execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'sophie.meijer@example.nl'", [])
+        .unwrap();
     let input = "alerts@vdberg-it.example\npieter.vandenberg@example.com\np.vdberg@example.org\n\
                  sophie.meijer@example.nl\njan.devries@example.nl\nnobody@example.nl\n";
     let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(input).output().unwrap();

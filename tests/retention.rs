@@ -43,7 +43,12 @@ fn run(env: &Env, dry_run: bool) -> (Value, String) {
 }
 
 fn held_per_rule(v: &Value) -> Vec<(String, u64)> {
-    v["rules"].as_array().unwrap().iter().map(|r| (r["rule"].as_str().unwrap().to_owned(), r["held"].as_u64().unwrap())).collect()
+    v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rule"].as_str().unwrap().to_owned(), r["held"].as_u64().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -80,7 +85,10 @@ fn an_open_access_or_export_request_freezes_retention_for_its_person() {
     assert_eq!(count(&env, "SELECT count(*) FROM crash_report WHERE person_id <> 14"), 0, "everyone else's expired");
 
     // Once the request is closed, the next run removes what expired.
-    env.dsr().args(["request", "reject", &waiting.request, "--reason", "other", "--note", "asked by mistake"]).assert().success();
+    env.dsr()
+        .args(["request", "reject", &waiting.request, "--reason", "other", "--note", "asked by mistake"])
+        .assert()
+        .success();
     let (after, _) = run(&env, false);
     assert_eq!(after["held_persons"], 1, "{after}");
     assert_eq!(rows_of(&env, 14), [0, 0, 0]);
@@ -125,7 +133,8 @@ fn a_consent_keeps_its_subscriber_and_the_proof_of_a_withdrawal_stays_its_period
         // 14 months on the visitor's cookie has expired; the proof of the withdrawal stays 3 years.
         env.now = Some("2027-08-01T00:00:00Z".into());
         let (v, _) = run(&env, false);
-        let cookies = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "cookies").unwrap()["removed"].clone();
+        let cookies =
+            v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "cookies").unwrap()["removed"].clone();
         assert!(cookies.as_u64().unwrap() > 0, "{fixture}: {v}");
         assert_eq!(count(&env, &format!("SELECT count(*) FROM cookie WHERE person_id = {visitor}")), 0, "{fixture}");
         assert_eq!(withdrawn(&env), 2, "{fixture}: consent and withdrawal kept as proof");
@@ -135,7 +144,8 @@ fn a_consent_keeps_its_subscriber_and_the_proof_of_a_withdrawal_stays_its_period
         env.now = Some("2030-01-01T00:00:00Z".into());
         run(&env, false);
         assert_eq!(withdrawn(&env), 0, "{fixture}");
-        let in_force = count(&env, &format!("SELECT count(*) FROM consent WHERE person_id = {visitor} AND granted = 1"));
+        let in_force =
+            count(&env, &format!("SELECT count(*) FROM consent WHERE person_id = {visitor} AND granted = 1"));
         assert!(in_force > 0, "{fixture}: bot detection is still consented to");
         assert!(newsletter_allowed(&env, "lezer@example.nl"), "{fixture}");
         env.dsr().args(["audit", "verify"]).assert().success();

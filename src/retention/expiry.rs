@@ -14,9 +14,31 @@ use crate::subject;
 pub const SUPPORTED: &[(&str, &[&str])] = &[
     (
         "event",
-        &["ip_event", "web_session", "server_log", "dunning_event", "crash_report", "disclosure", "unsolicited_data", "ticket_message"],
+        &[
+            "ip_event",
+            "web_session",
+            "server_log",
+            "dunning_event",
+            "crash_report",
+            "disclosure",
+            "unsolicited_data",
+            "ticket_message",
+        ],
     ),
-    ("contract-end", &["person", "email_address", "phone_number", "supplementary_statement", "company", "login_account", "payment_method", "service", "domain"]),
+    (
+        "contract-end",
+        &[
+            "person",
+            "email_address",
+            "phone_number",
+            "supplementary_statement",
+            "company",
+            "login_account",
+            "payment_method",
+            "service",
+            "domain",
+        ],
+    ),
     ("fiscal-year-end", &["invoice", "quote", "payment"]),
     ("decision-not-hired", &["application", "application_document"]),
     ("ticket-closed", &["ticket"]),
@@ -189,7 +211,9 @@ mod tests {
                 assert_eq!(expiry(&rule(t, kind), now).is_some(), *t != "person", "{kind} on {t}");
             }
         }
-        for (kind, table) in [("event", "customer"), ("last-seen", "invoice"), ("contract-end", "invoice"), ("event", "nowhere")] {
+        for (kind, table) in
+            [("event", "customer"), ("last-seen", "invoice"), ("contract-end", "invoice"), ("event", "nowhere")]
+        {
             let err = check(&rule(table, kind)).unwrap_err();
             assert!(err.contains("test-rule") && err.contains(table) && err.contains(kind), "{err}");
             assert!(expiry(&rule(table, kind), now).is_none());

@@ -230,7 +230,12 @@ fn keep_consent(out: &mut Vec<Step>) {
         match (st.table.as_str(), st.action.as_str()) {
             ("consent", "delete") => {
                 *st = keep(
-                    step("consent", "detach", "person_id = ?1 AND cookie_id IS NOT NULL".into(), "consent records stay; the erased cookie is unlinked"),
+                    step(
+                        "consent",
+                        "detach",
+                        "person_id = ?1 AND cookie_id IS NOT NULL".into(),
+                        "consent records stay; the erased cookie is unlinked",
+                    ),
                     &["cookie_id"],
                     GROUND_CONSENT,
                     None,
@@ -239,7 +244,12 @@ fn keep_consent(out: &mut Vec<Step>) {
             ("email_address", "delete") => st.filter = format!("person_id = ?1 AND NOT ({covered})"),
             ("person", "delete") => {
                 *st = keep(
-                    step("person", "detach", "id = ?1".into(), "the person stays for the consent; name and postal address go"),
+                    step(
+                        "person",
+                        "detach",
+                        "id = ?1".into(),
+                        "the person stays for the consent; name and postal address go",
+                    ),
                     &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"],
                     GROUND_CONSENT,
                     None,
@@ -251,7 +261,12 @@ fn keep_consent(out: &mut Vec<Step>) {
     let at = out.iter().position(|st| st.table == "email_address").unwrap_or(out.len());
     out.insert(
         at,
-        keep(step("email_address", "keep", covered, "the address the newsletter consent covers"), &[], GROUND_CONSENT, None),
+        keep(
+            step("email_address", "keep", covered, "the address the newsletter consent covers"),
+            &[],
+            GROUND_CONSENT,
+            None,
+        ),
     );
 }
 

@@ -152,10 +152,9 @@ fn a_consent_keeps_its_subscriber_and_the_proof_of_a_withdrawal_stays_its_period
     }
 }
 
-#[test]
-fn an_ended_contract_keeps_the_address_a_newsletter_consent_covers() {
-    let mut env = fixture_made("virtio");
-    // Milan Peters (20): contract ended 20 months before the fixture was made; he kept the newsletter.
+/// Milan Peters (virtio 20): contract ended 20 months before the fixture was made; he kept the
+/// newsletter with his first address and has a second one.
+fn keeps_the_newsletter(env: &Env) {
     env.sql()
         .execute_batch(
             "UPDATE email_address SET newsletter_opt_in = 1 WHERE person_id = 20;
@@ -164,6 +163,12 @@ fn an_ended_contract_keeps_the_address_a_newsletter_consent_covers() {
              INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES (20, 'newsletter', 1, '2020-01-01T00:00:00Z', 'signup');",
         )
         .unwrap();
+}
+
+#[test]
+fn an_ended_contract_keeps_the_address_a_newsletter_consent_covers() {
+    let mut env = fixture_made("virtio");
+    keeps_the_newsletter(&env);
     env.now = Some("2028-01-01T00:00:00Z".into());
     let (v, _) = run(&env, false);
     let profile = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "customer-profile").unwrap();
@@ -212,4 +217,21 @@ fn a_rule_the_engine_cannot_carry_out_fails_the_run_instead_of_removing_nothing(
         assert!(rule["error"].as_str().unwrap().contains("cannot be carried out"), "{rule}");
         assert!(support::stderr(&out).contains("rule customers-by-event failed"), "{}", support::stderr(&out));
     }
+}
+
+#[test]
+fn a_restriction_stays_with_what_a_consent_keeps() {
+    let mut env = fixture_made("virtio");
+    keeps_the_newsletter(&env);
+    let o = env.open("restrict", &["--email", "milan.peters@example.com", "--ground", "accuracy-contested"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    env.now = Some("2028-01-01T00:00:00Z".into());
+    run(&env, false);
+    assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 20"), 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM restriction WHERE person_id = 20 AND lifted_at IS NULL"), 1);
+    let (v, code): (Value, i32) =
+        env.json(&["check", "--purpose", "newsletter", "--email", "milan.peters@example.com"]);
+    assert_eq!((v["reason"].as_str(), code), (Some("restricted"), 20), "{v}");
 }

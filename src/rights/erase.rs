@@ -222,8 +222,8 @@ pub const GROUND_CONSENT: &str =
     "Art. 6(1)(a) and 7(1) GDPR: a consent in force, and the proof of consent and withdrawal for the register's period";
 
 /// Retention of an ended contract leaves what a consent still needs: the consent records (the
-/// proof, unlinked from the erased cookie), the address a newsletter consent in force covers, and
-/// the person they belong to, without name and postal address.
+/// proof, unlinked from the erased cookie), the address a newsletter consent in force covers, the
+/// person they belong to (without name and postal address), and any restriction or objection.
 fn keep_consent(out: &mut Vec<Step>) {
     let covered = format!("person_id = ?1 AND {}", crate::check::NEWSLETTER_IN_FORCE);
     for st in out.iter_mut() {
@@ -242,6 +242,20 @@ fn keep_consent(out: &mut Vec<Step>) {
                 )
             }
             ("email_address", "delete") => st.filter = format!("person_id = ?1 AND NOT ({covered})"),
+            // A restriction or objection still governs what may be done with what stays.
+            ("restriction" | "objection", "delete") => {
+                *st = keep(
+                    step(
+                        &st.table.clone(),
+                        "keep",
+                        "person_id = ?1".into(),
+                        "still applies to the consent and address that stay",
+                    ),
+                    &[],
+                    "Art. 18 and 21 GDPR: the person's restriction or objection",
+                    None,
+                )
+            }
             ("person", "delete") => {
                 *st = keep(
                     step(

@@ -8,7 +8,8 @@
 //!   one against direct marketing blocks all direct marketing (Art. 21(3));
 //! - a pending human review (Art. 22(3)) pauses the automated dunning steps, and one that reversed
 //!   the decision stops them for that person;
-//! - a purpose on consent needs a consent that is in force.
+//! - a purpose on consent needs a consent that is in force; the newsletter's consent is per address:
+//!   an address is allowed only if it was itself opted in and the consent was not withdrawn.
 //!
 //! The small sets (restrictions, objections, reviews, suppression) are loaded once, so a million
 //! addresses stream through `--stdin` with one or two indexed lookups each.
@@ -21,6 +22,12 @@ use serde::Serialize;
 use crate::error::Error;
 use crate::keys::{hex, Keys};
 use crate::register::{Purpose, Register};
+
+/// An `email_address` row covered by a newsletter consent in force, as SQL: the address was opted
+/// in and the person's latest newsletter record, if any, is not a withdrawal. What `check` allows
+/// an address for; retention and the erasure of an ended contract keep such an address.
+pub const NEWSLETTER_IN_FORCE: &str = "(email_address.newsletter_opt_in = 1 AND coalesce((SELECT c.granted FROM consent c
+     WHERE c.person_id = email_address.person_id AND c.purpose = 'newsletter' ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), 1) = 1)";
 
 /// Purposes a restriction never blocks (Art. 18(2)).
 const ALWAYS_UNDER_RESTRICTION: &[&str] = &["storage", "legal-claims"];
@@ -118,8 +125,15 @@ impl Checker {
         })
     }
 
-    /// The verdict for one person.
+    /// The verdict for one person, named by something other than an email address.
     pub fn person(&self, conn: &Connection, person_id: i64) -> anyhow::Result<Verdict> {
+        self.verdict(conn, person_id, None)
+    }
+
+    /// The verdict for one person; `opted_in` is the newsletter flag of the address being checked,
+    /// when an address is: the newsletter consent covers the address it was given for, not the
+    /// person's other addresses.
+    fn verdict(&self, conn: &Connection, person_id: i64, opted_in: Option<bool>) -> anyhow::Result<Verdict> {
         let p = &self.purpose;
         if p.direct_marketing && self.person_suppressed(conn, person_id)? {
             return Ok(Verdict::deny(
@@ -173,11 +187,19 @@ impl Checker {
             }
         }
         match consent {
-            Some(None) if !self.newsletter_opt_in(conn, person_id)? => {
-                Ok(Verdict::deny("consent-missing", format!("{} needs consent, and none is on record", p.code)))
-            }
             Some(Some((false, at))) => {
                 Ok(Verdict::deny("consent-withdrawn", format!("consent to {} was withdrawn on {}", p.code, &at[..10])))
+            }
+            // The newsletter goes to an address: only one that was itself opted in.
+            _ if p.code == "newsletter" && opted_in == Some(false) => Ok(Verdict::deny(
+                "consent-missing",
+                "this address is not opted in to the newsletter (another address of the person does not count)",
+            )),
+            _ if p.code == "newsletter" && opted_in.is_none() && !self.newsletter_opt_in(conn, person_id)? => {
+                Ok(Verdict::deny("consent-missing", "none of the person's addresses is opted in to the newsletter"))
+            }
+            Some(None) if p.code != "newsletter" => {
+                Ok(Verdict::deny("consent-missing", format!("{} needs consent, and none is on record", p.code)))
             }
             _ => Ok(Verdict::allow()),
         }
@@ -190,11 +212,9 @@ impl Checker {
             .optional()
     }
 
-    /// The newsletter opt-in on an email address counts as consent where no consent record exists.
+    /// Whether any address of the person is opted in to the newsletter (a person named by customer
+    /// number, phone or cookie has no one address to check).
     fn newsletter_opt_in(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
-        if self.purpose.code != "newsletter" {
-            return Ok(false);
-        }
         conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM email_address WHERE person_id = ?1 AND newsletter_opt_in = 1)",
         )?
@@ -221,17 +241,20 @@ impl Checker {
             return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
         }
         // No DISTINCT: it would build a temporary b-tree per line; one address rarely has two rows.
-        let mut people: Vec<i64> = conn
-            .prepare_cached("SELECT person_id FROM email_address WHERE address_norm = ?1")?
-            .query_map([normalised], |r| r.get(0))?
+        // The opt-in comes with the row the lookup reads anyway: no extra query per line.
+        let mut people: Vec<(i64, bool)> = conn
+            .prepare_cached("SELECT person_id, newsletter_opt_in FROM email_address WHERE address_norm = ?1")?
+            .query_map([normalised], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
+        // One person holding the address twice: opted in if either row is (true sorts last).
         people.sort_unstable();
-        people.dedup();
+        people.reverse();
+        people.dedup_by_key(|(p, _)| *p);
         if people.is_empty() {
             return Ok(Verdict::deny("unknown-person", "no person on file has this address"));
         }
-        for p in people {
-            let v = self.person(conn, p)?;
+        for (p, opted_in) in people {
+            let v = self.verdict(conn, p, Some(opted_in))?;
             if !v.allowed {
                 return Ok(v);
             }

@@ -493,7 +493,8 @@ pub struct ObjectArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Exit codes: 0 allowed; 20 not allowed (restricted, objected, consent missing or withdrawn, \
-suppressed, review pending); 3 no such person. With --stdin: reads one email per line and writes only the allowed ones.")]
+suppressed, review pending); 3 no such person. With --stdin: reads one email per line and writes only the allowed ones. \
+The newsletter is consented to per address: only an address that was itself opted in, and not withdrawn, is allowed.")]
 pub struct CheckArgs {
     #[command(flatten)]
     pub subject: SubjectArgs,
@@ -551,7 +552,9 @@ pub struct EraseArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RetentionCommand {
-    /// Remove what is past its retention period, rule by rule, in small transactions (for cron)
+    /// Remove what is past its retention period, rule by rule, in small transactions (for cron).
+    /// Every row of a person with an open access, export or rectification request is held back,
+    /// and so are a consent in force (with its person and address) and the proof of a withdrawal
     Run {
         /// Count what would be removed; remove nothing
         #[arg(long)]

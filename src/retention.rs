@@ -1,12 +1,18 @@
 //! Storage limitation (GDPR Art. 5(1)(e)): `dsr retention run` applies every retention rule of the
 //! register, table by table, in small transactions, so it can be killed at any point and run again
 //! (each batch is whole or not at all), and an officer's command waits at most one batch. Rows of a
-//! person whose data is restricted for legal claims are never touched, nor are unpaid invoices.
-//! Ended contracts are handled by the erasure planner (invoices stay for the tax law). After the
+//! person whose data is restricted for legal claims are never touched, nor are unpaid invoices, nor
+//! the rows of a person with an open access, export or rectification request (the answer shows the
+//! data as it was when asked). Ended contracts are handled by the erasure planner (invoices stay for
+//! the tax law; a consent in force keeps the person and the address it covers). After the
 //! register's rules come dsr's own: used or expired codes, requests closed more than three years
-//! ago, and people left with nothing but contact details.
+//! ago, and people left with nothing but contact details and no consent on record.
 
-use chrono::{DateTime, Datelike, Months, Utc};
+mod expiry;
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Months, Utc};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
@@ -16,12 +22,17 @@ use crate::clock::{stamp, Clock};
 use crate::register::{Register, RetentionRule};
 use crate::rights::erase;
 
+pub use expiry::check;
+use expiry::{expiry, not_held};
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleResult {
     pub rule: String,
     pub table: String,
     pub period_months: i64,
     pub removed: u64,
+    /// Rows (for the whole profile: people) that had expired but were held back for an open request.
+    pub held: u64,
     pub error: Option<String>,
     /// Time the rule took (its sweep and its audit entry).
     pub seconds: f64,
@@ -34,94 +45,11 @@ pub struct Summary {
     pub now: String,
     pub rules: Vec<RuleResult>,
     pub removed: u64,
+    /// Expired rows held back because their person has an open request, and how many people.
+    pub held_rows: u64,
+    pub held_persons: u64,
     pub failed: usize,
     pub seconds: f64,
-}
-
-/// Which person a row of a table belongs to (SQL over the table's own columns).
-fn person_of(table: &str) -> &'static str {
-    match table {
-        "person" => "id",
-        "ip_event" | "web_session" | "payment_method" | "quote" | "invoice" | "service" | "domain" | "company" | "login_account" => {
-            "(SELECT person_id FROM customer WHERE customer.id = customer_id)"
-        }
-        "server_log" => "(SELECT c.person_id FROM web_session s JOIN customer c ON c.id = s.customer_id WHERE s.id = session_id)",
-        "dunning_event" | "payment" => "(SELECT c.person_id FROM invoice i JOIN customer c ON c.id = i.customer_id WHERE i.id = invoice_id)",
-        "application_document" => "(SELECT person_id FROM application a WHERE a.id = application_id)",
-        "ticket_message" => "(SELECT person_id FROM ticket t WHERE t.id = ticket_id)",
-        "unsolicited_data" => "(SELECT t.person_id FROM ticket_message m JOIN ticket t ON t.id = m.ticket_id WHERE m.id = ticket_message_id)",
-        _ => "person_id",
-    }
-}
-
-/// Never touch a person under a legal-claims restriction (Art. 18(1)(c)). ?2 is the comma-separated
-/// list of categories a sweep reaches: the rule's own and those of the child rows it clears with it
-/// (a session takes its log lines along, so a hold on server logs keeps the session too); `*`
-/// stands for every category (a whole profile).
-fn not_held(table: &str) -> String {
-    format!(
-        "coalesce({}, -1) NOT IN (SELECT person_id FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL
-           AND person_id IS NOT NULL AND (category IS NULL OR ?2 = '*' OR instr(',' || ?2 || ',', ',' || category || ',') > 0))",
-        person_of(table)
-    )
-}
-
-fn event_column(table: &str) -> Option<&'static str> {
-    Some(match table {
-        "ip_event" | "dunning_event" | "crash_report" => "occurred_at",
-        "web_session" => "started_at",
-        "server_log" => "logged_at",
-        "disclosure" => "disclosed_at",
-        "unsolicited_data" => "noted_at",
-        "ticket_message" => "sent_at",
-        _ => return None,
-    })
-}
-
-const UNPAID: &str = "('open', 'overdue', 'collection')";
-
-/// What expires under a rule: the condition (with ?1 = the cut-off) and child tables to clear
-/// first, as (table, condition) where `{ids}` stands for the ids of the parent rows of the batch.
-fn expiry(rule: &RetentionRule, now: DateTime<Utc>) -> Option<(String, Vec<(&'static str, &'static str)>)> {
-    let t = rule.table.as_str();
-    let cond = match (rule.starts_at.as_str(), t) {
-        ("event", _) => format!("{} < ?1", event_column(t)?),
-        ("fiscal-year-end", "invoice") => format!("status NOT IN {UNPAID} AND CAST(substr(issued_at, 1, 4) AS INTEGER) + {} < {}", rule.period_months / 12, now.year()),
-        ("fiscal-year-end", "quote") => format!(
-            "CAST(substr(created_at, 1, 4) AS INTEGER) + {} < {} AND id NOT IN (SELECT quote_id FROM invoice WHERE quote_id IS NOT NULL)",
-            rule.period_months / 12,
-            now.year()
-        ),
-        ("fiscal-year-end", "payment") => format!(
-            "invoice_id IN (SELECT id FROM invoice WHERE status NOT IN {UNPAID} AND CAST(substr(issued_at, 1, 4) AS INTEGER) + {} < {})",
-            rule.period_months / 12,
-            now.year()
-        ),
-        ("decision-not-hired", "application") => "status IN ('rejected', 'withdrawn') AND decided_at < ?1".into(),
-        ("decision-not-hired", "application_document") => "application_id IN (SELECT id FROM application WHERE status IN ('rejected', 'withdrawn') AND decided_at < ?1)".into(),
-        ("ticket-closed", "ticket") => "closed_at < ?1".into(),
-        ("last-seen", "cookie") => "last_seen_at < ?1".into(),
-        ("consent-withdrawn", "consent") => "EXISTS (SELECT 1 FROM consent w WHERE w.person_id = consent.person_id AND w.purpose = consent.purpose
-               AND w.granted = 0 AND w.recorded_at < ?1 AND w.recorded_at >= consent.recorded_at)"
-            .into(),
-        ("contract-end", "person") => return None, // the whole profile: see `ended_contracts`
-        ("contract-end", _) => {
-            let owner = if ["email_address", "phone_number", "supplementary_statement"].contains(&t) { "person_id IN (SELECT person_id FROM customer" } else { "customer_id IN (SELECT id FROM customer" };
-            format!("{owner} WHERE ended_at IS NOT NULL AND ended_at < ?1)")
-        }
-        _ => return None,
-    };
-    let children: Vec<(&str, &str)> = match t {
-        "ticket" => vec![
-            ("unsolicited_data", "ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN {ids})"),
-            ("ticket_message", "ticket_id IN {ids}"),
-        ],
-        "application" => vec![("application_document", "application_id IN {ids}")],
-        "invoice" => vec![("payment", "invoice_id IN {ids}"), ("dunning_event", "invoice_id IN {ids}")],
-        "web_session" => vec![("server_log", "session_id IN {ids}")],
-        _ => vec![],
-    };
-    Some((cond, children))
 }
 
 fn cutoff(now: DateTime<Utc>, months: i64) -> String {
@@ -135,6 +63,10 @@ struct Runner<'a> {
     dry_run: bool,
     /// Whether any legal-claims restriction is active: when none is, rows need no per-row check.
     holds: bool,
+    /// Whether anyone waits for an access, export or rectification answer (likewise).
+    waiting: bool,
+    /// The people whose expired rows were held back for their open request.
+    held_persons: HashSet<i64>,
 }
 
 impl Runner<'_> {
@@ -148,12 +80,19 @@ impl Runner<'_> {
         cut: &str,
         categories: &str,
     ) -> anyhow::Result<u64> {
-        // Codes and requests belong to no one's data; everything else honours legal-claims holds.
-        let cond = if matches!(table, "challenge" | "request") || !self.holds {
+        // Codes and requests belong to no one's data; everything else honours legal-claims holds
+        // and the answers people wait for.
+        let personal = !matches!(table, "challenge" | "request");
+        let mut cond = if !personal || !self.holds {
             format!("({cond}) AND ?2 = ?2")
         } else {
             format!("({cond}) AND {}", not_held(table))
         };
+        if personal && self.waiting {
+            if let Some(frozen) = expiry::not_frozen(table) {
+                cond = format!("{cond} AND {frozen}");
+            }
+        }
         if self.dry_run {
             return Ok(self.conn.query_row(
                 &format!("SELECT count(*) FROM {table} WHERE {cond}"),
@@ -211,14 +150,36 @@ impl Runner<'_> {
         }
         Ok(total)
     }
+
+    /// How many rows matching `cond` belong to people with an open request: counted before the
+    /// sweep, so a dry run and a real run report the same.
+    fn held(&mut self, table: &str, cond: &str, cut: &str) -> anyhow::Result<u64> {
+        let Some(sql) = expiry::held_query(table, cond).filter(|_| self.waiting) else {
+            return Ok(0);
+        };
+        let per_person: Vec<(i64, i64)> =
+            self.conn.prepare(&sql)?.query_map([cut], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let mut rows = 0;
+        for (person, n) in per_person.into_iter().filter(|(_, n)| *n > 0) {
+            self.held_persons.insert(person);
+            rows += n as u64;
+        }
+        Ok(rows)
+    }
 }
 
 /// A person with a pending request is left for that request to decide first.
 const HAS_OPEN_REQUEST: &str =
     "SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))";
 
-/// The person ids of ended contracts past the profile's retention, one erasure each.
-fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<u64> {
+/// A consent on record (in force, or the proof of one withdrawn, kept for its period) or an address
+/// opted in to the newsletter: a relationship of its own, which an ended contract does not end.
+const HAS_CONSENT: &str = "SELECT EXISTS (SELECT 1 FROM consent WHERE person_id = ?1)
+     OR EXISTS (SELECT 1 FROM email_address WHERE person_id = ?1 AND newsletter_opt_in = 1)";
+
+/// The person ids of ended contracts past the profile's retention, one erasure each: (erased, held
+/// back for an open request).
+fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<(u64, u64)> {
     let people: Vec<i64> = r
         .conn
         .prepare(&format!(
@@ -227,13 +188,18 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
         ))?
         .query_map(params![cut, "*"], |x| x.get(0))?
         .collect::<Result<_, _>>()?;
+    let mut held = 0;
     if r.dry_run {
         let mut n = 0;
         for p in &people {
             let open: bool = r.conn.query_row(HAS_OPEN_REQUEST, [p], |x| x.get(0))?;
+            if open {
+                held += 1;
+                r.held_persons.insert(*p);
+            }
             n += u64::from(!open);
         }
-        return Ok(n);
+        return Ok((n, held));
     }
     let keys = crate::keys::Keys::load(r.conn)?;
     let mut erased = 0;
@@ -242,16 +208,25 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
         let tx = r.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let open: bool = tx.query_row(HAS_OPEN_REQUEST, [p], |x| x.get(0))?;
         if open {
+            held += 1;
+            r.held_persons.insert(*p);
             continue; // a pending request decides first
         }
-        let plan = erase::plan(&tx, &s, &r.clock.timestamp())?;
-        crate::rights::object::suppress(&tx, &r.clock, &keys, None, &s, "erased")?;
+        let consent: bool = tx.query_row(HAS_CONSENT, [p], |x| x.get(0))?;
+        let plan = if consent {
+            // The person stays on file for the consent, so no identifier of theirs is suppressed.
+            erase::plan_keeping_consent(&tx, &s, &r.clock.timestamp())?
+        } else {
+            let plan = erase::plan(&tx, &s, &r.clock.timestamp())?;
+            crate::rights::object::suppress(&tx, &r.clock, &keys, None, &s, "erased")?;
+            plan
+        };
         erase::apply(&tx, &s, &plan)?;
         progress(&tx, rule, 1)?;
         tx.commit()?;
         erased += 1;
     }
-    Ok(erased)
+    Ok((erased, held))
 }
 
 /// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
@@ -313,7 +288,7 @@ fn finish(
         tx.execute("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule])?;
         tx.commit()?;
     }
-    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, error, seconds: 0.0 })
+    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
 }
 
 /// dsr's own rules: (code, table, condition, children, cut-off).
@@ -337,7 +312,13 @@ pub fn run(
     if !dry_run {
         record_interrupted(conn, &clock)?;
     }
-    let mut r = Runner { conn, clock, batch, dry_run, holds };
+    // A request never verified in time is expired first (as every command that acts on requests
+    // does), in a dry run too, so that it does not hold its person's rows back.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    crate::request::expire_stale(&tx, &clock)?;
+    tx.commit()?;
+    let waiting: bool = conn.query_row(&format!("SELECT EXISTS ({})", expiry::WAITING), [], |x| x.get(0))?;
+    let mut r = Runner { conn, clock, batch, dry_run, holds, waiting, held_persons: HashSet::new() };
     let mut results = Vec::new();
     // Children before parents where one rule's table is another's child: logs before sessions.
     let mut rules: Vec<&RetentionRule> = register.retention.iter().collect();
@@ -356,15 +337,23 @@ pub fn run(
             cats.extend(children.iter().filter_map(|(t, _)| register.category_of_table(t)).map(|c| c.code.clone()));
             cats.join(",")
         };
-        let outcome = if rule.starts_at == "contract-end" && rule.table == "person" {
-            ended_contracts(&mut r, &cut, &rule.code)
+        let (outcome, held) = if rule.starts_at == "contract-end" && rule.table == "person" {
+            match ended_contracts(&mut r, &cut, &rule.code) {
+                Ok((erased, held)) => (Ok(erased), held),
+                Err(e) => (Err(e), 0),
+            }
         } else {
             match expiry(rule, now) {
-                Some((cond, children)) => r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)),
-                None => Ok(0),
+                Some((cond, children)) => match r.held(&rule.table, &cond, &cut) {
+                    Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
+                    Err(e) => (Err(e), 0),
+                },
+                // A store loaded before the engine checked its register: a failure, never "removed 0".
+                None => (Err(anyhow::anyhow!(check(rule).err().unwrap_or_default())), 0),
             }
         };
         let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
+        result.held = held;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
     }
@@ -379,8 +368,14 @@ pub fn run(
             "state IN ('completed', 'rejected', 'expired') AND closed_at < ?1 AND id NOT IN (SELECT request_id FROM restriction)
              AND id NOT IN (SELECT request_id FROM objection) AND id NOT IN (SELECT request_id FROM decision_review)
              AND id NOT IN (SELECT request_id FROM supplementary_statement WHERE request_id IS NOT NULL)
-             AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)",
-            &[("challenge", "request_id IN {ids}"), ("notification", "request_id IN {ids}"), ("erasure_plan", "request_id IN {ids}")],
+             AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)
+             AND id NOT IN (SELECT request_id FROM queued WHERE done_at IS NULL AND request_id IS NOT NULL)",
+            &[
+                ("challenge", "request_id IN {ids}"),
+                ("notification", "request_id IN {ids}"),
+                ("erasure_plan", "request_id IN {ids}"),
+                ("queued", "request_id IN {ids}"),
+            ],
             three_years.as_str(),
         ),
         (
@@ -388,13 +383,9 @@ pub fn run(
             "person",
             "id NOT IN (SELECT person_id FROM customer) AND id NOT IN (SELECT person_id FROM application) AND id NOT IN (SELECT person_id FROM ticket)
              AND id NOT IN (SELECT person_id FROM cookie) AND id NOT IN (SELECT person_id FROM crash_report) AND id NOT IN (SELECT person_id FROM disclosure)
-             AND id NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('awaiting-verification', 'verified'))",
-            &[
-                ("email_address", "person_id IN {ids}"),
-                ("phone_number", "person_id IN {ids}"),
-                ("consent", "person_id IN {ids}"),
-                ("supplementary_statement", "person_id IN {ids}"),
-            ],
+             AND id NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('awaiting-verification', 'verified'))
+             AND id NOT IN (SELECT person_id FROM consent) AND id NOT IN (SELECT person_id FROM email_address WHERE newsletter_opt_in = 1)",
+            &[("email_address", "person_id IN {ids}"), ("phone_number", "person_id IN {ids}"), ("supplementary_statement", "person_id IN {ids}")],
             "",
         ),
     ];
@@ -410,6 +401,8 @@ pub fn run(
         dry_run,
         now: clock.timestamp(),
         removed: results.iter().map(|x| x.removed).sum(),
+        held_rows: results.iter().map(|x| x.held).sum(),
+        held_persons: r.held_persons.len() as u64,
         failed: results.iter().filter(|x| x.error.is_some()).count(),
         rules: results,
         seconds: run_started.elapsed().as_secs_f64(),

@@ -30,7 +30,8 @@ pub fn check(ctx: &mut Ctx, args: &CheckArgs) -> anyhow::Result<Code> {
             }
             return Ok(Code::NotFound);
         }
-        (Identifier::Email(e), Resolution::Ambiguous(_)) => checker.email(conn, e)?,
+        // An address is checked as the address: consent to the newsletter is per address.
+        (Identifier::Email(e), Resolution::Found(_) | Resolution::Ambiguous(_)) => checker.email(conn, e)?,
         (_, Resolution::Ambiguous(c)) => return Err(Error::Ambiguous { kind: id.kind(), people: c.len() }.into()),
         (_, Resolution::Found(s)) => checker.person(conn, s.person_id)?,
     };

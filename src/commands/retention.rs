@@ -17,8 +17,14 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
     let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };
     let per_rule: Vec<String> =
         summary.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();
+    // An open access, export or rectification request freezes its person's rows: say how many.
+    let held = match summary.held_persons {
+        0 => String::new(),
+        1 => format!("; {} rows of 1 person held back for open requests", summary.held_rows),
+        n => format!("; {} rows of {n} people held back for open requests", summary.held_rows),
+    };
     eprintln!(
-        "dsr retention{}: {} rows {} by {} rules in {:.1} s{}{}",
+        "dsr retention{}: {} rows {} by {} rules in {:.1} s{}{held}{}",
         if dry_run { " (dry run)" } else { "" },
         summary.removed,
         if dry_run { "would be removed" } else { "removed" },

@@ -50,6 +50,9 @@ pub struct Plan {
     pub deleted: u64,
     pub kept: u64,
     pub steps: Vec<Step>,
+    /// Made by retention for an ended contract of a person with a consent on record.
+    #[serde(skip)]
+    keeps_consent: bool,
 }
 
 fn step(table: &str, action: &str, filter: String, why: &str) -> Step {
@@ -73,7 +76,7 @@ fn keep(mut s: Step, fields: &[&str], ground: &str, until: Option<String>) -> St
 }
 
 /// The steps for a person, in an order the foreign keys allow.
-fn steps(conn: &Connection, s: &Subject) -> rusqlite::Result<Vec<Step>> {
+fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Result<Vec<Step>> {
     let tickets = "ticket_id IN (SELECT id FROM ticket WHERE person_id = ?1)";
     let sessions = format!("session_id IN (SELECT id FROM web_session WHERE customer_id IN {C})");
     let own_ips = format!(
@@ -209,12 +212,90 @@ fn steps(conn: &Connection, s: &Subject) -> rusqlite::Result<Vec<Step>> {
         step("customer", "delete", "person_id = ?1".into(), "no ground to keep"),
         step("person", "delete", "id = ?1".into(), "no ground to keep"),
     ]);
+    if keeps_consent {
+        keep_consent(&mut out);
+    }
     Ok(out)
+}
+
+pub const GROUND_CONSENT: &str =
+    "Art. 6(1)(a) and 7(1) GDPR: a consent in force, and the proof of consent and withdrawal for the register's period";
+
+/// Retention of an ended contract leaves what a consent still needs: the consent records (the
+/// proof, unlinked from the erased cookie), the address a newsletter consent in force covers, the
+/// person they belong to (without name and postal address), and any restriction or objection.
+fn keep_consent(out: &mut Vec<Step>) {
+    let covered = format!("person_id = ?1 AND {}", crate::check::NEWSLETTER_IN_FORCE);
+    for st in out.iter_mut() {
+        match (st.table.as_str(), st.action.as_str()) {
+            ("consent", "delete") => {
+                *st = keep(
+                    step(
+                        "consent",
+                        "detach",
+                        "person_id = ?1 AND cookie_id IS NOT NULL".into(),
+                        "consent records stay; the erased cookie is unlinked",
+                    ),
+                    &["cookie_id"],
+                    GROUND_CONSENT,
+                    None,
+                )
+            }
+            ("email_address", "delete") => st.filter = format!("person_id = ?1 AND NOT ({covered})"),
+            // A restriction or objection still governs what may be done with what stays.
+            ("restriction" | "objection", "delete") => {
+                *st = keep(
+                    step(
+                        &st.table.clone(),
+                        "keep",
+                        "person_id = ?1".into(),
+                        "still applies to the consent and address that stay",
+                    ),
+                    &[],
+                    "Art. 18 and 21 GDPR: the person's restriction or objection",
+                    None,
+                )
+            }
+            ("person", "delete") => {
+                *st = keep(
+                    step(
+                        "person",
+                        "detach",
+                        "id = ?1".into(),
+                        "the person stays for the consent; name and postal address go",
+                    ),
+                    &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"],
+                    GROUND_CONSENT,
+                    None,
+                )
+            }
+            _ => {}
+        }
+    }
+    let at = out.iter().position(|st| st.table == "email_address").unwrap_or(out.len());
+    out.insert(
+        at,
+        keep(
+            step("email_address", "keep", covered, "the address the newsletter consent covers"),
+            &[],
+            GROUND_CONSENT,
+            None,
+        ),
+    );
 }
 
 /// Make the plan for a person: counts and a fingerprint of every row it touches.
 pub fn plan(conn: &Connection, s: &Subject, created_at: &str) -> rusqlite::Result<Plan> {
-    let mut steps = steps(conn, s)?;
+    make_plan(conn, s, created_at, false)
+}
+
+/// The plan retention makes for an ended contract of a person with a consent on record.
+pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) -> rusqlite::Result<Plan> {
+    make_plan(conn, s, created_at, true)
+}
+
+fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> rusqlite::Result<Plan> {
+    let mut steps = steps(conn, s, keeps_consent)?;
     let mut hash = Sha256::new();
     for st in &mut steps {
         let mut stmt =
@@ -249,6 +330,7 @@ pub fn plan(conn: &Connection, s: &Subject, created_at: &str) -> rusqlite::Resul
         deleted,
         kept,
         steps,
+        keeps_consent,
     })
 }
 
@@ -263,7 +345,7 @@ pub fn same(a: &Plan, b: &Plan) -> bool {
 /// Apply a plan in the caller's transaction. The caller has checked it is still current.
 pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u64> {
     let mut done = 0;
-    let fresh = steps(conn, s)?;
+    let fresh = steps(conn, s, plan.keeps_consent)?;
     for st in
         fresh.iter().filter(|f| plan.steps.iter().any(|p| p.table == f.table && p.action == f.action && p.why == f.why))
     {

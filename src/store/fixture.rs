@@ -47,6 +47,10 @@ pub fn load(conn: &mut Connection, fixture: &Fixture, clock: Clock, register_onl
     register_time_functions(conn, clock.now())?;
     let tx = conn.transaction()?;
     tx.execute_batch(fixture.register).with_context(|| format!("loading the register of fixture {}", fixture.name))?;
+    // A retention rule the engine cannot carry out is refused here, not reported as "removed 0" nightly.
+    for rule in &crate::register::Register::load(&tx)?.retention {
+        crate::retention::check(rule).map_err(|why| Error::invalid("register", why))?;
+    }
     if !register_only {
         tx.execute_batch(fixture.people).with_context(|| format!("loading the people of fixture {}", fixture.name))?;
         tx.execute("UPDATE email_address SET address_norm = dsr_fold(address)", [])?;
@@ -116,6 +120,24 @@ mod tests {
         assert_eq!(stamp(shift(t, "-1 year").unwrap()), "2025-03-31T10:00:00Z");
         assert!(shift(t, "soon").is_err());
         assert!(shift(t, "-1 fortnight").is_err());
+    }
+
+    #[test]
+    fn a_register_with_a_retention_rule_the_engine_cannot_carry_out_is_refused() {
+        let register = format!(
+            "{}\nINSERT INTO retention_rule VALUES ('customers-by-event', 'login', 'customer', 12, 'event',
+               'Customer numbers: 12 months.', 'Klantnummers: 12 maanden.', 'fixture', 'A test.');",
+            FIXTURES[0].register
+        );
+        let broken = Fixture { name: "broken", company: "Broken B.V.", register: register.leak(), people: "" };
+        let mut store = crate::store::Store::in_memory().unwrap();
+        let err = load(&mut store.conn, &broken, Clock::from_env().unwrap(), true).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("retention rule customers-by-event cannot be carried out"), "{msg}");
+        assert!(msg.contains("customer") && msg.contains("event"), "{msg}");
+        assert!(matches!(err.downcast_ref::<Error>(), Some(Error::Invalid { .. })), "exit code 2: {msg}");
+        let rules: i64 = store.conn.query_row("SELECT count(*) FROM retention_rule", [], |r| r.get(0)).unwrap();
+        assert_eq!(rules, 0, "nothing of the refused register stays");
     }
 
     #[test]

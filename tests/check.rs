@@ -1,0 +1,54 @@
+//! `dsr check`: consent to the newsletter is per address.
+
+use serde::Deserialize;
+
+use crate::support::{self, Env};
+
+#[derive(Debug, Deserialize)]
+struct Verdict {
+    allowed: bool,
+    reason: Option<String>,
+}
+
+fn newsletter(env: &Env, who: &[&str]) -> (Verdict, i32) {
+    let mut args = vec!["check", "--purpose", "newsletter"];
+    args.extend_from_slice(who);
+    env.json(&args)
+}
+
+/// Pieter van den Berg (virtio person 3) has three addresses and a newsletter consent on record,
+/// given with pieter.vandenberg@example.com: only that address was opted in.
+#[test]
+fn the_newsletter_is_allowed_only_for_the_address_that_was_opted_in() {
+    let env = Env::with_fixture("virtio");
+    let (v, code) = newsletter(&env, &["--email", "Pieter.vandenBerg@example.com"]);
+    assert!(v.allowed && code == 0, "{v:?}");
+    for other in ["alerts@vdberg-it.example", "p.vdberg@example.org"] {
+        let (v, code) = newsletter(&env, &["--email", other]);
+        assert!(!v.allowed, "{other}: another address of the person is not allowed by the consent");
+        assert_eq!((v.reason.as_deref(), code), (Some("consent-missing"), 20), "{other}");
+    }
+    // Named by customer number, the person has an opted-in address.
+    let (v, code) = newsletter(&env, &["--customer", "V200458"]);
+    assert!(v.allowed && code == 0, "{v:?}");
+    // An opted-in address whose consent was later withdrawn is not allowed.
+    env.sql()
+        .execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'sophie.meijer@example.nl'", [])
+        .unwrap();
+    let (v, code) = newsletter(&env, &["--email", "sophie.meijer@example.nl"]);
+    assert_eq!((v.allowed, v.reason.as_deref(), code), (false, Some("consent-withdrawn"), 20));
+}
+
+#[test]
+fn the_stream_lets_through_only_opted_in_addresses_that_were_not_withdrawn() {
+    let env = Env::with_fixture("virtio");
+    env.sql()
+        .execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'sophie.meijer@example.nl'", [])
+        .unwrap();
+    let input = "alerts@vdberg-it.example\npieter.vandenberg@example.com\np.vdberg@example.org\n\
+                 sophie.meijer@example.nl\njan.devries@example.nl\nnobody@example.nl\n";
+    let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert_eq!(support::stdout(&out), "pieter.vandenberg@example.com\njan.devries@example.nl\n");
+    assert!(support::stderr(&out).contains("6 addresses read, 2 allowed"), "{}", support::stderr(&out));
+}

@@ -1,0 +1,237 @@
+//! `dsr retention run`: what an open request freezes, what a consent keeps, and rules the engine
+//! cannot carry out. The fixtures are made at a fixed moment so that later runs fall on known dates.
+
+use serde_json::Value;
+
+use crate::support::{self, Env};
+
+const MADE: &str = "2026-06-01T00:00:00Z";
+
+fn fixture_made(name: &str) -> Env {
+    let mut env = Env::new();
+    env.now = Some(MADE.into());
+    env.dsr().args(["init", "--fixture", name]).assert().success();
+    env
+}
+
+fn count(env: &Env, sql: &str) -> i64 {
+    env.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Crash reports, log lines of own sessions and IP history of one person.
+fn rows_of(env: &Env, person: i64) -> [i64; 3] {
+    [
+        count(env, &format!("SELECT count(*) FROM crash_report WHERE person_id = {person}")),
+        count(
+            env,
+            &format!(
+                "SELECT count(*) FROM server_log WHERE session_id IN (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id WHERE c.person_id = {person})"
+            ),
+        ),
+        count(env, &format!("SELECT count(*) FROM ip_event WHERE customer_id IN (SELECT id FROM customer WHERE person_id = {person})")),
+    ]
+}
+
+fn run(env: &Env, dry_run: bool) -> (Value, String) {
+    let mut args = vec!["--json", "retention", "run"];
+    if dry_run {
+        args.push("--dry-run");
+    }
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    (serde_json::from_slice(&out.stdout).unwrap(), support::stderr(&out))
+}
+
+fn held_per_rule(v: &Value) -> Vec<(String, u64)> {
+    v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rule"].as_str().unwrap().to_owned(), r["held"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn an_open_access_or_export_request_freezes_retention_for_its_person() {
+    let mut env = fixture_made("virtio");
+    // Years later, Mohamed El Amrani (14) asks for access and has not yet relayed the code; Jan de
+    // Vries (1) asked for an export and is verified, but the answer has not been delivered.
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    let waiting = env.open("access", &["--email", "mohamed.elamrani@example.com"]);
+    let verified = env.open("export", &["--email", "jan.devries@example.nl"]);
+    let code = env.code(&verified.request);
+    env.dsr().args(["verify", &verified.request, &code]).assert().success();
+    let (mohamed, jan) = (rows_of(&env, 14), rows_of(&env, 1));
+    assert!(mohamed[0] > 0 && jan[1] > 0 && jan[2] > 0, "{mohamed:?} {jan:?}");
+    let others_crashes = count(&env, "SELECT count(*) FROM crash_report WHERE person_id <> 14");
+    assert!(others_crashes > 0);
+
+    let (dry, dry_line) = run(&env, true);
+    let (real, line) = run(&env, false);
+    let held: u64 = (mohamed.iter().sum::<i64>() + jan.iter().sum::<i64>()) as u64;
+    for v in [&dry, &real] {
+        assert_eq!(v["held_persons"], 2, "{v}");
+        assert!(v["held_rows"].as_u64().unwrap() >= held, "at least their crash reports, logs and IP history: {v}");
+    }
+    assert_eq!(dry["held_rows"], real["held_rows"], "dry run and real run agree");
+    assert_eq!(held_per_rule(&dry), held_per_rule(&real));
+    let crash = held_per_rule(&real).into_iter().find(|(r, _)| r == "crash-data").unwrap().1;
+    assert_eq!(crash, mohamed[0] as u64);
+    let held_rows = real["held_rows"].as_u64().unwrap();
+    assert!(line.contains(&format!("{held_rows} rows of 2 people held back for open requests")), "{line}");
+    assert!(dry_line.contains(&format!("{held_rows} rows of 2 people held back for open requests")), "{dry_line}");
+    assert_eq!(rows_of(&env, 14), mohamed, "the answer shows the data as it was when asked");
+    assert_eq!(rows_of(&env, 1), jan);
+    assert_eq!(count(&env, "SELECT count(*) FROM crash_report WHERE person_id <> 14"), 0, "everyone else's expired");
+
+    // Once the request is closed, the next run removes what expired.
+    env.dsr()
+        .args(["request", "reject", &waiting.request, "--reason", "other", "--note", "asked by mistake"])
+        .assert()
+        .success();
+    let (after, _) = run(&env, false);
+    assert_eq!(after["held_persons"], 1, "{after}");
+    assert_eq!(rows_of(&env, 14), [0, 0, 0]);
+    assert_eq!(rows_of(&env, 1), jan, "the export is still waiting for delivery");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+fn subscribe(env: &Env, person: i64, address: &str) {
+    env.sql()
+        .execute_batch(&format!(
+            "INSERT INTO person (id, created_at, source) VALUES ({person}, '2026-05-01T00:00:00Z', 'signup');
+             INSERT INTO email_address (person_id, address, address_norm, is_primary, newsletter_opt_in, created_at)
+               VALUES ({person}, '{address}', '{address}', 1, 1, '2026-05-01T00:00:00Z');
+             INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES ({person}, 'newsletter', 1, '2026-05-01T00:00:00Z', 'signup');"
+        ))
+        .unwrap();
+}
+
+fn newsletter_allowed(env: &Env, address: &str) -> bool {
+    let (v, _): (Value, i32) = env.json(&["check", "--purpose", "newsletter", "--email", address]);
+    v["allowed"] == true
+}
+
+#[test]
+fn a_consent_keeps_its_subscriber_and_the_proof_of_a_withdrawal_stays_its_period() {
+    for fixture in support::FIXTURES {
+        let mut env = fixture_made(fixture);
+        subscribe(&env, 900, "lezer@example.nl");
+        let visitor = count(&env, "SELECT id FROM person WHERE source = 'cookie'");
+        let withdrawn = |env: &Env| {
+            count(env, &format!("SELECT count(*) FROM consent WHERE person_id = {visitor} AND purpose = 'analytics'"))
+        };
+        assert_eq!(withdrawn(&env), 2, "{fixture}: the visitor gave analytics consent and withdrew it");
+
+        // The first nightly run: a newsletter-only subscriber is a relationship, not a leftover.
+        env.now = Some("2026-06-02T00:00:00Z".into());
+        run(&env, false);
+        assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 900"), 1, "{fixture}");
+        assert_eq!(count(&env, "SELECT count(*) FROM consent WHERE person_id = 900"), 1, "{fixture}");
+        assert!(newsletter_allowed(&env, "lezer@example.nl"), "{fixture}");
+
+        // 14 months on the visitor's cookie has expired; the proof of the withdrawal stays 3 years.
+        env.now = Some("2027-08-01T00:00:00Z".into());
+        let (v, _) = run(&env, false);
+        let cookies =
+            v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "cookies").unwrap()["removed"].clone();
+        assert!(cookies.as_u64().unwrap() > 0, "{fixture}: {v}");
+        assert_eq!(count(&env, &format!("SELECT count(*) FROM cookie WHERE person_id = {visitor}")), 0, "{fixture}");
+        assert_eq!(withdrawn(&env), 2, "{fixture}: consent and withdrawal kept as proof");
+        assert_eq!(count(&env, &format!("SELECT count(*) FROM person WHERE id = {visitor}")), 1, "{fixture}");
+
+        // Past the 3 years the withdrawn consent's records go; the consent still in force stays.
+        env.now = Some("2030-01-01T00:00:00Z".into());
+        run(&env, false);
+        assert_eq!(withdrawn(&env), 0, "{fixture}");
+        let in_force =
+            count(&env, &format!("SELECT count(*) FROM consent WHERE person_id = {visitor} AND granted = 1"));
+        assert!(in_force > 0, "{fixture}: bot detection is still consented to");
+        assert!(newsletter_allowed(&env, "lezer@example.nl"), "{fixture}");
+        env.dsr().args(["audit", "verify"]).assert().success();
+    }
+}
+
+/// Milan Peters (virtio 20): contract ended 20 months before the fixture was made; he kept the
+/// newsletter with his first address and has a second one.
+fn keeps_the_newsletter(env: &Env) {
+    env.sql()
+        .execute_batch(
+            "UPDATE email_address SET newsletter_opt_in = 1 WHERE person_id = 20;
+             INSERT INTO email_address (person_id, address, address_norm, is_primary, newsletter_opt_in, created_at)
+               VALUES (20, 'm.peters@example.org', 'm.peters@example.org', 0, 0, '2020-01-01T00:00:00Z');
+             INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES (20, 'newsletter', 1, '2020-01-01T00:00:00Z', 'signup');",
+        )
+        .unwrap();
+}
+
+#[test]
+fn an_ended_contract_keeps_the_address_a_newsletter_consent_covers() {
+    let mut env = fixture_made("virtio");
+    keeps_the_newsletter(&env);
+    env.now = Some("2028-01-01T00:00:00Z".into());
+    let (v, _) = run(&env, false);
+    let profile = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "customer-profile").unwrap();
+    assert!(profile["removed"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(count(&env, "SELECT count(*) FROM customer WHERE person_id = 20"), 0, "the contract's data went");
+    assert_eq!(count(&env, "SELECT count(*) FROM phone_number WHERE person_id = 20"), 0);
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM person WHERE id = 20 AND given_name IS NULL AND family_name IS NULL AND street IS NULL"),
+        1,
+        "the person stays, without name and postal address"
+    );
+    let addresses: Vec<String> = env
+        .sql()
+        .prepare("SELECT address FROM email_address WHERE person_id = 20")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(addresses, ["milan.peters@example.com"], "only the address the consent covers");
+    assert_eq!(count(&env, "SELECT count(*) FROM consent WHERE person_id = 20"), 1);
+    assert!(newsletter_allowed(&env, "milan.peters@example.com"), "not put on the suppression list");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn a_rule_the_engine_cannot_carry_out_fails_the_run_instead_of_removing_nothing() {
+    let env = fixture_made("voordelig-streamen");
+    env.sql()
+        .execute(
+            "INSERT INTO retention_rule VALUES ('customers-by-event', 'login', 'customer', 12, 'event',
+               'Customer numbers: 12 months.', 'Klantnummers: 12 maanden.', 'fixture', 'Loaded behind dsr''s back.')",
+            [],
+        )
+        .unwrap();
+    for dry_run in [true, false] {
+        let mut args = vec!["--json", "retention", "run"];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["failed"], 1, "{v}");
+        let rule = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "customers-by-event").unwrap();
+        assert!(rule["error"].as_str().unwrap().contains("cannot be carried out"), "{rule}");
+        assert!(support::stderr(&out).contains("rule customers-by-event failed"), "{}", support::stderr(&out));
+    }
+}
+
+#[test]
+fn a_restriction_stays_with_what_a_consent_keeps() {
+    let mut env = fixture_made("virtio");
+    keeps_the_newsletter(&env);
+    let o = env.open("restrict", &["--email", "milan.peters@example.com", "--ground", "accuracy-contested"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    env.now = Some("2028-01-01T00:00:00Z".into());
+    run(&env, false);
+    assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 20"), 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM restriction WHERE person_id = 20 AND lifted_at IS NULL"), 1);
+    let (v, code): (Value, i32) =
+        env.json(&["check", "--purpose", "newsletter", "--email", "milan.peters@example.com"]);
+    assert_eq!((v["reason"].as_str(), code), (Some("restricted"), 20), "{v}");
+}

@@ -11,6 +11,7 @@ mod erase;
 mod export;
 mod init;
 mod lookup;
+mod notify;
 mod register;
 mod request;
 mod rights;

@@ -13,6 +13,10 @@ use crate::error::Error;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial schema", include_str!("../../schema.sql")),
     ("erasure plans reviewed by an officer", include_str!("migrations/0002_erasure_plan_reviewed.sql")),
+    (
+        "Art. 19: collection agency via the dunning step, notifications with proof",
+        include_str!("migrations/0006_art19_recipients.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

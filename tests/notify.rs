@@ -201,3 +201,67 @@ fn lifting_a_restriction_puts_its_recipients_back_on_the_list() {
         .collect();
     assert_eq!(states, ["notified", "to-notify"], "the restriction told, its lifting still to tell");
 }
+
+#[derive(Debug, Deserialize)]
+struct RegisterRecipient {
+    code: String,
+    name: String,
+    received_via: String,
+    categories: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Register {
+    recipients: Vec<RegisterRecipient>,
+}
+
+#[test]
+fn a_reversed_dunning_decision_recalls_the_claim_from_the_named_collection_agency() {
+    for fixture in support::FIXTURES {
+        let env = Env::with_fixture(fixture);
+        let (register, _): (Register, i32) = env.json(&["register"]);
+        let agency = register.recipients.iter().find(|r| r.code == "collection-agency").expect("the agency is listed");
+        assert_eq!(agency.received_via, "dunning-step", "{fixture}");
+        assert!(agency.name.contains("B.V."), "{fixture}: named, not a category: {}", agency.name);
+        for c in ["identity", "invoices", "dunning"] {
+            assert!(agency.categories.iter().any(|x| x == c), "{fixture}: the agency receives {c}");
+        }
+        let research = register.recipients.iter().find(|r| r.code == "research-agency").unwrap();
+        assert!(research.name.contains("B.V."), "{fixture}: C-154/21 names the recipient: {}", research.name);
+
+        // Only a person whose claim was handed over reaches the agency.
+        let other: String = env
+            .sql()
+            .query_row(
+                "SELECT customer_number FROM customer c WHERE NOT EXISTS (SELECT 1 FROM dunning_event d JOIN invoice i ON i.id = d.invoice_id
+                 WHERE i.customer_id = c.id AND d.step = 'collection') LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let id = verified(&env, "restrict", &["--customer", &other, "--ground", "unlawful"]);
+        assert!(!codes(&apply(&env, &["restrict", &id, "--yes"]).recipients).contains(&"collection-agency"));
+
+        let number: String = env
+            .sql()
+            .query_row(
+                "SELECT c.customer_number FROM dunning_event d JOIN invoice i ON i.id = d.invoice_id JOIN customer c ON c.id = i.customer_id
+                 WHERE d.step = 'collection' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let id = verified(&env, "object", &["--customer", &number, "--purpose", "dunning"]);
+        assert!(apply(&env, &["object", &id, "--yes"]).recipients.is_empty(), "nothing to tell while the review runs");
+        let told = apply(&env, &["object", "--decide", &id, "--uphold"]).recipients;
+        assert_eq!(codes(&told), ["collection-agency"], "{fixture}");
+        assert!(told[0].what.contains("Recall the claim"), "{}", told[0].what);
+        let open = to_notify(&env);
+        assert!(
+            open.iter().any(|o| o.request == id && o.right == "object" && o.recipient == "collection-agency"),
+            "{fixture}: {open:?}"
+        );
+        let answer = env.messages(&id).into_iter().last().expect("the decision is answered");
+        assert!(answer.body.contains(&agency.name), "the person learns who is told:\n{}", answer.body);
+    }
+}

@@ -271,3 +271,21 @@ fn a_reversed_dunning_decision_recalls_the_claim_from_the_named_collection_agenc
         assert!(answer.body.contains(&agency.name), "the person learns who is told:\n{}", answer.body);
     }
 }
+
+#[test]
+fn erasing_a_person_whose_claim_is_in_collection_tells_the_agency_to_keep_only_the_claim() {
+    let env = Env::with_fixture("virtio");
+    let number: String = env
+        .sql()
+        .query_row(
+            "SELECT c.customer_number FROM dunning_event d JOIN invoice i ON i.id = d.invoice_id JOIN customer c ON c.id = i.customer_id
+             WHERE d.step = 'collection' AND i.status IN ('open', 'overdue', 'collection') LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let id = verified(&env, "erase", &["--customer", &number]);
+    let told = apply(&env, &["erase", &id, "--yes"]).recipients;
+    let agency = told.iter().find(|n| n.recipient == "collection-agency").expect("the agency holds the claim");
+    assert!(agency.what.contains("Art. 17(3)(e)") && agency.what.contains("until it is settled"), "{}", agency.what);
+}

@@ -191,7 +191,12 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
     let erased = erase::categories(&register, plan);
     if !erased.is_empty() {
-        let what = "Erasure (Art. 17): erase the data of this person you received from us.";
+        let claim = plan.steps.iter().any(|st| st.rows > 0 && st.ground.as_deref() == Some(erase::GROUND_CLAIM));
+        let what = if claim {
+            "Erasure (Art. 17): erase the data of this person you received from us, except what an unpaid claim you collect for us needs; we keep that claim until it is settled (Art. 17(3)(e))."
+        } else {
+            "Erasure (Art. 17): erase the data of this person you received from us."
+        };
         notify::record_for_categories(&tx, &ctx.clock, &register, req, s, &erased, what)?;
     }
     let answer = crate::answers::erased(&register, req, plan);

@@ -317,6 +317,9 @@ pub enum RequestCommand {
         /// Only open requests past their deadline
         #[arg(long)]
         overdue: bool,
+        /// List the Art. 19 notifications still open, across all requests, instead of requests
+        #[arg(long, conflicts_with_all = ["open", "overdue"])]
+        to_notify: bool,
     },
     /// One request: details and timeline
     Show {
@@ -343,13 +346,23 @@ pub enum RequestCommand {
         #[arg(long = "ref", value_name = "TEXT")]
         reference: String,
     },
-    /// Record that a recipient was told of the request's outcome (Art. 19)
+    /// Record that a recipient was told of the request's outcome, with proof (Art. 19)
+    #[command(group = clap::ArgGroup::new("proof").required(true).args(["reference", "impossible"]))]
     Notified {
         #[arg(value_name = "REQUEST")]
         id: String,
         /// The recipient's code, as listed by `dsr request show`
         #[arg(long, value_name = "CODE")]
         recipient: String,
+        /// Proof that the recipient was told: their ticket number, a letter, a mail id
+        #[arg(long = "ref", value_name = "TEXT")]
+        reference: Option<String>,
+        /// Telling this recipient is impossible or involves disproportionate effort (Art. 19)
+        #[arg(long, requires = "reason")]
+        impossible: bool,
+        /// With --impossible: why
+        #[arg(long, value_name = "TEXT", requires = "impossible")]
+        reason: Option<String>,
     },
     /// Refuse a request (Art. 12(4)/(5)); the answer states the reasons and the complaint route
     Reject {

@@ -1,7 +1,11 @@
-//! Recipients to notify (GDPR Art. 19): a completed rectification, restriction or erasure is
-//! passed on to every recipient that received the person's data. The list is made from the
-//! register and the person's own rows (see [`crate::recipients`]), stored with the request as
-//! `to-notify`, and marked `notified` by the officer once done.
+//! Recipients to notify (GDPR Art. 19): a rectification, restriction or erasure is passed on to
+//! every recipient that received the data concerned, and only to those: a new city is not sent to
+//! a recipient that gets only cookie and log data. The list is made from the register and the
+//! person's own rows (see [`crate::recipients`]), stored with the request as `to-notify`, and
+//! closed by the officer with proof (`notified`, with a reference) or with the reason telling is
+//! impossible or would take disproportionate effort (`impossible`, Art. 19 first sentence).
+//! A request may list a recipient more than once: a restriction and, later, its lifting; the
+//! recall of a claim after a reversed automated decision (Art. 22(3)).
 
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -10,7 +14,7 @@ use serde_json::json;
 use crate::audit;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::recipients;
+use crate::recipients::{self, PersonRecipient};
 use crate::register::Register;
 use crate::request::Request;
 use crate::subject::Subject;
@@ -20,12 +24,35 @@ pub struct Notification {
     pub recipient: String,
     pub name: String,
     pub what: String,
+    /// to-notify, notified or impossible
     pub state: String,
+    pub listed_at: Option<String>,
     pub notified_at: Option<String>,
     pub notified_by: Option<String>,
+    /// Proof that the recipient was told (their ticket, a letter, a mail id).
+    pub reference: Option<String>,
+    /// Why telling the recipient is impossible or would take disproportionate effort.
+    pub reason: Option<String>,
 }
 
-/// Store the recipients to tell of this request's outcome; `what` says what to tell them.
+/// A notification still to be done, with its request (`dsr request list --to-notify`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Open {
+    pub request: String,
+    pub right: String,
+    #[serde(flatten)]
+    pub notification: Notification,
+}
+
+/// How the officer closes a notification.
+pub enum Proof<'a> {
+    /// The recipient was told; the reference proves it.
+    Reference(&'a str),
+    /// Telling is impossible or involves disproportionate effort (Art. 19), for this reason.
+    Impossible(&'a str),
+}
+
+/// Store every recipient of the person's data as one to tell of this request's outcome.
 pub fn record(
     conn: &Connection,
     clock: &Clock,
@@ -34,12 +61,85 @@ pub fn record(
     s: &Subject,
     what: &str,
 ) -> anyhow::Result<Vec<Notification>> {
-    let found = recipients::for_person(conn, register, s)?;
-    for r in &found {
+    record_for_categories(conn, clock, register, req, s, &[], what)
+}
+
+/// Store the recipients that received any of `categories` of the person's data (all of them
+/// when `categories` is empty) as ones to tell `what`. Recording the same text twice for a
+/// recipient of a request lists it once.
+pub fn record_for_categories(
+    conn: &Connection,
+    clock: &Clock,
+    register: &Register,
+    req: &Request,
+    s: &Subject,
+    categories: &[String],
+    what: &str,
+) -> anyhow::Result<Vec<Notification>> {
+    let mut found = Vec::new();
+    for r in recipients::for_person(conn, register, s)? {
+        let received = received(conn, register, s, &r)?;
+        if categories.is_empty() || received.iter().any(|c| categories.contains(c)) {
+            found.push(r);
+        }
+    }
+    insert(conn, clock, req, &found, json!(categories), what)
+}
+
+/// Store the recipients that hold a claim on the person handed over by the automated dunning
+/// decision (`received_via = 'dunning-step'`, the collection agency) as ones to tell `what`:
+/// after a reversed decision, that the claim is recalled.
+pub fn record_claim_recall(
+    conn: &Connection,
+    clock: &Clock,
+    register: &Register,
+    req: &Request,
+    s: &Subject,
+    what: &str,
+) -> anyhow::Result<Vec<Notification>> {
+    let found: Vec<PersonRecipient> = recipients::for_person(conn, register, s)?
+        .into_iter()
+        .filter(|r| register.recipients.iter().any(|x| x.code == r.code && x.received_via == "dunning-step"))
+        .collect();
+    if found.is_empty() {
+        return Ok(list(conn, &req.id)?);
+    }
+    insert(conn, clock, req, &found, json!("claim handed over at the dunning step"), what)
+}
+
+/// The categories a recipient received of this person: what the register says it receives,
+/// narrowed for a disclosure (a police demand) to the categories actually disclosed.
+fn received(conn: &Connection, register: &Register, s: &Subject, r: &PersonRecipient) -> rusqlite::Result<Vec<String>> {
+    let via = register.recipients.iter().find(|x| x.code == r.code).map(|x| x.received_via.as_str());
+    if via != Some("disclosure") {
+        return Ok(r.categories.clone());
+    }
+    let lists: Vec<String> = conn
+        .prepare_cached("SELECT categories FROM disclosure WHERE person_id = ?1 AND recipient = ?2")?
+        .query_map(params![s.person_id, r.code], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out: Vec<String> = Vec::new();
+    for c in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
+        if !out.iter().any(|x| x == c) {
+            out.push(c.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn insert(
+    conn: &Connection,
+    clock: &Clock,
+    req: &Request,
+    found: &[PersonRecipient],
+    concerning: serde_json::Value,
+    what: &str,
+) -> anyhow::Result<Vec<Notification>> {
+    for r in found {
         conn.execute(
-            "INSERT INTO notification (request_id, recipient, what, state) VALUES (?1, ?2, ?3, 'to-notify')
-             ON CONFLICT (request_id, recipient) DO UPDATE SET what = excluded.what",
-            params![req.id, r.code, what],
+            "INSERT INTO notification (request_id, recipient, what, state, listed_at) VALUES (?1, ?2, ?3, 'to-notify', ?4)
+             ON CONFLICT (request_id, recipient, what) DO NOTHING",
+            params![req.id, r.code, what, clock.timestamp()],
         )?;
     }
     audit::append(
@@ -48,38 +148,79 @@ pub fn record(
         Some(&req.id),
         Some(&req.subject_pseudonym),
         "recipients-to-notify",
-        json!({"recipients": found.iter().map(|r| r.code.as_str()).collect::<Vec<_>>()}),
+        json!({"recipients": found.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), "concerning": concerning}),
     )?;
     Ok(list(conn, &req.id)?)
 }
 
+const COLUMNS: &str =
+    "n.recipient, r.name, n.what, n.state, n.listed_at, n.notified_at, n.notified_by, n.reference, n.reason";
+
+fn row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        recipient: r.get(at)?,
+        name: r.get(at + 1)?,
+        what: r.get(at + 2)?,
+        state: r.get(at + 3)?,
+        listed_at: r.get(at + 4)?,
+        notified_at: r.get(at + 5)?,
+        notified_by: r.get(at + 6)?,
+        reference: r.get(at + 7)?,
+        reason: r.get(at + 8)?,
+    })
+}
+
+/// The notifications of one request, in register order.
 pub fn list(conn: &Connection, request: &str) -> rusqlite::Result<Vec<Notification>> {
-    conn.prepare_cached(
-        "SELECT n.recipient, r.name, n.what, n.state, n.notified_at, n.notified_by
-         FROM notification n JOIN recipient r ON r.code = n.recipient WHERE n.request_id = ?1 ORDER BY r.rowid",
-    )?
-    .query_map([request], |r| {
-        Ok(Notification {
-            recipient: r.get(0)?,
-            name: r.get(1)?,
-            what: r.get(2)?,
-            state: r.get(3)?,
-            notified_at: r.get(4)?,
-            notified_by: r.get(5)?,
-        })
-    })?
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM notification n JOIN recipient r ON r.code = n.recipient
+         WHERE n.request_id = ?1 ORDER BY r.rowid, n.id"
+    ))?
+    .query_map([request], |r| row(r, 0))?
     .collect()
 }
 
-/// Record that a recipient was told.
-pub fn mark(conn: &Connection, clock: &Clock, req: &Request, recipient: &str) -> anyhow::Result<()> {
+/// Every notification still to be done, oldest first.
+pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Open>> {
+    conn.prepare_cached(&format!(
+        "SELECT q.id, q.kind, {COLUMNS} FROM notification n JOIN recipient r ON r.code = n.recipient
+         JOIN request q ON q.id = n.request_id
+         WHERE n.state = 'to-notify' ORDER BY n.listed_at, q.received_on, q.id, r.rowid, n.id"
+    ))?
+    .query_map([], |r| Ok(Open { request: r.get(0)?, right: r.get(1)?, notification: row(r, 2)? }))?
+    .collect()
+}
+
+/// Close every open notification of a recipient on a request, with its proof.
+pub fn mark(conn: &Connection, clock: &Clock, req: &Request, recipient: &str, proof: &Proof) -> anyhow::Result<()> {
+    let (state, reference, reason, flag) = match proof {
+        Proof::Reference(r) => ("notified", Some(r.trim()), None, "--ref"),
+        Proof::Impossible(r) => ("impossible", None, Some(r.trim()), "--reason"),
+    };
+    let text = reference.or(reason).unwrap_or_default();
+    if text.is_empty() || text.chars().any(char::is_control) {
+        return Err(Error::invalid(flag, "needs text without control characters").into());
+    }
     let n = conn.execute(
-        "UPDATE notification SET state = 'notified', notified_at = ?3, notified_by = ?4
-         WHERE request_id = ?1 AND recipient = ?2",
-        params![req.id, recipient, clock.timestamp(), audit::actor()],
+        "UPDATE notification SET state = ?3, notified_at = ?4, notified_by = ?5, reference = ?6, reason = ?7
+         WHERE request_id = ?1 AND recipient = ?2 AND state = 'to-notify'",
+        params![req.id, recipient, state, clock.timestamp(), audit::actor(), reference, reason],
     )?;
     if n == 0 {
-        let codes: Vec<String> = list(conn, &req.id)?.into_iter().map(|x| x.recipient).collect();
+        let listed = list(conn, &req.id)?;
+        if listed.iter().any(|x| x.recipient == recipient) {
+            return Err(Error::RequestState(format!(
+                "request {} has nothing left to tell {recipient}; see `dsr request show {}`",
+                req.id, req.id
+            ))
+            .into());
+        }
+        let mut codes: Vec<String> = Vec::new();
+        for x in listed {
+            if !codes.contains(&x.recipient) {
+                codes.push(x.recipient);
+            }
+        }
         return Err(Error::invalid(
             "--recipient",
             if codes.is_empty() {
@@ -90,13 +231,15 @@ pub fn mark(conn: &Connection, clock: &Clock, req: &Request, recipient: &str) ->
         )
         .into());
     }
+    // The reference and reason stay in the notification row: free text may name the person, and
+    // the audit trail outlives an erasure.
     audit::append(
         conn,
         clock,
         Some(&req.id),
         Some(&req.subject_pseudonym),
-        "recipient-notified",
-        json!({"recipient": recipient}),
+        if state == "notified" { "recipient-notified" } else { "recipient-not-notifiable" },
+        json!({"recipient": recipient, "notifications": n}),
     )?;
     Ok(())
 }

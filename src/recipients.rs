@@ -1,7 +1,8 @@
 //! Which named recipients received one person's data (GDPR Art. 15(1)(c), Art. 19), computed
 //! from the register's `received_via` and the person's own rows: their payment providers, the
 //! registries of their domains, disclosures on record, recipients of purposes they consented to,
-//! and recipients of purposes that serve every customer.
+//! recipients of purposes that serve every customer, and the collection agency once the automated
+//! dunning decision handed one of their invoices over (the `collection` step).
 
 use rusqlite::Connection;
 use serde::Serialize;
@@ -52,6 +53,14 @@ pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqli
         "SELECT r.code, 'your consent to ' || c.purpose || ' on ' || substr(min(c.recorded_at), 1, 10)
          FROM recipient r JOIN consent c ON c.purpose = r.purpose
          WHERE r.received_via = 'consent' AND c.person_id = ?1 AND c.granted = 1 GROUP BY r.code",
+        s,
+    )?);
+    found.extend(codes(
+        conn,
+        "SELECT r.code, 'claim handed over at the dunning step collection on ' || substr(min(d.occurred_at), 1, 10)
+         FROM recipient r, dunning_event d JOIN invoice i ON i.id = d.invoice_id
+         WHERE r.received_via = 'dunning-step' AND d.step = 'collection'
+           AND i.customer_id IN (SELECT id FROM customer WHERE person_id = ?1) GROUP BY r.code",
         s,
     )?);
     if s.customer_id.is_some() {

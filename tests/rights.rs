@@ -404,12 +404,12 @@ fn recipients_to_notify_follow_paypal_registries_and_the_police() {
         let r = shown["recipients"].as_array().unwrap().iter().find(|r| r["recipient"] == code).unwrap().clone();
         assert_eq!(r["state"], "to-notify");
         assert!(r["what"].as_str().unwrap().contains("Restriction"));
-        env.dsr().args(["request", "notified", &id, "--recipient", code]).assert().success();
+        env.dsr().args(["request", "notified", &id, "--recipient", code, "--ref", "letter 1"]).assert().success();
         let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
         let r = shown["recipients"].as_array().unwrap().iter().find(|r| r["recipient"] == code).unwrap().clone();
         assert_eq!(r["state"], "notified");
         assert!(r["notified_at"].is_string());
-        let out = env.run(&["request", "notified", &id, "--recipient", "nobody"]);
+        let out = env.run(&["request", "notified", &id, "--recipient", "nobody", "--ref", "letter 2"]);
         assert_eq!(out.status.code(), Some(2));
     }
 }
@@ -463,7 +463,12 @@ fn each_carried_out_right_sends_the_person_a_bilingual_answer_naming_recipients(
     let id = verified(&env, "rectify", &["--customer", &number, "--set", "city=Utrecht"]);
     apply(&env, "rectify", &id);
     let m = answer(&id, "Rectification");
-    assert!(m.body.contains("woonplaats") && m.body.contains("city") && m.body.contains("PayPal"), "{}", m.body);
+    assert!(
+        m.body.contains("woonplaats") && m.body.contains("city") && m.body.contains("Virtio Groep B.V."),
+        "{}",
+        m.body
+    );
+    assert!(!m.body.contains("PayPal"), "PayPal never received the city (Art. 19 follows the data)");
     assert!(!m.body.contains("Utrecht"), "the letter names fields, not values");
     let id = verified(&env, "object", &["--customer", &number, "--purpose", "newsletter"]);
     apply(&env, "object", &id);

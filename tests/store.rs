@@ -89,9 +89,94 @@ fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed_not_appr
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
-    assert!(version >= 3, "upgraded past version 1: {version}");
+    assert_eq!(version, dsr::store::migrate::latest());
     assert_eq!(reviewed.as_deref(), Some("2026-11-01T00:00:00Z"));
     assert_eq!(approved, None, "a plan stored before approvals existed waits for an officer's approval");
+}
+
+#[test]
+fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_migration_6() {
+    let env = Env::with_fixture("virtio");
+    // Turn the store back into what dsr wrote before migration 6: recipients without the
+    // dunning step, one notification per request and recipient, and no proof columns.
+    env.sql()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             BEGIN;
+             DELETE FROM recipient_category WHERE recipient = 'collection-agency';
+             DELETE FROM recipient WHERE code = 'collection-agency';
+             CREATE TABLE recipient_v2 (
+                 code TEXT PRIMARY KEY, name TEXT NOT NULL,
+                 kind TEXT NOT NULL CHECK (kind IN ('processor', 'controller', 'authority', 'registry', 'group-company')),
+                 country TEXT NOT NULL, outside_eea INTEGER NOT NULL CHECK (outside_eea IN (0, 1)),
+                 safeguards_en TEXT NOT NULL, safeguards_nl TEXT NOT NULL,
+                 received_via TEXT NOT NULL CHECK (received_via IN ('payment-method', 'domain', 'disclosure', 'consent', 'purpose')),
+                 purpose TEXT REFERENCES purpose(code), description_en TEXT NOT NULL, description_nl TEXT NOT NULL,
+                 CHECK ((received_via IN ('consent', 'purpose')) = (purpose IS NOT NULL))) STRICT;
+             INSERT INTO recipient_v2 SELECT * FROM recipient ORDER BY rowid;
+             DROP TABLE recipient;
+             ALTER TABLE recipient_v2 RENAME TO recipient;
+             DROP TABLE notification;
+             CREATE TABLE notification (
+                 request_id TEXT NOT NULL REFERENCES request(id), recipient TEXT NOT NULL REFERENCES recipient(code),
+                 what TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('to-notify', 'notified')),
+                 notified_at TEXT, notified_by TEXT, PRIMARY KEY (request_id, recipient)) STRICT, WITHOUT ROWID;
+             INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on, due_on, state, params, created_at)
+               SELECT 'DSR-2026-0900', 2026, 900, 'restrict', 'email', 'p', 'email', '2026-11-01', '2026-12-01', 'completed', '{}', '2026-11-01T00:00:00Z';
+             INSERT INTO notification VALUES ('DSR-2026-0900', 'paypal', 'Restriction', 'notified', '2026-11-02T00:00:00Z', 'officer'),
+                                             ('DSR-2026-0900', 'sidn', 'Restriction', 'to-notify', NULL, NULL);
+             COMMIT;
+             DROP TABLE queued;
+             ALTER TABLE request DROP COLUMN answered_at;
+             ALTER TABLE request DROP COLUMN delivered_at;
+             ALTER TABLE request DROP COLUMN delivery_channel;
+             ALTER TABLE request DROP COLUMN delivery_ref;
+             ALTER TABLE erasure_plan DROP COLUMN approved_at;
+             ALTER TABLE erasure_plan DROP COLUMN approved_by;
+             ALTER TABLE erasure_plan DROP COLUMN held_at;
+             ALTER TABLE erasure_plan DROP COLUMN hold_reason;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    let order = |env: &Env| -> Vec<String> {
+        let conn = env.sql();
+        let mut st = conn.prepare("SELECT code FROM recipient ORDER BY rowid").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    let before = order(&env);
+    assert_eq!(lookup(&env).status.code(), Some(0));
+    let conn = env.sql();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, dsr::store::migrate::latest());
+    assert_eq!(order(&env), before, "every recipient kept, in register order");
+    let orphans: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(orphans, 0);
+    let kept: Vec<(String, String, Option<String>, Option<String>)> = conn
+        .prepare("SELECT recipient, state, notified_at, listed_at FROM notification ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        kept,
+        [
+            ("paypal".into(), "notified".into(), Some("2026-11-02T00:00:00Z".into()), None),
+            ("sidn".into(), "to-notify".into(), None, None)
+        ]
+    );
+    conn.execute(
+        "INSERT INTO recipient VALUES ('collection-agency', 'Incasso', 'processor', 'NL', 0, 'EU', 'EU', 'dunning-step', NULL, 'x', 'x')",
+        [],
+    )
+    .expect("the dunning step is a way to receive data");
+    conn.pragma_update(None, "foreign_keys", true).unwrap();
+    let orphan = conn.execute(
+        "INSERT INTO payment_method (customer_id, kind, provider, paypal_email, created_at)
+         SELECT min(id), 'paypal', 'nobody', 'a@example.nl', 'x' FROM customer",
+        [],
+    );
+    assert!(orphan.unwrap_err().to_string().contains("FOREIGN KEY"), "foreign keys to recipient still hold");
 }
 
 #[test]

@@ -13,6 +13,7 @@ mod export;
 mod init;
 mod lifecycle;
 mod lookup;
+mod notify;
 mod register;
 mod request;
 mod retention;

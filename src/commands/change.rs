@@ -75,7 +75,7 @@ fn report(ctx: &mut Ctx, req: &Request, outcome: Value, human: String) -> anyhow
             ]);
         }
         text.push_str(&format!(
-            "\nRecipients to notify (Art. 19); record each with `dsr request notified {} --recipient CODE`:\n{t}",
+            "\nRecipients to notify (Art. 19); record each with `dsr request notified {} --recipient CODE --ref TEXT`:\n{t}",
             req.id
         ));
     }
@@ -197,8 +197,9 @@ Did you not ask for this? Contact us at once at {contact}.\n",
         "Rectification (Art. 16) of: {}. Correct the data you received from us.",
         if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
     );
-    notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
     let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
+    let concerned = rectify::categories(&register, &fields, &statements);
+    notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &concerned, &what)?;
     let answer = crate::answers::rectified(&register, &req, &fields, &statements);
     crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
     request::answered(&tx, &ctx.clock, &req, json!({"answered": "rectification"}))?;
@@ -253,7 +254,7 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     let outcome = json!({"ground": ground, "categories": categories, "since": ctx.clock.timestamp()});
     request::set_outcome(&tx, &req, &outcome)?;
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
-    notify::record(&tx, &ctx.clock, &register, &req, &s, &what)?;
+    notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &categories, &what)?;
     let answer = crate::answers::restricted(&register, &req, &ground, &categories);
     crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
     request::answered(&tx, &ctx.clock, &req, json!({"answered": "restriction"}))?;
@@ -272,7 +273,8 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
     if restrict::active(&ctx.store.conn, &req.id)? == 0 {
         return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
     }
-    let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let register = register(ctx)?;
+    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let tx = ctx.store.conn.transaction()?;
     // Art. 18(3): the person is told before the restriction is lifted.
     let body = format!(
@@ -304,6 +306,7 @@ Questions or objections: {contact}.\n",
     }
     let tx = ctx.store.conn.transaction()?;
     let n = restrict::lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp())?;
+    restrict::notify_lifted(&tx, &ctx.clock, &register, &req)?;
     tx.commit()?;
     let msg = format!(
         "Notice sent ({} {}); {n} restriction(s) of request {} lifted.",
@@ -374,6 +377,7 @@ fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyho
     let register = register(ctx)?;
     let tx = ctx.store.conn.transaction()?;
     let answer = object::decide(&tx, &ctx.clock, &req, uphold, grounds)?;
+    object::recall_claim(&tx, &ctx.clock, &register, &req, &answer)?;
     let outcome = serde_json::to_value(&answer)?;
     request::set_outcome(&tx, &req, &outcome)?;
     let letter = crate::answers::objection(&register, &req, &answer);
@@ -385,20 +389,24 @@ fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyho
     report(ctx, &req, outcome, answer.explanation_en)
 }
 
-/// `dsr request notified ID --recipient R`.
-pub fn notified(ctx: &mut Ctx, id: &str, recipient: &str) -> anyhow::Result<Code> {
+/// `dsr request notified ID --recipient R --ref TEXT | --impossible --reason TEXT`.
+pub fn notified(ctx: &mut Ctx, id: &str, recipient: &str, proof: &notify::Proof) -> anyhow::Result<Code> {
     let tx = ctx.store.conn.transaction()?;
     let req = request::load(&tx, id)?;
-    notify::mark(&tx, &ctx.clock, &req, recipient)?;
+    notify::mark(&tx, &ctx.clock, &req, recipient, proof)?;
     tx.commit()?;
     let left = notify::list(&ctx.store.conn, &req.id)?.into_iter().filter(|n| n.state == "to-notify").count();
+    let state = match proof {
+        notify::Proof::Reference(_) => "notified",
+        notify::Proof::Impossible(_) => "impossible",
+    };
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "recipient": recipient, "state": "notified", "still_to_notify": left}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "recipient": recipient, "state": state, "still_to_notify": left}))?;
     } else {
-        ctx.out.data(&format!(
-            "Recorded: {recipient} was notified of request {}; {left} recipient(s) still to notify.",
-            req.id
-        ))?;
+        let done =
+            if state == "notified" { "was notified of" } else { "cannot be notified (recorded with the reason) of" };
+        ctx.out
+            .data(&format!("Recorded: {recipient} {done} request {}; {left} notification(s) still open.", req.id))?;
     }
     Ok(Code::Ok)
 }

@@ -258,14 +258,16 @@ pub fn apply(ctx: &mut Ctx, req: &Request, s: &Subject, plan: &Plan) -> anyhow::
         return Err(Error::StalePlan(req.id.clone()).into());
     }
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
-    notify::record(
-        &tx,
-        &ctx.clock,
-        &register,
-        req,
-        s,
-        "Erasure (Art. 17): erase the data of this person you received from us.",
-    )?;
+    let erased = erase::categories(&register, plan);
+    if !erased.is_empty() {
+        let claim = plan.steps.iter().any(|st| st.rows > 0 && st.ground.as_deref() == Some(erase::GROUND_CLAIM));
+        let what = if claim {
+            "Erasure (Art. 17): erase the data of this person you received from us, except what an unpaid claim you collect for us needs; we keep that claim until it is settled (Art. 17(3)(e))."
+        } else {
+            "Erasure (Art. 17): erase the data of this person you received from us."
+        };
+        notify::record_for_categories(&tx, &ctx.clock, &register, req, s, &erased, what)?;
+    }
     let answer = crate::answers::erased(&register, req, plan);
     crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, req, &answer, OnSent::DeliversAnswer)?;
     let hashes = suppress(&tx, &ctx.clock, &keys, Some(&req.id), s, "erased")?;
@@ -301,7 +303,7 @@ fn report(ctx: &Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Co
             t.add_row(vec![table::cell(&n.name), table::cell(&n.recipient), table::cell(&n.state)]);
         }
         ctx.out.data(&format!(
-            "Request {} carried out: {} rows deleted, {} kept detached from the profile. Recipients to tell (Art. 19; `dsr request notified {} --recipient CODE`):\n{t}",
+            "Request {} carried out: {} rows deleted, {} kept detached from the profile. Recipients to tell (Art. 19; `dsr request notified {} --recipient CODE --ref TEXT`):\n{t}",
             req.id, plan.deleted, plan.kept, req.id
         ))?;
     }

@@ -1,4 +1,4 @@
-//! `dsr request list|show|extend|reject`.
+//! `dsr request list|show|extend|notified|reject`.
 
 use serde::Serialize;
 
@@ -6,6 +6,7 @@ use crate::audit::{self, Entry};
 use crate::cli::RequestCommand;
 use crate::exit::Code;
 use crate::mail;
+use crate::notify;
 use crate::output::{sanitize, table};
 use crate::register::Register;
 use crate::request::{self, Filter, Request};
@@ -54,7 +55,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
     }
     let today = ctx.clock.now().date_naive();
     match cmd {
-        RequestCommand::List { open, overdue } => {
+        RequestCommand::List { to_notify: true, .. } => return to_notify(ctx),
+        RequestCommand::List { open, overdue, .. } => {
             let all: Vec<Listed> = request::list(&ctx.store.conn, &ctx.clock, Filter { open, overdue })?
                 .into_iter()
                 .map(|r| listed(r, today))
@@ -111,8 +113,12 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
         RequestCommand::Delivered { id, channel, reference } => {
             return super::deliver::delivered(ctx, &id, channel, &reference);
         }
-        RequestCommand::Notified { id, recipient } => {
-            return super::change::notified(ctx, &id, &recipient);
+        RequestCommand::Notified { id, recipient, reference, impossible: _, reason } => {
+            let proof = match (&reference, &reason) {
+                (Some(r), _) => notify::Proof::Reference(r),
+                (None, reason) => notify::Proof::Impossible(reason.as_deref().unwrap_or_default()),
+            };
+            return super::change::notified(ctx, &id, &recipient, &proof);
         }
         RequestCommand::Reject { id, reason, note } => {
             let controller = controller(ctx)?;
@@ -129,6 +135,35 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             report_letter(ctx, &r, "rejected", letter.body, sent)?;
         }
     }
+    Ok(Code::Ok)
+}
+
+/// `dsr request list --to-notify`: every Art. 19 notification still to be done.
+fn to_notify(ctx: &Ctx) -> anyhow::Result<Code> {
+    let open = notify::open(&ctx.store.conn)?;
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({"format_version": 1, "to_notify": open}))?;
+        return Ok(Code::Ok);
+    }
+    if open.is_empty() {
+        ctx.out.data("No recipients left to notify.")?;
+        return Ok(Code::Ok);
+    }
+    let mut t = table::new(&ctx.out, &["Request", "Right", "Recipient", "Code", "Tell them", "Listed"]);
+    for o in &open {
+        let n = &o.notification;
+        t.add_row(vec![
+            table::cell(&o.request),
+            table::cell(&o.right),
+            table::cell(&n.name),
+            table::cell(&n.recipient),
+            table::cell(&n.what),
+            table::cell(n.listed_at.as_deref().unwrap_or("")),
+        ]);
+    }
+    ctx.out.data(&format!(
+        "{t}\nRecord each with `dsr request notified REQUEST --recipient CODE --ref TEXT` (or `--impossible --reason TEXT`)."
+    ))?;
     Ok(Code::Ok)
 }
 
@@ -247,9 +282,10 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     if !s.recipients.is_empty() {
         let mut rt = table::new(&ctx.out, &["Recipient", "Code", "Tell them", "State"]);
         for n in &s.recipients {
-            let state = match &n.notified_at {
-                Some(at) => format!("{} {at}", n.state),
-                None => n.state.clone(),
+            let state = match (&n.notified_at, n.reference.as_ref().or(n.reason.as_ref())) {
+                (Some(at), Some(proof)) => format!("{} {at}: {proof}", n.state),
+                (Some(at), None) => format!("{} {at}", n.state),
+                _ => n.state.clone(),
             };
             rt.add_row(vec![
                 table::cell(&n.name),

@@ -334,6 +334,21 @@ fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bo
     })
 }
 
+/// The register categories a plan erases (Art. 19): those of the tables it deletes rows from.
+/// Rows it keeps, whole or detached from the profile, are not erased and concern no recipient.
+pub fn categories(register: &crate::register::Register, plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for st in plan.steps.iter().filter(|st| st.rows > 0 && st.action == "delete") {
+        let Some(c) = register.categories.iter().find(|c| c.tables.contains(&st.table)) else {
+            continue;
+        };
+        if !out.contains(&c.code) {
+            out.push(c.code.clone());
+        }
+    }
+    out
+}
+
 /// Whether two plans would do the same (the stored plan lacks the internal filters).
 pub fn same(a: &Plan, b: &Plan) -> bool {
     let key = |s: &Step| {

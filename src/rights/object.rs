@@ -17,10 +17,11 @@ use crate::check::suppression_hash;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
+use crate::notify;
 use crate::register::{Purpose, Register};
 use crate::request::Request;
 use crate::rights::restrict;
-use crate::subject::Subject;
+use crate::subject::{self, Subject};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
@@ -264,6 +265,25 @@ pub fn decide(
         explanation_en: text,
         grounds: grounds.map(str::to_owned),
     })
+}
+
+/// After a reversed automated decision, a claim the decision handed to the collection agency is
+/// recalled: the agency goes on the request's list of recipients to tell (Art. 19, Art. 22(3)).
+pub fn recall_claim(
+    conn: &Connection,
+    clock: &Clock,
+    register: &Register,
+    req: &Request,
+    answer: &Answer,
+) -> anyhow::Result<()> {
+    let Some(person) = req.person_id.filter(|_| answer.outcome == "decision-reversed") else {
+        return Ok(());
+    };
+    let s = subject::subject(conn, person)?;
+    let what = "Recall the claim: after human review (Art. 22(3) GDPR) the automated dunning decision was reversed. \
+Stop collecting, return the claim to us, and do not charge collection costs for it.";
+    notify::record_claim_recall(conn, clock, register, req, &s, what)?;
+    Ok(())
 }
 
 /// Withdraw consent: a new consent record, and the newsletter flag off.

@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::register::Register;
 use crate::subject::{self, Subject};
 
 /// Field name, what it is, where it lives.
@@ -213,6 +214,20 @@ fn location(field: &str) -> (&'static str, &'static str, &'static str) {
         ),
         _ => ("SELECT id FROM company WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1) ORDER BY id LIMIT 1", field_column(field), "company"),
     }
+}
+
+/// The register categories a rectification touches (Art. 19): the categories of the tables the
+/// changed fields live in, and the categories that supplementary statements complete.
+pub fn categories(register: &Register, fields: &[&str], statements: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let tables = fields.iter().map(|f| location(f).2);
+    let of_tables = tables.filter_map(|t| register.categories.iter().find(|c| c.tables.iter().any(|x| x == t)));
+    for code in of_tables.map(|c| c.code.as_str()).chain(statements.iter().copied()) {
+        if !out.iter().any(|x| x == code) {
+            out.push(code.to_owned());
+        }
+    }
+    out
 }
 
 /// Run a row finder: ?1 is the person; ?2, where the finder uses it, the address named.

@@ -9,9 +9,10 @@ use serde_json::json;
 use crate::audit;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::notify;
 use crate::register::Register;
 use crate::request::Request;
-use crate::subject::Subject;
+use crate::subject::{self, Subject};
 
 pub const GROUNDS: &[(&str, &str)] = &[
     ("accuracy-contested", "Art. 18(1)(a): the person contests the accuracy of the data, while it is checked"),
@@ -87,6 +88,22 @@ pub fn lift(
         json!({"reason": reason, "notice_sent_at": notice_sent_at}),
     )?;
     Ok(n)
+}
+
+/// List the recipients of the restricted categories (all, when the request named none) as ones to
+/// tell that the restriction is lifted (Art. 19), in the transaction that lifts it.
+pub fn notify_lifted(conn: &Connection, clock: &Clock, register: &Register, req: &Request) -> anyhow::Result<()> {
+    let Some(person) = req.person_id else {
+        return Ok(());
+    };
+    let s = subject::subject(conn, person)?;
+    let categories: Vec<String> = serde_json::from_value(req.params["categories"].clone()).unwrap_or_default();
+    let scope = if categories.is_empty() { "all of the person's data".to_owned() } else { categories.join(", ") };
+    let what = format!(
+        "Restriction lifted (Art. 18(3)): the restriction of {scope} we told you of has ended; you may process the data again as before."
+    );
+    notify::record_for_categories(conn, clock, register, req, &s, &categories, &what)?;
+    Ok(())
 }
 
 /// Active restrictions of a request.

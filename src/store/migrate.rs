@@ -17,6 +17,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "delivery, the outbox of side effects, approved erasure plans",
         include_str!("migrations/0003_delivery_outbox_approval.sql"),
     ),
+    (
+        "Art. 19: collection agency via the dunning step, notifications with proof",
+        include_str!("migrations/0006_art19_recipients.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -46,13 +46,36 @@ fn recipients(register: &Register, list: &[Notification]) -> Text {
     }
 }
 
+/// Who writes: the controller's name, address, KvK number and privacy contact (Art. 13(1)(a),
+/// 12(1)), closing each half of every letter. A field the register leaves empty is left out.
+pub fn signature(c: &Controller) -> Text {
+    let mut nl = c.name.clone();
+    let mut en = c.name.clone();
+    if let Some(a) = c.address.as_deref().filter(|a| !a.trim().is_empty()) {
+        nl.push_str(&format!("\nAdres: {a}"));
+        en.push_str(&format!("\nAddress: {a}"));
+    }
+    if let Some(k) = c.kvk_number.as_deref().filter(|k| !k.trim().is_empty()) {
+        nl.push_str(&format!("\nKvK-nummer: {k}"));
+        en.push_str(&format!("\nChamber of Commerce (KvK) number: {k}"));
+    }
+    nl.push_str(&format!("\nPrivacycontact: {}", c.privacy_email));
+    en.push_str(&format!("\nPrivacy contact: {}", c.privacy_email));
+    Text { nl, en }
+}
+
 /// The whole letter around the substance: Dutch first, then English, each ending with the
-/// complaint route and the way to court (Art. 12(4), 77, 79).
+/// complaint route, the way to court with its six-week term (Art. 12(4), 77, 79 GDPR; art. 35
+/// UAVG) and the controller's details.
 pub fn compose(c: &Controller, body: &Text, to_tell: &Text) -> String {
+    let sig = signature(c);
     format!(
-        "(English below)\n\nHallo,\n\n{nl}\n\n{rnl}Ben je het hier niet mee eens? Je kunt een klacht indienen bij de {auth} ({url}). {court_nl}\n\
-{name}, {email}\n\n----------------------------------------\n\n\
-Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth} ({url}). {court_en}\n{name}, {email}\n",
+        "(English below)\n\nHallo,\n\n{nl}\n\n{rnl}Ben je het hier niet mee eens? Je kunt een klacht indienen bij de {auth} ({url}). {court_nl} \
+Een verzoekschrift aan de rechtbank dien je in binnen zes weken na ontvangst van deze brief (art. 35 lid 2 UAVG).\n\n\
+{sig_nl}\n\n----------------------------------------\n\n\
+Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth} ({url}). {court_en} \
+A petition to the district court must be filed within six weeks of receiving this letter (art. 35(2) UAVG, \
+the Dutch GDPR Implementation Act).\n\n{sig_en}\n",
         nl = body.nl.trim_end(),
         en = body.en.trim_end(),
         rnl = to_tell.nl,
@@ -61,8 +84,8 @@ Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth
         url = c.complaint_url,
         court_nl = c.court_route_nl,
         court_en = c.court_route_en,
-        name = c.name,
-        email = c.privacy_email
+        sig_nl = sig.nl,
+        sig_en = sig.en,
     )
 }
 

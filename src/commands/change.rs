@@ -156,14 +156,17 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     if let Some(p) = planned.iter().find(|p| p.field == "email") {
         // The old address on file is told of the change before it is replaced.
         let old = p.old.clone().unwrap_or_default();
+        let sig = crate::answers::signature(&controller);
         let body = format!(
             "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
-Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n----------------------------------------\n\n\
+Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n{sig_nl}\n\n----------------------------------------\n\n\
 Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
-Did you not ask for this? Contact us at once at {contact}.\n",
+Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
             id = req.id,
             new = p.new,
-            contact = controller.privacy_email
+            contact = controller.privacy_email,
+            sig_nl = sig.nl,
+            sig_en = sig.en
         );
         let letter = Letter {
             kind: "email-changed",

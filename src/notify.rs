@@ -25,7 +25,8 @@ pub struct Notification {
     pub notified_by: Option<String>,
 }
 
-/// Store the recipients to tell of this request's outcome; `what` says what to tell them.
+/// Store the recipients to tell of this request's outcome; `what` says what to tell them. A
+/// recipient already told something else (a restriction, now its lift) is to be told again.
 pub fn record(
     conn: &Connection,
     clock: &Clock,
@@ -38,7 +39,10 @@ pub fn record(
     for r in &found {
         conn.execute(
             "INSERT INTO notification (request_id, recipient, what, state) VALUES (?1, ?2, ?3, 'to-notify')
-             ON CONFLICT (request_id, recipient) DO UPDATE SET what = excluded.what",
+             ON CONFLICT (request_id, recipient) DO UPDATE SET what = excluded.what,
+               state = CASE WHEN what = excluded.what THEN state ELSE 'to-notify' END,
+               notified_at = CASE WHEN what = excluded.what THEN notified_at END,
+               notified_by = CASE WHEN what = excluded.what THEN notified_by END",
             params![req.id, r.code, what],
         )?;
     }

@@ -61,18 +61,28 @@ fn a_legal_claims_restriction_on_one_category_keeps_it_and_erases_the_rest() {
         "the person record stays for the held data, without name and address"
     );
     assert_eq!(
-        count(&env, "SELECT count(*) FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL", &who),
+        count(
+            &env,
+            "SELECT count(*) FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL",
+            &who
+        ),
         1,
         "the restriction itself stays in force"
     );
     let m = env.messages(&id).into_iter().find(|m| m.subject.contains("Erasure")).expect("erasure answer");
-    for text in ["Crashdata", "Crash data", "tot de beperking is opgeheven", "until the restriction is lifted", "18(1)(c)"] {
+    for text in
+        ["Crashdata", "Crash data", "tot de beperking is opgeheven", "until the restriction is lifted", "18(1)(c)"]
+    {
         assert!(m.body.contains(text), "the letter says what is kept and why ({text}):\n{}", m.body);
     }
     // A restriction on all of a person's data still blocks the erasure.
     let other: String = env
         .sql()
-        .query_row("SELECT address FROM email_address WHERE person_id <> ?1 AND is_primary = 1 ORDER BY id LIMIT 1", [person], |r| r.get(0))
+        .query_row(
+            "SELECT address FROM email_address WHERE person_id <> ?1 AND is_primary = 1 ORDER BY id LIMIT 1",
+            [person],
+            |r| r.get(0),
+        )
         .unwrap();
     let r = verified(&env, "restrict", &["--email", &other, "--ground", "legal-claims"]);
     env.dsr().args(["restrict", &r, "--yes"]).assert().success();
@@ -131,7 +141,8 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
         assert_eq!(r["state"], "to-notify", "{r}");
         assert!(r["what"].as_str().unwrap().contains("lifted"), "{r}");
     }
-    let actions: Vec<String> = shown["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    let actions: Vec<String> =
+        shown["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
     let scheduled = actions.iter().position(|a| a == "restriction-lift-scheduled").unwrap();
     let lifted = actions.iter().position(|a| a == "restriction-lifted").unwrap();
     assert!(scheduled < lifted, "{actions:?}");
@@ -146,9 +157,7 @@ fn any_restrict_command_after_the_date_carries_the_lift_out() {
     env.now = Some("2026-11-09T09:00:01Z".into());
     let out = env.run(&["restrict", "--email", "jan.devries@example.nl", "--ground", "accuracy-contested"]);
     assert!(out.status.success(), "{}", support::stderr(&out));
-    let lifted: Option<String> = env
-        .sql()
-        .query_row("SELECT lifted_at FROM restriction WHERE request_id = ?1", [&id], |r| r.get(0))
-        .unwrap();
+    let lifted: Option<String> =
+        env.sql().query_row("SELECT lifted_at FROM restriction WHERE request_id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(lifted.as_deref(), Some("2026-11-09T09:00:01Z"), "the default notice period is 7 days");
 }

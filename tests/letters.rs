@@ -83,8 +83,14 @@ fn every_letter_carries_the_controllers_name_address_kvk_and_privacy_contact() {
     let mut env = env_at("2026-11-02T09:00:00Z");
     // A code, an extension and a refusal.
     let access = env.open("access", &["--email", JAN]).request;
-    env.dsr().args(["request", "extend", &access, "--months", "1", "--reason", "Many systems to search."]).assert().success();
-    env.dsr().args(["request", "reject", &access, "--reason", "unfounded", "--note", "Not our customer."]).assert().success();
+    env.dsr()
+        .args(["request", "extend", &access, "--months", "1", "--reason", "Many systems to search."])
+        .assert()
+        .success();
+    env.dsr()
+        .args(["request", "reject", &access, "--reason", "unfounded", "--note", "Not our customer."])
+        .assert()
+        .success();
     // A restriction, its lift notice; a rectification of the address on file; an erasure.
     let restrict = verified(&env, "restrict", &["--email", JAN, "--ground", "accuracy-contested"]);
     env.dsr().args(["restrict", &restrict, "--yes"]).assert().success();
@@ -100,7 +106,8 @@ fn every_letter_carries_the_controllers_name_address_kvk_and_privacy_contact() {
     for id in [&access, &restrict, &rectify, &erase] {
         for m in env.messages(id) {
             let (dutch, english) = m.body.split_once("----").unwrap_or_else(|| panic!("bilingual: {}", m.body));
-            for text in ["Virtio ICT B.V.", "Adres: Nederland", "KvK-nummer: 76181553", "Privacycontact: support@virtio.nl"]
+            for text in
+                ["Virtio ICT B.V.", "Adres: Nederland", "KvK-nummer: 76181553", "Privacycontact: support@virtio.nl"]
             {
                 assert!(dutch.contains(text), "{} lacks {text} in Dutch:\n{}", m.subject, m.body);
             }

@@ -223,8 +223,14 @@ vragen we nooit. {}",
     let lead = |more: String| if more.is_empty() { more } else { format!(" {more}") };
     let (more_nl, more_en) = (lead(more_nl), lead(more_en));
     let body = crate::answers::Text {
-        nl: format!("We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.{more_nl}\nToelichting: {note}", id = r.id),
-        en: format!("We will not act on your request {id} for {right_en}, {why_en}.{more_en}\nExplanation: {note}", id = r.id),
+        nl: format!(
+            "We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.{more_nl}\nToelichting: {note}",
+            id = r.id
+        ),
+        en: format!(
+            "We will not act on your request {id} for {right_en}, {why_en}.{more_en}\nExplanation: {note}",
+            id = r.id
+        ),
     };
     crate::answers::compose(c, &body, &crate::answers::Text { nl: String::new(), en: String::new() })
 }

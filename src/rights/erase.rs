@@ -36,7 +36,8 @@ pub const UNTIL_SETTLED: &str = "until settled";
 pub const UNTIL_SETTLED_NOT_BEFORE: &str = "until settled, not before ";
 pub const UNTIL_LIFTED: &str = "until the restriction is lifted";
 /// The fields of `person` that name and locate the person; an anchor row kept for a hold loses them.
-const IDENTITY_FIELDS: &[&str] = &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"];
+const IDENTITY_FIELDS: &[&str] =
+    &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {

@@ -147,7 +147,13 @@ pub fn lift_due(conn: &Connection, clock: &Clock, register: &Register) -> anyhow
 }
 
 /// Art. 19: the recipients of the person's data are to be told that the restriction ended.
-fn tell_recipients(conn: &Connection, clock: &Clock, register: &Register, req: &Request, s: &Subject) -> anyhow::Result<()> {
+fn tell_recipients(
+    conn: &Connection,
+    clock: &Clock,
+    register: &Register,
+    req: &Request,
+    s: &Subject,
+) -> anyhow::Result<()> {
     let what = "Restriction of processing (Art. 18) lifted: you may process the data you received from us again \
 as before; we told the person in advance (Art. 18(3)).";
     crate::notify::record(conn, clock, register, req, s, what)?;

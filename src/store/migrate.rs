@@ -13,7 +13,10 @@ use crate::error::Error;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial schema", include_str!("../../schema.sql")),
     ("erasure plans reviewed by an officer", include_str!("migrations/0002_erasure_plan_reviewed.sql")),
-    ("restriction lifts scheduled after the Art. 18(3) notice", include_str!("migrations/0008_restriction_lift_at.sql")),
+    (
+        "restriction lifts scheduled after the Art. 18(3) notice",
+        include_str!("migrations/0008_restriction_lift_at.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

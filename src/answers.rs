@@ -358,8 +358,8 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
     }
     let ground = |g: &str| plan.steps.iter().any(|s| s.ground.as_deref() == Some(g));
     if ground(erase::GROUND_TAX) || ground(erase::GROUND_CLAIM) || ground(erase::GROUND_CLAIM_TAX) {
-        kept_nl.push_str("Facturen, betalingen en incassostappen zijn losgekoppeld van je profiel.\n");
-        kept_en.push_str("Invoices, payments and dunning steps are unlinked from your profile.\n");
+        kept_nl.push_str("Wat we bewaren voor de administratie of onze vordering (facturen, offertes, betalingen, incassostappen), is losgekoppeld van je profiel.\n");
+        kept_en.push_str("What we keep for the administration or our claim (invoices, quotes, payments, dunning steps) is unlinked from your profile.\n");
     }
     if ground(erase::GROUND_RESTRICTED) {
         kept_nl.push_str("Wat beperkt is, bewaren we zoals het is en gebruiken we niet; voordat we de beperking opheffen, laten we het je weten (art. 18 lid 3 AVG).\n");

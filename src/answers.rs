@@ -12,7 +12,7 @@ use crate::mail::{self, Letter};
 use crate::notify::Notification;
 use crate::register::{Controller, Register};
 use crate::request::Request;
-use crate::rights::erase::Plan;
+use crate::rights::erase::{self, Plan};
 use crate::rights::object::Answer;
 
 /// Dutch and English text of one part of an answer.
@@ -46,13 +46,36 @@ fn recipients(register: &Register, list: &[Notification]) -> Text {
     }
 }
 
+/// Who writes: the controller's name, address, KvK number and privacy contact (Art. 13(1)(a),
+/// 12(1)), closing each half of every letter. A field the register leaves empty is left out.
+pub fn signature(c: &Controller) -> Text {
+    let mut nl = c.name.clone();
+    let mut en = c.name.clone();
+    if let Some(a) = c.address.as_deref().filter(|a| !a.trim().is_empty()) {
+        nl.push_str(&format!("\nAdres: {a}"));
+        en.push_str(&format!("\nAddress: {a}"));
+    }
+    if let Some(k) = c.kvk_number.as_deref().filter(|k| !k.trim().is_empty()) {
+        nl.push_str(&format!("\nKvK-nummer: {k}"));
+        en.push_str(&format!("\nChamber of Commerce (KvK) number: {k}"));
+    }
+    nl.push_str(&format!("\nPrivacycontact: {}", c.privacy_email));
+    en.push_str(&format!("\nPrivacy contact: {}", c.privacy_email));
+    Text { nl, en }
+}
+
 /// The whole letter around the substance: Dutch first, then English, each ending with the
-/// complaint route and the way to court (Art. 12(4), 77, 79).
+/// complaint route, the way to court with its six-week term (Art. 12(4), 77, 79 GDPR; art. 35
+/// UAVG) and the controller's details.
 pub fn compose(c: &Controller, body: &Text, to_tell: &Text) -> String {
+    let sig = signature(c);
     format!(
-        "(English below)\n\nHallo,\n\n{nl}\n\n{rnl}Ben je het hier niet mee eens? Je kunt een klacht indienen bij de {auth} ({url}). {court_nl}\n\
-{name}, {email}\n\n----------------------------------------\n\n\
-Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth} ({url}). {court_en}\n{name}, {email}\n",
+        "(English below)\n\nHallo,\n\n{nl}\n\n{rnl}Ben je het hier niet mee eens? Je kunt een klacht indienen bij de {auth} ({url}). {court_nl} \
+Een verzoekschrift aan de rechtbank dien je in binnen zes weken na ontvangst van deze brief (art. 35 lid 2 UAVG).\n\n\
+{sig_nl}\n\n----------------------------------------\n\n\
+Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth} ({url}). {court_en} \
+A petition to the district court must be filed within six weeks of receiving this letter (art. 35(2) UAVG, \
+the Dutch GDPR Implementation Act).\n\n{sig_en}\n",
         nl = body.nl.trim_end(),
         en = body.en.trim_end(),
         rnl = to_tell.nl,
@@ -61,8 +84,8 @@ Hello,\n\n{en}\n\n{ren}If you disagree, you may lodge a complaint with the {auth
         url = c.complaint_url,
         court_nl = c.court_route_nl,
         court_en = c.court_route_en,
-        name = c.name,
-        email = c.privacy_email
+        sig_nl = sig.nl,
+        sig_en = sig.en,
     )
 }
 
@@ -208,6 +231,22 @@ legal claims. We will tell you before the restriction is lifted.",
     Reply { kind: "restriction", subject: "Beperking / Restriction", body }
 }
 
+/// Art. 18(3): the notice that a restriction will be lifted on `date`, and why.
+pub fn lift_notice(req: &Request, reason: &str, date: &str) -> Text {
+    Text {
+        nl: format!(
+            "We heffen de beperking van de verwerking van je gegevens (verzoek {id}) op per {date} (art. 18 lid 3 AVG). \
+Reden: {reason}\nTot die datum blijft de beperking gelden. Heb je vragen of bezwaar, laat het ons dan voor die datum weten.",
+            id = req.id
+        ),
+        en: format!(
+            "We will lift the restriction of processing of your data (request {id}) on {date} (GDPR Art. 18(3)). \
+Reason: {reason}\nUntil that date the restriction still applies. If you have questions or objections, tell us before that date.",
+            id = req.id
+        ),
+    }
+}
+
 /// Art. 21 and 22: the outcome of an objection or a review, in both languages; an officer's
 /// decision on a pending one is a letter of its own.
 pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
@@ -246,31 +285,64 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
 /// One line of what an erasure keeps: category, ground and until when, in Dutch then English.
 type KeptLine = (String, String, String, String, String, String);
 
-/// Art. 17: what was erased, and what the law makes us keep (detached), until when.
+/// Why a step keeps rows, in Dutch and English. A claim is our interest in court, not a legal
+/// duty: only the fiscal hold is called one.
+fn kept_ground(ground: &str) -> (&'static str, &'static str) {
+    match ground {
+        erase::GROUND_TAX => (
+            "wettelijke bewaarplicht voor de administratie, art. 17 lid 3 onder b AVG en art. 52 AWR",
+            "legal obligation to keep the administration, GDPR Art. 17(3)(b) and Dutch AWR art. 52",
+        ),
+        erase::GROUND_CLAIM => (
+            "nodig om onze vordering op een onbetaalde factuur in te stellen, uit te oefenen of te verdedigen, art. 17 lid 3 onder e AVG",
+            "needed to establish, exercise or defend our claim on an unpaid invoice, GDPR Art. 17(3)(e)",
+        ),
+        erase::GROUND_CLAIM_TAX => (
+            "nodig voor onze vordering op een onbetaalde factuur (art. 17 lid 3 onder e AVG), en daarna de wettelijke bewaarplicht voor de administratie (art. 17 lid 3 onder b AVG, art. 52 AWR)",
+            "needed for our claim on an unpaid invoice (GDPR Art. 17(3)(e)), and after that the legal obligation to keep the administration (Art. 17(3)(b), Dutch AWR art. 52)",
+        ),
+        erase::GROUND_RESTRICTED => (
+            "op jouw verzoek beperkt omdat je deze gegevens nodig hebt voor een rechtsvordering, art. 18 lid 1 onder c en art. 17 lid 3 onder e AVG; we bewaren ze alleen",
+            "restricted at your request because you need these data for a legal claim, GDPR Art. 18(1)(c) and 17(3)(e); we only store them",
+        ),
+        _ => ("bewaard zonder koppeling aan jou", "kept without a link to you"),
+    }
+}
+
+fn kept_until(until: Option<&str>) -> (String, String) {
+    match until {
+        Some(erase::UNTIL_SETTLED) | None => {
+            ("tot de vordering is voldaan".to_owned(), "until the claim is settled".to_owned())
+        }
+        Some(erase::UNTIL_LIFTED) => {
+            ("tot de beperking is opgeheven".to_owned(), "until the restriction is lifted".to_owned())
+        }
+        Some(u) => match u.strip_prefix(erase::UNTIL_SETTLED_NOT_BEFORE) {
+            Some(d) => (
+                format!("tot de vordering is voldaan, en ten minste tot {d}"),
+                format!("until the claim is settled, and at least until {d}"),
+            ),
+            None => (format!("tot {u}"), format!("until {u}")),
+        },
+    }
+}
+
+/// Art. 17: what was erased, and what is kept, why and until when ("to the extent": a partial
+/// erasure says what it did not erase).
 pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
     // One line per category, ground and date (invoices, payments and quotes share a category).
     let mut lines: Vec<(KeptLine, u64)> = Vec::new();
     for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
-        let cat = register.category_of_table(&s.table);
-        let (tnl, ten) =
-            cat.map(|c| (c.name_nl.clone(), c.name_en.clone())).unwrap_or_else(|| (s.table.clone(), s.table.clone()));
-        let g = s.ground.as_deref().unwrap_or("");
-        let (gnl, gen) = if g.contains("17(3)(b)") {
-            ("wettelijke bewaarplicht, art. 17 lid 3 onder b AVG", "legal obligation to keep them, GDPR Art. 17(3)(b)")
-        } else if g.contains("17(3)(e)") {
-            (
-                "nodig voor een rechtsvordering, art. 17 lid 3 onder e AVG",
-                "needed for a legal claim, GDPR Art. 17(3)(e)",
-            )
+        let (tnl, ten) = if s.table == "person" && s.action == "detach" {
+            ("gegevensrecord zonder naam en adres".to_owned(), "data record without name or address".to_owned())
         } else {
-            ("bewaard zonder koppeling aan jou", "kept without a link to you")
+            register
+                .category_of_table(&s.table)
+                .map(|c| (c.name_nl.clone(), c.name_en.clone()))
+                .unwrap_or_else(|| (s.table.clone(), s.table.clone()))
         };
-        let (unl, uen) = match s.until.as_deref() {
-            Some("until settled") | None => {
-                ("tot de vordering is voldaan".to_owned(), "until the claim is settled".to_owned())
-            }
-            Some(d) => (format!("tot {d}"), format!("until {d}")),
-        };
+        let (gnl, gen) = kept_ground(s.ground.as_deref().unwrap_or(""));
+        let (unl, uen) = kept_until(s.until.as_deref());
         let key = (tnl, gnl.to_owned(), unl, ten, gen.to_owned(), uen);
         match lines.iter_mut().find(|(k, _)| *k == key) {
             Some((_, n)) => *n += s.rows,
@@ -287,14 +359,23 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
         kept_nl.push_str("  - niets\n");
         kept_en.push_str("  - nothing\n");
     }
+    let ground = |g: &str| plan.steps.iter().any(|s| s.ground.as_deref() == Some(g));
+    if ground(erase::GROUND_TAX) || ground(erase::GROUND_CLAIM) || ground(erase::GROUND_CLAIM_TAX) {
+        kept_nl.push_str("Wat we bewaren voor de administratie of onze vordering (facturen, offertes, betalingen, incassostappen), is losgekoppeld van je profiel.\n");
+        kept_en.push_str("What we keep for the administration or our claim (invoices, quotes, payments, dunning steps) is unlinked from your profile.\n");
+    }
+    if ground(erase::GROUND_RESTRICTED) {
+        kept_nl.push_str("Wat beperkt is, bewaren we zoals het is en gebruiken we niet; voordat we de beperking opheffen, laten we het je weten (art. 18 lid 3 AVG).\n");
+        kept_en.push_str("What is restricted we keep as it is and do not use; we will tell you before the restriction is lifted (GDPR Art. 18(3)).\n");
+    }
     let body = Text {
         nl: format!(
-            "Op je verzoek {id} (art. 17 AVG) hebben we je gegevens gewist: {n} records.\nWat we volgens de wet moeten bewaren, los van je profiel:\n{kept_nl}",
+            "Op je verzoek {id} (art. 17 AVG) hebben we je gegevens gewist: {n} records.\nWat we bewaren, waarom en tot wanneer:\n{kept_nl}",
             id = req.id,
             n = plan.deleted
         ),
         en: format!(
-            "At your request {id} (GDPR Art. 17) we erased your data: {n} records.\nWhat the law makes us keep, detached from your profile:\n{kept_en}",
+            "At your request {id} (GDPR Art. 17) we erased your data: {n} records.\nWhat we keep, why, and until when:\n{kept_en}",
             id = req.id,
             n = plan.deleted
         ),

@@ -463,12 +463,16 @@ pub struct RestrictArgs {
     /// Restrict only this category (repeatable; default: all the person's data)
     #[arg(long, value_name = "CATEGORY")]
     pub category: Vec<String>,
-    /// Lift the restriction of this request, after sending the person the Art. 18(3) notice
+    /// Send the person the Art. 18(3) notice and lift the restriction of this request --notice-days later
     #[arg(long, value_name = "REQUEST", requires = "reason")]
     pub lift: Option<String>,
     /// Why the restriction is lifted (told to the person)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// With --lift: days between the Art. 18(3) notice and the lift; until then the restriction applies
+    #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift",
+          value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub notice_days: u32,
     #[command(flatten)]
     pub yes: YesArgs,
 }

@@ -191,6 +191,7 @@ pub fn challenge_body(
     let c = &controller.name;
     let contact = &controller.privacy_email;
     let (right_en, right_nl) = right;
+    let sig = crate::answers::signature(controller);
     format!(
         "(English below)\n\n\
 Hallo,\n\n\
@@ -200,6 +201,7 @@ Om te bevestigen dat jij dit verzoek deed, geef je deze code door aan onze priva
 De code is geldig tot {expires} (UTC) en werkt één keer.\n\
 Heb jij dit verzoek niet gedaan? Geef de code dan aan niemand en laat het ons weten via {contact}.\n\
 Zonder de code verstrekken of wijzigen wij niets.\n\n\
+{sig_nl}\n\n\
 ----------------------------------------\n\n\
 Hello,\n\n\
 {c} received a request for {right_en} (request {request_id}).\n\
@@ -207,7 +209,10 @@ To confirm that you made this request, give this code to our privacy officer:\n\
     {code}\n\n\
 The code is valid until {expires} (UTC) and works once.\n\
 Did you not make this request? Then give the code to no one and tell us at {contact}.\n\
-Without the code we disclose or change nothing.\n"
+Without the code we disclose or change nothing.\n\n\
+{sig_en}\n",
+        sig_nl = sig.nl,
+        sig_en = sig.en
     )
 }
 

@@ -181,7 +181,8 @@ fn notified_records_proof_or_disproportionate_effort_and_the_open_list_shrinks()
 
 #[test]
 fn lifting_a_restriction_puts_its_recipients_back_on_the_list() {
-    let env = Env::with_fixture("virtio");
+    let mut env = Env::with_fixture("virtio");
+    env.now = Some("2026-11-02T09:00:00Z".into());
     let number = ideal_customer_with_analytics(&env);
     let id =
         verified(&env, "restrict", &["--customer", &number, "--ground", "unlawful", "--category", "cookies-consents"]);
@@ -189,6 +190,9 @@ fn lifting_a_restriction_puts_its_recipients_back_on_the_list() {
     env.dsr().args(["request", "notified", &id, "--recipient", "google-analytics", "--ref", "GA-1"]).assert().success();
     assert!(to_notify(&env).iter().all(|o| o.request != id), "all told");
     env.dsr().args(["restrict", "--lift", &id, "--reason", "The processing was found lawful."]).assert().success();
+    // The lift takes effect after the Art. 18(3) notice period; the nightly run carries it out.
+    env.now = Some("2026-11-10T09:00:00Z".into());
+    env.dsr().args(["retention", "run"]).assert().success();
     let open: Vec<Open> = to_notify(&env).into_iter().filter(|o| o.request == id).collect();
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].recipient, "google-analytics");

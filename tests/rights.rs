@@ -199,7 +199,8 @@ fn a_second_request_with_other_details_amends_or_is_refused_never_dropped() {
 #[test]
 fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
     for ground in ["accuracy-contested", "unlawful", "legal-claims", "objection-pending"] {
-        let env = Env::with_fixture("virtio");
+        let mut env = Env::with_fixture("virtio");
+        env.now = Some("2026-11-02T09:00:00Z".into());
         // Jan consents to analytics in the fixture? Give him consent to be sure.
         env.sql()
             .execute("INSERT INTO consent (person_id, purpose, granted, recorded_at, source) SELECT person_id, 'analytics', 1, '2020-01-01T00:00:00Z', 'control-panel' FROM email_address WHERE address = 'jan.devries@example.nl'", [])
@@ -219,6 +220,9 @@ fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
         assert!(out.status.success(), "{}", support::stderr(&out));
         let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("lift notice sent");
         assert_eq!(notice.to, vec!["jan.devries@example.nl".to_owned()]);
+        assert_eq!(check(&env, &JAN, "analytics").0, 20, "{ground}: still restricted while the notice reaches Jan");
+        env.now = Some("2026-11-09T09:00:00Z".into());
+        env.dsr().args(["retention", "run"]).assert().success();
         assert_eq!(check(&env, &JAN, "analytics").0, 0, "{ground}: allowed after the lift");
         let order: Vec<String> = env
             .sql()

@@ -159,14 +159,17 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     if let Some(p) = planned.iter().find(|p| p.field == "email") {
         // The old address on file is told of the change before it is replaced.
         let old = p.old.clone().unwrap_or_default();
+        let sig = crate::answers::signature(&controller);
         let body = format!(
             "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
-Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n----------------------------------------\n\n\
+Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n{sig_nl}\n\n----------------------------------------\n\n\
 Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
-Did you not ask for this? Contact us at once at {contact}.\n",
+Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
             id = req.id,
             new = p.new,
-            contact = controller.privacy_email
+            contact = controller.privacy_email,
+            sig_nl = sig.nl,
+            sig_en = sig.en
         );
         let letter = Letter {
             kind: "email-changed",
@@ -215,8 +218,9 @@ Did you not ask for this? Contact us at once at {contact}.\n",
 // --------------------------------------------------------------------------------- restrict
 
 pub fn restrict_cmd(ctx: &mut Ctx, args: &RestrictArgs) -> anyhow::Result<Code> {
+    lift_due(ctx)?;
     if let Some(id) = &args.lift {
-        return lift(ctx, id, args.reason.as_deref().unwrap_or_default());
+        return lift(ctx, id, args.reason.as_deref().unwrap_or_default(), args.notice_days);
     }
     if let Some(id) = &args.request {
         return restrict_apply(ctx, id, &args.yes);
@@ -262,7 +266,8 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
 
-fn lift(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
+/// Art. 18(3): send the notice now, lift `days` later (see [`restrict::lift_due`]).
+fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code> {
     if reason.trim().is_empty() {
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
@@ -273,51 +278,51 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
     if restrict::active(&ctx.store.conn, &req.id)? == 0 {
         return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
     }
-    let register = register(ctx)?;
-    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    let tx = ctx.store.conn.transaction()?;
-    // Art. 18(3): the person is told before the restriction is lifted.
-    let body = format!(
-        "(English below)\n\nHallo,\n\nDe beperking van de verwerking van je gegevens (verzoek {id}) wordt opgeheven. Reden: {reason}\n\
-Heb je vragen of bezwaar, neem dan contact op via {contact}.\n\n----------------------------------------\n\n\
-Hello,\n\nThe restriction of processing of your data (request {id}) is about to be lifted (GDPR Art. 18(3)). Reason: {reason}\n\
-Questions or objections: {contact}.\n",
-        id = req.id,
-        reason = reason.trim(),
-        contact = controller.privacy_email
-    );
-    let letter = Letter {
-        kind: "restriction-lift-notice",
-        subject: format!("Opheffen beperking / Restriction lifted ({})", req.id),
-        body,
-    };
-    let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?
-        .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
-    tx.commit()?;
-    // Art. 18(3): lifted only once the notice is out of our hands.
-    let flushed = ctx.flush()?;
-    if !flushed.delivered.iter().any(|d| d.request.as_deref() == Some(&req.id) && d.letter == "restriction-lift-notice")
-    {
-        return Err(Error::Mail(format!(
-            "the Art. 18(3) notice for {} is queued but not sent; the restriction stays until it is (`dsr mail flush`, then lift again)",
+    if let Some(at) = restrict::scheduled(&ctx.store.conn, &req.id)? {
+        return Err(Error::RequestState(format!(
+            "the restriction of request {} is already to be lifted at {at}; the person was told",
             req.id
         ))
         .into());
     }
+    let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let lift_at = ctx.clock.now() + chrono::Duration::days(i64::from(days));
+    let date = lift_at.date_naive().to_string();
     let tx = ctx.store.conn.transaction()?;
-    let n = restrict::lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp())?;
-    restrict::notify_lifted(&tx, &ctx.clock, &register, &req)?;
+    let body = crate::answers::lift_notice(&req, reason.trim(), &date);
+    let no_one = crate::answers::Text { nl: String::new(), en: String::new() };
+    let letter = Letter {
+        kind: "restriction-lift-notice",
+        subject: format!("Opheffen beperking / Restriction to be lifted ({})", req.id),
+        body: crate::answers::compose(&controller, &body, &no_one),
+    };
+    let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?
+        .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
+    let lift_at = crate::clock::stamp(lift_at);
+    let n = restrict::schedule_lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp(), &lift_at)?;
     tx.commit()?;
-    let msg = format!(
-        "Notice sent ({} {}); {n} restriction(s) of request {} lifted.",
-        sent.transport, sent.reference, req.id
-    );
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "lifted": n, "notice": sent}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
     } else {
-        ctx.out.data(&msg)?;
+        ctx.out.data(&format!(
+            "Notice sent ({} {}); {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
+by the first `dsr retention run` or `dsr restrict` after that. Until then the restriction applies.",
+            sent.transport, sent.reference, req.id
+        ))?;
     }
     Ok(Code::Ok)
+}
+
+/// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
+fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let register = register(ctx)?;
+    let tx = ctx.store.conn.transaction()?;
+    let lifted = restrict::lift_due(&tx, &ctx.clock, &register)?;
+    tx.commit()?;
+    for id in lifted {
+        ctx.out.status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."));
+    }
+    Ok(())
 }
 
 // ----------------------------------------------------------------------------------- object

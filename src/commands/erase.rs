@@ -150,14 +150,16 @@ fn hold(ctx: &mut Ctx, req: &Request, on: bool, reason: &str) -> anyhow::Result<
     Ok(Code::Ok)
 }
 
+/// A legal-claims restriction on all the person's data blocks the erasure (Art. 17(3)(e), 18(1)(c));
+/// one on some categories does not: the plan keeps those and erases the rest.
 fn refuse_legal_claims(ctx: &Ctx, s: &Subject) -> anyhow::Result<()> {
     let held: bool = ctx.store.conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL AND category IS NULL)",
         [s.person_id],
         |r| r.get(0),
     )?;
     if held {
-        return Err(Error::RequestState("the person's data is restricted for legal claims (Art. 18(1)(c), 17(3)(e)); lift that restriction before erasing".into()).into());
+        return Err(Error::RequestState("all of the person's data is restricted for legal claims (Art. 18(1)(c), 17(3)(e)); lift that restriction before erasing".into()).into());
     }
     Ok(())
 }

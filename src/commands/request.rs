@@ -125,10 +125,11 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let tx = ctx.store.conn.transaction()?;
             let r = request::load(&tx, &id)?;
             let r = request::reject(&tx, &ctx.clock, &r, reason, &note)?;
+            let earlier = earlier_requests(&tx, &r)?;
             let letter = mail::Letter {
                 kind: "rejection",
                 subject: format!("Weigering / Refusal ({})", r.id),
-                body: rejection_letter(&controller, &r),
+                body: rejection_letter(&controller, &r, &earlier),
             };
             let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
             tx.commit()?;
@@ -190,39 +191,97 @@ fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
     let reason = r.extension_reason.as_deref().unwrap_or_default();
     let due = r.deadline();
+    let sig = crate::answers::signature(c);
     format!(
         "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason}\n\n----------------------------------------\n\n\
+Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason}\n\n{sig_nl}\n\n----------------------------------------\n\n\
 Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due} at the latest \
-(GDPR Art. 12(3)). Reason: {reason}\n\n{name}, {email}\n",
+(GDPR Art. 12(3)). Reason: {reason}\n\n{sig_en}\n",
         id = r.id,
-        name = c.name,
-        email = c.privacy_email
+        sig_nl = sig.nl,
+        sig_en = sig.en
     )
 }
 
+/// The person's earlier requests for the same right (ids, oldest first): what makes a request
+/// repetitive (Art. 12(5)). Matched by person, or by the keyed pseudonym when no one was resolved.
+fn earlier_requests(conn: &rusqlite::Connection, r: &Request) -> rusqlite::Result<Vec<String>> {
+    let (year, seq): (i64, i64) =
+        conn.query_row("SELECT year, seq FROM request WHERE id = ?1", [&r.id], |x| Ok((x.get(0)?, x.get(1)?)))?;
+    conn.prepare(
+        "SELECT id FROM request WHERE kind = ?1 AND id <> ?2 AND (year < ?3 OR (year = ?3 AND seq < ?4))
+           AND (person_id = ?5 OR subject_pseudonym = ?6) ORDER BY year, seq",
+    )?
+    .query_map(rusqlite::params![r.right, r.id, year, seq, r.person_id, r.subject_pseudonym], |x| x.get(0))?
+    .collect()
+}
+
 /// Art. 12(4): the reasons for not acting, and the right to complain and to go to court.
-fn rejection_letter(c: &crate::register::Controller, r: &Request) -> String {
+/// A refusal as manifestly unfounded or excessive names Art. 12(5) and, when repetitiveness is
+/// the reason, the earlier requests; one for want of identification cites Art. 11(2) and 12(2)
+/// and says how the person can still be identified.
+fn rejection_letter(c: &crate::register::Controller, r: &Request, earlier: &[String]) -> String {
     let (right_en, right_nl) = r.kind().names();
-    let (why_en, why_nl) = match r.rejection_reason.as_deref() {
+    let art_12_5 = (
+        "Under GDPR Art. 12(5) we may refuse to act on requests that are manifestly unfounded or excessive.",
+        "Op grond van art. 12 lid 5 AVG mogen we weigeren gevolg te geven aan verzoeken die kennelijk ongegrond of buitensporig zijn.",
+    );
+    let (why_en, why_nl, more_en, more_nl) = match r.rejection_reason.as_deref() {
         Some("unfounded") => (
-            "because the request is manifestly unfounded (GDPR Art. 12(5))",
-            "omdat het verzoek kennelijk ongegrond is (art. 12 lid 5 AVG)",
+            "because it is manifestly unfounded".to_owned(),
+            "omdat het kennelijk ongegrond is".to_owned(),
+            art_12_5.0.to_owned(),
+            art_12_5.1.to_owned(),
         ),
-        Some("excessive") => (
-            "because the request is manifestly excessive, in particular because of its repetitive character (GDPR Art. 12(5))",
-            "omdat het verzoek buitensporig is, met name door het herhalende karakter (art. 12 lid 5 AVG)",
-        ),
+        Some("excessive") => {
+            let (list_en, list_nl) = if earlier.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (
+                    format!(" Your earlier requests for {right_en}: {}.", earlier.join(", ")),
+                    format!(" Je eerdere verzoeken om {right_nl}: {}.", earlier.join(", ")),
+                )
+            };
+            (
+                "because it is manifestly excessive, in particular because of its repetitive character".to_owned(),
+                "omdat het kennelijk buitensporig is, met name vanwege het repetitieve karakter".to_owned(),
+                format!("{}{list_en}", art_12_5.0),
+                format!("{}{list_nl}", art_12_5.1),
+            )
+        }
         Some("identity-not-confirmed") => (
-            "because we could not confirm that you are the person concerned (GDPR Art. 12(6))",
-            "omdat we niet konden vaststellen dat jij de betrokkene bent (art. 12 lid 6 AVG)",
+            "because we could not identify you as the person whose data it concerns (GDPR Art. 11(2) and 12(2))"
+                .to_owned(),
+            "omdat we je niet konden identificeren als de persoon om wiens gegevens het gaat (art. 11 lid 2 en art. 12 lid 2 AVG)"
+                .to_owned(),
+            format!(
+                "How you can still be identified: make the request again; we send a one-time code to the email \
+address we hold for you, and you pass that code on to us. You may also give us additional information that lets us \
+identify you, such as your customer number (Art. 11(2)). We never ask for a copy of an identity document. {}",
+                c.rights_contact_en
+            ),
+            format!(
+                "Zo kun je je alsnog identificeren: doe je verzoek opnieuw; we sturen dan een eenmalige code naar het \
+e-mailadres dat we van je hebben, en die code geef je aan ons door. Je kunt ons ook aanvullende gegevens geven \
+waarmee we je kunnen identificeren, zoals je klantnummer (art. 11 lid 2 AVG). Om een kopie van je identiteitsbewijs \
+vragen we nooit. {}",
+                c.rights_contact_nl
+            ),
         ),
-        _ => ("for the reasons below", "om de redenen hieronder"),
+        _ => ("for the reasons below".to_owned(), "om de redenen hieronder".to_owned(), String::new(), String::new()),
     };
     let note = r.rejection_note.as_deref().unwrap_or_default();
+    let lead = |more: String| if more.is_empty() { more } else { format!(" {more}") };
+    let (more_nl, more_en) = (lead(more_nl), lead(more_en));
     let body = crate::answers::Text {
-        nl: format!("We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.\nToelichting: {note}", id = r.id),
-        en: format!("We will not act on your request {id} for {right_en}, {why_en}.\nExplanation: {note}", id = r.id),
+        nl: format!(
+            "We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.{more_nl}\nToelichting: {note}",
+            id = r.id
+        ),
+        en: format!(
+            "We will not act on your request {id} for {right_en}, {why_en}.{more_en}\nExplanation: {note}",
+            id = r.id
+        ),
     };
     crate::answers::compose(c, &body, &crate::answers::Text { nl: String::new(), en: String::new() })
 }

@@ -12,6 +12,8 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
     let RetentionCommand::Run { dry_run, batch } = cmd;
     let _lock = super::run_lock(ctx)?;
     let register = Register::load(&ctx.store.conn)?;
+    // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
+    let lifted = if dry_run { Vec::new() } else { lift_due(ctx, &register)? };
     let summary = retention::run(&mut ctx.store.conn, ctx.clock, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
     let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };
@@ -33,8 +35,13 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) },
         if summary.failed > 0 { format!("; {} rule(s) FAILED", summary.failed) } else { String::new() }
     );
+    if !lifted.is_empty() {
+        eprintln!("dsr retention: restriction(s) lifted after their Art. 18(3) notice: {}", lifted.join(", "));
+    }
     if ctx.out.json {
-        ctx.out.json(&summary)?;
+        let mut doc = serde_json::to_value(&summary)?;
+        doc["restrictions_lifted"] = serde_json::json!(lifted);
+        ctx.out.json(&doc)?;
     }
     for r in summary.rules.iter().filter(|r| r.error.is_some()) {
         eprintln!("dsr retention: rule {} failed: {}", r.rule, r.error.as_deref().unwrap_or(""));
@@ -43,4 +50,11 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         return Ok(Code::Failure);
     }
     wal.map(|()| Code::Ok)
+}
+
+fn lift_due(ctx: &mut Ctx, register: &Register) -> anyhow::Result<Vec<String>> {
+    let tx = ctx.store.conn.transaction()?;
+    let lifted = crate::rights::restrict::lift_due(&tx, &ctx.clock, register)?;
+    tx.commit()?;
+    Ok(lifted)
 }

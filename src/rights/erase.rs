@@ -26,6 +26,18 @@ const UNPAID: &str = "('open', 'overdue', 'collection')";
 pub const GROUND_TAX: &str =
     "Art. 17(3)(b) GDPR: legal obligation to keep the administration 7 years (Dutch AWR art. 52)";
 pub const GROUND_CLAIM: &str = "Art. 17(3)(e) GDPR: needed for a legal claim (unpaid invoice)";
+pub const GROUND_CLAIM_TAX: &str = "Art. 17(3)(e) GDPR: needed for a legal claim (unpaid invoice); and Art. 17(3)(b): \
+the administration is kept 7 years (Dutch AWR art. 52), whichever ends later";
+pub const GROUND_RESTRICTED: &str =
+    "Art. 17(3)(e) and 18(1)(c) GDPR: restricted because the person needs these data for a legal claim";
+/// The end of a claim: "until settled", or, for an invoice that is also part of the administration,
+/// [`UNTIL_SETTLED_NOT_BEFORE`] followed by the end of its fiscal hold.
+pub const UNTIL_SETTLED: &str = "until settled";
+pub const UNTIL_SETTLED_NOT_BEFORE: &str = "until settled, not before ";
+pub const UNTIL_LIFTED: &str = "until the restriction is lifted";
+/// The fields of `person` that name and locate the person; an anchor row kept for a hold loses them.
+const IDENTITY_FIELDS: &[&str] =
+    &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
@@ -122,15 +134,19 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
             step("dunning_event", "detach", unpaid_invoices, "the history of an open debt, without free-text notes"),
             &["detail"],
             GROUND_CLAIM,
-            Some("until settled".into()),
+            Some(UNTIL_SETTLED.into()),
         ),
     ];
-    // Paid invoices by fiscal year: each year has its own end of retention.
-    let years: Vec<String> = conn
-        .prepare_cached(&format!("SELECT DISTINCT substr(issued_at, 1, 4) FROM invoice WHERE customer_id IN {C} AND status NOT IN {UNPAID} ORDER BY 1"))?
-        .query_map([s.person_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let latest_year = years.iter().filter_map(|y| y.parse::<i32>().ok()).max();
+    // Invoices by fiscal year: each year has its own end of retention.
+    let years = |status: &str| -> rusqlite::Result<Vec<String>> {
+        conn.prepare_cached(&format!("SELECT DISTINCT substr(issued_at, 1, 4) FROM invoice WHERE customer_id IN {C} AND status {status} ORDER BY 1"))?
+            .query_map([s.person_id], |r| r.get(0))?
+            .filter(|y| y.as_ref().map_or(true, |y: &String| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())))
+            .collect()
+    };
+    let (paid_years, unpaid_years) = (years(&format!("NOT IN {UNPAID}"))?, years(&format!("IN {UNPAID}"))?);
+    let fiscal_end = |y: &str| format!("{}-12-31", y.parse::<i32>().unwrap_or(0) + 7);
+    let latest_year = paid_years.iter().chain(&unpaid_years).filter_map(|y| y.parse::<i32>().ok()).max();
     out.push(keep(
         step(
             "payment",
@@ -142,19 +158,22 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
         GROUND_TAX,
         latest_year.map(|y| format!("{}-12-31", y + 7)),
     ));
-    out.push(keep(
-        step(
-            "invoice",
-            "detach",
-            format!("customer_id IN {C} AND status IN {UNPAID}"),
-            "unpaid: kept for the claim, unlinked from the profile",
-        ),
-        &["customer_id"],
-        GROUND_CLAIM,
-        Some("until settled".into()),
-    ));
-    for y in years.iter().filter(|y| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())) {
-        let until = format!("{}-12-31", y.parse::<i32>().unwrap_or(0) + 7);
+    // An unpaid invoice is a claim and part of the administration: kept until the later of the two.
+    for y in &unpaid_years {
+        out.push(keep(
+            step(
+                "invoice",
+                "detach",
+                format!("customer_id IN {C} AND status IN {UNPAID} AND substr(issued_at, 1, 4) = '{y}'"),
+                &format!("unpaid invoices of fiscal year {y}: kept for the claim, unlinked from the profile"),
+            ),
+            &["customer_id"],
+            GROUND_CLAIM_TAX,
+            Some(format!("{UNTIL_SETTLED_NOT_BEFORE}{}", fiscal_end(y))),
+        ));
+    }
+    for y in &paid_years {
+        let until = fiscal_end(y);
         out.push(keep(
             step(
                 "invoice",
@@ -193,7 +212,13 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
         step("crash_report", "delete", "person_id = ?1".into(), "no ground to keep"),
         step("disclosure", "delete", "person_id = ?1".into(), "no ground to keep"),
         step("supplementary_statement", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("restriction", "delete", "person_id = ?1".into(), "no ground to keep"),
+        step("restriction", "delete", format!("person_id = ?1 AND NOT {HOLD}"), "no ground to keep"),
+        keep(
+            step("restriction", "keep", format!("person_id = ?1 AND {HOLD}"), "the legal-claims restriction itself"),
+            &[],
+            GROUND_RESTRICTED,
+            Some(UNTIL_LIFTED.into()),
+        ),
         step(
             "objection",
             "delete",
@@ -214,6 +239,10 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
     ]);
     if keeps_consent {
         keep_consent(&mut out);
+    }
+    let held = held_categories(conn, s)?;
+    if !held.is_empty() {
+        hold(&mut out, &held);
     }
     Ok(out)
 }
@@ -282,6 +311,56 @@ fn keep_consent(out: &mut Vec<Step>) {
             None,
         ),
     );
+}
+
+/// An active legal-claims restriction (Art. 18(1)(c)).
+const HOLD: &str = "(ground = 'legal-claims' AND lifted_at IS NULL)";
+
+/// The tables under an active legal-claims restriction of one category, with that category.
+/// (A restriction on all the person's data blocks the erasure before a plan is made.)
+fn held_categories(conn: &Connection, s: &Subject) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare_cached(&format!(
+        "SELECT DISTINCT t.table_name, t.category FROM restriction r JOIN category_table t ON t.category = r.category
+         WHERE r.person_id = ?1 AND {HOLD} ORDER BY 1"
+    ))?
+    .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// Art. 17(3)(e) with 18(1)(c): what a legal-claims restriction covers is kept as it is, linked to
+/// the person, until the restriction is lifted; everything else is erased. Rows the plan keeps
+/// anyway (invoices, claims) keep their own ground and term. The rows the held data hang from stay
+/// too: the sessions of held log lines, the customer record, and the person record without name
+/// and address (unless those are held themselves).
+fn hold(out: &mut [Step], held: &[(String, String)]) {
+    let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
+    let mut parents: Vec<(&str, &str)> = Vec::new();
+    for st in out.iter_mut().filter(|st| st.action == "delete") {
+        if let Some(c) = category(&st.table) {
+            st.action = "keep".into();
+            st.ground = Some(GROUND_RESTRICTED.into());
+            st.until = Some(UNTIL_LIFTED.into());
+            st.why = format!("restricted for a legal claim (category {c}): {}", st.why);
+            if st.table == "server_log" {
+                parents.push(("web_session", "sessions the held log lines belong to"));
+            }
+            if st.filter.contains(C) {
+                parents.push(("customer", "the customer record the held data belong to"));
+            }
+        }
+    }
+    parents.push(("person", "the person record the held data belong to, without name and address"));
+    for (table, why) in parents {
+        for st in out.iter_mut().filter(|st| st.table == table && st.action == "delete") {
+            st.action = if table == "person" { "detach".into() } else { "keep".into() };
+            if table == "person" {
+                st.fields = IDENTITY_FIELDS.iter().map(|f| f.to_string()).collect();
+            }
+            st.ground = Some(GROUND_RESTRICTED.into());
+            st.until = Some(UNTIL_LIFTED.into());
+            st.why = why.into();
+        }
+    }
 }
 
 /// Make the plan for a person: counts and a fingerprint of every row it touches.

@@ -1,7 +1,8 @@
 //! The right to restriction of processing (GDPR Art. 18): the person's data (all of it, or the
 //! listed categories) may only be stored, with one of the four grounds of Art. 18(1). Lifting a
-//! restriction requires telling the person first (Art. 18(3)); the caller sends that notice and
-//! passes when it went.
+//! restriction requires telling the person first (Art. 18(3)): the caller sends that notice and
+//! schedules the lift a stated number of days later, so the notice can reach the person before
+//! processing resumes; the restriction keeps applying until [`lift_due`] carries the lift out.
 
 use rusqlite::{params, Connection};
 use serde_json::json;
@@ -64,17 +65,25 @@ pub fn apply(
     Ok(())
 }
 
-/// Lift the active restrictions of a request, after the Art. 18(3) notice went out.
-pub fn lift(
+/// Days between the Art. 18(3) notice and the lift unless the officer says otherwise: time for
+/// the mail to be read (a weekend, a short absence) and for the person to react before the data
+/// are used again.
+pub const NOTICE_DAYS: u32 = 7;
+
+/// After the Art. 18(3) notice went out: schedule the lift of the request's active restrictions
+/// at `lift_at`. Returns how many restrictions are scheduled.
+pub fn schedule_lift(
     conn: &Connection,
     clock: &Clock,
     req: &Request,
     reason: &str,
     notice_sent_at: &str,
+    lift_at: &str,
 ) -> anyhow::Result<usize> {
     let n = conn.execute(
-        "UPDATE restriction SET lifted_at = ?2, lift_reason = ?3, notice_sent_at = ?4 WHERE request_id = ?1 AND lifted_at IS NULL",
-        params![req.id, clock.timestamp(), reason, notice_sent_at],
+        "UPDATE restriction SET lift_reason = ?2, notice_sent_at = ?3, lift_at = ?4
+         WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at IS NULL",
+        params![req.id, reason, notice_sent_at, lift_at],
     )?;
     if n == 0 {
         return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
@@ -84,8 +93,8 @@ pub fn lift(
         clock,
         Some(&req.id),
         Some(&req.subject_pseudonym),
-        "restriction-lifted",
-        json!({"reason": reason, "notice_sent_at": notice_sent_at}),
+        "restriction-lift-scheduled",
+        json!({"reason": reason, "notice_sent_at": notice_sent_at, "lift_at": lift_at}),
     )?;
     Ok(n)
 }
@@ -104,6 +113,54 @@ pub fn notify_lifted(conn: &Connection, clock: &Clock, register: &Register, req:
     );
     notify::record_for_categories(conn, clock, register, req, &s, &categories, &what)?;
     Ok(())
+}
+
+/// When the lift of a request's restrictions is scheduled, if it is.
+pub fn scheduled(conn: &Connection, request: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT max(lift_at) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at IS NOT NULL",
+        [request],
+        |r| r.get(0),
+    )
+}
+
+/// Carry out every scheduled lift whose time has come (in the caller's transaction): the
+/// restrictions end, and the recipients of the person's data are to be told (Art. 19).
+/// Returns the requests whose restrictions were lifted.
+pub fn lift_due(conn: &Connection, clock: &Clock, register: &Register) -> anyhow::Result<Vec<String>> {
+    let due: Vec<(String, Option<i64>)> = conn
+        .prepare(
+            "SELECT request_id, max(person_id) FROM restriction WHERE lifted_at IS NULL AND lift_at IS NOT NULL
+               AND lift_at <= ?1 GROUP BY request_id ORDER BY min(lift_at), request_id",
+        )?
+        .query_map([clock.timestamp()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut lifted = Vec::new();
+    for (id, person) in due {
+        let req = crate::request::load(conn, &id)?;
+        let (reason, notice_sent_at): (Option<String>, Option<String>) = conn.query_row(
+            "SELECT max(lift_reason), max(notice_sent_at) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        conn.execute(
+            "UPDATE restriction SET lifted_at = ?2 WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at <= ?2",
+            params![id, clock.timestamp()],
+        )?;
+        audit::append(
+            conn,
+            clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "restriction-lifted",
+            json!({"reason": reason, "notice_sent_at": notice_sent_at}),
+        )?;
+        if person.is_some() {
+            notify_lifted(conn, clock, register, &req)?;
+        }
+        lifted.push(id);
+    }
+    Ok(lifted)
 }
 
 /// Active restrictions of a request.

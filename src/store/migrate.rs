@@ -21,6 +21,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "Art. 19: collection agency via the dunning step, notifications with proof",
         include_str!("migrations/0006_art19_recipients.sql"),
     ),
+    (
+        "restriction lifts scheduled after the Art. 18(3) notice",
+        include_str!("migrations/0008_restriction_lift_at.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

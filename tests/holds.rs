@@ -1,0 +1,172 @@
+//! Legal-claims restrictions against erasure (Art. 17(3)(e), 18(1)(c)) and the lift of a
+//! restriction after its Art. 18(3) notice.
+
+use serde_json::Value;
+
+use crate::support::{self, Env};
+
+fn env_at(now: &str) -> Env {
+    let mut env = Env::with_fixture("virtio");
+    env.now = Some(now.into());
+    env
+}
+
+fn verified(env: &Env, right: &str, args: &[&str]) -> String {
+    let o = env.open(right, args);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    o.request
+}
+
+fn count(env: &Env, sql: &str, who: &str) -> i64 {
+    env.sql().query_row(sql, [who], |r| r.get(0)).unwrap()
+}
+
+const CRASHES: &str = "SELECT count(*) FROM crash_report WHERE person_id = ?1";
+
+#[test]
+fn a_legal_claims_restriction_on_one_category_keeps_it_and_erases_the_rest() {
+    let env = env_at("2026-11-02T09:00:00Z");
+    let (email, person): (String, i64) = env
+        .sql()
+        .query_row(
+            "SELECT e.address, e.person_id FROM crash_report c JOIN email_address e ON e.person_id = c.person_id
+             JOIN customer u ON u.person_id = c.person_id GROUP BY c.person_id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let who = person.to_string();
+    let crashes = count(&env, CRASHES, &who);
+    assert!(crashes > 0);
+    let r = verified(&env, "restrict", &["--email", &email, "--ground", "legal-claims", "--category", "crash-data"]);
+    env.dsr().args(["restrict", &r, "--yes"]).assert().success();
+    let id = verified(&env, "erase", &["--email", &email]);
+    let (plan, code): (Value, i32) = env.json(&["erase", &id, "--dry-run"]);
+    assert_eq!(code, 0, "a restriction of one category does not block the erasure: {plan}");
+    let steps = plan["plan"]["steps"].as_array().unwrap();
+    let held: Vec<&Value> = steps.iter().filter(|s| s["table"] == "crash_report").collect();
+    assert_eq!(held.len(), 1, "{plan}");
+    assert_eq!(held[0]["action"], "keep");
+    assert_eq!(held[0]["until"], "until the restriction is lifted");
+    assert!(held[0]["ground"].as_str().unwrap().contains("18(1)(c)"), "{plan}");
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(count(&env, CRASHES, &who), crashes, "the restricted category is kept");
+    assert_eq!(count(&env, "SELECT count(*) FROM email_address WHERE person_id = ?1", &who), 0, "the rest is erased");
+    assert_eq!(count(&env, "SELECT count(*) FROM cookie WHERE person_id = ?1", &who), 0);
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM person WHERE id = ?1 AND given_name IS NULL AND family_name IS NULL AND street IS NULL", &who),
+        1,
+        "the person record stays for the held data, without name and address"
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL",
+            &who
+        ),
+        1,
+        "the restriction itself stays in force"
+    );
+    let m = env.messages(&id).into_iter().find(|m| m.subject.contains("Erasure")).expect("erasure answer");
+    for text in
+        ["Crashdata", "Crash data", "tot de beperking is opgeheven", "until the restriction is lifted", "18(1)(c)"]
+    {
+        assert!(m.body.contains(text), "the letter says what is kept and why ({text}):\n{}", m.body);
+    }
+    // A restriction on all of a person's data still blocks the erasure.
+    let other: String = env
+        .sql()
+        .query_row(
+            "SELECT address FROM email_address WHERE person_id <> ?1 AND is_primary = 1 ORDER BY id LIMIT 1",
+            [person],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let r = verified(&env, "restrict", &["--email", &other, "--ground", "legal-claims"]);
+    env.dsr().args(["restrict", &r, "--yes"]).assert().success();
+    let id = verified(&env, "erase", &["--email", &other]);
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+}
+
+#[test]
+fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
+    let mut env = env_at("2026-11-02T09:00:00Z");
+    let number: String = env
+        .sql()
+        .query_row("SELECT c.customer_number FROM payment_method p JOIN customer c ON c.id = p.customer_id WHERE p.provider = 'paypal' LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let check = |env: &Env| -> i32 {
+        env.run(&["check", "--customer", &number, "--purpose", "contract"]).status.code().unwrap()
+    };
+    let id = verified(&env, "restrict", &["--customer", &number, "--ground", "accuracy-contested"]);
+    env.dsr().args(["restrict", &id, "--yes"]).assert().success();
+    // The recipients were told of the restriction.
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    let recipients: Vec<String> =
+        shown["recipients"].as_array().unwrap().iter().map(|r| r["recipient"].as_str().unwrap().to_owned()).collect();
+    assert!(!recipients.is_empty());
+    for r in &recipients {
+        env.dsr()
+            .args(["request", "notified", &id, "--recipient", r, "--ref", "mail of 2026-11-02"])
+            .assert()
+            .success();
+    }
+    assert_eq!(check(&env), 20);
+    let out = env.run(&["restrict", "--lift", &id, "--reason", "The address was checked.", "--notice-days", "0"]);
+    assert_eq!(out.status.code(), Some(2), "at least one day");
+    let (v, code): (Value, i32) =
+        env.json(&["restrict", "--lift", &id, "--reason", "The address was checked.", "--notice-days", "10"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["lift_at"], "2026-11-12T09:00:00Z");
+    let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("the notice goes out now");
+    assert!(notice.body.contains("2026-11-12") && notice.body.contains("The address was checked."), "{}", notice.body);
+    assert_eq!(check(&env), 20, "the restriction applies until the lift");
+    let out = env.run(&["restrict", "--lift", &id, "--reason", "again"]);
+    assert_eq!(out.status.code(), Some(9), "already scheduled");
+    // Before the date, the nightly run leaves it in force.
+    env.now = Some("2026-11-12T08:59:59Z".into());
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["restrictions_lifted"], serde_json::json!([]));
+    assert_eq!(check(&env), 20);
+    // From the date on, the nightly run lifts it and the recipients are to be told again.
+    env.now = Some("2026-11-12T09:00:00Z".into());
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["restrictions_lifted"], serde_json::json!([id]));
+    assert_eq!(check(&env), 0, "processing resumes");
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    let lifted: Vec<&Value> = shown["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["what"].as_str().unwrap().starts_with("Restriction lifted"))
+        .collect();
+    assert_eq!(lifted.len(), recipients.len(), "every recipient told of the restriction is to be told of its lift");
+    for r in lifted {
+        assert_eq!(r["state"], "to-notify", "{r}");
+    }
+    let actions: Vec<String> =
+        shown["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    let scheduled = actions.iter().position(|a| a == "restriction-lift-scheduled").unwrap();
+    let lifted = actions.iter().position(|a| a == "restriction-lifted").unwrap();
+    assert!(scheduled < lifted, "{actions:?}");
+}
+
+#[test]
+fn any_restrict_command_after_the_date_carries_the_lift_out() {
+    let mut env = env_at("2026-11-02T09:00:00Z");
+    let id = verified(&env, "restrict", &["--email", "jan.devries@example.nl", "--ground", "unlawful"]);
+    env.dsr().args(["restrict", &id, "--yes"]).assert().success();
+    env.dsr().args(["restrict", "--lift", &id, "--reason", "Processing made lawful."]).assert().success();
+    env.now = Some("2026-11-09T09:00:01Z".into());
+    let out = env.run(&["restrict", "--email", "jan.devries@example.nl", "--ground", "accuracy-contested"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let lifted: Option<String> =
+        env.sql().query_row("SELECT lifted_at FROM restriction WHERE request_id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert_eq!(lifted.as_deref(), Some("2026-11-09T09:00:01Z"), "the default notice period is 7 days");
+}

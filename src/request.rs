@@ -334,6 +334,8 @@ pub fn mark_verified(
     method: &str,
     reference: Option<&str>,
 ) -> anyhow::Result<()> {
+    let reference = reference.map(str::trim);
+    let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
     conn.execute(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
         params![r.id, clock.timestamp(), method, reference],
@@ -344,7 +346,7 @@ pub fn mark_verified(
         Some(&r.id),
         Some(&r.subject_pseudonym),
         "request-verified",
-        json!({"method": method, "reference": reference}),
+        json!({"method": method, "reference": noted}),
     )?;
     Ok(())
 }
@@ -387,6 +389,8 @@ pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason
         .into());
     }
     let new_due = due_date(r.received_on, 1 + already + months);
+    // The chain keeps a keyed hash of what was typed now; the text is erased with the person.
+    let typed = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
     let reason = match &r.extension_reason {
         Some(prev) => format!("{prev}; {}", reason.trim()),
         None => reason.trim().to_owned(),
@@ -401,7 +405,7 @@ pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason
         Some(&r.id),
         Some(&r.subject_pseudonym),
         "request-extended",
-        json!({"months": months, "due_on": new_due, "reason": reason, "told_on": today}),
+        json!({"months": months, "due_on": new_due, "reason": typed, "told_on": today}),
     )?;
     load(conn, &r.id)
 }
@@ -429,11 +433,12 @@ pub fn reject(
     if note.trim().is_empty() {
         return Err(Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into());
     }
+    let typed = crate::free_text::record(conn, clock, Some(&r.id), "--note", note)?;
     conn.execute(
         "UPDATE request SET rejection_reason = ?2, rejection_note = ?3 WHERE id = ?1",
         params![r.id, reason.as_str(), note.trim()],
     )?;
-    set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": note.trim()}))?;
+    set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": typed}))?;
     load(conn, &r.id)
 }
 
@@ -468,7 +473,24 @@ pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
             json!({"deadline": r.deadline()}),
         )?;
     }
+    if !stale.is_empty() {
+        tell_expired(conn, clock, &stale)?;
+    }
     Ok(stale.len())
+}
+
+/// Art. 12(4) and 11(2): the person of an expired request hears why nothing was done and how they
+/// can still identify themselves. Only to an address on file, like every letter.
+fn tell_expired(conn: &Connection, clock: &Clock, stale: &[Request]) -> anyhow::Result<()> {
+    let Some(controller) = crate::register::Register::load(conn)?.controller else {
+        return Ok(());
+    };
+    let store = std::path::PathBuf::from(conn.path().unwrap_or_default());
+    for r in stale {
+        let letter = crate::letters::expired(&controller, r);
+        crate::mail::notify(conn, clock, &store, &controller, r, &letter)?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, Clone, Copy)]

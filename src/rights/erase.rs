@@ -200,9 +200,23 @@ fn steps(conn: &Connection, s: &Subject) -> rusqlite::Result<Vec<Step>> {
         step("decision_review", "delete", "person_id = ?1".into(), "no ground to keep"),
         step("email_address", "delete", "person_id = ?1".into(), "no ground to keep"),
         step("phone_number", "delete", "person_id = ?1".into(), "no ground to keep"),
+        step(
+            "free_text",
+            "delete",
+            "request_id IN (SELECT id FROM request WHERE person_id = ?1)".into(),
+            "officers' reasons, notes and references about the person's requests; the audit trail keeps a keyed hash",
+        ),
         keep(
             step("request", "detach", "person_id = ?1".into(), "the person's requests keep only their keyed pseudonym"),
-            &["subject_given", "params", "outcome", "person_id"],
+            &[
+                "subject_given",
+                "params",
+                "outcome",
+                "extension_reason",
+                "rejection_note",
+                "verification_ref",
+                "person_id",
+            ],
             "Art. 5(2) GDPR: accountability, without personal data",
             None,
         ),
@@ -275,7 +289,12 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
                 let sets: Vec<String> = st
                     .fields
                     .iter()
-                    .map(|f| if f == "params" { format!("{f} = '{{}}'") } else { format!("{f} = NULL") })
+                    .map(|f| match f.as_str() {
+                        "params" => format!("{f} = '{{}}'"),
+                        // An extended deadline keeps a reason (schema CHECK); its text goes.
+                        "extension_reason" => format!("{f} = CASE WHEN {f} IS NULL THEN NULL ELSE '(erased)' END"),
+                        _ => format!("{f} = NULL"),
+                    })
                     .collect();
                 conn.execute(
                     &format!("UPDATE {} SET {} WHERE {}", st.table, sets.join(", "), st.filter),

@@ -225,7 +225,11 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         if let Some(keys) = &keys {
             let parsed: Value = serde_json::from_str(&details).unwrap_or(Value::Null);
             if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
-                return Ok(fail(entries, id, format!("the free text {text} of entry {id} was changed after it was written")));
+                return Ok(fail(
+                    entries,
+                    id,
+                    format!("the free text {text} of entry {id} was changed after it was written"),
+                ));
             }
         }
         prev = hash;

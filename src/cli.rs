@@ -280,10 +280,12 @@ pub struct OpenArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Another method: a person who cannot receive a code (a cookie-only visitor, a letter, a visit) \
+#[command(
+    after_help = "Another method: a person who cannot receive a code (a cookie-only visitor, a letter, a visit) \
 is verified with `dsr verify REQUEST --method NAME --ref TEXT --reason TEXT`; the audit trail records the method, \
 the officer, and keyed hashes of the reference and reason. Refused for a request naming no one on file (exit 9) and \
-while verification is locked (exit 7). See docs/verification.md.")]
+while verification is locked (exit 7). See docs/verification.md."
+)]
 pub struct VerifyArgs {
     /// The request the code belongs to
     #[arg(value_name = "REQUEST", required_unless_present_any = ["resend", "unlock"])]

@@ -159,7 +159,8 @@ pub fn asked(params: &serde_json::Value) -> (String, String) {
         en.push_str(&format!("  - {field} becomes: {value}\n"));
     }
     for x in params["supplement"].as_array().into_iter().flatten() {
-        let (category, text) = (x["category"].as_str().unwrap_or_default(), x["statement"].as_str().unwrap_or_default());
+        let (category, text) =
+            (x["category"].as_str().unwrap_or_default(), x["statement"].as_str().unwrap_or_default());
         nl.push_str(&format!("  - aanvullende verklaring bij {category}: {text}\n"));
         en.push_str(&format!("  - supplementary statement on {category}: {text}\n"));
     }

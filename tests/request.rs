@@ -151,7 +151,9 @@ fn an_unverified_request_that_expires_gets_a_letter_on_how_to_identify() {
     let letter = &mails[1];
     assert_eq!(letter.to, vec!["jan.devries@example.nl".to_owned()]);
     assert_eq!(letter.code(), None);
-    for text in ["closed without action", "Art. 11(2)", "identify yourself", "art. 11 lid 2", "Autoriteit Persoonsgegevens"] {
+    for text in
+        ["closed without action", "Art. 11(2)", "identify yourself", "art. 11 lid 2", "Autoriteit Persoonsgegevens"]
+    {
         assert!(letter.body.contains(text), "the expiry letter should say {text:?}:\n{}", letter.body);
     }
     // Once: a later command finds nothing new to expire and sends nothing more.

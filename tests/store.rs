@@ -74,6 +74,8 @@ fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed() {
                SELECT 'DSR-2026-0900', 2026, 900, 'erase', 'email', 'p', 'email', '2026-11-01', '2026-12-01', 'verified', '{}', '2026-11-01T00:00:00Z';
              INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES ('DSR-2026-0900', '{}', 'f', '2026-11-01T00:00:00Z');
              ALTER TABLE erasure_plan DROP COLUMN reviewed_at;
+             DROP TABLE free_text;
+             ALTER TABLE challenge DROP COLUMN expired_at;
              PRAGMA user_version = 1;",
         )
         .unwrap();
@@ -84,7 +86,7 @@ fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed() {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(reviewed.as_deref(), Some("2026-11-01T00:00:00Z"));
 }
 

@@ -291,7 +291,8 @@ fn a_person_without_a_code_is_verified_by_a_recorded_method() {
     env.dsr().args(["--json", "access", &o.request]).assert().success();
     // A request naming no one has no one to verify.
     let nobody = env.open("access", &["--cookie", "vt_0000000000000000"]);
-    let out = env.run(&["verify", &nobody.request, "--method", "in-person", "--ref", "visit", "--reason", "no address"]);
+    let out =
+        env.run(&["verify", &nobody.request, "--method", "in-person", "--ref", "visit", "--reason", "no address"]);
     assert_eq!(out.status.code(), Some(9));
     support::assert_one_line_error(&out);
 }

@@ -96,7 +96,13 @@ pub fn open(
     let mut held_back = None;
     if fresh || amended {
         match send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req) {
-            Err(e) if amended && matches!(e.downcast_ref::<Error>(), Some(Error::RateLimited(_) | Error::VerificationLocked(_))) => {
+            Err(e)
+                if amended
+                    && matches!(
+                        e.downcast_ref::<Error>(),
+                        Some(Error::RateLimited(_) | Error::VerificationLocked(_))
+                    ) =>
+            {
                 held_back = Some(e.to_string());
             }
             other => {
@@ -176,8 +182,14 @@ pub fn send_code(
     };
     let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
     let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
-    let body =
-        mail::challenge_body(controller, &req.id, req.kind().names(), &mail::asked(&req.params), &issued.grouped(), &expires);
+    let body = mail::challenge_body(
+        controller,
+        &req.id,
+        req.kind().names(),
+        &mail::asked(&req.params),
+        &issued.grouped(),
+        &expires,
+    );
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;
     let sent = mail::Transport::from_env(store)?.send(&message, &req.id)?;

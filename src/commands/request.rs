@@ -205,7 +205,8 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
         row("Verified", format!("{v} by {}", r.verification_method.clone().unwrap_or_default()));
     }
     if let Some(reason) = &r.rejection_reason {
-        row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_default()));
+        // A refusal always has a note; none left means it was erased with the person.
+        row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_else(|| "(erased)".into())));
     }
     let mut tl = table::new(&ctx.out, &["#", "Time", "Actor", "Event", "Details"]);
     for e in &s.timeline {

@@ -13,7 +13,7 @@ use crate::error::Error;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial schema", include_str!("../../schema.sql")),
     ("erasure plans reviewed by an officer", include_str!("migrations/0002_erasure_plan_reviewed.sql")),
-    ("free text out of the audit trail; expired codes", include_str!("migrations/0004_free_text_and_expired_codes.sql")),
+    ("free text out of the chain; codes stay expired", include_str!("migrations/0004_free_text_and_expired_codes.sql")),
 ];
 
 /// The schema version this binary writes.

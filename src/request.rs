@@ -473,24 +473,9 @@ pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
             json!({"deadline": r.deadline()}),
         )?;
     }
-    if !stale.is_empty() {
-        tell_expired(conn, clock, &stale)?;
-    }
+    // Art. 12(4), 11(2): each person on file hears why nothing was done and how to identify.
+    crate::letters::tell_expired(conn, clock, &stale)?;
     Ok(stale.len())
-}
-
-/// Art. 12(4) and 11(2): the person of an expired request hears why nothing was done and how they
-/// can still identify themselves. Only to an address on file, like every letter.
-fn tell_expired(conn: &Connection, clock: &Clock, stale: &[Request]) -> anyhow::Result<()> {
-    let Some(controller) = crate::register::Register::load(conn)?.controller else {
-        return Ok(());
-    };
-    let store = std::path::PathBuf::from(conn.path().unwrap_or_default());
-    for r in stale {
-        let letter = crate::letters::expired(&controller, r);
-        crate::mail::notify(conn, clock, &store, &controller, r, &letter)?;
-    }
-    Ok(())
 }
 
 #[derive(Debug, Default, Clone, Copy)]

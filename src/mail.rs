@@ -178,8 +178,8 @@ pub fn asked(params: &serde_json::Value) -> (String, String) {
         en.push_str(&format!("  - ground: {g}; data: {which_en}\n"));
     }
     if !nl.is_empty() {
-        nl = format!("Het verzoek vraagt:\n{nl}");
-        en = format!("The request asks:\n{en}");
+        nl = format!("Het verzoek vraagt:\n{nl}\n");
+        en = format!("The request asks:\n{en}\n");
     }
     (nl, en)
 }

@@ -202,7 +202,8 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     }
     row("Days left", if r.is_open() { s.request.days_left.to_string() } else { "-".into() });
     if let Some(v) = &r.verified_at {
-        row("Verified", format!("{v} by {}", r.verification_method.clone().unwrap_or_default()));
+        let reference = r.verification_ref.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        row("Verified", format!("{v} by {}{reference}", r.verification_method.clone().unwrap_or_default()));
     }
     if let Some(reason) = &r.rejection_reason {
         // A refusal always has a note; none left means it was erased with the person.

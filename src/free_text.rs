@@ -95,3 +95,32 @@ pub fn altered(conn: &Connection, keys: &Keys, details: &Value) -> rusqlite::Res
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_is_shown_until_erased_and_an_edit_is_caught() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let conn = &store.conn;
+        Keys::create(conn).unwrap();
+        let keys = Keys::load(conn).unwrap();
+        let clock = Clock::fixed(chrono::Utc::now());
+        let reference = record(conn, &clock, None, "--note", "  called jan@example.nl back  ").unwrap();
+        let mut details = json!({"note": reference.clone(), "months": 1});
+        assert_eq!(altered(conn, &keys, &details).unwrap(), None);
+        resolve(conn, &mut details).unwrap();
+        assert_eq!(details, json!({"note": "called jan@example.nl back", "months": 1}));
+        conn.execute("UPDATE free_text SET text = 'called someone else'", []).unwrap();
+        let wrapped = json!({"note": reference.clone()});
+        assert_eq!(altered(conn, &keys, &wrapped).unwrap(), reference["free_text"].as_i64());
+        conn.execute("DELETE FROM free_text", []).unwrap();
+        assert_eq!(altered(conn, &keys, &wrapped).unwrap(), None, "erased is not altered");
+        let mut shown = wrapped;
+        resolve(conn, &mut shown).unwrap();
+        assert_eq!(shown, json!({"note": ERASED}));
+        assert!(record(conn, &clock, None, "--note", &"x".repeat(MAX_CHARS + 1)).is_err());
+        assert!(record(conn, &clock, None, "--note", &"é".repeat(MAX_CHARS)).is_ok(), "characters, not bytes");
+    }
+}

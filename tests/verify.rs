@@ -328,3 +328,24 @@ fn time_only_goes_forward_and_an_expired_code_stays_expired() {
     let (v, code): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
     assert_eq!((v["ok"].as_bool(), code), (Some(true), 0));
 }
+
+#[test]
+fn an_amendment_at_the_send_limit_still_voids_the_code() {
+    let env = env_at("2026-11-02T09:00:00Z");
+    let mut acks = Vec::new();
+    for who in ["jan.devries@example.nl", "nobody@example.nl"] {
+        let o = env.open("rectify", &["--email", who, "--set", "city=Utrecht"]);
+        for _ in 0..2 {
+            env.dsr().args(["verify", "--resend", &o.request]).assert().success();
+        }
+        let old = (who == "jan.devries@example.nl").then(|| env.code(&o.request));
+        let again = env.open("rectify", &["--email", who, "--set", "city=Zwolle"]);
+        assert!(again.message.contains("earlier code no longer works") && again.message.contains("--resend"));
+        if let Some(old) = old {
+            assert_eq!(env.messages(&o.request).len(), 3, "no fourth code within the hour");
+            assert_eq!(verify(&env, &o.request, &old).status.code(), Some(6), "the old code is void all the same");
+        }
+        acks.push(again.message.replace(&o.request, "ID"));
+    }
+    assert_eq!(acks[0], acks[1], "the same for known and unknown people");
+}

@@ -118,7 +118,7 @@ pub fn open(
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
     } else if let Some(why) = held_back {
         format!(
-            "Request {} ({}) was already open for this person; it now asks what was given here, replacing what it asked before. The earlier code no longer works; no new code was sent ({why}); send one later with `dsr verify --resend {}`.",
+            "Request {} ({}) was already open for this person; it now asks what was given here, replacing what it asked before. The earlier code no longer works, and {why}; send a new one later with `dsr verify --resend {}`.",
             req.id, req.right, req.id
         )
     } else if amended {

@@ -2,7 +2,10 @@
 //! extension and rejection, appended in the same transaction as the change it records. Entries
 //! are hash-chained: each holds the SHA-256 of the previous entry, and the store keeps the hash
 //! and count of the last one, so an edited, deleted, reordered or truncated trail is detected.
-//! People appear only as keyed pseudonyms; codes never appear at all.
+//! People appear only as keyed pseudonyms; codes never appear at all. Time only goes forward: an
+//! entry dated before its predecessor is refused when written and reported by `verify`. Free text
+//! an officer types (reasons, notes, references) stays out of the chain: an entry holds a
+//! reference to it and a keyed hash of it (see `free_text`), so it can be erased with the person.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -10,7 +13,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::keys::hex;
+use crate::error::Error;
+use crate::keys::{hex, Keys};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -96,7 +100,9 @@ fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
     .unwrap_or((0, GENESIS.to_owned())))
 }
 
-/// Append one entry. Call inside the transaction that makes the change it records.
+/// Append one entry. Call inside the transaction that makes the change it records. Refused
+/// (and so is the change) when the clock is behind the last entry: a trail that goes back in
+/// time could make an expired code or a missed deadline look valid again.
 pub fn append(
     conn: &Connection,
     clock: &Clock,
@@ -104,10 +110,17 @@ pub fn append(
     subject: Option<&str>,
     action: &str,
     details: Value,
-) -> rusqlite::Result<()> {
+) -> anyhow::Result<()> {
     let (count, prev) = head(conn)?;
-    let id: i64 = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM audit_log", [], |r| r.get(0))?;
+    let last: Option<(i64, String)> = conn
+        .prepare_cached("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
     let at = clock.timestamp();
+    if let Some((_, last_at)) = last.as_ref().filter(|(_, last_at)| at < *last_at) {
+        return Err(Error::ClockBehind { now: at, last: last_at.clone() }.into());
+    }
+    let id = last.map_or(1, |(id, _)| id + 1);
     let actor = actor();
     let details = details.to_string();
     let hash = Fields {
@@ -153,7 +166,9 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
          FROM audit_log ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
+    let keys = Keys::load(conn).ok();
     let mut prev = GENESIS.to_owned();
+    let mut prev_at = String::new();
     let mut expected_id = 1;
     let mut entries = 0;
     let fail = |entries, id, why: String| Verification {
@@ -200,7 +215,25 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         if computed != hash {
             return Ok(fail(entries, id, format!("entry {id} was changed after it was written")));
         }
+        if at < prev_at {
+            return Ok(fail(
+                entries,
+                id,
+                format!("entry {id} is dated {at}, before entry {} ({prev_at}): the clock was set back", id - 1),
+            ));
+        }
+        if let Some(keys) = &keys {
+            let parsed: Value = serde_json::from_str(&details).unwrap_or(Value::Null);
+            if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
+                return Ok(fail(
+                    entries,
+                    id,
+                    format!("the free text {text} of entry {id} was changed after it was written"),
+                ));
+            }
+        }
         prev = hash;
+        prev_at = at;
         expected_id += 1;
     }
     let (count, head_hash) = head(conn)?;
@@ -216,7 +249,7 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
     Ok(Verification { format_version: 1, entries, ok: true, first_bad_entry: None, problem: None })
 }
 
-/// Entries, optionally of one request.
+/// Entries, optionally of one request; free texts shown as they are, or "(erased)".
 pub fn list(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<Entry>> {
     let mut stmt = conn.prepare(
         "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
@@ -224,6 +257,8 @@ pub fn list(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<En
     )?;
     let rows = stmt.query_map([request], |r| {
         let details: String = r.get(7)?;
+        let mut details = serde_json::from_str(&details).unwrap_or(Value::String(details));
+        crate::free_text::resolve(conn, &mut details)?;
         Ok(Entry {
             id: r.get(0)?,
             at: r.get(1)?,
@@ -232,7 +267,7 @@ pub fn list(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<En
             request_id: r.get(4)?,
             subject_pseudonym: r.get(5)?,
             action: r.get(6)?,
-            details: serde_json::from_str(&details).unwrap_or(Value::String(details)),
+            details,
             prev_hash: r.get(8)?,
             hash: r.get(9)?,
         })

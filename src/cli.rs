@@ -289,20 +289,32 @@ pub struct OpenArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Another method: a person who cannot receive a code (a cookie-only visitor, a letter, a visit) \
+is verified with `dsr verify REQUEST --method NAME --ref TEXT --reason TEXT`; the audit trail records the method, \
+the officer, and keyed hashes of the reference and reason. Refused for a request naming no one on file (exit 9) and \
+while verification is locked (exit 7). See docs/verification.md."
+)]
 pub struct VerifyArgs {
     /// The request the code belongs to
     #[arg(value_name = "REQUEST", required_unless_present_any = ["resend", "unlock"])]
     pub request: Option<String>,
     /// The code the person relays (asked for on a terminal when left out)
-    #[arg(value_name = "CODE", requires = "request")]
+    #[arg(value_name = "CODE", requires = "request", conflicts_with = "method")]
     pub code: Option<String>,
+    /// Verify without a code, by this method (e.g. in-person, account-login); needs --ref and --reason
+    #[arg(long, value_name = "NAME", requires_all = ["request", "reference", "reason"], conflicts_with_all = ["resend", "unlock"])]
+    pub method: Option<String>,
+    /// What the other method rests on (e.g. a ticket or session id), kept out of the audit chain
+    #[arg(long = "ref", id = "reference", value_name = "TEXT", requires = "method")]
+    pub reference: Option<String>,
     /// Send a new code for this request (voids the older one)
     #[arg(long, value_name = "REQUEST", conflicts_with_all = ["request", "unlock"])]
     pub resend: Option<String>,
     /// Lift the lock on the person of this request
     #[arg(long, value_name = "REQUEST", requires = "reason", conflicts_with = "request")]
     pub unlock: Option<String>,
-    /// Why the lock is lifted (recorded in the audit trail)
+    /// Why the lock is lifted, or why another method than a code was used (at most 1000 characters)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 }

@@ -50,6 +50,8 @@ pub enum Error {
     WalBusy(PathBuf),
     #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
     BatchFailed { failed: usize, rows: usize },
+    #[error("the clock says {now}, before the last audit entry ({last}); dsr records nothing dated earlier than what it already recorded: correct the system clock or DSR_NOW")]
+    ClockBehind { now: String, last: String },
 }
 
 impl Error {
@@ -79,6 +81,8 @@ impl Error {
             Error::RunLocked(_) => Code::RunLocked,
             Error::StalePlan(_) => Code::StalePlan,
             Error::WalBusy(_) => Code::WalBusy,
+            // A clock set back is a bad input (DSR_NOW or the system clock), not a new kind of failure.
+            Error::ClockBehind { .. } => Code::Usage,
         }
     }
 }

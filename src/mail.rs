@@ -180,11 +180,48 @@ fn builder(
         .header(lettre::message::header::MIME_VERSION_1_0))
 }
 
-/// The challenge: Dutch first, then English.
+/// What a request asks beyond its right, as (Dutch, English) lines for the code message: for a
+/// rectification each field and its new value. The code approves exactly this; the message goes
+/// to the address on file, so it discloses nothing to anyone else.
+pub fn asked(params: &serde_json::Value) -> (String, String) {
+    let (mut nl, mut en) = (String::new(), String::new());
+    for c in params["set"].as_array().into_iter().flatten() {
+        let (field, value) = (c["field"].as_str().unwrap_or_default(), c["value"].as_str().unwrap_or_default());
+        nl.push_str(&format!("  - {field} wordt: {value}\n"));
+        en.push_str(&format!("  - {field} becomes: {value}\n"));
+    }
+    for x in params["supplement"].as_array().into_iter().flatten() {
+        let (category, text) =
+            (x["category"].as_str().unwrap_or_default(), x["statement"].as_str().unwrap_or_default());
+        nl.push_str(&format!("  - aanvullende verklaring bij {category}: {text}\n"));
+        en.push_str(&format!("  - supplementary statement on {category}: {text}\n"));
+    }
+    if let Some(p) = params["purpose"].as_str() {
+        nl.push_str(&format!("  - doel: {p}\n"));
+        en.push_str(&format!("  - purpose: {p}\n"));
+    }
+    if let Some(g) = params["ground"].as_str() {
+        let categories: Vec<&str> =
+            params["categories"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
+        let (all_nl, all_en) = ("al je gegevens".to_owned(), "all your data".to_owned());
+        let (which_nl, which_en) =
+            if categories.is_empty() { (all_nl, all_en) } else { (categories.join(", "), categories.join(", ")) };
+        nl.push_str(&format!("  - grond: {g}; gegevens: {which_nl}\n"));
+        en.push_str(&format!("  - ground: {g}; data: {which_en}\n"));
+    }
+    if !nl.is_empty() {
+        nl = format!("Het verzoek vraagt:\n{nl}\n");
+        en = format!("The request asks:\n{en}\n");
+    }
+    (nl, en)
+}
+
+/// The challenge: Dutch first, then English. `asked` is what the code approves (see `asked`).
 pub fn challenge_body(
     controller: &Controller,
     request_id: &str,
     right: (&str, &str),
+    asked: &(String, String),
     code: &str,
     expires: &str,
 ) -> String {
@@ -192,10 +229,12 @@ pub fn challenge_body(
     let contact = &controller.privacy_email;
     let (right_en, right_nl) = right;
     let sig = crate::answers::signature(controller);
+    let (asked_nl, asked_en) = asked;
     format!(
         "(English below)\n\n\
 Hallo,\n\n\
 Er is bij {c} een verzoek gedaan om {right_nl} (verzoek {request_id}).\n\
+{asked_nl}\
 Om te bevestigen dat jij dit verzoek deed, geef je deze code door aan onze privacyfunctionaris:\n\n\
     {code}\n\n\
 De code is geldig tot {expires} (UTC) en werkt één keer.\n\
@@ -205,6 +244,7 @@ Zonder de code verstrekken of wijzigen wij niets.\n\n\
 ----------------------------------------\n\n\
 Hello,\n\n\
 {c} received a request for {right_en} (request {request_id}).\n\
+{asked_en}\
 To confirm that you made this request, give this code to our privacy officer:\n\n\
     {code}\n\n\
 The code is valid until {expires} (UTC) and works once.\n\
@@ -274,6 +314,22 @@ pub fn queue_message(
     Transport::from_env(store)?;
     let id = crate::queue::mail(conn, clock, Some(&request.id), letter, message, on_sent)?;
     Ok(Sent { transport: "queued", reference: format!("queued #{id}") })
+}
+
+/// Send a letter about a request to an address that is not the person's address on file: the
+/// address a request naming no one came from (the negative confirmation). Recorded in the audit
+/// trail like `notify` (in the caller's transaction); the address itself is not.
+pub fn notify_address(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &Path,
+    controller: &Controller,
+    request: &crate::request::Request,
+    address: &str,
+    letter: &Letter,
+) -> anyhow::Result<Sent> {
+    let message = message(controller, address, &letter.subject, letter.body.clone(), clock)?;
+    queue_message(conn, clock, store, request, letter.kind, &message, crate::queue::OnSent::Nothing)
 }
 
 #[cfg(test)]

@@ -393,6 +393,12 @@ pub fn deliver(
         ))
         .into());
     }
+    // The officer's reference may name the person: out of the audit chain, erased with them.
+    // (A mail's reference is the outbox file or SMTP message name, no free text.)
+    let noted = match reference {
+        Some(t) if channel != "email" => crate::free_text::record(conn, clock, Some(&r.id), "--ref", t)?,
+        other => json!(other),
+    };
     conn.execute(
         "UPDATE request SET delivered_at = ?2, delivery_channel = ?3, delivery_ref = ?4 WHERE id = ?1",
         params![r.id, clock.timestamp(), channel, reference],
@@ -404,10 +410,10 @@ pub fn deliver(
             Some(&r.id),
             Some(&r.subject_pseudonym),
             "disclosed",
-            json!({"to": "the person", "channel": channel, "reference": reference}),
+            json!({"to": "the person", "channel": channel, "reference": noted}),
         )?;
     }
-    set_state(conn, clock, r, "completed", json!({"delivered": channel, "reference": reference}))
+    set_state(conn, clock, r, "completed", json!({"delivered": channel, "reference": noted}))
 }
 
 /// Record a verification by a means other than an email code (e.g. a portal session).
@@ -418,6 +424,8 @@ pub fn mark_verified(
     method: &str,
     reference: Option<&str>,
 ) -> anyhow::Result<()> {
+    let reference = reference.map(str::trim);
+    let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
     conn.execute(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
         params![r.id, clock.timestamp(), method, reference],
@@ -428,7 +436,7 @@ pub fn mark_verified(
         Some(&r.id),
         Some(&r.subject_pseudonym),
         "request-verified",
-        json!({"method": method, "reference": reference}),
+        json!({"method": method, "reference": noted}),
     )?;
     Ok(())
 }
@@ -471,6 +479,8 @@ pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason
         .into());
     }
     let new_due = due_date(r.received_on, 1 + already + months);
+    // The chain keeps a keyed hash of what was typed now; the text is erased with the person.
+    let typed = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
     let reason = match &r.extension_reason {
         Some(prev) => format!("{prev}; {}", reason.trim()),
         None => reason.trim().to_owned(),
@@ -485,7 +495,7 @@ pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason
         Some(&r.id),
         Some(&r.subject_pseudonym),
         "request-extended",
-        json!({"months": months, "due_on": new_due, "reason": reason, "told_on": today}),
+        json!({"months": months, "due_on": new_due, "reason": typed, "told_on": today}),
     )?;
     load(conn, &r.id)
 }
@@ -513,11 +523,12 @@ pub fn reject(
     if note.trim().is_empty() {
         return Err(Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into());
     }
+    let typed = crate::free_text::record(conn, clock, Some(&r.id), "--note", note)?;
     conn.execute(
         "UPDATE request SET rejection_reason = ?2, rejection_note = ?3 WHERE id = ?1",
         params![r.id, reason.as_str(), note.trim()],
     )?;
-    set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": note.trim()}))?;
+    set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": typed}))?;
     load(conn, &r.id)
 }
 
@@ -552,6 +563,8 @@ pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
             json!({"deadline": r.deadline()}),
         )?;
     }
+    // Art. 12(4), 11(2): each person on file hears why nothing was done and how to identify.
+    crate::letters::tell_expired(conn, clock, &stale)?;
     Ok(stale.len())
 }
 

@@ -17,8 +17,8 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::Request;
 
-/// id, code MAC, address MAC, expiry, failed tries.
-type ActiveChallenge = (i64, Vec<u8>, Vec<u8>, String, i64);
+/// id, code MAC, address MAC, expiry, failed tries, when first refused as expired.
+type ActiveChallenge = (i64, Vec<u8>, Vec<u8>, String, i64, Option<String>);
 
 pub const MAX_TRIES_PER_CODE: i64 = 5;
 pub const LOCK_AFTER_FAILURES: i64 = 10;
@@ -83,8 +83,18 @@ pub fn canonical(input: &str) -> Option<String> {
     (bytes.len() == 5).then(|| base32::encode(base32::Alphabet::Crockford, &bytes))
 }
 
-fn code_parts<'a>(r: &'a Request, address_mac: &'a [u8], code: &'a str) -> [&'a [u8]; 6] {
-    [b"code", r.id.as_bytes(), r.right.as_bytes(), r.subject_pseudonym.as_bytes(), address_mac, code.as_bytes()]
+/// What a code is bound to: the request, its right, the person, the address it went to and what
+/// the request asks (its params), so a code never approves details it was not sent for.
+fn code_parts<'a>(r: &'a Request, asks: &'a str, address_mac: &'a [u8], code: &'a str) -> [&'a [u8]; 7] {
+    [
+        b"code",
+        r.id.as_bytes(),
+        r.right.as_bytes(),
+        r.subject_pseudonym.as_bytes(),
+        asks.as_bytes(),
+        address_mac,
+        code.as_bytes(),
+    ]
 }
 
 fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
@@ -134,7 +144,7 @@ pub fn issue(
     }
     let code = new_code()?;
     let address_mac = keys.mac(&[b"address", address.unwrap_or("").as_bytes()]);
-    let code_mac = keys.mac(&code_parts(r, &address_mac, &code));
+    let code_mac = keys.mac(&code_parts(r, &r.params.to_string(), &address_mac, &code));
     let expires_at = now + lifetime()?;
     let superseded =
         conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
@@ -187,17 +197,25 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
     }
     let active: Option<ActiveChallenge> = conn
         .prepare_cached(
-            "SELECT id, code_mac, address_mac, expires_at, failed_tries FROM challenge WHERE request_id = ?1 AND state = 'active'",
+            "SELECT id, code_mac, address_mac, expires_at, failed_tries, expired_at FROM challenge
+             WHERE request_id = ?1 AND state = 'active'",
         )?
-        .query_row([&r.id], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?)))
+        .query_row([&r.id], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?)))
         .optional()?;
     let canonical = canonical(input);
-    let Some((challenge, code_mac, address_mac, expires_at, tries)) = active else {
+    let Some((challenge, code_mac, address_mac, expires_at, tries, expired_at)) = active else {
         // No live code (never sent, used, burned or voided): still a failed try for the person.
         return fail(conn, clock, r, None, 0, if canonical.is_none() { "malformed" } else { "no-code" });
     };
-    let matches = canonical.as_deref().is_some_and(|code| keys.verify(&code_parts(r, &address_mac, code), &code_mac));
-    if matches && clock.timestamp() > expires_at {
+    let asks = r.params.to_string();
+    let matches =
+        canonical.as_deref().is_some_and(|code| keys.verify(&code_parts(r, &asks, &address_mac, code), &code_mac));
+    // Once refused as expired, a code stays expired whatever the clock says later.
+    if matches && (expired_at.is_some() || clock.timestamp() > expires_at) {
+        conn.execute(
+            "UPDATE challenge SET expired_at = coalesce(expired_at, ?2) WHERE id = ?1",
+            params![challenge, clock.timestamp()],
+        )?;
         audit::append(
             conn,
             clock,
@@ -302,6 +320,7 @@ pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> an
     if reason.trim().is_empty() {
         return Err(Error::invalid("--reason", "unlocking needs a reason for the audit trail").into());
     }
+    crate::free_text::check("--reason", reason)?;
     if !is_locked(conn, &r.subject_pseudonym)? {
         return Err(Error::RequestState(format!("verification for request {} is not locked", r.id)).into());
     }
@@ -309,13 +328,96 @@ pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> an
         "UPDATE verification_lock SET locked_at = NULL, consecutive_failures = 0 WHERE subject_pseudonym = ?1",
         [&r.subject_pseudonym],
     )?;
+    let reason = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
     audit::append(
         conn,
         clock,
         Some(&r.id),
         Some(&r.subject_pseudonym),
         "verification-unlocked",
-        json!({"reason": reason.trim()}),
+        json!({"reason": reason}),
+    )?;
+    Ok(())
+}
+
+/// Void the request's live code because what the request asks changed: the code was sent for
+/// the old details and must not approve the new ones. Returns whether a code was voided.
+pub fn void(conn: &Connection, clock: &Clock, r: &Request) -> anyhow::Result<bool> {
+    let voided =
+        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
+    if voided > 0 {
+        audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "code-voided",
+            json!({"why": "the request's details changed after the code was sent"}),
+        )?;
+    }
+    Ok(voided > 0)
+}
+
+/// Verify a request by a method other than an email code, for a person who cannot receive one
+/// (a cookie-only visitor, a letter, a visit): the officer names the method, a reference to the
+/// evidence and why no code was used. Allowed whether or not a code could be sent, but never
+/// for a request naming no one on file, nor while verification is locked. The reference and
+/// the reason are free text (kept out of the chain); the entry names the method and the actor.
+pub fn alternative(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    method: &str,
+    reference: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let method = method.trim();
+    let token = !method.is_empty()
+        && method.len() <= 40
+        && method.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !token || method == "email-code" {
+        return Err(Error::invalid(
+            "--method",
+            "name the method in lowercase letters, digits and hyphens (at most 40), e.g. in-person or account-login; email-code is the code itself",
+        )
+        .into());
+    }
+    for (what, text) in [("--ref", reference), ("--reason", reason)] {
+        if text.trim().is_empty() {
+            return Err(Error::invalid(what, "verification by another method needs a reference and a reason").into());
+        }
+        crate::free_text::check(what, text)?;
+    }
+    if matches!(r.state.as_str(), "verified" | "completed") {
+        return Err(Error::RequestState(format!("request {} is already verified", r.id)).into());
+    }
+    if r.state != "awaiting-verification" {
+        return Err(Error::RequestState(format!("request {} is {}; there is nothing to verify", r.id, r.state)).into());
+    }
+    if r.person_id.is_none() {
+        return Err(Error::RequestState(format!(
+            "request {} names no one on file (or the person was erased); there is no one to verify",
+            r.id
+        ))
+        .into());
+    }
+    if is_locked(conn, &r.subject_pseudonym)? {
+        return Err(Error::VerificationLocked(r.id.clone()).into());
+    }
+    conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
+    let why = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
+    let evidence = crate::free_text::record(conn, clock, Some(&r.id), "--ref", reference)?;
+    conn.execute(
+        "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
+        params![r.id, clock.timestamp(), method, reference.trim()],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-verified",
+        json!({"method": method, "alternative": true, "reference": evidence, "reason": why}),
     )?;
     Ok(())
 }

@@ -189,7 +189,11 @@ fn the_acknowledgement_is_the_same_whether_or_not_the_address_is_known() {
         )
     };
     assert_eq!(strip(&known), strip(&unknown));
-    assert_eq!(env.messages(&unknown.request).len(), 0, "nothing is sent for an unknown address");
+    // The unknown address gets no code, only the Art. 15(1) negative confirmation, at that address.
+    let sent = env.messages(&unknown.request);
+    assert_eq!(sent.len(), 1, "one letter to an unknown address");
+    assert_eq!(sent[0].to, vec!["nobody.here@example.nl".to_owned()]);
+    assert_eq!(sent[0].code(), None, "no code for an unknown address");
     let h1 = env.run(&["access", "--email", "sanne@bakkerwebdesign.example"]);
     let h2 = env.run(&["access", "--email", "nobody.else@example.nl"]);
     assert_eq!(h1.status.code(), h2.status.code());
@@ -326,4 +330,33 @@ fn stored_control_characters_are_escaped_on_a_terminal() {
     let human = support::stdout(&env.run(&["access", &id]));
     assert!(!human.contains('\x1b') && !human.contains('\u{202e}'), "raw control characters reached the terminal");
     assert!(human.contains("\\u{1b}[2J"));
+}
+
+#[test]
+fn a_request_naming_no_one_gets_a_negative_confirmation_at_its_own_address() {
+    let env = Env::with_fixture("virtio");
+    let unknown = env.open("access", &["--email", "Nobody.Here@example.nl"]);
+    let mails = env.messages(&unknown.request);
+    assert_eq!(mails.len(), 1, "Art. 15(1): everyone gets an answer");
+    let letter = &mails[0];
+    assert_eq!(letter.to, vec!["nobody.here@example.nl".to_owned()], "only to the address the request came from");
+    assert_eq!(letter.code(), None);
+    for text in [
+        "We hold no personal data linked to this email address",
+        "Aan dit e-mailadres zijn bij ons geen persoonsgegevens gekoppeld",
+        "Art. 15(1)",
+    ] {
+        assert!(letter.body.contains(text), "missing {text:?}:\n{}", letter.body);
+    }
+    // A person on file gets the code and no such letter; requests by other identifiers have no address to answer.
+    let known = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let mails = env.messages(&known.request);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].code().is_some() && !mails[0].body.contains("no personal data"));
+    let phone = env.open("access", &["--phone", "+31600000001"]);
+    let cookie = env.open("access", &["--cookie", "vt_0000000000000000"]);
+    assert_eq!(env.messages(&phone.request).len() + env.messages(&cookie.request).len(), 0);
+    // Asking again is the same open request: no second letter.
+    env.open("access", &["--email", "nobody.here@example.nl"]);
+    assert_eq!(env.messages(&unknown.request).len(), 1);
 }

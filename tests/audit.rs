@@ -110,13 +110,14 @@ fn the_trail_holds_pseudonyms_not_personal_data() {
 #[test]
 fn entries_made_under_a_moved_clock_are_marked() {
     let mut env = Env::with_fixture("virtio");
-    env.now = Some("2026-11-02T09:00:00Z".into());
+    // Before the real clock, which the second half uses: the trail only goes forward.
+    env.now = Some("2024-11-02T09:00:00Z".into());
     env.open("access", &["--email", "jan.devries@example.nl"]);
     let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
     let entries = log["entries"].as_array().unwrap();
     assert!(entries
         .iter()
-        .all(|e| e["clock_injected"] == true && e["at"].as_str().unwrap().starts_with("2026-11-02T09:00:00")));
+        .all(|e| e["clock_injected"] == true && e["at"].as_str().unwrap().starts_with("2024-11-02T09:00:00")));
     env.now = None;
     env.open("access", &["--email", "sanne@bakkerwebdesign.example"]);
     let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
@@ -154,4 +155,116 @@ fn the_log_of_an_unknown_request_is_exit_17_and_cron_entries_name_an_actor() {
         env.sql().query_row("SELECT actor FROM audit_log ORDER BY id DESC LIMIT 1", [], |r| r.get(0)).unwrap();
     assert_ne!(last, "unknown");
     assert!(!last.is_empty());
+}
+
+/// The hashed fields of an entry: id, at, clock_injected, actor, request, person, action, details.
+type Hashed = (i64, String, bool, String, Option<String>, Option<String>, String, String);
+
+/// Rewrite the chain from entry `from` on with correct hashes, after `edit` changed that entry:
+/// what an older dsr (or a clock set back) could have written, without breaking any hash.
+fn rechain(env: &Env, from: i64, edit: &str) {
+    use sha2::Digest;
+    let conn = env.sql();
+    conn.execute_batch(edit).unwrap();
+    let mut prev: String =
+        conn.query_row("SELECT prev_hash FROM audit_log WHERE id = ?1", [from], |r| r.get(0)).unwrap();
+    let rows: Vec<Hashed> = conn
+        .prepare("SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details FROM audit_log WHERE id >= ?1 ORDER BY id")
+        .unwrap()
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (id, at, injected, actor, request, subject, action, details) in rows {
+        let canonical =
+            serde_json::json!([id, at, injected, actor, request, subject, action, details, prev]).to_string();
+        let hash: String = sha2::Sha256::digest(canonical.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        conn.execute("UPDATE audit_log SET prev_hash = ?2, hash = ?3 WHERE id = ?1", rusqlite::params![id, prev, hash])
+            .unwrap();
+        prev = hash;
+    }
+    let n: i64 = conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+    conn.execute("UPDATE store_meta SET value = ?1 WHERE key = 'audit-head'", [format!("{n}:{prev}")]).unwrap();
+}
+
+#[test]
+fn an_entry_dated_before_its_predecessor_is_reported() {
+    let env = store_with_history();
+    rechain(&env, 3, "");
+    let (v, code): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
+    assert_eq!((v["ok"].as_bool(), code), (Some(true), 0), "the rewritten chain itself is sound");
+    rechain(&env, 3, "UPDATE audit_log SET at = '2001-01-01T00:00:00Z' WHERE id = 3");
+    let err = broken_at(&env);
+    assert!(err.contains("entry 3") && err.contains("before entry 2"), "{err}");
+}
+
+#[test]
+fn free_text_stays_out_of_the_chain_and_goes_with_the_person() {
+    let mut env = Env::with_fixture("virtio");
+    env.now = Some("2026-11-02T09:00:00Z".into());
+    let email = "jan.devries@example.nl";
+    let access = env.open("access", &["--email", email]);
+    env.dsr()
+        .args([
+            "request",
+            "reject",
+            &access.request,
+            "--reason",
+            "other",
+            "--note",
+            &format!("{email} asked twice today"),
+        ])
+        .assert()
+        .success();
+    let erase = env.open("erase", &["--email", email]);
+    let code = env.code(&erase.request);
+    env.dsr().args(["verify", &erase.request, &code]).assert().success();
+    let long = "x".repeat(1001);
+    let out = env.run(&["request", "extend", &erase.request, "--months", "1", "--reason", &long]);
+    assert_eq!(out.status.code(), Some(2), "free text is limited");
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("1000"));
+    let reason = format!("{email} holds three accounts to untangle");
+    env.dsr().args(["request", "extend", &erase.request, "--months", "1", "--reason", &reason]).assert().success();
+    let raw = |env: &Env| -> String {
+        env.sql()
+            .query_row(
+                "SELECT group_concat(details, '|') || (SELECT group_concat(coalesce(extension_reason, '') || coalesce(rejection_note, ''), '|') FROM request) FROM audit_log",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let chain: String =
+        env.sql().query_row("SELECT group_concat(details, '|') FROM audit_log", [], |r| r.get(0)).unwrap();
+    assert!(!chain.contains(email), "the chain holds no free text: {chain}");
+    let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
+    let detail = |log: &serde_json::Value, action: &str, key: &str| -> serde_json::Value {
+        log["entries"].as_array().unwrap().iter().find(|e| e["action"] == action).unwrap()["details"][key].clone()
+    };
+    assert_eq!(detail(&log, "request-extended", "reason"), reason.as_str(), "shown while it exists");
+    assert_eq!(detail(&log, "request-rejected", "note"), format!("{email} asked twice today").as_str());
+    env.dsr().args(["erase", &erase.request, "--yes"]).assert().success();
+    assert!(!raw(&env).contains(email), "erased with the person: {}", raw(&env));
+    let left: i64 = env.sql().query_row("SELECT count(*) FROM free_text", [], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
+    let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
+    assert_eq!(detail(&log, "request-extended", "reason"), "(erased)");
+    assert_eq!(detail(&log, "request-rejected", "note"), "(erased)");
+    let (v, code): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
+    assert_eq!((v["ok"].as_bool(), code), (Some(true), 0), "the chain still verifies");
+    let human = support::stdout(&env.run(&["request", "show", &access.request]));
+    assert!(human.contains("(erased)") && !human.contains(email), "{human}");
+}
+
+#[test]
+fn an_edited_free_text_is_detected() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    env.dsr()
+        .args(["request", "reject", &o.request, "--reason", "excessive", "--note", "fifth request this week"])
+        .assert()
+        .success();
+    env.sql().execute("UPDATE free_text SET text = 'first request'", []).unwrap();
+    assert!(broken_at(&env).contains("free text"));
 }

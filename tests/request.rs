@@ -135,3 +135,39 @@ fn a_letter_logged_after_its_deadline_stays_open_and_overdue() {
     let (shown, _): (Value, i32) = env.json(&["request", "show", &late.request]);
     assert_eq!(shown["state"], "expired");
 }
+
+#[test]
+fn an_unverified_request_that_expires_gets_a_letter_on_how_to_identify() {
+    let mut env = env_at("2026-11-02T09:00:00Z");
+    let known = env.open("erase", &["--email", "jan.devries@example.nl"]);
+    let unknown = env.open("erase", &["--email", "nobody@example.nl"]);
+    assert_eq!(env.messages(&known.request).len(), 1, "the code");
+    env.now = Some("2026-12-05T09:00:00Z".into());
+    let (list, code): (Value, i32) = env.json(&["request", "list"]);
+    assert_eq!(code, 0);
+    assert!(list["requests"].as_array().unwrap().iter().all(|r| r["state"] == "expired"), "{list}");
+    let mails = env.messages(&known.request);
+    assert_eq!(mails.len(), 2, "the code, then the expiry letter");
+    let letter = &mails[1];
+    assert_eq!(letter.to, vec!["jan.devries@example.nl".to_owned()]);
+    assert_eq!(letter.code(), None);
+    for text in
+        ["closed without action", "Art. 11(2)", "identify yourself", "art. 11 lid 2", "Autoriteit Persoonsgegevens"]
+    {
+        assert!(letter.body.contains(text), "the expiry letter should say {text:?}:\n{}", letter.body);
+    }
+    // Once: a later command finds nothing new to expire and sends nothing more.
+    env.dsr().args(["request", "list"]).assert().success();
+    assert_eq!(env.messages(&known.request).len(), 2);
+    // A request naming no one had only its negative confirmation; no one on file to tell.
+    assert_eq!(env.messages(&unknown.request).len(), 1);
+    let letters: Vec<String> = env
+        .sql()
+        .prepare("SELECT details FROM audit_log WHERE action = 'mail-sent' AND request_id = ?1")
+        .unwrap()
+        .query_map([&known.request], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(letters.iter().any(|d| d.contains("\"letter\":\"expired\"")), "{letters:?}");
+}

@@ -134,9 +134,10 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
              ALTER TABLE erasure_plan DROP COLUMN approved_at;
              ALTER TABLE erasure_plan DROP COLUMN approved_by;
              ALTER TABLE erasure_plan DROP COLUMN held_at;
-             ALTER TABLE erasure_plan DROP COLUMN hold_reason;
              DROP INDEX restriction_lift_due;
              ALTER TABLE restriction DROP COLUMN lift_at;
+             DROP TABLE free_text;
+             ALTER TABLE challenge DROP COLUMN expired_at;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -78,7 +78,8 @@ pub fn open(
             ))
             .into());
         }
-        // Not verified yet: the open request now asks what the person asks now.
+        // Not verified yet: the open request now asks what the person asks now, and the code sent
+        // for what it asked before no longer approves anything.
         tx.execute("UPDATE request SET params = ?2 WHERE id = ?1", rusqlite::params![req.id, asked.to_string()])?;
         audit::append(
             &tx,
@@ -89,17 +90,41 @@ pub fn open(
             json!({"params": "replaced"}),
         )?;
         req = request::load(&tx, &req.id)?;
+        verify::void(&tx, &ctx.clock, &req)?;
+    }
+    // A new code for the new details, within the limits; known and unknown people alike.
+    let mut held_back = None;
+    if fresh || amended {
+        match send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req) {
+            Err(e)
+                if amended
+                    && matches!(
+                        e.downcast_ref::<Error>(),
+                        Some(Error::RateLimited(_) | Error::VerificationLocked(_))
+                    ) =>
+            {
+                held_back = Some(e.to_string());
+            }
+            other => {
+                other?;
+            }
+        }
     }
     if fresh {
-        send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
+        negative_confirmation(&tx, &ctx.clock, &ctx.store.path, &controller, &req)?;
     }
     tx.commit()?;
     let message = if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
+    } else if let Some(why) = held_back {
+        format!(
+            "Request {} ({}) was already open for this person; it now asks what was given here, replacing what it asked before. The earlier code no longer works, and {why}; send a new one later with `dsr verify --resend {}`.",
+            req.id, req.right, req.id
+        )
     } else if amended {
         format!(
-            "Request {} ({}) was already open for this person; it now asks what was given here, replacing what it asked before. No new code was sent (use `dsr verify --resend {}`).",
-            req.id, req.right, req.id
+            "Request {} ({}) was already open for this person; it now asks what was given here, replacing what it asked before. The earlier code no longer works; if the person is on file with an email address, a new code naming these details was sent to that address.",
+            req.id, req.right
         )
     } else {
         format!(
@@ -157,11 +182,40 @@ pub fn send_code(
     };
     let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
     let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
-    let body = mail::challenge_body(controller, &req.id, req.kind().names(), &issued.grouped(), &expires);
+    let body = mail::challenge_body(
+        controller,
+        &req.id,
+        req.kind().names(),
+        &mail::asked(&req.params),
+        &issued.grouped(),
+        &expires,
+    );
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;
     mail::queue_message(tx, clock, store, req, "verification-code", &message, crate::queue::OnSent::Nothing)?;
     Ok(true)
+}
+
+/// Art. 15(1): a request opened by an email address that names no one on file gets a letter at
+/// that address saying no data is linked to it. Sent only to the address given (its owner learns
+/// only about it), never shown differently to the officer; a person on file gets the code instead.
+fn negative_confirmation(
+    tx: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    store: &std::path::Path,
+    controller: &crate::register::Controller,
+    req: &Request,
+) -> anyhow::Result<()> {
+    let Some(address) = req.named_email().filter(|_| req.person_id.is_none()) else {
+        return Ok(());
+    };
+    if address.parse::<lettre::Address>().is_err() {
+        // Nothing can reach it; the officer's answer must not differ from a known person's.
+        return Ok(());
+    }
+    let letter = crate::letters::no_data(controller, req, &address);
+    mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
+    Ok(())
 }
 
 /// Load a request for answering: the right kind, verified, naming a person.

@@ -271,6 +271,7 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code
     if reason.trim().is_empty() {
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
+    crate::free_text::check("--reason", reason)?;
     let req = request::load(&ctx.store.conn, id)?;
     if req.kind() != Kind::Restrict {
         return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
@@ -375,6 +376,7 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
 }
 
 fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
+    crate::free_text::check("--grounds", grounds.unwrap_or_default())?;
     let req = request::load(&ctx.store.conn, id)?;
     if req.kind() != Kind::Object {
         return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());

@@ -129,10 +129,12 @@ fn hold(ctx: &mut Ctx, req: &Request, on: bool, reason: &str) -> anyhow::Result<
         return Err(Error::RequestState(format!("the erasure plan of {} is {now}", req.id)).into());
     }
     tx.execute(
-        "UPDATE erasure_plan SET held_at = ?2, hold_reason = ?3 WHERE request_id = ?1",
-        params![req.id, on.then(|| ctx.clock.timestamp()), on.then_some(reason)],
+        "UPDATE erasure_plan SET held_at = ?2 WHERE request_id = ?1",
+        params![req.id, on.then(|| ctx.clock.timestamp())],
     )?;
     let action = if on { "erasure-held" } else { "erasure-released" };
+    // The reason may name the person: kept out of the audit chain, erased with them.
+    let reason = crate::free_text::record(&tx, &ctx.clock, Some(&req.id), "--reason", reason)?;
     audit::append(&tx, &ctx.clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"reason": reason}))?;
     tx.commit()?;
     let state = if on {

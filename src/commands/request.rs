@@ -312,7 +312,8 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     }
     row("Days left", if r.is_open() { s.request.days_left.to_string() } else { "-".into() });
     if let Some(v) = &r.verified_at {
-        row("Verified", format!("{v} by {}", r.verification_method.clone().unwrap_or_default()));
+        let reference = r.verification_ref.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
+        row("Verified", format!("{v} by {}{reference}", r.verification_method.clone().unwrap_or_default()));
     }
     if let (Some(at), Some(channel)) = (&r.delivered_at, &r.delivery_channel) {
         row("Delivered", format!("{at} by {channel} ({})", r.delivery_ref.clone().unwrap_or_default()));
@@ -325,7 +326,8 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
         row("Queued letter", format!("{} (#{}, queued {}): {state}", q.letter, q.queued, q.queued_at));
     }
     if let Some(reason) = &r.rejection_reason {
-        row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_default()));
+        // A refusal always has a note; none left means it was erased with the person.
+        row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_else(|| "(erased)".into())));
     }
     let mut tl = table::new(&ctx.out, &["#", "Time", "Actor", "Event", "Details"]);
     for e in &s.timeline {

@@ -26,6 +26,10 @@ pub fn verify(ctx: &mut Ctx, args: &VerifyArgs) -> anyhow::Result<Code> {
         return unlock(ctx, id, args.reason.as_deref().unwrap_or_default());
     }
     let id = args.request.as_deref().expect("clap requires REQUEST here");
+    if let Some(method) = &args.method {
+        let reference = args.reference.as_deref().unwrap_or_default();
+        return alternative(ctx, id, method, reference, args.reason.as_deref().unwrap_or_default());
+    }
     match &args.code {
         Some(code) => check(ctx, id, code),
         None if interactive(&ctx.out) => check_interactively(ctx, id),
@@ -93,6 +97,21 @@ fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
         ctx.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
     } else {
         ctx.out.data(&msg)?;
+    }
+    Ok(Code::Ok)
+}
+
+fn alternative(ctx: &mut Ctx, id: &str, method: &str, reference: &str, reason: &str) -> anyhow::Result<Code> {
+    let tx = ctx.store.conn.transaction()?;
+    request::expire_stale(&tx, &ctx.clock)?;
+    let req = request::load(&tx, id)?;
+    v::alternative(&tx, &ctx.clock, &req, method, reference, reason)?;
+    tx.commit()?;
+    let next = format!("dsr {} {}", req.right, req.id);
+    if ctx.out.json {
+        ctx.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
+    } else {
+        ctx.out.data(&format!("Request {} is verified by {}. Next: {next}", req.id, method.trim()))?;
     }
     Ok(Code::Ok)
 }

@@ -230,7 +230,16 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
         step("phone_number", "delete", "person_id = ?1".into(), "no ground to keep"),
         keep(
             step("request", "detach", "person_id = ?1".into(), "the person's requests keep only their keyed pseudonym"),
-            &["subject_given", "params", "outcome", "person_id"],
+            &[
+                "subject_given",
+                "params",
+                "outcome",
+                "extension_reason",
+                "rejection_note",
+                "verification_ref",
+                "delivery_ref",
+                "person_id",
+            ],
             "Art. 5(2) GDPR: accountability, without personal data",
             None,
         ),
@@ -438,7 +447,13 @@ pub fn same(a: &Plan, b: &Plan) -> bool {
 
 /// Apply a plan in the caller's transaction. The caller has checked it is still current.
 pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u64> {
-    let mut done = 0;
+    // Officers' reasons, notes and references about the person's requests go first (the audit
+    // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
+    // officer holding or releasing a plan adds one without making the plan stale.
+    let mut done = conn.execute(
+        "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
+        [s.person_id],
+    )? as u64;
     let fresh = steps(conn, s, plan.keeps_consent)?;
     for st in
         fresh.iter().filter(|f| plan.steps.iter().any(|p| p.table == f.table && p.action == f.action && p.why == f.why))
@@ -451,7 +466,12 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
                 let sets: Vec<String> = st
                     .fields
                     .iter()
-                    .map(|f| if f == "params" { format!("{f} = '{{}}'") } else { format!("{f} = NULL") })
+                    .map(|f| match f.as_str() {
+                        "params" => format!("{f} = '{{}}'"),
+                        // An extended deadline keeps a reason (schema CHECK); its text goes.
+                        "extension_reason" => format!("{f} = CASE WHEN {f} IS NULL THEN NULL ELSE '(erased)' END"),
+                        _ => format!("{f} = NULL"),
+                    })
                     .collect();
                 conn.execute(
                     &format!("UPDATE {} SET {} WHERE {}", st.table, sets.join(", "), st.filter),

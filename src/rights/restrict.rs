@@ -88,6 +88,7 @@ pub fn schedule_lift(
     if n == 0 {
         return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
     }
+    let reason = crate::free_text::record(conn, clock, Some(&req.id), "--reason", reason)?;
     audit::append(
         conn,
         clock,

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "restriction lifts scheduled after the Art. 18(3) notice",
         include_str!("migrations/0008_restriction_lift_at.sql"),
     ),
+    ("free text out of the chain; codes stay expired", include_str!("migrations/0004_free_text_and_expired_codes.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -32,8 +32,8 @@ ALTER TABLE request ADD COLUMN delivery_channel TEXT CHECK (delivery_channel IS 
 ALTER TABLE request ADD COLUMN delivery_ref TEXT;
 UPDATE request SET answered_at = closed_at, delivered_at = closed_at WHERE state = 'completed';
 
--- An erasure plan runs from cron only once an officer approved it, and not while it is on hold.
+-- An erasure plan runs from cron only once an officer approved it, and not while it is on hold
+-- (the reasons for a hold are free text, kept with the audit trail's free texts).
 ALTER TABLE erasure_plan ADD COLUMN approved_at TEXT;
 ALTER TABLE erasure_plan ADD COLUMN approved_by TEXT;
 ALTER TABLE erasure_plan ADD COLUMN held_at TEXT;
-ALTER TABLE erasure_plan ADD COLUMN hold_reason TEXT;

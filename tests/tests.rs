@@ -16,6 +16,7 @@ mod letters;
 mod lifecycle;
 mod lookup;
 mod notify;
+mod readme;
 mod register;
 mod request;
 mod retention;

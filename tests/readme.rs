@@ -1,0 +1,55 @@
+//! README.md's Use section runs as written: every command in order, in an empty directory, with
+//! `dsr` on the PATH; the codes a person would relay are read from the outbox.
+
+use std::process::Command;
+
+use crate::support::{self, Env};
+
+/// The commands of the `sh` block under "## Use", without their comments.
+fn use_section() -> Vec<String> {
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = &readme[readme.find("## Use").expect("a Use section")..];
+    let block = &section[section.find("```sh\n").expect("a sh block") + 6..];
+    let block = &block[..block.find("```").expect("the block ends")];
+    block
+        .lines()
+        .map(|l| l.split(" # ").next().unwrap().trim().to_owned())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn the_use_section_of_the_readme_runs_as_written() {
+    let env = Env::new();
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let path = format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let commands = use_section();
+    assert!(commands.len() > 30, "{commands:?}");
+    for line in commands {
+        if line.starts_with("cargo install") {
+            continue;
+        }
+        let line = match line.strip_prefix("dsr verify ").and_then(|rest| rest.split_once(" 7KQ2-M9XD")) {
+            Some((id, rest)) => format!("dsr verify {id} {}{rest}", env.code(id)),
+            None => line,
+        };
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(&line).current_dir(env.dir.path()).env("PATH", &path);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("DSR_") || key == "NO_COLOR" {
+                cmd.env_remove(&key);
+            }
+        }
+        // One moment for the whole walk-through, so that the request ids carry the README's year.
+        let out = cmd.env("DSR_NOW", "2026-12-01T10:00:00Z").output().unwrap();
+        assert!(out.status.success(), "`{line}` exited {:?}:\n{}", out.status.code(), support::stderr(&out));
+    }
+    let state = |id: &str| -> String {
+        env.sql().query_row("SELECT state FROM request WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(state("DSR-2026-0001"), "completed", "delivered by mail");
+    assert_eq!(state("DSR-2026-0002"), "completed", "handed over in person");
+    assert_eq!(state("DSR-2026-0003"), "rejected");
+    assert_eq!(state("DSR-2026-0009"), "completed", "erased from cron, the letter delivered");
+    assert!(env.path("allowed.txt").exists() && env.path("out/DSR-2026-0005.zip").exists());
+}

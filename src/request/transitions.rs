@@ -1,0 +1,263 @@
+//! A request's state changes, each recorded in the audit trail in the caller's transaction: the
+//! answer prepared, then delivered (the only thing that completes a request); verification by
+//! another means than a code; an extension of the deadline (Art. 12(3)); a refusal (Art. 12(4),
+//! (5)); the expiry of a request never verified.
+
+use chrono::NaiveDate;
+use rusqlite::{params, Connection};
+use serde_json::json;
+
+use super::{due_date, load, Kind, RejectReason, Request};
+use crate::audit;
+use crate::clock::Clock;
+use crate::error::Error;
+
+/// Record the substance of the answer.
+pub fn set_outcome(conn: &Connection, r: &Request, outcome: &serde_json::Value) -> anyhow::Result<()> {
+    conn.execute("UPDATE request SET outcome = ?2 WHERE id = ?1", params![r.id, outcome.to_string()])?;
+    Ok(())
+}
+
+/// Set a request's state and record it.
+pub fn set_state(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    state: &str,
+    details: serde_json::Value,
+) -> anyhow::Result<()> {
+    let closing = matches!(state, "completed" | "rejected" | "expired");
+    conn.execute(
+        "UPDATE request SET state = ?2, closed_at = CASE WHEN ?3 THEN ?4 ELSE closed_at END WHERE id = ?1",
+        params![r.id, state, closing, clock.timestamp()],
+    )?;
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), &format!("request-{state}"), details)?;
+    Ok(())
+}
+
+/// Record that the answer of a verified request is prepared (viewed, written, carried out). The
+/// request stays open until the answer is delivered ([`deliver`]): viewing never completes it.
+pub fn answered(conn: &Connection, clock: &Clock, r: &Request, details: serde_json::Value) -> anyhow::Result<()> {
+    conn.execute(
+        "UPDATE request SET answered_at = coalesce(answered_at, ?2) WHERE id = ?1",
+        params![r.id, clock.timestamp()],
+    )?;
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "answer-prepared", details)?;
+    Ok(())
+}
+
+/// How an answer reached the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeliveryChannel {
+    Post,
+    InPerson,
+    Portal,
+}
+
+impl DeliveryChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryChannel::Post => "post",
+            DeliveryChannel::InPerson => "in-person",
+            DeliveryChannel::Portal => "portal",
+        }
+    }
+}
+
+/// Record that the answer reached the person: the only thing that completes a request. For an
+/// access or export request this is also the moment of disclosure, and is audited as such.
+pub fn deliver(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    channel: &str,
+    reference: Option<&str>,
+) -> anyhow::Result<()> {
+    if r.state != "verified" {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; only a verified request's answer can be delivered",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if r.answered_at.is_none() {
+        return Err(Error::RequestState(format!(
+            "request {} has no prepared answer yet; prepare it first (`dsr {} {}`)",
+            r.id, r.right, r.id
+        ))
+        .into());
+    }
+    // The officer's reference may name the person: out of the audit chain, erased with them.
+    // (A mail's reference is the outbox file or SMTP message name, no free text.)
+    let noted = match reference {
+        Some(t) if channel != "email" => crate::free_text::record(conn, clock, Some(&r.id), "--ref", t)?,
+        other => json!(other),
+    };
+    conn.execute(
+        "UPDATE request SET delivered_at = ?2, delivery_channel = ?3, delivery_ref = ?4 WHERE id = ?1",
+        params![r.id, clock.timestamp(), channel, reference],
+    )?;
+    if matches!(r.kind(), Kind::Access | Kind::Export) {
+        audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "disclosed",
+            json!({"to": "the person", "channel": channel, "reference": noted}),
+        )?;
+    }
+    set_state(conn, clock, r, "completed", json!({"delivered": channel, "reference": noted}))
+}
+
+/// Record a verification by a means other than an email code (e.g. a portal session).
+pub fn mark_verified(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    method: &str,
+    reference: Option<&str>,
+) -> anyhow::Result<()> {
+    let reference = reference.map(str::trim);
+    let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
+    conn.execute(
+        "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
+        params![r.id, clock.timestamp(), method, reference],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-verified",
+        json!({"method": method, "reference": noted}),
+    )?;
+    Ok(())
+}
+
+/// Extend the deadline (Art. 12(3)): by one or two further months, with a reason, decided within
+/// the first month; recorded as told to the person today.
+pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason: &str) -> anyhow::Result<Request> {
+    let today = clock.now().date_naive();
+    if !r.is_open() {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; only an open request can be extended",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if !(1..=2).contains(&months) {
+        return Err(Error::invalid(
+            "--months",
+            "an extension is 1 or 2 months (Art. 12(3) allows two further months at most)",
+        )
+        .into());
+    }
+    if reason.trim().is_empty() {
+        return Err(Error::invalid("--reason", "an extension needs a reason to tell the person").into());
+    }
+    if today > r.due_on {
+        return Err(Error::RequestState(format!(
+            "request {} was due on {}; an extension must be decided and told within the first month",
+            r.id, r.due_on
+        ))
+        .into());
+    }
+    let already = r.extended_due_on.map_or(0, |d| months_between(r.received_on, d));
+    if already + months > 2 {
+        return Err(Error::RequestState(format!(
+            "request {} is already extended to {}; at most two further months in all",
+            r.id,
+            r.deadline()
+        ))
+        .into());
+    }
+    let new_due = due_date(r.received_on, 1 + already + months);
+    // The chain keeps a keyed hash of what was typed now; the text is erased with the person.
+    let typed = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
+    let reason = match &r.extension_reason {
+        Some(prev) => format!("{prev}; {}", reason.trim()),
+        None => reason.trim().to_owned(),
+    };
+    conn.execute(
+        "UPDATE request SET extended_due_on = ?2, extension_reason = ?3, extension_told_on = ?4 WHERE id = ?1",
+        params![r.id, new_due, reason, today],
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-extended",
+        json!({"months": months, "due_on": new_due, "reason": typed, "told_on": today}),
+    )?;
+    load(conn, &r.id)
+}
+
+/// How many further months an extended deadline adds to the first month after `received`.
+fn months_between(received: NaiveDate, extended: NaiveDate) -> u32 {
+    (1..=2).find(|&m| due_date(received, 1 + m) >= extended).unwrap_or(2)
+}
+
+/// Refuse a request (Art. 12(4)/(5)) with a reason and a note; the answer names the complaint route.
+pub fn reject(
+    conn: &Connection,
+    clock: &Clock,
+    r: &Request,
+    reason: RejectReason,
+    note: &str,
+) -> anyhow::Result<Request> {
+    if !r.is_open() {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; only an open request can be rejected",
+            r.id, r.state
+        ))
+        .into());
+    }
+    if note.trim().is_empty() {
+        return Err(Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into());
+    }
+    let typed = crate::free_text::record(conn, clock, Some(&r.id), "--note", note)?;
+    conn.execute(
+        "UPDATE request SET rejection_reason = ?2, rejection_note = ?3 WHERE id = ?1",
+        params![r.id, reason.as_str(), note.trim()],
+    )?;
+    set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": typed}))?;
+    load(conn, &r.id)
+}
+
+/// Requests the person never verified expire once their deadline has passed and the person has
+/// had a month since the request was opened in dsr to relay the code: a letter logged late
+/// (`--received` long ago) stays open, and overdue, rather than expiring before the person could
+/// answer. Runs before commands that list or act on requests, so the state is current without a
+/// daemon.
+pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
+    let now = clock.now();
+    let today = now.date_naive();
+    let month_ago = crate::clock::stamp(now.checked_sub_months(chrono::Months::new(1)).unwrap_or(now));
+    let stale: Vec<Request> = conn
+        .prepare(
+            "SELECT * FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1
+               AND created_at < ?2",
+        )?
+        .query_map(params![today, month_ago], Request::from_row)?
+        .collect::<Result<_, _>>()?;
+    for r in &stale {
+        conn.execute(
+            "UPDATE request SET state = 'expired', closed_at = ?2 WHERE id = ?1",
+            params![r.id, clock.timestamp()],
+        )?;
+        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
+        audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "request-expired",
+            json!({"deadline": r.deadline()}),
+        )?;
+    }
+    // Art. 12(4), 11(2): each person on file hears why nothing was done and how to identify.
+    crate::letters::tell_expired(conn, clock, &stale)?;
+    Ok(stale.len())
+}

@@ -9,7 +9,15 @@ use crate::retention;
 use super::Ctx;
 
 pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
-    let RetentionCommand::Run { dry_run, batch } = cmd;
+    let RetentionCommand::Run { dry_run, batch, yes } = cmd;
+    if !dry_run && !yes && super::interactive(&ctx.out) {
+        // Cron runs it without a terminal; an officer at one confirms what cannot be undone.
+        return Err(crate::error::Error::invalid(
+            "--yes",
+            "retention run removes data for good; see what it would remove with --dry-run, then confirm with --yes",
+        )
+        .into());
+    }
     let _lock = super::run_lock(ctx)?;
     let register = Register::load(&ctx.store.conn)?;
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.

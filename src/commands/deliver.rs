@@ -50,32 +50,18 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
         .prefix(".dsr-send-")
         .tempdir_in(crate::mail::outbox_dir(&ctx.store.path).parent().unwrap_or(std::path::Path::new(".")))?;
     let path = dir.path().join("answer.zip");
+    let write = |passphrase: Option<&super::export::Passphrase>| {
+        let text = passphrase.map(|p| p.text.as_str());
+        super::export::archive_file(&ctx.store.conn, &ctx.clock, &register, req, s, &path, true, text)
+    };
     // Encrypted when asked, or when the archive holds data that must not travel in clear text.
     let mut passphrase = super::export::passphrase(crypt)?;
-    let mut manifest = super::export::archive_file(
-        &ctx.store.conn,
-        &ctx.clock,
-        &register,
-        req,
-        s,
-        &path,
-        true,
-        passphrase.as_ref().map(|p| p.text.as_str()),
-    )?;
+    let mut manifest = write(passphrase.as_ref())?;
     let sensitive: Vec<String> =
         manifest.categories.iter().filter(|c| ENCRYPTED_BY_MAIL.contains(&c.as_str())).cloned().collect();
     if passphrase.is_none() && !sensitive.is_empty() {
         passphrase = super::export::passphrase(&CryptArgs { encrypt: true, passphrase_file: None })?;
-        manifest = super::export::archive_file(
-            &ctx.store.conn,
-            &ctx.clock,
-            &register,
-            req,
-            s,
-            &path,
-            true,
-            passphrase.as_ref().map(|p| p.text.as_str()),
-        )?;
+        manifest = write(passphrase.as_ref())?;
     }
     let bytes = std::fs::read(&path)?;
     if bytes.len() as u64 > MAX_ATTACHMENT {

@@ -8,6 +8,7 @@
 
 mod html;
 mod labels;
+pub mod present;
 mod text;
 
 use std::io::{Read, Seek, Write};

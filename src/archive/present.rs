@@ -43,6 +43,14 @@ pub fn local(stamp: &str) -> Option<String> {
     Some(t.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string())
 }
 
+/// The Dutch local date of a stored UTC time (or of a plain date).
+pub fn local_date(stamp: &str) -> Option<NaiveDate> {
+    match DateTime::parse_from_rfc3339(stamp) {
+        Ok(t) => Some(t.with_timezone(&Amsterdam).date_naive()),
+        Err(_) => NaiveDate::parse_from_str(stamp, "%Y-%m-%d").ok(),
+    }
+}
+
 /// A date as the Dutch write it: `dd-mm-yyyy`.
 pub fn date(d: NaiveDate) -> String {
     d.format("%d-%m-%Y").to_string()
@@ -87,7 +95,12 @@ const FLAGS: &[&str] =
 
 /// A code of the schema or of a request, in English and Dutch; `None` for a value it does not know.
 pub fn code(column: &str, value: &str) -> Option<String> {
-    CODES.iter().find(|(c, v, _, _)| *c == column && *v == value).map(|(_, _, en, nl)| bi(en, nl))
+    code_pair(column, value).map(|(en, nl)| bi(en, nl))
+}
+
+/// A code as (English, Dutch), for sentences that are written once in each language.
+pub fn code_pair<'v>(column: &str, value: &'v str) -> Option<(&'v str, &'v str)> {
+    CODES.iter().find(|(c, v, _, _)| *c == column && *v == value).map(|(_, _, en, nl)| (*en, *nl))
 }
 
 /// A code translated, or the value itself when it is not a known code.
@@ -124,6 +137,9 @@ impl Names<'_> {
             Value::Number(n) if column == "amount_cents" => n.as_i64().map(euros).unwrap_or_else(|| n.to_string()),
             Value::Number(n) if FLAGS.contains(&column) => yes_no(n.as_i64() == Some(1)).to_owned(),
             Value::Number(n) => n.to_string(),
+            Value::String(_) if column == "password_hash" => {
+                bi("set (a one-way hash; never disclosed)", "ingesteld (een onomkeerbare hash; nooit verstrekt)")
+            }
             Value::String(s) => match column {
                 "provider" | "registry" | "recipient" => self.recipient(s),
                 "purpose" => self.purpose(s),

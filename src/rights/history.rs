@@ -270,7 +270,7 @@ pub struct DunningStep {
     pub step: String,
     /// The register's threshold: this many days after the due date.
     pub days_after_due: Option<i64>,
-    /// The day the threshold was crossed: due date plus the threshold.
+    /// The day the threshold was crossed: the due date (its Dutch local date) plus the threshold.
     pub threshold_on: Option<NaiveDate>,
     pub occurred_at: String,
     pub automated: bool,
@@ -305,7 +305,7 @@ pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> 
         let invoice = out.last_mut().expect("pushed above");
         let step: String = r.get(7)?;
         let days = decision.steps.iter().find(|x| x.step == step).map(|x| x.days_after_due);
-        let due = date_of(&invoice.due_at);
+        let due = dutch_date(&invoice.due_at);
         invoice.steps.push(DunningStep {
             threshold_on: due.zip(days).map(|(d, n)| d + chrono::Days::new(n.max(0) as u64)),
             days_after_due: days,
@@ -321,6 +321,7 @@ pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> 
     Ok(out)
 }
 
-fn date_of(stamp: &str) -> Option<NaiveDate> {
-    stamp.get(..10).and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+/// The day of a stored UTC time in the Netherlands, where the billing system counts its days.
+fn dutch_date(stamp: &str) -> Option<NaiveDate> {
+    chrono::DateTime::parse_from_rfc3339(stamp).ok().map(|t| t.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive())
 }

@@ -7,7 +7,7 @@
 //! docs/archive-format.md describes the format.
 
 mod html;
-mod labels;
+pub mod labels;
 pub mod present;
 pub mod sections;
 mod text;

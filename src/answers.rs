@@ -210,7 +210,7 @@ legal claims. We will tell you before the restriction is lifted.",
 pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
     let p = register.purposes.iter().find(|p| p.code == a.purpose);
     let pnl = p.map(|p| p.name_nl.clone()).unwrap_or_else(|| a.purpose.clone());
-    let grounds = a.grounds.as_deref().unwrap_or("");
+    let grounds = crate::archive::present::reason(a.grounds.as_deref().unwrap_or("")).1;
     let decision = register.automated_decisions.first();
     let nl = match a.outcome.as_str() {
         "stopped" => format!("We hebben de verwerking voor {pnl} (direct marketing) direct en blijvend gestopt (art. 21 lid 3 AVG); je adressen staan op onze blokkeerlijst."),

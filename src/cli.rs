@@ -320,7 +320,8 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2))]
         months: u32,
-        #[arg(long, value_name = "TEXT")]
+        /// Why (told to the person): `complexity` or `number-of-requests` gives the reason in Dutch and English; other text is shown as written
+        #[arg(long, value_name = "CODE|TEXT")]
         reason: String,
     },
     /// Record that a recipient was told of the request's outcome (Art. 19)
@@ -337,6 +338,7 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_enum)]
         reason: crate::request::RejectReason,
+        /// The reasons in detail (told to the person; a coded reason such as `complexity` is given in Dutch and English)
         #[arg(long, value_name = "TEXT")]
         note: String,
     },
@@ -425,8 +427,8 @@ pub struct RestrictArgs {
     /// Lift the restriction of this request, after sending the person the Art. 18(3) notice
     #[arg(long, value_name = "REQUEST", requires = "reason")]
     pub lift: Option<String>,
-    /// Why the restriction is lifted (told to the person)
-    #[arg(long, value_name = "TEXT")]
+    /// Why the restriction is lifted (told to the person): `accuracy-verified` or `claim-settled` gives it in Dutch and English; other text is shown as written
+    #[arg(long, value_name = "CODE|TEXT")]
     pub reason: Option<String>,
     #[command(flatten)]
     pub yes: YesArgs,
@@ -456,8 +458,8 @@ pub struct ObjectArgs {
     /// Processing continues on compelling legitimate grounds, which --grounds states
     #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"])]
     pub override_: bool,
-    /// The compelling grounds (told to the person)
-    #[arg(long, value_name = "TEXT")]
+    /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text is shown as written
+    #[arg(long, value_name = "CODE|TEXT")]
     pub grounds: Option<String>,
     #[command(flatten)]
     pub yes: YesArgs,

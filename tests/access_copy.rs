@@ -282,3 +282,27 @@ fn index_html_and_the_terminal_answer_name_the_controller_in_full() {
         assert!(terminal.contains(&expected), "terminal answer lacks {expected:?}");
     }
 }
+
+#[test]
+fn coded_reasons_reach_the_person_in_dutch_and_english() {
+    let env = env_at("2026-07-01T08:00:00Z");
+    let objection = verified(&env, "object", &[&KEES[..], &["--purpose", "debugging"]].concat());
+    apply(&env, "object", &objection);
+    let out = env.run(&["object", "--decide", &objection, "--override", "--grounds", "network-security"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let access = verified(&env, "access", &KEES);
+    let out = env.run(&["request", "extend", &access, "--months", "1", "--reason", "complexity"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let letter = env.messages(&access).pop().expect("the extension letter");
+    assert!(letter.body.contains("Reden: het verzoek is complex (art. 12 lid 3 AVG)"), "{}", letter.body);
+    assert!(letter.body.contains("Reason: the request is complex (Art. 12(3) GDPR)"), "{}", letter.body);
+
+    let (_, text) = index_text(&env, &access);
+    assert!(text.contains("the request is complex (Art. 12(3) GDPR) / het verzoek is complex (art. 12 lid 3 AVG)"), "extension reason");
+    assert!(
+        text.contains("de verwerking is nodig om ons netwerk en je gegevens te beveiligen (overweging 49 AVG)"),
+        "the grounds weighed, in Dutch"
+    );
+    assert!(text.contains("your objection was upheld") || text.contains("we decided on your objection / we hebben over je bezwaar besloten"));
+    assert!(!text.contains("network-security") && !text.contains(" complexity"), "no codes");
+}

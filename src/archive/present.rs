@@ -159,6 +159,66 @@ impl Names<'_> {
     }
 }
 
+/// Coded reasons an officer can give instead of free text (`request extend --reason`, `object
+/// --decide --override --grounds`, `restrict --lift --reason`, `request reject --note`), so the
+/// person reads the reason in both languages. Other text is shown as the officer wrote it.
+pub const REASONS: &[(&str, &str, &str)] = &[
+    ("complexity", "the request is complex (Art. 12(3) GDPR)", "het verzoek is complex (art. 12 lid 3 AVG)"),
+    (
+        "number-of-requests",
+        "of the number of requests we received (Art. 12(3) GDPR)",
+        "van het aantal verzoeken dat we ontvingen (art. 12 lid 3 AVG)",
+    ),
+    (
+        "legal-claims",
+        "the data are needed to establish, exercise or defend legal claims (Art. 21(1) GDPR)",
+        "de gegevens zijn nodig om een rechtsvordering in te stellen, uit te oefenen of te onderbouwen (art. 21 lid 1 AVG)",
+    ),
+    (
+        "network-security",
+        "the processing is needed to keep our network and your data secure (recital 49 GDPR)",
+        "de verwerking is nodig om ons netwerk en je gegevens te beveiligen (overweging 49 AVG)",
+    ),
+    (
+        "fraud-prevention",
+        "the processing is needed to prevent fraud (recital 47 GDPR)",
+        "de verwerking is nodig om fraude te voorkomen (overweging 47 AVG)",
+    ),
+    (
+        "accuracy-verified",
+        "we checked the data and they are accurate",
+        "we hebben de gegevens gecontroleerd en ze zijn juist",
+    ),
+    ("claim-settled", "the legal claim is settled", "de rechtsvordering is afgehandeld"),
+    // Recorded by dsr itself when an objection is decided (the restriction while it was weighed ends).
+    ("objection upheld", "your objection was upheld", "je bezwaar is toegewezen"),
+    ("objection overridden", "we decided on your objection", "we hebben over je bezwaar besloten"),
+];
+
+/// A reason as (English, Dutch): coded reasons in both languages, parts joined by `; ` (an
+/// extension given twice) each on their own; free text as written, in both places.
+pub fn reason(text: &str) -> (String, String) {
+    let (en, nl): (Vec<&str>, Vec<&str>) = text
+        .split("; ")
+        .map(|part| match REASONS.iter().find(|(code, _, _)| *code == part.trim()) {
+            Some((_, en, nl)) => (*en, *nl),
+            None => (part, part),
+        })
+        .unzip();
+    (en.join("; "), nl.join("; "))
+}
+
+/// A reason as `English / Nederlands`.
+pub fn reason_bi(text: &str) -> String {
+    let (en, nl) = reason(text);
+    bi(&en, &nl)
+}
+
+/// The codes of [`REASONS`], for help texts and messages.
+pub fn reason_codes() -> String {
+    REASONS.iter().map(|(c, _, _)| *c).collect::<Vec<_>>().join(", ")
+}
+
 const CODES: &[(&str, &str, &str, &str)] = &[
     // The person's data.
     ("source", "signup", "signed up", "aangemeld"),
@@ -270,5 +330,6 @@ mod tests {
         assert_eq!(when(Some("2026-03-02")), "02-03-2026");
         assert_eq!(code_or("step", "blocked"), "services blocked / diensten geblokkeerd");
         assert!(hidden("customer_id") && hidden("id") && !hidden("cookie_id") && !hidden("request_id"));
+        assert_eq!(reason("complexity; Extra checks").1, "het verzoek is complex (art. 12 lid 3 AVG); Extra checks");
     }
 }

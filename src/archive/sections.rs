@@ -8,7 +8,7 @@ use crate::recipients::PersonRecipient;
 use crate::register::{AutomatedDecision, Category, Controller, Register};
 use crate::rights::history::{History, InvoiceDunning};
 
-use super::present::{bi, code_or, code_pair, date, euros, local_date, when, yes_no, Names};
+use super::present::{bi, code_or, code_pair, date, euros, local_date, reason_bi, when, yes_no, Names};
 
 /// A heading, paragraphs (English, Dutch) and an optional table.
 pub struct Section {
@@ -268,7 +268,7 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
                 outcome = format!("{outcome}: {}", code_or("rejection_reason", r));
             }
             if let Some(n) = &q.rejection_note {
-                outcome = format!("{outcome} ({n})");
+                outcome = format!("{outcome} ({})", reason_bi(n));
             }
             let mut due = when(Some(&q.due_on));
             if let Some(x) = &q.extended_due_on {
@@ -276,7 +276,7 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
                     "{} ({}: {})",
                     when(Some(x)),
                     bi("extended", "verlengd"),
-                    q.extension_reason.as_deref().unwrap_or_default()
+                    reason_bi(q.extension_reason.as_deref().unwrap_or_default())
                 );
             }
             vec![
@@ -313,7 +313,7 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
                     x.category.as_deref().map_or_else(|| bi("all your data", "al je gegevens"), |c| names.category(c)),
                     when(Some(&x.started_at)),
                     when(x.lifted_at.as_deref()),
-                    x.lift_reason.clone().unwrap_or_default(),
+                    x.lift_reason.as_deref().map(reason_bi).unwrap_or_default(),
                 ]
             })
             .collect();
@@ -331,7 +331,7 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
                     x.request.clone(),
                     names.purpose(&x.purpose),
                     code_or("outcome", &x.outcome),
-                    x.grounds.clone().unwrap_or_default(),
+                    x.grounds.as_deref().map(reason_bi).unwrap_or_default(),
                     when(x.decided_at.as_deref()),
                 ]
             })
@@ -351,7 +351,7 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
                     names.decision(&x.decision),
                     when(Some(&x.requested_at)),
                     x.outcome.as_deref().map_or_else(|| code_or("outcome", "pending"), |o| code_or("outcome", o)),
-                    x.outcome_note.clone().unwrap_or_default(),
+                    x.outcome_note.as_deref().map(reason_bi).unwrap_or_default(),
                     when(x.decided_at.as_deref()),
                 ]
             })

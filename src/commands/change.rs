@@ -272,13 +272,13 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
     let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let tx = ctx.store.conn.transaction()?;
     // Art. 18(3): the person is told before the restriction is lifted.
+    let (reason_en, reason_nl) = crate::archive::present::reason(reason.trim());
     let body = format!(
-        "(English below)\n\nHallo,\n\nDe beperking van de verwerking van je gegevens (verzoek {id}) wordt opgeheven. Reden: {reason}\n\
+        "(English below)\n\nHallo,\n\nDe beperking van de verwerking van je gegevens (verzoek {id}) wordt opgeheven. Reden: {reason_nl}\n\
 Heb je vragen of bezwaar, neem dan contact op via {contact}.\n\n----------------------------------------\n\n\
-Hello,\n\nThe restriction of processing of your data (request {id}) is about to be lifted (GDPR Art. 18(3)). Reason: {reason}\n\
+Hello,\n\nThe restriction of processing of your data (request {id}) is about to be lifted (GDPR Art. 18(3)). Reason: {reason_en}\n\
 Questions or objections: {contact}.\n",
         id = req.id,
-        reason = reason.trim(),
         contact = controller.privacy_email
     );
     let letter = Letter {

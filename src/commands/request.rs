@@ -137,13 +137,13 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
 
 fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
-    let reason = r.extension_reason.as_deref().unwrap_or_default();
+    let (reason_en, reason_nl) = crate::archive::present::reason(r.extension_reason.as_deref().unwrap_or_default());
     let due = r.deadline();
     format!(
         "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason}\n\n----------------------------------------\n\n\
+Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason_nl}\n\n----------------------------------------\n\n\
 Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due} at the latest \
-(GDPR Art. 12(3)). Reason: {reason}\n\n{name}, {email}\n",
+(GDPR Art. 12(3)). Reason: {reason_en}\n\n{name}, {email}\n",
         id = r.id,
         name = c.name,
         email = c.privacy_email
@@ -168,10 +168,10 @@ fn rejection_letter(c: &crate::register::Controller, r: &Request) -> String {
         ),
         _ => ("for the reasons below", "om de redenen hieronder"),
     };
-    let note = r.rejection_note.as_deref().unwrap_or_default();
+    let (note_en, note_nl) = crate::archive::present::reason(r.rejection_note.as_deref().unwrap_or_default());
     let body = crate::answers::Text {
-        nl: format!("We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.\nToelichting: {note}", id = r.id),
-        en: format!("We will not act on your request {id} for {right_en}, {why_en}.\nExplanation: {note}", id = r.id),
+        nl: format!("We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.\nToelichting: {note_nl}", id = r.id),
+        en: format!("We will not act on your request {id} for {right_en}, {why_en}.\nExplanation: {note_en}", id = r.id),
     };
     crate::answers::compose(c, &body, &crate::answers::Text { nl: String::new(), en: String::new() })
 }

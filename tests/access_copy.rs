@@ -183,7 +183,8 @@ fn the_persons_copy_reads_in_euros_yes_no_dutch_time_and_codes_without_internal_
     assert_eq!(first["amount_cents"], 1870);
     let issued = first["issued_at"].as_str().unwrap().to_owned();
     assert!(issued.ends_with('Z'), "UTC in --json");
-    let local = DateTime::parse_from_rfc3339(&issued).unwrap().with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string();
+    let local =
+        DateTime::parse_from_rfc3339(&issued).unwrap().with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string();
 
     let (html, text) = index_text(&env, &access);
     assert!(text.contains("€ 18,70"), "amounts in euros");
@@ -195,7 +196,12 @@ fn the_persons_copy_reads_in_euros_yes_no_dutch_time_and_codes_without_internal_
     assert!(text.contains("from you / van jou") && text.contains("from us / van ons"), "message direction translated");
     assert!(text.contains("direct debit / automatische incasso"), "payment kind translated");
     assert!(text.contains("iDEAL (Currence iDEAL B.V.) and your bank"), "provider code as the register names it");
-    for internal in ["<th>Record / Record</th>", "<th>Customer / Klant</th>", "<th>Invoice / Factuur</th>", "<th>Session / Sessie</th>"] {
+    for internal in [
+        "<th>Record / Record</th>",
+        "<th>Customer / Klant</th>",
+        "<th>Invoice / Factuur</th>",
+        "<th>Session / Sessie</th>",
+    ] {
         assert!(!html.contains(internal), "internal id column {internal} shown");
     }
     // The Art. 15(1) summary first, the tables after.
@@ -249,7 +255,8 @@ fn the_dunning_decision_is_explained_per_invoice_with_its_thresholds() {
     let (_, text) = index_text(&env, &access);
     assert!(text.contains("Invoice VF-307388 / Factuur VF-307388"));
     assert!(text.contains("Days after the due date / Dagen na de vervaldatum"), "the thresholds are in index.html");
-    for (step, days) in [("final reminder / laatste herinnering", 21), ("services blocked / diensten geblokkeerd", 35)] {
+    for (step, days) in [("final reminder / laatste herinnering", 21), ("services blocked / diensten geblokkeerd", 35)]
+    {
         assert!(text.contains(&format!("{step} {days}")), "threshold of {step}");
     }
     let blocked_on = (due + Days::new(35)).format("%d-%m-%Y").to_string();
@@ -266,7 +273,9 @@ fn index_html_and_the_terminal_answer_name_the_controller_in_full() {
     let access = verified(&env, "access", &KEES);
     let (address, kvk, contact): (String, String, String) = env
         .sql()
-        .query_row("SELECT address, kvk_number, privacy_email FROM controller", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT address, kvk_number, privacy_email FROM controller", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     let (_, text) = index_text(&env, &access);
     for expected in [
@@ -278,7 +287,11 @@ fn index_html_and_the_terminal_answer_name_the_controller_in_full() {
         assert!(text.contains(&expected), "index.html lacks {expected:?}");
     }
     let terminal = support::stdout(&env.run(&["access", &access]));
-    for expected in [format!("KvK number / KvK-nummer: {kvk}"), format!("Privacy contact / Privacycontact: {contact}"), format!("Address / Adres: {address}")] {
+    for expected in [
+        format!("KvK number / KvK-nummer: {kvk}"),
+        format!("Privacy contact / Privacycontact: {contact}"),
+        format!("Address / Adres: {address}"),
+    ] {
         assert!(terminal.contains(&expected), "terminal answer lacks {expected:?}");
     }
 }
@@ -298,11 +311,17 @@ fn coded_reasons_reach_the_person_in_dutch_and_english() {
     assert!(letter.body.contains("Reason: the request is complex (Art. 12(3) GDPR)"), "{}", letter.body);
 
     let (_, text) = index_text(&env, &access);
-    assert!(text.contains("the request is complex (Art. 12(3) GDPR) / het verzoek is complex (art. 12 lid 3 AVG)"), "extension reason");
+    assert!(
+        text.contains("the request is complex (Art. 12(3) GDPR) / het verzoek is complex (art. 12 lid 3 AVG)"),
+        "extension reason"
+    );
     assert!(
         text.contains("de verwerking is nodig om ons netwerk en je gegevens te beveiligen (overweging 49 AVG)"),
         "the grounds weighed, in Dutch"
     );
-    assert!(text.contains("your objection was upheld") || text.contains("we decided on your objection / we hebben over je bezwaar besloten"));
+    assert!(
+        text.contains("your objection was upheld")
+            || text.contains("we decided on your objection / we hebben over je bezwaar besloten")
+    );
     assert!(!text.contains("network-security") && !text.contains(" complexity"), "no codes");
 }

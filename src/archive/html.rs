@@ -11,7 +11,12 @@ use super::present::{code_or, heading as heading_of, hidden, when, Names, TIME_N
 use super::sections::{self, Copy, Section};
 use super::Spec;
 
-use crate::register::Category;
+use std::collections::HashMap;
+
+use crate::recipients::PersonRecipient;
+use crate::register::{Category, Register};
+use crate::request::Kind;
+use crate::rights::history;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1d1d1f;line-height:1.45}\
 h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:2px solid #d0d7de;padding-bottom:.3rem}h3{margin-bottom:.3rem}\
@@ -75,6 +80,40 @@ fn section(out: &mut dyn Write, s: &Section) -> std::io::Result<()> {
         simple_table(out, &header, &s.rows)?;
     }
     paragraphs(out, &s.after)
+}
+
+/// The page for an archive: an access copy adds the person's requests (Art. 15(3)); both explain
+/// the automated decision per invoice (Art. 15(1)(h)).
+pub fn write_copy(
+    out: &mut dyn Write,
+    rows: &super::Rows<'_>,
+    register: &Register,
+    categories: &[&Category],
+    counts: &HashMap<String, u64>,
+    recipients: &[PersonRecipient],
+    spec: &Spec<'_>,
+) -> anyhow::Result<u64> {
+    let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let (conn, s) = (rows.conn, &rows.subject);
+    let history = match spec.request.kind() {
+        Kind::Export => None,
+        _ => Some(history::load(conn, register, s)?),
+    };
+    let dunning =
+        register.automated_decisions.iter().map(|d| history::dunning(conn, d, s)).collect::<Result<Vec<_>, _>>()?;
+    let copy = Copy {
+        controller,
+        register,
+        held: categories
+            .iter()
+            .map(|c| (*c, c.tables.iter().map(|t| counts.get(t).copied().unwrap_or(0)).sum()))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        recipients,
+        decisions: register.automated_decisions.iter().zip(dunning.iter().map(Vec::as_slice)).collect(),
+        history: history.as_ref(),
+    };
+    write(out, rows, &copy, categories, spec)
 }
 
 /// The page: who we are, the Art. 15(1) summary, the automated decision per invoice, the

@@ -9,6 +9,7 @@
 mod html;
 pub mod labels;
 pub mod present;
+mod requests;
 pub mod sections;
 mod text;
 
@@ -346,29 +347,8 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         Ok(0)
     })?;
 
-    // index.html: the same, readable, offline; an access copy adds the person's requests and the
-    // automated decision per invoice (Art. 15(1)(h), 15(3)).
-    let history = match right {
-        Kind::Export => None,
-        _ => Some(crate::rights::history::load(conn, register, s)?),
-    };
-    let dunning = match right {
-        Kind::Export => Vec::new(),
-        _ => register
-            .automated_decisions
-            .iter()
-            .map(|d| crate::rights::history::dunning(conn, d, s))
-            .collect::<Result<Vec<_>, _>>()?,
-    };
-    let copy = sections::Copy {
-        controller: &controller,
-        register,
-        held: categories.iter().map(|c| (*c, c.tables.iter().map(|t| counts.get(t).copied().unwrap_or(0)).sum())).filter(|(_, n)| *n > 0).collect(),
-        recipients: &recipients,
-        decisions: register.automated_decisions.iter().zip(dunning.iter().map(Vec::as_slice).chain(std::iter::repeat(&[][..]))).collect(),
-        history: history.as_ref(),
-    };
-    w.entry("index.html", |out| html::write(out, &rows_of, &copy, &categories, spec))?;
+    // index.html: the same, readable, offline.
+    w.entry("index.html", |out| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec))?;
     w.entry("README.txt", |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)

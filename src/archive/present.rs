@@ -60,9 +60,9 @@ pub fn date(d: NaiveDate) -> String {
 pub fn when(stamp: Option<&str>) -> String {
     match stamp {
         None => String::new(),
-        Some(s) => local(s)
-            .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(date))
-            .unwrap_or_else(|| s.to_owned()),
+        Some(s) => {
+            local(s).or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(date)).unwrap_or_else(|| s.to_owned())
+        }
     }
 }
 
@@ -73,7 +73,7 @@ pub fn euros(cents: i64) -> String {
     let whole = (abs / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push('.');
         }
         grouped.push(c);
@@ -297,21 +297,56 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ("rejection_reason", "excessive", "excessive (Art. 12(5))", "buitensporig (art. 12 lid 5)"),
     ("rejection_reason", "identity-not-confirmed", "identity not confirmed", "identiteit niet bevestigd"),
     ("rejection_reason", "other", "other reason", "andere reden"),
-    ("ground", "accuracy-contested", "you contest the accuracy (Art. 18(1)(a))", "je betwist de juistheid (art. 18 lid 1 a)"),
-    ("ground", "unlawful", "unlawful processing, restricted instead of erased (Art. 18(1)(b))", "onrechtmatige verwerking, beperkt in plaats van verwijderd (art. 18 lid 1 b)"),
-    ("ground", "legal-claims", "you need the data for legal claims (Art. 18(1)(c))", "je hebt de gegevens nodig voor een rechtsvordering (art. 18 lid 1 c)"),
-    ("ground", "objection-pending", "your objection is being weighed (Art. 18(1)(d))", "je bezwaar wordt beoordeeld (art. 18 lid 1 d)"),
+    (
+        "ground",
+        "accuracy-contested",
+        "you contest the accuracy (Art. 18(1)(a))",
+        "je betwist de juistheid (art. 18 lid 1 a)",
+    ),
+    (
+        "ground",
+        "unlawful",
+        "unlawful processing, restricted instead of erased (Art. 18(1)(b))",
+        "onrechtmatige verwerking, beperkt in plaats van verwijderd (art. 18 lid 1 b)",
+    ),
+    (
+        "ground",
+        "legal-claims",
+        "you need the data for legal claims (Art. 18(1)(c))",
+        "je hebt de gegevens nodig voor een rechtsvordering (art. 18 lid 1 c)",
+    ),
+    (
+        "ground",
+        "objection-pending",
+        "your objection is being weighed (Art. 18(1)(d))",
+        "je bezwaar wordt beoordeeld (art. 18 lid 1 d)",
+    ),
     ("outcome", "stopped", "processing stopped", "verwerking gestopt"),
     ("outcome", "withdrawn", "consent withdrawn", "toestemming ingetrokken"),
     ("outcome", "pending", "being weighed", "wordt beoordeeld"),
     ("outcome", "upheld", "objection upheld: processing stopped", "bezwaar toegewezen: verwerking gestopt"),
-    ("outcome", "overridden", "processing continues on compelling grounds", "verwerking gaat door op dwingende gronden"),
-    ("outcome", "continues", "processing continues (contract or legal obligation)", "verwerking gaat door (overeenkomst of wettelijke plicht)"),
+    (
+        "outcome",
+        "overridden",
+        "processing continues on compelling grounds",
+        "verwerking gaat door op dwingende gronden",
+    ),
+    (
+        "outcome",
+        "continues",
+        "processing continues (contract or legal obligation)",
+        "verwerking gaat door (overeenkomst of wettelijke plicht)",
+    ),
     ("outcome", "decision-stands", "the decision stands", "het besluit blijft staan"),
     ("outcome", "decision-reversed", "the decision was reversed", "het besluit is teruggedraaid"),
     ("notification", "to-notify", "still to be told", "moet nog worden geïnformeerd"),
     ("notification", "notified", "told", "geïnformeerd"),
-    ("reason", "direct-marketing", "no direct marketing, ever again (Art. 21(3))", "nooit meer direct marketing (art. 21 lid 3)"),
+    (
+        "reason",
+        "direct-marketing",
+        "no direct marketing, ever again (Art. 21(3))",
+        "nooit meer direct marketing (art. 21 lid 3)",
+    ),
     ("reason", "erased", "erased earlier (Art. 17)", "eerder verwijderd (art. 17)"),
 ];
 

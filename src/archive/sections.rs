@@ -8,7 +8,9 @@ use crate::recipients::PersonRecipient;
 use crate::register::{AutomatedDecision, Category, Controller, Register};
 use crate::rights::history::{History, InvoiceDunning};
 
-use super::present::{bi, code_or, code_pair, date, euros, local_date, reason_bi, when, yes_no, Names};
+pub use super::requests::history;
+
+use super::present::{bi, code_or, code_pair, date, euros, local_date, when, yes_no};
 
 /// A heading, paragraphs (English, Dutch) and an optional table.
 pub struct Section {
@@ -24,7 +26,7 @@ pub struct Section {
 }
 
 impl Section {
-    fn new(level: u8, en: impl Into<String>, nl: impl Into<String>) -> Section {
+    pub(super) fn new(level: u8, en: impl Into<String>, nl: impl Into<String>) -> Section {
         Section {
             level,
             en: en.into(),
@@ -35,15 +37,15 @@ impl Section {
             after: Vec::new(),
         }
     }
-    fn then(mut self, en: impl Into<String>, nl: impl Into<String>) -> Section {
+    pub(super) fn then(mut self, en: impl Into<String>, nl: impl Into<String>) -> Section {
         self.after.push((en.into(), nl.into()));
         self
     }
-    fn say(mut self, en: impl Into<String>, nl: impl Into<String>) -> Section {
+    pub(super) fn say(mut self, en: impl Into<String>, nl: impl Into<String>) -> Section {
         self.text.push((en.into(), nl.into()));
         self
     }
-    fn table(mut self, header: &[(&str, &str)], rows: Vec<Vec<String>>) -> Section {
+    pub(super) fn table(mut self, header: &[(&str, &str)], rows: Vec<Vec<String>>) -> Section {
         self.header = header.iter().map(|(en, nl)| bi(en, nl)).collect();
         self.rows = rows;
         self
@@ -96,7 +98,10 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
         .collect();
     out.push(
         Section::new(2, "What we hold about you", "Wat we van je hebben")
-            .say("The tables further down show every record; this is the overview (Art. 15(1)(b),(g)).", "De tabellen verderop tonen elk gegeven; dit is het overzicht (art. 15 lid 1 b en g AVG).")
+            .say(
+                "The tables further down show every record; this is the overview (Art. 15(1)(b),(g)).",
+                "De tabellen verderop tonen elk gegeven; dit is het overzicht (art. 15 lid 1 b en g AVG).",
+            )
             .table(&[("Category", "Categorie"), ("Records", "Gegevens"), ("Source", "Bron")], held),
     );
     let why: Vec<Vec<String>> = copy
@@ -121,7 +126,10 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
         .collect();
     out.push(
         Section::new(2, "Why we process it", "Waarom we het verwerken")
-            .say("Purposes and legal basis per category (Art. 15(1)(a)).", "Doelen en grondslag per categorie (art. 15 lid 1 a AVG).")
+            .say(
+                "Purposes and legal basis per category (Art. 15(1)(a)).",
+                "Doelen en grondslag per categorie (art. 15 lid 1 a AVG).",
+            )
             .table(&[("Category", "Categorie"), ("Purposes: legal basis", "Doelen: grondslag")], why),
     );
     let who: Vec<Vec<String>> = copy
@@ -143,7 +151,12 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
         recipients = recipients.say("No one received your data.", "Niemand ontving je gegevens.");
     } else {
         recipients = recipients.table(
-            &[("Recipient", "Ontvanger"), ("Country", "Land"), ("What they do", "Wat ze doen"), ("Safeguards", "Waarborgen")],
+            &[
+                ("Recipient", "Ontvanger"),
+                ("Country", "Land"),
+                ("What they do", "Wat ze doen"),
+                ("Safeguards", "Waarborgen"),
+            ],
             who,
         );
     }
@@ -161,8 +174,11 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
             .say("Retention per category (Art. 15(1)(d)).", "Bewaartermijn per categorie (art. 15 lid 1 d AVG).")
             .table(&[("Category", "Categorie"), ("Retention", "Bewaartermijn")], retention),
     );
-    let rights: Vec<Vec<String>> =
-        r.rights.iter().map(|x| vec![bi(&x.name_en, &x.name_nl), x.article.clone(), bi(&x.how_en, &x.how_nl)]).collect();
+    let rights: Vec<Vec<String>> = r
+        .rights
+        .iter()
+        .map(|x| vec![bi(&x.name_en, &x.name_nl), x.article.clone(), bi(&x.how_en, &x.how_nl)])
+        .collect();
     out.push(
         Section::new(2, "Your rights", "Jouw rechten")
             .say("Art. 15(1)(e),(f).", "Art. 15 lid 1 e en f AVG.")
@@ -171,10 +187,7 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
     out.push(
         Section::new(2, "Contact and complaints", "Contact en klachten")
             .say(c.rights_contact_en.clone(), c.rights_contact_nl.clone())
-            .say(
-                format!("Privacy contact: {}.", c.privacy_email),
-                format!("Privacycontact: {}.", c.privacy_email),
-            )
+            .say(format!("Privacy contact: {}.", c.privacy_email), format!("Privacycontact: {}.", c.privacy_email))
             .say(
                 format!("You may complain to the {} ({}).", c.complaint_authority, c.complaint_url),
                 format!("Je kunt een klacht indienen bij de {} ({}).", c.complaint_authority, c.complaint_url),
@@ -192,16 +205,35 @@ pub fn decisions(copy: &Copy<'_>) -> Vec<Section> {
         let thresholds: Vec<Vec<String>> = d
             .steps
             .iter()
-            .map(|s| vec![code_or("step", &s.step), s.days_after_due.to_string(), bi(&s.description_en, &s.description_nl)])
+            .map(|s| {
+                vec![code_or("step", &s.step), s.days_after_due.to_string(), bi(&s.description_en, &s.description_nl)]
+            })
             .collect();
-        let mut s = Section::new(2, format!("Automated decision: {}", d.name_en), format!("Geautomatiseerd besluit: {}", d.name_nl))
-            .say(d.logic_en.clone(), d.logic_nl.clone())
-            .say(d.consequences_en.clone(), d.consequences_nl.clone())
-            .say(d.human_review_en.clone(), d.human_review_nl.clone())
-            .say("The thresholds: each step is taken when an invoice is still unpaid this many days after its due date.", "De drempels: elke stap volgt als een factuur dit aantal dagen na de vervaldatum nog niet is betaald.")
-            .table(&[("Step", "Stap"), ("Days after the due date", "Dagen na de vervaldatum"), ("What happens", "Wat er gebeurt")], thresholds);
+        let mut s = Section::new(
+            2,
+            format!("Automated decision: {}", d.name_en),
+            format!("Geautomatiseerd besluit: {}", d.name_nl),
+        )
+        .say(d.logic_en.clone(), d.logic_nl.clone())
+        .say(d.consequences_en.clone(), d.consequences_nl.clone())
+        .say(d.human_review_en.clone(), d.human_review_nl.clone())
+        .say(
+            "The thresholds: each step is taken when an invoice is still unpaid this many days after its due date.",
+            "De drempels: elke stap volgt als een factuur dit aantal dagen na de vervaldatum nog niet is betaald.",
+        )
+        .table(
+            &[
+                ("Step", "Stap"),
+                ("Days after the due date", "Dagen na de vervaldatum"),
+                ("What happens", "Wat er gebeurt"),
+            ],
+            thresholds,
+        );
         if invoices.is_empty() {
-            s = s.say("None of your invoices went through this process.", "Geen van je facturen heeft dit proces doorlopen.");
+            s = s.say(
+                "None of your invoices went through this process.",
+                "Geen van je facturen heeft dit proces doorlopen.",
+            );
         }
         out.push(s);
         for i in invoices.iter() {
@@ -254,145 +286,4 @@ fn invoice(i: &InvoiceDunning) -> Section {
         );
     }
     s
-}
-
-/// What became of the person's requests, and what the rights changed (Art. 15(3)).
-pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
-    let mut out = Vec::new();
-    let requests = h
-        .requests
-        .iter()
-        .map(|q| {
-            let mut outcome = code_or("state", &q.state);
-            if let Some(r) = &q.rejection_reason {
-                outcome = format!("{outcome}: {}", code_or("rejection_reason", r));
-            }
-            if let Some(n) = &q.rejection_note {
-                outcome = format!("{outcome} ({})", reason_bi(n));
-            }
-            let mut due = when(Some(&q.due_on));
-            if let Some(x) = &q.extended_due_on {
-                due = format!(
-                    "{} ({}: {})",
-                    when(Some(x)),
-                    bi("extended", "verlengd"),
-                    reason_bi(q.extension_reason.as_deref().unwrap_or_default())
-                );
-            }
-            vec![
-                q.id.clone(),
-                code_or("right", &q.right),
-                when(Some(&q.received_on)),
-                due,
-                outcome,
-                when(q.closed_at.as_deref()),
-            ]
-        })
-        .collect();
-    out.push(
-        Section::new(2, "Your requests and what became of them", "Je verzoeken en wat ermee gebeurde").table(
-            &[
-                ("Request", "Verzoek"),
-                ("Right", "Recht"),
-                ("Received", "Ontvangen"),
-                ("Due", "Uiterlijk"),
-                ("Outcome", "Uitkomst"),
-                ("Closed", "Afgesloten"),
-            ],
-            requests,
-        ),
-    );
-    if !h.restrictions.is_empty() {
-        let rows = h
-            .restrictions
-            .iter()
-            .map(|x| {
-                vec![
-                    x.request.clone(),
-                    code_or("ground", &x.ground),
-                    x.category.as_deref().map_or_else(|| bi("all your data", "al je gegevens"), |c| names.category(c)),
-                    when(Some(&x.started_at)),
-                    when(x.lifted_at.as_deref()),
-                    x.lift_reason.as_deref().map(reason_bi).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        out.push(Section::new(3, "Restrictions (Art. 18)", "Beperkingen (art. 18)").table(
-            &[("Request", "Verzoek"), ("Ground", "Grond"), ("Data", "Gegevens"), ("Since", "Sinds"), ("Lifted", "Opgeheven"), ("Why lifted", "Waarom opgeheven")],
-            rows,
-        ));
-    }
-    if !h.objections.is_empty() {
-        let rows = h
-            .objections
-            .iter()
-            .map(|x| {
-                vec![
-                    x.request.clone(),
-                    names.purpose(&x.purpose),
-                    code_or("outcome", &x.outcome),
-                    x.grounds.as_deref().map(reason_bi).unwrap_or_default(),
-                    when(x.decided_at.as_deref()),
-                ]
-            })
-            .collect();
-        out.push(Section::new(3, "Objections (Art. 21)", "Bezwaren (art. 21)").table(
-            &[("Request", "Verzoek"), ("Purpose", "Doel"), ("Outcome", "Uitkomst"), ("Grounds weighed", "Gewogen gronden"), ("Decided", "Besloten")],
-            rows,
-        ));
-    }
-    if !h.decision_reviews.is_empty() {
-        let rows = h
-            .decision_reviews
-            .iter()
-            .map(|x| {
-                vec![
-                    x.request.clone(),
-                    names.decision(&x.decision),
-                    when(Some(&x.requested_at)),
-                    x.outcome.as_deref().map_or_else(|| code_or("outcome", "pending"), |o| code_or("outcome", o)),
-                    x.outcome_note.as_deref().map(reason_bi).unwrap_or_default(),
-                    when(x.decided_at.as_deref()),
-                ]
-            })
-            .collect();
-        out.push(Section::new(3, "Human reviews of the automated decision (Art. 22(3))", "Menselijke beoordelingen van het geautomatiseerde besluit (art. 22 lid 3)").table(
-            &[("Request", "Verzoek"), ("Decision", "Besluit"), ("Asked", "Gevraagd"), ("Outcome", "Uitkomst"), ("Why", "Waarom"), ("Decided", "Besloten")],
-            rows,
-        ));
-    }
-    if !h.notifications.is_empty() {
-        let rows = h
-            .notifications
-            .iter()
-            .map(|x| {
-                vec![
-                    x.request.clone(),
-                    code_or("right", &x.right),
-                    x.recipient_name.clone(),
-                    code_or("notification", &x.state),
-                    when(x.notified_at.as_deref()),
-                ]
-            })
-            .collect();
-        out.push(
-            Section::new(3, "Recipients told of a change (Art. 19)", "Ontvangers geïnformeerd over een wijziging (art. 19)")
-                .table(&[("Request", "Verzoek"), ("About", "Over"), ("Recipient", "Ontvanger"), ("Status", "Status"), ("When", "Wanneer")], rows),
-        );
-    }
-    let mut suppression = Section::new(3, "Suppression list", "Blokkeerlijst");
-    if h.suppression.is_empty() {
-        suppression = suppression.say("None of your identifiers is on our suppression list.", "Geen van je gegevens staat op onze blokkeerlijst.");
-    } else {
-        let rows = h
-            .suppression
-            .iter()
-            .map(|x| vec![code_or("kind", &x.kind), code_or("reason", &x.reason), when(Some(&x.added_at))])
-            .collect();
-        suppression = suppression
-            .say("These identifiers of yours are on our suppression list, kept only as a one-way code, so that they are never used for direct marketing again.", "Deze gegevens van jou staan op onze blokkeerlijst, alleen als onomkeerbare code, zodat ze nooit meer voor direct marketing worden gebruikt.")
-            .table(&[("Identifier", "Gegeven"), ("Why", "Waarom"), ("Since", "Sinds")], rows);
-    }
-    out.push(suppression);
-    out
 }

@@ -3,11 +3,11 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::archive::{present, sections};
 use crate::cli::{AccessArgs, OpenArgs, SubjectArgs};
 use crate::error::Error;
 use crate::exit::Code;
 use crate::output::{sanitize, table, Output};
-use crate::archive::{present, sections};
 use crate::register::Register;
 use crate::request::{self, Channel, Kind, NewRequest, Request};
 use crate::rights::access::{self, AccessReport};

@@ -171,7 +171,10 @@ fn rejection_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (note_en, note_nl) = crate::archive::present::reason(r.rejection_note.as_deref().unwrap_or_default());
     let body = crate::answers::Text {
         nl: format!("We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.\nToelichting: {note_nl}", id = r.id),
-        en: format!("We will not act on your request {id} for {right_en}, {why_en}.\nExplanation: {note_en}", id = r.id),
+        en: format!(
+            "We will not act on your request {id} for {right_en}, {why_en}.\nExplanation: {note_en}",
+            id = r.id
+        ),
     };
     crate::answers::compose(c, &body, &crate::answers::Text { nl: String::new(), en: String::new() })
 }

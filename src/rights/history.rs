@@ -236,8 +236,8 @@ fn suppression(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<Suppression
         return Ok(Vec::new());
     }
     let keys = Keys::load(conn)?;
-    let mut stmt =
-        conn.prepare_cached("SELECT kind, reason, request_id, added_at FROM suppression WHERE hash = ?1 ORDER BY reason")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT kind, reason, request_id, added_at FROM suppression WHERE hash = ?1 ORDER BY reason")?;
     let mut out = Vec::new();
     for (kind, value) in &ids {
         let hash = crate::check::suppression_hash(&keys, kind, value);
@@ -323,5 +323,7 @@ pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> 
 
 /// The day of a stored UTC time in the Netherlands, where the billing system counts its days.
 fn dutch_date(stamp: &str) -> Option<NaiveDate> {
-    chrono::DateTime::parse_from_rfc3339(stamp).ok().map(|t| t.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive())
+    chrono::DateTime::parse_from_rfc3339(stamp)
+        .ok()
+        .map(|t| t.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive())
 }

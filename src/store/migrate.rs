@@ -13,6 +13,7 @@ use crate::error::Error;
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("initial schema", include_str!("../../schema.sql")),
     ("erasure plans reviewed by an officer", include_str!("migrations/0002_erasure_plan_reviewed.sql")),
+    ("indexes for the person's restrictions and reviews", include_str!("migrations/0007_access_history_indexes.sql")),
 ];
 
 /// The schema version this binary writes.

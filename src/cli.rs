@@ -203,7 +203,10 @@ pub struct GenerateArgs {
 #[command(
     after_help = "Opening: `dsr access --email E` opens a request and sends a one-time code to the address on file; \
 the acknowledgement is the same whether or not the address is known. Answering: `dsr access REQUEST` once \
-`dsr verify REQUEST` accepted the code; exit 5 (nothing disclosed) before that."
+`dsr verify REQUEST` accepted the code; exit 5 (nothing disclosed) before that. On a terminal the answer is \
+the person's copy in English and Dutch: the controller, the Art. 15(1) summary, the automated decision per \
+invoice, the person's requests, then the data (euros, yes/no, Dutch local time, no internal ids); --json and \
+--out keep raw values (cents, codes, UTC)."
 )]
 pub struct AccessArgs {
     /// The request to answer (once verified)

@@ -3,7 +3,10 @@
 //! that received this person's data, retention, the rights, the complaint route, the source of
 //! data not collected from the person, the automated dunning decision with its logic and
 //! consequences, and the safeguards of transfers outside the EEA (Art. 15(2)).
-//! A password hash is never disclosed; that one exists is.
+//! The copy is complete (Art. 15(3), CJEU C-487/21): it also holds the person's own requests and
+//! what the rights changed ([`history`]), and the dunning decision explained per invoice.
+//! A password hash is never disclosed; that one exists is. Values stay raw here (cents, codes,
+//! UTC); the person-facing renderings translate them (`archive::present`).
 
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;

@@ -233,15 +233,17 @@ legal claims. We will tell you before the restriction is lifted.",
 
 /// Art. 18(3): the notice that a restriction will be lifted on `date`, and why.
 pub fn lift_notice(req: &Request, reason: &str, date: &str) -> Text {
+    // A coded reason reads in each language; free text as the officer wrote it.
+    let (reason_en, reason_nl) = crate::archive::present::reason(reason);
     Text {
         nl: format!(
             "We heffen de beperking van de verwerking van je gegevens (verzoek {id}) op per {date} (art. 18 lid 3 AVG). \
-Reden: {reason}\nTot die datum blijft de beperking gelden. Heb je vragen of bezwaar, laat het ons dan voor die datum weten.",
+Reden: {reason_nl}\nTot die datum blijft de beperking gelden. Heb je vragen of bezwaar, laat het ons dan voor die datum weten.",
             id = req.id
         ),
         en: format!(
             "We will lift the restriction of processing of your data (request {id}) on {date} (GDPR Art. 18(3)). \
-Reason: {reason}\nUntil that date the restriction still applies. If you have questions or objections, tell us before that date.",
+Reason: {reason_en}\nUntil that date the restriction still applies. If you have questions or objections, tell us before that date.",
             id = req.id
         ),
     }
@@ -252,7 +254,7 @@ Reason: {reason}\nUntil that date the restriction still applies. If you have que
 pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
     let p = register.purposes.iter().find(|p| p.code == a.purpose);
     let pnl = p.map(|p| p.name_nl.clone()).unwrap_or_else(|| a.purpose.clone());
-    let grounds = a.grounds.as_deref().unwrap_or("");
+    let grounds = crate::archive::present::reason(a.grounds.as_deref().unwrap_or("")).1;
     let decision = register.automated_decisions.first();
     let nl = match a.outcome.as_str() {
         "stopped" => format!("We hebben de verwerking voor {pnl} (direct marketing) direct en blijvend gestopt (art. 21 lid 3 AVG); je adressen staan op onze blokkeerlijst."),

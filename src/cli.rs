@@ -206,7 +206,10 @@ pub struct GenerateArgs {
 #[command(
     after_help = "Opening: `dsr access --email E` opens a request and sends a one-time code to the address on file; \
 the acknowledgement is the same whether or not the address is known. Answering: `dsr access REQUEST` once \
-`dsr verify REQUEST` accepted the code; exit 5 (nothing disclosed) before that."
+`dsr verify REQUEST` accepted the code; exit 5 (nothing disclosed) before that. On a terminal the answer is \
+the person's copy in English and Dutch: the controller, the Art. 15(1) summary, the automated decision per \
+invoice, the person's requests, then the data (euros, yes/no, Dutch local time, no internal ids); --json and \
+--out keep raw values (cents, codes, UTC)."
 )]
 pub struct AccessArgs {
     /// The request to answer (once verified)
@@ -344,7 +347,8 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2))]
         months: u32,
-        #[arg(long, value_name = "TEXT")]
+        /// Why (told to the person): `complexity` or `number-of-requests` gives the reason in Dutch and English; other text is shown as written
+        #[arg(long, value_name = "CODE|TEXT")]
         reason: String,
     },
     /// Record that the answer reached the person another way than by `--send` (completes the request)
@@ -382,6 +386,7 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_enum)]
         reason: crate::request::RejectReason,
+        /// The reasons in detail (told to the person; a coded reason such as `complexity` is given in Dutch and English)
         #[arg(long, value_name = "TEXT")]
         note: String,
     },
@@ -478,8 +483,8 @@ pub struct RestrictArgs {
     /// Send the person the Art. 18(3) notice and lift the restriction of this request --notice-days later
     #[arg(long, value_name = "REQUEST", requires = "reason")]
     pub lift: Option<String>,
-    /// Why the restriction is lifted (told to the person)
-    #[arg(long, value_name = "TEXT")]
+    /// Why the restriction is lifted (told to the person): `accuracy-verified` or `claim-settled` gives it in Dutch and English; other text is shown as written
+    #[arg(long, value_name = "CODE|TEXT")]
     pub reason: Option<String>,
     /// With --lift: days between the Art. 18(3) notice and the lift; until then the restriction applies
     #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift",
@@ -513,8 +518,8 @@ pub struct ObjectArgs {
     /// Processing continues on compelling legitimate grounds, which --grounds states
     #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"])]
     pub override_: bool,
-    /// The compelling grounds (told to the person)
-    #[arg(long, value_name = "TEXT")]
+    /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text is shown as written
+    #[arg(long, value_name = "CODE|TEXT")]
     pub grounds: Option<String>,
     #[command(flatten)]
     pub yes: YesArgs,

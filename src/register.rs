@@ -45,6 +45,7 @@ pub struct Purpose {
     pub legal_basis: String,
     pub legal_basis_article: String,
     pub legal_basis_name_en: String,
+    pub legal_basis_name_nl: String,
     pub direct_marketing: bool,
     pub description_en: String,
     pub description_nl: String,
@@ -170,7 +171,7 @@ impl Register {
         let purposes = all(
             conn,
             "SELECT p.code, p.name_en, p.name_nl, p.legal_basis, b.article, b.name_en, p.direct_marketing,
-                    p.description_en, p.description_nl, p.withdraw_how_en, p.withdraw_how_nl
+                    p.description_en, p.description_nl, p.withdraw_how_en, p.withdraw_how_nl, b.name_nl
              FROM purpose p JOIN legal_basis b ON b.code = p.legal_basis ORDER BY p.sort, p.code",
             |r| {
                 Ok(Purpose {
@@ -180,6 +181,7 @@ impl Register {
                     legal_basis: r.get(3)?,
                     legal_basis_article: r.get(4)?,
                     legal_basis_name_en: r.get(5)?,
+                    legal_basis_name_nl: r.get(11)?,
                     direct_marketing: r.get(6)?,
                     description_en: r.get(7)?,
                     description_nl: r.get(8)?,

@@ -138,6 +138,8 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
              ALTER TABLE restriction DROP COLUMN lift_at;
              DROP TABLE free_text;
              ALTER TABLE challenge DROP COLUMN expired_at;
+             DROP INDEX restriction_person_all;
+             DROP INDEX decision_review_person_all;
              PRAGMA user_version = 2;",
         )
         .unwrap();

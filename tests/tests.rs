@@ -4,6 +4,7 @@
 mod support;
 
 mod access;
+mod access_copy;
 mod audit;
 mod batch;
 mod check;

@@ -1,21 +1,28 @@
 //! `index.html`: one self-contained page (inline CSS, no scripts, no remote resources) that shows
-//! the person their data and the register in readable tables, with Dutch and English headings.
-//! Rows are streamed like everywhere else in the archive; every value is HTML-escaped.
+//! the person who we are, the Art. 15(1) summary first and their data after, in readable tables in
+//! English and Dutch (see [`super::sections`] and [`super::present`]). Rows are streamed like
+//! everywhere else in the archive; every value is HTML-escaped.
 
 use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::{csv_cell, Spec};
+use super::present::{code_or, heading as heading_of, hidden, when, Names, TIME_NOTE_EN, TIME_NOTE_NL};
+use super::sections::{self, Copy, Section};
+use super::Spec;
+
+use std::collections::HashMap;
 
 use crate::recipients::PersonRecipient;
-use crate::register::{Category, Controller, Register};
+use crate::register::{Category, Register};
+use crate::request::Kind;
+use crate::rights::history;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1d1d1f;line-height:1.45}\
 h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:2px solid #d0d7de;padding-bottom:.3rem}h3{margin-bottom:.3rem}\
 table{border-collapse:collapse;width:100%;margin:.5rem 0 1.2rem;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}\
 th{background:#f3f5f7}tr:nth-child(even) td{background:#fafbfc}.nl{color:#57606a}.meta{color:#57606a;font-size:.9rem}\
-.wrap{overflow-x:auto}";
+.wrap{overflow-x:auto}table.controller{width:auto}";
 
 /// Escape text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -47,22 +54,79 @@ fn simple_table(out: &mut dyn Write, header: &[&str], rows: &[Vec<String>]) -> s
     for r in rows {
         out.write_all(b"<tr>")?;
         for c in r {
-            write!(out, "<td>{}</td>", esc(c))?;
+            write!(out, "<td>{}</td>", esc(c).replace('\n', "<br>"))?;
         }
         out.write_all(b"</tr>\n")?;
     }
     out.write_all(b"</tbody></table></div>\n")
 }
 
-pub fn write(
+fn paragraphs(out: &mut dyn Write, text: &[(String, String)]) -> std::io::Result<()> {
+    for (en, nl) in text {
+        if en == nl {
+            writeln!(out, "<p>{}</p>", esc(en))?;
+        } else {
+            writeln!(out, "<p>{}</p>\n<p class=\"nl\">{}</p>", esc(en), esc(nl))?;
+        }
+    }
+    Ok(())
+}
+
+fn section(out: &mut dyn Write, s: &Section) -> std::io::Result<()> {
+    heading(out, s.level, &s.en, &s.nl)?;
+    paragraphs(out, &s.text)?;
+    if !s.header.is_empty() {
+        let header: Vec<&str> = s.header.iter().map(String::as_str).collect();
+        simple_table(out, &header, &s.rows)?;
+    }
+    paragraphs(out, &s.after)
+}
+
+/// The page for an archive: an access copy adds the person's requests (Art. 15(3)); both explain
+/// the automated decision per invoice (Art. 15(1)(h)).
+pub fn write_copy(
     out: &mut dyn Write,
     rows: &super::Rows<'_>,
     register: &Register,
     categories: &[&Category],
+    counts: &HashMap<String, u64>,
     recipients: &[PersonRecipient],
     spec: &Spec<'_>,
-    controller: &Controller,
 ) -> anyhow::Result<u64> {
+    let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let (conn, s) = (rows.conn, &rows.subject);
+    let history = match spec.request.kind() {
+        Kind::Export => None,
+        _ => Some(history::load(conn, register, s)?),
+    };
+    let dunning =
+        register.automated_decisions.iter().map(|d| history::dunning(conn, d, s)).collect::<Result<Vec<_>, _>>()?;
+    let copy = Copy {
+        controller,
+        register,
+        held: categories
+            .iter()
+            .map(|c| (*c, c.tables.iter().map(|t| counts.get(t).copied().unwrap_or(0)).sum()))
+            .filter(|(_, n)| *n > 0)
+            .collect(),
+        recipients,
+        decisions: register.automated_decisions.iter().zip(dunning.iter().map(Vec::as_slice)).collect(),
+        history: history.as_ref(),
+    };
+    write(out, rows, &copy, categories, spec)
+}
+
+/// The page: who we are, the Art. 15(1) summary, the automated decision per invoice, the
+/// person's requests, and then every record, table by table.
+pub fn write(
+    out: &mut dyn Write,
+    rows: &super::Rows<'_>,
+    copy: &Copy<'_>,
+    categories: &[&Category],
+    spec: &Spec<'_>,
+) -> anyhow::Result<u64> {
+    let controller = copy.controller;
+    let names = Names(copy.register);
     let title = format!("{} – {}", controller.name, spec.request.id);
     writeln!(
         out,
@@ -71,33 +135,50 @@ pub fn write(
         esc(&title)
     )?;
     heading(out, 1, "Your personal data", "Jouw persoonsgegevens")?;
+    out.write_all(b"<table class=\"controller\"><tbody>\n")?;
+    for (label, value) in sections::controller_lines(controller) {
+        writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(&label), esc(&value))?;
+    }
+    out.write_all(b"</tbody></table>\n")?;
     writeln!(
         out,
-        "<p class=\"meta\">{} · request / verzoek {} ({}) · generated / gemaakt {}</p>",
-        esc(&controller.name),
+        "<p class=\"meta\">request / verzoek {} ({}) · generated / gemaakt {}</p>\n<p class=\"meta\">{} <span class=\"nl\">{}</span></p>",
         esc(&spec.request.id),
-        esc(&spec.request.right),
-        esc(&spec.generated_at)
+        esc(&code_or("right", &spec.request.right)),
+        esc(&when(Some(&spec.generated_at))),
+        esc(TIME_NOTE_EN),
+        esc(TIME_NOTE_NL)
     )?;
+    for s in sections::summary(copy).iter().chain(&sections::decisions(copy)) {
+        section(out, s)?;
+    }
+    if let Some(h) = copy.history {
+        for s in sections::history(h, &names) {
+            section(out, &s)?;
+        }
+    }
+
     let mut records = 0;
     for c in categories {
         heading(out, 2, &c.name_en, &c.name_nl)?;
-        writeln!(out, "<p>{} <span class=\"nl\">{}</span></p>", esc(&c.description_en), esc(&c.description_nl))?;
+        writeln!(out, "<p>{}</p>\n<p class=\"nl\">{}</p>", esc(&c.description_en), esc(&c.description_nl))?;
         let mut any = false;
         for t in &c.tables {
             let mut open = false;
             rows.each(t, |row: Map<String, Value>| {
                 if !open {
-                    write!(out, "<h3>{}</h3>\n<div class=\"wrap\"><table><thead><tr>", esc(&t.replace('_', " ")))?;
-                    for k in row.keys() {
-                        write!(out, "<th>{}</th>", esc(&super::labels::column(k)))?;
+                    let (en, nl) = super::labels::table(t);
+                    heading(out, 3, &en, &nl)?;
+                    out.write_all(b"<div class=\"wrap\"><table><thead><tr>")?;
+                    for k in row.keys().filter(|k| !hidden(k)) {
+                        write!(out, "<th>{}</th>", esc(&heading_of(k)))?;
                     }
                     out.write_all(b"</tr></thead><tbody>\n")?;
                     open = true;
                 }
                 out.write_all(b"<tr>")?;
-                for v in row.values() {
-                    write!(out, "<td>{}</td>", esc(&csv_cell(v)))?;
+                for (k, v) in row.iter().filter(|(k, _)| !hidden(k)) {
+                    write!(out, "<td>{}</td>", esc(&names.cell(k, v)))?;
                 }
                 out.write_all(b"</tr>\n")?;
                 records += 1;
@@ -112,68 +193,6 @@ pub fn write(
             out.write_all("<p class=\"meta\">No records. <span class=\"nl\">Geen gegevens.</span></p>\n".as_bytes())?;
         }
     }
-
-    heading(out, 2, "Why we process your data", "Waarom we je gegevens verwerken")?;
-    let rows: Vec<Vec<String>> = categories
-        .iter()
-        .map(|c| {
-            let purposes: Vec<String> = c
-                .purposes
-                .iter()
-                .filter_map(|p| register.purposes.iter().find(|x| &x.code == p))
-                .map(|p| format!("{} ({}, {})", p.name_en, p.legal_basis_name_en, p.legal_basis_article))
-                .collect();
-            let retention: Vec<&str> =
-                register.retention_of_category(&c.code).map(|r| r.description_en.as_str()).collect();
-            vec![
-                format!("{} / {}", c.name_en, c.name_nl),
-                purposes.join("; "),
-                retention.join(" "),
-                c.source_en.clone(),
-            ]
-        })
-        .collect();
-    simple_table(
-        out,
-        &[
-            "Category / Categorie",
-            "Purposes and legal basis / Doelen en grondslag",
-            "Retention / Bewaartermijn",
-            "Source / Bron",
-        ],
-        &rows,
-    )?;
-
-    heading(out, 2, "Who received your data", "Wie je gegevens ontving")?;
-    let rows: Vec<Vec<String>> = recipients
-        .iter()
-        .map(|r| vec![r.name.clone(), r.country.clone(), r.because.join("; "), r.safeguards_en.clone()])
-        .collect();
-    simple_table(out, &["Recipient / Ontvanger", "Country / Land", "Why / Waarom", "Safeguards / Waarborgen"], &rows)?;
-
-    for d in &register.automated_decisions {
-        heading(out, 2, &d.name_en, &d.name_nl)?;
-        writeln!(out, "<p>{}</p>\n<p class=\"nl\">{}</p>", esc(&d.logic_en), esc(&d.logic_nl))?;
-        writeln!(out, "<p>{}</p>\n<p class=\"nl\">{}</p>", esc(&d.consequences_en), esc(&d.consequences_nl))?;
-        writeln!(out, "<p>{}</p>\n<p class=\"nl\">{}</p>", esc(&d.human_review_en), esc(&d.human_review_nl))?;
-    }
-
-    heading(out, 2, "Your rights", "Jouw rechten")?;
-    let rows: Vec<Vec<String>> = register
-        .rights
-        .iter()
-        .map(|r| vec![format!("{} / {}", r.name_en, r.name_nl), r.article.clone(), r.how_en.clone(), r.how_nl.clone()])
-        .collect();
-    simple_table(out, &["Right / Recht", "Article / Artikel", "How", "Hoe"], &rows)?;
-    writeln!(
-        out,
-        "<p>{} <a href=\"{}\">{}</a>. {}</p>\n<p class=\"nl\">{}</p>",
-        esc("Complaints:"),
-        esc(&controller.complaint_url),
-        esc(&controller.complaint_authority),
-        esc(&controller.court_route_en),
-        esc(&controller.court_route_nl)
-    )?;
     out.write_all(b"</body>\n</html>\n")?;
     Ok(records)
 }

@@ -7,7 +7,10 @@
 //! docs/archive-format.md describes the format.
 
 mod html;
-mod labels;
+pub mod labels;
+pub mod present;
+mod requests;
+pub mod sections;
 mod text;
 
 use std::io::{Read, Seek, Write};
@@ -345,7 +348,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     })?;
 
     // index.html: the same, readable, offline.
-    w.entry("index.html", |out| html::write(out, &rows_of, register, &categories, &recipients, spec, &controller))?;
+    w.entry("index.html", |out| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec))?;
     w.entry("README.txt", |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)

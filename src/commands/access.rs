@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::archive::{present, sections};
 use crate::cli::{AccessArgs, OpenArgs, SubjectArgs};
 use crate::error::Error;
 use crate::exit::Code;
@@ -283,80 +284,86 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
 /// Rows per table shown on a terminal; the JSON and --out answer hold every row.
 const TERMINAL_ROWS: usize = 20;
 
+/// The answer on a terminal, as the person would read it (the same sections as `index.html`):
+/// who we are, the Art. 15(1) summary, the automated decision per invoice, the person's requests,
+/// then the data with euros, yes/no, Dutch local times, translated codes and no internal ids.
 pub fn render_access(r: &AccessReport<'_>, out: &Output) -> anyhow::Result<String> {
     let mut s = format!(
-        "Access answer for request {} (GDPR Art. 15) from {}\nGenerated {}; {} records in {} categories.\n",
-        r.request.id,
-        r.controller.name,
-        r.generated_at,
-        r.person.records,
-        r.categories.len()
+        "Access answer for request {id} (GDPR Art. 15) / Antwoord op inzageverzoek {id} (art. 15 AVG)\n",
+        id = r.request.id
     );
+    for (label, value) in sections::controller_lines(&r.controller) {
+        s.push_str(&format!("{label}: {}\n", sanitize::line(&value)));
+    }
+    s.push_str(&format!(
+        "Generated / Gemaakt {}; {} records in {} categories / {} gegevens in {} categorieën.\n{}\n{}\n",
+        present::when(Some(&r.generated_at)),
+        r.person.records,
+        r.categories.len(),
+        r.person.records,
+        r.categories.len(),
+        present::TIME_NOTE_EN,
+        present::TIME_NOTE_NL
+    ));
+    let copy = sections::Copy {
+        controller: &r.controller,
+        register: &r.register,
+        held: r.categories.iter().filter_map(|c| r.register.category(&c.code).map(|cat| (cat, c.records))).collect(),
+        recipients: &r.recipients,
+        decisions: r.automated_decisions.iter().map(|d| (&d.decision, d.invoices.as_slice())).collect(),
+        history: Some(&r.history),
+    };
+    let names = present::Names(&r.register);
+    let all = sections::summary(&copy)
+        .into_iter()
+        .chain(sections::decisions(&copy))
+        .chain(sections::history(&r.history, &names));
+    for section in all {
+        let mark = if section.level <= 2 { "==" } else { "--" };
+        s.push_str(&format!("\n{mark} {}\n", sanitize::line(&present::bi(&section.en, &section.nl))));
+        paragraphs(&mut s, &section.text);
+        if !section.header.is_empty() {
+            let header: Vec<&str> = section.header.iter().map(String::as_str).collect();
+            let mut tb = table::new(out, &header);
+            for row in &section.rows {
+                tb.add_row(row.iter().map(|c| table::cell(c)).collect::<Vec<_>>());
+            }
+            s.push_str(&format!("{tb}\n"));
+        }
+        paragraphs(&mut s, &section.after);
+    }
+    s.push_str("\n== Your data / Je gegevens\n");
     for c in &r.categories {
-        s.push_str(&format!("\n== {} / {} ({} records)\n", c.name_en, c.name_nl, c.records));
+        s.push_str(&format!("\n-- {} ({} records / gegevens)\n", present::bi(&c.name_en, &c.name_nl), c.records));
         for t in &c.tables {
             let preview = t.rows.preview(TERMINAL_ROWS)?;
-            let columns: Vec<&str> =
-                preview.first().map(|row| row.keys().map(String::as_str).collect()).unwrap_or_default();
-            let mut tb = table::new(out, &columns);
+            let columns: Vec<&String> =
+                preview.first().map(|row| row.keys().filter(|k| !present::hidden(k)).collect()).unwrap_or_default();
+            let header: Vec<String> = columns.iter().map(|k| present::heading(k)).collect();
+            let mut tb = table::new(out, &header.iter().map(String::as_str).collect::<Vec<_>>());
             for row in &preview {
-                tb.add_row(row.values().map(|v| table::cell(&cell_text(v))).collect::<Vec<_>>());
+                tb.add_row(columns.iter().map(|k| table::cell(&names.cell(k, &row[k.as_str()]))).collect::<Vec<_>>());
             }
-            s.push_str(&format!("{} ({} rows)\n{tb}\n", t.table, t.records));
+            let (en, nl) = crate::archive::labels::table(&t.table);
+            s.push_str(&format!("{} ({} rows / rijen)\n{tb}\n", present::bi(&en, &nl), t.records));
             if t.records > TERMINAL_ROWS as u64 {
                 s.push_str(&format!(
-                    "... and {} more rows (all of them with --json or --out)\n",
-                    t.records - TERMINAL_ROWS as u64
+                    "... and {n} more rows (all of them with --json or --out) / ... en nog {n} rijen (allemaal met --json of --out)\n",
+                    n = t.records - TERMINAL_ROWS as u64
                 ));
             }
         }
     }
-    let mut tb = table::new(out, &["Category", "Purposes (legal basis)", "Retention", "Source"]);
-    for c in &r.categories {
-        let purposes: Vec<String> = c.purposes.iter().map(|p| format!("{} ({})", p.name_en, p.legal_basis)).collect();
-        let retention: Vec<&str> = c.retention.iter().map(|x| x.description_en.as_str()).collect();
-        tb.add_row(vec![
-            table::cell(&c.name_en),
-            table::cell(&purposes.join("\n")),
-            table::cell(&retention.join("\n")),
-            table::cell(&c.source_en),
-        ]);
-    }
-    s.push_str(&format!("\nPurposes, legal bases, retention and source (Art. 15(1)(a),(b),(d),(g))\n{tb}\n"));
-    let mut tb = table::new(out, &["Recipient", "Country", "Why", "Safeguards"]);
-    for x in &r.recipients {
-        tb.add_row(vec![
-            table::cell(&x.name),
-            table::cell(&x.country),
-            table::cell(&x.because.join("\n")),
-            table::cell(&x.safeguards_en),
-        ]);
-    }
-    s.push_str(&format!("\nRecipients of this person's data (Art. 15(1)(c), 15(2))\n{tb}\n"));
-    for d in &r.automated_decisions {
-        s.push_str(&format!(
-            "\nAutomated decision (Art. 15(1)(h), 22): {}\n{}\nConsequences: {}\nSteps taken on your invoices: {}\n{}\n",
-            d.decision.name_en, d.decision.logic_en, d.decision.consequences_en, d.applied_to_you, d.decision.human_review_en
-        ));
-    }
-    let mut tb = table::new(out, &["Right", "Article", "How"]);
-    for x in &r.rights {
-        tb.add_row(vec![table::cell(&x.name_en), table::cell(&x.article), table::cell(&x.how_en)]);
-    }
-    s.push_str(&format!("\nYour rights (Art. 15(1)(e),(f))\n{tb}\n"));
-    s.push_str(&format!(
-        "\nComplaints: {} ({}). {}\n",
-        sanitize::line(&r.complaint.authority),
-        sanitize::line(&r.complaint.url),
-        sanitize::line(&r.complaint.court_route_en)
-    ));
     Ok(s)
 }
 
-fn cell_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => String::new(),
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+fn paragraphs(s: &mut String, text: &[(String, String)]) {
+    for (en, nl) in text {
+        s.push_str(&sanitize::line(en));
+        s.push('\n');
+        if nl != en {
+            s.push_str(&sanitize::line(nl));
+            s.push('\n');
+        }
     }
 }

@@ -189,14 +189,14 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
 
 fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
-    let reason = r.extension_reason.as_deref().unwrap_or_default();
+    let (reason_en, reason_nl) = crate::archive::present::reason(r.extension_reason.as_deref().unwrap_or_default());
     let due = r.deadline();
     let sig = crate::answers::signature(c);
     format!(
         "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason}\n\n{sig_nl}\n\n----------------------------------------\n\n\
+Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason_nl}\n\n{sig_nl}\n\n----------------------------------------\n\n\
 Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due} at the latest \
-(GDPR Art. 12(3)). Reason: {reason}\n\n{sig_en}\n",
+(GDPR Art. 12(3)). Reason: {reason_en}\n\n{sig_en}\n",
         id = r.id,
         sig_nl = sig.nl,
         sig_en = sig.en
@@ -270,16 +270,16 @@ vragen we nooit. {}",
         ),
         _ => ("for the reasons below".to_owned(), "om de redenen hieronder".to_owned(), String::new(), String::new()),
     };
-    let note = r.rejection_note.as_deref().unwrap_or_default();
+    let (note_en, note_nl) = crate::archive::present::reason(r.rejection_note.as_deref().unwrap_or_default());
     let lead = |more: String| if more.is_empty() { more } else { format!(" {more}") };
     let (more_nl, more_en) = (lead(more_nl), lead(more_en));
     let body = crate::answers::Text {
         nl: format!(
-            "We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.{more_nl}\nToelichting: {note}",
+            "We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.{more_nl}\nToelichting: {note_nl}",
             id = r.id
         ),
         en: format!(
-            "We will not act on your request {id} for {right_en}, {why_en}.{more_en}\nExplanation: {note}",
+            "We will not act on your request {id} for {right_en}, {why_en}.{more_en}\nExplanation: {note_en}",
             id = r.id
         ),
     };

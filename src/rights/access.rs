@@ -3,7 +3,10 @@
 //! that received this person's data, retention, the rights, the complaint route, the source of
 //! data not collected from the person, the automated dunning decision with its logic and
 //! consequences, and the safeguards of transfers outside the EEA (Art. 15(2)).
-//! A password hash is never disclosed; that one exists is.
+//! The copy is complete (Art. 15(3), CJEU C-487/21): it also holds the person's own requests and
+//! what the rights changed ([`history`]), and the dunning decision explained per invoice.
+//! A password hash is never disclosed; that one exists is. Values stay raw here (cents, codes,
+//! UTC); the person-facing renderings translate them (`archive::present`).
 
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
@@ -14,6 +17,7 @@ use crate::clock::Clock;
 use crate::recipients::{self, PersonRecipient};
 use crate::register::{AutomatedDecision, Controller, Register, Right};
 use crate::request::Request;
+use crate::rights::history::{self, History, InvoiceDunning};
 use crate::subject::{self, Subject};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -31,6 +35,11 @@ pub struct AccessReport<'c> {
     pub automated_decisions: Vec<DecisionAnswer>,
     pub rights: Vec<Right>,
     pub complaint: Complaint,
+    /// The person's own requests and what the rights changed (Art. 15(3), C-487/21).
+    pub history: History,
+    /// The register the answer was read from, for the person-facing renderings.
+    #[serde(skip)]
+    pub register: Register,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +158,8 @@ pub struct DecisionAnswer {
     pub decision: AutomatedDecision,
     /// Steps taken on this person's invoices.
     pub applied_to_you: u64,
+    /// Per invoice: the data used, the thresholds crossed and when, what would have changed the outcome.
+    pub invoices: Vec<InvoiceDunning>,
 }
 
 #[derive(Debug, Serialize)]
@@ -306,16 +317,13 @@ pub fn build<'c>(
             safeguards_nl: r.safeguards_nl.clone(),
         })
         .collect();
-    let dunning_steps: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM dunning_event WHERE {}", subject::scope("dunning_event").expect("scope").filter),
-        [s.person_id],
-        |r| r.get(0),
-    )?;
-    let automated_decisions = register
-        .automated_decisions
-        .iter()
-        .map(|d| DecisionAnswer { decision: d.clone(), applied_to_you: dunning_steps as u64 })
-        .collect();
+    let mut automated_decisions = Vec::new();
+    for d in &register.automated_decisions {
+        let invoices = history::dunning(conn, d, s)?;
+        let applied_to_you = invoices.iter().map(|i| i.steps.len() as u64).sum();
+        automated_decisions.push(DecisionAnswer { decision: d.clone(), applied_to_you, invoices });
+    }
+    let history = history::load(conn, &register, s)?;
     Ok(AccessReport {
         format_version: FORMAT_VERSION,
         generated_at: clock.timestamp(),
@@ -343,5 +351,7 @@ pub fn build<'c>(
             court_route_nl: controller.court_route_nl.clone(),
         },
         controller,
+        history,
+        register,
     })
 }

@@ -215,7 +215,7 @@ pub fn decide(
         } else {
             format!(
                 "After human review the automated decision stands, because: {}. Automatic steps resume.",
-                grounds.unwrap_or_default()
+                crate::archive::present::reason(grounds.unwrap_or_default()).0
             )
         };
         return Ok(Answer {
@@ -255,7 +255,7 @@ pub fn decide(
     let text = if uphold {
         format!("Your objection is upheld: we no longer process your data for {purpose}.")
     } else {
-        format!("We continue processing for {purpose}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {}", grounds.unwrap_or_default())
+        format!("We continue processing for {purpose}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {}", crate::archive::present::reason(grounds.unwrap_or_default()).0)
     };
     Ok(Answer {
         purpose,

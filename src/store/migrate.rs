@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0008_restriction_lift_at.sql"),
     ),
     ("free text out of the chain; codes stay expired", include_str!("migrations/0004_free_text_and_expired_codes.sql")),
+    ("indexes for the person's restrictions and reviews", include_str!("migrations/0007_access_history_indexes.sql")),
 ];
 
 /// The schema version this binary writes.

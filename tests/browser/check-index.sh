@@ -18,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 export DSR_DB=$work/dsr.sqlite
 "$dsr" -q init --fixture virtio
 id=$("$dsr" --json access --email Jan.DeVries@Example.NL | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
-code=$(tr -d '\r' < "$work"/outbox/"$id"-001.eml | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
+code=$(cat "$work"/outbox/"$id"-*.eml | tr -d '\r' | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
 "$dsr" verify "$id" "$code" >/dev/null
 "$dsr" -q access "$id" --archive "$work/archive.zip"
 mkdir "$work/archive"

@@ -95,9 +95,9 @@ fn a_store_of_schema_version_1_is_upgraded_with_its_plans_kept_reviewed_not_appr
 }
 
 #[test]
-fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_migration_6() {
+fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_migration_4() {
     let env = Env::with_fixture("virtio");
-    // Turn the store back into what dsr wrote before migration 6: recipients without the
+    // Turn the store back into what dsr wrote before migration 4: recipients without the
     // dunning step, one notification per request and recipient, and no proof columns.
     env.sql()
         .execute_batch(

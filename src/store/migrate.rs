@@ -19,13 +19,13 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     (
         "Art. 19: collection agency via the dunning step, notifications with proof",
-        include_str!("migrations/0006_art19_recipients.sql"),
+        include_str!("migrations/0004_art19_recipients.sql"),
     ),
     (
         "restriction lifts scheduled after the Art. 18(3) notice",
-        include_str!("migrations/0008_restriction_lift_at.sql"),
+        include_str!("migrations/0005_restriction_lift_at.sql"),
     ),
-    ("free text out of the chain; codes stay expired", include_str!("migrations/0004_free_text_and_expired_codes.sql")),
+    ("free text out of the chain; codes stay expired", include_str!("migrations/0006_free_text_and_expired_codes.sql")),
     ("indexes for the person's restrictions and reviews", include_str!("migrations/0007_access_history_indexes.sql")),
 ];
 

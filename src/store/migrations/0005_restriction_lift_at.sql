@@ -1,4 +1,4 @@
--- Migration: a restriction is lifted only after the Art. 18(3) notice had time to reach the person.
+-- Migration 5: a restriction is lifted only after the Art. 18(3) notice had time to reach the person.
 -- `dsr restrict --lift` sends the notice and sets lift_at; the restriction keeps applying
 -- (lifted_at NULL) until `dsr retention run` or any `dsr restrict` command at or after lift_at
 -- carries the lift out.

@@ -1,4 +1,4 @@
--- Migration 6: Art. 19 follows the data (issue 12).
+-- Migration 4: Art. 19 follows the data (issue 12).
 --
 -- 1. recipient.received_via gains 'dunning-step': the recipient gets a person's data when one of
 --    their invoices reaches the automated decision's `collection` step (the collection agency).
@@ -10,7 +10,7 @@
 --    lost on the way would fail the commit, and the store would stay at the old version.
 PRAGMA defer_foreign_keys = ON;
 
-CREATE TEMP TABLE recipient_0006 AS SELECT rowid AS rid, * FROM recipient;
+CREATE TEMP TABLE recipient_0004 AS SELECT rowid AS rid, * FROM recipient;
 DROP TABLE recipient;
 CREATE TABLE recipient (
     code          TEXT PRIMARY KEY,
@@ -28,14 +28,14 @@ CREATE TABLE recipient (
 ) STRICT;
 INSERT INTO recipient (rowid, code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via, purpose, description_en, description_nl)
     SELECT rid, code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via, purpose, description_en, description_nl
-    FROM temp.recipient_0006 ORDER BY rid;
-DROP TABLE temp.recipient_0006;
+    FROM temp.recipient_0004 ORDER BY rid;
+DROP TABLE temp.recipient_0004;
 
 -- 2. notification: one row per thing to tell a recipient, so that a request can list a recipient
 --    twice (a restriction, and later its lifting), with when it was listed and the proof that it
 --    was done: a reference, or the reason telling was impossible or would take disproportionate
 --    effort (Art. 19, first sentence). Nothing points at notification, so it is simply rebuilt.
-CREATE TEMP TABLE notification_0006 AS SELECT * FROM notification;
+CREATE TEMP TABLE notification_0004 AS SELECT * FROM notification;
 DROP TABLE notification;
 CREATE TABLE notification (
     id            INTEGER PRIMARY KEY,
@@ -52,8 +52,8 @@ CREATE TABLE notification (
     CHECK (state <> 'impossible' OR reason IS NOT NULL)
 ) STRICT;
 INSERT INTO notification (request_id, recipient, what, state, notified_at, notified_by)
-    SELECT request_id, recipient, what, state, notified_at, notified_by FROM temp.notification_0006;
-DROP TABLE temp.notification_0006;
+    SELECT request_id, recipient, what, state, notified_at, notified_by FROM temp.notification_0004;
+DROP TABLE temp.notification_0004;
 CREATE INDEX notification_state ON notification(state);
 CREATE INDEX notification_recipient ON notification(recipient);
 

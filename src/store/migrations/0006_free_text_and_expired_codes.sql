@@ -1,4 +1,4 @@
--- Migration 0004 (issue 12): free text out of the audit trail, and codes that stay expired.
+-- Migration 6: free text out of the audit trail, and codes that stay expired.
 -- free_text: what an officer typed about a request (reasons, notes, references). Audit entries
 -- refer to a row by id with an HMAC of its text; erasing the person deletes the rows of their
 -- requests, and the chain still verifies. Entries written before this migration keep their text.

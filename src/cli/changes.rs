@@ -1,0 +1,198 @@
+//! The arguments of the rights that change data (rectify, restrict, object, erase), of `check`,
+//! and of the cron command `retention run`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{OpenArgs, SubjectArgs};
+
+/// Confirmation for changes: asked on a terminal; scripts pass --yes.
+#[derive(Debug, Args)]
+pub struct YesArgs {
+    /// Apply without asking (required when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Fields: given_name family_name street house_number postal_code city country email phone iban \
+account_holder company_name kvk vat. Changing the email address on file sends the code to the old address, \
+and the old address is told of the change.")]
+pub struct RectifyArgs {
+    /// The verified request to apply
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "set", "supplement"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// A correction, FIELD=VALUE (repeatable)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+    /// A supplementary statement completing a category, CATEGORY=TEXT (Art. 16)
+    #[arg(long, value_name = "CATEGORY=TEXT")]
+    pub supplement: Vec<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ground {
+    /// Art. 18(1)(a): accuracy contested
+    AccuracyContested,
+    /// Art. 18(1)(b): unlawful, restriction instead of erasure
+    Unlawful,
+    /// Art. 18(1)(c): needed for legal claims
+    LegalClaims,
+    /// Art. 18(1)(d): objection pending
+    ObjectionPending,
+}
+
+impl Ground {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ground::AccuracyContested => "accuracy-contested",
+            Ground::Unlawful => "unlawful",
+            Ground::LegalClaims => "legal-claims",
+            Ground::ObjectionPending => "objection-pending",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RestrictArgs {
+    /// The verified request to apply
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "ground", "category", "lift"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// The Art. 18(1) ground
+    #[arg(long, value_enum)]
+    pub ground: Option<Ground>,
+    /// Restrict only this category (repeatable; default: all the person's data)
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Vec<String>,
+    /// Send the person the Art. 18(3) notice and lift the restriction of this request --notice-days later
+    #[arg(long, value_name = "REQUEST", requires = "reason")]
+    pub lift: Option<String>,
+    /// Why the restriction is lifted (told to the person): `accuracy-verified` or `claim-settled` gives it in Dutch and English; other text is shown as written
+    #[arg(long, value_name = "CODE|TEXT")]
+    pub reason: Option<String>,
+    /// With --lift: days between the Art. 18(3) notice and the lift; until then the restriction applies
+    #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift",
+          value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub notice_days: u32,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "By legal basis: direct marketing stops for good and the person's identifiers are suppressed; \
+consent is withdrawn; legitimate interest is restricted until `--decide REQUEST --uphold` or `--override --grounds TEXT`; \
+contract and legal obligation continue, with the reason. `--purpose dunning` asks for human review of the automated decision.")]
+pub struct ObjectArgs {
+    /// The verified request to apply
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "purpose", "decide"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// The purpose objected to (a code from `dsr register`)
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: Option<String>,
+    /// Record the decision on a pending objection or review of this request
+    #[arg(long, value_name = "REQUEST")]
+    pub decide: Option<String>,
+    /// The objection is upheld (processing for the purpose stops; a reviewed decision is reversed)
+    #[arg(long, requires = "decide", conflicts_with = "override_")]
+    pub uphold: bool,
+    /// Processing continues on compelling legitimate grounds, which --grounds states
+    #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"])]
+    pub override_: bool,
+    /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text is shown as written
+    #[arg(long, value_name = "CODE|TEXT")]
+    pub grounds: Option<String>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 allowed; 20 not allowed (restricted, objected, consent missing or withdrawn, \
+suppressed, review pending); 3 no such person. With --stdin: reads one email per line and writes only the allowed ones. \
+The newsletter is consented to per address: only an address that was itself opted in, and not withdrawn, is allowed.")]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// The purpose (a code from `dsr register`)
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: String,
+    /// Read email addresses from stdin, one per line; write the allowed ones to stdout
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    pub stdin: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Plans: `dsr erase REQUEST --dry-run` shows and stores the plan and approves nothing; \
+`--yes` (or yes at the prompt) erases now; `--approve` approves the plan for the next `dsr erase --due`; \
+`--hold --reason` / `--release --reason` pause an approved plan without a letter to the person. \
+Cron: `dsr erase --due` carries out approved plans of verified erasure requests, without prompts, under a lock \
+(exit 22 when another run holds it), and reports plans waiting for approval and on hold. Exit 21: the data \
+changed since a plan was approved; the new plan is stored and needs approving again. `--replay` needs --yes on \
+a terminal. See docs/erase.md and docs/cron.md.")]
+pub struct EraseArgs {
+    /// The verified request to plan or carry out
+    #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "due", "replay"])]
+    pub request: Option<String>,
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    #[command(flatten)]
+    pub open: OpenArgs,
+    /// Show and store the plan; erase nothing and approve nothing
+    #[arg(long, requires = "request", conflicts_with_all = ["approve", "hold", "release"])]
+    pub dry_run: bool,
+    /// Approve the plan shown for the next `dsr erase --due` (recorded with who approved it); erase nothing now
+    #[arg(long, requires = "request", conflicts_with_all = ["hold", "release"])]
+    pub approve: bool,
+    /// Put the request's plan on hold, so that `erase --due` leaves it (needs --reason; no letter to the person)
+    #[arg(long, requires_all = ["request", "reason"], conflicts_with = "release")]
+    pub hold: bool,
+    /// Take the request's plan off hold (needs --reason)
+    #[arg(long, requires_all = ["request", "reason"])]
+    pub release: bool,
+    /// Why the plan is put on or taken off hold (recorded in the audit trail)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    /// Carry out the approved plans of all verified erasure requests (for cron); report those waiting for approval or on hold
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie", "replay"])]
+    pub due: bool,
+    /// Erase again, after a restore from a backup, everyone an earlier erasure removed
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    pub replay: bool,
+    /// The erasure journal to replay (default: STORE.erasures beside the store)
+    #[arg(long, value_name = "FILE", requires = "replay")]
+    pub journal: Option<PathBuf>,
+    #[command(flatten)]
+    pub yes: YesArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// Remove what is past its retention period, rule by rule, in small transactions (for cron).
+    /// Every row of a person with an open access, export or rectification request is held back,
+    /// and so are a consent in force (with its person and address) and the proof of a withdrawal
+    Run {
+        /// Count what would be removed; remove nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per transaction (an officer's command waits at most one batch)
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch: u64,
+        /// Remove without asking; needed on a terminal (cron runs without one need no --yes)
+        #[arg(long, short = 'y', conflicts_with = "dry_run")]
+        yes: bool,
+    },
+}

@@ -1,6 +1,6 @@
 //! `dsr demo`: one access request end to end on a temporary store built from an embedded
 //! fixture: open it (a code goes to the outbox), read the code from the outbox as the person
-//! would, verify it, answer, and check the audit trail. Runs the same code paths as the real
+//! would, verify it, answer, deliver the answer, and check the audit trail. Runs the same code paths as the real
 //! commands. Mail always goes to the temporary outbox, whatever DSR_MAIL says; nothing outside a
 //! temporary directory is touched.
 
@@ -57,8 +57,15 @@ pub fn run(fixture: &str, out: &Output) -> anyhow::Result<Code> {
     ))?;
     say(&format!("The officer enters it:\n    dsr verify {id} <code>"))?;
     run(&["verify", &id, &code])?;
-    say(&format!("Now the answer (GDPR Art. 15) can be produced:\n    dsr access {id}"))?;
+    say(&format!(
+        "Now the answer (GDPR Art. 15) can be produced; looking at it prepares it, nothing more:\n    dsr access {id}"
+    ))?;
     run(&["access", &id])?;
+    say(&format!(
+        "Only a delivery completes the request: the archive goes to Jan's address with a cover letter, encrypted \
+because it holds payment data (the passphrase is shown once, for the officer to give by phone):\n    dsr access {id} --send"
+    ))?;
+    run(&["access", &id, "--send"])?;
     say("Every step is in the hash-chained audit trail:\n    dsr audit verify")?;
     run(&["audit", "verify"])?;
     run(&["request", "show", &id])?;

@@ -178,6 +178,11 @@ fn viewing_or_writing_an_answer_completes_nothing() {
     assert_eq!(v["state"], "completed");
     assert_eq!(v["delivery_channel"], "post");
     assert!(actions(&env, &id).contains(&"disclosed".to_owned()));
+    // The person's next access answer says how the earlier answer reached them (Art. 15(3)).
+    let next = verified(&env, "access", &JAN);
+    let (answer, _): (Value, i32) = env.json(&["access", &next]);
+    let earlier = answer["history"]["requests"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).cloned();
+    assert_eq!(earlier.expect("the earlier request is listed")["delivery_channel"], "post");
 }
 
 #[test]

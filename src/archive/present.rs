@@ -276,6 +276,7 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ("channel", "portal", "customer portal", "klantportaal"),
     ("channel", "phone", "phone", "telefoon"),
     ("channel", "in-person", "in person", "persoonlijk"),
+    ("channel", "post", "post", "post"),
     ("channel", "social-media", "social media", "sociale media"),
     ("department", "support", "support", "support"),
     ("department", "billing", "billing", "facturatie"),

@@ -22,6 +22,9 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
             if let Some(n) = &q.rejection_note {
                 outcome = format!("{outcome} ({})", reason_bi(n));
             }
+            if let Some(c) = &q.delivery_channel {
+                outcome = format!("{outcome} ({} {})", bi("delivered by", "bezorgd per"), code_or("channel", c));
+            }
             let mut due = when(Some(&q.due_on));
             if let Some(x) = &q.extended_due_on {
                 due = format!(

@@ -41,6 +41,8 @@ pub struct RequestRecord {
     pub rejection_reason: Option<String>,
     pub rejection_note: Option<String>,
     pub closed_at: Option<String>,
+    /// How the answer reached the person (email, post, in-person, portal), once it did.
+    pub delivery_channel: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -114,7 +116,7 @@ pub fn load(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Resu
     let requests = all(
         conn,
         "SELECT id, kind, channel, received_on, due_on, extended_due_on, extension_reason, extension_told_on,
-                state, rejection_reason, rejection_note, closed_at
+                state, rejection_reason, rejection_note, closed_at, delivery_channel
          FROM request WHERE person_id = ?1 ORDER BY received_on, year, seq",
         p,
         |r| {
@@ -131,6 +133,7 @@ pub fn load(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Resu
                 rejection_reason: r.get(9)?,
                 rejection_note: r.get(10)?,
                 closed_at: r.get(11)?,
+                delivery_channel: r.get(12)?,
             })
         },
     )?;

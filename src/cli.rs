@@ -350,9 +350,12 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..=2))]
         months: u32,
-        /// Why (told to the person): `complexity` or `number-of-requests` gives the reason in Dutch and English; other text is shown as written
+        /// Why (told to the person): `complexity` or `number-of-requests` gives the reason in Dutch and English; other text needs --reason-nl
         #[arg(long, value_name = "CODE|TEXT")]
         reason: String,
+        /// The Dutch text of a free-text --reason (asked on a terminal when left out)
+        #[arg(long = "reason-nl", value_name = "TEKST")]
+        reason_nl: Option<String>,
     },
     /// Record that the answer reached the person another way than by `--send` (completes the request)
     Delivered {
@@ -389,9 +392,12 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_enum)]
         reason: crate::request::RejectReason,
-        /// The reasons in detail (told to the person; a coded reason such as `complexity` is given in Dutch and English)
-        #[arg(long, value_name = "TEXT")]
+        /// The reasons in detail (told to the person; a coded reason such as `complexity` is given in Dutch and English, other text needs --note-nl)
+        #[arg(long, value_name = "CODE|TEXT")]
         note: String,
+        /// The Dutch text of a free-text --note (asked on a terminal when left out)
+        #[arg(long = "note-nl", value_name = "TEKST")]
+        note_nl: Option<String>,
     },
 }
 

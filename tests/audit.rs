@@ -213,6 +213,8 @@ fn free_text_stays_out_of_the_chain_and_goes_with_the_person() {
             "other",
             "--note",
             &format!("{email} asked twice today"),
+            "--note-nl",
+            &format!("{email} vroeg het vandaag twee keer"),
         ])
         .assert()
         .success();
@@ -220,12 +222,17 @@ fn free_text_stays_out_of_the_chain_and_goes_with_the_person() {
     let code = env.code(&erase.request);
     env.dsr().args(["verify", &erase.request, &code]).assert().success();
     let long = "x".repeat(1001);
-    let out = env.run(&["request", "extend", &erase.request, "--months", "1", "--reason", &long]);
+    let out =
+        env.run(&["request", "extend", &erase.request, "--months", "1", "--reason", &long, "--reason-nl", "lang"]);
     assert_eq!(out.status.code(), Some(2), "free text is limited");
     support::assert_one_line_error(&out);
     assert!(support::stderr(&out).contains("1000"));
     let reason = format!("{email} holds three accounts to untangle");
-    env.dsr().args(["request", "extend", &erase.request, "--months", "1", "--reason", &reason]).assert().success();
+    let reason_nl = format!("{email} heeft drie accounts die we moeten ontwarren");
+    env.dsr()
+        .args(["request", "extend", &erase.request, "--months", "1", "--reason", &reason, "--reason-nl", &reason_nl])
+        .assert()
+        .success();
     let raw = |env: &Env| -> String {
         env.sql()
             .query_row(
@@ -242,8 +249,15 @@ fn free_text_stays_out_of_the_chain_and_goes_with_the_person() {
     let detail = |log: &serde_json::Value, action: &str, key: &str| -> serde_json::Value {
         log["entries"].as_array().unwrap().iter().find(|e| e["action"] == action).unwrap()["details"][key].clone()
     };
-    assert_eq!(detail(&log, "request-extended", "reason"), reason.as_str(), "shown while it exists");
-    assert_eq!(detail(&log, "request-rejected", "note"), format!("{email} asked twice today").as_str());
+    assert_eq!(
+        detail(&log, "request-extended", "reason"),
+        format!("{reason} ‖ {reason_nl}").as_str(),
+        "shown while it exists"
+    );
+    assert!(detail(&log, "request-rejected", "note")
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{email} asked twice today ‖ ")));
     env.dsr().args(["erase", &erase.request, "--yes"]).assert().success();
     assert!(!raw(&env).contains(email), "erased with the person: {}", raw(&env));
     let left: i64 = env.sql().query_row("SELECT count(*) FROM free_text", [], |r| r.get(0)).unwrap();
@@ -263,6 +277,7 @@ fn an_edited_free_text_is_detected() {
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     env.dsr()
         .args(["request", "reject", &o.request, "--reason", "excessive", "--note", "fifth request this week"])
+        .args(["--note-nl", "vijfde verzoek deze week"])
         .assert()
         .success();
     env.sql().execute("UPDATE free_text SET text = 'first request'", []).unwrap();

@@ -116,16 +116,35 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
             .success();
     }
     assert_eq!(check(&env), 20);
-    let out = env.run(&["restrict", "--lift", &id, "--reason", "The address was checked.", "--notice-days", "0"]);
+    let out = env.run(&[
+        "restrict",
+        "--lift",
+        &id,
+        "--reason",
+        "The address was checked.",
+        "--reason-nl",
+        "Het adres is gecontroleerd.",
+        "--notice-days",
+        "0",
+    ]);
     assert_eq!(out.status.code(), Some(2), "at least one day");
-    let (v, code): (Value, i32) =
-        env.json(&["restrict", "--lift", &id, "--reason", "The address was checked.", "--notice-days", "10"]);
+    let (v, code): (Value, i32) = env.json(&[
+        "restrict",
+        "--lift",
+        &id,
+        "--reason",
+        "The address was checked.",
+        "--reason-nl",
+        "Het adres is gecontroleerd.",
+        "--notice-days",
+        "10",
+    ]);
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["lift_at"], "2026-11-12T09:00:00Z");
     let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("the notice goes out now");
     assert!(notice.body.contains("2026-11-12") && notice.body.contains("The address was checked."), "{}", notice.body);
     assert_eq!(check(&env), 20, "the restriction applies until the lift");
-    let out = env.run(&["restrict", "--lift", &id, "--reason", "again"]);
+    let out = env.run(&["restrict", "--lift", &id, "--reason", "again", "--reason-nl", "opnieuw"]);
     assert_eq!(out.status.code(), Some(9), "already scheduled");
     // Before the date, the nightly run leaves it in force.
     env.now = Some("2026-11-12T08:59:59Z".into());
@@ -162,7 +181,18 @@ fn any_restrict_command_after_the_date_carries_the_lift_out() {
     let mut env = env_at("2026-11-02T09:00:00Z");
     let id = verified(&env, "restrict", &["--email", "jan.devries@example.nl", "--ground", "unlawful"]);
     env.dsr().args(["restrict", &id, "--yes"]).assert().success();
-    env.dsr().args(["restrict", "--lift", &id, "--reason", "Processing made lawful."]).assert().success();
+    env.dsr()
+        .args([
+            "restrict",
+            "--lift",
+            &id,
+            "--reason",
+            "Processing made lawful.",
+            "--reason-nl",
+            "De verwerking is rechtmatig gemaakt.",
+        ])
+        .assert()
+        .success();
     env.now = Some("2026-11-09T09:00:01Z".into());
     let out = env.run(&["restrict", "--email", "jan.devries@example.nl", "--ground", "accuracy-contested"]);
     assert!(out.status.success(), "{}", support::stderr(&out));

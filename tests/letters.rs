@@ -21,7 +21,8 @@ fn verified(env: &Env, right: &str, args: &[&str]) -> String {
 }
 
 fn reject(env: &Env, id: &str, reason: &str, note: &str) -> String {
-    let (r, code): (Value, i32) = env.json(&["request", "reject", id, "--reason", reason, "--note", note]);
+    let (r, code): (Value, i32) =
+        env.json(&["request", "reject", id, "--reason", reason, "--note", note, "--note-nl", &format!("NL: {note}")]);
     assert_eq!(code, 0, "{r}");
     let letter = r["letter"].as_str().unwrap().to_owned();
     let mail = env.messages(id).into_iter().find(|m| m.subject.contains("Refusal")).expect("refusal mailed");
@@ -84,17 +85,48 @@ fn every_letter_carries_the_controllers_name_address_kvk_and_privacy_contact() {
     // A code, an extension and a refusal.
     let access = env.open("access", &["--email", JAN]).request;
     env.dsr()
-        .args(["request", "extend", &access, "--months", "1", "--reason", "Many systems to search."])
+        .args([
+            "request",
+            "extend",
+            &access,
+            "--months",
+            "1",
+            "--reason",
+            "Many systems to search.",
+            "--reason-nl",
+            "Veel systemen te doorzoeken.",
+        ])
         .assert()
         .success();
     env.dsr()
-        .args(["request", "reject", &access, "--reason", "unfounded", "--note", "Not our customer."])
+        .args([
+            "request",
+            "reject",
+            &access,
+            "--reason",
+            "unfounded",
+            "--note",
+            "Not our customer.",
+            "--note-nl",
+            "Geen klant van ons.",
+        ])
         .assert()
         .success();
     // A restriction, its lift notice; a rectification of the address on file; an erasure.
     let restrict = verified(&env, "restrict", &["--email", JAN, "--ground", "accuracy-contested"]);
     env.dsr().args(["restrict", &restrict, "--yes"]).assert().success();
-    env.dsr().args(["restrict", "--lift", &restrict, "--reason", "Checked: correct."]).assert().success();
+    env.dsr()
+        .args([
+            "restrict",
+            "--lift",
+            &restrict,
+            "--reason",
+            "Checked: correct.",
+            "--reason-nl",
+            "Gecontroleerd: juist.",
+        ])
+        .assert()
+        .success();
     // At most 3 codes per person per hour.
     env.now = Some("2026-11-02T11:00:00Z".into());
     let rectify = verified(&env, "rectify", &["--email", JAN, "--set", "email=jan@devries.example"]);
@@ -166,4 +198,33 @@ fn the_erasure_letter_keeps_a_claim_until_settled_and_its_fiscal_hold_and_calls_
             assert!(!claim_part.contains(duty), "a claim is not a legal duty: {line}");
         }
     }
+}
+
+#[test]
+fn a_free_text_reason_is_asked_in_both_languages_and_each_layer_reads_its_own() {
+    let env = env_at("2026-11-02T09:00:00Z");
+    let access = env.open("access", &["--email", JAN]).request;
+    let out = env.run(&["request", "extend", &access, "--months", "1", "--reason", "Three systems to search"]);
+    assert_eq!(out.status.code(), Some(2), "English only is refused off a terminal");
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("--reason-nl") && support::stderr(&out).contains("complexity"));
+    let (v, code): (Value, i32) = env.json(&[
+        "request",
+        "extend",
+        &access,
+        "--months",
+        "1",
+        "--reason",
+        "Three systems to search",
+        "--reason-nl",
+        "Drie systemen te doorzoeken",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    let letter = v["letter"].as_str().unwrap();
+    let (nl, en) = letter.split_once("----------------------------------------").unwrap();
+    assert!(nl.contains("Reden: Drie systemen te doorzoeken") && !nl.contains("Three systems"), "{nl}");
+    assert!(en.contains("Reason: Three systems to search") && !en.contains("Drie systemen"), "{en}");
+    // A coded reason needs no translation.
+    let other = env.open("export", &["--email", JAN]).request;
+    env.dsr().args(["request", "extend", &other, "--months", "1", "--reason", "complexity"]).assert().success();
 }

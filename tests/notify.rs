@@ -189,7 +189,18 @@ fn lifting_a_restriction_puts_its_recipients_back_on_the_list() {
     apply(&env, &["restrict", &id, "--yes"]);
     env.dsr().args(["request", "notified", &id, "--recipient", "google-analytics", "--ref", "GA-1"]).assert().success();
     assert!(to_notify(&env).iter().all(|o| o.request != id), "all told");
-    env.dsr().args(["restrict", "--lift", &id, "--reason", "The processing was found lawful."]).assert().success();
+    env.dsr()
+        .args([
+            "restrict",
+            "--lift",
+            &id,
+            "--reason",
+            "The processing was found lawful.",
+            "--reason-nl",
+            "De verwerking bleek rechtmatig.",
+        ])
+        .assert()
+        .success();
     // The lift takes effect after the Art. 18(3) notice period; the nightly run carries it out.
     env.now = Some("2026-11-10T09:00:00Z".into());
     env.dsr().args(["retention", "run"]).assert().success();

@@ -30,28 +30,57 @@ fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
     let mut env = env_at("2026-01-31T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     assert_eq!(o.due_on, "2026-02-28");
-    let out = env.run(&["request", "extend", &o.request, "--months", "3", "--reason", "many requests"]);
+    let out = env.run(&[
+        "request",
+        "extend",
+        &o.request,
+        "--months",
+        "3",
+        "--reason",
+        "many requests",
+        "--reason-nl",
+        "veel verzoeken",
+    ]);
     assert_eq!(out.status.code(), Some(2), "three months is too many");
     let out = env.run(&["request", "extend", &o.request, "--months", "1", "--reason", " "]);
     assert_eq!(out.status.code(), Some(2), "a reason is required");
-    let (ext, code): (Value, i32) =
-        env.json(&["request", "extend", &o.request, "--months", "1", "--reason", "complex: data in three systems"]);
+    let (ext, code): (Value, i32) = env.json(&[
+        "request",
+        "extend",
+        &o.request,
+        "--months",
+        "1",
+        "--reason",
+        "complex: data in three systems",
+        "--reason-nl",
+        "complex: gegevens in drie systemen",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(ext["request"]["extended_due_on"], "2026-03-31");
     assert_eq!(ext["request"]["extension_told_on"], "2026-01-31");
     assert!(ext["letter"].as_str().unwrap().contains("2026-03-31"));
     let mails = env.messages(&o.request);
     assert!(mails.iter().any(|m| m.body.contains("2026-03-31") && m.to == vec!["jan.devries@example.nl".to_owned()]));
-    let (ext, _): (Value, i32) =
-        env.json(&["request", "extend", &o.request, "--months", "1", "--reason", "still waiting"]);
+    let (ext, _): (Value, i32) = env.json(&[
+        "request",
+        "extend",
+        &o.request,
+        "--months",
+        "1",
+        "--reason",
+        "still waiting",
+        "--reason-nl",
+        "nog in afwachting",
+    ]);
     assert_eq!(ext["request"]["extended_due_on"], "2026-04-30");
-    let out = env.run(&["request", "extend", &o.request, "--months", "1", "--reason", "more"]);
+    let out = env.run(&["request", "extend", &o.request, "--months", "1", "--reason", "more", "--reason-nl", "meer"]);
     assert_eq!(out.status.code(), Some(9), "no more than two further months");
     support::assert_one_line_error(&out);
     // Past the first month, no extension can be decided.
     env.now = Some("2026-03-01T09:00:00Z".into());
     let other = env.open("access", &["--email", "sanne@bakkerwebdesign.example", "--received", "2026-01-15"]);
-    let out = env.run(&["request", "extend", &other.request, "--months", "1", "--reason", "late"]);
+    let out =
+        env.run(&["request", "extend", &other.request, "--months", "1", "--reason", "late", "--reason-nl", "laat"]);
     assert_eq!(out.status.code(), Some(9));
 }
 
@@ -69,6 +98,8 @@ fn a_refusal_carries_reasons_and_the_complaint_route() {
         "excessive",
         "--note",
         "Fourth identical request this month.",
+        "--note-nl",
+        "Vierde gelijke verzoek deze maand.",
     ]);
     assert_eq!(code, 0);
     assert_eq!(r["request"]["state"], "rejected");
@@ -81,7 +112,8 @@ fn a_refusal_carries_reasons_and_the_complaint_route() {
     let out = env.run(&["access", &o.request]);
     assert_eq!(out.status.code(), Some(9), "a rejected request discloses nothing");
     assert!(out.stdout.is_empty());
-    let out = env.run(&["request", "reject", &o.request, "--reason", "other", "--note", "again"]);
+    let out =
+        env.run(&["request", "reject", &o.request, "--reason", "other", "--note", "again", "--note-nl", "opnieuw"]);
     assert_eq!(out.status.code(), Some(9));
 }
 

@@ -86,7 +86,17 @@ fn an_open_access_or_export_request_freezes_retention_for_its_person() {
 
     // Once the request is closed, the next run removes what expired.
     env.dsr()
-        .args(["request", "reject", &waiting.request, "--reason", "other", "--note", "asked by mistake"])
+        .args([
+            "request",
+            "reject",
+            &waiting.request,
+            "--reason",
+            "other",
+            "--note",
+            "asked by mistake",
+            "--note-nl",
+            "per vergissing gevraagd",
+        ])
         .assert()
         .success();
     let (after, _) = run(&env, false);

@@ -216,7 +216,15 @@ fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
         assert_eq!(check(&env, &JAN, "storage").0, 0, "{ground}: storage goes on");
         assert_eq!(check(&env, &JAN, "legal-claims").0, 0, "{ground}: legal claims go on");
         // Lifting: the Art. 18(3) notice goes out first, then processing resumes.
-        let out = env.run(&["restrict", "--lift", &id, "--reason", "accuracy verified"]);
+        let out = env.run(&[
+            "restrict",
+            "--lift",
+            &id,
+            "--reason",
+            "accuracy verified",
+            "--reason-nl",
+            "juistheid gecontroleerd",
+        ]);
         assert!(out.status.success(), "{}", support::stderr(&out));
         let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("lift notice sent");
         assert_eq!(notice.to, vec!["jan.devries@example.nl".to_owned()]);
@@ -311,6 +319,8 @@ fn objection_follows_the_legal_basis() {
         "--override",
         "--grounds",
         "Logs are needed to trace an ongoing attack on the network.",
+        "--grounds-nl",
+        "De logs zijn nodig om een lopende aanval op het netwerk te volgen.",
     ]);
     assert_eq!(code, 0);
     assert_eq!(v["outcome"]["outcome"], "overridden");
@@ -352,6 +362,8 @@ fn human_review_pauses_the_automated_dunning() {
         "--override",
         "--grounds",
         "The invoices were correct and remain unpaid.",
+        "--grounds-nl",
+        "De facturen klopten en zijn nog onbetaald.",
     ]);
     assert_eq!(v["outcome"]["outcome"], "decision-stands");
     assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("remain unpaid"));

@@ -198,6 +198,15 @@ pub const REASONS: &[(&str, &str, &str)] = &[
 /// A reason as (English, Dutch): coded reasons in both languages, parts joined by `; ` (an
 /// extension given twice) each on their own; free text as written, in both places.
 pub fn reason(text: &str) -> (String, String) {
+    let (en, nl): (Vec<String>, Vec<String>) = text.split('\n').map(entry).unzip();
+    (en.join("; "), nl.join("; "))
+}
+
+/// One reason as the officer gave it: English and Dutch free text (`EN ‖ NL`), or codes.
+fn entry(text: &str) -> (String, String) {
+    if let Some((en, nl)) = text.split_once(BILINGUAL) {
+        return (en.trim().to_owned(), nl.trim().to_owned());
+    }
     let (en, nl): (Vec<&str>, Vec<&str>) = text
         .split("; ")
         .map(|part| match REASONS.iter().find(|(code, _, _)| *code == part.trim()) {
@@ -206,6 +215,14 @@ pub fn reason(text: &str) -> (String, String) {
         })
         .unzip();
     (en.join("; "), nl.join("; "))
+}
+
+/// Between the English and the Dutch text of a free-text reason as it is stored.
+pub const BILINGUAL: &str = " ‖ ";
+
+/// Whether a reason is made of codes only, so that it reads in both languages as it is.
+pub fn is_coded(text: &str) -> bool {
+    text.split("; ").all(|part| REASONS.iter().any(|(code, _, _)| *code == part.trim()))
 }
 
 /// A reason as `English / Nederlands`.

@@ -78,9 +78,12 @@ pub struct RestrictArgs {
     /// Send the person the Art. 18(3) notice and lift the restriction of this request --notice-days later
     #[arg(long, value_name = "REQUEST", requires = "reason")]
     pub lift: Option<String>,
-    /// Why the restriction is lifted (told to the person): `accuracy-verified` or `claim-settled` gives it in Dutch and English; other text is shown as written
+    /// Why the restriction is lifted (told to the person): `accuracy-verified` or `claim-settled` gives it in Dutch and English; other text needs --reason-nl
     #[arg(long, value_name = "CODE|TEXT")]
     pub reason: Option<String>,
+    /// The Dutch text of a free-text --reason (asked on a terminal when left out)
+    #[arg(long = "reason-nl", value_name = "TEKST", requires = "reason")]
+    pub reason_nl: Option<String>,
     /// With --lift: days between the Art. 18(3) notice and the lift; until then the restriction applies
     #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift",
           value_parser = clap::value_parser!(u32).range(1..=90))]
@@ -113,9 +116,12 @@ pub struct ObjectArgs {
     /// Processing continues on compelling legitimate grounds, which --grounds states
     #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"])]
     pub override_: bool,
-    /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text is shown as written
+    /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text needs --grounds-nl
     #[arg(long, value_name = "CODE|TEXT")]
     pub grounds: Option<String>,
+    /// The Dutch text of free-text --grounds (asked on a terminal when left out)
+    #[arg(long = "grounds-nl", value_name = "TEKST", requires = "grounds")]
+    pub grounds_nl: Option<String>,
     #[command(flatten)]
     pub yes: YesArgs,
 }

@@ -220,7 +220,9 @@ Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
 pub fn restrict_cmd(ctx: &mut Ctx, args: &RestrictArgs) -> anyhow::Result<Code> {
     lift_due(ctx)?;
     if let Some(id) = &args.lift {
-        return lift(ctx, id, args.reason.as_deref().unwrap_or_default(), args.notice_days);
+        let reason = args.reason.as_deref().unwrap_or_default();
+        let reason = super::in_both_languages(&ctx.out, "--reason", "--reason-nl", reason, args.reason_nl.as_deref())?;
+        return lift(ctx, id, &reason, args.notice_days);
     }
     if let Some(id) = &args.request {
         return restrict_apply(ctx, id, &args.yes);
@@ -333,7 +335,12 @@ pub fn object_cmd(ctx: &mut Ctx, args: &ObjectArgs) -> anyhow::Result<Code> {
         if !args.uphold && !args.override_ {
             return Err(Error::invalid("--decide", "say --uphold, or --override with --grounds TEXT").into());
         }
-        return decide(ctx, id, args.uphold, args.grounds.as_deref());
+        let grounds = args
+            .grounds
+            .as_deref()
+            .map(|g| super::in_both_languages(&ctx.out, "--grounds", "--grounds-nl", g, args.grounds_nl.as_deref()))
+            .transpose()?;
+        return decide(ctx, id, args.uphold, grounds.as_deref());
     }
     if let Some(id) = &args.request {
         return object_apply(ctx, id, &args.yes);

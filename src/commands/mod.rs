@@ -141,6 +141,53 @@ pub fn given(args: &SubjectArgs) -> String {
         .unwrap_or_default()
 }
 
+/// A reason the person reads (an extension, a refusal, a lift, compelling grounds): a coded reason
+/// reads in Dutch and English as it is; free text needs its Dutch text too, from `nl` or asked
+/// on a terminal. Stored as `EN ‖ NL`.
+pub fn in_both_languages(
+    out: &Output,
+    flag: &'static str,
+    nl_flag: &'static str,
+    text: &str,
+    nl: Option<&str>,
+) -> anyhow::Result<String> {
+    use crate::archive::present::{is_coded, BILINGUAL};
+    let text = text.trim();
+    let clean = |what: &'static str, t: &str| -> Result<(), crate::Error> {
+        if t.contains(BILINGUAL.trim()) || t.contains('\n') {
+            return Err(crate::Error::invalid(what, "write it on one line, without '‖'"));
+        }
+        Ok(())
+    };
+    clean(flag, text)?;
+    if text.is_empty() || (nl.is_none() && is_coded(text)) {
+        return Ok(text.to_owned());
+    }
+    let nl = match nl {
+        Some(nl) => nl.trim().to_owned(),
+        None if interactive(out) => dialoguer::Input::<String>::new()
+            .with_prompt(format!("The same in Dutch, for the person's Dutch letter ({nl_flag})"))
+            .interact_text()?
+            .trim()
+            .to_owned(),
+        None => {
+            return Err(crate::Error::invalid(
+                flag,
+                format!(
+                    "the person reads it in Dutch and English: give the Dutch text with {nl_flag}, or use a coded reason ({})",
+                    crate::archive::present::reason_codes()
+                ),
+            )
+            .into())
+        }
+    };
+    clean(nl_flag, &nl)?;
+    if nl.is_empty() {
+        return Err(crate::Error::invalid(nl_flag, "the Dutch text is empty").into());
+    }
+    Ok(format!("{text}{BILINGUAL}{nl}"))
+}
+
 /// Whether a prompt may be shown: stdin and stderr are terminals and output is not JSON.
 pub fn interactive(out: &Output) -> bool {
     out.prompts

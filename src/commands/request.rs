@@ -96,7 +96,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 ctx.out.data(&render_show(ctx, &shown))?;
             }
         }
-        RequestCommand::Extend { id, months, reason } => {
+        RequestCommand::Extend { id, months, reason, reason_nl } => {
+            let reason = super::in_both_languages(&ctx.out, "--reason", "--reason-nl", &reason, reason_nl.as_deref())?;
             let controller = controller(ctx)?;
             let tx = ctx.store.conn.transaction()?;
             let r = request::load(&tx, &id)?;
@@ -120,7 +121,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             };
             return super::change::notified(ctx, &id, &recipient, &proof);
         }
-        RequestCommand::Reject { id, reason, note } => {
+        RequestCommand::Reject { id, reason, note, note_nl } => {
+            let note = super::in_both_languages(&ctx.out, "--note", "--note-nl", &note, note_nl.as_deref())?;
             let controller = controller(ctx)?;
             let tx = ctx.store.conn.transaction()?;
             let r = request::load(&tx, &id)?;

@@ -176,7 +176,8 @@ pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason
     // The chain keeps a keyed hash of what was typed now; the text is erased with the person.
     let typed = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
     let reason = match &r.extension_reason {
-        Some(prev) => format!("{prev}; {}", reason.trim()),
+        // One line per extension: each reason keeps its own languages.
+        Some(prev) => format!("{prev}\n{}", reason.trim()),
         None => reason.trim().to_owned(),
     };
     conn.execute(

@@ -52,3 +52,19 @@ fn the_stream_lets_through_only_opted_in_addresses_that_were_not_withdrawn() {
     assert_eq!(support::stdout(&out), "pieter.vandenberg@example.com\njan.devries@example.nl\n");
     assert!(support::stderr(&out).contains("6 addresses read, 2 allowed"), "{}", support::stderr(&out));
 }
+
+#[test]
+fn a_line_that_is_not_utf8_is_one_malformed_line_and_the_stream_keeps_going() {
+    let env = Env::with_fixture("virtio");
+    let mut input: Vec<u8> = b"pieter.vandenberg@example.com\n".to_vec();
+    input.extend_from_slice(b"caf\xe9@example.nl\n");
+    input.extend_from_slice(b"jan.devries@example.nl\r\n");
+    let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert_eq!(support::stdout(&out), "pieter.vandenberg@example.com\njan.devries@example.nl\n");
+    assert!(
+        support::stderr(&out).contains("3 addresses read, 2 allowed for newsletter, 1 not (1 malformed)"),
+        "{}",
+        support::stderr(&out)
+    );
+}

@@ -58,13 +58,20 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let (mut read, mut allowed, mut malformed) = (0u64, 0u64, 0u64);
-    let mut line = String::new();
+    // Bytes, not `String` lines: a line that is not UTF-8 is one malformed line, left out and
+    // counted, and the rest of the list still streams through.
+    let mut line = Vec::new();
     loop {
         line.clear();
-        if input.read_line(&mut line)? == 0 {
+        if input.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        let address = line.trim();
+        let Ok(text) = std::str::from_utf8(&line) else {
+            read += 1;
+            malformed += 1;
+            continue;
+        };
+        let address = text.trim();
         if address.is_empty() {
             continue;
         }

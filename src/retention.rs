@@ -13,7 +13,7 @@ mod expiry;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Months, Utc};
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 
@@ -268,22 +268,29 @@ fn finish(
     period_months: i64,
     outcome: anyhow::Result<u64>,
 ) -> anyhow::Result<RuleResult> {
-    let (removed, error) = match outcome {
+    let (mut removed, error) = match outcome {
         Ok(n) => (n, None),
         Err(e) => (0, Some(format!("{e:#}"))),
     };
     if !dry_run {
         // The entry replaces the rule's progress count, in one transaction.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if error.is_some() {
+            // A rule that failed part-way (a lock, a full disk) removed what its committed batches
+            // removed: the progress row counted exactly those.
+            removed = tx
+                .query_row("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?
+                .unwrap_or(0) as u64;
+        }
         if removed > 0 {
-            audit::append(
-                &tx,
-                clock,
-                None,
-                None,
-                "retention",
-                json!({"rule": rule, "table": table, "removed": removed}),
-            )?;
+            let mut details = json!({"rule": rule, "table": table, "removed": removed});
+            if let Some(e) = &error {
+                details["error"] = json!(e);
+            }
+            audit::append(&tx, clock, None, None, "retention", details)?;
         }
         tx.execute("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule])?;
         tx.commit()?;

@@ -245,3 +245,45 @@ fn a_restriction_stays_with_what_a_consent_keeps() {
         env.json(&["check", "--purpose", "newsletter", "--email", "milan.peters@example.com"]);
     assert_eq!((v["reason"].as_str(), code), (Some("restricted"), 20), "{v}");
 }
+
+#[test]
+fn a_rule_that_fails_part_way_audits_the_rows_its_committed_batches_removed() {
+    let mut env = fixture_made("virtio");
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    // The last IP event cannot be deleted (as on a full disk): the batches before it commit.
+    let (all, last): (i64, i64) =
+        env.sql().query_row("SELECT count(*), max(rowid) FROM ip_event", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    env.sql()
+        .execute_batch(&format!(
+            "CREATE TRIGGER full_disk BEFORE DELETE ON ip_event WHEN old.rowid = {last}
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;"
+        ))
+        .unwrap();
+    let out = env.run(&["--json", "retention", "run", "--batch", "5"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rule = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "ip-history").unwrap().clone();
+    let gone = all - count(&env, "SELECT count(*) FROM ip_event");
+    assert!(gone >= 5, "earlier batches committed: {gone}");
+    assert_eq!(rule["removed"].as_i64(), Some(gone), "{rule}");
+    assert!(rule["error"].as_str().unwrap().contains("disk is full"), "{rule}");
+    let audited = count(
+        &env,
+        "SELECT coalesce(sum(json_extract(details, '$.removed')), 0) FROM audit_log
+         WHERE action = 'retention' AND json_extract(details, '$.rule') = 'ip-history'",
+    );
+    assert_eq!(audited, gone, "every removed row is in the audit trail");
+    assert_eq!(count(&env, "SELECT count(*) FROM store_meta WHERE key LIKE 'retention-progress:%'"), 0);
+    let err = support::stderr(&out);
+    assert!(err.contains(&format!("rule ip-history failed after removing {gone} rows")), "{err}");
+    // The next run records nothing twice.
+    env.sql().execute_batch("DROP TRIGGER full_disk").unwrap();
+    run(&env, false);
+    let audited = count(
+        &env,
+        "SELECT coalesce(sum(json_extract(details, '$.removed')), 0) FROM audit_log
+         WHERE action = 'retention' AND json_extract(details, '$.rule') = 'ip-history'",
+    );
+    assert_eq!(audited, all);
+    assert_eq!(count(&env, "SELECT count(*) FROM audit_log WHERE action = 'retention-interrupted'"), 0);
+}

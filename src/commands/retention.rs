@@ -52,7 +52,11 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         ctx.out.json(&doc)?;
     }
     for r in summary.rules.iter().filter(|r| r.error.is_some()) {
-        eprintln!("dsr retention: rule {} failed: {}", r.rule, r.error.as_deref().unwrap_or(""));
+        let after = match r.removed {
+            0 => String::new(),
+            n => format!(" after removing {n} rows (audited)"),
+        };
+        eprintln!("dsr retention: rule {} failed{after}: {}", r.rule, r.error.as_deref().unwrap_or(""));
     }
     if summary.failed > 0 {
         return Ok(Code::Failure);

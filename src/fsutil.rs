@@ -45,11 +45,30 @@ fn install_cleanup() {
 pub struct Private {
     file: Option<tempfile::NamedTempFile>,
     path: PathBuf,
+    /// Files beside it that a signal must remove too (a SQLite file's `-wal`, `-shm`, `-journal`).
+    companions: Vec<PathBuf>,
 }
 
 impl Private {
     pub fn file(&mut self) -> &mut std::fs::File {
         self.file.as_mut().expect("a temporary file until persisted").as_file_mut()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Register the files named like this one plus each suffix (they share its `.dsr-<pid>-`
+    /// prefix, so a sweep after SIGKILL finds them too) for removal on a signal and on drop.
+    pub fn with_companions(mut self, suffixes: &[&str]) -> Private {
+        let mut list = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+        for suffix in suffixes {
+            let mut side = self.path.as_os_str().to_owned();
+            side.push(suffix);
+            list.push(PathBuf::from(&side));
+            self.companions.push(side.into());
+        }
+        self
     }
 
     /// Sync and rename into place; with `replace` false an existing file at `to` is an error.
@@ -65,9 +84,17 @@ impl Private {
 
 impl Drop for Private {
     fn drop(&mut self) {
+        let unfinished = self.file.is_some();
         drop(self.file.take());
+        for side in &self.companions {
+            // Left only by a file that was never persisted (a persisted store's connection is
+            // closed by then, and SQLite removed them).
+            if unfinished {
+                let _ = std::fs::remove_file(side);
+            }
+        }
         if let Ok(mut l) = IN_PROGRESS.lock() {
-            l.retain(|p| *p != self.path);
+            l.retain(|p| *p != self.path && !self.companions.contains(p));
         }
     }
 }
@@ -117,7 +144,7 @@ pub fn private_temp(dir: &Path, prefix: &str, suffix: &str) -> anyhow::Result<Pr
     let path = file.path().to_owned();
     list.push(path.clone());
     drop(list);
-    Ok(Private { file: Some(file), path })
+    Ok(Private { file: Some(file), path, companions: Vec::new() })
 }
 
 /// Write a private file atomically. `fill` writes the content into the temporary file; nothing

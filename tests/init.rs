@@ -100,3 +100,87 @@ fn a_failed_init_leaves_no_temporary_files() {
         .collect();
     assert_eq!(names, vec!["dsr.sqlite".to_owned()], "only the store remains");
 }
+
+/// The names in the test directory.
+fn names(env: &Env) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Start `dsr init --fixture virtio` and wait until its temporary store is on disk; `None` when
+/// the process finished first (the store was built before it could be seen).
+fn init_caught_building(env: &Env) -> Option<std::process::Child> {
+    let _ = std::fs::remove_file(&env.db);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .env_remove("DSR_NOW")
+        .arg("--db")
+        .arg(&env.db)
+        .args(["init", "--fixture", "virtio"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    loop {
+        if names(env).iter().any(|n| n.starts_with(".dsr-")) {
+            return Some(child);
+        }
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        std::thread::yield_now();
+    }
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill").arg(format!("-{name}")).arg(child.id().to_string()).status().unwrap();
+    assert!(sent.success());
+}
+
+#[test]
+fn an_init_interrupted_by_sigint_sigterm_or_sighup_leaves_nothing() {
+    for (name, number) in [("INT", 2), ("TERM", 15), ("HUP", 1)] {
+        let env = Env::new();
+        let mut caught = false;
+        for _ in 0..50 {
+            let Some(mut child) = init_caught_building(&env) else { continue };
+            signal(&child, name);
+            let status = child.wait().unwrap();
+            if env.db.exists() {
+                // The signal came after the rename: the store is complete, and nothing else is left.
+                assert_eq!(names(&env), vec!["dsr.sqlite".to_owned()]);
+                continue;
+            }
+            assert_eq!(status.code(), Some(128 + number), "SIG{name}: {status:?}");
+            assert_eq!(names(&env), Vec::<String>::new(), "SIG{name} during init leaves nothing");
+            caught = true;
+            break;
+        }
+        assert!(caught, "SIG{name} never reached an init in progress");
+    }
+}
+
+#[test]
+fn the_next_init_removes_what_an_init_killed_with_sigkill_left() {
+    let env = Env::new();
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        let Some(mut child) = init_caught_building(&env) else { continue };
+        signal(&child, "KILL");
+        child.wait().unwrap();
+        left = names(&env);
+        if !env.db.exists() {
+            break;
+        }
+    }
+    assert!(
+        !left.is_empty() && left.iter().all(|n| n.starts_with(".dsr-")),
+        "SIGKILL leaves the temporary store: {left:?}"
+    );
+    env.dsr().args(["init", "--fixture", "virtio"]).assert().success();
+    assert_eq!(names(&env), vec!["dsr.sqlite".to_owned()], "the leftover of the killed init is gone");
+}

@@ -128,11 +128,10 @@ pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow:
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
     };
-    let temp = tempfile::Builder::new()
-        .prefix(".dsr-init-")
-        .suffix(".sqlite")
-        .tempfile_in(&dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    // `.dsr-<pid>-XXXXXX.sqlite` (0600): SIGINT, SIGTERM and SIGHUP remove it and SQLite's side
+    // files before the process exits, and the next init in this directory removes what a SIGKILL
+    // left (see `fsutil`).
+    let temp = crate::fsutil::private_temp(&dir, ".dsr-", ".sqlite")?.with_companions(&["-wal", "-shm", "-journal"]);
     {
         let mut conn = Connection::open(temp.path()).map_err(|e| classify(temp.path(), e))?;
         configure(&mut conn)?;
@@ -158,7 +157,6 @@ pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow:
             }
         }
     }
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| anyhow::Error::new(e.error).context(format!("cannot write {}", path.display())))?;
+    temp.persist(path, force)?;
     Store::open(path)
 }

@@ -46,11 +46,9 @@ pub struct Summary {
 /// Read the batch file. A missing header or unreadable file is an error for the whole batch;
 /// a bad row becomes a row that fails with its reason.
 pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::invalid("--batch", format!("cannot read the CSV file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::invalid("--batch", format!("cannot read the CSV file: {e}")))?;
+    let lines = Lines::new(&bytes);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes.as_slice());
     let headers =
         reader.headers().map_err(|e| Error::invalid("--batch", format!("cannot read the header row: {e}")))?.clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
@@ -67,7 +65,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = e.position().map_or(line, |p| lines.at(p.byte()));
                 rows.push(Row {
                     line,
                     identifier: Err(format!("unreadable CSV row: {e}")),
@@ -77,7 +75,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
                 continue;
             }
         };
-        let line = record.position().map_or(line, |p| p.line());
+        let line = record.position().map_or(line, |p| lines.at(p.byte()));
         let get = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").to_owned();
         let (e, c) = (get(email), get(customer));
         let identifier = match (e.is_empty(), c.is_empty()) {
@@ -89,6 +87,29 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
         rows.push(Row { line, identifier, verified_by: get(Some(method)), reference: get(reference) });
     }
     Ok(rows)
+}
+
+/// The file's own line numbers (header counted, CRLF or LF alike), from a record's byte offset:
+/// the csv crate's own line count drifts on CRLF files.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    newlines: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Lines<'a> {
+        Lines { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
+    }
+
+    /// The line a record starting at `byte` is on (a record may be reported from the line end
+    /// before it).
+    fn at(&self, byte: u64) -> u64 {
+        let mut start = byte as usize;
+        while self.bytes.get(start).is_some_and(|b| *b == b'\r' || *b == b'\n') {
+            start += 1;
+        }
+        self.newlines.partition_point(|&n| n < start) as u64 + 1
+    }
 }
 
 fn valid_method(m: &str) -> bool {
@@ -233,6 +254,7 @@ pub fn run(
         // One transaction per row (measured faster than larger ones with a savepoint per row): a
         // row that fails leaves nothing, and a batch killed here loses at most the row it was at.
         let mut outcome = Ok(());
+        let mut seen = Seen::new();
         for row in rows {
             while let Ok(done) = receiver.try_recv() {
                 match record(&mut ctx.store.conn, done) {
@@ -258,7 +280,7 @@ pub fn run(
                     break;
                 }
             };
-            match prepare(&tx, &clock, &keys, row, dir) {
+            match prepare(&tx, &clock, &keys, row, dir, &mut seen) {
                 Ok(prepared) => {
                     if let Err(e) = tx.commit() {
                         outcome = Err(stopped_at(e.into(), row.line));
@@ -319,13 +341,18 @@ fn failed(line: u64, reason: impl Into<String>) -> anyhow::Result<Prepared> {
     Ok(Prepared::Settled(RowResult { line, status: "failed", request: None, file: None, reason: Some(reason.into()) }))
 }
 
-/// Resolve one row and open its request, marked verified, in the caller's transaction.
+/// The people this batch has handled so far: person id → the row that handled them (line, request).
+type Seen = std::collections::HashMap<i64, (u64, String)>;
+
+/// Resolve one row and open its request, marked verified, in the caller's transaction. A person
+/// already handled by an earlier row gets no second request, archive or disclosure record.
 fn prepare(
     conn: &rusqlite::Connection,
     clock: &Clock,
     keys: &crate::keys::Keys,
     row: &Row,
     dir: &Path,
+    seen: &mut Seen,
 ) -> anyhow::Result<Prepared> {
     let (identifier, given) = match &row.identifier {
         Ok(x) => x,
@@ -347,6 +374,15 @@ fn prepare(
             )
         }
     };
+    if let Some((line, id)) = seen.get(&person.person_id) {
+        return Ok(Prepared::Settled(RowResult {
+            line: row.line,
+            status: "skipped",
+            request: Some(id.clone()),
+            file: Some(archive_path(dir, id).display().to_string()),
+            reason: Some(format!("same person as line {line}")),
+        }));
+    }
     let existing = conn
         .prepare_cached(
             "SELECT id, answered_at IS NOT NULL OR state = 'completed' FROM request WHERE kind = 'export' AND person_id = ?1
@@ -359,6 +395,7 @@ fn prepare(
         Some((id, prepared)) => {
             let file = archive_path(dir, &id);
             if prepared && file.exists() {
+                seen.insert(person.person_id, (row.line, id.clone()));
                 return Ok(Prepared::Settled(RowResult {
                     line: row.line,
                     status: "skipped",
@@ -392,6 +429,7 @@ fn prepare(
         }
     };
     let request = request::load(conn, &id)?;
+    seen.insert(person.person_id, (row.line, id.clone()));
     Ok(Prepared::Archive(Box::new(Job { line: row.line, request, person, file: archive_path(dir, &id) })))
 }
 

@@ -146,3 +146,54 @@ fn a_batch_file_without_the_needed_columns_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!env.path("out").exists(), "a refused list creates nothing");
 }
+
+#[test]
+fn one_person_on_several_rows_gets_one_request_and_lines_are_the_files_own() {
+    let env = Env::with_fixture("virtio");
+    // CRLF, a blank line and a quoted field across two lines: line numbers count them all.
+    let rows = [
+        "email,customer,verified_by,reference",         // 1
+        "jan.devries@example.nl,,portal-session,s1",    // 2
+        "",                                             // 3
+        ",V204117,portal-session,s2",                   // 4: Jan again, by customer number, another session
+        "\"nobody\r\n@example.nl\",,portal-session,s3", // 5-6: malformed
+        "nobody@example.nl,,portal-session,s4",         // 7: unknown
+        "JAN.DEVRIES@example.nl,,portal-session,s1",    // 8: Jan again, the same session
+    ];
+    std::fs::write(env.path("b.csv"), rows.join("\r\n") + "\r\n").unwrap();
+    let people_rows = |s: &Summary| -> Vec<(u64, String, Option<String>)> {
+        s.rows.iter().map(|r| (r.line, r.status.clone(), r.reason.clone())).collect()
+    };
+    let (first, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert_eq!(code, 19);
+    let same = Some("same person as line 2".to_owned());
+    let got = people_rows(&first);
+    assert_eq!(
+        got.iter().map(|(l, s, _)| (*l, s.as_str())).collect::<Vec<_>>(),
+        vec![(2, "done"), (4, "skipped"), (5, "failed"), (7, "failed"), (8, "skipped")],
+        "{got:?}"
+    );
+    assert_eq!(got[1].2, same);
+    assert_eq!(got[4].2, same);
+    let request = first.rows[0].request.clone().unwrap();
+    assert_eq!(first.rows[1].request.as_deref(), Some(request.as_str()));
+    assert_eq!(first.rows[4].request.as_deref(), Some(request.as_str()));
+    let count = |sql: &str| -> i64 { env.sql().query_row(sql, [], |r| r.get(0)).unwrap() };
+    let requests = "SELECT count(*) FROM request";
+    let prepared = "SELECT count(*) FROM audit_log WHERE action = 'answer-prepared'";
+    assert_eq!(count(requests), 1, "one request for Jan");
+    assert_eq!(count(prepared), 1, "one answer, one disclosure record");
+    assert_eq!(std::fs::read_dir(env.path("out")).unwrap().count(), 1, "one archive");
+    // The text summary names the rows of the same person.
+    let out = env.run(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert!(support::stdout(&out).contains("line 4: same person as line 2"), "{}", support::stdout(&out));
+    // A re-run opens nothing new.
+    let (again, _): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    let got = people_rows(&again);
+    assert_eq!(got[0], (2, "skipped".to_owned(), None));
+    assert_eq!((got[1].0, got[1].2.clone()), (4, same.clone()));
+    assert_eq!((got[4].0, got[4].2.clone()), (8, same));
+    assert_eq!(count(requests), 1);
+    assert_eq!(count(prepared), 1);
+    assert_eq!(std::fs::read_dir(env.path("out")).unwrap().count(), 1);
+}

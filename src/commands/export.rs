@@ -190,13 +190,14 @@ fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs, jobs: usi
         ctx.out.json(&summary)?;
     } else {
         let mut text = format!(
-            "Batch {}: {} done, {} skipped (already exported), {} failed.",
+            "Batch {}: {} done, {} skipped (already exported or same person), {} failed.",
             csv.display(),
             summary.done,
             summary.skipped,
             summary.failed
         );
-        for r in summary.rows.iter().filter(|r| r.status == "failed") {
+        // The failed rows, and the rows of a person an earlier line already covers.
+        for r in summary.rows.iter().filter(|r| r.status == "failed" || r.reason.is_some()) {
             text.push_str(&format!("\n  line {}: {}", r.line, r.reason.as_deref().unwrap_or("failed")));
         }
         ctx.out.data(&text)?;

@@ -252,6 +252,7 @@ pub struct CryptArgs {
 #[derive(Debug, Args)]
 #[command(after_help = "Batch CSV: a header row with the columns email or customer (one per row), verified_by \
 (how identity was verified outside dsr, e.g. portal-session) and reference (e.g. the session id). \
+A person on several rows is exported once (the later rows: same person as line N; lines are the file's own). \
 Re-running the same batch skips rows already exported. Exit 19 when any row failed.")]
 pub struct ExportArgs {
     /// The request to write the archive of (once verified)

@@ -128,7 +128,8 @@ pub struct ObjectArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Exit codes: 0 allowed; 20 not allowed (restricted, objected, consent missing or withdrawn, \
-suppressed, review pending); 3 no such person. With --stdin: reads one email per line and writes only the allowed ones. \
+suppressed, review pending); 3 no such person. With --stdin: reads one email per line and writes only the allowed ones; \
+a malformed line (not an address, not UTF-8) is left out and counted. \
 The newsletter is consented to per address: only an address that was itself opted in, and not withdrawn, is allowed.")]
 pub struct CheckArgs {
     #[command(flatten)]

@@ -86,9 +86,41 @@ pub const TABLE: &[(u8, &str)] = &[
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),
     (23, "done, but a reader kept removed bytes in the WAL; run again when it has finished"),
+    (141, "the reader closed the output pipe (nothing reported)"),
 ];
 
 impl Code {
+    /// A stable kebab-case name for the code, the `error.kind` of a `--json` error document.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Code::Ok => "ok",
+            Code::Failure => "failure",
+            Code::Usage => "usage",
+            Code::NotFound => "not-found",
+            Code::Ambiguous => "ambiguous",
+            Code::NotVerified => "not-verified",
+            Code::CodeRejected => "code-rejected",
+            Code::VerificationLocked => "verification-locked",
+            Code::RateLimited => "rate-limited",
+            Code::RequestState => "request-state",
+            Code::StoreMissing => "store-missing",
+            Code::NotAStore => "not-a-store",
+            Code::StoreTooNew => "store-too-new",
+            Code::StoreBusy => "store-busy",
+            Code::StoreExists => "file-exists",
+            Code::Io => "io",
+            Code::AuditBroken => "audit-broken",
+            Code::UnknownRequest => "unknown-request",
+            Code::Mail => "mail",
+            Code::BatchFailed => "batch-failed",
+            Code::NotAllowed => "not-allowed",
+            Code::StalePlan => "stale-plan",
+            Code::RunLocked => "run-locked",
+            Code::WalBusy => "wal-busy",
+            Code::BrokenPipe => "broken-pipe",
+        }
+    }
+
     /// Classify an error chain: the first dsr error, SQLite error or I/O error found decides.
     pub fn of_error(err: &anyhow::Error) -> Code {
         for cause in err.chain() {

@@ -79,7 +79,9 @@ fn one_line(e: &clap::Error, path: &str) -> String {
             let suggestion = first(e, ContextKind::SuggestedArg).map(|s| format!("did you mean {s}? "));
             match known_shape(&typed) {
                 Some(flag) => format!("unknown flag {flag}; {}{help}", suggestion.unwrap_or_default()),
-                None => format!("unexpected value on the command line (a value goes after its flag, e.g. --email ADDRESS); {help}"),
+                None => format!(
+                    "unexpected value on the command line (a value goes after its flag, e.g. --email ADDRESS); {help}"
+                ),
             }
         }
         ErrorKind::InvalidSubcommand => {

@@ -6,7 +6,7 @@ use dsr::cli::Parsed;
 
 fn main() -> ExitCode {
     let (json, result) = match dsr::cli::parse() {
-        Ok(Parsed::Run(cli)) => (cli.global.json, dsr::run(cli)),
+        Ok(Parsed::Run(cli)) => (cli.global.json, dsr::run(*cli)),
         Ok(Parsed::Shown) => return ExitCode::SUCCESS,
         Err(err) => (dsr::cli::json_asked(), Err(err)),
     };

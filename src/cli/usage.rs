@@ -11,7 +11,7 @@ use crate::error::Error;
 /// What parsing the command line came to.
 pub enum Parsed {
     /// A command to run.
-    Run(super::Cli),
+    Run(Box<super::Cli>),
     /// Help or the version was printed: nothing more to do (exit 0).
     Shown,
 }
@@ -23,7 +23,7 @@ pub fn parse() -> anyhow::Result<Parsed> {
     let command = super::command().color(color(&args));
     let parsed = command.try_get_matches_from(&args).and_then(|m| super::Cli::from_arg_matches(&m));
     match parsed {
-        Ok(cli) => Ok(Parsed::Run(cli)),
+        Ok(cli) => Ok(Parsed::Run(Box::new(cli))),
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.print()?;
             Ok(Parsed::Shown)

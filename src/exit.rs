@@ -90,6 +90,35 @@ pub const TABLE: &[(u8, &str)] = &[
 ];
 
 impl Code {
+    /// Every code, in the order of [`TABLE`].
+    pub const ALL: &[Code] = &[
+        Code::Ok,
+        Code::Failure,
+        Code::Usage,
+        Code::NotFound,
+        Code::Ambiguous,
+        Code::NotVerified,
+        Code::CodeRejected,
+        Code::VerificationLocked,
+        Code::RateLimited,
+        Code::RequestState,
+        Code::StoreMissing,
+        Code::NotAStore,
+        Code::StoreTooNew,
+        Code::StoreBusy,
+        Code::StoreExists,
+        Code::Io,
+        Code::AuditBroken,
+        Code::UnknownRequest,
+        Code::Mail,
+        Code::BatchFailed,
+        Code::NotAllowed,
+        Code::StalePlan,
+        Code::RunLocked,
+        Code::WalBusy,
+        Code::BrokenPipe,
+    ];
+
     /// A stable kebab-case name for the code, the `error.kind` of a `--json` error document.
     pub fn kind(self) -> &'static str {
         match self {
@@ -159,4 +188,20 @@ impl From<Code> for std::process::ExitCode {
 /// The exit-code table as help text.
 pub fn help_table() -> String {
     TABLE.iter().map(|(n, what)| format!("  {n:>3}  {what}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_row_and_its_kind_is_documented() {
+        let numbers: Vec<u8> = Code::ALL.iter().map(|c| *c as u8).collect();
+        let table: Vec<u8> = TABLE.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, table);
+        let doc = include_str!("../docs/exit-codes.md").replace('\n', " ");
+        for code in Code::ALL.iter().filter(|c| !matches!(c, Code::Ok | Code::BrokenPipe)) {
+            assert!(doc.contains(&format!("{} `{}`", *code as u8, code.kind())), "docs/exit-codes.md lacks {code:?}");
+        }
+    }
 }

@@ -172,6 +172,8 @@ fn usage_errors_are_one_line_that_never_repeat_what_was_typed() {
         (&["lookup", "--email", "jan@example.nl", "--phone", "0612345678"], "--phone"),
         (&["access", "--email", "jan@example.nl", "--channel", "jan@example.nl"], "--channel"),
         (&["request", "extend", "DSR-2026-0001", "--months", "7", "--reason", "x"], "--months"),
+        (&["request", "extend", "DSR-2026-0001", "--months", "7", "--reason", "x"], "1..=2"),
+        (&["access", "--email", "jan@example.nl", "--received", "jan@example.nl"], "--received"),
         (&["request", "show"], "REQUEST"),
         (&["request"], "dsr request --help"),
         (&["jan@example.nl"], "dsr --help"),

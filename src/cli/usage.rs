@@ -72,7 +72,11 @@ fn one_line(e: &clap::Error, path: &str) -> String {
             }
         }
         ErrorKind::ValueValidation => {
-            format!("the value of {} is not valid; {help}", arg.unwrap_or_else(|| "an argument".into()))
+            let what = arg.unwrap_or_else(|| "an argument".into());
+            match why(e) {
+                Some(why) => format!("the value of {what} is not valid ({why}); {help}"),
+                None => format!("the value of {what} is not valid; {help}"),
+            }
         }
         ErrorKind::UnknownArgument => {
             let typed = first(e, ContextKind::InvalidArg).unwrap_or_default();
@@ -111,6 +115,17 @@ fn one_line(e: &clap::Error, path: &str) -> String {
         ErrorKind::InvalidUtf8 => format!("an argument is not valid UTF-8; {help}"),
         _ => format!("the command line could not be read; {help}"),
     }
+}
+
+/// Why a value was refused (the parser's message, e.g. `7 is not in 1..=2`), with every
+/// occurrence of the typed value replaced, so nothing the user typed is repeated.
+fn why(e: &clap::Error) -> Option<String> {
+    use std::error::Error as _;
+    let text = e.source()?.to_string();
+    let typed = first(e, ContextKind::InvalidValue).unwrap_or_default();
+    let text = if typed.trim().is_empty() { text } else { text.replace(typed.as_str(), "the value") };
+    let text = crate::output::sanitize::line(&text);
+    (!text.is_empty() && !text.contains('\n')).then_some(text)
 }
 
 /// The first string of a context value (clap fills these from its own definitions, except

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod changes;
+mod usage;
 pub use changes::*;
+pub use usage::{json_asked, parse, Parsed};
 
 const ENVIRONMENT: &str = "\
 Environment:
@@ -24,13 +26,6 @@ Environment:
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     Cli::command().after_help(format!("{ENVIRONMENT}\n\nExit codes:\n{}", crate::exit::help_table()))
-}
-
-/// Parse the process arguments (exits with code 2 and a usage message on error).
-pub fn parse() -> Cli {
-    use clap::FromArgMatches;
-    let matches = command().get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
 #[derive(Debug, Parser)]
@@ -58,7 +53,7 @@ pub struct Global {
     /// When to use colour
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Silence status messages (never errors, a generated passphrase, or the one-line summary of erase --due / retention run)
+    /// Silence every status line (never errors or a generated passphrase); stdout keeps only data
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }

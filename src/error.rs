@@ -20,6 +20,9 @@ pub enum Error {
     StoreBusy(PathBuf),
     #[error("{0} already exists; pass --force to replace it")]
     StoreExists(PathBuf),
+    /// A command line clap refused, rendered by `cli::usage` (one line, no typed value).
+    #[error("{0}")]
+    Usage(String),
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
     #[error("this {kind} belongs to {people} people; name the person by customer number instead (see `dsr lookup`)")]
@@ -66,7 +69,7 @@ impl Error {
             Error::StoreTooNew { .. } => Code::StoreTooNew,
             Error::StoreBusy(_) => Code::StoreBusy,
             Error::StoreExists(_) => Code::StoreExists,
-            Error::Invalid { .. } => Code::Usage,
+            Error::Invalid { .. } | Error::Usage(_) => Code::Usage,
             Error::Ambiguous { .. } => Code::Ambiguous,
             Error::UnknownRequest(_) => Code::UnknownRequest,
             Error::NotVerified(_) => Code::NotVerified,

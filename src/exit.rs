@@ -86,9 +86,70 @@ pub const TABLE: &[(u8, &str)] = &[
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),
     (23, "done, but a reader kept removed bytes in the WAL; run again when it has finished"),
+    (141, "the reader closed the output pipe (nothing reported)"),
 ];
 
 impl Code {
+    /// Every code, in the order of [`TABLE`].
+    pub const ALL: &[Code] = &[
+        Code::Ok,
+        Code::Failure,
+        Code::Usage,
+        Code::NotFound,
+        Code::Ambiguous,
+        Code::NotVerified,
+        Code::CodeRejected,
+        Code::VerificationLocked,
+        Code::RateLimited,
+        Code::RequestState,
+        Code::StoreMissing,
+        Code::NotAStore,
+        Code::StoreTooNew,
+        Code::StoreBusy,
+        Code::StoreExists,
+        Code::Io,
+        Code::AuditBroken,
+        Code::UnknownRequest,
+        Code::Mail,
+        Code::BatchFailed,
+        Code::NotAllowed,
+        Code::StalePlan,
+        Code::RunLocked,
+        Code::WalBusy,
+        Code::BrokenPipe,
+    ];
+
+    /// A stable kebab-case name for the code, the `error.kind` of a `--json` error document.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Code::Ok => "ok",
+            Code::Failure => "failure",
+            Code::Usage => "usage",
+            Code::NotFound => "not-found",
+            Code::Ambiguous => "ambiguous",
+            Code::NotVerified => "not-verified",
+            Code::CodeRejected => "code-rejected",
+            Code::VerificationLocked => "verification-locked",
+            Code::RateLimited => "rate-limited",
+            Code::RequestState => "request-state",
+            Code::StoreMissing => "store-missing",
+            Code::NotAStore => "not-a-store",
+            Code::StoreTooNew => "store-too-new",
+            Code::StoreBusy => "store-busy",
+            Code::StoreExists => "file-exists",
+            Code::Io => "io",
+            Code::AuditBroken => "audit-broken",
+            Code::UnknownRequest => "unknown-request",
+            Code::Mail => "mail",
+            Code::BatchFailed => "batch-failed",
+            Code::NotAllowed => "not-allowed",
+            Code::StalePlan => "stale-plan",
+            Code::RunLocked => "run-locked",
+            Code::WalBusy => "wal-busy",
+            Code::BrokenPipe => "broken-pipe",
+        }
+    }
+
     /// Classify an error chain: the first dsr error, SQLite error or I/O error found decides.
     pub fn of_error(err: &anyhow::Error) -> Code {
         for cause in err.chain() {
@@ -127,4 +188,20 @@ impl From<Code> for std::process::ExitCode {
 /// The exit-code table as help text.
 pub fn help_table() -> String {
     TABLE.iter().map(|(n, what)| format!("  {n:>3}  {what}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_row_and_its_kind_is_documented() {
+        let numbers: Vec<u8> = Code::ALL.iter().map(|c| *c as u8).collect();
+        let table: Vec<u8> = TABLE.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, table);
+        let doc = include_str!("../docs/exit-codes.md").replace('\n', " ");
+        for code in Code::ALL.iter().filter(|c| !matches!(c, Code::Ok | Code::BrokenPipe)) {
+            assert!(doc.contains(&format!("{} `{}`", *code as u8, code.kind())), "docs/exit-codes.md lacks {code:?}");
+        }
+    }
 }

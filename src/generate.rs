@@ -174,11 +174,14 @@ pub fn generate(db: &Path, args: &GenerateArgs, out: &Output) -> anyhow::Result<
             tx.commit()?;
             next = end;
             if out.stderr_tty && !out.quiet {
-                eprint!("\r{next}/{} customers, {} rows", args.customers, g.rows);
+                use std::io::Write;
+                let mut err = std::io::stderr().lock();
+                write!(err, "\r{next}/{} customers, {} rows", args.customers, g.rows)?;
+                err.flush()?;
             }
         }
         if out.stderr_tty && !out.quiet {
-            eprintln!();
+            crate::output::stderr_line("")?;
         }
         for (_, sql) in &indexes {
             s.conn.execute_batch(sql)?;

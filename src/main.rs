@@ -2,16 +2,16 @@
 
 use std::process::ExitCode;
 
+use dsr::cli::Parsed;
+
 fn main() -> ExitCode {
-    let cli = dsr::cli::parse();
-    match dsr::run(cli) {
+    let (json, result) = match dsr::cli::parse() {
+        Ok(Parsed::Run(cli)) => (cli.global.json, dsr::run(*cli)),
+        Ok(Parsed::Shown) => return ExitCode::SUCCESS,
+        Err(err) => (dsr::cli::json_asked(), Err(err)),
+    };
+    match result {
         Ok(code) => code.into(),
-        Err(err) => {
-            let code = dsr::exit::Code::of_error(&err);
-            if code != dsr::exit::Code::BrokenPipe {
-                eprintln!("dsr: {}", dsr::output::sanitize::line(&format!("{err:#}")));
-            }
-            code.into()
-        }
+        Err(err) => dsr::output::failure(&err, json).into(),
     }
 }

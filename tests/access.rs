@@ -162,7 +162,14 @@ fn an_unverified_request_discloses_nothing_and_exits_5() {
     for args in [vec!["access", opened.request.as_str()], vec!["--json", "access", opened.request.as_str()]] {
         let out = env.run(&args);
         assert_eq!(out.status.code(), Some(5));
-        assert!(out.stdout.is_empty(), "nothing on stdout");
+        if args[0] == "--json" {
+            // Only the error document: no data.
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["error"]["kind"], "not-verified");
+            assert_eq!(doc.as_object().unwrap().len(), 2, "format_version and error only: {doc}");
+        } else {
+            assert!(out.stdout.is_empty(), "nothing on stdout");
+        }
         support::assert_one_line_error(&out);
     }
     let out = env.run(&["access", &opened.request, "--out", "answer.json"]);

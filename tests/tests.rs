@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod erase;
 mod export;
+mod faults;
 mod holds;
 mod init;
 mod letters;

@@ -272,7 +272,7 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
                 std::io::Write::flush(&mut w)?;
                 Ok(())
             })?;
-            ctx.out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()));
+            ctx.out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()))?;
         }
         None if ctx.out.json => ctx.out.json(&report)?,
         None => ctx.out.data(&render_access(&report, &ctx.out)?)?,

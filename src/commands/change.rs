@@ -150,7 +150,7 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
                 table::cell(sup["statement"].as_str().unwrap_or("")),
             ]);
         }
-        ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id));
+        ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id))?;
     }
     confirm(ctx, yes, "Apply these corrections?")?;
     let register = register(ctx)?;
@@ -251,8 +251,10 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     let ground = req.params["ground"].as_str().unwrap_or("accuracy-contested").to_owned();
     let categories: Vec<String> = serde_json::from_value(req.params["categories"].clone()).unwrap_or_default();
     let scope = if categories.is_empty() { "all of the person's data".to_owned() } else { categories.join(", ") };
-    ctx.out
-        .status(&format!("Request {}: restrict {scope} on the ground {ground}; afterwards it is only stored.", req.id));
+    ctx.out.status(&format!(
+        "Request {}: restrict {scope} on the ground {ground}; afterwards it is only stored.",
+        req.id
+    ))?;
     confirm(ctx, yes, "Restrict processing?")?;
     let register = register(ctx)?;
     let tx = ctx.store.conn.transaction()?;
@@ -323,7 +325,8 @@ fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
     let lifted = restrict::lift_due(&tx, &ctx.clock, &register)?;
     tx.commit()?;
     for id in lifted {
-        ctx.out.status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."));
+        ctx.out
+            .status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."))?;
     }
     Ok(())
 }
@@ -359,7 +362,7 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
     let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
-    ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id));
+    ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id))?;
     confirm(ctx, yes, "Carry out the objection?")?;
     let register = register(ctx)?;
     let keys = ctx.keys()?;

@@ -92,6 +92,6 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
         "dsr check: {read} addresses read, {allowed} allowed for {}, {} not ({malformed} malformed).",
         checker.purpose.code,
         read - allowed
-    ));
+    ))?;
     Ok(Code::Ok)
 }

@@ -3,6 +3,7 @@
 //! records an answer handed over another way. Viewing, printing or writing a file only prepares
 //! an answer.
 
+use anyhow::Context;
 use lettre::message::{header::ContentType, Attachment};
 use serde_json::json;
 
@@ -109,10 +110,13 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
             json!({"to": "officer", "passes_it_on": "by phone, never in the same message", "why": if sensitive.is_empty() { "asked" } else { "payment or special data" }}),
         )?;
         // Shown once, on stderr, even with -q: the person cannot open the archive without it.
-        eprintln!(
+        // Before the commit: if it cannot be shown, the transaction (the queued letter, the
+        // record) is rolled back and the archive removed with its temporary directory.
+        crate::output::stderr_line(&format!(
             "dsr: archive passphrase (shown once; give it to the person by phone, never by the same mail): {}",
             p.text
-        );
+        ))
+        .context("the passphrase could not be shown, so nothing was sent or recorded")?;
     }
     tx.commit()?;
     drop(dir);

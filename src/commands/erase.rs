@@ -67,7 +67,7 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     if !ctx.out.json {
-        ctx.out.status(&render(ctx, &fresh));
+        ctx.out.status(&render(ctx, &fresh))?;
     }
     if !args.yes.yes {
         if !interactive(&ctx.out) {

@@ -54,14 +54,20 @@ pub fn archive_cmd(
     let register = crate::register::Register::load(&ctx.store.conn)?;
     let text = passphrase.as_ref().map(|p| p.text.as_str());
     let manifest = archive_file(&ctx.store.conn, &ctx.clock, &register, req, s, out, force, text)?;
-    record_disclosure(&mut ctx.store.conn, &ctx.clock, req, &manifest, text.is_some(), out)?;
-    if let Some(p) = passphrase.filter(|p| p.generated) {
-        // Shown once, on stderr, even with -q: without it the archive cannot be opened.
-        eprintln!(
+    if let Some(p) = passphrase.as_ref().filter(|p| p.generated) {
+        // Shown once, on stderr, even with -q: without it the archive cannot be opened. Shown
+        // before anything is recorded: a passphrase nobody saw means no archive and no record.
+        let shown = crate::output::stderr_line(&format!(
             "dsr: archive passphrase (shown once; give it to the person separately from the archive): {}",
             p.text
-        );
+        ));
+        if let Err(e) = shown {
+            let _ = std::fs::remove_file(out);
+            return Err(anyhow::Error::new(e)
+                .context(format!("the passphrase could not be shown, so {} was removed", out.display())));
+        }
     }
+    record_disclosure(&mut ctx.store.conn, &ctx.clock, req, &manifest, text.is_some(), out)?;
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "archive": out.display().to_string(), "encrypted": crypt.encrypt || crypt.passphrase_file.is_some(), "manifest": manifest}))?;
     } else {
@@ -73,7 +79,7 @@ pub fn archive_cmd(
             records,
             manifest.categories.len(),
             req.id
-        ));
+        ))?;
     }
     Ok(Code::Ok)
 }

@@ -40,8 +40,8 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                 db.display(),
                 f.name,
                 f.company
-            )),
-            None => out.status(&format!("Created an empty store at {}; it has no register yet.", db.display())),
+            ))?,
+            None => out.status(&format!("Created an empty store at {}; it has no register yet.", db.display()))?,
         }
     }
     Ok(Code::Ok)
@@ -61,7 +61,7 @@ pub fn generate(db: &std::path::Path, args: &GenerateArgs, out: &Output) -> anyh
             secs,
             stats.rows as f64 / secs,
             db.display()
-        ));
+        ))?;
     }
     Ok(Code::Ok)
 }

@@ -54,12 +54,12 @@ impl Ctx {
     pub fn flush(&mut self) -> anyhow::Result<crate::queue::Flushed> {
         let flushed = crate::queue::flush(&mut self.store.conn, &self.store.path, &self.clock)?;
         for f in &flushed.failed {
-            eprintln!(
+            crate::output::stderr_line(&format!(
                 "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
                 f.letter,
                 f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
                 crate::output::sanitize::line(&f.error)
-            );
+            ))?;
         }
         Ok(flushed)
     }
@@ -74,7 +74,14 @@ fn on_store(
     let mut ctx = Ctx::open(db, out)?;
     let result = run(&mut ctx);
     if let Err(e) = ctx.flush() {
-        eprintln!("dsr: queued letters were not delivered: {}", crate::output::sanitize::line(&format!("{e:#}")));
+        let told = crate::output::stderr_line(&format!(
+            "dsr: queued letters were not delivered: {}",
+            crate::output::sanitize::line(&format!("{e:#}"))
+        ));
+        // The command's own failure comes first; a warning that could not be written is exit 15.
+        if let (Ok(_), Err(w)) = (&result, told) {
+            return Err(w.into());
+        }
     }
     result
 }
@@ -193,12 +200,8 @@ pub fn interactive(out: &Output) -> bool {
     out.prompts
 }
 
-/// Take the run lock of a cron command. Refused, a `--json` run still prints a summary a script
-/// can read (`{"format_version": 1, "locked": true, "error": ...}`) before the one-line error.
+/// Take the run lock of a cron command. Refused, a `--json` run prints the error document every
+/// failure prints (`error.kind` = `run-locked`, exit 22).
 pub fn run_lock(ctx: &Ctx) -> anyhow::Result<crate::cron::RunLock> {
-    crate::cron::lock(&ctx.store.path).inspect_err(|e| {
-        if ctx.out.json {
-            let _ = ctx.out.json(&serde_json::json!({"format_version": 1, "locked": true, "error": format!("{e:#}")}));
-        }
-    })
+    crate::cron::lock(&ctx.store.path)
 }

@@ -33,7 +33,7 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         1 => format!("; {} rows of 1 person held back for open requests", summary.held_rows),
         n => format!("; {} rows of {n} people held back for open requests", summary.held_rows),
     };
-    eprintln!(
+    ctx.out.status(&format!(
         "dsr retention{}: {} rows {} by {} rules in {:.1} s{}{held}{}",
         if dry_run { " (dry run)" } else { "" },
         summary.removed,
@@ -42,9 +42,12 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         summary.seconds,
         if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) },
         if summary.failed > 0 { format!("; {} rule(s) FAILED", summary.failed) } else { String::new() }
-    );
+    ))?;
     if !lifted.is_empty() {
-        eprintln!("dsr retention: restriction(s) lifted after their Art. 18(3) notice: {}", lifted.join(", "));
+        ctx.out.status(&format!(
+            "dsr retention: restriction(s) lifted after their Art. 18(3) notice: {}",
+            lifted.join(", ")
+        ))?;
     }
     if ctx.out.json {
         let mut doc = serde_json::to_value(&summary)?;
@@ -56,7 +59,11 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
             0 => String::new(),
             n => format!(" after removing {n} rows (audited)"),
         };
-        eprintln!("dsr retention: rule {} failed{after}: {}", r.rule, r.error.as_deref().unwrap_or(""));
+        crate::output::stderr_line(&format!(
+            "dsr retention: rule {} failed{after}: {}",
+            r.rule,
+            crate::output::sanitize::line(r.error.as_deref().unwrap_or(""))
+        ))?;
     }
     if summary.failed > 0 {
         return Ok(Code::Failure);

@@ -6,10 +6,15 @@ pub mod sanitize;
 pub mod table;
 
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 use crate::cli::ColorChoice;
+
+/// Whether this process wrote its JSON document already: a command that fails after its report
+/// (a batch with failed rows, a WAL left busy) keeps that report as its one document.
+static JSON_WRITTEN: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
@@ -49,6 +54,7 @@ impl Output {
 
     /// Write one JSON document to stdout, streamed (a large answer is never held in memory).
     pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        JSON_WRITTEN.store(true, Ordering::Relaxed);
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
         if let Err(e) = serde_json::to_writer_pretty(&mut out, value) {
             return Err(match e.io_error_kind() {
@@ -60,11 +66,13 @@ impl Output {
         Ok(out.flush()?)
     }
 
-    /// Status on stderr, silenced by `-q`.
-    pub fn status(&self, msg: &str) {
-        if !self.quiet {
-            eprintln!("{}", sanitize::text(msg, true));
+    /// Status on stderr, silenced by `-q`. A stderr that cannot be written is an error (exit 15),
+    /// never a panic.
+    pub fn status(&self, msg: &str) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
         }
+        stderr_line(&sanitize::text(msg, true))
     }
 
     /// Wrap `text` in an ANSI colour when colour is on.
@@ -75,4 +83,35 @@ impl Output {
             text.to_owned()
         }
     }
+}
+
+/// One line on stderr (errors, warnings, a passphrase shown once). Unlike `eprintln!`, a stderr
+/// that cannot be written (a full disk, `2>/dev/full`) comes back as an error instead of a panic.
+pub fn stderr_line(line: &str) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    err.write_all(line.as_bytes())?;
+    err.write_all(b"\n")?;
+    err.flush()
+}
+
+/// Report a failure and return its exit code: one line on stderr (`dsr: ...`) and, with
+/// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
+/// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
+/// over: the exit code already tells what failed.
+pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
+    let code = crate::exit::Code::of_error(err);
+    if code == crate::exit::Code::BrokenPipe {
+        return code;
+    }
+    let message = sanitize::line(&format!("{err:#}"));
+    if json && !JSON_WRITTEN.load(Ordering::Relaxed) {
+        let doc = serde_json::json!({
+            "format_version": 1,
+            "error": {"kind": code.kind(), "exit_code": code as u8, "message": message},
+        });
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{doc:#}").and_then(|()| out.flush());
+    }
+    let _ = stderr_line(&format!("dsr: {message}"));
+    code
 }

@@ -74,19 +74,19 @@ pub(super) fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
     ctx.flush()?;
     // Always, even with nothing due: this is also how a blocked truncation (exit 23) is finished.
     let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
-    eprintln!(
+    ctx.out.status(&format!(
         "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),
         sum.waiting_for_approval.len(),
         sum.replanned.len(),
         sum.on_hold.len(),
         sum.failed.len()
-    );
+    ))?;
     if ctx.out.json {
         ctx.out.json(&sum)?;
     }
     for (id, why) in &sum.failed {
-        eprintln!("dsr erase --due: {id} failed: {}", crate::output::sanitize::line(why));
+        crate::output::stderr_line(&format!("dsr erase --due: {id} failed: {}", crate::output::sanitize::line(why)))?;
     }
     if !sum.failed.is_empty() {
         return Ok(Code::Failure);
@@ -185,7 +185,11 @@ pub(super) fn replay(ctx: &mut Ctx, journal: Option<&Path>, yes: bool) -> anyhow
         replayed.push(json!({"erasure": original, "deleted": plan.deleted, "kept": plan.kept}));
     }
     let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
-    eprintln!("dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again", wanted.len(), replayed.len());
+    ctx.out.status(&format!(
+        "dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again",
+        wanted.len(),
+        replayed.len()
+    ))?;
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "known_hashes": wanted.len(), "replayed": replayed}))?;
     }

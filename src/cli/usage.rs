@@ -1,0 +1,172 @@
+//! Usage errors in one line. clap's own message repeats what was typed (`dsr lookup
+//! jan@example.nl` would print the address back) and adds a usage block; error lines end up in
+//! cron mails and logs, so dsr renders clap's errors itself: the kind of mistake, the flag it
+//! concerns and what to do, never a value the user typed. Help and version are printed as clap
+//! writes them, in the colour `--color` / `NO_COLOR` ask for.
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+use crate::error::Error;
+
+/// What parsing the command line came to.
+pub enum Parsed {
+    /// A command to run.
+    Run(Box<super::Cli>),
+    /// Help or the version was printed: nothing more to do (exit 0).
+    Shown,
+}
+
+/// Parse the process arguments. A usage error comes back as an [`Error::Invalid`] (exit 2).
+pub fn parse() -> anyhow::Result<Parsed> {
+    use clap::FromArgMatches;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = super::command().color(color(&args));
+    let parsed = command.try_get_matches_from(&args).and_then(|m| super::Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => Ok(Parsed::Run(Box::new(cli))),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.print()?;
+            Ok(Parsed::Shown)
+        }
+        Err(e) => Err(Error::Usage(one_line(&e, &command_path(&args))).into()),
+    }
+}
+
+/// Whether `--json` is on the command line, for a usage error found before the flags were parsed.
+pub fn json_asked() -> bool {
+    std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json")
+}
+
+/// clap's colour for help and errors: `--color` as typed (the last one wins), else `NO_COLOR`.
+fn color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = None;
+    let mut words = args.iter().skip(1).map(|a| a.to_string_lossy()).take_while(|a| a != "--");
+    while let Some(word) = words.next() {
+        let value = match word.strip_prefix("--color") {
+            Some("") => words.next().map(|v| v.into_owned()),
+            Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+            None => None,
+        };
+        choice = value.or(choice);
+    }
+    match choice.as_deref() {
+        Some("never") => clap::ColorChoice::Never,
+        Some("always") => clap::ColorChoice::Always,
+        _ if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
+    }
+}
+
+/// The error as one line: what is wrong, with which flag, and where the help is.
+fn one_line(e: &clap::Error, path: &str) -> String {
+    let help = format!("see `{path} --help`");
+    let arg = first(e, ContextKind::InvalidArg).map(|a| flag_name(&a));
+    match e.kind() {
+        ErrorKind::InvalidValue => {
+            let what = arg.unwrap_or_else(|| "an argument".into());
+            match e.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(valid)) if !valid.is_empty() => {
+                    format!("{what} takes one of: {}", valid.join(", "))
+                }
+                _ => format!("{what} needs a value; {help}"),
+            }
+        }
+        ErrorKind::ValueValidation => {
+            let what = arg.unwrap_or_else(|| "an argument".into());
+            match why(e) {
+                Some(why) => format!("the value of {what} is not valid ({why}); {help}"),
+                None => format!("the value of {what} is not valid; {help}"),
+            }
+        }
+        ErrorKind::UnknownArgument => {
+            let typed = first(e, ContextKind::InvalidArg).unwrap_or_default();
+            let suggestion = first(e, ContextKind::SuggestedArg).map(|s| format!("did you mean {s}? "));
+            match known_shape(&typed) {
+                Some(flag) => format!("unknown flag {flag}; {}{help}", suggestion.unwrap_or_default()),
+                None => format!(
+                    "unexpected value on the command line (a value goes after its flag, e.g. --email ADDRESS); {help}"
+                ),
+            }
+        }
+        ErrorKind::InvalidSubcommand => {
+            let suggestion = first(e, ContextKind::SuggestedSubcommand).map(|s| format!("did you mean `{s}`? "));
+            format!("unknown command; {}{help}", suggestion.unwrap_or_default())
+        }
+        ErrorKind::ArgumentConflict => match (arg, first(e, ContextKind::PriorArg).map(|a| flag_name(&a))) {
+            (Some(a), Some(b)) => format!("{a} cannot be used with {b}; {help}"),
+            (Some(a), None) => format!("{a} cannot be used with the other arguments given; {help}"),
+            _ => format!("these arguments cannot be used together; {help}"),
+        },
+        ErrorKind::MissingRequiredArgument => {
+            let missing = match e.get(ContextKind::InvalidArg) {
+                Some(ContextValue::Strings(names)) => names.iter().map(|n| flag_name(n)).collect::<Vec<_>>().join(", "),
+                Some(ContextValue::String(name)) => flag_name(name),
+                _ => "an argument".into(),
+            };
+            format!("missing {missing}; {help}")
+        }
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            format!("name a command; {help}")
+        }
+        ErrorKind::NoEquals => format!("{} needs its value after '='; {help}", arg.unwrap_or_else(|| "a flag".into())),
+        ErrorKind::TooManyValues | ErrorKind::TooFewValues | ErrorKind::WrongNumberOfValues => {
+            format!("wrong number of values for {}; {help}", arg.unwrap_or_else(|| "an argument".into()))
+        }
+        ErrorKind::InvalidUtf8 => format!("an argument is not valid UTF-8; {help}"),
+        _ => format!("the command line could not be read; {help}"),
+    }
+}
+
+/// Why a value was refused (the parser's message, e.g. `7 is not in 1..=2`), with every
+/// occurrence of the typed value replaced, so nothing the user typed is repeated.
+fn why(e: &clap::Error) -> Option<String> {
+    use std::error::Error as _;
+    let text = e.source()?.to_string();
+    let typed = first(e, ContextKind::InvalidValue).unwrap_or_default();
+    let text = if typed.trim().is_empty() { text } else { text.replace(typed.as_str(), "the value") };
+    let text = crate::output::sanitize::line(&text);
+    (!text.is_empty() && !text.contains('\n')).then_some(text)
+}
+
+/// The first string of a context value (clap fills these from its own definitions, except
+/// `InvalidValue` and an unknown argument's `InvalidArg`, which are what the user typed).
+fn first(e: &clap::Error, kind: ContextKind) -> Option<String> {
+    match e.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => v.first().cloned(),
+        _ => None,
+    }
+}
+
+/// `--channel <CHANNEL>` → `--channel`; `<REQUEST>` stays as it is.
+fn flag_name(arg: &str) -> String {
+    match arg.split_once(' ') {
+        Some((flag, _)) if flag.starts_with('-') => flag.to_owned(),
+        _ => arg.to_owned(),
+    }
+}
+
+/// An unknown argument is repeated only when it has the shape of a flag (`--emial`, `-x`), never
+/// when it could be a value (an address, a phone number) or carries one (`--emial=a@b.nl`).
+fn known_shape(typed: &str) -> Option<&str> {
+    let name = typed.strip_prefix("--").or_else(|| typed.strip_prefix('-'))?;
+    let short = name.len() <= 30 && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    (short && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')).then_some(typed)
+}
+
+/// The subcommand named on the command line (`dsr request extend`), from the definitions: only
+/// words that are names of subcommands are taken.
+fn command_path(args: &[std::ffi::OsString]) -> String {
+    let mut command = super::command();
+    let mut path = vec!["dsr".to_owned()];
+    for arg in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+        if arg == "--" {
+            break;
+        }
+        if let Some(sub) = command.find_subcommand(arg.as_ref()).cloned() {
+            path.push(sub.get_name().to_owned());
+            command = sub;
+        }
+    }
+    path.join(" ")
+}

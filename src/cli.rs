@@ -411,8 +411,25 @@ pub enum MailCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exit 16 naming the first bad entry
-    Verify,
+    /// Recompute the hash chain and print its head (newest entry and hash); exit 16 naming the first bad entry
+    Verify {
+        /// Also fail (exit 16) unless the trail still holds the entry and hash of this anchor file
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
+    },
+    /// Keep the head of the verified trail elsewhere: write it to a file and/or mail it (for the DPO)
+    #[command(group = clap::ArgGroup::new("to").required(true).multiple(true))]
+    Anchor {
+        /// Write the anchor (JSON) to this file, atomically
+        #[arg(long, value_name = "FILE", group = "to")]
+        out: Option<PathBuf>,
+        /// Replace an existing file at --out
+        #[arg(long, requires = "out")]
+        force: bool,
+        /// Mail the anchor to this address (queued, sent after the command like every letter)
+        #[arg(long, value_name = "ADDRESS", group = "to")]
+        mail: Option<String>,
+    },
     /// List entries
     Log {
         /// Only the entries of this request

@@ -159,7 +159,7 @@ pub struct SubjectArgs {
     /// Email address (matched ignoring case; no dot or '+' folding)
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
-    /// Customer number
+    /// Customer number (matched ignoring case)
     #[arg(long, value_name = "NUMBER")]
     pub customer: Option<String>,
     /// Phone number (E.164, or Dutch national format)

@@ -106,7 +106,7 @@ pub enum Command {
     /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)
     #[command(subcommand)]
     Mail(MailCommand),
-    /// Walk through an access request end to end on a temporary demo store
+    /// Walk through an access request end to end on a demo store it keeps and names at the end
     Demo(DemoArgs),
     /// Build a large synthetic store for benchmarks (deterministic)
     #[command(hide = true)]
@@ -184,6 +184,9 @@ pub struct DemoArgs {
     /// Which company's fixture to use
     #[arg(long, value_enum, default_value_t = FixtureName::Virtio, value_name = "NAME")]
     pub fixture: FixtureName,
+    /// Keep the demo's store and outbox here (new or empty; default: a new directory in the temporary directory)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,9 @@
 //! The audit trail (GDPR Art. 5(2), 30): every state change, code sent, code tried, disclosure,
 //! extension and rejection, appended in the same transaction as the change it records. Entries
 //! are hash-chained: each holds the SHA-256 of the previous entry, and the store keeps the hash
-//! and count of the last one, so an edited, deleted, reordered or truncated trail is detected.
+//! and count of the last one, so an edited, deleted, reordered or truncated trail is detected;
+//! the head kept outside the store ([`anchor`]) also catches a trail cut short or rewritten together
+//! with the recorded head.
 //! People appear only as keyed pseudonyms; codes never appear at all. Time only goes forward: an
 //! entry dated before its predecessor is refused when written and reported by `verify`. Free text
 //! an officer types (reasons, notes, references) stays out of the chain: an entry holds a

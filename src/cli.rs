@@ -100,7 +100,7 @@ pub enum Command {
     /// List, show, extend or reject requests
     #[command(subcommand)]
     Request(RequestCommand),
-    /// Verify or list the hash-chained audit trail
+    /// Verify, anchor or list the hash-chained audit trail
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)

@@ -1,7 +1,9 @@
 //! The audit trail (GDPR Art. 5(2), 30): every state change, code sent, code tried, disclosure,
 //! extension and rejection, appended in the same transaction as the change it records. Entries
 //! are hash-chained: each holds the SHA-256 of the previous entry, and the store keeps the hash
-//! and count of the last one, so an edited, deleted, reordered or truncated trail is detected.
+//! and count of the last one, so an edited, deleted, reordered or truncated trail is detected;
+//! the head kept outside the store ([`anchor`]) also catches a trail cut short or rewritten together
+//! with the recorded head.
 //! People appear only as keyed pseudonyms; codes never appear at all. Time only goes forward: an
 //! entry dated before its predecessor is refused when written and reported by `verify`. Free text
 //! an officer types (reasons, notes, references) stays out of the chain: an entry holds a
@@ -15,6 +17,8 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::{hex, Keys};
+
+pub mod anchor;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -157,6 +161,18 @@ pub struct Verification {
     /// The first entry that does not fit the chain, and why.
     pub first_bad_entry: Option<i64>,
     pub problem: Option<String>,
+    /// The newest entry, when the chain verifies: what `dsr audit anchor` keeps elsewhere.
+    pub head: Option<Head>,
+    /// The anchor checked against the trail (`audit verify --anchor FILE`).
+    pub anchor: Option<anchor::Checked>,
+}
+
+/// The newest entry of the trail: its sequence number and hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct Head {
+    pub entry: i64,
+    pub hash: String,
+    pub at: Option<String>,
 }
 
 /// Recompute the chain from the first entry to the recorded head.
@@ -177,6 +193,8 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
         ok: false,
         first_bad_entry: Some(id),
         problem: Some(why),
+        head: None,
+        anchor: None,
     };
     while let Some(r) = rows.next()? {
         entries += 1;
@@ -246,7 +264,16 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
             ),
         ));
     }
-    Ok(Verification { format_version: 1, entries, ok: true, first_bad_entry: None, problem: None })
+    let head = Head { entry: entries, hash: prev, at: (!prev_at.is_empty()).then_some(prev_at) };
+    Ok(Verification {
+        format_version: 1,
+        entries,
+        ok: true,
+        first_bad_entry: None,
+        problem: None,
+        head: Some(head),
+        anchor: None,
+    })
 }
 
 /// Entries, optionally of one request; free texts shown as they are, or "(erased)".

@@ -95,13 +95,13 @@ pub enum Command {
     /// List, show, extend or reject requests
     #[command(subcommand)]
     Request(RequestCommand),
-    /// Verify or list the hash-chained audit trail
+    /// Verify, anchor or list the hash-chained audit trail
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)
     #[command(subcommand)]
     Mail(MailCommand),
-    /// Walk through an access request end to end on a temporary demo store
+    /// Walk through an access request end to end on a demo store it keeps and names at the end
     Demo(DemoArgs),
     /// Build a large synthetic store for benchmarks (deterministic)
     #[command(hide = true)]
@@ -154,7 +154,7 @@ pub struct SubjectArgs {
     /// Email address (matched ignoring case; no dot or '+' folding)
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
-    /// Customer number
+    /// Customer number (matched ignoring case)
     #[arg(long, value_name = "NUMBER")]
     pub customer: Option<String>,
     /// Phone number (E.164, or Dutch national format)
@@ -179,6 +179,9 @@ pub struct DemoArgs {
     /// Which company's fixture to use
     #[arg(long, value_enum, default_value_t = FixtureName::Virtio, value_name = "NAME")]
     pub fixture: FixtureName,
+    /// Keep the demo's store and outbox here (new or empty; default: a new directory in the temporary directory)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -407,8 +410,25 @@ pub enum MailCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain; exit 16 naming the first bad entry
-    Verify,
+    /// Recompute the hash chain and print its head (newest entry and hash); exit 16 naming the first bad entry
+    Verify {
+        /// Also fail (exit 16) unless the trail still holds the entry and hash of this anchor file
+        #[arg(long, value_name = "FILE")]
+        anchor: Option<PathBuf>,
+    },
+    /// Keep the head of the verified trail elsewhere: write it to a file and/or mail it (for the DPO)
+    #[command(group = clap::ArgGroup::new("to").required(true).multiple(true))]
+    Anchor {
+        /// Write the anchor (JSON) to this file, atomically
+        #[arg(long, value_name = "FILE", group = "to")]
+        out: Option<PathBuf>,
+        /// Replace an existing file at --out
+        #[arg(long, requires = "out")]
+        force: bool,
+        /// Mail the anchor to this address (queued, sent after the command like every letter)
+        #[arg(long, value_name = "ADDRESS", group = "to")]
+        mail: Option<String>,
+    },
     /// List entries
     Log {
         /// Only the entries of this request

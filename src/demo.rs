@@ -1,8 +1,12 @@
-//! `dsr demo`: one access request end to end on a temporary store built from an embedded
-//! fixture: open it (a code goes to the outbox), read the code from the outbox as the person
-//! would, verify it, answer, deliver the answer, and check the audit trail. Runs the same code paths as the real
-//! commands. Mail always goes to the temporary outbox, whatever DSR_MAIL says; nothing outside a
-//! temporary directory is touched.
+//! `dsr demo`: one access request end to end on a demo store built from an embedded fixture:
+//! open it (a code goes to the outbox), read the code from the outbox as the person would, verify
+//! it, answer, deliver the answer, and check the audit trail. Runs the same code paths as the real
+//! commands. Mail always goes to the demo's outbox, whatever DSR_MAIL says. Everything stays in
+//! one new directory (`--dir`, else a new one in the system's temporary directory), which the demo
+//! keeps and names at the end, so that what it says can be looked at.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 
 use clap::FromArgMatches;
 
@@ -10,9 +14,29 @@ use crate::cli::Cli;
 use crate::exit::Code;
 use crate::output::Output;
 
-pub fn run(fixture: &str, out: &Output) -> anyhow::Result<Code> {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("demo.sqlite");
+/// The demo's directory: `dir` when given (new, or empty), else a new one in the temporary
+/// directory; mode 0700 either way, and kept.
+fn directory(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    let Some(dir) = dir else {
+        return Ok(tempfile::Builder::new().prefix("dsr-demo-").tempdir()?.keep());
+    };
+    if dir.exists() {
+        if std::fs::read_dir(dir)?.next().is_some() {
+            return Err(crate::Error::invalid("--dir", "name a directory that is empty or does not exist yet").into());
+        }
+    } else {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(dir.to_owned())
+}
+
+pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Code> {
+    let dir = directory(dir)?;
+    let db = dir.join("demo.sqlite");
     let db_arg = db.to_string_lossy().into_owned();
     // SAFETY of intent: the demo is single-threaded and must never send real mail.
     std::env::set_var("DSR_MAIL", "outbox");
@@ -33,7 +57,8 @@ pub fn run(fixture: &str, out: &Output) -> anyhow::Result<Code> {
         Ok(())
     };
     say(&format!(
-        "A temporary store is built from the {fixture} fixture: the company's register and about 30 fictitious people."
+        "A demo store is built in {} from the {fixture} fixture: the company's register and about 30 fictitious people.",
+        dir.display()
     ))?;
     run(&["init", "--fixture", fixture])?;
     say("Jan de Vries writes in asking what is held about him. The officer opens an access request; a one-time code goes to the address on file:\n    dsr access --email Jan.DeVries@Example.NL")?;
@@ -69,6 +94,20 @@ because it holds payment data (the passphrase is shown once, for the officer to 
     say("Every step is in the hash-chained audit trail:\n    dsr audit verify")?;
     run(&["audit", "verify"])?;
     run(&["request", "show", &id])?;
+    if out.json {
+        out.json(&serde_json::json!({"format_version": 1, "demo": {"dir": dir, "store": db, "outbox": outbox, "request": id}}))?;
+        return Ok(Code::Ok);
+    }
+    say(&format!(
+        "The demo's store and outbox are kept in {dir} for you to look at:\n    \
+dsr --db {db} request show {id}\n    \
+dsr --db {db} audit log\n    \
+ls {outbox}      # the code message and the answer's letter, as .eml files\n\
+Remove the directory when done: rm -r {dir}",
+        dir = dir.display(),
+        db = db.display(),
+        outbox = outbox.display()
+    ))?;
     say("Next: `dsr init --fixture virtio` makes a store of your own; `dsr --help` lists every command.")?;
     Ok(Code::Ok)
 }

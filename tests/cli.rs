@@ -66,13 +66,48 @@ fn colour_is_never_used_when_not_a_terminal_unless_forced() {
 }
 
 #[test]
-fn demo_runs_on_a_temporary_store_and_leaves_nothing_behind() {
+fn demo_keeps_its_store_and_outbox_in_the_directory_it_names() {
     let env = Env::new();
-    let out = env.run(&["demo"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = env.dsr().env("TMPDIR", tmp.path()).arg("demo").output().unwrap();
     assert!(out.status.success(), "{}", support::stderr(&out));
     let text = support::stdout(&out);
     for step in ["opened", "is verified", "Access answer for request", "Audit trail verified"] {
         assert!(text.contains(step), "demo lacks step {step:?}:\n{text}");
     }
     assert_eq!(std::fs::read_dir(env.dir.path()).unwrap().count(), 0, "demo writes nothing in the working directory");
+    // One directory, in the temporary directory, named at the end with the commands to look at it.
+    let kept: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let dir = &kept[0];
+    let tail: String = text.lines().rev().take(8).collect::<Vec<_>>().join("\n");
+    assert!(tail.contains(&format!("kept in {}", dir.display())), "{tail}");
+    let db = dir.join("demo.sqlite");
+    assert!(tail.contains(&format!("dsr --db {} request show DSR-2026-0001", db.display())), "{tail}");
+    let show = assert_cmd::Command::cargo_bin("dsr")
+        .unwrap()
+        .args(["--json", "--db"])
+        .arg(&db)
+        .args(["request", "show", "DSR-2026-0001"])
+        .output()
+        .unwrap();
+    assert!(show.status.success(), "{}", support::stderr(&show));
+    let show: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(show["state"], "completed");
+    let mails: Vec<_> = std::fs::read_dir(dir.join("outbox")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(mails.len(), 2, "the code message and the answer's letter: {mails:?}");
+    let code = mails.iter().map(|p| support::Mail::parse(&std::fs::read(p).unwrap(), p.clone())).find_map(|m| m.code());
+    assert!(code.is_some(), "the code message is there to read");
+}
+
+#[test]
+fn demo_dir_takes_a_new_or_empty_directory() {
+    let env = Env::new();
+    let out = env.run(&["demo", "--dir", "walk"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(env.path("walk/demo.sqlite").is_file() && env.path("walk/outbox").is_dir());
+    assert!(support::stdout(&out).contains("kept in walk"));
+    let again = env.run(&["demo", "--dir", "walk"]);
+    assert_eq!(again.status.code(), Some(2));
+    support::assert_one_line_error(&again);
 }

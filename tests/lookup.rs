@@ -232,3 +232,21 @@ fn malformed_identifiers_are_usage_errors_that_do_not_echo_the_value() {
     let out = env.run(&["lookup", "--email", "a@example.nl", "--phone", "0612345678"]);
     assert_eq!(out.status.code(), Some(2), "two identifiers are a usage error");
 }
+
+#[test]
+fn a_customer_number_matches_whatever_its_case() {
+    let env = Env::with_fixture("virtio");
+    let (exact, code): (Report, i32) = env.json(&["lookup", "--customer", "V204117"]);
+    assert_eq!((code, exact.status.as_str()), (0, "found"));
+    let id = exact.person.expect("a person").person_id;
+    for typed in ["v204117", " v204117 ", "V204117"] {
+        let (r, code): (Report, i32) = env.json(&["lookup", "--customer", typed]);
+        assert_eq!(code, 0, "{typed:?}");
+        assert_eq!(r.person.map(|p| p.person_id), Some(id), "{typed:?}");
+    }
+    // The same customer, so the same open request, whichever case the requester wrote.
+    let first = env.open("access", &["--customer", "v204117"]);
+    let second = env.open("access", &["--customer", "V204117"]);
+    assert_eq!((first.request.as_str(), second.new), (second.request.as_str(), false));
+    assert_eq!(env.messages(&first.request).len(), 1, "the code went to the customer on file once");
+}

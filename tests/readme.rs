@@ -53,3 +53,38 @@ fn the_use_section_of_the_readme_runs_as_written() {
     assert_eq!(state("DSR-2026-0009"), "completed", "erased from cron, the letter delivered");
     assert!(env.path("allowed.txt").exists() && env.path("out/DSR-2026-0005.zip").exists());
 }
+
+fn readme() -> String {
+    std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap()
+}
+
+#[test]
+fn the_readme_installs_the_locked_versions_and_says_where_a_code_comes_from() {
+    let commands = use_section();
+    let install = commands.iter().find(|l| l.starts_with("cargo install")).expect("an install line");
+    assert_eq!(install, "cargo install --locked --path .");
+    let readme = readme();
+    let verify = readme.lines().find(|l| l.starts_with("dsr verify DSR-2026-0001 7KQ2-M9XD")).expect("a verify line");
+    assert!(verify.contains("# the code from the message in outbox/"), "{verify}");
+}
+
+#[test]
+fn docs_portal_csv_is_the_readme_batch_and_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("docs/portal.csv")).expect("docs/portal.csv");
+    let readme = readme();
+    let line =
+        readme.lines().find(|l| l.starts_with("printf ") && l.contains("> portal.csv")).expect("the printf line");
+    let written = line.split('\'').nth(1).expect("the quoted text").replace("\\n", "\n");
+    assert_eq!(shipped, written, "docs/portal.csv and the README's walk-through differ");
+    let env = Env::with_fixture("virtio");
+    let out = env
+        .dsr()
+        .args(["export", "--batch"])
+        .arg(root.join("docs/portal.csv"))
+        .args(["--out-dir", "out"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(env.path("out/DSR-2026-0001.zip").is_file());
+}

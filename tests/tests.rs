@@ -5,6 +5,7 @@ mod support;
 
 mod access;
 mod access_copy;
+mod anchor;
 mod audit;
 mod batch;
 mod check;

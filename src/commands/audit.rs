@@ -1,18 +1,44 @@
-//! `dsr audit verify|log`.
+//! `dsr audit verify|anchor|log`.
 
-use crate::audit;
+use std::io::Write;
+use std::path::Path;
+
+use crate::audit::{self, anchor::Anchor};
 use crate::error::Error;
 use crate::exit::Code;
 use crate::output::table;
+use crate::queue::OnSent;
 
 use super::Ctx;
 
-pub fn verify(ctx: &Ctx) -> anyhow::Result<Code> {
-    let v = audit::verify(&ctx.store.conn)?;
+pub fn verify(ctx: &Ctx, anchor: Option<&Path>) -> anyhow::Result<Code> {
+    // A file that is not an anchor is a usage error, whatever the trail holds.
+    let anchor = anchor.map(|p| Anchor::read(p).map(|a| (a, p))).transpose()?;
+    let mut v = audit::verify(&ctx.store.conn)?;
+    if let Some((a, path)) = anchor.filter(|_| v.ok) {
+        let checked = audit::anchor::check(&ctx.store.conn, &a, path)?;
+        if !checked.ok {
+            v.ok = false;
+            v.first_bad_entry = Some(a.entries);
+            v.problem.clone_from(&checked.problem);
+        }
+        v.anchor = Some(checked);
+    }
     if ctx.out.json {
         ctx.out.json(&v)?;
     } else if v.ok {
-        ctx.out.data(&format!("Audit trail verified: {} entries, chain intact.", v.entries))?;
+        let mut text = format!("Audit trail verified: {} entries, chain intact.", v.entries);
+        if let Some(h) = &v.head {
+            let written = h.at.as_deref().map(|at| format!(", written {at}")).unwrap_or_default();
+            text.push_str(&format!("\nHead: entry {}, SHA-256 {}{written}.", h.entry, h.hash));
+        }
+        if let Some(a) = &v.anchor {
+            text.push_str(&format!(
+                "\nAnchor {} (entry {}, taken {}): the trail still holds that entry with that hash.",
+                a.file, a.entries, a.at
+            ));
+        }
+        ctx.out.data(&text)?;
     }
     match (v.ok, v.first_bad_entry) {
         (true, _) => Ok(Code::Ok),
@@ -20,6 +46,62 @@ pub fn verify(ctx: &Ctx) -> anyhow::Result<Code> {
             Err(Error::AuditBroken { entry: entry.unwrap_or(0), why: v.problem.unwrap_or_default() }.into())
         }
     }
+}
+
+/// `dsr audit anchor`: the head of a verified trail, written to a file (atomically, 0600) and/or
+/// queued as a letter to an address (sent after the command, like every letter).
+pub fn anchor(ctx: &mut Ctx, out: Option<&Path>, force: bool, to: Option<&str>) -> anyhow::Result<Code> {
+    let v = audit::verify(&ctx.store.conn)?;
+    let head = match (v.ok, v.head) {
+        (true, Some(head)) => head,
+        _ => {
+            let entry = v.first_bad_entry.unwrap_or(0);
+            return Err(Error::AuditBroken { entry, why: v.problem.unwrap_or_default() }.into());
+        }
+    };
+    let anchor = Anchor::of(&head, ctx.clock.timestamp());
+    let message = match to {
+        Some(to) => Some(anchor_message(ctx, to, &anchor)?),
+        None => None,
+    };
+    if let Some(path) = out {
+        crate::fsutil::write_private(path, force, |f| Ok(f.write_all(anchor.to_json().as_bytes())?))?;
+    }
+    let queued = match &message {
+        Some(m) => Some(crate::queue::mail(&ctx.store.conn, &ctx.clock, None, "audit-anchor", m, OnSent::Nothing)?),
+        None => None,
+    };
+    if ctx.out.json {
+        let file = out.map(|p| p.display().to_string());
+        ctx.out.json(&serde_json::json!({"format_version": 1, "anchor": anchor, "file": file, "queued": queued}))?;
+        return Ok(Code::Ok);
+    }
+    let mut text = format!("Anchored entry {} (SHA-256 {}).", anchor.entries, anchor.hash);
+    if let Some(path) = out {
+        text.push_str(&format!("\nWritten to {}.", path.display()));
+    }
+    if let Some(id) = queued {
+        text.push_str(&format!("\nQueued as letter #{id} to the address given; it is sent after this command."));
+    }
+    ctx.out.data(&text)?;
+    Ok(Code::Ok)
+}
+
+/// The anchor's letter, with the anchor attached. The transport is checked now, so a
+/// misconfigured one is refused before anything is written.
+fn anchor_message(ctx: &Ctx, to: &str, anchor: &Anchor) -> anyhow::Result<lettre::Message> {
+    use lettre::message::{header::ContentType, Attachment};
+    if to.trim().parse::<lettre::Address>().is_err() {
+        return Err(Error::invalid("--mail", "give one email address, such as dpo@example.nl").into());
+    }
+    crate::mail::Transport::from_env(&ctx.store.path)?;
+    let controller = crate::register::Register::load(&ctx.store.conn)?
+        .controller
+        .ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let (subject, body) = audit::anchor::letter(&controller, anchor);
+    let attachment = Attachment::new(audit::anchor::attachment_name(anchor))
+        .body(anchor.to_json(), ContentType::parse("application/json")?);
+    crate::mail::message_with_attachment(&controller, to.trim(), &subject, body, attachment, &ctx.clock)
 }
 
 pub fn log(ctx: &Ctx, request: Option<&str>) -> anyhow::Result<Code> {

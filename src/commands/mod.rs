@@ -108,9 +108,14 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(ctx, &args)),
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
         Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(ctx, cmd)),
-        Command::Audit(AuditCommand::Verify) => on_store(&db, out, |ctx| audit::verify(ctx)),
+        Command::Audit(AuditCommand::Verify { anchor }) => {
+            on_store(&db, out, |ctx| audit::verify(ctx, anchor.as_deref()))
+        }
+        Command::Audit(AuditCommand::Anchor { out: file, force, mail }) => {
+            on_store(&db, out, |ctx| audit::anchor(ctx, file.as_deref(), force, mail.as_deref()))
+        }
         Command::Audit(AuditCommand::Log { request }) => on_store(&db, out, |ctx| audit::log(ctx, request.as_deref())),
-        Command::Demo(args) => crate::demo::run(args.fixture.as_str(), &out),
+        Command::Demo(args) => crate::demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => {
             let mut buf = Vec::new();

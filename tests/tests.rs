@@ -25,3 +25,4 @@ mod rights;
 mod smtp;
 mod store;
 mod verify;
+mod zip_readers;

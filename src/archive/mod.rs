@@ -88,11 +88,18 @@ struct Writer<'p, W: Write + Seek> {
 }
 
 impl<W: Write + Seek> Writer<'_, W> {
-    /// Write one entry through `fill`, which returns the number of records it wrote.
-    fn entry(&mut self, path: &str, fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>) -> anyhow::Result<()> {
+    /// Write one entry through `fill`, which returns the number of records it wrote. `most` is
+    /// the most bytes the entry can hold (see [`ZIP64_FROM`]).
+    fn entry(
+        &mut self,
+        path: &str,
+        most: u64,
+        fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
+    ) -> anyhow::Result<()> {
+        let options = self.options.large_file(most >= ZIP64_FROM);
         let options = match self.passphrase {
-            Some(p) => self.options.with_aes_encryption(AesMode::Aes256, p),
-            None => self.options,
+            Some(p) => options.with_aes_encryption(AesMode::Aes256, p),
+            None => options,
         };
         self.zip.start_file(path, options)?;
         let mut tally = Tally { inner: &mut self.zip, hash: Sha256::new(), bytes: 0 };
@@ -108,6 +115,27 @@ impl<W: Write + Seek> Writer<'_, W> {
             bytes: tally.bytes,
             rows,
         });
+        Ok(())
+    }
+}
+
+/// Entries that can reach this size get ZIP64 fields; all others none. The zip crate's streaming
+/// writer puts a ZIP64 field in the local header of a `large_file` entry and writes another one in
+/// its central-directory record, which 7-Zip reports as a "Headers Error" and `zipdetails` cannot
+/// read past; so ZIP64 is asked for only where it is needed. The margin below 4 GiB covers what
+/// deflate and AES add to an entry's size.
+const ZIP64_FROM: u64 = (4 << 30) - (64 << 20);
+
+/// Counts the bytes written to it (the size of an entry before it is written).
+#[derive(Default)]
+struct Count(u64);
+
+impl Write for Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
@@ -220,8 +248,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         .compression_method(CompressionMethod::Deflated)
         // Level 1: archives are small and many (batches); speed matters more than a few percent of size.
         .compression_level(Some(1))
-        .unix_permissions(0o600)
-        .large_file(true);
+        .unix_permissions(0o600);
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&spec.generated_at) {
         use chrono::{Datelike, Timelike};
         let stamp = zip::DateTime::from_date_and_time(
@@ -248,12 +275,26 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         "generated_at": spec.generated_at,
     });
 
-    // data.json: everything in scope, nested by category and table. It also counts each table's
-    // rows, so the CSV pass knows which tables to write without asking the store again.
+    // First pass: each table's rows counted, so the CSV pass knows which tables to write without
+    // asking the store again, and their size in JSON, which bounds every entry made from them.
     let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut json_bytes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut rows_of =
         Rows { conn, subject: *s, provided_only: right == Kind::Export, kept: Some(Default::default()), kept_rows: 0 };
-    w.entry("data.json", |out| {
+    for t in categories.iter().flat_map(|c| &c.tables) {
+        let (mut n, mut size) = (0u64, Count::default());
+        rows_of.read(t, |row| {
+            n += 1;
+            serde_json::to_writer(&mut size, row)?;
+            Ok(())
+        })?;
+        counts.insert(t.clone(), n);
+        json_bytes.insert(t.clone(), size.0 + n);
+    }
+    let rows_json: u64 = json_bytes.values().sum();
+
+    // data.json: everything in scope, nested by category and table; the rows plus names and commas.
+    w.entry("data.json", rows_json + (1 << 20), |out| {
         let head = serde_json::to_string(&head)?;
         out.write_all(&head.as_bytes()[..head.len() - 1])?;
         out.write_all(b",\"categories\":{")?;
@@ -275,16 +316,15 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
                 }
                 write!(out, "{}:[", json!(t))?;
                 let mut n = 0u64;
-                rows_of.read(t, |row| {
+                rows_of.each(t, |row| {
                     if n > 0 {
                         out.write_all(b",")?;
                     }
                     n += 1;
-                    serde_json::to_writer(&mut *out, row)?;
+                    serde_json::to_writer(&mut *out, &row)?;
                     Ok(())
                 })?;
                 records += n;
-                counts.insert(t.clone(), n);
                 out.write_all(b"]")?;
             }
             out.write_all(b"}}")?;
@@ -299,7 +339,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
             if counts.get(t).copied().unwrap_or(0) == 0 {
                 continue;
             }
-            w.entry(&format!("csv/{t}.csv"), |out| {
+            let fill = |out: &mut dyn Write| {
                 let mut csv = csv::Writer::from_writer(out);
                 let mut rows = 0;
                 rows_of.each(t, |row| {
@@ -312,7 +352,11 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
                 })?;
                 csv.flush()?;
                 Ok(rows)
-            })?;
+            };
+            // A cell is at most twice its JSON value and 3 bytes, which the JSON's key, quotes
+            // and comma outweigh; the header is at most one row: 3 times the JSON bounds the CSV.
+            let most = most_bytes(json_bytes[t].saturating_mul(3), |out| fill(out).map(drop))?;
+            w.entry(&format!("csv/{t}.csv"), most, fill)?;
         }
     }
 
@@ -324,8 +368,8 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
             .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (id, media) in docs {
-            w.entry(&attachment_name(id, &media), |out| {
-                let mut blob = conn.blob_open(MAIN_DB, c"application_document", c"content", id, true)?;
+            let mut blob = conn.blob_open(MAIN_DB, c"application_document", c"content", id, true)?;
+            w.entry(&attachment_name(id, &media), blob.len() as u64, |out| {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {
                     let n = blob.read(&mut buf)?;
@@ -341,19 +385,24 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
 
     // register.json: the Art. 15 items.
     let register_doc = register_json(register, &categories, &recipients);
-    w.entry("register.json", |out| {
+    let register_bytes = serde_json::to_vec_pretty(&register_doc)?.len() as u64 + 1;
+    w.entry("register.json", register_bytes, |out| {
         serde_json::to_writer_pretty(&mut *out, &register_doc)?;
         out.write_all(b"\n")?;
         Ok(0)
     })?;
 
-    // index.html: the same, readable, offline.
-    w.entry("index.html", |out| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec))?;
-    w.entry("README.txt", |out| {
+    // index.html: the same, readable, offline. Markup and translated values make a cell at most
+    // a few dozen times its JSON; past that bound the page is measured before it is written.
+    let page = |out: &mut dyn Write| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec);
+    let most =
+        most_bytes(rows_json.saturating_add(register_bytes).saturating_mul(64) + (1 << 20), |out| page(out).map(drop))?;
+    w.entry("index.html", most, page)?;
+    w.entry("README.txt", 1 << 20, |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)
     })?;
-    w.entry("LEESMIJ.txt", |out| {
+    w.entry("LEESMIJ.txt", 1 << 20, |out| {
         out.write_all(text::readme_nl(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)
     })?;
@@ -367,13 +416,25 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         categories: categories.iter().map(|c| c.code.clone()).collect(),
         files: w.files.clone(),
     };
-    w.entry("manifest.json", |out| {
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest)?.len() as u64 + (1 << 20);
+    w.entry("manifest.json", manifest_bytes, |out| {
         serde_json::to_writer_pretty(&mut *out, &manifest)?;
         out.write_all(b"\n")?;
         Ok(0)
     })?;
     w.zip.finish()?;
     Ok(manifest)
+}
+
+/// The most bytes an entry can hold: `bound` while that is below [`ZIP64_FROM`], else the entry
+/// is written into a counter first (only for a person with hundreds of megabytes of data).
+fn most_bytes(bound: u64, measure: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+    if bound < ZIP64_FROM {
+        return Ok(bound);
+    }
+    let mut size = Count::default();
+    measure(&mut size)?;
+    Ok(size.0)
 }
 
 fn register_json(register: &Register, categories: &[&Category], recipients: &[PersonRecipient]) -> Value {

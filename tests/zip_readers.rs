@@ -112,3 +112,33 @@ fn the_archive_sent_by_mail_passes_seven_zip_without_a_warning() {
     keep_for_ci(&path);
     assert_7z_clean(&sevenzip, &path, Some("correct horse battery staple"));
 }
+
+/// A test whose outside program is missing (a fresh machine with only cargo) passes as skipped with
+/// a one-line notice, and fails when DSR_TEST_REQUIRE asks for every program (CI).
+#[test]
+fn a_test_whose_program_is_absent_passes_as_skipped_unless_required() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = |require: Option<&str>| {
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.args(["export::an_encrypted_archive_opens_with_7z_and_the_passphrase_only", "--exact", "--test-threads=1"]);
+        cmd.env("PATH", empty.path()).env_remove("DSR_TEST_REQUIRE").env_remove("DSR_TEST_ARCHIVES");
+        if let Some(r) = require {
+            cmd.env("DSR_TEST_REQUIRE", r);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(None);
+    assert!(out.status.success(), "skipped, not failed:\n{}", text(&out));
+    assert!(support::stdout(&out).contains("1 passed"), "{}", text(&out));
+    let err = support::stderr(&out);
+    let notice: Vec<&str> = err.lines().filter(|l| l.contains("7z")).collect();
+    assert_eq!(notice.len(), 1, "one line says why:\n{}", text(&out));
+    assert!(notice[0].starts_with("skipped: 7z is not installed"), "{}", notice[0]);
+    for require in ["all", "chromium,7z"] {
+        let out = run(Some(require));
+        assert!(!out.status.success(), "DSR_TEST_REQUIRE={require} fails on a missing 7z:\n{}", text(&out));
+        assert!(text(&out).contains("7z is not installed"), "{}", text(&out));
+    }
+    let out = run(Some("chromium"));
+    assert!(out.status.success(), "only the programs named are required:\n{}", text(&out));
+}

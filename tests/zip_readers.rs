@@ -23,14 +23,19 @@ fn archive(env: &Env, right: &str, file: &str, extra: &[&str]) -> (PathBuf, Opti
     let passphrase =
         support::stderr(&out).lines().find_map(|l| l.split("archive): ").nth(1)).map(|p| p.trim().to_owned());
     let path = env.path(file);
-    keep_for_ci(&path);
+    keep_for_ci(&path, passphrase.as_deref());
     (path, passphrase)
 }
 
-fn keep_for_ci(path: &Path) {
+/// A copy for `.ci/run`, with the passphrase of an encrypted one beside it in `NAME.zip.pass`.
+fn keep_for_ci(path: &Path, passphrase: Option<&str>) {
     if let Some(dir) = std::env::var_os("DSR_TEST_ARCHIVES") {
+        let copy = Path::new(&dir).join(path.file_name().unwrap());
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(path, Path::new(&dir).join(path.file_name().unwrap())).unwrap();
+        std::fs::copy(path, &copy).unwrap();
+        if let Some(p) = passphrase {
+            std::fs::write(copy.with_extension("zip.pass"), p).unwrap();
+        }
     }
 }
 
@@ -64,16 +69,28 @@ fn seven_zip_tests_plain_and_encrypted_archives_without_a_warning() {
     assert_7z_clean(&sevenzip, &export, None);
 }
 
+/// `zipdetails` walks every record of the file, local headers, data descriptors and the central
+/// directory, to its end.
+fn assert_zipdetails_to_the_end(zipdetails: &Path, path: &Path) {
+    let out = Command::new(zipdetails).arg(path).output().unwrap();
+    let said = text(&out);
+    assert!(out.status.success(), "zipdetails {}:\n{said}", path.display());
+    assert!(!said.contains("Unexpected") && !said.contains("Error"), "zipdetails {}:\n{said}", path.display());
+    assert!(
+        said.contains("END CENTRAL HEADER") && said.trim_end().ends_with("Done"),
+        "zipdetails {}:\n{said}",
+        path.display()
+    );
+}
+
 #[test]
-fn zipdetails_unzip_and_python_read_a_plain_archive_to_the_end() {
+fn zipdetails_reads_plain_and_encrypted_to_the_end_unzip_and_python_the_plain() {
     let env = Env::with_fixture("virtio");
     let (path, _) = archive(&env, "access", "access-readers.zip", &[]);
+    let (encrypted, _) = archive(&env, "export", "export-readers-aes.zip", &["--encrypt"]);
     if let Some(zipdetails) = support::program("zipdetails") {
-        let out = Command::new(zipdetails).arg(&path).output().unwrap();
-        let said = text(&out);
-        assert!(out.status.success(), "zipdetails:\n{said}");
-        assert!(!said.contains("Unexpected") && !said.contains("Error"), "zipdetails:\n{said}");
-        assert!(said.contains("END CENTRAL HEADER"), "zipdetails read to the end:\n{said}");
+        assert_zipdetails_to_the_end(&zipdetails, &path);
+        assert_zipdetails_to_the_end(&zipdetails, &encrypted);
     }
     if let Some(unzip) = support::program("unzip") {
         let out = Command::new(unzip).arg("-t").arg(&path).output().unwrap();
@@ -109,7 +126,7 @@ fn the_archive_sent_by_mail_passes_seven_zip_without_a_warning() {
         .expect("a zip attached to the answer");
     let path = env.path("mailed.zip");
     std::fs::write(&path, zip).unwrap();
-    keep_for_ci(&path);
+    keep_for_ci(&path, Some("correct horse battery staple"));
     assert_7z_clean(&sevenzip, &path, Some("correct horse battery staple"));
 }
 

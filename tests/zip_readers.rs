@@ -124,6 +124,14 @@ fn the_archive_sent_by_mail_passes_seven_zip_without_a_warning() {
             found.map(|a| a.contents().to_vec())
         })
         .expect("a zip attached to the answer");
+    // The letter names programs that read AES zips, not the unzip built into Windows or macOS.
+    let letter = mails.iter().find(|m| m.body.contains("AES-256")).expect("the cover letter");
+    for named in ["7-Zip", "Keka"] {
+        assert!(letter.body.contains(named), "{named}:\n{}", letter.body);
+    }
+    for wrong in ["Archive Utility", "Archiefhulpprogramma"] {
+        assert!(!letter.body.contains(wrong), "{wrong} does not open AES entries:\n{}", letter.body);
+    }
     let path = env.path("mailed.zip");
     std::fs::write(&path, zip).unwrap();
     keep_for_ci(&path, Some("correct horse battery staple"));

@@ -12,22 +12,22 @@ pub mod present;
 mod requests;
 pub mod sections;
 mod text;
+mod writer;
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 
 use rusqlite::{Connection, MAIN_DB};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
-use zip::{AesMode, CompressionMethod, ZipWriter};
+use zip::{CompressionMethod, ZipWriter};
 
-use crate::keys::hex;
 use crate::recipients::{self, PersonRecipient};
 use crate::register::{Category, Register};
 use crate::request::{Kind, Request};
 use crate::rights::access;
 use crate::subject::Subject;
+use writer::{most_bytes, Count, Writer};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -59,85 +59,6 @@ pub struct Spec<'a> {
     pub generated_at: String,
     /// AES-256 for every entry when set.
     pub passphrase: Option<&'a str>,
-}
-
-/// Counts bytes and hashes them on the way into the zip.
-struct Tally<'w, W: Write> {
-    inner: &'w mut W,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Tally<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-struct Writer<'p, W: Write + Seek> {
-    zip: ZipWriter<W>,
-    options: SimpleFileOptions,
-    passphrase: Option<&'p str>,
-    files: Vec<ManifestFile>,
-}
-
-impl<W: Write + Seek> Writer<'_, W> {
-    /// Write one entry through `fill`, which returns the number of records it wrote. `most` is
-    /// the most bytes the entry can hold (see [`ZIP64_FROM`]).
-    fn entry(
-        &mut self,
-        path: &str,
-        most: u64,
-        fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
-    ) -> anyhow::Result<()> {
-        let options = self.options.large_file(most >= ZIP64_FROM);
-        let options = match self.passphrase {
-            Some(p) => options.with_aes_encryption(AesMode::Aes256, p),
-            None => options,
-        };
-        self.zip.start_file(path, options)?;
-        let mut tally = Tally { inner: &mut self.zip, hash: Sha256::new(), bytes: 0 };
-        let rows = {
-            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut tally);
-            let rows = fill(&mut buffered)?;
-            buffered.flush()?;
-            rows
-        };
-        self.files.push(ManifestFile {
-            path: path.to_owned(),
-            sha256: hex(&tally.hash.finalize()),
-            bytes: tally.bytes,
-            rows,
-        });
-        Ok(())
-    }
-}
-
-/// Entries that can reach this size get ZIP64 fields; all others none. The zip crate's streaming
-/// writer puts a ZIP64 field in the local header of a `large_file` entry and writes another one in
-/// its central-directory record, which 7-Zip reports as a "Headers Error" and `zipdetails` cannot
-/// read past; so ZIP64 is asked for only where it is needed. The margin below 4 GiB covers what
-/// deflate and AES add to an entry's size.
-const ZIP64_FROM: u64 = (4 << 30) - (64 << 20);
-
-/// Counts the bytes written to it (the size of an entry before it is written).
-#[derive(Default)]
-struct Count(u64);
-
-impl Write for Count {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// The categories an archive for this right holds, with their tables.
@@ -294,7 +215,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     let rows_json: u64 = json_bytes.values().sum();
 
     // data.json: everything in scope, nested by category and table; the rows plus names and commas.
-    w.entry("data.json", rows_json + (1 << 20), |out| {
+    w.entry("data.json", rows_json.saturating_add(1 << 20), |out| {
         let head = serde_json::to_string(&head)?;
         out.write_all(&head.as_bytes()[..head.len() - 1])?;
         out.write_all(b",\"categories\":{")?;
@@ -385,18 +306,20 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
 
     // register.json: the Art. 15 items.
     let register_doc = register_json(register, &categories, &recipients);
-    let register_bytes = serde_json::to_vec_pretty(&register_doc)?.len() as u64 + 1;
+    let mut register_text = serde_json::to_vec_pretty(&register_doc)?;
+    register_text.push(b'\n');
+    let register_bytes = register_text.len() as u64;
     w.entry("register.json", register_bytes, |out| {
-        serde_json::to_writer_pretty(&mut *out, &register_doc)?;
-        out.write_all(b"\n")?;
+        out.write_all(&register_text)?;
         Ok(0)
     })?;
 
-    // index.html: the same, readable, offline. Markup and translated values make a cell at most
-    // a few dozen times its JSON; past that bound the page is measured before it is written.
+    // index.html: the same, readable, offline. Markup, escaping and translated values make a cell
+    // some tens of times its JSON at most (the history and dunning sections are held in memory, so
+    // small): 256 times leaves room, and past that bound the page is measured before it is written.
     let page = |out: &mut dyn Write| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec);
-    let most =
-        most_bytes(rows_json.saturating_add(register_bytes).saturating_mul(64) + (1 << 20), |out| page(out).map(drop))?;
+    let bound = rows_json.saturating_add(register_bytes).saturating_mul(256).saturating_add(1 << 20);
+    let most = most_bytes(bound, |out| page(out).map(drop))?;
     w.entry("index.html", most, page)?;
     w.entry("README.txt", 1 << 20, |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
@@ -416,25 +339,14 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         categories: categories.iter().map(|c| c.code.clone()).collect(),
         files: w.files.clone(),
     };
-    let manifest_bytes = serde_json::to_vec_pretty(&manifest)?.len() as u64 + (1 << 20);
-    w.entry("manifest.json", manifest_bytes, |out| {
-        serde_json::to_writer_pretty(&mut *out, &manifest)?;
-        out.write_all(b"\n")?;
+    let mut manifest_text = serde_json::to_vec_pretty(&manifest)?;
+    manifest_text.push(b'\n');
+    w.entry("manifest.json", manifest_text.len() as u64, |out| {
+        out.write_all(&manifest_text)?;
         Ok(0)
     })?;
     w.zip.finish()?;
     Ok(manifest)
-}
-
-/// The most bytes an entry can hold: `bound` while that is below [`ZIP64_FROM`], else the entry
-/// is written into a counter first (only for a person with hundreds of megabytes of data).
-fn most_bytes(bound: u64, measure: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<u64> {
-    if bound < ZIP64_FROM {
-        return Ok(bound);
-    }
-    let mut size = Count::default();
-    measure(&mut size)?;
-    Ok(size.0)
 }
 
 fn register_json(register: &Register, categories: &[&Category], recipients: &[PersonRecipient]) -> Value {

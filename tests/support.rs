@@ -187,3 +187,33 @@ pub fn wrong_code(right: &str) -> String {
     chars[0] = if chars[0] == '0' { '1' } else { '0' };
     chars.into_iter().collect()
 }
+
+/// An outside program a test needs (7z, unzip, zipdetails, chromium, a PostgreSQL server): its
+/// path from `PATH`. When it is absent the test prints a one-line notice and should return,
+/// passing as skipped; with `DSR_TEST_REQUIRE=all` (or a comma-separated list naming it, as
+/// `.ci/run` sets) an absent program fails the test instead.
+pub fn program(name: &str) -> Option<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+    });
+    if found.is_none() {
+        let required = std::env::var("DSR_TEST_REQUIRE")
+            .is_ok_and(|v| v.split(',').any(|w| w.trim() == "all" || w.trim() == name));
+        assert!(
+            !required,
+            "{name} is not installed and DSR_TEST_REQUIRE={} asks for it",
+            std::env::var("DSR_TEST_REQUIRE").unwrap_or_default()
+        );
+        // Past the test harness's capture, so the skip shows in `cargo test`'s output.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {name} is not installed ({})",
+            std::thread::current().name().unwrap_or("test")
+        );
+    }
+    found
+}

@@ -27,3 +27,4 @@ mod rights;
 mod smtp;
 mod store;
 mod verify;
+mod zip_readers;

@@ -12,22 +12,22 @@ pub mod present;
 mod requests;
 pub mod sections;
 mod text;
+mod writer;
 
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Write};
 
 use rusqlite::{Connection, MAIN_DB};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
-use zip::{AesMode, CompressionMethod, ZipWriter};
+use zip::{CompressionMethod, ZipWriter};
 
-use crate::keys::hex;
 use crate::recipients::{self, PersonRecipient};
 use crate::register::{Category, Register};
 use crate::request::{Kind, Request};
 use crate::rights::access;
 use crate::subject::Subject;
+use writer::{most_bytes, Count, Writer};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -59,57 +59,6 @@ pub struct Spec<'a> {
     pub generated_at: String,
     /// AES-256 for every entry when set.
     pub passphrase: Option<&'a str>,
-}
-
-/// Counts bytes and hashes them on the way into the zip.
-struct Tally<'w, W: Write> {
-    inner: &'w mut W,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> Write for Tally<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-struct Writer<'p, W: Write + Seek> {
-    zip: ZipWriter<W>,
-    options: SimpleFileOptions,
-    passphrase: Option<&'p str>,
-    files: Vec<ManifestFile>,
-}
-
-impl<W: Write + Seek> Writer<'_, W> {
-    /// Write one entry through `fill`, which returns the number of records it wrote.
-    fn entry(&mut self, path: &str, fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>) -> anyhow::Result<()> {
-        let options = match self.passphrase {
-            Some(p) => self.options.with_aes_encryption(AesMode::Aes256, p),
-            None => self.options,
-        };
-        self.zip.start_file(path, options)?;
-        let mut tally = Tally { inner: &mut self.zip, hash: Sha256::new(), bytes: 0 };
-        let rows = {
-            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut tally);
-            let rows = fill(&mut buffered)?;
-            buffered.flush()?;
-            rows
-        };
-        self.files.push(ManifestFile {
-            path: path.to_owned(),
-            sha256: hex(&tally.hash.finalize()),
-            bytes: tally.bytes,
-            rows,
-        });
-        Ok(())
-    }
 }
 
 /// The categories an archive for this right holds, with their tables.
@@ -220,8 +169,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         .compression_method(CompressionMethod::Deflated)
         // Level 1: archives are small and many (batches); speed matters more than a few percent of size.
         .compression_level(Some(1))
-        .unix_permissions(0o600)
-        .large_file(true);
+        .unix_permissions(0o600);
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&spec.generated_at) {
         use chrono::{Datelike, Timelike};
         let stamp = zip::DateTime::from_date_and_time(
@@ -248,12 +196,26 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         "generated_at": spec.generated_at,
     });
 
-    // data.json: everything in scope, nested by category and table. It also counts each table's
-    // rows, so the CSV pass knows which tables to write without asking the store again.
+    // First pass: each table's rows counted, so the CSV pass knows which tables to write without
+    // asking the store again, and their size in JSON, which bounds every entry made from them.
     let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut json_bytes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut rows_of =
         Rows { conn, subject: *s, provided_only: right == Kind::Export, kept: Some(Default::default()), kept_rows: 0 };
-    w.entry("data.json", |out| {
+    for t in categories.iter().flat_map(|c| &c.tables) {
+        let (mut n, mut size) = (0u64, Count::default());
+        rows_of.read(t, |row| {
+            n += 1;
+            serde_json::to_writer(&mut size, row)?;
+            Ok(())
+        })?;
+        counts.insert(t.clone(), n);
+        json_bytes.insert(t.clone(), size.0 + n);
+    }
+    let rows_json: u64 = json_bytes.values().sum();
+
+    // data.json: everything in scope, nested by category and table; the rows plus names and commas.
+    w.entry("data.json", rows_json.saturating_add(1 << 20), |out| {
         let head = serde_json::to_string(&head)?;
         out.write_all(&head.as_bytes()[..head.len() - 1])?;
         out.write_all(b",\"categories\":{")?;
@@ -275,16 +237,15 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
                 }
                 write!(out, "{}:[", json!(t))?;
                 let mut n = 0u64;
-                rows_of.read(t, |row| {
+                rows_of.each(t, |row| {
                     if n > 0 {
                         out.write_all(b",")?;
                     }
                     n += 1;
-                    serde_json::to_writer(&mut *out, row)?;
+                    serde_json::to_writer(&mut *out, &row)?;
                     Ok(())
                 })?;
                 records += n;
-                counts.insert(t.clone(), n);
                 out.write_all(b"]")?;
             }
             out.write_all(b"}}")?;
@@ -299,7 +260,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
             if counts.get(t).copied().unwrap_or(0) == 0 {
                 continue;
             }
-            w.entry(&format!("csv/{t}.csv"), |out| {
+            let fill = |out: &mut dyn Write| {
                 let mut csv = csv::Writer::from_writer(out);
                 let mut rows = 0;
                 rows_of.each(t, |row| {
@@ -312,7 +273,11 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
                 })?;
                 csv.flush()?;
                 Ok(rows)
-            })?;
+            };
+            // A cell is at most twice its JSON value and 3 bytes, which the JSON's key, quotes
+            // and comma outweigh; the header is at most one row: 3 times the JSON bounds the CSV.
+            let most = most_bytes(json_bytes[t].saturating_mul(3), |out| fill(out).map(drop))?;
+            w.entry(&format!("csv/{t}.csv"), most, fill)?;
         }
     }
 
@@ -324,8 +289,8 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
             .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         for (id, media) in docs {
-            w.entry(&attachment_name(id, &media), |out| {
-                let mut blob = conn.blob_open(MAIN_DB, c"application_document", c"content", id, true)?;
+            let mut blob = conn.blob_open(MAIN_DB, c"application_document", c"content", id, true)?;
+            w.entry(&attachment_name(id, &media), blob.len() as u64, |out| {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {
                     let n = blob.read(&mut buf)?;
@@ -341,19 +306,26 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
 
     // register.json: the Art. 15 items.
     let register_doc = register_json(register, &categories, &recipients);
-    w.entry("register.json", |out| {
-        serde_json::to_writer_pretty(&mut *out, &register_doc)?;
-        out.write_all(b"\n")?;
+    let mut register_text = serde_json::to_vec_pretty(&register_doc)?;
+    register_text.push(b'\n');
+    let register_bytes = register_text.len() as u64;
+    w.entry("register.json", register_bytes, |out| {
+        out.write_all(&register_text)?;
         Ok(0)
     })?;
 
-    // index.html: the same, readable, offline.
-    w.entry("index.html", |out| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec))?;
-    w.entry("README.txt", |out| {
+    // index.html: the same, readable, offline. Markup, escaping and translated values make a cell
+    // some tens of times its JSON at most (the history and dunning sections are held in memory, so
+    // small): 256 times leaves room, and past that bound the page is measured before it is written.
+    let page = |out: &mut dyn Write| html::write_copy(out, &rows_of, register, &categories, &counts, &recipients, spec);
+    let bound = rows_json.saturating_add(register_bytes).saturating_mul(256).saturating_add(1 << 20);
+    let most = most_bytes(bound, |out| page(out).map(drop))?;
+    w.entry("index.html", most, page)?;
+    w.entry("README.txt", 1 << 20, |out| {
         out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)
     })?;
-    w.entry("LEESMIJ.txt", |out| {
+    w.entry("LEESMIJ.txt", 1 << 20, |out| {
         out.write_all(text::readme_nl(&controller.name, &spec.request.id, right).as_bytes())?;
         Ok(0)
     })?;
@@ -367,9 +339,10 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         categories: categories.iter().map(|c| c.code.clone()).collect(),
         files: w.files.clone(),
     };
-    w.entry("manifest.json", |out| {
-        serde_json::to_writer_pretty(&mut *out, &manifest)?;
-        out.write_all(b"\n")?;
+    let mut manifest_text = serde_json::to_vec_pretty(&manifest)?;
+    manifest_text.push(b'\n');
+    w.entry("manifest.json", manifest_text.len() as u64, |out| {
+        out.write_all(&manifest_text)?;
         Ok(0)
     })?;
     w.zip.finish()?;

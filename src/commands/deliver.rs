@@ -144,8 +144,8 @@ fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: bool)
     let (right_en, right_nl) = req.kind().names();
     let (lock_nl, lock_en) = if encrypted {
         (
-            "Het archief is versleuteld (AES-256). Het wachtwoord krijg je apart, telefonisch van onze privacyfunctionaris; het staat nooit in dit bericht. Open het met 7-Zip (Windows), Keka of Archiefhulpprogramma (macOS) of WinZip.",
-            "The archive is encrypted (AES-256). You receive the passphrase separately, by phone from our privacy officer; it is never in this message. Open it with 7-Zip (Windows), Keka or Archive Utility (macOS), or WinZip.",
+            "Het archief is versleuteld (AES-256). Het wachtwoord krijg je apart, telefonisch van onze privacyfunctionaris; het staat nooit in dit bericht. Open het met 7-Zip (Windows), Keka (macOS) of WinZip; de uitpakker die in Windows en macOS zit, opent het niet.",
+            "The archive is encrypted (AES-256). You receive the passphrase separately, by phone from our privacy officer; it is never in this message. Open it with 7-Zip (Windows), Keka (macOS) or WinZip; the unzipping built into Windows and macOS does not open it.",
         )
     } else {
         ("Open het met een programma voor zip-bestanden.", "Open it with any zip program.")

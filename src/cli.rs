@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod changes;
 pub use changes::*;
 
-const ENVIRONMENT: &str = "\
+pub const ENVIRONMENT: &str = "\
 Environment:
   DSR_DB                     store path (default ./dsr.sqlite); --db wins
   DSR_NOW                    RFC 3339 time that replaces the clock (tests, replays)
@@ -24,6 +24,12 @@ Environment:
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     Cli::command().after_help(format!("{ENVIRONMENT}\n\nExit codes:\n{}", crate::exit::help_table()))
+}
+
+/// The clap command for man pages, which carry the environment and exit codes as sections.
+pub fn page_command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
 }
 
 /// Parse the process arguments (exits with code 2 and a usage message on error).
@@ -117,9 +123,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
+    /// Print the man page (roff), or write a page per subcommand with --dir
     #[command(hide = true)]
-    Man,
+    Man {
+        /// Write dsr.1 and a page per subcommand (dsr-access.1, dsr-request-list.1...) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

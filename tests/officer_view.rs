@@ -15,9 +15,60 @@ fn piped_tables_are_tab_separated_with_a_header_row() {
     let env = Env::with_fixture("virtio");
     let text = stdout(&env.run(&["register"]));
     assert!(!text.contains('│') && !text.contains('─'), "no boxes in a pipe:\n{text}");
-    let rows = tsv_rows(&text, "Category\tSource\tPortable\tRetention");
-    assert!(rows.iter().all(|r| r.len() == 4), "{rows:?}");
+    let rows = tsv_rows(&text, "Category\tCode\tSource\tPortable\tRetention");
+    assert!(rows.iter().all(|r| r.len() == 5), "{rows:?}");
     // A cell of several lines stays on its row: the newline is written as \n.
     let ip = rows.iter().find(|r| r[0] == "IP addresses and sessions").expect("IP row");
-    assert_eq!(ip[3], "IP history: 12 months.\\nSessions: 12 months.");
+    assert_eq!(ip[4], "IP history: 12 months.\\nSessions: 12 months.");
+}
+
+#[test]
+fn the_register_shows_the_codes_that_flags_take_and_completions_offer_them() {
+    let env = Env::with_fixture("virtio");
+    let text = stdout(&env.run(&["register"]));
+    let purposes = tsv_rows(&text, "Purpose\tCode\tLegal basis\tDirect marketing");
+    assert!(purposes.iter().any(|r| r[0] == "Newsletter" && r[1] == "newsletter"), "{purposes:?}");
+    let recipients = tsv_rows(&text, "Recipient\tCode\tCountry\tSafeguards\tReceives");
+    assert!(recipients.iter().any(|r| r[1] == "paypal"), "{recipients:?}");
+    let grounds = tsv_rows(&text, "Restriction ground\tCode\tArticle");
+    let codes: Vec<&str> = grounds.iter().map(|r| r[1]).collect();
+    assert_eq!(codes, ["accuracy-contested", "unlawful", "legal-claims", "objection-pending"]);
+    // A code shown is a code the flag takes.
+    let out = env.run(&["check", "--email", "jan.devries@example.nl", "--purpose", purposes[0][1]]);
+    assert_ne!(out.status.code(), Some(2), "{}", crate::support::stderr(&out));
+
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&env.run(&["completions", shell]));
+        for code in ["newsletter", "paypal", "google-analytics", "accuracy-contested"] {
+            assert!(script.contains(code), "{shell} completion offers {code}");
+        }
+    }
+}
+
+#[test]
+fn man_writes_a_page_per_subcommand_with_exit_status_and_environment() {
+    let env = Env::new();
+    let out = env.run(&["man", "--dir", "pages"]);
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    let dir = env.path("pages");
+    let mut pages: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    pages.sort();
+    for page in ["dsr.1", "dsr-access.1", "dsr-retention-run.1", "dsr-request-list.1", "dsr-audit-verify.1"] {
+        assert!(pages.iter().any(|p| p == page), "{page} in {pages:?}");
+    }
+    for page in &pages {
+        let roff = std::fs::read_to_string(dir.join(page)).unwrap();
+        assert!(roff.contains(".SH \"EXIT STATUS\""), "{page}");
+        assert!(roff.contains(".SH ENVIRONMENT") && roff.contains("DSR_DB"), "{page}");
+        // Every page named (dsr\-request\-list(1)) exists.
+        for named in roff.split("dsr\\-").skip(1).filter_map(|s| s.split_once("(1)")).map(|(n, _)| n) {
+            if named.chars().all(|c| c.is_ascii_lowercase() || c == '\\' || c == '-') {
+                let file = format!("dsr-{}.1", named.replace("\\-", "-"));
+                assert!(pages.contains(&file), "{page} names {file}, which was not written");
+            }
+        }
+    }
+    let top = std::fs::read_to_string(dir.join("dsr.1")).unwrap();
+    assert!(top.contains("dsr\\-access(1)") && !top.contains("dsr\\-help(1)") && !top.contains("dsr\\-generate(1)"));
 }

@@ -72,3 +72,72 @@ fn man_writes_a_page_per_subcommand_with_exit_status_and_environment() {
     let top = std::fs::read_to_string(dir.join("dsr.1")).unwrap();
     assert!(top.contains("dsr\\-access(1)") && !top.contains("dsr\\-help(1)") && !top.contains("dsr\\-generate(1)"));
 }
+
+fn verified(env: &Env, right: &str, args: &[&str]) -> String {
+    let o = env.open(right, args);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    o.request
+}
+
+#[test]
+fn request_list_shows_the_label_the_days_left_and_the_next_action_in_80_columns() {
+    let env = Env::with_fixture("virtio");
+    let (number, other): (String, String) = env
+        .sql()
+        .query_row(
+            "SELECT c.customer_number, (SELECT e.address FROM email_address e WHERE e.person_id <> c.person_id
+                 AND e.address <> 'jan.devries@example.nl' ORDER BY e.id LIMIT 1)
+             FROM customer c JOIN person p ON p.id = c.person_id
+             WHERE c.person_id NOT IN (SELECT person_id FROM email_address WHERE address = 'jan.devries@example.nl')
+             ORDER BY c.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let waiting = env.open("access", &["--email", "jan.devries@example.nl"]).request;
+    let access = verified(&env, "export", &["--customer", &number]);
+    let rectify = verified(&env, "rectify", &["--customer", &number, "--set", "city=Utrecht"]);
+    let erase = verified(&env, "erase", &["--email", &other]);
+    let next = |env: &Env| -> Vec<(String, String, String, String)> {
+        let text = stdout(&env.run(&["request", "list"]));
+        tsv_rows(&text, "Request\tSubject\tRight\tDays left\tNext action")
+            .into_iter()
+            .map(|r| (r[0].to_owned(), r[1].to_owned(), r[3].to_owned(), r[4].to_owned()))
+            .collect()
+    };
+    let action = |env: &Env, id: &str| next(env).into_iter().find(|r| r.0 == id).expect("listed").3;
+    assert_eq!(action(&env, &waiting), "waiting for the code");
+    assert_eq!(action(&env, &access), format!("answer: dsr export {access} --send"));
+    assert_eq!(action(&env, &rectify), format!("answer: dsr rectify {rectify}"));
+    assert_eq!(action(&env, &erase), format!("plan: dsr erase {erase} --dry-run"));
+    env.dsr().args(["erase", &erase, "--dry-run"]).assert().success();
+    assert_eq!(action(&env, &erase), "erasure plan waits for approval");
+    let (applied, code): (serde_json::Value, i32) = env.json(&["rectify", &rectify, "--yes"]);
+    assert_eq!(code, 0, "{applied}");
+    let told = applied["recipients"].as_array().unwrap().iter().filter(|n| n["state"] == "to-notify").count();
+    assert!(told > 0, "{applied}");
+    let expected = if told == 1 { "1 recipient to tell".to_owned() } else { format!("{told} recipients to tell") };
+    assert_eq!(action(&env, &rectify), expected);
+
+    // The label is the start of the subject's pseudonym; the days left count down to the deadline.
+    let (list, _): (serde_json::Value, i32) = env.json(&["request", "list"]);
+    for (row, json) in next(&env).iter().zip(list["requests"].as_array().unwrap()) {
+        assert_eq!(json["id"], row.0.as_str());
+        assert!(json["subject_pseudonym"].as_str().unwrap().starts_with(&row.1) && row.1.len() == 8, "{row:?}");
+        assert_eq!(json["next_action"], row.3.as_str());
+        if json["state"] == "verified" {
+            assert_eq!(json["days_left"].to_string(), row.2);
+        }
+    }
+
+    // On an 80-column terminal the boxed table fits.
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let cmd = format!("stty cols 80; {} --db {} request list", bin.display(), env.db.display());
+    let out = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains('│') && screen.contains("erasure plan"), "{screen}");
+    for line in screen.lines() {
+        assert!(line.trim_end_matches('\r').chars().count() <= 80, "wider than 80 columns: {line}");
+    }
+}

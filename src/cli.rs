@@ -140,9 +140,12 @@ pub struct InitArgs {
     /// With --fixture: load only the register, no sample people
     #[arg(long, requires = "fixture")]
     pub register_only: bool,
-    /// Replace an existing file at --db
+    /// Replace an existing file at --db (asked first on a terminal)
     #[arg(long)]
     pub force: bool,
+    /// With --force: replace without asking
+    #[arg(long, short = 'y', requires = "force")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -210,9 +213,12 @@ pub struct GenerateArgs {
     /// IP events per customer on average
     #[arg(long, default_value_t = 50)]
     pub ip_events: u64,
-    /// Replace an existing file at --db
+    /// Replace an existing file at --db (asked first on a terminal)
     #[arg(long)]
     pub force: bool,
+    /// With --force: replace without asking
+    #[arg(long, short = 'y', requires = "force")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

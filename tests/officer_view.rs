@@ -141,3 +141,75 @@ fn request_list_shows_the_label_the_days_left_and_the_next_action_in_80_columns(
         assert!(line.trim_end_matches('\r').chars().count() <= 80, "wider than 80 columns: {line}");
     }
 }
+
+/// Run `dsr ARGS` on a terminal 100 columns wide; type `input` once `prompt` is on the screen
+/// (nothing when `prompt` is empty). Returns the exit code and the screen (stdout and stderr).
+fn at_terminal(env: &Env, args: &str, prompt: &str, input: &str) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let cmd = format!("stty cols 100; {} --db {} {args}", bin.display(), env.db.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("DSR_NOW")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(prompt) {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "dsr ended without asking {prompt:?}: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    (status.code(), String::from_utf8_lossy(&seen).into_owned())
+}
+
+fn count(env: &Env, table: &str) -> i64 {
+    env.sql().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn retention_run_shows_progress_and_asks_on_a_terminal_and_not_in_cron() {
+    let env = Env::with_fixture("virtio");
+    let (crashes, audit) = (count(&env, "crash_report"), count(&env, "audit_log"));
+    // "No" removes nothing, after showing what would go.
+    let (code, screen) = at_terminal(&env, "retention run", "Remove them for good", "n");
+    assert_eq!(code, Some(9), "{screen}");
+    assert!(screen.contains("dsr retention (dry run) [") && screen.contains("rows are past their retention period"), "{screen}");
+    assert_eq!((count(&env, "crash_report"), count(&env, "audit_log")), (crashes, audit), "nothing removed or recorded");
+    // "Yes" removes, with the progress bar.
+    let (code, screen) = at_terminal(&env, "retention run", "Remove them for good", "y");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("dsr retention ["), "{screen}");
+    assert!(count(&env, "crash_report") < crashes, "past-retention crash reports removed");
+    // --yes is not asked; cron (no terminal) is not asked and sees no progress bar.
+    let (code, screen) = at_terminal(&env, "retention run --yes", "", "");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(!screen.contains("Remove them for good"), "{screen}");
+    let out = env.run(&["retention", "run"]);
+    assert!(out.status.success());
+    assert!(!crate::support::stderr(&out).contains('['), "{}", crate::support::stderr(&out));
+}
+
+#[test]
+fn init_force_asks_on_a_terminal_before_replacing_a_store() {
+    let env = Env::with_fixture("virtio");
+    env.open("access", &["--email", "jan.devries@example.nl"]);
+    let (code, screen) = at_terminal(&env, "init --fixture virtio --force", "Replace the store", "n");
+    assert_eq!(code, Some(9), "{screen}");
+    assert_eq!(count(&env, "request"), 1, "the store was kept");
+    let (code, screen) = at_terminal(&env, "init --fixture virtio --force", "Replace the store", "y");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(count(&env, "request"), 0, "the store was replaced");
+    // Off a terminal (a script), --force replaces without asking.
+    env.open("access", &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["init", "--fixture", "virtio", "--force"]).assert().success();
+    assert_eq!(count(&env, "request"), 0);
+}

@@ -119,6 +119,10 @@ fn request_list_shows_the_label_the_days_left_and_the_next_action_in_80_columns(
     assert!(told > 0, "{applied}");
     let expected = if told == 1 { "1 recipient to tell".to_owned() } else { format!("{told} recipients to tell") };
     assert_eq!(action(&env, &rectify), expected);
+    // An objection to a legitimate interest waits for the officer's decision (Art. 21(1)).
+    let object = verified(&env, "object", &["--customer", &number, "--purpose", "security"]);
+    env.dsr().args(["object", &object, "--yes"]).assert().success();
+    assert_eq!(action(&env, &object), format!("decide: dsr object --decide {object}"));
 
     // The label is the start of the subject's pseudonym; the days left count down to the deadline.
     let (list, _): (serde_json::Value, i32) = env.json(&["request", "list"]);

@@ -12,12 +12,22 @@ pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
     if unsent && r.is_open() {
         return Ok("letter not sent: dsr mail flush".to_owned());
     }
+    let undecided: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM objection WHERE request_id = ?1 AND outcome = 'pending')
+             OR EXISTS (SELECT 1 FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL)",
+        [id],
+        |row| row.get(0),
+    )?;
+    if undecided && r.state != "rejected" && r.state != "expired" {
+        // Art. 21(1) and 22(3): the officer decides on the objection or the reviewed decision.
+        return Ok(format!("decide: dsr object --decide {id}"));
+    }
     Ok(match r.state.as_str() {
         "awaiting-verification" => "waiting for the code".to_owned(),
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),
             ("access" | "export", true) => format!("deliver: dsr {} {id} --send", r.right),
-            ("erase", _) => erasure(conn, id)?,
+            ("erase", false) => erasure(conn, id)?,
             (_, false) => format!("answer: dsr {} {id}", r.right),
             (_, true) => format!("deliver: dsr request delivered {id}"),
         },

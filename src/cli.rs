@@ -343,7 +343,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RequestCommand {
-    /// Requests with their state and deadline
+    /// Requests with the subject's pseudonymous label, the days left and the next action (state and dates: show, --json)
     List {
         /// Only open requests (awaiting verification or verified)
         #[arg(long)]

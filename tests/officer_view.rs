@@ -186,8 +186,15 @@ fn retention_run_shows_progress_and_asks_on_a_terminal_and_not_in_cron() {
     // "No" removes nothing, after showing what would go.
     let (code, screen) = at_terminal(&env, "retention run", "Remove them for good", "n");
     assert_eq!(code, Some(9), "{screen}");
-    assert!(screen.contains("dsr retention (dry run) [") && screen.contains("rows are past their retention period"), "{screen}");
-    assert_eq!((count(&env, "crash_report"), count(&env, "audit_log")), (crashes, audit), "nothing removed or recorded");
+    assert!(
+        screen.contains("dsr retention (dry run) [") && screen.contains("rows are past their retention period"),
+        "{screen}"
+    );
+    assert_eq!(
+        (count(&env, "crash_report"), count(&env, "audit_log")),
+        (crashes, audit),
+        "nothing removed or recorded"
+    );
     // "Yes" removes, with the progress bar.
     let (code, screen) = at_terminal(&env, "retention run", "Remove them for good", "y");
     assert_eq!(code, Some(0), "{screen}");

@@ -40,9 +40,8 @@ fn with_codes(cmd: clap::Command, r: &Register) -> clap::Command {
     let categories: Vec<String> = r.categories.iter().map(|c| c.code.clone()).collect();
     let recipients: Vec<String> = r.recipients.iter().map(|c| c.code.clone()).collect();
     // Leaked: clap's values are 'static, and the process ends after printing the script.
-    let values = |codes: &[String]| {
-        PossibleValuesParser::new(codes.iter().map(|c| &*Box::leak(c.clone().into_boxed_str())))
-    };
+    let values =
+        |codes: &[String]| PossibleValuesParser::new(codes.iter().map(|c| &*Box::leak(c.clone().into_boxed_str())));
     cmd.mut_subcommand("check", |c| c.mut_arg("purpose", |a| a.value_parser(values(&purposes))))
         .mut_subcommand("object", |c| c.mut_arg("purpose", |a| a.value_parser(values(&purposes))))
         .mut_subcommand("restrict", |c| c.mut_arg("category", |a| a.value_parser(values(&categories))))

@@ -51,7 +51,15 @@ fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> 
     };
     let next_action = request::next_action(conn, &r)?;
     let label = r.subject_pseudonym.chars().take(8).collect();
-    Ok(Listed { deadline: r.deadline(), overdue: r.is_open() && days_left < 0, days_left, request: r, progress, next_action, label })
+    Ok(Listed {
+        deadline: r.deadline(),
+        overdue: r.is_open() && days_left < 0,
+        days_left,
+        request: r,
+        progress,
+        next_action,
+        label,
+    })
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
@@ -96,7 +104,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
             let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
             let queued = crate::queue::pending(&ctx.store.conn, Some(&r.id))?;
-            let shown = Shown { format_version: 1, request: listed(&ctx.store.conn, r, today)?, recipients, queued, timeline };
+            let shown =
+                Shown { format_version: 1, request: listed(&ctx.store.conn, r, today)?, recipients, queued, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {

@@ -61,14 +61,15 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
 
 /// The sweep, with a progress bar on stderr when it is a terminal (one step per rule).
 fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<retention::Summary> {
-    let bar = (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
-        let style = ProgressStyle::with_template("dsr retention {prefix}[{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-            .with_style(style)
-            .with_prefix(if dry_run { "(dry run) " } else { "" })
-    });
+    let bar =
+        (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
+            let style = ProgressStyle::with_template("dsr retention {prefix}[{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+                .with_style(style)
+                .with_prefix(if dry_run { "(dry run) " } else { "" })
+        });
     let mut step = |code: &str, total: usize| {
         if let Some(bar) = &bar {
             bar.set_length(total as u64);
@@ -76,8 +77,7 @@ fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow:
             bar.inc(1);
         }
     };
-    let summary =
-        retention::run_with_progress(&mut ctx.store.conn, ctx.clock, register, dry_run, batch, &mut step);
+    let summary = retention::run_with_progress(&mut ctx.store.conn, ctx.clock, register, dry_run, batch, &mut step);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

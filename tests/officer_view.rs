@@ -20,6 +20,23 @@ fn piped_tables_are_tab_separated_with_a_header_row() {
     // A cell of several lines stays on its row: the newline is written as \n.
     let ip = rows.iter().find(|r| r[0] == "IP addresses and sessions").expect("IP row");
     assert_eq!(ip[4], "IP history: 12 months.\\nSessions: 12 months.");
+
+    // Stored text with a tab and a newline (a name typed into a form) cannot break a row.
+    let phone: String = env
+        .sql()
+        .query_row("SELECT number FROM phone_number GROUP BY number HAVING count(*) > 1 LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    env.sql()
+        .execute(
+            "UPDATE person SET given_name = 'Ev' || char(9) || 'il' || char(10) || 'x'
+             WHERE id IN (SELECT person_id FROM phone_number WHERE number = ?1)",
+            [&phone],
+        )
+        .unwrap();
+    let text = stdout(&env.run(&["lookup", "--phone", &phone]));
+    let rows = tsv_rows(&text, "Person\tCustomer\tName\tRoles");
+    assert_eq!(rows.len(), 2, "{text}");
+    assert!(rows.iter().all(|r| r.len() == 4 && r[2].starts_with("Ev\\til\\nx ")), "{rows:?}");
 }
 
 #[test]

@@ -32,11 +32,13 @@ pub fn new(out: &Output, header: &[&str]) -> Table {
 }
 
 impl Table {
-    pub fn add_row(&mut self, cells: Vec<Cell>) -> &mut Table {
+    /// Add a row (anything comfy-table takes as a row: cells, strings).
+    pub fn add_row<T: Into<comfy_table::Row>>(&mut self, row: T) -> &mut Table {
+        let row = row.into();
         match &mut self.plain {
-            Some(rows) => rows.push(cells.iter().map(Cell::content).collect()),
+            Some(rows) => rows.push(row.cell_iter().map(Cell::content).collect()),
             None => {
-                self.boxed.add_row(cells);
+                self.boxed.add_row(row);
             }
         }
         self

@@ -10,7 +10,7 @@ mod usage;
 pub use changes::*;
 pub use usage::{json_asked, parse, Parsed};
 
-const ENVIRONMENT: &str = "\
+pub const ENVIRONMENT: &str = "\
 Environment:
   DSR_DB                     store path (default ./dsr.sqlite); --db wins
   DSR_NOW                    RFC 3339 time that replaces the clock (tests, replays)
@@ -26,6 +26,12 @@ Environment:
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     Cli::command().after_help(format!("{ENVIRONMENT}\n\nExit codes:\n{}", crate::exit::help_table()))
+}
+
+/// The clap command for man pages, which carry the environment and exit codes as sections.
+pub fn page_command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
 }
 
 #[derive(Debug, Parser)]
@@ -112,9 +118,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
+    /// Print the man page (roff), or write a page per subcommand with --dir
     #[command(hide = true)]
-    Man,
+    Man {
+        /// Write dsr.1 and a page per subcommand (dsr-access.1, dsr-request-list.1...) into DIR
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -125,9 +135,12 @@ pub struct InitArgs {
     /// With --fixture: load only the register, no sample people
     #[arg(long, requires = "fixture")]
     pub register_only: bool,
-    /// Replace an existing file at --db
+    /// Replace an existing file at --db (asked first on a terminal)
     #[arg(long)]
     pub force: bool,
+    /// With --force: replace without asking
+    #[arg(long, short = 'y', requires = "force")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -198,9 +211,12 @@ pub struct GenerateArgs {
     /// IP events per customer on average
     #[arg(long, default_value_t = 50)]
     pub ip_events: u64,
-    /// Replace an existing file at --db
+    /// Replace an existing file at --db (asked first on a terminal)
     #[arg(long)]
     pub force: bool,
+    /// With --force: replace without asking
+    #[arg(long, short = 'y', requires = "force")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -326,7 +342,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RequestCommand {
-    /// Requests with their state and deadline
+    /// Requests with the subject's pseudonymous label, the days left and the next action (state and dates: show, --json)
     List {
         /// Only open requests (awaiting verification or verified)
         #[arg(long)]

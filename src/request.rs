@@ -14,7 +14,10 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::subject::{self, Identifier, Resolution};
 
+mod next;
 mod transitions;
+
+pub use next::next_action;
 pub use transitions::*;
 
 /// The rights a request can ask for.

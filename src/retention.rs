@@ -308,6 +308,19 @@ pub fn run(
     dry_run: bool,
     batch: u64,
 ) -> anyhow::Result<Summary> {
+    run_with_progress(conn, clock, register, dry_run, batch, &mut |_, _| {})
+}
+
+/// [`run`], telling `progress` the code of each rule as it starts and how many rules there are
+/// (the register's and dsr's own housekeeping), for a progress bar on a terminal.
+pub fn run_with_progress(
+    conn: &mut Connection,
+    clock: Clock,
+    register: &Register,
+    dry_run: bool,
+    batch: u64,
+    progress: &mut dyn FnMut(&str, usize),
+) -> anyhow::Result<Summary> {
     let run_started = std::time::Instant::now();
     let now = clock.now();
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id INTEGER PRIMARY KEY)")?;
@@ -336,7 +349,9 @@ pub fn run(
         _ => 5,
     };
     rules.sort_by_key(|x| order(&x.table));
+    let total = rules.len() + 3;
     for rule in rules {
+        progress(&rule.code, total);
         let started = std::time::Instant::now();
         let cut = cutoff(now, rule.period_months);
         let reach = |children: &[(&str, &str)]| {
@@ -397,6 +412,7 @@ pub fn run(
         ),
     ];
     for (code, table, cond, children, cut) in own {
+        progress(code, total);
         let started = std::time::Instant::now();
         let outcome = r.sweep(code, table, cond, children, cut, "*");
         let mut result = finish(r.conn, &clock, dry_run, code, table, 0, outcome)?;

@@ -19,6 +19,7 @@ mod letters;
 mod lifecycle;
 mod lookup;
 mod notify;
+mod officer_view;
 mod readme;
 mod register;
 mod request;

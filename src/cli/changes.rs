@@ -198,7 +198,7 @@ pub enum RetentionCommand {
         /// Rows per transaction (an officer's command waits at most one batch)
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch: u64,
-        /// Remove without asking; needed on a terminal (cron runs without one need no --yes)
+        /// Remove without asking (on a terminal dsr shows what would go and asks; cron is never asked)
         #[arg(long, short = 'y', conflicts_with = "dry_run")]
         yes: bool,
     },

@@ -11,6 +11,13 @@ use crate::store::{self, fixture};
 pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Result<Code> {
     let clock = Clock::from_env()?;
     let fixture = args.fixture.map(|f| fixture::find(f.as_str())).transpose()?;
+    if args.force && !args.yes && db.exists() && super::interactive(out) {
+        // Replacing a store loses its requests, audit trail and people: an officer confirms.
+        let question = format!("Replace the store at {}? Everything in it is lost", db.display());
+        if !dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+            return Err(crate::error::Error::RequestState("store not replaced: the officer declined".into()).into());
+        }
+    }
     let store = store::create(db, args.force, |s| match fixture {
         Some(f) => fixture::load(&mut s.conn, f, clock, args.register_only),
         None => Ok(()),

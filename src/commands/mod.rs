@@ -11,12 +11,11 @@ mod export;
 mod init;
 mod lookup;
 mod mail;
+mod pages;
 mod register;
 mod request;
 mod retention;
 mod verify;
-
-use clap::CommandFactory;
 
 use crate::cli::{AuditCommand, Cli, Command, SubjectArgs};
 use crate::clock::Clock;
@@ -117,18 +116,8 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Audit(AuditCommand::Log { request }) => on_store(&db, out, |ctx| audit::log(ctx, request.as_deref())),
         Command::Demo(args) => crate::demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
-        Command::Completions { shell } => {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut crate::cli::command(), "dsr", &mut buf);
-            out.data(&String::from_utf8_lossy(&buf))?;
-            Ok(Code::Ok)
-        }
-        Command::Man => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
-            out.data(&String::from_utf8_lossy(&buf))?;
-            Ok(Code::Ok)
-        }
+        Command::Completions { shell } => pages::completions(&db, shell, &out),
+        Command::Man { dir } => pages::man(dir.as_deref(), &out),
     }
 }
 

@@ -1,5 +1,8 @@
 //! `dsr register`: the Art. 30 record held in the store.
 
+use clap::ValueEnum;
+
+use crate::cli::Ground;
 use crate::exit::Code;
 use crate::output::{table, Output};
 use crate::register::Register;
@@ -30,37 +33,46 @@ fn render_register(r: &Register, out: &Output) -> String {
         c.complaint_authority,
         c.complaint_url
     );
-    let mut t = table::new(out, &["Purpose", "Legal basis", "Direct marketing"]);
+    let mut t = table::new(out, &["Purpose", "Code", "Legal basis", "Direct marketing"]);
     for p in &r.purposes {
         t.add_row(vec![
             table::cell(&p.name_en),
+            table::cell(&p.code),
             table::cell(&format!("{} ({})", p.legal_basis_name_en, p.legal_basis_article)),
             table::cell(if p.direct_marketing { "yes" } else { "" }),
         ]);
     }
-    s.push_str(&format!("\nPurposes\n{t}\n"));
-    let mut t = table::new(out, &["Category", "Source", "Portable", "Retention"]);
+    s.push_str(&format!("\nPurposes (codes for --purpose)\n{t}\n"));
+    let mut t = table::new(out, &["Category", "Code", "Source", "Portable", "Retention"]);
     for cat in &r.categories {
         let retention: Vec<_> = r.retention_of_category(&cat.code).map(|x| x.description_en.as_str()).collect();
         t.add_row(vec![
             table::cell(&cat.name_en),
+            table::cell(&cat.code),
             table::cell(&cat.provenance),
             table::cell(if cat.portable { "yes" } else { "no" }),
             table::cell(&retention.join("\n")),
         ]);
     }
-    s.push_str(&format!("\nCategories and retention\n{t}\n"));
-    let mut t = table::new(out, &["Recipient", "Country", "Safeguards", "Receives"]);
+    s.push_str(&format!("\nCategories and retention (codes for --category)\n{t}\n"));
+    let mut t = table::new(out, &["Recipient", "Code", "Country", "Safeguards", "Receives"]);
     for rc in &r.recipients {
         let country = if rc.outside_eea { format!("{} (outside EEA)", rc.country) } else { rc.country.clone() };
         t.add_row(vec![
             table::cell(&rc.name),
+            table::cell(&rc.code),
             table::cell(&country),
             table::cell(&rc.safeguards_en),
             table::cell(&rc.categories.join(", ")),
         ]);
     }
-    s.push_str(&format!("\nRecipients\n{t}\n"));
+    s.push_str(&format!("\nRecipients (codes for --recipient)\n{t}\n"));
+    let mut t = table::new(out, &["Restriction ground", "Code", "Article"]);
+    for g in Ground::value_variants() {
+        let (name, article) = ground_text(*g);
+        t.add_row(vec![table::cell(name), table::cell(g.as_str()), table::cell(article)]);
+    }
+    s.push_str(&format!("\nRestriction grounds (codes for --ground)\n{t}\n"));
     for d in &r.automated_decisions {
         let mut t = table::new(out, &["Step", "Days after due date", "What happens"]);
         for st in &d.steps {
@@ -81,4 +93,14 @@ fn render_register(r: &Register, out: &Output) -> String {
     }
     s.push_str(&format!("\nRights\n{t}"));
     s
+}
+
+/// What each Art. 18(1) ground means, for the register's table of codes.
+fn ground_text(g: Ground) -> (&'static str, &'static str) {
+    match g {
+        Ground::AccuracyContested => ("Accuracy contested, while it is checked", "Art. 18(1)(a)"),
+        Ground::Unlawful => ("Unlawful processing; restriction instead of erasure", "Art. 18(1)(b)"),
+        Ground::LegalClaims => ("Needed by the person for legal claims", "Art. 18(1)(c)"),
+        Ground::ObjectionPending => ("Objection pending", "Art. 18(1)(d)"),
+    }
 }

@@ -23,6 +23,11 @@ struct Listed {
     /// Where the request stands, in words: "answer prepared, not delivered" between the answer
     /// and its delivery.
     progress: String,
+    /// What the officer does next, with the command where there is one ("answer: dsr access R
+    /// --send", "erasure plan waits for approval", "2 recipients to tell").
+    next_action: String,
+    /// The subject's pseudonymous label (the start of the keyed pseudonym the audit trail uses).
+    label: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -37,14 +42,24 @@ struct Shown {
     timeline: Vec<Entry>,
 }
 
-fn listed(r: Request, today: chrono::NaiveDate) -> Listed {
+fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> anyhow::Result<Listed> {
     let days_left = r.days_left(today);
     let progress = match (r.state.as_str(), &r.answered_at, &r.delivery_channel) {
         ("verified", Some(_), _) => "answer prepared, not delivered".to_owned(),
         ("completed", _, Some(channel)) => format!("completed (delivered: {channel})"),
         (state, _, _) => state.to_owned(),
     };
-    Listed { deadline: r.deadline(), overdue: r.is_open() && days_left < 0, days_left, request: r, progress }
+    let next_action = request::next_action(conn, &r)?;
+    let label = r.subject_pseudonym.chars().take(8).collect();
+    Ok(Listed {
+        deadline: r.deadline(),
+        overdue: r.is_open() && days_left < 0,
+        days_left,
+        request: r,
+        progress,
+        next_action,
+        label,
+    })
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
@@ -59,8 +74,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
         RequestCommand::List { open, overdue, .. } => {
             let all: Vec<Listed> = request::list(&ctx.store.conn, &ctx.clock, Filter { open, overdue })?
                 .into_iter()
-                .map(|r| listed(r, today))
-                .collect();
+                .map(|r| listed(&ctx.store.conn, r, today))
+                .collect::<anyhow::Result<_>>()?;
             if ctx.out.json {
                 ctx.out.json(&serde_json::json!({"format_version": 1, "requests": all}))?;
                 return Ok(Code::Ok);
@@ -69,17 +84,17 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 ctx.out.data("No requests.")?;
                 return Ok(Code::Ok);
             }
-            let mut t = table::new(&ctx.out, &["Request", "Right", "State", "Received", "Due", "Days left"]);
+            // Fits 80 columns: the state and dates are in `request show` and `--json`.
+            let mut t = table::new(&ctx.out, &["Request", "Subject", "Right", "Days left", "Next action"]);
             for l in &all {
                 let days = if l.request.is_open() { l.days_left.to_string() } else { "-".to_owned() };
                 let days = if l.overdue { ctx.out.paint(&format!("{days} OVERDUE"), "31") } else { days };
                 t.add_row(vec![
                     table::cell(&l.request.id),
+                    table::cell(&l.label),
                     table::cell(&l.request.right),
-                    table::cell(&l.progress),
-                    table::cell(&l.request.received_on.to_string()),
-                    table::cell(&l.deadline.to_string()),
                     comfy_table::Cell::new(days),
+                    table::cell(&l.next_action),
                 ]);
             }
             ctx.out.data(&t.to_string())?;
@@ -89,7 +104,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
             let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
             let queued = crate::queue::pending(&ctx.store.conn, Some(&r.id))?;
-            let shown = Shown { format_version: 1, request: listed(r, today), recipients, queued, timeline };
+            let shown =
+                Shown { format_version: 1, request: listed(&ctx.store.conn, r, today)?, recipients, queued, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -297,6 +313,7 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     row("Request", r.id.clone());
     row("Right", r.right.clone());
     row("State", s.request.progress.clone());
+    row("Next action", s.request.next_action.clone());
     row("Subject (as given)", r.subject_given.clone().unwrap_or_else(|| "(erased)".into()));
     row("Resolved", if r.person_id.is_some() { "yes".into() } else { "no one on file".into() });
     row("Channel", r.channel.clone());

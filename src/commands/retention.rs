@@ -1,5 +1,8 @@
 //! `dsr retention run`: for cron. No prompts, a run lock, a one-line summary on stderr and
-//! `--json` on stdout, non-zero exit on any failure.
+//! `--json` on stdout, non-zero exit on any failure. On a terminal, a progress bar on stderr and
+//! a question before anything is removed (`--yes` skips it).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::RetentionCommand;
 use crate::exit::Code;
@@ -10,19 +13,15 @@ use super::Ctx;
 
 pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
     let RetentionCommand::Run { dry_run, batch, yes } = cmd;
-    if !dry_run && !yes && super::interactive(&ctx.out) {
-        // Cron runs it without a terminal; an officer at one confirms what cannot be undone.
-        return Err(crate::error::Error::invalid(
-            "--yes",
-            "retention run removes data for good; see what it would remove with --dry-run, then confirm with --yes",
-        )
-        .into());
-    }
     let _lock = super::run_lock(ctx)?;
     let register = Register::load(&ctx.store.conn)?;
+    if !dry_run && !yes && super::interactive(&ctx.out) {
+        // Cron runs it without a terminal; an officer at one sees what would go and confirms.
+        confirm(ctx, &register, batch)?;
+    }
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
     let lifted = if dry_run { Vec::new() } else { lift_due(ctx, &register)? };
-    let summary = retention::run(&mut ctx.store.conn, ctx.clock, &register, dry_run, batch)?;
+    let summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
     let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };
     let per_rule: Vec<String> =
@@ -69,6 +68,48 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         return Ok(Code::Failure);
     }
     wal.map(|()| Code::Ok)
+}
+
+/// The sweep, with a progress bar on stderr when it is a terminal (one step per rule).
+fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<retention::Summary> {
+    let bar =
+        (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
+            let style = ProgressStyle::with_template("dsr retention {prefix}[{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+                .with_style(style)
+                .with_prefix(if dry_run { "(dry run) " } else { "" })
+        });
+    let mut step = |code: &str, total: usize| {
+        if let Some(bar) = &bar {
+            bar.set_length(total as u64);
+            bar.set_message(code.to_owned());
+            bar.inc(1);
+        }
+    };
+    let summary = retention::run_with_progress(&mut ctx.store.conn, ctx.clock, register, dry_run, batch, &mut step);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    summary
+}
+
+/// On a terminal: count what would be removed, show it, and ask. "No" removes nothing (exit 9).
+fn confirm(ctx: &mut Ctx, register: &Register, batch: u64) -> anyhow::Result<()> {
+    let preview = run(ctx, register, true, batch)?;
+    let per_rule: Vec<String> =
+        preview.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();
+    crate::output::stderr_line(&format!(
+        "dsr retention: {} rows are past their retention period{}.",
+        preview.removed,
+        if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) }
+    ))?;
+    let question = "Remove them for good (restrictions past their notice are lifted too)?";
+    if dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+        return Ok(());
+    }
+    Err(crate::error::Error::RequestState("nothing removed: the officer declined".into()).into())
 }
 
 fn lift_due(ctx: &mut Ctx, register: &Register) -> anyhow::Result<Vec<String>> {

@@ -1,28 +1,93 @@
-//! Tables for a terminal (comfy-table): one look, wrapped to the terminal width, every cell
-//! sanitised.
+//! Tables: boxes (comfy-table, wrapped to the terminal width) when stdout is a terminal; plain
+//! tab-separated values with a header row when it is piped, so `cut`, `awk` and spreadsheets read
+//! them (as `gh` does). Every cell is sanitised; in TSV a cell's tab, newline, carriage return and
+//! backslash are written as `\t`, `\n`, `\r` and `\\`, so one row is always one line.
+
+use std::fmt;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, ContentArrangement, Table};
+use comfy_table::{Cell, ContentArrangement};
 
 use super::sanitize;
 use super::Output;
 
+/// A table that renders as boxes on a terminal and as TSV in a pipe.
+pub struct Table {
+    boxed: comfy_table::Table,
+    /// Header and rows kept as text when stdout is not a terminal.
+    plain: Option<Vec<Vec<String>>>,
+}
+
 /// A new table with the house style and the given header.
 pub fn new(out: &Output, header: &[&str]) -> Table {
-    let mut t = Table::new();
+    let mut t = comfy_table::Table::new();
     t.load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().map(Cell::new));
-    if !out.stdout_tty {
-        t.force_no_tty();
-    }
     if out.color {
         t.enforce_styling();
     }
-    t
+    let plain = (!out.stdout_tty).then(|| vec![header.iter().map(|h| h.to_string()).collect()]);
+    Table { boxed: t, plain }
+}
+
+impl Table {
+    /// Add a row (anything comfy-table takes as a row: cells, strings).
+    pub fn add_row<T: Into<comfy_table::Row>>(&mut self, row: T) -> &mut Table {
+        let row = row.into();
+        match &mut self.plain {
+            Some(rows) => rows.push(row.cell_iter().map(Cell::content).collect()),
+            None => {
+                self.boxed.add_row(row);
+            }
+        }
+        self
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(rows) = &self.plain else {
+            return self.boxed.fmt(f);
+        };
+        for (i, row) in rows.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            let line: Vec<String> = row.iter().map(|c| tsv_field(c)).collect();
+            f.write_str(&line.join("\t"))?;
+        }
+        Ok(())
+    }
+}
+
+/// One TSV field: the characters that would break the row or the column are escaped.
+fn tsv_field(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A cell holding stored (untrusted) text.
 pub fn cell(s: &str) -> Cell {
     Cell::new(sanitize::text(s, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_fields_stay_on_one_line_and_in_one_column() {
+        assert_eq!(tsv_field("a\tb\nc\r\\d"), "a\\tb\\nc\\r\\\\d");
+        assert_eq!(tsv_field("Zoë"), "Zoë");
+    }
 }

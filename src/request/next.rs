@@ -1,0 +1,65 @@
+//! The next thing an officer does for a request, in words and as a command to run: what
+//! `request list` shows beside each request so that the list reads as a to-do list.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::Request;
+
+/// The next action for `r`: a short phrase, with the command to run where there is one.
+pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
+    let id = &r.id;
+    let unsent = crate::queue::pending(conn, Some(id))?.iter().any(|p| p.last_error.is_some());
+    if unsent && r.is_open() {
+        return Ok("letter not sent: dsr mail flush".to_owned());
+    }
+    let undecided: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM objection WHERE request_id = ?1 AND outcome = 'pending')
+             OR EXISTS (SELECT 1 FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL)",
+        [id],
+        |row| row.get(0),
+    )?;
+    if undecided && r.state != "rejected" && r.state != "expired" {
+        // Art. 21(1) and 22(3): the officer decides on the objection or the reviewed decision.
+        return Ok(format!("decide: dsr object --decide {id}"));
+    }
+    Ok(match r.state.as_str() {
+        "awaiting-verification" => "waiting for the code".to_owned(),
+        "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
+            ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),
+            ("access" | "export", true) => format!("deliver: dsr {} {id} --send", r.right),
+            ("erase", false) => erasure(conn, id)?,
+            (_, false) => format!("answer: dsr {} {id}", r.right),
+            (_, true) => format!("deliver: dsr request delivered {id}"),
+        },
+        state => {
+            let to_tell: i64 = conn.query_row(
+                "SELECT count(*) FROM notification WHERE request_id = ?1 AND state = 'to-notify'",
+                [id],
+                |row| row.get(0),
+            )?;
+            match to_tell {
+                0 => format!("none ({state})"),
+                1 => "1 recipient to tell".to_owned(),
+                n => format!("{n} recipients to tell"),
+            }
+        }
+    })
+}
+
+/// A verified erasure: plan it, approve the plan, or wait for cron (or for the hold to end).
+fn erasure(conn: &Connection, id: &str) -> rusqlite::Result<String> {
+    let plan: Option<(bool, bool)> = conn
+        .query_row(
+            "SELECT approved_at IS NOT NULL, held_at IS NOT NULL FROM erasure_plan
+             WHERE request_id = ?1 AND applied_at IS NULL",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(match plan {
+        None => format!("plan: dsr erase {id} --dry-run"),
+        Some((_, true)) => "erasure plan on hold".to_owned(),
+        Some((false, false)) => "erasure plan waits for approval".to_owned(),
+        Some((true, false)) => "approved: runs at dsr erase --due".to_owned(),
+    })
+}

@@ -182,14 +182,13 @@ pub fn send_code(
         return Ok(false);
     };
     let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
-    let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
     let body = mail::challenge_body(
         controller,
         &req.id,
         req.kind().names(),
         &mail::asked(&req.params),
         &issued.grouped(),
-        &expires,
+        issued.expires_at,
     );
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;

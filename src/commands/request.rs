@@ -192,12 +192,12 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
 fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
     let (reason_en, reason_nl) = crate::archive::present::reason(r.extension_reason.as_deref().unwrap_or_default());
-    let due = r.deadline();
+    let (due_nl, due_en) = crate::local_time::day(r.deadline());
     let sig = crate::answers::signature(c);
     format!(
         "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason_nl}\n\n{sig_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due} at the latest \
+Wij beantwoorden het uiterlijk op {due_nl} (art. 12(3) AVG). Reden: {reason_nl}\n\n{sig_nl}\n\n----------------------------------------\n\n\
+Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due_en} at the latest \
 (GDPR Art. 12(3)). Reason: {reason_en}\n\n{sig_en}\n",
         id = r.id,
         sig_nl = sig.nl,

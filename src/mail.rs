@@ -158,16 +158,30 @@ pub fn message_with_attachment(
     Ok(builder(controller, to, subject, clock)?.multipart(parts)?)
 }
 
+/// The sender: `DSR_MAIL_FROM`, or the register's privacy address.
+fn sender(controller: &Controller) -> Result<Address, Error> {
+    let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
+    from.parse().map_err(|_| {
+        Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
+    })
+}
+
+/// Refuse a mail setup that cannot send (transport, sender) before anything is recorded, whether
+/// or not this command has a letter to queue: opening a request must fail, or not, alike for
+/// known and unknown people.
+pub fn check_setup(store: &Path, controller: &Controller) -> anyhow::Result<()> {
+    Transport::from_env(store)?;
+    sender(controller)?;
+    Ok(())
+}
+
 fn builder(
     controller: &Controller,
     to: &str,
     subject: &str,
     clock: &crate::clock::Clock,
 ) -> anyhow::Result<lettre::message::MessageBuilder> {
-    let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
-    let from: Address = from.parse().map_err(|_| {
-        Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
-    })?;
+    let from = sender(controller)?;
     let to: Address = to.parse().map_err(|_| {
         Error::invalid("address on file", "the stored email address cannot receive mail; correct it first")
     })?;

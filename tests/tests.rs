@@ -16,6 +16,7 @@ mod init;
 mod letters;
 mod lifecycle;
 mod lookup;
+mod mail_failures;
 mod mail_valid;
 mod notify;
 mod readme;

@@ -23,6 +23,8 @@ struct Listed {
     /// Where the request stands, in words: "answer prepared, not delivered" between the answer
     /// and its delivery.
     progress: String,
+    /// Letters of this request the transport refused and that wait in the queue (`dsr mail flush`).
+    letters_not_sent: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,7 +46,23 @@ fn listed(r: Request, today: chrono::NaiveDate) -> Listed {
         ("completed", _, Some(channel)) => format!("completed (delivered: {channel})"),
         (state, _, _) => state.to_owned(),
     };
-    Listed { deadline: r.deadline(), overdue: r.is_open() && days_left < 0, days_left, request: r, progress }
+    Listed {
+        deadline: r.deadline(),
+        overdue: r.is_open() && days_left < 0,
+        days_left,
+        request: r,
+        progress,
+        letters_not_sent: 0,
+    }
+}
+
+/// Mark the requests whose letters a transport refused (they wait in the queue).
+fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> rusqlite::Result<Vec<Listed>> {
+    let stuck = crate::queue::stuck(conn)?;
+    for l in &mut all {
+        l.letters_not_sent = stuck.get(&l.request.id).copied().unwrap_or(0);
+    }
+    Ok(all)
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
@@ -61,6 +79,7 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 .into_iter()
                 .map(|r| listed(r, today))
                 .collect();
+            let all = with_stuck(&ctx.store.conn, all)?;
             if ctx.out.json {
                 ctx.out.json(&serde_json::json!({"format_version": 1, "requests": all}))?;
                 return Ok(Code::Ok);
@@ -76,7 +95,10 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 t.add_row(vec![
                     table::cell(&l.request.id),
                     table::cell(&l.request.right),
-                    table::cell(&l.progress),
+                    table::cell(&match l.letters_not_sent {
+                        0 => l.progress.clone(),
+                        n => format!("{}, {n} letter{} NOT SENT", l.progress, if n == 1 { "" } else { "s" }),
+                    }),
                     table::cell(&l.request.received_on.to_string()),
                     table::cell(&l.deadline.to_string()),
                     comfy_table::Cell::new(days),
@@ -89,7 +111,9 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
             let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
             let queued = crate::queue::pending(&ctx.store.conn, Some(&r.id))?;
-            let shown = Shown { format_version: 1, request: listed(r, today), recipients, queued, timeline };
+            let mut request = listed(r, today);
+            request.letters_not_sent = queued.iter().filter(|q| q.tries > 0).count() as i64;
+            let shown = Shown { format_version: 1, request, recipients, queued, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {

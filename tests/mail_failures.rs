@@ -128,6 +128,22 @@ fn opening_answers_alike_for_known_and_unknown_people_whatever_the_transport_doe
 }
 
 #[test]
+fn a_new_code_for_a_known_or_an_unknown_person_answers_alike_when_the_outbox_cannot_be_written() {
+    let answers: Vec<(Option<i32>, String, String)> =
+        [["--email", "jan.devries@example.nl"], ["--customer", "V999999"]]
+            .iter()
+            .map(|who| {
+                let env = env(Fault::Outbox);
+                run(&env, Fault::Outbox, &["access", who[0], who[1]]);
+                let out = run(&env, Fault::Outbox, &["verify", "--resend", "DSR-2026-0001"]);
+                (out.status.code(), support::stdout(&out), support::stderr(&out))
+            })
+            .collect();
+    assert_eq!(answers[0].0, Some(0), "{answers:?}");
+    assert_eq!(answers[0], answers[1]);
+}
+
+#[test]
 fn a_mail_setup_that_cannot_send_is_refused_alike_for_known_and_unknown_customer_numbers() {
     let codes: Vec<Option<i32>> = ["V204117", "V999999"]
         .iter()

@@ -35,8 +35,8 @@ pub struct Ctx {
     pub store: Store,
     pub clock: Clock,
     pub out: Output,
-    /// The request this command opened: its letters' failures are not told on stderr (see
-    /// [`Ctx::flush`]).
+    /// The request this command opened (or sent a new code for): its letters' failures are not
+    /// told on stderr (see [`Ctx::flush`]).
     pub opened: Option<String>,
 }
 

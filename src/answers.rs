@@ -231,18 +231,19 @@ legal claims. We will tell you before the restriction is lifted.",
     Reply { kind: "restriction", subject: "Beperking / Restriction", body }
 }
 
-/// Art. 18(3): the notice that a restriction will be lifted on `date`, and why.
-pub fn lift_notice(req: &Request, reason: &str, date: &str) -> Text {
+/// Art. 18(3): the notice that a restriction will be lifted `at` (Amsterdam time in the letter), and why.
+pub fn lift_notice(req: &Request, reason: &str, at: chrono::DateTime<chrono::Utc>) -> Text {
+    let (date_nl, date_en) = crate::local_time::moment(at);
     // A coded reason reads in each language; free text as the officer wrote it.
     let (reason_en, reason_nl) = crate::archive::present::reason(reason);
     Text {
         nl: format!(
-            "We heffen de beperking van de verwerking van je gegevens (verzoek {id}) op per {date} (art. 18 lid 3 AVG). \
+            "We heffen de beperking van de verwerking van je gegevens (verzoek {id}) op per {date_nl} (art. 18 lid 3 AVG). \
 Reden: {reason_nl}\nTot die datum blijft de beperking gelden. Heb je vragen of bezwaar, laat het ons dan voor die datum weten.",
             id = req.id
         ),
         en: format!(
-            "We will lift the restriction of processing of your data (request {id}) on {date} (GDPR Art. 18(3)). \
+            "We will lift the restriction of processing of your data (request {id}) on {date_en} (GDPR Art. 18(3)). \
 Reason: {reason_en}\nUntil that date the restriction still applies. If you have questions or objections, tell us before that date.",
             id = req.id
         ),
@@ -320,11 +321,17 @@ fn kept_until(until: Option<&str>) -> (String, String) {
             ("tot de beperking is opgeheven".to_owned(), "until the restriction is lifted".to_owned())
         }
         Some(u) => match u.strip_prefix(erase::UNTIL_SETTLED_NOT_BEFORE) {
-            Some(d) => (
-                format!("tot de vordering is voldaan, en ten minste tot {d}"),
-                format!("until the claim is settled, and at least until {d}"),
-            ),
-            None => (format!("tot {u}"), format!("until {u}")),
+            Some(d) => {
+                let (nl, en) = crate::local_time::day_str(d);
+                (
+                    format!("tot de vordering is voldaan, en ten minste tot {nl}"),
+                    format!("until the claim is settled, and at least until {en}"),
+                )
+            }
+            None => {
+                let (nl, en) = crate::local_time::day_str(u);
+                (format!("tot {nl}"), format!("until {en}"))
+            }
         },
     }
 }

@@ -59,7 +59,7 @@ Je kunt je nog steeds identificeren (art. 11 lid 2 en art. 12 lid 2 AVG): doe he
 dan sturen we een nieuwe code naar dit adres. Kun je hier geen code ontvangen, zeg het ons dan; we spreken dan een \
 andere manier af om vast te stellen wie je bent, zonder om een kopie van je identiteitsbewijs te vragen.",
             id = r.id,
-            received = r.received_on,
+            received = crate::local_time::day(r.received_on).0,
             contact = c.privacy_email
         ),
         en: format!(
@@ -70,7 +70,7 @@ You can still identify yourself (GDPR Art. 11(2) and 12(2)): make the request ag
 a new code to this address. If you cannot receive a code here, tell us, and we will agree another way to confirm \
 who you are, without asking for a copy of your ID.",
             id = r.id,
-            received = r.received_on,
+            received = crate::local_time::day(r.received_on).1,
             contact = c.privacy_email
         ),
     };

@@ -22,6 +22,7 @@ pub mod fsutil;
 pub mod generate;
 pub mod keys;
 pub mod letters;
+pub mod local_time;
 pub mod lookup;
 pub mod mail;
 pub mod notify;

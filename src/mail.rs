@@ -158,26 +158,50 @@ pub fn message_with_attachment(
     Ok(builder(controller, to, subject, clock)?.multipart(parts)?)
 }
 
+/// The sender: `DSR_MAIL_FROM`, or the register's privacy address.
+fn sender(controller: &Controller) -> Result<Address, Error> {
+    let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
+    from.parse().map_err(|_| {
+        Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
+    })
+}
+
+/// Refuse a mail setup that cannot send (transport, sender) before anything is recorded, whether
+/// or not this command has a letter to queue: opening a request must fail, or not, alike for
+/// known and unknown people.
+pub fn check_setup(store: &Path, controller: &Controller) -> anyhow::Result<()> {
+    Transport::from_env(store)?;
+    sender(controller)?;
+    Ok(())
+}
+
 fn builder(
     controller: &Controller,
     to: &str,
     subject: &str,
     clock: &crate::clock::Clock,
 ) -> anyhow::Result<lettre::message::MessageBuilder> {
-    let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
-    let from: Address = from.parse().map_err(|_| {
-        Error::invalid("sender address", "DSR_MAIL_FROM or the register's privacy_email is not an email address")
-    })?;
+    let from = sender(controller)?;
     let to: Address = to.parse().map_err(|_| {
         Error::invalid("address on file", "the stored email address cannot receive mail; correct it first")
     })?;
+    let message_id = message_id(&from)?;
     Ok(Message::builder()
         .from(Mailbox::new(Some(controller.name.replace(['\r', '\n'], " ")), from))
         .to(Mailbox::new(None, to))
         .subject(subject)
-        .message_id(None)
+        .message_id(Some(message_id))
         .date(std::time::SystemTime::from(clock.now()))
         .header(lettre::message::header::MIME_VERSION_1_0))
+}
+
+/// `<random@sender-domain>`: the sender's domain, not this machine's host name (which means
+/// nothing to the person's mail server and tells it about our network).
+fn message_id(from: &Address) -> anyhow::Result<String> {
+    let mut bytes = [0u8; 18];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("the OS random generator failed: {e}"))?;
+    let local = base32::encode(base32::Alphabet::Rfc4648Lower { padding: false }, &bytes);
+    Ok(format!("<{local}@{}>", from.domain()))
 }
 
 /// What a request asks beyond its right, as (Dutch, English) lines for the code message: for a
@@ -223,8 +247,9 @@ pub fn challenge_body(
     right: (&str, &str),
     asked: &(String, String),
     code: &str,
-    expires: &str,
+    expires: chrono::DateTime<chrono::Utc>,
 ) -> String {
+    let (expires_nl, expires_en) = crate::local_time::moment(expires);
     let c = &controller.name;
     let contact = &controller.privacy_email;
     let (right_en, right_nl) = right;
@@ -237,7 +262,7 @@ Er is bij {c} een verzoek gedaan om {right_nl} (verzoek {request_id}).\n\
 {asked_nl}\
 Om te bevestigen dat jij dit verzoek deed, geef je deze code door aan onze privacyfunctionaris:\n\n\
     {code}\n\n\
-De code is geldig tot {expires} (UTC) en werkt één keer.\n\
+De code is geldig tot {expires_nl} en werkt één keer.\n\
 Heb jij dit verzoek niet gedaan? Geef de code dan aan niemand en laat het ons weten via {contact}.\n\
 Zonder de code verstrekken of wijzigen wij niets.\n\n\
 {sig_nl}\n\n\
@@ -247,7 +272,7 @@ Hello,\n\n\
 {asked_en}\
 To confirm that you made this request, give this code to our privacy officer:\n\n\
     {code}\n\n\
-The code is valid until {expires} (UTC) and works once.\n\
+The code is valid until {expires_en} and works once.\n\
 Did you not make this request? Then give the code to no one and tell us at {contact}.\n\
 Without the code we disclose or change nothing.\n\n\
 {sig_en}\n",

@@ -274,6 +274,17 @@ pub struct Pending {
     pub last_error: Option<String>,
 }
 
+/// Letters that a transport has refused at least once and that are still queued, per request:
+/// what `request list` marks as not sent.
+pub fn stuck(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
+    conn.prepare_cached(
+        "SELECT request_id, count(*) FROM queued WHERE done_at IS NULL AND kind = 'mail' AND tries > 0
+           AND request_id IS NOT NULL GROUP BY request_id",
+    )?
+    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
 pub fn pending(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<Pending>> {
     conn.prepare_cached(
         "SELECT id, letter, queued_at, tries, last_error, request_id FROM queued

@@ -90,7 +90,8 @@ fn the_full_access_flow_through_the_outbox() {
         "Art. 15",
         "niet gedaan",
         "not make this request",
-        "UTC",
+        "(Nederlandse tijd, CE",
+        "(Amsterdam time, CE",
     ] {
         assert!(mail.body.contains(text), "message lacks {text:?}:\n{}", mail.body);
     }

@@ -142,7 +142,12 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["lift_at"], "2026-11-12T09:00:00Z");
     let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("the notice goes out now");
-    assert!(notice.body.contains("2026-11-12") && notice.body.contains("The address was checked."), "{}", notice.body);
+    assert!(
+        notice.body.contains("12 November 2026 10:00 (Amsterdam time, CET)")
+            && notice.body.contains("The address was checked."),
+        "{}",
+        notice.body
+    );
     assert_eq!(check(&env), 20, "the restriction applies until the lift");
     let out = env.run(&["restrict", "--lift", &id, "--reason", "again", "--reason-nl", "opnieuw"]);
     assert_eq!(out.status.code(), Some(9), "already scheduled");

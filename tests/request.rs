@@ -58,9 +58,11 @@ fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
     assert_eq!(code, 0);
     assert_eq!(ext["request"]["extended_due_on"], "2026-03-31");
     assert_eq!(ext["request"]["extension_told_on"], "2026-01-31");
-    assert!(ext["letter"].as_str().unwrap().contains("2026-03-31"));
+    assert!(ext["letter"].as_str().unwrap().contains("31 maart 2026"));
     let mails = env.messages(&o.request);
-    assert!(mails.iter().any(|m| m.body.contains("2026-03-31") && m.to == vec!["jan.devries@example.nl".to_owned()]));
+    assert!(mails
+        .iter()
+        .any(|m| m.body.contains("31 March 2026") && m.to == vec!["jan.devries@example.nl".to_owned()]));
     let (ext, _): (Value, i32) = env.json(&[
         "request",
         "extend",

@@ -18,6 +18,8 @@ mod init;
 mod letters;
 mod lifecycle;
 mod lookup;
+mod mail_failures;
+mod mail_valid;
 mod notify;
 mod officer_view;
 mod readme;

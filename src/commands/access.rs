@@ -52,6 +52,7 @@ pub fn open(
     let controller = register
         .controller
         .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
+    mail::check_setup(&ctx.store.path, &controller)?;
     let received_on = how.received.unwrap_or_else(|| ctx.clock.now().date_naive());
     let given = given(who);
     let tx = ctx.store.conn.transaction()?;
@@ -115,6 +116,7 @@ pub fn open(
         negative_confirmation(&tx, &ctx.clock, &ctx.store.path, &controller, &req)?;
     }
     tx.commit()?;
+    ctx.opened = Some(req.id.clone());
     let message = if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
     } else if let Some(why) = held_back {
@@ -176,20 +178,22 @@ pub fn send_code(
         Some(person) => subject::address_on_file(tx, person, req.named_email().as_deref())?,
         None => None,
     };
+    // A stored address no mail can reach is treated as none: failing here would tell the officer
+    // (and whoever asked) that the person is on file.
+    let address = address.filter(|a| a.parse::<lettre::Address>().is_ok());
     let Some(address) = address else {
         // A code that is never sent, so that tries, limits and lock look the same as for a person on file.
         verify::issue(tx, clock, keys, req, None)?;
         return Ok(false);
     };
     let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
-    let expires = issued.expires_at.format("%Y-%m-%d %H:%M").to_string();
     let body = mail::challenge_body(
         controller,
         &req.id,
         req.kind().names(),
         &mail::asked(&req.params),
         &issued.grouped(),
-        &expires,
+        issued.expires_at,
     );
     let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;

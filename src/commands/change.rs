@@ -292,9 +292,8 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code
     }
     let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let lift_at = ctx.clock.now() + chrono::Duration::days(i64::from(days));
-    let date = lift_at.date_naive().to_string();
     let tx = ctx.store.conn.transaction()?;
-    let body = crate::answers::lift_notice(&req, reason.trim(), &date);
+    let body = crate::answers::lift_notice(&req, reason.trim(), lift_at);
     let no_one = crate::answers::Text { nl: String::new(), en: String::new() };
     let letter = Letter {
         kind: "restriction-lift-notice",

@@ -34,13 +34,16 @@ pub struct Ctx {
     pub store: Store,
     pub clock: Clock,
     pub out: Output,
+    /// The request this command opened (or sent a new code for): its letters' failures are not
+    /// told on stderr (see [`Ctx::flush`]).
+    pub opened: Option<String>,
 }
 
 impl Ctx {
     fn open(db: &std::path::Path, out: Output) -> anyhow::Result<Ctx> {
         let clock = Clock::from_env()?;
         let store = Store::open(db)?;
-        Ok(Ctx { store, clock, out })
+        Ok(Ctx { store, clock, out, opened: None })
     }
 
     pub fn keys(&self) -> anyhow::Result<Keys> {
@@ -49,10 +52,13 @@ impl Ctx {
 
     /// Deliver what is queued (letters, journal lines), after the command's commit. A letter
     /// that could not be sent stays queued; the officer is told on stderr, the command's own
-    /// answer and exit code stay what they are.
+    /// answer and exit code stay what they are. Not so for the letters of a request this command
+    /// opened: a known person gets a code, an unknown address a negative confirmation, an
+    /// unknown customer number nothing, so a notice would tell who is a customer. Their failure
+    /// shows in `request list`, `request show` and `mail list`/`mail flush`.
     pub fn flush(&mut self) -> anyhow::Result<crate::queue::Flushed> {
         let flushed = crate::queue::flush(&mut self.store.conn, &self.store.path, &self.clock)?;
-        for f in &flushed.failed {
+        for f in flushed.failed.iter().filter(|f| self.opened.is_none() || f.request != self.opened) {
             crate::output::stderr_line(&format!(
                 "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
                 f.letter,

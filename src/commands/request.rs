@@ -28,6 +28,8 @@ struct Listed {
     next_action: String,
     /// The subject's pseudonymous label (the start of the keyed pseudonym the audit trail uses).
     label: String,
+    /// Letters of this request the transport refused and that wait in the queue (`dsr mail flush`).
+    letters_not_sent: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,7 +61,17 @@ fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> 
         progress,
         next_action,
         label,
+        letters_not_sent: 0,
     })
+}
+
+/// Mark the requests whose letters a transport refused (they wait in the queue).
+fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> rusqlite::Result<Vec<Listed>> {
+    let stuck = crate::queue::stuck(conn)?;
+    for l in &mut all {
+        l.letters_not_sent = stuck.get(&l.request.id).copied().unwrap_or(0);
+    }
+    Ok(all)
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
@@ -76,6 +88,7 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 .into_iter()
                 .map(|r| listed(&ctx.store.conn, r, today))
                 .collect::<anyhow::Result<_>>()?;
+            let all = with_stuck(&ctx.store.conn, all)?;
             if ctx.out.json {
                 ctx.out.json(&serde_json::json!({"format_version": 1, "requests": all}))?;
                 return Ok(Code::Ok);
@@ -104,8 +117,9 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
             let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
             let queued = crate::queue::pending(&ctx.store.conn, Some(&r.id))?;
-            let shown =
-                Shown { format_version: 1, request: listed(&ctx.store.conn, r, today)?, recipients, queued, timeline };
+            let mut request = listed(&ctx.store.conn, r, today)?;
+            request.letters_not_sent = queued.iter().filter(|q| q.tries > 0).count() as i64;
+            let shown = Shown { format_version: 1, request, recipients, queued, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -208,12 +222,12 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
 fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
     let (right_en, right_nl) = r.kind().names();
     let (reason_en, reason_nl) = crate::archive::present::reason(r.extension_reason.as_deref().unwrap_or_default());
-    let due = r.deadline();
+    let (due_nl, due_en) = crate::local_time::day(r.deadline());
     let sig = crate::answers::signature(c);
     format!(
         "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due} (art. 12(3) AVG). Reden: {reason_nl}\n\n{sig_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due} at the latest \
+Wij beantwoorden het uiterlijk op {due_nl} (art. 12(3) AVG). Reden: {reason_nl}\n\n{sig_nl}\n\n----------------------------------------\n\n\
+Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due_en} at the latest \
 (GDPR Art. 12(3)). Reason: {reason_en}\n\n{sig_en}\n",
         id = r.id,
         sig_nl = sig.nl,

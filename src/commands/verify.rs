@@ -84,6 +84,7 @@ fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
     let keys = ctx.keys()?;
     let register = Register::load(&ctx.store.conn)?;
     let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    crate::mail::check_setup(&ctx.store.path, &controller)?;
     let tx = ctx.store.conn.transaction()?;
     request::expire_stale(&tx, &ctx.clock)?;
     let req = request::load(&tx, id)?;
@@ -92,6 +93,8 @@ fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
     }
     super::access::send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
     tx.commit()?;
+    // Like opening: a known person gets a code, an unknown one none; stderr must not show it.
+    ctx.opened = Some(req.id.clone());
     let msg = format!("If the person of request {} is on file with an email address, a new code was sent to it; any older code no longer works.", req.id);
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;

@@ -5,12 +5,6 @@ use serde_json::Value;
 
 use crate::support::{self, Env};
 
-fn env_at(now: &str) -> Env {
-    let mut env = Env::with_fixture("virtio");
-    env.now = Some(now.into());
-    env
-}
-
 fn verified(env: &Env, right: &str, args: &[&str]) -> String {
     let o = env.open(right, args);
     let code = env.code(&o.request);
@@ -26,7 +20,7 @@ const CRASHES: &str = "SELECT count(*) FROM crash_report WHERE person_id = ?1";
 
 #[test]
 fn a_legal_claims_restriction_on_one_category_keeps_it_and_erases_the_rest() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let (email, person): (String, i64) = env
         .sql()
         .query_row(
@@ -94,7 +88,7 @@ fn a_legal_claims_restriction_on_one_category_keeps_it_and_erases_the_rest() {
 
 #[test]
 fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let number: String = env
         .sql()
         .query_row("SELECT c.customer_number FROM payment_method p JOIN customer c ON c.id = p.customer_id WHERE p.provider = 'paypal' LIMIT 1", [], |r| r.get(0))
@@ -183,7 +177,7 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
 
 #[test]
 fn any_restrict_command_after_the_date_carries_the_lift_out() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let id = verified(&env, "restrict", &["--email", "jan.devries@example.nl", "--ground", "unlawful"]);
     env.dsr().args(["restrict", &id, "--yes"]).assert().success();
     env.dsr()

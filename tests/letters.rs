@@ -7,12 +7,6 @@ use crate::support::{self, Env};
 
 const JAN: &str = "jan.devries@example.nl";
 
-fn env_at(now: &str) -> Env {
-    let mut env = Env::with_fixture("virtio");
-    env.now = Some(now.into());
-    env
-}
-
 fn verified(env: &Env, right: &str, args: &[&str]) -> String {
     let o = env.open(right, args);
     let code = env.code(&o.request);
@@ -33,7 +27,7 @@ fn reject(env: &Env, id: &str, reason: &str, note: &str) -> String {
 
 #[test]
 fn a_refusal_for_repetition_names_the_earlier_requests_and_the_court_term() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let first = env.open("access", &["--email", JAN]).request;
     reject(&env, &first, "other", "Sent to the wrong company.");
     let second = env.open("access", &["--email", JAN]);
@@ -60,7 +54,7 @@ fn a_refusal_for_repetition_names_the_earlier_requests_and_the_court_term() {
 
 #[test]
 fn an_identity_refusal_cites_art_11_and_12_and_says_how_to_still_identify() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let id = env.open("access", &["--email", JAN]).request;
     let letter = reject(&env, &id, "identity-not-confirmed", "The code was never relayed.");
     for text in [
@@ -81,7 +75,7 @@ fn an_identity_refusal_cites_art_11_and_12_and_says_how_to_still_identify() {
 
 #[test]
 fn every_letter_carries_the_controllers_name_address_kvk_and_privacy_contact() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     // A code, an extension and a refusal.
     let access = env.open("access", &["--email", JAN]).request;
     env.dsr()
@@ -162,7 +156,7 @@ fn every_letter_carries_the_controllers_name_address_kvk_and_privacy_contact() {
 
 #[test]
 fn the_erasure_letter_keeps_a_claim_until_settled_and_its_fiscal_hold_and_calls_it_no_duty() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let (number, year): (String, String) = env
         .sql()
         .query_row(
@@ -203,7 +197,7 @@ fn the_erasure_letter_keeps_a_claim_until_settled_and_its_fiscal_hold_and_calls_
 
 #[test]
 fn a_free_text_reason_is_asked_in_both_languages_and_each_layer_reads_its_own() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let access = env.open("access", &["--email", JAN]).request;
     let out = env.run(&["request", "extend", &access, "--months", "1", "--reason", "Three systems to search"]);
     assert_eq!(out.status.code(), Some(2), "English only is refused off a terminal");

@@ -88,54 +88,16 @@ fn a_plan_on_hold_waits_without_a_letter_and_runs_once_released() {
     assert_eq!(person_count(&env, "jan.devries@example.nl"), 0);
 }
 
-/// Run dsr on a terminal (`script` gives it one, as an officer at a prompt has); once `prompt`
-/// shows, type `input`.
-fn on_terminal_typing(env: &Env, args: &str, prompt: &str, input: &str) -> (Option<i32>, String) {
-    use std::io::{Read, Write};
-    let bin = assert_cmd::cargo::cargo_bin("dsr");
-    let cmd = format!("{} --db {} {args}", bin.display(), env.db.display());
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env_remove("DSR_NOW")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    // Typed only once the question is on the screen, however slow the machine.
-    while !String::from_utf8_lossy(&seen).contains(prompt) {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "dsr ended without asking {prompt:?}: {}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
-    stdin.write_all(input.as_bytes()).unwrap();
-    stdout.read_to_end(&mut seen).unwrap();
-    let status = child.wait().unwrap();
-    drop(stdin);
-    (status.code(), String::from_utf8_lossy(&seen).into_owned())
-}
-
 /// Run dsr on a terminal, typing nothing.
 fn on_terminal(env: &Env, args: &str) -> (Option<i32>, String) {
-    let bin = assert_cmd::cargo::cargo_bin("dsr");
-    let cmd = format!("{} --db {} {args}", bin.display(), env.db.display());
-    let out = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env_remove("DSR_NOW")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    support::at_terminal(env, args, "", "")
 }
 
 #[test]
 fn no_at_the_prompt_erases_and_approves_nothing() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, "erase", &JAN);
-    let (code, text) = on_terminal_typing(&env, &format!("erase {id}"), "Erase as planned?", "n\n");
+    let (code, text) = support::at_terminal(&env, &format!("erase {id}"), "Erase as planned?", "n\n");
     assert_eq!(code, Some(9), "{text}");
     assert_eq!(person_count(&env, "jan.devries@example.nl"), 1);
     let v = due(&env);

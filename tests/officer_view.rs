@@ -1,7 +1,7 @@
 //! What the officer sees: plain tables in a pipe, the register's codes, man pages, the request
 //! list's next action, and the questions asked on a terminal before anything is removed.
 
-use crate::support::{stdout, Env};
+use crate::support::{at_terminal, stdout, Env};
 
 /// The rows of the table under `header` in piped output (up to the first blank line).
 fn tsv_rows<'a>(text: &'a str, header: &str) -> Vec<Vec<&'a str>> {
@@ -161,35 +161,6 @@ fn request_list_shows_the_label_the_days_left_and_the_next_action_in_80_columns(
     for line in screen.lines() {
         assert!(line.trim_end_matches('\r').chars().count() <= 80, "wider than 80 columns: {line}");
     }
-}
-
-/// Run `dsr ARGS` on a terminal 100 columns wide; type `input` once `prompt` is on the screen
-/// (nothing when `prompt` is empty). Returns the exit code and the screen (stdout and stderr).
-fn at_terminal(env: &Env, args: &str, prompt: &str, input: &str) -> (Option<i32>, String) {
-    use std::io::{Read, Write};
-    let bin = assert_cmd::cargo::cargo_bin("dsr");
-    let cmd = format!("stty cols 100; {} --db {} {args}", bin.display(), env.db.display());
-    let mut child = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env_remove("DSR_NOW")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&seen).contains(prompt) {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "dsr ended without asking {prompt:?}: {}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&buf[..n]);
-    }
-    stdin.write_all(input.as_bytes()).unwrap();
-    stdout.read_to_end(&mut seen).unwrap();
-    let status = child.wait().unwrap();
-    drop(stdin);
-    (status.code(), String::from_utf8_lossy(&seen).into_owned())
 }
 
 fn count(env: &Env, table: &str) -> i64 {

@@ -4,12 +4,6 @@ use serde_json::Value;
 
 use crate::support::{self, Env};
 
-fn env_at(now: &str) -> Env {
-    let mut env = Env::with_fixture("virtio");
-    env.now = Some(now.into());
-    env
-}
-
 #[test]
 fn deadlines_are_one_calendar_month_at_every_month_end() {
     for (now, received, due) in [
@@ -19,7 +13,7 @@ fn deadlines_are_one_calendar_month_at_every_month_end() {
         ("2026-12-31T09:00:00Z", "2026-12-31", "2027-01-31"),
         ("2026-08-31T09:00:00Z", "2026-08-31", "2026-09-30"),
     ] {
-        let env = env_at(now);
+        let env = Env::with_fixture_at("virtio", now);
         let o = env.open("access", &["--email", "jan.devries@example.nl", "--received", received]);
         assert_eq!(o.due_on, due, "received {received}");
     }
@@ -27,7 +21,7 @@ fn deadlines_are_one_calendar_month_at_every_month_end() {
 
 #[test]
 fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
-    let mut env = env_at("2026-01-31T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-01-31T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     assert_eq!(o.due_on, "2026-02-28");
     let out = env.run(&[
@@ -88,7 +82,7 @@ fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
 
 #[test]
 fn a_refusal_carries_reasons_and_the_complaint_route() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let out = env.run(&["request", "reject", &o.request, "--reason", "excessive", "--note", ""]);
     assert_eq!(out.status.code(), Some(2));
@@ -121,7 +115,7 @@ fn a_refusal_carries_reasons_and_the_complaint_route() {
 
 #[test]
 fn list_show_and_expiry() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let a = env.open("access", &["--email", "jan.devries@example.nl"]);
     let b = env.open("access", &["--email", "nobody@example.nl"]);
     let code = env.code(&a.request);
@@ -151,7 +145,7 @@ fn list_show_and_expiry() {
 
 #[test]
 fn a_letter_logged_after_its_deadline_stays_open_and_overdue() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl", "--received", "2026-08-03"]);
     assert_eq!(o.due_on, "2026-09-03");
     let (shown, _): (Value, i32) = env.json(&["request", "show", &o.request]);
@@ -172,7 +166,7 @@ fn a_letter_logged_after_its_deadline_stays_open_and_overdue() {
 
 #[test]
 fn an_unverified_request_that_expires_gets_a_letter_on_how_to_identify() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let known = env.open("erase", &["--email", "jan.devries@example.nl"]);
     let unknown = env.open("erase", &["--email", "nobody@example.nl"]);
     assert_eq!(env.messages(&known.request).len(), 1, "the code");

@@ -22,6 +22,13 @@ impl Env {
         Env { dir, db, now: None }
     }
 
+    /// A store built from an embedded fixture, whose later commands run at `now` (`DSR_NOW`).
+    pub fn with_fixture_at(fixture: &str, now: &str) -> Env {
+        let mut env = Env::with_fixture(fixture);
+        env.now = Some(now.into());
+        env
+    }
+
     /// A store built from an embedded fixture.
     pub fn with_fixture(fixture: &str) -> Env {
         let env = Env::new();
@@ -216,4 +223,35 @@ pub fn program(name: &str) -> Option<PathBuf> {
         );
     }
     found
+}
+
+/// Run `dsr ARGS` on a terminal 100 columns wide (`script` gives it one, as an officer at a prompt
+/// has); once `prompt` is on the screen, type `input` (an empty prompt types nothing). Returns the
+/// exit code and the screen (stdout and stderr).
+pub fn at_terminal(env: &Env, args: &str, prompt: &str, input: &str) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let cmd = format!("stty cols 100; {} --db {} {args}", bin.display(), env.db.display());
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("DSR_NOW")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Typed only once the question is on the screen, however slow the machine.
+    while !String::from_utf8_lossy(&seen).contains(prompt) {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "dsr ended without asking {prompt:?}: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    stdin.write_all(input.as_bytes()).unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    (status.code(), String::from_utf8_lossy(&seen).into_owned())
 }

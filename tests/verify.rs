@@ -2,19 +2,13 @@
 
 use crate::support::{self, wrong_code, Env};
 
-fn env_at(now: &str) -> Env {
-    let mut env = Env::with_fixture("virtio");
-    env.now = Some(now.into());
-    env
-}
-
 fn verify(env: &Env, request: &str, code: &str) -> std::process::Output {
     env.run(&["verify", request, code])
 }
 
 #[test]
 fn five_wrong_tries_burn_a_code() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     for i in 1..=5 {
@@ -32,7 +26,7 @@ fn five_wrong_tries_burn_a_code() {
 
 #[test]
 fn a_used_code_is_refused() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     assert_eq!(verify(&env, &o.request, &code).status.code(), Some(0));
@@ -43,7 +37,7 @@ fn a_used_code_is_refused() {
 
 #[test]
 fn an_expired_code_is_refused() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     env.now = Some("2026-11-03T09:00:01Z".into());
@@ -59,7 +53,7 @@ fn an_expired_code_is_refused() {
 
 #[test]
 fn a_shorter_lifetime_can_be_configured_but_not_a_longer_one() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let out = env
         .dsr()
         .env("DSR_CODE_LIFETIME_MINUTES", "2000")
@@ -80,7 +74,7 @@ fn a_shorter_lifetime_can_be_configured_but_not_a_longer_one() {
 
 #[test]
 fn a_code_from_another_request_is_refused() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let a = env.open("access", &["--email", "jan.devries@example.nl"]);
     let b = env.open("access", &["--email", "sanne@bakkerwebdesign.example"]);
     assert_ne!(a.request, b.request);
@@ -91,7 +85,7 @@ fn a_code_from_another_request_is_refused() {
 
 #[test]
 fn a_new_code_voids_the_older_one() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let old = env.code(&o.request);
     env.dsr().args(["verify", "--resend", &o.request]).assert().success();
@@ -103,7 +97,7 @@ fn a_new_code_voids_the_older_one() {
 
 #[test]
 fn ten_consecutive_failures_lock_the_person_until_an_officer_unlocks() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     for i in 1..=9 {
@@ -145,7 +139,7 @@ fn ten_consecutive_failures_lock_the_person_until_an_officer_unlocks() {
 
 #[test]
 fn issuing_a_new_code_does_not_reset_the_failure_count() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     for _ in 0..5 {
@@ -161,7 +155,7 @@ fn issuing_a_new_code_does_not_reset_the_failure_count() {
 
 #[test]
 fn at_most_three_codes_an_hour_and_five_a_day() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     env.dsr().args(["verify", "--resend", &o.request]).assert().success();
     env.dsr().args(["verify", "--resend", &o.request]).assert().success();
@@ -183,7 +177,7 @@ fn at_most_three_codes_an_hour_and_five_a_day() {
 
 #[test]
 fn no_plaintext_code_anywhere_in_the_store_or_its_output() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let opened = env.run(&["access", "--email", "jan.devries@example.nl"]);
     let request: String = env.sql().query_row("SELECT id FROM request", [], |r| r.get(0)).unwrap();
     let code = env.code(&request);
@@ -208,7 +202,7 @@ fn no_plaintext_code_anywhere_in_the_store_or_its_output() {
 
 #[test]
 fn verify_without_a_code_refuses_to_prompt_off_a_terminal() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let out = env.run(&["verify", &o.request]);
     assert_eq!(out.status.code(), Some(2));
@@ -221,7 +215,7 @@ fn verify_without_a_code_refuses_to_prompt_off_a_terminal() {
 
 #[test]
 fn a_code_approves_only_the_details_it_was_sent_for() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let first = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Utrecht"]);
     let old = env.code(&first.request);
     let mails = env.messages(&first.request);
@@ -258,7 +252,7 @@ fn a_code_approves_only_the_details_it_was_sent_for() {
 
 #[test]
 fn a_person_without_a_code_is_verified_by_a_recorded_method() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--cookie", "vt_3f9c2a7e81d04b6c"]);
     assert!(env.messages(&o.request).is_empty(), "a cookie-only visitor cannot receive a code");
     for (args, code) in [
@@ -299,7 +293,7 @@ fn a_person_without_a_code_is_verified_by_a_recorded_method() {
 
 #[test]
 fn time_only_goes_forward_and_an_expired_code_stays_expired() {
-    let mut env = env_at("2026-11-02T09:00:00Z");
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     let code = env.code(&o.request);
     env.now = Some("2026-11-03T09:00:01Z".into());
@@ -331,7 +325,7 @@ fn time_only_goes_forward_and_an_expired_code_stays_expired() {
 
 #[test]
 fn an_amendment_at_the_send_limit_still_voids_the_code() {
-    let env = env_at("2026-11-02T09:00:00Z");
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let mut acks = Vec::new();
     for who in ["jan.devries@example.nl", "nobody@example.nl"] {
         let o = env.open("rectify", &["--email", who, "--set", "city=Utrecht"]);

@@ -86,7 +86,7 @@ access_ids=()
 for i in $(seq 1 "$runs"); do
   n=$(( (i * 7919) % customers + 1 )); id=$(printf 'G%08d' "$n")
   req=$("$dsr" --db "$wdb" --json access --customer "$id" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
-  code=$(tr -d '\r' < "$work/outbox/$req-001.eml" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
+  code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
   "$dsr" --db "$wdb" verify "$req" "$code" >/dev/null
   access_ids+=("$req")
 done

@@ -14,7 +14,6 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod cron;
-pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod free_text;

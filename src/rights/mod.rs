@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod erase;
+pub mod export;
 pub mod history;
 pub mod object;
 pub mod rectify;

@@ -68,3 +68,14 @@ fn the_scan_sees_an_import() {
     assert!(uses("use crate::{audit, commands::Ctx};", "commands"));
     assert!(!uses("use crate::{audit, check};", "commands"));
 }
+
+#[test]
+fn the_erase_command_holds_no_sql_and_no_transaction() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for file in ["commands/erase.rs", "commands/erase/cron.rs"] {
+        let text = code(&src.join(file));
+        for sign in ["transaction(", "transaction_with_behavior(", ".execute(", ".prepare(", ".query_row("] {
+            assert!(!text.contains(sign), "src/{file} calls {sign}: the erasure's procedures belong in rights::erase");
+        }
+    }
+}

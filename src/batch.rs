@@ -10,9 +10,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use crate::clock::Clock;
-use crate::commands::Ctx;
 use crate::error::Error;
 use crate::request::{self, Channel, Kind, NewRequest};
+use crate::store::Store;
 use crate::subject::{self, Identifier, Resolution};
 
 /// One data row of the batch file.
@@ -154,19 +154,19 @@ fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
 /// archives of the rows opened so far, so one archive's fsync or compression overlaps another's
 /// reads and the next rows' opening.
 pub fn run(
-    ctx: &mut Ctx,
+    store: &mut Store,
+    clock: Clock,
     rows: &[Row],
     dir: &Path,
     passphrase: Option<&str>,
     jobs: usize,
     mut progress: impl FnMut(&RowResult),
 ) -> anyhow::Result<Summary> {
-    let keys = ctx.keys()?;
-    let register = crate::register::Register::load(&ctx.store.conn)?;
+    let keys = crate::keys::Keys::load(&store.conn)?;
+    let register = crate::register::Register::load(&store.conn)?;
     let mut results = Vec::with_capacity(rows.len());
-    let clock = ctx.clock;
     let stop: std::sync::Mutex<Option<(u64, anyhow::Error)>> = std::sync::Mutex::new(None);
-    let path = ctx.store.path.clone();
+    let path = store.path.clone();
     let (register, stop, path) = (&register, &stop, path.as_path());
     let stopped = move || stop.lock().map(|s| s.is_some()).unwrap_or(true);
     // Archives to write go to the workers as soon as their request is open (a bounded queue);
@@ -198,7 +198,7 @@ pub fn run(
                     if stopped() {
                         continue; // drain the queue without writing
                     }
-                    let written = crate::commands::archive_file(
+                    let written = crate::rights::export::archive_file(
                         &store.conn,
                         &clock,
                         register,
@@ -232,7 +232,7 @@ pub fn run(
                 Ok(m) => m,
                 Err(e) => return Ok(failed_row(job.line, &e)),
             };
-            match crate::commands::record_disclosure(
+            match crate::rights::export::record_disclosure(
                 conn,
                 &clock,
                 &job.request,
@@ -257,7 +257,7 @@ pub fn run(
         let mut seen = Seen::new();
         for row in rows {
             while let Ok(done) = receiver.try_recv() {
-                match record(&mut ctx.store.conn, done) {
+                match record(&mut store.conn, done) {
                     Ok(r) => report(r, &mut results),
                     Err(e) => {
                         outcome = Err(e);
@@ -273,7 +273,7 @@ pub fn run(
             }
             // No `?` in this loop: a failure must still reach the drain below, which removes the
             // archives the workers wrote that can no longer be recorded.
-            let tx = match ctx.store.conn.transaction() {
+            let tx = match store.conn.transaction() {
                 Ok(tx) => tx,
                 Err(e) => {
                     outcome = Err(stopped_at(e.into(), row.line));
@@ -314,7 +314,7 @@ pub fn run(
                 }
                 continue;
             }
-            match record(&mut ctx.store.conn, done) {
+            match record(&mut store.conn, done) {
                 Ok(r) => report(r, &mut results),
                 Err(e) => outcome = Err(e),
             }

@@ -1,10 +1,11 @@
 //! Errors that callers branch on. Messages are one line, name what was wrong and what to do,
 //! and carry no personal data (they may end up in cron logs): an identifier the officer typed
 //! is described, not repeated.
+//!
+//! This module knows nothing of exit codes: `exit` imports it and is the one map from these
+//! errors (and every other outcome) to the numbers scripts see ([`crate::exit::Code::of_error`]).
 
 use std::path::PathBuf;
-
-use crate::exit::Code;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -60,32 +61,5 @@ pub enum Error {
 impl Error {
     pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
         Error::Invalid { what, why: why.into() }
-    }
-
-    pub fn code(&self) -> Code {
-        match self {
-            Error::StoreMissing(_) => Code::StoreMissing,
-            Error::NotAStore(_) | Error::Corrupt { .. } => Code::NotAStore,
-            Error::StoreTooNew { .. } => Code::StoreTooNew,
-            Error::StoreBusy(_) => Code::StoreBusy,
-            Error::StoreExists(_) => Code::StoreExists,
-            Error::Invalid { .. } | Error::Usage(_) => Code::Usage,
-            Error::Ambiguous { .. } => Code::Ambiguous,
-            Error::UnknownRequest(_) => Code::UnknownRequest,
-            Error::NotVerified(_) => Code::NotVerified,
-            Error::CodeRejected(_) => Code::CodeRejected,
-            Error::VerificationLocked(_) => Code::VerificationLocked,
-            Error::RateLimited(_) => Code::RateLimited,
-            Error::RequestState(_) => Code::RequestState,
-            Error::AuditBroken { .. } => Code::AuditBroken,
-            Error::Mail(_) => Code::Mail,
-            Error::OutputExists(_) => Code::StoreExists,
-            Error::BatchFailed { .. } => Code::BatchFailed,
-            Error::RunLocked(_) => Code::RunLocked,
-            Error::StalePlan(_) => Code::StalePlan,
-            Error::WalBusy(_) => Code::WalBusy,
-            // A clock set back is a bad input (DSR_NOW or the system clock), not a new kind of failure.
-            Error::ClockBehind { .. } => Code::Usage,
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! Exit codes: the one place that maps outcomes and errors to the numbers scripts see.
 //! The table is repeated in `dsr --help`, README.md and docs/exit-codes.md; a test keeps
-//! them in step.
+//! them in step. The dependency runs one way: this module imports `error`, never the reverse.
 
 use crate::error::Error;
 
@@ -175,6 +175,36 @@ impl Code {
             C::NotADatabase | C::DatabaseCorrupt => Some(Code::NotAStore),
             C::DiskFull | C::SystemIoFailure | C::CannotOpen | C::PermissionDenied | C::ReadOnly => Some(Code::Io),
             _ => None,
+        }
+    }
+}
+
+/// The code of each dsr error: kept here, beside the table, so that `error` needs no codes.
+impl Error {
+    pub fn code(&self) -> Code {
+        match self {
+            Error::StoreMissing(_) => Code::StoreMissing,
+            Error::NotAStore(_) | Error::Corrupt { .. } => Code::NotAStore,
+            Error::StoreTooNew { .. } => Code::StoreTooNew,
+            Error::StoreBusy(_) => Code::StoreBusy,
+            Error::StoreExists(_) => Code::StoreExists,
+            Error::Invalid { .. } | Error::Usage(_) => Code::Usage,
+            Error::Ambiguous { .. } => Code::Ambiguous,
+            Error::UnknownRequest(_) => Code::UnknownRequest,
+            Error::NotVerified(_) => Code::NotVerified,
+            Error::CodeRejected(_) => Code::CodeRejected,
+            Error::VerificationLocked(_) => Code::VerificationLocked,
+            Error::RateLimited(_) => Code::RateLimited,
+            Error::RequestState(_) => Code::RequestState,
+            Error::AuditBroken { .. } => Code::AuditBroken,
+            Error::Mail(_) => Code::Mail,
+            Error::OutputExists(_) => Code::StoreExists,
+            Error::BatchFailed { .. } => Code::BatchFailed,
+            Error::RunLocked(_) => Code::RunLocked,
+            Error::StalePlan(_) => Code::StalePlan,
+            Error::WalBusy(_) => Code::WalBusy,
+            // A clock set back is a bad input (DSR_NOW or the system clock), not a new kind of failure.
+            Error::ClockBehind { .. } => Code::Usage,
         }
     }
 }

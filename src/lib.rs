@@ -4,6 +4,10 @@
 //! [`subject`], [`register`], [`lookup`] ... (returns a `Serialize` report, prints nothing) →
 //! [`output`] (tables for a terminal, JSON for scripts). [`exit`] is the one place that maps
 //! outcomes and errors to exit codes.
+//!
+//! `commands` depends on the domain, never the reverse: a piece two commands share moves down
+//! into the domain (e.g. [`rights::export`], [`rights::erase`]), and `error` does not import
+//! `exit`. `tests/layers.rs` scans the sources for a way back.
 
 pub mod answers;
 pub mod archive;
@@ -14,7 +18,6 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod cron;
-pub mod demo;
 pub mod error;
 pub mod exit;
 pub mod free_text;

@@ -15,6 +15,7 @@ mod export;
 mod faults;
 mod holds;
 mod init;
+mod layers;
 mod letters;
 mod lifecycle;
 mod lookup;

@@ -225,27 +225,7 @@ fn negative_confirmation(
 
 /// Load a request for answering: the right kind, verified, naming a person.
 pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, subject::Subject)> {
-    let req = request::load(&ctx.store.conn, id)?;
-    if req.kind() != kind {
-        return Err(Error::RequestState(format!(
-            "request {} is a{} {} request, not {}",
-            req.id,
-            if req.right.starts_with(['a', 'e', 'o']) { "n" } else { "" },
-            req.right,
-            kind.as_str()
-        ))
-        .into());
-    }
-    match req.state.as_str() {
-        "verified" | "completed" => {}
-        "awaiting-verification" => return Err(Error::NotVerified(req.id).into()),
-        other => return Err(Error::RequestState(format!("request {} is {other}; nothing is disclosed", req.id)).into()),
-    }
-    let person = req.person_id.ok_or_else(|| {
-        Error::RequestState(format!("request {} names no one in the store (or the person was erased)", req.id))
-    })?;
-    let s = subject::subject(&ctx.store.conn, person)?;
-    Ok((req, s))
+    crate::rights::verified(&ctx.store.conn, id, kind)
 }
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {

@@ -5,12 +5,12 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::archive::{self, Manifest};
 use crate::batch;
 use crate::cli::{CryptArgs, ExportArgs};
 use crate::error::Error;
 use crate::exit::Code;
-use crate::request::{self, Kind, Request};
+use crate::request::{Kind, Request};
+pub use crate::rights::export::{archive_file, record_disclosure};
 use crate::subject::Subject;
 
 use super::Ctx;
@@ -84,59 +84,6 @@ pub fn archive_cmd(
     Ok(Code::Ok)
 }
 
-/// Write the archive file, atomically (reads the store, writes nothing to it). The caller then
-/// records the disclosure with [`record_disclosure`].
-#[allow(clippy::too_many_arguments)]
-pub fn archive_file(
-    conn: &rusqlite::Connection,
-    clock: &crate::clock::Clock,
-    register: &crate::register::Register,
-    req: &Request,
-    s: Subject,
-    out: &Path,
-    force: bool,
-    passphrase: Option<&str>,
-) -> anyhow::Result<Manifest> {
-    let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
-    crate::fsutil::write_private(out, force, |file| {
-        // One read transaction: the archive is one consistent snapshot, and the store is locked
-        // once rather than for each of its queries. Deferred, so writers are never held up.
-        let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
-        let manifest = archive::write(&snapshot, register, &spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
-        snapshot.commit()?;
-        Ok(manifest)
-    })
-}
-
-/// Record that an archive was prepared (it completes nothing: only its delivery does, see
-/// `--send` and `dsr request delivered`); on failure the archive at `out` is removed, so there is
-/// never an archive without its record.
-pub fn record_disclosure(
-    conn: &mut rusqlite::Connection,
-    clock: &crate::clock::Clock,
-    req: &Request,
-    manifest: &Manifest,
-    encrypted: bool,
-    out: &Path,
-) -> anyhow::Result<()> {
-    let mut record = || -> anyhow::Result<()> {
-        let tx = conn.transaction()?;
-        request::answered(
-            &tx,
-            clock,
-            req,
-            json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
-        )?;
-        tx.commit()?;
-        Ok(())
-    };
-    if let Err(e) = record() {
-        let _ = std::fs::remove_file(out);
-        return Err(e);
-    }
-    Ok(())
-}
-
 pub struct Passphrase {
     pub text: String,
     pub generated: bool,
@@ -184,11 +131,12 @@ fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs, jobs: usi
         );
         bar
     });
-    let summary = batch::run(ctx, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), jobs, |_| {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
-    })?;
+    let summary =
+        batch::run(&mut ctx.store, ctx.clock, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), jobs, |_| {
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -6,6 +6,7 @@ mod audit;
 mod change;
 mod check;
 mod deliver;
+mod demo;
 mod erase;
 mod export;
 mod init;
@@ -120,7 +121,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             on_store(&db, out, |ctx| audit::anchor(ctx, file.as_deref(), force, mail.as_deref()))
         }
         Command::Audit(AuditCommand::Log { request }) => on_store(&db, out, |ctx| audit::log(ctx, request.as_deref())),
-        Command::Demo(args) => crate::demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
+        Command::Demo(args) => demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => pages::completions(&db, shell, &out),
         Command::Man { dir } => pages::man(dir.as_deref(), &out),

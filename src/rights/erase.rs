@@ -21,6 +21,12 @@ use crate::keys::hex;
 use crate::subject::Subject;
 
 mod keeps;
+// The procedures over a request's plan, each owning its transactions.
+pub mod carry_out;
+pub mod decide;
+pub mod due;
+pub mod replay;
+pub mod stored;
 pub use keeps::GROUND_CONSENT;
 use keeps::{held_categories, hold, keep_consent, HOLD};
 

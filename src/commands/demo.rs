@@ -48,7 +48,7 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
         argv.extend_from_slice(args);
         let matches = crate::cli::command().try_get_matches_from(argv)?;
         let cli = Cli::from_arg_matches(&matches)?;
-        crate::commands::dispatch_with(cli, Output { prompts: false, ..*out })
+        super::dispatch_with(cli, Output { prompts: false, ..*out })
     };
     let say = |s: &str| -> anyhow::Result<()> {
         if !out.json {

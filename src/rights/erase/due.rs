@@ -1,0 +1,67 @@
+//! `dsr erase --due` (cron): carry out the approved plans of verified erasure requests, one
+//! transaction each. A plan the data outran is made again and waits for approval; a plan on hold
+//! or not approved is counted, not touched.
+
+use serde::Serialize;
+
+use crate::clock::Clock;
+use crate::cron::RunLock;
+use crate::error::Error;
+use crate::request::{self, Kind};
+use crate::store::Store;
+
+#[derive(Debug, Default, Serialize)]
+pub struct DueSummary {
+    pub format_version: u32,
+    pub applied: Vec<String>,
+    /// The data changed since approval: made again, waiting for the officer's approval.
+    pub replanned: Vec<String>,
+    /// Verified erasure requests whose plan no officer has approved (or that have no plan yet).
+    pub waiting_for_approval: Vec<String>,
+    /// Approved plans an officer put on hold.
+    pub on_hold: Vec<String>,
+    pub failed: Vec<(String, String)>,
+}
+
+/// Carry out every approved plan that is due, under the store's run lock. What the plans queued
+/// is delivered by the caller, after this returns.
+pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock) -> anyhow::Result<DueSummary> {
+    {
+        let tx = store.conn.transaction()?;
+        request::expire_stale(&tx, clock)?;
+        tx.commit()?;
+    }
+    let mut sum = DueSummary { format_version: 1, ..Default::default() };
+    let mut ready = Vec::new();
+    for row in store
+        .conn
+        .prepare(
+            "SELECT r.id, p.approved_at IS NOT NULL, p.held_at IS NOT NULL FROM request r
+             LEFT JOIN erasure_plan p ON p.request_id = r.id
+             WHERE r.kind = 'erase' AND r.state = 'verified' AND r.answered_at IS NULL AND p.applied_at IS NULL
+             ORDER BY r.year, r.seq",
+        )?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?)))?
+    {
+        match row? {
+            (id, _, true) => sum.on_hold.push(id),
+            (id, true, false) => ready.push(id),
+            (id, false, false) => sum.waiting_for_approval.push(id),
+        }
+    }
+    for id in ready {
+        let result = (|| -> anyhow::Result<()> {
+            let (req, s) = crate::rights::verified(&store.conn, &id, Kind::Erase)?;
+            super::stored::refuse_legal_claims(&store.conn, &s)?;
+            let stored = super::stored::stored(&store.conn, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            super::carry_out::apply(store, clock, &req, &s, &stored.plan)?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => sum.applied.push(id),
+            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StalePlan(_))) => sum.replanned.push(id),
+            Err(e) => sum.failed.push((id, format!("{e:#}"))),
+        }
+    }
+    Ok(sum)
+}

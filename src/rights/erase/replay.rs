@@ -1,0 +1,116 @@
+//! `dsr erase --replay`: after a restore from a backup older than some erasures, erase again
+//! everyone whose identifiers match an erasure's keyed hashes (the journal beside the store and
+//! the suppression list), one transaction per person.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use rusqlite::{params, TransactionBehavior};
+use serde::Serialize;
+use serde_json::json;
+
+use super::carry_out::JournalEntry;
+use crate::clock::Clock;
+use crate::cron::RunLock;
+use crate::error::Error;
+use crate::keys::Keys;
+use crate::request::{self, Request};
+use crate::rights::object::suppress;
+use crate::store::Store;
+use crate::{audit, check};
+
+/// One person erased again, under the erasure request that first erased them.
+#[derive(Debug, Serialize)]
+pub struct Replayed {
+    pub erasure: String,
+    pub deleted: u64,
+    pub kept: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Replay {
+    pub known_hashes: usize,
+    pub replayed: Vec<Replayed>,
+}
+
+/// Erase again, under the store's run lock, everyone an earlier erasure removed. `journal` names
+/// the erasure journal when it is not beside the store.
+pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock, journal: Option<&Path>) -> anyhow::Result<Replay> {
+    let path = journal.map(Path::to_path_buf).unwrap_or_else(|| crate::queue::journal_path(&store.path));
+    let mut wanted: HashMap<String, String> = HashMap::new();
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: JournalEntry = serde_json::from_str(line)
+                .map_err(|e| Error::invalid("erasure journal", format!("{}: {e}", path.display())))?;
+            for (_, h) in entry.hashes {
+                wanted.insert(h, entry.request.clone());
+            }
+        }
+    } else if journal.is_some() {
+        return Err(Error::invalid("--journal", format!("cannot read {}", path.display())).into());
+    }
+    for h in store
+        .conn
+        .prepare("SELECT hash, coalesce(request_id, '') FROM suppression WHERE reason = 'erased'")?
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+    {
+        let (h, r) = h?;
+        wanted.entry(h).or_insert(r);
+    }
+    let keys = Keys::load(&store.conn)?;
+    let mut people: BTreeMap<i64, String> = BTreeMap::new();
+    for (sql, kind) in [
+        ("SELECT person_id, address_norm FROM email_address", "email"),
+        ("SELECT person_id, number FROM phone_number", "phone"),
+        ("SELECT person_id, customer_number FROM customer", "customer"),
+    ] {
+        let mut stmt = store.conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let value: String = r.get(1)?;
+            if let Some(req) = wanted.get(&check::suppression_hash(&keys, kind, &value)) {
+                people.insert(r.get(0)?, req.clone());
+            }
+        }
+    }
+    let mut replayed = Vec::new();
+    for (person, original) in &people {
+        let s = crate::subject::subject(&store.conn, *person)?;
+        let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The restored store may still hold the erasure request itself as open: it was carried out.
+        let open: Vec<Request> = tx
+            .prepare("SELECT id FROM request WHERE person_id = ?1 AND kind = 'erase' AND state IN ('awaiting-verification', 'verified')")?
+            .query_map([person], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .map(|id| request::load(&tx, id))
+            .collect::<anyhow::Result<_>>()?;
+        let plan = super::plan(&tx, &s, &clock.timestamp())?;
+        suppress(&tx, clock, &keys, None, &s, "erased")?;
+        super::apply(&tx, &s, &plan)?;
+        for r in &open {
+            tx.execute(
+                "UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1",
+                params![r.id, clock.timestamp()],
+            )?;
+            request::set_state(
+                &tx,
+                clock,
+                r,
+                "completed",
+                json!({"answered": "erasure replayed after a restore", "erasure": original}),
+            )?;
+        }
+        audit::append(
+            &tx,
+            clock,
+            Some(original),
+            Some(&keys.person(*person)),
+            "erasure-replayed",
+            json!({"deleted": plan.deleted, "kept": plan.kept}),
+        )?;
+        tx.commit()?;
+        replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });
+    }
+    Ok(Replay { known_hashes: wanted.len(), replayed })
+}

@@ -1,0 +1,64 @@
+//! The archive of an access or export answer (Art. 15, 20): written atomically from one read
+//! snapshot of the store, then recorded as prepared in its own transaction. Shared by `dsr export`,
+//! the delivery of an answer and the scripted batch, so it lives below them all.
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::archive::{self, Manifest};
+use crate::request::{self, Request};
+use crate::subject::Subject;
+
+/// Write the archive file, atomically (reads the store, writes nothing to it). The caller then
+/// records the disclosure with [`record_disclosure`].
+#[allow(clippy::too_many_arguments)]
+pub fn archive_file(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    register: &crate::register::Register,
+    req: &Request,
+    s: Subject,
+    out: &Path,
+    force: bool,
+    passphrase: Option<&str>,
+) -> anyhow::Result<Manifest> {
+    let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
+    crate::fsutil::write_private(out, force, |file| {
+        // One read transaction: the archive is one consistent snapshot, and the store is locked
+        // once rather than for each of its queries. Deferred, so writers are never held up.
+        let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
+        let manifest = archive::write(&snapshot, register, &spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
+        snapshot.commit()?;
+        Ok(manifest)
+    })
+}
+
+/// Record that an archive was prepared (it completes nothing: only its delivery does, see
+/// `--send` and `dsr request delivered`); on failure the archive at `out` is removed, so there is
+/// never an archive without its record.
+pub fn record_disclosure(
+    conn: &mut rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    req: &Request,
+    manifest: &Manifest,
+    encrypted: bool,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let mut record = || -> anyhow::Result<()> {
+        let tx = conn.transaction()?;
+        request::answered(
+            &tx,
+            clock,
+            req,
+            json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
+        )?;
+        tx.commit()?;
+        Ok(())
+    };
+    if let Err(e) = record() {
+        let _ = std::fs::remove_file(out);
+        return Err(e);
+    }
+    Ok(())
+}

@@ -24,6 +24,7 @@ pub mod keys;
 pub mod letters;
 pub mod local_time;
 pub mod lookup;
+pub mod map;
 pub mod mail;
 pub mod notify;
 pub mod output;

@@ -2,20 +2,44 @@
 
 use clap::ValueEnum;
 
-use crate::cli::Ground;
+use crate::cli::{Ground, RegisterArgs, RegisterCommand};
 use crate::exit::Code;
 use crate::output::{table, Output};
 use crate::register::Register;
 
 use super::Ctx;
 
-pub fn register(ctx: &Ctx) -> anyhow::Result<Code> {
+pub fn register(ctx: &Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
     let out = &ctx.out;
+    if let Some(RegisterCommand::Export { out: file, force }) = &args.command {
+        return export(ctx, file.as_deref(), *force);
+    }
     let register = Register::load(&ctx.store.conn)?;
     if out.json {
         out.json(&register)?;
     } else {
         out.data(&render_register(&register, out))?;
+    }
+    Ok(Code::Ok)
+}
+
+/// `dsr register export`: the register as a company file, on stdout or into `--out` atomically.
+fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Result<Code> {
+    let Some(company) = crate::map::export::export(&ctx.store.conn)? else {
+        return Err(crate::error::Error::invalid(
+            "store",
+            "this store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)",
+        )
+        .into());
+    };
+    let text = company.to_toml();
+    match file {
+        None => ctx.out.data(&text)?,
+        Some(path) => {
+            use std::io::Write;
+            crate::fsutil::write_private(path, force, |f| Ok(f.write_all(text.as_bytes())?))?;
+            ctx.out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
+        }
     }
     Ok(Code::Ok)
 }

@@ -96,7 +96,10 @@ fn every_broken_reference_gets_a_line_of_its_own() {
     let out = other.dsr().args(["init", "--force", "--yes", "--register"]).arg(env.path("bad.toml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
+    let line = |needle: &str| bad.lines().position(|l| l == needle).unwrap() + 1;
+    assert!(err.contains(&format!("line {}: purpose[", line("legal_basis = \"law\""))), "{err}");
     assert!(err.contains("].legal_basis: \"law\" is not the code of a [[legal_basis]]"), "{err}");
+    assert!(err.contains(&format!("line {}: recipient[", line("received_via = \"pigeon\""))), "{err}");
     assert!(err.contains("].received_via: \"pigeon\" is not one of: payment-method"), "{err}");
     assert!(err.contains("].starts_at: \"whenever\" is not one of: event"), "{err}");
     assert!(err.contains("has 3 problems; nothing was written"), "{err}");
@@ -113,6 +116,8 @@ fn a_category_on_a_table_the_store_lacks_is_refused() {
     let (other, out) = init_from(&env, &bad, "tables");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
+    let line = bad.lines().position(|l| l.starts_with("tables = [\"customers\"")).unwrap() + 1;
+    assert!(err.contains(&format!("line {line}: category[")), "{err}");
     assert!(err.contains("].tables[0]: the store has no table \"customers\""), "{err}");
     assert!(!other.db.exists());
 }

@@ -25,7 +25,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
     let company = args.register.as_deref().map(read_company_file).transpose()?;
     let store = store::create(db, args.force, |s| match (fixture, &company) {
         (Some(f), _) => fixture::load(&mut s.conn, f, clock, args.register_only),
-        (None, Some((path, file))) => load_company_file(&mut s.conn, path, file),
+        (None, Some((path, text, file))) => load_company_file(&mut s.conn, path, text, file),
         (None, None) => Ok(()),
     })?;
     let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
@@ -57,7 +57,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                 f.name,
                 f.company
             ))?,
-            (None, Some((path, file))) => out.status(&format!(
+            (None, Some((path, _, file))) => out.status(&format!(
                 "Created {} with the register of {} from {}: {people} people.",
                 db.display(),
                 file.controller.name,
@@ -70,18 +70,19 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
 }
 
 /// Read and check a company file before any store is made: every problem on a line of its own.
-fn read_company_file(path: &Path) -> anyhow::Result<(&Path, CompanyFile)> {
+fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, CompanyFile)> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
     let file = CompanyFile::parse(&text).map_err(|problems| refused(path, &problems))?;
-    Ok((path, file))
+    Ok((path, text, file))
 }
 
-fn load_company_file(conn: &mut rusqlite::Connection, path: &Path, file: &CompanyFile) -> anyhow::Result<()> {
+fn load_company_file(conn: &mut rusqlite::Connection, path: &Path, text: &str, file: &CompanyFile) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
-    let problems = crate::map::load::load(&tx, file)
+    let mut problems = crate::map::load::load(&tx, file)
         .with_context(|| format!("loading the register from {}", path.display()))?;
     if !problems.is_empty() {
+        crate::map::locate(text, &mut problems);
         return Err(refused(path, &problems));
     }
     tx.commit()?;

@@ -212,7 +212,8 @@ impl CompanyFile {
             let key = e.path().to_string();
             vec![toml_problem(text, e.inner(), key)]
         })?;
-        let problems = check::check(&file);
+        let mut problems = check::check(&file);
+        locate(text, &mut problems);
         if problems.is_empty() {
             Ok(file)
         } else {
@@ -225,8 +226,42 @@ impl CompanyFile {
     }
 }
 
+/// Give each problem the line of its key, found by walking the document's spans along the path.
+pub fn locate(text: &str, problems: &mut [Problem]) {
+    let Ok(doc) = toml::de::DeTable::parse(text) else { return };
+    for p in problems.iter_mut().filter(|p| p.line.is_none()) {
+        p.line = span_of(doc.get_ref(), &p.key).map(|at| line_at(text, at));
+    }
+}
+
+/// Where a key path such as `category[3].tables[1]` is written in the document.
+fn span_of(root: &toml::de::DeTable<'_>, path: &str) -> Option<usize> {
+    let mut table = root;
+    let mut at = None;
+    for segment in path.split('.') {
+        let mut parts = segment.split('[');
+        let name = parts.next()?;
+        let (key, mut value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+        at = Some(key.span().start);
+        for index in parts {
+            let i: usize = index.strip_suffix(']')?.parse().ok()?;
+            let toml::de::DeValue::Array(items) = value.get_ref() else { return None };
+            value = items.get(i)?;
+            at = Some(value.span().start);
+        }
+        if let toml::de::DeValue::Table(t) = value.get_ref() {
+            table = t;
+        }
+    }
+    at
+}
+
+fn line_at(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
 fn toml_problem(text: &str, e: &toml::de::Error, key: String) -> Problem {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let line = e.span().map(|s| line_at(text, s.start));
     let key = if key.is_empty() || key == "." { "(file)".to_owned() } else { key };
     Problem { line, key, what: e.message().trim().replace('\n', " ") }
 }

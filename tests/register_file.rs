@@ -78,7 +78,10 @@ fn a_value_of_the_wrong_type_is_named_by_its_path() {
     let (_, out) = init_from(&env, &bad, "typed");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("category[") && err.contains("].portable: invalid type: string \"yes\", expected a boolean"), "{err}");
+    assert!(
+        err.contains("category[") && err.contains("].portable: invalid type: string \"yes\", expected a boolean"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -120,4 +123,46 @@ fn a_category_on_a_table_the_store_lacks_is_refused() {
     assert!(err.contains(&format!("line {line}: category[")), "{err}");
     assert!(err.contains("].tables[0]: the store has no table \"customers\""), "{err}");
     assert!(!other.db.exists());
+}
+
+#[test]
+fn the_worked_example_loads() {
+    let doc = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/register-file.md"))
+        .unwrap();
+    let start = doc.find("```toml\n").expect("docs/register-file.md has a toml example") + "```toml\n".len();
+    let example = &doc[start..start + doc[start..].find("```").unwrap()];
+    let base = Env::new();
+    let (env, out) = init_from(&base, example, "ketting");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (register, code): (serde_json::Value, i32) = env.json(&["register"]);
+    assert_eq!(code, 0);
+    assert_eq!(register["controller"]["name"], "Fietsenmakerij De Ketting V.O.F.");
+    assert_eq!(register["recipients"][0]["code"], "mollie");
+    // Exported and loaded again, it stays the same file.
+    let first = stdout(&env.run(&["register", "export"]));
+    let (again, out) = init_from(&env, &first, "again");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&again.run(&["register", "export"])), first);
+}
+
+#[test]
+fn register_export_json_is_the_same_document_and_an_empty_store_has_none() {
+    let (env, text) = exported("voordelig-streamen");
+    let (doc, code): (serde_json::Value, i32) = env.json(&["register", "export"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["company"], "voordelig-streamen");
+    let codes = |key: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| *l != format!("[[{key}]]"))
+            .filter_map(|l| l.strip_prefix("code = \"").map(|c| c.trim_end_matches('"').to_owned()))
+            .take(1)
+            .collect()
+    };
+    assert_eq!(doc["purpose"][0]["code"].as_str().map(str::to_owned), codes("purpose").pop());
+    let empty = Env::new();
+    empty.dsr().arg("init").assert().success();
+    let out = empty.run(&["register", "export"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    crate::support::assert_one_line_error(&out);
+    assert!(stderr(&out).contains("no register yet"), "{}", stderr(&out));
 }

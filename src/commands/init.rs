@@ -63,7 +63,9 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                 file.controller.name,
                 path.display()
             ))?,
-            (None, None) => out.status(&format!("Created an empty store at {}; it has no register yet.", db.display()))?,
+            (None, None) => {
+                out.status(&format!("Created an empty store at {}; it has no register yet.", db.display()))?
+            }
         }
     }
     Ok(Code::Ok)
@@ -77,10 +79,15 @@ fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, CompanyFile)
     Ok((path, text, file))
 }
 
-fn load_company_file(conn: &mut rusqlite::Connection, path: &Path, text: &str, file: &CompanyFile) -> anyhow::Result<()> {
+fn load_company_file(
+    conn: &mut rusqlite::Connection,
+    path: &Path,
+    text: &str,
+    file: &CompanyFile,
+) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
-    let mut problems = crate::map::load::load(&tx, file)
-        .with_context(|| format!("loading the register from {}", path.display()))?;
+    let mut problems =
+        crate::map::load::load(&tx, file).with_context(|| format!("loading the register from {}", path.display()))?;
     if !problems.is_empty() {
         crate::map::locate(text, &mut problems);
         return Err(refused(path, &problems));

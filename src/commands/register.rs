@@ -34,11 +34,21 @@ fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Res
     };
     let text = company.to_toml();
     match file {
+        // --json: the same document as JSON, keys and order as in the file.
+        None if ctx.out.json => ctx.out.json(&company)?,
         None => ctx.out.data(&text)?,
         Some(path) => {
             use std::io::Write;
             crate::fsutil::write_private(path, force, |f| Ok(f.write_all(text.as_bytes())?))?;
-            ctx.out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
+            if ctx.out.json {
+                ctx.out.json(&serde_json::json!({
+                    "format_version": 1,
+                    "out": path.display().to_string(),
+                    "company": company.company,
+                }))?;
+            } else {
+                ctx.out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
+            }
         }
     }
     Ok(Code::Ok)
@@ -46,7 +56,8 @@ fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Res
 
 fn render_register(r: &Register, out: &Output) -> String {
     let Some(c) = &r.controller else {
-        return "This store has no register yet (create one with `dsr init --fixture NAME`).".to_owned();
+        return "This store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)."
+            .to_owned();
     };
     let mut s = format!(
         "Register of processing (GDPR Art. 30) of {}{}, privacy policy {}\nRights requests: {}\nComplaints: {} ({})\n",

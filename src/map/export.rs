@@ -186,10 +186,8 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
             })?
             .collect::<Result<_, _>>()?;
     }
-    let right = all(
-        conn,
-        "SELECT code, article, name_en, name_nl, how_en, how_nl FROM data_right ORDER BY sort, code",
-        |r| {
+    let right =
+        all(conn, "SELECT code, article, name_en, name_nl, how_en, how_nl FROM data_right ORDER BY sort, code", |r| {
             Ok(Right {
                 code: r.get(0)?,
                 article: r.get(1)?,
@@ -198,8 +196,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
                 how_en: r.get(4)?,
                 how_nl: r.get(5)?,
             })
-        },
-    )?;
+        })?;
     Ok(Some(CompanyFile {
         format_version: FORMAT_VERSION,
         company,

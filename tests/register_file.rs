@@ -166,3 +166,27 @@ fn register_export_json_is_the_same_document_and_an_empty_store_has_none() {
     crate::support::assert_one_line_error(&out);
     assert!(stderr(&out).contains("no register yet"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_legitimate_interest_in_words_is_kept_and_needs_both_languages() {
+    let (env, text) = exported("virtio");
+    let anchor = "legal_basis = \"legitimate-interest\"\n";
+    assert!(text.contains(anchor));
+    let with = text.replacen(
+        anchor,
+        &format!("{anchor}legitimate_interest_en = \"Keeping our servers safe.\"\nlegitimate_interest_nl = \"Onze servers veilig houden.\"\n"),
+        1,
+    );
+    let (loaded, out) = init_from(&env, &with, "interest");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = stdout(&loaded.run(&["register", "export"]));
+    assert!(again.contains("legitimate_interest_nl = \"Onze servers veilig houden.\""), "{again}");
+    let half = text.replacen(anchor, &format!("{anchor}legitimate_interest_en = \"Keeping our servers safe.\"\n"), 1);
+    let (_, out) = init_from(&env, &half, "half");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("].legitimate_interest_nl: legitimate_interest needs both _en and _nl"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -265,3 +265,49 @@ fn toml_problem(text: &str, e: &toml::de::Error, key: String) -> Problem {
     let key = if key.is_empty() || key == "." { "(file)".to_owned() } else { key };
     Problem { line, key, what: e.message().trim().replace('\n', " ") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::{fixture, Store};
+
+    fn loaded(file: &CompanyFile) -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let tx = store.conn.transaction().unwrap();
+        assert_eq!(load::load(&tx, file).unwrap(), vec![]);
+        tx.commit().unwrap();
+        store
+    }
+
+    #[test]
+    fn each_fixture_register_parses_back_and_loads_to_the_same_file() {
+        for f in fixture::FIXTURES {
+            let mut store = Store::in_memory().unwrap();
+            fixture::load(&mut store.conn, f, Clock::from_env().unwrap(), true).unwrap();
+            let file = export::export(&store.conn).unwrap().unwrap();
+            let text = file.to_toml();
+            assert_eq!(CompanyFile::parse(&text).unwrap(), file, "{}", f.name);
+            let again = export::export(&loaded(&file).conn).unwrap().unwrap();
+            assert_eq!(again.to_toml(), text, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn a_problem_is_placed_on_the_line_of_its_key() {
+        let text = "a = 1\n[[purpose]]\ncode = \"x\"\n[[purpose]]\ncode = \"y\"\ntables = [\"p\", \"q\"]\n";
+        let mut problems = vec![
+            Problem { line: None, key: "purpose[1].code".into(), what: String::new() },
+            Problem { line: None, key: "purpose[1].tables[1]".into(), what: String::new() },
+            Problem { line: None, key: "purpose[2].code".into(), what: String::new() },
+        ];
+        locate(text, &mut problems);
+        let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(5), Some(6), None]);
+    }
+
+    #[test]
+    fn an_empty_store_has_no_file() {
+        assert_eq!(export::export(&Store::in_memory().unwrap().conn).unwrap(), None);
+    }
+}

@@ -79,8 +79,8 @@ pub enum Command {
     Init(InitArgs),
     /// Check whether the store holds data on a person: records per category (internal, not a request)
     Lookup(LookupArgs),
-    /// Show the register of processing (GDPR Art. 30) held in the store
-    Register,
+    /// Show the register of processing (GDPR Art. 30) held in the store, or export it as a company file
+    Register(RegisterArgs),
     /// Right of access (Art. 15): open a request and send the code, or answer a verified request
     Access(AccessArgs),
     /// Right to data portability (Art. 20): open an export request, write the archive of a verified one, or run a batch
@@ -132,8 +132,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct InitArgs {
     /// Fill the store from an embedded fixture: its register and its sample people
-    #[arg(long, value_enum, value_name = "NAME")]
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with = "register")]
     pub fixture: Option<FixtureName>,
+    /// Load the register from a company file (TOML, see docs/register-file.md); no people
+    #[arg(long, value_name = "FILE")]
+    pub register: Option<PathBuf>,
     /// With --fixture: load only the register, no sample people
     #[arg(long, requires = "fixture")]
     pub register_only: bool,
@@ -143,6 +146,26 @@ pub struct InitArgs {
     /// With --force: replace without asking
     #[arg(long, short = 'y', requires = "force")]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RegisterArgs {
+    #[command(subcommand)]
+    pub command: Option<RegisterCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterCommand {
+    /// Write the store's register as a company file (TOML, see docs/register-file.md)
+    Export {
+        /// Write to FILE instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace an existing FILE
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -28,6 +28,7 @@ pub mod letters;
 pub mod local_time;
 pub mod lookup;
 pub mod mail;
+pub mod map;
 pub mod notify;
 pub mod output;
 pub mod queue;

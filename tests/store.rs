@@ -140,6 +140,8 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
              ALTER TABLE challenge DROP COLUMN expired_at;
              DROP INDEX restriction_person_all;
              DROP INDEX decision_review_person_all;
+             ALTER TABLE purpose DROP COLUMN legitimate_interest_en;
+             ALTER TABLE purpose DROP COLUMN legitimate_interest_nl;
              PRAGMA user_version = 2;",
         )
         .unwrap();

@@ -1,10 +1,14 @@
 //! `dsr init` and the hidden `dsr generate`.
 
+use std::path::Path;
+
 use anyhow::Context;
 
 use crate::cli::{GenerateArgs, InitArgs};
 use crate::clock::Clock;
+use crate::error::Error;
 use crate::exit::Code;
+use crate::map::CompanyFile;
 use crate::output::Output;
 use crate::store::{self, fixture};
 
@@ -18,9 +22,11 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
             return Err(crate::error::Error::RequestState("store not replaced: the officer declined".into()).into());
         }
     }
-    let store = store::create(db, args.force, |s| match fixture {
-        Some(f) => fixture::load(&mut s.conn, f, clock, args.register_only),
-        None => Ok(()),
+    let company = args.register.as_deref().map(read_company_file).transpose()?;
+    let store = store::create(db, args.force, |s| match (fixture, &company) {
+        (Some(f), _) => fixture::load(&mut s.conn, f, clock, args.register_only),
+        (None, Some((path, text, file))) => load_company_file(&mut s.conn, path, text, file),
+        (None, None) => Ok(()),
     })?;
     let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
     #[derive(serde::Serialize)]
@@ -28,6 +34,8 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
         format_version: u32,
         store: String,
         fixture: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        register: Option<String>,
         schema_version: i64,
         people: i64,
     }
@@ -35,23 +43,75 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
         format_version: 1,
         store: db.display().to_string(),
         fixture: fixture.map(|f| f.name),
+        register: args.register.as_ref().map(|p| p.display().to_string()),
         schema_version: store::migrate::latest(),
         people,
     };
     if out.json {
         out.json(&report)?;
     } else {
-        match fixture {
-            Some(f) => out.status(&format!(
+        match (fixture, &company) {
+            (Some(f), _) => out.status(&format!(
                 "Created {} from fixture {} ({}): {people} people.",
                 db.display(),
                 f.name,
                 f.company
             ))?,
-            None => out.status(&format!("Created an empty store at {}; it has no register yet.", db.display()))?,
+            (None, Some((path, _, file))) => out.status(&format!(
+                "Created {} with the register of {} from {}: {people} people.",
+                db.display(),
+                file.controller.name,
+                path.display()
+            ))?,
+            (None, None) => {
+                out.status(&format!("Created an empty store at {}; it has no register yet.", db.display()))?
+            }
         }
     }
     Ok(Code::Ok)
+}
+
+/// Read and check a company file before any store is made: every problem on a line of its own.
+fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, CompanyFile)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
+    let file = CompanyFile::parse(&text).map_err(|problems| refused(path, &problems))?;
+    Ok((path, text, file))
+}
+
+fn load_company_file(
+    conn: &mut rusqlite::Connection,
+    path: &Path,
+    text: &str,
+    file: &CompanyFile,
+) -> anyhow::Result<()> {
+    let tx = conn.transaction()?;
+    let mut problems =
+        crate::map::load::load(&tx, file).with_context(|| format!("loading the register from {}", path.display()))?;
+    if !problems.is_empty() {
+        crate::map::locate(text, &mut problems);
+        return Err(refused(path, &problems));
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// One stderr line per problem, then the error (exit 2): nothing was created.
+fn refused(path: &Path, problems: &[crate::map::Problem]) -> anyhow::Error {
+    for p in problems {
+        // A stderr that cannot be written still ends in the refusal below.
+        let _ = crate::output::stderr_line(&format!(
+            "dsr: {}: {}",
+            path.display(),
+            crate::output::sanitize::line(&p.to_string())
+        ));
+    }
+    let n = problems.len();
+    Error::invalid(
+        "register file",
+        format!("{} has {n} problem{}; nothing was written", path.display(), if n == 1 { "" } else { "s" }),
+    )
+    .into()
 }
 
 pub fn generate(db: &std::path::Path, args: &GenerateArgs, out: &Output) -> anyhow::Result<Code> {

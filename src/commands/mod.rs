@@ -102,7 +102,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
     match cli.command {
         Command::Init(args) => init::init(&db, &args, &out),
         Command::Lookup(args) => on_store(&db, out, |ctx| lookup::lookup(ctx, &args)),
-        Command::Register => on_store(&db, out, |ctx| register::register(ctx)),
+        Command::Register(args) => on_store(&db, out, |ctx| register::register(ctx, &args)),
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),

@@ -2,15 +2,18 @@
 
 use clap::ValueEnum;
 
-use crate::cli::Ground;
+use crate::cli::{Ground, RegisterArgs, RegisterCommand};
 use crate::exit::Code;
 use crate::output::{table, Output};
 use crate::register::Register;
 
 use super::Ctx;
 
-pub fn register(ctx: &Ctx) -> anyhow::Result<Code> {
+pub fn register(ctx: &Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
     let out = &ctx.out;
+    if let Some(RegisterCommand::Export { out: file, force }) = &args.command {
+        return export(ctx, file.as_deref(), *force);
+    }
     let register = Register::load(&ctx.store.conn)?;
     if out.json {
         out.json(&register)?;
@@ -20,9 +23,41 @@ pub fn register(ctx: &Ctx) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
+/// `dsr register export`: the register as a company file, on stdout or into `--out` atomically.
+fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Result<Code> {
+    let Some(company) = crate::map::export::export(&ctx.store.conn)? else {
+        return Err(crate::error::Error::invalid(
+            "store",
+            "this store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)",
+        )
+        .into());
+    };
+    let text = company.to_toml();
+    match file {
+        // --json: the same document as JSON, keys and order as in the file.
+        None if ctx.out.json => ctx.out.json(&company)?,
+        None => ctx.out.data(&text)?,
+        Some(path) => {
+            use std::io::Write;
+            crate::fsutil::write_private(path, force, |f| Ok(f.write_all(text.as_bytes())?))?;
+            if ctx.out.json {
+                ctx.out.json(&serde_json::json!({
+                    "format_version": 1,
+                    "out": path.display().to_string(),
+                    "company": company.company,
+                }))?;
+            } else {
+                ctx.out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
+            }
+        }
+    }
+    Ok(Code::Ok)
+}
+
 fn render_register(r: &Register, out: &Output) -> String {
     let Some(c) = &r.controller else {
-        return "This store has no register yet (create one with `dsr init --fixture NAME`).".to_owned();
+        return "This store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)."
+            .to_owned();
     };
     let mut s = format!(
         "Register of processing (GDPR Art. 30) of {}{}, privacy policy {}\nRights requests: {}\nComplaints: {} ({})\n",

@@ -1,0 +1,147 @@
+//! Whole-file checks of a parsed company file: every code that another key names exists,
+//! codes are unique, and values lie in the sets the store accepts. All problems are listed,
+//! one each, named by key path (`purpose[2].legal_basis`, counted from 0 as serde does).
+
+use std::collections::HashSet;
+
+use super::{CompanyFile, Problem};
+
+const PROVENANCE: &[&str] = &["provided", "observed", "derived"];
+const KIND: &[&str] = &["processor", "controller", "authority", "registry", "group-company"];
+const RECEIVED_VIA: &[&str] = &["payment-method", "domain", "disclosure", "consent", "purpose", "dunning-step"];
+const STARTS_AT: &[&str] = &[
+    "event",
+    "contract-end",
+    "fiscal-year-end",
+    "decision-not-hired",
+    "ticket-closed",
+    "consent-withdrawn",
+    "last-seen",
+];
+const SET_BY: &[&str] = &["policy", "law", "fixture"];
+const STEP: &[&str] = &["reminder", "final-reminder", "blocked", "collection", "terminated"];
+
+struct Checker {
+    problems: Vec<Problem>,
+}
+
+impl Checker {
+    fn say(&mut self, key: String, what: String) {
+        self.problems.push(Problem { line: None, key, what });
+    }
+
+    fn one_of(&mut self, key: String, value: &str, allowed: &[&str]) {
+        if !allowed.contains(&value) {
+            self.say(key, format!("{value:?} is not one of: {}", allowed.join(", ")));
+        }
+    }
+
+    fn known(&mut self, key: String, value: &str, codes: &HashSet<&str>, section: &str) {
+        if !codes.contains(value) {
+            self.say(key, format!("{value:?} is not the code of a [[{section}]]"));
+        }
+    }
+
+    /// The set of codes of a section, each duplicate named.
+    fn codes<'a>(&mut self, section: &str, codes: impl Iterator<Item = &'a str>) -> HashSet<&'a str> {
+        let mut seen = HashSet::new();
+        for (i, code) in codes.enumerate() {
+            if code.trim().is_empty() {
+                self.say(format!("{section}[{i}].code"), "is empty".into());
+            } else if !seen.insert(code) {
+                self.say(format!("{section}[{i}].code"), format!("{code:?} is used twice"));
+            }
+        }
+        seen
+    }
+}
+
+pub fn check(f: &CompanyFile) -> Vec<Problem> {
+    let mut c = Checker { problems: Vec::new() };
+    if f.format_version != super::FORMAT_VERSION {
+        c.say(
+            "format_version".into(),
+            format!("{} is not a version this dsr reads ({})", f.format_version, super::FORMAT_VERSION),
+        );
+    }
+    if f.company.trim().is_empty() {
+        c.say("company".into(), "is empty".into());
+    }
+    let bases = c.codes("legal_basis", f.legal_basis.iter().map(|b| b.code.as_str()));
+    let purposes = c.codes("purpose", f.purpose.iter().map(|p| p.code.as_str()));
+    let categories = c.codes("category", f.category.iter().map(|x| x.code.as_str()));
+    c.codes("recipient", f.recipient.iter().map(|r| r.code.as_str()));
+    c.codes("retention", f.retention.iter().map(|r| r.code.as_str()));
+    c.codes("automated_decision", f.automated_decision.iter().map(|d| d.code.as_str()));
+    c.codes("right", f.right.iter().map(|r| r.code.as_str()));
+    for (i, p) in f.purpose.iter().enumerate() {
+        c.known(format!("purpose[{i}].legal_basis"), &p.legal_basis, &bases, "legal_basis");
+        if p.withdraw_how_en.is_some() != p.withdraw_how_nl.is_some() {
+            c.say(format!("purpose[{i}].withdraw_how_nl"), "withdraw_how needs both _en and _nl".into());
+        }
+        if p.legitimate_interest_en.is_some() != p.legitimate_interest_nl.is_some() {
+            c.say(format!("purpose[{i}].legitimate_interest_nl"), "legitimate_interest needs both _en and _nl".into());
+        }
+    }
+    let mut tables: HashSet<&str> = HashSet::new();
+    for (i, cat) in f.category.iter().enumerate() {
+        c.one_of(format!("category[{i}].provenance"), &cat.provenance, PROVENANCE);
+        for (j, t) in cat.tables.iter().enumerate() {
+            if !tables.insert(t) {
+                c.say(format!("category[{i}].tables[{j}]"), format!("table {t:?} already belongs to a category"));
+            }
+        }
+        for (j, p) in cat.purposes.iter().enumerate() {
+            c.known(format!("category[{i}].purposes[{j}]"), p, &purposes, "purpose");
+        }
+    }
+    for (i, r) in f.recipient.iter().enumerate() {
+        c.one_of(format!("recipient[{i}].kind"), &r.kind, KIND);
+        c.one_of(format!("recipient[{i}].received_via"), &r.received_via, RECEIVED_VIA);
+        if r.country.len() != 2 || !r.country.bytes().all(|b| b.is_ascii_uppercase()) {
+            c.say(format!("recipient[{i}].country"), format!("{:?} is not an ISO 3166-1 alpha-2 code", r.country));
+        }
+        let needs_purpose = matches!(r.received_via.as_str(), "consent" | "purpose");
+        match &r.purpose {
+            Some(p) => {
+                c.known(format!("recipient[{i}].purpose"), p, &purposes, "purpose");
+                if !needs_purpose {
+                    c.say(
+                        format!("recipient[{i}].purpose"),
+                        "only a recipient received_via consent or purpose names a purpose".into(),
+                    );
+                }
+            }
+            None if needs_purpose => c.say(
+                format!("recipient[{i}].purpose"),
+                format!("missing: received_via {:?} needs the purpose it follows", r.received_via),
+            ),
+            None => {}
+        }
+        for (j, cat) in r.categories.iter().enumerate() {
+            c.known(format!("recipient[{i}].categories[{j}]"), cat, &categories, "category");
+        }
+    }
+    for (i, r) in f.retention.iter().enumerate() {
+        c.known(format!("retention[{i}].category"), &r.category, &categories, "category");
+        if !tables.contains(r.table.as_str()) {
+            c.say(format!("retention[{i}].table"), format!("{:?} is not in any category's tables", r.table));
+        }
+        if r.period_months < 0 {
+            c.say(format!("retention[{i}].period_months"), "is negative".into());
+        }
+        c.one_of(format!("retention[{i}].starts_at"), &r.starts_at, STARTS_AT);
+        c.one_of(format!("retention[{i}].set_by"), &r.set_by, SET_BY);
+    }
+    for (i, d) in f.automated_decision.iter().enumerate() {
+        c.known(format!("automated_decision[{i}].purpose"), &d.purpose, &purposes, "purpose");
+        let mut numbers = HashSet::new();
+        for (j, s) in d.step.iter().enumerate() {
+            c.one_of(format!("automated_decision[{i}].step[{j}].step"), &s.step, STEP);
+            if !numbers.insert(s.step_no) {
+                c.say(format!("automated_decision[{i}].step[{j}].step_no"), format!("{} is used twice", s.step_no));
+            }
+        }
+    }
+    c.problems
+}

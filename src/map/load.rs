@@ -1,0 +1,196 @@
+//! A company file into a store: the register tables filled in one transaction, checked
+//! against the store (every table named exists, every retention rule can be carried out)
+//! before it commits. Used by `dsr init --register FILE` inside `store::create`, so a file
+//! that fails leaves no store behind.
+
+use rusqlite::{params, Transaction};
+
+use super::{CompanyFile, Problem};
+
+/// Fill the register tables from `file`. Problems found against the store come back as a list.
+pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    for (i, cat) in file.category.iter().enumerate() {
+        for (j, t) in cat.tables.iter().enumerate() {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+                [t],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                problems.push(Problem {
+                    line: None,
+                    key: format!("category[{i}].tables[{j}]"),
+                    what: format!("the store has no table {t:?}"),
+                });
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(problems);
+    }
+    insert(tx, file)?;
+    // A retention rule the engine cannot carry out is refused here, not reported as "removed 0" nightly.
+    for rule in &crate::register::Register::load(tx)?.retention {
+        if let Err(why) = crate::retention::check(rule) {
+            let i = file.retention.iter().position(|r| r.code == rule.code).unwrap_or(0);
+            problems.push(Problem { line: None, key: format!("retention[{i}]"), what: why });
+        }
+    }
+    Ok(problems)
+}
+
+fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> rusqlite::Result<()> {
+    let c = &f.controller;
+    tx.execute(
+        "INSERT INTO controller (id, fixture, name, legal_form, kvk_number, address, website, privacy_email,
+             policy_version, rights_contact_en, rights_contact_nl, complaint_authority, complaint_url,
+             court_route_en, court_route_nl)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        params![
+            f.company,
+            c.name,
+            c.legal_form,
+            c.kvk_number,
+            c.address,
+            c.website,
+            c.privacy_email,
+            c.policy_version,
+            c.rights_contact_en,
+            c.rights_contact_nl,
+            c.complaint_authority,
+            c.complaint_url,
+            c.court_route_en,
+            c.court_route_nl
+        ],
+    )?;
+    for b in &f.legal_basis {
+        tx.execute(
+            "INSERT INTO legal_basis (code, article, name_en, name_nl) VALUES (?1, ?2, ?3, ?4)",
+            params![b.code, b.article, b.name_en, b.name_nl],
+        )?;
+    }
+    // The order in the file is the register's order: `sort` counts in tens.
+    for (i, p) in f.purpose.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO purpose (code, name_en, name_nl, legal_basis, direct_marketing, description_en,
+                 description_nl, legitimate_interest_en, legitimate_interest_nl, withdraw_how_en, withdraw_how_nl, sort)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![
+                p.code,
+                p.name_en,
+                p.name_nl,
+                p.legal_basis,
+                p.direct_marketing,
+                p.description_en,
+                p.description_nl,
+                p.legitimate_interest_en,
+                p.legitimate_interest_nl,
+                p.withdraw_how_en,
+                p.withdraw_how_nl,
+                (i as i64 + 1) * 10
+            ],
+        )?;
+    }
+    for (i, x) in f.category.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO category (code, name_en, name_nl, description_en, description_nl, provenance, source_en,
+                 source_nl, portable, sort)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                x.code,
+                x.name_en,
+                x.name_nl,
+                x.description_en,
+                x.description_nl,
+                x.provenance,
+                x.source_en,
+                x.source_nl,
+                x.portable,
+                (i as i64 + 1) * 10
+            ],
+        )?;
+        for t in &x.tables {
+            tx.execute("INSERT INTO category_table (table_name, category) VALUES (?1, ?2)", params![t, x.code])?;
+        }
+        for p in &x.purposes {
+            tx.execute("INSERT INTO category_purpose (category, purpose) VALUES (?1, ?2)", params![x.code, p])?;
+        }
+    }
+    for r in &f.recipient {
+        tx.execute(
+            "INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,
+                 purpose, description_en, description_nl)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                r.code,
+                r.name,
+                r.kind,
+                r.country,
+                r.outside_eea,
+                r.safeguards_en,
+                r.safeguards_nl,
+                r.received_via,
+                r.purpose,
+                r.description_en,
+                r.description_nl
+            ],
+        )?;
+        for cat in &r.categories {
+            tx.execute("INSERT INTO recipient_category (recipient, category) VALUES (?1, ?2)", params![r.code, cat])?;
+        }
+    }
+    for r in &f.retention {
+        tx.execute(
+            "INSERT INTO retention_rule (code, category, table_name, period_months, starts_at, description_en,
+                 description_nl, set_by, justification)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                r.code,
+                r.category,
+                r.table,
+                r.period_months,
+                r.starts_at,
+                r.description_en,
+                r.description_nl,
+                r.set_by,
+                r.justification
+            ],
+        )?;
+    }
+    for d in &f.automated_decision {
+        tx.execute(
+            "INSERT INTO automated_decision (code, name_en, name_nl, purpose, logic_en, logic_nl, consequences_en,
+                 consequences_nl, human_review_en, human_review_nl)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                d.code,
+                d.name_en,
+                d.name_nl,
+                d.purpose,
+                d.logic_en,
+                d.logic_nl,
+                d.consequences_en,
+                d.consequences_nl,
+                d.human_review_en,
+                d.human_review_nl
+            ],
+        )?;
+        for s in &d.step {
+            tx.execute(
+                "INSERT INTO automated_decision_step (decision, step_no, step, days_after_due, description_en,
+                     description_nl)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![d.code, s.step_no, s.step, s.days_after_due, s.description_en, s.description_nl],
+            )?;
+        }
+    }
+    for (i, r) in f.right.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO data_right (code, article, name_en, name_nl, how_en, how_nl, sort)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![r.code, r.article, r.name_en, r.name_nl, r.how_en, r.how_nl, (i as i64 + 1) * 10],
+        )?;
+    }
+    Ok(())
+}

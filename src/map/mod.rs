@@ -1,0 +1,313 @@
+//! The company file's register part (docs/register-file.md): the Art. 30 register as a typed
+//! TOML document, read with serde and written back. `load` puts a file into a new store,
+//! `export` reads a store's register tables back into the same shape, so a round trip gives the
+//! same file. Every person-facing text has an `_en` and an `_nl` key. Order in the file is the
+//! order the register shows (purposes, categories, recipients, retention rules, rights).
+//! The data map (which tables hold a person's data, column by column) is a later `[[table]]`
+//! section of the same file.
+
+mod check;
+pub mod export;
+pub mod load;
+
+use serde::{Deserialize, Serialize};
+
+/// The version of the file format; a file names it as `format_version` at the top.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanyFile {
+    pub format_version: u32,
+    /// Short name of the company, e.g. `virtio` (stored as the controller's `fixture`).
+    pub company: String,
+    pub controller: Controller,
+    #[serde(default)]
+    pub legal_basis: Vec<LegalBasis>,
+    #[serde(default)]
+    pub purpose: Vec<Purpose>,
+    #[serde(default)]
+    pub category: Vec<Category>,
+    #[serde(default)]
+    pub recipient: Vec<Recipient>,
+    #[serde(default)]
+    pub retention: Vec<RetentionRule>,
+    #[serde(default)]
+    pub automated_decision: Vec<AutomatedDecision>,
+    #[serde(default)]
+    pub right: Vec<Right>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Controller {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_form: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kvk_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    pub privacy_email: String,
+    pub policy_version: String,
+    pub rights_contact_en: String,
+    pub rights_contact_nl: String,
+    pub complaint_authority: String,
+    pub complaint_url: String,
+    pub court_route_en: String,
+    pub court_route_nl: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalBasis {
+    pub code: String,
+    pub article: String,
+    pub name_en: String,
+    pub name_nl: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Purpose {
+    pub code: String,
+    pub name_en: String,
+    pub name_nl: String,
+    pub legal_basis: String,
+    #[serde(default)]
+    pub direct_marketing: bool,
+    pub description_en: String,
+    pub description_nl: String,
+    /// Art. 6(1)(f): the interest weighed, in words (Art. 13(1)(d)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legitimate_interest_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legitimate_interest_nl: Option<String>,
+    /// For consent: how the person withdraws it (Art. 7(3)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraw_how_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraw_how_nl: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Category {
+    pub code: String,
+    pub name_en: String,
+    pub name_nl: String,
+    pub description_en: String,
+    pub description_nl: String,
+    /// provided, observed or derived (Art. 15(1)(g), Art. 20).
+    pub provenance: String,
+    pub source_en: String,
+    pub source_nl: String,
+    pub portable: bool,
+    /// The store tables that hold this category; each table belongs to one category.
+    #[serde(default)]
+    pub tables: Vec<String>,
+    #[serde(default)]
+    pub purposes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub country: String,
+    pub outside_eea: bool,
+    pub safeguards_en: String,
+    pub safeguards_nl: String,
+    /// How one person's data reaches this recipient (Art. 19).
+    pub received_via: String,
+    /// With received_via `consent` or `purpose`: which purpose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    pub description_en: String,
+    pub description_nl: String,
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    pub code: String,
+    pub category: String,
+    pub table: String,
+    pub period_months: i64,
+    pub starts_at: String,
+    pub description_en: String,
+    pub description_nl: String,
+    pub set_by: String,
+    pub justification: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomatedDecision {
+    pub code: String,
+    pub name_en: String,
+    pub name_nl: String,
+    pub purpose: String,
+    pub logic_en: String,
+    pub logic_nl: String,
+    pub consequences_en: String,
+    pub consequences_nl: String,
+    pub human_review_en: String,
+    pub human_review_nl: String,
+    #[serde(default)]
+    pub step: Vec<DecisionStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionStep {
+    pub step_no: i64,
+    pub step: String,
+    /// The threshold: days after the invoice's due date.
+    pub days_after_due: i64,
+    pub description_en: String,
+    pub description_nl: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Right {
+    pub code: String,
+    pub article: String,
+    pub name_en: String,
+    pub name_nl: String,
+    pub how_en: String,
+    pub how_nl: String,
+}
+
+/// One problem in a company file: where (a key path, and a line when known) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub key: String,
+    pub what: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}: {}", self.key, self.what),
+            None => write!(f, "{}: {}", self.key, self.what),
+        }
+    }
+}
+
+impl CompanyFile {
+    /// Parse a company file. Syntax and type errors name the key and the line (serde stops at
+    /// the first); a file that parses is then checked whole, every problem reported.
+    pub fn parse(text: &str) -> Result<CompanyFile, Vec<Problem>> {
+        let de = toml::Deserializer::parse(text).map_err(|e| vec![toml_problem(text, &e, String::new())])?;
+        let file: CompanyFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            vec![toml_problem(text, e.inner(), key)]
+        })?;
+        let mut problems = check::check(&file);
+        locate(text, &mut problems);
+        if problems.is_empty() {
+            Ok(file)
+        } else {
+            Err(problems)
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a company file always serialises")
+    }
+}
+
+/// Give each problem the line of its key, found by walking the document's spans along the path.
+pub fn locate(text: &str, problems: &mut [Problem]) {
+    let Ok(doc) = toml::de::DeTable::parse(text) else { return };
+    for p in problems.iter_mut().filter(|p| p.line.is_none()) {
+        p.line = span_of(doc.get_ref(), &p.key).map(|at| line_at(text, at));
+    }
+}
+
+/// Where a key path such as `category[3].tables[1]` is written in the document.
+fn span_of(root: &toml::de::DeTable<'_>, path: &str) -> Option<usize> {
+    let mut table = root;
+    let mut at = None;
+    for segment in path.split('.') {
+        let mut parts = segment.split('[');
+        let name = parts.next()?;
+        let (key, mut value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+        at = Some(key.span().start);
+        for index in parts {
+            let i: usize = index.strip_suffix(']')?.parse().ok()?;
+            let toml::de::DeValue::Array(items) = value.get_ref() else { return None };
+            value = items.get(i)?;
+            at = Some(value.span().start);
+        }
+        if let toml::de::DeValue::Table(t) = value.get_ref() {
+            table = t;
+        }
+    }
+    at
+}
+
+fn line_at(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+fn toml_problem(text: &str, e: &toml::de::Error, key: String) -> Problem {
+    let line = e.span().map(|s| line_at(text, s.start));
+    let key = if key.is_empty() || key == "." { "(file)".to_owned() } else { key };
+    Problem { line, key, what: e.message().trim().replace('\n', " ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::{fixture, Store};
+
+    fn loaded(file: &CompanyFile) -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let tx = store.conn.transaction().unwrap();
+        assert_eq!(load::load(&tx, file).unwrap(), vec![]);
+        tx.commit().unwrap();
+        store
+    }
+
+    #[test]
+    fn each_fixture_register_parses_back_and_loads_to_the_same_file() {
+        for f in fixture::FIXTURES {
+            let mut store = Store::in_memory().unwrap();
+            fixture::load(&mut store.conn, f, Clock::from_env().unwrap(), true).unwrap();
+            let file = export::export(&store.conn).unwrap().unwrap();
+            let text = file.to_toml();
+            assert_eq!(CompanyFile::parse(&text).unwrap(), file, "{}", f.name);
+            let again = export::export(&loaded(&file).conn).unwrap().unwrap();
+            assert_eq!(again.to_toml(), text, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn a_problem_is_placed_on_the_line_of_its_key() {
+        let text = "a = 1\n[[purpose]]\ncode = \"x\"\n[[purpose]]\ncode = \"y\"\ntables = [\"p\", \"q\"]\n";
+        let mut problems = vec![
+            Problem { line: None, key: "purpose[1].code".into(), what: String::new() },
+            Problem { line: None, key: "purpose[1].tables[1]".into(), what: String::new() },
+            Problem { line: None, key: "purpose[2].code".into(), what: String::new() },
+        ];
+        locate(text, &mut problems);
+        let lines: Vec<_> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(5), Some(6), None]);
+    }
+
+    #[test]
+    fn an_empty_store_has_no_file() {
+        assert_eq!(export::export(&Store::in_memory().unwrap().conn).unwrap(), None);
+    }
+}

@@ -61,6 +61,7 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
     // Bytes, not `String` lines: a line that is not UTF-8 is one malformed line, left out and
     // counted, and the rest of the list still streams through.
     let mut line = Vec::new();
+    let mut lookup = checker.stream(&tx)?;
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
@@ -80,13 +81,14 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
             malformed += 1;
             continue;
         };
-        if checker.email(&tx, &normalised)?.allowed {
+        if checker.email_in(&tx, &mut lookup, &normalised)?.allowed {
             out.write_all(address.as_bytes())?;
             out.write_all(b"\n")?;
             allowed += 1;
         }
     }
     out.flush()?;
+    drop(lookup);
     drop(tx);
     ctx.out.status(&format!(
         "dsr check: {read} addresses read, {allowed} allowed for {}, {} not ({malformed} malformed).",

@@ -274,58 +274,73 @@ impl Checker {
         Ok(Verdict::allow())
     }
 
-    /// The per-line lookup of a stream of addresses (`check --stdin`), prepared once: the address's
-    /// rows with each person's latest consent record for the purpose, in one statement.
+    /// The lookup of a stream of addresses (`check --stdin`), prepared once: for a batch of
+    /// addresses at a time (a JSON array), each address's rows with each person's latest consent
+    /// record for the purpose, in one statement, so the per-statement cost is paid per batch.
     pub fn stream<'c>(&self, conn: &'c Connection) -> rusqlite::Result<Stream<'c>> {
         let lookup = conn.prepare(
-            "SELECT e.person_id, e.newsletter_opt_in, c.granted, c.recorded_at FROM email_address e
-             LEFT JOIN consent c ON c.id = (SELECT id FROM consent WHERE person_id = e.person_id AND purpose = ?2
-                                            ORDER BY recorded_at DESC, id DESC LIMIT 1)
-             WHERE e.address_norm = ?1",
+            "SELECT j.key, e.person_id, e.newsletter_opt_in, c.granted, c.recorded_at
+             FROM json_each(?1) j CROSS JOIN email_address e ON e.address_norm = j.value
+             LEFT JOIN consent c ON c.id = CASE WHEN e.newsletter_opt_in = 1 OR ?3 = 0 THEN
+                 (SELECT id FROM consent WHERE person_id = e.person_id AND purpose = ?2
+                  ORDER BY recorded_at DESC, id DESC LIMIT 1) END",
         )?;
-        Ok(Stream { lookup, people: Vec::new() })
+        Ok(Stream { lookup, rows: Vec::new() })
     }
 
-    /// The same verdict as [`Checker::email`], through a stream's prepared lookup.
-    pub fn email_in(&self, conn: &Connection, stream: &mut Stream<'_>, normalised: &str) -> anyhow::Result<Verdict> {
-        if self.purpose.direct_marketing
-            && !self.suppressed.is_empty()
-            && self.suppressed.contains(&suppression_hash(&self.keys, "email", normalised))
-        {
-            return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
-        }
+    /// Whether each address (normalised) is allowed: the same verdicts as [`Checker::email`],
+    /// looked up for the whole batch at once.
+    pub fn emails_allowed(
+        &self,
+        conn: &Connection,
+        stream: &mut Stream<'_>,
+        normalised: &[String],
+    ) -> anyhow::Result<Vec<bool>> {
         let on_consent = self.purpose.legal_basis == "consent";
-        let people = &mut stream.people;
-        people.clear();
-        let mut rows = stream.lookup.query(rusqlite::params![normalised, self.purpose.code])?;
-        while let Some(r) = rows.next()? {
-            let granted: Option<bool> = r.get(2)?;
+        let rows = &mut stream.rows;
+        rows.clear();
+        let batch = serde_json::to_string(normalised)?;
+        // The newsletter is denied to an address not opted in whatever its consent says, so the
+        // consent of such a row is not looked up (the verdict is only allowed or not here).
+        let newsletter = self.purpose.code == "newsletter";
+        let mut found = stream.lookup.query(rusqlite::params![batch, self.purpose.code, newsletter])?;
+        while let Some(r) = found.next()? {
+            let granted: Option<bool> = r.get(3)?;
             let consent = match granted {
-                Some(g) if on_consent => Some(Some((g, r.get(3)?))),
+                Some(g) if on_consent => Some(Some((g, r.get(4)?))),
                 _ if on_consent => Some(None),
                 _ => None,
             };
-            people.push((r.get(0)?, r.get(1)?, consent));
+            rows.push((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?, consent));
         }
-        drop(rows);
-        // One person holding the address twice: opted in if either row is (true sorts first).
-        people.sort_unstable_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
-        people.dedup_by_key(|(p, _, _)| *p);
-        if people.is_empty() {
-            return Ok(Verdict::deny("unknown-person", "no person on file has this address"));
-        }
-        for (p, opted_in, consent) in people.drain(..) {
-            let v = self.judge(conn, p, Some(opted_in), consent)?;
-            if !v.allowed {
-                return Ok(v);
+        drop(found);
+        // By address, then one person holding the address twice: opted in if either row is
+        // (true sorts first), people in the order `email` takes them.
+        rows.sort_unstable_by(|a, b| (a.0, b.1, b.2).cmp(&(b.0, a.1, a.2)));
+        rows.dedup_by_key(|r| (r.0, r.1));
+        let mut allowed = Vec::with_capacity(normalised.len());
+        let mut rows = rows.drain(..).peekable();
+        for (i, address) in normalised.iter().enumerate() {
+            let suppressed = self.purpose.direct_marketing
+                && !self.suppressed.is_empty()
+                && self.suppressed.contains(&suppression_hash(&self.keys, "email", address));
+            let mut ok = !suppressed;
+            let mut known = false;
+            while let Some((_, person, opted_in, consent)) = rows.next_if(|r| r.0 == i) {
+                known = true;
+                if ok && !self.judge(conn, person, Some(opted_in), consent)?.allowed {
+                    ok = false;
+                }
             }
+            allowed.push(ok && known);
         }
-        Ok(Verdict::allow())
+        Ok(allowed)
     }
 }
 
-/// A stream's prepared lookup and its reused row buffer.
+/// A stream's prepared lookup and its reused buffer of rows: (address's place in the batch,
+/// person, opted in, latest consent).
 pub struct Stream<'c> {
     lookup: rusqlite::Statement<'c>,
-    people: Vec<(i64, bool, Option<Option<(bool, String)>>)>,
+    rows: Vec<(usize, i64, bool, Option<Option<(bool, String)>>)>,
 }

@@ -49,6 +49,9 @@ pub fn check(ctx: &mut Ctx, args: &CheckArgs) -> anyhow::Result<Code> {
     Ok(if verdict.allowed { Code::Ok } else { Code::NotAllowed })
 }
 
+/// Lines looked up together (one statement per batch).
+const BATCH: usize = 1024;
+
 /// One address per line in, the allowed ones out, unchanged; streaming, in one read transaction.
 fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
     // A read transaction: one consistent view, and writers are never blocked by the stream.
@@ -62,6 +65,22 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
     // counted, and the rest of the list still streams through.
     let mut line = Vec::new();
     let mut lookup = checker.stream(&tx)?;
+    // A batch of well-formed lines: as given (what goes out), and normalised (what is looked up).
+    let (mut given, mut normalised): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut flush = |given: &mut Vec<String>, normalised: &mut Vec<String>, out: &mut dyn Write| -> anyhow::Result<u64> {
+        let verdicts = checker.emails_allowed(&tx, &mut lookup, normalised)?;
+        let mut n = 0;
+        for (address, ok) in given.iter().zip(verdicts) {
+            if ok {
+                out.write_all(address.as_bytes())?;
+                out.write_all(b"\n")?;
+                n += 1;
+            }
+        }
+        given.clear();
+        normalised.clear();
+        Ok(n)
+    };
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
@@ -77,16 +96,17 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
             continue;
         }
         read += 1;
-        let Ok(normalised) = subject::normalize_email(address) else {
+        let Ok(n) = subject::normalize_email(address) else {
             malformed += 1;
             continue;
         };
-        if checker.email_in(&tx, &mut lookup, &normalised)?.allowed {
-            out.write_all(address.as_bytes())?;
-            out.write_all(b"\n")?;
-            allowed += 1;
+        given.push(address.to_owned());
+        normalised.push(n);
+        if given.len() == BATCH {
+            allowed += flush(&mut given, &mut normalised, &mut out)?;
         }
     }
+    allowed += flush(&mut given, &mut normalised, &mut out)?;
     out.flush()?;
     drop(lookup);
     drop(tx);

@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("free text out of the chain; codes stay expired", include_str!("migrations/0006_free_text_and_expired_codes.sql")),
     ("indexes for the person's restrictions and reviews", include_str!("migrations/0007_access_history_indexes.sql")),
     ("a purpose's legitimate interest in words", include_str!("migrations/0008_purpose_legitimate_interest.sql")),
+    ("the address index covers the processing check", include_str!("migrations/0009_check_address_index.sql")),
 ];
 
 /// The schema version this binary writes.

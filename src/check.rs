@@ -338,9 +338,12 @@ impl Checker {
     }
 }
 
+/// The latest consent record for the purpose when it rests on consent: `Some(None)` for none.
+type Latest = Option<Option<(bool, String)>>;
+
 /// A stream's prepared lookup and its reused buffer of rows: (address's place in the batch,
 /// person, opted in, latest consent).
 pub struct Stream<'c> {
     lookup: rusqlite::Statement<'c>,
-    rows: Vec<(usize, i64, bool, Option<Option<(bool, String)>>)>,
+    rows: Vec<(usize, i64, bool, Latest)>,
 }

@@ -67,20 +67,21 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
     let mut lookup = checker.stream(&tx)?;
     // A batch of well-formed lines: as given (what goes out), and normalised (what is looked up).
     let (mut given, mut normalised): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-    let mut flush = |given: &mut Vec<String>, normalised: &mut Vec<String>, out: &mut dyn Write| -> anyhow::Result<u64> {
-        let verdicts = checker.emails_allowed(&tx, &mut lookup, normalised)?;
-        let mut n = 0;
-        for (address, ok) in given.iter().zip(verdicts) {
-            if ok {
-                out.write_all(address.as_bytes())?;
-                out.write_all(b"\n")?;
-                n += 1;
+    let mut flush =
+        |given: &mut Vec<String>, normalised: &mut Vec<String>, out: &mut dyn Write| -> anyhow::Result<u64> {
+            let verdicts = checker.emails_allowed(&tx, &mut lookup, normalised)?;
+            let mut n = 0;
+            for (address, ok) in given.iter().zip(verdicts) {
+                if ok {
+                    out.write_all(address.as_bytes())?;
+                    out.write_all(b"\n")?;
+                    n += 1;
+                }
             }
-        }
-        given.clear();
-        normalised.clear();
-        Ok(n)
-    };
+            given.clear();
+            normalised.clear();
+            Ok(n)
+        };
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {

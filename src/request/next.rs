@@ -26,10 +26,10 @@ pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
         "awaiting-verification" => "waiting for the code".to_owned(),
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),
-            ("access" | "export", true) => format!("deliver: dsr {} {id} --send", r.right),
+            ("access" | "export", true) => format!("answer prepared, not delivered: dsr {} {id} --send", r.right),
             ("erase", false) => erasure(conn, id)?,
             (_, false) => format!("answer: dsr {} {id}", r.right),
-            (_, true) => format!("deliver: dsr request delivered {id}"),
+            (_, true) => format!("answer prepared, not delivered: dsr request delivered {id}"),
         },
         state => {
             let to_tell: i64 = conn.query_row(

@@ -51,6 +51,9 @@ pub struct Purpose {
     pub description_nl: String,
     pub withdraw_how_en: Option<String>,
     pub withdraw_how_nl: Option<String>,
+    /// Art. 6(1)(f): the interest weighed, in words (Art. 13(1)(d)).
+    pub legitimate_interest_en: Option<String>,
+    pub legitimate_interest_nl: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -171,7 +174,8 @@ impl Register {
         let purposes = all(
             conn,
             "SELECT p.code, p.name_en, p.name_nl, p.legal_basis, b.article, b.name_en, p.direct_marketing,
-                    p.description_en, p.description_nl, p.withdraw_how_en, p.withdraw_how_nl, b.name_nl
+                    p.description_en, p.description_nl, p.withdraw_how_en, p.withdraw_how_nl, b.name_nl,
+                    p.legitimate_interest_en, p.legitimate_interest_nl
              FROM purpose p JOIN legal_basis b ON b.code = p.legal_basis ORDER BY p.sort, p.code",
             |r| {
                 Ok(Purpose {
@@ -187,6 +191,8 @@ impl Register {
                     description_nl: r.get(8)?,
                     withdraw_how_en: r.get(9)?,
                     withdraw_how_nl: r.get(10)?,
+                    legitimate_interest_en: r.get(12)?,
+                    legitimate_interest_nl: r.get(13)?,
                 })
             },
         )?;
@@ -216,7 +222,7 @@ impl Register {
             c.purposes = codes(
                 conn,
                 "SELECT cp.purpose FROM category_purpose cp JOIN purpose p ON p.code = cp.purpose
-                 WHERE cp.category = ?1 ORDER BY p.sort",
+                 WHERE cp.category = ?1 ORDER BY p.sort, p.code",
                 &c.code,
             )?;
         }
@@ -245,7 +251,7 @@ impl Register {
             rc.categories = codes(
                 conn,
                 "SELECT rc.category FROM recipient_category rc JOIN category c ON c.code = rc.category
-                 WHERE rc.recipient = ?1 ORDER BY c.sort",
+                 WHERE rc.recipient = ?1 ORDER BY c.sort, c.code",
                 &rc.code,
             )?;
         }
@@ -253,7 +259,7 @@ impl Register {
             conn,
             "SELECT r.code, r.category, r.table_name, r.period_months, r.starts_at, r.description_en, r.description_nl,
                     r.set_by, r.justification
-             FROM retention_rule r JOIN category c ON c.code = r.category ORDER BY c.sort, r.rowid",
+             FROM retention_rule r JOIN category c ON c.code = r.category ORDER BY c.sort, c.code, r.rowid",
             |r| {
                 Ok(RetentionRule {
                     code: r.get(0)?,

@@ -423,6 +423,7 @@ fn prepare(
                     &req,
                     &row.verified_by,
                     Some(row.reference.as_str()).filter(|r| !r.is_empty()),
+                    None,
                 )?;
             }
             req.id

@@ -405,21 +405,7 @@ pub fn alternative(
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
     conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
-    let why = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
-    let evidence = crate::free_text::record(conn, clock, Some(&r.id), "--ref", reference)?;
-    conn.execute(
-        "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
-        params![r.id, clock.timestamp(), method, reference.trim()],
-    )?;
-    audit::append(
-        conn,
-        clock,
-        Some(&r.id),
-        Some(&r.subject_pseudonym),
-        "request-verified",
-        json!({"method": method, "alternative": true, "reference": evidence, "reason": why}),
-    )?;
-    Ok(())
+    crate::request::mark_verified(conn, clock, r, method, Some(reference), Some(reason))
 }
 
 #[cfg(test)]

@@ -110,13 +110,15 @@ pub fn deliver(
     set_state(conn, clock, r, "completed", json!({"delivered": channel, "reference": noted}))
 }
 
-/// Record a verification by a means other than an email code (e.g. a portal session).
+/// Record a verification by a means other than an email code: a portal session (batches), or an
+/// officer's recorded method with its reason (`dsr verify --method`).
 pub fn mark_verified(
     conn: &Connection,
     clock: &Clock,
     r: &Request,
     method: &str,
     reference: Option<&str>,
+    reason: Option<&str>,
 ) -> anyhow::Result<()> {
     let reference = reference.map(str::trim);
     let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
@@ -124,14 +126,15 @@ pub fn mark_verified(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
         params![r.id, clock.timestamp(), method, reference],
     )?;
-    audit::append(
-        conn,
-        clock,
-        Some(&r.id),
-        Some(&r.subject_pseudonym),
-        "request-verified",
-        json!({"method": method, "reference": noted}),
-    )?;
+    let details = match reason {
+        // An officer's alternative to the code, with why (audited as such).
+        Some(why) => {
+            let why = crate::free_text::record(conn, clock, Some(&r.id), "--reason", why)?;
+            json!({"method": method, "alternative": true, "reference": noted, "reason": why})
+        }
+        None => json!({"method": method, "reference": noted}),
+    };
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "request-verified", details)?;
     Ok(())
 }
 

@@ -173,6 +173,9 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
     let scheduled = actions.iter().position(|a| a == "restriction-lift-scheduled").unwrap();
     let lifted = actions.iter().position(|a| a == "restriction-lifted").unwrap();
     assert!(scheduled < lifted, "{actions:?}");
+    let chain: String =
+        env.sql().query_row("SELECT group_concat(details, '|') FROM audit_log", [], |r| r.get(0)).unwrap();
+    assert!(!chain.contains("The address was checked."), "the officer's reason stays out of the chain: {chain}");
 }
 
 #[test]

@@ -139,10 +139,12 @@ pub fn lift_due(conn: &Connection, clock: &Clock, register: &Register) -> anyhow
     let mut lifted = Vec::new();
     for (id, person) in due {
         let req = crate::request::load(conn, &id)?;
-        let (reason, notice_sent_at): (Option<String>, Option<String>) = conn.query_row(
-            "SELECT max(lift_reason), max(notice_sent_at) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL",
+        // The officer's reason is free text: it stays out of the chain (the scheduling entry holds
+        // its keyed reference), so this entry names only when the person was told.
+        let notice_sent_at: Option<String> = conn.query_row(
+            "SELECT max(notice_sent_at) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL",
             [&id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| r.get(0),
         )?;
         conn.execute(
             "UPDATE restriction SET lifted_at = ?2 WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at <= ?2",
@@ -154,7 +156,7 @@ pub fn lift_due(conn: &Connection, clock: &Clock, register: &Register) -> anyhow
             Some(&req.id),
             Some(&req.subject_pseudonym),
             "restriction-lifted",
-            json!({"reason": reason, "notice_sent_at": notice_sent_at}),
+            json!({"notice_sent_at": notice_sent_at}),
         )?;
         if person.is_some() {
             notify_lifted(conn, clock, register, &req)?;

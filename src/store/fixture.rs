@@ -16,7 +16,8 @@ use crate::error::Error;
 pub struct Fixture {
     pub name: &'static str,
     pub company: &'static str,
-    register: &'static str,
+    /// The company file (docs/register-file.md): the register and the data map.
+    pub company_file: &'static str,
     people: &'static str,
 }
 
@@ -24,13 +25,13 @@ pub const FIXTURES: &[Fixture] = &[
     Fixture {
         name: "virtio",
         company: "Virtio ICT B.V.",
-        register: include_str!("../../fixtures/virtio/register.sql"),
+        company_file: include_str!("../../fixtures/virtio/company.toml"),
         people: include_str!("../../fixtures/virtio/people.sql"),
     },
     Fixture {
         name: "voordelig-streamen",
         company: "Voordelig Streamen",
-        register: include_str!("../../fixtures/voordelig-streamen/register.sql"),
+        company_file: include_str!("../../fixtures/voordelig-streamen/company.toml"),
         people: include_str!("../../fixtures/voordelig-streamen/people.sql"),
     },
 ];
@@ -46,10 +47,12 @@ pub fn find(name: &str) -> Result<&'static Fixture, Error> {
 pub fn load(conn: &mut Connection, fixture: &Fixture, clock: Clock, register_only: bool) -> anyhow::Result<()> {
     register_time_functions(conn, clock.now())?;
     let tx = conn.transaction()?;
-    tx.execute_batch(fixture.register).with_context(|| format!("loading the register of fixture {}", fixture.name))?;
-    // A retention rule the engine cannot carry out is refused here, not reported as "removed 0" nightly.
-    for rule in &crate::register::Register::load(&tx)?.retention {
-        crate::retention::check(rule).map_err(|why| Error::invalid("register", why))?;
+    let company = crate::map::CompanyFile::parse(fixture.company_file).map_err(|problems| {
+        Error::invalid("register", format!("fixture {}: {}", fixture.name, problems[0]))
+    })?;
+    let problems = crate::map::load::load(&tx, &company)?;
+    if let Some(first) = problems.first() {
+        return Err(Error::invalid("register", format!("fixture {}: {first}", fixture.name)).into());
     }
     if !register_only {
         tx.execute_batch(fixture.people).with_context(|| format!("loading the people of fixture {}", fixture.name))?;
@@ -124,12 +127,13 @@ mod tests {
 
     #[test]
     fn a_register_with_a_retention_rule_the_engine_cannot_carry_out_is_refused() {
-        let register = format!(
-            "{}\nINSERT INTO retention_rule VALUES ('customers-by-event', 'login', 'customer', 12, 'event',
-               'Customer numbers: 12 months.', 'Klantnummers: 12 maanden.', 'fixture', 'A test.');",
-            FIXTURES[0].register
+        let file = format!(
+            "{}\n[[retention]]\ncode = \"customers-by-event\"\ncategory = \"login\"\ntable = \"customer\"\n\
+             period_months = 12\nstarts_at = \"event\"\ndescription_en = \"Customer numbers: 12 months.\"\n\
+             description_nl = \"Klantnummers: 12 maanden.\"\nset_by = \"fixture\"\njustification = \"A test.\"\n",
+            FIXTURES[0].company_file
         );
-        let broken = Fixture { name: "broken", company: "Broken B.V.", register: register.leak(), people: "" };
+        let broken = Fixture { name: "broken", company: "Broken B.V.", company_file: file.leak(), people: "" };
         let mut store = crate::store::Store::in_memory().unwrap();
         let err = load(&mut store.conn, &broken, Clock::from_env().unwrap(), true).unwrap_err();
         let msg = format!("{err:#}");

@@ -112,16 +112,14 @@ fn every_broken_reference_gets_a_line_of_its_own() {
 }
 
 #[test]
-fn a_category_on_a_table_the_store_lacks_is_refused() {
+fn a_map_table_the_store_lacks_is_refused() {
     let (env, text) = exported("virtio");
-    let bad = text.replacen("tables = [\"customer\", ", "tables = [\"customers\", ", 1);
-    assert_ne!(bad, text, "the virtio file lists the customer table first");
+    let bad = text.replacen("name = \"unsolicited_data\"\n", "name = \"unsolicited_notes\"\n", 1);
+    assert_ne!(bad, text, "the virtio file maps the unsolicited_data table");
     let (other, out) = init_from(&env, &bad, "tables");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    let line = bad.lines().position(|l| l.starts_with("tables = [\"customers\"")).unwrap() + 1;
-    assert!(err.contains(&format!("line {line}: category[")), "{err}");
-    assert!(err.contains("].tables[0]: the store has no table \"customers\""), "{err}");
+    assert!(err.contains("].name: the store has no table \"unsolicited_notes\""), "{err}");
     assert!(!other.db.exists());
 }
 

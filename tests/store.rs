@@ -142,6 +142,7 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
              DROP INDEX decision_review_person_all;
              ALTER TABLE purpose DROP COLUMN legitimate_interest_en;
              ALTER TABLE purpose DROP COLUMN legitimate_interest_nl;
+             DROP TABLE map_table;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -156,6 +157,10 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, dsr::store::migrate::latest());
     assert_eq!(order(&env), before, "every recipient kept, in register order");
+    // A store made before the data map gets the map of the built-in schema it has.
+    let mapped: i64 = env.sql().query_row("SELECT count(*) FROM map_table", [], |r| r.get(0)).unwrap();
+    let categorised: i64 = env.sql().query_row("SELECT count(*) FROM category_table", [], |r| r.get(0)).unwrap();
+    assert_eq!(mapped, categorised, "every table of the register is in the map");
     let orphans: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
     assert_eq!(orphans, 0);
     let kept: Vec<(String, String, Option<String>, Option<String>)> = conn

@@ -83,14 +83,9 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
             c.say(format!("purpose[{i}].legitimate_interest_nl"), "legitimate_interest needs both _en and _nl".into());
         }
     }
-    let mut tables: HashSet<&str> = HashSet::new();
+    let tables: HashSet<&str> = f.table.iter().map(|t| t.name.as_str()).collect();
     for (i, cat) in f.category.iter().enumerate() {
         c.one_of(format!("category[{i}].provenance"), &cat.provenance, PROVENANCE);
-        for (j, t) in cat.tables.iter().enumerate() {
-            if !tables.insert(t) {
-                c.say(format!("category[{i}].tables[{j}]"), format!("table {t:?} already belongs to a category"));
-            }
-        }
         for (j, p) in cat.purposes.iter().enumerate() {
             c.known(format!("category[{i}].purposes[{j}]"), p, &purposes, "purpose");
         }
@@ -125,7 +120,7 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     for (i, r) in f.retention.iter().enumerate() {
         c.known(format!("retention[{i}].category"), &r.category, &categories, "category");
         if !tables.contains(r.table.as_str()) {
-            c.say(format!("retention[{i}].table"), format!("{:?} is not in any category's tables", r.table));
+            c.say(format!("retention[{i}].table"), format!("{:?} is not a [[table]] of the data map", r.table));
         }
         if r.period_months < 0 {
             c.say(format!("retention[{i}].period_months"), "is negative".into());
@@ -143,5 +138,6 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
             }
         }
     }
+    super::check_map::check(f, &categories, &mut c.problems);
     c.problems
 }

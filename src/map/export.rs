@@ -64,7 +64,6 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
             source_en: c.source_en,
             source_nl: c.source_nl,
             portable: c.portable,
-            tables: c.tables,
             purposes: c.purposes,
         })
         .collect();
@@ -151,5 +150,6 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
         retention,
         automated_decision,
         right,
+        table: crate::store::personal::DataMap::load(conn)?.tables,
     }))
 }

@@ -10,20 +10,18 @@ use super::{CompanyFile, Problem};
 /// Fill the register tables from `file`. Problems found against the store come back as a list.
 pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     let mut problems = Vec::new();
-    for (i, cat) in file.category.iter().enumerate() {
-        for (j, t) in cat.tables.iter().enumerate() {
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
-                [t],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                problems.push(Problem {
-                    line: None,
-                    key: format!("category[{i}].tables[{j}]"),
-                    what: format!("the store has no table {t:?}"),
-                });
-            }
+    for (i, t) in file.table.iter().enumerate() {
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+            [&t.name],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            problems.push(Problem {
+                line: None,
+                key: format!("table[{i}].name"),
+                what: format!("the store has no table {:?}", t.name),
+            });
         }
     }
     if !problems.is_empty() {
@@ -110,13 +108,12 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> rusqlite::Result<()> {
                 (i as i64 + 1) * 10
             ],
         )?;
-        for t in &x.tables {
-            tx.execute("INSERT INTO category_table (table_name, category) VALUES (?1, ?2)", params![t, x.code])?;
-        }
         for p in &x.purposes {
             tx.execute("INSERT INTO category_purpose (category, purpose) VALUES (?1, ?2)", params![x.code, p])?;
         }
     }
+    // The data map, with the index of which category each table belongs to.
+    crate::store::personal::save(tx, &f.table)?;
     for r in &f.recipient {
         tx.execute(
             "INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,

@@ -3,12 +3,16 @@
 //! `export` reads a store's register tables back into the same shape, so a round trip gives the
 //! same file. Every person-facing text has an `_en` and an `_nl` key. Order in the file is the
 //! order the register shows (purposes, categories, recipients, retention rules, rights).
-//! The data map (which tables hold a person's data, column by column) is a later `[[table]]`
-//! section of the same file.
+//! The data map (which tables hold a person's data, how their rows reach a person, what each
+//! right does with them) is the `[[table]]` section of the same file ([`table`]).
 
 mod check;
+mod check_map;
 pub mod export;
 pub mod load;
+pub mod table;
+
+pub use table::Table;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +40,9 @@ pub struct CompanyFile {
     pub automated_decision: Vec<AutomatedDecision>,
     #[serde(default)]
     pub right: Vec<Right>,
+    /// The data map: every table that holds personal data.
+    #[serde(default)]
+    pub table: Vec<Table>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,9 +112,6 @@ pub struct Category {
     pub source_en: String,
     pub source_nl: String,
     pub portable: bool,
-    /// The store tables that hold this category; each table belongs to one category.
-    #[serde(default)]
-    pub tables: Vec<String>,
     #[serde(default)]
     pub purposes: Vec<String>,
 }

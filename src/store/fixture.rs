@@ -47,9 +47,8 @@ pub fn find(name: &str) -> Result<&'static Fixture, Error> {
 pub fn load(conn: &mut Connection, fixture: &Fixture, clock: Clock, register_only: bool) -> anyhow::Result<()> {
     register_time_functions(conn, clock.now())?;
     let tx = conn.transaction()?;
-    let company = crate::map::CompanyFile::parse(fixture.company_file).map_err(|problems| {
-        Error::invalid("register", format!("fixture {}: {}", fixture.name, problems[0]))
-    })?;
+    let company = crate::map::CompanyFile::parse(fixture.company_file)
+        .map_err(|problems| Error::invalid("register", format!("fixture {}: {}", fixture.name, problems[0])))?;
     let problems = crate::map::load::load(&tx, &company)?;
     if let Some(first) = problems.first() {
         return Err(Error::invalid("register", format!("fixture {}: {first}", fixture.name)).into());

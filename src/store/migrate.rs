@@ -29,7 +29,11 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("indexes for the person's restrictions and reviews", include_str!("migrations/0007_access_history_indexes.sql")),
     ("a purpose's legitimate interest in words", include_str!("migrations/0008_purpose_legitimate_interest.sql")),
     ("the address index covers the processing check", include_str!("migrations/0009_check_address_index.sql")),
+    ("the data map", include_str!("migrations/0010_data_map.sql")),
 ];
+
+/// The migration that added the data map: a store older than it gets the built-in map.
+const DATA_MAP: usize = 10;
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {
@@ -69,6 +73,9 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
         .map_err(|e| super::classify(&store.path, e))?;
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(from) {
         tx.execute_batch(sql).with_context(|| format!("migration {} ({name}) failed", i + 1))?;
+        if i + 1 == DATA_MAP && from > 0 {
+            super::personal::install_builtin(&tx).context("migration 10: the built-in data map")?;
+        }
     }
     tx.pragma_update(None, "user_version", latest())?;
     tx.commit()?;

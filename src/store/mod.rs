@@ -3,6 +3,7 @@
 
 pub mod fixture;
 pub mod migrate;
+pub mod personal;
 
 use std::fs::File;
 use std::io::Read;

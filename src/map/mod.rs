@@ -6,7 +6,9 @@
 //! The data map (which tables hold a person's data, column by column) is a later `[[table]]`
 //! section of the same file.
 
+pub mod apply;
 mod check;
+pub mod diff;
 pub mod export;
 pub mod load;
 

@@ -258,7 +258,10 @@ fn removing_a_recipient_that_payment_methods_name_is_refused() {
     let out = env.dsr().args(["register", "apply", "--yes"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains(": recipient \"paypal\": cannot be removed: 5 rows of payment_method.provider name it"), "{err}");
+    assert!(
+        err.contains(": recipient \"paypal\": cannot be removed: 5 rows of payment_method.provider name it"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 2, "{err}");
     assert_eq!(export(&env), before);
     foreign_keys_hold(&env);
@@ -286,4 +289,25 @@ fn a_file_init_would_refuse_is_refused_with_the_same_lines() {
         assert_eq!(export(&env), before);
     }
     assert!(applied_entries(&env).is_empty());
+}
+
+#[test]
+fn removing_a_purpose_that_consents_or_an_open_request_name_is_refused() {
+    let (env, before) = store();
+    let opened = env.open("object", &["--email", "jan.devries@example.nl", "--purpose", "debugging"]);
+    assert_eq!(opened.state, "awaiting-verification");
+    let gone = ["debugging", "newsletter"];
+    let (path, _) = edited(&env, &before, "fewer.toml", |f| {
+        f.purpose.retain(|p| !gone.contains(&p.code.as_str()));
+        for c in &mut f.category {
+            c.purposes.retain(|p| !gone.contains(&p.as_str()));
+        }
+    });
+    let out = env.dsr().args(["register", "apply", "--yes"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(": purpose \"newsletter\": cannot be removed: 10 rows of consent.purpose name it\n"), "{err}");
+    assert!(err.contains(": purpose \"debugging\": cannot be removed: 1 open request names it\n"), "{err}");
+    assert!(err.contains("has 2 problems; nothing was written"), "{err}");
+    assert_eq!(export(&env), before);
 }

@@ -83,12 +83,20 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
             "changes": diff.changes,
         })
     };
+    // The register keeps its own order of some lists (a category's purposes, rules by category).
+    let order_note = |ctx: &Ctx, after: &crate::map::CompanyFile| {
+        if *after == file {
+            return Ok(());
+        }
+        ctx.out.status("Note: the file lists some entries in another order than the register keeps; `register export` writes the register's order.")
+    };
     if diff.is_empty() {
         if ctx.out.json {
             ctx.out.json(&report(false))?;
         } else {
             ctx.out.status(&format!("The register already matches {}: nothing to apply.", path.display()))?;
         }
+        order_note(ctx, &trial.after)?;
         return Ok(Code::Ok);
     }
     let n = diff.total();
@@ -129,10 +137,7 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
             path.display()
         ))?;
     }
-    if applied.after != file {
-        // The register keeps its own order of some lists (a category's purposes, rules by category).
-        ctx.out.status("Note: `register export` writes some entries in the register's order, not the file's.")?;
-    }
+    order_note(ctx, &applied.after)?;
     Ok(Code::Ok)
 }
 

@@ -284,3 +284,58 @@ fn open_request(section: &str, code: &str, n: i64) -> Problem {
         what: format!("cannot be removed: {n} open request{} name{} it", plural(n), if n == 1 { "s" } else { "" }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{fixture, Store};
+
+    fn virtio() -> (Store, CompanyFile) {
+        let mut store = Store::in_memory().unwrap();
+        fixture::load(&mut store.conn, fixture::find("virtio").unwrap(), Clock::from_env().unwrap(), false).unwrap();
+        let file = export::export(&store.conn).unwrap().unwrap();
+        (store, file)
+    }
+
+    #[test]
+    fn the_references_into_the_register_are_read_from_the_schema() {
+        let (store, _) = virtio();
+        let found: Vec<String> = references(&store.conn)
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}.{} -> {}.{}", r.child, r.column, r.parent, r.key))
+            .collect();
+        for expected in [
+            "consent.purpose -> purpose.code",
+            "payment_method.provider -> recipient.code",
+            "restriction.category -> category.code",
+            "decision_review.decision -> automated_decision.code",
+        ] {
+            assert!(found.iter().any(|f| f == expected), "{expected} missing from {found:?}");
+        }
+        assert!(
+            !found.iter().any(|f| f.starts_with("category_purpose.")),
+            "the register's own links are the file's to check"
+        );
+    }
+
+    #[test]
+    fn a_register_changed_since_the_difference_was_shown_is_not_applied() {
+        let (mut store, mut file) = virtio();
+        file.right[0].how_en = "Ask us.".into();
+        let shown = trial(&mut store.conn, &file).unwrap().unwrap().diff;
+        assert_eq!((shown.added, shown.removed, shown.changed), (0, 0, 1));
+        // Someone else changed another text in between.
+        store.conn.execute("UPDATE data_right SET how_nl = 'Vraag het ons.' WHERE sort = 10", []).unwrap();
+        let clock = Clock::from_env().unwrap();
+        let err = apply(&mut store.conn, &clock, &file, "00", &shown).unwrap_err();
+        assert!(err.to_string().contains("the register changed since the difference was shown"), "{err}");
+        let entries: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+        let again = trial(&mut store.conn, &file).unwrap().unwrap().diff;
+        let applied = apply(&mut store.conn, &clock, &file, "00", &again);
+        assert!(applied.unwrap().is_ok());
+        let after: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(after, entries + 1, "one register-applied entry");
+        assert_eq!(export::export(&store.conn).unwrap().unwrap(), file);
+    }
+}

@@ -172,7 +172,7 @@ register (as `register export` writes it) is shown first, one line each: + added
 its old and new value, or a new order. Applied in one transaction with a `register-applied` audit entry; a removal \
 that data in use still names is refused. Exit codes: 0 applied, or no difference (nothing written); 2 a problem in \
 the file or a refused removal (one line each, nothing changed), or no --yes off a terminal; 9 declined at the \
-question. See docs/register-file.md.")]
+question, or the register changed meanwhile. See docs/register-file.md.")]
     Apply(RegisterApplyArgs),
 }
 

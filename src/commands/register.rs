@@ -101,7 +101,17 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
     }
     let n = diff.total();
     if !ctx.out.json {
-        let lines: Vec<String> = diff.changes.iter().map(|c| crate::output::sanitize::line(&c.to_string())).collect();
+        use crate::map::diff::Kind;
+        let colour = |k: Kind| match k {
+            Kind::Added => "32",
+            Kind::Removed => "31",
+            Kind::Changed | Kind::Reordered => "33",
+        };
+        let lines: Vec<String> = diff
+            .changes
+            .iter()
+            .map(|c| ctx.out.paint(&crate::output::sanitize::line(&c.to_string()), colour(c.change)))
+            .collect();
         ctx.out.data(&lines.join("\n"))?;
     }
     if args.dry_run {

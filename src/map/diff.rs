@@ -106,14 +106,16 @@ fn sections(file: &CompanyFile) -> Map<String, Value> {
     out
 }
 
-/// What names an entry: its code, or for a table of the data map its name.
-fn code(entry: &Value) -> Option<String> {
-    entry.get("code").or_else(|| entry.get("name")).and_then(Value::as_str).map(str::to_owned)
+/// What names an entry of a section: its code, or for a table of the data map its name.
+fn code_in(section: &str, entry: &Value) -> Option<String> {
+    let key = if section == "table" { "name" } else { "code" };
+    entry.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
 fn section_diff(section: &'static str, old: &Value, new: &Value, d: &mut Diff) {
     let (old, new) =
         (old.as_array().map(Vec::as_slice).unwrap_or(&[]), new.as_array().map(Vec::as_slice).unwrap_or(&[]));
+    let code = |e: &Value| code_in(section, e);
     let find = |list: &[Value], c: &Option<String>| list.iter().position(|e| code(e) == *c);
     let line = |change, code: Option<String>| Change { section, change, code, key: None, old: None, new: None };
     for o in old.iter().filter(|o| find(new, &code(o)).is_none()) {
@@ -141,7 +143,7 @@ fn section_diff(section: &'static str, old: &Value, new: &Value, d: &mut Diff) {
     }
     // The entries both hold, in each one's order: a different order is a change of its own.
     let kept = |list: &[Value], other: &[Value]| -> Vec<Value> {
-        list.iter().filter(|e| find(other, &code(e)).is_some()).filter_map(|e| e.get("code").cloned()).collect()
+        list.iter().filter(|e| find(other, &code(e)).is_some()).filter_map(|e| code(e).map(Value::from)).collect()
     };
     let (was, is) = (kept(old, new), kept(new, old));
     if was != is {
@@ -279,6 +281,7 @@ mod tests {
                 + f.retention.len()
                 + f.automated_decision.len()
                 + f.right.len()
+                + f.table.len()
         );
     }
 }

@@ -17,6 +17,10 @@ pub struct Register {
     pub retention: Vec<RetentionRule>,
     pub automated_decisions: Vec<AutomatedDecision>,
     pub rights: Vec<Right>,
+    /// The data map: the tables that hold personal data (not part of `dsr register --json`,
+    /// which tells the register; `dsr register export` writes both).
+    #[serde(skip)]
+    pub map: crate::store::personal::DataMap,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -334,6 +338,7 @@ impl Register {
             retention,
             automated_decisions,
             rights,
+            map: crate::store::personal::DataMap::load(conn)?,
         })
     }
 

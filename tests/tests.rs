@@ -10,6 +10,7 @@ mod audit;
 mod batch;
 mod check;
 mod cli;
+mod data_map;
 mod erase;
 mod export;
 mod faults;

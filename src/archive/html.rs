@@ -167,7 +167,7 @@ pub fn write(
             let mut open = false;
             rows.each(t, |row: Map<String, Value>| {
                 if !open {
-                    let (en, nl) = super::labels::table(t);
+                    let (en, nl) = super::labels::table(&copy.register.map, t);
                     heading(out, 3, &en, &nl)?;
                     out.write_all(b"<div class=\"wrap\"><table><thead><tr>")?;
                     for k in row.keys().filter(|k| !hidden(k)) {

@@ -1,6 +1,8 @@
 //! Readable column headings for `index.html`, in English and Dutch. The CSV files and data.json
 //! keep the column names themselves (stable keys for importing services).
 
+use crate::store::personal::DataMap;
+
 /// `English / Nederlands` for a column; an unknown column shows its name with spaces.
 pub fn column(name: &str) -> String {
     match LABELS.iter().find(|(k, _, _)| *k == name) {
@@ -9,42 +11,16 @@ pub fn column(name: &str) -> String {
     }
 }
 
-/// The English and Dutch name of a table of the person's data; an unknown table shows its name.
-pub fn table(name: &str) -> (String, String) {
-    match TABLES.iter().find(|(k, _, _)| *k == name) {
-        Some((_, en, nl)) => ((*en).to_owned(), (*nl).to_owned()),
-        None => (name.replace('_', " "), name.replace('_', " ")),
-    }
+/// The English and Dutch name of a table of the person's data, from its map entry
+/// (`label_en`, `label_nl`); a table without them shows its name.
+pub fn table(map: &DataMap, name: &str) -> (String, String) {
+    let entry = map.table(name);
+    let plain = || name.replace('_', " ");
+    (
+        entry.and_then(|t| t.label_en.clone()).unwrap_or_else(plain),
+        entry.and_then(|t| t.label_nl.clone()).unwrap_or_else(plain),
+    )
 }
-
-const TABLES: &[(&str, &str, &str)] = &[
-    ("person", "Name and address", "Naam en adres"),
-    ("customer", "Customer account", "Klantaccount"),
-    ("company", "Company", "Bedrijf"),
-    ("email_address", "Email addresses", "E-mailadressen"),
-    ("phone_number", "Phone numbers", "Telefoonnummers"),
-    ("login_account", "Login", "Inlogaccount"),
-    ("ip_event", "IP addresses", "IP-adressen"),
-    ("web_session", "Sessions", "Sessies"),
-    ("server_log", "Server log", "Serverlog"),
-    ("payment_method", "Payment methods", "Betaalmethoden"),
-    ("quote", "Quotes", "Offertes"),
-    ("invoice", "Invoices", "Facturen"),
-    ("payment", "Payments", "Betalingen"),
-    ("dunning_event", "Reminders and dunning steps", "Herinneringen en incassostappen"),
-    ("service", "Services", "Diensten"),
-    ("domain", "Domain names", "Domeinnamen"),
-    ("application", "Job applications", "Sollicitaties"),
-    ("application_document", "Application documents", "Sollicitatiedocumenten"),
-    ("cookie", "Cookies", "Cookies"),
-    ("consent", "Consents", "Toestemmingen"),
-    ("crash_report", "Crash reports", "Crashrapporten"),
-    ("ticket", "Support tickets", "Supporttickets"),
-    ("ticket_message", "Ticket messages", "Ticketberichten"),
-    ("unsolicited_data", "Data you sent unasked", "Ongevraagd gestuurde gegevens"),
-    ("disclosure", "Disclosures", "Verstrekkingen"),
-    ("supplementary_statement", "Supplementary statements", "Aanvullende verklaringen"),
-];
 
 const LABELS: &[(&str, &str, &str)] = &[
     ("account_holder", "Account holder", "Rekeninghouder"),

@@ -328,7 +328,7 @@ pub fn render_access(r: &AccessReport<'_>, out: &Output) -> anyhow::Result<Strin
             for row in &preview {
                 tb.add_row(columns.iter().map(|k| table::cell(&names.cell(k, &row[k.as_str()]))).collect::<Vec<_>>());
             }
-            let (en, nl) = crate::archive::labels::table(&t.table);
+            let (en, nl) = crate::archive::labels::table(&r.register.map, &t.table);
             s.push_str(&format!("{} ({} rows / rijen)\n{tb}\n", present::bi(&en, &nl), t.records));
             if t.records > TERMINAL_ROWS as u64 {
                 s.push_str(&format!(

@@ -29,6 +29,12 @@ pub struct Table {
     /// The table whose rows are the people themselves (exactly one table of a map).
     #[serde(default, skip_serializing_if = "is_false")]
     pub root: bool,
+    /// What the table is called in a person's copy, in English and Dutch (e.g. "Invoices",
+    /// "Facturen"); without them the copy shows the table's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_nl: Option<String>,
     /// For the root: the columns that make up the person's name, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shown_name: Vec<String>,

@@ -79,7 +79,7 @@ pub enum Command {
     Init(InitArgs),
     /// Check whether the store holds data on a person: records per category (internal, not a request)
     Lookup(LookupArgs),
-    /// Show the register of processing (GDPR Art. 30) held in the store, or export it as a company file
+    /// Show the register of processing (GDPR Art. 30) held in the store, export it as a company file, or check one
     Register(RegisterArgs),
     /// Right of access (Art. 15): open a request and send the code, or answer a verified request
     Access(AccessArgs),
@@ -165,6 +165,12 @@ pub enum RegisterCommand {
         /// Replace an existing FILE
         #[arg(long, requires = "out")]
         force: bool,
+    },
+    /// Check a company file without a store: list every problem, one a line (exit 2 with any)
+    Check {
+        /// The company file (TOML, see docs/register-file.md)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 

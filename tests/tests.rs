@@ -25,6 +25,7 @@ mod notify;
 mod officer_view;
 mod readme;
 mod register;
+mod register_check;
 mod register_file;
 mod request;
 mod retention;

@@ -3,6 +3,7 @@
 use clap::ValueEnum;
 
 use crate::cli::{Ground, RegisterArgs, RegisterCommand};
+use crate::error::Error;
 use crate::exit::Code;
 use crate::output::{table, Output};
 use crate::register::Register;
@@ -50,6 +51,64 @@ fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Res
                 ctx.out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
             }
         }
+    }
+    Ok(Code::Ok)
+}
+
+/// `dsr register check FILE`: every problem of a company file, without a store. The map is
+/// checked against the built-in schema (a new in-memory store) and the columns the file declares.
+/// Problems go to stderr one a line, as `init --register` gives them; exit 2 with any.
+pub fn check(path: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
+    let store = crate::store::Store::in_memory()?;
+    let (file, problems) = crate::map::check_all(&text, &store.conn)?;
+    let counts = file.as_ref().map(|f| {
+        serde_json::json!({
+            "tables": f.table.len(),
+            "purposes": f.purpose.len(),
+            "categories": f.category.len(),
+            "recipients": f.recipient.len(),
+            "retention_rules": f.retention.len(),
+            "rights": f.right.len(),
+        })
+    });
+    if out.json {
+        let listed: Vec<_> =
+            problems.iter().map(|p| serde_json::json!({"line": p.line, "key": p.key, "what": p.what})).collect();
+        out.json(&serde_json::json!({
+            "format_version": 1,
+            "file": path.display().to_string(),
+            "ok": problems.is_empty(),
+            "problems": listed,
+            "counts": counts,
+        }))?;
+    } else {
+        for p in &problems {
+            crate::output::stderr_line(&format!(
+                "dsr: {}: {}",
+                path.display(),
+                crate::output::sanitize::line(&p.to_string())
+            ))?;
+        }
+    }
+    if !problems.is_empty() {
+        let n = problems.len();
+        let s = if n == 1 { "" } else { "s" };
+        return Err(Error::invalid("register file", format!("{} has {n} problem{s}", path.display())).into());
+    }
+    if !out.json {
+        let f = file.as_ref().expect("a file without problems was read");
+        out.data(&format!(
+            "{}: no problems ({} tables, {} purposes, {} categories, {} recipients, {} retention rules, {} rights)",
+            path.display(),
+            f.table.len(),
+            f.purpose.len(),
+            f.category.len(),
+            f.recipient.len(),
+            f.retention.len(),
+            f.right.len()
+        ))?;
     }
     Ok(Code::Ok)
 }

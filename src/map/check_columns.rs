@@ -1,0 +1,90 @@
+//! The data map checked against a store's tables: every `[[table]]` is a table of the store or
+//! declares its columns (`[[table.column]]`, created by `init --register`), and every column the
+//! map names (links, identifiers, withheld and internal columns, erase and retention columns,
+//! rectifiable fields, recipient columns and the `{column}`s of a `because`, conditions) is one
+//! of its table's. Where the store holds rows already, the recipient codes they name must be
+//! the register's. `dsr register check` runs this on a new in-memory store (the built-in
+//! schema); `init --register` on the store it is making.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::Connection;
+
+use super::check_map::{is_identifier, other_tables, own_columns};
+use super::{CompanyFile, Problem};
+use crate::store::personal;
+
+pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
+    // The columns of each table of the map: the store's, else the ones the entry declares.
+    let mut columns: HashMap<&str, HashSet<String>> = HashMap::new();
+    let mut in_store = HashSet::new();
+    for (i, t) in f.table.iter().enumerate() {
+        if !is_identifier(&t.name) {
+            continue;
+        }
+        match personal::columns_of(conn, &t.name)? {
+            Some(cols) => {
+                in_store.insert(t.name.as_str());
+                columns.insert(&t.name, cols.into_iter().collect());
+            }
+            None if !t.column.is_empty() => {
+                columns.insert(&t.name, t.column.iter().map(|c| c.name.clone()).collect());
+            }
+            None => say(
+                format!("table[{i}].name"),
+                format!(
+                    "the store has no table {:?}, and the entry declares no columns ([[table.column]]) to create it with",
+                    t.name
+                ),
+            ),
+        }
+    }
+    let has = |table: &str, column: &str| columns.get(table).is_some_and(|c| c.contains(column));
+    for (i, t) in f.table.iter().enumerate() {
+        if !columns.contains_key(t.name.as_str()) {
+            continue;
+        }
+        for (key, column) in own_columns(t, i) {
+            if is_identifier(column) && !has(&t.name, column) {
+                say(key, format!("table {:?} has no column {column:?}", t.name));
+            }
+        }
+        for (key, table, column) in other_tables(t, i) {
+            let Some(column) = column else { continue };
+            if columns.contains_key(table) && is_identifier(column) && !has(table, column) {
+                say(format!("{key}.column"), format!("table {table:?} has no column {column:?}"));
+            }
+        }
+        if let Some(parent) = t.link.as_ref().and_then(|l| f.table.iter().find(|p| p.name == l.parent)) {
+            if columns.contains_key(parent.name.as_str())
+                && is_identifier(&parent.key)
+                && !has(&parent.name, &parent.key)
+            {
+                say(
+                    format!("table[{i}].link.parent"),
+                    format!("table {:?} has no column {:?} (its key)", parent.name, parent.key),
+                );
+            }
+        }
+    }
+    // Rows already in the store name recipients by code: each code must be the register's (Art. 19).
+    let codes: HashSet<&str> = f.recipient.iter().map(|r| r.code.as_str()).collect();
+    for (i, t) in f.table.iter().enumerate().filter(|(_, t)| in_store.contains(t.name.as_str())) {
+        for (j, r) in t.recipient.iter().enumerate() {
+            let Some(column) = r.column.as_deref().filter(|c| is_identifier(c) && has(&t.name, c)) else { continue };
+            let unknown: Vec<String> = personal::distinct_values(conn, &t.name, column)?
+                .into_iter()
+                .filter(|v| !codes.contains(v.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                say(
+                    format!("table[{i}].recipient[{j}].column"),
+                    format!("rows of {:?} name recipients the register lacks: {}", t.name, unknown.join(", ")),
+                );
+            }
+        }
+    }
+    Ok(problems)
+}

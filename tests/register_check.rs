@@ -448,3 +448,15 @@ fn json_gives_the_problems_as_a_document() {
     assert_eq!(out.status.code(), Some(2));
     crate::support::assert_one_line_error(&out);
 }
+
+#[test]
+fn help_and_the_man_page_say_what_is_checked() {
+    let env = Env::new();
+    let out = env.run(&["register", "check", "--help"]);
+    let help = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("the rights of Art. 15-18 and 20-22, the purposes storage and legal-claims"), "{help}");
+    let out = env.run(&["man", "--dir", "man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(env.path("man/dsr-register-check.1")).unwrap();
+    assert!(page.contains("plain identifiers only"), "{page}");
+}

@@ -88,3 +88,32 @@ pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem
     }
     Ok(problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::Clock;
+    use crate::store::{fixture, Store};
+
+    #[test]
+    fn a_fixture_store_with_its_people_fits_its_own_file() {
+        for f in fixture::FIXTURES {
+            let mut store = Store::in_memory().unwrap();
+            fixture::load(&mut store.conn, f, Clock::from_env().unwrap(), false).unwrap();
+            let file = crate::map::export::export(&store.conn).unwrap().unwrap();
+            assert_eq!(super::check(&file, &store.conn).unwrap(), vec![], "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn rows_naming_a_recipient_the_file_drops_are_named() {
+        let mut store = Store::in_memory().unwrap();
+        fixture::load(&mut store.conn, &fixture::FIXTURES[0], Clock::from_env().unwrap(), false).unwrap();
+        let mut file = crate::map::export::export(&store.conn).unwrap().unwrap();
+        file.recipient.retain(|r| r.code != "paypal");
+        let problems = super::check(&file, &store.conn).unwrap();
+        let i = file.table.iter().position(|t| t.name == "payment_method").unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, format!("table[{i}].recipient[0].column"));
+        assert_eq!(problems[0].what, "rows of \"payment_method\" name recipients the register lacks: paypal");
+    }
+}

@@ -91,7 +91,7 @@ fn erase(t: &Table, i: usize, map: &DataMap) -> Vec<(String, String)> {
             ),
             Some(_) => {}
         },
-        EraseKind::ClaimHistory if !parent.is_some_and(|p| p.erase.claim.is_some()) => say(
+        EraseKind::ClaimHistory if parent.is_none_or(|p| p.erase.claim.is_none()) => say(
             "kind",
             "claim-history needs a parent (link.parent) whose erase has a claim (the rows that are an unpaid claim)"
                 .into(),

@@ -129,6 +129,24 @@ fn a_retention_or_fiscal_date_on_a_missing_column_is_named() {
 }
 
 #[test]
+fn a_retention_rule_the_engine_cannot_carry_out_is_named_as_init_names_it() {
+    let text = fixture("virtio");
+    let anchor = "[[retention]]\ncode = \"company-data\"\n";
+    let bad = after(&text, anchor, "starts_at = \"contract-end\"", "starts_at = \"last-seen\"");
+    let i = text[..text.find(anchor).unwrap()].matches("[[retention]]\n").count();
+    let line = line_of(&bad, anchor, "[[retention]]");
+    let out = check(&bad);
+    let problem = format!(
+        "line {line}: retention[{i}]: retention rule company-data cannot be carried out: the engine does not delete company rows counted from last-seen"
+    );
+    assert_problem(&out, &problem);
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let init = env.run(&["init", "--register", "company.toml"]);
+    assert!(stderr(&init).contains(&format!("dsr: company.toml: {problem}")), "{}", stderr(&init));
+}
+
+#[test]
 fn a_right_of_articles_15_to_22_missing_is_named() {
     let text = fixture("voordelig-streamen");
     let start = text.find("[[right]]\ncode = \"rectification\"").unwrap();

@@ -61,8 +61,8 @@ fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Res
 pub fn check(path: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
-    let store = crate::store::Store::in_memory()?;
-    let (file, problems) = crate::map::check_all(&text, &store.conn)?;
+    let mut store = crate::store::Store::in_memory()?;
+    let (file, problems) = crate::map::check_all(&text, &mut store.conn)?;
     let counts = file.as_ref().map(|f| {
         serde_json::json!({
             "tables": f.table.len(),

@@ -266,7 +266,8 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
             ),
             _ => {}
         }
-        for (key, table, _) in other_tables(t, i).into_iter().skip(usize::from(t.link.is_some())) {
+        // The link's parent is checked above, with the reach.
+        for (key, table, _) in other_tables(t, i).into_iter().filter(|(key, ..)| !key.ends_with(".link.parent")) {
             if is_identifier(table) && map.table(table).is_none() {
                 say(key, format!("{table:?} is not a [[table]] of the data map"));
             }

@@ -237,16 +237,25 @@ impl CompanyFile {
     }
 }
 
-/// Every problem of a company file (`dsr register check`): the whole-file checks of `parse`
-/// and those against the tables of `conn` (a store's schema, see [`check_against`]), each with
+/// Every problem of a company file (`dsr register check`): the whole-file checks of `parse`,
+/// those against the tables of `conn` (a store's schema, see [`check_against`]) and, when the
+/// map's tables are all in the store, those `init --register` makes while loading; each with
 /// its line. The file comes back when it could be read, with or without problems.
-pub fn check_all(text: &str, conn: &rusqlite::Connection) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
+pub fn check_all(text: &str, conn: &mut rusqlite::Connection) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
     let file = match CompanyFile::read(text) {
         Ok(file) => file,
         Err(p) => return Ok((None, vec![p])),
     };
     let mut problems = check::check(&file);
     problems.extend(check_against(&file, conn)?);
+    let in_store = |t: &Table| crate::store::personal::columns_of(conn, &t.name).map(|c| c.is_some());
+    if problems.is_empty() && file.table.iter().map(in_store).collect::<rusqlite::Result<Vec<_>>>()?.iter().all(|b| *b)
+    {
+        // What init --register checks once the register is written (the retention rules the
+        // engine can carry out), in a transaction that is rolled back.
+        let tx = conn.transaction()?;
+        problems = load::load(&tx, &file)?;
+    }
     locate(text, &mut problems);
     Ok((Some(file), problems))
 }

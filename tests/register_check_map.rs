@@ -74,6 +74,14 @@ fn a_column_the_table_does_not_have_is_named_wherever_the_map_names_it() {
         assert_problem(&out, &format!("line {line}: table[{i}].{key}: table \"{t}\" has no column \"{column}\""));
     }
     assert!(stderr(&out).ends_with("company.toml has 5 problems\n"), "{}", stderr(&out));
+    // init --register finds the same five, on the same lines, and makes no store.
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let init = env.run(&["init", "--register", "company.toml"]);
+    assert_eq!(init.status.code(), Some(2));
+    let problems = |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(problems(stderr(&init)), problems(stderr(&out)));
+    assert!(!env.db.exists());
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! map names (links, identifiers, withheld and internal columns, erase and retention columns,
 //! rectifiable fields, recipient columns and the `{column}`s of a `because`, conditions) is one
 //! of its table's. Where the store holds rows already, the recipient codes they name must be
-//! the register's. `dsr register check` runs this on a new in-memory store (the built-in
+//! the register's, and no table whose rows hang from a table of the map may be left out of it. `dsr register check` runs this on a new in-memory store (the built-in
 //! schema); `init --register` on the store it is making.
 
 use std::collections::{HashMap, HashSet};
@@ -86,7 +86,40 @@ pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem
             }
         }
     }
+    if !f.table.is_empty() {
+        for (table, column, parent, rows) in left_out(f, conn)? {
+            say(
+                "table".into(),
+                format!(
+                    "the store's table {table:?} has {rows} rows linked to {parent:?} ({column}) but is not in the data map: \
+                     they would be left out of every answer and erasure"
+                ),
+            );
+        }
+    }
     Ok(problems)
+}
+
+/// Tables of the store that hold rows hanging from a table of the map but are not in it
+/// themselves, each with its first such link and the rows that use it. dsr's own records (the
+/// requests, and what refers to them) are not the company's data.
+fn left_out(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<(String, String, String, i64)>> {
+    let mapped: HashSet<&str> = f.table.iter().map(|t| t.name.as_str()).collect();
+    let keys = personal::foreign_keys(conn)?;
+    let mut own: HashSet<&str> = keys.iter().filter(|k| k.2 == "request").map(|k| k.0.as_str()).collect();
+    own.insert("request");
+    let mut out: Vec<(String, String, String, i64)> = Vec::new();
+    for (table, column, parent) in &keys {
+        let candidate =
+            mapped.contains(parent.as_str()) && !mapped.contains(table.as_str()) && !own.contains(table.as_str());
+        if candidate && !out.iter().any(|o| &o.0 == table) {
+            let rows = personal::rows_linked(conn, table, column)?;
+            if rows > 0 {
+                out.push((table.clone(), column.clone(), parent.clone(), rows));
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -115,5 +148,27 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(problems[0].key, format!("table[{i}].recipient[0].column"));
         assert_eq!(problems[0].what, "rows of \"payment_method\" name recipients the register lacks: paypal");
+    }
+
+    #[test]
+    fn a_table_with_rows_of_mapped_people_left_out_of_the_map_is_named() {
+        let mut store = Store::in_memory().unwrap();
+        fixture::load(&mut store.conn, &fixture::FIXTURES[0], Clock::from_env().unwrap(), false).unwrap();
+        let mut file = crate::map::export::export(&store.conn).unwrap().unwrap();
+        file.table.retain(|t| t.name != "crash_report");
+        let rows: i64 = store.conn.query_row("SELECT count(*) FROM crash_report", [], |r| r.get(0)).unwrap();
+        assert!(rows > 0);
+        let problems = super::check(&file, &store.conn).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "table");
+        assert!(
+            problems[0].what.starts_with(&format!(
+                "the store's table \"crash_report\" has {rows} rows linked to \"person\" (person_id) but is not in the data map"
+            )),
+            "{problems:?}"
+        );
+        // The same file against an empty store (register check, init --register): nothing to lose.
+        let empty = Store::in_memory().unwrap();
+        assert_eq!(super::check(&file, &empty.conn).unwrap(), vec![]);
     }
 }

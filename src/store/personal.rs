@@ -177,6 +177,25 @@ pub fn distinct_values(conn: &Connection, table: &str, column: &str) -> rusqlite
     values
 }
 
+/// The foreign keys of the store's tables: (table, column, the table it refers to).
+pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.name, f.\"from\", f.\"table\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+    )?;
+    let keys = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
+    keys
+}
+
+/// How many rows of a table refer to a row (`column` not NULL). `table` and `column` are names
+/// of the store's own schema.
+pub fn rows_linked(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<i64> {
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    conn.query_row(&format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote(table), quote(column)), [], |r| {
+        r.get(0)
+    })
+}
+
 /// Write a map into a store (in the caller's transaction): `map_table` and `category_table`.
 pub fn save(conn: &Connection, tables: &[Table]) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM map_table", [])?;

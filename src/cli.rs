@@ -79,7 +79,7 @@ pub enum Command {
     Init(InitArgs),
     /// Check whether the store holds data on a person: records per category (internal, not a request)
     Lookup(LookupArgs),
-    /// Show the register of processing (GDPR Art. 30) held in the store, export it as a company file, or apply one
+    /// Show the register of processing (GDPR Art. 30) held in the store, export it as a company file, check one, or apply one
     Register(RegisterArgs),
     /// Right of access (Art. 15): open a request and send the code, or answer a verified request
     Access(AccessArgs),
@@ -174,6 +174,22 @@ that data in use still names is refused. Exit codes: 0 applied, or no difference
 the file or a refused removal (one line each, nothing changed), or no --yes off a terminal; 9 declined at the \
 question, or the register changed meanwhile. See docs/register-file.md.")]
     Apply(RegisterApplyArgs),
+    /// Check a company file without a store: list every problem, one a line (exit 2 with any)
+    ///
+    /// The file is read whole and checked as `init --register` checks it, its data map against the
+    /// built-in schema and the columns a [[table]] declares: codes and the references between them,
+    /// a named recipient, a purpose for every category and a table holding it, the rights of
+    /// Art. 15-18 and 20-22, the purposes storage and legal-claims, one root table that every table
+    /// reaches, every column the map names, plain identifiers only, a validator for every
+    /// rectifiable field, recipient links that reach a recipient, and the parameters of each erase
+    /// kind. Each problem is one line on stderr (`dsr: FILE: line N: key: what`), then a summary;
+    /// exit 2. Without problems: one line on stdout naming what the file holds, exit 0. With
+    /// --json: one document with the problems. The list: docs/register-file.md, "register check".
+    Check {
+        /// The company file (TOML, see docs/register-file.md)
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

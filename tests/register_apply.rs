@@ -181,7 +181,7 @@ fn json_gives_the_difference_as_a_document() {
     let (env, before) = store();
     let (path, text) = edited(&env, &before, "new.toml", |f| {
         new_words_and_a_carrier(f);
-        f.right.remove(0);
+        f.right.retain(|r| r.code != "withdraw-consent");
         f.legal_basis.swap(0, 1);
     });
     let (doc, code): (Applied, i32) = env.json(&["register", "apply", "--dry-run", path.to_str().unwrap()]);
@@ -198,7 +198,7 @@ fn json_gives_the_difference_as_a_document() {
             ("legal_basis", "reordered", None),
             ("purpose", "changed", Some("account-access")),
             ("recipient", "added", Some("postnl")),
-            ("right", "removed", Some("access")),
+            ("right", "removed", Some("withdraw-consent")),
         ]
     );
     assert_eq!(
@@ -213,7 +213,7 @@ fn json_gives_the_difference_as_a_document() {
         }
     );
     assert_eq!(doc.changes[2].new.as_ref().unwrap()["name"], "PostNL B.V.");
-    assert_eq!(doc.changes[3].old.as_ref().unwrap()["article"], "Art. 15 GDPR");
+    assert_eq!(doc.changes[3].old.as_ref().unwrap()["article"], "Art. 7(3) GDPR");
     // Applied with --json: the same document, applied; then the store exports the file.
     let (doc, code): (Applied, i32) = env.json(&["register", "apply", "--yes", path.to_str().unwrap()]);
     assert_eq!((code, doc.applied, doc.dry_run), (0, true, false));
@@ -223,7 +223,7 @@ fn json_gives_the_difference_as_a_document() {
 #[test]
 fn removing_a_category_that_stored_rows_name_is_refused_one_line_each() {
     let (env, before) = store();
-    let (path, _) = edited(&env, &before, "nophone.toml", |f| {
+    let (path, text) = edited(&env, &before, "nophone.toml", |f| {
         f.category.retain(|c| c.code != "phone");
         f.table.retain(|t| t.category != "phone");
         f.retention.retain(|r| r.category != "phone");
@@ -235,15 +235,15 @@ fn removing_a_category_that_stored_rows_name_is_refused_one_line_each() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     let name = path.display();
+    let line = text.lines().position(|l| l == "[[table]]").unwrap() + 1;
     assert_eq!(
         err.lines().collect::<Vec<_>>(),
         [
-            format!("dsr: {name}: category \"phone\": cannot be removed: 1 row of disclosure.categories names it"),
             format!(
-                "dsr: {name}: table \"phone_number\": holds rows and would belong to no category, so the register would \
-                 not tell of them (Art. 15(1)(b))"
+                "dsr: {name}: line {line}: table: the store's table \"phone_number\" has 28 rows linked to \"person\" \
+                 (person_id) but is not in the data map: they would be left out of every answer and erasure"
             ),
-            format!("dsr: invalid register file: {name} has 2 problems; nothing was written"),
+            format!("dsr: invalid register file: {name} has 1 problem; nothing was written"),
         ],
         "{err}"
     );
@@ -255,7 +255,13 @@ fn removing_a_category_that_stored_rows_name_is_refused_one_line_each() {
 #[test]
 fn removing_a_recipient_that_payment_methods_name_is_refused() {
     let (env, before) = store();
-    let (path, _) = edited(&env, &before, "nopaypal.toml", |f| f.recipient.retain(|r| r.code != "paypal"));
+    // The map's link from payment methods to their provider goes too: the data still name it.
+    let (path, _) = edited(&env, &before, "nopaypal.toml", |f| {
+        f.recipient.retain(|r| r.code != "paypal");
+        for t in &mut f.table {
+            t.recipient.retain(|r| r.column.as_deref() != Some("provider"));
+        }
+    });
     let out = env.dsr().args(["register", "apply", "--yes"]).arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
@@ -300,6 +306,9 @@ fn removing_a_purpose_that_consents_or_an_open_request_name_is_refused() {
     let gone = ["debugging", "newsletter"];
     let (path, _) = edited(&env, &before, "fewer.toml", |f| {
         f.purpose.retain(|p| !gone.contains(&p.code.as_str()));
+        for t in &mut f.table {
+            t.opt_in.retain(|o| !gone.contains(&o.purpose.as_str()));
+        }
         for c in &mut f.category {
             c.purposes.retain(|p| !gone.contains(&p.as_str()));
         }

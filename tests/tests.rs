@@ -27,6 +27,8 @@ mod officer_view;
 mod readme;
 mod register;
 mod register_apply;
+mod register_check;
+mod register_check_map;
 mod register_file;
 mod request;
 mod retention;

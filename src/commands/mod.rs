@@ -18,7 +18,7 @@ mod request;
 mod retention;
 mod verify;
 
-use crate::cli::{AuditCommand, Cli, Command, SubjectArgs};
+use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, SubjectArgs};
 use crate::clock::Clock;
 use crate::exit::Code;
 use crate::keys::Keys;
@@ -102,6 +102,9 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
     match cli.command {
         Command::Init(args) => init::init(&db, &args, &out),
         Command::Lookup(args) => on_store(&db, out, |ctx| lookup::lookup(ctx, &args)),
+        Command::Register(RegisterArgs { command: Some(RegisterCommand::Check { file }) }) => {
+            register::check(&file, &out)
+        }
         Command::Register(args) => on_store(&db, out, |ctx| register::register(ctx, &args)),
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),

@@ -15,6 +15,8 @@ pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
     match &args.command {
         Some(RegisterCommand::Export { out: file, force }) => return export(ctx, file.as_deref(), *force),
         Some(RegisterCommand::Apply(a)) => return apply(ctx, a),
+        // Needs no store: dispatched before one is opened (commands/mod.rs).
+        Some(RegisterCommand::Check { file }) => return check(file, &ctx.out),
         None => {}
     }
     let out = &ctx.out;
@@ -157,6 +159,64 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
+}
+
+/// `dsr register check FILE`: every problem of a company file, without a store. The map is
+/// checked against the built-in schema (a new in-memory store) and the columns the file declares.
+/// Problems go to stderr one a line, as `init --register` gives them; exit 2 with any.
+pub fn check(path: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
+    let mut store = crate::store::Store::in_memory()?;
+    let (file, problems) = crate::map::check_all(&text, &mut store.conn)?;
+    let counts = file.as_ref().map(|f| {
+        serde_json::json!({
+            "tables": f.table.len(),
+            "purposes": f.purpose.len(),
+            "categories": f.category.len(),
+            "recipients": f.recipient.len(),
+            "retention_rules": f.retention.len(),
+            "rights": f.right.len(),
+        })
+    });
+    if out.json {
+        let listed: Vec<_> =
+            problems.iter().map(|p| serde_json::json!({"line": p.line, "key": p.key, "what": p.what})).collect();
+        out.json(&serde_json::json!({
+            "format_version": 1,
+            "file": path.display().to_string(),
+            "ok": problems.is_empty(),
+            "problems": listed,
+            "counts": counts,
+        }))?;
+    } else {
+        for p in &problems {
+            crate::output::stderr_line(&format!(
+                "dsr: {}: {}",
+                path.display(),
+                crate::output::sanitize::line(&p.to_string())
+            ))?;
+        }
+    }
+    if !problems.is_empty() {
+        let n = problems.len();
+        let s = if n == 1 { "" } else { "s" };
+        return Err(Error::invalid("register file", format!("{} has {n} problem{s}", path.display())).into());
+    }
+    if !out.json {
+        let f = file.as_ref().expect("a file without problems was read");
+        out.data(&format!(
+            "{}: no problems ({} tables, {} purposes, {} categories, {} recipients, {} retention rules, {} rights)",
+            path.display(),
+            f.table.len(),
+            f.purpose.len(),
+            f.category.len(),
+            f.recipient.len(),
+            f.retention.len(),
+            f.right.len()
+        ))?;
+    }
+    Ok(Code::Ok)
 }
 
 fn render_register(r: &Register, out: &Output) -> String {

@@ -1,6 +1,8 @@
 //! Whole-file checks of a parsed company file: every code that another key names exists,
-//! codes are unique, and values lie in the sets the store accepts. All problems are listed,
-//! one each, named by key path (`purpose[2].legal_basis`, counted from 0 as serde does).
+//! codes are unique, values lie in the sets the store accepts, every recipient is named, every
+//! category serves a purpose, the rights of Art. 15-18 and 20-22 are told, and the purposes the
+//! engine relies on exist. All problems are listed, one each, named by key path
+//! (`purpose[2].legal_basis`, counted from 0 as serde does).
 
 use std::collections::HashSet;
 
@@ -20,6 +22,36 @@ const STARTS_AT: &[&str] = &[
 ];
 const SET_BY: &[&str] = &["policy", "law", "fixture"];
 const STEP: &[&str] = &["reminder", "final-reminder", "blocked", "collection", "terminated"];
+
+/// The rights every answer tells (Art. 13(2)(b) and (f), Art. 15(1)(e)), by article. Art. 19 is
+/// the controller's duty to notify recipients, told with rectification and erasure, not a right
+/// of its own a company must list.
+const RIGHTS: &[(u32, &str)] = &[
+    (15, "access"),
+    (16, "rectification"),
+    (17, "erasure"),
+    (18, "restriction"),
+    (20, "portability"),
+    (21, "objection"),
+    (22, "automated decisions"),
+];
+
+/// Purposes the engine names: a restriction never blocks storage and legal claims (Art. 18(2),
+/// `ALWAYS_UNDER_RESTRICTION` in src/check.rs), so `dsr check` must know them.
+const ENGINE_PURPOSES: &[(&str, &str)] = &[
+    ("storage", "a restriction still allows storage (Art. 18(2)) and `dsr check --purpose storage` asks for it"),
+    (
+        "legal-claims",
+        "a restriction still allows legal claims (Art. 18(2)) and `dsr check --purpose legal-claims` asks for it",
+    ),
+];
+
+/// The number of the article a right cites: the first number in `Art. 16 GDPR`.
+fn article_number(article: &str) -> Option<u32> {
+    let digits: String =
+        article.chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
 
 struct Checker {
     problems: Vec<Problem>,
@@ -74,6 +106,20 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     c.codes("retention", f.retention.iter().map(|r| r.code.as_str()));
     c.codes("automated_decision", f.automated_decision.iter().map(|d| d.code.as_str()));
     c.codes("right", f.right.iter().map(|r| r.code.as_str()));
+    for (code, why) in ENGINE_PURPOSES {
+        if !purposes.contains(code) {
+            c.say("purpose".into(), format!("missing the purpose {code:?}: {why}"));
+        }
+    }
+    let told: HashSet<u32> = f.right.iter().filter_map(|r| article_number(&r.article)).collect();
+    for (article, right) in RIGHTS {
+        if !told.contains(article) {
+            c.say(
+                "right".into(),
+                format!("missing the right of {right} (Art. {article} GDPR): add a [[right]] with article = \"Art. {article} GDPR\""),
+            );
+        }
+    }
     for (i, p) in f.purpose.iter().enumerate() {
         c.known(format!("purpose[{i}].legal_basis"), &p.legal_basis, &bases, "legal_basis");
         if p.withdraw_how_en.is_some() != p.withdraw_how_nl.is_some() {
@@ -86,11 +132,26 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     let tables: HashSet<&str> = f.table.iter().map(|t| t.name.as_str()).collect();
     for (i, cat) in f.category.iter().enumerate() {
         c.one_of(format!("category[{i}].provenance"), &cat.provenance, PROVENANCE);
+        if cat.purposes.iter().all(|p| p.trim().is_empty()) {
+            c.say(
+                format!("category[{i}].purposes"),
+                format!(
+                    "category {:?} serves no purpose: name at least one [[purpose]] code (Art. 30(1)(b))",
+                    cat.code
+                ),
+            );
+        }
         for (j, p) in cat.purposes.iter().enumerate() {
             c.known(format!("category[{i}].purposes[{j}]"), p, &purposes, "purpose");
         }
     }
     for (i, r) in f.recipient.iter().enumerate() {
+        if r.name.trim().is_empty() {
+            c.say(
+                format!("recipient[{i}].name"),
+                "is empty: a person is told each recipient by name (Art. 15(1)(c), CJEU C-154/21)".into(),
+            );
+        }
         c.one_of(format!("recipient[{i}].kind"), &r.kind, KIND);
         c.one_of(format!("recipient[{i}].received_via"), &r.received_via, RECEIVED_VIA);
         if r.country.len() != 2 || !r.country.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -138,6 +199,6 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
             }
         }
     }
-    super::check_map::check(f, &categories, &mut c.problems);
+    super::check_map::check(f, &categories, &purposes, &mut c.problems);
     c.problems
 }

@@ -1,9 +1,12 @@
 //! Whole-file checks of the data map (`[[table]]`): names are plain SQL identifiers, every
 //! table belongs to a category of the register and reaches a person (one root; links to
-//! tables of the map, no loops), and what a table names of itself or others exists.
+//! tables of the map, no loops), every category is held by a table, and what a table names
+//! of itself or others is well formed. What each right does with a table (erase kinds,
+//! rectifiable fields, recipients, opt-ins) is checked in `check_rights`.
 
 use std::collections::HashSet;
 
+use super::table::Table;
 use super::{CompanyFile, Problem};
 use crate::store::personal::DataMap;
 
@@ -17,37 +20,223 @@ pub fn is_identifier(name: &str) -> bool {
         && !name.to_ascii_lowercase().starts_with("sqlite_")
 }
 
-pub fn check(f: &CompanyFile, categories: &HashSet<&str>, problems: &mut Vec<Problem>) {
+/// The columns of an order such as `is_primary DESC, created_at, id`; `None` when it is anything
+/// else than columns, each with an optional ASC or DESC (it stands in generated SQL as it is).
+pub fn order_columns(order: &str) -> Option<Vec<&str>> {
+    order
+        .split(',')
+        .map(|term| {
+            let words: Vec<&str> = term.split_whitespace().collect();
+            match words[..] {
+                [column] => Some(column),
+                [column, dir] if dir.eq_ignore_ascii_case("asc") || dir.eq_ignore_ascii_case("desc") => Some(column),
+                _ => None,
+            }
+            .filter(|c| is_identifier(c))
+        })
+        .collect()
+}
+
+/// The columns a `because` template names: `{column}` and `{column:date}`; `None` when a brace
+/// is left open or a placeholder has another form.
+pub fn template_columns(template: &str) -> Option<Vec<&str>> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}')?;
+        let inner = &rest[open + 1..close];
+        let column = match inner.split_once(':') {
+            Some((column, "date")) => column,
+            Some(_) => return None,
+            None => inner,
+        };
+        out.push(column);
+        rest = &rest[close + 1..];
+    }
+    (!rest.contains('}')).then_some(out)
+}
+
+/// Every column of its own table that a map entry names, with the key naming it. The orders and
+/// templates are read for their columns; their form is checked in [`check`].
+pub fn own_columns(t: &Table, i: usize) -> Vec<(String, &str)> {
+    let mut out: Vec<(String, &str)> = vec![(format!("table[{i}].key"), &t.key)];
+    if let Some(link) = &t.link {
+        out.push((format!("table[{i}].link.column"), &link.column));
+    }
+    for (j, x) in t.identifier.iter().enumerate() {
+        out.push((format!("table[{i}].identifier[{j}].column"), &x.column));
+        if let Some(w) = &x.written_in {
+            out.push((format!("table[{i}].identifier[{j}].written_in"), w));
+        }
+        if let Some(p) = &x.preferred {
+            order_of(&mut out, format!("table[{i}].identifier[{j}].preferred"), p);
+        }
+    }
+    for (j, x) in t.never_disclosed.iter().enumerate() {
+        out.push((format!("table[{i}].never_disclosed[{j}].column"), &x.column));
+    }
+    for (j, x) in t.internal.iter().enumerate() {
+        out.push((format!("table[{i}].internal[{j}]"), x));
+    }
+    if let Some(c) = &t.export.own_rows {
+        out.push((format!("table[{i}].export.own_rows.column"), &c.column));
+    }
+    let e = &t.erase;
+    for (j, x) in e.detach.iter().enumerate() {
+        out.push((format!("table[{i}].erase.detach[{j}]"), x));
+    }
+    if let Some(d) = &e.date_column {
+        out.push((format!("table[{i}].erase.date_column"), d));
+    }
+    if let Some(c) = &e.claim {
+        out.push((format!("table[{i}].erase.claim.column"), &c.column));
+    }
+    for (j, x) in e.identity_fields.iter().enumerate() {
+        out.push((format!("table[{i}].erase.identity_fields[{j}]"), x));
+    }
+    if let Some(r) = &t.retention {
+        if let Some(c) = &r.counts_from {
+            out.push((format!("table[{i}].retention.counts_from"), c));
+        }
+        if let Some(c) = &r.contract_end {
+            out.push((format!("table[{i}].retention.contract_end"), c));
+        }
+        if let Some(c) = &r.only {
+            out.push((format!("table[{i}].retention.only.column"), &c.column));
+        }
+    }
+    for (j, x) in t.rectify.iter().enumerate() {
+        out.push((format!("table[{i}].rectify[{j}].column"), &x.column));
+        if let Some(p) = &x.preferred {
+            order_of(&mut out, format!("table[{i}].rectify[{j}].preferred"), p);
+        }
+        if let Some(c) = &x.only {
+            out.push((format!("table[{i}].rectify[{j}].only.column"), &c.column));
+        }
+    }
+    for (j, x) in t.recipient.iter().enumerate() {
+        if let Some(c) = &x.column {
+            out.push((format!("table[{i}].recipient[{j}].column"), c));
+        }
+        if let Some(c) = &x.only {
+            out.push((format!("table[{i}].recipient[{j}].only.column"), &c.column));
+        }
+        for c in template_columns(&x.because).unwrap_or_default() {
+            out.push((format!("table[{i}].recipient[{j}].because"), c));
+        }
+    }
+    if let Some(c) = &t.consent_record {
+        out.push((format!("table[{i}].consent_record.purpose"), &c.purpose));
+        out.push((format!("table[{i}].consent_record.granted"), &c.granted));
+        out.push((format!("table[{i}].consent_record.recorded_at"), &c.recorded_at));
+        for (j, x) in c.detach_when_kept.iter().enumerate() {
+            out.push((format!("table[{i}].consent_record.detach_when_kept[{j}]"), x));
+        }
+    }
+    for (j, x) in t.opt_in.iter().enumerate() {
+        out.push((format!("table[{i}].opt_in[{j}].column"), &x.column));
+    }
+    if let Some(o) = &t.other_people {
+        out.push((format!("table[{i}].other_people.column"), &o.column));
+    }
+    out
+}
+
+fn order_of<'a>(out: &mut Vec<(String, &'a str)>, key: String, order: &'a str) {
+    for column in order_columns(order).unwrap_or_default() {
+        out.push((key.clone(), column));
+    }
+}
+
+/// The names of other tables (and their columns) that an entry names, with their keys.
+pub fn other_tables(t: &Table, i: usize) -> Vec<(String, &str, Option<&str>)> {
+    let mut out = Vec::new();
+    if let Some(link) = &t.link {
+        out.push((format!("table[{i}].link.parent"), link.parent.as_str(), None));
+    }
+    if let Some(r) = &t.erase.referenced_by {
+        out.push((format!("table[{i}].erase.referenced_by"), r.table.as_str(), Some(r.column.as_str())));
+    }
+    if let Some(o) = &t.other_people {
+        for (j, r) in o.ips_from.iter().enumerate() {
+            out.push((format!("table[{i}].other_people.ips_from[{j}]"), r.table.as_str(), Some(r.column.as_str())));
+        }
+    }
+    for (j, c) in t.column.iter().enumerate() {
+        if let Some(r) = &c.references {
+            out.push((format!("table[{i}].column[{j}].references"), r.as_str(), None));
+        }
+    }
+    out
+}
+
+pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&str>, problems: &mut Vec<Problem>) {
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     let mut names = HashSet::new();
+    let mut held = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
         if !is_identifier(&t.name) {
             say(format!("table[{i}].name"), format!("{:?} is not a table name (letters, digits and _)", t.name));
         } else if !names.insert(t.name.as_str()) {
             say(format!("table[{i}].name"), format!("table {:?} is described twice", t.name));
         }
+        held.insert(t.category.as_str());
         if !categories.contains(t.category.as_str()) {
             say(format!("table[{i}].category"), format!("{:?} is not the code of a [[category]]", t.category));
         }
-        let mut columns: Vec<(String, &str)> = vec![(format!("table[{i}].key"), &t.key)];
-        if let Some(link) = &t.link {
-            columns.push((format!("table[{i}].link.column"), &link.column));
-        }
-        columns.extend(
-            t.identifier
-                .iter()
-                .enumerate()
-                .map(|(j, x)| (format!("table[{i}].identifier[{j}].column"), x.column.as_str())),
-        );
-        columns.extend(
-            t.rectify.iter().enumerate().map(|(j, x)| (format!("table[{i}].rectify[{j}].column"), x.column.as_str())),
-        );
-        columns.extend(
-            t.erase.detach.iter().enumerate().map(|(j, x)| (format!("table[{i}].erase.detach[{j}]"), x.as_str())),
-        );
-        for (key, column) in columns {
+        for (key, column) in own_columns(t, i) {
             if !is_identifier(column) {
                 say(key, format!("{column:?} is not a column name (letters, digits and _)"));
+            }
+        }
+        let orders = t.identifier.iter().enumerate().map(|(j, x)| (format!("identifier[{j}]"), &x.preferred));
+        let orders = orders.chain(t.rectify.iter().enumerate().map(|(j, x)| (format!("rectify[{j}]"), &x.preferred)));
+        for (key, order) in orders {
+            if let Some(order) = order.as_deref().filter(|o| order_columns(o).is_none()) {
+                say(
+                    format!("table[{i}].{key}.preferred"),
+                    format!("{order:?} is not an order of columns (column [ASC|DESC], ...)"),
+                );
+            }
+        }
+        for (j, r) in t.recipient.iter().enumerate() {
+            if template_columns(&r.because).is_none() {
+                say(
+                    format!("table[{i}].recipient[{j}].because"),
+                    "a placeholder is {column} or {column:date}, braces closed".into(),
+                );
+            }
+        }
+        for (key, table, column) in other_tables(t, i) {
+            if !is_identifier(table) || column.is_some_and(|c| !is_identifier(c)) {
+                say(key, format!("{table:?} {column:?} is not a table and column name (letters, digits and _)"));
+            }
+        }
+        for (j, c) in t.column.iter().enumerate() {
+            if !is_identifier(&c.name) {
+                say(
+                    format!("table[{i}].column[{j}].name"),
+                    format!("{:?} is not a column name (letters, digits and _)", c.name),
+                );
+            }
+            if let Some(cat) = &c.category {
+                held.insert(cat.as_str());
+                if !categories.contains(cat.as_str()) {
+                    say(
+                        format!("table[{i}].column[{j}].category"),
+                        format!("{cat:?} is not the code of a [[category]]"),
+                    );
+                }
+            }
+        }
+    }
+    if !f.table.is_empty() {
+        for (i, cat) in f.category.iter().enumerate() {
+            if !held.contains(cat.code.as_str()) {
+                say(
+                    format!("category[{i}].code"),
+                    format!("no [[table]] of the data map holds category {:?}: a person would never see it", cat.code),
+                );
             }
         }
     }
@@ -77,5 +266,12 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, problems: &mut Vec<Pro
             ),
             _ => {}
         }
+        // The link's parent is checked above, with the reach.
+        for (key, table, _) in other_tables(t, i).into_iter().filter(|(key, ..)| !key.ends_with(".link.parent")) {
+            if is_identifier(table) && map.table(table).is_none() {
+                say(key, format!("{table:?} is not a [[table]] of the data map"));
+            }
+        }
     }
+    super::check_rights::check(f, &map, purposes, &mut say);
 }

@@ -24,6 +24,10 @@ pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Prob
             });
         }
     }
+    if problems.is_empty() {
+        // The columns the map names are its tables' (map/check_columns.rs).
+        problems = super::check_against(file, tx)?;
+    }
     if !problems.is_empty() {
         return Ok(problems);
     }

@@ -8,7 +8,9 @@
 
 pub mod apply;
 mod check;
+mod check_columns;
 mod check_map;
+mod check_rights;
 pub mod diff;
 pub mod export;
 pub mod load;
@@ -213,11 +215,7 @@ impl CompanyFile {
     /// Parse a company file. Syntax and type errors name the key and the line (serde stops at
     /// the first); a file that parses is then checked whole, every problem reported.
     pub fn parse(text: &str) -> Result<CompanyFile, Vec<Problem>> {
-        let de = toml::Deserializer::parse(text).map_err(|e| vec![toml_problem(text, &e, String::new())])?;
-        let file: CompanyFile = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
-            vec![toml_problem(text, e.inner(), key)]
-        })?;
+        let file = CompanyFile::read(text).map_err(|p| vec![p])?;
         let mut problems = check::check(&file);
         locate(text, &mut problems);
         if problems.is_empty() {
@@ -227,16 +225,57 @@ impl CompanyFile {
         }
     }
 
+    /// Read a company file without checking it whole: the first syntax or type error.
+    fn read(text: &str) -> Result<CompanyFile, Problem> {
+        let de = toml::Deserializer::parse(text).map_err(|e| toml_problem(text, &e, String::new()))?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            toml_problem(text, e.inner(), key)
+        })
+    }
+
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a company file always serialises")
     }
 }
 
-/// Give each problem the line of its key, found by walking the document's spans along the path.
+/// Every problem of a company file (`dsr register check`): the whole-file checks of `parse`,
+/// those against the tables of `conn` (a store's schema, see [`check_against`]) and, when the
+/// map's tables are all in the store, those `init --register` makes while loading; each with
+/// its line. The file comes back when it could be read, with or without problems.
+pub fn check_all(text: &str, conn: &mut rusqlite::Connection) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
+    let file = match CompanyFile::read(text) {
+        Ok(file) => file,
+        Err(p) => return Ok((None, vec![p])),
+    };
+    let mut problems = check::check(&file);
+    problems.extend(check_against(&file, conn)?);
+    let in_store = |t: &Table| crate::store::personal::columns_of(conn, &t.name).map(|c| c.is_some());
+    if problems.is_empty() && file.table.iter().map(in_store).collect::<rusqlite::Result<Vec<_>>>()?.iter().all(|b| *b)
+    {
+        // What init --register checks once the register is written (the retention rules the
+        // engine can carry out), in a transaction that is rolled back.
+        let tx = conn.transaction()?;
+        problems = load::load(&tx, &file)?;
+    }
+    locate(text, &mut problems);
+    Ok((Some(file), problems))
+}
+
+/// The checks of a file's data map against a store: every table of the map is in the store or
+/// declares its columns, and every column the map names is one of its table's.
+pub fn check_against(file: &CompanyFile, conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Problem>> {
+    check_columns::check(file, conn)
+}
+
+/// Give each problem the line of its key, found by walking the document's spans along the path;
+/// a key the file leaves out (a missing `purposes`) is placed on the entry that lacks it.
 pub fn locate(text: &str, problems: &mut [Problem]) {
     let Ok(doc) = toml::de::DeTable::parse(text) else { return };
     for p in problems.iter_mut().filter(|p| p.line.is_none()) {
-        p.line = span_of(doc.get_ref(), &p.key).map(|at| line_at(text, at));
+        let at = span_of(doc.get_ref(), &p.key)
+            .or_else(|| p.key.rsplit_once('.').and_then(|(entry, _)| span_of(doc.get_ref(), entry)));
+        p.line = at.map(|at| line_at(text, at));
     }
 }
 

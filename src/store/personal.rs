@@ -239,6 +239,41 @@ pub fn condition(c: &Condition) -> String {
     format!("{} {}IN ({})", c.column, if c.not { "NOT " } else { "" }, values.join(", "))
 }
 
+/// The columns of a table of the store, in order; `None` when the store has no such table.
+pub fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Option<Vec<String>>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
+    let columns: Vec<String> = stmt.query_map([table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok((!columns.is_empty()).then_some(columns))
+}
+
+/// The distinct values a column holds, NULL left out (e.g. the recipient codes rows name).
+/// `table` and `column` must be names `map::check` accepted.
+pub fn distinct_values(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Vec<String>> {
+    let sql = format!("SELECT DISTINCT CAST({column} AS TEXT) FROM {table} WHERE {column} IS NOT NULL ORDER BY 1");
+    let mut stmt = conn.prepare(&sql)?;
+    let values = stmt.query_map([], |r| r.get(0))?.collect();
+    values
+}
+
+/// The foreign keys of the store's tables: (table, column, the table it refers to).
+pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT m.name, f.\"from\", f.\"table\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+    )?;
+    let keys = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
+    keys
+}
+
+/// How many rows of a table refer to a row (`column` not NULL). `table` and `column` are names
+/// of the store's own schema.
+pub fn rows_linked(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<i64> {
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    conn.query_row(&format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote(table), quote(column)), [], |r| {
+        r.get(0)
+    })
+}
+
 /// Write a map into a store (in the caller's transaction): `map_table` and `category_table`.
 pub fn save(conn: &Connection, tables: &[Table]) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM map_table", [])?;

@@ -1,0 +1,174 @@
+//! The data map checked against a store's tables: every `[[table]]` is a table of the store or
+//! declares its columns (`[[table.column]]`, created by `init --register`), and every column the
+//! map names (links, identifiers, withheld and internal columns, erase and retention columns,
+//! rectifiable fields, recipient columns and the `{column}`s of a `because`, conditions) is one
+//! of its table's. Where the store holds rows already, the recipient codes they name must be
+//! the register's, and no table whose rows hang from a table of the map may be left out of it. `dsr register check` runs this on a new in-memory store (the built-in
+//! schema); `init --register` on the store it is making.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::Connection;
+
+use super::check_map::{is_identifier, other_tables, own_columns};
+use super::{CompanyFile, Problem};
+use crate::store::personal;
+
+pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
+    // The columns of each table of the map: the store's, else the ones the entry declares.
+    let mut columns: HashMap<&str, HashSet<String>> = HashMap::new();
+    let mut in_store = HashSet::new();
+    for (i, t) in f.table.iter().enumerate() {
+        if !is_identifier(&t.name) {
+            continue;
+        }
+        match personal::columns_of(conn, &t.name)? {
+            Some(cols) => {
+                in_store.insert(t.name.as_str());
+                columns.insert(&t.name, cols.into_iter().collect());
+            }
+            None if !t.column.is_empty() => {
+                columns.insert(&t.name, t.column.iter().map(|c| c.name.clone()).collect());
+            }
+            None => say(
+                format!("table[{i}].name"),
+                format!(
+                    "the store has no table {:?}, and the entry declares no columns ([[table.column]]) to create it with",
+                    t.name
+                ),
+            ),
+        }
+    }
+    let has = |table: &str, column: &str| columns.get(table).is_some_and(|c| c.contains(column));
+    for (i, t) in f.table.iter().enumerate() {
+        if !columns.contains_key(t.name.as_str()) {
+            continue;
+        }
+        for (key, column) in own_columns(t, i) {
+            if is_identifier(column) && !has(&t.name, column) {
+                say(key, format!("table {:?} has no column {column:?}", t.name));
+            }
+        }
+        for (key, table, column) in other_tables(t, i) {
+            let Some(column) = column else { continue };
+            if columns.contains_key(table) && is_identifier(column) && !has(table, column) {
+                say(format!("{key}.column"), format!("table {table:?} has no column {column:?}"));
+            }
+        }
+        if let Some(parent) = t.link.as_ref().and_then(|l| f.table.iter().find(|p| p.name == l.parent)) {
+            if columns.contains_key(parent.name.as_str())
+                && is_identifier(&parent.key)
+                && !has(&parent.name, &parent.key)
+            {
+                say(
+                    format!("table[{i}].link.parent"),
+                    format!("table {:?} has no column {:?} (its key)", parent.name, parent.key),
+                );
+            }
+        }
+    }
+    // Rows already in the store name recipients by code: each code must be the register's (Art. 19).
+    let codes: HashSet<&str> = f.recipient.iter().map(|r| r.code.as_str()).collect();
+    for (i, t) in f.table.iter().enumerate().filter(|(_, t)| in_store.contains(t.name.as_str())) {
+        for (j, r) in t.recipient.iter().enumerate() {
+            let Some(column) = r.column.as_deref().filter(|c| is_identifier(c) && has(&t.name, c)) else { continue };
+            let unknown: Vec<String> = personal::distinct_values(conn, &t.name, column)?
+                .into_iter()
+                .filter(|v| !codes.contains(v.as_str()))
+                .collect();
+            if !unknown.is_empty() {
+                say(
+                    format!("table[{i}].recipient[{j}].column"),
+                    format!("rows of {:?} name recipients the register lacks: {}", t.name, unknown.join(", ")),
+                );
+            }
+        }
+    }
+    if !f.table.is_empty() {
+        for (table, column, parent, rows) in left_out(f, conn)? {
+            say(
+                "table".into(),
+                format!(
+                    "the store's table {table:?} has {rows} rows linked to {parent:?} ({column}) but is not in the data map: \
+                     they would be left out of every answer and erasure"
+                ),
+            );
+        }
+    }
+    Ok(problems)
+}
+
+/// Tables of the store that hold rows hanging from a table of the map but are not in it
+/// themselves, each with its first such link and the rows that use it. dsr's own records (the
+/// requests, and what refers to them) are not the company's data.
+fn left_out(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<(String, String, String, i64)>> {
+    let mapped: HashSet<&str> = f.table.iter().map(|t| t.name.as_str()).collect();
+    let keys = personal::foreign_keys(conn)?;
+    let mut own: HashSet<&str> = keys.iter().filter(|k| k.2 == "request").map(|k| k.0.as_str()).collect();
+    own.insert("request");
+    let mut out: Vec<(String, String, String, i64)> = Vec::new();
+    for (table, column, parent) in &keys {
+        let candidate =
+            mapped.contains(parent.as_str()) && !mapped.contains(table.as_str()) && !own.contains(table.as_str());
+        if candidate && !out.iter().any(|o| &o.0 == table) {
+            let rows = personal::rows_linked(conn, table, column)?;
+            if rows > 0 {
+                out.push((table.clone(), column.clone(), parent.clone(), rows));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::clock::Clock;
+    use crate::store::{fixture, Store};
+
+    #[test]
+    fn a_fixture_store_with_its_people_fits_its_own_file() {
+        for f in fixture::FIXTURES {
+            let mut store = Store::in_memory().unwrap();
+            fixture::load(&mut store.conn, f, Clock::from_env().unwrap(), false).unwrap();
+            let file = crate::map::export::export(&store.conn).unwrap().unwrap();
+            assert_eq!(super::check(&file, &store.conn).unwrap(), vec![], "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn rows_naming_a_recipient_the_file_drops_are_named() {
+        let mut store = Store::in_memory().unwrap();
+        fixture::load(&mut store.conn, &fixture::FIXTURES[0], Clock::from_env().unwrap(), false).unwrap();
+        let mut file = crate::map::export::export(&store.conn).unwrap().unwrap();
+        file.recipient.retain(|r| r.code != "paypal");
+        let problems = super::check(&file, &store.conn).unwrap();
+        let i = file.table.iter().position(|t| t.name == "payment_method").unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, format!("table[{i}].recipient[0].column"));
+        assert_eq!(problems[0].what, "rows of \"payment_method\" name recipients the register lacks: paypal");
+    }
+
+    #[test]
+    fn a_table_with_rows_of_mapped_people_left_out_of_the_map_is_named() {
+        let mut store = Store::in_memory().unwrap();
+        fixture::load(&mut store.conn, &fixture::FIXTURES[0], Clock::from_env().unwrap(), false).unwrap();
+        let mut file = crate::map::export::export(&store.conn).unwrap().unwrap();
+        file.table.retain(|t| t.name != "crash_report");
+        let rows: i64 = store.conn.query_row("SELECT count(*) FROM crash_report", [], |r| r.get(0)).unwrap();
+        assert!(rows > 0);
+        let problems = super::check(&file, &store.conn).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "table");
+        assert!(
+            problems[0].what.starts_with(&format!(
+                "the store's table \"crash_report\" has {rows} rows linked to \"person\" (person_id) but is not in the data map"
+            )),
+            "{problems:?}"
+        );
+        // The same file against an empty store (register check, init --register): nothing to lose.
+        let empty = Store::in_memory().unwrap();
+        assert_eq!(super::check(&file, &empty.conn).unwrap(), vec![]);
+    }
+}

@@ -1,0 +1,115 @@
+//! Whole-file checks of what each right does with a table of the data map: an erase kind has
+//! the parameters the engine needs for it (the fiscal hold's date and years, the table that
+//! refers to kept rows, a fiscal parent, a parent with a claim), every rectifiable field has a
+//! validator, a recipient link reaches a recipient of the register, and an opt-in names a purpose.
+
+use std::collections::HashSet;
+
+use super::table::{EraseKind, Table};
+use super::CompanyFile;
+use crate::store::personal::DataMap;
+
+pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut dyn FnMut(String, String)) {
+    let mut fields = HashSet::new();
+    for (i, t) in f.table.iter().enumerate() {
+        for (key, what) in erase(t, i, map) {
+            say(key, what);
+        }
+        for (j, r) in t.rectify.iter().enumerate() {
+            if r.validator.is_none() {
+                say(
+                    format!("table[{i}].rectify[{j}].validator"),
+                    format!(
+                        "missing: field {:?} needs a validator ({})",
+                        r.field,
+                        super::table::Validator::ALL.join(", ")
+                    ),
+                );
+            }
+            if !fields.insert(r.field.as_str()) {
+                say(format!("table[{i}].rectify[{j}].field"), format!("field {:?} is rectifiable twice", r.field));
+            }
+        }
+        for (j, r) in t.recipient.iter().enumerate() {
+            let key = format!("table[{i}].recipient[{j}]");
+            match (&r.column, &r.received_via) {
+                (Some(_), None) => {}
+                (None, Some(via)) if !f.recipient.iter().any(|x| &x.received_via == via) => say(
+                    format!("{key}.received_via"),
+                    format!("no [[recipient]] is received_via {via:?}: the link reaches no one"),
+                ),
+                (None, Some(_)) => {}
+                _ => say(key, "give either column (the recipient's code) or received_via, not both".into()),
+            }
+        }
+        for (j, o) in t.opt_in.iter().enumerate() {
+            if !purposes.contains(o.purpose.as_str()) {
+                say(
+                    format!("table[{i}].opt_in[{j}].purpose"),
+                    format!("{:?} is not the code of a [[purpose]]", o.purpose),
+                );
+            }
+        }
+        if t.retention.as_ref().is_some_and(|r| r.with_parent) && t.link.is_none() {
+            say(format!("table[{i}].retention.with_parent"), "a table without a link has no parent to go with".into());
+        }
+    }
+}
+
+/// The parameters of the table's erase kind, and none that belong to another.
+fn erase(t: &Table, i: usize, map: &DataMap) -> Vec<(String, String)> {
+    let e = &t.erase;
+    let mut out = Vec::new();
+    let mut say = |k: &str, what: String| out.push((format!("table[{i}].erase.{k}"), what));
+    let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let need = |what: &str| format!("missing: kind {kind:?} needs {what}");
+    let parent = t.link.as_ref().and_then(|l| map.table(&l.parent));
+    let fiscal = |t: &Table| t.erase.kind == EraseKind::FiscalRecord;
+    match e.kind {
+        EraseKind::Delete => {}
+        EraseKind::Detach if e.detach.is_empty() => say("detach", need("the fields that become NULL")),
+        EraseKind::Detach => {}
+        EraseKind::FiscalRecord => {
+            if e.date_column.is_none() {
+                say("date_column", need("the date the fiscal year is read from"));
+            }
+            match e.years {
+                None => say("years", need("the years the records are kept after their fiscal year")),
+                Some(y) if y <= 0 => say("years", format!("{y} is not a number of years (1 or more)")),
+                Some(_) => {}
+            }
+        }
+        EraseKind::KeptWithParent if !parent.is_some_and(fiscal) => {
+            say("kind", "kept-with-parent needs a parent (link.parent) whose erase kind is fiscal-record".into())
+        }
+        EraseKind::KeptWithParent => {}
+        EraseKind::KeptIfReferenced => match &e.referenced_by {
+            None => say("referenced_by", need("the table and column of the fiscal records that refer here")),
+            Some(r) if map.table(&r.table).is_some_and(|t| !fiscal(t)) => say(
+                "referenced_by.table",
+                format!("table {:?} is not a fiscal-record: only fiscal records keep what they refer to", r.table),
+            ),
+            Some(_) => {}
+        },
+        EraseKind::ClaimHistory if parent.is_none_or(|p| p.erase.claim.is_none()) => say(
+            "kind",
+            "claim-history needs a parent (link.parent) whose erase has a claim (the rows that are an unpaid claim)"
+                .into(),
+        ),
+        EraseKind::ClaimHistory => {}
+    }
+    let only_fiscal =
+        [("date_column", e.date_column.is_some()), ("years", e.years.is_some()), ("claim", e.claim.is_some())];
+    for (k, given) in only_fiscal {
+        if given && e.kind != EraseKind::FiscalRecord {
+            say(k, format!("only an erase of kind fiscal-record has {k}"));
+        }
+    }
+    if e.referenced_by.is_some() && e.kind != EraseKind::KeptIfReferenced {
+        say("referenced_by", "only an erase of kind kept-if-referenced has referenced_by".into());
+    }
+    if !e.identity_fields.is_empty() && !t.root {
+        say("identity_fields", "only the root table has identity_fields".into());
+    }
+    out
+}

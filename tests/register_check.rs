@@ -1,0 +1,232 @@
+//! `dsr register check FILE` (docs/register-file.md, "register check"): a company file checked
+//! without a store, every problem on a line of its own with the line and key that cause it,
+//! exit 2; a good file gets one summary line and exit 0. Each broken file here is a built-in
+//! company's file (what `register export` writes, see register_file.rs) with one thing broken.
+//! The data map's problems are in register_check_map.rs.
+
+use std::process::Output;
+
+use crate::support::{stderr, stdout, Env};
+
+/// A built-in company's file, as `register export` writes it.
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(crate::support::fixture_dir(name).join("company.toml")).unwrap()
+}
+
+/// `dsr register check company.toml` on `text`, in a directory without a store.
+pub fn check(text: &str) -> Output {
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), text).unwrap();
+    let out = env.run(&["register", "check", "company.toml"]);
+    assert!(!env.db.exists(), "register check makes no store");
+    out
+}
+
+/// Replace the first `old` after `anchor` (which must be there, as must `old`).
+pub fn after(text: &str, anchor: &str, old: &str, new: &str) -> String {
+    let at = text.find(anchor).unwrap_or_else(|| panic!("no {anchor:?}"));
+    let from = at + text[at..].find(old).unwrap_or_else(|| panic!("no {old:?} after {anchor:?}"));
+    format!("{}{new}{}", &text[..from], &text[from + old.len()..])
+}
+
+/// The start of the `[[table]]` entry of `name`.
+pub fn table(name: &str) -> String {
+    format!("[[table]]\nname = \"{name}\"\n")
+}
+
+/// The index of a table's entry in the file (`table[i]`).
+pub fn index(text: &str, name: &str) -> usize {
+    let before = &text[..text.find(&table(name)).unwrap()];
+    before.matches("[[table]]\n").count()
+}
+
+/// The line number of the first line that is `line` at or after `anchor`.
+pub fn line_of(text: &str, anchor: &str, line: &str) -> usize {
+    let at = text.find(anchor).unwrap();
+    let before = text[..at].matches('\n').count();
+    before + text[at..].lines().position(|l| l == line).unwrap_or_else(|| panic!("no line {line:?}")) + 1
+}
+
+/// Exit 2, and `problem` (`line N: key: what`) on a stderr line of its own, then the summary.
+pub fn assert_problem(out: &Output, problem: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.lines().any(|l| l.starts_with(&format!("dsr: company.toml: {problem}"))), "{problem}\nin:\n{err}");
+    assert!(err.lines().last().unwrap().starts_with("dsr: invalid register file: company.toml has "), "{err}");
+    assert!(err.lines().all(|l| l.starts_with("dsr: ")), "{err}");
+}
+
+#[test]
+fn a_built_in_company_s_file_has_no_problems() {
+    for name in ["virtio", "voordelig-streamen"] {
+        let out = check(&fixture(name));
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let said = stdout(&out);
+        assert!(said.starts_with("company.toml: no problems (26 tables, "), "{said}");
+        assert!(said.contains(" purposes, 17 categories, 12 recipients, 23 retention rules, 9 rights)"), "{said}");
+        assert_eq!(stderr(&out), "");
+    }
+}
+
+#[test]
+fn a_category_without_purpose_is_named() {
+    let text = fixture("virtio");
+    let old = "purposes = [\"contract\", \"invoicing\"]\n";
+    let bad = after(&text, "[[category]]", old, "purposes = []\n");
+    let i = text[..text.find(old).unwrap()].matches("[[category]]\n").count() - 1;
+    let line = line_of(&bad, "[[category]]", "purposes = []");
+    assert_problem(&check(&bad), &format!("line {line}: category[{i}].purposes: category \""));
+    assert!(stderr(&check(&bad)).contains("\" serves no purpose: name at least one [[purpose]] code (Art. 30(1)(b))"));
+    // Left out entirely: the problem stands on the category's entry.
+    let bad = after(&text, "[[category]]", old, "");
+    let line = line_of(&bad, "purposes = [\"contract\", \"invoicing\", \"domain-registration\"", "[[category]]");
+    assert_problem(&check(&bad), &format!("line {line}: category[{i}].purposes: category \""));
+}
+
+#[test]
+fn a_recipient_without_a_name_is_named() {
+    let text = fixture("virtio");
+    let anchor = "[[recipient]]\ncode = \"paypal\"\n";
+    let bad = after(&text, anchor, "name = \"PayPal (Europe) S.à r.l. et Cie, S.C.A.\"", "name = \" \"");
+    let i = text[..text.find(anchor).unwrap()].matches("[[recipient]]\n").count();
+    let line = line_of(&bad, anchor, "name = \" \"");
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: recipient[{i}].name: is empty: a person is told each recipient by name (Art. 15(1)(c), CJEU C-154/21)"),
+    );
+}
+
+#[test]
+fn a_retention_or_fiscal_date_on_a_missing_column_is_named() {
+    let text = fixture("virtio");
+    let bad = after(&text, &table("server_log"), "counts_from = \"logged_at\"", "counts_from = \"logged_on\"");
+    let bad = after(&bad, &table("invoice"), "date_column = \"issued_at\"", "date_column = \"issue_date\"");
+    let bad = after(&bad, &table("customer"), "contract_end = \"ended_at\"", "contract_end = \"end\"");
+    let out = check(&bad);
+    let (s, v, c) = (index(&bad, "server_log"), index(&bad, "invoice"), index(&bad, "customer"));
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: table[{s}].retention.counts_from: table \"server_log\" has no column \"logged_on\"",
+            line_of(&bad, &table("server_log"), "counts_from = \"logged_on\"")
+        ),
+    );
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: table[{v}].erase.date_column: table \"invoice\" has no column \"issue_date\"",
+            line_of(&bad, &table("invoice"), "date_column = \"issue_date\"")
+        ),
+    );
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: table[{c}].retention.contract_end: table \"customer\" has no column \"end\"",
+            line_of(&bad, &table("customer"), "contract_end = \"end\"")
+        ),
+    );
+    assert!(stderr(&out).ends_with("company.toml has 3 problems\n"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_retention_rule_the_engine_cannot_carry_out_is_named_as_init_names_it() {
+    let text = fixture("virtio");
+    let anchor = "[[retention]]\ncode = \"company-data\"\n";
+    let bad = after(&text, anchor, "starts_at = \"contract-end\"", "starts_at = \"last-seen\"");
+    let i = text[..text.find(anchor).unwrap()].matches("[[retention]]\n").count();
+    let line = line_of(&bad, anchor, "[[retention]]");
+    let out = check(&bad);
+    let problem = format!(
+        "line {line}: retention[{i}]: retention rule company-data cannot be carried out: the engine does not delete company rows counted from last-seen"
+    );
+    assert_problem(&out, &problem);
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let init = env.run(&["init", "--register", "company.toml"]);
+    assert!(stderr(&init).contains(&format!("dsr: company.toml: {problem}")), "{}", stderr(&init));
+}
+
+#[test]
+fn a_right_of_articles_15_to_22_missing_is_named() {
+    let text = fixture("voordelig-streamen");
+    let start = text.find("[[right]]\ncode = \"rectification\"").unwrap();
+    let end = start + text[start..].find("\n\n").unwrap() + 2;
+    let bad = format!("{}{}", &text[..start], &text[end..]);
+    let line = line_of(&bad, "[[right]]", "[[right]]");
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: right: missing the right of rectification (Art. 16 GDPR): add a [[right]] with article = \"Art. 16 GDPR\""),
+    );
+    // A right is found by its article, whatever its code.
+    let renamed = after(&text, "[[right]]", "code = \"rectification\"", "code = \"correctie\"");
+    assert!(check(&renamed).status.success(), "{}", stderr(&check(&renamed)));
+}
+
+#[test]
+fn a_purpose_the_engine_or_the_map_needs_missing_is_named() {
+    let text = fixture("virtio");
+    let bad = after(&text, "[[purpose]]", "code = \"storage\"", "code = \"opslag\"");
+    let line = line_of(&bad, "", "[[purpose]]");
+    assert_problem(
+        &check(&bad),
+        &format!(
+            "line {line}: purpose: missing the purpose \"storage\": a restriction still allows storage (Art. 18(2))"
+        ),
+    );
+    // The purpose an opt-in flag is covered by.
+    let bad = after(&text, &table("email_address"), "purpose = \"newsletter\"", "purpose = \"nieuwsbrief\"");
+    let (i, line) = (index(&bad, "email_address"), line_of(&bad, &table("email_address"), "purpose = \"nieuwsbrief\""));
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: table[{i}].opt_in[0].purpose: \"nieuwsbrief\" is not the code of a [[purpose]]"),
+    );
+}
+
+#[test]
+fn a_rectifiable_field_without_validator_is_named() {
+    let text = fixture("virtio");
+    let bad = after(&text, &table("company"), "validator = \"kvk\"\n", "");
+    let i = index(&bad, "company");
+    let line = line_of(&bad, "field = \"kvk\"", "field = \"kvk\"") - 1;
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: table[{i}].rectify[1].validator: missing: field \"kvk\" needs a validator (email, phone, iban"),
+    );
+}
+
+#[test]
+fn json_gives_the_problems_as_a_document() {
+    let text = fixture("virtio");
+    let bad = after(&text, &table("company"), "validator = \"vat\"\n", "");
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let (doc, code): (serde_json::Value, i32) = env.json(&["register", "check", "company.toml"]);
+    assert_eq!(code, 2);
+    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["file"], "company.toml");
+    let problems = doc["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{doc}");
+    assert_eq!(problems[0]["key"], format!("table[{}].rectify[2].validator", index(&bad, "company")));
+    assert_eq!(problems[0]["line"], line_of(&bad, "field = \"vat\"", "field = \"vat\"") - 1);
+    assert_eq!(doc["counts"]["tables"], 26);
+    std::fs::write(env.path("company.toml"), &text).unwrap();
+    let (doc, code): (serde_json::Value, i32) = env.json(&["register", "check", "company.toml"]);
+    assert_eq!((code, &doc["ok"], doc["problems"].as_array().unwrap().len()), (0, &serde_json::json!(true), 0));
+    // A file that cannot be read is one line and exit 2.
+    let out = env.run(&["register", "check", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    crate::support::assert_one_line_error(&out);
+}
+
+#[test]
+fn help_and_the_man_page_say_what_is_checked() {
+    let env = Env::new();
+    let out = env.run(&["register", "check", "--help"]);
+    let help = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("the rights of Art. 15-18 and 20-22, the purposes storage and legal-claims"), "{help}");
+    let out = env.run(&["man", "--dir", "man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = std::fs::read_to_string(env.path("man/dsr-register-check.1")).unwrap();
+    assert!(page.contains("plain identifiers only"), "{page}");
+}

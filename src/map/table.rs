@@ -83,6 +83,11 @@ pub struct Table {
     /// Rows that are other people's and must never be disclosed to this person (Art. 15(4)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_people: Option<OtherPeople>,
+    /// For the table that records the steps of an automated decision (Art. 22) taken on rows of
+    /// its parent: which columns say what happened, and which columns of the parent the
+    /// explanation shows (Art. 15(1)(h)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_steps: Option<DecisionSteps>,
     /// A file held in a BLOB column, given to the person as a file of its own in an archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
@@ -90,6 +95,33 @@ pub struct Table {
     /// leave them out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub column: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionSteps {
+    /// The register's `[[automated_decision]]` code.
+    pub decision: String,
+    /// The column naming the step (one of the decision's steps).
+    pub step: String,
+    pub occurred_at: String,
+    /// The column saying whether the step was taken by the machine (1) or a person (0).
+    pub automated: String,
+    /// The columns of the parent row the decision was about (an invoice): its number, amount in
+    /// cents, currency, when issued, when due, its status and when paid.
+    pub about: DecisionSubject,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionSubject {
+    pub number: String,
+    pub amount_cents: String,
+    pub currency: String,
+    pub issued_at: String,
+    pub due_at: String,
+    pub status: String,
+    pub paid_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +156,17 @@ pub enum IdentifierKind {
 
 impl IdentifierKind {
     pub const ALL: &'static [&'static str] = &["email", "phone", "customer-number", "cookie"];
+
+    /// The kind an identifier is remembered under on the suppression list (its keyed hash):
+    /// email, phone, customer. A cookie identifier is not remembered.
+    pub fn suppression_kind(self) -> Option<&'static str> {
+        match self {
+            IdentifierKind::Email => Some("email"),
+            IdentifierKind::Phone => Some("phone"),
+            IdentifierKind::CustomerNumber => Some("customer"),
+            IdentifierKind::Cookie => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -227,14 +227,7 @@ pub fn load(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Resu
 /// Whether the person's identifiers are on the suppression list: their identifiers are hashed
 /// with the store key and looked up (the list holds nothing else to find them by).
 fn suppression(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<SuppressionRecord>> {
-    let ids: Vec<(String, String)> = conn
-        .prepare_cached(
-            "SELECT 'email', address_norm FROM email_address WHERE person_id = ?1
-             UNION ALL SELECT 'phone', number FROM phone_number WHERE person_id = ?1
-             UNION ALL SELECT 'customer', customer_number FROM customer WHERE person_id = ?1",
-        )?
-        .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let ids = crate::store::personal::DataMap::load(conn)?.remembered_identifiers(conn, s.person_id)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -281,13 +274,10 @@ pub struct DunningStep {
 
 /// Each of the person's invoices that the dunning process touched, with its steps, in one query.
 pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> rusqlite::Result<Vec<InvoiceDunning>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT i.invoice_number, i.amount_cents, i.currency, i.issued_at, i.due_at, i.status, i.paid_at,
-                d.step, d.occurred_at, d.automated
-         FROM invoice i JOIN dunning_event d ON d.invoice_id = i.id
-         WHERE i.customer_id IN (SELECT id FROM customer WHERE person_id = ?1)
-         ORDER BY i.due_at, i.id, d.occurred_at, d.id",
-    )?;
+    let Some(sql) = crate::store::personal::DataMap::load(conn)?.decision_steps_sql(&decision.code) else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([s.person_id])?;
     let mut out: Vec<InvoiceDunning> = Vec::new();
     while let Some(r) = rows.next()? {

@@ -171,6 +171,93 @@ impl DataMap {
         Ok(None)
     }
 
+    /// The steps of an automated decision taken on the person's rows, with the row each was
+    /// about: the columns of `DecisionSubject` then step, occurred_at, automated, in the order of
+    /// the rows' due dates. None when the map records no steps of this decision.
+    pub fn decision_steps_sql(&self, decision: &str) -> Option<String> {
+        let t = self.tables.iter().find(|t| t.decision_steps.as_ref().is_some_and(|d| d.decision == decision))?;
+        let d = t.decision_steps.as_ref()?;
+        let link = t.link.as_ref()?;
+        let parent = self.table(&link.parent)?;
+        let scope = self.scope(&parent.name)?;
+        let a = &d.about;
+        Some(format!(
+            "SELECT p.{}, p.{}, p.{}, p.{}, p.{}, p.{}, p.{}, d.{}, d.{}, d.{}
+             FROM {} p JOIN {} d ON d.{} = p.{}
+             WHERE p.{} IN (SELECT {} FROM {} WHERE {})
+             ORDER BY p.{}, p.{}, d.{}, d.{}",
+            a.number,
+            a.amount_cents,
+            a.currency,
+            a.issued_at,
+            a.due_at,
+            a.status,
+            a.paid_at,
+            d.step,
+            d.occurred_at,
+            d.automated,
+            parent.name,
+            t.name,
+            link.column,
+            parent.key,
+            parent.key,
+            parent.key,
+            parent.name,
+            scope.filter,
+            a.due_at,
+            parent.key,
+            d.occurred_at,
+            t.key
+        ))
+    }
+
+    /// Every identifier value of the person that the suppression list remembers, with its kind.
+    pub fn remembered_identifiers(
+        &self,
+        conn: &Connection,
+        person: i64,
+    ) -> rusqlite::Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        for t in &self.tables {
+            let Some(scope) = self.scope(&t.name) else { continue };
+            for id in &t.identifier {
+                let Some(kind) = id.kind.suppression_kind() else { continue };
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} AND {} IS NOT NULL",
+                    id.column, t.name, scope.filter, id.column
+                );
+                for v in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, String>(0))? {
+                    out.push((kind, v?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every remembered identifier in the store: (person, kind, value), for a replay after a
+    /// restore.
+    pub fn all_remembered_identifiers(
+        &self,
+        conn: &Connection,
+        mut f: impl FnMut(i64, &'static str, String),
+    ) -> rusqlite::Result<()> {
+        for t in &self.tables {
+            let Some(person) = self.person_of(&t.name) else { continue };
+            for id in &t.identifier {
+                let Some(kind) = id.kind.suppression_kind() else { continue };
+                let sql = format!("SELECT {person}, {} FROM {} WHERE {} IS NOT NULL", id.column, t.name, id.column);
+                let mut stmt = conn.prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    if let Some(p) = r.get::<_, Option<i64>>(0)? {
+                        f(p, kind, r.get(1)?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The person's name: the root's `shown_name` columns joined by spaces; None when empty.
     pub fn name_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<String>> {
         let Some(root) = self.root().filter(|r| !r.shown_name.is_empty()) else { return Ok(None) };

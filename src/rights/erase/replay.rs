@@ -59,20 +59,14 @@ pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock, journal: Option<&P
     }
     let keys = Keys::load(&store.conn)?;
     let mut people: BTreeMap<i64, String> = BTreeMap::new();
-    for (sql, kind) in [
-        ("SELECT person_id, address_norm FROM email_address", "email"),
-        ("SELECT person_id, number FROM phone_number", "phone"),
-        ("SELECT person_id, customer_number FROM customer", "customer"),
-    ] {
-        let mut stmt = store.conn.prepare(sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let value: String = r.get(1)?;
+    crate::store::personal::DataMap::load(&store.conn)?.all_remembered_identifiers(
+        &store.conn,
+        |person, kind, value| {
             if let Some(req) = wanted.get(&check::suppression_hash(&keys, kind, &value)) {
-                people.insert(r.get(0)?, req.clone());
+                people.insert(person, req.clone());
             }
-        }
-    }
+        },
+    )?;
     let mut replayed = Vec::new();
     for (person, original) in &people {
         let s = crate::subject::subject(&store.conn, *person)?;

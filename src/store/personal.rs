@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::map::table::{Condition, IdentifierKind, Table};
+use crate::map::table::{ColumnType, Condition, IdentifierKind, Table};
 
 /// The store's data map, in the order of the company file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -153,6 +153,89 @@ impl DataMap {
         }
         out
     }
+}
+
+/// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
+/// the key as primary key (`id INTEGER PRIMARY KEY` unless the key is declared), a foreign key for
+/// the link to the parent's key and for every `references` column, and an index on the link, on
+/// every `references` column and on every identifier column (a unique or key column has its own).
+pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
+    let key_of = |name: &str| map.table(name).map_or("id", |t| t.key.as_str()).to_owned();
+    let link = table.link.as_ref();
+    let mut columns: Vec<String> = Vec::new();
+    if !table.column.iter().any(|c| c.name == table.key) {
+        columns.push(format!("{} INTEGER PRIMARY KEY", table.key));
+    }
+    let mut indexed: Vec<&str> = Vec::new();
+    for c in &table.column {
+        let mut def = format!("{} {}", c.name, column_type(c.kind));
+        let parent = match link {
+            Some(l) if l.column == c.name => Some(l.parent.as_str()),
+            _ => c.references.as_deref(),
+        };
+        if c.name == table.key {
+            def.push_str(" PRIMARY KEY");
+            if c.kind != ColumnType::Integer {
+                def.push_str(" NOT NULL");
+            }
+        } else {
+            if c.required {
+                def.push_str(" NOT NULL");
+            }
+            if c.unique {
+                def.push_str(" UNIQUE");
+            }
+            let identifier = table.identifier.iter().any(|i| i.column == c.name);
+            if (parent.is_some() || identifier) && !c.unique {
+                indexed.push(&c.name);
+            }
+        }
+        if let Some(parent) = parent {
+            def.push_str(&format!(" REFERENCES {parent} ({})", key_of(parent)));
+        }
+        columns.push(def);
+    }
+    let mut out = vec![format!("CREATE TABLE {} (\n    {}\n) STRICT", table.name, columns.join(",\n    "))];
+    out.extend(indexed.iter().map(|c| format!("CREATE INDEX {t}_{c} ON {t} ({c})", t = table.name)));
+    out
+}
+
+fn column_type(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Text => "TEXT",
+        ColumnType::Integer => "INTEGER",
+        ColumnType::Real => "REAL",
+        ColumnType::Blob => "BLOB",
+    }
+}
+
+/// Create the tables of a map that the store does not have and whose columns the map declares
+/// (`dsr init --register`), parents first; a table that exists is left as it is. Returns the
+/// tables SQLite refused (their index in `tables`, and its message), e.g. for a name that is an
+/// SQL keyword; the caller's transaction then holds whatever was created before.
+pub fn create_missing(conn: &Connection, tables: &[Table]) -> rusqlite::Result<Vec<(usize, String)>> {
+    let map = DataMap { tables: tables.to_vec() };
+    let mut refused = Vec::new();
+    for table in map.parents_first() {
+        if table.column.is_empty() || table_exists(conn, &table.name)? {
+            continue;
+        }
+        for sql in create_table_sql(&map, table) {
+            if let Err(e) = conn.execute_batch(&sql) {
+                let i = tables.iter().position(|t| t.name == table.name).unwrap_or(0);
+                refused.push((i, e.to_string()));
+                break;
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// Whether the store has a table of this name.
+pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [name], |r| {
+        r.get(0)
+    })
 }
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.

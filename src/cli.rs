@@ -174,6 +174,8 @@ pub enum FixtureName {
     VoordeligStreamen,
     /// Virtio ICT B.V. (privacy policy of 26 November 2024)
     Virtio,
+    /// Fietsonderdelen Online B.V., a Dutch web shop (its tables made from the company file)
+    Webshop,
 }
 
 impl FixtureName {
@@ -181,6 +183,7 @@ impl FixtureName {
         match self {
             FixtureName::VoordeligStreamen => "voordelig-streamen",
             FixtureName::Virtio => "virtio",
+            FixtureName::Webshop => "webshop",
         }
     }
 }

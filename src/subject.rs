@@ -322,7 +322,8 @@ mod tests {
             // Every filter is valid SQL against the schema.
             count(&store.conn, scope, &Subject { person_id: 1, customer_id: None }).unwrap();
         }
-        for fixture in crate::store::fixture::FIXTURES {
+        // The webshop's own tables are reached through the data map only (issue 14), not SCOPES.
+        for fixture in crate::store::fixture::FIXTURES.iter().filter(|f| f.name != "webshop") {
             let mut store = crate::store::Store::in_memory().unwrap();
             crate::store::fixture::load(&mut store.conn, fixture, crate::clock::Clock::from_env().unwrap(), true)
                 .unwrap();

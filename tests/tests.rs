@@ -33,4 +33,5 @@ mod rights;
 mod smtp;
 mod store;
 mod verify;
+mod webshop;
 mod zip_readers;

@@ -259,3 +259,17 @@ fn newsletter_only_subscribers_with_a_valid_consent_survive_retention() {
     assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 4"), 0);
     assert_eq!(count(&env, "SELECT count(*) FROM shop_invoice WHERE id = 41 AND customer_id IS NULL"), 1);
 }
+
+#[test]
+fn the_demo_runs_on_the_webshop_with_one_of_its_people() {
+    let env = Env::new();
+    let out = env.run(&["demo", "--fixture", "webshop", "--dir", "walk"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Sanne de Jong writes in") && text.contains("Audit trail verified"), "{text}");
+    let db = env.path("walk/demo.sqlite");
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let state: String =
+        conn.query_row("SELECT state FROM request WHERE id = 'DSR-2026-0001'", [], |r| r.get(0)).unwrap();
+    assert_eq!(state, "completed");
+}

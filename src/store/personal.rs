@@ -307,6 +307,37 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_table_is_made_strict_with_its_keys_and_indexes_and_an_existing_one_is_left() {
+        let webshop = crate::store::fixture::find("webshop").unwrap();
+        let tables = crate::map::CompanyFile::parse(webshop.company_file).unwrap().table;
+        let map = DataMap { tables: tables.clone() };
+        let sql = create_table_sql(&map, map.table("shipment").unwrap());
+        assert!(sql[0].starts_with("CREATE TABLE shipment (\n    id INTEGER PRIMARY KEY,\n"), "{}", sql[0]);
+        assert!(sql[0].contains("order_id INTEGER NOT NULL REFERENCES shop_order (id)"), "{}", sql[0]);
+        assert!(sql[0].contains("tracking_code TEXT NOT NULL UNIQUE,") && sql[0].ends_with(") STRICT"), "{}", sql[0]);
+        assert_eq!(sql[1..], ["CREATE INDEX shipment_order_id ON shipment (order_id)"]);
+        let store = crate::store::Store::in_memory().unwrap();
+        store.conn.execute_batch("CREATE TABLE product_review (id INTEGER PRIMARY KEY, stars INTEGER) STRICT").unwrap();
+        assert_eq!(create_missing(&store.conn, &tables).unwrap(), vec![]);
+        for t in
+            ["delivery_address", "shop_order", "order_line", "shipment", "shop_invoice", "shop_payment", "support_mail"]
+        {
+            assert!(table_exists(&store.conn, t).unwrap(), "{t}");
+        }
+        let columns: i64 =
+            store.conn.query_row("SELECT count(*) FROM pragma_table_info('product_review')", [], |r| r.get(0)).unwrap();
+        assert_eq!(columns, 2, "a table the store has is left as it is");
+        // Every generated filter runs on the tables made.
+        for t in &map.tables {
+            let scope = map.scope(&t.name).unwrap();
+            let sql = format!("SELECT count(*) FROM {} WHERE {}", t.name, scope.filter);
+            if t.name != "product_review" {
+                store.conn.query_row(&sql, [1], |_| Ok(())).unwrap();
+            }
+        }
+    }
+
+    #[test]
     fn every_generated_filter_runs_on_the_schema() {
         let store = crate::store::Store::in_memory().unwrap();
         let map = DataMap { tables: builtin() };

@@ -134,7 +134,8 @@ pub struct InitArgs {
     /// Fill the store from an embedded fixture: its register and its sample people
     #[arg(long, value_enum, value_name = "NAME", conflicts_with = "register")]
     pub fixture: Option<FixtureName>,
-    /// Load the register from a company file (TOML, see docs/register-file.md); no people
+    /// Load the register from a company file (TOML, see docs/register-file.md), making the tables of
+    /// its data map that the store lacks from their declared columns; no people
     #[arg(long, value_name = "FILE")]
     pub register: Option<PathBuf>,
     /// With --fixture: load only the register, no sample people

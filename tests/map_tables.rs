@@ -21,6 +21,10 @@ column = "card_number"
 kind = "customer-number"
 
 [[table.column]]
+name = "id"
+type = "integer"
+
+[[table.column]]
 name = "person_id"
 type = "integer"
 required = true
@@ -47,6 +51,10 @@ category = "identity"
 [table.link]
 column = "card_id"
 parent = "loyalty_card"
+
+[[table.column]]
+name = "id"
+type = "integer"
 
 [[table.column]]
 name = "card_id"
@@ -154,7 +162,7 @@ fn a_column_of_an_unknown_type_is_refused_with_its_line_and_a_known_type_is_made
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains(&format!("line {line}: table[")), "{err}");
-    assert!(err.contains("].column[2].type: unknown variant `decimal`, expected one of"), "{err}");
+    assert!(err.contains("].column[3].type: unknown variant `decimal`, expected one of"), "{err}");
     assert!(!made.db.exists(), "no store for a refused file");
     let (made, out) = init_from(&env, &text.replace("type = \"decimal\"", "type = \"real\""));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -163,22 +171,41 @@ fn a_column_of_an_unknown_type_is_refused_with_its_line_and_a_known_type_is_made
 }
 
 #[test]
-fn bad_declarations_are_refused_each_on_a_line() {
-    let bad = LOYALTY
-        .replacen("name = \"recommended_by\"", "name = \"recommended by\"", 1)
-        .replacen("references = \"customer\"", "references = \"client\"", 1)
-        .replacen("name = \"card_id\"\ntype", "name = \"card\"\ntype", 1);
+fn bad_column_names_and_references_are_refused_each_on_a_line() {
+    let bad = LOYALTY.replacen("name = \"recommended_by\"", "name = \"recommended by\"", 1).replacen(
+        "references = \"customer\"",
+        "references = \"client\"",
+        1,
+    );
     let (env, text) = virtio_with(&bad);
     let (made, out) = init_from(&env, &text);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("].column[2].name: \"recommended by\" is not a column name"), "{err}");
-    assert!(err.contains("].column[2].references: \"client\" is not a [[table]] of the data map"), "{err}");
+    let line = |needle: &str| text.lines().position(|l| l == needle).unwrap() + 1;
+    assert!(err.contains(&format!("line {}: table[", line("name = \"recommended by\""))), "{err}");
+    assert!(err.contains("].column[3].name: \"recommended by\" is not a column name"), "{err}");
+    assert!(err.contains(&format!("line {}: table[", line("references = \"client\""))), "{err}");
+    assert!(err.contains("].column[3].references: \"client\" is not a [[table]] of the data map"), "{err}");
+    assert!(err.contains("has 2 problems; nothing was written"), "{err}");
+    assert!(!made.db.exists());
+}
+
+#[test]
+fn a_table_to_make_declares_its_key_and_link_columns() {
+    let bad = LOYALTY.replacen("name = \"card_id\"\ntype", "name = \"card\"\ntype", 1).replacen(
+        "[[table.column]]\nname = \"id\"\ntype = \"integer\"\n\n",
+        "",
+        1,
+    );
+    let (env, text) = virtio_with(&bad);
+    let (made, out) = init_from(&env, &text);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("].column: the key \"id\" is not among the declared columns"), "{err}");
     assert!(
         err.contains("].link.column: \"card_id\" is not one of the table's [[table.column]] declarations"),
         "{err}"
     );
-    assert!(err.contains("has 3 problems; nothing was written"), "{err}");
     assert!(!made.db.exists());
 }
 

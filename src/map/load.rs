@@ -53,7 +53,8 @@ pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Prob
 }
 
 /// The `[[table.column]]` declarations of the tables `init` is to create: names that can stand
-/// in SQL, each once, `references` naming a table of the map, and the link column among them.
+/// in SQL, each once, `references` naming a table of the map, and the key and link columns among
+/// them.
 fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Vec<Problem>> {
     let mut problems = Vec::new();
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
@@ -78,6 +79,15 @@ fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Ve
                     );
                 }
             }
+        }
+        if !t.column.iter().any(|c| c.name == t.key) {
+            say(
+                format!("table[{i}].column"),
+                format!(
+                    "the key {:?} is not among the declared columns (e.g. name = {:?}, type = \"integer\")",
+                    t.key, t.key
+                ),
+            );
         }
         if let Some(link) = &t.link {
             if !t.column.iter().any(|c| c.name == link.column) {

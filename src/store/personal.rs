@@ -156,16 +156,13 @@ impl DataMap {
 }
 
 /// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
-/// the key as primary key (`id INTEGER PRIMARY KEY` unless the key is declared), a foreign key for
+/// the declared key column as primary key (an integer one is SQLite's rowid), a foreign key for
 /// the link to the parent's key and for every `references` column, and an index on the link, on
 /// every `references` column and on every identifier column (a unique or key column has its own).
 pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
     let key_of = |name: &str| map.table(name).map_or("id", |t| t.key.as_str()).to_owned();
     let link = table.link.as_ref();
     let mut columns: Vec<String> = Vec::new();
-    if !table.column.iter().any(|c| c.name == table.key) {
-        columns.push(format!("{} INTEGER PRIMARY KEY", table.key));
-    }
     let mut indexed: Vec<&str> = Vec::new();
     for c in &table.column {
         let mut def = format!("{} {}", c.name, column_type(c.kind));

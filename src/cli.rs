@@ -79,7 +79,7 @@ pub enum Command {
     Init(InitArgs),
     /// Check whether the store holds data on a person: records per category (internal, not a request)
     Lookup(LookupArgs),
-    /// Show the register of processing (GDPR Art. 30) held in the store, or export it as a company file
+    /// Show the register of processing (GDPR Art. 30) held in the store, export it as a company file, or apply one
     Register(RegisterArgs),
     /// Right of access (Art. 15): open a request and send the code, or answer a verified request
     Access(AccessArgs),
@@ -167,6 +167,26 @@ pub enum RegisterCommand {
         #[arg(long, requires = "out")]
         force: bool,
     },
+    /// Change the register of a store in use to a company file: the difference first, asked on a terminal, audited
+    #[command(after_help = "The file is read and checked as `init --register` does. The difference to the store's \
+register (as `register export` writes it) is shown first, one line each: + added, - removed, ~ a changed key with \
+its old and new value, or a new order. Applied in one transaction with a `register-applied` audit entry; a removal \
+that data in use still names is refused. Exit codes: 0 applied, or no difference (nothing written); 2 a problem in \
+the file or a refused removal (one line each, nothing changed), or no --yes off a terminal; 9 declined at the \
+question, or the register changed meanwhile. See docs/register-file.md.")]
+    Apply(RegisterApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterApplyArgs {
+    /// The company file (TOML, see docs/register-file.md)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Only show the difference; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub yes: YesArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -5,7 +5,9 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::map::table::IdentifierKind;
 use crate::register::Register;
+use crate::store::personal::DataMap;
 use crate::subject::{self, Candidate, Identifier, Resolution, Subject};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -26,7 +28,7 @@ pub struct LookupReport {
 pub struct PersonSummary {
     pub person_id: i64,
     pub customer_number: Option<String>,
-    pub roles: Vec<&'static str>,
+    pub roles: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,12 +72,8 @@ pub fn lookup(conn: &Connection, identifier: Identifier) -> anyhow::Result<Looku
 }
 
 fn summary(conn: &Connection, s: &Subject) -> rusqlite::Result<PersonSummary> {
-    let customer_number = match s.customer_id {
-        Some(id) => Some(
-            conn.prepare_cached("SELECT customer_number FROM customer WHERE id = ?1")?.query_row([id], |r| r.get(0))?,
-        ),
-        None => None,
-    };
+    let map = DataMap::load(conn)?;
+    let customer_number = map.identifier_of(conn, IdentifierKind::CustomerNumber, s.person_id)?;
     Ok(PersonSummary { person_id: s.person_id, customer_number, roles: subject::roles(conn, s.person_id)? })
 }
 
@@ -83,14 +81,15 @@ fn summary(conn: &Connection, s: &Subject) -> rusqlite::Result<PersonSummary> {
 /// and tables without records are left out.
 pub fn counts(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<CategoryCount>> {
     let register = Register::load(conn)?;
+    let map = DataMap::load(conn)?;
     let mut out = Vec::new();
     for category in &register.categories {
         let mut tables = Vec::new();
         for table in &category.tables {
-            let scope = subject::scope(table).ok_or_else(|| {
-                anyhow::anyhow!("the register names table {table}, which holds no personal data known to dsr")
+            let scope = map.scope(table).ok_or_else(|| {
+                anyhow::anyhow!("the register names table {table}, which no person reaches in the data map")
             })?;
-            let records = subject::count(conn, scope, s)?;
+            let records = subject::count(conn, &scope, s)?;
             if records > 0 {
                 tables.push(TableCount { table: table.clone(), records });
             }

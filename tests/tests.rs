@@ -26,6 +26,7 @@ mod notify;
 mod officer_view;
 mod readme;
 mod register;
+mod register_apply;
 mod register_file;
 mod request;
 mod retention;

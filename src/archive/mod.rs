@@ -14,6 +14,7 @@ pub mod sections;
 mod text;
 mod writer;
 
+use std::ffi::CString;
 use std::io::{Read, Write};
 
 use rusqlite::{Connection, MAIN_DB};
@@ -26,6 +27,7 @@ use crate::recipients::{self, PersonRecipient};
 use crate::register::{Category, Register};
 use crate::request::{Kind, Request};
 use crate::rights::access;
+use crate::store::personal::DataMap;
 use crate::subject::Subject;
 use writer::{most_bytes, Count, Writer};
 
@@ -66,8 +68,9 @@ pub fn scope(register: &Register, right: Kind) -> Vec<&Category> {
     register.categories.iter().filter(|c| right != Kind::Export || c.portable).collect()
 }
 
-/// The name an attachment gets inside the archive: generated, no personal data, no path.
-pub fn attachment_name(id: i64, media_type: &str) -> String {
+/// The name an attachment gets inside the archive: generated from the table and the row's key,
+/// no personal data, no path.
+pub fn attachment_name(table: &str, id: i64, media_type: &str) -> String {
     let ext = match media_type {
         "application/pdf" => "pdf",
         "text/plain" => "txt",
@@ -80,7 +83,7 @@ pub fn attachment_name(id: i64, media_type: &str) -> String {
         "application/zip" => "zip",
         _ => "bin",
     };
-    format!("files/application-document-{id}.{ext}")
+    format!("files/{}-{id}.{ext}", table.replace('_', "-"))
 }
 
 /// Stream a table's rows for the person, with attachments replaced by a reference to their file.
@@ -92,12 +95,15 @@ fn each_row(
     mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let mut failure = None;
+    let map = DataMap::load(conn)?;
+    let entry = map.table(table);
+    let attachment = entry.and_then(|t| t.attachment.as_ref().map(|a| (a, t.key.as_str())));
     access::each_row_of(conn, table, s, provided_only, |mut row| {
-        if table == "application_document" {
-            let id = row.get("id").and_then(Value::as_i64).unwrap_or_default();
-            let media = row.get("media_type").and_then(Value::as_str).unwrap_or_default().to_owned();
-            let bytes = row.get("content").and_then(|c| c.get("bytes")).cloned().unwrap_or(Value::Null);
-            row.insert("content".into(), json!({"file": attachment_name(id, &media), "bytes": bytes}));
+        if let Some((a, key)) = attachment {
+            let id = row.get(key).and_then(Value::as_i64).unwrap_or_default();
+            let media = row.get(&a.media_type).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let bytes = row.get(&a.content).and_then(|c| c.get("bytes")).cloned().unwrap_or(Value::Null);
+            row.insert(a.content.clone(), json!({"file": attachment_name(table, id, &media), "bytes": bytes}));
         }
         f(row).map_err(|e| {
             failure = Some(e);
@@ -282,15 +288,21 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     }
 
     // Attachments, streamed from the store.
-    if categories.iter().any(|c| c.tables.iter().any(|t| t == "application_document")) {
-        let filter = crate::subject::scope("application_document").expect("scoped").filter;
-        let docs: Vec<(i64, String)> = conn
-            .prepare(&format!("SELECT id, media_type FROM application_document WHERE {filter} ORDER BY id"))?
-            .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    let map = DataMap::load(conn)?;
+    for t in categories.iter().flat_map(|c| &c.tables) {
+        let (Some(entry), Some(scope)) = (map.table(t), map.scope(t)) else { continue };
+        let Some(a) = &entry.attachment else { continue };
+        let docs: Vec<(i64, i64, String)> = conn
+            .prepare(&format!(
+                "SELECT rowid, {}, {} FROM {t} WHERE {} ORDER BY {}",
+                entry.key, a.media_type, scope.filter, entry.key
+            ))?
+            .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        for (id, media) in docs {
-            let mut blob = conn.blob_open(MAIN_DB, c"application_document", c"content", id, true)?;
-            w.entry(&attachment_name(id, &media), blob.len() as u64, |out| {
+        let (table, column) = (CString::new(t.as_str())?, CString::new(a.content.as_str())?);
+        for (rowid, id, media) in docs {
+            let mut blob = conn.blob_open(MAIN_DB, table.as_c_str(), column.as_c_str(), rowid, true)?;
+            w.entry(&attachment_name(t, id, &media), blob.len() as u64, |out| {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {
                     let n = blob.read(&mut buf)?;
@@ -404,7 +416,7 @@ mod tests {
 
     #[test]
     fn attachment_names_carry_no_personal_data_or_paths() {
-        assert_eq!(attachment_name(7, "application/pdf"), "files/application-document-7.pdf");
-        assert_eq!(attachment_name(8, "../../etc/passwd"), "files/application-document-8.bin");
+        assert_eq!(attachment_name("application_document", 7, "application/pdf"), "files/application-document-7.pdf");
+        assert_eq!(attachment_name("application_document", 8, "../../etc/passwd"), "files/application-document-8.bin");
     }
 }

@@ -72,7 +72,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
 }
 
 /// Read and check a company file before any store is made: every problem on a line of its own.
-fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, CompanyFile)> {
+pub(super) fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, CompanyFile)> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
     let file = CompanyFile::parse(&text).map_err(|problems| refused(path, &problems))?;
@@ -97,7 +97,7 @@ fn load_company_file(
 }
 
 /// One stderr line per problem, then the error (exit 2): nothing was created.
-fn refused(path: &Path, problems: &[crate::map::Problem]) -> anyhow::Error {
+pub(super) fn refused(path: &Path, problems: &[crate::map::Problem]) -> anyhow::Error {
     for p in problems {
         // A stderr that cannot be written still ends in the refusal below.
         let _ = crate::output::stderr_line(&format!(

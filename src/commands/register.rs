@@ -1,19 +1,23 @@
-//! `dsr register`: the Art. 30 record held in the store.
+//! `dsr register`: the Art. 30 record held in the store, written out as a company file, or
+//! changed to one (`register apply`: the difference shown, asked on a terminal, audited).
 
 use clap::ValueEnum;
 
-use crate::cli::{Ground, RegisterArgs, RegisterCommand};
+use crate::cli::{Ground, RegisterApplyArgs, RegisterArgs, RegisterCommand};
+use crate::error::Error;
 use crate::exit::Code;
 use crate::output::{table, Output};
 use crate::register::Register;
 
 use super::Ctx;
 
-pub fn register(ctx: &Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
-    let out = &ctx.out;
-    if let Some(RegisterCommand::Export { out: file, force }) = &args.command {
-        return export(ctx, file.as_deref(), *force);
+pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
+    match &args.command {
+        Some(RegisterCommand::Export { out: file, force }) => return export(ctx, file.as_deref(), *force),
+        Some(RegisterCommand::Apply(a)) => return apply(ctx, a),
+        None => {}
     }
+    let out = &ctx.out;
     let register = Register::load(&ctx.store.conn)?;
     if out.json {
         out.json(&register)?;
@@ -52,6 +56,107 @@ fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Res
         }
     }
     Ok(Code::Ok)
+}
+
+/// `dsr register apply FILE`: the difference on stdout, then (on a terminal) a question; `--yes`
+/// off a terminal; `--dry-run` shows only. The file is read and checked as `init --register` does.
+fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
+    use sha2::{Digest, Sha256};
+    let (path, text, file) = super::init::read_company_file(&args.file)?;
+    let sha256 = crate::keys::hex(&Sha256::digest(text.as_bytes()));
+    let refused = |mut problems: Vec<crate::map::Problem>| {
+        crate::map::locate(&text, &mut problems);
+        super::init::refused(path, &problems)
+    };
+    let trial = crate::map::apply::trial(&mut ctx.store.conn, &file)?.map_err(refused)?;
+    let diff = &trial.diff;
+    let report = |applied: bool| {
+        serde_json::json!({
+            "format_version": 1,
+            "file": path.display().to_string(),
+            "file_sha256": sha256,
+            "dry_run": args.dry_run,
+            "applied": applied,
+            "added": diff.added,
+            "removed": diff.removed,
+            "changed": diff.changed,
+            "changes": diff.changes,
+        })
+    };
+    // The register keeps its own order of some lists (a category's purposes, rules by category).
+    let order_note = |ctx: &Ctx, after: &crate::map::CompanyFile| {
+        if *after == file {
+            return Ok(());
+        }
+        ctx.out.status("Note: the file lists some entries in another order than the register keeps; `register export` writes the register's order.")
+    };
+    if diff.is_empty() {
+        if ctx.out.json {
+            ctx.out.json(&report(false))?;
+        } else {
+            ctx.out.status(&format!("The register already matches {}: nothing to apply.", path.display()))?;
+        }
+        order_note(ctx, &trial.after)?;
+        return Ok(Code::Ok);
+    }
+    let n = diff.total();
+    if !ctx.out.json {
+        use crate::map::diff::Kind;
+        let colour = |k: Kind| match k {
+            Kind::Added => "32",
+            Kind::Removed => "31",
+            Kind::Changed | Kind::Reordered => "33",
+        };
+        let lines: Vec<String> = diff
+            .changes
+            .iter()
+            .map(|c| ctx.out.paint(&crate::output::sanitize::line(&c.to_string()), colour(c.change)))
+            .collect();
+        ctx.out.data(&lines.join("\n"))?;
+    }
+    if args.dry_run {
+        if ctx.out.json {
+            ctx.out.json(&report(false))?;
+        }
+        ctx.out.status(&format!("dsr register apply (dry run): {} change{}; nothing applied.", n, plural(n)))?;
+        return Ok(Code::Ok);
+    }
+    if !args.yes.yes {
+        if !super::interactive(&ctx.out) {
+            if ctx.out.json {
+                ctx.out.json(&report(false))?;
+            }
+            return Err(Error::invalid(
+                "--yes",
+                "this changes the register; confirm with --yes when not on a terminal",
+            )
+            .into());
+        }
+        let question = format!("Apply these {n} change{} to the register?", plural(n));
+        if !dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+            return Err(Error::RequestState("register not changed: the officer declined".into()).into());
+        }
+    }
+    let applied = crate::map::apply::apply(&mut ctx.store.conn, &ctx.clock, &file, &sha256, diff)?.map_err(refused)?;
+    if ctx.out.json {
+        ctx.out.json(&report(true))?;
+    } else {
+        ctx.out.status(&format!(
+            "Applied {n} change{} to the register from {} (audited as register-applied).",
+            plural(n),
+            path.display()
+        ))?;
+    }
+    order_note(ctx, &applied.after)?;
+    Ok(Code::Ok)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 fn render_register(r: &Register, out: &Output) -> String {

@@ -6,8 +6,10 @@
 //! The data map (which tables hold a person's data, how their rows reach a person, what each
 //! right does with them) is the `[[table]]` section of the same file ([`table`]).
 
+pub mod apply;
 mod check;
 mod check_map;
+pub mod diff;
 pub mod export;
 pub mod load;
 pub mod table;

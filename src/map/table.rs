@@ -29,6 +29,9 @@ pub struct Table {
     /// The table whose rows are the people themselves (exactly one table of a map).
     #[serde(default, skip_serializing_if = "is_false")]
     pub root: bool,
+    /// For the root: the columns that make up the person's name, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shown_name: Vec<String>,
     /// The column other tables link to.
     #[serde(default = "id", skip_serializing_if = "is_id")]
     pub key: String,
@@ -74,10 +77,22 @@ pub struct Table {
     /// Rows that are other people's and must never be disclosed to this person (Art. 15(4)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_people: Option<OtherPeople>,
+    /// A file held in a BLOB column, given to the person as a file of its own in an archive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
     /// The columns, for a table `dsr init --register` creates; a table that exists already may
     /// leave them out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub column: Vec<Column>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// The BLOB column with the file.
+    pub content: String,
+    /// The column with its media type (e.g. `application/pdf`), which gives the file's extension.
+    pub media_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

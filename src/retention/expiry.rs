@@ -7,7 +7,6 @@ use chrono::{DateTime, Datelike, Utc};
 
 use crate::check::NEWSLETTER_IN_FORCE;
 use crate::register::RetentionRule;
-use crate::subject;
 
 /// The tables each kind of starting moment can be applied to. `contract-end` on `person` is the
 /// whole profile, erased with the erasure planner.
@@ -53,7 +52,7 @@ const PERSON_OWNED: &[&str] = &["email_address", "phone_number", "supplementary_
 /// it is loaded, rather than reported as "removed 0" every night.
 pub fn check(rule: &RetentionRule) -> Result<(), String> {
     let tables = SUPPORTED.iter().find(|(kind, _)| *kind == rule.starts_at).map(|(_, t)| *t).unwrap_or(&[]);
-    if tables.contains(&rule.table.as_str()) && subject::scope(&rule.table).is_some() {
+    if tables.contains(&rule.table.as_str()) && builtin_map().scope(&rule.table).is_some() {
         return Ok(());
     }
     Err(format!(
@@ -64,6 +63,11 @@ pub fn check(rule: &RetentionRule) -> Result<(), String> {
         rule.starts_at,
         if tables.is_empty() { "no table".to_string() } else { tables.join(", ") }
     ))
+}
+
+/// The map of the built-in tables, which this module's rule kinds are written for.
+fn builtin_map() -> crate::store::personal::DataMap {
+    crate::store::personal::DataMap { tables: crate::store::personal::builtin() }
 }
 
 /// Which person a row of a table belongs to (SQL over the table's own columns).
@@ -102,13 +106,13 @@ pub(super) const WAITING: &str = "SELECT person_id FROM request WHERE state IN (
 /// The rows of `table` that are not frozen by a waiting request. The person's scope (the rows an
 /// answer shows) turned around: one small set of keys per statement, looked up per row, no join.
 pub(super) fn not_frozen(table: &str) -> Option<String> {
-    let scope = subject::scope(table)?;
+    let scope = builtin_map().scope(table)?;
     Some(format!("({}) IS NOT 1", scope.filter.replace("= ?1", &format!("IN ({WAITING})"))))
 }
 
 /// Per waiting person, how many rows matching `cond` (with ?1 the cut-off) were held back.
 pub(super) fn held_query(table: &str, cond: &str) -> Option<String> {
-    let scope = subject::scope(table)?;
+    let scope = builtin_map().scope(table)?;
     Some(format!(
         "SELECT waiting.person_id, (SELECT count(*) FROM {table} WHERE ({cond}) AND ({}) AND ?1 = ?1)
          FROM (SELECT DISTINCT person_id FROM ({WAITING})) waiting",

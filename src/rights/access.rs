@@ -18,6 +18,7 @@ use crate::recipients::{self, PersonRecipient};
 use crate::register::{AutomatedDecision, Controller, Register, Right};
 use crate::request::Request;
 use crate::rights::history::{self, History, InvoiceDunning};
+use crate::store::personal::{self, DataMap};
 use crate::subject::{self, Subject};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -54,7 +55,7 @@ pub struct RequestSummary {
 
 #[derive(Debug, Serialize)]
 pub struct PersonSummary {
-    pub roles: Vec<&'static str>,
+    pub roles: Vec<String>,
     pub records: u64,
 }
 
@@ -170,11 +171,6 @@ pub struct Complaint {
     pub court_route_nl: String,
 }
 
-/// Columns never disclosed as values: what they hold is replaced by a statement.
-const WITHHELD: &[(&str, &str, &str)] = &[("login_account", "password_hash", "set (a one-way hash; never disclosed)")];
-/// Internal columns that repeat other data.
-const INTERNAL: &[(&str, &str)] = &[("email_address", "address_norm")];
-
 /// The rows of one table that belong to the person, as JSON objects.
 pub fn rows(conn: &Connection, table: &str, s: &Subject) -> rusqlite::Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
@@ -197,11 +193,10 @@ pub fn each_row(
     each_row_of(conn, table, s, false, f)
 }
 
-/// Rows of a portable table that the person did not provide themselves, left out of a
-/// portability export (Art. 20(1): data "provided by" the person): the staff's replies in a ticket.
-const NOT_PROVIDED: &[(&str, &str)] = &[("ticket_message", "direction = 'in'")];
-
-/// Like [`each_row`]; with `provided_only`, rows the person did not provide are left out.
+/// Like [`each_row`]; with `provided_only`, rows the person did not provide are left out of a
+/// portability export (Art. 20(1): data "provided by" the person; the map's `export.own_rows`,
+/// e.g. the person's own messages in a ticket, not the staff's replies). Columns the map marks
+/// never disclosed carry its statement instead of their value; internal columns are left out.
 pub fn each_row_of(
     conn: &Connection,
     table: &str,
@@ -209,8 +204,14 @@ pub fn each_row_of(
     provided_only: bool,
     mut f: impl FnMut(Map<String, Value>) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
-    let scope = subject::scope(table).expect("tables come from the register, checked against the scopes");
-    let extra = NOT_PROVIDED.iter().find(|(t, _)| provided_only && *t == table).map(|(_, c)| *c).unwrap_or("1");
+    let map = DataMap::load(conn)?;
+    let (Some(entry), Some(scope)) = (map.table(table), map.scope(table)) else {
+        return Err(rusqlite::Error::InvalidParameterName(format!("table {table} is not in the data map")));
+    };
+    let extra = match (&entry.export.own_rows, provided_only) {
+        (Some(own), true) => personal::condition(own),
+        _ => "1".to_owned(),
+    };
     let sql = format!("SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY rowid", scope.table, scope.filter);
     let mut stmt = conn.prepare_cached(&sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
@@ -218,11 +219,11 @@ pub fn each_row_of(
     while let Some(r) = rows.next()? {
         let mut obj = Map::new();
         for (i, name) in names.iter().enumerate() {
-            if INTERNAL.contains(&(table, name.as_str())) {
+            if entry.internal.contains(name) {
                 continue;
             }
-            if let Some((_, _, statement)) = WITHHELD.iter().find(|(t, c, _)| *t == table && c == name) {
-                obj.insert(name.clone(), Value::String((*statement).to_owned()));
+            if let Some(w) = entry.never_disclosed.iter().find(|w| &w.column == name) {
+                obj.insert(name.clone(), Value::String(w.shown_as.clone()));
                 continue;
             }
             obj.insert(name.clone(), value(r.get_ref(i)?));
@@ -254,11 +255,13 @@ pub fn build<'c>(
         .controller
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the store has no register; an access answer needs one (dsr init --fixture)"))?;
+    let map = DataMap::load(conn)?;
     let mut categories = Vec::new();
     for c in &register.categories {
         let mut tables = Vec::new();
         for t in &c.tables {
-            let records = subject::count(conn, subject::scope(t).expect("register tables are scoped"), s)?;
+            let scope = map.scope(t).ok_or_else(|| anyhow::anyhow!("table {t} reaches no person in the data map"))?;
+            let records = subject::count(conn, &scope, s)?;
             if records > 0 {
                 tables.push(TableData {
                     table: t.clone(),

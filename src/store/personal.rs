@@ -23,18 +23,28 @@ pub struct Scope {
 }
 
 impl DataMap {
-    /// Read the map of a store; empty for a store without a register.
+    /// Read the map of a store; empty for a store without a register. The entries are parsed
+    /// once per thread while their text stays the same (every right reads the map, often per
+    /// table).
     pub fn load(conn: &Connection) -> rusqlite::Result<DataMap> {
+        thread_local! {
+            static PARSED: std::cell::RefCell<Option<(Vec<String>, DataMap)>> = const { std::cell::RefCell::new(None) };
+        }
         let mut stmt = conn.prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?;
-        let tables = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
+        let specs: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(s, _)| *s == specs).map(|(_, m)| m.clone())) {
+            return Ok(map);
+        }
+        let tables = specs
+            .iter()
             .map(|spec| {
-                let spec = spec?;
-                serde_json::from_str(&spec)
+                serde_json::from_str(spec)
                     .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
             })
             .collect::<rusqlite::Result<_>>()?;
-        Ok(DataMap { tables })
+        let map = DataMap { tables };
+        PARSED.set(Some((specs, map.clone())));
+        Ok(map)
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {
@@ -130,6 +140,74 @@ impl DataMap {
         let Some(scope) = self.scope(name) else { return Ok(false) };
         let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {})", scope.table, scope.filter);
         conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0))
+    }
+
+    /// The key of the person's row in the table that records their contract (the one whose
+    /// retention counts from `contract_end`), if they have one.
+    pub fn contract_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<i64>> {
+        let Some(t) = self.tables.iter().find(|t| t.retention.as_ref().is_some_and(|r| r.contract_end.is_some()))
+        else {
+            return Ok(None);
+        };
+        let Some(scope) = self.scope(&t.name) else { return Ok(None) };
+        let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT 1", t.key, t.name, scope.filter);
+        conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()
+    }
+
+    /// The person's first identifier of a kind (e.g. their customer number).
+    pub fn identifier_of(
+        &self,
+        conn: &Connection,
+        kind: IdentifierKind,
+        person: i64,
+    ) -> rusqlite::Result<Option<String>> {
+        for (table, column) in self.identifiers(kind) {
+            let Some(scope) = self.scope(&table.name) else { continue };
+            let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY rowid LIMIT 1", table.name, scope.filter);
+            if let Some(v) = conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The person's name: the root's `shown_name` columns joined by spaces; None when empty.
+    pub fn name_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<String>> {
+        let Some(root) = self.root().filter(|r| !r.shown_name.is_empty()) else { return Ok(None) };
+        let parts: Vec<String> = root.shown_name.iter().map(|c| format!("coalesce({c}, '')")).collect();
+        let sql = format!(
+            "SELECT nullif(trim({}), '') FROM {} WHERE {} = ?1",
+            parts.join(" || ' ' || "),
+            root.name,
+            root.key
+        );
+        Ok(conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()?.flatten())
+    }
+
+    /// The address to mail a person at: the address the identifier named (as the person wrote
+    /// it), else the first in the email identifier's `preferred` order.
+    pub fn address_on_file(
+        &self,
+        conn: &Connection,
+        person: i64,
+        named: Option<&str>,
+    ) -> rusqlite::Result<Option<String>> {
+        for t in &self.tables {
+            let Some(id) = t.identifier.iter().find(|i| i.kind == IdentifierKind::Email) else { continue };
+            let Some(scope) = self.scope(&t.name) else { continue };
+            let shown = id.written_in.as_deref().unwrap_or(&id.column);
+            let order = id.preferred.as_deref().unwrap_or("rowid");
+            let sql = format!(
+                "SELECT {shown} FROM {} WHERE {} ORDER BY ({} = ?2) DESC, {order} LIMIT 1",
+                t.name, scope.filter, id.column
+            );
+            let found =
+                conn.prepare_cached(&sql)?.query_row(params![person, named.unwrap_or("")], |r| r.get(0)).optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     /// The tables ordered so that every table comes after the tables its rows hang from.

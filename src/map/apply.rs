@@ -1,0 +1,349 @@
+//! `dsr register apply FILE`: a store in use gets the register of a company file. The register
+//! tables are emptied and loaded from the file (`load::load`, with its checks) in one
+//! transaction, so that `register export` afterwards gives the file; foreign keys are deferred
+//! to the commit, where they must hold again. A removal that data in use still names (a
+//! purpose a consent is for, a recipient a payment method goes to, a category a disclosure or
+//! an open request names, a table with rows that no category would hold) is refused, one
+//! problem each. The change and its `register-applied` audit entry commit together.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde_json::json;
+
+use super::diff::{self, Diff};
+use super::{export, load, CompanyFile, Problem};
+use crate::clock::Clock;
+use crate::error::Error;
+
+/// The tables the register is kept in (what `load` fills), the referring ones first.
+const REGISTER_TABLES: &[&str] = &[
+    "map_table",
+    "automated_decision_step",
+    "automated_decision",
+    "retention_rule",
+    "recipient_category",
+    "recipient",
+    "category_purpose",
+    "category_table",
+    "category",
+    "purpose",
+    "legal_basis",
+    "data_right",
+    "controller",
+];
+
+/// The register before and after, and the difference between them.
+#[derive(Debug)]
+pub struct Outcome {
+    pub before: Option<CompanyFile>,
+    pub after: CompanyFile,
+    pub diff: Diff,
+}
+
+/// What the file would change, worked out in a transaction that is rolled back: the store is
+/// left as it was. `Err` holds the problems that refuse the file.
+pub fn trial(conn: &mut Connection, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
+    let tx = conn.transaction()?;
+    let outcome = replace(&tx, file)?;
+    tx.rollback()?;
+    Ok(outcome)
+}
+
+/// Apply the file, as `shown` to the officer: refused (nothing changed) when the store's
+/// register changed in between. Audited as `register-applied` with the file's SHA-256 and the
+/// counts; no difference writes nothing.
+pub fn apply(
+    conn: &mut Connection,
+    clock: &Clock,
+    file: &CompanyFile,
+    sha256: &str,
+    shown: &Diff,
+) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let outcome = match replace(&tx, file)? {
+        Ok(o) => o,
+        Err(problems) => return Ok(Err(problems)),
+    };
+    if outcome.diff != *shown {
+        return Err(Error::RequestState(
+            "the register changed since the difference was shown; nothing was applied: run the command again".into(),
+        )
+        .into());
+    }
+    if outcome.diff.is_empty() {
+        return Ok(Ok(outcome));
+    }
+    crate::audit::append(
+        &tx,
+        clock,
+        None,
+        None,
+        "register-applied",
+        json!({
+            "file_sha256": sha256,
+            "added": outcome.diff.added,
+            "removed": outcome.diff.removed,
+            "changed": outcome.diff.changed,
+        }),
+    )?;
+    tx.commit()?;
+    Ok(Ok(outcome))
+}
+
+/// Empty the register tables and load `file` into them, inside `tx`.
+fn replace(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
+    // Rows outside the register name its codes; they must hold again by the commit, not at each delete.
+    tx.pragma_update(None, "defer_foreign_keys", true)?;
+    let before = export::export(tx)?;
+    let references = references(tx)?;
+    let mut held = Vec::new();
+    for r in &references {
+        held.push(keys(tx, &r.parent, &r.key)?);
+    }
+    for table in REGISTER_TABLES {
+        tx.execute(&format!("DELETE FROM {}", ident(table)), [])?;
+    }
+    let problems = load::load(tx, file)?;
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let mut problems = Vec::new();
+    for (r, before) in references.iter().zip(held) {
+        let after = keys(tx, &r.parent, &r.key)?;
+        for code in before.difference(&after) {
+            let rows: i64 = tx.query_row(
+                &format!("SELECT count(*) FROM {} WHERE {} = ?1", ident(&r.child), ident(&r.column)),
+                [code],
+                |row| row.get(0),
+            )?;
+            if rows > 0 {
+                problems.push(in_use(&r.parent, code, rows, &format!("{}.{}", r.child, r.column)));
+            }
+        }
+    }
+    if let Some(before) = &before {
+        still_named(tx, before, file, &mut problems)?;
+    }
+    if !problems.is_empty() {
+        return Ok(Err(problems));
+    }
+    let after = export::export(tx)?.expect("a register was just loaded");
+    let diff = diff::diff(before.as_ref(), &after);
+    Ok(Ok(Outcome { before, after, diff }))
+}
+
+/// A foreign key from a table outside the register to a register table.
+struct Reference {
+    child: String,
+    column: String,
+    parent: String,
+    key: String,
+}
+
+/// Every foreign key into the register from the rest of the store, read from the schema, so
+/// that a table added later is covered without being named here.
+fn references(conn: &Connection) -> rusqlite::Result<Vec<Reference>> {
+    let mut found = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT m.name, f.\"from\", f.\"table\", coalesce(f.\"to\", 'code')
+         FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f
+         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+    )?;
+    let rows = stmt
+        .query_map([], |r| Ok(Reference { child: r.get(0)?, column: r.get(1)?, parent: r.get(2)?, key: r.get(3)? }))?;
+    for r in rows {
+        let r = r?;
+        if REGISTER_TABLES.contains(&r.parent.as_str()) && !REGISTER_TABLES.contains(&r.child.as_str()) {
+            found.push(r);
+        }
+    }
+    Ok(found)
+}
+
+fn keys(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<BTreeSet<String>> {
+    conn.prepare(&format!("SELECT DISTINCT {} FROM {}", ident(column), ident(table)))?
+        .query_map([], |r| r.get(0))?
+        .collect()
+}
+
+/// A name from the schema or the register as an SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The section of the file a register table is written in.
+fn section(table: &str) -> &str {
+    match table {
+        "retention_rule" => "retention",
+        "category_table" | "category_purpose" => "category",
+        "data_right" => "right",
+        "automated_decision_step" => "automated_decision",
+        t => t,
+    }
+}
+
+fn in_use(table: &str, code: &str, rows: i64, by: &str) -> Problem {
+    Problem {
+        line: None,
+        key: format!("{} {code:?}", section(table)),
+        what: format!(
+            "cannot be removed: {rows} row{} of {by} name{} it",
+            plural(rows),
+            if rows == 1 { "s" } else { "" }
+        ),
+    }
+}
+
+fn plural(n: i64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// References that are not foreign keys: the categories a disclosure lists, the purpose or
+/// categories an open request names, and the tables whose rows a category describes.
+fn still_named(
+    tx: &Transaction<'_>,
+    before: &CompanyFile,
+    after: &CompanyFile,
+    problems: &mut Vec<Problem>,
+) -> anyhow::Result<()> {
+    let gone = |old: Vec<&str>, new: Vec<&str>| -> Vec<String> {
+        old.into_iter().filter(|c| !new.contains(c)).map(str::to_owned).collect()
+    };
+    let categories = gone(
+        before.category.iter().map(|c| c.code.as_str()).collect(),
+        after.category.iter().map(|c| c.code.as_str()).collect(),
+    );
+    let purposes = gone(
+        before.purpose.iter().map(|p| p.code.as_str()).collect(),
+        after.purpose.iter().map(|p| p.code.as_str()).collect(),
+    );
+    let open = crate::request::OPEN_STATES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    // A store whose map has no disclosures (a later step of issue 14) has nothing to check there.
+    let disclosures = table_exists(tx, "disclosure")?;
+    for code in &categories {
+        let rows: i64 = if !disclosures {
+            0
+        } else {
+            tx.query_row(
+            "SELECT count(*) FROM disclosure WHERE instr(',' || replace(categories, ' ', '') || ',', ',' || ?1 || ',') > 0",
+                [code],
+                |r| r.get(0),
+            )?
+        };
+        if rows > 0 {
+            problems.push(in_use("category", code, rows, "disclosure.categories"));
+        }
+        let requests: i64 = tx.query_row(
+            &format!(
+                "SELECT count(*) FROM request WHERE state IN ({open}) AND (
+                     EXISTS (SELECT 1 FROM json_each(params, '$.categories') WHERE value = ?1)
+                     OR EXISTS (SELECT 1 FROM json_each(params, '$.supplement') WHERE json_extract(value, '$.category') = ?1))"
+            ),
+            [code],
+            |r| r.get(0),
+        )?;
+        if requests > 0 {
+            problems.push(open_request("category", code, requests));
+        }
+    }
+    for code in &purposes {
+        let requests: i64 = tx.query_row(
+            &format!("SELECT count(*) FROM request WHERE state IN ({open}) AND json_extract(params, '$.purpose') = ?1"),
+            [code],
+            |r| r.get(0),
+        )?;
+        if requests > 0 {
+            problems.push(open_request("purpose", code, requests));
+        }
+    }
+    let tables = |f: &'_ CompanyFile| -> Vec<String> { f.table.iter().map(|t| t.name.clone()).collect() };
+    let kept = tables(after);
+    for table in tables(before).iter().filter(|t| !kept.contains(t)) {
+        let holds = table_exists(tx, table)?
+            && tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {})", ident(table)), [], |r| r.get::<_, bool>(0))?;
+        if holds {
+            problems.push(Problem {
+                line: None,
+                key: format!("table {table:?}"),
+                what:
+                    "holds rows and would belong to no category, so the register would not tell of them (Art. 15(1)(b))"
+                        .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [table], |r| {
+        r.get(0)
+    })
+}
+
+fn open_request(section: &str, code: &str, n: i64) -> Problem {
+    Problem {
+        line: None,
+        key: format!("{section} {code:?}"),
+        what: format!("cannot be removed: {n} open request{} name{} it", plural(n), if n == 1 { "s" } else { "" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{fixture, Store};
+
+    fn virtio() -> (Store, CompanyFile) {
+        let mut store = Store::in_memory().unwrap();
+        fixture::load(&mut store.conn, fixture::find("virtio").unwrap(), Clock::from_env().unwrap(), false).unwrap();
+        let file = export::export(&store.conn).unwrap().unwrap();
+        (store, file)
+    }
+
+    #[test]
+    fn the_references_into_the_register_are_read_from_the_schema() {
+        let (store, _) = virtio();
+        let found: Vec<String> = references(&store.conn)
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}.{} -> {}.{}", r.child, r.column, r.parent, r.key))
+            .collect();
+        for expected in [
+            "consent.purpose -> purpose.code",
+            "payment_method.provider -> recipient.code",
+            "restriction.category -> category.code",
+            "decision_review.decision -> automated_decision.code",
+        ] {
+            assert!(found.iter().any(|f| f == expected), "{expected} missing from {found:?}");
+        }
+        assert!(
+            !found.iter().any(|f| f.starts_with("category_purpose.")),
+            "the register's own links are the file's to check"
+        );
+    }
+
+    #[test]
+    fn a_register_changed_since_the_difference_was_shown_is_not_applied() {
+        let (mut store, mut file) = virtio();
+        file.right[0].how_en = "Ask us.".into();
+        let shown = trial(&mut store.conn, &file).unwrap().unwrap().diff;
+        assert_eq!((shown.added, shown.removed, shown.changed), (0, 0, 1));
+        // Someone else changed another text in between.
+        store.conn.execute("UPDATE data_right SET how_nl = 'Vraag het ons.' WHERE sort = 10", []).unwrap();
+        let clock = Clock::from_env().unwrap();
+        let err = apply(&mut store.conn, &clock, &file, "00", &shown).unwrap_err();
+        assert!(err.to_string().contains("the register changed since the difference was shown"), "{err}");
+        let entries: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+        let again = trial(&mut store.conn, &file).unwrap().unwrap().diff;
+        let applied = apply(&mut store.conn, &clock, &file, "00", &again);
+        assert!(applied.unwrap().is_ok());
+        let after: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
+        assert_eq!(after, entries + 1, "one register-applied entry");
+        assert_eq!(export::export(&store.conn).unwrap().unwrap(), file);
+    }
+}

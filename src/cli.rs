@@ -134,7 +134,8 @@ pub struct InitArgs {
     /// Fill the store from an embedded fixture: its register and its sample people
     #[arg(long, value_enum, value_name = "NAME", conflicts_with = "register")]
     pub fixture: Option<FixtureName>,
-    /// Load the register from a company file (TOML, see docs/register-file.md); no people
+    /// Load the register from a company file (TOML, see docs/register-file.md), making the tables of
+    /// its data map that the store lacks from their declared columns; no people
     #[arg(long, value_name = "FILE")]
     pub register: Option<PathBuf>,
     /// With --fixture: load only the register, no sample people
@@ -210,6 +211,8 @@ pub enum FixtureName {
     VoordeligStreamen,
     /// Virtio ICT B.V. (privacy policy of 26 November 2024)
     Virtio,
+    /// Fietsonderdelen Online B.V., a Dutch web shop (its tables made from the company file)
+    Webshop,
 }
 
 impl FixtureName {
@@ -217,6 +220,7 @@ impl FixtureName {
         match self {
             FixtureName::VoordeligStreamen => "voordelig-streamen",
             FixtureName::Virtio => "virtio",
+            FixtureName::Webshop => "webshop",
         }
     }
 }

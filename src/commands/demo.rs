@@ -34,7 +34,17 @@ fn directory(dir: Option<&Path>) -> anyhow::Result<PathBuf> {
     Ok(dir.to_owned())
 }
 
+/// The person of the demo, a sample person of the fixture: full name, first name, pronoun, and
+/// the address as they write it.
+fn persona(fixture: &str) -> [&'static str; 4] {
+    match fixture {
+        "webshop" => ["Sanne de Jong", "Sanne", "her", "Sanne.DeJong@Example.NL"],
+        _ => ["Jan de Vries", "Jan", "him", "Jan.DeVries@Example.NL"],
+    }
+}
+
 pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Code> {
+    let [full_name, name, pronoun, email] = persona(fixture);
     let dir = directory(dir)?;
     let db = dir.join("demo.sqlite");
     let db_arg = db.to_string_lossy().into_owned();
@@ -61,8 +71,8 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
         dir.display()
     ))?;
     run(&["init", "--fixture", fixture])?;
-    say("Jan de Vries writes in asking what is held about him. The officer opens an access request; a one-time code goes to the address on file:\n    dsr access --email Jan.DeVries@Example.NL")?;
-    run(&["access", "--email", "Jan.DeVries@Example.NL"])?;
+    say(&format!("{full_name} writes in asking what is held about {pronoun}. The officer opens an access request; a one-time code goes to the address on file:\n    dsr access --email {email}"))?;
+    run(&["access", "--email", email])?;
     let conn = rusqlite::Connection::open(&db)?;
     let id: String = conn.query_row("SELECT id FROM request ORDER BY created_at DESC LIMIT 1", [], |r| r.get(0))?;
     let outbox = crate::mail::outbox_dir(&db);
@@ -77,7 +87,7 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
         .ok_or_else(|| anyhow::anyhow!("no code in the demo message"))?
         .to_owned();
     say(&format!(
-        "The message waits in the outbox ({}), in Dutch and English. Jan reads it and tells the officer the code.",
+        "The message waits in the outbox ({}), in Dutch and English. {name} reads it and tells the officer the code.",
         message.file_name().unwrap_or_default().to_string_lossy()
     ))?;
     say(&format!("The officer enters it:\n    dsr verify {id} <code>"))?;
@@ -87,7 +97,7 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
     ))?;
     run(&["access", &id])?;
     say(&format!(
-        "Only a delivery completes the request: the archive goes to Jan's address with a cover letter, encrypted \
+        "Only a delivery completes the request: the archive goes to {name}'s address with a cover letter, encrypted \
 because it holds payment data (the passphrase is shown once, for the officer to give by phone):\n    dsr access {id} --send"
     ))?;
     run(&["access", &id, "--send"])?;

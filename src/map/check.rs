@@ -10,7 +10,8 @@ use super::{CompanyFile, Problem};
 
 const PROVENANCE: &[&str] = &["provided", "observed", "derived"];
 const KIND: &[&str] = &["processor", "controller", "authority", "registry", "group-company"];
-const RECEIVED_VIA: &[&str] = &["payment-method", "domain", "disclosure", "consent", "purpose", "dunning-step"];
+const RECEIVED_VIA: &[&str] =
+    &["payment-method", "domain", "disclosure", "consent", "purpose", "dunning-step", "table-row"];
 const STARTS_AT: &[&str] = &[
     "event",
     "contract-end",

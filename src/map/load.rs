@@ -1,26 +1,40 @@
 //! A company file into a store: the register tables filled in one transaction, checked
-//! against the store (every table named exists, every retention rule can be carried out)
-//! before it commits. Used by `dsr init --register FILE` inside `store::create`, so a file
+//! against the store (every table named exists or is created from its declared columns, every
+//! retention rule can be carried out) before it commits. Used by `dsr init --register FILE` inside `store::create`, so a file
 //! that fails leaves no store behind.
 
 use rusqlite::{params, Transaction};
 
+use super::check_map::is_identifier;
 use super::{CompanyFile, Problem};
+use crate::store::personal;
 
 /// Fill the register tables from `file`. Problems found against the store come back as a list.
 pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
-    let mut problems = Vec::new();
+    // Tables the store lacks are made from their declared columns; a table without columns
+    // must exist already.
+    let mut problems = declarations(tx, file)?;
+    if !problems.is_empty() {
+        return Ok(problems);
+    }
+    let refused = personal::create_missing(tx, &file.table)?;
+    for (i, why) in &refused {
+        let i = *i;
+        problems.push(Problem {
+            line: None,
+            key: format!("table[{i}].name"),
+            what: format!("table {:?} cannot be created: {why}", file.table[i].name),
+        });
+    }
     for (i, t) in file.table.iter().enumerate() {
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
-            [&t.name],
-            |r| r.get(0),
-        )?;
-        if !exists {
+        if !refused.iter().any(|(r, _)| *r == i) && !personal::table_exists(tx, &t.name)? {
             problems.push(Problem {
                 line: None,
                 key: format!("table[{i}].name"),
-                what: format!("the store has no table {:?}", t.name),
+                what: format!(
+                    "the store has no table {:?} and the map declares no [[table.column]] to make it from",
+                    t.name
+                ),
             });
         }
     }
@@ -37,6 +51,55 @@ pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Prob
         if let Err(why) = crate::retention::check(rule) {
             let i = file.retention.iter().position(|r| r.code == rule.code).unwrap_or(0);
             problems.push(Problem { line: None, key: format!("retention[{i}]"), what: why });
+        }
+    }
+    Ok(problems)
+}
+
+/// The `[[table.column]]` declarations of the tables `init` is to create: names that can stand
+/// in SQL, each once, `references` naming a table of the map, and the key and link columns among
+/// them.
+fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
+    for (i, t) in file.table.iter().enumerate() {
+        if t.column.is_empty() || personal::table_exists(tx, &t.name)? {
+            continue;
+        }
+        for (j, c) in t.column.iter().enumerate() {
+            if !is_identifier(&c.name) {
+                say(
+                    format!("table[{i}].column[{j}].name"),
+                    format!("{:?} is not a column name (letters, digits and _)", c.name),
+                );
+            } else if t.column[..j].iter().any(|o| o.name == c.name) {
+                say(format!("table[{i}].column[{j}].name"), format!("column {:?} is declared twice", c.name));
+            }
+            if let Some(r) = &c.references {
+                if !file.table.iter().any(|o| &o.name == r) {
+                    say(
+                        format!("table[{i}].column[{j}].references"),
+                        format!("{r:?} is not a [[table]] of the data map"),
+                    );
+                }
+            }
+        }
+        if !t.column.iter().any(|c| c.name == t.key) {
+            say(
+                format!("table[{i}].column"),
+                format!(
+                    "the key {:?} is not among the declared columns (e.g. name = {:?}, type = \"integer\")",
+                    t.key, t.key
+                ),
+            );
+        }
+        if let Some(link) = &t.link {
+            if !t.column.iter().any(|c| c.name == link.column) {
+                say(
+                    format!("table[{i}].link.column"),
+                    format!("{:?} is not one of the table's [[table.column]] declarations", link.column),
+                );
+            }
         }
     }
     Ok(problems)

@@ -34,6 +34,12 @@ pub const FIXTURES: &[Fixture] = &[
         company_file: include_str!("../../fixtures/voordelig-streamen/company.toml"),
         people: include_str!("../../fixtures/voordelig-streamen/people.sql"),
     },
+    Fixture {
+        name: "webshop",
+        company: "Fietsonderdelen Online B.V.",
+        company_file: include_str!("../../fixtures/webshop/company.toml"),
+        people: include_str!("../../fixtures/webshop/people.sql"),
+    },
 ];
 
 pub fn find(name: &str) -> Result<&'static Fixture, Error> {

@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::map::table::{Condition, IdentifierKind, Table};
+use crate::map::table::{ColumnType, Condition, IdentifierKind, Table};
 
 /// The store's data map, in the order of the company file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -320,6 +320,86 @@ impl DataMap {
     }
 }
 
+/// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
+/// the declared key column as primary key (an integer one is SQLite's rowid), a foreign key for
+/// the link to the parent's key and for every `references` column, and an index on the link, on
+/// every `references` column and on every identifier column (a unique or key column has its own).
+pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
+    let key_of = |name: &str| map.table(name).map_or("id", |t| t.key.as_str()).to_owned();
+    let link = table.link.as_ref();
+    let mut columns: Vec<String> = Vec::new();
+    let mut indexed: Vec<&str> = Vec::new();
+    for c in &table.column {
+        let mut def = format!("{} {}", c.name, column_type(c.kind));
+        let parent = match link {
+            Some(l) if l.column == c.name => Some(l.parent.as_str()),
+            _ => c.references.as_deref(),
+        };
+        if c.name == table.key {
+            def.push_str(" PRIMARY KEY");
+            if c.kind != ColumnType::Integer {
+                def.push_str(" NOT NULL");
+            }
+        } else {
+            if c.required {
+                def.push_str(" NOT NULL");
+            }
+            if c.unique {
+                def.push_str(" UNIQUE");
+            }
+            let identifier = table.identifier.iter().any(|i| i.column == c.name);
+            if (parent.is_some() || identifier) && !c.unique {
+                indexed.push(&c.name);
+            }
+        }
+        if let Some(parent) = parent {
+            def.push_str(&format!(" REFERENCES {parent} ({})", key_of(parent)));
+        }
+        columns.push(def);
+    }
+    let mut out = vec![format!("CREATE TABLE {} (\n    {}\n) STRICT", table.name, columns.join(",\n    "))];
+    out.extend(indexed.iter().map(|c| format!("CREATE INDEX {t}_{c} ON {t} ({c})", t = table.name)));
+    out
+}
+
+fn column_type(kind: ColumnType) -> &'static str {
+    match kind {
+        ColumnType::Text => "TEXT",
+        ColumnType::Integer => "INTEGER",
+        ColumnType::Real => "REAL",
+        ColumnType::Blob => "BLOB",
+    }
+}
+
+/// Create the tables of a map that the store does not have and whose columns the map declares
+/// (`dsr init --register`), parents first; a table that exists is left as it is. Returns the
+/// tables SQLite refused (their index in `tables`, and its message), e.g. for a name that is an
+/// SQL keyword; the caller's transaction then holds whatever was created before.
+pub fn create_missing(conn: &Connection, tables: &[Table]) -> rusqlite::Result<Vec<(usize, String)>> {
+    let map = DataMap { tables: tables.to_vec() };
+    let mut refused = Vec::new();
+    for table in map.parents_first() {
+        if table.column.is_empty() || table_exists(conn, &table.name)? {
+            continue;
+        }
+        for sql in create_table_sql(&map, table) {
+            if let Err(e) = conn.execute_batch(&sql) {
+                let i = tables.iter().position(|t| t.name == table.name).unwrap_or(0);
+                refused.push((i, e.to_string()));
+                break;
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// Whether the store has a table of this name.
+pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [name], |r| {
+        r.get(0)
+    })
+}
+
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.
 pub fn condition(c: &Condition) -> String {
     let values: Vec<String> = c.values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
@@ -421,6 +501,37 @@ mod tests {
         let order: Vec<&str> = map.parents_first().iter().map(|t| t.name.as_str()).collect();
         assert!(order.iter().position(|t| *t == "ticket") < order.iter().position(|t| *t == "unsolicited_data"));
         assert_eq!(order[0], "person");
+    }
+
+    #[test]
+    fn a_declared_table_is_made_strict_with_its_keys_and_indexes_and_an_existing_one_is_left() {
+        let webshop = crate::store::fixture::find("webshop").unwrap();
+        let tables = crate::map::CompanyFile::parse(webshop.company_file).unwrap().table;
+        let map = DataMap { tables: tables.clone() };
+        let sql = create_table_sql(&map, map.table("shipment").unwrap());
+        assert!(sql[0].starts_with("CREATE TABLE shipment (\n    id INTEGER PRIMARY KEY,\n"), "{}", sql[0]);
+        assert!(sql[0].contains("order_id INTEGER NOT NULL REFERENCES shop_order (id)"), "{}", sql[0]);
+        assert!(sql[0].contains("tracking_code TEXT NOT NULL UNIQUE,") && sql[0].ends_with(") STRICT"), "{}", sql[0]);
+        assert_eq!(sql[1..], ["CREATE INDEX shipment_order_id ON shipment (order_id)"]);
+        let store = crate::store::Store::in_memory().unwrap();
+        store.conn.execute_batch("CREATE TABLE product_review (id INTEGER PRIMARY KEY, stars INTEGER) STRICT").unwrap();
+        assert_eq!(create_missing(&store.conn, &tables).unwrap(), vec![]);
+        for t in
+            ["delivery_address", "shop_order", "order_line", "shipment", "shop_invoice", "shop_payment", "support_mail"]
+        {
+            assert!(table_exists(&store.conn, t).unwrap(), "{t}");
+        }
+        let columns: i64 =
+            store.conn.query_row("SELECT count(*) FROM pragma_table_info('product_review')", [], |r| r.get(0)).unwrap();
+        assert_eq!(columns, 2, "a table the store has is left as it is");
+        // Every generated filter runs on the tables made.
+        for t in &map.tables {
+            let scope = map.scope(&t.name).unwrap();
+            let sql = format!("SELECT count(*) FROM {} WHERE {}", t.name, scope.filter);
+            if t.name != "product_review" {
+                store.conn.query_row(&sql, [1], |_| Ok(())).unwrap();
+            }
+        }
     }
 
     #[test]

@@ -342,7 +342,8 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
     // One line per category, ground and date (invoices, payments and quotes share a category).
     let mut lines: Vec<(KeptLine, u64)> = Vec::new();
     for s in plan.steps.iter().filter(|s| s.action != "delete" && s.table != "request") {
-        let (tnl, ten) = if s.table == "person" && s.action == "detach" {
+        let root = register.map.root().is_some_and(|r| r.name == s.table);
+        let (tnl, ten) = if root && s.action == "detach" {
             ("gegevensrecord zonder naam en adres".to_owned(), "data record without name or address".to_owned())
         } else {
             register

@@ -110,21 +110,8 @@ pub fn record_claim_recall(
 /// The categories a recipient received of this person: what the register says it receives,
 /// narrowed for a disclosure (a police demand) to the categories actually disclosed.
 fn received(conn: &Connection, register: &Register, s: &Subject, r: &PersonRecipient) -> rusqlite::Result<Vec<String>> {
-    let via = register.recipients.iter().find(|x| x.code == r.code).map(|x| x.received_via.as_str());
-    if via != Some("disclosure") {
-        return Ok(r.categories.clone());
-    }
-    let lists: Vec<String> = conn
-        .prepare_cached("SELECT categories FROM disclosure WHERE person_id = ?1 AND recipient = ?2")?
-        .query_map(params![s.person_id, r.code], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out: Vec<String> = Vec::new();
-    for c in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
-        if !out.iter().any(|x| x == c) {
-            out.push(c.to_owned());
-        }
-    }
-    Ok(out)
+    let given = register.map.categories_given(conn, s.person_id, &r.code)?;
+    Ok(given.filter(|g| !g.is_empty()).unwrap_or_else(|| r.categories.clone()))
 }
 
 fn insert(

@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn attachment_names_carry_no_personal_data_or_paths() {
-        assert_eq!(attachment_name("application_document", 7, "application/pdf"), "files/application-document-7.pdf");
-        assert_eq!(attachment_name("application_document", 8, "../../etc/passwd"), "files/application-document-8.bin");
+        assert_eq!(attachment_name("cv_file", 7, "application/pdf"), "files/cv-file-7.pdf");
+        assert_eq!(attachment_name("cv_file", 8, "../../etc/passwd"), "files/cv-file-8.bin");
     }
 }

@@ -28,7 +28,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
         (None, Some((path, text, file))) => load_company_file(&mut s.conn, path, text, file),
         (None, None) => Ok(()),
     })?;
-    let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0))?;
+    let people = crate::store::personal::DataMap::load(&store.conn)?.people(&store.conn)?;
     #[derive(serde::Serialize)]
     struct Created<'a> {
         format_version: u32,

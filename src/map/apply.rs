@@ -223,20 +223,11 @@ fn still_named(
         after.purpose.iter().map(|p| p.code.as_str()).collect(),
     );
     let open = crate::request::OPEN_STATES.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
-    // A store whose map has no disclosures (a later step of issue 14) has nothing to check there.
-    let disclosures = table_exists(tx, "disclosure")?;
+    // Rows that list the categories a recipient was given (a disclosure) still name them.
+    let map = crate::store::personal::DataMap::load(tx)?;
     for code in &categories {
-        let rows: i64 = if !disclosures {
-            0
-        } else {
-            tx.query_row(
-            "SELECT count(*) FROM disclosure WHERE instr(',' || replace(categories, ' ', '') || ',', ',' || ?1 || ',') > 0",
-                [code],
-                |r| r.get(0),
-            )?
-        };
-        if rows > 0 {
-            problems.push(in_use("category", code, rows, "disclosure.categories"));
+        for (column, rows) in map.rows_naming_category(tx, code)? {
+            problems.push(in_use("category", code, rows, &column));
         }
         let requests: i64 = tx.query_row(
             &format!(

@@ -357,6 +357,10 @@ pub struct RecipientLink {
     /// Why the person's data went there, with `{column}` replaced by a value of the row and
     /// `{column:date}` by its date, e.g. "registration of domain {name}".
     pub because: String,
+    /// The column listing (comma-separated) the register categories a row gave the recipient,
+    /// e.g. a disclosure to the police; without it, the categories the register names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,7 +61,7 @@ pub fn load(conn: &mut Connection, fixture: &Fixture, clock: Clock, register_onl
     }
     if !register_only {
         tx.execute_batch(fixture.people).with_context(|| format!("loading the people of fixture {}", fixture.name))?;
-        tx.execute("UPDATE email_address SET address_norm = dsr_fold(address)", [])?;
+        crate::store::personal::DataMap::load(&tx)?.fold_email_identifiers(&tx)?;
     }
     tx.commit()?;
     Ok(())
@@ -157,7 +157,7 @@ mod tests {
             let bad: i64 =
                 store.conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
             assert_eq!(bad, 0, "{}", fixture.name);
-            let people: i64 = store.conn.query_row("SELECT count(*) FROM person", [], |r| r.get(0)).unwrap();
+            let people = crate::store::personal::DataMap::load(&store.conn).unwrap().people(&store.conn).unwrap();
             assert!(people >= 25, "{} has {people} people", fixture.name);
         }
     }

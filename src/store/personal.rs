@@ -211,6 +211,76 @@ impl DataMap {
         ))
     }
 
+    /// The register categories the person's rows say a recipient was given (a recipient link
+    /// with a `categories` column, e.g. a disclosure); None when no link of the map lists them.
+    pub fn categories_given(
+        &self,
+        conn: &Connection,
+        person: i64,
+        recipient: &str,
+    ) -> rusqlite::Result<Option<Vec<String>>> {
+        let mut lists: Option<Vec<String>> = None;
+        for t in &self.tables {
+            let Some(scope) = self.scope(&t.name) else { continue };
+            for link in t.recipient.iter().filter(|l| l.categories.is_some() && l.column.is_some()) {
+                let (Some(list), Some(column)) = (&link.categories, &link.column) else { continue };
+                let sql = format!("SELECT {list} FROM {} WHERE ({}) AND {column} = ?2", t.name, scope.filter);
+                let found = lists.get_or_insert_with(Vec::new);
+                for l in conn
+                    .prepare_cached(&sql)?
+                    .query_map(params![person, recipient], |r| r.get::<_, Option<String>>(0))?
+                {
+                    found.extend(l?);
+                }
+            }
+        }
+        Ok(lists.map(|lists| {
+            let mut out: Vec<String> = Vec::new();
+            for c in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
+                if !out.iter().any(|x| x == c) {
+                    out.push(c.to_owned());
+                }
+            }
+            out
+        }))
+    }
+
+    /// Rows whose list of categories given to a recipient names a category: (table.column, rows).
+    pub fn rows_naming_category(&self, conn: &Connection, category: &str) -> rusqlite::Result<Vec<(String, i64)>> {
+        let mut out = Vec::new();
+        for t in &self.tables {
+            for list in t.recipient.iter().filter_map(|l| l.categories.as_ref()) {
+                let sql = format!(
+                    "SELECT count(*) FROM {} WHERE instr(',' || replace({list}, ' ', '') || ',', ',' || ?1 || ',') > 0",
+                    t.name
+                );
+                let n: i64 = conn.prepare_cached(&sql)?.query_row([category], |r| r.get(0))?;
+                if n > 0 {
+                    out.push((format!("{}.{list}", t.name), n));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many people the store holds (rows of the root table).
+    pub fn people(&self, conn: &Connection) -> rusqlite::Result<i64> {
+        let Some(root) = self.root() else { return Ok(0) };
+        conn.query_row(&format!("SELECT count(*) FROM {}", root.name), [], |r| r.get(0))
+    }
+
+    /// Fill every email identifier column from the address as written (folded as lookups
+    /// compare it), for rows loaded without it (fixture SQL).
+    pub fn fold_email_identifiers(&self, conn: &Connection) -> rusqlite::Result<()> {
+        for t in &self.tables {
+            for id in t.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
+                let Some(written) = &id.written_in else { continue };
+                conn.execute(&format!("UPDATE {} SET {} = dsr_fold({written})", t.name, id.column), [])?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every identifier value of the person that the suppression list remembers, with its kind.
     pub fn remembered_identifiers(
         &self,

@@ -132,6 +132,17 @@ impl Gen {
     }
 }
 
+/// The generator's statements for the built-in company's tables, by the kind of row they write:
+/// the company's data, kept beside its company file (`fixtures/virtio/generate.toml`).
+fn recipe(kind: &str) -> &'static str {
+    static RECIPES: std::sync::OnceLock<std::collections::HashMap<String, String>> = std::sync::OnceLock::new();
+    RECIPES
+        .get_or_init(|| toml::from_str(include_str!("../fixtures/virtio/generate.toml")).expect("the recipes parse"))
+        .get(kind)
+        .map(String::as_str)
+        .unwrap_or_else(|| unreachable!("no recipe {kind} in fixtures/virtio/generate.toml"))
+}
+
 fn ts(secs: i64) -> String {
     stamp(DateTime::<Utc>::from_timestamp(secs, 0).expect("time in range"))
 }
@@ -190,7 +201,7 @@ pub fn generate(db: &Path, args: &GenerateArgs, out: &Output) -> anyhow::Result<
         // erasure could not reach, and the lookups here need no statistics.
         stats.customers = args.customers;
         stats.rows = g.rows;
-        stats.people = s.conn.query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0))? as u64;
+        stats.people = crate::store::personal::DataMap::load(&s.conn)?.people(&s.conn)? as u64;
         Ok(())
     })?;
     Ok(stats)
@@ -209,11 +220,18 @@ fn person(tx: &Transaction<'_>, g: &mut Gen, id: i64, source: &str, created: i64
             (b'A' + g.range(0, 25) as u8) as char
         )
     });
-    tx.prepare_cached(
-        "INSERT INTO person (id, given_name, family_name, street, house_number, postal_code, city, country, created_at, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![id, given, family, street, house, postal, city, named.then_some("NL"), ts(created), source])?;
+    tx.prepare_cached(recipe("person"))?.execute(params![
+        id,
+        given,
+        family,
+        street,
+        house,
+        postal,
+        city,
+        named.then_some("NL"),
+        ts(created),
+        source
+    ])?;
     g.rows += 1;
     Ok(())
 }
@@ -229,10 +247,7 @@ fn email(
     let address = format!("{local}@{}", g.pick(DOMAINS));
     let norm = crate::subject::fold(&address);
     let optin = g.chance(0.3);
-    tx.prepare_cached(
-        "INSERT INTO email_address (person_id, address, address_norm, is_primary, newsletter_opt_in, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![person_id, address, norm, primary, optin, ts(created)])?;
+    tx.prepare_cached(recipe("email"))?.execute(params![person_id, address, norm, primary, optin, ts(created)])?;
     g.rows += 1;
     Ok(())
 }
@@ -247,8 +262,7 @@ fn consent(
     cookie: Option<i64>,
 ) -> rusqlite::Result<()> {
     let source = if cookie.is_some() { "cookie-banner" } else { "control-panel" };
-    tx.prepare_cached("INSERT INTO consent (person_id, purpose, granted, recorded_at, source, cookie_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![person_id, purpose, granted, ts(at), source, cookie])?;
+    tx.prepare_cached(recipe("consent"))?.execute(params![person_id, purpose, granted, ts(at), source, cookie])?;
     g.rows += 1;
     Ok(())
 }
@@ -259,8 +273,13 @@ fn customer(tx: &Transaction<'_>, g: &mut Gen, i: u64, args: &GenerateArgs) -> r
     let created = g.ago(3 * 365);
     person(tx, g, pid, "signup", created, true)?;
     let ended = g.chance(0.1).then(|| created + (g.now - created) / 2);
-    tx.prepare_cached("INSERT INTO customer (id, person_id, customer_number, created_at, ended_at, status) VALUES (?1, ?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![pid, format!("G{:08}", i + 1), ts(created), ended.map(ts), if ended.is_some() { "ended" } else { "active" }])?;
+    tx.prepare_cached(recipe("customer"))?.execute(params![
+        pid,
+        format!("G{:08}", i + 1),
+        ts(created),
+        ended.map(ts),
+        if ended.is_some() { "ended" } else { "active" }
+    ])?;
     g.rows += 1;
     let local = format!("customer{}", i + 1);
     email(tx, g, pid, &local, true, created)?;
@@ -269,22 +288,24 @@ fn customer(tx: &Transaction<'_>, g: &mut Gen, i: u64, args: &GenerateArgs) -> r
     }
     for k in 0..g.range(1, 2) {
         let number = format!("+316{:08}", (i * 2 + k) % 100_000_000);
-        tx.prepare_cached("INSERT INTO phone_number (person_id, number, use_contact, use_2fa, use_monitoring, created_at) VALUES (?1, ?2, 1, ?3, ?4, ?5)")?
-            .execute(params![pid, number, k == 1, g.chance(0.2), ts(created)])?;
+        tx.prepare_cached(recipe("phone"))?.execute(params![pid, number, k == 1, g.chance(0.2), ts(created)])?;
         g.rows += 1;
     }
-    tx.prepare_cached("INSERT INTO login_account (customer_id, username, password_hash, two_factor, created_at, last_login_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![pid, local, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$generatedgeneratedgenerated", if g.chance(0.4) { "totp" } else { "none" }, ts(created), ts(g.ago(30))])?;
+    tx.prepare_cached(recipe("login"))?.execute(params![
+        pid,
+        local,
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$generatedgeneratedgenerated",
+        if g.chance(0.4) { "totp" } else { "none" },
+        ts(created),
+        ts(g.ago(30))
+    ])?;
     g.rows += 1;
     let ips: Vec<String> =
         (0..3).map(|k| format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, (i + k) & 255)).collect();
     for _ in 0..g.range(args.ip_events / 2, args.ip_events * 3 / 2) {
         let ip = &ips[g.range(0, 2) as usize];
         let event = if g.chance(0.9) { "login" } else { "change" };
-        tx.prepare_cached(
-            "INSERT INTO ip_event (customer_id, ip, event, detail, occurred_at) VALUES (?1, ?2, ?3, NULL, ?4)",
-        )?
-        .execute(params![pid, ip, event, ts(g.ago(400))])?;
+        tx.prepare_cached(recipe("ip-event"))?.execute(params![pid, ip, event, ts(g.ago(400))])?;
         g.rows += 1;
     }
     let lines = g.range(args.log_lines / 2, args.log_lines * 3 / 2);
@@ -294,43 +315,61 @@ fn customer(tx: &Transaction<'_>, g: &mut Gen, i: u64, args: &GenerateArgs) -> r
         if n % 10 == 0 {
             at = g.ago(210);
             let ip = &ips[g.range(0, 2) as usize];
-            tx.prepare_cached("INSERT INTO web_session (customer_id, ip, user_agent, started_at, ended_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![pid, ip, g.pick(AGENTS), ts(at), ts(at + 1800)])?;
+            tx.prepare_cached(recipe("session"))?.execute(params![pid, ip, g.pick(AGENTS), ts(at), ts(at + 1800)])?;
             session = tx.last_insert_rowid();
             g.rows += 1;
         }
         at += g.range(1, 120) as i64;
-        tx.prepare_cached("INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id) VALUES (?1, ?2, ?3, ?4, ?5, 200, ?6)")?
-            .execute(params![ts(at), ips[0], AGENTS[0], if n % 7 == 0 { "POST" } else { "GET" }, g.pick(PATHS), session])?;
+        tx.prepare_cached(recipe("log-line"))?.execute(params![
+            ts(at),
+            ips[0],
+            AGENTS[0],
+            if n % 7 == 0 { "POST" } else { "GET" },
+            g.pick(PATHS),
+            session
+        ])?;
         g.rows += 1;
     }
     // Anonymous traffic from the same addresses: never attributed to the customer.
     for _ in 0..lines / 10 {
-        tx.prepare_cached("INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id) VALUES (?1, ?2, ?3, 'GET', '/', 200, NULL)")?
-            .execute(params![ts(g.ago(210)), ips[1], AGENTS[1]])?;
+        tx.prepare_cached(recipe("anonymous-log-line"))?.execute(params![ts(g.ago(210)), ips[1], AGENTS[1]])?;
         g.rows += 1;
     }
     let paypal = g.chance(0.5);
     if paypal {
-        tx.prepare_cached("INSERT INTO payment_method (customer_id, kind, provider, paypal_email, created_at) VALUES (?1, 'paypal', 'paypal', ?2, ?3)")?
-            .execute(params![pid, format!("{local}@paypal.example"), ts(created)])?;
+        tx.prepare_cached(recipe("paypal"))?.execute(params![pid, format!("{local}@paypal.example"), ts(created)])?;
     } else {
-        tx.prepare_cached("INSERT INTO payment_method (customer_id, kind, provider, iban, account_holder, created_at) VALUES (?1, 'sepa-debit', 'ideal', 'NL91ABNA0417164300', ?2, ?3)")?
-            .execute(params![pid, local, ts(created)])?;
+        tx.prepare_cached(recipe("sepa-debit"))?.execute(params![pid, local, ts(created)])?;
     }
     let method = tx.last_insert_rowid();
     g.rows += 1;
-    tx.prepare_cached("INSERT INTO service (customer_id, product, hostname, started_at, ended_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![pid, "VPS Medium 4GB", format!("vps{}.virtio.example", i + 1), ts(created), ended.map(ts), if ended.is_some() { "ended" } else { "active" }])?;
+    tx.prepare_cached(recipe("service"))?.execute(params![
+        pid,
+        "VPS Medium 4GB",
+        format!("vps{}.virtio.example", i + 1),
+        ts(created),
+        ended.map(ts),
+        if ended.is_some() { "ended" } else { "active" }
+    ])?;
     g.rows += 1;
     if g.chance(0.3) {
-        tx.prepare_cached("INSERT INTO domain (customer_id, name, registry, registrant_name, registrant_email, registered_at, expires_at) VALUES (?1, ?2, 'sidn', ?3, ?4, ?5, ?6)")?
-            .execute(params![pid, format!("customer{}.nl", i + 1), local, format!("{local}@example.nl"), ts(created), ts(g.now + 200 * DAY)])?;
+        tx.prepare_cached(recipe("domain"))?.execute(params![
+            pid,
+            format!("customer{}.nl", i + 1),
+            local,
+            format!("{local}@example.nl"),
+            ts(created),
+            ts(g.now + 200 * DAY)
+        ])?;
         g.rows += 1;
     }
     for q in 0..g.range(1, 3) {
-        tx.prepare_cached("INSERT INTO quote (customer_id, quote_number, created_at, description, amount_cents, status) VALUES (?1, ?2, ?3, 'VPS', ?4, 'accepted')")?
-            .execute(params![pid, format!("Q{:09}-{q}", i + 1), ts(created), g.range(500, 50_000) as i64])?;
+        tx.prepare_cached(recipe("quote"))?.execute(params![
+            pid,
+            format!("Q{:09}-{q}", i + 1),
+            ts(created),
+            g.range(500, 50_000) as i64
+        ])?;
         g.rows += 1;
     }
     for k in 0..g.range(5, 15) {
@@ -338,18 +377,23 @@ fn customer(tx: &Transaction<'_>, g: &mut Gen, i: u64, args: &GenerateArgs) -> r
         let unpaid = g.chance(0.02);
         let status = if unpaid { "overdue" } else { "paid" };
         let amount = g.range(500, 20_000) as i64;
-        tx.prepare_cached("INSERT INTO invoice (customer_id, invoice_number, issued_at, due_at, amount_cents, billing_name, billing_address, status, paid_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?
-            .execute(params![pid, format!("F{:09}-{k:02}", i + 1), ts(issued), ts(issued + 14 * DAY), amount, local, "Kerkstraat 1, Utrecht", status, (!unpaid).then(|| ts(issued + 7 * DAY))])?;
+        tx.prepare_cached(recipe("invoice"))?.execute(params![
+            pid,
+            format!("F{:09}-{k:02}", i + 1),
+            ts(issued),
+            ts(issued + 14 * DAY),
+            amount,
+            local,
+            "Kerkstraat 1, Utrecht",
+            status,
+            (!unpaid).then(|| ts(issued + 7 * DAY))
+        ])?;
         let invoice = tx.last_insert_rowid();
         g.rows += 1;
         if unpaid {
-            tx.prepare_cached(
-                "INSERT INTO dunning_event (invoice_id, step, occurred_at, automated) VALUES (?1, 'reminder', ?2, 1)",
-            )?
-            .execute(params![invoice, ts(issued + 21 * DAY)])?;
+            tx.prepare_cached(recipe("reminder"))?.execute(params![invoice, ts(issued + 21 * DAY)])?;
         } else {
-            tx.prepare_cached("INSERT INTO payment (invoice_id, payment_method_id, paid_at, amount_cents, reference) VALUES (?1, ?2, ?3, ?4, NULL)")?
-                .execute(params![invoice, method, ts(issued + 7 * DAY), amount])?;
+            tx.prepare_cached(recipe("payment"))?.execute(params![invoice, method, ts(issued + 7 * DAY), amount])?;
         }
         g.rows += 1;
     }
@@ -364,22 +408,19 @@ fn customer(tx: &Transaction<'_>, g: &mut Gen, i: u64, args: &GenerateArgs) -> r
     }
     for _ in 0..g.range(0, 2) {
         let opened = g.ago(700);
-        tx.prepare_cached("INSERT INTO ticket (person_id, subject, channel, department, opened_at, closed_at) VALUES (?1, 'Question about my VPS', 'portal', 'support', ?2, ?3)")?
-            .execute(params![pid, ts(opened), ts(opened + 2 * DAY)])?;
+        tx.prepare_cached(recipe("ticket"))?.execute(params![pid, ts(opened), ts(opened + 2 * DAY)])?;
         let ticket = tx.last_insert_rowid();
         g.rows += 1;
         for (dir, body) in
             [("in", "My VPS does not boot after the update."), ("out", "We restarted the host; it runs again.")]
         {
-            tx.prepare_cached("INSERT INTO ticket_message (ticket_id, sent_at, direction, from_address, body) VALUES (?1, ?2, ?3, NULL, ?4)")?
-                .execute(params![ticket, ts(opened), dir, body])?;
+            tx.prepare_cached(recipe("message"))?.execute(params![ticket, ts(opened), dir, body])?;
             g.rows += 1;
         }
     }
     if g.chance(0.1) {
         for _ in 0..g.range(1, 3) {
-            tx.prepare_cached("INSERT INTO crash_report (person_id, app, app_version, device, os, stack, occurred_at) VALUES (?1, 'Virtio Interface app', '3.2.1', 'Pixel 8', 'Android 15', 'java.lang.NullPointerException at ui.Panel.render', ?2)")?
-                .execute(params![pid, ts(g.ago(180))])?;
+            tx.prepare_cached(recipe("crash"))?.execute(params![pid, ts(g.ago(180))])?;
             g.rows += 1;
         }
     }
@@ -392,11 +433,18 @@ fn applicant(tx: &Transaction<'_>, g: &mut Gen, i: u64) -> rusqlite::Result<()> 
     person(tx, g, pid, "application", applied, true)?;
     email(tx, g, pid, &format!("applicant{}", i + 1), true, applied)?;
     let hired = g.chance(0.1);
-    tx.prepare_cached("INSERT INTO application (person_id, vacancy, applied_at, status, decided_at) VALUES (?1, 'System administrator', ?2, ?3, ?4)")?
-        .execute(params![pid, ts(applied), if hired { "hired" } else { "rejected" }, ts(applied + 30 * DAY)])?;
+    tx.prepare_cached(recipe("application"))?.execute(params![
+        pid,
+        ts(applied),
+        if hired { "hired" } else { "rejected" },
+        ts(applied + 30 * DAY)
+    ])?;
     let application = tx.last_insert_rowid();
-    tx.prepare_cached("INSERT INTO application_document (application_id, kind, filename, media_type, content, received_at) VALUES (?1, 'cv', 'cv.txt', 'text/plain', ?2, ?3)")?
-        .execute(params![application, b"Curriculum vitae\nExperience: Linux, networking.\n".as_slice(), ts(applied)])?;
+    tx.prepare_cached(recipe("cv"))?.execute(params![
+        application,
+        b"Curriculum vitae\nExperience: Linux, networking.\n".as_slice(),
+        ts(applied)
+    ])?;
     g.rows += 2;
     Ok(())
 }
@@ -405,8 +453,13 @@ fn visitor(tx: &Transaction<'_>, g: &mut Gen, i: u64) -> rusqlite::Result<()> {
     let pid = 3_000_000_000 + i as i64;
     let seen = g.ago(500);
     person(tx, g, pid, "cookie", seen, false)?;
-    tx.prepare_cached("INSERT INTO cookie (person_id, cookie_id, first_seen_at, last_seen_at, user_agent) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![pid, format!("_vid.{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)), ts(seen), ts(seen + 20 * DAY), AGENTS[2]])?;
+    tx.prepare_cached(recipe("cookie"))?.execute(params![
+        pid,
+        format!("_vid.{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+        ts(seen),
+        ts(seen + 20 * DAY),
+        AGENTS[2]
+    ])?;
     let cookie = tx.last_insert_rowid();
     g.rows += 1;
     let granted = g.chance(0.6);

@@ -28,6 +28,7 @@ mod register;
 mod register_file;
 mod request;
 mod retention;
+mod retention_map;
 mod rights;
 mod smtp;
 mod store;

@@ -74,7 +74,7 @@ fn rows(map: &DataMap, table: &Table, kind: &str, years: i64, year: i32) -> Resu
         }
         (k, _) if OWN_MOMENT.contains(&k) => map
             .counted_before(t)
-            .ok_or_else(|| format!("table {t} has no retention.counts_from in the data map, which a {kind} rule counts from"))?,
+            .ok_or_else(|| format!("table {t} has no retention.counts_from in the data map, the column a rule starting at {kind} counts from"))?,
         ("fiscal-year-end", _) => match table.erase.kind {
             EraseKind::FiscalRecord | EraseKind::KeptIfReferenced => map
                 .fiscal_years_past(t, years, year)

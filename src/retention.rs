@@ -9,6 +9,7 @@
 //! ago, and people left with nothing but contact details and no consent on record.
 
 mod expiry;
+mod own;
 
 use std::collections::HashSet;
 
@@ -305,9 +306,6 @@ fn finish(
     Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
 }
 
-/// dsr's own rules: (code, table, condition, children, cut-off).
-type OwnRule<'a> = (&'a str, String, String, Vec<(String, String)>, &'a str);
-
 pub fn run(
     conn: &mut Connection,
     clock: Clock,
@@ -381,47 +379,11 @@ pub fn run_with_progress(
         results.push(result);
     }
     // dsr's own housekeeping.
-    let day = stamp(now - chrono::Duration::days(1));
-    let three_years = cutoff(now, 36);
-    // Requests a record of the person's data still names (a supplementary statement) stay with it.
-    let named_by_data: String = r
-        .map
-        .references_to(r.conn, "request")?
-        .iter()
-        .map(|(t, c)| format!(" AND id NOT IN (SELECT {c} FROM {t} WHERE {c} IS NOT NULL)"))
-        .collect();
-    let closed = format!(
-        "state IN ('completed', 'rejected', 'expired') AND closed_at < ?1 AND id NOT IN (SELECT request_id FROM restriction)
-         AND id NOT IN (SELECT request_id FROM objection) AND id NOT IN (SELECT request_id FROM decision_review){named_by_data}
-         AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)
-         AND id NOT IN (SELECT request_id FROM queued WHERE done_at IS NULL AND request_id IS NOT NULL)"
-    );
-    let of_request = ["challenge", "notification", "erasure_plan", "queued"].map(|t| (t.to_owned(), "request_id IN {ids}".to_owned()));
-    // People left with nothing but the rows that describe them, no pending request and no consent.
-    let unrelated = r.map.root().zip(r.map.without_relation()).map(|(root, none)| {
-        let key = &root.key;
-        let cond = format!(
-            "{none} AND {key} NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('awaiting-verification', 'verified'))"
-        );
-        (root.name.clone(), cond)
-    });
-    let contact: Vec<(String, String)> = r
-        .map
-        .contact_tables()
-        .iter()
-        .filter_map(|t| Some((t.name.clone(), format!("{} IN {{ids}}", t.link.as_ref()?.column))))
-        .collect();
-    let mut own: Vec<OwnRule> = vec![
-        ("verification-codes", "challenge".into(), "(state <> 'active' AND created_at < ?1) OR expires_at < ?1".into(), Vec::new(), day.as_str()),
-        ("closed-requests", "request".into(), closed, of_request.to_vec(), three_years.as_str()),
-    ];
-    if let Some((people, cond)) = unrelated {
-        own.push(("people-without-relation", people, cond, contact, ""));
-    }
-    for (code, table, cond, children, cut) in own {
+    let own = own::rules(&r.map, r.conn, now)?;
+    for own::Rule { code, table, cond, children, cut } in own {
         progress(code, total);
         let started = std::time::Instant::now();
-        let outcome = r.sweep(code, &table, &cond, &children, cut, "*");
+        let outcome = r.sweep(code, &table, &cond, &children, &cut, "*");
         let mut result = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);

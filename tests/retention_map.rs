@@ -49,8 +49,14 @@ fn a_rule_on_a_table_of_another_company_counts_from_the_column_its_map_entry_nam
     let (v, code): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(code, 0, "{v}");
     assert_eq!((rule(&v, "visits")["removed"].as_u64(), &rule(&v, "visits")["error"]), (Some(2), &Value::Null), "{v}");
-    let left: Vec<i64> =
-        env.sql().prepare("SELECT id FROM visit ORDER BY id").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let left: Vec<i64> = env
+        .sql()
+        .prepare("SELECT id FROM visit ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(left, [2, 4]);
     // The clicks of an expired visit went first; the others stay.
     assert_eq!(count(&env, "SELECT count(*) FROM visit_click"), 1);
@@ -69,7 +75,9 @@ fn a_legal_claims_hold_keeps_the_rows_of_a_mapped_table_too() {
     // Person 1's data is restricted for legal claims: their expired visit stays, person 2's goes.
     let address: String = env
         .sql()
-        .query_row("SELECT address FROM email_address WHERE person_id = 1 ORDER BY is_primary DESC LIMIT 1", [], |r| r.get(0))
+        .query_row("SELECT address FROM email_address WHERE person_id = 1 ORDER BY is_primary DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let o = env.open("restrict", &["--email", &address, "--ground", "legal-claims"]);
     let code = env.code(&o.request);

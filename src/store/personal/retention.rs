@@ -95,7 +95,9 @@ impl DataMap {
         let mut out = Vec::new();
         let mut todo = vec![(name.to_owned(), "{ids}".to_owned())];
         while let Some((parent, keys)) = todo.pop() {
-            for child in self.tables.iter().filter(|t| t.link.as_ref().is_some_and(|l| l.parent == parent && t.name != parent)) {
+            for child in
+                self.tables.iter().filter(|t| t.link.as_ref().is_some_and(|l| l.parent == parent && t.name != parent))
+            {
                 if out.iter().any(|(t, _): &(&Table, String)| t.name == child.name) || child.name == name {
                     continue; // a loop, refused by map::check
                 }

@@ -196,3 +196,54 @@ impl DataMap {
         Some((link.column.as_str(), self.table(&link.parent)?))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::personal::{builtin, DataMap};
+
+    #[test]
+    fn an_opt_in_in_force_means_what_the_newsletter_check_means() {
+        let store = crate::store::Store::in_memory().unwrap();
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO person (id, created_at, source) VALUES (1, 'x', 'signup'), (2, 'x', 'signup'), (3, 'x', 'signup'), (4, 'x', 'signup');
+                 INSERT INTO email_address (id, person_id, address, newsletter_opt_in, created_at)
+                     VALUES (1, 1, 'a', 1, 'x'), (2, 2, 'b', 1, 'x'), (3, 3, 'c', 1, 'x'), (4, 4, 'd', 0, 'x'), (5, 1, 'e', 0, 'x');
+                 INSERT INTO consent (id, person_id, purpose, granted, recorded_at, source) VALUES
+                     (1, 2, 'newsletter', 1, '2024-01-01', 'signup'), (2, 2, 'newsletter', 0, '2025-01-01', 'dsr'),
+                     (3, 3, 'newsletter', 0, '2024-01-01', 'dsr'), (4, 3, 'newsletter', 1, '2025-01-01', 'signup'),
+                     (5, 1, 'marketing', 0, '2025-01-01', 'dsr');",
+            )
+            .unwrap();
+        let map = DataMap { tables: builtin() };
+        let generated = map.opt_in_in_force("email_address").unwrap();
+        let ids = |cond: &str| -> Vec<i64> {
+            let sql = format!("SELECT id FROM email_address WHERE {cond} ORDER BY id");
+            store.conn.prepare(&sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        };
+        assert_eq!(ids(&generated), [1, 3]);
+        assert_eq!(ids(&generated), ids(crate::check::NEWSLETTER_IN_FORCE));
+        assert_eq!(map.opt_in_in_force("phone_number"), None);
+    }
+
+    #[test]
+    fn the_people_without_relation_are_left_with_their_contact_rows_only() {
+        let map = DataMap { tables: builtin() };
+        let contact: Vec<&str> = map.contact_tables().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(contact, ["email_address", "phone_number", "supplementary_statement"]);
+        let none = map.without_relation().unwrap();
+        for t in ["customer", "application", "ticket", "cookie", "crash_report", "disclosure", "consent"] {
+            assert!(
+                none.contains(&format!("id NOT IN (SELECT person_id FROM {t} WHERE person_id IS NOT NULL)")),
+                "{t}: {none}"
+            );
+        }
+        assert!(none.contains("id NOT IN (SELECT person_id FROM email_address WHERE newsletter_opt_in = 1)"), "{none}");
+        let store = crate::store::Store::in_memory().unwrap();
+        store.conn.query_row(&format!("SELECT count(*) FROM person WHERE {none}"), [], |_| Ok(())).unwrap();
+        let consent = map.consent_on_record();
+        store.conn.query_row(&format!("SELECT {consent}"), [1], |_| Ok(())).unwrap();
+    }
+}

@@ -7,6 +7,15 @@ use serde_json::Value;
 
 use crate::support::{self, stderr, Env};
 
+/// A fixture store made on 2026-06-01, whose later commands run then too (the fixture's dates
+/// count back from the moment it is made).
+fn made_2026_06_01(fixture: &str) -> Env {
+    let mut env = Env::new();
+    env.now = Some("2026-06-01T00:00:00Z".into());
+    env.dsr().args(["init", "--fixture", fixture]).assert().success();
+    env
+}
+
 fn count(env: &Env, sql: &str) -> i64 {
     env.sql().query_row(sql, [], |r| r.get(0)).unwrap()
 }
@@ -39,7 +48,7 @@ fn with_visits(env: &Env) {
 
 #[test]
 fn a_rule_on_a_table_of_another_company_counts_from_the_column_its_map_entry_names() {
-    let env = Env::with_fixture_at("virtio", "2026-06-01T00:00:00Z");
+    let env = made_2026_06_01("virtio");
     with_visits(&env);
     // Six months before 2026-06-01 is 2025-12-01: visits 1 and 3 are past it.
     let (dry, code): (Value, i32) = env.json(&["retention", "run", "--dry-run"]);
@@ -69,8 +78,33 @@ fn a_rule_on_a_table_of_another_company_counts_from_the_column_its_map_entry_nam
 }
 
 #[test]
+fn a_contract_end_rule_on_a_mapped_table_reaches_the_contract_through_the_map() {
+    let env = made_2026_06_01("virtio");
+    // Loyalty cards hang from the contract; they go six months after it ended (before 2025-12-01:
+    // customers 120 and 116; 125 ended in 2026-02 and the first customer's contract runs).
+    env.sql()
+        .execute_batch(
+            r#"CREATE TABLE loyalty_card (id INTEGER PRIMARY KEY, klant INTEGER NOT NULL REFERENCES customer(id), number TEXT NOT NULL) STRICT;
+               INSERT INTO loyalty_card (klant, number) SELECT id, 'LC' || id FROM customer WHERE id IN (120, 116, 125)
+                   OR id = (SELECT min(id) FROM customer WHERE ended_at IS NULL);
+               INSERT INTO category_table VALUES ('loyalty_card', 'login');
+               INSERT INTO map_table VALUES ('loyalty_card', 1000,
+                   '{"name":"loyalty_card","category":"login","link":{"column":"klant","parent":"customer"}}');
+               INSERT INTO retention_rule VALUES ('loyalty-cards', 'login', 'loyalty_card', 6, 'contract-end',
+                   'Loyalty cards: 6 months after the contract.', 'Klantenpassen: 6 maanden na het contract.', 'fixture', 'Added behind dsr''s back.');"#,
+        )
+        .unwrap();
+    assert_eq!(count(&env, "SELECT count(*) FROM loyalty_card"), 4);
+    let (v, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(rule(&v, "loyalty-cards")["removed"], 2, "{v}");
+    assert_eq!(count(&env, "SELECT count(*) FROM loyalty_card WHERE klant IN (120, 116)"), 0);
+    assert_eq!(count(&env, "SELECT count(*) FROM loyalty_card"), 2);
+}
+
+#[test]
 fn a_legal_claims_hold_keeps_the_rows_of_a_mapped_table_too() {
-    let env = Env::with_fixture_at("virtio", "2026-06-01T00:00:00Z");
+    let env = made_2026_06_01("virtio");
     with_visits(&env);
     // Person 1's data is restricted for legal claims: their expired visit stays, person 2's goes.
     let address: String = env
@@ -92,7 +126,7 @@ fn a_legal_claims_hold_keeps_the_rows_of_a_mapped_table_too() {
 
 #[test]
 fn what_the_map_calls_an_open_claim_is_kept_past_the_fiscal_hold() {
-    let mut env = Env::with_fixture_at("virtio", "2026-06-01T00:00:00Z");
+    let mut env = made_2026_06_01("virtio");
     // This company also counts a written-off invoice as a claim it may still pursue.
     env.sql()
         .execute(

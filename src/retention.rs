@@ -9,6 +9,7 @@
 //! ago, and people left with nothing but contact details and no consent on record.
 
 mod expiry;
+mod own;
 
 use std::collections::HashSet;
 
@@ -21,9 +22,10 @@ use crate::audit;
 use crate::clock::{stamp, Clock};
 use crate::register::{Register, RetentionRule};
 use crate::rights::erase;
+use crate::store::personal::DataMap;
 
 pub use expiry::check;
-use expiry::{expiry, not_held};
+use expiry::{expiry, not_held, Expiry};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleResult {
@@ -58,6 +60,8 @@ fn cutoff(now: DateTime<Utc>, months: i64) -> String {
 
 struct Runner<'a> {
     conn: &'a mut Connection,
+    /// The store's data map: which table is what, and how its rows reach a person.
+    map: DataMap,
     clock: Clock,
     batch: u64,
     dry_run: bool,
@@ -76,20 +80,20 @@ impl Runner<'_> {
         rule: &str,
         table: &str,
         cond: &str,
-        children: &[(&str, &str)],
+        children: &[(String, String)],
         cut: &str,
         categories: &str,
     ) -> anyhow::Result<u64> {
         // Codes and requests belong to no one's data; everything else honours legal-claims holds
         // and the answers people wait for.
-        let personal = !matches!(table, "challenge" | "request");
+        let personal = self.map.table(table).is_some();
         let mut cond = if !personal || !self.holds {
             format!("({cond}) AND ?2 = ?2")
         } else {
-            format!("({cond}) AND {}", not_held(table))
+            format!("({cond}) AND {}", not_held(&self.map, table))
         };
         if personal && self.waiting {
-            if let Some(frozen) = expiry::not_frozen(table) {
+            if let Some(frozen) = expiry::not_frozen(&self.map, table) {
                 cond = format!("{cond} AND {frozen}");
             }
         }
@@ -100,12 +104,9 @@ impl Runner<'_> {
                 |r| r.get::<_, i64>(0),
             )? as u64);
         }
-        // Links that would block the delete are cleared: a payment keeps its record, a consent its proof.
-        let unlink: &[(&str, &str)] = match table {
-            "payment_method" => &[("payment", "payment_method_id")],
-            "cookie" => &[("consent", "cookie_id")],
-            _ => &[],
-        };
+        // References that would block the delete are cleared: a record that refers to the row keeps
+        // its own rows (a payment its record, a consent its proof).
+        let unlink = if personal { self.map.references_to(self.conn, table)? } else { Vec::new() };
         let mut total = 0;
         if children.is_empty() && unlink.is_empty() {
             // The common case (logs, IP history, crash data): one statement per batch.
@@ -138,7 +139,7 @@ impl Runner<'_> {
             for (child, link) in children {
                 tx.execute(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), [])?;
             }
-            for (other, column) in unlink {
+            for (other, column) in &unlink {
                 tx.execute(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), [])?;
             }
             let n = tx
@@ -154,7 +155,7 @@ impl Runner<'_> {
     /// How many rows matching `cond` belong to people with an open request: counted before the
     /// sweep, so a dry run and a real run report the same.
     fn held(&mut self, table: &str, cond: &str, cut: &str) -> anyhow::Result<u64> {
-        let Some(sql) = expiry::held_query(table, cond).filter(|_| self.waiting) else {
+        let Some(sql) = expiry::held_query(&self.map, table, cond).filter(|_| self.waiting) else {
             return Ok(0);
         };
         let per_person: Vec<(i64, i64)> =
@@ -172,22 +173,29 @@ impl Runner<'_> {
 const HAS_OPEN_REQUEST: &str =
     "SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))";
 
-/// A consent on record (in force, or the proof of one withdrawn, kept for its period) or an address
-/// opted in to the newsletter: a relationship of its own, which an ended contract does not end.
-const HAS_CONSENT: &str = "SELECT EXISTS (SELECT 1 FROM consent WHERE person_id = ?1)
-     OR EXISTS (SELECT 1 FROM email_address WHERE person_id = ?1 AND newsletter_opt_in = 1)";
-
 /// The person ids of ended contracts past the profile's retention, one erasure each: (erased, held
 /// back for an open request).
 fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<(u64, u64)> {
-    let people: Vec<i64> = r
+    let (Some((contract, _)), Some(ended)) = (r.map.contract_table(), r.map.contract_ended()) else {
+        anyhow::bail!("the data map records no end of a contract");
+    };
+    let person = r.map.person_of(&contract.name).unwrap_or_else(|| "NULL".into());
+    let mut people: Vec<i64> = r
         .conn
         .prepare(&format!(
-            "SELECT person_id FROM customer WHERE ended_at IS NOT NULL AND ended_at < ?1 AND {}",
-            not_held("customer").replace("customer_id", "customer.id")
+            "SELECT {person} FROM {} WHERE {ended} AND {}",
+            contract.name,
+            not_held(&r.map, &contract.name)
         ))?
-        .query_map(params![cut, "*"], |x| x.get(0))?
+        .query_map(params![cut, "*"], |x| x.get::<_, Option<i64>>(0))?
+        .filter_map(Result::transpose)
         .collect::<Result<_, _>>()?;
+    // A person with several ended contracts is erased once.
+    let mut seen = HashSet::new();
+    people.retain(|p| seen.insert(*p));
+    // A consent on record (in force, or the proof of one withdrawn, kept for its period) or an
+    // opt-in: a relationship of its own, which an ended contract does not end.
+    let has_consent = format!("SELECT {}", r.map.consent_on_record());
     let mut held = 0;
     if r.dry_run {
         let mut n = 0;
@@ -212,7 +220,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
             r.held_persons.insert(*p);
             continue; // a pending request decides first
         }
-        let consent: bool = tx.query_row(HAS_CONSENT, [p], |x| x.get(0))?;
+        let consent: bool = tx.query_row(&has_consent, [p], |x| x.get(0))?;
         let plan = if consent {
             // The person stays on file for the consent, so no identifier of theirs is suppressed.
             erase::plan_keeping_consent(&tx, &s, &r.clock.timestamp())?
@@ -298,9 +306,6 @@ fn finish(
     Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
 }
 
-/// dsr's own rules: (code, table, condition, children, cut-off).
-type OwnRule<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
-
 pub fn run(
     conn: &mut Connection,
     clock: Clock,
@@ -338,41 +343,35 @@ pub fn run_with_progress(
     crate::request::expire_stale(&tx, &clock)?;
     tx.commit()?;
     let waiting: bool = conn.query_row(&format!("SELECT EXISTS ({})", expiry::WAITING), [], |x| x.get(0))?;
-    let mut r = Runner { conn, clock, batch, dry_run, holds, waiting, held_persons: HashSet::new() };
+    let map = DataMap::load(conn)?;
     let mut results = Vec::new();
-    // Children before parents where one rule's table is another's child: logs before sessions.
+    // Children before parents where one rule's rows hang from another's, each counted from its own
+    // moment; the whole profile last.
     let mut rules: Vec<&RetentionRule> = register.retention.iter().collect();
-    let order = |t: &str| match t {
-        "server_log" => 0,
-        "web_session" => 1,
-        "person" => 9,
-        _ => 5,
-    };
-    rules.sort_by_key(|x| order(&x.table));
+    let all = rules.clone();
+    rules.sort_by_key(|x| expiry::order(&map, &all, x));
+    let mut r = Runner { conn, map, clock, batch, dry_run, holds, waiting, held_persons: HashSet::new() };
     let total = rules.len() + 3;
     for rule in rules {
         progress(&rule.code, total);
         let started = std::time::Instant::now();
         let cut = cutoff(now, rule.period_months);
-        let reach = |children: &[(&str, &str)]| {
+        let reach = |children: &[(String, String)]| {
             let mut cats = vec![rule.category.clone()];
             cats.extend(children.iter().filter_map(|(t, _)| register.category_of_table(t)).map(|c| c.code.clone()));
             cats.join(",")
         };
-        let (outcome, held) = if rule.starts_at == "contract-end" && rule.table == "person" {
-            match ended_contracts(&mut r, &cut, &rule.code) {
+        let (outcome, held) = match expiry(&r.map, rule, now) {
+            Ok(Expiry::Profile) => match ended_contracts(&mut r, &cut, &rule.code) {
                 Ok((erased, held)) => (Ok(erased), held),
                 Err(e) => (Err(e), 0),
-            }
-        } else {
-            match expiry(rule, now) {
-                Some((cond, children)) => match r.held(&rule.table, &cond, &cut) {
-                    Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
-                    Err(e) => (Err(e), 0),
-                },
-                // A store loaded before the engine checked its register: a failure, never "removed 0".
-                None => (Err(anyhow::anyhow!(check(rule).err().unwrap_or_default())), 0),
-            }
+            },
+            Ok(Expiry::Rows { cond, children }) => match r.held(&rule.table, &cond, &cut) {
+                Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
+                Err(e) => (Err(e), 0),
+            },
+            // A store loaded before the engine checked its register: a failure, never "removed 0".
+            Err(why) => (Err(anyhow::anyhow!(why)), 0),
         };
         let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
         result.held = held;
@@ -380,42 +379,12 @@ pub fn run_with_progress(
         results.push(result);
     }
     // dsr's own housekeeping.
-    let day = stamp(now - chrono::Duration::days(1));
-    let three_years = cutoff(now, 36);
-    let own: [OwnRule; 3] = [
-        ("verification-codes", "challenge", "(state <> 'active' AND created_at < ?1) OR expires_at < ?1", &[], day.as_str()),
-        (
-            "closed-requests",
-            "request",
-            "state IN ('completed', 'rejected', 'expired') AND closed_at < ?1 AND id NOT IN (SELECT request_id FROM restriction)
-             AND id NOT IN (SELECT request_id FROM objection) AND id NOT IN (SELECT request_id FROM decision_review)
-             AND id NOT IN (SELECT request_id FROM supplementary_statement WHERE request_id IS NOT NULL)
-             AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)
-             AND id NOT IN (SELECT request_id FROM queued WHERE done_at IS NULL AND request_id IS NOT NULL)",
-            &[
-                ("challenge", "request_id IN {ids}"),
-                ("notification", "request_id IN {ids}"),
-                ("erasure_plan", "request_id IN {ids}"),
-                ("queued", "request_id IN {ids}"),
-            ],
-            three_years.as_str(),
-        ),
-        (
-            "people-without-relation",
-            "person",
-            "id NOT IN (SELECT person_id FROM customer) AND id NOT IN (SELECT person_id FROM application) AND id NOT IN (SELECT person_id FROM ticket)
-             AND id NOT IN (SELECT person_id FROM cookie) AND id NOT IN (SELECT person_id FROM crash_report) AND id NOT IN (SELECT person_id FROM disclosure)
-             AND id NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('awaiting-verification', 'verified'))
-             AND id NOT IN (SELECT person_id FROM consent) AND id NOT IN (SELECT person_id FROM email_address WHERE newsletter_opt_in = 1)",
-            &[("email_address", "person_id IN {ids}"), ("phone_number", "person_id IN {ids}"), ("supplementary_statement", "person_id IN {ids}")],
-            "",
-        ),
-    ];
-    for (code, table, cond, children, cut) in own {
+    let own = own::rules(&r.map, r.conn, now)?;
+    for own::Rule { code, table, cond, children, cut } in own {
         progress(code, total);
         let started = std::time::Instant::now();
-        let outcome = r.sweep(code, table, cond, children, cut, "*");
-        let mut result = finish(r.conn, &clock, dry_run, code, table, 0, outcome)?;
+        let outcome = r.sweep(code, &table, &cond, &children, &cut, "*");
+        let mut result = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
     }

@@ -137,7 +137,7 @@ fn a_retention_rule_the_engine_cannot_carry_out_is_named_as_init_names_it() {
     let line = line_of(&bad, anchor, "[[retention]]");
     let out = check(&bad);
     let problem = format!(
-        "line {line}: retention[{i}]: retention rule company-data cannot be carried out: the engine does not delete company rows counted from last-seen"
+        "line {line}: retention[{i}]: retention rule company-data cannot be carried out: table company has no retention.counts_from in the data map, the column a rule starting at last-seen counts from"
     );
     assert_problem(&out, &problem);
     let env = Env::new();

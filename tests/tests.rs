@@ -33,6 +33,7 @@ mod register_check_map;
 mod register_file;
 mod request;
 mod retention;
+mod retention_map;
 mod rights;
 mod smtp;
 mod store;

@@ -47,8 +47,9 @@ pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Prob
     }
     insert(tx, file)?;
     // A retention rule the engine cannot carry out is refused here, not reported as "removed 0" nightly.
+    let map = crate::store::personal::DataMap { tables: file.table.clone() };
     for rule in &crate::register::Register::load(tx)?.retention {
-        if let Err(why) = crate::retention::check(rule) {
+        if let Err(why) = crate::retention::check(&map, rule) {
             let i = file.retention.iter().position(|r| r.code == rule.code).unwrap_or(0);
             problems.push(Problem { line: None, key: format!("retention[{i}]"), what: why });
         }

@@ -293,6 +293,10 @@ pub struct RecipientLink {
     /// Why the person's data went there, with `{column}` replaced by a value of the row and
     /// `{column:date}` by its date, e.g. "registration of domain {name}".
     pub because: String,
+    /// For a `column` link: the order in which the person's rows are listed (an SQL expression
+    /// over the table's columns, e.g. `name`); the key's when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -304,6 +308,10 @@ pub struct ConsentRecord {
     pub granted: String,
     /// When it was given or withdrawn (UTC).
     pub recorded_at: String,
+    /// The column saying where a record came from; a record dsr writes (the withdrawal that an
+    /// objection is, Art. 7(3)) says `dsr` there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Columns unlinked when the records stay after their person's other data went.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detach_when_kept: Vec<String>,

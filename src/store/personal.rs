@@ -6,7 +6,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::map::table::{Condition, IdentifierKind, Table};
+use crate::map::table::{Condition, ConsentRecord, IdentifierKind, RecipientLink, Rectifiable, Table};
 
 /// The store's data map, in the order of the company file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -153,6 +153,262 @@ impl DataMap {
         }
         out
     }
+}
+
+// ------------------------------------------------- rectification, recipients, consent, opt-in
+// (Art. 16 corrections, Art. 15(1)(c)/19 recipients, Art. 7 consents, Art. 21(3) marketing flags)
+
+impl DataMap {
+    /// Every rectifiable field with its table, in the order of the file.
+    pub fn rectifiable(&self) -> impl Iterator<Item = (&Table, &Rectifiable)> {
+        self.tables.iter().flat_map(|t| t.rectify.iter().map(move |f| (t, f)))
+    }
+
+    /// A rectifiable field by the name a person uses for it.
+    pub fn rectifiable_field(&self, field: &str) -> Option<(&Table, &Rectifiable)> {
+        self.rectifiable().find(|(_, f)| f.field == field)
+    }
+
+    /// The SQL that finds the row a field of the person (?1) is corrected in: one key of the
+    /// person's rows holding the field (its `only` rows), in the field's `preferred` order; in a
+    /// table holding email addresses, the row of the address the request named (?2, folded)
+    /// comes first.
+    pub fn field_row(&self, table: &Table, field: &Rectifiable) -> Option<String> {
+        let scope = self.scope(&table.name)?;
+        let only = field.only.as_ref().map(|c| format!(" AND {}", condition(c))).unwrap_or_default();
+        let named = table
+            .identifier
+            .iter()
+            .find(|i| i.kind == IdentifierKind::Email)
+            .map(|i| format!("({} = ?2) DESC, ", i.column))
+            .unwrap_or_default();
+        let order = field.preferred.as_deref().unwrap_or(&table.key);
+        Some(format!(
+            "SELECT {} FROM {} WHERE {}{only} ORDER BY {named}{order} LIMIT 1",
+            table.key, table.name, scope.filter
+        ))
+    }
+
+    /// The SQL listing the recipients a person's (?1) rows of `table` name in the link's
+    /// `column`, with why: (code, because), once each, in the link's `order` (else the key's).
+    pub fn recipients_named(&self, table: &Table, link: &RecipientLink) -> Option<String> {
+        let column = link.column.as_deref()?;
+        let scope = self.scope(&table.name)?;
+        let only = link.only.as_ref().map(|c| format!(" AND {}", condition(c))).unwrap_or_default();
+        let order = link.order.as_deref().unwrap_or(&table.key);
+        Some(format!(
+            "SELECT {column}, {} FROM {} WHERE {} AND {column} IS NOT NULL{only} GROUP BY 1, 2 ORDER BY min({order})",
+            because(&link.because, "", false),
+            table.name,
+            scope.filter
+        ))
+    }
+
+    /// The SQL listing the register recipients with the link's `received_via` that a person's
+    /// (?1) rows of `table` reach, with why: (code, because), once per recipient, dates the
+    /// earliest. Rows of the consent records reach only the recipients of purposes consented to.
+    pub fn recipients_via(&self, table: &Table, link: &RecipientLink) -> Option<String> {
+        let via = link.received_via.as_deref()?;
+        let scope = self.scope(&table.name)?;
+        let only = link.only.as_ref().map(|c| format!(" AND {}", condition(c))).unwrap_or_default();
+        let consented = table
+            .consent_record
+            .as_ref()
+            .map(|c| format!(" AND x.{} = r.purpose AND x.{} = 1", c.purpose, c.granted))
+            .unwrap_or_default();
+        Some(format!(
+            "SELECT r.code, {} FROM recipient r JOIN (SELECT * FROM {} WHERE {}{only}) x
+             WHERE r.received_via = {}{consented} GROUP BY r.code",
+            because(&link.because, "x.", true),
+            table.name,
+            scope.filter,
+            literal(via)
+        ))
+    }
+
+    /// The tables whose rows make a person what the role says (e.g. `customer`).
+    pub fn tables_with_role<'m>(&'m self, role: &'m str) -> impl Iterator<Item = &'m Table> {
+        self.tables.iter().filter(move |t| t.role.as_deref() == Some(role))
+    }
+
+    /// The table of consent records.
+    pub fn consent_table(&self) -> Option<(&Table, &ConsentRecord)> {
+        self.tables.iter().find_map(|t| t.consent_record.as_ref().map(|c| (t, c)))
+    }
+
+    /// The SQL giving a person's (?1) latest consent record for a purpose (?2): (granted,
+    /// recorded at).
+    pub fn latest_consent(&self) -> Option<String> {
+        let (t, c) = self.consent_table()?;
+        Some(format!(
+            "SELECT {g}, {r} FROM {n} WHERE {f} AND {p} = ?2 ORDER BY {r} DESC, {k} DESC LIMIT 1",
+            g = c.granted,
+            r = c.recorded_at,
+            n = t.name,
+            f = self.scope(&t.name)?.filter,
+            p = c.purpose,
+            k = t.key
+        ))
+    }
+
+    /// The opt-in flags covered by a consent purpose: (table, column).
+    pub fn opt_ins<'m>(&'m self, purpose: &'m str) -> impl Iterator<Item = (&'m Table, &'m str)> {
+        self.tables.iter().flat_map(move |t| {
+            t.opt_in.iter().filter(move |o| o.purpose == purpose).map(move |o| (t, o.column.as_str()))
+        })
+    }
+
+    /// An SQL condition over a row of `name` (its columns qualified by the table name): one of
+    /// its opt-in flags is set and the person's latest consent record for that flag's purpose,
+    /// if any, is not a withdrawal. `None` for a table without opt-in flags.
+    pub fn opt_in_in_force(&self, name: &str) -> Option<String> {
+        let table = self.table(name)?;
+        let person = self.person_of(name)?;
+        let consent = self.consent_table();
+        let each: Vec<String> = table
+            .opt_in
+            .iter()
+            .map(|o| {
+                let withdrawn = consent.and_then(|(ct, c)| {
+                    Some(format!(
+                        " AND coalesce((SELECT {n}.{g} FROM {n} WHERE {cp} = {person} AND {n}.{p} = {purpose} ORDER BY {n}.{r} DESC, {n}.{k} DESC LIMIT 1), 1) = 1",
+                        n = ct.name,
+                        g = c.granted,
+                        cp = self.person_of(&ct.name)?,
+                        p = c.purpose,
+                        purpose = literal(&o.purpose),
+                        r = c.recorded_at,
+                        k = ct.key
+                    ))
+                });
+                format!("({name}.{} = 1{})", o.column, withdrawn.unwrap_or_default())
+            })
+            .collect();
+        match each.len() {
+            0 => None,
+            1 => each.into_iter().next(),
+            _ => Some(format!("({})", each.join(" OR "))),
+        }
+    }
+
+    /// The SQL: whether any of a person's (?1) flags for a purpose's opt-in is set.
+    pub fn opted_in(&self, purpose: &str) -> Option<String> {
+        let any: Vec<String> = self
+            .opt_ins(purpose)
+            .map(|(t, col)| {
+                Some(format!("SELECT 1 FROM {} WHERE {} AND {col} = 1", t.name, self.scope(&t.name)?.filter))
+            })
+            .collect::<Option<_>>()?;
+        (!any.is_empty()).then(|| format!("SELECT EXISTS ({})", any.join(" UNION ALL ")))
+    }
+
+    /// The SQL listing a person's (?1) identifiers of a kind, as compared (the normalised form).
+    pub fn identifiers_of(&self, kind: IdentifierKind) -> Option<String> {
+        let each: Vec<String> = self
+            .identifiers(kind)
+            .map(|(t, col)| {
+                Some(format!(
+                    "SELECT {col} FROM {} WHERE {} AND {col} IS NOT NULL",
+                    t.name,
+                    self.scope(&t.name)?.filter
+                ))
+            })
+            .collect::<Option<_>>()?;
+        (!each.is_empty()).then(|| each.join(" UNION ALL "))
+    }
+
+    /// The SQL listing who holds an email address (?1, folded): (person, the row's flag for the
+    /// purpose's opt-in, 1 where the table has none).
+    pub fn address_holders(&self, purpose: &str) -> Option<String> {
+        let each: Vec<String> = self
+            .identifiers(IdentifierKind::Email)
+            .map(|(t, col)| {
+                Some(format!(
+                    "SELECT {}, {} FROM {} WHERE {col} = ?1",
+                    self.person_of(&t.name)?,
+                    opt_in_flag(t, purpose),
+                    t.name
+                ))
+            })
+            .collect::<Option<_>>()?;
+        (!each.is_empty()).then(|| each.join(" UNION ALL "))
+    }
+
+    /// The SQL that looks up a batch of email addresses at once (?1, a JSON array of folded
+    /// addresses), for a purpose (?2): (place in the batch, person, the row's opt-in flag for the
+    /// purpose, granted and recorded at of the person's latest consent record for it). The
+    /// consent is read only for a row opted in or when ?3 is 0 (the purpose has no opt-in).
+    pub fn address_batch(&self, purpose: &str) -> Option<String> {
+        let consent = self.consent_table();
+        let each: Vec<String> = self
+            .identifiers(IdentifierKind::Email)
+            .map(|(t, col)| {
+                let person = self.person_of(&t.name)?;
+                let flag = opt_in_flag(t, purpose);
+                let (cols, join) = match consent {
+                    Some((ct, c)) => (
+                        format!("c.{}, c.{}", c.granted, c.recorded_at),
+                        format!(
+                            "\n LEFT JOIN {n} c ON c.{k} = CASE WHEN {flag} = 1 OR ?3 = 0 THEN
+     (SELECT {n}.{k} FROM {n} WHERE {cp} = {person} AND {n}.{p} = ?2
+      ORDER BY {n}.{r} DESC, {n}.{k} DESC LIMIT 1) END",
+                            n = ct.name,
+                            k = ct.key,
+                            cp = self.person_of(&ct.name)?,
+                            p = c.purpose,
+                            r = c.recorded_at
+                        ),
+                    ),
+                    None => ("NULL, NULL".to_owned(), String::new()),
+                };
+                Some(format!(
+                    "SELECT j.key, {person}, {flag}, {cols}
+ FROM json_each(?1) j CROSS JOIN {n} ON {n}.{col} = j.value{join}",
+                    n = t.name
+                ))
+            })
+            .collect::<Option<_>>()?;
+        (!each.is_empty()).then(|| each.join("\nUNION ALL\n"))
+    }
+}
+
+/// A row's opt-in flag for a purpose as SQL over the table's qualified columns; 1 where the
+/// table has no flag for it (the address does not need one).
+fn opt_in_flag(t: &Table, purpose: &str) -> String {
+    match t.opt_in.iter().find(|o| o.purpose == purpose) {
+        Some(o) => format!("{}.{}", t.name, o.column),
+        None => "1".to_owned(),
+    }
+}
+
+/// A text as an SQL string literal.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A recipient link's `because` as an SQL text expression: `{column}` the column's value,
+/// `{column:date}` its first ten characters (the date of a UTC time); with `earliest`, the
+/// date of the earliest row of a group.
+fn because(template: &str, qualifier: &str, earliest: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
+        if open > 0 {
+            parts.push(literal(&rest[..open]));
+        }
+        let inner = &rest[open + 1..close];
+        parts.push(match inner.strip_suffix(":date") {
+            Some(col) if earliest => format!("substr(min({qualifier}{col}), 1, 10)"),
+            Some(col) => format!("substr({qualifier}{col}, 1, 10)"),
+            None => format!("{qualifier}{inner}"),
+        });
+        rest = &rest[close + 1..];
+    }
+    if !rest.is_empty() || parts.is_empty() {
+        parts.push(literal(rest));
+    }
+    parts.join(" || ")
 }
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.

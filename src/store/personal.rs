@@ -291,6 +291,31 @@ impl DataMap {
         }
     }
 
+    /// The SQL that turns a person's (?1) opt-in flags for a purpose off, one statement a flag.
+    pub fn opt_ins_off(&self, purpose: &str) -> Vec<String> {
+        self.opt_ins(purpose)
+            .filter_map(|(t, col)| {
+                Some(format!("UPDATE {} SET {col} = 0 WHERE {}", t.name, self.scope(&t.name)?.filter))
+            })
+            .collect()
+    }
+
+    /// The SQL that records a withdrawal of a person's (?1) consent to a purpose (?2) at a time
+    /// (?3), as a record dsr wrote; `None` when the consent records do not hang from the person
+    /// directly (there is no one row to write it under).
+    pub fn consent_withdrawal(&self) -> Option<String> {
+        let (t, c) = self.consent_table()?;
+        let link = t.link.as_ref().filter(|l| self.table(&l.parent).is_some_and(|p| p.root))?;
+        let (source, dsr) = match &c.source {
+            Some(col) => (format!(", {col}"), ", 'dsr'"),
+            None => (String::new(), ""),
+        };
+        Some(format!(
+            "INSERT INTO {} ({}, {}, {}, {}{source}) VALUES (?1, ?2, 0, ?3{dsr})",
+            t.name, link.column, c.purpose, c.granted, c.recorded_at
+        ))
+    }
+
     /// The SQL: whether any of a person's (?1) flags for a purpose's opt-in is set.
     pub fn opted_in(&self, purpose: &str) -> Option<String> {
         let any: Vec<String> = self
@@ -318,7 +343,7 @@ impl DataMap {
     }
 
     /// The SQL listing who holds an email address (?1, folded): (person, the row's flag for the
-    /// purpose's opt-in, 1 where the table has none).
+    /// purpose's opt-in, NULL where the table has none).
     pub fn address_holders(&self, purpose: &str) -> Option<String> {
         let each: Vec<String> = self
             .identifiers(IdentifierKind::Email)
@@ -326,7 +351,7 @@ impl DataMap {
                 Some(format!(
                     "SELECT {}, {} FROM {} WHERE {col} = ?1",
                     self.person_of(&t.name)?,
-                    opt_in_flag(t, purpose),
+                    opt_in_flag(t, purpose).as_deref().unwrap_or("NULL"),
                     t.name
                 ))
             })
@@ -336,20 +361,24 @@ impl DataMap {
 
     /// The SQL that looks up a batch of email addresses at once (?1, a JSON array of folded
     /// addresses), for a purpose (?2): (place in the batch, person, the row's opt-in flag for the
-    /// purpose, granted and recorded at of the person's latest consent record for it). The
-    /// consent is read only for a row opted in or when ?3 is 0 (the purpose has no opt-in).
+    /// purpose or NULL, granted and recorded at of the person's latest consent record for it).
+    /// The consent is not read for a row whose flag is off when ?3 is 1 (the purpose has opt-in
+    /// flags: such an address is denied whatever its consent says).
     pub fn address_batch(&self, purpose: &str) -> Option<String> {
         let consent = self.consent_table();
         let each: Vec<String> = self
             .identifiers(IdentifierKind::Email)
             .map(|(t, col)| {
                 let person = self.person_of(&t.name)?;
-                let flag = opt_in_flag(t, purpose);
+                let (flag, read) = match opt_in_flag(t, purpose) {
+                    Some(flag) => (flag.clone(), format!("{flag} = 1 OR ?3 = 0")),
+                    None => ("NULL".to_owned(), "?3 IS NOT NULL".to_owned()),
+                };
                 let (cols, join) = match consent {
                     Some((ct, c)) => (
                         format!("c.{}, c.{}", c.granted, c.recorded_at),
                         format!(
-                            "\n LEFT JOIN {n} c ON c.{k} = CASE WHEN {flag} = 1 OR ?3 = 0 THEN
+                            "\n LEFT JOIN {n} c ON c.{k} = CASE WHEN {read} THEN
      (SELECT {n}.{k} FROM {n} WHERE {cp} = {person} AND {n}.{p} = ?2
       ORDER BY {n}.{r} DESC, {n}.{k} DESC LIMIT 1) END",
                             n = ct.name,
@@ -359,7 +388,8 @@ impl DataMap {
                             r = c.recorded_at
                         ),
                     ),
-                    None => ("NULL, NULL".to_owned(), String::new()),
+                    // No consent records: none is ever found (the parameters still bound).
+                    None => ("nullif(?2, ?2), nullif(?3, ?3)".to_owned(), String::new()),
                 };
                 Some(format!(
                     "SELECT j.key, {person}, {flag}, {cols}
@@ -372,13 +402,10 @@ impl DataMap {
     }
 }
 
-/// A row's opt-in flag for a purpose as SQL over the table's qualified columns; 1 where the
-/// table has no flag for it (the address does not need one).
-fn opt_in_flag(t: &Table, purpose: &str) -> String {
-    match t.opt_in.iter().find(|o| o.purpose == purpose) {
-        Some(o) => format!("{}.{}", t.name, o.column),
-        None => "1".to_owned(),
-    }
+/// A row's opt-in flag for a purpose as SQL over the table's qualified columns; NULL where the
+/// table has no flag for it.
+fn opt_in_flag(t: &Table, purpose: &str) -> Option<String> {
+    t.opt_in.iter().find(|o| o.purpose == purpose).map(|o| format!("{}.{}", t.name, o.column))
 }
 
 /// A text as an SQL string literal.
@@ -477,6 +504,61 @@ mod tests {
         let order: Vec<&str> = map.parents_first().iter().map(|t| t.name.as_str()).collect();
         assert!(order.iter().position(|t| *t == "ticket") < order.iter().position(|t| *t == "unsolicited_data"));
         assert_eq!(order[0], "person");
+    }
+
+    #[test]
+    fn the_check_lookups_of_the_built_in_map_keep_their_hand_written_shape() {
+        let map = DataMap { tables: builtin() };
+        // check --stdin: one statement per batch, the address index read alone (migration 9).
+        assert_eq!(
+            map.address_batch("newsletter").unwrap(),
+            "SELECT j.key, email_address.person_id, email_address.newsletter_opt_in, c.granted, c.recorded_at
+ FROM json_each(?1) j CROSS JOIN email_address ON email_address.address_norm = j.value
+ LEFT JOIN consent c ON c.id = CASE WHEN email_address.newsletter_opt_in = 1 OR ?3 = 0 THEN
+     (SELECT consent.id FROM consent WHERE consent.person_id = email_address.person_id AND consent.purpose = ?2
+      ORDER BY consent.recorded_at DESC, consent.id DESC LIMIT 1) END"
+        );
+        assert_eq!(
+            map.opt_in_in_force("email_address").unwrap(),
+            "(email_address.newsletter_opt_in = 1 AND coalesce((SELECT consent.granted FROM consent WHERE consent.person_id = email_address.person_id AND consent.purpose = 'newsletter' ORDER BY consent.recorded_at DESC, consent.id DESC LIMIT 1), 1) = 1)"
+        );
+        assert_eq!(
+            map.latest_consent().unwrap(),
+            "SELECT granted, recorded_at FROM consent WHERE person_id = ?1 AND purpose = ?2 ORDER BY recorded_at DESC, id DESC LIMIT 1"
+        );
+        assert!(map.opted_in("analytics").is_none() && map.opt_in_in_force("person").is_none());
+        let (table, field) = map.rectifiable_field("email").unwrap();
+        assert_eq!(
+            map.field_row(table, field).unwrap(),
+            "SELECT id FROM email_address WHERE person_id = ?1 ORDER BY (address_norm = ?2) DESC, is_primary DESC, created_at, id LIMIT 1"
+        );
+    }
+
+    #[test]
+    fn every_generated_lookup_runs_on_the_schema() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let map = DataMap { tables: builtin() };
+        let mut sql: Vec<String> = map.rectifiable().filter_map(|(t, f)| map.field_row(t, f)).collect();
+        for t in &map.tables {
+            sql.extend(t.recipient.iter().filter_map(|l| map.recipients_named(t, l).or(map.recipients_via(t, l))));
+            sql.extend(map.opt_in_in_force(&t.name).map(|c| format!("SELECT count(*) FROM {} WHERE {c}", t.name)));
+        }
+        sql.extend(
+            [map.latest_consent(), map.opted_in("newsletter"), map.address_holders("newsletter")].into_iter().flatten(),
+        );
+        sql.extend(map.identifiers_of(IdentifierKind::Email));
+        sql.extend(map.address_batch("newsletter"));
+        assert!(sql.len() > 20);
+        for q in sql {
+            store.conn.prepare(&q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_because_template_becomes_text_with_the_row_s_values() {
+        assert_eq!(because("registration of domain {name}", "", false), "'registration of domain ' || name");
+        assert_eq!(because("{step} on {at:date}", "x.", true), "x.step || ' on ' || substr(min(x.at), 1, 10)");
+        assert_eq!(because("it's fixed", "", false), "'it''s fixed'");
     }
 
     #[test]

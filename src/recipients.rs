@@ -91,3 +91,55 @@ fn from_register(r: &Recipient, why: String) -> PersonRecipient {
         because: vec![why],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::{fixture, personal, Store};
+
+    #[test]
+    fn a_table_of_another_company_names_its_recipients_through_the_map() {
+        let mut store = Store::in_memory().unwrap();
+        let clock = Clock::parse("2026-11-01T00:00:00Z").unwrap();
+        fixture::load(&mut store.conn, fixture::find("virtio").unwrap(), clock, false).unwrap();
+        let conn = &store.conn;
+        let (customer, person): (i64, i64) = conn
+            .query_row("SELECT id, person_id FROM customer ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        // A carrier reached through a shipment table the built-in schema does not have.
+        conn.execute_batch(&format!(
+            "CREATE TABLE shipment (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer(id),
+                 carrier TEXT NOT NULL, tracking TEXT NOT NULL, shipped_at TEXT NOT NULL) STRICT;
+             INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,
+                 description_en, description_nl)
+             VALUES ('postnl', 'PostNL B.V.', 'processor', 'NL', 0, 'Within the EU.', 'Binnen de EU.', 'domain',
+                 'Delivers parcels.', 'Bezorgt pakketten.');
+             INSERT INTO shipment (customer_id, carrier, tracking, shipped_at) VALUES
+                 ({customer}, 'postnl', '3SB2', '2026-10-05T09:00:00Z'),
+                 ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z'),
+                 ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z');"
+        ))
+        .unwrap();
+        let mut tables = personal::builtin();
+        tables.push(
+            serde_json::from_value(json!({
+                "name": "shipment",
+                "category": "identity",
+                "link": {"column": "customer_id", "parent": "customer"},
+                "recipient": [{"column": "carrier", "because": "parcel {tracking} shipped on {shipped_at:date}", "order": "shipped_at"}]
+            }))
+            .unwrap(),
+        );
+        personal::save(conn, &tables).unwrap();
+        let register = Register::load(conn).unwrap();
+        let s = crate::subject::subject(conn, person).unwrap();
+        let found = for_person(conn, &register, &s).unwrap();
+        let postnl = found.iter().find(|r| r.code == "postnl").expect("the carrier is named");
+        assert_eq!(postnl.name, "PostNL B.V.");
+        // In the link's order, each reason once.
+        assert_eq!(postnl.because, ["parcel 3SA1 shipped on 2026-10-02", "parcel 3SB2 shipped on 2026-10-05"]);
+    }
+}

@@ -293,8 +293,8 @@ pub struct RecipientLink {
     /// Why the person's data went there, with `{column}` replaced by a value of the row and
     /// `{column:date}` by its date, e.g. "registration of domain {name}".
     pub because: String,
-    /// For a `column` link: the order in which the person's rows are listed (an SQL expression
-    /// over the table's columns, e.g. `name`); the key's when absent.
+    /// For a `column` link: the column the person's rows are listed by (ascending, e.g. `name`);
+    /// the key when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order: Option<String>,
 }

@@ -21,6 +21,7 @@ mod lifecycle;
 mod lookup;
 mod mail_failures;
 mod mail_valid;
+mod map_rights;
 mod notify;
 mod officer_view;
 mod readme;

@@ -36,7 +36,7 @@ fn a_field_is_rectified_by_the_name_and_validator_the_map_gives_it() {
         for f in t["rectify"].as_array_mut().unwrap() {
             if f["field"] == "city" {
                 // No validator: free text.
-                *f = json!({"field": "town", "column": "city", "label": "town or village"});
+                *f = json!({"field": "town", "column": "city", "label": "town or village", "name_nl": "woonplaats of dorp"});
             }
             if f["field"] == "postal_code" {
                 f["validator"] = json!("text");
@@ -67,6 +67,10 @@ fn a_field_is_rectified_by_the_name_and_validator_the_map_gives_it() {
         )
         .unwrap();
     assert_eq!((city.as_str(), postal.as_str()), ("Amsterdam", "AMS-1"));
+    // The answer names the fields as the map does, in Dutch and English.
+    let answer = env.messages(&id).into_iter().find(|m| m.subject.contains("Rectification")).expect("the answer");
+    assert!(answer.body.contains("gecorrigeerd: woonplaats of dorp, postcode."), "{}", answer.body);
+    assert!(answer.body.contains("we corrected: town, postal code."), "{}", answer.body);
 }
 
 #[derive(Debug, Deserialize)]

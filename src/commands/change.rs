@@ -193,7 +193,8 @@ Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
     let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
     let concerned = rectify::categories(&register, &map, &fields, &statements);
     notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &concerned, &what)?;
-    let answer = crate::answers::rectified(&register, &req, &fields, &statements);
+    let names: Vec<(String, String)> = fields.iter().map(|f| rectify::letter_names(&map, f)).collect();
+    let answer = crate::answers::rectified(&register, &req, &names, &statements);
     crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
     request::answered(&tx, &ctx.clock, &req, json!({"answered": "rectification"}))?;
     tx.commit()?;

@@ -269,6 +269,12 @@ pub struct Rectifiable {
     pub validator: Option<Validator>,
     /// What the field is, shown in the list of fields.
     pub label: String,
+    /// How the answer letter names the field, in English and Dutch (e.g. `VAT number`,
+    /// `btw-nummer`); the field's name with spaces for underscores when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_nl: Option<String>,
     /// Which of the person's rows is corrected when they have several, e.g.
     /// `is_primary DESC, created_at, id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

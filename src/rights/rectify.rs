@@ -156,6 +156,17 @@ pub fn is_mail_address(map: &DataMap, name: &str) -> bool {
     })
 }
 
+/// How the answer letter names a field: (English, Dutch), from the map, else the field's name.
+pub fn letter_names(map: &DataMap, name: &str) -> (String, String) {
+    let plain = name.replace('_', " ");
+    match map.rectifiable_field(name) {
+        Some((_, f)) => {
+            (f.name_en.clone().unwrap_or_else(|| plain.clone()), f.name_nl.clone().unwrap_or_else(|| plain.clone()))
+        }
+        None => (plain.clone(), plain),
+    }
+}
+
 /// The register categories a rectification touches (Art. 19): the categories of the tables the
 /// changed fields live in, and the categories that supplementary statements complete.
 pub fn categories(register: &Register, map: &DataMap, fields: &[&str], statements: &[&str]) -> Vec<String> {

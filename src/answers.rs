@@ -120,45 +120,17 @@ pub fn send(
     Ok(mail::notify_with(conn, clock, store, controller, req, &letter, on_sent)?.is_some())
 }
 
-fn field_nl(field: &str) -> &str {
-    match field {
-        "given_name" => "voornaam",
-        "family_name" => "achternaam",
-        "street" => "straat",
-        "house_number" => "huisnummer",
-        "postal_code" => "postcode",
-        "city" => "woonplaats",
-        "country" => "land",
-        "email" => "e-mailadres",
-        "phone" => "telefoonnummer",
-        "iban" => "IBAN",
-        "account_holder" => "rekeninghouder",
-        "company_name" => "bedrijfsnaam",
-        "kvk" => "KvK-nummer",
-        "vat" => "btw-nummer",
-        other => other,
-    }
-}
-
-fn field_en(field: &str) -> String {
-    match field {
-        "kvk" => "KvK number".into(),
-        "vat" => "VAT number".into(),
-        "iban" => "IBAN".into(),
-        other => other.replace('_', " "),
-    }
-}
-
-/// Art. 16: what was corrected (field names, not values: the letter may be read by others).
-pub fn rectified(register: &Register, req: &Request, fields: &[&str], statements: &[&str]) -> Reply {
+/// Art. 16: what was corrected (field names, not values: the letter may be read by others);
+/// `fields` are the names of the fields corrected, (English, Dutch).
+pub fn rectified(register: &Register, req: &Request, fields: &[(String, String)], statements: &[&str]) -> Reply {
     let cat = |code: &str| {
         register.category(code).map(|c| (c.name_nl.clone(), c.name_en.clone())).unwrap_or((code.into(), code.into()))
     };
     let mut nl = String::new();
     let mut en = String::new();
     if !fields.is_empty() {
-        let n: Vec<&str> = fields.iter().map(|f| field_nl(f)).collect();
-        let e: Vec<String> = fields.iter().map(|f| field_en(f)).collect();
+        let n: Vec<&str> = fields.iter().map(|(_, nl)| nl.as_str()).collect();
+        let e: Vec<&str> = fields.iter().map(|(en, _)| en.as_str()).collect();
         nl.push_str(&format!(
             "Op je verzoek {} (art. 16 AVG) hebben we deze gegevens gecorrigeerd: {}.\n",
             req.id,

@@ -8,8 +8,12 @@
 //!   one against direct marketing blocks all direct marketing (Art. 21(3));
 //! - a pending human review (Art. 22(3)) pauses the automated dunning steps, and one that reversed
 //!   the decision stops them for that person;
-//! - a purpose on consent needs a consent that is in force; the newsletter's consent is per address:
-//!   an address is allowed only if it was itself opted in and the consent was not withdrawn.
+//! - a purpose on consent needs a consent that is in force; a purpose with opt-in flags in the data
+//!   map (the newsletter) is per address: an address is allowed only if it was itself opted in and
+//!   the consent was not withdrawn.
+//!
+//! The tables and columns read (addresses, opt-in flags, consent records) come from the store's
+//! data map; the SQL is generated in `store::personal`.
 //!
 //! The small sets (restrictions, objections, reviews, suppression) are loaded once, so a million
 //! addresses stream through `--stdin` with one or two indexed lookups each.
@@ -21,11 +25,15 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::keys::{hex, Keys};
+use crate::map::table::IdentifierKind;
 use crate::register::{Purpose, Register};
+use crate::store::personal::DataMap;
 
 /// An `email_address` row covered by a newsletter consent in force, as SQL: the address was opted
 /// in and the person's latest newsletter record, if any, is not a withdrawal. What `check` allows
-/// an address for; retention and the erasure of an ended contract keep such an address.
+/// an address for; retention and the erasure of an ended contract keep such an address. The
+/// built-in map's `DataMap::opt_in_in_force("email_address")`, kept for the callers outside
+/// `check` until they read the map.
 pub const NEWSLETTER_IN_FORCE: &str = "(email_address.newsletter_opt_in = 1 AND coalesce((SELECT c.granted FROM consent c
      WHERE c.person_id = email_address.person_id AND c.purpose = 'newsletter' ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), 1) = 1)";
 
@@ -66,6 +74,36 @@ pub struct Checker {
     review_pending: HashSet<i64>,
     review_reversed: HashSet<i64>,
     suppressed: HashSet<String>,
+    sql: Lookups,
+}
+
+/// The lookups over personal data a check needs, generated from the data map once.
+struct Lookups {
+    /// The purpose has opt-in flags: an address must itself be opted in (the newsletter).
+    opt_in: bool,
+    /// Who holds an address (?1): (person, the row's opt-in flag for the purpose or NULL).
+    holders: Option<String>,
+    /// A person's latest consent record for a purpose, when the map has consent records.
+    latest_consent: Option<String>,
+    /// Whether any of a person's opt-in flags for the purpose is set.
+    opted_in: Option<String>,
+    /// A person's email addresses, folded.
+    addresses: Option<String>,
+    /// A batch of addresses at once (`check --stdin`).
+    batch: Option<String>,
+}
+
+impl Lookups {
+    fn new(map: &DataMap, purpose: &str) -> Lookups {
+        Lookups {
+            opt_in: map.opt_ins(purpose).next().is_some(),
+            holders: map.address_holders(purpose),
+            latest_consent: map.latest_consent(),
+            opted_in: map.opted_in(purpose),
+            addresses: map.identifiers_of(IdentifierKind::Email),
+            batch: map.address_batch(purpose),
+        }
+    }
 }
 
 /// The keyed hash under which an identifier goes on the suppression list.
@@ -112,7 +150,9 @@ impl Checker {
         )?;
         let suppressed: HashSet<String> =
             conn.prepare("SELECT hash FROM suppression")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let sql = Lookups::new(&DataMap::load(conn)?, &purpose.code);
         Ok(Checker {
+            sql,
             purpose,
             categories,
             keys: Keys::load(conn)?,
@@ -203,14 +243,18 @@ impl Checker {
                 Ok(Verdict::deny("consent-withdrawn", format!("consent to {} was withdrawn on {}", p.code, &at[..10])))
             }
             // The newsletter goes to an address: only one that was itself opted in.
-            _ if p.code == "newsletter" && opted_in == Some(false) => Ok(Verdict::deny(
+            _ if self.sql.opt_in && opted_in == Some(false) => Ok(Verdict::deny(
                 "consent-missing",
-                "this address is not opted in to the newsletter (another address of the person does not count)",
+                format!(
+                    "this address is not opted in to the {} (another address of the person does not count)",
+                    p.code
+                ),
             )),
-            _ if p.code == "newsletter" && opted_in.is_none() && !self.newsletter_opt_in(conn, person_id)? => {
-                Ok(Verdict::deny("consent-missing", "none of the person's addresses is opted in to the newsletter"))
-            }
-            Some(None) if p.code != "newsletter" => {
+            _ if self.sql.opt_in && opted_in.is_none() && !self.opted_in(conn, person_id)? => Ok(Verdict::deny(
+                "consent-missing",
+                format!("none of the person's addresses is opted in to the {}", p.code),
+            )),
+            Some(None) if !self.sql.opt_in => {
                 Ok(Verdict::deny("consent-missing", format!("{} needs consent, and none is on record", p.code)))
             }
             _ => Ok(Verdict::allow()),
@@ -219,28 +263,26 @@ impl Checker {
 
     /// The latest consent record for the purpose: (granted, when).
     fn consent(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<Option<(bool, String)>> {
-        conn.prepare_cached("SELECT granted, recorded_at FROM consent WHERE person_id = ?1 AND purpose = ?2 ORDER BY recorded_at DESC, id DESC LIMIT 1")?
+        let Some(sql) = &self.sql.latest_consent else { return Ok(None) };
+        conn.prepare_cached(sql)?
             .query_row(rusqlite::params![person_id, self.purpose.code], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
     }
 
-    /// Whether any address of the person is opted in to the newsletter (a person named by customer
+    /// Whether any address of the person is opted in to the purpose (a person named by customer
     /// number, phone or cookie has no one address to check).
-    fn newsletter_opt_in(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
-        conn.prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM email_address WHERE person_id = ?1 AND newsletter_opt_in = 1)",
-        )?
-        .query_row([person_id], |r| r.get(0))
+    fn opted_in(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
+        let Some(sql) = &self.sql.opted_in else { return Ok(false) };
+        conn.prepare_cached(sql)?.query_row([person_id], |r| r.get(0))
     }
 
     fn person_suppressed(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
         if self.suppressed.is_empty() {
             return Ok(false);
         }
-        let emails: Vec<String> = conn
-            .prepare_cached("SELECT address_norm FROM email_address WHERE person_id = ?1")?
-            .query_map([person_id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let Some(sql) = &self.sql.addresses else { return Ok(false) };
+        let emails: Vec<String> =
+            conn.prepare_cached(sql)?.query_map([person_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(emails.iter().any(|e| self.suppressed.contains(&suppression_hash(&self.keys, "email", e))))
     }
 
@@ -254,10 +296,13 @@ impl Checker {
         }
         // No DISTINCT: it would build a temporary b-tree per line; one address rarely has two rows.
         // The opt-in comes with the row the lookup reads anyway: no extra query per line.
-        let mut people: Vec<(i64, bool)> = conn
-            .prepare_cached("SELECT person_id, newsletter_opt_in FROM email_address WHERE address_norm = ?1")?
-            .query_map([normalised], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let mut people: Vec<(i64, Option<bool>)> = match &self.sql.holders {
+            Some(sql) => conn
+                .prepare_cached(sql)?
+                .query_map([normalised], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
         // One person holding the address twice: opted in if either row is (true sorts last).
         people.sort_unstable();
         people.reverse();
@@ -266,7 +311,7 @@ impl Checker {
             return Ok(Verdict::deny("unknown-person", "no person on file has this address"));
         }
         for (p, opted_in) in people {
-            let v = self.verdict(conn, p, Some(opted_in))?;
+            let v = self.verdict(conn, p, opted_in)?;
             if !v.allowed {
                 return Ok(v);
             }
@@ -278,13 +323,10 @@ impl Checker {
     /// addresses at a time (a JSON array), each address's rows with each person's latest consent
     /// record for the purpose, in one statement, so the per-statement cost is paid per batch.
     pub fn stream<'c>(&self, conn: &'c Connection) -> rusqlite::Result<Stream<'c>> {
-        let lookup = conn.prepare(
-            "SELECT j.key, e.person_id, e.newsletter_opt_in, c.granted, c.recorded_at
-             FROM json_each(?1) j CROSS JOIN email_address e ON e.address_norm = j.value
-             LEFT JOIN consent c ON c.id = CASE WHEN e.newsletter_opt_in = 1 OR ?3 = 0 THEN
-                 (SELECT id FROM consent WHERE person_id = e.person_id AND purpose = ?2
-                  ORDER BY recorded_at DESC, id DESC LIMIT 1) END",
-        )?;
+        let lookup = match &self.sql.batch {
+            Some(sql) => Some(conn.prepare(sql)?),
+            None => None,
+        };
         Ok(Stream { lookup, rows: Vec::new() })
     }
 
@@ -302,9 +344,16 @@ impl Checker {
         let batch = serde_json::to_string(normalised)?;
         // The newsletter is denied to an address not opted in whatever its consent says, so the
         // consent of such a row is not looked up (the verdict is only allowed or not here).
-        let newsletter = self.purpose.code == "newsletter";
-        let mut found = stream.lookup.query(rusqlite::params![batch, self.purpose.code, newsletter])?;
-        while let Some(r) = found.next()? {
+        let opt_in = self.sql.opt_in;
+        let lookup = stream.lookup.as_mut();
+        let mut found = match lookup {
+            Some(l) => Some(l.query(rusqlite::params![batch, self.purpose.code, opt_in])?),
+            None => None,
+        };
+        while let Some(r) = match found.as_mut() {
+            Some(f) => f.next()?,
+            None => None,
+        } {
             let granted: Option<bool> = r.get(3)?;
             let consent = match granted {
                 Some(g) if on_consent => Some(Some((g, r.get(4)?))),
@@ -328,7 +377,7 @@ impl Checker {
             let mut known = false;
             while let Some((_, person, opted_in, consent)) = rows.next_if(|r| r.0 == i) {
                 known = true;
-                if ok && !self.judge(conn, person, Some(opted_in), consent)?.allowed {
+                if ok && !self.judge(conn, person, opted_in, consent)?.allowed {
                     ok = false;
                 }
             }
@@ -344,6 +393,6 @@ type Latest = Option<Option<(bool, String)>>;
 /// A stream's prepared lookup and its reused buffer of rows: (address's place in the batch,
 /// person, opted in, latest consent).
 pub struct Stream<'c> {
-    lookup: rusqlite::Statement<'c>,
-    rows: Vec<(usize, i64, bool, Latest)>,
+    lookup: Option<rusqlite::Statement<'c>>,
+    rows: Vec<(usize, i64, Option<bool>, Latest)>,
 }

@@ -1,13 +1,15 @@
 //! Which named recipients received one person's data (GDPR Art. 15(1)(c), Art. 19), computed
-//! from the register's `received_via` and the person's own rows: their payment providers, the
-//! registries of their domains, disclosures on record, recipients of purposes they consented to,
-//! recipients of purposes that serve every customer, and the collection agency once the automated
-//! dunning decision handed one of their invoices over (the `collection` step).
+//! from the register's `received_via` and the person's own rows as the data map's
+//! `[[table.recipient]]` links describe them (e.g. their payment providers, the registries of their
+//! domains, disclosures on record, recipients of purposes they consented to, the collection agency
+//! once the automated dunning decision handed one of their invoices over), and recipients of
+//! purposes that serve every customer.
 
 use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::register::{Recipient, Register};
+use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,42 +30,23 @@ fn codes(conn: &Connection, sql: &str, s: &Subject) -> rusqlite::Result<Vec<(Str
     conn.prepare_cached(sql)?.query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
 }
 
+/// The recipients of one person's data, each with why, in this order: those the person's rows
+/// name (the data map's `column` links, e.g. disclosures on record), recipients of purposes they
+/// consented to (`received_via` links of the consent records), those their rows reached in
+/// another way (other `received_via` links, such as a claim handed over), and the recipients of
+/// purposes that serve every customer.
 pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqlite::Result<Vec<PersonRecipient>> {
+    let map = DataMap::load(conn)?;
+    let links = || map.tables.iter().flat_map(|t| t.recipient.iter().map(move |l| (t, l)));
     let mut found: Vec<(String, String)> = Vec::new();
-    found.extend(codes(
-        conn,
-        "SELECT DISTINCT provider, 'payment method (' || kind || ')' FROM payment_method
-         WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1)",
-        s,
-    )?);
-    found.extend(codes(
-        conn,
-        "SELECT registry, 'registration of domain ' || name FROM domain
-         WHERE customer_id IN (SELECT id FROM customer WHERE person_id = ?1) ORDER BY name",
-        s,
-    )?);
-    found.extend(codes(
-        conn,
-        "SELECT recipient, 'disclosure on ' || substr(disclosed_at, 1, 10) || ' (' || legal_ground || ')'
-         FROM disclosure WHERE person_id = ?1 ORDER BY disclosed_at",
-        s,
-    )?);
-    found.extend(codes(
-        conn,
-        "SELECT r.code, 'your consent to ' || c.purpose || ' on ' || substr(min(c.recorded_at), 1, 10)
-         FROM recipient r JOIN consent c ON c.purpose = r.purpose
-         WHERE r.received_via = 'consent' AND c.person_id = ?1 AND c.granted = 1 GROUP BY r.code",
-        s,
-    )?);
-    found.extend(codes(
-        conn,
-        "SELECT r.code, 'claim handed over at the dunning step collection on ' || substr(min(d.occurred_at), 1, 10)
-         FROM recipient r, dunning_event d JOIN invoice i ON i.id = d.invoice_id
-         WHERE r.received_via = 'dunning-step' AND d.step = 'collection'
-           AND i.customer_id IN (SELECT id FROM customer WHERE person_id = ?1) GROUP BY r.code",
-        s,
-    )?);
-    if s.customer_id.is_some() {
+    for sql in links().filter_map(|(t, l)| map.recipients_named(t, l)) {
+        found.extend(codes(conn, &sql, s)?);
+    }
+    let (consents, others): (Vec<_>, Vec<_>) = links().partition(|(t, _)| t.consent_record.is_some());
+    for sql in consents.into_iter().chain(others).filter_map(|(t, l)| map.recipients_via(t, l)) {
+        found.extend(codes(conn, &sql, s)?);
+    }
+    if is_customer(conn, &map, s)? {
         found.extend(codes(
             conn,
             "SELECT code, 'purpose ' || purpose || ' (all customers)' FROM recipient
@@ -85,6 +68,16 @@ pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqli
     Ok(out)
 }
 
+/// Whether the person has rows in a table whose role is `customer`.
+fn is_customer(conn: &Connection, map: &DataMap, s: &Subject) -> rusqlite::Result<bool> {
+    for t in map.tables_with_role("customer") {
+        if map.has_rows(conn, &t.name, s.person_id)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn from_register(r: &Recipient, why: String) -> PersonRecipient {
     PersonRecipient {
         code: r.code.clone(),
@@ -96,5 +89,57 @@ fn from_register(r: &Recipient, why: String) -> PersonRecipient {
         safeguards_nl: r.safeguards_nl.clone(),
         categories: r.categories.clone(),
         because: vec![why],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::{fixture, personal, Store};
+
+    #[test]
+    fn a_table_of_another_company_names_its_recipients_through_the_map() {
+        let mut store = Store::in_memory().unwrap();
+        let clock = Clock::parse("2026-11-01T00:00:00Z").unwrap();
+        fixture::load(&mut store.conn, fixture::find("virtio").unwrap(), clock, false).unwrap();
+        let conn = &store.conn;
+        let (customer, person): (i64, i64) = conn
+            .query_row("SELECT id, person_id FROM customer ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        // A carrier reached through a shipment table the built-in schema does not have.
+        conn.execute_batch(&format!(
+            "CREATE TABLE shipment (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer(id),
+                 carrier TEXT NOT NULL, tracking TEXT NOT NULL, shipped_at TEXT NOT NULL) STRICT;
+             INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,
+                 description_en, description_nl)
+             VALUES ('postnl', 'PostNL B.V.', 'processor', 'NL', 0, 'Within the EU.', 'Binnen de EU.', 'domain',
+                 'Delivers parcels.', 'Bezorgt pakketten.');
+             INSERT INTO shipment (customer_id, carrier, tracking, shipped_at) VALUES
+                 ({customer}, 'postnl', '3SB2', '2026-10-05T09:00:00Z'),
+                 ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z'),
+                 ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z');"
+        ))
+        .unwrap();
+        let mut tables = personal::builtin();
+        tables.push(
+            serde_json::from_value(json!({
+                "name": "shipment",
+                "category": "identity",
+                "link": {"column": "customer_id", "parent": "customer"},
+                "recipient": [{"column": "carrier", "because": "parcel {tracking} shipped on {shipped_at:date}", "order": "shipped_at"}]
+            }))
+            .unwrap(),
+        );
+        personal::save(conn, &tables).unwrap();
+        let register = Register::load(conn).unwrap();
+        let s = crate::subject::subject(conn, person).unwrap();
+        let found = for_person(conn, &register, &s).unwrap();
+        let postnl = found.iter().find(|r| r.code == "postnl").expect("the carrier is named");
+        assert_eq!(postnl.name, "PostNL B.V.");
+        // In the link's order, each reason once.
+        assert_eq!(postnl.because, ["parcel 3SA1 shipped on 2026-10-02", "parcel 3SB2 shipped on 2026-10-05"]);
     }
 }

@@ -22,6 +22,7 @@ mod lifecycle;
 mod lookup;
 mod mail_failures;
 mod mail_valid;
+mod map_rights;
 mod map_tables;
 mod notify;
 mod officer_view;

@@ -16,9 +16,10 @@ pub struct YesArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Fields: given_name family_name street house_number postal_code city country email phone iban \
-account_holder company_name kvk vat. Changing the email address on file sends the code to the old address, \
-and the old address is told of the change.")]
+#[command(after_help = "Fields: those of the store's data map (the company file's [[table.rectify]] entries), listed \
+here with what each is when --db names a store; the built-in companies have given_name family_name street \
+house_number postal_code city country email phone iban account_holder company_name kvk vat. Changing the email \
+address on file sends the code to the old address, and the old address is told of the change.")]
 pub struct RectifyArgs {
     /// The verified request to apply
     #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "set", "supplement"])]

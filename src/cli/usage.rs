@@ -20,7 +20,7 @@ pub enum Parsed {
 pub fn parse() -> anyhow::Result<Parsed> {
     use clap::FromArgMatches;
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let command = super::command().color(color(&args));
+    let command = with_store_fields(super::command().color(color(&args)), &args);
     let parsed = command.try_get_matches_from(&args).and_then(|m| super::Cli::from_arg_matches(&m));
     match parsed {
         Ok(cli) => Ok(Parsed::Run(Box::new(cli))),
@@ -29,6 +29,28 @@ pub fn parse() -> anyhow::Result<Parsed> {
             Ok(Parsed::Shown)
         }
         Err(e) => Err(Error::Usage(one_line(&e, &command_path(&args))).into()),
+    }
+}
+
+/// `dsr rectify`'s help lists the fields of the store's data map when the store (`--db`, else
+/// `DSR_DB`, else `dsr.sqlite`) can be read; otherwise the static text stays.
+fn with_store_fields(command: clap::Command, args: &[std::ffi::OsString]) -> clap::Command {
+    if !args.iter().skip(1).any(|a| a == "rectify") {
+        return command;
+    }
+    let mut db = std::env::var_os("DSR_DB").unwrap_or_else(|| "dsr.sqlite".into());
+    let mut words = args.iter().skip(1).take_while(|a| *a != "--");
+    while let Some(word) = words.next() {
+        let text = word.to_string_lossy();
+        if text == "--db" {
+            db = words.next().cloned().unwrap_or_default();
+        } else if let Some(path) = text.strip_prefix("--db=") {
+            db = path.into();
+        }
+    }
+    match crate::rights::rectify::fields_of_store(std::path::Path::new(&db)) {
+        Some(text) => command.mut_subcommand("rectify", |c| c.after_help(text)),
+        None => command,
     }
 }
 

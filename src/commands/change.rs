@@ -19,6 +19,7 @@ use crate::request::{self, Kind, Request};
 use crate::rights::object;
 use crate::rights::rectify::{self, Change};
 use crate::rights::restrict;
+use crate::store::personal::DataMap;
 
 use super::access::{open, verified};
 use super::{interactive, Ctx};
@@ -100,9 +101,7 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
         )
         .into());
     }
-    let country = args.set.iter().find_map(|s| s.strip_prefix("country=")).map(|c| c.trim().to_ascii_uppercase());
-    let changes: Vec<Change> =
-        args.set.iter().map(|s| rectify::parse_set(s, country.as_deref())).collect::<Result<_, _>>()?;
+    let changes: Vec<Change> = rectify::parse_sets(&DataMap::load(&ctx.store.conn)?, &args.set)?;
     let register = register(ctx)?;
     let mut supplements = Vec::new();
     for s in &args.supplement {
@@ -123,20 +122,11 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
     let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
-    // Re-validate against the person's country as it will be after the change.
-    let country: Option<String> =
-        changes.iter().find(|c| c.field == "country").map(|c| c.value.clone()).or_else(|| {
-            ctx.store
-                .conn
-                .query_row("SELECT country FROM person WHERE id = ?1", [s.person_id], |r| r.get(0))
-                .ok()
-                .flatten()
-        });
-    for c in &mut changes {
-        c.value = rectify::validate(&c.field, &c.value, country.as_deref())?;
-    }
+    let map = DataMap::load(&ctx.store.conn)?;
     let named = req.named_email();
-    let planned = rectify::plan(&ctx.store.conn, &s, named.as_deref(), &changes)?;
+    // Re-validate against the country as it will be after the change.
+    rectify::revalidate(&ctx.store.conn, &map, &s, named.as_deref(), &mut changes)?;
+    let planned = rectify::plan(&ctx.store.conn, &map, &s, named.as_deref(), &changes)?;
     let supplements: Vec<Value> = req.params["supplement"].as_array().cloned().unwrap_or_default();
     if !ctx.out.json {
         let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
@@ -156,7 +146,7 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     let register = register(ctx)?;
     let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let tx = ctx.store.conn.transaction()?;
-    if let Some(p) = planned.iter().find(|p| p.field == "email") {
+    if let Some(p) = planned.iter().find(|p| rectify::is_mail_address(&map, &p.field)) {
         // The old address on file is told of the change before it is replaced.
         let old = p.old.clone().unwrap_or_default();
         let sig = crate::answers::signature(&controller);
@@ -178,7 +168,7 @@ Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
         };
         mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?;
     }
-    rectify::apply(&tx, &s, named.as_deref(), &changes)?;
+    rectify::apply(&tx, &map, &s, named.as_deref(), &changes)?;
     for sup in &supplements {
         tx.execute(
             "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -201,9 +191,10 @@ Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
         if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
     );
     let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
-    let concerned = rectify::categories(&register, &fields, &statements);
+    let concerned = rectify::categories(&register, &map, &fields, &statements);
     notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &concerned, &what)?;
-    let answer = crate::answers::rectified(&register, &req, &fields, &statements);
+    let names: Vec<(String, String)> = fields.iter().map(|f| rectify::letter_names(&map, f)).collect();
+    let answer = crate::answers::rectified(&register, &req, &names, &statements);
     crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
     request::answered(&tx, &ctx.clock, &req, json!({"answered": "rectification"}))?;
     tx.commit()?;

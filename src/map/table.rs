@@ -333,6 +333,12 @@ pub struct Rectifiable {
     pub validator: Option<Validator>,
     /// What the field is, shown in the list of fields.
     pub label: String,
+    /// How the answer letter names the field, in English and Dutch (e.g. `VAT number`,
+    /// `btw-nummer`); the field's name with spaces for underscores when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_nl: Option<String>,
     /// Which of the person's rows is corrected when they have several, e.g.
     /// `is_primary DESC, created_at, id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -361,6 +367,10 @@ pub struct RecipientLink {
     /// e.g. a disclosure to the police; without it, the categories the register names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<String>,
+    /// For a `column` link: the column the person's rows are listed by (ascending, e.g. `name`);
+    /// the key when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -372,6 +382,10 @@ pub struct ConsentRecord {
     pub granted: String,
     /// When it was given or withdrawn (UTC).
     pub recorded_at: String,
+    /// The column saying where a record came from; a record dsr writes (the withdrawal that an
+    /// objection is, Art. 7(3)) says `dsr` there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Columns unlinked when the records stay after their person's other data went.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub detach_when_kept: Vec<String>,

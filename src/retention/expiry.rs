@@ -249,7 +249,7 @@ mod tests {
             "customer_id IN (SELECT id FROM customer WHERE ended_at IS NOT NULL AND ended_at < ?1)"
         );
         assert!(cond("email_address", "contract-end").starts_with(
-            "person_id IN (SELECT customer.person_id FROM customer WHERE ended_at IS NOT NULL AND ended_at < ?1) AND NOT ((email_address.newsletter_opt_in = 1"
+            "person_id IN (SELECT customer.person_id FROM customer WHERE ended_at IS NOT NULL AND ended_at < ?1) AND NOT (email_address.newsletter_opt_in = 1"
         ));
         let Expiry::Rows { children, .. } = expiry(&map, &rule("ticket", "ticket-closed"), now).unwrap() else {
             panic!()

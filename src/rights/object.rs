@@ -17,10 +17,12 @@ use crate::check::suppression_hash;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
+use crate::map::table::IdentifierKind;
 use crate::notify;
 use crate::register::{Purpose, Register};
 use crate::request::Request;
 use crate::rights::restrict;
+use crate::store::personal::DataMap;
 use crate::subject::{self, Subject};
 
 #[derive(Debug, Clone, Serialize)]
@@ -286,19 +288,25 @@ Stop collecting, return the claim to us, and do not charge collection costs for 
     Ok(())
 }
 
-/// Withdraw consent: a new consent record, and the newsletter flag off.
+/// Withdraw consent (Art. 7(3)): a new record in the data map's consent records, and the
+/// purpose's opt-in flags off.
 fn withdraw(conn: &Connection, clock: &Clock, s: &Subject, purpose: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES (?1, ?2, 0, ?3, 'dsr')",
-        params![s.person_id, purpose, clock.timestamp()],
-    )?;
-    if purpose == "newsletter" {
-        conn.execute("UPDATE email_address SET newsletter_opt_in = 0 WHERE person_id = ?1", [s.person_id])?;
+    let map = DataMap::load(conn)?;
+    if let Some(sql) = map.consent_withdrawal() {
+        conn.execute(&sql, params![s.person_id, purpose, clock.timestamp()])?;
+    }
+    for sql in map.opt_ins_off(purpose) {
+        conn.execute(&sql, [s.person_id])?;
     }
     Ok(())
 }
 
-/// Put the person's identifiers on the suppression list as keyed hashes.
+/// The identifiers that go on the suppression list, by the name the list gives their kind.
+const SUPPRESSED: &[(IdentifierKind, &str)] =
+    &[(IdentifierKind::Email, "email"), (IdentifierKind::Phone, "phone"), (IdentifierKind::CustomerNumber, "customer")];
+
+/// Put the person's identifiers on the suppression list as keyed hashes: those of the kinds in
+/// `SUPPRESSED`, wherever the data map has them.
 pub fn suppress(
     conn: &Connection,
     clock: &Clock,
@@ -307,24 +315,13 @@ pub fn suppress(
     s: &Subject,
     reason: &str,
 ) -> rusqlite::Result<Vec<(String, String)>> {
+    let map = DataMap::load(conn)?;
     let mut ids: Vec<(&str, String)> = Vec::new();
-    for e in conn
-        .prepare("SELECT address_norm FROM email_address WHERE person_id = ?1")?
-        .query_map([s.person_id], |r| r.get::<_, String>(0))?
-    {
-        ids.push(("email", e?));
-    }
-    for p in conn
-        .prepare("SELECT number FROM phone_number WHERE person_id = ?1")?
-        .query_map([s.person_id], |r| r.get::<_, String>(0))?
-    {
-        ids.push(("phone", p?));
-    }
-    for c in conn
-        .prepare("SELECT customer_number FROM customer WHERE person_id = ?1")?
-        .query_map([s.person_id], |r| r.get::<_, String>(0))?
-    {
-        ids.push(("customer", c?));
+    for (kind, name) in SUPPRESSED {
+        let Some(sql) = map.identifiers_of(*kind) else { continue };
+        for value in conn.prepare(&sql)?.query_map([s.person_id], |r| r.get::<_, String>(0))? {
+            ids.push((name, value?));
+        }
     }
     let mut out = Vec::new();
     for (kind, value) in &ids {

@@ -10,6 +10,8 @@ use crate::map::table::{ColumnType, Condition, IdentifierKind, Table};
 
 mod retention;
 
+mod rights;
+
 /// The store's data map, in the order of the company file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataMap {
@@ -389,35 +391,6 @@ impl DataMap {
             }
         }
         out
-    }
-
-    /// Whether a row of `name` is opted in to a purpose (`opt_in`) whose consent is in force: the
-    /// flag is set and the person's latest consent record for that purpose, if any, grants it.
-    /// SQL over the table's own columns qualified by its name; None for a table without opt-ins.
-    pub fn opt_in_in_force(&self, name: &str) -> Option<String> {
-        let t = self.table(name)?;
-        let person = self.person_of(name)?;
-        let record = self.tables.iter().find(|c| c.consent_record.is_some());
-        let flags: Vec<String> = t
-            .opt_in
-            .iter()
-            .map(|o| {
-                let set = format!("{}.{} = 1", t.name, o.column);
-                let Some((c, r)) = record.and_then(|c| Some((c, c.consent_record.as_ref()?))) else { return set };
-                let Some(of) = self.person_of(&c.name) else { return set };
-                format!(
-                    "({set} AND coalesce((SELECT {n}.{} FROM {n} WHERE {of} = {person} AND {n}.{} = '{}'
-                       ORDER BY {n}.{} DESC, {n}.{} DESC LIMIT 1), 1) = 1)",
-                    r.granted,
-                    r.purpose,
-                    o.purpose.replace('\'', "''"),
-                    r.recorded_at,
-                    c.key,
-                    n = c.name
-                )
-            })
-            .collect();
-        (!flags.is_empty()).then(|| format!("({})", flags.join(" OR ")))
     }
 }
 

@@ -110,6 +110,32 @@ pub struct DecisionSteps {
     /// The columns of the parent row the decision was about (an invoice): its number, amount in
     /// cents, currency, when issued, when due, its status and when paid.
     pub about: DecisionSubject,
+    /// What a human review that reverses the decision undoes (Art. 22(3)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversal: Option<Reversal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reversal {
+    /// The step that blocked (e.g. `blocked`), and the step recorded when a review undoes it
+    /// (e.g. `unblocked`), with a note in `detail_column`.
+    pub blocked_step: String,
+    pub unblocked_step: String,
+    pub detail_column: String,
+    /// Rows the block put in a blocked state, set back: a table of the map, its state column,
+    /// the blocked value and the value it returns to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unblock: Vec<Unblock>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unblock {
+    pub table: String,
+    pub column: String,
+    pub blocked: String,
+    pub active: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

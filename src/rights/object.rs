@@ -149,24 +149,26 @@ pub fn apply(
     Ok(result)
 }
 
-/// Undo what the automated decision did to a person (Art. 22(3)): blocked services and the customer
-/// become active again, and each blocked invoice gets a manual `unblocked` step in its history.
-/// Returns (services, invoices) unblocked.
-fn reverse_dunning(conn: &Connection, clock: &Clock, request: &str, person: i64) -> anyhow::Result<(usize, usize)> {
-    let now = clock.timestamp();
-    let invoices = conn.execute(
-        "INSERT INTO dunning_event (invoice_id, step, occurred_at, automated, detail)
-         SELECT i.id, 'unblocked', ?2, 0, ?3 FROM invoice i JOIN customer c ON c.id = i.customer_id
-         WHERE c.person_id = ?1 AND EXISTS (SELECT 1 FROM dunning_event d WHERE d.invoice_id = i.id AND d.step = 'blocked')
-           AND NOT EXISTS (SELECT 1 FROM dunning_event d WHERE d.invoice_id = i.id AND d.step = 'unblocked')",
-        params![person, now, format!("block reversed after human review ({request}, Art. 22(3))")],
-    )?;
-    let services = conn.execute(
-        "UPDATE service SET status = 'active' WHERE status = 'blocked' AND customer_id IN (SELECT id FROM customer WHERE person_id = ?1)",
-        [person],
-    )?;
-    conn.execute("UPDATE customer SET status = 'active' WHERE status = 'blocked' AND person_id = ?1", [person])?;
-    Ok((services, invoices))
+/// Undo what an automated decision did to a person (Art. 22(3)), as the map's `reversal` of the
+/// decision's steps says: each blocked row gets a manual reversing step in its history, and the
+/// rows the block put in a blocked state become active again. Returns (rows set back, steps).
+fn reverse_decision(
+    conn: &Connection,
+    clock: &Clock,
+    request: &str,
+    decision: &str,
+    person: i64,
+) -> anyhow::Result<(usize, usize)> {
+    let note = format!("block reversed after human review ({request}, Art. 22(3))");
+    let map = crate::store::personal::DataMap::load(conn)?;
+    let mut statements = map.reversal_sql(decision).into_iter();
+    let Some(steps) = statements.next() else { return Ok((0, 0)) };
+    let steps = conn.execute(&steps, params![person, clock.timestamp(), note])?;
+    let mut unblocked = 0;
+    for sql in statements {
+        unblocked += conn.execute(&sql, [person])?;
+    }
+    Ok((unblocked, steps))
 }
 
 /// Record the officer's decision on a pending objection or review.
@@ -185,21 +187,21 @@ pub fn decide(
         )
         .into());
     }
-    let review: Option<(i64, Option<i64>)> = conn
+    let review: Option<(i64, Option<i64>, String)> = conn
         .query_row(
-            "SELECT id, person_id FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL",
+            "SELECT id, person_id, decision FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL",
             [&req.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .ok();
-    if let Some((id, person)) = review {
+    if let Some((id, person, decision)) = review {
         let outcome = if uphold { "decision-reversed" } else { "decision-stands" };
         conn.execute(
             "UPDATE decision_review SET outcome = ?2, outcome_note = ?3, decided_at = ?4 WHERE id = ?1",
             params![id, outcome, grounds, clock.timestamp()],
         )?;
-        let (unblocked_services, unblocked_invoices) = match (uphold, person) {
-            (true, Some(p)) => reverse_dunning(conn, clock, &req.id, p)?,
+        let (unblocked, steps) = match (uphold, person) {
+            (true, Some(p)) => reverse_decision(conn, clock, &req.id, &decision, p)?,
             _ => (0, 0),
         };
         audit::append(
@@ -208,11 +210,11 @@ pub fn decide(
             Some(&req.id),
             Some(&req.subject_pseudonym),
             "review-decided",
-            json!({"outcome": outcome, "services_unblocked": unblocked_services, "invoices_unblocked": unblocked_invoices}),
+            json!({"outcome": outcome, "rows_unblocked": unblocked, "steps_reversed": steps}),
         )?;
         let text = if uphold {
             format!(
-                "After human review the automated decision was reversed: the block it imposed is lifted ({unblocked_services} service(s) active again) and automatic dunning steps will not resume for you; any open amount is handled by a person."
+                "After human review the automated decision was reversed: the block it imposed is lifted ({unblocked} blocked record(s) active again) and automatic dunning steps will not resume for you; any open amount is handled by a person."
             )
         } else {
             format!(

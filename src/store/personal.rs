@@ -285,6 +285,64 @@ impl DataMap {
         Ok(())
     }
 
+    /// The statements that undo an automated decision's block for a person (?1), with the time
+    /// (?2) and a note (?3): first a reversing step for each row it blocked and that has none
+    /// yet, then each blocked state set back. Empty when the map records no reversal.
+    pub fn reversal_sql(&self, decision: &str) -> Vec<String> {
+        let Some(t) = self.tables.iter().find(|t| t.decision_steps.as_ref().is_some_and(|d| d.decision == decision))
+        else {
+            return Vec::new();
+        };
+        let (Some(d), Some(link)) = (t.decision_steps.as_ref(), t.link.as_ref()) else { return Vec::new() };
+        let (Some(r), Some(parent), Some(scope)) =
+            (d.reversal.as_ref(), self.table(&link.parent), self.scope(&link.parent))
+        else {
+            return Vec::new();
+        };
+        let step = |value: &str| {
+            format!(
+                "SELECT 1 FROM {} d WHERE d.{} = p.{} AND d.{} = {}",
+                t.name,
+                link.column,
+                parent.key,
+                d.step,
+                literal(value)
+            )
+        };
+        let mut out = vec![format!(
+            "INSERT INTO {} ({}, {}, {}, {}, {}) SELECT p.{}, {}, ?2, 0, ?3 FROM {} p
+             WHERE p.{} IN (SELECT {} FROM {} WHERE {}) AND EXISTS ({}) AND NOT EXISTS ({})",
+            t.name,
+            link.column,
+            d.step,
+            d.occurred_at,
+            d.automated,
+            r.detail_column,
+            parent.key,
+            literal(&r.unblocked_step),
+            parent.name,
+            parent.key,
+            parent.key,
+            parent.name,
+            scope.filter,
+            step(&r.blocked_step),
+            step(&r.unblocked_step)
+        )];
+        for u in &r.unblock {
+            let Some(scope) = self.scope(&u.table) else { continue };
+            out.push(format!(
+                "UPDATE {} SET {} = {} WHERE {} = {} AND {}",
+                u.table,
+                u.column,
+                literal(&u.active),
+                u.column,
+                literal(&u.blocked),
+                scope.filter
+            ));
+        }
+        out
+    }
+
     /// Every identifier value of the person that the suppression list remembers, with its kind.
     pub fn remembered_identifiers(
         &self,
@@ -472,6 +530,11 @@ pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [name], |r| {
         r.get(0)
     })
+}
+
+/// A text value as an SQL literal.
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
 }
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.

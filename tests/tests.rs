@@ -11,6 +11,7 @@ mod batch;
 mod check;
 mod cli;
 mod erase;
+mod erase_map;
 mod export;
 mod faults;
 mod holds;

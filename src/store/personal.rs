@@ -344,4 +344,55 @@ mod tests {
             store.conn.query_row(&format!("SELECT count({person}) FROM {}", t.name), [], |_| Ok(())).unwrap();
         }
     }
+
+    #[test]
+    fn an_opt_in_in_force_is_the_flag_and_no_later_withdrawal() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let map = DataMap { tables: builtin() };
+        let in_force = map.opt_in_in_force("email_address").unwrap();
+        assert_eq!(
+            in_force,
+            "(email_address.newsletter_opt_in = 1 AND coalesce((SELECT consent.granted FROM consent \
+             WHERE consent.person_id = email_address.person_id AND consent.purpose = 'newsletter' \
+             ORDER BY consent.recorded_at DESC, consent.id DESC LIMIT 1), 1) = 1)"
+        );
+        assert_eq!(map.opt_in_in_force("phone_number"), None);
+        // Person 1 opted in, 2 opted in and withdrew, 3 withdrew and consented again, 4 never opted in.
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 INSERT INTO email_address (id, person_id, address, newsletter_opt_in, created_at) VALUES
+                   (1, 1, 'a@x.nl', 1, '2026'), (2, 2, 'b@x.nl', 1, '2026'), (3, 3, 'c@x.nl', 1, '2026'), (4, 4, 'd@x.nl', 0, '2026');
+                 INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES
+                   (2, 'newsletter', 1, '2026-01-01', 'signup'), (2, 'newsletter', 0, '2026-02-01', 'dsr'),
+                   (3, 'newsletter', 0, '2026-01-01', 'dsr'), (3, 'newsletter', 1, '2026-02-01', 'signup'),
+                   (4, 'newsletter', 1, '2026-01-01', 'signup');",
+            )
+            .unwrap();
+        let covered: String = store
+            .conn
+            .query_row(&format!("SELECT group_concat(id) FROM email_address WHERE {in_force}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(covered, "1,3");
+    }
+
+    #[test]
+    fn the_erasure_filters_of_the_built_in_map_run_on_the_schema() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let map = DataMap { tables: builtin() };
+        let claim = map.table("invoice").unwrap().erase.claim.clone().unwrap();
+        let by = map.table("quote").unwrap().erase.referenced_by.clone().unwrap();
+        let filters = [
+            ("invoice", map.scope_where("invoice", &claim, false).unwrap()),
+            ("dunning_event", map.under_parents_where("dunning_event", &claim, true).unwrap()),
+            ("quote", map.scope_referenced("quote", &by, false).unwrap()),
+            ("server_log", map.anonymous_by_ip("server_log").unwrap()),
+        ];
+        assert_eq!(filters[0].1, "customer_id IN (SELECT id FROM customer WHERE person_id = ?1) AND status NOT IN ('open', 'overdue', 'collection')");
+        for (table, filter) in filters {
+            store.conn.query_row(&format!("SELECT count(*) FROM {table} WHERE {filter}"), [1], |_| Ok(())).unwrap();
+        }
+        assert_eq!(map.fiscal_years(&store.conn, "invoice", "customer_id = ?1", 1).unwrap(), Vec::<String>::new());
+    }
 }

@@ -17,7 +17,7 @@ pub(super) fn rows(t: &Table) -> String {
     t.rows_called.clone().unwrap_or_else(|| format!("{} rows", words(&t.name)))
 }
 
-/// A name as words: `payment_method_id` → "payment method".
+/// A name as words: `billing_account_id` → "billing account".
 pub(super) fn words(name: &str) -> String {
     name.strip_suffix("_id").unwrap_or(name).replace('_', " ")
 }

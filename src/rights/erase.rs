@@ -1,10 +1,10 @@
-//! The right to erasure (GDPR Art. 17), partial where the law requires keeping something:
-//! - Art. 17(3)(b): invoices, the quotes and payment records they need, are kept 7 years from the
-//!   end of their fiscal year (Dutch AWR art. 52), detached from the erased profile;
-//! - Art. 17(3)(e): an unpaid invoice (open, overdue, in collection) and its dunning steps are kept
-//!   for the legal claim until it is settled;
-//! - everything else of the person goes, including log lines of their sessions and anonymous log
-//!   lines that carry their IP addresses.
+//! The right to erasure (GDPR Art. 17), partial where the law requires keeping something. What
+//! is kept comes from the data map's erase kinds (`steps.rs`), each implemented once:
+//! - Art. 17(3)(b): fiscal records, and the rows they need, are kept `years` from the end of
+//!   their fiscal year (Dutch AWR art. 52), detached from the erased profile;
+//! - Art. 17(3)(e): an unpaid claim and its history are kept for the legal claim until settled;
+//! - everything else of the person goes, including other people's rows that carry the person's
+//!   IP addresses (anonymous log lines).
 //!
 //! A plan lists per table what is deleted, detached (fields set to NULL) or kept, with the ground
 //! and the date until which it is kept. Applying runs in one transaction exactly as planned: the

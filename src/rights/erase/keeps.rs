@@ -20,33 +20,18 @@ pub(super) fn keep_consent(map: &DataMap, out: &mut Vec<Step>) {
     let root = map.root();
     for st in out.iter_mut().filter(|st| st.action == "delete") {
         let table = map.table(&st.table);
-        if let Some(record) = table.and_then(|t| t.consent_record.as_ref()) {
-            let t = table.expect("the table of the consent records");
+        if let Some((t, record)) = table.and_then(|t| Some((t, t.consent_record.as_ref()?))) {
             let fields = &record.detach_when_kept;
             let set: Vec<String> = fields.iter().map(|f| format!("{f} IS NOT NULL")).collect();
             *st = match set.len() {
-                0 => keep(
-                    step(&t.name, "keep", st.filter.clone(), &format!("{} stay", rows(t))),
-                    fields,
-                    GROUND_CONSENT,
-                    None,
-                ),
-                n => keep(
-                    step(
-                        &t.name,
-                        "detach",
-                        format!(
-                            "{} AND {}",
-                            st.filter,
-                            if n == 1 { set[0].clone() } else { format!("({})", set.join(" OR ")) }
-                        ),
-                        &format!("{} stay; {}", rows(t), unlinked(fields)),
-                    ),
-                    fields,
-                    GROUND_CONSENT,
-                    None,
-                ),
+                0 => step(&t.name, "keep", st.filter.clone(), &format!("{} stay", rows(t))),
+                1 => step(&t.name, "detach", format!("{} AND {}", st.filter, set[0]), ""),
+                _ => step(&t.name, "detach", format!("{} AND ({})", st.filter, set.join(" OR ")), ""),
             };
+            if st.action == "detach" {
+                st.why = format!("{} stay; {}", rows(t), unlinked(fields));
+            }
+            *st = keep(st.clone(), fields, GROUND_CONSENT, None);
         } else if st.table == "restriction" || st.table == "objection" {
             // dsr's own records: a restriction or objection still governs what may be done with what stays.
             *st = keep(

@@ -42,6 +42,11 @@ pub(super) fn map_steps(conn: &Connection, map: &DataMap, s: &Subject) -> rusqli
             ));
         }
     }
+    let mut fiscal = Vec::new();
+    for t in map.tables.iter().filter(|t| t.erase.kind == EraseKind::FiscalRecord) {
+        fiscal.extend(Fiscal::read(conn, map, t, s)?);
+    }
+    let fiscal_end = |t: &Table| fiscal.iter().find(|f| f.table.name == t.name).and_then(Fiscal::latest_end);
     for t in map.parents_first().into_iter().rev().filter(|t| !t.root) {
         let Some(scope) = map.scope(&t.name) else { continue };
         let parent = t.link.as_ref().and_then(|l| map.table(&l.parent));
@@ -59,14 +64,18 @@ pub(super) fn map_steps(conn: &Connection, map: &DataMap, s: &Subject) -> rusqli
                 st.fields = t.erase.detach.clone();
                 out.push(st);
             }
-            EraseKind::FiscalRecord => fiscal_record(conn, map, t, s, scope.filter, &mut out)?,
+            EraseKind::FiscalRecord => {
+                if let Some(f) = fiscal.iter().find(|f| f.table.name == t.name) {
+                    f.steps(&mut out);
+                }
+            }
             EraseKind::KeptWithParent => {
                 let Some(p) = parent else { continue };
                 let why = match t.erase.detach.is_empty() {
                     true => format!("{} the {} need", rows(t), rows(p)),
                     false => format!("{} the {} need; {}", rows(t), rows(p), unlinked(&t.erase.detach)),
                 };
-                let until = fiscal_end(conn, map, p, s)?;
+                let until = fiscal_end(p);
                 out.push(keep(step(&t.name, "detach", scope.filter, &why), &t.erase.detach, GROUND_TAX, until));
             }
             EraseKind::KeptIfReferenced => {
@@ -77,7 +86,7 @@ pub(super) fn map_steps(conn: &Connection, map: &DataMap, s: &Subject) -> rusqli
                 else {
                     continue;
                 };
-                let until = fiscal_end(conn, map, referrer, s)?;
+                let until = fiscal_end(referrer);
                 let why = format!("{} that kept {} refer to", rows(t), rows(referrer));
                 out.push(keep(step(&t.name, "detach", kept, &why), &t.erase.detach, GROUND_TAX, until));
                 out.push(step(&t.name, "delete", gone, &format!("{} no {} needs", rows(t), words(&referrer.name))));
@@ -108,64 +117,73 @@ pub(super) fn map_steps(conn: &Connection, map: &DataMap, s: &Subject) -> rusqli
     Ok(out)
 }
 
-/// Art. 17(3)(b), and (e) for unpaid rows: per fiscal year, detached, kept `years` after the end
-/// of that year; an unpaid row until settled, not before then.
-fn fiscal_record(
-    conn: &Connection,
-    map: &DataMap,
-    t: &Table,
-    s: &Subject,
-    scope: String,
-    out: &mut Vec<Step>,
-) -> rusqlite::Result<()> {
-    let Some(date) = &t.erase.date_column else { return Ok(()) };
-    let end = |y: &str| format!("{}-12-31", y.parse::<i64>().unwrap_or(0) + t.erase.years.unwrap_or(0));
-    let settled = match &t.erase.claim {
-        Some(claim) => {
-            let open = map.scope_where(&t.name, claim, true).unwrap_or_default();
-            for y in map.fiscal_years(conn, &t.name, &open, s.person_id)? {
-                out.push(keep(
-                    step(
-                        &t.name,
-                        "detach",
-                        format!("{open} AND {}", in_year(date, &y)),
-                        &format!(
-                            "unpaid {} of fiscal year {y}: kept for the claim, unlinked from the profile",
-                            rows(t)
-                        ),
-                    ),
-                    &t.erase.detach,
-                    GROUND_CLAIM_TAX,
-                    Some(format!("{UNTIL_SETTLED_NOT_BEFORE}{}", end(&y))),
-                ));
-            }
-            map.scope_where(&t.name, claim, false).unwrap_or_default()
-        }
-        None => scope,
-    };
-    for y in map.fiscal_years(conn, &t.name, &settled, s.person_id)? {
-        out.push(keep(
-            step(
-                &t.name,
-                "detach",
-                format!("{settled} AND {}", in_year(date, &y)),
-                &format!("{} of fiscal year {y}, unlinked from the profile", rows(t)),
-            ),
-            &t.erase.detach,
-            GROUND_TAX,
-            Some(end(&y)),
-        ));
-    }
-    Ok(())
+/// A fiscal-record table's rows of the person by fiscal year: the filters of its open claims
+/// (with a `claim`) and of its other rows, and the years each has rows in.
+struct Fiscal<'m> {
+    table: &'m Table,
+    open: Option<(String, Vec<String>)>,
+    settled: (String, Vec<String>),
 }
 
-/// The end of the fiscal hold of a person's latest fiscal record in a table (none when the table
-/// is not one, or the person has no record there).
-fn fiscal_end(conn: &Connection, map: &DataMap, t: &Table, s: &Subject) -> rusqlite::Result<Option<String>> {
-    if t.erase.kind != EraseKind::FiscalRecord {
-        return Ok(None);
+impl<'m> Fiscal<'m> {
+    /// Read once per plan: the years decide the steps and the end of what the records need.
+    fn read(conn: &Connection, map: &DataMap, t: &'m Table, s: &Subject) -> rusqlite::Result<Option<Fiscal<'m>>> {
+        let years = |filter: String| -> rusqlite::Result<(String, Vec<String>)> {
+            let y = map.fiscal_years(conn, &t.name, &filter, s.person_id)?;
+            Ok((filter, y))
+        };
+        let (open, settled) = match (&t.erase.claim, map.scope(&t.name)) {
+            (_, None) => return Ok(None),
+            (None, Some(scope)) => (None, scope.filter),
+            (Some(claim), Some(_)) => (
+                map.scope_where(&t.name, claim, true).map(&years).transpose()?,
+                map.scope_where(&t.name, claim, false).unwrap_or_default(),
+            ),
+        };
+        Ok(Some(Fiscal { table: t, open, settled: years(settled)? }))
     }
-    let Some(scope) = map.scope(&t.name) else { return Ok(None) };
-    let latest = map.fiscal_years(conn, &t.name, &scope.filter, s.person_id)?.pop();
-    Ok(latest.and_then(|y| y.parse::<i64>().ok()).map(|y| format!("{}-12-31", y + t.erase.years.unwrap_or(0))))
+
+    /// 31 December of a fiscal year plus the years kept.
+    fn end(&self, year: &str) -> String {
+        format!("{}-12-31", year.parse::<i64>().unwrap_or(0) + self.table.erase.years.unwrap_or(0))
+    }
+
+    /// The end of the hold of the person's latest record (none without records).
+    fn latest_end(&self) -> Option<String> {
+        let open = self.open.iter().flat_map(|(_, y)| y);
+        open.chain(&self.settled.1).max().map(|y| self.end(y))
+    }
+
+    /// Art. 17(3)(b), and (e) for unpaid rows: per fiscal year, detached, kept `years` after the
+    /// end of that year; an unpaid row until settled, not before then.
+    fn steps(&self, out: &mut Vec<Step>) {
+        let t = self.table;
+        let Some(date) = &t.erase.date_column else { return };
+        if let Some((filter, years)) = &self.open {
+            for y in years {
+                let why =
+                    format!("unpaid {} of fiscal year {y}: kept for the claim, unlinked from the profile", rows(t));
+                out.push(keep(
+                    step(&t.name, "detach", format!("{filter} AND {}", in_year(date, y)), &why),
+                    &t.erase.detach,
+                    GROUND_CLAIM_TAX,
+                    Some(format!("{UNTIL_SETTLED_NOT_BEFORE}{}", self.end(y))),
+                ));
+            }
+        }
+        let (filter, years) = &self.settled;
+        for y in years {
+            out.push(keep(
+                step(
+                    &t.name,
+                    "detach",
+                    format!("{filter} AND {}", in_year(date, y)),
+                    &format!("{} of fiscal year {y}, unlinked from the profile", rows(t)),
+                ),
+                &t.erase.detach,
+                GROUND_TAX,
+                Some(self.end(y)),
+            ));
+        }
+    }
 }

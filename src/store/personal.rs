@@ -4,6 +4,8 @@
 //! names a row's person, and the lookups by identifier. Table and column names in this SQL come
 //! only from the map, which `map::check` has validated as plain identifiers.
 
+use std::sync::{Arc, Mutex};
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::map::table::{ColumnRef, Condition, IdentifierKind, Table};
@@ -28,13 +30,26 @@ impl DataMap {
         let mut stmt = conn.prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?;
         let tables = stmt
             .query_map([], |r| r.get::<_, String>(0))?
-            .map(|spec| {
-                let spec = spec?;
-                serde_json::from_str(&spec)
-                    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
-            })
+            .map(|spec| parse(&spec?))
             .collect::<rusqlite::Result<_>>()?;
         Ok(DataMap { tables })
+    }
+
+    /// The map as `load` reads it, parsed again only when the entries differ from those last
+    /// parsed in this process: one command makes and applies an erasure plan several times.
+    pub fn load_shared(conn: &Connection) -> rusqlite::Result<Arc<DataMap>> {
+        static LAST: Mutex<Option<(Vec<String>, Arc<DataMap>)>> = Mutex::new(None);
+        let specs: Vec<String> = conn
+            .prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, map)) = last.as_ref().filter(|(seen, _)| *seen == specs) {
+            return Ok(map.clone());
+        }
+        let map = Arc::new(DataMap { tables: specs.iter().map(|s| parse(s)).collect::<rusqlite::Result<_>>()? });
+        *last = Some((specs, map.clone()));
+        Ok(map)
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {
@@ -260,6 +275,12 @@ fn toward(c: &Condition, meets: bool) -> Condition {
 /// Rows of one fiscal year: `date_column` starts with `year` (four digits, checked by the caller).
 pub fn in_year(date_column: &str, year: &str) -> String {
     format!("substr({date_column}, 1, 4) = '{year}'")
+}
+
+/// One `map_table` entry.
+fn parse(spec: &str) -> rusqlite::Result<Table> {
+    serde_json::from_str(spec)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.

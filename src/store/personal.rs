@@ -269,7 +269,7 @@ impl DataMap {
 
 /// The condition, or (with `meets` false) its opposite.
 fn toward(c: &Condition, meets: bool) -> Condition {
-    Condition { not: c.not != !meets, ..c.clone() }
+    Condition { not: c.not == meets, ..c.clone() }
 }
 
 /// Rows of one fiscal year: `date_column` starts with `year` (four digits, checked by the caller).

@@ -114,6 +114,10 @@ pub(super) fn map_steps(conn: &Connection, map: &DataMap, s: &Subject) -> rusqli
             }
         }
     }
+    // A kept row with no field to clear is kept as it is.
+    for st in out.iter_mut().filter(|st| st.action == "detach" && st.fields.is_empty()) {
+        st.action = "keep".into();
+    }
     Ok(out)
 }
 

@@ -100,9 +100,9 @@ pub(super) fn held_categories(
 
 /// Art. 17(3)(e) with 18(1)(c): what a legal-claims restriction covers is kept as it is, linked to
 /// the person, until the restriction is lifted; everything else is erased. Rows the plan keeps
-/// anyway (invoices, claims) keep their own ground and term. The rows the held data hang from stay
-/// too (the tables on their path to the person: the sessions of held log lines, the customer
-/// record), and the person's row without the root's `identity_fields` (unless it is held itself).
+/// anyway (fiscal records, claims) keep their own ground and term. The rows the held data hang
+/// from stay too (the tables on their path to the root, e.g. the sessions of held log lines), and
+/// the person's row without the root's `identity_fields` (unless it is held itself).
 pub(super) fn hold(map: &DataMap, out: &mut [Step], held: &[(String, String)]) {
     let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
     let mut parents: Vec<(String, String)> = Vec::new();

@@ -22,7 +22,7 @@ pub(super) fn words(name: &str) -> String {
     name.strip_suffix("_id").unwrap_or(name).replace('_', " ")
 }
 
-/// "the erased payment method is unlinked" for the fields a kept row loses.
+/// "the erased billing account is unlinked" for the fields a kept row loses.
 pub(super) fn unlinked(fields: &[String]) -> String {
     let names: Vec<String> = fields.iter().map(|f| words(f)).collect();
     format!("the erased {} {} unlinked", names.join(" and "), if names.len() == 1 { "is" } else { "are" })

@@ -147,3 +147,31 @@ fn other_names_and_kinds_in_the_map_change_the_plan() {
     assert_eq!(steps(&p, "server_log").len(), 1, "{p}");
     assert_eq!(steps(&p, "server_log")[0]["why"], "no ground to keep");
 }
+
+#[test]
+fn an_ended_contract_kept_for_a_consent_loses_the_map_s_identity_fields() {
+    let mut env = store();
+    // Milan Peters (virtio 20), contract ended, keeps the newsletter; this company's person row
+    // is named by given and family name only: the street stays.
+    env.sql()
+        .execute_batch(
+            "UPDATE email_address SET newsletter_opt_in = 1 WHERE person_id = 20;
+             INSERT INTO consent (person_id, purpose, granted, recorded_at, source) VALUES (20, 'newsletter', 1, '2020-01-01T00:00:00Z', 'signup');",
+        )
+        .unwrap();
+    remap(&env, "person", "json_set(spec, '$.erase.identity_fields', json('[\"given_name\", \"family_name\"]'))");
+    env.now = Some("2028-01-01T00:00:00Z".into());
+    let out = env.run(&["--json", "retention", "run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", crate::support::stderr(&out));
+    let (named, street): (i64, i64) = env
+        .sql()
+        .query_row("SELECT count(given_name) + count(family_name), count(street) FROM person WHERE id = 20", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((named, street), (0, 1));
+    assert_eq!(
+        env.sql().query_row("SELECT count(*) FROM customer WHERE person_id = 20", [], |r| r.get::<_, i64>(0)).unwrap(),
+        0
+    );
+}

@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod data_map;
 mod erase;
+mod erase_map;
 mod export;
 mod faults;
 mod holds;

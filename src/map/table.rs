@@ -48,6 +48,11 @@ pub struct Table {
     /// What a person with rows here is to the company (`customer`, `applicant`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// What the rows are called in the plural where a text names them, e.g. "log lines" in
+    /// an erasure plan's "anonymous log lines that carry the person's IP addresses"; without
+    /// it, "<name> rows" (underscores read as spaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_called: Option<String>,
     /// Columns that identify a person, each with the normalisation lookups compare.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub identifier: Vec<IdentifierColumn>,

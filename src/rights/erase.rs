@@ -1,10 +1,10 @@
-//! The right to erasure (GDPR Art. 17), partial where the law requires keeping something:
-//! - Art. 17(3)(b): invoices, the quotes and payment records they need, are kept 7 years from the
-//!   end of their fiscal year (Dutch AWR art. 52), detached from the erased profile;
-//! - Art. 17(3)(e): an unpaid invoice (open, overdue, in collection) and its dunning steps are kept
-//!   for the legal claim until it is settled;
-//! - everything else of the person goes, including log lines of their sessions and anonymous log
-//!   lines that carry their IP addresses.
+//! The right to erasure (GDPR Art. 17), partial where the law requires keeping something. What
+//! is kept comes from the data map's erase kinds (`steps.rs`), each implemented once:
+//! - Art. 17(3)(b): fiscal records, and the rows they need, are kept `years` from the end of
+//!   their fiscal year (Dutch AWR art. 52), detached from the erased profile;
+//! - Art. 17(3)(e): an unpaid claim and its history are kept for the legal claim until settled;
+//! - everything else of the person goes, including other people's rows that carry the person's
+//!   IP addresses (anonymous log lines).
 //!
 //! A plan lists per table what is deleted, detached (fields set to NULL) or kept, with the ground
 //! and the date until which it is kept. Applying runs in one transaction exactly as planned: the
@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::keys::hex;
+use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
 mod keeps;
+mod steps;
 // The procedures over a request's plan, each owning its transactions.
 pub mod carry_out;
 pub mod decide;
@@ -29,9 +31,7 @@ pub mod replay;
 pub mod stored;
 pub use keeps::GROUND_CONSENT;
 use keeps::{held_categories, hold, keep_consent, HOLD};
-
-const C: &str = "(SELECT id FROM customer WHERE person_id = ?1)";
-const UNPAID: &str = "('open', 'overdue', 'collection')";
+use steps::NO_GROUND;
 
 pub const GROUND_TAX: &str =
     "Art. 17(3)(b) GDPR: legal obligation to keep the administration 7 years (Dutch AWR art. 52)";
@@ -45,10 +45,6 @@ pub const GROUND_RESTRICTED: &str =
 pub const UNTIL_SETTLED: &str = "until settled";
 pub const UNTIL_SETTLED_NOT_BEFORE: &str = "until settled, not before ";
 pub const UNTIL_LIFTED: &str = "until the restriction is lifted";
-/// The fields of `person` that name and locate the person; an anchor row kept for a hold loses them.
-const IDENTITY_FIELDS: &[&str] =
-    &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"];
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Step {
     pub table: String,
@@ -77,6 +73,13 @@ pub struct Plan {
     keeps_consent: bool,
 }
 
+impl Step {
+    /// The same table, action and reason: the same step, perhaps over other rows.
+    fn same_kind(&self, other: &Step) -> bool {
+        self.table == other.table && self.action == other.action && self.why == other.why
+    }
+}
+
 fn step(table: &str, action: &str, filter: String, why: &str) -> Step {
     Step {
         table: table.into(),
@@ -90,142 +93,39 @@ fn step(table: &str, action: &str, filter: String, why: &str) -> Step {
     }
 }
 
-fn keep(mut s: Step, fields: &[&str], ground: &str, until: Option<String>) -> Step {
-    s.fields = fields.iter().map(|f| f.to_string()).collect();
+fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<String>) -> Step {
+    s.fields = fields.iter().map(|f| f.as_ref().to_owned()).collect();
     s.ground = Some(ground.into());
     s.until = until;
     s
 }
 
-/// The steps for a person, in an order the foreign keys allow.
-fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Result<Vec<Step>> {
-    let tickets = "ticket_id IN (SELECT id FROM ticket WHERE person_id = ?1)";
-    let sessions = format!("session_id IN (SELECT id FROM web_session WHERE customer_id IN {C})");
-    let own_ips = format!(
-        "(SELECT ip FROM ip_event WHERE customer_id IN {C} UNION SELECT ip FROM web_session WHERE customer_id IN {C})"
-    );
-    let invoices = format!("invoice_id IN (SELECT id FROM invoice WHERE customer_id IN {C})");
-    let unpaid_invoices =
-        format!("invoice_id IN (SELECT id FROM invoice WHERE customer_id IN {C} AND status IN {UNPAID})");
-    let mut out = vec![
-        step(
-            "unsolicited_data",
-            "delete",
-            format!("ticket_message_id IN (SELECT id FROM ticket_message WHERE {tickets})"),
-            "no ground to keep",
-        ),
-        step("ticket_message", "delete", tickets.into(), "no ground to keep"),
-        step("ticket", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step(
-            "application_document",
-            "delete",
-            "application_id IN (SELECT id FROM application WHERE person_id = ?1)".into(),
-            "no ground to keep",
-        ),
-        step("application", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("consent", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("cookie", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("server_log", "delete", sessions.clone(), "log lines of the person's own sessions"),
-        step(
-            "server_log",
-            "delete",
-            format!("session_id IS NULL AND ip IN {own_ips}"),
-            "anonymous log lines that carry the person's IP addresses",
-        ),
-        step("web_session", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step("ip_event", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step(
-            "dunning_event",
-            "delete",
-            format!("invoice_id IN (SELECT id FROM invoice WHERE customer_id IN {C} AND status NOT IN {UNPAID})"),
-            "steps of settled invoices",
-        ),
-        keep(
-            step("dunning_event", "detach", unpaid_invoices, "the history of an open debt, without free-text notes"),
-            &["detail"],
-            GROUND_CLAIM,
-            Some(UNTIL_SETTLED.into()),
-        ),
-    ];
-    // Invoices by fiscal year: each year has its own end of retention.
-    let years = |status: &str| -> rusqlite::Result<Vec<String>> {
-        conn.prepare_cached(&format!("SELECT DISTINCT substr(issued_at, 1, 4) FROM invoice WHERE customer_id IN {C} AND status {status} ORDER BY 1"))?
-            .query_map([s.person_id], |r| r.get(0))?
-            .filter(|y| y.as_ref().map_or(true, |y: &String| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit())))
-            .collect()
-    };
-    let (paid_years, unpaid_years) = (years(&format!("NOT IN {UNPAID}"))?, years(&format!("IN {UNPAID}"))?);
-    let fiscal_end = |y: &str| format!("{}-12-31", y.parse::<i32>().unwrap_or(0) + 7);
-    let latest_year = paid_years.iter().chain(&unpaid_years).filter_map(|y| y.parse::<i32>().ok()).max();
-    out.push(keep(
-        step(
-            "payment",
-            "detach",
-            invoices.clone(),
-            "payment records the invoices need; the erased payment method is unlinked",
-        ),
-        &["payment_method_id"],
-        GROUND_TAX,
-        latest_year.map(|y| format!("{}-12-31", y + 7)),
-    ));
-    // An unpaid invoice is a claim and part of the administration: kept until the later of the two.
-    for y in &unpaid_years {
-        out.push(keep(
-            step(
-                "invoice",
-                "detach",
-                format!("customer_id IN {C} AND status IN {UNPAID} AND substr(issued_at, 1, 4) = '{y}'"),
-                &format!("unpaid invoices of fiscal year {y}: kept for the claim, unlinked from the profile"),
-            ),
-            &["customer_id"],
-            GROUND_CLAIM_TAX,
-            Some(format!("{UNTIL_SETTLED_NOT_BEFORE}{}", fiscal_end(y))),
-        ));
+/// The steps for a person, in an order the foreign keys allow: the map's tables children first,
+/// then dsr's own records of the person, then the person's row.
+fn steps(conn: &Connection, map: &DataMap, s: &Subject, keeps_consent: bool) -> rusqlite::Result<Vec<Step>> {
+    let mut out = steps::map_steps(conn, map, s)?;
+    out.extend(own_records());
+    if let Some(scope) = map.root().and_then(|root| map.scope(&root.name)) {
+        out.push(step(&scope.table, "delete", scope.filter, NO_GROUND));
     }
-    for y in &paid_years {
-        let until = fiscal_end(y);
-        out.push(keep(
-            step(
-                "invoice",
-                "detach",
-                format!("customer_id IN {C} AND status NOT IN {UNPAID} AND substr(issued_at, 1, 4) = '{y}'"),
-                &format!("invoices of fiscal year {y}, unlinked from the profile"),
-            ),
-            &["customer_id"],
-            GROUND_TAX,
-            Some(until),
-        ));
+    if keeps_consent {
+        keep_consent(map, &mut out);
     }
-    out.push(keep(
-        step(
-            "quote",
-            "detach",
-            format!("customer_id IN {C} AND id IN (SELECT quote_id FROM invoice WHERE quote_id IS NOT NULL)"),
-            "quotes that kept invoices refer to",
-        ),
-        &["customer_id"],
-        GROUND_TAX,
-        latest_year.map(|y| format!("{}-12-31", y + 7)),
-    ));
-    out.extend([
-        step(
-            "quote",
-            "delete",
-            format!("customer_id IN {C} AND id NOT IN (SELECT quote_id FROM invoice WHERE quote_id IS NOT NULL)"),
-            "quotes no invoice needs",
-        ),
-        step("payment_method", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step("domain", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step("service", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step("login_account", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step("company", "delete", format!("customer_id IN {C}"), "no ground to keep"),
-        step("crash_report", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("disclosure", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("supplementary_statement", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("restriction", "delete", format!("person_id = ?1 AND NOT {HOLD}"), "no ground to keep"),
+    let held = held_categories(conn, map, s)?;
+    if !held.is_empty() {
+        hold(map, &mut out, &held);
+    }
+    Ok(out)
+}
+
+/// dsr's own records of the person: restrictions, objections, reviews, and the requests, which
+/// keep only their keyed pseudonym.
+fn own_records() -> Vec<Step> {
+    vec![
+        step("restriction", "delete", format!("person_id = ?1 AND NOT {HOLD}"), NO_GROUND),
         keep(
             step("restriction", "keep", format!("person_id = ?1 AND {HOLD}"), "the legal-claims restriction itself"),
-            &[],
+            &[] as &[&str],
             GROUND_RESTRICTED,
             Some(UNTIL_LIFTED.into()),
         ),
@@ -235,9 +135,7 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
             "person_id = ?1".into(),
             "no ground to keep; the suppression list remembers a marketing objection",
         ),
-        step("decision_review", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("email_address", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("phone_number", "delete", "person_id = ?1".into(), "no ground to keep"),
+        step("decision_review", "delete", "person_id = ?1".into(), NO_GROUND),
         keep(
             step("request", "detach", "person_id = ?1".into(), "the person's requests keep only their keyed pseudonym"),
             &[
@@ -253,17 +151,7 @@ fn steps(conn: &Connection, s: &Subject, keeps_consent: bool) -> rusqlite::Resul
             "Art. 5(2) GDPR: accountability, without personal data",
             None,
         ),
-        step("customer", "delete", "person_id = ?1".into(), "no ground to keep"),
-        step("person", "delete", "id = ?1".into(), "no ground to keep"),
-    ]);
-    if keeps_consent {
-        keep_consent(&mut out);
-    }
-    let held = held_categories(conn, s)?;
-    if !held.is_empty() {
-        hold(&mut out, &held);
-    }
-    Ok(out)
+    ]
 }
 
 /// Make the plan for a person: counts and a fingerprint of every row it touches.
@@ -277,7 +165,7 @@ pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) ->
 }
 
 fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> rusqlite::Result<Plan> {
-    let mut steps = steps(conn, s, keeps_consent)?;
+    let mut steps = steps(conn, &*DataMap::load_shared(conn)?, s, keeps_consent)?;
     let mut hash = Sha256::new();
     for st in &mut steps {
         let mut stmt =
@@ -306,7 +194,7 @@ fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bo
     let deleted = steps.iter().filter(|s| s.action == "delete").map(|s| s.rows).sum();
     let kept = steps.iter().filter(|s| s.action != "delete" && s.table != "request").map(|s| s.rows).sum();
     Ok(Plan {
-        format_version: 1,
+        format_version: FORMAT,
         created_at: created_at.into(),
         fingerprint: hex(&hash.finalize()),
         deleted,
@@ -331,11 +219,25 @@ pub fn categories(register: &crate::register::Register, plan: &Plan) -> Vec<Stri
     out
 }
 
-/// Whether two plans would do the same (the stored plan lacks the internal filters).
+/// The plan format: 2 since the steps come from the data map, in its order (children first).
+const FORMAT: u32 = 2;
+
+/// Whether two plans would do the same (the stored plan lacks the internal filters): the same
+/// steps over the same rows. A plan of format 1 listed its steps by hand in another order, and
+/// its fingerprint covers that order (steps without rows too), which no longer exists: it is the
+/// same plan when it has the same steps with the same counts.
 pub fn same(a: &Plan, b: &Plan) -> bool {
     let key = |s: &Step| {
         (s.table.clone(), s.action.clone(), s.rows, s.fields.clone(), s.ground.clone(), s.until.clone(), s.why.clone())
     };
+    if a.format_version < FORMAT || b.format_version < FORMAT {
+        let sorted = |p: &Plan| {
+            let mut k: Vec<_> = p.steps.iter().map(key).collect();
+            k.sort();
+            k
+        };
+        return sorted(a) == sorted(b);
+    }
     a.fingerprint == b.fingerprint && a.steps.iter().map(key).eq(b.steps.iter().map(key))
 }
 
@@ -348,10 +250,8 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
         "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
         [s.person_id],
     )? as u64;
-    let fresh = steps(conn, s, plan.keeps_consent)?;
-    for st in
-        fresh.iter().filter(|f| plan.steps.iter().any(|p| p.table == f.table && p.action == f.action && p.why == f.why))
-    {
+    let fresh = steps(conn, &*DataMap::load_shared(conn)?, s, plan.keeps_consent)?;
+    for st in fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))) {
         done += match st.action.as_str() {
             "delete" => {
                 conn.execute(&format!("DELETE FROM {} WHERE {}", st.table, st.filter), params![s.person_id])? as u64
@@ -377,3 +277,6 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,8 @@
 //! names a row's person, and the lookups by identifier. Table and column names in this SQL come
 //! only from the map, which `map::check` has validated as plain identifiers.
 
+use std::sync::{Arc, Mutex};
+
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::map::table::{ColumnType, Condition, IdentifierKind, Table};
@@ -11,6 +13,9 @@ use crate::map::table::{ColumnType, Condition, IdentifierKind, Table};
 mod retention;
 
 mod rights;
+
+mod erasure;
+pub use erasure::in_year;
 
 /// The store's data map, in the order of the company file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +53,23 @@ impl DataMap {
             .collect::<rusqlite::Result<_>>()?;
         let map = DataMap { tables };
         PARSED.set(Some((specs, map.clone())));
+        Ok(map)
+    }
+
+    /// The map as `load` reads it, parsed again only when the entries differ from those last
+    /// parsed in this process: one command makes and applies an erasure plan several times.
+    pub fn load_shared(conn: &Connection) -> rusqlite::Result<Arc<DataMap>> {
+        static LAST: Mutex<Option<(Vec<String>, Arc<DataMap>)>> = Mutex::new(None);
+        let specs: Vec<String> = conn
+            .prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, map)) = last.as_ref().filter(|(seen, _)| *seen == specs) {
+            return Ok(map.clone());
+        }
+        let map = Arc::new(DataMap { tables: specs.iter().map(|s| parse(s)).collect::<rusqlite::Result<_>>()? });
+        *last = Some((specs, map.clone()));
         Ok(map)
     }
 
@@ -535,6 +557,12 @@ pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
 /// A text value as an SQL literal.
 pub fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
+}
+
+/// One `map_table` entry (as `load` reads each).
+fn parse(spec: &str) -> rusqlite::Result<Table> {
+    serde_json::from_str(spec)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.

@@ -4,121 +4,142 @@
 
 use rusqlite::Connection;
 
-use super::{keep, step, Step, C, GROUND_RESTRICTED, IDENTITY_FIELDS, UNTIL_LIFTED};
+use super::steps::{rows, unlinked, words};
+use super::{keep, step, Step, GROUND_RESTRICTED, UNTIL_LIFTED};
+use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
 pub const GROUND_CONSENT: &str =
     "Art. 6(1)(a) and 7(1) GDPR: a consent in force, and the proof of consent and withdrawal for the register's period";
 
 /// Retention of an ended contract leaves what a consent still needs: the consent records (the
-/// proof, unlinked from the erased cookie), the address a newsletter consent in force covers, the
-/// person they belong to (without name and postal address), and any restriction or objection.
-pub(super) fn keep_consent(out: &mut Vec<Step>) {
-    let covered = format!("person_id = ?1 AND {}", crate::check::NEWSLETTER_IN_FORCE);
-    for st in out.iter_mut() {
-        match (st.table.as_str(), st.action.as_str()) {
-            ("consent", "delete") => {
-                *st = keep(
-                    step(
-                        "consent",
-                        "detach",
-                        "person_id = ?1 AND cookie_id IS NOT NULL".into(),
-                        "consent records stay; the erased cookie is unlinked",
-                    ),
-                    &["cookie_id"],
-                    GROUND_CONSENT,
-                    None,
-                )
+/// proof, unlinked from what else is erased: `consent_record.detach_when_kept`), the rows an
+/// opt-in in force covers, the person they belong to (without the root's `identity_fields`),
+/// and any restriction or objection.
+pub(super) fn keep_consent(map: &DataMap, out: &mut Vec<Step>) {
+    let root = map.root();
+    for st in out.iter_mut().filter(|st| st.action == "delete") {
+        let table = map.table(&st.table);
+        if let Some((t, record)) = table.and_then(|t| Some((t, t.consent_record.as_ref()?))) {
+            let fields = &record.detach_when_kept;
+            let set: Vec<String> = fields.iter().map(|f| format!("{f} IS NOT NULL")).collect();
+            *st = match set.len() {
+                0 => step(&t.name, "keep", st.filter.clone(), &format!("{} stay", rows(t))),
+                1 => step(&t.name, "detach", format!("{} AND {}", st.filter, set[0]), ""),
+                _ => step(&t.name, "detach", format!("{} AND ({})", st.filter, set.join(" OR ")), ""),
+            };
+            if st.action == "detach" {
+                st.why = format!("{} stay; {}", rows(t), unlinked(fields));
             }
-            ("email_address", "delete") => st.filter = format!("person_id = ?1 AND NOT ({covered})"),
-            // A restriction or objection still governs what may be done with what stays.
-            ("restriction" | "objection", "delete") => {
-                *st = keep(
-                    step(
-                        &st.table.clone(),
-                        "keep",
-                        "person_id = ?1".into(),
-                        "still applies to the consent and address that stay",
-                    ),
-                    &[],
-                    "Art. 18 and 21 GDPR: the person's restriction or objection",
-                    None,
-                )
-            }
-            ("person", "delete") => {
-                *st = keep(
-                    step(
-                        "person",
-                        "detach",
-                        "id = ?1".into(),
-                        "the person stays for the consent; name and postal address go",
-                    ),
-                    &["given_name", "family_name", "street", "house_number", "postal_code", "city", "country"],
-                    GROUND_CONSENT,
-                    None,
-                )
-            }
-            _ => {}
+            *st = keep(st.clone(), fields, GROUND_CONSENT, None);
+        } else if st.table == "restriction" || st.table == "objection" {
+            // dsr's own records: a restriction or objection still governs what may be done with what stays.
+            *st = keep(
+                step(
+                    &st.table.clone(),
+                    "keep",
+                    "person_id = ?1".into(),
+                    "still applies to the consent and address that stay",
+                ),
+                &[] as &[&str],
+                "Art. 18 and 21 GDPR: the person's restriction or objection",
+                None,
+            )
+        } else if let Some(root) = root.filter(|r| r.name == st.table) {
+            *st = keep(
+                step(
+                    &root.name,
+                    "detach",
+                    st.filter.clone(),
+                    &format!("the {} stays for the consent; name and postal address go", words(&root.name)),
+                ),
+                &root.erase.identity_fields,
+                GROUND_CONSENT,
+                None,
+            )
         }
     }
-    let at = out.iter().position(|st| st.table == "email_address").unwrap_or(out.len());
-    out.insert(
-        at,
-        keep(
-            step("email_address", "keep", covered, "the address the newsletter consent covers"),
-            &[],
-            GROUND_CONSENT,
-            None,
-        ),
-    );
+    // The rows an opt-in in force covers stay; the others go.
+    for t in map.tables.iter().filter(|t| !t.opt_in.is_empty()) {
+        let (Some(in_force), Some(scope)) = (map.opt_in_in_force(&t.name), map.scope(&t.name)) else { continue };
+        let covered = format!("{} AND {in_force}", scope.filter);
+        let Some(at) = out.iter().position(|st| st.table == t.name && st.action == "delete") else { continue };
+        out[at].filter = format!("{} AND NOT ({covered})", scope.filter);
+        let purposes: Vec<&str> = t.opt_in.iter().map(|o| o.purpose.as_str()).collect();
+        let why = format!("the {} the {} consent covers", rows(t), purposes.join(" or "));
+        out.insert(at, keep(step(&t.name, "keep", covered, &why), &[] as &[&str], GROUND_CONSENT, None));
+    }
 }
 
 /// An active legal-claims restriction (Art. 18(1)(c)).
 pub(super) const HOLD: &str = "(ground = 'legal-claims' AND lifted_at IS NULL)";
 
-/// The tables under an active legal-claims restriction of one category, with that category.
-/// (A restriction on all the person's data blocks the erasure before a plan is made.)
-pub(super) fn held_categories(conn: &Connection, s: &Subject) -> rusqlite::Result<Vec<(String, String)>> {
-    conn.prepare_cached(&format!(
-        "SELECT DISTINCT t.table_name, t.category FROM restriction r JOIN category_table t ON t.category = r.category
-         WHERE r.person_id = ?1 AND {HOLD} ORDER BY 1"
-    ))?
-    .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-    .collect()
+/// The tables under an active legal-claims restriction of one category, with that category: the
+/// map's tables of that category, by name. (A restriction on all the person's data blocks the
+/// erasure before a plan is made.)
+pub(super) fn held_categories(
+    conn: &Connection,
+    map: &DataMap,
+    s: &Subject,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let categories: Vec<String> = conn
+        .prepare_cached(&format!(
+            "SELECT DISTINCT category FROM restriction WHERE person_id = ?1 AND {HOLD} AND category IS NOT NULL"
+        ))?
+        .query_map([s.person_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out: Vec<(String, String)> = map
+        .tables
+        .iter()
+        .filter(|t| categories.contains(&t.category))
+        .map(|t| (t.name.clone(), t.category.clone()))
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// Art. 17(3)(e) with 18(1)(c): what a legal-claims restriction covers is kept as it is, linked to
 /// the person, until the restriction is lifted; everything else is erased. Rows the plan keeps
-/// anyway (invoices, claims) keep their own ground and term. The rows the held data hang from stay
-/// too: the sessions of held log lines, the customer record, and the person record without name
-/// and address (unless those are held themselves).
-pub(super) fn hold(out: &mut [Step], held: &[(String, String)]) {
+/// anyway (fiscal records, claims) keep their own ground and term. The rows the held data hang
+/// from stay too (the tables on their path to the root, e.g. the sessions of held log lines), and
+/// the person's row without the root's `identity_fields` (unless it is held itself).
+pub(super) fn hold(map: &DataMap, out: &mut [Step], held: &[(String, String)]) {
     let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
-    let mut parents: Vec<(&str, &str)> = Vec::new();
+    let mut parents: Vec<(String, String)> = Vec::new();
     for st in out.iter_mut().filter(|st| st.action == "delete") {
         if let Some(c) = category(&st.table) {
             st.action = "keep".into();
             st.ground = Some(GROUND_RESTRICTED.into());
             st.until = Some(UNTIL_LIFTED.into());
             st.why = format!("restricted for a legal claim (category {c}): {}", st.why);
-            if st.table == "server_log" {
-                parents.push(("web_session", "sessions the held log lines belong to"));
-            }
-            if st.filter.contains(C) {
-                parents.push(("customer", "the customer record the held data belong to"));
+            let path = map.path(&st.table).unwrap_or_default();
+            for pair in path.windows(2).filter(|pair| !pair[1].root) {
+                let (child, parent) = (pair[0], pair[1]);
+                let above_root = parent.link.as_ref().and_then(|l| map.table(&l.parent)).is_some_and(|t| t.root);
+                let why = match above_root {
+                    true => format!("the {} record the held data belong to", words(&parent.name)),
+                    false => format!("{} the held {} belong to", rows(parent), rows(child)),
+                };
+                parents.push((parent.name.clone(), why));
             }
         }
     }
-    parents.push(("person", "the person record the held data belong to, without name and address"));
+    let Some(root) = map.root() else { return };
+    parents.push((
+        root.name.clone(),
+        format!("the {} record the held data belong to, without name and address", words(&root.name)),
+    ));
     for (table, why) in parents {
         for st in out.iter_mut().filter(|st| st.table == table && st.action == "delete") {
-            st.action = if table == "person" { "detach".into() } else { "keep".into() };
-            if table == "person" {
-                st.fields = IDENTITY_FIELDS.iter().map(|f| f.to_string()).collect();
+            if table == root.name {
+                st.action = "detach".into();
+                st.fields = root.erase.identity_fields.clone();
+            } else {
+                st.action = "keep".into();
             }
             st.ground = Some(GROUND_RESTRICTED.into());
             st.until = Some(UNTIL_LIFTED.into());
-            st.why = why.into();
+            st.why = why.clone();
         }
     }
 }

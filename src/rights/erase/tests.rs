@@ -1,0 +1,170 @@
+//! Plans made from a data map of other names than the built-in companies'.
+
+use super::{apply, plan, Plan, Subject};
+use crate::map::table::Table;
+
+/// A company whose people are members: a membership with receipts under the fiscal hold, and
+/// visit logs whose anonymous lines are other people's unless they carry the member's IP.
+const MAP: &str = r#"
+[[table]]
+name = "member"
+category = "identity"
+root = true
+
+[table.erase]
+identity_fields = ["full_name"]
+
+[[table]]
+name = "membership"
+category = "contract"
+
+[table.link]
+column = "member_id"
+parent = "member"
+
+[[table]]
+name = "visit_log"
+category = "logs"
+rows_called = "visits"
+
+[table.link]
+column = "membership_id"
+parent = "membership"
+
+[table.other_people]
+kind = "anonymous-by-ip"
+column = "ip"
+
+[[table.other_people.ips_from]]
+table = "membership"
+column = "signup_ip"
+
+[[table]]
+name = "receipt"
+category = "receipts"
+
+[table.link]
+column = "membership_id"
+parent = "membership"
+
+[table.erase]
+kind = "fiscal-record"
+detach = ["membership_id"]
+date_column = "paid_on"
+years = 10
+
+[table.erase.claim]
+column = "state"
+in = ["due"]
+"#;
+
+fn store() -> crate::store::Store {
+    #[derive(serde::Deserialize)]
+    struct File {
+        table: Vec<Table>,
+    }
+    let store = crate::store::Store::in_memory().unwrap();
+    store
+        .conn
+        .execute_batch(
+            "CREATE TABLE member (id INTEGER PRIMARY KEY, full_name TEXT, town TEXT) STRICT;
+             CREATE TABLE membership (id INTEGER PRIMARY KEY, member_id INTEGER NOT NULL REFERENCES member(id), signup_ip TEXT) STRICT;
+             CREATE TABLE receipt (id INTEGER PRIMARY KEY, membership_id INTEGER REFERENCES membership(id), paid_on TEXT NOT NULL, state TEXT NOT NULL) STRICT;
+             CREATE TABLE visit_log (id INTEGER PRIMARY KEY, membership_id INTEGER REFERENCES membership(id), ip TEXT) STRICT;
+             INSERT INTO category (code, name_en, name_nl, description_en, description_nl, provenance, source_en, source_nl, portable)
+             SELECT c, c, c, c, c, 'provided', 'you', 'u', 1 FROM (SELECT 'identity' AS c UNION ALL SELECT 'contract' UNION ALL SELECT 'logs' UNION ALL SELECT 'receipts');
+             INSERT INTO member VALUES (1, 'Mia Jansen', 'Utrecht'), (2, 'Piet Bakker', 'Zwolle');
+             INSERT INTO membership VALUES (10, 1, '10.0.0.1'), (20, 2, '10.0.0.2');
+             INSERT INTO receipt VALUES (100, 10, '2023-05-01', 'paid'), (101, 10, '2024-02-01', 'due'), (200, 20, '2023-06-01', 'paid');
+             INSERT INTO visit_log VALUES (1, 10, '10.0.0.1'), (2, NULL, '10.0.0.1'), (3, NULL, '10.0.0.9'), (4, 20, '10.0.0.2');",
+        )
+        .unwrap();
+    let file: File = toml::from_str(MAP).unwrap();
+    crate::store::personal::save(&store.conn, &file.table).unwrap();
+    store
+}
+
+fn summary(plan: &Plan) -> Vec<(String, String, u64, Option<String>, String)> {
+    plan.steps.iter().map(|s| (s.table.clone(), s.action.clone(), s.rows, s.until.clone(), s.why.clone())).collect()
+}
+
+fn step(
+    table: &str,
+    action: &str,
+    rows: u64,
+    until: Option<&str>,
+    why: &str,
+) -> (String, String, u64, Option<String>, String) {
+    (table.into(), action.into(), rows, until.map(Into::into), why.into())
+}
+
+#[test]
+fn the_plan_follows_the_map_of_another_company() {
+    let store = store();
+    let s = Subject { person_id: 1, customer_id: None };
+    let plan = plan(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    assert_eq!(
+        summary(&plan),
+        [
+            step("visit_log", "delete", 1, None, "anonymous visits that carry the person's IP addresses"),
+            step(
+                "receipt",
+                "detach",
+                1,
+                Some("until settled, not before 2034-12-31"),
+                "unpaid receipt rows of fiscal year 2024: kept for the claim, unlinked from the profile"
+            ),
+            step(
+                "receipt",
+                "detach",
+                1,
+                Some("2033-12-31"),
+                "receipt rows of fiscal year 2023, unlinked from the profile"
+            ),
+            step("visit_log", "delete", 1, None, "visits of the person's own membership rows"),
+            step("membership", "delete", 1, None, "no ground to keep"),
+            step("member", "delete", 1, None, "no ground to keep"),
+        ]
+    );
+    assert!(plan.steps.iter().filter(|s| s.table == "receipt").all(|s| s.fields == ["membership_id"]));
+    let done = apply(&store.conn, &s, &plan).unwrap();
+    assert_eq!(done, 6);
+    let q = |sql: &str| store.conn.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap();
+    assert_eq!(q("SELECT group_concat(id || ':' || ifnull(membership_id, '-')) FROM receipt"), "100:-,101:-,200:20");
+    assert_eq!(q("SELECT group_concat(id) FROM visit_log"), "3,4", "another's anonymous visit and member 2's stay");
+    assert_eq!(q("SELECT group_concat(id) FROM member"), "2");
+}
+
+#[test]
+fn a_legal_claims_hold_keeps_the_map_s_path_to_the_held_rows() {
+    let store = store();
+    store
+        .conn
+        .execute_batch(
+            // dsr's own records name the person by id (schema.sql still ties them to its own
+            // person table, which this company does not use).
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO request (id, year, seq, kind, subject_kind, person_id, subject_pseudonym, channel, received_on, due_on, state, created_at)
+             VALUES ('DSR-2026-0001', 2026, 1, 'restrict', 'email', 1, 'p', 'email', '2026-10-01', '2026-11-01', 'completed', '2026-10-01T00:00:00Z');
+             INSERT INTO restriction (person_id, request_id, ground, category, started_at)
+             VALUES (1, 'DSR-2026-0001', 'legal-claims', 'logs', '2026-10-01T00:00:00Z');
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+    let s = Subject { person_id: 1, customer_id: None };
+    let plan = plan(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    let of = |table: &str| plan.steps.iter().filter(|s| s.table == table).collect::<Vec<_>>();
+    assert!(of("visit_log")
+        .iter()
+        .all(|s| s.action == "keep" && s.why.starts_with("restricted for a legal claim (category logs)")));
+    assert_eq!(of("membership")[0].action, "keep");
+    assert_eq!(of("membership")[0].why, "the membership record the held data belong to");
+    assert_eq!(of("member")[0].action, "detach");
+    assert_eq!(of("member")[0].fields, ["full_name"]);
+    apply(&store.conn, &s, &plan).unwrap();
+    let left: String = store
+        .conn
+        .query_row("SELECT ifnull(full_name, '-') || ' ' || town FROM member WHERE id = 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, "- Utrecht");
+}

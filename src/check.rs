@@ -29,14 +29,6 @@ use crate::map::table::IdentifierKind;
 use crate::register::{Purpose, Register};
 use crate::store::personal::DataMap;
 
-/// An `email_address` row covered by a newsletter consent in force, as SQL: the address was opted
-/// in and the person's latest newsletter record, if any, is not a withdrawal. What `check` allows
-/// an address for; retention and the erasure of an ended contract keep such an address. The
-/// built-in map's `DataMap::opt_in_in_force("email_address")`, kept for the callers outside
-/// `check` until they read the map.
-pub const NEWSLETTER_IN_FORCE: &str = "(email_address.newsletter_opt_in = 1 AND coalesce((SELECT c.granted FROM consent c
-     WHERE c.person_id = email_address.person_id AND c.purpose = 'newsletter' ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), 1) = 1)";
-
 /// Purposes a restriction never blocks (Art. 18(2)).
 const ALWAYS_UNDER_RESTRICTION: &[&str] = &["storage", "legal-claims"];
 

@@ -39,6 +39,7 @@ mod retention_map;
 mod rights;
 mod smtp;
 mod store;
+mod table_names;
 mod verify;
 mod webshop;
 mod zip_readers;

@@ -233,3 +233,47 @@ fn a_store_runs_with_the_required_pragmas() {
         .unwrap();
     assert_eq!(unfolded, 0, "every email has its folded form");
 }
+
+#[test]
+fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_audit_chain() {
+    let env = Env::with_fixture("virtio");
+    // A request answered before the upgrade: audit entries to keep verifying.
+    let opened = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let code = env.code(&opened.request);
+    env.dsr().args(["verify", &opened.request, &code]).assert().success();
+    let rows = |env: &Env| -> Vec<(String, i64)> {
+        let conn = env.sql();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN ('map_table') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        tables
+            .into_iter()
+            .map(|t| {
+                let n = conn.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0)).unwrap();
+                (t, n)
+            })
+            .collect()
+    };
+    // What the release before the data map wrote: schema version 9, no map.
+    env.sql().execute_batch("DROP TABLE map_table; PRAGMA user_version = 9;").unwrap();
+    let before = rows(&env);
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let conn = env.sql();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, dsr::store::migrate::latest());
+    assert_eq!(rows(&env), before, "no row lost or added outside the map");
+    let mapped: i64 = conn.query_row("SELECT count(*) FROM map_table", [], |r| r.get(0)).unwrap();
+    assert!(mapped >= 20, "the built-in map was installed: {mapped}");
+    // The upgraded store answers through its map, and its register exports as the company's file.
+    let (answer, code): (serde_json::Value, i32) = env.json(&["access", &opened.request]);
+    assert_eq!(code, 0, "{answer}");
+    assert!(answer["categories"].as_array().is_some_and(|c| !c.is_empty()));
+    let exported = support::stdout(&env.run(&["register", "export"]));
+    let file = std::fs::read_to_string(support::fixture_dir("virtio").join("company.toml")).unwrap();
+    assert_eq!(exported, file);
+}

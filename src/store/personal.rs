@@ -627,17 +627,25 @@ pub fn save(conn: &Connection, tables: &[Table]) -> rusqlite::Result<()> {
 
 /// The map of the built-in schema (`schema.sql`), as the two built-in companies' files give it.
 pub fn builtin() -> Vec<Table> {
-    let file = crate::store::fixture::FIXTURES[0].company_file;
-    crate::map::CompanyFile::parse(file).map(|f| f.table).unwrap_or_default()
+    builtin_of(crate::store::fixture::FIXTURES[0].name)
+}
+
+/// The map in a built-in company's file (the first company's for a name that is none of them).
+fn builtin_of(company: &str) -> Vec<Table> {
+    let fixtures = crate::store::fixture::FIXTURES;
+    let fixture = fixtures.iter().find(|f| f.name == company).unwrap_or(&fixtures[0]);
+    crate::map::CompanyFile::parse(fixture.company_file).map(|f| f.table).unwrap_or_default()
 }
 
 /// Upgrade: a store made before the data map existed has the built-in schema; when it has a
-/// register, its map is the built-in one.
+/// register, its map is the one in its company's file (`controller.fixture`), or for a register
+/// loaded from another file, the built-in companies' map of that schema.
 pub fn install_builtin(conn: &Connection) -> rusqlite::Result<()> {
-    let has_register = conn.query_row("SELECT 1 FROM controller WHERE id = 1", [], |_| Ok(())).optional()?.is_some();
+    let company: Option<String> =
+        conn.query_row("SELECT fixture FROM controller WHERE id = 1", [], |r| r.get(0)).optional()?;
     let has_map: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM map_table)", [], |r| r.get(0))?;
-    if has_register && !has_map {
-        save(conn, &builtin())?;
+    if let (Some(company), false) = (company, has_map) {
+        save(conn, &builtin_of(&company))?;
     }
     Ok(())
 }

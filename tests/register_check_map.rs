@@ -262,3 +262,21 @@ fn a_table_of_its_own_is_checked_against_the_columns_it_declares() {
         &format!("line {line}: table[{i}].name: the store has no table \"review\", and the entry declares no columns"),
     );
 }
+
+#[test]
+fn the_columns_of_an_automated_decision_s_steps_and_its_reversal_are_checked() {
+    let text = fixture("virtio");
+    let bad = after(&text, &table("dunning_event"), "amount_cents = \"amount_cents\"", "amount_cents = \"amount\"");
+    let bad = after(
+        &bad,
+        &table("dunning_event"),
+        "table = \"service\"\ncolumn = \"status\"",
+        "table = \"service\"\ncolumn = \"state\"",
+    );
+    let i = index(&bad, "dunning_event");
+    let out = check(&bad);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("table[{i}].decision_steps.about.amount_cents")) && err.contains("amount"), "{err}");
+    assert!(err.contains(&format!("table[{i}].decision_steps.reversal.unblock[0]")) && err.contains("state"), "{err}");
+}

@@ -139,6 +139,33 @@ pub fn own_columns(t: &Table, i: usize) -> Vec<(String, &str)> {
     if let Some(o) = &t.other_people {
         out.push((format!("table[{i}].other_people.column"), &o.column));
     }
+    for (j, x) in t.shown_name.iter().enumerate() {
+        out.push((format!("table[{i}].shown_name[{j}]"), x));
+    }
+    for (j, x) in t.recipient.iter().enumerate() {
+        if let Some(c) = &x.categories {
+            out.push((format!("table[{i}].recipient[{j}].categories"), c));
+        }
+        if let Some(c) = &x.order {
+            out.push((format!("table[{i}].recipient[{j}].order"), c));
+        }
+    }
+    if let Some(c) = t.consent_record.as_ref().and_then(|c| c.source.as_ref()) {
+        out.push((format!("table[{i}].consent_record.source"), c));
+    }
+    if let Some(a) = &t.attachment {
+        out.push((format!("table[{i}].attachment.content"), &a.content));
+        out.push((format!("table[{i}].attachment.media_type"), &a.media_type));
+    }
+    if let Some(d) = &t.decision_steps {
+        let key = format!("table[{i}].decision_steps");
+        out.push((format!("{key}.step"), &d.step));
+        out.push((format!("{key}.occurred_at"), &d.occurred_at));
+        out.push((format!("{key}.automated"), &d.automated));
+        if let Some(r) = &d.reversal {
+            out.push((format!("{key}.reversal.detail_column"), &r.detail_column));
+        }
+    }
     out
 }
 
@@ -165,6 +192,28 @@ pub fn other_tables(t: &Table, i: usize) -> Vec<(String, &str, Option<&str>)> {
     for (j, c) in t.column.iter().enumerate() {
         if let Some(r) = &c.references {
             out.push((format!("table[{i}].column[{j}].references"), r.as_str(), None));
+        }
+    }
+    if let (Some(d), Some(link)) = (&t.decision_steps, &t.link) {
+        // The columns of the row a decision was about are the parent's.
+        let a = &d.about;
+        for (name, column) in [
+            ("number", &a.number),
+            ("amount_cents", &a.amount_cents),
+            ("currency", &a.currency),
+            ("issued_at", &a.issued_at),
+            ("due_at", &a.due_at),
+            ("status", &a.status),
+            ("paid_at", &a.paid_at),
+        ] {
+            out.push((format!("table[{i}].decision_steps.about.{name}"), link.parent.as_str(), Some(column.as_str())));
+        }
+        for (j, u) in d.reversal.iter().flat_map(|r| &r.unblock).enumerate() {
+            out.push((
+                format!("table[{i}].decision_steps.reversal.unblock[{j}]"),
+                u.table.as_str(),
+                Some(u.column.as_str()),
+            ));
         }
     }
     out

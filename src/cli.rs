@@ -79,7 +79,7 @@ pub enum Command {
     Init(InitArgs),
     /// Check whether the store holds data on a person: records per category (internal, not a request)
     Lookup(LookupArgs),
-    /// Show the register of processing (GDPR Art. 30) held in the store, export it as a company file, check one, or apply one
+    /// Show the register of processing (GDPR Art. 30) held in the store, export it with the data map as a company file, check one, or apply one
     Register(RegisterArgs),
     /// Right of access (Art. 15): open a request and send the code, or answer a verified request
     Access(AccessArgs),
@@ -158,7 +158,7 @@ pub struct RegisterArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RegisterCommand {
-    /// Write the store's register as a company file (TOML, see docs/register-file.md)
+    /// Write the store's register and data map as a company file (TOML, see docs/register-file.md)
     Export {
         /// Write to FILE instead of stdout
         #[arg(long, value_name = "FILE")]

@@ -6,7 +6,6 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::audit;
 use crate::cli::{ObjectArgs, RectifyArgs, RestrictArgs, YesArgs};
 use crate::error::Error;
 use crate::exit::Code;
@@ -121,89 +120,29 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
-    let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
-    let map = DataMap::load(&ctx.store.conn)?;
-    let named = req.named_email();
-    // Re-validate against the country as it will be after the change.
-    rectify::revalidate(&ctx.store.conn, &map, &s, named.as_deref(), &mut changes)?;
-    let planned = rectify::plan(&ctx.store.conn, &map, &s, named.as_deref(), &changes)?;
-    let supplements: Vec<Value> = req.params["supplement"].as_array().cloned().unwrap_or_default();
+    let prepared = rectify::carry_out::prepare(&ctx.store, &req, &s)?;
     if !ctx.out.json {
         let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
-        for p in &planned {
+        for p in &prepared.planned {
             t.add_row(vec![table::cell(&p.field), table::cell(p.old.as_deref().unwrap_or("")), table::cell(&p.new)]);
         }
-        for sup in &supplements {
+        for sup in &prepared.statements {
             t.add_row(vec![
-                table::cell(&format!("statement ({})", sup["category"].as_str().unwrap_or(""))),
+                table::cell(&format!("statement ({})", sup.category)),
                 table::cell(""),
-                table::cell(sup["statement"].as_str().unwrap_or("")),
+                table::cell(&sup.statement),
             ]);
         }
         ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id))?;
     }
     confirm(ctx, yes, "Apply these corrections?")?;
-    let register = register(ctx)?;
-    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    let tx = ctx.store.conn.transaction()?;
-    if let Some(p) = planned.iter().find(|p| rectify::is_mail_address(&map, &p.field)) {
-        // The old address on file is told of the change before it is replaced.
-        let old = p.old.clone().unwrap_or_default();
-        let sig = crate::answers::signature(&controller);
-        let body = format!(
-            "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
-Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n{sig_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
-Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
-            id = req.id,
-            new = p.new,
-            contact = controller.privacy_email,
-            sig_nl = sig.nl,
-            sig_en = sig.en
-        );
-        let letter = Letter {
-            kind: "email-changed",
-            subject: format!("E-mailadres gewijzigd / Email address changed ({})", req.id),
-            body,
-        };
-        mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?;
-    }
-    rectify::apply(&tx, &map, &s, named.as_deref(), &changes)?;
-    for sup in &supplements {
-        tx.execute(
-            "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![s.person_id, sup["category"].as_str(), sup["statement"].as_str(), req.id, ctx.clock.timestamp()],
-        )?;
-    }
-    let fields: Vec<&str> = planned.iter().map(|p| p.field.as_str()).collect();
-    audit::append(
-        &tx,
-        &ctx.clock,
-        Some(&req.id),
-        Some(&req.subject_pseudonym),
-        "rectified",
-        json!({"fields": fields, "statements": supplements.len()}),
-    )?;
-    let outcome = json!({"changes": planned, "supplementary_statements": supplements});
-    request::set_outcome(&tx, &req, &outcome)?;
-    let what = format!(
-        "Rectification (Art. 16) of: {}. Correct the data you received from us.",
-        if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
+    let done = rectify::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, prepared)?;
+    let human = format!(
+        "{} field(s) corrected, {} statement(s) added.",
+        done.changes.len(),
+        done.supplementary_statements.len()
     );
-    let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
-    let concerned = rectify::categories(&register, &map, &fields, &statements);
-    notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &concerned, &what)?;
-    let names: Vec<(String, String)> = fields.iter().map(|f| rectify::letter_names(&map, f)).collect();
-    let answer = crate::answers::rectified(&register, &req, &names, &statements);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
-    request::answered(&tx, &ctx.clock, &req, json!({"answered": "rectification"}))?;
-    tx.commit()?;
-    report(
-        ctx,
-        &req,
-        outcome,
-        format!("{} field(s) corrected, {} statement(s) added.", planned.len(), supplements.len()),
-    )
+    report(ctx, &req, serde_json::to_value(&done)?, human)
 }
 
 // --------------------------------------------------------------------------------- restrict

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use crate::cli::{ObjectArgs, RectifyArgs, RestrictArgs, YesArgs};
 use crate::error::Error;
 use crate::exit::Code;
-use crate::mail::{self, Letter};
 use crate::notify::{self, Notification};
 use crate::output::table;
 use crate::queue::OnSent;
@@ -180,24 +179,14 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     }
     let ground = req.params["ground"].as_str().unwrap_or("accuracy-contested").to_owned();
     let categories: Vec<String> = serde_json::from_value(req.params["categories"].clone()).unwrap_or_default();
-    let scope = if categories.is_empty() { "all of the person's data".to_owned() } else { categories.join(", ") };
+    let scope = restrict::scope(&categories);
     ctx.out.status(&format!(
         "Request {}: restrict {scope} on the ground {ground}; afterwards it is only stored.",
         req.id
     ))?;
     confirm(ctx, yes, "Restrict processing?")?;
-    let register = register(ctx)?;
-    let tx = ctx.store.conn.transaction()?;
-    restrict::apply(&tx, &ctx.clock, &req, &s, &ground, &categories, None)?;
-    let outcome = json!({"ground": ground, "categories": categories, "since": ctx.clock.timestamp()});
-    request::set_outcome(&tx, &req, &outcome)?;
-    let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
-    notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &categories, &what)?;
-    let answer = crate::answers::restricted(&register, &req, &ground, &categories);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
-    request::answered(&tx, &ctx.clock, &req, json!({"answered": "restriction"}))?;
-    tx.commit()?;
-    report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
+    let done = restrict::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &ground, &categories)?;
+    report(ctx, &req, serde_json::to_value(&done)?, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
 
 /// Art. 18(3): send the notice now, lift `days` later (see [`restrict::lift_due`]).
@@ -206,42 +195,15 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
     crate::free_text::check("--reason", reason)?;
-    let req = request::load(&ctx.store.conn, id)?;
-    if req.kind() != Kind::Restrict {
-        return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
-    }
-    if restrict::active(&ctx.store.conn, &req.id)? == 0 {
-        return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
-    }
-    if let Some(at) = restrict::scheduled(&ctx.store.conn, &req.id)? {
-        return Err(Error::RequestState(format!(
-            "the restriction of request {} is already to be lifted at {at}; the person was told",
-            req.id
-        ))
-        .into());
-    }
-    let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    let lift_at = ctx.clock.now() + chrono::Duration::days(i64::from(days));
-    let tx = ctx.store.conn.transaction()?;
-    let body = crate::answers::lift_notice(&req, reason.trim(), lift_at);
-    let no_one = crate::answers::Text { nl: String::new(), en: String::new() };
-    let letter = Letter {
-        kind: "restriction-lift-notice",
-        subject: format!("Opheffen beperking / Restriction to be lifted ({})", req.id),
-        body: crate::answers::compose(&controller, &body, &no_one),
-    };
-    let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?
-        .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
-    let lift_at = crate::clock::stamp(lift_at);
-    let n = restrict::schedule_lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp(), &lift_at)?;
-    tx.commit()?;
+    let lift = restrict::carry_out::announce_lift(&mut ctx.store, &ctx.clock, id, reason.trim(), days)?;
+    let (n, lift_at, sent) = (lift.scheduled, lift.lift_at, lift.notice);
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
     } else {
         ctx.out.data(&format!(
             "Notice sent ({} {}); {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
 by the first `dsr retention run` or `dsr restrict` after that. Until then the restriction applies.",
-            sent.transport, sent.reference, req.id
+            sent.transport, sent.reference, lift.request
         ))?;
     }
     Ok(Code::Ok)
@@ -249,10 +211,7 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
 
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
 fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let register = register(ctx)?;
-    let tx = ctx.store.conn.transaction()?;
-    let lifted = restrict::lift_due(&tx, &ctx.clock, &register)?;
-    tx.commit()?;
+    let lifted = restrict::carry_out::lift_due(&mut ctx.store, &ctx.clock)?;
     for id in lifted {
         ctx.out
             .status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."))?;

@@ -15,12 +15,23 @@ use crate::register::Register;
 use crate::request::Request;
 use crate::subject::{self, Subject};
 
+pub mod carry_out;
+
 pub const GROUNDS: &[(&str, &str)] = &[
     ("accuracy-contested", "Art. 18(1)(a): the person contests the accuracy of the data, while it is checked"),
     ("unlawful", "Art. 18(1)(b): the processing is unlawful and the person asks for restriction instead of erasure"),
     ("legal-claims", "Art. 18(1)(c): the person needs the data for a legal claim; it survives retention until lifted"),
     ("objection-pending", "Art. 18(1)(d): the person objected (Art. 21(1)) and the balancing is pending"),
 ];
+
+/// What a restriction covers, in the officer's words: the categories, or all of the person's data.
+pub fn scope(categories: &[String]) -> String {
+    if categories.is_empty() {
+        "all of the person's data".to_owned()
+    } else {
+        categories.join(", ")
+    }
+}
 
 /// Check the categories named for a restriction against the register.
 pub fn check_categories(register: &Register, categories: &[String]) -> Result<(), Error> {

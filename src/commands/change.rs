@@ -1,7 +1,8 @@
 //! `dsr rectify`, `dsr restrict`, `dsr object`: the rights that change how data may be used.
 //! Each opens a request with the challenge-and-verify flow; once verified, the same command
 //! with the request id shows what will happen, asks on a terminal (`--yes` for scripts), and
-//! applies it with its audit entries in one transaction.
+//! applies it. Parses, asks and renders: each procedure, with its audit entries and letters in
+//! one transaction, is in `rights::<right>::carry_out` (the Art. 19 record in `notify`).
 
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -11,9 +12,9 @@ use crate::error::Error;
 use crate::exit::Code;
 use crate::notify::{self, Notification};
 use crate::output::table;
-use crate::queue::OnSent;
+
 use crate::register::Register;
-use crate::request::{self, Kind, Request};
+use crate::request::{self, Kind};
 use crate::rights::object;
 use crate::rights::rectify::{self, Change};
 use crate::rights::restrict;
@@ -46,10 +47,10 @@ fn confirm(ctx: &Ctx, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
     }
 }
 
-fn report(ctx: &mut Ctx, req: &Request, outcome: Value, human: String) -> anyhow::Result<Code> {
+fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Result<Code> {
     // The answer letter is delivered first, so the state shown is the one the person is in.
     ctx.flush()?;
-    let req = request::load(&ctx.store.conn, &req.id)?;
+    let req = request::load(&ctx.store.conn, id)?;
     let recipients = notify::list(&ctx.store.conn, &req.id)?;
     if ctx.out.json {
         ctx.out.json(&Applied {
@@ -141,7 +142,7 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
         done.changes.len(),
         done.supplementary_statements.len()
     );
-    report(ctx, &req, serde_json::to_value(&done)?, human)
+    report(ctx, &req.id, serde_json::to_value(&done)?, human)
 }
 
 // --------------------------------------------------------------------------------- restrict
@@ -186,7 +187,7 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     ))?;
     confirm(ctx, yes, "Restrict processing?")?;
     let done = restrict::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &ground, &categories)?;
-    report(ctx, &req, serde_json::to_value(&done)?, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
+    report(ctx, &req.id, serde_json::to_value(&done)?, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
 
 /// Art. 18(3): send the notice now, lift `days` later (see [`restrict::lift_due`]).
@@ -252,66 +253,37 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
     ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id))?;
     confirm(ctx, yes, "Carry out the objection?")?;
-    let register = register(ctx)?;
-    let keys = ctx.keys()?;
-    let tx = ctx.store.conn.transaction()?;
-    let answer = object::apply(&tx, &ctx.clock, &keys, &register, &req, &s, &purpose)?;
+    let answer = object::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &purpose)?;
     let outcome = serde_json::to_value(&answer)?;
-    request::set_outcome(&tx, &req, &outcome)?;
-    let letter = crate::answers::objection(&register, &req, &answer);
-    let on_sent = if answer.decided { OnSent::DeliversAnswer } else { OnSent::Nothing };
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter, on_sent)?;
-    if answer.decided {
-        request::answered(&tx, &ctx.clock, &req, json!({"answered": "objection"}))?;
-    }
-    tx.commit()?;
     let next = if answer.decided {
         String::new()
     } else {
         format!("\nRecord the decision with `dsr object --decide {} --uphold` or `--override --grounds TEXT`.", req.id)
     };
-    report(ctx, &req, outcome, format!("{}{next}", answer.explanation_en))
+    report(ctx, &req.id, outcome, format!("{}{next}", answer.explanation_en))
 }
 
 fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
     crate::free_text::check("--grounds", grounds.unwrap_or_default())?;
-    let req = request::load(&ctx.store.conn, id)?;
-    if req.kind() != Kind::Object {
-        return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());
-    }
-    let register = register(ctx)?;
-    let tx = ctx.store.conn.transaction()?;
-    let answer = object::decide(&tx, &ctx.clock, &req, uphold, grounds)?;
-    object::recall_claim(&tx, &ctx.clock, &register, &req, &answer)?;
-    let outcome = serde_json::to_value(&answer)?;
-    request::set_outcome(&tx, &req, &outcome)?;
-    let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter, OnSent::DeliversAnswer)?;
-    if req.state == "verified" {
-        request::answered(&tx, &ctx.clock, &req, json!({"answered": "objection decided"}))?;
-    }
-    tx.commit()?;
-    report(ctx, &req, outcome, answer.explanation_en)
+    let decided = object::carry_out::decide(&mut ctx.store, &ctx.clock, id, uphold, grounds)?;
+    let outcome = serde_json::to_value(&decided.answer)?;
+    report(ctx, &decided.request, outcome, decided.answer.explanation_en)
 }
 
 /// `dsr request notified ID --recipient R --ref TEXT | --impossible --reason TEXT`.
 pub fn notified(ctx: &mut Ctx, id: &str, recipient: &str, proof: &notify::Proof) -> anyhow::Result<Code> {
-    let tx = ctx.store.conn.transaction()?;
-    let req = request::load(&tx, id)?;
-    notify::mark(&tx, &ctx.clock, &req, recipient, proof)?;
-    tx.commit()?;
-    let left = notify::list(&ctx.store.conn, &req.id)?.into_iter().filter(|n| n.state == "to-notify").count();
+    let closed = notify::close(&mut ctx.store.conn, &ctx.clock, id, recipient, proof)?;
+    let (req, left) = (closed.request, closed.still_to_notify);
     let state = match proof {
         notify::Proof::Reference(_) => "notified",
         notify::Proof::Impossible(_) => "impossible",
     };
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "recipient": recipient, "state": state, "still_to_notify": left}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": req, "recipient": recipient, "state": state, "still_to_notify": left}))?;
     } else {
         let done =
             if state == "notified" { "was notified of" } else { "cannot be notified (recorded with the reason) of" };
-        ctx.out
-            .data(&format!("Recorded: {recipient} {done} request {}; {left} notification(s) still open.", req.id))?;
+        ctx.out.data(&format!("Recorded: {recipient} {done} request {req}; {left} notification(s) still open."))?;
     }
     Ok(Code::Ok)
 }

@@ -91,7 +91,7 @@ fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
     if req.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
     }
-    super::access::send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
+    crate::rights::intake::send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
     tx.commit()?;
     // Like opening: a known person gets a code, an unknown one none; stderr must not show it.
     ctx.opened = Some(req.id.clone());

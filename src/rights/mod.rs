@@ -5,6 +5,7 @@ pub mod access;
 pub mod erase;
 pub mod export;
 pub mod history;
+pub mod intake;
 pub mod object;
 pub mod rectify;
 pub mod restrict;

@@ -2,6 +2,7 @@
 //! and prints nothing.
 
 pub mod access;
+pub mod deliver;
 pub mod erase;
 pub mod export;
 pub mod history;

@@ -87,7 +87,6 @@ const COMMANDS_WITH_TRANSACTIONS: &[(&str, &str)] = &[
     ("check.rs", "a read-only snapshot for the streaming check --stdin (nothing is written)"),
     ("init.rs", "creating a store and loading its company file, before any right applies"),
     ("request.rs", "request bookkeeping (expiry, extension, rejection) not yet moved to request.rs"),
-    ("verify.rs", "the verification step (check, resend, alternative, unlock) not yet moved"),
 ];
 
 /// Whether the code begins a transaction (checked, unchecked, with a behaviour, or by hand).

@@ -3,6 +3,7 @@
 //! address that names no one gets the Art. 15(1) negative confirmation instead. One transaction:
 //! the request, its audit entries and its queued letters are recorded together; the letters go
 //! out after the commit. A known and an unknown identifier look the same to whoever asks.
+//! Then verification: the code checked, a new code sent, another method recorded, a lock lifted.
 
 use serde_json::json;
 
@@ -148,4 +149,66 @@ fn negative_confirmation(
     let letter = crate::letters::no_data(controller, req, &address);
     mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
     Ok(())
+}
+
+/// A code checked: the request and what the check found.
+#[derive(Debug)]
+pub struct Checked {
+    pub request: Request,
+    pub outcome: verify::Outcome,
+}
+
+/// Check the code the person relayed for request `id`. Failures (tries, a burned code, a lock)
+/// are recorded before they are reported, so the outcome is committed either way.
+pub fn check(store: &mut Store, clock: &Clock, id: &str, code: &str) -> anyhow::Result<Checked> {
+    let keys = Keys::load(&store.conn)?;
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let req = request::load(&tx, id)?;
+    let outcome = verify::check(&tx, clock, &keys, &req, code)?;
+    tx.commit()?;
+    Ok(Checked { request: req, outcome })
+}
+
+/// Send a new code for a request that awaits verification (the older one no longer works).
+pub fn resend(store: &mut Store, clock: &Clock, id: &str) -> anyhow::Result<Request> {
+    let keys = Keys::load(&store.conn)?;
+    let register = Register::load(&store.conn)?;
+    let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    mail::check_setup(&store.path, &controller)?;
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let req = request::load(&tx, id)?;
+    if req.state != "awaiting-verification" {
+        return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
+    }
+    send_code(&tx, clock, &store.path, &keys, &controller, &req)?;
+    tx.commit()?;
+    Ok(req)
+}
+
+/// Verify request `id` another way than by code (the officer's method, reference and reason).
+pub fn alternative(
+    store: &mut Store,
+    clock: &Clock,
+    id: &str,
+    method: &str,
+    reference: &str,
+    reason: &str,
+) -> anyhow::Result<Request> {
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let req = request::load(&tx, id)?;
+    verify::alternative(&tx, clock, &req, method, reference, reason)?;
+    tx.commit()?;
+    Ok(req)
+}
+
+/// Unlock verification for the person of request `id` after repeated failures, with a reason.
+pub fn unlock(store: &mut Store, clock: &Clock, id: &str, reason: &str) -> anyhow::Result<Request> {
+    let tx = store.conn.transaction()?;
+    let req = request::load(&tx, id)?;
+    verify::unlock(&tx, clock, &req, reason)?;
+    tx.commit()?;
+    Ok(req)
 }

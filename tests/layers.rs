@@ -86,7 +86,6 @@ fn the_erase_command_holds_no_sql_and_no_transaction() {
 const COMMANDS_WITH_TRANSACTIONS: &[(&str, &str)] = &[
     ("check.rs", "a read-only snapshot for the streaming check --stdin (nothing is written)"),
     ("init.rs", "creating a store and loading its company file, before any right applies"),
-    ("request.rs", "request bookkeeping (expiry, extension, rejection) not yet moved to request.rs"),
 ];
 
 /// Whether the code begins a transaction (checked, unchecked, with a behaviour, or by hand).

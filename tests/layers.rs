@@ -125,3 +125,27 @@ fn the_listed_command_files_exist_and_still_need_it() {
         );
     }
 }
+
+/// Command files that run SQL themselves, and why; the others reach the store only through the
+/// domain modules.
+const COMMANDS_WITH_SQL: &[(&str, &str)] = &[("demo.rs", "the demo's walk-through picks the request it just opened")];
+
+#[test]
+fn commands_run_no_sql_but_the_listed_ones() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .filter(|name| !COMMANDS_WITH_SQL.iter().any(|(allowed, _)| allowed == name))
+        .filter(|name| {
+            let text = code(&src.join(name));
+            [".execute(", ".prepare(", ".prepare_cached(", ".query_row("].iter().any(|sign| text.contains(sign))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "these command files run SQL: move it to the domain (or list the file with its reason): {offenders:?}"
+    );
+}

@@ -1,8 +1,9 @@
 //! The right to restriction of processing (GDPR Art. 18): the person's data (all of it, or the
 //! listed categories) may only be stored, with one of the four grounds of Art. 18(1). Lifting a
-//! restriction requires telling the person first (Art. 18(3)): the caller sends that notice and
-//! schedules the lift a stated number of days later, so the notice can reach the person before
-//! processing resumes; the restriction keeps applying until [`lift_due`] carries the lift out.
+//! restriction requires telling the person first (Art. 18(3)): [`carry_out::announce_lift`] sends
+//! that notice and schedules the lift a stated number of days later, so the notice can reach the
+//! person before processing resumes; the restriction keeps applying until [`lift_due`] carries the
+//! lift out.
 
 use rusqlite::{params, Connection};
 use serde_json::json;

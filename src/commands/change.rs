@@ -12,10 +12,10 @@ use crate::error::Error;
 use crate::exit::Code;
 use crate::notify::{self, Notification};
 use crate::output::table;
-
 use crate::register::Register;
 use crate::request::{self, Kind};
 use crate::rights::object;
+use crate::rights::rectify::carry_out::Statement;
 use crate::rights::rectify::{self, Change};
 use crate::rights::restrict;
 use crate::store::personal::DataMap;
@@ -110,7 +110,7 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
         if text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\n') {
             return Err(Error::invalid("--supplement", "the statement needs text without control characters").into());
         }
-        supplements.push(json!({"category": category.trim(), "statement": text.trim()}));
+        supplements.push(Statement { category: category.trim().to_owned(), statement: text.trim().to_owned() });
     }
     open(ctx, Kind::Rectify, &args.subject, &args.open, json!({"set": changes, "supplement": supplements}))
 }

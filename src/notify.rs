@@ -230,3 +230,21 @@ pub fn mark(conn: &Connection, clock: &Clock, req: &Request, recipient: &str, pr
     )?;
     Ok(())
 }
+
+/// A recipient's notifications closed: the request and how many of its notifications are open.
+#[derive(Debug)]
+pub struct Closed {
+    pub request: String,
+    pub still_to_notify: usize,
+}
+
+/// `dsr request notified`: close a recipient's notifications of request `id` ([`mark`]) in one
+/// transaction with the audit entry.
+pub fn close(conn: &mut Connection, clock: &Clock, id: &str, recipient: &str, proof: &Proof) -> anyhow::Result<Closed> {
+    let tx = conn.transaction()?;
+    let req = crate::request::load(&tx, id)?;
+    mark(&tx, clock, &req, recipient, proof)?;
+    tx.commit()?;
+    let still_to_notify = list(conn, &req.id)?.into_iter().filter(|n| n.state == "to-notify").count();
+    Ok(Closed { request: req.id, still_to_notify })
+}

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::subject::{self, Identifier, Resolution};
 
+pub mod decide;
 mod next;
 mod transitions;
 

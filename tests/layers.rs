@@ -79,3 +79,73 @@ fn the_erase_command_holds_no_sql_and_no_transaction() {
         }
     }
 }
+
+/// The command files that still open a transaction themselves, and why. Every other file under
+/// `src/commands/` parses, asks and renders: the procedures, each owning its transaction, are in
+/// `rights::<right>` (and `notify`, `rights::intake`, `rights::deliver`).
+const COMMANDS_WITH_TRANSACTIONS: &[(&str, &str)] = &[
+    ("check.rs", "a read-only snapshot for the streaming check --stdin (nothing is written)"),
+    ("init.rs", "creating a store and loading its company file, before any right applies"),
+];
+
+/// Whether the code begins a transaction (checked, unchecked, with a behaviour, or by hand).
+fn opens_transaction(code: &str) -> bool {
+    ["transaction(", "transaction_with_behavior(", "Transaction::new"].iter().any(|sign| code.contains(sign))
+}
+
+#[test]
+fn commands_open_no_transactions_but_the_listed_ones() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src.join("commands"), &mut files);
+    let mut offenders = Vec::new();
+    for file in &files {
+        let name = file.strip_prefix(src.join("commands")).unwrap().display().to_string();
+        if COMMANDS_WITH_TRANSACTIONS.iter().any(|(allowed, _)| *allowed == name) {
+            continue;
+        }
+        if opens_transaction(&code(file)) {
+            offenders.push(name);
+        }
+    }
+    assert!(files.len() > 10, "the scan found too few command files: {files:?}");
+    assert!(
+        offenders.is_empty(),
+        "these command files open a transaction: move the procedure to rights::<right> (or list the file with its reason): {offenders:?}"
+    );
+}
+
+#[test]
+fn the_listed_command_files_exist_and_still_need_it() {
+    let commands = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    for (file, why) in COMMANDS_WITH_TRANSACTIONS {
+        assert!(
+            opens_transaction(&code(&commands.join(file))),
+            "src/commands/{file} is listed as opening a transaction ({why}) but opens none: take it off the list"
+        );
+    }
+}
+
+/// Command files that run SQL themselves, and why; the others reach the store only through the
+/// domain modules.
+const COMMANDS_WITH_SQL: &[(&str, &str)] = &[("demo.rs", "the demo's walk-through picks the request it just opened")];
+
+#[test]
+fn commands_run_no_sql_but_the_listed_ones() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let offenders: Vec<String> = files
+        .iter()
+        .map(|f| f.strip_prefix(&src).unwrap().display().to_string())
+        .filter(|name| !COMMANDS_WITH_SQL.iter().any(|(allowed, _)| allowed == name))
+        .filter(|name| {
+            let text = code(&src.join(name));
+            [".execute(", ".prepare(", ".prepare_cached(", ".query_row("].iter().any(|sign| text.contains(sign))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "these command files run SQL: move it to the domain (or list the file with its reason): {offenders:?}"
+    );
+}

@@ -5,13 +5,12 @@ use serde_json::json;
 
 use crate::archive::{present, sections};
 use crate::cli::{AccessArgs, OpenArgs, SubjectArgs};
-use crate::error::Error;
 use crate::exit::Code;
 use crate::output::{sanitize, table, Output};
-use crate::register::Register;
-use crate::request::{self, Channel, Kind, NewRequest, Request};
-use crate::rights::access::{self, AccessReport};
-use crate::{audit, mail, subject, verify};
+use crate::request::{Channel, Kind, NewRequest, Request};
+use crate::rights::access::{self, AccessReport, Shown};
+use crate::rights::intake::{self, Intake};
+use crate::subject;
 
 use super::{given, identifier, interactive, Ctx};
 
@@ -47,16 +46,8 @@ pub fn open(
     params: serde_json::Value,
 ) -> anyhow::Result<Code> {
     let id = identifier(who)?;
-    let keys = ctx.keys()?;
-    let register = Register::load(&ctx.store.conn)?;
-    let controller = register
-        .controller
-        .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
-    mail::check_setup(&ctx.store.path, &controller)?;
     let received_on = how.received.unwrap_or_else(|| ctx.clock.now().date_naive());
     let given = given(who);
-    let tx = ctx.store.conn.transaction()?;
-    request::expire_stale(&tx, &ctx.clock)?;
     let new = NewRequest {
         kind,
         identifier: &id,
@@ -65,57 +56,7 @@ pub fn open(
         received_on,
         params,
     };
-    let asked = new.params.clone();
-    let (mut req, fresh) = request::open(&tx, &ctx.clock, &keys, &new)?;
-    let amended = !fresh && req.params != asked;
-    if amended {
-        if req.state != "awaiting-verification" {
-            // Verified for what it asked: silently answering something else, or dropping what the
-            // officer typed now, would both be wrong.
-            return Err(Error::RequestState(format!(
-                "request {id} ({right}) is already open and verified for this person with other details than these, which were not recorded; \
-                 carry out or reject {id} first (`dsr request show {id}`), then open the new request",
-                id = req.id,
-                right = req.right
-            ))
-            .into());
-        }
-        // Not verified yet: the open request now asks what the person asks now, and the code sent
-        // for what it asked before no longer approves anything.
-        tx.execute("UPDATE request SET params = ?2 WHERE id = ?1", rusqlite::params![req.id, asked.to_string()])?;
-        audit::append(
-            &tx,
-            &ctx.clock,
-            Some(&req.id),
-            Some(&req.subject_pseudonym),
-            "request-amended",
-            json!({"params": "replaced"}),
-        )?;
-        req = request::load(&tx, &req.id)?;
-        verify::void(&tx, &ctx.clock, &req)?;
-    }
-    // A new code for the new details, within the limits; known and unknown people alike.
-    let mut held_back = None;
-    if fresh || amended {
-        match send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req) {
-            Err(e)
-                if amended
-                    && matches!(
-                        e.downcast_ref::<Error>(),
-                        Some(Error::RateLimited(_) | Error::VerificationLocked(_))
-                    ) =>
-            {
-                held_back = Some(e.to_string());
-            }
-            other => {
-                other?;
-            }
-        }
-    }
-    if fresh {
-        negative_confirmation(&tx, &ctx.clock, &ctx.store.path, &controller, &req)?;
-    }
-    tx.commit()?;
+    let Intake { request: req, fresh, amended, held_back } = intake::open(&mut ctx.store, &ctx.clock, &new)?;
     ctx.opened = Some(req.id.clone());
     let message = if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
@@ -163,66 +104,6 @@ pub fn open(
     Ok(Code::Ok)
 }
 
-/// Issue a code and queue it for the address on file, inside the caller's transaction (it is
-/// delivered after the commit; a transport failure leaves it queued with its error). A request that names no
-/// one, or a person without an email address, gets no code and the same acknowledgement.
-pub fn send_code(
-    tx: &rusqlite::Connection,
-    clock: &crate::clock::Clock,
-    store: &std::path::Path,
-    keys: &crate::keys::Keys,
-    controller: &crate::register::Controller,
-    req: &Request,
-) -> anyhow::Result<bool> {
-    let address = match req.person_id {
-        Some(person) => subject::address_on_file(tx, person, req.named_email().as_deref())?,
-        None => None,
-    };
-    // A stored address no mail can reach is treated as none: failing here would tell the officer
-    // (and whoever asked) that the person is on file.
-    let address = address.filter(|a| a.parse::<lettre::Address>().is_ok());
-    let Some(address) = address else {
-        // A code that is never sent, so that tries, limits and lock look the same as for a person on file.
-        verify::issue(tx, clock, keys, req, None)?;
-        return Ok(false);
-    };
-    let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
-    let body = mail::challenge_body(
-        controller,
-        &req.id,
-        req.kind().names(),
-        &mail::asked(&req.params),
-        &issued.grouped(),
-        issued.expires_at,
-    );
-    let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
-    let message = mail::message(controller, &address, &subject_line, body, clock)?;
-    mail::queue_message(tx, clock, store, req, "verification-code", &message, crate::queue::OnSent::Nothing)?;
-    Ok(true)
-}
-
-/// Art. 15(1): a request opened by an email address that names no one on file gets a letter at
-/// that address saying no data is linked to it. Sent only to the address given (its owner learns
-/// only about it), never shown differently to the officer; a person on file gets the code instead.
-fn negative_confirmation(
-    tx: &rusqlite::Connection,
-    clock: &crate::clock::Clock,
-    store: &std::path::Path,
-    controller: &crate::register::Controller,
-    req: &Request,
-) -> anyhow::Result<()> {
-    let Some(address) = req.named_email().filter(|_| req.person_id.is_none()) else {
-        return Ok(());
-    };
-    if address.parse::<lettre::Address>().is_err() {
-        // Nothing can reach it; the officer's answer must not differ from a known person's.
-        return Ok(());
-    }
-    let letter = crate::letters::no_data(controller, req, &address);
-    mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
-    Ok(())
-}
-
 /// Load a request for answering: the right kind, verified, naming a person.
 pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, subject::Subject)> {
     crate::rights::verified(&ctx.store.conn, id, kind)
@@ -237,31 +118,29 @@ fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
         return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
     }
     let report = access::build(&ctx.store.conn, &ctx.clock, &req, &s)?;
-    let tx = ctx.store.conn.unchecked_transaction()?;
-    // Prepared, not delivered: viewing or writing a file completes nothing (`--send` or
-    // `dsr request delivered` does).
-    request::answered(
-        &tx,
-        &ctx.clock,
-        &req,
-        json!({"categories": report.categories.len(), "records": report.person.records, "to": if args.out.is_some() { "file" } else if ctx.out.json { "json" } else { "terminal" }}),
-    )?;
-    // Write the answer before committing: if it cannot be written, nothing is recorded.
-    match &args.out {
-        Some(path) => {
-            crate::fsutil::write_private(path, args.force, |file| {
-                let mut w = std::io::BufWriter::new(file);
-                serde_json::to_writer_pretty(&mut w, &report)?;
-                std::io::Write::write_all(&mut w, b"\n")?;
-                std::io::Write::flush(&mut w)?;
-                Ok(())
-            })?;
-            ctx.out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()))?;
+    let to = match (&args.out, ctx.out.json) {
+        (Some(_), _) => Shown::File,
+        (None, true) => Shown::Json,
+        (None, false) => Shown::Terminal,
+    };
+    let out = &ctx.out;
+    access::prepared(&ctx.store.conn, &ctx.clock, &req, &report, to, || {
+        match &args.out {
+            Some(path) => {
+                crate::fsutil::write_private(path, args.force, |file| {
+                    let mut w = std::io::BufWriter::new(file);
+                    serde_json::to_writer_pretty(&mut w, &report)?;
+                    std::io::Write::write_all(&mut w, b"\n")?;
+                    std::io::Write::flush(&mut w)?;
+                    Ok(())
+                })?;
+                out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()))?;
+            }
+            None if out.json => out.json(&report)?,
+            None => out.data(&render_access(&report, out)?)?,
         }
-        None if ctx.out.json => ctx.out.json(&report)?,
-        None => ctx.out.data(&render_access(&report, &ctx.out)?)?,
-    }
-    tx.commit()?;
+        Ok(())
+    })?;
     Ok(Code::Ok)
 }
 

@@ -1,22 +1,21 @@
 //! `dsr rectify`, `dsr restrict`, `dsr object`: the rights that change how data may be used.
 //! Each opens a request with the challenge-and-verify flow; once verified, the same command
 //! with the request id shows what will happen, asks on a terminal (`--yes` for scripts), and
-//! applies it with its audit entries in one transaction.
+//! applies it. Parses, asks and renders: each procedure, with its audit entries and letters in
+//! one transaction, is in `rights::<right>::carry_out` (the Art. 19 record in `notify`).
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::audit;
 use crate::cli::{ObjectArgs, RectifyArgs, RestrictArgs, YesArgs};
 use crate::error::Error;
 use crate::exit::Code;
-use crate::mail::{self, Letter};
 use crate::notify::{self, Notification};
 use crate::output::table;
-use crate::queue::OnSent;
 use crate::register::Register;
-use crate::request::{self, Kind, Request};
+use crate::request::{self, Kind};
 use crate::rights::object;
+use crate::rights::rectify::carry_out::Statement;
 use crate::rights::rectify::{self, Change};
 use crate::rights::restrict;
 use crate::store::personal::DataMap;
@@ -48,10 +47,10 @@ fn confirm(ctx: &Ctx, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
     }
 }
 
-fn report(ctx: &mut Ctx, req: &Request, outcome: Value, human: String) -> anyhow::Result<Code> {
+fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Result<Code> {
     // The answer letter is delivered first, so the state shown is the one the person is in.
     ctx.flush()?;
-    let req = request::load(&ctx.store.conn, &req.id)?;
+    let req = request::load(&ctx.store.conn, id)?;
     let recipients = notify::list(&ctx.store.conn, &req.id)?;
     if ctx.out.json {
         ctx.out.json(&Applied {
@@ -111,7 +110,7 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
         if text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\n') {
             return Err(Error::invalid("--supplement", "the statement needs text without control characters").into());
         }
-        supplements.push(json!({"category": category.trim(), "statement": text.trim()}));
+        supplements.push(Statement { category: category.trim().to_owned(), statement: text.trim().to_owned() });
     }
     open(ctx, Kind::Rectify, &args.subject, &args.open, json!({"set": changes, "supplement": supplements}))
 }
@@ -121,89 +120,29 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
-    let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
-    let map = DataMap::load(&ctx.store.conn)?;
-    let named = req.named_email();
-    // Re-validate against the country as it will be after the change.
-    rectify::revalidate(&ctx.store.conn, &map, &s, named.as_deref(), &mut changes)?;
-    let planned = rectify::plan(&ctx.store.conn, &map, &s, named.as_deref(), &changes)?;
-    let supplements: Vec<Value> = req.params["supplement"].as_array().cloned().unwrap_or_default();
+    let prepared = rectify::carry_out::prepare(&ctx.store, &req, &s)?;
     if !ctx.out.json {
         let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
-        for p in &planned {
+        for p in &prepared.planned {
             t.add_row(vec![table::cell(&p.field), table::cell(p.old.as_deref().unwrap_or("")), table::cell(&p.new)]);
         }
-        for sup in &supplements {
+        for sup in &prepared.statements {
             t.add_row(vec![
-                table::cell(&format!("statement ({})", sup["category"].as_str().unwrap_or(""))),
+                table::cell(&format!("statement ({})", sup.category)),
                 table::cell(""),
-                table::cell(sup["statement"].as_str().unwrap_or("")),
+                table::cell(&sup.statement),
             ]);
         }
         ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id))?;
     }
     confirm(ctx, yes, "Apply these corrections?")?;
-    let register = register(ctx)?;
-    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    let tx = ctx.store.conn.transaction()?;
-    if let Some(p) = planned.iter().find(|p| rectify::is_mail_address(&map, &p.field)) {
-        // The old address on file is told of the change before it is replaced.
-        let old = p.old.clone().unwrap_or_default();
-        let sig = crate::answers::signature(&controller);
-        let body = format!(
-            "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
-Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n{sig_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
-Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
-            id = req.id,
-            new = p.new,
-            contact = controller.privacy_email,
-            sig_nl = sig.nl,
-            sig_en = sig.en
-        );
-        let letter = Letter {
-            kind: "email-changed",
-            subject: format!("E-mailadres gewijzigd / Email address changed ({})", req.id),
-            body,
-        };
-        mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?;
-    }
-    rectify::apply(&tx, &map, &s, named.as_deref(), &changes)?;
-    for sup in &supplements {
-        tx.execute(
-            "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![s.person_id, sup["category"].as_str(), sup["statement"].as_str(), req.id, ctx.clock.timestamp()],
-        )?;
-    }
-    let fields: Vec<&str> = planned.iter().map(|p| p.field.as_str()).collect();
-    audit::append(
-        &tx,
-        &ctx.clock,
-        Some(&req.id),
-        Some(&req.subject_pseudonym),
-        "rectified",
-        json!({"fields": fields, "statements": supplements.len()}),
-    )?;
-    let outcome = json!({"changes": planned, "supplementary_statements": supplements});
-    request::set_outcome(&tx, &req, &outcome)?;
-    let what = format!(
-        "Rectification (Art. 16) of: {}. Correct the data you received from us.",
-        if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
+    let done = rectify::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, prepared)?;
+    let human = format!(
+        "{} field(s) corrected, {} statement(s) added.",
+        done.changes.len(),
+        done.supplementary_statements.len()
     );
-    let statements: Vec<&str> = supplements.iter().filter_map(|x| x["category"].as_str()).collect();
-    let concerned = rectify::categories(&register, &map, &fields, &statements);
-    notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &concerned, &what)?;
-    let names: Vec<(String, String)> = fields.iter().map(|f| rectify::letter_names(&map, f)).collect();
-    let answer = crate::answers::rectified(&register, &req, &names, &statements);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
-    request::answered(&tx, &ctx.clock, &req, json!({"answered": "rectification"}))?;
-    tx.commit()?;
-    report(
-        ctx,
-        &req,
-        outcome,
-        format!("{} field(s) corrected, {} statement(s) added.", planned.len(), supplements.len()),
-    )
+    report(ctx, &req.id, serde_json::to_value(&done)?, human)
 }
 
 // --------------------------------------------------------------------------------- restrict
@@ -241,24 +180,14 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
     }
     let ground = req.params["ground"].as_str().unwrap_or("accuracy-contested").to_owned();
     let categories: Vec<String> = serde_json::from_value(req.params["categories"].clone()).unwrap_or_default();
-    let scope = if categories.is_empty() { "all of the person's data".to_owned() } else { categories.join(", ") };
+    let scope = restrict::scope(&categories);
     ctx.out.status(&format!(
         "Request {}: restrict {scope} on the ground {ground}; afterwards it is only stored.",
         req.id
     ))?;
     confirm(ctx, yes, "Restrict processing?")?;
-    let register = register(ctx)?;
-    let tx = ctx.store.conn.transaction()?;
-    restrict::apply(&tx, &ctx.clock, &req, &s, &ground, &categories, None)?;
-    let outcome = json!({"ground": ground, "categories": categories, "since": ctx.clock.timestamp()});
-    request::set_outcome(&tx, &req, &outcome)?;
-    let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
-    notify::record_for_categories(&tx, &ctx.clock, &register, &req, &s, &categories, &what)?;
-    let answer = crate::answers::restricted(&register, &req, &ground, &categories);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &answer, OnSent::DeliversAnswer)?;
-    request::answered(&tx, &ctx.clock, &req, json!({"answered": "restriction"}))?;
-    tx.commit()?;
-    report(ctx, &req, outcome, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
+    let done = restrict::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &ground, &categories)?;
+    report(ctx, &req.id, serde_json::to_value(&done)?, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
 
 /// Art. 18(3): send the notice now, lift `days` later (see [`restrict::lift_due`]).
@@ -267,42 +196,15 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
     crate::free_text::check("--reason", reason)?;
-    let req = request::load(&ctx.store.conn, id)?;
-    if req.kind() != Kind::Restrict {
-        return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
-    }
-    if restrict::active(&ctx.store.conn, &req.id)? == 0 {
-        return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
-    }
-    if let Some(at) = restrict::scheduled(&ctx.store.conn, &req.id)? {
-        return Err(Error::RequestState(format!(
-            "the restriction of request {} is already to be lifted at {at}; the person was told",
-            req.id
-        ))
-        .into());
-    }
-    let controller = register(ctx)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    let lift_at = ctx.clock.now() + chrono::Duration::days(i64::from(days));
-    let tx = ctx.store.conn.transaction()?;
-    let body = crate::answers::lift_notice(&req, reason.trim(), lift_at);
-    let no_one = crate::answers::Text { nl: String::new(), en: String::new() };
-    let letter = Letter {
-        kind: "restriction-lift-notice",
-        subject: format!("Opheffen beperking / Restriction to be lifted ({})", req.id),
-        body: crate::answers::compose(&controller, &body, &no_one),
-    };
-    let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &req, &letter)?
-        .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
-    let lift_at = crate::clock::stamp(lift_at);
-    let n = restrict::schedule_lift(&tx, &ctx.clock, &req, reason.trim(), &ctx.clock.timestamp(), &lift_at)?;
-    tx.commit()?;
+    let lift = restrict::carry_out::announce_lift(&mut ctx.store, &ctx.clock, id, reason.trim(), days)?;
+    let (n, lift_at, sent) = (lift.scheduled, lift.lift_at, lift.notice);
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
     } else {
         ctx.out.data(&format!(
             "Notice sent ({} {}); {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
 by the first `dsr retention run` or `dsr restrict` after that. Until then the restriction applies.",
-            sent.transport, sent.reference, req.id
+            sent.transport, sent.reference, lift.request
         ))?;
     }
     Ok(Code::Ok)
@@ -310,10 +212,7 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
 
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
 fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let register = register(ctx)?;
-    let tx = ctx.store.conn.transaction()?;
-    let lifted = restrict::lift_due(&tx, &ctx.clock, &register)?;
-    tx.commit()?;
+    let lifted = restrict::carry_out::lift_due(&mut ctx.store, &ctx.clock)?;
     for id in lifted {
         ctx.out
             .status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."))?;
@@ -354,66 +253,37 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
     ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id))?;
     confirm(ctx, yes, "Carry out the objection?")?;
-    let register = register(ctx)?;
-    let keys = ctx.keys()?;
-    let tx = ctx.store.conn.transaction()?;
-    let answer = object::apply(&tx, &ctx.clock, &keys, &register, &req, &s, &purpose)?;
+    let answer = object::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &purpose)?;
     let outcome = serde_json::to_value(&answer)?;
-    request::set_outcome(&tx, &req, &outcome)?;
-    let letter = crate::answers::objection(&register, &req, &answer);
-    let on_sent = if answer.decided { OnSent::DeliversAnswer } else { OnSent::Nothing };
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter, on_sent)?;
-    if answer.decided {
-        request::answered(&tx, &ctx.clock, &req, json!({"answered": "objection"}))?;
-    }
-    tx.commit()?;
     let next = if answer.decided {
         String::new()
     } else {
         format!("\nRecord the decision with `dsr object --decide {} --uphold` or `--override --grounds TEXT`.", req.id)
     };
-    report(ctx, &req, outcome, format!("{}{next}", answer.explanation_en))
+    report(ctx, &req.id, outcome, format!("{}{next}", answer.explanation_en))
 }
 
 fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
     crate::free_text::check("--grounds", grounds.unwrap_or_default())?;
-    let req = request::load(&ctx.store.conn, id)?;
-    if req.kind() != Kind::Object {
-        return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());
-    }
-    let register = register(ctx)?;
-    let tx = ctx.store.conn.transaction()?;
-    let answer = object::decide(&tx, &ctx.clock, &req, uphold, grounds)?;
-    object::recall_claim(&tx, &ctx.clock, &register, &req, &answer)?;
-    let outcome = serde_json::to_value(&answer)?;
-    request::set_outcome(&tx, &req, &outcome)?;
-    let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(&tx, &ctx.clock, &ctx.store.path, &register, &req, &letter, OnSent::DeliversAnswer)?;
-    if req.state == "verified" {
-        request::answered(&tx, &ctx.clock, &req, json!({"answered": "objection decided"}))?;
-    }
-    tx.commit()?;
-    report(ctx, &req, outcome, answer.explanation_en)
+    let decided = object::carry_out::decide(&mut ctx.store, &ctx.clock, id, uphold, grounds)?;
+    let outcome = serde_json::to_value(&decided.answer)?;
+    report(ctx, &decided.request, outcome, decided.answer.explanation_en)
 }
 
 /// `dsr request notified ID --recipient R --ref TEXT | --impossible --reason TEXT`.
 pub fn notified(ctx: &mut Ctx, id: &str, recipient: &str, proof: &notify::Proof) -> anyhow::Result<Code> {
-    let tx = ctx.store.conn.transaction()?;
-    let req = request::load(&tx, id)?;
-    notify::mark(&tx, &ctx.clock, &req, recipient, proof)?;
-    tx.commit()?;
-    let left = notify::list(&ctx.store.conn, &req.id)?.into_iter().filter(|n| n.state == "to-notify").count();
+    let closed = notify::close(&mut ctx.store.conn, &ctx.clock, id, recipient, proof)?;
+    let (req, left) = (closed.request, closed.still_to_notify);
     let state = match proof {
         notify::Proof::Reference(_) => "notified",
         notify::Proof::Impossible(_) => "impossible",
     };
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "recipient": recipient, "state": state, "still_to_notify": left}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": req, "recipient": recipient, "state": state, "still_to_notify": left}))?;
     } else {
         let done =
             if state == "notified" { "was notified of" } else { "cannot be notified (recorded with the reason) of" };
-        ctx.out
-            .data(&format!("Recorded: {recipient} {done} request {}; {left} notification(s) still open.", req.id))?;
+        ctx.out.data(&format!("Recorded: {recipient} {done} request {req}; {left} notification(s) still open."))?;
     }
     Ok(Code::Ok)
 }

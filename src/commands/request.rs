@@ -8,7 +8,6 @@ use crate::exit::Code;
 use crate::mail;
 use crate::notify;
 use crate::output::{sanitize, table};
-use crate::register::Register;
 use crate::request::{self, Filter, Request};
 
 use super::Ctx;
@@ -75,11 +74,7 @@ fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> rusqlite::Re
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
-    {
-        let tx = ctx.store.conn.transaction()?;
-        request::expire_stale(&tx, &ctx.clock)?;
-        tx.commit()?;
-    }
+    request::decide::expire(&mut ctx.store.conn, &ctx.clock)?;
     let today = ctx.clock.now().date_naive();
     match cmd {
         RequestCommand::List { to_notify: true, .. } => return to_notify(ctx),
@@ -128,18 +123,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
         }
         RequestCommand::Extend { id, months, reason, reason_nl } => {
             let reason = super::in_both_languages(&ctx.out, "--reason", "--reason-nl", &reason, reason_nl.as_deref())?;
-            let controller = controller(ctx)?;
-            let tx = ctx.store.conn.transaction()?;
-            let r = request::load(&tx, &id)?;
-            let r = request::extend(&tx, &ctx.clock, &r, months, &reason)?;
-            let letter = mail::Letter {
-                kind: "extension",
-                subject: format!("Verlenging / Extension ({})", r.id),
-                body: extension_letter(&controller, &r),
-            };
-            let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
-            tx.commit()?;
-            report_letter(ctx, &r, "extended", letter.body, sent)?;
+            let told = request::decide::extend(&mut ctx.store, &ctx.clock, &id, months, &reason)?;
+            report_letter(ctx, &told.request, "extended", told.letter, told.sent)?;
         }
         RequestCommand::Delivered { id, channel, reference } => {
             return super::deliver::delivered(ctx, &id, channel, &reference);
@@ -153,19 +138,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
         }
         RequestCommand::Reject { id, reason, note, note_nl } => {
             let note = super::in_both_languages(&ctx.out, "--note", "--note-nl", &note, note_nl.as_deref())?;
-            let controller = controller(ctx)?;
-            let tx = ctx.store.conn.transaction()?;
-            let r = request::load(&tx, &id)?;
-            let r = request::reject(&tx, &ctx.clock, &r, reason, &note)?;
-            let earlier = earlier_requests(&tx, &r)?;
-            let letter = mail::Letter {
-                kind: "rejection",
-                subject: format!("Weigering / Refusal ({})", r.id),
-                body: rejection_letter(&controller, &r, &earlier),
-            };
-            let sent = mail::notify(&tx, &ctx.clock, &ctx.store.path, &controller, &r, &letter)?;
-            tx.commit()?;
-            report_letter(ctx, &r, "rejected", letter.body, sent)?;
+            let told = request::decide::reject(&mut ctx.store, &ctx.clock, &id, reason, &note)?;
+            report_letter(ctx, &told.request, "rejected", told.letter, told.sent)?;
         }
     }
     Ok(Code::Ok)
@@ -200,10 +174,6 @@ fn to_notify(ctx: &Ctx) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-fn controller(ctx: &Ctx) -> anyhow::Result<crate::register::Controller> {
-    Register::load(&ctx.store.conn)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))
-}
-
 fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Option<mail::Sent>) -> anyhow::Result<()> {
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({"format_version": 1, "request": r, "letter": letter, "sent": sent}))?;
@@ -217,105 +187,6 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
     };
     ctx.out.data(&format!("Request {} {what}. {how}\n\n{}", r.id, sanitize::text(&letter, true)))?;
     Ok(())
-}
-
-fn extension_letter(c: &crate::register::Controller, r: &Request) -> String {
-    let (right_en, right_nl) = r.kind().names();
-    let (reason_en, reason_nl) = crate::archive::present::reason(r.extension_reason.as_deref().unwrap_or_default());
-    let (due_nl, due_en) = crate::local_time::day(r.deadline());
-    let sig = crate::answers::signature(c);
-    format!(
-        "(English below)\n\nHallo,\n\nWe hebben meer tijd nodig voor je verzoek {id} om {right_nl}. \
-Wij beantwoorden het uiterlijk op {due_nl} (art. 12(3) AVG). Reden: {reason_nl}\n\n{sig_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer it by {due_en} at the latest \
-(GDPR Art. 12(3)). Reason: {reason_en}\n\n{sig_en}\n",
-        id = r.id,
-        sig_nl = sig.nl,
-        sig_en = sig.en
-    )
-}
-
-/// The person's earlier requests for the same right (ids, oldest first): what makes a request
-/// repetitive (Art. 12(5)). Matched by person, or by the keyed pseudonym when no one was resolved.
-fn earlier_requests(conn: &rusqlite::Connection, r: &Request) -> rusqlite::Result<Vec<String>> {
-    let (year, seq): (i64, i64) =
-        conn.query_row("SELECT year, seq FROM request WHERE id = ?1", [&r.id], |x| Ok((x.get(0)?, x.get(1)?)))?;
-    conn.prepare(
-        "SELECT id FROM request WHERE kind = ?1 AND id <> ?2 AND (year < ?3 OR (year = ?3 AND seq < ?4))
-           AND (person_id = ?5 OR subject_pseudonym = ?6) ORDER BY year, seq",
-    )?
-    .query_map(rusqlite::params![r.right, r.id, year, seq, r.person_id, r.subject_pseudonym], |x| x.get(0))?
-    .collect()
-}
-
-/// Art. 12(4): the reasons for not acting, and the right to complain and to go to court.
-/// A refusal as manifestly unfounded or excessive names Art. 12(5) and, when repetitiveness is
-/// the reason, the earlier requests; one for want of identification cites Art. 11(2) and 12(2)
-/// and says how the person can still be identified.
-fn rejection_letter(c: &crate::register::Controller, r: &Request, earlier: &[String]) -> String {
-    let (right_en, right_nl) = r.kind().names();
-    let art_12_5 = (
-        "Under GDPR Art. 12(5) we may refuse to act on requests that are manifestly unfounded or excessive.",
-        "Op grond van art. 12 lid 5 AVG mogen we weigeren gevolg te geven aan verzoeken die kennelijk ongegrond of buitensporig zijn.",
-    );
-    let (why_en, why_nl, more_en, more_nl) = match r.rejection_reason.as_deref() {
-        Some("unfounded") => (
-            "because it is manifestly unfounded".to_owned(),
-            "omdat het kennelijk ongegrond is".to_owned(),
-            art_12_5.0.to_owned(),
-            art_12_5.1.to_owned(),
-        ),
-        Some("excessive") => {
-            let (list_en, list_nl) = if earlier.is_empty() {
-                (String::new(), String::new())
-            } else {
-                (
-                    format!(" Your earlier requests for {right_en}: {}.", earlier.join(", ")),
-                    format!(" Je eerdere verzoeken om {right_nl}: {}.", earlier.join(", ")),
-                )
-            };
-            (
-                "because it is manifestly excessive, in particular because of its repetitive character".to_owned(),
-                "omdat het kennelijk buitensporig is, met name vanwege het repetitieve karakter".to_owned(),
-                format!("{}{list_en}", art_12_5.0),
-                format!("{}{list_nl}", art_12_5.1),
-            )
-        }
-        Some("identity-not-confirmed") => (
-            "because we could not identify you as the person whose data it concerns (GDPR Art. 11(2) and 12(2))"
-                .to_owned(),
-            "omdat we je niet konden identificeren als de persoon om wiens gegevens het gaat (art. 11 lid 2 en art. 12 lid 2 AVG)"
-                .to_owned(),
-            format!(
-                "How you can still be identified: make the request again; we send a one-time code to the email \
-address we hold for you, and you pass that code on to us. You may also give us additional information that lets us \
-identify you, such as your customer number (Art. 11(2)). We never ask for a copy of an identity document. {}",
-                c.rights_contact_en
-            ),
-            format!(
-                "Zo kun je je alsnog identificeren: doe je verzoek opnieuw; we sturen dan een eenmalige code naar het \
-e-mailadres dat we van je hebben, en die code geef je aan ons door. Je kunt ons ook aanvullende gegevens geven \
-waarmee we je kunnen identificeren, zoals je klantnummer (art. 11 lid 2 AVG). Om een kopie van je identiteitsbewijs \
-vragen we nooit. {}",
-                c.rights_contact_nl
-            ),
-        ),
-        _ => ("for the reasons below".to_owned(), "om de redenen hieronder".to_owned(), String::new(), String::new()),
-    };
-    let (note_en, note_nl) = crate::archive::present::reason(r.rejection_note.as_deref().unwrap_or_default());
-    let lead = |more: String| if more.is_empty() { more } else { format!(" {more}") };
-    let (more_nl, more_en) = (lead(more_nl), lead(more_en));
-    let body = crate::answers::Text {
-        nl: format!(
-            "We voeren je verzoek {id} om {right_nl} niet uit, {why_nl}.{more_nl}\nToelichting: {note_nl}",
-            id = r.id
-        ),
-        en: format!(
-            "We will not act on your request {id} for {right_en}, {why_en}.{more_en}\nExplanation: {note_en}",
-            id = r.id
-        ),
-    };
-    crate::answers::compose(c, &body, &crate::answers::Text { nl: String::new(), en: String::new() })
 }
 
 fn render_show(ctx: &Ctx, s: &Shown) -> String {

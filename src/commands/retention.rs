@@ -20,7 +20,8 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
         confirm(ctx, &register, batch)?;
     }
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
-    let lifted = if dry_run { Vec::new() } else { lift_due(ctx, &register)? };
+    let lifted =
+        if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(&mut ctx.store, &ctx.clock)? };
     let summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
     let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };
@@ -110,11 +111,4 @@ fn confirm(ctx: &mut Ctx, register: &Register, batch: u64) -> anyhow::Result<()>
         return Ok(());
     }
     Err(crate::error::Error::RequestState("nothing removed: the officer declined".into()).into())
-}
-
-fn lift_due(ctx: &mut Ctx, register: &Register) -> anyhow::Result<Vec<String>> {
-    let tx = ctx.store.conn.transaction()?;
-    let lifted = crate::rights::restrict::lift_due(&tx, &ctx.clock, register)?;
-    tx.commit()?;
-    Ok(lifted)
 }

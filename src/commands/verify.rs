@@ -5,8 +5,7 @@ use serde::Serialize;
 use crate::cli::VerifyArgs;
 use crate::error::Error;
 use crate::exit::Code;
-use crate::register::Register;
-use crate::{request, verify as v};
+use crate::rights::intake;
 
 use super::{interactive, Ctx};
 
@@ -44,13 +43,8 @@ pub fn check_interactively(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
 }
 
 fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
-    let keys = ctx.keys()?;
-    let tx = ctx.store.conn.transaction()?;
-    request::expire_stale(&tx, &ctx.clock)?;
-    let req = request::load(&tx, id)?;
-    let outcome = v::check(&tx, &ctx.clock, &keys, &req, code)?;
     // Failures are recorded (tries, burn, lock) before they are reported.
-    tx.commit()?;
+    let intake::Checked { request: req, outcome } = intake::check(&mut ctx.store, &ctx.clock, id, code)?;
     if outcome.verified {
         let next = format!("dsr {} {}", req.right, req.id);
         if ctx.out.json {
@@ -81,18 +75,7 @@ fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
 }
 
 fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
-    let keys = ctx.keys()?;
-    let register = Register::load(&ctx.store.conn)?;
-    let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    crate::mail::check_setup(&ctx.store.path, &controller)?;
-    let tx = ctx.store.conn.transaction()?;
-    request::expire_stale(&tx, &ctx.clock)?;
-    let req = request::load(&tx, id)?;
-    if req.state != "awaiting-verification" {
-        return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
-    }
-    super::access::send_code(&tx, &ctx.clock, &ctx.store.path, &keys, &controller, &req)?;
-    tx.commit()?;
+    let req = intake::resend(&mut ctx.store, &ctx.clock, id)?;
     // Like opening: a known person gets a code, an unknown one none; stderr must not show it.
     ctx.opened = Some(req.id.clone());
     let msg = format!("If the person of request {} is on file with an email address, a new code was sent to it; any older code no longer works.", req.id);
@@ -105,11 +88,7 @@ fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
 }
 
 fn alternative(ctx: &mut Ctx, id: &str, method: &str, reference: &str, reason: &str) -> anyhow::Result<Code> {
-    let tx = ctx.store.conn.transaction()?;
-    request::expire_stale(&tx, &ctx.clock)?;
-    let req = request::load(&tx, id)?;
-    v::alternative(&tx, &ctx.clock, &req, method, reference, reason)?;
-    tx.commit()?;
+    let req = intake::alternative(&mut ctx.store, &ctx.clock, id, method, reference, reason)?;
     let next = format!("dsr {} {}", req.right, req.id);
     if ctx.out.json {
         ctx.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
@@ -120,10 +99,7 @@ fn alternative(ctx: &mut Ctx, id: &str, method: &str, reference: &str, reason: &
 }
 
 fn unlock(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
-    let tx = ctx.store.conn.transaction()?;
-    let req = request::load(&tx, id)?;
-    v::unlock(&tx, &ctx.clock, &req, reason)?;
-    tx.commit()?;
+    let req = intake::unlock(&mut ctx.store, &ctx.clock, id, reason)?;
     let msg = format!(
         "Verification for the person of request {} is unlocked; send a new code with `dsr verify --resend {}`.",
         req.id, req.id

@@ -358,3 +358,41 @@ pub fn build<'c>(
         register,
     })
 }
+
+/// Where a prepared access answer went: a file, JSON on stdout, or the officer's terminal.
+#[derive(Debug, Clone, Copy)]
+pub enum Shown {
+    File,
+    Json,
+    Terminal,
+}
+
+/// Record the answer as prepared and hand it over with `hand_over` (write the file, print it),
+/// in one transaction: if it cannot be handed over, nothing is recorded. Prepared, not
+/// delivered: viewing or writing a file completes nothing (`--send` or `dsr request delivered`
+/// does).
+pub fn prepared(
+    conn: &Connection,
+    clock: &Clock,
+    req: &Request,
+    report: &AccessReport<'_>,
+    to: Shown,
+    hand_over: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    // Unchecked: the report's rows are read through the same connection while the answer is written.
+    let tx = conn.unchecked_transaction()?;
+    let to = match to {
+        Shown::File => "file",
+        Shown::Json => "json",
+        Shown::Terminal => "terminal",
+    };
+    crate::request::answered(
+        &tx,
+        clock,
+        req,
+        serde_json::json!({"categories": report.categories.len(), "records": report.person.records, "to": to}),
+    )?;
+    hand_over()?;
+    tx.commit()?;
+    Ok(())
+}

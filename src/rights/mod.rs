@@ -1,10 +1,14 @@
 //! The rights, one module each: domain logic over the store that returns a `Serialize` report
-//! and prints nothing.
+//! and prints nothing. A right's procedures on a request own their transactions (`carry_out`,
+//! erasure's `stored`, `decide`, `due`, `replay`); the commands parse, ask and render. `intake`
+//! opens and verifies a request for every right; `deliver` completes an access or export answer.
 
 pub mod access;
+pub mod deliver;
 pub mod erase;
 pub mod export;
 pub mod history;
+pub mod intake;
 pub mod object;
 pub mod rectify;
 pub mod restrict;

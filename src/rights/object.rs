@@ -25,6 +25,8 @@ use crate::rights::restrict;
 use crate::store::personal::DataMap;
 use crate::subject::{self, Subject};
 
+pub mod carry_out;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {
     pub purpose: String,

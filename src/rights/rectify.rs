@@ -13,6 +13,7 @@ use crate::register::Register;
 use crate::store::personal::DataMap;
 use crate::subject::{self, Subject};
 
+pub mod carry_out;
 mod validate;
 pub use validate::{country_code, postal_code, validate, vat};
 

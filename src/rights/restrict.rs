@@ -1,8 +1,9 @@
 //! The right to restriction of processing (GDPR Art. 18): the person's data (all of it, or the
 //! listed categories) may only be stored, with one of the four grounds of Art. 18(1). Lifting a
-//! restriction requires telling the person first (Art. 18(3)): the caller sends that notice and
-//! schedules the lift a stated number of days later, so the notice can reach the person before
-//! processing resumes; the restriction keeps applying until [`lift_due`] carries the lift out.
+//! restriction requires telling the person first (Art. 18(3)): [`carry_out::announce_lift`] sends
+//! that notice and schedules the lift a stated number of days later, so the notice can reach the
+//! person before processing resumes; the restriction keeps applying until [`lift_due`] carries the
+//! lift out.
 
 use rusqlite::{params, Connection};
 use serde_json::json;
@@ -15,12 +16,23 @@ use crate::register::Register;
 use crate::request::Request;
 use crate::subject::{self, Subject};
 
+pub mod carry_out;
+
 pub const GROUNDS: &[(&str, &str)] = &[
     ("accuracy-contested", "Art. 18(1)(a): the person contests the accuracy of the data, while it is checked"),
     ("unlawful", "Art. 18(1)(b): the processing is unlawful and the person asks for restriction instead of erasure"),
     ("legal-claims", "Art. 18(1)(c): the person needs the data for a legal claim; it survives retention until lifted"),
     ("objection-pending", "Art. 18(1)(d): the person objected (Art. 21(1)) and the balancing is pending"),
 ];
+
+/// What a restriction covers, in the officer's words: the categories, or all of the person's data.
+pub fn scope(categories: &[String]) -> String {
+    if categories.is_empty() {
+        "all of the person's data".to_owned()
+    } else {
+        categories.join(", ")
+    }
+}
 
 /// Check the categories named for a restriction against the register.
 pub fn check_categories(register: &Register, categories: &[String]) -> Result<(), Error> {

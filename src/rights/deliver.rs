@@ -1,0 +1,126 @@
+//! Delivery, the step that completes a request (design.md §4), its domain part: what goes by mail
+//! only encrypted, how large a mailed archive may be, the cover letter, and the transactions that
+//! queue a mailed answer with its record and that record an answer handed over another way.
+//! Viewing, printing or writing a file only prepares an answer.
+
+use lettre::Message;
+use serde_json::json;
+
+use crate::answers::Text;
+use crate::archive::Manifest;
+use crate::clock::Clock;
+use crate::queue::OnSent;
+use crate::register::Register;
+use crate::request::{self, DeliveryChannel, Request};
+use crate::store::Store;
+use crate::{audit, mail};
+
+/// The largest archive sent as an attachment: 10 MiB (about 13.5 MiB once base64-encoded, under
+/// the 20-25 MiB most mail servers accept). A larger answer is handed over another way.
+pub const MAX_ATTACHMENT: u64 = 10 * 1024 * 1024;
+
+/// Categories whose data goes by mail only encrypted: payment data (IBAN, card digits) and job
+/// applications (CVs and letters may hold special categories of data, Art. 9).
+const ENCRYPTED_BY_MAIL: &[&str] = &["payment", "applications"];
+
+/// The categories of an archive that must not travel by mail in clear text.
+pub fn sensitive(manifest: &Manifest) -> Vec<String> {
+    manifest.categories.iter().filter(|c| ENCRYPTED_BY_MAIL.contains(&c.as_str())).cloned().collect()
+}
+
+/// A passphrase dsr made for the archive: the officer passes it on by phone.
+pub struct Generated<F: FnOnce() -> anyhow::Result<()>> {
+    /// Why the archive is encrypted, for the audit entry.
+    pub why: &'static str,
+    /// Shows the passphrase to the officer, before the commit: if it cannot be shown, nothing is
+    /// queued or recorded.
+    pub show: F,
+}
+
+/// Queue the mailed answer (delivered after the commit; its delivery completes the request) and
+/// record it as prepared, in one transaction with the audit entry of a generated passphrase.
+pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
+    store: &mut Store,
+    clock: &Clock,
+    req: &Request,
+    message: &Message,
+    manifest: &Manifest,
+    encrypted: bool,
+    generated: Option<Generated<F>>,
+) -> anyhow::Result<()> {
+    let tx = store.conn.transaction()?;
+    mail::queue_message(&tx, clock, &store.path, req, "answer", message, OnSent::DeliversAnswer)?;
+    request::answered(
+        &tx,
+        clock,
+        req,
+        json!({"to": "mail", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
+    )?;
+    if let Some(generated) = generated {
+        audit::append(
+            &tx,
+            clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "passphrase-given",
+            json!({"to": "officer", "passes_it_on": "by phone, never in the same message", "why": generated.why}),
+        )?;
+        (generated.show)()?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The cover letter (Art. 12(1), 15): what is enclosed, how to open it, the rights, the contact
+/// and the complaint route.
+pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: bool) -> String {
+    let c = register.controller.as_ref().expect("checked by the caller");
+    let (right_en, right_nl) = req.kind().names();
+    let (lock_nl, lock_en) = if encrypted {
+        (
+            "Het archief is versleuteld (AES-256). Het wachtwoord krijg je apart, telefonisch van onze privacyfunctionaris; het staat nooit in dit bericht. Open het met 7-Zip (Windows), Keka (macOS) of WinZip; de uitpakker die in Windows en macOS zit, opent het niet.",
+            "The archive is encrypted (AES-256). You receive the passphrase separately, by phone from our privacy officer; it is never in this message. Open it with 7-Zip (Windows), Keka (macOS) or WinZip; the unzipping built into Windows and macOS does not open it.",
+        )
+    } else {
+        ("Open het met een programma voor zip-bestanden.", "Open it with any zip program.")
+    };
+    let rights_nl: Vec<String> =
+        register.rights.iter().map(|r| format!("  - {} ({}): {}", r.name_nl, r.article, r.how_nl)).collect();
+    let rights_en: Vec<String> =
+        register.rights.iter().map(|r| format!("  - {} ({}): {}", r.name_en, r.article, r.how_en)).collect();
+    let body = Text {
+        nl: format!(
+            "Hierbij ons antwoord op je verzoek {id} om {right_nl}.\n\n\
+In de bijlage {file}:\n  - index.html: een overzicht om te lezen in je browser, eerst wat we van je hebben, waarom, wie het kreeg en hoe lang we het bewaren;\n  - data.json en de map csv/: dezelfde gegevens in een vorm die een ander programma kan lezen;\n  - register.json en LEESMIJ.txt: de doelen, grondslagen en ontvangers, en hoe het archief is opgebouwd.\n{lock_nl}\n\n\
+Je rechten:\n{rights}\nVragen? Mail {contact}.",
+            id = req.id,
+            rights = rights_nl.join("\n"),
+            contact = c.privacy_email
+        ),
+        en: format!(
+            "Here is our answer to your request {id} for {right_en}.\n\n\
+Attached, {file}:\n  - index.html: an overview to read in your browser, first what we hold on you, why, who received it and how long we keep it;\n  - data.json and the csv/ folder: the same data in a form another program can read;\n  - register.json and README.txt: the purposes, legal bases and recipients, and how the archive is built.\n{lock_en}\n\n\
+Your rights:\n{rights}\nQuestions? Write to {contact}.",
+            id = req.id,
+            rights = rights_en.join("\n"),
+            contact = c.privacy_email
+        ),
+    };
+    crate::answers::compose(c, &body, &Text { nl: String::new(), en: String::new() })
+}
+
+/// `dsr request delivered`: record that the answer to request `id` was handed over another way
+/// (completes the request). Returns the request's id.
+pub fn delivered(
+    store: &mut Store,
+    clock: &Clock,
+    id: &str,
+    channel: DeliveryChannel,
+    reference: &str,
+) -> anyhow::Result<String> {
+    let tx = store.conn.transaction()?;
+    let req = request::load(&tx, id)?;
+    request::deliver(&tx, clock, &req, channel.as_str(), Some(reference))?;
+    tx.commit()?;
+    Ok(req.id)
+}

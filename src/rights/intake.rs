@@ -1,0 +1,214 @@
+//! Intake, the first step of every right (design.md §4): open a request (or find the open one
+//! for the same person and right), and send the one-time code to the address on file; an email
+//! address that names no one gets the Art. 15(1) negative confirmation instead. One transaction:
+//! the request, its audit entries and its queued letters are recorded together; the letters go
+//! out after the commit. A known and an unknown identifier look the same to whoever asks.
+//! Then verification: the code checked, a new code sent, another method recorded, a lock lifted.
+
+use serde_json::json;
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::keys::Keys;
+use crate::register::{Controller, Register};
+use crate::request::{self, NewRequest, Request};
+use crate::store::Store;
+use crate::{audit, mail, subject, verify};
+
+/// What opening did.
+#[derive(Debug)]
+pub struct Intake {
+    pub request: Request,
+    /// A new request; false when one for the same person and right was already open.
+    pub fresh: bool,
+    /// The open request (not verified yet) now asks what was given this time.
+    pub amended: bool,
+    /// Why no new code went out for an amended request (a rate limit or a lock).
+    pub held_back: Option<String>,
+}
+
+/// Open the request `new` describes: resolve, dedupe, and queue the code for the address on file.
+pub fn open(store: &mut Store, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Result<Intake> {
+    let keys = Keys::load(&store.conn)?;
+    let register = Register::load(&store.conn)?;
+    let controller = register
+        .controller
+        .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
+    mail::check_setup(&store.path, &controller)?;
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let asked = new.params.clone();
+    let (mut req, fresh) = request::open(&tx, clock, &keys, new)?;
+    let amended = !fresh && req.params != asked;
+    if amended {
+        if req.state != "awaiting-verification" {
+            // Verified for what it asked: silently answering something else, or dropping what the
+            // officer typed now, would both be wrong.
+            return Err(Error::RequestState(format!(
+                "request {id} ({right}) is already open and verified for this person with other details than these, which were not recorded; \
+                 carry out or reject {id} first (`dsr request show {id}`), then open the new request",
+                id = req.id,
+                right = req.right
+            ))
+            .into());
+        }
+        // Not verified yet: the open request now asks what the person asks now, and the code sent
+        // for what it asked before no longer approves anything.
+        tx.execute("UPDATE request SET params = ?2 WHERE id = ?1", rusqlite::params![req.id, asked.to_string()])?;
+        audit::append(
+            &tx,
+            clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "request-amended",
+            json!({"params": "replaced"}),
+        )?;
+        req = request::load(&tx, &req.id)?;
+        verify::void(&tx, clock, &req)?;
+    }
+    // A new code for the new details, within the limits; known and unknown people alike.
+    let mut held_back = None;
+    if fresh || amended {
+        match send_code(&tx, clock, &store.path, &keys, &controller, &req) {
+            Err(e)
+                if amended
+                    && matches!(
+                        e.downcast_ref::<Error>(),
+                        Some(Error::RateLimited(_) | Error::VerificationLocked(_))
+                    ) =>
+            {
+                held_back = Some(e.to_string());
+            }
+            other => {
+                other?;
+            }
+        }
+    }
+    if fresh {
+        negative_confirmation(&tx, clock, &store.path, &controller, &req)?;
+    }
+    tx.commit()?;
+    Ok(Intake { request: req, fresh, amended, held_back })
+}
+
+/// Issue a code and queue it for the address on file, inside the caller's transaction (it is
+/// delivered after the commit; a transport failure leaves it queued with its error). A request that names no
+/// one, or a person without an email address, gets no code and the same acknowledgement.
+pub fn send_code(
+    tx: &rusqlite::Connection,
+    clock: &Clock,
+    store: &std::path::Path,
+    keys: &Keys,
+    controller: &Controller,
+    req: &Request,
+) -> anyhow::Result<bool> {
+    let address = match req.person_id {
+        Some(person) => subject::address_on_file(tx, person, req.named_email().as_deref())?,
+        None => None,
+    };
+    // A stored address no mail can reach is treated as none: failing here would tell the officer
+    // (and whoever asked) that the person is on file.
+    let address = address.filter(|a| a.parse::<lettre::Address>().is_ok());
+    let Some(address) = address else {
+        // A code that is never sent, so that tries, limits and lock look the same as for a person on file.
+        verify::issue(tx, clock, keys, req, None)?;
+        return Ok(false);
+    };
+    let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
+    let body = mail::challenge_body(
+        controller,
+        &req.id,
+        req.kind().names(),
+        &mail::asked(&req.params),
+        &issued.grouped(),
+        issued.expires_at,
+    );
+    let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
+    let message = mail::message(controller, &address, &subject_line, body, clock)?;
+    mail::queue_message(tx, clock, store, req, "verification-code", &message, crate::queue::OnSent::Nothing)?;
+    Ok(true)
+}
+
+/// Art. 15(1): a request opened by an email address that names no one on file gets a letter at
+/// that address saying no data is linked to it. Sent only to the address given (its owner learns
+/// only about it), never shown differently to the officer; a person on file gets the code instead.
+fn negative_confirmation(
+    tx: &rusqlite::Connection,
+    clock: &Clock,
+    store: &std::path::Path,
+    controller: &Controller,
+    req: &Request,
+) -> anyhow::Result<()> {
+    let Some(address) = req.named_email().filter(|_| req.person_id.is_none()) else {
+        return Ok(());
+    };
+    if address.parse::<lettre::Address>().is_err() {
+        // Nothing can reach it; the officer's answer must not differ from a known person's.
+        return Ok(());
+    }
+    let letter = crate::letters::no_data(controller, req, &address);
+    mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
+    Ok(())
+}
+
+/// A code checked: the request and what the check found.
+#[derive(Debug)]
+pub struct Checked {
+    pub request: Request,
+    pub outcome: verify::Outcome,
+}
+
+/// Check the code the person relayed for request `id`. Failures (tries, a burned code, a lock)
+/// are recorded before they are reported, so the outcome is committed either way.
+pub fn check(store: &mut Store, clock: &Clock, id: &str, code: &str) -> anyhow::Result<Checked> {
+    let keys = Keys::load(&store.conn)?;
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let req = request::load(&tx, id)?;
+    let outcome = verify::check(&tx, clock, &keys, &req, code)?;
+    tx.commit()?;
+    Ok(Checked { request: req, outcome })
+}
+
+/// Send a new code for a request that awaits verification (the older one no longer works).
+pub fn resend(store: &mut Store, clock: &Clock, id: &str) -> anyhow::Result<Request> {
+    let keys = Keys::load(&store.conn)?;
+    let register = Register::load(&store.conn)?;
+    let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    mail::check_setup(&store.path, &controller)?;
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let req = request::load(&tx, id)?;
+    if req.state != "awaiting-verification" {
+        return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
+    }
+    send_code(&tx, clock, &store.path, &keys, &controller, &req)?;
+    tx.commit()?;
+    Ok(req)
+}
+
+/// Verify request `id` another way than by code (the officer's method, reference and reason).
+pub fn alternative(
+    store: &mut Store,
+    clock: &Clock,
+    id: &str,
+    method: &str,
+    reference: &str,
+    reason: &str,
+) -> anyhow::Result<Request> {
+    let tx = store.conn.transaction()?;
+    request::expire_stale(&tx, clock)?;
+    let req = request::load(&tx, id)?;
+    verify::alternative(&tx, clock, &req, method, reference, reason)?;
+    tx.commit()?;
+    Ok(req)
+}
+
+/// Unlock verification for the person of request `id` after repeated failures, with a reason.
+pub fn unlock(store: &mut Store, clock: &Clock, id: &str, reason: &str) -> anyhow::Result<Request> {
+    let tx = store.conn.transaction()?;
+    let req = request::load(&tx, id)?;
+    verify::unlock(&tx, clock, &req, reason)?;
+    tx.commit()?;
+    Ok(req)
+}

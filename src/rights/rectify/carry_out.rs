@@ -1,0 +1,127 @@
+//! Carry out a verified rectification request (Art. 16): what will change is read first
+//! ([`prepare`], shown to the officer before the confirmation), then [`apply`] makes the
+//! corrections in one transaction with the supplementary statements, the audit entry, the
+//! recipients to tell (Art. 19), the letter to the old address and the answer. The letters are
+//! queued in that transaction and go out after the commit.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Change, Planned};
+use crate::audit;
+use crate::clock::Clock;
+use crate::mail::{self, Letter};
+use crate::notify;
+use crate::queue::OnSent;
+use crate::register::{Controller, Register};
+use crate::request::{self, Request};
+use crate::store::personal::DataMap;
+use crate::store::Store;
+use crate::subject::Subject;
+
+/// A statement that completes a category (Art. 16, "by means of providing a supplementary
+/// statement"), as the request holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Statement {
+    pub category: String,
+    pub statement: String,
+}
+
+/// What a verified request will change, read from the store as it is now.
+pub struct Prepared {
+    map: DataMap,
+    changes: Vec<Change>,
+    pub planned: Vec<Planned>,
+    pub statements: Vec<Statement>,
+}
+
+/// The outcome of a rectification, as the request records it.
+#[derive(Debug, Serialize)]
+pub struct Rectified {
+    pub changes: Vec<Planned>,
+    pub supplementary_statements: Vec<Statement>,
+}
+
+/// Read what the request asks against the data on file: each field with its old and new value,
+/// validated again against the country as it will be after the change.
+pub fn prepare(store: &Store, req: &Request, s: &Subject) -> anyhow::Result<Prepared> {
+    let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
+    let map = DataMap::load(&store.conn)?;
+    let named = req.named_email();
+    super::revalidate(&store.conn, &map, s, named.as_deref(), &mut changes)?;
+    let planned = super::plan(&store.conn, &map, s, named.as_deref(), &changes)?;
+    let statements: Vec<Statement> = serde_json::from_value(req.params["supplement"].clone()).unwrap_or_default();
+    Ok(Prepared { map, changes, planned, statements })
+}
+
+/// Make the corrections as prepared, in one transaction with everything that goes with them.
+pub fn apply(
+    store: &mut Store,
+    clock: &Clock,
+    req: &Request,
+    s: &Subject,
+    prepared: Prepared,
+) -> anyhow::Result<Rectified> {
+    let Prepared { map, changes, planned, statements } = prepared;
+    let register = Register::load(&store.conn)?;
+    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let named = req.named_email();
+    let tx = store.conn.transaction()?;
+    if let Some(p) = planned.iter().find(|p| super::is_mail_address(&map, &p.field)) {
+        // The old address on file is told of the change before it is replaced.
+        let letter = email_changed(&controller, req, p.old.as_deref().unwrap_or_default(), &p.new);
+        mail::notify(&tx, clock, &store.path, &controller, req, &letter)?;
+    }
+    super::apply(&tx, &map, s, named.as_deref(), &changes)?;
+    for sup in &statements {
+        tx.execute(
+            "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![s.person_id, sup.category, sup.statement, req.id, clock.timestamp()],
+        )?;
+    }
+    let fields: Vec<&str> = planned.iter().map(|p| p.field.as_str()).collect();
+    audit::append(
+        &tx,
+        clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "rectified",
+        json!({"fields": fields, "statements": statements.len()}),
+    )?;
+    let done = Rectified { changes: planned.clone(), supplementary_statements: statements.clone() };
+    request::set_outcome(&tx, req, &serde_json::to_value(&done)?)?;
+    let what = format!(
+        "Rectification (Art. 16) of: {}. Correct the data you received from us.",
+        if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
+    );
+    let categories: Vec<&str> = statements.iter().map(|x| x.category.as_str()).collect();
+    let concerned = super::categories(&register, &map, &fields, &categories);
+    notify::record_for_categories(&tx, clock, &register, req, s, &concerned, &what)?;
+    let names: Vec<(String, String)> = fields.iter().map(|f| super::letter_names(&map, f)).collect();
+    let answer = crate::answers::rectified(&register, req, &names, &categories);
+    crate::answers::send(&tx, clock, &store.path, &register, req, &answer, OnSent::DeliversAnswer)?;
+    request::answered(&tx, clock, req, json!({"answered": "rectification"}))?;
+    tx.commit()?;
+    Ok(done)
+}
+
+/// The letter to the old address on file when the email address changes.
+fn email_changed(controller: &Controller, req: &Request, old: &str, new: &str) -> Letter {
+    let sig = crate::answers::signature(controller);
+    let body = format!(
+        "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
+Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n{sig_nl}\n\n----------------------------------------\n\n\
+Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
+Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
+        id = req.id,
+        contact = controller.privacy_email,
+        sig_nl = sig.nl,
+        sig_en = sig.en
+    );
+    Letter {
+        kind: "email-changed",
+        subject: format!("E-mailadres gewijzigd / Email address changed ({})", req.id),
+        body,
+    }
+}

@@ -8,14 +8,21 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::map::table::{ColumnType, Condition, IdentifierKind, Table};
+use crate::map::table::{Condition, IdentifierKind, Table};
 
 mod retention;
 
 mod rights;
 
 mod erasure;
+// What answers, letters, reviews and the suppression list read beyond a person's rows.
+mod answers;
+// Tables made from declarations, and what the store's schema says.
+mod schema;
 pub use erasure::in_year;
+pub use schema::{
+    columns_of, create_missing, create_table_sql, distinct_values, foreign_keys, rows_linked, table_exists,
+};
 
 /// The store's data map, in the order of the company file.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -197,221 +204,6 @@ impl DataMap {
         Ok(None)
     }
 
-    /// The steps of an automated decision taken on the person's rows, with the row each was
-    /// about: the columns of `DecisionSubject` then step, occurred_at, automated, in the order of
-    /// the rows' due dates. None when the map records no steps of this decision.
-    pub fn decision_steps_sql(&self, decision: &str) -> Option<String> {
-        let t = self.tables.iter().find(|t| t.decision_steps.as_ref().is_some_and(|d| d.decision == decision))?;
-        let d = t.decision_steps.as_ref()?;
-        let link = t.link.as_ref()?;
-        let parent = self.table(&link.parent)?;
-        let scope = self.scope(&parent.name)?;
-        let a = &d.about;
-        Some(format!(
-            "SELECT p.{}, p.{}, p.{}, p.{}, p.{}, p.{}, p.{}, d.{}, d.{}, d.{}
-             FROM {} p JOIN {} d ON d.{} = p.{}
-             WHERE p.{} IN (SELECT {} FROM {} WHERE {})
-             ORDER BY p.{}, p.{}, d.{}, d.{}",
-            a.number,
-            a.amount_cents,
-            a.currency,
-            a.issued_at,
-            a.due_at,
-            a.status,
-            a.paid_at,
-            d.step,
-            d.occurred_at,
-            d.automated,
-            parent.name,
-            t.name,
-            link.column,
-            parent.key,
-            parent.key,
-            parent.key,
-            parent.name,
-            scope.filter,
-            a.due_at,
-            parent.key,
-            d.occurred_at,
-            t.key
-        ))
-    }
-
-    /// The register categories the person's rows say a recipient was given (a recipient link
-    /// with a `categories` column, e.g. a disclosure); None when no link of the map lists them.
-    pub fn categories_given(
-        &self,
-        conn: &Connection,
-        person: i64,
-        recipient: &str,
-    ) -> rusqlite::Result<Option<Vec<String>>> {
-        let mut lists: Option<Vec<String>> = None;
-        for t in &self.tables {
-            let Some(scope) = self.scope(&t.name) else { continue };
-            for link in t.recipient.iter().filter(|l| l.categories.is_some() && l.column.is_some()) {
-                let (Some(list), Some(column)) = (&link.categories, &link.column) else { continue };
-                let sql = format!("SELECT {list} FROM {} WHERE ({}) AND {column} = ?2", t.name, scope.filter);
-                let found = lists.get_or_insert_with(Vec::new);
-                for l in conn
-                    .prepare_cached(&sql)?
-                    .query_map(params![person, recipient], |r| r.get::<_, Option<String>>(0))?
-                {
-                    found.extend(l?);
-                }
-            }
-        }
-        Ok(lists.map(|lists| {
-            let mut out: Vec<String> = Vec::new();
-            for c in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
-                if !out.iter().any(|x| x == c) {
-                    out.push(c.to_owned());
-                }
-            }
-            out
-        }))
-    }
-
-    /// Rows whose list of categories given to a recipient names a category: (table.column, rows).
-    pub fn rows_naming_category(&self, conn: &Connection, category: &str) -> rusqlite::Result<Vec<(String, i64)>> {
-        let mut out = Vec::new();
-        for t in &self.tables {
-            for list in t.recipient.iter().filter_map(|l| l.categories.as_ref()) {
-                let sql = format!(
-                    "SELECT count(*) FROM {} WHERE instr(',' || replace({list}, ' ', '') || ',', ',' || ?1 || ',') > 0",
-                    t.name
-                );
-                let n: i64 = conn.prepare_cached(&sql)?.query_row([category], |r| r.get(0))?;
-                if n > 0 {
-                    out.push((format!("{}.{list}", t.name), n));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// How many people the store holds (rows of the root table).
-    pub fn people(&self, conn: &Connection) -> rusqlite::Result<i64> {
-        let Some(root) = self.root() else { return Ok(0) };
-        conn.query_row(&format!("SELECT count(*) FROM {}", root.name), [], |r| r.get(0))
-    }
-
-    /// Fill every email identifier column from the address as written (folded as lookups
-    /// compare it), for rows loaded without it (fixture SQL).
-    pub fn fold_email_identifiers(&self, conn: &Connection) -> rusqlite::Result<()> {
-        for t in &self.tables {
-            for id in t.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
-                let Some(written) = &id.written_in else { continue };
-                conn.execute(&format!("UPDATE {} SET {} = dsr_fold({written})", t.name, id.column), [])?;
-            }
-        }
-        Ok(())
-    }
-
-    /// The statements that undo an automated decision's block for a person (?1), with the time
-    /// (?2) and a note (?3): first a reversing step for each row it blocked and that has none
-    /// yet, then each blocked state set back. Empty when the map records no reversal.
-    pub fn reversal_sql(&self, decision: &str) -> Vec<String> {
-        let Some(t) = self.tables.iter().find(|t| t.decision_steps.as_ref().is_some_and(|d| d.decision == decision))
-        else {
-            return Vec::new();
-        };
-        let (Some(d), Some(link)) = (t.decision_steps.as_ref(), t.link.as_ref()) else { return Vec::new() };
-        let (Some(r), Some(parent), Some(scope)) =
-            (d.reversal.as_ref(), self.table(&link.parent), self.scope(&link.parent))
-        else {
-            return Vec::new();
-        };
-        let step = |value: &str| {
-            format!(
-                "SELECT 1 FROM {} d WHERE d.{} = p.{} AND d.{} = {}",
-                t.name,
-                link.column,
-                parent.key,
-                d.step,
-                literal(value)
-            )
-        };
-        let mut out = vec![format!(
-            "INSERT INTO {} ({}, {}, {}, {}, {}) SELECT p.{}, {}, ?2, 0, ?3 FROM {} p
-             WHERE p.{} IN (SELECT {} FROM {} WHERE {}) AND EXISTS ({}) AND NOT EXISTS ({})",
-            t.name,
-            link.column,
-            d.step,
-            d.occurred_at,
-            d.automated,
-            r.detail_column,
-            parent.key,
-            literal(&r.unblocked_step),
-            parent.name,
-            parent.key,
-            parent.key,
-            parent.name,
-            scope.filter,
-            step(&r.blocked_step),
-            step(&r.unblocked_step)
-        )];
-        for u in &r.unblock {
-            let Some(scope) = self.scope(&u.table) else { continue };
-            out.push(format!(
-                "UPDATE {} SET {} = {} WHERE {} = {} AND {}",
-                u.table,
-                u.column,
-                literal(&u.active),
-                u.column,
-                literal(&u.blocked),
-                scope.filter
-            ));
-        }
-        out
-    }
-
-    /// Every identifier value of the person that the suppression list remembers, with its kind.
-    pub fn remembered_identifiers(
-        &self,
-        conn: &Connection,
-        person: i64,
-    ) -> rusqlite::Result<Vec<(&'static str, String)>> {
-        let mut out = Vec::new();
-        for t in &self.tables {
-            let Some(scope) = self.scope(&t.name) else { continue };
-            for id in &t.identifier {
-                let Some(kind) = id.kind.suppression_kind() else { continue };
-                let sql = format!(
-                    "SELECT {} FROM {} WHERE {} AND {} IS NOT NULL",
-                    id.column, t.name, scope.filter, id.column
-                );
-                for v in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, String>(0))? {
-                    out.push((kind, v?));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every remembered identifier in the store: (person, kind, value), for a replay after a
-    /// restore.
-    pub fn all_remembered_identifiers(
-        &self,
-        conn: &Connection,
-        mut f: impl FnMut(i64, &'static str, String),
-    ) -> rusqlite::Result<()> {
-        for t in &self.tables {
-            let Some(person) = self.person_of(&t.name) else { continue };
-            for id in &t.identifier {
-                let Some(kind) = id.kind.suppression_kind() else { continue };
-                let sql = format!("SELECT {person}, {} FROM {} WHERE {} IS NOT NULL", id.column, t.name, id.column);
-                let mut stmt = conn.prepare(&sql)?;
-                let mut rows = stmt.query([])?;
-                while let Some(r) = rows.next()? {
-                    if let Some(p) = r.get::<_, Option<i64>>(0)? {
-                        f(p, kind, r.get(1)?);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// The person's name: the root's `shown_name` columns joined by spaces; None when empty.
     pub fn name_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<String>> {
         let Some(root) = self.root().filter(|r| !r.shown_name.is_empty()) else { return Ok(None) };
@@ -474,86 +266,6 @@ impl DataMap {
     }
 }
 
-/// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
-/// the declared key column as primary key (an integer one is SQLite's rowid), a foreign key for
-/// the link to the parent's key and for every `references` column, and an index on the link, on
-/// every `references` column and on every identifier column (a unique or key column has its own).
-pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
-    let key_of = |name: &str| map.table(name).map_or("id", |t| t.key.as_str()).to_owned();
-    let link = table.link.as_ref();
-    let mut columns: Vec<String> = Vec::new();
-    let mut indexed: Vec<&str> = Vec::new();
-    for c in &table.column {
-        let mut def = format!("{} {}", c.name, column_type(c.kind));
-        let parent = match link {
-            Some(l) if l.column == c.name => Some(l.parent.as_str()),
-            _ => c.references.as_deref(),
-        };
-        if c.name == table.key {
-            def.push_str(" PRIMARY KEY");
-            if c.kind != ColumnType::Integer {
-                def.push_str(" NOT NULL");
-            }
-        } else {
-            if c.required {
-                def.push_str(" NOT NULL");
-            }
-            if c.unique {
-                def.push_str(" UNIQUE");
-            }
-            let identifier = table.identifier.iter().any(|i| i.column == c.name);
-            if (parent.is_some() || identifier) && !c.unique {
-                indexed.push(&c.name);
-            }
-        }
-        if let Some(parent) = parent {
-            def.push_str(&format!(" REFERENCES {parent} ({})", key_of(parent)));
-        }
-        columns.push(def);
-    }
-    let mut out = vec![format!("CREATE TABLE {} (\n    {}\n) STRICT", table.name, columns.join(",\n    "))];
-    out.extend(indexed.iter().map(|c| format!("CREATE INDEX {t}_{c} ON {t} ({c})", t = table.name)));
-    out
-}
-
-fn column_type(kind: ColumnType) -> &'static str {
-    match kind {
-        ColumnType::Text => "TEXT",
-        ColumnType::Integer => "INTEGER",
-        ColumnType::Real => "REAL",
-        ColumnType::Blob => "BLOB",
-    }
-}
-
-/// Create the tables of a map that the store does not have and whose columns the map declares
-/// (`dsr init --register`), parents first; a table that exists is left as it is. Returns the
-/// tables SQLite refused (their index in `tables`, and its message), e.g. for a name that is an
-/// SQL keyword; the caller's transaction then holds whatever was created before.
-pub fn create_missing(conn: &Connection, tables: &[Table]) -> rusqlite::Result<Vec<(usize, String)>> {
-    let map = DataMap { tables: tables.to_vec() };
-    let mut refused = Vec::new();
-    for table in map.parents_first() {
-        if table.column.is_empty() || table_exists(conn, &table.name)? {
-            continue;
-        }
-        for sql in create_table_sql(&map, table) {
-            if let Err(e) = conn.execute_batch(&sql) {
-                let i = tables.iter().position(|t| t.name == table.name).unwrap_or(0);
-                refused.push((i, e.to_string()));
-                break;
-            }
-        }
-    }
-    Ok(refused)
-}
-
-/// Whether the store has a table of this name.
-pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [name], |r| {
-        r.get(0)
-    })
-}
-
 /// A text value as an SQL literal.
 pub fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
@@ -569,41 +281,6 @@ fn parse(spec: &str) -> rusqlite::Result<Table> {
 pub fn condition(c: &Condition) -> String {
     let values: Vec<String> = c.values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
     format!("{} {}IN ({})", c.column, if c.not { "NOT " } else { "" }, values.join(", "))
-}
-
-/// The columns of a table of the store, in order; `None` when the store has no such table.
-pub fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Option<Vec<String>>> {
-    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
-    let columns: Vec<String> = stmt.query_map([table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok((!columns.is_empty()).then_some(columns))
-}
-
-/// The distinct values a column holds, NULL left out (e.g. the recipient codes rows name).
-/// `table` and `column` must be names `map::check` accepted.
-pub fn distinct_values(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Vec<String>> {
-    let sql = format!("SELECT DISTINCT CAST({column} AS TEXT) FROM {table} WHERE {column} IS NOT NULL ORDER BY 1");
-    let mut stmt = conn.prepare(&sql)?;
-    let values = stmt.query_map([], |r| r.get(0))?.collect();
-    values
-}
-
-/// The foreign keys of the store's tables: (table, column, the table it refers to).
-pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
-    let mut stmt = conn.prepare(
-        "SELECT m.name, f.\"from\", f.\"table\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
-         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
-    )?;
-    let keys = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
-    keys
-}
-
-/// How many rows of a table refer to a row (`column` not NULL). `table` and `column` are names
-/// of the store's own schema.
-pub fn rows_linked(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<i64> {
-    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    conn.query_row(&format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote(table), quote(column)), [], |r| {
-        r.get(0)
-    })
 }
 
 /// Write a map into a store (in the caller's transaction): `map_table` and `category_table`.

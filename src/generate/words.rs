@@ -1,0 +1,83 @@
+//! The names, places and traffic the generator draws from (fictitious; example mail domains).
+
+pub const GIVEN: &[&str] = &[
+    "Jan",
+    "Piet",
+    "Sanne",
+    "Emma",
+    "Daan",
+    "Lotte",
+    "Sem",
+    "Julia",
+    "Lucas",
+    "Tess",
+    "Noah",
+    "Anouk",
+    "Bram",
+    "Fleur",
+    "Ruben",
+    "Iris",
+    "Thijs",
+    "Zoë",
+    "Sébastien",
+    "Eva",
+    "Milan",
+    "Femke",
+    "Jesse",
+    "Mila",
+    "Luuk",
+    "Noor",
+];
+pub const FAMILY: &[&str] = &[
+    "de Vries",
+    "Jansen",
+    "van den Berg",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Çelik",
+    "Müller",
+];
+pub const STREETS: &[&str] = &[
+    "Kerkstraat",
+    "Schoolstraat",
+    "Dorpsstraat",
+    "Molenweg",
+    "Stationsweg",
+    "Julianastraat",
+    "Beatrixlaan",
+    "Lindelaan",
+];
+pub const CITIES: &[&str] = &[
+    "Amsterdam",
+    "Rotterdam",
+    "Utrecht",
+    "Eindhoven",
+    "Groningen",
+    "Tilburg",
+    "Almere",
+    "Breda",
+    "Nijmegen",
+    "Zwolle",
+];
+pub const DOMAINS: &[&str] = &["example.nl", "example.com", "example.org"];
+pub const AGENTS: &[&str] = &[
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) Safari/605.1.15",
+    "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0.0.0",
+];
+pub const PATHS: &[&str] =
+    &["/", "/login", "/panel", "/panel/services", "/panel/invoices", "/api/v1/status", "/panel/dns"];

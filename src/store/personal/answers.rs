@@ -1,0 +1,226 @@
+//! What the answers, letters, reviews and the suppression list read of a person beyond their
+//! rows, generated from the map: the steps of an automated decision and how a review reverses
+//! them, the categories a row says a recipient was given, the identifiers the suppression list
+//! remembers, and the people count.
+
+use rusqlite::{params, Connection};
+
+use super::{literal, DataMap};
+use crate::map::table::IdentifierKind;
+
+impl DataMap {
+    /// The steps of an automated decision taken on the person's rows, with the row each was
+    /// about: the columns of `DecisionSubject` then step, occurred_at, automated, in the order of
+    /// the rows' due dates. None when the map records no steps of this decision.
+    pub fn decision_steps_sql(&self, decision: &str) -> Option<String> {
+        let t = self.tables.iter().find(|t| t.decision_steps.as_ref().is_some_and(|d| d.decision == decision))?;
+        let d = t.decision_steps.as_ref()?;
+        let link = t.link.as_ref()?;
+        let parent = self.table(&link.parent)?;
+        let scope = self.scope(&parent.name)?;
+        let a = &d.about;
+        Some(format!(
+            "SELECT p.{}, p.{}, p.{}, p.{}, p.{}, p.{}, p.{}, d.{}, d.{}, d.{}
+             FROM {} p JOIN {} d ON d.{} = p.{}
+             WHERE p.{} IN (SELECT {} FROM {} WHERE {})
+             ORDER BY p.{}, p.{}, d.{}, d.{}",
+            a.number,
+            a.amount_cents,
+            a.currency,
+            a.issued_at,
+            a.due_at,
+            a.status,
+            a.paid_at,
+            d.step,
+            d.occurred_at,
+            d.automated,
+            parent.name,
+            t.name,
+            link.column,
+            parent.key,
+            parent.key,
+            parent.key,
+            parent.name,
+            scope.filter,
+            a.due_at,
+            parent.key,
+            d.occurred_at,
+            t.key
+        ))
+    }
+
+    /// The register categories the person's rows say a recipient was given (a recipient link
+    /// with a `categories` column, e.g. a disclosure); None when no link of the map lists them.
+    pub fn categories_given(
+        &self,
+        conn: &Connection,
+        person: i64,
+        recipient: &str,
+    ) -> rusqlite::Result<Option<Vec<String>>> {
+        let mut lists: Option<Vec<String>> = None;
+        for t in &self.tables {
+            let Some(scope) = self.scope(&t.name) else { continue };
+            for link in t.recipient.iter().filter(|l| l.categories.is_some() && l.column.is_some()) {
+                let (Some(list), Some(column)) = (&link.categories, &link.column) else { continue };
+                let sql = format!("SELECT {list} FROM {} WHERE ({}) AND {column} = ?2", t.name, scope.filter);
+                let found = lists.get_or_insert_with(Vec::new);
+                for l in conn
+                    .prepare_cached(&sql)?
+                    .query_map(params![person, recipient], |r| r.get::<_, Option<String>>(0))?
+                {
+                    found.extend(l?);
+                }
+            }
+        }
+        Ok(lists.map(|lists| {
+            let mut out: Vec<String> = Vec::new();
+            for c in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
+                if !out.iter().any(|x| x == c) {
+                    out.push(c.to_owned());
+                }
+            }
+            out
+        }))
+    }
+
+    /// Rows whose list of categories given to a recipient names a category: (table.column, rows).
+    pub fn rows_naming_category(&self, conn: &Connection, category: &str) -> rusqlite::Result<Vec<(String, i64)>> {
+        let mut out = Vec::new();
+        for t in &self.tables {
+            for list in t.recipient.iter().filter_map(|l| l.categories.as_ref()) {
+                let sql = format!(
+                    "SELECT count(*) FROM {} WHERE instr(',' || replace({list}, ' ', '') || ',', ',' || ?1 || ',') > 0",
+                    t.name
+                );
+                let n: i64 = conn.prepare_cached(&sql)?.query_row([category], |r| r.get(0))?;
+                if n > 0 {
+                    out.push((format!("{}.{list}", t.name), n));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many people the store holds (rows of the root table).
+    pub fn people(&self, conn: &Connection) -> rusqlite::Result<i64> {
+        let Some(root) = self.root() else { return Ok(0) };
+        conn.query_row(&format!("SELECT count(*) FROM {}", root.name), [], |r| r.get(0))
+    }
+
+    /// Fill every email identifier column from the address as written (folded as lookups
+    /// compare it), for rows loaded without it (fixture SQL).
+    pub fn fold_email_identifiers(&self, conn: &Connection) -> rusqlite::Result<()> {
+        for t in &self.tables {
+            for id in t.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
+                let Some(written) = &id.written_in else { continue };
+                conn.execute(&format!("UPDATE {} SET {} = dsr_fold({written})", t.name, id.column), [])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The statements that undo an automated decision's block for a person (?1), with the time
+    /// (?2) and a note (?3): first a reversing step for each row it blocked and that has none
+    /// yet, then each blocked state set back. Empty when the map records no reversal.
+    pub fn reversal_sql(&self, decision: &str) -> Vec<String> {
+        let Some(t) = self.tables.iter().find(|t| t.decision_steps.as_ref().is_some_and(|d| d.decision == decision))
+        else {
+            return Vec::new();
+        };
+        let (Some(d), Some(link)) = (t.decision_steps.as_ref(), t.link.as_ref()) else { return Vec::new() };
+        let (Some(r), Some(parent), Some(scope)) =
+            (d.reversal.as_ref(), self.table(&link.parent), self.scope(&link.parent))
+        else {
+            return Vec::new();
+        };
+        let step = |value: &str| {
+            format!(
+                "SELECT 1 FROM {} d WHERE d.{} = p.{} AND d.{} = {}",
+                t.name,
+                link.column,
+                parent.key,
+                d.step,
+                literal(value)
+            )
+        };
+        let mut out = vec![format!(
+            "INSERT INTO {} ({}, {}, {}, {}, {}) SELECT p.{}, {}, ?2, 0, ?3 FROM {} p
+             WHERE p.{} IN (SELECT {} FROM {} WHERE {}) AND EXISTS ({}) AND NOT EXISTS ({})",
+            t.name,
+            link.column,
+            d.step,
+            d.occurred_at,
+            d.automated,
+            r.detail_column,
+            parent.key,
+            literal(&r.unblocked_step),
+            parent.name,
+            parent.key,
+            parent.key,
+            parent.name,
+            scope.filter,
+            step(&r.blocked_step),
+            step(&r.unblocked_step)
+        )];
+        for u in &r.unblock {
+            let Some(scope) = self.scope(&u.table) else { continue };
+            out.push(format!(
+                "UPDATE {} SET {} = {} WHERE {} = {} AND {}",
+                u.table,
+                u.column,
+                literal(&u.active),
+                u.column,
+                literal(&u.blocked),
+                scope.filter
+            ));
+        }
+        out
+    }
+
+    /// Every identifier value of the person that the suppression list remembers, with its kind.
+    pub fn remembered_identifiers(
+        &self,
+        conn: &Connection,
+        person: i64,
+    ) -> rusqlite::Result<Vec<(&'static str, String)>> {
+        let mut out = Vec::new();
+        for t in &self.tables {
+            let Some(scope) = self.scope(&t.name) else { continue };
+            for id in &t.identifier {
+                let Some(kind) = id.kind.suppression_kind() else { continue };
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} AND {} IS NOT NULL",
+                    id.column, t.name, scope.filter, id.column
+                );
+                for v in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, String>(0))? {
+                    out.push((kind, v?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every remembered identifier in the store: (person, kind, value), for a replay after a
+    /// restore.
+    pub fn all_remembered_identifiers(
+        &self,
+        conn: &Connection,
+        mut f: impl FnMut(i64, &'static str, String),
+    ) -> rusqlite::Result<()> {
+        for t in &self.tables {
+            let Some(person) = self.person_of(&t.name) else { continue };
+            for id in &t.identifier {
+                let Some(kind) = id.kind.suppression_kind() else { continue };
+                let sql = format!("SELECT {person}, {} FROM {} WHERE {} IS NOT NULL", id.column, t.name, id.column);
+                let mut stmt = conn.prepare(&sql)?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    if let Some(p) = r.get::<_, Option<i64>>(0)? {
+                        f(p, kind, r.get(1)?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -173,10 +173,10 @@ pub fn run(
         let mut group: Vec<Written> = Vec::with_capacity(2 * GROUP);
         'rows: for chunk in rows.chunks(GROUP) {
             group.extend(receiver.try_iter());
-            if group.len() >= GROUP {
+            while group.len() >= GROUP {
                 if let Err(e) = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report) {
                     outcome = Err(e);
-                    break;
+                    break 'rows;
                 }
             }
             if stopped() {
@@ -212,7 +212,7 @@ pub fn run(
                 }
             }
         }
-        if outcome.is_ok() {
+        while outcome.is_ok() && !group.is_empty() {
             outcome = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report);
         }
         group.clear();
@@ -266,7 +266,7 @@ fn open(
     Ok(prepared)
 }
 
-/// Settle a group of written archives: a failed one fails its row; the others are synced to disk
+/// Settle the first [`GROUP`] written archives (or all, when fewer): a failed one fails its row; the others are synced to disk
 /// at once, renamed into place and the directory synced (`fsutil::place_synced`), and only then
 /// recorded (answer prepared; the portal's delivery completes it), all in one transaction. A
 /// failure there removes the group's archives and stops the batch; a signal either comes before
@@ -281,7 +281,7 @@ fn settle(
 ) -> anyhow::Result<()> {
     let mut files = Vec::with_capacity(group.len());
     let mut ready = Vec::with_capacity(group.len());
-    for (job, written) in group.drain(..) {
+    for (job, written) in group.drain(..GROUP.min(group.len())) {
         match written {
             Ok((temp, manifest)) => {
                 files.push((temp, job.file.clone()));

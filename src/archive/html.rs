@@ -28,17 +28,38 @@ th{background:#f3f5f7}tr:nth-child(even) td{background:#fafbfc}.nl{color:#57606a
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push_str(&format!("&#{};", c as u32)),
-            c => out.push(c),
+        match escape(c) {
+            Some(e) => out.push_str(&e),
+            None => out.push(c),
         }
     }
     out
+}
+
+/// What a character becomes in the page, when it cannot stand as itself.
+fn escape(c: char) -> Option<std::borrow::Cow<'static, str>> {
+    Some(match c {
+        '&' => "&amp;".into(),
+        '<' => "&lt;".into(),
+        '>' => "&gt;".into(),
+        '"' => "&quot;".into(),
+        '\'' => "&#39;".into(),
+        c if c.is_control() && c != '\n' && c != '\t' => format!("&#{};", c as u32).into(),
+        _ => return None,
+    })
+}
+
+/// [`esc`] written straight into `out`: a table cell's text, with no string of its own.
+fn write_esc(out: &mut dyn Write, s: &str) -> std::io::Result<()> {
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        if let Some(e) = escape(c) {
+            out.write_all(&s.as_bytes()[plain..i])?;
+            out.write_all(e.as_bytes())?;
+            plain = i + c.len_utf8();
+        }
+    }
+    out.write_all(&s.as_bytes()[plain..])
 }
 
 fn heading(out: &mut dyn Write, level: u8, en: &str, nl: &str) -> std::io::Result<()> {
@@ -165,7 +186,7 @@ pub fn write(
         let mut any = false;
         for t in &c.tables {
             let mut open = false;
-            rows.each(t, |row: Map<String, Value>| {
+            rows.each(t, |row: &Map<String, Value>| {
                 if !open {
                     let (en, nl) = super::labels::table(t);
                     heading(out, 3, &en, &nl)?;
@@ -178,7 +199,9 @@ pub fn write(
                 }
                 out.write_all(b"<tr>")?;
                 for (k, v) in row.iter().filter(|(k, _)| !hidden(k)) {
-                    write!(out, "<td>{}</td>", esc(&names.cell(k, v)))?;
+                    out.write_all(b"<td>")?;
+                    write_esc(out, &names.cell(k, v))?;
+                    out.write_all(b"</td>")?;
                 }
                 out.write_all(b"</tr>\n")?;
                 records += 1;
@@ -195,4 +218,19 @@ pub fn write(
     }
     out.write_all(b"</body>\n</html>\n")?;
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_written_straight_is_escaped_as_esc_does() {
+        for s in ["", "Jan", "a & b <c> \"d\" 'e'", "Zoë\u{7}\u{85}\n\t", "&", "\u{0}x\u{9f}", "€ 1.234,56"] {
+            let mut out = Vec::new();
+            write_esc(&mut out, s).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), esc(s), "{s:?}");
+        }
+        assert_eq!(esc("<a href='x'>\u{1b}"), "&lt;a href=&#39;x&#39;&gt;&#27;");
+    }
 }

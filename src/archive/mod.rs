@@ -122,11 +122,16 @@ pub struct Rows<'c> {
 const KEEP_ROWS: usize = 5_000;
 
 impl Rows<'_> {
-    /// Call `f` for each row of `table`, from memory when kept.
-    pub fn each(&self, table: &str, mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    /// Call `f` for each row of `table`, from memory when kept (lent, not copied: each row is
+    /// read three times, for `data.json`, its CSV file and `index.html`).
+    pub fn each(
+        &self,
+        table: &str,
+        mut f: impl FnMut(&Map<String, Value>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         match &self.kept {
-            Some(kept) => kept.get(table).into_iter().flatten().try_for_each(|row| f(row.clone())),
-            None => each_row(self.conn, table, &self.subject, self.provided_only, f),
+            Some(kept) => kept.get(table).into_iter().flatten().try_for_each(f),
+            None => each_row(self.conn, table, &self.subject, self.provided_only, |row| f(&row)),
         }
     }
 
@@ -242,7 +247,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
                         out.write_all(b",")?;
                     }
                     n += 1;
-                    serde_json::to_writer(&mut *out, &row)?;
+                    serde_json::to_writer(&mut *out, row)?;
                     Ok(())
                 })?;
                 records += n;

@@ -130,16 +130,15 @@ pub fn run(
                         s.get_or_insert((line, e));
                     }
                 };
-                let store = match Store::open(path) {
-                    Ok(s) => s,
-                    Err(e) => return halt(0, e),
-                };
+                // A worker that cannot open the store stops the batch but still takes its share
+                // of the queue, so the thread opening rows is never left waiting on a full queue.
+                let store = Store::open(path).map_err(|e| halt(0, e)).ok();
                 loop {
                     let next = job_receiver.lock().map(|r| r.recv());
                     let Ok(Ok(job)) = next else { return };
-                    if stopped() {
+                    let (Some(store), false) = (&store, stopped()) else {
                         continue; // drain the queue without writing
-                    }
+                    };
                     let written = crate::rights::export::archive_temp(
                         &store.conn,
                         &clock,

@@ -95,8 +95,10 @@ impl Fields<'_> {
 }
 
 fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
-    let v: Option<String> =
-        conn.query_row("SELECT value FROM store_meta WHERE key = 'audit-head'", [], |r| r.get(0)).optional()?;
+    let v: Option<String> = conn
+        .prepare_cached("SELECT value FROM store_meta WHERE key = 'audit-head'")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
     Ok(v.and_then(|s| {
         let (n, h) = s.split_once(':')?;
         Some((n.parse().ok()?, h.to_owned()))
@@ -144,11 +146,11 @@ pub fn append(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![id, at, clock.injected(), actor, request_id, subject, action, details, prev, hash])?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO store_meta (key, value) VALUES ('audit-head', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [format!("{}:{hash}", count + 1)],
-    )?;
+    )?
+    .execute([format!("{}:{hash}", count + 1)])?;
     Ok(())
 }
 

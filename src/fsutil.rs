@@ -2,6 +2,9 @@
 //! synced, and renamed into place only when complete, so an interrupted or failed write leaves
 //! no partial file at the target. An existing file is replaced only when asked.
 //!
+//! A batch writes many files unsynced and puts them in place as a group (`place_synced`): one
+//! sync of the file system for the whole group, then the renames and one sync of the directory.
+//!
 //! Temporary files are named `.dsr-<pid>-XXXXXX.part`. While one exists, SIGINT, SIGTERM and
 //! SIGHUP remove it before the process exits (with 128 + the signal number); a file left by a
 //! process that could not clean up (SIGKILL, power loss) is removed by the next write into the
@@ -30,8 +33,10 @@ fn install_cleanup() {
         };
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                let files = IN_PROGRESS.lock().map(|l| l.clone()).unwrap_or_default();
-                for f in files {
+                // Held until the exit: files being recorded (`Placed::keep`) are either recorded
+                // before this and left, or removed here and never recorded.
+                let files = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+                for f in files.iter() {
                     let _ = std::fs::remove_file(f);
                 }
                 std::process::exit(128 + signal);
@@ -80,6 +85,70 @@ impl Private {
         let done = if replace { file.persist(to).map(|_| ()) } else { file.persist_noclobber(to).map(|_| ()) };
         done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))
     }
+
+    /// Flush without syncing: the file is synced with the others of its group by `place_synced`.
+    pub fn flush(&mut self) -> anyhow::Result<()> {
+        let path = self.path.clone();
+        self.file().flush().with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// A group of files put in place by [`place_synced`]: on disk under their names, and still removed
+/// on a signal, on a failed record, or when dropped, until [`Placed::keep`] records them.
+pub struct Placed {
+    paths: Vec<PathBuf>,
+    settled: bool,
+}
+
+impl Placed {
+    /// Run `record` (the store's record of these files, one transaction); the files stay only if
+    /// it succeeds. A signal cannot come in between: it waits until the record is committed and
+    /// the files are settled, or it comes first and removes them, which are then never recorded.
+    pub fn keep<T>(mut self, record: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mut list = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+        let recorded = record();
+        if recorded.is_err() {
+            for p in &self.paths {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        list.retain(|p| !self.paths.contains(p));
+        self.settled = true;
+        recorded
+    }
+}
+
+impl Drop for Placed {
+    fn drop(&mut self) {
+        if !self.settled {
+            let mut list = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());
+            for p in &self.paths {
+                let _ = std::fs::remove_file(p);
+            }
+            list.retain(|p| !self.paths.contains(p));
+        }
+    }
+}
+
+/// Put a group of finished temporary files of `dir` in place with one sync for all: the file
+/// system's dirty data is written at once (`syncfs`), each file is renamed to its target
+/// (replacing one that exists), and the directory is synced, so the renames are on disk too.
+/// Nothing is under its target name before its content is on disk; a failure removes the group.
+pub fn place_synced(dir: &Path, files: Vec<(Private, PathBuf)>) -> anyhow::Result<Placed> {
+    let cannot = || format!("cannot write in {}", dir.display());
+    let handle = std::fs::File::open(dir).with_context(cannot)?;
+    rustix::fs::syncfs(&handle).map_err(std::io::Error::from).with_context(cannot)?;
+    let mut placed = Placed { paths: Vec::with_capacity(files.len()), settled: false };
+    for (mut private, to) in files {
+        let file = private.file.take().expect("a temporary file until persisted");
+        // Registered before the rename, so a signal removes it from the moment it is there.
+        IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner()).push(to.clone());
+        placed.paths.push(to);
+        let to = placed.paths.last().expect("just pushed");
+        file.persist(to).map_err(|e| anyhow::Error::new(e.error).context(cannot()))?;
+    }
+    handle.sync_all().with_context(cannot)?;
+    Ok(placed)
 }
 
 impl Drop for Private {

@@ -281,8 +281,9 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
         return Ok((r, false));
     }
     let year = today.format("%Y").to_string().parse::<i64>()?;
-    let seq: i64 =
-        conn.query_row("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1", [year], |r| r.get(0))?;
+    let seq: i64 = conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1")?
+        .query_row([year], |r| r.get(0))?;
     let id = format!("DSR-{year}-{seq:04}");
     let due = due_date(new.received_on, 1);
     conn.execute(

@@ -8,6 +8,7 @@ mod access_copy;
 mod anchor;
 mod audit;
 mod batch;
+mod batch_groups;
 mod check;
 mod cli;
 mod data_map;

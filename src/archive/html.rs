@@ -27,18 +27,48 @@ th{background:#f3f5f7}tr:nth-child(even) td{background:#fafbfc}.nl{color:#57606a
 /// Escape text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push_str(&format!("&#{};", c as u32)),
-            c => out.push(c),
-        }
-    }
+    escaped(s, |part| {
+        out.push_str(part);
+        Ok(())
+    })
+    .expect("writing to a string cannot fail");
     out
+}
+
+/// [`esc`] written straight into `out`: a table cell's text, with no string of its own.
+fn write_esc(out: &mut dyn Write, s: &str) -> std::io::Result<()> {
+    escaped(s, |part| out.write_all(part.as_bytes()))
+}
+
+/// `s` in parts for the page: runs of text that stand as themselves, and the entities of `&`,
+/// `<`, `>`, quotes and control characters (C0 but tab and newline, DEL, C1). Read byte by byte:
+/// every one of them but C1 is one ASCII byte, and C1 is 0xC2 then 0x80-0x9F in UTF-8.
+fn escaped(s: &str, mut put: impl FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()> {
+    let bytes = s.as_bytes();
+    let (mut plain, mut i) = (0, 0);
+    while i < bytes.len() {
+        let (len, code) = match bytes[i] {
+            b'&' | b'<' | b'>' | b'"' | b'\'' | 0x7f => (1, bytes[i] as u32),
+            b if b < 0x20 && b != b'\n' && b != b'\t' => (1, b as u32),
+            0xc2 if bytes.get(i + 1).is_some_and(|b| (0x80..=0x9f).contains(b)) => (2, bytes[i + 1] as u32),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        put(&s[plain..i])?;
+        match code {
+            0x26 => put("&amp;")?,
+            0x3c => put("&lt;")?,
+            0x3e => put("&gt;")?,
+            0x22 => put("&quot;")?,
+            0x27 => put("&#39;")?,
+            control => put(&format!("&#{control};"))?,
+        }
+        i += len;
+        plain = i;
+    }
+    put(&s[plain..])
 }
 
 fn heading(out: &mut dyn Write, level: u8, en: &str, nl: &str) -> std::io::Result<()> {
@@ -165,7 +195,7 @@ pub fn write(
         let mut any = false;
         for t in &c.tables {
             let mut open = false;
-            rows.each(t, |row: Map<String, Value>| {
+            rows.each(t, |row: &Map<String, Value>| {
                 if !open {
                     let (en, nl) = super::labels::table(&copy.register.map, t);
                     heading(out, 3, &en, &nl)?;
@@ -178,7 +208,9 @@ pub fn write(
                 }
                 out.write_all(b"<tr>")?;
                 for (k, v) in row.iter().filter(|(k, _)| !hidden(k)) {
-                    write!(out, "<td>{}</td>", esc(&names.cell(k, v)))?;
+                    out.write_all(b"<td>")?;
+                    write_esc(out, &names.cell(k, v))?;
+                    out.write_all(b"</td>")?;
                 }
                 out.write_all(b"</tr>\n")?;
                 records += 1;
@@ -195,4 +227,51 @@ pub fn write(
     }
     out.write_all(b"</body>\n</html>\n")?;
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Character by character, as the page was escaped before `escaped` read bytes.
+    fn by_char(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c if c.is_control() && c != '\n' && c != '\t' => out.push_str(&format!("&#{};", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn text_is_escaped_byte_by_byte_as_character_by_character() {
+        let mut samples: Vec<String> = [
+            "",
+            "Jan",
+            "a & b <c> \"d\" 'e'",
+            "Zoë\u{7}\u{85}\n\t",
+            "&",
+            "\u{0}x\u{9f}\u{a0}",
+            "€ 1.234,56",
+            "\u{7f}\u{80}ÿ",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Every character up to U+0800 (every one-byte and two-byte UTF-8 sequence), after text.
+        samples.push((0..0x800u32).filter_map(char::from_u32).map(|c| format!("x{c}")).collect());
+        for s in &samples {
+            let mut out = Vec::new();
+            write_esc(&mut out, s).unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), by_char(s), "{s:?}");
+            assert_eq!(esc(s), by_char(s), "{s:?}");
+        }
+        assert_eq!(esc("<a href='x'>\u{1b}"), "&lt;a href=&#39;x&#39;&gt;&#27;");
+    }
 }

@@ -128,11 +128,16 @@ pub struct Rows<'c> {
 const KEEP_ROWS: usize = 5_000;
 
 impl Rows<'_> {
-    /// Call `f` for each row of `table`, from memory when kept.
-    pub fn each(&self, table: &str, mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    /// Call `f` for each row of `table`, from memory when kept (lent, not copied: each row is
+    /// read three times, for `data.json`, its CSV file and `index.html`).
+    pub fn each(
+        &self,
+        table: &str,
+        mut f: impl FnMut(&Map<String, Value>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         match &self.kept {
-            Some(kept) => kept.get(table).into_iter().flatten().try_for_each(|row| f(row.clone())),
-            None => each_row(self.conn, table, &self.subject, self.provided_only, f),
+            Some(kept) => kept.get(table).into_iter().flatten().try_for_each(f),
+            None => each_row(self.conn, table, &self.subject, self.provided_only, |row| f(&row)),
         }
     }
 
@@ -203,22 +208,32 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     });
 
     // First pass: each table's rows counted, so the CSV pass knows which tables to write without
-    // asking the store again, and their size in JSON, which bounds every entry made from them.
+    // asking the store again, and their size in JSON at most, which bounds every entry made from
+    // them (an entry whose bound reaches the ZIP64 size is measured before it is written).
     let mut counts: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut json_bytes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut rows_of =
         Rows { conn, subject: *s, provided_only: right == Kind::Export, kept: Some(Default::default()), kept_rows: 0 };
     for t in categories.iter().flat_map(|c| &c.tables) {
-        let (mut n, mut size) = (0u64, Count::default());
+        let (mut n, mut size) = (0u64, 0u64);
         rows_of.read(t, |row| {
             n += 1;
-            serde_json::to_writer(&mut size, row)?;
+            size = size.saturating_add(json_bound(row));
             Ok(())
         })?;
         counts.insert(t.clone(), n);
-        json_bytes.insert(t.clone(), size.0 + n);
+        json_bytes.insert(t.clone(), size.saturating_add(n));
     }
-    let rows_json: u64 = json_bytes.values().sum();
+    let mut rows_json: u64 = json_bytes.values().sum();
+    // data.json's ZIP64 field follows from its bound alone: near that size, the rows' JSON is
+    // measured exactly (as every archive's was before the bound), so no archive changes.
+    if rows_json.saturating_add(1 << 20) >= writer::ZIP64_FROM {
+        let mut exact = Count::default();
+        for t in categories.iter().flat_map(|c| &c.tables) {
+            rows_of.each(t, |row| Ok(serde_json::to_writer(&mut exact, row)?))?;
+        }
+        rows_json = exact.0 + counts.values().sum::<u64>();
+    }
 
     // data.json: everything in scope, nested by category and table; the rows plus names and commas.
     w.entry("data.json", rows_json.saturating_add(1 << 20), |out| {
@@ -248,7 +263,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
                         out.write_all(b",")?;
                     }
                     n += 1;
-                    serde_json::to_writer(&mut *out, &row)?;
+                    serde_json::to_writer(&mut *out, row)?;
                     Ok(())
                 })?;
                 records += n;
@@ -383,6 +398,24 @@ fn register_json(register: &Register, categories: &[&Category], recipients: &[Pe
     })
 }
 
+/// At least the bytes of a row in compact JSON, without writing it: any byte of a string may
+/// become a six-byte escape, and a number takes at most 24 characters.
+fn json_bound(row: &Map<String, Value>) -> u64 {
+    fn text(s: &str) -> u64 {
+        2 + 6 * s.len() as u64
+    }
+    fn value(v: &Value) -> u64 {
+        match v {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            Value::String(s) => text(s),
+            Value::Array(a) => 2 + a.iter().map(|x| value(x) + 1).sum::<u64>(),
+            Value::Object(o) => 2 + o.iter().map(|(k, x)| text(k) + value(x) + 2).sum::<u64>(),
+        }
+    }
+    2 + row.iter().map(|(k, x)| text(k) + value(x) + 2).sum::<u64>()
+}
+
 pub fn csv_cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
@@ -411,6 +444,21 @@ mod tests {
         }
         for ok in ["Jan", "Zoë", "", "1+1", "jan@example.nl"] {
             assert_eq!(neutralise(ok), ok);
+        }
+    }
+
+    #[test]
+    fn a_rows_json_bound_is_never_below_its_json() {
+        let rows = [
+            json!({}),
+            json!({"id": 1, "name": "Zoë \"Z\" \u{1}\n", "at": null, "ok": true, "amount": -9223372036854775807i64}),
+            json!({"x": 1.7976931348623157e308, "y": -2.2250738585072014e-308, "content": {"file": "f\\g", "bytes": 3}}),
+            json!({"\u{7f}\u{1f}": ["\u{0}", 1, [], {}], "": ""}),
+        ];
+        for row in rows {
+            let map = row.as_object().unwrap();
+            let exact = serde_json::to_string(map).unwrap().len() as u64;
+            assert!(json_bound(map) >= exact, "{row}: {} < {exact}", json_bound(map));
         }
     }
 

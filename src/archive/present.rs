@@ -39,8 +39,11 @@ pub fn heading(column: &str) -> String {
 
 /// A stored UTC time (RFC 3339) as Dutch local time, `dd-mm-yyyy hh:mm`.
 pub fn local(stamp: &str) -> Option<String> {
+    // The format parsed once: a person's copy formats every time of every row.
+    static FORMAT: std::sync::LazyLock<Vec<chrono::format::Item<'static>>> =
+        std::sync::LazyLock::new(|| chrono::format::StrftimeItems::new("%d-%m-%Y %H:%M").collect());
     let t = DateTime::parse_from_rfc3339(stamp).ok()?;
-    Some(t.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string())
+    Some(t.with_timezone(&Amsterdam).format_with_items(FORMAT.iter()).to_string())
 }
 
 /// The Dutch local date of a stored UTC time (or of a plain date).
@@ -60,6 +63,8 @@ pub fn date(d: NaiveDate) -> String {
 pub fn when(stamp: Option<&str>) -> String {
     match stamp {
         None => String::new(),
+        // Neither a time nor a date without a dash: most text is told apart without parsing.
+        Some(s) if !s.contains('-') => s.to_owned(),
         Some(s) => {
             local(s).or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().map(date)).unwrap_or_else(|| s.to_owned())
         }

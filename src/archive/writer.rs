@@ -73,7 +73,7 @@ impl<W: Write + Seek> Writer<'_, W> {
 /// its central-directory record, which 7-Zip reports as a "Headers Error" and `zipdetails` cannot
 /// read past; so ZIP64 is asked for only where it is needed. The margin below 4 GiB covers what
 /// deflate and AES add to an entry's size.
-const ZIP64_FROM: u64 = (4 << 30) - (64 << 20);
+pub(super) const ZIP64_FROM: u64 = (4 << 30) - (64 << 20);
 
 /// Counts the bytes written to it (the size of an entry before it is written).
 #[derive(Default)]

@@ -38,10 +38,8 @@ pub fn set_state(
 /// Record that the answer of a verified request is prepared (viewed, written, carried out). The
 /// request stays open until the answer is delivered ([`deliver`]): viewing never completes it.
 pub fn answered(conn: &Connection, clock: &Clock, r: &Request, details: serde_json::Value) -> anyhow::Result<()> {
-    conn.execute(
-        "UPDATE request SET answered_at = coalesce(answered_at, ?2) WHERE id = ?1",
-        params![r.id, clock.timestamp()],
-    )?;
+    conn.prepare_cached("UPDATE request SET answered_at = coalesce(answered_at, ?2) WHERE id = ?1")?
+        .execute(params![r.id, clock.timestamp()])?;
     audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "answer-prepared", details)?;
     Ok(())
 }
@@ -122,10 +120,10 @@ pub fn mark_verified(
 ) -> anyhow::Result<()> {
     let reference = reference.map(str::trim);
     let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
-        params![r.id, clock.timestamp(), method, reference],
-    )?;
+    )?
+    .execute(params![r.id, clock.timestamp(), method, reference])?;
     let details = match reason {
         // An officer's alternative to the code, with why (audited as such).
         Some(why) => {

@@ -217,7 +217,7 @@ pub fn each_row_of(
     let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let mut rows = stmt.query([s.person_id])?;
     while let Some(r) = rows.next()? {
-        let mut obj = Map::new();
+        let mut obj = Map::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
             if entry.internal.contains(name) {
                 continue;

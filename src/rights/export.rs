@@ -24,14 +24,39 @@ pub fn archive_file(
     passphrase: Option<&str>,
 ) -> anyhow::Result<Manifest> {
     let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
-    crate::fsutil::write_private(out, force, |file| {
-        // One read transaction: the archive is one consistent snapshot, and the store is locked
-        // once rather than for each of its queries. Deferred, so writers are never held up.
-        let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
-        let manifest = archive::write(&snapshot, register, &spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
-        snapshot.commit()?;
-        Ok(manifest)
-    })
+    crate::fsutil::write_private(out, force, |file| write_snapshot(conn, register, &spec, file))
+}
+
+/// Write the archive into a private temporary file in `dir`, flushed but not synced: a batch
+/// syncs and renames a group of them at once (`fsutil::place_synced`) before recording them.
+pub fn archive_temp(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    register: &crate::register::Register,
+    req: &Request,
+    s: Subject,
+    dir: &Path,
+    passphrase: Option<&str>,
+) -> anyhow::Result<(crate::fsutil::Private, Manifest)> {
+    let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
+    let mut temp = crate::fsutil::private_temp(dir, ".dsr-", ".part")?;
+    let manifest = write_snapshot(conn, register, &spec, temp.file())?;
+    temp.flush()?;
+    Ok((temp, manifest))
+}
+
+fn write_snapshot(
+    conn: &rusqlite::Connection,
+    register: &crate::register::Register,
+    spec: &archive::Spec,
+    file: &mut std::fs::File,
+) -> anyhow::Result<Manifest> {
+    // One read transaction: the archive is one consistent snapshot, and the store is locked
+    // once rather than for each of its queries. Deferred, so writers are never held up.
+    let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
+    let manifest = archive::write(&snapshot, register, spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
+    snapshot.commit()?;
+    Ok(manifest)
 }
 
 /// Record that an archive was prepared (it completes nothing: only its delivery does, see
@@ -47,12 +72,7 @@ pub fn record_disclosure(
 ) -> anyhow::Result<()> {
     let mut record = || -> anyhow::Result<()> {
         let tx = conn.transaction()?;
-        request::answered(
-            &tx,
-            clock,
-            req,
-            json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
-        )?;
+        record_prepared(&tx, clock, req, manifest, encrypted)?;
         tx.commit()?;
         Ok(())
     };
@@ -61,4 +81,21 @@ pub fn record_disclosure(
         return Err(e);
     }
     Ok(())
+}
+
+/// The record of a prepared archive, in the caller's transaction (a batch records a group of
+/// archives in one).
+pub fn record_prepared(
+    conn: &rusqlite::Connection,
+    clock: &crate::clock::Clock,
+    req: &Request,
+    manifest: &Manifest,
+    encrypted: bool,
+) -> anyhow::Result<()> {
+    request::answered(
+        conn,
+        clock,
+        req,
+        json!({"to": "archive", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
+    )
 }

@@ -1,28 +1,30 @@
 //! Scripted batch exports: a CSV of people whose identity was verified outside dsr (e.g. by an
 //! authenticated portal session), one archive per person. A bad row is reported with its line
 //! number and does not stop the others. Re-running the same batch skips what is done: a row is
-//! done when an export request of that person, verified by the same method and reference, is
-//! completed and its archive exists, so a batch killed half-way resumes where it stopped.
+//! done when an export request of that person, verified by the same method and reference, has
+//! its answer prepared and its archive exists, so a batch killed half-way resumes where it stopped.
+//!
+//! Work goes in groups of [`GROUP`]: the rows of a group are opened in one transaction; their
+//! archives are written by workers to temporary files that are not synced one by one; a group of
+//! finished archives is synced at once, renamed into place, and only then recorded, in one
+//! transaction. Nothing is reported or recorded as written before it is on disk.
 
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex};
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use crate::archive::Manifest;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::fsutil::Private;
 use crate::request::{self, Channel, Kind, NewRequest};
 use crate::store::Store;
-use crate::subject::{self, Identifier, Resolution};
+use crate::subject::{self, Resolution};
 
-/// One data row of the batch file.
-#[derive(Debug, Clone)]
-pub struct Row {
-    pub line: u64,
-    pub identifier: Result<(Identifier, String), String>,
-    pub verified_by: String,
-    pub reference: String,
-}
+mod file;
+pub use file::{read, Row};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RowResult {
@@ -43,74 +45,10 @@ pub struct Summary {
     pub rows: Vec<RowResult>,
 }
 
-/// Read the batch file. A missing header or unreadable file is an error for the whole batch;
-/// a bad row becomes a row that fails with its reason.
-pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::invalid("--batch", format!("cannot read the CSV file: {e}")))?;
-    let lines = Lines::new(&bytes);
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes.as_slice());
-    let headers =
-        reader.headers().map_err(|e| Error::invalid("--batch", format!("cannot read the header row: {e}")))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (email, customer, method, reference) = (col("email"), col("customer"), col("verified_by"), col("reference"));
-    if email.is_none() && customer.is_none() {
-        return Err(Error::invalid("--batch", "the header row needs an email or a customer column").into());
-    }
-    let method = method.ok_or_else(|| {
-        Error::invalid("--batch", "the header row needs a verified_by column (how identity was verified)")
-    })?;
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(line, |p| lines.at(p.byte()));
-                rows.push(Row {
-                    line,
-                    identifier: Err(format!("unreadable CSV row: {e}")),
-                    verified_by: String::new(),
-                    reference: String::new(),
-                });
-                continue;
-            }
-        };
-        let line = record.position().map_or(line, |p| lines.at(p.byte()));
-        let get = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").to_owned();
-        let (e, c) = (get(email), get(customer));
-        let identifier = match (e.is_empty(), c.is_empty()) {
-            (false, true) => Identifier::email(&e).map(|i| (i, e)).map_err(|err| err.to_string()),
-            (true, false) => Identifier::customer(&c).map(|i| (i, c)).map_err(|err| err.to_string()),
-            (true, true) => Err("no email or customer number in this row".to_owned()),
-            (false, false) => Err("both an email and a customer number: name the person once".to_owned()),
-        };
-        rows.push(Row { line, identifier, verified_by: get(Some(method)), reference: get(reference) });
-    }
-    Ok(rows)
-}
-
-/// The file's own line numbers (header counted, CRLF or LF alike), from a record's byte offset:
-/// the csv crate's own line count drifts on CRLF files.
-struct Lines<'a> {
-    bytes: &'a [u8],
-    newlines: Vec<usize>,
-}
-
-impl<'a> Lines<'a> {
-    fn new(bytes: &'a [u8]) -> Lines<'a> {
-        Lines { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
-    }
-
-    /// The line a record starting at `byte` is on (a record may be reported from the line end
-    /// before it).
-    fn at(&self, byte: u64) -> u64 {
-        let mut start = byte as usize;
-        while self.bytes.get(start).is_some_and(|b| *b == b'\r' || *b == b'\n') {
-            start += 1;
-        }
-        self.newlines.partition_point(|&n| n < start) as u64 + 1
-    }
-}
+/// Rows opened in one transaction, and finished archives synced at once (one `syncfs`, one
+/// directory sync) and recorded in one transaction. Peak memory grows with it (the workers'
+/// archives in flight): 64 keeps a batch well under 64 MiB.
+const GROUP: usize = 64;
 
 fn valid_method(m: &str) -> bool {
     !m.is_empty()
@@ -133,6 +71,9 @@ enum Prepared {
     Archive(Box<Job>),
 }
 
+/// What a worker hands back: the job and its archive, in a temporary file not yet synced.
+type Written = (Job, anyhow::Result<(Private, Manifest)>);
+
 /// Whether an error stops the whole batch (the store is locked, the disk is full...) rather than
 /// failing one row. A stopped batch is resumable: run it again.
 fn stops(e: &anyhow::Error) -> bool {
@@ -149,10 +90,11 @@ fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
     RowResult { line, status: "failed", request: None, file: None, reason: Some(format!("{e:#}")) }
 }
 
-/// Run a batch: every row is resolved and its request opened and marked verified, in file order
-/// (one writer, this thread), while `jobs` workers, each with its own connection, write the
-/// archives of the rows opened so far, so one archive's fsync or compression overlaps another's
-/// reads and the next rows' opening.
+/// Run a batch: the rows are resolved and their requests opened and marked verified, in file
+/// order, a group per transaction (one writer, this thread), while `jobs` workers, each with its
+/// own connection, write the archives of the rows opened so far, so one archive's compression
+/// overlaps another's reads and the next rows' opening. Finished archives are settled in groups
+/// (see [`settle`]).
 pub fn run(
     store: &mut Store,
     clock: Clock,
@@ -165,18 +107,18 @@ pub fn run(
     let keys = crate::keys::Keys::load(&store.conn)?;
     let register = crate::register::Register::load(&store.conn)?;
     let mut results = Vec::with_capacity(rows.len());
-    let stop: std::sync::Mutex<Option<(u64, anyhow::Error)>> = std::sync::Mutex::new(None);
+    let stop: Mutex<Option<(u64, anyhow::Error)>> = Mutex::new(None);
     let path = store.path.clone();
     let (register, stop, path) = (&register, &stop, path.as_path());
     let stopped = move || stop.lock().map(|s| s.is_some()).unwrap_or(true);
-    // Archives to write go to the workers as soon as their request is open (a bounded queue);
-    // their results come back to this thread, which reports progress.
-    let (job_sender, job_receiver) = std::sync::mpsc::sync_channel::<Job>(64);
-    let job_receiver = std::sync::Mutex::new(job_receiver);
+    // Archives to write go to the workers as soon as their group is open (a bounded queue);
+    // their results come back to this thread, which settles them and reports progress.
+    let (job_sender, job_receiver) = mpsc::sync_channel::<Job>(2 * GROUP);
+    let job_receiver = Mutex::new(job_receiver);
     let job_receiver = &job_receiver;
-    // Workers only read the store; every write (opening, recording a disclosure) is on this
-    // thread, so no two connections ever wait on each other's write lock.
-    let (sender, receiver) = std::sync::mpsc::channel::<(Job, anyhow::Result<crate::archive::Manifest>)>();
+    // Workers only read the store; every write (opening, recording) is on this thread, so no two
+    // connections ever wait on each other's write lock.
+    let (sender, receiver) = mpsc::channel::<Written>();
     let opened = std::thread::scope(|scope| -> anyhow::Result<()> {
         // Owned here, so that however this closure ends the queue closes and the workers finish.
         let job_sender = job_sender;
@@ -188,24 +130,22 @@ pub fn run(
                         s.get_or_insert((line, e));
                     }
                 };
-                let store = match crate::store::Store::open(path) {
-                    Ok(s) => s,
-                    Err(e) => return halt(0, e),
-                };
+                // A worker that cannot open the store stops the batch but still takes its share
+                // of the queue, so the thread opening rows is never left waiting on a full queue.
+                let store = Store::open(path).map_err(|e| halt(0, e)).ok();
                 loop {
                     let next = job_receiver.lock().map(|r| r.recv());
                     let Ok(Ok(job)) = next else { return };
-                    if stopped() {
+                    let (Some(store), false) = (&store, stopped()) else {
                         continue; // drain the queue without writing
-                    }
-                    let written = crate::rights::export::archive_file(
+                    };
+                    let written = crate::rights::export::archive_temp(
                         &store.conn,
                         &clock,
                         register,
                         &job.request,
                         job.person,
-                        &job.file,
-                        true,
+                        dir,
                         passphrase,
                     );
                     match written {
@@ -220,105 +160,61 @@ pub fn run(
             });
         }
         drop(sender);
-        let mut report = |r: RowResult, results: &mut Vec<RowResult>| {
+        let mut report = |r: RowResult| {
             progress(&r);
             results.push(r);
         };
-        // A written archive is recorded (answer prepared; the portal's delivery completes it) here.
-        let record = |conn: &mut rusqlite::Connection,
-                      (job, written): (Job, anyhow::Result<crate::archive::Manifest>)|
-         -> anyhow::Result<RowResult> {
-            let manifest = match written {
-                Ok(m) => m,
-                Err(e) => return Ok(failed_row(job.line, &e)),
-            };
-            match crate::rights::export::record_disclosure(
-                conn,
-                &clock,
-                &job.request,
-                &manifest,
-                passphrase.is_some(),
-                &job.file,
-            ) {
-                Ok(()) => Ok(RowResult {
-                    line: job.line,
-                    status: "done",
-                    request: Some(job.request.id.clone()),
-                    file: Some(job.file.display().to_string()),
-                    reason: None,
-                }),
-                Err(e) if stops(&e) => Err(stopped_at(e, job.line)),
-                Err(e) => Ok(failed_row(job.line, &e)),
-            }
-        };
-        // One transaction per row (measured faster than larger ones with a savepoint per row): a
-        // row that fails leaves nothing, and a batch killed here loses at most the row it was at.
+        let encrypted = passphrase.is_some();
+        // No `?` in this loop: a failure must still reach the drain below, which removes the
+        // archives the workers wrote that can no longer be recorded.
         let mut outcome = Ok(());
         let mut seen = Seen::new();
-        for row in rows {
-            while let Ok(done) = receiver.try_recv() {
-                match record(&mut store.conn, done) {
-                    Ok(r) => report(r, &mut results),
-                    Err(e) => {
-                        outcome = Err(e);
-                        break;
-                    }
+        let mut group: Vec<Written> = Vec::with_capacity(2 * GROUP);
+        'rows: for chunk in rows.chunks(GROUP) {
+            group.extend(receiver.try_iter());
+            while group.len() >= GROUP {
+                if let Err(e) = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report) {
+                    outcome = Err(e);
+                    break 'rows;
                 }
-            }
-            if outcome.is_err() {
-                break;
             }
             if stopped() {
                 break;
             }
-            // No `?` in this loop: a failure must still reach the drain below, which removes the
-            // archives the workers wrote that can no longer be recorded.
-            let tx = match store.conn.transaction() {
-                Ok(tx) => tx,
-                Err(e) => {
-                    outcome = Err(stopped_at(e.into(), row.line));
-                    break;
-                }
-            };
-            match prepare(&tx, &clock, &keys, row, dir, &mut seen) {
+            match open(&mut store.conn, &clock, &keys, chunk, dir, &mut seen) {
                 Ok(prepared) => {
-                    if let Err(e) = tx.commit() {
-                        outcome = Err(stopped_at(e.into(), row.line));
-                        break;
-                    }
-                    match prepared {
-                        Prepared::Archive(job) => {
-                            if job_sender.send(*job).is_err() {
-                                break;
+                    for p in prepared {
+                        match p {
+                            Prepared::Archive(job) => {
+                                if job_sender.send(*job).is_err() {
+                                    break 'rows;
+                                }
                             }
+                            Prepared::Settled(r) => report(r),
                         }
-                        Prepared::Settled(r) => report(r, &mut results),
                     }
-                }
-                Err(e) if stops(&e) => {
-                    outcome = Err(stopped_at(e, row.line));
-                    break;
                 }
                 Err(e) => {
-                    drop(tx);
-                    report(failed_row(row.line, &e), &mut results);
+                    outcome = Err(e);
+                    break;
                 }
             }
         }
         drop(job_sender);
         for done in receiver {
-            if outcome.is_err() {
-                // Stopping: an archive that cannot be recorded must not stay (it goes again on a re-run).
-                if done.1.is_ok() {
-                    let _ = std::fs::remove_file(&done.0.file);
+            // Once stopping, an archive that cannot be recorded does not stay: its temporary file
+            // is removed as it drops, and it goes again on a re-run.
+            if outcome.is_ok() {
+                group.push(done);
+                if group.len() >= GROUP {
+                    outcome = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report);
                 }
-                continue;
-            }
-            match record(&mut store.conn, done) {
-                Ok(r) => report(r, &mut results),
-                Err(e) => outcome = Err(e),
             }
         }
+        while outcome.is_ok() && !group.is_empty() {
+            outcome = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report);
+        }
+        group.clear();
         outcome
     });
     opened?;
@@ -335,6 +231,86 @@ pub fn run(
         failed: count("failed"),
         rows: results,
     })
+}
+
+/// Open the requests of a group of rows in one transaction, each row in a savepoint: a row that
+/// fails leaves nothing, and a batch killed here loses at most this group's opening (a re-run
+/// opens them again).
+fn open(
+    conn: &mut Connection,
+    clock: &Clock,
+    keys: &crate::keys::Keys,
+    chunk: &[Row],
+    dir: &Path,
+    seen: &mut Seen,
+) -> anyhow::Result<Vec<Prepared>> {
+    let line = chunk.first().map_or(0, |r| r.line);
+    let mut tx = conn.transaction().map_err(|e| stopped_at(e.into(), line))?;
+    let mut prepared = Vec::with_capacity(chunk.len());
+    for row in chunk {
+        let savepoint = tx.savepoint().map_err(|e| stopped_at(e.into(), row.line))?;
+        match prepare(&savepoint, clock, keys, row, dir, seen) {
+            Ok(p) => {
+                savepoint.commit().map_err(|e| stopped_at(e.into(), row.line))?;
+                prepared.push(p);
+            }
+            Err(e) if stops(&e) => return Err(stopped_at(e, row.line)),
+            Err(e) => {
+                drop(savepoint);
+                prepared.push(Prepared::Settled(failed_row(row.line, &e)));
+            }
+        }
+    }
+    tx.commit().map_err(|e| stopped_at(e.into(), line))?;
+    Ok(prepared)
+}
+
+/// Settle the first [`GROUP`] written archives (or all, when fewer): a failed one fails its row; the others are synced to disk
+/// at once, renamed into place and the directory synced (`fsutil::place_synced`), and only then
+/// recorded (answer prepared; the portal's delivery completes it), all in one transaction. A
+/// failure there removes the group's archives and stops the batch; a signal either comes before
+/// the record is committed and removes them, or waits until it is.
+fn settle(
+    conn: &mut Connection,
+    clock: &Clock,
+    dir: &Path,
+    encrypted: bool,
+    group: &mut Vec<Written>,
+    report: &mut impl FnMut(RowResult),
+) -> anyhow::Result<()> {
+    let mut files = Vec::with_capacity(group.len());
+    let mut ready = Vec::with_capacity(group.len());
+    for (job, written) in group.drain(..GROUP.min(group.len())) {
+        match written {
+            Ok((temp, manifest)) => {
+                files.push((temp, job.file.clone()));
+                ready.push((job, manifest));
+            }
+            Err(e) => report(failed_row(job.line, &e)),
+        }
+    }
+    let Some(line) = ready.iter().map(|(job, _)| job.line).min() else { return Ok(()) };
+    let placed = crate::fsutil::place_synced(dir, files).map_err(|e| stopped_at(e, line))?;
+    placed
+        .keep(|| {
+            let tx = conn.transaction()?;
+            for (job, manifest) in &ready {
+                crate::rights::export::record_prepared(&tx, clock, &job.request, manifest, encrypted)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .map_err(|e| stopped_at(e, line))?;
+    for (job, _) in ready {
+        report(RowResult {
+            line: job.line,
+            status: "done",
+            request: Some(job.request.id),
+            file: Some(job.file.display().to_string()),
+            reason: None,
+        });
+    }
+    Ok(())
 }
 
 fn failed(line: u64, reason: impl Into<String>) -> anyhow::Result<Prepared> {

@@ -10,6 +10,7 @@ mod html;
 pub mod labels;
 pub mod present;
 mod requests;
+mod rows;
 pub mod sections;
 mod text;
 mod writer;
@@ -26,10 +27,11 @@ use zip::{CompressionMethod, ZipWriter};
 use crate::recipients::{self, PersonRecipient};
 use crate::register::{Category, Register};
 use crate::request::{Kind, Request};
-use crate::rights::access;
 use crate::store::personal::DataMap;
 use crate::subject::Subject;
 use writer::{most_bytes, Count, Writer};
+
+pub use rows::{attachment_name, Rows};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -66,108 +68,6 @@ pub struct Spec<'a> {
 /// The categories an archive for this right holds, with their tables.
 pub fn scope(register: &Register, right: Kind) -> Vec<&Category> {
     register.categories.iter().filter(|c| right != Kind::Export || c.portable).collect()
-}
-
-/// The name an attachment gets inside the archive: generated from the table and the row's key,
-/// no personal data, no path.
-pub fn attachment_name(table: &str, id: i64, media_type: &str) -> String {
-    let ext = match media_type {
-        "application/pdf" => "pdf",
-        "text/plain" => "txt",
-        "text/markdown" => "md",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
-        "application/msword" => "doc",
-        "application/vnd.oasis.opendocument.text" => "odt",
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "application/zip" => "zip",
-        _ => "bin",
-    };
-    format!("files/{}-{id}.{ext}", table.replace('_', "-"))
-}
-
-/// Stream a table's rows for the person, with attachments replaced by a reference to their file.
-fn each_row(
-    conn: &Connection,
-    table: &str,
-    s: &Subject,
-    provided_only: bool,
-    mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut failure = None;
-    let map = DataMap::load(conn)?;
-    let entry = map.table(table);
-    let attachment = entry.and_then(|t| t.attachment.as_ref().map(|a| (a, t.key.as_str())));
-    access::each_row_of(conn, table, s, provided_only, |mut row| {
-        if let Some((a, key)) = attachment {
-            let id = row.get(key).and_then(Value::as_i64).unwrap_or_default();
-            let media = row.get(&a.media_type).and_then(Value::as_str).unwrap_or_default().to_owned();
-            let bytes = row.get(&a.content).and_then(|c| c.get("bytes")).cloned().unwrap_or(Value::Null);
-            row.insert(a.content.clone(), json!({"file": attachment_name(table, id, &media), "bytes": bytes}));
-        }
-        f(row).map_err(|e| {
-            failure = Some(e);
-            rusqlite::Error::InvalidQuery
-        })
-    })
-    .map_err(|e| failure.take().unwrap_or_else(|| e.into()))
-}
-
-/// The person's rows, read once for `data.json` and kept for the CSV files and `index.html` while
-/// they are few (most people); past [`KEEP_ROWS`] they are read again for each, so memory stays
-/// bounded whatever a person has.
-pub struct Rows<'c> {
-    conn: &'c Connection,
-    subject: Subject,
-    /// A portability export: only rows the person provided (see `access::each_row_of`).
-    provided_only: bool,
-    kept: Option<std::collections::HashMap<String, Vec<Map<String, Value>>>>,
-    kept_rows: usize,
-}
-
-const KEEP_ROWS: usize = 5_000;
-
-impl Rows<'_> {
-    /// Call `f` for each row of `table`, from memory when kept (lent, not copied: each row is
-    /// read three times, for `data.json`, its CSV file and `index.html`).
-    pub fn each(
-        &self,
-        table: &str,
-        mut f: impl FnMut(&Map<String, Value>) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        match &self.kept {
-            Some(kept) => kept.get(table).into_iter().flatten().try_for_each(f),
-            None => each_row(self.conn, table, &self.subject, self.provided_only, |row| f(&row)),
-        }
-    }
-
-    /// The first pass: read from the store, keeping rows while there are few.
-    fn read(
-        &mut self,
-        table: &str,
-        mut f: impl FnMut(&Map<String, Value>) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        let mut rows = Vec::new();
-        let keep = self.kept.is_some();
-        let mut count = self.kept_rows;
-        each_row(self.conn, table, &self.subject, self.provided_only, |row| {
-            f(&row)?;
-            count += 1;
-            if keep && count <= KEEP_ROWS {
-                rows.push(row);
-            }
-            Ok(())
-        })?;
-        self.kept_rows = count;
-        match &mut self.kept {
-            Some(_) if count > KEEP_ROWS => self.kept = None,
-            Some(kept) => {
-                kept.insert(table.to_owned(), rows);
-            }
-            None => {}
-        }
-        Ok(())
-    }
 }
 
 /// Write the archive for a verified request into `out`.

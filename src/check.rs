@@ -142,7 +142,7 @@ impl Checker {
         )?;
         let suppressed: HashSet<String> =
             conn.prepare("SELECT hash FROM suppression")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        let sql = Lookups::new(&DataMap::load(conn)?, &purpose.code);
+        let sql = Lookups::new(&*DataMap::load(conn)?, &purpose.code);
         Ok(Checker {
             sql,
             purpose,

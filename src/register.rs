@@ -20,7 +20,7 @@ pub struct Register {
     /// The data map: the tables that hold personal data (not part of `dsr register --json`,
     /// which tells the register; `dsr register export` writes both).
     #[serde(skip)]
-    pub map: crate::store::personal::DataMap,
+    pub map: std::sync::Arc<crate::store::personal::DataMap>,
 }
 
 #[derive(Debug, Clone, Serialize)]

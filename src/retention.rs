@@ -61,7 +61,7 @@ fn cutoff(now: DateTime<Utc>, months: i64) -> String {
 struct Runner<'a> {
     conn: &'a mut Connection,
     /// The store's data map: which table is what, and how its rows reach a person.
-    map: DataMap,
+    map: std::sync::Arc<DataMap>,
     clock: Clock,
     batch: u64,
     dry_run: bool,

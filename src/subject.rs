@@ -175,7 +175,7 @@ pub fn resolve(conn: &Connection, id: &Identifier) -> rusqlite::Result<Resolutio
 
 /// The subject for a known person id.
 pub fn subject(conn: &Connection, person_id: i64) -> rusqlite::Result<Subject> {
-    subject_in(conn, &DataMap::load(conn)?, person_id)
+    subject_in(conn, &*DataMap::load(conn)?, person_id)
 }
 
 fn subject_in(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Result<Subject> {
@@ -195,7 +195,7 @@ fn candidate(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Resu
 /// What a person is to the company: the roles of the map's tables they have rows in
 /// (customer, applicant, ticket sender, visitor, ...).
 pub fn roles(conn: &Connection, person_id: i64) -> rusqlite::Result<Vec<String>> {
-    roles_in(conn, &DataMap::load(conn)?, person_id)
+    roles_in(conn, &*DataMap::load(conn)?, person_id)
 }
 
 fn roles_in(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Result<Vec<String>> {

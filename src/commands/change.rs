@@ -100,7 +100,7 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
         )
         .into());
     }
-    let changes: Vec<Change> = rectify::parse_sets(&DataMap::load(&ctx.store.conn)?, &args.set)?;
+    let changes: Vec<Change> = rectify::parse_sets(&*DataMap::load(&ctx.store.conn)?, &args.set)?;
     let register = register(ctx)?;
     let mut supplements = Vec::new();
     for s in &args.supplement {

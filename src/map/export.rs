@@ -150,6 +150,6 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
         retention,
         automated_decision,
         right,
-        table: crate::store::personal::DataMap::load(conn)?.tables,
+        table: crate::store::personal::DataMap::load(conn)?.tables.clone(),
     }))
 }

@@ -42,9 +42,9 @@ impl DataMap {
     /// Read the map of a store; empty for a store without a register. The entries are parsed
     /// once per thread while their text stays the same (every right reads the map, often per
     /// table).
-    pub fn load(conn: &Connection) -> rusqlite::Result<DataMap> {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Arc<DataMap>> {
         thread_local! {
-            static PARSED: std::cell::RefCell<Option<(Vec<String>, DataMap)>> = const { std::cell::RefCell::new(None) };
+            static PARSED: std::cell::RefCell<Option<(Vec<String>, Arc<DataMap>)>> = const { std::cell::RefCell::new(None) };
         }
         let mut stmt = conn.prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?;
         let specs: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -58,7 +58,7 @@ impl DataMap {
                     .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
             })
             .collect::<rusqlite::Result<_>>()?;
-        let map = DataMap { tables };
+        let map = Arc::new(DataMap { tables });
         PARSED.set(Some((specs, map.clone())));
         Ok(map)
     }

@@ -30,7 +30,7 @@ pub struct Statement {
 
 /// What a verified request will change, read from the store as it is now.
 pub struct Prepared {
-    map: DataMap,
+    map: std::sync::Arc<DataMap>,
     changes: Vec<Change>,
     pub planned: Vec<Planned>,
     pub statements: Vec<Statement>,

@@ -24,7 +24,7 @@ impl DataMap {
     /// comes first.
     pub fn field_row(&self, table: &Table, field: &Rectifiable) -> Option<String> {
         let scope = self.scope(&table.name)?;
-        let only = field.only.as_ref().map(|c| format!(" AND {}", condition(c))).unwrap_or_default();
+        let only = field.only.as_ref().map(|c| format!(" AND +{}", condition(c))).unwrap_or_default();
         let named = table
             .identifier
             .iter()
@@ -43,7 +43,10 @@ impl DataMap {
     pub fn recipients_named(&self, table: &Table, link: &RecipientLink) -> Option<String> {
         let column = link.column.as_deref()?;
         let scope = self.scope(&table.name)?;
-        let only = link.only.as_ref().map(|c| format!(" AND {}", condition(c))).unwrap_or_default();
+        // A row filter, never the way in: the person's rows are found through the scope's index
+        // (`+column` keeps the planner off an index on the filter's column, which would read
+        // every such row of every person).
+        let only = link.only.as_ref().map(|c| format!(" AND +{}", condition(c))).unwrap_or_default();
         let order = link.order.as_deref().unwrap_or(&table.key);
         Some(format!(
             "SELECT {column}, {} FROM {} WHERE {} AND {column} IS NOT NULL{only} GROUP BY 1, 2 ORDER BY min({order})",
@@ -59,7 +62,10 @@ impl DataMap {
     pub fn recipients_via(&self, table: &Table, link: &RecipientLink) -> Option<String> {
         let via = link.received_via.as_deref()?;
         let scope = self.scope(&table.name)?;
-        let only = link.only.as_ref().map(|c| format!(" AND {}", condition(c))).unwrap_or_default();
+        // A row filter, never the way in: the person's rows are found through the scope's index
+        // (`+column` keeps the planner off an index on the filter's column, which would read
+        // every such row of every person).
+        let only = link.only.as_ref().map(|c| format!(" AND +{}", condition(c))).unwrap_or_default();
         let consented = table
             .consent_record
             .as_ref()

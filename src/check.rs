@@ -362,10 +362,7 @@ impl Checker {
         let mut allowed = Vec::with_capacity(normalised.len());
         let mut rows = rows.drain(..).peekable();
         for (i, address) in normalised.iter().enumerate() {
-            let suppressed = self.purpose.direct_marketing
-                && !self.suppressed.is_empty()
-                && self.suppressed.contains(&suppression_hash(&self.keys, "email", address));
-            let mut ok = !suppressed;
+            let mut ok = true;
             let mut known = false;
             while let Some((_, person, opted_in, consent)) = rows.next_if(|r| r.0 == i) {
                 known = true;
@@ -373,7 +370,14 @@ impl Checker {
                     ok = false;
                 }
             }
-            allowed.push(ok && known);
+            // The keyed hash is made only for an address that would otherwise be allowed: the
+            // verdict is the same, and most addresses are denied before it is needed.
+            let suppressed = || {
+                self.purpose.direct_marketing
+                    && !self.suppressed.is_empty()
+                    && self.suppressed.contains(&suppression_hash(&self.keys, "email", address))
+            };
+            allowed.push(ok && known && !suppressed());
         }
         Ok(allowed)
     }

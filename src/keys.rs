@@ -10,7 +10,8 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 pub struct Keys {
-    key: Vec<u8>,
+    /// The store's key, as an HMAC keyed once (its inner and outer pads hashed); each MAC starts from a copy.
+    keyed: HmacSha256,
 }
 
 impl Keys {
@@ -26,12 +27,13 @@ impl Keys {
         let key: Option<Vec<u8>> =
             conn.query_row("SELECT value FROM store_meta WHERE key = 'hmac-key'", [], |r| r.get(0)).optional()?;
         let key = key.ok_or_else(|| anyhow::anyhow!("the store has no secret key; it was not made by `dsr init`"))?;
-        Ok(Keys { key })
+        let keyed = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
+        Ok(Keys { keyed })
     }
 
     /// HMAC-SHA256 over the parts, each followed by a NUL so that parts cannot run together.
     pub fn mac(&self, parts: &[&[u8]]) -> Vec<u8> {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         for p in parts {
             mac.update(p);
             mac.update(&[0]);
@@ -41,7 +43,7 @@ impl Keys {
 
     /// Constant-time check of a MAC over the parts.
     pub fn verify(&self, parts: &[&[u8]], expected: &[u8]) -> bool {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         for p in parts {
             mac.update(p);
             mac.update(&[0]);
@@ -61,5 +63,11 @@ impl Keys {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
 }

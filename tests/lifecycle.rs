@@ -106,6 +106,30 @@ fn no_at_the_prompt_erases_and_approves_nothing() {
 }
 
 #[test]
+fn data_another_process_writes_while_the_officer_reads_the_plan_makes_it_stale() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    // While the question is on the screen, another process adds a phone number for the person.
+    let add = || {
+        env.sql()
+            .execute(
+                "INSERT INTO phone_number (person_id, number, use_contact, use_2fa, use_monitoring, created_at)
+                 SELECT person_id, '+31699999999', 0, 0, 0, '2026-11-01T00:00:00Z' FROM email_address
+                 WHERE address_norm = 'jan.devries@example.nl'",
+                [],
+            )
+            .unwrap();
+    };
+    let (code, text) = support::at_terminal_after(&env, &format!("erase {id}"), "Erase as planned?", add, "y\n");
+    assert_eq!(code, Some(21), "the plan shown is not the plan of the data now: {text}");
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 1, "nothing erased");
+    // Run again with nothing written meanwhile, it is erased as shown.
+    let (code, text) = support::at_terminal(&env, &format!("erase {id}"), "Erase as planned?", "y\n");
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 0);
+}
+
+#[test]
 fn destructive_cron_paths_on_a_terminal_need_yes() {
     let env = Env::with_fixture("virtio");
     // erase --replay refuses without --yes; retention run asks instead (tests/officer_view.rs).

@@ -229,6 +229,17 @@ pub fn program(name: &str) -> Option<PathBuf> {
 /// has); once `prompt` is on the screen, type `input` (an empty prompt types nothing). Returns the
 /// exit code and the screen (stdout and stderr).
 pub fn at_terminal(env: &Env, args: &str, prompt: &str, input: &str) -> (Option<i32>, String) {
+    at_terminal_after(env, args, prompt, || (), input)
+}
+
+/// Like [`at_terminal`], running `meanwhile` once the question is on the screen, before typing.
+pub fn at_terminal_after(
+    env: &Env,
+    args: &str,
+    prompt: &str,
+    meanwhile: impl FnOnce(),
+    input: &str,
+) -> (Option<i32>, String) {
     use std::io::{Read, Write};
     let bin = assert_cmd::cargo::cargo_bin("dsr");
     let cmd = format!("stty cols 100; {} --db {} {args}", bin.display(), env.db.display());
@@ -249,6 +260,7 @@ pub fn at_terminal(env: &Env, args: &str, prompt: &str, input: &str) -> (Option<
         assert!(n > 0, "dsr ended without asking {prompt:?}: {}", String::from_utf8_lossy(&seen));
         seen.extend_from_slice(&buf[..n]);
     }
+    meanwhile();
     stdin.write_all(input.as_bytes()).unwrap();
     stdout.read_to_end(&mut seen).unwrap();
     let status = child.wait().unwrap();

@@ -41,9 +41,6 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
     // A plan is approved as it was shown: a new one is stored and waits for the officer's word again.
     let erase::stored::Refreshed { plan: fresh, had_plan, changed } =
         erase::stored::refresh(&mut ctx.store.conn, &ctx.clock, &req, &s)?;
-    // Another process writing while the officer reads the plan makes it stale; this one's own
-    // writes (storing and approving it) do not.
-    let made_at = erase::carry_out::data_version(&ctx.store.conn)?;
     if args.dry_run {
         show(ctx, &req, &fresh, "Erasure plan (stored, not approved; nothing erased)")?;
         return Ok(Code::Ok);
@@ -77,7 +74,7 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         }
     }
     erase::decide::approve(&mut ctx.store.conn, &ctx.clock, &req)?;
-    let done = erase::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &fresh, Some(made_at))?;
+    let done = erase::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &fresh)?;
     ctx.flush()?;
     report(ctx, &req, &fresh, done)?;
     // No byte of an erased value may remain in the WAL: fold it into the file and truncate it.

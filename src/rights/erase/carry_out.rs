@@ -28,40 +28,18 @@ pub(super) struct JournalEntry {
     pub(super) hashes: Vec<(String, String)>,
 }
 
-/// The store's `PRAGMA data_version` on this connection: it changes when another connection
-/// commits, never for this connection's own writes.
-pub fn data_version(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
-}
-
 /// Apply a plan in one transaction, after checking inside it that the plan is still current (if
-/// not, the new plan is stored, not approved, and the error is [`Error::StalePlan`]). A plan
-/// made on this connection when its [`data_version`] was `made_at` is current without reading
-/// the person's rows again when no other connection has written since (the transaction holds the
-/// write lock from the check to the commit).
+/// not, the new plan is stored, not approved, and the error is [`Error::StalePlan`]).
 /// Returns the number of rows deleted or detached.
-pub fn apply(
-    store: &mut Store,
-    clock: &Clock,
-    req: &Request,
-    s: &Subject,
-    plan: &Plan,
-    made_at: Option<i64>,
-) -> anyhow::Result<u64> {
+pub fn apply(store: &mut Store, clock: &Clock, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     let keys = Keys::load(&store.conn)?;
     let register = Register::load(&store.conn)?;
     let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let untouched = match made_at {
-        Some(v) => data_version(&tx)? == v,
-        None => false,
-    };
-    if !untouched {
-        let now = super::plan(&tx, s, &plan.created_at)?;
-        if !super::same(&now, plan) {
-            drop(tx);
-            super::stored::store(&mut store.conn, clock, req, &now)?;
-            return Err(Error::StalePlan(req.id.clone()).into());
-        }
+    let now = super::plan(&tx, s, &plan.created_at)?;
+    if !super::same(&now, plan) {
+        drop(tx);
+        super::stored::store(&mut store.conn, clock, req, &now)?;
+        return Err(Error::StalePlan(req.id.clone()).into());
     }
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
     let erased = super::categories(&register, plan);

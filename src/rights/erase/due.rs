@@ -54,7 +54,7 @@ pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock) -> anyhow::Result<
             let (req, s) = crate::rights::verified(&store.conn, &id, Kind::Erase)?;
             super::stored::refuse_legal_claims(&store.conn, &s)?;
             let stored = super::stored::stored(&store.conn, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
-            super::carry_out::apply(store, clock, &req, &s, &stored.plan, None)?;
+            super::carry_out::apply(store, clock, &req, &s, &stored.plan)?;
             Ok(())
         })();
         match result {

@@ -36,7 +36,7 @@ fn codes(conn: &Connection, sql: &str, s: &Subject) -> rusqlite::Result<Vec<(Str
 /// another way (other `received_via` links, such as a claim handed over), and the recipients of
 /// purposes that serve every customer.
 pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqlite::Result<Vec<PersonRecipient>> {
-    let map = DataMap::load(conn)?;
+    let map = &register.map;
     let links = || map.tables.iter().flat_map(|t| t.recipient.iter().map(move |l| (t, l)));
     let mut found: Vec<(String, String)> = Vec::new();
     for sql in links().filter_map(|(t, l)| map.recipients_named(t, l)) {
@@ -46,7 +46,7 @@ pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqli
     for sql in consents.into_iter().chain(others).filter_map(|(t, l)| map.recipients_via(t, l)) {
         found.extend(codes(conn, &sql, s)?);
     }
-    if is_customer(conn, &map, s)? {
+    if is_customer(conn, map, s)? {
         found.extend(codes(
             conn,
             "SELECT code, 'purpose ' || purpose || ' (all customers)' FROM recipient

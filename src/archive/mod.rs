@@ -27,7 +27,6 @@ use zip::{CompressionMethod, ZipWriter};
 use crate::recipients::{self, PersonRecipient};
 use crate::register::{Category, Register};
 use crate::request::{Kind, Request};
-use crate::store::personal::DataMap;
 use crate::subject::Subject;
 use writer::{most_bytes, Count, Writer};
 
@@ -203,7 +202,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     }
 
     // Attachments, streamed from the store.
-    let map = DataMap::load(conn)?;
+    let map = &register.map;
     for t in categories.iter().flat_map(|c| &c.tables) {
         let (Some(entry), Some(scope)) = (map.table(t), map.scope(t)) else { continue };
         let Some(a) = &entry.attachment else { continue };

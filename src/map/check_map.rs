@@ -124,6 +124,12 @@ pub fn own_columns(t: &Table, i: usize) -> Vec<(String, &str)> {
         for c in template_columns(&x.because).unwrap_or_default() {
             out.push((format!("table[{i}].recipient[{j}].because"), c));
         }
+        if let Some(c) = &x.categories {
+            out.push((format!("table[{i}].recipient[{j}].categories"), c));
+        }
+        if let Some(c) = &x.order {
+            out.push((format!("table[{i}].recipient[{j}].order"), c));
+        }
     }
     if let Some(c) = &t.consent_record {
         out.push((format!("table[{i}].consent_record.purpose"), &c.purpose));
@@ -141,14 +147,6 @@ pub fn own_columns(t: &Table, i: usize) -> Vec<(String, &str)> {
     }
     for (j, x) in t.shown_name.iter().enumerate() {
         out.push((format!("table[{i}].shown_name[{j}]"), x));
-    }
-    for (j, x) in t.recipient.iter().enumerate() {
-        if let Some(c) = &x.categories {
-            out.push((format!("table[{i}].recipient[{j}].categories"), c));
-        }
-        if let Some(c) = &x.order {
-            out.push((format!("table[{i}].recipient[{j}].order"), c));
-        }
     }
     if let Some(c) = t.consent_record.as_ref().and_then(|c| c.source.as_ref()) {
         out.push((format!("table[{i}].consent_record.source"), c));

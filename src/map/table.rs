@@ -13,7 +13,7 @@ mod declared;
 pub use decision::{DecisionSteps, DecisionSubject, Reversal, Unblock};
 pub use declared::{Attachment, Column, ColumnType};
 
-fn is_false(b: &bool) -> bool {
+pub(super) fn is_false(b: &bool) -> bool {
     !*b
 }
 

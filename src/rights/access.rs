@@ -255,7 +255,7 @@ pub fn build<'c>(
         .controller
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the store has no register; an access answer needs one (dsr init --fixture)"))?;
-    let map = DataMap::load(conn)?;
+    let map = &register.map;
     let mut categories = Vec::new();
     for c in &register.categories {
         let mut tables = Vec::new();

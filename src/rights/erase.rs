@@ -165,7 +165,7 @@ pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) ->
 }
 
 fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> rusqlite::Result<Plan> {
-    let mut steps = steps(conn, &*DataMap::load_shared(conn)?, s, keeps_consent)?;
+    let mut steps = steps(conn, &*DataMap::load(conn)?, s, keeps_consent)?;
     let mut hash = Sha256::new();
     for st in &mut steps {
         let mut stmt =
@@ -250,7 +250,7 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
         "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
         [s.person_id],
     )? as u64;
-    let fresh = steps(conn, &*DataMap::load_shared(conn)?, s, plan.keeps_consent)?;
+    let fresh = steps(conn, &*DataMap::load(conn)?, s, plan.keeps_consent)?;
     for st in fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))) {
         done += match st.action.as_str() {
             "delete" => {

@@ -4,7 +4,7 @@
 //! names a row's person, and the lookups by identifier. Table and column names in this SQL come
 //! only from the map, which `map::check` has validated as plain identifiers.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -51,32 +51,9 @@ impl DataMap {
         if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(s, _)| *s == specs).map(|(_, m)| m.clone())) {
             return Ok(map);
         }
-        let tables = specs
-            .iter()
-            .map(|spec| {
-                serde_json::from_str(spec)
-                    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
-            })
-            .collect::<rusqlite::Result<_>>()?;
+        let tables = specs.iter().map(|spec| parse(spec)).collect::<rusqlite::Result<_>>()?;
         let map = Arc::new(DataMap { tables });
         PARSED.set(Some((specs, map.clone())));
-        Ok(map)
-    }
-
-    /// The map as `load` reads it, parsed again only when the entries differ from those last
-    /// parsed in this process: one command makes and applies an erasure plan several times.
-    pub fn load_shared(conn: &Connection) -> rusqlite::Result<Arc<DataMap>> {
-        static LAST: Mutex<Option<(Vec<String>, Arc<DataMap>)>> = Mutex::new(None);
-        let specs: Vec<String> = conn
-            .prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, map)) = last.as_ref().filter(|(seen, _)| *seen == specs) {
-            return Ok(map.clone());
-        }
-        let map = Arc::new(DataMap { tables: specs.iter().map(|s| parse(s)).collect::<rusqlite::Result<_>>()? });
-        *last = Some((specs, map.clone()));
         Ok(map)
     }
 
@@ -279,7 +256,7 @@ fn parse(spec: &str) -> rusqlite::Result<Table> {
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.
 pub fn condition(c: &Condition) -> String {
-    let values: Vec<String> = c.values.iter().map(|v| format!("'{}'", v.replace('\'', "''"))).collect();
+    let values: Vec<String> = c.values.iter().map(|v| literal(v)).collect();
     format!("{} {}IN ({})", c.column, if c.not { "NOT " } else { "" }, values.join(", "))
 }
 

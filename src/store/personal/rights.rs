@@ -5,7 +5,7 @@
 
 use crate::map::table::{ConsentRecord, IdentifierKind, RecipientLink, Rectifiable, Table};
 
-use super::{condition, DataMap};
+use super::{condition, literal, DataMap};
 
 impl DataMap {
     /// Every rectifiable field with its table, in the order of the file.
@@ -264,10 +264,6 @@ fn opt_in_flag(t: &Table, purpose: &str) -> Option<String> {
 }
 
 /// A text as an SQL string literal.
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// A recipient link's `because` as an SQL text expression: `{column}` the column's value,
 /// `{column:date}` its first ten characters (the date of a UTC time); with `earliest`, the
 /// date of the earliest row of a group.

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the address index covers the processing check", include_str!("migrations/0009_check_address_index.sql")),
     ("the data map", include_str!("migrations/0010_data_map.sql")),
     ("a recipient reached through a row of the data map", include_str!("migrations/0011_recipient_via_table_row.sql")),
+    ("a token that changes with the data map", include_str!("migrations/0012_map_version.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

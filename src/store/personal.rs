@@ -40,20 +40,23 @@ pub struct Scope {
 
 impl DataMap {
     /// Read the map of a store; empty for a store without a register. The entries are parsed
-    /// once per thread while their text stays the same (every right reads the map, often per
-    /// table).
+    /// once per thread while the store's map token stays the same (every right reads the map,
+    /// often per table): the token is one row, given a new random value by a trigger on any
+    /// change of `map_table` (migration 12), so the map is read again after any change, by this
+    /// process or another, and two stores never share a cached map.
     pub fn load(conn: &Connection) -> rusqlite::Result<Arc<DataMap>> {
         thread_local! {
-            static PARSED: std::cell::RefCell<Option<(Vec<String>, Arc<DataMap>)>> = const { std::cell::RefCell::new(None) };
+            static PARSED: std::cell::RefCell<Option<(Vec<u8>, Arc<DataMap>)>> = const { std::cell::RefCell::new(None) };
+        }
+        let token: Vec<u8> = conn.prepare_cached("SELECT token FROM map_version")?.query_row([], |r| r.get(0))?;
+        if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(t, _)| *t == token).map(|(_, m)| m.clone())) {
+            return Ok(map);
         }
         let mut stmt = conn.prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?;
         let specs: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(s, _)| *s == specs).map(|(_, m)| m.clone())) {
-            return Ok(map);
-        }
         let tables = specs.iter().map(|spec| parse(spec)).collect::<rusqlite::Result<_>>()?;
         let map = Arc::new(DataMap { tables });
-        PARSED.set(Some((specs, map.clone())));
+        PARSED.set(Some((token, map.clone())));
         Ok(map)
     }
 
@@ -359,6 +362,28 @@ mod tests {
                 store.conn.query_row(&sql, [1], |_| Ok(())).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn the_cached_map_is_read_again_after_any_change_of_map_table() {
+        // No register here: the categories the map names are not checked.
+        let store = crate::store::Store::in_memory().unwrap();
+        let conn = &store.conn;
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        save(conn, &builtin()).unwrap();
+        let before = DataMap::load(conn).unwrap();
+        assert!(Arc::ptr_eq(&before, &DataMap::load(conn).unwrap()), "unchanged: parsed once");
+        // A change by plain SQL, as another program would make it: the trigger renews the token.
+        conn.execute("DELETE FROM map_table WHERE name = 'cookie'", []).unwrap();
+        let after = DataMap::load(conn).unwrap();
+        assert_eq!(after.tables.len(), before.tables.len() - 1);
+        assert!(after.table("cookie").is_none());
+        // Another store with the same map never shares the cache: its token is its own.
+        let other = crate::store::Store::in_memory().unwrap();
+        other.conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        save(&other.conn, &builtin()).unwrap();
+        assert!(DataMap::load(&other.conn).unwrap().table("cookie").is_some());
+        assert!(DataMap::load(conn).unwrap().table("cookie").is_none());
     }
 
     #[test]

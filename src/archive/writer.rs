@@ -5,32 +5,78 @@ use std::io::{Seek, Write};
 
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
-use zip::{AesMode, ZipWriter};
+use zip::{AesMode, CompressionMethod, ZipWriter};
 
 use super::ManifestFile;
 use crate::keys::hex;
 
-/// Counts bytes and hashes them on the way into the zip.
-struct Tally<'w, W: Write> {
-    inner: &'w mut W,
+/// Entries that end up this small are stored, not deflated: setting up a deflate stream (some
+/// hundreds of KiB of compressor state, zeroed for every entry) costs more than deflate saves on
+/// a few hundred bytes, and most of an archive's CSV files are that small.
+const STORED_UP_TO: usize = 2048;
+
+/// One entry on its way into the zip: hashed and counted, and held back while it is small, so
+/// that the entry is started only when it is known whether it is worth deflating.
+struct Entry<'e, 'p, W: Write + Seek> {
+    writer: &'e mut Writer<'p, W>,
+    path: &'e str,
+    most: u64,
+    small: Vec<u8>,
+    started: bool,
     hash: Sha256,
     bytes: u64,
 }
 
-impl<W: Write> Write for Tally<'_, W> {
+impl<W: Write + Seek> Entry<'_, '_, W> {
+    fn start(&mut self, method: CompressionMethod) -> std::io::Result<()> {
+        let w = &mut *self.writer;
+        let options = w.options.large_file(self.most >= ZIP64_FROM);
+        let options = match method {
+            CompressionMethod::Stored => options.compression_method(method).compression_level(None),
+            _ => options,
+        };
+        let options = match w.passphrase {
+            Some(p) => options.with_aes_encryption(AesMode::Aes256, p),
+            None => options,
+        };
+        w.zip.start_file(self.path, options).map_err(std::io::Error::other)?;
+        self.started = true;
+        w.zip.write_all(&std::mem::take(&mut self.small))
+    }
+
+    /// Start the entry if it is still held back (stored: it stayed small), and end it.
+    fn finish(mut self) -> std::io::Result<(String, u64)> {
+        if !self.started {
+            self.start(CompressionMethod::Stored)?;
+        }
+        Ok((hex(&self.hash.clone().finalize()), self.bytes))
+    }
+}
+
+impl<W: Write + Seek> Write for Entry<'_, '_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
+        if !self.started {
+            if self.small.len() + buf.len() <= STORED_UP_TO {
+                self.small.extend_from_slice(buf);
+                self.hash.update(buf);
+                self.bytes += buf.len() as u64;
+                return Ok(buf.len());
+            }
+            self.start(CompressionMethod::Deflated)?;
+        }
+        let n = self.writer.zip.write(buf)?;
         self.hash.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        Ok(())
     }
 }
 
 pub(super) struct Writer<'p, W: Write + Seek> {
     pub zip: ZipWriter<W>,
+    /// The options of a deflated entry; a small entry is stored (see [`STORED_UP_TO`]).
     pub options: SimpleFileOptions,
     pub passphrase: Option<&'p str>,
     pub files: Vec<ManifestFile>,
@@ -45,25 +91,16 @@ impl<W: Write + Seek> Writer<'_, W> {
         most: u64,
         fill: impl FnOnce(&mut dyn Write) -> anyhow::Result<u64>,
     ) -> anyhow::Result<()> {
-        let options = self.options.large_file(most >= ZIP64_FROM);
-        let options = match self.passphrase {
-            Some(p) => options.with_aes_encryption(AesMode::Aes256, p),
-            None => options,
-        };
-        self.zip.start_file(path, options)?;
-        let mut tally = Tally { inner: &mut self.zip, hash: Sha256::new(), bytes: 0 };
+        let mut entry =
+            Entry { writer: self, path, most, small: Vec::new(), started: false, hash: Sha256::new(), bytes: 0 };
         let rows = {
-            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut tally);
+            let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut entry);
             let rows = fill(&mut buffered)?;
             buffered.flush()?;
             rows
         };
-        self.files.push(ManifestFile {
-            path: path.to_owned(),
-            sha256: hex(&tally.hash.finalize()),
-            bytes: tally.bytes,
-            rows,
-        });
+        let (sha256, bytes) = entry.finish()?;
+        self.files.push(ManifestFile { path: path.to_owned(), sha256, bytes, rows });
         Ok(())
     }
 }

@@ -38,6 +38,9 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         }
         return hold(ctx, &req, args.hold, reason);
     }
+    if args.yes.yes && !args.dry_run && !args.approve {
+        return confirmed(ctx, &req, &s);
+    }
     // A plan is approved as it was shown: a new one is stored and waits for the officer's word again.
     let erase::stored::Refreshed { plan: fresh, had_plan, changed } =
         erase::stored::refresh(&mut ctx.store.conn, &ctx.clock, &req, &s)?;
@@ -55,7 +58,7 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     if !ctx.out.json {
-        ctx.out.status(&render(ctx, &fresh))?;
+        ctx.out.status(&render(&ctx.out, &fresh))?;
     }
     if !args.yes.yes {
         if !interactive(&ctx.out) {
@@ -75,9 +78,33 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
     }
     erase::decide::approve(&mut ctx.store.conn, &ctx.clock, &req)?;
     let done = erase::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &fresh)?;
+    finish(ctx, &req, &fresh, done)
+}
+
+/// `erase REQ --yes`: the plan made, shown and applied in one transaction (see
+/// [`erase::carry_out::confirmed`]); a stored plan the data no longer match is refused as above.
+fn confirmed(ctx: &mut Ctx, req: &Request, s: &crate::subject::Subject) -> anyhow::Result<Code> {
+    let out = &ctx.out;
+    let shown = |plan: &Plan| -> anyhow::Result<()> {
+        if !out.json {
+            out.status(&render(out, plan))?;
+        }
+        Ok(())
+    };
+    match erase::carry_out::confirmed(&mut ctx.store, &ctx.clock, req, s, shown)? {
+        erase::carry_out::Confirmed::Applied(plan, done) => finish(ctx, req, &plan, done),
+        erase::carry_out::Confirmed::Stale(plan) => {
+            show(ctx, req, &plan, "The data changed since the plan was made; the new plan")?;
+            Err(Error::StalePlan(req.id.clone()).into())
+        }
+    }
+}
+
+/// After the erasure's commit: the letter and journal line out, the report, and no byte of an
+/// erased value left in the WAL (folded into the file and truncated).
+fn finish(ctx: &mut Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
     ctx.flush()?;
-    report(ctx, &req, &fresh, done)?;
-    // No byte of an erased value may remain in the WAL: fold it into the file and truncate it.
+    report(ctx, req, plan, done)?;
     crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path)?;
     Ok(Code::Ok)
 }
@@ -93,8 +120,8 @@ fn hold(ctx: &mut Ctx, req: &Request, on: bool, reason: &str) -> anyhow::Result<
     Ok(Code::Ok)
 }
 
-fn render(ctx: &Ctx, plan: &Plan) -> String {
-    let mut t = table::new(&ctx.out, &["Table", "Action", "Rows", "Ground", "Kept until", "Why"]);
+fn render(out: &crate::output::Output, plan: &Plan) -> String {
+    let mut t = table::new(out, &["Table", "Action", "Rows", "Ground", "Kept until", "Why"]);
     for s in &plan.steps {
         let action = if s.fields.is_empty() {
             s.action.clone()
@@ -117,7 +144,7 @@ fn show(ctx: &Ctx, req: &Request, plan: &Plan, title: &str) -> anyhow::Result<()
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": req.state, "plan": plan}))?;
     } else {
-        ctx.out.data(&format!("{title} for request {}:\n{}", req.id, render(ctx, plan)))?;
+        ctx.out.data(&format!("{title} for request {}:\n{}", req.id, render(&ctx.out, plan)))?;
     }
     Ok(())
 }

@@ -41,8 +41,66 @@ pub fn apply(store: &mut Store, clock: &Clock, req: &Request, s: &Subject, plan:
         super::stored::store(&mut store.conn, clock, req, &now)?;
         return Err(Error::StalePlan(req.id.clone()).into());
     }
+    let done = carry(&tx, &store.path, clock, req, s, plan, &keys, &register)?;
+    tx.commit()?;
+    Ok(done)
+}
+
+/// What `erase REQ --yes` did.
+pub enum Confirmed {
+    /// The plan was applied: the plan, and the rows deleted or detached.
+    Applied(Plan, u64),
+    /// A plan stored before (and perhaps shown to an officer) no longer matches the data: the
+    /// new plan is stored, not approved, and nothing is erased.
+    Stale(Plan),
+}
+
+/// `erase REQ --yes`: the plan is made, stored, approved and applied in one write transaction,
+/// so the plan applied is the plan made and shown (`show` is called with it inside the
+/// transaction, before anything is erased), and the person's rows are read once for it. As in
+/// the two-step path, a plan stored earlier that the data no longer match is not applied.
+pub fn confirmed(
+    store: &mut Store,
+    clock: &Clock,
+    req: &Request,
+    s: &Subject,
+    show: impl FnOnce(&Plan) -> anyhow::Result<()>,
+) -> anyhow::Result<Confirmed> {
+    let keys = Keys::load(&store.conn)?;
+    let register = Register::load(&store.conn)?;
+    let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    super::stored::refuse_legal_claims(&tx, s)?;
+    let plan = super::plan(&tx, s, &clock.timestamp())?;
+    let before = super::stored::stored(&tx, &req.id)?;
+    let changed = before.as_ref().is_none_or(|p| !super::same(&p.plan, &plan));
+    if changed {
+        super::stored::store_in(&tx, clock, req, &plan)?;
+    }
+    if before.is_some() && changed {
+        tx.commit()?;
+        return Ok(Confirmed::Stale(plan));
+    }
+    show(&plan)?;
+    super::decide::approve_in(&tx, clock, req)?;
+    let done = carry(&tx, &store.path, clock, req, s, &plan, &keys, &register)?;
+    tx.commit()?;
+    Ok(Confirmed::Applied(plan, done))
+}
+
+/// The erasure itself, in the caller's write transaction, once the plan is known current.
+#[allow(clippy::too_many_arguments)]
+fn carry(
+    tx: &rusqlite::Connection,
+    path: &std::path::Path,
+    clock: &Clock,
+    req: &Request,
+    s: &Subject,
+    plan: &Plan,
+    keys: &Keys,
+    register: &Register,
+) -> anyhow::Result<u64> {
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
-    let erased = super::categories(&register, plan);
+    let erased = super::categories(register, plan);
     if !erased.is_empty() {
         let claim = plan.steps.iter().any(|st| st.rows > 0 && st.ground.as_deref() == Some(super::GROUND_CLAIM));
         let what = if claim {
@@ -50,25 +108,24 @@ pub fn apply(store: &mut Store, clock: &Clock, req: &Request, s: &Subject, plan:
         } else {
             "Erasure (Art. 17): erase the data of this person you received from us."
         };
-        notify::record_for_categories(&tx, clock, &register, req, s, &erased, what)?;
+        notify::record_for_categories(tx, clock, register, req, s, &erased, what)?;
     }
-    let answer = crate::answers::erased(&register, req, plan);
-    crate::answers::send(&tx, clock, &store.path, &register, req, &answer, OnSent::DeliversAnswer)?;
-    let hashes = suppress(&tx, clock, &keys, Some(&req.id), s, "erased")?;
-    let done = super::apply(&tx, s, plan)?;
+    let answer = crate::answers::erased(register, req, plan);
+    crate::answers::send(tx, clock, path, register, req, &answer, OnSent::DeliversAnswer)?;
+    let hashes = suppress(tx, clock, keys, Some(&req.id), s, "erased")?;
+    let done = super::apply(tx, s, plan)?;
     let summary: Vec<_> = plan
         .steps
         .iter()
         .map(|st| json!({"table": st.table, "action": st.action, "rows": st.rows, "until": st.until}))
         .collect();
-    audit::append(&tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erased", json!({"steps": summary}))?;
+    audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erased", json!({"steps": summary}))?;
     tx.execute("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", params![req.id, clock.timestamp()])?;
     let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps});
-    request::set_outcome(&tx, req, &outcome)?;
-    request::answered(&tx, clock, req, json!({"answered": "erasure"}))?;
+    request::set_outcome(tx, req, &outcome)?;
+    request::answered(tx, clock, req, json!({"answered": "erasure"}))?;
     // The letter and the journal line go out after the commit (a kill before it sends nothing).
     let line = serde_json::to_string(&JournalEntry { request: req.id.clone(), erased_at: clock.timestamp(), hashes })?;
-    crate::queue::journal(&tx, clock, &req.id, &line)?;
-    tx.commit()?;
+    crate::queue::journal(tx, clock, &req.id, &line)?;
     Ok(done)
 }

@@ -14,14 +14,20 @@ use crate::request::Request;
 /// Record the officer's approval of the stored plan (the actor is in the audit entry).
 pub fn approve(conn: &mut Connection, clock: &Clock, req: &Request) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
+    approve_in(&tx, clock, req)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`approve`], in the caller's transaction.
+pub(super) fn approve_in(tx: &Connection, clock: &Clock, req: &Request) -> anyhow::Result<()> {
     let actor = audit::actor();
     tx.execute(
         "UPDATE erasure_plan SET approved_at = ?2, approved_by = ?3, reviewed_at = coalesce(reviewed_at, ?2)
          WHERE request_id = ?1 AND applied_at IS NULL",
         params![req.id, clock.timestamp(), actor],
     )?;
-    audit::append(&tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erasure-approved", json!({"by": actor}))?;
-    tx.commit()?;
+    audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erasure-approved", json!({"by": actor}))?;
     Ok(())
 }
 

@@ -36,6 +36,13 @@ pub fn stored(conn: &Connection, request: &str) -> anyhow::Result<Option<Stored>
 /// approved exactly this plan (`--approve`, or `--yes` / "yes" at the prompt).
 pub fn store(conn: &mut Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
     let tx = conn.transaction()?;
+    store_in(&tx, clock, req, plan)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`store`], in the caller's transaction.
+pub(super) fn store_in(tx: &Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
     let now = clock.timestamp();
     tx.execute(
         "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -44,14 +51,13 @@ pub fn store(conn: &mut Connection, clock: &Clock, req: &Request, plan: &Plan) -
         params![req.id, serde_json::to_string(plan)?, plan.fingerprint, now],
     )?;
     audit::append(
-        &tx,
+        tx,
         clock,
         Some(&req.id),
         Some(&req.subject_pseudonym),
         "erasure-planned",
         json!({"deleted": plan.deleted, "kept": plan.kept, "approved": false}),
     )?;
-    tx.commit()?;
     Ok(())
 }
 

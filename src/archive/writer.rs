@@ -194,6 +194,44 @@ mod tests {
     }
 
     #[test]
+    fn a_small_entry_is_stored_and_a_larger_one_deflated_with_the_same_hash_either_way() {
+        let big = "jan.devries@example.nl,2026-11-01T10:00:00Z\n".repeat(100);
+        for passphrase in [None, Some("correct horse battery staple")] {
+            let mut out = Vec::new();
+            let files = {
+                let mut w = Writer {
+                    zip: ZipWriter::new_stream(&mut out),
+                    options: SimpleFileOptions::default().compression_method(CompressionMethod::Deflated),
+                    passphrase,
+                    files: Vec::new(),
+                };
+                w.entry("small.csv", 1 << 20, |o| Ok(o.write_all(b"id,name\n1,Jan\n").map(|_| 1)?)).unwrap();
+                w.entry("edge.txt", 1 << 20, |o| Ok(o.write_all(&[b'x'; STORED_UP_TO]).map(|_| 0)?)).unwrap();
+                w.entry("big.csv", 1 << 20, |o| Ok(o.write_all(big.as_bytes()).map(|_| 100)?)).unwrap();
+                w.zip.finish().unwrap();
+                w.files
+            };
+            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(out)).unwrap();
+            let mut method = |name: &str| {
+                let mut f = match passphrase {
+                    Some(p) => archive.by_name_decrypt(name, p.as_bytes()).unwrap(),
+                    None => archive.by_name(name).unwrap(),
+                };
+                let mut text = Vec::new();
+                std::io::Read::read_to_end(&mut f, &mut text).unwrap();
+                (f.compression(), text)
+            };
+            let (small, text) = method("small.csv");
+            assert_eq!((small, text.as_slice()), (CompressionMethod::Stored, &b"id,name\n1,Jan\n"[..]));
+            assert_eq!(method("edge.txt").0, CompressionMethod::Stored, "{STORED_UP_TO} bytes is still small");
+            let (large, text) = method("big.csv");
+            assert_eq!((large, text), (CompressionMethod::Deflated, big.as_bytes().to_vec()));
+            assert_eq!(files[2].sha256, hex(&Sha256::digest(big.as_bytes())));
+            assert_eq!((files[0].bytes, files[0].rows, files[2].bytes), (14, 1, big.len() as u64));
+        }
+    }
+
+    #[test]
     fn an_entry_is_measured_only_when_its_bound_reaches_the_zip64_size() {
         let mut measured = false;
         let bound = most_bytes(1 << 20, |_| {

@@ -179,13 +179,38 @@ impl Checker {
         opted_in: Option<bool>,
         consent: Option<Option<(bool, String)>>,
     ) -> anyhow::Result<Verdict> {
-        let p = &self.purpose;
-        if p.direct_marketing && self.person_suppressed(conn, person_id)? {
+        if self.purpose.direct_marketing && self.person_suppressed(conn, person_id)? {
             return Ok(Verdict::deny(
                 "suppressed",
                 "the person objected to direct marketing; their identifiers are on the suppression list",
             ));
         }
+        self.judge_unsuppressed(conn, person_id, opted_in, consent)
+    }
+
+    /// Whether the purpose is allowed for the person (the verdict of [`Checker::judge`]), with
+    /// the suppression list, which costs a read and a keyed hash per address of the person,
+    /// consulted only when everything else allows it.
+    fn allowed(
+        &self,
+        conn: &Connection,
+        person_id: i64,
+        opted_in: Option<bool>,
+        consent: Option<Option<(bool, String)>>,
+    ) -> anyhow::Result<bool> {
+        Ok(self.judge_unsuppressed(conn, person_id, opted_in, consent)?.allowed
+            && !(self.purpose.direct_marketing && self.person_suppressed(conn, person_id)?))
+    }
+
+    /// The verdict of [`Checker::judge`] for a person whose identifiers are not suppressed.
+    fn judge_unsuppressed(
+        &self,
+        conn: &Connection,
+        person_id: i64,
+        opted_in: Option<bool>,
+        consent: Option<Option<(bool, String)>>,
+    ) -> anyhow::Result<Verdict> {
+        let p = &self.purpose;
         if p.direct_marketing && self.marketing_stopped.contains(&person_id) {
             return Ok(Verdict::deny(
                 "objected",
@@ -366,7 +391,7 @@ impl Checker {
             let mut known = false;
             while let Some((_, person, opted_in, consent)) = rows.next_if(|r| r.0 == i) {
                 known = true;
-                if ok && !self.judge(conn, person, opted_in, consent)?.allowed {
+                if ok && !self.allowed(conn, person, opted_in, consent)? {
                     ok = false;
                 }
             }

@@ -68,3 +68,48 @@ fn a_line_that_is_not_utf8_is_one_malformed_line_and_the_stream_keeps_going() {
         support::stderr(&out)
     );
 }
+
+/// A list long enough for many batches on several workers: every allowed line comes out once,
+/// in the order given, whatever worker looked it up; a suppressed address stays out.
+#[test]
+fn a_long_stream_keeps_the_input_order_across_batches_and_workers() {
+    let env = Env::with_fixture("virtio");
+    // Jan was opted in, then objected to the newsletter: his address is on the suppression list.
+    env.sql()
+        .execute("UPDATE email_address SET newsletter_opt_in = 1 WHERE address = 'jan.devries@example.nl'", [])
+        .unwrap();
+    let opened = env.open("object", &["--email", "jan.devries@example.nl", "--purpose", "newsletter"]);
+    let code = env.code(&opened.request);
+    env.dsr().args(["verify", &opened.request, &code]).assert().success();
+    env.dsr().args(["object", &opened.request, "--yes"]).assert().success();
+    let suppressed: i64 = env.sql().query_row("SELECT count(*) FROM suppression", [], |r| r.get(0)).unwrap();
+    assert!(suppressed > 0);
+    let addresses = [
+        "pieter.vandenberg@example.com",
+        "alerts@vdberg-it.example",
+        "jan.devries@example.nl",
+        "nobody@example.nl",
+        "Pieter.vandenBerg@example.com",
+    ];
+    let mut input = String::new();
+    let mut expected = String::new();
+    for i in 0..20_000usize {
+        // Each line numbered by its case, so a line out of place shows.
+        let a = addresses[(i * 7 + i / 3) % addresses.len()];
+        input.push_str(a);
+        input.push('\n');
+        if a.eq_ignore_ascii_case("pieter.vandenberg@example.com") {
+            expected.push_str(a);
+            expected.push('\n');
+        }
+    }
+    let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(input).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert!(support::stdout(&out) == expected, "the allowed lines, in input order");
+    let allowed = expected.lines().count();
+    assert!(
+        support::stderr(&out).contains(&format!("20000 addresses read, {allowed} allowed")),
+        "{}",
+        support::stderr(&out)
+    );
+}

@@ -1,6 +1,8 @@
 //! `dsr check`: the processing check other systems call, for one person or a stream of addresses.
 
+use std::collections::VecDeque;
 use std::io::{BufRead, Write};
+use std::sync::mpsc;
 
 use serde_json::json;
 
@@ -9,6 +11,7 @@ use crate::cli::CheckArgs;
 use crate::error::Error;
 use crate::exit::Code;
 use crate::register::Register;
+use crate::store::Store;
 use crate::subject::{self, Identifier, Resolution};
 
 use super::{identifier, Ctx};
@@ -52,65 +55,127 @@ pub fn check(ctx: &mut Ctx, args: &CheckArgs) -> anyhow::Result<Code> {
 /// Lines looked up together (one statement per batch).
 const BATCH: usize = 1024;
 
-/// One address per line in, the allowed ones out, unchanged; streaming, in one read transaction.
+/// Batches in flight per worker: the reader keeps every worker busy while it writes out the
+/// verdicts of the oldest batch.
+const AHEAD: usize = 2;
+
+/// A batch of well-formed lines: as given (what goes out) and normalised (what is looked up),
+/// and the verdicts once looked up.
+#[derive(Default)]
+struct Batch {
+    given: Vec<String>,
+    normalised: Vec<String>,
+    allowed: Vec<bool>,
+}
+
+/// One address per line in, the allowed ones out, unchanged and in input order; streaming.
+/// The lookups run on a worker per CPU, each with its own connection reading in one read
+/// transaction (writers are never blocked by the stream); this thread reads and normalises the
+/// lines, hands out batches in turn and writes each batch's verdicts in order.
 fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
-    // A read transaction: one consistent view, and writers are never blocked by the stream.
-    let tx = ctx.store.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+    let workers = std::thread::available_parallelism().map(usize::from).unwrap_or(1).clamp(1, 4);
+    let path = ctx.store.path.as_path();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let (mut read, mut allowed, mut malformed) = (0u64, 0u64, 0u64);
-    // Bytes, not `String` lines: a line that is not UTF-8 is one malformed line, left out and
-    // counted, and the rest of the list still streams through.
-    let mut line = Vec::new();
-    let mut lookup = checker.stream(&tx)?;
-    // A batch of well-formed lines: as given (what goes out), and normalised (what is looked up).
-    let (mut given, mut normalised): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-    let mut flush =
-        |given: &mut Vec<String>, normalised: &mut Vec<String>, out: &mut dyn Write| -> anyhow::Result<u64> {
-            let verdicts = checker.emails_allowed(&tx, &mut lookup, normalised)?;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let mut lanes = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (to_worker, batches) = mpsc::channel::<Batch>();
+            let (to_reader, verdicts) = mpsc::channel::<anyhow::Result<Batch>>();
+            scope.spawn(move || {
+                let work = || -> anyhow::Result<()> {
+                    let mut store = Store::open(path)?;
+                    let tx = store.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+                    let mut lookup = checker.stream(&tx)?;
+                    for mut batch in batches {
+                        batch.allowed = checker.emails_allowed(&tx, &mut lookup, &batch.normalised)?;
+                        if to_reader.send(Ok(batch)).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
+                };
+                if let Err(e) = work() {
+                    let _ = to_reader.send(Err(e));
+                }
+            });
+            lanes.push((to_worker, verdicts));
+        }
+        // The lane of each batch in flight, oldest first.
+        let mut in_flight: VecDeque<usize> = VecDeque::new();
+        let mut next_lane = 0;
+        let write_oldest = |in_flight: &mut VecDeque<usize>, out: &mut dyn Write| -> anyhow::Result<u64> {
+            let Some(lane) = in_flight.pop_front() else { return Ok(0) };
+            let batch = lanes[lane].1.recv().map_err(|_| anyhow::anyhow!("a check worker stopped"))??;
             let mut n = 0;
-            for (address, ok) in given.iter().zip(verdicts) {
+            for (address, ok) in batch.given.iter().zip(batch.allowed) {
                 if ok {
                     out.write_all(address.as_bytes())?;
                     out.write_all(b"\n")?;
                     n += 1;
                 }
             }
-            given.clear();
-            normalised.clear();
             Ok(n)
         };
-    loop {
-        line.clear();
-        if input.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        let Ok(text) = std::str::from_utf8(&line) else {
+        let mut send = |batch: Batch, in_flight: &mut VecDeque<usize>, out: &mut dyn Write| -> anyhow::Result<u64> {
+            let mut written = 0;
+            if in_flight.len() >= AHEAD * workers {
+                written += write_oldest(in_flight, out)?;
+            }
+            let lane = next_lane;
+            next_lane = (next_lane + 1) % workers;
+            if lanes[lane].0.send(batch).is_err() {
+                // The worker stopped: its error is the next thing it sent.
+                in_flight.push_back(lane);
+                while !in_flight.is_empty() {
+                    write_oldest(in_flight, out)?;
+                }
+                anyhow::bail!("a check worker stopped");
+            }
+            in_flight.push_back(lane);
+            Ok(written)
+        };
+        // Bytes, not `String` lines: a line that is not UTF-8 is one malformed line, left out and
+        // counted, and the rest of the list still streams through.
+        let mut line = Vec::new();
+        let mut batch = Batch::default();
+        loop {
+            line.clear();
+            if input.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            let Ok(text) = std::str::from_utf8(&line) else {
+                read += 1;
+                malformed += 1;
+                continue;
+            };
+            let address = text.trim();
+            if address.is_empty() {
+                continue;
+            }
             read += 1;
-            malformed += 1;
-            continue;
-        };
-        let address = text.trim();
-        if address.is_empty() {
-            continue;
+            let Ok(n) = subject::normalize_email(address) else {
+                malformed += 1;
+                continue;
+            };
+            batch.given.push(address.to_owned());
+            batch.normalised.push(n);
+            if batch.given.len() == BATCH {
+                allowed += send(std::mem::take(&mut batch), &mut in_flight, &mut out)?;
+            }
         }
-        read += 1;
-        let Ok(n) = subject::normalize_email(address) else {
-            malformed += 1;
-            continue;
-        };
-        given.push(address.to_owned());
-        normalised.push(n);
-        if given.len() == BATCH {
-            allowed += flush(&mut given, &mut normalised, &mut out)?;
+        if !batch.given.is_empty() {
+            allowed += send(batch, &mut in_flight, &mut out)?;
         }
-    }
-    allowed += flush(&mut given, &mut normalised, &mut out)?;
+        while !in_flight.is_empty() {
+            allowed += write_oldest(&mut in_flight, &mut out)?;
+        }
+        Ok(())
+    })?;
     out.flush()?;
-    drop(lookup);
-    drop(tx);
     ctx.out.status(&format!(
         "dsr check: {read} addresses read, {allowed} allowed for {}, {} not ({malformed} malformed).",
         checker.purpose.code,

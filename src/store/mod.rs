@@ -161,3 +161,23 @@ pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow:
     temp.persist(path, force)?;
     Store::open(path)
 }
+
+#[cfg(test)]
+mod tests {
+    /// `.cargo/config.toml` builds SQLite without the two features whose global mutexes made
+    /// connections on different threads wait on each other.
+    #[test]
+    fn sqlite_is_built_without_global_page_cache_and_memory_statistics() {
+        let store = super::Store::in_memory().unwrap();
+        let options: Vec<String> = store
+            .conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+}

@@ -69,11 +69,12 @@ struct Batch {
 }
 
 /// One address per line in, the allowed ones out, unchanged and in input order; streaming.
-/// The lookups run on a worker per CPU, each with its own connection reading in one read
-/// transaction (writers are never blocked by the stream); this thread reads and normalises the
-/// lines, hands out batches in turn and writes each batch's verdicts in order.
+/// The lookups run on two workers per CPU (at most eight; while one waits for a page from disk,
+/// another uses the core), each with its own connection reading in one read transaction
+/// (writers are never blocked by the stream); this thread reads and normalises the lines, hands
+/// out batches in turn and writes each batch's verdicts in order.
 fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
-    let workers = std::thread::available_parallelism().map(usize::from).unwrap_or(1).clamp(1, 4);
+    let workers = 2 * std::thread::available_parallelism().map(usize::from).unwrap_or(1).clamp(1, 4);
     let path = ctx.store.path.as_path();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();

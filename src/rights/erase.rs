@@ -250,8 +250,17 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
         "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
         [s.person_id],
     )? as u64;
-    let fresh = steps(conn, &*DataMap::load(conn)?, s, plan.keeps_consent)?;
-    for st in fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))) {
+    // A plan made by this process carries each step's filter (a stored plan does not: they are
+    // internal): its steps are the ones to run, in its order, which is the map's. Otherwise
+    // the steps are made again and those of the plan's kinds run.
+    let fresh;
+    let run: Vec<&Step> = if plan.steps.iter().all(|st| !st.filter.is_empty()) {
+        plan.steps.iter().collect()
+    } else {
+        fresh = steps(conn, &*DataMap::load(conn)?, s, plan.keeps_consent)?;
+        fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))).collect()
+    };
+    for st in run {
         done += match st.action.as_str() {
             "delete" => {
                 conn.execute(&format!("DELETE FROM {} WHERE {}", st.table, st.filter), params![s.person_id])? as u64

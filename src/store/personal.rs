@@ -52,9 +52,10 @@ impl DataMap {
         if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(t, _)| *t == token).map(|(_, m)| m.clone())) {
             return Ok(map);
         }
-        let mut stmt = conn.prepare_cached("SELECT spec FROM map_table ORDER BY sort, name")?;
-        let specs: Vec<String> = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        let tables = specs.iter().map(|spec| parse(spec)).collect::<rusqlite::Result<_>>()?;
+        let mut stmt = conn.prepare_cached("SELECT name, spec FROM map_table ORDER BY sort, name")?;
+        let specs: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let tables = specs.iter().map(|(name, spec)| parse(name, spec)).collect::<rusqlite::Result<_>>()?;
         let map = Arc::new(DataMap { tables });
         PARSED.set(Some((token, map.clone())));
         Ok(map)
@@ -252,9 +253,17 @@ pub fn literal(value: &str) -> String {
 }
 
 /// One `map_table` entry (as `load` reads each).
-fn parse(spec: &str) -> rusqlite::Result<Table> {
-    serde_json::from_str(spec)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+/// One stored entry of the map. An entry that no longer reads (changed by hand, or written by a
+/// newer dsr) is reported as a corrupt store (exit 11), naming the table and what to do.
+fn parse(name: &str, spec: &str) -> rusqlite::Result<Table> {
+    serde_json::from_str(spec).map_err(|e| {
+        rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some(format!(
+                "the data map's entry for table {name} in the store does not read ({e}); the map was changed outside dsr: restore the store from a backup"
+            )),
+        )
+    })
 }
 
 /// A condition as SQL over the table's own columns; values are bound as literals, quoted.
@@ -384,6 +393,25 @@ mod tests {
         save(&other.conn, &builtin()).unwrap();
         assert!(DataMap::load(&other.conn).unwrap().table("cookie").is_some());
         assert!(DataMap::load(conn).unwrap().table("cookie").is_none());
+    }
+
+    #[test]
+    fn a_damaged_map_entry_is_a_corrupt_store_naming_the_table() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let conn = &store.conn;
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        save(conn, &builtin()).unwrap();
+        conn.execute("UPDATE map_table SET spec = '{\"name\": \"cookie\", \"bogus\": 1}' WHERE name = 'cookie'", [])
+            .unwrap();
+        let e = DataMap::load(conn).unwrap_err();
+        assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt));
+        let text = e.to_string();
+        assert!(
+            text.contains("table cookie") && text.contains("bogus") && text.contains("restore the store"),
+            "{text}"
+        );
+        let code = crate::exit::Code::of_error(&anyhow::Error::new(e));
+        assert_eq!(code as i32, 11);
     }
 
     #[test]

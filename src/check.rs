@@ -177,7 +177,7 @@ impl Checker {
         conn: &Connection,
         person_id: i64,
         opted_in: Option<bool>,
-        consent: Option<Option<(bool, String)>>,
+        consent: Latest,
     ) -> anyhow::Result<Verdict> {
         if self.purpose.direct_marketing && self.person_suppressed(conn, person_id)? {
             return Ok(Verdict::deny(
@@ -196,7 +196,7 @@ impl Checker {
         conn: &Connection,
         person_id: i64,
         opted_in: Option<bool>,
-        consent: Option<Option<(bool, String)>>,
+        consent: Latest,
     ) -> anyhow::Result<bool> {
         Ok(self.judge_unsuppressed(conn, person_id, opted_in, consent)?.allowed
             && !(self.purpose.direct_marketing && self.person_suppressed(conn, person_id)?))
@@ -208,7 +208,7 @@ impl Checker {
         conn: &Connection,
         person_id: i64,
         opted_in: Option<bool>,
-        consent: Option<Option<(bool, String)>>,
+        consent: Latest,
     ) -> anyhow::Result<Verdict> {
         let p = &self.purpose;
         if p.direct_marketing && self.marketing_stopped.contains(&person_id) {

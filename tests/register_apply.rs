@@ -321,3 +321,23 @@ fn removing_a_purpose_that_consents_or_an_open_request_name_is_refused() {
     assert!(err.contains("has 2 problems; nothing was written"), "{err}");
     assert_eq!(export(&env), before);
 }
+
+/// A data-map entry changed outside dsr: every command refuses the store as corrupt (exit 11),
+/// naming the table and the way out; applying the company file again repairs it.
+#[test]
+fn a_data_map_damaged_outside_dsr_is_refused_and_repaired_by_applying_the_file() {
+    let (env, text) = store();
+    let path = env.path("company.toml");
+    std::fs::write(&path, &text).unwrap();
+    env.sql().execute("UPDATE map_table SET spec = '[1, 2]' WHERE name = 'cookie'", []).unwrap();
+    let out = env.run(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    let told = stderr(&out);
+    assert_eq!(told.trim_end().lines().count(), 1, "{told}");
+    assert!(told.contains("table cookie") && told.contains("dsr register apply"), "{told}");
+    let out = env.run(&["register", "apply", path.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.run(&["lookup", "--email", "jan.devries@example.nl"]).status.code(), Some(0));
+    assert_eq!(export(&env), text, "the register as it was");
+    foreign_keys_hold(&env);
+}

@@ -95,7 +95,12 @@ pub fn apply(
 fn replace(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
     // Rows outside the register name its codes; they must hold again by the commit, not at each delete.
     tx.pragma_update(None, "defer_foreign_keys", true)?;
-    let before = export::export(tx)?;
+    // A data map that no longer reads (changed outside dsr) is replaced whole: the difference is
+    // shown against no register, and the file must still pass every check before it is loaded.
+    let before = match export::export(tx) {
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => None,
+        read => read?,
+    };
     let references = references(tx)?;
     let mut held = Vec::new();
     for r in &references {

@@ -260,7 +260,7 @@ fn parse(name: &str, spec: &str) -> rusqlite::Result<Table> {
         rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
             Some(format!(
-                "the data map's entry for table {name} in the store does not read ({e}); the map was changed outside dsr: restore the store from a backup"
+                "the data map's entry for table {name} in the store does not read ({e}); the map was changed outside dsr: load the company file again with `dsr register apply FILE`, or restore the store from a backup"
             )),
         )
     })

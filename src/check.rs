@@ -179,7 +179,7 @@ impl Checker {
         opted_in: Option<bool>,
         consent: Latest,
     ) -> anyhow::Result<Verdict> {
-        if self.purpose.direct_marketing && self.person_suppressed(conn, person_id)? {
+        if self.person_suppressed(conn, person_id)? {
             return Ok(Verdict::deny(
                 "suppressed",
                 "the person objected to direct marketing; their identifiers are on the suppression list",
@@ -199,7 +199,7 @@ impl Checker {
         consent: Latest,
     ) -> anyhow::Result<bool> {
         Ok(self.judge_unsuppressed(conn, person_id, opted_in, consent)?.allowed
-            && !(self.purpose.direct_marketing && self.person_suppressed(conn, person_id)?))
+            && !self.person_suppressed(conn, person_id)?)
     }
 
     /// The verdict of [`Checker::judge`] for a person whose identifiers are not suppressed.
@@ -293,22 +293,28 @@ impl Checker {
         conn.prepare_cached(sql)?.query_row([person_id], |r| r.get(0))
     }
 
+    /// Whether the suppression list blocks this purpose for an address (normalised).
+    fn address_suppressed(&self, normalised: &str) -> bool {
+        self.purpose.direct_marketing
+            && !self.suppressed.is_empty()
+            && self.suppressed.contains(&suppression_hash(&self.keys, "email", normalised))
+    }
+
+    /// Whether the suppression list blocks this purpose for the person: it is direct marketing
+    /// and one of the person's addresses is on the list.
     fn person_suppressed(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
-        if self.suppressed.is_empty() {
+        if !self.purpose.direct_marketing || self.suppressed.is_empty() {
             return Ok(false);
         }
         let Some(sql) = &self.sql.addresses else { return Ok(false) };
         let emails: Vec<String> =
             conn.prepare_cached(sql)?.query_map([person_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(emails.iter().any(|e| self.suppressed.contains(&suppression_hash(&self.keys, "email", e))))
+        Ok(emails.iter().any(|e| self.address_suppressed(e)))
     }
 
     /// The verdict for an email address (normalised): every person it belongs to must be allowed.
     pub fn email(&self, conn: &Connection, normalised: &str) -> anyhow::Result<Verdict> {
-        if self.purpose.direct_marketing
-            && !self.suppressed.is_empty()
-            && self.suppressed.contains(&suppression_hash(&self.keys, "email", normalised))
-        {
+        if self.address_suppressed(normalised) {
             return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
         }
         // No DISTINCT: it would build a temporary b-tree per line; one address rarely has two rows.
@@ -397,12 +403,7 @@ impl Checker {
             }
             // The keyed hash is made only for an address that would otherwise be allowed: the
             // verdict is the same, and most addresses are denied before it is needed.
-            let suppressed = || {
-                self.purpose.direct_marketing
-                    && !self.suppressed.is_empty()
-                    && self.suppressed.contains(&suppression_hash(&self.keys, "email", address))
-            };
-            allowed.push(ok && known && !suppressed());
+            allowed.push(ok && known && !self.address_suppressed(address));
         }
         Ok(allowed)
     }

@@ -14,13 +14,15 @@ fn verified(env: &Env, who: &[&str]) -> String {
     o.request
 }
 
-fn plan(env: &Env, id: &str) -> Value {
+/// The plan `erase --dry-run` shows (also used by `erase_map`).
+pub(crate) fn plan(env: &Env, id: &str) -> Value {
     let (v, code): (Value, i32) = env.json(&["erase", id, "--dry-run"]);
     assert_eq!(code, 0, "{v}");
     v["plan"].clone()
 }
 
-fn steps<'a>(plan: &'a Value, table: &str) -> Vec<&'a Value> {
+/// The steps of a plan on one table.
+pub(crate) fn steps<'a>(plan: &'a Value, table: &str) -> Vec<&'a Value> {
     plan["steps"].as_array().unwrap().iter().filter(|s| s["table"] == table).collect()
 }
 

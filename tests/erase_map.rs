@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::erase::{plan, steps};
 use crate::support::Env;
 
 const NOW: &str = "2026-03-01T00:00:00Z";
@@ -27,16 +28,6 @@ VALUES ('DSR-2026-0001', 2026, 1, 'erase', 'customer', 'V204117', 1, 'p1', 'emai
 INSERT INTO restriction (person_id, request_id, ground, category, started_at)
 SELECT person_id, 'DSR-2026-0002', 'legal-claims', c, '2026-02-27T10:00:00Z' FROM request, (SELECT 'server-logs' AS c UNION ALL SELECT 'company' UNION ALL SELECT 'dunning') WHERE id = 'DSR-2026-0002';
 ";
-
-fn plan(env: &Env, id: &str) -> Value {
-    let (v, code): (Value, i32) = env.json(&["erase", id, "--dry-run"]);
-    assert_eq!(code, 0, "{v}");
-    v["plan"].clone()
-}
-
-fn steps<'a>(plan: &'a Value, table: &str) -> Vec<&'a Value> {
-    plan["steps"].as_array().unwrap().iter().filter(|s| s["table"] == table).collect()
-}
 
 /// Change one table's entry in the store's map (its JSON as `map_table` holds it).
 fn remap(env: &Env, table: &str, set: &str) {

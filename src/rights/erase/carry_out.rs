@@ -69,14 +69,8 @@ pub fn confirmed(
     let keys = Keys::load(&store.conn)?;
     let register = Register::load(&store.conn)?;
     let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    super::stored::refuse_legal_claims(&tx, s)?;
-    let plan = super::plan(&tx, s, &clock.timestamp())?;
-    let before = super::stored::stored(&tx, &req.id)?;
-    let changed = before.as_ref().is_none_or(|p| !super::same(&p.plan, &plan));
-    if changed {
-        super::stored::store_in(&tx, clock, req, &plan)?;
-    }
-    if before.is_some() && changed {
+    let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_in(&tx, clock, req, s)?;
+    if had_plan && changed {
         tx.commit()?;
         return Ok(Confirmed::Stale(plan));
     }

@@ -42,7 +42,7 @@ pub fn store(conn: &mut Connection, clock: &Clock, req: &Request, plan: &Plan) -
 }
 
 /// [`store`], in the caller's transaction.
-pub(super) fn store_in(tx: &Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
+fn store_in(tx: &Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
     let now = clock.timestamp();
     tx.execute(
         "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -87,12 +87,20 @@ pub struct Refreshed {
 /// Make the plan anew (refused under a legal-claims restriction on all data) and store it when
 /// it differs from the stored one.
 pub fn refresh(conn: &mut Connection, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
+    let tx = conn.transaction()?;
+    let refreshed = refresh_in(&tx, clock, req, s)?;
+    tx.commit()?;
+    Ok(refreshed)
+}
+
+/// [`refresh`], in the caller's transaction.
+pub(super) fn refresh_in(conn: &Connection, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
     refuse_legal_claims(conn, s)?;
     let fresh = super::plan(conn, s, &clock.timestamp())?;
     let before = stored(conn, &req.id)?;
     let changed = before.as_ref().is_none_or(|p| !super::same(&p.plan, &fresh));
     if changed {
-        store(conn, clock, req, &fresh)?;
+        store_in(conn, clock, req, &fresh)?;
     }
     Ok(Refreshed { plan: fresh, had_plan: before.is_some(), changed })
 }

@@ -204,11 +204,12 @@ for i in $(seq 1 10); do
     DELETE FROM unsolicited_data WHERE ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p));
     DELETE FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p);
     DELETE FROM ticket WHERE person_id IN $p; DELETE FROM consent WHERE person_id IN $p; DELETE FROM cookie WHERE person_id IN $p;
+    DELETE FROM server_log WHERE session_id IS NULL AND ip IN (SELECT ip FROM ip_event WHERE customer_id IN $c UNION SELECT ip FROM web_session WHERE customer_id IN $c);
     DELETE FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);
     DELETE FROM web_session WHERE customer_id IN $c; DELETE FROM ip_event WHERE customer_id IN $c;
     UPDATE payment SET payment_method_id = NULL WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
     DELETE FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
-    UPDATE quote SET customer_id = NULL WHERE customer_id IN $c; UPDATE invoice SET customer_id = NULL WHERE customer_id IN $c;
+    DELETE FROM quote WHERE customer_id IN $c; UPDATE invoice SET customer_id = NULL WHERE customer_id IN $c;
     DELETE FROM payment_method WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
     DELETE FROM domain WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
     DELETE FROM service WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');

@@ -21,6 +21,10 @@ pub enum Error {
     StoreBusy(PathBuf),
     #[error("{0} already exists; pass --force to replace it")]
     StoreExists(PathBuf),
+    #[error("the company database {name} ({path}) that the data map names does not exist; restore it, or point the map's [[database]] at it with `dsr register apply FILE`")]
+    DatabaseMissing { name: String, path: PathBuf },
+    #[error("the company database {name} ({path}) does not match the data map: {detail}; correct the map with `dsr register apply FILE` or restore the database")]
+    DatabaseMismatch { name: String, path: PathBuf, detail: String },
     /// A command line clap refused, rendered by `cli::usage` (one line, no typed value).
     #[error("{0}")]
     Usage(String),

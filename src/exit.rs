@@ -28,9 +28,9 @@ pub enum Code {
     RateLimited = 8,
     /// The request's state does not allow this (closed, rejected, expired, extension rules).
     RequestState = 9,
-    /// No store at the given path.
+    /// No store at the given path, or a company database the data map names is missing.
     StoreMissing = 10,
-    /// The file is not a dsr store, or it is corrupt.
+    /// The file is not a dsr store, or it is corrupt, or a company database does not match the map.
     NotAStore = 11,
     /// The store was written by a newer dsr.
     StoreTooNew = 12,
@@ -72,8 +72,8 @@ pub const TABLE: &[(u8, &str)] = &[
     (7, "verification locked after repeated failures"),
     (8, "too many codes sent to this person"),
     (9, "the request's state does not allow this"),
-    (10, "no store at the --db path"),
-    (11, "not a dsr store, or corrupt"),
+    (10, "no store at the --db path, or a company database of the map missing"),
+    (11, "not a dsr store, or corrupt, or a company database unlike the map"),
     (12, "store written by a newer dsr"),
     (13, "store locked by another process"),
     (14, "would overwrite an existing file (use --force)"),
@@ -183,8 +183,8 @@ impl Code {
 impl Error {
     pub fn code(&self) -> Code {
         match self {
-            Error::StoreMissing(_) => Code::StoreMissing,
-            Error::NotAStore(_) | Error::Corrupt { .. } => Code::NotAStore,
+            Error::StoreMissing(_) | Error::DatabaseMissing { .. } => Code::StoreMissing,
+            Error::NotAStore(_) | Error::Corrupt { .. } | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
             Error::StoreBusy(_) => Code::StoreBusy,
             Error::StoreExists(_) => Code::StoreExists,

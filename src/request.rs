@@ -286,6 +286,9 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
         .query_row([year], |r| r.get(0))?;
     let id = format!("DSR-{year}-{seq:04}");
     let due = due_date(new.received_on, 1);
+    if let Some(p) = person {
+        crate::store::personal::DataMap::load(conn)?.anchor(conn, p, &clock.timestamp())?;
+    }
     conn.execute(
         "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
                               received_on, due_on, state, created_at, params)

@@ -97,9 +97,10 @@ impl Runner<'_> {
                 cond = format!("{cond} AND {frozen}");
             }
         }
+        let from = self.map.sql_name(table);
         if self.dry_run {
             return Ok(self.conn.query_row(
-                &format!("SELECT count(*) FROM {table} WHERE {cond}"),
+                &format!("SELECT count(*) FROM {from} WHERE {cond}"),
                 params![cut, categories],
                 |r| r.get::<_, i64>(0),
             )? as u64);
@@ -111,7 +112,7 @@ impl Runner<'_> {
         if children.is_empty() && unlink.is_empty() {
             // The common case (logs, IP history, crash data): one statement per batch.
             let sql = format!(
-                "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {cond} LIMIT {})",
+                "DELETE FROM {from} WHERE rowid IN (SELECT rowid FROM {from} WHERE {cond} LIMIT {})",
                 self.batch
             );
             loop {
@@ -129,21 +130,21 @@ impl Runner<'_> {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM temp.retention_ids", [])?;
             let picked = tx.execute(
-                &format!("INSERT INTO temp.retention_ids SELECT rowid FROM {table} WHERE {cond} LIMIT {}", self.batch),
+                &format!("INSERT INTO temp.retention_ids SELECT rowid FROM {from} WHERE {cond} LIMIT {}", self.batch),
                 params![cut, categories],
             )?;
             if picked == 0 {
                 break;
             }
-            let ids = format!("(SELECT id FROM {table} WHERE rowid IN (SELECT id FROM temp.retention_ids))");
+            let ids = format!("(SELECT id FROM {from} WHERE rowid IN (SELECT id FROM temp.retention_ids))");
             for (child, link) in children {
+                let child = self.map.sql_name(child);
                 tx.execute(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), [])?;
             }
             for (other, column) in &unlink {
                 tx.execute(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), [])?;
             }
-            let n = tx
-                .execute(&format!("DELETE FROM {table} WHERE rowid IN (SELECT id FROM temp.retention_ids)"), [])?
+            let n = tx.execute(&format!("DELETE FROM {from} WHERE rowid IN (SELECT id FROM temp.retention_ids)"), [])?
                 as u64;
             progress(&tx, rule, n)?;
             tx.commit()?;
@@ -184,7 +185,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
         .conn
         .prepare(&format!(
             "SELECT {person} FROM {} WHERE {ended} AND {}",
-            contract.name,
+            contract.sql_name(),
             not_held(&r.map, &contract.name)
         ))?
         .query_map(params![cut, "*"], |x| x.get::<_, Option<i64>>(0))?

@@ -212,7 +212,7 @@ fn roles_in(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Resul
 /// How many rows of `scope.table` belong to the subject.
 pub fn count(conn: &Connection, scope: &Scope, subject: &Subject) -> rusqlite::Result<u64> {
     // Table and filter come from the checked map; only the person id is a value.
-    let sql = format!("SELECT count(*) FROM {} WHERE {}", scope.table, scope.filter);
+    let sql = format!("SELECT count(*) FROM {} WHERE {}", scope.from, scope.filter);
     conn.prepare_cached(&sql)?.query_row(params![subject.person_id], |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 

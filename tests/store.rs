@@ -142,6 +142,7 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
              DROP INDEX decision_review_person_all;
              ALTER TABLE purpose DROP COLUMN legitimate_interest_en;
              ALTER TABLE purpose DROP COLUMN legitimate_interest_nl;
+             DROP TABLE map_database;
              DROP TABLE map_version;
              DROP TABLE map_table;
              PRAGMA user_version = 2;",
@@ -245,7 +246,7 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     let rows = |env: &Env| -> Vec<(String, i64)> {
         let conn = env.sql();
         let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN ('map_table', 'map_version') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN ('map_table', 'map_version', 'map_database') AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -260,7 +261,11 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
             .collect()
     };
     // What the release before the data map wrote: schema version 9, no map.
-    env.sql().execute_batch("DROP TABLE map_version; DROP TABLE map_table; PRAGMA user_version = 9;").unwrap();
+    env.sql()
+        .execute_batch(
+            "DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; PRAGMA user_version = 9;",
+        )
+        .unwrap();
     let before = rows(&env);
     let out = env.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod access_copy;
 mod anchor;
+mod attached;
 mod audit;
 mod batch;
 mod batch_groups;

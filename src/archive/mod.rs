@@ -208,14 +208,19 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
         let Some(a) = &entry.attachment else { continue };
         let docs: Vec<(i64, i64, String)> = conn
             .prepare(&format!(
-                "SELECT rowid, {}, {} FROM {t} WHERE {} ORDER BY {}",
-                entry.key, a.media_type, scope.filter, entry.key
+                "SELECT rowid, {}, {} FROM {} WHERE {} ORDER BY {}",
+                entry.key, a.media_type, scope.from, scope.filter, entry.key
             ))?
             .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         let (table, column) = (CString::new(t.as_str())?, CString::new(a.content.as_str())?);
+        // The file is read where the table lives: dsr's store, or the company database.
+        let db = match &entry.database {
+            Some(d) => CString::new(d.as_str())?,
+            None => MAIN_DB.to_owned(),
+        };
         for (rowid, id, media) in docs {
-            let mut blob = conn.blob_open(MAIN_DB, table.as_c_str(), column.as_c_str(), rowid, true)?;
+            let mut blob = conn.blob_open(db.as_c_str(), table.as_c_str(), column.as_c_str(), rowid, true)?;
             w.entry(&attachment_name(t, id, &media), blob.len() as u64, |out| {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {

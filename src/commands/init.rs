@@ -25,7 +25,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
     let company = args.register.as_deref().map(read_company_file).transpose()?;
     let store = store::create(db, args.force, |s| match (fixture, &company) {
         (Some(f), _) => fixture::load(&mut s.conn, f, clock, args.register_only),
-        (None, Some((path, text, file))) => load_company_file(&mut s.conn, path, text, file),
+        (None, Some((path, text, file))) => load_company_file(&mut s.conn, &s.path, path, text, file),
         (None, None) => Ok(()),
     })?;
     let people = crate::store::personal::DataMap::load(&store.conn)?.people(&store.conn)?;
@@ -81,10 +81,17 @@ pub(super) fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, C
 
 fn load_company_file(
     conn: &mut rusqlite::Connection,
+    store: &Path,
     path: &Path,
     text: &str,
     file: &CompanyFile,
 ) -> anyhow::Result<()> {
+    if let Err(e) = crate::store::attached::attach_anew(conn, store, &file.database) {
+        return Err(refused(
+            path,
+            &[crate::map::Problem { line: None, key: "database".into(), what: format!("{e:#}") }],
+        ));
+    }
     let tx = conn.transaction()?;
     let mut problems =
         crate::map::load::load(&tx, file).with_context(|| format!("loading the register from {}", path.display()))?;

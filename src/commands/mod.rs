@@ -42,8 +42,16 @@ pub struct Ctx {
 
 impl Ctx {
     fn open(db: &std::path::Path, out: Output) -> anyhow::Result<Ctx> {
+        Ctx::open_with(db, out, Store::open)
+    }
+
+    fn open_with(
+        db: &std::path::Path,
+        out: Output,
+        open: impl FnOnce(&std::path::Path) -> anyhow::Result<Store>,
+    ) -> anyhow::Result<Ctx> {
         let clock = Clock::from_env()?;
-        let store = Store::open(db)?;
+        let store = open(db)?;
         Ok(Ctx { store, clock, out, opened: None })
     }
 
@@ -103,9 +111,14 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Init(args) => init::init(&db, &args, &out),
         Command::Lookup(args) => on_store(&db, out, |ctx| lookup::lookup(ctx, &args)),
         Command::Register(RegisterArgs { command: Some(RegisterCommand::Check { file }) }) => {
-            register::check(&file, &out)
+            register::check(&file, &db, &out)
         }
-        Command::Register(args) => on_store(&db, out, |ctx| register::register(ctx, &args)),
+        // The register commands show, export and repair the map itself: the company databases
+        // are not attached at open (`register apply` attaches those of the file it loads).
+        Command::Register(args) => {
+            let mut ctx = Ctx::open_with(&db, out, Store::open_detached)?;
+            register::register(&mut ctx, &args)
+        }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),

@@ -16,7 +16,7 @@ pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
         Some(RegisterCommand::Export { out: file, force }) => return export(ctx, file.as_deref(), *force),
         Some(RegisterCommand::Apply(a)) => return apply(ctx, a),
         // Needs no store: dispatched before one is opened (commands/mod.rs).
-        Some(RegisterCommand::Check { file }) => return check(file, &ctx.out),
+        Some(RegisterCommand::Check { file }) => return check(file, &ctx.store.path, &ctx.out),
         None => {}
     }
     let out = &ctx.out;
@@ -70,6 +70,9 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
         crate::map::locate(&text, &mut problems);
         super::init::refused(path, &problems)
     };
+    if let Err(e) = crate::store::attached::attach_anew(&ctx.store.conn, &ctx.store.path, &file.database) {
+        return Err(refused(vec![crate::map::Problem { line: None, key: "database".into(), what: format!("{e:#}") }]));
+    }
     let trial = crate::map::apply::trial(&mut ctx.store.conn, &file)?.map_err(refused)?;
     let diff = &trial.diff;
     let report = |applied: bool| {
@@ -164,11 +167,11 @@ fn plural(n: usize) -> &'static str {
 /// `dsr register check FILE`: every problem of a company file, without a store. The map is
 /// checked against the built-in schema (a new in-memory store) and the columns the file declares.
 /// Problems go to stderr one a line, as `init --register` gives them; exit 2 with any.
-pub fn check(path: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
+pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
     let mut store = crate::store::Store::in_memory()?;
-    let (file, problems) = crate::map::check_all(&text, &mut store.conn)?;
+    let (file, problems) = crate::map::check_all(&text, &mut store.conn, db)?;
     let counts = file.as_ref().map(|f| {
         serde_json::json!({
             "tables": f.table.len(),

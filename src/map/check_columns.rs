@@ -24,7 +24,7 @@ pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem
         if !is_identifier(&t.name) {
             continue;
         }
-        match personal::columns_of(conn, &t.name)? {
+        match personal::columns_of_table(conn, t)? {
             Some(cols) => {
                 in_store.insert(t.name.as_str());
                 columns.insert(&t.name, cols.into_iter().collect());
@@ -74,7 +74,7 @@ pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem
     for (i, t) in f.table.iter().enumerate().filter(|(_, t)| in_store.contains(t.name.as_str())) {
         for (j, r) in t.recipient.iter().enumerate() {
             let Some(column) = r.column.as_deref().filter(|c| is_identifier(c) && has(&t.name, c)) else { continue };
-            let unknown: Vec<String> = personal::distinct_values(conn, &t.name, column)?
+            let unknown: Vec<String> = personal::distinct_values(conn, &t.sql_name(), column)?
                 .into_iter()
                 .filter(|v| !codes.contains(v.as_str()))
                 .collect();

@@ -320,5 +320,40 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
             }
         }
     }
+    databases(f, &mut say);
     super::check_rights::check(f, &map, purposes, &mut say);
+}
+
+/// The company databases (`[[database]]`): names SQL can use for an attached file, each once,
+/// a path, and every table placed in one of them; dsr does not create tables in a company's
+/// database, so such a table declares no columns.
+fn databases(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
+    for (i, d) in f.database.iter().enumerate() {
+        if !is_identifier(&d.name) || ["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str()) {
+            say(
+                format!("database[{i}].name"),
+                format!("{:?} is not a database name (letters, digits and _; not main or temp)", d.name),
+            );
+        } else if f.database[..i].iter().any(|o| o.name == d.name) {
+            say(format!("database[{i}].name"), format!("database {:?} is listed twice", d.name));
+        }
+        if d.path.trim().is_empty() {
+            say(format!("database[{i}].path"), "empty: give the path of the database file".into());
+        }
+    }
+    for (i, t) in f.table.iter().enumerate() {
+        let Some(db) = &t.database else { continue };
+        if !f.database.iter().any(|d| &d.name == db) {
+            say(format!("table[{i}].database"), format!("{db:?} is not the name of a [[database]]"));
+        }
+        if !t.column.is_empty() {
+            say(
+                format!("table[{i}].column"),
+                format!(
+                    "table {:?} is in database {db:?}: dsr does not create tables in a company's database, so it declares no columns",
+                    t.name
+                ),
+            );
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub const SECTIONS: &[&str] = &[
     "retention",
     "automated_decision",
     "right",
+    "database",
     "table",
 ];
 
@@ -106,9 +107,10 @@ fn sections(file: &CompanyFile) -> Map<String, Value> {
     out
 }
 
-/// What names an entry of a section: its code, or for a table of the data map its name.
+/// What names an entry of a section: its code, or for a table of the data map or a company
+/// database its name.
 fn code_in(section: &str, entry: &Value) -> Option<String> {
-    let key = if section == "table" { "name" } else { "code" };
+    let key = if matches!(section, "table" | "database") { "name" } else { "code" };
     entry.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 

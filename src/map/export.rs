@@ -150,6 +150,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
         retention,
         automated_decision,
         right,
+        database: crate::store::attached::listed(conn)?,
         table: crate::store::personal::DataMap::load(conn)?.tables.clone(),
     }))
 }

@@ -27,6 +27,16 @@ pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Prob
         });
     }
     for (i, t) in file.table.iter().enumerate() {
+        if let Some(db) = &t.database {
+            if personal::columns_of_table(tx, t)?.is_none() {
+                problems.push(Problem {
+                    line: None,
+                    key: format!("table[{i}].database"),
+                    what: format!("the company database {db:?} has no table {:?}", t.name),
+                });
+            }
+            continue;
+        }
         if !refused.iter().any(|(r, _)| *r == i) && !personal::table_exists(tx, &t.name)? {
             problems.push(Problem {
                 line: None,
@@ -64,7 +74,7 @@ fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Ve
     let mut problems = Vec::new();
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     for (i, t) in file.table.iter().enumerate() {
-        if t.column.is_empty() || personal::table_exists(tx, &t.name)? {
+        if t.column.is_empty() || t.database.is_some() || personal::table_exists(tx, &t.name)? {
             continue;
         }
         for (j, c) in t.column.iter().enumerate() {
@@ -182,6 +192,7 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> rusqlite::Result<()> {
     }
     // The data map, with the index of which category each table belongs to.
     crate::store::personal::save(tx, &f.table)?;
+    crate::store::attached::save(tx, &f.database)?;
     for r in &f.recipient {
         tx.execute(
             "INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,

@@ -16,6 +16,8 @@ pub mod export;
 pub mod load;
 pub mod table;
 
+pub(crate) use check_map::own_columns;
+
 pub use table::Table;
 
 use serde::{Deserialize, Serialize};
@@ -44,9 +46,25 @@ pub struct CompanyFile {
     pub automated_decision: Vec<AutomatedDecision>,
     #[serde(default)]
     pub right: Vec<Right>,
+    /// The company's own SQLite databases that dsr attaches and works on in place (design §10);
+    /// a `[[table]]` names the one it lives in with `database`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub database: Vec<Database>,
     /// The data map: every table that holds personal data.
     #[serde(default)]
     pub table: Vec<Table>,
+}
+
+/// A database of the company's (its webshop's or billing system's SQLite file) whose tables
+/// the map names: dsr attaches it under `name` and every right acts on those tables directly,
+/// in the same transaction as dsr's own records, which stay in dsr's store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    /// The name the map's tables use (`database = "shop"`): letters, digits and `_`.
+    pub name: String,
+    /// The file; a relative path is relative to the directory of dsr's store.
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,14 +261,33 @@ impl CompanyFile {
 /// those against the tables of `conn` (a store's schema, see [`check_against`]) and, when the
 /// map's tables are all in the store, those `init --register` makes while loading; each with
 /// its line. The file comes back when it could be read, with or without problems.
-pub fn check_all(text: &str, conn: &mut rusqlite::Connection) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
+pub fn check_all(
+    text: &str,
+    conn: &mut rusqlite::Connection,
+    store: &std::path::Path,
+) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
     let file = match CompanyFile::read(text) {
         Ok(file) => file,
         Err(p) => return Ok((None, vec![p])),
     };
     let mut problems = check::check(&file);
+    // The company databases are attached (relative paths from the store's directory), each
+    // that can be, so the tables placed in them are checked there.
+    for (i, d) in file.database.iter().enumerate() {
+        let usable =
+            check_map::is_identifier(&d.name) && !["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str());
+        if usable && file.database[..i].iter().all(|o| o.name != d.name) {
+            if let Err(e) = crate::store::attached::attach_anew(conn, store, std::slice::from_ref(d)) {
+                problems.push(Problem { line: None, key: format!("database[{i}].path"), what: format!("{e:#}") });
+            }
+        }
+    }
+    if problems.iter().any(|p| p.key.starts_with("database[")) {
+        locate(text, &mut problems);
+        return Ok((Some(file), problems));
+    }
     problems.extend(check_against(&file, conn)?);
-    let in_store = |t: &Table| crate::store::personal::columns_of(conn, &t.name).map(|c| c.is_some());
+    let in_store = |t: &Table| crate::store::personal::columns_of_table(conn, t).map(|c| c.is_some());
     if problems.is_empty() && file.table.iter().map(in_store).collect::<rusqlite::Result<Vec<_>>>()?.iter().all(|b| *b)
     {
         // What init --register checks once the register is written (the retention rules the

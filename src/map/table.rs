@@ -29,6 +29,9 @@ fn is_id(s: &String) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct Table {
     pub name: String,
+    /// The company database (`[[database]]`) the table lives in; without it, dsr's store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// The register category the table's rows belong to (a column may name another).
     pub category: String,
     /// The table whose rows are the people themselves (exactly one table of a map).
@@ -105,6 +108,18 @@ pub struct Table {
     /// leave them out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub column: Vec<Column>,
+}
+
+impl Table {
+    /// The table as SQL names it: `shop.customer` for a table of a company database attached as
+    /// `shop`, else the bare name (a table of dsr's store). Columns are still qualified by the
+    /// bare name, which SQLite resolves to the table of the FROM clause.
+    pub fn sql_name(&self) -> String {
+        match &self.database {
+            Some(db) => format!("{db}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

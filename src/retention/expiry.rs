@@ -162,8 +162,9 @@ pub(super) fn not_frozen(map: &DataMap, table: &str) -> Option<String> {
 pub(super) fn held_query(map: &DataMap, table: &str, cond: &str) -> Option<String> {
     let scope = map.scope(table)?;
     Some(format!(
-        "SELECT waiting.person_id, (SELECT count(*) FROM {table} WHERE ({cond}) AND ({}) AND ?1 = ?1)
+        "SELECT waiting.person_id, (SELECT count(*) FROM {} WHERE ({cond}) AND ({}) AND ?1 = ?1)
          FROM (SELECT DISTINCT person_id FROM ({WAITING})) waiting",
+        scope.from,
         scope.filter.replace("= ?1", "= waiting.person_id")
     ))
 }

@@ -212,7 +212,7 @@ pub fn each_row_of(
         (Some(own), true) => personal::condition(own),
         _ => "1".to_owned(),
     };
-    let sql = format!("SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY rowid", scope.table, scope.filter);
+    let sql = format!("SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY rowid", scope.from, scope.filter);
     let mut stmt = conn.prepare_cached(&sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let mut rows = stmt.query([s.person_id])?;

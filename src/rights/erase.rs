@@ -165,11 +165,12 @@ pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) ->
 }
 
 fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> rusqlite::Result<Plan> {
-    let mut steps = steps(conn, &*DataMap::load(conn)?, s, keeps_consent)?;
+    let map = DataMap::load(conn)?;
+    let mut steps = steps(conn, &map, s, keeps_consent)?;
     let mut hash = Sha256::new();
     for st in &mut steps {
-        let mut stmt =
-            conn.prepare_cached(&format!("SELECT * FROM {} WHERE {} ORDER BY rowid", st.table, st.filter))?;
+        let from = map.sql_name(&st.table);
+        let mut stmt = conn.prepare_cached(&format!("SELECT * FROM {from} WHERE {} ORDER BY rowid", st.filter))?;
         let n = stmt.column_count();
         let mut rows = stmt.query([s.person_id])?;
         let mut count = 0;
@@ -253,17 +254,19 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
     // A plan made by this process carries each step's filter (a stored plan does not: they are
     // internal): its steps are the ones to run, in its order, which is the map's. Otherwise
     // the steps are made again and those of the plan's kinds run.
+    let map = DataMap::load(conn)?;
     let fresh;
     let run: Vec<&Step> = if plan.steps.iter().all(|st| !st.filter.is_empty()) {
         plan.steps.iter().collect()
     } else {
-        fresh = steps(conn, &*DataMap::load(conn)?, s, plan.keeps_consent)?;
+        fresh = steps(conn, &map, s, plan.keeps_consent)?;
         fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))).collect()
     };
     for st in run {
         done += match st.action.as_str() {
             "delete" => {
-                conn.execute(&format!("DELETE FROM {} WHERE {}", st.table, st.filter), params![s.person_id])? as u64
+                let from = map.sql_name(&st.table);
+                conn.execute(&format!("DELETE FROM {from} WHERE {}", st.filter), params![s.person_id])? as u64
             }
             "detach" => {
                 let sets: Vec<String> = st
@@ -277,13 +280,14 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
                     })
                     .collect();
                 conn.execute(
-                    &format!("UPDATE {} SET {} WHERE {}", st.table, sets.join(", "), st.filter),
+                    &format!("UPDATE {} SET {} WHERE {}", map.sql_name(&st.table), sets.join(", "), st.filter),
                     params![s.person_id],
                 )? as u64
             }
             _ => 0,
         };
     }
+    map.drop_anchor(conn, s.person_id)?;
     Ok(done)
 }
 

@@ -145,7 +145,7 @@ fn current(
         conn.query_row(&finder, [s.person_id], |r| r.get(0)).optional()?
     };
     let Some(row) = row else { return Ok(None) };
-    let sql = format!("SELECT {} FROM {} WHERE {} = ?1", f.column, table.name, table.key);
+    let sql = format!("SELECT {} FROM {} WHERE {} = ?1", f.column, table.sql_name(), table.key);
     Ok(Some((row, conn.query_row(&sql, [row], |r| r.get(0))?)))
 }
 
@@ -218,7 +218,7 @@ pub fn apply(
         let (row, _) = current(conn, map, table, f, s, named)?
             .ok_or_else(|| Error::RequestState(format!("nothing on file for {} to correct", c.field)))?;
         let set = |column: &str, value: &str| {
-            let sql = format!("UPDATE {} SET {column} = ?2 WHERE {} = ?1", table.name, table.key);
+            let sql = format!("UPDATE {} SET {column} = ?2 WHERE {} = ?1", table.sql_name(), table.key);
             conn.execute(&sql, params![row, value])
         };
         set(&f.column, &c.value)?;

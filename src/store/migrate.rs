@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the data map", include_str!("migrations/0010_data_map.sql")),
     ("a recipient reached through a row of the data map", include_str!("migrations/0011_recipient_via_table_row.sql")),
     ("a token that changes with the data map", include_str!("migrations/0012_map_version.sql")),
+    ("the company's databases the data map names", include_str!("migrations/0013_map_database.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

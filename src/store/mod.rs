@@ -1,6 +1,7 @@
 //! The store: one SQLite file. Opening sets the pragmas every command relies on, refuses files
 //! that are not dsr stores, and brings older stores up to date (see [`migrate`]).
 
+pub mod attached;
 pub mod fixture;
 pub mod migrate;
 pub mod personal;
@@ -28,7 +29,9 @@ pub struct Store {
 
 impl Store {
     /// Open an existing store for reading and writing.
-    pub fn open(path: &Path) -> anyhow::Result<Store> {
+    /// Open a store without its company databases: for the commands that change or show the
+    /// map itself (`register apply` repairs a map a database no longer matches).
+    pub fn open_detached(path: &Path) -> anyhow::Result<Store> {
         check_header(path)?;
         let mut conn = Connection::open_with_flags(
             path,
@@ -42,6 +45,18 @@ impl Store {
         }
         let mut store = Store { conn, path: path.to_owned() };
         migrate::upgrade(&mut store)?;
+        Ok(store)
+    }
+
+    /// Open a store with the company databases its map names attached, each checked against
+    /// the map (a missing one: exit 10; one without a table or column the map names: exit 11).
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        let store = Store::open_detached(path)?;
+        let databases = attached::listed(&store.conn)?;
+        if !databases.is_empty() {
+            attached::attach(&store.conn, path, &databases)?;
+            attached::check(&store.conn, path, &databases, &*personal::DataMap::load(&store.conn)?)?;
+        }
         Ok(store)
     }
 
@@ -108,14 +123,19 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
 /// holding an old snapshot blocks this: it is retried (each try waits `busy_timeout`), then
 /// reported as [`Error::WalBusy`]; the committed change stands either way.
 pub fn truncate_wal(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let mut busy_file = path.to_owned();
     for attempt in 0..2u32 {
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        if busy == 0 {
-            return Ok(());
+        // The company databases the map names, each the same way.
+        let other = if busy == 0 { attached::truncate_logs(conn, path)? } else { None };
+        match other {
+            None if busy == 0 => return Ok(()),
+            Some(file) => busy_file = file,
+            None => {}
         }
         std::thread::sleep(Duration::from_millis(100 << attempt));
     }
-    Err(Error::WalBusy(path.to_owned()).into())
+    Err(Error::WalBusy(busy_file).into())
 }
 
 /// Create a new store at `path`: build it in a temporary file beside the target (mode 0600),

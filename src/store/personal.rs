@@ -21,7 +21,8 @@ mod answers;
 mod schema;
 pub use erasure::in_year;
 pub use schema::{
-    columns_of, create_missing, create_table_sql, distinct_values, foreign_keys, rows_linked, table_exists,
+    columns_in, columns_of, columns_of_table, create_missing, create_table_sql, distinct_values, foreign_keys,
+    rows_linked, table_exists,
 };
 
 /// The store's data map, in the order of the company file.
@@ -35,6 +36,8 @@ pub struct DataMap {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
     pub table: String,
+    /// The table as the SQL names it (`shop.orders` for a company database's table).
+    pub from: String,
     pub filter: String,
 }
 
@@ -63,6 +66,12 @@ impl DataMap {
 
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// A table as SQL names it: a table of the map in a company database qualified by that
+    /// database (`shop.orders`), any other (the map's in the store, dsr's own) by its name.
+    pub fn sql_name(&self, name: &str) -> String {
+        self.table(name).map_or_else(|| name.to_owned(), Table::sql_name)
     }
 
     /// The table whose rows are the people.
@@ -95,10 +104,10 @@ impl DataMap {
             filter = if parent.root {
                 format!("{column} = ?1")
             } else {
-                format!("{column} IN (SELECT {} FROM {} WHERE {filter})", parent.key, parent.name)
+                format!("{column} IN (SELECT {} FROM {} WHERE {filter})", parent.key, parent.sql_name())
             };
         }
-        Some(Scope { table: name.to_owned(), filter })
+        Some(Scope { table: name.to_owned(), from: path[0].sql_name(), filter })
     }
 
     /// An SQL expression over a row of `name` (its columns qualified by the table name) that
@@ -117,12 +126,41 @@ impl DataMap {
         Some(format!(
             "(SELECT {} FROM {} WHERE {}.{} = {}.{})",
             self.person_of(&parent.name)?,
-            parent.name,
+            parent.sql_name(),
             parent.name,
             parent.key,
             table.name,
             link.column
         ))
+    }
+
+    /// dsr's own records (requests, restrictions, objections, reviews) refer to `person(id)` in
+    /// the store. When the people are another table (one of a company database, or of another
+    /// name), a bare row there with the person's id lets those references hold: it carries no
+    /// data of theirs, and goes when they are erased ([`Self::drop_anchor`]).
+    pub fn anchor(&self, conn: &Connection, person: i64, now: &str) -> rusqlite::Result<()> {
+        if self.root().is_none_or(|r| r.sql_name() == "person") {
+            return Ok(());
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO main.person (id, created_at, source) VALUES (?1, ?2, 'import')",
+            params![person, now],
+        )?;
+        Ok(())
+    }
+
+    /// Remove the person's anchor row (see [`Self::anchor`]) once their row among the people is
+    /// gone; dsr's records that refer to it go or lose the reference as the foreign keys say.
+    pub fn drop_anchor(&self, conn: &Connection, person: i64) -> rusqlite::Result<usize> {
+        let Some(root) = self.root().filter(|r| r.sql_name() != "person") else { return Ok(0) };
+        conn.execute(
+            &format!(
+                "DELETE FROM main.person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
+                root.sql_name(),
+                root.key
+            ),
+            [person],
+        )
     }
 
     /// The tables holding identifiers of a kind, with the column.
@@ -137,7 +175,7 @@ impl DataMap {
         let mut out: Vec<i64> = Vec::new();
         for (table, column) in self.identifiers(kind) {
             let Some(person) = self.person_of(&table.name) else { continue };
-            let sql = format!("SELECT DISTINCT {person} FROM {} WHERE {column} = ?1", table.name);
+            let sql = format!("SELECT DISTINCT {person} FROM {} WHERE {column} = ?1", table.sql_name());
             for p in conn.prepare_cached(&sql)?.query_map([value], |r| r.get::<_, Option<i64>>(0))? {
                 if let Some(p) = p? {
                     out.push(p);
@@ -152,7 +190,7 @@ impl DataMap {
     /// Whether the person has a row in a table.
     pub fn has_rows(&self, conn: &Connection, name: &str, person: i64) -> rusqlite::Result<bool> {
         let Some(scope) = self.scope(name) else { return Ok(false) };
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {})", scope.table, scope.filter);
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {})", scope.from, scope.filter);
         conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0))
     }
 
@@ -164,7 +202,7 @@ impl DataMap {
             return Ok(None);
         };
         let Some(scope) = self.scope(&t.name) else { return Ok(None) };
-        let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT 1", t.key, t.name, scope.filter);
+        let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT 1", t.key, scope.from, scope.filter);
         conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()
     }
 
@@ -177,7 +215,7 @@ impl DataMap {
     ) -> rusqlite::Result<Option<String>> {
         for (table, column) in self.identifiers(kind) {
             let Some(scope) = self.scope(&table.name) else { continue };
-            let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY rowid LIMIT 1", table.name, scope.filter);
+            let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY rowid LIMIT 1", scope.from, scope.filter);
             if let Some(v) = conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()? {
                 return Ok(Some(v));
             }
@@ -192,7 +230,7 @@ impl DataMap {
         let sql = format!(
             "SELECT nullif(trim({}), '') FROM {} WHERE {} = ?1",
             parts.join(" || ' ' || "),
-            root.name,
+            root.sql_name(),
             root.key
         );
         Ok(conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()?.flatten())
@@ -213,7 +251,7 @@ impl DataMap {
             let order = id.preferred.as_deref().unwrap_or("rowid");
             let sql = format!(
                 "SELECT {shown} FROM {} WHERE {} ORDER BY ({} = ?2) DESC, {order} LIMIT 1",
-                t.name, scope.filter, id.column
+                scope.from, scope.filter, id.column
             );
             let found =
                 conn.prepare_cached(&sql)?.query_row(params![person, named.unwrap_or("")], |r| r.get(0)).optional()?;

@@ -34,13 +34,13 @@ impl DataMap {
             d.step,
             d.occurred_at,
             d.automated,
-            parent.name,
-            t.name,
+            parent.sql_name(),
+            t.sql_name(),
             link.column,
             parent.key,
             parent.key,
             parent.key,
-            parent.name,
+            scope.from,
             scope.filter,
             a.due_at,
             parent.key,
@@ -62,7 +62,7 @@ impl DataMap {
             let Some(scope) = self.scope(&t.name) else { continue };
             for link in t.recipient.iter().filter(|l| l.categories.is_some() && l.column.is_some()) {
                 let (Some(list), Some(column)) = (&link.categories, &link.column) else { continue };
-                let sql = format!("SELECT {list} FROM {} WHERE ({}) AND {column} = ?2", t.name, scope.filter);
+                let sql = format!("SELECT {list} FROM {} WHERE ({}) AND {column} = ?2", scope.from, scope.filter);
                 let found = lists.get_or_insert_with(Vec::new);
                 for l in conn
                     .prepare_cached(&sql)?
@@ -90,7 +90,7 @@ impl DataMap {
             for list in t.recipient.iter().filter_map(|l| l.categories.as_ref()) {
                 let sql = format!(
                     "SELECT count(*) FROM {} WHERE instr(',' || replace({list}, ' ', '') || ',', ',' || ?1 || ',') > 0",
-                    t.name
+                    t.sql_name()
                 );
                 let n: i64 = conn.prepare_cached(&sql)?.query_row([category], |r| r.get(0))?;
                 if n > 0 {
@@ -104,7 +104,7 @@ impl DataMap {
     /// How many people the store holds (rows of the root table).
     pub fn people(&self, conn: &Connection) -> rusqlite::Result<i64> {
         let Some(root) = self.root() else { return Ok(0) };
-        conn.query_row(&format!("SELECT count(*) FROM {}", root.name), [], |r| r.get(0))
+        conn.query_row(&format!("SELECT count(*) FROM {}", root.sql_name()), [], |r| r.get(0))
     }
 
     /// Fill every email identifier column from the address as written (folded as lookups
@@ -113,7 +113,7 @@ impl DataMap {
         for t in &self.tables {
             for id in t.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
                 let Some(written) = &id.written_in else { continue };
-                conn.execute(&format!("UPDATE {} SET {} = dsr_fold({written})", t.name, id.column), [])?;
+                conn.execute(&format!("UPDATE {} SET {} = dsr_fold({written})", t.sql_name(), id.column), [])?;
             }
         }
         Ok(())
@@ -136,7 +136,7 @@ impl DataMap {
         let step = |value: &str| {
             format!(
                 "SELECT 1 FROM {} d WHERE d.{} = p.{} AND d.{} = {}",
-                t.name,
+                t.sql_name(),
                 link.column,
                 parent.key,
                 d.step,
@@ -146,7 +146,7 @@ impl DataMap {
         let mut out = vec![format!(
             "INSERT INTO {} ({}, {}, {}, {}, {}) SELECT p.{}, {}, ?2, 0, ?3 FROM {} p
              WHERE p.{} IN (SELECT {} FROM {} WHERE {}) AND EXISTS ({}) AND NOT EXISTS ({})",
-            t.name,
+            t.sql_name(),
             link.column,
             d.step,
             d.occurred_at,
@@ -154,10 +154,10 @@ impl DataMap {
             r.detail_column,
             parent.key,
             literal(&r.unblocked_step),
-            parent.name,
+            parent.sql_name(),
             parent.key,
             parent.key,
-            parent.name,
+            scope.from,
             scope.filter,
             step(&r.blocked_step),
             step(&r.unblocked_step)
@@ -166,7 +166,7 @@ impl DataMap {
             let Some(scope) = self.scope(&u.table) else { continue };
             out.push(format!(
                 "UPDATE {} SET {} = {} WHERE {} = {} AND {}",
-                u.table,
+                scope.from,
                 u.column,
                 literal(&u.active),
                 u.column,
@@ -190,7 +190,7 @@ impl DataMap {
                 let Some(kind) = id.kind.suppression_kind() else { continue };
                 let sql = format!(
                     "SELECT {} FROM {} WHERE {} AND {} IS NOT NULL",
-                    id.column, t.name, scope.filter, id.column
+                    id.column, scope.from, scope.filter, id.column
                 );
                 for v in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, String>(0))? {
                     out.push((kind, v?));
@@ -211,7 +211,8 @@ impl DataMap {
             let Some(person) = self.person_of(&t.name) else { continue };
             for id in &t.identifier {
                 let Some(kind) = id.kind.suppression_kind() else { continue };
-                let sql = format!("SELECT {person}, {} FROM {} WHERE {} IS NOT NULL", id.column, t.name, id.column);
+                let sql =
+                    format!("SELECT {person}, {} FROM {} WHERE {} IS NOT NULL", id.column, t.sql_name(), id.column);
                 let mut stmt = conn.prepare(&sql)?;
                 let mut rows = stmt.query([])?;
                 while let Some(r) = rows.next()? {

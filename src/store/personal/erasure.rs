@@ -18,7 +18,7 @@ impl DataMap {
         let link = self.table(name)?.link.as_ref()?;
         let parent = self.table(&link.parent)?;
         let parents = self.scope_where(&parent.name, c, meets)?;
-        Some(format!("{} IN (SELECT {} FROM {} WHERE {parents})", link.column, parent.key, parent.name))
+        Some(format!("{} IN (SELECT {} FROM {} WHERE {parents})", link.column, parent.key, parent.sql_name()))
     }
 
     /// The person's rows of a table that rows of another refer to (`referenced`) or that none do.
@@ -29,7 +29,7 @@ impl DataMap {
             self.scope(name)?.filter,
             table.key,
             if referenced { "" } else { "NOT " },
-            by.table,
+            self.sql_name(&by.table),
             col = by.column
         ))
     }
@@ -42,7 +42,10 @@ impl DataMap {
         let ips: Vec<String> = others
             .ips_from
             .iter()
-            .map(|f| Some(format!("SELECT {} FROM {} WHERE {}", f.column, f.table, self.scope(&f.table)?.filter)))
+            .map(|f| {
+                let scope = self.scope(&f.table)?;
+                Some(format!("SELECT {} FROM {} WHERE {}", f.column, scope.from, scope.filter))
+            })
             .collect::<Option<_>>()?;
         Some(format!("{} IS NULL AND {} IN ({})", table.link.as_ref()?.column, others.column, ips.join(" UNION ")))
     }
@@ -57,7 +60,8 @@ impl DataMap {
         person: i64,
     ) -> rusqlite::Result<Vec<String>> {
         let Some(date) = self.table(name).and_then(|t| t.erase.date_column.as_ref()) else { return Ok(Vec::new()) };
-        let sql = format!("SELECT DISTINCT substr({date}, 1, 4) FROM {name} WHERE {filter} ORDER BY 1");
+        let sql =
+            format!("SELECT DISTINCT substr({date}, 1, 4) FROM {} WHERE {filter} ORDER BY 1", self.sql_name(name));
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut out = Vec::new();
         for y in stmt.query_map([person], |r| r.get::<_, Option<String>>(0))? {

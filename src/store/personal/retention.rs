@@ -23,7 +23,7 @@ impl DataMap {
     /// The rows whose parent row matches `parent_filter` (a condition over the parent's columns).
     pub fn under(&self, name: &str, parent_filter: &str) -> Option<String> {
         let (link, parent) = self.parent_of(name)?;
-        Some(format!("{} IN (SELECT {} FROM {} WHERE {parent_filter})", link, parent.key, parent.name))
+        Some(format!("{} IN (SELECT {} FROM {} WHERE {parent_filter})", link, parent.key, parent.sql_name()))
     }
 
     /// The rows whose parent is not an open claim (the parent's `erase.claim`); None when the
@@ -31,7 +31,7 @@ impl DataMap {
     pub fn not_under_claim(&self, name: &str) -> Option<String> {
         let (link, parent) = self.parent_of(name)?;
         let claim = parent.erase.claim.as_ref()?;
-        Some(format!("{link} NOT IN (SELECT {} FROM {} WHERE {})", parent.key, parent.name, condition(claim)))
+        Some(format!("{link} NOT IN (SELECT {} FROM {} WHERE {})", parent.key, parent.sql_name(), condition(claim)))
     }
 
     /// The records past `years` fiscal years in `year` (by `erase.date_column`, else the
@@ -51,7 +51,8 @@ impl DataMap {
     pub fn not_referenced(&self, name: &str) -> Option<String> {
         let t = self.table(name)?;
         let by = t.erase.referenced_by.as_ref()?;
-        Some(format!("{} NOT IN (SELECT {c} FROM {} WHERE {c} IS NOT NULL)", t.key, by.table, c = by.column))
+        let from = self.sql_name(&by.table);
+        Some(format!("{} NOT IN (SELECT {c} FROM {from} WHERE {c} IS NOT NULL)", t.key, c = by.column))
     }
 
     /// The table that records the end of a person's contract, and its column.
@@ -71,7 +72,7 @@ impl DataMap {
         let (contract, _) = self.contract_table()?;
         parent.root.then_some(())?;
         let person = self.person_of(&contract.name)?;
-        Some(format!("{link} IN (SELECT {person} FROM {} WHERE {})", contract.name, self.contract_ended()?))
+        Some(format!("{link} IN (SELECT {person} FROM {} WHERE {})", contract.sql_name(), self.contract_ended()?))
     }
 
     /// Consent records (`consent_record`) of a purpose withdrawn before ?1, at or after them: the
@@ -81,8 +82,9 @@ impl DataMap {
         let c = t.consent_record.as_ref()?;
         let (link, n) = (&t.link.as_ref()?.column, &t.name);
         Some(format!(
-            "EXISTS (SELECT 1 FROM {n} w WHERE w.{link} = {n}.{link} AND w.{p} = {n}.{p}
+            "EXISTS (SELECT 1 FROM {from} w WHERE w.{link} = {n}.{link} AND w.{p} = {n}.{p}
                AND w.{g} = 0 AND w.{r} < ?1 AND w.{r} >= {n}.{r})",
+            from = t.sql_name(),
             p = c.purpose,
             g = c.granted,
             r = c.recorded_at
@@ -102,7 +104,10 @@ impl DataMap {
                     continue; // a loop, refused by map::check
                 }
                 let filter = format!("{} IN {keys}", child.link.as_ref().map_or("", |l| l.column.as_str()));
-                todo.push((child.name.clone(), format!("(SELECT {} FROM {} WHERE {filter})", child.key, child.name)));
+                todo.push((
+                    child.name.clone(),
+                    format!("(SELECT {} FROM {} WHERE {filter})", child.key, child.sql_name()),
+                ));
                 out.push((child, filter));
             }
         }
@@ -112,18 +117,21 @@ impl DataMap {
 
     /// Columns of the map's tables that refer to rows of `name` (the store's foreign keys) other
     /// than the links rows hang by and the references that keep a row (`erase.referenced_by`):
-    /// set to NULL when the rows go, so that a record keeps its own rows.
+    /// set to NULL when the rows go, so that a record keeps its own rows. Each table as the SQL
+    /// names it.
     pub fn references_to(&self, conn: &Connection, name: &str) -> rusqlite::Result<Vec<(String, String)>> {
         let keeps = self.table(name).and_then(|t| t.erase.referenced_by.as_ref());
         let mut out = Vec::new();
-        let mut stmt = conn.prepare_cached(r#"SELECT "from" FROM pragma_foreign_key_list(?1) WHERE "table" = ?2"#)?;
+        let mut stmt =
+            conn.prepare_cached(r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2"#)?;
         for t in &self.tables {
-            for column in stmt.query_map([&t.name, &name.to_owned()], |r| r.get::<_, String>(0))? {
+            let schema = t.database.as_deref().unwrap_or("main");
+            for column in stmt.query_map([t.name.as_str(), name, schema], |r| r.get::<_, String>(0))? {
                 let column = column?;
                 let link = t.link.as_ref().is_some_and(|l| l.column == column && l.parent == name);
                 let kept = keeps.is_some_and(|k| k.table == t.name && k.column == column);
                 if !link && !kept {
-                    out.push((t.name.clone(), column));
+                    out.push((t.sql_name(), column));
                 }
             }
         }
@@ -155,10 +163,14 @@ impl DataMap {
         for t in self.tables.iter().filter(|t| t.link.as_ref().is_some_and(|l| l.parent == root.name)) {
             let link = &t.link.as_ref()?.column;
             if !contact.iter().any(|c| c.name == t.name) {
-                parts.push(format!("{} NOT IN (SELECT {link} FROM {} WHERE {link} IS NOT NULL)", root.key, t.name));
+                parts.push(format!(
+                    "{} NOT IN (SELECT {link} FROM {} WHERE {link} IS NOT NULL)",
+                    root.key,
+                    t.sql_name()
+                ));
             }
             for o in t.opt_in.iter().filter(|_| contact.iter().any(|c| c.name == t.name)) {
-                parts.push(format!("{} NOT IN (SELECT {link} FROM {} WHERE {} = 1)", root.key, t.name, o.column));
+                parts.push(format!("{} NOT IN (SELECT {link} FROM {} WHERE {} = 1)", root.key, t.sql_name(), o.column));
             }
         }
         Some(if parts.is_empty() { "1 = 1".into() } else { parts.join(" AND ") })
@@ -171,10 +183,11 @@ impl DataMap {
         for t in &self.tables {
             let Some(scope) = self.scope(&t.name) else { continue };
             if t.consent_record.is_some() {
-                parts.push(format!("EXISTS (SELECT 1 FROM {} WHERE {})", t.name, scope.filter));
+                parts.push(format!("EXISTS (SELECT 1 FROM {} WHERE {})", scope.from, scope.filter));
             }
             for o in &t.opt_in {
-                parts.push(format!("EXISTS (SELECT 1 FROM {} WHERE {} AND {} = 1)", t.name, scope.filter, o.column));
+                parts
+                    .push(format!("EXISTS (SELECT 1 FROM {} WHERE {} AND {} = 1)", scope.from, scope.filter, o.column));
             }
         }
         if parts.is_empty() {

@@ -34,7 +34,7 @@ impl DataMap {
         let order = field.preferred.as_deref().unwrap_or(&table.key);
         Some(format!(
             "SELECT {} FROM {} WHERE {}{only} ORDER BY {named}{order} LIMIT 1",
-            table.key, table.name, scope.filter
+            table.key, scope.from, scope.filter
         ))
     }
 
@@ -51,7 +51,7 @@ impl DataMap {
         Some(format!(
             "SELECT {column}, {} FROM {} WHERE {} AND {column} IS NOT NULL{only} GROUP BY 1, 2 ORDER BY min({order})",
             because(&link.because, "", false),
-            table.name,
+            scope.from,
             scope.filter
         ))
     }
@@ -77,7 +77,7 @@ impl DataMap {
             "SELECT r.code, {} FROM (SELECT * FROM {} WHERE {}{only}) x CROSS JOIN recipient r NOT INDEXED
              WHERE r.received_via = {}{consented} GROUP BY r.code",
             because(&link.because, "x.", true),
-            table.name,
+            scope.from,
             scope.filter,
             literal(via)
         ))
@@ -101,7 +101,7 @@ impl DataMap {
             "SELECT {g}, {r} FROM {n} WHERE {f} AND {p} = ?2 ORDER BY {r} DESC, {k} DESC LIMIT 1",
             g = c.granted,
             r = c.recorded_at,
-            n = t.name,
+            n = t.sql_name(),
             f = self.scope(&t.name)?.filter,
             p = c.purpose,
             k = t.key
@@ -128,8 +128,9 @@ impl DataMap {
             .map(|o| {
                 let withdrawn = consent.and_then(|(ct, c)| {
                     Some(format!(
-                        " AND coalesce((SELECT {n}.{g} FROM {n} WHERE {cp} = {person} AND {n}.{p} = {purpose} ORDER BY {n}.{r} DESC, {n}.{k} DESC LIMIT 1), 1) = 1",
+                        " AND coalesce((SELECT {n}.{g} FROM {from} WHERE {cp} = {person} AND {n}.{p} = {purpose} ORDER BY {n}.{r} DESC, {n}.{k} DESC LIMIT 1), 1) = 1",
                         n = ct.name,
+                        from = ct.sql_name(),
                         g = c.granted,
                         cp = self.person_of(&ct.name)?,
                         p = c.purpose,
@@ -152,7 +153,7 @@ impl DataMap {
     pub fn opt_ins_off(&self, purpose: &str) -> Vec<String> {
         self.opt_ins(purpose)
             .filter_map(|(t, col)| {
-                Some(format!("UPDATE {} SET {col} = 0 WHERE {}", t.name, self.scope(&t.name)?.filter))
+                Some(format!("UPDATE {} SET {col} = 0 WHERE {}", t.sql_name(), self.scope(&t.name)?.filter))
             })
             .collect()
     }
@@ -169,7 +170,11 @@ impl DataMap {
         };
         Some(format!(
             "INSERT INTO {} ({}, {}, {}, {}{source}) VALUES (?1, ?2, 0, ?3{dsr})",
-            t.name, link.column, c.purpose, c.granted, c.recorded_at
+            t.sql_name(),
+            link.column,
+            c.purpose,
+            c.granted,
+            c.recorded_at
         ))
     }
 
@@ -178,7 +183,7 @@ impl DataMap {
         let any: Vec<String> = self
             .opt_ins(purpose)
             .map(|(t, col)| {
-                Some(format!("SELECT 1 FROM {} WHERE {} AND {col} = 1", t.name, self.scope(&t.name)?.filter))
+                Some(format!("SELECT 1 FROM {} WHERE {} AND {col} = 1", t.sql_name(), self.scope(&t.name)?.filter))
             })
             .collect::<Option<_>>()?;
         (!any.is_empty()).then(|| format!("SELECT EXISTS ({})", any.join(" UNION ALL ")))
@@ -191,7 +196,7 @@ impl DataMap {
             .map(|(t, col)| {
                 Some(format!(
                     "SELECT {col} FROM {} WHERE {} AND {col} IS NOT NULL",
-                    t.name,
+                    t.sql_name(),
                     self.scope(&t.name)?.filter
                 ))
             })
@@ -209,7 +214,7 @@ impl DataMap {
                     "SELECT {}, {} FROM {} WHERE {col} = ?1",
                     self.person_of(&t.name)?,
                     opt_in_flag(t, purpose).as_deref().unwrap_or("NULL"),
-                    t.name
+                    t.sql_name()
                 ))
             })
             .collect::<Option<_>>()?;
@@ -235,10 +240,11 @@ impl DataMap {
                     Some((ct, c)) => (
                         format!("c.{}, c.{}", c.granted, c.recorded_at),
                         format!(
-                            "\n LEFT JOIN {n} c ON c.{k} = CASE WHEN {read} THEN
-     (SELECT {n}.{k} FROM {n} WHERE {cp} = {person} AND {n}.{p} = ?2
+                            "\n LEFT JOIN {from} c ON c.{k} = CASE WHEN {read} THEN
+     (SELECT {n}.{k} FROM {from} WHERE {cp} = {person} AND {n}.{p} = ?2
       ORDER BY {n}.{r} DESC, {n}.{k} DESC LIMIT 1) END",
                             n = ct.name,
+                            from = ct.sql_name(),
                             k = ct.key,
                             cp = self.person_of(&ct.name)?,
                             p = c.purpose,
@@ -250,8 +256,9 @@ impl DataMap {
                 };
                 Some(format!(
                     "SELECT j.key, {person}, {flag}, {cols}
- FROM json_each(?1) j CROSS JOIN {n} ON {n}.{col} = j.value{join}",
-                    n = t.name
+ FROM json_each(?1) j CROSS JOIN {from} ON {n}.{col} = j.value{join}",
+                    n = t.name,
+                    from = t.sql_name()
                 ))
             })
             .collect::<Option<_>>()?;

@@ -65,7 +65,7 @@ pub fn create_missing(conn: &Connection, tables: &[Table]) -> rusqlite::Result<V
     let map = DataMap { tables: tables.to_vec() };
     let mut refused = Vec::new();
     for table in map.parents_first() {
-        if table.column.is_empty() || table_exists(conn, &table.name)? {
+        if table.column.is_empty() || table.database.is_some() || table_exists(conn, &table.name)? {
             continue;
         }
         for sql in create_table_sql(&map, table) {
@@ -88,9 +88,26 @@ pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
 
 /// The columns of a table of the store, in order; `None` when the store has no such table.
 pub fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Option<Vec<String>>> {
-    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
-    let columns: Vec<String> = stmt.query_map([table], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    columns_in(conn, "main", table)
+}
+
+/// The columns of a table of one attached database (`main` for the store), in order; `None`
+/// when it has no such table.
+pub fn columns_in(conn: &Connection, schema: &str, table: &str) -> rusqlite::Result<Option<Vec<String>>> {
+    let attached: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = ?1)")?
+        .query_row([schema], |r| r.get(0))?;
+    if !attached {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
+    let columns: Vec<String> = stmt.query_map([table, schema], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok((!columns.is_empty()).then_some(columns))
+}
+
+/// The columns of a table of the map where it lives: its company database or the store.
+pub fn columns_of_table(conn: &Connection, table: &Table) -> rusqlite::Result<Option<Vec<String>>> {
+    columns_in(conn, table.database.as_deref().unwrap_or("main"), &table.name)
 }
 
 /// The distinct values a column holds, NULL left out (e.g. the recipient codes rows name).

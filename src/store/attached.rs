@@ -1,0 +1,151 @@
+//! The company's own SQLite databases that the data map names (`[[database]]`, design §10),
+//! attached to the store's connection under their names so that every right acts on their
+//! tables in place, in the same transaction as dsr's own records (which stay in dsr's store).
+//! At open each file must exist, be SQLite, and hold every table and column the map names in
+//! it: a database that no longer matches is refused before anything is read or changed, with
+//! the table and column named.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::error::Error;
+use crate::map::Database;
+
+/// The company databases a store's map names, in the file's order.
+pub fn listed(conn: &Connection) -> rusqlite::Result<Vec<Database>> {
+    let mut stmt = conn.prepare_cached("SELECT name, path FROM map_database ORDER BY sort, name")?;
+    let rows = stmt.query_map([], |r| Ok(Database { name: r.get(0)?, path: r.get(1)? }))?.collect();
+    rows
+}
+
+/// Replace the store's list of company databases (in the caller's transaction).
+pub fn save(conn: &Connection, databases: &[Database]) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM map_database", [])?;
+    for (i, d) in databases.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO map_database (name, sort, path) VALUES (?1, ?2, ?3)",
+            rusqlite::params![d.name, (i as i64 + 1) * 10, d.path],
+        )?;
+    }
+    Ok(())
+}
+
+/// Where a database's file is: a relative path is relative to the store's directory, so a
+/// store and the files beside it can move together.
+pub fn resolve(store: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return p.to_owned();
+    }
+    match store.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(p),
+        _ => p.to_owned(),
+    }
+}
+
+/// Attach each database under its name. A missing file is refused (ATTACH would create an
+/// empty one), and so is a file that is not SQLite. The connection's `secure_delete` carries
+/// over to each; a rollback journal is truncated after each transaction instead of kept
+/// (`journal_size_limit`), so the old page images of an erased row do not stay in it.
+pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow::Result<()> {
+    for d in databases {
+        let path = resolve(store, &d.path);
+        let mismatch = |detail: String| Error::DatabaseMismatch { name: d.name.clone(), path: path.clone(), detail };
+        let mut header = [0u8; 16];
+        match std::fs::File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::DatabaseMissing { name: d.name.clone(), path }.into())
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!("cannot read company database {}", path.display())))
+            }
+            Ok(mut f) => {
+                use std::io::Read;
+                let n = f.read(&mut header).unwrap_or(0);
+                if path.is_dir() || n < 16 || &header != b"SQLite format 3\0" {
+                    return Err(mismatch("the file is not an SQLite database".into()).into());
+                }
+            }
+        }
+        let Some(file) = path.to_str() else {
+            return Err(mismatch("the path is not valid UTF-8".into()).into());
+        };
+        conn.execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", d.name), [file])
+            .map_err(|e| crate::store::classify(&path, e))?;
+        conn.execute_batch(&format!("PRAGMA \"{}\".journal_size_limit = 0", d.name))?;
+    }
+    Ok(())
+}
+
+/// Every table the map places in a company database, and every column it names there, must be
+/// in that database: the first one missing is reported, naming the table and column.
+pub fn check(
+    conn: &Connection,
+    store: &Path,
+    databases: &[Database],
+    map: &crate::store::personal::DataMap,
+) -> anyhow::Result<()> {
+    for (i, t) in map.tables.iter().enumerate() {
+        let Some(db) = &t.database else { continue };
+        let Some(d) = databases.iter().find(|d| &d.name == db) else {
+            return Err(Error::Corrupt {
+                path: store.to_owned(),
+                detail: format!("the data map places table {} in a database {db} it does not list", t.name),
+            }
+            .into());
+        };
+        let path = resolve(store, &d.path);
+        let columns = crate::store::personal::columns_in(conn, db, &t.name)?;
+        let Some(columns) = columns else {
+            return Err(Error::DatabaseMismatch {
+                name: d.name.clone(),
+                path,
+                detail: format!("it has no table {}", t.name),
+            }
+            .into());
+        };
+        for (_, column) in crate::map::own_columns(t, i) {
+            if !columns.iter().any(|c| c == column) {
+                return Err(Error::DatabaseMismatch {
+                    name: d.name.clone(),
+                    path,
+                    detail: format!("table {} has no column {column}", t.name),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After an erasure or a retention run: fold each attached database's write-ahead log into
+/// its file and truncate it, as for the store (a database in rollback-journal mode has no log;
+/// its journal is truncated after each transaction). Returns the first one a reader kept busy.
+pub fn truncate_logs(conn: &Connection, store: &Path) -> anyhow::Result<Option<PathBuf>> {
+    for d in listed(conn)? {
+        let mode: String = conn.query_row(&format!("PRAGMA \"{}\".journal_mode", d.name), [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            continue;
+        }
+        let busy: i64 = conn.query_row(&format!("PRAGMA \"{}\".wal_checkpoint(TRUNCATE)", d.name), [], |r| r.get(0))?;
+        if busy != 0 {
+            return Ok(Some(resolve(store, &d.path)));
+        }
+    }
+    Ok(None)
+}
+
+/// Attach a company file's databases before the file is loaded or checked (`init --register`,
+/// `register apply`, `register check`): a name attached already is detached first, so the
+/// file's path is the one used. Outside a transaction (SQLite attaches only there).
+pub fn attach_anew(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow::Result<()> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_database_list")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for d in databases.iter().filter(|d| names.contains(&d.name)) {
+        conn.execute(&format!("DETACH DATABASE \"{}\"", d.name), [])?;
+    }
+    attach(conn, store, databases)
+}

@@ -1,0 +1,190 @@
+//! The company's own database worked on in place (`[[database]]`, design §10): the webshop's
+//! tables and people kept in a separate SQLite file, the application's, which the data map names
+//! and dsr attaches. Every right reads and changes that file; dsr's own records stay in its store.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{assert_one_line_error, stderr, stdout, Env};
+
+const SANNE: &str = "sanne.dejong@example.nl";
+
+/// The webshop's database (`shop.sqlite`, its people and tables, loaded from the fixture) and a
+/// new dsr store beside it made from the webshop's company file with every table placed in it.
+fn shop() -> Env {
+    let env = Env::with_fixture("webshop");
+    std::fs::rename(&env.db, env.path("shop.sqlite")).unwrap();
+    let text = std::fs::read_to_string(crate::support::fixture_dir("webshop").join("company.toml")).unwrap();
+    let mut file: toml::Table = text.parse().unwrap();
+    let mut db = toml::Table::new();
+    db.insert("name".into(), "shop".into());
+    db.insert("path".into(), "shop.sqlite".into());
+    file.insert("database".into(), toml::Value::Array(vec![toml::Value::Table(db)]));
+    for t in file["table"].as_array_mut().unwrap() {
+        let t = t.as_table_mut().unwrap();
+        t.insert("database".into(), "shop".into());
+        t.remove("column");
+    }
+    std::fs::write(env.path("company.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    env
+}
+
+fn shop_count(env: &Env, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn verified(env: &Env, right: &str, who: &[&str]) -> String {
+    let o = env.open(right, who);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    o.request
+}
+
+fn rows<'a>(answer: &'a Value, table: &str) -> Vec<&'a Value> {
+    answer["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["tables"].as_array().unwrap())
+        .filter(|t| t["table"] == table)
+        .flat_map(|t| t["rows"].as_array().unwrap())
+        .collect()
+}
+
+/// Whether a file (absent: no) holds the bytes.
+fn holds(path: &Path, needle: &str) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+}
+
+#[test]
+fn dsr_store_holds_no_people_and_the_map_round_trips_with_its_database() {
+    let env = shop();
+    assert_eq!(env.sql().query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+    let export = stdout(&env.run(&["register", "export"]));
+    assert!(export.contains("[[database]]\nname = \"shop\"\npath = \"shop.sqlite\""), "{export}");
+    assert!(export.contains("database = \"shop\""), "{export}");
+    // The exported file makes another store over the same database, which exports the same file.
+    std::fs::write(env.path("again.toml"), &export).unwrap();
+    let mut other = Env::new();
+    other.db = env.path("other.sqlite");
+    let out = other.dsr().arg("init").arg("--register").arg(env.path("again.toml")).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&other.run(&["register", "export"])), export);
+    let out = env.run(&["register", "check", "again.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn access_reads_the_company_database() {
+    let env = shop();
+    let id = verified(&env, "access", &["--email", SANNE]);
+    let (answer, code): (Value, i32) = env.json(&["access", &id]);
+    assert_eq!(code, 0, "{answer}");
+    assert_eq!(rows(&answer, "shop_order").len(), 2, "{answer}");
+    assert_eq!(rows(&answer, "order_line").len(), 3);
+    assert_eq!(rows(&answer, "product_review").len(), 1);
+    let recipients = answer["recipients"].as_array().unwrap();
+    assert!(recipients.iter().any(|r| r["code"] == "postnl"), "{recipients:?}");
+    // dsr's records are in its store, none in the company's file.
+    let requests: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
+    assert_eq!(requests, 1);
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM request"), 0);
+}
+
+#[test]
+fn rectify_changes_the_company_database() {
+    let env = shop();
+    let id = verified(&env, "rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    let (done, code): (Value, i32) = env.json(&["rectify", &id, "--yes"]);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(
+        shop_count(&env, "SELECT count(*) FROM delivery_address WHERE customer_id = 109 AND postal_code = '2312 KP'"),
+        1
+    );
+    let told: Vec<&str> =
+        done["recipients"].as_array().unwrap().iter().map(|r| r["recipient"].as_str().unwrap()).collect();
+    assert_eq!(told, ["postnl"]);
+}
+
+#[test]
+fn erasure_deletes_in_the_company_database_and_leaves_no_byte_of_the_erased_values() {
+    let env = shop();
+    let db = env.path("shop.sqlite");
+    // The application keeps its database in WAL mode.
+    rusqlite::Connection::open(&db).unwrap().query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+    // Her address, a parcel's tracking number, her review, her mail (the kept invoices carry
+    // the order numbers, her name and the billing address, as the fiscal hold requires).
+    let erased = ["sanne.dejong@example.nl", "3SFOOL001052019", "Na 1500 km nog geen lekke band", "Brooks-zadel"];
+    for v in erased {
+        assert!(holds(&db, v), "{v} is in the database before");
+    }
+    let id = verified(&env, "erase", &["--email", SANNE]);
+    let (done, code): (Value, i32) = env.json(&["erase", &id, "--yes"]);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 0);
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM shop_order WHERE customer_id = 101"), 0);
+    assert_eq!(
+        shop_count(&env, "SELECT count(*) FROM shop_invoice WHERE invoice_number IN ('FOF-70033', 'FOF-70036') AND customer_id IS NULL"),
+        2,
+        "the invoices stay, detached, for the fiscal hold"
+    );
+    for file in ["shop.sqlite", "shop.sqlite-wal", "shop.sqlite-journal", "dsr.sqlite", "dsr.sqlite-wal"] {
+        for v in erased {
+            assert!(!holds(&env.path(file), v), "{file} still holds {v}");
+        }
+    }
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", SANNE]);
+    assert_eq!(code, 3);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn a_missing_or_changed_database_is_refused_naming_it() {
+    let env = shop();
+    // A column the map names renamed by the application.
+    let conn = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    conn.execute_batch("ALTER TABLE shop_order RENAME COLUMN customer_id TO klant_id").unwrap();
+    let out = env.run(&["lookup", "--email", SANNE]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("company database shop") && err.contains("table shop_order has no column customer_id"),
+        "{err}"
+    );
+    conn.execute_batch("ALTER TABLE shop_order RENAME COLUMN klant_id TO customer_id").unwrap();
+    drop(conn);
+    // The file gone: ATTACH would make an empty one; dsr refuses and makes none.
+    std::fs::rename(env.path("shop.sqlite"), env.path("moved.sqlite")).unwrap();
+    let out = env.run(&["access", "--email", SANNE]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("company database shop"), "{}", stderr(&out));
+    assert!(!env.path("shop.sqlite").exists());
+    // The map pointed at the new place with `register apply`, which works without the database.
+    let text = std::fs::read_to_string(env.path("company.toml")).unwrap().replace("shop.sqlite", "moved.sqlite");
+    std::fs::write(env.path("moved.toml"), text).unwrap();
+    let out = env.run(&["register", "apply", "moved.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["lookup", "--email", SANNE]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn register_check_names_a_database_problem() {
+    let env = shop();
+    let text = std::fs::read_to_string(env.path("company.toml")).unwrap();
+    std::fs::write(env.path("gone.toml"), text.replace("shop.sqlite", "nowhere.sqlite")).unwrap();
+    let out = env.run(&["register", "check", "gone.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("database[0].path") && stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    std::fs::write(env.path("undeclared.toml"), text.replacen("database = \"shop\"", "database = \"billing\"", 1))
+        .unwrap();
+    let out = env.run(&["register", "check", "undeclared.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("\"billing\" is not the name of a [[database]]"), "{}", stderr(&out));
+}

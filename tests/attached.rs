@@ -111,11 +111,23 @@ fn rectify_changes_the_company_database() {
 }
 
 #[test]
-fn erasure_deletes_in_the_company_database_and_leaves_no_byte_of_the_erased_values() {
+fn erasure_deletes_in_a_company_database_in_wal_mode_and_leaves_no_byte_of_the_erased_values() {
+    erase_and_scan("WAL");
+}
+
+#[test]
+fn erasure_deletes_in_a_company_database_with_a_rollback_journal_and_leaves_no_byte_of_the_erased_values() {
+    erase_and_scan("DELETE");
+}
+
+/// Erase Sanne with the application's database in a journal mode, then scan every file.
+fn erase_and_scan(mode: &str) {
     let env = shop();
     let db = env.path("shop.sqlite");
-    // The application keeps its database in WAL mode.
-    rusqlite::Connection::open(&db).unwrap().query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())).unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let set: String = conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0)).unwrap();
+    assert_eq!(set, mode.to_lowercase());
+    drop(conn);
     // Her address, a parcel's tracking number, her review, her mail (the kept invoices carry
     // the order numbers, her name and the billing address, as the fiscal hold requires).
     let erased = ["sanne.dejong@example.nl", "3SFOOL001052019", "Na 1500 km nog geen lekke band", "Brooks-zadel"];
@@ -187,4 +199,55 @@ fn register_check_names_a_database_problem() {
     let out = env.run(&["register", "check", "undeclared.toml"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("\"billing\" is not the name of a [[database]]"), "{}", stderr(&out));
+    // A table named like one of dsr's own records.
+    std::fs::write(env.path("own.toml"), text.replacen("name = \"support_mail\"", "name = \"audit_log\"", 1)).unwrap();
+    let out = env.run(&["register", "check", "own.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("\"audit_log\" is the name of one of dsr's own tables"), "{}", stderr(&out));
+}
+
+#[test]
+fn retention_removes_in_the_company_database_what_it_removes_in_a_store_of_its_own() {
+    let env = shop();
+    let same = Env::with_fixture("webshop");
+    let run = |e: &Env| -> Value {
+        let out = e.run(&["--json", "retention", "run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let removed = |v: &Value| -> Vec<(String, i64)> {
+        v["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["rule"].as_str().unwrap().to_owned(), r["removed"].as_i64().unwrap()))
+            .collect()
+    };
+    let (attached, own) = (removed(&run(&env)), removed(&run(&same)));
+    assert_eq!(attached, own);
+    assert!(attached.iter().any(|(_, n)| *n > 0), "{attached:?}");
+    for table in ["person", "customer", "email_address", "consent", "shop_order", "shop_invoice", "support_mail"] {
+        let theirs: i64 = same.sql().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap();
+        assert_eq!(shop_count(&env, &format!("SELECT count(*) FROM {table}")), theirs, "{table}");
+    }
+}
+
+#[test]
+fn a_locked_company_database_is_reported_and_nothing_is_half_done() {
+    let env = shop();
+    let id = verified(&env, "erase", &["--email", SANNE]);
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch("BEGIN IMMEDIATE; UPDATE shop_order SET note = 'busy' WHERE id = 12;").unwrap();
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("company database"), "{}", stderr(&out));
+    app.execute_batch("ROLLBACK").unwrap();
+    // Neither file changed: the person is there, the request still waits for its erasure.
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 1);
+    let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert_eq!(state, "verified");
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 0);
 }

@@ -41,6 +41,16 @@ pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem
             ),
         }
     }
+    // A table named like one of dsr's own would be taken for it by the SQL over dsr's records.
+    for (i, t) in f.table.iter().enumerate().filter(|(_, t)| own_tables().contains(&t.name)) {
+        say(
+            format!("table[{i}].name"),
+            format!(
+                "{:?} is the name of one of dsr's own tables (requests, codes, audit trail, register); a table of the data map needs another name",
+                t.name
+            ),
+        );
+    }
     let has = |table: &str, column: &str| columns.get(table).is_some_and(|c| c.contains(column));
     for (i, t) in f.table.iter().enumerate() {
         if !columns.contains_key(t.name.as_str()) {
@@ -98,6 +108,21 @@ pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem
         }
     }
     Ok(problems)
+}
+
+/// dsr's own tables: those of a new store's schema that the built-in data map does not hold.
+fn own_tables() -> &'static [String] {
+    static OWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| {
+        let builtin = personal::builtin();
+        let store = crate::store::Store::in_memory().expect("a new in-memory store");
+        let names: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("the schema of a new store");
+        names.into_iter().filter(|n| !builtin.iter().any(|t| &t.name == n)).collect()
+    })
 }
 
 /// Tables of the store that hold rows hanging from a table of the map but are not in it

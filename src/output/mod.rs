@@ -103,7 +103,20 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
     if code == crate::exit::Code::BrokenPipe {
         return code;
     }
-    let message = sanitize::line(&format!("{err:#}"));
+    let raw_busy = code == crate::exit::Code::StoreBusy
+        && !err
+            .chain()
+            .any(|c| matches!(c.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::StoreBusy(_))));
+    let message = if raw_busy {
+        // SQLite says only "database is locked": the write lock of the store, or of a company
+        // database it attaches (`[[database]]`), stayed taken past the busy timeout.
+        format!(
+            "the store or a company database it works on stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
+            crate::store::BUSY_TIMEOUT.as_secs()
+        )
+    } else {
+        sanitize::line(&format!("{err:#}"))
+    };
     if json && !JSON_WRITTEN.load(Ordering::Relaxed) {
         let doc = serde_json::json!({
             "format_version": 1,

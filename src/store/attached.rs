@@ -46,8 +46,9 @@ pub fn resolve(store: &Path, path: &str) -> PathBuf {
 
 /// Attach each database under its name. A missing file is refused (ATTACH would create an
 /// empty one), and so is a file that is not SQLite. The connection's `secure_delete` carries
-/// over to each; a rollback journal is truncated after each transaction instead of kept
-/// (`journal_size_limit`), so the old page images of an erased row do not stay in it.
+/// over to each. A file in WAL mode stays so (the mode is the file's); any other journal mode
+/// is a setting of each connection, and this one keeps SQLite's default, which deletes the
+/// journal, with the old page images of an erased row, at each commit.
 pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow::Result<()> {
     for d in databases {
         let path = resolve(store, &d.path);
@@ -73,7 +74,6 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
         };
         conn.execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", d.name), [file])
             .map_err(|e| crate::store::classify(&path, e))?;
-        conn.execute_batch(&format!("PRAGMA \"{}\".journal_size_limit = 0", d.name))?;
     }
     Ok(())
 }

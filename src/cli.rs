@@ -93,6 +93,8 @@ pub enum Command {
     Object(ObjectArgs),
     /// Right to erasure (Art. 17): open, plan (--dry-run), apply; --due for cron; --replay after a restore
     Erase(EraseArgs),
+    /// Load rows a source system exported (CSV or JSON Lines) into a table of the data map, matched on the source's key
+    Import(ImportArgs),
     /// Storage limitation (Art. 5(1)(e)): apply every retention rule of the register
     #[command(subcommand)]
     Retention(RetentionCommand),

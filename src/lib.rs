@@ -23,6 +23,7 @@ pub mod exit;
 pub mod free_text;
 pub mod fsutil;
 pub mod generate;
+pub mod import;
 pub mod keys;
 pub mod letters;
 pub mod local_time;

@@ -204,3 +204,40 @@ pub enum RetentionCommand {
         yes: bool,
     },
 }
+
+/// `dsr import TABLE FILE` (docs/import.md).
+#[derive(Debug, Args)]
+#[command(after_help = "Rows are matched on the source's key (the table's [table.import] key, else its key): a new \
+key is added, a changed row updated, the same row left alone. Fields are checked and normalised as rectify \
+checks them; a bad row is reported with its line and the rest load (exit 19). A person on the suppression list \
+as erased is not brought back; one who objected keeps their opt-ins off. A value dsr rectified is not replaced by \
+an older source value (a conflict). Re-running the same file changes nothing.")]
+pub struct ImportArgs {
+    /// The table of the data map to load
+    #[arg(value_name = "TABLE")]
+    pub table: String,
+    /// CSV with a header row naming the columns, or JSON Lines (one object a line)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The file's format [default: jsonl for .jsonl and .ndjson files, else csv]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<ImportFormat>,
+    /// The time zone of times without an offset in the file, e.g. Europe/Amsterdam
+    #[arg(long, value_name = "ZONE")]
+    pub source_tz: Option<String>,
+    /// Remove the table's rows whose key the file does not have
+    #[arg(long)]
+    pub delete_missing: bool,
+    /// Stop at the first bad row and load nothing
+    #[arg(long)]
+    pub strict: bool,
+    /// Rows per transaction (a killed run keeps the batches it committed; run it again)
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub batch: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Csv,
+    Jsonl,
+}

@@ -9,6 +9,7 @@ mod deliver;
 mod demo;
 mod erase;
 mod export;
+mod import;
 mod init;
 mod lookup;
 mod mail;
@@ -120,6 +121,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             register::register(&mut ctx, &args)
         }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
+        Command::Import(args) => on_store(&db, out, |ctx| import::import(ctx, &args)),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),
         Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(ctx, &args)),

@@ -81,6 +81,19 @@ pub fn own_columns(t: &Table, i: usize) -> Vec<(String, &str)> {
     if let Some(c) = &t.export.own_rows {
         out.push((format!("table[{i}].export.own_rows.column"), &c.column));
     }
+    let im = &t.import;
+    if let Some(k) = &im.key {
+        out.push((format!("table[{i}].import.key"), k));
+    }
+    for (j, x) in im.times.iter().enumerate() {
+        out.push((format!("table[{i}].import.times[{j}]"), x));
+    }
+    for (j, x) in im.dates.iter().enumerate() {
+        out.push((format!("table[{i}].import.dates[{j}]"), x));
+    }
+    if let Some(u) = &im.updated {
+        out.push((format!("table[{i}].import.updated"), u));
+    }
     let e = &t.erase;
     for (j, x) in e.detach.iter().enumerate() {
         out.push((format!("table[{i}].erase.detach[{j}]"), x));

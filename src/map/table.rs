@@ -104,6 +104,9 @@ pub struct Table {
     /// A file held in a BLOB column, given to the person as a file of its own in an archive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<Attachment>,
+    /// How `dsr import` loads the table from a source system's export (design §10).
+    #[serde(default, skip_serializing_if = "Import::is_default")]
+    pub import: Import,
     /// The columns, for a table `dsr init --register` creates; a table that exists already may
     /// leave them out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -119,6 +122,34 @@ impl Table {
             Some(db) => format!("{db}.{}", self.name),
             None => self.name.clone(),
         }
+    }
+}
+
+/// How `dsr import` reads a table's rows from a source system (docs/import.md).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Import {
+    /// The column holding the source system's key, on which a file's rows are matched to the
+    /// table's (an upsert); without it, the table's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Columns holding moments, stored in UTC (`2026-03-01T09:30:00Z`); a value without an
+    /// offset is read in the time zone `--source-tz` names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub times: Vec<String>,
+    /// Columns holding dates (`2026-03-01`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dates: Vec<String>,
+    /// The column with the moment the source system last changed the row: a value dsr rectified
+    /// is replaced only by a source value changed after the rectification. Without it, an import
+    /// never replaces a rectified value; a different one is reported as a conflict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<String>,
+}
+
+impl Import {
+    fn is_default(&self) -> bool {
+        self == &Import::default()
     }
 }
 

@@ -35,7 +35,7 @@ pub(super) fn rules(map: &DataMap, conn: &Connection, now: DateTime<Utc>) -> any
          AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)
          AND id NOT IN (SELECT request_id FROM queued WHERE done_at IS NULL AND request_id IS NOT NULL)"
     );
-    let of_request = ["challenge", "notification", "erasure_plan", "queued"]
+    let of_request = ["challenge", "notification", "erasure_plan", "queued", "rectified"]
         .map(|t| (t.to_owned(), "request_id IN {ids}".to_owned()))
         .to_vec();
     let mut out = vec![

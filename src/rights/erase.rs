@@ -251,6 +251,11 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u6
         "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
         [s.person_id],
     )? as u64;
+    // Where their rectifications set values: the rows go, and so does the note.
+    conn.execute(
+        "DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
+        [s.person_id],
+    )?;
     // A plan made by this process carries each step's filter (a stored plan does not: they are
     // internal): its steps are the ones to run, in its order, which is the map's. Otherwise
     // the steps are made again and those of the plan's kinds run.

@@ -14,7 +14,7 @@ use crate::store::personal::DataMap;
 use crate::subject::{self, Subject};
 
 pub mod carry_out;
-mod validate;
+pub mod validate;
 pub use validate::{country_code, postal_code, validate, vat};
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -204,15 +204,19 @@ pub fn plan(
     Ok(out)
 }
 
+/// Where a rectification set a value: table, the row's key, column.
+pub type Spot = (String, String, String);
+
 /// Apply the changes, in the caller's transaction. An identifier kept in normalised form beside
-/// the column changed (`written_in`) follows it.
+/// the column changed (`written_in`) follows it. Returns where each value was set.
 pub fn apply(
     conn: &Connection,
     map: &DataMap,
     s: &Subject,
     named: Option<&str>,
     changes: &[Change],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Spot>> {
+    let mut spots = Vec::new();
     for c in changes {
         let (table, f) = spot(map, &c.field)?;
         let (row, _) = current(conn, map, table, f, s, named)?
@@ -222,11 +226,13 @@ pub fn apply(
             conn.execute(&sql, params![row, value])
         };
         set(&f.column, &c.value)?;
+        spots.push((table.name.clone(), row.to_string(), f.column.clone()));
         for i in table.identifier.iter().filter(|i| i.written_in.as_deref() == Some(&f.column)) {
             set(&i.column, &normalised(i.kind, &c.value))?;
+            spots.push((table.name.clone(), row.to_string(), i.column.clone()));
         }
     }
-    Ok(())
+    Ok(spots)
 }
 
 /// A value as an identifier of its kind is compared (docs/register-file.md).

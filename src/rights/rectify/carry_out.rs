@@ -73,7 +73,15 @@ pub fn apply(
         let letter = email_changed(&controller, req, p.old.as_deref().unwrap_or_default(), &p.new);
         mail::notify(&tx, clock, &store.path, &controller, req, &letter)?;
     }
-    super::apply(&tx, &map, s, named.as_deref(), &changes)?;
+    // Where each value was set, so that an import does not put an older one back (docs/import.md).
+    for (table, row, column) in super::apply(&tx, &map, s, named.as_deref(), &changes)? {
+        tx.execute(
+            "INSERT INTO rectified (table_name, row_key, column_name, request_id, rectified_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (table_name, row_key, column_name) DO UPDATE SET request_id = excluded.request_id,
+               rectified_at = excluded.rectified_at",
+            params![table, row, column, req.id, clock.timestamp()],
+        )?;
+    }
     for sup in &statements {
         tx.execute(
             "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -1,0 +1,90 @@
+//! `dsr import TABLE FILE`: parse the options, run the import (`crate::import`) with a progress
+//! bar on a terminal, and report: a summary on stdout (or `--json`), each refused or conflicting
+//! row on stderr with its line. Exit 0 when every row loaded, 19 when some did not.
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::Ctx;
+use crate::cli::{ImportArgs, ImportFormat};
+use crate::error::Error;
+use crate::exit::Code;
+use crate::import::{self, Format, Options};
+
+pub fn import(ctx: &mut Ctx, args: &ImportArgs) -> anyhow::Result<Code> {
+    let format = match args.format {
+        Some(ImportFormat::Csv) => Format::Csv,
+        Some(ImportFormat::Jsonl) => Format::JsonLines,
+        None => match args.file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("jsonl" | "ndjson") => Format::JsonLines,
+            _ => Format::Csv,
+        },
+    };
+    let source_tz = args
+        .source_tz
+        .as_deref()
+        .map(|z| {
+            z.parse::<chrono_tz::Tz>().map_err(|_| {
+                Error::invalid("--source-tz", format!("{z:?} is not a time zone such as Europe/Amsterdam"))
+            })
+        })
+        .transpose()?;
+    let opts = Options {
+        table: args.table.clone(),
+        file: args.file.clone(),
+        format,
+        source_tz,
+        delete_missing: args.delete_missing,
+        strict: args.strict,
+        batch: args.batch,
+    };
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let bar = (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
+        let style = ProgressStyle::with_template("dsr import [{bar:30}] {bytes}/{total_bytes} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr()).with_style(style)
+    });
+    let summary = import::run(&mut ctx.store.conn, &ctx.clock, &opts, |read| {
+        if let Some(bar) = &bar {
+            bar.set_position(read);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
+    let failed = summary.refused + summary.conflicts;
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({"format_version": 1, "import": summary}))?;
+    } else {
+        for p in &summary.problems {
+            let at = if p.line > 0 { format!("line {}: ", p.line) } else { String::new() };
+            crate::output::stderr_line(&format!(
+                "dsr: {}: {at}{}{}",
+                summary.file,
+                if p.kind == "conflict" { "conflict: " } else { "" },
+                crate::output::sanitize::line(&p.reason)
+            ))?;
+        }
+        if let Some(why) = &summary.delete_skipped {
+            crate::output::stderr_line(&format!("dsr: --delete-missing: {why}"))?;
+        }
+        ctx.out.data(&format!(
+            "Imported {} into {}: {} rows read, {} added, {} changed, {} unchanged, {} removed, {} refused, {} conflicts{}.",
+            summary.file,
+            summary.table,
+            summary.rows,
+            summary.added,
+            summary.changed,
+            summary.unchanged,
+            summary.removed,
+            summary.refused,
+            summary.conflicts,
+            match summary.kept_unsubscribed {
+                0 => String::new(),
+                n => format!("; opt-ins kept off for {n} rows of people who objected"),
+            }
+        ))?;
+    }
+    Ok(if failed > 0 { Code::BatchFailed } else { Code::Ok })
+}

@@ -1,0 +1,186 @@
+//! What a column of an imported row is checked and normalised as: its SQL type, and what the
+//! data map says of it (an identifier, a rectifiable field with its validator, a time or a
+//! date of `[table.import]`). Each conversion gives the value to store or the reason the row is
+//! refused, naming the column but never repeating the value (reports end up in cron logs).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use rusqlite::types::Value;
+
+use crate::error::Error;
+use crate::map::table::{IdentifierKind, Table, Validator};
+use crate::subject;
+
+/// How one column's text becomes a stored value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
+    Text,
+    Integer,
+    Real,
+    /// An email address as written: checked, kept as given (trimmed).
+    EmailWritten,
+    /// An email address as lookups compare it (folded).
+    EmailFolded,
+    Phone,
+    CustomerNumber,
+    Time,
+    Date,
+    Checked(Validator),
+}
+
+/// The SQL type a declared column type gives (SQLite's affinity rules).
+pub fn of_declared(declared: &str) -> Option<Conv> {
+    let t = declared.to_ascii_uppercase();
+    if t.contains("INT") {
+        Some(Conv::Integer)
+    } else if t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT") || t.contains("ANY") {
+        Some(Conv::Text)
+    } else if t.contains("REAL") || t.contains("FLOA") || t.contains("DOUB") {
+        Some(Conv::Real)
+    } else if t.contains("BLOB") || t.is_empty() {
+        None
+    } else {
+        Some(Conv::Real)
+    }
+}
+
+/// What the map says a column holds, over its SQL type.
+pub fn of_column(table: &Table, column: &str, declared: Conv) -> Conv {
+    for i in &table.identifier {
+        if i.column == column {
+            return match i.kind {
+                IdentifierKind::Email => Conv::EmailFolded,
+                IdentifierKind::Phone => Conv::Phone,
+                IdentifierKind::CustomerNumber => Conv::CustomerNumber,
+                IdentifierKind::Cookie => declared,
+            };
+        }
+        if i.kind == IdentifierKind::Email && i.written_in.as_deref() == Some(column) {
+            return Conv::EmailWritten;
+        }
+    }
+    if table.import.times.iter().any(|c| c == column) || table.import.updated.as_deref() == Some(column) {
+        return Conv::Time;
+    }
+    if table.import.dates.iter().any(|c| c == column) {
+        return Conv::Date;
+    }
+    if let Some(v) = table.rectify.iter().find(|f| f.column == column).and_then(|f| f.validator) {
+        return match v {
+            Validator::Email => Conv::EmailWritten,
+            Validator::Phone => Conv::Phone,
+            Validator::Date => Conv::Date,
+            Validator::Text => declared,
+            other => Conv::Checked(other),
+        };
+    }
+    declared
+}
+
+/// The value to store for a field's text; an empty field is NULL.
+pub fn convert(conv: Conv, raw: &str, tz: Option<Tz>, country: Option<&str>) -> Result<Value, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(Value::Null);
+    }
+    let text = |s: String| Ok(Value::Text(s));
+    match conv {
+        Conv::Text => {
+            if raw.contains('\0') {
+                return Err("holds a NUL character".into());
+            }
+            text(raw.to_owned())
+        }
+        Conv::Integer => v.parse::<i64>().map(Value::Integer).map_err(|_| "is not a whole number".into()),
+        Conv::Real => {
+            v.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Real).ok_or_else(|| "is not a number".into())
+        }
+        Conv::EmailWritten => subject::normalize_email(v).map(|_| Value::Text(v.to_owned())).map_err(reason),
+        Conv::EmailFolded => subject::normalize_email(v).map(Value::Text).map_err(reason),
+        Conv::Phone => subject::normalize_phone(v).map(Value::Text).map_err(reason),
+        Conv::CustomerNumber => match subject::Identifier::customer(v) {
+            Ok(subject::Identifier::Customer(c)) => text(c),
+            _ => Err("is not a customer number".into()),
+        },
+        Conv::Time => time(v, tz).map(|t| Value::Text(crate::clock::stamp(t))),
+        Conv::Date => date(v).map(|d| Value::Text(d.format("%Y-%m-%d").to_string())),
+        Conv::Checked(rule) => {
+            crate::rights::rectify::validate::validate(rule, "", v, country).map(Value::Text).map_err(reason)
+        }
+    }
+}
+
+/// The reason of a validation error, without the flag it names for rectify.
+fn reason(e: Error) -> String {
+    match e {
+        Error::Invalid { why, .. } => why.trim_start_matches(": ").to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// A moment: with an offset (`2026-03-01T10:30:00+01:00`, `...Z`) as it says; without one, in
+/// the source's time zone, which must then be given.
+pub fn time(v: &str, tz: Option<Tz>) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let naive = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+        .ok_or("is not a time such as 2026-03-01T10:30:00Z or 2026-03-01 10:30")?;
+    let Some(tz) = tz else {
+        return Err(
+            "is a time without an offset: give the source's zone with --source-tz (e.g. Europe/Amsterdam)".into()
+        );
+    };
+    match tz.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
+        // The hour the clocks go back: the earlier of the two moments.
+        chrono::LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
+        chrono::LocalResult::None => {
+            Err(format!("is a time that does not exist in {tz} (the hour the clocks go forward)"))
+        }
+    }
+}
+
+/// A date: ISO (`2026-03-01`) or Dutch (`01-03-2026`).
+pub fn date(v: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(v, "%d-%m-%Y"))
+        .map_err(|_| "is not a date such as 2026-03-01".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_keep_their_offset_or_take_the_source_zone() {
+        let ams: Tz = "Europe/Amsterdam".parse().unwrap();
+        let utc = |v, tz| time(v, tz).map(crate::clock::stamp);
+        assert_eq!(utc("2026-03-01T10:30:00+01:00", None).unwrap(), "2026-03-01T09:30:00Z");
+        assert_eq!(utc("2026-07-01 10:30", Some(ams)).unwrap(), "2026-07-01T08:30:00Z");
+        assert!(utc("2026-07-01 10:30", None).unwrap_err().contains("--source-tz"));
+        assert!(utc("2026-03-29 02:30", Some(ams)).unwrap_err().contains("does not exist"));
+        assert_eq!(utc("2026-10-25 02:30", Some(ams)).unwrap(), "2026-10-25T00:30:00Z");
+        assert!(utc("yesterday", Some(ams)).is_err());
+    }
+
+    #[test]
+    fn fields_are_checked_and_normalised_by_what_they_hold() {
+        assert_eq!(
+            convert(Conv::EmailFolded, " Ann@Example.NL ", None, None).unwrap(),
+            Value::Text("ann@example.nl".into())
+        );
+        assert_eq!(convert(Conv::Phone, "06-12345678", None, None).unwrap(), Value::Text("+31612345678".into()));
+        assert_eq!(convert(Conv::Integer, "", None, None).unwrap(), Value::Null);
+        assert!(convert(Conv::Integer, "12a", None, None).is_err());
+        assert!(convert(Conv::EmailWritten, "no-at-sign", None, None).is_err());
+        assert_eq!(convert(Conv::Date, "01-03-2026", None, None).unwrap(), Value::Text("2026-03-01".into()));
+        assert_eq!(
+            convert(Conv::Checked(Validator::Iban), "NL91 ABNA 0417 1643 00", None, None).unwrap(),
+            Value::Text("NL91ABNA0417164300".into())
+        );
+        assert!(convert(Conv::Checked(Validator::Country), "XX", None, None).is_err());
+    }
+}

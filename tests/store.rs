@@ -264,7 +264,7 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     // What the release before the data map wrote: schema version 9, no map.
     env.sql()
         .execute_batch(
-            "DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; PRAGMA user_version = 9;",
+            "DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; PRAGMA user_version = 9;",
         )
         .unwrap();
     let before = rows(&env);

@@ -37,13 +37,6 @@ fn shop_count(env: &Env, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
-fn verified(env: &Env, right: &str, who: &[&str]) -> String {
-    let o = env.open(right, who);
-    let code = env.code(&o.request);
-    env.dsr().args(["verify", &o.request, &code]).assert().success();
-    o.request
-}
-
 fn rows<'a>(answer: &'a Value, table: &str) -> Vec<&'a Value> {
     answer["categories"]
         .as_array()
@@ -81,7 +74,7 @@ fn dsr_store_holds_no_people_and_the_map_round_trips_with_its_database() {
 #[test]
 fn access_reads_the_company_database() {
     let env = shop();
-    let id = verified(&env, "access", &["--email", SANNE]);
+    let id = env.verified("access", &["--email", SANNE]);
     let (answer, code): (Value, i32) = env.json(&["access", &id]);
     assert_eq!(code, 0, "{answer}");
     assert_eq!(rows(&answer, "shop_order").len(), 2, "{answer}");
@@ -98,7 +91,7 @@ fn access_reads_the_company_database() {
 #[test]
 fn rectify_changes_the_company_database() {
     let env = shop();
-    let id = verified(&env, "rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
     let (done, code): (Value, i32) = env.json(&["rectify", &id, "--yes"]);
     assert_eq!(code, 0, "{done}");
     assert_eq!(
@@ -134,7 +127,7 @@ fn erase_and_scan(mode: &str) {
     for v in erased {
         assert!(holds(&db, v), "{v} is in the database before");
     }
-    let id = verified(&env, "erase", &["--email", SANNE]);
+    let id = env.verified("erase", &["--email", SANNE]);
     let (done, code): (Value, i32) = env.json(&["erase", &id, "--yes"]);
     assert_eq!(code, 0, "{done}");
     assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 0);
@@ -235,7 +228,7 @@ fn retention_removes_in_the_company_database_what_it_removes_in_a_store_of_its_o
 #[test]
 fn a_locked_company_database_is_reported_and_nothing_is_half_done() {
     let env = shop();
-    let id = verified(&env, "erase", &["--email", SANNE]);
+    let id = env.verified("erase", &["--email", SANNE]);
     let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
     app.execute_batch("BEGIN IMMEDIATE; UPDATE shop_order SET note = 'busy' WHERE id = 12;").unwrap();
     let out = env.run(&["erase", &id, "--yes"]);

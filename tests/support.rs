@@ -122,6 +122,19 @@ impl Env {
         opened
     }
 
+    /// Open a request and verify it with the code from the outbox; returns its id.
+    pub fn verified(&self, right: &str, who: &[&str]) -> String {
+        let o = self.open(right, who);
+        let code = self.code(&o.request);
+        self.dsr().args(["verify", &o.request, &code]).assert().success();
+        o.request
+    }
+
+    /// One number from the store.
+    pub fn count(&self, sql: &str) -> i64 {
+        self.sql().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     pub fn outbox(&self) -> PathBuf {
         self.dir.path().join("outbox")
     }

@@ -18,6 +18,7 @@ mod erase_map;
 mod export;
 mod faults;
 mod holds;
+mod import;
 mod init;
 mod layers;
 mod letters;

@@ -70,7 +70,6 @@ pub fn of_column(table: &Table, column: &str, declared: Conv) -> Conv {
             Validator::Email => Conv::EmailWritten,
             Validator::Phone => Conv::Phone,
             Validator::Date => Conv::Date,
-            Validator::Text => declared,
             other => Conv::Checked(other),
         };
     }

@@ -1,0 +1,342 @@
+//! `dsr import TABLE FILE` (design §10): rows a source system exported loaded into a table of the
+//! web shop's data map, matched on the source's key; bad rows reported by line; the suppression
+//! list and rectified values respected; a killed run completed by running it again.
+
+use serde_json::Value;
+
+use crate::support::{stderr, Env};
+
+const SANNE: &str = "sanne.dejong@example.nl";
+const ADDRESS_COLUMNS: &str =
+    "id,customer_id,recipient_name,street,house_number,postal_code,city,country,is_default,created_at";
+
+/// The table's rows as CSV, the header first, in key order.
+fn dump(env: &Env, table: &str, columns: &str) -> String {
+    let conn = env.sql();
+    let mut stmt = conn.prepare(&format!("SELECT {columns} FROM {table} ORDER BY 1")).unwrap();
+    let n = stmt.column_count();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(columns.split(',')).unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let fields: Vec<String> = (0..n)
+            .map(|i| match r.get::<_, rusqlite::types::Value>(i).unwrap() {
+                rusqlite::types::Value::Null => String::new(),
+                rusqlite::types::Value::Integer(v) => v.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        out.write_record(&fields).unwrap();
+    }
+    String::from_utf8(out.into_inner().unwrap()).unwrap()
+}
+
+fn import(env: &Env, args: &[&str]) -> (Value, i32) {
+    let mut all = vec!["import"];
+    all.extend_from_slice(args);
+    env.json(&all)
+}
+
+fn write(env: &Env, name: &str, text: &str) -> String {
+    std::fs::write(env.path(name), text).unwrap();
+    name.to_owned()
+}
+
+/// The problems of a summary: (line, kind, reason).
+fn problems(v: &Value) -> Vec<(u64, String, String)> {
+    v["import"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (p["line"].as_u64().unwrap(), p["kind"].as_str().unwrap().into(), p["reason"].as_str().unwrap().into())
+        })
+        .collect()
+}
+
+#[test]
+fn a_first_load_then_the_same_file_again_changes_nothing_and_each_run_is_audited() {
+    let env = Env::with_fixture("webshop");
+    let before = dump(&env, "delivery_address", ADDRESS_COLUMNS);
+    let rows = before.lines().count() as u64 - 1;
+    let file = write(&env, "addresses.csv", &before);
+    env.sql().execute("DELETE FROM delivery_address", []).unwrap();
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["added"], rows, "{v}");
+    assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), before, "loaded as it was");
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["import"]["added"].as_u64(), v["import"]["changed"].as_u64()), (Some(0), Some(0)), "{v}");
+    assert_eq!(v["import"]["unchanged"], rows);
+    assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), before);
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'imported'"), 2, "one entry per run");
+    let details: String = env
+        .sql()
+        .query_row("SELECT details FROM audit_log WHERE action = 'imported' ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(details.contains(v["import"]["file_sha256"].as_str().unwrap()), "{details}");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn a_changed_source_row_is_updated_and_delete_missing_removes_rows_the_source_no_longer_has() {
+    let env = Env::with_fixture("webshop");
+    let text = dump(&env, "delivery_address", ADDRESS_COLUMNS);
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[1] = lines[1].replace(",Tilburg,", ",Breda,");
+    let gone = lines.remove(2);
+    let gone_id: i64 = gone.split(',').next().unwrap().parse().unwrap();
+    let file = write(&env, "addresses.csv", &(lines.join("\n") + "\n"));
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["import"]["changed"].as_u64(), v["import"]["removed"].as_u64()), (Some(1), Some(0)), "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address WHERE id = 11 AND city = 'Breda'"), 1);
+    let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["import"]["changed"].as_u64(), v["import"]["removed"].as_u64()), (Some(0), Some(1)), "{v}");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM delivery_address WHERE id = {gone_id}")), 0);
+}
+
+#[test]
+fn bad_rows_are_reported_with_their_line_and_reason_and_the_rest_load() {
+    let env = Env::with_fixture("webshop");
+    let good = "501,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z";
+    // (row, what its reason says)
+    let bad: &[(&str, &str)] = &[
+        ("502,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0", "has 9 fields, the header 10"),
+        ("503,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z,x", "has 11 fields"),
+        (
+            "x504,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "id: is not a whole number",
+        ),
+        (",101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z", "id: empty"),
+        ("501,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z", "the same key as line 2"),
+        ("506,99999,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z", "FOREIGN KEY"),
+        (
+            "507,101,Sanne de Jong,Ringbaan-West,214,50370 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "postal_code: not a valid postal code",
+        ),
+        (
+            "508,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,XX,0,2026-01-05T10:00:00Z",
+            "country: expected an assigned two-letter",
+        ),
+        (
+            "509,101,Sanne de Jong,Ringbaan-West,A14,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "house_number: starts with a digit",
+        ),
+        (
+            "510,101,,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "NOT NULL constraint failed: delivery_address.recipient_name",
+        ),
+        (
+            "511,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05 10:00",
+            "created_at: is a time without an offset",
+        ),
+        ("512,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,gisteren", "created_at: is not a time"),
+        (
+            "513,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,1.5,2026-01-05T10:00:00Z",
+            "is_default: is not a whole number",
+        ),
+        (
+            "514,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-13-05T10:00:00Z",
+            "created_at: is not a time",
+        ),
+        (
+            "515,1e3,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "customer_id: is not a whole number",
+        ),
+        (
+            "516,101,Sanne de Jong,Ringbaan-West,214,,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "NOT NULL constraint failed: delivery_address.postal_code",
+        ),
+        (
+            "517,101,\"Sanne \u{7}de Jong\",Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "recipient_name: no control characters",
+        ),
+        (
+            "518,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,BE,0,2026-01-05T10:00:00Z",
+            "postal_code: not a valid postal code",
+        ),
+        (
+            "519,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-03-29T02:30:00",
+            "created_at: is a time without an offset",
+        ),
+    ];
+    let mut text = format!("{ADDRESS_COLUMNS}\n{good}\n");
+    for (row, _) in bad {
+        text.push_str(row);
+        text.push('\n');
+    }
+    let mut bytes = text.into_bytes();
+    // A field that is not UTF-8.
+    bytes.extend_from_slice(b"520,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilb\xffrg,NL,0,2026-01-05T10:00:00Z\n");
+    std::fs::write(env.path("bad.csv"), &bytes).unwrap();
+    let (v, code) = import(&env, &["delivery_address", "bad.csv"]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(v["import"]["added"], 1, "the good row loads: {v}");
+    let found = problems(&v);
+    assert_eq!(found.len(), bad.len() + 1, "{found:#?}");
+    for (i, (_, why)) in bad.iter().enumerate() {
+        let (line, kind, reason) = &found[i];
+        assert_eq!((*line, kind.as_str()), (i as u64 + 3, "refused"), "{found:#?}");
+        assert!(reason.contains(why), "line {line}: {reason:?} should say {why:?}");
+    }
+    assert!(found[bad.len()].2.contains("city: not UTF-8"), "{found:#?}");
+    // In Dutch time, the clocks skipped 02:30 that day.
+    let (v, _) = import(&env, &["delivery_address", "bad.csv", "--source-tz", "Europe/Amsterdam"]);
+    let p = problems(&v);
+    assert!(p.iter().any(|(l, _, r)| *l == 21 && r.contains("does not exist in Europe/Amsterdam")), "{p:#?}");
+    assert_eq!(
+        env.count("SELECT count(*) FROM delivery_address WHERE id = 511 AND created_at = '2026-01-05T09:00:00Z'"),
+        1,
+        "read in the source's zone"
+    );
+    // Strict: nothing of the file loads, the first bad line is named, exit 2.
+    env.sql().execute("DELETE FROM delivery_address WHERE id >= 501", []).unwrap();
+    let out = env.run(&["import", "delivery_address", "bad.csv", "--strict"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("line 3: the row has 9 fields"), "{}", stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address WHERE id >= 501"), 0);
+}
+
+#[test]
+fn an_erased_person_in_the_file_is_refused_and_not_stored() {
+    let env = Env::with_fixture("webshop");
+    let file = write(
+        &env,
+        "emails.csv",
+        &dump(&env, "email_address", "id,person_id,address,is_primary,newsletter_opt_in,created_at"),
+    );
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    let date: String =
+        env.sql().query_row("SELECT substr(max(added_at), 1, 10) FROM suppression", [], |r| r.get(0)).unwrap();
+    assert!(p[0].2.contains(&format!("erased on {date}, request {id}")), "{p:#?}");
+    assert!(!p[0].2.contains(SANNE));
+    assert_eq!(env.count(&format!("SELECT count(*) FROM email_address WHERE address_norm = '{SANNE}'")), 0);
+    // Not in the store's bytes either (the run's summary names no value).
+    env.dsr().args(["audit", "verify"]).assert().success();
+    let bytes = std::fs::read(&env.db).unwrap();
+    assert!(!bytes.windows(SANNE.len()).any(|w| w == SANNE.as_bytes()));
+}
+
+#[test]
+fn an_objected_person_keeps_the_newsletter_off() {
+    let env = Env::with_fixture("webshop");
+    let file = write(
+        &env,
+        "emails.csv",
+        &dump(&env, "email_address", "id,person_id,address,is_primary,newsletter_opt_in,created_at"),
+    );
+    let id = env.verified("object", &["--email", SANNE, "--purpose", "newsletter"]);
+    env.dsr().args(["object", &id, "--yes"]).assert().success();
+    assert_eq!(env.count("SELECT newsletter_opt_in FROM email_address WHERE id = 11"), 0);
+    // The source still has her opt-in set.
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["kept_unsubscribed"], 1, "{v}");
+    assert_eq!(env.count("SELECT newsletter_opt_in FROM email_address WHERE id = 11"), 0);
+}
+
+#[test]
+fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
+    let env = Env::with_fixture("webshop");
+    let file = write(&env, "addresses.csv", &dump(&env, "delivery_address", ADDRESS_COLUMNS));
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].1, "conflict");
+    assert!(
+        p[0].2.contains("postal_code: the value in delivery_address was rectified on") && p[0].2.contains(&id),
+        "{p:#?}"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM delivery_address WHERE customer_id = 109 AND postal_code = '2312 KP'"),
+        1
+    );
+}
+
+#[test]
+fn json_lines_load_and_an_address_is_folded_for_lookups() {
+    let env = Env::with_fixture("webshop");
+    let file = write(
+        &env,
+        "emails.jsonl",
+        "{\"id\": 901, \"person_id\": 1, \"address\": \"Sanne.Werk@Example.NL\", \"is_primary\": false, \"newsletter_opt_in\": 0, \"created_at\": \"2026-02-01 09:00\"}\n\n{\"id\": 902, \"person_id\": 1, \"address\": \"not-an-address\", \"is_primary\": 0, \"newsletter_opt_in\": 0, \"created_at\": \"2026-02-01T09:00:00Z\"}\n",
+    );
+    let (v, code) = import(&env, &["email_address", &file, "--source-tz", "Europe/Amsterdam"]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(v["import"]["added"], 1);
+    assert_eq!(problems(&v)[0].0, 3, "the line of the bad object");
+    let (row, norm, at): (String, String, String) = env
+        .sql()
+        .query_row("SELECT address, address_norm, created_at FROM email_address WHERE id = 901", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (row.as_str(), norm.as_str(), at.as_str()),
+        ("Sanne.Werk@Example.NL", "sanne.werk@example.nl", "2026-02-01T08:00:00Z")
+    );
+    let (found, code): (Value, i32) = env.json(&["lookup", "--email", "SANNE.WERK@example.nl"]);
+    assert_eq!(code, 0, "{found}");
+}
+
+#[test]
+fn a_killed_import_run_again_ends_as_an_uninterrupted_run() {
+    let env = Env::with_fixture("webshop");
+    let copy = env.path("copy.sqlite");
+    std::fs::copy(&env.db, &copy).unwrap();
+    let customers: Vec<i64> = env
+        .sql()
+        .prepare("SELECT id FROM customer")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut text = format!("{ADDRESS_COLUMNS}\n");
+    for i in 0..200_000i64 {
+        let c = customers[i as usize % customers.len()];
+        text.push_str(&format!(
+            "{},{c},Naam {i},Straat,{},1234 AB,Plaats,NL,0,2026-01-05T10:00:00Z\n",
+            10_000 + i,
+            i % 300 + 1
+        ));
+    }
+    let file = write(&env, "big.csv", &text);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .args(["--db", env.db.to_str().unwrap(), "-q", "import", "delivery_address", &file, "--batch", "2000"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once some batches are in.
+    let started = std::time::Instant::now();
+    while env.count("SELECT count(*) FROM delivery_address") < 20_000 && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let loaded = env.count("SELECT count(*) FROM delivery_address");
+    assert!(loaded < 200_000, "killed before the end ({loaded} rows in)");
+    let (v, code) = import(&env, &["delivery_address", &file, "--batch", "2000"]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["import"]["unchanged"].as_i64().unwrap() >= loaded - 100, "{v} after {loaded}");
+    let mut other = Env::new();
+    other.db = copy;
+    let path = env.path(&file).display().to_string();
+    let (w, code) = import(&other, &["delivery_address", &path, "--batch", "2000"]);
+    assert_eq!(code, 0, "{w}");
+    assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), dump(&other, "delivery_address", ADDRESS_COLUMNS));
+}

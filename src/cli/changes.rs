@@ -232,7 +232,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub strict: bool,
     /// Rows per transaction (a killed run keeps the batches it committed; run it again)
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub batch: u64,
 }
 

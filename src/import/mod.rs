@@ -135,6 +135,11 @@ pub fn run(
 
     let mut summary =
         Summary { table: table.name.clone(), file: opts.file.display().to_string(), ..Summary::default() };
+    // The indexes of a large table take new keys all over: a page cache of 32 MiB (instead of
+    // 2) keeps more of their pages in memory, and the WAL is folded back every 40 MB instead of
+    // every 4 (a page the next batch changes again is copied once, not each time). This
+    // connection ends with the command.
+    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;")?;
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS import_seen (k ANY PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.import_seen;")?;
     let mut unreadable = 0u64;
     let batch = if opts.strict { u64::MAX } else { opts.batch };

@@ -40,6 +40,7 @@ pub mod retention;
 pub mod rights;
 pub mod store;
 pub mod subject;
+pub mod tasks;
 pub mod verify;
 
 pub use error::Error;

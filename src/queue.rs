@@ -120,7 +120,7 @@ fn lock(store: &Path) -> anyhow::Result<Option<File>> {
 pub fn flush(conn: &mut Connection, store: &Path, clock: &Clock) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
     let pending: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL)", [], |r| r.get(0))?;
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0)", [], |r| r.get(0))?;
     if !pending {
         return Ok(out);
     }
@@ -177,7 +177,7 @@ pub fn flush(conn: &mut Connection, store: &Path, clock: &Clock) -> anyhow::Resu
 fn next(conn: &Connection, after: i64) -> rusqlite::Result<Option<Item>> {
     conn.prepare_cached(
         "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
-         WHERE done_at IS NULL AND id > ?1 ORDER BY id LIMIT 1",
+         WHERE done_at IS NULL AND held = 0 AND id > ?1 ORDER BY id LIMIT 1",
     )?
     .query_row([after], |r| {
         Ok(Item {

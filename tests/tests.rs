@@ -43,6 +43,7 @@ mod rights;
 mod smtp;
 mod store;
 mod table_names;
+mod tasks;
 mod verify;
 mod webshop;
 mod zip_readers;

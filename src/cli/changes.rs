@@ -241,3 +241,36 @@ pub enum ImportFormat {
     Csv,
     Jsonl,
 }
+
+/// `dsr tasks` (docs/tasks.md).
+#[derive(Debug, Args)]
+#[command(after_help = "Every rectification, erasure, restriction and objection gives each system of the company \
+file ([[system]]) that keeps a copy of a touched table one task, with the source keys of the rows (and for a \
+rectification the new values). A sync script reads them (--json: one JSON object a line) and acknowledges each \
+with `dsr tasks done`; the keys are erased then. A request is completed only when its tasks are done.")]
+pub struct TasksArgs {
+    #[command(subcommand)]
+    pub command: Option<TasksCommand>,
+    /// Only the tasks of this system
+    #[arg(long, value_name = "NAME")]
+    pub system: Option<String>,
+    /// Acknowledged tasks too (their keys are gone)
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// Acknowledge a task the system has carried out, or every line of a file a sync script wrote
+    Done {
+        /// The task's number
+        #[arg(value_name = "TASK", required_unless_present = "file", conflicts_with = "file")]
+        task: Option<i64>,
+        /// The system's reference for what it did (a ticket, a log line), one line
+        #[arg(long = "ref", value_name = "TEXT", required_unless_present = "file")]
+        reference: Option<String>,
+        /// A file of acknowledgements: JSON Lines {"task": N, "ref": "..."} or CSV with a header task,ref
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}

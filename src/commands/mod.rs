@@ -17,6 +17,7 @@ mod pages;
 mod register;
 mod request;
 mod retention;
+mod tasks;
 mod verify;
 
 use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, SubjectArgs};
@@ -122,6 +123,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
         Command::Import(args) => on_store(&db, out, |ctx| import::import(ctx, &args)),
+        Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(ctx, &args)),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),
         Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(ctx, &args)),

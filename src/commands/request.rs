@@ -46,6 +46,7 @@ struct Shown {
 fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> anyhow::Result<Listed> {
     let days_left = r.days_left(today);
     let progress = match (r.state.as_str(), &r.answered_at, &r.delivery_channel) {
+        ("verified", Some(_), Some(channel)) => format!("delivered ({channel}), waiting for the systems' tasks"),
         ("verified", Some(_), _) => "answer prepared, not delivered".to_owned(),
         ("completed", _, Some(channel)) => format!("completed (delivered: {channel})"),
         (state, _, _) => state.to_owned(),

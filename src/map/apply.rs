@@ -18,6 +18,8 @@ use crate::error::Error;
 
 /// The tables the register is kept in (what `load` fills), the referring ones first.
 const REGISTER_TABLES: &[&str] = &[
+    "map_system",
+    "map_option",
     "map_database",
     "map_table",
     "automated_decision_step",

@@ -334,7 +334,31 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
         }
     }
     databases(f, &mut say);
+    systems(f, &mut say);
     super::check_rights::check(f, &map, purposes, &mut say);
+}
+
+/// The systems that keep copies (`[[system]]`): a name each once, tables of the map.
+fn systems(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
+    for (i, sys) in f.system.iter().enumerate() {
+        let named = !sys.name.is_empty() && sys.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !named {
+            say(format!("system[{i}].name"), format!("{:?} is not a system name (letters, digits, _ and -)", sys.name));
+        } else if f.system[..i].iter().any(|o| o.name == sys.name) {
+            say(format!("system[{i}].name"), format!("system {:?} is listed twice", sys.name));
+        }
+        if sys.tables.is_empty() {
+            say(format!("system[{i}].tables"), "empty: name the tables of the map the system keeps a copy of".into());
+        }
+        for (j, t) in sys.tables.iter().enumerate() {
+            if !f.table.iter().any(|m| &m.name == t) {
+                say(format!("system[{i}].tables[{j}]"), format!("{t:?} is not a [[table]] of the data map"));
+            }
+        }
+    }
+    if f.letter_after_tasks && f.system.is_empty() {
+        say("letter_after_tasks".into(), "no [[system]] is named, so there are no tasks to wait for".into());
+    }
 }
 
 /// The company databases (`[[database]]`): names SQL can use for an attached file, each once,

@@ -20,6 +20,7 @@ pub const SECTIONS: &[&str] = &[
     "automated_decision",
     "right",
     "database",
+    "system",
     "table",
 ];
 
@@ -92,8 +93,12 @@ fn sections(file: &CompanyFile) -> Map<String, Value> {
         unreachable!("a company file is a table")
     };
     let company = doc.remove("company").unwrap_or(Value::Null);
+    let letter_after_tasks = doc.remove("letter_after_tasks");
     if let Some(Value::Object(c)) = doc.get_mut("controller") {
         c.insert("company".into(), company);
+        if let Some(v) = letter_after_tasks {
+            c.insert("letter_after_tasks".into(), v);
+        }
     }
     let mut out = Map::new();
     for section in SECTIONS {
@@ -110,7 +115,7 @@ fn sections(file: &CompanyFile) -> Map<String, Value> {
 /// What names an entry of a section: its code, or for a table of the data map or a company
 /// database its name.
 fn code_in(section: &str, entry: &Value) -> Option<String> {
-    let key = if matches!(section, "table" | "database") { "name" } else { "code" };
+    let key = if matches!(section, "table" | "database" | "system") { "name" } else { "code" };
     entry.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 

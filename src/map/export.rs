@@ -13,6 +13,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
     let Some(c) = reg.controller else {
         return Ok(None);
     };
+    let systems = crate::tasks::Systems::load(conn)?;
     let legal_basis = conn
         .prepare("SELECT code, article, name_en, name_nl FROM legal_basis ORDER BY rowid")?
         .query_map([], |r| {
@@ -151,6 +152,8 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
         automated_decision,
         right,
         database: crate::store::attached::listed(conn)?,
+        system: systems.list,
+        letter_after_tasks: systems.letter_after_tasks,
         table: crate::store::personal::DataMap::load(conn)?.tables.clone(),
     }))
 }

@@ -193,6 +193,7 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> rusqlite::Result<()> {
     // The data map, with the index of which category each table belongs to.
     crate::store::personal::save(tx, &f.table)?;
     crate::store::attached::save(tx, &f.database)?;
+    crate::tasks::Systems::save(tx, &f.system, f.letter_after_tasks)?;
     for r in &f.recipient {
         tx.execute(
             "INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,

@@ -31,6 +31,10 @@ pub struct CompanyFile {
     pub format_version: u32,
     /// Short name of the company, e.g. `virtio` (stored as the controller's `fixture`).
     pub company: String,
+    /// The erasure letter waits until every system that keeps a copy (`[[system]]`) has
+    /// acknowledged its task (docs/tasks.md).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub letter_after_tasks: bool,
     pub controller: Controller,
     #[serde(default)]
     pub legal_basis: Vec<LegalBasis>,
@@ -50,9 +54,32 @@ pub struct CompanyFile {
     /// a `[[table]]` names the one it lives in with `database`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub database: Vec<Database>,
+    /// The company's systems that keep a copy of tables of the map: each change a right makes
+    /// gives each of them a task (docs/tasks.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub system: Vec<System>,
     /// The data map: every table that holds personal data.
     #[serde(default)]
     pub table: Vec<Table>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A system that keeps its own copy of rows of the map (a mailing service, the warehouse, a CRM):
+/// a rectification, erasure, restriction or objection that touches those rows gives it a task
+/// with the rows' source keys, which its sync script reads and acknowledges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct System {
+    /// The name tasks are listed under (`dsr tasks --system NAME`): letters, digits, `_` and `-`.
+    pub name: String,
+    /// What it is, for the officer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The tables of the map it keeps a copy of.
+    pub tables: Vec<String>,
 }
 
 /// A database of the company's (its webshop's or billing system's SQLite file) whose tables

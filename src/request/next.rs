@@ -22,6 +22,24 @@ pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
         // Art. 21(1) and 22(3): the officer decides on the objection or the reviewed decision.
         return Ok(format!("decide: dsr object --decide {id}"));
     }
+    // The company's systems that keep copies have tasks left (docs/tasks.md): the request is
+    // completed, and a held letter sent, when the last is acknowledged.
+    let (tasks, oldest, systems) = crate::tasks::open_of(conn, id)?;
+    if tasks > 0 && r.answered_at.is_some() && r.is_open() {
+        let age = oldest
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| {
+                let now = crate::clock::Clock::from_env().map_or_else(|_| chrono::Utc::now(), |c| c.now());
+                (now - t.with_timezone(&chrono::Utc)).num_days().max(0)
+            })
+            .unwrap_or(0);
+        return Ok(format!(
+            "{tasks} task{} open for {} (oldest {age} day{}): dsr tasks",
+            if tasks == 1 { "" } else { "s" },
+            systems.join(", "),
+            if age == 1 { "" } else { "s" }
+        ));
+    }
     Ok(match r.state.as_str() {
         "awaiting-verification" => "waiting for the code".to_owned(),
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {

@@ -105,7 +105,25 @@ pub fn deliver(
             json!({"to": "the person", "channel": channel, "reference": noted}),
         )?;
     }
+    // A request whose systems still have open tasks (docs/tasks.md) is completed by the last
+    // acknowledgement instead.
+    let (open, _, systems) = crate::tasks::open_of(conn, &r.id)?;
+    if open > 0 {
+        return audit::append(
+            conn,
+            clock,
+            Some(&r.id),
+            Some(&r.subject_pseudonym),
+            "delivered",
+            json!({"delivered": channel, "reference": noted, "waiting_for_tasks": open, "systems": systems}),
+        );
+    }
     set_state(conn, clock, r, "completed", json!({"delivered": channel, "reference": noted}))
+}
+
+/// Complete a request whose answer was delivered once the last task of its systems is done.
+pub fn complete_after_tasks(conn: &Connection, clock: &Clock, r: &Request) -> anyhow::Result<()> {
+    set_state(conn, clock, r, "completed", json!({"delivered": r.delivery_channel, "after": "tasks done"}))
 }
 
 /// Record a verification by a means other than an email code: a portal session (batches), or an

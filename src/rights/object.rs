@@ -148,6 +148,10 @@ pub fn apply(
         "objection",
         json!({"purpose": result.purpose, "outcome": result.outcome}),
     )?;
+    // The systems that keep copies stop too (or restrict while the objection is weighed).
+    if result.outcome != "continues" {
+        crate::tasks::record(conn, clock, req, "object", crate::tasks::Change::Person(s.person_id))?;
+    }
     Ok(result)
 }
 

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("a token that changes with the data map", include_str!("migrations/0012_map_version.sql")),
     ("the company's databases the data map names", include_str!("migrations/0013_map_database.sql")),
     ("the values a rectification set", include_str!("migrations/0014_rectified.sql")),
+    ("tasks for the systems that keep copies", include_str!("migrations/0015_tasks.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

@@ -104,8 +104,13 @@ fn carry(
         };
         notify::record_for_categories(tx, clock, register, req, s, &erased, what)?;
     }
+    // The systems that keep copies get their tasks while the rows (and their keys) are there.
+    let tasks = crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Person(s.person_id))?;
     let answer = crate::answers::erased(register, req, plan);
     crate::answers::send(tx, clock, path, register, req, &answer, OnSent::DeliversAnswer)?;
+    if tasks > 0 && crate::tasks::Systems::load(tx)?.letter_after_tasks {
+        crate::tasks::hold_letters(tx, &req.id)?;
+    }
     let hashes = suppress(tx, clock, keys, Some(&req.id), s, "erased")?;
     let done = super::apply(tx, s, plan)?;
     let summary: Vec<_> = plan

@@ -74,7 +74,9 @@ pub fn apply(
         mail::notify(&tx, clock, &store.path, &controller, req, &letter)?;
     }
     // Where each value was set, so that an import does not put an older one back (docs/import.md).
-    for (table, row, column) in super::apply(&tx, &map, s, named.as_deref(), &changes)? {
+    let spots = super::apply(&tx, &map, s, named.as_deref(), &changes)?;
+    crate::tasks::record(&tx, clock, req, "rectify", crate::tasks::Change::Values(&spots))?;
+    for (table, row, column) in spots {
         tx.execute(
             "INSERT INTO rectified (table_name, row_key, column_name, request_id, rectified_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (table_name, row_key, column_name) DO UPDATE SET request_id = excluded.request_id,

@@ -48,6 +48,7 @@ pub fn apply(
     let scope = super::scope(categories);
     let tx = store.conn.transaction()?;
     super::apply(&tx, clock, req, s, ground, categories, None)?;
+    crate::tasks::record(&tx, clock, req, "restrict", crate::tasks::Change::Person(s.person_id))?;
     let done = Restricted { ground: ground.to_owned(), categories: categories.to_vec(), since: clock.timestamp() };
     request::set_outcome(&tx, req, &serde_json::to_value(&done)?)?;
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");

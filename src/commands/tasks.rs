@@ -1,0 +1,159 @@
+//! `dsr tasks [--system NAME] [--json]` and `dsr tasks done`: the open tasks of the systems
+//! that keep copies (`crate::tasks`), as a table or as JSON Lines for a sync script, and their
+//! acknowledgement one by one or from a file, each in a transaction of its own.
+
+use std::io::BufRead;
+
+use super::Ctx;
+use crate::cli::{TasksArgs, TasksCommand};
+use crate::error::Error;
+use crate::exit::Code;
+use crate::output::table;
+use crate::tasks;
+
+pub fn tasks(ctx: &mut Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
+    match &args.command {
+        Some(TasksCommand::Done { task, reference, file }) => match (task, reference, file) {
+            (_, _, Some(file)) => done_file(ctx, file),
+            (Some(task), Some(reference), None) => {
+                let done = done_one(ctx, *task, reference)?;
+                if ctx.out.json {
+                    ctx.out.json(&serde_json::json!({"format_version": 1, "done": [done]}))?;
+                }
+                Ok(Code::Ok)
+            }
+            _ => Err(Error::invalid("tasks done", "give TASK with --ref TEXT, or --file FILE").into()),
+        },
+        None => list(ctx, args),
+    }
+}
+
+fn list(ctx: &Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
+    let systems = tasks::Systems::load(&ctx.store.conn)?;
+    if let Some(name) = &args.system {
+        if !systems.list.iter().any(|s| &s.name == name) {
+            let names: Vec<&str> = systems.list.iter().map(|s| s.name.as_str()).collect();
+            return Err(Error::invalid(
+                "--system",
+                format!(
+                    "no system {name:?} in the data map; its systems: {}",
+                    if names.is_empty() { "none".into() } else { names.join(", ") }
+                ),
+            )
+            .into());
+        }
+    }
+    let list = tasks::list(&ctx.store.conn, args.system.as_deref(), args.all)?;
+    if ctx.out.json {
+        // JSON Lines: one task a line, for a sync script to read as it goes.
+        let mut text = String::new();
+        for t in &list {
+            text.push_str(&serde_json::to_string(t)?);
+            text.push('\n');
+        }
+        if !text.is_empty() {
+            ctx.out.data(&text)?;
+        }
+        return Ok(Code::Ok);
+    }
+    let mut t = table::new(&ctx.out, &["Task", "System", "Request", "Action", "Made", "Rows", "Done"]);
+    for task in &list {
+        let rows = task.rows.as_array().map_or(0, Vec::len);
+        t.add_row(vec![
+            table::cell(&task.task.to_string()),
+            table::cell(&task.system),
+            table::cell(&task.request),
+            table::cell(&task.action),
+            table::cell(&task.created_at),
+            table::cell(&rows.to_string()),
+            table::cell(task.done_ref.as_deref().unwrap_or("")),
+        ]);
+    }
+    if list.is_empty() {
+        ctx.out.status("No open tasks.")?;
+    } else {
+        ctx.out.data(&t.to_string())?;
+    }
+    Ok(Code::Ok)
+}
+
+fn done_one(ctx: &mut Ctx, task: i64, reference: &str) -> anyhow::Result<tasks::Done> {
+    let done = tasks::acknowledge(&mut ctx.store.conn, &ctx.clock, task, reference)?;
+    let mut note = format!("Task {task} of {} acknowledged", done.request);
+    if done.open > 0 {
+        note.push_str(&format!("; {} more open", done.open));
+    } else if done.completed {
+        note.push_str("; the request is completed");
+    }
+    if done.letters_released > 0 {
+        note.push_str("; its letter goes out now");
+    }
+    ctx.out.status(&format!("{note}."))?;
+    Ok(done)
+}
+
+/// One line of an acknowledgement file: the task and the reference, or why it does not read.
+type Ack = Result<(i64, String), String>;
+
+/// Every acknowledgement of a file: JSON Lines `{"task": N, "ref": "..."}` or CSV `task,ref`.
+/// A bad line or a refused task is reported with its line; the others are done (exit 19).
+fn done_file(ctx: &mut Ctx, path: &std::path::Path) -> anyhow::Result<Code> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::invalid("--file", format!("cannot read {}: {e}", path.display())))?;
+    let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "jsonl" | "ndjson" | "json"));
+    let mut entries: Vec<(usize, Ack)> = Vec::new();
+    if json {
+        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+            let line = line.map_err(|e| Error::invalid("--file", format!("{}: {e}", path.display())))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| Some((v.get("task")?.as_i64()?, v.get("ref")?.as_str()?.to_owned())))
+                .ok_or_else(|| "expected {\"task\": N, \"ref\": \"...\"}".to_owned());
+            entries.push((i + 1, parsed));
+        }
+    } else {
+        let mut reader = csv::Reader::from_reader(file);
+        let header =
+            reader.headers().map_err(|e| Error::invalid("--file", format!("{}: {e}", path.display())))?.clone();
+        let (Some(ti), Some(ri)) = (header.iter().position(|h| h == "task"), header.iter().position(|h| h == "ref"))
+        else {
+            return Err(Error::invalid(
+                "--file",
+                format!("{}: the header must name the columns task and ref", path.display()),
+            )
+            .into());
+        };
+        for (i, rec) in reader.records().enumerate() {
+            let parsed = rec.map_err(|e| e.to_string()).and_then(|r| {
+                Ok((
+                    r.get(ti).and_then(|t| t.trim().parse().ok()).ok_or("task: not a number")?,
+                    r.get(ri).unwrap_or("").to_owned(),
+                ))
+            });
+            entries.push((i + 2, parsed));
+        }
+    }
+    let mut done = Vec::new();
+    let mut failed = 0;
+    for (line, entry) in entries {
+        let result = entry.map_err(anyhow::Error::msg).and_then(|(task, reference)| done_one(ctx, task, &reference));
+        match result {
+            Ok(d) => done.push(d),
+            Err(e) => {
+                failed += 1;
+                crate::output::stderr_line(&format!(
+                    "dsr: {}: line {line}: {}",
+                    path.display(),
+                    crate::output::sanitize::line(&format!("{e:#}"))
+                ))?;
+            }
+        }
+    }
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({"format_version": 1, "done": done, "failed": failed}))?;
+    }
+    Ok(if failed > 0 { Code::BatchFailed } else { Code::Ok })
+}

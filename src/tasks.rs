@@ -1,0 +1,263 @@
+//! Tasks for the company's systems that keep their own copy of rows of the data map (design
+//! §10, docs/tasks.md). A system is named in the company file (`[[system]]`) with the tables it
+//! copies. Every rectification, erasure, restriction and objection that touches rows of those
+//! tables gives the system one task with the source keys of the rows (the table's
+//! `[table.import] key`, else its key) and, for a rectification, the new values. A sync script
+//! reads the open tasks as JSON Lines and acknowledges each; the keys are erased then. A request
+//! with open tasks is not completed, and with `letter_after_tasks` its answer letter waits for
+//! them.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::audit;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::map::System;
+use crate::request::Request;
+use crate::store::personal::DataMap;
+
+/// The systems of a store's map and whether letters wait for their tasks.
+#[derive(Debug, Default)]
+pub struct Systems {
+    pub list: Vec<System>,
+    pub letter_after_tasks: bool,
+}
+
+impl Systems {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Systems> {
+        let mut stmt = conn.prepare_cached("SELECT spec FROM map_system ORDER BY sort, name")?;
+        let list = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .map(|s| {
+                s.map(|s| {
+                    serde_json::from_str(&s).unwrap_or(System { name: String::new(), label: None, tables: Vec::new() })
+                })
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|s: &System| !s.name.is_empty())
+            .collect();
+        let letter_after_tasks = conn
+            .query_row("SELECT letter_after_tasks FROM map_option WHERE one = 1", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(false);
+        Ok(Systems { list, letter_after_tasks })
+    }
+
+    /// Write the company file's systems and options (in the caller's transaction).
+    pub fn save(conn: &Connection, systems: &[System], letter_after_tasks: bool) -> rusqlite::Result<()> {
+        conn.execute("DELETE FROM map_system", [])?;
+        for (i, s) in systems.iter().enumerate() {
+            let spec = serde_json::to_string(s).expect("a system always serialises");
+            conn.execute(
+                "INSERT INTO map_system (name, sort, spec) VALUES (?1, ?2, ?3)",
+                params![s.name, (i as i64 + 1) * 10, spec],
+            )?;
+        }
+        conn.execute(
+            "INSERT INTO map_option (one, letter_after_tasks) VALUES (1, ?1)
+             ON CONFLICT (one) DO UPDATE SET letter_after_tasks = excluded.letter_after_tasks",
+            [letter_after_tasks],
+        )?;
+        Ok(())
+    }
+}
+
+/// What a right changed, for the tasks it gives.
+pub enum Change<'a> {
+    /// All the person's rows of the tables (an erasure, a restriction, an objection); read
+    /// before an erasure deletes them.
+    Person(i64),
+    /// Rectified values: (table, the row's key, column), the new value read from the row.
+    Values(&'a [crate::rights::rectify::Spot]),
+}
+
+/// Give each system that copies a table the change touched a task (in the caller's
+/// transaction). Returns the number of tasks made.
+pub fn record(
+    conn: &Connection,
+    clock: &Clock,
+    req: &Request,
+    action: &str,
+    change: Change<'_>,
+) -> anyhow::Result<usize> {
+    let systems = Systems::load(conn)?;
+    if systems.list.is_empty() {
+        return Ok(0);
+    }
+    let map = DataMap::load(conn)?;
+    let mut made = 0;
+    for sys in &systems.list {
+        let mut rows: Vec<Value> = Vec::new();
+        for t in sys.tables.iter().filter_map(|t| map.table(t)) {
+            let key = t.import.key.as_deref().unwrap_or(&t.key);
+            match &change {
+                Change::Person(person) => {
+                    let Some(scope) = map.scope(&t.name) else { continue };
+                    let sql =
+                        format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} ORDER BY rowid", scope.from, scope.filter);
+                    for k in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, Option<String>>(0))? {
+                        if let Some(k) = k? {
+                            rows.push(json!({"table": t.name, "key": k}));
+                        }
+                    }
+                }
+                Change::Values(values) => {
+                    for (table, row, column) in values.iter().filter(|v| v.0 == t.name) {
+                        let sql =
+                            format!("SELECT CAST({key} AS TEXT), {column} FROM {} WHERE {} = ?1", t.sql_name(), t.key);
+                        let found: Option<(Option<String>, rusqlite::types::Value)> =
+                            conn.prepare_cached(&sql)?.query_row([row], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                        if let Some((Some(k), value)) = found {
+                            let value = match value {
+                                rusqlite::types::Value::Text(t) => Value::String(t),
+                                rusqlite::types::Value::Integer(i) => json!(i),
+                                rusqlite::types::Value::Real(f) => json!(f),
+                                _ => Value::Null,
+                            };
+                            rows.push(json!({"table": table, "key": k, "set": {column: value}}));
+                        }
+                    }
+                }
+            }
+        }
+        if rows.is_empty() {
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO task (request_id, system, action, created_at, rows) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![req.id, sys.name, action, clock.timestamp(), Value::Array(rows).to_string()],
+        )?;
+        made += 1;
+        audit::append(
+            conn,
+            clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "task-made",
+            json!({"task": conn.last_insert_rowid(), "system": sys.name, "action": action}),
+        )?;
+    }
+    Ok(made)
+}
+
+/// One task as a sync script reads it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub task: i64,
+    pub system: String,
+    pub request: String,
+    pub action: String,
+    pub created_at: String,
+    /// The rows: `{"table", "key"}` and for a rectification `"set": {column: value}`; empty once done.
+    pub rows: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub done_ref: Option<String>,
+}
+
+/// The tasks, oldest first: open ones, or with `all` done ones too; of one system or of all.
+pub fn list(conn: &Connection, system: Option<&str>, all: bool) -> rusqlite::Result<Vec<Task>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, system, request_id, action, created_at, rows, done_at, done_ref FROM task
+         WHERE (?1 IS NULL OR system = ?1) AND (?2 OR done_at IS NULL) ORDER BY id",
+    )?;
+    let rows = stmt.query_map(params![system, all], |r| {
+        let rows: Option<String> = r.get(5)?;
+        Ok(Task {
+            task: r.get(0)?,
+            system: r.get(1)?,
+            request: r.get(2)?,
+            action: r.get(3)?,
+            created_at: r.get(4)?,
+            rows: rows.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Array(Vec::new())),
+            done_at: r.get(6)?,
+            done_ref: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Open tasks of a request: (count, oldest created_at, systems).
+pub fn open_of(conn: &Connection, request: &str) -> rusqlite::Result<(i64, Option<String>, Vec<String>)> {
+    let (n, oldest): (i64, Option<String>) = conn
+        .prepare_cached("SELECT count(*), min(created_at) FROM task WHERE request_id = ?1 AND done_at IS NULL")?
+        .query_row([request], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let systems = conn
+        .prepare_cached("SELECT DISTINCT system FROM task WHERE request_id = ?1 AND done_at IS NULL ORDER BY system")?
+        .query_map([request], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((n, oldest, systems))
+}
+
+/// What acknowledging a task did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Done {
+    pub task: i64,
+    pub request: String,
+    /// Tasks of the request still open.
+    pub open: i64,
+    /// The request was completed by this acknowledgement (its answer delivered before).
+    pub completed: bool,
+    /// Letters held for the tasks were released to the queue.
+    pub letters_released: usize,
+}
+
+/// [`done`] in a transaction of its own, with its audit entry.
+pub fn acknowledge(conn: &mut Connection, clock: &Clock, task: i64, reference: &str) -> anyhow::Result<Done> {
+    let tx = conn.transaction()?;
+    let out = done(&tx, clock, task, reference)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Acknowledge a task (in the caller's transaction): its keys and values are erased, the
+/// reference kept. The last open task of a request releases its held letters and, when its
+/// answer was delivered already, completes it. A task done before is refused.
+pub fn done(conn: &Connection, clock: &Clock, task: i64, reference: &str) -> anyhow::Result<Done> {
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().any(char::is_control) || reference.chars().count() > 200 {
+        return Err(Error::invalid(
+            "--ref",
+            "give the system's reference for what it did (at most 200 characters, one line)",
+        )
+        .into());
+    }
+    let found: Option<(String, Option<String>)> = conn
+        .query_row("SELECT request_id, done_at FROM task WHERE id = ?1", [task], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((request, done_at)) = found else {
+        return Err(Error::invalid("task", format!("no task {task}; `dsr tasks` lists the open ones")).into());
+    };
+    if let Some(at) = done_at {
+        return Err(Error::RequestState(format!("task {task} was acknowledged on {}", &at[..at.len().min(10)])).into());
+    }
+    conn.execute(
+        "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
+        params![task, clock.timestamp(), reference],
+    )?;
+    let req = crate::request::load(conn, &request)?;
+    audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-done", json!({"task": task}))?;
+    let (open, _, _) = open_of(conn, &request)?;
+    let mut out = Done { task, request: request.clone(), open, completed: false, letters_released: 0 };
+    if open == 0 {
+        out.letters_released = conn
+            .execute("UPDATE queued SET held = 0 WHERE request_id = ?1 AND held = 1 AND done_at IS NULL", [&request])?;
+        if req.state == "verified" && req.delivered_at.is_some() {
+            crate::request::complete_after_tasks(conn, clock, &req)?;
+            out.completed = true;
+        }
+    }
+    Ok(out)
+}
+
+/// Hold the request's queued answer letter until its tasks are done (`letter_after_tasks`).
+pub fn hold_letters(conn: &Connection, request: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE queued SET held = 1 WHERE request_id = ?1 AND kind = 'mail' AND done_at IS NULL AND delivers = 1",
+        [request],
+    )
+}

@@ -1,0 +1,140 @@
+//! The change feed (design §10, docs/tasks.md): systems that keep their own copy get a task per
+//! change with the rows' source keys, a sync script reads them as JSON Lines and acknowledges
+//! them, and a request is completed (and with `letter_after_tasks` its letter sent) only after.
+
+use serde_json::Value;
+
+use crate::support::{stderr, stdout, Env};
+
+const SANNE: &str = "sanne.dejong@example.nl";
+
+/// The web shop with two systems that keep copies: a mailing service and the warehouse.
+fn shop_with_systems(letter_after_tasks: bool) -> Env {
+    let env = Env::with_fixture("webshop");
+    let text = stdout(&env.run(&["register", "export"]));
+    let mut file: toml::Table = text.parse().unwrap();
+    if letter_after_tasks {
+        file.insert("letter_after_tasks".into(), true.into());
+    }
+    let system = |name: &str, tables: &[&str]| {
+        let mut t = toml::Table::new();
+        t.insert("name".into(), name.into());
+        t.insert("tables".into(), toml::Value::Array(tables.iter().map(|t| (*t).into()).collect()));
+        toml::Value::Table(t)
+    };
+    file.insert(
+        "system".into(),
+        toml::Value::Array(vec![
+            system("mailer", &["email_address"]),
+            system("warehouse", &["delivery_address", "shop_order"]),
+        ]),
+    );
+    std::fs::write(env.path("systems.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.run(&["register", "apply", "systems.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    env
+}
+
+/// The open tasks as a sync script reads them: one JSON object a line.
+fn open_tasks(env: &Env, system: Option<&str>) -> Vec<Value> {
+    let mut args = vec!["--json", "tasks"];
+    if let Some(s) = system {
+        args.extend(["--system", s]);
+    }
+    let out = env.run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn state(env: &Env, id: &str) -> String {
+    env.sql().query_row("SELECT state FROM request WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
+    let env = shop_with_systems(true);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let mailer = &open_tasks(&env, Some("mailer"))[0];
+    assert_eq!((mailer["action"].as_str(), mailer["request"].as_str()), (Some("erase"), Some(id.as_str())));
+    assert_eq!(mailer["rows"], serde_json::json!([{"table": "email_address", "key": "11"}]));
+    let warehouse = &open_tasks(&env, Some("warehouse"))[0];
+    let keys: Vec<String> = warehouse["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{}:{}", r["table"].as_str().unwrap(), r["key"].as_str().unwrap()))
+        .collect();
+    assert!(keys.contains(&"shop_order:11".to_owned()) && keys.contains(&"delivery_address:11".to_owned()), "{keys:?}");
+    // The erasure is done in dsr; the letter waits, the request is not completed.
+    assert_eq!(env.messages(&id).len(), 1, "only the code went out");
+    assert_eq!(state(&env, &id), "verified");
+    let list = stdout(&env.run(&["request", "list", "--open"]));
+    assert!(list.contains("2 tasks open for mailer, warehouse"), "{list}");
+    // The mailing service acknowledges: one left.
+    let out = env.run(&["tasks", "done", &mailer["task"].to_string(), "--ref", "mailer sync 2026-12-02"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.messages(&id).len(), 1);
+    assert_eq!(state(&env, &id), "verified");
+    // The warehouse's sync script acknowledges from its file: the letter goes, the request completes.
+    std::fs::write(env.path("acks.csv"), format!("task,ref\n{},wms batch 77\n", warehouse["task"])).unwrap();
+    let out = env.run(&["tasks", "done", "--file", "acks.csv"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.messages(&id).len(), 2, "the erasure letter is sent once both acknowledged");
+    assert_eq!(state(&env, &id), "completed");
+    assert!(open_tasks(&env, None).is_empty());
+    // The source keys are gone; the references stay.
+    let kept: i64 = env.count("SELECT count(*) FROM task WHERE rows IS NOT NULL");
+    assert_eq!(kept, 0);
+    let refs: i64 = env.count("SELECT count(*) FROM task WHERE done_ref IN ('mailer sync 2026-12-02', 'wms batch 77')");
+    assert_eq!(refs, 2);
+    let out = env.run(&["tasks", "done", &mailer["task"].to_string(), "--ref", "again"]);
+    assert_eq!(out.status.code(), Some(9), "a task is acknowledged once: {}", stderr(&out));
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
+fn without_letter_after_tasks_the_letter_goes_and_the_request_completes_with_the_last_task() {
+    let env = shop_with_systems(false);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    assert_eq!(env.messages(&id).len(), 2, "the letter went out");
+    assert_eq!(state(&env, &id), "verified", "delivered, but the systems have not done their part");
+    for t in open_tasks(&env, None) {
+        env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "done"]).assert().success();
+    }
+    assert_eq!(state(&env, &id), "completed");
+}
+
+#[test]
+fn a_rectification_gives_the_system_the_new_value() {
+    let env = shop_with_systems(false);
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    assert_eq!(tasks.len(), 1, "only the warehouse copies delivery addresses: {tasks:?}");
+    assert_eq!(tasks[0]["system"], "warehouse");
+    assert_eq!(tasks[0]["action"], "rectify");
+    let row = &tasks[0]["rows"][0];
+    assert_eq!(
+        (row["table"].as_str(), row["set"]["postal_code"].as_str()),
+        (Some("delivery_address"), Some("2312 KP"))
+    );
+}
+
+#[test]
+fn a_file_naming_an_unknown_table_for_a_system_is_refused() {
+    let env = Env::with_fixture("webshop");
+    let text = stdout(&env.run(&["register", "export"]));
+    let bad = format!("{text}\n[[system]]\nname = \"crm\"\ntables = [\"contacts\"]\n");
+    std::fs::write(env.path("bad.toml"), bad).unwrap();
+    let out = env.run(&["register", "check", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("system[0].tables[0]: \"contacts\" is not a [[table]] of the data map"),
+        "{}",
+        stderr(&out)
+    );
+}

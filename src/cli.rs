@@ -95,6 +95,8 @@ pub enum Command {
     Erase(EraseArgs),
     /// Load rows a source system exported (CSV or JSON Lines) into a table of the data map, matched on the source's key
     Import(ImportArgs),
+    /// Check the store and its company databases against the data map and say what to fix (exit 24 when something is found)
+    Doctor,
     /// Tasks for the systems that keep copies: list them (JSON Lines with --json) or acknowledge them
     Tasks(TasksArgs),
     /// Storage limitation (Art. 5(1)(e)): apply every retention rule of the register

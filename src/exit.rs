@@ -56,6 +56,8 @@ pub enum Code {
     RunLocked = 22,
     /// Erased or removed, but a reader kept the old bytes in the WAL: the checkpoint must be redone.
     WalBusy = 23,
+    /// `doctor`: the store or a company database has problems to fix (each one listed).
+    Findings = 24,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -86,6 +88,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),
     (23, "done, but a reader kept removed bytes in the WAL; run again when it has finished"),
+    (24, "doctor: problems found, each listed with what to fix"),
     (141, "the reader closed the output pipe (nothing reported)"),
 ];
 
@@ -116,6 +119,7 @@ impl Code {
         Code::StalePlan,
         Code::RunLocked,
         Code::WalBusy,
+        Code::Findings,
         Code::BrokenPipe,
     ];
 
@@ -146,6 +150,7 @@ impl Code {
             Code::StalePlan => "stale-plan",
             Code::RunLocked => "run-locked",
             Code::WalBusy => "wal-busy",
+            Code::Findings => "findings",
             Code::BrokenPipe => "broken-pipe",
         }
     }

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod cron;
+pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod free_text;

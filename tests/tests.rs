@@ -13,6 +13,7 @@ mod batch_groups;
 mod check;
 mod cli;
 mod data_map;
+mod doctor;
 mod erase;
 mod erase_map;
 mod export;

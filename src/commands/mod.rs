@@ -7,6 +7,7 @@ mod change;
 mod check;
 mod deliver;
 mod demo;
+mod doctor;
 mod erase;
 mod export;
 mod import;
@@ -124,6 +125,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
         Command::Import(args) => on_store(&db, out, |ctx| import::import(ctx, &args)),
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(ctx, &args)),
+        Command::Doctor => on_store(&db, out, doctor::doctor),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),
         Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(ctx, &args)),

@@ -1,0 +1,32 @@
+//! `dsr doctor`: the findings of `crate::doctor`, one line each with what to fix (or one JSON
+//! document); exit 24 when there is any.
+
+use super::Ctx;
+use crate::exit::Code;
+
+pub fn doctor(ctx: &mut Ctx) -> anyhow::Result<Code> {
+    let findings = crate::doctor::run(&ctx.store.conn)?;
+    if ctx.out.json {
+        ctx.out.json(&serde_json::json!({"format_version": 1, "ok": findings.is_empty(), "findings": findings}))?;
+    } else if findings.is_empty() {
+        ctx.out.data("No problems found: the store and its company databases fit the data map.")?;
+    } else {
+        let mut text = String::new();
+        for f in &findings {
+            let at = match &f.column {
+                Some(c) => format!("{}.{c}", f.table),
+                None => f.table.clone(),
+            };
+            text.push_str(&format!(
+                "{at}: {} row{}: {}\n    fix: {}\n",
+                f.rows,
+                if f.rows == 1 { "" } else { "s" },
+                f.what,
+                f.fix
+            ));
+        }
+        text.push_str(&format!("{} problem{} to fix.", findings.len(), if findings.len() == 1 { "" } else { "s" }));
+        ctx.out.data(&crate::output::sanitize::text(&text, true))?;
+    }
+    Ok(if findings.is_empty() { Code::Ok } else { Code::Findings })
+}

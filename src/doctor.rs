@@ -1,0 +1,224 @@
+//! `dsr doctor` (design §10, docs/doctor.md): the store and the company databases it attaches
+//! checked against the data map, for what the rights would get wrong without saying so: an
+//! identifier not in the form lookups compare (a person not found), a time not in UTC (a
+//! retention period counted wrongly), a row whose link names no row (a row no person reaches,
+//! never answered for nor erased), a retention rule that can match nothing, and an identifier
+//! of someone erased that is back in the data. Each finding says what to fix. Values are never
+//! shown, only tables, columns and counts.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::keys::Keys;
+use crate::map::table::{EraseKind, IdentifierKind, Table};
+use crate::register::Register;
+use crate::store::personal::DataMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`.
+    pub check: &'static str,
+    pub table: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub rows: i64,
+    pub what: String,
+    pub fix: String,
+}
+
+/// A UTC time as dsr stores it (`2026-03-01T09:30:00Z`, fractions allowed), or a date.
+const UTC_TIME: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]*Z";
+const DATE: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]";
+
+pub fn run(conn: &Connection) -> anyhow::Result<Vec<Finding>> {
+    let map = DataMap::load(conn)?;
+    let mut out = Vec::new();
+    for t in &map.tables {
+        identifiers(conn, t, &mut out)?;
+        times(conn, t, &mut out)?;
+        orphans(conn, &map, t, &mut out)?;
+    }
+    rules(conn, &map, &mut out)?;
+    erased_back(conn, &map, &mut out)?;
+    Ok(out)
+}
+
+fn count(conn: &Connection, sql: &str) -> rusqlite::Result<i64> {
+    conn.query_row(sql, [], |r| r.get(0))
+}
+
+/// Identifier columns hold the form lookups compare: a folded email, an E.164 phone number, a
+/// customer number in capitals.
+fn identifiers(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Result<()> {
+    for id in &t.identifier {
+        let c = &id.column;
+        let (bad, form) = match (id.kind, &id.written_in) {
+            (IdentifierKind::Email, Some(w)) => (format!("{w} IS NOT NULL AND {c} IS NOT dsr_fold({w})"), "the address as written, folded to lower case"),
+            (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> dsr_fold({c})"), "lower case"),
+            (IdentifierKind::Phone, _) => (
+                format!("{c} IS NOT NULL AND NOT ({c} GLOB '+[1-9]*' AND length({c}) BETWEEN 8 AND 16 AND substr({c}, 2) NOT GLOB '*[^0-9]*')"),
+                "E.164 (+31612345678)",
+            ),
+            (IdentifierKind::CustomerNumber, _) => (format!("{c} IS NOT NULL AND {c} <> upper({c})"), "capitals"),
+            (IdentifierKind::Cookie, _) => continue,
+        };
+        let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {bad}", t.sql_name()))?;
+        if n > 0 {
+            out.push(Finding {
+                check: "identifier",
+                table: t.name.clone(),
+                column: Some(c.clone()),
+                rows: n,
+                what: format!("not in the form lookups compare ({form}): these people are not found by it"),
+                fix: format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Columns holding moments are UTC text: the import's times, the retention moment, the fiscal date.
+fn times(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Result<()> {
+    let mut columns: Vec<(&String, bool)> = t.import.times.iter().map(|c| (c, false)).collect();
+    columns.extend(t.import.updated.iter().map(|c| (c, false)));
+    columns.extend(t.import.dates.iter().map(|c| (c, true)));
+    if let Some(r) = &t.retention {
+        // A retention moment may be a date or a time.
+        columns.extend(r.counts_from.iter().chain(&r.contract_end).map(|c| (c, true)));
+    }
+    columns.sort();
+    columns.dedup_by(|a, b| a.0 == b.0);
+    for (c, date_ok) in columns {
+        let good = if date_ok {
+            format!("({c} GLOB '{UTC_TIME}' OR {c} GLOB '{DATE}')")
+        } else {
+            format!("{c} GLOB '{UTC_TIME}'")
+        };
+        let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))?;
+        if n > 0 {
+            out.push(Finding {
+                check: "time",
+                table: t.name.clone(),
+                column: Some(c.clone()),
+                rows: n,
+                what: "not a UTC time such as 2026-03-01T09:30:00Z: periods counted from it come out wrong".into(),
+                fix: format!(
+                    "load the rows again with `dsr import {} FILE --source-tz ZONE`, which converts them to UTC",
+                    t.name
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Rows whose link names a row the parent table does not have reach no one: no answer shows
+/// them, no erasure removes them. A NULL link is only expected where rows may be anonymous or
+/// are kept detached.
+fn orphans(conn: &Connection, map: &DataMap, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Result<()> {
+    let (Some(link), false) = (&t.link, t.root) else { return Ok(()) };
+    let Some(parent) = map.table(&link.parent) else { return Ok(()) };
+    let column = &link.column;
+    let dangling = count(
+        conn,
+        &format!(
+            "SELECT count(*) FROM {} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT {} FROM {})",
+            t.sql_name(),
+            parent.key,
+            parent.sql_name()
+        ),
+    )?;
+    if dangling > 0 {
+        out.push(Finding {
+            check: "orphan",
+            table: t.name.clone(),
+            column: Some(column.clone()),
+            rows: dangling,
+            what: format!("the link names no row of {}: no person is reached, so no answer shows these rows and no erasure removes them", parent.name),
+            fix: format!("find the {} rows they belonged to, or delete them if they are no one's", parent.name),
+        });
+    }
+    let detached = t.other_people.is_some()
+        || t.erase.detach.iter().any(|d| d == column)
+        || matches!(t.erase.kind, EraseKind::FiscalRecord | EraseKind::KeptIfReferenced | EraseKind::ClaimHistory);
+    if !detached {
+        let unlinked = count(conn, &format!("SELECT count(*) FROM {} WHERE {column} IS NULL", t.sql_name()))?;
+        if unlinked > 0 {
+            out.push(Finding {
+                check: "orphan",
+                table: t.name.clone(),
+                column: Some(column.clone()),
+                rows: unlinked,
+                what: "no link: these rows reach no person, and the map keeps no rows of this table detached".into(),
+                fix: format!("set {column} to the row of {} they belong to, or delete them", parent.name),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A retention rule on a table with rows of which none has the moment it counts from never
+/// removes anything.
+fn rules(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    for rule in &Register::load(conn)?.retention {
+        let Some(t) = map.table(&rule.table) else { continue };
+        let Some(moment) = t.retention.as_ref().and_then(|r| r.counts_from.as_ref().or(r.contract_end.as_ref())) else {
+            continue;
+        };
+        if rule.starts_at != "event" && rule.starts_at != "last-seen" {
+            continue;
+        }
+        let (rows, with): (i64, i64) =
+            conn.query_row(&format!("SELECT count(*), count({moment}) FROM {}", t.sql_name()), [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if rows > 0 && with == 0 {
+            out.push(Finding {
+                check: "rule",
+                table: t.name.clone(),
+                column: Some(moment.clone()),
+                rows,
+                what: format!("retention rule {} counts from {moment}, which no row has: it never removes anything", rule.code),
+                fix: format!("fill {moment} in the rows (the moment the period starts), or point the rule's table at the column that has it"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An identifier of a person erased (on the suppression list) that is in the data again: the
+/// application wrote it back, or the company database lost the erasure's commit.
+fn erased_back(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    let erased: std::collections::HashSet<String> = conn
+        .prepare("SELECT hash FROM suppression WHERE reason = 'erased'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if erased.is_empty() {
+        return Ok(());
+    }
+    let keys = Keys::load(conn)?;
+    for t in &map.tables {
+        for id in &t.identifier {
+            let Some(kind) = id.kind.suppression_kind() else { continue };
+            let mut stmt =
+                conn.prepare(&format!("SELECT {} FROM {} WHERE {} IS NOT NULL", id.column, t.sql_name(), id.column))?;
+            let mut n = 0;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let v: String = r.get(0)?;
+                n += i64::from(erased.contains(&crate::check::suppression_hash(&keys, kind, &v)));
+            }
+            if n > 0 {
+                out.push(Finding {
+                    check: "erased-back",
+                    table: t.name.clone(),
+                    column: Some(id.column.clone()),
+                    rows: n,
+                    what: "identifiers of people who were erased are in the data again".into(),
+                    fix: "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --email ADDRESS`)".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

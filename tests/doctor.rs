@@ -1,0 +1,72 @@
+//! `dsr doctor`: what the data map says the data is, checked; each problem named with its fix.
+
+use serde_json::Value;
+
+use crate::support::{stderr, stdout, Env};
+
+fn findings(env: &Env) -> (Vec<Value>, i32) {
+    let (v, code): (Value, i32) = env.json(&["doctor"]);
+    (v["findings"].as_array().unwrap().clone(), code)
+}
+
+#[test]
+fn a_fixture_store_is_healthy() {
+    for fixture in ["virtio", "voordelig-streamen", "webshop"] {
+        let env = Env::with_fixture(fixture);
+        let (found, code) = findings(&env);
+        assert_eq!((code, found.len()), (0, 0), "{fixture}: {found:#?}");
+        let out = env.run(&["doctor"]);
+        assert!(stdout(&out).starts_with("No problems found"), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn each_kind_of_problem_is_named_with_its_fix() {
+    let env = Env::with_fixture("webshop");
+    let conn = env.sql();
+    conn.execute_batch(
+        "UPDATE email_address SET address_norm = 'Emma.Bos@Example.com' WHERE address = 'emma.bos@example.com';
+         UPDATE customer SET customer_number = lower(customer_number) WHERE id = 101;
+         UPDATE delivery_address SET created_at = '2024-05-01 10:00' WHERE id = 11;
+         PRAGMA foreign_keys = OFF;
+         UPDATE shop_order SET customer_id = 99999 WHERE id = 11;",
+    )
+    .unwrap();
+    let (found, code) = findings(&env);
+    assert_eq!(code, 24, "{found:#?}");
+    let at = |check: &str, table: &str, column: &str| {
+        found
+            .iter()
+            .find(|f| f["check"] == check && f["table"] == table && f["column"] == column)
+            .unwrap_or_else(|| panic!("{check} {table}.{column}: {found:#?}"))
+    };
+    assert_eq!(at("identifier", "email_address", "address_norm")["rows"], 1);
+    assert_eq!(at("identifier", "customer", "customer_number")["rows"], 1);
+    assert_eq!(at("time", "delivery_address", "created_at")["rows"], 1);
+    assert!(at("orphan", "shop_order", "customer_id")["fix"].as_str().unwrap().contains("customer"));
+    let out = env.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(24), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("email_address.address_norm: 1 row: not in the form lookups compare"), "{text}");
+    assert!(text.contains("fix: load the rows again with `dsr import email_address FILE`"), "{text}");
+    assert!(!text.contains("Emma.Bos@Example.com"), "values are not shown: {text}");
+}
+
+#[test]
+fn an_erased_person_written_back_into_a_company_database_is_found() {
+    let env = Env::with_fixture("webshop");
+    let id = env.verified("erase", &["--email", "sanne.dejong@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    env.sql()
+        .execute_batch(
+            "INSERT INTO email_address (id, person_id, address, address_norm, is_primary, newsletter_opt_in, created_at)
+             VALUES (990, 2, 'Sanne.deJong@example.nl', 'sanne.dejong@example.nl', 0, 0, '2026-12-01T00:00:00Z')",
+        )
+        .unwrap();
+    let (found, code) = findings(&env);
+    assert_eq!(code, 24);
+    assert!(
+        found.iter().any(|f| f["check"] == "erased-back" && f["table"] == "email_address" && f["rows"] == 1),
+        "{found:#?}"
+    );
+}

@@ -43,6 +43,24 @@ pub fn run(conn: &Connection) -> anyhow::Result<Vec<Finding>> {
     Ok(out)
 }
 
+fn finding(
+    check: &'static str,
+    table: &str,
+    column: &str,
+    rows: i64,
+    what: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
+    Finding {
+        check,
+        table: table.to_owned(),
+        column: Some(column.to_owned()),
+        rows,
+        what: what.into(),
+        fix: fix.into(),
+    }
+}
+
 fn count(conn: &Connection, sql: &str) -> rusqlite::Result<i64> {
     conn.query_row(sql, [], |r| r.get(0))
 }
@@ -64,14 +82,7 @@ fn identifiers(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite
         };
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {bad}", t.sql_name()))?;
         if n > 0 {
-            out.push(Finding {
-                check: "identifier",
-                table: t.name.clone(),
-                column: Some(c.clone()),
-                rows: n,
-                what: format!("not in the form lookups compare ({form}): these people are not found by it"),
-                fix: format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name),
-            });
+            out.push(finding("identifier", &t.name, c, n, format!("not in the form lookups compare ({form}): these people are not found by it"), format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name)));
         }
     }
     Ok(())
@@ -96,17 +107,17 @@ fn times(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Resu
         };
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))?;
         if n > 0 {
-            out.push(Finding {
-                check: "time",
-                table: t.name.clone(),
-                column: Some(c.clone()),
-                rows: n,
-                what: "not a UTC time such as 2026-03-01T09:30:00Z: periods counted from it come out wrong".into(),
-                fix: format!(
+            out.push(finding(
+                "time",
+                &t.name,
+                c,
+                n,
+                "not a UTC time such as 2026-03-01T09:30:00Z: periods counted from it come out wrong",
+                format!(
                     "load the rows again with `dsr import {} FILE --source-tz ZONE`, which converts them to UTC",
                     t.name
                 ),
-            });
+            ));
         }
     }
     Ok(())
@@ -129,14 +140,7 @@ fn orphans(conn: &Connection, map: &DataMap, t: &Table, out: &mut Vec<Finding>) 
         ),
     )?;
     if dangling > 0 {
-        out.push(Finding {
-            check: "orphan",
-            table: t.name.clone(),
-            column: Some(column.clone()),
-            rows: dangling,
-            what: format!("the link names no row of {}: no person is reached, so no answer shows these rows and no erasure removes them", parent.name),
-            fix: format!("find the {} rows they belonged to, or delete them if they are no one's", parent.name),
-        });
+        out.push(finding("orphan", &t.name, column, dangling, format!("the link names no row of {}: no person is reached, so no answer shows these rows and no erasure removes them", parent.name), format!("find the {} rows they belonged to, or delete them if they are no one's", parent.name)));
     }
     let detached = t.other_people.is_some()
         || t.erase.detach.iter().any(|d| d == column)
@@ -144,14 +148,14 @@ fn orphans(conn: &Connection, map: &DataMap, t: &Table, out: &mut Vec<Finding>) 
     if !detached {
         let unlinked = count(conn, &format!("SELECT count(*) FROM {} WHERE {column} IS NULL", t.sql_name()))?;
         if unlinked > 0 {
-            out.push(Finding {
-                check: "orphan",
-                table: t.name.clone(),
-                column: Some(column.clone()),
-                rows: unlinked,
-                what: "no link: these rows reach no person, and the map keeps no rows of this table detached".into(),
-                fix: format!("set {column} to the row of {} they belong to, or delete them", parent.name),
-            });
+            out.push(finding(
+                "orphan",
+                &t.name,
+                column,
+                unlinked,
+                "no link: these rows reach no person, and the map keeps no rows of this table detached",
+                format!("set {column} to the row of {} they belong to, or delete them", parent.name),
+            ));
         }
     }
     Ok(())
@@ -173,14 +177,14 @@ fn rules(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Re
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         if rows > 0 && with == 0 {
-            out.push(Finding {
-                check: "rule",
-                table: t.name.clone(),
-                column: Some(moment.clone()),
+            out.push(finding(
+                "rule",
+                &t.name,
+                moment,
                 rows,
-                what: format!("retention rule {} counts from {moment}, which no row has: it never removes anything", rule.code),
-                fix: format!("fill {moment} in the rows (the moment the period starts), or point the rule's table at the column that has it"),
-            });
+                format!("retention rule {} counts from {moment}, which no row has: it never removes anything", rule.code),
+                format!("fill {moment} in the rows (the moment the period starts), or point the rule's table at the column that has it"),
+            ));
         }
     }
     Ok(())
@@ -209,14 +213,14 @@ fn erased_back(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyh
                 n += i64::from(erased.contains(&crate::check::suppression_hash(&keys, kind, &v)));
             }
             if n > 0 {
-                out.push(Finding {
-                    check: "erased-back",
-                    table: t.name.clone(),
-                    column: Some(id.column.clone()),
-                    rows: n,
-                    what: "identifiers of people who were erased are in the data again".into(),
-                    fix: "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --email ADDRESS`)".into(),
-                });
+                out.push(finding(
+                    "erased-back",
+                    &t.name,
+                    &id.column,
+                    n,
+                    "identifiers of people who were erased are in the data again",
+                    "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --email ADDRESS`)",
+                ));
             }
         }
     }

@@ -68,7 +68,7 @@ lookup_sql() {
   q+="SELECT count(*) FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $cust);"
   q+="SELECT count(*) FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
   q+="SELECT count(*) FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
-  sqlite3 "$wdb" "$q"
+  sqlite3 "$cdb" "$q"
 }
 export -f lookup_sql
 export db
@@ -82,12 +82,23 @@ work=$dir/work-$customers
 rm -rf "$work" && mkdir -p "$work"
 cp "$db" "$work/store.sqlite"
 wdb=$work/store.sqlite
+# cdb: the file with the company's tables. ATTACHED=1 makes the copy the company's own database
+# and a new dsr store that attaches it (`[[database]]`, every table of the map placed in it):
+# dsr then works on it in place, and the SQL lower bounds read and delete in that file.
+cdb=$wdb
+if [ "${ATTACHED:-0}" = 1 ]; then
+  mv "$wdb" "$work/company.sqlite"; cdb=$work/company.sqlite
+  "$dsr" --db "$cdb" register export > "$work/company.toml"
+  sed -e '/^\[\[table\]\]$/{n;s/^name = .*/&\ndatabase = "company"/}' "$work/company.toml" > "$work/attached.toml"
+  printf '\n[[database]]\nname = "company"\npath = "company.sqlite"\n' >> "$work/attached.toml"
+  "$dsr" --db "$wdb" init --register "$work/attached.toml" >&2
+fi
 # Every figure is taken with the store in the page cache, as on a server whose store fits in
 # memory: the generated store's pages are dropped from the cache (only its copy is used from here
 # on) and the copy just written is read once (the kernel had dropped most of it), so dsr and the
 # SQL lower bounds alike measure work, not the disk.
 python3 -c 'import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)' "$db"
-cat "$wdb" > /dev/null
+cat "$cdb" > /dev/null
 access_ids=()
 for i in $(seq 1 "$runs"); do
   n=$(( (i * 7919) % customers + 1 )); id=$(printf 'G%08d' "$n")
@@ -121,10 +132,10 @@ rows_sql() {
   q+="SELECT * FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);"
   q+="SELECT * FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);"
   [ "$portable" = 1 ] || q+="SELECT * FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c); SELECT * FROM disclosure WHERE person_id IN $p;"
-  sqlite3 -json "$wdb" "$q"
+  sqlite3 -json "$cdb" "$q"
 }
 export -f rows_sql
-export wdb
+export wdb cdb
 
 lookup_ms=$(time_each "$dsr" --db "$wdb" --json lookup --customer '{}')
 lookup_sql_ms=$(time_each bash -c 'lookup_sql {}')
@@ -158,7 +169,7 @@ batch_rate=$(awk -v n="$batch" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (m
 
 # check --stdin over 1,000,000 addresses (customers' primary addresses, repeated as needed).
 lines=${CHECK_LINES:-1000000}
-sqlite3 "$wdb" "SELECT address FROM email_address WHERE is_primary = 1 LIMIT $lines" > "$prep/emails.txt"
+sqlite3 "$cdb" "SELECT address FROM email_address WHERE is_primary = 1 LIMIT $lines" > "$prep/emails.txt"
 # (awk, not cat | head: under pipefail the SIGPIPE of a cut-off cat would fail the pipeline)
 awk -v n="$lines" '{ a[NR] = $0 } END { for (i = 0; i < n; i++) print a[i % NR + 1] }' "$prep/emails.txt" > "$prep/e2" && mv "$prep/e2" "$prep/emails.txt"
 # Throughput with the store's pages in memory, for both: the working copy was just written, so
@@ -167,7 +178,7 @@ awk -v n="$lines" '{ a[NR] = $0 } END { for (i = 0; i < n; i++) print a[i % NR +
 check_run() { "$dsr" --db "$wdb" -q check --purpose newsletter --stdin < "$prep/emails.txt" > "$prep/allowed.txt"; }
 # Lower bound: the same lookups set-based in the sqlite3 shell (import, join on the index, latest consent).
 check_sql_run() {
-  sqlite3 "$wdb" <<SQL >/dev/null
+  sqlite3 "$cdb" <<SQL >/dev/null
 CREATE TEMP TABLE l(address TEXT);
 .mode list
 .import $prep/emails.txt l
@@ -200,7 +211,7 @@ for i in $(seq 1 10); do
   c="(SELECT id FROM customer WHERE customer_number = '$id2')"
   p="(SELECT person_id FROM customer WHERE customer_number = '$id2')"
   t0=$(now_ms)
-  sqlite3 "$wdb" "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE;
+  sqlite3 "$cdb" "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE;
     DELETE FROM unsolicited_data WHERE ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p));
     DELETE FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p);
     DELETE FROM ticket WHERE person_id IN $p; DELETE FROM consent WHERE person_id IN $p; DELETE FROM cookie WHERE person_id IN $p;
@@ -258,7 +269,7 @@ fi
 
 # One person with 1,000,000 log lines: peak memory of access --json, export and erase.
 big=$(printf 'G%08d' 777)
-sqlite3 "$wdb" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+sqlite3 "$cdb" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
   INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
   SELECT '2026-10-01T10:00:00Z', '10.0.3.9', 'Mozilla/5.0 (X11; Linux x86_64)', 'GET', '/panel/' || (i % 97), 200,
          (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id WHERE c.customer_number = '$big' LIMIT 1) FROM n;"

@@ -244,3 +244,31 @@ fn a_locked_company_database_is_reported_and_nothing_is_half_done() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 0);
 }
+
+#[test]
+fn import_loads_into_the_company_database() {
+    let env = shop();
+    std::fs::write(
+        env.path("addresses.csv"),
+        "id,customer_id,recipient_name,street,house_number,postal_code,city,country,is_default,created_at\n\
+         701,101,Sanne de Jong,Stationsstraat,1,5038 EA,Tilburg,NL,0,2026-11-30 09:00\n",
+    )
+    .unwrap();
+    let (v, code): (Value, i32) =
+        env.json(&["import", "delivery_address", "addresses.csv", "--source-tz", "Europe/Amsterdam"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["added"], 1);
+    assert_eq!(
+        shop_count(
+            &env,
+            "SELECT count(*) FROM delivery_address WHERE id = 701 AND created_at = '2026-11-30T08:00:00Z'"
+        ),
+        1,
+        "in the company's file"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM sqlite_schema WHERE name = 'delivery_address'"),
+        0,
+        "dsr's store has no such table"
+    );
+}

@@ -30,15 +30,21 @@ pub struct Finding {
 const UTC_TIME: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]*Z";
 const DATE: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]";
 
-pub fn run(conn: &Connection) -> anyhow::Result<Vec<Finding>> {
+/// Every check; `step` is told each table as it is read (a large store takes a while) and the
+/// number of steps.
+pub fn run(conn: &Connection, mut step: impl FnMut(&str, usize)) -> anyhow::Result<Vec<Finding>> {
     let map = DataMap::load(conn)?;
+    let steps = map.tables.len() + 2;
     let mut out = Vec::new();
     for t in &map.tables {
+        step(&t.name, steps);
         identifiers(conn, t, &mut out)?;
         times(conn, t, &mut out)?;
         orphans(conn, &map, t, &mut out)?;
     }
+    step("retention rules", steps);
     rules(conn, &map, &mut out)?;
+    step("the suppression list", steps);
     erased_back(conn, &map, &mut out)?;
     Ok(out)
 }

@@ -28,17 +28,20 @@ pub struct Systems {
 impl Systems {
     pub fn load(conn: &Connection) -> rusqlite::Result<Systems> {
         let mut stmt = conn.prepare_cached("SELECT spec FROM map_system ORDER BY sort, name")?;
+        // An entry changed outside dsr that no longer reads is a corrupt store (exit 11), as for
+        // the map's tables.
+        let corrupt = |e: serde_json::Error| {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some(format!(
+                    "a [[system]] entry of the store's map does not read ({e}); load the company file again with `dsr register apply FILE`"
+                )),
+            )
+        };
         let list = stmt
             .query_map([], |r| r.get::<_, String>(0))?
-            .map(|s| {
-                s.map(|s| {
-                    serde_json::from_str(&s).unwrap_or(System { name: String::new(), label: None, tables: Vec::new() })
-                })
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|s: &System| !s.name.is_empty())
-            .collect();
+            .map(|spec| spec.and_then(|spec| serde_json::from_str::<System>(&spec).map_err(corrupt)))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         let letter_after_tasks = conn
             .query_row("SELECT letter_after_tasks FROM map_option WHERE one = 1", [], |r| r.get(0))
             .optional()?
@@ -254,8 +257,14 @@ pub fn done(conn: &Connection, clock: &Clock, task: i64, reference: &str) -> any
     Ok(out)
 }
 
-/// Hold the request's queued answer letter until its tasks are done (`letter_after_tasks`).
+/// Hold the request's queued answer letter until its tasks are done, when the map says so
+/// (`letter_after_tasks`).
 pub fn hold_letters(conn: &Connection, request: &str) -> rusqlite::Result<usize> {
+    let wait: Option<bool> =
+        conn.query_row("SELECT letter_after_tasks FROM map_option WHERE one = 1", [], |r| r.get(0)).optional()?;
+    if wait != Some(true) {
+        return Ok(0);
+    }
     conn.execute(
         "UPDATE queued SET held = 1 WHERE request_id = ?1 AND kind = 'mail' AND done_at IS NULL AND delivers = 1",
         [request],

@@ -130,6 +130,21 @@ impl Env {
         o.request
     }
 
+    /// Write the store's `register export` beside it as FILE, make another store in the same
+    /// directory from it, and return the export, which the other store must give back whole.
+    pub fn export_round_trip(&self, file: &str) -> String {
+        let out = self.run(&["register", "export"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let export = stdout(&out);
+        std::fs::write(self.path(file), &export).unwrap();
+        let mut other = Env::new();
+        other.db = self.path("round-trip.sqlite");
+        let out = other.dsr().arg("init").arg("--register").arg(self.path(file)).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&other.run(&["register", "export"])), export, "the file made a store that exports it again");
+        export
+    }
+
     /// One number from the store.
     pub fn count(&self, sql: &str) -> i64 {
         self.sql().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -279,4 +294,16 @@ pub fn at_terminal_after(
     let status = child.wait().unwrap();
     drop(stdin);
     (status.code(), String::from_utf8_lossy(&seen).into_owned())
+}
+
+/// The rows of one table in an access answer (`--json`).
+pub fn answer_rows<'a>(answer: &'a serde_json::Value, table: &str) -> Vec<&'a serde_json::Value> {
+    answer["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["tables"].as_array().unwrap())
+        .filter(|t| t["table"] == table)
+        .flat_map(|t| t["rows"].as_array().unwrap())
+        .collect()
 }

@@ -9,7 +9,7 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Env};
+use crate::support::{answer_rows, stderr, stdout, Env};
 
 /// Sanne de Jong (person 1): two orders delivered by PostNL and paid through Mollie, a review,
 /// the newsletter, a question to customer service.
@@ -36,18 +36,6 @@ fn verified(env: &Env, right: &str, who: &[&str]) -> String {
     let code = env.code(&o.request);
     env.dsr().args(["verify", &o.request, &code]).assert().success();
     o.request
-}
-
-/// The rows of one table in an access answer (`--json`).
-fn rows<'a>(answer: &'a Value, table: &str) -> Vec<&'a Value> {
-    answer["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|c| c["tables"].as_array().unwrap())
-        .filter(|t| t["table"] == table)
-        .flat_map(|t| t["rows"].as_array().unwrap())
-        .collect()
 }
 
 #[test]
@@ -111,15 +99,15 @@ fn access_holds_orders_shipments_and_reviews_and_names_the_carrier() {
     let id = verified(&env, "access", &["--email", SANNE]);
     let (answer, code): (Value, i32) = env.json(&["access", &id]);
     assert_eq!(code, 0, "{answer}");
-    let orders = rows(&answer, "shop_order");
+    let orders = answer_rows(&answer, "shop_order");
     assert_eq!(orders.len(), 2, "{answer}");
     assert!(orders.iter().any(|o| o["order_number"] == "FO-240077"), "{orders:?}");
-    assert_eq!(rows(&answer, "order_line").len(), 3);
-    let shipments = rows(&answer, "shipment");
+    assert_eq!(answer_rows(&answer, "order_line").len(), 3);
+    let shipments = answer_rows(&answer, "shipment");
     assert_eq!(shipments.len(), 2);
     assert!(shipments.iter().all(|s| s["carrier"] == "postnl"), "{shipments:?}");
-    assert_eq!(rows(&answer, "product_review").len(), 1);
-    assert_eq!(rows(&answer, "support_mail").len(), 2, "access shows both sides of the mail");
+    assert_eq!(answer_rows(&answer, "product_review").len(), 1);
+    assert_eq!(answer_rows(&answer, "support_mail").len(), 2, "access shows both sides of the mail");
     // The carrier that delivered is named, with the shipment that took the data there; the
     // carrier that did not deliver to this person is not.
     let recipients = answer["recipients"].as_array().unwrap();

@@ -5,7 +5,19 @@ use super::Ctx;
 use crate::exit::Code;
 
 pub fn doctor(ctx: &mut Ctx) -> anyhow::Result<Code> {
-    let findings = crate::doctor::run(&ctx.store.conn)?;
+    // On a terminal, a bar: a large store takes a while (every row of every table is read).
+    let bar = ctx.out.progress("dsr doctor [{bar:30}] {pos}/{len} {msg}", None);
+    let findings = crate::doctor::run(&ctx.store.conn, |what, steps| {
+        if let Some(bar) = &bar {
+            bar.set_length(steps as u64);
+            bar.set_message(what.to_owned());
+            bar.inc(1);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let findings = findings?;
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({"format_version": 1, "ok": findings.is_empty(), "findings": findings}))?;
     } else if findings.is_empty() {

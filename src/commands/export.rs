@@ -124,14 +124,7 @@ fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs, jobs: usi
     let rows = batch::read(csv)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
-    let bar = (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
-        let bar = indicatif::ProgressBar::new(rows.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = ctx.out.progress("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}", Some(rows.len() as u64));
     let summary =
         batch::run(&mut ctx.store, ctx.clock, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), jobs, |_| {
             if let Some(b) = &bar {

@@ -2,8 +2,6 @@
 //! bar on a terminal, and report: a summary on stdout (or `--json`), each refused or conflicting
 //! row on stderr with its line. Exit 0 when every row loaded, 19 when some did not.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use super::Ctx;
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::error::Error;
@@ -38,12 +36,7 @@ pub fn import(ctx: &mut Ctx, args: &ImportArgs) -> anyhow::Result<Code> {
         batch: args.batch,
     };
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
-    let bar = (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
-        let style = ProgressStyle::with_template("dsr import [{bar:30}] {bytes}/{total_bytes} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-        ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr()).with_style(style)
-    });
+    let bar = ctx.out.progress("dsr import [{bar:30}] {bytes}/{total_bytes} {eta}", Some(size));
     let summary = import::run(&mut ctx.store.conn, &ctx.clock, &opts, |read| {
         if let Some(bar) = &bar {
             bar.set_position(read);

@@ -2,8 +2,6 @@
 //! `--json` on stdout, non-zero exit on any failure. On a terminal, a progress bar on stderr and
 //! a question before anything is removed (`--yes` skips it).
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::cli::RetentionCommand;
 use crate::exit::Code;
 use crate::register::Register;
@@ -73,15 +71,12 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
 
 /// The sweep, with a progress bar on stderr when it is a terminal (one step per rule).
 fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<retention::Summary> {
-    let bar =
-        (ctx.out.stderr_tty && !ctx.out.quiet).then(|| {
-            let style = ProgressStyle::with_template("dsr retention {prefix}[{bar:30}] {pos}/{len} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-                .with_style(style)
-                .with_prefix(if dry_run { "(dry run) " } else { "" })
-        });
+    let template = if dry_run {
+        "dsr retention (dry run) [{bar:30}] {pos}/{len} {msg}"
+    } else {
+        "dsr retention [{bar:30}] {pos}/{len} {msg}"
+    };
+    let bar = ctx.out.progress(template, None);
     let mut step = |code: &str, total: usize| {
         if let Some(bar) = &bar {
             bar.set_length(total as u64);

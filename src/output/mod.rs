@@ -66,6 +66,18 @@ impl Output {
         Ok(out.flush()?)
     }
 
+    /// A progress bar on stderr for a long run, drawn from `template` (indicatif's syntax), when
+    /// stderr is a terminal and `-q` is not given; `len` may be set later.
+    pub fn progress(&self, template: &str, len: Option<u64>) -> Option<indicatif::ProgressBar> {
+        use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+        (self.stderr_tty && !self.quiet).then(|| {
+            let style = ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+            ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr()).with_style(style)
+        })
+    }
+
     /// Status on stderr, silenced by `-q`. A stderr that cannot be written is an error (exit 15),
     /// never a panic.
     pub fn status(&self, msg: &str) -> std::io::Result<()> {

@@ -108,7 +108,7 @@ fn carry(
     let tasks = crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Person(s.person_id))?;
     let answer = crate::answers::erased(register, req, plan);
     crate::answers::send(tx, clock, path, register, req, &answer, OnSent::DeliversAnswer)?;
-    if tasks > 0 && crate::tasks::Systems::load(tx)?.letter_after_tasks {
+    if tasks > 0 {
         crate::tasks::hold_letters(tx, &req.id)?;
     }
     let hashes = suppress(tx, clock, keys, Some(&req.id), s, "erased")?;

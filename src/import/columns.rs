@@ -1,0 +1,113 @@
+//! The file's columns checked against the table (every one the table's, the key among them) and
+//! what each is converted as (`values`), with the columns made from others (an email folded for
+//! lookups) and those the suppression list and rectified values are checked on.
+
+use std::path::Path;
+
+use chrono_tz::Tz;
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use super::values::{self, Conv};
+use crate::error::Error;
+use crate::map::table::{IdentifierKind, Table, Validator};
+
+/// The columns the file gives, checked against the table, and what each is converted as.
+pub(super) struct Plan {
+    /// The table's columns the statements write: the file's, then derived ones (a folded email).
+    pub(super) columns: Vec<String>,
+    pub(super) convs: Vec<Conv>,
+    /// For a derived column: the index of the column it is made from.
+    pub(super) derived_from: Vec<Option<usize>>,
+    /// Index of the key column in `columns`.
+    pub(super) key: usize,
+    /// Index of `[table.import] updated` (when the source last changed the row), if the file gives it.
+    pub(super) updated: Option<usize>,
+    pub(super) country: Option<usize>,
+    /// Identifier columns the suppression list is checked with: (index, suppression kind).
+    pub(super) remembered: Vec<(usize, &'static str)>,
+    /// Opt-in columns (kept off for someone who objected to direct marketing).
+    pub(super) opt_ins: Vec<usize>,
+}
+
+/// The file's header checked against the table: every column is the table's, the key is there.
+pub(super) fn plan(conn: &Connection, table: &Table, header: &[String], file: &Path) -> anyhow::Result<Plan> {
+    let bad = |why: String| Error::invalid("import file", format!("{}: {why}", file.display()));
+    let schema = table.database.as_deref().unwrap_or("main");
+    let declared: Vec<(String, String)> = conn
+        .prepare("SELECT name, type FROM pragma_table_info(?1, ?2) ORDER BY cid")?
+        .query_map([table.name.as_str(), schema], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut columns = Vec::new();
+    let mut convs = Vec::new();
+    for h in header {
+        let Some((_, ty)) = declared.iter().find(|(n, _)| n == h) else {
+            let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(
+                bad(format!("column {h:?} is not a column of table {} ({})", table.name, names.join(", "))).into()
+            );
+        };
+        if columns.contains(h) {
+            return Err(bad(format!("column {h:?} is in the header twice")).into());
+        }
+        let Some(sql) = values::of_declared(ty) else {
+            return Err(bad(format!("column {h:?} holds files (BLOB), which import does not load")).into());
+        };
+        columns.push(h.clone());
+        convs.push(values::of_column(table, h, sql));
+    }
+    let mut derived_from = vec![None; columns.len()];
+    // An email identifier kept folded beside the address as written: made from it.
+    for id in table.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
+        let Some(written) = &id.written_in else { continue };
+        if let Some(src) = columns.iter().position(|c| c == written) {
+            if let Some(at) = columns.iter().position(|c| c == &id.column) {
+                derived_from[at] = Some(src);
+            } else {
+                columns.push(id.column.clone());
+                convs.push(Conv::EmailFolded);
+                derived_from.push(Some(src));
+            }
+        }
+    }
+    let key_name = table.import.key.clone().unwrap_or_else(|| table.key.clone());
+    let key = columns.iter().position(|c| c == &key_name).ok_or_else(|| {
+        bad(format!(
+            "the header has no column {key_name:?}, the source's key that rows of {} are matched on",
+            table.name
+        ))
+    })?;
+    let updated = table.import.updated.as_ref().and_then(|u| columns.iter().position(|c| c == u));
+    let country = table
+        .rectify
+        .iter()
+        .find(|f| f.validator == Some(Validator::Country))
+        .and_then(|f| columns.iter().position(|c| c == &f.column));
+    let remembered = table
+        .identifier
+        .iter()
+        .filter_map(|i| Some((columns.iter().position(|c| c == &i.column)?, i.kind.suppression_kind()?)))
+        .collect();
+    let opt_ins = table.opt_in.iter().filter_map(|o| columns.iter().position(|c| c == &o.column)).collect();
+    Ok(Plan { columns, convs, derived_from, key, updated, country, remembered, opt_ins })
+}
+
+/// The row's values, each converted; the first bad field refuses the row.
+pub(super) fn convert(plan: &Plan, fields: &[Option<String>], tz: Option<Tz>) -> Result<Vec<Value>, String> {
+    let country = plan.country.and_then(|i| fields.get(i)?.as_deref()).map(str::trim).filter(|c| !c.is_empty());
+    let country = country.map(|c| c.to_ascii_uppercase());
+    let mut out = Vec::with_capacity(plan.columns.len());
+    for (i, conv) in plan.convs.iter().enumerate() {
+        let raw = match plan.derived_from[i] {
+            Some(src) => fields.get(src).and_then(Option::as_deref),
+            None => fields.get(i).and_then(Option::as_deref),
+        };
+        let v = match raw {
+            None => Value::Null,
+            Some(raw) => values::convert(*conv, raw, tz, country.as_deref())
+                .map_err(|why| format!("{}: {why}", plan.columns[i]))?,
+        };
+        out.push(v);
+    }
+    Ok(out)
+}

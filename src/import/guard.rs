@@ -1,0 +1,138 @@
+//! What keeps a row of the file out, or a stored value as it is: the suppression list (an erased
+//! person is refused, an objected person's opt-ins stay off) and the values dsr rectified (not
+//! replaced by an older source value).
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use super::columns::Plan;
+use crate::keys::Keys;
+use crate::map::table::Table;
+
+pub(super) enum Verdict {
+    Erased(String),
+    Unsubscribed,
+}
+
+/// The suppression list, read once: erased people's hashes with when and by which request, and
+/// the hashes of those who objected to direct marketing.
+pub(super) struct Suppressed {
+    erased: HashMap<String, (String, Option<String>)>,
+    objected: HashSet<String>,
+}
+
+impl Suppressed {
+    pub(super) fn load(conn: &Connection) -> rusqlite::Result<Suppressed> {
+        let mut erased = HashMap::new();
+        let mut objected = HashSet::new();
+        let mut stmt = conn.prepare("SELECT hash, reason, added_at, request_id FROM suppression")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let (hash, reason): (String, String) = (r.get(0)?, r.get(1)?);
+            if reason == "erased" {
+                erased.insert(hash, (r.get(2)?, r.get(3)?));
+            } else {
+                objected.insert(hash);
+            }
+        }
+        Ok(Suppressed { erased, objected })
+    }
+
+    pub(super) fn check(&self, keys: &Keys, plan: &Plan, row: &[Value]) -> Option<Verdict> {
+        if self.erased.is_empty() && self.objected.is_empty() {
+            return None;
+        }
+        let mut unsubscribed = false;
+        for &(i, kind) in &plan.remembered {
+            let Value::Text(v) = &row[i] else { continue };
+            let hash = crate::check::suppression_hash(keys, kind, v);
+            if let Some((at, request)) = self.erased.get(&hash) {
+                return Some(Verdict::Erased(format!(
+                    "{}: this person was erased on {}{}; the row was not loaded (the suppression list keeps them out)",
+                    plan.columns[i],
+                    &at[..at.len().min(10)],
+                    request.as_deref().map(|r| format!(", request {r}")).unwrap_or_default()
+                )));
+            }
+            unsubscribed |= self.objected.contains(&hash);
+        }
+        unsubscribed.then_some(Verdict::Unsubscribed)
+    }
+}
+
+/// Whether the stored values are the row's (a number stored as text in a table that is not
+/// STRICT compares by its text).
+pub(super) fn same(old: &[Value], new: &[Value]) -> bool {
+    old.iter().zip(new).all(|(a, b)| a == b || text_of(a).is_some_and(|x| Some(x) == text_of(b)))
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Integer(i) => Some(i.to_string()),
+        Value::Real(f) => Some(f.to_string()),
+        Value::Text(t) => Some(t.clone()),
+        Value::Blob(_) => None,
+    }
+}
+
+/// The values dsr rectified in one table, read once per run.
+#[derive(Default)]
+pub(super) struct Rectified {
+    /// (row key, column) → (when, request).
+    cells: HashMap<(String, String), (String, String)>,
+    /// The row keys among them.
+    rows: HashSet<String>,
+}
+
+impl Rectified {
+    pub(super) fn load(conn: &Connection, table: &str) -> rusqlite::Result<Rectified> {
+        let mut stmt =
+            conn.prepare("SELECT row_key, column_name, rectified_at, request_id FROM rectified WHERE table_name = ?1")?;
+        let mut out = Rectified::default();
+        for r in stmt.query_map([table], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))? {
+            let (cell, mark): ((String, String), (String, String)) = r?;
+            out.rows.insert(cell.0.clone());
+            out.cells.insert(cell, mark);
+        }
+        Ok(out)
+    }
+
+    /// Whether a value of the row was rectified.
+    pub(super) fn has_row(&self, own_key: &str) -> bool {
+        self.rows.contains(own_key)
+    }
+
+    /// A changed column of the row that dsr rectified, where the source's change is not later
+    /// than the rectification (or the file does not say when the source changed the row).
+    pub(super) fn conflict(
+        &self,
+        plan: &Plan,
+        table: &Table,
+        own_key: &str,
+        old: &[Value],
+        new: &[Value],
+    ) -> Option<String> {
+        if !self.has_row(own_key) {
+            return None;
+        }
+        for (i, c) in plan.columns.iter().enumerate() {
+            let Some((at, request)) = self.cells.get(&(own_key.to_owned(), c.clone())) else { continue };
+            if same(&old[i..=i], &new[i..=i]) {
+                continue;
+            }
+            let source_later = plan.updated.and_then(|u| text_of(&new[u])).is_some_and(|t| t.as_str() > at.as_str());
+            if !source_later {
+                return Some(format!(
+                    "{c}: the value in {} was rectified on {} (request {request}) and the source's differs{}; it was left as it is: correct it at the source",
+                    table.name,
+                    &at[..at.len().min(10)],
+                    if plan.updated.is_some() { " with an older change" } else { " (the file does not say when it changed)" }
+                ));
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,139 @@
+//! One person in the data map's tables: the people an identifier names, whether they have rows
+//! in a table, their contract, first identifier of a kind, name and address on file, and the
+//! anchor row that lets dsr's own records refer to them when the people are not the store's
+//! `person` table.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::DataMap;
+use crate::map::table::{IdentifierKind, Table};
+
+impl DataMap {
+    /// dsr's own records (requests, restrictions, objections, reviews) refer to `person(id)` in
+    /// the store. When the people are another table (one of a company database, or of another
+    /// name), a bare row there with the person's id lets those references hold: it carries no
+    /// data of theirs, and goes when they are erased ([`Self::drop_anchor`]).
+    pub fn anchor(&self, conn: &Connection, person: i64, now: &str) -> rusqlite::Result<()> {
+        if self.root().is_none_or(|r| r.sql_name() == "person") {
+            return Ok(());
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO main.person (id, created_at, source) VALUES (?1, ?2, 'import')",
+            params![person, now],
+        )?;
+        Ok(())
+    }
+
+    /// Remove the person's anchor row (see [`Self::anchor`]) once their row among the people is
+    /// gone; dsr's records that refer to it go or lose the reference as the foreign keys say.
+    pub fn drop_anchor(&self, conn: &Connection, person: i64) -> rusqlite::Result<usize> {
+        let Some(root) = self.root().filter(|r| r.sql_name() != "person") else { return Ok(0) };
+        conn.execute(
+            &format!(
+                "DELETE FROM main.person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
+                root.sql_name(),
+                root.key
+            ),
+            [person],
+        )
+    }
+
+    /// The tables holding identifiers of a kind, with the column.
+    pub fn identifiers(&self, kind: IdentifierKind) -> impl Iterator<Item = (&Table, &str)> {
+        self.tables
+            .iter()
+            .flat_map(move |t| t.identifier.iter().filter(move |i| i.kind == kind).map(move |i| (t, i.column.as_str())))
+    }
+
+    /// The people an identifier names, in id order.
+    pub fn people_with(&self, conn: &Connection, kind: IdentifierKind, value: &str) -> rusqlite::Result<Vec<i64>> {
+        let mut out: Vec<i64> = Vec::new();
+        for (table, column) in self.identifiers(kind) {
+            let Some(person) = self.person_of(&table.name) else { continue };
+            let sql = format!("SELECT DISTINCT {person} FROM {} WHERE {column} = ?1", table.sql_name());
+            for p in conn.prepare_cached(&sql)?.query_map([value], |r| r.get::<_, Option<i64>>(0))? {
+                if let Some(p) = p? {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Whether the person has a row in a table.
+    pub fn has_rows(&self, conn: &Connection, name: &str, person: i64) -> rusqlite::Result<bool> {
+        let Some(scope) = self.scope(name) else { return Ok(false) };
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {})", scope.from, scope.filter);
+        conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0))
+    }
+
+    /// The key of the person's row in the table that records their contract (the one whose
+    /// retention counts from `contract_end`), if they have one.
+    pub fn contract_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<i64>> {
+        let Some(t) = self.tables.iter().find(|t| t.retention.as_ref().is_some_and(|r| r.contract_end.is_some()))
+        else {
+            return Ok(None);
+        };
+        let Some(scope) = self.scope(&t.name) else { return Ok(None) };
+        let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT 1", t.key, scope.from, scope.filter);
+        conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()
+    }
+
+    /// The person's first identifier of a kind (e.g. their customer number).
+    pub fn identifier_of(
+        &self,
+        conn: &Connection,
+        kind: IdentifierKind,
+        person: i64,
+    ) -> rusqlite::Result<Option<String>> {
+        for (table, column) in self.identifiers(kind) {
+            let Some(scope) = self.scope(&table.name) else { continue };
+            let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY rowid LIMIT 1", scope.from, scope.filter);
+            if let Some(v) = conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()? {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The person's name: the root's `shown_name` columns joined by spaces; None when empty.
+    pub fn name_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<String>> {
+        let Some(root) = self.root().filter(|r| !r.shown_name.is_empty()) else { return Ok(None) };
+        let parts: Vec<String> = root.shown_name.iter().map(|c| format!("coalesce({c}, '')")).collect();
+        let sql = format!(
+            "SELECT nullif(trim({}), '') FROM {} WHERE {} = ?1",
+            parts.join(" || ' ' || "),
+            root.sql_name(),
+            root.key
+        );
+        Ok(conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()?.flatten())
+    }
+
+    /// The address to mail a person at: the address the identifier named (as the person wrote
+    /// it), else the first in the email identifier's `preferred` order.
+    pub fn address_on_file(
+        &self,
+        conn: &Connection,
+        person: i64,
+        named: Option<&str>,
+    ) -> rusqlite::Result<Option<String>> {
+        for t in &self.tables {
+            let Some(id) = t.identifier.iter().find(|i| i.kind == IdentifierKind::Email) else { continue };
+            let Some(scope) = self.scope(&t.name) else { continue };
+            let shown = id.written_in.as_deref().unwrap_or(&id.column);
+            let order = id.preferred.as_deref().unwrap_or("rowid");
+            let sql = format!(
+                "SELECT {shown} FROM {} WHERE {} ORDER BY ({} = ?2) DESC, {order} LIMIT 1",
+                scope.from, scope.filter, id.column
+            );
+            let found =
+                conn.prepare_cached(&sql)?.query_row(params![person, named.unwrap_or("")], |r| r.get(0)).optional()?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+}

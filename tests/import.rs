@@ -340,3 +340,80 @@ fn a_killed_import_run_again_ends_as_an_uninterrupted_run() {
     assert_eq!(code, 0, "{w}");
     assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), dump(&other, "delivery_address", ADDRESS_COLUMNS));
 }
+
+/// The table's indexes as SQLite holds them.
+fn indexes(env: &Env, table: &str) -> Vec<(String, Option<String>)> {
+    env.sql()
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 ORDER BY name")
+        .unwrap()
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_first_load_into_an_empty_table_keeps_its_indexes_and_is_all_or_nothing() {
+    let env = Env::with_fixture("webshop");
+    let before = indexes(&env, "delivery_address");
+    assert!(before.iter().any(|(_, sql)| sql.is_some()), "the table has indexes of its own: {before:?}");
+    env.sql().execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM delivery_address;").unwrap();
+    let copy = env.path("copy.sqlite");
+    std::fs::copy(&env.db, &copy).unwrap();
+    let customers: Vec<i64> = env
+        .sql()
+        .prepare("SELECT id FROM customer")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut text = format!("{ADDRESS_COLUMNS}\n");
+    for i in 0..300_000i64 {
+        let c = customers[i as usize % customers.len()];
+        text.push_str(&format!(
+            "{},{c},Naam {i},Straat,{},1234 AB,Plaats,NL,0,2026-01-05T10:00:00Z\n",
+            10_000 + i,
+            i % 300 + 1
+        ));
+    }
+    // A key given twice is refused on a first load too, with the line that gave it first.
+    text.push_str(&format!("10001,{},Dubbel,Straat,1,1234 AB,Plaats,NL,0,2026-01-05T10:00:00Z\n", customers[0]));
+    let file = write(&env, "big.csv", &text);
+    // Killed part-way: the first load is one transaction, so the table is empty or complete.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .args(["--db", env.db.to_str().unwrap(), "-q", "import", "delivery_address", &file])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let loaded = env.count("SELECT count(*) FROM delivery_address");
+    assert!(loaded == 0 || loaded == 300_000, "all or nothing, not {loaded} rows");
+    assert_eq!(indexes(&env, "delivery_address"), before, "a killed first load leaves the indexes as they were");
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(
+        problems(&v),
+        vec![(300_002, "refused".to_string(), "id: the same key as line 3; a source's key names one row".to_string())]
+    );
+    assert_eq!(indexes(&env, "delivery_address"), before);
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address"), 300_000);
+    // The same file loaded row by row into a table that has rows ends the same.
+    let mut other = Env::new();
+    other.db = copy;
+    other.sql().execute_batch(&format!(
+        "INSERT INTO delivery_address (id, customer_id, recipient_name, street, house_number, postal_code, city, country, is_default, created_at)
+         VALUES (10000, {}, 'Naam 0', 'Straat', '1', '1234 AB', 'Plaats', 'NL', 0, '2026-01-05T10:00:00Z')",
+        customers[0]
+    )).unwrap();
+    let path = env.path(&file).display().to_string();
+    let (w, code) = import(&other, &["delivery_address", &path]);
+    assert_eq!(code, 19, "{w}");
+    assert_eq!(w["import"]["unchanged"], 1, "{w}");
+    assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), dump(&other, "delivery_address", ADDRESS_COLUMNS));
+    assert_eq!(indexes(&other, "delivery_address"), before);
+}

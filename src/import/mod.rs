@@ -6,8 +6,10 @@
 //! and reason and the rest load. The suppression list keeps erased people out and objected
 //! people's opt-ins off, and a value dsr rectified is not put back by an older source value.
 //! Rows commit in batches, so a killed run keeps what it loaded and a re-run reaches the same
-//! end state; one audit entry records each finished run.
+//! end state; one audit entry records each finished run. A first load into an empty table of
+//! dsr's store is one transaction that builds the table's indexes after the rows (`bulk`).
 
+mod bulk;
 mod columns;
 mod guard;
 mod read;
@@ -17,7 +19,7 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 use rusqlite::types::Value;
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -118,7 +120,17 @@ pub fn run(
     conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS import_seen (k ANY PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.import_seen;")?;
     let mut unreadable = 0u64;
     let batch = if opts.strict { u64::MAX } else { opts.batch };
-    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let conn: &Connection = conn;
+    let mut tx = Batch::begin(conn)?;
+    // An empty table holds only the rows this run adds, and `seen` refuses a key given twice,
+    // so a first load looks nothing up in the table.
+    let bulk = bulk::Bulk::begin(conn, &table)?;
+    let mut st = Statements {
+        insert: conn.prepare(&insert)?,
+        select: conn.prepare(&select)?,
+        seen: conn.prepare("INSERT INTO temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?,
+        seen_first: conn.prepare("SELECT line FROM temp.import_seen WHERE k = ?1")?,
+    };
     let mut in_tx = 0u64;
     while let Some(record) = reader.next_record()? {
         summary.rows += 1;
@@ -147,7 +159,7 @@ pub fn run(
             Ok(row) => row,
             Err(why) => {
                 if let Some(Some(k)) = fields.get(plan.key) {
-                    seen(&tx, &Value::Text(k.clone()), line)?;
+                    seen(&mut st, &Value::Text(k.clone()), line)?;
                 } else {
                     unreadable += 1;
                 }
@@ -161,7 +173,7 @@ pub fn run(
             refuse(&mut summary, format!("{key_column}: empty; every row needs the source's key"))?;
             continue;
         }
-        if let Some(first) = seen(&tx, &row[plan.key], line)? {
+        if let Some(first) = seen(&mut st, &row[plan.key], line)? {
             refuse(&mut summary, format!("{key_column}: the same key as line {first}; a source's key names one row"))?;
             continue;
         }
@@ -183,9 +195,10 @@ pub fn run(
             }
             None => {}
         }
-        let existing = existing(&tx, &select, &row[plan.key], plan.columns.len())?;
+        let existing =
+            if bulk.is_some() { Vec::new() } else { existing(&mut st.select, &row[plan.key], plan.columns.len())? };
         let outcome = match existing.as_slice() {
-            [] => tx.prepare_cached(&insert)?.execute(rusqlite::params_from_iter(row.iter())).map(|_| Outcome::Added),
+            [] => st.insert.execute(rusqlite::params_from_iter(row.iter())).map(|_| Outcome::Added),
             [(rowid, own_key, old)] => {
                 if guard::same(old, &row) {
                     Ok(Outcome::Unchanged)
@@ -195,7 +208,7 @@ pub fn run(
                     let mut p: Vec<&Value> = row.iter().collect();
                     let id = Value::Integer(*rowid);
                     p.push(&id);
-                    tx.prepare_cached(&update)?.execute(rusqlite::params_from_iter(p)).map(|_| {
+                    conn.prepare_cached(&update)?.execute(rusqlite::params_from_iter(p)).map(|_| {
                         // A source value changed after the rectification replaced it: the mark goes.
                         Outcome::Changed(own_key.clone())
                     })
@@ -209,7 +222,7 @@ pub fn run(
             Ok(Outcome::Changed(own_key)) => {
                 summary.changed += 1;
                 if plan.updated.is_some() && rectified.has_row(&own_key) {
-                    tx.execute(
+                    conn.execute(
                         "DELETE FROM rectified WHERE table_name = ?1 AND row_key = ?2",
                         params![table.name, own_key],
                     )?;
@@ -227,9 +240,10 @@ pub fn run(
         }
         in_tx += 1;
         if in_tx >= batch {
-            tx.commit()?;
+            if bulk.is_none() {
+                tx.next()?;
+            }
             progress(reader.bytes_read());
-            tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             in_tx = 0;
         }
     }
@@ -241,11 +255,14 @@ pub fn run(
                 "{unreadable} row(s) could not be read to their key, so rows missing from the file were not removed"
             ));
         } else {
-            remove_missing(&tx, &from, &key_column, &mut summary)?;
+            remove_missing(conn, &from, &key_column, &mut summary)?;
         }
     }
+    if let Some(bulk) = bulk {
+        bulk.finish(conn)?;
+    }
     crate::audit::append(
-        &tx,
+        conn,
         clock,
         None,
         None,
@@ -292,17 +309,56 @@ fn remove_missing(tx: &Connection, from: &str, key_column: &str, summary: &mut S
     Ok(())
 }
 
+/// The statements every row runs, prepared once for the run.
+struct Statements<'c> {
+    insert: rusqlite::Statement<'c>,
+    select: rusqlite::Statement<'c>,
+    seen: rusqlite::Statement<'c>,
+    seen_first: rusqlite::Statement<'c>,
+}
+
+/// The run's transaction, begun and committed on the connection itself, so that the statements
+/// prepared for the run outlive each batch's commit. Rolled back when dropped unfinished.
+struct Batch<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Batch<'c> {
+    fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Batch { conn, open: true })
+    }
+
+    fn commit(&mut self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Commit the rows so far and go on in a new transaction.
+    fn next(&mut self) -> rusqlite::Result<()> {
+        self.commit()?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.open = true;
+        Ok(())
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 /// Note a key the file gives; the line that gave it first when it is there already.
-fn seen(tx: &Connection, key: &Value, line: u64) -> rusqlite::Result<Option<u64>> {
-    let added = tx
-        .prepare_cached("INSERT INTO temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
-        .execute(params![key, line as i64])?;
-    if added == 1 {
+fn seen(st: &mut Statements, key: &Value, line: u64) -> rusqlite::Result<Option<u64>> {
+    if st.seen.execute(params![key, line as i64])? == 1 {
         return Ok(None);
     }
-    tx.prepare_cached("SELECT line FROM temp.import_seen WHERE k = ?1")?
-        .query_row([key], |r| r.get::<_, i64>(0))
-        .map(|l| Some(l as u64))
+    st.seen_first.query_row([key], |r| r.get::<_, i64>(0)).map(|l| Some(l as u64))
 }
 
 enum Outcome {
@@ -314,8 +370,7 @@ enum Outcome {
 }
 
 /// The table's rows with the key: (rowid, the table's own key as text, the file's columns).
-fn existing(tx: &Connection, select: &str, key: &Value, n: usize) -> rusqlite::Result<Vec<(i64, String, Vec<Value>)>> {
-    let mut stmt = tx.prepare_cached(select)?;
+fn existing(stmt: &mut rusqlite::Statement, key: &Value, n: usize) -> rusqlite::Result<Vec<(i64, String, Vec<Value>)>> {
     let rows = stmt.query_map([key], |r| {
         let values = (0..n).map(|i| r.get::<_, Value>(i + 2)).collect::<rusqlite::Result<Vec<_>>>()?;
         Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), values))

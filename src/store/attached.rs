@@ -86,6 +86,21 @@ pub fn check(
     databases: &[Database],
     map: &crate::store::personal::DataMap,
 ) -> anyhow::Result<()> {
+    // Each database's tables and columns in one statement (SQLite's names are
+    // case-insensitive, so the table's name is looked up lowercased).
+    let mut found: std::collections::HashMap<(String, String), Vec<String>> = std::collections::HashMap::new();
+    for d in databases {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT m.name, p.name FROM \"{}\".sqlite_master AS m JOIN pragma_table_info(m.name, ?1) AS p
+              WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid",
+            d.name
+        ))?;
+        let mut rows = stmt.query([&d.name])?;
+        while let Some(r) = rows.next()? {
+            let table: String = r.get(0)?;
+            found.entry((d.name.clone(), table.to_ascii_lowercase())).or_default().push(r.get(1)?);
+        }
+    }
     for (i, t) in map.tables.iter().enumerate() {
         let Some(db) = &t.database else { continue };
         let Some(d) = databases.iter().find(|d| &d.name == db) else {
@@ -96,8 +111,7 @@ pub fn check(
             .into());
         };
         let path = resolve(store, &d.path);
-        let columns = crate::store::personal::columns_in(conn, db, &t.name)?;
-        let Some(columns) = columns else {
+        let Some(columns) = found.get(&(db.clone(), t.name.to_ascii_lowercase())) else {
             return Err(Error::DatabaseMismatch {
                 name: d.name.clone(),
                 path,

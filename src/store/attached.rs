@@ -74,6 +74,15 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
         };
         conn.execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", d.name), [file])
             .map_err(|e| crate::store::classify(&path, e))?;
+        // A file in WAL mode commits as the store does (`synchronous = NORMAL`: the log is
+        // synced when it is folded back, which an erasure does at once); one in rollback-journal
+        // mode keeps SQLite's FULL, which that mode needs to stay intact after a power cut.
+        let mode: String = conn
+            .query_row(&format!("PRAGMA \"{}\".journal_mode", d.name), [], |r| r.get(0))
+            .map_err(|e| crate::store::classify(&path, e))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            conn.execute_batch(&format!("PRAGMA \"{}\".synchronous = NORMAL", d.name))?;
+        }
     }
     Ok(())
 }

@@ -99,11 +99,7 @@ fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
         .prepare_cached("SELECT value FROM store_meta WHERE key = 'audit-head'")?
         .query_row([], |r| r.get(0))
         .optional()?;
-    Ok(v.and_then(|s| {
-        let (n, h) = s.split_once(':')?;
-        Some((n.parse().ok()?, h.to_owned()))
-    })
-    .unwrap_or((0, GENESIS.to_owned())))
+    Ok(parse_head(v))
 }
 
 /// Append one entry. Call inside the transaction that makes the change it records. Refused
@@ -117,41 +113,86 @@ pub fn append(
     action: &str,
     details: Value,
 ) -> anyhow::Result<()> {
-    let (count, prev) = head(conn)?;
+    let head = head(conn)?;
     let last: Option<(i64, String)> = conn
         .prepare_cached("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let at = clock.timestamp();
-    if let Some((_, last_at)) = last.as_ref().filter(|(_, last_at)| at < *last_at) {
-        return Err(Error::ClockBehind { now: at, last: last_at.clone() }.into());
-    }
-    let id = last.map_or(1, |(id, _)| id + 1);
-    let actor = actor();
-    let details = details.to_string();
-    let hash = Fields {
-        id,
-        at: &at,
-        injected: clock.injected(),
-        actor: &actor,
-        request: request_id,
-        subject,
-        action,
-        details: &details,
-        prev: &prev,
-    }
-    .digest();
+    let e = NewEntry::after(head, last, clock, request_id, subject, action, &details)?;
     conn.prepare_cached(
         "INSERT INTO audit_log (id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
-    .execute(params![id, at, clock.injected(), actor, request_id, subject, action, details, prev, hash])?;
+    .execute(params![e.id, e.at, e.injected, e.actor, request_id, subject, action, e.details, e.prev, e.hash])?;
     conn.prepare_cached(
         "INSERT INTO store_meta (key, value) VALUES ('audit-head', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
-    .execute([format!("{}:{hash}", count + 1)])?;
+    .execute([e.head()])?;
     Ok(())
+}
+
+/// The next entry of a trail, whatever stores it: its number, time, actor, the previous hash
+/// and its own. Refused when the clock is behind the last entry.
+pub(crate) struct NewEntry {
+    pub id: i64,
+    pub at: String,
+    pub injected: bool,
+    pub actor: String,
+    pub details: String,
+    pub prev: String,
+    pub hash: String,
+    /// How many entries the trail has with this one.
+    pub count: i64,
+}
+
+impl NewEntry {
+    /// `head` is the recorded (count, hash); `last` the last entry's (id, at).
+    pub(crate) fn after(
+        head: (i64, String),
+        last: Option<(i64, String)>,
+        clock: &Clock,
+        request_id: Option<&str>,
+        subject: Option<&str>,
+        action: &str,
+        details: &Value,
+    ) -> Result<NewEntry, Error> {
+        let (count, prev) = head;
+        let at = clock.timestamp();
+        if let Some((_, last_at)) = last.as_ref().filter(|(_, last_at)| at < *last_at) {
+            return Err(Error::ClockBehind { now: at, last: last_at.clone() });
+        }
+        let id = last.map_or(1, |(id, _)| id + 1);
+        let actor = actor();
+        let details = details.to_string();
+        let hash = Fields {
+            id,
+            at: &at,
+            injected: clock.injected(),
+            actor: &actor,
+            request: request_id,
+            subject,
+            action,
+            details: &details,
+            prev: &prev,
+        }
+        .digest();
+        Ok(NewEntry { id, at, injected: clock.injected(), actor, details, prev, hash, count: count + 1 })
+    }
+
+    /// The value the store keeps as the head: `COUNT:HASH`.
+    pub(crate) fn head(&self) -> String {
+        format!("{}:{}", self.count, self.hash)
+    }
+}
+
+/// Read a recorded head, `COUNT:HASH`; the genesis when there is none.
+pub(crate) fn parse_head(v: Option<String>) -> (i64, String) {
+    v.and_then(|s| {
+        let (n, h) = s.split_once(':')?;
+        Some((n.parse().ok()?, h.to_owned()))
+    })
+    .unwrap_or((0, GENESIS.to_owned()))
 }
 
 /// The result of `audit verify`.
@@ -185,97 +226,143 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
     )?;
     let mut rows = stmt.query([])?;
     let keys = Keys::load(conn).ok();
-    let mut prev = GENESIS.to_owned();
-    let mut prev_at = String::new();
-    let mut expected_id = 1;
-    let mut entries = 0;
-    let fail = |entries, id, why: String| Verification {
-        format_version: 1,
-        entries,
-        ok: false,
-        first_bad_entry: Some(id),
-        problem: Some(why),
-        head: None,
-        anchor: None,
-    };
+    let mut walk = Walk::default();
     while let Some(r) = rows.next()? {
-        entries += 1;
-        let id: i64 = r.get(0)?;
-        if id != expected_id {
-            return Ok(fail(entries, expected_id, format!("entry {expected_id} is missing (next is {id})")));
-        }
-        let stored_prev: String = r.get(8)?;
-        if stored_prev != prev {
-            return Ok(fail(
-                entries,
-                id,
-                format!("entry {id} does not follow entry {}: an entry was removed, reordered or edited", id - 1),
-            ));
-        }
-        let at: String = r.get(1)?;
-        let injected: bool = r.get(2)?;
-        let actor: String = r.get(3)?;
-        let request: Option<String> = r.get(4)?;
-        let subject: Option<String> = r.get(5)?;
-        let action: String = r.get(6)?;
-        let details: String = r.get(7)?;
-        let hash: String = r.get(9)?;
-        let computed = Fields {
-            id,
-            at: &at,
-            injected,
-            actor: &actor,
-            request: request.as_deref(),
-            subject: subject.as_deref(),
-            action: &action,
-            details: &details,
-            prev: &prev,
-        }
-        .digest();
-        if computed != hash {
-            return Ok(fail(entries, id, format!("entry {id} was changed after it was written")));
-        }
-        if at < prev_at {
-            return Ok(fail(
-                entries,
-                id,
-                format!("entry {id} is dated {at}, before entry {} ({prev_at}): the clock was set back", id - 1),
-            ));
+        let e = Stored {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            injected: r.get(2)?,
+            actor: r.get(3)?,
+            request: r.get(4)?,
+            subject: r.get(5)?,
+            action: r.get(6)?,
+            details: r.get(7)?,
+            prev_hash: r.get(8)?,
+            hash: r.get(9)?,
+        };
+        if let Err(bad) = walk.step(&e) {
+            return Ok(*bad);
         }
         if let Some(keys) = &keys {
-            let parsed: Value = serde_json::from_str(&details).unwrap_or(Value::Null);
+            let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
             if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
-                return Ok(fail(
-                    entries,
-                    id,
-                    format!("the free text {text} of entry {id} was changed after it was written"),
-                ));
+                return Ok(
+                    walk.fail(e.id, format!("the free text {text} of entry {} was changed after it was written", e.id))
+                );
             }
         }
-        prev = hash;
-        prev_at = at;
-        expected_id += 1;
     }
-    let (count, head_hash) = head(conn)?;
-    if count != entries || head_hash != prev {
-        return Ok(fail(
+    Ok(walk.finish(head(conn)?))
+}
+
+/// An entry as a store holds it.
+pub(crate) struct Stored {
+    pub id: i64,
+    pub at: String,
+    pub injected: bool,
+    pub actor: String,
+    pub request: Option<String>,
+    pub subject: Option<String>,
+    pub action: String,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The check of a trail, fed its entries in order by whichever store holds them.
+pub(crate) struct Walk {
+    prev: String,
+    prev_at: String,
+    entries: i64,
+}
+
+impl Default for Walk {
+    fn default() -> Self {
+        Walk { prev: GENESIS.to_owned(), prev_at: String::new(), entries: 0 }
+    }
+}
+
+impl Walk {
+    pub(crate) fn fail(&self, id: i64, why: String) -> Verification {
+        Verification {
+            format_version: 1,
+            entries: self.entries,
+            ok: false,
+            first_bad_entry: Some(id),
+            problem: Some(why),
+            head: None,
+            anchor: None,
+        }
+    }
+
+    /// The next entry: it must follow the previous one, hash to what it holds, and not be dated
+    /// before it.
+    pub(crate) fn step(&mut self, e: &Stored) -> Result<(), Box<Verification>> {
+        self.entries += 1;
+        let expected = self.entries;
+        let id = e.id;
+        if id != expected {
+            return Err(Box::new(self.fail(expected, format!("entry {expected} is missing (next is {id})"))));
+        }
+        if e.prev_hash != self.prev {
+            return Err(Box::new(self.fail(
+                id,
+                format!("entry {id} does not follow entry {}: an entry was removed, reordered or edited", id - 1),
+            )));
+        }
+        let computed = Fields {
+            id,
+            at: &e.at,
+            injected: e.injected,
+            actor: &e.actor,
+            request: e.request.as_deref(),
+            subject: e.subject.as_deref(),
+            action: &e.action,
+            details: &e.details,
+            prev: &self.prev,
+        }
+        .digest();
+        if computed != e.hash {
+            return Err(Box::new(self.fail(id, format!("entry {id} was changed after it was written"))));
+        }
+        if e.at < self.prev_at {
+            return Err(Box::new(self.fail(
+                id,
+                format!(
+                    "entry {id} is dated {}, before entry {} ({}): the clock was set back",
+                    e.at,
+                    id - 1,
+                    self.prev_at
+                ),
+            )));
+        }
+        self.prev = e.hash.clone();
+        self.prev_at = e.at.clone();
+        Ok(())
+    }
+
+    /// The end of the trail against the recorded head (count, hash).
+    pub(crate) fn finish(self, (count, head_hash): (i64, String)) -> Verification {
+        let entries = self.entries;
+        if count != entries || head_hash != self.prev {
+            return self.fail(
+                entries + 1,
+                format!(
+                    "the trail ends at entry {entries} but {count} entries were written: the last entries were removed"
+                ),
+            );
+        }
+        let head = Head { entry: entries, hash: self.prev, at: (!self.prev_at.is_empty()).then_some(self.prev_at) };
+        Verification {
+            format_version: 1,
             entries,
-            entries + 1,
-            format!(
-                "the trail ends at entry {entries} but {count} entries were written: the last entries were removed"
-            ),
-        ));
+            ok: true,
+            first_bad_entry: None,
+            problem: None,
+            head: Some(head),
+            anchor: None,
+        }
     }
-    let head = Head { entry: entries, hash: prev, at: (!prev_at.is_empty()).then_some(prev_at) };
-    Ok(Verification {
-        format_version: 1,
-        entries,
-        ok: true,
-        first_bad_entry: None,
-        problem: None,
-        head: Some(head),
-        anchor: None,
-    })
 }
 
 /// Entries, optionally of one request; free texts shown as they are, or "(erased)".

@@ -253,6 +253,25 @@ pub fn program(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// A PostgreSQL server for the tests: the URL in `DSR_TEST_PG` (`.ci/run` starts a throw-away
+/// cluster with `tests/pg-cluster.sh` and sets it). Without it the test prints a one-line notice
+/// and should return; with `DSR_TEST_REQUIRE=all` (or naming `postgres`) it fails instead.
+pub fn postgres() -> Option<String> {
+    use std::io::Write;
+    let url = std::env::var("DSR_TEST_PG").ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        let required = std::env::var("DSR_TEST_REQUIRE")
+            .is_ok_and(|v| v.split(',').any(|w| w.trim() == "all" || w.trim() == "postgres"));
+        assert!(!required, "DSR_TEST_PG is not set and DSR_TEST_REQUIRE asks for PostgreSQL (see tests/pg-cluster.sh)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: no PostgreSQL server (set DSR_TEST_PG; tests/pg-cluster.sh starts one) ({})",
+            std::thread::current().name().unwrap_or("test")
+        );
+    }
+    url
+}
+
 /// Run `dsr ARGS` on a terminal 100 columns wide (`script` gives it one, as an officer at a prompt
 /// has); once `prompt` is on the screen, type `input` (an empty prompt types nothing). Returns the
 /// exit code and the screen (stdout and stderr).

@@ -31,6 +31,7 @@ mod map_rights;
 mod map_tables;
 mod notify;
 mod officer_view;
+mod postgres;
 mod readme;
 mod register;
 mod register_apply;

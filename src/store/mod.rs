@@ -5,6 +5,7 @@ pub mod attached;
 pub mod fixture;
 pub mod migrate;
 pub mod personal;
+pub mod postgres;
 
 use std::fs::File;
 use std::io::Read;

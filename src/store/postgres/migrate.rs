@@ -1,0 +1,105 @@
+//! The schema of dsr's records on PostgreSQL and its versions: numbered migrations
+//! (`migrations/NNNN_*.sql`), each applied once, all pending ones in one transaction under an
+//! advisory lock, so that two processes opening an old store at once upgrade it once. The
+//! versions applied are rows of `SCHEMA.schema_migrations`; a store with a version newer than
+//! this binary is refused (exit 12), and a schema of that name that dsr did not make is not a
+//! store (exit 11).
+
+use postgres::Client;
+
+use super::Target;
+use crate::error::Error;
+
+/// The migrations, in order: (version, SQL with `{schema}` for the schema's name).
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_records.sql"))];
+
+/// The newest version this binary knows.
+pub fn latest() -> i32 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// What is at the target's schema.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Found {
+    /// No schema of that name.
+    Nothing,
+    /// A schema without dsr's table of versions.
+    Foreign,
+    /// A dsr store at this version.
+    Store(i32),
+}
+
+pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<Found, postgres::Error> {
+    let exists: bool =
+        client.query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[&schema])?.get(0);
+    if !exists {
+        return Ok(Found::Nothing);
+    }
+    let versioned: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations')",
+            &[&schema],
+        )?
+        .get(0);
+    if !versioned {
+        return Ok(Found::Foreign);
+    }
+    let version: Option<i32> =
+        client.query_one(&format!("SELECT max(version) FROM {schema}.schema_migrations"), &[])?.get(0);
+    Ok(Found::Store(version.unwrap_or(0)))
+}
+
+/// Make a new store: the schema, its table of versions and every migration, in one
+/// transaction. An existing schema of that name is refused, store or not.
+pub fn create(client: &mut Client, target: &Target) -> anyhow::Result<()> {
+    let schema = &target.schema;
+    let mut tx = client.transaction()?;
+    lock(&mut tx, schema)?;
+    if found(&mut tx, schema)? != Found::Nothing {
+        return Err(Error::StoreExists(target.path()).into());
+    }
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+    ))?;
+    apply(&mut tx, schema, 0)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Open a store: refuse what is not one, or is newer than this binary; apply the pending
+/// migrations of an older one.
+pub fn open(client: &mut Client, target: &Target) -> anyhow::Result<i32> {
+    let schema = &target.schema;
+    match found(client, schema)? {
+        Found::Nothing => return Err(Error::StoreMissing(target.path()).into()),
+        Found::Foreign => return Err(Error::NotAStore(target.path()).into()),
+        Found::Store(v) if v > latest() => {
+            return Err(Error::StoreTooNew { path: target.path(), found: v.into(), supported: latest().into() }.into())
+        }
+        Found::Store(v) if v == latest() => return Ok(v),
+        Found::Store(_) => {}
+    }
+    let mut tx = client.transaction()?;
+    lock(&mut tx, schema)?;
+    // Another process may have upgraded it while this one waited for the lock.
+    let Found::Store(v) = found(&mut tx, schema)? else {
+        return Err(Error::NotAStore(target.path()).into());
+    };
+    apply(&mut tx, schema, v)?;
+    tx.commit()?;
+    Ok(latest())
+}
+
+/// One migrator at a time per schema, until the transaction ends.
+fn lock(tx: &mut postgres::Transaction, schema: &str) -> Result<(), postgres::Error> {
+    tx.execute("SELECT pg_advisory_xact_lock(hashtext('dsr-migrate:' || $1))", &[&schema]).map(|_| ())
+}
+
+fn apply(tx: &mut postgres::Transaction, schema: &str, from: i32) -> Result<(), postgres::Error> {
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > from) {
+        tx.batch_execute(&sql.replace("{schema}", schema))?;
+        tx.execute(&format!("INSERT INTO {schema}.schema_migrations (version) VALUES ($1)"), &[version])?;
+    }
+    Ok(())
+}

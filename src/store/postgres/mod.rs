@@ -1,0 +1,194 @@
+//! PostgreSQL as a store (design §11, docs/postgresql.md): where a store is (`postgres://` or
+//! `postgresql://` URL, `DSR_DB`), how dsr logs in (the password from `PGPASSWORD` or the
+//! password file, never from a flag or the URL), TLS when the URL asks for it (`sslmode`), and
+//! dsr's records in a schema of their own (`dsr` by default) with numbered migrations
+//! ([`migrate`]). The synchronous `postgres` client; no async code of dsr's own.
+//!
+//! This is the store layer's first part on PostgreSQL: connecting, the schema and its versions,
+//! and the audit chain ([`audit`]). The commands still run on SQLite stores only.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use postgres::config::{Host, SslMode};
+use postgres::{Client, Config, NoTls};
+
+use crate::error::Error;
+
+pub mod audit;
+pub mod migrate;
+
+/// Whether `--db` names a PostgreSQL database rather than a SQLite file.
+pub fn is_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// A PostgreSQL store: the server and database, and the schema that holds dsr's records.
+#[derive(Clone)]
+pub struct Target {
+    config: Config,
+    /// The schema of dsr's records (`dsr` unless `DSR_PG_SCHEMA` says otherwise).
+    pub schema: String,
+    /// The URL as shown in messages (it never holds a password).
+    pub shown: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target").field("shown", &self.shown).field("schema", &self.schema).finish()
+    }
+}
+
+impl Target {
+    /// Read a URL. A password in it is refused: URLs end up in shell history, process lists and
+    /// cron files. `schema` is the schema of dsr's records.
+    pub fn parse(url: &str, schema: &str) -> Result<Target, Error> {
+        if !is_url(url) {
+            return Err(Error::invalid("--db", "a PostgreSQL store is named by a postgres:// URL"));
+        }
+        let config = Config::from_str(url)
+            .map_err(|e| Error::invalid("--db", format!("the PostgreSQL URL does not read: {e}")))?;
+        if config.get_password().is_some() {
+            return Err(Error::invalid(
+                "--db",
+                "the PostgreSQL URL holds a password; remove it and put it in PGPASSWORD or ~/.pgpass",
+            ));
+        }
+        if !valid_schema(schema) {
+            return Err(Error::invalid(
+                "DSR_PG_SCHEMA",
+                format!(
+                    "{schema:?} is not a schema name dsr uses: lowercase letters, digits and _, starting with a letter"
+                ),
+            ));
+        }
+        Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned() })
+    }
+
+    /// The store's name in messages, as the errors of a SQLite store carry its path.
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(&self.shown)
+    }
+
+    /// Connect: the password from `PGPASSWORD`, else the password file (`PGPASSFILE`, else
+    /// `~/.pgpass`); TLS when `sslmode` is `require` (`prefer` tries without it).
+    pub fn connect(&self) -> anyhow::Result<Client> {
+        let mut config = self.config.clone();
+        if let Some(password) = password_for(&config) {
+            config.password(password);
+        }
+        let connected = match config.get_ssl_mode() {
+            SslMode::Require => config.connect(tls()),
+            _ => config.connect(NoTls),
+        };
+        connected.map_err(|e| {
+            anyhow::Error::new(Error::invalid("--db", format!("cannot connect to {}: {}", self.shown, one_line(&e))))
+        })
+    }
+}
+
+fn valid_schema(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_')) && s.len() <= 63
+}
+
+/// A server error's message and detail on one line (the client's Display is terse).
+fn one_line(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => e.to_string().replace('\n', " "),
+    }
+}
+
+/// TLS with the web's root certificates (webpki-roots), through rustls and its ring provider.
+fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+/// The password for a connection: `PGPASSWORD`, else the first matching line of the password
+/// file, as libpq reads them (https://www.postgresql.org/docs/15/libpq-pgpass.html).
+fn password_for(config: &Config) -> Option<String> {
+    if let Ok(p) = std::env::var("PGPASSWORD") {
+        return Some(p);
+    }
+    let file = match std::env::var_os("PGPASSFILE") {
+        Some(f) => PathBuf::from(f),
+        None => PathBuf::from(std::env::var_os("HOME")?).join(".pgpass"),
+    };
+    let text = read_private(&file)?;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) => h.clone(),
+        // libpq matches a socket connection against "localhost".
+        Some(Host::Unix(_)) | None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let user = config.get_user().map(str::to_owned).or_else(|| std::env::var("USER").ok()).unwrap_or_default();
+    let dbname = config.get_dbname().map(str::to_owned).unwrap_or_else(|| user.clone());
+    pgpass_lookup(&text, [&host, &port, &dbname, &user])
+}
+
+/// The password file's text, when only its owner may read it (libpq ignores it otherwise).
+fn read_private(file: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(file).ok()?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        eprintln!("dsr: warning: {} is readable by others; it is ignored (chmod 0600 it)", file.display());
+        return None;
+    }
+    std::fs::read_to_string(file).ok()
+}
+
+/// `hostname:port:database:username:password`, `*` matching anything, `\:` and `\\` escaped.
+fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
+    for line in text.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields: Vec<String> = vec![String::new()];
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        fields.last_mut()?.push(n);
+                    }
+                }
+                ':' if fields.len() < 5 => fields.push(String::new()),
+                c => fields.last_mut()?.push(c),
+            }
+        }
+        if fields.len() == 5 && fields[..4].iter().zip(want).all(|(f, w)| f == "*" || f == w) {
+            return fields.pop();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_in_the_url_is_refused_and_the_url_is_not_repeated() {
+        let e = Target::parse("postgres://officer:s3cret@db.example/dsr", "dsr").unwrap_err().to_string();
+        assert!(e.contains("PGPASSWORD"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+        assert!(Target::parse("postgres://officer@db.example/dsr", "dsr").is_ok());
+        assert!(Target::parse("postgresql://officer@db.example:5433/dsr?sslmode=require", "dsr").is_ok());
+        assert!(Target::parse("postgres://officer@db.example/dsr", "Dsr; DROP").is_err());
+    }
+
+    #[test]
+    fn the_password_file_is_read_as_libpq_reads_it() {
+        let text = "# comment\ndb.example:5432:other:officer:wrong\n*:5432:dsr:officer:pa\\:ss\\\\word\n";
+        assert_eq!(pgpass_lookup(text, ["db.example", "5432", "dsr", "officer"]).as_deref(), Some("pa:ss\\word"));
+        assert_eq!(pgpass_lookup(text, ["db.example", "5433", "dsr", "officer"]), None);
+    }
+}

@@ -1,0 +1,198 @@
+//! The store layer on a real PostgreSQL server (issue 16; `.ci/run` starts one with
+//! `tests/pg-cluster.sh`): connecting, the schema of dsr's records and its versions, and the
+//! audit chain under concurrent writers. Each test works in a schema of its own, dropped at the
+//! end, so tests run side by side in one database.
+
+use dsr::clock::Clock;
+use dsr::error::Error;
+use dsr::store::postgres::{audit, migrate, Target};
+use serde_json::json;
+
+use crate::support;
+
+/// A schema of the test's own on the test server; dropped when the guard goes.
+struct Schema {
+    url: String,
+    target: Target,
+}
+
+impl Schema {
+    fn new(url: &str, name: &str) -> Schema {
+        let schema = format!("t_{name}_{}", std::process::id());
+        let target = Target::parse(url, &schema).unwrap();
+        let s = Schema { url: url.to_owned(), target };
+        s.drop_schema();
+        s
+    }
+
+    fn client(&self) -> postgres::Client {
+        self.target.connect().unwrap()
+    }
+
+    fn name(&self) -> &str {
+        &self.target.schema
+    }
+
+    fn drop_schema(&self) {
+        let mut c = self.client();
+        c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name())).unwrap();
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if let Ok(mut c) = Target::parse(&self.url, &self.target.schema).unwrap().connect() {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.target.schema));
+        }
+    }
+}
+
+fn clock(at: &str) -> Clock {
+    Clock::parse(at).unwrap()
+}
+
+fn error_of(e: anyhow::Error) -> Error {
+    e.downcast::<Error>().expect("a dsr error")
+}
+
+#[test]
+fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "versions");
+    let mut c = s.client();
+    assert!(matches!(error_of(migrate::open(&mut c, &s.target).unwrap_err()), Error::StoreMissing(_)));
+    migrate::create(&mut c, &s.target).unwrap();
+    assert_eq!(migrate::open(&mut c, &s.target).unwrap(), migrate::latest());
+    assert!(matches!(error_of(migrate::create(&mut c, &s.target).unwrap_err()), Error::StoreExists(_)));
+
+    // A version newer than this binary: refused (exit 12), and the store is left as it is.
+    c.execute(
+        &format!("INSERT INTO {}.schema_migrations (version) VALUES ($1)", s.name()),
+        &[&(migrate::latest() + 1)],
+    )
+    .unwrap();
+    let e = error_of(migrate::open(&mut c, &s.target).unwrap_err());
+    assert!(matches!(e, Error::StoreTooNew { .. }), "{e}");
+    assert_eq!(dsr::exit::Code::of_error(&anyhow::Error::new(e)) as i32, 12);
+
+    // A schema of that name that dsr did not make: not a store (exit 11).
+    let other = Schema::new(&url, "foreign");
+    c.batch_execute(&format!("CREATE SCHEMA {0}; CREATE TABLE {0}.customers (id int)", other.name())).unwrap();
+    let e = error_of(migrate::open(&mut c, &other.target).unwrap_err());
+    assert!(matches!(e, Error::NotAStore(_)), "{e}");
+    assert_eq!(dsr::exit::Code::of_error(&anyhow::Error::new(e)) as i32, 11);
+}
+
+#[test]
+fn an_old_store_opened_by_eight_processes_at_once_is_upgraded_once() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "upgrade");
+    // A store as a binary before migration 1 would have left it: the table of versions, empty.
+    s.client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            s.name()
+        ))
+        .unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let target = s.target.clone();
+            std::thread::spawn(move || migrate::open(&mut target.connect().unwrap(), &target).unwrap())
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), migrate::latest());
+    }
+    let applied: i64 =
+        s.client().query_one(&format!("SELECT count(*) FROM {}.schema_migrations", s.name()), &[]).unwrap().get(0);
+    assert_eq!(applied, i64::from(migrate::latest()), "each migration applied once");
+}
+
+#[test]
+fn the_audit_chain_stays_one_chain_under_eight_concurrent_writers() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "chain");
+    migrate::create(&mut s.client(), &s.target).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|w| {
+            let target = s.target.clone();
+            std::thread::spawn(move || {
+                let mut c = target.connect().unwrap();
+                for i in 0..25 {
+                    let mut tx = c.transaction().unwrap();
+                    let clock = clock("2026-12-01T10:00:00Z");
+                    audit::append(&mut tx, &target.schema, &clock, None, None, "test", json!({"writer": w, "i": i}))
+                        .unwrap();
+                    tx.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let v = audit::verify(&mut s.client(), s.name()).unwrap();
+    assert!(v.ok, "{:?}", v.problem);
+    assert_eq!(v.entries, 200);
+    let ids: Vec<i64> = s
+        .client()
+        .query(&format!("SELECT id FROM {}.audit_log ORDER BY id", s.name()), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, (1..=200).collect::<Vec<i64>>());
+}
+
+#[test]
+fn the_same_entries_chain_to_the_same_hashes_on_sqlite_and_postgresql_and_an_edit_is_found() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "conformance");
+    let mut c = s.client();
+    migrate::create(&mut c, &s.target).unwrap();
+    let store = dsr::store::Store::in_memory().unwrap();
+    let entries = [
+        ("2026-12-01T09:00:00Z", Some("DSR-2026-0001"), Some("ab12"), "opened", json!({"right": "access"})),
+        ("2026-12-01T09:05:00Z", Some("DSR-2026-0001"), Some("ab12"), "verified", json!({})),
+        ("2026-12-01T09:05:00Z", None, None, "retention-run", json!({"rows": 3})),
+    ];
+    for (at, request, subject, action, details) in &entries {
+        let clock = clock(at);
+        dsr::audit::append(&store.conn, &clock, *request, *subject, action, details.clone()).unwrap();
+        let mut tx = c.transaction().unwrap();
+        audit::append(&mut tx, s.name(), &clock, *request, *subject, action, details.clone()).unwrap();
+        tx.commit().unwrap();
+    }
+    let on_sqlite = dsr::audit::verify(&store.conn).unwrap();
+    let on_pg = audit::verify(&mut c, s.name()).unwrap();
+    assert!(on_sqlite.ok && on_pg.ok, "{:?} {:?}", on_sqlite.problem, on_pg.problem);
+    assert_eq!(on_sqlite.head.unwrap().hash, on_pg.head.unwrap().hash);
+
+    // A clock set back is refused, and nothing is written.
+    let mut tx = c.transaction().unwrap();
+    let e =
+        audit::append(&mut tx, s.name(), &clock("2026-12-01T08:00:00Z"), None, None, "late", json!({})).unwrap_err();
+    assert!(matches!(error_of(e), Error::ClockBehind { .. }));
+    drop(tx);
+
+    // An entry edited in place, or the last one removed, is found.
+    c.execute(&format!("UPDATE {}.audit_log SET details = '{{\"right\": \"erase\"}}' WHERE id = 1", s.name()), &[])
+        .unwrap();
+    let v = audit::verify(&mut c, s.name()).unwrap();
+    assert_eq!((v.ok, v.first_bad_entry), (false, Some(1)), "{:?}", v.problem);
+    c.execute(&format!("UPDATE {}.audit_log SET details = '{{\"right\":\"access\"}}' WHERE id = 1", s.name()), &[])
+        .unwrap();
+    assert!(audit::verify(&mut c, s.name()).unwrap().ok);
+    c.execute(&format!("DELETE FROM {}.audit_log WHERE id = 3", s.name()), &[]).unwrap();
+    let v = audit::verify(&mut c, s.name()).unwrap();
+    assert_eq!((v.ok, v.first_bad_entry), (false, Some(3)), "{:?}", v.problem);
+}
+
+#[test]
+fn a_wrong_password_or_server_gives_one_line_naming_the_store() {
+    let Some(url) = support::postgres() else { return };
+    let t = Target::parse(&url.replace("/postgres", "/no_such_database"), "dsr").unwrap();
+    let Err(e) = t.connect() else { panic!("connected to a database that does not exist") };
+    let e = format!("{e:#}");
+    assert!(e.contains("cannot connect to") && e.contains("no_such_database") && !e.contains('\n'), "{e}");
+}

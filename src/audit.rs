@@ -9,7 +9,6 @@
 //! an officer types (reasons, notes, references) stays out of the chain: an entry holds a
 //! reference to it and a keyed hash of it (see `free_text`), so it can be erased with the person.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -17,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::{hex, Keys};
+use crate::store::db::{self, Db, Dialect};
 
 pub mod anchor;
 
@@ -94,11 +94,16 @@ impl Fields<'_> {
     }
 }
 
-fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
-    let v: Option<String> = conn
-        .prepare_cached("SELECT value FROM store_meta WHERE key = 'audit-head'")?
-        .query_row([], |r| r.get(0))
-        .optional()?;
+/// The recorded head (count, hash). `lock` takes the head row for the rest of the
+/// transaction on PostgreSQL, where writers are not kept one at a time by the store itself:
+/// the next appender waits until this one commits, then reads the new head.
+fn head(conn: &dyn Db, lock: bool) -> anyhow::Result<(i64, String)> {
+    let sql = if lock && conn.dialect() == Dialect::Postgres {
+        "SELECT value FROM store_meta WHERE key = 'audit-head' FOR UPDATE"
+    } else {
+        "SELECT value FROM store_meta WHERE key = 'audit-head'"
+    };
+    let v: Option<String> = conn.first(sql, &[], |r| r.get(0))?;
     Ok(parse_head(v))
 }
 
@@ -106,29 +111,38 @@ fn head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
 /// (and so is the change) when the clock is behind the last entry: a trail that goes back in
 /// time could make an expired code or a missed deadline look valid again.
 pub fn append(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     request_id: Option<&str>,
     subject: Option<&str>,
     action: &str,
     details: Value,
 ) -> anyhow::Result<()> {
-    let head = head(conn)?;
-    let last: Option<(i64, String)> = conn
-        .prepare_cached("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let head = head(conn, true)?;
+    let last: Option<(i64, String)> =
+        conn.first("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1", &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let e = NewEntry::after(head, last, clock, request_id, subject, action, &details)?;
-    conn.prepare_cached(
+    conn.run(
         "INSERT INTO audit_log (id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![e.id, e.at, e.injected, e.actor, request_id, subject, action, e.details, e.prev, e.hash])?;
-    conn.prepare_cached(
+        &[
+            e.id.into(),
+            db::text(&e.at),
+            i64::from(e.injected).into(),
+            db::text(&e.actor),
+            db::opt_text(request_id),
+            db::opt_text(subject),
+            db::text(action),
+            db::text(&e.details),
+            db::text(&e.prev),
+            db::text(&e.hash),
+        ],
+    )?;
+    conn.run(
         "INSERT INTO store_meta (key, value) VALUES ('audit-head', ?1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([e.head()])?;
+        &[db::text(e.head())],
+    )?;
     Ok(())
 }
 
@@ -219,40 +233,50 @@ pub struct Head {
 }
 
 /// Recompute the chain from the first entry to the recorded head.
-pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
-    let mut stmt = conn.prepare(
-        "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
-         FROM audit_log ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
+pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
     let keys = Keys::load(conn).ok();
     let mut walk = Walk::default();
-    while let Some(r) = rows.next()? {
-        let e = Stored {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            injected: r.get(2)?,
-            actor: r.get(3)?,
-            request: r.get(4)?,
-            subject: r.get(5)?,
-            action: r.get(6)?,
-            details: r.get(7)?,
-            prev_hash: r.get(8)?,
-            hash: r.get(9)?,
-        };
-        if let Err(bad) = walk.step(&e) {
-            return Ok(*bad);
-        }
-        if let Some(keys) = &keys {
-            let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-            if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
-                return Ok(
-                    walk.fail(e.id, format!("the free text {text} of entry {} was changed after it was written", e.id))
-                );
+    let mut bad = None;
+    conn.each(
+        "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
+         FROM audit_log ORDER BY id",
+        &[],
+        &mut |r| {
+            if bad.is_some() {
+                return Ok(());
             }
-        }
+            let e = Stored {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                injected: r.get(2)?,
+                actor: r.get(3)?,
+                request: r.get(4)?,
+                subject: r.get(5)?,
+                action: r.get(6)?,
+                details: r.get(7)?,
+                prev_hash: r.get(8)?,
+                hash: r.get(9)?,
+            };
+            if let Err(b) = walk.step(&e) {
+                bad = Some(*b);
+                return Ok(());
+            }
+            if let Some(keys) = &keys {
+                let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+                if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
+                    bad = Some(walk.fail(
+                        e.id,
+                        format!("the free text {text} of entry {} was changed after it was written", e.id),
+                    ));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(bad) = bad {
+        return Ok(bad);
     }
-    Ok(walk.finish(head(conn)?))
+    Ok(walk.finish(head(conn, false)?))
 }
 
 /// An entry as a store holds it.
@@ -366,27 +390,30 @@ impl Walk {
 }
 
 /// Entries, optionally of one request; free texts shown as they are, or "(erased)".
-pub fn list(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<Entry>> {
-    let mut stmt = conn.prepare(
+pub fn list(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    conn.each(
         "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
          FROM audit_log WHERE ?1 IS NULL OR request_id = ?1 ORDER BY id",
+        &[db::opt_text(request)],
+        &mut |r| {
+            let details: String = r.get(7)?;
+            let mut details = serde_json::from_str(&details).unwrap_or(Value::String(details));
+            crate::free_text::resolve(conn, &mut details)?;
+            out.push(Entry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                clock_injected: r.get(2)?,
+                actor: r.get(3)?,
+                request_id: r.get(4)?,
+                subject_pseudonym: r.get(5)?,
+                action: r.get(6)?,
+                details,
+                prev_hash: r.get(8)?,
+                hash: r.get(9)?,
+            });
+            Ok(())
+        },
     )?;
-    let rows = stmt.query_map([request], |r| {
-        let details: String = r.get(7)?;
-        let mut details = serde_json::from_str(&details).unwrap_or(Value::String(details));
-        crate::free_text::resolve(conn, &mut details)?;
-        Ok(Entry {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            clock_injected: r.get(2)?,
-            actor: r.get(3)?,
-            request_id: r.get(4)?,
-            subject_pseudonym: r.get(5)?,
-            action: r.get(6)?,
-            details,
-            prev_hash: r.get(8)?,
-            hash: r.get(9)?,
-        })
-    })?;
-    rows.collect()
+    Ok(out)
 }

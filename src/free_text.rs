@@ -5,12 +5,13 @@
 //! id and the text. Erasing the person deletes the texts of their requests; the chain still
 //! verifies, and `audit verify` checks every text that remains against its HMAC.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::{hex, Keys};
+use crate::store::db::Db;
 
 /// The longest free text stored, in characters.
 pub const MAX_CHARS: usize = 1000;
@@ -56,12 +57,12 @@ fn reference(v: &Value) -> Option<i64> {
     (o.len() == 2 && o.contains_key("hmac")).then(|| o.get("free_text")?.as_i64()).flatten()
 }
 
-fn text(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT text FROM free_text WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()
+fn text(conn: &dyn Db, id: i64) -> anyhow::Result<Option<String>> {
+    conn.first("SELECT text FROM free_text WHERE id = ?1", &[id.into()], |r| r.get(0))
 }
 
 /// Replace every reference in audit details by its text, or by "(erased)".
-pub fn resolve(conn: &Connection, details: &mut Value) -> rusqlite::Result<()> {
+pub fn resolve(conn: &dyn Db, details: &mut Value) -> anyhow::Result<()> {
     if let Some(id) = reference(details) {
         *details = Value::String(text(conn, id)?.unwrap_or_else(|| ERASED.to_owned()));
         return Ok(());
@@ -75,7 +76,7 @@ pub fn resolve(conn: &Connection, details: &mut Value) -> rusqlite::Result<()> {
 
 /// The first referenced text that no longer matches its HMAC (edited in the store), if any.
 /// An erased text is not an alteration.
-pub fn altered(conn: &Connection, keys: &Keys, details: &Value) -> rusqlite::Result<Option<i64>> {
+pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value) -> anyhow::Result<Option<i64>> {
     if let Some(id) = reference(details) {
         let expected = details["hmac"].as_str().unwrap_or_default();
         return Ok(match text(conn, id)? {

@@ -4,7 +4,7 @@
 //! cannot be reversed by trying every email address.
 
 use hmac::{Hmac, KeyInit, Mac};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -23,9 +23,9 @@ impl Keys {
         Ok(())
     }
 
-    pub fn load(conn: &Connection) -> anyhow::Result<Keys> {
+    pub fn load(conn: &dyn crate::store::db::Db) -> anyhow::Result<Keys> {
         let key: Option<Vec<u8>> =
-            conn.query_row("SELECT value FROM store_meta WHERE key = 'hmac-key'", [], |r| r.get(0)).optional()?;
+            conn.first("SELECT value FROM store_meta WHERE key = 'hmac-key'", &[], |r| r.get(0))?;
         let key = key.ok_or_else(|| anyhow::anyhow!("the store has no secret key; it was not made by `dsr init`"))?;
         let keyed = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
         Ok(Keys { keyed })

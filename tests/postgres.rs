@@ -3,9 +3,11 @@
 //! audit chain under concurrent writers. Each test works in a schema of its own, dropped at the
 //! end, so tests run side by side in one database.
 
+use dsr::audit;
 use dsr::clock::Clock;
 use dsr::error::Error;
-use dsr::store::postgres::{audit, migrate, Target};
+use dsr::store::db::{Db, Pg};
+use dsr::store::postgres::{migrate, Target};
 use serde_json::json;
 
 use crate::support;
@@ -27,6 +29,11 @@ impl Schema {
 
     fn client(&self) -> postgres::Client {
         self.target.connect().unwrap()
+    }
+
+    /// A connection to the store as the store layer uses it.
+    fn db(&self) -> Pg {
+        Pg::new(self.client(), self.name()).unwrap()
     }
 
     fn name(&self) -> &str {
@@ -117,12 +124,11 @@ fn the_audit_chain_stays_one_chain_under_eight_concurrent_writers() {
         .map(|w| {
             let target = s.target.clone();
             std::thread::spawn(move || {
-                let mut c = target.connect().unwrap();
+                let db = Pg::new(target.connect().unwrap(), &target.schema).unwrap();
                 for i in 0..25 {
-                    let mut tx = c.transaction().unwrap();
+                    let tx = db.begin().unwrap();
                     let clock = clock("2026-12-01T10:00:00Z");
-                    audit::append(&mut tx, &target.schema, &clock, None, None, "test", json!({"writer": w, "i": i}))
-                        .unwrap();
+                    audit::append(&tx, &clock, None, None, "test", json!({"writer": w, "i": i})).unwrap();
                     tx.commit().unwrap();
                 }
             })
@@ -131,7 +137,7 @@ fn the_audit_chain_stays_one_chain_under_eight_concurrent_writers() {
     for t in threads {
         t.join().unwrap();
     }
-    let v = audit::verify(&mut s.client(), s.name()).unwrap();
+    let v = audit::verify(&s.db()).unwrap();
     assert!(v.ok, "{:?}", v.problem);
     assert_eq!(v.entries, 200);
     let ids: Vec<i64> = s
@@ -148,8 +154,8 @@ fn the_audit_chain_stays_one_chain_under_eight_concurrent_writers() {
 fn the_same_entries_chain_to_the_same_hashes_on_sqlite_and_postgresql_and_an_edit_is_found() {
     let Some(url) = support::postgres() else { return };
     let s = Schema::new(&url, "conformance");
-    let mut c = s.client();
-    migrate::create(&mut c, &s.target).unwrap();
+    migrate::create(&mut s.client(), &s.target).unwrap();
+    let pg = s.db();
     let store = dsr::store::Store::in_memory().unwrap();
     let entries = [
         ("2026-12-01T09:00:00Z", Some("DSR-2026-0001"), Some("ab12"), "opened", json!({"right": "access"})),
@@ -158,33 +164,35 @@ fn the_same_entries_chain_to_the_same_hashes_on_sqlite_and_postgresql_and_an_edi
     ];
     for (at, request, subject, action, details) in &entries {
         let clock = clock(at);
-        dsr::audit::append(&store.conn, &clock, *request, *subject, action, details.clone()).unwrap();
-        let mut tx = c.transaction().unwrap();
-        audit::append(&mut tx, s.name(), &clock, *request, *subject, action, details.clone()).unwrap();
+        audit::append(&store.conn, &clock, *request, *subject, action, details.clone()).unwrap();
+        let tx = pg.begin().unwrap();
+        audit::append(&tx, &clock, *request, *subject, action, details.clone()).unwrap();
         tx.commit().unwrap();
     }
-    let on_sqlite = dsr::audit::verify(&store.conn).unwrap();
-    let on_pg = audit::verify(&mut c, s.name()).unwrap();
+    let on_sqlite = audit::verify(&store.conn).unwrap();
+    let on_pg = audit::verify(&pg).unwrap();
     assert!(on_sqlite.ok && on_pg.ok, "{:?} {:?}", on_sqlite.problem, on_pg.problem);
     assert_eq!(on_sqlite.head.unwrap().hash, on_pg.head.unwrap().hash);
+    // The trail reads back the same from both.
+    let listed = |db: &dyn Db| -> Vec<(i64, String, String)> {
+        audit::list(db, Some("DSR-2026-0001")).unwrap().into_iter().map(|e| (e.id, e.action, e.hash)).collect()
+    };
+    assert_eq!(listed(&store.conn), listed(&pg));
 
     // A clock set back is refused, and nothing is written.
-    let mut tx = c.transaction().unwrap();
-    let e =
-        audit::append(&mut tx, s.name(), &clock("2026-12-01T08:00:00Z"), None, None, "late", json!({})).unwrap_err();
+    let tx = pg.begin().unwrap();
+    let e = audit::append(&tx, &clock("2026-12-01T08:00:00Z"), None, None, "late", json!({})).unwrap_err();
     assert!(matches!(error_of(e), Error::ClockBehind { .. }));
     drop(tx);
 
     // An entry edited in place, or the last one removed, is found.
-    c.execute(&format!("UPDATE {}.audit_log SET details = '{{\"right\": \"erase\"}}' WHERE id = 1", s.name()), &[])
-        .unwrap();
-    let v = audit::verify(&mut c, s.name()).unwrap();
+    pg.run("UPDATE audit_log SET details = '{\"right\": \"erase\"}' WHERE id = 1", &[]).unwrap();
+    let v = audit::verify(&pg).unwrap();
     assert_eq!((v.ok, v.first_bad_entry), (false, Some(1)), "{:?}", v.problem);
-    c.execute(&format!("UPDATE {}.audit_log SET details = '{{\"right\":\"access\"}}' WHERE id = 1", s.name()), &[])
-        .unwrap();
-    assert!(audit::verify(&mut c, s.name()).unwrap().ok);
-    c.execute(&format!("DELETE FROM {}.audit_log WHERE id = 3", s.name()), &[]).unwrap();
-    let v = audit::verify(&mut c, s.name()).unwrap();
+    pg.run("UPDATE audit_log SET details = '{\"right\":\"access\"}' WHERE id = 1", &[]).unwrap();
+    assert!(audit::verify(&pg).unwrap().ok);
+    pg.run("DELETE FROM audit_log WHERE id = 3", &[]).unwrap();
+    let v = audit::verify(&pg).unwrap();
     assert_eq!((v.ok, v.first_bad_entry), (false, Some(3)), "{:?}", v.problem);
 }
 

@@ -2,6 +2,7 @@
 //! that are not dsr stores, and brings older stores up to date (see [`migrate`]).
 
 pub mod attached;
+pub mod db;
 pub mod fixture;
 pub mod migrate;
 pub mod personal;

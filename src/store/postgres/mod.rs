@@ -5,7 +5,7 @@
 //! ([`migrate`]). The synchronous `postgres` client; no async code of dsr's own.
 //!
 //! This is the store layer's first part on PostgreSQL: connecting, the schema and its versions,
-//! and the audit chain ([`audit`]). The commands still run on SQLite stores only.
+//! and, through [`crate::store::db::Pg`], the audit chain. The commands still run on SQLite stores only.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -16,7 +16,6 @@ use postgres::{Client, Config, NoTls};
 
 use crate::error::Error;
 
-pub mod audit;
 pub mod migrate;
 
 /// Whether `--db` names a PostgreSQL database rather than a SQLite file.

@@ -204,3 +204,40 @@ fn a_wrong_password_or_server_gives_one_line_naming_the_store() {
     let e = format!("{e:#}");
     assert!(e.contains("cannot connect to") && e.contains("no_such_database") && !e.contains('\n'), "{e}");
 }
+
+#[test]
+fn the_run_lock_is_one_run_at_a_time_and_a_killed_runs_session_frees_it() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "runlock");
+    let first = dsr::cron::lock_postgres(&s.target).unwrap();
+    let e = dsr::cron::lock_postgres(&s.target).map(|_| ()).unwrap_err();
+    assert!(matches!(error_of(e), Error::RunLocked(_)));
+    // Another store in the same database has a lock of its own.
+    let other = Schema::new(&url, "runlock_other");
+    drop(dsr::cron::lock_postgres(&other.target).unwrap());
+    drop(first);
+    // A run that dies: the server ends its session (as when the process is killed), and the
+    // lock goes with it.
+    let held = dsr::cron::lock_postgres(&s.target).unwrap();
+    let holder: i32 = s
+        .client()
+        .query_one(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = hashtext('dsr-run:' || $1)::oid",
+            &[&s.name()],
+        )
+        .unwrap()
+        .get(0);
+    s.client().execute("SELECT pg_terminate_backend($1)", &[&holder]).unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        match dsr::cron::lock_postgres(&s.target) {
+            Ok(_) => break,
+            Err(e) if started.elapsed().as_secs() < 30 => {
+                assert!(matches!(error_of(e), Error::RunLocked(_)));
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("the lock outlived its session: {e}"),
+        }
+    }
+    drop(held);
+}

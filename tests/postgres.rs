@@ -241,3 +241,41 @@ fn the_run_lock_is_one_run_at_a_time_and_a_killed_runs_session_frees_it() {
     }
     drop(held);
 }
+
+#[test]
+fn every_table_and_column_of_a_new_sqlite_store_is_in_a_new_postgresql_store() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "parity");
+    let mut c = s.client();
+    migrate::create(&mut c, &s.target).unwrap();
+    let store = dsr::store::Store::in_memory().unwrap();
+    let tables: Vec<String> = store
+        .conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(tables.len() > 50, "{tables:?}");
+    for t in &tables {
+        let sqlite: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap()
+            .query_map([t], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let pg: Vec<String> = c
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
+                &[&s.name(), t],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(sqlite, pg, "table {t}: a SQLite migration without its PostgreSQL counterpart?");
+    }
+}

@@ -11,7 +11,7 @@ use super::Target;
 use crate::error::Error;
 
 /// The migrations, in order: (version, SQL with `{schema}` for the schema's name).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_records.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_store.sql"))];
 
 /// The newest version this binary knows.
 pub fn latest() -> i32 {
@@ -63,6 +63,11 @@ pub fn create(client: &mut Client, target: &Target) -> anyhow::Result<()> {
          CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
     ))?;
     apply(&mut tx, schema, 0)?;
+    // The audit trail's head exists from the start: appenders lock this row, one at a time.
+    tx.execute(
+        &format!("INSERT INTO {schema}.store_meta (key, value) VALUES ('audit-head', convert_to($1, 'UTF8'))"),
+        &[&format!("0:{}", crate::audit::GENESIS)],
+    )?;
     tx.commit()?;
     Ok(())
 }

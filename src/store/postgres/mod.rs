@@ -17,6 +17,7 @@ use postgres::{Client, Config, NoTls};
 use crate::error::Error;
 
 pub mod migrate;
+pub mod translate;
 
 /// Whether `--db` names a PostgreSQL database rather than a SQLite file.
 pub fn is_url(db: &str) -> bool {

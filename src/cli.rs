@@ -22,6 +22,8 @@ Environment:
   DSR_SMTP_PASSWORD          SMTP password (never a flag)
   DSR_MAIL_FROM              sender address (default: the register's privacy address)
   DSR_CODE_LIFETIME_MINUTES  verification code lifetime, 1-1440 (default 1440 = 24 h)
+  DSR_PG_SCHEMA              schema of a PostgreSQL store (default dsr)
+  PGPASSWORD, PGPASSFILE     PostgreSQL password, or the password file (default ~/.pgpass)
   NO_COLOR                   disable colour when --color is auto";
 
 /// The clap command with the environment and exit-code tables in its help.
@@ -115,6 +117,8 @@ pub enum Command {
     /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Copy a SQLite store into a new PostgreSQL store (register, people, requests, audit trail), in one transaction
+    Migrate(MigrateArgs),
     /// Walk through an access request end to end on a demo store it keeps and names at the end
     Demo(DemoArgs),
     /// Build a large synthetic store for benchmarks (deterministic)
@@ -133,6 +137,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "The PostgreSQL store is made new (a schema of that name must not exist) and filled in one \
+transaction: the store's schema, the tables the company added to its SQLite store, every row. The audit trail is \
+then verified on the copy and must end at the same entry and hash as on SQLite (exit 16 otherwise). A password is \
+never part of the URL: give it in PGPASSWORD or ~/.pgpass. See docs/postgresql.md.")]
+pub struct MigrateArgs {
+    /// The SQLite store to copy (it is only read)
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+    /// The PostgreSQL database: postgres://user@host[:port]/dbname[?sslmode=require]
+    #[arg(long, value_name = "URL")]
+    pub to: String,
+    /// The schema that holds the store in that database
+    #[arg(long, env = "DSR_PG_SCHEMA", default_value = "dsr", value_name = "NAME")]
+    pub schema: String,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,8 @@ pub enum Error {
     StoreBusy(PathBuf),
     #[error("{0} already exists; pass --force to replace it")]
     StoreExists(PathBuf),
+    #[error("the schema {schema} already exists in {database}; name a new one with --schema (DSR_PG_SCHEMA), or drop it first")]
+    SchemaExists { schema: String, database: String },
     #[error("the company database {name} ({path}) that the data map names does not exist; restore it, or point the map's [[database]] at it with `dsr register apply FILE`")]
     DatabaseMissing { name: String, path: PathBuf },
     #[error("the company database {name} ({path}) does not match the data map: {detail}; correct the map with `dsr register apply FILE` or restore the database")]

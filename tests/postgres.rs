@@ -6,7 +6,7 @@
 use dsr::audit;
 use dsr::clock::Clock;
 use dsr::error::Error;
-use dsr::store::db::{Db, Pg};
+use dsr::store::db::{Db, Pg, Value};
 use dsr::store::postgres::{migrate, Target};
 use serde_json::json;
 
@@ -70,7 +70,7 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
     assert!(matches!(error_of(migrate::open(&mut c, &s.target).unwrap_err()), Error::StoreMissing(_)));
     migrate::create(&mut c, &s.target).unwrap();
     assert_eq!(migrate::open(&mut c, &s.target).unwrap(), migrate::latest());
-    assert!(matches!(error_of(migrate::create(&mut c, &s.target).unwrap_err()), Error::StoreExists(_)));
+    assert!(matches!(error_of(migrate::create(&mut c, &s.target).unwrap_err()), Error::SchemaExists { .. }));
 
     // A version newer than this binary: refused (exit 12), and the store is left as it is.
     c.execute(
@@ -278,4 +278,95 @@ fn every_table_and_column_of_a_new_sqlite_store_is_in_a_new_postgresql_store() {
             .collect();
         assert_eq!(sqlite, pg, "table {t}: a SQLite migration without its PostgreSQL counterpart?");
     }
+}
+
+/// A value as text, the same from either backend.
+fn shown(v: Value) -> String {
+    match v {
+        Value::Null => "NULL".to_string(),
+        Value::Integer(v) => v.to_string(),
+        Value::Real(v) => v.to_string(),
+        Value::Text(v) => v,
+        Value::Blob(v) => format!("{v:?}"),
+    }
+}
+
+/// Every table's rows of a SQLite store, sorted, as text: what a copy must hold.
+fn sqlite_rows(conn: &rusqlite::Connection, table: &str) -> Vec<String> {
+    let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+    let n = stmt.column_count();
+    let mut rows: Vec<String> = stmt
+        .query_map([], |r| Ok((0..n).map(|i| shown(r.get(i).unwrap())).collect::<Vec<_>>().join("|")))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("webshop");
+    let request = env.verified("access", &["--email", "noor.hendriks@example.org"]);
+    env.dsr().args(["access", &request]).assert().success();
+    let s = Schema::new(&url, "migrate");
+    let (v, code): (serde_json::Value, i32) =
+        env.json(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(code, 0, "{v}");
+    assert!(v["copy"]["audit"]["ok"].as_bool().unwrap(), "{v}");
+    assert!(v["copy"]["tables_added"].as_array().unwrap().iter().any(|t| t == "shop_order"), "{v}");
+
+    // Every row of every table is there, the same (compared as text, sorted).
+    let sqlite = env.sql();
+    let pg = s.db();
+    let tables: Vec<String> = sqlite
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for t in &tables {
+        let mut rows = Vec::new();
+        pg.each(&format!("SELECT * FROM {t}"), &[], &mut |r| {
+            let mut fields = Vec::new();
+            for i in 0.. {
+                match r.get::<Value>(i) {
+                    Ok(v) => fields.push(shown(v)),
+                    Err(_) => break,
+                }
+            }
+            rows.push(fields.join("|"));
+            Ok(())
+        })
+        .unwrap();
+        rows.sort();
+        let mut want = sqlite_rows(&sqlite, t);
+        // store_meta's text values are bytes on PostgreSQL.
+        if t == "store_meta" {
+            want = want.into_iter().map(|r| r.split('|').next().unwrap().to_string()).collect();
+            rows = rows.into_iter().map(|r| r.split('|').next().unwrap().to_string()).collect();
+        }
+        assert_eq!(rows, want, "table {t}");
+    }
+    // The same head as on SQLite, and new rows get numbers past the copied ones.
+    let on_sqlite = audit::verify(&env.sql()).unwrap();
+    let on_pg = audit::verify(&pg).unwrap();
+    assert_eq!(on_sqlite.head.unwrap().hash, on_pg.head.unwrap().hash);
+    let db: &dyn Db = &pg;
+    let max: i64 = db.first("SELECT max(id) FROM person", &[], |r| r.get(0)).unwrap().unwrap();
+    pg.run("INSERT INTO person (created_at, source) VALUES ('2026-12-01T10:00:00Z', 'import')", &[]).unwrap();
+    let next: i64 = db.first("SELECT max(id) FROM person", &[], |r| r.get(0)).unwrap().unwrap();
+    assert_eq!(next, max + 1);
+
+    // Again into the same schema: refused, nothing changed.
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(14));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("already exists") && err.lines().count() == 1, "{err}");
+    // A password in the URL: refused before anything is read.
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", "postgres://dsr:secret@localhost/x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
 }

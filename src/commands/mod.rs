@@ -14,6 +14,7 @@ mod import;
 mod init;
 mod lookup;
 mod mail;
+mod migrate;
 mod pages;
 mod register;
 mod request;
@@ -143,6 +144,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             on_store(&db, out, |ctx| audit::anchor(ctx, file.as_deref(), force, mail.as_deref()))
         }
         Command::Audit(AuditCommand::Log { request }) => on_store(&db, out, |ctx| audit::log(ctx, request.as_deref())),
+        Command::Migrate(args) => migrate::migrate(&args, &out),
         Command::Demo(args) => demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => pages::completions(&db, shell, &out),

@@ -65,6 +65,12 @@ pub trait FromValue: Sized {
     fn from_value(v: &Value) -> Option<Self>;
 }
 
+impl FromValue for Value {
+    fn from_value(v: &Value) -> Option<Self> {
+        Some(v.clone())
+    }
+}
+
 impl FromValue for i64 {
     fn from_value(v: &Value) -> Option<Self> {
         match v {
@@ -292,9 +298,10 @@ fn read(r: &postgres::Row, i: usize) -> anyhow::Result<Value> {
     Ok(v.unwrap_or(Value::Null))
 }
 
-/// A parameter, converted to the type PostgreSQL gives its place.
+/// A parameter, converted to the type PostgreSQL gives its place (also a value of a binary
+/// `COPY`, whose column types are given).
 #[derive(Debug)]
-struct Param<'a>(&'a Value);
+pub(crate) struct Param<'a>(pub(crate) &'a Value);
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 

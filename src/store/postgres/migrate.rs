@@ -52,23 +52,29 @@ pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<
 /// Make a new store: the schema, its table of versions and every migration, in one
 /// transaction. An existing schema of that name is refused, store or not.
 pub fn create(client: &mut Client, target: &Target) -> anyhow::Result<()> {
-    let schema = &target.schema;
     let mut tx = client.transaction()?;
-    lock(&mut tx, schema)?;
-    if found(&mut tx, schema)? != Found::Nothing {
-        return Err(Error::StoreExists(target.path()).into());
+    create_in(&mut tx, target)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`create`] inside the caller's transaction (`dsr migrate` copies a store in the same one).
+pub fn create_in(tx: &mut postgres::Transaction, target: &Target) -> anyhow::Result<()> {
+    let schema = &target.schema;
+    lock(tx, schema)?;
+    if found(tx, schema)? != Found::Nothing {
+        return Err(Error::SchemaExists { schema: schema.clone(), database: target.shown.clone() }.into());
     }
     tx.batch_execute(&format!(
         "CREATE SCHEMA {schema};
          CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
     ))?;
-    apply(&mut tx, schema, 0)?;
+    apply(tx, schema, 0)?;
     // The audit trail's head exists from the start: appenders lock this row, one at a time.
     tx.execute(
         &format!("INSERT INTO {schema}.store_meta (key, value) VALUES ('audit-head', convert_to($1, 'UTF8'))"),
         &[&format!("0:{}", crate::audit::GENESIS)],
     )?;
-    tx.commit()?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use postgres::{Client, Config, NoTls};
 
 use crate::error::Error;
 
+pub mod copy;
 pub mod migrate;
 pub mod translate;
 
@@ -32,6 +33,8 @@ pub struct Target {
     pub schema: String,
     /// The URL as shown in messages (it never holds a password).
     pub shown: String,
+    /// The option that gave the URL, for messages (`--db`, `--to`).
+    option: &'static str,
 }
 
 impl std::fmt::Debug for Target {
@@ -44,14 +47,19 @@ impl Target {
     /// Read a URL. A password in it is refused: URLs end up in shell history, process lists and
     /// cron files. `schema` is the schema of dsr's records.
     pub fn parse(url: &str, schema: &str) -> Result<Target, Error> {
+        Target::parse_option("--db", url, schema)
+    }
+
+    /// [`Target::parse`] for a URL given by the option `what` (errors name it).
+    pub fn parse_option(what: &'static str, url: &str, schema: &str) -> Result<Target, Error> {
         if !is_url(url) {
-            return Err(Error::invalid("--db", "a PostgreSQL store is named by a postgres:// URL"));
+            return Err(Error::invalid(what, "a PostgreSQL store is named by a postgres:// URL"));
         }
         let config = Config::from_str(url)
-            .map_err(|e| Error::invalid("--db", format!("the PostgreSQL URL does not read: {e}")))?;
+            .map_err(|e| Error::invalid(what, format!("the PostgreSQL URL does not read: {e}")))?;
         if config.get_password().is_some() {
             return Err(Error::invalid(
-                "--db",
+                what,
                 "the PostgreSQL URL holds a password; remove it and put it in PGPASSWORD or ~/.pgpass",
             ));
         }
@@ -63,7 +71,7 @@ impl Target {
                 ),
             ));
         }
-        Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned() })
+        Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned(), option: what })
     }
 
     /// The store's name in messages, as the errors of a SQLite store carry its path.
@@ -83,7 +91,10 @@ impl Target {
             _ => config.connect(NoTls),
         };
         connected.map_err(|e| {
-            anyhow::Error::new(Error::invalid("--db", format!("cannot connect to {}: {}", self.shown, one_line(&e))))
+            anyhow::Error::new(Error::invalid(
+                self.option,
+                format!("cannot connect to {}: {}", self.shown, one_line(&e)),
+            ))
         })
     }
 }

@@ -1,0 +1,49 @@
+//! `dsr migrate --from STORE --to URL`: a SQLite store copied into a new PostgreSQL store
+//! (`crate::store::postgres::copy`), with a progress bar on a terminal and a summary.
+
+use crate::cli::MigrateArgs;
+use crate::exit::Code;
+use crate::output::Output;
+use crate::store::postgres::{copy, Target};
+use crate::store::Store;
+
+pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
+    let target = Target::parse_option("--to", &args.to, &args.schema)?;
+    let from = Store::open_detached(&args.from)?;
+    let bar = out.progress("dsr migrate [{bar:30}] {pos}/{len} rows", None);
+    let copied = copy::copy(&from, &target, |done, total| {
+        if let Some(bar) = &bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let copied = copied?;
+    if out.json {
+        out.json(&serde_json::json!({
+            "format_version": 1,
+            "from": args.from.display().to_string(),
+            "to": target.shown,
+            "copy": copied,
+        }))?;
+    } else {
+        let head = copied.audit.head.as_ref().map(|h| format!(", head {}", h.hash)).unwrap_or_default();
+        out.data(&format!(
+            "Copied {} rows of {} tables from {} into {} (schema {}){}. The audit trail verifies on the copy: {} entries{head}.",
+            copied.rows,
+            copied.tables.len(),
+            args.from.display(),
+            target.shown,
+            copied.schema,
+            if copied.tables_added.is_empty() {
+                String::new()
+            } else {
+                format!("; tables the company added, made there: {}", copied.tables_added.join(", "))
+            },
+            copied.audit.entries,
+        ))?;
+    }
+    Ok(Code::Ok)
+}

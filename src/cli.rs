@@ -14,7 +14,7 @@ pub use usage::{json_asked, parse, Parsed};
 
 pub const ENVIRONMENT: &str = "\
 Environment:
-  DSR_DB                     store path (default ./dsr.sqlite); --db wins
+  DSR_DB                     store path (default ./dsr.sqlite), or a postgres:// URL; --db wins
   DSR_NOW                    RFC 3339 time that replaces the clock (tests, replays)
   DSR_ACTOR                  who is acting, for the audit trail (default: login name)
   DSR_MAIL                   mail transport: outbox (default, outbox/ beside the store) or smtp

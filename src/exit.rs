@@ -188,7 +188,7 @@ impl Code {
 impl Error {
     pub fn code(&self) -> Code {
         match self {
-            Error::StoreMissing(_) | Error::DatabaseMissing { .. } => Code::StoreMissing,
+            Error::StoreMissing(_) | Error::SchemaMissing { .. } | Error::DatabaseMissing { .. } => Code::StoreMissing,
             Error::NotAStore(_) | Error::Corrupt { .. } | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
             Error::StoreBusy(_) => Code::StoreBusy,

@@ -67,7 +67,7 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
     let Some(url) = support::postgres() else { return };
     let s = Schema::new(&url, "versions");
     let mut c = s.client();
-    assert!(matches!(error_of(migrate::open(&mut c, &s.target).unwrap_err()), Error::StoreMissing(_)));
+    assert!(matches!(error_of(migrate::open(&mut c, &s.target).unwrap_err()), Error::SchemaMissing { .. }));
     migrate::create(&mut c, &s.target).unwrap();
     assert_eq!(migrate::open(&mut c, &s.target).unwrap(), migrate::latest());
     assert!(matches!(error_of(migrate::create(&mut c, &s.target).unwrap_err()), Error::SchemaExists { .. }));
@@ -359,6 +359,32 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     pg.run("INSERT INTO person (created_at, source) VALUES ('2026-12-01T10:00:00Z', 'import')", &[]).unwrap();
     let next: i64 = db.first("SELECT max(id) FROM person", &[], |r| r.get(0)).unwrap().unwrap();
     assert_eq!(next, max + 1);
+
+    // `audit verify` and `audit log` run on the copy as on the SQLite store.
+    let dsr_on = |schema: &str, args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+        cmd.current_dir(env.dir.path()).env_remove("DSR_DB").args(["--db", &url]).env("DSR_PG_SCHEMA", schema);
+        cmd.args(args).output().unwrap()
+    };
+    let on_pg = |args: &[&str]| dsr_on(s.name(), args);
+    let out = on_pg(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chain intact"));
+    let listed = |out: std::process::Output| -> serde_json::Value {
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["entries"].clone()
+    };
+    assert_eq!(listed(on_pg(&["--json", "audit", "log"])), listed(env.run(&["--json", "audit", "log"])));
+    // A command not yet on PostgreSQL says so; a schema that is not a store is named.
+    let out = on_pg(&["request", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not run on a PostgreSQL store yet"));
+    let out = dsr_on("no_such_store", &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    // An entry edited on the server: exit 16, naming it.
+    pg.run("UPDATE audit_log SET actor = 'someone else' WHERE id = 2", &[]).unwrap();
+    let out = on_pg(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(16));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entry 2"));
 
     // Again into the same schema: refused, nothing changed.
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
+use crate::store::db::Db;
 use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{Head, GENESIS};
@@ -91,14 +91,14 @@ pub struct Checked {
 
 /// Whether the trail still holds the anchored entry with the anchored hash. Call after the chain
 /// itself verified: then entry N's hash vouches for every entry before it.
-pub fn check(conn: &Connection, anchor: &Anchor, file: &Path) -> rusqlite::Result<Checked> {
+pub fn check(conn: &dyn Db, anchor: &Anchor, file: &Path) -> anyhow::Result<Checked> {
     let n = anchor.entries;
     let found: Option<String> = if n == 0 {
         Some(GENESIS.to_owned())
     } else {
-        conn.query_row("SELECT hash FROM audit_log WHERE id = ?1", [n], |r| r.get(0)).optional()?
+        conn.first("SELECT hash FROM audit_log WHERE id = ?1", &[n.into()], |r| r.get(0))?
     };
-    let last: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM audit_log", [], |r| r.get(0))?;
+    let last: i64 = conn.first("SELECT coalesce(max(id), 0) FROM audit_log", &[], |r| r.get(0))?.unwrap_or(0);
     let at = &anchor.at;
     let problem = match found {
         None => Some(format!(

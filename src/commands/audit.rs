@@ -6,17 +6,19 @@ use std::path::Path;
 use crate::audit::{self, anchor::Anchor};
 use crate::error::Error;
 use crate::exit::Code;
-use crate::output::table;
+use crate::output::{table, Output};
 use crate::queue::OnSent;
+use crate::store::db::Db;
 
 use super::Ctx;
 
-pub fn verify(ctx: &Ctx, anchor: Option<&Path>) -> anyhow::Result<Code> {
+/// `dsr audit verify` on either backend's store.
+pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Result<Code> {
     // A file that is not an anchor is a usage error, whatever the trail holds.
     let anchor = anchor.map(|p| Anchor::read(p).map(|a| (a, p))).transpose()?;
-    let mut v = audit::verify(&ctx.store.conn)?;
+    let mut v = audit::verify(db)?;
     if let Some((a, path)) = anchor.filter(|_| v.ok) {
-        let checked = audit::anchor::check(&ctx.store.conn, &a, path)?;
+        let checked = audit::anchor::check(db, &a, path)?;
         if !checked.ok {
             v.ok = false;
             v.first_bad_entry = Some(a.entries);
@@ -24,8 +26,8 @@ pub fn verify(ctx: &Ctx, anchor: Option<&Path>) -> anyhow::Result<Code> {
         }
         v.anchor = Some(checked);
     }
-    if ctx.out.json {
-        ctx.out.json(&v)?;
+    if out.json {
+        out.json(&v)?;
     } else if v.ok {
         let mut text = format!("Audit trail verified: {} entries, chain intact.", v.entries);
         if let Some(h) = &v.head {
@@ -38,7 +40,7 @@ pub fn verify(ctx: &Ctx, anchor: Option<&Path>) -> anyhow::Result<Code> {
                 a.file, a.entries, a.at
             ));
         }
-        ctx.out.data(&text)?;
+        out.data(&text)?;
     }
     match (v.ok, v.first_bad_entry) {
         (true, _) => Ok(Code::Ok),
@@ -104,18 +106,19 @@ fn anchor_message(ctx: &Ctx, to: &str, anchor: &Anchor) -> anyhow::Result<lettre
     crate::mail::message_with_attachment(&controller, to.trim(), &subject, body, attachment, &ctx.clock)
 }
 
-pub fn log(ctx: &Ctx, request: Option<&str>) -> anyhow::Result<Code> {
+/// `dsr audit log` on either backend's store.
+pub fn log(db: &dyn Db, out: &Output, request: Option<&str>) -> anyhow::Result<Code> {
     let request = request.map(crate::request::parse_id).transpose()?;
-    let entries = audit::list(&ctx.store.conn, request.as_deref())?;
+    let entries = audit::list(db, request.as_deref())?;
     if let Some(id) = request.as_deref().filter(|_| entries.is_empty()) {
         // A request leaves entries from the moment it is opened; none means no such request.
         return Err(crate::Error::UnknownRequest(id.to_owned()).into());
     }
-    if ctx.out.json {
-        ctx.out.json(&serde_json::json!({"format_version": 1, "entries": entries}))?;
+    if out.json {
+        out.json(&serde_json::json!({"format_version": 1, "entries": entries}))?;
         return Ok(Code::Ok);
     }
-    let mut t = table::new(&ctx.out, &["#", "Time", "Actor", "Request", "Person", "Event", "Details"]);
+    let mut t = table::new(out, &["#", "Time", "Actor", "Request", "Person", "Event", "Details"]);
     for e in &entries {
         t.add_row(vec![
             table::cell(&e.id.to_string()),
@@ -127,6 +130,6 @@ pub fn log(ctx: &Ctx, request: Option<&str>) -> anyhow::Result<Code> {
             table::cell(&e.details.to_string()),
         ]);
     }
-    ctx.out.data(&t.to_string())?;
+    out.data(&t.to_string())?;
     Ok(Code::Ok)
 }

@@ -83,6 +83,17 @@ impl Ctx {
     }
 }
 
+/// Run a command on a PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or
+/// `dsr`), opened as a store: refused when it is newer than this binary or not a store.
+fn on_postgres(url: &str, run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow::Result<Code>) -> anyhow::Result<Code> {
+    use crate::store::postgres::{migrate, Target};
+    let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
+    let target = Target::parse(url, &schema)?;
+    let mut client = target.connect()?;
+    migrate::open(&mut client, &target)?;
+    run(&crate::store::db::Pg::new(client, &target.schema)?)
+}
+
 /// Run a command on the store, then deliver what it (or an earlier run that died) queued.
 fn on_store(
     db: &std::path::Path,
@@ -111,6 +122,25 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Code> {
 
 pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
     let db = cli.global.db;
+    if let Some(url) = db.to_str().filter(|d| crate::store::postgres::is_url(d)) {
+        match &cli.command {
+            Command::Audit(AuditCommand::Verify { anchor }) => {
+                return on_postgres(url, |pg| audit::verify(pg, &out, anchor.as_deref()))
+            }
+            Command::Audit(AuditCommand::Log { request }) => {
+                return on_postgres(url, |pg| audit::log(pg, &out, request.as_deref()))
+            }
+            // These do not use --db.
+            Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
+            _ => {
+                return Err(crate::Error::invalid(
+                    "--db",
+                    "this command does not run on a PostgreSQL store yet; there dsr runs `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                )
+                .into())
+            }
+        }
+    }
     match cli.command {
         Command::Init(args) => init::init(&db, &args, &out),
         Command::Lookup(args) => on_store(&db, out, |ctx| lookup::lookup(ctx, &args)),
@@ -138,12 +168,14 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
         Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(ctx, cmd)),
         Command::Audit(AuditCommand::Verify { anchor }) => {
-            on_store(&db, out, |ctx| audit::verify(ctx, anchor.as_deref()))
+            on_store(&db, out, |ctx| audit::verify(&ctx.store.conn, &ctx.out, anchor.as_deref()))
         }
         Command::Audit(AuditCommand::Anchor { out: file, force, mail }) => {
             on_store(&db, out, |ctx| audit::anchor(ctx, file.as_deref(), force, mail.as_deref()))
         }
-        Command::Audit(AuditCommand::Log { request }) => on_store(&db, out, |ctx| audit::log(ctx, request.as_deref())),
+        Command::Audit(AuditCommand::Log { request }) => {
+            on_store(&db, out, |ctx| audit::log(&ctx.store.conn, &ctx.out, request.as_deref()))
+        }
         Command::Migrate(args) => migrate::migrate(&args, &out),
         Command::Demo(args) => demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),

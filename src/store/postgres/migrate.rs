@@ -83,7 +83,9 @@ pub fn create_in(tx: &mut postgres::Transaction, target: &Target) -> anyhow::Res
 pub fn open(client: &mut Client, target: &Target) -> anyhow::Result<i32> {
     let schema = &target.schema;
     match found(client, schema)? {
-        Found::Nothing => return Err(Error::StoreMissing(target.path()).into()),
+        Found::Nothing => {
+            return Err(Error::SchemaMissing { schema: schema.clone(), database: target.shown.clone() }.into())
+        }
         Found::Foreign => return Err(Error::NotAStore(target.path()).into()),
         Found::Store(v) if v > latest() => {
             return Err(Error::StoreTooNew { path: target.path(), found: v.into(), supported: latest().into() }.into())

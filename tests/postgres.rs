@@ -360,6 +360,27 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     let next: i64 = db.first("SELECT max(id) FROM person", &[], |r| r.get(0)).unwrap().unwrap();
     assert_eq!(next, max + 1);
 
+    // No identifier is sampled into the planner's statistics, even after ANALYZE.
+    pg.run("ANALYZE email_address", &[]).unwrap();
+    let target: i64 = db
+        .first(
+            "SELECT attstattarget::bigint FROM pg_attribute WHERE attrelid = 'email_address'::regclass AND attname = 'address_norm'",
+            &[],
+            |r| r.get(0),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(target, 0);
+    let sampled: i64 = db
+        .first(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = ?1 AND tablename = 'email_address' AND attname IN ('address', 'address_norm')",
+            &[dsr::store::db::text(s.name())],
+            |r| r.get(0),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(sampled, 0, "identifier values in pg_stats");
+
     // `audit verify` and `audit log` run on the copy as on the SQLite store.
     let dsr_on = |schema: &str, args: &[&str]| {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
@@ -395,4 +416,33 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", "postgres://dsr:secret@localhost/x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
+}
+
+#[test]
+fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
+    // What docs/postgresql.md says of erased values on PostgreSQL, seen on a real server.
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "forensic");
+    let mut c = s.client();
+    c.batch_execute(&format!(
+        "CREATE EXTENSION IF NOT EXISTS pageinspect;
+         CREATE SCHEMA {0};
+         CREATE TABLE {0}.f (id bigint PRIMARY KEY, email text NOT NULL);
+         CREATE INDEX f_email ON {0}.f (email);
+         INSERT INTO {0}.f SELECT g, 'user' || g || '@example.org' FROM generate_series(1, 100) g;
+         INSERT INTO {0}.f VALUES (5000, 'erased.person@example.org');
+         DELETE FROM {0}.f WHERE id = 5000;",
+        s.name()
+    ))
+    .unwrap();
+    let needle = b"erased.person@example.org";
+    let before = dsr::store::postgres::forensic::residue(&mut c, s.name(), "f", needle).unwrap().unwrap();
+    assert!(!before.is_empty(), "a deleted row stays in its page until VACUUM");
+    c.batch_execute(&format!("VACUUM {}.f", s.name())).unwrap();
+    let after_vacuum = dsr::store::postgres::forensic::residue(&mut c, s.name(), "f", needle).unwrap().unwrap();
+    // The row last added to a page is left in the page's free space by its compaction.
+    assert!(!after_vacuum.is_empty(), "VACUUM removed every byte here; docs/postgresql.md says it may not");
+    c.batch_execute(&format!("VACUUM FULL {}.f", s.name())).unwrap();
+    let after_full = dsr::store::postgres::forensic::residue(&mut c, s.name(), "f", needle).unwrap().unwrap();
+    assert!(after_full.is_empty(), "{after_full:?}");
 }

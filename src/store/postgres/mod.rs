@@ -17,6 +17,7 @@ use postgres::{Client, Config, NoTls};
 use crate::error::Error;
 
 pub mod copy;
+pub mod forensic;
 pub mod migrate;
 pub mod translate;
 

@@ -1,0 +1,77 @@
+//! What PostgreSQL keeps of a deleted value, and what dsr does about it (docs/postgresql.md,
+//! "Erased values on PostgreSQL"). A `DELETE` leaves the row's bytes in its page until `VACUUM`
+//! removes the dead row, and even then a page's compaction can leave the bytes in the page's
+//! free space until a new row overwrites them (seen with pageinspect: the row last added to a
+//! page, in the table and in its indexes); only a rewrite of the table (`VACUUM FULL`) makes new
+//! files without them. `ANALYZE` copies sample values into `pg_statistic`; dsr sets the
+//! statistics target of every identifier column to 0, so none of those values are sampled.
+
+use postgres::GenericClient;
+
+/// Sample no values of the data map's identifier columns into the planner's statistics (and
+/// forget those sampled already at the next `ANALYZE`): `SET STATISTICS 0` on each.
+pub fn no_statistics_on_identifiers(
+    client: &mut impl GenericClient,
+    schema: &str,
+    map: &crate::store::personal::DataMap,
+) -> Result<usize, postgres::Error> {
+    let mut n = 0;
+    for t in map.tables.iter().filter(|t| t.database.is_none()) {
+        let mut columns: Vec<&str> = Vec::new();
+        for id in &t.identifier {
+            columns.push(&id.column);
+            if let Some(w) = &id.written_in {
+                columns.push(w);
+            }
+        }
+        columns.sort_unstable();
+        columns.dedup();
+        for c in columns {
+            client.batch_execute(&format!("ALTER TABLE {schema}.{} ALTER COLUMN {c} SET STATISTICS 0", t.name))?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Where `needle`'s bytes are still in a table's files: (relation, page) for the table, its
+/// indexes and its TOAST table, read page by page with pageinspect's `get_raw_page`. `None`
+/// when the pageinspect extension is not installed in the database (it needs superuser to read).
+pub fn residue(
+    client: &mut impl GenericClient,
+    schema: &str,
+    table: &str,
+    needle: &[u8],
+) -> Result<Option<Vec<(String, i64)>>, postgres::Error> {
+    let installed: bool =
+        client.query_one("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pageinspect')", &[])?.get(0);
+    if !installed {
+        return Ok(None);
+    }
+    let relations: Vec<String> = client
+        .query(
+            "SELECT c.oid::regclass::text FROM pg_class c
+              WHERE c.oid = $1::text::regclass
+                 OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = $1::text::regclass)
+                 OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::text::regclass)
+                 OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::text::regclass))",
+            &[&format!("{schema}.{table}")],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut found = Vec::new();
+    for rel in relations {
+        let pages: Vec<i64> = client
+            .query(
+                "SELECT p FROM generate_series(0, pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint - 1) AS p
+                  WHERE position($2::bytea IN get_raw_page($1::text, p::int)) > 0",
+                &[&rel, &needle],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        found.extend(pages.into_iter().map(|p| (rel.clone(), p)));
+    }
+    Ok(Some(found))
+}

@@ -281,10 +281,7 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
         return Ok((r, false));
     }
     let year = today.format("%Y").to_string().parse::<i64>()?;
-    let seq: i64 = conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1")?
-        .query_row([year], |r| r.get(0))?;
-    let id = format!("DSR-{year}-{seq:04}");
+    let (seq, id) = next_number(conn, year)?;
     let due = due_date(new.received_on, 1);
     if let Some(p) = person {
         crate::store::personal::DataMap::load(conn)?.anchor(conn, p, &clock.timestamp())?;
@@ -318,6 +315,20 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
         json!({"right": new.kind.as_str(), "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()}),
     )?;
     Ok((load(conn, &id)?, true))
+}
+
+/// The next request number of `year` and its id (`DSR-YEAR-NNNN`), inside the transaction
+/// that opens the request. Numbers have no gaps: a request that is rolled back gives its number
+/// to the next. SQLite lets one writer in at a time; on PostgreSQL an advisory lock held until
+/// the transaction ends keeps two officers (or an officer and cron) from taking the same number.
+pub fn next_number(conn: &dyn crate::store::db::Db, year: i64) -> anyhow::Result<(i64, String)> {
+    if conn.dialect() == crate::store::db::Dialect::Postgres {
+        conn.run("SELECT pg_advisory_xact_lock(hashtext('dsr-request-number:' || current_schema()))", &[])?;
+    }
+    let seq: i64 = conn
+        .first("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1", &[year.into()], |r| r.get(0))?
+        .unwrap_or(1);
+    Ok((seq, format!("DSR-{year}-{seq:04}")))
 }
 
 fn identifier_parts(id: &Identifier) -> (&'static str, &str) {

@@ -446,3 +446,46 @@ fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
     let after_full = dsr::store::postgres::forensic::residue(&mut c, s.name(), "f", needle).unwrap().unwrap();
     assert!(after_full.is_empty(), "{after_full:?}");
 }
+
+#[test]
+fn eight_writers_opening_requests_at_once_get_unique_gapless_numbers_and_one_chain() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "numbers");
+    migrate::create(&mut s.client(), &s.target).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|w| {
+            let target = s.target.clone();
+            std::thread::spawn(move || {
+                let db = Pg::new(target.connect().unwrap(), &target.schema).unwrap();
+                for i in 0..10 {
+                    let tx = db.begin().unwrap();
+                    let clock = clock("2026-12-01T10:00:00Z");
+                    let (seq, id) = dsr::request::next_number(&tx, 2026).unwrap();
+                    tx.run(
+                        "INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on,
+                                              due_on, state, created_at)
+                         VALUES (?1, 2026, ?2, 'access', 'email', ?3, 'email', '2026-12-01', '2027-01-01',
+                                 'awaiting-verification', '2026-12-01T10:00:00Z')",
+                        &[dsr::store::db::text(&id), seq.into(), dsr::store::db::text(format!("p{w}-{i}"))],
+                    )
+                    .unwrap();
+                    audit::append(&tx, &clock, Some(&id), None, "request-opened", json!({"writer": w})).unwrap();
+                    tx.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let pg = s.db();
+    let mut ids = Vec::new();
+    pg.each("SELECT id FROM request ORDER BY id", &[], &mut |r| {
+        ids.push(r.get::<String>(0)?);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(ids, (1..=80).map(|n| format!("DSR-2026-{n:04}")).collect::<Vec<_>>());
+    let v = audit::verify(&pg).unwrap();
+    assert!(v.ok && v.entries == 80, "{:?}", v.problem);
+}

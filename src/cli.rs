@@ -145,7 +145,7 @@ transaction: the store's schema, the tables the company added to its SQLite stor
 then verified on the copy and must end at the same entry and hash as on SQLite (exit 16 otherwise). A password is \
 never part of the URL: give it in PGPASSWORD or ~/.pgpass. See docs/postgresql.md.")]
 pub struct MigrateArgs {
-    /// The SQLite store to copy (it is only read)
+    /// The SQLite store to copy (read in one snapshot; upgraded first if older, as by every command)
     #[arg(long, value_name = "PATH")]
     pub from: PathBuf,
     /// The PostgreSQL database: postgres://user@host[:port]/dbname[?sslmode=require]

@@ -84,14 +84,20 @@ impl Ctx {
 }
 
 /// Run a command on a PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or
-/// `dsr`), opened as a store: refused when it is newer than this binary or not a store.
+/// `dsr`), opened as a store (refused when it is newer than this binary or not a store), in
+/// one read-only snapshot.
 fn on_postgres(url: &str, run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow::Result<Code>) -> anyhow::Result<Code> {
     use crate::store::postgres::{migrate, Target};
     let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
     let target = Target::parse(url, &schema)?;
     let mut client = target.connect()?;
     migrate::open(&mut client, &target)?;
-    run(&crate::store::db::Pg::new(client, &target.schema)?)
+    let pg = crate::store::db::Pg::new(client, &target.schema)?;
+    // What these commands read (every entry, then the head) is one snapshot, whoever writes.
+    let snapshot = pg.snapshot()?;
+    let code = run(&snapshot)?;
+    snapshot.commit()?;
+    Ok(code)
 }
 
 /// Run a command on the store, then deliver what it (or an earlier run that died) queued.

@@ -1,14 +1,16 @@
-//! `dsr migrate`: a SQLite store copied into a new PostgreSQL store, all of it in one
-//! PostgreSQL transaction (a failed or killed copy leaves nothing behind): the store's schema by
-//! its migrations, the tables the company added to its SQLite store translated from SQLite's
-//! catalog, every row by binary `COPY`, the identity columns set past the copied numbers. The
-//! audit trail is then verified on the copy and must end at the same head as on SQLite.
+//! `dsr migrate`: a SQLite store copied into a new PostgreSQL store. Both sides are read and
+//! written in one transaction each: the SQLite store in one read snapshot (a cron run writing
+//! meanwhile is not half in the copy), the PostgreSQL store in one transaction that also
+//! verifies the copy's audit trail before it commits, so a copy that fails anywhere, or does not
+//! verify, leaves nothing behind. The store's schema comes from its migrations, the tables the
+//! company added to its SQLite store are translated from SQLite's catalog, every row goes by
+//! binary `COPY`, and identity columns are set past the copied numbers.
 
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
 use serde::Serialize;
 
-use super::{migrate, translate, Target};
+use super::{ident, migrate, translate, Target};
 use crate::audit::Verification;
 use crate::error::Error;
 use crate::store::db::{Param, Pg, Value};
@@ -32,7 +34,7 @@ pub struct Copied {
 }
 
 /// Copy `from` into a new store at `target`; `progress` is told the rows copied and the total.
-pub fn copy(from: &Store, target: &Target, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<Copied> {
+pub fn copy(from: &Store, target: &Target, progress: impl FnMut(u64, u64)) -> anyhow::Result<Copied> {
     let conn = &from.conn;
     if !crate::store::attached::listed(conn)?.is_empty() {
         return Err(Error::invalid(
@@ -41,6 +43,15 @@ pub fn copy(from: &Store, target: &Target, mut progress: impl FnMut(u64, u64)) -
         )
         .into());
     }
+    // One read snapshot of the SQLite store for the whole copy.
+    conn.execute_batch("BEGIN DEFERRED")?;
+    let copied = copy_in_snapshot(from, target, progress);
+    conn.execute_batch("ROLLBACK")?;
+    copied
+}
+
+fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<Copied> {
+    let conn = &from.conn;
     let on_sqlite = crate::audit::verify(conn)?;
     if !on_sqlite.ok {
         return Err(Error::AuditBroken {
@@ -57,108 +68,114 @@ pub fn copy(from: &Store, target: &Target, mut progress: impl FnMut(u64, u64)) -
     for t in &tables {
         total += conn.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get::<_, i64>(0))? as u64;
     }
+    let map = crate::store::personal::DataMap::load(conn)?;
 
     let schema = target.schema.clone();
-    let mut client = target.connect()?;
-    let mut tx = client.transaction()?;
-    migrate::create_in(&mut tx, target)?;
-    tx.batch_execute(&format!("SET CONSTRAINTS ALL DEFERRED; DELETE FROM {schema}.store_meta;"))?;
-    let mut later = Vec::new();
-    let mut tables_added = Vec::new();
-    for t in &tables {
-        let exists: bool = tx
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)",
-                &[&schema, t],
-            )?
-            .get(0);
-        if !exists {
-            let tr = translate::table(conn, t, &schema)?;
-            tx.batch_execute(&tr.create)?;
-            later.extend(tr.indexes);
-            later.extend(tr.foreign_keys);
-            tables_added.push(t.clone());
-        }
-    }
-
-    // The planner's statistics sample no identifier (an email, a phone number) of the copy.
-    let map = crate::store::personal::DataMap::load(conn)?;
-    super::forensic::no_statistics_on_identifiers(&mut tx, &schema, &map)?;
-
-    let mut copied = Vec::new();
-    let mut done = 0u64;
-    for t in &tables {
-        let columns: Vec<String> = conn
-            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
-            .query_map([t], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let list = columns.join(", ");
-        let types: Vec<Type> = tx
-            .prepare(&format!("SELECT {list} FROM {schema}.{t} LIMIT 0"))?
-            .columns()
-            .iter()
-            .map(|c| c.type_().clone())
-            .collect();
-        let sink = tx.copy_in(&format!("COPY {schema}.{t} ({list}) FROM STDIN BINARY"))?;
-        let mut writer = BinaryCopyInWriter::new(sink, &types);
-        let mut stmt = conn.prepare(&format!("SELECT {list} FROM \"{t}\""))?;
-        let mut rows = stmt.query([])?;
-        let mut n = 0u64;
-        while let Some(r) = rows.next()? {
-            let values = (0..columns.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
-            let params: Vec<Param> = values.iter().map(Param).collect();
-            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-            writer.write(&refs)?;
-            n += 1;
-            if n.is_multiple_of(10_000) {
-                progress(done + n, total);
+    let pg = Pg::new(target.connect()?, &schema)?;
+    let tx = pg.begin()?;
+    let (copied, tables_added, done) = pg.with_client(|c| {
+        migrate::create_in(c, target)?;
+        // The copy brings its own head and map version.
+        c.batch_execute(&format!(
+            "SET CONSTRAINTS ALL DEFERRED; DELETE FROM {schema}.store_meta; DELETE FROM {schema}.map_version;"
+        ))?;
+        let mut later = Vec::new();
+        let mut tables_added = Vec::new();
+        for t in &tables {
+            let exists: bool = c
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2)",
+                    &[&schema, &t.to_ascii_lowercase()],
+                )?
+                .get(0);
+            if !exists {
+                let tr = translate::table(conn, t, &schema)?;
+                c.batch_execute(&tr.create)?;
+                later.extend(tr.indexes);
+                later.extend(tr.foreign_keys);
+                tables_added.push(t.clone());
             }
         }
-        writer.finish()?;
-        done += n;
-        progress(done, total);
-        copied.push(TableCopy { table: t.clone(), rows: n });
-    }
-    for sql in &later {
-        tx.batch_execute(sql)?;
-    }
-    // The next number an identity column gives is past the copied ones.
-    let identities: Vec<(String, String)> = tx
-        .query(
-            "SELECT table_name::text, column_name::text FROM information_schema.columns
-              WHERE table_schema = $1 AND is_identity = 'YES'",
-            &[&schema],
-        )?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    for (t, c) in identities {
-        tx.execute(
-            &format!(
-                "SELECT setval(pg_get_serial_sequence('{schema}.{t}', '{c}'), coalesce((SELECT max({c}) FROM {schema}.{t}), 0) + 1, false)"
-            ),
-            &[],
-        )?;
-    }
-    tx.execute(
-        &format!(
-            "INSERT INTO {schema}.store_meta (key, value) VALUES ('audit-head', convert_to($1, 'UTF8')) ON CONFLICT (key) DO NOTHING"
-        ),
-        &[&format!("0:{}", crate::audit::GENESIS)],
-    )?;
-    tx.commit()?;
+        // The planner's statistics sample no identifier (an email, a phone number) of the copy.
+        super::forensic::no_statistics_on_identifiers(c, &schema, &map)?;
 
-    let audit = crate::audit::verify(&Pg::new(target.connect()?, &schema)?)?;
+        let mut copied = Vec::new();
+        let mut done = 0u64;
+        for t in &tables {
+            let columns: Vec<String> = conn
+                .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
+                .query_map([t], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
+            let table = ident(t);
+            let types: Vec<Type> = c
+                .prepare(&format!("SELECT {list} FROM {schema}.{table} LIMIT 0"))?
+                .columns()
+                .iter()
+                .map(|c| c.type_().clone())
+                .collect();
+            let sink = c.copy_in(&format!("COPY {schema}.{table} ({list}) FROM STDIN BINARY"))?;
+            let mut writer = BinaryCopyInWriter::new(sink, &types);
+            let sqlite_list =
+                columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(", ");
+            let mut stmt = conn.prepare(&format!("SELECT {sqlite_list} FROM \"{}\"", t.replace('"', "\"\"")))?;
+            let mut rows = stmt.query([])?;
+            let mut n = 0u64;
+            while let Some(r) = rows.next()? {
+                let values = (0..columns.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
+                let params: Vec<Param> = values.iter().map(Param).collect();
+                let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                writer.write(&refs).map_err(|e| anyhow::anyhow!("table {t}: {e}"))?;
+                n += 1;
+                if n.is_multiple_of(10_000) {
+                    progress(done + n, total);
+                }
+            }
+            writer.finish()?;
+            done += n;
+            progress(done, total);
+            copied.push(TableCopy { table: t.clone(), rows: n });
+        }
+        for sql in &later {
+            c.batch_execute(sql)?;
+        }
+        // The next number an identity column gives is past the copied ones.
+        let identities: Vec<(String, String)> = c
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                  WHERE table_schema = $1 AND is_identity = 'YES'",
+                &[&schema],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        for (t, col) in identities {
+            let max: i64 = c
+                .query_one(&format!("SELECT coalesce(max({}), 0) FROM {schema}.{}", ident(&col), ident(&t)), &[])?
+                .get(0);
+            c.execute(
+                "SELECT setval(pg_get_serial_sequence($1::text, $2::text), $3::bigint + 1, false)",
+                &[&format!("{schema}.{}", ident(&t)), &col, &max],
+            )?;
+        }
+        migrate::seed(c, &schema)?;
+        c.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")?;
+        Ok((copied, tables_added, done))
+    })?;
+
+    // The copy's audit trail, read in the same transaction, must end where the SQLite one does.
+    let audit = crate::audit::verify(&tx)?;
     let same = audit.ok && audit.head.as_ref().map(|h| &h.hash) == on_sqlite.head.as_ref().map(|h| &h.hash);
     if !same {
         return Err(Error::AuditBroken {
             entry: audit.first_bad_entry.unwrap_or(0),
             why: format!(
-                "the copy's audit trail does not end where the SQLite store's does ({}); the copy in schema {schema} is left for inspection",
+                "the copy's audit trail does not end where the SQLite store's does ({}); nothing was copied",
                 audit.problem.clone().unwrap_or_else(|| "another head".into())
             ),
         }
         .into());
     }
+    tx.commit()?;
     Ok(Copied { schema, rows: done, tables: copied, tables_added, audit })
 }

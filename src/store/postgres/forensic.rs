@@ -4,12 +4,14 @@
 //! free space until a new row overwrites them (seen with pageinspect: the row last added to a
 //! page, in the table and in its indexes); only a rewrite of the table (`VACUUM FULL`) makes new
 //! files without them. `ANALYZE` copies sample values into `pg_statistic`; dsr sets the
-//! statistics target of every identifier column to 0, so none of those values are sampled.
+//! statistics target of every identifier column to 0 before any value is sampled (a store it
+//! makes), so none are. Samples taken before such a setting stay in `pg_statistic` until the
+//! column's statistics are removed; `ANALYZE` does not remove them.
 
 use postgres::GenericClient;
 
-/// Sample no values of the data map's identifier columns into the planner's statistics (and
-/// forget those sampled already at the next `ANALYZE`): `SET STATISTICS 0` on each.
+/// Sample no values of the data map's identifier columns into the planner's statistics from
+/// now on: `SET STATISTICS 0` on each.
 pub fn no_statistics_on_identifiers(
     client: &mut impl GenericClient,
     schema: &str,
@@ -27,7 +29,11 @@ pub fn no_statistics_on_identifiers(
         columns.sort_unstable();
         columns.dedup();
         for c in columns {
-            client.batch_execute(&format!("ALTER TABLE {schema}.{} ALTER COLUMN {c} SET STATISTICS 0", t.name))?;
+            client.batch_execute(&format!(
+                "ALTER TABLE {schema}.{} ALTER COLUMN {} SET STATISTICS 0",
+                super::ident(&t.name),
+                super::ident(c)
+            ))?;
             n += 1;
         }
     }
@@ -55,7 +61,7 @@ pub fn residue(
                  OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = $1::text::regclass)
                  OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::text::regclass)
                  OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::text::regclass))",
-            &[&format!("{schema}.{table}")],
+            &[&format!("{schema}.{}", super::ident(table))],
         )?
         .iter()
         .map(|r| r.get(0))

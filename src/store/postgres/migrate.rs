@@ -58,8 +58,9 @@ pub fn create(client: &mut Client, target: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// [`create`] inside the caller's transaction (`dsr migrate` copies a store in the same one).
-pub fn create_in(tx: &mut postgres::Transaction, target: &Target) -> anyhow::Result<()> {
+/// [`create`] inside the caller's transaction (`dsr migrate` copies a store in the same one):
+/// `tx` is a transaction, or a client in a transaction the caller began.
+pub fn create_in(tx: &mut impl postgres::GenericClient, target: &Target) -> anyhow::Result<()> {
     let schema = &target.schema;
     lock(tx, schema)?;
     if found(tx, schema)? != Found::Nothing {
@@ -70,10 +71,27 @@ pub fn create_in(tx: &mut postgres::Transaction, target: &Target) -> anyhow::Res
          CREATE TABLE {schema}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
     ))?;
     apply(tx, schema, 0)?;
-    // The audit trail's head exists from the start: appenders lock this row, one at a time.
+    seed(tx, schema)?;
+    Ok(())
+}
+
+/// The rows a new store starts with: the audit trail's head (appenders lock this row, one at a
+/// time) and the data map's version token (as SQLite's migration 12 seeds it). Existing ones
+/// are kept (`dsr migrate` copies its own first).
+pub fn seed(tx: &mut impl postgres::GenericClient, schema: &str) -> Result<(), postgres::Error> {
     tx.execute(
-        &format!("INSERT INTO {schema}.store_meta (key, value) VALUES ('audit-head', convert_to($1, 'UTF8'))"),
+        &format!(
+            "INSERT INTO {schema}.store_meta (key, value) VALUES ('audit-head', jsonb_build_object('t', $1::text))
+             ON CONFLICT (key) DO NOTHING"
+        ),
         &[&format!("0:{}", crate::audit::GENESIS)],
+    )?;
+    tx.execute(
+        &format!(
+            "INSERT INTO {schema}.map_version (one, token) VALUES (1, decode(md5(random()::text || clock_timestamp()::text), 'hex'))
+             ON CONFLICT (one) DO NOTHING"
+        ),
+        &[],
     )?;
     Ok(())
 }
@@ -105,11 +123,11 @@ pub fn open(client: &mut Client, target: &Target) -> anyhow::Result<i32> {
 }
 
 /// One migrator at a time per schema, until the transaction ends.
-fn lock(tx: &mut postgres::Transaction, schema: &str) -> Result<(), postgres::Error> {
+fn lock(tx: &mut impl postgres::GenericClient, schema: &str) -> Result<(), postgres::Error> {
     tx.execute("SELECT pg_advisory_xact_lock(hashtext('dsr-migrate:' || $1))", &[&schema]).map(|_| ())
 }
 
-fn apply(tx: &mut postgres::Transaction, schema: &str, from: i32) -> Result<(), postgres::Error> {
+fn apply(tx: &mut impl postgres::GenericClient, schema: &str, from: i32) -> Result<(), postgres::Error> {
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > from) {
         tx.batch_execute(&sql.replace("{schema}", schema))?;
         tx.execute(&format!("INSERT INTO {schema}.schema_migrations (version) VALUES ($1)"), &[version])?;

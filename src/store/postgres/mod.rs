@@ -100,6 +100,13 @@ impl Target {
     }
 }
 
+/// A table or column name as a PostgreSQL identifier: quoted (so a keyword such as `user` is a
+/// name) and lowercased (as PostgreSQL folds the unquoted names of dsr's statements; SQLite's
+/// names are case-insensitive). Names come from SQLite's catalog or a checked data map.
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.to_ascii_lowercase().replace('"', "\"\""))
+}
+
 fn valid_schema(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_')) && s.len() <= 63
@@ -127,8 +134,10 @@ fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
 /// The password for a connection: `PGPASSWORD`, else the first matching line of the password
 /// file, as libpq reads them (https://www.postgresql.org/docs/15/libpq-pgpass.html).
 fn password_for(config: &Config) -> Option<String> {
-    if let Ok(p) = std::env::var("PGPASSWORD") {
-        return Some(p);
+    if let Ok(p) = std::env::var("PGPASSWORD").map(|p| p.trim_end_matches(['\r', '\n']).to_owned()) {
+        if !p.is_empty() {
+            return Some(p);
+        }
     }
     let file = match std::env::var_os("PGPASSFILE") {
         Some(f) => PathBuf::from(f),
@@ -137,7 +146,9 @@ fn password_for(config: &Config) -> Option<String> {
     let text = read_private(&file)?;
     let host = match config.get_hosts().first() {
         Some(Host::Tcp(h)) => h.clone(),
-        // libpq matches a socket connection against "localhost".
+        // libpq matches a connection through the default socket directory as "localhost", and
+        // one through any other socket directory by its path.
+        Some(Host::Unix(dir)) if dir != Path::new(DEFAULT_SOCKET_DIR) => dir.display().to_string(),
         Some(Host::Unix(_)) | None => "localhost".to_owned(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
@@ -157,7 +168,11 @@ fn read_private(file: &Path) -> Option<String> {
     std::fs::read_to_string(file).ok()
 }
 
-/// `hostname:port:database:username:password`, `*` matching anything, `\:` and `\\` escaped.
+/// Debian's (and so this machine's PostgreSQL's) default socket directory.
+const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
+
+/// `hostname:port:database:username:password`, `*` matching anything, `\:` and `\\` escaped;
+/// the password ends at an unescaped `:`, as libpq reads it.
 fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
     for line in text.lines() {
         if line.trim().is_empty() || line.starts_with('#') {
@@ -173,6 +188,7 @@ fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
                     }
                 }
                 ':' if fields.len() < 5 => fields.push(String::new()),
+                ':' => break,
                 c => fields.last_mut()?.push(c),
             }
         }
@@ -199,7 +215,7 @@ mod tests {
 
     #[test]
     fn the_password_file_is_read_as_libpq_reads_it() {
-        let text = "# comment\ndb.example:5432:other:officer:wrong\n*:5432:dsr:officer:pa\\:ss\\\\word\n";
+        let text = "# comment\ndb.example:5432:other:officer:wrong\n*:5432:dsr:officer:pa\\:ss\\\\word:rest\n";
         assert_eq!(pgpass_lookup(text, ["db.example", "5432", "dsr", "officer"]).as_deref(), Some("pa:ss\\word"));
         assert_eq!(pgpass_lookup(text, ["db.example", "5433", "dsr", "officer"]), None);
     }

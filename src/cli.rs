@@ -54,7 +54,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Path of the store
+    /// Path of the store, or a postgres:// URL (there only `audit verify` and `audit log` run yet)
     #[arg(long, global = true, env = "DSR_DB", default_value = "dsr.sqlite", value_name = "PATH")]
     pub db: PathBuf,
     /// Print one JSON document on stdout instead of tables
@@ -142,8 +142,8 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(after_help = "The PostgreSQL store is made new (a schema of that name must not exist) and filled in one \
 transaction: the store's schema, the tables the company added to its SQLite store, every row. The audit trail is \
-then verified on the copy and must end at the same entry and hash as on SQLite (exit 16 otherwise). A password is \
-never part of the URL: give it in PGPASSWORD or ~/.pgpass. See docs/postgresql.md.")]
+then verified on the copy, before the commit, and must end at the same entry and hash as on SQLite (exit 16 \
+otherwise, and nothing is committed). A password is never part of the URL: give it in PGPASSWORD or ~/.pgpass. See docs/postgresql.md.")]
 pub struct MigrateArgs {
     /// The SQLite store to copy (read in one snapshot; upgraded first if older, as by every command)
     #[arg(long, value_name = "PATH")]

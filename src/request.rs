@@ -319,11 +319,13 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
 
 /// The next request number of `year` and its id (`DSR-YEAR-NNNN`), inside the transaction
 /// that opens the request. Numbers have no gaps: a request that is rolled back gives its number
-/// to the next. SQLite lets one writer in at a time; on PostgreSQL an advisory lock held until
-/// the transaction ends keeps two officers (or an officer and cron) from taking the same number.
+/// to the next. SQLite lets one writer in at a time; on PostgreSQL the transaction first locks
+/// the audit trail's head row, which it would lock anyway to record the opening, so two
+/// officers (or an officer and cron) take numbers one after the other. A row lock, not an
+/// advisory one: PostgreSQL-compatible distributed engines support `SELECT ... FOR UPDATE`.
 pub fn next_number(conn: &dyn crate::store::db::Db, year: i64) -> anyhow::Result<(i64, String)> {
     if conn.dialect() == crate::store::db::Dialect::Postgres {
-        conn.run("SELECT pg_advisory_xact_lock(hashtext('dsr-request-number:' || current_schema()))", &[])?;
+        conn.run("SELECT 1 FROM store_meta WHERE key = 'audit-head' FOR UPDATE", &[])?;
     }
     let seq: i64 = conn
         .first("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1", &[year.into()], |r| r.get(0))?

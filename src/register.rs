@@ -142,8 +142,9 @@ fn all<T>(conn: &Connection, sql: &str, f: impl FnMut(&Row<'_>) -> rusqlite::Res
     conn.prepare(sql)?.query_map([], f)?.collect()
 }
 
-fn codes(conn: &Connection, sql: &str, key: &str) -> rusqlite::Result<Vec<String>> {
-    conn.prepare_cached(sql)?.query_map([key], |r| r.get(0))?.collect()
+/// Two-column rows of text: a key and a code listed under it.
+fn pairs(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare(sql)?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
 }
 
 impl Register {
@@ -220,15 +221,21 @@ impl Register {
                 })
             },
         )?;
-        for c in &mut categories {
-            c.tables =
-                codes(conn, "SELECT table_name FROM category_table WHERE category = ?1 ORDER BY rowid", &c.code)?;
-            c.purposes = codes(
-                conn,
-                "SELECT cp.purpose FROM category_purpose cp JOIN purpose p ON p.code = cp.purpose
-                 WHERE cp.category = ?1 ORDER BY p.sort, p.code",
-                &c.code,
-            )?;
+        // Each category's tables (in the order the map lists them) and purposes, read in two
+        // statements for all categories rather than two per category.
+        for (category, table) in pairs(conn, "SELECT category, table_name FROM category_table ORDER BY rowid")? {
+            if let Some(c) = categories.iter_mut().find(|c| c.code == category) {
+                c.tables.push(table);
+            }
+        }
+        for (category, purpose) in pairs(
+            conn,
+            "SELECT cp.category, cp.purpose FROM category_purpose cp JOIN purpose p ON p.code = cp.purpose
+             ORDER BY p.sort, p.code",
+        )? {
+            if let Some(c) = categories.iter_mut().find(|c| c.code == category) {
+                c.purposes.push(purpose);
+            }
         }
         let mut recipients = all(
             conn,
@@ -251,13 +258,14 @@ impl Register {
                 })
             },
         )?;
-        for rc in &mut recipients {
-            rc.categories = codes(
-                conn,
-                "SELECT rc.category FROM recipient_category rc JOIN category c ON c.code = rc.category
-                 WHERE rc.recipient = ?1 ORDER BY c.sort, c.code",
-                &rc.code,
-            )?;
+        for (recipient, category) in pairs(
+            conn,
+            "SELECT rc.recipient, rc.category FROM recipient_category rc JOIN category c ON c.code = rc.category
+             ORDER BY c.sort, c.code",
+        )? {
+            if let Some(rc) = recipients.iter_mut().find(|rc| rc.code == recipient) {
+                rc.categories.push(category);
+            }
         }
         let retention = all(
             conn,

@@ -2,7 +2,7 @@
 //! the tables and how many records each holds for the person; an ambiguous identifier lists the
 //! candidates instead. Discloses nothing but counts, and is not a request.
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 use serde::Serialize;
 
 use crate::map::table::IdentifierKind;
@@ -45,7 +45,7 @@ pub struct TableCount {
     pub records: u64,
 }
 
-pub fn lookup(conn: &Connection, identifier: Identifier) -> anyhow::Result<LookupReport> {
+pub fn lookup(conn: &dyn Db, identifier: Identifier) -> anyhow::Result<LookupReport> {
     let mut report = LookupReport {
         format_version: FORMAT_VERSION,
         identifier,
@@ -71,7 +71,7 @@ pub fn lookup(conn: &Connection, identifier: Identifier) -> anyhow::Result<Looku
     Ok(report)
 }
 
-fn summary(conn: &Connection, s: &Subject) -> rusqlite::Result<PersonSummary> {
+fn summary(conn: &dyn Db, s: &Subject) -> anyhow::Result<PersonSummary> {
     let map = DataMap::load(conn)?;
     let customer_number = map.identifier_of(conn, IdentifierKind::CustomerNumber, s.person_id)?;
     Ok(PersonSummary { person_id: s.person_id, customer_number, roles: subject::roles(conn, s.person_id)? })
@@ -79,7 +79,7 @@ fn summary(conn: &Connection, s: &Subject) -> rusqlite::Result<PersonSummary> {
 
 /// Per category of the register, the person's record count in each of its tables; categories
 /// and tables without records are left out.
-pub fn counts(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<CategoryCount>> {
+pub fn counts(conn: &dyn Db, s: &Subject) -> anyhow::Result<Vec<CategoryCount>> {
     let register = Register::load(conn)?;
     let map = DataMap::load(conn)?;
     let mut out = Vec::new();

@@ -35,7 +35,7 @@ fn codes(conn: &Connection, sql: &str, s: &Subject) -> rusqlite::Result<Vec<(Str
 /// consented to (`received_via` links of the consent records), those their rows reached in
 /// another way (other `received_via` links, such as a claim handed over), and the recipients of
 /// purposes that serve every customer.
-pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqlite::Result<Vec<PersonRecipient>> {
+pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Result<Vec<PersonRecipient>> {
     let map = &register.map;
     let links = || map.tables.iter().flat_map(|t| t.recipient.iter().map(move |l| (t, l)));
     let mut found: Vec<(String, String)> = Vec::new();
@@ -69,7 +69,7 @@ pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> rusqli
 }
 
 /// Whether the person has rows in a table whose role is `customer`.
-fn is_customer(conn: &Connection, map: &DataMap, s: &Subject) -> rusqlite::Result<bool> {
+fn is_customer(conn: &Connection, map: &DataMap, s: &Subject) -> anyhow::Result<bool> {
     for t in map.tables_with_role("customer") {
         if map.has_rows(conn, &t.name, s.person_id)? {
             return Ok(true);

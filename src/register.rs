@@ -2,7 +2,7 @@
 //! basis, categories with source and retention, named recipients with country and transfer
 //! safeguards, the automated dunning decision and the rights. Every answer reads it from here.
 
-use rusqlite::{Connection, OptionalExtension, Row};
+use crate::store::db::{text, Db, Row, Value};
 use serde::Serialize;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -138,24 +138,35 @@ pub struct Right {
     pub how_nl: String,
 }
 
-fn all<T>(conn: &Connection, sql: &str, f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> rusqlite::Result<Vec<T>> {
-    conn.prepare(sql)?.query_map([], f)?.collect()
+/// Every row of a query, each read by `f`.
+fn all<T>(
+    db: &dyn Db,
+    sql: &str,
+    params: &[Value],
+    mut f: impl FnMut(&Row) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut out = Vec::new();
+    db.each(sql, params, &mut |r| {
+        out.push(f(&r)?);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Two-column rows of text: a key and a code listed under it.
-fn pairs(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
-    conn.prepare(sql)?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+fn pairs(db: &dyn Db, sql: &str) -> anyhow::Result<Vec<(String, String)>> {
+    all(db, sql, &[], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 impl Register {
     /// Read the whole register from the store.
-    pub fn load(conn: &Connection) -> rusqlite::Result<Register> {
-        let controller = conn
-            .query_row(
+    pub fn load(db: &dyn Db) -> anyhow::Result<Register> {
+        let controller = db
+            .first(
                 "SELECT fixture, name, legal_form, kvk_number, address, website, privacy_email, policy_version,
                         rights_contact_en, rights_contact_nl, complaint_authority, complaint_url, court_route_en, court_route_nl
                  FROM controller WHERE id = 1",
-                [],
+                &[],
                 |r| {
                     Ok(Controller {
                         fixture: r.get(0)?,
@@ -174,14 +185,14 @@ impl Register {
                         court_route_nl: r.get(13)?,
                     })
                 },
-            )
-            .optional()?;
+            )?;
         let purposes = all(
-            conn,
+            db,
             "SELECT p.code, p.name_en, p.name_nl, p.legal_basis, b.article, b.name_en, p.direct_marketing,
                     p.description_en, p.description_nl, p.withdraw_how_en, p.withdraw_how_nl, b.name_nl,
                     p.legitimate_interest_en, p.legitimate_interest_nl
              FROM purpose p JOIN legal_basis b ON b.code = p.legal_basis ORDER BY p.sort, p.code",
+            &[],
             |r| {
                 Ok(Purpose {
                     code: r.get(0)?,
@@ -202,9 +213,10 @@ impl Register {
             },
         )?;
         let mut categories = all(
-            conn,
+            db,
             "SELECT code, name_en, name_nl, description_en, description_nl, provenance, source_en, source_nl, portable
              FROM category ORDER BY sort, code",
+            &[],
             |r| {
                 Ok(Category {
                     code: r.get(0)?,
@@ -223,13 +235,13 @@ impl Register {
         )?;
         // Each category's tables (in the order the map lists them) and purposes, read in two
         // statements for all categories rather than two per category.
-        for (category, table) in pairs(conn, "SELECT category, table_name FROM category_table ORDER BY rowid")? {
+        for (category, table) in pairs(db, "SELECT category, table_name FROM category_table ORDER BY rowid")? {
             if let Some(c) = categories.iter_mut().find(|c| c.code == category) {
                 c.tables.push(table);
             }
         }
         for (category, purpose) in pairs(
-            conn,
+            db,
             "SELECT cp.category, cp.purpose FROM category_purpose cp JOIN purpose p ON p.code = cp.purpose
              ORDER BY p.sort, p.code",
         )? {
@@ -238,9 +250,10 @@ impl Register {
             }
         }
         let mut recipients = all(
-            conn,
+            db,
             "SELECT code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via, purpose,
                     description_en, description_nl FROM recipient ORDER BY rowid",
+            &[],
             |r| {
                 Ok(Recipient {
                     code: r.get(0)?,
@@ -259,7 +272,7 @@ impl Register {
             },
         )?;
         for (recipient, category) in pairs(
-            conn,
+            db,
             "SELECT rc.recipient, rc.category FROM recipient_category rc JOIN category c ON c.code = rc.category
              ORDER BY c.sort, c.code",
         )? {
@@ -268,10 +281,11 @@ impl Register {
             }
         }
         let retention = all(
-            conn,
+            db,
             "SELECT r.code, r.category, r.table_name, r.period_months, r.starts_at, r.description_en, r.description_nl,
                     r.set_by, r.justification
              FROM retention_rule r JOIN category c ON c.code = r.category ORDER BY c.sort, c.code, r.rowid",
+            &[],
             |r| {
                 Ok(RetentionRule {
                     code: r.get(0)?,
@@ -287,9 +301,10 @@ impl Register {
             },
         )?;
         let mut automated_decisions = all(
-            conn,
+            db,
             "SELECT code, name_en, name_nl, purpose, logic_en, logic_nl, consequences_en, consequences_nl,
                     human_review_en, human_review_nl FROM automated_decision ORDER BY code",
+            &[],
             |r| {
                 Ok(AutomatedDecision {
                     code: r.get(0)?,
@@ -307,12 +322,12 @@ impl Register {
             },
         )?;
         for d in &mut automated_decisions {
-            d.steps = conn
-                .prepare_cached(
-                    "SELECT step_no, step, days_after_due, description_en, description_nl
-                     FROM automated_decision_step WHERE decision = ?1 ORDER BY step_no",
-                )?
-                .query_map([&d.code], |r| {
+            d.steps = all(
+                db,
+                "SELECT step_no, step, days_after_due, description_en, description_nl
+                 FROM automated_decision_step WHERE decision = ?1 ORDER BY step_no",
+                &[text(&*d.code)],
+                |r| {
                     Ok(DecisionStep {
                         step_no: r.get(0)?,
                         step: r.get(1)?,
@@ -320,12 +335,13 @@ impl Register {
                         description_en: r.get(3)?,
                         description_nl: r.get(4)?,
                     })
-                })?
-                .collect::<Result<_, _>>()?;
+                },
+            )?;
         }
         let rights = all(
-            conn,
+            db,
             "SELECT code, article, name_en, name_nl, how_en, how_nl FROM data_right ORDER BY sort, code",
+            &[],
             |r| {
                 Ok(Right {
                     code: r.get(0)?,
@@ -346,7 +362,7 @@ impl Register {
             retention,
             automated_decisions,
             rights,
-            map: crate::store::personal::DataMap::load(conn)?,
+            map: crate::store::personal::DataMap::load(db)?,
         })
     }
 

@@ -10,7 +10,9 @@
 use std::str::FromStr;
 
 use rusqlite::functions::FunctionFlags;
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
+
+use crate::store::db::{Db, Value};
 use serde::Serialize;
 
 use crate::error::Error;
@@ -162,47 +164,47 @@ impl Identifier {
 }
 
 /// Resolve an identifier to the people it names, through the identifier columns of the map.
-pub fn resolve(conn: &Connection, id: &Identifier) -> rusqlite::Result<Resolution> {
-    let map = DataMap::load(conn)?;
+pub fn resolve(db: &dyn Db, id: &Identifier) -> anyhow::Result<Resolution> {
+    let map = DataMap::load(db)?;
     let (kind, value) = id.mapped();
-    let people = map.people_with(conn, kind, value)?;
+    let people = map.people_with(db, kind, value)?;
     match people.as_slice() {
         [] => Ok(Resolution::NotFound),
-        [one] => Ok(Resolution::Found(subject_in(conn, &map, *one)?)),
-        many => Ok(Resolution::Ambiguous(many.iter().map(|&p| candidate(conn, &map, p)).collect::<Result<_, _>>()?)),
+        [one] => Ok(Resolution::Found(subject_in(db, &map, *one)?)),
+        many => Ok(Resolution::Ambiguous(many.iter().map(|&p| candidate(db, &map, p)).collect::<Result<_, _>>()?)),
     }
 }
 
 /// The subject for a known person id.
-pub fn subject(conn: &Connection, person_id: i64) -> rusqlite::Result<Subject> {
-    subject_in(conn, &*DataMap::load(conn)?, person_id)
+pub fn subject(db: &dyn Db, person_id: i64) -> anyhow::Result<Subject> {
+    subject_in(db, &*DataMap::load(db)?, person_id)
 }
 
-fn subject_in(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Result<Subject> {
-    Ok(Subject { person_id, customer_id: map.contract_of(conn, person_id)? })
+fn subject_in(db: &dyn Db, map: &DataMap, person_id: i64) -> anyhow::Result<Subject> {
+    Ok(Subject { person_id, customer_id: map.contract_of(db, person_id)? })
 }
 
-fn candidate(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Result<Candidate> {
-    let customer_number = map.identifier_of(conn, IdentifierKind::CustomerNumber, person_id)?;
+fn candidate(db: &dyn Db, map: &DataMap, person_id: i64) -> anyhow::Result<Candidate> {
+    let customer_number = map.identifier_of(db, IdentifierKind::CustomerNumber, person_id)?;
     Ok(Candidate {
         person_id,
         customer_number,
-        name: map.name_of(conn, person_id)?,
-        roles: roles_in(conn, map, person_id)?,
+        name: map.name_of(db, person_id)?,
+        roles: roles_in(db, map, person_id)?,
     })
 }
 
 /// What a person is to the company: the roles of the map's tables they have rows in
 /// (customer, applicant, ticket sender, visitor, ...).
-pub fn roles(conn: &Connection, person_id: i64) -> rusqlite::Result<Vec<String>> {
-    roles_in(conn, &*DataMap::load(conn)?, person_id)
+pub fn roles(db: &dyn Db, person_id: i64) -> anyhow::Result<Vec<String>> {
+    roles_in(db, &*DataMap::load(db)?, person_id)
 }
 
-fn roles_in(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Result<Vec<String>> {
+fn roles_in(db: &dyn Db, map: &DataMap, person_id: i64) -> anyhow::Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for t in &map.tables {
         let Some(role) = &t.role else { continue };
-        if !out.contains(role) && map.has_rows(conn, &t.name, person_id)? {
+        if !out.contains(role) && map.has_rows(db, &t.name, person_id)? {
             out.push(role.clone());
         }
     }
@@ -210,17 +212,17 @@ fn roles_in(conn: &Connection, map: &DataMap, person_id: i64) -> rusqlite::Resul
 }
 
 /// How many rows of `scope.table` belong to the subject.
-pub fn count(conn: &Connection, scope: &Scope, subject: &Subject) -> rusqlite::Result<u64> {
+pub fn count(db: &dyn Db, scope: &Scope, subject: &Subject) -> anyhow::Result<u64> {
     // Table and filter come from the checked map; only the person id is a value.
     let sql = format!("SELECT count(*) FROM {} WHERE {}", scope.from, scope.filter);
-    conn.prepare_cached(&sql)?.query_row(params![subject.person_id], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+    Ok(db.first(&sql, &[Value::Integer(subject.person_id)], |r| r.get::<i64>(0))?.unwrap_or(0) as u64)
 }
 
 /// The address on file to send a person's code to: the stored address the identifier named
 /// (as the person wrote it), else their preferred address (the map's order). Never an address
 /// the requester supplies.
-pub fn address_on_file(conn: &Connection, person_id: i64, named: Option<&str>) -> rusqlite::Result<Option<String>> {
-    DataMap::load(conn)?.address_on_file(conn, person_id, named)
+pub fn address_on_file(conn: &Connection, person_id: i64, named: Option<&str>) -> anyhow::Result<Option<String>> {
+    Ok(DataMap::load(conn)?.address_on_file(conn, person_id, named)?)
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use crate::support::{self, Env, FIXTURES};
 
 #[derive(Debug, Deserialize)]
-struct Case {
-    case: String,
-    query: BTreeMap<String, String>,
+pub struct Case {
+    pub case: String,
+    pub query: BTreeMap<String, String>,
     expect: String,
     #[serde(default)]
     counts: BTreeMap<String, u64>,
@@ -51,7 +51,8 @@ struct Candidate {
     person_id: i64,
 }
 
-fn cases(fixture: &str) -> Vec<Case> {
+/// The lookup cases a fixture ships (`fixtures/NAME/cases.json`).
+pub fn cases(fixture: &str) -> Vec<Case> {
     let text = std::fs::read_to_string(support::fixture_dir(fixture).join("cases.json")).expect("cases.json");
     serde_json::from_str(&text).expect("cases.json parses")
 }

@@ -277,7 +277,7 @@ fn every_table_and_column_of_a_new_sqlite_store_is_in_a_new_postgresql_store() {
         .collect();
     assert!(tables.len() > 50, "{tables:?}");
     for t in &tables {
-        let sqlite: Vec<String> = store
+        let mut sqlite: Vec<String> = store
             .conn
             .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
             .unwrap()
@@ -285,6 +285,10 @@ fn every_table_and_column_of_a_new_sqlite_store_is_in_a_new_postgresql_store() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
+        // SQLite's rowid, which dsr orders by, is a column on PostgreSQL.
+        if store.conn.prepare(&format!("SELECT rowid FROM \"{t}\"")).is_ok() {
+            sqlite.push("rowid".into());
+        }
         let pg: Vec<String> = c
             .query(
                 "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
@@ -309,9 +313,13 @@ fn shown(v: Value) -> String {
     }
 }
 
-/// Every table's rows of a SQLite store, sorted, as text: what a copy must hold.
+/// Every table's rows of a SQLite store with their rowid (where the table has one), sorted, as
+/// text: what a copy must hold.
 fn sqlite_rows(conn: &rusqlite::Connection, table: &str) -> Vec<String> {
-    let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("SELECT *, rowid FROM \"{table}\""))
+        .or_else(|_| conn.prepare(&format!("SELECT * FROM \"{table}\"")))
+        .unwrap();
     let n = stmt.column_count();
     let mut rows: Vec<String> = stmt
         .query_map([], |r| Ok((0..n).map(|i| shown(r.get(i).unwrap())).collect::<Vec<_>>().join("|")))
@@ -408,6 +416,9 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["entries"].clone()
     };
     assert_eq!(listed(on_pg(&["--json", "audit", "log"])), listed(env.run(&["--json", "audit", "log"])));
+    // `lookup` on the copy (every fixture case: `every_lookup_case_answers_the_same_on_postgresql`).
+    let out = on_pg(&["lookup", "--email", "noor.hendriks@example.org"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Found person"), "{out:?}");
     // A command not yet on PostgreSQL says so; a schema that is not a store is named.
     let out = on_pg(&["request", "list"]);
     assert_eq!(out.status.code(), Some(2));
@@ -429,6 +440,40 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", "postgres://dsr:secret@localhost/x"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
+}
+
+/// `dsr` on a PostgreSQL store in `schema`, from `dir`.
+fn dsr_on_postgres(dir: &std::path::Path, url: &str, schema: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+    cmd.current_dir(dir).env_remove("DSR_DB").args(["--db", url]).env("DSR_PG_SCHEMA", schema);
+    cmd.args(args).output().unwrap()
+}
+
+#[test]
+fn every_lookup_case_answers_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    for fixture in support::FIXTURES {
+        let env = support::Env::with_fixture(fixture);
+        let s = Schema::new(&url, &format!("lookup_{}", fixture.replace('-', "_")));
+        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let cases = crate::lookup::cases(fixture);
+        assert!(cases.len() >= 15, "{fixture}");
+        for case in cases {
+            let (kind, value) = case.query.iter().next().unwrap();
+            let flag = format!("--{kind}");
+            for args in [&["--json", "lookup", &flag, value][..], &["lookup", &flag, value]] {
+                let (on_sqlite, on_pg) = (env.run(args), dsr_on_postgres(env.dir.path(), &url, s.name(), args));
+                let label = format!("{fixture}: {} ({args:?})", case.case);
+                assert_eq!(on_pg.status.code(), on_sqlite.status.code(), "{label}: {on_pg:?}");
+                assert_eq!(
+                    String::from_utf8_lossy(&on_pg.stdout),
+                    String::from_utf8_lossy(&on_sqlite.stdout),
+                    "{label}"
+                );
+            }
+        }
+    }
 }
 
 #[test]

@@ -35,7 +35,6 @@ fn each_row(
     provided_only: bool,
     mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut failure = None;
     let map = DataMap::load(conn)?;
     let entry = map.table(table);
     let attachment = entry.and_then(|t| t.attachment.as_ref().map(|a| (a, t.key.as_str())));
@@ -46,12 +45,8 @@ fn each_row(
             let bytes = row.get(&a.content).and_then(|c| c.get("bytes")).cloned().unwrap_or(Value::Null);
             row.insert(a.content.clone(), json!({"file": attachment_name(table, id, &media), "bytes": bytes}));
         }
-        f(row).map_err(|e| {
-            failure = Some(e);
-            rusqlite::Error::InvalidQuery
-        })
+        f(row)
     })
-    .map_err(|e| failure.take().unwrap_or_else(|| e.into()))
 }
 
 /// The person's rows, read once for `data.json` and kept for the CSV files and `index.html` while

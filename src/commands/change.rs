@@ -84,7 +84,7 @@ fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Res
 }
 
 fn register(ctx: &Ctx) -> anyhow::Result<Register> {
-    Ok(Register::load(&ctx.store.conn)?)
+    Register::load(&ctx.store.conn)
 }
 
 // ---------------------------------------------------------------------------------- rectify

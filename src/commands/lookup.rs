@@ -4,12 +4,17 @@ use crate::cli::LookupArgs;
 use crate::exit::Code;
 use crate::lookup::LookupReport;
 use crate::output::{sanitize, table, Output};
+use crate::store::db::Db;
 
 use super::{identifier, Ctx};
 
 pub fn lookup(ctx: &mut Ctx, args: &LookupArgs) -> anyhow::Result<Code> {
-    let out = &ctx.out;
-    let report = crate::lookup::lookup(&ctx.store.conn, identifier(&args.subject)?)?;
+    on(&ctx.store.conn, &ctx.out, args)
+}
+
+/// `dsr lookup` on a store of either backend.
+pub fn on(db: &dyn Db, out: &Output, args: &LookupArgs) -> anyhow::Result<Code> {
+    let report = crate::lookup::lookup(db, identifier(&args.subject)?)?;
     if out.json {
         out.json(&report)?;
     } else {

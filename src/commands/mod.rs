@@ -136,12 +136,13 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Audit(AuditCommand::Log { request }) => {
                 return on_postgres(url, |pg| audit::log(pg, &out, request.as_deref()))
             }
+            Command::Lookup(args) => return on_postgres(url, |pg| lookup::on(pg, &out, args)),
             // These do not use --db.
             Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr runs `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -101,7 +101,12 @@ fn replace(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Result<Ou
     // A data map that no longer reads (changed outside dsr) is replaced whole: the difference is
     // shown against no register, and the file must still pass every check before it is loaded.
     let before = match export::export(tx) {
-        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => None,
+        Err(e)
+            if e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::DatabaseCorrupt) =>
+        {
+            None
+        }
         read => read?,
     };
     let references = references(tx)?;

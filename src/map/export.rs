@@ -8,7 +8,7 @@ use super::*;
 
 /// The store's register as a company file; `None` when the store has no register yet. Read with
 /// [`crate::register::Register::load`], the one reader of the register tables, in its order.
-pub fn export(conn: &Connection) -> rusqlite::Result<Option<CompanyFile>> {
+pub fn export(conn: &Connection) -> anyhow::Result<Option<CompanyFile>> {
     let reg = crate::register::Register::load(conn)?;
     let Some(c) = reg.controller else {
         return Ok(None);

@@ -115,7 +115,7 @@ impl std::fmt::Debug for RowStream<'_> {
 
 impl RowStream<'_> {
     /// The first `limit` rows, for a terminal.
-    pub fn preview(&self, limit: usize) -> rusqlite::Result<Vec<Map<String, Value>>> {
+    pub fn preview(&self, limit: usize) -> anyhow::Result<Vec<Map<String, Value>>> {
         let mut out = Vec::new();
         each_row(self.conn, &self.table, &self.subject, |row| {
             if out.len() < limit {
@@ -135,7 +135,7 @@ impl Serialize for RowStream<'_> {
         let result = each_row(self.conn, &self.table, &self.subject, |row| {
             seq.serialize_element(&row).map_err(|e| {
                 failure = Some(e.to_string());
-                rusqlite::Error::InvalidQuery
+                anyhow::anyhow!("a row could not be written")
             })
         });
         if let Err(e) = result {
@@ -172,7 +172,7 @@ pub struct Complaint {
 }
 
 /// The rows of one table that belong to the person, as JSON objects.
-pub fn rows(conn: &Connection, table: &str, s: &Subject) -> rusqlite::Result<Vec<Map<String, Value>>> {
+pub fn rows(conn: &Connection, table: &str, s: &Subject) -> anyhow::Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
     each_row(conn, table, s, |row| {
         out.push(row);
@@ -188,8 +188,8 @@ pub fn each_row(
     conn: &Connection,
     table: &str,
     s: &Subject,
-    f: impl FnMut(Map<String, Value>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
+    f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     each_row_of(conn, table, s, false, f)
 }
 
@@ -202,11 +202,11 @@ pub fn each_row_of(
     table: &str,
     s: &Subject,
     provided_only: bool,
-    mut f: impl FnMut(Map<String, Value>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
+    mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let map = DataMap::load(conn)?;
     let (Some(entry), Some(scope)) = (map.table(table), map.scope(table)) else {
-        return Err(rusqlite::Error::InvalidParameterName(format!("table {table} is not in the data map")));
+        anyhow::bail!("table {table} is not in the data map");
     };
     let extra = match (&entry.export.own_rows, provided_only) {
         (Some(own), true) => personal::condition(own),

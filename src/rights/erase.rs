@@ -155,16 +155,16 @@ fn own_records() -> Vec<Step> {
 }
 
 /// Make the plan for a person: counts and a fingerprint of every row it touches.
-pub fn plan(conn: &Connection, s: &Subject, created_at: &str) -> rusqlite::Result<Plan> {
+pub fn plan(conn: &Connection, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
     make_plan(conn, s, created_at, false)
 }
 
 /// The plan retention makes for an ended contract of a person with a consent on record.
-pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) -> rusqlite::Result<Plan> {
+pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
     make_plan(conn, s, created_at, true)
 }
 
-fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> rusqlite::Result<Plan> {
+fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> anyhow::Result<Plan> {
     let map = DataMap::load(conn)?;
     let mut steps = steps(conn, &map, s, keeps_consent)?;
     let mut hash = Sha256::new();
@@ -243,7 +243,7 @@ pub fn same(a: &Plan, b: &Plan) -> bool {
 }
 
 /// Apply a plan in the caller's transaction. The caller has checked it is still current.
-pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> rusqlite::Result<u64> {
+pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     // Officers' reasons, notes and references about the person's requests go first (the audit
     // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
     // officer holding or releasing a plan adds one without making the plan stale.

@@ -273,7 +273,7 @@ pub struct DunningStep {
 }
 
 /// Each of the person's invoices that the dunning process touched, with its steps, in one query.
-pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> rusqlite::Result<Vec<InvoiceDunning>> {
+pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> anyhow::Result<Vec<InvoiceDunning>> {
     let Some(sql) = crate::store::personal::DataMap::load(conn)?.decision_steps_sql(&decision.code) else {
         return Ok(Vec::new());
     };

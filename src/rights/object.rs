@@ -298,7 +298,7 @@ Stop collecting, return the claim to us, and do not charge collection costs for 
 
 /// Withdraw consent (Art. 7(3)): a new record in the data map's consent records, and the
 /// purpose's opt-in flags off.
-fn withdraw(conn: &Connection, clock: &Clock, s: &Subject, purpose: &str) -> rusqlite::Result<()> {
+fn withdraw(conn: &Connection, clock: &Clock, s: &Subject, purpose: &str) -> anyhow::Result<()> {
     let map = DataMap::load(conn)?;
     if let Some(sql) = map.consent_withdrawal() {
         conn.execute(&sql, params![s.person_id, purpose, clock.timestamp()])?;
@@ -322,7 +322,7 @@ pub fn suppress(
     request: Option<&str>,
     s: &Subject,
     reason: &str,
-) -> rusqlite::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<(String, String)>> {
     let map = DataMap::load(conn)?;
     let mut ids: Vec<(&str, String)> = Vec::new();
     for (kind, name) in SUPPRESSED {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::map::table::{Condition, Table};
+use crate::store::db::Db;
 
 mod retention;
 
@@ -49,18 +50,21 @@ impl DataMap {
     /// often per table): the token is one row, given a new random value by a trigger on any
     /// change of `map_table` (migration 12), so the map is read again after any change, by this
     /// process or another, and two stores never share a cached map.
-    pub fn load(conn: &Connection) -> rusqlite::Result<Arc<DataMap>> {
+    pub fn load(db: &dyn Db) -> anyhow::Result<Arc<DataMap>> {
         thread_local! {
             static PARSED: std::cell::RefCell<Option<(Vec<u8>, Arc<DataMap>)>> = const { std::cell::RefCell::new(None) };
         }
-        let token: Vec<u8> = conn.prepare_cached("SELECT token FROM map_version")?.query_row([], |r| r.get(0))?;
+        let token: Vec<u8> = db
+            .first("SELECT token FROM map_version", &[], |r| r.get(0))?
+            .ok_or_else(|| anyhow::anyhow!("the store has no map version (table map_version is empty)"))?;
         if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(t, _)| *t == token).map(|(_, m)| m.clone())) {
             return Ok(map);
         }
-        let mut stmt = conn.prepare_cached("SELECT name, spec FROM map_table ORDER BY sort, name")?;
-        let specs: Vec<(String, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        let tables = specs.iter().map(|(name, spec)| parse(name, spec)).collect::<rusqlite::Result<_>>()?;
+        let mut tables = Vec::new();
+        db.each("SELECT name, spec FROM map_table ORDER BY sort, name", &[], &mut |r| {
+            tables.push(parse(&r.get::<String>(0)?, &r.get::<String>(1)?)?);
+            Ok(())
+        })?;
         let map = Arc::new(DataMap { tables });
         PARSED.set(Some((token, map.clone())));
         Ok(map)
@@ -316,13 +320,16 @@ mod tests {
         conn.execute("UPDATE map_table SET spec = '{\"name\": \"cookie\", \"bogus\": 1}' WHERE name = 'cookie'", [])
             .unwrap();
         let e = DataMap::load(conn).unwrap_err();
-        assert_eq!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseCorrupt));
+        assert_eq!(
+            e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt)
+        );
         let text = e.to_string();
         assert!(
             text.contains("table cookie") && text.contains("bogus") && text.contains("restore the store"),
             "{text}"
         );
-        let code = crate::exit::Code::of_error(&anyhow::Error::new(e));
+        let code = crate::exit::Code::of_error(&e);
         assert_eq!(code as i32, 11);
     }
 

@@ -5,6 +5,8 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::store::db::{text, Db, Value};
+
 use super::DataMap;
 use crate::map::table::{IdentifierKind, Table};
 
@@ -46,16 +48,15 @@ impl DataMap {
     }
 
     /// The people an identifier names, in id order.
-    pub fn people_with(&self, conn: &Connection, kind: IdentifierKind, value: &str) -> rusqlite::Result<Vec<i64>> {
+    pub fn people_with(&self, db: &dyn Db, kind: IdentifierKind, value: &str) -> anyhow::Result<Vec<i64>> {
         let mut out: Vec<i64> = Vec::new();
         for (table, column) in self.identifiers(kind) {
             let Some(person) = self.person_of(&table.name) else { continue };
             let sql = format!("SELECT DISTINCT {person} FROM {} WHERE {column} = ?1", table.sql_name());
-            for p in conn.prepare_cached(&sql)?.query_map([value], |r| r.get::<_, Option<i64>>(0))? {
-                if let Some(p) = p? {
-                    out.push(p);
-                }
-            }
+            db.each(&sql, &[text(value)], &mut |r| {
+                out.extend(r.get::<Option<i64>>(0)?);
+                Ok(())
+            })?;
         }
         out.sort_unstable();
         out.dedup();
@@ -63,35 +64,30 @@ impl DataMap {
     }
 
     /// Whether the person has a row in a table.
-    pub fn has_rows(&self, conn: &Connection, name: &str, person: i64) -> rusqlite::Result<bool> {
+    pub fn has_rows(&self, db: &dyn Db, name: &str, person: i64) -> anyhow::Result<bool> {
         let Some(scope) = self.scope(name) else { return Ok(false) };
         let sql = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {})", scope.from, scope.filter);
-        conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0))
+        Ok(db.first(&sql, &[Value::Integer(person)], |r| r.get(0))?.unwrap_or(false))
     }
 
     /// The key of the person's row in the table that records their contract (the one whose
     /// retention counts from `contract_end`), if they have one.
-    pub fn contract_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<i64>> {
+    pub fn contract_of(&self, db: &dyn Db, person: i64) -> anyhow::Result<Option<i64>> {
         let Some(t) = self.tables.iter().find(|t| t.retention.as_ref().is_some_and(|r| r.contract_end.is_some()))
         else {
             return Ok(None);
         };
         let Some(scope) = self.scope(&t.name) else { return Ok(None) };
         let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT 1", t.key, scope.from, scope.filter);
-        conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()
+        db.first(&sql, &[Value::Integer(person)], |r| r.get(0))
     }
 
     /// The person's first identifier of a kind (e.g. their customer number).
-    pub fn identifier_of(
-        &self,
-        conn: &Connection,
-        kind: IdentifierKind,
-        person: i64,
-    ) -> rusqlite::Result<Option<String>> {
+    pub fn identifier_of(&self, db: &dyn Db, kind: IdentifierKind, person: i64) -> anyhow::Result<Option<String>> {
         for (table, column) in self.identifiers(kind) {
             let Some(scope) = self.scope(&table.name) else { continue };
             let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY rowid LIMIT 1", scope.from, scope.filter);
-            if let Some(v) = conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()? {
+            if let Some(v) = db.first(&sql, &[Value::Integer(person)], |r| r.get(0))? {
                 return Ok(Some(v));
             }
         }
@@ -99,7 +95,7 @@ impl DataMap {
     }
 
     /// The person's name: the root's `shown_name` columns joined by spaces; None when empty.
-    pub fn name_of(&self, conn: &Connection, person: i64) -> rusqlite::Result<Option<String>> {
+    pub fn name_of(&self, db: &dyn Db, person: i64) -> anyhow::Result<Option<String>> {
         let Some(root) = self.root().filter(|r| !r.shown_name.is_empty()) else { return Ok(None) };
         let parts: Vec<String> = root.shown_name.iter().map(|c| format!("coalesce({c}, '')")).collect();
         let sql = format!(
@@ -108,7 +104,7 @@ impl DataMap {
             root.sql_name(),
             root.key
         );
-        Ok(conn.prepare_cached(&sql)?.query_row([person], |r| r.get(0)).optional()?.flatten())
+        Ok(db.first(&sql, &[Value::Integer(person)], |r| r.get::<Option<String>>(0))?.flatten())
     }
 
     /// The address to mail a person at: the address the identifier named (as the person wrote

@@ -102,10 +102,22 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
         let mut copied = Vec::new();
         let mut done = 0u64;
         for t in &tables {
-            let columns: Vec<String> = conn
+            let mut columns: Vec<String> = conn
                 .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?
                 .query_map([t], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
+            // A rowid of its own (not the key's) keeps SQLite's numbers, so the order rows were
+            // added in stays the same.
+            let own_rowid: bool = c
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                      WHERE table_schema = $1 AND table_name = $2 AND column_name = 'rowid' AND is_identity = 'YES')",
+                    &[&schema, &t.to_ascii_lowercase()],
+                )?
+                .get(0);
+            if own_rowid && !columns.iter().any(|c| c.eq_ignore_ascii_case("rowid")) {
+                columns.push("rowid".into());
+            }
             let list = columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", ");
             let table = ident(t);
             let types: Vec<Type> = c

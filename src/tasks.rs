@@ -26,8 +26,7 @@ pub struct Systems {
 }
 
 impl Systems {
-    pub fn load(conn: &Connection) -> rusqlite::Result<Systems> {
-        let mut stmt = conn.prepare_cached("SELECT spec FROM map_system ORDER BY sort, name")?;
+    pub fn load(db: &dyn crate::store::db::Db) -> anyhow::Result<Systems> {
         // An entry changed outside dsr that no longer reads is a corrupt store (exit 11), as for
         // the map's tables.
         let corrupt = |e: serde_json::Error| {
@@ -38,14 +37,13 @@ impl Systems {
                 )),
             )
         };
-        let list = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .map(|spec| spec.and_then(|spec| serde_json::from_str::<System>(&spec).map_err(corrupt)))
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let letter_after_tasks = conn
-            .query_row("SELECT letter_after_tasks FROM map_option WHERE one = 1", [], |r| r.get(0))
-            .optional()?
-            .unwrap_or(false);
+        let mut list = Vec::new();
+        db.each("SELECT spec FROM map_system ORDER BY sort, name", &[], &mut |r| {
+            list.push(serde_json::from_str::<System>(&r.get::<String>(0)?).map_err(corrupt)?);
+            Ok(())
+        })?;
+        let letter_after_tasks =
+            db.first("SELECT letter_after_tasks FROM map_option WHERE one = 1", &[], |r| r.get(0))?.unwrap_or(false);
         Ok(Systems { list, letter_after_tasks })
     }
 

@@ -477,6 +477,43 @@ fn every_lookup_case_answers_the_same_on_postgresql() {
 }
 
 #[test]
+fn the_register_and_the_company_file_read_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    for fixture in support::FIXTURES.iter().chain(&["webshop"]) {
+        let env = support::Env::with_fixture(fixture);
+        let s = Schema::new(&url, &format!("register_{}", fixture.replace('-', "_")));
+        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        for args in
+            [&["register"][..], &["--json", "register"], &["register", "export"], &["--json", "register", "export"]]
+        {
+            let (on_sqlite, on_pg) = (env.run(args), dsr_on_postgres(env.dir.path(), &url, s.name(), args));
+            assert_eq!(on_pg.status.code(), Some(0), "{fixture} {args:?}: {}", String::from_utf8_lossy(&on_pg.stderr));
+            assert_eq!(on_sqlite.status.code(), Some(0), "{fixture} {args:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&on_pg.stdout),
+                String::from_utf8_lossy(&on_sqlite.stdout),
+                "{fixture} {args:?}"
+            );
+        }
+        // The company file exported from PostgreSQL makes a new SQLite store with the same register.
+        let file = env.dir.path().join(format!("{fixture}-from-pg.toml"));
+        let out =
+            dsr_on_postgres(env.dir.path(), &url, s.name(), &["register", "export", "--out", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let again = env.dir.path().join(format!("{fixture}-again.sqlite"));
+        let on_again = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+            cmd.current_dir(env.dir.path()).env_remove("DSR_DB").arg("--db").arg(&again).args(args).output().unwrap()
+        };
+        let out = on_again(&["init", "--register", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let exported = on_again(&["register", "export"]);
+        assert_eq!(exported.stdout, std::fs::read(&file).unwrap(), "{fixture}: round trip through PostgreSQL");
+    }
+}
+
+#[test]
 fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
     // What docs/postgresql.md says of erased values on PostgreSQL, seen on a real server.
     let Some(url) = support::postgres() else { return };

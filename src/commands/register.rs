@@ -8,19 +8,26 @@ use crate::error::Error;
 use crate::exit::Code;
 use crate::output::{table, Output};
 use crate::register::Register;
+use crate::store::db::Db;
 
 use super::Ctx;
 
 pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
     match &args.command {
-        Some(RegisterCommand::Export { out: file, force }) => return export(ctx, file.as_deref(), *force),
+        Some(RegisterCommand::Export { out: file, force }) => {
+            return export(&ctx.store.conn, &ctx.out, file.as_deref(), *force)
+        }
         Some(RegisterCommand::Apply(a)) => return apply(ctx, a),
         // Needs no store: dispatched before one is opened (commands/mod.rs).
         Some(RegisterCommand::Check { file }) => return check(file, &ctx.store.path, &ctx.out),
         None => {}
     }
-    let out = &ctx.out;
-    let register = Register::load(&ctx.store.conn)?;
+    show(&ctx.store.conn, &ctx.out)
+}
+
+/// `dsr register`: the register of a store of either backend.
+pub fn show(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
+    let register = Register::load(db)?;
     if out.json {
         out.json(&register)?;
     } else {
@@ -30,8 +37,8 @@ pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
 }
 
 /// `dsr register export`: the register as a company file, on stdout or into `--out` atomically.
-fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Result<Code> {
-    let Some(company) = crate::map::export::export(&ctx.store.conn)? else {
+pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: bool) -> anyhow::Result<Code> {
+    let Some(company) = crate::map::export::export(db)? else {
         return Err(crate::error::Error::invalid(
             "store",
             "this store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)",
@@ -41,19 +48,19 @@ fn export(ctx: &Ctx, file: Option<&std::path::Path>, force: bool) -> anyhow::Res
     let text = company.to_toml();
     match file {
         // --json: the same document as JSON, keys and order as in the file.
-        None if ctx.out.json => ctx.out.json(&company)?,
-        None => ctx.out.data(&text)?,
+        None if out.json => out.json(&company)?,
+        None => out.data(&text)?,
         Some(path) => {
             use std::io::Write;
             crate::fsutil::write_private(path, force, |f| Ok(f.write_all(text.as_bytes())?))?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::json!({
+            if out.json {
+                out.json(&serde_json::json!({
                     "format_version": 1,
                     "out": path.display().to_string(),
                     "company": company.company,
                 }))?;
             } else {
-                ctx.out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
+                out.status(&format!("Wrote the register of {} to {}.", company.controller.name, path.display()))?;
             }
         }
     }

@@ -2,24 +2,23 @@
 //! `Register::load` reads it, every column; orders follow the register's own (`sort`, then code), so exporting a store loaded
 //! from an exported file gives the same file again.
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 
 use super::*;
 
 /// The store's register as a company file; `None` when the store has no register yet. Read with
 /// [`crate::register::Register::load`], the one reader of the register tables, in its order.
-pub fn export(conn: &Connection) -> anyhow::Result<Option<CompanyFile>> {
+pub fn export(conn: &dyn Db) -> anyhow::Result<Option<CompanyFile>> {
     let reg = crate::register::Register::load(conn)?;
     let Some(c) = reg.controller else {
         return Ok(None);
     };
     let systems = crate::tasks::Systems::load(conn)?;
-    let legal_basis = conn
-        .prepare("SELECT code, article, name_en, name_nl FROM legal_basis ORDER BY rowid")?
-        .query_map([], |r| {
-            Ok(LegalBasis { code: r.get(0)?, article: r.get(1)?, name_en: r.get(2)?, name_nl: r.get(3)? })
-        })?
-        .collect::<Result<_, _>>()?;
+    let mut legal_basis = Vec::new();
+    conn.each("SELECT code, article, name_en, name_nl FROM legal_basis ORDER BY rowid", &[], &mut |r| {
+        legal_basis.push(LegalBasis { code: r.get(0)?, article: r.get(1)?, name_en: r.get(2)?, name_nl: r.get(3)? });
+        Ok(())
+    })?;
     let controller = Controller {
         name: c.name,
         legal_form: c.legal_form,

@@ -13,10 +13,13 @@ use crate::error::Error;
 use crate::map::Database;
 
 /// The company databases a store's map names, in the file's order.
-pub fn listed(conn: &Connection) -> rusqlite::Result<Vec<Database>> {
-    let mut stmt = conn.prepare_cached("SELECT name, path FROM map_database ORDER BY sort, name")?;
-    let rows = stmt.query_map([], |r| Ok(Database { name: r.get(0)?, path: r.get(1)? }))?.collect();
-    rows
+pub fn listed(db: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Database>> {
+    let mut out = Vec::new();
+    db.each("SELECT name, path FROM map_database ORDER BY sort, name", &[], &mut |r| {
+        out.push(Database { name: r.get(0)?, path: r.get(1)? });
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Replace the store's list of company databases (in the caller's transaction).

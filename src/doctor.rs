@@ -6,12 +6,12 @@
 //! of someone erased that is back in the data. Each finding says what to fix. Values are never
 //! shown, only tables, columns and counts.
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::keys::Keys;
 use crate::map::table::{EraseKind, IdentifierKind, Table};
 use crate::register::Register;
+use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,13 +26,46 @@ pub struct Finding {
     pub fix: String,
 }
 
-/// A UTC time as dsr stores it (`2026-03-01T09:30:00Z`, fractions allowed), or a date.
+/// A UTC time as dsr stores it (`2026-03-01T09:30:00Z`, fractions allowed), or a date: SQLite
+/// GLOB patterns, and the same as PostgreSQL regular expressions.
 const UTC_TIME: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]*Z";
 const DATE: &str = "[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]";
+const UTC_TIME_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9].*Z$";
+const DATE_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]$";
+
+/// What the checks say differently on each backend: a GLOB on SQLite is a regular expression
+/// on PostgreSQL, and dsr's Unicode lower case (`dsr_fold`, a function dsr gives SQLite) is
+/// `lower`, which folds as dsr does where the database's LC_CTYPE is a UTF-8 locale.
+struct Sql(Dialect);
+
+impl Sql {
+    fn fold(&self, column: &str) -> String {
+        match self.0 {
+            Dialect::Sqlite => format!("dsr_fold({column})"),
+            Dialect::Postgres => format!("lower({column})"),
+        }
+    }
+    fn e164(&self, c: &str) -> String {
+        match self.0 {
+            Dialect::Sqlite => {
+                format!("({c} GLOB '+[1-9]*' AND length({c}) BETWEEN 8 AND 16 AND substr({c}, 2) NOT GLOB '*[^0-9]*')")
+            }
+            Dialect::Postgres => format!("({c} ~ '^[+][1-9][0-9]{{6,14}}$')"),
+        }
+    }
+    fn utc_time(&self, c: &str, date_ok: bool) -> String {
+        match (self.0, date_ok) {
+            (Dialect::Sqlite, true) => format!("({c} GLOB '{UTC_TIME}' OR {c} GLOB '{DATE}')"),
+            (Dialect::Sqlite, false) => format!("{c} GLOB '{UTC_TIME}'"),
+            (Dialect::Postgres, true) => format!("({c} ~ '{UTC_TIME_RE}' OR {c} ~ '{DATE_RE}')"),
+            (Dialect::Postgres, false) => format!("{c} ~ '{UTC_TIME_RE}'"),
+        }
+    }
+}
 
 /// Every check; `step` is told each table as it is read (a large store takes a while) and the
 /// number of steps.
-pub fn run(conn: &Connection, mut step: impl FnMut(&str, usize)) -> anyhow::Result<Vec<Finding>> {
+pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<Vec<Finding>> {
     let map = DataMap::load(conn)?;
     let steps = map.tables.len() + 2;
     let mut out = Vec::new();
@@ -67,22 +100,23 @@ fn finding(
     }
 }
 
-fn count(conn: &Connection, sql: &str) -> rusqlite::Result<i64> {
-    conn.query_row(sql, [], |r| r.get(0))
+fn count(conn: &dyn Db, sql: &str) -> anyhow::Result<i64> {
+    Ok(conn.first(sql, &[], |r| r.get(0))?.unwrap_or(0))
 }
 
 /// Identifier columns hold the form lookups compare: a folded email, an E.164 phone number, a
 /// customer number in capitals.
-fn identifiers(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Result<()> {
+fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    let sql = Sql(conn.dialect());
     for id in &t.identifier {
         let c = &id.column;
         let (bad, form) = match (id.kind, &id.written_in) {
-            (IdentifierKind::Email, Some(w)) => (format!("{w} IS NOT NULL AND {c} IS NOT dsr_fold({w})"), "the address as written, folded to lower case"),
-            (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> dsr_fold({c})"), "lower case"),
-            (IdentifierKind::Phone, _) => (
-                format!("{c} IS NOT NULL AND NOT ({c} GLOB '+[1-9]*' AND length({c}) BETWEEN 8 AND 16 AND substr({c}, 2) NOT GLOB '*[^0-9]*')"),
-                "E.164 (+31612345678)",
+            (IdentifierKind::Email, Some(w)) => (
+                format!("{w} IS NOT NULL AND ({c} IS NULL OR {c} <> {})", sql.fold(w)),
+                "the address as written, folded to lower case",
             ),
+            (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> {}", sql.fold(c)), "lower case"),
+            (IdentifierKind::Phone, _) => (format!("{c} IS NOT NULL AND NOT {}", sql.e164(c)), "E.164 (+31612345678)"),
             (IdentifierKind::CustomerNumber, _) => (format!("{c} IS NOT NULL AND {c} <> upper({c})"), "capitals"),
             (IdentifierKind::Cookie, _) => continue,
         };
@@ -95,7 +129,7 @@ fn identifiers(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite
 }
 
 /// Columns holding moments are UTC text: the import's times, the retention moment, the fiscal date.
-fn times(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Result<()> {
+fn times(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     let mut columns: Vec<(&String, bool)> = t.import.times.iter().map(|c| (c, false)).collect();
     columns.extend(t.import.updated.iter().map(|c| (c, false)));
     columns.extend(t.import.dates.iter().map(|c| (c, true)));
@@ -106,11 +140,7 @@ fn times(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Resu
     columns.sort();
     columns.dedup_by(|a, b| a.0 == b.0);
     for (c, date_ok) in columns {
-        let good = if date_ok {
-            format!("({c} GLOB '{UTC_TIME}' OR {c} GLOB '{DATE}')")
-        } else {
-            format!("{c} GLOB '{UTC_TIME}'")
-        };
+        let good = Sql(conn.dialect()).utc_time(c, date_ok);
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))?;
         if n > 0 {
             out.push(finding(
@@ -132,7 +162,7 @@ fn times(conn: &Connection, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Resu
 /// Rows whose link names a row the parent table does not have reach no one: no answer shows
 /// them, no erasure removes them. A NULL link is only expected where rows may be anonymous or
 /// are kept detached.
-fn orphans(conn: &Connection, map: &DataMap, t: &Table, out: &mut Vec<Finding>) -> rusqlite::Result<()> {
+fn orphans(conn: &dyn Db, map: &DataMap, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     let (Some(link), false) = (&t.link, t.root) else { return Ok(()) };
     let Some(parent) = map.table(&link.parent) else { return Ok(()) };
     let column = &link.column;
@@ -169,7 +199,7 @@ fn orphans(conn: &Connection, map: &DataMap, t: &Table, out: &mut Vec<Finding>) 
 
 /// A retention rule on a table with rows of which none has the moment it counts from never
 /// removes anything.
-fn rules(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+fn rules(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     for rule in &Register::load(conn)?.retention {
         let Some(t) = map.table(&rule.table) else { continue };
         let Some(moment) = t.retention.as_ref().and_then(|r| r.counts_from.as_ref().or(r.contract_end.as_ref())) else {
@@ -178,10 +208,11 @@ fn rules(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Re
         if rule.starts_at != "event" && rule.starts_at != "last-seen" {
             continue;
         }
-        let (rows, with): (i64, i64) =
-            conn.query_row(&format!("SELECT count(*), count({moment}) FROM {}", t.sql_name()), [], |r| {
+        let (rows, with): (i64, i64) = conn
+            .first(&format!("SELECT count(*), count({moment}) FROM {}", t.sql_name()), &[], |r| {
                 Ok((r.get(0)?, r.get(1)?))
-            })?;
+            })?
+            .unwrap_or((0, 0));
         if rows > 0 && with == 0 {
             out.push(finding(
                 "rule",
@@ -198,11 +229,12 @@ fn rules(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Re
 
 /// An identifier of a person erased (on the suppression list) that is in the data again: the
 /// application wrote it back, or the company database lost the erasure's commit.
-fn erased_back(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
-    let erased: std::collections::HashSet<String> = conn
-        .prepare("SELECT hash FROM suppression WHERE reason = 'erased'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+fn erased_back(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    let mut erased = std::collections::HashSet::new();
+    conn.each("SELECT hash FROM suppression WHERE reason = 'erased'", &[], &mut |r| {
+        erased.insert(r.get::<String>(0)?);
+        Ok(())
+    })?;
     if erased.is_empty() {
         return Ok(());
     }
@@ -210,14 +242,12 @@ fn erased_back(conn: &Connection, map: &DataMap, out: &mut Vec<Finding>) -> anyh
     for t in &map.tables {
         for id in &t.identifier {
             let Some(kind) = id.kind.suppression_kind() else { continue };
-            let mut stmt =
-                conn.prepare(&format!("SELECT {} FROM {} WHERE {} IS NOT NULL", id.column, t.sql_name(), id.column))?;
             let mut n = 0;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let v: String = r.get(0)?;
-                n += i64::from(erased.contains(&crate::check::suppression_hash(&keys, kind, &v)));
-            }
+            let sql = format!("SELECT {} FROM {} WHERE {} IS NOT NULL", id.column, t.sql_name(), id.column);
+            conn.each(&sql, &[], &mut |r| {
+                n += i64::from(erased.contains(&crate::check::suppression_hash(&keys, kind, &r.get::<String>(0)?)));
+                Ok(())
+            })?;
             if n > 0 {
                 out.push(finding(
                     "erased-back",

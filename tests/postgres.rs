@@ -514,6 +514,56 @@ fn the_register_and_the_company_file_read_the_same_on_postgresql() {
 }
 
 #[test]
+fn doctor_finds_the_same_problems_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("webshop");
+    // An erased person written back, an address and a customer number not in the form lookups
+    // compare, a time not in UTC.
+    let id = env.verified("erase", &["--email", "sanne.dejong@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    env.sql()
+        .execute_batch(
+            "INSERT INTO email_address (id, person_id, address, address_norm, is_primary, newsletter_opt_in, created_at)
+             VALUES (990, 2, 'Sanne.deJong@example.nl', 'sanne.dejong@example.nl', 0, 0, '2026-12-01T00:00:00Z');
+             UPDATE email_address SET address_norm = 'Emma.Bos@Example.com' WHERE address = 'emma.bos@example.com';
+             UPDATE customer SET customer_number = lower(customer_number) WHERE id = (SELECT max(id) FROM customer);
+             UPDATE delivery_address SET created_at = '2024-05-01 10:00' WHERE id = (SELECT max(id) FROM delivery_address);",
+        )
+        .unwrap();
+    let s = Schema::new(&url, "doctor");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for args in [&["doctor"][..], &["--json", "doctor"]] {
+        let (on_sqlite, on_pg) = (env.run(args), dsr_on_postgres(env.dir.path(), &url, s.name(), args));
+        assert_eq!(on_pg.status.code(), Some(24), "{args:?}: {}", String::from_utf8_lossy(&on_pg.stderr));
+        assert_eq!(on_sqlite.status.code(), Some(24), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&on_pg.stdout), String::from_utf8_lossy(&on_sqlite.stdout), "{args:?}");
+    }
+    let (v, _): (serde_json::Value, i32) = {
+        let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["--json", "doctor"]);
+        (serde_json::from_slice(&out.stdout).unwrap(), 0)
+    };
+    let checks: Vec<&str> = v["findings"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    for check in ["identifier", "time", "erased-back"] {
+        assert!(checks.contains(&check), "{check}: {v:#}");
+    }
+    assert_eq!(checks.iter().filter(|c| **c == "identifier").count(), 2, "{v:#}");
+    // A phone number that is not E.164, and a link to no row, found on the server itself.
+    let pg = s.db();
+    pg.run("UPDATE phone_number SET number = '0612345678' WHERE id = (SELECT min(id) FROM phone_number)", &[]).unwrap();
+    pg.run("ALTER TABLE shop_order DROP CONSTRAINT IF EXISTS shop_order_customer_id_fkey", &[]).unwrap();
+    let changed =
+        pg.run("UPDATE shop_order SET customer_id = 99999 WHERE id = (SELECT max(id) FROM shop_order)", &[]).unwrap();
+    assert_eq!(changed, 1);
+    let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["--json", "doctor"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = |check: &str, table: &str| {
+        v["findings"].as_array().unwrap().iter().any(|f| f["check"] == check && f["table"] == table)
+    };
+    assert!(found("identifier", "phone_number") && found("orphan", "shop_order"), "{v:#}");
+}
+
+#[test]
 fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
     // What docs/postgresql.md says of erased values on PostgreSQL, seen on a real server.
     let Some(url) = support::postgres() else { return };

@@ -3,11 +3,18 @@
 
 use super::Ctx;
 use crate::exit::Code;
+use crate::output::Output;
+use crate::store::db::Db;
 
 pub fn doctor(ctx: &mut Ctx) -> anyhow::Result<Code> {
+    on(&ctx.store.conn, &ctx.out)
+}
+
+/// `dsr doctor` on a store of either backend.
+pub fn on(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
     // On a terminal, a bar: a large store takes a while (every row of every table is read).
-    let bar = ctx.out.progress("dsr doctor [{bar:30}] {pos}/{len} {msg}", None);
-    let findings = crate::doctor::run(&ctx.store.conn, |what, steps| {
+    let bar = out.progress("dsr doctor [{bar:30}] {pos}/{len} {msg}", None);
+    let findings = crate::doctor::run(db, |what, steps| {
         if let Some(bar) = &bar {
             bar.set_length(steps as u64);
             bar.set_message(what.to_owned());
@@ -18,10 +25,10 @@ pub fn doctor(ctx: &mut Ctx) -> anyhow::Result<Code> {
         bar.finish_and_clear();
     }
     let findings = findings?;
-    if ctx.out.json {
-        ctx.out.json(&serde_json::json!({"format_version": 1, "ok": findings.is_empty(), "findings": findings}))?;
+    if out.json {
+        out.json(&serde_json::json!({"format_version": 1, "ok": findings.is_empty(), "findings": findings}))?;
     } else if findings.is_empty() {
-        ctx.out.data("No problems found: the store and its company databases fit the data map.")?;
+        out.data("No problems found: the store and its company databases fit the data map.")?;
     } else {
         let mut text = String::new();
         for f in &findings {
@@ -38,7 +45,7 @@ pub fn doctor(ctx: &mut Ctx) -> anyhow::Result<Code> {
             ));
         }
         text.push_str(&format!("{} problem{} to fix.", findings.len(), if findings.len() == 1 { "" } else { "s" }));
-        ctx.out.data(&crate::output::sanitize::text(&text, true))?;
+        out.data(&crate::output::sanitize::text(&text, true))?;
     }
     Ok(if findings.is_empty() { Code::Ok } else { Code::Findings })
 }

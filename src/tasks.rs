@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::map::System;
 use crate::request::Request;
+use crate::store::db::{text, Db, Value as DbValue};
 use crate::store::personal::DataMap;
 
 /// The systems of a store's map and whether letters wait for their tasks.
@@ -161,25 +162,28 @@ pub struct Task {
 }
 
 /// The tasks, oldest first: open ones, or with `all` done ones too; of one system or of all.
-pub fn list(conn: &Connection, system: Option<&str>, all: bool) -> rusqlite::Result<Vec<Task>> {
-    let mut stmt = conn.prepare(
+pub fn list(db: &dyn Db, system: Option<&str>, all: bool) -> anyhow::Result<Vec<Task>> {
+    let mut out = Vec::new();
+    db.each(
         "SELECT id, system, request_id, action, created_at, rows, done_at, done_ref FROM task
-         WHERE (?1 IS NULL OR system = ?1) AND (?2 OR done_at IS NULL) ORDER BY id",
+         WHERE (?1 = '' OR system = ?1) AND (?2 = 1 OR done_at IS NULL) ORDER BY id",
+        &[text(system.unwrap_or("")), DbValue::Integer(all.into())],
+        &mut |r| {
+            let rows: Option<String> = r.get(5)?;
+            out.push(Task {
+                task: r.get(0)?,
+                system: r.get(1)?,
+                request: r.get(2)?,
+                action: r.get(3)?,
+                created_at: r.get(4)?,
+                rows: rows.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Array(Vec::new())),
+                done_at: r.get(6)?,
+                done_ref: r.get(7)?,
+            });
+            Ok(())
+        },
     )?;
-    let rows = stmt.query_map(params![system, all], |r| {
-        let rows: Option<String> = r.get(5)?;
-        Ok(Task {
-            task: r.get(0)?,
-            system: r.get(1)?,
-            request: r.get(2)?,
-            action: r.get(3)?,
-            created_at: r.get(4)?,
-            rows: rows.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Array(Vec::new())),
-            done_at: r.get(6)?,
-            done_ref: r.get(7)?,
-        })
-    })?;
-    rows.collect()
+    Ok(out)
 }
 
 /// Open tasks of a request: (count, oldest created_at, systems).

@@ -564,6 +564,44 @@ fn doctor_finds_the_same_problems_on_postgresql() {
 }
 
 #[test]
+fn the_tasks_of_systems_that_keep_copies_list_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = crate::tasks::shop_with_systems(true);
+    let id = env.verified("erase", &["--email", "sanne.dejong@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let out = env.run(&["--json", "tasks", "--system", "mailer"]);
+    let mailer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    env.dsr().args(["tasks", "done", &mailer["task"].to_string(), "--ref", "mailer sync"]).assert().success();
+    let s = Schema::new(&url, "tasks");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for args in [
+        &["tasks"][..],
+        &["--json", "tasks"],
+        &["--json", "tasks", "--system", "warehouse"],
+        &["--json", "tasks", "--system", "mailer"],
+        &["--json", "tasks", "--all"],
+        &["tasks", "--all"],
+        &["tasks", "--system", "nope"],
+    ] {
+        let (on_sqlite, on_pg) = (env.run(args), dsr_on_postgres(env.dir.path(), &url, s.name(), args));
+        assert_eq!(
+            on_pg.status.code(),
+            on_sqlite.status.code(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&on_pg.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&on_pg.stdout), String::from_utf8_lossy(&on_sqlite.stdout), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&on_pg.stderr), String::from_utf8_lossy(&on_sqlite.stderr), "{args:?}");
+    }
+    let open = dsr_on_postgres(env.dir.path(), &url, s.name(), &["--json", "tasks"]);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&open.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "the warehouse's task is open, the mailer's done: {lines:?}");
+    assert_eq!(lines[0]["system"], "warehouse");
+}
+
+#[test]
 fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
     // What docs/postgresql.md says of erased values on PostgreSQL, seen on a real server.
     let Some(url) = support::postgres() else { return };

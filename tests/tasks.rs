@@ -9,7 +9,7 @@ use crate::support::{stderr, stdout, Env};
 const SANNE: &str = "sanne.dejong@example.nl";
 
 /// The web shop with two systems that keep copies: a mailing service and the warehouse.
-fn shop_with_systems(letter_after_tasks: bool) -> Env {
+pub fn shop_with_systems(letter_after_tasks: bool) -> Env {
     let env = Env::with_fixture("webshop");
     let text = stdout(&env.run(&["register", "export"]));
     let mut file: toml::Table = text.parse().unwrap();

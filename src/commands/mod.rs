@@ -139,6 +139,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Lookup(args) => return on_postgres(url, |pg| lookup::on(pg, &out, args)),
             Command::Register(RegisterArgs { command: None }) => return on_postgres(url, |pg| register::show(pg, &out)),
             Command::Doctor => return on_postgres(url, |pg| doctor::on(pg, &out)),
+            Command::Tasks(args) if args.command.is_none() => return on_postgres(url, |pg| tasks::list(pg, &out, args)),
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
@@ -147,7 +148,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register`, `register export`, `doctor`, `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register`, `register export`, `doctor`, `tasks` (the list), `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

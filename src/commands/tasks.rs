@@ -8,7 +8,8 @@ use super::Ctx;
 use crate::cli::{TasksArgs, TasksCommand};
 use crate::error::Error;
 use crate::exit::Code;
-use crate::output::table;
+use crate::output::{table, Output};
+use crate::store::db::Db;
 use crate::tasks;
 
 pub fn tasks(ctx: &mut Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
@@ -24,12 +25,13 @@ pub fn tasks(ctx: &mut Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
             }
             _ => Err(Error::invalid("tasks done", "give TASK with --ref TEXT, or --file FILE").into()),
         },
-        None => list(ctx, args),
+        None => list(&ctx.store.conn, &ctx.out, args),
     }
 }
 
-fn list(ctx: &Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
-    let systems = tasks::Systems::load(&ctx.store.conn)?;
+/// `dsr tasks [--system NAME] [--all]`: the list, on a store of either backend.
+pub fn list(db: &dyn Db, out: &Output, args: &TasksArgs) -> anyhow::Result<Code> {
+    let systems = tasks::Systems::load(db)?;
     if let Some(name) = &args.system {
         if !systems.list.iter().any(|s| &s.name == name) {
             let names: Vec<&str> = systems.list.iter().map(|s| s.name.as_str()).collect();
@@ -43,8 +45,8 @@ fn list(ctx: &Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
             .into());
         }
     }
-    let list = tasks::list(&ctx.store.conn, args.system.as_deref(), args.all)?;
-    if ctx.out.json {
+    let list = tasks::list(db, args.system.as_deref(), args.all)?;
+    if out.json {
         // JSON Lines: one task a line, for a sync script to read as it goes.
         let mut text = String::new();
         for t in &list {
@@ -52,11 +54,11 @@ fn list(ctx: &Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
             text.push('\n');
         }
         if !text.is_empty() {
-            ctx.out.data(&text)?;
+            out.data(&text)?;
         }
         return Ok(Code::Ok);
     }
-    let mut t = table::new(&ctx.out, &["Task", "System", "Request", "Action", "Made", "Rows", "Done"]);
+    let mut t = table::new(out, &["Task", "System", "Request", "Action", "Made", "Rows", "Done"]);
     for task in &list {
         let rows = task.rows.as_array().map_or(0, Vec::len);
         t.add_row(vec![
@@ -70,9 +72,9 @@ fn list(ctx: &Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
         ]);
     }
     if list.is_empty() {
-        ctx.out.status("No open tasks.")?;
+        out.status("No open tasks.")?;
     } else {
-        ctx.out.data(&t.to_string())?;
+        out.data(&t.to_string())?;
     }
     Ok(Code::Ok)
 }

@@ -258,9 +258,14 @@ fn a_plan_remade_by_a_cron_run_waits_for_an_officer() {
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
     env.dsr().args(["erase", &id, "--approve"]).assert().success();
     new_log_line_for_jan(&env);
-    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
-    assert_eq!(code, 21, "{v}");
+    let out = env.run(&["-q", "--json", "erase", "--due"]);
+    assert_eq!(out.status.code(), Some(21));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["replanned"][0], id.as_str());
+    // Even with --quiet, cron's mail names the request and what to do.
+    let err = support::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&id) && err.contains("--approve") && err.contains("nothing was erased"), "{err}");
     // The next night: the re-made plan has not been approved by anyone, so it is not carried out.
     let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
     assert_eq!(code, 0, "{v}");

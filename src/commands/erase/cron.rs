@@ -33,6 +33,12 @@ pub(super) fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
     for (id, why) in &sum.failed {
         crate::output::stderr_line(&format!("dsr erase --due: {id} failed: {}", crate::output::sanitize::line(why)))?;
     }
+    // Exit 21 needs an officer: each request is named, even with --quiet (a cron mail shows it).
+    for id in &sum.replanned {
+        crate::output::stderr_line(&format!(
+            "dsr erase --due: {id}: the data changed since its plan was approved; nothing was erased, and the new plan waits for approval (`dsr erase {id}` shows it, `--approve` approves it)"
+        ))?;
+    }
     if !sum.failed.is_empty() {
         return Ok(Code::Failure);
     }

@@ -34,17 +34,12 @@ const UTC_TIME_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]
 const DATE_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]$";
 
 /// What the checks say differently on each backend: a GLOB on SQLite is a regular expression
-/// on PostgreSQL, and dsr's Unicode lower case (`dsr_fold`, a function dsr gives SQLite) is
-/// `lower`, which folds as dsr does where the database's LC_CTYPE is a UTF-8 locale.
+/// on PostgreSQL. (dsr's Unicode lower case of an address is `dsr_fold`, a function dsr gives
+/// SQLite; PostgreSQL's `lower` follows the collation and differs from it, so there the
+/// addresses are read and folded by dsr itself: [`unfolded`].)
 struct Sql(Dialect);
 
 impl Sql {
-    fn fold(&self, column: &str) -> String {
-        match self.0 {
-            Dialect::Sqlite => format!("dsr_fold({column})"),
-            Dialect::Postgres => format!("lower({column})"),
-        }
-    }
     fn e164(&self, c: &str) -> String {
         match self.0 {
             Dialect::Sqlite => {
@@ -111,21 +106,46 @@ fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Resu
     for id in &t.identifier {
         let c = &id.column;
         let (bad, form) = match (id.kind, &id.written_in) {
+            (IdentifierKind::Email, w) if sql.0 == Dialect::Postgres => {
+                let n = unfolded(conn, t, c, w.as_deref().unwrap_or(c))?;
+                let form = if w.is_some() { "the address as written, folded to lower case" } else { "lower case" };
+                if n > 0 {
+                    out.push(not_compared(t, c, n, form));
+                }
+                continue;
+            }
             (IdentifierKind::Email, Some(w)) => (
-                format!("{w} IS NOT NULL AND ({c} IS NULL OR {c} <> {})", sql.fold(w)),
+                format!("{w} IS NOT NULL AND {c} IS NOT dsr_fold({w})"),
                 "the address as written, folded to lower case",
             ),
-            (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> {}", sql.fold(c)), "lower case"),
+            (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> dsr_fold({c})"), "lower case"),
             (IdentifierKind::Phone, _) => (format!("{c} IS NOT NULL AND NOT {}", sql.e164(c)), "E.164 (+31612345678)"),
             (IdentifierKind::CustomerNumber, _) => (format!("{c} IS NOT NULL AND {c} <> upper({c})"), "capitals"),
             (IdentifierKind::Cookie, _) => continue,
         };
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {bad}", t.sql_name()))?;
         if n > 0 {
-            out.push(finding("identifier", &t.name, c, n, format!("not in the form lookups compare ({form}): these people are not found by it"), format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name)));
+            out.push(not_compared(t, c, n, form));
         }
     }
     Ok(())
+}
+
+fn not_compared(t: &Table, c: &str, n: i64, form: &str) -> Finding {
+    finding("identifier", &t.name, c, n, format!("not in the form lookups compare ({form}): these people are not found by it"), format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name))
+}
+
+/// The rows whose address column `c` is not dsr's fold of `source` (the address as written, or
+/// `c` itself), folded here as everywhere else in dsr.
+fn unfolded(conn: &dyn Db, t: &Table, c: &str, source: &str) -> anyhow::Result<i64> {
+    let mut n = 0;
+    let sql = format!("SELECT {c}, {source} FROM {} WHERE {source} IS NOT NULL", t.sql_name());
+    conn.each(&sql, &[], &mut |r| {
+        let (column, written): (Option<String>, String) = (r.get(0)?, r.get(1)?);
+        n += i64::from(column.as_deref() != Some(crate::subject::fold(&written).as_str()));
+        Ok(())
+    })?;
+    Ok(n)
 }
 
 /// Columns holding moments are UTC text: the import's times, the retention moment, the fiscal date.

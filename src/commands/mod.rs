@@ -148,7 +148,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register`, `register export`, `doctor`, `tasks` (the list), `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -412,6 +412,13 @@ impl ToSql for Param<'_> {
             (Value::Real(f), &Type::FLOAT8) => f.to_sql(ty, out),
             (Value::Real(f), _) if text_like => f.to_string().as_str().to_sql(&Type::TEXT, out),
             (Value::Text(s), _) if text_like => s.as_str().to_sql(&Type::TEXT, out),
+            // An identifier typed by a person (a customer number) compared with an integer
+            // column: the number it writes exactly ("42", not "042" or "4.2e1").
+            (Value::Text(s), &Type::INT8 | &Type::INT4 | &Type::INT2)
+                if s.parse::<i64>().is_ok_and(|i| i.to_string() == *s) =>
+            {
+                Param(&Value::Integer(s.parse()?)).to_sql(ty, out)
+            }
             (Value::Blob(b), &Type::BYTEA) => b.as_slice().to_sql(ty, out),
             (Value::Blob(b), _) if text_like => std::str::from_utf8(b)?.to_sql(&Type::TEXT, out),
             (v, ty) => Err(format!("a {} value does not go into a column of type {ty}", kind(v)).into()),
@@ -509,6 +516,17 @@ mod tests {
             "SELECT 1 -- the store's head?\nWHERE a = $1 /* it's ? */ AND b = $2"
         );
         assert_eq!(numbered("INSERT INTO t VALUES (?, ?)"), "INSERT INTO t VALUES ($1, $2)");
+    }
+
+    #[test]
+    fn text_goes_into_an_integer_column_only_as_the_number_it_writes_exactly() {
+        let put = |v: Value, ty: &Type| Param(&v).to_sql(ty, &mut bytes::BytesMut::new()).is_ok();
+        assert!(put(text("42"), &Type::INT8) && put(text("-7"), &Type::INT4));
+        for bad in ["042", "4.2e1", "+42", " 42", "x", "99999999999999999999"] {
+            assert!(!put(text(bad), &Type::INT8), "{bad:?}");
+        }
+        assert!(!put(text("70000"), &Type::INT2));
+        assert!(!put(text("1"), &Type::BOOL), "text is not a boolean");
     }
 
     #[test]

@@ -40,6 +40,24 @@ const DATE_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]$";
 struct Sql(Dialect);
 
 impl Sql {
+    /// A column as text, as SQLite's GLOB and comparisons see it: on PostgreSQL a number is
+    /// cast, and a column SQLite left untyped (`jsonb` there, each value tagged by its type,
+    /// see `store::db`) gives its text, integer or real as text.
+    fn text(&self, conn: &dyn Db, t: &Table, column: &str) -> anyhow::Result<String> {
+        if self.0 == Dialect::Sqlite {
+            return Ok(column.to_owned());
+        }
+        let ty: Option<String> = conn.first(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = to_regclass(?1) AND attname = ?2",
+            &[crate::store::db::text(t.sql_name()), crate::store::db::text(column.to_ascii_lowercase())],
+            |r| r.get(0),
+        )?;
+        Ok(match ty.as_deref() {
+            Some("jsonb") => format!("coalesce({column}->>'t', {column}->>'i', {column}->>'r')"),
+            Some("text") | None => column.to_owned(),
+            Some(_) => format!("CAST({column} AS text)"),
+        })
+    }
     fn e164(&self, c: &str) -> String {
         match self.0 {
             Dialect::Sqlite => {
@@ -107,7 +125,8 @@ fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Resu
         let c = &id.column;
         let (bad, form) = match (id.kind, &id.written_in) {
             (IdentifierKind::Email, w) if sql.0 == Dialect::Postgres => {
-                let n = unfolded(conn, t, c, w.as_deref().unwrap_or(c))?;
+                let source = sql.text(conn, t, w.as_deref().unwrap_or(c))?;
+                let n = unfolded(conn, t, &sql.text(conn, t, c)?, &source)?;
                 let form = if w.is_some() { "the address as written, folded to lower case" } else { "lower case" };
                 if n > 0 {
                     out.push(not_compared(t, c, n, form));
@@ -119,8 +138,13 @@ fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Resu
                 "the address as written, folded to lower case",
             ),
             (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> dsr_fold({c})"), "lower case"),
-            (IdentifierKind::Phone, _) => (format!("{c} IS NOT NULL AND NOT {}", sql.e164(c)), "E.164 (+31612345678)"),
-            (IdentifierKind::CustomerNumber, _) => (format!("{c} IS NOT NULL AND {c} <> upper({c})"), "capitals"),
+            (IdentifierKind::Phone, _) => {
+                (format!("{c} IS NOT NULL AND NOT {}", sql.e164(&sql.text(conn, t, c)?)), "E.164 (+31612345678)")
+            }
+            (IdentifierKind::CustomerNumber, _) => {
+                let v = sql.text(conn, t, c)?;
+                (format!("{c} IS NOT NULL AND {v} <> upper({v})"), "capitals")
+            }
             (IdentifierKind::Cookie, _) => continue,
         };
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {bad}", t.sql_name()))?;
@@ -135,8 +159,8 @@ fn not_compared(t: &Table, c: &str, n: i64, form: &str) -> Finding {
     finding("identifier", &t.name, c, n, format!("not in the form lookups compare ({form}): these people are not found by it"), format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name))
 }
 
-/// The rows whose address column `c` is not dsr's fold of `source` (the address as written, or
-/// `c` itself), folded here as everywhere else in dsr.
+/// The rows whose address `c` is not dsr's fold of `source` (the address as written, or `c`
+/// itself), folded here as everywhere else in dsr; both are SQL expressions giving text.
 fn unfolded(conn: &dyn Db, t: &Table, c: &str, source: &str) -> anyhow::Result<i64> {
     let mut n = 0;
     let sql = format!("SELECT {c}, {source} FROM {} WHERE {source} IS NOT NULL", t.sql_name());
@@ -159,8 +183,9 @@ fn times(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()>
     }
     columns.sort();
     columns.dedup_by(|a, b| a.0 == b.0);
+    let sql = Sql(conn.dialect());
     for (c, date_ok) in columns {
-        let good = Sql(conn.dialect()).utc_time(c, date_ok);
+        let good = sql.utc_time(&sql.text(conn, t, c)?, date_ok);
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))?;
         if n > 0 {
             out.push(finding(

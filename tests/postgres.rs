@@ -577,6 +577,46 @@ fn doctor_finds_the_same_problems_on_postgresql() {
 }
 
 #[test]
+fn doctor_reads_a_companys_own_untyped_columns_on_postgresql_as_on_sqlite() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("webshop");
+    // A table the company made itself, with columns SQLite leaves untyped or calls DATETIME
+    // (jsonb on PostgreSQL), then described in the map.
+    env.sql()
+        .execute_batch(
+            "CREATE TABLE loyalty_card (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES person(id), card_email, issued_at DATETIME);
+             INSERT INTO loyalty_card VALUES (1, 3, 'noor@example.org', '2026-01-01T09:00:00Z'),
+                                             (2, 3, 'Noor@Example.org', '2026-01-01 10:00'),
+                                             (3, 4, 'x@example.org', 20260101);",
+        )
+        .unwrap();
+    let mut file = String::from_utf8(env.run(&["register", "export"]).stdout).unwrap();
+    file.push_str(
+        "\n[[table]]\nname = \"loyalty_card\"\ncategory = \"contact\"\n\n[table.link]\ncolumn = \"person_id\"\nparent = \"person\"\n\n[[table.identifier]]\ncolumn = \"card_email\"\nkind = \"email\"\n\n[table.import]\ntimes = [\"issued_at\"]\n",
+    );
+    std::fs::write(env.path("with-cards.toml"), file).unwrap();
+    let out = env.run(&["register", "apply", "with-cards.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let s = Schema::new(&url, "doctor_untyped");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = ["--json", "doctor"];
+    let (on_sqlite, on_pg) = (env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
+    assert_eq!(on_pg.status.code(), Some(24), "{}", String::from_utf8_lossy(&on_pg.stderr));
+    assert_eq!(String::from_utf8_lossy(&on_pg.stdout), String::from_utf8_lossy(&on_sqlite.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&on_pg.stdout).unwrap();
+    let rows = |check: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == check && f["table"] == "loyalty_card")
+            .map(|f| f["rows"].clone())
+    };
+    assert_eq!((rows("identifier"), rows("time")), (Some(1.into()), Some(2.into())), "{v:#}");
+}
+
+#[test]
 fn the_tasks_of_systems_that_keep_copies_list_the_same_on_postgresql() {
     let Some(url) = support::postgres() else { return };
     let env = crate::tasks::shop_with_systems(true);

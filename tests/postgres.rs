@@ -426,6 +426,18 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["entries"].clone()
     };
     assert_eq!(listed(on_pg(&["--json", "audit", "log"])), listed(env.run(&["--json", "audit", "log"])));
+    // `audit anchor` on the copy anchors the same head as on SQLite, and the anchor checks there.
+    let anchor_of = |out: std::process::Output| -> serde_json::Value {
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["anchor"].clone()
+    };
+    let on_sqlite = anchor_of(env.run(&["--json", "audit", "anchor", "--out", "sqlite-anchor.json"]));
+    let on_postgres = anchor_of(on_pg(&["--json", "audit", "anchor", "--out", "pg-anchor.json"]));
+    assert_eq!((&on_postgres["entries"], &on_postgres["hash"]), (&on_sqlite["entries"], &on_sqlite["hash"]));
+    let out = on_pg(&["audit", "verify", "--anchor", "pg-anchor.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = on_pg(&["audit", "anchor", "--mail", "dpo@example.nl"]);
+    assert_eq!(out.status.code(), Some(2), "the letter needs the mail queue, not on PostgreSQL yet");
     // `lookup` on the copy (every fixture case: `every_lookup_case_answers_the_same_on_postgresql`).
     let out = on_pg(&["lookup", "--email", "noor.hendriks@example.org"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Found person"), "{out:?}");

@@ -53,15 +53,7 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
 /// `dsr audit anchor`: the head of a verified trail, written to a file (atomically, 0600) and/or
 /// queued as a letter to an address (sent after the command, like every letter).
 pub fn anchor(ctx: &mut Ctx, out: Option<&Path>, force: bool, to: Option<&str>) -> anyhow::Result<Code> {
-    let v = audit::verify(&ctx.store.conn)?;
-    let head = match (v.ok, v.head) {
-        (true, Some(head)) => head,
-        _ => {
-            let entry = v.first_bad_entry.unwrap_or(0);
-            return Err(Error::AuditBroken { entry, why: v.problem.unwrap_or_default() }.into());
-        }
-    };
-    let anchor = Anchor::of(&head, ctx.clock.timestamp());
+    let anchor = anchored(&ctx.store.conn, &ctx.clock)?;
     let message = match to {
         Some(to) => Some(anchor_message(ctx, to, &anchor)?),
         None => None,
@@ -73,9 +65,35 @@ pub fn anchor(ctx: &mut Ctx, out: Option<&Path>, force: bool, to: Option<&str>) 
         Some(m) => Some(crate::queue::mail(&ctx.store.conn, &ctx.clock, None, "audit-anchor", m, OnSent::Nothing)?),
         None => None,
     };
-    if ctx.out.json {
+    tell_anchored(&ctx.out, &anchor, out, queued)
+}
+
+/// `dsr audit anchor [--out FILE]` on a store of either backend; the letter (`--mail`) goes
+/// through the mail queue, which runs on SQLite stores only yet.
+pub fn anchor_on(db: &dyn Db, output: &Output, out: Option<&Path>, force: bool) -> anyhow::Result<Code> {
+    let anchor = anchored(db, &crate::clock::Clock::from_env()?)?;
+    if let Some(path) = out {
+        crate::fsutil::write_private(path, force, |f| Ok(f.write_all(anchor.to_json().as_bytes())?))?;
+    }
+    tell_anchored(output, &anchor, out, None)
+}
+
+/// The anchor of a chain that verifies (a broken chain is not anchored: exit 16).
+fn anchored(db: &dyn Db, clock: &crate::clock::Clock) -> anyhow::Result<Anchor> {
+    let v = audit::verify(db)?;
+    match (v.ok, v.head) {
+        (true, Some(head)) => Ok(Anchor::of(&head, clock.timestamp())),
+        _ => {
+            let entry = v.first_bad_entry.unwrap_or(0);
+            Err(Error::AuditBroken { entry, why: v.problem.unwrap_or_default() }.into())
+        }
+    }
+}
+
+fn tell_anchored(output: &Output, anchor: &Anchor, out: Option<&Path>, queued: Option<i64>) -> anyhow::Result<Code> {
+    if output.json {
         let file = out.map(|p| p.display().to_string());
-        ctx.out.json(&serde_json::json!({"format_version": 1, "anchor": anchor, "file": file, "queued": queued}))?;
+        output.json(&serde_json::json!({"format_version": 1, "anchor": anchor, "file": file, "queued": queued}))?;
         return Ok(Code::Ok);
     }
     let mut text = format!("Anchored entry {} (SHA-256 {}).", anchor.entries, anchor.hash);
@@ -85,7 +103,7 @@ pub fn anchor(ctx: &mut Ctx, out: Option<&Path>, force: bool, to: Option<&str>) 
     if let Some(id) = queued {
         text.push_str(&format!("\nQueued as letter #{id} to the address given; it is sent after this command."));
     }
-    ctx.out.data(&text)?;
+    output.data(&text)?;
     Ok(Code::Ok)
 }
 

@@ -136,6 +136,9 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Audit(AuditCommand::Log { request }) => {
                 return on_postgres(url, |pg| audit::log(pg, &out, request.as_deref()))
             }
+            Command::Audit(AuditCommand::Anchor { out: file, force, mail: None }) => {
+                return on_postgres(url, |pg| audit::anchor_on(pg, &out, file.as_deref(), *force))
+            }
             Command::Lookup(args) => return on_postgres(url, |pg| lookup::on(pg, &out, args)),
             Command::Register(RegisterArgs { command: None }) => return on_postgres(url, |pg| register::show(pg, &out)),
             Command::Doctor => return on_postgres(url, |pg| doctor::on(pg, &out)),
@@ -148,7 +151,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify` and `audit log`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -23,6 +23,10 @@ pub enum Error {
     StoreExists(PathBuf),
     #[error("no dsr store in schema {schema} of {database}; make one with `dsr migrate --from STORE --to URL`, or set DSR_PG_SCHEMA to the store's schema")]
     SchemaMissing { schema: String, database: String },
+    #[error(
+        "cannot connect to {url}: {why}; check that the server runs and that the URL names it (host, port, database)"
+    )]
+    ServerUnreachable { url: String, why: String },
     #[error("the schema {schema} already exists in {database}; name a new one with --schema (DSR_PG_SCHEMA), or drop it first")]
     SchemaExists { schema: String, database: String },
     #[error("the company database {name} ({path}) that the data map names does not exist; restore it, or point the map's [[database]] at it with `dsr register apply FILE`")]

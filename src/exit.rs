@@ -74,7 +74,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (7, "verification locked after repeated failures"),
     (8, "too many codes sent to this person"),
     (9, "the request's state does not allow this"),
-    (10, "no store at the --db path, or a company database of the map missing"),
+    (10, "no store at the --db path or server, or a company database of the map missing"),
     (11, "not a dsr store, or corrupt, or a company database unlike the map"),
     (12, "store written by a newer dsr"),
     (13, "store locked by another process"),
@@ -188,7 +188,10 @@ impl Code {
 impl Error {
     pub fn code(&self) -> Code {
         match self {
-            Error::StoreMissing(_) | Error::SchemaMissing { .. } | Error::DatabaseMissing { .. } => Code::StoreMissing,
+            Error::StoreMissing(_)
+            | Error::SchemaMissing { .. }
+            | Error::ServerUnreachable { .. }
+            | Error::DatabaseMissing { .. } => Code::StoreMissing,
             Error::NotAStore(_) | Error::Corrupt { .. } | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
             Error::StoreBusy(_) => Code::StoreBusy,

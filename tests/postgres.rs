@@ -219,8 +219,16 @@ fn a_database_that_does_not_exist_gives_one_line_naming_the_store() {
     let Some(url) = support::postgres() else { return };
     let t = Target::parse(&url.replace("/postgres", "/no_such_database"), "dsr").unwrap();
     let Err(e) = t.connect() else { panic!("connected to a database that does not exist") };
+    assert_eq!(dsr::exit::Code::of_error(&e) as i32, 10, "a store that cannot be reached: {e:#}");
     let e = format!("{e:#}");
     assert!(e.contains("cannot connect to") && e.contains("no_such_database") && !e.contains('\n'), "{e}");
+    // A server that is not there: exit 10, one line naming it and what to check.
+    let dir = tempfile::tempdir().unwrap();
+    let gone = "postgres://dsr@%2Fno%2Fsuch%2Fdirectory:5999/postgres";
+    let out = dsr_on_postgres(dir.path(), gone, "dsr", &["lookup", "--email", "a@example.nl"]);
+    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().count() == 1 && err.contains("check that the server runs"), "{err}");
 }
 
 #[test]

@@ -92,10 +92,24 @@ impl Target {
             _ => config.connect(NoTls),
         };
         connected.map_err(|e| {
-            anyhow::Error::new(Error::invalid(
-                self.option,
-                format!("cannot connect to {}: {}", self.shown, one_line(&e)),
-            ))
+            // A refused password is the caller's to fix (exit 2); a server that is not there, or
+            // a database it does not have, is a store that cannot be reached (exit 10).
+            let auth = e.code().is_some_and(|c| {
+                *c == postgres::error::SqlState::INVALID_PASSWORD
+                    || *c == postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            });
+            if auth {
+                anyhow::Error::new(Error::invalid(
+                    self.option,
+                    format!(
+                        "cannot connect to {}: {}; the password comes from PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass)",
+                        self.shown,
+                        one_line(&e)
+                    ),
+                ))
+            } else {
+                anyhow::Error::new(Error::ServerUnreachable { url: self.shown.clone(), why: one_line(&e) })
+            }
         })
     }
 }

@@ -14,37 +14,7 @@ customers=${1:-1000000}
 log_lines=${2:-200}
 ip_events=${3:-50}
 runs=${RUNS:-30}
-export DSR_NOW=2026-11-01T00:00:00Z
-
-cargo build --release --quiet
-dsr=$PWD/target/release/dsr
-dir=$PWD/target/bench
-mkdir -p "$dir"
-db=$dir/store-$customers-$log_lines-$ip_events.sqlite
-if [ ! -f "$db" ]; then
-  echo "generating $db ..." >&2
-  "$dsr" --db "$db" generate --customers "$customers" --log-lines "$log_lines" --ip-events "$ip_events" >&2
-fi
-
-now_ms() { date +%s%3N; }
-
-# median of the numbers on stdin
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-
-# time_cmd NAME CMD...: run `runs` times with a different customer each time ({} is replaced)
-time_each() {
-  local samples=()
-  for i in $(seq 1 "$runs"); do
-    local n=$(( (i * 7919) % customers + 1 ))
-    local id; id=$(printf 'G%08d' "$n")
-    local cmd=("${@//\{\}/$id}")
-    local t0; t0=$(now_ms)
-    "${cmd[@]}" >/dev/null
-    local t1; t1=$(now_ms)
-    samples+=($((t1 - t0)))
-  done
-  printf '%s\n' "${samples[@]}" | median
-}
+source benches/common.sh
 
 peak_kib() {
   if [ -x /usr/bin/time ]; then
@@ -285,7 +255,6 @@ code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *
 t0=$(now_ms); big_erase_mem=$(peak_kib "$dsr" --db "$wdb" -q erase "$req" --yes); t1=$(now_ms); big_erase_ms=$((t1 - t0))
 
 size=$(du -h "$db" | cut -f1)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo
 echo "Store: $customers customers, ~$log_lines log lines and ~$ip_events IP events each ($size); median of $runs runs, whole processes, $(nproc) cores."
 echo

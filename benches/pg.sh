@@ -17,17 +17,7 @@ customers=${1:-100000}
 log_lines=${2:-20}
 ip_events=${3:-10}
 runs=${RUNS:-30}
-export DSR_NOW=2026-11-01T00:00:00Z
-
-cargo build --release --quiet
-dsr=$PWD/target/release/dsr
-dir=$PWD/target/bench
-mkdir -p "$dir"
-db=$dir/store-$customers-$log_lines-$ip_events.sqlite
-if [ ! -f "$db" ]; then
-  echo "generating $db ..." >&2
-  "$dsr" --db "$db" generate --customers "$customers" --log-lines "$log_lines" --ip-events "$ip_events" >&2
-fi
+source benches/common.sh
 
 url=${DSR_BENCH_PG:-${DSR_TEST_PG:-}}
 own=""
@@ -47,7 +37,6 @@ rows=0
 for t in $(sqlite3 "$db" "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"); do
   rows=$((rows + $(sqlite3 "$db" "SELECT count(*) FROM \"$t\"")))
 done
-now_ms() { date +%s%3N; }
 t0=$(now_ms)
 "$dsr" -q --db "$db" migrate --from "$db" --to "$url" --schema "$schema" >/dev/null
 t1=$(now_ms)
@@ -55,21 +44,6 @@ migrate_ms=$((t1 - t0))
 # Statistics for the planner, as autovacuum would gather them after a load (identifier columns
 # have none: dsr migrate sets their statistics target to 0).
 psql_ -c "VACUUM ANALYZE" >/dev/null
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-time_each() {
-  local samples=()
-  for i in $(seq 1 "$runs"); do
-    local n=$(( (i * 7919) % customers + 1 ))
-    local id; id=$(printf 'G%08d' "$n")
-    local cmd=("${@//\{\}/$id}")
-    local t0; t0=$(now_ms)
-    "${cmd[@]}" >/dev/null
-    local t1; t1=$(now_ms)
-    samples+=($((t1 - t0)))
-  done
-  printf '%s\n' "${samples[@]}" | median
-}
 
 # The lower bound of `lookup --customer`: the same counts, by hand, in one psql process.
 lookup_sql() {
@@ -100,7 +74,6 @@ lookup_sql_ms=$(time_each bash -c 'lookup_sql {}')
 diff <("$dsr" --db "$url" --json lookup --customer G00000042) <("$dsr" --db "$db" --json lookup --customer G00000042) >/dev/null \
   || { echo "lookup differs between PostgreSQL and SQLite" >&2; exit 1; }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo "PostgreSQL $(psql_ -A -t -c 'SHOW server_version'), $customers customers ($rows rows in all), $runs runs each, medians"
 echo
 echo "| command | dsr | hand-written SQL (one psql) | ratio |"

@@ -158,6 +158,20 @@ fn pairs(db: &dyn Db, sql: &str) -> anyhow::Result<Vec<(String, String)>> {
     all(db, sql, &[], |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
+/// Give each (key, code) row to the item whose code is the key, in the rows' order.
+fn attach<T>(
+    items: &mut [T],
+    rows: Vec<(String, String)>,
+    code: impl Fn(&T) -> &String,
+    mut add: impl FnMut(&mut T, String),
+) {
+    for (key, value) in rows {
+        if let Some(item) = items.iter_mut().find(|i| *code(i) == key) {
+            add(item, value);
+        }
+    }
+}
+
 impl Register {
     /// Read the whole register from the store.
     pub fn load(db: &dyn Db) -> anyhow::Result<Register> {
@@ -235,20 +249,14 @@ impl Register {
         )?;
         // Each category's tables (in the order the map lists them) and purposes, read in two
         // statements for all categories rather than two per category.
-        for (category, table) in pairs(db, "SELECT category, table_name FROM category_table ORDER BY rowid")? {
-            if let Some(c) = categories.iter_mut().find(|c| c.code == category) {
-                c.tables.push(table);
-            }
-        }
-        for (category, purpose) in pairs(
+        let tables = pairs(db, "SELECT category, table_name FROM category_table ORDER BY rowid")?;
+        attach(&mut categories, tables, |c| &c.code, |c, table| c.tables.push(table));
+        let served = pairs(
             db,
             "SELECT cp.category, cp.purpose FROM category_purpose cp JOIN purpose p ON p.code = cp.purpose
              ORDER BY p.sort, p.code",
-        )? {
-            if let Some(c) = categories.iter_mut().find(|c| c.code == category) {
-                c.purposes.push(purpose);
-            }
-        }
+        )?;
+        attach(&mut categories, served, |c| &c.code, |c, purpose| c.purposes.push(purpose));
         let mut recipients = all(
             db,
             "SELECT code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via, purpose,
@@ -271,15 +279,12 @@ impl Register {
                 })
             },
         )?;
-        for (recipient, category) in pairs(
+        let received = pairs(
             db,
             "SELECT rc.recipient, rc.category FROM recipient_category rc JOIN category c ON c.code = rc.category
              ORDER BY c.sort, c.code",
-        )? {
-            if let Some(rc) = recipients.iter_mut().find(|rc| rc.code == recipient) {
-                rc.categories.push(category);
-            }
-        }
+        )?;
+        attach(&mut recipients, received, |r| &r.code, |r, category| r.categories.push(category));
         let retention = all(
             db,
             "SELECT r.code, r.category, r.table_name, r.period_months, r.starts_at, r.description_en, r.description_nl,

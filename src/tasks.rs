@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::map::System;
 use crate::request::Request;
-use crate::store::db::{text, Db, Value as DbValue};
+use crate::store::db::{opt_text, Db, Value as DbValue};
 use crate::store::personal::DataMap;
 
 /// The systems of a store's map and whether letters wait for their tasks.
@@ -166,8 +166,8 @@ pub fn list(db: &dyn Db, system: Option<&str>, all: bool) -> anyhow::Result<Vec<
     let mut out = Vec::new();
     db.each(
         "SELECT id, system, request_id, action, created_at, rows, done_at, done_ref FROM task
-         WHERE (?1 = '' OR system = ?1) AND (?2 = 1 OR done_at IS NULL) ORDER BY id",
-        &[text(system.unwrap_or("")), DbValue::Integer(all.into())],
+         WHERE (?1 IS NULL OR system = ?1) AND (?2 = 1 OR done_at IS NULL) ORDER BY id",
+        &[opt_text(system), DbValue::Integer(all.into())],
         &mut |r| {
             let rows: Option<String> = r.get(5)?;
             out.push(Task {

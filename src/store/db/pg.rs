@@ -1,0 +1,365 @@
+//! PostgreSQL as a [`Db`]: a connection and its transactions, SQLite's numbered parameters
+//! rewritten for it, and values converted to and from its column types where nothing is lost.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use postgres::types::{IsNull, ToSql, Type};
+
+use super::{Db, Dialect, Row, Value};
+
+/// A PostgreSQL connection as a [`Db`]: statements prepared once per connection, and the
+/// search path set to dsr's schema.
+pub struct Pg {
+    client: RefCell<postgres::Client>,
+    prepared: RefCell<HashMap<String, postgres::Statement>>,
+    /// Inside a transaction a failed statement aborts it: a preparation that may fail is then
+    /// tried under a savepoint.
+    in_transaction: std::cell::Cell<bool>,
+}
+
+impl Pg {
+    /// Use `client` with unqualified names resolving in `schema` (a name `Target` checked).
+    pub fn new(mut client: postgres::Client, schema: &str) -> anyhow::Result<Pg> {
+        client.batch_execute(&format!("SET search_path TO {schema}"))?;
+        Ok(Pg { client: RefCell::new(client), prepared: RefCell::new(HashMap::new()), in_transaction: false.into() })
+    }
+
+    /// Begin a transaction (read committed, whatever the server's default: a writer waiting
+    /// for a row lock then reads the row as committed, instead of failing); it is rolled back
+    /// unless [`PgTx::commit`] is called.
+    pub fn begin(&self) -> anyhow::Result<PgTx<'_>> {
+        self.client.borrow_mut().batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        self.in_transaction.set(true);
+        Ok(PgTx { db: self, open: true })
+    }
+
+    /// Begin a read-only transaction that sees one snapshot throughout (a check that reads
+    /// several tables, such as the audit trail's verification, while others write).
+    pub fn snapshot(&self) -> anyhow::Result<PgTx<'_>> {
+        self.client.borrow_mut().batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        self.in_transaction.set(true);
+        Ok(PgTx { db: self, open: true })
+    }
+
+    /// Run statements as they are (no parameters): transaction control, DDL.
+    pub fn batch(&self, sql: &str) -> anyhow::Result<()> {
+        Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    /// The client itself, for what the interface does not cover (a `COPY`).
+    pub fn with_client<T>(&self, f: impl FnOnce(&mut postgres::Client) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        f(&mut self.client.borrow_mut())
+    }
+
+    /// The prepared statement for `sql`. PostgreSQL infers each parameter's type from where
+    /// it stands; where it cannot (`?1 IS NULL OR c = ?1`), the values' own types are given.
+    fn statement(&self, sql: &str, params: &[Value]) -> anyhow::Result<postgres::Statement> {
+        if let Some(s) = self.prepared.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let pg_sql = numbered(sql);
+        let guarded = self.in_transaction.get();
+        if guarded {
+            self.client.borrow_mut().batch_execute("SAVEPOINT dsr_prepare")?;
+        }
+        let prepared = self.client.borrow_mut().prepare(&pg_sql);
+        if guarded {
+            let end =
+                if prepared.is_ok() { "RELEASE SAVEPOINT dsr_prepare" } else { "ROLLBACK TO SAVEPOINT dsr_prepare" };
+            self.client.borrow_mut().batch_execute(end)?;
+        }
+        let s = match prepared {
+            Ok(s) => s,
+            Err(e) if e.code() == Some(&postgres::error::SqlState::AMBIGUOUS_PARAMETER) => {
+                let types: Vec<Type> = params
+                    .iter()
+                    .map(|v| match v {
+                        Value::Integer(_) => Type::INT8,
+                        Value::Real(_) => Type::FLOAT8,
+                        Value::Blob(_) => Type::BYTEA,
+                        Value::Null | Value::Text(_) => Type::TEXT,
+                    })
+                    .collect();
+                self.client.borrow_mut().prepare_typed(&pg_sql, &types)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.prepared.borrow_mut().insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
+}
+
+impl Db for Pg {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+    fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
+        let stmt = self.statement(sql, params)?;
+        let params: Vec<Param> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        Ok(self.client.borrow_mut().execute(&stmt, &refs)? as usize)
+    }
+    fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let stmt = self.statement(sql, params)?;
+        let params: Vec<Param> = params.iter().map(Param).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self.client.borrow_mut().query(&stmt, &refs)?;
+        for r in rows {
+            let values = (0..r.len()).map(|i| read(&r, i)).collect::<anyhow::Result<Vec<_>>>()?;
+            f(Row(values))?;
+        }
+        Ok(())
+    }
+}
+
+/// A transaction on a [`Pg`]: rolled back when dropped uncommitted.
+pub struct PgTx<'a> {
+    db: &'a Pg,
+    open: bool,
+}
+
+impl PgTx<'_> {
+    pub fn commit(mut self) -> anyhow::Result<()> {
+        self.db.client.borrow_mut().batch_execute("COMMIT")?;
+        self.open = false;
+        self.db.in_transaction.set(false);
+        Ok(())
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.db.client.borrow_mut().batch_execute("ROLLBACK");
+            self.db.in_transaction.set(false);
+        }
+    }
+}
+
+impl Db for PgTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+    fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
+        self.db.run(sql, params)
+    }
+    fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.db.each(sql, params, f)
+    }
+}
+
+/// A column's value as SQLite's kinds: integers (and booleans) as integers, text, bytes, reals.
+fn read(r: &postgres::Row, i: usize) -> anyhow::Result<Value> {
+    let ty = r.columns()[i].type_();
+    let v = match *ty {
+        Type::INT8 => r.get::<_, Option<i64>>(i).map(Value::Integer),
+        Type::INT4 => r.get::<_, Option<i32>>(i).map(|v| Value::Integer(v.into())),
+        Type::INT2 => r.get::<_, Option<i16>>(i).map(|v| Value::Integer(v.into())),
+        Type::BOOL => r.get::<_, Option<bool>>(i).map(|v| Value::Integer(v.into())),
+        Type::FLOAT8 => r.get::<_, Option<f64>>(i).map(Value::Real),
+        Type::FLOAT4 => r.get::<_, Option<f32>>(i).map(|v| Value::Real(v.into())),
+        Type::BYTEA => r.get::<_, Option<Vec<u8>>>(i).map(Value::Blob),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => r.get::<_, Option<String>>(i).map(Value::Text),
+        Type::JSONB => match r.get::<_, Option<Tagged>>(i) {
+            Some(t) => Some(t.0),
+            None => None,
+        },
+        _ => anyhow::bail!("column {} has type {ty}, which dsr does not read", r.columns()[i].name()),
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+/// A value of a column SQLite declares `ANY` (it keeps each value's own type, e.g. `store_meta`'s
+/// secret key as bytes and its counters as integers), kept on PostgreSQL as `jsonb` tagged with
+/// the type: `{"i": 42}`, `{"r": 1.5}`, `{"t": "text"}`, `{"b": "00ff"}` (hex).
+struct Tagged(Value);
+
+impl Tagged {
+    fn json(v: &Value) -> serde_json::Value {
+        match v {
+            Value::Null => serde_json::Value::Null,
+            Value::Integer(i) => serde_json::json!({"i": i}),
+            Value::Real(f) => serde_json::json!({"r": f}),
+            Value::Text(t) => serde_json::json!({"t": t}),
+            Value::Blob(b) => serde_json::json!({"b": crate::keys::hex(b)}),
+        }
+    }
+}
+
+impl<'a> postgres::types::FromSql<'a> for Tagged {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        // jsonb's binary form: a version byte (1), then the JSON text.
+        let text = raw.strip_prefix(&[1u8]).ok_or("unknown jsonb version")?;
+        let j: serde_json::Value = serde_json::from_slice(text)?;
+        let o = j.as_object().filter(|o| o.len() == 1).ok_or("not a tagged dsr value")?;
+        let v = match o.iter().next() {
+            Some((k, v)) if k == "i" => Value::Integer(v.as_i64().ok_or("not an integer")?),
+            Some((k, v)) if k == "r" => Value::Real(v.as_f64().ok_or("not a real")?),
+            Some((k, v)) if k == "t" => Value::Text(v.as_str().ok_or("not a text")?.to_owned()),
+            Some((k, v)) if k == "b" => {
+                let hex = v.as_str().ok_or("not hex")?;
+                let bytes = (0..hex.len())
+                    .step_by(2)
+                    .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .collect::<Option<Vec<u8>>>()
+                    .ok_or("not hex")?;
+                Value::Blob(bytes)
+            }
+            _ => return Err("not a tagged dsr value".into()),
+        };
+        Ok(Tagged(v))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
+}
+
+/// A parameter, converted to the type PostgreSQL gives its place (also a value of a binary
+/// `COPY`, whose column types are given).
+#[derive(Debug)]
+pub(crate) struct Param<'a>(pub(crate) &'a Value);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl ToSql for Param<'_> {
+    /// The value in the type PostgreSQL gives its place, converted only where nothing is lost;
+    /// any other pairing is an error, never a reinterpretation of the bytes.
+    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
+        let text_like = matches!(*ty, Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN);
+        match (self.0, ty) {
+            (Value::Null, _) => Ok(IsNull::Yes),
+            (v, &Type::JSONB) => {
+                // jsonb's binary form: a version byte, then the JSON text.
+                out.extend_from_slice(&[1]);
+                out.extend_from_slice(Tagged::json(v).to_string().as_bytes());
+                Ok(IsNull::No)
+            }
+            (Value::Integer(i), &Type::INT8) => i.to_sql(ty, out),
+            (Value::Integer(i), &Type::INT4) => i32::try_from(*i)?.to_sql(ty, out),
+            (Value::Integer(i), &Type::INT2) => i16::try_from(*i)?.to_sql(ty, out),
+            (Value::Integer(i @ (0 | 1)), &Type::BOOL) => (*i == 1).to_sql(ty, out),
+            (Value::Integer(i), &Type::FLOAT8) if i.unsigned_abs() < (1 << 53) => (*i as f64).to_sql(ty, out),
+            (Value::Integer(i), _) if text_like => i.to_string().as_str().to_sql(&Type::TEXT, out),
+            (Value::Real(f), &Type::FLOAT8) => f.to_sql(ty, out),
+            (Value::Real(f), _) if text_like => f.to_string().as_str().to_sql(&Type::TEXT, out),
+            (Value::Text(s), _) if text_like => s.as_str().to_sql(&Type::TEXT, out),
+            // An identifier typed by a person (a customer number) compared with an integer
+            // column: the number it writes exactly ("42", not "042" or "4.2e1").
+            (Value::Text(s), &Type::INT8 | &Type::INT4 | &Type::INT2)
+                if s.parse::<i64>().is_ok_and(|i| i.to_string() == *s) =>
+            {
+                Param(&Value::Integer(s.parse()?)).to_sql(ty, out)
+            }
+            (Value::Blob(b), &Type::BYTEA) => b.as_slice().to_sql(ty, out),
+            (Value::Blob(b), _) if text_like => std::str::from_utf8(b)?.to_sql(&Type::TEXT, out),
+            (v, ty) => Err(format!("a {} value does not go into a column of type {ty}", kind(v)).into()),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NULL",
+        Value::Integer(_) => "integer",
+        Value::Real(_) => "real",
+        Value::Text(_) => "text",
+        Value::Blob(_) => "blob",
+    }
+}
+
+/// SQLite's parameters (`?1`, `?`) as PostgreSQL's (`$1`), outside quoted text, names and
+/// comments. A bare `?` is one more than the largest number given so far, as in SQLite.
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut largest = 0u32;
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(_), c) => out.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '-') if chars.peek() == Some(&'-') => {
+                // A comment, to the end of the line: copied as it is.
+                out.push(c);
+                for n in chars.by_ref() {
+                    out.push(n);
+                    if n == '\n' {
+                        break;
+                    }
+                }
+            }
+            (None, '/') if chars.peek() == Some(&'*') => {
+                out.push(c);
+                let mut last = ' ';
+                for n in chars.by_ref() {
+                    out.push(n);
+                    if last == '*' && n == '/' {
+                        break;
+                    }
+                    last = n;
+                }
+            }
+            (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = match digits.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => largest + 1,
+                };
+                largest = largest.max(n);
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::text;
+
+    #[test]
+    fn sqlite_parameters_become_postgresql_ones_outside_quotes() {
+        assert_eq!(
+            numbered("SELECT a FROM t WHERE b = ?1 AND c = '?2' AND \"d?\" = ?12 OR e = ?"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?2' AND \"d?\" = $12 OR e = $13"
+        );
+        assert_eq!(
+            numbered("SELECT 1 -- the store's head?\nWHERE a = ?1 /* it's ? */ AND b = ?2"),
+            "SELECT 1 -- the store's head?\nWHERE a = $1 /* it's ? */ AND b = $2"
+        );
+        assert_eq!(numbered("INSERT INTO t VALUES (?, ?)"), "INSERT INTO t VALUES ($1, $2)");
+    }
+
+    #[test]
+    fn text_goes_into_an_integer_column_only_as_the_number_it_writes_exactly() {
+        let put = |v: Value, ty: &Type| Param(&v).to_sql(ty, &mut bytes::BytesMut::new()).is_ok();
+        assert!(put(text("42"), &Type::INT8) && put(text("-7"), &Type::INT4));
+        for bad in ["042", "4.2e1", "+42", " 42", "x", "99999999999999999999"] {
+            assert!(!put(text(bad), &Type::INT8), "{bad:?}");
+        }
+        assert!(!put(text("70000"), &Type::INT2));
+        assert!(!put(text("1"), &Type::BOOL), "text is not a boolean");
+    }
+}

@@ -172,9 +172,17 @@ impl NewEntry {
         details: &Value,
     ) -> Result<NewEntry, Error> {
         let (count, prev) = head;
-        let at = clock.timestamp();
+        let mut at = clock.timestamp();
         if let Some((_, last_at)) = last.as_ref().filter(|(_, last_at)| at < *last_at) {
-            return Err(Error::ClockBehind { now: at, last: last_at.clone() });
+            // The system clock was read when this command started; another writer's entry came
+            // in since (this one waited for the lock): the entry is written now. Only a clock
+            // that is behind now as well, or a moved clock (`DSR_NOW`), is refused.
+            if !clock.injected() {
+                at = crate::clock::stamp(chrono::Utc::now());
+            }
+            if at < *last_at {
+                return Err(Error::ClockBehind { now: at, last: last_at.clone() });
+            }
         }
         let id = last.map_or(1, |(id, _)| id + 1);
         let actor = actor();
@@ -416,4 +424,25 @@ pub fn list(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Entry>> 
         },
     )?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry_after(last_at: &str, clock: &Clock) -> Result<NewEntry, Error> {
+        NewEntry::after((1, "0".repeat(64)), Some((1, last_at.to_owned())), clock, None, None, "test", &Value::Null)
+    }
+
+    #[test]
+    fn a_command_that_waited_for_another_writer_records_its_entry_at_the_time_it_writes() {
+        let started = chrono::Utc::now() - chrono::Duration::seconds(3);
+        let other = crate::clock::stamp(started + chrono::Duration::seconds(1));
+        let e = entry_after(&other, &Clock::system_read_at(started)).unwrap();
+        assert!(e.at >= other, "{} before {other}", e.at);
+        // A clock that is behind now as well is refused, and so is a moved clock.
+        let future = crate::clock::stamp(chrono::Utc::now() + chrono::Duration::hours(1));
+        assert!(matches!(entry_after(&future, &Clock::system_read_at(started)), Err(Error::ClockBehind { .. })));
+        assert!(matches!(entry_after(&other, &Clock::fixed(started)), Err(Error::ClockBehind { .. })));
+    }
 }

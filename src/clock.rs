@@ -31,6 +31,12 @@ impl Clock {
         Clock { now, injected: true }
     }
 
+    /// The system clock as read at `now` (a command that started then).
+    #[cfg(test)]
+    pub(crate) fn system_read_at(now: DateTime<Utc>) -> Clock {
+        Clock { now, injected: false }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.now
     }

@@ -5,7 +5,6 @@
 //! id and the text. Erasing the person deletes the texts of their requests; the chain still
 //! verifies, and `audit verify` checks every text that remains against its HMAC.
 
-use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::clock::Clock;
@@ -34,7 +33,7 @@ fn mac(keys: &Keys, id: i64, text: &str) -> String {
 
 /// Store a text of a request (trimmed) and return the reference to put in an audit entry.
 pub fn record(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     request: Option<&str>,
     what: &'static str,
@@ -43,11 +42,13 @@ pub fn record(
     check(what, text)?;
     let text = text.trim();
     let keys = Keys::load(conn)?;
-    let id: i64 = conn.query_row(
-        "INSERT INTO free_text (request_id, text, created_at) VALUES (?1, ?2, ?3) RETURNING id",
-        params![request, text, clock.timestamp()],
-        |r| r.get(0),
-    )?;
+    let id: i64 = conn
+        .first(
+            "INSERT INTO free_text (request_id, text, created_at) VALUES (?1, ?2, ?3) RETURNING id",
+            &crate::vals![request, text, clock.timestamp()]?,
+            |r| r.get(0),
+        )?
+        .ok_or_else(|| anyhow::anyhow!("the store returned no id for a new text"))?;
     Ok(json!({"free_text": id, "hmac": mac(&keys, id, text)}))
 }
 

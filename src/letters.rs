@@ -3,8 +3,6 @@
 //! (Art. 15(1)), and the notice that an unverified request expired, with how the person can still
 //! identify themselves (Art. 11(2), 12(4)). Dutch first, then English, with the complaint route.
 
-use rusqlite::Connection;
-
 use crate::answers::{compose, Text};
 use crate::clock::Clock;
 use crate::mail::Letter;
@@ -83,15 +81,15 @@ who you are, without asking for a copy of your ID.",
 
 /// Send the expiry letter of each request that just expired, in the caller's transaction: only to
 /// an address on file (`mail::notify`), so a request naming no one gets none.
-pub fn tell_expired(conn: &Connection, clock: &Clock, expired_now: &[Request]) -> anyhow::Result<()> {
+pub fn tell_expired(conn: &dyn crate::store::db::Db, clock: &Clock, expired_now: &[Request]) -> anyhow::Result<()> {
     if expired_now.is_empty() {
         return Ok(());
     }
     let Some(controller) = crate::register::Register::load(conn)?.controller else {
         return Ok(());
     };
-    // The store the connection has open: the outbox lies beside it.
-    let store = std::path::PathBuf::from(conn.path().unwrap_or_default());
+    // The outbox lies beside the store.
+    let store = conn.place();
     for r in expired_now {
         crate::mail::notify(conn, clock, &store, &controller, r, &expired(&controller, r))?;
     }

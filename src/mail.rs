@@ -294,7 +294,7 @@ pub struct Letter {
 /// one or the person has no email address; the letter text is then for the officer to send by
 /// other means.
 pub fn notify(
-    conn: &rusqlite::Connection,
+    conn: &dyn crate::store::db::Db,
     clock: &crate::clock::Clock,
     store: &Path,
     controller: &Controller,
@@ -306,7 +306,7 @@ pub fn notify(
 
 /// [`notify`], saying what the letter's delivery does (an answer's letter completes the request).
 pub fn notify_with(
-    conn: &rusqlite::Connection,
+    conn: &dyn crate::store::db::Db,
     clock: &crate::clock::Clock,
     store: &Path,
     controller: &Controller,
@@ -328,7 +328,7 @@ pub fn notify_with(
 /// Queue a built message for a request; the transport is checked now (a misconfigured one is
 /// refused before anything is recorded), the sending happens after the commit.
 pub fn queue_message(
-    conn: &rusqlite::Connection,
+    conn: &dyn crate::store::db::Db,
     clock: &crate::clock::Clock,
     store: &Path,
     request: &crate::request::Request,
@@ -345,7 +345,7 @@ pub fn queue_message(
 /// address a request naming no one came from (the negative confirmation). Recorded in the audit
 /// trail like `notify` (in the caller's transaction); the address itself is not.
 pub fn notify_address(
-    conn: &rusqlite::Connection,
+    conn: &dyn crate::store::db::Db,
     clock: &crate::clock::Clock,
     store: &Path,
     controller: &Controller,

@@ -16,7 +16,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, Db, Dialect};
+use crate::vals;
 use serde::Serialize;
 use serde_json::json;
 
@@ -35,35 +36,40 @@ pub enum OnSent {
 
 /// Queue a mail message in the caller's transaction. Returns the queue entry's id.
 pub fn mail(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     request: Option<&str>,
     letter: &str,
     message: &lettre::Message,
     on_sent: OnSent,
-) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
+) -> anyhow::Result<i64> {
+    inserted(conn.first(
         "INSERT INTO queued (kind, request_id, letter, payload, envelope, delivers, queued_at)
-         VALUES ('mail', ?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        request,
-        letter,
-        message.formatted(),
-        crate::mail::envelope_json(message.envelope()),
-        on_sent == OnSent::DeliversAnswer,
-        clock.timestamp()
-    ])?;
-    Ok(conn.last_insert_rowid())
+         VALUES ('mail', ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        &vals![
+            request,
+            letter,
+            message.formatted(),
+            crate::mail::envelope_json(message.envelope()),
+            on_sent == OnSent::DeliversAnswer,
+            clock.timestamp()
+        ]?,
+        |r| r.get(0),
+    )?)
 }
 
 /// Queue one line for the erasure journal beside the store.
-pub fn journal(conn: &Connection, clock: &Clock, request: &str, line: &str) -> rusqlite::Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO queued (kind, request_id, letter, payload, queued_at) VALUES ('journal', ?1, 'erasure-journal', ?2, ?3)",
-    )?
-    .execute(params![request, line.as_bytes(), clock.timestamp()])?;
-    Ok(conn.last_insert_rowid())
+pub fn journal(conn: &dyn Db, clock: &Clock, request: &str, line: &str) -> anyhow::Result<i64> {
+    inserted(conn.first(
+        "INSERT INTO queued (kind, request_id, letter, payload, queued_at) VALUES ('journal', ?1, 'erasure-journal', ?2, ?3)
+         RETURNING id",
+        &vals![request, line.as_bytes(), clock.timestamp()]?,
+        |r| r.get(0),
+    )?)
+}
+
+fn inserted(id: Option<i64>) -> anyhow::Result<i64> {
+    id.ok_or_else(|| anyhow::anyhow!("the store returned no id for a queued item"))
 }
 
 /// The result of one flush, for the officer and `mail flush --json`.
@@ -104,12 +110,34 @@ struct Item {
     tries: i64,
 }
 
-fn lock(store: &Path) -> anyhow::Result<Option<File>> {
-    let mut p = store.as_os_str().to_owned();
+/// The lock of one flushing process: on SQLite a lock file beside the store; on PostgreSQL an
+/// advisory lock of this session, keyed by the schema (processes on other machines share it),
+/// released when the flush ends or the session does.
+enum FlushLock<'a> {
+    File(#[allow(dead_code)] File),
+    Advisory(&'a dyn Db),
+}
+
+impl Drop for FlushLock<'_> {
+    fn drop(&mut self) {
+        if let FlushLock::Advisory(db) = self {
+            let _ = db.run("SELECT pg_advisory_unlock(hashtext('dsr-queue:' || current_schema()))", &[]);
+        }
+    }
+}
+
+fn lock(db: &dyn Db) -> anyhow::Result<Option<FlushLock<'_>>> {
+    if db.dialect() == Dialect::Postgres {
+        let got: bool = db
+            .first("SELECT pg_try_advisory_lock(hashtext('dsr-queue:' || current_schema()))", &[], |r| r.get(0))?
+            .unwrap_or(false);
+        return Ok(got.then_some(FlushLock::Advisory(db)));
+    }
+    let mut p = db.place().into_os_string();
     p.push(".queue.lock");
     let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(PathBuf::from(p))?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
+        Ok(()) => Ok(Some(FlushLock::File(file))),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(e.into()),
     }
@@ -117,14 +145,17 @@ fn lock(store: &Path) -> anyhow::Result<Option<File>> {
 
 /// Deliver everything queued, oldest first. Each delivery is recorded (and its content dropped)
 /// in a transaction of its own; a failure is recorded with its error and the rest go on.
-pub fn flush(conn: &mut Connection, store: &Path, clock: &Clock) -> anyhow::Result<Flushed> {
+pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
-    let pending: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0)", [], |r| r.get(0))?;
+    let db: &dyn Db = conn;
+    let pending: bool = db
+        .first("SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0)", &[], |r| r.get(0))?
+        .unwrap_or(false);
     if !pending {
         return Ok(out);
     }
-    let Some(_lock) = lock(store)? else {
+    let store = &conn.place();
+    let Some(_lock) = lock(db)? else {
         out.busy = true;
         return Ok(out);
     };
@@ -157,9 +188,9 @@ pub fn flush(conn: &mut Connection, store: &Path, clock: &Clock) -> anyhow::Resu
             }
             Err(e) => {
                 let error = format!("{e:#}");
-                conn.execute(
+                conn.run(
                     "UPDATE queued SET tries = tries + 1, last_error = ?2, last_try_at = ?3 WHERE id = ?1",
-                    params![item.id, error, clock.timestamp()],
+                    &vals![item.id, error, clock.timestamp()]?,
                 )?;
                 out.failed.push(Failed {
                     queued: item.id,
@@ -174,49 +205,48 @@ pub fn flush(conn: &mut Connection, store: &Path, clock: &Clock) -> anyhow::Resu
     Ok(out)
 }
 
-fn next(conn: &Connection, after: i64) -> rusqlite::Result<Option<Item>> {
-    conn.prepare_cached(
+fn next(conn: &dyn Db, after: i64) -> anyhow::Result<Option<Item>> {
+    conn.first(
         "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
          WHERE done_at IS NULL AND held = 0 AND id > ?1 ORDER BY id LIMIT 1",
-    )?
-    .query_row([after], |r| {
-        Ok(Item {
-            id: r.get(0)?,
-            kind: r.get(1)?,
-            request: r.get(2)?,
-            letter: r.get(3)?,
-            payload: r.get::<_, Option<Vec<u8>>>(4)?.unwrap_or_default(),
-            envelope: r.get(5)?,
-            delivers: r.get(6)?,
-            tries: r.get(7)?,
-        })
-    })
-    .optional()
+        &[after.into()],
+        |r| {
+            Ok(Item {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                request: r.get(2)?,
+                letter: r.get(3)?,
+                payload: r.get::<Option<Vec<u8>>>(4)?.unwrap_or_default(),
+                envelope: r.get(5)?,
+                delivers: r.get(6)?,
+                tries: r.get(7)?,
+            })
+        },
+    )
 }
 
 /// Record a delivery: the item is done and loses its content; a letter that delivers an answer
 /// completes its request.
 fn record_delivery(
-    conn: &mut Connection,
+    conn: &dyn Conn,
     clock: &Clock,
     item: &Item,
     transport: &str,
     reference: &str,
 ) -> anyhow::Result<()> {
-    let tx = conn.transaction()?;
-    tx.execute(
+    let tx_box = conn.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    tx.run(
         "UPDATE queued SET done_at = ?2, transport = ?3, reference = ?4, payload = NULL, envelope = NULL, last_error = NULL WHERE id = ?1",
-        params![item.id, clock.timestamp(), transport, reference],
+        &vals![item.id, clock.timestamp(), transport, reference]?,
     )?;
     if item.kind == "mail" {
         let subject: Option<String> = match &item.request {
-            Some(r) => {
-                tx.query_row("SELECT subject_pseudonym FROM request WHERE id = ?1", [r], |x| x.get(0)).optional()?
-            }
+            Some(r) => tx.first("SELECT subject_pseudonym FROM request WHERE id = ?1", &vals![r]?, |x| x.get(0))?,
             None => None,
         };
         audit::append(
-            &tx,
+            tx,
             clock,
             item.request.as_deref(),
             subject.as_deref(),
@@ -225,15 +255,15 @@ fn record_delivery(
         )?;
         if item.delivers {
             if let Some(id) = &item.request {
-                let req = crate::request::load(&tx, id)?;
+                let req = crate::request::load(tx, id)?;
                 // A request closed meanwhile (replayed, rejected) keeps its state.
                 if req.state == "verified" && req.answered_at.is_some() {
-                    crate::request::deliver(&tx, clock, &req, "email", Some(reference))?;
+                    crate::request::deliver(tx, clock, &req, "email", Some(reference))?;
                 }
             }
         }
     }
-    tx.commit()?;
+    tx_box.commit()?;
     Ok(())
 }
 
@@ -276,29 +306,37 @@ pub struct Pending {
 
 /// Letters that a transport has refused at least once and that are still queued, per request:
 /// what `request list` marks as not sent.
-pub fn stuck(conn: &Connection) -> rusqlite::Result<std::collections::HashMap<String, i64>> {
-    conn.prepare_cached(
+pub fn stuck(conn: &dyn Db) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    conn.each(
         "SELECT request_id, count(*) FROM queued WHERE done_at IS NULL AND kind = 'mail' AND tries > 0
            AND request_id IS NOT NULL GROUP BY request_id",
-    )?
-    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-    .collect()
+        &[],
+        &mut |r| {
+            out.insert(r.get(0)?, r.get(1)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
-pub fn pending(conn: &Connection, request: Option<&str>) -> rusqlite::Result<Vec<Pending>> {
-    conn.prepare_cached(
+pub fn pending(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Pending>> {
+    let mut out = Vec::new();
+    conn.each(
         "SELECT id, letter, queued_at, tries, last_error, request_id FROM queued
          WHERE done_at IS NULL AND (?1 IS NULL OR request_id = ?1) ORDER BY id",
-    )?
-    .query_map([request], |r| {
-        Ok(Pending {
-            queued: r.get(0)?,
-            request: r.get(5)?,
-            letter: r.get(1)?,
-            queued_at: r.get(2)?,
-            tries: r.get(3)?,
-            last_error: r.get(4)?,
-        })
-    })?
-    .collect()
+        &vals![request]?,
+        &mut |r| {
+            out.push(Pending {
+                queued: r.get(0)?,
+                request: r.get(5)?,
+                letter: r.get(1)?,
+                queued_at: r.get(2)?,
+                tries: r.get(3)?,
+                last_error: r.get(4)?,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }

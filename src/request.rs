@@ -4,7 +4,6 @@
 //! open is the same request. The timeline of a request is its entries in the audit trail.
 
 use chrono::{Months, NaiveDate};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
 
@@ -12,7 +11,9 @@ use crate::audit;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
+use crate::store::db::{Db, Row};
 use crate::subject::{self, Identifier, Resolution};
+use crate::vals;
 
 pub mod decide;
 mod next;
@@ -179,37 +180,42 @@ impl Request {
         (self.deadline() - today).num_days()
     }
 
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Request> {
+    /// A request from a row of [`COLUMNS`], on either backend.
+    pub fn from_row(r: &Row) -> anyhow::Result<Request> {
         Ok(Request {
-            id: r.get("id")?,
-            right: r.get("kind")?,
-            subject_kind: r.get("subject_kind")?,
-            subject_given: r.get("subject_given")?,
-            person_id: r.get("person_id")?,
-            subject_pseudonym: r.get("subject_pseudonym")?,
-            channel: r.get("channel")?,
-            received_on: r.get("received_on")?,
-            due_on: r.get("due_on")?,
-            extended_due_on: r.get("extended_due_on")?,
-            extension_reason: r.get("extension_reason")?,
-            extension_told_on: r.get("extension_told_on")?,
-            state: r.get("state")?,
-            verified_at: r.get("verified_at")?,
-            verification_method: r.get("verification_method")?,
-            verification_ref: r.get("verification_ref")?,
-            rejection_reason: r.get("rejection_reason")?,
-            rejection_note: r.get("rejection_note")?,
-            params: serde_json::from_str(&r.get::<_, String>("params")?).unwrap_or_default(),
-            outcome: r.get::<_, Option<String>>("outcome")?.and_then(|o| serde_json::from_str(&o).ok()),
-            created_at: r.get("created_at")?,
-            closed_at: r.get("closed_at")?,
-            answered_at: r.get("answered_at")?,
-            delivered_at: r.get("delivered_at")?,
-            delivery_channel: r.get("delivery_channel")?,
-            delivery_ref: r.get("delivery_ref")?,
+            id: r.get(0)?,
+            right: r.get(1)?,
+            subject_kind: r.get(2)?,
+            subject_given: r.get(3)?,
+            person_id: r.get(4)?,
+            subject_pseudonym: r.get(5)?,
+            channel: r.get(6)?,
+            received_on: r.get(7)?,
+            due_on: r.get(8)?,
+            extended_due_on: r.get(9)?,
+            extension_reason: r.get(10)?,
+            extension_told_on: r.get(11)?,
+            state: r.get(12)?,
+            verified_at: r.get(13)?,
+            verification_method: r.get(14)?,
+            verification_ref: r.get(15)?,
+            rejection_reason: r.get(16)?,
+            rejection_note: r.get(17)?,
+            params: serde_json::from_str(&r.get::<String>(18)?).unwrap_or_default(),
+            outcome: r.get::<Option<String>>(19)?.and_then(|o| serde_json::from_str(&o).ok()),
+            created_at: r.get(20)?,
+            closed_at: r.get(21)?,
+            answered_at: r.get(22)?,
+            delivered_at: r.get(23)?,
+            delivery_channel: r.get(24)?,
+            delivery_ref: r.get(25)?,
         })
     }
 }
+
+/// The columns [`Request::from_row`] reads, in its order (`SELECT *` would also read the
+/// `rowid` column a PostgreSQL store adds).
+pub const COLUMNS: &str = "id, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel, received_on, due_on, extended_due_on, extension_reason, extension_told_on, state, verified_at, verification_method, verification_ref, rejection_reason, rejection_note, params, outcome, created_at, closed_at, answered_at, delivered_at, delivery_channel, delivery_ref";
 
 /// One calendar month after receipt; a day that does not exist falls on the month's last day
 /// (31 Jan -> 28/29 Feb, 31 Mar -> 30 Apr).
@@ -232,11 +238,9 @@ pub fn parse_id(raw: &str) -> Result<String, Error> {
     }
 }
 
-pub fn load(conn: &Connection, id: &str) -> anyhow::Result<Request> {
+pub fn load(conn: &dyn Db, id: &str) -> anyhow::Result<Request> {
     let id = parse_id(id)?;
-    conn.prepare_cached("SELECT * FROM request WHERE id = ?1")?
-        .query_row([&id], Request::from_row)
-        .optional()?
+    conn.first(&format!("SELECT {COLUMNS} FROM request WHERE id = ?1"), &vals![id]?, Request::from_row)?
         .ok_or_else(|| Error::UnknownRequest(id).into())
 }
 
@@ -253,7 +257,7 @@ pub struct NewRequest<'a> {
 
 /// Open a request, or return the open one for the same person and right. `person` is the
 /// resolved person, or None when the identifier named no one.
-pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> anyhow::Result<(Request, bool)> {
+pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> anyhow::Result<(Request, bool)> {
     let today = clock.now().date_naive();
     if new.received_on > today {
         return Err(Error::invalid("--received", "the date of receipt cannot be in the future").into());
@@ -270,13 +274,14 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
         Some(p) => keys.person(p),
         None => keys.identifier(kind_name, value),
     };
-    let existing = conn
-        .prepare_cached(
-            "SELECT * FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
-             AND state IN ('awaiting-verification', 'verified') ORDER BY created_at LIMIT 1",
-        )?
-        .query_row(params![pseudonym, new.kind.as_str()], Request::from_row)
-        .optional()?;
+    let existing = conn.first(
+        &format!(
+            "SELECT {COLUMNS} FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
+             AND state IN ('awaiting-verification', 'verified') ORDER BY created_at LIMIT 1"
+        ),
+        &vals![pseudonym, new.kind.as_str()]?,
+        Request::from_row,
+    )?;
     if let Some(r) = existing {
         return Ok((r, false));
     }
@@ -286,11 +291,11 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
     if let Some(p) = person {
         crate::store::personal::DataMap::load(conn)?.anchor(conn, p, &clock.timestamp())?;
     }
-    conn.execute(
+    conn.run(
         "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
                               received_on, due_on, state, created_at, params)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'awaiting-verification', ?12, ?13)",
-        params![
+        &vals![
             id,
             year,
             seq,
@@ -304,7 +309,7 @@ pub fn open(conn: &Connection, clock: &Clock, keys: &Keys, new: &NewRequest<'_>)
             due,
             clock.timestamp(),
             new.params.to_string()
-        ],
+        ]?,
     )?;
     audit::append(
         conn,
@@ -348,12 +353,13 @@ pub struct Filter {
     pub overdue: bool,
 }
 
-pub fn list(conn: &Connection, clock: &Clock, filter: Filter) -> anyhow::Result<Vec<Request>> {
+pub fn list(conn: &dyn Db, clock: &Clock, filter: Filter) -> anyhow::Result<Vec<Request>> {
     let today = clock.now().date_naive();
-    let all: Vec<Request> = conn
-        .prepare("SELECT * FROM request ORDER BY year, seq")?
-        .query_map([], Request::from_row)?
-        .collect::<Result<_, _>>()?;
+    let mut all: Vec<Request> = Vec::new();
+    conn.each(&format!("SELECT {COLUMNS} FROM request ORDER BY year, seq"), &[], &mut |r| {
+        all.push(Request::from_row(&r)?);
+        Ok(())
+    })?;
     Ok(all
         .into_iter()
         .filter(|r| !filter.open || r.is_open())

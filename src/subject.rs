@@ -221,8 +221,8 @@ pub fn count(db: &dyn Db, scope: &Scope, subject: &Subject) -> anyhow::Result<u6
 /// The address on file to send a person's code to: the stored address the identifier named
 /// (as the person wrote it), else their preferred address (the map's order). Never an address
 /// the requester supplies.
-pub fn address_on_file(conn: &Connection, person_id: i64, named: Option<&str>) -> anyhow::Result<Option<String>> {
-    Ok(DataMap::load(conn)?.address_on_file(conn, person_id, named)?)
+pub fn address_on_file(conn: &dyn Db, person_id: i64, named: Option<&str>) -> anyhow::Result<Option<String>> {
+    DataMap::load(conn)?.address_on_file(conn, person_id, named)
 }
 
 #[cfg(test)]

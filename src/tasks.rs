@@ -187,14 +187,23 @@ pub fn list(db: &dyn Db, system: Option<&str>, all: bool) -> anyhow::Result<Vec<
 }
 
 /// Open tasks of a request: (count, oldest created_at, systems).
-pub fn open_of(conn: &Connection, request: &str) -> rusqlite::Result<(i64, Option<String>, Vec<String>)> {
+pub fn open_of(conn: &dyn Db, request: &str) -> anyhow::Result<(i64, Option<String>, Vec<String>)> {
     let (n, oldest): (i64, Option<String>) = conn
-        .prepare_cached("SELECT count(*), min(created_at) FROM task WHERE request_id = ?1 AND done_at IS NULL")?
-        .query_row([request], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let systems = conn
-        .prepare_cached("SELECT DISTINCT system FROM task WHERE request_id = ?1 AND done_at IS NULL ORDER BY system")?
-        .query_map([request], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+        .first(
+            "SELECT count(*), min(created_at) FROM task WHERE request_id = ?1 AND done_at IS NULL",
+            &[crate::store::db::text(request)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .unwrap_or((0, None));
+    let mut systems = Vec::new();
+    conn.each(
+        "SELECT DISTINCT system FROM task WHERE request_id = ?1 AND done_at IS NULL ORDER BY system",
+        &[crate::store::db::text(request)],
+        &mut |r| {
+            systems.push(r.get(0)?);
+            Ok(())
+        },
+    )?;
     Ok((n, oldest, systems))
 }
 

@@ -6,8 +6,9 @@
 //! verification until an officer unlocks it with a reason; at most 3 codes per person per hour
 //! and 5 per day. The code itself is never printed, logged or put in the audit trail.
 
+use crate::store::db::Db;
+use crate::vals;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 
@@ -97,11 +98,13 @@ fn code_parts<'a>(r: &'a Request, asks: &'a str, address_mac: &'a [u8], code: &'
     ]
 }
 
-fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
+fn is_locked(conn: &dyn Db, pseudonym: &str) -> anyhow::Result<bool> {
     Ok(conn
-        .prepare_cached("SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1")?
-        .query_row([pseudonym], |r| r.get::<_, bool>(0))
-        .optional()?
+        .first(
+            "SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1",
+            &vals![pseudonym]?,
+            |r| r.get::<bool>(0),
+        )?
         .unwrap_or(false))
 }
 
@@ -112,13 +115,7 @@ fn is_locked(conn: &Connection, pseudonym: &str) -> rusqlite::Result<bool> {
 /// issued all the same and never sent: its tries, burning, rate limits and lock then behave
 /// exactly as for a real person, so nothing the officer sees tells a known person from an unknown
 /// one (`dsr lookup` remains the officer's check). The audit trail records that it was not sent.
-pub fn issue(
-    conn: &Connection,
-    clock: &Clock,
-    keys: &Keys,
-    r: &Request,
-    address: Option<&str>,
-) -> anyhow::Result<Issued> {
+pub fn issue(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, address: Option<&str>) -> anyhow::Result<Issued> {
     if r.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", r.id, r.state)).into());
     }
@@ -126,9 +123,14 @@ pub fn issue(
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
     let now = clock.now();
-    let count_since = |since: DateTime<Utc>| -> rusqlite::Result<i64> {
-        conn.prepare_cached("SELECT count(*) FROM challenge WHERE subject_pseudonym = ?1 AND created_at > ?2")?
-            .query_row(params![r.subject_pseudonym, stamp(since)], |row| row.get(0))
+    let count_since = |since: DateTime<Utc>| -> anyhow::Result<i64> {
+        Ok(conn
+            .first(
+                "SELECT count(*) FROM challenge WHERE subject_pseudonym = ?1 AND created_at > ?2",
+                &vals![r.subject_pseudonym, stamp(since)]?,
+                |row| row.get(0),
+            )?
+            .unwrap_or(0))
     };
     if count_since(now - Duration::hours(1))? >= CODES_PER_HOUR {
         return Err(Error::RateLimited(format!(
@@ -146,12 +148,12 @@ pub fn issue(
     let address_mac = keys.mac(&[b"address", address.unwrap_or("").as_bytes()]);
     let code_mac = keys.mac(&code_parts(r, &r.params.to_string(), &address_mac, &code));
     let expires_at = now + lifetime()?;
-    let superseded =
-        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
-    conn.execute(
+    let superseded = conn
+        .run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
+    conn.run(
         "INSERT INTO challenge (request_id, subject_pseudonym, code_mac, address_mac, created_at, expires_at, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active')",
-        params![r.id, r.subject_pseudonym, code_mac, address_mac, clock.timestamp(), stamp(expires_at)],
+        &vals![r.id, r.subject_pseudonym, code_mac, address_mac, clock.timestamp(), stamp(expires_at)]?,
     )?;
     audit::append(
         conn,
@@ -177,7 +179,7 @@ pub struct Outcome {
 
 /// Check a relayed code against the request's active code. Failures are recorded (and committed
 /// by the caller) before the caller reports them.
-pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: &str) -> anyhow::Result<Outcome> {
+pub fn check(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, input: &str) -> anyhow::Result<Outcome> {
     if matches!(r.state.as_str(), "verified" | "completed") {
         return Err(Error::CodeRejected(format!("request {} is already verified; a code works only once", r.id)).into());
     }
@@ -195,13 +197,12 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
             person_locked: true,
         });
     }
-    let active: Option<ActiveChallenge> = conn
-        .prepare_cached(
-            "SELECT id, code_mac, address_mac, expires_at, failed_tries, expired_at FROM challenge
-             WHERE request_id = ?1 AND state = 'active'",
-        )?
-        .query_row([&r.id], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?)))
-        .optional()?;
+    let active: Option<ActiveChallenge> = conn.first(
+        "SELECT id, code_mac, address_mac, expires_at, failed_tries, expired_at FROM challenge
+         WHERE request_id = ?1 AND state = 'active'",
+        &vals![r.id]?,
+        |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?)),
+    )?;
     let canonical = canonical(input);
     let Some((challenge, code_mac, address_mac, expires_at, tries, expired_at)) = active else {
         // No live code (never sent, used, burned or voided): still a failed try for the person.
@@ -212,9 +213,9 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
         canonical.as_deref().is_some_and(|code| keys.verify(&code_parts(r, &asks, &address_mac, code), &code_mac));
     // Once refused as expired, a code stays expired whatever the clock says later.
     if matches && (expired_at.is_some() || clock.timestamp() > expires_at) {
-        conn.execute(
+        conn.run(
             "UPDATE challenge SET expired_at = coalesce(expired_at, ?2) WHERE id = ?1",
-            params![challenge, clock.timestamp()],
+            &vals![challenge, clock.timestamp()]?,
         )?;
         audit::append(
             conn,
@@ -242,15 +243,15 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
             if canonical.is_none() { "malformed" } else { "wrong" },
         );
     }
-    conn.execute("UPDATE challenge SET state = 'used' WHERE id = ?1", [challenge])?;
-    conn.execute(
+    conn.run("UPDATE challenge SET state = 'used' WHERE id = ?1", &vals![challenge]?)?;
+    conn.run(
         "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 0)
          ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = 0",
-        [&r.subject_pseudonym],
+        &vals![&r.subject_pseudonym]?,
     )?;
-    conn.execute(
+    conn.run(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = 'email-code' WHERE id = ?1",
-        params![r.id, clock.timestamp()],
+        &vals![r.id, clock.timestamp()]?,
     )?;
     audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "code-tried", json!({"result": "correct"}))?;
     audit::append(
@@ -265,7 +266,7 @@ pub fn check(conn: &Connection, clock: &Clock, keys: &Keys, r: &Request, input: 
 }
 
 fn fail(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     r: &Request,
     challenge: Option<i64>,
@@ -275,27 +276,29 @@ fn fail(
     let mut burned = false;
     if let Some(id) = challenge {
         burned = tries >= MAX_TRIES_PER_CODE;
-        conn.execute(
+        conn.run(
             "UPDATE challenge SET failed_tries = ?2, state = CASE WHEN ?3 THEN 'burned' ELSE state END WHERE id = ?1",
-            params![id, tries, burned],
+            &vals![id, tries, burned]?,
         )?;
     }
-    let failures: i64 = conn.query_row(
-        "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 1)
-         ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = consecutive_failures + 1
-         RETURNING consecutive_failures",
-        [&r.subject_pseudonym],
-        |x| x.get(0),
-    )?;
+    let failures: i64 = conn
+        .first(
+            "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 1)
+             ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = verification_lock.consecutive_failures + 1
+             RETURNING consecutive_failures",
+            &vals![r.subject_pseudonym]?,
+            |x| x.get(0),
+        )?
+        .unwrap_or(1);
     let locked = failures >= LOCK_AFTER_FAILURES;
     if locked {
-        conn.execute(
+        conn.run(
             "UPDATE verification_lock SET locked_at = ?2 WHERE subject_pseudonym = ?1 AND locked_at IS NULL",
-            params![r.subject_pseudonym, clock.timestamp()],
+            &vals![r.subject_pseudonym, clock.timestamp()]?,
         )?;
-        conn.execute(
+        conn.run(
             "UPDATE challenge SET state = 'burned' WHERE subject_pseudonym = ?1 AND state = 'active'",
-            [&r.subject_pseudonym],
+            &vals![&r.subject_pseudonym]?,
         )?;
     }
     audit::append(
@@ -316,7 +319,7 @@ fn fail(
 }
 
 /// Lift a verification lock, with the officer's reason.
-pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> anyhow::Result<()> {
+pub fn unlock(conn: &dyn Db, clock: &Clock, r: &Request, reason: &str) -> anyhow::Result<()> {
     if reason.trim().is_empty() {
         return Err(Error::invalid("--reason", "unlocking needs a reason for the audit trail").into());
     }
@@ -324,9 +327,9 @@ pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> an
     if !is_locked(conn, &r.subject_pseudonym)? {
         return Err(Error::RequestState(format!("verification for request {} is not locked", r.id)).into());
     }
-    conn.execute(
+    conn.run(
         "UPDATE verification_lock SET locked_at = NULL, consecutive_failures = 0 WHERE subject_pseudonym = ?1",
-        [&r.subject_pseudonym],
+        &vals![&r.subject_pseudonym]?,
     )?;
     let reason = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
     audit::append(
@@ -342,9 +345,9 @@ pub fn unlock(conn: &Connection, clock: &Clock, r: &Request, reason: &str) -> an
 
 /// Void the request's live code because what the request asks changed: the code was sent for
 /// the old details and must not approve the new ones. Returns whether a code was voided.
-pub fn void(conn: &Connection, clock: &Clock, r: &Request) -> anyhow::Result<bool> {
-    let voided =
-        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
+pub fn void(conn: &dyn Db, clock: &Clock, r: &Request) -> anyhow::Result<bool> {
+    let voided = conn
+        .run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
     if voided > 0 {
         audit::append(
             conn,
@@ -364,7 +367,7 @@ pub fn void(conn: &Connection, clock: &Clock, r: &Request) -> anyhow::Result<boo
 /// for a request naming no one on file, nor while verification is locked. The reference and
 /// the reason are free text (kept out of the chain); the entry names the method and the actor.
 pub fn alternative(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     r: &Request,
     method: &str,
@@ -404,7 +407,7 @@ pub fn alternative(
     if is_locked(conn, &r.subject_pseudonym)? {
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
-    conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
+    conn.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
     crate::request::mark_verified(conn, clock, r, method, Some(reference), Some(reason))
 }
 

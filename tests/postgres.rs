@@ -755,3 +755,190 @@ fn eight_writers_opening_requests_at_once_get_unique_gapless_numbers_and_one_cha
     let v = audit::verify(&pg).unwrap();
     assert!(v.ok && v.entries == 80, "{:?}", v.problem);
 }
+
+/// The store's people with an email address on file, one address each, as `lookup` finds them.
+fn addresses_on_file(env: &support::Env, n: usize) -> Vec<String> {
+    let conn = env.sql();
+    let mut stmt = conn
+        .prepare(
+            "SELECT min(address) FROM email_address WHERE person_id IS NOT NULL GROUP BY person_id ORDER BY person_id",
+        )
+        .unwrap();
+    let all: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert!(all.len() >= n, "the fixture has {} people with an address", all.len());
+    all.into_iter().take(n).collect()
+}
+
+#[test]
+fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
+    let s = Schema::new(&url, "intake");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // The PostgreSQL store's outbox is `outbox/` in the directory dsr runs in: its own directory
+    // here, so that each store's letters are its own.
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+        cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
+        cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
+    };
+    let code_in = |dir: &std::path::Path, request: &str| -> String {
+        let mut files: Vec<_> = std::fs::read_dir(dir.join("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{request}-")))
+            .collect();
+        files.sort();
+        let raw = std::fs::read(files.last().expect("a code letter")).unwrap();
+        support::Mail::parse(&raw, files.last().unwrap().clone()).code().expect("a code")
+    };
+    let same = |args: &[&str]| {
+        let (a, b) = (env.run(args), on_pg(args));
+        assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", String::from_utf8_lossy(&b.stderr));
+        assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&b.stderr), String::from_utf8_lossy(&a.stderr), "{args:?}");
+        a
+    };
+    let address = addresses_on_file(&env, 1).remove(0);
+    // Every right opens alike: the same acknowledgement, the same request number.
+    for (right, extra) in [
+        ("access", &[][..]),
+        ("export", &[][..]),
+        ("erase", &[][..]),
+        ("object", &["--purpose", "newsletter"][..]),
+        ("restrict", &["--ground", "accuracy-contested"][..]),
+        ("rectify", &["--set", "phone=+31612345678"][..]),
+    ] {
+        let mut args = vec!["--json", right, "--email", address.as_str()];
+        args.extend_from_slice(extra);
+        same(&args);
+    }
+    // The same right again is the same request; an unknown address and a bad one answer alike.
+    same(&["--json", "access", "--email", &address]);
+    same(&["--json", "access", "--email", "nobody-here@example.nl"]);
+    same(&["access", "--email", "not an address"]);
+    same(&["verify", "DSR-2026-9999", "AAAA-BBBB"]);
+    // A wrong code, then the right one (each store's own code), then the code again.
+    same(&["verify", "DSR-2026-0001", "AAAA-BBBB"]);
+    let sqlite_code = code_in(env.dir.path(), "DSR-2026-0001");
+    let pg_code = code_in(pg_dir.path(), "DSR-2026-0001");
+    let (a, b) = (
+        env.run(&["--json", "verify", "DSR-2026-0001", &sqlite_code]),
+        on_pg(&["--json", "verify", "DSR-2026-0001", &pg_code]),
+    );
+    assert_eq!(
+        (b.status.code(), b.stdout.clone()),
+        (a.status.code(), a.stdout.clone()),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let (a, b) = (env.run(&["verify", "DSR-2026-0001", &sqlite_code]), on_pg(&["verify", "DSR-2026-0001", &pg_code]));
+    assert_eq!((b.status.code(), b.stderr.clone()), (a.status.code(), a.stderr.clone()));
+    // The letters: one per opened request that names someone, and the negative confirmation.
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(pg_dir.path()), names(env.dir.path()));
+    assert_eq!(same(&["mail", "list"]).status.code(), Some(0));
+    // The audit trails record the same actions in the same order.
+    let actions = |out: std::process::Output| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["entries"].as_array().unwrap().iter().map(|e| format!("{} {}", e["request"], e["action"])).collect()
+    };
+    assert_eq!(actions(on_pg(&["--json", "audit", "log"])), actions(env.run(&["--json", "audit", "log"])));
+    assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+}
+
+#[test]
+fn eight_officers_opening_and_verifying_at_once_on_postgresql_get_unique_numbers_and_one_chain() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "officers");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let addresses = addresses_on_file(&env, 24);
+    let dir = tempfile::tempdir().unwrap();
+    let run = {
+        let (url, schema, dir) = (url.clone(), s.name().to_owned(), dir.path().to_owned());
+        move |args: &[&str]| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+            cmd.current_dir(&dir).env_remove("DSR_DB").env_remove("DSR_NOW").env("DSR_PG_SCHEMA", &schema);
+            cmd.args(["--db", &url]).args(args).output().unwrap()
+        }
+    };
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A ninth process verifies the chain over and over while the officers write.
+    let checker = {
+        let (run, done) = (run.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut checks = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || checks == 0 {
+                let out = run(&["audit", "verify"]);
+                assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+                checks += 1;
+            }
+            checks
+        })
+    };
+    let officers: Vec<_> = addresses
+        .chunks(3)
+        .map(|mine| {
+            let (run, mine, dir) = (run.clone(), mine.to_vec(), dir.path().to_owned());
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                for address in mine {
+                    let out = run(&["--json", "access", "--email", &address]);
+                    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+                    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
+                    // Another officer's process may have been delivering the queue at that moment
+                    // and passed this letter by: `mail flush` delivers what is left.
+                    let letter = || {
+                        std::fs::read_dir(dir.join("outbox"))
+                            .ok()?
+                            .map(|e| e.unwrap().path())
+                            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
+                    };
+                    let mut path = letter();
+                    for _ in 0..20 {
+                        if path.is_some() {
+                            break;
+                        }
+                        run(&["mail", "flush"]);
+                        path = letter();
+                    }
+                    let path = path.unwrap_or_else(|| panic!("no code letter for {id}"));
+                    let code = support::Mail::parse(&std::fs::read(&path).unwrap(), path).code().unwrap();
+                    let out = run(&["verify", &id, &code]);
+                    assert_eq!(out.status.code(), Some(0), "{id}: {}", String::from_utf8_lossy(&out.stderr));
+                    ids.push(id);
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut ids: Vec<String> = officers.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(checker.join().unwrap() > 0);
+    ids.sort();
+    assert_eq!(ids, (1..=24).map(|n| format!("DSR-2026-{n:04}")).collect::<Vec<_>>());
+    let pg = s.db();
+    let db: &dyn Db = &pg;
+    let verified: i64 =
+        db.first("SELECT count(*) FROM request WHERE state = 'verified'", &[], |r| r.get(0)).unwrap().unwrap();
+    assert_eq!(verified, 24);
+    // Each code letter was delivered once.
+    let letters = std::fs::read_dir(dir.path().join("outbox")).unwrap().count();
+    assert_eq!(letters, 24);
+    let v = audit::verify(&pg).unwrap();
+    assert!(v.ok, "{:?}", v.problem);
+}

@@ -12,12 +12,12 @@ use crate::rights::access::{self, AccessReport, Shown};
 use crate::rights::intake::{self, Intake};
 use crate::subject;
 
-use super::{given, identifier, interactive, Ctx};
+use super::{given, identifier, interactive, Ctx, Session};
 
 pub fn access(ctx: &mut Ctx, args: &AccessArgs) -> anyhow::Result<Code> {
     match &args.request {
         Some(id) => answer(ctx, id, args),
-        None => open(ctx, Kind::Access, &args.subject, &args.open, json!({})),
+        None => open(&mut ctx.session(), Kind::Access, &args.subject, &args.open, json!({})),
     }
 }
 
@@ -39,14 +39,14 @@ pub struct Opened {
 
 /// Open a request for any right: resolve, dedupe, and send the code to the address on file.
 pub fn open(
-    ctx: &mut Ctx,
+    s: &mut Session,
     kind: Kind,
     who: &SubjectArgs,
     how: &OpenArgs,
     params: serde_json::Value,
 ) -> anyhow::Result<Code> {
     let id = identifier(who)?;
-    let received_on = how.received.unwrap_or_else(|| ctx.clock.now().date_naive());
+    let received_on = how.received.unwrap_or_else(|| s.clock.now().date_naive());
     let given = given(who);
     let new = NewRequest {
         kind,
@@ -56,8 +56,8 @@ pub fn open(
         received_on,
         params,
     };
-    let Intake { request: req, fresh, amended, held_back } = intake::open(&mut ctx.store, &ctx.clock, &new)?;
-    ctx.opened = Some(req.id.clone());
+    let Intake { request: req, fresh, amended, held_back } = intake::open(s.conn, s.clock, &new)?;
+    *s.opened = Some(req.id.clone());
     let message = if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
     } else if let Some(why) = held_back {
@@ -87,18 +87,18 @@ pub fn open(
         message,
         next: format!("dsr verify {}", req.id),
     };
-    if ctx.out.json {
-        ctx.out.json(&opened)?;
+    if s.out.json {
+        s.out.json(&opened)?;
         return Ok(Code::Ok);
     }
-    ctx.out.data(&format!(
+    s.out.data(&format!(
         "{}\nReceived {}, due {}. When the person relays the code: dsr verify {}",
         opened.message, opened.received_on, opened.due_on, opened.request
     ))?;
-    if req.state == "awaiting-verification" && interactive(&ctx.out) {
+    if req.state == "awaiting-verification" && interactive(s.out) {
         let now = dialoguer::Confirm::new().with_prompt("Enter the code now?").default(false).interact()?;
         if now {
-            return super::verify::check_interactively(ctx, &req.id);
+            return super::verify::check_interactively(s, &req.id);
         }
     }
     Ok(Code::Ok)

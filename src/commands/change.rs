@@ -21,7 +21,7 @@ use crate::rights::restrict;
 use crate::store::personal::DataMap;
 
 use super::access::{open, verified};
-use super::{interactive, Ctx};
+use super::{interactive, Ctx, Session};
 
 #[derive(Debug, Serialize)]
 struct Applied {
@@ -83,16 +83,18 @@ fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Res
     Ok(Code::Ok)
 }
 
-fn register(ctx: &Ctx) -> anyhow::Result<Register> {
-    Register::load(&ctx.store.conn)
-}
-
 // ---------------------------------------------------------------------------------- rectify
 
 pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
     if let Some(id) = &args.request {
         return rectify_apply(ctx, id, &args.yes);
     }
+    rectify_open(&mut ctx.session(), args)
+}
+
+/// Open a rectification request: what to correct is checked against the map and the register
+/// first.
+pub fn rectify_open(session: &mut Session, args: &RectifyArgs) -> anyhow::Result<Code> {
     if args.set.is_empty() && args.supplement.is_empty() {
         return Err(Error::invalid(
             "arguments",
@@ -100,8 +102,8 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
         )
         .into());
     }
-    let changes: Vec<Change> = rectify::parse_sets(&*DataMap::load(&ctx.store.conn)?, &args.set)?;
-    let register = register(ctx)?;
+    let changes: Vec<Change> = rectify::parse_sets(&*DataMap::load(session.conn)?, &args.set)?;
+    let register = Register::load(session.conn)?;
     let mut supplements = Vec::new();
     for s in &args.supplement {
         let (category, text) =
@@ -112,7 +114,7 @@ pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
         }
         supplements.push(Statement { category: category.trim().to_owned(), statement: text.trim().to_owned() });
     }
-    open(ctx, Kind::Rectify, &args.subject, &args.open, json!({"set": changes, "supplement": supplements}))
+    open(session, Kind::Rectify, &args.subject, &args.open, json!({"set": changes, "supplement": supplements}))
 }
 
 fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
@@ -157,15 +159,20 @@ pub fn restrict_cmd(ctx: &mut Ctx, args: &RestrictArgs) -> anyhow::Result<Code> 
     if let Some(id) = &args.request {
         return restrict_apply(ctx, id, &args.yes);
     }
+    restrict_open(&mut ctx.session(), args)
+}
+
+/// Open a restriction request for a ground and, perhaps, some categories of the register.
+pub fn restrict_open(session: &mut Session, args: &RestrictArgs) -> anyhow::Result<Code> {
     let ground = args.ground.ok_or_else(|| {
         Error::invalid(
             "--ground",
             "name the Art. 18(1) ground: accuracy-contested, unlawful, legal-claims or objection-pending",
         )
     })?;
-    restrict::check_categories(&register(ctx)?, &args.category)?;
+    restrict::check_categories(&Register::load(session.conn)?, &args.category)?;
     open(
-        ctx,
+        session,
         Kind::Restrict,
         &args.subject,
         &args.open,
@@ -237,12 +244,17 @@ pub fn object_cmd(ctx: &mut Ctx, args: &ObjectArgs) -> anyhow::Result<Code> {
     if let Some(id) = &args.request {
         return object_apply(ctx, id, &args.yes);
     }
+    object_open(&mut ctx.session(), args)
+}
+
+/// Open an objection request to a purpose of the register.
+pub fn object_open(session: &mut Session, args: &ObjectArgs) -> anyhow::Result<Code> {
     let purpose = args
         .purpose
         .as_deref()
         .ok_or_else(|| Error::invalid("--purpose", "name the purpose objected to (see `dsr register`)"))?;
-    object::purpose(&register(ctx)?, purpose)?;
-    open(ctx, Kind::Object, &args.subject, &args.open, json!({"purpose": purpose}))
+    object::purpose(&Register::load(session.conn)?, purpose)?;
+    open(session, Kind::Object, &args.subject, &args.open, json!({"purpose": purpose}))
 }
 
 fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {

@@ -25,7 +25,7 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         return replay(ctx, args.journal.as_deref(), args.yes.yes);
     }
     let Some(id) = &args.request else {
-        return open(ctx, Kind::Erase, &args.subject, &args.open, json!({}));
+        return open(&mut ctx.session(), Kind::Erase, &args.subject, &args.open, json!({}));
     };
     let (req, s) = verified(ctx, id, Kind::Erase)?;
     if req.carried_out() {

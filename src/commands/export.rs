@@ -27,7 +27,7 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
         return run_batch(ctx, csv, dir, &args.crypt, jobs);
     }
     match &args.request {
-        None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
+        None => super::access::open(&mut ctx.session(), Kind::Export, &args.subject, &args.open, json!({})),
         Some(id) if args.send => {
             let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
             super::deliver::send(ctx, &req, s, &args.crypt)

@@ -5,18 +5,18 @@ use crate::error::Error;
 use crate::exit::Code;
 use crate::output::table;
 
-use super::Ctx;
+use super::Session;
 
-pub fn mail(ctx: &mut Ctx, cmd: MailCommand) -> anyhow::Result<Code> {
+pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
     match cmd {
         MailCommand::Flush => {
-            let flushed = ctx.flush()?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::json!({"format_version": 1, "delivered": flushed.delivered, "failed": flushed.failed, "busy": flushed.busy}))?;
+            let flushed = super::flush(s.conn, s.clock, s.opened)?;
+            if s.out.json {
+                s.out.json(&serde_json::json!({"format_version": 1, "delivered": flushed.delivered, "failed": flushed.failed, "busy": flushed.busy}))?;
             } else if flushed.busy {
-                ctx.out.data("Another dsr process is delivering the queue now; nothing done here.")?;
+                s.out.data("Another dsr process is delivering the queue now; nothing done here.")?;
             } else {
-                ctx.out.data(&format!(
+                s.out.data(&format!(
                     "{} delivered, {} still queued after a failure.",
                     flushed.delivered.len(),
                     flushed.failed.len()
@@ -32,16 +32,16 @@ pub fn mail(ctx: &mut Ctx, cmd: MailCommand) -> anyhow::Result<Code> {
             Ok(Code::Ok)
         }
         MailCommand::List => {
-            let pending = crate::queue::pending(&ctx.store.conn, None)?;
-            if ctx.out.json {
-                ctx.out.json(&serde_json::json!({"format_version": 1, "queued": pending}))?;
+            let pending = crate::queue::pending(s.conn, None)?;
+            if s.out.json {
+                s.out.json(&serde_json::json!({"format_version": 1, "queued": pending}))?;
                 return Ok(Code::Ok);
             }
             if pending.is_empty() {
-                ctx.out.data("Nothing queued.")?;
+                s.out.data("Nothing queued.")?;
                 return Ok(Code::Ok);
             }
-            let mut t = table::new(&ctx.out, &["#", "Request", "Letter", "Queued", "Tries", "Last error"]);
+            let mut t = table::new(s.out, &["#", "Request", "Letter", "Queued", "Tries", "Last error"]);
             for p in &pending {
                 t.add_row(vec![
                     table::cell(&p.queued.to_string()),
@@ -52,7 +52,7 @@ pub fn mail(ctx: &mut Ctx, cmd: MailCommand) -> anyhow::Result<Code> {
                     table::cell(p.last_error.as_deref().unwrap_or("")),
                 ]);
             }
-            ctx.out.data(&t.to_string())?;
+            s.out.data(&t.to_string())?;
             Ok(Code::Ok)
         }
     }

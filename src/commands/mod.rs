@@ -27,6 +27,7 @@ use crate::clock::Clock;
 use crate::exit::Code;
 use crate::keys::Keys;
 use crate::output::Output;
+use crate::request::Kind;
 use crate::store::Store;
 use crate::subject::Identifier;
 
@@ -63,6 +64,11 @@ impl Ctx {
         Keys::load(&self.store.conn)
     }
 
+    /// The parts of this context that the commands running on both backends use.
+    pub fn session(&mut self) -> Session<'_> {
+        Session { conn: &self.store.conn, clock: &self.clock, out: &self.out, opened: &mut self.opened }
+    }
+
     /// Deliver what is queued (letters, journal lines), after the command's commit. A letter
     /// that could not be sent stays queued; the officer is told on stderr, the command's own
     /// answer and exit code stay what they are. Not so for the letters of a request this command
@@ -70,34 +76,89 @@ impl Ctx {
     /// unknown customer number nothing, so a notice would tell who is a customer. Their failure
     /// shows in `request list`, `request show` and `mail list`/`mail flush`.
     pub fn flush(&mut self) -> anyhow::Result<crate::queue::Flushed> {
-        let flushed = crate::queue::flush(&mut self.store.conn, &self.store.path, &self.clock)?;
-        for f in flushed.failed.iter().filter(|f| self.opened.is_none() || f.request != self.opened) {
-            crate::output::stderr_line(&format!(
-                "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
-                f.letter,
-                f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
-                crate::output::sanitize::line(&f.error)
-            ))?;
-        }
-        Ok(flushed)
+        flush(&self.store.conn, &self.clock, &self.opened)
     }
+}
+
+/// What a command that runs on both backends needs: the store's connection (SQLite's or
+/// PostgreSQL's), the clock, the output, and where to note the request it opened (see
+/// [`Ctx::opened`]).
+pub struct Session<'a> {
+    pub conn: &'a dyn crate::store::db::Conn,
+    pub clock: &'a Clock,
+    pub out: &'a Output,
+    pub opened: &'a mut Option<String>,
+}
+
+/// [`Ctx::flush`] on either backend.
+fn flush(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    opened: &Option<String>,
+) -> anyhow::Result<crate::queue::Flushed> {
+    let flushed = crate::queue::flush(conn, clock)?;
+    for f in flushed.failed.iter().filter(|f| opened.is_none() || f.request != *opened) {
+        crate::output::stderr_line(&format!(
+            "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
+            f.letter,
+            f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
+            crate::output::sanitize::line(&f.error)
+        ))?;
+    }
+    Ok(flushed)
+}
+
+/// A command's result after the flush that follows it: a failed delivery is told on stderr and
+/// does not change the command's answer (its own failure comes first).
+fn after_flush(result: anyhow::Result<Code>, flushed: anyhow::Result<crate::queue::Flushed>) -> anyhow::Result<Code> {
+    if let Err(e) = flushed {
+        let told = crate::output::stderr_line(&format!(
+            "dsr: queued letters were not delivered: {}",
+            crate::output::sanitize::line(&format!("{e:#}"))
+        ));
+        // A warning that could not be written is exit 15.
+        if let (Ok(_), Err(w)) = (&result, told) {
+            return Err(w.into());
+        }
+    }
+    result
 }
 
 /// Run a command on a PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or
 /// `dsr`), opened as a store (refused when it is newer than this binary or not a store), in
 /// one read-only snapshot.
 fn on_postgres(url: &str, run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow::Result<Code>) -> anyhow::Result<Code> {
-    use crate::store::postgres::{migrate, Target};
-    let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
-    let target = Target::parse(url, &schema)?;
-    let mut client = target.connect()?;
-    migrate::open(&mut client, &target)?;
-    let pg = crate::store::db::Pg::new(client, &target.schema)?;
+    let pg = open_postgres(url)?;
     // What these commands read (every entry, then the head) is one snapshot, whoever writes.
     let snapshot = pg.snapshot()?;
     let code = run(&snapshot)?;
     snapshot.commit()?;
     Ok(code)
+}
+
+/// A PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or `dsr`), opened as a
+/// store: refused when it is newer than this binary or not a store.
+fn open_postgres(url: &str) -> anyhow::Result<crate::store::db::Pg> {
+    use crate::store::postgres::{migrate, Target};
+    let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
+    let target = Target::parse(url, &schema)?;
+    let mut client = target.connect()?;
+    migrate::open(&mut client, &target)?;
+    crate::store::db::Pg::new(client, &target.schema)
+}
+
+/// Run a command that writes on a PostgreSQL store, each change in a transaction of its own as
+/// on SQLite, then deliver what it (or an earlier run that died) queued.
+fn on_postgres_session(
+    url: &str,
+    out: Output,
+    run: impl FnOnce(&mut Session) -> anyhow::Result<Code>,
+) -> anyhow::Result<Code> {
+    let clock = Clock::from_env()?;
+    let pg = open_postgres(url)?;
+    let mut opened = None;
+    let result = run(&mut Session { conn: &pg, clock: &clock, out: &out, opened: &mut opened });
+    after_flush(result, flush(&pg, &clock, &opened))
 }
 
 /// Run a command on the store, then deliver what it (or an earlier run that died) queued.
@@ -108,17 +169,8 @@ fn on_store(
 ) -> anyhow::Result<Code> {
     let mut ctx = Ctx::open(db, out)?;
     let result = run(&mut ctx);
-    if let Err(e) = ctx.flush() {
-        let told = crate::output::stderr_line(&format!(
-            "dsr: queued letters were not delivered: {}",
-            crate::output::sanitize::line(&format!("{e:#}"))
-        ));
-        // The command's own failure comes first; a warning that could not be written is exit 15.
-        if let (Ok(_), Err(w)) = (&result, told) {
-            return Err(w.into());
-        }
-    }
-    result
+    let flushed = ctx.flush();
+    after_flush(result, flushed)
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<Code> {
@@ -146,12 +198,40 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
+            // Opening a request for any right (the code sent to the address on file), and its
+            // verification.
+            Command::Access(args) if args.request.is_none() => {
+                return on_postgres_session(url, out, |s| {
+                    access::open(s, Kind::Access, &args.subject, &args.open, serde_json::json!({}))
+                })
+            }
+            Command::Export(args) if args.request.is_none() && args.batch.is_none() => {
+                return on_postgres_session(url, out, |s| {
+                    access::open(s, Kind::Export, &args.subject, &args.open, serde_json::json!({}))
+                })
+            }
+            Command::Erase(args) if args.request.is_none() && !args.due && !args.replay => {
+                return on_postgres_session(url, out, |s| {
+                    access::open(s, Kind::Erase, &args.subject, &args.open, serde_json::json!({}))
+                })
+            }
+            Command::Rectify(args) if args.request.is_none() => {
+                return on_postgres_session(url, out, |s| change::rectify_open(s, args))
+            }
+            Command::Restrict(args) if args.request.is_none() && args.lift.is_none() => {
+                return on_postgres_session(url, out, |s| change::restrict_open(s, args))
+            }
+            Command::Object(args) if args.request.is_none() && args.decide.is_none() => {
+                return on_postgres_session(url, out, |s| change::object_open(s, args))
+            }
+            Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
+            Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
             // These do not use --db.
             Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr runs `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), runs `verify`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }
@@ -180,9 +260,9 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args)),
         Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, cmd)),
         Command::Check(args) => on_store(&db, out, |ctx| check::check(ctx, &args)),
-        Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(ctx, &args)),
+        Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(&mut ctx.session(), &args)),
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
-        Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(ctx, cmd)),
+        Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(&mut ctx.session(), &cmd)),
         Command::Audit(AuditCommand::Verify { anchor }) => {
             on_store(&db, out, |ctx| audit::verify(&ctx.store.conn, &ctx.out, anchor.as_deref()))
         }

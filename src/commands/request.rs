@@ -66,7 +66,7 @@ fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> 
 }
 
 /// Mark the requests whose letters a transport refused (they wait in the queue).
-fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> rusqlite::Result<Vec<Listed>> {
+fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> anyhow::Result<Vec<Listed>> {
     let stuck = crate::queue::stuck(conn)?;
     for l in &mut all {
         l.letters_not_sent = stuck.get(&l.request.id).copied().unwrap_or(0);

@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::exit::Code;
 use crate::rights::intake;
 
-use super::{interactive, Ctx};
+use super::{interactive, Session};
 
 #[derive(Debug, Serialize)]
 struct Verified<'a> {
@@ -17,40 +17,40 @@ struct Verified<'a> {
     next: String,
 }
 
-pub fn verify(ctx: &mut Ctx, args: &VerifyArgs) -> anyhow::Result<Code> {
+pub fn verify(s: &mut Session, args: &VerifyArgs) -> anyhow::Result<Code> {
     if let Some(id) = &args.resend {
-        return resend(ctx, id);
+        return resend(s, id);
     }
     if let Some(id) = &args.unlock {
-        return unlock(ctx, id, args.reason.as_deref().unwrap_or_default());
+        return unlock(s, id, args.reason.as_deref().unwrap_or_default());
     }
     let id = args.request.as_deref().expect("clap requires REQUEST here");
     if let Some(method) = &args.method {
         let reference = args.reference.as_deref().unwrap_or_default();
-        return alternative(ctx, id, method, reference, args.reason.as_deref().unwrap_or_default());
+        return alternative(s, id, method, reference, args.reason.as_deref().unwrap_or_default());
     }
     match &args.code {
-        Some(code) => check(ctx, id, code),
-        None if interactive(&ctx.out) => check_interactively(ctx, id),
+        Some(code) => check(s, id, code),
+        None if interactive(s.out) => check_interactively(s, id),
         None => Err(Error::invalid("code", "give the code as an argument: stdin is not a terminal to ask on").into()),
     }
 }
 
 /// Ask for the code on the terminal without echoing it, then check it.
-pub fn check_interactively(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
+pub fn check_interactively(s: &mut Session, id: &str) -> anyhow::Result<Code> {
     let code = dialoguer::Password::new().with_prompt("Code the person relayed (e.g. 7KQ2-M9XD)").interact()?;
-    check(ctx, id, &code)
+    check(s, id, &code)
 }
 
-fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
+fn check(s: &mut Session, id: &str, code: &str) -> anyhow::Result<Code> {
     // Failures are recorded (tries, burn, lock) before they are reported.
-    let intake::Checked { request: req, outcome } = intake::check(&mut ctx.store, &ctx.clock, id, code)?;
+    let intake::Checked { request: req, outcome } = intake::check(s.conn, s.clock, id, code)?;
     if outcome.verified {
         let next = format!("dsr {} {}", req.right, req.id);
-        if ctx.out.json {
-            ctx.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
+        if s.out.json {
+            s.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
         } else {
-            ctx.out.data(&format!("Request {} is verified. Next: {next}", req.id))?;
+            s.out.data(&format!("Request {} is verified. Next: {next}", req.id))?;
         }
         return Ok(Code::Ok);
     }
@@ -74,40 +74,40 @@ fn check(ctx: &mut Ctx, id: &str, code: &str) -> anyhow::Result<Code> {
     Err(Error::CodeRejected(why).into())
 }
 
-fn resend(ctx: &mut Ctx, id: &str) -> anyhow::Result<Code> {
-    let req = intake::resend(&mut ctx.store, &ctx.clock, id)?;
+fn resend(s: &mut Session, id: &str) -> anyhow::Result<Code> {
+    let req = intake::resend(s.conn, s.clock, id)?;
     // Like opening: a known person gets a code, an unknown one none; stderr must not show it.
-    ctx.opened = Some(req.id.clone());
+    *s.opened = Some(req.id.clone());
     let msg = format!("If the person of request {} is on file with an email address, a new code was sent to it; any older code no longer works.", req.id);
-    if ctx.out.json {
-        ctx.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
+    if s.out.json {
+        s.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
     } else {
-        ctx.out.data(&msg)?;
+        s.out.data(&msg)?;
     }
     Ok(Code::Ok)
 }
 
-fn alternative(ctx: &mut Ctx, id: &str, method: &str, reference: &str, reason: &str) -> anyhow::Result<Code> {
-    let req = intake::alternative(&mut ctx.store, &ctx.clock, id, method, reference, reason)?;
+fn alternative(s: &mut Session, id: &str, method: &str, reference: &str, reason: &str) -> anyhow::Result<Code> {
+    let req = intake::alternative(s.conn, s.clock, id, method, reference, reason)?;
     let next = format!("dsr {} {}", req.right, req.id);
-    if ctx.out.json {
-        ctx.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
+    if s.out.json {
+        s.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
     } else {
-        ctx.out.data(&format!("Request {} is verified by {}. Next: {next}", req.id, method.trim()))?;
+        s.out.data(&format!("Request {} is verified by {}. Next: {next}", req.id, method.trim()))?;
     }
     Ok(Code::Ok)
 }
 
-fn unlock(ctx: &mut Ctx, id: &str, reason: &str) -> anyhow::Result<Code> {
-    let req = intake::unlock(&mut ctx.store, &ctx.clock, id, reason)?;
+fn unlock(s: &mut Session, id: &str, reason: &str) -> anyhow::Result<Code> {
+    let req = intake::unlock(s.conn, s.clock, id, reason)?;
     let msg = format!(
         "Verification for the person of request {} is unlocked; send a new code with `dsr verify --resend {}`.",
         req.id, req.id
     );
-    if ctx.out.json {
-        ctx.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "unlocked": true}))?;
+    if s.out.json {
+        s.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "unlocked": true}))?;
     } else {
-        ctx.out.data(&msg)?;
+        s.out.data(&msg)?;
     }
     Ok(Code::Ok)
 }

@@ -1,23 +1,25 @@
 //! The next thing an officer does for a request, in words and as a command to run: what
 //! `request list` shows beside each request so that the list reads as a to-do list.
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{text, Db};
 
 use super::Request;
 
 /// The next action for `r`: a short phrase, with the command to run where there is one.
-pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
+pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
     let id = &r.id;
     let unsent = crate::queue::pending(conn, Some(id))?.iter().any(|p| p.last_error.is_some());
     if unsent && r.is_open() {
         return Ok("letter not sent: dsr mail flush".to_owned());
     }
-    let undecided: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM objection WHERE request_id = ?1 AND outcome = 'pending')
+    let undecided: bool = conn
+        .first(
+            "SELECT EXISTS (SELECT 1 FROM objection WHERE request_id = ?1 AND outcome = 'pending')
              OR EXISTS (SELECT 1 FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL)",
-        [id],
-        |row| row.get(0),
-    )?;
+            &[text(id)],
+            |row| row.get(0),
+        )?
+        .unwrap_or(false);
     if undecided && r.state != "rejected" && r.state != "expired" {
         // Art. 21(1) and 22(3): the officer decides on the objection or the reviewed decision.
         return Ok(format!("decide: dsr object --decide {id}"));
@@ -50,11 +52,13 @@ pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
             (_, true) => format!("answer prepared, not delivered: dsr request delivered {id}"),
         },
         state => {
-            let to_tell: i64 = conn.query_row(
-                "SELECT count(*) FROM notification WHERE request_id = ?1 AND state = 'to-notify'",
-                [id],
-                |row| row.get(0),
-            )?;
+            let to_tell: i64 = conn
+                .first(
+                    "SELECT count(*) FROM notification WHERE request_id = ?1 AND state = 'to-notify'",
+                    &[text(id)],
+                    |row| row.get(0),
+                )?
+                .unwrap_or(0);
             match to_tell {
                 0 => format!("none ({state})"),
                 1 => "1 recipient to tell".to_owned(),
@@ -65,15 +69,13 @@ pub fn next_action(conn: &Connection, r: &Request) -> rusqlite::Result<String> {
 }
 
 /// A verified erasure: plan it, approve the plan, or wait for cron (or for the hold to end).
-fn erasure(conn: &Connection, id: &str) -> rusqlite::Result<String> {
-    let plan: Option<(bool, bool)> = conn
-        .query_row(
-            "SELECT approved_at IS NOT NULL, held_at IS NOT NULL FROM erasure_plan
-             WHERE request_id = ?1 AND applied_at IS NULL",
-            [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
+fn erasure(conn: &dyn Db, id: &str) -> anyhow::Result<String> {
+    let plan: Option<(bool, bool)> = conn.first(
+        "SELECT approved_at IS NOT NULL, held_at IS NOT NULL FROM erasure_plan
+         WHERE request_id = ?1 AND applied_at IS NULL",
+        &[text(id)],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     Ok(match plan {
         None => format!("plan: dsr erase {id} --dry-run"),
         Some((_, true)) => "erasure plan on hold".to_owned(),

@@ -3,8 +3,9 @@
 //! another means than a code; an extension of the deadline (Art. 12(3)); a refusal (Art. 12(4),
 //! (5)); the expiry of a request never verified.
 
+use crate::store::db::Db;
+use crate::vals;
 use chrono::NaiveDate;
-use rusqlite::{params, Connection};
 use serde_json::json;
 
 use super::{due_date, load, Kind, RejectReason, Request};
@@ -13,23 +14,23 @@ use crate::clock::Clock;
 use crate::error::Error;
 
 /// Record the substance of the answer.
-pub fn set_outcome(conn: &Connection, r: &Request, outcome: &serde_json::Value) -> anyhow::Result<()> {
-    conn.execute("UPDATE request SET outcome = ?2 WHERE id = ?1", params![r.id, outcome.to_string()])?;
+pub fn set_outcome(conn: &dyn Db, r: &Request, outcome: &serde_json::Value) -> anyhow::Result<()> {
+    conn.run("UPDATE request SET outcome = ?2 WHERE id = ?1", &vals![r.id, outcome.to_string()]?)?;
     Ok(())
 }
 
 /// Set a request's state and record it.
 pub fn set_state(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     r: &Request,
     state: &str,
     details: serde_json::Value,
 ) -> anyhow::Result<()> {
     let closing = matches!(state, "completed" | "rejected" | "expired");
-    conn.execute(
+    conn.run(
         "UPDATE request SET state = ?2, closed_at = CASE WHEN ?3 THEN ?4 ELSE closed_at END WHERE id = ?1",
-        params![r.id, state, closing, clock.timestamp()],
+        &vals![r.id, state, closing, clock.timestamp()]?,
     )?;
     audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), &format!("request-{state}"), details)?;
     Ok(())
@@ -37,9 +38,11 @@ pub fn set_state(
 
 /// Record that the answer of a verified request is prepared (viewed, written, carried out). The
 /// request stays open until the answer is delivered ([`deliver`]): viewing never completes it.
-pub fn answered(conn: &Connection, clock: &Clock, r: &Request, details: serde_json::Value) -> anyhow::Result<()> {
-    conn.prepare_cached("UPDATE request SET answered_at = coalesce(answered_at, ?2) WHERE id = ?1")?
-        .execute(params![r.id, clock.timestamp()])?;
+pub fn answered(conn: &dyn Db, clock: &Clock, r: &Request, details: serde_json::Value) -> anyhow::Result<()> {
+    conn.run(
+        "UPDATE request SET answered_at = coalesce(answered_at, ?2) WHERE id = ?1",
+        &vals![r.id, clock.timestamp()]?,
+    )?;
     audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "answer-prepared", details)?;
     Ok(())
 }
@@ -65,7 +68,7 @@ impl DeliveryChannel {
 /// Record that the answer reached the person: the only thing that completes a request. For an
 /// access or export request this is also the moment of disclosure, and is audited as such.
 pub fn deliver(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     r: &Request,
     channel: &str,
@@ -91,9 +94,9 @@ pub fn deliver(
         Some(t) if channel != "email" => crate::free_text::record(conn, clock, Some(&r.id), "--ref", t)?,
         other => json!(other),
     };
-    conn.execute(
+    conn.run(
         "UPDATE request SET delivered_at = ?2, delivery_channel = ?3, delivery_ref = ?4 WHERE id = ?1",
-        params![r.id, clock.timestamp(), channel, reference],
+        &vals![r.id, clock.timestamp(), channel, reference]?,
     )?;
     if matches!(r.kind(), Kind::Access | Kind::Export) {
         audit::append(
@@ -122,14 +125,14 @@ pub fn deliver(
 }
 
 /// Complete a request whose answer was delivered once the last task of its systems is done.
-pub fn complete_after_tasks(conn: &Connection, clock: &Clock, r: &Request) -> anyhow::Result<()> {
+pub fn complete_after_tasks(conn: &dyn Db, clock: &Clock, r: &Request) -> anyhow::Result<()> {
     set_state(conn, clock, r, "completed", json!({"delivered": r.delivery_channel, "after": "tasks done"}))
 }
 
 /// Record a verification by a means other than an email code: a portal session (batches), or an
 /// officer's recorded method with its reason (`dsr verify --method`).
 pub fn mark_verified(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     r: &Request,
     method: &str,
@@ -138,10 +141,10 @@ pub fn mark_verified(
 ) -> anyhow::Result<()> {
     let reference = reference.map(str::trim);
     let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
-    conn.prepare_cached(
+    conn.run(
         "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
-    )?
-    .execute(params![r.id, clock.timestamp(), method, reference])?;
+        &vals![r.id, clock.timestamp(), method, reference]?,
+    )?;
     let details = match reason {
         // An officer's alternative to the code, with why (audited as such).
         Some(why) => {
@@ -156,7 +159,7 @@ pub fn mark_verified(
 
 /// Extend the deadline (Art. 12(3)): by one or two further months, with a reason, decided within
 /// the first month; recorded as told to the person today.
-pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason: &str) -> anyhow::Result<Request> {
+pub fn extend(conn: &dyn Db, clock: &Clock, r: &Request, months: u32, reason: &str) -> anyhow::Result<Request> {
     let today = clock.now().date_naive();
     if !r.is_open() {
         return Err(Error::RequestState(format!(
@@ -199,9 +202,9 @@ pub fn extend(conn: &Connection, clock: &Clock, r: &Request, months: u32, reason
         Some(prev) => format!("{prev}\n{}", reason.trim()),
         None => reason.trim().to_owned(),
     };
-    conn.execute(
+    conn.run(
         "UPDATE request SET extended_due_on = ?2, extension_reason = ?3, extension_told_on = ?4 WHERE id = ?1",
-        params![r.id, new_due, reason, today],
+        &vals![r.id, new_due, reason, today]?,
     )?;
     audit::append(
         conn,
@@ -220,13 +223,7 @@ fn months_between(received: NaiveDate, extended: NaiveDate) -> u32 {
 }
 
 /// Refuse a request (Art. 12(4)/(5)) with a reason and a note; the answer names the complaint route.
-pub fn reject(
-    conn: &Connection,
-    clock: &Clock,
-    r: &Request,
-    reason: RejectReason,
-    note: &str,
-) -> anyhow::Result<Request> {
+pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, note: &str) -> anyhow::Result<Request> {
     if !r.is_open() {
         return Err(Error::RequestState(format!(
             "request {} is {}; only an open request can be rejected",
@@ -238,9 +235,9 @@ pub fn reject(
         return Err(Error::invalid("--note", "a refusal must state its reasons (Art. 12(4))").into());
     }
     let typed = crate::free_text::record(conn, clock, Some(&r.id), "--note", note)?;
-    conn.execute(
+    conn.run(
         "UPDATE request SET rejection_reason = ?2, rejection_note = ?3 WHERE id = ?1",
-        params![r.id, reason.as_str(), note.trim()],
+        &vals![r.id, reason.as_str(), note.trim()]?,
     )?;
     set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": typed}))?;
     load(conn, &r.id)
@@ -251,23 +248,32 @@ pub fn reject(
 /// (`--received` long ago) stays open, and overdue, rather than expiring before the person could
 /// answer. Runs before commands that list or act on requests, so the state is current without a
 /// daemon.
-pub fn expire_stale(conn: &Connection, clock: &Clock) -> anyhow::Result<usize> {
+pub fn expire_stale(conn: &dyn Db, clock: &Clock) -> anyhow::Result<usize> {
     let now = clock.now();
     let today = now.date_naive();
     let month_ago = crate::clock::stamp(now.checked_sub_months(chrono::Months::new(1)).unwrap_or(now));
-    let stale: Vec<Request> = conn
-        .prepare(
-            "SELECT * FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1
+    let mut stale: Vec<Request> = Vec::new();
+    conn.each(
+        &format!(
+            "SELECT {} FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1
                AND created_at < ?2",
-        )?
-        .query_map(params![today, month_ago], Request::from_row)?
-        .collect::<Result<_, _>>()?;
+            super::COLUMNS
+        ),
+        &vals![today, month_ago]?,
+        &mut |row| {
+            stale.push(Request::from_row(&row)?);
+            Ok(())
+        },
+    )?;
     for r in &stale {
-        conn.execute(
+        conn.run(
             "UPDATE request SET state = 'expired', closed_at = ?2 WHERE id = ?1",
-            params![r.id, clock.timestamp()],
+            &vals![r.id, clock.timestamp()]?,
         )?;
-        conn.execute("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", [&r.id])?;
+        conn.run(
+            "UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'",
+            &vals![&r.id]?,
+        )?;
         audit::append(
             conn,
             clock,

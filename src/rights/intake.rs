@@ -12,7 +12,8 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::register::{Controller, Register};
 use crate::request::{self, NewRequest, Request};
-use crate::store::Store;
+use crate::store::db::{Conn, Db};
+use crate::vals;
 use crate::{audit, mail, subject, verify};
 
 /// What opening did.
@@ -28,17 +29,19 @@ pub struct Intake {
 }
 
 /// Open the request `new` describes: resolve, dedupe, and queue the code for the address on file.
-pub fn open(store: &mut Store, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Result<Intake> {
-    let keys = Keys::load(&store.conn)?;
-    let register = Register::load(&store.conn)?;
+pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Result<Intake> {
+    let keys = Keys::load(store)?;
+    let register = Register::load(store)?;
+    let place = store.place();
     let controller = register
         .controller
         .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
-    mail::check_setup(&store.path, &controller)?;
-    let tx = store.conn.transaction()?;
-    request::expire_stale(&tx, clock)?;
+    mail::check_setup(&place, &controller)?;
+    let tx_box = store.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    request::expire_stale(tx, clock)?;
     let asked = new.params.clone();
-    let (mut req, fresh) = request::open(&tx, clock, &keys, new)?;
+    let (mut req, fresh) = request::open(tx, clock, &keys, new)?;
     let amended = !fresh && req.params != asked;
     if amended {
         if req.state != "awaiting-verification" {
@@ -54,22 +57,22 @@ pub fn open(store: &mut Store, clock: &Clock, new: &NewRequest<'_>) -> anyhow::R
         }
         // Not verified yet: the open request now asks what the person asks now, and the code sent
         // for what it asked before no longer approves anything.
-        tx.execute("UPDATE request SET params = ?2 WHERE id = ?1", rusqlite::params![req.id, asked.to_string()])?;
+        tx.run("UPDATE request SET params = ?2 WHERE id = ?1", &vals![req.id, asked.to_string()]?)?;
         audit::append(
-            &tx,
+            tx,
             clock,
             Some(&req.id),
             Some(&req.subject_pseudonym),
             "request-amended",
             json!({"params": "replaced"}),
         )?;
-        req = request::load(&tx, &req.id)?;
-        verify::void(&tx, clock, &req)?;
+        req = request::load(tx, &req.id)?;
+        verify::void(tx, clock, &req)?;
     }
     // A new code for the new details, within the limits; known and unknown people alike.
     let mut held_back = None;
     if fresh || amended {
-        match send_code(&tx, clock, &store.path, &keys, &controller, &req) {
+        match send_code(tx, clock, &place, &keys, &controller, &req) {
             Err(e)
                 if amended
                     && matches!(
@@ -85,9 +88,9 @@ pub fn open(store: &mut Store, clock: &Clock, new: &NewRequest<'_>) -> anyhow::R
         }
     }
     if fresh {
-        negative_confirmation(&tx, clock, &store.path, &controller, &req)?;
+        negative_confirmation(tx, clock, &place, &controller, &req)?;
     }
-    tx.commit()?;
+    tx_box.commit()?;
     Ok(Intake { request: req, fresh, amended, held_back })
 }
 
@@ -95,7 +98,7 @@ pub fn open(store: &mut Store, clock: &Clock, new: &NewRequest<'_>) -> anyhow::R
 /// delivered after the commit; a transport failure leaves it queued with its error). A request that names no
 /// one, or a person without an email address, gets no code and the same acknowledgement.
 pub fn send_code(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     clock: &Clock,
     store: &std::path::Path,
     keys: &Keys,
@@ -133,7 +136,7 @@ pub fn send_code(
 /// that address saying no data is linked to it. Sent only to the address given (its owner learns
 /// only about it), never shown differently to the officer; a person on file gets the code instead.
 fn negative_confirmation(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     clock: &Clock,
     store: &std::path::Path,
     controller: &Controller,
@@ -160,55 +163,60 @@ pub struct Checked {
 
 /// Check the code the person relayed for request `id`. Failures (tries, a burned code, a lock)
 /// are recorded before they are reported, so the outcome is committed either way.
-pub fn check(store: &mut Store, clock: &Clock, id: &str, code: &str) -> anyhow::Result<Checked> {
-    let keys = Keys::load(&store.conn)?;
-    let tx = store.conn.transaction()?;
-    request::expire_stale(&tx, clock)?;
-    let req = request::load(&tx, id)?;
-    let outcome = verify::check(&tx, clock, &keys, &req, code)?;
-    tx.commit()?;
+pub fn check(store: &dyn Conn, clock: &Clock, id: &str, code: &str) -> anyhow::Result<Checked> {
+    let keys = Keys::load(store)?;
+    let tx_box = store.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    request::expire_stale(tx, clock)?;
+    let req = request::load(tx, id)?;
+    let outcome = verify::check(tx, clock, &keys, &req, code)?;
+    tx_box.commit()?;
     Ok(Checked { request: req, outcome })
 }
 
 /// Send a new code for a request that awaits verification (the older one no longer works).
-pub fn resend(store: &mut Store, clock: &Clock, id: &str) -> anyhow::Result<Request> {
-    let keys = Keys::load(&store.conn)?;
-    let register = Register::load(&store.conn)?;
+pub fn resend(store: &dyn Conn, clock: &Clock, id: &str) -> anyhow::Result<Request> {
+    let keys = Keys::load(store)?;
+    let register = Register::load(store)?;
     let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
-    mail::check_setup(&store.path, &controller)?;
-    let tx = store.conn.transaction()?;
-    request::expire_stale(&tx, clock)?;
-    let req = request::load(&tx, id)?;
+    let place = store.place();
+    mail::check_setup(&place, &controller)?;
+    let tx_box = store.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    request::expire_stale(tx, clock)?;
+    let req = request::load(tx, id)?;
     if req.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
     }
-    send_code(&tx, clock, &store.path, &keys, &controller, &req)?;
-    tx.commit()?;
+    send_code(tx, clock, &place, &keys, &controller, &req)?;
+    tx_box.commit()?;
     Ok(req)
 }
 
 /// Verify request `id` another way than by code (the officer's method, reference and reason).
 pub fn alternative(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     id: &str,
     method: &str,
     reference: &str,
     reason: &str,
 ) -> anyhow::Result<Request> {
-    let tx = store.conn.transaction()?;
-    request::expire_stale(&tx, clock)?;
-    let req = request::load(&tx, id)?;
-    verify::alternative(&tx, clock, &req, method, reference, reason)?;
-    tx.commit()?;
+    let tx_box = store.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    request::expire_stale(tx, clock)?;
+    let req = request::load(tx, id)?;
+    verify::alternative(tx, clock, &req, method, reference, reason)?;
+    tx_box.commit()?;
     Ok(req)
 }
 
 /// Unlock verification for the person of request `id` after repeated failures, with a reason.
-pub fn unlock(store: &mut Store, clock: &Clock, id: &str, reason: &str) -> anyhow::Result<Request> {
-    let tx = store.conn.transaction()?;
-    let req = request::load(&tx, id)?;
-    verify::unlock(&tx, clock, &req, reason)?;
-    tx.commit()?;
+pub fn unlock(store: &dyn Conn, clock: &Clock, id: &str, reason: &str) -> anyhow::Result<Request> {
+    let tx_box = store.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    let req = request::load(tx, id)?;
+    verify::unlock(tx, clock, &req, reason)?;
+    tx_box.commit()?;
     Ok(req)
 }

@@ -30,6 +30,10 @@ pub trait Db {
     /// Each row a query returns, in order. The rows are read before `f` sees them on
     /// PostgreSQL, so `f` may run statements of its own.
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()>;
+    /// Where dsr keeps the files that go with this store (the outbox, the erasure journal):
+    /// a SQLite store's own path, beside which they lie; for a PostgreSQL store, a name in the
+    /// directory dsr runs in (see [`Pg::new`]).
+    fn place(&self) -> std::path::PathBuf;
 }
 
 impl dyn Db + '_ {
@@ -107,6 +111,16 @@ impl FromValue for Vec<u8> {
     }
 }
 
+/// A date as dsr writes it (`YYYY-MM-DD`, text on both backends).
+impl FromValue for chrono::NaiveDate {
+    fn from_value(v: &Value) -> Option<Self> {
+        match v {
+            Value::Text(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok(),
+            _ => None,
+        }
+    }
+}
+
 impl FromValue for f64 {
     fn from_value(v: &Value) -> Option<Self> {
         match v {
@@ -124,6 +138,67 @@ impl<T: FromValue> FromValue for Option<T> {
             v => T::from_value(v).map(Some),
         }
     }
+}
+
+/// A store's connection on either backend, which begins write transactions (on SQLite with
+/// the write lock taken up front, as every dsr connection does; on PostgreSQL at read
+/// committed, see [`Pg::begin`]). Dropped uncommitted, a transaction rolls back.
+pub trait Conn: Db {
+    fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>>;
+}
+
+/// A write transaction of either backend.
+pub trait Tx: Db {
+    fn commit(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+impl Conn for rusqlite::Connection {
+    fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        Ok(Box::new(self.unchecked_transaction()?))
+    }
+}
+
+impl Tx for rusqlite::Transaction<'_> {
+    fn commit(self: Box<Self>) -> anyhow::Result<()> {
+        Ok((*self).commit()?)
+    }
+}
+
+impl Conn for Pg {
+    fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        Ok(Box::new(Pg::begin(self)?))
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn commit(self: Box<Self>) -> anyhow::Result<()> {
+        PgTx::commit(*self)
+    }
+}
+
+/// A parameter from anything rusqlite binds, converted as rusqlite converts it (a date as
+/// `YYYY-MM-DD`, a bool as 0 or 1), so both backends store what SQLite stored before.
+pub fn value(v: &dyn rusqlite::ToSql) -> anyhow::Result<Value> {
+    use rusqlite::types::ToSqlOutput;
+    Ok(match v.to_sql()? {
+        ToSqlOutput::Borrowed(r) => match r {
+            rusqlite::types::ValueRef::Null => Value::Null,
+            rusqlite::types::ValueRef::Integer(i) => Value::Integer(i),
+            rusqlite::types::ValueRef::Real(f) => Value::Real(f),
+            rusqlite::types::ValueRef::Text(t) => Value::Text(String::from_utf8(t.to_vec())?),
+            rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        },
+        ToSqlOutput::Owned(v) => v,
+        other => anyhow::bail!("a parameter dsr does not bind: {other:?}"),
+    })
+}
+
+/// Parameters for [`Db::run`] and [`Db::each`] from Rust values: `vals![id, name, when]?`.
+#[macro_export]
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => {
+        (|| -> anyhow::Result<Vec<$crate::store::db::Value>> { Ok(vec![$($crate::store::db::value(&$v)?),*]) })()
+    };
 }
 
 /// A parameter from a Rust value.
@@ -156,6 +231,9 @@ impl Db for rusqlite::Connection {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
     }
+    fn place(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(self.path().unwrap_or_default())
+    }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         Ok(self.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?)
     }
@@ -167,6 +245,9 @@ impl Db for rusqlite::Connection {
 impl Db for rusqlite::Transaction<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Sqlite
+    }
+    fn place(&self) -> std::path::PathBuf {
+        (**self).place()
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         (**self).run(sql, params)

@@ -16,13 +16,24 @@ pub struct Pg {
     /// Inside a transaction a failed statement aborts it: a preparation that may fail is then
     /// tried under a savepoint.
     in_transaction: std::cell::Cell<bool>,
+    /// See [`Db::place`].
+    place: std::path::PathBuf,
 }
 
 impl Pg {
     /// Use `client` with unqualified names resolving in `schema` (a name `Target` checked).
+    /// The files that go with the store (the outbox, the erasure journal) are in the directory
+    /// dsr runs in, named after the schema as if it were a store file there: `outbox/`,
+    /// `SCHEMA.erasures`.
     pub fn new(mut client: postgres::Client, schema: &str) -> anyhow::Result<Pg> {
         client.batch_execute(&format!("SET search_path TO {schema}"))?;
-        Ok(Pg { client: RefCell::new(client), prepared: RefCell::new(HashMap::new()), in_transaction: false.into() })
+        let place = std::env::current_dir()?.join(schema);
+        Ok(Pg {
+            client: RefCell::new(client),
+            prepared: RefCell::new(HashMap::new()),
+            in_transaction: false.into(),
+            place,
+        })
     }
 
     /// Begin a transaction (read committed, whatever the server's default: a writer waiting
@@ -94,6 +105,9 @@ impl Db for Pg {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
+    fn place(&self) -> std::path::PathBuf {
+        self.place.clone()
+    }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         let stmt = self.statement(sql, params)?;
         let params: Vec<Param> = params.iter().map(Param).collect();
@@ -140,6 +154,9 @@ impl Drop for PgTx<'_> {
 impl Db for PgTx<'_> {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+    fn place(&self) -> std::path::PathBuf {
+        self.db.place()
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         self.db.run(sql, params)

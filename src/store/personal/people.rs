@@ -3,9 +3,9 @@
 //! anchor row that lets dsr's own records refer to them when the people are not the store's
 //! `person` table.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
-use crate::store::db::{text, Db, Value};
+use crate::store::db::{text, Db, Dialect, Value};
 
 use super::DataMap;
 use crate::map::table::{IdentifierKind, Table};
@@ -15,13 +15,17 @@ impl DataMap {
     /// the store. When the people are another table (one of a company database, or of another
     /// name), a bare row there with the person's id lets those references hold: it carries no
     /// data of theirs, and goes when they are erased ([`Self::drop_anchor`]).
-    pub fn anchor(&self, conn: &Connection, person: i64, now: &str) -> rusqlite::Result<()> {
+    pub fn anchor(&self, conn: &dyn Db, person: i64, now: &str) -> anyhow::Result<()> {
         if self.root().is_none_or(|r| r.sql_name() == "person") {
             return Ok(());
         }
-        conn.execute(
-            "INSERT OR IGNORE INTO main.person (id, created_at, source) VALUES (?1, ?2, 'import')",
-            params![person, now],
+        // `main.`: a company database attached to a SQLite store may have a table of that name.
+        let person_table = if conn.dialect() == Dialect::Sqlite { "main.person" } else { "person" };
+        conn.run(
+            &format!(
+                "INSERT INTO {person_table} (id, created_at, source) VALUES (?1, ?2, 'import') ON CONFLICT DO NOTHING"
+            ),
+            &[person.into(), text(now)],
         )?;
         Ok(())
     }
@@ -109,12 +113,7 @@ impl DataMap {
 
     /// The address to mail a person at: the address the identifier named (as the person wrote
     /// it), else the first in the email identifier's `preferred` order.
-    pub fn address_on_file(
-        &self,
-        conn: &Connection,
-        person: i64,
-        named: Option<&str>,
-    ) -> rusqlite::Result<Option<String>> {
+    pub fn address_on_file(&self, conn: &dyn Db, person: i64, named: Option<&str>) -> anyhow::Result<Option<String>> {
         for t in &self.tables {
             let Some(id) = t.identifier.iter().find(|i| i.kind == IdentifierKind::Email) else { continue };
             let Some(scope) = self.scope(&t.name) else { continue };
@@ -124,8 +123,7 @@ impl DataMap {
                 "SELECT {shown} FROM {} WHERE {} ORDER BY ({} = ?2) DESC, {order} LIMIT 1",
                 scope.from, scope.filter, id.column
             );
-            let found =
-                conn.prepare_cached(&sql)?.query_row(params![person, named.unwrap_or("")], |r| r.get(0)).optional()?;
+            let found = conn.first(&sql, &[person.into(), text(named.unwrap_or(""))], |r| r.get(0))?;
             if found.is_some() {
                 return Ok(found);
             }

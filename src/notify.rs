@@ -102,7 +102,7 @@ pub fn record_claim_recall(
         .filter(|r| register.recipients.iter().any(|x| x.code == r.code && x.received_via == "dunning-step"))
         .collect();
     if found.is_empty() {
-        return Ok(list(conn, &req.id)?);
+        return list(conn, &req.id);
     }
     insert(conn, clock, req, &found, json!("claim handed over at the dunning step"), what)
 }
@@ -137,13 +137,13 @@ fn insert(
         "recipients-to-notify",
         json!({"recipients": found.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), "concerning": concerning}),
     )?;
-    Ok(list(conn, &req.id)?)
+    list(conn, &req.id)
 }
 
 const COLUMNS: &str =
     "n.recipient, r.name, n.what, n.state, n.listed_at, n.notified_at, n.notified_by, n.reference, n.reason";
 
-fn row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Notification> {
+fn row(r: &crate::store::db::Row, at: usize) -> anyhow::Result<Notification> {
     Ok(Notification {
         recipient: r.get(at)?,
         name: r.get(at + 1)?,
@@ -158,24 +158,38 @@ fn row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Notification> {
 }
 
 /// The notifications of one request, in register order.
-pub fn list(conn: &Connection, request: &str) -> rusqlite::Result<Vec<Notification>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM notification n JOIN recipient r ON r.code = n.recipient
-         WHERE n.request_id = ?1 ORDER BY r.rowid, n.id"
-    ))?
-    .query_map([request], |r| row(r, 0))?
-    .collect()
+pub fn list(conn: &dyn crate::store::db::Db, request: &str) -> anyhow::Result<Vec<Notification>> {
+    let mut out = Vec::new();
+    conn.each(
+        &format!(
+            "SELECT {COLUMNS} FROM notification n JOIN recipient r ON r.code = n.recipient
+             WHERE n.request_id = ?1 ORDER BY r.rowid, n.id"
+        ),
+        &[crate::store::db::text(request)],
+        &mut |r| {
+            out.push(row(&r, 0)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// Every notification still to be done, oldest first.
-pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Open>> {
-    conn.prepare_cached(&format!(
-        "SELECT q.id, q.kind, {COLUMNS} FROM notification n JOIN recipient r ON r.code = n.recipient
-         JOIN request q ON q.id = n.request_id
-         WHERE n.state = 'to-notify' ORDER BY n.listed_at, q.received_on, q.id, r.rowid, n.id"
-    ))?
-    .query_map([], |r| Ok(Open { request: r.get(0)?, right: r.get(1)?, notification: row(r, 2)? }))?
-    .collect()
+pub fn open(conn: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Open>> {
+    let mut out = Vec::new();
+    conn.each(
+        &format!(
+            "SELECT q.id, q.kind, {COLUMNS} FROM notification n JOIN recipient r ON r.code = n.recipient
+             JOIN request q ON q.id = n.request_id
+             WHERE n.state = 'to-notify' ORDER BY n.listed_at, q.received_on, q.id, r.rowid, n.id"
+        ),
+        &[],
+        &mut |r| {
+            out.push(Open { request: r.get(0)?, right: r.get(1)?, notification: row(&r, 2)? });
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// Close every open notification of a recipient on a request, with its proof.

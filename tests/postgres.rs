@@ -450,7 +450,7 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     let out = on_pg(&["lookup", "--email", "noor.hendriks@example.org"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Found person"), "{out:?}");
     // A command not yet on PostgreSQL says so; a schema that is not a store is named.
-    let out = on_pg(&["request", "list"]);
+    let out = on_pg(&["erase", "--due"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not run on a PostgreSQL store yet"));
     let out = dsr_on("no_such_store", &["audit", "verify"]);
@@ -847,6 +847,21 @@ fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
     };
     assert_eq!(names(pg_dir.path()), names(env.dir.path()));
     assert_eq!(same(&["mail", "list"]).status.code(), Some(0));
+    // The officer's list and a request's page; an extension and a refusal with their letters.
+    for args in [
+        &["request", "list"][..],
+        &["--json", "request", "list", "--open"],
+        &["--json", "request", "show", "DSR-2026-0001"],
+        &["request", "show", "DSR-2026-0002"],
+        &["request", "extend", "DSR-2026-0002", "--months", "1", "--reason", "complexity"],
+        &["--json", "request", "reject", "DSR-2026-0003", "--reason", "unfounded", "--note", "complexity"],
+        &["request", "reject", "DSR-2026-0003", "--reason", "unfounded", "--note", "complexity"],
+        &["request", "extend", "DSR-2026-0042", "--months", "1", "--reason", "complexity"],
+        &["--json", "request", "list", "--to-notify"],
+        &["--json", "request", "show", "DSR-2026-0003"],
+    ] {
+        same(args);
+    }
     // The audit trails record the same actions in the same order.
     let actions = |out: std::process::Output| -> Vec<String> {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

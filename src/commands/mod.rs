@@ -22,7 +22,7 @@ mod retention;
 mod tasks;
 mod verify;
 
-use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, SubjectArgs};
+use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, RequestCommand, SubjectArgs};
 use crate::clock::Clock;
 use crate::exit::Code;
 use crate::keys::Keys;
@@ -226,12 +226,18 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             }
             Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
             Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
+            Command::Request(
+                cmd @ (RequestCommand::List { .. }
+                | RequestCommand::Show { .. }
+                | RequestCommand::Extend { .. }
+                | RequestCommand::Reject { .. }),
+            ) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
             // These do not use --db.
             Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), runs `verify`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), runs `verify`, `request list`, `request show`, `request extend`, `request reject`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -10,7 +10,7 @@ use crate::notify;
 use crate::output::{sanitize, table};
 use crate::request::{self, Filter, Request};
 
-use super::Ctx;
+use super::{Ctx, Session};
 
 #[derive(Debug, Serialize)]
 struct Listed {
@@ -43,7 +43,7 @@ struct Shown {
     timeline: Vec<Entry>,
 }
 
-fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> anyhow::Result<Listed> {
+fn listed(conn: &dyn crate::store::db::Db, r: Request, today: chrono::NaiveDate) -> anyhow::Result<Listed> {
     let days_left = r.days_left(today);
     let progress = match (r.state.as_str(), &r.answered_at, &r.delivery_channel) {
         ("verified", Some(_), Some(channel)) => format!("delivered ({channel}), waiting for the systems' tasks"),
@@ -66,7 +66,7 @@ fn listed(conn: &rusqlite::Connection, r: Request, today: chrono::NaiveDate) -> 
 }
 
 /// Mark the requests whose letters a transport refused (they wait in the queue).
-fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> anyhow::Result<Vec<Listed>> {
+fn with_stuck(conn: &dyn crate::store::db::Db, mut all: Vec<Listed>) -> anyhow::Result<Vec<Listed>> {
     let stuck = crate::queue::stuck(conn)?;
     for l in &mut all {
         l.letters_not_sent = stuck.get(&l.request.id).copied().unwrap_or(0);
@@ -75,16 +75,36 @@ fn with_stuck(conn: &rusqlite::Connection, mut all: Vec<Listed>) -> anyhow::Resu
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
-    request::decide::expire(&mut ctx.store.conn, &ctx.clock)?;
+    match cmd {
+        RequestCommand::Delivered { id, channel, reference } => {
+            request::decide::expire(&ctx.store.conn, &ctx.clock)?;
+            super::deliver::delivered(ctx, &id, channel, &reference)
+        }
+        RequestCommand::Notified { id, recipient, reference, impossible: _, reason } => {
+            request::decide::expire(&ctx.store.conn, &ctx.clock)?;
+            let proof = match (&reference, &reason) {
+                (Some(r), _) => notify::Proof::Reference(r),
+                (None, reason) => notify::Proof::Impossible(reason.as_deref().unwrap_or_default()),
+            };
+            super::change::notified(ctx, &id, &recipient, &proof)
+        }
+        cmd => request_on(&mut ctx.session(), &cmd),
+    }
+}
+
+/// The request commands that run on both backends: list, show, extend, reject.
+pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Code> {
+    request::decide::expire(ctx.conn, ctx.clock)?;
     let today = ctx.clock.now().date_naive();
     match cmd {
         RequestCommand::List { to_notify: true, .. } => return to_notify(ctx),
         RequestCommand::List { open, overdue, .. } => {
-            let all: Vec<Listed> = request::list(&ctx.store.conn, &ctx.clock, Filter { open, overdue })?
+            let (open, overdue) = (*open, *overdue);
+            let all: Vec<Listed> = request::list(ctx.conn, ctx.clock, Filter { open, overdue })?
                 .into_iter()
-                .map(|r| listed(&ctx.store.conn, r, today))
+                .map(|r| listed(ctx.conn, r, today))
                 .collect::<anyhow::Result<_>>()?;
-            let all = with_stuck(&ctx.store.conn, all)?;
+            let all = with_stuck(ctx.conn, all)?;
             if ctx.out.json {
                 ctx.out.json(&serde_json::json!({"format_version": 1, "requests": all}))?;
                 return Ok(Code::Ok);
@@ -94,7 +114,7 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
                 return Ok(Code::Ok);
             }
             // Fits 80 columns: the state and dates are in `request show` and `--json`.
-            let mut t = table::new(&ctx.out, &["Request", "Subject", "Right", "Days left", "Next action"]);
+            let mut t = table::new(ctx.out, &["Request", "Subject", "Right", "Days left", "Next action"]);
             for l in &all {
                 let days = if l.request.is_open() { l.days_left.to_string() } else { "-".to_owned() };
                 let days = if l.overdue { ctx.out.paint(&format!("{days} OVERDUE"), "31") } else { days };
@@ -109,11 +129,11 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             ctx.out.data(&t.to_string())?;
         }
         RequestCommand::Show { id } => {
-            let r = request::load(&ctx.store.conn, &id)?;
-            let timeline = audit::list(&ctx.store.conn, Some(&r.id))?;
-            let recipients = crate::notify::list(&ctx.store.conn, &r.id)?;
-            let queued = crate::queue::pending(&ctx.store.conn, Some(&r.id))?;
-            let mut request = listed(&ctx.store.conn, r, today)?;
+            let r = request::load(ctx.conn, id)?;
+            let timeline = audit::list(ctx.conn, Some(&r.id))?;
+            let recipients = crate::notify::list(ctx.conn, &r.id)?;
+            let queued = crate::queue::pending(ctx.conn, Some(&r.id))?;
+            let mut request = listed(ctx.conn, r, today)?;
             request.letters_not_sent = queued.iter().filter(|q| q.tries > 0).count() as i64;
             let shown = Shown { format_version: 1, request, recipients, queued, timeline };
             if ctx.out.json {
@@ -123,23 +143,16 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
             }
         }
         RequestCommand::Extend { id, months, reason, reason_nl } => {
-            let reason = super::in_both_languages(&ctx.out, "--reason", "--reason-nl", &reason, reason_nl.as_deref())?;
-            let told = request::decide::extend(&mut ctx.store, &ctx.clock, &id, months, &reason)?;
+            let reason = super::in_both_languages(ctx.out, "--reason", "--reason-nl", reason, reason_nl.as_deref())?;
+            let told = request::decide::extend(ctx.conn, ctx.clock, id, *months, &reason)?;
             report_letter(ctx, &told.request, "extended", told.letter, told.sent)?;
         }
-        RequestCommand::Delivered { id, channel, reference } => {
-            return super::deliver::delivered(ctx, &id, channel, &reference);
-        }
-        RequestCommand::Notified { id, recipient, reference, impossible: _, reason } => {
-            let proof = match (&reference, &reason) {
-                (Some(r), _) => notify::Proof::Reference(r),
-                (None, reason) => notify::Proof::Impossible(reason.as_deref().unwrap_or_default()),
-            };
-            return super::change::notified(ctx, &id, &recipient, &proof);
+        RequestCommand::Delivered { .. } | RequestCommand::Notified { .. } => {
+            unreachable!("request() runs these on SQLite itself")
         }
         RequestCommand::Reject { id, reason, note, note_nl } => {
-            let note = super::in_both_languages(&ctx.out, "--note", "--note-nl", &note, note_nl.as_deref())?;
-            let told = request::decide::reject(&mut ctx.store, &ctx.clock, &id, reason, &note)?;
+            let note = super::in_both_languages(ctx.out, "--note", "--note-nl", note, note_nl.as_deref())?;
+            let told = request::decide::reject(ctx.conn, ctx.clock, id, *reason, &note)?;
             report_letter(ctx, &told.request, "rejected", told.letter, told.sent)?;
         }
     }
@@ -147,8 +160,8 @@ pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
 }
 
 /// `dsr request list --to-notify`: every Art. 19 notification still to be done.
-fn to_notify(ctx: &Ctx) -> anyhow::Result<Code> {
-    let open = notify::open(&ctx.store.conn)?;
+fn to_notify(ctx: &Session) -> anyhow::Result<Code> {
+    let open = notify::open(ctx.conn)?;
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({"format_version": 1, "to_notify": open}))?;
         return Ok(Code::Ok);
@@ -157,7 +170,7 @@ fn to_notify(ctx: &Ctx) -> anyhow::Result<Code> {
         ctx.out.data("No recipients left to notify.")?;
         return Ok(Code::Ok);
     }
-    let mut t = table::new(&ctx.out, &["Request", "Right", "Recipient", "Code", "Tell them", "Listed"]);
+    let mut t = table::new(ctx.out, &["Request", "Right", "Recipient", "Code", "Tell them", "Listed"]);
     for o in &open {
         let n = &o.notification;
         t.add_row(vec![
@@ -175,7 +188,13 @@ fn to_notify(ctx: &Ctx) -> anyhow::Result<Code> {
     Ok(Code::Ok)
 }
 
-fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Option<mail::Sent>) -> anyhow::Result<()> {
+fn report_letter(
+    ctx: &Session,
+    r: &Request,
+    what: &str,
+    letter: String,
+    sent: Option<mail::Sent>,
+) -> anyhow::Result<()> {
     if ctx.out.json {
         ctx.out.json(&serde_json::json!({"format_version": 1, "request": r, "letter": letter, "sent": sent}))?;
         return Ok(());
@@ -190,9 +209,9 @@ fn report_letter(ctx: &Ctx, r: &Request, what: &str, letter: String, sent: Optio
     Ok(())
 }
 
-fn render_show(ctx: &Ctx, s: &Shown) -> String {
+fn render_show(ctx: &Session, s: &Shown) -> String {
     let r = &s.request.request;
-    let mut t = table::new(&ctx.out, &["Field", "Value"]);
+    let mut t = table::new(ctx.out, &["Field", "Value"]);
     let mut row = |k: &str, v: String| {
         t.add_row(vec![table::cell(k), table::cell(&v)]);
     };
@@ -234,7 +253,7 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
         // A refusal always has a note; none left means it was erased with the person.
         row("Rejected", format!("{reason}: {}", r.rejection_note.clone().unwrap_or_else(|| "(erased)".into())));
     }
-    let mut tl = table::new(&ctx.out, &["#", "Time", "Actor", "Event", "Details"]);
+    let mut tl = table::new(ctx.out, &["#", "Time", "Actor", "Event", "Details"]);
     for e in &s.timeline {
         tl.add_row(vec![
             table::cell(&e.id.to_string()),
@@ -246,7 +265,7 @@ fn render_show(ctx: &Ctx, s: &Shown) -> String {
     }
     let mut out = format!("{t}\n");
     if !s.recipients.is_empty() {
-        let mut rt = table::new(&ctx.out, &["Recipient", "Code", "Tell them", "State"]);
+        let mut rt = table::new(ctx.out, &["Recipient", "Code", "Tell them", "State"]);
         for n in &s.recipients {
             let state = match (&n.notified_at, n.reference.as_ref().or(n.reason.as_ref())) {
                 (Some(at), Some(proof)) => format!("{} {at}: {proof}", n.state),

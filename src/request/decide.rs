@@ -3,13 +3,12 @@
 //! audit entries and the queued letter (sent after the commit). Also the expiry of stale
 //! requests, run before the commands that list or act on requests.
 
-use rusqlite::Connection;
-
 use super::{RejectReason, Request};
 use crate::clock::Clock;
 use crate::mail::{self, Letter, Sent};
 use crate::register::{Controller, Register};
-use crate::store::Store;
+use crate::store::db::{Conn, Db};
+use crate::vals;
 
 /// A decision the person is told of: the request afterwards, the letter, and where it was
 /// queued (None: no email address on file, the officer sends the letter by other means).
@@ -21,47 +20,47 @@ pub struct Told {
 }
 
 /// Expire the requests the person never verified in time ([`super::expire_stale`]).
-pub fn expire(conn: &mut Connection, clock: &Clock) -> anyhow::Result<()> {
-    let tx = conn.transaction()?;
-    super::expire_stale(&tx, clock)?;
+pub fn expire(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
+    let tx = conn.begin()?;
+    super::expire_stale(&*tx, clock)?;
     tx.commit()?;
     Ok(())
 }
 
 /// Extend the deadline of request `id` by `months` with a reason, and tell the person.
-pub fn extend(store: &mut Store, clock: &Clock, id: &str, months: u32, reason: &str) -> anyhow::Result<Told> {
-    let controller = controller(&store.conn)?;
-    let tx = store.conn.transaction()?;
-    let r = super::load(&tx, id)?;
-    let r = super::extend(&tx, clock, &r, months, reason)?;
+pub fn extend(store: &dyn Conn, clock: &Clock, id: &str, months: u32, reason: &str) -> anyhow::Result<Told> {
+    let controller = controller(store)?;
+    let tx = store.begin()?;
+    let r = super::load(&*tx, id)?;
+    let r = super::extend(&*tx, clock, &r, months, reason)?;
     let letter = Letter {
         kind: "extension",
         subject: format!("Verlenging / Extension ({})", r.id),
         body: extension_letter(&controller, &r),
     };
-    let sent = mail::notify(&tx, clock, &store.path, &controller, &r, &letter)?;
+    let sent = mail::notify(&*tx, clock, &store.place(), &controller, &r, &letter)?;
     tx.commit()?;
     Ok(Told { request: r, letter: letter.body, sent })
 }
 
 /// Refuse request `id` with a reason and a note, and tell the person why and how to complain.
-pub fn reject(store: &mut Store, clock: &Clock, id: &str, reason: RejectReason, note: &str) -> anyhow::Result<Told> {
-    let controller = controller(&store.conn)?;
-    let tx = store.conn.transaction()?;
-    let r = super::load(&tx, id)?;
-    let r = super::reject(&tx, clock, &r, reason, note)?;
-    let earlier = earlier_requests(&tx, &r)?;
+pub fn reject(store: &dyn Conn, clock: &Clock, id: &str, reason: RejectReason, note: &str) -> anyhow::Result<Told> {
+    let controller = controller(store)?;
+    let tx = store.begin()?;
+    let r = super::load(&*tx, id)?;
+    let r = super::reject(&*tx, clock, &r, reason, note)?;
+    let earlier = earlier_requests(&*tx, &r)?;
     let letter = Letter {
         kind: "rejection",
         subject: format!("Weigering / Refusal ({})", r.id),
         body: rejection_letter(&controller, &r, &earlier),
     };
-    let sent = mail::notify(&tx, clock, &store.path, &controller, &r, &letter)?;
+    let sent = mail::notify(&*tx, clock, &store.place(), &controller, &r, &letter)?;
     tx.commit()?;
     Ok(Told { request: r, letter: letter.body, sent })
 }
 
-fn controller(conn: &Connection) -> anyhow::Result<Controller> {
+fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
     Register::load(conn)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))
 }
 
@@ -83,15 +82,21 @@ Hello,\n\nWe need more time for your request {id} for {right_en}. We will answer
 
 /// The person's earlier requests for the same right (ids, oldest first): what makes a request
 /// repetitive (Art. 12(5)). Matched by person, or by the keyed pseudonym when no one was resolved.
-fn earlier_requests(conn: &Connection, r: &Request) -> rusqlite::Result<Vec<String>> {
-    let (year, seq): (i64, i64) =
-        conn.query_row("SELECT year, seq FROM request WHERE id = ?1", [&r.id], |x| Ok((x.get(0)?, x.get(1)?)))?;
-    conn.prepare(
+fn earlier_requests(conn: &dyn Db, r: &Request) -> anyhow::Result<Vec<String>> {
+    let (year, seq): (i64, i64) = conn
+        .first("SELECT year, seq FROM request WHERE id = ?1", &vals![r.id]?, |x| Ok((x.get(0)?, x.get(1)?)))?
+        .ok_or_else(|| crate::error::Error::UnknownRequest(r.id.clone()))?;
+    let mut out = Vec::new();
+    conn.each(
         "SELECT id FROM request WHERE kind = ?1 AND id <> ?2 AND (year < ?3 OR (year = ?3 AND seq < ?4))
            AND (person_id = ?5 OR subject_pseudonym = ?6) ORDER BY year, seq",
-    )?
-    .query_map(rusqlite::params![r.right, r.id, year, seq, r.person_id, r.subject_pseudonym], |x| x.get(0))?
-    .collect()
+        &vals![r.right, r.id, year, seq, r.person_id, r.subject_pseudonym]?,
+        &mut |x| {
+            out.push(x.get(0)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 /// Art. 12(4): the reasons for not acting, and the right to complain and to go to court.

@@ -5,10 +5,10 @@
 //! once the automated dunning decision handed one of their invoices over), and recipients of
 //! purposes that serve every customer.
 
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::register::{Recipient, Register};
+use crate::store::db::Db;
 use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
@@ -26,8 +26,13 @@ pub struct PersonRecipient {
     pub because: Vec<String>,
 }
 
-fn codes(conn: &Connection, sql: &str, s: &Subject) -> rusqlite::Result<Vec<(String, String)>> {
-    conn.prepare_cached(sql)?.query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect()
+fn codes(conn: &dyn Db, sql: &str, s: &Subject) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    conn.each(sql, &[s.person_id.into()], &mut |r| {
+        out.push((r.get(0)?, r.get(1)?));
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The recipients of one person's data, each with why, in this order: those the person's rows
@@ -35,7 +40,7 @@ fn codes(conn: &Connection, sql: &str, s: &Subject) -> rusqlite::Result<Vec<(Str
 /// consented to (`received_via` links of the consent records), those their rows reached in
 /// another way (other `received_via` links, such as a claim handed over), and the recipients of
 /// purposes that serve every customer.
-pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Result<Vec<PersonRecipient>> {
+pub fn for_person(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result<Vec<PersonRecipient>> {
     let map = &register.map;
     let links = || map.tables.iter().flat_map(|t| t.recipient.iter().map(move |l| (t, l)));
     let mut found: Vec<(String, String)> = Vec::new();
@@ -69,7 +74,7 @@ pub fn for_person(conn: &Connection, register: &Register, s: &Subject) -> anyhow
 }
 
 /// Whether the person has rows in a table whose role is `customer`.
-fn is_customer(conn: &Connection, map: &DataMap, s: &Subject) -> anyhow::Result<bool> {
+fn is_customer(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Result<bool> {
     for t in map.tables_with_role("customer") {
         if map.has_rows(conn, &t.name, s.person_id)? {
             return Ok(true);

@@ -957,3 +957,62 @@ fn eight_officers_opening_and_verifying_at_once_on_postgresql_get_unique_numbers
     let v = audit::verify(&pg).unwrap();
     assert!(v.ok, "{:?}", v.problem);
 }
+
+#[test]
+fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
+    let Some(url) = support::postgres() else { return };
+    for fixture in ["virtio", "voordelig-streamen", "webshop"] {
+        let env = support::Env::with_fixture_at(fixture, "2026-11-02T09:00:00Z");
+        let s = Schema::new(&url, &format!("answer_{}", fixture.replace('-', "_")));
+        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let pg_dir = tempfile::tempdir().unwrap();
+        let on_pg = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
+            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
+        };
+        // Three people each: their access answers as JSON and on the terminal, and in a file.
+        for (n, address) in addresses_on_file(&env, 3).iter().enumerate() {
+            let id = env.open("access", &["--email", address]).request;
+            let code = env.code(&id);
+            env.dsr().args(["verify", &id, &code]).assert().success();
+            let opened = on_pg(&["--json", "access", "--email", address]);
+            let pg_id = serde_json::from_slice::<serde_json::Value>(&opened.stdout).unwrap()["request"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(pg_id, id);
+            let letter = std::fs::read_dir(pg_dir.path().join("outbox"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
+                .unwrap();
+            let pg_code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+            assert_eq!(on_pg(&["verify", &id, &pg_code]).status.code(), Some(0));
+            for args in [&["--json", "access", &id][..], &["access", &id]] {
+                let (a, b) = (env.run(args), on_pg(args));
+                let label = format!("{fixture}, person {n}, {args:?}");
+                assert_eq!(b.status.code(), Some(0), "{label}: {}", String::from_utf8_lossy(&b.stderr));
+                assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{label}");
+            }
+            let file = format!("answer-{n}.json");
+            assert_eq!(env.run(&["access", &id, "--out", &file]).status.code(), Some(0));
+            assert_eq!(on_pg(&["access", &id, "--out", &file]).status.code(), Some(0));
+            assert_eq!(std::fs::read(pg_dir.path().join(&file)).unwrap(), std::fs::read(env.path(&file)).unwrap());
+        }
+        // Viewing prepared the answers on both, and the trails say so alike.
+        let actions = |out: std::process::Output| -> Vec<String> {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
+                .collect()
+        };
+        let (a, b) = (actions(env.run(&["--json", "audit", "log"])), actions(on_pg(&["--json", "audit", "log"])));
+        // The outbox file names are the same; the code letters' references too.
+        assert_eq!(b, a, "{fixture}");
+    }
+}

@@ -110,21 +110,27 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
 }
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
-    let (req, s) = verified(ctx, id, Kind::Access)?;
-    if args.send {
+    if args.send || args.archive.is_some() {
+        let (req, s) = verified(ctx, id, Kind::Access)?;
+        if let Some(path) = &args.archive {
+            return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
+        }
         return super::deliver::send(ctx, &req, s, &args.crypt);
     }
-    if let Some(path) = &args.archive {
-        return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
-    }
-    let report = access::build(&ctx.store.conn, &ctx.clock, &req, &s)?;
-    let to = match (&args.out, ctx.out.json) {
+    answer_on(&mut ctx.session(), id, args)
+}
+
+/// The access answer on the terminal, as JSON, or in a file (`--out`), prepared (not delivered).
+pub fn answer_on(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
+    let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
+    let report = access::build(session.conn, session.clock, &req, &s)?;
+    let to = match (&args.out, session.out.json) {
         (Some(_), _) => Shown::File,
         (None, true) => Shown::Json,
         (None, false) => Shown::Terminal,
     };
-    let out = &ctx.out;
-    access::prepared(&ctx.store.conn, &ctx.clock, &req, &report, to, || {
+    let out = session.out;
+    access::prepared(session.conn, session.clock, &req, &report, to, || {
         match &args.out {
             Some(path) => {
                 crate::fsutil::write_private(path, args.force, |file| {

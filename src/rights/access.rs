@@ -9,7 +9,6 @@
 //! UTC); the person-facing renderings translate them (`archive::present`).
 
 use rusqlite::types::ValueRef;
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -18,6 +17,7 @@ use crate::recipients::{self, PersonRecipient};
 use crate::register::{AutomatedDecision, Controller, Register, Right};
 use crate::request::Request;
 use crate::rights::history::{self, History, InvoiceDunning};
+use crate::store::db::{Conn, Db};
 use crate::store::personal::{self, DataMap};
 use crate::subject::{self, Subject};
 
@@ -102,7 +102,7 @@ pub struct TableData<'c> {
 
 /// The person's rows of one table, read from the store when serialised or previewed.
 pub struct RowStream<'c> {
-    conn: &'c Connection,
+    conn: &'c dyn Db,
     table: String,
     subject: Subject,
 }
@@ -172,7 +172,7 @@ pub struct Complaint {
 }
 
 /// The rows of one table that belong to the person, as JSON objects.
-pub fn rows(conn: &Connection, table: &str, s: &Subject) -> anyhow::Result<Vec<Map<String, Value>>> {
+pub fn rows(conn: &dyn Db, table: &str, s: &Subject) -> anyhow::Result<Vec<Map<String, Value>>> {
     let mut out = Vec::new();
     each_row(conn, table, s, |row| {
         out.push(row);
@@ -185,7 +185,7 @@ pub fn rows(conn: &Connection, table: &str, s: &Subject) -> anyhow::Result<Vec<M
 /// whatever the number of rows). Withheld columns carry a statement instead of their value;
 /// internal columns are left out.
 pub fn each_row(
-    conn: &Connection,
+    conn: &dyn Db,
     table: &str,
     s: &Subject,
     f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
@@ -198,7 +198,7 @@ pub fn each_row(
 /// e.g. the person's own messages in a ticket, not the staff's replies). Columns the map marks
 /// never disclosed carry its statement instead of their value; internal columns are left out.
 pub fn each_row_of(
-    conn: &Connection,
+    conn: &dyn Db,
     table: &str,
     s: &Subject,
     provided_only: bool,
@@ -210,23 +210,53 @@ pub fn each_row_of(
     };
     let extra = match (&entry.export.own_rows, provided_only) {
         (Some(own), true) => personal::condition(own),
-        _ => "1".to_owned(),
+        _ => "1 = 1".to_owned(),
     };
     let sql = format!("SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY rowid", scope.from, scope.filter);
-    let mut stmt = conn.prepare_cached(&sql)?;
+    // What a column shows: nothing for an internal one, the map's statement for one never
+    // disclosed, else its value.
+    let shown = |name: &str| -> Option<Option<Value>> {
+        if entry.internal.iter().any(|c| c == name) {
+            return None;
+        }
+        Some(entry.never_disclosed.iter().find(|w| w.column == name).map(|w| Value::String(w.shown_as.clone())))
+    };
+    let Some(sqlite) = conn.sqlite() else {
+        // PostgreSQL: the same row as SQLite's `SELECT *`, without the `rowid` column that
+        // stands in for SQLite's own.
+        let param = [crate::store::db::Value::Integer(s.person_id)];
+        let names = conn.column_names(&sql, &param)?;
+        return conn.each(&sql, &param, &mut |r| {
+            let mut obj = Map::with_capacity(names.len());
+            for (i, name) in names.iter().enumerate().filter(|(_, n)| n.as_str() != "rowid") {
+                match shown(name) {
+                    None => {}
+                    Some(Some(statement)) => {
+                        obj.insert(name.clone(), statement);
+                    }
+                    Some(None) => {
+                        obj.insert(name.clone(), value(ValueRef::from(&r.get::<crate::store::db::Value>(i)?)));
+                    }
+                }
+            }
+            f(obj)
+        });
+    };
+    let mut stmt = sqlite.prepare_cached(&sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let mut rows = stmt.query([s.person_id])?;
     while let Some(r) = rows.next()? {
         let mut obj = Map::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            if entry.internal.contains(name) {
-                continue;
+            match shown(name) {
+                None => {}
+                Some(Some(statement)) => {
+                    obj.insert(name.clone(), statement);
+                }
+                Some(None) => {
+                    obj.insert(name.clone(), value(r.get_ref(i)?));
+                }
             }
-            if let Some(w) = entry.never_disclosed.iter().find(|w| &w.column == name) {
-                obj.insert(name.clone(), Value::String(w.shown_as.clone()));
-                continue;
-            }
-            obj.insert(name.clone(), value(r.get_ref(i)?));
         }
         f(obj)?;
     }
@@ -244,12 +274,7 @@ pub fn value(v: ValueRef<'_>) -> Value {
     }
 }
 
-pub fn build<'c>(
-    conn: &'c Connection,
-    clock: &Clock,
-    request: &Request,
-    s: &Subject,
-) -> anyhow::Result<AccessReport<'c>> {
+pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject) -> anyhow::Result<AccessReport<'c>> {
     let register = Register::load(conn)?;
     let controller = register
         .controller
@@ -372,22 +397,23 @@ pub enum Shown {
 /// delivered: viewing or writing a file completes nothing (`--send` or `dsr request delivered`
 /// does).
 pub fn prepared(
-    conn: &Connection,
+    conn: &dyn Conn,
     clock: &Clock,
     req: &Request,
     report: &AccessReport<'_>,
     to: Shown,
     hand_over: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    // Unchecked: the report's rows are read through the same connection while the answer is written.
-    let tx = conn.unchecked_transaction()?;
+    // The report's rows are read through the same connection, inside this transaction, while
+    // the answer is written.
+    let tx = conn.begin()?;
     let to = match to {
         Shown::File => "file",
         Shown::Json => "json",
         Shown::Terminal => "terminal",
     };
     crate::request::answered(
-        &tx,
+        &*tx,
         clock,
         req,
         serde_json::json!({"categories": report.categories.len(), "records": report.person.records, "to": to}),

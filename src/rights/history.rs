@@ -9,8 +9,8 @@
 //!
 //! Values stay raw (codes, UTC, cents): the person-facing renderings translate them.
 
+use crate::store::db::{Db, Row};
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::keys::Keys;
@@ -101,17 +101,22 @@ pub struct SuppressionRecord {
 }
 
 fn all<T>(
-    conn: &Connection,
+    conn: &dyn Db,
     sql: &str,
     person: i64,
-    f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
-    conn.prepare_cached(sql)?.query_map([person], f)?.collect()
+    mut f: impl FnMut(&Row) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut out = Vec::new();
+    conn.each(sql, &[person.into()], &mut |r| {
+        out.push(f(&r)?);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The person's requests and what the rights changed for them. A handful of rows per person,
 /// each read by an indexed query.
-pub fn load(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Result<History> {
+pub fn load(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result<History> {
     let p = s.person_id;
     let requests = all(
         conn,
@@ -226,22 +231,28 @@ pub fn load(conn: &Connection, register: &Register, s: &Subject) -> anyhow::Resu
 
 /// Whether the person's identifiers are on the suppression list: their identifiers are hashed
 /// with the store key and looked up (the list holds nothing else to find them by).
-fn suppression(conn: &Connection, s: &Subject) -> anyhow::Result<Vec<SuppressionRecord>> {
+fn suppression(conn: &dyn Db, s: &Subject) -> anyhow::Result<Vec<SuppressionRecord>> {
     let ids = crate::store::personal::DataMap::load(conn)?.remembered_identifiers(conn, s.person_id)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let keys = Keys::load(conn)?;
-    let mut stmt = conn
-        .prepare_cached("SELECT kind, reason, request_id, added_at FROM suppression WHERE hash = ?1 ORDER BY reason")?;
     let mut out = Vec::new();
     for (kind, value) in &ids {
         let hash = crate::check::suppression_hash(&keys, kind, value);
-        for row in stmt.query_map([hash], |r| {
-            Ok(SuppressionRecord { kind: r.get(0)?, reason: r.get(1)?, request: r.get(2)?, added_at: r.get(3)? })
-        })? {
-            out.push(row?);
-        }
+        conn.each(
+            "SELECT kind, reason, request_id, added_at FROM suppression WHERE hash = ?1 ORDER BY reason",
+            &crate::vals![hash]?,
+            &mut |r| {
+                out.push(SuppressionRecord {
+                    kind: r.get(0)?,
+                    reason: r.get(1)?,
+                    request: r.get(2)?,
+                    added_at: r.get(3)?,
+                });
+                Ok(())
+            },
+        )?;
     }
     Ok(out)
 }
@@ -273,14 +284,12 @@ pub struct DunningStep {
 }
 
 /// Each of the person's invoices that the dunning process touched, with its steps, in one query.
-pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> anyhow::Result<Vec<InvoiceDunning>> {
+pub fn dunning(conn: &dyn Db, decision: &AutomatedDecision, s: &Subject) -> anyhow::Result<Vec<InvoiceDunning>> {
     let Some(sql) = crate::store::personal::DataMap::load(conn)?.decision_steps_sql(&decision.code) else {
         return Ok(Vec::new());
     };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([s.person_id])?;
     let mut out: Vec<InvoiceDunning> = Vec::new();
-    while let Some(r) = rows.next()? {
+    conn.each(&sql, &[s.person_id.into()], &mut |r| {
         let number: String = r.get(0)?;
         if out.last().is_none_or(|i| i.invoice_number != number) {
             out.push(InvoiceDunning {
@@ -306,7 +315,8 @@ pub fn dunning(conn: &Connection, decision: &AutomatedDecision, s: &Subject) -> 
             occurred_at: r.get(8)?,
             automated: r.get(9)?,
         });
-    }
+        Ok(())
+    })?;
     for invoice in &mut out {
         // Paid on or before the day before the first threshold crossed, nothing would have followed.
         invoice.pay_by = invoice.steps.iter().filter_map(|s| s.threshold_on).min().map(|d| d - chrono::Days::new(1));

@@ -13,14 +13,12 @@ pub mod object;
 pub mod rectify;
 pub mod restrict;
 
-use rusqlite::Connection;
-
 use crate::error::Error;
 use crate::request::{self, Kind, Request};
 use crate::subject::{self, Subject};
 
 /// Load a request for answering: the right kind, verified, naming a person.
-pub fn verified(conn: &Connection, id: &str, kind: Kind) -> anyhow::Result<(Request, Subject)> {
+pub fn verified(conn: &dyn crate::store::db::Db, id: &str, kind: Kind) -> anyhow::Result<(Request, Subject)> {
     let req = request::load(conn, id)?;
     if req.kind() != kind {
         return Err(Error::RequestState(format!(

@@ -34,6 +34,13 @@ pub trait Db {
     /// a SQLite store's own path, beside which they lie; for a PostgreSQL store, a name in the
     /// directory dsr runs in (see [`Pg::new`]).
     fn place(&self) -> std::path::PathBuf;
+    /// The names of the columns a query returns, in order.
+    fn column_names(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<String>>;
+    /// The SQLite connection itself, for the paths that stream many rows without copying them
+    /// (the person's rows of a large table); None on PostgreSQL.
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        None
+    }
 }
 
 impl dyn Db + '_ {
@@ -234,6 +241,12 @@ impl Db for rusqlite::Connection {
     fn place(&self) -> std::path::PathBuf {
         std::path::PathBuf::from(self.path().unwrap_or_default())
     }
+    fn column_names(&self, sql: &str, _: &[Value]) -> anyhow::Result<Vec<String>> {
+        Ok(self.prepare_cached(sql)?.column_names().iter().map(|c| c.to_string()).collect())
+    }
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        Some(self)
+    }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         Ok(self.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?)
     }
@@ -248,6 +261,12 @@ impl Db for rusqlite::Transaction<'_> {
     }
     fn place(&self) -> std::path::PathBuf {
         (**self).place()
+    }
+    fn column_names(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<String>> {
+        (**self).column_names(sql, params)
+    }
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        Some(self)
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         (**self).run(sql, params)

@@ -82,7 +82,10 @@ impl Pg {
         }
         let s = match prepared {
             Ok(s) => s,
-            Err(e) if e.code() == Some(&postgres::error::SqlState::AMBIGUOUS_PARAMETER) => {
+            Err(e)
+                if e.code() == Some(&postgres::error::SqlState::AMBIGUOUS_PARAMETER)
+                    || e.code() == Some(&postgres::error::SqlState::INDETERMINATE_DATATYPE) =>
+            {
                 let types: Vec<Type> = params
                     .iter()
                     .map(|v| match v {
@@ -107,6 +110,9 @@ impl Db for Pg {
     }
     fn place(&self) -> std::path::PathBuf {
         self.place.clone()
+    }
+    fn column_names(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<String>> {
+        Ok(self.statement(sql, params)?.columns().iter().map(|c| c.name().to_owned()).collect())
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         let stmt = self.statement(sql, params)?;
@@ -157,6 +163,9 @@ impl Db for PgTx<'_> {
     }
     fn place(&self) -> std::path::PathBuf {
         self.db.place()
+    }
+    fn column_names(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<String>> {
+        self.db.column_names(sql, params)
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         self.db.run(sql, params)
@@ -345,7 +354,16 @@ fn numbered(sql: &str) -> String {
                 out.push('$');
                 out.push_str(&n.to_string());
             }
-            (None, c) => out.push(c),
+            // SQLite's planner hints, which PostgreSQL does not have: `AND +column ...` (a unary
+            // plus keeps SQLite off an index on the column) and `... NOT INDEXED`.
+            (None, '+')
+                if out.ends_with(" AND ") && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '_') => {}
+            (None, c) => {
+                out.push(c);
+                if c == 'D' && out.ends_with(" NOT INDEXED") && chars.peek().is_none_or(|n| n.is_whitespace()) {
+                    out.truncate(out.len() - " NOT INDEXED".len());
+                }
+            }
         }
     }
     out
@@ -355,6 +373,15 @@ fn numbered(sql: &str) -> String {
 mod tests {
     use super::*;
     use crate::store::db::text;
+
+    #[test]
+    fn sqlites_planner_hints_are_left_out_outside_quotes() {
+        assert_eq!(
+            numbered("SELECT * FROM (SELECT * FROM t WHERE a = ?1 AND +step IN ('x')) x CROSS JOIN recipient r NOT INDEXED\n WHERE 1"),
+            "SELECT * FROM (SELECT * FROM t WHERE a = $1 AND step IN ('x')) x CROSS JOIN recipient r\n WHERE 1"
+        );
+        assert_eq!(numbered("SELECT 'a AND +b NOT INDEXED' + 1, x + y"), "SELECT 'a AND +b NOT INDEXED' + 1, x + y");
+    }
 
     #[test]
     fn sqlite_parameters_become_postgresql_ones_outside_quotes() {

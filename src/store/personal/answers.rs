@@ -180,9 +180,9 @@ impl DataMap {
     /// Every identifier value of the person that the suppression list remembers, with its kind.
     pub fn remembered_identifiers(
         &self,
-        conn: &Connection,
+        conn: &dyn crate::store::db::Db,
         person: i64,
-    ) -> rusqlite::Result<Vec<(&'static str, String)>> {
+    ) -> anyhow::Result<Vec<(&'static str, String)>> {
         let mut out = Vec::new();
         for t in &self.tables {
             let Some(scope) = self.scope(&t.name) else { continue };
@@ -192,9 +192,10 @@ impl DataMap {
                     "SELECT {} FROM {} WHERE {} AND {} IS NOT NULL",
                     id.column, scope.from, scope.filter, id.column
                 );
-                for v in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, String>(0))? {
-                    out.push((kind, v?));
-                }
+                conn.each(&sql, &[person.into()], &mut |r| {
+                    out.push((kind, r.get::<String>(0)?));
+                    Ok(())
+                })?;
             }
         }
         Ok(out)

@@ -288,6 +288,10 @@ fn because(template: &str, qualifier: &str, earliest: bool) -> String {
         parts.push(match inner.strip_suffix(":date") {
             Some(col) if earliest => format!("substr(min({qualifier}{col}), 1, 10)"),
             Some(col) => format!("substr({qualifier}{col}, 1, 10)"),
+            // Grouped by recipient, a plain column is one value of the group (the same for
+            // every row where the link's rows share it, e.g. the purpose consented to): the
+            // least, written as an aggregate so that PostgreSQL accepts it too.
+            None if earliest => format!("min({qualifier}{inner})"),
             None => format!("{qualifier}{inner}"),
         });
         rest = &rest[close + 1..];
@@ -354,7 +358,7 @@ mod tests {
     #[test]
     fn a_because_template_becomes_text_with_the_row_s_values() {
         assert_eq!(because("registration of domain {name}", "", false), "'registration of domain ' || name");
-        assert_eq!(because("{step} on {at:date}", "x.", true), "x.step || ' on ' || substr(min(x.at), 1, 10)");
+        assert_eq!(because("{step} on {at:date}", "x.", true), "min(x.step) || ' on ' || substr(min(x.at), 1, 10)");
         assert_eq!(because("it's fixed", "", false), "'it''s fixed'");
     }
 }

@@ -972,8 +972,22 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
             cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
             cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
         };
-        // Three people each: their access answers as JSON and on the terminal, and in a file.
-        for (n, address) in addresses_on_file(&env, 3).iter().enumerate() {
+        // Three people each: their access answers as JSON, on the terminal, in a file and an
+        // archive, and their portability exports.
+        // ... and an applicant whose documents go into the archives as files, where there is one.
+        let mut people = addresses_on_file(&env, 3);
+        let applicant: Option<String> = env
+            .sql()
+            .query_row(
+                "SELECT min(e.address) FROM application_document d JOIN application a ON a.id = d.application_id
+                 JOIN email_address e ON e.person_id = a.person_id",
+                [],
+                |r| r.get(0),
+            )
+            .ok()
+            .flatten();
+        people.extend(applicant.clone().filter(|a| !people.contains(a)));
+        for (n, address) in people.iter().enumerate() {
             let id = env.open("access", &["--email", address]).request;
             let code = env.code(&id);
             env.dsr().args(["verify", &id, &code]).assert().success();
@@ -1000,6 +1014,48 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
             assert_eq!(env.run(&["access", &id, "--out", &file]).status.code(), Some(0));
             assert_eq!(on_pg(&["access", &id, "--out", &file]).status.code(), Some(0));
             assert_eq!(std::fs::read(pg_dir.path().join(&file)).unwrap(), std::fs::read(env.path(&file)).unwrap());
+            // The archive of the access answer, and a portability export: the same bytes.
+            let zip = format!("access-{n}.zip");
+            let (a, b) = (
+                env.run(&["--json", "access", &id, "--archive", &zip]),
+                on_pg(&["--json", "access", &id, "--archive", &zip]),
+            );
+            assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+            assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout));
+            let bytes = std::fs::read(pg_dir.path().join(&zip)).unwrap();
+            assert_eq!(bytes, std::fs::read(env.path(&zip)).unwrap(), "{fixture} {zip}");
+            if applicant.as_deref() == Some(address.as_str()) {
+                // The applicant's documents are files in the archive, read from bytea there.
+                assert!(bytes.windows(27).any(|w| w == b"files/application-document-"), "{fixture}");
+            }
+            let export = env.open("export", &["--email", address]).request;
+            let code = env.code(&export);
+            env.dsr().args(["verify", &export, &code]).assert().success();
+            let opened = on_pg(&["--json", "export", "--email", address]);
+            assert_eq!(
+                serde_json::from_slice::<serde_json::Value>(&opened.stdout).unwrap()["request"],
+                export.as_str()
+            );
+            let letter = std::fs::read_dir(pg_dir.path().join("outbox"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{export}-")))
+                .unwrap();
+            let pg_code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+            assert_eq!(on_pg(&["verify", &export, &pg_code]).status.code(), Some(0));
+            let zip = format!("export-{n}.zip");
+            let (a, b) = (env.run(&["export", &export, "--out", &zip]), on_pg(&["export", &export, "--out", &zip]));
+            assert_eq!(
+                (b.status.code(), b.stderr.clone()),
+                (a.status.code(), a.stderr.clone()),
+                "{}",
+                String::from_utf8_lossy(&b.stderr)
+            );
+            assert_eq!(
+                std::fs::read(pg_dir.path().join(&zip)).unwrap(),
+                std::fs::read(env.path(&zip)).unwrap(),
+                "{fixture} {zip}"
+            );
         }
         // Viewing prepared the answers on both, and the trails say so alike.
         let actions = |out: std::process::Output| -> Vec<String> {

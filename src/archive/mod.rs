@@ -18,7 +18,9 @@ mod writer;
 use std::ffi::CString;
 use std::io::{Read, Write};
 
-use rusqlite::{Connection, MAIN_DB};
+use rusqlite::MAIN_DB;
+
+use crate::store::db::Db;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use zip::write::SimpleFileOptions;
@@ -70,7 +72,7 @@ pub fn scope(register: &Register, right: Kind) -> Vec<&Category> {
 }
 
 /// Write the archive for a verified request into `out`.
-pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
+pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
     let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let right = spec.request.kind();
     let categories = scope(register, right);
@@ -206,13 +208,35 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
     for t in categories.iter().flat_map(|c| &c.tables) {
         let (Some(entry), Some(scope)) = (map.table(t), map.scope(t)) else { continue };
         let Some(a) = &entry.attachment else { continue };
-        let docs: Vec<(i64, i64, String)> = conn
-            .prepare(&format!(
+        let mut docs: Vec<(i64, i64, String)> = Vec::new();
+        conn.each(
+            &format!(
                 "SELECT rowid, {}, {} FROM {} WHERE {} ORDER BY {}",
                 entry.key, a.media_type, scope.from, scope.filter, entry.key
-            ))?
-            .query_map([s.person_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
+            ),
+            &[s.person_id.into()],
+            &mut |r| {
+                docs.push((r.get(0)?, r.get(1)?, r.get(2)?));
+                Ok(())
+            },
+        )?;
+        let Some(sqlite) = conn.sqlite() else {
+            // PostgreSQL: each file is read whole (a bytea value), then written.
+            for (rowid, id, media) in docs {
+                let bytes: Vec<u8> = conn
+                    .first(
+                        &format!("SELECT {} FROM {} WHERE rowid = ?1", a.content, map.sql_name(t)),
+                        &[rowid.into()],
+                        |r| r.get(0),
+                    )?
+                    .unwrap_or_default();
+                w.entry(&attachment_name(t, id, &media), bytes.len() as u64, |out| {
+                    out.write_all(&bytes)?;
+                    Ok(0)
+                })?;
+            }
+            continue;
+        };
         let (table, column) = (CString::new(t.as_str())?, CString::new(a.content.as_str())?);
         // The file is read where the table lives: dsr's store, or the company database.
         let db = match &entry.database {
@@ -220,7 +244,7 @@ pub fn write<W: Write>(conn: &Connection, register: &Register, spec: &Spec<'_>, 
             None => MAIN_DB.to_owned(),
         };
         for (rowid, id, media) in docs {
-            let mut blob = conn.blob_open(db.as_c_str(), table.as_c_str(), column.as_c_str(), rowid, true)?;
+            let mut blob = sqlite.blob_open(db.as_c_str(), table.as_c_str(), column.as_c_str(), rowid, true)?;
             w.entry(&attachment_name(t, id, &media), blob.len() as u64, |out| {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {

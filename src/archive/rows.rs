@@ -5,9 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::rights::access;
+use crate::store::db::Db;
 use crate::store::personal::DataMap;
 use crate::subject::Subject;
-use rusqlite::Connection;
 
 /// The name an attachment gets inside the archive: generated from the table and the row's key,
 /// no personal data, no path.
@@ -29,7 +29,7 @@ pub fn attachment_name(table: &str, id: i64, media_type: &str) -> String {
 
 /// Stream a table's rows for the person, with attachments replaced by a reference to their file.
 fn each_row(
-    conn: &Connection,
+    conn: &dyn Db,
     table: &str,
     s: &Subject,
     provided_only: bool,
@@ -53,7 +53,7 @@ fn each_row(
 /// they are few (most people); past [`KEEP_ROWS`] they are read again for each, so memory stays
 /// bounded whatever a person has.
 pub struct Rows<'c> {
-    pub(super) conn: &'c Connection,
+    pub(super) conn: &'c dyn Db,
     pub(super) subject: Subject,
     /// A portability export: only rows the person provided (see `access::each_row_of`).
     pub(super) provided_only: bool,

@@ -110,19 +110,20 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
 }
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
-    if args.send || args.archive.is_some() {
+    if args.send {
         let (req, s) = verified(ctx, id, Kind::Access)?;
-        if let Some(path) = &args.archive {
-            return super::export::archive_cmd(ctx, &req, s, path, args.force, &args.crypt);
-        }
         return super::deliver::send(ctx, &req, s, &args.crypt);
     }
     answer_on(&mut ctx.session(), id, args)
 }
 
-/// The access answer on the terminal, as JSON, or in a file (`--out`), prepared (not delivered).
+/// The access answer on the terminal, as JSON, in a file (`--out`) or an archive (`--archive`),
+/// prepared (not delivered).
 pub fn answer_on(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
     let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
+    if let Some(path) = &args.archive {
+        return super::export::archive_on(session, &req, s, path, args.force, &args.crypt);
+    }
     let report = access::build(session.conn, session.clock, &req, &s)?;
     let to = match (&args.out, session.out.json) {
         (Some(_), _) => Shown::File,

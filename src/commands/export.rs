@@ -13,7 +13,7 @@ use crate::request::{Kind, Request};
 pub use crate::rights::export::{archive_file, record_disclosure};
 use crate::subject::Subject;
 
-use super::Ctx;
+use super::{Ctx, Session};
 
 pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
     if let Some(csv) = &args.batch {
@@ -32,19 +32,22 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
             let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
             super::deliver::send(ctx, &req, s, &args.crypt)
         }
-        Some(id) => {
-            let out = args.out.as_deref().ok_or_else(|| {
-                Error::invalid("arguments", "name the archive to write with --out FILE.zip, or deliver it with --send")
-            })?;
-            let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
-            archive_cmd(ctx, &req, s, out, args.force, &args.crypt)
-        }
+        Some(id) => archive_of(&mut ctx.session(), id, args),
     }
 }
 
+/// `export REQUEST --out FILE.zip`, on either backend.
+pub fn archive_of(session: &mut Session, id: &str, args: &ExportArgs) -> anyhow::Result<Code> {
+    let out = args.out.as_deref().ok_or_else(|| {
+        Error::invalid("arguments", "name the archive to write with --out FILE.zip, or deliver it with --send")
+    })?;
+    let (req, s) = crate::rights::verified(session.conn, id, Kind::Export)?;
+    archive_on(session, &req, s, out, args.force, &args.crypt)
+}
+
 /// Write a request's archive and report it.
-pub fn archive_cmd(
-    ctx: &mut Ctx,
+pub fn archive_on(
+    ctx: &mut Session,
     req: &Request,
     s: Subject,
     out: &Path,
@@ -52,9 +55,9 @@ pub fn archive_cmd(
     crypt: &CryptArgs,
 ) -> anyhow::Result<Code> {
     let passphrase = passphrase(crypt)?;
-    let register = crate::register::Register::load(&ctx.store.conn)?;
+    let register = crate::register::Register::load(ctx.conn)?;
     let text = passphrase.as_ref().map(|p| p.text.as_str());
-    let manifest = archive_file(&ctx.store.conn, &ctx.clock, &register, req, s, out, force, text)?;
+    let manifest = archive_file(ctx.conn, ctx.clock, &register, req, s, out, force, text)?;
     if let Some(p) = passphrase.as_ref().filter(|p| p.generated) {
         // Shown once, on stderr, even with -q: without it the archive cannot be opened. Shown
         // before anything is recorded: a passphrase nobody saw means no archive and no record.
@@ -68,7 +71,7 @@ pub fn archive_cmd(
                 .context(format!("the passphrase could not be shown, so {} was removed", out.display())));
         }
     }
-    record_disclosure(&mut ctx.store.conn, &ctx.clock, req, &manifest, text.is_some(), out)?;
+    record_disclosure(ctx.conn, ctx.clock, req, &manifest, text.is_some(), out)?;
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "archive": out.display().to_string(), "encrypted": crypt.encrypt || crypt.passphrase_file.is_some(), "manifest": manifest}))?;
     } else {

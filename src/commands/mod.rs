@@ -205,10 +205,14 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                     access::open(s, Kind::Access, &args.subject, &args.open, serde_json::json!({}))
                 })
             }
-            // The access answer on the terminal, as JSON or in a file (not --send or --archive yet).
-            Command::Access(args) if !args.send && args.archive.is_none() => {
+            // The access answer on the terminal, as JSON, in a file or an archive (not --send yet).
+            Command::Access(args) if !args.send => {
                 let id = args.request.as_deref().unwrap_or_default();
                 return on_postgres_session(url, out, |s| access::answer_on(s, id, args));
+            }
+            Command::Export(args) if args.request.is_some() && args.batch.is_none() && !args.send => {
+                let id = args.request.as_deref().unwrap_or_default();
+                return on_postgres_session(url, out, |s| export::archive_of(s, id, args));
             }
             Command::Export(args) if args.request.is_none() && args.batch.is_none() => {
                 return on_postgres_session(url, out, |s| {
@@ -242,7 +246,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access requests (`access REQUEST` with --json or --out; not --send or --archive yet), runs `verify`, `request list`, `request show`, `request extend`, `request reject`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access requests (`access REQUEST` with --json, --out or --archive) and writes export archives (`export REQUEST --out`), not --send yet; runs `verify`, `request list`, `request show`, `request extend`, `request reject`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

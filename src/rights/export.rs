@@ -8,13 +8,14 @@ use serde_json::json;
 
 use crate::archive::{self, Manifest};
 use crate::request::{self, Request};
+use crate::store::db::Conn;
 use crate::subject::Subject;
 
 /// Write the archive file, atomically (reads the store, writes nothing to it). The caller then
 /// records the disclosure with [`record_disclosure`].
 #[allow(clippy::too_many_arguments)]
 pub fn archive_file(
-    conn: &rusqlite::Connection,
+    conn: &dyn Conn,
     clock: &crate::clock::Clock,
     register: &crate::register::Register,
     req: &Request,
@@ -30,7 +31,7 @@ pub fn archive_file(
 /// Write the archive into a private temporary file in `dir`, flushed but not synced: a batch
 /// syncs and renames a group of them at once (`fsutil::place_synced`) before recording them.
 pub fn archive_temp(
-    conn: &rusqlite::Connection,
+    conn: &dyn Conn,
     clock: &crate::clock::Clock,
     register: &crate::register::Register,
     req: &Request,
@@ -46,15 +47,15 @@ pub fn archive_temp(
 }
 
 fn write_snapshot(
-    conn: &rusqlite::Connection,
+    conn: &dyn Conn,
     register: &crate::register::Register,
     spec: &archive::Spec,
     file: &mut std::fs::File,
 ) -> anyhow::Result<Manifest> {
     // One read transaction: the archive is one consistent snapshot, and the store is locked
     // once rather than for each of its queries. Deferred, so writers are never held up.
-    let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
-    let manifest = archive::write(&snapshot, register, spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
+    let snapshot = conn.snapshot()?;
+    let manifest = archive::write(&*snapshot, register, spec, std::io::BufWriter::with_capacity(256 * 1024, file))?;
     snapshot.commit()?;
     Ok(manifest)
 }
@@ -63,16 +64,16 @@ fn write_snapshot(
 /// `--send` and `dsr request delivered`); on failure the archive at `out` is removed, so there is
 /// never an archive without its record.
 pub fn record_disclosure(
-    conn: &mut rusqlite::Connection,
+    conn: &dyn Conn,
     clock: &crate::clock::Clock,
     req: &Request,
     manifest: &Manifest,
     encrypted: bool,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let mut record = || -> anyhow::Result<()> {
-        let tx = conn.transaction()?;
-        record_prepared(&tx, clock, req, manifest, encrypted)?;
+    let record = || -> anyhow::Result<()> {
+        let tx = conn.begin()?;
+        record_prepared(&*tx, clock, req, manifest, encrypted)?;
         tx.commit()?;
         Ok(())
     };
@@ -86,7 +87,7 @@ pub fn record_disclosure(
 /// The record of a prepared archive, in the caller's transaction (a batch records a group of
 /// archives in one).
 pub fn record_prepared(
-    conn: &rusqlite::Connection,
+    conn: &dyn crate::store::db::Db,
     clock: &crate::clock::Clock,
     req: &Request,
     manifest: &Manifest,

@@ -152,6 +152,9 @@ impl<T: FromValue> FromValue for Option<T> {
 /// committed, see [`Pg::begin`]). Dropped uncommitted, a transaction rolls back.
 pub trait Conn: Db {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>>;
+    /// A transaction that reads one snapshot throughout and never holds up a writer (an
+    /// archive read in several queries).
+    fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>>;
 }
 
 /// A write transaction of either backend.
@@ -162,6 +165,9 @@ pub trait Tx: Db {
 impl Conn for rusqlite::Connection {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(self.unchecked_transaction()?))
+    }
+    fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        Ok(Box::new(rusqlite::Transaction::new_unchecked(self, rusqlite::TransactionBehavior::Deferred)?))
     }
 }
 
@@ -174,6 +180,9 @@ impl Tx for rusqlite::Transaction<'_> {
 impl Conn for Pg {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(Pg::begin(self)?))
+    }
+    fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        Ok(Box::new(Pg::snapshot(self)?))
     }
 }
 

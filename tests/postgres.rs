@@ -1056,6 +1056,20 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
                 std::fs::read(env.path(&zip)).unwrap(),
                 "{fixture} {zip}"
             );
+            // Delivery completes both: the access answer mailed, the export handed over by portal.
+            for args in [
+                &["--json", "access", &id, "--send"][..],
+                &["--json", "request", "delivered", &export, "--channel", "portal", "--ref", "portal message 7"],
+                &["--json", "request", "show", &id],
+            ] {
+                let (a, b) = (env.run(args), on_pg(args));
+                assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", String::from_utf8_lossy(&b.stderr));
+                assert_eq!(
+                    String::from_utf8_lossy(&b.stdout),
+                    String::from_utf8_lossy(&a.stdout),
+                    "{fixture}: {args:?}"
+                );
+            }
         }
         // Viewing prepared the answers on both, and the trails say so alike.
         let actions = |out: std::process::Output| -> Vec<String> {

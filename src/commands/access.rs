@@ -110,17 +110,16 @@ pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, sub
 }
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
-    if args.send {
-        let (req, s) = verified(ctx, id, Kind::Access)?;
-        return super::deliver::send(ctx, &req, s, &args.crypt);
-    }
     answer_on(&mut ctx.session(), id, args)
 }
 
 /// The access answer on the terminal, as JSON, in a file (`--out`) or an archive (`--archive`),
-/// prepared (not delivered).
+/// prepared (not delivered); or mailed (`--send`), which delivers it.
 pub fn answer_on(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
     let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
+    if args.send {
+        return super::deliver::send(session, &req, s, &args.crypt);
+    }
     if let Some(path) = &args.archive {
         return super::export::archive_on(session, &req, s, path, args.force, &args.crypt);
     }

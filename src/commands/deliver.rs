@@ -17,12 +17,12 @@ use crate::request::{self, DeliveryChannel, Request};
 use crate::rights::deliver;
 use crate::subject::Subject;
 
-use super::Ctx;
+use super::Session;
 
 /// `--send`: write the archive, queue it with the cover letter to the address on file (in one
 /// transaction with the record that the answer is prepared), then deliver. The request is
 /// completed when the mail is delivered.
-pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyhow::Result<Code> {
+pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> anyhow::Result<Code> {
     if req.state != "verified" {
         return Err(Error::RequestState(format!(
             "request {} is {}; its answer was delivered already",
@@ -30,10 +30,10 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
         ))
         .into());
     }
-    let register = Register::load(&ctx.store.conn)?;
+    let register = Register::load(ctx.conn)?;
     let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let named = req.named_email();
-    let address = crate::subject::address_on_file(&ctx.store.conn, s.person_id, named.as_deref())?.ok_or_else(|| {
+    let address = crate::subject::address_on_file(ctx.conn, s.person_id, named.as_deref())?.ok_or_else(|| {
         Error::RequestState(format!(
             "the person of {} has no email address on file; write the answer with --archive/--out, hand it over, then `dsr request delivered {} --channel post|in-person|portal --ref TEXT`",
             req.id, req.id
@@ -41,11 +41,11 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
     })?;
     let dir = tempfile::Builder::new()
         .prefix(".dsr-send-")
-        .tempdir_in(crate::mail::outbox_dir(&ctx.store.path).parent().unwrap_or(std::path::Path::new(".")))?;
+        .tempdir_in(crate::mail::outbox_dir(&ctx.conn.place()).parent().unwrap_or(std::path::Path::new(".")))?;
     let path = dir.path().join("answer.zip");
     let write = |passphrase: Option<&super::export::Passphrase>| {
         let text = passphrase.map(|p| p.text.as_str());
-        super::export::archive_file(&ctx.store.conn, &ctx.clock, &register, req, s, &path, true, text)
+        super::export::archive_file(ctx.conn, ctx.clock, &register, req, s, &path, true, text)
     };
     // Encrypted when asked, or when the archive holds data that must not travel in clear text.
     let mut passphrase = super::export::passphrase(crypt)?;
@@ -81,7 +81,7 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
         &subject,
         letter,
         Attachment::new(name.clone()).body(bytes, ContentType::parse("application/zip")?),
-        &ctx.clock,
+        ctx.clock,
     )?;
     let generated = passphrase.as_ref().filter(|p| p.generated).map(|p| deliver::Generated {
         why: if sensitive.is_empty() { "asked" } else { "payment or special data" },
@@ -96,11 +96,11 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
             .context("the passphrase could not be shown, so nothing was sent or recorded")
         },
     });
-    deliver::queue_answer(&mut ctx.store, &ctx.clock, req, &message, &manifest, encrypted, generated)?;
+    deliver::queue_answer(ctx.conn, ctx.clock, req, &message, &manifest, encrypted, generated)?;
     drop(dir);
-    let flushed = ctx.flush()?;
+    let flushed = super::flush(ctx.conn, ctx.clock, ctx.opened)?;
     let delivered = flushed.delivered.iter().any(|d| d.request.as_deref() == Some(&req.id) && d.letter == "answer");
-    let state = request::load(&ctx.store.conn, &req.id)?.state;
+    let state = request::load(ctx.conn, &req.id)?.state;
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": state, "delivered": delivered, "encrypted": encrypted, "manifest": manifest}))?;
     } else if delivered {
@@ -116,7 +116,7 @@ pub fn send(ctx: &mut Ctx, req: &Request, s: Subject, crypt: &CryptArgs) -> anyh
 }
 
 /// `dsr request delivered REQUEST --channel post|in-person|portal --ref TEXT`.
-pub fn delivered(ctx: &mut Ctx, id: &str, channel: DeliveryChannel, reference: &str) -> anyhow::Result<Code> {
+pub fn delivered(ctx: &mut Session, id: &str, channel: DeliveryChannel, reference: &str) -> anyhow::Result<Code> {
     let reference = reference.trim();
     if reference.is_empty() {
         return Err(Error::invalid(
@@ -125,7 +125,7 @@ pub fn delivered(ctx: &mut Ctx, id: &str, channel: DeliveryChannel, reference: &
         )
         .into());
     }
-    let id = deliver::delivered(&mut ctx.store, &ctx.clock, id, channel, reference)?;
+    let id = deliver::delivered(ctx.conn, ctx.clock, id, channel, reference)?;
     if ctx.out.json {
         ctx.out
             .json(&json!({"format_version": 1, "request": id, "state": "completed", "channel": channel.as_str()}))?;

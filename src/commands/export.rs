@@ -28,16 +28,16 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
     }
     match &args.request {
         None => super::access::open(&mut ctx.session(), Kind::Export, &args.subject, &args.open, json!({})),
-        Some(id) if args.send => {
-            let (req, s) = super::access::verified(ctx, id, Kind::Export)?;
-            super::deliver::send(ctx, &req, s, &args.crypt)
-        }
-        Some(id) => archive_of(&mut ctx.session(), id, args),
+        Some(id) => answer_of(&mut ctx.session(), id, args),
     }
 }
 
-/// `export REQUEST --out FILE.zip`, on either backend.
-pub fn archive_of(session: &mut Session, id: &str, args: &ExportArgs) -> anyhow::Result<Code> {
+/// `export REQUEST --out FILE.zip` or `--send`, on either backend.
+pub fn answer_of(session: &mut Session, id: &str, args: &ExportArgs) -> anyhow::Result<Code> {
+    if args.send {
+        let (req, s) = crate::rights::verified(session.conn, id, Kind::Export)?;
+        return super::deliver::send(session, &req, s, &args.crypt);
+    }
     let out = args.out.as_deref().ok_or_else(|| {
         Error::invalid("arguments", "name the archive to write with --out FILE.zip, or deliver it with --send")
     })?;

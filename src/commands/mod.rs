@@ -205,14 +205,14 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                     access::open(s, Kind::Access, &args.subject, &args.open, serde_json::json!({}))
                 })
             }
-            // The access answer on the terminal, as JSON, in a file or an archive (not --send yet).
-            Command::Access(args) if !args.send => {
+            // The access answer on the terminal, as JSON, in a file or an archive, or mailed.
+            Command::Access(args) => {
                 let id = args.request.as_deref().unwrap_or_default();
                 return on_postgres_session(url, out, |s| access::answer_on(s, id, args));
             }
-            Command::Export(args) if args.request.is_some() && args.batch.is_none() && !args.send => {
+            Command::Export(args) if args.request.is_some() && args.batch.is_none() => {
                 let id = args.request.as_deref().unwrap_or_default();
-                return on_postgres_session(url, out, |s| export::archive_of(s, id, args));
+                return on_postgres_session(url, out, |s| export::answer_of(s, id, args));
             }
             Command::Export(args) if args.request.is_none() && args.batch.is_none() => {
                 return on_postgres_session(url, out, |s| {
@@ -238,6 +238,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Request(
                 cmd @ (RequestCommand::List { .. }
                 | RequestCommand::Show { .. }
+                | RequestCommand::Delivered { .. }
                 | RequestCommand::Extend { .. }
                 | RequestCommand::Reject { .. }),
             ) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
@@ -246,7 +247,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access requests (`access REQUEST` with --json, --out or --archive) and writes export archives (`export REQUEST --out`), not --send yet; runs `verify`, `request list`, `request show`, `request extend`, `request reject`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), runs `verify`, `request list`, `request show`, `request extend`, `request reject`, `request delivered`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

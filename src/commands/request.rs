@@ -76,10 +76,6 @@ fn with_stuck(conn: &dyn crate::store::db::Db, mut all: Vec<Listed>) -> anyhow::
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
     match cmd {
-        RequestCommand::Delivered { id, channel, reference } => {
-            request::decide::expire(&ctx.store.conn, &ctx.clock)?;
-            super::deliver::delivered(ctx, &id, channel, &reference)
-        }
         RequestCommand::Notified { id, recipient, reference, impossible: _, reason } => {
             request::decide::expire(&ctx.store.conn, &ctx.clock)?;
             let proof = match (&reference, &reason) {
@@ -147,9 +143,10 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             let told = request::decide::extend(ctx.conn, ctx.clock, id, *months, &reason)?;
             report_letter(ctx, &told.request, "extended", told.letter, told.sent)?;
         }
-        RequestCommand::Delivered { .. } | RequestCommand::Notified { .. } => {
-            unreachable!("request() runs these on SQLite itself")
+        RequestCommand::Delivered { id, channel, reference } => {
+            return super::deliver::delivered(ctx, id, *channel, reference);
         }
+        RequestCommand::Notified { .. } => unreachable!("request() runs it on SQLite itself"),
         RequestCommand::Reject { id, reason, note, note_nl } => {
             let note = super::in_both_languages(ctx.out, "--note", "--note-nl", note, note_nl.as_deref())?;
             let told = request::decide::reject(ctx.conn, ctx.clock, id, *reason, &note)?;

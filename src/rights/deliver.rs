@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, DeliveryChannel, Request};
-use crate::store::Store;
+use crate::store::db::Conn;
 use crate::{audit, mail};
 
 /// The largest archive sent as an attachment: 10 MiB (about 13.5 MiB once base64-encoded, under
@@ -40,7 +40,7 @@ pub struct Generated<F: FnOnce() -> anyhow::Result<()>> {
 /// Queue the mailed answer (delivered after the commit; its delivery completes the request) and
 /// record it as prepared, in one transaction with the audit entry of a generated passphrase.
 pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     req: &Request,
     message: &Message,
@@ -48,17 +48,17 @@ pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
     encrypted: bool,
     generated: Option<Generated<F>>,
 ) -> anyhow::Result<()> {
-    let tx = store.conn.transaction()?;
-    mail::queue_message(&tx, clock, &store.path, req, "answer", message, OnSent::DeliversAnswer)?;
+    let tx = store.begin()?;
+    mail::queue_message(&*tx, clock, &store.place(), req, "answer", message, OnSent::DeliversAnswer)?;
     request::answered(
-        &tx,
+        &*tx,
         clock,
         req,
         json!({"to": "mail", "files": manifest.files.len() + 1, "categories": manifest.categories, "encrypted": encrypted}),
     )?;
     if let Some(generated) = generated {
         audit::append(
-            &tx,
+            &*tx,
             clock,
             Some(&req.id),
             Some(&req.subject_pseudonym),
@@ -112,15 +112,15 @@ Your rights:\n{rights}\nQuestions? Write to {contact}.",
 /// `dsr request delivered`: record that the answer to request `id` was handed over another way
 /// (completes the request). Returns the request's id.
 pub fn delivered(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     id: &str,
     channel: DeliveryChannel,
     reference: &str,
 ) -> anyhow::Result<String> {
-    let tx = store.conn.transaction()?;
-    let req = request::load(&tx, id)?;
-    request::deliver(&tx, clock, &req, channel.as_str(), Some(reference))?;
+    let tx = store.begin()?;
+    let req = request::load(&*tx, id)?;
+    request::deliver(&*tx, clock, &req, channel.as_str(), Some(reference))?;
     tx.commit()?;
     Ok(req.id)
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 
 use crate::clock::Clock;
 use crate::mail::{self, Letter};
@@ -102,7 +102,7 @@ pub struct Reply {
 /// saying an objection is being weighed does not). Returns whether a letter was queued (false:
 /// no email address on file, the officer delivers it another way and records that).
 pub fn send(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     store: &Path,
     register: &Register,

@@ -7,7 +7,9 @@
 //! A request may list a recipient more than once: a restriction and, later, its lifting; the
 //! recall of a claim after a reversed automated decision (Art. 22(3)).
 
-use rusqlite::{params, Connection};
+use crate::store::db::Db;
+use crate::vals;
+use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 
@@ -54,7 +56,7 @@ pub enum Proof<'a> {
 
 /// Store every recipient of the person's data as one to tell of this request's outcome.
 pub fn record(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     register: &Register,
     req: &Request,
@@ -68,7 +70,7 @@ pub fn record(
 /// when `categories` is empty) as ones to tell `what`. Recording the same text twice for a
 /// recipient of a request lists it once.
 pub fn record_for_categories(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     register: &Register,
     req: &Request,
@@ -90,7 +92,7 @@ pub fn record_for_categories(
 /// decision (`received_via = 'dunning-step'`, the collection agency) as ones to tell `what`:
 /// after a reversed decision, that the claim is recalled.
 pub fn record_claim_recall(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     register: &Register,
     req: &Request,
@@ -109,13 +111,13 @@ pub fn record_claim_recall(
 
 /// The categories a recipient received of this person: what the register says it receives,
 /// narrowed for a disclosure (a police demand) to the categories actually disclosed.
-fn received(conn: &Connection, register: &Register, s: &Subject, r: &PersonRecipient) -> rusqlite::Result<Vec<String>> {
+fn received(conn: &dyn Db, register: &Register, s: &Subject, r: &PersonRecipient) -> anyhow::Result<Vec<String>> {
     let given = register.map.categories_given(conn, s.person_id, &r.code)?;
     Ok(given.filter(|g| !g.is_empty()).unwrap_or_else(|| r.categories.clone()))
 }
 
 fn insert(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     req: &Request,
     found: &[PersonRecipient],
@@ -123,11 +125,10 @@ fn insert(
     what: &str,
 ) -> anyhow::Result<Vec<Notification>> {
     for r in found {
-        conn.execute(
+        conn.run(
             "INSERT INTO notification (request_id, recipient, what, state, listed_at) VALUES (?1, ?2, ?3, 'to-notify', ?4)
              ON CONFLICT (request_id, recipient, what) DO NOTHING",
-            params![req.id, r.code, what, clock.timestamp()],
-        )?;
+            &vals![req.id, r.code, what, clock.timestamp()]?)?;
     }
     audit::append(
         conn,
@@ -193,7 +194,7 @@ pub fn open(conn: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Open>> {
 }
 
 /// Close every open notification of a recipient on a request, with its proof.
-pub fn mark(conn: &Connection, clock: &Clock, req: &Request, recipient: &str, proof: &Proof) -> anyhow::Result<()> {
+pub fn mark(conn: &dyn Db, clock: &Clock, req: &Request, recipient: &str, proof: &Proof) -> anyhow::Result<()> {
     let (state, reference, reason, flag) = match proof {
         Proof::Reference(r) => ("notified", Some(r.trim()), None, "--ref"),
         Proof::Impossible(r) => ("impossible", None, Some(r.trim()), "--reason"),
@@ -202,10 +203,10 @@ pub fn mark(conn: &Connection, clock: &Clock, req: &Request, recipient: &str, pr
     if text.is_empty() || text.chars().any(char::is_control) {
         return Err(Error::invalid(flag, "needs text without control characters").into());
     }
-    let n = conn.execute(
+    let n = conn.run(
         "UPDATE notification SET state = ?3, notified_at = ?4, notified_by = ?5, reference = ?6, reason = ?7
          WHERE request_id = ?1 AND recipient = ?2 AND state = 'to-notify'",
-        params![req.id, recipient, state, clock.timestamp(), audit::actor(), reference, reason],
+        &vals![req.id, recipient, state, clock.timestamp(), audit::actor(), reference, reason]?,
     )?;
     if n == 0 {
         let listed = list(conn, &req.id)?;

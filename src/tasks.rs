@@ -7,7 +7,9 @@
 //! with open tasks is not completed, and with `letter_after_tasks` its answer letter waits for
 //! them.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
+
+use crate::vals;
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -49,19 +51,19 @@ impl Systems {
     }
 
     /// Write the company file's systems and options (in the caller's transaction).
-    pub fn save(conn: &Connection, systems: &[System], letter_after_tasks: bool) -> rusqlite::Result<()> {
-        conn.execute("DELETE FROM map_system", [])?;
+    pub fn save(conn: &dyn Db, systems: &[System], letter_after_tasks: bool) -> anyhow::Result<()> {
+        conn.run("DELETE FROM map_system", &[])?;
         for (i, s) in systems.iter().enumerate() {
             let spec = serde_json::to_string(s).expect("a system always serialises");
-            conn.execute(
+            conn.run(
                 "INSERT INTO map_system (name, sort, spec) VALUES (?1, ?2, ?3)",
-                params![s.name, (i as i64 + 1) * 10, spec],
+                &vals![s.name, (i as i64 + 1) * 10, spec]?,
             )?;
         }
-        conn.execute(
+        conn.run(
             "INSERT INTO map_option (one, letter_after_tasks) VALUES (1, ?1)
              ON CONFLICT (one) DO UPDATE SET letter_after_tasks = excluded.letter_after_tasks",
-            [letter_after_tasks],
+            &vals![letter_after_tasks]?,
         )?;
         Ok(())
     }
@@ -78,13 +80,7 @@ pub enum Change<'a> {
 
 /// Give each system that copies a table the change touched a task (in the caller's
 /// transaction). Returns the number of tasks made.
-pub fn record(
-    conn: &Connection,
-    clock: &Clock,
-    req: &Request,
-    action: &str,
-    change: Change<'_>,
-) -> anyhow::Result<usize> {
+pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change: Change<'_>) -> anyhow::Result<usize> {
     let systems = Systems::load(conn)?;
     if systems.list.is_empty() {
         return Ok(0);
@@ -100,10 +96,9 @@ pub fn record(
                     let Some(scope) = map.scope(&t.name) else { continue };
                     let sql =
                         format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} ORDER BY rowid", scope.from, scope.filter);
-                    for k in conn.prepare_cached(&sql)?.query_map([person], |r| r.get::<_, Option<String>>(0))? {
-                        if let Some(k) = k? {
-                            rows.push(json!({"table": t.name, "key": k}));
-                        }
+                    for k in conn.all(&sql, &[(*person).into()], |r| r.get::<Option<String>>(0))?.into_iter().flatten()
+                    {
+                        rows.push(json!({"table": t.name, "key": k}));
                     }
                 }
                 Change::Values(values) => {
@@ -111,7 +106,7 @@ pub fn record(
                         let sql =
                             format!("SELECT CAST({key} AS TEXT), {column} FROM {} WHERE {} = ?1", t.sql_name(), t.key);
                         let found: Option<(Option<String>, rusqlite::types::Value)> =
-                            conn.prepare_cached(&sql)?.query_row([row], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                            conn.first(&sql, &vals![row]?, |r| Ok((r.get(0)?, r.get(1)?)))?;
                         if let Some((Some(k), value)) = found {
                             let value = match value {
                                 rusqlite::types::Value::Text(t) => Value::String(t),
@@ -128,9 +123,10 @@ pub fn record(
         if rows.is_empty() {
             continue;
         }
-        conn.execute(
-            "INSERT INTO task (request_id, system, action, created_at, rows) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![req.id, sys.name, action, clock.timestamp(), Value::Array(rows).to_string()],
+        let task: i64 = conn.one(
+            "INSERT INTO task (request_id, system, action, created_at, rows) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            &vals![req.id, sys.name, action, clock.timestamp(), Value::Array(rows).to_string()]?,
+            |r| r.get(0),
         )?;
         made += 1;
         audit::append(
@@ -139,7 +135,7 @@ pub fn record(
             Some(&req.id),
             Some(&req.subject_pseudonym),
             "task-made",
-            json!({"task": conn.last_insert_rowid(), "system": sys.name, "action": action}),
+            json!({"task": task, "system": sys.name, "action": action}),
         )?;
     }
     Ok(made)
@@ -231,7 +227,7 @@ pub fn acknowledge(conn: &mut Connection, clock: &Clock, task: i64, reference: &
 /// Acknowledge a task (in the caller's transaction): its keys and values are erased, the
 /// reference kept. The last open task of a request releases its held letters and, when its
 /// answer was delivered already, completes it. A task done before is refused.
-pub fn done(conn: &Connection, clock: &Clock, task: i64, reference: &str) -> anyhow::Result<Done> {
+pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow::Result<Done> {
     let reference = reference.trim();
     if reference.is_empty() || reference.chars().any(char::is_control) || reference.chars().count() > 200 {
         return Err(Error::invalid(
@@ -240,26 +236,29 @@ pub fn done(conn: &Connection, clock: &Clock, task: i64, reference: &str) -> any
         )
         .into());
     }
-    let found: Option<(String, Option<String>)> = conn
-        .query_row("SELECT request_id, done_at FROM task WHERE id = ?1", [task], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let found: Option<(String, Option<String>)> =
+        conn.first("SELECT request_id, done_at FROM task WHERE id = ?1", &vals![task]?, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let Some((request, done_at)) = found else {
         return Err(Error::invalid("task", format!("no task {task}; `dsr tasks` lists the open ones")).into());
     };
     if let Some(at) = done_at {
         return Err(Error::RequestState(format!("task {task} was acknowledged on {}", &at[..at.len().min(10)])).into());
     }
-    conn.execute(
+    conn.run(
         "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
-        params![task, clock.timestamp(), reference],
+        &vals![task, clock.timestamp(), reference]?,
     )?;
     let req = crate::request::load(conn, &request)?;
     audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-done", json!({"task": task}))?;
     let (open, _, _) = open_of(conn, &request)?;
     let mut out = Done { task, request: request.clone(), open, completed: false, letters_released: 0 };
     if open == 0 {
-        out.letters_released = conn
-            .execute("UPDATE queued SET held = 0 WHERE request_id = ?1 AND held = 1 AND done_at IS NULL", [&request])?;
+        out.letters_released = conn.run(
+            "UPDATE queued SET held = 0 WHERE request_id = ?1 AND held = 1 AND done_at IS NULL",
+            &vals![request]?,
+        )?;
         if req.state == "verified" && req.delivered_at.is_some() {
             crate::request::complete_after_tasks(conn, clock, &req)?;
             out.completed = true;
@@ -270,14 +269,14 @@ pub fn done(conn: &Connection, clock: &Clock, task: i64, reference: &str) -> any
 
 /// Hold the request's queued answer letter until its tasks are done, when the map says so
 /// (`letter_after_tasks`).
-pub fn hold_letters(conn: &Connection, request: &str) -> rusqlite::Result<usize> {
+pub fn hold_letters(conn: &dyn Db, request: &str) -> anyhow::Result<usize> {
     let wait: Option<bool> =
-        conn.query_row("SELECT letter_after_tasks FROM map_option WHERE one = 1", [], |r| r.get(0)).optional()?;
+        conn.first("SELECT letter_after_tasks FROM map_option WHERE one = 1", &[], |r| r.get(0))?;
     if wait != Some(true) {
         return Ok(0);
     }
-    conn.execute(
+    conn.run(
         "UPDATE queued SET held = 1 WHERE request_id = ?1 AND kind = 'mail' AND done_at IS NULL AND delivers = 1",
-        [request],
+        &vals![request]?,
     )
 }

@@ -122,7 +122,7 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
     if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
-    let prepared = rectify::carry_out::prepare(&ctx.store, &req, &s)?;
+    let prepared = rectify::carry_out::prepare(&ctx.store.conn, &req, &s)?;
     if !ctx.out.json {
         let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
         for p in &prepared.planned {
@@ -138,7 +138,7 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
         ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id))?;
     }
     confirm(ctx, yes, "Apply these corrections?")?;
-    let done = rectify::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, prepared)?;
+    let done = rectify::carry_out::apply(&ctx.store.conn, &ctx.clock, &req, &s, prepared)?;
     let human = format!(
         "{} field(s) corrected, {} statement(s) added.",
         done.changes.len(),
@@ -193,7 +193,7 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
         req.id
     ))?;
     confirm(ctx, yes, "Restrict processing?")?;
-    let done = restrict::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &ground, &categories)?;
+    let done = restrict::carry_out::apply(&ctx.store.conn, &ctx.clock, &req, &s, &ground, &categories)?;
     report(ctx, &req.id, serde_json::to_value(&done)?, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
 
@@ -203,7 +203,7 @@ fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
     crate::free_text::check("--reason", reason)?;
-    let lift = restrict::carry_out::announce_lift(&mut ctx.store, &ctx.clock, id, reason.trim(), days)?;
+    let lift = restrict::carry_out::announce_lift(&ctx.store.conn, &ctx.clock, id, reason.trim(), days)?;
     let (n, lift_at, sent) = (lift.scheduled, lift.lift_at, lift.notice);
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
@@ -219,7 +219,7 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
 
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
 fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let lifted = restrict::carry_out::lift_due(&mut ctx.store, &ctx.clock)?;
+    let lifted = restrict::carry_out::lift_due(&ctx.store.conn, &ctx.clock)?;
     for id in lifted {
         ctx.out
             .status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."))?;
@@ -265,7 +265,7 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
     ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id))?;
     confirm(ctx, yes, "Carry out the objection?")?;
-    let answer = object::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &purpose)?;
+    let answer = object::carry_out::apply(&ctx.store.conn, &ctx.clock, &req, &s, &purpose)?;
     let outcome = serde_json::to_value(&answer)?;
     let next = if answer.decided {
         String::new()
@@ -277,7 +277,7 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
 
 fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
     crate::free_text::check("--grounds", grounds.unwrap_or_default())?;
-    let decided = object::carry_out::decide(&mut ctx.store, &ctx.clock, id, uphold, grounds)?;
+    let decided = object::carry_out::decide(&ctx.store.conn, &ctx.clock, id, uphold, grounds)?;
     let outcome = serde_json::to_value(&decided.answer)?;
     report(ctx, &decided.request, outcome, decided.answer.explanation_en)
 }

@@ -19,7 +19,7 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
     }
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
     let lifted =
-        if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(&mut ctx.store, &ctx.clock)? };
+        if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(&ctx.store.conn, &ctx.clock)? };
     let summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
     let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };

@@ -116,7 +116,7 @@ fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Ve
     Ok(problems)
 }
 
-fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> rusqlite::Result<()> {
+fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
     let c = &f.controller;
     tx.execute(
         "INSERT INTO controller (id, fixture, name, legal_form, kvk_number, address, website, privacy_email,

@@ -8,7 +8,8 @@
 //! - the automated dunning decision: a request for human review (Art. 22(3)); automatic steps
 //!   pause until the outcome is recorded.
 
-use rusqlite::{params, Connection};
+use crate::store::db::Db;
+use crate::vals;
 use serde::Serialize;
 use serde_json::json;
 
@@ -47,25 +48,24 @@ pub fn purpose<'a>(register: &'a Register, code: &str) -> Result<&'a Purpose, Er
 
 /// An objection row; anything but "pending" is decided at once.
 fn record(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     req: &Request,
     s: &Subject,
     purpose: &str,
     outcome: &str,
     grounds: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> anyhow::Result<()> {
     let decided = outcome != "pending";
-    conn.execute(
+    conn.run(
         "INSERT INTO objection (person_id, request_id, purpose, outcome, grounds, created_at, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![s.person_id, req.id, purpose, outcome, grounds, clock.timestamp(), decided.then(|| clock.timestamp())],
-    )?;
+        &vals![s.person_id, req.id, purpose, outcome, grounds, clock.timestamp(), decided.then(|| clock.timestamp())]?)?;
     Ok(())
 }
 
 /// Carry out a verified objection.
 pub fn apply(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     keys: &Keys,
     register: &Register,
@@ -87,9 +87,9 @@ pub fn apply(
             .automated_decisions
             .first()
             .ok_or_else(|| anyhow::anyhow!("the register describes no automated decision"))?;
-        conn.execute(
+        conn.run(
             "INSERT INTO decision_review (person_id, request_id, decision, requested_at) VALUES (?1, ?2, ?3, ?4)",
-            params![s.person_id, req.id, decision.code, clock.timestamp()],
+            &vals![s.person_id, req.id, decision.code, clock.timestamp()]?,
         )?;
         answer(
             "review-pending",
@@ -159,7 +159,7 @@ pub fn apply(
 /// decision's steps says: each blocked row gets a manual reversing step in its history, and the
 /// rows the block put in a blocked state become active again. Returns (rows set back, steps).
 fn reverse_decision(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     request: &str,
     decision: &str,
@@ -169,17 +169,17 @@ fn reverse_decision(
     let map = crate::store::personal::DataMap::load(conn)?;
     let mut statements = map.reversal_sql(decision).into_iter();
     let Some(steps) = statements.next() else { return Ok((0, 0)) };
-    let steps = conn.execute(&steps, params![person, clock.timestamp(), note])?;
+    let steps = conn.run(&steps, &vals![person, clock.timestamp(), note]?)?;
     let mut unblocked = 0;
     for sql in statements {
-        unblocked += conn.execute(&sql, [person])?;
+        unblocked += conn.run(&sql, &vals![person]?)?;
     }
     Ok((unblocked, steps))
 }
 
 /// Record the officer's decision on a pending objection or review.
 pub fn decide(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     req: &Request,
     uphold: bool,
@@ -194,17 +194,17 @@ pub fn decide(
         .into());
     }
     let review: Option<(i64, Option<i64>, String)> = conn
-        .query_row(
+        .one(
             "SELECT id, person_id, decision FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL",
-            [&req.id],
+            &vals![&req.id]?,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .ok();
     if let Some((id, person, decision)) = review {
         let outcome = if uphold { "decision-reversed" } else { "decision-stands" };
-        conn.execute(
+        conn.run(
             "UPDATE decision_review SET outcome = ?2, outcome_note = ?3, decided_at = ?4 WHERE id = ?1",
-            params![id, outcome, grounds, clock.timestamp()],
+            &vals![id, outcome, grounds, clock.timestamp()]?,
         )?;
         let (unblocked, steps) = match (uphold, person) {
             (true, Some(p)) => reverse_decision(conn, clock, &req.id, &decision, p)?,
@@ -238,21 +238,21 @@ pub fn decide(
         });
     }
     let (id, purpose): (i64, String) = conn
-        .query_row("SELECT id, purpose FROM objection WHERE request_id = ?1 AND outcome = 'pending'", [&req.id], |r| {
+        .one("SELECT id, purpose FROM objection WHERE request_id = ?1 AND outcome = 'pending'", &vals![&req.id]?, |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
         .map_err(|_| {
             Error::RequestState(format!("request {} has no objection or review waiting for a decision", req.id))
         })?;
     let outcome = if uphold { "upheld" } else { "overridden" };
-    conn.execute(
+    conn.run(
         "UPDATE objection SET outcome = ?2, grounds = ?3, decided_at = ?4 WHERE id = ?1",
-        params![id, outcome, grounds, clock.timestamp()],
+        &vals![id, outcome, grounds, clock.timestamp()]?,
     )?;
     // The pending restriction ends with the decision: upheld, the objection itself now blocks the purpose.
-    conn.execute(
+    conn.run(
         "UPDATE restriction SET lifted_at = ?2, lift_reason = ?3 WHERE request_id = ?1 AND lifted_at IS NULL",
-        params![req.id, clock.timestamp(), format!("objection {outcome}")],
+        &vals![req.id, clock.timestamp(), format!("objection {outcome}")]?,
     )?;
     audit::append(
         conn,
@@ -280,7 +280,7 @@ pub fn decide(
 /// After a reversed automated decision, a claim the decision handed to the collection agency is
 /// recalled: the agency goes on the request's list of recipients to tell (Art. 19, Art. 22(3)).
 pub fn recall_claim(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     register: &Register,
     req: &Request,
@@ -298,13 +298,13 @@ Stop collecting, return the claim to us, and do not charge collection costs for 
 
 /// Withdraw consent (Art. 7(3)): a new record in the data map's consent records, and the
 /// purpose's opt-in flags off.
-fn withdraw(conn: &Connection, clock: &Clock, s: &Subject, purpose: &str) -> anyhow::Result<()> {
+fn withdraw(conn: &dyn Db, clock: &Clock, s: &Subject, purpose: &str) -> anyhow::Result<()> {
     let map = DataMap::load(conn)?;
     if let Some(sql) = map.consent_withdrawal() {
-        conn.execute(&sql, params![s.person_id, purpose, clock.timestamp()])?;
+        conn.run(&sql, &vals![s.person_id, purpose, clock.timestamp()]?)?;
     }
     for sql in map.opt_ins_off(purpose) {
-        conn.execute(&sql, [s.person_id])?;
+        conn.run(&sql, &vals![s.person_id]?)?;
     }
     Ok(())
 }
@@ -316,7 +316,7 @@ const SUPPRESSED: &[(IdentifierKind, &str)] =
 /// Put the person's identifiers on the suppression list as keyed hashes: those of the kinds in
 /// `SUPPRESSED`, wherever the data map has them.
 pub fn suppress(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     keys: &Keys,
     request: Option<&str>,
@@ -327,16 +327,16 @@ pub fn suppress(
     let mut ids: Vec<(&str, String)> = Vec::new();
     for (kind, name) in SUPPRESSED {
         let Some(sql) = map.identifiers_of(*kind) else { continue };
-        for value in conn.prepare(&sql)?.query_map([s.person_id], |r| r.get::<_, String>(0))? {
-            ids.push((name, value?));
+        for value in conn.all(&sql, &[s.person_id.into()], |r| r.get::<String>(0))? {
+            ids.push((name, value));
         }
     }
     let mut out = Vec::new();
     for (kind, value) in &ids {
         let hash = suppression_hash(keys, kind, value);
-        conn.execute(
+        conn.run(
             "INSERT OR IGNORE INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![hash, kind, reason, request, clock.timestamp()],
+            &vals![hash, kind, reason, request, clock.timestamp()]?,
         )?;
         out.push((kind.to_string(), hash));
     }

@@ -4,7 +4,9 @@
 //! The fields, the rows they live in and their validators come from the store's data map (the
 //! `[[table.rectify]]` entries of the company file).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::Db;
+use crate::vals;
+use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::Error;
@@ -94,7 +96,7 @@ pub fn parse_sets(map: &DataMap, args: &[String]) -> Result<Vec<Change>, Error> 
 /// Validate the changes of a verified request again, just before they are applied: a postal
 /// code against the country the row will have (set by the request, else the one on file).
 pub fn revalidate(
-    conn: &Connection,
+    conn: &dyn Db,
     map: &DataMap,
     s: &Subject,
     named: Option<&str>,
@@ -129,7 +131,7 @@ fn spot<'m>(map: &'m DataMap, name: &str) -> Result<(&'m Table, &'m Rectifiable)
 /// request was opened with for a table of email addresses (the one that received the code and
 /// receives the notice), else the first in the field's `preferred` order. `None`: nothing on file.
 fn current(
-    conn: &Connection,
+    conn: &dyn Db,
     map: &DataMap,
     table: &Table,
     f: &Rectifiable,
@@ -140,13 +142,13 @@ fn current(
         .field_row(table, f)
         .ok_or_else(|| anyhow::anyhow!("the data map gives table {} no way to a person", table.name))?;
     let row: Option<i64> = if finder.contains("?2") {
-        conn.query_row(&finder, params![s.person_id, named.unwrap_or("")], |r| r.get(0)).optional()?
+        conn.first(&finder, &vals![s.person_id, named.unwrap_or("")]?, |r| r.get(0))?
     } else {
-        conn.query_row(&finder, [s.person_id], |r| r.get(0)).optional()?
+        conn.first(&finder, &vals![s.person_id]?, |r| r.get(0))?
     };
     let Some(row) = row else { return Ok(None) };
     let sql = format!("SELECT {} FROM {} WHERE {} = ?1", f.column, table.sql_name(), table.key);
-    Ok(Some((row, conn.query_row(&sql, [row], |r| r.get(0))?)))
+    Ok(Some((row, conn.one(&sql, &vals![row]?, |r| r.get(0))?)))
 }
 
 /// Whether a field holds the email address the person is written to (the column an email
@@ -183,7 +185,7 @@ pub fn categories(register: &Register, map: &DataMap, fields: &[&str], statement
 
 /// Read the current values: old -> new. A field with nothing on file to correct is an error.
 pub fn plan(
-    conn: &Connection,
+    conn: &dyn Db,
     map: &DataMap,
     s: &Subject,
     named: Option<&str>,
@@ -210,7 +212,7 @@ pub type Spot = (String, String, String);
 /// Apply the changes, in the caller's transaction. An identifier kept in normalised form beside
 /// the column changed (`written_in`) follows it. Returns where each value was set.
 pub fn apply(
-    conn: &Connection,
+    conn: &dyn Db,
     map: &DataMap,
     s: &Subject,
     named: Option<&str>,
@@ -223,7 +225,7 @@ pub fn apply(
             .ok_or_else(|| Error::RequestState(format!("nothing on file for {} to correct", c.field)))?;
         let set = |column: &str, value: &str| {
             let sql = format!("UPDATE {} SET {column} = ?2 WHERE {} = ?1", table.sql_name(), table.key);
-            conn.execute(&sql, params![row, value])
+            conn.run(&sql, &vals![row, value]?)
         };
         set(&f.column, &c.value)?;
         spots.push((table.name.clone(), row.to_string(), f.column.clone()));

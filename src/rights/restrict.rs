@@ -5,7 +5,8 @@
 //! person before processing resumes; the restriction keeps applying until [`lift_due`] carries the
 //! lift out.
 
-use rusqlite::{params, Connection};
+use crate::store::db::Db;
+use crate::vals;
 use serde_json::json;
 
 use crate::audit;
@@ -50,7 +51,7 @@ pub fn check_categories(register: &Register, categories: &[String]) -> Result<()
 
 /// Restrict the person's data (one row per category, or one for everything).
 pub fn apply(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     req: &Request,
     s: &Subject,
@@ -61,10 +62,9 @@ pub fn apply(
     let targets: Vec<Option<&str>> =
         if categories.is_empty() { vec![None] } else { categories.iter().map(|c| Some(c.as_str())).collect() };
     for category in &targets {
-        conn.execute(
+        conn.run(
             "INSERT INTO restriction (person_id, request_id, ground, category, purpose, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![s.person_id, req.id, ground, category, purpose, clock.timestamp()],
-        )?;
+            &vals![s.person_id, req.id, ground, category, purpose, clock.timestamp()]?)?;
     }
     audit::append(
         conn,
@@ -85,17 +85,17 @@ pub const NOTICE_DAYS: u32 = 7;
 /// After the Art. 18(3) notice went out: schedule the lift of the request's active restrictions
 /// at `lift_at`. Returns how many restrictions are scheduled.
 pub fn schedule_lift(
-    conn: &Connection,
+    conn: &dyn Db,
     clock: &Clock,
     req: &Request,
     reason: &str,
     notice_sent_at: &str,
     lift_at: &str,
 ) -> anyhow::Result<usize> {
-    let n = conn.execute(
+    let n = conn.run(
         "UPDATE restriction SET lift_reason = ?2, notice_sent_at = ?3, lift_at = ?4
          WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at IS NULL",
-        params![req.id, reason, notice_sent_at, lift_at],
+        &vals![req.id, reason, notice_sent_at, lift_at]?,
     )?;
     if n == 0 {
         return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
@@ -114,7 +114,7 @@ pub fn schedule_lift(
 
 /// List the recipients of the restricted categories (all, when the request named none) as ones to
 /// tell that the restriction is lifted (Art. 19), in the transaction that lifts it.
-pub fn notify_lifted(conn: &Connection, clock: &Clock, register: &Register, req: &Request) -> anyhow::Result<()> {
+pub fn notify_lifted(conn: &dyn Db, clock: &Clock, register: &Register, req: &Request) -> anyhow::Result<()> {
     let Some(person) = req.person_id else {
         return Ok(());
     };
@@ -129,10 +129,10 @@ pub fn notify_lifted(conn: &Connection, clock: &Clock, register: &Register, req:
 }
 
 /// When the lift of a request's restrictions is scheduled, if it is.
-pub fn scheduled(conn: &Connection, request: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row(
+pub fn scheduled(conn: &dyn Db, request: &str) -> anyhow::Result<Option<String>> {
+    conn.one(
         "SELECT max(lift_at) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at IS NOT NULL",
-        [request],
+        &vals![request]?,
         |r| r.get(0),
     )
 }
@@ -140,27 +140,26 @@ pub fn scheduled(conn: &Connection, request: &str) -> rusqlite::Result<Option<St
 /// Carry out every scheduled lift whose time has come (in the caller's transaction): the
 /// restrictions end, and the recipients of the person's data are to be told (Art. 19).
 /// Returns the requests whose restrictions were lifted.
-pub fn lift_due(conn: &Connection, clock: &Clock, register: &Register) -> anyhow::Result<Vec<String>> {
-    let due: Vec<(String, Option<i64>)> = conn
-        .prepare(
-            "SELECT request_id, max(person_id) FROM restriction WHERE lifted_at IS NULL AND lift_at IS NOT NULL
-               AND lift_at <= ?1 GROUP BY request_id ORDER BY min(lift_at), request_id",
-        )?
-        .query_map([clock.timestamp()], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+pub fn lift_due(conn: &dyn Db, clock: &Clock, register: &Register) -> anyhow::Result<Vec<String>> {
+    let due: Vec<(String, Option<i64>)> = conn.all(
+        "SELECT request_id, max(person_id) FROM restriction WHERE lifted_at IS NULL AND lift_at IS NOT NULL
+           AND lift_at <= ?1 GROUP BY request_id ORDER BY min(lift_at), request_id",
+        &vals![clock.timestamp()]?,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut lifted = Vec::new();
     for (id, person) in due {
         let req = crate::request::load(conn, &id)?;
         // The officer's reason is free text: it stays out of the chain (the scheduling entry holds
         // its keyed reference), so this entry names only when the person was told.
-        let notice_sent_at: Option<String> = conn.query_row(
+        let notice_sent_at: Option<String> = conn.one(
             "SELECT max(notice_sent_at) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL",
-            [&id],
+            &vals![&id]?,
             |r| r.get(0),
         )?;
-        conn.execute(
+        conn.run(
             "UPDATE restriction SET lifted_at = ?2 WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at <= ?2",
-            params![id, clock.timestamp()],
+            &vals![id, clock.timestamp()]?,
         )?;
         audit::append(
             conn,
@@ -179,9 +178,9 @@ pub fn lift_due(conn: &Connection, clock: &Clock, register: &Register) -> anyhow
 }
 
 /// Active restrictions of a request.
-pub fn active(conn: &Connection, request: &str) -> rusqlite::Result<usize> {
-    conn.query_row("SELECT count(*) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL", [request], |r| {
-        r.get::<_, i64>(0)
+pub fn active(conn: &dyn Db, request: &str) -> anyhow::Result<usize> {
+    conn.one("SELECT count(*) FROM restriction WHERE request_id = ?1 AND lifted_at IS NULL", &vals![request]?, |r| {
+        r.get::<i64>(0)
     })
     .map(|n| n as usize)
 }

@@ -44,6 +44,26 @@ pub trait Db {
 }
 
 impl dyn Db + '_ {
+    /// The one row a query returns, read by `f`; no row is an error (as SQLite's `query_row`).
+    pub fn one<T>(&self, sql: &str, params: &[Value], f: impl FnOnce(&Row) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        self.first(sql, params, f)?.ok_or_else(|| anyhow::anyhow!("the query returned no row: {sql}"))
+    }
+
+    /// Every row a query returns, each read by `f`.
+    pub fn all<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mut f: impl FnMut(&Row) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, params, &mut |r| {
+            out.push(f(&r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
     /// The first row of a query, if any, read by `f`.
     pub fn first<T>(
         &self,

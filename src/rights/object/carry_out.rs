@@ -11,7 +11,7 @@ use crate::keys::Keys;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Kind, Request};
-use crate::store::Store;
+use crate::store::db::Conn;
 use crate::subject::Subject;
 
 /// A decision recorded on an objection: the request it was about and the answer.
@@ -23,17 +23,17 @@ pub struct Decided {
 
 /// Carry out a verified objection to `purpose`, with its outcome and the answer to the person.
 /// An objection that waits for the officer's decision is answered when it is decided.
-pub fn apply(store: &mut Store, clock: &Clock, req: &Request, s: &Subject, purpose: &str) -> anyhow::Result<Answer> {
-    let register = Register::load(&store.conn)?;
-    let keys = Keys::load(&store.conn)?;
-    let tx = store.conn.transaction()?;
-    let answer = super::apply(&tx, clock, &keys, &register, req, s, purpose)?;
-    request::set_outcome(&tx, req, &serde_json::to_value(&answer)?)?;
+pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, purpose: &str) -> anyhow::Result<Answer> {
+    let register = Register::load(store)?;
+    let keys = Keys::load(store)?;
+    let tx = store.begin()?;
+    let answer = super::apply(&*tx, clock, &keys, &register, req, s, purpose)?;
+    request::set_outcome(&*tx, req, &serde_json::to_value(&answer)?)?;
     let letter = crate::answers::objection(&register, req, &answer);
     let on_sent = if answer.decided { OnSent::DeliversAnswer } else { OnSent::Nothing };
-    crate::answers::send(&tx, clock, &store.path, &register, req, &letter, on_sent)?;
+    crate::answers::send(&*tx, clock, &store.place(), &register, req, &letter, on_sent)?;
     if answer.decided {
-        request::answered(&tx, clock, req, json!({"answered": "objection"}))?;
+        request::answered(&*tx, clock, req, json!({"answered": "objection"}))?;
     }
     tx.commit()?;
     Ok(answer)
@@ -42,25 +42,25 @@ pub fn apply(store: &mut Store, clock: &Clock, req: &Request, s: &Subject, purpo
 /// Record the officer's decision on the pending objection or review of request `id`: uphold it,
 /// or override it with compelling grounds; a reversed automated decision recalls its claim.
 pub fn decide(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     id: &str,
     uphold: bool,
     grounds: Option<&str>,
 ) -> anyhow::Result<Decided> {
-    let req = request::load(&store.conn, id)?;
+    let req = request::load(store, id)?;
     if req.kind() != Kind::Object {
         return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());
     }
-    let register = Register::load(&store.conn)?;
-    let tx = store.conn.transaction()?;
-    let answer = super::decide(&tx, clock, &req, uphold, grounds)?;
-    super::recall_claim(&tx, clock, &register, &req, &answer)?;
-    request::set_outcome(&tx, &req, &serde_json::to_value(&answer)?)?;
+    let register = Register::load(store)?;
+    let tx = store.begin()?;
+    let answer = super::decide(&*tx, clock, &req, uphold, grounds)?;
+    super::recall_claim(&*tx, clock, &register, &req, &answer)?;
+    request::set_outcome(&*tx, &req, &serde_json::to_value(&answer)?)?;
     let letter = crate::answers::objection(&register, &req, &answer);
-    crate::answers::send(&tx, clock, &store.path, &register, &req, &letter, OnSent::DeliversAnswer)?;
+    crate::answers::send(&*tx, clock, &store.place(), &register, &req, &letter, OnSent::DeliversAnswer)?;
     if req.state == "verified" {
-        request::answered(&tx, clock, &req, json!({"answered": "objection decided"}))?;
+        request::answered(&*tx, clock, &req, json!({"answered": "objection decided"}))?;
     }
     tx.commit()?;
     Ok(Decided { request: req.id, answer })

@@ -4,7 +4,7 @@
 //! recipients to tell (Art. 19), the letter to the old address and the answer. The letters are
 //! queued in that transaction and go out after the commit.
 
-use rusqlite::params;
+use crate::vals;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -16,8 +16,8 @@ use crate::notify;
 use crate::queue::OnSent;
 use crate::register::{Controller, Register};
 use crate::request::{self, Request};
+use crate::store::db::Conn;
 use crate::store::personal::DataMap;
-use crate::store::Store;
 use crate::subject::Subject;
 
 /// A statement that completes a category (Art. 16, "by means of providing a supplementary
@@ -45,54 +45,52 @@ pub struct Rectified {
 
 /// Read what the request asks against the data on file: each field with its old and new value,
 /// validated again against the country as it will be after the change.
-pub fn prepare(store: &Store, req: &Request, s: &Subject) -> anyhow::Result<Prepared> {
+pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<Prepared> {
     let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
-    let map = DataMap::load(&store.conn)?;
+    let map = DataMap::load(store)?;
     let named = req.named_email();
-    super::revalidate(&store.conn, &map, s, named.as_deref(), &mut changes)?;
-    let planned = super::plan(&store.conn, &map, s, named.as_deref(), &changes)?;
+    super::revalidate(store, &map, s, named.as_deref(), &mut changes)?;
+    let planned = super::plan(store, &map, s, named.as_deref(), &changes)?;
     let statements: Vec<Statement> = serde_json::from_value(req.params["supplement"].clone()).unwrap_or_default();
     Ok(Prepared { map, changes, planned, statements })
 }
 
 /// Make the corrections as prepared, in one transaction with everything that goes with them.
 pub fn apply(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     req: &Request,
     s: &Subject,
     prepared: Prepared,
 ) -> anyhow::Result<Rectified> {
     let Prepared { map, changes, planned, statements } = prepared;
-    let register = Register::load(&store.conn)?;
+    let register = Register::load(store)?;
     let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let named = req.named_email();
-    let tx = store.conn.transaction()?;
+    let tx = store.begin()?;
     if let Some(p) = planned.iter().find(|p| super::is_mail_address(&map, &p.field)) {
         // The old address on file is told of the change before it is replaced.
         let letter = email_changed(&controller, req, p.old.as_deref().unwrap_or_default(), &p.new);
-        mail::notify(&tx, clock, &store.path, &controller, req, &letter)?;
+        mail::notify(&*tx, clock, &store.place(), &controller, req, &letter)?;
     }
     // Where each value was set, so that an import does not put an older one back (docs/import.md).
-    let spots = super::apply(&tx, &map, s, named.as_deref(), &changes)?;
-    crate::tasks::record(&tx, clock, req, "rectify", crate::tasks::Change::Values(&spots))?;
+    let spots = super::apply(&*tx, &map, s, named.as_deref(), &changes)?;
+    crate::tasks::record(&*tx, clock, req, "rectify", crate::tasks::Change::Values(&spots))?;
     for (table, row, column) in spots {
-        tx.execute(
+        tx.run(
             "INSERT INTO rectified (table_name, row_key, column_name, request_id, rectified_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (table_name, row_key, column_name) DO UPDATE SET request_id = excluded.request_id,
                rectified_at = excluded.rectified_at",
-            params![table, row, column, req.id, clock.timestamp()],
-        )?;
+            &vals![table, row, column, req.id, clock.timestamp()]?)?;
     }
     for sup in &statements {
-        tx.execute(
+        tx.run(
             "INSERT INTO supplementary_statement (person_id, category, statement, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![s.person_id, sup.category, sup.statement, req.id, clock.timestamp()],
-        )?;
+            &vals![s.person_id, sup.category, sup.statement, req.id, clock.timestamp()]?)?;
     }
     let fields: Vec<&str> = planned.iter().map(|p| p.field.as_str()).collect();
     audit::append(
-        &tx,
+        &*tx,
         clock,
         Some(&req.id),
         Some(&req.subject_pseudonym),
@@ -100,18 +98,18 @@ pub fn apply(
         json!({"fields": fields, "statements": statements.len()}),
     )?;
     let done = Rectified { changes: planned.clone(), supplementary_statements: statements.clone() };
-    request::set_outcome(&tx, req, &serde_json::to_value(&done)?)?;
+    request::set_outcome(&*tx, req, &serde_json::to_value(&done)?)?;
     let what = format!(
         "Rectification (Art. 16) of: {}. Correct the data you received from us.",
         if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
     );
     let categories: Vec<&str> = statements.iter().map(|x| x.category.as_str()).collect();
     let concerned = super::categories(&register, &map, &fields, &categories);
-    notify::record_for_categories(&tx, clock, &register, req, s, &concerned, &what)?;
+    notify::record_for_categories(&*tx, clock, &register, req, s, &concerned, &what)?;
     let names: Vec<(String, String)> = fields.iter().map(|f| super::letter_names(&map, f)).collect();
     let answer = crate::answers::rectified(&register, req, &names, &categories);
-    crate::answers::send(&tx, clock, &store.path, &register, req, &answer, OnSent::DeliversAnswer)?;
-    request::answered(&tx, clock, req, json!({"answered": "rectification"}))?;
+    crate::answers::send(&*tx, clock, &store.place(), &register, req, &answer, OnSent::DeliversAnswer)?;
+    request::answered(&*tx, clock, req, json!({"answered": "rectification"}))?;
     tx.commit()?;
     Ok(done)
 }

@@ -13,7 +13,7 @@ use crate::notify;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Kind, Request};
-use crate::store::Store;
+use crate::store::db::Conn;
 use crate::subject::Subject;
 
 /// The outcome of a restriction, as the request records it.
@@ -37,25 +37,25 @@ pub struct LiftScheduled {
 /// Restrict the person's data as a verified request asks (`categories` empty: all of it), in one
 /// transaction with the recipients to tell (Art. 19) and the answer.
 pub fn apply(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     req: &Request,
     s: &Subject,
     ground: &str,
     categories: &[String],
 ) -> anyhow::Result<Restricted> {
-    let register = Register::load(&store.conn)?;
+    let register = Register::load(store)?;
     let scope = super::scope(categories);
-    let tx = store.conn.transaction()?;
-    super::apply(&tx, clock, req, s, ground, categories, None)?;
-    crate::tasks::record(&tx, clock, req, "restrict", crate::tasks::Change::Person(s.person_id))?;
+    let tx = store.begin()?;
+    super::apply(&*tx, clock, req, s, ground, categories, None)?;
+    crate::tasks::record(&*tx, clock, req, "restrict", crate::tasks::Change::Person(s.person_id))?;
     let done = Restricted { ground: ground.to_owned(), categories: categories.to_vec(), since: clock.timestamp() };
-    request::set_outcome(&tx, req, &serde_json::to_value(&done)?)?;
+    request::set_outcome(&*tx, req, &serde_json::to_value(&done)?)?;
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");
-    notify::record_for_categories(&tx, clock, &register, req, s, categories, &what)?;
+    notify::record_for_categories(&*tx, clock, &register, req, s, categories, &what)?;
     let answer = crate::answers::restricted(&register, req, ground, categories);
-    crate::answers::send(&tx, clock, &store.path, &register, req, &answer, OnSent::DeliversAnswer)?;
-    request::answered(&tx, clock, req, json!({"answered": "restriction"}))?;
+    crate::answers::send(&*tx, clock, &store.place(), &register, req, &answer, OnSent::DeliversAnswer)?;
+    request::answered(&*tx, clock, req, json!({"answered": "restriction"}))?;
     tx.commit()?;
     Ok(done)
 }
@@ -64,30 +64,29 @@ pub fn apply(
 /// now, and schedule the lift (carried out by [`lift_due`]). The notice must be on its way: a
 /// person without an email address on file keeps the restriction until they can be told.
 pub fn announce_lift(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     id: &str,
     reason: &str,
     days: u32,
 ) -> anyhow::Result<LiftScheduled> {
-    let req = request::load(&store.conn, id)?;
+    let req = request::load(store, id)?;
     if req.kind() != Kind::Restrict {
         return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
     }
-    if super::active(&store.conn, &req.id)? == 0 {
+    if super::active(store, &req.id)? == 0 {
         return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
     }
-    if let Some(at) = super::scheduled(&store.conn, &req.id)? {
+    if let Some(at) = super::scheduled(store, &req.id)? {
         return Err(Error::RequestState(format!(
             "the restriction of request {} is already to be lifted at {at}; the person was told",
             req.id
         ))
         .into());
     }
-    let controller =
-        Register::load(&store.conn)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller = Register::load(store)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let lift_at = clock.now() + chrono::Duration::days(i64::from(days));
-    let tx = store.conn.transaction()?;
+    let tx = store.begin()?;
     let body = crate::answers::lift_notice(&req, reason, lift_at);
     let no_one = crate::answers::Text { nl: String::new(), en: String::new() };
     let letter = Letter {
@@ -95,20 +94,20 @@ pub fn announce_lift(
         subject: format!("Opheffen beperking / Restriction to be lifted ({})", req.id),
         body: crate::answers::compose(&controller, &body, &no_one),
     };
-    let notice = mail::notify(&tx, clock, &store.path, &controller, &req, &letter)?
+    let notice = mail::notify(&*tx, clock, &store.place(), &controller, &req, &letter)?
         .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
     let lift_at = crate::clock::stamp(lift_at);
-    let scheduled = super::schedule_lift(&tx, clock, &req, reason, &clock.timestamp(), &lift_at)?;
+    let scheduled = super::schedule_lift(&*tx, clock, &req, reason, &clock.timestamp(), &lift_at)?;
     tx.commit()?;
     Ok(LiftScheduled { request: req.id.clone(), scheduled, lift_at, notice })
 }
 
 /// Carry out the lifts whose notice period has passed, in one transaction (also done by
 /// `dsr retention run`). Returns the requests whose restrictions were lifted.
-pub fn lift_due(store: &mut Store, clock: &Clock) -> anyhow::Result<Vec<String>> {
-    let register = Register::load(&store.conn)?;
-    let tx = store.conn.transaction()?;
-    let lifted = super::lift_due(&tx, clock, &register)?;
+pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Vec<String>> {
+    let register = Register::load(store)?;
+    let tx = store.begin()?;
+    let lifted = super::lift_due(&*tx, clock, &register)?;
     tx.commit()?;
     Ok(lifted)
 }

@@ -3,7 +3,7 @@
 //! them, the categories a row says a recipient was given, the identifiers the suppression list
 //! remembers, and the people count.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use super::{literal, DataMap};
 use crate::map::table::IdentifierKind;
@@ -53,10 +53,10 @@ impl DataMap {
     /// with a `categories` column, e.g. a disclosure); None when no link of the map lists them.
     pub fn categories_given(
         &self,
-        conn: &Connection,
+        conn: &dyn crate::store::db::Db,
         person: i64,
         recipient: &str,
-    ) -> rusqlite::Result<Option<Vec<String>>> {
+    ) -> anyhow::Result<Option<Vec<String>>> {
         let mut lists: Option<Vec<String>> = None;
         for t in &self.tables {
             let Some(scope) = self.scope(&t.name) else { continue };
@@ -64,11 +64,10 @@ impl DataMap {
                 let (Some(list), Some(column)) = (&link.categories, &link.column) else { continue };
                 let sql = format!("SELECT {list} FROM {} WHERE ({}) AND {column} = ?2", scope.from, scope.filter);
                 let found = lists.get_or_insert_with(Vec::new);
-                for l in conn
-                    .prepare_cached(&sql)?
-                    .query_map(params![person, recipient], |r| r.get::<_, Option<String>>(0))?
+                for l in
+                    conn.all(&sql, &[person.into(), crate::store::db::text(recipient)], |r| r.get::<Option<String>>(0))?
                 {
-                    found.extend(l?);
+                    found.extend(l);
                 }
             }
         }

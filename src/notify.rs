@@ -9,7 +9,6 @@
 
 use crate::store::db::Db;
 use crate::vals;
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 
@@ -255,10 +254,16 @@ pub struct Closed {
 
 /// `dsr request notified`: close a recipient's notifications of request `id` ([`mark`]) in one
 /// transaction with the audit entry.
-pub fn close(conn: &mut Connection, clock: &Clock, id: &str, recipient: &str, proof: &Proof) -> anyhow::Result<Closed> {
-    let tx = conn.transaction()?;
-    let req = crate::request::load(&tx, id)?;
-    mark(&tx, clock, &req, recipient, proof)?;
+pub fn close(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    id: &str,
+    recipient: &str,
+    proof: &Proof,
+) -> anyhow::Result<Closed> {
+    let tx = conn.begin()?;
+    let req = crate::request::load(&*tx, id)?;
+    mark(&*tx, clock, &req, recipient, proof)?;
     tx.commit()?;
     let still_to_notify = list(conn, &req.id)?.into_iter().filter(|n| n.state == "to-notify").count();
     Ok(Closed { request: req.id, still_to_notify })

@@ -1086,3 +1086,114 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
         assert_eq!(b, a, "{fixture}");
     }
 }
+
+/// A request opened and verified alike on the SQLite store and its PostgreSQL copy (each store's
+/// own code from its own outbox); returns its id, the same on both.
+fn verified_on_both(
+    env: &support::Env,
+    on_pg: &dyn Fn(&[&str]) -> std::process::Output,
+    pg_dir: &std::path::Path,
+    open: &[&str],
+) -> String {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(open);
+    let (a, b) = (env.run(&args), on_pg(&args));
+    assert_eq!(
+        String::from_utf8_lossy(&b.stdout),
+        String::from_utf8_lossy(&a.stdout),
+        "{open:?}: {}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let id = serde_json::from_slice::<serde_json::Value>(&a.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = env.code(&id);
+    env.dsr().args(["verify", &id, &code]).assert().success();
+    let mut letters: Vec<_> = std::fs::read_dir(pg_dir.join("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
+        .collect();
+    letters.sort();
+    let letter = letters.pop().expect("a code letter");
+    let pg_code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+    assert_eq!(on_pg(&["verify", &id, &pg_code]).status.code(), Some(0));
+    id
+}
+
+#[test]
+fn rectification_restriction_and_objection_are_carried_out_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    for fixture in ["virtio", "webshop"] {
+        let env = support::Env::with_fixture_at(fixture, "2026-11-02T09:00:00Z");
+        let s = Schema::new(&url, &format!("changes_{fixture}"));
+        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let pg_dir = tempfile::tempdir().unwrap();
+        let on_pg = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
+            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
+        };
+        let same = |args: &[&str]| {
+            let (a, b) = (env.run(args), on_pg(args));
+            let label = format!("{fixture}: {args:?}");
+            assert_eq!(b.status.code(), a.status.code(), "{label}: {}", String::from_utf8_lossy(&b.stderr));
+            assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{label}");
+            assert_eq!(String::from_utf8_lossy(&b.stderr), String::from_utf8_lossy(&a.stderr), "{label}");
+        };
+        let people = addresses_on_file(&env, 2);
+        let (first, second) = (people[0].as_str(), people[1].as_str());
+        // A correction of the phone number and a supplementary statement; the data changed alike.
+        let r = verified_on_both(
+            &env,
+            &on_pg,
+            pg_dir.path(),
+            &["rectify", "--email", first, "--set", "phone=+31687654321"],
+        );
+        same(&["--json", "rectify", &r, "--yes"]);
+        same(&["rectify", &r, "--yes"]);
+        same(&["--json", "lookup", "--phone", "+31687654321"]);
+        // A restriction on every category, then its lift announced with the Art. 18(3) notice.
+        let t = verified_on_both(
+            &env,
+            &on_pg,
+            pg_dir.path(),
+            &["restrict", "--email", second, "--ground", "accuracy-contested"],
+        );
+        same(&["--json", "restrict", &t, "--yes"]);
+        same(&["--json", "restrict", "--lift", &t, "--reason", "complexity", "--notice-days", "0"]);
+        // An objection to direct marketing (granted at once) and the Art. 19 records.
+        let o =
+            verified_on_both(&env, &on_pg, pg_dir.path(), &["object", "--email", second, "--purpose", "newsletter"]);
+        same(&["--json", "object", &o, "--yes"]);
+        same(&["--json", "request", "list", "--to-notify"]);
+        let open: serde_json::Value =
+            serde_json::from_slice(&env.run(&["--json", "request", "list", "--to-notify"]).stdout).unwrap();
+        if let Some(n) = open["to_notify"].as_array().and_then(|a| a.first()) {
+            let (req, recipient) = (n["request"].as_str().unwrap(), n["recipient"].as_str().unwrap());
+            same(&["--json", "request", "notified", req, "--recipient", recipient, "--ref", "mail of 2 November"]);
+        }
+        for args in [
+            &["--json", "request", "show", &r][..],
+            &["--json", "request", "show", &t],
+            &["--json", "request", "show", &o],
+            &["--json", "restrict", "--yes", &t],
+        ] {
+            same(args);
+        }
+        let actions = |out: std::process::Output| -> Vec<String> {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
+                .collect()
+        };
+        assert_eq!(
+            actions(on_pg(&["--json", "audit", "log"])),
+            actions(env.run(&["--json", "audit", "log"])),
+            "{fixture}"
+        );
+        assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+    }
+}

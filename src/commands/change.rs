@@ -20,8 +20,8 @@ use crate::rights::rectify::{self, Change};
 use crate::rights::restrict;
 use crate::store::personal::DataMap;
 
-use super::access::{open, verified};
-use super::{interactive, Ctx, Session};
+use super::access::open;
+use super::{interactive, Session};
 
 #[derive(Debug, Serialize)]
 struct Applied {
@@ -33,11 +33,11 @@ struct Applied {
     recipients: Vec<Notification>,
 }
 
-fn confirm(ctx: &Ctx, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
+fn confirm(ctx: &Session, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
     if yes.yes {
         return Ok(());
     }
-    if !interactive(&ctx.out) {
+    if !interactive(ctx.out) {
         return Err(Error::invalid("--yes", "this changes data; confirm with --yes when not on a terminal").into());
     }
     if dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
@@ -47,11 +47,11 @@ fn confirm(ctx: &Ctx, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
     }
 }
 
-fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Result<Code> {
+fn report(ctx: &mut Session, id: &str, outcome: Value, human: String) -> anyhow::Result<Code> {
     // The answer letter is delivered first, so the state shown is the one the person is in.
-    ctx.flush()?;
-    let req = request::load(&ctx.store.conn, id)?;
-    let recipients = notify::list(&ctx.store.conn, &req.id)?;
+    super::flush(ctx.conn, ctx.clock, ctx.opened)?;
+    let req = request::load(ctx.conn, id)?;
+    let recipients = notify::list(ctx.conn, &req.id)?;
     if ctx.out.json {
         ctx.out.json(&Applied {
             format_version: 1,
@@ -65,7 +65,7 @@ fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Res
     }
     let mut text = format!("Request {} ({}) is {}.\n{human}", req.id, req.right, req.state);
     if !recipients.is_empty() {
-        let mut t = table::new(&ctx.out, &["Recipient", "Code", "Tell them", "State"]);
+        let mut t = table::new(ctx.out, &["Recipient", "Code", "Tell them", "State"]);
         for n in &recipients {
             t.add_row(vec![
                 table::cell(&n.name),
@@ -85,11 +85,11 @@ fn report(ctx: &mut Ctx, id: &str, outcome: Value, human: String) -> anyhow::Res
 
 // ---------------------------------------------------------------------------------- rectify
 
-pub fn rectify(ctx: &mut Ctx, args: &RectifyArgs) -> anyhow::Result<Code> {
+pub fn rectify(ctx: &mut Session, args: &RectifyArgs) -> anyhow::Result<Code> {
     if let Some(id) = &args.request {
         return rectify_apply(ctx, id, &args.yes);
     }
-    rectify_open(&mut ctx.session(), args)
+    rectify_open(ctx, args)
 }
 
 /// Open a rectification request: what to correct is checked against the map and the register
@@ -117,14 +117,14 @@ pub fn rectify_open(session: &mut Session, args: &RectifyArgs) -> anyhow::Result
     open(session, Kind::Rectify, &args.subject, &args.open, json!({"set": changes, "supplement": supplements}))
 }
 
-fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
-    let (req, s) = verified(ctx, id, Kind::Rectify)?;
+fn rectify_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
+    let (req, s) = crate::rights::verified(ctx.conn, id, Kind::Rectify)?;
     if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
-    let prepared = rectify::carry_out::prepare(&ctx.store.conn, &req, &s)?;
+    let prepared = rectify::carry_out::prepare(ctx.conn, &req, &s)?;
     if !ctx.out.json {
-        let mut t = table::new(&ctx.out, &["Field", "Old", "New"]);
+        let mut t = table::new(ctx.out, &["Field", "Old", "New"]);
         for p in &prepared.planned {
             t.add_row(vec![table::cell(&p.field), table::cell(p.old.as_deref().unwrap_or("")), table::cell(&p.new)]);
         }
@@ -138,7 +138,7 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
         ctx.out.status(&format!("Request {}: these corrections will be made:\n{t}", req.id))?;
     }
     confirm(ctx, yes, "Apply these corrections?")?;
-    let done = rectify::carry_out::apply(&ctx.store.conn, &ctx.clock, &req, &s, prepared)?;
+    let done = rectify::carry_out::apply(ctx.conn, ctx.clock, &req, &s, prepared)?;
     let human = format!(
         "{} field(s) corrected, {} statement(s) added.",
         done.changes.len(),
@@ -149,17 +149,17 @@ fn rectify_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code>
 
 // --------------------------------------------------------------------------------- restrict
 
-pub fn restrict_cmd(ctx: &mut Ctx, args: &RestrictArgs) -> anyhow::Result<Code> {
+pub fn restrict_cmd(ctx: &mut Session, args: &RestrictArgs) -> anyhow::Result<Code> {
     lift_due(ctx)?;
     if let Some(id) = &args.lift {
         let reason = args.reason.as_deref().unwrap_or_default();
-        let reason = super::in_both_languages(&ctx.out, "--reason", "--reason-nl", reason, args.reason_nl.as_deref())?;
+        let reason = super::in_both_languages(ctx.out, "--reason", "--reason-nl", reason, args.reason_nl.as_deref())?;
         return lift(ctx, id, &reason, args.notice_days);
     }
     if let Some(id) = &args.request {
         return restrict_apply(ctx, id, &args.yes);
     }
-    restrict_open(&mut ctx.session(), args)
+    restrict_open(ctx, args)
 }
 
 /// Open a restriction request for a ground and, perhaps, some categories of the register.
@@ -180,8 +180,8 @@ pub fn restrict_open(session: &mut Session, args: &RestrictArgs) -> anyhow::Resu
     )
 }
 
-fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
-    let (req, s) = verified(ctx, id, Kind::Restrict)?;
+fn restrict_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
+    let (req, s) = crate::rights::verified(ctx.conn, id, Kind::Restrict)?;
     if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
@@ -193,17 +193,17 @@ fn restrict_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code
         req.id
     ))?;
     confirm(ctx, yes, "Restrict processing?")?;
-    let done = restrict::carry_out::apply(&ctx.store.conn, &ctx.clock, &req, &s, &ground, &categories)?;
+    let done = restrict::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &ground, &categories)?;
     report(ctx, &req.id, serde_json::to_value(&done)?, format!("Processing of {scope} is restricted ({ground}): only storage, legal claims, and what the person consents to from now on."))
 }
 
 /// Art. 18(3): send the notice now, lift `days` later (see [`restrict::lift_due`]).
-fn lift(ctx: &mut Ctx, id: &str, reason: &str, days: u32) -> anyhow::Result<Code> {
+fn lift(ctx: &mut Session, id: &str, reason: &str, days: u32) -> anyhow::Result<Code> {
     if reason.trim().is_empty() {
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
     crate::free_text::check("--reason", reason)?;
-    let lift = restrict::carry_out::announce_lift(&ctx.store.conn, &ctx.clock, id, reason.trim(), days)?;
+    let lift = restrict::carry_out::announce_lift(ctx.conn, ctx.clock, id, reason.trim(), days)?;
     let (n, lift_at, sent) = (lift.scheduled, lift.lift_at, lift.notice);
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
@@ -218,8 +218,8 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
 }
 
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
-fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let lifted = restrict::carry_out::lift_due(&ctx.store.conn, &ctx.clock)?;
+fn lift_due(ctx: &mut Session) -> anyhow::Result<()> {
+    let lifted = restrict::carry_out::lift_due(ctx.conn, ctx.clock)?;
     for id in lifted {
         ctx.out
             .status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."))?;
@@ -229,7 +229,7 @@ fn lift_due(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 // ----------------------------------------------------------------------------------- object
 
-pub fn object_cmd(ctx: &mut Ctx, args: &ObjectArgs) -> anyhow::Result<Code> {
+pub fn object_cmd(ctx: &mut Session, args: &ObjectArgs) -> anyhow::Result<Code> {
     if let Some(id) = &args.decide {
         if !args.uphold && !args.override_ {
             return Err(Error::invalid("--decide", "say --uphold, or --override with --grounds TEXT").into());
@@ -237,14 +237,14 @@ pub fn object_cmd(ctx: &mut Ctx, args: &ObjectArgs) -> anyhow::Result<Code> {
         let grounds = args
             .grounds
             .as_deref()
-            .map(|g| super::in_both_languages(&ctx.out, "--grounds", "--grounds-nl", g, args.grounds_nl.as_deref()))
+            .map(|g| super::in_both_languages(ctx.out, "--grounds", "--grounds-nl", g, args.grounds_nl.as_deref()))
             .transpose()?;
         return decide(ctx, id, args.uphold, grounds.as_deref());
     }
     if let Some(id) = &args.request {
         return object_apply(ctx, id, &args.yes);
     }
-    object_open(&mut ctx.session(), args)
+    object_open(ctx, args)
 }
 
 /// Open an objection request to a purpose of the register.
@@ -257,15 +257,15 @@ pub fn object_open(session: &mut Session, args: &ObjectArgs) -> anyhow::Result<C
     open(session, Kind::Object, &args.subject, &args.open, json!({"purpose": purpose}))
 }
 
-fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
-    let (req, s) = verified(ctx, id, Kind::Object)?;
+fn object_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<Code> {
+    let (req, s) = crate::rights::verified(ctx.conn, id, Kind::Object)?;
     if req.carried_out() || req.outcome.is_some() {
         return Err(Error::RequestState(format!("request {} is already applied", req.id)).into());
     }
     let purpose = req.params["purpose"].as_str().unwrap_or_default().to_owned();
     ctx.out.status(&format!("Request {}: objection to {purpose}.", req.id))?;
     confirm(ctx, yes, "Carry out the objection?")?;
-    let answer = object::carry_out::apply(&ctx.store.conn, &ctx.clock, &req, &s, &purpose)?;
+    let answer = object::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &purpose)?;
     let outcome = serde_json::to_value(&answer)?;
     let next = if answer.decided {
         String::new()
@@ -275,16 +275,16 @@ fn object_apply(ctx: &mut Ctx, id: &str, yes: &YesArgs) -> anyhow::Result<Code> 
     report(ctx, &req.id, outcome, format!("{}{next}", answer.explanation_en))
 }
 
-fn decide(ctx: &mut Ctx, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
+fn decide(ctx: &mut Session, id: &str, uphold: bool, grounds: Option<&str>) -> anyhow::Result<Code> {
     crate::free_text::check("--grounds", grounds.unwrap_or_default())?;
-    let decided = object::carry_out::decide(&ctx.store.conn, &ctx.clock, id, uphold, grounds)?;
+    let decided = object::carry_out::decide(ctx.conn, ctx.clock, id, uphold, grounds)?;
     let outcome = serde_json::to_value(&decided.answer)?;
     report(ctx, &decided.request, outcome, decided.answer.explanation_en)
 }
 
 /// `dsr request notified ID --recipient R --ref TEXT | --impossible --reason TEXT`.
-pub fn notified(ctx: &mut Ctx, id: &str, recipient: &str, proof: &notify::Proof) -> anyhow::Result<Code> {
-    let closed = notify::close(&mut ctx.store.conn, &ctx.clock, id, recipient, proof)?;
+pub fn notified(ctx: &mut Session, id: &str, recipient: &str, proof: &notify::Proof) -> anyhow::Result<Code> {
+    let closed = notify::close(ctx.conn, ctx.clock, id, recipient, proof)?;
     let (req, left) = (closed.request, closed.still_to_notify);
     let state = match proof {
         notify::Proof::Reference(_) => "notified",

@@ -22,7 +22,7 @@ mod retention;
 mod tasks;
 mod verify;
 
-use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, RequestCommand, SubjectArgs};
+use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, SubjectArgs};
 use crate::clock::Clock;
 use crate::exit::Code;
 use crate::keys::Keys;
@@ -224,30 +224,18 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                     access::open(s, Kind::Erase, &args.subject, &args.open, serde_json::json!({}))
                 })
             }
-            Command::Rectify(args) if args.request.is_none() => {
-                return on_postgres_session(url, out, |s| change::rectify_open(s, args))
-            }
-            Command::Restrict(args) if args.request.is_none() && args.lift.is_none() => {
-                return on_postgres_session(url, out, |s| change::restrict_open(s, args))
-            }
-            Command::Object(args) if args.request.is_none() && args.decide.is_none() => {
-                return on_postgres_session(url, out, |s| change::object_open(s, args))
-            }
             Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
             Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
-            Command::Request(
-                cmd @ (RequestCommand::List { .. }
-                | RequestCommand::Show { .. }
-                | RequestCommand::Delivered { .. }
-                | RequestCommand::Extend { .. }
-                | RequestCommand::Reject { .. }),
-            ) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
+            Command::Request(cmd) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
+            Command::Rectify(args) => return on_postgres_session(url, out, |s| change::rectify(s, args)),
+            Command::Restrict(args) => return on_postgres_session(url, out, |s| change::restrict_cmd(s, args)),
+            Command::Object(args) => return on_postgres_session(url, out, |s| change::object_cmd(s, args)),
             // These do not use --db.
             Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), runs `verify`, `request list`, `request show`, `request extend`, `request reject`, `request delivered`, `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift) and objection (with --decide), runs `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }
@@ -270,9 +258,9 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(ctx, &args)),
         Command::Doctor => on_store(&db, out, doctor::doctor),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
-        Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(ctx, &args)),
-        Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(ctx, &args)),
-        Command::Object(args) => on_store(&db, out, |ctx| change::object_cmd(ctx, &args)),
+        Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(&mut ctx.session(), &args)),
+        Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(&mut ctx.session(), &args)),
+        Command::Object(args) => on_store(&db, out, |ctx| change::object_cmd(&mut ctx.session(), &args)),
         Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args)),
         Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, cmd)),
         Command::Check(args) => on_store(&db, out, |ctx| check::check(ctx, &args)),

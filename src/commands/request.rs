@@ -75,20 +75,10 @@ fn with_stuck(conn: &dyn crate::store::db::Db, mut all: Vec<Listed>) -> anyhow::
 }
 
 pub fn request(ctx: &mut Ctx, cmd: RequestCommand) -> anyhow::Result<Code> {
-    match cmd {
-        RequestCommand::Notified { id, recipient, reference, impossible: _, reason } => {
-            request::decide::expire(&ctx.store.conn, &ctx.clock)?;
-            let proof = match (&reference, &reason) {
-                (Some(r), _) => notify::Proof::Reference(r),
-                (None, reason) => notify::Proof::Impossible(reason.as_deref().unwrap_or_default()),
-            };
-            super::change::notified(ctx, &id, &recipient, &proof)
-        }
-        cmd => request_on(&mut ctx.session(), &cmd),
-    }
+    request_on(&mut ctx.session(), &cmd)
 }
 
-/// The request commands that run on both backends: list, show, extend, reject.
+/// The request commands, on either backend.
 pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Code> {
     request::decide::expire(ctx.conn, ctx.clock)?;
     let today = ctx.clock.now().date_naive();
@@ -146,7 +136,13 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
         RequestCommand::Delivered { id, channel, reference } => {
             return super::deliver::delivered(ctx, id, *channel, reference);
         }
-        RequestCommand::Notified { .. } => unreachable!("request() runs it on SQLite itself"),
+        RequestCommand::Notified { id, recipient, reference, impossible: _, reason } => {
+            let proof = match (reference, reason) {
+                (Some(r), _) => notify::Proof::Reference(r),
+                (None, reason) => notify::Proof::Impossible(reason.as_deref().unwrap_or_default()),
+            };
+            return super::change::notified(ctx, id, recipient, &proof);
+        }
         RequestCommand::Reject { id, reason, note, note_nl } => {
             let note = super::in_both_languages(ctx.out, "--note", "--note-nl", note, note_nl.as_deref())?;
             let told = request::decide::reject(ctx.conn, ctx.clock, id, *reason, &note)?;

@@ -335,7 +335,7 @@ pub fn suppress(
     for (kind, value) in &ids {
         let hash = suppression_hash(keys, kind, value);
         conn.run(
-            "INSERT OR IGNORE INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
             &vals![hash, kind, reason, request, clock.timestamp()]?,
         )?;
         out.push((kind.to_string(), hash));

@@ -7,10 +7,9 @@ use crate::archive::{present, sections};
 use crate::cli::{AccessArgs, OpenArgs, SubjectArgs};
 use crate::exit::Code;
 use crate::output::{sanitize, table, Output};
-use crate::request::{Channel, Kind, NewRequest, Request};
+use crate::request::{Channel, Kind, NewRequest};
 use crate::rights::access::{self, AccessReport, Shown};
 use crate::rights::intake::{self, Intake};
-use crate::subject;
 
 use super::{given, identifier, interactive, Ctx, Session};
 
@@ -102,11 +101,6 @@ pub fn open(
         }
     }
     Ok(Code::Ok)
-}
-
-/// Load a request for answering: the right kind, verified, naming a person.
-pub fn verified(ctx: &Ctx, id: &str, kind: Kind) -> anyhow::Result<(Request, subject::Subject)> {
-    crate::rights::verified(&ctx.store.conn, id, kind)
 }
 
 fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {

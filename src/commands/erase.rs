@@ -11,23 +11,30 @@ use crate::output::table;
 use crate::request::{Kind, Request};
 use crate::rights::erase::{self, Plan};
 
-use super::access::{open, verified};
-use super::{interactive, Ctx};
+use super::access::open;
+use super::{interactive, Ctx, Session};
 
 mod cron;
-use cron::{due, replay};
+pub use cron::due;
+use cron::replay;
 
 pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
     if args.due {
-        return due(ctx);
+        let lock = super::run_lock(ctx)?;
+        return due(&mut ctx.session(), &lock);
     }
     if args.replay {
         return replay(ctx, args.journal.as_deref(), args.yes.yes);
     }
+    erase_on(&mut ctx.session(), args)
+}
+
+/// Open, plan, approve, hold or carry out one request's erasure, on either backend.
+pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
     let Some(id) = &args.request else {
-        return open(&mut ctx.session(), Kind::Erase, &args.subject, &args.open, json!({}));
+        return open(ctx, Kind::Erase, &args.subject, &args.open, json!({}));
     };
-    let (req, s) = verified(ctx, id, Kind::Erase)?;
+    let (req, s) = crate::rights::verified(ctx.conn, id, Kind::Erase)?;
     if req.carried_out() {
         return Err(Error::RequestState(format!("request {} is already carried out", req.id)).into());
     }
@@ -43,7 +50,7 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
     }
     // A plan is approved as it was shown: a new one is stored and waits for the officer's word again.
     let erase::stored::Refreshed { plan: fresh, had_plan, changed } =
-        erase::stored::refresh(&mut ctx.store.conn, &ctx.clock, &req, &s)?;
+        erase::stored::refresh(ctx.conn, ctx.clock, &req, &s)?;
     if args.dry_run {
         show(ctx, &req, &fresh, "Erasure plan (stored, not approved; nothing erased)")?;
         return Ok(Code::Ok);
@@ -53,15 +60,15 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         return Err(Error::StalePlan(req.id).into());
     }
     if args.approve {
-        erase::decide::approve(&mut ctx.store.conn, &ctx.clock, &req)?;
+        erase::decide::approve(ctx.conn, ctx.clock, &req)?;
         show(ctx, &req, &fresh, "Erasure plan approved; `dsr erase --due` carries it out")?;
         return Ok(Code::Ok);
     }
     if !ctx.out.json {
-        ctx.out.status(&render(&ctx.out, &fresh))?;
+        ctx.out.status(&render(ctx.out, &fresh))?;
     }
     if !args.yes.yes {
-        if !interactive(&ctx.out) {
+        if !interactive(ctx.out) {
             return Err(Error::invalid(
                 "--yes",
                 "erasure cannot be undone; confirm with --yes, or approve the plan for cron with --approve (the plan is stored, not approved)",
@@ -76,22 +83,22 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
             .into());
         }
     }
-    erase::decide::approve(&mut ctx.store.conn, &ctx.clock, &req)?;
-    let done = erase::carry_out::apply(&mut ctx.store, &ctx.clock, &req, &s, &fresh)?;
+    erase::decide::approve(ctx.conn, ctx.clock, &req)?;
+    let done = erase::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &fresh)?;
     finish(ctx, &req, &fresh, done)
 }
 
 /// `erase REQ --yes`: the plan made, shown and applied in one transaction (see
 /// [`erase::carry_out::confirmed`]); a stored plan the data no longer match is refused as above.
-fn confirmed(ctx: &mut Ctx, req: &Request, s: &crate::subject::Subject) -> anyhow::Result<Code> {
-    let out = &ctx.out;
+fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> anyhow::Result<Code> {
+    let out = ctx.out;
     let shown = |plan: &Plan| -> anyhow::Result<()> {
         if !out.json {
             out.status(&render(out, plan))?;
         }
         Ok(())
     };
-    match erase::carry_out::confirmed(&mut ctx.store, &ctx.clock, req, s, shown)? {
+    match erase::carry_out::confirmed(ctx.conn, ctx.clock, req, s, shown)? {
         erase::carry_out::Confirmed::Applied(plan, done) => finish(ctx, req, &plan, done),
         erase::carry_out::Confirmed::Stale(plan) => {
             show(ctx, req, &plan, "The data changed since the plan was made; the new plan")?;
@@ -102,16 +109,16 @@ fn confirmed(ctx: &mut Ctx, req: &Request, s: &crate::subject::Subject) -> anyho
 
 /// After the erasure's commit: the letter and journal line out, the report, and no byte of an
 /// erased value left in the WAL (folded into the file and truncated).
-fn finish(ctx: &mut Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
-    ctx.flush()?;
+fn finish(ctx: &mut Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
+    super::flush(ctx.conn, ctx.clock, ctx.opened)?;
     report(ctx, req, plan, done)?;
-    crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path)?;
+    ctx.conn.after_erasure(&erase::touched(plan))?;
     Ok(Code::Ok)
 }
 
 /// Put the plan on or off hold and say what state it is in now.
-fn hold(ctx: &mut Ctx, req: &Request, on: bool, reason: &str) -> anyhow::Result<Code> {
-    let state = erase::decide::hold(&mut ctx.store.conn, &ctx.clock, req, on, reason)?;
+fn hold(ctx: &mut Session, req: &Request, on: bool, reason: &str) -> anyhow::Result<Code> {
+    let state = erase::decide::hold(ctx.conn, ctx.clock, req, on, reason)?;
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "plan": state}))?;
     } else {
@@ -140,21 +147,21 @@ fn render(out: &crate::output::Output, plan: &Plan) -> String {
     format!("Erasure plan: delete {} rows, keep {} rows detached from the profile.\n{t}", plan.deleted, plan.kept)
 }
 
-fn show(ctx: &Ctx, req: &Request, plan: &Plan, title: &str) -> anyhow::Result<()> {
+fn show(ctx: &Session, req: &Request, plan: &Plan, title: &str) -> anyhow::Result<()> {
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": req.state, "plan": plan}))?;
     } else {
-        ctx.out.data(&format!("{title} for request {}:\n{}", req.id, render(&ctx.out, plan)))?;
+        ctx.out.data(&format!("{title} for request {}:\n{}", req.id, render(ctx.out, plan)))?;
     }
     Ok(())
 }
 
-fn report(ctx: &Ctx, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
-    let recipients = notify::list(&ctx.store.conn, &req.id)?;
+fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
+    let recipients = notify::list(ctx.conn, &req.id)?;
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": "completed", "rows_changed": done, "plan": plan, "recipients": recipients}))?;
     } else {
-        let mut t = table::new(&ctx.out, &["Recipient", "Code", "State"]);
+        let mut t = table::new(ctx.out, &["Recipient", "Code", "State"]);
         for n in &recipients {
             t.add_row(vec![table::cell(&n.name), table::cell(&n.recipient), table::cell(&n.state)]);
         }

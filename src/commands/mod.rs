@@ -91,7 +91,7 @@ pub struct Session<'a> {
 }
 
 /// [`Ctx::flush`] on either backend.
-fn flush(
+pub fn flush(
     conn: &dyn crate::store::db::Conn,
     clock: &Clock,
     opened: &Option<String>,
@@ -139,12 +139,17 @@ fn on_postgres(url: &str, run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow:
 /// A PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or `dsr`), opened as a
 /// store: refused when it is newer than this binary or not a store.
 fn open_postgres(url: &str) -> anyhow::Result<crate::store::db::Pg> {
-    use crate::store::postgres::{migrate, Target};
-    let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
-    let target = Target::parse(url, &schema)?;
+    use crate::store::postgres::migrate;
+    let target = postgres_target(url)?;
     let mut client = target.connect()?;
     migrate::open(&mut client, &target)?;
     crate::store::db::Pg::new(client, &target.schema)
+}
+
+/// The PostgreSQL store a URL and `DSR_PG_SCHEMA` (default `dsr`) name.
+fn postgres_target(url: &str) -> anyhow::Result<crate::store::postgres::Target> {
+    let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
+    Ok(crate::store::postgres::Target::parse(url, &schema)?)
 }
 
 /// Run a command that writes on a PostgreSQL store, each change in a transaction of its own as
@@ -219,11 +224,12 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                     access::open(s, Kind::Export, &args.subject, &args.open, serde_json::json!({}))
                 })
             }
-            Command::Erase(args) if args.request.is_none() && !args.due && !args.replay => {
-                return on_postgres_session(url, out, |s| {
-                    access::open(s, Kind::Erase, &args.subject, &args.open, serde_json::json!({}))
-                })
+            // The cron run under the store's run lock (an advisory lock of a session of its own).
+            Command::Erase(args) if args.due => {
+                let lock = crate::cron::lock_postgres(&postgres_target(url)?)?;
+                return on_postgres_session(url, out, |s| erase::due(s, &lock));
             }
+            Command::Erase(args) if !args.replay => return on_postgres_session(url, out, |s| erase::erase_on(s, args)),
             Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
             Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
             Command::Request(cmd) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
@@ -235,7 +241,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift) and objection (with --decide), runs `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -13,7 +13,9 @@
 //! WAL afterwards, so no byte of an erased value remains in the file or its WAL.
 
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection};
+
+use crate::store::db::{Db, Value};
+use crate::vals;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -102,7 +104,7 @@ fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<St
 
 /// The steps for a person, in an order the foreign keys allow: the map's tables children first,
 /// then dsr's own records of the person, then the person's row.
-fn steps(conn: &Connection, map: &DataMap, s: &Subject, keeps_consent: bool) -> rusqlite::Result<Vec<Step>> {
+fn steps(conn: &dyn Db, map: &DataMap, s: &Subject, keeps_consent: bool) -> anyhow::Result<Vec<Step>> {
     let mut out = steps::map_steps(conn, map, s)?;
     out.extend(own_records());
     if let Some(scope) = map.root().and_then(|root| map.scope(&root.name)) {
@@ -155,41 +157,53 @@ fn own_records() -> Vec<Step> {
 }
 
 /// Make the plan for a person: counts and a fingerprint of every row it touches.
-pub fn plan(conn: &Connection, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
+pub fn plan(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
     make_plan(conn, s, created_at, false)
 }
 
 /// The plan retention makes for an ended contract of a person with a consent on record.
-pub fn plan_keeping_consent(conn: &Connection, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
+pub fn plan_keeping_consent(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
     make_plan(conn, s, created_at, true)
 }
 
-fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bool) -> anyhow::Result<Plan> {
+fn make_plan(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) -> anyhow::Result<Plan> {
     let map = DataMap::load(conn)?;
     let mut steps = steps(conn, &map, s, keeps_consent)?;
     let mut hash = Sha256::new();
     for st in &mut steps {
         let from = map.sql_name(&st.table);
-        let mut stmt = conn.prepare_cached(&format!("SELECT * FROM {from} WHERE {} ORDER BY rowid", st.filter))?;
-        let n = stmt.column_count();
-        let mut rows = stmt.query([s.person_id])?;
-        let mut count = 0;
+        let sql = format!("SELECT * FROM {from} WHERE {} ORDER BY rowid", st.filter);
         hash.update(st.table.as_bytes());
-        while let Some(r) = rows.next()? {
-            count += 1;
-            for i in 0..n {
-                match r.get_ref(i)? {
-                    ValueRef::Null => hash.update(b"\0n"),
-                    ValueRef::Integer(v) => hash.update(v.to_le_bytes()),
-                    ValueRef::Real(v) => hash.update(v.to_le_bytes()),
-                    ValueRef::Text(t) | ValueRef::Blob(t) => {
-                        hash.update((t.len() as u64).to_le_bytes());
-                        hash.update(t);
+        st.rows = match conn.sqlite() {
+            Some(sqlite) => {
+                let mut stmt = sqlite.prepare_cached(&sql)?;
+                let n = stmt.column_count();
+                let mut rows = stmt.query([s.person_id])?;
+                let mut count = 0;
+                while let Some(r) = rows.next()? {
+                    count += 1;
+                    for i in 0..n {
+                        fingerprint(&mut hash, r.get_ref(i)?);
                     }
                 }
+                count
             }
-        }
-        st.rows = count;
+            None => {
+                // The same columns as SQLite's `SELECT *`: without the `rowid` column that stands
+                // in for SQLite's own on PostgreSQL, so a plan made on either store is the same.
+                let param = [Value::Integer(s.person_id)];
+                let names = conn.column_names(&sql, &param)?;
+                let mut count = 0;
+                conn.each(&sql, &param, &mut |r| {
+                    count += 1;
+                    for (i, _) in names.iter().enumerate().filter(|(_, n)| n.as_str() != "rowid") {
+                        fingerprint(&mut hash, ValueRef::from(&r.get::<Value>(i)?));
+                    }
+                    Ok(())
+                })?;
+                count
+            }
+        };
     }
     steps.retain(|s| s.rows > 0);
     let deleted = steps.iter().filter(|s| s.action == "delete").map(|s| s.rows).sum();
@@ -203,6 +217,39 @@ fn make_plan(conn: &Connection, s: &Subject, created_at: &str, keeps_consent: bo
         steps,
         keeps_consent,
     })
+}
+
+/// The tables an applied plan removed or changed rows in, with dsr's own records of the person
+/// (their notes, corrections, requests and queued letters), for [`crate::store::db::Conn::after_erasure`].
+pub fn touched(plan: &Plan) -> Vec<String> {
+    let mut out: Vec<String> =
+        plan.steps.iter().filter(|st| st.rows > 0 && st.action != "keep").map(|st| st.table.clone()).collect();
+    out.extend(OWN_TOUCHED.iter().map(|t| (*t).to_owned()));
+    out
+}
+
+/// Every table an erasure can change: the map's own tables (not those of a company database)
+/// and dsr's records of people.
+pub fn touched_by_any(map: &DataMap) -> Vec<String> {
+    let mut out: Vec<String> = map.tables.iter().filter(|t| t.database.is_none()).map(|t| t.name.clone()).collect();
+    out.extend(OWN_TOUCHED.iter().map(|t| (*t).to_owned()));
+    out
+}
+
+const OWN_TOUCHED: &[&str] =
+    &["free_text", "rectified", "request", "queued", "restriction", "objection", "decision_review", "person", "task"];
+
+/// One value of a row the plan touches, into its fingerprint.
+fn fingerprint(hash: &mut Sha256, v: ValueRef<'_>) {
+    match v {
+        ValueRef::Null => hash.update(b"\0n"),
+        ValueRef::Integer(v) => hash.update(v.to_le_bytes()),
+        ValueRef::Real(v) => hash.update(v.to_le_bytes()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            hash.update((t.len() as u64).to_le_bytes());
+            hash.update(t);
+        }
+    }
 }
 
 /// The register categories a plan erases (Art. 19): those of the tables it deletes rows from.
@@ -243,18 +290,18 @@ pub fn same(a: &Plan, b: &Plan) -> bool {
 }
 
 /// Apply a plan in the caller's transaction. The caller has checked it is still current.
-pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
+pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     // Officers' reasons, notes and references about the person's requests go first (the audit
     // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
     // officer holding or releasing a plan adds one without making the plan stale.
-    let mut done = conn.execute(
+    let mut done = conn.run(
         "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
-        [s.person_id],
+        &vals![s.person_id]?,
     )? as u64;
     // Where their rectifications set values: the rows go, and so does the note.
-    conn.execute(
+    conn.run(
         "DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
-        [s.person_id],
+        &vals![s.person_id]?,
     )?;
     // A plan made by this process carries each step's filter (a stored plan does not: they are
     // internal): its steps are the ones to run, in its order, which is the map's. Otherwise
@@ -271,7 +318,7 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> anyhow::Result<u64>
         done += match st.action.as_str() {
             "delete" => {
                 let from = map.sql_name(&st.table);
-                conn.execute(&format!("DELETE FROM {from} WHERE {}", st.filter), params![s.person_id])? as u64
+                conn.run(&format!("DELETE FROM {from} WHERE {}", st.filter), &vals![s.person_id]?)? as u64
             }
             "detach" => {
                 let sets: Vec<String> = st
@@ -284,9 +331,9 @@ pub fn apply(conn: &Connection, s: &Subject, plan: &Plan) -> anyhow::Result<u64>
                         _ => format!("{f} = NULL"),
                     })
                     .collect();
-                conn.execute(
+                conn.run(
                     &format!("UPDATE {} SET {} WHERE {}", map.sql_name(&st.table), sets.join(", "), st.filter),
-                    params![s.person_id],
+                    &vals![s.person_id]?,
                 )? as u64
             }
             _ => 0,

@@ -175,6 +175,12 @@ pub trait Conn: Db {
     /// A transaction that reads one snapshot throughout and never holds up a writer (an
     /// archive read in several queries).
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>>;
+    /// After an erasure's commit, what the backend keeps of removed rows is cleared as far as
+    /// dsr can: SQLite folds its write-ahead log back into the file and truncates it (the file
+    /// itself is overwritten by `secure_delete`); PostgreSQL vacuums `tables` (dead rows out of
+    /// the pages and of every index, `INDEX_CLEANUP ON`) and analyzes them. See
+    /// docs/postgresql.md for what PostgreSQL still keeps.
+    fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()>;
 }
 
 /// A write transaction of either backend.
@@ -188,6 +194,9 @@ impl Conn for rusqlite::Connection {
     }
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(rusqlite::Transaction::new_unchecked(self, rusqlite::TransactionBehavior::Deferred)?))
+    }
+    fn after_erasure(&self, _: &[String]) -> anyhow::Result<()> {
+        crate::store::truncate_wal(self, &self.place())
     }
 }
 
@@ -203,6 +212,16 @@ impl Conn for Pg {
     }
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(Pg::snapshot(self)?))
+    }
+    fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()> {
+        let mut names: Vec<&String> = tables.iter().collect();
+        names.sort();
+        names.dedup();
+        for t in names {
+            // Each table on its own: VACUUM runs outside a transaction, one table at a time.
+            self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {}", crate::store::postgres::ident(t)))?;
+        }
+        Ok(())
     }
 }
 

@@ -7,18 +7,21 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::commands::{interactive, Ctx};
+use crate::commands::{interactive, Ctx, Session};
 use crate::error::Error;
 use crate::exit::Code;
 use crate::rights::erase;
 
 /// `dsr erase --due`: carry out the approved plans of verified erasure requests. No prompts.
-pub(super) fn due(ctx: &mut Ctx) -> anyhow::Result<Code> {
-    let lock = crate::commands::run_lock(ctx)?;
-    let sum = erase::due::run(&lock, &mut ctx.store, &ctx.clock)?;
-    ctx.flush()?;
+pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
+    let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
+    crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
     // Always, even with nothing due: this is also how a blocked truncation (exit 23) is finished.
-    let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
+    let wal = if sum.applied.is_empty() && ctx.conn.sqlite().is_none() {
+        Ok(())
+    } else {
+        ctx.conn.after_erasure(&erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?))
+    };
     ctx.out.status(&format!(
         "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),

@@ -3,7 +3,8 @@
 //! request's completion. The letter and the journal line are queued in the same transaction and
 //! go out after the commit.
 
-use rusqlite::{params, TransactionBehavior};
+use crate::store::db::{Conn, Db};
+use crate::vals;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -17,7 +18,6 @@ use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Request};
 use crate::rights::object::suppress;
-use crate::store::Store;
 use crate::subject::Subject;
 
 /// One line of the erasure journal beside the store: keyed hashes only, for `--replay`.
@@ -31,17 +31,17 @@ pub(super) struct JournalEntry {
 /// Apply a plan in one transaction, after checking inside it that the plan is still current (if
 /// not, the new plan is stored, not approved, and the error is [`Error::StalePlan`]).
 /// Returns the number of rows deleted or detached.
-pub fn apply(store: &mut Store, clock: &Clock, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
-    let keys = Keys::load(&store.conn)?;
-    let register = Register::load(&store.conn)?;
-    let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let now = super::plan(&tx, s, &plan.created_at)?;
+pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
+    let keys = Keys::load(store)?;
+    let register = Register::load(store)?;
+    let tx = store.begin()?;
+    let now = super::plan(&*tx, s, &plan.created_at)?;
     if !super::same(&now, plan) {
         drop(tx);
-        super::stored::store(&mut store.conn, clock, req, &now)?;
+        super::stored::store(store, clock, req, &now)?;
         return Err(Error::StalePlan(req.id.clone()).into());
     }
-    let done = carry(&tx, &store.path, clock, req, s, plan, &keys, &register)?;
+    let done = carry(&*tx, &store.place(), clock, req, s, plan, &keys, &register)?;
     tx.commit()?;
     Ok(done)
 }
@@ -60,23 +60,23 @@ pub enum Confirmed {
 /// transaction, before anything is erased), and the person's rows are read once for it. As in
 /// the two-step path, a plan stored earlier that the data no longer match is not applied.
 pub fn confirmed(
-    store: &mut Store,
+    store: &dyn Conn,
     clock: &Clock,
     req: &Request,
     s: &Subject,
     show: impl FnOnce(&Plan) -> anyhow::Result<()>,
 ) -> anyhow::Result<Confirmed> {
-    let keys = Keys::load(&store.conn)?;
-    let register = Register::load(&store.conn)?;
-    let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_in(&tx, clock, req, s)?;
+    let keys = Keys::load(store)?;
+    let register = Register::load(store)?;
+    let tx = store.begin()?;
+    let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_in(&*tx, clock, req, s)?;
     if had_plan && changed {
         tx.commit()?;
         return Ok(Confirmed::Stale(plan));
     }
     show(&plan)?;
-    super::decide::approve_in(&tx, clock, req)?;
-    let done = carry(&tx, &store.path, clock, req, s, &plan, &keys, &register)?;
+    super::decide::approve_in(&*tx, clock, req)?;
+    let done = carry(&*tx, &store.place(), clock, req, s, &plan, &keys, &register)?;
     tx.commit()?;
     Ok(Confirmed::Applied(plan, done))
 }
@@ -84,7 +84,7 @@ pub fn confirmed(
 /// The erasure itself, in the caller's write transaction, once the plan is known current.
 #[allow(clippy::too_many_arguments)]
 fn carry(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     path: &std::path::Path,
     clock: &Clock,
     req: &Request,
@@ -119,7 +119,7 @@ fn carry(
         .map(|st| json!({"table": st.table, "action": st.action, "rows": st.rows, "until": st.until}))
         .collect();
     audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erased", json!({"steps": summary}))?;
-    tx.execute("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", params![req.id, clock.timestamp()])?;
+    tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![req.id, clock.timestamp()]?)?;
     let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps});
     request::set_outcome(tx, req, &outcome)?;
     request::answered(tx, clock, req, json!({"answered": "erasure"}))?;

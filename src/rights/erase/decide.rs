@@ -2,7 +2,8 @@
 //! confirmed command carries it out), put it on hold or take it off hold with a reason. The
 //! decision and its audit entry share one transaction.
 
-use rusqlite::{params, Connection};
+use crate::store::db::{Conn, Db};
+use crate::vals;
 use serde_json::json;
 
 use super::stored::stored;
@@ -12,20 +13,20 @@ use crate::error::Error;
 use crate::request::Request;
 
 /// Record the officer's approval of the stored plan (the actor is in the audit entry).
-pub fn approve(conn: &mut Connection, clock: &Clock, req: &Request) -> anyhow::Result<()> {
-    let tx = conn.transaction()?;
-    approve_in(&tx, clock, req)?;
+pub fn approve(conn: &dyn Conn, clock: &Clock, req: &Request) -> anyhow::Result<()> {
+    let tx = conn.begin()?;
+    approve_in(&*tx, clock, req)?;
     tx.commit()?;
     Ok(())
 }
 
 /// [`approve`], in the caller's transaction.
-pub(super) fn approve_in(tx: &Connection, clock: &Clock, req: &Request) -> anyhow::Result<()> {
+pub(super) fn approve_in(tx: &dyn Db, clock: &Clock, req: &Request) -> anyhow::Result<()> {
     let actor = audit::actor();
-    tx.execute(
+    tx.run(
         "UPDATE erasure_plan SET approved_at = ?2, approved_by = ?3, reviewed_at = coalesce(reviewed_at, ?2)
          WHERE request_id = ?1 AND applied_at IS NULL",
-        params![req.id, clock.timestamp(), actor],
+        &vals![req.id, clock.timestamp(), actor]?,
     )?;
     audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erasure-approved", json!({"by": actor}))?;
     Ok(())
@@ -34,32 +35,26 @@ pub(super) fn approve_in(tx: &Connection, clock: &Clock, req: &Request) -> anyho
 /// Put a plan on hold (`on`) or take it off hold, with the officer's reason. The person gets no
 /// letter: a hold is the officer's pause, not a refusal. Returns the plan's state afterwards:
 /// "on hold", "approved" or "waiting for approval".
-pub fn hold(
-    conn: &mut Connection,
-    clock: &Clock,
-    req: &Request,
-    on: bool,
-    reason: &str,
-) -> anyhow::Result<&'static str> {
+pub fn hold(conn: &dyn Conn, clock: &Clock, req: &Request, on: bool, reason: &str) -> anyhow::Result<&'static str> {
     let plan = stored(conn, &req.id)?.ok_or_else(|| {
         Error::RequestState(format!(
             "request {} has no stored plan; make one with `dsr erase {} --dry-run`",
             req.id, req.id
         ))
     })?;
-    let tx = conn.transaction()?;
+    let tx = conn.begin()?;
     if on == plan.held {
         let now = if on { "already on hold" } else { "not on hold" };
         return Err(Error::RequestState(format!("the erasure plan of {} is {now}", req.id)).into());
     }
-    tx.execute(
+    tx.run(
         "UPDATE erasure_plan SET held_at = ?2 WHERE request_id = ?1",
-        params![req.id, on.then(|| clock.timestamp())],
+        &vals![req.id, on.then(|| clock.timestamp())]?,
     )?;
     let action = if on { "erasure-held" } else { "erasure-released" };
     // The reason may name the person: kept out of the audit chain, erased with them.
-    let reason = crate::free_text::record(&tx, clock, Some(&req.id), "--reason", reason)?;
-    audit::append(&tx, clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"reason": reason}))?;
+    let reason = crate::free_text::record(&*tx, clock, Some(&req.id), "--reason", reason)?;
+    audit::append(&*tx, clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"reason": reason}))?;
     tx.commit()?;
     Ok(if on {
         "on hold"

@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::cron::RunLock;
 use crate::error::Error;
 use crate::request::{self, Kind};
-use crate::store::Store;
+use crate::store::db::{Conn, Db};
 
 #[derive(Debug, Default, Serialize)]
 pub struct DueSummary {
@@ -25,25 +25,24 @@ pub struct DueSummary {
 
 /// Carry out every approved plan that is due, under the store's run lock. What the plans queued
 /// is delivered by the caller, after this returns.
-pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock) -> anyhow::Result<DueSummary> {
+pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<DueSummary> {
     {
-        let tx = store.conn.transaction()?;
-        request::expire_stale(&tx, clock)?;
+        let tx = store.begin()?;
+        request::expire_stale(&*tx, clock)?;
         tx.commit()?;
     }
     let mut sum = DueSummary { format_version: 1, ..Default::default() };
     let mut ready = Vec::new();
-    for row in store
-        .conn
-        .prepare(
-            "SELECT r.id, p.approved_at IS NOT NULL, p.held_at IS NOT NULL FROM request r
-             LEFT JOIN erasure_plan p ON p.request_id = r.id
-             WHERE r.kind = 'erase' AND r.state = 'verified' AND r.answered_at IS NULL AND p.applied_at IS NULL
-             ORDER BY r.year, r.seq",
-        )?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, bool>(2)?)))?
-    {
-        match row? {
+    let db: &dyn Db = store;
+    for row in db.all(
+        "SELECT r.id, p.approved_at IS NOT NULL, p.held_at IS NOT NULL FROM request r
+         LEFT JOIN erasure_plan p ON p.request_id = r.id
+         WHERE r.kind = 'erase' AND r.state = 'verified' AND r.answered_at IS NULL AND p.applied_at IS NULL
+         ORDER BY r.year, r.seq",
+        &[],
+        |r| Ok((r.get::<String>(0)?, r.get::<bool>(1)?, r.get::<bool>(2)?)),
+    )? {
+        match row {
             (id, _, true) => sum.on_hold.push(id),
             (id, true, false) => ready.push(id),
             (id, false, false) => sum.waiting_for_approval.push(id),
@@ -51,9 +50,9 @@ pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock) -> anyhow::Result<
     }
     for id in ready {
         let result = (|| -> anyhow::Result<()> {
-            let (req, s) = crate::rights::verified(&store.conn, &id, Kind::Erase)?;
-            super::stored::refuse_legal_claims(&store.conn, &s)?;
-            let stored = super::stored::stored(&store.conn, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            let (req, s) = crate::rights::verified(store, &id, Kind::Erase)?;
+            super::stored::refuse_legal_claims(store, &s)?;
+            let stored = super::stored::stored(store, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
             super::carry_out::apply(store, clock, &req, &s, &stored.plan)?;
             Ok(())
         })();

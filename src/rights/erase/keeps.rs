@@ -2,7 +2,7 @@
 //! retention erases an ended contract, and what a legal-claims restriction of some categories
 //! covers (Art. 17(3)(e) with 18(1)(c)).
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 
 use super::steps::{rows, unlinked, words};
 use super::{keep, step, Step, GROUND_RESTRICTED, UNTIL_LIFTED};
@@ -77,17 +77,12 @@ pub(super) const HOLD: &str = "(ground = 'legal-claims' AND lifted_at IS NULL)";
 /// The tables under an active legal-claims restriction of one category, with that category: the
 /// map's tables of that category, by name. (A restriction on all the person's data blocks the
 /// erasure before a plan is made.)
-pub(super) fn held_categories(
-    conn: &Connection,
-    map: &DataMap,
-    s: &Subject,
-) -> rusqlite::Result<Vec<(String, String)>> {
-    let categories: Vec<String> = conn
-        .prepare_cached(&format!(
-            "SELECT DISTINCT category FROM restriction WHERE person_id = ?1 AND {HOLD} AND category IS NOT NULL"
-        ))?
-        .query_map([s.person_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+pub(super) fn held_categories(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Result<Vec<(String, String)>> {
+    let categories: Vec<String> = conn.all(
+        &format!("SELECT DISTINCT category FROM restriction WHERE person_id = ?1 AND {HOLD} AND category IS NOT NULL"),
+        &[s.person_id.into()],
+        |r| r.get(0),
+    )?;
     let mut out: Vec<(String, String)> = map
         .tables
         .iter()

@@ -3,7 +3,7 @@
 //! above it. What a step does comes from the table's `[table.erase]` kind; its texts name the
 //! rows by the map's `rows_called`.
 
-use rusqlite::Connection;
+use crate::store::db::Db;
 
 use super::{keep, step, Step, GROUND_CLAIM, GROUND_CLAIM_TAX, GROUND_TAX, UNTIL_SETTLED, UNTIL_SETTLED_NOT_BEFORE};
 use crate::map::table::{EraseKind, Table};
@@ -29,7 +29,7 @@ pub(super) fn unlinked(fields: &[String]) -> String {
 }
 
 /// The steps for the map's tables other than the root, in the order they run.
-pub(super) fn map_steps(conn: &Connection, map: &DataMap, s: &Subject) -> rusqlite::Result<Vec<Step>> {
+pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Result<Vec<Step>> {
     let mut out = Vec::new();
     // Anonymous rows first, while the tables with the person's IP addresses still hold them.
     for t in &map.tables {
@@ -131,8 +131,8 @@ struct Fiscal<'m> {
 
 impl<'m> Fiscal<'m> {
     /// Read once per plan: the years decide the steps and the end of what the records need.
-    fn read(conn: &Connection, map: &DataMap, t: &'m Table, s: &Subject) -> rusqlite::Result<Option<Fiscal<'m>>> {
-        let years = |filter: String| -> rusqlite::Result<(String, Vec<String>)> {
+    fn read(conn: &dyn Db, map: &DataMap, t: &'m Table, s: &Subject) -> anyhow::Result<Option<Fiscal<'m>>> {
+        let years = |filter: String| -> anyhow::Result<(String, Vec<String>)> {
             let y = map.fiscal_years(conn, &t.name, &filter, s.person_id)?;
             Ok((filter, y))
         };

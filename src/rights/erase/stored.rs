@@ -3,7 +3,8 @@
 //! shown, so a new plan waits for their word again. Each change shares a transaction with its
 //! audit entry.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, Db};
+use crate::vals;
 use serde_json::json;
 
 use super::Plan;
@@ -21,34 +22,32 @@ pub struct Stored {
 }
 
 /// The stored, not yet applied plan of a request.
-pub fn stored(conn: &Connection, request: &str) -> anyhow::Result<Option<Stored>> {
+pub fn stored(conn: &dyn Db, request: &str) -> anyhow::Result<Option<Stored>> {
     let row: Option<(String, bool, bool)> = conn
-        .query_row(
+        .first(
             "SELECT plan, approved_at IS NOT NULL, held_at IS NOT NULL FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL",
-            [request],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
+            &vals![request]?,
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(row.and_then(|(t, approved, held)| Some(Stored { plan: serde_json::from_str(&t).ok()?, approved, held })))
 }
 
 /// Store a plan with the request, not approved: a plan runs from cron only after an officer
 /// approved exactly this plan (`--approve`, or `--yes` / "yes" at the prompt).
-pub fn store(conn: &mut Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
-    let tx = conn.transaction()?;
-    store_in(&tx, clock, req, plan)?;
+pub fn store(conn: &dyn Conn, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
+    let tx = conn.begin()?;
+    store_in(&*tx, clock, req, plan)?;
     tx.commit()?;
     Ok(())
 }
 
 /// [`store`], in the caller's transaction.
-fn store_in(tx: &Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
+fn store_in(tx: &dyn Db, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
     let now = clock.timestamp();
-    tx.execute(
+    tx.run(
         "INSERT INTO erasure_plan (request_id, plan, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (request_id) DO UPDATE SET plan = excluded.plan, fingerprint = excluded.fingerprint,
            created_at = excluded.created_at, reviewed_at = NULL, approved_at = NULL, approved_by = NULL",
-        params![req.id, serde_json::to_string(plan)?, plan.fingerprint, now],
+        &vals![req.id, serde_json::to_string(plan)?, plan.fingerprint, now]?,
     )?;
     audit::append(
         tx,
@@ -63,12 +62,11 @@ fn store_in(tx: &Connection, clock: &Clock, req: &Request, plan: &Plan) -> anyho
 
 /// A legal-claims restriction on all the person's data blocks the erasure (Art. 17(3)(e), 18(1)(c));
 /// one on some categories does not: the plan keeps those and erases the rest.
-pub fn refuse_legal_claims(conn: &Connection, s: &Subject) -> anyhow::Result<()> {
-    let held: bool = conn.query_row(
+pub fn refuse_legal_claims(conn: &dyn Db, s: &Subject) -> anyhow::Result<()> {
+    let held: bool = conn.one(
         "SELECT EXISTS (SELECT 1 FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' AND lifted_at IS NULL AND category IS NULL)",
-        [s.person_id],
-        |r| r.get(0),
-    )?;
+        &vals![s.person_id]?,
+        |r| r.get(0))?;
     if held {
         return Err(Error::RequestState("all of the person's data is restricted for legal claims (Art. 18(1)(c), 17(3)(e)); lift that restriction before erasing".into()).into());
     }
@@ -86,15 +84,15 @@ pub struct Refreshed {
 
 /// Make the plan anew (refused under a legal-claims restriction on all data) and store it when
 /// it differs from the stored one.
-pub fn refresh(conn: &mut Connection, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
-    let tx = conn.transaction()?;
-    let refreshed = refresh_in(&tx, clock, req, s)?;
+pub fn refresh(conn: &dyn Conn, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
+    let tx = conn.begin()?;
+    let refreshed = refresh_in(&*tx, clock, req, s)?;
     tx.commit()?;
     Ok(refreshed)
 }
 
 /// [`refresh`], in the caller's transaction.
-pub(super) fn refresh_in(conn: &Connection, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
+pub(super) fn refresh_in(conn: &dyn Db, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
     refuse_legal_claims(conn, s)?;
     let fresh = super::plan(conn, s, &clock.timestamp())?;
     let before = stored(conn, &req.id)?;

@@ -2,8 +2,6 @@
 //! rows each kind of `[table.erase]` keeps or deletes, the fiscal years they are kept for, and
 //! the rows an opt-in in force covers (kept when retention erases an ended contract).
 
-use rusqlite::Connection;
-
 use super::{condition, DataMap};
 use crate::map::table::{ColumnRef, Condition};
 
@@ -54,18 +52,17 @@ impl DataMap {
     /// a filter selects, in order; `person` is ?1. Values that are not a year are left out.
     pub fn fiscal_years(
         &self,
-        conn: &Connection,
+        conn: &dyn crate::store::db::Db,
         name: &str,
         filter: &str,
         person: i64,
-    ) -> rusqlite::Result<Vec<String>> {
+    ) -> anyhow::Result<Vec<String>> {
         let Some(date) = self.table(name).and_then(|t| t.erase.date_column.as_ref()) else { return Ok(Vec::new()) };
         let sql =
             format!("SELECT DISTINCT substr({date}, 1, 4) FROM {} WHERE {filter} ORDER BY 1", self.sql_name(name));
-        let mut stmt = conn.prepare_cached(&sql)?;
         let mut out = Vec::new();
-        for y in stmt.query_map([person], |r| r.get::<_, Option<String>>(0))? {
-            match y? {
+        for y in conn.all(&sql, &[person.into()], |r| r.get::<Option<String>>(0))? {
+            match y {
                 Some(y) if y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()) => out.push(y),
                 _ => {}
             }

@@ -3,8 +3,6 @@
 //! anchor row that lets dsr's own records refer to them when the people are not the store's
 //! `person` table.
 
-use rusqlite::Connection;
-
 use crate::store::db::{text, Db, Dialect, Value};
 
 use super::DataMap;
@@ -32,15 +30,16 @@ impl DataMap {
 
     /// Remove the person's anchor row (see [`Self::anchor`]) once their row among the people is
     /// gone; dsr's records that refer to it go or lose the reference as the foreign keys say.
-    pub fn drop_anchor(&self, conn: &Connection, person: i64) -> rusqlite::Result<usize> {
+    pub fn drop_anchor(&self, conn: &dyn Db, person: i64) -> anyhow::Result<usize> {
         let Some(root) = self.root().filter(|r| r.sql_name() != "person") else { return Ok(0) };
-        conn.execute(
+        let person_table = if conn.dialect() == Dialect::Sqlite { "main.person" } else { "person" };
+        conn.run(
             &format!(
-                "DELETE FROM main.person WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
+                "DELETE FROM {person_table} WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
                 root.sql_name(),
                 root.key
             ),
-            [person],
+            &[person.into()],
         )
     }
 

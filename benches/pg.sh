@@ -74,12 +74,86 @@ lookup_sql_ms=$(time_each bash -c 'lookup_sql {}')
 diff <("$dsr" --db "$url" --json lookup --customer G00000042) <("$dsr" --db "$db" --json lookup --customer G00000042) >/dev/null \
   || { echo "lookup differs between PostgreSQL and SQLite" >&2; exit 1; }
 
+# Verified requests, made through the real flow on the PostgreSQL store: the code letter goes
+# to outbox/ in the directory dsr runs in (a work directory of this script's own).
+work=$dir/pg-work
+rm -rf "$work"; mkdir -p "$work"
+verified_pg() { # verified_pg RIGHT CUSTOMER -> request id
+  local req code
+  req=$(cd "$work" && "$dsr" --db "$url" --json "$1" --customer "$2" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
+  code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
+  (cd "$work" && "$dsr" --db "$url" verify "$req" "$code" >/dev/null)
+  echo "$req"
+}
+median_of() { printf '%s\n' "$@" | median; }
+
+# The same rows read by hand-written SQL in one psql process: every table of the person.
+rows_sql_pg() {
+  local id=$1 portable=$2
+  local p="(SELECT person_id FROM customer WHERE customer_number = '$id')"
+  local c="(SELECT id FROM customer WHERE customer_number = '$id')"
+  local q="SET search_path TO $schema; SELECT * FROM person WHERE id IN $p; SELECT * FROM customer WHERE id IN $c;"
+  for t in company login_account ip_event web_session payment_method quote invoice service domain; do q+="SELECT * FROM $t WHERE customer_id IN $c;"; done
+  for t in email_address phone_number application cookie consent crash_report ticket; do q+="SELECT * FROM $t WHERE person_id IN $p;"; done
+  q+="SELECT * FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);"
+  q+="SELECT * FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);"
+  [ "$portable" = 1 ] || q+="SELECT * FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c); SELECT * FROM disclosure WHERE person_id IN $p;"
+  psql_ -A -t -c "$q"
+}
+export -f rows_sql_pg
+
+access_s=(); export_s=(); erase_s=(); erase_sql_s=()
+for i in $(seq 1 "$runs"); do
+  n=$(( (i * 7919) % customers + 1 )); id=$(printf 'G%08d' "$n")
+  req=$(verified_pg access "$id")
+  t0=$(now_ms); (cd "$work" && "$dsr" --db "$url" --json access "$req" >/dev/null); t1=$(now_ms); access_s+=($((t1 - t0)))
+  req=$(verified_pg export "$id")
+  t0=$(now_ms); (cd "$work" && "$dsr" --db "$url" -q export "$req" --out x.zip --force >/dev/null); t1=$(now_ms); export_s+=($((t1 - t0)))
+done
+rows_ms=$(time_each bash -c 'rows_sql_pg {} 0')
+rows_portable_ms=$(time_each bash -c 'rows_sql_pg {} 1')
+# Erasure of one person: dsr (the plan, the deletes, its records, the letter, then VACUUM of the
+# touched tables) against the same deletes by hand in one transaction, then VACUUM of the same
+# tables, in one psql process.
+for i in $(seq 1 "$runs"); do
+  n=$(( (i * 15485863) % customers + 1 )); id=$(printf 'G%08d' "$n")
+  req=$(verified_pg erase "$id")
+  t0=$(now_ms); (cd "$work" && "$dsr" --db "$url" -q erase "$req" --yes >/dev/null); t1=$(now_ms); erase_s+=($((t1 - t0)))
+  n2=$(( (i * 32452843) % customers + 1 )); id2=$(printf 'G%08d' "$n2")
+  c="(SELECT id FROM customer WHERE customer_number = '$id2')"
+  p="(SELECT person_id FROM customer WHERE customer_number = '$id2')"
+  t0=$(now_ms)
+  psql_ -c "SET search_path TO $schema; BEGIN;
+    DELETE FROM unsolicited_data WHERE ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p));
+    DELETE FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p);
+    DELETE FROM ticket WHERE person_id IN $p; DELETE FROM consent WHERE person_id IN $p; DELETE FROM cookie WHERE person_id IN $p;
+    DELETE FROM server_log WHERE session_id IS NULL AND ip IN (SELECT ip FROM ip_event WHERE customer_id IN $c UNION SELECT ip FROM web_session WHERE customer_id IN $c);
+    DELETE FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);
+    DELETE FROM web_session WHERE customer_id IN $c; DELETE FROM ip_event WHERE customer_id IN $c;
+    UPDATE payment SET payment_method_id = NULL WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
+    DELETE FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
+    DELETE FROM quote WHERE customer_id IN $c; UPDATE invoice SET customer_id = NULL WHERE customer_id IN $c;
+    DELETE FROM payment_method WHERE customer_id IN $c; DELETE FROM domain WHERE customer_id IN $c;
+    DELETE FROM service WHERE customer_id IN $c; DELETE FROM login_account WHERE customer_id IN $c;
+    DELETE FROM crash_report WHERE person_id IN $p; DELETE FROM email_address WHERE person_id IN $p; DELETE FROM phone_number WHERE person_id IN $p;
+    CREATE TEMP TABLE gone AS SELECT person_id FROM customer WHERE customer_number = '$id2';
+    DELETE FROM customer WHERE customer_number = '$id2'; DELETE FROM person WHERE id IN (SELECT person_id FROM gone);
+    COMMIT;" >/dev/null
+  psql_ -c "SET search_path TO $schema" -c "VACUUM (INDEX_CLEANUP ON, ANALYZE) unsolicited_data, ticket_message, ticket, consent, cookie, server_log, web_session, ip_event, payment, dunning_event, quote, invoice, payment_method, domain, service, login_account, crash_report, email_address, phone_number, customer, person" >/dev/null
+  t1=$(now_ms); erase_sql_s+=($((t1 - t0)))
+done
+access_ms=$(median_of "${access_s[@]}"); export_ms=$(median_of "${export_s[@]}")
+erase_ms=$(median_of "${erase_s[@]}"); erase_sql_ms=$(median_of "${erase_sql_s[@]}")
+
 echo "PostgreSQL $(psql_ -A -t -c 'SHOW server_version'), $customers customers ($rows rows in all), $runs runs each, medians"
 echo
 echo "| command | dsr | hand-written SQL (one psql) | ratio |"
 echo "|---|---|---|---|"
 echo "| dsr migrate (binary COPY into a new schema) | $migrate_ms ms | | |"
 echo "| lookup --customer | $lookup_ms ms | $lookup_sql_ms ms | $(ratio "$lookup_ms" "$lookup_sql_ms") |"
+echo "| access --json (one person) | $access_ms ms | $rows_ms ms (every row of the person) | $(ratio "$access_ms" "$rows_ms") |"
+echo "| export --out (one person) | $export_ms ms | $rows_portable_ms ms (the portable rows) | $(ratio "$export_ms" "$rows_portable_ms") |"
+echo "| erase (one person, apply, then VACUUM) | $erase_ms ms | $erase_sql_ms ms (the same deletes, then VACUUM) | $(ratio "$erase_ms" "$erase_sql_ms") |"
 echo
 echo "Server settings:"
 for s in shared_buffers work_mem effective_cache_size synchronous_commit fsync max_wal_size; do

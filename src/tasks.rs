@@ -7,8 +7,6 @@
 //! with open tasks is not completed, and with `letter_after_tasks` its answer letter waits for
 //! them.
 
-use rusqlite::Connection;
-
 use crate::vals;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -217,9 +215,14 @@ pub struct Done {
 }
 
 /// [`done`] in a transaction of its own, with its audit entry.
-pub fn acknowledge(conn: &mut Connection, clock: &Clock, task: i64, reference: &str) -> anyhow::Result<Done> {
-    let tx = conn.transaction()?;
-    let out = done(&tx, clock, task, reference)?;
+pub fn acknowledge(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    task: i64,
+    reference: &str,
+) -> anyhow::Result<Done> {
+    let tx = conn.begin()?;
+    let out = done(&*tx, clock, task, reference)?;
     tx.commit()?;
     Ok(out)
 }

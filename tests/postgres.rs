@@ -444,8 +444,11 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     assert_eq!((&on_postgres["entries"], &on_postgres["hash"]), (&on_sqlite["entries"], &on_sqlite["hash"]));
     let out = on_pg(&["audit", "verify", "--anchor", "pg-anchor.json"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = on_pg(&["audit", "anchor", "--mail", "dpo@example.nl"]);
-    assert_eq!(out.status.code(), Some(2), "the letter needs the mail queue, not on PostgreSQL yet");
+    // The anchor mailed: queued in the store and delivered to outbox/ where dsr runs.
+    let out = on_pg(&["--json", "audit", "anchor", "--mail", "dpo@example.nl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let queued = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["queued"].as_i64().unwrap();
+    assert!(env.dir.path().join("outbox").join(format!("dsr-{queued:06}.eml")).exists(), "the anchor letter");
     // `lookup` on the copy (every fixture case: `every_lookup_case_answers_the_same_on_postgresql`).
     let out = on_pg(&["lookup", "--email", "noor.hendriks@example.org"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Found person"), "{out:?}");
@@ -672,6 +675,23 @@ fn the_tasks_of_systems_that_keep_copies_list_the_same_on_postgresql() {
         String::from_utf8_lossy(&open.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1, "the warehouse's task is open, the mailer's done: {lines:?}");
     assert_eq!(lines[0]["system"], "warehouse");
+    // The warehouse acknowledges on both: the request completes alike, the keys are gone.
+    let task = lines[0]["task"].to_string();
+    for args in [
+        &["--json", "tasks", "done", &task, "--ref", "warehouse sync 12"][..],
+        &["tasks", "done", &task, "--ref", "again"],
+        &["--json", "tasks", "--all"],
+        &["--json", "request", "show", &id],
+    ] {
+        let (on_sqlite, on_pg) = (env.run(args), dsr_on_postgres(env.dir.path(), &url, s.name(), args));
+        assert_eq!(
+            on_pg.status.code(),
+            on_sqlite.status.code(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&on_pg.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&on_pg.stdout), String::from_utf8_lossy(&on_sqlite.stdout), "{args:?}");
+    }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::output::{table, Output};
 use crate::queue::OnSent;
 use crate::store::db::Db;
 
-use super::Ctx;
+use super::Session;
 
 /// `dsr audit verify` on either backend's store.
 pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Result<Code> {
@@ -52,8 +52,8 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
 
 /// `dsr audit anchor`: the head of a verified trail, written to a file (atomically, 0600) and/or
 /// queued as a letter to an address (sent after the command, like every letter).
-pub fn anchor(ctx: &mut Ctx, out: Option<&Path>, force: bool, to: Option<&str>) -> anyhow::Result<Code> {
-    let anchor = anchored(&ctx.store.conn, &ctx.clock)?;
+pub fn anchor(ctx: &mut Session, out: Option<&Path>, force: bool, to: Option<&str>) -> anyhow::Result<Code> {
+    let anchor = anchored(ctx.conn, ctx.clock)?;
     let message = match to {
         Some(to) => Some(anchor_message(ctx, to, &anchor)?),
         None => None,
@@ -62,20 +62,10 @@ pub fn anchor(ctx: &mut Ctx, out: Option<&Path>, force: bool, to: Option<&str>) 
         crate::fsutil::write_private(path, force, |f| Ok(f.write_all(anchor.to_json().as_bytes())?))?;
     }
     let queued = match &message {
-        Some(m) => Some(crate::queue::mail(&ctx.store.conn, &ctx.clock, None, "audit-anchor", m, OnSent::Nothing)?),
+        Some(m) => Some(crate::queue::mail(ctx.conn, ctx.clock, None, "audit-anchor", m, OnSent::Nothing)?),
         None => None,
     };
-    tell_anchored(&ctx.out, &anchor, out, queued)
-}
-
-/// `dsr audit anchor [--out FILE]` on a store of either backend; the letter (`--mail`) goes
-/// through the mail queue, which runs on SQLite stores only yet.
-pub fn anchor_on(db: &dyn Db, output: &Output, out: Option<&Path>, force: bool) -> anyhow::Result<Code> {
-    let anchor = anchored(db, &crate::clock::Clock::from_env()?)?;
-    if let Some(path) = out {
-        crate::fsutil::write_private(path, force, |f| Ok(f.write_all(anchor.to_json().as_bytes())?))?;
-    }
-    tell_anchored(output, &anchor, out, None)
+    tell_anchored(ctx.out, &anchor, out, queued)
 }
 
 /// The anchor of a chain that verifies (a broken chain is not anchored: exit 16).
@@ -109,19 +99,19 @@ fn tell_anchored(output: &Output, anchor: &Anchor, out: Option<&Path>, queued: O
 
 /// The anchor's letter, with the anchor attached. The transport is checked now, so a
 /// misconfigured one is refused before anything is written.
-fn anchor_message(ctx: &Ctx, to: &str, anchor: &Anchor) -> anyhow::Result<lettre::Message> {
+fn anchor_message(ctx: &Session, to: &str, anchor: &Anchor) -> anyhow::Result<lettre::Message> {
     use lettre::message::{header::ContentType, Attachment};
     if to.trim().parse::<lettre::Address>().is_err() {
         return Err(Error::invalid("--mail", "give one email address, such as dpo@example.nl").into());
     }
-    crate::mail::Transport::from_env(&ctx.store.path)?;
-    let controller = crate::register::Register::load(&ctx.store.conn)?
+    crate::mail::Transport::from_env(&ctx.conn.place())?;
+    let controller = crate::register::Register::load(ctx.conn)?
         .controller
         .ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let (subject, body) = audit::anchor::letter(&controller, anchor);
     let attachment = Attachment::new(audit::anchor::attachment_name(anchor))
         .body(anchor.to_json(), ContentType::parse("application/json")?);
-    crate::mail::message_with_attachment(&controller, to.trim(), &subject, body, attachment, &ctx.clock)
+    crate::mail::message_with_attachment(&controller, to.trim(), &subject, body, attachment, ctx.clock)
 }
 
 /// `dsr audit log` on either backend's store.

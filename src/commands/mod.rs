@@ -193,13 +193,13 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Audit(AuditCommand::Log { request }) => {
                 return on_postgres(url, |pg| audit::log(pg, &out, request.as_deref()))
             }
-            Command::Audit(AuditCommand::Anchor { out: file, force, mail: None }) => {
-                return on_postgres(url, |pg| audit::anchor_on(pg, &out, file.as_deref(), *force))
+            Command::Audit(AuditCommand::Anchor { out: file, force, mail }) => {
+                return on_postgres_session(url, out, |s| audit::anchor(s, file.as_deref(), *force, mail.as_deref()))
             }
             Command::Lookup(args) => return on_postgres(url, |pg| lookup::on(pg, &out, args)),
             Command::Register(RegisterArgs { command: None }) => return on_postgres(url, |pg| register::show(pg, &out)),
             Command::Doctor => return on_postgres(url, |pg| doctor::on(pg, &out)),
-            Command::Tasks(args) if args.command.is_none() => return on_postgres(url, |pg| tasks::list(pg, &out, args)),
+            Command::Tasks(args) => return on_postgres_session(url, out, |s| tasks::tasks(s, args)),
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
@@ -241,7 +241,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (the list), `audit verify`, `audit log` and `audit anchor` (without --mail), and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }
@@ -261,7 +261,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
         Command::Import(args) => on_store(&db, out, |ctx| import::import(ctx, &args)),
-        Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(ctx, &args)),
+        Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(&mut ctx.session(), &args)),
         Command::Doctor => on_store(&db, out, doctor::doctor),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(&mut ctx.session(), &args)),
@@ -277,7 +277,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             on_store(&db, out, |ctx| audit::verify(&ctx.store.conn, &ctx.out, anchor.as_deref()))
         }
         Command::Audit(AuditCommand::Anchor { out: file, force, mail }) => {
-            on_store(&db, out, |ctx| audit::anchor(ctx, file.as_deref(), force, mail.as_deref()))
+            on_store(&db, out, |ctx| audit::anchor(&mut ctx.session(), file.as_deref(), force, mail.as_deref()))
         }
         Command::Audit(AuditCommand::Log { request }) => {
             on_store(&db, out, |ctx| audit::log(&ctx.store.conn, &ctx.out, request.as_deref()))

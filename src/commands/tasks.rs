@@ -4,7 +4,7 @@
 
 use std::io::BufRead;
 
-use super::Ctx;
+use super::Session;
 use crate::cli::{TasksArgs, TasksCommand};
 use crate::error::Error;
 use crate::exit::Code;
@@ -12,7 +12,7 @@ use crate::output::{table, Output};
 use crate::store::db::Db;
 use crate::tasks;
 
-pub fn tasks(ctx: &mut Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
+pub fn tasks(ctx: &mut Session, args: &TasksArgs) -> anyhow::Result<Code> {
     match &args.command {
         Some(TasksCommand::Done { task, reference, file }) => match (task, reference, file) {
             (_, _, Some(file)) => done_file(ctx, file),
@@ -25,7 +25,7 @@ pub fn tasks(ctx: &mut Ctx, args: &TasksArgs) -> anyhow::Result<Code> {
             }
             _ => Err(Error::invalid("tasks done", "give TASK with --ref TEXT, or --file FILE").into()),
         },
-        None => list(&ctx.store.conn, &ctx.out, args),
+        None => list(ctx.conn, ctx.out, args),
     }
 }
 
@@ -79,8 +79,8 @@ pub fn list(db: &dyn Db, out: &Output, args: &TasksArgs) -> anyhow::Result<Code>
     Ok(Code::Ok)
 }
 
-fn done_one(ctx: &mut Ctx, task: i64, reference: &str) -> anyhow::Result<tasks::Done> {
-    let done = tasks::acknowledge(&mut ctx.store.conn, &ctx.clock, task, reference)?;
+fn done_one(ctx: &mut Session, task: i64, reference: &str) -> anyhow::Result<tasks::Done> {
+    let done = tasks::acknowledge(ctx.conn, ctx.clock, task, reference)?;
     let mut note = format!("Task {task} of {} acknowledged", done.request);
     if done.open > 0 {
         note.push_str(&format!("; {} more open", done.open));
@@ -99,7 +99,7 @@ type Ack = Result<(i64, String), String>;
 
 /// Every acknowledgement of a file: JSON Lines `{"task": N, "ref": "..."}` or CSV `task,ref`.
 /// A bad line or a refused task is reported with its line; the others are done (exit 19).
-fn done_file(ctx: &mut Ctx, path: &std::path::Path) -> anyhow::Result<Code> {
+fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> {
     let file = std::fs::File::open(path)
         .map_err(|e| Error::invalid("--file", format!("cannot read {}: {e}", path.display())))?;
     let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "jsonl" | "ndjson" | "json"));

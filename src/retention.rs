@@ -13,8 +13,9 @@ mod own;
 
 use std::collections::HashSet;
 
+use crate::store::db::{Conn, Db, Dialect};
+use crate::vals;
 use chrono::{DateTime, Months, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 
@@ -59,7 +60,7 @@ fn cutoff(now: DateTime<Utc>, months: i64) -> String {
 }
 
 struct Runner<'a> {
-    conn: &'a mut Connection,
+    conn: &'a dyn Conn,
     /// The store's data map: which table is what, and how its rows reach a person.
     map: std::sync::Arc<DataMap>,
     clock: Clock,
@@ -99,26 +100,31 @@ impl Runner<'_> {
         }
         let from = self.map.sql_name(table);
         if self.dry_run {
-            return Ok(self.conn.query_row(
-                &format!("SELECT count(*) FROM {from} WHERE {cond}"),
-                params![cut, categories],
-                |r| r.get::<_, i64>(0),
-            )? as u64);
+            let db: &dyn Db = self.conn;
+            return Ok(db.one(&format!("SELECT count(*) FROM {from} WHERE {cond}"), &vals![cut, categories]?, |r| {
+                r.get::<i64>(0)
+            })? as u64);
         }
         // References that would block the delete are cleared: a record that refers to the row keeps
         // its own rows (a payment its record, a consent its proof).
         let unlink = if personal { self.map.references_to(self.conn, table)? } else { Vec::new() };
         let mut total = 0;
+        // A batch's rows by where they are: SQLite's rowid (the table's own B-tree key), or
+        // PostgreSQL's ctid (a row's place, found without an index; read and deleted in one
+        // transaction, so it cannot move in between).
+        let pg = self.conn.dialect() == Dialect::Postgres;
+        let (place, temp) = if pg { ("ctid", "pg_temp") } else { ("rowid", "temp") };
+        let within = |rows: &str| if pg { format!("= ANY(ARRAY({rows}))") } else { format!("IN ({rows})") };
         if children.is_empty() && unlink.is_empty() {
             // The common case (logs, IP history, crash data): one statement per batch.
             let sql = format!(
-                "DELETE FROM {from} WHERE rowid IN (SELECT rowid FROM {from} WHERE {cond} LIMIT {})",
-                self.batch
+                "DELETE FROM {from} WHERE {place} {}",
+                within(&format!("SELECT {place} FROM {from} WHERE {cond} LIMIT {}", self.batch))
             );
             loop {
-                let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let n = tx.execute(&sql, params![cut, categories])? as u64;
-                progress(&tx, rule, n)?;
+                let tx = self.conn.begin()?;
+                let n = tx.run(&sql, &vals![cut, categories]?)? as u64;
+                progress(&*tx, rule, n)?;
                 tx.commit()?;
                 total += n;
                 if n < self.batch {
@@ -127,26 +133,29 @@ impl Runner<'_> {
             }
         }
         loop {
-            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute("DELETE FROM temp.retention_ids", [])?;
-            let picked = tx.execute(
-                &format!("INSERT INTO temp.retention_ids SELECT rowid FROM {from} WHERE {cond} LIMIT {}", self.batch),
-                params![cut, categories],
+            let tx = self.conn.begin()?;
+            tx.run(&format!("DELETE FROM {temp}.retention_ids"), &[])?;
+            let picked = tx.run(
+                &format!(
+                    "INSERT INTO {temp}.retention_ids SELECT {place} FROM {from} WHERE {cond} LIMIT {}",
+                    self.batch
+                ),
+                &vals![cut, categories]?,
             )?;
             if picked == 0 {
                 break;
             }
-            let ids = format!("(SELECT id FROM {from} WHERE rowid IN (SELECT id FROM temp.retention_ids))");
+            let batch = within(&format!("SELECT id FROM {temp}.retention_ids"));
+            let ids = format!("(SELECT id FROM {from} WHERE {place} {batch})");
             for (child, link) in children {
                 let child = self.map.sql_name(child);
-                tx.execute(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), [])?;
+                tx.run(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), &[])?;
             }
             for (other, column) in &unlink {
-                tx.execute(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), [])?;
+                tx.run(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), &[])?;
             }
-            let n = tx.execute(&format!("DELETE FROM {from} WHERE rowid IN (SELECT id FROM temp.retention_ids)"), [])?
-                as u64;
-            progress(&tx, rule, n)?;
+            let n = tx.run(&format!("DELETE FROM {from} WHERE {place} {batch}"), &[])? as u64;
+            progress(&*tx, rule, n)?;
             tx.commit()?;
             total += n;
         }
@@ -159,8 +168,8 @@ impl Runner<'_> {
         let Some(sql) = expiry::held_query(&self.map, table, cond).filter(|_| self.waiting) else {
             return Ok(0);
         };
-        let per_person: Vec<(i64, i64)> =
-            self.conn.prepare(&sql)?.query_map([cut], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+        let db: &dyn Db = self.conn;
+        let per_person: Vec<(i64, i64)> = db.all(&sql, &vals![cut]?, |r| Ok((r.get(0)?, r.get(1)?)))?;
         let mut rows = 0;
         for (person, n) in per_person.into_iter().filter(|(_, n)| *n > 0) {
             self.held_persons.insert(person);
@@ -181,16 +190,20 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
         anyhow::bail!("the data map records no end of a contract");
     };
     let person = r.map.person_of(&contract.name).unwrap_or_else(|| "NULL".into());
-    let mut people: Vec<i64> = r
-        .conn
-        .prepare(&format!(
-            "SELECT {person} FROM {} WHERE {ended} AND {}",
-            contract.sql_name(),
-            not_held(&r.map, &contract.name)
-        ))?
-        .query_map(params![cut, "*"], |x| x.get::<_, Option<i64>>(0))?
-        .filter_map(Result::transpose)
-        .collect::<Result<_, _>>()?;
+    let db: &dyn Db = r.conn;
+    let mut people: Vec<i64> = db
+        .all(
+            &format!(
+                "SELECT {person} FROM {} WHERE {ended} AND {}",
+                contract.sql_name(),
+                not_held(&r.map, &contract.name)
+            ),
+            &vals![cut, "*"]?,
+            |x| x.get::<Option<i64>>(0),
+        )?
+        .into_iter()
+        .flatten()
+        .collect();
     // A person with several ended contracts is erased once.
     let mut seen = HashSet::new();
     people.retain(|p| seen.insert(*p));
@@ -201,7 +214,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
     if r.dry_run {
         let mut n = 0;
         for p in &people {
-            let open: bool = r.conn.query_row(HAS_OPEN_REQUEST, [p], |x| x.get(0))?;
+            let open: bool = db.one(HAS_OPEN_REQUEST, &vals![p]?, |x| x.get(0))?;
             if open {
                 held += 1;
                 r.held_persons.insert(*p);
@@ -214,25 +227,26 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
     let mut erased = 0;
     for p in &people {
         let s = crate::subject::subject(r.conn, *p)?;
-        let tx = r.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let open: bool = tx.query_row(HAS_OPEN_REQUEST, [p], |x| x.get(0))?;
+        let tx_box = r.conn.begin()?;
+        let tx: &dyn Db = &*tx_box;
+        let open: bool = tx.one(HAS_OPEN_REQUEST, &vals![p]?, |x| x.get(0))?;
         if open {
             held += 1;
             r.held_persons.insert(*p);
             continue; // a pending request decides first
         }
-        let consent: bool = tx.query_row(&has_consent, [p], |x| x.get(0))?;
+        let consent: bool = tx.one(&has_consent, &vals![p]?, |x| x.get(0))?;
         let plan = if consent {
             // The person stays on file for the consent, so no identifier of theirs is suppressed.
-            erase::plan_keeping_consent(&tx, &s, &r.clock.timestamp())?
+            erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?
         } else {
-            let plan = erase::plan(&tx, &s, &r.clock.timestamp())?;
-            crate::rights::object::suppress(&tx, &r.clock, &keys, None, &s, "erased")?;
+            let plan = erase::plan(tx, &s, &r.clock.timestamp())?;
+            crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased")?;
             plan
         };
-        erase::apply(&tx, &s, &plan)?;
-        progress(&tx, rule, 1)?;
-        tx.commit()?;
+        erase::apply(tx, &s, &plan)?;
+        progress(tx, rule, 1)?;
+        tx_box.commit()?;
         erased += 1;
     }
     Ok((erased, held))
@@ -240,36 +254,52 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
 
 /// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
 /// is written: a run killed part-way leaves what it removed there, and the next run records it.
-fn progress(tx: &Connection, rule: &str, n: u64) -> rusqlite::Result<()> {
-    if n > 0 {
-        tx.execute(
-            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-            params![rule, n as i64],
-        )?;
+fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
+    if n == 0 {
+        return Ok(());
     }
+    if tx.dialect() == Dialect::Postgres {
+        // store_meta's values are tagged jsonb there: the sum is made here (the run lock keeps
+        // any other run out).
+        let before: i64 = tx
+            .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| r.get(0))?
+            .unwrap_or(0);
+        tx.run(
+            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &vals![rule, before + n as i64]?,
+        )?;
+        return Ok(());
+    }
+    tx.run(
+        "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+        &vals![rule, n as i64]?,
+    )?;
     Ok(())
 }
 
 /// Audit what an interrupted earlier run removed (its progress rows), once.
-fn record_interrupted(conn: &mut Connection, clock: &Clock) -> anyhow::Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let left: Vec<(String, i64)> = tx
-        .prepare("SELECT substr(key, length('retention-progress:') + 1), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
+    let tx_box = conn.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    let left: Vec<(String, i64)> = tx.all(
+        "SELECT substr(key, length('retention-progress:') + 1), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if !left.is_empty() {
         let rules: serde_json::Map<String, serde_json::Value> = left.into_iter().map(|(k, v)| (k, json!(v))).collect();
-        audit::append(&tx, clock, None, None, "retention-interrupted", json!({"removed": rules}))?;
-        tx.execute("DELETE FROM store_meta WHERE key LIKE 'retention-progress:%'", [])?;
+        audit::append(tx, clock, None, None, "retention-interrupted", json!({"removed": rules}))?;
+        tx.run("DELETE FROM store_meta WHERE key LIKE 'retention-progress:%'", &[])?;
     }
-    tx.commit()?;
+    tx_box.commit()?;
     Ok(())
 }
 
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
 fn finish(
-    conn: &mut Connection,
+    conn: &dyn Conn,
     clock: &Clock,
     dry_run: bool,
     rule: &str,
@@ -283,15 +313,15 @@ fn finish(
     };
     if !dry_run {
         // The entry replaces the rule's progress count, in one transaction.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx_box = conn.begin()?;
+        let tx: &dyn Db = &*tx_box;
         if error.is_some() {
             // A rule that failed part-way (a lock, a full disk) removed what its committed batches
             // removed: the progress row counted exactly those.
             removed = tx
-                .query_row("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .optional()?
+                .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
+                    r.get::<i64>(0)
+                })?
                 .unwrap_or(0) as u64;
         }
         if removed > 0 {
@@ -299,28 +329,22 @@ fn finish(
             if let Some(e) = &error {
                 details["error"] = json!(e);
             }
-            audit::append(&tx, clock, None, None, "retention", details)?;
+            audit::append(tx, clock, None, None, "retention", details)?;
         }
-        tx.execute("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", [rule])?;
-        tx.commit()?;
+        tx.run("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?)?;
+        tx_box.commit()?;
     }
     Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
 }
 
-pub fn run(
-    conn: &mut Connection,
-    clock: Clock,
-    register: &Register,
-    dry_run: bool,
-    batch: u64,
-) -> anyhow::Result<Summary> {
+pub fn run(conn: &dyn Conn, clock: Clock, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<Summary> {
     run_with_progress(conn, clock, register, dry_run, batch, &mut |_, _| {})
 }
 
 /// [`run`], telling `progress` the code of each rule as it starts and how many rules there are
 /// (the register's and dsr's own housekeeping), for a progress bar on a terminal.
 pub fn run_with_progress(
-    conn: &mut Connection,
+    conn: &dyn Conn,
     clock: Clock,
     register: &Register,
     dry_run: bool,
@@ -329,10 +353,12 @@ pub fn run_with_progress(
 ) -> anyhow::Result<Summary> {
     let run_started = std::time::Instant::now();
     let now = clock.now();
-    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id INTEGER PRIMARY KEY)")?;
-    let holds: bool = conn.query_row(
+    let db: &dyn Db = conn;
+    let place = if db.dialect() == Dialect::Postgres { "tid" } else { "INTEGER PRIMARY KEY" };
+    db.run(&format!("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id {place})"), &[])?;
+    let holds: bool = db.one(
         "SELECT EXISTS (SELECT 1 FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL)",
-        [],
+        &[],
         |x| x.get(0),
     )?;
     if !dry_run {
@@ -340,10 +366,10 @@ pub fn run_with_progress(
     }
     // A request never verified in time is expired first (as every command that acts on requests
     // does), in a dry run too, so that it does not hold its person's rows back.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    crate::request::expire_stale(&tx, &clock)?;
+    let tx = conn.begin()?;
+    crate::request::expire_stale(&*tx, &clock)?;
     tx.commit()?;
-    let waiting: bool = conn.query_row(&format!("SELECT EXISTS ({})", expiry::WAITING), [], |x| x.get(0))?;
+    let waiting: bool = db.one(&format!("SELECT EXISTS ({})", expiry::WAITING), &[], |x| x.get(0))?;
     let map = DataMap::load(conn)?;
     let mut results = Vec::new();
     // Children before parents where one rule's rows hang from another's, each counted from its own

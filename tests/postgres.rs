@@ -453,7 +453,7 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     let out = on_pg(&["lookup", "--email", "noor.hendriks@example.org"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Found person"), "{out:?}");
     // A command not yet on PostgreSQL says so; a schema that is not a store is named.
-    let out = on_pg(&["retention", "run"]);
+    let out = on_pg(&["import", "server_log", "rows.csv"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not run on a PostgreSQL store yet"));
     let out = dsr_on("no_such_store", &["audit", "verify"]);
@@ -1394,4 +1394,75 @@ fn a_killed_erase_due_on_postgresql_is_all_or_nothing_frees_its_lock_and_the_nex
     let out = run(&["--json", "erase", "--due"]);
     let sum: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(sum["applied"], serde_json::json!([]));
+}
+
+#[test]
+fn retention_removes_the_same_rows_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    for fixture in ["virtio", "webshop"] {
+        let env = support::Env::with_fixture(fixture);
+        // An erasure waiting and an access request open hold rows back alike on both.
+        let waiting = env.verified("access", &["--email", &addresses_on_file(&env, 1)[0]]);
+        let s = Schema::new(&url, &format!("retention_{fixture}"));
+        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let later = "2029-06-01T00:00:00Z";
+        let pg_dir = tempfile::tempdir().unwrap();
+        let on_pg = |args: &[&str]| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", later);
+            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
+        };
+        let on_sqlite = |args: &[&str]| env.dsr().env("DSR_NOW", later).args(args).output().unwrap();
+        // The summaries without their timings.
+        let summary = |out: std::process::Output| -> serde_json::Value {
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+            let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v.as_object_mut().unwrap().remove("seconds");
+            for r in v["rules"].as_array_mut().unwrap() {
+                r.as_object_mut().unwrap().remove("seconds");
+            }
+            v
+        };
+        for args in
+            [&["--json", "retention", "run", "--dry-run"][..], &["--json", "retention", "run", "--yes", "--batch", "7"]]
+        {
+            let (a, b) = (summary(on_sqlite(args)), summary(on_pg(args)));
+            assert_eq!(b, a, "{fixture}: {args:?}");
+            assert!(a["removed"].as_u64().unwrap() > 0 && a["failed"] == 0, "{fixture}: {a}");
+        }
+        assert!(summary(on_sqlite(&["--json", "retention", "run", "--dry-run"]))["removed"] == 0);
+        // Every table holds the same rows afterwards.
+        let db = s.db();
+        let d: &dyn Db = &db;
+        let conn = env.sql();
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for t in tables {
+            let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0)).unwrap();
+            let m: i64 = d.one(&format!("SELECT count(*) FROM \"{t}\""), &[], |r| r.get(0)).unwrap();
+            assert_eq!(m, n, "{fixture}: rows of {t}");
+        }
+        let actions = |out: std::process::Output| -> Vec<String> {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
+                .collect()
+        };
+        assert_eq!(
+            actions(on_pg(&["--json", "audit", "log"])),
+            actions(on_sqlite(&["--json", "audit", "log"])),
+            "{fixture}"
+        );
+        assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+        let _ = waiting;
+    }
 }

@@ -230,6 +230,10 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                 return on_postgres_session(url, out, |s| erase::due(s, &lock));
             }
             Command::Erase(args) if !args.replay => return on_postgres_session(url, out, |s| erase::erase_on(s, args)),
+            Command::Retention(cmd) => {
+                let lock = crate::cron::lock_postgres(&postgres_target(url)?)?;
+                return on_postgres_session(url, out, |s| retention::retention_on(s, cmd, &lock));
+            }
             Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
             Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
             Command::Request(cmd) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
@@ -241,7 +245,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }
@@ -268,7 +272,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(&mut ctx.session(), &args)),
         Command::Object(args) => on_store(&db, out, |ctx| change::object_cmd(&mut ctx.session(), &args)),
         Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args)),
-        Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, cmd)),
+        Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, &cmd)),
         Command::Check(args) => on_store(&db, out, |ctx| check::check(ctx, &args)),
         Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(&mut ctx.session(), &args)),
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),

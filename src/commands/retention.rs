@@ -7,22 +7,30 @@ use crate::exit::Code;
 use crate::register::Register;
 use crate::retention;
 
-use super::Ctx;
+use super::{Ctx, Session};
 
-pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
-    let RetentionCommand::Run { dry_run, batch, yes } = cmd;
-    let _lock = super::run_lock(ctx)?;
-    let register = Register::load(&ctx.store.conn)?;
-    if !dry_run && !yes && super::interactive(&ctx.out) {
+pub fn retention(ctx: &mut Ctx, cmd: &RetentionCommand) -> anyhow::Result<Code> {
+    let lock = super::run_lock(ctx)?;
+    retention_on(&mut ctx.session(), cmd, &lock)
+}
+
+/// `retention run` on either backend, under the store's run lock.
+pub fn retention_on(ctx: &mut Session, cmd: &RetentionCommand, _lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
+    let RetentionCommand::Run { dry_run, batch, yes } = *cmd;
+    let register = Register::load(ctx.conn)?;
+    if !dry_run && !yes && super::interactive(ctx.out) {
         // Cron runs it without a terminal; an officer at one sees what would go and confirms.
         confirm(ctx, &register, batch)?;
     }
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
-    let lifted =
-        if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(&ctx.store.conn, &ctx.clock)? };
+    let lifted = if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(ctx.conn, ctx.clock)? };
     let summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
-    let wal = if dry_run { Ok(()) } else { crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path) };
+    let wal = if dry_run || (summary.removed == 0 && ctx.conn.sqlite().is_none()) {
+        Ok(())
+    } else {
+        ctx.conn.after_erasure(&crate::rights::erase::touched_by_any(&register.map))
+    };
     let per_rule: Vec<String> =
         summary.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();
     // An open access, export or rectification request freezes its person's rows: say how many.
@@ -70,7 +78,7 @@ pub fn retention(ctx: &mut Ctx, cmd: RetentionCommand) -> anyhow::Result<Code> {
 }
 
 /// The sweep, with a progress bar on stderr when it is a terminal (one step per rule).
-fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<retention::Summary> {
+fn run(ctx: &mut Session, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<retention::Summary> {
     let template = if dry_run {
         "dsr retention (dry run) [{bar:30}] {pos}/{len} {msg}"
     } else {
@@ -84,7 +92,7 @@ fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow:
             bar.inc(1);
         }
     };
-    let summary = retention::run_with_progress(&mut ctx.store.conn, ctx.clock, register, dry_run, batch, &mut step);
+    let summary = retention::run_with_progress(ctx.conn, *ctx.clock, register, dry_run, batch, &mut step);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -92,7 +100,7 @@ fn run(ctx: &mut Ctx, register: &Register, dry_run: bool, batch: u64) -> anyhow:
 }
 
 /// On a terminal: count what would be removed, show it, and ask. "No" removes nothing (exit 9).
-fn confirm(ctx: &mut Ctx, register: &Register, batch: u64) -> anyhow::Result<()> {
+fn confirm(ctx: &mut Session, register: &Register, batch: u64) -> anyhow::Result<()> {
     let preview = run(ctx, register, true, batch)?;
     let per_rule: Vec<String> =
         preview.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();

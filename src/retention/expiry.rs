@@ -155,7 +155,7 @@ pub(super) const WAITING: &str = "SELECT person_id FROM request WHERE state IN (
 /// answer shows) turned around: one small set of keys per statement, looked up per row, no join.
 pub(super) fn not_frozen(map: &DataMap, table: &str) -> Option<String> {
     let scope = map.scope(table)?;
-    Some(format!("({}) IS NOT 1", scope.filter.replace("= ?1", &format!("IN ({WAITING})"))))
+    Some(format!("({}) IS NOT TRUE", scope.filter.replace("= ?1", &format!("IN ({WAITING})"))))
 }
 
 /// Per waiting person, how many rows matching `cond` (with ?1 the cut-off) were held back.
@@ -163,7 +163,7 @@ pub(super) fn held_query(map: &DataMap, table: &str, cond: &str) -> Option<Strin
     let scope = map.scope(table)?;
     Some(format!(
         "SELECT waiting.person_id, (SELECT count(*) FROM {} WHERE ({cond}) AND ({}) AND ?1 = ?1)
-         FROM (SELECT DISTINCT person_id FROM ({WAITING})) waiting",
+         FROM (SELECT DISTINCT person_id FROM ({WAITING}) w) waiting",
         scope.from,
         scope.filter.replace("= ?1", "= waiting.person_id")
     ))

@@ -4,7 +4,6 @@
 //! people left with nothing but the rows that describe them, no pending request and no consent.
 
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use super::cutoff;
 use crate::clock::stamp;
@@ -20,7 +19,7 @@ pub(super) struct Rule {
     pub cut: String,
 }
 
-pub(super) fn rules(map: &DataMap, conn: &Connection, now: DateTime<Utc>) -> anyhow::Result<Vec<Rule>> {
+pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Rule>> {
     let day = stamp(now - chrono::Duration::days(1));
     let three_years = cutoff(now, 36);
     // Requests a record of the person's data still names (a supplementary statement) stay with it.

@@ -358,6 +358,14 @@ fn numbered(sql: &str) -> String {
             // plus keeps SQLite off an index on the column) and `... NOT INDEXED`.
             (None, '+')
                 if out.ends_with(" AND ") && chars.peek().is_some_and(|n| n.is_ascii_alphabetic() || *n == '_') => {}
+            // A function PostgreSQL spells differently: SQLite's instr(haystack, needle) is strpos.
+            (None, '(')
+                if out.ends_with("instr")
+                    && !out[..out.len() - 5].ends_with(|c: char| c.is_alphanumeric() || c == '_') =>
+            {
+                out.truncate(out.len() - 5);
+                out.push_str("strpos(");
+            }
             (None, c) => {
                 out.push(c);
                 if c == 'D' && out.ends_with(" NOT INDEXED") && chars.peek().is_none_or(|n| n.is_whitespace()) {
@@ -381,6 +389,10 @@ mod tests {
             "SELECT * FROM (SELECT * FROM t WHERE a = $1 AND step IN ('x')) x CROSS JOIN recipient r\n WHERE 1"
         );
         assert_eq!(numbered("SELECT 'a AND +b NOT INDEXED' + 1, x + y"), "SELECT 'a AND +b NOT INDEXED' + 1, x + y");
+        assert_eq!(
+            numbered("SELECT instr(',' || ?2, 'x'), myinstr(a), 'instr(b)'"),
+            "SELECT strpos(',' || $2, 'x'), myinstr(a), 'instr(b)'"
+        );
     }
 
     #[test]

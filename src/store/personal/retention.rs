@@ -4,7 +4,7 @@
 //! expiring row, and who is left without any relation. Each condition is over the table's own
 //! columns, with the cut-off as `?1`; `{ids}` in a child's filter stands for keys of the parent.
 
-use rusqlite::Connection;
+use crate::store::db::text;
 
 use super::{condition, DataMap};
 use crate::map::table::{Condition, EraseKind, Table};
@@ -119,15 +119,27 @@ impl DataMap {
     /// than the links rows hang by and the references that keep a row (`erase.referenced_by`):
     /// set to NULL when the rows go, so that a record keeps its own rows. Each table as the SQL
     /// names it.
-    pub fn references_to(&self, conn: &Connection, name: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    pub fn references_to(&self, conn: &dyn crate::store::db::Db, name: &str) -> anyhow::Result<Vec<(String, String)>> {
         let keeps = self.table(name).and_then(|t| t.erase.referenced_by.as_ref());
         let mut out = Vec::new();
-        let mut stmt =
-            conn.prepare_cached(r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2"#)?;
+        // The foreign keys of a table that point at `name`: SQLite's pragma, PostgreSQL's catalog
+        // (in the schema of dsr's records, in the order of the constraints' columns).
+        let sql = match conn.dialect() {
+            crate::store::db::Dialect::Sqlite => {
+                r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2"#
+            }
+            crate::store::db::Dialect::Postgres => {
+                "SELECT a.attname::text FROM pg_constraint c
+                   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+                  WHERE c.contype = 'f' AND c.conrelid = to_regclass(current_schema() || '.' || ?1)
+                    AND c.confrelid = to_regclass(current_schema() || '.' || ?2) AND ?3 = ?3
+                  ORDER BY c.conname, a.attnum"
+            }
+        };
         for t in &self.tables {
             let schema = t.database.as_deref().unwrap_or("main");
-            for column in stmt.query_map([t.name.as_str(), name, schema], |r| r.get::<_, String>(0))? {
-                let column = column?;
+            let params = [text(&t.name), text(name), text(schema)];
+            for column in conn.all(sql, &params, |r| r.get::<String>(0))? {
                 let link = t.link.as_ref().is_some_and(|l| l.column == column && l.parent == name);
                 let kept = keeps.is_some_and(|k| k.table == t.name && k.column == column);
                 if !link && !kept {

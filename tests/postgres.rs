@@ -1466,3 +1466,40 @@ fn retention_removes_the_same_rows_on_postgresql() {
         let _ = waiting;
     }
 }
+
+#[test]
+fn init_makes_a_postgresql_store_from_a_fixture_or_a_company_file() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("webshop");
+    let s = Schema::new(&url, "init_fixture");
+    let on_pg = |schema: &str, args: &[&str]| dsr_on_postgres(env.dir.path(), &url, schema, args);
+    let out = on_pg(s.name(), &["--json", "init", "--fixture", "webshop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let made: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (on_sqlite, _): (serde_json::Value, i32) = support::Env::new().json(&["init", "--fixture", "webshop"]);
+    assert_eq!(made["people"], on_sqlite["people"], "{made}");
+    assert!(made["store"].as_str().unwrap().contains(&format!("(schema {})", s.name())), "{made}");
+    // The same register and people as a SQLite store made from the same fixture.
+    for args in [&["register", "export"][..], &["--json", "lookup", "--email", "sanne.dejong@example.nl"]] {
+        let (a, b) = (env.run(args), on_pg(s.name(), args));
+        assert_eq!(
+            String::from_utf8_lossy(&b.stdout),
+            String::from_utf8_lossy(&a.stdout),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+    }
+    // A store there already is refused (exit 14); --force is refused: dsr drops no schema.
+    assert_eq!(on_pg(s.name(), &["init", "--fixture", "webshop"]).status.code(), Some(14));
+    let out = on_pg(s.name(), &["init", "--fixture", "webshop", "--force", "--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
+    // A company's own file makes the same store there as on SQLite.
+    let file = env.path("company.toml");
+    std::fs::write(&file, env.run(&["register", "export"]).stdout).unwrap();
+    let t = Schema::new(&url, "init_register");
+    let out = on_pg(t.name(), &["init", "--register", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(on_pg(t.name(), &["register", "export"]).stdout, env.run(&["register", "export"]).stdout);
+    assert_eq!(on_pg(t.name(), &["audit", "verify"]).status.code(), Some(0));
+}

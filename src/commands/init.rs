@@ -23,12 +23,37 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
         }
     }
     let company = args.register.as_deref().map(read_company_file).transpose()?;
-    let store = store::create(db, args.force, |s| match (fixture, &company) {
+    let fill = |s: &mut store::Store| match (fixture, &company) {
         (Some(f), _) => fixture::load(&mut s.conn, f, clock, args.register_only),
         (None, Some((path, text, file))) => load_company_file(&mut s.conn, &s.path, path, text, file),
         (None, None) => Ok(()),
-    })?;
-    let people = crate::store::personal::DataMap::load(&store.conn)?.people(&store.conn)?;
+    };
+    let (shown, people) = match db.to_str().filter(|d| store::postgres::is_url(d)) {
+        // A PostgreSQL store is made as `dsr migrate` makes one: the store is built in a
+        // temporary SQLite file, then copied into a new schema in one transaction that verifies
+        // the copy (nothing is left behind when anything fails).
+        Some(url) => {
+            if args.force {
+                return Err(Error::invalid(
+                    "--force",
+                    "dsr does not drop a PostgreSQL store's schema; drop it yourself (DROP SCHEMA ... CASCADE) if you mean to start again",
+                )
+                .into());
+            }
+            let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
+            let target = store::postgres::Target::parse(url, &schema)?;
+            let dir = tempfile::Builder::new().prefix(".dsr-init-").tempdir()?;
+            let built = store::create(&dir.path().join("store.sqlite"), false, fill)?;
+            let people = crate::store::personal::DataMap::load(&built.conn)?.people(&built.conn)?;
+            store::postgres::copy::copy(&built, &target, |_, _| {})?;
+            (format!("{} (schema {})", target.shown, target.schema), people)
+        }
+        None => {
+            let store = store::create(db, args.force, fill)?;
+            let people = crate::store::personal::DataMap::load(&store.conn)?.people(&store.conn)?;
+            (db.display().to_string(), people)
+        }
+    };
     #[derive(serde::Serialize)]
     struct Created<'a> {
         format_version: u32,
@@ -41,7 +66,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
     }
     let report = Created {
         format_version: 1,
-        store: db.display().to_string(),
+        store: shown.clone(),
         fixture: fixture.map(|f| f.name),
         register: args.register.as_ref().map(|p| p.display().to_string()),
         schema_version: store::migrate::latest(),
@@ -51,21 +76,16 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
         out.json(&report)?;
     } else {
         match (fixture, &company) {
-            (Some(f), _) => out.status(&format!(
-                "Created {} from fixture {} ({}): {people} people.",
-                db.display(),
-                f.name,
-                f.company
-            ))?,
+            (Some(f), _) => {
+                out.status(&format!("Created {} from fixture {} ({}): {people} people.", shown, f.name, f.company))?
+            }
             (None, Some((path, _, file))) => out.status(&format!(
                 "Created {} with the register of {} from {}: {people} people.",
-                db.display(),
+                shown,
                 file.controller.name,
                 path.display()
             ))?,
-            (None, None) => {
-                out.status(&format!("Created an empty store at {}; it has no register yet.", db.display()))?
-            }
+            (None, None) => out.status(&format!("Created an empty store at {}; it has no register yet.", shown))?,
         }
     }
     Ok(Code::Ok)

@@ -222,14 +222,14 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
         )?;
         let Some(sqlite) = conn.sqlite() else {
             // PostgreSQL: each file is read whole (a bytea value), then written.
-            for (rowid, id, media) in docs {
-                let bytes: Vec<u8> = conn
-                    .first(
-                        &format!("SELECT {} FROM {} WHERE rowid = ?1", a.content, map.sql_name(t)),
-                        &[rowid.into()],
-                        |r| r.get(0),
-                    )?
-                    .unwrap_or_default();
+            for (_, id, media) in docs {
+                // By the table's key (PostgreSQL's rowid column has no index); a document that
+                // went since the list was read (it cannot, in this snapshot) is an error.
+                let bytes: Vec<u8> = conn.one(
+                    &format!("SELECT {} FROM {} WHERE {} = ?1", a.content, map.sql_name(t), entry.key),
+                    &[id.into()],
+                    |r| r.get(0),
+                )?;
                 w.entry(&attachment_name(t, id, &media), bytes.len() as u64, |out| {
                     out.write_all(&bytes)?;
                     Ok(0)

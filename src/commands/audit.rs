@@ -53,7 +53,13 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
 /// `dsr audit anchor`: the head of a verified trail, written to a file (atomically, 0600) and/or
 /// queued as a letter to an address (sent after the command, like every letter).
 pub fn anchor(ctx: &mut Session, out: Option<&Path>, force: bool, to: Option<&str>) -> anyhow::Result<Code> {
-    let anchor = anchored(ctx.conn, ctx.clock)?;
+    // The chain verified and its head read in one snapshot, whoever writes meanwhile.
+    let anchor = {
+        let snapshot = ctx.conn.snapshot()?;
+        let anchor = anchored(&*snapshot, ctx.clock)?;
+        snapshot.commit()?;
+        anchor
+    };
     let message = match to {
         Some(to) => Some(anchor_message(ctx, to, &anchor)?),
         None => None,

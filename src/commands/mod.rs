@@ -66,7 +66,7 @@ impl Ctx {
 
     /// The parts of this context that the commands running on both backends use.
     pub fn session(&mut self) -> Session<'_> {
-        Session { conn: &self.store.conn, clock: &self.clock, out: &self.out, opened: &mut self.opened }
+        Session { conn: &self.store, clock: &self.clock, out: &self.out, opened: &mut self.opened }
     }
 
     /// Deliver what is queued (letters, journal lines), after the command's commit. A letter
@@ -76,7 +76,7 @@ impl Ctx {
     /// unknown customer number nothing, so a notice would tell who is a customer. Their failure
     /// shows in `request list`, `request show` and `mail list`/`mail flush`.
     pub fn flush(&mut self) -> anyhow::Result<crate::queue::Flushed> {
-        flush(&self.store.conn, &self.clock, &self.opened)
+        flush(&self.store, &self.clock, &self.opened)
     }
 }
 

@@ -193,13 +193,11 @@ pub fn decide(
         )
         .into());
     }
-    let review: Option<(i64, Option<i64>, String)> = conn
-        .one(
-            "SELECT id, person_id, decision FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL",
-            &vals![&req.id]?,
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .ok();
+    let review: Option<(i64, Option<i64>, String)> = conn.first(
+        "SELECT id, person_id, decision FROM decision_review WHERE request_id = ?1 AND decided_at IS NULL",
+        &vals![&req.id]?,
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     if let Some((id, person, decision)) = review {
         let outcome = if uphold { "decision-reversed" } else { "decision-stands" };
         conn.run(

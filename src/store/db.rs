@@ -206,6 +206,41 @@ impl Tx for rusqlite::Transaction<'_> {
     }
 }
 
+/// A SQLite store as its connection, but with the files that go with it beside the path it was
+/// opened by (SQLite's own name for the file resolves symbolic links).
+impl Db for crate::store::Store {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+    fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
+        self.conn.run(sql, params)
+    }
+    fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.conn.each(sql, params, f)
+    }
+    fn place(&self) -> std::path::PathBuf {
+        self.path.clone()
+    }
+    fn column_names(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<String>> {
+        self.conn.column_names(sql, params)
+    }
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        Some(&self.conn)
+    }
+}
+
+impl Conn for crate::store::Store {
+    fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        self.conn.begin()
+    }
+    fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        self.conn.snapshot()
+    }
+    fn after_erasure(&self, _: &[String]) -> anyhow::Result<()> {
+        crate::store::truncate_wal(&self.conn, &self.path)
+    }
+}
+
 impl Conn for Pg {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(Pg::begin(self)?))

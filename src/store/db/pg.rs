@@ -36,11 +36,16 @@ impl Pg {
         })
     }
 
-    /// Begin a transaction (read committed, whatever the server's default: a writer waiting
-    /// for a row lock then reads the row as committed, instead of failing); it is rolled back
-    /// unless [`PgTx::commit`] is called.
+    /// Begin a write transaction (read committed, whatever the server's default), one writer
+    /// of the store at a time, as SQLite's `BEGIN IMMEDIATE` gives: the transaction first takes
+    /// a transaction-level advisory lock keyed by the schema, which the server releases at the
+    /// commit or rollback (or when the session ends), so what it reads and then writes (the open
+    /// request for a person, a plan checked before it is applied, a code's tries) is not changed
+    /// by another writer in between. It is rolled back unless [`PgTx::commit`] is called.
     pub fn begin(&self) -> anyhow::Result<PgTx<'_>> {
-        self.client.borrow_mut().batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        self.client.borrow_mut().batch_execute(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtext('dsr-write:' || current_schema()))",
+        )?;
         self.in_transaction.set(true);
         Ok(PgTx { db: self, open: true })
     }

@@ -72,11 +72,17 @@ impl DataMap {
             .map(|c| format!(" AND x.{} = r.purpose AND x.{} = 1", c.purpose, c.granted))
             .unwrap_or_default();
         // The person's rows first, the register's few recipients scanned for each (an index
-        // the planner would build on `recipient` for every run costs more than the scan).
+        // the planner would build on `recipient` for every run costs more than the scan). One
+        // line per recipient, from the earliest of the rows that reach it (by the first date the
+        // reason names, then the key): its date and its values.
+        let earliest = first_date(&link.because).map(|d| format!("x.{d}, ")).unwrap_or_default();
         Some(format!(
-            "SELECT r.code, {} FROM (SELECT * FROM {} WHERE {}{only}) x CROSS JOIN recipient r NOT INDEXED
-             WHERE r.received_via = {}{consented} GROUP BY r.code",
-            because(&link.because, "x.", true),
+            "SELECT code, why FROM (SELECT r.code AS code, {} AS why,
+               row_number() OVER (PARTITION BY r.code ORDER BY {earliest}x.{}) AS n
+             FROM (SELECT * FROM {} WHERE {}{only}) x CROSS JOIN recipient r NOT INDEXED
+             WHERE r.received_via = {}{consented}) y WHERE y.n = 1 ORDER BY code",
+            because(&link.because, "x.", false),
+            table.key,
             scope.from,
             scope.filter,
             literal(via)
@@ -276,6 +282,19 @@ fn opt_in_flag(t: &Table, purpose: &str) -> Option<String> {
 /// A recipient link's `because` as an SQL text expression: `{column}` the column's value,
 /// `{column:date}` its first ten characters (the date of a UTC time); with `earliest`, the
 /// date of the earliest row of a group.
+/// The column of the first `{column:date}` of a reason.
+fn first_date(template: &str) -> Option<&str> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}')? + open;
+        if let Some(col) = rest[open + 1..close].strip_suffix(":date") {
+            return Some(col);
+        }
+        rest = &rest[close + 1..];
+    }
+    None
+}
+
 fn because(template: &str, qualifier: &str, earliest: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut rest = template;
@@ -288,10 +307,6 @@ fn because(template: &str, qualifier: &str, earliest: bool) -> String {
         parts.push(match inner.strip_suffix(":date") {
             Some(col) if earliest => format!("substr(min({qualifier}{col}), 1, 10)"),
             Some(col) => format!("substr({qualifier}{col}, 1, 10)"),
-            // Grouped by recipient, a plain column is one value of the group (the same for
-            // every row where the link's rows share it, e.g. the purpose consented to): the
-            // least, written as an aggregate so that PostgreSQL accepts it too.
-            None if earliest => format!("min({qualifier}{inner})"),
             None => format!("{qualifier}{inner}"),
         });
         rest = &rest[close + 1..];
@@ -358,7 +373,9 @@ mod tests {
     #[test]
     fn a_because_template_becomes_text_with_the_row_s_values() {
         assert_eq!(because("registration of domain {name}", "", false), "'registration of domain ' || name");
-        assert_eq!(because("{step} on {at:date}", "x.", true), "min(x.step) || ' on ' || substr(min(x.at), 1, 10)");
+        assert_eq!(because("{step} on {at:date}", "x.", true), "x.step || ' on ' || substr(min(x.at), 1, 10)");
+        assert_eq!(first_date("{step} on {at:date}, {other:date}"), Some("at"));
+        assert_eq!(first_date("payment method ({kind})"), None);
         assert_eq!(because("it's fixed", "", false), "'it''s fixed'");
     }
 }

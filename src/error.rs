@@ -64,6 +64,8 @@ pub enum Error {
     StalePlan(String),
     #[error("the change is committed, but another process kept {0} open for reading, so bytes of removed values may remain in its write-ahead log; when that process has finished, run `dsr erase --due` (it truncates the log) or any erasure again")]
     WalBusy(PathBuf),
+    #[error("the erasure is committed, but PostgreSQL may still hold bytes of the erased values in {0}: an older transaction kept them; when it has ended, run VACUUM FULL on those tables (docs/postgresql.md)")]
+    BytesRemain(String),
     #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
     BatchFailed { failed: usize, rows: usize },
     #[error("the clock says {now}, before the last audit entry ({last}); dsr records nothing dated earlier than what it already recorded: correct the system clock or DSR_NOW")]

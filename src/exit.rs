@@ -87,7 +87,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (20, "check: processing not allowed for this purpose"),
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),
-    (23, "done, but a reader kept removed bytes in the WAL; run again when it has finished"),
+    (23, "done, but a reader kept removed bytes (WAL, PostgreSQL pages); run again when it has finished"),
     (24, "doctor: problems found, each listed with what to fix"),
     (141, "the reader closed the output pipe (nothing reported)"),
 ];
@@ -210,7 +210,7 @@ impl Error {
             Error::BatchFailed { .. } => Code::BatchFailed,
             Error::RunLocked(_) => Code::RunLocked,
             Error::StalePlan(_) => Code::StalePlan,
-            Error::WalBusy(_) => Code::WalBusy,
+            Error::WalBusy(_) | Error::BytesRemain(_) => Code::WalBusy,
             // A clock set back is a bad input (DSR_NOW or the system clock), not a new kind of failure.
             Error::ClockBehind { .. } => Code::Usage,
         }

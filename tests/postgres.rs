@@ -1502,3 +1502,49 @@ fn init_makes_a_postgresql_store_from_a_fixture_or_a_company_file() {
     assert_eq!(on_pg(t.name(), &["register", "export"]).stdout, env.run(&["register", "export"]).stdout);
     assert_eq!(on_pg(t.name(), &["audit", "verify"]).status.code(), Some(0));
 }
+
+#[test]
+fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages() {
+    let Some(url) = support::postgres() else { return };
+    // A database of its own: another test's open snapshot would keep the deleted rows alive.
+    let name = format!("dsr_erase_pages_{}", std::process::id());
+    let mut admin = Target::parse(&url, "dsr").unwrap().connect().unwrap();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let db_url = url.rsplit_once('/').map(|(base, _)| format!("{base}/{name}")).unwrap();
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&db_url, "pages");
+    s.client().batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect").unwrap();
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &db_url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+        cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env_remove("DSR_NOW");
+        cmd.args(["--db", &db_url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
+    };
+    let address = addresses_on_file(&env, 1).remove(0);
+    let out = on_pg(&["--json", "erase", "--email", &address]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let letter = std::fs::read_dir(pg_dir.path().join("outbox")).unwrap().map(|e| e.unwrap().path()).next().unwrap();
+    let code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    // Before: the address is in the pages of email_address.
+    let mut c = s.client();
+    let before = dsr::store::postgres::forensic::residue(&mut c, s.name(), "email_address", address.as_bytes())
+        .unwrap()
+        .unwrap();
+    assert!(!before.is_empty());
+    drop(c);
+    let out = on_pg(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = s.client();
+    for table in ["email_address", "customer", "login_account", "phone_number"] {
+        let left =
+            dsr::store::postgres::forensic::residue(&mut c, s.name(), table, address.as_bytes()).unwrap().unwrap();
+        assert!(left.is_empty(), "{table}: {left:?}");
+    }
+    drop(c);
+    drop(s);
+    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+}

@@ -84,13 +84,15 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
         }
     }
     erase::decide::approve(ctx.conn, ctx.clock, &req)?;
+    let erased = erased_values(ctx, &s)?;
     let done = erase::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &fresh)?;
-    finish(ctx, &req, &fresh, done)
+    finish(ctx, &req, &fresh, done, &erased)
 }
 
 /// `erase REQ --yes`: the plan made, shown and applied in one transaction (see
 /// [`erase::carry_out::confirmed`]); a stored plan the data no longer match is refused as above.
 fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> anyhow::Result<Code> {
+    let erased = erased_values(ctx, s)?;
     let out = ctx.out;
     let shown = |plan: &Plan| -> anyhow::Result<()> {
         if !out.json {
@@ -99,7 +101,7 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
         Ok(())
     };
     match erase::carry_out::confirmed(ctx.conn, ctx.clock, req, s, shown)? {
-        erase::carry_out::Confirmed::Applied(plan, done) => finish(ctx, req, &plan, done),
+        erase::carry_out::Confirmed::Applied(plan, done) => finish(ctx, req, &plan, done, &erased),
         erase::carry_out::Confirmed::Stale(plan) => {
             show(ctx, req, &plan, "The data changed since the plan was made; the new plan")?;
             Err(Error::StalePlan(req.id.clone()).into())
@@ -109,11 +111,33 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
 
 /// After the erasure's commit: the letter and journal line out, the report, and no byte of an
 /// erased value left in the WAL (folded into the file and truncated).
-fn finish(ctx: &mut Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
+fn finish(ctx: &mut Session, req: &Request, plan: &Plan, done: u64, erased: &[String]) -> anyhow::Result<Code> {
     super::flush(ctx.conn, ctx.clock, ctx.opened)?;
     report(ctx, req, plan, done)?;
-    ctx.conn.after_erasure(&erase::touched(plan))?;
+    let touched = erase::touched(plan);
+    ctx.conn.after_erasure(&touched)?;
+    // Where the backend can read its pages (PostgreSQL with pageinspect): no erased value left.
+    let left = ctx.conn.residue(&touched, erased)?;
+    for (table, why) in &left {
+        ctx.out.status(&format!("dsr erase: {table}: {why}"))?;
+    }
+    let kept: Vec<&str> =
+        left.iter().filter(|(_, why)| !why.starts_with("not read")).map(|(t, _)| t.as_str()).collect();
+    if !kept.is_empty() {
+        return Err(Error::BytesRemain(kept.join(", ")).into());
+    }
     Ok(Code::Ok)
+}
+
+/// The person's identifiers (addresses, numbers, cookie ids), read before the erasure so that
+/// its check can look for them in the backend's pages afterwards (PostgreSQL only: on SQLite
+/// `secure_delete` overwrites them and nothing is read).
+fn erased_values(ctx: &Session, s: &crate::subject::Subject) -> anyhow::Result<Vec<String>> {
+    if ctx.conn.sqlite().is_some() {
+        return Ok(Vec::new());
+    }
+    let map = crate::store::personal::DataMap::load(ctx.conn)?;
+    Ok(map.remembered_identifiers(ctx.conn, s.person_id)?.into_iter().map(|(_, v)| v).collect())
 }
 
 /// Put the plan on or off hold and say what state it is in now.

@@ -181,6 +181,13 @@ pub trait Conn: Db {
     /// the pages and of every index, `INDEX_CLEANUP ON`) and analyzes them. See
     /// docs/postgresql.md for what PostgreSQL still keeps.
     fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()>;
+    /// After [`Conn::after_erasure`], where the backend can tell: the tables that may still hold
+    /// bytes of `erased` values, each with why. SQLite's `secure_delete` and the truncated log
+    /// leave none; PostgreSQL is read with pageinspect where it is installed
+    /// (`store::postgres::forensic::after_erasure`).
+    fn residue(&self, _tables: &[String], _erased: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A write transaction of either backend.
@@ -257,6 +264,18 @@ impl Conn for Pg {
             self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {}", crate::store::postgres::ident(t)))?;
         }
         Ok(())
+    }
+    fn residue(&self, tables: &[String], erased: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+        if erased.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut names: Vec<String> = tables.to_vec();
+        names.sort();
+        names.dedup();
+        let schema = self.schema().to_owned();
+        Ok(self
+            .with_client(|c| Ok(crate::store::postgres::forensic::after_erasure(c, &schema, &names, erased)?))?
+            .unwrap_or_default())
     }
 }
 

@@ -18,6 +18,8 @@ pub struct Pg {
     in_transaction: std::cell::Cell<bool>,
     /// See [`Db::place`].
     place: std::path::PathBuf,
+    /// The schema of dsr's records.
+    schema: String,
 }
 
 impl Pg {
@@ -33,6 +35,7 @@ impl Pg {
             prepared: RefCell::new(HashMap::new()),
             in_transaction: false.into(),
             place,
+            schema: schema.to_owned(),
         })
     }
 
@@ -61,6 +64,11 @@ impl Pg {
     /// Run statements as they are (no parameters): transaction control, DDL.
     pub fn batch(&self, sql: &str) -> anyhow::Result<()> {
         Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    /// The schema of dsr's records.
+    pub fn schema(&self) -> &str {
+        &self.schema
     }
 
     /// The client itself, for what the interface does not cover (a `COPY`).

@@ -49,11 +49,13 @@ pub fn residue(
     table: &str,
     needle: &[u8],
 ) -> Result<Option<Vec<(String, i64)>>, postgres::Error> {
-    let installed: bool =
-        client.query_one("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pageinspect')", &[])?.get(0);
-    if !installed {
+    // The extension's functions live in the schema it was made in, whatever the search path.
+    let installed: Option<String> = client
+        .query_opt("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pageinspect'", &[])?
+        .map(|r| r.get(0));
+    let Some(namespace) = installed else {
         return Ok(None);
-    }
+    };
     let relations: Vec<String> = client
         .query(
             "SELECT c.oid::regclass::text FROM pg_class c
@@ -70,8 +72,10 @@ pub fn residue(
     for rel in relations {
         let pages: Vec<i64> = client
             .query(
-                "SELECT p FROM generate_series(0, pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint - 1) AS p
-                  WHERE position($2::bytea IN get_raw_page($1::text, p::int)) > 0",
+                &format!(
+                    "SELECT p FROM generate_series(0, pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint - 1) AS p
+                      WHERE position($2::bytea IN {namespace}.get_raw_page($1::text, p::int)) > 0"
+                ),
                 &[&rel, &needle],
             )?
             .iter()
@@ -80,4 +84,58 @@ pub fn residue(
         found.extend(pages.into_iter().map(|p| (rel.clone(), p)));
     }
     Ok(Some(found))
+}
+
+/// Tables larger than this (in 8 KiB pages, 8 MiB) are not read page by page after an erasure:
+/// their check would cost more than the erasure; they are named instead.
+pub const CHECKED_PAGES: i64 = 1024;
+
+/// After an erasure's VACUUM: where pageinspect is installed, read the pages of each touched table
+/// (up to [`CHECKED_PAGES`]) for the erased values; a table that still holds one is rewritten
+/// (`VACUUM FULL`, an exclusive lock for as long as it runs, short on such a table) and read
+/// again. Returns what remains: (table, why), empty when nothing does; `None` without pageinspect.
+pub fn after_erasure(
+    client: &mut impl GenericClient,
+    schema: &str,
+    tables: &[String],
+    needles: &[String],
+) -> Result<Option<Vec<(String, String)>>, postgres::Error> {
+    let mut left = Vec::new();
+    for table in tables {
+        let name = format!("{schema}.{}", super::ident(table));
+        let pages: i64 = client
+            .query_one(
+                "SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0) / current_setting('block_size')::bigint",
+                &[&name],
+            )?
+            .get(0);
+        if pages > CHECKED_PAGES {
+            left.push((table.clone(), format!("not read: {pages} pages")));
+            continue;
+        }
+        let found = |client: &mut _| -> Result<Option<bool>, postgres::Error> {
+            let mut any = false;
+            for needle in needles {
+                match residue(client, schema, table, needle.as_bytes())? {
+                    None => return Ok(None),
+                    Some(f) => any |= !f.is_empty(),
+                }
+            }
+            Ok(Some(any))
+        };
+        match found(client)? {
+            None => return Ok(None),
+            Some(false) => {}
+            Some(true) => {
+                client.batch_execute(&format!("VACUUM FULL {name}"))?;
+                if found(client)? == Some(true) {
+                    left.push((
+                        table.clone(),
+                        "an erased value is still in its pages (a transaction older than the erasure is open)".into(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Some(left))
 }

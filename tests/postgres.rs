@@ -799,11 +799,7 @@ fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
     // The PostgreSQL store's outbox is `outbox/` in the directory dsr runs in: its own directory
     // here, so that each store's letters are its own.
     let pg_dir = tempfile::tempdir().unwrap();
-    let on_pg = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
-        cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
-        cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
-    };
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
     let code_in = |dir: &std::path::Path, request: &str| -> String {
         let mut files: Vec<_> = std::fs::read_dir(dir.join("outbox"))
             .unwrap()
@@ -883,11 +879,7 @@ fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
         same(args);
     }
     // The audit trails record the same actions in the same order.
-    let actions = |out: std::process::Output| -> Vec<String> {
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["entries"].as_array().unwrap().iter().map(|e| format!("{} {}", e["request"], e["action"])).collect()
-    };
-    assert_eq!(actions(on_pg(&["--json", "audit", "log"])), actions(env.run(&["--json", "audit", "log"])));
+    assert_eq!(audit_actions(on_pg(&["--json", "audit", "log"])), audit_actions(env.run(&["--json", "audit", "log"])));
     assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
 }
 
@@ -987,11 +979,7 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
         let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let pg_dir = tempfile::tempdir().unwrap();
-        let on_pg = |args: &[&str]| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
-            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
-            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
-        };
+        let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
         // Three people each: their access answers as JSON, on the terminal, in a file and an
         // archive, and their portability exports.
         // ... and an applicant whose documents go into the archives as files, where there is one.
@@ -1092,16 +1080,8 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
             }
         }
         // Viewing prepared the answers on both, and the trails say so alike.
-        let actions = |out: std::process::Output| -> Vec<String> {
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            v["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
-                .collect()
-        };
-        let (a, b) = (actions(env.run(&["--json", "audit", "log"])), actions(on_pg(&["--json", "audit", "log"])));
+        let (a, b) =
+            (audit_actions(env.run(&["--json", "audit", "log"])), audit_actions(on_pg(&["--json", "audit", "log"])));
         // The outbox file names are the same; the code letters' references too.
         assert_eq!(b, a, "{fixture}");
     }
@@ -1148,11 +1128,7 @@ fn rectification_restriction_and_objection_are_carried_out_the_same_on_postgresq
         let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let pg_dir = tempfile::tempdir().unwrap();
-        let on_pg = |args: &[&str]| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
-            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
-            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
-        };
+        let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
         let same = |args: &[&str]| {
             let (a, b) = (env.run(args), on_pg(args));
             let label = format!("{fixture}: {args:?}");
@@ -1200,18 +1176,9 @@ fn rectification_restriction_and_objection_are_carried_out_the_same_on_postgresq
         ] {
             same(args);
         }
-        let actions = |out: std::process::Output| -> Vec<String> {
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            v["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
-                .collect()
-        };
         assert_eq!(
-            actions(on_pg(&["--json", "audit", "log"])),
-            actions(env.run(&["--json", "audit", "log"])),
+            audit_actions(on_pg(&["--json", "audit", "log"])),
+            audit_actions(env.run(&["--json", "audit", "log"])),
             "{fixture}"
         );
         assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
@@ -1227,11 +1194,7 @@ fn erasure_is_planned_and_carried_out_the_same_on_postgresql() {
         let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let pg_dir = tempfile::tempdir().unwrap();
-        let on_pg = |args: &[&str]| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
-            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", "2026-11-02T09:00:00Z");
-            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
-        };
+        let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
         let same = |args: &[&str]| {
             let (a, b) = (env.run(args), on_pg(args));
             let label = format!("{fixture}: {args:?}");
@@ -1252,18 +1215,9 @@ fn erasure_is_planned_and_carried_out_the_same_on_postgresql() {
         }
         same(&["--json", "request", "show", &now]);
         same(&["--json", "request", "show", &later]);
-        let actions = |out: std::process::Output| -> Vec<String> {
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            v["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
-                .collect()
-        };
         assert_eq!(
-            actions(on_pg(&["--json", "audit", "log"])),
-            actions(env.run(&["--json", "audit", "log"])),
+            audit_actions(on_pg(&["--json", "audit", "log"])),
+            audit_actions(env.run(&["--json", "audit", "log"])),
             "{fixture}"
         );
         assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
@@ -1408,11 +1362,7 @@ fn retention_removes_the_same_rows_on_postgresql() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let later = "2029-06-01T00:00:00Z";
         let pg_dir = tempfile::tempdir().unwrap();
-        let on_pg = |args: &[&str]| {
-            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
-            cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env("DSR_NOW", later);
-            cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
-        };
+        let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(later));
         let on_sqlite = |args: &[&str]| env.dsr().env("DSR_NOW", later).args(args).output().unwrap();
         // The summaries without their timings.
         let summary = |out: std::process::Output| -> serde_json::Value {
@@ -1448,18 +1398,9 @@ fn retention_removes_the_same_rows_on_postgresql() {
             let m: i64 = d.one(&format!("SELECT count(*) FROM \"{t}\""), &[], |r| r.get(0)).unwrap();
             assert_eq!(m, n, "{fixture}: rows of {t}");
         }
-        let actions = |out: std::process::Output| -> Vec<String> {
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-            v["entries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
-                .collect()
-        };
         assert_eq!(
-            actions(on_pg(&["--json", "audit", "log"])),
-            actions(on_sqlite(&["--json", "audit", "log"])),
+            audit_actions(on_pg(&["--json", "audit", "log"])),
+            audit_actions(on_sqlite(&["--json", "audit", "log"])),
             "{fixture}"
         );
         assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
@@ -1518,11 +1459,7 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &db_url, "--schema", s.name()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let pg_dir = tempfile::tempdir().unwrap();
-    let on_pg = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
-        cmd.current_dir(pg_dir.path()).env_remove("DSR_DB").env_remove("DSR_NOW");
-        cmd.args(["--db", &db_url]).env("DSR_PG_SCHEMA", s.name()).args(args).output().unwrap()
-    };
+    let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
     let address = addresses_on_file(&env, 1).remove(0);
     let out = on_pg(&["--json", "erase", "--email", &address]);
     let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
@@ -1545,6 +1482,36 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
         assert!(left.is_empty(), "{table}: {left:?}");
     }
     drop(c);
+    drop(on_pg);
     drop(s);
     admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+}
+
+/// `dsr` on a PostgreSQL store (schema `schema`), run in `dir` (where its outbox is), at `now`
+/// (`DSR_NOW`) or the real time.
+fn pg_runner<'a>(
+    url: &'a str,
+    schema: &'a str,
+    dir: &'a std::path::Path,
+    now: Option<&'a str>,
+) -> impl Fn(&[&str]) -> std::process::Output + 'a {
+    move |args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
+        cmd.current_dir(dir).env_remove("DSR_DB").env_remove("DSR_NOW");
+        if let Some(now) = now {
+            cmd.env("DSR_NOW", now);
+        }
+        cmd.args(["--db", url]).env("DSR_PG_SCHEMA", schema).args(args).output().unwrap()
+    }
+}
+
+/// The audit trail of `audit log --json` as "request action details" lines, to compare stores.
+fn audit_actions(out: std::process::Output) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
+        .collect()
 }

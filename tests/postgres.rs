@@ -488,8 +488,7 @@ fn every_lookup_case_answers_the_same_on_postgresql() {
     for fixture in support::FIXTURES {
         let env = support::Env::with_fixture(fixture);
         let s = Schema::new(&url, &format!("lookup_{}", fixture.replace('-', "_")));
-        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        migrate_into(&env, &url, s.name());
         let cases = crate::lookup::cases(fixture);
         assert!(cases.len() >= 15, "{fixture}");
         for case in cases {
@@ -515,8 +514,7 @@ fn the_register_and_the_company_file_read_the_same_on_postgresql() {
     for fixture in support::FIXTURES.iter().chain(&["webshop"]) {
         let env = support::Env::with_fixture(fixture);
         let s = Schema::new(&url, &format!("register_{}", fixture.replace('-', "_")));
-        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        migrate_into(&env, &url, s.name());
         for args in
             [&["register"][..], &["--json", "register"], &["register", "export"], &["--json", "register", "export"]]
         {
@@ -567,8 +565,7 @@ fn doctor_finds_the_same_problems_on_postgresql() {
         )
         .unwrap();
     let s = Schema::new(&url, "doctor");
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &url, s.name());
     for args in [&["doctor"][..], &["--json", "doctor"]] {
         let (on_sqlite, on_pg) = (env.run(args), dsr_on_postgres(env.dir.path(), &url, s.name(), args));
         assert_eq!(on_pg.status.code(), Some(24), "{args:?}: {}", String::from_utf8_lossy(&on_pg.stderr));
@@ -621,8 +618,7 @@ fn doctor_reads_a_companys_own_untyped_columns_on_postgresql_as_on_sqlite() {
     let out = env.run(&["register", "apply", "with-cards.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let s = Schema::new(&url, "doctor_untyped");
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &url, s.name());
     let args = ["--json", "doctor"];
     let (on_sqlite, on_pg) = (env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
     assert_eq!(on_pg.status.code(), Some(24), "{}", String::from_utf8_lossy(&on_pg.stderr));
@@ -649,8 +645,7 @@ fn the_tasks_of_systems_that_keep_copies_list_the_same_on_postgresql() {
     let mailer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     env.dsr().args(["tasks", "done", &mailer["task"].to_string(), "--ref", "mailer sync"]).assert().success();
     let s = Schema::new(&url, "tasks");
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &url, s.name());
     for args in [
         &["tasks"][..],
         &["--json", "tasks"],
@@ -794,8 +789,7 @@ fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
     let Some(url) = support::postgres() else { return };
     let env = support::Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let s = Schema::new(&url, "intake");
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &url, s.name());
     // The PostgreSQL store's outbox is `outbox/` in the directory dsr runs in: its own directory
     // here, so that each store's letters are its own.
     let pg_dir = tempfile::tempdir().unwrap();
@@ -888,8 +882,7 @@ fn eight_officers_opening_and_verifying_at_once_on_postgresql_get_unique_numbers
     let Some(url) = support::postgres() else { return };
     let env = support::Env::with_fixture("virtio");
     let s = Schema::new(&url, "officers");
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &url, s.name());
     let addresses = addresses_on_file(&env, 24);
     let dir = tempfile::tempdir().unwrap();
     let run = {
@@ -976,8 +969,7 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
     for fixture in ["virtio", "voordelig-streamen", "webshop"] {
         let env = support::Env::with_fixture_at(fixture, "2026-11-02T09:00:00Z");
         let s = Schema::new(&url, &format!("answer_{}", fixture.replace('-', "_")));
-        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        migrate_into(&env, &url, s.name());
         let pg_dir = tempfile::tempdir().unwrap();
         let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
         // Three people each: their access answers as JSON, on the terminal, in a file and an
@@ -1125,8 +1117,7 @@ fn rectification_restriction_and_objection_are_carried_out_the_same_on_postgresq
     for fixture in ["virtio", "webshop"] {
         let env = support::Env::with_fixture_at(fixture, "2026-11-02T09:00:00Z");
         let s = Schema::new(&url, &format!("changes_{fixture}"));
-        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        migrate_into(&env, &url, s.name());
         let pg_dir = tempfile::tempdir().unwrap();
         let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
         let same = |args: &[&str]| {
@@ -1191,8 +1182,7 @@ fn erasure_is_planned_and_carried_out_the_same_on_postgresql() {
     for fixture in ["virtio", "webshop"] {
         let env = support::Env::with_fixture_at(fixture, "2026-11-02T09:00:00Z");
         let s = Schema::new(&url, &format!("erase_{fixture}"));
-        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        migrate_into(&env, &url, s.name());
         let pg_dir = tempfile::tempdir().unwrap();
         let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
         let same = |args: &[&str]| {
@@ -1245,8 +1235,7 @@ fn a_killed_erase_due_on_postgresql_is_all_or_nothing_frees_its_lock_and_the_nex
     let Some(url) = support::postgres() else { return };
     let env = support::Env::with_fixture("virtio");
     let s = Schema::new(&url, "killed_due");
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &url, s.name());
     let dir = tempfile::tempdir().unwrap();
     let command = |args: &[&str]| {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"));
@@ -1358,8 +1347,7 @@ fn retention_removes_the_same_rows_on_postgresql() {
         // An access request open holds its person's rows back alike on both.
         env.verified("access", &["--email", &addresses_on_file(&env, 1)[0]]);
         let s = Schema::new(&url, &format!("retention_{fixture}"));
-        let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        migrate_into(&env, &url, s.name());
         let later = "2029-06-01T00:00:00Z";
         let pg_dir = tempfile::tempdir().unwrap();
         let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(later));
@@ -1456,8 +1444,7 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     let env = support::Env::with_fixture("virtio");
     let s = Schema::new(&db_url, "pages");
     s.client().batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect").unwrap();
-    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &db_url, "--schema", s.name()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    migrate_into(&env, &db_url, s.name());
     let pg_dir = tempfile::tempdir().unwrap();
     let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
     let address = addresses_on_file(&env, 1).remove(0);
@@ -1514,4 +1501,10 @@ fn audit_actions(out: std::process::Output) -> Vec<String> {
         .iter()
         .map(|e| format!("{} {} {}", e["request"], e["action"], e["details"]))
         .collect()
+}
+
+/// Copy the SQLite store of `env` into a new PostgreSQL store (schema `schema`) with `dsr migrate`.
+fn migrate_into(env: &support::Env, url: &str, schema: &str) {
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", url, "--schema", schema]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -1422,9 +1422,29 @@ fn init_makes_a_postgresql_store_from_a_fixture_or_a_company_file() {
     let out = on_pg(s.name(), &["init", "--fixture", "webshop", "--force", "--yes"]);
     assert_eq!(out.status.code(), Some(2));
     support::assert_one_line_error(&out);
-    // A company's own file makes the same store there as on SQLite.
+    // A company's own file makes the same store there as on SQLite; `register check` judges a
+    // file the same with a PostgreSQL URL as with a store's path, a broken one too.
     let file = env.path("company.toml");
     std::fs::write(&file, env.run(&["register", "export"]).stdout).unwrap();
+    let broken = env.path("broken.toml");
+    std::fs::write(
+        &broken,
+        String::from_utf8_lossy(&env.run(&["register", "export"]).stdout).replacen(
+            "[[purpose]]",
+            "[[purpose]]\nbogus = 1",
+            1,
+        ),
+    )
+    .unwrap();
+    for f in [&file, &broken] {
+        let args = ["--json", "register", "check", f.to_str().unwrap()];
+        let (a, b) = (env.run(&args), on_pg(s.name(), &args));
+        assert_eq!(
+            (b.status.code(), String::from_utf8_lossy(&b.stdout)),
+            (a.status.code(), String::from_utf8_lossy(&a.stdout))
+        );
+    }
+    assert_ne!(env.run(&["register", "check", broken.to_str().unwrap()]).status.code(), Some(0));
     let t = Schema::new(&url, "init_register");
     let out = on_pg(t.name(), &["init", "--register", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -203,6 +203,12 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
+            // A company file is checked on its own (in a store in memory); its company databases'
+            // paths are read from the directory dsr runs in, where a PostgreSQL store's files are.
+            Command::Register(RegisterArgs { command: Some(RegisterCommand::Check { file }) }) => {
+                let place = std::env::current_dir()?.join(postgres_target(url)?.schema);
+                return register::check(file, &place, &out);
+            }
             // Opening a request for any right (the code sent to the address on file), and its
             // verification.
             Command::Access(args) if args.request.is_none() => {
@@ -245,7 +251,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -794,16 +794,6 @@ fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
     // here, so that each store's letters are its own.
     let pg_dir = tempfile::tempdir().unwrap();
     let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
-    let code_in = |dir: &std::path::Path, request: &str| -> String {
-        let mut files: Vec<_> = std::fs::read_dir(dir.join("outbox"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{request}-")))
-            .collect();
-        files.sort();
-        let raw = std::fs::read(files.last().expect("a code letter")).unwrap();
-        support::Mail::parse(&raw, files.last().unwrap().clone()).code().expect("a code")
-    };
     let same = |args: &[&str]| {
         let (a, b) = (env.run(args), on_pg(args));
         assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", String::from_utf8_lossy(&b.stderr));
@@ -832,8 +822,8 @@ fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
     same(&["verify", "DSR-2026-9999", "AAAA-BBBB"]);
     // A wrong code, then the right one (each store's own code), then the code again.
     same(&["verify", "DSR-2026-0001", "AAAA-BBBB"]);
-    let sqlite_code = code_in(env.dir.path(), "DSR-2026-0001");
-    let pg_code = code_in(pg_dir.path(), "DSR-2026-0001");
+    let sqlite_code = outbox_code(env.dir.path(), "DSR-2026-0001").expect("a code");
+    let pg_code = outbox_code(pg_dir.path(), "DSR-2026-0001").expect("a code");
     let (a, b) = (
         env.run(&["--json", "verify", "DSR-2026-0001", &sqlite_code]),
         on_pg(&["--json", "verify", "DSR-2026-0001", &pg_code]),
@@ -922,22 +912,15 @@ fn eight_officers_opening_and_verifying_at_once_on_postgresql_get_unique_numbers
                         .to_owned();
                     // Another officer's process may have been delivering the queue at that moment
                     // and passed this letter by: `mail flush` delivers what is left.
-                    let letter = || {
-                        std::fs::read_dir(dir.join("outbox"))
-                            .ok()?
-                            .map(|e| e.unwrap().path())
-                            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
-                    };
-                    let mut path = letter();
+                    let mut code = outbox_code(&dir, &id);
                     for _ in 0..20 {
-                        if path.is_some() {
+                        if code.is_some() {
                             break;
                         }
                         run(&["mail", "flush"]);
-                        path = letter();
+                        code = outbox_code(&dir, &id);
                     }
-                    let path = path.unwrap_or_else(|| panic!("no code letter for {id}"));
-                    let code = support::Mail::parse(&std::fs::read(&path).unwrap(), path).code().unwrap();
+                    let code = code.unwrap_or_else(|| panic!("no code letter for {id}"));
                     let out = run(&["verify", &id, &code]);
                     assert_eq!(out.status.code(), Some(0), "{id}: {}", String::from_utf8_lossy(&out.stderr));
                     ids.push(id);
@@ -997,12 +980,7 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
                 .unwrap()
                 .to_owned();
             assert_eq!(pg_id, id);
-            let letter = std::fs::read_dir(pg_dir.path().join("outbox"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
-                .unwrap();
-            let pg_code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+            let pg_code = outbox_code(pg_dir.path(), &id).expect("a code letter");
             assert_eq!(on_pg(&["verify", &id, &pg_code]).status.code(), Some(0));
             for args in [&["--json", "access", &id][..], &["access", &id]] {
                 let (a, b) = (env.run(args), on_pg(args));
@@ -1036,12 +1014,7 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
                 serde_json::from_slice::<serde_json::Value>(&opened.stdout).unwrap()["request"],
                 export.as_str()
             );
-            let letter = std::fs::read_dir(pg_dir.path().join("outbox"))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{export}-")))
-                .unwrap();
-            let pg_code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+            let pg_code = outbox_code(pg_dir.path(), &export).expect("a code letter");
             assert_eq!(on_pg(&["verify", &export, &pg_code]).status.code(), Some(0));
             let zip = format!("export-{n}.zip");
             let (a, b) = (env.run(&["export", &export, "--out", &zip]), on_pg(&["export", &export, "--out", &zip]));
@@ -1099,14 +1072,7 @@ fn verified_on_both(
     let id = serde_json::from_slice::<serde_json::Value>(&a.stdout).unwrap()["request"].as_str().unwrap().to_owned();
     let code = env.code(&id);
     env.dsr().args(["verify", &id, &code]).assert().success();
-    let mut letters: Vec<_> = std::fs::read_dir(pg_dir.join("outbox"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
-        .collect();
-    letters.sort();
-    let letter = letters.pop().expect("a code letter");
-    let pg_code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+    let pg_code = outbox_code(pg_dir, &id).expect("a code letter");
     assert_eq!(on_pg(&["verify", &id, &pg_code]).status.code(), Some(0));
     id
 }
@@ -1251,12 +1217,7 @@ fn a_killed_erase_due_on_postgresql_is_all_or_nothing_frees_its_lock_and_the_nex
         let out = run(&["--json", "erase", "--email", address]);
         let id =
             serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
-        let letter = std::fs::read_dir(dir.path().join("outbox"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{id}-")))
-            .unwrap();
-        let code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+        let code = outbox_code(dir.path(), &id).expect("a code letter");
         assert_eq!(run(&["verify", &id, &code]).status.code(), Some(0));
         let out = run(&["erase", &id, "--approve"]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -1470,8 +1431,7 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     let address = addresses_on_file(&env, 1).remove(0);
     let out = on_pg(&["--json", "erase", "--email", &address]);
     let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
-    let letter = std::fs::read_dir(pg_dir.path().join("outbox")).unwrap().map(|e| e.unwrap().path()).next().unwrap();
-    let code = support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code().unwrap();
+    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
     assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
     // Before: the address is in the pages of email_address.
     let mut c = s.client();
@@ -1527,4 +1487,16 @@ fn audit_actions(out: std::process::Output) -> Vec<String> {
 fn migrate_into(env: &support::Env, url: &str, schema: &str) {
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", url, "--schema", schema]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The code in the latest letter of `request` in the outbox of `dir`, if one is there yet.
+fn outbox_code(dir: &std::path::Path, request: &str) -> Option<String> {
+    let mut letters: Vec<_> = std::fs::read_dir(dir.join("outbox"))
+        .ok()?
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{request}-")))
+        .collect();
+    letters.sort();
+    let letter = letters.pop()?;
+    support::Mail::parse(&std::fs::read(&letter).unwrap(), letter).code()
 }

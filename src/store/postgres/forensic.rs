@@ -49,13 +49,29 @@ pub fn residue(
     table: &str,
     needle: &[u8],
 ) -> Result<Option<Vec<(String, i64)>>, postgres::Error> {
-    // The extension's functions live in the schema it was made in, whatever the search path.
-    let installed: Option<String> = client
-        .query_opt("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pageinspect'", &[])?
-        .map(|r| r.get(0));
-    let Some(namespace) = installed else {
+    let Some(namespace) = pageinspect(client)? else {
         return Ok(None);
     };
+    pages_holding(client, &namespace, schema, table, &[needle]).map(Some)
+}
+
+/// The schema pageinspect's functions were made in (they are called there, whatever the search
+/// path), or `None` when it is not installed.
+fn pageinspect(client: &mut impl GenericClient) -> Result<Option<String>, postgres::Error> {
+    Ok(client
+        .query_opt("SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pageinspect'", &[])?
+        .map(|r| r.get(0)))
+}
+
+/// The pages of a table, its indexes and its TOAST table that hold any of `needles`, each page
+/// read once.
+fn pages_holding(
+    client: &mut impl GenericClient,
+    namespace: &str,
+    schema: &str,
+    table: &str,
+    needles: &[&[u8]],
+) -> Result<Vec<(String, i64)>, postgres::Error> {
     let relations: Vec<String> = client
         .query(
             "SELECT c.oid::regclass::text FROM pg_class c
@@ -68,22 +84,24 @@ pub fn residue(
         .iter()
         .map(|r| r.get(0))
         .collect();
+    let needles: Vec<&[u8]> = needles.to_vec();
     let mut found = Vec::new();
     for rel in relations {
         let pages: Vec<i64> = client
             .query(
                 &format!(
                     "SELECT p FROM generate_series(0, pg_relation_size($1::text::regclass) / current_setting('block_size')::bigint - 1) AS p
-                      WHERE position($2::bytea IN {namespace}.get_raw_page($1::text, p::int)) > 0"
+                      CROSS JOIN LATERAL (SELECT {namespace}.get_raw_page($1::text, p::int) AS page) g
+                      WHERE EXISTS (SELECT 1 FROM unnest($2::bytea[]) AS n WHERE position(n IN g.page) > 0)"
                 ),
-                &[&rel, &needle],
+                &[&rel, &needles],
             )?
             .iter()
             .map(|r| r.get(0))
             .collect();
         found.extend(pages.into_iter().map(|p| (rel.clone(), p)));
     }
-    Ok(Some(found))
+    Ok(found)
 }
 
 /// Tables larger than this (in 8 KiB pages, 8 MiB) are not read page by page after an erasure:
@@ -100,6 +118,10 @@ pub fn after_erasure(
     tables: &[String],
     needles: &[String],
 ) -> Result<Option<Vec<(String, String)>>, postgres::Error> {
+    let Some(namespace) = pageinspect(client)? else {
+        return Ok(None);
+    };
+    let needles: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
     let mut left = Vec::new();
     for table in tables {
         let name = format!("{schema}.{}", super::ident(table));
@@ -113,28 +135,15 @@ pub fn after_erasure(
             left.push((table.clone(), format!("not read: {pages} pages")));
             continue;
         }
-        let found = |client: &mut _| -> Result<Option<bool>, postgres::Error> {
-            let mut any = false;
-            for needle in needles {
-                match residue(client, schema, table, needle.as_bytes())? {
-                    None => return Ok(None),
-                    Some(f) => any |= !f.is_empty(),
-                }
-            }
-            Ok(Some(any))
-        };
-        match found(client)? {
-            None => return Ok(None),
-            Some(false) => {}
-            Some(true) => {
-                client.batch_execute(&format!("VACUUM FULL {name}"))?;
-                if found(client)? == Some(true) {
-                    left.push((
-                        table.clone(),
-                        "an erased value is still in its pages (a transaction older than the erasure is open)".into(),
-                    ));
-                }
-            }
+        if pages_holding(client, &namespace, schema, table, &needles)?.is_empty() {
+            continue;
+        }
+        client.batch_execute(&format!("VACUUM FULL {name}"))?;
+        if !pages_holding(client, &namespace, schema, table, &needles)?.is_empty() {
+            left.push((
+                table.clone(),
+                "an erased value is still in its pages (a transaction older than the erasure is open)".into(),
+            ));
         }
     }
     Ok(Some(left))

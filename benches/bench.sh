@@ -92,18 +92,7 @@ time_list() { # time_list CMD-WITH-{}... over the ids in $ids
 }
 
 # The same rows read by hand-written SQL: every table of the person, as dsr reads them.
-rows_sql() {
-  local id=$1 portable=$2
-  local p="(SELECT person_id FROM customer WHERE customer_number = '$id')"
-  local c="(SELECT id FROM customer WHERE customer_number = '$id')"
-  local q="SELECT * FROM person WHERE id IN $p; SELECT * FROM customer WHERE id IN $c;"
-  for t in company login_account ip_event web_session payment_method quote invoice service domain; do q+="SELECT * FROM $t WHERE customer_id IN $c;"; done
-  for t in email_address phone_number application cookie consent crash_report ticket; do q+="SELECT * FROM $t WHERE person_id IN $p;"; done
-  q+="SELECT * FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);"
-  q+="SELECT * FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);"
-  [ "$portable" = 1 ] || q+="SELECT * FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c); SELECT * FROM disclosure WHERE person_id IN $p;"
-  sqlite3 -json "$cdb" "$q"
-}
+rows_sql() { person_rows_sql "$1" "$2"; sqlite3 -json "$cdb" "$sql"; }
 export -f rows_sql
 export wdb cdb
 
@@ -178,26 +167,9 @@ for i in $(seq 1 10); do
   t0=$(now_ms); "$dsr" --db "$wdb" -q erase "$req" --yes >/dev/null; t1=$(now_ms)
   erase_samples+=($((t1 - t0)))
   n2=$(( (i * 32452843) % customers + 1 )); id2=$(printf 'G%08d' "$n2")
-  c="(SELECT id FROM customer WHERE customer_number = '$id2')"
-  p="(SELECT person_id FROM customer WHERE customer_number = '$id2')"
+  erase_sql "$id2"
   t0=$(now_ms)
-  sqlite3 "$cdb" "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE;
-    DELETE FROM unsolicited_data WHERE ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p));
-    DELETE FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p);
-    DELETE FROM ticket WHERE person_id IN $p; DELETE FROM consent WHERE person_id IN $p; DELETE FROM cookie WHERE person_id IN $p;
-    DELETE FROM server_log WHERE session_id IS NULL AND ip IN (SELECT ip FROM ip_event WHERE customer_id IN $c UNION SELECT ip FROM web_session WHERE customer_id IN $c);
-    DELETE FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);
-    DELETE FROM web_session WHERE customer_id IN $c; DELETE FROM ip_event WHERE customer_id IN $c;
-    UPDATE payment SET payment_method_id = NULL WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
-    DELETE FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
-    DELETE FROM quote WHERE customer_id IN $c; UPDATE invoice SET customer_id = NULL WHERE customer_id IN $c;
-    DELETE FROM payment_method WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
-    DELETE FROM domain WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
-    DELETE FROM service WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
-    DELETE FROM login_account WHERE customer_id IN (SELECT id FROM customer WHERE customer_number = '$id2');
-    DELETE FROM crash_report WHERE person_id IN $p; DELETE FROM email_address WHERE person_id IN $p; DELETE FROM phone_number WHERE person_id IN $p;
-    CREATE TEMP TABLE gone AS SELECT person_id FROM customer WHERE customer_number = '$id2';
-    DELETE FROM customer WHERE customer_number = '$id2'; DELETE FROM person WHERE id IN (SELECT person_id FROM gone);
+  sqlite3 "$cdb" "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE; $sql
     COMMIT; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
   t1=$(now_ms)
   erase_sql_samples+=($((t1 - t0)))

@@ -36,3 +36,44 @@ time_each() {
 
 # ratio A B: A / B with two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+# The SQL lower bounds, as text the sqlite3 shell and psql both run, left in $sql (no subshell:
+# the text is made inside the timed command).
+
+# person_rows_sql ID PORTABLE: every row of the customer's person, table by table, as dsr reads
+# them for an access answer (PORTABLE=1: the tables an Art. 20 export holds).
+person_rows_sql() {
+  local id=$1 portable=$2
+  local p="(SELECT person_id FROM customer WHERE customer_number = '$id')"
+  local c="(SELECT id FROM customer WHERE customer_number = '$id')"
+  local q="SELECT * FROM person WHERE id IN $p; SELECT * FROM customer WHERE id IN $c;"
+  for t in company login_account ip_event web_session payment_method quote invoice service domain; do q+="SELECT * FROM $t WHERE customer_id IN $c;"; done
+  for t in email_address phone_number application cookie consent crash_report ticket; do q+="SELECT * FROM $t WHERE person_id IN $p;"; done
+  q+="SELECT * FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);"
+  q+="SELECT * FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);"
+  [ "$portable" = 1 ] || q+="SELECT * FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c); SELECT * FROM disclosure WHERE person_id IN $p;"
+  sql=$q
+}
+
+# erase_sql ID: the deletes and updates of the customer's erasure, as dsr's plan makes them
+# (inside the caller's transaction).
+erase_sql() {
+  local id=$1
+  local c="(SELECT id FROM customer WHERE customer_number = '$id')"
+  local p="(SELECT person_id FROM customer WHERE customer_number = '$id')"
+  sql="DELETE FROM unsolicited_data WHERE ticket_message_id IN (SELECT id FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p));
+    DELETE FROM ticket_message WHERE ticket_id IN (SELECT id FROM ticket WHERE person_id IN $p);
+    DELETE FROM ticket WHERE person_id IN $p; DELETE FROM consent WHERE person_id IN $p; DELETE FROM cookie WHERE person_id IN $p;
+    DELETE FROM server_log WHERE session_id IS NULL AND ip IN (SELECT ip FROM ip_event WHERE customer_id IN $c UNION SELECT ip FROM web_session WHERE customer_id IN $c);
+    DELETE FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $c);
+    DELETE FROM web_session WHERE customer_id IN $c; DELETE FROM ip_event WHERE customer_id IN $c;
+    UPDATE payment SET payment_method_id = NULL WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
+    DELETE FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $c);
+    DELETE FROM quote WHERE customer_id IN $c; UPDATE invoice SET customer_id = NULL WHERE customer_id IN $c;
+    DELETE FROM payment_method WHERE customer_id IN $c; DELETE FROM domain WHERE customer_id IN $c;
+    DELETE FROM service WHERE customer_id IN $c; DELETE FROM login_account WHERE customer_id IN $c;
+    DELETE FROM crash_report WHERE person_id IN $p; DELETE FROM email_address WHERE person_id IN $p; DELETE FROM phone_number WHERE person_id IN $p;
+    CREATE TEMP TABLE gone AS SELECT person_id FROM customer WHERE customer_number = '$id';
+    DELETE FROM customer WHERE customer_number = '$id'; DELETE FROM person WHERE id IN (SELECT person_id FROM gone);"
+}
+export -f person_rows_sql erase_sql

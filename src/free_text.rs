@@ -42,13 +42,11 @@ pub fn record(
     check(what, text)?;
     let text = text.trim();
     let keys = Keys::load(conn)?;
-    let id: i64 = conn
-        .first(
-            "INSERT INTO free_text (request_id, text, created_at) VALUES (?1, ?2, ?3) RETURNING id",
-            &crate::vals![request, text, clock.timestamp()]?,
-            |r| r.get(0),
-        )?
-        .ok_or_else(|| anyhow::anyhow!("the store returned no id for a new text"))?;
+    let id: i64 = conn.one(
+        "INSERT INTO free_text (request_id, text, created_at) VALUES (?1, ?2, ?3) RETURNING id",
+        &crate::vals![request, text, clock.timestamp()]?,
+        |r| r.get(0),
+    )?;
     Ok(json!({"free_text": id, "hmac": mac(&keys, id, text)}))
 }
 

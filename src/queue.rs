@@ -43,7 +43,7 @@ pub fn mail(
     message: &lettre::Message,
     on_sent: OnSent,
 ) -> anyhow::Result<i64> {
-    inserted(conn.first(
+    conn.one(
         "INSERT INTO queued (kind, request_id, letter, payload, envelope, delivers, queued_at)
          VALUES ('mail', ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         &vals![
@@ -55,21 +55,17 @@ pub fn mail(
             clock.timestamp()
         ]?,
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// Queue one line for the erasure journal beside the store.
 pub fn journal(conn: &dyn Db, clock: &Clock, request: &str, line: &str) -> anyhow::Result<i64> {
-    inserted(conn.first(
+    conn.one(
         "INSERT INTO queued (kind, request_id, letter, payload, queued_at) VALUES ('journal', ?1, 'erasure-journal', ?2, ?3)
          RETURNING id",
         &vals![request, line.as_bytes(), clock.timestamp()]?,
         |r| r.get(0),
-    )?)
-}
-
-fn inserted(id: Option<i64>) -> anyhow::Result<i64> {
-    id.ok_or_else(|| anyhow::anyhow!("the store returned no id for a queued item"))
+    )
 }
 
 /// The result of one flush, for the officer and `mail flush --json`.

@@ -11,12 +11,13 @@ use crate::request::{Channel, Kind, NewRequest};
 use crate::rights::access::{self, AccessReport, Shown};
 use crate::rights::intake::{self, Intake};
 
-use super::{given, identifier, interactive, Ctx, Session};
+use super::{given, identifier, interactive, Session};
 
-pub fn access(ctx: &mut Ctx, args: &AccessArgs) -> anyhow::Result<Code> {
+/// `dsr access`: open a request, or answer a verified one; on either backend.
+pub fn access(ctx: &mut Session, args: &AccessArgs) -> anyhow::Result<Code> {
     match &args.request {
         Some(id) => answer(ctx, id, args),
-        None => open(&mut ctx.session(), Kind::Access, &args.subject, &args.open, json!({})),
+        None => open(ctx, Kind::Access, &args.subject, &args.open, json!({})),
     }
 }
 
@@ -103,13 +104,9 @@ pub fn open(
     Ok(Code::Ok)
 }
 
-fn answer(ctx: &mut Ctx, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
-    answer_on(&mut ctx.session(), id, args)
-}
-
 /// The access answer on the terminal, as JSON, in a file (`--out`) or an archive (`--archive`),
 /// prepared (not delivered); or mailed (`--send`), which delivers it.
-pub fn answer_on(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
+fn answer(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
     let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
     if args.send {
         return super::deliver::send(session, &req, s, &args.crypt);

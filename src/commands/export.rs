@@ -26,14 +26,20 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
             .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(usize::from).unwrap_or(1));
         return run_batch(ctx, csv, dir, &args.crypt, jobs);
     }
+    export_on(&mut ctx.session(), args)
+}
+
+/// `dsr export` but `--batch`: open a request, or write or send a verified one's archive; on
+/// either backend.
+pub fn export_on(ctx: &mut Session, args: &ExportArgs) -> anyhow::Result<Code> {
     match &args.request {
-        None => super::access::open(&mut ctx.session(), Kind::Export, &args.subject, &args.open, json!({})),
-        Some(id) => answer_of(&mut ctx.session(), id, args),
+        None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
+        Some(id) => answer(ctx, id, args),
     }
 }
 
-/// `export REQUEST --out FILE.zip` or `--send`, on either backend.
-pub fn answer_of(session: &mut Session, id: &str, args: &ExportArgs) -> anyhow::Result<Code> {
+/// `export REQUEST --out FILE.zip` or `--send`.
+fn answer(session: &mut Session, id: &str, args: &ExportArgs) -> anyhow::Result<Code> {
     if args.send {
         let (req, s) = crate::rights::verified(session.conn, id, Kind::Export)?;
         return super::deliver::send(session, &req, s, &args.crypt);

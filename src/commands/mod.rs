@@ -27,7 +27,6 @@ use crate::clock::Clock;
 use crate::exit::Code;
 use crate::keys::Keys;
 use crate::output::Output;
-use crate::request::Kind;
 use crate::store::Store;
 use crate::subject::Identifier;
 
@@ -206,29 +205,13 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             // A company file is checked on its own (in a store in memory); its company databases'
             // paths are read from the directory dsr runs in, where a PostgreSQL store's files are.
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Check { file }) }) => {
-                let place = std::env::current_dir()?.join(postgres_target(url)?.schema);
+                let place = crate::store::db::Pg::place_of(&postgres_target(url)?.schema)?;
                 return register::check(file, &place, &out);
             }
-            // Opening a request for any right (the code sent to the address on file), and its
-            // verification.
-            Command::Access(args) if args.request.is_none() => {
-                return on_postgres_session(url, out, |s| {
-                    access::open(s, Kind::Access, &args.subject, &args.open, serde_json::json!({}))
-                })
-            }
-            // The access answer on the terminal, as JSON, in a file or an archive, or mailed.
-            Command::Access(args) => {
-                let id = args.request.as_deref().unwrap_or_default();
-                return on_postgres_session(url, out, |s| access::answer_on(s, id, args));
-            }
-            Command::Export(args) if args.request.is_some() && args.batch.is_none() => {
-                let id = args.request.as_deref().unwrap_or_default();
-                return on_postgres_session(url, out, |s| export::answer_of(s, id, args));
-            }
-            Command::Export(args) if args.request.is_none() && args.batch.is_none() => {
-                return on_postgres_session(url, out, |s| {
-                    access::open(s, Kind::Export, &args.subject, &args.open, serde_json::json!({}))
-                })
+            // The rights, opened and answered as on SQLite.
+            Command::Access(args) => return on_postgres_session(url, out, |s| access::access(s, args)),
+            Command::Export(args) if args.batch.is_none() => {
+                return on_postgres_session(url, out, |s| export::export_on(s, args))
             }
             // The cron run under the store's run lock (an advisory lock of a session of its own).
             Command::Erase(args) if args.due => {
@@ -269,7 +252,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             let mut ctx = Ctx::open_with(&db, out, Store::open_detached)?;
             register::register(&mut ctx, &args)
         }
-        Command::Access(args) => on_store(&db, out, |ctx| access::access(ctx, &args)),
+        Command::Access(args) => on_store(&db, out, |ctx| access::access(&mut ctx.session(), &args)),
         Command::Import(args) => on_store(&db, out, |ctx| import::import(ctx, &args)),
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(&mut ctx.session(), &args)),
         Command::Doctor => on_store(&db, out, doctor::doctor),

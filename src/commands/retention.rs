@@ -26,10 +26,10 @@ pub fn retention_on(ctx: &mut Session, cmd: &RetentionCommand, _lock: &crate::cr
     let lifted = if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(ctx.conn, ctx.clock)? };
     let summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
-    let wal = if dry_run || (summary.removed == 0 && ctx.conn.sqlite().is_none()) {
-        Ok(())
-    } else {
-        ctx.conn.after_erasure(&crate::rights::erase::touched_by_any(&register.map))
+    let wal = match (dry_run, summary.removed) {
+        (true, _) => Ok(()),
+        (false, 0) => ctx.conn.after_erasure(&[]),
+        (false, _) => ctx.conn.after_erasure(&crate::rights::erase::touched_by_any(&register.map)),
     };
     let per_rule: Vec<String> =
         summary.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();

@@ -178,8 +178,9 @@ pub trait Conn: Db {
     /// After an erasure's commit, what the backend keeps of removed rows is cleared as far as
     /// dsr can: SQLite folds its write-ahead log back into the file and truncates it (the file
     /// itself is overwritten by `secure_delete`); PostgreSQL vacuums `tables` (dead rows out of
-    /// the pages and of every index, `INDEX_CLEANUP ON`) and analyzes them. See
-    /// docs/postgresql.md for what PostgreSQL still keeps.
+    /// the pages and of every index, `INDEX_CLEANUP ON`) and analyzes them (none when nothing
+    /// was removed: SQLite still truncates, which also finishes a truncation a reader blocked
+    /// earlier). See docs/postgresql.md for what PostgreSQL still keeps.
     fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()>;
     /// After [`Conn::after_erasure`], where the backend can tell: the tables that may still hold
     /// bytes of `erased` values, each with why. SQLite's `secure_delete` and the truncated log

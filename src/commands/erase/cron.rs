@@ -17,11 +17,11 @@ pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Cod
     let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
     // Always, even with nothing due: this is also how a blocked truncation (exit 23) is finished.
-    let wal = if sum.applied.is_empty() && ctx.conn.sqlite().is_none() {
-        Ok(())
-    } else {
-        ctx.conn.after_erasure(&erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?))
+    let touched = match sum.applied.is_empty() {
+        true => Vec::new(),
+        false => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
     };
+    let wal = ctx.conn.after_erasure(&touched);
     ctx.out.status(&format!(
         "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),

@@ -29,7 +29,7 @@ impl Pg {
     /// `SCHEMA.erasures`.
     pub fn new(mut client: postgres::Client, schema: &str) -> anyhow::Result<Pg> {
         client.batch_execute(&format!("SET search_path TO {schema}"))?;
-        let place = std::env::current_dir()?.join(schema);
+        let place = Pg::place_of(schema)?;
         Ok(Pg {
             client: RefCell::new(client),
             prepared: RefCell::new(HashMap::new()),
@@ -64,6 +64,11 @@ impl Pg {
     /// Run statements as they are (no parameters): transaction control, DDL.
     pub fn batch(&self, sql: &str) -> anyhow::Result<()> {
         Ok(self.client.borrow_mut().batch_execute(sql)?)
+    }
+
+    /// Where the files of the store in `schema` go (see [`Pg::new`]).
+    pub fn place_of(schema: &str) -> std::io::Result<std::path::PathBuf> {
+        Ok(std::env::current_dir()?.join(schema))
     }
 
     /// The schema of dsr's records.

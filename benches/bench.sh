@@ -25,20 +25,8 @@ peak_kib() {
 }
 
 lookup_sql() {
-  local id=$1
-  local sub="(SELECT person_id FROM customer WHERE customer_number = '$id')"
-  local cust="(SELECT id FROM customer WHERE customer_number = '$id')"
-  local q="SELECT count(*) FROM email_address WHERE person_id IN $sub;"
-  for t in company login_account ip_event web_session payment_method quote invoice service domain; do
-    q+="SELECT count(*) FROM $t WHERE customer_id IN $cust;"
-  done
-  for t in phone_number application cookie consent crash_report ticket disclosure; do
-    q+="SELECT count(*) FROM $t WHERE person_id IN $sub;"
-  done
-  q+="SELECT count(*) FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $cust);"
-  q+="SELECT count(*) FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
-  q+="SELECT count(*) FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
-  sqlite3 "$cdb" "$q"
+  lookup_counts_sql "$1"
+  sqlite3 "$cdb" "$sql"
 }
 export -f lookup_sql
 export db

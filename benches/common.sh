@@ -40,6 +40,24 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 # The SQL lower bounds, as text the sqlite3 shell and psql both run, left in $sql (no subshell:
 # the text is made inside the timed command).
 
+# lookup_counts_sql ID: the counts of `lookup --customer`, table by table.
+lookup_counts_sql() {
+  local id=$1
+  local sub="(SELECT person_id FROM customer WHERE customer_number = '$id')"
+  local cust="(SELECT id FROM customer WHERE customer_number = '$id')"
+  local q="SELECT count(*) FROM email_address WHERE person_id IN $sub;"
+  for t in company login_account ip_event web_session payment_method quote invoice service domain; do
+    q+="SELECT count(*) FROM $t WHERE customer_id IN $cust;"
+  done
+  for t in phone_number application cookie consent crash_report ticket disclosure; do
+    q+="SELECT count(*) FROM $t WHERE person_id IN $sub;"
+  done
+  q+="SELECT count(*) FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $cust);"
+  q+="SELECT count(*) FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
+  q+="SELECT count(*) FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
+  sql=$q
+}
+
 # person_rows_sql ID PORTABLE: every row of the customer's person, table by table, as dsr reads
 # them for an access answer (PORTABLE=1: the tables an Art. 20 export holds).
 person_rows_sql() {
@@ -76,4 +94,4 @@ erase_sql() {
     CREATE TEMP TABLE gone AS SELECT person_id FROM customer WHERE customer_number = '$id';
     DELETE FROM customer WHERE customer_number = '$id'; DELETE FROM person WHERE id IN (SELECT person_id FROM gone);"
 }
-export -f person_rows_sql erase_sql
+export -f lookup_counts_sql person_rows_sql erase_sql

@@ -47,20 +47,8 @@ psql_ -c "VACUUM ANALYZE" >/dev/null
 
 # The lower bound of `lookup --customer`: the same counts, by hand, in one psql process.
 lookup_sql() {
-  local id=$1
-  local sub="(SELECT person_id FROM customer WHERE customer_number = '$id')"
-  local cust="(SELECT id FROM customer WHERE customer_number = '$id')"
-  local q="SET search_path TO $schema; SELECT count(*) FROM email_address WHERE person_id IN $sub;"
-  for t in company login_account ip_event web_session payment_method quote invoice service domain; do
-    q+="SELECT count(*) FROM $t WHERE customer_id IN $cust;"
-  done
-  for t in phone_number application cookie consent crash_report ticket disclosure; do
-    q+="SELECT count(*) FROM $t WHERE person_id IN $sub;"
-  done
-  q+="SELECT count(*) FROM server_log WHERE session_id IN (SELECT id FROM web_session WHERE customer_id IN $cust);"
-  q+="SELECT count(*) FROM payment WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
-  q+="SELECT count(*) FROM dunning_event WHERE invoice_id IN (SELECT id FROM invoice WHERE customer_id IN $cust);"
-  psql_ -A -t -c "$q"
+  lookup_counts_sql "$1"
+  psql_ -A -t -c "SET search_path TO $schema; $sql"
 }
 export -f lookup_sql psql_
 export url schema

@@ -1448,10 +1448,35 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
             dsr::store::postgres::forensic::residue(&mut c, s.name(), table, address.as_bytes()).unwrap().unwrap();
         assert!(left.is_empty(), "{table}: {left:?}");
     }
+    // A role that may not read raw pages: the erasure stands (exit 0) and says the pages were not read.
+    let role = format!("dsr_plain_{}", std::process::id());
+    c.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN;
+         GRANT USAGE ON SCHEMA {0} TO {role}; GRANT ALL ON ALL TABLES IN SCHEMA {0} TO {role};
+         GRANT ALL ON ALL SEQUENCES IN SCHEMA {0} TO {role};",
+        s.name()
+    ))
+    .unwrap();
+    let plain_url = db_url.replacen("dsr@", &format!("{role}@"), 1);
+    let as_plain = pg_runner(&plain_url, s.name(), pg_dir.path(), None);
+    let other = addresses_on_file(&env, 2).remove(1);
+    let out = as_plain(&["--json", "erase", "--email", &other]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
+    assert_eq!(as_plain(&["verify", &id, &code]).status.code(), Some(0));
+    let out = as_plain(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("may not read raw pages"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     drop(c);
     drop(on_pg);
+    drop(as_plain);
     drop(s);
     admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).unwrap();
 }
 
 /// `dsr` on a PostgreSQL store (schema `schema`), run in `dir` (where its outbox is), at `now`

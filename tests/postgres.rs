@@ -1056,6 +1056,62 @@ fn the_access_answer_is_the_same_on_postgresql_for_each_company() {
     }
 }
 
+#[test]
+fn a_batch_export_writes_the_same_archives_and_summary_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    for fixture in ["virtio", "webshop"] {
+        let env = support::Env::with_fixture_at(fixture, "2026-11-02T09:00:00Z");
+        let s = Schema::new(&url, &format!("batch_{fixture}"));
+        migrate_into(&env, &url, s.name());
+        let pg_dir = tempfile::tempdir().unwrap();
+        let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some("2026-11-02T09:00:00Z"));
+        // Good rows, the same person twice, and rows that fail: unknown, malformed, no method.
+        let people = addresses_on_file(&env, 6);
+        let mut csv = String::from("email,customer,verified_by,reference\n");
+        for (n, address) in people.iter().enumerate() {
+            csv.push_str(&format!("{address},,portal-session,sess-{n}\n"));
+        }
+        csv.push_str(&format!("{},,portal-session,sess-again\n", people[0].to_uppercase()));
+        csv.push_str("nobody@example.invalid,,portal-session,sess-x\n");
+        csv.push_str("not-an-email,,portal-session,sess-y\n");
+        csv.push_str(&format!("{},,,sess-z\n", people[1]));
+        for dir in [env.dir.path(), pg_dir.path()] {
+            std::fs::write(dir.join("batch.csv"), &csv).unwrap();
+        }
+        for round in ["first", "again (all skipped)"] {
+            let args = ["--json", "export", "--batch", "batch.csv", "--out-dir", "out", "--jobs", "3"];
+            let (a, b) = (env.run(&args), on_pg(&args));
+            assert_eq!(b.status.code(), Some(19), "{fixture} {round}: {}", String::from_utf8_lossy(&b.stderr));
+            assert_eq!(a.status.code(), Some(19), "{fixture} {round}");
+            assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{fixture} {round}");
+            let summary: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+            let counts = (&summary["done"], &summary["skipped"], &summary["failed"]);
+            if round == "first" {
+                assert_eq!(counts, (&6.into(), &1.into(), &3.into()), "{summary:#}");
+            } else {
+                assert_eq!(counts, (&0.into(), &7.into(), &3.into()), "{summary:#}");
+            }
+        }
+        let mut names: Vec<_> = std::fs::read_dir(env.path("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        names.sort();
+        assert_eq!(names.len(), 6, "{names:?}");
+        for name in names {
+            assert_eq!(
+                std::fs::read(pg_dir.path().join("out").join(&name)).unwrap(),
+                std::fs::read(env.path("out").join(&name)).unwrap(),
+                "{fixture} {name:?}"
+            );
+        }
+        // The same entries (the answers are recorded in the order the workers finish them).
+        let (mut a, mut b) =
+            (audit_actions(env.run(&["--json", "audit", "log"])), audit_actions(on_pg(&["--json", "audit", "log"])));
+        a.sort();
+        b.sort();
+        assert_eq!(b, a, "{fixture}");
+        assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+    }
+}
+
 /// A request opened and verified alike on the SQLite store and its PostgreSQL copy (each store's
 /// own code from its own outbox); returns its id, the same on both.
 fn verified_on_both(

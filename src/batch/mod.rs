@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::archive::Manifest;
@@ -20,8 +19,9 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::fsutil::Private;
 use crate::request::{self, Channel, Kind, NewRequest};
-use crate::store::Store;
+use crate::store::db::{Conn, Db};
 use crate::subject::{self, Resolution};
+use crate::vals;
 
 mod file;
 pub use file::{read, Row};
@@ -90,13 +90,19 @@ fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
     RowResult { line, status: "failed", request: None, file: None, reason: Some(format!("{e:#}")) }
 }
 
+/// A new connection to the batch's store, for a worker (a SQLite store opened again, or a new
+/// PostgreSQL session).
+pub type Connect<'a> = dyn Fn() -> anyhow::Result<Box<dyn Conn>> + Sync + 'a;
+
 /// Run a batch: the rows are resolved and their requests opened and marked verified, in file
-/// order, a group per transaction (one writer, this thread), while `jobs` workers, each with its
-/// own connection, write the archives of the rows opened so far, so one archive's compression
-/// overlaps another's reads and the next rows' opening. Finished archives are settled in groups
-/// (see [`settle`]).
+/// order, a group per transaction (one writer, this thread, on `conn`), while `jobs` workers,
+/// each with its own connection from `connect`, write the archives of the rows opened so far, so
+/// one archive's compression overlaps another's reads and the next rows' opening. Finished
+/// archives are settled in groups (see [`settle`]). The same on either backend.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
-    store: &mut Store,
+    conn: &dyn Conn,
+    connect: &Connect,
     clock: Clock,
     rows: &[Row],
     dir: &Path,
@@ -104,12 +110,11 @@ pub fn run(
     jobs: usize,
     mut progress: impl FnMut(&RowResult),
 ) -> anyhow::Result<Summary> {
-    let keys = crate::keys::Keys::load(&store.conn)?;
-    let register = crate::register::Register::load(&store.conn)?;
+    let keys = crate::keys::Keys::load(conn)?;
+    let register = crate::register::Register::load(conn)?;
     let mut results = Vec::with_capacity(rows.len());
     let stop: Mutex<Option<(u64, anyhow::Error)>> = Mutex::new(None);
-    let path = store.path.clone();
-    let (register, stop, path) = (&register, &stop, path.as_path());
+    let (register, stop) = (&register, &stop);
     let stopped = move || stop.lock().map(|s| s.is_some()).unwrap_or(true);
     // Archives to write go to the workers as soon as their group is open (a bounded queue);
     // their results come back to this thread, which settles them and reports progress.
@@ -132,7 +137,7 @@ pub fn run(
                 };
                 // A worker that cannot open the store stops the batch but still takes its share
                 // of the queue, so the thread opening rows is never left waiting on a full queue.
-                let store = Store::open(path).map_err(|e| halt(0, e)).ok();
+                let store = connect().map_err(|e| halt(0, e)).ok();
                 loop {
                     let next = job_receiver.lock().map(|r| r.recv());
                     let Ok(Ok(job)) = next else { return };
@@ -140,7 +145,7 @@ pub fn run(
                         continue; // drain the queue without writing
                     };
                     let written = crate::rights::export::archive_temp(
-                        &store.conn,
+                        &**store,
                         &clock,
                         register,
                         &job.request,
@@ -173,7 +178,7 @@ pub fn run(
         'rows: for chunk in rows.chunks(GROUP) {
             group.extend(receiver.try_iter());
             while group.len() >= GROUP {
-                if let Err(e) = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report) {
+                if let Err(e) = settle(conn, &clock, dir, encrypted, &mut group, &mut report) {
                     outcome = Err(e);
                     break 'rows;
                 }
@@ -181,7 +186,7 @@ pub fn run(
             if stopped() {
                 break;
             }
-            match open(&mut store.conn, &clock, &keys, chunk, dir, &mut seen) {
+            match open(conn, &clock, &keys, chunk, dir, &mut seen) {
                 Ok(prepared) => {
                     for p in prepared {
                         match p {
@@ -207,12 +212,12 @@ pub fn run(
             if outcome.is_ok() {
                 group.push(done);
                 if group.len() >= GROUP {
-                    outcome = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report);
+                    outcome = settle(conn, &clock, dir, encrypted, &mut group, &mut report);
                 }
             }
         }
         while outcome.is_ok() && !group.is_empty() {
-            outcome = settle(&mut store.conn, &clock, dir, encrypted, &mut group, &mut report);
+            outcome = settle(conn, &clock, dir, encrypted, &mut group, &mut report);
         }
         group.clear();
         outcome
@@ -237,7 +242,7 @@ pub fn run(
 /// fails leaves nothing, and a batch killed here loses at most this group's opening (a re-run
 /// opens them again).
 fn open(
-    conn: &mut Connection,
+    conn: &dyn Conn,
     clock: &Clock,
     keys: &crate::keys::Keys,
     chunk: &[Row],
@@ -245,23 +250,23 @@ fn open(
     seen: &mut Seen,
 ) -> anyhow::Result<Vec<Prepared>> {
     let line = chunk.first().map_or(0, |r| r.line);
-    let mut tx = conn.transaction().map_err(|e| stopped_at(e.into(), line))?;
+    let tx = conn.begin().map_err(|e| stopped_at(e, line))?;
     let mut prepared = Vec::with_capacity(chunk.len());
     for row in chunk {
-        let savepoint = tx.savepoint().map_err(|e| stopped_at(e.into(), row.line))?;
-        match prepare(&savepoint, clock, keys, row, dir, seen) {
-            Ok(p) => {
-                savepoint.commit().map_err(|e| stopped_at(e.into(), row.line))?;
-                prepared.push(p);
-            }
+        tx.run("SAVEPOINT batch_row", &[]).map_err(|e| stopped_at(e, row.line))?;
+        match prepare(&*tx, clock, keys, row, dir, seen) {
+            Ok(p) => prepared.push(p),
             Err(e) if stops(&e) => return Err(stopped_at(e, row.line)),
             Err(e) => {
-                drop(savepoint);
+                // The row leaves nothing (on PostgreSQL, this also makes the transaction usable
+                // again after the row's failed statement).
+                tx.run("ROLLBACK TO batch_row", &[]).map_err(|e| stopped_at(e, row.line))?;
                 prepared.push(Prepared::Settled(failed_row(row.line, &e)));
             }
         }
+        tx.run("RELEASE batch_row", &[]).map_err(|e| stopped_at(e, row.line))?;
     }
-    tx.commit().map_err(|e| stopped_at(e.into(), line))?;
+    tx.commit().map_err(|e| stopped_at(e, line))?;
     Ok(prepared)
 }
 
@@ -271,7 +276,7 @@ fn open(
 /// failure there removes the group's archives and stops the batch; a signal either comes before
 /// the record is committed and removes them, or waits until it is.
 fn settle(
-    conn: &mut Connection,
+    conn: &dyn Conn,
     clock: &Clock,
     dir: &Path,
     encrypted: bool,
@@ -293,9 +298,9 @@ fn settle(
     let placed = crate::fsutil::place_synced(dir, files).map_err(|e| stopped_at(e, line))?;
     placed
         .keep(|| {
-            let tx = conn.transaction()?;
+            let tx = conn.begin()?;
             for (job, manifest) in &ready {
-                crate::rights::export::record_prepared(&tx, clock, &job.request, manifest, encrypted)?;
+                crate::rights::export::record_prepared(&*tx, clock, &job.request, manifest, encrypted)?;
             }
             tx.commit()?;
             Ok(())
@@ -323,7 +328,7 @@ type Seen = std::collections::HashMap<i64, (u64, String)>;
 /// Resolve one row and open its request, marked verified, in the caller's transaction. A person
 /// already handled by an earlier row gets no second request, archive or disclosure record.
 fn prepare(
-    conn: &rusqlite::Connection,
+    conn: &dyn Db,
     clock: &Clock,
     keys: &crate::keys::Keys,
     row: &Row,
@@ -359,14 +364,13 @@ fn prepare(
             reason: Some(format!("same person as line {line}")),
         }));
     }
-    let existing = conn
-        .prepare_cached(
-            "SELECT id, answered_at IS NOT NULL OR state = 'completed' FROM request WHERE kind = 'export' AND person_id = ?1
-             AND verification_method = ?2 AND coalesce(verification_ref, '') = ?3 AND state IN ('verified', 'completed')
-             ORDER BY created_at DESC LIMIT 1",
-        )?
-        .query_row(params![person.person_id, row.verified_by, row.reference], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
-        .optional()?;
+    let existing = conn.first(
+        "SELECT id, answered_at IS NOT NULL OR state = 'completed' FROM request WHERE kind = 'export' AND person_id = ?1
+         AND verification_method = ?2 AND coalesce(verification_ref, '') = ?3 AND state IN ('verified', 'completed')
+         ORDER BY created_at DESC LIMIT 1",
+        &vals![person.person_id, row.verified_by, row.reference]?,
+        |r| Ok((r.get::<String>(0)?, r.get::<bool>(1)?)),
+    )?;
     let id = match existing {
         Some((id, prepared)) => {
             let file = archive_path(dir, &id);

@@ -16,17 +16,28 @@ use crate::subject::Subject;
 use super::{Ctx, Session};
 
 pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
-    if let Some(csv) = &args.batch {
-        let dir = args.out_dir.as_deref().expect("clap requires --out-dir with --batch");
-        let jobs = args
-            .jobs
-            .map(usize::from)
-            // Twice the CPUs: a worker waiting for a page of the store or for the disk leaves its
-            // core to another (archives are no longer synced one by one: 2 to 4 measured alike).
-            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(usize::from).unwrap_or(1));
-        return run_batch(ctx, csv, dir, &args.crypt, jobs);
+    if args.batch.is_some() {
+        let path = ctx.store.path.clone();
+        let connect = move || -> anyhow::Result<Box<dyn crate::store::db::Conn>> {
+            Ok(Box::new(crate::store::Store::open(&path)?))
+        };
+        return batch(&mut ctx.session(), &connect, args);
     }
     export_on(&mut ctx.session(), args)
+}
+
+/// `dsr export --batch FILE --out-dir DIR`, on either backend: `connect` gives each worker a
+/// connection of its own to the same store.
+pub fn batch(session: &mut Session, connect: &batch::Connect, args: &ExportArgs) -> anyhow::Result<Code> {
+    let csv = args.batch.as_deref().expect("called with --batch");
+    let dir = args.out_dir.as_deref().expect("clap requires --out-dir with --batch");
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        // Twice the CPUs: a worker waiting for a page of the store or for the disk leaves its
+        // core to another (archives are no longer synced one by one: 2 to 4 measured alike).
+        .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(usize::from).unwrap_or(1));
+    run_batch(session, connect, csv, dir, &args.crypt, jobs)
 }
 
 /// `dsr export` but `--batch`: open a request, or write or send a verified one's archive; on
@@ -120,7 +131,14 @@ pub fn passphrase(crypt: &CryptArgs) -> anyhow::Result<Option<Passphrase>> {
     Ok(Some(Passphrase { text, generated: true }))
 }
 
-fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs, jobs: usize) -> anyhow::Result<Code> {
+fn run_batch(
+    ctx: &mut Session,
+    connect: &batch::Connect,
+    csv: &Path,
+    dir: &Path,
+    crypt: &CryptArgs,
+    jobs: usize,
+) -> anyhow::Result<Code> {
     if crypt.encrypt && crypt.passphrase_file.is_none() {
         return Err(Error::invalid(
             "--encrypt",
@@ -134,12 +152,12 @@ fn run_batch(ctx: &mut Ctx, csv: &Path, dir: &Path, crypt: &CryptArgs, jobs: usi
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
     let bar = ctx.out.progress("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}", Some(rows.len() as u64));
-    let summary =
-        batch::run(&mut ctx.store, ctx.clock, &rows, dir, passphrase.as_ref().map(|p| p.text.as_str()), jobs, |_| {
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-        })?;
+    let passphrase = passphrase.as_ref().map(|p| p.text.as_str());
+    let summary = batch::run(ctx.conn, connect, *ctx.clock, &rows, dir, passphrase, jobs, |_| {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

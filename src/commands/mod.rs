@@ -210,9 +210,12 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             }
             // The rights, opened and answered as on SQLite.
             Command::Access(args) => return on_postgres_session(url, out, |s| access::access(s, args)),
-            Command::Export(args) if args.batch.is_none() => {
-                return on_postgres_session(url, out, |s| export::export_on(s, args))
+            Command::Export(args) if args.batch.is_some() => {
+                // Each worker writes archives through a session of its own.
+                let connect = || -> anyhow::Result<Box<dyn crate::store::db::Conn>> { Ok(Box::new(open_postgres(url)?)) };
+                return on_postgres_session(url, out, |s| export::batch(s, &connect, args));
             }
+            Command::Export(args) => return on_postgres_session(url, out, |s| export::export_on(s, args)),
             // The cron run under the store's run lock (an advisory lock of a session of its own).
             Command::Erase(args) if args.due => {
                 let lock = crate::cron::lock_postgres(&postgres_target(url)?)?;
@@ -234,7 +237,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -20,14 +20,15 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::Error;
 use crate::keys::{hex, Keys};
 use crate::map::table::IdentifierKind;
 use crate::register::{Purpose, Register};
+use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
+use crate::vals;
 
 /// Purposes a restriction never blocks (Art. 18(2)).
 const ALWAYS_UNDER_RESTRICTION: &[&str] = &["storage", "legal-claims"];
@@ -86,14 +87,14 @@ struct Lookups {
 }
 
 impl Lookups {
-    fn new(map: &DataMap, purpose: &str) -> Lookups {
+    fn new(map: &DataMap, purpose: &str, dialect: Dialect) -> Lookups {
         Lookups {
             opt_in: map.opt_ins(purpose).next().is_some(),
             holders: map.address_holders(purpose),
             latest_consent: map.latest_consent(),
             opted_in: map.opted_in(purpose),
             addresses: map.identifiers_of(IdentifierKind::Email),
-            batch: map.address_batch(purpose),
+            batch: map.address_batch(purpose, dialect),
         }
     }
 }
@@ -104,7 +105,7 @@ pub fn suppression_hash(keys: &Keys, kind: &str, normalised: &str) -> String {
 }
 
 impl Checker {
-    pub fn new(conn: &Connection, register: &Register, purpose: &str) -> anyhow::Result<Checker> {
+    pub fn new(conn: &dyn Db, register: &Register, purpose: &str) -> anyhow::Result<Checker> {
         let purpose = register.purposes.iter().find(|p| p.code == purpose).cloned().ok_or_else(|| {
             let codes: Vec<&str> = register.purposes.iter().map(|p| p.code.as_str()).collect();
             Error::invalid("--purpose", format!("unknown purpose; the register has: {}", codes.join(", ")))
@@ -112,19 +113,18 @@ impl Checker {
         let categories =
             register.categories.iter().filter(|c| c.purposes.contains(&purpose.code)).map(|c| c.code.clone()).collect();
         let mut restrictions: HashMap<i64, Vec<Restriction>> = HashMap::new();
-        let mut stmt = conn.prepare("SELECT person_id, ground, category, purpose, started_at FROM restriction WHERE lifted_at IS NULL AND person_id IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Restriction { ground: r.get(1)?, category: r.get(2)?, purpose: r.get(3)?, started_at: r.get(4)? },
-            ))
-        })?;
-        for row in rows {
-            let (p, r) = row?;
-            restrictions.entry(p).or_default().push(r);
-        }
-        let set = |sql: &str, arg: &str| -> rusqlite::Result<HashSet<i64>> {
-            conn.prepare(sql)?.query_map([arg], |r| r.get(0))?.collect()
+        conn.each(
+            "SELECT person_id, ground, category, purpose, started_at FROM restriction WHERE lifted_at IS NULL AND person_id IS NOT NULL",
+            &[],
+            &mut |r| {
+                let restriction =
+                    Restriction { ground: r.get(1)?, category: r.get(2)?, purpose: r.get(3)?, started_at: r.get(4)? };
+                restrictions.entry(r.get(0)?).or_default().push(restriction);
+                Ok(())
+            },
+        )?;
+        let set = |sql: &str, arg: &str| -> anyhow::Result<HashSet<i64>> {
+            Ok(conn.all(sql, &vals![arg]?, |r| r.get(0))?.into_iter().collect())
         };
         let objected = set("SELECT person_id FROM objection WHERE purpose = ?1 AND outcome IN ('stopped', 'pending', 'upheld') AND person_id IS NOT NULL", &purpose.code)?;
         let marketing_stopped = set(
@@ -141,8 +141,8 @@ impl Checker {
             "",
         )?;
         let suppressed: HashSet<String> =
-            conn.prepare("SELECT hash FROM suppression")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        let sql = Lookups::new(&*DataMap::load(conn)?, &purpose.code);
+            conn.all("SELECT hash FROM suppression", &[], |r| r.get(0))?.into_iter().collect();
+        let sql = Lookups::new(&*DataMap::load(conn)?, &purpose.code, conn.dialect());
         Ok(Checker {
             sql,
             purpose,
@@ -158,27 +158,21 @@ impl Checker {
     }
 
     /// The verdict for one person, named by something other than an email address.
-    pub fn person(&self, conn: &Connection, person_id: i64) -> anyhow::Result<Verdict> {
+    pub fn person(&self, conn: &dyn Db, person_id: i64) -> anyhow::Result<Verdict> {
         self.verdict(conn, person_id, None)
     }
 
     /// The verdict for one person; `opted_in` is the newsletter flag of the address being checked,
     /// when an address is: the newsletter consent covers the address it was given for, not the
     /// person's other addresses.
-    fn verdict(&self, conn: &Connection, person_id: i64, opted_in: Option<bool>) -> anyhow::Result<Verdict> {
+    fn verdict(&self, conn: &dyn Db, person_id: i64, opted_in: Option<bool>) -> anyhow::Result<Verdict> {
         let consent = if self.purpose.legal_basis == "consent" { Some(self.consent(conn, person_id)?) } else { None };
         self.judge(conn, person_id, opted_in, consent)
     }
 
     /// The verdict, given the person's latest consent record for the purpose when the purpose
     /// rests on consent (`None` when it does not).
-    fn judge(
-        &self,
-        conn: &Connection,
-        person_id: i64,
-        opted_in: Option<bool>,
-        consent: Latest,
-    ) -> anyhow::Result<Verdict> {
+    fn judge(&self, conn: &dyn Db, person_id: i64, opted_in: Option<bool>, consent: Latest) -> anyhow::Result<Verdict> {
         if self.person_suppressed(conn, person_id)? {
             return Ok(Verdict::deny(
                 "suppressed",
@@ -191,13 +185,7 @@ impl Checker {
     /// Whether the purpose is allowed for the person (the verdict of [`Checker::judge`]), with
     /// the suppression list, which costs a read and a keyed hash per address of the person,
     /// consulted only when everything else allows it.
-    fn allowed(
-        &self,
-        conn: &Connection,
-        person_id: i64,
-        opted_in: Option<bool>,
-        consent: Latest,
-    ) -> anyhow::Result<bool> {
+    fn allowed(&self, conn: &dyn Db, person_id: i64, opted_in: Option<bool>, consent: Latest) -> anyhow::Result<bool> {
         Ok(self.judge_unsuppressed(conn, person_id, opted_in, consent)?.allowed
             && !self.person_suppressed(conn, person_id)?)
     }
@@ -205,7 +193,7 @@ impl Checker {
     /// The verdict of [`Checker::judge`] for a person whose identifiers are not suppressed.
     fn judge_unsuppressed(
         &self,
-        conn: &Connection,
+        conn: &dyn Db,
         person_id: i64,
         opted_in: Option<bool>,
         consent: Latest,
@@ -279,18 +267,16 @@ impl Checker {
     }
 
     /// The latest consent record for the purpose: (granted, when).
-    fn consent(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<Option<(bool, String)>> {
+    fn consent(&self, conn: &dyn Db, person_id: i64) -> anyhow::Result<Option<(bool, String)>> {
         let Some(sql) = &self.sql.latest_consent else { return Ok(None) };
-        conn.prepare_cached(sql)?
-            .query_row(rusqlite::params![person_id, self.purpose.code], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
+        conn.first(sql, &vals![person_id, self.purpose.code]?, |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Whether any address of the person is opted in to the purpose (a person named by customer
     /// number, phone or cookie has no one address to check).
-    fn opted_in(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
+    fn opted_in(&self, conn: &dyn Db, person_id: i64) -> anyhow::Result<bool> {
         let Some(sql) = &self.sql.opted_in else { return Ok(false) };
-        conn.prepare_cached(sql)?.query_row([person_id], |r| r.get(0))
+        conn.one(sql, &vals![person_id]?, |r| r.get(0))
     }
 
     /// Whether the suppression list blocks this purpose for an address (normalised).
@@ -302,28 +288,24 @@ impl Checker {
 
     /// Whether the suppression list blocks this purpose for the person: it is direct marketing
     /// and one of the person's addresses is on the list.
-    fn person_suppressed(&self, conn: &Connection, person_id: i64) -> rusqlite::Result<bool> {
+    fn person_suppressed(&self, conn: &dyn Db, person_id: i64) -> anyhow::Result<bool> {
         if !self.purpose.direct_marketing || self.suppressed.is_empty() {
             return Ok(false);
         }
         let Some(sql) = &self.sql.addresses else { return Ok(false) };
-        let emails: Vec<String> =
-            conn.prepare_cached(sql)?.query_map([person_id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let emails: Vec<String> = conn.all(sql, &vals![person_id]?, |r| r.get(0))?;
         Ok(emails.iter().any(|e| self.address_suppressed(e)))
     }
 
     /// The verdict for an email address (normalised): every person it belongs to must be allowed.
-    pub fn email(&self, conn: &Connection, normalised: &str) -> anyhow::Result<Verdict> {
+    pub fn email(&self, conn: &dyn Db, normalised: &str) -> anyhow::Result<Verdict> {
         if self.address_suppressed(normalised) {
             return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
         }
         // No DISTINCT: it would build a temporary b-tree per line; one address rarely has two rows.
         // The opt-in comes with the row the lookup reads anyway: no extra query per line.
         let mut people: Vec<(i64, Option<bool>)> = match &self.sql.holders {
-            Some(sql) => conn
-                .prepare_cached(sql)?
-                .query_map([normalised], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?,
+            Some(sql) => conn.all(sql, &vals![normalised]?, |r| Ok((r.get(0)?, r.get(1)?)))?,
             None => Vec::new(),
         };
         // One person holding the address twice: opted in if either row is (true sorts last).
@@ -342,13 +324,14 @@ impl Checker {
         Ok(Verdict::allow())
     }
 
-    /// The lookup of a stream of addresses (`check --stdin`), prepared once: for a batch of
-    /// addresses at a time (a JSON array), each address's rows with each person's latest consent
-    /// record for the purpose, in one statement, so the per-statement cost is paid per batch.
-    pub fn stream<'c>(&self, conn: &'c Connection) -> rusqlite::Result<Stream<'c>> {
-        let lookup = match &self.sql.batch {
-            Some(sql) => Some(conn.prepare(sql)?),
-            None => None,
+    /// The lookup of a stream of addresses (`check --stdin`), prepared once (on SQLite, read row
+    /// by row; on PostgreSQL, a statement the server prepares): for a batch of addresses at a time
+    /// (a JSON array), each address's rows with each person's latest consent record for the
+    /// purpose, in one statement, so the per-statement cost is paid per batch.
+    pub fn stream<'c>(&self, conn: &'c dyn Db) -> anyhow::Result<Stream<'c>> {
+        let lookup = match (&self.sql.batch, conn.sqlite()) {
+            (Some(sql), Some(sqlite)) => Some(sqlite.prepare(sql)?),
+            _ => None,
         };
         Ok(Stream { lookup, rows: Vec::new() })
     }
@@ -357,7 +340,7 @@ impl Checker {
     /// looked up for the whole batch at once.
     pub fn emails_allowed(
         &self,
-        conn: &Connection,
+        conn: &dyn Db,
         stream: &mut Stream<'_>,
         normalised: &[String],
     ) -> anyhow::Result<Vec<bool>> {
@@ -368,24 +351,28 @@ impl Checker {
         // The newsletter is denied to an address not opted in whatever its consent says, so the
         // consent of such a row is not looked up (the verdict is only allowed or not here).
         let opt_in = self.sql.opt_in;
-        let lookup = stream.lookup.as_mut();
-        let mut found = match lookup {
-            Some(l) => Some(l.query(rusqlite::params![batch, self.purpose.code, opt_in])?),
-            None => None,
-        };
-        while let Some(r) = match found.as_mut() {
-            Some(f) => f.next()?,
-            None => None,
-        } {
-            let granted: Option<bool> = r.get(3)?;
-            let consent = match granted {
-                Some(g) if on_consent => Some(Some((g, r.get(4)?))),
+        let consent_of = |granted: Option<bool>, at: &dyn Fn() -> anyhow::Result<String>| -> anyhow::Result<Latest> {
+            Ok(match granted {
+                Some(g) if on_consent => Some(Some((g, at()?))),
                 _ if on_consent => Some(None),
                 _ => None,
-            };
-            rows.push((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?, consent));
+            })
+        };
+        match (stream.lookup.as_mut(), &self.sql.batch) {
+            (Some(l), _) => {
+                let mut found = l.query(rusqlite::params![batch, self.purpose.code, opt_in])?;
+                while let Some(r) = found.next()? {
+                    let consent = consent_of(r.get(3)?, &|| Ok(r.get(4)?))?;
+                    rows.push((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?, consent));
+                }
+            }
+            (None, Some(sql)) => conn.each(sql, &vals![batch, self.purpose.code, opt_in]?, &mut |r| {
+                let consent = consent_of(r.get(3)?, &|| r.get(4))?;
+                rows.push((r.get::<i64>(0)? as usize, r.get(1)?, r.get(2)?, consent));
+                Ok(())
+            })?,
+            (None, None) => {}
         }
-        drop(found);
         // By address, then one person holding the address twice: opted in if either row is
         // (true sorts first), people in the order `email` takes them.
         rows.sort_unstable_by(|a, b| (a.0, b.1, b.2).cmp(&(b.0, a.1, a.2)));

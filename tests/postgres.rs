@@ -1112,6 +1112,78 @@ fn a_batch_export_writes_the_same_archives_and_summary_on_postgresql() {
     }
 }
 
+#[test]
+fn the_processing_check_gives_the_same_verdicts_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    // Sophie opted in, then withdrew; Jan opted in, then objected to the newsletter (his
+    // address suppressed); Pieter's consent covers one address of three.
+    env.sql()
+        .execute_batch(
+            "UPDATE email_address SET newsletter_opt_in = 1
+             WHERE address IN ('sophie.meijer@example.nl', 'jan.devries@example.nl')",
+        )
+        .unwrap();
+    let opened = env.open("object", &["--email", "jan.devries@example.nl", "--purpose", "newsletter"]);
+    let code = env.code(&opened.request);
+    env.dsr().args(["verify", &opened.request, &code]).assert().success();
+    env.dsr().args(["object", &opened.request, "--yes"]).assert().success();
+    let s = Schema::new(&url, "check");
+    migrate_into(&env, &url, s.name());
+    let on_pg = |args: &[&str], input: &[u8]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("dsr").unwrap();
+        cmd.current_dir(env.dir.path()).env_remove("DSR_DB").env_remove("DSR_NOW");
+        cmd.args(["--db", &url]).env("DSR_PG_SCHEMA", s.name()).args(args).write_stdin(input).output().unwrap()
+    };
+    let on_sqlite = |args: &[&str], input: &[u8]| env.dsr().args(args).write_stdin(input).output().unwrap();
+    let conn = env.sql();
+    let column = |sql: &str| -> Vec<String> {
+        conn.prepare(sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let purposes = column("SELECT code FROM purpose ORDER BY code");
+    let mut addresses = column("SELECT address FROM email_address ORDER BY id");
+    addresses.extend(["nobody@example.nl".into(), "Pieter.vandenBerg@example.com".into(), "not-an-email".into()]);
+    let customers = column("SELECT customer_number FROM customer ORDER BY id LIMIT 5");
+    assert!(purposes.len() >= 5 && addresses.len() >= 20, "{purposes:?} {addresses:?}");
+    for purpose in &purposes {
+        let mut who: Vec<[&str; 2]> = addresses.iter().map(|a| ["--email", a.as_str()]).collect();
+        who.extend(customers.iter().map(|c| ["--customer", c.as_str()]));
+        for [flag, value] in who {
+            // As text too, for one purpose: the same verdicts are rendered alike.
+            for json in [true, false].into_iter().filter(|json| *json || purpose == "newsletter") {
+                let mut args = if json { vec!["--json"] } else { vec![] };
+                args.extend(["check", "--purpose", purpose, flag, value]);
+                let (a, b) = (on_sqlite(&args, b""), on_pg(&args, b""));
+                assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", String::from_utf8_lossy(&b.stderr));
+                assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{args:?}");
+            }
+        }
+        // A stream of many batches: the same lines let through, in order, the same counts.
+        let mut input = Vec::new();
+        for i in 0..5_000 {
+            input.extend_from_slice(addresses[(i * 7 + i / 3) % addresses.len()].as_bytes());
+            input.push(b'\n');
+        }
+        input.extend_from_slice(b"caf\xe9@example.nl\n");
+        let args = ["check", "--purpose", purpose.as_str(), "--stdin"];
+        let (a, b) = (on_sqlite(&args, &input), on_pg(&args, &input));
+        assert_eq!(b.status.code(), Some(0), "{purpose}: {}", String::from_utf8_lossy(&b.stderr));
+        assert_eq!(a.status.code(), Some(0), "{purpose}");
+        assert!(b.stdout == a.stdout, "{purpose}: the same lines let through");
+        assert_eq!(String::from_utf8_lossy(&b.stderr), String::from_utf8_lossy(&a.stderr), "{purpose}");
+        if purpose == "newsletter" {
+            let through = String::from_utf8_lossy(&a.stdout);
+            let mut kinds: Vec<&str> = through.lines().collect();
+            kinds.sort();
+            kinds.dedup();
+            assert!(kinds.iter().any(|l| l.eq_ignore_ascii_case("pieter.vandenberg@example.com")), "{kinds:?}");
+            for out in ["jan.devries@example.nl", "sophie.meijer@example.nl", "alerts@vdberg-it.example"] {
+                assert!(!kinds.contains(&out), "{out} is not let through: {kinds:?}");
+            }
+        }
+    }
+}
+
 /// A request opened and verified alike on the SQLite store and its PostgreSQL copy (each store's
 /// own code from its own outbox); returns its id, the same on both.
 fn verified_on_both(

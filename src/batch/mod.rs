@@ -19,7 +19,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::fsutil::Private;
 use crate::request::{self, Channel, Kind, NewRequest};
-use crate::store::db::{Conn, Db};
+use crate::store::db::{Conn, Connect, Db};
 use crate::subject::{self, Resolution};
 use crate::vals;
 
@@ -89,10 +89,6 @@ fn stopped_at(e: anyhow::Error, line: u64) -> anyhow::Error {
 fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
     RowResult { line, status: "failed", request: None, file: None, reason: Some(format!("{e:#}")) }
 }
-
-/// A new connection to the batch's store, for a worker (a SQLite store opened again, or a new
-/// PostgreSQL session).
-pub type Connect<'a> = dyn Fn() -> anyhow::Result<Box<dyn Conn>> + Sync + 'a;
 
 /// Run a batch: the rows are resolved and their requests opened and marked verified, in file
 /// order, a group per transaction (one writer, this thread, on `conn`), while `jobs` workers,

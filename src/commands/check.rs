@@ -11,19 +11,21 @@ use crate::cli::CheckArgs;
 use crate::error::Error;
 use crate::exit::Code;
 use crate::register::Register;
-use crate::store::Store;
+use crate::store::db::Connect;
 use crate::subject::{self, Identifier, Resolution};
 
-use super::{identifier, Ctx};
+use super::{identifier, Session};
 
-pub fn check(ctx: &mut Ctx, args: &CheckArgs) -> anyhow::Result<Code> {
-    let register = Register::load(&ctx.store.conn)?;
-    let checker = Checker::new(&ctx.store.conn, &register, &args.purpose)?;
+/// `dsr check`, on either backend: `connect` gives the workers of `--stdin` connections of
+/// their own.
+pub fn check(ctx: &mut Session, connect: &Connect, args: &CheckArgs) -> anyhow::Result<Code> {
+    let register = Register::load(ctx.conn)?;
+    let checker = Checker::new(ctx.conn, &register, &args.purpose)?;
     if args.stdin {
-        return stream(ctx, &checker);
+        return stream(ctx, connect, &checker);
     }
     let id = identifier(&args.subject)?;
-    let conn = &ctx.store.conn;
+    let conn = ctx.conn;
     let verdict = match (&id, subject::resolve(conn, &id)?) {
         (_, Resolution::NotFound) => {
             if ctx.out.json {
@@ -73,9 +75,8 @@ struct Batch {
 /// another uses the core), each with its own connection reading in one read transaction
 /// (writers are never blocked by the stream); this thread reads and normalises the lines, hands
 /// out batches in turn and writes each batch's verdicts in order.
-fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
+fn stream(ctx: &mut Session, connect: &Connect, checker: &Checker) -> anyhow::Result<Code> {
     let workers = 2 * std::thread::available_parallelism().map(usize::from).unwrap_or(1).clamp(1, 4);
-    let path = ctx.store.path.as_path();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let stdout = std::io::stdout();
@@ -88,11 +89,11 @@ fn stream(ctx: &mut Ctx, checker: &Checker) -> anyhow::Result<Code> {
             let (to_reader, verdicts) = mpsc::channel::<anyhow::Result<Batch>>();
             scope.spawn(move || {
                 let work = || -> anyhow::Result<()> {
-                    let mut store = Store::open(path)?;
-                    let tx = store.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
-                    let mut lookup = checker.stream(&tx)?;
+                    let conn = connect()?;
+                    let tx = conn.snapshot()?;
+                    let mut lookup = checker.stream(&*tx)?;
                     for mut batch in batches {
-                        batch.allowed = checker.emails_allowed(&tx, &mut lookup, &batch.normalised)?;
+                        batch.allowed = checker.emails_allowed(&*tx, &mut lookup, &batch.normalised)?;
                         if to_reader.send(Ok(batch)).is_err() {
                             break;
                         }

@@ -17,10 +17,7 @@ use super::{Ctx, Session};
 
 pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
     if args.batch.is_some() {
-        let path = ctx.store.path.clone();
-        let connect = move || -> anyhow::Result<Box<dyn crate::store::db::Conn>> {
-            Ok(Box::new(crate::store::Store::open(&path)?))
-        };
+        let connect = super::reopen(ctx.store.path.clone());
         return batch(&mut ctx.session(), &connect, args);
     }
     export_on(&mut ctx.session(), args)
@@ -28,7 +25,7 @@ pub fn export(ctx: &mut Ctx, args: &ExportArgs) -> anyhow::Result<Code> {
 
 /// `dsr export --batch FILE --out-dir DIR`, on either backend: `connect` gives each worker a
 /// connection of its own to the same store.
-pub fn batch(session: &mut Session, connect: &batch::Connect, args: &ExportArgs) -> anyhow::Result<Code> {
+pub fn batch(session: &mut Session, connect: &crate::store::db::Connect, args: &ExportArgs) -> anyhow::Result<Code> {
     let csv = args.batch.as_deref().expect("called with --batch");
     let dir = args.out_dir.as_deref().expect("clap requires --out-dir with --batch");
     let jobs = args
@@ -133,7 +130,7 @@ pub fn passphrase(crypt: &CryptArgs) -> anyhow::Result<Option<Passphrase>> {
 
 fn run_batch(
     ctx: &mut Session,
-    connect: &batch::Connect,
+    connect: &crate::store::db::Connect,
     csv: &Path,
     dir: &Path,
     crypt: &CryptArgs,

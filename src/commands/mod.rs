@@ -165,6 +165,16 @@ fn on_postgres_session(
     after_flush(result, flush(&pg, &clock, &opened))
 }
 
+/// Connections of their own to a SQLite store, for a command's workers.
+fn reopen(path: std::path::PathBuf) -> impl Fn() -> anyhow::Result<Box<dyn crate::store::db::Conn>> + Sync {
+    move || Ok(Box::new(Store::open(&path)?))
+}
+
+/// Connections of their own to a PostgreSQL store, for a command's workers.
+fn reconnect(url: &str) -> impl Fn() -> anyhow::Result<Box<dyn crate::store::db::Conn>> + Sync + '_ {
+    move || Ok(Box::new(open_postgres(url)?))
+}
+
 /// Run a command on the store, then deliver what it (or an earlier run that died) queued.
 fn on_store(
     db: &std::path::Path,
@@ -210,11 +220,12 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             }
             // The rights, opened and answered as on SQLite.
             Command::Access(args) => return on_postgres_session(url, out, |s| access::access(s, args)),
+            // Each worker writes archives through a session of its own.
             Command::Export(args) if args.batch.is_some() => {
-                // Each worker writes archives through a session of its own.
-                let connect = || -> anyhow::Result<Box<dyn crate::store::db::Conn>> { Ok(Box::new(open_postgres(url)?)) };
-                return on_postgres_session(url, out, |s| export::batch(s, &connect, args));
+                return on_postgres_session(url, out, |s| export::batch(s, &reconnect(url), args))
             }
+            // Each worker reads through a session of its own.
+            Command::Check(args) => return on_postgres_session(url, out, |s| check::check(s, &reconnect(url), args)),
             Command::Export(args) => return on_postgres_session(url, out, |s| export::export_on(s, args)),
             // The cron run under the store's run lock (an advisory lock of a session of its own).
             Command::Erase(args) if args.due => {
@@ -237,7 +248,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), checks processing (`check`, `check --stdin`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }
@@ -265,7 +276,10 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Object(args) => on_store(&db, out, |ctx| change::object_cmd(&mut ctx.session(), &args)),
         Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args)),
         Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, &cmd)),
-        Command::Check(args) => on_store(&db, out, |ctx| check::check(ctx, &args)),
+        Command::Check(args) => on_store(&db, out, |ctx| {
+            let connect = reopen(ctx.store.path.clone());
+            check::check(&mut ctx.session(), &connect, &args)
+        }),
         Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(&mut ctx.session(), &args)),
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
         Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(&mut ctx.session(), &cmd)),

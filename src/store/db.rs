@@ -191,6 +191,10 @@ pub trait Conn: Db {
     }
 }
 
+/// A new connection to the same store, for a worker thread (a SQLite store opened again, or a
+/// new PostgreSQL session).
+pub type Connect<'a> = dyn Fn() -> anyhow::Result<Box<dyn Conn>> + Sync + 'a;
+
 /// A write transaction of either backend.
 pub trait Tx: Db {
     fn commit(self: Box<Self>) -> anyhow::Result<()>;

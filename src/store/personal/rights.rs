@@ -4,6 +4,7 @@
 //! 21(3)), and the address lookups of the processing check.
 
 use crate::map::table::{ConsentRecord, IdentifierKind, RecipientLink, Rectifiable, Table};
+use crate::store::db::Dialect;
 
 use super::{condition, literal, DataMap};
 
@@ -231,9 +232,17 @@ impl DataMap {
     /// addresses), for a purpose (?2): (place in the batch, person, the row's opt-in flag for the
     /// purpose or NULL, granted and recorded at of the person's latest consent record for it).
     /// The consent is not read for a row whose flag is off when ?3 is 1 (the purpose has opt-in
-    /// flags: such an address is denied whatever its consent says).
-    pub fn address_batch(&self, purpose: &str) -> Option<String> {
+    /// flags: such an address is denied whatever its consent says). The array is read by
+    /// SQLite's `json_each` or PostgreSQL's `json_array_elements_text`, places counted from 0.
+    pub fn address_batch(&self, purpose: &str, dialect: Dialect) -> Option<String> {
         let consent = self.consent_table();
+        // SQLite's CROSS JOIN keeps the batch as the outer loop (its planner does not reorder it).
+        let (batch, place) = match dialect {
+            Dialect::Sqlite => ("json_each(?1) j CROSS JOIN", "j.key"),
+            Dialect::Postgres => {
+                ("json_array_elements_text(CAST(?1 AS text)::json) WITH ORDINALITY AS j(value, key) JOIN", "j.key - 1")
+            }
+        };
         let each: Vec<String> = self
             .identifiers(IdentifierKind::Email)
             .map(|(t, col)| {
@@ -261,8 +270,8 @@ impl DataMap {
                     None => ("nullif(?2, ?2), nullif(?3, ?3)".to_owned(), String::new()),
                 };
                 Some(format!(
-                    "SELECT j.key, {person}, {flag}, {cols}
- FROM json_each(?1) j CROSS JOIN {from} ON {n}.{col} = j.value{join}",
+                    "SELECT {place}, {person}, {flag}, {cols}
+ FROM {batch} {from} ON {n}.{col} = j.value{join}",
                     n = t.name,
                     from = t.sql_name()
                 ))

@@ -336,7 +336,7 @@ mod tests {
         let map = DataMap { tables: builtin() };
         // check --stdin: one statement per batch, the address index read alone (migration 9).
         assert_eq!(
-            map.address_batch("newsletter").unwrap(),
+            map.address_batch("newsletter", Dialect::Sqlite).unwrap(),
             "SELECT j.key, email_address.person_id, email_address.newsletter_opt_in, c.granted, c.recorded_at
  FROM json_each(?1) j CROSS JOIN email_address ON email_address.address_norm = j.value
  LEFT JOIN consent c ON c.id = CASE WHEN email_address.newsletter_opt_in = 1 OR ?3 = 0 THEN
@@ -372,7 +372,7 @@ mod tests {
             [map.latest_consent(), map.opted_in("newsletter"), map.address_holders("newsletter")].into_iter().flatten(),
         );
         sql.extend(map.identifiers_of(IdentifierKind::Email));
-        sql.extend(map.address_batch("newsletter"));
+        sql.extend(map.address_batch("newsletter", Dialect::Sqlite));
         assert!(sql.len() > 20);
         for q in sql {
             store.conn.prepare(&q).unwrap_or_else(|e| panic!("{q}: {e}"));

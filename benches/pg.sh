@@ -106,6 +106,52 @@ done
 access_ms=$(median_of "${access_s[@]}"); export_ms=$(median_of "${export_s[@]}")
 erase_ms=$(median_of "${erase_s[@]}"); erase_sql_ms=$(median_of "${erase_sql_s[@]}")
 
+# Batch export of BATCH people (default 2,000), verified by portal session, as benches/bench.sh.
+batch=${BATCH:-2000}
+{ echo "customer,verified_by,reference"; for i in $(seq 1 "$batch"); do printf 'G%08d,portal-session,b%d\n' $(( (i * 104729) % customers + 1 )) "$i"; done; } > "$work/batch.csv"
+# A row whose customer an erasure above removed fails (exit 19); the rest are written.
+t0=$(now_ms)
+(cd "$work" && "$dsr" --db "$url" -q --json export --batch batch.csv --out-dir batch >batch.json) || [ $? = 19 ]
+t1=$(now_ms)
+batch_done=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["done"])' "$work/batch.json")
+rm -rf "$work/batch"
+batch_rate=$(awk -v n="$batch" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (ms / 1000) }')
+batch_s=$(awk -v ms=$((t1 - t0)) 'BEGIN { printf "%.1f", ms / 1000 }')
+
+# Retention: server logs older than 6 months. The raw lower bound first: one DELETE of those
+# rows from a copy of server_log (same columns, indexes and rows; no foreign keys point to it)
+# in a schema of its own, then the same with VACUUM after. Then `dsr retention run` on the
+# store itself (every rule; the server-logs rule's own time from its JSON, and the whole run,
+# which also vacuums the tables it removed rows from).
+ret_now=${RETENTION_NOW:-2027-01-15T00:00:00Z}
+cut=$(date -u -d "${ret_now} -6 months" +%Y-%m-%dT%H:%M:%SZ)
+raw=${schema}_raw
+expired=$(psql_ -A -t -c "SELECT count(*) FROM $schema.server_log WHERE logged_at < '$cut'")
+cols=$(psql_ -A -t -c "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position) FROM information_schema.columns
+  WHERE table_schema = '$schema' AND table_name = 'server_log' AND is_generated = 'NEVER'")
+copy_log() {
+  psql_ -c "DROP SCHEMA IF EXISTS $raw CASCADE" -c "CREATE SCHEMA $raw" \
+    -c "CREATE TABLE $raw.server_log (LIKE $schema.server_log INCLUDING ALL)" \
+    -c "INSERT INTO $raw.server_log ($cols) SELECT $cols FROM $schema.server_log" -c "VACUUM ANALYZE $raw.server_log" >/dev/null 2>&1
+}
+copy_log
+t0=$(now_ms); psql_ -c "DELETE FROM $raw.server_log WHERE logged_at < '$cut'" >/dev/null; t1=$(now_ms)
+ret_sql_ms=$((t1 - t0))
+copy_log
+t0=$(now_ms)
+psql_ -c "DELETE FROM $raw.server_log WHERE logged_at < '$cut'" -c "VACUUM (INDEX_CLEANUP ON, ANALYZE) $raw.server_log" >/dev/null
+t1=$(now_ms)
+ret_sql_vacuum_ms=$((t1 - t0))
+psql_ -c "DROP SCHEMA IF EXISTS $raw CASCADE" >/dev/null
+t0=$(now_ms)
+(cd "$work" && DSR_NOW=$ret_now "$dsr" --db "$url" -q --json retention run >"$work/ret.json")
+t1=$(now_ms)
+ret_ms=$((t1 - t0))
+ret_rule_ms=$(python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1]))["rules"] if x["rule"]=="server-logs"][0]; print(round(r["seconds"]*1000))' "$work/ret.json")
+left=$(psql_ -A -t -c "SELECT count(*) FROM $schema.server_log WHERE logged_at < '$cut'")
+removed=$((expired - left))
+rate() { awk -v n="$1" -v ms="$2" 'BEGIN { if (ms > 0) printf "%.0f", n / (ms / 1000); else print "n/a" }'; }
+
 echo "PostgreSQL $(psql_ -A -t -c 'SHOW server_version'), $customers customers ($rows rows in all), $runs runs each, medians"
 echo
 echo "| command | dsr | hand-written SQL (one psql) | ratio |"
@@ -115,6 +161,9 @@ echo "| lookup --customer | $lookup_ms ms | $lookup_sql_ms ms | $(ratio "$lookup
 echo "| access --json (one person) | $access_ms ms | $rows_ms ms (every row of the person) | $(ratio "$access_ms" "$rows_ms") |"
 echo "| export --out (one person) | $export_ms ms | $rows_portable_ms ms (the portable rows) | $(ratio "$export_ms" "$rows_portable_ms") |"
 echo "| erase (one person, apply, then VACUUM) | $erase_ms ms | $erase_sql_ms ms (the same deletes, then VACUUM) | $(ratio "$erase_ms" "$erase_sql_ms") |"
+echo "| export --batch ($batch rows, $batch_done archives) | $batch_s s = $batch_rate people/s | | |"
+echo "| retention: server-logs rule ($removed of $expired rows) | $ret_rule_ms ms = $(rate "$removed" "$ret_rule_ms") rows/s | $ret_sql_ms ms = $(rate "$expired" "$ret_sql_ms") rows/s (one DELETE) | $(ratio "$(rate "$removed" "$ret_rule_ms")" "$(rate "$expired" "$ret_sql_ms")") of the raw speed |"
+echo "| retention run, whole (every rule, then VACUUM) | $ret_ms ms | $ret_sql_vacuum_ms ms (the DELETE, then VACUUM) | |"
 echo
 echo "Server settings:"
 for s in shared_buffers work_mem effective_cache_size synchronous_commit fsync max_wal_size; do

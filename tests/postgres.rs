@@ -1184,6 +1184,56 @@ fn the_processing_check_gives_the_same_verdicts_on_postgresql() {
     }
 }
 
+#[test]
+fn replay_after_restoring_a_postgresql_backup_erases_again_as_on_sqlite() {
+    let Some(url) = support::postgres() else { return };
+    let now = "2026-11-02T09:00:00Z";
+    let env = support::Env::with_fixture_at("virtio", now);
+    let pg_dir = tempfile::tempdir().unwrap();
+    let s = Schema::new(&url, "replay");
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(now));
+    // The backup: the store as it was before the erasure, on both backends.
+    migrate_into(&env, &url, s.name());
+    env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let backup = env.path("backup.sqlite");
+    std::fs::copy(&env.db, &backup).unwrap();
+    let id = verified_on_both(&env, &on_pg, pg_dir.path(), &["erase", "--email", "jan.devries@example.nl"]);
+    let on_sqlite = |args: &[&str]| env.run(args);
+    let both: [&dyn Fn(&[&str]) -> std::process::Output; 2] = [&on_sqlite, &on_pg];
+    for run in both {
+        assert_eq!(run(&["erase", &id, "--yes"]).status.code(), Some(0));
+        assert_eq!(run(&["lookup", "--email", "jan.devries@example.nl"]).status.code(), Some(3));
+    }
+    // The journal of the erasure lies beside each store (on PostgreSQL, in the directory dsr ran in).
+    assert!(pg_dir.path().join(format!("{}.erasures", s.name())).exists());
+    // Restore: the SQLite file copied back; the PostgreSQL schema dropped and loaded again from
+    // the same backup (the verified request is open in it, as it was then).
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
+    }
+    s.drop_schema();
+    migrate_into(&support::Env { dir: tempfile::tempdir().unwrap(), db: backup.clone(), now: None }, &url, s.name());
+    std::fs::copy(&backup, &env.db).unwrap();
+    // Both backups were taken before the request was opened: the person is back.
+    for run in both {
+        assert_eq!(run(&["lookup", "--email", "jan.devries@example.nl"]).status.code(), Some(0), "restored");
+    }
+    let args = ["--json", "erase", "--replay"];
+    let (a, b) = (env.run(&args), on_pg(&args));
+    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(v["replayed"].as_array().unwrap().len(), 1, "{v}");
+    for args in [&["lookup", "--email", "jan.devries@example.nl"][..], &["lookup", "--customer", "V204117"]] {
+        assert_eq!(on_pg(args).status.code(), Some(3), "{args:?}: gone again");
+    }
+    assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+    assert_eq!(audit_actions(on_pg(&["--json", "audit", "log"])), audit_actions(env.run(&["--json", "audit", "log"])));
+    // A second replay finds no one.
+    let v: serde_json::Value = serde_json::from_slice(&on_pg(&args).stdout).unwrap();
+    assert_eq!(v["replayed"].as_array().unwrap().len(), 0, "{v}");
+}
+
 /// A request opened and verified alike on the SQLite store and its PostgreSQL copy (each store's
 /// own code from its own outbox); returns its id, the same on both.
 fn verified_on_both(

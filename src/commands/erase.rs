@@ -15,8 +15,7 @@ use super::access::open;
 use super::{interactive, Ctx, Session};
 
 mod cron;
-pub use cron::due;
-use cron::replay;
+pub use cron::{due, replay};
 
 pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
     if args.due {
@@ -24,7 +23,8 @@ pub fn erase(ctx: &mut Ctx, args: &EraseArgs) -> anyhow::Result<Code> {
         return due(&mut ctx.session(), &lock);
     }
     if args.replay {
-        return replay(ctx, args.journal.as_deref(), args.yes.yes);
+        let path = ctx.store.path.clone();
+        return replay(&mut ctx.session(), || crate::cron::lock(&path), args.journal.as_deref(), args.yes.yes);
     }
     erase_on(&mut ctx.session(), args)
 }

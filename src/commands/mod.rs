@@ -232,7 +232,12 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                 let lock = crate::cron::lock_postgres(&postgres_target(url)?)?;
                 return on_postgres_session(url, out, |s| erase::due(s, &lock));
             }
-            Command::Erase(args) if !args.replay => return on_postgres_session(url, out, |s| erase::erase_on(s, args)),
+            Command::Erase(args) if args.replay => {
+                let target = postgres_target(url)?;
+                let lock = || crate::cron::lock_postgres(&target);
+                return on_postgres_session(url, out, |s| erase::replay(s, lock, args.journal.as_deref(), args.yes.yes));
+            }
+            Command::Erase(args) => return on_postgres_session(url, out, |s| erase::erase_on(s, args)),
             Command::Retention(cmd) => {
                 let lock = crate::cron::lock_postgres(&postgres_target(url)?)?;
                 return on_postgres_session(url, out, |s| retention::retention_on(s, cmd, &lock));
@@ -248,7 +253,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), checks processing (`check`, `check --stdin`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`; not --replay), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), checks processing (`check`, `check --stdin`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`, `erase --replay`), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

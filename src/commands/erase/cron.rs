@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::commands::{interactive, Ctx, Session};
+use crate::commands::{interactive, Session};
 use crate::error::Error;
 use crate::exit::Code;
 use crate::rights::erase;
@@ -50,9 +50,15 @@ pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Cod
 }
 
 /// `dsr erase --replay`: after a restore from a backup older than some erasures, erase again
-/// everyone whose identifiers match an erasure's keyed hashes (journal and suppression list).
-pub(super) fn replay(ctx: &mut Ctx, journal: Option<&Path>, yes: bool) -> anyhow::Result<Code> {
-    if interactive(&ctx.out) && !yes {
+/// everyone whose identifiers match an erasure's keyed hashes (journal and suppression list). On
+/// either backend; `lock` takes the store's run lock.
+pub fn replay(
+    ctx: &mut Session,
+    lock: impl FnOnce() -> anyhow::Result<crate::cron::RunLock>,
+    journal: Option<&Path>,
+    yes: bool,
+) -> anyhow::Result<Code> {
+    if interactive(ctx.out) && !yes {
         // Cron runs it without a terminal; an officer at one confirms what cannot be undone.
         return Err(Error::invalid(
             "--yes",
@@ -60,9 +66,14 @@ pub(super) fn replay(ctx: &mut Ctx, journal: Option<&Path>, yes: bool) -> anyhow
         )
         .into());
     }
-    let lock = crate::commands::run_lock(ctx)?;
-    let done = erase::replay::run(&lock, &mut ctx.store, &ctx.clock, journal)?;
-    let wal = crate::store::truncate_wal(&ctx.store.conn, &ctx.store.path);
+    let lock = lock()?;
+    let done = erase::replay::run(&lock, ctx.conn, ctx.clock, journal)?;
+    // As after `erase --due`: always (on SQLite this also finishes a blocked truncation).
+    let touched = match done.replayed.is_empty() {
+        true => Vec::new(),
+        false => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
+    };
+    let wal = ctx.conn.after_erasure(&touched);
     ctx.out.status(&format!(
         "dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again",
         done.known_hashes,

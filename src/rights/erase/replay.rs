@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use rusqlite::{params, TransactionBehavior};
 use serde::Serialize;
 use serde_json::json;
 
@@ -16,8 +15,8 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::{self, Request};
 use crate::rights::object::suppress;
-use crate::store::Store;
-use crate::{audit, check};
+use crate::store::db::Conn;
+use crate::{audit, check, vals};
 
 /// One person erased again, under the erasure request that first erased them.
 #[derive(Debug, Serialize)]
@@ -34,9 +33,10 @@ pub struct Replay {
 }
 
 /// Erase again, under the store's run lock, everyone an earlier erasure removed. `journal` names
-/// the erasure journal when it is not beside the store.
-pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock, journal: Option<&Path>) -> anyhow::Result<Replay> {
-    let path = journal.map(Path::to_path_buf).unwrap_or_else(|| crate::queue::journal_path(&store.path));
+/// the erasure journal when it is not beside the store (on PostgreSQL, in the directory dsr
+/// runs in). On either backend.
+pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Path>) -> anyhow::Result<Replay> {
+    let path = journal.map(Path::to_path_buf).unwrap_or_else(|| crate::queue::journal_path(&conn.place()));
     let mut wanted: HashMap<String, String> = HashMap::new();
     if let Ok(text) = std::fs::read_to_string(&path) {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -49,46 +49,39 @@ pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock, journal: Option<&P
     } else if journal.is_some() {
         return Err(Error::invalid("--journal", format!("cannot read {}", path.display())).into());
     }
-    for h in store
-        .conn
-        .prepare("SELECT hash, coalesce(request_id, '') FROM suppression WHERE reason = 'erased'")?
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-    {
-        let (h, r) = h?;
-        wanted.entry(h).or_insert(r);
-    }
-    let keys = Keys::load(&store.conn)?;
+    conn.each("SELECT hash, coalesce(request_id, '') FROM suppression WHERE reason = 'erased'", &[], &mut |r| {
+        wanted.entry(r.get(0)?).or_insert(r.get(1)?);
+        Ok(())
+    })?;
+    let keys = Keys::load(conn)?;
     let mut people: BTreeMap<i64, String> = BTreeMap::new();
-    crate::store::personal::DataMap::load(&store.conn)?.all_remembered_identifiers(
-        &store.conn,
-        |person, kind, value| {
-            if let Some(req) = wanted.get(&check::suppression_hash(&keys, kind, &value)) {
-                people.insert(person, req.clone());
-            }
-        },
-    )?;
+    crate::store::personal::DataMap::load(conn)?.all_remembered_identifiers(conn, |person, kind, value| {
+        if let Some(req) = wanted.get(&check::suppression_hash(&keys, kind, &value)) {
+            people.insert(person, req.clone());
+        }
+    })?;
     let mut replayed = Vec::new();
     for (person, original) in &people {
-        let s = crate::subject::subject(&store.conn, *person)?;
-        let tx = store.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let s = crate::subject::subject(conn, *person)?;
+        let txn = conn.begin()?;
+        let tx: &dyn crate::store::db::Db = &*txn;
         // The restored store may still hold the erasure request itself as open: it was carried out.
         let open: Vec<Request> = tx
-            .prepare("SELECT id FROM request WHERE person_id = ?1 AND kind = 'erase' AND state IN ('awaiting-verification', 'verified')")?
-            .query_map([person], |r| r.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?
+            .all(
+                "SELECT id FROM request WHERE person_id = ?1 AND kind = 'erase' AND state IN ('awaiting-verification', 'verified')",
+                &vals![person]?,
+                |r| r.get::<String>(0),
+            )?
             .iter()
-            .map(|id| request::load(&tx, id))
+            .map(|id| request::load(tx, id))
             .collect::<anyhow::Result<_>>()?;
-        let plan = super::plan(&tx, &s, &clock.timestamp())?;
-        suppress(&tx, clock, &keys, None, &s, "erased")?;
-        super::apply(&tx, &s, &plan)?;
+        let plan = super::plan(tx, &s, &clock.timestamp())?;
+        suppress(tx, clock, &keys, None, &s, "erased")?;
+        super::apply(tx, &s, &plan)?;
         for r in &open {
-            tx.execute(
-                "UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1",
-                params![r.id, clock.timestamp()],
-            )?;
+            tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![r.id, clock.timestamp()]?)?;
             request::set_state(
-                &tx,
+                tx,
                 clock,
                 r,
                 "completed",
@@ -96,14 +89,14 @@ pub fn run(_lock: &RunLock, store: &mut Store, clock: &Clock, journal: Option<&P
             )?;
         }
         audit::append(
-            &tx,
+            tx,
             clock,
             Some(original),
             Some(&keys.person(*person)),
             "erasure-replayed",
             json!({"deleted": plan.deleted, "kept": plan.kept}),
         )?;
-        tx.commit()?;
+        txn.commit()?;
         replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });
     }
     Ok(Replay { known_hashes: wanted.len(), replayed })

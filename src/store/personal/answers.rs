@@ -204,22 +204,21 @@ impl DataMap {
     /// restore.
     pub fn all_remembered_identifiers(
         &self,
-        conn: &Connection,
+        conn: &dyn crate::store::db::Db,
         mut f: impl FnMut(i64, &'static str, String),
-    ) -> rusqlite::Result<()> {
+    ) -> anyhow::Result<()> {
         for t in &self.tables {
             let Some(person) = self.person_of(&t.name) else { continue };
             for id in &t.identifier {
                 let Some(kind) = id.kind.suppression_kind() else { continue };
                 let sql =
                     format!("SELECT {person}, {} FROM {} WHERE {} IS NOT NULL", id.column, t.sql_name(), id.column);
-                let mut stmt = conn.prepare(&sql)?;
-                let mut rows = stmt.query([])?;
-                while let Some(r) = rows.next()? {
-                    if let Some(p) = r.get::<_, Option<i64>>(0)? {
+                conn.each(&sql, &[], &mut |r| {
+                    if let Some(p) = r.get::<Option<i64>>(0)? {
                         f(p, kind, r.get(1)?);
                     }
-                }
+                    Ok(())
+                })?;
             }
         }
         Ok(())

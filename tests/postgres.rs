@@ -1199,7 +1199,7 @@ fn replay_after_restoring_a_postgresql_backup_erases_again_as_on_sqlite() {
     std::fs::copy(&env.db, &backup).unwrap();
     let id = verified_on_both(&env, &on_pg, pg_dir.path(), &["erase", "--email", "jan.devries@example.nl"]);
     let on_sqlite = |args: &[&str]| env.run(args);
-    let both: [&dyn Fn(&[&str]) -> std::process::Output; 2] = [&on_sqlite, &on_pg];
+    let both: [Runner; 2] = [&on_sqlite, &on_pg];
     for run in both {
         assert_eq!(run(&["erase", &id, "--yes"]).status.code(), Some(0));
         assert_eq!(run(&["lookup", "--email", "jan.devries@example.nl"]).status.code(), Some(3));
@@ -1660,6 +1660,9 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
     admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).unwrap();
 }
+
+/// A way to run `dsr` on one store.
+type Runner<'a> = &'a dyn Fn(&[&str]) -> std::process::Output;
 
 /// `dsr` on a PostgreSQL store (schema `schema`), run in `dir` (where its outbox is), at `now`
 /// (`DSR_NOW`) or the real time.

@@ -1234,6 +1234,113 @@ fn replay_after_restoring_a_postgresql_backup_erases_again_as_on_sqlite() {
     assert_eq!(v["replayed"].as_array().unwrap().len(), 0, "{v}");
 }
 
+#[test]
+fn register_apply_changes_refuses_and_makes_tables_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let (env, before) = crate::register_apply::store();
+    // An open request names a purpose the last file drops.
+    env.open("object", &["--email", "jan.devries@example.nl", "--purpose", "debugging"]);
+    let s = Schema::new(&url, "register_apply");
+    migrate_into(&env, &url, s.name());
+    let edited = |name: &str, edit: &dyn Fn(&mut dsr::map::CompanyFile)| {
+        crate::register_apply::edited(&env, &before, name, |f| edit(f));
+        name.to_owned()
+    };
+    let carrier = edited("carrier.toml", &crate::register_apply::new_words_and_a_carrier);
+    let no_phone = edited("nophone.toml", &|f| {
+        f.category.retain(|c| c.code != "phone");
+        f.table.retain(|t| t.category != "phone");
+        f.retention.retain(|r| r.category != "phone");
+        for r in &mut f.recipient {
+            r.categories.retain(|c| c != "phone");
+        }
+    });
+    let no_paypal = edited("nopaypal.toml", &|f| {
+        f.recipient.retain(|r| r.code != "paypal");
+        for t in &mut f.table {
+            t.recipient.retain(|r| r.column.as_deref() != Some("provider"));
+        }
+    });
+    let fewer = edited("fewer.toml", &|f| {
+        let gone = ["debugging", "newsletter"];
+        f.purpose.retain(|p| !gone.contains(&p.code.as_str()));
+        for t in &mut f.table {
+            t.opt_in.retain(|o| !gone.contains(&o.purpose.as_str()));
+        }
+        for c in &mut f.category {
+            c.purposes.retain(|p| !gone.contains(&p.as_str()));
+        }
+    });
+    // A table the store lacks, made from its declared columns, with an identifier.
+    let mut cards = String::from_utf8(env.run(&["register", "export"]).stdout).unwrap();
+    cards.push_str(
+        "\n[[table]]\nname = \"loyalty_card\"\ncategory = \"email\"\n\n[table.link]\ncolumn = \"person_id\"\nparent = \"person\"\n\n\
+         [[table.identifier]]\ncolumn = \"card_email\"\nkind = \"email\"\n\n\
+         [[table.column]]\nname = \"id\"\ntype = \"integer\"\n\n[[table.column]]\nname = \"person_id\"\ntype = \"integer\"\nrequired = true\n\n\
+         [[table.column]]\nname = \"card_email\"\ntype = \"text\"\n",
+    );
+    std::fs::write(env.path("order.toml"), cards.replace("\"loyalty_card\"", "\"order\"")).unwrap();
+    std::fs::write(env.path("cards.toml"), cards).unwrap();
+    let bad = env.path("bad.toml");
+    std::fs::write(&bad, before.replacen("privacy_email = ", "privacy_mail = ", 1)).unwrap();
+    // Each step with the exit code it has on both: refused removals and a bad file (2), a dry
+    // run, no --yes off a terminal (2), applied, nothing left to apply, a new table.
+    let steps: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["register", "apply", &no_phone, "--yes"], 2),
+        (vec!["register", "apply", &no_paypal, "--yes"], 2),
+        (vec!["register", "apply", &fewer, "--yes"], 2),
+        (vec!["register", "apply", "bad.toml", "--yes"], 2),
+        (vec!["register", "apply", &carrier, "--dry-run"], 0),
+        (vec!["register", "apply", &carrier], 2),
+        (vec!["--json", "register", "apply", &carrier, "--yes"], 0),
+        (vec!["register", "apply", &carrier, "--yes"], 0),
+        (vec!["register", "apply", "order.toml", "--yes"], 2),
+        (vec!["register", "apply", "cards.toml", "--yes"], 0),
+        (vec!["--json", "lookup", "--email", "jan.devries@example.nl"], 0),
+        (vec!["register", "export"], 0),
+    ];
+    for (args, code) in steps {
+        let (a, b) = (env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
+        assert_eq!(a.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&a.stderr));
+        assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", String::from_utf8_lossy(&b.stderr));
+        assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&b.stderr), String::from_utf8_lossy(&a.stderr), "{args:?}");
+    }
+    // The new table is there, with a deferrable foreign key to person; a card names Jan.
+    let mut c = s.client();
+    c.batch_execute(&format!(
+        "SET search_path TO {}; INSERT INTO loyalty_card (person_id, card_email) SELECT person_id, 'cards@example.nl'
+         FROM email_address WHERE address = 'jan.devries@example.nl'",
+        s.name()
+    ))
+    .unwrap();
+    env.sql()
+        .execute_batch(
+            "INSERT INTO loyalty_card (person_id, card_email) SELECT person_id, 'cards@example.nl'
+             FROM email_address WHERE address = 'jan.devries@example.nl'",
+        )
+        .unwrap();
+    let args = ["--json", "lookup", "--email", "cards@example.nl"];
+    let (a, b) = (env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
+    assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
+    assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout));
+    assert_eq!(
+        audit_actions(dsr_on_postgres(env.dir.path(), &url, s.name(), &["--json", "audit", "log"])),
+        audit_actions(env.run(&["--json", "audit", "log"]))
+    );
+    // A company database cannot be attached to a PostgreSQL store.
+    let mut with_db = before.clone();
+    with_db.push_str("\n[[database]]\nname = \"shop\"\npath = \"shop.sqlite\"\n");
+    std::fs::write(env.path("withdb.toml"), with_db).unwrap();
+    let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["register", "apply", "withdb.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot attach SQLite files"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A request opened and verified alike on the SQLite store and its PostgreSQL copy (each store's
 /// own code from its own outbox); returns its id, the same on both.
 fn verified_on_both(

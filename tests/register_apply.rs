@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::support::{at_terminal, stderr, stdout, Env};
 
 /// A virtio store and its register as `register export` writes it.
-fn store() -> (Env, String) {
+pub(crate) fn store() -> (Env, String) {
     let env = Env::with_fixture("virtio");
     let out = env.run(&["register", "export"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -18,7 +18,12 @@ fn store() -> (Env, String) {
 }
 
 /// The exported register, edited, written to `name` beside the store; returns its path and text.
-fn edited(env: &Env, text: &str, name: &str, edit: impl FnOnce(&mut CompanyFile)) -> (std::path::PathBuf, String) {
+pub(crate) fn edited(
+    env: &Env,
+    text: &str,
+    name: &str,
+    edit: impl FnOnce(&mut CompanyFile),
+) -> (std::path::PathBuf, String) {
     let mut file = CompanyFile::parse(text).expect("the exported register parses");
     edit(&mut file);
     let text = file.to_toml();
@@ -28,7 +33,7 @@ fn edited(env: &Env, text: &str, name: &str, edit: impl FnOnce(&mut CompanyFile)
 }
 
 /// A purpose with new English words and a carrier added as a recipient.
-fn new_words_and_a_carrier(f: &mut CompanyFile) {
+pub(crate) fn new_words_and_a_carrier(f: &mut CompanyFile) {
     f.purpose[0].description_en = "Letting you log in and use what you bought.".into();
     let mut carrier = f.recipient[0].clone();
     carrier.code = "postnl".into();

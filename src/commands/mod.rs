@@ -212,6 +212,17 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
+            // Company databases are SQLite files: a PostgreSQL store attaches none.
+            Command::Register(RegisterArgs { command: Some(RegisterCommand::Apply(a)) }) => {
+                let attach = |dbs: &[crate::map::Database]| match dbs.first() {
+                    None => Ok(()),
+                    Some(d) => Err(anyhow::anyhow!(
+                        "company database {:?}: a PostgreSQL store cannot attach SQLite files; keep the tables in the store's database",
+                        d.name
+                    )),
+                };
+                return on_postgres_session(url, out, |s| register::apply(s, attach, a));
+            }
             // A company file is checked on its own (in a store in memory); its company databases'
             // paths are read from the directory dsr runs in, where a PostgreSQL store's files are.
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Check { file }) }) => {
@@ -253,7 +264,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             _ => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), checks processing (`check`, `check --stdin`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`, `erase --replay`), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), checks processing (`check`, `check --stdin`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`, `erase --replay`), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `register apply`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
                 )
                 .into())
             }

@@ -10,14 +10,23 @@ use crate::output::{table, Output};
 use crate::register::Register;
 use crate::store::db::Db;
 
-use super::Ctx;
+use super::{Ctx, Session};
 
 pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
     match &args.command {
         Some(RegisterCommand::Export { out: file, force }) => {
             return export(&ctx.store.conn, &ctx.out, file.as_deref(), *force)
         }
-        Some(RegisterCommand::Apply(a)) => return apply(ctx, a),
+        Some(RegisterCommand::Apply(a)) => {
+            // The company databases of the file are attached (relative paths from the store's directory).
+            let (conn, path) = (&ctx.store.conn, ctx.store.path.clone());
+            let attach = |dbs: &[crate::map::Database]| crate::store::attached::attach_anew(conn, &path, dbs);
+            return apply(
+                &mut Session { conn: &ctx.store, clock: &ctx.clock, out: &ctx.out, opened: &mut None },
+                attach,
+                a,
+            );
+        }
         // Needs no store: dispatched before one is opened (commands/mod.rs).
         Some(RegisterCommand::Check { file }) => return check(file, &ctx.store.path, &ctx.out),
         None => {}
@@ -68,8 +77,13 @@ pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: 
 }
 
 /// `dsr register apply FILE`: the difference on stdout, then (on a terminal) a question; `--yes`
-/// off a terminal; `--dry-run` shows only. The file is read and checked as `init --register` does.
-fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
+/// off a terminal; `--dry-run` shows only. The file is read and checked as `init --register` does,
+/// its company databases made usable by `attach` first. On either backend.
+pub fn apply(
+    ctx: &mut Session,
+    attach: impl FnOnce(&[crate::map::Database]) -> anyhow::Result<()>,
+    args: &RegisterApplyArgs,
+) -> anyhow::Result<Code> {
     use sha2::{Digest, Sha256};
     let (path, text, file) = super::init::read_company_file(&args.file)?;
     let sha256 = crate::keys::hex(&Sha256::digest(text.as_bytes()));
@@ -77,10 +91,10 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
         crate::map::locate(&text, &mut problems);
         super::init::refused(path, &problems)
     };
-    if let Err(e) = crate::store::attached::attach_anew(&ctx.store.conn, &ctx.store.path, &file.database) {
+    if let Err(e) = attach(&file.database) {
         return Err(refused(vec![crate::map::Problem { line: None, key: "database".into(), what: format!("{e:#}") }]));
     }
-    let trial = crate::map::apply::trial(&mut ctx.store.conn, &file)?.map_err(refused)?;
+    let trial = crate::map::apply::trial(ctx.conn, &file)?.map_err(refused)?;
     let diff = &trial.diff;
     let report = |applied: bool| {
         serde_json::json!({
@@ -96,7 +110,7 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
         })
     };
     // The register keeps its own order of some lists (a category's purposes, rules by category).
-    let order_note = |ctx: &Ctx, after: &crate::map::CompanyFile| {
+    let order_note = |ctx: &Session, after: &crate::map::CompanyFile| {
         if *after == file {
             return Ok(());
         }
@@ -134,7 +148,7 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     if !args.yes.yes {
-        if !super::interactive(&ctx.out) {
+        if !super::interactive(ctx.out) {
             if ctx.out.json {
                 ctx.out.json(&report(false))?;
             }
@@ -149,7 +163,7 @@ fn apply(ctx: &mut Ctx, args: &RegisterApplyArgs) -> anyhow::Result<Code> {
             return Err(Error::RequestState("register not changed: the officer declined".into()).into());
         }
     }
-    let applied = crate::map::apply::apply(&mut ctx.store.conn, &ctx.clock, &file, &sha256, diff)?.map_err(refused)?;
+    let applied = crate::map::apply::apply(ctx.conn, ctx.clock, &file, &sha256, diff)?.map_err(refused)?;
     if ctx.out.json {
         ctx.out.json(&report(true))?;
     } else {

@@ -8,13 +8,14 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::json;
 
 use super::diff::{self, Diff};
 use super::{export, load, CompanyFile, Problem};
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::store::db::{text, Conn, Db, Dialect};
+use crate::store::personal::table_exists;
 
 /// The tables the register is kept in (what `load` fills), the referring ones first.
 const REGISTER_TABLES: &[&str] = &[
@@ -46,10 +47,11 @@ pub struct Outcome {
 
 /// What the file would change, worked out in a transaction that is rolled back: the store is
 /// left as it was. `Err` holds the problems that refuse the file.
-pub fn trial(conn: &mut Connection, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
-    let tx = conn.transaction()?;
-    let outcome = replace(&tx, file)?;
-    tx.rollback()?;
+pub fn trial(conn: &dyn Conn, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
+    let tx = conn.begin()?;
+    let outcome = replace(&*tx, file)?;
+    // Dropped uncommitted: rolled back.
+    drop(tx);
     Ok(outcome)
 }
 
@@ -57,14 +59,14 @@ pub fn trial(conn: &mut Connection, file: &CompanyFile) -> anyhow::Result<Result
 /// register changed in between. Audited as `register-applied` with the file's SHA-256 and the
 /// counts; no difference writes nothing.
 pub fn apply(
-    conn: &mut Connection,
+    conn: &dyn Conn,
     clock: &Clock,
     file: &CompanyFile,
     sha256: &str,
     shown: &Diff,
 ) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let outcome = match replace(&tx, file)? {
+    let tx = conn.begin()?;
+    let outcome = match replace(&*tx, file)? {
         Ok(o) => o,
         Err(problems) => return Ok(Err(problems)),
     };
@@ -78,7 +80,7 @@ pub fn apply(
         return Ok(Ok(outcome));
     }
     crate::audit::append(
-        &tx,
+        &*tx,
         clock,
         None,
         None,
@@ -95,9 +97,13 @@ pub fn apply(
 }
 
 /// Empty the register tables and load `file` into them, inside `tx`.
-fn replace(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
-    // Rows outside the register name its codes; they must hold again by the commit, not at each delete.
-    tx.pragma_update(None, "defer_foreign_keys", true)?;
+fn replace(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
+    // Rows outside the register name its codes; they must hold again by the commit, not at each
+    // delete (PostgreSQL's foreign keys of a store are deferrable for this).
+    match tx.dialect() {
+        Dialect::Sqlite => tx.run("PRAGMA defer_foreign_keys = ON", &[])?,
+        Dialect::Postgres => tx.run("SET CONSTRAINTS ALL DEFERRED", &[])?,
+    };
     // A data map that no longer reads (changed outside dsr) is replaced whole: the difference is
     // shown against no register, and the file must still pass every check before it is loaded.
     let before = match export::export(tx) {
@@ -115,7 +121,7 @@ fn replace(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Result<Ou
         held.push(keys(tx, &r.parent, &r.key)?);
     }
     for table in REGISTER_TABLES {
-        tx.execute(&format!("DELETE FROM {}", ident(table)), [])?;
+        tx.run(&format!("DELETE FROM {}", ident(table)), &[])?;
     }
     let problems = load::load(tx, file)?;
     if !problems.is_empty() {
@@ -125,9 +131,9 @@ fn replace(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Result<Ou
     for (r, before) in references.iter().zip(held) {
         let after = keys(tx, &r.parent, &r.key)?;
         for code in before.difference(&after) {
-            let rows: i64 = tx.query_row(
+            let rows: i64 = tx.one(
                 &format!("SELECT count(*) FROM {} WHERE {} = ?1", ident(&r.child), ident(&r.column)),
-                [code],
+                &[text(code)],
                 |row| row.get(0),
             )?;
             if rows > 0 {
@@ -156,28 +162,19 @@ struct Reference {
 
 /// Every foreign key into the register from the rest of the store, read from the schema, so
 /// that a table added later is covered without being named here.
-fn references(conn: &Connection) -> rusqlite::Result<Vec<Reference>> {
-    let mut found = Vec::new();
-    let mut stmt = conn.prepare(
-        "SELECT m.name, f.\"from\", f.\"table\", coalesce(f.\"to\", 'code')
-         FROM sqlite_schema m JOIN pragma_foreign_key_list(m.name) f
-         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
-    )?;
-    let rows = stmt
-        .query_map([], |r| Ok(Reference { child: r.get(0)?, column: r.get(1)?, parent: r.get(2)?, key: r.get(3)? }))?;
-    for r in rows {
-        let r = r?;
-        if REGISTER_TABLES.contains(&r.parent.as_str()) && !REGISTER_TABLES.contains(&r.child.as_str()) {
-            found.push(r);
-        }
-    }
-    Ok(found)
+fn references(conn: &dyn Db) -> anyhow::Result<Vec<Reference>> {
+    Ok(crate::store::personal::references(conn)?
+        .into_iter()
+        .map(|(child, column, parent, key)| Reference { child, column, parent, key })
+        .filter(|r| REGISTER_TABLES.contains(&r.parent.as_str()) && !REGISTER_TABLES.contains(&r.child.as_str()))
+        .collect())
 }
 
-fn keys(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<BTreeSet<String>> {
-    conn.prepare(&format!("SELECT DISTINCT {} FROM {}", ident(column), ident(table)))?
-        .query_map([], |r| r.get(0))?
-        .collect()
+fn keys(conn: &dyn Db, table: &str, column: &str) -> anyhow::Result<BTreeSet<String>> {
+    Ok(conn
+        .all(&format!("SELECT DISTINCT {} FROM {}", ident(column), ident(table)), &[], |r| r.get(0))?
+        .into_iter()
+        .collect())
 }
 
 /// A name from the schema or the register as an SQL identifier.
@@ -219,7 +216,7 @@ fn plural(n: i64) -> &'static str {
 /// References that are not foreign keys: the categories a disclosure lists, the purpose or
 /// categories an open request names, and the tables whose rows a category describes.
 fn still_named(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     before: &CompanyFile,
     after: &CompanyFile,
     problems: &mut Vec<Problem>,
@@ -242,13 +239,19 @@ fn still_named(
         for (column, rows) in map.rows_naming_category(tx, code)? {
             problems.push(in_use("category", code, rows, &column));
         }
-        let requests: i64 = tx.query_row(
-            &format!(
-                "SELECT count(*) FROM request WHERE state IN ({open}) AND (
-                     EXISTS (SELECT 1 FROM json_each(params, '$.categories') WHERE value = ?1)
-                     OR EXISTS (SELECT 1 FROM json_each(params, '$.supplement') WHERE json_extract(value, '$.category') = ?1))"
-            ),
-            [code],
+        let named = match tx.dialect() {
+            Dialect::Sqlite => {
+                "EXISTS (SELECT 1 FROM json_each(params, '$.categories') WHERE value = ?1)
+                 OR EXISTS (SELECT 1 FROM json_each(params, '$.supplement') WHERE json_extract(value, '$.category') = ?1)"
+            }
+            Dialect::Postgres => {
+                "EXISTS (SELECT 1 FROM jsonb_array_elements_text(CAST(params AS jsonb) -> 'categories') v WHERE v = ?1)
+                 OR EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(params AS jsonb) -> 'supplement') v WHERE v ->> 'category' = ?1)"
+            }
+        };
+        let requests: i64 = tx.one(
+            &format!("SELECT count(*) FROM request WHERE state IN ({open}) AND ({named})"),
+            &[text(code)],
             |r| r.get(0),
         )?;
         if requests > 0 {
@@ -256,9 +259,13 @@ fn still_named(
         }
     }
     for code in &purposes {
-        let requests: i64 = tx.query_row(
-            &format!("SELECT count(*) FROM request WHERE state IN ({open}) AND json_extract(params, '$.purpose') = ?1"),
-            [code],
+        let purpose = match tx.dialect() {
+            Dialect::Sqlite => "json_extract(params, '$.purpose')",
+            Dialect::Postgres => "CAST(params AS jsonb) ->> 'purpose'",
+        };
+        let requests: i64 = tx.one(
+            &format!("SELECT count(*) FROM request WHERE state IN ({open}) AND {purpose} = ?1"),
+            &[text(code)],
             |r| r.get(0),
         )?;
         if requests > 0 {
@@ -269,7 +276,7 @@ fn still_named(
     let kept = tables(after);
     for table in tables(before).iter().filter(|t| !kept.contains(t)) {
         let holds = table_exists(tx, table)?
-            && tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {})", ident(table)), [], |r| r.get::<_, bool>(0))?;
+            && tx.one(&format!("SELECT EXISTS (SELECT 1 FROM {})", ident(table)), &[], |r| r.get::<bool>(0))?;
         if holds {
             problems.push(Problem {
                 line: None,
@@ -281,12 +288,6 @@ fn still_named(
         }
     }
     Ok(())
-}
-
-fn table_exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [table], |r| {
-        r.get(0)
-    })
 }
 
 fn open_request(section: &str, code: &str, n: i64) -> Problem {

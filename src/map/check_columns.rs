@@ -8,13 +8,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::Connection;
-
 use super::check_map::{is_identifier, other_tables, own_columns};
 use super::{CompanyFile, Problem};
+use crate::store::db::Db;
 use crate::store::personal;
 
-pub fn check(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<Problem>> {
+pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
     let mut problems = Vec::new();
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     // The columns of each table of the map: the store's, else the ones the entry declares.
@@ -128,7 +127,7 @@ fn own_tables() -> &'static [String] {
 /// Tables of the store that hold rows hanging from a table of the map but are not in it
 /// themselves, each with its first such link and the rows that use it. dsr's own records (the
 /// requests, and what refers to them) are not the company's data.
-fn left_out(f: &CompanyFile, conn: &Connection) -> rusqlite::Result<Vec<(String, String, String, i64)>> {
+fn left_out(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<(String, String, String, i64)>> {
     let mapped: HashSet<&str> = f.table.iter().map(|t| t.name.as_str()).collect();
     let keys = personal::foreign_keys(conn)?;
     let mut own: HashSet<&str> = keys.iter().filter(|k| k.2 == "request").map(|k| k.0.as_str()).collect();

@@ -3,14 +3,14 @@
 //! retention rule can be carried out) before it commits. Used by `dsr init --register FILE` inside `store::create`, so a file
 //! that fails leaves no store behind.
 
-use rusqlite::{params, Transaction};
-
 use super::check_map::is_identifier;
 use super::{CompanyFile, Problem};
+use crate::store::db::Db;
 use crate::store::personal;
+use crate::vals;
 
 /// Fill the register tables from `file`. Problems found against the store come back as a list.
-pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
+pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     // Tables the store lacks are made from their declared columns; a table without columns
     // must exist already.
     let mut problems = declarations(tx, file)?;
@@ -70,7 +70,7 @@ pub fn load(tx: &Transaction<'_>, file: &CompanyFile) -> anyhow::Result<Vec<Prob
 /// The `[[table.column]]` declarations of the tables `init` is to create: names that can stand
 /// in SQL, each once, `references` naming a table of the map, and the key and link columns among
 /// them.
-fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Vec<Problem>> {
+fn declarations(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     let mut problems = Vec::new();
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     for (i, t) in file.table.iter().enumerate() {
@@ -116,14 +116,14 @@ fn declarations(tx: &Transaction<'_>, file: &CompanyFile) -> rusqlite::Result<Ve
     Ok(problems)
 }
 
-fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
+fn insert(tx: &dyn Db, f: &CompanyFile) -> anyhow::Result<()> {
     let c = &f.controller;
-    tx.execute(
+    tx.run(
         "INSERT INTO controller (id, fixture, name, legal_form, kvk_number, address, website, privacy_email,
              policy_version, rights_contact_en, rights_contact_nl, complaint_authority, complaint_url,
              court_route_en, court_route_nl)
          VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
+        &vals![
             f.company,
             c.name,
             c.legal_form,
@@ -138,21 +138,21 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
             c.complaint_url,
             c.court_route_en,
             c.court_route_nl
-        ],
+        ]?,
     )?;
     for b in &f.legal_basis {
-        tx.execute(
+        tx.run(
             "INSERT INTO legal_basis (code, article, name_en, name_nl) VALUES (?1, ?2, ?3, ?4)",
-            params![b.code, b.article, b.name_en, b.name_nl],
+            &vals![b.code, b.article, b.name_en, b.name_nl]?,
         )?;
     }
     // The order in the file is the register's order: `sort` counts in tens.
     for (i, p) in f.purpose.iter().enumerate() {
-        tx.execute(
+        tx.run(
             "INSERT INTO purpose (code, name_en, name_nl, legal_basis, direct_marketing, description_en,
                  description_nl, legitimate_interest_en, legitimate_interest_nl, withdraw_how_en, withdraw_how_nl, sort)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
+            &vals![
                 p.code,
                 p.name_en,
                 p.name_nl,
@@ -165,15 +165,15 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
                 p.withdraw_how_en,
                 p.withdraw_how_nl,
                 (i as i64 + 1) * 10
-            ],
+            ]?,
         )?;
     }
     for (i, x) in f.category.iter().enumerate() {
-        tx.execute(
+        tx.run(
             "INSERT INTO category (code, name_en, name_nl, description_en, description_nl, provenance, source_en,
                  source_nl, portable, sort)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+            &vals![
                 x.code,
                 x.name_en,
                 x.name_nl,
@@ -184,10 +184,10 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
                 x.source_nl,
                 x.portable,
                 (i as i64 + 1) * 10
-            ],
+            ]?,
         )?;
         for p in &x.purposes {
-            tx.execute("INSERT INTO category_purpose (category, purpose) VALUES (?1, ?2)", params![x.code, p])?;
+            tx.run("INSERT INTO category_purpose (category, purpose) VALUES (?1, ?2)", &vals![x.code, p]?)?;
         }
     }
     // The data map, with the index of which category each table belongs to.
@@ -195,11 +195,11 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
     crate::store::attached::save(tx, &f.database)?;
     crate::tasks::Systems::save(tx, &f.system, f.letter_after_tasks)?;
     for r in &f.recipient {
-        tx.execute(
+        tx.run(
             "INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,
                  purpose, description_en, description_nl)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
+            &vals![
                 r.code,
                 r.name,
                 r.kind,
@@ -211,18 +211,18 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
                 r.purpose,
                 r.description_en,
                 r.description_nl
-            ],
+            ]?,
         )?;
         for cat in &r.categories {
-            tx.execute("INSERT INTO recipient_category (recipient, category) VALUES (?1, ?2)", params![r.code, cat])?;
+            tx.run("INSERT INTO recipient_category (recipient, category) VALUES (?1, ?2)", &vals![r.code, cat]?)?;
         }
     }
     for r in &f.retention {
-        tx.execute(
+        tx.run(
             "INSERT INTO retention_rule (code, category, table_name, period_months, starts_at, description_en,
                  description_nl, set_by, justification)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+            &vals![
                 r.code,
                 r.category,
                 r.table,
@@ -232,15 +232,15 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
                 r.description_nl,
                 r.set_by,
                 r.justification
-            ],
+            ]?,
         )?;
     }
     for d in &f.automated_decision {
-        tx.execute(
+        tx.run(
             "INSERT INTO automated_decision (code, name_en, name_nl, purpose, logic_en, logic_nl, consequences_en,
                  consequences_nl, human_review_en, human_review_nl)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+            &vals![
                 d.code,
                 d.name_en,
                 d.name_nl,
@@ -251,22 +251,22 @@ fn insert(tx: &Transaction<'_>, f: &CompanyFile) -> anyhow::Result<()> {
                 d.consequences_nl,
                 d.human_review_en,
                 d.human_review_nl
-            ],
+            ]?,
         )?;
         for s in &d.step {
-            tx.execute(
+            tx.run(
                 "INSERT INTO automated_decision_step (decision, step_no, step, days_after_due, description_en,
                      description_nl)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![d.code, s.step_no, s.step, s.days_after_due, s.description_en, s.description_nl],
+                &vals![d.code, s.step_no, s.step, s.days_after_due, s.description_en, s.description_nl]?,
             )?;
         }
     }
     for (i, r) in f.right.iter().enumerate() {
-        tx.execute(
+        tx.run(
             "INSERT INTO data_right (code, article, name_en, name_nl, how_en, how_nl, sort)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![r.code, r.article, r.name_en, r.name_nl, r.how_en, r.how_nl, (i as i64 + 1) * 10],
+            &vals![r.code, r.article, r.name_en, r.name_nl, r.how_en, r.how_nl, (i as i64 + 1) * 10]?,
         )?;
     }
     Ok(())

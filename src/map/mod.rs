@@ -315,8 +315,7 @@ pub fn check_all(
     }
     problems.extend(check_against(&file, conn)?);
     let in_store = |t: &Table| crate::store::personal::columns_of_table(conn, t).map(|c| c.is_some());
-    if problems.is_empty() && file.table.iter().map(in_store).collect::<rusqlite::Result<Vec<_>>>()?.iter().all(|b| *b)
-    {
+    if problems.is_empty() && file.table.iter().map(in_store).collect::<anyhow::Result<Vec<_>>>()?.iter().all(|b| *b) {
         // What init --register checks once the register is written (the retention rules the
         // engine can carry out), in a transaction that is rolled back.
         let tx = conn.transaction()?;
@@ -328,7 +327,7 @@ pub fn check_all(
 
 /// The checks of a file's data map against a store: every table of the map is in the store or
 /// declares its columns, and every column the map names is one of its table's.
-pub fn check_against(file: &CompanyFile, conn: &rusqlite::Connection) -> rusqlite::Result<Vec<Problem>> {
+pub fn check_against(file: &CompanyFile, conn: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Problem>> {
     check_columns::check(file, conn)
 }
 

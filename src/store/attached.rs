@@ -11,6 +11,7 @@ use rusqlite::Connection;
 
 use crate::error::Error;
 use crate::map::Database;
+use crate::vals;
 
 /// The company databases a store's map names, in the file's order.
 pub fn listed(db: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Database>> {
@@ -23,12 +24,12 @@ pub fn listed(db: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Database>> {
 }
 
 /// Replace the store's list of company databases (in the caller's transaction).
-pub fn save(conn: &Connection, databases: &[Database]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM map_database", [])?;
+pub fn save(conn: &dyn crate::store::db::Db, databases: &[Database]) -> anyhow::Result<()> {
+    conn.run("DELETE FROM map_database", &[])?;
     for (i, d) in databases.iter().enumerate() {
-        conn.execute(
+        conn.run(
             "INSERT INTO map_database (name, sort, path) VALUES (?1, ?2, ?3)",
-            rusqlite::params![d.name, (i as i64 + 1) * 10, d.path],
+            &vals![d.name, (i as i64 + 1) * 10, d.path]?,
         )?;
     }
     Ok(())

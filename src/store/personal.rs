@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::map::table::{Condition, Table};
 use crate::store::db::Db;
+use crate::vals;
 
 mod retention;
 
@@ -25,7 +26,7 @@ mod people;
 pub use erasure::in_year;
 pub use schema::{
     columns_in, columns_of, columns_of_table, create_missing, create_table_sql, distinct_values, foreign_keys,
-    rows_linked, table_exists,
+    references, rows_linked, table_exists,
 };
 
 /// The store's data map, in the order of the company file.
@@ -189,19 +190,19 @@ pub fn condition(c: &Condition) -> String {
 }
 
 /// Write a map into a store (in the caller's transaction): `map_table` and `category_table`.
-pub fn save(conn: &Connection, tables: &[Table]) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM map_table", [])?;
-    conn.execute("DELETE FROM category_table WHERE table_name NOT IN (SELECT table_name FROM retention_rule)", [])?;
+pub fn save(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<()> {
+    conn.run("DELETE FROM map_table", &[])?;
+    conn.run("DELETE FROM category_table WHERE table_name NOT IN (SELECT table_name FROM retention_rule)", &[])?;
     for (i, t) in tables.iter().enumerate() {
-        conn.execute(
+        conn.run(
             "INSERT INTO category_table (table_name, category) VALUES (?1, ?2)
              ON CONFLICT (table_name) DO UPDATE SET category = excluded.category",
-            params![t.name, t.category],
+            &vals![t.name, t.category]?,
         )?;
         let spec = serde_json::to_string(t).expect("a map entry always serialises");
-        conn.execute(
+        conn.run(
             "INSERT INTO map_table (name, sort, spec) VALUES (?1, ?2, ?3)",
-            params![t.name, (i as i64 + 1) * 10, spec],
+            &vals![t.name, (i as i64 + 1) * 10, spec]?,
         )?;
     }
     Ok(())
@@ -222,7 +223,7 @@ fn builtin_of(company: &str) -> Vec<Table> {
 /// Upgrade: a store made before the data map existed has the built-in schema; when it has a
 /// register, its map is the one in its company's file (`controller.fixture`), or for a register
 /// loaded from another file, the built-in companies' map of that schema.
-pub fn install_builtin(conn: &Connection) -> rusqlite::Result<()> {
+pub fn install_builtin(conn: &Connection) -> anyhow::Result<()> {
     let company: Option<String> =
         conn.query_row("SELECT fixture FROM controller WHERE id = 1", [], |r| r.get(0)).optional()?;
     let has_map: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM map_table)", [], |r| r.get(0))?;

@@ -83,7 +83,11 @@ impl DataMap {
     }
 
     /// Rows whose list of categories given to a recipient names a category: (table.column, rows).
-    pub fn rows_naming_category(&self, conn: &Connection, category: &str) -> rusqlite::Result<Vec<(String, i64)>> {
+    pub fn rows_naming_category(
+        &self,
+        conn: &dyn crate::store::db::Db,
+        category: &str,
+    ) -> anyhow::Result<Vec<(String, i64)>> {
         let mut out = Vec::new();
         for t in &self.tables {
             for list in t.recipient.iter().filter_map(|l| l.categories.as_ref()) {
@@ -91,7 +95,7 @@ impl DataMap {
                     "SELECT count(*) FROM {} WHERE instr(',' || replace({list}, ' ', '') || ',', ',' || ?1 || ',') > 0",
                     t.sql_name()
                 );
-                let n: i64 = conn.prepare_cached(&sql)?.query_row([category], |r| r.get(0))?;
+                let n: i64 = conn.one(&sql, &[crate::store::db::text(category)], |r| r.get(0))?;
                 if n > 0 {
                     out.push((format!("{}.{list}", t.name), n));
                 }

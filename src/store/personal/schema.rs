@@ -5,6 +5,7 @@ use rusqlite::Connection;
 
 use super::DataMap;
 use crate::map::table::{ColumnType, Table};
+use crate::store::db::{text, Db, Dialect};
 
 /// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
 /// the declared key column as primary key (an integer one is SQLite's rowid), a foreign key for
@@ -58,82 +59,140 @@ fn column_type(kind: ColumnType) -> &'static str {
 }
 
 /// Create the tables of a map that the store does not have and whose columns the map declares
-/// (`dsr init --register`), parents first; a table that exists is left as it is. Returns the
-/// tables SQLite refused (their index in `tables`, and its message), e.g. for a name that is an
-/// SQL keyword; the caller's transaction then holds whatever was created before.
-pub fn create_missing(conn: &Connection, tables: &[Table]) -> rusqlite::Result<Vec<(usize, String)>> {
+/// (`dsr init --register`, `register apply`), parents first; a table that exists is left as it
+/// is. Returns the tables the database refused (their index in `tables`, and its message),
+/// e.g. for a name that is an SQL keyword; the caller's transaction then holds whatever was
+/// created before. On PostgreSQL a table is made as SQLite would make it and translated as
+/// `dsr migrate` translates a company's own tables (`store::postgres::translate`).
+pub fn create_missing(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<(usize, String)>> {
     let map = DataMap { tables: tables.to_vec() };
     let mut refused = Vec::new();
     for table in map.parents_first() {
         if table.column.is_empty() || table.database.is_some() || table_exists(conn, &table.name)? {
             continue;
         }
-        for sql in create_table_sql(&map, table) {
-            if let Err(e) = conn.execute_batch(&sql) {
-                let i = tables.iter().position(|t| t.name == table.name).unwrap_or(0);
-                refused.push((i, e.to_string()));
-                break;
-            }
+        let statements = match conn.dialect() {
+            Dialect::Sqlite => Ok(create_table_sql(&map, table)),
+            Dialect::Postgres => translated(conn, &map, table)?,
+        };
+        let refusal = match statements {
+            Err(why) => Some(why),
+            Ok(statements) => statements.iter().find_map(|sql| conn.run(sql, &[]).err().map(|e| e.to_string())),
+        };
+        if let Some(why) = refusal {
+            let i = tables.iter().position(|t| t.name == table.name).unwrap_or(0);
+            refused.push((i, why));
         }
     }
     Ok(refused)
 }
 
-/// Whether the store has a table of this name.
-pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)", [name], |r| {
-        r.get(0)
-    })
+/// A declared table's statements for PostgreSQL: made in a SQLite database in memory, then
+/// translated into the connection's schema. Foreign keys are made deferrable, as the store's own.
+/// A table SQLite refuses to make is refused with SQLite's message, before PostgreSQL sees it.
+fn translated(conn: &dyn Db, map: &DataMap, table: &Table) -> anyhow::Result<Result<Vec<String>, String>> {
+    let scratch = Connection::open_in_memory()?;
+    for sql in create_table_sql(map, table) {
+        if let Err(e) = scratch.execute_batch(&sql) {
+            return Ok(Err(e.to_string()));
+        }
+    }
+    let schema: String = conn.one("SELECT current_schema()::text", &[], |r| r.get(0))?;
+    let t = crate::store::postgres::translate::table(&scratch, &table.name, &crate::store::postgres::ident(&schema))?;
+    let mut out = vec![t.create];
+    out.extend(t.indexes);
+    out.extend(t.foreign_keys);
+    Ok(Ok(out))
+}
+
+/// Whether the store has a table of this name (on PostgreSQL, in the store's schema).
+pub fn table_exists(conn: &dyn Db, name: &str) -> anyhow::Result<bool> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+        Dialect::Postgres => {
+            "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?1)"
+        }
+    };
+    conn.one(sql, &[text(name)], |r| r.get(0))
 }
 
 /// The columns of a table of the store, in order; `None` when the store has no such table.
-pub fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Option<Vec<String>>> {
+pub fn columns_of(conn: &dyn Db, table: &str) -> anyhow::Result<Option<Vec<String>>> {
     columns_in(conn, "main", table)
 }
 
 /// The columns of a table of one attached database (`main` for the store), in order; `None`
-/// when it has no such table.
-pub fn columns_in(conn: &Connection, schema: &str, table: &str) -> rusqlite::Result<Option<Vec<String>>> {
-    let attached: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = ?1)")?
-        .query_row([schema], |r| r.get(0))?;
-    if !attached {
-        return Ok(None);
-    }
-    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid")?;
-    let columns: Vec<String> = stmt.query_map([table, schema], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+/// when it has no such table. On PostgreSQL the store's schema is `main`, and no company
+/// database is attached; the `rowid` column the translation adds is not the table's own.
+pub fn columns_in(conn: &dyn Db, schema: &str, table: &str) -> anyhow::Result<Option<Vec<String>>> {
+    let columns: Vec<String> = match conn.dialect() {
+        Dialect::Sqlite => {
+            let attached: bool =
+                conn.one("SELECT EXISTS (SELECT 1 FROM pragma_database_list WHERE name = ?1)", &[text(schema)], |r| {
+                    r.get(0)
+                })?;
+            if !attached {
+                return Ok(None);
+            }
+            conn.all("SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid", &[text(table), text(schema)], |r| {
+                r.get(0)
+            })?
+        }
+        Dialect::Postgres if schema != "main" => return Ok(None),
+        Dialect::Postgres => conn.all(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = ?1 AND column_name <> 'rowid'
+             ORDER BY ordinal_position",
+            &[text(table)],
+            |r| r.get(0),
+        )?,
+    };
     Ok((!columns.is_empty()).then_some(columns))
 }
 
 /// The columns of a table of the map where it lives: its company database or the store.
-pub fn columns_of_table(conn: &Connection, table: &Table) -> rusqlite::Result<Option<Vec<String>>> {
+pub fn columns_of_table(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<Vec<String>>> {
     columns_in(conn, table.database.as_deref().unwrap_or("main"), &table.name)
 }
 
 /// The distinct values a column holds, NULL left out (e.g. the recipient codes rows name).
 /// `table` and `column` must be names `map::check` accepted.
-pub fn distinct_values(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Vec<String>> {
+pub fn distinct_values(conn: &dyn Db, table: &str, column: &str) -> anyhow::Result<Vec<String>> {
     let sql = format!("SELECT DISTINCT CAST({column} AS TEXT) FROM {table} WHERE {column} IS NOT NULL ORDER BY 1");
-    let mut stmt = conn.prepare(&sql)?;
-    let values = stmt.query_map([], |r| r.get(0))?.collect();
-    values
+    conn.all(&sql, &[], |r| r.get(0))
 }
 
 /// The foreign keys of the store's tables: (table, column, the table it refers to).
-pub fn foreign_keys(conn: &Connection) -> rusqlite::Result<Vec<(String, String, String)>> {
-    let mut stmt = conn.prepare(
-        "SELECT m.name, f.\"from\", f.\"table\" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
-         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
-    )?;
-    let keys = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect();
-    keys
+pub fn foreign_keys(conn: &dyn Db) -> anyhow::Result<Vec<(String, String, String)>> {
+    Ok(references(conn)?.into_iter().map(|(t, c, p, _)| (t, c, p)).collect())
+}
+
+/// The foreign keys of the store's tables: (table, column, the table it refers to, the column
+/// there). From SQLite's pragma, or PostgreSQL's catalog for the store's schema.
+pub fn references(conn: &dyn Db) -> anyhow::Result<Vec<(String, String, String, String)>> {
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => {
+            "SELECT m.name, f.\"from\", f.\"table\", coalesce(f.\"to\", 'code') FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+             WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq"
+        }
+        Dialect::Postgres => {
+            "SELECT cr.relname::text, a.attname::text, pr.relname::text, pa.attname::text
+             FROM pg_constraint c
+             JOIN pg_class cr ON cr.oid = c.conrelid
+             JOIN pg_class pr ON pr.oid = c.confrelid
+             JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(col, pcol, n) ON true
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.col
+             JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.pcol
+             WHERE c.contype = 'f' AND c.connamespace = current_schema()::regnamespace
+             ORDER BY cr.relname, c.conname, k.n"
+        }
+    };
+    conn.all(sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
 }
 
 /// How many rows of a table refer to a row (`column` not NULL). `table` and `column` are names
 /// of the store's own schema.
-pub fn rows_linked(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<i64> {
+pub fn rows_linked(conn: &dyn Db, table: &str, column: &str) -> anyhow::Result<i64> {
     let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    conn.query_row(&format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote(table), quote(column)), [], |r| {
-        r.get(0)
-    })
+    conn.one(&format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote(table), quote(column)), &[], |r| r.get(0))
 }

@@ -336,16 +336,16 @@ mod tests {
     fn a_register_changed_since_the_difference_was_shown_is_not_applied() {
         let (mut store, mut file) = virtio();
         file.right[0].how_en = "Ask us.".into();
-        let shown = trial(&mut store.conn, &file).unwrap().unwrap().diff;
+        let shown = trial(&store.conn, &file).unwrap().unwrap().diff;
         assert_eq!((shown.added, shown.removed, shown.changed), (0, 0, 1));
         // Someone else changed another text in between.
         store.conn.execute("UPDATE data_right SET how_nl = 'Vraag het ons.' WHERE sort = 10", []).unwrap();
         let clock = Clock::from_env().unwrap();
-        let err = apply(&mut store.conn, &clock, &file, "00", &shown).unwrap_err();
+        let err = apply(&store.conn, &clock, &file, "00", &shown).unwrap_err();
         assert!(err.to_string().contains("the register changed since the difference was shown"), "{err}");
         let entries: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
-        let again = trial(&mut store.conn, &file).unwrap().unwrap().diff;
-        let applied = apply(&mut store.conn, &clock, &file, "00", &again);
+        let again = trial(&store.conn, &file).unwrap().unwrap().diff;
+        let applied = apply(&store.conn, &clock, &file, "00", &again);
         assert!(applied.unwrap().is_ok());
         let after: i64 = store.conn.query_row("SELECT count(*) FROM audit_log", [], |r| r.get(0)).unwrap();
         assert_eq!(after, entries + 1, "one register-applied entry");

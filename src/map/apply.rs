@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_register_changed_since_the_difference_was_shown_is_not_applied() {
-        let (mut store, mut file) = virtio();
+        let (store, mut file) = virtio();
         file.right[0].how_en = "Ask us.".into();
         let shown = trial(&store.conn, &file).unwrap().unwrap().diff;
         assert_eq!((shown.added, shown.removed, shown.changed), (0, 0, 1));

@@ -452,10 +452,10 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
     // `lookup` on the copy (every fixture case: `every_lookup_case_answers_the_same_on_postgresql`).
     let out = on_pg(&["lookup", "--email", "noor.hendriks@example.org"]);
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Found person"), "{out:?}");
-    // A command not yet on PostgreSQL says so; a schema that is not a store is named.
-    let out = on_pg(&["import", "server_log", "rows.csv"]);
+    // `generate` makes a SQLite file and says how to copy one; a schema that is not a store is named.
+    let out = on_pg(&["generate", "--customers", "10"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not run on a PostgreSQL store yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dsr migrate --from FILE --to URL"));
     let out = dsr_on("no_such_store", &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
     // An entry edited on the server: exit 16, naming it.
@@ -1300,11 +1300,7 @@ fn register_apply_changes_refuses_and_makes_tables_the_same_on_postgresql() {
         (vec!["register", "export"], 0),
     ];
     for (args, code) in steps {
-        let (a, b) = (env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
-        assert_eq!(a.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&a.stderr));
-        assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", String::from_utf8_lossy(&b.stderr));
-        assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout), "{args:?}");
-        assert_eq!(String::from_utf8_lossy(&b.stderr), String::from_utf8_lossy(&a.stderr), "{args:?}");
+        same_on_both(&args, code, env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
     }
     // The new table is there, with a deferrable foreign key to person; a card names Jan.
     let mut c = s.client();
@@ -1339,6 +1335,98 @@ fn register_apply_changes_refuses_and_makes_tables_the_same_on_postgresql() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn import_loads_changes_refuses_and_removes_the_same_rows_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture_at("webshop", "2026-11-02T09:00:00Z");
+    let s = Schema::new(&url, "import");
+    migrate_into(&env, &url, s.name());
+    let on_pg = pg_runner(&url, s.name(), env.dir.path(), Some("2026-11-02T09:00:00Z"));
+    let columns = [
+        "id",
+        "customer_id",
+        "recipient_name",
+        "street",
+        "house_number",
+        "postal_code",
+        "city",
+        "country",
+        "is_default",
+        "created_at",
+    ];
+    let rows_sql = format!(
+        "SELECT {} FROM delivery_address ORDER BY id",
+        columns.iter().map(|c| format!("coalesce(CAST({c} AS TEXT), '')")).collect::<Vec<_>>().join(" || ',' || ")
+    );
+    let on_sqlite_rows = || -> Vec<String> {
+        let conn = env.sql();
+        let mut stmt = conn.prepare(&rows_sql).unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let on_pg_rows = || -> Vec<String> {
+        let mut c = s.client();
+        c.batch_execute(&format!("SET search_path TO {}", s.name())).unwrap();
+        c.query(rows_sql.as_str(), &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    let before = on_sqlite_rows();
+    assert_eq!(on_pg_rows(), before);
+    // The rows as CSV (a name or street may hold a comma).
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(columns).unwrap();
+    {
+        let conn = env.sql();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {} FROM delivery_address ORDER BY id",
+                columns.map(|c| format!("coalesce(CAST({c} AS TEXT), '')")).join(", ")
+            ))
+            .unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            csv.write_record((0..columns.len()).map(|i| r.get::<_, String>(i).unwrap())).unwrap();
+        }
+    }
+    let text = String::from_utf8(csv.into_inner().unwrap()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    // One row changed, one new, and bad rows: short, not a number, no key, a key twice, a
+    // customer that does not exist, a postal code that is not Dutch.
+    lines[1] = lines[1].replacen(",NL,", ",BE,", 1).replace(",5037 PD,", ",2000,");
+    let good = "501,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z";
+    let mut changes = lines.clone();
+    changes.extend([
+        good.to_owned(),
+        "502,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0".to_owned(),
+        format!("x{}", good.replacen("501", "504", 1)),
+        good.replacen("501", "", 1),
+        good.to_owned(),
+        good.replacen("501,101", "506,99999", 1),
+        good.replacen("501", "507", 1).replace("5037 PD", "50370 PD"),
+    ]);
+    std::fs::write(env.path("changes.csv"), changes.join("\n") + "\n").unwrap();
+    // The same rows with one left out, for --delete-missing.
+    let mut fewer = lines.clone();
+    fewer.push(good.to_owned());
+    let gone = fewer.remove(2);
+    std::fs::write(env.path("fewer.csv"), fewer.join("\n") + "\n").unwrap();
+    for (args, code) in [
+        (&["--json", "import", "delivery_address", "changes.csv"][..], 19),
+        (&["import", "delivery_address", "changes.csv"], 19),
+        (&["--json", "import", "delivery_address", "fewer.csv", "--delete-missing", "--batch", "3"], 0),
+        (&["--json", "import", "delivery_address", "fewer.csv", "--delete-missing"], 0),
+        (&["--json", "import", "delivery_address", "changes.csv", "--strict"], 2),
+        (&["--json", "import", "nope", "fewer.csv"], 2),
+    ] {
+        same_on_both(args, code, env.run(args), on_pg(args));
+        assert_eq!(on_pg_rows(), on_sqlite_rows(), "{args:?}: the same rows");
+    }
+    let after = on_sqlite_rows();
+    let gone_id = gone.split(',').next().unwrap();
+    assert!(after.iter().any(|r| r.starts_with("501,")), "{after:?}");
+    assert!(!after.iter().any(|r| r.starts_with(&format!("{gone_id},"))), "{gone_id} removed: {after:?}");
+    assert_eq!(audit_actions(on_pg(&["--json", "audit", "log"])), audit_actions(env.run(&["--json", "audit", "log"])));
+    assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
 }
 
 /// A request opened and verified alike on the SQLite store and its PostgreSQL copy (each store's
@@ -1766,6 +1854,15 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     drop(s);
     admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
     admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).unwrap();
+}
+
+/// `args` exited `code` on SQLite (`a`), and on PostgreSQL (`b`) with the same code, stdout and stderr.
+fn same_on_both(args: &[&str], code: i32, a: std::process::Output, b: std::process::Output) {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    assert_eq!(a.status.code(), Some(code), "{args:?}: {} {}", text(&a.stdout), text(&a.stderr));
+    assert_eq!(b.status.code(), a.status.code(), "{args:?}: {}", text(&b.stderr));
+    assert_eq!(text(&b.stdout), text(&a.stdout), "{args:?}");
+    assert_eq!(text(&b.stderr), text(&a.stderr), "{args:?}");
 }
 
 /// A way to run `dsr` on one store.

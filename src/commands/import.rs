@@ -2,13 +2,14 @@
 //! bar on a terminal, and report: a summary on stdout (or `--json`), each refused or conflicting
 //! row on stderr with its line. Exit 0 when every row loaded, 19 when some did not.
 
-use super::Ctx;
+use super::Session;
 use crate::cli::{ImportArgs, ImportFormat};
 use crate::error::Error;
 use crate::exit::Code;
 use crate::import::{self, Format, Options};
 
-pub fn import(ctx: &mut Ctx, args: &ImportArgs) -> anyhow::Result<Code> {
+/// `dsr import`, on either backend.
+pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
     let format = match args.format {
         Some(ImportFormat::Csv) => Format::Csv,
         Some(ImportFormat::Jsonl) => Format::JsonLines,
@@ -37,7 +38,7 @@ pub fn import(ctx: &mut Ctx, args: &ImportArgs) -> anyhow::Result<Code> {
     };
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = ctx.out.progress("dsr import [{bar:30}] {bytes}/{total_bytes} {eta}", Some(size));
-    let summary = import::run(&mut ctx.store.conn, &ctx.clock, &opts, |read| {
+    let summary = import::run(ctx.conn, ctx.clock, &opts, |read| {
         if let Some(bar) = &bar {
             bar.set_position(read);
         }

@@ -236,6 +236,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                 return on_postgres_session(url, out, |s| export::batch(s, &reconnect(url), args))
             }
             // Each worker reads through a session of its own.
+            Command::Import(args) => return on_postgres_session(url, out, |s| import::import(s, args)),
             Command::Check(args) => return on_postgres_session(url, out, |s| check::check(s, &reconnect(url), args)),
             Command::Export(args) => return on_postgres_session(url, out, |s| export::export_on(s, args)),
             // The cron run under the store's run lock (an advisory lock of a session of its own).
@@ -261,10 +262,11 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Object(args) => return on_postgres_session(url, out, |s| change::object_cmd(s, args)),
             // These do not use --db, or make the store (init).
             Command::Init(_) | Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
-            _ => {
+            // A generated store is a SQLite file; `dsr migrate --to URL` copies it.
+            Command::Generate(_) => {
                 return Err(crate::Error::invalid(
                     "--db",
-                    "this command does not run on a PostgreSQL store yet; there dsr opens requests for every right (`access`, `export`, `erase`, `rectify`, `restrict`, `object` with --email, --customer, --phone or --cookie), answers access and export requests (`access REQUEST` with --json, --out, --archive or --send, `export REQUEST` with --out or --send, `export --batch`), checks processing (`check`, `check --stdin`), carries out rectification, restriction (with --lift), objection (with --decide) and erasure (`erase REQUEST`, `erase --due`, `erase --replay`), runs `retention run`, `register check`, `verify`, `request` (every subcommand), `mail flush`, `mail list`, `lookup`, `register` (to show it), `register export`, `register apply`, `doctor`, `tasks` (with `tasks done`), `audit verify`, `audit log` and `audit anchor`, and `dsr init` or `dsr migrate --to URL` makes such a store (docs/postgresql.md)",
+                    "dsr generate writes a SQLite store; generate one there and copy it with `dsr migrate --from FILE --to URL` (benches/pg.sh does)",
                 )
                 .into())
             }
@@ -283,7 +285,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             register::register(&mut ctx, &args)
         }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(&mut ctx.session(), &args)),
-        Command::Import(args) => on_store(&db, out, |ctx| import::import(ctx, &args)),
+        Command::Import(args) => on_store(&db, out, |ctx| import::import(&mut ctx.session(), &args)),
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(&mut ctx.session(), &args)),
         Command::Doctor => on_store(&db, out, doctor::doctor),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
+use crate::store::db::{text, Db, Dialect};
 use chrono_tz::Tz;
 use rusqlite::types::Value;
-use rusqlite::Connection;
 
 use super::values::{self, Conv};
 use crate::error::Error;
@@ -31,13 +31,22 @@ pub(super) struct Plan {
 }
 
 /// The file's header checked against the table: every column is the table's, the key is there.
-pub(super) fn plan(conn: &Connection, table: &Table, header: &[String], file: &Path) -> anyhow::Result<Plan> {
+pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path) -> anyhow::Result<Plan> {
     let bad = |why: String| Error::invalid("import file", format!("{}: {why}", file.display()));
     let schema = table.database.as_deref().unwrap_or("main");
-    let declared: Vec<(String, String)> = conn
-        .prepare("SELECT name, type FROM pragma_table_info(?1, ?2) ORDER BY cid")?
-        .query_map([table.name.as_str(), schema], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    // Each column's declared type; on PostgreSQL, as the SQLite type it was translated from
+    // (`store::postgres::translate`): bytea held BLOB, jsonb a value of any type.
+    let sql = match conn.dialect() {
+        Dialect::Sqlite => "SELECT name, type FROM pragma_table_info(?1, ?2) ORDER BY cid",
+        Dialect::Postgres => {
+            "SELECT column_name::text, CASE data_type WHEN 'bytea' THEN 'BLOB' WHEN 'jsonb' THEN 'ANY' ELSE data_type::text END
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = ?1 AND column_name <> 'rowid' AND ?2 = 'main'
+             ORDER BY ordinal_position"
+        }
+    };
+    let declared: Vec<(String, String)> =
+        conn.all(sql, &[text(&table.name), text(schema)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let mut columns = Vec::new();
     let mut convs = Vec::new();
     for h in header {

@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::store::db::{text, Db};
 use rusqlite::types::Value;
-use rusqlite::Connection;
 
 use super::columns::Plan;
 use crate::keys::Keys;
@@ -24,19 +24,18 @@ pub(super) struct Suppressed {
 }
 
 impl Suppressed {
-    pub(super) fn load(conn: &Connection) -> rusqlite::Result<Suppressed> {
+    pub(super) fn load(conn: &dyn Db) -> anyhow::Result<Suppressed> {
         let mut erased = HashMap::new();
         let mut objected = HashSet::new();
-        let mut stmt = conn.prepare("SELECT hash, reason, added_at, request_id FROM suppression")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        conn.each("SELECT hash, reason, added_at, request_id FROM suppression", &[], &mut |r| {
             let (hash, reason): (String, String) = (r.get(0)?, r.get(1)?);
             if reason == "erased" {
                 erased.insert(hash, (r.get(2)?, r.get(3)?));
             } else {
                 objected.insert(hash);
             }
-        }
+            Ok(())
+        })?;
         Ok(Suppressed { erased, objected })
     }
 
@@ -88,15 +87,19 @@ pub(super) struct Rectified {
 }
 
 impl Rectified {
-    pub(super) fn load(conn: &Connection, table: &str) -> rusqlite::Result<Rectified> {
-        let mut stmt =
-            conn.prepare("SELECT row_key, column_name, rectified_at, request_id FROM rectified WHERE table_name = ?1")?;
+    pub(super) fn load(conn: &dyn Db, table: &str) -> anyhow::Result<Rectified> {
         let mut out = Rectified::default();
-        for r in stmt.query_map([table], |r| Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?))))? {
-            let (cell, mark): ((String, String), (String, String)) = r?;
-            out.rows.insert(cell.0.clone());
-            out.cells.insert(cell, mark);
-        }
+        conn.each(
+            "SELECT row_key, column_name, rectified_at, request_id FROM rectified WHERE table_name = ?1",
+            &[text(table)],
+            &mut |r| {
+                let (cell, mark): ((String, String), (String, String)) =
+                    ((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?));
+                out.rows.insert(cell.0.clone());
+                out.cells.insert(cell, mark);
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 

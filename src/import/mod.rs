@@ -20,6 +20,8 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
+
+use crate::store::db::{text, Conn, Db};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -76,13 +78,8 @@ pub struct Summary {
     pub problems: Vec<Problem>,
 }
 
-/// Run an import. `progress` is told the bytes read so far.
-pub fn run(
-    conn: &mut Connection,
-    clock: &Clock,
-    opts: &Options,
-    mut progress: impl FnMut(u64),
-) -> anyhow::Result<Summary> {
+/// Run an import, on either backend. `progress` is told the bytes read so far.
+pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(u64)) -> anyhow::Result<Summary> {
     let map = DataMap::load(conn)?;
     let table = map.table(&opts.table).cloned().ok_or_else(|| {
         let names: Vec<&str> = map.tables.iter().map(|t| t.name.as_str()).collect();
@@ -93,228 +90,344 @@ pub fn run(
     })?;
     let file = std::fs::File::open(&opts.file)
         .map_err(|e| Error::invalid("import file", format!("cannot read {}: {e}", opts.file.display())))?;
-    let mut reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;
+    let reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;
     let plan = columns::plan(conn, &table, reader.header(), &opts.file)?;
-    let keys = Keys::load(conn)?;
-    let suppressed = Suppressed::load(conn)?;
-    let rectified = Rectified::load(conn, &table.name)?;
-    let from = table.sql_name();
-    let key_column = plan.columns[plan.key].clone();
-    let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
-    let select = format!(
-        "SELECT rowid, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
-        table.key,
-        plan.columns.join(", ")
-    );
-    let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
-    let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-    let update = format!("UPDATE {from} SET {} WHERE rowid = ?{}", sets.join(", "), plan.columns.len() + 1);
-
-    let mut summary =
-        Summary { table: table.name.clone(), file: opts.file.display().to_string(), ..Summary::default() };
-    // The indexes of a large table take new keys all over: a page cache of 32 MiB (instead of
-    // 2) keeps more of their pages in memory, and the WAL is folded back every 40 MB instead of
-    // every 4 (a page the next batch changes again is copied once, not each time). This
-    // connection ends with the command.
-    conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;")?;
-    conn.execute_batch("CREATE TEMP TABLE IF NOT EXISTS import_seen (k ANY PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.import_seen;")?;
-    let mut unreadable = 0u64;
-    let batch = if opts.strict { u64::MAX } else { opts.batch };
-    let conn: &Connection = conn;
-    let mut tx = Batch::begin(conn)?;
-    // An empty table holds only the rows this run adds, and `seen` refuses a key given twice,
-    // so a first load looks nothing up in the table.
-    let bulk = bulk::Bulk::begin(conn, &table)?;
-    let mut st = Statements {
-        insert: conn.prepare(&insert)?,
-        select: conn.prepare(&select)?,
-        seen: conn.prepare("INSERT INTO temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?,
-        seen_first: conn.prepare("SELECT line FROM temp.import_seen WHERE k = ?1")?,
+    let sql = Sql::new(&table, &plan);
+    let run = Run {
+        opts,
+        table: &table,
+        plan: &plan,
+        keys: Keys::load(conn)?,
+        suppressed: Suppressed::load(conn)?,
+        rectified: Rectified::load(conn, &table.name)?,
+        clock,
     };
-    let mut in_tx = 0u64;
-    while let Some(record) = reader.next_record()? {
-        summary.rows += 1;
-        let line = record.line;
-        let refuse = |summary: &mut Summary, reason: String| -> anyhow::Result<()> {
-            if opts.strict {
-                return Err(Error::invalid(
-                    "import file",
-                    format!("{}: line {line}: {reason}; nothing was imported (--strict)", opts.file.display()),
-                )
-                .into());
-            }
-            summary.refused += 1;
-            summary.problems.push(Problem { line, kind: "refused", reason });
-            Ok(())
-        };
-        let fields = match record.fields {
-            Ok(f) => f,
-            Err(why) => {
-                unreadable += 1;
-                refuse(&mut summary, why)?;
-                continue;
-            }
-        };
-        let row = match columns::convert(&plan, &fields, opts.source_tz) {
-            Ok(row) => row,
-            Err(why) => {
-                if let Some(Some(k)) = fields.get(plan.key) {
-                    seen(&mut st, &Value::Text(k.clone()), line)?;
-                } else {
-                    unreadable += 1;
+    match conn.sqlite() {
+        Some(sqlite) => {
+            // The indexes of a large table take new keys all over: a page cache of 32 MiB
+            // (instead of 2) keeps more of their pages in memory, and the WAL is folded back
+            // every 40 MB instead of every 4 (a page the next batch changes again is copied
+            // once, not each time). This connection ends with the command.
+            sqlite.execute_batch("PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000;")?;
+            sqlite.execute_batch("CREATE TEMP TABLE IF NOT EXISTS import_seen (k ANY PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.import_seen;")?;
+            let tx = Batch::begin(sqlite)?;
+            // An empty table holds only the rows this run adds, and `seen` refuses a key given
+            // twice, so a first load looks nothing up in the table.
+            let bulk = bulk::Bulk::begin(sqlite, &table)?;
+            let sink = SqliteSink {
+                conn: sqlite,
+                tx,
+                insert: sqlite.prepare(&sql.insert)?,
+                select: sqlite.prepare(&sql.select)?,
+                seen: sqlite
+                    .prepare("INSERT INTO temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?,
+                seen_first: sqlite.prepare("SELECT line FROM temp.import_seen WHERE k = ?1")?,
+                sql,
+                bulk,
+                columns: plan.columns.len(),
+            };
+            run.rows(sink, reader, progress)
+        }
+        None => run.rows(DbSink::begin(conn, sql, plan.columns.len())?, reader, progress),
+    }
+}
+
+/// The statements of an import, made from the table and the file's columns.
+struct Sql {
+    from: String,
+    key_column: String,
+    select: String,
+    insert: String,
+    update: String,
+}
+
+impl Sql {
+    fn new(table: &crate::map::table::Table, plan: &columns::Plan) -> Sql {
+        let from = table.sql_name();
+        let key_column = plan.columns[plan.key].clone();
+        let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
+        let select = format!(
+            "SELECT rowid, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
+            table.key,
+            plan.columns.join(", ")
+        );
+        let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
+        let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        let update = format!("UPDATE {from} SET {} WHERE rowid = ?{}", sets.join(", "), plan.columns.len() + 1);
+        Sql { from, key_column, select, insert, update }
+    }
+}
+
+/// What every row of a run is checked against.
+struct Run<'a> {
+    opts: &'a Options,
+    table: &'a crate::map::table::Table,
+    plan: &'a columns::Plan,
+    keys: Keys,
+    suppressed: Suppressed,
+    rectified: Rectified,
+    clock: &'a Clock,
+}
+
+/// Where the rows go: the statements each row runs, in the run's current transaction.
+trait Sink {
+    /// Note a key the file gives; the line that gave it first when it is there already.
+    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>>;
+    /// The table's rows with the key: (rowid, the table's own key as text, the file's columns).
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(i64, String, Vec<Value>)>>;
+    /// Add the row, or change the row `rowid` to it: `Err` with the reason when the database
+    /// refused it (the row is then left out, the run goes on).
+    fn write(&mut self, rowid: Option<i64>, row: &[Value]) -> anyhow::Result<Result<(), String>>;
+    /// The run's transaction, for the statements of its own (marks, the audit entry).
+    fn db(&self) -> &dyn Db;
+    /// Commit the rows so far and go on in a new transaction (a first load stays in one).
+    fn next(&mut self) -> anyhow::Result<()>;
+    /// `--delete-missing`: remove the rows whose key the file did not give; a row other rows
+    /// still refer to is kept and reported.
+    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()>;
+    /// Finish a first load (its indexes) and commit.
+    fn commit(self) -> anyhow::Result<()>;
+}
+
+impl Run<'_> {
+    fn rows(
+        &self,
+        mut sink: impl Sink,
+        mut reader: Reader<std::fs::File>,
+        mut progress: impl FnMut(u64),
+    ) -> anyhow::Result<Summary> {
+        let (opts, plan, table) = (self.opts, self.plan, self.table);
+        let key_column = &plan.columns[plan.key];
+        let mut summary =
+            Summary { table: table.name.clone(), file: opts.file.display().to_string(), ..Summary::default() };
+        let mut unreadable = 0u64;
+        let batch = if opts.strict { u64::MAX } else { opts.batch };
+        let mut in_tx = 0u64;
+        while let Some(record) = reader.next_record()? {
+            summary.rows += 1;
+            let line = record.line;
+            let refuse = |summary: &mut Summary, reason: String| -> anyhow::Result<()> {
+                if opts.strict {
+                    return Err(Error::invalid(
+                        "import file",
+                        format!("{}: line {line}: {reason}; nothing was imported (--strict)", opts.file.display()),
+                    )
+                    .into());
                 }
-                refuse(&mut summary, why)?;
+                summary.refused += 1;
+                summary.problems.push(Problem { line, kind: "refused", reason });
+                Ok(())
+            };
+            let fields = match record.fields {
+                Ok(f) => f,
+                Err(why) => {
+                    unreadable += 1;
+                    refuse(&mut summary, why)?;
+                    continue;
+                }
+            };
+            let row = match columns::convert(plan, &fields, opts.source_tz) {
+                Ok(row) => row,
+                Err(why) => {
+                    if let Some(Some(k)) = fields.get(plan.key) {
+                        sink.seen(&Value::Text(k.clone()), line)?;
+                    } else {
+                        unreadable += 1;
+                    }
+                    refuse(&mut summary, why)?;
+                    continue;
+                }
+            };
+            let mut row = row;
+            if row[plan.key] == Value::Null {
+                unreadable += 1;
+                refuse(&mut summary, format!("{key_column}: empty; every row needs the source's key"))?;
                 continue;
             }
-        };
-        let mut row = row;
-        if row[plan.key] == Value::Null {
-            unreadable += 1;
-            refuse(&mut summary, format!("{key_column}: empty; every row needs the source's key"))?;
-            continue;
-        }
-        if let Some(first) = seen(&mut st, &row[plan.key], line)? {
-            refuse(&mut summary, format!("{key_column}: the same key as line {first}; a source's key names one row"))?;
-            continue;
-        }
-        // The suppression list: an erased person stays out; an objection keeps opt-ins off.
-        match suppressed.check(&keys, &plan, &row) {
-            Some(Verdict::Erased(why)) => {
-                refuse(&mut summary, why)?;
+            if let Some(first) = sink.seen(&row[plan.key], line)? {
+                refuse(
+                    &mut summary,
+                    format!("{key_column}: the same key as line {first}; a source's key names one row"),
+                )?;
                 continue;
             }
-            Some(Verdict::Unsubscribed) => {
-                let mut kept = false;
-                for &i in &plan.opt_ins {
-                    if row[i] != Value::Integer(0) && row[i] != Value::Null {
-                        row[i] = Value::Integer(0);
-                        kept = true;
+            // The suppression list: an erased person stays out; an objection keeps opt-ins off.
+            match self.suppressed.check(&self.keys, plan, &row) {
+                Some(Verdict::Erased(why)) => {
+                    refuse(&mut summary, why)?;
+                    continue;
+                }
+                Some(Verdict::Unsubscribed) => {
+                    let mut kept = false;
+                    for &i in &plan.opt_ins {
+                        if row[i] != Value::Integer(0) && row[i] != Value::Null {
+                            row[i] = Value::Integer(0);
+                            kept = true;
+                        }
+                    }
+                    summary.kept_unsubscribed += u64::from(kept);
+                }
+                None => {}
+            }
+            let existing = sink.existing(&row[plan.key])?;
+            let outcome = match existing.as_slice() {
+                [] => sink.write(None, &row)?.map(|_| Outcome::Added),
+                [(rowid, own_key, old)] => {
+                    if guard::same(old, &row) {
+                        Ok(Outcome::Unchanged)
+                    } else if let Some(why) = self.rectified.conflict(plan, table, own_key, old, &row) {
+                        Ok(Outcome::Conflict(why))
+                    } else {
+                        // A source value changed after the rectification replaced it: the mark goes.
+                        sink.write(Some(*rowid), &row)?.map(|_| Outcome::Changed(own_key.clone()))
                     }
                 }
-                summary.kept_unsubscribed += u64::from(kept);
-            }
-            None => {}
-        }
-        let existing =
-            if bulk.is_some() { Vec::new() } else { existing(&mut st.select, &row[plan.key], plan.columns.len())? };
-        let outcome = match existing.as_slice() {
-            [] => st.insert.execute(rusqlite::params_from_iter(row.iter())).map(|_| Outcome::Added),
-            [(rowid, own_key, old)] => {
-                if guard::same(old, &row) {
-                    Ok(Outcome::Unchanged)
-                } else if let Some(why) = rectified.conflict(&plan, &table, own_key, old, &row) {
-                    Ok(Outcome::Conflict(why))
-                } else {
-                    let mut p: Vec<&Value> = row.iter().collect();
-                    let id = Value::Integer(*rowid);
-                    p.push(&id);
-                    conn.prepare_cached(&update)?.execute(rusqlite::params_from_iter(p)).map(|_| {
-                        // A source value changed after the rectification replaced it: the mark goes.
-                        Outcome::Changed(own_key.clone())
-                    })
+                _ => Ok(Outcome::Refused(format!("{key_column}: the table has more than one row with this key"))),
+            };
+            match outcome {
+                Ok(Outcome::Added) => summary.added += 1,
+                Ok(Outcome::Unchanged) => summary.unchanged += 1,
+                Ok(Outcome::Changed(own_key)) => {
+                    summary.changed += 1;
+                    if plan.updated.is_some() && self.rectified.has_row(&own_key) {
+                        sink.db().run(
+                            "DELETE FROM rectified WHERE table_name = ?1 AND row_key = ?2",
+                            &[text(&table.name), text(&own_key)],
+                        )?;
+                    }
                 }
-            }
-            _ => Ok(Outcome::Refused(format!("{key_column}: the table has more than one row with this key"))),
-        };
-        match outcome {
-            Ok(Outcome::Added) => summary.added += 1,
-            Ok(Outcome::Unchanged) => summary.unchanged += 1,
-            Ok(Outcome::Changed(own_key)) => {
-                summary.changed += 1;
-                if plan.updated.is_some() && rectified.has_row(&own_key) {
-                    conn.execute(
-                        "DELETE FROM rectified WHERE table_name = ?1 AND row_key = ?2",
-                        params![table.name, own_key],
-                    )?;
+                Ok(Outcome::Conflict(why)) => {
+                    if opts.strict {
+                        refuse(&mut summary, why.clone())?;
+                    }
+                    summary.conflicts += 1;
+                    summary.problems.push(Problem { line, kind: "conflict", reason: why });
                 }
+                Ok(Outcome::Refused(why)) | Err(why) => refuse(&mut summary, why)?,
             }
-            Ok(Outcome::Conflict(why)) => {
-                if opts.strict {
-                    refuse(&mut summary, why.clone())?;
-                }
-                summary.conflicts += 1;
-                summary.problems.push(Problem { line, kind: "conflict", reason: why });
+            in_tx += 1;
+            if in_tx >= batch {
+                sink.next()?;
+                progress(reader.bytes_read());
+                in_tx = 0;
             }
-            Ok(Outcome::Refused(why)) => refuse(&mut summary, why)?,
-            Err(e) => refuse(&mut summary, sqlite_reason(&e))?,
         }
-        in_tx += 1;
-        if in_tx >= batch {
-            if bulk.is_none() {
-                tx.next()?;
+        let read = reader.bytes_read();
+        summary.file_sha256 = reader.finish();
+        if opts.delete_missing {
+            if unreadable > 0 {
+                summary.delete_skipped = Some(format!(
+                    "{unreadable} row(s) could not be read to their key, so rows missing from the file were not removed"
+                ));
+            } else {
+                sink.remove_missing(&mut summary)?;
             }
-            progress(reader.bytes_read());
-            in_tx = 0;
         }
+        crate::audit::append(
+            sink.db(),
+            self.clock,
+            None,
+            None,
+            "imported",
+            serde_json::json!({
+                "table": summary.table,
+                "file_sha256": summary.file_sha256,
+                "rows": summary.rows,
+                "added": summary.added,
+                "changed": summary.changed,
+                "unchanged": summary.unchanged,
+                "removed": summary.removed,
+                "refused": summary.refused,
+                "conflicts": summary.conflicts,
+            }),
+        )?;
+        sink.commit()?;
+        progress(read);
+        Ok(summary)
     }
-    let read = reader.bytes_read();
-    summary.file_sha256 = reader.finish();
-    if opts.delete_missing {
-        if unreadable > 0 {
-            summary.delete_skipped = Some(format!(
-                "{unreadable} row(s) could not be read to their key, so rows missing from the file were not removed"
-            ));
-        } else {
-            remove_missing(conn, &from, &key_column, &mut summary)?;
-        }
-    }
-    if let Some(bulk) = bulk {
-        bulk.finish(conn)?;
-    }
-    crate::audit::append(
-        conn,
-        clock,
-        None,
-        None,
-        "imported",
-        serde_json::json!({
-            "table": summary.table,
-            "file_sha256": summary.file_sha256,
-            "rows": summary.rows,
-            "added": summary.added,
-            "changed": summary.changed,
-            "unchanged": summary.unchanged,
-            "removed": summary.removed,
-            "refused": summary.refused,
-            "conflicts": summary.conflicts,
-        }),
-    )?;
-    tx.commit()?;
-    progress(read);
-    Ok(summary)
 }
 
-/// `--delete-missing`: remove the table's rows whose key the file did not give. A row other
-/// rows still refer to is kept and reported.
-fn remove_missing(tx: &Connection, from: &str, key_column: &str, summary: &mut Summary) -> rusqlite::Result<()> {
-    let missing: Vec<i64> = tx
-        .prepare(&format!(
-            "SELECT rowid FROM {from} WHERE {key_column} NOT IN (SELECT k FROM temp.import_seen) OR {key_column} IS NULL"
-        ))?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for rowid in missing {
-        match tx.execute(&format!("DELETE FROM {from} WHERE rowid = ?1"), [rowid]) {
-            Ok(n) => summary.removed += n as u64,
-            Err(e) => {
-                summary.refused += 1;
-                summary.problems.push(Problem {
-                    line: 0,
-                    kind: "refused",
-                    reason: format!("a row missing from the file was kept: {}", sqlite_reason(&e)),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The statements every row runs, prepared once for the run.
-struct Statements<'c> {
+/// A SQLite store: the statements prepared once for the run, in a transaction begun and
+/// committed on the connection itself so that they outlive each batch's commit.
+struct SqliteSink<'c> {
+    conn: &'c Connection,
+    tx: Batch<'c>,
     insert: rusqlite::Statement<'c>,
     select: rusqlite::Statement<'c>,
     seen: rusqlite::Statement<'c>,
     seen_first: rusqlite::Statement<'c>,
+    sql: Sql,
+    bulk: Option<bulk::Bulk>,
+    columns: usize,
+}
+
+impl Sink for SqliteSink<'_> {
+    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>> {
+        if self.seen.execute(params![key, line as i64])? == 1 {
+            return Ok(None);
+        }
+        Ok(self.seen_first.query_row([key], |r| r.get::<_, i64>(0)).map(|l| Some(l as u64))?)
+    }
+
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(i64, String, Vec<Value>)>> {
+        if self.bulk.is_some() {
+            return Ok(Vec::new());
+        }
+        let n = self.columns;
+        let rows = self.select.query_map([key], |r| {
+            let values = (0..n).map(|i| r.get::<_, Value>(i + 2)).collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), values))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn write(&mut self, rowid: Option<i64>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
+        let written = match rowid {
+            None => self.insert.execute(rusqlite::params_from_iter(row.iter())),
+            Some(rowid) => {
+                let id = Value::Integer(rowid);
+                let p = row.iter().chain(std::iter::once(&id));
+                self.conn.prepare_cached(&self.sql.update)?.execute(rusqlite::params_from_iter(p))
+            }
+        };
+        Ok(written.map(|_| ()).map_err(|e| sqlite_reason(&e)))
+    }
+
+    fn db(&self) -> &dyn Db {
+        self.conn
+    }
+
+    fn next(&mut self) -> anyhow::Result<()> {
+        if self.bulk.is_none() {
+            self.tx.next()?;
+        }
+        Ok(())
+    }
+
+    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
+        let (from, key_column) = (&self.sql.from, &self.sql.key_column);
+        let missing: Vec<i64> = self
+            .conn
+            .prepare(&format!(
+                "SELECT rowid FROM {from} WHERE {key_column} NOT IN (SELECT k FROM temp.import_seen) OR {key_column} IS NULL"
+            ))?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for rowid in missing {
+            match self.conn.execute(&format!("DELETE FROM {from} WHERE rowid = ?1"), [rowid]) {
+                Ok(n) => summary.removed += n as u64,
+                Err(e) => kept_missing(summary, sqlite_reason(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(mut self) -> anyhow::Result<()> {
+        if let Some(bulk) = self.bulk.take() {
+            bulk.finish(self.conn)?;
+        }
+        Ok(self.tx.commit()?)
+    }
 }
 
 /// The run's transaction, begun and committed on the connection itself, so that the statements
@@ -353,29 +466,12 @@ impl Drop for Batch<'_> {
     }
 }
 
-/// Note a key the file gives; the line that gave it first when it is there already.
-fn seen(st: &mut Statements, key: &Value, line: u64) -> rusqlite::Result<Option<u64>> {
-    if st.seen.execute(params![key, line as i64])? == 1 {
-        return Ok(None);
-    }
-    st.seen_first.query_row([key], |r| r.get::<_, i64>(0)).map(|l| Some(l as u64))
-}
-
 enum Outcome {
     Added,
     Unchanged,
     Changed(String),
     Conflict(String),
     Refused(String),
-}
-
-/// The table's rows with the key: (rowid, the table's own key as text, the file's columns).
-fn existing(stmt: &mut rusqlite::Statement, key: &Value, n: usize) -> rusqlite::Result<Vec<(i64, String, Vec<Value>)>> {
-    let rows = stmt.query_map([key], |r| {
-        let values = (0..n).map(|i| r.get::<_, Value>(i + 2)).collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), values))
-    })?;
-    rows.collect()
 }
 
 /// A constraint SQLite refused, without values (its messages name tables and columns).
@@ -386,5 +482,143 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
         }
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
         other => other.to_string(),
+    }
+}
+
+/// A row `--delete-missing` would remove that the database kept (other rows refer to it).
+fn kept_missing(summary: &mut Summary, reason: String) {
+    summary.refused += 1;
+    summary.problems.push(Problem {
+        line: 0,
+        kind: "refused",
+        reason: format!("a row missing from the file was kept: {reason}"),
+    });
+}
+
+/// Another backend (PostgreSQL): each statement through the store seam, in a transaction per
+/// batch; each row written under a savepoint, so that a row the database refuses is left out
+/// and the transaction goes on. The keys seen are kept in a temporary table of the session.
+struct DbSink<'c> {
+    conn: &'c dyn Conn,
+    tx: Option<Box<dyn crate::store::db::Tx + 'c>>,
+    sql: Sql,
+    columns: usize,
+}
+
+impl<'c> DbSink<'c> {
+    fn begin(conn: &'c dyn Conn, sql: Sql, columns: usize) -> anyhow::Result<DbSink<'c>> {
+        let tx = conn.begin()?;
+        tx.run("CREATE TEMP TABLE IF NOT EXISTS import_seen (k text PRIMARY KEY, line bigint NOT NULL)", &[])?;
+        tx.run("DELETE FROM pg_temp.import_seen", &[])?;
+        Ok(DbSink { conn, tx: Some(tx), sql, columns })
+    }
+
+    fn tx(&self) -> &dyn Db {
+        self.tx.as_deref().expect("a transaction is open while the run goes")
+    }
+
+    /// Run a statement under a savepoint: `Err` with the database's reason when it refused it.
+    fn guarded(&self, sql: &str, params: &[Value]) -> anyhow::Result<Result<usize, String>> {
+        let tx = self.tx();
+        tx.run("SAVEPOINT import_row", &[])?;
+        let done = tx.run(sql, params);
+        if done.is_err() {
+            tx.run("ROLLBACK TO import_row", &[])?;
+        }
+        tx.run("RELEASE import_row", &[])?;
+        Ok(done.map_err(|e| db_reason(&e)))
+    }
+}
+
+/// A key as the text the temporary table of keys holds.
+fn key_text(key: &Value) -> Value {
+    match key {
+        Value::Integer(i) => Value::Text(i.to_string()),
+        Value::Real(r) => Value::Text(r.to_string()),
+        other => other.clone(),
+    }
+}
+
+impl Sink for DbSink<'_> {
+    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>> {
+        let tx = self.tx();
+        let k = key_text(key);
+        let added = tx.run(
+            "INSERT INTO pg_temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[k.clone(), Value::Integer(line as i64)],
+        )?;
+        if added == 1 {
+            return Ok(None);
+        }
+        Ok(Some(tx.one("SELECT line FROM pg_temp.import_seen WHERE k = ?1", &[k], |r| r.get::<i64>(0))? as u64))
+    }
+
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(i64, String, Vec<Value>)>> {
+        let n = self.columns;
+        self.tx().all(&self.sql.select, std::slice::from_ref(key), |r| {
+            let values = (0..n).map(|i| r.get::<Value>(i + 2)).collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((r.get(0)?, r.get::<Option<String>>(1)?.unwrap_or_default(), values))
+        })
+    }
+
+    fn write(&mut self, rowid: Option<i64>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
+        Ok(match rowid {
+            None => self.guarded(&self.sql.insert, row)?,
+            Some(rowid) => {
+                let mut params = row.to_vec();
+                params.push(Value::Integer(rowid));
+                self.guarded(&self.sql.update, &params)?
+            }
+        }
+        .map(|_| ()))
+    }
+
+    fn db(&self) -> &dyn Db {
+        self.tx()
+    }
+
+    fn next(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit()?;
+        }
+        self.tx = Some(self.conn.begin()?);
+        Ok(())
+    }
+
+    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
+        let (from, key_column) = (&self.sql.from, &self.sql.key_column);
+        let missing: Vec<i64> = self.tx().all(
+            &format!(
+                "SELECT rowid FROM {from} WHERE CAST({key_column} AS TEXT) NOT IN (SELECT k FROM pg_temp.import_seen) OR {key_column} IS NULL"
+            ),
+            &[],
+            |r| r.get(0),
+        )?;
+        for rowid in missing {
+            match self.guarded(&format!("DELETE FROM {from} WHERE rowid = ?1"), &[Value::Integer(rowid)])? {
+                Ok(n) => summary.removed += n as u64,
+                Err(why) => kept_missing(summary, why),
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(mut self) -> anyhow::Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A constraint PostgreSQL refused, said as [`sqlite_reason`] says SQLite's.
+fn db_reason(e: &anyhow::Error) -> String {
+    let db = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()).and_then(|p| p.as_db_error());
+    match db {
+        Some(d) if *d.code() == postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
+            "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
+        }
+        Some(d) => d.message().to_owned(),
+        None => format!("{e:#}"),
     }
 }

@@ -133,6 +133,12 @@ impl Db for Pg {
         Ok(self.statement(sql, params)?.columns().iter().map(|c| c.name().to_owned()).collect())
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
+        // A savepoint's statements go as they are: `ROLLBACK TO` must run in a transaction a
+        // failed statement aborted, where nothing can be prepared.
+        if params.is_empty() && is_savepoint_statement(sql) {
+            self.client.borrow_mut().batch_execute(sql)?;
+            return Ok(0);
+        }
         let stmt = self.statement(sql, params)?;
         let params: Vec<Param> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
@@ -191,6 +197,13 @@ impl Db for PgTx<'_> {
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         self.db.each(sql, params, f)
     }
+}
+
+/// `SAVEPOINT x`, `RELEASE x`, `ROLLBACK TO x`.
+fn is_savepoint_statement(sql: &str) -> bool {
+    let first = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+    matches!(first.as_str(), "SAVEPOINT" | "RELEASE")
+        || sql.trim_start().to_ascii_uppercase().starts_with("ROLLBACK TO")
 }
 
 /// A column's value as SQLite's kinds: integers (and booleans) as integers, text, bytes, reals.

@@ -84,13 +84,18 @@ fn the_erase_command_holds_no_sql_and_no_transaction() {
 /// `src/commands/` parses, asks and renders: the procedures, each owning its transaction, are in
 /// `rights::<right>` (and `notify`, `rights::intake`, `rights::deliver`).
 const COMMANDS_WITH_TRANSACTIONS: &[(&str, &str)] = &[
-    ("check.rs", "a read-only snapshot for the streaming check --stdin (nothing is written)"),
+    ("audit.rs", "a read-only snapshot: audit anchor verifies the chain and reads its head in one"),
+    ("check.rs", "a read-only snapshot per worker of the streaming check --stdin (nothing is written)"),
     ("init.rs", "creating a store and loading its company file, before any right applies"),
+    ("mod.rs", "a read-only snapshot for the commands that only read a PostgreSQL store"),
 ];
 
-/// Whether the code begins a transaction (checked, unchecked, with a behaviour, or by hand).
+/// Whether the code begins a transaction (checked, unchecked, with a behaviour, or by hand; on
+/// either backend through the store seam).
 fn opens_transaction(code: &str) -> bool {
-    ["transaction(", "transaction_with_behavior(", "Transaction::new"].iter().any(|sign| code.contains(sign))
+    ["transaction(", "transaction_with_behavior(", "Transaction::new", ".begin()", ".snapshot()"]
+        .iter()
+        .any(|sign| code.contains(sign))
 }
 
 #[test]

@@ -1825,6 +1825,20 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
             dsr::store::postgres::forensic::residue(&mut c, s.name(), table, address.as_bytes()).unwrap().unwrap();
         assert!(left.is_empty(), "{table}: {left:?}");
     }
+    // The nightly run reads the pages as well: an approved plan carried out by `erase --due`.
+    let third = addresses_on_file(&env, 3).remove(2);
+    let out = on_pg(&["--json", "erase", "--email", &third]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
+    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    assert_eq!(on_pg(&["erase", &id, "--approve"]).status.code(), Some(0));
+    let out = on_pg(&["--json", "erase", "--due"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["applied"][0], id.as_str());
+    for table in ["email_address", "customer", "login_account"] {
+        let left = dsr::store::postgres::forensic::residue(&mut c, s.name(), table, third.as_bytes()).unwrap().unwrap();
+        assert!(left.is_empty(), "{table}: {left:?}");
+    }
     // A role that may not read raw pages: the erasure stands (exit 0) and says the pages were not read.
     let role = format!("dsr_plain_{}", std::process::id());
     c.batch_execute(&format!(
@@ -1848,6 +1862,17 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // And so does the nightly run under that role.
+    let fourth = addresses_on_file(&env, 4).remove(3);
+    let out = as_plain(&["--json", "erase", "--email", &fourth]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
+    assert_eq!(as_plain(&["verify", &id, &code]).status.code(), Some(0));
+    assert_eq!(as_plain(&["erase", &id, "--approve"]).status.code(), Some(0));
+    let out = as_plain(&["erase", "--due"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("dsr erase --due: ") && said.contains("may not read raw pages"), "{said}");
     drop(c);
     drop(on_pg);
     drop(as_plain);

@@ -84,7 +84,7 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
         }
     }
     erase::decide::approve(ctx.conn, ctx.clock, &req)?;
-    let erased = erased_values(ctx, &s)?;
+    let erased = erase::values_to_look_for(ctx.conn, s.person_id)?;
     let done = erase::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &fresh)?;
     finish(ctx, &req, &fresh, done, &erased)
 }
@@ -92,7 +92,7 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
 /// `erase REQ --yes`: the plan made, shown and applied in one transaction (see
 /// [`erase::carry_out::confirmed`]); a stored plan the data no longer match is refused as above.
 fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> anyhow::Result<Code> {
-    let erased = erased_values(ctx, s)?;
+    let erased = erase::values_to_look_for(ctx.conn, s.person_id)?;
     let out = ctx.out;
     let shown = |plan: &Plan| -> anyhow::Result<()> {
         if !out.json {
@@ -116,28 +116,24 @@ fn finish(ctx: &mut Session, req: &Request, plan: &Plan, done: u64, erased: &[St
     report(ctx, req, plan, done)?;
     let touched = erase::touched(plan);
     ctx.conn.after_erasure(&touched)?;
-    // Where the backend can read its pages (PostgreSQL with pageinspect): no erased value left.
-    let left = ctx.conn.residue(&touched, erased)?;
+    no_value_left(ctx, "dsr erase", &touched, erased)?;
+    Ok(Code::Ok)
+}
+
+/// Where the backend can read its pages (PostgreSQL with pageinspect): no erased value left in
+/// `touched` after [`crate::store::db::Conn::after_erasure`]. Each table that was not read or
+/// still holds one is told on stderr; one that holds one is exit 23.
+pub(crate) fn no_value_left(ctx: &Session, command: &str, touched: &[String], erased: &[String]) -> anyhow::Result<()> {
+    let left = ctx.conn.residue(touched, erased)?;
     for (table, why) in &left {
-        ctx.out.status(&format!("dsr erase: {table}: {why}"))?;
+        ctx.out.status(&format!("{command}: {table}: {why}"))?;
     }
     let kept: Vec<&str> =
         left.iter().filter(|(_, why)| !why.starts_with("not read")).map(|(t, _)| t.as_str()).collect();
     if !kept.is_empty() {
         return Err(Error::BytesRemain(kept.join(", ")).into());
     }
-    Ok(Code::Ok)
-}
-
-/// The person's identifiers (addresses, numbers, cookie ids), read before the erasure so that
-/// its check can look for them in the backend's pages afterwards (PostgreSQL only: on SQLite
-/// `secure_delete` overwrites them and nothing is read).
-fn erased_values(ctx: &Session, s: &crate::subject::Subject) -> anyhow::Result<Vec<String>> {
-    if ctx.conn.sqlite().is_some() {
-        return Ok(Vec::new());
-    }
-    let map = crate::store::personal::DataMap::load(ctx.conn)?;
-    Ok(map.remembered_identifiers(ctx.conn, s.person_id)?.into_iter().map(|(_, v)| v).collect())
+    Ok(())
 }
 
 /// Put the plan on or off hold and say what state it is in now.

@@ -219,6 +219,17 @@ fn make_plan(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) 
     })
 }
 
+/// A person's identifiers (addresses, numbers, cookie ids), read before their erasure so that
+/// the backend's pages can be searched for them afterwards (`Conn::residue`; PostgreSQL only: on
+/// SQLite `secure_delete` overwrites them and nothing is read).
+pub fn values_to_look_for(conn: &dyn Db, person_id: i64) -> anyhow::Result<Vec<String>> {
+    if conn.sqlite().is_some() {
+        return Ok(Vec::new());
+    }
+    let map = DataMap::load(conn)?;
+    Ok(map.remembered_identifiers(conn, person_id)?.into_iter().map(|(_, v)| v).collect())
+}
+
 /// The tables an applied plan removed or changed rows in, with dsr's own records of the person
 /// (their notes, corrections, requests and queued letters), for [`crate::store::db::Conn::after_erasure`].
 pub fn touched(plan: &Plan) -> Vec<String> {

@@ -22,6 +22,10 @@ pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Cod
         false => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
     };
     let wal = ctx.conn.after_erasure(&touched);
+    let pages = match &wal {
+        Ok(()) => super::no_value_left(ctx, "dsr erase --due", &touched, &sum.erased),
+        Err(_) => Ok(()),
+    };
     ctx.out.status(&format!(
         "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),
@@ -46,6 +50,7 @@ pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Cod
         return Ok(Code::Failure);
     }
     wal?;
+    pages?;
     Ok(if sum.replanned.is_empty() { Code::Ok } else { Code::StalePlan })
 }
 
@@ -74,6 +79,10 @@ pub fn replay(
         false => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
     };
     let wal = ctx.conn.after_erasure(&touched);
+    let pages = match &wal {
+        Ok(()) => super::no_value_left(ctx, "dsr erase --replay", &touched, &done.erased),
+        Err(_) => Ok(()),
+    };
     ctx.out.status(&format!(
         "dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again",
         done.known_hashes,
@@ -83,5 +92,6 @@ pub fn replay(
         ctx.out.json(&json!({"format_version": 1, "known_hashes": done.known_hashes, "replayed": done.replayed}))?;
     }
     wal?;
+    pages?;
     Ok(Code::Ok)
 }

@@ -21,6 +21,9 @@ pub struct DueSummary {
     /// Approved plans an officer put on hold.
     pub on_hold: Vec<String>,
     pub failed: Vec<(String, String)>,
+    /// The identifiers of the people erased, to look for in the backend's pages afterwards.
+    #[serde(skip)]
+    pub erased: Vec<String>,
 }
 
 /// Carry out every approved plan that is due, under the store's run lock. What the plans queued
@@ -49,15 +52,19 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
         }
     }
     for id in ready {
-        let result = (|| -> anyhow::Result<()> {
+        let result = (|| -> anyhow::Result<Vec<String>> {
             let (req, s) = crate::rights::verified(store, &id, Kind::Erase)?;
             super::stored::refuse_legal_claims(store, &s)?;
             let stored = super::stored::stored(store, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
+            let values = super::values_to_look_for(store, s.person_id)?;
             super::carry_out::apply(store, clock, &req, &s, &stored.plan)?;
-            Ok(())
+            Ok(values)
         })();
         match result {
-            Ok(()) => sum.applied.push(id),
+            Ok(values) => {
+                sum.applied.push(id);
+                sum.erased.extend(values);
+            }
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StalePlan(_))) => sum.replanned.push(id),
             Err(e) => sum.failed.push((id, format!("{e:#}"))),
         }

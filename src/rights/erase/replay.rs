@@ -30,6 +30,9 @@ pub struct Replayed {
 pub struct Replay {
     pub known_hashes: usize,
     pub replayed: Vec<Replayed>,
+    /// The identifiers of the people erased again, to look for in the backend's pages afterwards.
+    #[serde(skip)]
+    pub erased: Vec<String>,
 }
 
 /// Erase again, under the store's run lock, everyone an earlier erasure removed. `journal` names
@@ -60,9 +63,10 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             people.insert(person, req.clone());
         }
     })?;
-    let mut replayed = Vec::new();
+    let (mut replayed, mut erased) = (Vec::new(), Vec::new());
     for (person, original) in &people {
         let s = crate::subject::subject(conn, *person)?;
+        erased.extend(super::values_to_look_for(conn, *person)?);
         let txn = conn.begin()?;
         let tx: &dyn crate::store::db::Db = &*txn;
         // The restored store may still hold the erasure request itself as open: it was carried out.
@@ -99,5 +103,5 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
         txn.commit()?;
         replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });
     }
-    Ok(Replay { known_hashes: wanted.len(), replayed })
+    Ok(Replay { known_hashes: wanted.len(), replayed, erased })
 }

@@ -1324,17 +1324,78 @@ fn register_apply_changes_refuses_and_makes_tables_the_same_on_postgresql() {
         audit_actions(dsr_on_postgres(env.dir.path(), &url, s.name(), &["--json", "audit", "log"])),
         audit_actions(env.run(&["--json", "audit", "log"]))
     );
-    // A company database cannot be attached to a PostgreSQL store.
+    // A company database that is a SQLite file cannot be attached to a PostgreSQL store.
     let mut with_db = before.clone();
     with_db.push_str("\n[[database]]\nname = \"shop\"\npath = \"shop.sqlite\"\n");
     std::fs::write(env.path("withdb.toml"), with_db).unwrap();
     let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["register", "apply", "withdb.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("cannot attach SQLite files"),
+        String::from_utf8_lossy(&out.stderr).contains("a SQLite file cannot be attached there"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn a_company_schema_in_the_same_postgresql_database_is_read_answered_and_erased_in_place() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "in_place");
+    migrate_into(&env, &url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), None);
+    // The company's own schema beside dsr's, with a table whose rows hang from dsr's people.
+    let shop = format!("shop_{}", std::process::id());
+    let mut c = s.client();
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {shop} CASCADE; CREATE SCHEMA {shop};
+         CREATE TABLE {shop}.loyalty_card (id bigint PRIMARY KEY, person_id bigint NOT NULL REFERENCES {store}.person (id),
+                                           card_email text NOT NULL);
+         INSERT INTO {shop}.loyalty_card SELECT 1, person_id, 'cards@example.nl' FROM {store}.email_address
+          WHERE address = 'jan.devries@example.nl';",
+        store = s.name()
+    ))
+    .unwrap();
+    let mut file = String::from_utf8(env.run(&["register", "export"]).stdout).unwrap();
+    let card = format!(
+        "\n[[database]]\nname = \"{shop}\"\npath = \"postgres:\"\n\n[[table]]\nname = \"loyalty_card\"\ndatabase = \"{shop}\"\ncategory = \"email\"\n\n\
+         [table.link]\ncolumn = \"person_id\"\nparent = \"person\"\n\n[[table.identifier]]\ncolumn = \"card_email\"\nkind = \"email\"\n"
+    );
+    file.push_str(&card);
+    std::fs::write(pg_dir.path().join("in-place.toml"), &file).unwrap();
+    std::fs::write(pg_dir.path().join("missing.toml"), file.replace(&shop, "nowhere")).unwrap();
+    let out = on_pg(&["register", "apply", "missing.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("has no schema \"nowhere\""), "{said}");
+    let out = on_pg(&["register", "apply", "in-place.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Found by the card's address, answered with the card, erased at the source.
+    let out = on_pg(&["--json", "lookup", "--email", "CARDS@example.nl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = verified_request(&on_pg, pg_dir.path(), &["access", "--email", "jan.devries@example.nl"]);
+    let out = on_pg(&["--json", "access", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cards@example.nl"));
+    let id = verified_request(&on_pg, pg_dir.path(), &["erase", "--email", "jan.devries@example.nl"]);
+    let out = on_pg(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: i64 = c.query_one(&format!("SELECT count(*) FROM {shop}.loyalty_card"), &[]).unwrap().get(0);
+    assert_eq!(left, 0, "the card is erased in the company's schema");
+    assert_eq!(on_pg(&["--json", "lookup", "--email", "cards@example.nl"]).status.code(), Some(3));
+    c.batch_execute(&format!("DROP SCHEMA {shop} CASCADE")).unwrap();
+}
+
+/// A request opened on a PostgreSQL store and verified with the code from its outbox; its id.
+fn verified_request(on_pg: Runner, dir: &std::path::Path, open: &[&str]) -> String {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(open);
+    let out = on_pg(&args);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(dir, &id).expect("a code letter");
+    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    id
 }
 
 #[test]

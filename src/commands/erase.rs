@@ -114,7 +114,7 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
 fn finish(ctx: &mut Session, req: &Request, plan: &Plan, done: u64, erased: &[String]) -> anyhow::Result<Code> {
     super::flush(ctx.conn, ctx.clock, ctx.opened)?;
     report(ctx, req, plan, done)?;
-    let touched = erase::touched(plan);
+    let touched = erase::touched(&*crate::store::personal::DataMap::load(ctx.conn)?, plan);
     ctx.conn.after_erasure(&touched)?;
     no_value_left(ctx, "dsr erase", &touched, erased)?;
     Ok(Code::Ok)

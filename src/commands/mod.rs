@@ -212,16 +212,11 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
-            // Company databases are SQLite files: a PostgreSQL store attaches none.
+            // A company database of a PostgreSQL store is a schema of the same database.
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Apply(a)) }) => {
-                let attach = |dbs: &[crate::map::Database]| match dbs.first() {
-                    None => Ok(()),
-                    Some(d) => Err(anyhow::anyhow!(
-                        "company database {:?}: a PostgreSQL store cannot attach SQLite files; keep the tables in the store's database",
-                        d.name
-                    )),
-                };
-                return on_postgres_session(url, out, |s| register::apply(s, attach, a));
+                return on_postgres_session(url, out, |s| {
+                    register::apply(s, crate::store::postgres::company_schemas, a)
+                });
             }
             // A company file is checked on its own (in a store in memory); its company databases'
             // paths are read from the directory dsr runs in, where a PostgreSQL store's files are.

@@ -20,7 +20,8 @@ pub fn register(ctx: &mut Ctx, args: &RegisterArgs) -> anyhow::Result<Code> {
         Some(RegisterCommand::Apply(a)) => {
             // The company databases of the file are attached (relative paths from the store's directory).
             let (conn, path) = (&ctx.store.conn, ctx.store.path.clone());
-            let attach = |dbs: &[crate::map::Database]| crate::store::attached::attach_anew(conn, &path, dbs);
+            let attach =
+                |_: &dyn Db, dbs: &[crate::map::Database]| crate::store::attached::attach_anew(conn, &path, dbs);
             return apply(
                 &mut Session { conn: &ctx.store, clock: &ctx.clock, out: &ctx.out, opened: &mut None },
                 attach,
@@ -81,7 +82,7 @@ pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: 
 /// its company databases made usable by `attach` first. On either backend.
 pub fn apply(
     ctx: &mut Session,
-    attach: impl FnOnce(&[crate::map::Database]) -> anyhow::Result<()>,
+    attach: impl FnOnce(&dyn Db, &[crate::map::Database]) -> anyhow::Result<()>,
     args: &RegisterApplyArgs,
 ) -> anyhow::Result<Code> {
     use sha2::{Digest, Sha256};
@@ -91,7 +92,7 @@ pub fn apply(
         crate::map::locate(&text, &mut problems);
         super::init::refused(path, &problems)
     };
-    if let Err(e) = attach(&file.database) {
+    if let Err(e) = attach(ctx.conn, &file.database) {
         return Err(refused(vec![crate::map::Problem { line: None, key: "database".into(), what: format!("{e:#}") }]));
     }
     let trial = crate::map::apply::trial(ctx.conn, &file)?.map_err(refused)?;

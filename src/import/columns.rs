@@ -41,7 +41,8 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
         Dialect::Postgres => {
             "SELECT column_name::text, CASE data_type WHEN 'bytea' THEN 'BLOB' WHEN 'jsonb' THEN 'ANY' ELSE data_type::text END
              FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = ?1 AND column_name <> 'rowid' AND ?2 = 'main'
+             WHERE table_schema = CASE WHEN ?2 = 'main' THEN current_schema() ELSE ?2 END AND table_name = ?1
+               AND column_name <> 'rowid'
              ORDER BY ordinal_position"
         }
     };

@@ -139,7 +139,7 @@ impl Serialize for RowStream<'_> {
             })
         });
         if let Err(e) = result {
-            return Err(S::Error::custom(failure.unwrap_or_else(|| e.to_string())));
+            return Err(S::Error::custom(failure.unwrap_or_else(|| format!("{e:#}"))));
         }
         seq.end()
     }
@@ -212,7 +212,12 @@ pub fn each_row_of(
         (Some(own), true) => personal::condition(own),
         _ => "1 = 1".to_owned(),
     };
-    let sql = format!("SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY rowid", scope.from, scope.filter);
+    let sql = format!(
+        "SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY {}",
+        scope.from,
+        scope.filter,
+        map.row_order(conn, table)
+    );
     // What a column shows: nothing for an internal one, the map's statement for one never
     // disclosed, else its value.
     let shown = |name: &str| -> Option<Option<Value>> {

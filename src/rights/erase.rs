@@ -172,7 +172,7 @@ fn make_plan(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) 
     let mut hash = Sha256::new();
     for st in &mut steps {
         let from = map.sql_name(&st.table);
-        let sql = format!("SELECT * FROM {from} WHERE {} ORDER BY rowid", st.filter);
+        let sql = format!("SELECT * FROM {from} WHERE {} ORDER BY {}", st.filter, map.row_order(conn, &st.table));
         hash.update(st.table.as_bytes());
         st.rows = match conn.sqlite() {
             Some(sqlite) => {
@@ -232,17 +232,17 @@ pub fn values_to_look_for(conn: &dyn Db, person_id: i64) -> anyhow::Result<Vec<S
 
 /// The tables an applied plan removed or changed rows in, with dsr's own records of the person
 /// (their notes, corrections, requests and queued letters), for [`crate::store::db::Conn::after_erasure`].
-pub fn touched(plan: &Plan) -> Vec<String> {
+pub fn touched(map: &DataMap, plan: &Plan) -> Vec<String> {
     let mut out: Vec<String> =
-        plan.steps.iter().filter(|st| st.rows > 0 && st.action != "keep").map(|st| st.table.clone()).collect();
+        plan.steps.iter().filter(|st| st.rows > 0 && st.action != "keep").map(|st| map.sql_name(&st.table)).collect();
     out.extend(OWN_TOUCHED.iter().map(|t| (*t).to_owned()));
     out
 }
 
-/// Every table an erasure can change: the map's own tables (not those of a company database)
-/// and dsr's records of people.
+/// Every table an erasure can change: the map's tables (as SQL names them: `shop.orders` in a
+/// company database) and dsr's records of people.
 pub fn touched_by_any(map: &DataMap) -> Vec<String> {
-    let mut out: Vec<String> = map.tables.iter().filter(|t| t.database.is_none()).map(|t| t.name.clone()).collect();
+    let mut out: Vec<String> = map.tables.iter().map(|t| t.sql_name()).collect();
     out.extend(OWN_TOUCHED.iter().map(|t| (*t).to_owned()));
     out
 }

@@ -57,6 +57,9 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
     for d in databases {
         let path = resolve(store, &d.path);
         let mismatch = |detail: String| Error::DatabaseMismatch { name: d.name.clone(), path: path.clone(), detail };
+        if d.path == "postgres:" {
+            return Err(mismatch("it names a schema of a PostgreSQL store; this store is a SQLite file".into()).into());
+        }
         let mut header = [0u8; 16];
         match std::fs::File::open(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

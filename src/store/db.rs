@@ -264,9 +264,11 @@ impl Conn for Pg {
         let mut names: Vec<&String> = tables.iter().collect();
         names.sort();
         names.dedup();
+        let schema = crate::store::postgres::ident(self.schema());
         for t in names {
             // Each table on its own: VACUUM runs outside a transaction, one table at a time.
-            self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {}", crate::store::postgres::ident(t)))?;
+            let table = crate::store::postgres::forensic::qualified(&schema, t);
+            self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {table}"))?;
         }
         Ok(())
     }

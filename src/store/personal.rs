@@ -81,6 +81,16 @@ impl DataMap {
         self.table(name).map_or_else(|| name.to_owned(), Table::sql_name)
     }
 
+    /// The order a table's rows are read in: SQLite's rowid (and the `rowid` column a PostgreSQL
+    /// store's own tables carry); a table in a company's schema of a PostgreSQL store has no
+    /// rowid, and is read in the order of its key.
+    pub fn row_order(&self, db: &dyn Db, name: &str) -> String {
+        match self.table(name) {
+            Some(t) if t.database.is_some() && db.dialect() == crate::store::db::Dialect::Postgres => t.key.clone(),
+            _ => "rowid".into(),
+        }
+    }
+
     /// The table whose rows are the people.
     pub fn root(&self) -> Option<&Table> {
         self.tables.iter().find(|t| t.root)

@@ -81,7 +81,13 @@ impl DataMap {
             return Ok(None);
         };
         let Some(scope) = self.scope(&t.name) else { return Ok(None) };
-        let sql = format!("SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT 1", t.key, scope.from, scope.filter);
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1",
+            t.key,
+            scope.from,
+            scope.filter,
+            self.row_order(db, &t.name)
+        );
         db.first(&sql, &[Value::Integer(person)], |r| r.get(0))
     }
 
@@ -89,7 +95,8 @@ impl DataMap {
     pub fn identifier_of(&self, db: &dyn Db, kind: IdentifierKind, person: i64) -> anyhow::Result<Option<String>> {
         for (table, column) in self.identifiers(kind) {
             let Some(scope) = self.scope(&table.name) else { continue };
-            let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY rowid LIMIT 1", scope.from, scope.filter);
+            let order = self.row_order(db, &table.name);
+            let sql = format!("SELECT {column} FROM {} WHERE {} ORDER BY {order} LIMIT 1", scope.from, scope.filter);
             if let Some(v) = db.first(&sql, &[Value::Integer(person)], |r| r.get(0))? {
                 return Ok(Some(v));
             }
@@ -117,7 +124,7 @@ impl DataMap {
             let Some(id) = t.identifier.iter().find(|i| i.kind == IdentifierKind::Email) else { continue };
             let Some(scope) = self.scope(&t.name) else { continue };
             let shown = id.written_in.as_deref().unwrap_or(&id.column);
-            let order = id.preferred.as_deref().unwrap_or("rowid");
+            let order = id.preferred.clone().unwrap_or_else(|| self.row_order(conn, &t.name));
             let sql = format!(
                 "SELECT {shown} FROM {} WHERE {} ORDER BY ({} = ?2) DESC, {order} LIMIT 1",
                 scope.from, scope.filter, id.column

@@ -123,22 +123,25 @@ impl DataMap {
         let keeps = self.table(name).and_then(|t| t.erase.referenced_by.as_ref());
         let mut out = Vec::new();
         // The foreign keys of a table that point at `name`: SQLite's pragma, PostgreSQL's catalog
-        // (in the schema of dsr's records, in the order of the constraints' columns).
+        // (in the order of the constraints' columns).
         let sql = match conn.dialect() {
             crate::store::db::Dialect::Sqlite => {
-                r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2"#
+                r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2 AND ?4 = ?4"#
             }
             crate::store::db::Dialect::Postgres => {
                 "SELECT a.attname::text FROM pg_constraint c
                    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
-                  WHERE c.contype = 'f' AND c.conrelid = to_regclass(current_schema() || '.' || ?1)
-                    AND c.confrelid = to_regclass(current_schema() || '.' || ?2) AND ?3 = ?3
+                  WHERE c.contype = 'f'
+                    AND c.conrelid = to_regclass(quote_ident(CASE WHEN ?3 = 'main' THEN current_schema() ELSE ?3 END) || '.' || quote_ident(?1))
+                    AND c.confrelid = to_regclass(quote_ident(CASE WHEN ?4 = 'main' THEN current_schema() ELSE ?4 END) || '.' || quote_ident(?2))
                   ORDER BY c.conname, a.attnum"
             }
         };
+        // On PostgreSQL a company database is a schema of the same database.
+        let target = self.table(name).and_then(|t| t.database.as_deref()).unwrap_or("main");
         for t in &self.tables {
             let schema = t.database.as_deref().unwrap_or("main");
-            let params = [text(&t.name), text(name), text(schema)];
+            let params = [text(&t.name), text(name), text(schema), text(target)];
             for column in conn.all(sql, &params, |r| r.get::<String>(0))? {
                 let link = t.link.as_ref().is_some_and(|l| l.column == column && l.parent == name);
                 let kept = keeps.is_some_and(|k| k.table == t.name && k.column == column);

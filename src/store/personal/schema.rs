@@ -122,8 +122,8 @@ pub fn columns_of(conn: &dyn Db, table: &str) -> anyhow::Result<Option<Vec<Strin
 }
 
 /// The columns of a table of one attached database (`main` for the store), in order; `None`
-/// when it has no such table. On PostgreSQL the store's schema is `main`, and no company
-/// database is attached; the `rowid` column the translation adds is not the table's own.
+/// when it has no such table. On PostgreSQL `main` is the store's schema and a company database
+/// is a schema of the same database; the `rowid` column the translation adds is not the table's own.
 pub fn columns_in(conn: &dyn Db, schema: &str, table: &str) -> anyhow::Result<Option<Vec<String>>> {
     let columns: Vec<String> = match conn.dialect() {
         Dialect::Sqlite => {
@@ -138,12 +138,12 @@ pub fn columns_in(conn: &dyn Db, schema: &str, table: &str) -> anyhow::Result<Op
                 r.get(0)
             })?
         }
-        Dialect::Postgres if schema != "main" => return Ok(None),
         Dialect::Postgres => conn.all(
             "SELECT column_name::text FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = ?1 AND column_name <> 'rowid'
+             WHERE table_schema = CASE WHEN ?2 = 'main' THEN current_schema() ELSE ?2 END AND table_name = ?1
+               AND column_name <> 'rowid'
              ORDER BY ordinal_position",
-            &[text(table)],
+            &[text(table), text(schema)],
             |r| r.get(0),
         )?,
     };

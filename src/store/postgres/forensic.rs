@@ -65,6 +65,15 @@ fn pageinspect(client: &mut impl GenericClient) -> Result<Option<String>, postgr
 
 /// The pages of a table, its indexes and its TOAST table that hold any of `needles`, each page
 /// read once.
+/// A table of the store's schema (`name`), or of a company's schema of the same database
+/// (`shop.name`, a `[[database]]` of the map), as SQL.
+pub fn qualified(schema: &str, table: &str) -> String {
+    match table.split_once('.') {
+        Some((other, name)) => format!("{}.{}", super::ident(other), super::ident(name)),
+        None => format!("{schema}.{}", super::ident(table)),
+    }
+}
+
 fn pages_holding(
     client: &mut impl GenericClient,
     namespace: &str,
@@ -79,7 +88,7 @@ fn pages_holding(
                  OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = $1::text::regclass)
                  OR c.oid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::text::regclass)
                  OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = (SELECT reltoastrelid FROM pg_class WHERE oid = $1::text::regclass))",
-            &[&format!("{schema}.{}", super::ident(table))],
+            &[&qualified(schema, table)],
         )?
         .iter()
         .map(|r| r.get(0))
@@ -124,7 +133,7 @@ pub fn after_erasure(
     let needles: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
     let mut left = Vec::new();
     for table in tables {
-        let name = format!("{schema}.{}", super::ident(table));
+        let name = qualified(schema, table);
         let pages: i64 = client
             .query_one(
                 "SELECT coalesce(pg_total_relation_size(to_regclass($1)), 0) / current_setting('block_size')::bigint",

@@ -213,6 +213,29 @@ fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
     None
 }
 
+/// The company databases of a map on a PostgreSQL store: each a schema of the store's own
+/// database, named as the map's tables name it (`database = "shop"`: the schema `shop`), with
+/// `path = "postgres:"`. A SQLite file cannot be attached there.
+pub fn company_schemas(conn: &dyn crate::store::db::Db, databases: &[crate::map::Database]) -> anyhow::Result<()> {
+    for d in databases {
+        if d.path != "postgres:" {
+            anyhow::bail!(
+                "company database {:?}: on a PostgreSQL store a company database is a schema of the same database: write path = \"postgres:\" (a SQLite file cannot be attached there)",
+                d.name
+            );
+        }
+        let there: bool = conn.one(
+            "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?1)",
+            &[crate::store::db::text(&d.name)],
+            |r| r.get(0),
+        )?;
+        if !there {
+            anyhow::bail!("company database {:?}: the PostgreSQL database has no schema {:?}", d.name, d.name);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,7 +58,10 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
         let path = resolve(store, &d.path);
         let mismatch = |detail: String| Error::DatabaseMismatch { name: d.name.clone(), path: path.clone(), detail };
         if d.path == "postgres:" {
-            return Err(mismatch("it names a schema of a PostgreSQL store; this store is a SQLite file".into()).into());
+            return Err(mismatch(
+                "it names a schema of a PostgreSQL store, which a SQLite file cannot attach (on PostgreSQL, `dsr init` makes the store without it and `dsr register apply` adds it)".into(),
+            )
+            .into());
         }
         let mut header = [0u8; 16];
         match std::fs::File::open(&path) {

@@ -230,8 +230,9 @@ pub fn each_row_of(
         // PostgreSQL: the same row as SQLite's `SELECT *`, without the `rowid` column that
         // stands in for SQLite's own.
         let param = [crate::store::db::Value::Integer(s.person_id)];
+        // Streamed as the server sends the rows: a person may have a million log lines.
         let names = conn.column_names(&sql, &param)?;
-        return conn.each(&sql, &param, &mut |r| {
+        return conn.stream(&sql, &param, &mut |r| {
             let mut obj = Map::with_capacity(names.len());
             for (i, name) in names.iter().enumerate().filter(|(_, n)| n.as_str() != "rowid") {
                 match shown(name) {

@@ -194,7 +194,7 @@ fn make_plan(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) 
                 let param = [Value::Integer(s.person_id)];
                 let names = conn.column_names(&sql, &param)?;
                 let mut count = 0;
-                conn.each(&sql, &param, &mut |r| {
+                conn.stream(&sql, &param, &mut |r| {
                     count += 1;
                     for (i, _) in names.iter().enumerate().filter(|(_, n)| n.as_str() != "rowid") {
                         fingerprint(&mut hash, ValueRef::from(&r.get::<Value>(i)?));

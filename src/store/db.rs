@@ -36,6 +36,13 @@ pub trait Db {
     fn place(&self) -> std::path::PathBuf;
     /// The names of the columns a query returns, in order.
     fn column_names(&self, sql: &str, params: &[Value]) -> anyhow::Result<Vec<String>>;
+    /// Each row a query returns, handed to `f` as it arrives, for a read of many rows (a
+    /// person's log lines into an answer): `f` must not run statements of its own on this
+    /// connection. SQLite reads row by row in either method; PostgreSQL's `each` reads all
+    /// rows first.
+    fn stream(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.each(sql, params, f)
+    }
     /// The SQLite connection itself, for the paths that stream many rows without copying them
     /// (the person's rows of a large table); None on PostgreSQL.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

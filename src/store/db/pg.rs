@@ -144,6 +144,18 @@ impl Db for Pg {
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         Ok(self.client.borrow_mut().execute(&stmt, &refs)? as usize)
     }
+    fn stream(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let stmt = self.statement(sql, params)?;
+        let params: Vec<Param> = params.iter().map(Param).collect();
+        let mut client = self.client.borrow_mut();
+        let mut rows = client.query_raw(&stmt, params.iter().map(|p| p as &dyn ToSql))?;
+        while let Some(r) = rows.next()? {
+            let values = (0..r.len()).map(|i| read(&r, i)).collect::<anyhow::Result<Vec<_>>>()?;
+            f(Row(values))?;
+        }
+        Ok(())
+    }
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         let stmt = self.statement(sql, params)?;
         let params: Vec<Param> = params.iter().map(Param).collect();
@@ -193,6 +205,9 @@ impl Db for PgTx<'_> {
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
         self.db.run(sql, params)
+    }
+    fn stream(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.db.stream(sql, params, f)
     }
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         self.db.each(sql, params, f)

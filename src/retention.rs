@@ -356,6 +356,13 @@ pub fn run_with_progress(
     let db: &dyn Db = conn;
     let place = if db.dialect() == Dialect::Postgres { "tid" } else { "INTEGER PRIMARY KEY" };
     db.run(&format!("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id {place})"), &[])?;
+    if db.dialect() == Dialect::Postgres {
+        // The rules' `x NOT IN (SELECT ...)` over a million people: PostgreSQL hashes the
+        // subquery only when the hash fits in work_mem (4 MB by default); otherwise it scans the
+        // subquery's rows for every row tested (hours at 1,000,000 people). This session's own
+        // setting; the server's other sessions keep theirs.
+        db.run("SET work_mem = '256MB'", &[])?;
+    }
     let holds: bool = db.one(
         "SELECT EXISTS (SELECT 1 FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL)",
         &[],

@@ -1378,12 +1378,26 @@ fn a_company_schema_in_the_same_postgresql_database_is_read_answered_and_erased_
     let out = on_pg(&["--json", "access", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cards@example.nl"));
+    // Rows a source exports are imported into it, matched on its key (a company's table has no rowid).
+    let jan: i64 = c.query_one(&format!("SELECT person_id FROM {shop}.loyalty_card WHERE id = 1"), &[]).unwrap().get(0);
+    let cards = format!("id,person_id,card_email\n1,{jan},cards@example.nl\n2,{jan},Second.Card@Example.nl\n");
+    std::fs::write(pg_dir.path().join("cards.csv"), cards).unwrap();
+    let out = on_pg(&["--json", "import", "loyalty_card", "cards.csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&v["import"]["added"], &v["import"]["unchanged"]), (&1.into(), &1.into()), "{v}");
+    std::fs::write(pg_dir.path().join("one.csv"), format!("id,person_id,card_email\n2,{jan},third.card@example.nl\n"))
+        .unwrap();
+    let out = on_pg(&["--json", "import", "loyalty_card", "one.csv", "--delete-missing"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&v["import"]["changed"], &v["import"]["removed"]), (&1.into(), &1.into()), "{v}");
     let id = verified_request(&on_pg, pg_dir.path(), &["erase", "--email", "jan.devries@example.nl"]);
     let out = on_pg(&["erase", &id, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let left: i64 = c.query_one(&format!("SELECT count(*) FROM {shop}.loyalty_card"), &[]).unwrap().get(0);
     assert_eq!(left, 0, "the card is erased in the company's schema");
-    assert_eq!(on_pg(&["--json", "lookup", "--email", "cards@example.nl"]).status.code(), Some(3));
+    assert_eq!(on_pg(&["--json", "lookup", "--email", "third.card@example.nl"]).status.code(), Some(3));
     c.batch_execute(&format!("DROP SCHEMA {shop} CASCADE")).unwrap();
 }
 

@@ -92,7 +92,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         .map_err(|e| Error::invalid("import file", format!("cannot read {}: {e}", opts.file.display())))?;
     let reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;
     let plan = columns::plan(conn, &table, reader.header(), &opts.file)?;
-    let sql = Sql::new(&table, &plan);
+    let sql = Sql::new(&table, &plan, &map.row_order(conn, &table.name));
     let run = Run {
         opts,
         table: &table,
@@ -136,25 +136,28 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
 struct Sql {
     from: String,
     key_column: String,
+    /// What names one row of the table: SQLite's rowid (and the `rowid` column of a PostgreSQL
+    /// store's own tables), or the table's key in a company's schema on PostgreSQL.
+    row_id: String,
     select: String,
     insert: String,
     update: String,
 }
 
 impl Sql {
-    fn new(table: &crate::map::table::Table, plan: &columns::Plan) -> Sql {
+    fn new(table: &crate::map::table::Table, plan: &columns::Plan, row_id: &str) -> Sql {
         let from = table.sql_name();
         let key_column = plan.columns[plan.key].clone();
         let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
         let select = format!(
-            "SELECT rowid, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
+            "SELECT {row_id}, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
             table.key,
             plan.columns.join(", ")
         );
         let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
         let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-        let update = format!("UPDATE {from} SET {} WHERE rowid = ?{}", sets.join(", "), plan.columns.len() + 1);
-        Sql { from, key_column, select, insert, update }
+        let update = format!("UPDATE {from} SET {} WHERE {row_id} = ?{}", sets.join(", "), plan.columns.len() + 1);
+        Sql { from, key_column, row_id: row_id.to_owned(), select, insert, update }
     }
 }
 
@@ -173,11 +176,12 @@ struct Run<'a> {
 trait Sink {
     /// Note a key the file gives; the line that gave it first when it is there already.
     fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>>;
-    /// The table's rows with the key: (rowid, the table's own key as text, the file's columns).
-    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(i64, String, Vec<Value>)>>;
-    /// Add the row, or change the row `rowid` to it: `Err` with the reason when the database
-    /// refused it (the row is then left out, the run goes on).
-    fn write(&mut self, rowid: Option<i64>, row: &[Value]) -> anyhow::Result<Result<(), String>>;
+    /// The table's rows with the key: (what names the row, see [`Sql::row_id`], the table's own
+    /// key as text, the file's columns).
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>>;
+    /// Add the row, or change the row named `row_id` to it: `Err` with the reason when the
+    /// database refused it (the row is then left out, the run goes on).
+    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>>;
     /// The run's transaction, for the statements of its own (marks, the audit entry).
     fn db(&self) -> &dyn Db;
     /// Commit the rows so far and go on in a new transaction (a first load stays in one).
@@ -279,7 +283,7 @@ impl Run<'_> {
                         Ok(Outcome::Conflict(why))
                     } else {
                         // A source value changed after the rectification replaced it: the mark goes.
-                        sink.write(Some(*rowid), &row)?.map(|_| Outcome::Changed(own_key.clone()))
+                        sink.write(Some(rowid), &row)?.map(|_| Outcome::Changed(own_key.clone()))
                     }
                 }
                 _ => Ok(Outcome::Refused(format!("{key_column}: the table has more than one row with this key"))),
@@ -369,7 +373,7 @@ impl Sink for SqliteSink<'_> {
         Ok(self.seen_first.query_row([key], |r| r.get::<_, i64>(0)).map(|l| Some(l as u64))?)
     }
 
-    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(i64, String, Vec<Value>)>> {
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
         if self.bulk.is_some() {
             return Ok(Vec::new());
         }
@@ -381,12 +385,11 @@ impl Sink for SqliteSink<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn write(&mut self, rowid: Option<i64>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
-        let written = match rowid {
+    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
+        let written = match row_id {
             None => self.insert.execute(rusqlite::params_from_iter(row.iter())),
-            Some(rowid) => {
-                let id = Value::Integer(rowid);
-                let p = row.iter().chain(std::iter::once(&id));
+            Some(id) => {
+                let p = row.iter().chain(std::iter::once(id));
                 self.conn.prepare_cached(&self.sql.update)?.execute(rusqlite::params_from_iter(p))
             }
         };
@@ -553,7 +556,7 @@ impl Sink for DbSink<'_> {
         Ok(Some(tx.one("SELECT line FROM pg_temp.import_seen WHERE k = ?1", &[k], |r| r.get::<i64>(0))? as u64))
     }
 
-    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(i64, String, Vec<Value>)>> {
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
         let n = self.columns;
         self.tx().all(&self.sql.select, std::slice::from_ref(key), |r| {
             let values = (0..n).map(|i| r.get::<Value>(i + 2)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -561,12 +564,12 @@ impl Sink for DbSink<'_> {
         })
     }
 
-    fn write(&mut self, rowid: Option<i64>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
-        Ok(match rowid {
+    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
+        Ok(match row_id {
             None => self.guarded(&self.sql.insert, row)?,
-            Some(rowid) => {
+            Some(id) => {
                 let mut params = row.to_vec();
-                params.push(Value::Integer(rowid));
+                params.push(id.clone());
                 self.guarded(&self.sql.update, &params)?
             }
         }
@@ -586,16 +589,19 @@ impl Sink for DbSink<'_> {
     }
 
     fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
-        let (from, key_column) = (&self.sql.from, &self.sql.key_column);
-        let missing: Vec<i64> = self.tx().all(
+        let (from, key_column, row_id) = (&self.sql.from, &self.sql.key_column, &self.sql.row_id);
+        // NOT EXISTS, an anti-join: `NOT IN (SELECT ...)` of millions of keys is hashed only
+        // when the hash fits in work_mem.
+        let missing: Vec<Value> = self.tx().all(
             &format!(
-                "SELECT rowid FROM {from} WHERE CAST({key_column} AS TEXT) NOT IN (SELECT k FROM pg_temp.import_seen) OR {key_column} IS NULL"
+                "SELECT t.{row_id} FROM {from} t WHERE t.{key_column} IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM pg_temp.import_seen s WHERE s.k = CAST(t.{key_column} AS TEXT))"
             ),
             &[],
             |r| r.get(0),
         )?;
-        for rowid in missing {
-            match self.guarded(&format!("DELETE FROM {from} WHERE rowid = ?1"), &[Value::Integer(rowid)])? {
+        for id in missing {
+            match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), &[id])? {
                 Ok(n) => summary.removed += n as u64,
                 Err(why) => kept_missing(summary, why),
             }

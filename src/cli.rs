@@ -54,7 +54,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Path of the store, or a postgres:// URL (there requests are opened, verified and answered (not erase --replay), retention runs, and `request`, `mail`, `lookup`, `register`, `register export`, `doctor`, `tasks` and `audit` run; the other answers do not yet: docs/postgresql.md)
+    /// Path of the store, or a postgres:// URL (every command runs there but `generate`: docs/postgresql.md)
     #[arg(long, global = true, env = "DSR_DB", default_value = "dsr.sqlite", value_name = "PATH")]
     pub db: PathBuf,
     /// Print one JSON document on stdout instead of tables

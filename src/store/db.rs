@@ -43,6 +43,18 @@ pub trait Db {
     fn stream(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         self.each(sql, params, f)
     }
+    /// The data map's token (`map_version`), which every change of the map renews: the parsed
+    /// map is used again while it stays the same (`DataMap::load`).
+    fn map_token(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut token = None;
+        self.each("SELECT token FROM map_version", &[], &mut |r| {
+            if token.is_none() {
+                token = Some(r.get(0)?);
+            }
+            Ok(())
+        })?;
+        Ok(token)
+    }
     /// The SQLite connection itself, for the paths that stream many rows without copying them
     /// (the person's rows of a large table); None on PostgreSQL.
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

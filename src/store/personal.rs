@@ -56,7 +56,7 @@ impl DataMap {
             static PARSED: std::cell::RefCell<Option<(Vec<u8>, Arc<DataMap>)>> = const { std::cell::RefCell::new(None) };
         }
         let token: Vec<u8> = db
-            .first("SELECT token FROM map_version", &[], |r| r.get(0))?
+            .map_token()?
             .ok_or_else(|| anyhow::anyhow!("the store has no map version (table map_version is empty)"))?;
         if let Some(map) = PARSED.with_borrow(|p| p.as_ref().filter(|(t, _)| *t == token).map(|(_, m)| m.clone())) {
             return Ok(map);

@@ -16,6 +16,8 @@ pub struct Pg {
     /// Inside a transaction a failed statement aborts it: a preparation that may fail is then
     /// tried under a savepoint.
     in_transaction: std::cell::Cell<bool>,
+    /// The data map's token as this transaction read it (see [`Db::map_token`]).
+    map_token: RefCell<Option<Vec<u8>>>,
     /// See [`Db::place`].
     place: std::path::PathBuf,
     /// The schema of dsr's records.
@@ -34,6 +36,7 @@ impl Pg {
             client: RefCell::new(client),
             prepared: RefCell::new(HashMap::new()),
             in_transaction: false.into(),
+            map_token: RefCell::new(None),
             place,
             schema: schema.to_owned(),
         })
@@ -50,6 +53,7 @@ impl Pg {
             "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtext('dsr-write:' || current_schema()))",
         )?;
         self.in_transaction.set(true);
+        self.map_token.replace(None);
         Ok(PgTx { db: self, open: true })
     }
 
@@ -58,6 +62,7 @@ impl Pg {
     pub fn snapshot(&self) -> anyhow::Result<PgTx<'_>> {
         self.client.borrow_mut().batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         self.in_transaction.set(true);
+        self.map_token.replace(None);
         Ok(PgTx { db: self, open: true })
     }
 
@@ -126,6 +131,23 @@ impl Db for Pg {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
     }
+    /// Read once per transaction, and again after this transaction changed the map: a snapshot
+    /// sees one token throughout, and a write transaction holds the store's writer lock, which
+    /// another `register apply` needs to change it. Outside a transaction every statement sees
+    /// the latest, so it is read each time.
+    fn map_token(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        if self.in_transaction.get() {
+            if let Some(t) = self.map_token.borrow().clone() {
+                return Ok(Some(t));
+            }
+        }
+        let db: &dyn Db = self;
+        let token = db.first("SELECT token FROM map_version", &[], |r| r.get(0))?;
+        if self.in_transaction.get() {
+            self.map_token.replace(token.clone());
+        }
+        Ok(token)
+    }
     fn place(&self) -> std::path::PathBuf {
         self.place.clone()
     }
@@ -137,7 +159,13 @@ impl Db for Pg {
         // failed statement aborted, where nothing can be prepared.
         if params.is_empty() && is_savepoint_statement(sql) {
             self.client.borrow_mut().batch_execute(sql)?;
+            // A rollback to a savepoint may undo a change of the map.
+            self.map_token.replace(None);
             return Ok(0);
+        }
+        // A change of the map renews its token (a trigger): read it again after one.
+        if sql.contains("map_table") {
+            self.map_token.replace(None);
         }
         let stmt = self.statement(sql, params)?;
         let params: Vec<Param> = params.iter().map(Param).collect();
@@ -180,6 +208,7 @@ impl PgTx<'_> {
         self.db.client.borrow_mut().batch_execute("COMMIT")?;
         self.open = false;
         self.db.in_transaction.set(false);
+        self.db.map_token.replace(None);
         Ok(())
     }
 }
@@ -189,6 +218,7 @@ impl Drop for PgTx<'_> {
         if self.open {
             let _ = self.db.client.borrow_mut().batch_execute("ROLLBACK");
             self.db.in_transaction.set(false);
+            self.db.map_token.replace(None);
         }
     }
 }
@@ -208,6 +238,9 @@ impl Db for PgTx<'_> {
     }
     fn stream(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         self.db.stream(sql, params, f)
+    }
+    fn map_token(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.db.map_token()
     }
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         self.db.each(sql, params, f)

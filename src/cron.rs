@@ -21,6 +21,16 @@ enum Held {
     Session(Box<postgres::Client>),
 }
 
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Held::Session(client) = self {
+            // Released now, not when the server notices that the connection closed: a run that
+            // starts right after this one ends finds the lock free.
+            let _ = client.batch_execute("SELECT pg_advisory_unlock_all()");
+        }
+    }
+}
+
 pub fn lock_path(store: &Path) -> PathBuf {
     let mut p = store.as_os_str().to_owned();
     p.push(".run.lock");

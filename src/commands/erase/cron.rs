@@ -16,16 +16,7 @@ use crate::rights::erase;
 pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
     let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
-    // Always, even with nothing due: this is also how a blocked truncation (exit 23) is finished.
-    let touched = match sum.applied.is_empty() {
-        true => Vec::new(),
-        false => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
-    };
-    let wal = ctx.conn.after_erasure(&touched);
-    let pages = match &wal {
-        Ok(()) => super::no_value_left(ctx, "dsr erase --due", &touched, &sum.erased),
-        Err(_) => Ok(()),
-    };
+    let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;
     ctx.out.status(&format!(
         "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),
@@ -73,16 +64,7 @@ pub fn replay(
     }
     let lock = lock()?;
     let done = erase::replay::run(&lock, ctx.conn, ctx.clock, journal)?;
-    // As after `erase --due`: always (on SQLite this also finishes a blocked truncation).
-    let touched = match done.replayed.is_empty() {
-        true => Vec::new(),
-        false => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
-    };
-    let wal = ctx.conn.after_erasure(&touched);
-    let pages = match &wal {
-        Ok(()) => super::no_value_left(ctx, "dsr erase --replay", &touched, &done.erased),
-        Err(_) => Ok(()),
-    };
+    let (wal, pages) = cleared(ctx, "dsr erase --replay", !done.replayed.is_empty(), &done.erased)?;
     ctx.out.status(&format!(
         "dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again",
         done.known_hashes,
@@ -94,4 +76,26 @@ pub fn replay(
     wal?;
     pages?;
     Ok(Code::Ok)
+}
+
+/// After an unattended run's commits: what the backend keeps of removed rows cleared (always,
+/// even when nothing was erased: on SQLite this also finishes a blocked truncation, exit 23),
+/// then, where the backend can read its pages, no erased value left. Both outcomes come back
+/// for the caller to report its summary first.
+fn cleared(
+    ctx: &Session,
+    command: &str,
+    erased_any: bool,
+    erased: &[String],
+) -> anyhow::Result<(anyhow::Result<()>, anyhow::Result<()>)> {
+    let touched = match erased_any {
+        true => erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?),
+        false => Vec::new(),
+    };
+    let wal = ctx.conn.after_erasure(&touched);
+    let pages = match &wal {
+        Ok(()) => super::no_value_left(ctx, command, &touched, erased),
+        Err(_) => Ok(()),
+    };
+    Ok((wal, pages))
 }

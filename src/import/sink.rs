@@ -1,0 +1,278 @@
+//! Where an import's rows go (`Sink`): a SQLite store through statements prepared once for the
+//! run, or another backend (PostgreSQL) through the store seam, a savepoint per row.
+
+use rusqlite::types::Value;
+use rusqlite::{params, Connection};
+
+use super::{bulk, Problem, Sink, Sql, Summary};
+use crate::store::db::{Conn, Db};
+
+/// A SQLite store: the statements prepared once for the run, in a transaction begun and
+/// committed on the connection itself so that they outlive each batch's commit.
+pub(super) struct SqliteSink<'c> {
+    pub(super) conn: &'c Connection,
+    pub(super) tx: Batch<'c>,
+    pub(super) insert: rusqlite::Statement<'c>,
+    pub(super) select: rusqlite::Statement<'c>,
+    pub(super) seen: rusqlite::Statement<'c>,
+    pub(super) seen_first: rusqlite::Statement<'c>,
+    pub(super) sql: Sql,
+    pub(super) bulk: Option<bulk::Bulk>,
+    pub(super) columns: usize,
+}
+
+impl Sink for SqliteSink<'_> {
+    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>> {
+        if self.seen.execute(params![key, line as i64])? == 1 {
+            return Ok(None);
+        }
+        Ok(self.seen_first.query_row([key], |r| r.get::<_, i64>(0)).map(|l| Some(l as u64))?)
+    }
+
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
+        if self.bulk.is_some() {
+            return Ok(Vec::new());
+        }
+        let n = self.columns;
+        let rows = self.select.query_map([key], |r| {
+            let values = (0..n).map(|i| r.get::<_, Value>(i + 2)).collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), values))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
+        let written = match row_id {
+            None => self.insert.execute(rusqlite::params_from_iter(row.iter())),
+            Some(id) => {
+                let p = row.iter().chain(std::iter::once(id));
+                self.conn.prepare_cached(&self.sql.update)?.execute(rusqlite::params_from_iter(p))
+            }
+        };
+        Ok(written.map(|_| ()).map_err(|e| sqlite_reason(&e)))
+    }
+
+    fn db(&self) -> &dyn Db {
+        self.conn
+    }
+
+    fn next(&mut self) -> anyhow::Result<()> {
+        if self.bulk.is_none() {
+            self.tx.next()?;
+        }
+        Ok(())
+    }
+
+    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
+        let (from, key_column) = (&self.sql.from, &self.sql.key_column);
+        let missing: Vec<i64> = self
+            .conn
+            .prepare(&format!(
+                "SELECT rowid FROM {from} WHERE {key_column} NOT IN (SELECT k FROM temp.import_seen) OR {key_column} IS NULL"
+            ))?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for rowid in missing {
+            match self.conn.execute(&format!("DELETE FROM {from} WHERE rowid = ?1"), [rowid]) {
+                Ok(n) => summary.removed += n as u64,
+                Err(e) => kept_missing(summary, sqlite_reason(&e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(mut self) -> anyhow::Result<()> {
+        if let Some(bulk) = self.bulk.take() {
+            bulk.finish(self.conn)?;
+        }
+        Ok(self.tx.commit()?)
+    }
+}
+
+/// The run's transaction, begun and committed on the connection itself, so that the statements
+/// prepared for the run outlive each batch's commit. Rolled back when dropped unfinished.
+pub(super) struct Batch<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Batch<'c> {
+    pub(super) fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Batch { conn, open: true })
+    }
+
+    fn commit(&mut self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Commit the rows so far and go on in a new transaction.
+    fn next(&mut self) -> rusqlite::Result<()> {
+        self.commit()?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.open = true;
+        Ok(())
+    }
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// A constraint SQLite refused, without values (its messages name tables and columns).
+fn sqlite_reason(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("FOREIGN KEY") => {
+            "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
+        }
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A row `--delete-missing` would remove that the database kept (other rows refer to it).
+fn kept_missing(summary: &mut Summary, reason: String) {
+    summary.refused += 1;
+    summary.problems.push(Problem {
+        line: 0,
+        kind: "refused",
+        reason: format!("a row missing from the file was kept: {reason}"),
+    });
+}
+
+/// Another backend (PostgreSQL): each statement through the store seam, in a transaction per
+/// batch; each row written under a savepoint, so that a row the database refuses is left out
+/// and the transaction goes on. The keys seen are kept in a temporary table of the session.
+pub(super) struct DbSink<'c> {
+    conn: &'c dyn Conn,
+    tx: Option<Box<dyn crate::store::db::Tx + 'c>>,
+    sql: Sql,
+    columns: usize,
+}
+
+impl<'c> DbSink<'c> {
+    pub(super) fn begin(conn: &'c dyn Conn, sql: Sql, columns: usize) -> anyhow::Result<DbSink<'c>> {
+        let tx = conn.begin()?;
+        tx.run("CREATE TEMP TABLE IF NOT EXISTS import_seen (k text PRIMARY KEY, line bigint NOT NULL)", &[])?;
+        tx.run("DELETE FROM pg_temp.import_seen", &[])?;
+        Ok(DbSink { conn, tx: Some(tx), sql, columns })
+    }
+
+    fn tx(&self) -> &dyn Db {
+        self.tx.as_deref().expect("a transaction is open while the run goes")
+    }
+
+    /// Run a statement under a savepoint: `Err` with the database's reason when it refused it.
+    fn guarded(&self, sql: &str, params: &[Value]) -> anyhow::Result<Result<usize, String>> {
+        let tx = self.tx();
+        tx.run("SAVEPOINT import_row", &[])?;
+        let done = tx.run(sql, params);
+        if done.is_err() {
+            tx.run("ROLLBACK TO import_row", &[])?;
+        }
+        tx.run("RELEASE import_row", &[])?;
+        Ok(done.map_err(|e| db_reason(&e)))
+    }
+}
+
+/// A key as the text the temporary table of keys holds.
+fn key_text(key: &Value) -> Value {
+    match key {
+        Value::Integer(i) => Value::Text(i.to_string()),
+        Value::Real(r) => Value::Text(r.to_string()),
+        other => other.clone(),
+    }
+}
+
+impl Sink for DbSink<'_> {
+    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>> {
+        let tx = self.tx();
+        let k = key_text(key);
+        let added = tx.run(
+            "INSERT INTO pg_temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &[k.clone(), Value::Integer(line as i64)],
+        )?;
+        if added == 1 {
+            return Ok(None);
+        }
+        Ok(Some(tx.one("SELECT line FROM pg_temp.import_seen WHERE k = ?1", &[k], |r| r.get::<i64>(0))? as u64))
+    }
+
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
+        let n = self.columns;
+        self.tx().all(&self.sql.select, std::slice::from_ref(key), |r| {
+            let values = (0..n).map(|i| r.get::<Value>(i + 2)).collect::<anyhow::Result<Vec<_>>>()?;
+            Ok((r.get(0)?, r.get::<Option<String>>(1)?.unwrap_or_default(), values))
+        })
+    }
+
+    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
+        Ok(match row_id {
+            None => self.guarded(&self.sql.insert, row)?,
+            Some(id) => {
+                let mut params = row.to_vec();
+                params.push(id.clone());
+                self.guarded(&self.sql.update, &params)?
+            }
+        }
+        .map(|_| ()))
+    }
+
+    fn db(&self) -> &dyn Db {
+        self.tx()
+    }
+
+    fn next(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit()?;
+        }
+        self.tx = Some(self.conn.begin()?);
+        Ok(())
+    }
+
+    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
+        let (from, key_column, row_id) = (&self.sql.from, &self.sql.key_column, &self.sql.row_id);
+        // NOT EXISTS, an anti-join: `NOT IN (SELECT ...)` of millions of keys is hashed only
+        // when the hash fits in work_mem.
+        let missing: Vec<Value> = self.tx().all(
+            &format!(
+                "SELECT t.{row_id} FROM {from} t WHERE t.{key_column} IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM pg_temp.import_seen s WHERE s.k = CAST(t.{key_column} AS TEXT))"
+            ),
+            &[],
+            |r| r.get(0),
+        )?;
+        for id in missing {
+            match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), &[id])? {
+                Ok(n) => summary.removed += n as u64,
+                Err(why) => kept_missing(summary, why),
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(mut self) -> anyhow::Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A constraint PostgreSQL refused, said as [`sqlite_reason`] says SQLite's.
+fn db_reason(e: &anyhow::Error) -> String {
+    let db = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()).and_then(|p| p.as_db_error());
+    match db {
+        Some(d) if *d.code() == postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
+            "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
+        }
+        Some(d) => d.message().to_owned(),
+        None => format!("{e:#}"),
+    }
+}

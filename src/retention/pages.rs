@@ -1,0 +1,84 @@
+//! Retention on PostgreSQL: a rule's rows deleted range by range of the table's pages.
+
+use super::{progress, Runner};
+use crate::store::db::Db;
+use crate::vals;
+
+impl Runner<'_> {
+    /// [`Runner::sweep`] on PostgreSQL: the table is walked once, in ranges of its pages (a
+    /// `ctid` range, read by a TID range scan), each range's matching rows deleted in a
+    /// transaction of their own, children first. A range holds about `batch` rows (the table's
+    /// rows per page from its statistics). Rows a batch deleted stay in their pages as dead
+    /// tuples until VACUUM: a batch that looked for its rows from the table's start (`LIMIT`)
+    /// would read all the earlier batches' dead rows again, each time.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn sweep_blocks(
+        &mut self,
+        rule: &str,
+        from: &str,
+        cond: &str,
+        children: &[(String, String)],
+        unlink: &[(String, String)],
+        cut: &str,
+        categories: &str,
+    ) -> anyhow::Result<u64> {
+        let db: &dyn Db = self.conn;
+        let regclass = format!("to_regclass('{}')", from.replace('\'', "''"));
+        let (pages, per_page): (i64, f64) = db.one(
+            &format!(
+                "SELECT pg_relation_size({regclass}) / current_setting('block_size')::bigint,
+                        coalesce((SELECT CASE WHEN relpages > 0 AND reltuples > 0 THEN reltuples / relpages END
+                                  FROM pg_class WHERE oid = {regclass}), 100)::float8"
+            ),
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let step = ((self.batch as f64 / per_page.max(1.0)).ceil() as i64).max(1);
+        // Each range planned with its own bounds (a TID range scan), not one generic plan.
+        db.run("SET plan_cache_mode = force_custom_plan", &[])?;
+        let range = "ctid >= format('(%s,0)', ?3::bigint)::tid AND ctid < format('(%s,0)', ?4::bigint)::tid";
+        let mut total = 0;
+        let mut start = 0i64;
+        // Pages added while the run goes are walked too (their rows are new, rarely expired).
+        let mut end = pages;
+        while start < end {
+            let params = vals![cut, categories, start, start + step]?;
+            let tx = self.conn.begin()?;
+            let n = if children.is_empty() && unlink.is_empty() {
+                tx.run(&format!("DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
+            } else {
+                tx.run("DELETE FROM pg_temp.retention_ids", &[])?;
+                tx.run(
+                    &format!("INSERT INTO pg_temp.retention_ids SELECT ctid FROM {from} WHERE ({cond}) AND {range}"),
+                    &params,
+                )?;
+                let ids =
+                    format!("(SELECT id FROM {from} WHERE ctid = ANY(ARRAY(SELECT id FROM pg_temp.retention_ids)))");
+                for (child, link) in children {
+                    let child = self.map.sql_name(child);
+                    tx.run(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), &[])?;
+                }
+                for (other, column) in unlink {
+                    tx.run(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), &[])?;
+                }
+                tx.run(
+                    &format!("DELETE FROM {from} WHERE ctid = ANY(ARRAY(SELECT id FROM pg_temp.retention_ids))"),
+                    &[],
+                )? as u64
+            };
+            progress(&*tx, rule, n)?;
+            tx.commit()?;
+            total += n;
+            start += step;
+            if start >= end {
+                end = db.one(
+                    &format!("SELECT pg_relation_size({regclass}) / current_setting('block_size')::bigint"),
+                    &[],
+                    |r| r.get(0),
+                )?;
+            }
+        }
+        db.run("SET plan_cache_mode = auto", &[])?;
+        Ok(total)
+    }
+}

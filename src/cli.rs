@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod changes;
+mod intake;
 mod records;
 mod usage;
 pub use changes::*;
+pub use intake::IntakeArgs;
 pub use records::*;
 pub use usage::{json_asked, parse, Parsed};
 
@@ -95,6 +97,8 @@ pub enum Command {
     Object(ObjectArgs),
     /// Right to erasure (Art. 17): open, plan (--dry-run), apply; --due for cron; --replay after a restore
     Erase(EraseArgs),
+    /// Read the privacy mailbox (.eml, mbox, Maildir): open requests from mail, verify codes from replies, list the rest
+    Intake(IntakeArgs),
     /// Load rows a source system exported (CSV or JSON Lines) into a table of the data map, matched on the source's key
     Import(ImportArgs),
     /// Check the store and its company databases against the data map and say what to fix (exit 24 when something is found)

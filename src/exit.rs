@@ -83,7 +83,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (16, "audit trail does not verify"),
     (17, "no such request"),
     (18, "mail could not be sent (the letter stays queued; `dsr mail flush` tries again)"),
-    (19, "batch finished with failed rows"),
+    (19, "batch finished with failed rows, or intake with messages it could not read"),
     (20, "check: processing not allowed for this purpose"),
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),

@@ -25,6 +25,7 @@ pub mod free_text;
 pub mod fsutil;
 pub mod generate;
 pub mod import;
+pub mod inbox;
 pub mod keys;
 pub mod letters;
 pub mod local_time;

@@ -12,6 +12,7 @@ mod erase;
 mod export;
 mod import;
 mod init;
+mod intake;
 mod lookup;
 mod mail;
 mod migrate;
@@ -232,6 +233,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             }
             // Each worker reads through a session of its own.
             Command::Import(args) => return on_postgres_session(url, out, |s| import::import(s, args)),
+            Command::Intake(args) => return on_postgres_session(url, out, |s| intake::intake(s, args)),
             Command::Check(args) => return on_postgres_session(url, out, |s| check::check(s, &reconnect(url), args)),
             Command::Export(args) => return on_postgres_session(url, out, |s| export::export_on(s, args)),
             // The cron run under the store's run lock (an advisory lock of a session of its own).
@@ -281,6 +283,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(&mut ctx.session(), &args)),
         Command::Import(args) => on_store(&db, out, |ctx| import::import(&mut ctx.session(), &args)),
+        Command::Intake(args) => on_store(&db, out, |ctx| intake::intake(&mut ctx.session(), &args)),
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(&mut ctx.session(), &args)),
         Command::Doctor => on_store(&db, out, doctor::doctor),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),

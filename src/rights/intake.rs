@@ -30,6 +30,17 @@ pub struct Intake {
 
 /// Open the request `new` describes: resolve, dedupe, and queue the code for the address on file.
 pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Result<Intake> {
+    open_then(store, clock, new, &mut |_, _, _| Ok(()))
+}
+
+/// [`open`], and `then` (given the request and whether it is new) in the same transaction: a
+/// message read from the mailbox is recorded with the request it opened, or with neither.
+pub fn open_then(
+    store: &dyn Conn,
+    clock: &Clock,
+    new: &NewRequest<'_>,
+    then: &mut dyn FnMut(&dyn Db, &Request, bool) -> anyhow::Result<()>,
+) -> anyhow::Result<Intake> {
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
     let place = store.place();
@@ -90,6 +101,7 @@ pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Re
     if fresh {
         negative_confirmation(tx, clock, &place, &controller, &req)?;
     }
+    then(tx, &req, fresh)?;
     tx_box.commit()?;
     Ok(Intake { request: req, fresh, amended, held_back })
 }

@@ -21,6 +21,7 @@ mod faults;
 mod holds;
 mod import;
 mod init;
+mod intake;
 mod layers;
 mod letters;
 mod lifecycle;

@@ -81,12 +81,12 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
         return watch(s, dir, args.every);
     }
     let keys = Keys::load(s.conn)?;
-    let marketing = inbox::marketing_purpose(s.conn)?;
+    let marketing = inbox::marketing_purposes(s.conn)?;
     let sources = inbox::read_sources(&args.files)?;
     let mut summary = Summary::default();
     let (mut taken, mut not_read) = (Vec::new(), Vec::new());
     for source in sources {
-        match one(s, &keys, marketing.as_deref(), source)? {
+        match one(s, &keys, &marketing, source)? {
             Ok(t) => {
                 summary.add(&t);
                 if !s.out.json {
@@ -122,7 +122,7 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
 fn one(
     s: &Session,
     keys: &Keys,
-    marketing: Option<&str>,
+    marketing: &[String],
     source: inbox::Source,
 ) -> anyhow::Result<Result<Taken, NotRead>> {
     let bytes = match source.bytes {
@@ -174,7 +174,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     let keys = Keys::load(s.conn)?;
-    let marketing = inbox::marketing_purpose(s.conn)?;
+    let marketing = inbox::marketing_purposes(s.conn)?;
     let mut done = std::collections::HashSet::<PathBuf>::new();
     let mut summary = Summary::default();
     s.out.status(&format!("Watching {} every {every} s; Ctrl-C stops.", sanitize::line(&dir.display().to_string())))?;
@@ -187,7 +187,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
             }
             let origin = file.display().to_string();
             let source = inbox::Source { origin, bytes: std::fs::read(&file) };
-            match one(s, &keys, marketing.as_deref(), source)? {
+            match one(s, &keys, &marketing, source)? {
                 Ok(t) => {
                     summary.add(&t);
                     if s.out.json {

@@ -37,25 +37,31 @@ pub struct Taken {
     pub message: Option<i64>,
 }
 
-/// What the register offers an "unsubscribe": its one direct-marketing purpose, if it has one.
-pub fn marketing_purpose(db: &dyn Db) -> anyhow::Result<Option<String>> {
+/// The register's direct-marketing purposes, which an "unsubscribe" objects to.
+pub fn marketing_purposes(db: &dyn Db) -> anyhow::Result<Vec<String>> {
     let register = crate::register::Register::load(db)?;
-    let mut marketing = register.purposes.iter().filter(|p| p.direct_marketing);
-    Ok(match (marketing.next(), marketing.next()) {
-        (Some(p), None) => Some(p.code.clone()),
-        _ => None,
-    })
+    Ok(register.purposes.iter().filter(|p| p.direct_marketing).map(|p| p.code.clone()).collect())
+}
+
+/// The purpose an objection to direct marketing is about: the register's only one, or its
+/// newsletter when the message is about a newsletter; otherwise the officer chooses.
+fn marketing_purpose<'a>(mail: &Mail, purposes: &'a [String]) -> Option<&'a str> {
+    if let [one] = purposes {
+        return Some(one);
+    }
+    let text = format!("{} {}", mail.subject, mail.text).to_lowercase();
+    if text.contains("nieuwsbrief") || text.contains("newsletter") {
+        let mut letters = purposes.iter().filter(|p| p.contains("newsletter") || p.contains("nieuwsbrief"));
+        if let (Some(p), None) = (letters.next(), letters.next()) {
+            return Some(p);
+        }
+    }
+    None
 }
 
 /// Act on `mail`. Errors are those of the store (the run stops; the message stays unread);
 /// everything about the message itself is an outcome.
-pub fn take(
-    store: &dyn Conn,
-    clock: &Clock,
-    keys: &Keys,
-    mail: &Mail,
-    marketing: Option<&str>,
-) -> anyhow::Result<Taken> {
+pub fn take(store: &dyn Conn, clock: &Clock, keys: &Keys, mail: &Mail, marketing: &[String]) -> anyhow::Result<Taken> {
     let mut taken = Taken {
         origin: mail.origin.clone(),
         sha256: mail.sha256.clone(),
@@ -76,16 +82,24 @@ pub fn take(
     if let Some(why) = &mail.unreadable {
         return leave(store, clock, mail, taken, Outcome::Unreadable, why.clone(), "");
     }
-    match classify(mail, marketing.is_some()) {
+    match classify(mail) {
         Verdict::Nothing { reason } => leave(store, clock, mail, taken, Outcome::Listed, reason, ""),
         Verdict::Review { asks, reason } => {
             leave(store, clock, mail, taken, Outcome::NeedsReview, reason, &asks.join(","))
         }
         Verdict::Reply { request, codes } => reply(store, clock, keys, mail, taken, &request, &codes),
-        Verdict::Open { right, marketing: m } => {
-            let params = if m { json!({"purpose": marketing}) } else { json!({}) };
-            open(store, clock, mail, taken, right, params)
-        }
+        Verdict::Open { right, marketing: false } => open(store, clock, mail, taken, right, json!({})),
+        Verdict::Open { right, marketing: true } => match marketing_purpose(mail, marketing) {
+            Some(purpose) => open(store, clock, mail, taken, right, json!({"purpose": purpose})),
+            None => {
+                let reason = format!(
+                    "an objection to direct marketing; the register has {} direct-marketing purposes ({}): open it with `dsr object --purpose`",
+                    marketing.len(),
+                    marketing.join(", ")
+                );
+                leave(store, clock, mail, taken, Outcome::NeedsReview, reason, "object")
+            }
+        },
     }
 }
 
@@ -145,11 +159,26 @@ fn open(
         params,
     };
     let mut id = 0;
-    let opened = intake::open_then(store, clock, &new, &mut |tx, req, fresh| {
+    let opened = match intake::open_then(store, clock, &new, &mut |tx, req, fresh| {
         let reason = (!fresh).then_some("a request for this right was already open for this person");
         id = ledger::record(tx, clock, mail, Outcome::Opened, reason, right.as_str(), Some(&req.id))?;
         Ok(())
-    })?;
+    }) {
+        Ok(o) => o,
+        // What stops this one request (the person's code limits, a lock, an address shared by
+        // several people) is the message's outcome, not the run's: the officer opens it by hand.
+        Err(e) => match e.downcast_ref::<Error>() {
+            Some(Error::RateLimited(_) | Error::VerificationLocked(_) | Error::Ambiguous { .. }) => {
+                let reason = format!(
+                    "asks for {}, but the request could not be opened: {e}; open it with `dsr {} --email ADDRESS --received {received} --channel email`",
+                    right.as_str(),
+                    right.as_str()
+                );
+                return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+            }
+            _ => return Err(e),
+        },
+    };
     taken.outcome = Some(Outcome::Opened);
     taken.request = Some(opened.request.id.clone());
     taken.right = Some(right.as_str().to_owned());

@@ -42,15 +42,22 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             right: "access",
             words: words(&[
                 r"inzage",
-                r"welke (?:persoons)?gegevens (?:heeft|hebben|verwerkt|verwerken|bewaart|bewaren)",
-                r"kopie van (?:al )?mijn (?:persoons)?gegevens",
-                r"overzicht van (?:al )?mijn (?:persoons)?gegevens",
                 r"(?:subject )?access request",
                 r"right (?:of|to) access",
-                r"what (?:personal )?(?:data|information) (?:do )?you (?:hold|have|keep|store|process)",
-                r"copy of (?:all )?(?:the |my )?(?:personal )?(?:data|information)",
                 r"(?:artikel|article|art\.?) ?15\b",
                 r"\bsar\b",
+            ]),
+        },
+        // Asking what is held, or for a copy: access, unless the copy is to take elsewhere.
+        Rule {
+            right: "copy",
+            words: words(&[
+                r"welke (?:persoons)?gegevens\b.{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|bewaart|bewaren|verwerk|verwerkt|verwerken|staan|opgeslagen)",
+                r"wat (?:voor )?(?:persoons)?gegevens\b.{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|verwerk|staan)",
+                r"kopie van (?:al )?(?:mijn|de) (?:persoons)?gegevens",
+                r"overzicht van (?:al )?mijn (?:persoons)?gegevens",
+                r"what (?:personal )?(?:data|information) (?:do )?you (?:hold|have|keep|store|process)",
+                r"copy of (?:all )?(?:the |my )?(?:personal )?(?:data|information)",
             ]),
         },
         Rule {
@@ -69,7 +76,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         Rule {
             right: "rectify",
             words: words(&[
-                r"rectifi",
+                r"rectif",
+                r"misspel",
+                r"spel(?:led|t) (?:wrong|incorrectly)",
                 r"corrige",
                 r"correctie",
                 r"klopt niet",
@@ -131,9 +140,16 @@ static PRIVACY: LazyLock<Regex> = LazyLock::new(|| {
 /// A request id as dsr writes it.
 static REQUEST_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bDSR-\d{4}-\d{4,}\b").expect("a valid pattern"));
 
-/// A code as dsr writes it (`7KQ2-M9XD`), or the same without the dash, in any case.
-static CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b([0-9a-z]{4})[- ]?([0-9a-z]{4})\b").expect("a valid pattern"));
+/// A code as dsr writes it (`7KQ2-M9XD`), without the dash, or with a space, in any case: three
+/// patterns, each looked for on its own, so that "code 7kq2-m9xd" is not read as "code 7kq2".
+static CODE: LazyLock<[Regex; 3]> = LazyLock::new(|| {
+    [r"(?i)\b[0-9a-z]{4}-[0-9a-z]{4}\b", r"(?i)\b[0-9a-z]{8}\b", r"(?i)\b[0-9a-z]{4} [0-9a-z]{4}\b"]
+        .map(|p| Regex::new(p).expect("a valid pattern"))
+});
+
+/// The word "code" just before a candidate: "code: X", "my code is X", "de code is X".
+static AFTER_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bcode\s*(?:is|was|=)?\s*:?\s*$").expect("a valid pattern"));
 
 /// The lines a forwarding mail client puts before the forwarded message.
 static FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
@@ -146,9 +162,9 @@ static QUOTE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?im)^\s*(?:on .{0,200} wrote:|op .{0,200} schreef .{0,100}:)\s*$").expect("a valid pattern")
 });
 
-/// What `mail` asks. `marketing_purpose` says whether the register has exactly one direct
-/// marketing purpose an "unsubscribe" can object to.
-pub fn classify(mail: &Mail, marketing_purpose: bool) -> Verdict {
+/// What `mail` asks. An objection to direct marketing names no purpose: the caller finds it
+/// in the register.
+pub fn classify(mail: &Mail) -> Verdict {
     if let Some(why) = mail.automatic {
         return Verdict::Nothing { reason: why.to_owned() };
     }
@@ -168,6 +184,15 @@ pub fn classify(mail: &Mail, marketing_purpose: bool) -> Verdict {
     // An objection to marketing is the objection; "I object" beside "unsubscribe" says the same.
     if asks.contains(&"marketing") {
         asks.retain(|r| *r != "object");
+    }
+    // A copy to take elsewhere is the portability right (Art. 20); a copy otherwise is access
+    // (Art. 15(3)).
+    if asks.contains(&"copy") {
+        let portable = asks.contains(&"export");
+        asks.retain(|r| *r != "copy");
+        if !portable && !asks.contains(&"access") {
+            asks.push("access");
+        }
     }
     if FORWARDED.is_match(&mail.text)
         || ["fwd:", "fw:", "doorst:"].iter().any(|p| mail.subject.to_lowercase().starts_with(p))
@@ -190,11 +215,7 @@ pub fn classify(mail: &Mail, marketing_purpose: bool) -> Verdict {
             "access" => Verdict::Open { right: Kind::Access, marketing: false },
             "export" => Verdict::Open { right: Kind::Export, marketing: false },
             "erase" => Verdict::Open { right: Kind::Erase, marketing: false },
-            "marketing" if marketing_purpose => Verdict::Open { right: Kind::Object, marketing: true },
-            "marketing" => Verdict::Review {
-                asks,
-                reason: "an objection to direct marketing, and the register has no single direct-marketing purpose: open it with `dsr object --purpose`".into(),
-            },
+            "marketing" => Verdict::Open { right: Kind::Object, marketing: true },
             "rectify" => Verdict::Review {
                 asks,
                 reason: "a rectification: open it with the fields and values the person gives (`dsr rectify --set FIELD=VALUE`)".into(),
@@ -230,11 +251,21 @@ pub fn codes(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for line in text.lines() {
         let bare = line.trim_start_matches(|c: char| c == '>' || c.is_whitespace()).trim();
-        for m in CODE.captures_iter(line) {
-            let token = m.get(0).map_or("", |t| t.as_str());
+        // Spans already taken by a code written the surer way (with its dash, or whole).
+        let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+        for m in CODE.iter().flat_map(|re| re.find_iter(line)) {
+            if taken.iter().any(|t| t.start < m.end() && m.start() < t.end) {
+                continue;
+            }
+            taken.push(m.range());
+            let token = m.as_str();
             let mixed = token.chars().any(|c| c.is_ascii_digit()) && token.chars().any(|c| c.is_ascii_alphabetic());
-            // Alone on its line it may be letters only, but not two words ("Best Mark").
-            if !(mixed || (bare == token && !token.contains(' '))) {
+            // Alone on its line, or right after the word "code", it may be letters only (one code
+            // in twenty has no digit), but not two words ("Best Mark").
+            // Or written as dsr prints it: upper case with the dash.
+            let named = AFTER_CODE.is_match(&line[..m.start()]);
+            let printed = token.contains('-') && !token.chars().any(|c| c.is_ascii_lowercase());
+            if !(mixed || printed || ((bare == token || named) && !token.contains(' '))) {
                 continue;
             }
             if let Some(code) = crate::verify::canonical(token) {
@@ -262,7 +293,7 @@ mod tests {
     }
 
     fn right(subject: &str, text: &str) -> Verdict {
-        classify(&mail(subject, text), true)
+        classify(&mail(subject, text))
     }
 
     #[test]
@@ -292,7 +323,6 @@ mod tests {
             right("afmelden", "Ik wil me afmelden voor de nieuwsbrief"),
             Verdict::Open { right: Kind::Object, marketing: true }
         );
-        assert!(matches!(classify(&mail("Unsubscribe", "stop"), false), Verdict::Review { .. }));
     }
 
     #[test]
@@ -312,6 +342,10 @@ mod tests {
     #[test]
     fn codes_in_replies() {
         assert_eq!(codes("hier: 7kq2-m9xd"), vec!["7KQ2M9XD"]);
+        assert_eq!(codes("code bh4z-0a9w"), vec!["BH4Z0A9W"]);
+        assert_eq!(codes("hi, my code is bhxzkagw"), vec!["BHXZKAGW"]);
+        assert!(codes("hi, my question about everyone, high-tech").is_empty());
+        assert_eq!(codes("Re: Verification code (DSR-2026-0001) ABCD-EFGH"), vec!["ABCDEFGH"]);
         assert_eq!(codes("> 7KQ2M9XD\n"), vec!["7KQ2M9XD"]);
         assert_eq!(codes("    ABCD-EFGH\n"), vec!["ABCDEFGH"]);
         // Words, numbers and request ids are not codes.

@@ -14,7 +14,6 @@ use crate::cli::IntakeArgs;
 use crate::error::Error;
 use crate::exit::Code;
 use crate::inbox::{self, ledger, Taken};
-use crate::keys::Keys;
 use crate::output::sanitize;
 
 /// The run's counts, as the summary says them.
@@ -80,13 +79,12 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
     if let Some(dir) = &args.watch {
         return watch(s, dir, args.every);
     }
-    let keys = Keys::load(s.conn)?;
-    let marketing = inbox::marketing_purposes(s.conn)?;
+    let prepared = inbox::Prepared::load(s.conn)?;
     let sources = inbox::read_sources(&args.files)?;
     let mut summary = Summary::default();
     let (mut taken, mut not_read) = (Vec::new(), Vec::new());
     for source in sources {
-        match one(s, &keys, &marketing, source)? {
+        match one(s, &prepared, source)? {
             Ok(t) => {
                 summary.add(&t);
                 if !s.out.json {
@@ -119,19 +117,14 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
 }
 
 /// Read, parse and act on one source; its bytes unreadable is the message's outcome, not the run's.
-fn one(
-    s: &Session,
-    keys: &Keys,
-    marketing: &[String],
-    source: inbox::Source,
-) -> anyhow::Result<Result<Taken, NotRead>> {
+fn one(s: &Session, prepared: &inbox::Prepared, source: inbox::Source) -> anyhow::Result<Result<Taken, NotRead>> {
     let bytes = match source.bytes {
         Ok(b) => b,
         Err(e) => return Ok(Err(NotRead { origin: source.origin, error: e.to_string() })),
     };
     let mail = inbox::parse(source.origin, &bytes);
     drop(bytes);
-    Ok(Ok(inbox::take(s.conn, s.clock, keys, &mail, marketing)?))
+    Ok(Ok(inbox::take(s.conn, s.clock, prepared, &mail)?))
 }
 
 /// One line for the officer about one message.
@@ -173,8 +166,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
-    let keys = Keys::load(s.conn)?;
-    let marketing = inbox::marketing_purposes(s.conn)?;
+    let prepared = inbox::Prepared::load(s.conn)?;
     let mut done = std::collections::HashSet::<PathBuf>::new();
     let mut summary = Summary::default();
     s.out.status(&format!("Watching {} every {every} s; Ctrl-C stops.", sanitize::line(&dir.display().to_string())))?;
@@ -187,7 +179,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
             }
             let origin = file.display().to_string();
             let source = inbox::Source { origin, bytes: std::fs::read(&file) };
-            match one(s, &keys, &marketing, source)? {
+            match one(s, &prepared, source)? {
                 Ok(t) => {
                     summary.add(&t);
                     if s.out.json {

@@ -37,10 +37,22 @@ pub struct Taken {
     pub message: Option<i64>,
 }
 
-/// The register's direct-marketing purposes, which an "unsubscribe" objects to.
-pub fn marketing_purposes(db: &dyn Db) -> anyhow::Result<Vec<String>> {
-    let register = crate::register::Register::load(db)?;
-    Ok(register.purposes.iter().filter(|p| p.direct_marketing).map(|p| p.code.clone()).collect())
+/// What acting on messages reads from the store once per run: the keys, the controller the
+/// letters come from (the mail set-up checked), and the register's direct-marketing purposes,
+/// which an "unsubscribe" objects to.
+pub struct Prepared {
+    keys: Keys,
+    controller: crate::register::Controller,
+    marketing: Vec<String>,
+}
+
+impl Prepared {
+    pub fn load(store: &dyn Conn) -> anyhow::Result<Prepared> {
+        let (keys, controller) = intake::prepare(store)?;
+        let register = crate::register::Register::load(store)?;
+        let marketing = register.purposes.iter().filter(|p| p.direct_marketing).map(|p| p.code.clone()).collect();
+        Ok(Prepared { keys, controller, marketing })
+    }
 }
 
 /// The purpose an objection to direct marketing is about: the register's only one, or its
@@ -61,7 +73,8 @@ fn marketing_purpose<'a>(mail: &Mail, purposes: &'a [String]) -> Option<&'a str>
 
 /// Act on `mail`. Errors are those of the store (the run stops; the message stays unread);
 /// everything about the message itself is an outcome.
-pub fn take(store: &dyn Conn, clock: &Clock, keys: &Keys, mail: &Mail, marketing: &[String]) -> anyhow::Result<Taken> {
+pub fn take(store: &dyn Conn, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
+    let (keys, marketing) = (&prepared.keys, prepared.marketing.as_slice());
     let mut taken = Taken {
         origin: mail.origin.clone(),
         sha256: mail.sha256.clone(),
@@ -88,9 +101,9 @@ pub fn take(store: &dyn Conn, clock: &Clock, keys: &Keys, mail: &Mail, marketing
             leave(store, clock, mail, taken, Outcome::NeedsReview, reason, &asks.join(","))
         }
         Verdict::Reply { request, codes } => reply(store, clock, keys, mail, taken, &request, &codes),
-        Verdict::Open { right, marketing: false } => open(store, clock, mail, taken, right, json!({})),
+        Verdict::Open { right, marketing: false } => open(store, clock, prepared, mail, taken, right, json!({})),
         Verdict::Open { right, marketing: true } => match marketing_purpose(mail, marketing) {
-            Some(purpose) => open(store, clock, mail, taken, right, json!({"purpose": purpose})),
+            Some(purpose) => open(store, clock, prepared, mail, taken, right, json!({"purpose": purpose})),
             None => {
                 let reason = format!(
                     "an objection to direct marketing; the register has {} direct-marketing purposes ({}): open it with `dsr object --purpose`",
@@ -136,6 +149,7 @@ fn received_on(mail: &Mail, clock: &Clock) -> NaiveDate {
 fn open(
     store: &dyn Conn,
     clock: &Clock,
+    prepared: &Prepared,
     mail: &Mail,
     mut taken: Taken,
     right: Kind,
@@ -159,11 +173,18 @@ fn open(
         params,
     };
     let mut id = 0;
-    let opened = match intake::open_then(store, clock, &new, &mut |tx, req, fresh| {
-        let reason = (!fresh).then_some("a request for this right was already open for this person");
-        id = ledger::record(tx, clock, mail, Outcome::Opened, reason, right.as_str(), Some(&req.id))?;
-        Ok(())
-    }) {
+    let opened = match intake::open_then(
+        store,
+        clock,
+        &prepared.keys,
+        &prepared.controller,
+        &new,
+        &mut |tx, req, fresh| {
+            let reason = (!fresh).then_some("a request for this right was already open for this person");
+            id = ledger::record(tx, clock, mail, Outcome::Opened, reason, right.as_str(), Some(&req.id))?;
+            Ok(())
+        },
+    ) {
         Ok(o) => o,
         // What stops this one request (the person's code limits, a lock, an address shared by
         // several people) is the message's outcome, not the run's: the officer opens it by hand.

@@ -30,7 +30,20 @@ pub struct Intake {
 
 /// Open the request `new` describes: resolve, dedupe, and queue the code for the address on file.
 pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Result<Intake> {
-    open_then(store, clock, new, &mut |_, _, _| Ok(()))
+    let (keys, controller) = prepare(store)?;
+    open_then(store, clock, &keys, &controller, new, &mut |_, _, _| Ok(()))
+}
+
+/// What opening requests needs from the store, read once for many (`dsr intake`): the keys,
+/// and the controller the letters come from, with the mail set-up checked.
+pub fn prepare(store: &dyn Conn) -> anyhow::Result<(Keys, Controller)> {
+    let keys = Keys::load(store)?;
+    let register = Register::load(store)?;
+    let controller = register
+        .controller
+        .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
+    mail::check_setup(&store.place(), &controller)?;
+    Ok((keys, controller))
 }
 
 /// [`open`], and `then` (given the request and whether it is new) in the same transaction: a
@@ -38,21 +51,17 @@ pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Re
 pub fn open_then(
     store: &dyn Conn,
     clock: &Clock,
+    keys: &Keys,
+    controller: &Controller,
     new: &NewRequest<'_>,
     then: &mut dyn FnMut(&dyn Db, &Request, bool) -> anyhow::Result<()>,
 ) -> anyhow::Result<Intake> {
-    let keys = Keys::load(store)?;
-    let register = Register::load(store)?;
     let place = store.place();
-    let controller = register
-        .controller
-        .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
-    mail::check_setup(&place, &controller)?;
     let tx_box = store.begin()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let asked = new.params.clone();
-    let (mut req, fresh) = request::open(tx, clock, &keys, new)?;
+    let (mut req, fresh) = request::open(tx, clock, keys, new)?;
     let amended = !fresh && req.params != asked;
     if amended {
         if req.state != "awaiting-verification" {
@@ -83,7 +92,7 @@ pub fn open_then(
     // A new code for the new details, within the limits; known and unknown people alike.
     let mut held_back = None;
     if fresh || amended {
-        match send_code(tx, clock, &place, &keys, &controller, &req) {
+        match send_code(tx, clock, &place, keys, controller, &req) {
             Err(e)
                 if amended
                     && matches!(
@@ -99,7 +108,7 @@ pub fn open_then(
         }
     }
     if fresh {
-        negative_confirmation(tx, clock, &place, &controller, &req)?;
+        negative_confirmation(tx, clock, &place, controller, &req)?;
     }
     then(tx, &req, fresh)?;
     tx_box.commit()?;

@@ -185,8 +185,14 @@ fn not_a_template() -> String {
     format!("is not a letter template: expected nl/KIND.txt or en/KIND.txt, KIND one of: {}", names.join(", "))
 }
 
+/// A template error as one line: where, what kind, and the detail.
 fn one_line(e: &minijinja::Error) -> String {
-    e.to_string().replace('\n', " ")
+    let detail = e.detail().map(|d| format!(": {d}")).unwrap_or_default();
+    let said = format!("{}{detail}", e.kind()).replace('\n', " ");
+    match e.line() {
+        Some(line) => format!("line {line}: {said}"),
+        None => said,
+    }
 }
 
 /// Every problem of a set of templates, as (file, problem).

@@ -219,7 +219,7 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].starts_with("the complaint route ({{ complaint }}) is missing; the erasure letter must"), "{p:?}");
         assert!(check_one("en/extension.txt", "{{ id }} {{ signatur }}")[0].starts_with("uses {{ signatur }}"));
-        assert!(check_one("en/extension.txt", "{{ id ")[0].starts_with("does not read as a template: syntax error"));
+        assert!(check_one("en/extension.txt", "{{ id ")[0].starts_with("does not read as a template: line 1: syntax error"));
         assert!(check_one("de/extension.txt", "x")[0].starts_with("is not a letter template"));
     }
 }

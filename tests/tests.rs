@@ -22,6 +22,7 @@ mod holds;
 mod import;
 mod init;
 mod layers;
+mod letter_templates;
 mod letters;
 mod lifecycle;
 mod lookup;

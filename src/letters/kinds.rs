@@ -257,7 +257,7 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
         }
         v
     };
-    match kind.name {
+    let samples = match kind.name {
         "verification-code" => {
             let asked = json!([
                 {"what": "set", "field": "f", "value": "v"},
@@ -307,5 +307,15 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
         "no-data" => vec![with(json!({"address": m("address")}))],
         "expired" => vec![with(json!({"received": m("received")}))],
         _ => vec![base],
+    };
+    // A letter may have no recipients to tell: an element kept only for when it has is missing.
+    if kind.recipients {
+        let none = samples.iter().map(|s| {
+            let mut s = s.clone();
+            s["recipients"] = json!([]);
+            s
+        });
+        return samples.iter().cloned().chain(none).collect();
     }
+    samples
 }

@@ -70,7 +70,8 @@ pub fn rectified(register: &Register, req: &Request, fields: &[(String, String)]
     let fields_nl: Vec<&str> = fields.iter().map(|(_, nl)| nl.as_str()).collect();
     let fields_en: Vec<&str> = fields.iter().map(|(en, _)| en.as_str()).collect();
     let (st_nl, st_en): (Vec<String>, Vec<String>) = statements.iter().map(|s| cat(s)).unzip();
-    let vars = Vars::new(json!({"id": req.id})).pair("fields", (fields_nl, fields_en)).pair("statements", (st_nl, st_en));
+    let vars =
+        Vars::new(json!({"id": req.id})).pair("fields", (fields_nl, fields_en)).pair("statements", (st_nl, st_en));
     Reply { kind: "rectification", vars }
 }
 

@@ -118,10 +118,9 @@ fn a_company_template_changes_the_letter_sent_and_its_signature_text_closes_each
 
 #[test]
 fn dutch_only_and_english_only_letters_carry_one_language_and_its_subject() {
-    for (languages, subject, has, lacks) in [
-        ("nl", "Verificatiecode (", "Hallo,", "Hello,"),
-        ("en", "Verification code (", "Hello,", "Hallo,"),
-    ] {
+    for (languages, subject, has, lacks) in
+        [("nl", "Verificatiecode (", "Hallo,", "Hello,"), ("en", "Verification code (", "Hello,", "Hallo,")]
+    {
         let env = Env::with_fixture_at("virtio", NOW);
         applied(&env, &format!("languages = \"{languages}\""));
         let id = env.open("erase", &["--email", JAN]).request;
@@ -136,7 +135,8 @@ fn dutch_only_and_english_only_letters_carry_one_language_and_its_subject() {
         env.dsr().args(["erase", &id, "--yes"]).assert().success();
         let erasure = if languages == "nl" { "Wissing (" } else { "Erasure (" };
         let body = mail(&env, &id, erasure).body;
-        let complaint = if languages == "nl" { "Je kunt een klacht indienen bij de" } else { "you may lodge a complaint" };
+        let complaint =
+            if languages == "nl" { "Je kunt een klacht indienen bij de" } else { "you may lodge a complaint" };
         assert!(body.contains(complaint) && body.contains("Autoriteit Persoonsgegevens"), "{body}");
         strict(&env);
     }
@@ -158,7 +158,10 @@ fn a_template_without_the_complaint_route_is_refused_naming_it() {
 tell the person they can complain to the supervisory authority (Art. 12(4), 77 GDPR)"]
     );
     let p = refused("en/no-data.txt", "{{ complaint }}", "the authority");
-    assert!(p.len() == 1 && p[0].contains("the complaint route ({{ complaint }}) is missing; the no-data letter"), "{p:?}");
+    assert!(
+        p.len() == 1 && p[0].contains("the complaint route ({{ complaint }}) is missing; the no-data letter"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -188,7 +191,10 @@ fn deadlines_and_the_code_must_stay_in_their_letters() {
     let p = refused("nl/verification-code.txt", "{{ valid_until }}", "morgen");
     assert!(p[0].contains("the code's validity ({{ valid_until }}) is missing"), "{p:?}");
     let p = refused("en/verification-code.txt", "    {{ code }}", "    (see the website)");
-    assert!(p[0].contains("the code ({{ code }}) is missing; the verification-code letter must carry the one-time code"), "{p:?}");
+    assert!(
+        p[0].contains("the code ({{ code }}) is missing; the verification-code letter must carry the one-time code"),
+        "{p:?}"
+    );
     // An element kept only in a branch the letter may not take is still missing.
     let p = refused("nl/erasure.txt", "{{ complaint }}", "{% if recipients %}{{ complaint }}{% endif %}");
     assert!(p[0].contains("the complaint route ({{ complaint }}) is missing"), "{p:?}");
@@ -227,7 +233,11 @@ fn the_company_file_with_a_bad_template_is_refused_by_check_init_and_apply() {
     assert!(!support::stdout(&out).contains("[letters]"), "nothing was applied");
     let out = env.dsr().args(["register", "check", "company.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(support::stderr(&out).contains("letters/nl/rejection.txt: the complaint route"), "{}", support::stderr(&out));
+    assert!(
+        support::stderr(&out).contains("letters/nl/rejection.txt: the complaint route"),
+        "{}",
+        support::stderr(&out)
+    );
     let out = env.dsr().args(["--db", "new.sqlite", "init", "--register", "company.toml"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
     assert!(!env.path("new.sqlite").exists(), "a refused file leaves no store");
@@ -251,7 +261,11 @@ fn stored_values_print_as_they_are_never_as_template_syntax_or_headers() {
     assert!(body.contains("{{ code }}\nBcc: x@example.com\n{{ code }} {% raw %} B.V.\nAdres:"), "{body}");
     assert!(body.contains("\n{{ id }}\n{{ code }} {% raw %} B.V.\nAddress:"), "{body}");
     // One code line per half, and the Bcc stays text in the body, never a header.
-    assert_eq!(body.lines().filter(|l| l.len() == 13 && l.starts_with("    ") && l.as_bytes()[8] == b'-').count(), 2, "{body}");
+    assert_eq!(
+        body.lines().filter(|l| l.len() == 13 && l.starts_with("    ") && l.as_bytes()[8] == b'-').count(),
+        2,
+        "{body}"
+    );
     let raw = String::from_utf8_lossy(&m.raw);
     let headers = raw.split("\r\n\r\n").next().unwrap();
     assert!(!headers.to_ascii_lowercase().contains("bcc"), "{headers}");

@@ -14,7 +14,9 @@ pub fn letters(cmd: &LettersCommand, out: &Output) -> anyhow::Result<Code> {
             let written = settings::export(dir, *force)?;
             if out.json {
                 let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-                out.json(&serde_json::json!({"format_version": 1, "dir": dir.display().to_string(), "written": files}))?;
+                out.json(
+                    &serde_json::json!({"format_version": 1, "dir": dir.display().to_string(), "written": files}),
+                )?;
             } else {
                 out.status(&format!(
                     "Wrote {} templates into {}; name it in the company file as [letters] dir = \"...\".",

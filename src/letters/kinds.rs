@@ -59,11 +59,7 @@ pub const KINDS: &[Kind] = &[
         required: &[
             ID,
             Element { var: "code", what: "the code", must: "carry the one-time code the person relays" },
-            Element {
-                var: "valid_until",
-                what: "the code's validity",
-                must: "say until when the code is valid",
-            },
+            Element { var: "valid_until", what: "the code's validity", must: "say until when the code is valid" },
             SIGNATURE,
         ],
         subject: ("Verificatiecode", "Verification code"),
@@ -139,7 +135,11 @@ pub const KINDS: &[Kind] = &[
         recipients: true,
         required: &[
             ID,
-            Element { var: "explanation", what: "the outcome", must: "tell the person what we do with the objection (Art. 12(1), 21 GDPR)" },
+            Element {
+                var: "explanation",
+                what: "the outcome",
+                must: "tell the person what we do with the objection (Art. 12(1), 21 GDPR)",
+            },
             COMPLAINT,
             COURT,
             SIGNATURE,
@@ -152,7 +152,11 @@ pub const KINDS: &[Kind] = &[
         recipients: true,
         required: &[
             ID,
-            Element { var: "explanation", what: "the decision", must: "tell the person what was decided and why (Art. 12(1), 21, 22(3) GDPR)" },
+            Element {
+                var: "explanation",
+                what: "the decision",
+                must: "tell the person what was decided and why (Art. 12(1), 21, 22(3) GDPR)",
+            },
             COMPLAINT,
             COURT,
             SIGNATURE,
@@ -177,7 +181,13 @@ pub const KINDS: &[Kind] = &[
         subject: ("Wissing", "Erasure"),
     },
     Kind { name: "answer", frame: true, recipients: false, required: FRAME, subject: ("", "") },
-    Kind { name: "no-data", frame: true, recipients: false, required: FRAME, subject: ("Geen gegevens", "No data held") },
+    Kind {
+        name: "no-data",
+        frame: true,
+        recipients: false,
+        required: FRAME,
+        subject: ("Geen gegevens", "No data held"),
+    },
     Kind {
         name: "expired",
         frame: true,
@@ -267,15 +277,18 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
                 {"what": "ground", "ground": "g", "data": []},
             ]);
             let one = json!({"code": m("code"), "valid_until": m("valid_until")});
-            vec![with(json!({"asked": asked, "code": one["code"], "valid_until": one["valid_until"]})), with(json!({"asked": [], "code": one["code"], "valid_until": one["valid_until"]}))]
+            vec![
+                with(json!({"asked": asked, "code": one["code"], "valid_until": one["valid_until"]})),
+                with(json!({"asked": [], "code": one["code"], "valid_until": one["valid_until"]})),
+            ]
         }
         "extension" => vec![with(json!({"deadline": m("deadline"), "reason": m("reason")}))],
         "rejection" => ["unfounded", "excessive", "identity-not-confirmed", "other"]
             .iter()
             .flat_map(|r| {
-                [json!([]), json!(["DSR-2026-0001"])]
-                    .into_iter()
-                    .map(move |earlier| with(json!({"reason": r, "earlier": earlier, "note": m("note"), "rights_contact": "x"})))
+                [json!([]), json!(["DSR-2026-0001"])].into_iter().map(move |earlier| {
+                    with(json!({"reason": r, "earlier": earlier, "note": m("note"), "rights_contact": "x"}))
+                })
             })
             .collect(),
         "rectification" => vec![
@@ -285,7 +298,9 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
         "email-changed" => vec![with(json!({"old": m("old"), "new": m("new")}))],
         "restriction" => ["accuracy-contested", "unlawful", "legal-claims", "objected"]
             .iter()
-            .flat_map(|g| [json!([]), json!(["a", "b"])].into_iter().map(move |c| with(json!({"ground": g, "categories": c}))))
+            .flat_map(|g| {
+                [json!([]), json!(["a", "b"])].into_iter().map(move |c| with(json!({"ground": g, "categories": c})))
+            })
             .collect(),
         "restriction-lift-notice" => vec![with(json!({"lift_date": m("lift_date"), "reason": m("reason")}))],
         "objection" | "objection-decision" => {

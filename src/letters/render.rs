@@ -39,7 +39,8 @@ fn source<'a>(settings: &'a Settings, file: &str) -> &'a str {
 pub fn signature(c: &Controller, lang: &str) -> String {
     let nl = lang == "nl";
     let extra = if nl { &c.letters.signature_nl } else { &c.letters.signature_en };
-    let mut s = extra.as_deref().filter(|e| !e.trim().is_empty()).map(|e| format!("{}\n", e.trim_end())).unwrap_or_default();
+    let mut s =
+        extra.as_deref().filter(|e| !e.trim().is_empty()).map(|e| format!("{}\n", e.trim_end())).unwrap_or_default();
     s.push_str(&c.name);
     if let Some(a) = c.address.as_deref().filter(|a| !a.trim().is_empty()) {
         s.push_str(&if nl { format!("\nAdres: {a}") } else { format!("\nAddress: {a}") });
@@ -47,7 +48,11 @@ pub fn signature(c: &Controller, lang: &str) -> String {
     if let Some(k) = c.kvk_number.as_deref().filter(|k| !k.trim().is_empty()) {
         s.push_str(&if nl { format!("\nKvK-nummer: {k}") } else { format!("\nChamber of Commerce (KvK) number: {k}") });
     }
-    s.push_str(&if nl { format!("\nPrivacycontact: {}", c.privacy_email) } else { format!("\nPrivacy contact: {}", c.privacy_email) });
+    s.push_str(&if nl {
+        format!("\nPrivacycontact: {}", c.privacy_email)
+    } else {
+        format!("\nPrivacy contact: {}", c.privacy_email)
+    });
     s
 }
 
@@ -150,7 +155,8 @@ pub fn check_one(file: &str, text: &str) -> Vec<String> {
     let known: std::collections::BTreeSet<&str> =
         samples.iter().flat_map(|s| s.as_object().into_iter().flatten().map(|(k, _)| k.as_str())).collect();
     let mut problems = Vec::new();
-    let mut unknown: Vec<String> = template.undeclared_variables(false).into_iter().filter(|v| !known.contains(v.as_str())).collect();
+    let mut unknown: Vec<String> =
+        template.undeclared_variables(false).into_iter().filter(|v| !known.contains(v.as_str())).collect();
     unknown.sort();
     for v in unknown {
         let list: Vec<&str> = known.iter().copied().collect();
@@ -219,7 +225,9 @@ mod tests {
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].starts_with("the complaint route ({{ complaint }}) is missing; the erasure letter must"), "{p:?}");
         assert!(check_one("en/extension.txt", "{{ id }} {{ signatur }}")[0].starts_with("uses {{ signatur }}"));
-        assert!(check_one("en/extension.txt", "{{ id ")[0].starts_with("does not read as a template: line 1: syntax error"));
+        assert!(
+            check_one("en/extension.txt", "{{ id ")[0].starts_with("does not read as a template: line 1: syntax error")
+        );
         assert!(check_one("de/extension.txt", "x")[0].starts_with("is not a letter template"));
     }
 }

@@ -89,7 +89,8 @@ pub fn load(db: &dyn Db) -> anyhow::Result<Option<Section>> {
 pub fn save(db: &dyn Db, section: Option<&Section>) -> anyhow::Result<()> {
     db.run("DELETE FROM store_meta WHERE key = ?1", &vals![KEY]?)?;
     if let Some(s) = section {
-        let stored = Stored { section: Section { templates: BTreeMap::new(), ..s.clone() }, templates: s.templates.clone() };
+        let stored =
+            Stored { section: Section { templates: BTreeMap::new(), ..s.clone() }, templates: s.templates.clone() };
         db.run("INSERT INTO store_meta (key, value) VALUES (?1, ?2)", &vals![KEY, serde_json::to_string(&stored)?]?)?;
     }
     Ok(())

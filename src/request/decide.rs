@@ -5,11 +5,11 @@
 
 use super::{RejectReason, Request};
 use crate::clock::Clock;
+use crate::letters::Vars;
 use crate::mail::{self, Letter, Sent};
 use crate::register::{Controller, Register};
 use crate::store::db::{Conn, Db};
 use crate::vals;
-use crate::letters::Vars;
 use serde_json::json;
 
 /// A decision the person is told of: the request afterwards, the letter, and where it was

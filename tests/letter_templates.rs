@@ -278,3 +278,38 @@ fn strict(env: &Env) {
     files.sort();
     crate::mail_valid::strict(&files);
 }
+
+#[test]
+fn a_postgresql_store_keeps_the_section_and_writes_its_letters_from_it() {
+    let Some(url) = support::postgres() else { return };
+    let env = Env::with_fixture_at("virtio", NOW);
+    let schema = format!("t_letters_{}", std::process::id());
+    let target = dsr::store::postgres::Target::parse(&url, &schema).unwrap();
+    let drop_schema = || {
+        if let Ok(mut c) = target.connect() {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    };
+    drop_schema();
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", &schema]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let pg = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("dsr").unwrap();
+        cmd.current_dir(env.dir.path()).env("DSR_PG_SCHEMA", &schema).env("DSR_NOW", NOW).arg("--db").arg(&url);
+        cmd.args(args).output().unwrap()
+    };
+    let dir = exported(&env, "letters");
+    edit(&dir.join("nl/verification-code.txt"), "Hallo,", "Beste klant,");
+    pg(&["register", "export", "--out", "company.toml"]);
+    let text = std::fs::read_to_string(env.path("company.toml")).unwrap();
+    std::fs::write(env.path("company.toml"), format!("{text}\n[letters]\nlanguages = \"nl\"\ndir = \"letters\"\n"))
+        .unwrap();
+    let out = pg(&["register", "apply", "--yes", "company.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert!(support::stdout(&pg(&["register", "export"])).contains("[letters]\nlanguages = \"nl\"\ndir = \"letters\""));
+    let out = pg(&["access", "--email", JAN]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let m = mail(&env, "DSR-2026-0001", "Verificatiecode (");
+    assert!(m.body.starts_with("Beste klant,") && !m.body.contains("Hello,"), "{}", m.body);
+    drop_schema();
+}

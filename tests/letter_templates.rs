@@ -313,3 +313,37 @@ fn a_postgresql_store_keeps_the_section_and_writes_its_letters_from_it() {
     assert!(m.body.starts_with("Beste klant,") && !m.body.contains("Hello,"), "{}", m.body);
     drop_schema();
 }
+
+#[derive(serde::Deserialize)]
+struct Checked {
+    format_version: u32,
+    ok: bool,
+    templates: Vec<String>,
+    problems: Vec<CheckedProblem>,
+}
+
+#[derive(serde::Deserialize)]
+struct CheckedProblem {
+    file: String,
+    what: String,
+}
+
+#[test]
+fn letters_check_answers_in_json_and_export_keeps_edited_files_without_force() {
+    let env = Env::new();
+    let dir = exported(&env, "letters");
+    let (c, code): (Checked, i32) = env.json(&["letters", "check", "letters"]);
+    assert_eq!((code, c.format_version, c.ok, c.templates.len()), (0, 1, true, 26));
+    assert!(c.templates.contains(&"nl/erasure.txt".to_owned()) && c.problems.is_empty());
+    edit(&dir.join("en/answer.txt"), "{{ court }}", "");
+    let (c, code): (Checked, i32) = env.json(&["letters", "check", "letters"]);
+    assert_eq!((code, c.ok, c.problems.len()), (2, false, 1));
+    assert_eq!(c.problems[0].file, "letters/en/answer.txt");
+    assert!(c.problems[0].what.starts_with("the court route ({{ court }}) is missing; the answer letter"));
+    // An edited template is not overwritten by a second export without --force (exit 14).
+    let out = env.run(&["letters", "export", "letters"]);
+    assert_eq!(out.status.code(), Some(14), "{}", support::stderr(&out));
+    assert!(!std::fs::read_to_string(dir.join("en/answer.txt")).unwrap().contains("{{ court }}"));
+    env.dsr().args(["letters", "export", "letters", "--force"]).assert().success();
+    assert!(std::fs::read_to_string(dir.join("en/answer.txt")).unwrap().contains("{{ court }}"));
+}

@@ -46,11 +46,9 @@ fn check(dir: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
         }))?;
     } else {
         for p in &problems {
-            crate::output::stderr_line(&format!(
-                "dsr: {}: {}",
-                p.file.display(),
-                crate::output::sanitize::line(&p.what)
-            ))?;
+            // A file name is the filesystem's: escaped like any stored text.
+            let said = format!("{}: {}", p.file.display(), p.what);
+            crate::output::stderr_line(&format!("dsr: {}", crate::output::sanitize::line(&said)))?;
         }
     }
     if !problems.is_empty() {

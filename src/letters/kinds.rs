@@ -180,7 +180,8 @@ pub const KINDS: &[Kind] = &[
         ],
         subject: ("Wissing", "Erasure"),
     },
-    Kind { name: "answer", frame: true, recipients: false, required: FRAME, subject: ("", "") },
+    // The answer's subject names the right answered (src/commands/deliver.rs).
+    Kind { name: "answer", frame: true, recipients: false, required: FRAME, subject: ("Antwoord", "Answer") },
     Kind {
         name: "no-data",
         frame: true,

@@ -126,7 +126,8 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
         _ => format!("Na beoordeling door een medewerker blijft het geautomatiseerde besluit staan, omdat: {grounds}. De automatische stappen gaan weer verder."),
     };
     let vars = Vars::new(json!({"id": req.id, "outcome": a.outcome, "purpose": a.purpose}))
-        .pair("explanation", (nl, a.explanation_en.clone()));
+        .pair("explanation", (nl, a.explanation_en.clone()))
+        .pair("purpose_name", (pnl, p.map(|p| p.name_en.clone()).unwrap_or_else(|| a.purpose.clone())));
     match a.outcome.as_str() {
         "upheld" | "overridden" | "decision-reversed" | "decision-stands" => Reply { kind: "objection-decision", vars },
         _ => Reply { kind: "objection", vars },

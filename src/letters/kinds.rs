@@ -305,7 +305,9 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
             .collect(),
         "restriction-lift-notice" => vec![with(json!({"lift_date": m("lift_date"), "reason": m("reason")}))],
         "objection" | "objection-decision" => {
-            vec![with(json!({"outcome": "stopped", "purpose": "p", "explanation": m("explanation")}))]
+            vec![with(
+                json!({"outcome": "stopped", "purpose": "p", "purpose_name": "n", "explanation": m("explanation")}),
+            )]
         }
         "erasure" => {
             let kept = json!([{"rows": 2, "category": m("kept"), "ground": m("kept"), "until": m("kept")}]);

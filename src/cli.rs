@@ -7,10 +7,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod changes;
 mod intake;
+mod letters;
 mod records;
 mod usage;
 pub use changes::*;
 pub use intake::IntakeArgs;
+pub use letters::LettersCommand;
 pub use records::*;
 pub use usage::{json_asked, parse, Parsed};
 
@@ -121,6 +123,9 @@ pub enum Command {
     /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The letters' templates: check a directory of the company's, or write the shipped ones out to edit
+    #[command(subcommand)]
+    Letters(LettersCommand),
     /// Copy a SQLite store into a new PostgreSQL store (register, people, requests, audit trail), in one transaction
     Migrate(MigrateArgs),
     /// Walk through an access request end to end on a demo store it keeps and names at the end

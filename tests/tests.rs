@@ -23,6 +23,7 @@ mod import;
 mod init;
 mod intake;
 mod layers;
+mod letter_templates;
 mod letters;
 mod lifecycle;
 mod lookup;

@@ -13,6 +13,7 @@ mod export;
 mod import;
 mod init;
 mod intake;
+mod letters;
 mod lookup;
 mod mail;
 mod migrate;
@@ -258,7 +259,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Restrict(args) => return on_postgres_session(url, out, |s| change::restrict_cmd(s, args)),
             Command::Object(args) => return on_postgres_session(url, out, |s| change::object_cmd(s, args)),
             // These do not use --db, or make the store (init).
-            Command::Init(_) | Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
+            Command::Init(_) | Command::Letters(_) | Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
             // A generated store is a SQLite file; `dsr migrate --to URL` copies it.
             Command::Generate(_) => {
                 return Err(crate::Error::invalid(
@@ -309,6 +310,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             on_store(&db, out, |ctx| audit::log(&ctx.store.conn, &ctx.out, request.as_deref()))
         }
         Command::Migrate(args) => migrate::migrate(&args, &out),
+        Command::Letters(cmd) => letters::letters(&cmd, &out),
         Command::Demo(args) => demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => pages::completions(&db, shell, &out),

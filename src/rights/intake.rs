@@ -146,8 +146,8 @@ pub fn send_code(
         &mail::asked(&req.params),
         &issued.grouped(),
         issued.expires_at,
-    );
-    let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
+    )?;
+    let subject_line = crate::letters::subject_of(controller, "verification-code", &req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;
     mail::queue_message(tx, clock, store, req, "verification-code", &message, crate::queue::OnSent::Nothing)?;
     Ok(true)
@@ -170,7 +170,7 @@ fn negative_confirmation(
         // Nothing can reach it; the officer's answer must not differ from a known person's.
         return Ok(());
     }
-    let letter = crate::letters::no_data(controller, req, &address);
+    let letter = crate::letters::no_data(controller, req, &address)?;
     mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
     Ok(())
 }

@@ -77,12 +77,17 @@ pub fn outbox_dir(store: &Path) -> PathBuf {
     }
 }
 
-fn write_outbox(dir: &Path, raw: &[u8], name: &str) -> anyhow::Result<Sent> {
+/// The outbox folder, made (mode 0700) when it is not there yet.
+pub fn outbox_ready(dir: &Path) -> anyhow::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+        .with_context(|| format!("cannot create the outbox {}", dir.display()))
+}
+
+fn write_outbox(dir: &Path, raw: &[u8], name: &str) -> anyhow::Result<Sent> {
+    outbox_ready(dir)?;
     let target = dir.join(name);
     if !target.exists() {
         let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")

@@ -83,14 +83,19 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
     let sources = inbox::read_sources(&args.files)?;
     let mut summary = Summary::default();
     let (mut taken, mut not_read) = (Vec::new(), Vec::new());
+    let mut batch = inbox::Batch::new(s.conn);
+    // Reported once committed: a line says what is done.
+    let mut uncommitted = 0;
     for source in sources {
-        match one(s, &prepared, source)? {
+        match one(&mut batch, s.clock, &prepared, source)? {
             Ok(t) => {
                 summary.add(&t);
-                if !s.out.json {
-                    s.out.data(&describe(&t))?;
-                }
                 taken.push(t);
+                uncommitted += 1;
+                if uncommitted == GROUP {
+                    commit(s, &mut batch, &taken[taken.len() - uncommitted..])?;
+                    uncommitted = 0;
+                }
             }
             Err(n) => {
                 summary.not_read += 1;
@@ -103,6 +108,7 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
             }
         }
     }
+    commit(s, &mut batch, &taken[taken.len() - uncommitted..])?;
     if s.out.json {
         s.out.json(
             &serde_json::json!({"format_version": 1, "messages": taken, "not_read": not_read, "summary": summary}),
@@ -116,15 +122,35 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
     Ok(if summary.not_read > 0 { Code::BatchFailed } else { Code::Ok })
 }
 
+/// Messages acted on in one transaction: a commit (and its sync) a group, not a message; small
+/// enough that what is reported follows the mailbox closely and other officers wait little.
+const GROUP: usize = 200;
+
+/// Commit the batch, then tell what its messages did.
+fn commit(s: &Session, batch: &mut inbox::Batch, taken: &[Taken]) -> anyhow::Result<()> {
+    batch.commit()?;
+    if !s.out.json {
+        for t in taken {
+            s.out.data(&describe(t))?;
+        }
+    }
+    Ok(())
+}
+
 /// Read, parse and act on one source; its bytes unreadable is the message's outcome, not the run's.
-fn one(s: &Session, prepared: &inbox::Prepared, source: inbox::Source) -> anyhow::Result<Result<Taken, NotRead>> {
+fn one(
+    batch: &mut inbox::Batch,
+    clock: &crate::clock::Clock,
+    prepared: &inbox::Prepared,
+    source: inbox::Source,
+) -> anyhow::Result<Result<Taken, NotRead>> {
     let bytes = match source.bytes {
         Ok(b) => b,
         Err(e) => return Ok(Err(NotRead { origin: source.origin, error: e.to_string() })),
     };
     let mail = inbox::parse(source.origin, &bytes);
     drop(bytes);
-    Ok(Ok(inbox::take(s.conn, s.clock, prepared, &mail)?))
+    Ok(Ok(batch.take(clock, prepared, &mail)?))
 }
 
 /// One line for the officer about one message.
@@ -171,24 +197,20 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
     let mut summary = Summary::default();
     s.out.status(&format!("Watching {} every {every} s; Ctrl-C stops.", sanitize::line(&dir.display().to_string())))?;
     while !stop.load(Ordering::Relaxed) {
-        let mut fresh = 0;
+        let mut round = Vec::new();
         let new: Vec<PathBuf> = inbox::folder_files(dir).into_iter().filter(|f| !done.contains(f)).collect();
+        let mut batch = inbox::Batch::new(s.conn);
         for file in new {
-            if stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) || round.len() == GROUP {
                 break;
             }
             let origin = file.display().to_string();
             let source = inbox::Source { origin, bytes: std::fs::read(&file) };
-            match one(s, &prepared, source)? {
+            match one(&mut batch, s.clock, &prepared, source)? {
                 Ok(t) => {
                     summary.add(&t);
-                    if s.out.json {
-                        println!("{}", serde_json::to_string(&t)?);
-                    } else {
-                        s.out.data(&describe(&t))?;
-                    }
+                    round.push(t);
                     done.insert(file);
-                    fresh += 1;
                 }
                 // A file still being written, or gone: looked at again next time.
                 Err(n) => crate::output::stderr_line(&format!(
@@ -198,8 +220,20 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
                 ))?,
             }
         }
-        if fresh > 0 {
+        batch.commit()?;
+        for t in &round {
+            if s.out.json {
+                println!("{}", serde_json::to_string(t)?);
+            } else {
+                s.out.data(&describe(t))?;
+            }
+        }
+        if !round.is_empty() {
             super::flush(s.conn, s.clock, s.opened)?;
+        }
+        // A full group: the rest of the folder at once, not after a pause.
+        if round.len() == GROUP {
+            continue;
         }
         for _ in 0..every * 10 {
             if stop.load(Ordering::Relaxed) {

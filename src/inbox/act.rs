@@ -3,6 +3,8 @@
 //! as for every request), a code from a reply checked, or the message left for the officer.
 //! Each message is recorded in the same transaction as what it did, so a message read again
 //! (by its SHA-256 or Message-ID) does nothing new, and a crash leaves it unread, not half-done.
+//! Messages are acted on in groups ([`Batch`]): one transaction for many, each message under a
+//! savepoint of its own, so a commit (and its sync) is paid once a group.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -17,7 +19,7 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::{self, Channel, Kind, NewRequest};
 use crate::rights::intake;
-use crate::store::db::{Conn, Db};
+use crate::store::db::{Conn, Db, Tx};
 use crate::subject::Identifier;
 
 /// What came of one message, for the officer's screen and `--json`.
@@ -71,9 +73,53 @@ fn marketing_purpose<'a>(mail: &Mail, purposes: &'a [String]) -> Option<&'a str>
     None
 }
 
-/// Act on `mail`. Errors are those of the store (the run stops; the message stays unread);
-/// everything about the message itself is an outcome.
-pub fn take(store: &dyn Conn, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
+/// Messages acted on in one transaction. Nothing is done until [`Batch::commit`]: what a run
+/// reports is reported after it is committed.
+pub struct Batch<'s> {
+    store: &'s dyn Conn,
+    tx: Option<Box<dyn Tx + 's>>,
+}
+
+impl<'s> Batch<'s> {
+    pub fn new(store: &'s dyn Conn) -> Batch<'s> {
+        Batch { store, tx: None }
+    }
+
+    /// Act on `mail` (see [`take`]) in this batch's transaction, under a savepoint: a store
+    /// error undoes this message only, and is returned (the run stops; the message stays unread).
+    pub fn take(&mut self, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
+        if self.tx.is_none() {
+            let tx = self.store.begin()?;
+            request::expire_stale(&*tx, clock)?;
+            self.tx = Some(tx);
+        }
+        let tx: &dyn Db = &**self.tx.as_ref().expect("begun above");
+        tx.run("SAVEPOINT intake_message", &[])?;
+        match take(tx, clock, prepared, mail) {
+            Ok(t) => {
+                tx.run("RELEASE intake_message", &[])?;
+                Ok(t)
+            }
+            Err(e) => {
+                tx.run("ROLLBACK TO intake_message", &[])?;
+                tx.run("RELEASE intake_message", &[])?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Commit what the batch did.
+    pub fn commit(&mut self) -> anyhow::Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Act on `mail` in the caller's transaction (which has expired what is stale). Errors are those
+/// of the store; everything about the message itself is an outcome.
+fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
     let (keys, marketing) = (&prepared.keys, prepared.marketing.as_slice());
     let mut taken = Taken {
         origin: mail.origin.clone(),
@@ -118,7 +164,7 @@ pub fn take(store: &dyn Conn, clock: &Clock, prepared: &Prepared, mail: &Mail) -
 
 /// Record the message for the officer, with why.
 fn leave(
-    store: &dyn Conn,
+    store: &dyn Db,
     clock: &Clock,
     mail: &Mail,
     mut taken: Taken,
@@ -126,9 +172,7 @@ fn leave(
     reason: String,
     asks: &str,
 ) -> anyhow::Result<Taken> {
-    let tx = store.begin()?;
-    let id = ledger::record(&*tx, clock, mail, outcome, Some(&reason), asks, taken.request.as_deref())?;
-    tx.commit()?;
+    let id = ledger::record(store, clock, mail, outcome, Some(&reason), asks, taken.request.as_deref())?;
     taken.outcome = Some(outcome);
     taken.reason = Some(reason);
     taken.message = Some(id);
@@ -147,7 +191,7 @@ fn received_on(mail: &Mail, clock: &Clock) -> NaiveDate {
 }
 
 fn open(
-    store: &dyn Conn,
+    store: &dyn Db,
     clock: &Clock,
     prepared: &Prepared,
     mail: &Mail,
@@ -172,34 +216,38 @@ fn open(
         received_on: received,
         params,
     };
-    let mut id = 0;
-    let opened = match intake::open_then(
-        store,
-        clock,
-        &prepared.keys,
-        &prepared.controller,
-        &new,
-        &mut |tx, req, fresh| {
-            let reason = (!fresh).then_some("a request for this right was already open for this person");
-            id = ledger::record(tx, clock, mail, Outcome::Opened, reason, right.as_str(), Some(&req.id))?;
-            Ok(())
-        },
-    ) {
-        Ok(o) => o,
-        // What stops this one request (the person's code limits, a lock, an address shared by
-        // several people) is the message's outcome, not the run's: the officer opens it by hand.
-        Err(e) => match e.downcast_ref::<Error>() {
-            Some(Error::RateLimited(_) | Error::VerificationLocked(_) | Error::Ambiguous { .. }) => {
-                let reason = format!(
-                    "asks for {}, but the request could not be opened: {e}; open it with `dsr {} --email ADDRESS --received {received} --channel email`",
-                    right.as_str(),
-                    right.as_str()
-                );
-                return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+    // What stops this one request (the person's code limits, a lock, an address shared by
+    // several people, a verified request for other details) is the message's outcome, not the
+    // run's: undone, and left for the officer to open by hand.
+    store.run("SAVEPOINT intake_open", &[])?;
+    let opened = match intake::open_in(store, clock, &prepared.keys, &prepared.controller, &new) {
+        Ok(o) => {
+            store.run("RELEASE intake_open", &[])?;
+            o
+        }
+        Err(e) => {
+            store.run("ROLLBACK TO intake_open", &[])?;
+            store.run("RELEASE intake_open", &[])?;
+            match e.downcast_ref::<Error>() {
+                Some(
+                    Error::RateLimited(_)
+                    | Error::VerificationLocked(_)
+                    | Error::Ambiguous { .. }
+                    | Error::RequestState(_),
+                ) => {
+                    let reason = format!(
+                        "asks for {}, but the request could not be opened: {e}; open it with `dsr {} --email ADDRESS --received {received} --channel email`",
+                        right.as_str(),
+                        right.as_str()
+                    );
+                    return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+                }
+                _ => return Err(e),
             }
-            _ => return Err(e),
-        },
+        }
     };
+    let reason = (!opened.fresh).then_some("a request for this right was already open for this person");
+    let id = ledger::record(store, clock, mail, Outcome::Opened, reason, right.as_str(), Some(&opened.request.id))?;
     taken.outcome = Some(Outcome::Opened);
     taken.request = Some(opened.request.id.clone());
     taken.right = Some(right.as_str().to_owned());
@@ -214,7 +262,7 @@ fn open(
 /// A reply about request `id`: the code it carries checked (one try per reply, however many
 /// candidates), the addresses compared by their keyed hashes in the audit trail.
 fn reply(
-    store: &dyn Conn,
+    store: &dyn Db,
     clock: &Clock,
     keys: &Keys,
     mail: &Mail,
@@ -222,13 +270,10 @@ fn reply(
     id: &str,
     codes: &[String],
 ) -> anyhow::Result<Taken> {
-    let tx_box = store.begin()?;
-    let tx: &dyn Db = &*tx_box;
-    request::expire_stale(tx, clock)?;
+    let tx = store;
     let req = match request::load(tx, id) {
         Ok(r) => r,
         Err(_) => {
-            drop(tx_box);
             let reason = format!("a reply naming request {id}, which does not exist");
             return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
         }
@@ -236,7 +281,6 @@ fn reply(
     taken.request = Some(req.id.clone());
     taken.right = Some(req.right.clone());
     if codes.is_empty() {
-        drop(tx_box);
         let reason = format!("a message about request {id} without a code: read it");
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     }
@@ -267,7 +311,6 @@ fn reply(
         }),
     )?;
     let message = ledger::record(tx, clock, mail, outcome, reason.as_deref(), "", Some(&req.id))?;
-    tx_box.commit()?;
     taken.outcome = Some(outcome);
     taken.reason = reason;
     taken.message = Some(message);

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
-pub use act::{take, Prepared, Taken};
+pub use act::{Batch, Prepared, Taken};
 pub use sources::{folder_files, read_sources, Source};
 
 /// The most text of a message intake looks at and keeps for the officer: a request is in its

@@ -56,10 +56,25 @@ pub fn open_then(
     new: &NewRequest<'_>,
     then: &mut dyn FnMut(&dyn Db, &Request, bool) -> anyhow::Result<()>,
 ) -> anyhow::Result<Intake> {
-    let place = store.place();
     let tx_box = store.begin()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
+    let intake = open_in(tx, clock, keys, controller, new)?;
+    then(tx, &intake.request, intake.fresh)?;
+    tx_box.commit()?;
+    Ok(intake)
+}
+
+/// [`open`] inside the caller's transaction, which has expired what is stale
+/// ([`request::expire_stale`]): `dsr intake` opens the requests of many messages in one.
+pub fn open_in(
+    tx: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    controller: &Controller,
+    new: &NewRequest<'_>,
+) -> anyhow::Result<Intake> {
+    let place = tx.place();
     let asked = new.params.clone();
     let (mut req, fresh) = request::open(tx, clock, keys, new)?;
     let amended = !fresh && req.params != asked;
@@ -110,8 +125,6 @@ pub fn open_then(
     if fresh {
         negative_confirmation(tx, clock, &place, controller, &req)?;
     }
-    then(tx, &req, fresh)?;
-    tx_box.commit()?;
     Ok(Intake { request: req, fresh, amended, held_back })
 }
 

@@ -343,3 +343,57 @@ fn a_path_that_is_not_there_is_a_usage_error_and_nothing_is_read() {
     assert!(support::stderr(&out).contains("missing.eml"));
     assert_eq!(env.count("SELECT count(*) FROM intake_message"), 0);
 }
+
+#[test]
+fn a_run_killed_midway_and_run_again_ends_as_one_run_that_was_not() {
+    // 500 messages, more than two groups: requests from 100 unknown senders, questions, replies.
+    let write_maildir = |env: &Env| {
+        for i in 0..500 {
+            let body = match i % 5 {
+                0 => "Graag inzage in mijn gegevens.",
+                1 => "Please delete my personal data.",
+                2 => "Wanneer komt mijn factuur?",
+                3 => "Out of office",
+                _ => "Re: verzoek DSR-2026-0001 zonder code",
+            };
+            let from = format!("person{}@example.net", i % 100);
+            write(
+                env,
+                &format!("Maildir/new/{:06}.M{i}.host", 1000 + i),
+                &request_mail(&from, &format!("k{i}"), "Mon, 30 Nov 2026 10:00:00 +0100", body),
+            );
+        }
+    };
+    let state = |env: &Env| -> (Vec<(String, String, Option<String>)>, i64, usize) {
+        let conn = env.sql();
+        let mut st = conn.prepare("SELECT sha256, outcome, request_id FROM intake_message ORDER BY sha256").unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+        let letters = std::fs::read_dir(env.outbox())
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml")).count())
+            .unwrap_or(0);
+        (rows, env.count("SELECT count(*) FROM request"), letters)
+    };
+    let clean = Env::with_fixture_at("virtio", NOW);
+    write_maildir(&clean);
+    assert!(clean.run(&["intake", clean.path("Maildir").to_str().unwrap()]).status.success());
+    for delay in [30, 150, 400] {
+        let env = Env::with_fixture_at("virtio", NOW);
+        write_maildir(&env);
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+            .args(["--db", env.db.to_str().unwrap(), "intake", "Maildir"])
+            .current_dir(env.dir.path())
+            .env("DSR_NOW", NOW)
+            .env_remove("DSR_DB")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let out = env.run(&["intake", env.path("Maildir").to_str().unwrap()]);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        assert_eq!(state(&env), state(&clean), "killed after {delay} ms");
+        assert!(env.run(&["audit", "verify"]).status.success());
+    }
+}

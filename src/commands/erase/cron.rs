@@ -13,10 +13,25 @@ use crate::exit::Code;
 use crate::rights::erase;
 
 /// `dsr erase --due`: carry out the approved plans of verified erasure requests. No prompts.
+/// How the run ended is recorded for `dsr status`.
 pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
+    let mut summary = String::new();
+    let result = due_run(ctx, lock, &mut summary);
+    crate::cron::record_result(ctx.conn, ctx.clock, "erase --due", result, &summary)
+}
+
+fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String) -> anyhow::Result<Code> {
     let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
     let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;
+    *summary = format!(
+        "{} erased, {} waiting for approval, {} re-made because the data changed, {} on hold, {} failed",
+        sum.applied.len(),
+        sum.waiting_for_approval.len(),
+        sum.replanned.len(),
+        sum.on_hold.len(),
+        sum.failed.len()
+    );
     ctx.out.status(&format!(
         "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
         sum.applied.len(),

@@ -55,11 +55,11 @@ fn retention_run(
         1 => format!("; {} rows of 1 person held back for open requests", summary.held_rows),
         n => format!("; {} rows of {n} people held back for open requests", summary.held_rows),
     };
+    // Without the seconds: the record says what the run did, the same on either backend.
     *recorded = format!(
-        "{} rows removed by {} rules in {:.1} s{}{held}{}",
+        "{} rows removed by {} rules{}{held}{}",
         summary.removed,
         summary.rules.len(),
-        summary.seconds,
         if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) },
         if summary.failed > 0 { format!("; {} rule(s) FAILED", summary.failed) } else { String::new() }
     );

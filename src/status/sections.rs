@@ -118,20 +118,26 @@ pub fn codes(conn: &dyn Db, clock: &Clock, limit: u32) -> anyhow::Result<CodesSe
     let now = clock.timestamp();
     let awaiting: i64 =
         conn.one("SELECT count(*) FROM request WHERE state = 'awaiting-verification'", &[], |r| r.get(0))?;
-    // From the open requests to their codes (the index on the challenge's request), not
-    // through every code ever sent.
-    const FROM: &str = "FROM request r JOIN challenge c ON c.request_id = r.id AND c.state = 'active'
-                        WHERE r.state = 'awaiting-verification'";
+    // Each request awaiting verification, then its newest code in force by the index on the
+    // challenge's request; never through every code sent (a join would let SQLite scan them all
+    // to build a Bloom filter).
+    const CODES: &str = "SELECT r.id AS request, r.kind AS kind,
+                                (SELECT c.id FROM challenge c WHERE c.request_id = r.id AND c.state = 'active'
+                                 ORDER BY c.id DESC LIMIT 1) AS code
+                         FROM request r WHERE r.state = 'awaiting-verification'";
     const EXPIRED: &str = "(c.expired_at IS NOT NULL OR c.expires_at < ?1)";
     let (active, expired): (i64, i64) = conn.one(
-        &format!("SELECT count(*), coalesce(sum(CASE WHEN {EXPIRED} THEN 1 ELSE 0 END), 0) {FROM}"),
+        &format!(
+            "SELECT count(*), coalesce(sum(CASE WHEN {EXPIRED} THEN 1 ELSE 0 END), 0)
+             FROM ({CODES}) w JOIN challenge c ON c.id = w.code"
+        ),
         &vals![now]?,
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let shown = conn.all(
         &format!(
-            "SELECT r.id, r.kind, c.created_at, c.expires_at, c.failed_tries, {EXPIRED} {FROM}
-             ORDER BY c.expires_at, r.id LIMIT ?2"
+            "SELECT w.request, w.kind, c.created_at, c.expires_at, c.failed_tries, {EXPIRED}
+             FROM ({CODES}) w JOIN challenge c ON c.id = w.code ORDER BY c.expires_at, w.request LIMIT ?2"
         ),
         &vals![now, i64::from(limit)]?,
         |r| {
@@ -189,22 +195,28 @@ pub fn code_state(conn: &dyn Db, r: &Request, now: &str) -> anyhow::Result<CodeS
 }
 
 pub fn plans(conn: &dyn Db, limit: u32) -> anyhow::Result<PlansSection> {
-    // As `erase --due` finds them: verified erasure requests not yet carried out.
-    const FROM: &str = "FROM request r JOIN erasure_plan p ON p.request_id = r.id
-                        WHERE r.state = 'verified' AND r.kind = 'erase' AND r.answered_at IS NULL
-                          AND p.applied_at IS NULL";
+    // As `erase --due` finds them: verified erasure requests not yet carried out, each with its
+    // plan by the plan's key; never through every plan kept since (a join would let SQLite scan
+    // them all to build a Bloom filter, and a year's applied plans are many and large).
+    const PLANS: &str = "SELECT r.id AS request,
+                                (SELECT CASE WHEN p.applied_at IS NOT NULL THEN NULL
+                                             WHEN p.held_at IS NOT NULL THEN 'on-hold'
+                                             WHEN p.approved_at IS NULL THEN 'waiting' END
+                                 FROM erasure_plan p WHERE p.request_id = r.id) AS stage,
+                                (SELECT p.created_at FROM erasure_plan p WHERE p.request_id = r.id) AS planned_at
+                         FROM request r
+                         WHERE r.state = 'verified' AND r.kind = 'erase' AND r.answered_at IS NULL";
     let (waiting, on_hold): (i64, i64) = conn.one(
         &format!(
-            "SELECT coalesce(sum(CASE WHEN p.approved_at IS NULL AND p.held_at IS NULL THEN 1 ELSE 0 END), 0),
-                    coalesce(sum(CASE WHEN p.held_at IS NOT NULL THEN 1 ELSE 0 END), 0) {FROM}"
+            "SELECT coalesce(sum(CASE WHEN stage = 'waiting' THEN 1 ELSE 0 END), 0),
+                    coalesce(sum(CASE WHEN stage = 'on-hold' THEN 1 ELSE 0 END), 0) FROM ({PLANS}) w"
         ),
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let shown = conn.all(
         &format!(
-            "SELECT r.id, p.created_at {FROM} AND p.approved_at IS NULL AND p.held_at IS NULL
-             ORDER BY p.created_at, r.id LIMIT ?1"
+            "SELECT request, planned_at FROM ({PLANS}) w WHERE stage = 'waiting' ORDER BY planned_at, request LIMIT ?1"
         ),
         &vals![i64::from(limit)]?,
         |r| {

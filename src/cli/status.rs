@@ -12,7 +12,7 @@ store's; nothing is left out of a count. Piped, the tables are tab-separated; wi
 (format_version 1). Exit codes: 0 nothing overdue; 25 a request is past its deadline (with or without --json, so \
 a monitoring check can run either); --watch ends with 0 at Ctrl-C. See docs/status.md.")]
 pub struct StatusArgs {
-    /// Redraw every SECONDS (default 5) on a terminal until Ctrl-C; refused when stdout is not a terminal
+    /// Redraw every SECONDS (default 5) on a terminal until Ctrl-C; refused when stdout is not a terminal, or with --json
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "5",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub watch: Option<u64>,

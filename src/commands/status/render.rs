@@ -42,20 +42,21 @@ fn requests(out: &Output, s: &Status) -> String {
     if r.shown.is_empty() {
         return "Open requests: none".to_owned();
     }
-    let mut t = table::new(out, &["Request", "Right", "Subject", "Deadline", "Days left", "Next action"]);
+    // Narrow enough that the command to copy stays on one line in most terminals: the subject's
+    // label is in `request list`, the dates in `--json` and `request show`.
+    let mut t = table::new(out, &["Request", "Right", "Days", "Next action"]);
     for d in &r.shown {
         let days =
             if d.overdue { out.paint(&format!("{} OVERDUE", d.days_left), "31") } else { d.days_left.to_string() };
-        let deadline = if d.extended { format!("{} (extended)", d.deadline) } else { d.deadline.to_string() };
+        let days = if d.extended { format!("{days} (ext.)") } else { days };
         t.add_row(vec![
             table::cell(&d.request),
             table::cell(&d.right),
-            table::cell(&d.label),
-            table::cell(&deadline),
             comfy_table::Cell::new(days),
             table::cell(&d.next_action),
         ]);
     }
+    t.keep_whole(0).keep_whole(3);
     let mut text = format!("Open requests, overdue first\n{t}");
     if r.more > 0 {
         text.push_str(&format!("\n{} more: {}", r.more, r.more_command));
@@ -72,7 +73,7 @@ fn codes(out: &Output, s: &Status) -> String {
         plural(c.awaiting_verification, "request", "requests")
     );
     if !c.shown.is_empty() {
-        let mut t = table::new(out, &["Request", "Right", "Sent", "Expires", "Wrong tries", "Then"]);
+        let mut t = table::new(out, &["Request", "Expires", "Wrong tries", "Then"]);
         for w in &c.shown {
             let then = if w.expired {
                 format!("dsr verify --resend {}", w.request)
@@ -81,13 +82,12 @@ fn codes(out: &Output, s: &Status) -> String {
             };
             t.add_row(vec![
                 table::cell(&w.request),
-                table::cell(&w.right),
-                table::cell(&w.sent_at),
                 table::cell(&if w.expired { format!("{} (expired)", w.expires_at) } else { w.expires_at.clone() }),
                 table::cell(&w.failed_tries.to_string()),
                 table::cell(&then),
             ]);
         }
+        t.keep_whole(0).keep_whole(3);
         text.push_str(&format!("\n{t}"));
     }
     text
@@ -101,6 +101,7 @@ fn plans(out: &Output, s: &Status) -> String {
         for w in &p.shown {
             t.add_row(vec![table::cell(&w.request), table::cell(&w.planned_at), table::cell(&w.command)]);
         }
+        t.keep_whole(0).keep_whole(2);
         text.push_str(&format!("\n{t}"));
     }
     text

@@ -10,7 +10,7 @@
 //! tasks, never through every request.
 
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::request::{self, Request};
@@ -19,11 +19,11 @@ use crate::vals;
 
 mod sections;
 
-pub use sections::{CodeWaiting, CodesSection, MailFailed, MailSection, NotifySection, PlanWaiting, PlansSection};
+pub use sections::{CodeWaiting, CodesSection, MailSection, NotifySection, PlanWaiting, PlansSection};
 pub use sections::{Messages, SystemTasks, TasksSection, ToTell};
 
 /// What `dsr status` shows, as `--json` writes it (`format_version` 1).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct Status {
     pub format_version: u32,
     /// The clock the screen was drawn at (RFC 3339, UTC; `DSR_NOW` applies).
@@ -50,7 +50,7 @@ impl Status {
 }
 
 /// The open requests (awaiting verification or verified), overdue first, then by days left.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct RequestsSection {
     pub open: i64,
     pub overdue: i64,
@@ -64,7 +64,7 @@ pub struct RequestsSection {
 }
 
 /// One open request on the screen.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct Due {
     pub request: String,
     pub right: String,
@@ -82,7 +82,7 @@ pub struct Due {
 }
 
 /// How the last run of an unattended command ended; `last` is None when none was recorded.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct CronRun {
     pub command: String,
     pub last: Option<crate::cron::LastRun>,

@@ -2,7 +2,7 @@
 //! first items, through an index (the request's state, the challenge's request, the
 //! notification's state, the open queue, the open tasks), so that none reads every row.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::request::Request;
@@ -10,7 +10,7 @@ use crate::store::db::{text, Db};
 use crate::vals;
 
 /// Codes sent and not yet relayed (requests awaiting verification).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct CodesSection {
     /// Requests awaiting verification.
     pub awaiting_verification: i64,
@@ -21,7 +21,7 @@ pub struct CodesSection {
     pub shown: Vec<CodeWaiting>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct CodeWaiting {
     pub request: String,
     pub right: String,
@@ -32,7 +32,7 @@ pub struct CodeWaiting {
 }
 
 /// Erasure plans made (`dsr erase REQUEST --dry-run`) that no officer approved yet.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct PlansSection {
     pub waiting: i64,
     /// Plans an officer put on hold.
@@ -40,7 +40,7 @@ pub struct PlansSection {
     pub shown: Vec<PlanWaiting>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct PlanWaiting {
     pub request: String,
     pub planned_at: String,
@@ -48,14 +48,14 @@ pub struct PlanWaiting {
 }
 
 /// Art. 19: recipients still to tell of a rectification, erasure or restriction.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct NotifySection {
     pub open: i64,
     pub shown: Vec<ToTell>,
     pub command: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct ToTell {
     pub request: String,
     pub right: String,
@@ -66,14 +66,14 @@ pub struct ToTell {
 }
 
 /// The company's systems that keep copies, with tasks not yet acknowledged (docs/tasks.md).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct TasksSection {
     pub open: i64,
     pub systems: Vec<SystemTasks>,
     pub command: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct SystemTasks {
     pub system: String,
     pub open: i64,
@@ -82,7 +82,7 @@ pub struct SystemTasks {
 }
 
 /// The queue of letters (and erasure journal lines): what failed, what waits.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct MailSection {
     /// Queued items a transport refused at least once; `dsr mail flush` tries again.
     pub failed: i64,
@@ -90,24 +90,14 @@ pub struct MailSection {
     pub waiting: i64,
     /// Held until the systems' tasks are acknowledged.
     pub held: i64,
-    pub shown: Vec<MailFailed>,
+    pub shown: Vec<crate::queue::Pending>,
     pub command: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct MailFailed {
-    pub queued: i64,
-    pub request: Option<String>,
-    pub letter: String,
-    pub queued_at: String,
-    pub tries: i64,
-    pub last_error: Option<String>,
 }
 
 /// Messages needing review: what `dsr intake` read and left for the officer (a message that asks
 /// for nothing, a request whose right is unclear). Filled by [`messages`] once the intake keeps
 /// them; until then the section is absent.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 pub struct Messages {
     pub waiting: i64,
     pub shown: Vec<serde_json::Value>,
@@ -277,7 +267,7 @@ pub fn mail(conn: &dyn Db, limit: u32) -> anyhow::Result<MailSection> {
          WHERE done_at IS NULL AND tries > 0 ORDER BY id LIMIT ?1",
         &vals![i64::from(limit)]?,
         |r| {
-            Ok(MailFailed {
+            Ok(crate::queue::Pending {
                 queued: r.get(0)?,
                 request: r.get(1)?,
                 letter: r.get(2)?,

@@ -217,12 +217,14 @@ pub fn plans(conn: &dyn Db, limit: u32) -> anyhow::Result<PlansSection> {
     Ok(PlansSection { waiting, on_hold, shown })
 }
 
+/// The oldest first: notifications are numbered as they are listed, so the first `limit` of the
+/// index on their state are read, not every one still open.
 pub fn to_notify(conn: &dyn Db, limit: u32) -> anyhow::Result<NotifySection> {
     let open: i64 = conn.one("SELECT count(*) FROM notification WHERE state = 'to-notify'", &[], |r| r.get(0))?;
     let shown = conn.all(
         "SELECT q.id, q.kind, n.recipient, r.name, n.what, n.listed_at
          FROM notification n JOIN recipient r ON r.code = n.recipient JOIN request q ON q.id = n.request_id
-         WHERE n.state = 'to-notify' ORDER BY n.listed_at, n.id LIMIT ?1",
+         WHERE n.state = 'to-notify' ORDER BY n.id LIMIT ?1",
         &vals![i64::from(limit)]?,
         |r| {
             Ok(ToTell {

@@ -216,6 +216,16 @@ fn codes_waiting_and_an_expired_code_ask_for_a_new_one() {
     assert_eq!((s.codes.active, s.codes.expired), (0, 1));
     assert!(s.codes.shown[0].expired);
     assert_eq!(action(&s, &id), format!("code expired: dsr verify --resend {id}"));
+    // Ten wrong codes lock the person: the officer unlocks.
+    let code = env.code(&id);
+    for _ in 0..10 {
+        env.run(&["verify", &id, &crate::support::wrong_code(&code)]);
+    }
+    let (s, _) = status(&env, &[]);
+    assert_eq!(
+        action(&s, &id),
+        format!("verification locked after failed codes: dsr verify --unlock {id} --reason TEXT")
+    );
     // Someone not on file gets no code: nothing to resend.
     let nobody = env.open("access", &["--email", "nobody@example.nl"]).request;
     let (s, _) = status(&env, &[]);

@@ -9,11 +9,13 @@ mod changes;
 mod intake;
 mod letters;
 mod records;
+mod status;
 mod usage;
 pub use changes::*;
 pub use intake::IntakeArgs;
 pub use letters::LettersCommand;
 pub use records::*;
+pub use status::StatusArgs;
 pub use usage::{json_asked, parse, Parsed};
 
 pub const ENVIRONMENT: &str = "\
@@ -117,6 +119,8 @@ pub enum Command {
     /// List, show, extend or reject requests
     #[command(subcommand)]
     Request(RequestCommand),
+    /// What needs the officer today: requests by days left with the next command, codes, plans, recipients and systems to tell, failed mail, cron runs (exit 25 when a request is overdue)
+    Status(StatusArgs),
     /// Verify, anchor or list the hash-chained audit trail
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -58,6 +58,8 @@ pub enum Code {
     WalBusy = 23,
     /// `doctor`: the store or a company database has problems to fix (each one listed).
     Findings = 24,
+    /// `status`: a request is past its deadline (GDPR Art. 12(3)).
+    Overdue = 25,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -89,6 +91,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (22, "another erase --due or retention run holds the lock"),
     (23, "done, but a reader kept removed bytes (WAL, PostgreSQL pages); run again when it has finished"),
     (24, "doctor: problems found, each listed with what to fix"),
+    (25, "status: a request is past its deadline"),
     (141, "the reader closed the output pipe (nothing reported)"),
 ];
 
@@ -120,6 +123,7 @@ impl Code {
         Code::RunLocked,
         Code::WalBusy,
         Code::Findings,
+        Code::Overdue,
         Code::BrokenPipe,
     ];
 
@@ -151,6 +155,7 @@ impl Code {
             Code::RunLocked => "run-locked",
             Code::WalBusy => "wal-busy",
             Code::Findings => "findings",
+            Code::Overdue => "overdue",
             Code::BrokenPipe => "broken-pipe",
         }
     }

@@ -40,6 +40,7 @@ pub mod register;
 pub mod request;
 pub mod retention;
 pub mod rights;
+pub mod status;
 pub mod store;
 pub mod subject;
 pub mod tasks;

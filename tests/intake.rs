@@ -315,6 +315,13 @@ fn the_officer_lists_and_resolves_what_waits() {
         "{text}"
     );
     assert!(!text.contains('\u{202e}'), "stored text is escaped before it reaches a terminal");
+    let waiting = |env: &Env| -> i64 {
+        let out = env.dsr().args(["--json", "status"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["messages"]["waiting"].as_i64().unwrap()
+    };
+    assert_eq!(waiting(&env), 1, "dsr status counts the message waiting");
+    assert!(support::stdout(&env.run(&["status"])).contains("Messages needing review: 1: dsr intake --list"));
     // Nothing said: refused. An unknown message: refused. Then resolved with the request opened.
     let out = env.run(&["intake", "--resolve", "1"]);
     assert_eq!(out.status.code(), Some(2));
@@ -326,6 +333,7 @@ fn the_officer_lists_and_resolves_what_waits() {
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE excerpt IS NOT NULL OR sender IS NOT NULL"), 0);
     assert!(support::stdout(&env.run(&["intake", "--list"])).contains("No message waits"));
+    assert_eq!(waiting(&env), 0);
     assert_eq!(env.run(&["intake", "--resolve", "1", "--note", "again"]).status.code(), Some(9));
 }
 

@@ -2059,3 +2059,38 @@ fn intake_opens_verifies_and_lists_the_same_messages_the_same_on_postgresql() {
     }
     assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
 }
+
+#[test]
+fn status_shows_the_same_screen_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let now = "2026-11-02T09:00:00Z";
+    let env = support::Env::with_fixture_at("virtio", now);
+    // Overdue (received in September), a plan waiting for approval, recipients to tell, a run.
+    env.open("access", &["--email", "jan.devries@example.nl", "--received", "2026-09-20"]);
+    let erase = env.verified("erase", &["--email", "sophie.meijer@example.nl"]);
+    env.dsr().args(["erase", &erase, "--dry-run"]).assert().success();
+    let rectify = env.verified("rectify", &["--email", "pieter.vandenberg@example.com", "--set", "city=Utrecht"]);
+    env.dsr().args(["rectify", &rectify, "--yes"]).assert().success();
+    env.dsr().args(["erase", "--due"]).assert().success();
+    let s = Schema::new(&url, "status_screen");
+    migrate_into(&env, &url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(now));
+    for args in [&["status"][..], &["--json", "status"], &["--json", "status", "--limit", "1"]] {
+        same_on_both(args, 25, env.run(args), on_pg(args));
+    }
+    // The runs record themselves alike on both backends.
+    for args in [&["erase", &erase, "--approve"][..], &["erase", "--due"], &["retention", "run"]] {
+        let (a, b) = (env.run(args), on_pg(args));
+        assert_eq!(
+            (a.status.code(), b.status.code()),
+            (Some(0), Some(0)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+    }
+    same_on_both(&["--json", "status"], 25, env.run(&["--json", "status"]), on_pg(&["--json", "status"]));
+    let shown: serde_json::Value = serde_json::from_slice(&on_pg(&["--json", "status"]).stdout).unwrap();
+    assert_eq!(shown["cron"][0]["last"]["summary"].as_str().unwrap().split(',').next(), Some("1 erased"), "{shown}");
+    assert_eq!(shown["cron"][1]["last"]["exit_code"], 0, "{shown}");
+}

@@ -45,6 +45,7 @@ mod retention;
 mod retention_map;
 mod rights;
 mod smtp;
+mod status;
 mod store;
 mod table_names;
 mod tasks;

@@ -21,6 +21,7 @@ mod pages;
 mod register;
 mod request;
 mod retention;
+mod status;
 mod tasks;
 mod verify;
 
@@ -255,6 +256,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
             Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
             Command::Request(cmd) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
+            Command::Status(args) => return on_postgres_session(url, out, |s| status::status(s, args)),
             Command::Rectify(args) => return on_postgres_session(url, out, |s| change::rectify(s, args)),
             Command::Restrict(args) => return on_postgres_session(url, out, |s| change::restrict_cmd(s, args)),
             Command::Object(args) => return on_postgres_session(url, out, |s| change::object_cmd(s, args)),
@@ -299,6 +301,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         }),
         Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(&mut ctx.session(), &args)),
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
+        Command::Status(args) => on_store(&db, out, |ctx| status::status(&mut ctx.session(), &args)),
         Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(&mut ctx.session(), &cmd)),
         Command::Audit(AuditCommand::Verify { anchor }) => {
             on_store(&db, out, |ctx| audit::verify(&ctx.store.conn, &ctx.out, anchor.as_deref()))

@@ -11,8 +11,11 @@ use super::Target;
 use crate::error::Error;
 
 /// The migrations, in order: (version, SQL with `{schema}` for the schema's name).
-const MIGRATIONS: &[(i32, &str)] =
-    &[(1, include_str!("migrations/0001_store.sql")), (2, include_str!("migrations/0002_intake.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_store.sql")),
+    (2, include_str!("migrations/0002_intake.sql")),
+    (3, include_str!("migrations/0003_open_requests_by_deadline.sql")),
+];
 
 /// The newest version this binary knows.
 pub fn latest() -> i32 {

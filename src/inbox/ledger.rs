@@ -90,14 +90,16 @@ pub fn record(
         |r| r.get(0),
     )?;
     if let Some(request) = request {
-        // Provenance of what the request rests on, in the chain: which message, by its hash.
+        // Provenance of what the request rests on, in the chain: which message, by its hash
+        // (its Message-ID, which may name the sender's domain, stays in `intake_message`, out of a
+        // chain that can never be changed).
         audit::append(
             db,
             clock,
             Some(request),
             None,
             "mail-read",
-            json!({"outcome": outcome.as_str(), "sha256": mail.sha256, "message_id": mail.message_id}),
+            json!({"outcome": outcome.as_str(), "sha256": mail.sha256, "message": id}),
         )?;
     }
     Ok(id)

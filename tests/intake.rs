@@ -411,3 +411,26 @@ fn a_run_killed_midway_and_run_again_ends_as_one_run_that_was_not() {
         assert!(env.run(&["audit", "verify"]).status.success());
     }
 }
+
+#[test]
+fn erasing_the_person_empties_the_waiting_messages_about_their_requests() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("erase", &["--email", "fenna.mulder@example.nl"]);
+    let reply = format!(
+        "From: fenna.mulder@example.nl\nSubject: Re: Verificatiecode ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <q1@example.nl>\n\nWanneer is het klaar? Groet, Fenna Mulder\n",
+        o.request
+    );
+    let (run, _) = intake(&env, &[&write(&env, "q.eml", &reply)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"));
+    assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE sender IS NOT NULL"), 1);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    let out = env.run(&["erase", &o.request, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(
+        env.count("SELECT count(*) FROM intake_message WHERE sender IS NOT NULL OR subject IS NOT NULL OR excerpt IS NOT NULL"),
+        0,
+        "nothing of the erased person's message is left"
+    );
+    assert_eq!(env.count("SELECT count(*) FROM intake_message"), 1, "the record of the message stays");
+}

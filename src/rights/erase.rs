@@ -138,6 +138,19 @@ fn own_records() -> Vec<Step> {
             "no ground to keep; the suppression list remembers a marketing objection",
         ),
         step("decision_review", "delete", "person_id = ?1".into(), NO_GROUND),
+        // Messages of the person's requests that wait for the officer (`dsr intake`) keep the
+        // sender, subject and text until resolved; erased with the person, the record stays.
+        keep(
+            step(
+                "intake_message",
+                "detach",
+                "request_id IN (SELECT id FROM request WHERE person_id = ?1) AND (sender IS NOT NULL OR subject IS NOT NULL OR excerpt IS NOT NULL)".into(),
+                "the messages of the person's requests keep only their hash and outcome",
+            ),
+            &["sender", "subject", "excerpt"],
+            "Art. 5(2) GDPR: accountability, without personal data",
+            None,
+        ),
         keep(
             step("request", "detach", "person_id = ?1".into(), "the person's requests keep only their keyed pseudonym"),
             &[

@@ -7,9 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod changes;
 mod records;
+mod report;
 mod usage;
 pub use changes::*;
 pub use records::*;
+pub use report::ReportArgs;
 pub use usage::{json_asked, parse, Parsed};
 
 pub const ENVIRONMENT: &str = "\
@@ -101,6 +103,8 @@ pub enum Command {
     Doctor,
     /// Tasks for the systems that keep copies: list them (JSON Lines with --json) or acknowledge them
     Tasks(TasksArgs),
+    /// Accountability report (Art. 5(2)): requests per right and channel, answered in time, refusals, erasures, notifications, retention, verification
+    Report(ReportArgs),
     /// Storage limitation (Art. 5(1)(e)): apply every retention rule of the register
     #[command(subcommand)]
     Retention(RetentionCommand),

@@ -11,7 +11,11 @@ use super::Target;
 use crate::error::Error;
 
 /// The migrations, in order: (version, SQL with `{schema}` for the schema's name).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_store.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_store.sql")),
+    // SQLite's migration 18: the accountability report's indexes.
+    (2, include_str!("migrations/0002_report_indexes.sql")),
+];
 
 /// The newest version this binary knows.
 pub fn latest() -> i32 {

@@ -1,6 +1,6 @@
 -- A year of data-subject requests for benches/officer.sh: :N requests received in 2025, filled
 -- by set-based SQL into a `dsr init --fixture virtio` store (run by the sqlite3 shell with
--- `.parameter set :n N`). Deterministic: every choice is a multiplicative hash of the row
+-- `.parameter set :n N`, on the store at its latest version). Deterministic: every choice is a multiplicative hash of the row
 -- number. The mix (per 1,000 requests):
 --   right:   access 400, erase 250, object 150, export 80, rectify 80, restrict 40
 --   channel: email 600, portal 250, letter 80, phone 50, in-person 20
@@ -89,6 +89,13 @@ FROM gen, (SELECT 'request-opened' AS action, '{"right":"access","channel":"emai
            UNION ALL SELECT 'code-sent', '{"to":"address on file","voided_older":false}'
            UNION ALL SELECT 'mail-sent', '{"letter":"verification-code","transport":"outbox","queued":1}'
            UNION ALL SELECT 'request-completed', '{"delivered":"email"}') a;
+-- The erasure tally, as migration 18 fills it from stored outcomes.
+INSERT INTO erasure_tally (received_on, ground, table_name, action, row_count, erasures)
+SELECT r.received_on, coalesce(json_extract(s.value, '$.ground'), ''), json_extract(s.value, '$.table'),
+       json_extract(s.value, '$.action'), sum(json_extract(s.value, '$.rows')), count(DISTINCT r.id)
+FROM request r, json_each(r.outcome, '$.steps') s
+WHERE r.kind = 'erase' AND r.outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4;
 WITH RECURSIVE month(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM month WHERE m < 11)
 INSERT INTO audit_log (at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash)
 SELECT date('2025-01-01', '+' || m || ' months', '+14 days') || 'T02:00:00Z', 0, 'cron', NULL, NULL, 'retention',

@@ -18,6 +18,7 @@ pub mod csv;
 pub mod html;
 mod query;
 mod svg;
+pub mod tally;
 
 /// The rights in the order the report lists them.
 pub const RIGHTS: [Kind; 6] = [Kind::Access, Kind::Export, Kind::Rectify, Kind::Erase, Kind::Restrict, Kind::Object];
@@ -118,7 +119,9 @@ pub struct Refusals {
     pub unverifiable: u64,
 }
 
-/// Erasure requests of the period that were carried out, and what was kept and why (Art. 17(3)).
+/// Erasure requests of the period that were carried out (answered, not refused), and what
+/// their erasures deleted and kept, and why (Art. 17(3)); rows kept include those detached
+/// (kept without their link to the person).
 #[derive(Debug, Default, Serialize)]
 pub struct Erasures {
     pub carried_out: u64,
@@ -190,13 +193,16 @@ pub struct Verification {
 pub fn build(conn: &dyn Db, period: Period, as_of: NaiveDate) -> anyhow::Result<Report> {
     let groups = query::request_groups(conn, period, as_of)?;
     let (requests, refusals) = requests_of(&groups);
+    let erase = requests.by_right.iter().find(|l| l.right == "erase");
+    let erasures =
+        Erasures { carried_out: erase.map_or(0, |l| l.answered - l.refused), ..query::erasures(conn, period)? };
     Ok(Report {
         format_version: 1,
         period,
         as_of,
         requests,
         refusals,
-        erasures: query::erasures(conn, period)?,
+        erasures,
         notifications: query::notifications(conn, period)?,
         retention: query::retention(conn, period)?,
         verification: query::verification(conn, period)?,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Days as DayCount, NaiveDate};
 
 use super::{Count, Erasures, Group, Kept, Notifications, Period, Recipient, Retention, Rule, Verification};
-use crate::store::db::{Db, Dialect};
+use crate::store::db::Db;
 use crate::vals;
 
 /// The day a request was answered: the delivery of the answer, or the closing of a completed
@@ -55,50 +55,28 @@ pub(super) fn request_groups(conn: &dyn Db, period: Period, as_of: NaiveDate) ->
     })
 }
 
-/// Erasure requests of the period carried out (with an outcome), and the steps of their plans
-/// that kept rows (detached or kept), by ground and table.
+/// What the erasures of requests received in the period deleted and kept, by ground, table and
+/// action, from the erasure tally. `carried_out` is filled from the requests.
 pub(super) fn erasures(conn: &dyn Db, period: Period) -> anyhow::Result<Erasures> {
-    let (total, steps) = match conn.dialect() {
-        Dialect::Sqlite => (
-            "SELECT count(*), sum(json_extract(outcome, '$.deleted')), sum(json_extract(outcome, '$.kept'))",
-            "SELECT json_extract(s.value, '$.ground'), json_extract(s.value, '$.table'), json_extract(s.value, '$.action'),
-                    sum(json_extract(s.value, '$.rows')), count(DISTINCT r.id)
-             FROM request r, json_each(r.outcome, '$.steps') s
-             WHERE r.kind = 'erase' AND r.received_on >= ?1 AND r.received_on <= ?2 AND r.outcome IS NOT NULL
-               AND json_extract(s.value, '$.action') <> 'delete'",
-        ),
-        Dialect::Postgres => (
-            "SELECT count(*), CAST(sum(CAST(CAST(outcome AS jsonb) ->> 'deleted' AS bigint)) AS bigint),
-                    CAST(sum(CAST(CAST(outcome AS jsonb) ->> 'kept' AS bigint)) AS bigint)",
-            "SELECT s.value ->> 'ground', s.value ->> 'table', s.value ->> 'action',
-                    CAST(sum(CAST(s.value ->> 'rows' AS bigint)) AS bigint), count(DISTINCT r.id)
-             FROM request r CROSS JOIN LATERAL jsonb_array_elements(CAST(r.outcome AS jsonb) -> 'steps') AS s(value)
-             WHERE r.kind = 'erase' AND r.received_on >= ?1 AND r.received_on <= ?2 AND r.outcome IS NOT NULL
-               AND s.value ->> 'action' <> 'delete'",
-        ),
-    };
-    let params = vals![period.from, period.to]?;
-    let mut e = conn.one(
-        &format!("{total} FROM request WHERE kind = 'erase' AND received_on >= ?1 AND received_on <= ?2 AND outcome IS NOT NULL"),
-        &params,
-        |r| {
-            Ok(Erasures {
-                carried_out: r.get::<i64>(0)? as u64,
-                rows_deleted: r.get::<Option<i64>>(1)?.unwrap_or(0) as u64,
-                rows_kept: r.get::<Option<i64>>(2)?.unwrap_or(0) as u64,
-                kept: Vec::new(),
-            })
+    let mut e = Erasures::default();
+    conn.each(
+        "SELECT ground, table_name, action, CAST(sum(row_count) AS BIGINT), CAST(sum(erasures) AS BIGINT) FROM erasure_tally
+         WHERE received_on >= ?1 AND received_on <= ?2 GROUP BY ground, table_name, action",
+        &vals![period.from, period.to]?,
+        &mut |r| {
+            let (ground, table, action): (String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (rows, erasures) = (r.get::<i64>(3)? as u64, r.get::<i64>(4)? as u64);
+            if action == "delete" {
+                e.rows_deleted += rows;
+            } else {
+                e.rows_kept += rows;
+                let ground = if ground.is_empty() { "(none given)".to_owned() } else { ground };
+                e.kept.push(Kept { ground, table, action, rows, erasures });
+            }
+            Ok(())
         },
     )?;
-    e.kept = conn.all(&format!("{steps} GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3"), &params, |r| {
-        Ok(Kept {
-            ground: r.get::<Option<String>>(0)?.unwrap_or_else(|| "(none given)".into()),
-            table: r.get(1)?,
-            action: r.get(2)?,
-            rows: r.get::<Option<i64>>(3)?.unwrap_or(0) as u64,
-            erasures: r.get::<i64>(4)? as u64,
-        })
-    })?;
+    e.kept.sort_by(|a, b| b.rows.cmp(&a.rows).then_with(|| (&a.ground, &a.table).cmp(&(&b.ground, &b.table))));
     Ok(e)
 }
 

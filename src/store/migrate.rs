@@ -35,7 +35,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the company's databases the data map names", include_str!("migrations/0013_map_database.sql")),
     ("the values a rectification set", include_str!("migrations/0014_rectified.sql")),
     ("tasks for the systems that keep copies", include_str!("migrations/0015_tasks.sql")),
-    ("indexes for the accountability report", include_str!("migrations/0018_report_indexes.sql")),
+    ("indexes and the erasure tally of the accountability report", include_str!("migrations/0018_report.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

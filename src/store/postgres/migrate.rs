@@ -13,8 +13,8 @@ use crate::error::Error;
 /// The migrations, in order: (version, SQL with `{schema}` for the schema's name).
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_store.sql")),
-    // SQLite's migration 18: the accountability report's indexes.
-    (2, include_str!("migrations/0002_report_indexes.sql")),
+    // SQLite's migration 18: the accountability report's indexes and erasure tally.
+    (2, include_str!("migrations/0002_report.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -1,4 +1,4 @@
--- Migration 2 (SQLite migration 18): indexes for `dsr report` (GDPR Art. 5(2), docs/report.md), so that a year of a
+-- Migration 2 (SQLite migration 18): indexes and a tally for `dsr report` (GDPR Art. 5(2), docs/report.md), so that a year of a
 -- million requests is read in one pass over an index and the audit trail's few events of
 -- interest without a scan of the whole trail.
 --
@@ -15,4 +15,22 @@ CREATE INDEX request_report ON {schema}."request" (
 CREATE INDEX audit_log_retention ON {schema}."audit_log" (at) WHERE action IN ('retention', 'retention-interrupted');
 CREATE INDEX audit_log_code_failed ON {schema}."audit_log" (at) WHERE action = 'code-tried' AND details <> '{"result":"correct"}';
 -- Art. 19 notifications by the time they were listed.
-CREATE INDEX notification_listed ON {schema}."notification" (listed_at, recipient, state) WHERE listed_at IS NOT NULL;
+CREATE INDEX notification_listed ON {schema}."notification" (recipient, state, listed_at) WHERE listed_at IS NOT NULL;
+
+-- What erasures kept and why (Art. 17(3)), tallied as each erasure is carried out (see the
+-- SQLite migration), filled from the outcomes already stored.
+CREATE TABLE {schema}."erasure_tally" (
+    "received_on" text COLLATE "C" NOT NULL,
+    "ground" text COLLATE "C" NOT NULL,
+    "table_name" text COLLATE "C" NOT NULL,
+    "action" text COLLATE "C" NOT NULL,
+    "row_count" bigint NOT NULL,
+    "erasures" bigint NOT NULL,
+    PRIMARY KEY ("received_on", "ground", "table_name", "action")
+);
+INSERT INTO {schema}."erasure_tally" (received_on, ground, table_name, action, row_count, erasures)
+SELECT r.received_on, coalesce(s.value ->> 'ground', ''), s.value ->> 'table', s.value ->> 'action',
+       sum(CAST(s.value ->> 'rows' AS bigint)), count(DISTINCT r.id)
+FROM {schema}."request" r CROSS JOIN LATERAL jsonb_array_elements(CAST(r.outcome AS jsonb) -> 'steps') AS s(value)
+WHERE r.kind = 'erase' AND r.outcome IS NOT NULL
+GROUP BY 1, 2, 3, 4;

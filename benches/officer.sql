@@ -6,7 +6,8 @@
 --   channel: email 600, portal 250, letter 80, phone 50, in-person 20
 --   outcome: expired 40, refused 50 (the four grounds in turn), extended and answered 30,
 --            open and verified 20, open awaiting verification 15, answered 845 (of which
---            about 1 in 30 after the month)
+--            about 1 in 30 after the month; the others within it, most in the
+--            first two weeks)
 -- An answered erasure carries the outcome of a real Virtio erasure (what was kept and why);
 -- answered rectifications, restrictions and erasures list three Art. 19 recipients (1 in 10
 -- still to notify). The audit trail gets what the report reads besides the requests: a
@@ -24,7 +25,7 @@ SELECT n,
        (n * 2654435761) % 1000 AS hk,
        (n * 40503) % 1000 AS hc,
        (n * 69069 + 12345) % 1000 AS hs,
-       CASE WHEN (n * 48271) % 30 = 0 THEN 32 + (n % 14) ELSE (n * 16807) % 29 END AS days
+       CASE WHEN (n * 48271) % 30 = 0 THEN 32 + (n % 14) ELSE ((((n * 2654435761) >> 11) % 29) * (((n * 2819859509) >> 9) % 29)) / 28 END AS days
 FROM seq;
 
 INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,

@@ -7,9 +7,9 @@ use std::fmt::Write;
 use super::{svg, Line, Report};
 use crate::archive::html::esc;
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:64rem;padding:0 1rem;color:#1d1d1f;line-height:1.45}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2rem auto;max-width:76rem;padding:0 1rem;color:#1d1d1f;line-height:1.45}\
 h1{font-size:1.6rem}h2{margin-top:2.2rem;border-bottom:2px solid #d0d7de;padding-bottom:.3rem}\
-table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.9rem}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;margin:.5rem 0 1.2rem;font-size:.85rem}th,td{border:1px solid #d0d7de;padding:.25rem .4rem;text-align:left;vertical-align:top}th{font-size:.8rem}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f5f7}tr:nth-child(even) td{background:#fafbfc}\
 .nl{color:#57606a}.meta{color:#57606a;font-size:.9rem}.wrap{overflow-x:auto}figure{margin:1rem 0}";
 
@@ -72,7 +72,7 @@ pub fn page(r: &Report, controller: Option<&str>) -> String {
         esc(&title)
     );
     heading(&mut out, 1, &title, &format!("Verantwoordingsrapport {} – {}", r.period.from, r.period.to));
-    let who = controller.map(|c| format!("{c}. ")).unwrap_or_default();
+    let who = controller.map(|c| format!("{}. ", c.trim_end_matches('.'))).unwrap_or_default();
     let _ = writeln!(
         out,
         "<p class=\"meta\">{}</p>\n<p class=\"meta nl\" lang=\"nl\">{}</p>",
@@ -134,6 +134,11 @@ pub fn page(r: &Report, controller: Option<&str>) -> String {
             "days from receipt to answer / dagen van ontvangst tot antwoord",
             "one month / één maand",
         )
+    );
+    para(
+        &mut out,
+        "Bars after the one-month line (orange) are answers given after one month: in time only where the deadline was extended (Art. 12(3)).",
+        "Staven na de lijn van één maand (oranje) zijn antwoorden na meer dan een maand: alleen op tijd als de termijn verlengd was (art. 12 lid 3).",
     );
     heading(&mut out, 3, "By channel", "Per kanaal");
     let rows: Vec<Vec<String>> = q

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::support::{self, assert_one_line_error, stdout, Env};
 
-const NOW: &str = "2026-01-15T10:00:00Z";
+pub const NOW: &str = "2026-01-15T10:00:00Z";
 
 #[derive(Debug, Deserialize)]
 pub struct Report {

@@ -10,10 +10,10 @@ their outcome is counted as of today (DSR_NOW). Without --from and --to: the twe
 today's month. --json writes one document; --csv one table of section,item,detail,figure,value rows; \
 --html FILE a page with charts that needs nothing else to show (see docs/report.md).")]
 pub struct ReportArgs {
-    /// First day of the period, YYYY-MM-DD (default: the first day of the month a year ago)
+    /// First day of the period, YYYY-MM-DD (default: twelve months before --to, or the first day of the month a year ago)
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
-    /// Last day of the period, YYYY-MM-DD, included (default: the last day of last month)
+    /// Last day of the period, YYYY-MM-DD, included (default: today with --from, else the last day of last month)
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
     /// Print the figures as CSV (section,item,detail,figure,value) instead of tables

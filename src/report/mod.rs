@@ -191,8 +191,8 @@ pub struct Verification {
 
 /// Make the report of `period`, counting outcomes as of `as_of`.
 pub fn build(conn: &dyn Db, period: Period, as_of: NaiveDate) -> anyhow::Result<Report> {
-    let groups = query::request_groups(conn, period, as_of)?;
-    let (requests, refusals) = requests_of(&groups);
+    let groups = query::request_groups(conn, period)?;
+    let (requests, refusals) = requests_of(&groups, as_of);
     let erase = requests.by_right.iter().find(|l| l.right == "erase");
     let erasures =
         Erasures { carried_out: erase.map_or(0, |l| l.answered - l.refused), ..query::erasures(conn, period)? };
@@ -241,25 +241,24 @@ pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<
     Ok(Period { from, to })
 }
 
-/// One group of requests: received the same day, for the same right, answered the same day
-/// (or not answered), with the counts the report needs.
+/// One group of requests: received the same day, for the same right, answered the same day (or
+/// not answered), in the same state, refused on the same ground, with the same deadlines; and
+/// how many came by each channel.
 #[derive(Debug, Default)]
 struct Group {
     received: NaiveDate,
     right: String,
     answered: Option<NaiveDate>,
+    state: String,
+    ground: Option<String>,
+    due: NaiveDate,
+    extended: Option<NaiveDate>,
     count: u64,
     channels: [u64; 5],
-    expired: u64,
-    open: u64,
-    overdue: u64,
-    extended: u64,
-    refused: [u64; 4],
-    in_time: u64,
 }
 
-/// The per-right lines and the breakdowns, from the groups.
-fn requests_of(groups: &[Group]) -> (Requests, Refusals) {
+/// The per-right lines and the breakdowns, from the groups, with outcomes as of `as_of`.
+fn requests_of(groups: &[Group], as_of: NaiveDate) -> (Requests, Refusals) {
     let mut lines: Vec<Line> = RIGHTS.iter().map(|k| Line { right: k.as_str().into(), ..Line::default() }).collect();
     let mut days: Vec<BTreeMap<i64, u64>> = vec![BTreeMap::new(); RIGHTS.len()];
     let mut channels = [[0u64; 5]; 6];
@@ -268,28 +267,34 @@ fn requests_of(groups: &[Group]) -> (Requests, Refusals) {
     for g in groups {
         let Some(i) = RIGHTS.iter().position(|k| k.as_str() == g.right) else { continue };
         let l = &mut lines[i];
+        // The deadline in force: the extended one if any (Art. 12(3)).
+        let deadline = g.extended.unwrap_or(g.due);
         l.received += g.count;
-        l.expired += g.expired;
-        l.extended += g.extended;
-        l.refused += g.refused.iter().sum::<u64>();
+        if g.extended.is_some() {
+            l.extended += g.count;
+        }
         for (c, n) in g.channels.iter().enumerate() {
             channels[i][c] += n;
         }
-        for (r, n) in g.refused.iter().enumerate() {
-            grounds[r] += n;
-        }
         *months.entry((g.received.format("%Y-%m").to_string(), i)).or_default() += g.count;
+        if g.state == "rejected" {
+            l.refused += g.count;
+            let ground = g.ground.as_deref().and_then(|x| GROUNDS.iter().position(|k| *k == x));
+            grounds[ground.unwrap_or(3)] += g.count;
+        }
         match g.answered {
             Some(answered) => {
                 l.answered += g.count;
-                l.in_time += g.in_time;
-                l.late += g.count - g.in_time;
+                if answered <= deadline {
+                    l.in_time += g.count;
+                } else {
+                    l.late += g.count;
+                }
                 *days[i].entry((answered - g.received).num_days()).or_default() += g.count;
             }
-            None => {
-                l.overdue += g.overdue;
-                l.open += g.open - g.overdue;
-            }
+            None if g.state == "expired" => l.expired += g.count,
+            None if deadline < as_of => l.overdue += g.count,
+            None => l.open += g.count,
         }
     }
     let mut all_days: BTreeMap<i64, u64> = BTreeMap::new();

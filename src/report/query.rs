@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days as DayCount, NaiveDate};
+use chrono::Days as DayCount;
 
 use super::{Count, Erasures, Group, Kept, Notifications, Period, Recipient, Retention, Rule, Verification};
 use crate::store::db::Db;
@@ -21,36 +21,30 @@ fn end(period: Period) -> String {
     (period.to + DayCount::new(1)).to_string()
 }
 
-/// The requests received in the period, grouped by day, right and day answered.
-pub(super) fn request_groups(conn: &dyn Db, period: Period, as_of: NaiveDate) -> anyhow::Result<Vec<Group>> {
-    let sum = |cond: &str| format!("sum(CASE WHEN {cond} THEN 1 ELSE 0 END)");
-    let mut cols: Vec<String> =
-        super::CHANNELS.iter().map(|c| sum(&format!("channel = '{c}'"))).collect();
-    cols.push(sum("state = 'expired'"));
-    cols.push(sum("state IN ('awaiting-verification', 'verified')"));
-    cols.push(sum("state IN ('awaiting-verification', 'verified') AND coalesce(extended_due_on, due_on) < ?3"));
-    cols.push(sum("extended_due_on IS NOT NULL"));
-    cols.extend(super::GROUNDS.iter().map(|g| sum(&format!("state = 'rejected' AND rejection_reason = '{g}'"))));
-    cols.push(sum(&format!("{ANSWERED} <= coalesce(extended_due_on, due_on)")));
+/// The requests received in the period, grouped by day, right, day answered, state, refusal
+/// ground and deadlines (the keys of the `request_report` index, in its order), with the count
+/// per channel.
+pub(super) fn request_groups(conn: &dyn Db, period: Period) -> anyhow::Result<Vec<Group>> {
+    let channels: Vec<String> =
+        super::CHANNELS.iter().map(|c| format!("sum(CASE WHEN channel = '{c}' THEN 1 ELSE 0 END)")).collect();
     let sql = format!(
-        "SELECT received_on, kind, {ANSWERED}, count(*), {} FROM request
-         WHERE received_on >= ?1 AND received_on <= ?2 GROUP BY received_on, kind, {ANSWERED}",
-        cols.join(", ")
+        "SELECT received_on, kind, {ANSWERED}, state, rejection_reason, due_on, extended_due_on, count(*), {}
+         FROM request WHERE received_on >= ?1 AND received_on <= ?2
+         GROUP BY received_on, kind, {ANSWERED}, state, rejection_reason, due_on, extended_due_on",
+        channels.join(", ")
     );
     let n = |r: &crate::store::db::Row, i: usize| -> anyhow::Result<u64> { Ok(r.get::<i64>(i)? as u64) };
-    conn.all(&sql, &vals![period.from, period.to, as_of]?, |r| {
+    conn.all(&sql, &vals![period.from, period.to]?, |r| {
         Ok(Group {
             received: r.get(0)?,
             right: r.get(1)?,
             answered: r.get(2)?,
-            count: n(r, 3)?,
-            channels: [n(r, 4)?, n(r, 5)?, n(r, 6)?, n(r, 7)?, n(r, 8)?],
-            expired: n(r, 9)?,
-            open: n(r, 10)?,
-            overdue: n(r, 11)?,
-            extended: n(r, 12)?,
-            refused: [n(r, 13)?, n(r, 14)?, n(r, 15)?, n(r, 16)?],
-            in_time: n(r, 17)?,
+            state: r.get(3)?,
+            ground: r.get(4)?,
+            due: r.get(5)?,
+            extended: r.get(6)?,
+            count: n(r, 7)?,
+            channels: [n(r, 8)?, n(r, 9)?, n(r, 10)?, n(r, 11)?, n(r, 12)?],
         })
     })
 }

@@ -54,11 +54,26 @@ fn opt<T: ToString>(v: Option<T>) -> comfy_table::Cell {
 
 /// The report as text tables, one per section, each under a heading line.
 fn tables(r: &Report, out: &Output) -> String {
-    let mut text = format!("Accountability report: requests received {} to {}, as of {}\n\n", r.period.from, r.period.to, r.as_of);
+    let mut text =
+        format!("Accountability report: requests received {} to {}, as of {}\n\n", r.period.from, r.period.to, r.as_of);
     let q = &r.requests;
     let mut t = table::new(
         out,
-        &["Right", "Received", "Answered", "In time", "Late", "Overdue", "Open", "Expired", "Extended", "Refused", "In time %", "Median d", "P95 d"],
+        &[
+            "Right",
+            "Received",
+            "Answered",
+            "In time",
+            "Late",
+            "Overdue",
+            "Open",
+            "Expired",
+            "Extended",
+            "Refused",
+            "In time %",
+            "Median d",
+            "P95 d",
+        ],
     );
     for l in q.by_right.iter().chain([&q.all]) {
         t.add_row(vec![
@@ -93,11 +108,20 @@ fn tables(r: &Report, out: &Output) -> String {
     let e = &r.erasures;
     let mut t = table::new(out, &["Ground", "Table", "Action", "Rows", "Erasures"]);
     for k in &e.kept {
-        t.add_row(vec![table::cell(&k.ground), table::cell(&k.table), table::cell(&k.action), num(k.rows), num(k.erasures)]);
+        t.add_row(vec![
+            table::cell(&k.ground),
+            table::cell(&k.table),
+            table::cell(&k.action),
+            num(k.rows),
+            num(k.erasures),
+        ]);
     }
     section(
         &mut text,
-        &format!("Erasures: {} carried out, {} rows deleted, {} kept; kept and why", e.carried_out, e.rows_deleted, e.rows_kept),
+        &format!(
+            "Erasures: {} carried out, {} rows deleted, {} kept; kept and why",
+            e.carried_out, e.rows_deleted, e.rows_kept
+        ),
         &t,
     );
     let n = &r.notifications;

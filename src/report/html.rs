@@ -159,7 +159,10 @@ pub fn page(r: &Report, controller: Option<&str>) -> String {
     let e = &r.erasures;
     para(
         &mut out,
-        &format!("{} erasures carried out: {} rows deleted, {} kept (Art. 17(3)).", e.carried_out, e.rows_deleted, e.rows_kept),
+        &format!(
+            "{} erasures carried out: {} rows deleted, {} kept (Art. 17(3)).",
+            e.carried_out, e.rows_deleted, e.rows_kept
+        ),
         &format!(
             "{} verwijderingen uitgevoerd: {} rijen verwijderd, {} bewaard (art. 17 lid 3).",
             e.carried_out, e.rows_deleted, e.rows_kept
@@ -172,7 +175,13 @@ pub fn page(r: &Report, controller: Option<&str>) -> String {
         .collect();
     table(
         &mut out,
-        &[("Ground", "Grond"), ("Table", "Tabel"), ("Action", "Actie"), ("Rows", "Rijen"), ("Erasures", "Verwijderingen")],
+        &[
+            ("Ground", "Grond"),
+            ("Table", "Tabel"),
+            ("Action", "Actie"),
+            ("Rows", "Rijen"),
+            ("Erasures", "Verwijderingen"),
+        ],
         &rows,
     );
 
@@ -202,7 +211,11 @@ pub fn page(r: &Report, controller: Option<&str>) -> String {
         .iter()
         .map(|x| vec![x.rule.clone(), x.table.clone(), x.runs.to_string(), x.removed.to_string()])
         .collect();
-    table(&mut out, &[("Rule", "Regel"), ("Table", "Tabel"), ("Runs", "Rondes"), ("Rows removed", "Rijen verwijderd")], &rows);
+    table(
+        &mut out,
+        &[("Rule", "Regel"), ("Table", "Tabel"), ("Runs", "Rondes"), ("Rows removed", "Rijen verwijderd")],
+        &rows,
+    );
 
     heading(&mut out, 2, "Verification", "Verificatie");
     let v = &r.verification;

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::Days as DayCount;
 
-use super::{Count, Erasures, Group, Kept, Notifications, Period, Recipient, Retention, Rule, Verification};
+use super::figures::Group;
+use super::{Count, Erasures, Kept, Notifications, Period, Recipient, Retention, Rule, Verification};
 use crate::store::db::Db;
 use crate::vals;
 

@@ -7,8 +7,8 @@
 #   tests/browser/check-report.sh          # needs chromium (apt-get install chromium) and python3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-chromium=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$chromium" ] || { echo "check-report: chromium not found (apt-get install chromium)" >&2; exit 1; }
+NAME=check-report
+source tests/browser/render.sh
 command -v python3 >/dev/null || { echo "check-report: python3 not found (apt-get install python3)" >&2; exit 1; }
 
 cargo build --quiet
@@ -27,12 +27,7 @@ conn.close()
 PY
 "$dsr" -q report --from 2025-01-01 --to 2025-12-31 --html "$work/report.html"
 
-flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
-       --disable-component-update --disable-sync --user-data-dir="$work/profile")
-url="file://$work/report.html"
-"$chromium" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "$url" >"$work/dom.html" 2>"$work/console.log"
-"$chromium" "${flags[@]}" --hide-scrollbars --window-size=1280,1900 --screenshot="$work/shot.png" "$url" 2>/dev/null
-[ -z "${SCREENSHOT:-}" ] || cp "$work/shot.png" "$SCREENSHOT"
+render "file://$work/report.html" 1280,1900 "$work"
 
 fail=0
 for text in "Accountability report" "Verantwoordingsrapport" "Requests per month by right" "Dagen tot antwoord" \
@@ -41,9 +36,7 @@ for text in "Accountability report" "Verantwoordingsrapport" "Requests per month
 done
 [ "$(grep -o '<svg' "$work/dom.html" | wc -l)" -eq 2 ] || { echo "check-report: the page does not hold two charts" >&2; fail=1; }
 [ "$(grep -o '<rect' "$work/dom.html" | wc -l)" -gt 40 ] || { echo "check-report: the charts have no bars" >&2; fail=1; }
-if grep -E "CONSOLE|Uncaught|Refused to" "$work/console.log" >/dev/null; then
-  echo "check-report: console errors:" >&2; grep -E "CONSOLE|Uncaught|Refused to" "$work/console.log" >&2; fail=1
-fi
+console_errors "$work" && fail=1
 grep -Eqi '<script|src=|href=|url\(' "$work/report.html" && { echo "check-report: scripts or remote resources in the page" >&2; fail=1; }
 [ -s "$work/shot.png" ] || { echo "check-report: no screenshot" >&2; fail=1; }
 [ $fail -eq 0 ] && echo "check-report: the report page renders in both languages with both charts, no console errors"

@@ -32,8 +32,8 @@ CREATE TABLE erasure_tally (
     PRIMARY KEY (received_on, ground, table_name, action)
 ) STRICT, WITHOUT ROWID;
 INSERT INTO erasure_tally (received_on, ground, table_name, action, row_count, erasures)
-SELECT r.received_on, coalesce(json_extract(s.value, '$.ground'), ''), json_extract(s.value, '$.table'),
-       json_extract(s.value, '$.action'), sum(json_extract(s.value, '$.rows')), count(DISTINCT r.id)
+SELECT r.received_on, coalesce(json_extract(s.value, '$.ground'), ''), coalesce(json_extract(s.value, '$.table'), ''),
+       coalesce(json_extract(s.value, '$.action'), ''), coalesce(sum(json_extract(s.value, '$.rows')), 0), count(DISTINCT r.id)
 FROM request r, json_each(r.outcome, '$.steps') s
 WHERE r.kind = 'erase' AND r.outcome IS NOT NULL AND json_valid(r.outcome)
 GROUP BY 1, 2, 3, 4;

@@ -29,8 +29,8 @@ CREATE TABLE {schema}."erasure_tally" (
     PRIMARY KEY ("received_on", "ground", "table_name", "action")
 );
 INSERT INTO {schema}."erasure_tally" (received_on, ground, table_name, action, row_count, erasures)
-SELECT r.received_on, coalesce(s.value ->> 'ground', ''), s.value ->> 'table', s.value ->> 'action',
-       sum(CAST(s.value ->> 'rows' AS bigint)), count(DISTINCT r.id)
+SELECT r.received_on, coalesce(s.value ->> 'ground', ''), coalesce(s.value ->> 'table', ''), coalesce(s.value ->> 'action', ''),
+       coalesce(sum(CAST(s.value ->> 'rows' AS bigint)), 0), count(DISTINCT r.id)
 FROM {schema}."request" r CROSS JOIN LATERAL jsonb_array_elements(CAST(r.outcome AS jsonb) -> 'steps') AS s(value)
 WHERE r.kind = 'erase' AND r.outcome IS NOT NULL
 GROUP BY 1, 2, 3, 4;

@@ -6,12 +6,18 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod changes;
+mod intake;
+mod letters;
 mod records;
 mod report;
+mod status;
 mod usage;
 pub use changes::*;
+pub use intake::IntakeArgs;
+pub use letters::LettersCommand;
 pub use records::*;
 pub use report::ReportArgs;
+pub use status::StatusArgs;
 pub use usage::{json_asked, parse, Parsed};
 
 pub const ENVIRONMENT: &str = "\
@@ -97,6 +103,8 @@ pub enum Command {
     Object(ObjectArgs),
     /// Right to erasure (Art. 17): open, plan (--dry-run), apply; --due for cron; --replay after a restore
     Erase(EraseArgs),
+    /// Read the privacy mailbox (.eml, mbox, Maildir): open requests from mail, verify codes from replies, list the rest
+    Intake(IntakeArgs),
     /// Load rows a source system exported (CSV or JSON Lines) into a table of the data map, matched on the source's key
     Import(ImportArgs),
     /// Check the store and its company databases against the data map and say what to fix (exit 24 when something is found)
@@ -115,12 +123,17 @@ pub enum Command {
     /// List, show, extend or reject requests
     #[command(subcommand)]
     Request(RequestCommand),
+    /// What needs the officer today: requests by days left with the next command, codes, plans, recipients and systems to tell, failed mail, cron runs (exit 25 when a request is overdue)
+    Status(StatusArgs),
     /// Verify, anchor or list the hash-chained audit trail
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Deliver queued letters now, or list what is queued (letters are sent after each command's commit)
     #[command(subcommand)]
     Mail(MailCommand),
+    /// The letters' templates: check a directory of the company's, or write the shipped ones out to edit
+    #[command(subcommand)]
+    Letters(LettersCommand),
     /// Copy a SQLite store into a new PostgreSQL store (register, people, requests, audit trail), in one transaction
     Migrate(MigrateArgs),
     /// Walk through an access request end to end on a demo store it keeps and names at the end

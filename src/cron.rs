@@ -1,10 +1,17 @@
 //! What unattended runs share: one lock per store, so that a second `erase --due` or
-//! `retention run` exits at once instead of running alongside the first.
+//! `retention run` exits at once instead of running alongside the first; and the record of each
+//! one's last run (when, its exit code, its one-line summary), which `dsr status` shows. The
+//! audit trail records what a run removed, not a run that removed nothing or failed before it
+//! began: the record of the last run is a row of `store_meta` per command, read in one lookup.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
 use crate::error::Error;
+use crate::store::db::{text, Db};
 
 /// Held for the whole run; released when dropped (or when the process dies).
 pub struct RunLock {
@@ -64,4 +71,101 @@ pub fn lock_postgres(target: &crate::store::postgres::Target) -> anyhow::Result<
         return Err(Error::RunLocked(PathBuf::from(format!("{}#run-lock", target.shown))).into());
     }
     Ok(RunLock { _held: Held::Session(Box::new(client)) })
+}
+
+/// The unattended commands whose last run is recorded, in the order `dsr status` shows them.
+pub const COMMANDS: &[&str] = &["erase --due", "retention run"];
+
+/// How an unattended run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastRun {
+    /// `erase --due` or `retention run`.
+    pub command: String,
+    /// When it ended (RFC 3339, UTC).
+    pub at: String,
+    /// Its exit code (0 done; see docs/cron.md for the others).
+    pub exit_code: u8,
+    /// The code's name (`ok`, `failure`, `stale-plan`, `wal-busy`...), as in a `--json` error.
+    pub outcome: String,
+    /// Its one-line summary, or the error that ended it.
+    pub summary: String,
+}
+
+fn key(command: &str) -> String {
+    format!("last-run:{command}")
+}
+
+/// Record how a run of `run.command` ended, replacing the record of its run before.
+pub fn record_run(conn: &dyn Db, run: &LastRun) -> anyhow::Result<()> {
+    conn.run(
+        "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[text(key(&run.command)), text(serde_json::to_string(run)?)],
+    )?;
+    Ok(())
+}
+
+/// The last run of each of [`COMMANDS`]: None for one that never ran since runs were recorded.
+pub fn last_runs(conn: &dyn Db) -> anyhow::Result<Vec<(&'static str, Option<LastRun>)>> {
+    COMMANDS
+        .iter()
+        .map(|c| {
+            let raw: Option<String> =
+                conn.first("SELECT value FROM store_meta WHERE key = ?1", &[text(key(c))], |r| r.get(0))?;
+            Ok((*c, raw.and_then(|r| serde_json::from_str(&r).ok())))
+        })
+        .collect()
+}
+
+/// A record of a run ending now.
+pub fn ended(clock: &Clock, command: &str, exit_code: u8, outcome: &str, summary: &str) -> LastRun {
+    LastRun {
+        command: command.to_owned(),
+        at: clock.timestamp(),
+        exit_code,
+        outcome: outcome.to_owned(),
+        summary: summary.to_owned(),
+    }
+}
+
+/// Record how a run that ended now with `result` went: its code, and `summary` (or, when it
+/// failed, the error). A record that cannot be written fails a run that succeeded (the store
+/// is in trouble); a failed run keeps its own error.
+pub fn record_result(
+    conn: &dyn Db,
+    clock: &Clock,
+    command: &str,
+    result: anyhow::Result<crate::exit::Code>,
+    summary: &str,
+) -> anyhow::Result<crate::exit::Code> {
+    let (code, summary) = match &result {
+        Ok(code) => (*code, summary.to_owned()),
+        Err(e) => (crate::exit::Code::of_error(e), format!("{e:#}")),
+    };
+    let recorded = record_run(conn, &ended(clock, command, code as u8, code.kind(), &summary));
+    match (result, recorded) {
+        (Ok(_), Err(e)) => Err(e.context(format!("the record of this {command} run could not be written"))),
+        (result, _) => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_run_of_each_command_is_kept_and_replaced() {
+        let store = crate::store::Store::in_memory().unwrap();
+        assert_eq!(last_runs(&store).unwrap(), vec![("erase --due", None), ("retention run", None)]);
+        let clock = Clock::parse("2026-03-01T02:15:00Z").unwrap();
+        record_run(&store, &ended(&clock, "retention run", 1, "failure", "rule x failed")).unwrap();
+        let later = Clock::parse("2026-03-02T02:15:00Z").unwrap();
+        record_run(&store, &ended(&later, "retention run", 0, "ok", "3 rows removed")).unwrap();
+        let runs = last_runs(&store).unwrap();
+        assert_eq!(runs[0], ("erase --due", None));
+        let (_, Some(run)) = &runs[1] else { panic!("{runs:?}") };
+        assert_eq!(
+            (run.at.as_str(), run.exit_code, run.summary.as_str()),
+            ("2026-03-02T02:15:00Z", 0, "3 rows removed")
+        );
+    }
 }

@@ -58,6 +58,8 @@ pub enum Code {
     WalBusy = 23,
     /// `doctor`: the store or a company database has problems to fix (each one listed).
     Findings = 24,
+    /// `status`: a request is past its deadline (GDPR Art. 12(3)).
+    Overdue = 25,
     /// Output pipe closed by the reader (not reported).
     BrokenPipe = 141,
 }
@@ -83,12 +85,13 @@ pub const TABLE: &[(u8, &str)] = &[
     (16, "audit trail does not verify"),
     (17, "no such request"),
     (18, "mail could not be sent (the letter stays queued; `dsr mail flush` tries again)"),
-    (19, "batch finished with failed rows"),
+    (19, "batch finished with failed rows, or intake with messages it could not read"),
     (20, "check: processing not allowed for this purpose"),
     (21, "erasure plan was stale: made again, confirm again"),
     (22, "another erase --due or retention run holds the lock"),
     (23, "done, but a reader kept removed bytes (WAL, PostgreSQL pages); run again when it has finished"),
     (24, "doctor: problems found, each listed with what to fix"),
+    (25, "status: a request is past its deadline"),
     (141, "the reader closed the output pipe (nothing reported)"),
 ];
 
@@ -120,6 +123,7 @@ impl Code {
         Code::RunLocked,
         Code::WalBusy,
         Code::Findings,
+        Code::Overdue,
         Code::BrokenPipe,
     ];
 
@@ -151,6 +155,7 @@ impl Code {
             Code::RunLocked => "run-locked",
             Code::WalBusy => "wal-busy",
             Code::Findings => "findings",
+            Code::Overdue => "overdue",
             Code::BrokenPipe => "broken-pipe",
         }
     }

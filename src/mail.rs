@@ -77,12 +77,17 @@ pub fn outbox_dir(store: &Path) -> PathBuf {
     }
 }
 
-fn write_outbox(dir: &Path, raw: &[u8], name: &str) -> anyhow::Result<Sent> {
+/// The outbox folder, made (mode 0700) when it is not there yet.
+pub fn outbox_ready(dir: &Path) -> anyhow::Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .with_context(|| format!("cannot create the outbox {}", dir.display()))?;
+        .with_context(|| format!("cannot create the outbox {}", dir.display()))
+}
+
+fn write_outbox(dir: &Path, raw: &[u8], name: &str) -> anyhow::Result<Sent> {
+    outbox_ready(dir)?;
     let target = dir.join(name);
     if !target.exists() {
         let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")
@@ -204,81 +209,47 @@ fn message_id(from: &Address) -> anyhow::Result<String> {
     Ok(format!("<{local}@{}>", from.domain()))
 }
 
-/// What a request asks beyond its right, as (Dutch, English) lines for the code message: for a
-/// rectification each field and its new value. The code approves exactly this; the message goes
-/// to the address on file, so it discloses nothing to anyone else.
-pub fn asked(params: &serde_json::Value) -> (String, String) {
-    let (mut nl, mut en) = (String::new(), String::new());
+/// What a request asks beyond its right, for the code message: for a rectification each field
+/// and its new value, a supplementary statement, the purpose objected to, a restriction's ground
+/// and data. The code approves exactly this; the message goes to the address on file, so it
+/// discloses nothing to anyone else. One item each, `what` naming its kind (templates/letters).
+pub fn asked(params: &serde_json::Value) -> serde_json::Value {
+    use serde_json::json;
+    let mut out = Vec::new();
     for c in params["set"].as_array().into_iter().flatten() {
         let (field, value) = (c["field"].as_str().unwrap_or_default(), c["value"].as_str().unwrap_or_default());
-        nl.push_str(&format!("  - {field} wordt: {value}\n"));
-        en.push_str(&format!("  - {field} becomes: {value}\n"));
+        out.push(json!({"what": "set", "field": field, "value": value}));
     }
     for x in params["supplement"].as_array().into_iter().flatten() {
         let (category, text) =
             (x["category"].as_str().unwrap_or_default(), x["statement"].as_str().unwrap_or_default());
-        nl.push_str(&format!("  - aanvullende verklaring bij {category}: {text}\n"));
-        en.push_str(&format!("  - supplementary statement on {category}: {text}\n"));
+        out.push(json!({"what": "supplement", "category": category, "statement": text}));
     }
     if let Some(p) = params["purpose"].as_str() {
-        nl.push_str(&format!("  - doel: {p}\n"));
-        en.push_str(&format!("  - purpose: {p}\n"));
+        out.push(json!({"what": "purpose", "purpose": p}));
     }
     if let Some(g) = params["ground"].as_str() {
         let categories: Vec<&str> =
             params["categories"].as_array().into_iter().flatten().filter_map(|c| c.as_str()).collect();
-        let (all_nl, all_en) = ("al je gegevens".to_owned(), "all your data".to_owned());
-        let (which_nl, which_en) =
-            if categories.is_empty() { (all_nl, all_en) } else { (categories.join(", "), categories.join(", ")) };
-        nl.push_str(&format!("  - grond: {g}; gegevens: {which_nl}\n"));
-        en.push_str(&format!("  - ground: {g}; data: {which_en}\n"));
+        out.push(json!({"what": "ground", "ground": g, "data": categories}));
     }
-    if !nl.is_empty() {
-        nl = format!("Het verzoek vraagt:\n{nl}\n");
-        en = format!("The request asks:\n{en}\n");
-    }
-    (nl, en)
+    serde_json::Value::Array(out)
 }
 
-/// The challenge: Dutch first, then English. `asked` is what the code approves (see `asked`).
+/// The challenge (template `verification-code`). `asked` is what the code approves (see `asked`).
 pub fn challenge_body(
     controller: &Controller,
     request_id: &str,
     right: (&str, &str),
-    asked: &(String, String),
+    asked: &serde_json::Value,
     code: &str,
     expires: chrono::DateTime<chrono::Utc>,
-) -> String {
-    let (expires_nl, expires_en) = crate::local_time::moment(expires);
-    let c = &controller.name;
-    let contact = &controller.privacy_email;
+) -> anyhow::Result<String> {
     let (right_en, right_nl) = right;
-    let sig = crate::answers::signature(controller);
-    let (asked_nl, asked_en) = asked;
-    format!(
-        "(English below)\n\n\
-Hallo,\n\n\
-Er is bij {c} een verzoek gedaan om {right_nl} (verzoek {request_id}).\n\
-{asked_nl}\
-Om te bevestigen dat jij dit verzoek deed, geef je deze code door aan onze privacyfunctionaris:\n\n\
-    {code}\n\n\
-De code is geldig tot {expires_nl} en werkt één keer.\n\
-Heb jij dit verzoek niet gedaan? Geef de code dan aan niemand en laat het ons weten via {contact}.\n\
-Zonder de code verstrekken of wijzigen wij niets.\n\n\
-{sig_nl}\n\n\
-----------------------------------------\n\n\
-Hello,\n\n\
-{c} received a request for {right_en} (request {request_id}).\n\
-{asked_en}\
-To confirm that you made this request, give this code to our privacy officer:\n\n\
-    {code}\n\n\
-The code is valid until {expires_en} and works once.\n\
-Did you not make this request? Then give the code to no one and tell us at {contact}.\n\
-Without the code we disclose or change nothing.\n\n\
-{sig_en}\n",
-        sig_nl = sig.nl,
-        sig_en = sig.en
-    )
+    let vars = crate::letters::Vars::new(serde_json::json!({"id": request_id, "asked": asked, "code": code}))
+        .pair("right", (right_nl, right_en))
+        .pair("valid_until", crate::local_time::moment(expires));
+    crate::letters::body(controller, "verification-code", &vars)
 }
 
 /// A letter to the person about their request.
@@ -377,6 +348,7 @@ mod tests {
             complaint_url: String::new(),
             court_route_en: String::new(),
             court_route_nl: String::new(),
+            letters: Default::default(),
         }
     }
 

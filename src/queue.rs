@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::store::db::{Conn, Db, Dialect};
 use crate::vals;
+use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
 
@@ -157,14 +158,30 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
     };
     let mut transport: Option<Transport> = None;
     let mut after = 0i64;
+    // Letters for the outbox are written as a group and synced at once (`fsutil::place_synced`),
+    // then recorded in one transaction: a run that queued many (`dsr intake`) pays one sync a
+    // group, not one a letter. SMTP and the journal deliver one by one.
+    let mut group: Vec<Item> = Vec::new();
     while let Some(item) = next(conn, after)? {
         after = item.id;
+        if item.kind == "mail" {
+            if transport.is_none() {
+                transport = Some(Transport::from_env(store)?);
+            }
+            if let Some(Transport::Outbox(dir)) = &transport {
+                group.push(item);
+                if group.len() == GROUP {
+                    deliver_to_outbox(conn, clock, dir, std::mem::take(&mut group), &mut out)?;
+                }
+                continue;
+            }
+        }
+        if let Some(Transport::Outbox(dir)) = &transport {
+            deliver_to_outbox(conn, clock, dir, std::mem::take(&mut group), &mut out)?;
+        }
         let result = match item.kind.as_str() {
             "journal" => append_journal(store, &item.payload).map(|()| ("journal".to_owned(), journal_name(store))),
             _ => {
-                if transport.is_none() {
-                    transport = Some(Transport::from_env(store)?);
-                }
                 let t = transport.as_ref().expect("set above");
                 let tag = item.request.as_deref().unwrap_or("dsr");
                 t.send_raw(&item.payload, item.envelope.as_deref(), tag, item.id)
@@ -174,31 +191,94 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         match result {
             Ok((transport_name, reference)) => {
                 record_delivery(conn, clock, &item, &transport_name, &reference)?;
-                out.delivered.push(Delivered {
-                    queued: item.id,
-                    request: item.request,
-                    letter: item.letter,
-                    transport: transport_name,
-                    reference,
-                });
+                out.delivered.push(delivered(item, transport_name, reference));
             }
-            Err(e) => {
-                let error = format!("{e:#}");
-                conn.run(
-                    "UPDATE queued SET tries = tries + 1, last_error = ?2, last_try_at = ?3 WHERE id = ?1",
-                    &vals![item.id, error, clock.timestamp()]?,
-                )?;
-                out.failed.push(Failed {
-                    queued: item.id,
-                    request: item.request,
-                    letter: item.letter,
-                    tries: item.tries + 1,
-                    error,
-                });
-            }
+            Err(e) => failed(conn, clock, item, &e, &mut out)?,
         }
     }
+    if let Some(Transport::Outbox(dir)) = &transport {
+        deliver_to_outbox(conn, clock, dir, group, &mut out)?;
+    }
     Ok(out)
+}
+
+/// Letters written to the outbox and synced at once.
+const GROUP: usize = 64;
+
+fn delivered(item: Item, transport: String, reference: String) -> Delivered {
+    Delivered { queued: item.id, request: item.request, letter: item.letter, transport, reference }
+}
+
+/// A delivery that failed: recorded with its error, the letter stays queued.
+fn failed(conn: &dyn Conn, clock: &Clock, item: Item, e: &anyhow::Error, out: &mut Flushed) -> anyhow::Result<()> {
+    let error = format!("{e:#}");
+    conn.run(
+        "UPDATE queued SET tries = tries + 1, last_error = ?2, last_try_at = ?3 WHERE id = ?1",
+        &vals![item.id, error, clock.timestamp()]?,
+    )?;
+    out.failed.push(Failed {
+        queued: item.id,
+        request: item.request,
+        letter: item.letter,
+        tries: item.tries + 1,
+        error,
+    });
+    Ok(())
+}
+
+/// Write a group of letters to the outbox (one `TAG-NNNNNN.eml` each; one a run that died
+/// before recording it left there is not written again), sync them at once, and record their
+/// deliveries in one transaction: no letter is recorded sent before it is on disk.
+fn deliver_to_outbox(
+    conn: &dyn Conn,
+    clock: &Clock,
+    dir: &std::path::Path,
+    group: Vec<Item>,
+    out: &mut Flushed,
+) -> anyhow::Result<()> {
+    if group.is_empty() {
+        return Ok(());
+    }
+    let written = (|| -> anyhow::Result<crate::fsutil::Placed> {
+        crate::mail::outbox_ready(dir)?;
+        let mut files = Vec::new();
+        for item in &group {
+            let target = dir.join(outbox_name(item));
+            if !target.exists() {
+                let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")?;
+                temp.file().write_all(&item.payload)?;
+                files.push((temp, target));
+            }
+        }
+        crate::fsutil::place_synced(dir, files)
+    })()
+    .with_context(|| format!("cannot write to the outbox {}", dir.display()));
+    let placed = match written {
+        Ok(p) => p,
+        Err(e) => {
+            for item in group {
+                failed(conn, clock, item, &e, out)?;
+            }
+            return Ok(());
+        }
+    };
+    placed.keep(|| {
+        let tx_box = conn.begin()?;
+        for item in &group {
+            record_in(&*tx_box, clock, item, "outbox", &outbox_name(item))?;
+        }
+        tx_box.commit()
+    })?;
+    for item in group {
+        let name = outbox_name(&item);
+        out.delivered.push(delivered(item, "outbox".into(), name));
+    }
+    Ok(())
+}
+
+/// The outbox file of a queued letter, as [`Transport::send_raw`] names it.
+fn outbox_name(item: &Item) -> String {
+    format!("{}-{:06}.eml", item.request.as_deref().unwrap_or("dsr"), item.id)
 }
 
 fn next(conn: &dyn Db, after: i64) -> anyhow::Result<Option<Item>> {
@@ -231,7 +311,12 @@ fn record_delivery(
     reference: &str,
 ) -> anyhow::Result<()> {
     let tx_box = conn.begin()?;
-    let tx: &dyn Db = &*tx_box;
+    record_in(&*tx_box, clock, item, transport, reference)?;
+    tx_box.commit()
+}
+
+/// [`record_delivery`] in the caller's transaction.
+fn record_in(tx: &dyn Db, clock: &Clock, item: &Item, transport: &str, reference: &str) -> anyhow::Result<()> {
     tx.run(
         "UPDATE queued SET done_at = ?2, transport = ?3, reference = ?4, payload = NULL, envelope = NULL, last_error = NULL WHERE id = ?1",
         &vals![item.id, clock.timestamp(), transport, reference]?,
@@ -259,7 +344,6 @@ fn record_delivery(
             }
         }
     }
-    tx_box.commit()?;
     Ok(())
 }
 

@@ -39,6 +39,9 @@ pub struct Controller {
     pub complaint_url: String,
     pub court_route_en: String,
     pub court_route_nl: String,
+    /// How the letters are written (`[letters]` of the company file; docs/letters.md).
+    #[serde(skip)]
+    pub letters: std::sync::Arc<crate::letters::Settings>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,9 +200,19 @@ impl Register {
                         complaint_url: r.get(11)?,
                         court_route_en: r.get(12)?,
                         court_route_nl: r.get(13)?,
+                        letters: Default::default(),
                     })
                 },
             )?;
+        let controller = match controller {
+            Some(mut c) => {
+                if let Some(section) = crate::letters::settings::load(db)? {
+                    c.letters = std::sync::Arc::new(section.into());
+                }
+                Some(c)
+            }
+            None => None,
+        };
         let purposes = all(
             db,
             "SELECT p.code, p.name_en, p.name_nl, p.legal_basis, b.article, b.name_en, p.direct_marketing,

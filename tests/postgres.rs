@@ -2016,6 +2016,86 @@ fn outbox_code(dir: &std::path::Path, request: &str) -> Option<String> {
 }
 
 #[test]
+fn intake_opens_verifies_and_lists_the_same_messages_the_same_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let now = "2026-12-01T10:00:00Z";
+    let env = support::Env::with_fixture_at("virtio", now);
+    let s = Schema::new(&url, "intake");
+    migrate_into(&env, &url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(now));
+    let both = |name: &str, text: &str| {
+        for dir in [env.dir.path(), pg_dir.path()] {
+            std::fs::write(dir.join(name), text.replace('\n', "\r\n")).unwrap();
+        }
+    };
+    let mail = |from: &str, id: &str, subject: &str, body: &str| {
+        format!("From: {from}\nTo: support@virtio.nl\nSubject: {subject}\nDate: Mon, 30 Nov 2026 10:00:00 +0100\nMessage-ID: <{id}@example.net>\n\n{body}\n")
+    };
+    both("a.eml", &mail("eva.kok@example.nl", "a", "Inzage", "Graag inzage in mijn gegevens."));
+    both("b.eml", &mail("nobody@example.net", "b", "Delete", "Please delete my personal data."));
+    both("c.eml", &mail("bram.dejong@example.com", "c", "Nieuwsbrief", "Ik wil me afmelden voor de nieuwsbrief."));
+    both("d.eml", &mail("x@example.net", "d", "AVG", "Mijn adres klopt niet."));
+    both("e.eml", &mail("y@example.net", "e", "Factuur", "Wanneer komt mijn factuur?"));
+    let files = ["intake", "a.eml", "b.eml", "c.eml", "d.eml", "e.eml"];
+    same_on_both(&files, 0, env.run(&files), on_pg(&files));
+    // A reply with each store's own code verifies its request on each.
+    let request = "DSR-2026-0001";
+    for (dir, code) in [
+        (env.dir.path(), env.code(request)),
+        (pg_dir.path(), outbox_code(pg_dir.path(), request).expect("a code letter on PostgreSQL")),
+    ] {
+        let reply = mail("other@example.net", "r", &format!("Re: Verificatiecode ({request})"), &format!("> {code}"));
+        std::fs::write(dir.join("r.eml"), reply).unwrap();
+    }
+    same_on_both(&["intake", "r.eml"], 0, env.run(&["intake", "r.eml"]), on_pg(&["intake", "r.eml"]));
+    same_on_both(&files, 0, env.run(&files), on_pg(&files));
+    for args in [
+        &["--json", "intake", "--list"][..],
+        &["--json", "request", "list"],
+        &["intake", "--resolve", "4", "--note", "spam"],
+    ] {
+        same_on_both(args, 0, env.run(args), on_pg(args));
+    }
+    assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+}
+
+#[test]
+fn status_shows_the_same_screen_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let now = "2026-11-02T09:00:00Z";
+    let env = support::Env::with_fixture_at("virtio", now);
+    // Overdue (received in September), a plan waiting for approval, recipients to tell, a run.
+    env.open("access", &["--email", "jan.devries@example.nl", "--received", "2026-09-20"]);
+    let erase = env.verified("erase", &["--email", "sophie.meijer@example.nl"]);
+    env.dsr().args(["erase", &erase, "--dry-run"]).assert().success();
+    let rectify = env.verified("rectify", &["--email", "pieter.vandenberg@example.com", "--set", "city=Utrecht"]);
+    env.dsr().args(["rectify", &rectify, "--yes"]).assert().success();
+    env.dsr().args(["erase", "--due"]).assert().success();
+    let s = Schema::new(&url, "status_screen");
+    migrate_into(&env, &url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(now));
+    for args in [&["status"][..], &["--json", "status"], &["--json", "status", "--limit", "1"]] {
+        same_on_both(args, 25, env.run(args), on_pg(args));
+    }
+    // The runs record themselves alike on both backends.
+    for args in [&["erase", &erase, "--approve"][..], &["erase", "--due"], &["retention", "run"]] {
+        let (a, b) = (env.run(args), on_pg(args));
+        assert_eq!(
+            (a.status.code(), b.status.code()),
+            (Some(0), Some(0)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&b.stderr)
+        );
+    }
+    same_on_both(&["--json", "status"], 25, env.run(&["--json", "status"]), on_pg(&["--json", "status"]));
+    let shown: serde_json::Value = serde_json::from_slice(&on_pg(&["--json", "status"]).stdout).unwrap();
+    assert_eq!(shown["cron"][0]["last"]["summary"].as_str().unwrap().split(',').next(), Some("1 erased"), "{shown}");
+    assert_eq!(shown["cron"][1]["last"]["exit_code"], 0, "{shown}");
+}
+
+#[test]
 fn the_accountability_report_gives_the_same_figures_on_postgresql() {
     let Some(url) = support::postgres() else { return };
     let env = support::Env::with_fixture_at("virtio", crate::report::NOW);

@@ -70,10 +70,10 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
     }
     let encrypted = passphrase.is_some();
     let name = format!("{}.zip", req.id);
-    let letter = deliver::cover_letter(&register, req, &name, encrypted);
+    let letter = deliver::cover_letter(&register, req, &name, encrypted)?;
     let subject = match req.kind() {
-        request::Kind::Export => format!("Je gegevens / Your data ({})", req.id),
-        _ => format!("Inzage in je gegevens / Access to your data ({})", req.id),
+        request::Kind::Export => crate::letters::render::subject(&controller, ("Je gegevens", "Your data"), &req.id),
+        _ => crate::letters::render::subject(&controller, ("Inzage in je gegevens", "Access to your data"), &req.id),
     };
     let message = mail::message_with_attachment(
         &controller,

@@ -12,6 +12,8 @@ mod erase;
 mod export;
 mod import;
 mod init;
+mod intake;
+mod letters;
 mod lookup;
 mod mail;
 mod migrate;
@@ -20,6 +22,7 @@ mod register;
 mod report;
 mod request;
 mod retention;
+mod status;
 mod tasks;
 mod verify;
 
@@ -236,6 +239,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             }
             // Each worker reads through a session of its own.
             Command::Import(args) => return on_postgres_session(url, out, |s| import::import(s, args)),
+            Command::Intake(args) => return on_postgres_session(url, out, |s| intake::intake(s, args)),
             Command::Check(args) => return on_postgres_session(url, out, |s| check::check(s, &reconnect(url), args)),
             Command::Export(args) => return on_postgres_session(url, out, |s| export::export_on(s, args)),
             // The cron run under the store's run lock (an advisory lock of a session of its own).
@@ -256,11 +260,12 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Verify(args) => return on_postgres_session(url, out, |s| verify::verify(s, args)),
             Command::Mail(cmd) => return on_postgres_session(url, out, |s| mail::mail(s, cmd)),
             Command::Request(cmd) => return on_postgres_session(url, out, |s| request::request_on(s, cmd)),
+            Command::Status(args) => return on_postgres_session(url, out, |s| status::status(s, args)),
             Command::Rectify(args) => return on_postgres_session(url, out, |s| change::rectify(s, args)),
             Command::Restrict(args) => return on_postgres_session(url, out, |s| change::restrict_cmd(s, args)),
             Command::Object(args) => return on_postgres_session(url, out, |s| change::object_cmd(s, args)),
             // These do not use --db, or make the store (init).
-            Command::Init(_) | Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
+            Command::Init(_) | Command::Letters(_) | Command::Migrate(_) | Command::Demo(_) | Command::Completions { .. } | Command::Man { .. } => {}
             // A generated store is a SQLite file; `dsr migrate --to URL` copies it.
             Command::Generate(_) => {
                 return Err(crate::Error::invalid(
@@ -285,6 +290,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         }
         Command::Access(args) => on_store(&db, out, |ctx| access::access(&mut ctx.session(), &args)),
         Command::Import(args) => on_store(&db, out, |ctx| import::import(&mut ctx.session(), &args)),
+        Command::Intake(args) => on_store(&db, out, |ctx| intake::intake(&mut ctx.session(), &args)),
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(&mut ctx.session(), &args)),
         Command::Report(args) => on_store(&db, out, |ctx| {
             let store = &ctx.store;
@@ -303,6 +309,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         }),
         Command::Verify(args) => on_store(&db, out, |ctx| verify::verify(&mut ctx.session(), &args)),
         Command::Request(cmd) => on_store(&db, out, |ctx| request::request(ctx, cmd)),
+        Command::Status(args) => on_store(&db, out, |ctx| status::status(&mut ctx.session(), &args)),
         Command::Mail(cmd) => on_store(&db, out, |ctx| mail::mail(&mut ctx.session(), &cmd)),
         Command::Audit(AuditCommand::Verify { anchor }) => {
             on_store(&db, out, |ctx| audit::verify(&ctx.store.conn, &ctx.out, anchor.as_deref()))
@@ -314,6 +321,7 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             on_store(&db, out, |ctx| audit::log(&ctx.store.conn, &ctx.out, request.as_deref()))
         }
         Command::Migrate(args) => migrate::migrate(&args, &out),
+        Command::Letters(cmd) => letters::letters(&cmd, &out),
         Command::Demo(args) => demo::run(args.fixture.as_str(), args.dir.as_deref(), &out),
         Command::Generate(args) => init::generate(&db, &args, &out),
         Command::Completions { shell } => pages::completions(&db, shell, &out),

@@ -193,7 +193,12 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
     let mut store = crate::store::Store::in_memory()?;
-    let (file, problems) = crate::map::check_all(&text, &mut store.conn, db)?;
+    let (mut file, mut problems) = crate::map::check_all(&text, &mut store.conn, db)?;
+    if let Some(f) = file.as_mut() {
+        let mut more = crate::letters::settings::read_into(f.letters.as_mut(), super::init::beside(path));
+        crate::map::locate(&text, &mut more);
+        problems.extend(more);
+    }
     let counts = file.as_ref().map(|f| {
         serde_json::json!({
             "tables": f.table.len(),

@@ -14,8 +14,24 @@ pub fn retention(ctx: &mut Ctx, cmd: &RetentionCommand) -> anyhow::Result<Code> 
     retention_on(&mut ctx.session(), cmd, &lock)
 }
 
-/// `retention run` on either backend, under the store's run lock.
-pub fn retention_on(ctx: &mut Session, cmd: &RetentionCommand, _lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
+/// `retention run` on either backend, under the store's run lock. How a run that was not a dry
+/// run ended is recorded for `dsr status`.
+pub fn retention_on(ctx: &mut Session, cmd: &RetentionCommand, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
+    let RetentionCommand::Run { dry_run, .. } = *cmd;
+    let mut summary = String::new();
+    let result = retention_run(ctx, cmd, lock, &mut summary);
+    match dry_run {
+        true => result,
+        false => crate::cron::record_result(ctx.conn, ctx.clock, "retention run", result, &summary),
+    }
+}
+
+fn retention_run(
+    ctx: &mut Session,
+    cmd: &RetentionCommand,
+    _lock: &crate::cron::RunLock,
+    recorded: &mut String,
+) -> anyhow::Result<Code> {
     let RetentionCommand::Run { dry_run, batch, yes } = *cmd;
     let register = Register::load(ctx.conn)?;
     if !dry_run && !yes && super::interactive(ctx.out) {
@@ -39,6 +55,14 @@ pub fn retention_on(ctx: &mut Session, cmd: &RetentionCommand, _lock: &crate::cr
         1 => format!("; {} rows of 1 person held back for open requests", summary.held_rows),
         n => format!("; {} rows of {n} people held back for open requests", summary.held_rows),
     };
+    // Without the seconds: the record says what the run did, the same on either backend.
+    *recorded = format!(
+        "{} rows removed by {} rules{}{held}{}",
+        summary.removed,
+        summary.rules.len(),
+        if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) },
+        if summary.failed > 0 { format!("; {} rule(s) FAILED", summary.failed) } else { String::new() }
+    );
     ctx.out.status(&format!(
         "dsr retention{}: {} rows {} by {} rules in {:.1} s{}{held}{}",
         if dry_run { " (dry run)" } else { "" },

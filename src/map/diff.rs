@@ -12,6 +12,7 @@ use super::CompanyFile;
 /// The register's sections, in the file's order.
 pub const SECTIONS: &[&str] = &[
     "controller",
+    "letters",
     "legal_basis",
     "purpose",
     "category",
@@ -98,6 +99,22 @@ fn sections(file: &CompanyFile) -> Map<String, Value> {
         c.insert("company".into(), company);
         if let Some(v) = letter_after_tasks {
             c.insert("letter_after_tasks".into(), v);
+        }
+    }
+    // The company's templates are not in the file but read from its `dir`: each is compared by
+    // its length and a fingerprint, so a changed template is a change to apply.
+    if let (Some(Value::Object(l)), Some(letters)) = (doc.get_mut("letters"), &file.letters) {
+        use sha2::Digest;
+        let prints: Map<String, Value> = letters
+            .templates
+            .iter()
+            .map(|(name, text)| {
+                let hash = crate::keys::hex(&sha2::Sha256::digest(text.as_bytes()));
+                (name.clone(), Value::String(format!("{} lines, sha256 {}", text.lines().count(), &hash[..12])))
+            })
+            .collect();
+        if !prints.is_empty() {
+            l.insert("templates".into(), Value::Object(prints));
         }
     }
     let mut out = Map::new();

@@ -143,6 +143,7 @@ pub fn export(conn: &dyn Db) -> anyhow::Result<Option<CompanyFile>> {
         format_version: FORMAT_VERSION,
         company: c.fixture,
         controller,
+        letters: crate::letters::settings::load(conn)?,
         legal_basis,
         purpose,
         category,

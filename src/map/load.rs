@@ -194,6 +194,7 @@ fn insert(tx: &dyn Db, f: &CompanyFile) -> anyhow::Result<()> {
     crate::store::personal::save(tx, &f.table)?;
     crate::store::attached::save(tx, &f.database)?;
     crate::tasks::Systems::save(tx, &f.system, f.letter_after_tasks)?;
+    crate::letters::settings::save(tx, f.letters.as_ref())?;
     for r in &f.recipient {
         tx.run(
             "INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,

@@ -36,6 +36,10 @@ pub struct CompanyFile {
     #[serde(default, skip_serializing_if = "is_false")]
     pub letter_after_tasks: bool,
     pub controller: Controller,
+    /// How the letters are written: languages, signature text, the company's templates
+    /// (docs/letters.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letters: Option<crate::letters::settings::Section>,
     #[serde(default)]
     pub legal_basis: Vec<LegalBasis>,
     #[serde(default)]

@@ -32,6 +32,15 @@ pub fn new(out: &Output, header: &[&str]) -> Table {
 }
 
 impl Table {
+    /// Never wrap the cells of column `index` (commands to copy): on a terminal too narrow for
+    /// the table, the other columns wrap first, then the terminal wraps the line.
+    pub fn keep_whole(&mut self, index: usize) -> &mut Table {
+        if let Some(column) = self.boxed.column_mut(index) {
+            column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+        }
+        self
+    }
+
     /// Add a row (anything comfy-table takes as a row: cells, strings).
     pub fn add_row<T: Into<comfy_table::Row>>(&mut self, row: T) -> &mut Table {
         let row = row.into();

@@ -6,7 +6,6 @@
 use lettre::Message;
 use serde_json::json;
 
-use crate::answers::Text;
 use crate::archive::Manifest;
 use crate::clock::Clock;
 use crate::queue::OnSent;
@@ -73,40 +72,23 @@ pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
 
 /// The cover letter (Art. 12(1), 15): what is enclosed, how to open it, the rights, the contact
 /// and the complaint route.
-pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: bool) -> String {
+pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: bool) -> anyhow::Result<String> {
     let c = register.controller.as_ref().expect("checked by the caller");
     let (right_en, right_nl) = req.kind().names();
-    let (lock_nl, lock_en) = if encrypted {
-        (
-            "Het archief is versleuteld (AES-256). Het wachtwoord krijg je apart, telefonisch van onze privacyfunctionaris; het staat nooit in dit bericht. Open het met 7-Zip (Windows), Keka (macOS) of WinZip; de uitpakker die in Windows en macOS zit, opent het niet.",
-            "The archive is encrypted (AES-256). You receive the passphrase separately, by phone from our privacy officer; it is never in this message. Open it with 7-Zip (Windows), Keka (macOS) or WinZip; the unzipping built into Windows and macOS does not open it.",
-        )
-    } else {
-        ("Open het met een programma voor zip-bestanden.", "Open it with any zip program.")
+    let rights = |nl: bool| -> Vec<serde_json::Value> {
+        register
+            .rights
+            .iter()
+            .map(|r| {
+                let (name, how) = if nl { (&r.name_nl, &r.how_nl) } else { (&r.name_en, &r.how_en) };
+                serde_json::json!({"name": name, "article": r.article, "how": how})
+            })
+            .collect()
     };
-    let rights_nl: Vec<String> =
-        register.rights.iter().map(|r| format!("  - {} ({}): {}", r.name_nl, r.article, r.how_nl)).collect();
-    let rights_en: Vec<String> =
-        register.rights.iter().map(|r| format!("  - {} ({}): {}", r.name_en, r.article, r.how_en)).collect();
-    let body = Text {
-        nl: format!(
-            "Hierbij ons antwoord op je verzoek {id} om {right_nl}.\n\n\
-In de bijlage {file}:\n  - index.html: een overzicht om te lezen in je browser, eerst wat we van je hebben, waarom, wie het kreeg en hoe lang we het bewaren;\n  - data.json en de map csv/: dezelfde gegevens in een vorm die een ander programma kan lezen;\n  - register.json en LEESMIJ.txt: de doelen, grondslagen en ontvangers, en hoe het archief is opgebouwd.\n{lock_nl}\n\n\
-Je rechten:\n{rights}\nVragen? Mail {contact}.",
-            id = req.id,
-            rights = rights_nl.join("\n"),
-            contact = c.privacy_email
-        ),
-        en: format!(
-            "Here is our answer to your request {id} for {right_en}.\n\n\
-Attached, {file}:\n  - index.html: an overview to read in your browser, first what we hold on you, why, who received it and how long we keep it;\n  - data.json and the csv/ folder: the same data in a form another program can read;\n  - register.json and README.txt: the purposes, legal bases and recipients, and how the archive is built.\n{lock_en}\n\n\
-Your rights:\n{rights}\nQuestions? Write to {contact}.",
-            id = req.id,
-            rights = rights_en.join("\n"),
-            contact = c.privacy_email
-        ),
-    };
-    crate::answers::compose(c, &body, &Text { nl: String::new(), en: String::new() })
+    let vars = crate::letters::Vars::new(serde_json::json!({"id": req.id, "file": file, "encrypted": encrypted}))
+        .pair("right", (right_nl, right_en))
+        .pair("rights", (rights(true), rights(false)));
+    crate::letters::body(c, "answer", &vars)
 }
 
 /// `dsr request delivered`: record that the answer to request `id` was handed over another way

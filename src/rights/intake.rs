@@ -30,18 +30,53 @@ pub struct Intake {
 
 /// Open the request `new` describes: resolve, dedupe, and queue the code for the address on file.
 pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Result<Intake> {
+    let (keys, controller) = prepare(store)?;
+    open_then(store, clock, &keys, &controller, new, &mut |_, _, _| Ok(()))
+}
+
+/// What opening requests needs from the store, read once for many (`dsr intake`): the keys,
+/// and the controller the letters come from, with the mail set-up checked.
+pub fn prepare(store: &dyn Conn) -> anyhow::Result<(Keys, Controller)> {
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
-    let place = store.place();
     let controller = register
         .controller
         .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
-    mail::check_setup(&place, &controller)?;
+    mail::check_setup(&store.place(), &controller)?;
+    Ok((keys, controller))
+}
+
+/// [`open`], and `then` (given the request and whether it is new) in the same transaction: a
+/// message read from the mailbox is recorded with the request it opened, or with neither.
+pub fn open_then(
+    store: &dyn Conn,
+    clock: &Clock,
+    keys: &Keys,
+    controller: &Controller,
+    new: &NewRequest<'_>,
+    then: &mut dyn FnMut(&dyn Db, &Request, bool) -> anyhow::Result<()>,
+) -> anyhow::Result<Intake> {
     let tx_box = store.begin()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
+    let intake = open_in(tx, clock, keys, controller, new)?;
+    then(tx, &intake.request, intake.fresh)?;
+    tx_box.commit()?;
+    Ok(intake)
+}
+
+/// [`open`] inside the caller's transaction, which has expired what is stale
+/// ([`request::expire_stale`]): `dsr intake` opens the requests of many messages in one.
+pub fn open_in(
+    tx: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    controller: &Controller,
+    new: &NewRequest<'_>,
+) -> anyhow::Result<Intake> {
+    let place = tx.place();
     let asked = new.params.clone();
-    let (mut req, fresh) = request::open(tx, clock, &keys, new)?;
+    let (mut req, fresh) = request::open(tx, clock, keys, new)?;
     let amended = !fresh && req.params != asked;
     if amended {
         if req.state != "awaiting-verification" {
@@ -72,7 +107,7 @@ pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Re
     // A new code for the new details, within the limits; known and unknown people alike.
     let mut held_back = None;
     if fresh || amended {
-        match send_code(tx, clock, &place, &keys, &controller, &req) {
+        match send_code(tx, clock, &place, keys, controller, &req) {
             Err(e)
                 if amended
                     && matches!(
@@ -88,9 +123,8 @@ pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Re
         }
     }
     if fresh {
-        negative_confirmation(tx, clock, &place, &controller, &req)?;
+        negative_confirmation(tx, clock, &place, controller, &req)?;
     }
-    tx_box.commit()?;
     Ok(Intake { request: req, fresh, amended, held_back })
 }
 
@@ -125,8 +159,8 @@ pub fn send_code(
         &mail::asked(&req.params),
         &issued.grouped(),
         issued.expires_at,
-    );
-    let subject_line = format!("Verificatiecode / Verification code ({})", req.id);
+    )?;
+    let subject_line = crate::letters::subject_of(controller, "verification-code", &req.id);
     let message = mail::message(controller, &address, &subject_line, body, clock)?;
     mail::queue_message(tx, clock, store, req, "verification-code", &message, crate::queue::OnSent::Nothing)?;
     Ok(true)
@@ -149,7 +183,7 @@ fn negative_confirmation(
         // Nothing can reach it; the officer's answer must not differ from a known person's.
         return Ok(());
     }
-    let letter = crate::letters::no_data(controller, req, &address);
+    let letter = crate::letters::no_data(controller, req, &address)?;
     mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
     Ok(())
 }

@@ -35,6 +35,8 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the company's databases the data map names", include_str!("migrations/0013_map_database.sql")),
     ("the values a rectification set", include_str!("migrations/0014_rectified.sql")),
     ("tasks for the systems that keep copies", include_str!("migrations/0015_tasks.sql")),
+    ("messages read from the privacy mailbox", include_str!("migrations/0016_intake.sql")),
+    ("the open requests by their deadline", include_str!("migrations/0017_open_requests_by_deadline.sql")),
     ("indexes and the erasure tally of the accountability report", include_str!("migrations/0018_report.sql")),
 ];
 

@@ -13,18 +13,30 @@ use crate::exit::Code;
 use crate::rights::erase;
 
 /// `dsr erase --due`: carry out the approved plans of verified erasure requests. No prompts.
+/// How the run ended is recorded for `dsr status`.
 pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
+    let mut summary = String::new();
+    let result = due_run(ctx, lock, &mut summary);
+    crate::cron::record_result(ctx.conn, ctx.clock, "erase --due", result, &summary)
+}
+
+fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String) -> anyhow::Result<Code> {
     let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
     let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;
-    ctx.out.status(&format!(
-        "dsr erase --due: {} erased, {} waiting for approval (`dsr erase REQUEST --approve`), {} re-made because the data changed (approve again), {} on hold, {} failed",
-        sum.applied.len(),
-        sum.waiting_for_approval.len(),
-        sum.replanned.len(),
-        sum.on_hold.len(),
-        sum.failed.len()
-    ))?;
+    // The counts, with the officer's commands on stderr and without them in the run's record.
+    let counts = |approve: &str, again: &str| {
+        format!(
+            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} failed",
+            sum.applied.len(),
+            sum.waiting_for_approval.len(),
+            sum.replanned.len(),
+            sum.on_hold.len(),
+            sum.failed.len()
+        )
+    };
+    *summary = counts("", "");
+    ctx.out.status(&format!("dsr erase --due: {}", counts(" (`dsr erase REQUEST --approve`)", " (approve again)")))?;
     if ctx.out.json {
         ctx.out.json(&sum)?;
     }

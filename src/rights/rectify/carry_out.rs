@@ -70,7 +70,7 @@ pub fn apply(
     let tx = store.begin()?;
     if let Some(p) = planned.iter().find(|p| super::is_mail_address(&map, &p.field)) {
         // The old address on file is told of the change before it is replaced.
-        let letter = email_changed(&controller, req, p.old.as_deref().unwrap_or_default(), &p.new);
+        let letter = email_changed(&controller, req, p.old.as_deref().unwrap_or_default(), &p.new)?;
         mail::notify(&*tx, clock, &store.place(), &controller, req, &letter)?;
     }
     // Where each value was set, so that an import does not put an older one back (docs/import.md).
@@ -115,21 +115,11 @@ pub fn apply(
 }
 
 /// The letter to the old address on file when the email address changes.
-fn email_changed(controller: &Controller, req: &Request, old: &str, new: &str) -> Letter {
-    let sig = crate::answers::signature(controller);
-    let body = format!(
-        "(English below)\n\nHallo,\n\nOp jouw verzoek {id} is het e-mailadres dat we van je hebben gewijzigd van {old} naar {new}.\n\
-Heb je dit niet gevraagd? Neem dan direct contact op via {contact}.\n\n{sig_nl}\n\n----------------------------------------\n\n\
-Hello,\n\nAt your request {id} we changed the email address we hold for you from {old} to {new}.\n\
-Did you not ask for this? Contact us at once at {contact}.\n\n{sig_en}\n",
-        id = req.id,
-        contact = controller.privacy_email,
-        sig_nl = sig.nl,
-        sig_en = sig.en
-    );
-    Letter {
+fn email_changed(controller: &Controller, req: &Request, old: &str, new: &str) -> anyhow::Result<Letter> {
+    let vars = crate::letters::Vars::new(serde_json::json!({"id": req.id, "old": old, "new": new}));
+    Ok(Letter {
         kind: "email-changed",
-        subject: format!("E-mailadres gewijzigd / Email address changed ({})", req.id),
-        body,
-    }
+        subject: crate::letters::subject_of(controller, "email-changed", &req.id),
+        body: crate::letters::body(controller, "email-changed", &vars)?,
+    })
 }

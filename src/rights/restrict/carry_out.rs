@@ -87,12 +87,11 @@ pub fn announce_lift(
     let controller = Register::load(store)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let lift_at = clock.now() + chrono::Duration::days(i64::from(days));
     let tx = store.begin()?;
-    let body = crate::answers::lift_notice(&req, reason, lift_at);
-    let no_one = crate::answers::Text { nl: String::new(), en: String::new() };
+    let vars = crate::answers::lift_notice(&req, reason, lift_at);
     let letter = Letter {
         kind: "restriction-lift-notice",
-        subject: format!("Opheffen beperking / Restriction to be lifted ({})", req.id),
-        body: crate::answers::compose(&controller, &body, &no_one),
+        subject: crate::letters::subject_of(&controller, "restriction-lift-notice", &req.id),
+        body: crate::letters::body(&controller, "restriction-lift-notice", &vars)?,
     };
     let notice = mail::notify(&*tx, clock, &store.place(), &controller, &req, &letter)?
         .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;

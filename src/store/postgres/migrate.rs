@@ -13,8 +13,10 @@ use crate::error::Error;
 /// The migrations, in order: (version, SQL with `{schema}` for the schema's name).
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_store.sql")),
+    (2, include_str!("migrations/0002_intake.sql")),
+    (3, include_str!("migrations/0003_open_requests_by_deadline.sql")),
     // SQLite's migration 18: the accountability report's indexes and erasure tally.
-    (2, include_str!("migrations/0002_report.sql")),
+    (4, include_str!("migrations/0004_report.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -319,26 +319,51 @@ fn without_comments(sql: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Migration 1 is the translation of a new store's schema (SQLite version 15), as
-    /// `store_schema` writes it today. With `DSR_PG_SCHEMA_OUT=FILE` the translation is written
-    /// there instead (how the file was made): `DSR_PG_SCHEMA_OUT=src/store/postgres/migrations/0001_store.sql
-    /// cargo test --lib migration_1_is_the_translation`. A SQLite migration that changes the
-    /// schema makes this fail on purpose: its PostgreSQL counterpart is a migration of its own,
-    /// and this test then translates a store made at version 15.
-    #[test]
-    fn migration_1_is_the_translation_of_a_new_store() {
-        // A store at SQLite version 15; later versions have PostgreSQL migrations of their own.
+    /// A store's schema at SQLite version `version` (its first `version` migrations).
+    fn store_at(version: usize) -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        for (_, sql) in &crate::store::migrate::MIGRATIONS[..15] {
+        for (_, sql) in &crate::store::migrate::MIGRATIONS[..version] {
             conn.execute_batch(sql).unwrap();
         }
-        let translated = store_schema(&conn).unwrap();
+        conn
+    }
+
+    /// Migration 1 is the translation of a store's schema at SQLite version 15, as
+    /// `store_schema` writes it. With `DSR_PG_SCHEMA_OUT=FILE` the translation is written there
+    /// instead (how the file was made): `DSR_PG_SCHEMA_OUT=src/store/postgres/migrations/0001_store.sql
+    /// cargo test --lib migration_1_is_the_translation`. A later SQLite migration that changes
+    /// the schema has a PostgreSQL counterpart of its own (below).
+    #[test]
+    fn migration_1_is_the_translation_of_a_store_at_version_15() {
+        let translated = store_schema(&store_at(15)).unwrap();
         if let Ok(out) = std::env::var("DSR_PG_SCHEMA_OUT") {
             std::fs::write(out, &translated).unwrap();
             return;
         }
         let shipped = include_str!("migrations/0001_store.sql");
-        assert!(shipped == translated, "migrations/0001_store.sql is not the translation of a new store's schema");
+        assert!(shipped == translated, "migrations/0001_store.sql is not the translation of a store at version 15");
+    }
+
+    /// Migration 2 is the translation of what SQLite's migration 16 adds (the mailbox's table);
+    /// migration 3 is SQLite's 17 (an index on an expression, written by hand). A SQLite
+    /// migration without its counterpart fails here.
+    #[test]
+    fn migration_2_is_the_translation_of_sqlite_migration_16() {
+        let tr = table(&store_at(16), "intake_message", "{schema}").unwrap();
+        let translated = format!("{}\n\n{}\n\n{}\n", tr.create, tr.indexes.join("\n"), tr.foreign_keys.join("\n"));
+        if let Ok(out) = std::env::var("DSR_PG_SCHEMA_OUT_2") {
+            std::fs::write(out, &translated).unwrap();
+            return;
+        }
+        assert!(
+            include_str!("migrations/0002_intake.sql") == translated,
+            "migrations/0002_intake.sql is not the translation of SQLite migration 16"
+        );
+        assert_eq!(
+            (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
+            (17, 3),
+            "a new SQLite migration needs its PostgreSQL counterpart"
+        );
     }
 
     #[test]

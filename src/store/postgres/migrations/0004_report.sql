@@ -1,4 +1,4 @@
--- Migration 2 (SQLite migration 18): indexes and a tally for `dsr report` (GDPR Art. 5(2), docs/report.md), so that a year of a
+-- Migration 4 (SQLite migration 18): indexes and a tally for `dsr report` (GDPR Art. 5(2), docs/report.md), so that a year of a
 -- million requests is read in one pass over an index and the audit trail's few events of
 -- interest without a scan of the whole trail.
 --

@@ -1,0 +1,331 @@
+//! Acting on one message: a request opened (received on the message's date, by the channel
+//! `email`, the sender's address as the identifier given; the code goes to the address on file,
+//! as for every request), a code from a reply checked, or the message left for the officer.
+//! Each message is recorded in the same transaction as what it did, so a message read again
+//! (by its SHA-256 or Message-ID) does nothing new, and a crash leaves it unread, not half-done.
+//! Messages are acted on in groups ([`Batch`]): one transaction for many, each message under a
+//! savepoint of its own, so a commit (and its sync) is paid once a group.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use super::classify::{classify, Verdict};
+use super::ledger::{self, Outcome};
+use super::Mail;
+use crate::audit;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::keys::Keys;
+use crate::request::{self, Channel, Kind, NewRequest};
+use crate::rights::intake;
+use crate::store::db::{Conn, Db, Tx};
+use crate::subject::Identifier;
+
+/// What came of one message, for the officer's screen and `--json`.
+#[derive(Debug, Serialize)]
+pub struct Taken {
+    pub origin: String,
+    pub sha256: String,
+    /// None when the message had been read before (`seen`).
+    pub outcome: Option<Outcome>,
+    /// The earlier reading's outcome, for a message read before.
+    pub seen: Option<String>,
+    pub request: Option<String>,
+    pub right: Option<String>,
+    pub received_on: Option<NaiveDate>,
+    pub reason: Option<String>,
+    /// The waiting message's number, for `dsr intake --resolve`.
+    pub message: Option<i64>,
+}
+
+/// What acting on messages reads from the store once per run: the keys, the controller the
+/// letters come from (the mail set-up checked), and the register's direct-marketing purposes,
+/// which an "unsubscribe" objects to.
+pub struct Prepared {
+    keys: Keys,
+    controller: crate::register::Controller,
+    marketing: Vec<String>,
+}
+
+impl Prepared {
+    pub fn load(store: &dyn Conn) -> anyhow::Result<Prepared> {
+        let (keys, controller) = intake::prepare(store)?;
+        let register = crate::register::Register::load(store)?;
+        let marketing = register.purposes.iter().filter(|p| p.direct_marketing).map(|p| p.code.clone()).collect();
+        Ok(Prepared { keys, controller, marketing })
+    }
+}
+
+/// The purpose an objection to direct marketing is about: the register's only one, or its
+/// newsletter when the message is about a newsletter; otherwise the officer chooses.
+fn marketing_purpose<'a>(mail: &Mail, purposes: &'a [String]) -> Option<&'a str> {
+    if let [one] = purposes {
+        return Some(one);
+    }
+    let text = format!("{} {}", mail.subject, mail.text).to_lowercase();
+    if text.contains("nieuwsbrief") || text.contains("newsletter") {
+        let mut letters = purposes.iter().filter(|p| p.contains("newsletter") || p.contains("nieuwsbrief"));
+        if let (Some(p), None) = (letters.next(), letters.next()) {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// Messages acted on in one transaction. Nothing is done until [`Batch::commit`]: what a run
+/// reports is reported after it is committed.
+pub struct Batch<'s> {
+    store: &'s dyn Conn,
+    tx: Option<Box<dyn Tx + 's>>,
+}
+
+impl<'s> Batch<'s> {
+    pub fn new(store: &'s dyn Conn) -> Batch<'s> {
+        Batch { store, tx: None }
+    }
+
+    /// Act on `mail` (see [`take`]) in this batch's transaction, under a savepoint: a store
+    /// error undoes this message only, and is returned (the run stops; the message stays unread).
+    pub fn take(&mut self, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
+        if self.tx.is_none() {
+            let tx = self.store.begin()?;
+            request::expire_stale(&*tx, clock)?;
+            self.tx = Some(tx);
+        }
+        let tx: &dyn Db = &**self.tx.as_ref().expect("begun above");
+        tx.run("SAVEPOINT intake_message", &[])?;
+        match take(tx, clock, prepared, mail) {
+            Ok(t) => {
+                tx.run("RELEASE intake_message", &[])?;
+                Ok(t)
+            }
+            Err(e) => {
+                tx.run("ROLLBACK TO intake_message", &[])?;
+                tx.run("RELEASE intake_message", &[])?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Commit what the batch did.
+    pub fn commit(&mut self) -> anyhow::Result<()> {
+        match self.tx.take() {
+            Some(tx) => tx.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Act on `mail` in the caller's transaction (which has expired what is stale). Errors are those
+/// of the store; everything about the message itself is an outcome.
+fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
+    let (keys, marketing) = (&prepared.keys, prepared.marketing.as_slice());
+    let mut taken = Taken {
+        origin: mail.origin.clone(),
+        sha256: mail.sha256.clone(),
+        outcome: None,
+        seen: None,
+        request: None,
+        right: None,
+        received_on: None,
+        reason: None,
+        message: None,
+    };
+    if let Some((id, outcome, request)) = ledger::seen(store, mail)? {
+        taken.seen = Some(outcome);
+        taken.request = request;
+        taken.message = Some(id);
+        return Ok(taken);
+    }
+    if let Some(why) = &mail.unreadable {
+        return leave(store, clock, mail, taken, Outcome::Unreadable, why.clone(), "");
+    }
+    match classify(mail) {
+        Verdict::Nothing { reason } => leave(store, clock, mail, taken, Outcome::Listed, reason, ""),
+        Verdict::Review { asks, reason } => {
+            leave(store, clock, mail, taken, Outcome::NeedsReview, reason, &asks.join(","))
+        }
+        Verdict::Reply { request, codes } => reply(store, clock, keys, mail, taken, &request, &codes),
+        Verdict::Open { right, marketing: false } => open(store, clock, prepared, mail, taken, right, json!({})),
+        Verdict::Open { right, marketing: true } => match marketing_purpose(mail, marketing) {
+            Some(purpose) => open(store, clock, prepared, mail, taken, right, json!({"purpose": purpose})),
+            None => {
+                let reason = format!(
+                    "an objection to direct marketing; the register has {} direct-marketing purposes ({}): open it with `dsr object --purpose`",
+                    marketing.len(),
+                    marketing.join(", ")
+                );
+                leave(store, clock, mail, taken, Outcome::NeedsReview, reason, "object")
+            }
+        },
+    }
+}
+
+/// Record the message for the officer, with why.
+fn leave(
+    store: &dyn Db,
+    clock: &Clock,
+    mail: &Mail,
+    mut taken: Taken,
+    outcome: Outcome,
+    reason: String,
+    asks: &str,
+) -> anyhow::Result<Taken> {
+    let id = ledger::record(store, clock, mail, outcome, Some(&reason), asks, taken.request.as_deref())?;
+    taken.outcome = Some(outcome);
+    taken.reason = Some(reason);
+    taken.message = Some(id);
+    if !asks.is_empty() {
+        taken.right = Some(asks.to_owned());
+    }
+    Ok(taken)
+}
+
+/// The day the request was received: the message's date (UTC, as every received date dsr
+/// keeps), or today when it has no date or one in the future (a sender's wrong clock cannot
+/// move the deadline).
+fn received_on(mail: &Mail, clock: &Clock) -> NaiveDate {
+    let today = clock.now().date_naive();
+    mail.date.map(|d| d.date_naive()).filter(|d| *d <= today).unwrap_or(today)
+}
+
+fn open(
+    store: &dyn Db,
+    clock: &Clock,
+    prepared: &Prepared,
+    mail: &Mail,
+    mut taken: Taken,
+    right: Kind,
+    params: serde_json::Value,
+) -> anyhow::Result<Taken> {
+    let sender = mail.from.clone().unwrap_or_default();
+    let identifier = match Identifier::email(&sender) {
+        Ok(i) => i,
+        Err(_) => {
+            let reason = "it asks for a right, but its sender is not a valid email address".to_owned();
+            return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+        }
+    };
+    let received = received_on(mail, clock);
+    let new = NewRequest {
+        kind: right,
+        identifier: &identifier,
+        given: &sender,
+        channel: Channel::Email,
+        received_on: received,
+        params,
+    };
+    // What stops this one request (the person's code limits, a lock, an address shared by
+    // several people, a verified request for other details) is the message's outcome, not the
+    // run's: undone, and left for the officer to open by hand.
+    store.run("SAVEPOINT intake_open", &[])?;
+    let opened = match intake::open_in(store, clock, &prepared.keys, &prepared.controller, &new) {
+        Ok(o) => {
+            store.run("RELEASE intake_open", &[])?;
+            o
+        }
+        Err(e) => {
+            store.run("ROLLBACK TO intake_open", &[])?;
+            store.run("RELEASE intake_open", &[])?;
+            match e.downcast_ref::<Error>() {
+                Some(
+                    Error::RateLimited(_)
+                    | Error::VerificationLocked(_)
+                    | Error::Ambiguous { .. }
+                    | Error::RequestState(_),
+                ) => {
+                    let reason = format!(
+                        "asks for {}, but the request could not be opened: {e}; open it with `dsr {} --email ADDRESS --received {received} --channel email`",
+                        right.as_str(),
+                        right.as_str()
+                    );
+                    return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+                }
+                _ => return Err(e),
+            }
+        }
+    };
+    let reason = (!opened.fresh).then_some("a request for this right was already open for this person");
+    let id = ledger::record(store, clock, mail, Outcome::Opened, reason, right.as_str(), Some(&opened.request.id))?;
+    taken.outcome = Some(Outcome::Opened);
+    taken.request = Some(opened.request.id.clone());
+    taken.right = Some(right.as_str().to_owned());
+    taken.received_on = Some(opened.request.received_on);
+    taken.message = Some(id);
+    if !opened.fresh {
+        taken.reason = Some("already open for this person; nothing new was opened".into());
+    }
+    Ok(taken)
+}
+
+/// A reply about request `id`: the code it carries checked (one try per reply, however many
+/// candidates), the addresses compared by their keyed hashes in the audit trail.
+fn reply(
+    store: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    mail: &Mail,
+    mut taken: Taken,
+    id: &str,
+    codes: &[String],
+) -> anyhow::Result<Taken> {
+    let tx = store;
+    let req = match request::load(tx, id) {
+        Ok(r) => r,
+        Err(_) => {
+            let reason = format!("a reply naming request {id}, which does not exist");
+            return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
+        }
+    };
+    taken.request = Some(req.id.clone());
+    taken.right = Some(req.right.clone());
+    if codes.is_empty() {
+        let reason = format!("a message about request {id} without a code: read it");
+        return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
+    }
+    let chosen = crate::verify::matching(tx, keys, &req, codes)?.unwrap_or_else(|| codes[0].clone());
+    let (outcome, reason) = match crate::verify::check(tx, clock, keys, &req, &chosen) {
+        Ok(o) if o.verified => (Outcome::Verified, None),
+        Ok(o) => (Outcome::CodeRefused, Some(refusal(&o))),
+        Err(e) => match e.downcast_ref::<Error>() {
+            Some(Error::CodeRejected(why) | Error::RequestState(why)) => (Outcome::CodeRefused, Some(why.clone())),
+            _ => return Err(e),
+        },
+    };
+    // Holding the code is the proof; who replied is recorded, not trusted (design.md §12).
+    let from = mail.from.as_deref().map(crate::subject::fold).unwrap_or_default();
+    let from_mac = crate::verify::address_mac(keys, &from);
+    let sent_to = crate::verify::sent_to(tx, &req)?;
+    audit::append(
+        tx,
+        clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "code-reply",
+        json!({
+            "result": outcome.as_str(),
+            "reply_from": crate::keys::hex(&from_mac),
+            "code_sent_to": sent_to.as_deref().map(crate::keys::hex),
+            "same_address": sent_to.as_deref() == Some(from_mac.as_slice()),
+        }),
+    )?;
+    let message = ledger::record(tx, clock, mail, outcome, reason.as_deref(), "", Some(&req.id))?;
+    taken.outcome = Some(outcome);
+    taken.reason = reason;
+    taken.message = Some(message);
+    Ok(taken)
+}
+
+/// Why a code from a reply did not verify, in the officer's words.
+fn refusal(o: &crate::verify::Outcome) -> String {
+    if o.person_locked {
+        return "verification is locked for this person after repeated failures (`dsr verify --unlock`)".into();
+    }
+    match o.refused.unwrap_or("wrong") {
+        "expired" => "the code has expired; send a new one with `dsr verify --resend`".into(),
+        "no-code" | "malformed" => "no code is active for this request (used, burned or voided)".into(),
+        _ if o.code_burned => "wrong code; after 5 wrong tries the code is void".into(),
+        _ => format!("wrong code; {} tries left on this code", o.tries_left.unwrap_or(0)),
+    }
+}

@@ -1,0 +1,356 @@
+//! What a message asks, read from its subject and text in Dutch and English: a right of
+//! Art. 15-21 GDPR, a code for a request (a reply to the code message), or nothing. The rules
+//! are word lists, not a guess at intent: a message that names more than one right, names a
+//! right that needs details a message cannot give reliably (the fields of a rectification, the
+//! ground of a restriction), or only mentions personal data is left for the officer
+//! (`needs-review`) with its text; one that asks for nothing is listed. "Unsubscribe" is an
+//! objection to direct marketing (Art. 21(2)), never an erasure.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::Mail;
+use crate::request::Kind;
+
+/// What intake does with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Open a request for this right (`marketing`: an objection to direct marketing).
+    Open { right: Kind, marketing: bool },
+    /// A reply about request `request`, carrying these code candidates (maybe none).
+    Reply { request: String, codes: Vec<String> },
+    /// It asks for a right, but the officer must decide what exactly.
+    Review { asks: Vec<&'static str>, reason: String },
+    /// It asks for nothing a right covers.
+    Nothing { reason: String },
+}
+
+struct Rule {
+    right: &'static str,
+    words: Regex,
+}
+
+fn words(alternatives: &[&str]) -> Regex {
+    Regex::new(&format!(r"(?i)\b(?:{})", alternatives.join("|"))).expect("a valid pattern")
+}
+
+/// The words of each right, Dutch and English. Order matters only for the officer's reading.
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    vec![
+        Rule {
+            right: "access",
+            words: words(&[
+                r"inzage",
+                r"(?:subject )?access request",
+                r"right (?:of|to) access",
+                r"(?:artikel|article|art\.?) ?15\b",
+                r"\bsar\b",
+            ]),
+        },
+        // Asking what is held, or for a copy: access, unless the copy is to take elsewhere.
+        Rule {
+            right: "copy",
+            words: words(&[
+                r"welke (?:persoons)?gegevens\b.{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|bewaart|bewaren|verwerk|verwerkt|verwerken|staan|opgeslagen)",
+                r"wat (?:voor )?(?:persoons)?gegevens\b.{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|verwerk|staan)",
+                r"kopie van (?:al )?(?:mijn|de) (?:persoons)?gegevens",
+                r"overzicht van (?:al )?mijn (?:persoons)?gegevens",
+                r"what (?:personal )?(?:data|information) (?:do )?you (?:hold|have|keep|store|process)",
+                r"copy of (?:all )?(?:the |my )?(?:personal )?(?:data|information)",
+            ]),
+        },
+        Rule {
+            right: "export",
+            words: words(&[
+                r"dataportabiliteit",
+                r"overdraagbaarheid",
+                r"gegevens overdragen",
+                r"(?:data )?portability",
+                r"machine[- ]?readable",
+                r"machineleesba",
+                r"export (?:of )?(?:all )?my (?:personal )?data",
+                r"(?:artikel|article|art\.?) ?20\b",
+            ]),
+        },
+        Rule {
+            right: "rectify",
+            words: words(&[
+                r"rectif",
+                r"misspel",
+                r"spel(?:led|t) (?:wrong|incorrectly)",
+                r"corrige",
+                r"correctie",
+                r"klopt niet",
+                r"onjuist",
+                r"wijzig(?:en|ing)? (?:van )?mijn",
+                r"correct(?:ion of)? my",
+                r"is (?:wrong|incorrect)",
+                r"update my (?:address|name|phone|email|details)",
+                r"(?:artikel|article|art\.?) ?16\b",
+            ]),
+        },
+        Rule {
+            right: "erase",
+            words: words(&[
+                r"verwijder",
+                r"wis(?:sen|t)? (?:al )?mijn",
+                r"vergeten te worden",
+                r"vergetelheid",
+                r"delet(?:e|ion)",
+                r"eras(?:e|ure)",
+                r"remove (?:all )?(?:of )?my (?:personal )?(?:data|information|details|account)",
+                r"(?:right|want) to be forgotten",
+                r"(?:artikel|article|art\.?) ?17\b",
+            ]),
+        },
+        Rule {
+            right: "restrict",
+            words: words(&[
+                r"beperking van (?:de )?verwerking",
+                r"verwerking (?:te )?beperken",
+                r"restrict(?:ion)?(?: of)? (?:the )?processing",
+                r"(?:artikel|article|art\.?) ?18\b",
+            ]),
+        },
+        Rule {
+            right: "object",
+            words: words(&[r"bezwaar", r"\bobject(?:ion)?\b(?: to)?", r"(?:artikel|article|art\.?) ?21\b"]),
+        },
+        Rule {
+            right: "marketing",
+            words: words(&[
+                r"unsubscribe",
+                r"afmelden",
+                r"uitschrijven",
+                r"opt[- ]?out",
+                r"geen (?:nieuwsbrie|reclame|marketing|mail meer)",
+                r"no (?:more )?(?:newsletter|marketing|advertis)",
+                r"stop (?:met )?(?:mailen|sending)",
+            ]),
+        },
+    ]
+});
+
+/// Words that say the message is about personal data, without naming a right.
+static PRIVACY: LazyLock<Regex> = LazyLock::new(|| {
+    words(&[r"\bavg\b", r"\bgdpr\b", r"privacy", r"persoonsgegevens", r"personal data", r"mijn gegevens", r"my data"])
+});
+
+/// A request id as dsr writes it.
+static REQUEST_ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bDSR-\d{4}-\d{4,}\b").expect("a valid pattern"));
+
+/// A code as dsr writes it (`7KQ2-M9XD`), without the dash, or with a space, in any case: three
+/// patterns, each looked for on its own, so that "code 7kq2-m9xd" is not read as "code 7kq2".
+static CODE: LazyLock<[Regex; 3]> = LazyLock::new(|| {
+    [r"(?i)\b[0-9a-z]{4}-[0-9a-z]{4}\b", r"(?i)\b[0-9a-z]{8}\b", r"(?i)\b[0-9a-z]{4} [0-9a-z]{4}\b"]
+        .map(|p| Regex::new(p).expect("a valid pattern"))
+});
+
+/// The word "code" just before a candidate: "code: X", "my code is X", "de code is X".
+static AFTER_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bcode\s*(?:is|was|=)?\s*:?\s*$").expect("a valid pattern"));
+
+/// The lines a forwarding mail client puts before the forwarded message.
+static FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^\s*(?:-+ ?(?:forwarded message|doorgestuurd bericht|original message|oorspronkelijk bericht) ?-+|begin forwarded message:)")
+        .expect("a valid pattern")
+});
+
+/// Where the quoted earlier message starts in a reply ("On ... wrote:", "Op ... schreef ...:").
+static QUOTE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^\s*(?:on .{0,200} wrote:|op .{0,200} schreef .{0,100}:)\s*$").expect("a valid pattern")
+});
+
+/// What `mail` asks. An objection to direct marketing names no purpose: the caller finds it
+/// in the register.
+pub fn classify(mail: &Mail) -> Verdict {
+    if let Some(why) = mail.automatic {
+        return Verdict::Nothing { reason: why.to_owned() };
+    }
+    let all = format!("{}\n{}", mail.subject, mail.text);
+    if let Some(id) = REQUEST_ID.find(&all) {
+        let looks_like_reply =
+            mail.is_reply || ["re:", "antw:", "aw:", "sv:"].iter().any(|p| mail.subject.to_lowercase().starts_with(p));
+        let codes = codes(&all);
+        if looks_like_reply || !codes.is_empty() {
+            return Verdict::Reply { request: id.as_str().to_owned(), codes };
+        }
+    }
+    // Only what the person wrote counts: not the message they reply to, whose words are ours.
+    let own = own_text(&mail.text);
+    let text = format!("{}\n{}", mail.subject, own);
+    let mut asks: Vec<&'static str> = RULES.iter().filter(|r| r.words.is_match(&text)).map(|r| r.right).collect();
+    // An objection to marketing is the objection; "I object" beside "unsubscribe" says the same.
+    if asks.contains(&"marketing") {
+        asks.retain(|r| *r != "object");
+    }
+    // A copy to take elsewhere is the portability right (Art. 20); a copy otherwise is access
+    // (Art. 15(3)).
+    if asks.contains(&"copy") {
+        let portable = asks.contains(&"export");
+        asks.retain(|r| *r != "copy");
+        if !portable && !asks.contains(&"access") {
+            asks.push("access");
+        }
+    }
+    if FORWARDED.is_match(&mail.text)
+        || ["fwd:", "fw:", "doorst:"].iter().any(|p| mail.subject.to_lowercase().starts_with(p))
+    {
+        if asks.is_empty() && !PRIVACY.is_match(&mail.text) {
+            return Verdict::Nothing { reason: "a forwarded message that asks for no right".into() };
+        }
+        return Verdict::Review {
+            asks,
+            reason: "a forwarded message: the person who asks may not be its sender; open the request for the person named in it".into(),
+        };
+    }
+    match asks.as_slice() {
+        [] if PRIVACY.is_match(&text) => Verdict::Review {
+            asks,
+            reason: "it is about personal data but names no right".into(),
+        },
+        [] => Verdict::Nothing { reason: "it asks for no right".into() },
+        [one] => match *one {
+            "access" => Verdict::Open { right: Kind::Access, marketing: false },
+            "export" => Verdict::Open { right: Kind::Export, marketing: false },
+            "erase" => Verdict::Open { right: Kind::Erase, marketing: false },
+            "marketing" => Verdict::Open { right: Kind::Object, marketing: true },
+            "rectify" => Verdict::Review {
+                asks,
+                reason: "a rectification: open it with the fields and values the person gives (`dsr rectify --set FIELD=VALUE`)".into(),
+            },
+            "restrict" => Verdict::Review {
+                asks,
+                reason: "a restriction: open it with its Art. 18(1) ground (`dsr restrict --ground`)".into(),
+            },
+            _ => Verdict::Review {
+                asks,
+                reason: "an objection: open it with the purpose objected to (`dsr object --purpose`)".into(),
+            },
+        },
+        many => Verdict::Review { asks: many.to_vec(), reason: format!("it asks for more than one right ({})", many.join(", ")) },
+    }
+}
+
+/// The text without the message it replies to or forwards: lines quoted with `>` and all from
+/// a quote header on. A forwarded message is kept whole (its request is the forwarded part).
+fn own_text(text: &str) -> String {
+    if FORWARDED.is_match(text) {
+        return text.to_owned();
+    }
+    let until = QUOTE_HEAD.find(text).map_or(text.len(), |m| m.start());
+    text[..until].lines().filter(|l| !l.trim_start().starts_with('>')).collect::<Vec<_>>().join("\n")
+}
+
+/// The code candidates in a reply: `XXXX-XXXX` (or without the dash) with a digit and a
+/// letter, or alone on its line (quoted or not); never part of a request id. Canonical forms,
+/// each once, in order.
+pub fn codes(text: &str) -> Vec<String> {
+    let text = REQUEST_ID.replace_all(text, " ");
+    let mut found: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let bare = line.trim_start_matches(|c: char| c == '>' || c.is_whitespace()).trim();
+        // Spans already taken by a code written the surer way (with its dash, or whole).
+        let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
+        for m in CODE.iter().flat_map(|re| re.find_iter(line)) {
+            if taken.iter().any(|t| t.start < m.end() && m.start() < t.end) {
+                continue;
+            }
+            taken.push(m.range());
+            let token = m.as_str();
+            let mixed = token.chars().any(|c| c.is_ascii_digit()) && token.chars().any(|c| c.is_ascii_alphabetic());
+            // Alone on its line, or right after the word "code", it may be letters only (one code
+            // in twenty has no digit), but not two words ("Best Mark").
+            // Or written as dsr prints it: upper case with the dash.
+            let named = AFTER_CODE.is_match(&line[..m.start()]);
+            let printed = token.contains('-') && !token.chars().any(|c| c.is_ascii_lowercase());
+            if !(mixed || printed || ((bare == token || named) && !token.contains(' '))) {
+                continue;
+            }
+            if let Some(code) = crate::verify::canonical(token) {
+                if !found.contains(&code) {
+                    found.push(code);
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(subject: &str, text: &str) -> Mail {
+        super::super::parse(
+            "t".into(),
+            format!(
+                "From: a@example.nl\r\nSubject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
+            )
+            .as_bytes(),
+        )
+    }
+
+    fn right(subject: &str, text: &str) -> Verdict {
+        classify(&mail(subject, text))
+    }
+
+    #[test]
+    fn one_right_opens_it() {
+        assert_eq!(
+            right("Inzageverzoek", "Graag wil ik inzage in mijn gegevens."),
+            Verdict::Open { right: Kind::Access, marketing: false }
+        );
+        assert_eq!(
+            right("Request", "Please delete my account and all data."),
+            Verdict::Open { right: Kind::Erase, marketing: false }
+        );
+        assert_eq!(right("AVG", "Verwijder mijn gegevens"), Verdict::Open { right: Kind::Erase, marketing: false });
+        assert_eq!(
+            right("Data", "I want to use my right to data portability."),
+            Verdict::Open { right: Kind::Export, marketing: false }
+        );
+    }
+
+    #[test]
+    fn unsubscribe_is_an_objection_to_marketing_not_an_erasure() {
+        assert_eq!(
+            right("Unsubscribe", "Please unsubscribe me."),
+            Verdict::Open { right: Kind::Object, marketing: true }
+        );
+        assert_eq!(
+            right("afmelden", "Ik wil me afmelden voor de nieuwsbrief"),
+            Verdict::Open { right: Kind::Object, marketing: true }
+        );
+    }
+
+    #[test]
+    fn unclear_or_detailed_rights_go_to_the_officer() {
+        assert!(matches!(right("x", "Ik wil inzage en daarna verwijdering."), Verdict::Review { .. }));
+        assert!(matches!(right("x", "Mijn adres klopt niet."), Verdict::Review { .. }));
+        assert!(matches!(right("AVG vraag", "Ik heb een vraag over de AVG."), Verdict::Review { .. }));
+        assert!(matches!(right("Factuur", "Wanneer komt mijn factuur?"), Verdict::Nothing { .. }));
+    }
+
+    #[test]
+    fn quoted_text_does_not_count() {
+        let text = "Bedankt!\n\nOp 1 dec. 2026 schreef Support:\n> Wil je inzage of verwijdering?";
+        assert!(matches!(right("Re: vraag", text), Verdict::Nothing { .. }));
+    }
+
+    #[test]
+    fn codes_in_replies() {
+        assert_eq!(codes("hier: 7kq2-m9xd"), vec!["7KQ2M9XD"]);
+        assert_eq!(codes("code bh4z-0a9w"), vec!["BH4Z0A9W"]);
+        assert_eq!(codes("hi, my code is bhxzkagw"), vec!["BHXZKAGW"]);
+        assert!(codes("hi, my question about everyone, high-tech").is_empty());
+        assert_eq!(codes("Re: Verification code (DSR-2026-0001) ABCD-EFGH"), vec!["ABCDEFGH"]);
+        assert_eq!(codes("> 7KQ2M9XD\n"), vec!["7KQ2M9XD"]);
+        assert_eq!(codes("    ABCD-EFGH\n"), vec!["ABCDEFGH"]);
+        // Words, numbers and request ids are not codes.
+        assert!(codes("personal question about 76181553, verzoek DSR-2026-0001").is_empty());
+        let v = right("Re: Verificatiecode / Verification code (DSR-2026-0007)", "7KQ2-M9XD");
+        assert_eq!(v, Verdict::Reply { request: "DSR-2026-0007".into(), codes: vec!["7KQ2M9XD".into()] });
+    }
+}

@@ -1,0 +1,186 @@
+//! The record of messages read (`intake_message`, migration 16): found again by SHA-256 or
+//! Message-ID so a message is acted on once; what waits for the officer, with its text; and
+//! the officer's resolution, which empties the text.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::Mail;
+use crate::audit;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::store::db::{opt_text, text, Conn, Db};
+use crate::vals;
+
+/// What came of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Opened,
+    Verified,
+    CodeRefused,
+    NeedsReview,
+    Listed,
+    Unreadable,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Opened => "opened",
+            Outcome::Verified => "verified",
+            Outcome::CodeRefused => "code-refused",
+            Outcome::NeedsReview => "needs-review",
+            Outcome::Listed => "listed",
+            Outcome::Unreadable => "unreadable",
+        }
+    }
+
+    /// The officer must read the message: its sender, subject and text are kept until resolved.
+    pub fn waits(self) -> bool {
+        matches!(self, Outcome::NeedsReview | Outcome::Listed | Outcome::Unreadable)
+    }
+}
+
+/// An earlier reading of the same message: its id, outcome and request.
+pub fn seen(db: &dyn Db, mail: &Mail) -> anyhow::Result<Option<(i64, String, Option<String>)>> {
+    let by_hash =
+        db.first("SELECT id, outcome, request_id FROM intake_message WHERE sha256 = ?1", &[text(&mail.sha256)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    if by_hash.is_some() || mail.message_id.is_none() {
+        return Ok(by_hash);
+    }
+    // The same message delivered twice (to an mbox and a Maildir, or resent with other
+    // Received lines) has other bytes but the same Message-ID.
+    db.first(
+        "SELECT id, outcome, request_id FROM intake_message WHERE message_id = ?1 ORDER BY id LIMIT 1",
+        &[opt_text(mail.message_id.as_deref())],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+}
+
+/// Record a message read, in the caller's transaction; its id.
+pub fn record(
+    db: &dyn Db,
+    clock: &Clock,
+    mail: &Mail,
+    outcome: Outcome,
+    reason: Option<&str>,
+    asks: &str,
+    request: Option<&str>,
+) -> anyhow::Result<i64> {
+    let keep = outcome.waits();
+    let id: i64 = db.one(
+        "INSERT INTO intake_message (sha256, message_id, sent_at, read_at, outcome, reason, asks, request_id, sender, subject, excerpt)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        &vals![
+            mail.sha256,
+            mail.message_id,
+            mail.date.map(crate::clock::stamp),
+            clock.timestamp(),
+            outcome.as_str(),
+            reason,
+            (!asks.is_empty()).then_some(asks),
+            request,
+            mail.from.as_deref().filter(|_| keep),
+            Some(mail.subject.as_str()).filter(|_| keep),
+            Some(mail.text.as_str()).filter(|_| keep)
+        ]?,
+        |r| r.get(0),
+    )?;
+    if let Some(request) = request {
+        // Provenance of what the request rests on, in the chain: which message, by its hash.
+        audit::append(
+            db,
+            clock,
+            Some(request),
+            None,
+            "mail-read",
+            json!({"outcome": outcome.as_str(), "sha256": mail.sha256, "message_id": mail.message_id}),
+        )?;
+    }
+    Ok(id)
+}
+
+/// A message waiting for the officer.
+#[derive(Debug, Serialize)]
+pub struct Waiting {
+    pub id: i64,
+    pub outcome: String,
+    pub read_at: String,
+    pub sent_at: Option<String>,
+    pub reason: Option<String>,
+    pub asks: Option<String>,
+    pub request: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub text: Option<String>,
+}
+
+/// Messages waiting for the officer, oldest first (`needs-review` first when `review_only`).
+pub fn waiting(db: &dyn Db, review_only: bool) -> anyhow::Result<Vec<Waiting>> {
+    let outcomes = if review_only { "('needs-review')" } else { "('needs-review', 'listed', 'unreadable')" };
+    db.all(
+        &format!(
+            "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt
+             FROM intake_message WHERE outcome IN {outcomes} ORDER BY outcome <> 'needs-review', id"
+        ),
+        &[],
+        |r| {
+            Ok(Waiting {
+                id: r.get(0)?,
+                outcome: r.get(1)?,
+                read_at: r.get(2)?,
+                sent_at: r.get(3)?,
+                reason: r.get(4)?,
+                asks: r.get(5)?,
+                request: r.get(6)?,
+                sender: r.get(7)?,
+                subject: r.get(8)?,
+                text: r.get(9)?,
+            })
+        },
+    )
+}
+
+/// How many messages wait for the officer, by outcome.
+pub fn waiting_counts(db: &dyn Db) -> anyhow::Result<Vec<(String, i64)>> {
+    db.all(
+        "SELECT outcome, count(*) FROM intake_message WHERE outcome IN ('needs-review', 'listed', 'unreadable')
+         GROUP BY outcome ORDER BY outcome",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// The officer dealt with message `id`: opened its request by hand (`request`), or found it
+/// needs nothing (`note`). Its sender, subject and text are emptied; an audit entry says which.
+pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, note: &str) -> anyhow::Result<()> {
+    let tx = store.begin()?;
+    let db: &dyn Db = &*tx;
+    let outcome: Option<String> =
+        db.first("SELECT outcome FROM intake_message WHERE id = ?1", &[id.into()], |r| r.get(0))?;
+    match outcome.as_deref() {
+        None => {
+            return Err(Error::invalid(
+                "MESSAGE",
+                format!("no message {id} was read; `dsr intake --list` shows those waiting"),
+            )
+            .into())
+        }
+        Some("needs-review" | "listed" | "unreadable") => {}
+        Some(o) => return Err(Error::RequestState(format!("message {id} is {o}; nothing waits on it")).into()),
+    }
+    if let Some(r) = request {
+        crate::request::load(db, r)?;
+    }
+    crate::free_text::check("--note", note)?;
+    db.run(
+        "UPDATE intake_message SET outcome = 'resolved', resolved_at = ?2, resolution = ?3,
+                request_id = coalesce(?4, request_id), sender = NULL, subject = NULL, excerpt = NULL WHERE id = ?1",
+        &vals![id, clock.timestamp(), note, request]?,
+    )?;
+    audit::append(db, clock, request, None, "mail-resolved", json!({"message": id, "request": request}))?;
+    tx.commit()
+}

@@ -1,0 +1,184 @@
+//! The privacy mailbox (design.md §12): messages read from `.eml` files, mbox files and Maildir
+//! folders, each reduced to what intake needs (who sent it, when, its Message-ID and SHA-256,
+//! its subject and text, the marks of automatic mail) and then classified
+//! ([`classify`]). Reading never panics on malformed mail and never drops a message: a message
+//! that cannot be read becomes a [`Mail`] with `unreadable` set, for the officer to see.
+
+mod act;
+pub mod classify;
+pub mod ledger;
+mod sources;
+
+use chrono::{DateTime, Utc};
+use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+pub use act::{Batch, Prepared, Taken};
+pub use sources::{folder_files, read_sources, Source};
+
+/// The most text of a message intake looks at and keeps for the officer: a request is in its
+/// first lines; a 50 MB message is still hashed whole.
+const TEXT_LIMIT: usize = 64 * 1024;
+
+/// One message, as intake sees it.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// Where it was read (file, or mbox file and message number), for the officer.
+    pub origin: String,
+    /// SHA-256 of the message's bytes, hex.
+    pub sha256: String,
+    pub message_id: Option<String>,
+    /// The Date header, when it has a valid one.
+    pub date: Option<DateTime<Utc>>,
+    /// The first From address, when it is one.
+    pub from: Option<String>,
+    pub subject: String,
+    /// The text (the plain part, or the HTML part as text), at most [`TEXT_LIMIT`] bytes.
+    pub text: String,
+    /// Why it is automatic mail (a bounce, an auto-reply, spam, a list), if it is.
+    pub automatic: Option<&'static str>,
+    /// The message references another (In-Reply-To or References).
+    pub is_reply: bool,
+    /// Why it could not be read as mail at all, if so.
+    pub unreadable: Option<String>,
+}
+
+/// Read one message from its bytes. Never fails: what cannot be read is marked `unreadable`.
+pub fn parse(origin: String, raw: &[u8]) -> Mail {
+    let sha256 = crate::keys::hex(&Sha256::digest(raw));
+    let mut mail = Mail {
+        origin,
+        sha256,
+        message_id: None,
+        date: None,
+        from: None,
+        subject: String::new(),
+        text: String::new(),
+        automatic: None,
+        is_reply: false,
+        unreadable: None,
+    };
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        mail.unreadable = Some("the file is empty".into());
+        return mail;
+    }
+    let Some(msg) = MessageParser::default().parse(raw) else {
+        mail.unreadable = Some("not a mail message (no header could be read)".into());
+        return mail;
+    };
+    if msg.headers().is_empty() {
+        mail.unreadable = Some("not a mail message (no header could be read)".into());
+        return mail;
+    }
+    mail.message_id = msg.message_id().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
+    mail.date = msg.date().filter(|d| d.is_valid()).and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+    mail.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_owned());
+    mail.subject = clip(msg.subject().unwrap_or_default().trim());
+    mail.text = clip(&msg.body_text(0).unwrap_or_default());
+    mail.is_reply = !matches!(msg.in_reply_to(), HeaderValue::Empty) || !matches!(msg.references(), HeaderValue::Empty);
+    mail.automatic = automatic(&msg, mail.from.as_deref().unwrap_or_default(), &mail.subject);
+    if mail.from.is_none() && mail.unreadable.is_none() && msg.text_body_count() + msg.html_body_count() == 0 {
+        mail.unreadable = Some("no sender and no text".into());
+    }
+    mail
+}
+
+/// At most [`TEXT_LIMIT`] bytes, cut at a character boundary.
+fn clip(s: &str) -> String {
+    if s.len() <= TEXT_LIMIT {
+        return s.to_owned();
+    }
+    let mut end = TEXT_LIMIT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+/// Mail no person wrote to ask something: delivery reports (RFC 3464), automatic replies
+/// (RFC 3834 `Auto-Submitted`, and the headers and subjects of common out-of-office replies),
+/// mail a filter marked as spam, and list mail.
+fn automatic(msg: &mail_parser::Message, from: &str, subject: &str) -> Option<&'static str> {
+    let header = |name: &str| msg.header_raw(name).map(|v| v.trim().to_ascii_lowercase());
+    let report = msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct.attribute("report-type").is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
+    let local = from.split('@').next().unwrap_or_default().to_ascii_lowercase();
+    let subject = subject.to_lowercase();
+    if report
+        || local == "mailer-daemon"
+        || local == "postmaster"
+        || ["undelivered mail", "delivery status notification", "mail delivery failed", "onbestelbaar"]
+            .iter()
+            .any(|s| subject.starts_with(s))
+    {
+        return Some("a delivery failure report (bounce)");
+    }
+    if header("Auto-Submitted").is_some_and(|v| v != "no")
+        || header("X-Autoreply").is_some()
+        || header("X-Autorespond").is_some()
+        || header("Precedence").is_some_and(|v| v == "auto_reply")
+        || [
+            "out of office",
+            "automatic reply",
+            "autoreply",
+            "auto:",
+            "afwezig",
+            "automatisch antwoord",
+            "niet aanwezig",
+        ]
+        .iter()
+        .any(|s| subject.starts_with(s))
+    {
+        return Some("an automatic reply (out of office)");
+    }
+    if header("X-Spam-Flag").is_some_and(|v| v == "yes")
+        || header("X-Spam-Status").is_some_and(|v| v.starts_with("yes"))
+    {
+        return Some("marked as spam by the mail filter");
+    }
+    if header("List-Id").is_some() || header("Precedence").is_some_and(|v| v == "bulk" || v == "list" || v == "junk") {
+        return Some("list or bulk mail");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_plain_message() {
+        let m = parse(
+            "x".into(),
+            b"From: Jan <jan@example.nl>\r\nTo: privacy@example.com\r\nSubject: Inzage\r\nDate: Mon, 30 Nov 2026 10:00:00 +0100\r\nMessage-ID: <a@b>\r\n\r\nIk wil inzage.\r\n",
+        );
+        assert_eq!(m.from.as_deref(), Some("jan@example.nl"));
+        assert_eq!(m.message_id.as_deref(), Some("a@b"));
+        assert_eq!(m.date.unwrap().to_rfc3339(), "2026-11-30T09:00:00+00:00");
+        assert!(m.text.contains("inzage"));
+        assert!(m.automatic.is_none() && m.unreadable.is_none() && !m.is_reply);
+    }
+
+    #[test]
+    fn garbage_is_unreadable_not_a_panic() {
+        assert!(parse("x".into(), b"").unreadable.is_some());
+        let m = parse("x".into(), &[0xff; 300]);
+        assert_eq!(m.sha256.len(), 64);
+    }
+
+    #[test]
+    fn marks_automatic_mail() {
+        let ooo = parse("x".into(), b"From: a@b.nl\r\nAuto-Submitted: auto-replied\r\nSubject: Re: x\r\n\r\nweg\r\n");
+        assert!(ooo.automatic.unwrap().contains("automatic"));
+        let bounce = parse(
+            "x".into(),
+            b"From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nx\r\n",
+        );
+        assert!(bounce.automatic.unwrap().contains("bounce"));
+        let spam = parse("x".into(), b"From: a@b.nl\r\nX-Spam-Flag: YES\r\nSubject: win\r\n\r\nx\r\n");
+        assert!(spam.automatic.unwrap().contains("spam"));
+    }
+}

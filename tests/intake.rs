@@ -1,0 +1,407 @@
+//! `dsr intake` (issue 17, docs/intake.md): the corpus of real-shaped messages in
+//! tests/data/mail, each with its expected outcome; replies that verify by their code; the same
+//! corpus read twice; mbox and Maildir; what waits for the officer.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::support::{self, wrong_code, Env};
+
+const NOW: &str = "2026-12-01T10:00:00Z";
+
+#[derive(Debug, Deserialize)]
+struct Run {
+    messages: Vec<Taken>,
+    not_read: Vec<serde_json::Value>,
+    summary: Summary,
+}
+
+#[derive(Debug, Deserialize)]
+struct Taken {
+    origin: String,
+    outcome: Option<String>,
+    seen: Option<String>,
+    request: Option<String>,
+    right: Option<String>,
+    received_on: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Summary {
+    read: usize,
+    opened: usize,
+    seen_before: usize,
+}
+
+#[derive(Debug, Deserialize)]
+struct Expected {
+    file: String,
+    outcome: String,
+    right: String,
+    setup: String,
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mail")
+}
+
+fn expected() -> Vec<Expected> {
+    let mut rows: Vec<Expected> =
+        csv::Reader::from_path(corpus().join("expected.csv")).unwrap().deserialize().map(|r| r.unwrap()).collect();
+    rows.sort_by(|a, b| a.file.cmp(&b.file));
+    rows
+}
+
+fn intake(env: &Env, files: &[&Path]) -> (Run, i32) {
+    let mut args = vec!["intake".to_owned()];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.json(&args)
+}
+
+/// The message as the test reads it: a reply's placeholders filled with the request the test
+/// opened for it, and a 50 MB attachment where the corpus marks one.
+fn prepare(env: &Env, row: &Expected) -> (PathBuf, Option<String>) {
+    let raw = std::fs::read(corpus().join(&row.file)).unwrap();
+    let mut request = None;
+    let mut bytes = raw.clone();
+    if !row.setup.is_empty() {
+        let (right, address) = row.setup.split_once(':').expect("RIGHT:ADDRESS");
+        let o = env.open(right, &["--email", address]);
+        let code = env.code(&o.request);
+        let text = String::from_utf8_lossy(&raw)
+            .replace("{{REQUEST}}", &o.request)
+            .replace("{{CODE}}", &code)
+            .replace("{{code}}", &code.replace('-', "").to_lowercase())
+            .replace("{{WRONG}}", &wrong_code(&code));
+        bytes = text.into_bytes();
+        request = Some(o.request);
+    }
+    if let Some(at) = find(&bytes, b"{{BIG_ATTACHMENT}}") {
+        let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n";
+        let big = line.repeat(50 * 1024 * 1024 / line.len());
+        bytes.splice(at..at + b"{{BIG_ATTACHMENT}}".len(), big.into_bytes());
+    }
+    let path = env.path(&row.file);
+    std::fs::write(&path, bytes).unwrap();
+    (path, request)
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[test]
+fn the_corpus_gives_each_message_its_outcome_and_a_second_reading_opens_nothing() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let rows = expected();
+    assert!(rows.len() >= 40, "the corpus has at least 40 messages");
+    let mut paths = Vec::new();
+    for row in &rows {
+        let (path, request) = prepare(&env, row);
+        let (run, code) = intake(&env, &[&path]);
+        assert_eq!(code, 0, "{}", row.file);
+        let [t] = run.messages.as_slice() else { panic!("{}: one message, read {:?}", row.file, run) };
+        assert_eq!(t.outcome.as_deref(), Some(row.outcome.as_str()), "{}: {:?}", row.file, t);
+        if row.outcome == "opened" {
+            assert_eq!(t.right.as_deref(), Some(row.right.as_str()), "{}", row.file);
+            assert!(t.request.is_some() && t.received_on.is_some(), "{}", row.file);
+        }
+        if let Some(r) = request {
+            assert_eq!(t.request.as_deref(), Some(r.as_str()), "{}: the reply is about its request", row.file);
+            let state: String =
+                env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&r], |x| x.get(0)).unwrap();
+            let verified = row.outcome == "verified";
+            assert_eq!(state == "verified", verified, "{}: request {r} is {state}", row.file);
+        }
+        if row.outcome != "opened" && row.outcome != "verified" {
+            assert!(t.reason.as_deref().is_some_and(|r| !r.is_empty()), "{}: a reason is given", row.file);
+        }
+        paths.push(path);
+    }
+    // Read again, all at once: every message was read before, nothing new is opened or sent.
+    let requests = env.count("SELECT count(*) FROM request");
+    let letters = std::fs::read_dir(env.outbox()).unwrap().count();
+    let tries = env.count("SELECT coalesce(sum(failed_tries), 0) FROM challenge");
+    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let (again, code) = intake(&env, &refs);
+    assert_eq!(code, 0);
+    assert_eq!(again.summary.read, rows.len());
+    assert_eq!(
+        again.summary.seen_before,
+        rows.len(),
+        "{:?}",
+        again.messages.iter().filter(|m| m.seen.is_none()).collect::<Vec<_>>()
+    );
+    assert_eq!(env.count("SELECT count(*) FROM request"), requests);
+    assert_eq!(std::fs::read_dir(env.outbox()).unwrap().count(), letters);
+    assert_eq!(
+        env.count("SELECT coalesce(sum(failed_tries), 0) FROM challenge"),
+        tries,
+        "a wrong code read again is not a second try"
+    );
+    // Every message is accounted for: acted on, or waiting for the officer with its text.
+    let recorded = env.count("SELECT count(*) FROM intake_message");
+    assert_eq!(recorded as usize, rows.len());
+    assert_eq!(
+        env.count("SELECT count(*) FROM intake_message WHERE outcome IN ('needs-review', 'listed') AND excerpt IS NULL AND subject IS NULL"),
+        0,
+        "a waiting message keeps what the officer must read"
+    );
+    assert_eq!(
+        env.count("SELECT count(*) FROM intake_message WHERE outcome IN ('opened', 'verified') AND sender IS NOT NULL"),
+        0,
+        "a message that became a request keeps no copy of the address"
+    );
+    let out = env.run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+}
+
+fn write(env: &Env, name: &str, text: &str) -> PathBuf {
+    let path = env.path(name);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    std::fs::write(&path, text.replace('\n', "\r\n")).unwrap();
+    path
+}
+
+fn request_mail(from: &str, id: &str, date: &str, body: &str) -> String {
+    format!(
+        "From: {from}\nTo: support@virtio.nl\nSubject: Vraag\nDate: {date}\nMessage-ID: <{id}@example.net>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"
+    )
+}
+
+#[test]
+fn a_request_by_mail_is_received_on_the_messages_date_by_email_and_the_code_goes_to_the_address_on_file() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    // Pieter has three addresses on file; he writes from one, the code goes to his address on
+    // file for requests (as for `dsr access --email`), and the request records what he gave.
+    let file = write(
+        &env,
+        "m.eml",
+        &request_mail(
+            "P. van den Berg <p.vdberg@example.org>",
+            "a1",
+            "Fri, 27 Nov 2026 23:30:00 +0100",
+            "Ik wil graag inzage in mijn gegevens.",
+        ),
+    );
+    let (run, code) = intake(&env, &[&file]);
+    assert_eq!(code, 0);
+    let id = run.messages[0].request.clone().unwrap();
+    let (received, due, channel, given): (String, String, String, String) = env
+        .sql()
+        .query_row("SELECT received_on, due_on, channel, subject_given FROM request WHERE id = ?1", [&id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .unwrap();
+    assert_eq!((received.as_str(), due.as_str(), channel.as_str()), ("2026-11-27", "2026-12-27", "email"));
+    assert_eq!(given, "p.vdberg@example.org");
+    let mails = env.messages(&id);
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].code().is_some());
+    // Provenance: the message's hash and Message-ID are in the audit trail with the request.
+    let details: String = env
+        .sql()
+        .query_row("SELECT details FROM audit_log WHERE request_id = ?1 AND action = 'mail-read'", [&id], |r| r.get(0))
+        .unwrap();
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(std::fs::read(&file).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+    assert!(details.contains(&sha) && details.contains("a1@example.net"), "{details}");
+}
+
+#[test]
+fn a_reply_from_another_address_with_the_code_verifies_and_the_audit_trail_records_both() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("erase", &["--email", "lotte.jansen@example.org"]);
+    let code = env.code(&o.request);
+    let reply = format!(
+        "From: Someone Else <someone@elsewhere.example>\nTo: support@virtio.nl\nSubject: Re: Verificatiecode / Verification code ({})\nIn-Reply-To: <x@virtio.nl>\nDate: Tue, 01 Dec 2026 09:00:00 +0000\nMessage-ID: <r1@elsewhere.example>\n\ncode {}\n",
+        o.request,
+        code.to_lowercase()
+    );
+    let (run, _) = intake(&env, &[&write(&env, "r.eml", &reply)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("verified"));
+    let details: String = env
+        .sql()
+        .query_row("SELECT details FROM audit_log WHERE request_id = ?1 AND action = 'code-reply'", [&o.request], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let d: serde_json::Value = serde_json::from_str(&details).unwrap();
+    assert_eq!(d["same_address"], false);
+    assert!(
+        d["reply_from"].as_str().is_some_and(|h| h.len() == 64)
+            && d["code_sent_to"].as_str().is_some_and(|h| h.len() == 64)
+    );
+    assert_ne!(d["reply_from"], d["code_sent_to"]);
+    assert!(!details.contains("someone@elsewhere") && !details.contains("lotte"), "addresses only as keyed hashes");
+}
+
+#[test]
+fn wrong_codes_in_replies_count_as_tries_and_burn_the_code() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("access", &["--email", "daan.visser@example.com"]);
+    let code = env.code(&o.request);
+    for i in 1..=5 {
+        let reply = format!(
+            "From: daan.visser@example.com\nSubject: Re: code ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <w{i}@example.com>\n\nMijn code is {}\n",
+            o.request,
+            wrong_code(&code)
+        );
+        let (run, _) = intake(&env, &[&write(&env, &format!("w{i}.eml"), &reply)]);
+        assert_eq!(run.messages[0].outcome.as_deref(), Some("code-refused"), "try {i}");
+    }
+    assert_eq!(env.count("SELECT failed_tries FROM challenge"), 5);
+    // The right code no longer works: the code burned after five wrong tries.
+    let reply = format!("From: daan.visser@example.com\nSubject: Re: ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <ok@example.com>\n\n{code}\n", o.request);
+    let (run, _) = intake(&env, &[&write(&env, "ok.eml", &reply)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("code-refused"));
+    assert!(run.messages[0].reason.as_deref().unwrap().contains("no code is active"));
+}
+
+#[test]
+fn an_mbox_and_a_maildir_are_read_message_by_message() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let one =
+        request_mail("eva.kok@example.nl", "b1", "Mon, 30 Nov 2026 10:00:00 +0100", "Verwijder al mijn gegevens.");
+    let two = request_mail(
+        "onbekend@example.net",
+        "b2",
+        "Mon, 30 Nov 2026 11:00:00 +0100",
+        "What personal data do you hold about me? This is a subject access request.\n>From here on nothing.",
+    );
+    let three = request_mail("x@example.net", "b3", "Mon, 30 Nov 2026 12:00:00 +0100", "Wanneer komt mijn factuur?");
+    let mbox = format!("From eva.kok@example.nl Mon Nov 30 10:00:00 2026\n{one}\nFrom onbekend@example.net Mon Nov 30 11:00:00 2026\n{two}\nFrom x@example.net Mon Nov 30 12:00:00 2026\n{three}\n");
+    let (run, code) = intake(&env, &[&write(&env, "box.mbox", &mbox)]);
+    assert_eq!(code, 0);
+    let outcomes: Vec<(&str, &str)> =
+        run.messages.iter().map(|m| (m.outcome.as_deref().unwrap(), m.right.as_deref().unwrap_or(""))).collect();
+    assert_eq!(outcomes, [("opened", "erase"), ("opened", "access"), ("listed", "")]);
+    assert!(run.messages[1].origin.ends_with("message 2"));
+    // The same messages delivered to a Maildir (other bytes, same Message-IDs): read before.
+    for (i, m) in [one, two, three].iter().enumerate() {
+        write(&env, &format!("Maildir/new/17330{i}.M1P1.host"), &format!("Delivered-To: support@virtio.nl\n{m}"));
+    }
+    std::fs::create_dir_all(env.path("Maildir/cur")).unwrap();
+    std::fs::create_dir_all(env.path("Maildir/tmp")).unwrap();
+    write(&env, "Maildir/tmp/half-written", "From: x");
+    let (run, _) = intake(&env, &[&env.path("Maildir")]);
+    assert_eq!(run.summary.read, 3, "tmp/ holds no message yet");
+    assert_eq!(run.summary.seen_before, 3);
+    assert_eq!(run.summary.opened, 0);
+    assert!(run.not_read.is_empty());
+}
+
+#[test]
+fn the_officer_lists_and_resolves_what_waits() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let unclear = request_mail(
+        "bram.dejong@example.com",
+        "c1",
+        "Mon, 30 Nov 2026 10:00:00 +0100",
+        "Mijn adres klopt niet, het is nu Dorpsstraat 1.\u{202e}evil",
+    );
+    let (run, _) = intake(&env, &[&write(&env, "u.eml", &unclear)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("needs-review"));
+    let out = env.run(&["intake", "--list"]);
+    assert!(out.status.success());
+    let text = support::stdout(&out);
+    assert!(
+        text.contains("needs-review") && text.contains("bram.dejong@example.com") && text.contains("Dorpsstraat 1"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{202e}'), "stored text is escaped before it reaches a terminal");
+    let waiting = |env: &Env| -> i64 {
+        let out = env.dsr().args(["--json", "status"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["messages"]["waiting"].as_i64().unwrap()
+    };
+    assert_eq!(waiting(&env), 1, "dsr status counts the message waiting");
+    assert!(support::stdout(&env.run(&["status"])).contains("Messages needing review: 1: dsr intake --list"));
+    // Nothing said: refused. An unknown message: refused. Then resolved with the request opened.
+    let out = env.run(&["intake", "--resolve", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
+    assert_eq!(env.run(&["intake", "--resolve", "99", "--note", "x"]).status.code(), Some(2));
+    let o = env
+        .open("rectify", &["--email", "bram.dejong@example.com", "--set", "City=Utrecht", "--received", "2026-11-30"]);
+    let out = env.run(&["intake", "--resolve", "1", "--request", &o.request]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE excerpt IS NOT NULL OR sender IS NOT NULL"), 0);
+    assert!(support::stdout(&env.run(&["intake", "--list"])).contains("No message waits"));
+    assert_eq!(waiting(&env), 0);
+    assert_eq!(env.run(&["intake", "--resolve", "1", "--note", "again"]).status.code(), Some(9));
+}
+
+#[test]
+fn a_path_that_is_not_there_is_a_usage_error_and_nothing_is_read() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let good = write(
+        &env,
+        "g.eml",
+        &request_mail("eva.kok@example.nl", "d1", "Mon, 30 Nov 2026 10:00:00 +0100", "inzage graag"),
+    );
+    let out = env.run(&["intake", good.to_str().unwrap(), "missing.eml"]);
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("missing.eml"));
+    assert_eq!(env.count("SELECT count(*) FROM intake_message"), 0);
+}
+
+#[test]
+fn a_run_killed_midway_and_run_again_ends_as_one_run_that_was_not() {
+    // 500 messages, more than two groups: requests from 100 unknown senders, questions, replies.
+    let write_maildir = |env: &Env| {
+        for i in 0..500 {
+            let body = match i % 5 {
+                0 => "Graag inzage in mijn gegevens.",
+                1 => "Please delete my personal data.",
+                2 => "Wanneer komt mijn factuur?",
+                3 => "Out of office",
+                _ => "Re: verzoek DSR-2026-0001 zonder code",
+            };
+            let from = format!("person{}@example.net", i % 100);
+            write(
+                env,
+                &format!("Maildir/new/{:06}.M{i}.host", 1000 + i),
+                &request_mail(&from, &format!("k{i}"), "Mon, 30 Nov 2026 10:00:00 +0100", body),
+            );
+        }
+    };
+    let state = |env: &Env| -> (Vec<(String, String, Option<String>)>, i64, usize) {
+        let conn = env.sql();
+        let mut st = conn.prepare("SELECT sha256, outcome, request_id FROM intake_message ORDER BY sha256").unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+        let letters = std::fs::read_dir(env.outbox())
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml")).count())
+            .unwrap_or(0);
+        (rows, env.count("SELECT count(*) FROM request"), letters)
+    };
+    let clean = Env::with_fixture_at("virtio", NOW);
+    write_maildir(&clean);
+    assert!(clean.run(&["intake", clean.path("Maildir").to_str().unwrap()]).status.success());
+    for delay in [30, 150, 400] {
+        let env = Env::with_fixture_at("virtio", NOW);
+        write_maildir(&env);
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+            .args(["--db", env.db.to_str().unwrap(), "intake", "Maildir"])
+            .current_dir(env.dir.path())
+            .env("DSR_NOW", NOW)
+            .env_remove("DSR_DB")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let out = env.run(&["intake", env.path("Maildir").to_str().unwrap()]);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        assert_eq!(state(&env), state(&clean), "killed after {delay} ms");
+        assert!(env.run(&["audit", "verify"]).status.success());
+    }
+}

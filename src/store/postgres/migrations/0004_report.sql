@@ -18,12 +18,13 @@ CREATE INDEX audit_log_code_failed ON {schema}."audit_log" (at) WHERE action = '
 CREATE INDEX notification_listed ON {schema}."notification" (recipient, state, listed_at) WHERE listed_at IS NOT NULL;
 
 -- What erasures kept and why (Art. 17(3)), tallied as each erasure is carried out (see the
--- SQLite migration), filled from the outcomes already stored.
+-- SQLite migration; the table as src/store/postgres/translate.rs translates SQLite's), filled from
+-- the outcomes already stored.
 CREATE TABLE {schema}."erasure_tally" (
-    "received_on" text COLLATE "C" NOT NULL,
-    "ground" text COLLATE "C" NOT NULL,
-    "table_name" text COLLATE "C" NOT NULL,
-    "action" text COLLATE "C" NOT NULL,
+    "received_on" text COLLATE "C",
+    "ground" text COLLATE "C",
+    "table_name" text COLLATE "C",
+    "action" text COLLATE "C",
     "row_count" bigint NOT NULL,
     "erasures" bigint NOT NULL,
     PRIMARY KEY ("received_on", "ground", "table_name", "action")

@@ -372,7 +372,8 @@ fn a_run_killed_midway_and_run_again_ends_as_one_run_that_was_not() {
             );
         }
     };
-    let state = |env: &Env| -> (Vec<(String, String, Option<String>)>, i64, usize) {
+    type State = (Vec<(String, String, Option<String>)>, i64, usize);
+    let state = |env: &Env| -> State {
         let conn = env.sql();
         let mut st = conn.prepare("SELECT sha256, outcome, request_id FROM intake_message ORDER BY sha256").unwrap();
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();

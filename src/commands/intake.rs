@@ -82,19 +82,17 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
     let prepared = inbox::Prepared::load(s.conn)?;
     let sources = inbox::read_sources(&args.files)?;
     let mut summary = Summary::default();
-    let (mut taken, mut not_read) = (Vec::new(), Vec::new());
+    // The group in hand; with --json every message, for the one document at the end.
+    let (mut group, mut all, mut not_read) = (Vec::new(), Vec::new(), Vec::new());
     let mut batch = inbox::Batch::new(s.conn);
-    // Reported once committed: a line says what is done.
-    let mut uncommitted = 0;
     for source in sources {
         match one(&mut batch, s.clock, &prepared, source)? {
             Ok(t) => {
                 summary.add(&t);
-                taken.push(t);
-                uncommitted += 1;
-                if uncommitted == GROUP {
-                    commit(s, &mut batch, &taken[taken.len() - uncommitted..])?;
-                    uncommitted = 0;
+                group.push(t);
+                if group.len() == GROUP {
+                    commit(s, &mut batch, &group)?;
+                    keep(s, &mut group, &mut all);
                 }
             }
             Err(n) => {
@@ -108,10 +106,11 @@ pub fn intake(s: &mut Session, args: &IntakeArgs) -> anyhow::Result<Code> {
             }
         }
     }
-    commit(s, &mut batch, &taken[taken.len() - uncommitted..])?;
+    commit(s, &mut batch, &group)?;
+    keep(s, &mut group, &mut all);
     if s.out.json {
         s.out.json(
-            &serde_json::json!({"format_version": 1, "messages": taken, "not_read": not_read, "summary": summary}),
+            &serde_json::json!({"format_version": 1, "messages": all, "not_read": not_read, "summary": summary}),
         )?;
     } else {
         s.out.status(&summary.line())?;
@@ -135,6 +134,15 @@ fn commit(s: &Session, batch: &mut inbox::Batch, taken: &[Taken]) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// After a group is told: kept for the `--json` document, or let go.
+fn keep(s: &Session, group: &mut Vec<Taken>, all: &mut Vec<Taken>) {
+    if s.out.json {
+        all.append(group);
+    } else {
+        group.clear();
+    }
 }
 
 /// Read, parse and act on one source; its bytes unreadable is the message's outcome, not the run's.

@@ -9,12 +9,14 @@ mod changes;
 mod intake;
 mod letters;
 mod records;
+mod report;
 mod status;
 mod usage;
 pub use changes::*;
 pub use intake::IntakeArgs;
 pub use letters::LettersCommand;
 pub use records::*;
+pub use report::ReportArgs;
 pub use status::StatusArgs;
 pub use usage::{json_asked, parse, Parsed};
 
@@ -109,6 +111,8 @@ pub enum Command {
     Doctor,
     /// Tasks for the systems that keep copies: list them (JSON Lines with --json) or acknowledge them
     Tasks(TasksArgs),
+    /// Accountability report (Art. 5(2)): requests per right and channel, answered in time, refusals, erasures, notifications, retention, verification
+    Report(ReportArgs),
     /// Storage limitation (Art. 5(1)(e)): apply every retention rule of the register
     #[command(subcommand)]
     Retention(RetentionCommand),

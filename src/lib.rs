@@ -37,6 +37,7 @@ pub mod output;
 pub mod queue;
 pub mod recipients;
 pub mod register;
+pub mod report;
 pub mod request;
 pub mod retention;
 pub mod rights;

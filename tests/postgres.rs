@@ -2094,3 +2094,41 @@ fn status_shows_the_same_screen_on_postgresql() {
     assert_eq!(shown["cron"][0]["last"]["summary"].as_str().unwrap().split(',').next(), Some("1 erased"), "{shown}");
     assert_eq!(shown["cron"][1]["last"]["exit_code"], 0, "{shown}");
 }
+
+#[test]
+fn the_accountability_report_gives_the_same_figures_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture_at("virtio", crate::report::NOW);
+    let s = Schema::new(&url, "report");
+    migrate_into(&env, &url, s.name());
+    // The same requests, tally, notifications and audit entries written into both stores.
+    let sqlite = env.sql();
+    crate::report::year_of_requests(&|sql| sqlite.execute_batch(sql).unwrap_or_else(|e| panic!("{e}: {sql}")));
+    let pg = std::cell::RefCell::new(s.client());
+    crate::report::year_of_requests(&|sql| {
+        pg.borrow_mut()
+            .batch_execute(&format!("SET search_path TO {}; {sql}", s.name()))
+            .unwrap_or_else(|e| panic!("{e}: {sql}"))
+    });
+    for args in [
+        &["--json", "report", "--from", "2025-01-01", "--to", "2025-12-31"][..],
+        &["report", "--from", "2025-01-01", "--to", "2025-12-31", "--csv"],
+        &["report", "--from", "2025-01-01", "--to", "2025-12-31"],
+    ] {
+        let on_sqlite = env.run(args);
+        let on_pg = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+            .current_dir(env.dir.path())
+            .env_remove("DSR_DB")
+            .env("DSR_NOW", crate::report::NOW)
+            .env("DSR_PG_SCHEMA", s.name())
+            .args(["--db", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(on_pg.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&on_pg.stderr));
+        assert_eq!(String::from_utf8_lossy(&on_pg.stdout), String::from_utf8_lossy(&on_sqlite.stdout), "{args:?}");
+        if args[0] == "--json" {
+            crate::report::check_year(&serde_json::from_slice(&on_pg.stdout).unwrap());
+        }
+    }
+}

@@ -103,6 +103,8 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
         .execute_batch(
             "PRAGMA foreign_keys = OFF;
              BEGIN;
+             DROP INDEX request_report; DROP INDEX audit_log_retention; DROP INDEX audit_log_code_failed;
+             DROP INDEX notification_listed; DROP TABLE erasure_tally;
              DELETE FROM recipient_category WHERE recipient = 'collection-agency';
              DELETE FROM recipient WHERE code = 'collection-agency';
              CREATE TABLE recipient_v2 (
@@ -252,7 +254,7 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     let rows = |env: &Env| -> Vec<(String, i64)> {
         let conn = env.sql();
         let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN ('map_table', 'map_version', 'map_database', 'rectified', 'task', 'map_system', 'map_option', 'intake_message') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN ('map_table', 'map_version', 'map_database', 'rectified', 'task', 'map_system', 'map_option', 'intake_message', 'erasure_tally') AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -269,7 +271,7 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     // What the release before the data map wrote: schema version 9, no map.
     env.sql()
         .execute_batch(
-            "DROP TABLE intake_message; DROP TABLE task; DROP TABLE map_system; DROP TABLE map_option; ALTER TABLE queued DROP COLUMN held; DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; DROP INDEX request_open_deadline; PRAGMA user_version = 9;",
+            "DROP INDEX request_report; DROP INDEX audit_log_retention; DROP INDEX audit_log_code_failed; DROP INDEX notification_listed; DROP TABLE erasure_tally; DROP TABLE intake_message; DROP TABLE task; DROP TABLE map_system; DROP TABLE map_option; ALTER TABLE queued DROP COLUMN held; DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; DROP INDEX request_open_deadline; PRAGMA user_version = 9;",
         )
         .unwrap();
     let before = rows(&env);

@@ -40,6 +40,7 @@ mod register_apply;
 mod register_check;
 mod register_check_map;
 mod register_file;
+mod report;
 mod request;
 mod retention;
 mod retention_map;

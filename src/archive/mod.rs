@@ -6,7 +6,7 @@
 //! an export holds the categories marked portable, an access archive holds all of them.
 //! docs/archive-format.md describes the format.
 
-mod html;
+pub(crate) mod html;
 pub mod labels;
 pub mod present;
 mod requests;

@@ -19,6 +19,7 @@ mod mail;
 mod migrate;
 mod pages;
 mod register;
+mod report;
 mod request;
 mod retention;
 mod status;
@@ -212,6 +213,9 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
             Command::Register(RegisterArgs { command: None }) => return on_postgres(url, |pg| register::show(pg, &out)),
             Command::Doctor => return on_postgres(url, |pg| doctor::on(pg, &out)),
             Command::Tasks(args) => return on_postgres_session(url, out, |s| tasks::tasks(s, args)),
+            Command::Report(args) => {
+                return on_postgres(url, |pg| report::run(pg, &out, args, |p, d| crate::report::build(pg, p, d)))
+            }
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
                 return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
@@ -288,6 +292,10 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Import(args) => on_store(&db, out, |ctx| import::import(&mut ctx.session(), &args)),
         Command::Intake(args) => on_store(&db, out, |ctx| intake::intake(&mut ctx.session(), &args)),
         Command::Tasks(args) => on_store(&db, out, |ctx| tasks::tasks(&mut ctx.session(), &args)),
+        Command::Report(args) => on_store(&db, out, |ctx| {
+            let store = &ctx.store;
+            report::run(store, &ctx.out, &args, |p, d| crate::report::build_snapshot(store, p, d))
+        }),
         Command::Doctor => on_store(&db, out, doctor::doctor),
         Command::Export(args) => on_store(&db, out, |ctx| export::export(ctx, &args)),
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(&mut ctx.session(), &args)),

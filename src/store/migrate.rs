@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("tasks for the systems that keep copies", include_str!("migrations/0015_tasks.sql")),
     ("messages read from the privacy mailbox", include_str!("migrations/0016_intake.sql")),
     ("the open requests by their deadline", include_str!("migrations/0017_open_requests_by_deadline.sql")),
+    ("indexes and the erasure tally of the accountability report", include_str!("migrations/0018_report.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

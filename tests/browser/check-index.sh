@@ -7,8 +7,8 @@
 #   tests/browser/check-index.sh            # needs chromium (apt-get install chromium) and unzip
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-chromium=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$chromium" ] || { echo "check-index: chromium not found (apt-get install chromium)" >&2; exit 1; }
+NAME=check-index
+source tests/browser/render.sh
 command -v unzip >/dev/null || { echo "check-index: unzip not found (apt-get install unzip)" >&2; exit 1; }
 
 cargo build --quiet
@@ -24,12 +24,7 @@ code=$(cat "$work"/outbox/"$id"-*.eml | tr -d '\r' | grep -E '^ *[0-9A-Z]{4}-[0-
 mkdir "$work/archive"
 (cd "$work/archive" && unzip -q ../archive.zip)
 
-flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
-       --disable-component-update --disable-sync --user-data-dir="$work/profile")
-url="file://$work/archive/index.html"
-"$chromium" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "$url" >"$work/dom.html" 2>"$work/console.log"
-"$chromium" "${flags[@]}" --hide-scrollbars --window-size=1280,2000 --screenshot="$work/shot.png" "$url" 2>/dev/null
-[ -z "${SCREENSHOT:-}" ] || cp "$work/shot.png" "$SCREENSHOT"
+render "file://$work/archive/index.html" 1280,2000 "$work"
 
 fail=0
 grep -q "Jan" "$work/dom.html" && grep -q "de Vries" "$work/dom.html" || { echo "check-index: the person's name is not shown" >&2; fail=1; }
@@ -37,9 +32,7 @@ grep -q "Jan" "$work/dom.html" && grep -q "de Vries" "$work/dom.html" || { echo 
 for name in $(unzip -p "$work/archive.zip" data.json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("\n".join(c["name_en"].replace(" ", "_") for c in d["categories"].values()))'); do
   grep -q "${name//_/ }" "$work/dom.html" || { echo "check-index: category '${name//_/ }' is missing" >&2; fail=1; }
 done
-if grep -E "CONSOLE|Uncaught|Refused to" "$work/console.log" >/dev/null; then
-  echo "check-index: console errors:" >&2; grep -E "CONSOLE|Uncaught|Refused to" "$work/console.log" >&2; fail=1
-fi
+console_errors "$work" && fail=1
 grep -Eq '<script|src="http|href="http[^"]*\.css' "$work/archive/index.html" && { echo "check-index: scripts or remote resources in index.html" >&2; fail=1; }
 [ -s "$work/shot.png" ] || { echo "check-index: no screenshot" >&2; fail=1; }
 [ $fail -eq 0 ] && echo "check-index: index.html renders, shows the person and every category, no console errors"

@@ -122,6 +122,8 @@ fn carry(
     tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![req.id, clock.timestamp()]?)?;
     let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps});
     request::set_outcome(tx, req, &outcome)?;
+    // The accountability report's counts of what erasures kept and why (Art. 5(2), 17(3)).
+    crate::report::tally::add(tx, req, plan)?;
     request::answered(tx, clock, req, json!({"answered": "erasure"}))?;
     // The letter and the journal line go out after the commit (a kill before it sends nothing).
     let line = serde_json::to_string(&JournalEntry { request: req.id.clone(), erased_at: clock.timestamp(), hashes })?;

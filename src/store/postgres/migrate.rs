@@ -15,6 +15,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_store.sql")),
     (2, include_str!("migrations/0002_intake.sql")),
     (3, include_str!("migrations/0003_open_requests_by_deadline.sql")),
+    // SQLite's migration 18: the accountability report's indexes and erasure tally.
+    (4, include_str!("migrations/0004_report.sql")),
 ];
 
 /// The newest version this binary knows.

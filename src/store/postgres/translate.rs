@@ -361,9 +361,27 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (17, 3),
+            (18, 4),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
+    }
+
+    /// Migration 4 is SQLite's 18 (the accountability report): its indexes written by hand (an
+    /// expression, partial ones), its table the translation of SQLite's. With
+    /// `DSR_PG_SCHEMA_OUT_4=FILE` the table's translation is written there.
+    #[test]
+    fn migration_4_holds_the_translation_of_sqlite_migration_18s_table() {
+        let tr = table(&store_at(18), "erasure_tally", "{schema}").unwrap();
+        if let Ok(out) = std::env::var("DSR_PG_SCHEMA_OUT_4") {
+            std::fs::write(out, &tr.create).unwrap();
+            return;
+        }
+        assert!(
+            include_str!("migrations/0004_report.sql").contains(&tr.create),
+            "migrations/0004_report.sql does not hold the translation of SQLite's erasure_tally:\n{}",
+            tr.create
+        );
+        assert!(tr.indexes.is_empty() && tr.foreign_keys.is_empty());
     }
 
     #[test]

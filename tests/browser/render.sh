@@ -1,0 +1,22 @@
+# What the headless-browser checks share (sourced by check-index.sh and check-report.sh; NAME
+# set by the caller): Debian's Chromium found or the check refused, and `render URL WIDTH,HEIGHT
+# DIR` which writes the page's DOM (DIR/dom.html), the browser's log (DIR/console.log) and a
+# screenshot (DIR/shot.png; with SCREENSHOT=FILE also there: CI leaves the checkout untouched).
+chromium=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$chromium" ] || { echo "$NAME: chromium not found (apt-get install chromium)" >&2; exit 1; }
+
+render() {
+  local url=$1 size=$2 dir=$3
+  local flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
+               --disable-component-update --disable-sync --user-data-dir="$dir/profile")
+  "$chromium" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "$url" >"$dir/dom.html" 2>"$dir/console.log"
+  "$chromium" "${flags[@]}" --hide-scrollbars --window-size="$size" --screenshot="$dir/shot.png" "$url" 2>/dev/null
+  [ -z "${SCREENSHOT:-}" ] || cp "$dir/shot.png" "$SCREENSHOT"
+}
+
+# console_errors DIR: the errors the browser logged, if any (status 0 when there are some).
+console_errors() {
+  grep -E "CONSOLE|Uncaught|Refused to" "$1/console.log" >/dev/null || return 1
+  echo "$NAME: console errors:" >&2
+  grep -E "CONSOLE|Uncaught|Refused to" "$1/console.log" >&2
+}

@@ -239,6 +239,20 @@ fn deliver_to_outbox(
     if group.is_empty() {
         return Ok(());
     }
+    // One letter (a command's answer): its own file synced, as `send_raw` writes it; a sync of
+    // the whole file system (`place_synced`) pays off only for many.
+    if group.len() == 1 {
+        let item = group.into_iter().next().expect("one item");
+        let tag = item.request.as_deref().unwrap_or("dsr");
+        return match Transport::Outbox(dir.to_owned()).send_raw(&item.payload, None, tag, item.id) {
+            Ok(sent) => {
+                record_delivery(conn, clock, &item, sent.transport, &sent.reference)?;
+                out.delivered.push(delivered(item, sent.transport.to_owned(), sent.reference));
+                Ok(())
+            }
+            Err(e) => failed(conn, clock, item, &e, out),
+        };
+    }
     let written = (|| -> anyhow::Result<crate::fsutil::Placed> {
         crate::mail::outbox_ready(dir)?;
         let mut files = Vec::new();

@@ -216,6 +216,8 @@ fn a_request_by_mail_is_received_on_the_messages_date_by_email_and_the_code_goes
         .query_row("SELECT message_id FROM intake_message WHERE request_id = ?1", [&id], |r| r.get(0))
         .unwrap();
     assert_eq!(message_id, "a1@example.net");
+    let shown = support::stdout(&env.run(&["request", "show", &id]));
+    assert!(shown.contains("Mail read") && shown.contains("a1@example.net") && shown.contains(&sha), "{shown}");
 }
 
 #[test]

@@ -40,6 +40,8 @@ struct Shown {
     recipients: Vec<crate::notify::Notification>,
     /// Letters queued for this request and not delivered yet, with the transport's last error.
     queued: Vec<crate::queue::Pending>,
+    /// The messages `dsr intake` read for this request (design.md §12: its provenance).
+    messages: Vec<crate::inbox::ledger::Provenance>,
     timeline: Vec<Entry>,
 }
 
@@ -121,7 +123,8 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             let queued = crate::queue::pending(ctx.conn, Some(&r.id))?;
             let mut request = listed(ctx.conn, r, today)?;
             request.letters_not_sent = queued.iter().filter(|q| q.tries > 0).count() as i64;
-            let shown = Shown { format_version: 1, request, recipients, queued, timeline };
+            let messages = crate::inbox::ledger::of_request(ctx.conn, id)?;
+            let shown = Shown { format_version: 1, request, recipients, queued, messages, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -231,6 +234,18 @@ fn render_show(ctx: &Session, s: &Shown) -> String {
     if let Some(v) = &r.verified_at {
         let reference = r.verification_ref.as_deref().map(|x| format!(" ({x})")).unwrap_or_default();
         row("Verified", format!("{v} by {}{reference}", r.verification_method.clone().unwrap_or_default()));
+    }
+    for m in &s.messages {
+        row(
+            "Mail read",
+            format!(
+                "{} ({}): Message-ID {}, SHA-256 {}",
+                m.read_at,
+                m.outcome,
+                m.message_id.as_deref().unwrap_or("-"),
+                m.sha256
+            ),
+        );
     }
     if let (Some(at), Some(channel)) = (&r.delivered_at, &r.delivery_channel) {
         row("Delivered", format!("{at} by {channel} ({})", r.delivery_ref.clone().unwrap_or_default()));

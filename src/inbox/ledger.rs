@@ -186,3 +186,21 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
     audit::append(db, clock, request, None, "mail-resolved", json!({"message": id, "request": request}))?;
     tx.commit()
 }
+
+/// A message read for a request: what the request rests on (`dsr request show`).
+#[derive(Debug, Serialize)]
+pub struct Provenance {
+    pub read_at: String,
+    pub outcome: String,
+    pub sha256: String,
+    pub message_id: Option<String>,
+}
+
+/// The messages read for request `id`, in the order read.
+pub fn of_request(db: &dyn Db, id: &str) -> anyhow::Result<Vec<Provenance>> {
+    db.all(
+        "SELECT read_at, outcome, sha256, message_id FROM intake_message WHERE request_id = ?1 ORDER BY id",
+        &[text(id)],
+        |r| Ok(Provenance { read_at: r.get(0)?, outcome: r.get(1)?, sha256: r.get(2)?, message_id: r.get(3)? }),
+    )
+}

@@ -436,3 +436,62 @@ fn erasing_the_person_empties_the_waiting_messages_about_their_requests() {
     );
     assert_eq!(env.count("SELECT count(*) FROM intake_message"), 1, "the record of the message stays");
 }
+
+#[test]
+fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_and_burns_no_try() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("access", &["--email", "kees.smit@example.nl"]);
+    let code = env.code(&o.request);
+    let tries = |env: &Env| env.count("SELECT failed_tries FROM challenge WHERE state = 'active'");
+    let state = |env: &Env| -> String {
+        env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&o.request], |r| r.get(0)).unwrap()
+    };
+    // A stranger's wrong code: not a try on Kees's code.
+    let guess = format!(
+        "From: stranger@example.net\nSubject: Re: Verificatiecode ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <g1@example.net>\n\ncode {}\n",
+        o.request,
+        wrong_code(&code)
+    );
+    let (run, _) = intake(&env, &[&write(&env, "g.eml", &guess)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"));
+    assert_eq!(tries(&env), 0);
+    // Kees says it was not him, quoting the letter with the code: nothing verified.
+    let letter = std::fs::read_to_string(&env.messages(&o.request)[0].path).unwrap();
+    let quoted: String = letter.lines().map(|l| format!("> {l}\n")).collect();
+    let disown = format!(
+        "From: kees.smit@example.nl\nSubject: Re: Verificatiecode ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <d1@example.nl>\n\nIk heb dit verzoek niet gedaan!\n\n{quoted}",
+        o.request
+    );
+    let (run, _) = intake(&env, &[&write(&env, "d.eml", &disown)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"), "{:?}", run.messages[0]);
+    // Our own code letter read back (a Sent folder in the mailbox): nothing verified either.
+    let (run, _) = intake(&env, &[&env.messages(&o.request)[0].path]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"), "{:?}", run.messages[0]);
+    assert_eq!((state(&env).as_str(), tries(&env)), ("awaiting-verification", 0));
+    // The person's own plain reply with the quoted letter verifies.
+    let reply = format!(
+        "From: kees.smit@example.nl\nSubject: Re: Verificatiecode ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <v1@example.nl>\n\nHierbij.\n\n{quoted}",
+        o.request
+    );
+    let (run, _) = intake(&env, &[&write(&env, "v.eml", &reply)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("verified"));
+}
+
+#[test]
+fn a_message_never_changes_what_an_open_request_asks() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("object", &["--email", "ingrid.dijkstra@example.nl", "--purpose", "tailored-ads"]);
+    let mail = request_mail(
+        "ingrid.dijkstra@example.nl",
+        "n1",
+        "Mon, 30 Nov 2026 10:00:00 +0100",
+        "Ik wil me afmelden voor de nieuwsbrief.",
+    );
+    let (run, _) = intake(&env, &[&write(&env, "n.eml", &mail)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("needs-review"), "{:?}", run.messages[0]);
+    assert_eq!(run.messages[0].request.as_deref(), Some(o.request.as_str()));
+    let params: String =
+        env.sql().query_row("SELECT params FROM request WHERE id = ?1", [&o.request], |r| r.get(0)).unwrap();
+    assert!(params.contains("tailored-ads"), "{params}");
+    assert_eq!(env.messages(&o.request).len(), 1, "no new code was sent");
+}

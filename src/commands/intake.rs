@@ -1,7 +1,7 @@
 //! `dsr intake`: read the privacy mailbox into requests ([`crate::inbox`]), list what waits for
-//! the officer, and resolve it; on either backend. Each message is acted on in a transaction of
-//! its own (with its record), so an interrupted run leaves every message read or unread, and a
-//! second run picks up where the first stopped.
+//! the officer, and resolve it; on either backend. Messages are acted on in groups of
+//! [`GROUP`], one transaction each (a message with its record), so an interrupted run leaves
+//! every message read or unread, and a second run picks up where the first stopped.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -208,14 +208,16 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
     s.out.status(&format!("Watching {} every {every} s; Ctrl-C stops.", sanitize::line(&dir.display().to_string())))?;
     while !stop.load(Ordering::Relaxed) {
         let mut round = Vec::new();
-        let new: Vec<PathBuf> = inbox::folder_files(dir).into_iter().filter(|f| !done.contains(f)).collect();
+        // In a plain folder, a file changed in the last two seconds may still be being written.
+        let settled = inbox::folder_files_settled(dir, std::time::Duration::from_secs(2));
+        let new: Vec<PathBuf> = settled.into_iter().filter(|f| !done.contains(f)).collect();
         let mut batch = inbox::Batch::new(s.conn);
         for file in new {
             if stop.load(Ordering::Relaxed) || round.len() == GROUP {
                 break;
             }
             let origin = file.display().to_string();
-            let source = inbox::Source { origin, bytes: std::fs::read(&file) };
+            let source = inbox::Source { origin, bytes: inbox::read_file(&file) };
             match one(&mut batch, s.clock, &prepared, source)? {
                 Ok(t) => {
                     summary.add(&t);

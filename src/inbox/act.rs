@@ -46,6 +46,8 @@ pub struct Prepared {
     keys: Keys,
     controller: crate::register::Controller,
     marketing: Vec<String>,
+    /// The addresses dsr's letters come from (folded).
+    own: Vec<String>,
 }
 
 impl Prepared {
@@ -53,7 +55,12 @@ impl Prepared {
         let (keys, controller) = intake::prepare(store)?;
         let register = crate::register::Register::load(store)?;
         let marketing = register.purposes.iter().filter(|p| p.direct_marketing).map(|p| p.code.clone()).collect();
-        Ok(Prepared { keys, controller, marketing })
+        let own = [Some(controller.privacy_email.clone()), std::env::var("DSR_MAIL_FROM").ok()]
+            .into_iter()
+            .flatten()
+            .map(|a| crate::subject::fold(a.trim()))
+            .collect();
+        Ok(Prepared { keys, controller, marketing, own })
     }
 }
 
@@ -85,8 +92,8 @@ impl<'s> Batch<'s> {
         Batch { store, tx: None }
     }
 
-    /// Act on `mail` (see [`take`]) in this batch's transaction, under a savepoint: a store
-    /// error undoes this message only, and is returned (the run stops; the message stays unread).
+    /// Act on `mail` (see [`take`]) in this batch's transaction, under a savepoint. A store error
+    /// is returned: the run stops, and the batch's uncommitted messages stay unread.
     pub fn take(&mut self, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
         if self.tx.is_none() {
             let tx = self.store.begin()?;
@@ -141,12 +148,25 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
     if let Some(why) = &mail.unreadable {
         return leave(store, clock, mail, taken, Outcome::Unreadable, why.clone(), "");
     }
+    // dsr's own letters read back (a Sent folder fetched into the mailbox): they carry a code
+    // and a request id, and verify nothing.
+    if mail.from.as_deref().map(crate::subject::fold).is_some_and(|f| prepared.own.contains(&f)) {
+        let reason = "a letter from the privacy address itself (dsr's own mail read back)".to_owned();
+        return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
+    }
     match classify(mail) {
         Verdict::Nothing { reason } => leave(store, clock, mail, taken, Outcome::Listed, reason, ""),
         Verdict::Review { asks, reason } => {
             leave(store, clock, mail, taken, Outcome::NeedsReview, reason, &asks.join(","))
         }
         Verdict::Reply { request, codes } => reply(store, clock, keys, mail, taken, &request, &codes),
+        Verdict::AboutRequest { request, reason } => {
+            if let Some(r) = known_request(store, &request)? {
+                taken.request = Some(r.id);
+                taken.right = Some(r.right);
+            }
+            leave(store, clock, mail, taken, Outcome::Listed, reason, "")
+        }
         Verdict::Open { right, marketing: false } => open(store, clock, prepared, mail, taken, right, json!({})),
         Verdict::Open { right, marketing: true } => match marketing_purpose(mail, marketing) {
             Some(purpose) => open(store, clock, prepared, mail, taken, right, json!({"purpose": purpose})),
@@ -221,6 +241,19 @@ fn open(
     // run's: undone, and left for the officer to open by hand.
     store.run("SAVEPOINT intake_open", &[])?;
     let opened = match intake::open_in(store, clock, &prepared.keys, &prepared.controller, &new) {
+        // A message never changes what an open request asks (its code then approves other
+        // details): the officer decides.
+        Ok(o) if o.amended => {
+            store.run("ROLLBACK TO intake_open", &[])?;
+            store.run("RELEASE intake_open", &[])?;
+            let reason = format!(
+                "asks for {} with other details than request {}, already open for this person: read it, then amend or answer that request",
+                right.as_str(),
+                o.request.id
+            );
+            taken.request = Some(o.request.id.clone());
+            return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+        }
         Ok(o) => {
             store.run("RELEASE intake_open", &[])?;
             o
@@ -271,12 +304,9 @@ fn reply(
     codes: &[String],
 ) -> anyhow::Result<Taken> {
     let tx = store;
-    let req = match request::load(tx, id) {
-        Ok(r) => r,
-        Err(_) => {
-            let reason = format!("a reply naming request {id}, which does not exist");
-            return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
-        }
+    let Some(req) = known_request(tx, id)? else {
+        let reason = format!("a reply naming request {id}, which does not exist");
+        return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     };
     taken.request = Some(req.id.clone());
     taken.right = Some(req.right.clone());
@@ -284,7 +314,23 @@ fn reply(
         let reason = format!("a message about request {id} without a code: read it");
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     }
-    let chosen = crate::verify::matching(tx, keys, &req, codes)?.unwrap_or_else(|| codes[0].clone());
+    // Holding the code is the proof; who replied is recorded, not trusted (design.md §12).
+    let from = mail.from.as_deref().map(crate::subject::fold).unwrap_or_default();
+    let from_mac = crate::verify::address_mac(keys, &from);
+    let sent_to = crate::verify::sent_to(tx, &req)?;
+    let chosen = match crate::verify::matching(tx, keys, &req, codes)? {
+        Some(code) => code,
+        // A wrong code counts as a try only from the address the code went to: anyone can write
+        // to the privacy address, and a stranger's guesses must not burn a person's code or lock
+        // them out.
+        None if sent_to.as_deref() != Some(from_mac.as_slice()) => {
+            let reason = format!(
+                "a reply about request {id} with a code that is not its code, from another address than the one the code went to: not counted as a try; read it"
+            );
+            return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
+        }
+        None => codes[0].clone(),
+    };
     let (outcome, reason) = match crate::verify::check(tx, clock, keys, &req, &chosen) {
         Ok(o) if o.verified => (Outcome::Verified, None),
         Ok(o) => (Outcome::CodeRefused, Some(refusal(&o))),
@@ -293,10 +339,6 @@ fn reply(
             _ => return Err(e),
         },
     };
-    // Holding the code is the proof; who replied is recorded, not trusted (design.md §12).
-    let from = mail.from.as_deref().map(crate::subject::fold).unwrap_or_default();
-    let from_mac = crate::verify::address_mac(keys, &from);
-    let sent_to = crate::verify::sent_to(tx, &req)?;
     audit::append(
         tx,
         clock,
@@ -315,6 +357,15 @@ fn reply(
     taken.reason = reason;
     taken.message = Some(message);
     Ok(taken)
+}
+
+/// Request `id`, or None when there is no such request (a store error is an error).
+fn known_request(db: &dyn Db, id: &str) -> anyhow::Result<Option<request::Request>> {
+    match request::load(db, id) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::UnknownRequest(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Why a code from a reply did not verify, in the officer's words.

@@ -20,6 +20,9 @@ pub enum Verdict {
     Open { right: Kind, marketing: bool },
     /// A reply about request `request`, carrying these code candidates (maybe none).
     Reply { request: String, codes: Vec<String> },
+    /// A message about request `request` that the officer must read before anything is done
+    /// with its code: it may disown the request, or it is forwarded.
+    AboutRequest { request: String, reason: String },
     /// It asks for a right, but the officer must decide what exactly.
     Review { asks: Vec<&'static str>, reason: String },
     /// It asks for nothing a right covers.
@@ -40,19 +43,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     vec![
         Rule {
             right: "access",
-            words: words(&[
-                r"inzage",
-                r"(?:subject )?access request",
-                r"right (?:of|to) access",
-                r"(?:artikel|article|art\.?) ?15\b",
-                r"\bsar\b",
-            ]),
+            words: words(&[r"inzage", r"(?:subject )?access request", r"right (?:of|to) access", r"\bsar\b"]),
         },
         // Asking what is held, or for a copy: access, unless the copy is to take elsewhere.
         Rule {
             right: "copy",
             words: words(&[
-                r"welke (?:persoons)?gegevens\b.{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|bewaart|bewaren|verwerk|verwerkt|verwerken|staan|opgeslagen)",
+                r"welke (?:persoons)?gegevens\b[^.?!]{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|bewaart|bewaren|verwerk|verwerkt|verwerken|staan|opgeslagen)\b",
                 r"wat (?:voor )?(?:persoons)?gegevens\b.{0,40}\b(?:heb|hebt|hebben|heeft|bewaar|verwerk|staan)",
                 r"kopie van (?:al )?(?:mijn|de) (?:persoons)?gegevens",
                 r"overzicht van (?:al )?mijn (?:persoons)?gegevens",
@@ -70,7 +67,6 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"machine[- ]?readable",
                 r"machineleesba",
                 r"export (?:of )?(?:all )?my (?:personal )?data",
-                r"(?:artikel|article|art\.?) ?20\b",
             ]),
         },
         Rule {
@@ -87,21 +83,20 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"correct(?:ion of)? my",
                 r"is (?:wrong|incorrect)",
                 r"update my (?:address|name|phone|email|details)",
-                r"(?:artikel|article|art\.?) ?16\b",
             ]),
         },
         Rule {
             right: "erase",
             words: words(&[
                 r"verwijder",
-                r"wis(?:sen|t)? (?:al )?mijn",
+                r"wissen (?:van )?(?:al )?mijn",
+                r"wis (?:al )?mijn",
                 r"vergeten te worden",
                 r"vergetelheid",
-                r"delet(?:e|ion)",
-                r"eras(?:e|ure)",
+                r"delet(?:e|ion)\b",
+                r"eras(?:e|ure)\b",
                 r"remove (?:all )?(?:of )?my (?:personal )?(?:data|information|details|account)",
                 r"(?:right|want) to be forgotten",
-                r"(?:artikel|article|art\.?) ?17\b",
             ]),
         },
         Rule {
@@ -110,13 +105,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"beperking van (?:de )?verwerking",
                 r"verwerking (?:te )?beperken",
                 r"restrict(?:ion)?(?: of)? (?:the )?processing",
-                r"(?:artikel|article|art\.?) ?18\b",
             ]),
         },
-        Rule {
-            right: "object",
-            words: words(&[r"bezwaar", r"\bobject(?:ion)?\b(?: to)?", r"(?:artikel|article|art\.?) ?21\b"]),
-        },
+        Rule { right: "object", words: words(&[r"bezwaar", r"\bobject(?:ion)?\b(?: to)?"]) },
         Rule {
             right: "marketing",
             words: words(&[
@@ -124,12 +115,58 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"afmelden",
                 r"uitschrijven",
                 r"opt[- ]?out",
-                r"geen (?:nieuwsbrie|reclame|marketing|mail meer)",
+                r"(?:wil|wens|hoef) (?:ik )?geen (?:nieuwsbrie\w*|reclame|marketing|mails?)",
+                r"geen (?:nieuwsbrie\w*|reclame|marketing|mails?)\b[^.?!]{0,30}\bmeer\b",
                 r"no (?:more )?(?:newsletter|marketing|advertis)",
                 r"stop (?:met )?(?:mailen|sending)",
             ]),
         },
     ]
+});
+
+/// An article of the GDPR (AVG) named by number, counted only when the text names the law: an
+/// "article 17" of the company's terms is not a request.
+static ARTICLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(?:artikel|article|art\.?) ?(15|16|17|18|20|21)\b").expect("a valid pattern"));
+static LAW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:u?avg|gdpr|general data protection regulation|algemene verordening gegevensbescherming)\b")
+        .expect("a valid pattern")
+});
+
+/// The right an article number grants.
+fn article_right(n: &str) -> &'static str {
+    match n {
+        "15" => "access",
+        "16" => "rectify",
+        "17" => "erase",
+        "18" => "restrict",
+        "20" => "export",
+        _ => "object",
+    }
+}
+
+/// Words in the person's own text that say the request was not theirs: a code quoted in such a
+/// reply is no confirmation.
+static DISOWNS: LazyLock<Regex> = LazyLock::new(|| {
+    words(&[
+        r"niet (?:door mij |zelf )?(?:gedaan|aangevraagd|ingediend|verzocht)",
+        r"(?:heb|had) (?:ik )?(?:dit|dat|het|geen) ?(?:verzoek )?(?:niet )?(?:gedaan|aangevraagd|ingediend)",
+        r"niet van mij",
+        r"(?:did|do) ?n[o']t (?:make|request|ask|send|submit)",
+        r"never (?:made|requested|asked|sent|submitted)",
+        r"wasn't me|was not me|not me\b",
+        r"fraud",
+        r"fraude",
+        r"phishing",
+        r"oplichting",
+        r"scam",
+    ])
+});
+
+/// "Welke gegevens hebben jullie nodig": a question about what to send.
+static NEEDED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:welke|wat voor) (?:persoons)?gegevens\b[^.?!]{0,60}\bnodig\b|\bwhat (?:data|information|details) do you need\b")
+        .expect("a valid pattern")
 });
 
 /// Words that say the message is about personal data, without naming a right.
@@ -153,13 +190,18 @@ static AFTER_CODE: LazyLock<Regex> =
 
 /// The lines a forwarding mail client puts before the forwarded message.
 static FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)^\s*(?:-+ ?(?:forwarded message|doorgestuurd bericht|original message|oorspronkelijk bericht) ?-+|begin forwarded message:)")
+    Regex::new(r"(?im)^\s*(?:-+ ?(?:forwarded message|doorgestuurd bericht) ?-+|begin forwarded message:)")
         .expect("a valid pattern")
 });
 
-/// Where the quoted earlier message starts in a reply ("On ... wrote:", "Op ... schreef ...:").
+/// Where the quoted earlier message starts in a reply: "On ... wrote:", "Op ... schreef ...:",
+/// Outlook's "-----Original Message-----" or its "From: / Sent:" block (Dutch "Van: /
+/// Verzonden:"), or a line of underscores above it.
 static QUOTE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)^\s*(?:on .{0,200} wrote:|op .{0,200} schreef .{0,100}:)\s*$").expect("a valid pattern")
+    Regex::new(
+        r"(?im)^\s*(?:on .{0,200} wrote:|op .{0,200} schreef .{0,100}:|-+ ?(?:original message|oorspronkelijk bericht) ?-+|_{10,}|(?:from|van): .*\n\s*(?:sent|verzonden|date|datum): .*)\s*$",
+    )
+    .expect("a valid pattern")
 });
 
 /// What `mail` asks. An objection to direct marketing names no purpose: the caller finds it
@@ -169,24 +211,48 @@ pub fn classify(mail: &Mail) -> Verdict {
         return Verdict::Nothing { reason: why.to_owned() };
     }
     let all = format!("{}\n{}", mail.subject, mail.text);
-    if let Some(id) = REQUEST_ID.find(&all) {
-        let looks_like_reply =
-            mail.is_reply || ["re:", "antw:", "aw:", "sv:"].iter().any(|p| mail.subject.to_lowercase().starts_with(p));
-        let codes = codes(&all);
-        if looks_like_reply || !codes.is_empty() {
-            return Verdict::Reply { request: id.as_str().to_owned(), codes };
-        }
-    }
-    // Only what the person wrote counts: not the message they reply to, whose words are ours.
+    // Only what the person wrote counts for what they ask: not the message they reply to.
     let own = own_text(&mail.text);
     let text = format!("{}\n{}", mail.subject, own);
+    let subject = mail.subject.to_lowercase();
+    let forwarded = FORWARDED.is_match(&mail.text) || ["fwd:", "fw:", "doorst:"].iter().any(|p| subject.starts_with(p));
+    if let Some(id) = REQUEST_ID.find(&all) {
+        let request = id.as_str().to_owned();
+        let looks_like_reply = mail.is_reply || ["re:", "antw:", "aw:", "sv:"].iter().any(|p| subject.starts_with(p));
+        let codes = codes(&all);
+        if looks_like_reply || !codes.is_empty() {
+            // Holding the code proves nothing when the person says the request was not theirs,
+            // or passes the letter on: the officer reads it.
+            if DISOWNS.is_match(&text) {
+                let reason = format!("a message about request {request} that may say the request was not theirs: read it; no code was checked");
+                return Verdict::AboutRequest { request, reason };
+            }
+            if forwarded {
+                let reason = format!("a forwarded message about request {request}: read it; no code was checked");
+                return Verdict::AboutRequest { request, reason };
+            }
+            return Verdict::Reply { request, codes };
+        }
+    }
     let mut asks: Vec<&'static str> = RULES.iter().filter(|r| r.words.is_match(&text)).map(|r| r.right).collect();
+    if LAW.is_match(&text) {
+        for m in ARTICLE.captures_iter(&text) {
+            let right = article_right(&m[1]);
+            if !asks.contains(&right) {
+                asks.push(right);
+            }
+        }
+    }
     // An objection to marketing is the objection; "I object" beside "unsubscribe" says the same.
     if asks.contains(&"marketing") {
         asks.retain(|r| *r != "object");
     }
     // A copy to take elsewhere is the portability right (Art. 20); a copy otherwise is access
     // (Art. 15(3)).
+    // "Which data do you need to ..." asks what to send, not what is held.
+    if NEEDED.is_match(&text) {
+        asks.retain(|r| *r != "copy");
+    }
     if asks.contains(&"copy") {
         let portable = asks.contains(&"export");
         asks.retain(|r| *r != "copy");
@@ -194,9 +260,7 @@ pub fn classify(mail: &Mail) -> Verdict {
             asks.push("access");
         }
     }
-    if FORWARDED.is_match(&mail.text)
-        || ["fwd:", "fw:", "doorst:"].iter().any(|p| mail.subject.to_lowercase().starts_with(p))
-    {
+    if forwarded {
         if asks.is_empty() && !PRIVACY.is_match(&mail.text) {
             return Verdict::Nothing { reason: "a forwarded message that asks for no right".into() };
         }
@@ -250,33 +314,43 @@ pub fn codes(text: &str) -> Vec<String> {
     let text = REQUEST_ID.replace_all(text, " ");
     let mut found: Vec<String> = Vec::new();
     for line in text.lines() {
-        let bare = line.trim_start_matches(|c: char| c == '>' || c.is_whitespace()).trim();
         // Spans already taken by a code written the surer way (with its dash, or whole).
         let mut taken: Vec<std::ops::Range<usize>> = Vec::new();
-        for m in CODE.iter().flat_map(|re| re.find_iter(line)) {
+        for (pattern, m) in CODE.iter().enumerate().flat_map(|(i, re)| re.find_iter(line).map(move |m| (i, m))) {
             if taken.iter().any(|t| t.start < m.end() && m.start() < t.end) {
                 continue;
             }
-            taken.push(m.range());
             let token = m.as_str();
             let mixed = token.chars().any(|c| c.is_ascii_digit()) && token.chars().any(|c| c.is_ascii_alphabetic());
-            // Alone on its line, or right after the word "code", it may be letters only (one code
-            // in twenty has no digit), but not two words ("Best Mark").
-            // Or written as dsr prints it: upper case with the dash.
+            // Right after the word "code" it may be letters only (one code in twenty has no
+            // digit); as dsr prints it, upper case with the dash, too (the quoted code letter).
+            // Written with a space, only after "code": "2026 mijn" is not one.
             let named = AFTER_CODE.is_match(&line[..m.start()]);
-            let printed = token.contains('-') && !token.chars().any(|c| c.is_ascii_lowercase());
-            if !(mixed || printed || ((bare == token || named) && !token.contains(' '))) {
+            let printed = pattern == 0
+                && token.chars().any(|c| c.is_ascii_uppercase())
+                && !token.chars().any(|c| c.is_ascii_lowercase());
+            let accepted = if pattern == 2 { named } else { mixed || printed || named };
+            if !accepted {
                 continue;
             }
+            taken.push(m.range());
             if let Some(code) = crate::verify::canonical(token) {
                 if !found.contains(&code) {
                     found.push(code);
                 }
             }
+            // A reply carries one code; a list of guesses gets no more than a few looked at.
+            if found.len() == MAX_CANDIDATES {
+                return found;
+            }
         }
     }
     found
 }
+
+/// How many code candidates of one reply are compared with the request's code: a reply counts
+/// as one try, so it must not test a page of guesses.
+const MAX_CANDIDATES: usize = 3;
 
 #[cfg(test)]
 mod tests {
@@ -326,6 +400,33 @@ mod tests {
     }
 
     #[test]
+    fn common_support_mail_asks_for_no_right() {
+        for (subject, text) in [
+            ("Wachtwoord", "Ik wist mijn wachtwoord niet meer."),
+            ("Bestelling", "Welke gegevens hebben jullie nodig om mijn bestelling te annuleren?"),
+            ("Nieuwsbrief", "Ik heb deze maand geen nieuwsbrief ontvangen."),
+            ("Order", "My order was deleted."),
+            ("Voorwaarden", "Volgens artikel 17 van uw algemene voorwaarden mag ik opzeggen."),
+        ] {
+            assert!(matches!(right(subject, text), Verdict::Nothing { .. }), "{text}: {:?}", right(subject, text));
+        }
+        assert_eq!(
+            right("AVG", "Op grond van artikel 17 AVG wil ik dat u stopt."),
+            Verdict::Open { right: Kind::Erase, marketing: false }
+        );
+    }
+
+    #[test]
+    fn a_reply_that_disowns_the_request_or_forwards_it_checks_no_code() {
+        let quoted = "Ik heb dit verzoek niet gedaan!\n\nOp 1 dec. 2026 schreef Virtio:\n> verzoek DSR-2026-0007\n>     7KQ2-M9XD";
+        assert!(matches!(right("Re: Verificatiecode (DSR-2026-0007)", quoted), Verdict::AboutRequest { .. }));
+        let fwd = "Wat is dit?\n\n---------- Forwarded message ---------\nverzoek DSR-2026-0007\n    7KQ2-M9XD";
+        assert!(matches!(right("Fwd: Verificatiecode (DSR-2026-0007)", fwd), Verdict::AboutRequest { .. }));
+        let outlook = "Bedankt.\n\nVan: Virtio <support@virtio.nl>\nVerzonden: maandag 30 november 2026\nOnderwerp: Nieuwsbrief\n\nAfmelden? Klik hier.";
+        assert!(matches!(right("RE: Nieuwsbrief", outlook), Verdict::Nothing { .. }));
+    }
+
+    #[test]
     fn unclear_or_detailed_rights_go_to_the_officer() {
         assert!(matches!(right("x", "Ik wil inzage en daarna verwijdering."), Verdict::Review { .. }));
         assert!(matches!(right("x", "Mijn adres klopt niet."), Verdict::Review { .. }));
@@ -345,9 +446,14 @@ mod tests {
         assert_eq!(codes("code bh4z-0a9w"), vec!["BH4Z0A9W"]);
         assert_eq!(codes("hi, my code is bhxzkagw"), vec!["BHXZKAGW"]);
         assert!(codes("hi, my question about everyone, high-tech").is_empty());
+        // Words alone on a line, phone numbers and years beside words are not codes.
+        assert!(codes("Ik heb geen code ontvangen\n\nGroetjes\nAnnemiek\nbel 0900-1234\nsinds 2026 mijn account")
+            .is_empty());
+        // At most three looked at.
+        assert_eq!(codes("1AAA-AAAA 2BBB-BBBB 3CCC-CCCC 4DDD-DDDD").len(), 3);
         assert_eq!(codes("Re: Verification code (DSR-2026-0001) ABCD-EFGH"), vec!["ABCDEFGH"]);
         assert_eq!(codes("> 7KQ2M9XD\n"), vec!["7KQ2M9XD"]);
-        assert_eq!(codes("    ABCD-EFGH\n"), vec!["ABCDEFGH"]);
+        assert_eq!(codes(">     ABCD-EFGH\n"), vec!["ABCDEFGH"]);
         // Words, numbers and request ids are not codes.
         assert!(codes("personal question about 76181553, verzoek DSR-2026-0001").is_empty());
         let v = right("Re: Verificatiecode / Verification code (DSR-2026-0007)", "7KQ2-M9XD");

@@ -38,7 +38,7 @@ impl Outcome {
 
     /// The officer must read the message: its sender, subject and text are kept until resolved.
     pub fn waits(self) -> bool {
-        matches!(self, Outcome::NeedsReview | Outcome::Listed | Outcome::Unreadable)
+        matches!(self, Outcome::NeedsReview | Outcome::CodeRefused | Outcome::Listed | Outcome::Unreadable)
     }
 }
 
@@ -122,7 +122,8 @@ pub struct Waiting {
 
 /// Messages waiting for the officer, oldest first (`needs-review` first when `review_only`).
 pub fn waiting(db: &dyn Db, review_only: bool) -> anyhow::Result<Vec<Waiting>> {
-    let outcomes = if review_only { "('needs-review')" } else { "('needs-review', 'listed', 'unreadable')" };
+    let outcomes =
+        if review_only { "('needs-review')" } else { "('needs-review', 'code-refused', 'listed', 'unreadable')" };
     db.all(
         &format!(
             "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt
@@ -149,7 +150,7 @@ pub fn waiting(db: &dyn Db, review_only: bool) -> anyhow::Result<Vec<Waiting>> {
 /// How many messages wait for the officer, by outcome.
 pub fn waiting_counts(db: &dyn Db) -> anyhow::Result<Vec<(String, i64)>> {
     db.all(
-        "SELECT outcome, count(*) FROM intake_message WHERE outcome IN ('needs-review', 'listed', 'unreadable')
+        "SELECT outcome, count(*) FROM intake_message WHERE outcome IN ('needs-review', 'code-refused', 'listed', 'unreadable')
          GROUP BY outcome ORDER BY outcome",
         &[],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -171,7 +172,7 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
             )
             .into())
         }
-        Some("needs-review" | "listed" | "unreadable") => {}
+        Some("needs-review" | "code-refused" | "listed" | "unreadable") => {}
         Some(o) => return Err(Error::RequestState(format!("message {id} is {o}; nothing waits on it")).into()),
     }
     if let Some(r) = request {

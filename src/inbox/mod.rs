@@ -14,7 +14,7 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
 pub use act::{Batch, Prepared, Taken};
-pub use sources::{folder_files, read_sources, Source};
+pub use sources::{folder_files, folder_files_settled, read_file, read_sources, Source};
 
 /// The most text of a message intake looks at and keeps for the officer: a request is in its
 /// first lines; a 50 MB message is still hashed whole.

@@ -57,7 +57,7 @@ fn kind_of(p: &Path) -> Result<Kind, Error> {
     Ok(if &head[..n] == b"From " { Kind::Mbox(p.to_owned()) } else { Kind::Eml(p.to_owned()) })
 }
 
-fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
+pub fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
     let file = std::fs::File::open(p)?;
     let len = file.metadata()?.len();
     if len > MAX_MESSAGE {
@@ -82,6 +82,12 @@ fn mbox(p: PathBuf) -> Box<dyn Iterator<Item = Source>> {
 /// with the delivery time), or the files of a plain folder. Files whose name starts with a dot
 /// are not messages (nor is a Maildir's `tmp/`, where a message is still being written).
 pub fn folder_files(dir: &Path) -> Vec<PathBuf> {
+    folder_files_settled(dir, std::time::Duration::ZERO)
+}
+
+/// [`folder_files`], leaving out, in a plain folder, files changed less than `settle` ago: a
+/// mail client may still be writing them (a Maildir's writers use `tmp/` for that).
+pub fn folder_files_settled(dir: &Path, settle: std::time::Duration) -> Vec<PathBuf> {
     let maildir = dir.join("new").is_dir() || dir.join("cur").is_dir();
     let subs: Vec<PathBuf> = if maildir { vec![dir.join("new"), dir.join("cur")] } else { vec![dir.to_owned()] };
     let mut files: Vec<(String, PathBuf)> = subs
@@ -90,6 +96,11 @@ pub fn folder_files(dir: &Path) -> Vec<PathBuf> {
         .flatten()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            maildir
+                || settle.is_zero()
+                || e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= settle))
+        })
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             (!name.starts_with('.')).then(|| (name, e.path()))

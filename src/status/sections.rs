@@ -288,7 +288,7 @@ pub fn messages(conn: &dyn Db, limit: u32) -> anyhow::Result<Option<Messages>> {
     let waiting: i64 = crate::inbox::ledger::waiting_counts(conn)?.iter().map(|(_, n)| n).sum();
     let shown = conn.all(
         "SELECT id, outcome, read_at, reason FROM intake_message
-         WHERE outcome IN ('needs-review', 'listed', 'unreadable')
+         WHERE outcome IN ('needs-review', 'code-refused', 'listed', 'unreadable')
          ORDER BY outcome <> 'needs-review', id LIMIT ?1",
         &[i64::from(limit).into()],
         |r| {

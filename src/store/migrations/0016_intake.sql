@@ -2,8 +2,8 @@
 --
 -- One row per message `dsr intake` read, found again by the SHA-256 of its bytes or by its
 -- Message-ID, so that a message read twice opens nothing new. `outcome` is what came of it:
--- a request opened, a request's code checked from a reply, or a message left for the officer
--- (`needs-review`: it asks for a right but not clearly which; `listed`: it asks for nothing,
+-- a request opened or verified, or a message left for the officer (`code-refused`: a reply
+-- whose code did not verify; `needs-review`: it asks for a right but not clearly which; `listed`: it asks for nothing,
 -- e.g. an out-of-office reply, a bounce or spam; `unreadable`: not a mail message) until the
 -- officer resolves it. The sender, subject and text are kept only while the officer must read
 -- them (emptied on resolve, and never kept for a message that opened or verified a request:
@@ -25,5 +25,5 @@ CREATE TABLE intake_message (
     resolution   TEXT
 ) STRICT;
 CREATE INDEX intake_message_id ON intake_message (message_id) WHERE message_id IS NOT NULL;
-CREATE INDEX intake_waiting ON intake_message (outcome, id) WHERE outcome IN ('needs-review', 'listed', 'unreadable');
+CREATE INDEX intake_waiting ON intake_message (outcome, id) WHERE outcome IN ('needs-review', 'code-refused', 'listed', 'unreadable');
 CREATE INDEX intake_request ON intake_message (request_id) WHERE request_id IS NOT NULL;

@@ -21,6 +21,6 @@ CREATE TABLE {schema}."intake_message" (
 
 CREATE INDEX intake_message_id ON {schema}."intake_message" (message_id) WHERE message_id IS NOT NULL;
 CREATE INDEX intake_request ON {schema}."intake_message" (request_id) WHERE request_id IS NOT NULL;
-CREATE INDEX intake_waiting ON {schema}."intake_message" (outcome, id) WHERE outcome IN ('needs-review', 'listed', 'unreadable');
+CREATE INDEX intake_waiting ON {schema}."intake_message" (outcome, id) WHERE outcome IN ('needs-review', 'code-refused', 'listed', 'unreadable');
 
 ALTER TABLE {schema}."intake_message" ADD FOREIGN KEY ("request_id") REFERENCES {schema}."request" ("id") DEFERRABLE INITIALLY IMMEDIATE;

@@ -197,7 +197,28 @@ fn builder(
         .subject(subject)
         .message_id(Some(message_id))
         .date(std::time::SystemTime::from(clock.now()))
-        .header(lettre::message::header::MIME_VERSION_1_0))
+        .header(lettre::message::header::MIME_VERSION_1_0)
+        .header(AutoSubmitted))
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): every letter is sent by a program, so the
+/// person's out-of-office replies are not sent back to it, and a letter read back into the
+/// privacy mailbox is known as dsr's own (`dsr intake`).
+#[derive(Clone)]
+struct AutoSubmitted;
+
+impl lettre::message::header::Header for AutoSubmitted {
+    fn name() -> lettre::message::header::HeaderName {
+        lettre::message::header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> lettre::message::header::HeaderValue {
+        lettre::message::header::HeaderValue::new(Self::name(), "auto-generated".into())
+    }
 }
 
 /// `<random@sender-domain>`: the sender's domain, not this machine's host name (which means

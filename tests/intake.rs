@@ -464,7 +464,9 @@ fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_
     );
     let (run, _) = intake(&env, &[&write(&env, "d.eml", &disown)]);
     assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"), "{:?}", run.messages[0]);
-    // Our own code letter read back (a Sent folder in the mailbox): nothing verified either.
+    // Our own code letter read back (a Sent folder in the mailbox): nothing verified either. It
+    // says it is a program's (RFC 3834), so out-of-office replies are not sent back to it.
+    assert!(letter.contains("Auto-Submitted: auto-generated"), "{letter}");
     let (run, _) = intake(&env, &[&env.messages(&o.request)[0].path]);
     assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"), "{:?}", run.messages[0]);
     assert_eq!((state(&env).as_str(), tries(&env)), ("awaiting-verification", 0));

@@ -116,6 +116,9 @@ fn automatic(msg: &mail_parser::Message, from: &str, subject: &str) -> Option<&'
     {
         return Some("a delivery failure report (bounce)");
     }
+    if header("Auto-Submitted").is_some_and(|v| v.starts_with("auto-generated")) {
+        return Some("mail a program sent (Auto-Submitted: auto-generated), such as a letter of dsr's own");
+    }
     if header("Auto-Submitted").is_some_and(|v| v != "no")
         || header("X-Autoreply").is_some()
         || header("X-Autorespond").is_some()

@@ -289,7 +289,9 @@ pub fn at_terminal_after(
 ) -> (Option<i32>, String) {
     use std::io::{Read, Write};
     let bin = assert_cmd::cargo::cargo_bin("dsr");
-    let cmd = format!("stty cols 100; {} --db {} {args}", bin.display(), env.db.display());
+    // `exec`: the shell `script` starts (dash where SHELL is unset) would otherwise stay in the
+    // terminal's foreground group and die of a Ctrl-C that dsr itself handles.
+    let cmd = format!("stty cols 100; exec {} --db {} {args}", bin.display(), env.db.display());
     let mut child = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .env_remove("DSR_NOW")

@@ -416,6 +416,13 @@ pub struct OpenArgs {
     /// How the request came in
     #[arg(long, value_enum, value_name = "CHANNEL")]
     pub channel: Option<crate::request::Channel>,
+    /// Open this right for a request `dsr intake` left as needs-review (its person, date and channel stay)
+    #[arg(
+        long,
+        value_name = "REQUEST",
+        conflicts_with_all = ["request", "email", "customer", "phone", "cookie", "received", "channel"]
+    )]
+    pub review: Option<String>,
 }
 
 #[derive(Debug, Args)]

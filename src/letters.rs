@@ -22,14 +22,14 @@ use crate::request::Request;
 /// nothing about anyone else, so it tells an impostor nothing they could not learn by asking
 /// from their own address.
 pub fn no_data(c: &Controller, r: &Request, address: &str) -> anyhow::Result<Letter> {
-    let (right_en, right_nl) = r.kind().names();
+    let (right_en, right_nl) = r.right_names();
     let vars = Vars::new(json!({"id": r.id, "address": address})).pair("right", (right_nl, right_en));
     Ok(Letter { kind: "no-data", subject: subject_of(c, "no-data", &r.id), body: body(c, "no-data", &vars)? })
 }
 
 /// Art. 12(4), 11(2): the request expired unverified; why nothing was done and how to identify.
 pub fn expired(c: &Controller, r: &Request) -> anyhow::Result<Letter> {
-    let (right_en, right_nl) = r.kind().names();
+    let (right_en, right_nl) = r.right_names();
     let vars = Vars::new(json!({"id": r.id}))
         .pair("right", (right_nl, right_en))
         .pair("received", crate::local_time::day(r.received_on));

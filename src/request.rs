@@ -149,7 +149,11 @@ pub struct Request {
     pub delivery_ref: Option<String>,
 }
 
-pub const OPEN_STATES: &[&str] = &["awaiting-verification", "verified"];
+/// The states of a request still to be answered: its deadline runs.
+pub const OPEN_STATES: &[&str] = &["needs-review", "awaiting-verification", "verified"];
+
+/// The kind of a request read from mail whose right is not clear (state `needs-review`).
+pub const UNCLEAR: &str = "unclear";
 
 impl Request {
     /// The folded email address the request was opened with, when it was opened by email: the
@@ -158,8 +162,34 @@ impl Request {
         (self.subject_kind == "email").then(|| self.subject_given.as_deref().map(crate::subject::fold)).flatten()
     }
 
-    pub fn kind(&self) -> Kind {
-        Kind::parse(&self.right).expect("the schema allows only known rights")
+    /// The right asked. A request read from mail that asks for none dsr can name (kind
+    /// `unclear`, state `needs-review`) has none until the officer decides which.
+    pub fn kind(&self) -> Result<Kind, Error> {
+        Kind::parse(&self.right).ok_or_else(|| self.needs_review())
+    }
+
+    /// The right's (English, Dutch) name for letters; while unclear, a right not yet named.
+    pub fn right_names(&self) -> (&'static str, &'static str) {
+        Kind::parse(&self.right).map_or(
+            (
+                "a right under the GDPR (your message did not make clear which)",
+                "een recht onder de AVG (uit je bericht bleek niet welk)",
+            ),
+            Kind::names,
+        )
+    }
+
+    /// Waiting for the officer's review: nothing is sent, verified or carried out before it.
+    pub fn in_review(&self) -> bool {
+        self.state == "needs-review"
+    }
+
+    /// The refusal of anything but a review or a rejection for a request in review.
+    pub fn needs_review(&self) -> Error {
+        Error::RequestState(format!(
+            "request {id} needs the officer's review first (`dsr request show {id}` shows the message): open it as the right it asks with `dsr RIGHT --review {id}`, or refuse it with `dsr request reject {id}`",
+            id = self.id
+        ))
     }
 
     /// The deadline in force: the extended one if any.
@@ -258,6 +288,31 @@ pub struct NewRequest<'a> {
 /// Open a request, or return the open one for the same person and right. `person` is the
 /// resolved person, or None when the identifier named no one.
 pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> anyhow::Result<(Request, bool)> {
+    open_as(conn, clock, keys, new, new.kind.as_str(), "awaiting-verification")
+}
+
+/// Open a request the officer must review before anything is sent (`dsr intake`: a message that
+/// asks for a right but not clearly which, or without the details it needs): state
+/// `needs-review`, received on the message's date, its kind `new.kind` when `clear`, else
+/// `unclear`. A request in review already open for the same person and kind is the same request.
+pub fn open_for_review(
+    conn: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    new: &NewRequest<'_>,
+    clear: bool,
+) -> anyhow::Result<(Request, bool)> {
+    open_as(conn, clock, keys, new, if clear { new.kind.as_str() } else { UNCLEAR }, "needs-review")
+}
+
+fn open_as(
+    conn: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    new: &NewRequest<'_>,
+    kind: &str,
+    state: &str,
+) -> anyhow::Result<(Request, bool)> {
     let today = clock.now().date_naive();
     if new.received_on > today {
         return Err(Error::invalid("--received", "the date of receipt cannot be in the future").into());
@@ -274,12 +329,15 @@ pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> 
         Some(p) => keys.person(p),
         None => keys.identifier(kind_name, value),
     };
+    // A request in review is found only by another message in review: the officer's own
+    // opening of a right is an ordinary request.
+    let states = if state == "needs-review" { "('needs-review')" } else { "('awaiting-verification', 'verified')" };
     let existing = conn.first(
         &format!(
             "SELECT {COLUMNS} FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
-             AND state IN ('awaiting-verification', 'verified') ORDER BY created_at LIMIT 1"
+             AND state IN {states} ORDER BY created_at LIMIT 1"
         ),
-        &vals![pseudonym, new.kind.as_str()]?,
+        &vals![pseudonym, kind]?,
         Request::from_row,
     )?;
     if let Some(r) = existing {
@@ -294,12 +352,12 @@ pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> 
     conn.run(
         "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
                               received_on, due_on, state, created_at, params)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'awaiting-verification', ?12, ?13)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?12, ?13)",
         &vals![
             id,
             year,
             seq,
-            new.kind.as_str(),
+            kind,
             kind_name,
             new.given,
             person,
@@ -308,7 +366,8 @@ pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> 
             new.received_on,
             due,
             clock.timestamp(),
-            new.params.to_string()
+            new.params.to_string(),
+            state
         ]?,
     )?;
     audit::append(
@@ -317,7 +376,11 @@ pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> 
         Some(&id),
         Some(&pseudonym),
         "request-opened",
-        json!({"right": new.kind.as_str(), "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()}),
+        if state == "needs-review" {
+            json!({"right": kind, "state": state, "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()})
+        } else {
+            json!({"right": kind, "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()})
+        },
     )?;
     Ok((load(conn, &id)?, true))
 }

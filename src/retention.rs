@@ -185,7 +185,7 @@ impl Runner<'_> {
 
 /// A person with a pending request is left for that request to decide first.
 const HAS_OPEN_REQUEST: &str =
-    "SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified'))";
+    "SELECT EXISTS (SELECT 1 FROM request WHERE person_id = ?1 AND state IN ('needs-review', 'awaiting-verification', 'verified'))";
 
 /// The person ids of ended contracts past the profile's retention, one erasure each: (erased, held
 /// back for an open request).

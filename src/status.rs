@@ -111,8 +111,8 @@ pub fn gather(conn: &dyn Db, clock: &Clock, limit: u32) -> anyhow::Result<Status
 }
 
 /// The open states and the deadline in force, in SQL, written as the index of the open requests
-/// by deadline declares them (migration 16), so that both backends use it.
-const OPEN: &str = "state IN ('awaiting-verification', 'verified')";
+/// by deadline declares them (migrations 17 and 19), so that both backends use it.
+const OPEN: &str = "state IN ('needs-review', 'awaiting-verification', 'verified')";
 const DEADLINE: &str = "coalesce(extended_due_on, due_on)";
 
 fn requests(conn: &dyn Db, now: chrono::DateTime<chrono::Utc>, limit: u32) -> anyhow::Result<RequestsSection> {

@@ -116,6 +116,9 @@ fn is_locked(conn: &dyn Db, pseudonym: &str) -> anyhow::Result<bool> {
 /// exactly as for a real person, so nothing the officer sees tells a known person from an unknown
 /// one (`dsr lookup` remains the officer's check). The audit trail records that it was not sent.
 pub fn issue(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, address: Option<&str>) -> anyhow::Result<Issued> {
+    if r.in_review() {
+        return Err(r.needs_review().into());
+    }
     if r.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", r.id, r.state)).into());
     }
@@ -182,6 +185,9 @@ pub struct Outcome {
 pub fn check(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, input: &str) -> anyhow::Result<Outcome> {
     if matches!(r.state.as_str(), "verified" | "completed") {
         return Err(Error::CodeRejected(format!("request {} is already verified; a code works only once", r.id)).into());
+    }
+    if r.in_review() {
+        return Err(r.needs_review().into());
     }
     if r.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; there is nothing to verify", r.id, r.state)).into());
@@ -420,6 +426,9 @@ pub fn alternative(
     }
     if matches!(r.state.as_str(), "verified" | "completed") {
         return Err(Error::RequestState(format!("request {} is already verified", r.id)).into());
+    }
+    if r.in_review() {
+        return Err(r.needs_review().into());
     }
     if r.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; there is nothing to verify", r.id, r.state)).into());

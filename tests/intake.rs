@@ -306,14 +306,17 @@ fn an_mbox_and_a_maildir_are_read_message_by_message() {
 #[test]
 fn the_officer_lists_and_resolves_what_waits() {
     let env = Env::with_fixture_at("virtio", NOW);
-    let unclear = request_mail(
+    // A forwarded message: the person who asks may not be its sender, so no request is opened.
+    let forwarded = request_mail(
         "bram.dejong@example.com",
         "c1",
         "Mon, 30 Nov 2026 10:00:00 +0100",
-        "Mijn adres klopt niet, het is nu Dorpsstraat 1.\u{202e}evil",
+        "---------- Forwarded message ---------\nVan: Anna <anna@example.org>\n\nGraag inzage in mijn gegevens, Dorpsstraat 1.\u{202e}evil",
     );
-    let (run, _) = intake(&env, &[&write(&env, "u.eml", &unclear)]);
+    let (run, _) = intake(&env, &[&write(&env, "u.eml", &forwarded)]);
     assert_eq!(run.messages[0].outcome.as_deref(), Some("needs-review"));
+    assert_eq!(run.messages[0].request, None, "{:?}", run.messages[0]);
+    assert_eq!(env.count("SELECT count(*) FROM request"), 0);
     let out = env.run(&["intake", "--list"]);
     assert!(out.status.success());
     let text = support::stdout(&out);
@@ -334,14 +337,147 @@ fn the_officer_lists_and_resolves_what_waits() {
     assert_eq!(out.status.code(), Some(2));
     support::assert_one_line_error(&out);
     assert_eq!(env.run(&["intake", "--resolve", "99", "--note", "x"]).status.code(), Some(2));
-    let o = env
-        .open("rectify", &["--email", "bram.dejong@example.com", "--set", "City=Utrecht", "--received", "2026-11-30"]);
+    let o = env.open("access", &["--email", "anna@example.org", "--received", "2026-11-30"]);
     let out = env.run(&["intake", "--resolve", "1", "--request", &o.request]);
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE excerpt IS NOT NULL OR sender IS NOT NULL"), 0);
     assert!(support::stdout(&env.run(&["intake", "--list"])).contains("No message waits"));
     assert_eq!(waiting(&env), 0);
     assert_eq!(env.run(&["intake", "--resolve", "1", "--note", "again"]).status.code(), Some(9));
+}
+
+/// The request behind a message, as `request show --json` gives it.
+fn shown(env: &Env, id: &str) -> serde_json::Value {
+    env.json::<serde_json::Value>(&["request", "show", id]).0
+}
+
+#[test]
+fn an_unclear_request_is_opened_in_review_and_the_officer_decides_its_right() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let mail = request_mail(
+        "jan.devries@example.nl",
+        "r1",
+        "Mon, 30 Nov 2026 10:00:00 +0100",
+        "Ik wil inzage in mijn gegevens en daarna verwijdering ervan.",
+    );
+    let file = write(&env, "r.eml", &mail);
+    let (run, _) = intake(&env, &[&file]);
+    let taken = &run.messages[0];
+    assert_eq!(taken.outcome.as_deref(), Some("needs-review"), "{taken:?}");
+    let id = taken.request.clone().expect("a request opened in review");
+    assert!(taken.reason.as_deref().unwrap().contains(&format!("--review {id}")), "{taken:?}");
+    // Received on the message's date, by email, its right not decided, the text for the officer;
+    // no code and no letter before the officer decides.
+    let r = shown(&env, &id);
+    assert_eq!((r["state"].as_str(), r["right"].as_str()), (Some("needs-review"), Some("unclear")), "{r}");
+    assert_eq!((r["received_on"].as_str(), r["due_on"].as_str()), (Some("2026-11-30"), Some("2026-12-30")));
+    assert_eq!(r["channel"], "email");
+    assert!(r["to_review"][0]["text"].as_str().unwrap().contains("verwijdering"), "{r}");
+    assert!(r["next_action"].as_str().unwrap().contains(&format!("--review {id}")), "{r}");
+    assert_eq!(env.count("SELECT count(*) FROM challenge"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM queued"), 0);
+    let text = support::stdout(&env.run(&["request", "show", &id]));
+    assert!(text.contains("To review") && text.contains("verwijdering"), "{text}");
+    // Open, with its deadline running: in the list, on the dashboard with what to do.
+    let (list, _) = env.json::<serde_json::Value>(&["request", "list", "--open"]);
+    assert!(list["requests"].as_array().unwrap().iter().any(|x| x["id"] == id.as_str()), "{list}");
+    let (status, _) = env.json::<serde_json::Value>(&["status"]);
+    let due = &status["requests"]["shown"][0];
+    assert_eq!((due["request"].as_str(), due["state"].as_str()), (Some(id.as_str()), Some("needs-review")), "{status}");
+    assert!(due["next_action"].as_str().unwrap().contains("--review"), "{status}");
+    // Nothing is verified, disclosed or sent for it before the review.
+    for args in [
+        vec!["verify", id.as_str(), "ABCD-EFGH"],
+        vec!["access", id.as_str()],
+        vec!["verify", "--resend", id.as_str()],
+        vec!["intake", "--resolve", "1", "--note", "done"],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(9), "{args:?}: {}", support::stderr(&out));
+        support::assert_one_line_error(&out);
+        assert!(support::stderr(&out).contains("--review"), "{args:?}: {}", support::stderr(&out));
+    }
+    // The same message again: nothing new.
+    let (again, _) = intake(&env, &[&file]);
+    assert_eq!(again.summary.seen_before, 1);
+    assert_eq!(env.count("SELECT count(*) FROM request"), 1);
+    // Given as another right's options: refused (one way to name the request).
+    let out = env.run(&["erase", "--review", &id, "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(2));
+    // The officer decides: an erasure. Same request, same date; the code goes out now, to the
+    // address on file; the message's text is no longer kept.
+    let out = env.run(&["erase", "--review", &id]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains(&id));
+    let r = shown(&env, &id);
+    assert_eq!((r["state"].as_str(), r["right"].as_str()), (Some("awaiting-verification"), Some("erase")), "{r}");
+    assert_eq!(r["received_on"].as_str(), Some("2026-11-30"));
+    assert_eq!(r["to_review"].as_array().unwrap().len(), 0);
+    assert_eq!(env.count("SELECT count(*) FROM challenge"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE excerpt IS NOT NULL OR sender IS NOT NULL"), 0);
+    assert!(support::stdout(&env.run(&["intake", "--list"])).contains("No message waits"));
+    let letters: Vec<_> = std::fs::read_dir(env.outbox()).unwrap().collect();
+    assert_eq!(letters.len(), 1, "the code letter");
+    let events: Vec<String> =
+        r["timeline"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    assert!(
+        events.contains(&"request-reviewed".to_owned()) && events.contains(&"mail-resolved".to_owned()),
+        "{events:?}"
+    );
+    // Decided once.
+    let out = env.run(&["access", "--review", &id]);
+    assert_eq!(out.status.code(), Some(9));
+    support::assert_one_line_error(&out);
+}
+
+#[test]
+fn a_request_in_review_for_one_right_keeps_it_and_can_be_refused() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    // A rectification without the new value: its right is clear, its details are not.
+    let mail = request_mail("onbekend@example.org", "r2", "Mon, 30 Nov 2026 10:00:00 +0100", "Mijn adres klopt niet.");
+    let (run, _) = intake(&env, &[&write(&env, "r.eml", &mail)]);
+    let id = run.messages[0].request.clone().expect("opened in review");
+    let r = shown(&env, &id);
+    assert_eq!((r["state"].as_str(), r["right"].as_str()), (Some("needs-review"), Some("rectify")), "{r}");
+    // Refused: the request is closed, the person told, and the message no longer waits.
+    let out = env.run(&[
+        "request",
+        "reject",
+        &id,
+        "--reason",
+        "other",
+        "--note",
+        "Not a request: a question about a delivery.",
+        "--note-nl",
+        "Geen verzoek: een vraag over een bezorging.",
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let r = shown(&env, &id);
+    assert_eq!(r["state"], "rejected");
+    assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE outcome = 'needs-review'"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE excerpt IS NOT NULL OR sender IS NOT NULL"), 0);
+    // The report counts it under its right, refused.
+    let (report, _) = env.json::<serde_json::Value>(&["report", "--from", "2026-11-01", "--to", "2026-12-31"]);
+    let rectify =
+        report["requests"]["by_right"].as_array().unwrap().iter().find(|l| l["right"] == "rectify").unwrap().clone();
+    assert_eq!((rectify["received"].as_u64(), rectify["refused"].as_u64()), (Some(1), Some(1)), "{report}");
+}
+
+#[test]
+fn the_report_counts_requests_whose_right_is_still_unclear() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let mail = request_mail(
+        "jan.devries@example.nl",
+        "r3",
+        "Mon, 30 Nov 2026 10:00:00 +0100",
+        "Inzage en verwijdering graag.",
+    );
+    intake(&env, &[&write(&env, "r.eml", &mail)]);
+    let (report, _) = env.json::<serde_json::Value>(&["report", "--from", "2026-11-01", "--to", "2026-12-31"]);
+    let lines = report["requests"]["by_right"].as_array().unwrap();
+    let unclear = lines.iter().find(|l| l["right"] == "unclear").expect("a line for them");
+    assert_eq!((unclear["received"].as_u64(), unclear["open"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(report["requests"]["total"].as_u64(), Some(1));
 }
 
 #[test]

@@ -2053,7 +2053,11 @@ fn intake_opens_verifies_and_lists_the_same_messages_the_same_on_postgresql() {
     for args in [
         &["--json", "intake", "--list"][..],
         &["--json", "request", "list"],
-        &["intake", "--resolve", "4", "--note", "spam"],
+        &["--json", "request", "show", "DSR-2026-0004"],
+        &["intake", "--resolve", "5", "--note", "spam"],
+        // The rectification without its new value was opened in review; the officer decides.
+        &["rectify", "--review", "DSR-2026-0004", "--set", "city=Utrecht"],
+        &["--json", "request", "list"],
     ] {
         same_on_both(args, 0, env.run(args), on_pg(args));
     }

@@ -125,7 +125,7 @@ pub fn write_copy(
 ) -> anyhow::Result<u64> {
     let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let (conn, s) = (rows.conn, &rows.subject);
-    let history = match spec.request.kind() {
+    let history = match spec.request.kind()? {
         Kind::Export => None,
         _ => Some(history::load(conn, register, s)?),
     };

@@ -45,6 +45,17 @@ pub fn open(
     how: &OpenArgs,
     params: serde_json::Value,
 ) -> anyhow::Result<Code> {
+    if let Some(review) = &how.review {
+        let decided = intake::decide_review(s.conn, s.clock, review, kind, params)?;
+        *s.opened = Some(decided.request.id.clone());
+        let message = format!(
+            "Request {} is now a request for {} (received {}). If the person is on file with an email address, a one-time code was sent to that address.",
+            decided.request.id,
+            decided.request.right,
+            decided.request.received_on
+        );
+        return opened(s, &decided.request, true, message);
+    }
     let id = identifier(who)?;
     let received_on = how.received.unwrap_or_else(|| s.clock.now().date_naive());
     let given = given(who);
@@ -76,6 +87,11 @@ pub fn open(
             req.id, req.right, req.id
         )
     };
+    opened(s, &req, fresh, message)
+}
+
+/// Tell the officer what opening did (and offer to take the code now, on a terminal).
+fn opened(s: &mut Session, req: &crate::request::Request, fresh: bool, message: String) -> anyhow::Result<Code> {
     let opened = Opened {
         format_version: 1,
         request: req.id.clone(),

@@ -71,7 +71,7 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
     let encrypted = passphrase.is_some();
     let name = format!("{}.zip", req.id);
     let letter = deliver::cover_letter(&register, req, &name, encrypted)?;
-    let subject = match req.kind() {
+    let subject = match req.kind()? {
         request::Kind::Export => crate::letters::render::subject(&controller, ("Je gegevens", "Your data"), &req.id),
         _ => crate::letters::render::subject(&controller, ("Inzage in je gegevens", "Access to your data"), &req.id),
     };

@@ -270,27 +270,34 @@ fn list(s: &mut Session) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     for w in &waiting {
-        let mut block = format!(
-            "#{} {} (read {}{}){}\n  from: {}\n  subject: {}\n  why: {}\n",
-            w.id,
-            w.outcome,
-            &w.read_at[..10.min(w.read_at.len())],
-            w.sent_at.as_deref().map(|d| format!(", sent {}", &d[..10.min(d.len())])).unwrap_or_default(),
-            w.asks.as_deref().map(|a| format!(", asks: {a}")).unwrap_or_default(),
-            sanitize::line(w.sender.as_deref().unwrap_or("-")),
-            sanitize::line(w.subject.as_deref().unwrap_or("-")),
-            sanitize::line(w.reason.as_deref().unwrap_or("-")),
-        );
-        let text = sanitize::text(w.text.as_deref().unwrap_or_default(), true);
-        for line in text.lines().filter(|l| !l.trim().is_empty()).take(15) {
-            block.push_str(&format!("  | {line}\n"));
-        }
-        s.out.data(&block)?;
+        s.out.data(&waiting_block(w))?;
     }
     s.out.status(
-        "When done: dsr intake --resolve N --request REQUEST (the request you opened for it), or --note TEXT",
+        "When done: dsr RIGHT --review REQUEST for a message in review, or dsr intake --resolve N --request REQUEST (the request you opened for it), or --note TEXT",
     )?;
     Ok(Code::Ok)
+}
+
+/// A waiting message as the officer reads it: number, outcome, dates, sender, subject, why, and
+/// the first lines of its text (escape sequences and controls made visible).
+pub fn waiting_block(w: &ledger::Waiting) -> String {
+    let mut block = format!(
+        "#{} {}{} (read {}{}){}\n  from: {}\n  subject: {}\n  why: {}\n",
+        w.id,
+        w.outcome,
+        w.request.as_deref().map(|r| format!(" {r}")).unwrap_or_default(),
+        &w.read_at[..10.min(w.read_at.len())],
+        w.sent_at.as_deref().map(|d| format!(", sent {}", &d[..10.min(d.len())])).unwrap_or_default(),
+        w.asks.as_deref().map(|a| format!(", asks: {a}")).unwrap_or_default(),
+        sanitize::line(w.sender.as_deref().unwrap_or("-")),
+        sanitize::line(w.subject.as_deref().unwrap_or("-")),
+        sanitize::line(w.reason.as_deref().unwrap_or("-")),
+    );
+    let text = sanitize::text(w.text.as_deref().unwrap_or_default(), true);
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(15) {
+        block.push_str(&format!("  | {line}\n"));
+    }
+    block
 }
 
 /// `dsr intake --resolve N`: the officer dealt with a waiting message.

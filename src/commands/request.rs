@@ -42,6 +42,8 @@ struct Shown {
     queued: Vec<crate::queue::Pending>,
     /// The messages `dsr intake` read for this request (design.md §12: its provenance).
     messages: Vec<crate::inbox::ledger::Provenance>,
+    /// A request in review: the messages to read before deciding, with their text.
+    to_review: Vec<crate::inbox::ledger::Waiting>,
     timeline: Vec<Entry>,
 }
 
@@ -124,7 +126,8 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             let mut request = listed(ctx.conn, r, today)?;
             request.letters_not_sent = queued.iter().filter(|q| q.tries > 0).count() as i64;
             let messages = crate::inbox::ledger::of_request(ctx.conn, id)?;
-            let shown = Shown { format_version: 1, request, recipients, queued, messages, timeline };
+            let to_review = crate::inbox::ledger::waiting_for_request(ctx.conn, &request.request.id)?;
+            let shown = Shown { format_version: 1, request, recipients, queued, messages, to_review, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;
             } else {
@@ -288,6 +291,16 @@ fn render_show(ctx: &Session, s: &Shown) -> String {
             ]);
         }
         out.push_str(&format!("Recipients to notify (Art. 19)\n{rt}\n"));
+    }
+    if !s.to_review.is_empty() {
+        out.push_str("To review: the message this request was read from\n");
+        for w in &s.to_review {
+            out.push_str(&super::intake::waiting_block(w));
+        }
+        out.push_str(&format!(
+            "Decide with `dsr RIGHT --review {id}` (with what the right needs: --set, --ground, --purpose), or refuse with `dsr request reject {id}`\n\n",
+            id = r.id
+        ));
     }
     out.push_str(&format!("Timeline\n{tl}"));
     out

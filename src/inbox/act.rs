@@ -156,8 +156,15 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
     }
     match classify(mail) {
         Verdict::Nothing { reason } => leave(store, clock, mail, taken, Outcome::Listed, reason, ""),
-        Verdict::Review { asks, reason } => {
+        Verdict::Review { asks, reason, forwarded: true } => {
             leave(store, clock, mail, taken, Outcome::NeedsReview, reason, &asks.join(","))
+        }
+        Verdict::Review { asks, reason, forwarded: false } => {
+            let right = match asks.as_slice() {
+                [one] => clear_right(one),
+                _ => None,
+            };
+            review(store, clock, prepared, mail, taken, &asks.join(","), right, reason)
         }
         Verdict::Reply { request, codes } => reply(store, clock, keys, mail, taken, &request, &codes),
         Verdict::AboutRequest { request, reason } => {
@@ -172,13 +179,80 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
             Some(purpose) => open(store, clock, prepared, mail, taken, right, json!({"purpose": purpose})),
             None => {
                 let reason = format!(
-                    "an objection to direct marketing; the register has {} direct-marketing purposes ({}): open it with `dsr object --purpose`",
+                    "an objection to direct marketing; the register has {} direct-marketing purposes ({}): it needs the purpose objected to (`--purpose`)",
                     marketing.len(),
                     marketing.join(", ")
                 );
-                leave(store, clock, mail, taken, Outcome::NeedsReview, reason, "object")
+                review(store, clock, prepared, mail, taken, "object", Some(Kind::Object), reason)
             }
         },
+    }
+}
+
+/// The right a message's one word for a right names (an "unsubscribe" objects to marketing).
+fn clear_right(asks: &str) -> Option<Kind> {
+    match asks {
+        "marketing" => Some(Kind::Object),
+        other => Kind::parse(other),
+    }
+}
+
+/// A message that asks for a right but not clearly which (or without the details it needs):
+/// a request opened in review for its sender, received on the message's date (the month to
+/// answer runs from then), with the message kept for the officer until they decide
+/// (`dsr RIGHT --review REQUEST`) or refuse it. No code goes out before. A sender that is not an
+/// address, or an address several people share, leaves the message alone for the officer.
+#[allow(clippy::too_many_arguments)]
+fn review(
+    store: &dyn Db,
+    clock: &Clock,
+    prepared: &Prepared,
+    mail: &Mail,
+    mut taken: Taken,
+    asks: &str,
+    right: Option<Kind>,
+    reason: String,
+) -> anyhow::Result<Taken> {
+    let sender = mail.from.clone().unwrap_or_default();
+    let Ok(identifier) = Identifier::email(&sender) else {
+        let reason = format!("{reason}; its sender is not a valid email address, so no request was opened");
+        return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, asks);
+    };
+    let new = NewRequest {
+        // Stored only when `right` is one (below); `unclear` otherwise.
+        kind: right.unwrap_or(Kind::Access),
+        identifier: &identifier,
+        given: &sender,
+        channel: Channel::Email,
+        received_on: received_on(mail, clock),
+        params: json!({"asks": asks.split(',').filter(|a| !a.is_empty()).collect::<Vec<_>>()}),
+    };
+    store.run("SAVEPOINT intake_review", &[])?;
+    let opened = request::open_for_review(store, clock, &prepared.keys, &new, right.is_some());
+    match opened {
+        Ok((req, fresh)) => {
+            store.run("RELEASE intake_review", &[])?;
+            let how = if fresh { "opened as" } else { "added to the request already in review," };
+            let reason = format!(
+                "{reason}; {how} {id}: decide with `dsr {right} --review {id}` (or refuse it with `dsr request reject {id}`)",
+                id = req.id,
+                right = right.map_or("RIGHT", Kind::as_str)
+            );
+            taken.request = Some(req.id);
+            taken.received_on = Some(req.received_on);
+            leave(store, clock, mail, taken, Outcome::NeedsReview, reason, asks)
+        }
+        Err(e) => {
+            store.run("ROLLBACK TO intake_review", &[])?;
+            store.run("RELEASE intake_review", &[])?;
+            match e.downcast_ref::<Error>() {
+                Some(Error::Ambiguous { .. }) => {
+                    let reason = format!("{reason}; {e}, so no request was opened");
+                    leave(store, clock, mail, taken, Outcome::NeedsReview, reason, asks)
+                }
+                _ => Err(e),
+            }
+        }
     }
 }
 

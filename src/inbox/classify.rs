@@ -23,8 +23,9 @@ pub enum Verdict {
     /// A message about request `request` that the officer must read before anything is done
     /// with its code: it may disown the request, or it is forwarded.
     AboutRequest { request: String, reason: String },
-    /// It asks for a right, but the officer must decide what exactly.
-    Review { asks: Vec<&'static str>, reason: String },
+    /// It asks for a right, but the officer must decide what exactly. `forwarded`: its sender
+    /// passed on someone else's message, so the request is not the sender's to open.
+    Review { asks: Vec<&'static str>, reason: String, forwarded: bool },
     /// It asks for nothing a right covers.
     Nothing { reason: String },
 }
@@ -267,13 +268,13 @@ pub fn classify(mail: &Mail) -> Verdict {
         return Verdict::Review {
             asks,
             reason: "a forwarded message: the person who asks may not be its sender; open the request for the person named in it".into(),
+            forwarded: true,
         };
     }
     match asks.as_slice() {
-        [] if PRIVACY.is_match(&text) => Verdict::Review {
-            asks,
-            reason: "it is about personal data but names no right".into(),
-        },
+        [] if PRIVACY.is_match(&text) => {
+            Verdict::Review { asks, reason: "it is about personal data but names no right".into(), forwarded: false }
+        }
         [] => Verdict::Nothing { reason: "it asks for no right".into() },
         [one] => match *one {
             "access" => Verdict::Open { right: Kind::Access, marketing: false },
@@ -282,18 +283,25 @@ pub fn classify(mail: &Mail) -> Verdict {
             "marketing" => Verdict::Open { right: Kind::Object, marketing: true },
             "rectify" => Verdict::Review {
                 asks,
-                reason: "a rectification: open it with the fields and values the person gives (`dsr rectify --set FIELD=VALUE`)".into(),
+                reason: "a rectification: it needs the fields and values the person gives (`--set FIELD=VALUE`)".into(),
+                forwarded: false,
             },
             "restrict" => Verdict::Review {
                 asks,
-                reason: "a restriction: open it with its Art. 18(1) ground (`dsr restrict --ground`)".into(),
+                reason: "a restriction: it needs its Art. 18(1) ground (`--ground`)".into(),
+                forwarded: false,
             },
             _ => Verdict::Review {
                 asks,
-                reason: "an objection: open it with the purpose objected to (`dsr object --purpose`)".into(),
+                reason: "an objection: it needs the purpose objected to (`--purpose`)".into(),
+                forwarded: false,
             },
         },
-        many => Verdict::Review { asks: many.to_vec(), reason: format!("it asks for more than one right ({})", many.join(", ")) },
+        many => Verdict::Review {
+            asks: many.to_vec(),
+            reason: format!("it asks for more than one right ({})", many.join(", ")),
+            forwarded: false,
+        },
     }
 }
 

@@ -130,20 +130,7 @@ pub fn waiting(db: &dyn Db, review_only: bool) -> anyhow::Result<Vec<Waiting>> {
              FROM intake_message WHERE outcome IN {outcomes} ORDER BY outcome <> 'needs-review', id"
         ),
         &[],
-        |r| {
-            Ok(Waiting {
-                id: r.get(0)?,
-                outcome: r.get(1)?,
-                read_at: r.get(2)?,
-                sent_at: r.get(3)?,
-                reason: r.get(4)?,
-                asks: r.get(5)?,
-                request: r.get(6)?,
-                sender: r.get(7)?,
-                subject: r.get(8)?,
-                text: r.get(9)?,
-            })
-        },
+        waiting_row,
     )
 }
 
@@ -175,6 +162,18 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
         Some("needs-review" | "code-refused" | "listed" | "unreadable") => {}
         Some(o) => return Err(Error::RequestState(format!("message {id} is {o}; nothing waits on it")).into()),
     }
+    let in_review: Option<String> = db.first(
+        "SELECT r.id FROM intake_message m JOIN request r ON r.id = m.request_id
+         WHERE m.id = ?1 AND m.outcome = 'needs-review' AND r.state = 'needs-review'",
+        &[id.into()],
+        |r| r.get(0),
+    )?;
+    if let Some(r) = in_review {
+        return Err(Error::RequestState(format!(
+            "message {id} opened request {r}, which waits for your review: decide it with `dsr RIGHT --review {r}`, or refuse it with `dsr request reject {r}`"
+        ))
+        .into());
+    }
     if let Some(r) = request {
         crate::request::load(db, r)?;
     }
@@ -186,6 +185,51 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
     )?;
     audit::append(db, clock, request, None, "mail-resolved", json!({"message": id, "request": request}))?;
     tx.commit()
+}
+
+/// The officer decided request `id`, which was in review (opened it as a right, or refused it):
+/// the messages that wait on it are resolved with `resolution`, their sender, subject and text
+/// emptied, in the caller's transaction. How many.
+pub fn resolve_for_request(db: &dyn Db, clock: &Clock, id: &str, resolution: &str) -> anyhow::Result<usize> {
+    let ids: Vec<i64> = db.all(
+        "SELECT id FROM intake_message WHERE request_id = ?1 AND outcome = 'needs-review' ORDER BY id",
+        &[text(id)],
+        |r| r.get(0),
+    )?;
+    for message in &ids {
+        db.run(
+            "UPDATE intake_message SET outcome = 'resolved', resolved_at = ?2, resolution = ?3,
+                    sender = NULL, subject = NULL, excerpt = NULL WHERE id = ?1",
+            &vals![message, clock.timestamp(), resolution]?,
+        )?;
+        audit::append(db, clock, Some(id), None, "mail-resolved", json!({"message": message, "request": id}))?;
+    }
+    Ok(ids.len())
+}
+
+/// The messages waiting on request `id` (in review): what the officer reads to decide.
+pub fn waiting_for_request(db: &dyn Db, id: &str) -> anyhow::Result<Vec<Waiting>> {
+    db.all(
+        "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt
+         FROM intake_message WHERE request_id = ?1 AND outcome = 'needs-review' ORDER BY id",
+        &[text(id)],
+        waiting_row,
+    )
+}
+
+fn waiting_row(r: &crate::store::db::Row) -> anyhow::Result<Waiting> {
+    Ok(Waiting {
+        id: r.get(0)?,
+        outcome: r.get(1)?,
+        read_at: r.get(2)?,
+        sent_at: r.get(3)?,
+        reason: r.get(4)?,
+        asks: r.get(5)?,
+        request: r.get(6)?,
+        sender: r.get(7)?,
+        subject: r.get(8)?,
+        text: r.get(9)?,
+    })
 }
 
 /// A message read for a request: what the request rests on (`dsr request show`).

@@ -25,13 +25,16 @@ pub(super) struct Group {
 
 /// The per-right lines and the breakdowns, from the groups, with outcomes as of `as_of`.
 pub(super) fn requests_of(groups: &[Group], as_of: NaiveDate) -> (Requests, Refusals) {
-    let mut lines: Vec<Line> = RIGHTS.iter().map(|k| Line { right: k.as_str().into(), ..Line::default() }).collect();
-    let mut days: Vec<BTreeMap<i64, u64>> = vec![BTreeMap::new(); RIGHTS.len()];
-    let mut channels = [[0u64; 5]; 6];
+    // The rights, then the requests read from mail whose right the officer has yet to decide
+    // (kind `unclear`, in review): a line only when there are any.
+    let names: Vec<&str> = RIGHTS.iter().map(|k| k.as_str()).chain([crate::request::UNCLEAR]).collect();
+    let mut lines: Vec<Line> = names.iter().map(|k| Line { right: (*k).into(), ..Line::default() }).collect();
+    let mut days: Vec<BTreeMap<i64, u64>> = vec![BTreeMap::new(); names.len()];
+    let mut channels = vec![[0u64; 5]; names.len()];
     let mut months: BTreeMap<(String, usize), u64> = BTreeMap::new();
     let mut grounds = [0u64; 4];
     for g in groups {
-        let Some(i) = RIGHTS.iter().position(|k| k.as_str() == g.right) else { continue };
+        let Some(i) = names.iter().position(|k| *k == g.right) else { continue };
         let l = &mut lines[i];
         // The deadline in force: the extended one if any (Art. 12(3)).
         let deadline = g.extended.unwrap_or(g.due);
@@ -90,17 +93,15 @@ pub(super) fn requests_of(groups: &[Group], as_of: NaiveDate) -> (Requests, Refu
         .enumerate()
         .map(|(c, name)| Count { key: (*name).into(), count: channels.iter().map(|r| r[c]).sum() })
         .collect();
-    let by_right_and_channel = RIGHTS
+    let by_right_and_channel = names
         .iter()
         .enumerate()
         .flat_map(|(i, k)| CHANNELS.iter().enumerate().map(move |(c, ch)| (i, k, c, ch)).collect::<Vec<_>>())
-        .map(|(i, k, c, ch)| RightChannel { right: k.as_str().into(), channel: (*ch).into(), count: channels[i][c] })
+        .map(|(i, k, c, ch)| RightChannel { right: (*k).into(), channel: (*ch).into(), count: channels[i][c] })
         .filter(|rc| rc.count > 0)
         .collect();
-    let by_month = months
-        .into_iter()
-        .map(|((month, i), count)| Month { month, right: RIGHTS[i].as_str().into(), count })
-        .collect();
+    let by_month =
+        months.into_iter().map(|((month, i), count)| Month { month, right: names[i].into(), count }).collect();
     let identity = grounds[2];
     let refusals = Refusals {
         total: grounds.iter().sum(),
@@ -108,6 +109,9 @@ pub(super) fn requests_of(groups: &[Group], as_of: NaiveDate) -> (Requests, Refu
         expired: all.expired,
         unverifiable: all.expired + identity,
     };
+    if lines.last().is_some_and(|l| l.right == crate::request::UNCLEAR && l.received == 0) {
+        lines.pop();
+    }
     let requests = Requests {
         total: all.received,
         all,

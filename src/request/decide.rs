@@ -50,7 +50,12 @@ pub fn reject(store: &dyn Conn, clock: &Clock, id: &str, reason: RejectReason, n
     let controller = controller(store)?;
     let tx = store.begin()?;
     let r = super::load(&*tx, id)?;
+    let was_in_review = r.in_review();
     let r = super::reject(&*tx, clock, &r, reason, note)?;
+    if was_in_review {
+        // The messages it was read from no longer wait for the officer.
+        crate::inbox::ledger::resolve_for_request(&*tx, clock, &r.id, "refused")?;
+    }
     let earlier = earlier_requests(&*tx, &r)?;
     let letter = Letter {
         kind: "rejection",
@@ -69,7 +74,7 @@ fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
 fn extension_letter(c: &Controller, r: &Request) -> anyhow::Result<String> {
     let reason = crate::archive::present::reason(r.extension_reason.as_deref().unwrap_or_default());
     let vars = Vars::new(json!({"id": r.id}))
-        .pair("right", swap(r.kind().names()))
+        .pair("right", swap(r.right_names()))
         .pair("deadline", crate::local_time::day(r.deadline()))
         .pair("reason", swap(reason));
     crate::letters::body(c, "extension", &vars)
@@ -107,7 +112,7 @@ fn rejection_letter(c: &Controller, r: &Request, earlier: &[String]) -> anyhow::
     let note = crate::archive::present::reason(r.rejection_note.as_deref().unwrap_or_default());
     let reason = r.rejection_reason.as_deref().unwrap_or("other");
     let vars = Vars::new(json!({"id": r.id, "reason": reason, "earlier": earlier}))
-        .pair("right", swap(r.kind().names()))
+        .pair("right", swap(r.right_names()))
         .pair("note", swap(note))
         .pair("rights_contact", (c.rights_contact_nl.as_str(), c.rights_contact_en.as_str()));
     crate::letters::body(c, "rejection", &vars)

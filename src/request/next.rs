@@ -43,6 +43,10 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
         ));
     }
     Ok(match r.state.as_str() {
+        "needs-review" => match r.kind() {
+            Ok(kind) => format!("review the message: dsr request show {id}, then dsr {} --review {id}", kind.as_str()),
+            Err(_) => format!("review the message: dsr request show {id}, then dsr RIGHT --review {id}"),
+        },
         "awaiting-verification" => "waiting for the code".to_owned(),
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),

@@ -98,7 +98,7 @@ pub fn deliver(
         "UPDATE request SET delivered_at = ?2, delivery_channel = ?3, delivery_ref = ?4 WHERE id = ?1",
         &vals![r.id, clock.timestamp(), channel, reference]?,
     )?;
-    if matches!(r.kind(), Kind::Access | Kind::Export) {
+    if matches!(r.kind(), Ok(Kind::Access | Kind::Export)) {
         audit::append(
             conn,
             clock,

@@ -147,9 +147,11 @@ pub(super) fn not_held(map: &DataMap, table: &str) -> String {
 }
 
 /// People waiting for an answer that shows their data as it was when they asked: an open access,
-/// export or rectification request (a verified request stays open until its answer is delivered).
-pub(super) const WAITING: &str = "SELECT person_id FROM request WHERE state IN ('awaiting-verification', 'verified')
-     AND kind IN ('access', 'export', 'rectify') AND person_id IS NOT NULL";
+/// export or rectification request (a verified request stays open until its answer is delivered),
+/// or one read from mail that the officer has yet to review (it may be any of them).
+pub(super) const WAITING: &str =
+    "SELECT person_id FROM request WHERE state IN ('needs-review', 'awaiting-verification', 'verified')
+     AND kind IN ('access', 'export', 'rectify', 'unclear') AND person_id IS NOT NULL";
 
 /// The rows of `table` that are not frozen by a waiting request. The person's scope (the rows an
 /// answer shows) turned around: one small set of keys per statement, looked up per row, no join.

@@ -49,7 +49,7 @@ pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, now: DateTim
     ];
     if let (Some(root), Some(none)) = (map.root(), map.without_relation()) {
         let cond = format!(
-            "{none} AND {} NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('awaiting-verification', 'verified'))",
+            "{none} AND {} NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('needs-review', 'awaiting-verification', 'verified'))",
             root.key
         );
         let children = map

@@ -74,7 +74,7 @@ pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
 /// and the complaint route.
 pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: bool) -> anyhow::Result<String> {
     let c = register.controller.as_ref().expect("checked by the caller");
-    let (right_en, right_nl) = req.kind().names();
+    let (right_en, right_nl) = req.right_names();
     let rights = |nl: bool| -> Vec<serde_json::Value> {
         register
             .rights

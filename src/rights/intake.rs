@@ -128,6 +128,66 @@ pub fn open_in(
     Ok(Intake { request: req, fresh, amended, held_back })
 }
 
+/// The officer's decision on request `id`, which `dsr intake` opened in review: it asks for
+/// `kind` with `params`. It becomes an ordinary request awaiting verification, received when the
+/// message was (the deadline does not move), and the code goes to the address on file (or the
+/// Art. 15(1) letter to an address that names no one), as when a request is opened; the messages
+/// it was read from are resolved and their text emptied. One transaction.
+pub fn decide_review(
+    store: &dyn Conn,
+    clock: &Clock,
+    id: &str,
+    kind: request::Kind,
+    params: serde_json::Value,
+) -> anyhow::Result<Intake> {
+    let (keys, controller) = prepare(store)?;
+    let place = store.place();
+    let tx_box = store.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    request::expire_stale(tx, clock)?;
+    let req = request::load(tx, id)?;
+    if !req.in_review() {
+        return Err(Error::RequestState(format!(
+            "request {} is {} ({}), not waiting for review; --review takes a request `dsr intake` opened as needs-review",
+            req.id, req.state, req.right
+        ))
+        .into());
+    }
+    let other = tx.first(
+        "SELECT id FROM request WHERE subject_pseudonym = ?1 AND kind = ?2 AND state IN ('awaiting-verification', 'verified')
+         ORDER BY created_at LIMIT 1",
+        &vals![req.subject_pseudonym, kind.as_str()]?,
+        |r| r.get::<String>(0),
+    )?;
+    if let Some(other) = other {
+        return Err(Error::RequestState(format!(
+            "request {other} ({}) is already open for this person: answer the message there, and close {} with `dsr request reject {} --reason other --note TEXT`",
+            kind.as_str(),
+            req.id,
+            req.id
+        ))
+        .into());
+    }
+    tx.run(
+        "UPDATE request SET kind = ?2, params = ?3, state = 'awaiting-verification' WHERE id = ?1",
+        &vals![req.id, kind.as_str(), params.to_string()]?,
+    )?;
+    audit::append(
+        tx,
+        clock,
+        Some(&req.id),
+        Some(&req.subject_pseudonym),
+        "request-reviewed",
+        json!({"was": req.right, "right": kind.as_str()}),
+    )?;
+    crate::inbox::ledger::resolve_for_request(tx, clock, &req.id, &format!("opened as {}", kind.as_str()))?;
+    let req = request::load(tx, &req.id)?;
+    send_code(tx, clock, &place, &keys, &controller, &req)?;
+    negative_confirmation(tx, clock, &place, &controller, &req)?;
+    tx_box.commit()?;
+    Ok(Intake { request: req, fresh: true, amended: false, held_back: None })
+}
+
 /// Issue a code and queue it for the address on file, inside the caller's transaction (it is
 /// delivered after the commit; a transport failure leaves it queued with its error). A request that names no
 /// one, or a person without an email address, gets no code and the same acknowledgement.
@@ -155,7 +215,7 @@ pub fn send_code(
     let body = mail::challenge_body(
         controller,
         &req.id,
-        req.kind().names(),
+        req.kind()?.names(),
         &mail::asked(&req.params),
         &issued.grouped(),
         issued.expires_at,
@@ -219,6 +279,9 @@ pub fn resend(store: &dyn Conn, clock: &Clock, id: &str) -> anyhow::Result<Reque
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let req = request::load(tx, id)?;
+    if req.in_review() {
+        return Err(req.needs_review().into());
+    }
     if req.state != "awaiting-verification" {
         return Err(Error::RequestState(format!("request {} is {}; no code is needed", req.id, req.state)).into());
     }

@@ -20,7 +20,10 @@ use crate::subject::{self, Subject};
 /// Load a request for answering: the right kind, verified, naming a person.
 pub fn verified(conn: &dyn crate::store::db::Db, id: &str, kind: Kind) -> anyhow::Result<(Request, Subject)> {
     let req = request::load(conn, id)?;
-    if req.kind() != kind {
+    if req.in_review() {
+        return Err(req.needs_review().into());
+    }
+    if req.kind()? != kind {
         return Err(Error::RequestState(format!(
             "request {} is a{} {} request, not {}",
             req.id,

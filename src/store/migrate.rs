@@ -38,10 +38,15 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("messages read from the privacy mailbox", include_str!("migrations/0016_intake.sql")),
     ("the open requests by their deadline", include_str!("migrations/0017_open_requests_by_deadline.sql")),
     ("indexes and the erasure tally of the accountability report", include_str!("migrations/0018_report.sql")),
+    ("requests the officer must review first", include_str!("migrations/0019_needs_review.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.
 const DATA_MAP: usize = 10;
+
+/// The migration that lets a request need the officer's review (its kind `unclear`, its state
+/// `needs-review`): the request table's checks are widened before its file runs.
+const NEEDS_REVIEW: usize = 19;
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {
@@ -80,6 +85,9 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
         .transaction_with_behavior(TransactionBehavior::Exclusive)
         .map_err(|e| super::classify(&store.path, e))?;
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(from) {
+        if i + 1 == NEEDS_REVIEW {
+            widen_request_checks(&tx).context("migration 19: the request table's checks")?;
+        }
         tx.execute_batch(sql).with_context(|| format!("migration {} ({name}) failed", i + 1))?;
         if i + 1 == DATA_MAP && from > 0 {
             super::personal::install_builtin(&tx).context("migration 10: the built-in data map")?;
@@ -87,6 +95,49 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
     }
     tx.pragma_update(None, "user_version", latest())?;
     tx.commit()?;
+    Ok(())
+}
+
+/// The checks of the request table, as `schema.sql` wrote them and as migration 19 widens them.
+const REQUEST_CHECKS: [(&str, &str); 2] = [
+    (
+        "CHECK (kind IN ('access', 'export', 'rectify', 'erase', 'restrict', 'object'))",
+        "CHECK (kind IN ('access', 'export', 'rectify', 'erase', 'restrict', 'object', 'unclear'))",
+    ),
+    (
+        "CHECK (state IN ('awaiting-verification', 'verified', 'completed', 'rejected', 'expired'))",
+        "CHECK (state IN ('needs-review', 'awaiting-verification', 'verified', 'completed', 'rejected', 'expired'))",
+    ),
+];
+
+/// Widen the request table's checks of kind and state in its stored definition, inside the
+/// migrations' transaction. Every row valid before is valid after, so no row is rewritten: this
+/// is the procedure sqlite.org gives for such a change (lang_altertable.html, section 7:
+/// `writable_schema`, then a new schema version so that every connection reads the definition
+/// again). A definition already widened is left; one that is neither is refused, naming why.
+fn widen_request_checks(tx: &rusqlite::Transaction<'_>) -> anyhow::Result<()> {
+    let sql: String =
+        tx.query_row("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'request'", [], |r| r.get(0))?;
+    let mut widened = sql.clone();
+    for (old, new) in REQUEST_CHECKS {
+        if widened.contains(new) {
+            continue;
+        }
+        anyhow::ensure!(
+            widened.contains(old),
+            "the request table's definition lacks `{old}`: it was changed outside dsr"
+        );
+        widened = widened.replacen(old, new, 1);
+    }
+    if widened == sql {
+        return Ok(());
+    }
+    let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    tx.pragma_update(None, "writable_schema", true)?;
+    let changed = tx.execute("UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = 'request'", [&widened]);
+    tx.pragma_update(None, "schema_version", version + 1)?;
+    tx.pragma_update(None, "writable_schema", false)?;
+    anyhow::ensure!(changed? == 1, "the request table's definition was not found");
     Ok(())
 }
 
@@ -114,5 +165,32 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert!(loose.is_empty(), "tables not STRICT: {loose:?}");
+    }
+
+    #[test]
+    fn migration_19_widens_the_request_checks_and_nothing_else() {
+        let mut store = Store::in_memory().unwrap();
+        let insert = |kind: &str, state: &str, seq: i64| {
+            store.conn.execute(
+                "INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on, due_on, state, created_at)
+                 VALUES ('DSR-2026-' || ?3, 2026, ?3, ?1, 'email', 'p', 'email', '2026-01-01', '2026-02-01', ?2, 't')",
+                rusqlite::params![kind, state, seq],
+            )
+        };
+        insert("unclear", "needs-review", 1).unwrap();
+        insert("access", "needs-review", 2).unwrap();
+        assert!(insert("anything", "needs-review", 3).is_err(), "other kinds are still refused");
+        assert!(insert("access", "reviewing", 4).is_err(), "other states are still refused");
+        let ok: String = store.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(ok, "ok");
+        // Run again on a widened table: left as it is.
+        let before: String =
+            store.conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'request'", [], |r| r.get(0)).unwrap();
+        let tx = store.conn.transaction().unwrap();
+        widen_request_checks(&tx).unwrap();
+        tx.commit().unwrap();
+        let after: String =
+            store.conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'request'", [], |r| r.get(0)).unwrap();
+        assert_eq!(before, after);
     }
 }

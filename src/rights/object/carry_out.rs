@@ -49,7 +49,7 @@ pub fn decide(
     grounds: Option<&str>,
 ) -> anyhow::Result<Decided> {
     let req = request::load(store, id)?;
-    if req.kind() != Kind::Object {
+    if !matches!(req.kind(), Ok(Kind::Object)) {
         return Err(Error::RequestState(format!("request {} is not an objection", req.id)).into());
     }
     let register = Register::load(store)?;

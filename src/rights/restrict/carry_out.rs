@@ -71,7 +71,7 @@ pub fn announce_lift(
     days: u32,
 ) -> anyhow::Result<LiftScheduled> {
     let req = request::load(store, id)?;
-    if req.kind() != Kind::Restrict {
+    if !matches!(req.kind(), Ok(Kind::Restrict)) {
         return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
     }
     if super::active(store, &req.id)? == 0 {

@@ -17,6 +17,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("migrations/0003_open_requests_by_deadline.sql")),
     // SQLite's migration 18: the accountability report's indexes and erasure tally.
     (4, include_str!("migrations/0004_report.sql")),
+    // SQLite's migration 19: requests the officer must review first.
+    (5, include_str!("migrations/0005_needs_review.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -361,7 +361,7 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (18, 4),
+            (19, 5),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
     }

@@ -81,7 +81,8 @@ impl Private {
         let mut file = self.file.take().expect("a temporary file until persisted");
         let cannot = || format!("cannot write {}", to.display());
         file.as_file_mut().flush().with_context(cannot)?;
-        file.as_file().sync_all().with_context(cannot)?;
+        // The data (and the size it needs to be read back), not the file's times.
+        file.as_file().sync_data().with_context(cannot)?;
         let done = if replace { file.persist(to).map(|_| ()) } else { file.persist_noclobber(to).map(|_| ()) };
         done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))
     }

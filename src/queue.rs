@@ -376,15 +376,38 @@ fn journal_name(store: &Path) -> String {
 fn append_journal(store: &Path, line: &[u8]) -> anyhow::Result<()> {
     let path = journal_path(store);
     let line = String::from_utf8_lossy(line);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if text.lines().any(|l| l == line) {
-            return Ok(());
-        }
+    if journal_tail(&path)?.lines().any(|l| l == line) {
+        return Ok(());
     }
     let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
     writeln!(f, "{line}")?;
-    f.sync_all()?;
+    // The data (and the size it needs to be read back), not the file's times.
+    f.sync_data()?;
     Ok(())
+}
+
+/// The journal's last 64 KiB (hundreds of lines): where a line written by a run that died
+/// before recording it stands, since the next run delivers the queue in order, that line
+/// first. Reading the whole journal would cost every erasure more as the years' lines grow.
+fn journal_tail(path: &Path) -> anyhow::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: u64 = 64 * 1024;
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let len = f.metadata()?.len();
+    let from = len.saturating_sub(TAIL);
+    f.seek(SeekFrom::Start(from))?;
+    let mut bytes = Vec::with_capacity(TAIL.min(len) as usize);
+    f.read_to_end(&mut bytes)?;
+    if from > 0 {
+        // The first line, cut by the seek, is left out.
+        let whole = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..whole);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Queued items of one request that are not delivered yet, for `request show`.

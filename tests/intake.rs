@@ -481,6 +481,29 @@ fn the_report_counts_requests_whose_right_is_still_unclear() {
 }
 
 #[test]
+fn a_privacy_address_that_is_itself_a_list_still_opens_requests() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    // Passed on by a Google Group at support@virtio.nl: the list's headers name the privacy
+    // address itself, and say nothing of the person who wrote.
+    let through_group = request_mail("eva.kok@example.nl", "g1", "Mon, 30 Nov 2026 10:00:00 +0100", "Graag inzage in mijn gegevens.")
+        .replace(
+            "MIME-Version: 1.0\n",
+            "MIME-Version: 1.0\nList-ID: <support.virtio.nl>\nList-Post: <mailto:support@virtio.nl>\nPrecedence: list\nMailing-list: list support@virtio.nl; contact support+owners@virtio.nl\n",
+        );
+    // Another list's mail asking the same stays list mail.
+    let newsletter =
+        request_mail("news@example.org", "g2", "Mon, 30 Nov 2026 10:00:00 +0100", "Graag inzage in mijn gegevens.")
+            .replace(
+                "MIME-Version: 1.0\n",
+                "MIME-Version: 1.0\nList-Id: Nieuws <nieuws.example.org>\nList-Post: <mailto:nieuws@example.org>\n",
+            );
+    let (run, _) = intake(&env, &[&write(&env, "g1.eml", &through_group), &write(&env, "g2.eml", &newsletter)]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("opened"), "{:?}", run.messages[0]);
+    assert_eq!(run.messages[0].right.as_deref(), Some("access"));
+    assert_eq!(run.messages[1].outcome.as_deref(), Some("listed"), "{:?}", run.messages[1]);
+}
+
+#[test]
 fn a_path_that_is_not_there_is_a_usage_error_and_nothing_is_read() {
     let env = Env::with_fixture_at("virtio", NOW);
     let good = write(

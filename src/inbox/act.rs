@@ -62,6 +62,12 @@ impl Prepared {
             .collect();
         Ok(Prepared { keys, controller, marketing, own })
     }
+
+    /// Whether a list address (`List-Post`'s or `List-Id`'s, lower case) is the privacy address
+    /// itself: `privacy@example.nl`, or as a list identifier `privacy.example.nl`.
+    fn is_own_list(&self, list: &str) -> bool {
+        self.own.iter().any(|a| a.to_ascii_lowercase() == list || a.to_ascii_lowercase().replacen('@', ".", 1) == list)
+    }
 }
 
 /// The purpose an objection to direct marketing is about: the register's only one, or its
@@ -154,6 +160,15 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
         let reason = "a letter from the privacy address itself (dsr's own mail read back)".to_owned();
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     }
+    // A privacy address that is itself a mailing list (a Google Group, say) marks every message it
+    // passes on as list mail; that says nothing of the person who wrote it.
+    let unlisted;
+    let mail = if mail.automatic == Some(super::LIST_MAIL) && mail.list.iter().any(|l| prepared.is_own_list(l)) {
+        unlisted = Mail { automatic: None, ..mail.clone() };
+        &unlisted
+    } else {
+        mail
+    };
     match classify(mail) {
         Verdict::Nothing { reason } => leave(store, clock, mail, taken, Outcome::Listed, reason, ""),
         Verdict::Review { asks, reason, forwarded: true } => {

@@ -37,6 +37,10 @@ pub struct Mail {
     pub text: String,
     /// Why it is automatic mail (a bounce, an auto-reply, spam, a list), if it is.
     pub automatic: Option<&'static str>,
+    /// The addresses of the mailing list it came through (`List-Post`'s mailto, `List-Id`'s
+    /// identifier), lower case: a privacy address that is itself a list (a Google Group, say)
+    /// marks every message it passes on.
+    pub list: Vec<String>,
     /// The message references another (In-Reply-To or References).
     pub is_reply: bool,
     /// Why it could not be read as mail at all, if so.
@@ -55,6 +59,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         subject: String::new(),
         text: String::new(),
         automatic: None,
+        list: Vec::new(),
         is_reply: false,
         unreadable: None,
     };
@@ -77,6 +82,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
     mail.text = clip(&msg.body_text(0).unwrap_or_default());
     mail.is_reply = !matches!(msg.in_reply_to(), HeaderValue::Empty) || !matches!(msg.references(), HeaderValue::Empty);
     mail.automatic = automatic(&msg, mail.from.as_deref().unwrap_or_default(), &mail.subject);
+    mail.list = list_addresses(&msg);
     if mail.from.is_none() && mail.unreadable.is_none() && msg.text_body_count() + msg.html_body_count() == 0 {
         mail.unreadable = Some("no sender and no text".into());
     }
@@ -143,9 +149,32 @@ fn automatic(msg: &mail_parser::Message, from: &str, subject: &str) -> Option<&'
         return Some("marked as spam by the mail filter");
     }
     if header("List-Id").is_some() || header("Precedence").is_some_and(|v| v == "bulk" || v == "list" || v == "junk") {
-        return Some("list or bulk mail");
+        return Some(LIST_MAIL);
     }
     None
+}
+
+/// Why list mail is automatic mail.
+pub const LIST_MAIL: &str = "list or bulk mail";
+
+/// The list's addresses: `List-Post: <mailto:privacy@example.nl>` (RFC 2369) and `List-Id:
+/// Name <privacy.example.nl>` (RFC 2919), lower case.
+fn list_addresses(msg: &mail_parser::Message) -> Vec<String> {
+    let inside = |v: &str| -> Option<String> {
+        let start = v.find('<')? + 1;
+        let end = v[start..].find('>')? + start;
+        Some(v[start..end].trim().to_ascii_lowercase())
+    };
+    let mut out = Vec::new();
+    if let Some(post) = msg.header_raw("List-Post").and_then(inside) {
+        if let Some(address) = post.strip_prefix("mailto:") {
+            out.push(address.split('?').next().unwrap_or_default().to_owned());
+        }
+    }
+    if let Some(id) = msg.header_raw("List-Id").and_then(inside) {
+        out.push(id);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once};
 
 use anyhow::Context;
 
@@ -22,6 +23,22 @@ use crate::error::Error;
 /// Temporary files of this process that a signal must not leave behind.
 static IN_PROGRESS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
+/// Set by a command that stops by itself at a signal ([`stop_flag`]): the first SIGINT or SIGTERM
+/// then only asks it to stop, and the files it writes are finished or removed by its own code.
+static GRACEFUL: AtomicBool = AtomicBool::new(false);
+
+/// A flag raised by SIGINT or SIGTERM, for a command that runs until stopped (a `--watch` loop)
+/// and ends cleanly by itself between two rounds, exit 0. Its first signal no longer ends the
+/// process from the temporary files' handler; a second one does (removing unfinished files),
+/// for a round that hangs.
+pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))?;
+    }
+    GRACEFUL.store(true, Ordering::SeqCst);
+    Ok(stop)
+}
 
 /// On the first temporary file, start a thread that removes unfinished files on a signal.
 /// (Installed lazily: commands that write no file keep the default signal behaviour.)
@@ -32,7 +49,13 @@ fn install_cleanup() {
             return;
         };
         std::thread::spawn(move || {
-            if let Some(signal) = signals.forever().next() {
+            let mut asked = false;
+            for signal in signals.forever() {
+                // A command that stops by itself is asked once (its flag is already raised).
+                if GRACEFUL.load(Ordering::SeqCst) && !asked && signal != SIGHUP {
+                    asked = true;
+                    continue;
+                }
                 // Held until the exit: files being recorded (`Placed::keep`) are either recorded
                 // before this and left, or removed here and never recorded.
                 let files = IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner());

@@ -504,6 +504,48 @@ fn a_privacy_address_that_is_itself_a_list_still_opens_requests() {
 }
 
 #[test]
+fn watch_reads_what_arrives_and_a_signal_ends_it_cleanly_after_letters() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let maildir = env.path("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .env("DSR_NOW", NOW)
+        .env_remove("DSR_DB")
+        .args(["--db", env.db.to_str().unwrap(), "intake", "--watch", maildir.to_str().unwrap(), "--every", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A request arrives while it watches: it is opened and its code letter written.
+    let mail =
+        request_mail("eva.kok@example.nl", "w1", "Mon, 30 Nov 2026 10:00:00 +0100", "Graag inzage in mijn gegevens.");
+    std::fs::write(maildir.join("tmp/1.eml"), &mail).unwrap();
+    std::fs::rename(maildir.join("tmp/1.eml"), maildir.join("new/1.eml")).unwrap();
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(env.outbox()).map_or(0, |d| d.count()) == 0 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "no letter written");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SIGTERM (as a service manager stops it): it ends between two rounds, exit 0, with its summary.
+    assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("opened DSR-2026-0001"), "{stdout}");
+    assert!(stderr.contains("1 message"), "{stderr}");
+    assert_eq!(env.count("SELECT count(*) FROM request"), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(env.outbox())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no unfinished file left: {leftovers:?}");
+}
+
+#[test]
 fn a_path_that_is_not_there_is_a_usage_error_and_nothing_is_read() {
     let env = Env::with_fixture_at("virtio", NOW);
     let good = write(

@@ -4,8 +4,7 @@
 //! every message read or unread, and a second run picks up where the first stopped.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde::Serialize;
 
@@ -198,10 +197,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
         )
         .into());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
-    }
+    let stop = crate::fsutil::stop_flag()?;
     let prepared = inbox::Prepared::load(s.conn)?;
     let mut done = std::collections::HashSet::<PathBuf>::new();
     let mut summary = Summary::default();

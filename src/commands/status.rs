@@ -4,8 +4,7 @@
 //! that a monitoring check can run `dsr status` or `dsr status --json` alike.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::cli::StatusArgs;
@@ -48,10 +47,7 @@ fn watch(ctx: &mut Session, limit: u32, seconds: u64) -> anyhow::Result<Code> {
         )
         .into());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))?;
-    }
+    let stop = crate::fsutil::stop_flag()?;
     let pause = Duration::from_secs(seconds);
     while !stop.load(Ordering::Relaxed) {
         // A new reading of the clock each time (DSR_NOW, when set, stays where it is).

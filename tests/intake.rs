@@ -510,7 +510,7 @@ fn watch_reads_what_arrives_and_a_signal_ends_it_cleanly_after_letters() {
     for sub in ["new", "cur", "tmp"] {
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
     }
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
         .current_dir(env.dir.path())
         .env("DSR_NOW", NOW)
         .env_remove("DSR_DB")

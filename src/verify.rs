@@ -183,6 +183,30 @@ pub struct Outcome {
 /// Check a relayed code against the request's active code. Failures are recorded (and committed
 /// by the caller) before the caller reports them.
 pub fn check(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, input: &str) -> anyhow::Result<Outcome> {
+    check_as(conn, clock, keys, r, input, Tries::CodeAndPerson)
+}
+
+/// What a wrong code counts toward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tries {
+    /// The code's tries (five burn it) and the person's consecutive failures (ten lock them):
+    /// a code relayed by the officer, or a reply from the address the code went to.
+    CodeAndPerson,
+    /// The code's tries only: a reply from another address. Its guesses burn the code as anyone's
+    /// do (no one may guess without limit), but a stranger writing to the privacy address cannot
+    /// lock the person out of verification.
+    CodeOnly,
+}
+
+/// [`check`], with what a wrong code counts toward.
+pub fn check_as(
+    conn: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    r: &Request,
+    input: &str,
+    counts: Tries,
+) -> anyhow::Result<Outcome> {
     if matches!(r.state.as_str(), "verified" | "completed") {
         return Err(Error::CodeRejected(format!("request {} is already verified; a code works only once", r.id)).into());
     }
@@ -212,7 +236,7 @@ pub fn check(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, input: &str
     let canonical = canonical(input);
     let Some((challenge, code_mac, address_mac, expires_at, tries, expired_at)) = active else {
         // No live code (never sent, used, burned or voided): still a failed try for the person.
-        return fail(conn, clock, r, None, 0, if canonical.is_none() { "malformed" } else { "no-code" });
+        return fail(conn, clock, r, None, 0, if canonical.is_none() { "malformed" } else { "no-code" }, counts);
     };
     let asks = r.params.to_string();
     let matches =
@@ -247,6 +271,7 @@ pub fn check(conn: &dyn Db, clock: &Clock, keys: &Keys, r: &Request, input: &str
             Some(challenge),
             tries + 1,
             if canonical.is_none() { "malformed" } else { "wrong" },
+            counts,
         );
     }
     conn.run("UPDATE challenge SET state = 'used' WHERE id = ?1", &vals![challenge]?)?;
@@ -305,6 +330,7 @@ fn fail(
     challenge: Option<i64>,
     tries: i64,
     why: &'static str,
+    counts: Tries,
 ) -> anyhow::Result<Outcome> {
     let mut burned = false;
     if let Some(id) = challenge {
@@ -314,16 +340,24 @@ fn fail(
             &vals![id, tries, burned]?,
         )?;
     }
-    let failures: i64 = conn
-        .first(
+    let failures: i64 = if counts == Tries::CodeOnly {
+        conn.first(
+            "SELECT consecutive_failures FROM verification_lock WHERE subject_pseudonym = ?1",
+            &vals![r.subject_pseudonym]?,
+            |x| x.get(0),
+        )?
+        .unwrap_or(0)
+    } else {
+        conn.first(
             "INSERT INTO verification_lock (subject_pseudonym, consecutive_failures) VALUES (?1, 1)
              ON CONFLICT (subject_pseudonym) DO UPDATE SET consecutive_failures = verification_lock.consecutive_failures + 1
              RETURNING consecutive_failures",
             &vals![r.subject_pseudonym]?,
             |x| x.get(0),
         )?
-        .unwrap_or(1);
-    let locked = failures >= LOCK_AFTER_FAILURES;
+        .unwrap_or(1)
+    };
+    let locked = counts == Tries::CodeAndPerson && failures >= LOCK_AFTER_FAILURES;
     if locked {
         conn.run(
             "UPDATE verification_lock SET locked_at = ?2 WHERE subject_pseudonym = ?1 AND locked_at IS NULL",

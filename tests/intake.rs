@@ -639,7 +639,7 @@ fn erasing_the_person_empties_the_waiting_messages_about_their_requests() {
 }
 
 #[test]
-fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_and_burns_no_try() {
+fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_and_locks_no_one() {
     let env = Env::with_fixture_at("virtio", NOW);
     let o = env.open("access", &["--email", "kees.smit@example.nl"]);
     let code = env.code(&o.request);
@@ -647,15 +647,17 @@ fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_
     let state = |env: &Env| -> String {
         env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&o.request], |r| r.get(0)).unwrap()
     };
-    // A stranger's wrong code: not a try on Kees's code.
+    // A stranger's wrong code: a try on Kees's code (no one guesses without limit), but not a
+    // failure toward locking Kees out.
     let guess = format!(
         "From: stranger@example.net\nSubject: Re: Verificatiecode ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <g1@example.net>\n\ncode {}\n",
         o.request,
         wrong_code(&code)
     );
     let (run, _) = intake(&env, &[&write(&env, "g.eml", &guess)]);
-    assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"));
-    assert_eq!(tries(&env), 0);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("code-refused"));
+    assert_eq!(tries(&env), 1);
+    assert_eq!(env.count("SELECT coalesce(max(consecutive_failures), 0) FROM verification_lock"), 0);
     // Kees says it was not him, quoting the letter with the code: nothing verified.
     let letter = std::fs::read_to_string(&env.messages(&o.request)[0].path).unwrap();
     let quoted: String = letter.lines().map(|l| format!("> {l}\n")).collect();
@@ -670,7 +672,7 @@ fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_
     assert!(letter.contains("Auto-Submitted: auto-generated"), "{letter}");
     let (run, _) = intake(&env, &[&env.messages(&o.request)[0].path]);
     assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"), "{:?}", run.messages[0]);
-    assert_eq!((state(&env).as_str(), tries(&env)), ("awaiting-verification", 0));
+    assert_eq!((state(&env).as_str(), tries(&env)), ("awaiting-verification", 1));
     // The person's own plain reply with the quoted letter verifies.
     let reply = format!(
         "From: kees.smit@example.nl\nSubject: Re: Verificatiecode ({})\nIn-Reply-To: <x@virtio.nl>\nMessage-ID: <v1@example.nl>\n\nHierbij.\n\n{quoted}",

@@ -407,20 +407,14 @@ fn reply(
     let from = mail.from.as_deref().map(crate::subject::fold).unwrap_or_default();
     let from_mac = crate::verify::address_mac(keys, &from);
     let sent_to = crate::verify::sent_to(tx, &req)?;
-    let chosen = match crate::verify::matching(tx, keys, &req, codes)? {
-        Some(code) => code,
-        // A wrong code counts as a try only from the address the code went to: anyone can write
-        // to the privacy address, and a stranger's guesses must not burn a person's code or lock
-        // them out.
-        None if sent_to.as_deref() != Some(from_mac.as_slice()) => {
-            let reason = format!(
-                "a reply about request {id} with a code that is not its code, from another address than the one the code went to: not counted as a try; read it"
-            );
-            return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
-        }
-        None => codes[0].clone(),
-    };
-    let (outcome, reason) = match crate::verify::check(tx, clock, keys, &req, &chosen) {
+    let same_address = sent_to.as_deref() == Some(from_mac.as_slice());
+    // One try a reply, however many candidates: the one that is the code, else the first. A wrong
+    // code counts as a try on the code whoever sent it (no one may guess without limit: five burn
+    // it); toward the person's lock only from the address the code went to, so that a stranger
+    // writing to the privacy address cannot lock the person out.
+    let chosen = crate::verify::matching(tx, keys, &req, codes)?.unwrap_or_else(|| codes[0].clone());
+    let counts = if same_address { crate::verify::Tries::CodeAndPerson } else { crate::verify::Tries::CodeOnly };
+    let (outcome, reason) = match crate::verify::check_as(tx, clock, keys, &req, &chosen, counts) {
         Ok(o) if o.verified => (Outcome::Verified, None),
         Ok(o) => (Outcome::CodeRefused, Some(refusal(&o))),
         Err(e) => match e.downcast_ref::<Error>() {
@@ -438,7 +432,7 @@ fn reply(
             "result": outcome.as_str(),
             "reply_from": crate::keys::hex(&from_mac),
             "code_sent_to": sent_to.as_deref().map(crate::keys::hex),
-            "same_address": sent_to.as_deref() == Some(from_mac.as_slice()),
+            "same_address": same_address,
         }),
     )?;
     let message = ledger::record(tx, clock, mail, outcome, reason.as_deref(), "", Some(&req.id))?;

@@ -346,13 +346,13 @@ pub struct AccessArgs {
     #[command(flatten)]
     pub open: OpenArgs,
     /// Write the answer as JSON to this file (mode 0600, written atomically)
-    #[arg(long, value_name = "FILE", requires = "request", conflicts_with = "archive")]
+    #[arg(long, value_name = "FILE", requires = "request", conflicts_with_all = ["archive", "review", "email", "customer", "phone", "cookie"])]
     pub out: Option<PathBuf>,
     /// Write the full Art. 15(3) copy as a zip archive (see docs/archive-format.md)
-    #[arg(long, value_name = "FILE.zip", requires = "request")]
+    #[arg(long, value_name = "FILE.zip", requires = "request", conflicts_with_all = ["review", "email", "customer", "phone", "cookie"])]
     pub archive: Option<PathBuf>,
     /// Deliver the answer: mail the archive with a cover letter to the address on file (completes the request)
-    #[arg(long, requires = "request", conflicts_with_all = ["out", "archive"])]
+    #[arg(long, requires = "request", conflicts_with_all = ["out", "archive", "review", "email", "customer", "phone", "cookie"])]
     pub send: bool,
     #[command(flatten)]
     pub crypt: CryptArgs,
@@ -386,10 +386,10 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub open: OpenArgs,
     /// Where to write the archive (zip; mode 0600, written atomically)
-    #[arg(long, value_name = "FILE.zip", requires = "request")]
+    #[arg(long, value_name = "FILE.zip", requires = "request", conflicts_with_all = ["review", "email", "customer", "phone", "cookie"])]
     pub out: Option<PathBuf>,
     /// Deliver the answer: mail the archive with a cover letter to the address on file (completes the request)
-    #[arg(long, requires = "request", conflicts_with = "out")]
+    #[arg(long, requires = "request", conflicts_with_all = ["out", "review", "email", "customer", "phone", "cookie"])]
     pub send: bool,
     #[command(flatten)]
     pub crypt: CryptArgs,
@@ -397,7 +397,7 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
     /// Export everyone named in this CSV, verified outside dsr (see below)
-    #[arg(long, value_name = "FILE.csv", requires = "out_dir", conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    #[arg(long, value_name = "FILE.csv", requires = "out_dir", conflicts_with_all = ["email", "customer", "phone", "cookie", "review"])]
     pub batch: Option<PathBuf>,
     /// Directory for the batch's archives (one REQUEST.zip per person)
     #[arg(long, value_name = "DIR", requires = "batch")]

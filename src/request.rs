@@ -294,7 +294,9 @@ pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> 
 /// Open a request the officer must review before anything is sent (`dsr intake`: a message that
 /// asks for a right but not clearly which, or without the details it needs): state
 /// `needs-review`, received on the message's date, its kind `new.kind` when `clear`, else
-/// `unclear`. A request in review already open for the same person and kind is the same request.
+/// `unclear`. A request in review already open for the same person and kind is the same request;
+/// for a clear right, so is an ordinary request of that right still open (returned as it is, not
+/// in review: the caller leaves the message for the officer with it).
 pub fn open_for_review(
     conn: &dyn Db,
     clock: &Clock,
@@ -330,12 +332,18 @@ fn open_as(
         None => keys.identifier(kind_name, value),
     };
     // A request in review is found only by another message in review: the officer's own
-    // opening of a right is an ordinary request.
-    let states = if state == "needs-review" { "('needs-review')" } else { "('awaiting-verification', 'verified')" };
+    // opening of a right is an ordinary request. A message in review for a right the person
+    // already has an ordinary request open for finds that request (first), so that a follow-up
+    // message opens no second request the officer could only close by refusing it.
+    let states = match (state, kind) {
+        ("needs-review", UNCLEAR) => "('needs-review')",
+        ("needs-review", _) => "('needs-review', 'awaiting-verification', 'verified')",
+        _ => "('awaiting-verification', 'verified')",
+    };
     let existing = conn.first(
         &format!(
             "SELECT {COLUMNS} FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
-             AND state IN {states} ORDER BY created_at LIMIT 1"
+             AND state IN {states} ORDER BY state = 'needs-review', created_at LIMIT 1"
         ),
         &vals![pseudonym, kind]?,
         Request::from_row,

@@ -111,3 +111,24 @@ fn demo_dir_takes_a_new_or_empty_directory() {
     assert_eq!(again.status.code(), Some(2));
     support::assert_one_line_error(&again);
 }
+
+#[test]
+fn an_option_of_answering_a_request_given_with_a_person_opens_nothing() {
+    // These options act on a request named by its id; given with a person's identifier instead
+    // they were ignored, and a request was opened and its code sent under a dry run.
+    let env = Env::with_fixture("virtio");
+    for args in [
+        &["erase", "--dry-run", "--email", "jan.devries@example.nl"][..],
+        &["erase", "--approve", "--email", "jan.devries@example.nl"],
+        &["erase", "--hold", "--reason", "x", "--customer", "V204117"],
+        &["access", "--send", "--email", "jan.devries@example.nl"],
+        &["access", "--archive", "a.zip", "--email", "jan.devries@example.nl"],
+        &["export", "--out", "a.zip", "--email", "jan.devries@example.nl"],
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        support::assert_one_line_error(&out);
+    }
+    assert_eq!(env.count("SELECT count(*) FROM request"), 0);
+    assert!(std::fs::read_dir(env.outbox()).map_or(0, |d| d.count()) == 0, "no letter");
+}

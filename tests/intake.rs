@@ -480,6 +480,93 @@ fn the_report_counts_requests_whose_right_is_still_unclear() {
     assert_eq!(report["requests"]["total"].as_u64(), Some(1));
 }
 
+/// A message whose right is unclear, from Jan (on file), read into `env`; the request it opened.
+fn in_review(env: &Env, id: &str, date: &str) -> String {
+    let mail = request_mail(
+        "jan.devries@example.nl",
+        id,
+        date,
+        "Ik wil inzage in mijn gegevens en daarna verwijdering ervan.",
+    );
+    let (run, _) = intake(env, &[&write(env, &format!("{id}.eml"), &mail)]);
+    run.messages[0].request.clone().expect("opened in review")
+}
+
+#[test]
+fn a_request_decided_late_gives_the_person_a_month_for_the_code_from_the_decision() {
+    let mut env = Env::with_fixture_at("virtio", "2026-10-02T10:00:00Z");
+    let id = in_review(&env, "late", "Thu, 01 Oct 2026 10:00:00 +0200");
+    // Decided after its deadline (2026-11-01): overdue, but the code has only just gone out.
+    env.now = Some("2026-11-05T10:00:00Z".into());
+    let out = env.run(&["access", "--review", &id]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    env.now = Some("2026-11-05T10:05:00Z".into());
+    let r = shown(&env, &id);
+    assert_eq!(r["state"], "awaiting-verification", "{r}");
+    assert_eq!(env.messages(&id).len(), 1, "the code letter, and no letter saying it expired");
+    // A month after the decision, unverified, it expires as any request does.
+    env.now = Some("2026-12-06T10:00:00Z".into());
+    assert_eq!(shown(&env, &id)["state"], "expired");
+}
+
+#[test]
+fn a_follow_up_about_an_open_request_opens_no_second_request_in_review() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Utrecht"]);
+    let mail =
+        request_mail("jan.devries@example.nl", "f1", "Mon, 30 Nov 2026 10:00:00 +0100", "Mijn adres klopt niet.");
+    let (run, _) = intake(&env, &[&write(&env, "f.eml", &mail)]);
+    let taken = &run.messages[0];
+    assert_eq!(taken.outcome.as_deref(), Some("needs-review"), "{taken:?}");
+    assert_eq!(taken.request.as_deref(), Some(o.request.as_str()), "{taken:?}");
+    assert_eq!(env.count("SELECT count(*) FROM request"), 1);
+    // Not a request in review: `request show` offers no `--review`, and the message is resolved
+    // against the open request.
+    let r = shown(&env, &o.request);
+    assert_eq!(r["to_review"].as_array().unwrap().len(), 0, "{r}");
+    assert!(!support::stdout(&env.run(&["request", "show", &o.request])).contains("--review"));
+    let out = env.run(&["intake", "--resolve", "1", "--request", &o.request]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+}
+
+#[test]
+fn review_is_refused_with_the_options_of_answering_and_nothing_is_sent_before_the_decision() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let id = in_review(&env, "o1", "Mon, 30 Nov 2026 10:00:00 +0100");
+    for args in [
+        vec!["erase", "--review", id.as_str(), "--dry-run"],
+        vec!["erase", "--review", id.as_str(), "--approve"],
+        vec!["erase", "--review", id.as_str(), "--due"],
+        vec!["access", "--review", id.as_str(), "--send"],
+        vec!["access", "--review", id.as_str(), "--out", "a.json"],
+        vec!["export", "--review", id.as_str(), "--out", "a.zip"],
+        vec!["object", "--review", id.as_str(), "--decide", id.as_str(), "--uphold"],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", support::stderr(&out));
+        support::assert_one_line_error(&out);
+    }
+    // No extension (and its letter) for a request in review either.
+    let out = env.run(&["request", "extend", &id, "--months", "1", "--reason", "complexity"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("--review"));
+    let r = shown(&env, &id);
+    assert_eq!((r["state"].as_str(), r["extended_due_on"].as_str()), (Some("needs-review"), None), "{r}");
+    assert_eq!(env.count("SELECT count(*) FROM queued"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM challenge"), 0);
+}
+
+#[test]
+fn the_persons_copy_names_a_request_in_review_in_words() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    in_review(&env, "w1", "Mon, 30 Nov 2026 10:00:00 +0100");
+    let access = env.verified("access", &["--email", "jan.devries@example.nl"]);
+    let out = env.run(&["access", &access]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let text = support::stdout(&out);
+    assert!(text.contains("not yet clear which right") && text.contains("welk recht je vraagt"), "{text}");
+}
+
 #[test]
 fn a_privacy_address_that_is_itself_a_list_still_opens_requests() {
     let env = Env::with_fixture_at("virtio", NOW);

@@ -311,6 +311,8 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ("right", "erase", "erasure (Art. 17)", "verwijdering (art. 17)"),
     ("right", "restrict", "restriction (Art. 18)", "beperking (art. 18)"),
     ("right", "object", "objection (Art. 21)", "bezwaar (art. 21)"),
+    ("right", "unclear", "not yet clear which right", "nog niet duidelijk welk recht"),
+    ("state", "needs-review", "being read: which right you ask", "wordt gelezen: welk recht je vraagt"),
     ("state", "awaiting-verification", "waiting for your confirmation", "wacht op je bevestiging"),
     ("state", "verified", "being handled", "in behandeling"),
     ("state", "completed", "answered", "beantwoord"),

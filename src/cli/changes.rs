@@ -77,7 +77,7 @@ pub struct RestrictArgs {
     #[arg(long, value_name = "CATEGORY")]
     pub category: Vec<String>,
     /// Send the person the Art. 18(3) notice and lift the restriction of this request --notice-days later
-    #[arg(long, value_name = "REQUEST", requires = "reason")]
+    #[arg(long, value_name = "REQUEST", requires = "reason", conflicts_with = "review")]
     pub lift: Option<String>,
     /// Why the restriction is lifted (told to the person): `accuracy-verified` or `claim-settled` gives it in Dutch and English; other text needs --reason-nl
     #[arg(long, value_name = "CODE|TEXT")]
@@ -109,7 +109,7 @@ pub struct ObjectArgs {
     #[arg(long, value_name = "PURPOSE")]
     pub purpose: Option<String>,
     /// Record the decision on a pending objection or review of this request
-    #[arg(long, value_name = "REQUEST")]
+    #[arg(long, value_name = "REQUEST", conflicts_with = "review")]
     pub decide: Option<String>,
     /// The objection is upheld (processing for the purpose stops; a reviewed decision is reversed)
     #[arg(long, requires = "decide", conflicts_with = "override_")]
@@ -160,25 +160,25 @@ pub struct EraseArgs {
     #[command(flatten)]
     pub open: OpenArgs,
     /// Show and store the plan; erase nothing and approve nothing
-    #[arg(long, requires = "request", conflicts_with_all = ["approve", "hold", "release"])]
+    #[arg(long, requires = "request", conflicts_with_all = ["approve", "hold", "release", "review", "email", "customer", "phone", "cookie"])]
     pub dry_run: bool,
     /// Approve the plan shown for the next `dsr erase --due` (recorded with who approved it); erase nothing now
-    #[arg(long, requires = "request", conflicts_with_all = ["hold", "release"])]
+    #[arg(long, requires = "request", conflicts_with_all = ["hold", "release", "review", "email", "customer", "phone", "cookie"])]
     pub approve: bool,
     /// Put the request's plan on hold, so that `erase --due` leaves it (needs --reason; no letter to the person)
-    #[arg(long, requires_all = ["request", "reason"], conflicts_with = "release")]
+    #[arg(long, requires_all = ["request", "reason"], conflicts_with_all = ["release", "review", "email", "customer", "phone", "cookie"])]
     pub hold: bool,
     /// Take the request's plan off hold (needs --reason)
-    #[arg(long, requires_all = ["request", "reason"])]
+    #[arg(long, requires_all = ["request", "reason"], conflicts_with_all = ["review", "email", "customer", "phone", "cookie"])]
     pub release: bool,
     /// Why the plan is put on or taken off hold (recorded in the audit trail)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     /// Carry out the approved plans of all verified erasure requests (for cron); report those waiting for approval or on hold
-    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie", "replay"])]
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie", "replay", "review"])]
     pub due: bool,
     /// Erase again, after a restore from a backup, everyone an earlier erasure removed
-    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie"])]
+    #[arg(long, conflicts_with_all = ["email", "customer", "phone", "cookie", "review"])]
     pub replay: bool,
     /// The erasure journal to replay (default: STORE.erasures beside the store)
     #[arg(long, value_name = "FILE", requires = "replay")]

@@ -126,7 +126,13 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             let mut request = listed(ctx.conn, r, today)?;
             request.letters_not_sent = queued.iter().filter(|q| q.tries > 0).count() as i64;
             let messages = crate::inbox::ledger::of_request(ctx.conn, id)?;
-            let to_review = crate::inbox::ledger::waiting_for_request(ctx.conn, &request.request.id)?;
+            // Only a request in review is decided with `--review`; a message waiting about an
+            // ordinary request (other details, a follow-up) is in `messages` and `intake --list`.
+            let to_review = if request.request.in_review() {
+                crate::inbox::ledger::waiting_for_request(ctx.conn, &request.request.id)?
+            } else {
+                Vec::new()
+            };
             let shown = Shown { format_version: 1, request, recipients, queued, messages, to_review, timeline };
             if ctx.out.json {
                 ctx.out.json(&shown)?;

@@ -245,6 +245,18 @@ fn review(
     store.run("SAVEPOINT intake_review", &[])?;
     let opened = request::open_for_review(store, clock, &prepared.keys, &new, right.is_some());
     match opened {
+        Ok((req, _)) if !req.in_review() => {
+            // The person already has this right's request open: the message is about it (a
+            // follow-up, or other details), for the officer to read, as for an amended request.
+            store.run("RELEASE intake_review", &[])?;
+            let reason = format!(
+                "{reason}; request {id} ({right}) is already open for this person: read it, then amend or answer that request",
+                id = req.id,
+                right = req.right
+            );
+            taken.request = Some(req.id);
+            leave(store, clock, mail, taken, Outcome::NeedsReview, reason, asks)
+        }
         Ok((req, fresh)) => {
             store.run("RELEASE intake_review", &[])?;
             let how = if fresh { "opened as" } else { "added to the request already in review," };

@@ -161,6 +161,10 @@ pub fn mark_verified(
 /// the first month; recorded as told to the person today.
 pub fn extend(conn: &dyn Db, clock: &Clock, r: &Request, months: u32, reason: &str) -> anyhow::Result<Request> {
     let today = clock.now().date_naive();
+    if r.in_review() {
+        // Nothing is sent for a request in review: the officer decides it first.
+        return Err(r.needs_review().into());
+    }
     if !r.is_open() {
         return Err(Error::RequestState(format!(
             "request {} is {}; only an open request can be extended",

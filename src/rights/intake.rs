@@ -168,9 +168,12 @@ pub fn decide_review(
         ))
         .into());
     }
+    // `created_at` becomes the decision's time: an unverified request expires only once the
+    // person has had a month to relay the code ([`request::expire_stale`]), and the code goes
+    // out now, not when the message was read (a late decision must not expire at the next command).
     tx.run(
-        "UPDATE request SET kind = ?2, params = ?3, state = 'awaiting-verification' WHERE id = ?1",
-        &vals![req.id, kind.as_str(), params.to_string()]?,
+        "UPDATE request SET kind = ?2, params = ?3, state = 'awaiting-verification', created_at = ?4 WHERE id = ?1",
+        &vals![req.id, kind.as_str(), params.to_string(), clock.timestamp()]?,
     )?;
     audit::append(
         tx,

@@ -156,6 +156,7 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         out.busy = true;
         return Ok(out);
     };
+    sync_logs(db)?;
     let mut transport: Option<Transport> = None;
     let mut after = 0i64;
     // Letters for the outbox are written as a group and synced at once (`fsutil::place_synced`),
@@ -370,6 +371,56 @@ pub fn journal_path(store: &Path) -> PathBuf {
 
 fn journal_name(store: &Path) -> String {
     journal_path(store).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Make the commits that queued these letters durable before any letter tells of them. A SQLite
+/// store (and a company database attached to it) in WAL mode with `synchronous = NORMAL` syncs its
+/// log only at the next checkpoint: a commit there survives a crash of dsr, but a power loss
+/// could still undo it, after the letter saying it was done had gone. Syncing the log files' data
+/// (the pages are the kernel's, whichever descriptor syncs them) closes that window: one
+/// `fdatasync` a flush. PostgreSQL's commits are durable when they return.
+/// The logs synced.
+fn sync_logs(db: &dyn Db) -> anyhow::Result<Vec<String>> {
+    let mut synced = Vec::new();
+    if db.dialect() != crate::store::db::Dialect::Sqlite {
+        return Ok(synced);
+    }
+    let files: Vec<String> = db.all("SELECT file FROM pragma_database_list WHERE file <> ''", &[], |r| r.get(0))?;
+    for file in files {
+        let log = format!("{file}-wal");
+        match File::open(&log) {
+            Ok(f) => f.sync_data().with_context(|| format!("cannot sync {log}"))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot sync {log}"))),
+        }
+        synced.push(log);
+    }
+    Ok(synced)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store's log and an attached company database's log are both synced before letters go.
+    #[test]
+    fn the_logs_of_the_store_and_its_company_database_are_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let company = dir.path().join("company.sqlite");
+        let c = rusqlite::Connection::open(&company).unwrap();
+        c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER) STRICT").unwrap();
+        let store = crate::store::create(&dir.path().join("dsr.sqlite"), false, |_| Ok(())).unwrap();
+        store.conn.execute("ATTACH DATABASE ?1 AS company", [company.to_str().unwrap()]).unwrap();
+        store
+            .conn
+            .execute_batch("INSERT INTO company.t VALUES (1); INSERT INTO store_meta (key, value) VALUES ('x', 'y')")
+            .unwrap();
+        let synced = sync_logs(&store.conn).unwrap();
+        let names: Vec<String> =
+            synced.iter().map(|p| Path::new(p).file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["dsr.sqlite-wal", "company.sqlite-wal"]);
+    }
 }
 
 /// Append a line to the journal unless a run that died after writing it already did.

@@ -14,13 +14,18 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::store::db::{Conn, Db, Dialect};
 use crate::vals;
 use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
+
+mod files;
+
+pub use files::journal_path;
+use files::{append_journal, journal_name, sync_logs};
 
 use crate::audit;
 use crate::clock::Clock;
@@ -360,105 +365,6 @@ fn record_in(tx: &dyn Db, clock: &Clock, item: &Item, transport: &str, reference
         }
     }
     Ok(())
-}
-
-/// The erasure journal beside a store: `STORE.erasures`.
-pub fn journal_path(store: &Path) -> PathBuf {
-    let mut p = store.as_os_str().to_owned();
-    p.push(".erasures");
-    PathBuf::from(p)
-}
-
-fn journal_name(store: &Path) -> String {
-    journal_path(store).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// Make the commits that queued these letters durable before any letter tells of them. A SQLite
-/// store (and a company database attached to it) in WAL mode with `synchronous = NORMAL` syncs its
-/// log only at the next checkpoint: a commit there survives a crash of dsr, but a power loss
-/// could still undo it, after the letter saying it was done had gone. Syncing the log files' data
-/// (the pages are the kernel's, whichever descriptor syncs them) closes that window: one
-/// `fdatasync` a flush. PostgreSQL's commits are durable when they return.
-/// The logs synced.
-fn sync_logs(db: &dyn Db) -> anyhow::Result<Vec<String>> {
-    let mut synced = Vec::new();
-    if db.dialect() != crate::store::db::Dialect::Sqlite {
-        return Ok(synced);
-    }
-    let files: Vec<String> = db.all("SELECT file FROM pragma_database_list WHERE file <> ''", &[], |r| r.get(0))?;
-    for file in files {
-        let log = format!("{file}-wal");
-        match File::open(&log) {
-            Ok(f) => f.sync_data().with_context(|| format!("cannot sync {log}"))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot sync {log}"))),
-        }
-        synced.push(log);
-    }
-    Ok(synced)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The store's log and an attached company database's log are both synced before letters go.
-    #[test]
-    fn the_logs_of_the_store_and_its_company_database_are_synced() {
-        let dir = tempfile::tempdir().unwrap();
-        let company = dir.path().join("company.sqlite");
-        let c = rusqlite::Connection::open(&company).unwrap();
-        c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)).unwrap();
-        c.execute_batch("CREATE TABLE t (x INTEGER) STRICT").unwrap();
-        let store = crate::store::create(&dir.path().join("dsr.sqlite"), false, |_| Ok(())).unwrap();
-        store.conn.execute("ATTACH DATABASE ?1 AS company", [company.to_str().unwrap()]).unwrap();
-        store
-            .conn
-            .execute_batch("INSERT INTO company.t VALUES (1); INSERT INTO store_meta (key, value) VALUES ('x', 'y')")
-            .unwrap();
-        let synced = sync_logs(&store.conn).unwrap();
-        let names: Vec<String> =
-            synced.iter().map(|p| Path::new(p).file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert_eq!(names, ["dsr.sqlite-wal", "company.sqlite-wal"]);
-    }
-}
-
-/// Append a line to the journal unless a run that died after writing it already did.
-fn append_journal(store: &Path, line: &[u8]) -> anyhow::Result<()> {
-    let path = journal_path(store);
-    let line = String::from_utf8_lossy(line);
-    if journal_tail(&path)?.lines().any(|l| l == line) {
-        return Ok(());
-    }
-    let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-    writeln!(f, "{line}")?;
-    // The data (and the size it needs to be read back), not the file's times.
-    f.sync_data()?;
-    Ok(())
-}
-
-/// The journal's last 64 KiB (hundreds of lines): where a line written by a run that died
-/// before recording it stands, since the next run delivers the queue in order, that line
-/// first. Reading the whole journal would cost every erasure more as the years' lines grow.
-fn journal_tail(path: &Path) -> anyhow::Result<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    const TAIL: u64 = 64 * 1024;
-    let mut f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let len = f.metadata()?.len();
-    let from = len.saturating_sub(TAIL);
-    f.seek(SeekFrom::Start(from))?;
-    let mut bytes = Vec::with_capacity(TAIL.min(len) as usize);
-    f.read_to_end(&mut bytes)?;
-    if from > 0 {
-        // The first line, cut by the seek, is left out.
-        let whole = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
-        bytes.drain(..whole);
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Queued items of one request that are not delivered yet, for `request show`.

@@ -5,21 +5,19 @@
 
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::audit;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::keys::Keys;
 use crate::store::db::{Db, Row};
-use crate::subject::{self, Identifier, Resolution};
 use crate::vals;
 
 pub mod decide;
 mod next;
+mod open;
 mod transitions;
 
 pub use next::next_action;
+pub use open::{next_number, open, open_for_review, NewRequest};
 pub use transitions::*;
 
 /// The rights a request can ask for.
@@ -272,150 +270,6 @@ pub fn load(conn: &dyn Db, id: &str) -> anyhow::Result<Request> {
     let id = parse_id(id)?;
     conn.first(&format!("SELECT {COLUMNS} FROM request WHERE id = ?1"), &vals![id]?, Request::from_row)?
         .ok_or_else(|| Error::UnknownRequest(id).into())
-}
-
-/// What to open a request with.
-pub struct NewRequest<'a> {
-    pub kind: Kind,
-    pub identifier: &'a Identifier,
-    pub given: &'a str,
-    pub channel: Channel,
-    pub received_on: NaiveDate,
-    /// What the request asks (fields to correct, ground, purpose...).
-    pub params: serde_json::Value,
-}
-
-/// Open a request, or return the open one for the same person and right. `person` is the
-/// resolved person, or None when the identifier named no one.
-pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> anyhow::Result<(Request, bool)> {
-    open_as(conn, clock, keys, new, new.kind.as_str(), "awaiting-verification")
-}
-
-/// Open a request the officer must review before anything is sent (`dsr intake`: a message that
-/// asks for a right but not clearly which, or without the details it needs): state
-/// `needs-review`, received on the message's date, its kind `new.kind` when `clear`, else
-/// `unclear`. A request in review already open for the same person and kind is the same request;
-/// for a clear right, so is an ordinary request of that right still open (returned as it is, not
-/// in review: the caller leaves the message for the officer with it).
-pub fn open_for_review(
-    conn: &dyn Db,
-    clock: &Clock,
-    keys: &Keys,
-    new: &NewRequest<'_>,
-    clear: bool,
-) -> anyhow::Result<(Request, bool)> {
-    open_as(conn, clock, keys, new, if clear { new.kind.as_str() } else { UNCLEAR }, "needs-review")
-}
-
-fn open_as(
-    conn: &dyn Db,
-    clock: &Clock,
-    keys: &Keys,
-    new: &NewRequest<'_>,
-    kind: &str,
-    state: &str,
-) -> anyhow::Result<(Request, bool)> {
-    let today = clock.now().date_naive();
-    if new.received_on > today {
-        return Err(Error::invalid("--received", "the date of receipt cannot be in the future").into());
-    }
-    let person = match subject::resolve(conn, new.identifier)? {
-        Resolution::Found(s) => Some(s.person_id),
-        Resolution::NotFound => None,
-        Resolution::Ambiguous(c) => {
-            return Err(Error::Ambiguous { kind: new.identifier.kind(), people: c.len() }.into())
-        }
-    };
-    let (kind_name, value) = identifier_parts(new.identifier);
-    let pseudonym = match person {
-        Some(p) => keys.person(p),
-        None => keys.identifier(kind_name, value),
-    };
-    // A request in review is found only by another message in review: the officer's own
-    // opening of a right is an ordinary request. A message in review for a right the person
-    // already has an ordinary request open for finds that request (first), so that a follow-up
-    // message opens no second request the officer could only close by refusing it.
-    let states = match (state, kind) {
-        ("needs-review", UNCLEAR) => "('needs-review')",
-        ("needs-review", _) => "('needs-review', 'awaiting-verification', 'verified')",
-        _ => "('awaiting-verification', 'verified')",
-    };
-    let existing = conn.first(
-        &format!(
-            "SELECT {COLUMNS} FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
-             AND state IN {states} ORDER BY state = 'needs-review', created_at LIMIT 1"
-        ),
-        &vals![pseudonym, kind]?,
-        Request::from_row,
-    )?;
-    if let Some(r) = existing {
-        return Ok((r, false));
-    }
-    let year = today.format("%Y").to_string().parse::<i64>()?;
-    let (seq, id) = next_number(conn, year)?;
-    let due = due_date(new.received_on, 1);
-    if let Some(p) = person {
-        crate::store::personal::DataMap::load(conn)?.anchor(conn, p, &clock.timestamp())?;
-    }
-    conn.run(
-        "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
-                              received_on, due_on, state, created_at, params)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?12, ?13)",
-        &vals![
-            id,
-            year,
-            seq,
-            kind,
-            kind_name,
-            new.given,
-            person,
-            pseudonym,
-            new.channel.as_str(),
-            new.received_on,
-            due,
-            clock.timestamp(),
-            new.params.to_string(),
-            state
-        ]?,
-    )?;
-    audit::append(
-        conn,
-        clock,
-        Some(&id),
-        Some(&pseudonym),
-        "request-opened",
-        if state == "needs-review" {
-            json!({"right": kind, "state": state, "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()})
-        } else {
-            json!({"right": kind, "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()})
-        },
-    )?;
-    Ok((load(conn, &id)?, true))
-}
-
-/// The next request number of `year` and its id (`DSR-YEAR-NNNN`), inside the transaction
-/// that opens the request. Numbers have no gaps: a request that is rolled back gives its number
-/// to the next. SQLite lets one writer in at a time; on PostgreSQL the transaction first locks
-/// the audit trail's head row, which it would lock anyway to record the opening, so two
-/// officers (or an officer and cron) take numbers one after the other. A row lock, not an
-/// advisory one: PostgreSQL-compatible distributed engines support `SELECT ... FOR UPDATE`.
-pub fn next_number(conn: &dyn crate::store::db::Db, year: i64) -> anyhow::Result<(i64, String)> {
-    if conn.dialect() == crate::store::db::Dialect::Postgres {
-        conn.run("SELECT 1 FROM store_meta WHERE key = 'audit-head' FOR UPDATE", &[])?;
-    }
-    let seq: i64 = conn
-        .first("SELECT coalesce(max(seq), 0) + 1 FROM request WHERE year = ?1", &[year.into()], |r| r.get(0))?
-        .unwrap_or(1);
-    Ok((seq, format!("DSR-{year}-{seq:04}")))
-}
-
-fn identifier_parts(id: &Identifier) -> (&'static str, &str) {
-    match id {
-        Identifier::Email(v) => ("email", v),
-        Identifier::Customer(v) => ("customer", v),
-        Identifier::Phone(v) => ("phone", v),
-        Identifier::Cookie(v) => ("cookie", v),
-    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -18,6 +18,9 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::Request;
 
+mod reply;
+pub use reply::{address_mac, matching, sent_to};
+
 /// id, code MAC, address MAC, expiry, failed tries, when first refused as expired.
 type ActiveChallenge = (i64, Vec<u8>, Vec<u8>, String, i64, Option<String>);
 
@@ -294,33 +297,6 @@ pub fn check_as(
         json!({"method": "email-code"}),
     )?;
     Ok(Outcome { verified: true, refused: None, tries_left: None, code_burned: false, person_locked: false })
-}
-
-/// Of the code candidates a reply carries, the one that is request `r`'s active code, if any.
-/// Nothing is recorded: the caller then checks that one (or, when none matches, the first, as
-/// one wrong try) with [`check`], which keeps tries, burning and locks as for a relayed code.
-pub fn matching(conn: &dyn Db, keys: &Keys, r: &Request, candidates: &[String]) -> anyhow::Result<Option<String>> {
-    let active: Option<(Vec<u8>, Vec<u8>)> = conn.first(
-        "SELECT code_mac, address_mac FROM challenge WHERE request_id = ?1 AND state = 'active'",
-        &vals![r.id]?,
-        |x| Ok((x.get(0)?, x.get(1)?)),
-    )?;
-    let Some((code_mac, address_mac)) = active else { return Ok(None) };
-    let asks = r.params.to_string();
-    Ok(candidates.iter().find(|c| keys.verify(&code_parts(r, &asks, &address_mac, c), &code_mac)).cloned())
-}
-
-/// The keyed hash of the address request `r`'s latest code went to (the audit trail compares
-/// it with a reply's sender without naming either).
-pub fn sent_to(conn: &dyn Db, r: &Request) -> anyhow::Result<Option<Vec<u8>>> {
-    conn.first("SELECT address_mac FROM challenge WHERE request_id = ?1 ORDER BY id DESC LIMIT 1", &vals![r.id]?, |x| {
-        x.get(0)
-    })
-}
-
-/// The keyed hash of an address as [`issue`] keeps it.
-pub fn address_mac(keys: &Keys, address: &str) -> Vec<u8> {
-    keys.mac(&[b"address", address.as_bytes()])
 }
 
 fn fail(

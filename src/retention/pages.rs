@@ -44,9 +44,10 @@ impl Runner<'_> {
         while start < end {
             let params = vals![cut, categories, start, start + step]?;
             let tx = self.conn.begin()?;
-            // Not waiting for each batch's log flush: a batch is whole or not at all either way,
-            // and one lost to a crash is deleted again by the next run. The run's last entry,
-            // committed as usual, flushes the log up to it, these batches included.
+            // Not waiting for each batch's log flush: a batch is whole or not at all either way
+            // (its progress count with it), and one lost to a crash is deleted again by the next
+            // run. The rule's audit entry, committed as usual after its last batch (`finish`),
+            // flushes the log up to it, these batches included.
             tx.run("SET LOCAL synchronous_commit = off", &[])?;
             let n = if children.is_empty() && unlink.is_empty() {
                 tx.run(&format!("DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64

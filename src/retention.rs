@@ -94,12 +94,18 @@ impl Runner<'_> {
         } else {
             format!("({cond}) AND {}", not_held(&self.map, table))
         };
+        let from = self.map.sql_name(table);
+        let pg = self.conn.dialect() == Dialect::Postgres;
+        // On PostgreSQL the rows held back for waiting requests are found once per rule (and again
+        // when the waiting requests change), not by each batch: see `pages.rs`.
+        let mut held_back = None;
         if personal && self.waiting {
-            if let Some(frozen) = expiry::not_frozen(&self.map, table) {
-                cond = format!("{cond} AND {frozen}");
+            match expiry::frozen(&self.map, table) {
+                Some(frozen) if pg && !self.dry_run && has_rowid(self.conn, &from)? => held_back = Some(frozen),
+                Some(frozen) => cond = format!("{cond} AND ({frozen}) IS NOT TRUE"),
+                None => {}
             }
         }
-        let from = self.map.sql_name(table);
         if self.dry_run {
             let db: &dyn Db = self.conn;
             return Ok(db.one(&format!("SELECT count(*) FROM {from} WHERE {cond}"), &vals![cut, categories]?, |r| {
@@ -113,9 +119,8 @@ impl Runner<'_> {
         // A batch's rows by where they are: SQLite's rowid (the table's own B-tree key), or
         // PostgreSQL's ctid (a row's place, found without an index; read and deleted in one
         // transaction, so it cannot move in between).
-        let pg = self.conn.dialect() == Dialect::Postgres;
         if pg {
-            return self.sweep_blocks(rule, &from, &cond, children, &unlink, cut, categories);
+            return self.sweep_blocks(rule, &from, &cond, held_back.as_deref(), children, &unlink, cut, categories);
         }
         let (place, temp) = ("rowid", "temp");
         let within = |rows: &str| format!("IN ({rows})");
@@ -339,6 +344,16 @@ fn finish(
         tx_box.commit()?;
     }
     Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
+}
+
+/// Whether a PostgreSQL table has dsr's `rowid` column (every table dsr made does; a company's own
+/// table in place need not).
+fn has_rowid(db: &dyn Db, from: &str) -> anyhow::Result<bool> {
+    db.one(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?1) AND attname = 'rowid' AND NOT attisdropped)",
+        &vals![from]?,
+        |r| r.get(0),
+    )
 }
 
 pub fn run(conn: &dyn Conn, clock: Clock, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<Summary> {

@@ -153,12 +153,19 @@ pub(super) const WAITING: &str =
     "SELECT person_id FROM request WHERE state IN ('needs-review', 'awaiting-verification', 'verified')
      AND kind IN ('access', 'export', 'rectify', 'unclear') AND person_id IS NOT NULL";
 
-/// The rows of `table` that are not frozen by a waiting request. The person's scope (the rows an
-/// answer shows) turned around: one small set of keys per statement, looked up per row, no join.
-pub(super) fn not_frozen(map: &DataMap, table: &str) -> Option<String> {
+/// The rows of `table` frozen by a waiting request: the person's scope (the rows an answer shows)
+/// turned around, one small set of keys per statement, looked up per row, no join. Retention
+/// keeps the rows for which it is not true (`(...) IS NOT TRUE`).
+pub(super) fn frozen(map: &DataMap, table: &str) -> Option<String> {
     let scope = map.scope(table)?;
-    Some(format!("({}) IS NOT TRUE", scope.filter.replace("= ?1", &format!("IN ({WAITING})"))))
+    Some(scope.filter.replace("= ?1", &format!("IN ({WAITING})")))
 }
+
+/// What changes when a request starts or stops holding rows back: how many wait, and the
+/// newest's opening (one closed and another opened in between still changes the second).
+pub(super) const WAITING_NOW: &str =
+    "SELECT count(*) || '/' || coalesce(max(created_at), '') FROM request WHERE state IN ('needs-review', 'awaiting-verification', 'verified')
+     AND kind IN ('access', 'export', 'rectify', 'unclear') AND person_id IS NOT NULL";
 
 /// Per waiting person, how many rows matching `cond` (with ?1 the cut-off) were held back.
 pub(super) fn held_query(map: &DataMap, table: &str, cond: &str) -> Option<String> {

@@ -17,6 +17,7 @@ impl Runner<'_> {
         rule: &str,
         from: &str,
         cond: &str,
+        held_back: Option<&str>,
         children: &[(String, String)],
         unlink: &[(String, String)],
         cut: &str,
@@ -37,6 +38,19 @@ impl Runner<'_> {
         // Each range planned with its own bounds (a TID range scan), not one generic plan.
         db.run("SET plan_cache_mode = force_custom_plan", &[])?;
         let range = "ctid >= format('(%s,0)', ?3::bigint)::tid AND ctid < format('(%s,0)', ?4::bigint)::tid";
+        // The rows held back for people waiting for an answer (`expiry::frozen`), by their rowid,
+        // found once and again only when the waiting requests change: as a condition of every
+        // batch, PostgreSQL built the whole set again for each (46 of a batch's 50 ms with 3,000
+        // people waiting). A rowid does not change when a row is updated; new rows are not expired.
+        let mut waiting_seen: Option<String> = None;
+        let cond = match held_back {
+            Some(_) => {
+                db.run("CREATE TEMP TABLE IF NOT EXISTS retention_held (rowid bigint PRIMARY KEY)", &[])?;
+                format!("({cond}) AND NOT EXISTS (SELECT 1 FROM pg_temp.retention_held h WHERE h.rowid = {from}.rowid)")
+            }
+            None => cond.to_owned(),
+        };
+        let cond = cond.as_str();
         let mut total = 0;
         let mut start = 0i64;
         // Pages added while the run goes are walked too (their rows are new, rarely expired).
@@ -49,6 +63,20 @@ impl Runner<'_> {
             // run. The rule's audit entry, committed as usual after its last batch (`finish`),
             // flushes the log up to it, these batches included.
             tx.run("SET LOCAL synchronous_commit = off", &[])?;
+            if let Some(frozen) = held_back {
+                let now: String = (&*tx as &dyn Db).one(super::expiry::WAITING_NOW, &[], |r| r.get(0))?;
+                if waiting_seen.as_deref() != Some(now.as_str()) {
+                    tx.run("DELETE FROM pg_temp.retention_held", &[])?;
+                    tx.run(
+                        &format!(
+                            "INSERT INTO pg_temp.retention_held SELECT rowid FROM {from} WHERE {frozen} ON CONFLICT DO NOTHING"
+                        ),
+                        &[],
+                    )?;
+                    tx.run("ANALYZE pg_temp.retention_held", &[])?;
+                    waiting_seen = Some(now);
+                }
+            }
             let n = if children.is_empty() && unlink.is_empty() {
                 tx.run(&format!("DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
             } else {

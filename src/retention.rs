@@ -101,7 +101,7 @@ impl Runner<'_> {
         let mut held_back = None;
         if personal && self.waiting {
             match expiry::frozen(&self.map, table) {
-                Some(frozen) if pg && !self.dry_run && has_rowid(self.conn, &from)? => held_back = Some(frozen),
+                Some(frozen) if pg && !self.dry_run && pages::has_rowid(self.conn, &from)? => held_back = Some(frozen),
                 Some(frozen) => cond = format!("{cond} AND ({frozen}) IS NOT TRUE"),
                 None => {}
             }
@@ -344,16 +344,6 @@ fn finish(
         tx_box.commit()?;
     }
     Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
-}
-
-/// Whether a PostgreSQL table has dsr's `rowid` column (every table dsr made does; a company's own
-/// table in place need not).
-fn has_rowid(db: &dyn Db, from: &str) -> anyhow::Result<bool> {
-    db.one(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?1) AND attname = 'rowid' AND NOT attisdropped)",
-        &vals![from]?,
-        |r| r.get(0),
-    )
 }
 
 pub fn run(conn: &dyn Conn, clock: Clock, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<Summary> {

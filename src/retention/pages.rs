@@ -115,3 +115,13 @@ impl Runner<'_> {
         Ok(total)
     }
 }
+
+/// Whether a PostgreSQL table has dsr's `rowid` column (every table dsr made does; a company's own
+/// table in place need not).
+pub(super) fn has_rowid(db: &dyn Db, from: &str) -> anyhow::Result<bool> {
+    db.one(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?1) AND attname = 'rowid' AND NOT attisdropped)",
+        &vals![from]?,
+        |r| r.get(0),
+    )
+}

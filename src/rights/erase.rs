@@ -169,24 +169,54 @@ fn own_records() -> Vec<Step> {
     ]
 }
 
+/// What a plan's fingerprint covers.
+#[derive(Clone, Copy, PartialEq)]
+enum Covers {
+    /// Every row the plan touches: a plan stored now and applied later is checked against it.
+    Rows,
+    /// Each step and its count: for a plan applied in the transaction that makes it (`erase REQ
+    /// --yes` with no plan stored before), where nothing can change between the two.
+    Counts,
+}
+
 /// Make the plan for a person: counts and a fingerprint of every row it touches.
 pub fn plan(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
-    make_plan(conn, s, created_at, false)
+    make_plan(conn, s, created_at, false, Covers::Rows)
+}
+
+/// The plan for a person, made in the write transaction that applies it: counts, and a
+/// fingerprint of each step and its count (the person's rows are not read for it).
+pub fn plan_applied_at_once(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
+    make_plan(conn, s, created_at, false, Covers::Counts)
 }
 
 /// The plan retention makes for an ended contract of a person with a consent on record.
 pub fn plan_keeping_consent(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
-    make_plan(conn, s, created_at, true)
+    make_plan(conn, s, created_at, true, Covers::Rows)
 }
 
-fn make_plan(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) -> anyhow::Result<Plan> {
+fn make_plan(
+    conn: &dyn Db,
+    s: &Subject,
+    created_at: &str,
+    keeps_consent: bool,
+    covers: Covers,
+) -> anyhow::Result<Plan> {
     let map = DataMap::load(conn)?;
     let mut steps = steps(conn, &map, s, keeps_consent)?;
     let mut hash = Sha256::new();
     for st in &mut steps {
         let from = map.sql_name(&st.table);
-        let sql = format!("SELECT * FROM {from} WHERE {} ORDER BY {}", st.filter, map.row_order(conn, &st.table));
         hash.update(st.table.as_bytes());
+        if covers == Covers::Counts {
+            let sql = format!("SELECT count(*) FROM {from} WHERE {}", st.filter);
+            let n: i64 = conn.one(&sql, &vals![s.person_id]?, |r| r.get(0))?;
+            st.rows = u64::try_from(n)?;
+            hash.update(st.action.as_bytes());
+            hash.update(st.rows.to_le_bytes());
+            continue;
+        }
+        let sql = format!("SELECT * FROM {from} WHERE {} ORDER BY {}", st.filter, map.row_order(conn, &st.table));
         st.rows = match conn.sqlite() {
             Some(sqlite) => {
                 let mut stmt = sqlite.prepare_cached(&sql)?;

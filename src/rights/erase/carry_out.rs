@@ -69,7 +69,7 @@ pub fn confirmed(
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
     let tx = store.begin()?;
-    let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_in(&*tx, clock, req, s)?;
+    let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_to_apply(&*tx, clock, req, s)?;
     if had_plan && changed {
         tx.commit()?;
         return Ok(Confirmed::Stale(plan));

@@ -93,8 +93,29 @@ pub fn refresh(conn: &dyn Conn, clock: &Clock, req: &Request, s: &Subject) -> an
 
 /// [`refresh`], in the caller's transaction.
 pub(super) fn refresh_in(conn: &dyn Db, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
+    refresh_with(conn, clock, req, s, super::plan)
+}
+
+/// [`refresh_in`] for a plan applied in this transaction (`erase REQ --yes`): with no plan
+/// stored before, nothing can differ between the plan made and the plan applied, so it is
+/// fingerprinted by its steps and counts without reading the person's rows; a stored plan is
+/// compared with a full one, as in [`refresh_in`].
+pub(super) fn refresh_to_apply(conn: &dyn Db, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
+    if stored(conn, &req.id)?.is_some() {
+        return refresh_in(conn, clock, req, s);
+    }
+    refresh_with(conn, clock, req, s, super::plan_applied_at_once)
+}
+
+fn refresh_with(
+    conn: &dyn Db,
+    clock: &Clock,
+    req: &Request,
+    s: &Subject,
+    make: fn(&dyn Db, &Subject, &str) -> anyhow::Result<Plan>,
+) -> anyhow::Result<Refreshed> {
     refuse_legal_claims(conn, s)?;
-    let fresh = super::plan(conn, s, &clock.timestamp())?;
+    let fresh = make(conn, s, &clock.timestamp())?;
     let before = stored(conn, &req.id)?;
     let changed = before.as_ref().is_none_or(|p| !super::same(&p.plan, &fresh));
     if changed {

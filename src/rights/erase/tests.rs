@@ -168,3 +168,22 @@ fn a_legal_claims_hold_keeps_the_map_s_path_to_the_held_rows() {
         .unwrap();
     assert_eq!(left, "- Utrecht");
 }
+
+/// A plan applied in the transaction that makes it counts the same rows, step for step, as the
+/// plan made to be stored; its fingerprint covers the steps and counts, not the rows, so it is
+/// never taken for the stored kind (and a change of count changes it).
+#[test]
+fn a_plan_applied_at_once_counts_what_the_stored_plan_counts() {
+    let store = store();
+    let s = Subject { person_id: 1, customer_id: None };
+    let full = plan(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    let at_once = super::plan_applied_at_once(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    assert_eq!(summary(&at_once), summary(&full));
+    assert_eq!((at_once.deleted, at_once.kept), (full.deleted, full.kept));
+    assert_ne!(at_once.fingerprint, full.fingerprint);
+    assert!(!super::same(&at_once, &full));
+    store.conn.execute("INSERT INTO visit_log VALUES (5, 10, '10.0.0.1')", []).unwrap();
+    let more = super::plan_applied_at_once(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    assert_ne!(more.fingerprint, at_once.fingerprint);
+    assert_eq!(apply(&store.conn, &s, &more).unwrap(), 7);
+}

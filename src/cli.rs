@@ -43,22 +43,35 @@ pub fn command() -> clap::Command {
 /// The clap command for man pages, which carry the environment and exit codes as sections.
 pub fn page_command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command()
+    PageCli::command()
 }
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "dsr",
-    version,
-    about = "Answer GDPR data-subject-rights requests on a local SQLite customer store",
-    propagate_version = true
-)]
-pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
-    #[command(subcommand)]
-    pub command: Command,
+/// [`command`] with every command's arguments in place (see [`Command`]): for completions and
+/// for the command named in a usage error.
+pub fn full_command() -> clap::Command {
+    page_command().after_help(format!("{ENVIRONMENT}\n\nExit codes:\n{}", crate::exit::help_table()))
 }
+
+macro_rules! cli {
+    ($name:ident, $command:ident) => {
+        #[derive(Debug, Parser)]
+        #[command(
+            name = "dsr",
+            version,
+            about = "Answer GDPR data-subject-rights requests on a local SQLite customer store",
+            propagate_version = true
+        )]
+        pub struct $name {
+            #[command(flatten)]
+            pub global: Global,
+            #[command(subcommand)]
+            pub command: $command,
+        }
+    };
+}
+
+cli!(Cli, Command);
+cli!(PageCli, PageCommand);
 
 #[derive(Debug, Args)]
 pub struct Global {
@@ -83,8 +96,16 @@ pub enum ColorChoice {
     Never,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum Command {
+// The commands, defined once for two trees: `Command` parses, with each command's arguments
+// built only when it runs or shows its help (building all of them cost every dsr process about a
+// millisecond); `PageCommand` has them all, for completions, man pages and the names in usage
+// errors. The doc comments of argument structs are plain comments, since a deferred command
+// would take such a struct's doc as its own `about`.
+macro_rules! commands {
+    ($(#[$attr:meta])* $name:ident) => {
+        #[derive(Debug, Subcommand)]
+        $(#[$attr])*
+        pub enum $name {
     /// Create a new store, optionally filled from an embedded company fixture
     Init(InitArgs),
     /// Check whether the store holds data on a person: records per category (internal, not a request)
@@ -154,7 +175,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+        }
+    };
 }
+
+commands!(
+    #[command(defer = true)]
+    Command
+);
+commands!(PageCommand);
 
 #[derive(Debug, Args)]
 #[command(after_help = "The PostgreSQL store is made new (a schema of that name must not exist) and filled in one \
@@ -269,7 +298,7 @@ impl FixtureName {
     }
 }
 
-/// One way to name the person.
+// One way to name the person.
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct SubjectArgs {
@@ -361,7 +390,7 @@ pub struct AccessArgs {
     pub force: bool,
 }
 
-/// Archive encryption. The passphrase is never a flag value.
+// Archive encryption. The passphrase is never a flag value.
 #[derive(Debug, Args)]
 pub struct CryptArgs {
     /// Encrypt every entry with AES-256; a generated passphrase (160 bits) is shown once on stderr
@@ -407,7 +436,7 @@ pub struct ExportArgs {
     pub jobs: Option<u16>,
 }
 
-/// How a request came in.
+// How a request came in.
 #[derive(Debug, Args)]
 pub struct OpenArgs {
     /// Date the request was received, if earlier than today (YYYY-MM-DD)

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{OpenArgs, SubjectArgs};
 
-/// Confirmation for changes: asked on a terminal; scripts pass --yes.
+// Confirmation for changes: asked on a terminal; scripts pass --yes.
 #[derive(Debug, Args)]
 pub struct YesArgs {
     /// Apply without asking (required when stdin is not a terminal)
@@ -205,7 +205,7 @@ pub enum RetentionCommand {
     },
 }
 
-/// `dsr import TABLE FILE` (docs/import.md).
+// `dsr import TABLE FILE` (docs/import.md).
 #[derive(Debug, Args)]
 #[command(after_help = "Rows are matched on the source's key (the table's [table.import] key, else its key): a new \
 key is added, a changed row updated, the same row left alone. Fields are checked and normalised as rectify \
@@ -242,7 +242,7 @@ pub enum ImportFormat {
     Jsonl,
 }
 
-/// `dsr tasks` (docs/tasks.md).
+// `dsr tasks` (docs/tasks.md).
 #[derive(Debug, Args)]
 #[command(after_help = "Every rectification, erasure, restriction and objection gives each system of the company \
 file ([[system]]) that keeps a copy of a touched table one task, with the source keys of the rows (and for a \

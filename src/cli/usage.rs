@@ -20,7 +20,7 @@ pub enum Parsed {
 pub fn parse() -> anyhow::Result<Parsed> {
     use clap::FromArgMatches;
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let command = with_store_fields(super::command().color(color(&args)), &args);
+    let command = with_store_fields(&args).color(color(&args));
     let parsed = command.try_get_matches_from(&args).and_then(|m| super::Cli::from_arg_matches(&m));
     match parsed {
         Ok(cli) => Ok(Parsed::Run(Box::new(cli))),
@@ -32,12 +32,15 @@ pub fn parse() -> anyhow::Result<Parsed> {
     }
 }
 
-/// `dsr rectify`'s help lists the fields of the store's data map when the store (`--db`, else
-/// `DSR_DB`, else `dsr.sqlite`) can be read; otherwise the static text stays.
-fn with_store_fields(command: clap::Command, args: &[std::ffi::OsString]) -> clap::Command {
+/// The command to parse with: `dsr rectify`'s help lists the fields of the store's data map when
+/// the store (`--db`, else `DSR_DB`, else `dsr.sqlite`) can be read; otherwise the static text
+/// stays. That command is changed before it is built, so it comes from the full tree (a
+/// deferred one would build over the change).
+fn with_store_fields(args: &[std::ffi::OsString]) -> clap::Command {
     if !args.iter().skip(1).any(|a| a == "rectify") {
-        return command;
+        return super::command();
     }
+    let command = super::full_command();
     let mut db = std::env::var_os("DSR_DB").unwrap_or_else(|| "dsr.sqlite".into());
     let mut words = args.iter().skip(1).take_while(|a| *a != "--");
     while let Some(word) = words.next() {
@@ -179,7 +182,7 @@ fn known_shape(typed: &str) -> Option<&str> {
 /// The subcommand named on the command line (`dsr request extend`), from the definitions: only
 /// words that are names of subcommands are taken.
 fn command_path(args: &[std::ffi::OsString]) -> String {
-    let mut command = super::command();
+    let mut command = super::full_command();
     let mut path = vec!["dsr".to_owned()];
     for arg in args.iter().skip(1).map(|a| a.to_string_lossy()) {
         if arg == "--" {

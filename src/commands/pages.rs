@@ -13,7 +13,7 @@ use crate::register::Register;
 
 /// Print a completion script; the register's codes are offered where a flag takes one.
 pub fn completions(db: &Path, shell: clap_complete::Shell, out: &Output) -> anyhow::Result<Code> {
-    let mut cmd = crate::cli::command();
+    let mut cmd = crate::cli::full_command();
     if let Some(register) = read_register(db) {
         cmd = with_codes(cmd, &register);
     }

@@ -74,7 +74,9 @@ person_rows_sql() {
 }
 
 # erase_sql ID: the deletes and updates of the customer's erasure, as dsr's plan makes them
-# (inside the caller's transaction).
+# (inside the caller's transaction): the company's tables, and dsr's records of the person that
+# every erasure clears (officers' notes and corrections of their requests; the requests keep only
+# their pseudonym).
 erase_sql() {
   local id=$1
   local c="(SELECT id FROM customer WHERE customer_number = '$id')"
@@ -91,6 +93,10 @@ erase_sql() {
     DELETE FROM payment_method WHERE customer_id IN $c; DELETE FROM domain WHERE customer_id IN $c;
     DELETE FROM service WHERE customer_id IN $c; DELETE FROM login_account WHERE customer_id IN $c;
     DELETE FROM crash_report WHERE person_id IN $p; DELETE FROM email_address WHERE person_id IN $p; DELETE FROM phone_number WHERE person_id IN $p;
+    DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id IN $p);
+    DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE person_id IN $p);
+    UPDATE request SET subject_given = NULL, params = '{}', outcome = NULL, extension_reason = CASE WHEN extension_reason IS NULL THEN NULL ELSE '(erased)' END,
+      rejection_note = NULL, verification_ref = NULL, delivery_ref = NULL, person_id = NULL WHERE person_id IN $p;
     CREATE TEMP TABLE gone AS SELECT person_id FROM customer WHERE customer_number = '$id';
     DELETE FROM customer WHERE customer_number = '$id'; DELETE FROM person WHERE id IN (SELECT person_id FROM gone);"
 }

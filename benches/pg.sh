@@ -8,6 +8,8 @@
 # processes on the PostgreSQL store against the lower bound of the same reads by hand-written
 # SQL in one `psql` process, and prints a Markdown table and the server's settings.
 #
+# RETENTION_BATCH=N runs `retention run --batch N` (default: its own default).
+#
 # The server: $DSR_BENCH_PG, else $DSR_TEST_PG, else a throw-away cluster started with
 # tests/pg-cluster.sh under target/bench/pg (stopped and removed at the end).
 set -euo pipefail
@@ -144,7 +146,7 @@ t1=$(now_ms)
 ret_sql_vacuum_ms=$((t1 - t0))
 psql_ -c "DROP SCHEMA IF EXISTS $raw CASCADE" >/dev/null
 t0=$(now_ms)
-(cd "$work" && DSR_NOW=$ret_now "$dsr" --db "$url" -q --json retention run >"$work/ret.json")
+(cd "$work" && DSR_NOW=$ret_now "$dsr" --db "$url" -q --json retention run ${RETENTION_BATCH:+--batch "$RETENTION_BATCH"} >"$work/ret.json")
 t1=$(now_ms)
 ret_ms=$((t1 - t0))
 ret_rule_ms=$(python3 -c 'import json,sys; r=[x for x in json.load(open(sys.argv[1]))["rules"] if x["rule"]=="server-logs"][0]; print(round(r["seconds"]*1000))' "$work/ret.json")

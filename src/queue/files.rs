@@ -49,26 +49,36 @@ pub(super) fn sync_logs(db: &dyn Db) -> anyhow::Result<Vec<String>> {
 /// Append a line to the journal unless a run that died after writing it already did.
 pub(super) fn append_journal(store: &Path, line: &[u8]) -> anyhow::Result<()> {
     let path = journal_path(store);
-    let line = String::from_utf8_lossy(line);
-    if journal_tail(&path)?.lines().any(|l| l == line) {
+    if has_line(&journal_tail(&path)?, line) {
         return Ok(());
     }
     let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-    writeln!(f, "{line}")?;
+    let mut whole = Vec::with_capacity(line.len() + 1);
+    whole.extend_from_slice(line);
+    whole.push(b'\n');
+    f.write_all(&whole)?;
     // The data (and the size it needs to be read back), not the file's times.
     f.sync_data()?;
     Ok(())
 }
 
+/// Whether `text` holds `line` as one whole line (a byte search: no copy, no UTF-8 check).
+fn has_line(text: &[u8], line: &[u8]) -> bool {
+    memchr::memmem::find_iter(text, line).any(|at| {
+        let end = at + line.len();
+        (at == 0 || text[at - 1] == b'\n') && (end == text.len() || text[end] == b'\n' || text[end] == b'\r')
+    })
+}
+
 /// The journal's last 64 KiB (hundreds of lines): where a line written by a run that died
 /// before recording it stands, since the next run delivers the queue in order, that line
 /// first. Reading the whole journal would cost every erasure more as the years' lines grow.
-fn journal_tail(path: &Path) -> anyhow::Result<String> {
+fn journal_tail(path: &Path) -> anyhow::Result<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     const TAIL: u64 = 64 * 1024;
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e.into()),
     };
     let len = f.metadata()?.len();
@@ -81,12 +91,24 @@ fn journal_tail(path: &Path) -> anyhow::Result<String> {
         let whole = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
         bytes.drain(..whole);
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal line counts as written only as a whole line of the journal.
+    #[test]
+    fn a_line_is_found_only_whole() {
+        let journal = b"{\"request\":\"DSR-2026-0001\"}\n{\"request\":\"DSR-2026-0002\"}\r\n";
+        assert!(has_line(journal, b"{\"request\":\"DSR-2026-0001\"}"));
+        assert!(has_line(journal, b"{\"request\":\"DSR-2026-0002\"}"));
+        assert!(!has_line(journal, b"\"request\":\"DSR-2026-0001\"}"));
+        assert!(!has_line(journal, b"{\"request\":\"DSR-2026-000"));
+        assert!(!has_line(b"", b"x"));
+        assert!(has_line(b"x", b"x"));
+    }
 
     /// The store's log and an attached company database's log are both synced before letters go.
     #[test]

@@ -204,14 +204,16 @@ fn make_plan(
 ) -> anyhow::Result<Plan> {
     let map = DataMap::load(conn)?;
     let mut steps = steps(conn, &map, s, keeps_consent)?;
+    let counts = match covers {
+        Covers::Counts => Some(count_steps(conn, &map, s, &steps)?),
+        Covers::Rows => None,
+    };
     let mut hash = Sha256::new();
-    for st in &mut steps {
+    for (i, st) in steps.iter_mut().enumerate() {
         let from = map.sql_name(&st.table);
         hash.update(st.table.as_bytes());
-        if covers == Covers::Counts {
-            let sql = format!("SELECT count(*) FROM {from} WHERE {}", st.filter);
-            let n: i64 = conn.one(&sql, &vals![s.person_id]?, |r| r.get(0))?;
-            st.rows = u64::try_from(n)?;
+        if let Some(counts) = &counts {
+            st.rows = counts[i];
             hash.update(st.action.as_bytes());
             hash.update(st.rows.to_le_bytes());
             continue;
@@ -260,6 +262,31 @@ fn make_plan(
         steps,
         keeps_consent,
     })
+}
+
+/// Each step's rows, counted parents first (the steps run children first). A step over the
+/// whole of a table's rows of the person that counts none means the person has no rows there;
+/// the whole-table steps of its child tables, whose rows reach the person only through it,
+/// count none either and are not queried (a person without tickets has no ticket messages).
+/// Any other step is counted.
+fn count_steps(conn: &dyn Db, map: &DataMap, s: &Subject, steps: &[Step]) -> anyhow::Result<Vec<u64>> {
+    let mut counts = vec![0; steps.len()];
+    let mut empty: Vec<&str> = Vec::new();
+    for (i, st) in steps.iter().enumerate().rev() {
+        let whole = map.scope(&st.table).is_some_and(|scope| scope.filter == st.filter);
+        let parent = map.table(&st.table).and_then(|t| t.link.as_ref()).map(|l| l.parent.as_str());
+        if whole && parent.is_some_and(|p| empty.contains(&p)) {
+            empty.push(&st.table);
+            continue;
+        }
+        let sql = format!("SELECT count(*) FROM {} WHERE {}", map.sql_name(&st.table), st.filter);
+        let n: i64 = conn.one(&sql, &vals![s.person_id]?, |r| r.get(0))?;
+        counts[i] = u64::try_from(n)?;
+        if whole && n == 0 {
+            empty.push(&st.table);
+        }
+    }
+    Ok(counts)
 }
 
 /// A person's identifiers (addresses, numbers, cookie ids), read before their erasure so that

@@ -198,14 +198,11 @@ fn the_counted_plan_matches_the_full_plan_for_every_fixture_person() {
     for f in fixture::FIXTURES {
         let mut store = crate::store::Store::in_memory().unwrap();
         fixture::load(&mut store.conn, f, crate::clock::Clock::from_env().unwrap(), false).unwrap();
-        let people: Vec<i64> = store
-            .conn
-            .prepare("SELECT id FROM person")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let map = crate::store::personal::DataMap::load(&store.conn).unwrap();
+        let root = map.root().unwrap();
+        let sql = format!("SELECT {} FROM {}", root.key, root.sql_name());
+        let people: Vec<i64> =
+            store.conn.prepare(&sql).unwrap().query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
         assert!(people.len() > 5, "{}: {} people", f.name, people.len());
         for person_id in people {
             let s = Subject { person_id, customer_id: None };

@@ -915,14 +915,16 @@ fn eight_officers_opening_and_verifying_at_once_on_postgresql_get_unique_numbers
                         .unwrap()
                         .to_owned();
                     // Another officer's process may have been delivering the queue at that moment
-                    // and passed this letter by: `mail flush` delivers what is left.
+                    // and passed this letter by: `mail flush` delivers what is left, once no other
+                    // process holds the queue (on a busy machine that one may be slow to finish).
                     let mut code = outbox_code(&dir, &id);
-                    for _ in 0..20 {
-                        if code.is_some() {
-                            break;
-                        }
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+                    while code.is_none() && std::time::Instant::now() < deadline {
                         run(&["mail", "flush"]);
                         code = outbox_code(&dir, &id);
+                        if code.is_none() {
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                        }
                     }
                     let code = code.unwrap_or_else(|| panic!("no code letter for {id}"));
                     let out = run(&["verify", &id, &code]);

@@ -97,7 +97,7 @@ impl Fields<'_> {
 /// The recorded head (count, hash). `lock` takes the head row for the rest of the
 /// transaction on PostgreSQL, where writers are not kept one at a time by the store itself:
 /// the next appender waits until this one commits, then reads the new head.
-fn head(conn: &dyn Db, lock: bool) -> anyhow::Result<(i64, String)> {
+pub(crate) fn head(conn: &dyn Db, lock: bool) -> anyhow::Result<(i64, String)> {
     let sql = if lock && conn.dialect() == Dialect::Postgres {
         "SELECT value FROM store_meta WHERE key = 'audit-head' FOR UPDATE"
     } else {

@@ -53,10 +53,8 @@ pub(super) fn append_journal(store: &Path, line: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-    let mut whole = Vec::with_capacity(line.len() + 1);
-    whole.extend_from_slice(line);
-    whole.push(b'\n');
-    f.write_all(&whole)?;
+    // One write: the line and its end together.
+    f.write_all(&[line, b"\n"].concat())?;
     // The data (and the size it needs to be read back), not the file's times.
     f.sync_data()?;
     Ok(())

@@ -390,6 +390,7 @@ fn prepare(
                 channel: Channel::Portal,
                 received_on: clock.now().date_naive(),
                 params: serde_json::json!({}),
+                resolved: Some(person.person_id),
             };
             let (req, _) = request::open(conn, clock, keys, &new)?;
             if req.state == "awaiting-verification" {

@@ -66,6 +66,7 @@ pub fn open(
         channel: how.channel.unwrap_or(Channel::Email),
         received_on,
         params,
+        resolved: None,
     };
     let Intake { request: req, fresh, amended, held_back } = intake::open(s.conn, s.clock, &new)?;
     *s.opened = Some(req.id.clone());

@@ -260,6 +260,7 @@ fn open(
         channel: Channel::Email,
         received_on: received,
         params,
+        resolved: None,
     };
     // What stops this one request (the person's code limits, a lock, an address shared by
     // several people, a verified request for other details) is the message's outcome, not the

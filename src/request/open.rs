@@ -23,6 +23,9 @@ pub struct NewRequest<'a> {
     pub received_on: NaiveDate,
     /// What the request asks (fields to correct, ground, purpose...).
     pub params: serde_json::Value,
+    /// The person the identifier names, when the caller has resolved it in the same transaction
+    /// (a batch row): not resolved again. None: the identifier is resolved here.
+    pub resolved: Option<i64>,
 }
 
 /// Open a request, or return the open one for the same person and right. `person` is the
@@ -59,12 +62,15 @@ fn open_as(
     if new.received_on > today {
         return Err(Error::invalid("--received", "the date of receipt cannot be in the future").into());
     }
-    let person = match subject::resolve(conn, new.identifier)? {
-        Resolution::Found(s) => Some(s.person_id),
-        Resolution::NotFound => None,
-        Resolution::Ambiguous(c) => {
-            return Err(Error::Ambiguous { kind: new.identifier.kind(), people: c.len() }.into())
-        }
+    let person = match new.resolved {
+        Some(p) => Some(p),
+        None => match subject::resolve(conn, new.identifier)? {
+            Resolution::Found(s) => Some(s.person_id),
+            Resolution::NotFound => None,
+            Resolution::Ambiguous(c) => {
+                return Err(Error::Ambiguous { kind: new.identifier.kind(), people: c.len() }.into())
+            }
+        },
     };
     let (kind_name, value) = identifier_parts(new.identifier);
     let pseudonym = match person {

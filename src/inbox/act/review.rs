@@ -48,6 +48,8 @@ pub(super) fn review(
         channel: Channel::Email,
         received_on: received_on(mail, clock),
         params: json!({"asks": asks.split(',').filter(|a| !a.is_empty()).collect::<Vec<_>>()}),
+
+        resolved: None,
     };
     store.run("SAVEPOINT intake_review", &[])?;
     let opened = request::open_for_review(store, clock, &prepared.keys, &new, right.is_some());

@@ -53,17 +53,23 @@ impl Runner<'_> {
         // the least and greatest rowid in its pages, an index range of the set): against the
         // whole set, every batch hashed all of it again, and the time per batch grew with the
         // number of people waiting. A held row that moved is still found: the bounds are taken
-        // from the rows the pages hold now.
-        let cond = match held_back {
+        // from the rows the pages hold now, in one pass over them (`retention_bounds`; the least
+        // and the greatest each in a subquery of its own read the pages twice).
+        let (with, cond) = match held_back {
             Some(_) => {
                 db.run("CREATE TEMP TABLE IF NOT EXISTS retention_held (rowid bigint PRIMARY KEY)", &[])?;
                 let pages = range.replace("ctid", "r.ctid");
-                format!(
-                    "({cond}) AND {from}.rowid NOT IN (SELECT h.rowid FROM pg_temp.retention_held h WHERE h.rowid
-                     BETWEEN (SELECT min(r.rowid) FROM {from} r WHERE {pages}) AND (SELECT max(r.rowid) FROM {from} r WHERE {pages}))"
+                (
+                    format!(
+                        "WITH retention_bounds AS (SELECT min(r.rowid) AS lo, max(r.rowid) AS hi FROM {from} r WHERE {pages}) "
+                    ),
+                    format!(
+                        "({cond}) AND {from}.rowid NOT IN (SELECT h.rowid FROM pg_temp.retention_held h, retention_bounds b
+                         WHERE h.rowid BETWEEN b.lo AND b.hi)"
+                    ),
                 )
             }
-            None => cond.to_owned(),
+            None => (String::new(), cond.to_owned()),
         };
         let cond = cond.as_str();
         let mut total = 0;
@@ -95,11 +101,13 @@ impl Runner<'_> {
                 }
             }
             let n = if children.is_empty() && unlink.is_empty() {
-                tx.run(&format!("DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
+                tx.run(&format!("{with}DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
             } else {
                 tx.run("DELETE FROM pg_temp.retention_ids", &[])?;
                 tx.run(
-                    &format!("INSERT INTO pg_temp.retention_ids SELECT ctid FROM {from} WHERE ({cond}) AND {range}"),
+                    &format!(
+                        "{with}INSERT INTO pg_temp.retention_ids SELECT ctid FROM {from} WHERE ({cond}) AND {range}"
+                    ),
                     &params,
                 )?;
                 let ids =

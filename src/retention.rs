@@ -264,20 +264,10 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
 /// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
 /// is written: a run killed part-way leaves what it removed there, and the next run records it.
 fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
-    if n == 0 {
-        return Ok(());
-    }
     if tx.dialect() == Dialect::Postgres {
-        // store_meta's values are tagged jsonb there: the sum is made here (the run lock keeps
-        // any other run out).
-        let before: i64 = tx
-            .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| r.get(0))?
-            .unwrap_or(0);
-        tx.run(
-            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &vals![rule, before + n as i64]?,
-        )?;
+        return progress_counted(tx, rule, &mut None, n);
+    }
+    if n == 0 {
         return Ok(());
     }
     tx.run(
@@ -285,6 +275,28 @@ fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
          ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
         &vals![rule, n as i64]?,
     )?;
+    Ok(())
+}
+
+/// [`progress`] on PostgreSQL, where store_meta's values are tagged jsonb and the sum is made
+/// here: `counted` is the rule's count as this sweep last wrote it, read from the store the first
+/// time only (the run lock keeps any other run out; a batch whose commit fails ends the sweep).
+fn progress_counted(tx: &dyn Db, rule: &str, counted: &mut Option<i64>, n: u64) -> anyhow::Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let before = match *counted {
+        Some(v) => v,
+        None => tx
+            .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| r.get(0))?
+            .unwrap_or(0),
+    };
+    tx.run(
+        "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &vals![rule, before + n as i64]?,
+    )?;
+    *counted = Some(before + n as i64);
     Ok(())
 }
 

@@ -1810,6 +1810,53 @@ fn retention_removes_the_same_rows_on_postgresql() {
     }
 }
 
+/// A run whose session dies part-way through a rule (the server stopped, the connection cut):
+/// the batches it committed are counted in the rule's progress row, batch after batch, and the
+/// next run audits that count once as interrupted, then removes the rest.
+#[test]
+fn a_retention_run_cut_off_on_postgresql_is_audited_by_the_next() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "retention_cut_off");
+    migrate_into(&env, &url, s.name());
+    let schema = s.name();
+    let mut c = s.client();
+    // Enough expired IP events for some twenty batches of a page each.
+    c.batch_execute(&format!(
+        "INSERT INTO {schema}.ip_event (customer_id, ip, event, occurred_at)
+         SELECT customer_id, ip, event, occurred_at FROM {schema}.ip_event, generate_series(1, 40);
+         ANALYZE {schema}.ip_event"
+    ))
+    .unwrap();
+    let row = c.query_one(&format!("SELECT count(*), max(rowid) FROM {schema}.ip_event"), &[]).unwrap();
+    let (all, last): (i64, i64) = (row.get(0), row.get(1));
+    // The session ends when the last event's turn comes, in the rule's last batch.
+    c.batch_execute(&format!(
+        "CREATE FUNCTION {schema}.cut_off() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF OLD.rowid = {last} THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; RETURN OLD; END $$;
+         CREATE TRIGGER cut_off BEFORE DELETE ON {schema}.ip_event FOR EACH ROW EXECUTE FUNCTION {schema}.cut_off()"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, schema, dir.path(), Some("2031-01-01T00:00:00Z"));
+    let out = on_pg(&["--json", "retention", "run", "--yes", "--batch", "5"]);
+    assert_ne!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: i64 = c.query_one(&format!("SELECT count(*) FROM {schema}.ip_event"), &[]).unwrap().get(0);
+    let gone = all - left;
+    assert!(gone >= 100 && left > 0, "earlier batches committed: {gone} of {all}");
+    c.batch_execute(&format!("DROP TRIGGER cut_off ON {schema}.ip_event")).unwrap();
+    let out = on_pg(&["--json", "retention", "run", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let log: serde_json::Value = serde_json::from_slice(&on_pg(&["--json", "audit", "log"]).stdout).unwrap();
+    let interrupted: Vec<_> =
+        log["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "retention-interrupted").collect();
+    assert_eq!(interrupted.len(), 1, "{interrupted:?}");
+    assert_eq!(interrupted[0]["details"]["removed"]["ip-history"], json!(gone), "{}", interrupted[0]);
+    let now: i64 = c.query_one(&format!("SELECT count(*) FROM {schema}.ip_event"), &[]).unwrap().get(0);
+    assert_eq!(now, 0, "the next run removes the rest");
+    assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
+}
+
 #[test]
 fn init_makes_a_postgresql_store_from_a_fixture_or_a_company_file() {
     let Some(url) = support::postgres() else { return };

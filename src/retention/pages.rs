@@ -1,6 +1,6 @@
 //! Retention on PostgreSQL: a rule's rows deleted range by range of the table's pages.
 
-use super::{progress, Runner};
+use super::{progress_counted, Runner};
 use crate::store::db::Db;
 use crate::vals;
 
@@ -73,6 +73,8 @@ impl Runner<'_> {
         };
         let cond = cond.as_str();
         let mut total = 0;
+        // The rule's progress row as the last committed batch left it (read at the first batch).
+        let mut counted: Option<i64> = None;
         let mut start = 0i64;
         // Pages added while the run goes are walked too (their rows are new, rarely expired).
         let mut end = pages;
@@ -124,7 +126,8 @@ impl Runner<'_> {
                     &[],
                 )? as u64
             };
-            progress(&*tx, rule, n)?;
+            // A batch whose commit fails stops the sweep, so `counted` is never used past it.
+            progress_counted(&*tx, rule, &mut counted, n)?;
             tx.commit()?;
             total += n;
             start += step;

@@ -367,7 +367,7 @@ fn prepare(
         &vals![person.person_id, row.verified_by, row.reference]?,
         |r| Ok((r.get::<String>(0)?, r.get::<bool>(1)?)),
     )?;
-    let id = match existing {
+    let request = match existing {
         Some((id, prepared)) => {
             let file = archive_path(dir, &id);
             if prepared && file.exists() {
@@ -380,7 +380,7 @@ fn prepare(
                     reason: None,
                 }));
             }
-            id
+            request::load(conn, &id)?
         }
         None => {
             let new = NewRequest {
@@ -401,12 +401,13 @@ fn prepare(
                     &row.verified_by,
                     Some(row.reference.as_str()).filter(|r| !r.is_empty()),
                     None,
-                )?;
+                )?
+            } else {
+                req
             }
-            req.id
         }
     };
-    let request = request::load(conn, &id)?;
+    let id = request.id.clone();
     seen.insert(person.person_id, (row.line, id.clone()));
     Ok(Prepared::Archive(Box::new(Job { line: row.line, request, person, file: archive_path(dir, &id) })))
 }

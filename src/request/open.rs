@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::{due_date, load, Channel, Kind, Request, COLUMNS, UNCLEAR};
+use super::{due_date, Channel, Kind, Request, COLUMNS, UNCLEAR};
 use crate::audit;
 use crate::clock::Clock;
 use crate::error::Error;
@@ -103,10 +103,13 @@ fn open_as(
     if let Some(p) = person {
         crate::store::personal::DataMap::load(conn)?.anchor(conn, p, &clock.timestamp())?;
     }
-    conn.run(
-        "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
-                              received_on, due_on, state, created_at, params)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?12, ?13)",
+    // The new row as `load` would read it, from the insert itself.
+    let opened = conn.one(
+        &format!(
+            "INSERT INTO request (id, year, seq, kind, subject_kind, subject_given, person_id, subject_pseudonym, channel,
+                                  received_on, due_on, state, created_at, params)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14, ?12, ?13) RETURNING {COLUMNS}"
+        ),
         &vals![
             id,
             year,
@@ -123,6 +126,7 @@ fn open_as(
             new.params.to_string(),
             state
         ]?,
+        Request::from_row,
     )?;
     audit::append(
         conn,
@@ -136,7 +140,7 @@ fn open_as(
             json!({"right": kind, "channel": new.channel.as_str(), "received_on": new.received_on, "due_on": due, "identifier_kind": kind_name, "resolved": person.is_some()})
         },
     )?;
-    Ok((load(conn, &id)?, true))
+    Ok((opened, true))
 }
 
 /// The next request number of `year` and its id (`DSR-YEAR-NNNN`), inside the transaction

@@ -8,7 +8,7 @@ use crate::vals;
 use chrono::NaiveDate;
 use serde_json::json;
 
-use super::{due_date, load, Kind, RejectReason, Request};
+use super::{due_date, load, Kind, RejectReason, Request, COLUMNS};
 use crate::audit;
 use crate::clock::Clock;
 use crate::error::Error;
@@ -130,7 +130,8 @@ pub fn complete_after_tasks(conn: &dyn Db, clock: &Clock, r: &Request) -> anyhow
 }
 
 /// Record a verification by a means other than an email code: a portal session (batches), or an
-/// officer's recorded method with its reason (`dsr verify --method`).
+/// officer's recorded method with its reason (`dsr verify --method`). Returns the request as it
+/// now is.
 pub fn mark_verified(
     conn: &dyn Db,
     clock: &Clock,
@@ -138,12 +139,16 @@ pub fn mark_verified(
     method: &str,
     reference: Option<&str>,
     reason: Option<&str>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Request> {
     let reference = reference.map(str::trim);
     let noted = reference.map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t)).transpose()?;
-    conn.run(
-        "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4 WHERE id = ?1",
+    let verified = conn.one(
+        &format!(
+            "UPDATE request SET state = 'verified', verified_at = ?2, verification_method = ?3, verification_ref = ?4
+             WHERE id = ?1 RETURNING {COLUMNS}"
+        ),
         &vals![r.id, clock.timestamp(), method, reference]?,
+        Request::from_row,
     )?;
     let details = match reason {
         // An officer's alternative to the code, with why (audited as such).
@@ -154,7 +159,7 @@ pub fn mark_verified(
         None => json!({"method": method, "reference": noted}),
     };
     audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "request-verified", details)?;
-    Ok(())
+    Ok(verified)
 }
 
 /// Extend the deadline (Art. 12(3)): by one or two further months, with a reason, decided within

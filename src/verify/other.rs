@@ -53,5 +53,5 @@ pub fn alternative(
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
     conn.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
-    crate::request::mark_verified(conn, clock, r, method, Some(reference), Some(reason))
+    crate::request::mark_verified(conn, clock, r, method, Some(reference), Some(reason)).map(|_| ())
 }

@@ -11,6 +11,8 @@
 mod expiry;
 mod own;
 mod pages;
+mod progress;
+use progress::{finish, progress, record_interrupted};
 
 use std::collections::HashSet;
 
@@ -18,9 +20,7 @@ use crate::store::db::{Conn, Db, Dialect};
 use crate::vals;
 use chrono::{DateTime, Months, Utc};
 use serde::Serialize;
-use serde_json::json;
 
-use crate::audit;
 use crate::clock::{stamp, Clock};
 use crate::register::{Register, RetentionRule};
 use crate::rights::erase;
@@ -259,103 +259,6 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
         erased += 1;
     }
     Ok((erased, held))
-}
-
-/// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
-/// is written: a run killed part-way leaves what it removed there, and the next run records it.
-fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
-    if tx.dialect() == Dialect::Postgres {
-        return progress_counted(tx, rule, &mut None, n);
-    }
-    if n == 0 {
-        return Ok(());
-    }
-    tx.run(
-        "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-        &vals![rule, n as i64]?,
-    )?;
-    Ok(())
-}
-
-/// [`progress`] on PostgreSQL, where store_meta's values are tagged jsonb and the sum is made
-/// here: `counted` is the rule's count as this sweep last wrote it, read from the store the first
-/// time only (the run lock keeps any other run out; a batch whose commit fails ends the sweep).
-fn progress_counted(tx: &dyn Db, rule: &str, counted: &mut Option<i64>, n: u64) -> anyhow::Result<()> {
-    if n == 0 {
-        return Ok(());
-    }
-    let before = match *counted {
-        Some(v) => v,
-        None => tx
-            .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| r.get(0))?
-            .unwrap_or(0),
-    };
-    tx.run(
-        "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &vals![rule, before + n as i64]?,
-    )?;
-    *counted = Some(before + n as i64);
-    Ok(())
-}
-
-/// Audit what an interrupted earlier run removed (its progress rows), once.
-fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
-    let tx_box = conn.begin()?;
-    let tx: &dyn Db = &*tx_box;
-    let left: Vec<(String, i64)> = tx.all(
-        "SELECT substr(key, length('retention-progress:') + 1), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key",
-        &[],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if !left.is_empty() {
-        let rules: serde_json::Map<String, serde_json::Value> = left.into_iter().map(|(k, v)| (k, json!(v))).collect();
-        audit::append(tx, clock, None, None, "retention-interrupted", json!({"removed": rules}))?;
-        tx.run("DELETE FROM store_meta WHERE key LIKE 'retention-progress:%'", &[])?;
-    }
-    tx_box.commit()?;
-    Ok(())
-}
-
-/// Record one rule's outcome: an audit entry when rows went, the error when it failed.
-fn finish(
-    conn: &dyn Conn,
-    clock: &Clock,
-    dry_run: bool,
-    rule: &str,
-    table: &str,
-    period_months: i64,
-    outcome: anyhow::Result<u64>,
-) -> anyhow::Result<RuleResult> {
-    let (mut removed, error) = match outcome {
-        Ok(n) => (n, None),
-        Err(e) => (0, Some(format!("{e:#}"))),
-    };
-    if !dry_run {
-        // The entry replaces the rule's progress count, in one transaction.
-        let tx_box = conn.begin()?;
-        let tx: &dyn Db = &*tx_box;
-        if error.is_some() {
-            // A rule that failed part-way (a lock, a full disk) removed what its committed batches
-            // removed: the progress row counted exactly those.
-            removed = tx
-                .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
-                    r.get::<i64>(0)
-                })?
-                .unwrap_or(0) as u64;
-        }
-        if removed > 0 {
-            let mut details = json!({"rule": rule, "table": table, "removed": removed});
-            if let Some(e) = &error {
-                details["error"] = json!(e);
-            }
-            audit::append(tx, clock, None, None, "retention", details)?;
-        }
-        tx.run("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?)?;
-        tx_box.commit()?;
-    }
-    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
 }
 
 pub fn run(conn: &dyn Conn, clock: Clock, register: &Register, dry_run: bool, batch: u64) -> anyhow::Result<Summary> {

@@ -1,6 +1,7 @@
 //! Retention on PostgreSQL: a rule's rows deleted range by range of the table's pages.
 
-use super::{progress_counted, Runner};
+use super::progress::progress_counted;
+use super::Runner;
 use crate::store::db::Db;
 use crate::vals;
 

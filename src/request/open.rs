@@ -1,5 +1,5 @@
-//! Opening a request: resolve who the identifier names, find the open request for the same
-//! person and right (a second request is the same request), or number and record a new one
+//! Opening a request: resolve who the identifier names (unless the caller did), find the open
+//! request for the same person and right (a second request is the same request), or number and record a new one
 //! with its deadline, in the caller's transaction.
 
 use chrono::NaiveDate;
@@ -23,13 +23,14 @@ pub struct NewRequest<'a> {
     pub received_on: NaiveDate,
     /// What the request asks (fields to correct, ground, purpose...).
     pub params: serde_json::Value,
-    /// The person the identifier names, when the caller has resolved it in the same transaction
-    /// (a batch row): not resolved again. None: the identifier is resolved here.
+    /// The person `subject::resolve` found for `identifier` in the caller's transaction (a batch
+    /// row), which is not resolved again; it must be that `Found` person. None: the identifier is
+    /// resolved here.
     pub resolved: Option<i64>,
 }
 
-/// Open a request, or return the open one for the same person and right. `person` is the
-/// resolved person, or None when the identifier named no one.
+/// Open a request, or return the open one for the same person and right; `true` when it is new.
+/// An identifier that names no one still opens a request (with no person).
 pub fn open(conn: &dyn Db, clock: &Clock, keys: &Keys, new: &NewRequest<'_>) -> anyhow::Result<(Request, bool)> {
     open_as(conn, clock, keys, new, new.kind.as_str(), "awaiting-verification")
 }

@@ -1,6 +1,6 @@
 //! Retention on PostgreSQL: a rule's rows deleted range by range of the table's pages.
 
-use super::progress::progress_counted;
+use super::progress::progress;
 use super::Runner;
 use crate::store::db::Db;
 use crate::vals;
@@ -54,28 +54,22 @@ impl Runner<'_> {
         // the least and greatest rowid in its pages, an index range of the set): against the
         // whole set, every batch hashed all of it again, and the time per batch grew with the
         // number of people waiting. A held row that moved is still found: the bounds are taken
-        // from the rows the pages hold now, in one pass over them (`retention_bounds`; the least
-        // and the greatest each in a subquery of its own read the pages twice).
-        let (with, cond) = match held_back {
+        // from the rows the pages hold now, in one pass over them (the least and the greatest
+        // each in a subquery of its own read the pages twice).
+        let cond = match held_back {
             Some(_) => {
                 db.run("CREATE TEMP TABLE IF NOT EXISTS retention_held (rowid bigint PRIMARY KEY)", &[])?;
                 let pages = range.replace("ctid", "r.ctid");
-                (
-                    format!(
-                        "WITH retention_bounds AS (SELECT min(r.rowid) AS lo, max(r.rowid) AS hi FROM {from} r WHERE {pages}) "
-                    ),
-                    format!(
-                        "({cond}) AND {from}.rowid NOT IN (SELECT h.rowid FROM pg_temp.retention_held h, retention_bounds b
-                         WHERE h.rowid BETWEEN b.lo AND b.hi)"
-                    ),
+                format!(
+                    "({cond}) AND {from}.rowid NOT IN (SELECT h.rowid FROM pg_temp.retention_held h,
+                     (SELECT min(r.rowid) AS lo, max(r.rowid) AS hi FROM {from} r WHERE {pages}) b
+                     WHERE h.rowid BETWEEN b.lo AND b.hi)"
                 )
             }
-            None => (String::new(), cond.to_owned()),
+            None => cond.to_owned(),
         };
         let cond = cond.as_str();
         let mut total = 0;
-        // The rule's progress row as the last committed batch left it (read at the first batch).
-        let mut counted: Option<i64> = None;
         let mut start = 0i64;
         // Pages added while the run goes are walked too (their rows are new, rarely expired).
         let mut end = pages;
@@ -104,13 +98,11 @@ impl Runner<'_> {
                 }
             }
             let n = if children.is_empty() && unlink.is_empty() {
-                tx.run(&format!("{with}DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
+                tx.run(&format!("DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
             } else {
                 tx.run("DELETE FROM pg_temp.retention_ids", &[])?;
                 tx.run(
-                    &format!(
-                        "{with}INSERT INTO pg_temp.retention_ids SELECT ctid FROM {from} WHERE ({cond}) AND {range}"
-                    ),
+                    &format!("INSERT INTO pg_temp.retention_ids SELECT ctid FROM {from} WHERE ({cond}) AND {range}"),
                     &params,
                 )?;
                 let ids =
@@ -127,8 +119,7 @@ impl Runner<'_> {
                     &[],
                 )? as u64
             };
-            // A batch whose commit fails stops the sweep, so `counted` is never used past it.
-            progress_counted(&*tx, rule, &mut counted, n)?;
+            progress(&*tx, rule, n)?;
             tx.commit()?;
             total += n;
             start += step;

@@ -12,40 +12,24 @@ use crate::vals;
 
 /// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
 /// is written: a run killed part-way leaves what it removed there, and the next run records it.
+/// The sum is made by the statement, under the row's lock, without reading the row first.
 pub(super) fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
-    if tx.dialect() == Dialect::Postgres {
-        return progress_counted(tx, rule, &mut None, n);
-    }
     if n == 0 {
         return Ok(());
     }
-    tx.run(
-        "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-        &vals![rule, n as i64]?,
-    )?;
-    Ok(())
-}
-
-/// [`progress`] on PostgreSQL, where store_meta's values are tagged jsonb and the sum is made
-/// here: `counted` is the rule's count as this sweep last wrote it, read from the store the first
-/// time only (the run lock keeps any other run out; a batch whose commit fails ends the sweep).
-pub(super) fn progress_counted(tx: &dyn Db, rule: &str, counted: &mut Option<i64>, n: u64) -> anyhow::Result<()> {
-    if n == 0 {
-        return Ok(());
-    }
-    let before = match *counted {
-        Some(v) => v,
-        None => tx
-            .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| r.get(0))?
-            .unwrap_or(0),
+    let sql = match tx.dialect() {
+        // store_meta's values are tagged jsonb there: `{"i": 42}`.
+        Dialect::Postgres => {
+            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
+             ON CONFLICT (key) DO UPDATE
+             SET value = jsonb_build_object('i', (store_meta.value ->> 'i')::bigint + (excluded.value ->> 'i')::bigint)"
+        }
+        Dialect::Sqlite => {
+            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
+        }
     };
-    tx.run(
-        "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &vals![rule, before + n as i64]?,
-    )?;
-    *counted = Some(before + n as i64);
+    tx.run(sql, &vals![rule, n as i64]?)?;
     Ok(())
 }
 

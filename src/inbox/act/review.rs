@@ -48,7 +48,6 @@ pub(super) fn review(
         channel: Channel::Email,
         received_on: received_on(mail, clock),
         params: json!({"asks": asks.split(',').filter(|a| !a.is_empty()).collect::<Vec<_>>()}),
-
         resolved: None,
     };
     store.run("SAVEPOINT intake_review", &[])?;

@@ -9,9 +9,26 @@ render() {
   local url=$1 size=$2 dir=$3
   local flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking
                --disable-component-update --disable-sync --user-data-dir="$dir/profile")
-  "$chromium" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "$url" >"$dir/dom.html" 2>"$dir/console.log"
-  "$chromium" "${flags[@]}" --hide-scrollbars --window-size="$size" --screenshot="$dir/shot.png" "$url" 2>/dev/null
+  chromium_run "$dir" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "$url"
+  cp "$dir/out" "$dir/dom.html"; cp "$dir/err" "$dir/console.log"
+  chromium_run "$dir" "${flags[@]}" --hide-scrollbars --window-size="$size" --screenshot="$dir/shot.png" "$url"
   [ -z "${SCREENSHOT:-}" ] || cp "$dir/shot.png" "$SCREENSHOT"
+}
+
+# chromium_run DIR ARGS...: Chromium with ARGS, its output in DIR/out and DIR/err; a run that
+# fails (a browser that crashed on a loaded machine) is tried once more, and a second failure
+# is reported with the browser's last lines instead of ending the check without a word.
+chromium_run() {
+  local dir=$1; shift
+  local try status
+  for try in 1 2; do
+    status=0
+    "$chromium" "$@" >"$dir/out" 2>"$dir/err" || status=$?
+    [ "$status" -eq 0 ] && return 0
+    echo "$NAME: chromium exited with status $status (try $try of 2)" >&2
+  done
+  tail -n 20 "$dir/err" >&2
+  exit 1
 }
 
 # console_errors DIR: the errors the browser logged, if any (status 0 when there are some).

@@ -1,6 +1,6 @@
 //! Opening a request: resolve who the identifier names (unless the caller did), find the open
-//! request for the same person and right (a second request is the same request), or number and record a new one
-//! with its deadline, in the caller's transaction.
+//! request for the same person and right (a second request is the same request), or number and
+//! record a new one with its deadline, in the caller's transaction.
 
 use chrono::NaiveDate;
 use serde_json::json;

@@ -54,8 +54,7 @@ impl Runner<'_> {
         // the least and greatest rowid in its pages, an index range of the set): against the
         // whole set, every batch hashed all of it again, and the time per batch grew with the
         // number of people waiting. A held row that moved is still found: the bounds are taken
-        // from the rows the pages hold now, in one pass over them (the least and the greatest
-        // each in a subquery of its own read the pages twice).
+        // from the rows the pages hold now, both in one pass over them (one subquery).
         let cond = match held_back {
             Some(_) => {
                 db.run("CREATE TEMP TABLE IF NOT EXISTS retention_held (rowid bigint PRIMARY KEY)", &[])?;

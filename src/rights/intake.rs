@@ -293,7 +293,8 @@ pub fn resend(store: &dyn Conn, clock: &Clock, id: &str) -> anyhow::Result<Reque
     Ok(req)
 }
 
-/// Verify request `id` another way than by code (the officer's method, reference and reason).
+/// Verify request `id` another way than by code (the officer's method, reference and reason);
+/// returns the request as verified.
 pub fn alternative(
     store: &dyn Conn,
     clock: &Clock,
@@ -306,9 +307,9 @@ pub fn alternative(
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let req = request::load(tx, id)?;
-    verify::alternative(tx, clock, &req, method, reference, reason)?;
+    let verified = verify::alternative(tx, clock, &req, method, reference, reason)?;
     tx_box.commit()?;
-    Ok(req)
+    Ok(verified)
 }
 
 /// Unlock verification for the person of request `id` after repeated failures, with a reason.

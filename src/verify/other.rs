@@ -15,7 +15,7 @@ pub fn alternative(
     method: &str,
     reference: &str,
     reason: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Request> {
     let method = method.trim();
     let token = !method.is_empty()
         && method.len() <= 40
@@ -53,5 +53,5 @@ pub fn alternative(
         return Err(Error::VerificationLocked(r.id.clone()).into());
     }
     conn.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
-    crate::request::mark_verified(conn, clock, r, method, Some(reference), Some(reason)).map(|_| ())
+    crate::request::mark_verified(conn, clock, r, method, Some(reference), Some(reason))
 }

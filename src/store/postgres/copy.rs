@@ -172,6 +172,12 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
         }
         migrate::seed(c, &schema)?;
         c.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")?;
+        // The planner's statistics of the copy now, not when autovacuum gets to it: until then
+        // it takes every table for nearly empty and reads a person's rows by scanning a child
+        // table whole (identifier columns stay unsampled, above).
+        for t in &tables {
+            c.batch_execute(&format!("ANALYZE {schema}.{}", ident(t)))?;
+        }
         Ok((copied, tables_added, done))
     })?;
 

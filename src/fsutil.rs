@@ -99,7 +99,9 @@ impl Private {
         self
     }
 
-    /// Sync and rename into place; with `replace` false an existing file at `to` is an error.
+    /// Sync, rename into place and sync the directory, so that the file is on disk under its
+    /// name before anything records it there; with `replace` false an existing file at `to` is
+    /// an error.
     pub fn persist(mut self, to: &Path, replace: bool) -> anyhow::Result<()> {
         let mut file = self.file.take().expect("a temporary file until persisted");
         let cannot = || format!("cannot write {}", to.display());
@@ -107,7 +109,14 @@ impl Private {
         // The data (and the size it needs to be read back), not the file's times.
         file.as_file().sync_data().with_context(cannot)?;
         let done = if replace { file.persist(to).map(|_| ()) } else { file.persist_noclobber(to).map(|_| ()) };
-        done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))
+        done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))?;
+        // The rename is the directory's change: until the directory is synced, a power loss can
+        // undo it while the record of the file (a letter sent, an archive prepared) stands.
+        let dir = match to.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(cannot)
     }
 
     /// Flush without syncing: the file is synced with the others of its group by `place_synced`.

@@ -14,6 +14,7 @@ mod check;
 mod cli;
 mod data_map;
 mod doctor;
+mod durability;
 mod erase;
 mod erase_map;
 mod export;

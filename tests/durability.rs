@@ -41,9 +41,8 @@ fn placed_durably(trace: &str, target: &Path) {
             (l.contains("rename") || l.contains("link")) && l.contains(&format!("\"{name}\"")) && l.ends_with("= 0")
         })
         .unwrap_or_else(|| panic!("no rename to {name} in:\n{trace}"));
-    let data_synced = lines[..renamed]
-        .iter()
-        .any(|l| l.contains("sync") && l.contains(&format!("/{}", temp_prefix(&lines[renamed]))));
+    let data_synced =
+        lines[..renamed].iter().any(|l| l.contains("sync") && l.contains(&format!("/{}", temp_prefix(lines[renamed]))));
     assert!(data_synced, "the data of {name} was not synced before its rename:\n{trace}");
     let dir_synced = lines[renamed..].iter().any(|l| l.contains("fsync(") && l.contains(&format!("<{dir}>)")));
     assert!(dir_synced, "{dir} was not synced after the rename to {name}:\n{trace}");

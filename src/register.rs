@@ -21,6 +21,10 @@ pub struct Register {
     /// which tells the register; `dsr register export` writes both).
     #[serde(skip)]
     pub map: std::sync::Arc<crate::store::personal::DataMap>,
+    /// The `register.json` texts this register has given archives, by what varies from person to
+    /// person (see `archive::register_text`): a batch writes the same few again and again.
+    #[serde(skip)]
+    pub archive_texts: std::sync::Arc<std::sync::Mutex<Vec<(String, std::sync::Arc<Vec<u8>>)>>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -381,6 +385,7 @@ impl Register {
             automated_decisions,
             rights,
             map: crate::store::personal::DataMap::load(db)?,
+            archive_texts: Default::default(),
         })
     }
 

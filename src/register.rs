@@ -21,10 +21,9 @@ pub struct Register {
     /// which tells the register; `dsr register export` writes both).
     #[serde(skip)]
     pub map: std::sync::Arc<crate::store::personal::DataMap>,
-    /// The `register.json` texts this register has given archives, by what varies from person to
-    /// person (see `archive::register_text`): a batch writes the same few again and again.
+    /// The `register.json` texts this register has given archives (see `archive::KeptTexts`).
     #[serde(skip)]
-    pub archive_texts: std::sync::Arc<std::sync::Mutex<Vec<(String, std::sync::Arc<Vec<u8>>)>>>,
+    pub archive_texts: std::sync::Arc<crate::archive::KeptTexts>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -9,6 +9,7 @@
 pub(crate) mod html;
 pub mod labels;
 pub mod present;
+mod register_text;
 mod requests;
 mod rows;
 pub mod sections;
@@ -23,13 +24,16 @@ use rusqlite::MAIN_DB;
 use crate::store::db::Db;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+
+pub use register_text::KeptTexts;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::recipients::{self, PersonRecipient};
+use crate::recipients;
 use crate::register::{Category, Register};
 use crate::request::{Kind, Request};
 use crate::subject::Subject;
+use register_text::register_text;
 use writer::{most_bytes, Count, Writer};
 
 pub use rows::{attachment_name, Rows};
@@ -302,55 +306,6 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
     Ok(manifest)
 }
 
-/// The most `register.json` texts a register keeps (each some tens of KiB).
-const KEPT_TEXTS: usize = 16;
-
-/// `register.json` as written: made once for each set of categories (the right) and of the
-/// person's recipients, the only parts that vary, and kept with the register for the next
-/// archive with the same (most people of a batch share one of a few).
-fn register_text(
-    register: &Register,
-    categories: &[&Category],
-    recipients: &[PersonRecipient],
-) -> anyhow::Result<std::sync::Arc<Vec<u8>>> {
-    let codes: Vec<&str> = categories.iter().map(|c| c.code.as_str()).collect();
-    let key = serde_json::to_string(&(codes, recipients))?;
-    let kept = || register.archive_texts.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, text)) = kept().iter().find(|(k, _)| *k == key) {
-        return Ok(text.clone());
-    }
-    let mut text = serde_json::to_vec_pretty(&register_json(register, categories, recipients))?;
-    text.push(b'\n');
-    let text = std::sync::Arc::new(text);
-    let mut texts = kept();
-    if texts.len() < KEPT_TEXTS {
-        texts.push((key, text.clone()));
-    }
-    Ok(text)
-}
-
-fn register_json(register: &Register, categories: &[&Category], recipients: &[PersonRecipient]) -> Value {
-    let codes: Vec<&str> = categories.iter().map(|c| c.code.as_str()).collect();
-    let controller = register.controller.as_ref();
-    json!({
-        "format_version": FORMAT_VERSION,
-        "controller": controller,
-        "purposes": register.purposes,
-        "categories": categories,
-        "recipients_of_your_data": recipients,
-        "all_recipients": register.recipients,
-        "retention": register.retention.iter().filter(|r| codes.contains(&r.category.as_str())).collect::<Vec<_>>(),
-        "automated_decisions": register.automated_decisions,
-        "rights": register.rights,
-        "complaint": controller.map(|c| json!({
-            "authority": c.complaint_authority,
-            "url": c.complaint_url,
-            "court_route_en": c.court_route_en,
-            "court_route_nl": c.court_route_nl,
-        })),
-    })
-}
-
 /// At least the bytes of a row in compact JSON, without writing it: any byte of a string may
 /// become a six-byte escape, and a number takes at most 24 characters.
 fn json_bound(row: &Map<String, Value>) -> u64 {
@@ -413,37 +368,6 @@ mod tests {
             let exact = serde_json::to_string(map).unwrap().len() as u64;
             assert!(json_bound(map) >= exact, "{row}: {} < {exact}", json_bound(map));
         }
-    }
-
-    /// A `register.json` text kept for one person's recipients is given only to an archive with
-    /// the same recipients and categories, and is what making it anew gives.
-    #[test]
-    fn a_kept_register_text_is_given_only_for_the_same_recipients_and_categories() {
-        use crate::store::{fixture, Store};
-        let mut store = Store::in_memory().unwrap();
-        let clock = crate::clock::Clock::from_env().unwrap();
-        fixture::load(&mut store.conn, fixture::find("virtio").unwrap(), clock, false).unwrap();
-        let register = Register::load(&store.conn).unwrap();
-        let people: Vec<i64> =
-            <dyn Db>::all(&store.conn, "SELECT id FROM person ORDER BY id", &[], |r| r.get(0)).unwrap();
-        let fresh = |categories: &[&Category], recipients: &[PersonRecipient]| {
-            let mut text = serde_json::to_vec_pretty(&register_json(&register, categories, recipients)).unwrap();
-            text.push(b'\n');
-            text
-        };
-        let mut seen = std::collections::HashSet::new();
-        for right in [Kind::Access, Kind::Export] {
-            let categories = scope(&register, right);
-            for &id in &people {
-                let s = crate::subject::subject(&store.conn, id).unwrap();
-                let recipients = recipients::for_person(&store.conn, &register, &s).unwrap();
-                let text = register_text(&register, &categories, &recipients).unwrap();
-                assert_eq!(*text, fresh(&categories, &recipients), "person {id}, {right:?}");
-                seen.insert(text.to_vec());
-            }
-        }
-        let kept = register.archive_texts.lock().unwrap().len();
-        assert!(seen.len() > 2 && kept == seen.len().min(KEPT_TEXTS), "{} texts, {kept} kept", seen.len());
     }
 
     #[test]

@@ -24,8 +24,6 @@ use rusqlite::MAIN_DB;
 use crate::store::db::Db;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-
-pub use register_text::KeptTexts;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
@@ -36,6 +34,7 @@ use crate::subject::Subject;
 use register_text::register_text;
 use writer::{most_bytes, Count, Writer};
 
+pub use register_text::KeptTexts;
 pub use rows::{attachment_name, Rows};
 
 pub const FORMAT_VERSION: u32 = 1;

@@ -112,11 +112,7 @@ impl Private {
         done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))?;
         // The rename is the directory's change: until the directory is synced, a power loss can
         // undo it while the record of the file (a letter sent, an archive prepared) stands.
-        let dir = match to.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(cannot)
+        std::fs::File::open(beside(to)).and_then(|d| d.sync_all()).with_context(cannot)
     }
 
     /// Flush without syncing: the file is synced with the others of its group by `place_synced`.
@@ -259,12 +255,13 @@ pub fn write_private<T>(
     if path.exists() && !force {
         return Err(Error::OutputExists(path.to_owned()).into());
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let mut temp = private_temp(&dir, ".dsr-", ".part")?;
+    let mut temp = private_temp(beside(path), ".dsr-", ".part")?;
     let value = fill(temp.file())?;
     temp.persist(path, force)?;
     Ok(value)
+}
+
+/// The directory a file is in, which its relative paths start from: `.` for a bare file name.
+pub fn beside(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }

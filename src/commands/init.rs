@@ -97,17 +97,12 @@ pub(super) fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, C
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
     let mut file = CompanyFile::parse(&text).map_err(|problems| refused(path, &problems))?;
     // The company's letter templates, beside the file (docs/letters.md).
-    let mut problems = crate::letters::settings::read_into(file.letters.as_mut(), beside(path));
+    let mut problems = crate::letters::settings::read_into(file.letters.as_mut(), crate::fsutil::beside(path));
     if !problems.is_empty() {
         crate::map::locate(&text, &mut problems);
         return Err(refused(path, &problems));
     }
     Ok((path, text, file))
-}
-
-/// The directory a company file's relative paths start from.
-pub(super) fn beside(path: &Path) -> &Path {
-    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 fn load_company_file(

@@ -195,7 +195,7 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
     let mut store = crate::store::Store::in_memory()?;
     let (mut file, mut problems) = crate::map::check_all(&text, &mut store.conn, db)?;
     if let Some(f) = file.as_mut() {
-        let mut more = crate::letters::settings::read_into(f.letters.as_mut(), super::init::beside(path));
+        let mut more = crate::letters::settings::read_into(f.letters.as_mut(), crate::fsutil::beside(path));
         crate::map::locate(&text, &mut more);
         problems.extend(more);
     }

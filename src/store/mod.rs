@@ -147,14 +147,11 @@ pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow:
     if path.exists() && !force {
         return Err(Error::StoreExists(path.to_owned()).into());
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let dir = crate::fsutil::beside(path);
     // `.dsr-<pid>-XXXXXX.sqlite` (0600): SIGINT, SIGTERM and SIGHUP remove it and SQLite's side
     // files before the process exits, and the next init in this directory removes what a SIGKILL
     // left (see `fsutil`).
-    let temp = crate::fsutil::private_temp(&dir, ".dsr-", ".sqlite")?.with_companions(&["-wal", "-shm", "-journal"]);
+    let temp = crate::fsutil::private_temp(dir, ".dsr-", ".sqlite")?.with_companions(&["-wal", "-shm", "-journal"]);
     {
         let mut conn = Connection::open(temp.path()).map_err(|e| classify(temp.path(), e))?;
         configure(&mut conn)?;

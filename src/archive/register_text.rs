@@ -35,7 +35,8 @@ pub(super) fn register_text(
     text.push(b'\n');
     let text = Arc::new(text);
     let mut texts = kept();
-    if texts.len() < KEPT_TEXTS {
+    // Another worker may have made the same text meanwhile: kept once.
+    if texts.len() < KEPT_TEXTS && !texts.iter().any(|(k, _)| *k == key) {
         texts.push((key, text.clone()));
     }
     Ok(text)

@@ -1391,6 +1391,9 @@ fn a_company_schema_in_the_same_postgresql_database_is_read_answered_and_erased_
     let out = on_pg(&["--json", "access", &id]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cards@example.nl"));
+    // Delivered: an access answer still owed would hold the erasure below back.
+    let out = on_pg(&["request", "delivered", &id, "--channel", "portal", "--ref", "portal-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     // Rows a source exports are imported into it, matched on its key (a company's table has no rowid).
     let jan: i64 = c.query_one(&format!("SELECT person_id FROM {shop}.loyalty_card WHERE id = 1"), &[]).unwrap().get(0);
     let cards = format!("id,person_id,card_email\n1,{jan},cards@example.nl\n2,{jan},Second.Card@Example.nl\n");

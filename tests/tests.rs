@@ -17,6 +17,7 @@ mod doctor;
 mod durability;
 mod erase;
 mod erase_map;
+mod erase_others;
 mod export;
 mod faults;
 mod holds;

@@ -51,6 +51,15 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
     // A plan is approved as it was shown: a new one is stored and waits for the officer's word again.
     let erase::stored::Refreshed { plan: fresh, had_plan, changed } =
         erase::stored::refresh(ctx.conn, ctx.clock, &req, &s)?;
+    let unanswered = erase::others::unanswered(ctx.conn, &req, s.person_id)?;
+    if let Some(u) = &unanswered {
+        ctx.out.status(&format!(
+            "Note: the same person's {} request {} is verified and not yet answered; the erasure waits until it is ({}).",
+            u.right,
+            u.id,
+            u.command()
+        ))?;
+    }
     if args.dry_run {
         show(ctx, &req, &fresh, "Erasure plan (stored, not approved; nothing erased)")?;
         return Ok(Code::Ok);
@@ -63,6 +72,9 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
         erase::decide::approve(ctx.conn, ctx.clock, &req)?;
         show(ctx, &req, &fresh, "Erasure plan approved; `dsr erase --due` carries it out")?;
         return Ok(Code::Ok);
+    }
+    if unanswered.is_some() {
+        erase::others::refuse_while_unanswered(ctx.conn, &req, s.person_id)?;
     }
     if !ctx.out.json {
         ctx.out.status(&render(ctx.out, &fresh))?;
@@ -178,8 +190,9 @@ fn show(ctx: &Session, req: &Request, plan: &Plan, title: &str) -> anyhow::Resul
 
 fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Result<Code> {
     let recipients = notify::list(ctx.conn, &req.id)?;
+    let refused = erase::others::refused(ctx.conn, &req.id)?;
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": "completed", "rows_changed": done, "plan": plan, "recipients": recipients}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": "completed", "rows_changed": done, "plan": plan, "recipients": recipients, "refused": refused}))?;
     } else {
         let mut t = table::new(ctx.out, &["Recipient", "Code", "State"]);
         for n in &recipients {
@@ -189,6 +202,12 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
             "Request {} carried out: {} rows deleted, {} kept detached from the profile. Recipients to tell (Art. 19; `dsr request notified {} --recipient CODE --ref TEXT`):\n{t}",
             req.id, plan.deleted, plan.kept, req.id
         ))?;
+        if !refused.is_empty() {
+            ctx.out.data(&format!(
+                "The person's other open requests, with nothing left to act on, are refused (a letter each): {}",
+                refused.join(", ")
+            ))?;
+        }
     }
     Ok(Code::Ok)
 }

@@ -50,24 +50,41 @@ pub fn reject(store: &dyn Conn, clock: &Clock, id: &str, reason: RejectReason, n
     let controller = controller(store)?;
     let tx = store.begin()?;
     let r = super::load(&*tx, id)?;
+    let told = reject_in(&*tx, clock, &store.place(), &controller, &r, reason, note)?;
+    tx.commit()?;
+    Ok(told)
+}
+
+/// [`reject`] in the caller's transaction: the refusal recorded, the request's codes voided, and
+/// the letter queued (`store`: the store's place, beside which the outbox is).
+pub fn reject_in(
+    tx: &dyn Db,
+    clock: &Clock,
+    store: &std::path::Path,
+    controller: &Controller,
+    r: &Request,
+    reason: RejectReason,
+    note: &str,
+) -> anyhow::Result<Told> {
     let was_in_review = r.in_review();
-    let r = super::reject(&*tx, clock, &r, reason, note)?;
+    let r = super::reject(tx, clock, r, reason, note)?;
+    // A code sent for the request no longer verifies anything.
+    tx.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
     if was_in_review {
         // The messages it was read from no longer wait for the officer.
-        crate::inbox::ledger::resolve_for_request(&*tx, clock, &r.id, "refused")?;
+        crate::inbox::ledger::resolve_for_request(tx, clock, &r.id, "refused")?;
     }
-    let earlier = earlier_requests(&*tx, &r)?;
+    let earlier = earlier_requests(tx, &r)?;
     let letter = Letter {
         kind: "rejection",
-        subject: crate::letters::subject_of(&controller, "rejection", &r.id),
-        body: rejection_letter(&controller, &r, &earlier)?,
+        subject: crate::letters::subject_of(controller, "rejection", &r.id),
+        body: rejection_letter(controller, &r, &earlier)?,
     };
-    let sent = mail::notify(&*tx, clock, &store.place(), &controller, &r, &letter)?;
-    tx.commit()?;
+    let sent = mail::notify(tx, clock, store, controller, &r, &letter)?;
     Ok(Told { request: r, letter: letter.body, sent })
 }
 
-fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
+pub fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
     Register::load(conn)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))
 }
 

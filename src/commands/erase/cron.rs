@@ -27,11 +27,12 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     // The counts, with the officer's commands on stderr and without them in the run's record.
     let counts = |approve: &str, again: &str| {
         format!(
-            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} failed",
+            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} waiting for an answer to the same person's access or export request, {} failed",
             sum.applied.len(),
             sum.waiting_for_approval.len(),
             sum.replanned.len(),
             sum.on_hold.len(),
+            sum.waiting_for_answer.len(),
             sum.failed.len()
         )
     };
@@ -39,6 +40,11 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     ctx.out.status(&format!("dsr erase --due: {}", counts(" (`dsr erase REQUEST --approve`)", " (approve again)")))?;
     if ctx.out.json {
         ctx.out.json(&sum)?;
+    }
+    for (id, other) in &sum.waiting_for_answer {
+        ctx.out.status(&format!(
+            "dsr erase --due: {id} waits: the same person's request {other} is verified and not yet answered (answer it first; the next run erases)"
+        ))?;
     }
     for (id, why) in &sum.failed {
         crate::output::stderr_line(&format!("dsr erase --due: {id} failed: {}", crate::output::sanitize::line(why)))?;

@@ -69,6 +69,8 @@ pub fn confirmed(
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
     let tx = store.begin()?;
+    // Refused before the plan is shown: the officer is not asked to confirm what cannot run.
+    super::others::refuse_while_unanswered(&*tx, req, s.person_id)?;
     let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_to_apply(&*tx, clock, req, s)?;
     if had_plan && changed {
         tx.commit()?;
@@ -93,6 +95,11 @@ fn carry(
     keys: &Keys,
     register: &Register,
 ) -> anyhow::Result<u64> {
+    // The person's answers still owed hold the erasure back; their other open requests are
+    // refused, each with a letter to the address on file while it is there.
+    super::others::refuse_while_unanswered(tx, req, s.person_id)?;
+    let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let refused = super::others::close(tx, clock, path, controller, req, s.person_id)?;
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
     let erased = super::categories(register, plan);
     if !erased.is_empty() {
@@ -120,7 +127,7 @@ fn carry(
         .collect();
     audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erased", json!({"steps": summary}))?;
     tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![req.id, clock.timestamp()]?)?;
-    let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps});
+    let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps, "refused": refused});
     request::set_outcome(tx, req, &outcome)?;
     // The accountability report's counts of what erasures kept and why (Art. 5(2), 17(3)).
     crate::report::tally::add(tx, req, plan)?;

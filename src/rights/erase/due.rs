@@ -20,6 +20,9 @@ pub struct DueSummary {
     pub waiting_for_approval: Vec<String>,
     /// Approved plans an officer put on hold.
     pub on_hold: Vec<String>,
+    /// Approved plans held back by a verified access or export request of the same person whose
+    /// answer is not delivered yet: (erasure, that request). They run once it is.
+    pub waiting_for_answer: Vec<(String, String)>,
     pub failed: Vec<(String, String)>,
     /// The identifiers of the people erased, to look for in the backend's pages afterwards.
     #[serde(skip)]
@@ -52,16 +55,21 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
         }
     }
     for id in ready {
-        let result = (|| -> anyhow::Result<Vec<String>> {
+        let result = (|| -> anyhow::Result<Option<Vec<String>>> {
             let (req, s) = crate::rights::verified(store, &id, Kind::Erase)?;
+            if let Some(u) = super::others::unanswered(store, &req, s.person_id)? {
+                sum.waiting_for_answer.push((id.clone(), u.id));
+                return Ok(None);
+            }
             super::stored::refuse_legal_claims(store, &s)?;
             let stored = super::stored::stored(store, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
             let values = super::values_to_look_for(store, s.person_id)?;
             super::carry_out::apply(store, clock, &req, &s, &stored.plan)?;
-            Ok(values)
+            Ok(Some(values))
         })();
         match result {
-            Ok(values) => {
+            Ok(None) => {}
+            Ok(Some(values)) => {
                 sum.applied.push(id);
                 sum.erased.extend(values);
             }

@@ -66,7 +66,8 @@ pub struct Checker {
     marketing_stopped: HashSet<i64>,
     review_pending: HashSet<i64>,
     review_reversed: HashSet<i64>,
-    suppressed: HashSet<String>,
+    /// The suppression list's keyed hashes, as bytes.
+    suppressed: HashSet<Vec<u8>>,
     sql: Lookups,
 }
 
@@ -82,6 +83,8 @@ struct Lookups {
     opted_in: Option<String>,
     /// A person's email addresses, folded.
     addresses: Option<String>,
+    /// The email addresses of many people (?1, a JSON array): (person, address folded).
+    addresses_of_many: Option<String>,
     /// A batch of addresses at once (`check --stdin`).
     batch: Option<String>,
 }
@@ -94,6 +97,7 @@ impl Lookups {
             latest_consent: map.latest_consent(),
             opted_in: map.opted_in(purpose),
             addresses: map.identifiers_of(IdentifierKind::Email),
+            addresses_of_many: map.identifiers_of_many(IdentifierKind::Email, dialect),
             batch: map.address_batch(purpose, dialect),
         }
     }
@@ -101,7 +105,12 @@ impl Lookups {
 
 /// The keyed hash under which an identifier goes on the suppression list.
 pub fn suppression_hash(keys: &Keys, kind: &str, normalised: &str) -> String {
-    hex(&keys.mac(&[b"suppress", kind.as_bytes(), normalised.as_bytes()]))
+    hex(&suppression_mac(keys, kind, normalised))
+}
+
+/// [`suppression_hash`] as bytes.
+fn suppression_mac(keys: &Keys, kind: &str, normalised: &str) -> Vec<u8> {
+    keys.mac(&[b"suppress", kind.as_bytes(), normalised.as_bytes()])
 }
 
 impl Checker {
@@ -140,8 +149,12 @@ impl Checker {
             "SELECT person_id FROM decision_review WHERE outcome = 'decision-reversed' AND person_id IS NOT NULL AND ?1 = ?1",
             "",
         )?;
-        let suppressed: HashSet<String> =
-            conn.all("SELECT hash FROM suppression", &[], |r| r.get(0))?.into_iter().collect();
+        // Kept as bytes: a check compares a keyed hash with the list without writing it in hex.
+        let suppressed: HashSet<Vec<u8>> = conn
+            .all("SELECT hash FROM suppression", &[], |r| r.get::<String>(0))?
+            .iter()
+            .filter_map(|h| hex::decode(h).ok())
+            .collect();
         let sql = Lookups::new(&*DataMap::load(conn)?, &purpose.code, conn.dialect());
         Ok(Checker {
             sql,
@@ -180,14 +193,6 @@ impl Checker {
             ));
         }
         self.judge_unsuppressed(conn, person_id, opted_in, consent)
-    }
-
-    /// Whether the purpose is allowed for the person (the verdict of [`Checker::judge`]), with
-    /// the suppression list, which costs a read and a keyed hash per address of the person,
-    /// consulted only when everything else allows it.
-    fn allowed(&self, conn: &dyn Db, person_id: i64, opted_in: Option<bool>, consent: Latest) -> anyhow::Result<bool> {
-        Ok(self.judge_unsuppressed(conn, person_id, opted_in, consent)?.allowed
-            && !self.person_suppressed(conn, person_id)?)
     }
 
     /// The verdict of [`Checker::judge`] for a person whose identifiers are not suppressed.
@@ -283,7 +288,7 @@ impl Checker {
     fn address_suppressed(&self, normalised: &str) -> bool {
         self.purpose.direct_marketing
             && !self.suppressed.is_empty()
-            && self.suppressed.contains(&suppression_hash(&self.keys, "email", normalised))
+            && self.suppressed.contains(&suppression_mac(&self.keys, "email", normalised))
     }
 
     /// Whether the suppression list blocks this purpose for the person: it is direct marketing
@@ -333,7 +338,7 @@ impl Checker {
             (Some(sql), Some(sqlite)) => Some(sqlite.prepare(sql)?),
             _ => None,
         };
-        Ok(Stream { lookup, rows: Vec::new() })
+        Ok(Stream { lookup, rows: Vec::new(), people: Vec::new() })
     }
 
     /// Whether each address (normalised) is allowed: the same verdicts as [`Checker::email`],
@@ -377,22 +382,59 @@ impl Checker {
         // (true sorts first), people in the order `email` takes them.
         rows.sort_unstable_by(|a, b| (a.0, b.1, b.2).cmp(&(b.0, a.1, a.2)));
         rows.dedup_by_key(|r| (r.0, r.1));
+        // The verdicts without the suppression list first; the people they allow are then looked
+        // up on it together, with one statement for the batch.
         let mut allowed = Vec::with_capacity(normalised.len());
+        let to_check = &mut stream.people;
+        to_check.clear();
         let mut rows = rows.drain(..).peekable();
         for (i, address) in normalised.iter().enumerate() {
-            let mut ok = true;
-            let mut known = false;
+            let (mut ok, mut known) = (true, false);
+            let first = to_check.len();
             while let Some((_, person, opted_in, consent)) = rows.next_if(|r| r.0 == i) {
                 known = true;
-                if ok && !self.allowed(conn, person, opted_in, consent)? {
+                if ok && self.judge_unsuppressed(conn, person, opted_in, consent)?.allowed {
+                    to_check.push((i, person));
+                } else {
                     ok = false;
                 }
             }
             // The keyed hash is made only for an address that would otherwise be allowed: the
             // verdict is the same, and most addresses are denied before it is needed.
-            allowed.push(ok && known && !self.address_suppressed(address));
+            let ok = ok && known && !self.address_suppressed(address);
+            if !ok {
+                to_check.truncate(first);
+            }
+            allowed.push(ok);
+        }
+        let blocked = self.people_suppressed(conn, to_check.iter().map(|(_, p)| *p))?;
+        for (i, p) in to_check.iter() {
+            if blocked.contains(p) {
+                allowed[*i] = false;
+            }
         }
         Ok(allowed)
+    }
+
+    /// Of these people, those with an email address on the suppression list, when it blocks the
+    /// purpose (direct marketing): their addresses read in one statement.
+    fn people_suppressed(&self, conn: &dyn Db, people: impl Iterator<Item = i64>) -> anyhow::Result<HashSet<i64>> {
+        let mut blocked = HashSet::new();
+        let Some(sql) = self.sql.addresses_of_many.as_ref().filter(|_| self.purpose.direct_marketing) else {
+            return Ok(blocked);
+        };
+        let people: Vec<i64> = people.collect();
+        if self.suppressed.is_empty() || people.is_empty() {
+            return Ok(blocked);
+        }
+        conn.each(sql, &vals![serde_json::to_string(&people)?]?, &mut |r| {
+            let person: i64 = r.get(0)?;
+            if !blocked.contains(&person) && self.address_suppressed(&r.get::<String>(1)?) {
+                blocked.insert(person);
+            }
+            Ok(())
+        })?;
+        Ok(blocked)
     }
 }
 
@@ -404,4 +446,6 @@ type Latest = Option<Option<(bool, String)>>;
 pub struct Stream<'c> {
     lookup: Option<rusqlite::Statement<'c>>,
     rows: Vec<(usize, i64, Option<bool>, Latest)>,
+    /// The people allowed before the suppression list is read: (address's place, person).
+    people: Vec<(usize, i64)>,
 }

@@ -62,12 +62,7 @@ impl Keys {
     }
 }
 
+/// Bytes as lowercase hexadecimal (how keyed hashes are stored).
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    out
+    hex::encode(bytes)
 }

@@ -113,3 +113,38 @@ fn a_long_stream_keeps_the_input_order_across_batches_and_workers() {
         support::stderr(&out)
     );
 }
+
+/// A person one of whose addresses is on the suppression list (an erased person's address, given
+/// again later) gets no direct marketing at any address: in a stream as for one check.
+#[test]
+fn an_address_of_a_person_whose_other_address_is_suppressed_is_not_allowed() {
+    let env = Env::with_fixture("virtio");
+    let erase = env.verified("erase", &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &erase, "--yes"]).assert().success();
+    let pieter: i64 = env
+        .sql()
+        .query_row(
+            "SELECT person_id FROM email_address WHERE address_norm = 'pieter.vandenberg@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let stream = |env: &Env| {
+        let input = "pieter.vandenberg@example.com\nnobody@example.nl\n";
+        let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(input).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+        support::stdout(&out)
+    };
+    assert_eq!(stream(&env), "pieter.vandenberg@example.com\n", "allowed while no address of his is suppressed");
+    env.sql()
+        .execute(
+            "INSERT INTO email_address (person_id, address, address_norm, is_primary, newsletter_opt_in, created_at)
+             VALUES (?1, 'jan.devries@example.nl', 'jan.devries@example.nl', 0, 0, '2026-12-01T00:00:00Z')",
+            [pieter],
+        )
+        .unwrap();
+    assert_eq!(stream(&env), "", "his other address is on the suppression list");
+    let out = env.run(&["--json", "check", "--purpose", "newsletter", "--email", "pieter.vandenberg@example.com"]);
+    assert_eq!(out.status.code(), Some(20), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains("\"suppressed\""), "{}", support::stdout(&out));
+}

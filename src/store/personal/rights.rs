@@ -211,6 +211,30 @@ impl DataMap {
         (!each.is_empty()).then(|| each.join(" UNION ALL "))
     }
 
+    /// [`DataMap::identifiers_of`] for many people at once (?1: a JSON array of person ids):
+    /// (person, identifier) rows.
+    pub fn identifiers_of_many(&self, kind: IdentifierKind, dialect: Dialect) -> Option<String> {
+        let people = match dialect {
+            Dialect::Sqlite => "IN (SELECT value FROM json_each(?1))",
+            Dialect::Postgres => {
+                "IN (SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(?1 AS text)::json))"
+            }
+        };
+        let each: Vec<String> = self
+            .identifiers(kind)
+            .map(|(t, col)| {
+                // The scope's one `= ?1` is the person's id, innermost: any of the people instead.
+                let filter = self.scope(&t.name)?.filter.replacen("= ?1", people, 1);
+                Some(format!(
+                    "SELECT {}, {col} FROM {} WHERE {filter} AND {col} IS NOT NULL",
+                    self.person_of(&t.name)?,
+                    t.sql_name()
+                ))
+            })
+            .collect::<Option<_>>()?;
+        (!each.is_empty()).then(|| each.join(" UNION ALL "))
+    }
+
     /// The SQL listing who holds an email address (?1, folded): (person, the row's flag for the
     /// purpose's opt-in, NULL where the table has none).
     pub fn address_holders(&self, purpose: &str) -> Option<String> {
@@ -372,6 +396,7 @@ mod tests {
             [map.latest_consent(), map.opted_in("newsletter"), map.address_holders("newsletter")].into_iter().flatten(),
         );
         sql.extend(map.identifiers_of(IdentifierKind::Email));
+        sql.extend(map.identifiers_of_many(IdentifierKind::Email, Dialect::Sqlite));
         sql.extend(map.address_batch("newsletter", Dialect::Sqlite));
         assert!(sql.len() > 20);
         for q in sql {

@@ -104,3 +104,24 @@ fn the_other_open_requests_are_refused_with_a_letter_each_when_the_data_go() {
         .collect();
     assert!(open.is_empty(), "nothing of the person is left open: {open:?}");
 }
+
+#[test]
+fn a_plan_approved_before_its_fingerprint_left_the_request_state_out_still_runs() {
+    let env = Env::with_fixture("virtio");
+    let erase = env.verified("erase", &JAN);
+    env.dsr().args(["erase", &erase, "--approve"]).assert().success();
+    // As an earlier dsr stored it (format 2): a fingerprint over every column of the request
+    // records, which no longer matches any made now.
+    let n = env
+        .sql()
+        .execute(
+            "UPDATE erasure_plan SET plan = json_set(plan, '$.format_version', 2, '$.fingerprint', 'f00d'),
+               fingerprint = 'f00d' WHERE request_id = ?1",
+            [&erase],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let (due, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{due}");
+    assert_eq!(due["applied"], serde_json::json!([erase]), "approved before the upgrade, run after it: {due}");
+}

@@ -353,13 +353,16 @@ pub fn categories(register: &crate::register::Register, plan: &Plan) -> Vec<Stri
     out
 }
 
-/// The plan format: 2 since the steps come from the data map, in its order (children first).
-const FORMAT: u32 = 2;
+/// The plan format: 2 since the steps come from the data map, in its order (children first); 3
+/// since the fingerprint covers which of dsr's request records a plan detaches, not their state.
+const FORMAT: u32 = 3;
 
 /// Whether two plans would do the same (the stored plan lacks the internal filters): the same
 /// steps over the same rows. A plan of format 1 listed its steps by hand in another order, and
-/// its fingerprint covers that order (steps without rows too), which no longer exists: it is the
-/// same plan when it has the same steps with the same counts.
+/// its fingerprint covers that order (steps without rows too), which no longer exists; one of
+/// format 2 has a fingerprint over its request records' every column. Either is the same plan
+/// when it has the same steps with the same counts, so an approved plan stays approved across
+/// the upgrade.
 pub fn same(a: &Plan, b: &Plan) -> bool {
     let key = |s: &Step| {
         (s.table.clone(), s.action.clone(), s.rows, s.fields.clone(), s.ground.clone(), s.until.clone(), s.why.clone())

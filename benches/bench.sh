@@ -210,8 +210,8 @@ t0=$(now_ms); big_access_mem=$(peak_kib "$dsr" --db "$wdb" --json access "$req")
 { echo "customer,verified_by,reference"; echo "$big,bench,big"; } > "$prep/big.csv"
 t0=$(now_ms); big_export_mem=$(peak_kib "$dsr" --db "$wdb" -q export --batch "$prep/big.csv" --out-dir "$prep/big"); t1=$(now_ms); big_export_ms=$((t1 - t0))
 # Both answers handed over: an access or export answer still owed holds the person's erasure back.
-"$dsr" --db "$wdb" -q request delivered "$req" --channel portal --ref bench
-"$dsr" --db "$wdb" -q request delivered "$(sqlite3 "$wdb" "SELECT id FROM request WHERE kind = 'export' ORDER BY year DESC, seq DESC LIMIT 1")" --channel portal --ref bench
+"$dsr" --db "$wdb" -q request delivered "$req" --channel portal --ref bench >/dev/null
+"$dsr" --db "$wdb" -q request delivered "$(sqlite3 "$wdb" "SELECT id FROM request WHERE kind = 'export' ORDER BY year DESC, seq DESC LIMIT 1")" --channel portal --ref bench >/dev/null
 req=$("$dsr" --db "$wdb" --json erase --customer "$big" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
 code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
 "$dsr" --db "$wdb" verify "$req" "$code" >/dev/null

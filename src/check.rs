@@ -420,11 +420,20 @@ impl Checker {
     /// purpose (direct marketing): their addresses read in one statement.
     fn people_suppressed(&self, conn: &dyn Db, people: impl Iterator<Item = i64>) -> anyhow::Result<HashSet<i64>> {
         let mut blocked = HashSet::new();
-        let Some(sql) = self.sql.addresses_of_many.as_ref().filter(|_| self.purpose.direct_marketing) else {
+        if !self.purpose.direct_marketing || self.suppressed.is_empty() {
+            return Ok(blocked);
+        }
+        let people: Vec<i64> = people.collect();
+        let Some(sql) = &self.sql.addresses_of_many else {
+            // No statement for many people from this map: each person's addresses on their own.
+            for p in people {
+                if self.person_suppressed(conn, p)? {
+                    blocked.insert(p);
+                }
+            }
             return Ok(blocked);
         };
-        let people: Vec<i64> = people.collect();
-        if self.suppressed.is_empty() || people.is_empty() {
+        if people.is_empty() {
             return Ok(blocked);
         }
         conn.each(sql, &vals![serde_json::to_string(&people)?]?, &mut |r| {

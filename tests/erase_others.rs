@@ -1,7 +1,7 @@
-//! The person's other open requests when their data are erased: a verified access or export
-//! request not yet answered holds the erasure back (an officer at the prompt and cron alike); the
-//! rest are refused with a letter each, in the erasure's transaction, so none is left open with
-//! nothing to act on.
+//! The person's other open requests when their data are erased: a request the officer still owes
+//! an answer holds the erasure back (an officer at the prompt and cron alike); one still waiting
+//! for its code is refused with a letter, in the erasure's transaction, so none is left open that
+//! could never be verified.
 
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ fn an_unanswered_access_request_holds_the_erasure_back_until_it_is_delivered() {
     let row = list["requests"].as_array().unwrap().iter().find(|r| r["id"] == erase.as_str()).unwrap().clone();
     assert_eq!(
         row["next_action"],
-        format!("answer {access} (access) first: dsr access {access} --send"),
+        format!("{access} (access) first: dsr access {access} --send"),
         "the officer's list says what to do first: {row}"
     );
 
@@ -71,12 +71,28 @@ fn an_unanswered_export_request_holds_back_an_erasure_at_the_prompt_too() {
 }
 
 #[test]
-fn the_other_open_requests_are_refused_with_a_letter_each_when_the_data_go() {
+fn a_rectification_not_carried_out_holds_the_erasure_back_and_one_carried_out_does_not() {
     let env = Env::with_fixture("virtio");
     let rectify = env.verified("rectify", &["--email", "jan.devries@example.nl", "--set", "phone=+31612345679"]);
     let erase = env.verified("erase", &JAN);
+    let out = env.run(&["erase", &erase, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains(&format!("dsr rectify {rectify}")), "{}", support::stderr(&out));
+    assert_eq!(jan_on_file(&env), 1);
+    env.dsr().args(["rectify", &rectify, "--yes"]).assert().success();
+    let (done, status): (Value, i32) = env.json(&["erase", &erase, "--yes"]);
+    assert_eq!(status, 0, "{done}");
+    assert_eq!(done["refused"], serde_json::json!([]), "a request carried out is not refused: {done}");
+    assert_ne!(state(&env, &rectify), "rejected");
+    assert_eq!(jan_on_file(&env), 0);
+}
+
+#[test]
+fn requests_still_waiting_for_their_code_are_refused_with_a_letter_each_when_the_data_go() {
+    let env = Env::with_fixture("virtio");
+    let rectify = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "phone=+31612345679"]).request;
+    let erase = env.verified("erase", &JAN);
     let access = env.open("access", &JAN).request;
-    let code = env.code(&access);
 
     let (done, status): (Value, i32) = env.json(&["erase", &erase, "--yes"]);
     assert_eq!(status, 0, "{done}");
@@ -88,13 +104,14 @@ fn the_other_open_requests_are_refused_with_a_letter_each_when_the_data_go() {
         let letters = env.messages(id);
         let refusal = letters.last().unwrap();
         assert_eq!(refusal.to, vec!["jan.devries@example.nl".to_owned()], "to the address that was on file");
-        assert!(refusal.body.contains(&format!("erased at your request {erase}")), "{}", refusal.body);
-        assert!(refusal.body.contains(&format!("op je verzoek {erase} gewist")), "{}", refusal.body);
+        assert!(refusal.body.contains(&format!("erase your personal data (request {erase})")), "{}", refusal.body);
+        assert!(refusal.body.contains(&format!("te wissen (verzoek {erase})")), "{}", refusal.body);
         assert!(refusal.body.contains("Autoriteit Persoonsgegevens"), "the complaint route (Art. 12(4))");
+        // The code sent for it is void.
+        let active =
+            env.count(&format!("SELECT count(*) FROM challenge WHERE request_id = '{id}' AND state = 'active'"));
+        assert_eq!(active, 0, "{id}");
     }
-    // The code sent for the access request verifies nothing any more.
-    let out = env.run(&["verify", &access, &code]);
-    assert!(!out.status.success(), "{}", support::stdout(&out));
     let (list, _): (Value, i32) = env.json(&["request", "list"]);
     let open: Vec<&Value> = list["requests"]
         .as_array()

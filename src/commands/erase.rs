@@ -54,7 +54,7 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
     let unanswered = erase::others::unanswered(ctx.conn, &req, s.person_id)?;
     if let Some(u) = &unanswered {
         ctx.out.status(&format!(
-            "Note: the same person's {} request {} is verified and not yet answered; the erasure waits until it is ({}).",
+            "Note: the same person's {} request {} is not answered yet; the erasure waits until it is ({}).",
             u.right,
             u.id,
             u.command()
@@ -204,7 +204,7 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
         ))?;
         if !refused.is_empty() {
             ctx.out.data(&format!(
-                "The person's other open requests, with nothing left to act on, are refused (a letter each): {}",
+                "The person's requests still waiting for their code can no longer be verified and are refused (the person is told by mail): {}",
                 refused.join(", ")
             ))?;
         }

@@ -52,7 +52,7 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),
             ("access" | "export", true) => format!("answer prepared, not delivered: dsr {} {id} --send", r.right),
             ("erase", false) => match r.person_id.map(|p| crate::rights::erase::others::unanswered(conn, r, p)) {
-                Some(Ok(Some(u))) => format!("answer {} ({}) first: {}", u.id, u.right, u.command()),
+                Some(Ok(Some(u))) => format!("{} ({}) first: {}", u.id, u.right, u.command()),
                 Some(Err(e)) => return Err(e),
                 _ => erasure(conn, id)?,
             },

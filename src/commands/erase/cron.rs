@@ -27,7 +27,7 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     // The counts, with the officer's commands on stderr and without them in the run's record.
     let counts = |approve: &str, again: &str| {
         format!(
-            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} waiting for an answer to the same person's access or export request, {} failed",
+            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} waiting for an answer to another request of the same person, {} failed",
             sum.applied.len(),
             sum.waiting_for_approval.len(),
             sum.replanned.len(),
@@ -43,7 +43,7 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     }
     for (id, other) in &sum.waiting_for_answer {
         ctx.out.status(&format!(
-            "dsr erase --due: {id} waits: the same person's request {other} is verified and not yet answered (answer it first; the next run erases)"
+            "dsr erase --due: {id} waits: the same person's request {other} is not answered yet (answer it first; the next run erases)"
         ))?;
     }
     for (id, why) in &sum.failed {

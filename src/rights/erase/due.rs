@@ -74,8 +74,18 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
                 sum.erased.extend(values);
             }
             Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StalePlan(_))) => sum.replanned.push(id),
-            Err(e) => sum.failed.push((id, format!("{e:#}"))),
+            // A request of the person became owed between the look above and the transaction.
+            Err(e) => match owed(store, &id).ok().flatten() {
+                Some(other) => sum.waiting_for_answer.push((id, other)),
+                None => sum.failed.push((id, format!("{e:#}"))),
+            },
         }
     }
     Ok(sum)
+}
+
+/// The request of the erasure `id`'s person that the officer still owes an answer, if any.
+fn owed(store: &dyn Conn, id: &str) -> anyhow::Result<Option<String>> {
+    let (req, s) = crate::rights::verified(store, id, Kind::Erase)?;
+    Ok(super::others::unanswered(store, &req, s.person_id)?.map(|u| u.id))
 }

@@ -1,14 +1,16 @@
 //! The person's other open requests when their data are erased.
 //!
-//! - A verified access or export request whose answer has not reached the person yet holds the
-//!   erasure back: the answer covers the data held when it was asked, and the erasure would leave
-//!   nothing to answer it with. The officer delivers it first (or refuses it); `erase --due`
-//!   leaves the plan waiting until then.
-//! - Any other open request of the person (one still waiting for its code, or a verified
-//!   rectification, restriction or objection) has nothing left to act on once the data are gone:
-//!   it is refused in the erasure's transaction, and the person is told why in a letter queued
-//!   to the address on file before that address is erased. Left open, it could never be verified
-//!   or answered, and would wait in the officer's list until it went overdue.
+//! - A request of the person the officer still owes an answer holds the erasure back: a
+//!   verified access or export request whose answer has not been delivered (the answer covers
+//!   the data held when it was asked), a verified rectification, restriction or objection not yet
+//!   carried out, and a message read from the mailbox that waits for review. The erasure would
+//!   leave nothing to answer it with, or decide it on. The officer answers it first (or refuses
+//!   it); `erase --due` leaves the plan waiting until then.
+//! - A request of the person still waiting for its code can never be verified once the data are
+//!   gone: it is refused in the erasure's transaction, and the person is told why in a letter
+//!   queued to the address on file before that address is erased (the same as for a request
+//!   that expires: none where no address is on file). Left open, it would wait in the officer's
+//!   list until it went overdue.
 
 use crate::clock::Clock;
 use crate::error::Error;
@@ -17,28 +19,36 @@ use crate::request::{self, RejectReason, Request};
 use crate::store::db::Db;
 use crate::vals;
 
-/// A verified access or export request of the same person, not yet delivered.
+/// A request of the same person that the officer still owes an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unanswered {
     pub id: String,
     pub right: String,
+    pub state: String,
 }
 
 impl Unanswered {
     /// What the officer runs to answer it.
     pub fn command(&self) -> String {
-        format!("dsr {} {} --send", self.right, self.id)
+        match (self.state.as_str(), self.right.as_str()) {
+            ("needs-review", _) => format!("review it: dsr request show {}", self.id),
+            (_, "access" | "export") => format!("dsr {} {} --send", self.right, self.id),
+            (_, "object") => format!("dsr object {} (or dsr object --decide {})", self.id, self.id),
+            (_, right) => format!("dsr {right} {}", self.id),
+        }
     }
 }
 
-/// The first verified access or export request of the person (other than `req`) whose answer
-/// has not been delivered.
+/// The first request of the person (other than `req`) that the officer still owes an answer:
+/// verified and not delivered (access, export) or not carried out (any other right), or waiting
+/// for review.
 pub fn unanswered(conn: &dyn Db, req: &Request, person_id: i64) -> anyhow::Result<Option<Unanswered>> {
     conn.first(
-        "SELECT id, kind FROM request WHERE person_id = ?1 AND id <> ?2 AND kind IN ('access', 'export')
-           AND state = 'verified' ORDER BY year, seq LIMIT 1",
+        "SELECT id, kind, state FROM request WHERE person_id = ?1 AND id <> ?2
+           AND ((state = 'verified' AND (kind IN ('access', 'export') OR answered_at IS NULL)) OR state = 'needs-review')
+         ORDER BY year, seq LIMIT 1",
         &vals![person_id, req.id]?,
-        |r| Ok(Unanswered { id: r.get(0)?, right: r.get(1)? }),
+        |r| Ok(Unanswered { id: r.get(0)?, right: r.get(1)?, state: r.get(2)? }),
     )
 }
 
@@ -46,7 +56,7 @@ pub fn unanswered(conn: &dyn Db, req: &Request, person_id: i64) -> anyhow::Resul
 pub fn refuse_while_unanswered(conn: &dyn Db, req: &Request, person_id: i64) -> anyhow::Result<()> {
     if let Some(u) = unanswered(conn, req, person_id)? {
         return Err(Error::RequestState(format!(
-            "not erased: the same person's {} request {} is verified and not yet answered, and the erasure would leave nothing to answer it with; deliver it first ({}) or refuse it (dsr request reject {}), then erase",
+            "not erased: the same person's {} request {} is not answered yet, and the erasure would leave nothing to answer it with; answer it first ({}) or refuse it (dsr request reject {}), then erase",
             u.right,
             u.id,
             u.command(),
@@ -68,7 +78,7 @@ pub fn close(
     person_id: i64,
 ) -> anyhow::Result<Vec<String>> {
     let ids: Vec<String> = tx.all(
-        "SELECT id FROM request WHERE person_id = ?1 AND id <> ?2 AND state IN ('awaiting-verification', 'verified')
+        "SELECT id FROM request WHERE person_id = ?1 AND id <> ?2 AND state = 'awaiting-verification'
            ORDER BY year, seq",
         &vals![person_id, req.id]?,
         |r| r.get(0),
@@ -94,7 +104,7 @@ pub fn refused(conn: &dyn Db, erasure: &str) -> anyhow::Result<Vec<String>> {
 /// The reason given to the person, in English and Dutch.
 fn note(erasure: &str) -> String {
     format!(
-        "Your personal data were erased at your request {erasure} before this request was completed, so we no longer hold them (apart from what the erasure letter lists as kept) and nothing is left to act on.{}Je persoonsgegevens zijn op je verzoek {erasure} gewist voordat dit verzoek was afgehandeld; we hebben ze dus niet meer (behalve wat de brief over het wissen noemt als bewaard) en er is niets meer om op te handelen.",
+        "You asked us to erase your personal data (request {erasure}), and we are doing so. This request had not been confirmed with the code we sent, and once your data are erased nothing is left to act on.{}Je hebt ons gevraagd je persoonsgegevens te wissen (verzoek {erasure}) en dat doen we. Dit verzoek was nog niet bevestigd met de code die we stuurden, en als je gegevens gewist zijn, is er niets meer om op te handelen.",
         crate::archive::present::BILINGUAL
     )
 }

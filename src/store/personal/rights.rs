@@ -224,7 +224,12 @@ impl DataMap {
             .identifiers(kind)
             .map(|(t, col)| {
                 // The scope's one `= ?1` is the person's id, innermost: any of the people instead.
-                let filter = self.scope(&t.name)?.filter.replacen("= ?1", people, 1);
+                // A scope of another form gives no SQL, and the caller reads person by person.
+                let filter = self.scope(&t.name)?.filter;
+                if filter.matches("?1").count() != 1 || !filter.contains("= ?1") {
+                    return None;
+                }
+                let filter = filter.replacen("= ?1", people, 1);
                 Some(format!(
                     "SELECT {}, {col} FROM {} WHERE {filter} AND {col} IS NOT NULL",
                     self.person_of(&t.name)?,
@@ -358,6 +363,17 @@ mod tests {
     #[test]
     fn the_check_lookups_of_the_built_in_map_keep_their_hand_written_shape() {
         let map = DataMap { tables: builtin() };
+        // check --stdin: the addresses of the people a batch allows, against the suppression list.
+        assert_eq!(
+            map.identifiers_of_many(IdentifierKind::Email, Dialect::Sqlite).unwrap(),
+            "SELECT email_address.person_id, address_norm FROM email_address WHERE person_id IN (SELECT value FROM json_each(?1)) AND address_norm IS NOT NULL"
+        );
+        assert!(
+            map.identifiers_of_many(IdentifierKind::Email, Dialect::Postgres).unwrap().contains(
+                "person_id IN (SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(?1 AS text)::json))"
+            ),
+            "the same on PostgreSQL"
+        );
         // check --stdin: one statement per batch, the address index read alone (migration 9).
         assert_eq!(
             map.address_batch("newsletter", Dialect::Sqlite).unwrap(),

@@ -52,6 +52,10 @@ pub enum Error {
     RateLimited(String),
     #[error("{0}")]
     RequestState(String),
+    /// An erasure waits for another request of the same person to be answered: (that request,
+    /// the message).
+    #[error("{1}")]
+    AnswerOwed(String, String),
     #[error("audit trail broken at entry {entry}: {why}")]
     AuditBroken { entry: i64, why: String },
     #[error("mail not sent: {0}")]

@@ -208,7 +208,7 @@ impl Error {
             Error::CodeRejected(_) => Code::CodeRejected,
             Error::VerificationLocked(_) => Code::VerificationLocked,
             Error::RateLimited(_) => Code::RateLimited,
-            Error::RequestState(_) => Code::RequestState,
+            Error::RequestState(_) | Error::AnswerOwed(..) => Code::RequestState,
             Error::AuditBroken { .. } => Code::AuditBroken,
             Error::Mail(_) => Code::Mail,
             Error::OutputExists(_) => Code::StoreExists,

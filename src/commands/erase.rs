@@ -73,8 +73,8 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
         show(ctx, &req, &fresh, "Erasure plan approved; `dsr erase --due` carries it out")?;
         return Ok(Code::Ok);
     }
-    if unanswered.is_some() {
-        erase::others::refuse_while_unanswered(ctx.conn, &req, s.person_id)?;
+    if let Some(u) = unanswered {
+        return Err(u.refusal().into());
     }
     if !ctx.out.json {
         ctx.out.status(&render(ctx.out, &fresh))?;

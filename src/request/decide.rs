@@ -84,7 +84,7 @@ pub fn reject_in(
     Ok(Told { request: r, letter: letter.body, sent })
 }
 
-pub fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
+fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
     Register::load(conn)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))
 }
 

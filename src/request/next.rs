@@ -51,11 +51,12 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),
             ("access" | "export", true) => format!("answer prepared, not delivered: dsr {} {id} --send", r.right),
-            ("erase", false) => match r.person_id.map(|p| crate::rights::erase::others::unanswered(conn, r, p)) {
-                Some(Ok(Some(u))) => format!("{} ({}) first: {}", u.id, u.right, u.command()),
-                Some(Err(e)) => return Err(e),
-                _ => erasure(conn, id)?,
-            },
+            ("erase", false) => {
+                match r.person_id.map(|p| crate::rights::erase::others::unanswered(conn, r, p)).transpose()?.flatten() {
+                    Some(u) => format!("{} ({}) first: {}", u.id, u.right, u.command()),
+                    None => erasure(conn, id)?,
+                }
+            }
             (_, false) => format!("answer: dsr {} {id}", r.right),
             (_, true) => format!("answer prepared, not delivered: dsr request delivered {id}"),
         },

@@ -35,6 +35,7 @@ pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, plan: 
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
     let tx = store.begin()?;
+    super::others::refuse_while_unanswered(&*tx, req, s.person_id)?;
     let now = super::plan(&*tx, s, &plan.created_at)?;
     if !super::same(&now, plan) {
         drop(tx);
@@ -95,9 +96,8 @@ fn carry(
     keys: &Keys,
     register: &Register,
 ) -> anyhow::Result<u64> {
-    // The person's answers still owed hold the erasure back; their other open requests are
-    // refused, each with a letter to the address on file while it is there.
-    super::others::refuse_while_unanswered(tx, req, s.person_id)?;
+    // The person's requests waiting for their code are refused, each with a letter to the address
+    // on file while it is there (both callers refused first to erase while an answer is owed).
     let controller = register.controller.as_ref().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
     let refused = super::others::close(tx, clock, path, controller, req, s.person_id)?;
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.

@@ -20,8 +20,8 @@ pub struct DueSummary {
     pub waiting_for_approval: Vec<String>,
     /// Approved plans an officer put on hold.
     pub on_hold: Vec<String>,
-    /// Approved plans held back by a verified access or export request of the same person whose
-    /// answer is not delivered yet: (erasure, that request). They run once it is.
+    /// Approved plans held back by a request of the same person that still waits for its answer
+    /// (`rights::erase::others`): (erasure, that request). They run once it is answered.
     pub waiting_for_answer: Vec<(String, String)>,
     pub failed: Vec<(String, String)>,
     /// The identifiers of the people erased, to look for in the backend's pages afterwards.
@@ -55,37 +55,25 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
         }
     }
     for id in ready {
-        let result = (|| -> anyhow::Result<Option<Vec<String>>> {
+        let result = (|| -> anyhow::Result<Vec<String>> {
             let (req, s) = crate::rights::verified(store, &id, Kind::Erase)?;
-            if let Some(u) = super::others::unanswered(store, &req, s.person_id)? {
-                sum.waiting_for_answer.push((id.clone(), u.id));
-                return Ok(None);
-            }
             super::stored::refuse_legal_claims(store, &s)?;
             let stored = super::stored::stored(store, &id)?.ok_or_else(|| anyhow::anyhow!("no stored plan"))?;
             let values = super::values_to_look_for(store, s.person_id)?;
             super::carry_out::apply(store, clock, &req, &s, &stored.plan)?;
-            Ok(Some(values))
+            Ok(values)
         })();
         match result {
-            Ok(None) => {}
-            Ok(Some(values)) => {
+            Ok(values) => {
                 sum.applied.push(id);
                 sum.erased.extend(values);
             }
-            Err(e) if matches!(e.downcast_ref::<Error>(), Some(Error::StalePlan(_))) => sum.replanned.push(id),
-            // A request of the person became owed between the look above and the transaction.
-            Err(e) => match owed(store, &id).ok().flatten() {
-                Some(other) => sum.waiting_for_answer.push((id, other)),
-                None => sum.failed.push((id, format!("{e:#}"))),
+            Err(e) => match e.downcast_ref::<Error>() {
+                Some(Error::StalePlan(_)) => sum.replanned.push(id),
+                Some(Error::AnswerOwed(other, _)) => sum.waiting_for_answer.push((id, other.clone())),
+                _ => sum.failed.push((id, format!("{e:#}"))),
             },
         }
     }
     Ok(sum)
-}
-
-/// The request of the erasure `id`'s person that the officer still owes an answer, if any.
-fn owed(store: &dyn Conn, id: &str) -> anyhow::Result<Option<String>> {
-    let (req, s) = crate::rights::verified(store, id, Kind::Erase)?;
-    Ok(super::others::unanswered(store, &req, s.person_id)?.map(|u| u.id))
 }

@@ -37,6 +37,20 @@ impl Unanswered {
             (_, right) => format!("dsr {right} {}", self.id),
         }
     }
+
+    /// The refusal to erase while it waits (exit 9, request-state).
+    pub fn refusal(&self) -> Error {
+        Error::AnswerOwed(
+            self.id.clone(),
+            format!(
+                "not erased: the same person's {} request {} is not answered yet, and the erasure would leave nothing to answer it with; answer it first ({}) or refuse it (dsr request reject {}), then erase",
+                self.right,
+                self.id,
+                self.command(),
+                self.id
+            ),
+        )
+    }
 }
 
 /// The first request of the person (other than `req`) that the officer still owes an answer:
@@ -52,19 +66,12 @@ pub fn unanswered(conn: &dyn Db, req: &Request, person_id: i64) -> anyhow::Resul
     )
 }
 
-/// Refuse to erase while [`unanswered`] finds a request (exit 9, request-state).
+/// Refuse to erase while [`unanswered`] finds a request ([`Unanswered::refusal`]).
 pub fn refuse_while_unanswered(conn: &dyn Db, req: &Request, person_id: i64) -> anyhow::Result<()> {
-    if let Some(u) = unanswered(conn, req, person_id)? {
-        return Err(Error::RequestState(format!(
-            "not erased: the same person's {} request {} is not answered yet, and the erasure would leave nothing to answer it with; answer it first ({}) or refuse it (dsr request reject {}), then erase",
-            u.right,
-            u.id,
-            u.command(),
-            u.id
-        ))
-        .into());
+    match unanswered(conn, req, person_id)? {
+        Some(u) => Err(u.refusal().into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Refuse the person's other open requests (see the module's text) in the erasure's transaction,
@@ -77,18 +84,20 @@ pub fn close(
     req: &Request,
     person_id: i64,
 ) -> anyhow::Result<Vec<String>> {
-    let ids: Vec<String> = tx.all(
-        "SELECT id FROM request WHERE person_id = ?1 AND id <> ?2 AND state = 'awaiting-verification'
-           ORDER BY year, seq",
+    let waiting: Vec<Request> = tx.all(
+        &format!(
+            "SELECT {} FROM request WHERE person_id = ?1 AND id <> ?2 AND state = 'awaiting-verification'
+               ORDER BY year, seq",
+            request::COLUMNS
+        ),
         &vals![person_id, req.id]?,
-        |r| r.get(0),
+        Request::from_row,
     )?;
     let note = note(&req.id);
-    for id in &ids {
-        let other = request::load(tx, id)?;
-        request::decide::reject_in(tx, clock, store, controller, &other, RejectReason::Other, &note)?;
+    for other in &waiting {
+        request::decide::reject_in(tx, clock, store, controller, other, RejectReason::Other, &note)?;
     }
-    Ok(ids)
+    Ok(waiting.into_iter().map(|r| r.id).collect())
 }
 
 /// The requests an erasure refused ([`close`]), from its recorded outcome.

@@ -179,8 +179,12 @@ fn attach<T>(
 }
 
 impl Register {
-    /// Read the whole register from the store.
+    /// Read the whole register from the store, from one snapshot.
     pub fn load(db: &dyn Db) -> anyhow::Result<Register> {
+        db.reading(Register::read)
+    }
+
+    fn read(db: &dyn Db) -> anyhow::Result<Register> {
         let controller = db
             .first(
                 "SELECT fixture, name, legal_form, kvk_number, address, website, privacy_email, policy_version,

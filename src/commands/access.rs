@@ -124,34 +124,33 @@ fn opened(s: &mut Session, req: &crate::request::Request, fresh: bool, message: 
 /// The access answer on the terminal, as JSON, in a file (`--out`) or an archive (`--archive`),
 /// prepared (not delivered); or mailed (`--send`), which delivers it.
 fn answer(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
-    let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
-    if args.send {
-        return super::deliver::send(session, &req, s, &args.crypt);
+    if args.send || args.archive.is_some() {
+        let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
+        return match &args.archive {
+            Some(path) if !args.send => super::export::archive_on(session, &req, s, path, args.force, &args.crypt),
+            _ => super::deliver::send(session, &req, s, &args.crypt),
+        };
     }
-    if let Some(path) = &args.archive {
-        return super::export::archive_on(session, &req, s, path, args.force, &args.crypt);
-    }
-    let report = access::build(session.conn, session.clock, &req, &s)?;
     let to = match (&args.out, session.out.json) {
         (Some(_), _) => Shown::File,
         (None, true) => Shown::Json,
         (None, false) => Shown::Terminal,
     };
     let out = session.out;
-    access::prepared(session.conn, session.clock, &req, &report, to, || {
+    access::prepared(session.conn, session.clock, id, to, |req, report| {
         match &args.out {
             Some(path) => {
                 crate::fsutil::write_private(path, args.force, |file| {
                     let mut w = std::io::BufWriter::new(file);
-                    serde_json::to_writer_pretty(&mut w, &report)?;
+                    serde_json::to_writer_pretty(&mut w, report)?;
                     std::io::Write::write_all(&mut w, b"\n")?;
                     std::io::Write::flush(&mut w)?;
                     Ok(())
                 })?;
                 out.status(&format!("Wrote the access answer for {} to {} (mode 0600).", req.id, path.display()))?;
             }
-            None if out.json => out.json(&report)?,
-            None => out.data(&render_access(&report, out)?)?,
+            None if out.json => out.json(report)?,
+            None => out.data(&render_access(report, out)?)?,
         }
         Ok(())
     })?;

@@ -398,21 +398,21 @@ pub enum Shown {
     Terminal,
 }
 
-/// Record the answer as prepared and hand it over with `hand_over` (write the file, print it),
-/// in one transaction: if it cannot be handed over, nothing is recorded. Prepared, not
-/// delivered: viewing or writing a file completes nothing (`--send` or `dsr request delivered`
-/// does).
+/// Build the answer to verified access request `id`, record it as prepared and hand it over
+/// with `hand_over` (write the file, print it), all in one transaction: the answer is read from
+/// one snapshot (the counts it reports are those of the rows it holds), and if it cannot be
+/// handed over, nothing is recorded. Prepared, not delivered: viewing or writing a file completes
+/// nothing (`--send` or `dsr request delivered` does).
 pub fn prepared(
     conn: &dyn Conn,
     clock: &Clock,
-    req: &Request,
-    report: &AccessReport<'_>,
+    id: &str,
     to: Shown,
-    hand_over: impl FnOnce() -> anyhow::Result<()>,
+    hand_over: impl FnOnce(&Request, &AccessReport<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    // The report's rows are read through the same connection, inside this transaction, while
-    // the answer is written.
     let tx = conn.begin()?;
+    let (req, s) = super::verified(&*tx, id, crate::request::Kind::Access)?;
+    let report = build(&*tx, clock, &req, &s)?;
     let to = match to {
         Shown::File => "file",
         Shown::Json => "json",
@@ -421,10 +421,11 @@ pub fn prepared(
     crate::request::answered(
         &*tx,
         clock,
-        req,
+        &req,
         serde_json::json!({"categories": report.categories.len(), "records": report.person.records, "to": to}),
     )?;
-    hand_over()?;
+    hand_over(&req, &report)?;
+    drop(report);
     tx.commit()?;
     Ok(())
 }

@@ -63,6 +63,22 @@ pub trait Db {
 }
 
 impl dyn Db + '_ {
+    /// Run `f`, whose statements only read, in one read transaction where a SQLite connection is
+    /// not in one already: its reads see one snapshot, and the store is locked once for all of
+    /// them rather than for each statement. In a transaction, or on PostgreSQL, `f` runs as it is.
+    pub fn reading<T>(&self, f: impl FnOnce(&dyn Db) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        match self.sqlite() {
+            Some(conn) if conn.is_autocommit() => {
+                // Deferred: a snapshot that never holds up a writer; dropped on an error.
+                let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
+                let out = f(self)?;
+                snapshot.commit()?;
+                Ok(out)
+            }
+            _ => f(self),
+        }
+    }
+
     /// The one row a query returns, read by `f`; no row is an error (as SQLite's `query_row`).
     pub fn one<T>(&self, sql: &str, params: &[Value], f: impl FnOnce(&Row) -> anyhow::Result<T>) -> anyhow::Result<T> {
         self.first(sql, params, f)?.ok_or_else(|| anyhow::anyhow!("the query returned no row: {sql}"))

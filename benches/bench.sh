@@ -5,7 +5,8 @@
 #
 # Builds (once, cached under target/bench/) a deterministic store of CUSTOMERS customers
 # (default 1,000,000) with `dsr generate`, then times whole `dsr` processes against the
-# lower bound of the same reads done by hand-written SQL in one rusqlite-free sqlite3 process,
+# lower bound of the same reads done by hand-written SQL in one rusqlite-free sqlite3 process
+# (the two alternately, timed by bash's own clock),
 # and prints a Markdown table. Peak memory comes from /usr/bin/time -v when it is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,12 +25,12 @@ peak_kib() {
   fi
 }
 
-lookup_sql() {
-  lookup_counts_sql "$1"
-  sqlite3 "$cdb" "$sql"
-}
-export -f lookup_sql
-export db
+# The lower bounds' runners: the statements person_rows_sql or lookup_counts_sql left in $sql.
+run_sql() { sqlite3 "$cdb" "$sql"; }
+run_sql_json() { sqlite3 -json "$cdb" "$sql"; }
+rows_all() { person_rows_sql "$1" 0; }
+rows_portable() { person_rows_sql "$1" 1; }
+
 
 # Verified requests for the one-person commands: access requests through the real email flow
 # (code read from the outbox), export requests through a batch (verified by portal session).
@@ -69,37 +70,31 @@ done
 "$dsr" --db "$wdb" -q export --batch "$prep/one.csv" --out-dir "$prep/one" >/dev/null
 mapfile -t export_ids < <(sqlite3 "$wdb" "SELECT id FROM request WHERE kind = 'export' ORDER BY seq")
 
-time_list() { # time_list CMD-WITH-{}... over the ids in $ids
-  local samples=()
-  for id in "${ids[@]}"; do
-    local cmd=("${@//\{\}/$id}")
-    local t0; t0=$(now_ms); "${cmd[@]}" >/dev/null; local t1; t1=$(now_ms)
-    samples+=($((t1 - t0)))
-  done
-  printf '%s\n' "${samples[@]}" | median
-}
 
-# The same rows read by hand-written SQL: every table of the person, as dsr reads them.
-rows_sql() { person_rows_sql "$1" "$2"; sqlite3 -json "$cdb" "$sql"; }
-export -f rows_sql
-export wdb cdb
+# The host may drop cached pages of the store while the benchmark runs (a virtual machine's
+# memory is reclaimed): each part is preceded by reading the store again.
+warm() { cat "$cdb" > /dev/null; }
 
-lookup_ms=$(time_each "$dsr" --db "$wdb" --json lookup --customer '{}')
-lookup_sql_ms=$(time_each bash -c 'lookup_sql {}')
+# Each dsr command alternately with the same rows read by hand-written SQL (every table of the
+# person, as dsr reads them), for the same person.
+warm
+ids=()
+read -r lookup_ms lookup_sql_ms < <(time_pair lookup_counts_sql run_sql "$dsr" --db "$wdb" --json lookup --customer '{}')
 lookup_mem=$(peak_kib "$dsr" --db "$wdb" --json lookup --customer G00000001)
 
+warm
 ids=("${access_ids[@]}")
-access_ms=$(time_list "$dsr" --db "$wdb" --json access '{}')
+read -r access_ms rows_ms < <(time_pair rows_all run_sql_json "$dsr" --db "$wdb" --json access '{}')
 access_mem=$(peak_kib "$dsr" --db "$wdb" --json access "${access_ids[0]}")
+warm
 ids=("${export_ids[@]}")
-export_ms=$(time_list "$dsr" --db "$wdb" -q export '{}' --out "$prep/x.zip" --force)
+read -r export_ms rows_portable_ms < <(time_pair rows_portable run_sql_json "$dsr" --db "$wdb" -q export '{}' --out "$prep/x.zip" --force)
 export_mem=$(peak_kib "$dsr" --db "$wdb" -q export "${export_ids[0]}" --out "$prep/x.zip" --force)
-rows_ms=$(time_each bash -c 'rows_sql {} 0')
-rows_portable_ms=$(time_each bash -c 'rows_sql {} 1')
 
 # Batch export of BATCH people (default 10,000), verified by portal session.
 batch=${BATCH:-10000}
 { echo "customer,verified_by,reference"; for i in $(seq 1 "$batch"); do printf 'G%08d,portal-session,b%d\n' $(( (i * 104729) % customers + 1 )) "$i"; done; } > "$prep/batch.csv"
+warm
 t0=$(now_ms)
 if [ -x /usr/bin/time ]; then
   batch_mem=$(/usr/bin/time -v "$dsr" --db "$wdb" -q export --batch "$prep/batch.csv" --out-dir "$prep/batch" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
@@ -133,6 +128,7 @@ SELECT count(*) FROM l JOIN email_address e ON e.address_norm = lower(l.address)
   WHERE coalesce((SELECT granted FROM consent c WHERE c.person_id = e.person_id AND c.purpose = 'newsletter' ORDER BY recorded_at DESC LIMIT 1), e.newsletter_opt_in) = 1;
 SQL
 }
+warm
 check_run; check_sql_run
 check_samples=(); check_sql_samples=()
 for i in 1 2 3; do
@@ -146,24 +142,25 @@ check_sql_ms=$(printf '%s\n' "${check_sql_samples[@]}" | median)
 
 # Erasure of one person (apply), on the working copy: dsr versus the same deletes by hand.
 erase_samples=(); erase_sql_samples=()
+warm
 for i in $(seq 1 10); do
   n=$(( (i * 15485863) % customers + 1 )); id=$(printf 'G%08d' "$n")
   printf 'customer,verified_by,reference\n' > /dev/null
   req=$("$dsr" --db "$wdb" --json erase --customer "$id" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
   code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
   "$dsr" --db "$wdb" verify "$req" "$code" >/dev/null
-  t0=$(now_ms); "$dsr" --db "$wdb" -q erase "$req" --yes >/dev/null; t1=$(now_ms)
+  t0=${EPOCHREALTIME/./}; "$dsr" --db "$wdb" -q erase "$req" --yes >/dev/null; t1=${EPOCHREALTIME/./}
   erase_samples+=($((t1 - t0)))
   n2=$(( (i * 32452843) % customers + 1 )); id2=$(printf 'G%08d' "$n2")
   erase_sql "$id2"
-  t0=$(now_ms)
+  t0=${EPOCHREALTIME/./}
   sqlite3 "$cdb" "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; BEGIN IMMEDIATE; $sql
     COMMIT; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-  t1=$(now_ms)
+  t1=${EPOCHREALTIME/./}
   erase_sql_samples+=($((t1 - t0)))
 done
-erase_ms=$(printf '%s\n' "${erase_samples[@]}" | median)
-erase_sql_ms=$(printf '%s\n' "${erase_sql_samples[@]}" | median)
+erase_ms=$(printf '%s\n' "${erase_samples[@]}" | median | us_to_ms)
+erase_sql_ms=$(printf '%s\n' "${erase_sql_samples[@]}" | median | us_to_ms)
 
 # Retention: server logs older than 6 months, on two fresh copies: dsr versus one raw DELETE.
 # RETENTION=0 leaves it out (it takes most of a run at 1,000,000 customers).

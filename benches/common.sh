@@ -19,6 +19,9 @@ now_ms() { date +%s%3N; }
 # median of the numbers on stdin
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
+# microseconds on stdin as milliseconds with one decimal
+us_to_ms() { awk '{ printf "%.1f", $1 / 1000 }'; }
+
 # time_cmd NAME CMD...: run `runs` times with a different customer each time ({} is replaced)
 time_each() {
   local samples=()
@@ -32,6 +35,35 @@ time_each() {
     samples+=($((t1 - t0)))
   done
   printf '%s\n' "${samples[@]}" | median
+}
+
+# time_pair PREP RUN CMD...: a dsr command and its SQL lower bound, alternately, `runs` times,
+# for the next customer each time: CMD ({} replaced by the i-th of the array `ids` when it is not
+# empty, else by the customer number), then `PREP CUSTOMER` (untimed: it leaves the statements in
+# $sql) and `RUN` (the lower bound, running $sql). Only the two commands are timed, with bash's
+# own clock (EPOCHREALTIME: no process is started to read the time), and alternating them keeps
+# a slow moment of the machine from falling on one side only. Prints both medians in ms: "DSR SQL".
+ids=()
+time_pair() {
+  local prep=$1 run=$2; shift 2
+  local a=() b=() i
+  for i in $(seq 1 "$runs"); do
+    local n=$(( (i * 7919) % customers + 1 ))
+    local id; id=$(printf 'G%08d' "$n")
+    local arg=$id
+    [ ${#ids[@]} -gt 0 ] && arg=${ids[$((i - 1))]}
+    local cmd=("${@//\{\}/$arg}")
+    local t0=${EPOCHREALTIME/./}
+    "${cmd[@]}" >/dev/null
+    local t1=${EPOCHREALTIME/./}
+    a+=($((t1 - t0)))
+    "$prep" "$id"
+    t0=${EPOCHREALTIME/./}
+    "$run" >/dev/null
+    t1=${EPOCHREALTIME/./}
+    b+=($((t1 - t0)))
+  done
+  echo "$(printf '%s\n' "${a[@]}" | median | us_to_ms) $(printf '%s\n' "${b[@]}" | median | us_to_ms)"
 }
 
 # ratio A B: A / B with two decimals

@@ -47,19 +47,14 @@ migrate_ms=$((t1 - t0))
 # have none: dsr migrate sets their statistics target to 0).
 psql_ -c "VACUUM ANALYZE" >/dev/null
 
-# The lower bound of `lookup --customer`: the same counts, by hand, in one psql process.
-lookup_sql() {
-  lookup_counts_sql "$1"
-  psql_ -A -t -c "SET search_path TO $schema; $sql"
-}
-export -f lookup_sql psql_
-export url schema
+# The lower bounds' runner: the statements lookup_counts_sql or person_rows_sql left in $sql, by
+# hand, in one psql process.
+run_psql() { psql_ -A -t -c "SET search_path TO $schema; $sql"; }
 
-# Each side once untimed (the server's cache), then the medians.
+# Each side once untimed (the server's cache), then the medians, the two alternately.
 "$dsr" --db "$url" lookup --customer G00000001 >/dev/null
-lookup_sql G00000001 >/dev/null
-lookup_ms=$(time_each "$dsr" --db "$url" --json lookup --customer '{}')
-lookup_sql_ms=$(time_each bash -c 'lookup_sql {}')
+lookup_counts_sql G00000001; run_psql >/dev/null
+read -r lookup_ms lookup_sql_ms < <(time_pair lookup_counts_sql run_psql "$dsr" --db "$url" --json lookup --customer '{}')
 # The same answer from both stores, for one customer.
 diff <("$dsr" --db "$url" --json lookup --customer G00000042) <("$dsr" --db "$db" --json lookup --customer G00000042) >/dev/null \
   || { echo "lookup differs between PostgreSQL and SQLite" >&2; exit 1; }
@@ -77,36 +72,46 @@ verified_pg() { # verified_pg RIGHT CUSTOMER -> request id
 }
 median_of() { printf '%s\n' "$@" | median; }
 
-# The same rows read by hand-written SQL in one psql process: every table of the person.
-rows_sql_pg() { person_rows_sql "$1" "$2"; psql_ -A -t -c "SET search_path TO $schema; $sql"; }
-export -f rows_sql_pg
+# `us CMD...`: CMD run in the work directory (its outbox), its time in microseconds, by bash's
+# own clock (no process started to read the time, none to change directory).
+us() {
+  local t0 t1
+  pushd "$work" >/dev/null
+  t0=${EPOCHREALTIME/./}; "$@" >/dev/null; t1=${EPOCHREALTIME/./}
+  popd >/dev/null
+  echo $((t1 - t0))
+}
 
-access_s=(); export_s=(); erase_s=(); erase_sql_s=()
+# Each dsr command alternately with the same rows read by hand-written SQL in one psql process
+# (every table of the person), for the same person.
+access_s=(); export_s=(); rows_s=(); rows_portable_s=(); erase_s=(); erase_sql_s=()
 for i in $(seq 1 "$runs"); do
   n=$(( (i * 7919) % customers + 1 )); id=$(printf 'G%08d' "$n")
   req=$(verified_pg access "$id")
-  t0=$(now_ms); (cd "$work" && "$dsr" --db "$url" --json access "$req" >/dev/null); t1=$(now_ms); access_s+=($((t1 - t0)))
+  access_s+=("$(us "$dsr" --db "$url" --json access "$req")")
+  person_rows_sql "$id" 0; rows_s+=("$(us run_psql)")
   req=$(verified_pg export "$id")
-  t0=$(now_ms); (cd "$work" && "$dsr" --db "$url" -q export "$req" --out x.zip --force >/dev/null); t1=$(now_ms); export_s+=($((t1 - t0)))
+  export_s+=("$(us "$dsr" --db "$url" -q export "$req" --out x.zip --force)")
+  person_rows_sql "$id" 1; rows_portable_s+=("$(us run_psql)")
 done
-rows_ms=$(time_each bash -c 'rows_sql_pg {} 0')
-rows_portable_ms=$(time_each bash -c 'rows_sql_pg {} 1')
+rows_ms=$(printf '%s\n' "${rows_s[@]}" | median | us_to_ms)
+rows_portable_ms=$(printf '%s\n' "${rows_portable_s[@]}" | median | us_to_ms)
 # Erasure of one person: dsr (the plan, the deletes, its records, the letter, then VACUUM of the
 # touched tables) against the same deletes by hand in one transaction, then VACUUM of the same
 # tables, in one psql process.
 for i in $(seq 1 "$runs"); do
   n=$(( (i * 15485863) % customers + 1 )); id=$(printf 'G%08d' "$n")
   req=$(verified_pg erase "$id")
-  t0=$(now_ms); (cd "$work" && "$dsr" --db "$url" -q erase "$req" --yes >/dev/null); t1=$(now_ms); erase_s+=($((t1 - t0)))
+  erase_s+=("$(us "$dsr" --db "$url" -q erase "$req" --yes)")
   n2=$(( (i * 32452843) % customers + 1 )); id2=$(printf 'G%08d' "$n2")
   erase_sql "$id2"
-  t0=$(now_ms)
+  t0=${EPOCHREALTIME/./}
   psql_ -c "SET search_path TO $schema; BEGIN; $sql COMMIT;" >/dev/null
   psql_ -c "SET search_path TO $schema" -c "VACUUM (INDEX_CLEANUP ON, ANALYZE) unsolicited_data, ticket_message, ticket, consent, cookie, server_log, web_session, ip_event, payment, dunning_event, quote, invoice, payment_method, domain, service, login_account, crash_report, email_address, phone_number, customer, person" >/dev/null
-  t1=$(now_ms); erase_sql_s+=($((t1 - t0)))
+  t1=${EPOCHREALTIME/./}; erase_sql_s+=($((t1 - t0)))
 done
-access_ms=$(median_of "${access_s[@]}"); export_ms=$(median_of "${export_s[@]}")
-erase_ms=$(median_of "${erase_s[@]}"); erase_sql_ms=$(median_of "${erase_sql_s[@]}")
+access_ms=$(median_of "${access_s[@]}" | us_to_ms); export_ms=$(median_of "${export_s[@]}" | us_to_ms)
+erase_ms=$(median_of "${erase_s[@]}" | us_to_ms); erase_sql_ms=$(median_of "${erase_sql_s[@]}" | us_to_ms)
 
 # Batch export of BATCH people (default 2,000), verified by portal session, as benches/bench.sh.
 batch=${BATCH:-2000}

@@ -31,7 +31,6 @@ run_sql_json() { sqlite3 -json "$cdb" "$sql"; }
 rows_all() { person_rows_sql "$1" 0; }
 rows_portable() { person_rows_sql "$1" 1; }
 
-
 # Verified requests for the one-person commands: access requests through the real email flow
 # (code read from the outbox), export requests through a batch (verified by portal session).
 prep=$dir/prep-$customers
@@ -69,7 +68,6 @@ done
 { echo "customer,verified_by,reference"; for i in $(seq 1 "$runs"); do printf 'G%08d,bench,%d\n' $(( (i * 7919) % customers + 1 )) "$i"; done; } > "$prep/one.csv"
 "$dsr" --db "$wdb" -q export --batch "$prep/one.csv" --out-dir "$prep/one" >/dev/null
 mapfile -t export_ids < <(sqlite3 "$wdb" "SELECT id FROM request WHERE kind = 'export' ORDER BY seq")
-
 
 # The host may drop cached pages of the store while the benchmark runs (a virtual machine's
 # memory is reclaimed): each part is preceded by reading the store again.
@@ -145,7 +143,6 @@ erase_samples=(); erase_sql_samples=()
 warm
 for i in $(seq 1 10); do
   n=$(( (i * 15485863) % customers + 1 )); id=$(printf 'G%08d' "$n")
-  printf 'customer,verified_by,reference\n' > /dev/null
   req=$("$dsr" --db "$wdb" --json erase --customer "$id" | sed -n 's/.*"request": "\(DSR-[0-9-]*\)".*/\1/p')
   code=$(tr -d '\r' < "$(ls "$work"/outbox/"$req"-*.eml | tail -1)" | grep -E '^ *[0-9A-Z]{4}-[0-9A-Z]{4} *$' | head -1 | tr -d ' ')
   "$dsr" --db "$wdb" verify "$req" "$code" >/dev/null

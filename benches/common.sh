@@ -22,21 +22,6 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 # microseconds on stdin as milliseconds with one decimal
 us_to_ms() { awk '{ printf "%.1f", $1 / 1000 }'; }
 
-# time_cmd NAME CMD...: run `runs` times with a different customer each time ({} is replaced)
-time_each() {
-  local samples=()
-  for i in $(seq 1 "$runs"); do
-    local n=$(( (i * 7919) % customers + 1 ))
-    local id; id=$(printf 'G%08d' "$n")
-    local cmd=("${@//\{\}/$id}")
-    local t0; t0=$(now_ms)
-    "${cmd[@]}" >/dev/null
-    local t1; t1=$(now_ms)
-    samples+=($((t1 - t0)))
-  done
-  printf '%s\n' "${samples[@]}" | median
-}
-
 # time_pair PREP RUN CMD...: a dsr command and its SQL lower bound, alternately, `runs` times,
 # for the next customer each time: CMD ({} replaced by the i-th of the array `ids` when it is not
 # empty, else by the customer number), then `PREP CUSTOMER` (untimed: it leaves the statements in

@@ -94,8 +94,7 @@ for i in $(seq 1 "$runs"); do
   export_s+=("$(us "$dsr" --db "$url" -q export "$req" --out x.zip --force)")
   person_rows_sql "$id" 1; rows_portable_s+=("$(us run_psql)")
 done
-rows_ms=$(printf '%s\n' "${rows_s[@]}" | median | us_to_ms)
-rows_portable_ms=$(printf '%s\n' "${rows_portable_s[@]}" | median | us_to_ms)
+rows_ms=$(median_of "${rows_s[@]}" | us_to_ms); rows_portable_ms=$(median_of "${rows_portable_s[@]}" | us_to_ms)
 # Erasure of one person: dsr (the plan, the deletes, its records, the letter, then VACUUM of the
 # touched tables) against the same deletes by hand in one transaction, then VACUUM of the same
 # tables, in one psql process.

@@ -124,12 +124,13 @@ fn opened(s: &mut Session, req: &crate::request::Request, fresh: bool, message: 
 /// The access answer on the terminal, as JSON, in a file (`--out`) or an archive (`--archive`),
 /// prepared (not delivered); or mailed (`--send`), which delivers it.
 fn answer(session: &mut Session, id: &str, args: &AccessArgs) -> anyhow::Result<Code> {
-    if args.send || args.archive.is_some() {
+    if args.send {
         let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
-        return match &args.archive {
-            Some(path) if !args.send => super::export::archive_on(session, &req, s, path, args.force, &args.crypt),
-            _ => super::deliver::send(session, &req, s, &args.crypt),
-        };
+        return super::deliver::send(session, &req, s, &args.crypt);
+    }
+    if let Some(path) = &args.archive {
+        let (req, s) = crate::rights::verified(session.conn, id, Kind::Access)?;
+        return super::export::archive_on(session, &req, s, path, args.force, &args.crypt);
     }
     let to = match (&args.out, session.out.json) {
         (Some(_), _) => Shown::File,

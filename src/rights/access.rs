@@ -425,7 +425,7 @@ pub fn prepared(
         serde_json::json!({"categories": report.categories.len(), "records": report.person.records, "to": to}),
     )?;
     hand_over(&req, &report)?;
-    drop(report);
+    drop(report); // it reads through the transaction
     tx.commit()?;
     Ok(())
 }

@@ -69,8 +69,8 @@ impl dyn Db + '_ {
     pub fn reading<T>(&self, f: impl FnOnce(&dyn Db) -> anyhow::Result<T>) -> anyhow::Result<T> {
         match self.sqlite() {
             Some(conn) if conn.is_autocommit() => {
-                // Deferred: a snapshot that never holds up a writer; dropped on an error.
-                let snapshot = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
+                // Rolled back if `f` fails.
+                let snapshot = Conn::snapshot(conn)?;
                 let out = f(self)?;
                 snapshot.commit()?;
                 Ok(out)

@@ -80,10 +80,9 @@ fn summary(conn: &dyn Db, s: &Subject) -> anyhow::Result<PersonSummary> {
 /// Per category of the register, the person's record count in each of its tables; categories
 /// and tables without records are left out.
 pub fn counts(conn: &dyn Db, s: &Subject) -> anyhow::Result<Vec<CategoryCount>> {
-    let register = Register::load(conn)?;
     let map = DataMap::load(conn)?;
     let mut out = Vec::new();
-    for category in &register.categories {
+    for category in Register::category_tables(conn)? {
         let mut tables = Vec::new();
         for table in &category.tables {
             let scope = map.scope(table).ok_or_else(|| {
@@ -96,12 +95,35 @@ pub fn counts(conn: &dyn Db, s: &Subject) -> anyhow::Result<Vec<CategoryCount>> 
         }
         if !tables.is_empty() {
             out.push(CategoryCount {
-                category: category.code.clone(),
-                name: category.name_en.clone(),
+                category: category.code,
+                name: category.name_en,
                 records: tables.iter().map(|t| t.records).sum(),
                 tables,
             });
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::register::{CategoryTables, Register};
+
+    #[test]
+    fn the_categories_lookup_reads_are_the_registers_in_its_order() {
+        for fixture in crate::store::fixture::FIXTURES {
+            let mut store = crate::store::Store::in_memory().unwrap();
+            let clock = crate::clock::Clock::parse("2026-11-01T00:00:00Z").unwrap();
+            crate::store::fixture::load(&mut store.conn, fixture, clock, true).unwrap();
+            let whole: Vec<CategoryTables> = Register::load(&store.conn)
+                .unwrap()
+                .categories
+                .into_iter()
+                .filter(|c| !c.tables.is_empty())
+                .map(|c| CategoryTables { code: c.code, name_en: c.name_en, tables: c.tables })
+                .collect();
+            assert!(!whole.is_empty(), "{}", fixture.name);
+            assert_eq!(Register::category_tables(&store.conn).unwrap(), whole, "{}", fixture.name);
+        }
+    }
 }

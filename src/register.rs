@@ -81,6 +81,14 @@ pub struct Category {
     pub purposes: Vec<String>,
 }
 
+/// A category's code, English name and tables ([`Register::category_tables`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryTables {
+    pub code: String,
+    pub name_en: String,
+    pub tables: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Recipient {
     pub code: String,
@@ -390,6 +398,28 @@ impl Register {
             map: crate::store::personal::DataMap::load(db)?,
             archive_texts: Default::default(),
         })
+    }
+
+    /// The categories' codes and English names with their tables, in the register's order,
+    /// read in one statement: what `dsr lookup` needs of the register, without reading the rest.
+    /// Categories without a table are left out (no person has records in them).
+    pub fn category_tables(db: &dyn Db) -> anyhow::Result<Vec<CategoryTables>> {
+        let mut out: Vec<CategoryTables> = Vec::new();
+        db.each(
+            "SELECT c.code, c.name_en, ct.table_name FROM category c JOIN category_table ct ON ct.category = c.code
+             ORDER BY c.sort, c.code, ct.rowid",
+            &[],
+            &mut |r| {
+                let code: String = r.get(0)?;
+                let table: String = r.get(2)?;
+                match out.last_mut() {
+                    Some(last) if last.code == code => last.tables.push(table),
+                    _ => out.push(CategoryTables { code, name_en: r.get(1)?, tables: vec![table] }),
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
     pub fn category(&self, code: &str) -> Option<&Category> {

@@ -368,3 +368,49 @@ fn a_request_naming_no_one_gets_a_negative_confirmation_at_its_own_address() {
     env.open("access", &["--email", "nobody.here@example.nl"]);
     assert_eq!(env.messages(&unknown.request).len(), 1);
 }
+
+/// The counts of an answer are those of the rows it holds, whether the rows were few enough to
+/// be read once and held (up to 5,000 in all) or so many that each table is counted and then
+/// streamed while the answer is written.
+#[test]
+fn the_counts_are_the_rows_held_whether_few_or_many() {
+    for extra in [10u32, 5_001] {
+        let env = Env::with_fixture("virtio");
+        env.sql()
+            .execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+                 INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
+                 SELECT '2026-10-01T10:00:00Z', '192.0.2.1', 'agent ' || i, 'GET', '/panel/' || i, 200,
+                        (SELECT s.id FROM web_session s JOIN customer c ON c.id = s.customer_id
+                         JOIN email_address e ON e.person_id = c.person_id
+                         WHERE e.address = 'jan.devries@example.nl' LIMIT 1)
+                 FROM n",
+                [extra],
+            )
+            .unwrap();
+        let request = env.verified("access", &["--email", "jan.devries@example.nl"]);
+        let (answer, code): (Value, i32) = env.json(&["access", &request]);
+        assert_eq!(code, 0);
+        let mut total = 0;
+        for c in answer["categories"].as_array().unwrap() {
+            let mut in_category = 0;
+            for t in c["tables"].as_array().unwrap() {
+                let rows = t["rows"].as_array().unwrap().len() as u64;
+                assert!(rows > 0, "{extra}: table {} is listed without rows", t["table"]);
+                assert_eq!(t["records"].as_u64(), Some(rows), "{extra}: table {}", t["table"]);
+                in_category += rows;
+            }
+            assert_eq!(c["records"].as_u64(), Some(in_category), "{extra}: category {}", c["code"]);
+            total += in_category;
+        }
+        assert_eq!(answer["person"]["records"].as_u64(), Some(total), "{extra}");
+        let logs = answer["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["tables"].as_array().unwrap())
+            .find(|t| t["table"] == "server_log")
+            .expect("the log lines are in the answer");
+        assert!(logs["records"].as_u64().unwrap() >= u64::from(extra), "{extra}");
+    }
+}

@@ -8,9 +8,7 @@
 //! A password hash is never disclosed; that one exists is. Values stay raw here (cents, codes,
 //! UTC); the person-facing renderings translate them (`archive::present`).
 
-use rusqlite::types::ValueRef;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::clock::Clock;
 use crate::recipients::{self, PersonRecipient};
@@ -18,8 +16,10 @@ use crate::register::{AutomatedDecision, Controller, Register, Right};
 use crate::request::Request;
 use crate::rights::history::{self, History, InvoiceDunning};
 use crate::store::db::{Conn, Db};
-use crate::store::personal::{self, DataMap};
 use crate::subject::{self, Subject};
+
+mod rows;
+pub use rows::{each_row, each_row_of, value, RowStream, HELD_ROWS};
 
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -100,51 +100,6 @@ pub struct TableData<'c> {
     pub rows: RowStream<'c>,
 }
 
-/// The person's rows of one table, read from the store when serialised or previewed.
-pub struct RowStream<'c> {
-    conn: &'c dyn Db,
-    table: String,
-    subject: Subject,
-}
-
-impl std::fmt::Debug for RowStream<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RowStream({})", self.table)
-    }
-}
-
-impl RowStream<'_> {
-    /// The first `limit` rows, for a terminal.
-    pub fn preview(&self, limit: usize) -> anyhow::Result<Vec<Map<String, Value>>> {
-        let mut out = Vec::new();
-        each_row(self.conn, &self.table, &self.subject, |row| {
-            if out.len() < limit {
-                out.push(row);
-            }
-            Ok(())
-        })?;
-        Ok(out)
-    }
-}
-
-impl Serialize for RowStream<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeSeq};
-        let mut seq = serializer.serialize_seq(None)?;
-        let mut failure = None;
-        let result = each_row(self.conn, &self.table, &self.subject, |row| {
-            seq.serialize_element(&row).map_err(|e| {
-                failure = Some(e.to_string());
-                anyhow::anyhow!("a row could not be written")
-            })
-        });
-        if let Err(e) = result {
-            return Err(S::Error::custom(failure.unwrap_or_else(|| format!("{e:#}"))));
-        }
-        seq.end()
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct Transfer {
     pub recipient: String,
@@ -171,115 +126,6 @@ pub struct Complaint {
     pub court_route_nl: String,
 }
 
-/// The rows of one table that belong to the person, as JSON objects.
-pub fn rows(conn: &dyn Db, table: &str, s: &Subject) -> anyhow::Result<Vec<Map<String, Value>>> {
-    let mut out = Vec::new();
-    each_row(conn, table, s, |row| {
-        out.push(row);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
-/// Stream the person's rows of one table, one JSON object at a time (memory stays bounded
-/// whatever the number of rows). Withheld columns carry a statement instead of their value;
-/// internal columns are left out.
-pub fn each_row(
-    conn: &dyn Db,
-    table: &str,
-    s: &Subject,
-    f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    each_row_of(conn, table, s, false, f)
-}
-
-/// Like [`each_row`]; with `provided_only`, rows the person did not provide are left out of a
-/// portability export (Art. 20(1): data "provided by" the person; the map's `export.own_rows`,
-/// e.g. the person's own messages in a ticket, not the staff's replies). Columns the map marks
-/// never disclosed carry its statement instead of their value; internal columns are left out.
-pub fn each_row_of(
-    conn: &dyn Db,
-    table: &str,
-    s: &Subject,
-    provided_only: bool,
-    mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let map = DataMap::load(conn)?;
-    let (Some(entry), Some(scope)) = (map.table(table), map.scope(table)) else {
-        anyhow::bail!("table {table} is not in the data map");
-    };
-    let extra = match (&entry.export.own_rows, provided_only) {
-        (Some(own), true) => personal::condition(own),
-        _ => "1 = 1".to_owned(),
-    };
-    let sql = format!(
-        "SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY {}",
-        scope.from,
-        scope.filter,
-        map.row_order(conn, table)
-    );
-    // What a column shows: nothing for an internal one, the map's statement for one never
-    // disclosed, else its value.
-    let shown = |name: &str| -> Option<Option<Value>> {
-        if entry.internal.iter().any(|c| c == name) {
-            return None;
-        }
-        Some(entry.never_disclosed.iter().find(|w| w.column == name).map(|w| Value::String(w.shown_as.clone())))
-    };
-    let Some(sqlite) = conn.sqlite() else {
-        // PostgreSQL: the same row as SQLite's `SELECT *`, without the `rowid` column that
-        // stands in for SQLite's own.
-        let param = [crate::store::db::Value::Integer(s.person_id)];
-        // Streamed as the server sends the rows: a person may have a million log lines.
-        let names = conn.column_names(&sql, &param)?;
-        return conn.stream(&sql, &param, &mut |r| {
-            let mut obj = Map::with_capacity(names.len());
-            for (i, name) in names.iter().enumerate().filter(|(_, n)| n.as_str() != "rowid") {
-                match shown(name) {
-                    None => {}
-                    Some(Some(statement)) => {
-                        obj.insert(name.clone(), statement);
-                    }
-                    Some(None) => {
-                        obj.insert(name.clone(), value(ValueRef::from(&r.get::<crate::store::db::Value>(i)?)));
-                    }
-                }
-            }
-            f(obj)
-        });
-    };
-    let mut stmt = sqlite.prepare_cached(&sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-    let mut rows = stmt.query([s.person_id])?;
-    while let Some(r) = rows.next()? {
-        let mut obj = Map::with_capacity(names.len());
-        for (i, name) in names.iter().enumerate() {
-            match shown(name) {
-                None => {}
-                Some(Some(statement)) => {
-                    obj.insert(name.clone(), statement);
-                }
-                Some(None) => {
-                    obj.insert(name.clone(), value(r.get_ref(i)?));
-                }
-            }
-        }
-        f(obj)?;
-    }
-    Ok(())
-}
-
-/// A SQLite value as JSON; a BLOB becomes its size (attachments go into archives as files).
-pub fn value(v: ValueRef<'_>) -> Value {
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::from(i),
-        ValueRef::Real(f) => Value::from(f),
-        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(b) => serde_json::json!({ "bytes": b.len() }),
-    }
-}
-
 pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject) -> anyhow::Result<AccessReport<'c>> {
     let register = Register::load(conn)?;
     let controller = register
@@ -287,18 +133,21 @@ pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the store has no register; an access answer needs one (dsr init --fixture)"))?;
     let map = &register.map;
+    // The rows of a person with few are read once, here, and counted as read; those of a person
+    // with many are counted here and read while the answer is written.
+    let all: Vec<&String> = register.categories.iter().flat_map(|c| &c.tables).collect();
+    let mut held = rows::held(conn, &all, s)?.map(Vec::into_iter);
     let mut categories = Vec::new();
     for c in &register.categories {
         let mut tables = Vec::new();
         for t in &c.tables {
             let scope = map.scope(t).ok_or_else(|| anyhow::anyhow!("table {t} reaches no person in the data map"))?;
-            let records = subject::count(conn, &scope, s)?;
+            let (records, rows) = match held.as_mut().and_then(Iterator::next) {
+                Some(read) => (read.len() as u64, RowStream::held(conn, t, *s, read)),
+                None => (subject::count(conn, &scope, s)?, RowStream::streamed(conn, t, *s)),
+            };
             if records > 0 {
-                tables.push(TableData {
-                    table: t.clone(),
-                    records,
-                    rows: RowStream { conn, table: t.clone(), subject: *s },
-                });
+                tables.push(TableData { table: t.clone(), records, rows });
             }
         }
         if tables.is_empty() {

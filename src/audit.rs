@@ -18,36 +18,11 @@ use crate::error::Error;
 use crate::keys::{hex, Keys};
 use crate::store::db::{self, Db, Dialect};
 
+mod actor;
 pub mod anchor;
+pub use actor::actor;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Who is acting: `DSR_ACTOR`, else the login name, else (cron often sets neither USER nor
-/// LOGNAME) the account of the process's user id from /etc/passwd, else `uid:N`.
-pub fn actor() -> String {
-    static ACTOR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ACTOR
-        .get_or_init(|| {
-            ["DSR_ACTOR", "USER", "LOGNAME"]
-                .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-                .or_else(account_of_uid)
-                .unwrap_or_else(|| "unknown".to_owned())
-        })
-        .clone()
-}
-
-fn account_of_uid() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let name = passwd.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        (f.nth(1)? == uid).then(|| name.to_owned())
-    });
-    Some(name.unwrap_or_else(|| format!("uid:{uid}")))
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
@@ -118,9 +93,15 @@ pub fn append(
     action: &str,
     details: Value,
 ) -> anyhow::Result<()> {
-    let head = head(conn, true)?;
-    let last: Option<(i64, String)> =
-        conn.first("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1", &[], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // The head and the last entry as this transaction's previous append left them, where the
+    // connection keeps them (a PostgreSQL write transaction), else as the store has them.
+    let (head, last) = match conn.audit_tail() {
+        Some((head, last)) => (head, Some(last)),
+        None => (
+            head(conn, true)?,
+            conn.first("SELECT id, at FROM audit_log ORDER BY id DESC LIMIT 1", &[], |r| Ok((r.get(0)?, r.get(1)?)))?,
+        ),
+    };
     let e = NewEntry::after(head, last, clock, request_id, subject, action, &details)?;
     conn.run(
         "INSERT INTO audit_log (id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash)
@@ -143,6 +124,7 @@ pub fn append(
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         &[db::text(e.head())],
     )?;
+    conn.keep_audit_tail(((e.count, e.hash), (e.id, e.at)));
     Ok(())
 }
 

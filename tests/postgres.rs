@@ -214,6 +214,47 @@ fn the_same_entries_chain_to_the_same_hashes_on_sqlite_and_postgresql_and_an_edi
     assert_eq!((v.ok, v.first_bad_entry), (false, Some(3)), "{:?}", v.problem);
 }
 
+/// Appends in one write transaction, the middle ones under savepoints, one of them rolled back
+/// (as a batch's failed row is): the trail is the same on both backends and verifies. On
+/// PostgreSQL an append reuses the head its transaction's last append left, and must forget it
+/// when a rollback undoes that append.
+#[test]
+fn appends_around_a_rolled_back_savepoint_chain_the_same_on_both_backends() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "savepoints");
+    migrate::create(&mut s.client(), &s.target).unwrap();
+    let pg = s.db();
+    let mut store = dsr::store::Store::in_memory().unwrap();
+    let clock = clock("2026-12-01T09:00:00Z");
+    let append = |db: &dyn Db, action: &str| audit::append(db, &clock, None, None, action, json!({})).unwrap();
+    let steps = |db: &dyn Db| {
+        append(db, "first");
+        db.run("SAVEPOINT row", &[]).unwrap();
+        append(db, "kept");
+        db.run("RELEASE row", &[]).unwrap();
+        db.run("SAVEPOINT row", &[]).unwrap();
+        append(db, "undone");
+        append(db, "undone too");
+        db.run("ROLLBACK TO row", &[]).unwrap();
+        db.run("RELEASE row", &[]).unwrap();
+        append(db, "after");
+    };
+    let tx = pg.begin().unwrap();
+    steps(&tx);
+    tx.commit().unwrap();
+    let tx = store.conn.transaction().unwrap();
+    steps(&tx);
+    tx.commit().unwrap();
+    let actions = |db: &dyn Db| -> Vec<(i64, String, String)> {
+        audit::list(db, None).unwrap().into_iter().map(|e| (e.id, e.action, e.hash)).collect()
+    };
+    let on_pg = actions(&pg);
+    assert_eq!(on_pg.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(), ["first", "kept", "after"]);
+    assert_eq!(on_pg, actions(&store.conn));
+    let v = audit::verify(&pg).unwrap();
+    assert!(v.ok && v.entries == 3, "{:?}", v.problem);
+}
+
 #[test]
 fn a_database_that_does_not_exist_gives_one_line_naming_the_store() {
     let Some(url) = support::postgres() else { return };

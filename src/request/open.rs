@@ -150,8 +150,11 @@ fn open_as(
 /// the audit trail's head row, which it would lock anyway to record the opening, so two
 /// officers (or an officer and cron) take numbers one after the other. A row lock, not an
 /// advisory one: PostgreSQL-compatible distributed engines support `SELECT ... FOR UPDATE`.
+/// A transaction whose last append is kept ([`Db::audit_tail`]) holds that lock already.
+///
+/// [`Db::audit_tail`]: crate::store::db::Db::audit_tail
 pub fn next_number(conn: &dyn crate::store::db::Db, year: i64) -> anyhow::Result<(i64, String)> {
-    if conn.dialect() == crate::store::db::Dialect::Postgres {
+    if conn.dialect() == crate::store::db::Dialect::Postgres && conn.audit_tail().is_none() {
         conn.run("SELECT 1 FROM store_meta WHERE key = 'audit-head' FOR UPDATE", &[])?;
     }
     let seq: i64 = conn

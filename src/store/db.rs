@@ -60,7 +60,16 @@ pub trait Db {
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         None
     }
+    /// The audit trail's head and last entry as this transaction's last append left them, where
+    /// the connection keeps them (a PostgreSQL write transaction, see `Pg`); None elsewhere.
+    fn audit_tail(&self) -> Option<AuditTail> {
+        None
+    }
+    fn keep_audit_tail(&self, _: AuditTail) {}
 }
+
+/// The audit trail's recorded head (count, hash) and its last entry (id, time).
+pub type AuditTail = ((i64, String), (i64, String));
 
 impl dyn Db + '_ {
     /// Run `f`, whose statements only read, in one read transaction where a SQLite connection is

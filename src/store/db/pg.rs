@@ -22,6 +22,12 @@ pub struct Pg {
     in_transaction: std::cell::Cell<bool>,
     /// The data map's token as this transaction read it (see [`Db::map_token`]).
     map_token: RefCell<Option<Vec<u8>>>,
+    /// The audit trail's head and last entry as this write transaction's last append left them
+    /// ([`Db::audit_tail`]): the transaction holds the store's writer lock and the head's row
+    /// lock, so no one else appends until it ends. Forgotten at the transaction's end, at a
+    /// rollback to a savepoint (which may undo the append and release the row lock), and at
+    /// any other statement that writes to the audit trail or the store's metadata.
+    audit_tail: RefCell<Option<super::AuditTail>>,
     /// See [`Db::place`].
     place: std::path::PathBuf,
     /// The schema of dsr's records.
@@ -41,6 +47,7 @@ impl Pg {
             prepared: RefCell::new(HashMap::new()),
             in_transaction: false.into(),
             map_token: RefCell::new(None),
+            audit_tail: RefCell::new(None),
             place,
             schema: schema.to_owned(),
         })
@@ -57,7 +64,7 @@ impl Pg {
             "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtext('dsr-write:' || current_schema()))",
         )?;
         self.in_transaction.set(true);
-        self.map_token.replace(None);
+        self.forget();
         Ok(PgTx { db: self, open: true })
     }
 
@@ -66,12 +73,19 @@ impl Pg {
     pub fn snapshot(&self) -> anyhow::Result<PgTx<'_>> {
         self.client.borrow_mut().batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         self.in_transaction.set(true);
-        self.map_token.replace(None);
+        self.forget();
         Ok(PgTx { db: self, open: true })
+    }
+
+    /// Forget what was kept for the transaction: the map's token, the audit trail's tail.
+    fn forget(&self) {
+        self.map_token.replace(None);
+        self.audit_tail.replace(None);
     }
 
     /// Run statements as they are (no parameters): transaction control, DDL.
     pub fn batch(&self, sql: &str) -> anyhow::Result<()> {
+        self.audit_tail.replace(None);
         Ok(self.client.borrow_mut().batch_execute(sql)?)
     }
 
@@ -87,6 +101,7 @@ impl Pg {
 
     /// The client itself, for what the interface does not cover (a `COPY`).
     pub fn with_client<T>(&self, f: impl FnOnce(&mut postgres::Client) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        self.audit_tail.replace(None);
         f(&mut self.client.borrow_mut())
     }
 
@@ -152,6 +167,14 @@ impl Db for Pg {
         }
         Ok(token)
     }
+    fn audit_tail(&self) -> Option<super::AuditTail> {
+        self.audit_tail.borrow().clone()
+    }
+    fn keep_audit_tail(&self, tail: super::AuditTail) {
+        if self.in_transaction.get() {
+            self.audit_tail.replace(Some(tail));
+        }
+    }
     fn place(&self) -> std::path::PathBuf {
         self.place.clone()
     }
@@ -163,9 +186,16 @@ impl Db for Pg {
         // failed statement aborted, where nothing can be prepared.
         if params.is_empty() && is_savepoint_statement(sql) {
             self.client.borrow_mut().batch_execute(sql)?;
-            // A rollback to a savepoint may undo a change of the map.
-            self.map_token.replace(None);
+            // A rollback to a savepoint may undo a change of the map, or an append (and release
+            // the head's row lock); a savepoint or its release changes neither.
+            if sql.trim_start().to_ascii_uppercase().starts_with("ROLLBACK") {
+                self.forget();
+            }
             return Ok(0);
+        }
+        let reads = sql.trim_start().get(..6).is_some_and(|w| w.eq_ignore_ascii_case("SELECT"));
+        if !reads && (sql.contains("audit_log") || sql.contains("store_meta")) {
+            self.audit_tail.replace(None);
         }
         // A change of the map renews its token (a trigger): read it again after one.
         if sql.contains("map_table") {
@@ -212,7 +242,7 @@ impl PgTx<'_> {
         self.db.client.borrow_mut().batch_execute("COMMIT")?;
         self.open = false;
         self.db.in_transaction.set(false);
-        self.db.map_token.replace(None);
+        self.db.forget();
         Ok(())
     }
 }
@@ -222,7 +252,7 @@ impl Drop for PgTx<'_> {
         if self.open {
             let _ = self.db.client.borrow_mut().batch_execute("ROLLBACK");
             self.db.in_transaction.set(false);
-            self.db.map_token.replace(None);
+            self.db.forget();
         }
     }
 }
@@ -245,6 +275,12 @@ impl Db for PgTx<'_> {
     }
     fn map_token(&self) -> anyhow::Result<Option<Vec<u8>>> {
         self.db.map_token()
+    }
+    fn audit_tail(&self) -> Option<super::AuditTail> {
+        self.db.audit_tail()
+    }
+    fn keep_audit_tail(&self, tail: super::AuditTail) {
+        self.db.keep_audit_tail(tail)
     }
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         self.db.each(sql, params, f)

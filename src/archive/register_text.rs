@@ -1,48 +1,93 @@
 //! `register.json`, the Art. 15 items of an archive: the register as it concerns the person (the
-//! categories of the right, the person's recipients), made once for each such set and kept.
+//! categories of the right, the person's recipients). All but the person's recipients is made
+//! once for each set of categories and kept; each archive writes its recipients into it.
 
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 use super::FORMAT_VERSION;
 use crate::recipients::PersonRecipient;
 use crate::register::{Category, Register};
 
-/// The `register.json` texts a register has given archives, by what varies from person to
-/// person: a batch writes the same few again and again.
+/// The `register.json` texts a register has given archives, by the categories they cover, with
+/// the place of the person's recipients left open: a batch writes the same one or two again
+/// and again.
 #[derive(Debug, Default)]
-pub struct KeptTexts(Mutex<Vec<(String, Arc<Vec<u8>>)>>);
+pub struct KeptTexts(Mutex<Vec<(String, Arc<OpenText>)>>);
+
+/// A text up to and after the place of the person's recipients (None: made whole each time).
+type OpenText = Option<(Vec<u8>, Vec<u8>)>;
 
 /// The most `register.json` texts a register keeps (each some tens of KiB).
 const KEPT_TEXTS: usize = 16;
 
-/// `register.json` as written: made once for each set of categories (the right) and of the
-/// person's recipients, the only parts that vary, and kept with the register for the next
-/// archive with the same (most people of a batch share one of a few).
+/// Where the person's recipients go in a kept text: a JSON string no register holds (it is
+/// checked to occur once; a text where it does not is made whole for each archive).
+const RECIPIENTS: &str = "\u{0}the recipients of your data\u{0}";
+
+/// `register.json` as written (pretty JSON, two-space indents): the text kept for the
+/// categories, made once, with the person's recipients written into its open place; the same
+/// bytes as making the whole text for the person.
 pub(super) fn register_text(
     register: &Register,
     categories: &[&Category],
     recipients: &[PersonRecipient],
-) -> anyhow::Result<Arc<Vec<u8>>> {
-    let codes: Vec<&str> = categories.iter().map(|c| c.code.as_str()).collect();
-    let key = serde_json::to_string(&(codes, recipients))?;
+) -> anyhow::Result<Vec<u8>> {
+    let key = categories.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(" ");
     let kept = || register.archive_texts.0.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, text)) = kept().iter().find(|(k, _)| *k == key) {
-        return Ok(text.clone());
+    let found = kept().iter().find(|(k, _)| *k == key).map(|(_, parts)| parts.clone());
+    let parts = match found {
+        Some(parts) => parts,
+        None => {
+            let parts = Arc::new(open_text(register, categories)?);
+            let mut texts = kept();
+            // Another worker may have made the same text meanwhile: kept once.
+            if texts.len() < KEPT_TEXTS && !texts.iter().any(|(k, _)| *k == key) {
+                texts.push((key, parts.clone()));
+            }
+            parts
+        }
+    };
+    let Some((before, after)) = parts.as_ref() else {
+        return whole_with(register, categories, recipients);
+    };
+    // The recipients one level down in the text: each of their lines indented two more spaces
+    // (a JSON text holds no newline but between its tokens).
+    let alone = serde_json::to_vec_pretty(recipients)?;
+    let mut text = Vec::with_capacity(before.len() + alone.len() * 2 + after.len());
+    text.extend_from_slice(before);
+    for (i, line) in alone.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            text.extend_from_slice(b"\n  ");
+        }
+        text.extend_from_slice(line);
     }
-    let mut text = serde_json::to_vec_pretty(&register_json(register, categories, recipients))?;
-    text.push(b'\n');
-    let text = Arc::new(text);
-    let mut texts = kept();
-    // Another worker may have made the same text meanwhile: kept once.
-    if texts.len() < KEPT_TEXTS && !texts.iter().any(|(k, _)| *k == key) {
-        texts.push((key, text.clone()));
-    }
+    text.extend_from_slice(after);
     Ok(text)
 }
 
-fn register_json(register: &Register, categories: &[&Category], recipients: &[PersonRecipient]) -> Value {
+/// The text for `categories` split where the person's recipients go; None if the stand-in
+/// does not occur exactly once.
+fn open_text(register: &Register, categories: &[&Category]) -> anyhow::Result<OpenText> {
+    let text = whole_with(register, categories, RECIPIENTS)?;
+    let mark = serde_json::to_vec(RECIPIENTS)?;
+    let at: Vec<usize> = text.windows(mark.len()).enumerate().filter(|(_, w)| *w == mark).map(|(i, _)| i).collect();
+    Ok(match at[..] {
+        [i] => Some((text[..i].to_vec(), text[i + mark.len()..].to_vec())),
+        _ => None,
+    })
+}
+
+/// The whole text, with `recipients` as the person's recipients.
+fn whole_with(register: &Register, categories: &[&Category], recipients: impl Serialize) -> anyhow::Result<Vec<u8>> {
+    let mut text = serde_json::to_vec_pretty(&register_json(register, categories, recipients))?;
+    text.push(b'\n');
+    Ok(text)
+}
+
+fn register_json(register: &Register, categories: &[&Category], recipients: impl Serialize) -> serde_json::Value {
     let codes: Vec<&str> = categories.iter().map(|c| c.code.as_str()).collect();
     let controller = register.controller.as_ref();
     json!({
@@ -94,11 +139,12 @@ mod tests {
                 let s = crate::subject::subject(&store.conn, id).unwrap();
                 let recipients = recipients::for_person(&store.conn, &register, &s).unwrap();
                 let text = register_text(&register, &categories, &recipients).unwrap();
-                assert_eq!(*text, fresh(&categories, &recipients), "person {id}, {right:?}");
-                seen.insert(text.to_vec());
+                assert_eq!(text, fresh(&categories, &recipients), "person {id}, {right:?}");
+                seen.insert(text);
             }
         }
+        // One text kept for each right's categories, whatever the recipients.
         let kept = register.archive_texts.0.lock().unwrap().len();
-        assert!(seen.len() > 2 && kept == seen.len().min(KEPT_TEXTS), "{} texts, {kept} kept", seen.len());
+        assert!(seen.len() > 2 && kept == 2, "{} texts, {kept} kept", seen.len());
     }
 }

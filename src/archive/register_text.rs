@@ -35,7 +35,7 @@ pub(super) fn register_text(
     categories: &[&Category],
     recipients: &[PersonRecipient],
 ) -> anyhow::Result<Vec<u8>> {
-    let key = categories.iter().map(|c| c.code.as_str()).collect::<Vec<_>>().join(" ");
+    let key = serde_json::to_string(&categories.iter().map(|c| c.code.as_str()).collect::<Vec<_>>())?;
     let kept = || register.archive_texts.0.lock().unwrap_or_else(|e| e.into_inner());
     let found = kept().iter().find(|(k, _)| *k == key).map(|(_, parts)| parts.clone());
     let parts = match found {

@@ -19,7 +19,8 @@ pub const HELD_ROWS: usize = 5_000;
 pub type TableRows = Vec<Map<String, Value>>;
 
 /// The person's rows of each of `tables`, in order, when they come to at most [`HELD_ROWS`] in
-/// all; `None` when there are more (no table is read beyond `HELD_ROWS + 1` rows to find out).
+/// all; `None` when there are more (no table is read beyond `HELD_ROWS + 1` rows to find out, so
+/// that at most about twice `HELD_ROWS` rows are in memory before giving up).
 pub fn held(conn: &dyn Db, tables: &[&String], s: &Subject) -> anyhow::Result<Option<Vec<TableRows>>> {
     let mut out = Vec::with_capacity(tables.len());
     let mut total = 0;
@@ -70,10 +71,8 @@ impl<'c> RowStream<'c> {
             return Ok(rows.iter().take(limit).cloned().collect());
         }
         let mut out = Vec::new();
-        each_row(self.conn, &self.table, &self.subject, |row| {
-            if out.len() < limit {
-                out.push(row);
-            }
+        each_row_up_to(self.conn, &self.table, &self.subject, false, Some(limit), |row| {
+            out.push(row);
             Ok(())
         })?;
         Ok(out)

@@ -83,9 +83,22 @@ impl Pg {
         self.audit_tail.replace(None);
     }
 
+    /// Forget the audit trail's tail before a statement that may write to the trail or to
+    /// `store_meta` (any but a `SELECT` naming either, in any case).
+    fn forget_tail_if_written(&self, sql: &str) {
+        let sql = sql.trim_start();
+        if sql.get(..6).is_some_and(|w| w.eq_ignore_ascii_case("SELECT")) {
+            return;
+        }
+        let lower = sql.to_ascii_lowercase();
+        if lower.contains("audit_log") || lower.contains("store_meta") {
+            self.audit_tail.replace(None);
+        }
+    }
+
     /// Run statements as they are (no parameters): transaction control, DDL.
     pub fn batch(&self, sql: &str) -> anyhow::Result<()> {
-        self.audit_tail.replace(None);
+        self.forget();
         Ok(self.client.borrow_mut().batch_execute(sql)?)
     }
 
@@ -101,7 +114,7 @@ impl Pg {
 
     /// The client itself, for what the interface does not cover (a `COPY`).
     pub fn with_client<T>(&self, f: impl FnOnce(&mut postgres::Client) -> anyhow::Result<T>) -> anyhow::Result<T> {
-        self.audit_tail.replace(None);
+        self.forget();
         f(&mut self.client.borrow_mut())
     }
 
@@ -193,10 +206,7 @@ impl Db for Pg {
             }
             return Ok(0);
         }
-        let reads = sql.trim_start().get(..6).is_some_and(|w| w.eq_ignore_ascii_case("SELECT"));
-        if !reads && (sql.contains("audit_log") || sql.contains("store_meta")) {
-            self.audit_tail.replace(None);
-        }
+        self.forget_tail_if_written(sql);
         // A change of the map renews its token (a trigger): read it again after one.
         if sql.contains("map_table") {
             self.map_token.replace(None);
@@ -208,6 +218,7 @@ impl Db for Pg {
     }
     fn stream(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         use postgres::fallible_iterator::FallibleIterator;
+        self.forget_tail_if_written(sql);
         let stmt = self.statement(sql, params)?;
         let params: Vec<Param> = params.iter().map(Param).collect();
         let mut client = self.client.borrow_mut();
@@ -219,6 +230,7 @@ impl Db for Pg {
         Ok(())
     }
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.forget_tail_if_written(sql);
         let stmt = self.statement(sql, params)?;
         let params: Vec<Param> = params.iter().map(Param).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();

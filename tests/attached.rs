@@ -145,6 +145,17 @@ fn a_missing_or_changed_database_is_refused_naming_it() {
         "{err}"
     );
     conn.execute_batch("ALTER TABLE shop_order RENAME COLUMN klant_id TO customer_id").unwrap();
+    // A table the map names renamed: only the map's tables are read, and a missing one is named.
+    conn.execute_batch("ALTER TABLE shop_order RENAME TO bestelling").unwrap();
+    let out = env.run(&["lookup", "--email", SANNE]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(
+        stderr(&out).contains("company database shop") && stderr(&out).contains("no table shop_order"),
+        "{}",
+        stderr(&out)
+    );
+    conn.execute_batch("ALTER TABLE bestelling RENAME TO shop_order").unwrap();
     drop(conn);
     // The file gone: ATTACH would make an empty one; dsr refuses and makes none.
     std::fs::rename(env.path("shop.sqlite"), env.path("moved.sqlite")).unwrap();

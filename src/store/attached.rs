@@ -105,16 +105,24 @@ pub fn check(
     databases: &[Database],
     map: &crate::store::personal::DataMap,
 ) -> anyhow::Result<()> {
-    // Each database's tables and columns in one statement (SQLite's names are
-    // case-insensitive, so the table's name is looked up lowercased).
+    // Each database's tables and columns in one statement, for the tables the map places there
+    // only (a company's file holds many more). SQLite's names are case-insensitive, so a table's
+    // name is looked up lowercased.
     let mut found: std::collections::HashMap<(String, String), Vec<String>> = std::collections::HashMap::new();
     for d in databases {
+        let names: Vec<String> = map
+            .tables
+            .iter()
+            .filter(|t| t.database.as_ref() == Some(&d.name))
+            .map(|t| t.name.to_ascii_lowercase())
+            .collect();
         let mut stmt = conn.prepare(&format!(
             "SELECT m.name, p.name FROM \"{}\".sqlite_master AS m JOIN pragma_table_info(m.name, ?1) AS p
-              WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid",
+              WHERE m.type IN ('table', 'view') AND lower(m.name) IN (SELECT value FROM json_each(?2))
+              ORDER BY m.name, p.cid",
             d.name
         ))?;
-        let mut rows = stmt.query([&d.name])?;
+        let mut rows = stmt.query([&d.name, &serde_json::to_string(&names)?])?;
         while let Some(r) = rows.next()? {
             let table: String = r.get(0)?;
             found.entry((d.name.clone(), table.to_ascii_lowercase())).or_default().push(r.get(1)?);

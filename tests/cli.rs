@@ -57,6 +57,16 @@ fn a_bad_dsr_now_is_a_usage_error() {
 }
 
 #[test]
+fn a_value_out_of_range_is_named_without_mangling_the_range() {
+    let env = Env::new();
+    let out = env.dsr().args(["import", "shop_order", "rows.csv", "--batch", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the value is not in 1..=1000000"), "{err}");
+}
+
+#[test]
 fn colour_is_never_used_when_not_a_terminal_unless_forced() {
     let env = Env::with_fixture("virtio");
     let plain = env.run(&["lookup", "--email", "jan.devries@example.nl"]);

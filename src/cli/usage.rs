@@ -148,9 +148,41 @@ fn why(e: &clap::Error) -> Option<String> {
     use std::error::Error as _;
     let text = e.source()?.to_string();
     let typed = first(e, ContextKind::InvalidValue).unwrap_or_default();
-    let text = if typed.trim().is_empty() { text } else { text.replace(typed.as_str(), "the value") };
+    let text = if typed.trim().is_empty() { text } else { replace_whole(&text, &typed, "the value") };
     let text = crate::output::sanitize::line(&text);
     (!text.is_empty() && !text.contains('\n')).then_some(text)
+}
+
+/// `text` with each occurrence of `typed` that stands on its own (not inside a longer word or
+/// number) replaced: `0` typed against `1..=1000000` leaves the range's zeros alone.
+fn replace_whole(text: &str, typed: &str, with: &str) -> String {
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (at, _) in text.match_indices(typed) {
+        let end = at + typed.len();
+        if alnum(text[..at].chars().next_back()) || alnum(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[done..at]);
+        out.push_str(with);
+        done = end;
+    }
+    out.push_str(&text[done..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_whole;
+
+    #[test]
+    fn a_typed_value_is_replaced_only_where_it_stands_alone() {
+        assert_eq!(replace_whole("0 is not in 1..=1000000", "0", "the value"), "the value is not in 1..=1000000");
+        assert_eq!(replace_whole("7 is not in 1..=2", "7", "the value"), "the value is not in 1..=2");
+        assert_eq!(replace_whole("invalid digit found in string", "a", "the value"), "invalid digit found in string");
+        assert_eq!(replace_whole("'x' and x", "x", "V"), "'V' and V");
+    }
 }
 
 /// The first string of a context value (clap fills these from its own definitions, except

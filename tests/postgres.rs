@@ -88,6 +88,27 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
     let e = error_of(migrate::open(&mut c, &other.target).unwrap_err());
     assert!(matches!(e, Error::NotAStore(_)), "{e}");
     assert_eq!(dsr::exit::Code::of_error(&anyhow::Error::new(e)) as i32, 11);
+
+    // Other tools' tables of versions by the same name (golang-migrate's, Rails', and one of
+    // dsr's column but not its other): not a store, never read as a version nor migrated.
+    for (name, table) in [
+        ("gomigrate", "version bigint PRIMARY KEY, dirty boolean NOT NULL DEFAULT false"),
+        ("rails", "version varchar PRIMARY KEY"),
+        ("bare", "version integer PRIMARY KEY"),
+    ] {
+        let app = Schema::new(&url, name);
+        c.batch_execute(&format!(
+            "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_migrations ({table}); CREATE TABLE {0}.orders (id int);
+             INSERT INTO {0}.schema_migrations (version) VALUES ('5')",
+            app.name()
+        ))
+        .unwrap();
+        let e = error_of(migrate::open(&mut c, &app.target).unwrap_err());
+        assert!(matches!(e, Error::NotAStore(_)), "{name}: {e}");
+        let tables: i64 =
+            c.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = $1", &[&app.name()]).unwrap().get(0);
+        assert_eq!(tables, 2, "{name}: nothing made in another application's schema");
+    }
 }
 
 #[test]

@@ -37,24 +37,35 @@ pub enum Found {
     Store(i32),
 }
 
+/// A dsr store is a schema whose `schema_migrations` has exactly dsr's two columns, and which,
+/// once a migration is recorded, holds the trail and metadata tables that migration 1 made.
+/// Another tool's table of that name (golang-migrate's, Rails', Ecto's: other columns) or one of
+/// dsr's shape beside none of dsr's tables is [`Found::Foreign`]: never read as a version, never
+/// migrated.
 pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<Found, postgres::Error> {
-    let exists: bool =
-        client.query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[&schema])?.get(0);
-    if !exists {
+    let row = client.query_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+                (SELECT array_agg(a.attname::text || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attname)
+                   FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = $1 AND c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p')
+                    AND a.attnum > 0 AND NOT a.attisdropped),
+                (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('store_meta', 'audit_log')) = 2",
+        &[&schema],
+    )?;
+    if !row.get::<_, bool>(0) {
         return Ok(Found::Nothing);
     }
-    let versioned: bool = client
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'schema_migrations')",
-            &[&schema],
-        )?
-        .get(0);
-    if !versioned {
+    let columns: Option<Vec<String>> = row.get(1);
+    let ours = ["applied_at timestamp with time zone", "version integer"];
+    if columns.as_deref() != Some(&ours.map(String::from)[..]) {
         return Ok(Found::Foreign);
     }
     let version: Option<i32> =
         client.query_one(&format!("SELECT max(version) FROM {schema}.schema_migrations"), &[])?.get(0);
-    Ok(Found::Store(version.unwrap_or(0)))
+    match version {
+        Some(v) if v > 0 && !row.get::<_, bool>(2) => Ok(Found::Foreign),
+        v => Ok(Found::Store(v.unwrap_or(0))),
+    }
 }
 
 /// Make a new store: the schema, its table of versions and every migration, in one

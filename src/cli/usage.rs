@@ -172,19 +172,6 @@ fn replace_whole(text: &str, typed: &str, with: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::replace_whole;
-
-    #[test]
-    fn a_typed_value_is_replaced_only_where_it_stands_alone() {
-        assert_eq!(replace_whole("0 is not in 1..=1000000", "0", "the value"), "the value is not in 1..=1000000");
-        assert_eq!(replace_whole("7 is not in 1..=2", "7", "the value"), "the value is not in 1..=2");
-        assert_eq!(replace_whole("invalid digit found in string", "a", "the value"), "invalid digit found in string");
-        assert_eq!(replace_whole("'x' and x", "x", "V"), "'V' and V");
-    }
-}
-
 /// The first string of a context value (clap fills these from its own definitions, except
 /// `InvalidValue` and an unknown argument's `InvalidArg`, which are what the user typed).
 fn first(e: &clap::Error, kind: ContextKind) -> Option<String> {
@@ -226,4 +213,17 @@ fn command_path(args: &[std::ffi::OsString]) -> String {
         }
     }
     path.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_whole;
+
+    #[test]
+    fn a_typed_value_is_replaced_only_where_it_stands_alone() {
+        assert_eq!(replace_whole("0 is not in 1..=1000000", "0", "the value"), "the value is not in 1..=1000000");
+        assert_eq!(replace_whole("7 is not in 1..=2", "7", "the value"), "the value is not in 1..=2");
+        assert_eq!(replace_whole("invalid digit found in string", "a", "the value"), "invalid digit found in string");
+        assert_eq!(replace_whole("'x' and x", "x", "V"), "'V' and V");
+    }
 }

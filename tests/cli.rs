@@ -67,6 +67,26 @@ fn a_value_out_of_range_is_named_without_mangling_the_range() {
 }
 
 #[test]
+fn a_key_value_connection_string_is_refused_without_showing_it() {
+    let env = Env::new();
+    let conninfo = "host=/tmp port=5432 user=dsr password=s3cretpw dbname=postgres";
+    for by_env in [false, true] {
+        let mut cmd = assert_cmd::Command::cargo_bin("dsr").unwrap();
+        cmd.current_dir(env.path("")).env_remove("DSR_DB");
+        if by_env {
+            cmd.env("DSR_DB", conninfo);
+        } else {
+            cmd.args(["--db", conninfo]);
+        }
+        let out = cmd.arg("status").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        support::assert_one_line_error(&out);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("postgres://") && !err.contains("s3cretpw"), "{err}");
+    }
+}
+
+#[test]
 fn colour_is_never_used_when_not_a_terminal_unless_forced() {
     let env = Env::with_fixture("virtio");
     let plain = env.run(&["lookup", "--email", "jan.devries@example.nl"]);

@@ -26,6 +26,15 @@ pub fn is_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
+/// Whether `--db` is a libpq key=value connection string (`host=... dbname=...`), which dsr does
+/// not take: such a value is refused as it is, never shown (it may hold a password) nor taken for
+/// a file's name.
+pub fn is_conninfo(db: &str) -> bool {
+    const KEYS: [&str; 8] = ["host", "hostaddr", "port", "dbname", "user", "password", "passfile", "sslmode"];
+    !is_url(db)
+        && db.split_whitespace().any(|word| word.split_once('=').is_some_and(|(key, _)| KEYS.contains(&key.trim())))
+}
+
 /// A PostgreSQL store: the server and database, and the schema that holds dsr's records.
 #[derive(Clone)]
 pub struct Target {
@@ -255,5 +264,17 @@ mod tests {
         let text = "# comment\ndb.example:5432:other:officer:wrong\n*:5432:dsr:officer:pa\\:ss\\\\word:rest\n";
         assert_eq!(pgpass_lookup(text, ["db.example", "5432", "dsr", "officer"]).as_deref(), Some("pa:ss\\word"));
         assert_eq!(pgpass_lookup(text, ["db.example", "5433", "dsr", "officer"]), None);
+    }
+}
+
+#[cfg(test)]
+mod conninfo_tests {
+    #[test]
+    fn a_key_value_connection_string_is_told_from_a_url_and_a_file() {
+        assert!(super::is_conninfo("host=/tmp port=5432 user=dsr password=secret dbname=postgres"));
+        assert!(super::is_conninfo("dbname=customers"));
+        assert!(!super::is_conninfo("postgres://dsr@localhost/customers?sslmode=require"));
+        assert!(!super::is_conninfo("dsr.sqlite"));
+        assert!(!super::is_conninfo("/srv/stores/a=b.sqlite"));
     }
 }

@@ -245,6 +245,27 @@ fn an_objected_person_keeps_the_newsletter_off() {
 }
 
 #[test]
+fn a_new_address_of_someone_who_objected_is_loaded_with_the_newsletter_off() {
+    let env = Env::with_fixture("webshop");
+    let id = env.verified("object", &["--email", SANNE, "--purpose", "newsletter"]);
+    env.dsr().args(["object", &id, "--yes"]).assert().success();
+    let person = env.count("SELECT person_id FROM email_address WHERE id = 11");
+    // An address the suppression list has never seen, opted in by the source.
+    let file = write(
+        &env,
+        "new.csv",
+        &format!(
+            "id,person_id,address,is_primary,newsletter_opt_in,created_at\n981,{person},sanne.nieuw@example.nl,0,1,2026-11-01T10:00:00Z\n"
+        ),
+    );
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["added"], 1, "{v}");
+    assert_eq!(v["import"]["kept_unsubscribed"], 1, "{v}");
+    assert_eq!(env.count("SELECT newsletter_opt_in FROM email_address WHERE id = 981"), 0);
+}
+
+#[test]
 fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
     let env = Env::with_fixture("webshop");
     let file = write(&env, "addresses.csv", &dump(&env, "delivery_address", ADDRESS_COLUMNS));

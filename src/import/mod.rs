@@ -101,6 +101,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         keys: Keys::load(conn)?,
         suppressed: Suppressed::load(conn)?,
         rectified: Rectified::load(conn, &table.name)?,
+        keep_off: keep_off_statements(conn, &map, &table, &plan.columns[plan.key])?,
         clock,
     };
     match conn.sqlite() {
@@ -170,7 +171,44 @@ struct Run<'a> {
     keys: Keys,
     suppressed: Suppressed,
     rectified: Rectified,
+    /// For each opt-in column of the table whose purpose someone objected to (processing
+    /// stopped, Art. 21(3)): the start of the statement that turns it off for the rows written
+    /// whose person objected, completed by the rows' keys.
+    keep_off: Vec<String>,
     clock: &'a Clock,
+}
+
+/// Keys of the rows written per statement that keeps objectors' opt-ins off.
+const KEEP_OFF_CHUNK: usize = 500;
+
+/// The statements of [`Run::keep_off`]: the person of a row is found through the data map, so a
+/// new address of someone who objected stays opted out, not only a known one (the suppression
+/// list only knows the hashes of the addresses they had).
+fn keep_off_statements(
+    conn: &dyn Db,
+    map: &DataMap,
+    table: &crate::map::table::Table,
+    key_column: &str,
+) -> anyhow::Result<Vec<String>> {
+    if table.opt_in.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stopped: Vec<String> =
+        conn.all("SELECT DISTINCT purpose FROM objection WHERE outcome = 'stopped'", &[], |r| r.get(0))?;
+    let Some(person) = map.person_of(&table.name) else { return Ok(Vec::new()) };
+    Ok(table
+        .opt_in
+        .iter()
+        .filter(|o| stopped.contains(&o.purpose))
+        .map(|o| {
+            format!(
+                "UPDATE {} SET {col} = 0 WHERE {col} <> 0 AND {person} IN (SELECT person_id FROM objection WHERE purpose = {} AND outcome = 'stopped') AND {key_column} IN ",
+                table.sql_name(),
+                crate::store::personal::literal(&o.purpose),
+                col = o.column,
+            )
+        })
+        .collect())
 }
 
 /// Where the rows go: the statements each row runs, in the run's current transaction.
@@ -208,6 +246,7 @@ impl Run<'_> {
         let mut unreadable = 0u64;
         let batch = if opts.strict { u64::MAX } else { opts.batch };
         let mut in_tx = 0u64;
+        let mut written: Vec<Value> = Vec::new();
         while let Some(record) = reader.next_record()? {
             summary.rows += 1;
             let line = record.line;
@@ -289,6 +328,9 @@ impl Run<'_> {
                 }
                 _ => Ok(Outcome::Refused(format!("{key_column}: the table has more than one row with this key"))),
             };
+            if matches!(outcome, Ok(Outcome::Added | Outcome::Changed(_))) && !self.keep_off.is_empty() {
+                written.push(row[plan.key].clone());
+            }
             match outcome {
                 Ok(Outcome::Added) => summary.added += 1,
                 Ok(Outcome::Unchanged) => summary.unchanged += 1,
@@ -312,11 +354,13 @@ impl Run<'_> {
             }
             in_tx += 1;
             if in_tx >= batch {
+                self.keep_objectors_off(sink.db(), &mut written, &mut summary)?;
                 sink.next()?;
                 progress(reader.bytes_read());
                 in_tx = 0;
             }
         }
+        self.keep_objectors_off(sink.db(), &mut written, &mut summary)?;
         let read = reader.bytes_read();
         summary.file_sha256 = reader.finish();
         if opts.delete_missing {
@@ -349,6 +393,22 @@ impl Run<'_> {
         sink.commit()?;
         progress(read);
         Ok(summary)
+    }
+}
+
+impl Run<'_> {
+    /// Turn off the opt-ins of the rows just written whose person objected to their purpose,
+    /// in the same transaction as the rows, and count them as kept unsubscribed.
+    fn keep_objectors_off(&self, db: &dyn Db, written: &mut Vec<Value>, summary: &mut Summary) -> anyhow::Result<()> {
+        for keys in written.chunks(KEEP_OFF_CHUNK) {
+            let marks: Vec<String> = (1..=keys.len()).map(|i| format!("?{i}")).collect();
+            for start in &self.keep_off {
+                let n = db.run(&format!("{start}({})", marks.join(", ")), keys)?;
+                summary.kept_unsubscribed += n as u64;
+            }
+        }
+        written.clear();
+        Ok(())
     }
 }
 

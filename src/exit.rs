@@ -174,8 +174,25 @@ impl Code {
             if let Some(e) = cause.downcast_ref::<std::io::Error>() {
                 return if e.kind() == std::io::ErrorKind::BrokenPipe { Code::BrokenPipe } else { Code::Io };
             }
+            if let Some(code) = cause.downcast_ref::<postgres::Error>().and_then(Self::of_postgres) {
+                return code;
+            }
         }
         Code::Failure
+    }
+
+    /// A PostgreSQL server's refusals that have a code of their own: no right on the schema or
+    /// its tables, and a full disk, as on a file (15); a lock not granted at once (13).
+    fn of_postgres(e: &postgres::Error) -> Option<Code> {
+        use postgres::error::SqlState as S;
+        let code = e.code()?;
+        if *code == S::INSUFFICIENT_PRIVILEGE || *code == S::DISK_FULL {
+            Some(Code::Io)
+        } else if *code == S::LOCK_NOT_AVAILABLE {
+            Some(Code::StoreBusy)
+        } else {
+            None
+        }
     }
 
     fn of_sqlite(e: &rusqlite::Error) -> Option<Code> {

@@ -2271,3 +2271,21 @@ fn the_accountability_report_gives_the_same_figures_on_postgresql() {
         }
     }
 }
+
+#[test]
+fn a_role_without_rights_on_the_store_gets_exit_15_and_what_to_do() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "rights");
+    migrate_into(&env, &url, s.name());
+    let role = format!("norights_{}", std::process::id());
+    s.client().batch_execute(&format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN")).unwrap();
+    let as_role = url.replacen("postgres://dsr@", &format!("postgres://{role}@"), 1);
+    assert_ne!(as_role, url, "the test server's URL names the role dsr");
+    let out = dsr_on_postgres(env.dir.path(), &as_role, s.name(), &["request", "list"]);
+    s.client().batch_execute(&format!("DROP ROLE {role}")).unwrap();
+    assert_eq!(out.status.code(), Some(15), "{out:?}");
+    support::assert_one_line_error(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("permission denied") && err.contains("connect as a role"), "{err}");
+}

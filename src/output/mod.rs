@@ -110,6 +110,15 @@ pub fn stderr_line(line: &str) -> std::io::Result<()> {
 /// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
 /// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
 /// over: the exit code already tells what failed.
+/// Whether the PostgreSQL server refused the role a right (on the schema or a table).
+fn denied_on_postgres(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<postgres::Error>()
+            .and_then(|e| e.code())
+            .is_some_and(|code| *code == postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+    })
+}
+
 pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
     let code = crate::exit::Code::of_error(err);
     if code == crate::exit::Code::BrokenPipe {
@@ -126,6 +135,10 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
             "the store or a company database it works on stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
             crate::store::BUSY_TIMEOUT.as_secs()
         )
+    } else if denied_on_postgres(err) {
+        sanitize::line(&format!(
+            "{err:#}; connect as a role that has the rights on dsr's schema and the company's tables (their owner, or one granted USAGE and the table rights, docs/postgresql.md)"
+        ))
     } else {
         sanitize::line(&format!("{err:#}"))
     };

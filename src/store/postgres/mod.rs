@@ -107,7 +107,18 @@ impl Target {
                 *c == postgres::error::SqlState::INVALID_PASSWORD
                     || *c == postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
             });
-            if auth {
+            // The server asked for a password and none was found (the client says only
+            // "invalid configuration", with "password missing" as its cause).
+            let missing = std::error::Error::source(&e).is_some_and(|c| c.to_string() == "password missing");
+            if missing {
+                anyhow::Error::new(Error::invalid(
+                    self.option,
+                    format!(
+                        "cannot connect to {}: the server asks for a password and none was found; put it in PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass, readable by its owner only)",
+                        self.shown
+                    ),
+                ))
+            } else if auth {
                 anyhow::Error::new(Error::invalid(
                     self.option,
                     format!(

@@ -266,6 +266,32 @@ fn a_new_address_of_someone_who_objected_is_loaded_with_the_newsletter_off() {
 }
 
 #[test]
+fn a_retention_moment_is_checked_and_converted_to_utc() {
+    let env = Env::with_fixture("webshop");
+    let file = write(
+        &env,
+        "customers.csv",
+        "id,person_id,customer_number,created_at,ended_at,status\n\
+         101,1,FO-100001,2024-11-04T23:18:13Z,2026-02-01 09:00,ended\n\
+         102,2,FO-100002,2025-08-04T23:18:13Z,garbage,ended\n\
+         103,3,FO-100003,2025-08-04T23:18:13Z,2026-02-01,ended\n",
+    );
+    let (v, code) = import(&env, &["customer", &file, "--source-tz", "Europe/Amsterdam"]);
+    assert_eq!(code, 19, "{v}");
+    let refused = problems(&v);
+    assert_eq!(refused.len(), 1, "{v}");
+    assert_eq!(refused[0].0, 3, "{v}");
+    assert!(refused[0].2.starts_with("ended_at: is not a date"), "{v}");
+    let ended = |id: i64| -> String {
+        env.sql().query_row("SELECT ended_at FROM customer WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(ended(101), "2026-02-01T08:00:00Z", "a local time in the source's zone, stored in UTC");
+    assert_eq!(ended(103), "2026-02-01", "a date stays a date");
+    let (doctor, _) = env.json::<Value>(&["doctor"]);
+    assert!(!doctor.to_string().contains("ended_at"), "{doctor}");
+}
+
+#[test]
 fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
     let env = Env::with_fixture("webshop");
     let file = write(&env, "addresses.csv", &dump(&env, "delivery_address", ADDRESS_COLUMNS));

@@ -25,6 +25,8 @@ pub enum Conv {
     CustomerNumber,
     Time,
     Date,
+    /// The moment a retention period counts from: a date kept as a date, or a time in UTC.
+    Moment,
     Checked(Validator),
 }
 
@@ -65,6 +67,10 @@ pub fn of_column(table: &Table, column: &str, declared: Conv) -> Conv {
     if table.import.dates.iter().any(|c| c == column) {
         return Conv::Date;
     }
+    let moment = |c: &Option<String>| c.as_deref() == Some(column);
+    if table.retention.as_ref().is_some_and(|r| moment(&r.counts_from) || moment(&r.contract_end)) {
+        return Conv::Moment;
+    }
     if let Some(v) = table.rectify.iter().find(|f| f.column == column).and_then(|f| f.validator) {
         return match v {
             Validator::Email => Conv::EmailWritten,
@@ -103,6 +109,17 @@ pub fn convert(conv: Conv, raw: &str, tz: Option<Tz>, country: Option<&str>) -> 
         },
         Conv::Time => time(v, tz).map(|t| Value::Text(crate::clock::stamp(t))),
         Conv::Date => date(v).map(|d| Value::Text(d.format("%Y-%m-%d").to_string())),
+        Conv::Moment => match date(v) {
+            Ok(d) => Ok(Value::Text(d.format("%Y-%m-%d").to_string())),
+            Err(_) => time(v, tz).map(|t| Value::Text(crate::clock::stamp(t))).map_err(|why| {
+                if why.starts_with("is not a time") {
+                    "is not a date such as 2026-03-01 nor a time such as 2026-03-01T10:30:00Z or 2026-03-01 10:30"
+                        .into()
+                } else {
+                    why
+                }
+            }),
+        },
         Conv::Checked(rule) => {
             crate::rights::rectify::validate::validate(rule, "", v, country).map(Value::Text).map_err(reason)
         }
@@ -181,5 +198,13 @@ mod tests {
             Value::Text("NL91ABNA0417164300".into())
         );
         assert!(convert(Conv::Checked(Validator::Country), "XX", None, None).is_err());
+        let ams: Tz = "Europe/Amsterdam".parse().unwrap();
+        assert_eq!(convert(Conv::Moment, "2026-02-01", None, None).unwrap(), Value::Text("2026-02-01".into()));
+        assert_eq!(
+            convert(Conv::Moment, "2026-02-01 09:00", Some(ams), None).unwrap(),
+            Value::Text("2026-02-01T08:00:00Z".into())
+        );
+        assert!(convert(Conv::Moment, "2026-02-01 09:00", None, None).unwrap_err().contains("--source-tz"));
+        assert!(convert(Conv::Moment, "garbage", Some(ams), None).unwrap_err().contains("nor a time"));
     }
 }

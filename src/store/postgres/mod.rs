@@ -74,8 +74,9 @@ impl Target {
             ));
         }
         if !valid_schema(schema) {
+            // `dsr migrate` takes the schema as `--schema` (DSR_PG_SCHEMA its default).
             return Err(Error::invalid(
-                "DSR_PG_SCHEMA",
+                if what == "--to" { "--schema" } else { "DSR_PG_SCHEMA" },
                 format!(
                     "{schema:?} is not a schema name dsr uses: lowercase letters, digits and _, starting with a letter"
                 ),
@@ -267,7 +268,12 @@ mod tests {
         assert!(!e.contains("s3cret"), "{e}");
         assert!(Target::parse("postgres://officer@db.example/dsr", "dsr").is_ok());
         assert!(Target::parse("postgresql://officer@db.example:5433/dsr?sslmode=require", "dsr").is_ok());
-        assert!(Target::parse("postgres://officer@db.example/dsr", "Dsr; DROP").is_err());
+        assert!(Target::parse("postgres://officer@db.example/dsr", "Dsr; DROP")
+            .unwrap_err()
+            .to_string()
+            .contains("DSR_PG_SCHEMA"));
+        let e = Target::parse_option("--to", "postgres://officer@db.example/dsr", "Bad-Name").unwrap_err().to_string();
+        assert!(e.contains("--schema"), "{e}");
     }
 
     #[test]

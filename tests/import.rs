@@ -292,6 +292,21 @@ fn a_retention_moment_is_checked_and_converted_to_utc() {
 }
 
 #[test]
+fn a_row_delete_missing_keeps_is_named_by_its_id_and_why() {
+    let env = Env::with_fixture("webshop");
+    let file = write(&env, "orders.csv", "id,customer_id,order_number,placed_at,status,total_cents,note\n");
+    let (v, code) = import(&env, &["shop_order", &file, "--delete-missing"]);
+    assert_eq!(code, 19, "{v}");
+    let kept = problems(&v);
+    assert!(!kept.is_empty(), "{v}");
+    for (line, kind, reason) in kept {
+        assert_eq!((line, kind.as_str()), (0, "refused"));
+        assert!(reason.starts_with("a row missing from the file was kept (rowid "), "{reason}");
+        assert!(reason.ends_with("rows of other tables still refer to it (FOREIGN KEY)"), "{reason}");
+    }
+}
+
+#[test]
 fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
     let env = Env::with_fixture("webshop");
     let file = write(&env, "addresses.csv", &dump(&env, "delivery_address", ADDRESS_COLUMNS));

@@ -75,7 +75,7 @@ impl Sink for SqliteSink<'_> {
         for rowid in missing {
             match self.conn.execute(&format!("DELETE FROM {from} WHERE rowid = ?1"), [rowid]) {
                 Ok(n) => summary.removed += n as u64,
-                Err(e) => kept_missing(summary, sqlite_reason(&e)),
+                Err(e) => kept_missing(summary, &format!("rowid {rowid}"), sqlite_reason(&e)),
             }
         }
         Ok(())
@@ -136,13 +136,27 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
     }
 }
 
-/// A row `--delete-missing` would remove that the database kept (other rows refer to it).
-fn kept_missing(summary: &mut Summary, reason: String) {
+/// A row by its numeric id; a text key may be an identifier, so it is not shown.
+fn row_named(row_id: &str, id: &Value) -> String {
+    match id {
+        Value::Integer(n) => format!("{row_id} {n}"),
+        _ => "a row whose key is text, not shown".into(),
+    }
+}
+
+/// A row `--delete-missing` would remove that the database kept (other rows refer to it),
+/// named by the table's own row id (the file has no line for it; its key is not repeated).
+fn kept_missing(summary: &mut Summary, row: &str, reason: String) {
+    let reason = if reason.to_ascii_lowercase().contains("foreign key") {
+        "rows of other tables still refer to it (FOREIGN KEY)".to_owned()
+    } else {
+        reason
+    };
     summary.refused += 1;
     summary.problems.push(Problem {
         line: 0,
         kind: "refused",
-        reason: format!("a row missing from the file was kept: {reason}"),
+        reason: format!("a row missing from the file was kept ({row}): {reason}"),
     });
 }
 
@@ -249,9 +263,9 @@ impl Sink for DbSink<'_> {
             |r| r.get(0),
         )?;
         for id in missing {
-            match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), &[id])? {
+            match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), &[id.clone()])? {
                 Ok(n) => summary.removed += n as u64,
-                Err(why) => kept_missing(summary, why),
+                Err(why) => kept_missing(summary, &row_named(row_id, &id), why),
             }
         }
         Ok(())

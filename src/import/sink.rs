@@ -263,7 +263,7 @@ impl Sink for DbSink<'_> {
             |r| r.get(0),
         )?;
         for id in missing {
-            match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), &[id.clone()])? {
+            match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), std::slice::from_ref(&id))? {
                 Ok(n) => summary.removed += n as u64,
                 Err(why) => kept_missing(summary, &row_named(row_id, &id), why),
             }

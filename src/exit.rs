@@ -197,6 +197,11 @@ impl Code {
 
     fn of_sqlite(e: &rusqlite::Error) -> Option<Code> {
         use rusqlite::ErrorCode as C;
+        // A trigger of a company's database refused the change (dsr's own triggers never do):
+        // the database does not allow what the data map says (exit 11).
+        if refused_by_trigger(e) {
+            return Some(Code::NotAStore);
+        }
         match e.sqlite_error_code()? {
             C::DatabaseBusy | C::DatabaseLocked => Some(Code::StoreBusy),
             C::NotADatabase | C::DatabaseCorrupt => Some(Code::NotAStore),
@@ -248,6 +253,11 @@ impl From<Code> for std::process::ExitCode {
 /// The exit-code table as help text.
 pub fn help_table() -> String {
     TABLE.iter().map(|(n, what)| format!("  {n:>3}  {what}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether SQLite says a trigger refused the statement (`RAISE(ABORT, ...)` and the like).
+pub fn refused_by_trigger(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER)
 }
 
 #[cfg(test)]

@@ -240,6 +240,33 @@ fn a_locked_company_database_is_reported_and_nothing_is_half_done() {
 }
 
 #[test]
+fn a_company_database_whose_trigger_refuses_the_erasure_is_reported_and_nothing_is_done() {
+    let env = shop();
+    let id = env.verified("erase", &["--email", SANNE]);
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch(
+        "CREATE TRIGGER keep_shipments BEFORE DELETE ON shipment BEGIN SELECT RAISE(ABORT, 'shipments are kept by the warehouse app'); END;",
+    )
+    .unwrap();
+    // (-q: the plan shown before it is applied is a status line)
+    let out = env.run(&["-q", "erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("company database refused") && err.contains("shipments are kept by the warehouse app"),
+        "{err}"
+    );
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 1);
+    let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert_eq!(state, "verified");
+    app.execute_batch("DROP TRIGGER keep_shipments").unwrap();
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 0);
+}
+
+#[test]
 fn import_loads_into_the_company_database() {
     let env = shop();
     std::fs::write(

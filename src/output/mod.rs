@@ -110,6 +110,16 @@ pub fn stderr_line(line: &str) -> std::io::Result<()> {
 /// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
 /// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
 /// over: the exit code already tells what failed.
+/// The message of a company database's trigger that refused a change, if that is the error.
+fn trigger_refusal(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|c| match c.downcast_ref::<rusqlite::Error>()? {
+        e @ rusqlite::Error::SqliteFailure(_, message) if crate::exit::refused_by_trigger(e) => {
+            Some(message.clone().unwrap_or_else(|| "no reason given".into()))
+        }
+        _ => None,
+    })
+}
+
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 fn denied_on_postgres(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
@@ -135,6 +145,10 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
             "the store or a company database it works on stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
             crate::store::BUSY_TIMEOUT.as_secs()
         )
+    } else if let Some(why) = trigger_refusal(err) {
+        sanitize::line(&format!(
+            "a company database refused the change with a trigger of its own ({why}); everything was rolled back and nothing was done: make the data map say what that database allows (keep or detach those rows rather than delete them, docs/register-file.md), or change its trigger"
+        ))
     } else if denied_on_postgres(err) {
         sanitize::line(&format!(
             "{err:#}; connect as a role that has the rights on dsr's schema and the company's tables (their owner, or one granted USAGE and the table rights, docs/postgresql.md)"

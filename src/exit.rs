@@ -186,7 +186,7 @@ impl Code {
     fn of_postgres(e: &postgres::Error) -> Option<Code> {
         use postgres::error::SqlState as S;
         let code = e.code()?;
-        if *code == S::INSUFFICIENT_PRIVILEGE || *code == S::DISK_FULL {
+        if denied_a_right(e) || *code == S::DISK_FULL {
             Some(Code::Io)
         } else if *code == S::LOCK_NOT_AVAILABLE {
             Some(Code::StoreBusy)
@@ -253,6 +253,11 @@ impl From<Code> for std::process::ExitCode {
 /// The exit-code table as help text.
 pub fn help_table() -> String {
     TABLE.iter().map(|(n, what)| format!("  {n:>3}  {what}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether the PostgreSQL server refused the role a right (on the schema or a table).
+pub fn denied_a_right(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
 }
 
 /// Whether SQLite says a trigger refused the statement (`RAISE(ABORT, ...)` and the like).

@@ -394,9 +394,7 @@ impl Run<'_> {
         progress(read);
         Ok(summary)
     }
-}
 
-impl Run<'_> {
     /// Turn off the opt-ins of the rows just written whose person objected to their purpose,
     /// in the same transaction as the rows, and count them as kept unsubscribed.
     fn keep_objectors_off(&self, db: &dyn Db, written: &mut Vec<Value>, summary: &mut Summary) -> anyhow::Result<()> {

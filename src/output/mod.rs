@@ -106,10 +106,6 @@ pub fn stderr_line(line: &str) -> std::io::Result<()> {
     err.flush()
 }
 
-/// Report a failure and return its exit code: one line on stderr (`dsr: ...`) and, with
-/// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
-/// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
-/// over: the exit code already tells what failed.
 /// The message of a company database's trigger that refused a change, if that is the error.
 fn trigger_refusal(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|c| match c.downcast_ref::<rusqlite::Error>()? {
@@ -122,13 +118,13 @@ fn trigger_refusal(err: &anyhow::Error) -> Option<String> {
 
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 fn denied_on_postgres(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<postgres::Error>()
-            .and_then(|e| e.code())
-            .is_some_and(|code| *code == postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
-    })
+    err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::denied_a_right))
 }
 
+/// Report a failure and return its exit code: one line on stderr (`dsr: ...`) and, with
+/// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
+/// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
+/// over: the exit code already tells what failed.
 pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
     let code = crate::exit::Code::of_error(err);
     if code == crate::exit::Code::BrokenPipe {

@@ -282,16 +282,13 @@ mod tests {
         assert_eq!(pgpass_lookup(text, ["db.example", "5432", "dsr", "officer"]).as_deref(), Some("pa:ss\\word"));
         assert_eq!(pgpass_lookup(text, ["db.example", "5433", "dsr", "officer"]), None);
     }
-}
 
-#[cfg(test)]
-mod conninfo_tests {
     #[test]
     fn a_key_value_connection_string_is_told_from_a_url_and_a_file() {
-        assert!(super::is_conninfo("host=/tmp port=5432 user=dsr password=secret dbname=postgres"));
-        assert!(super::is_conninfo("dbname=customers"));
-        assert!(!super::is_conninfo("postgres://dsr@localhost/customers?sslmode=require"));
-        assert!(!super::is_conninfo("dsr.sqlite"));
-        assert!(!super::is_conninfo("/srv/stores/a=b.sqlite"));
+        assert!(is_conninfo("host=/tmp port=5432 user=dsr password=secret dbname=postgres"));
+        assert!(is_conninfo("dbname=customers"));
+        assert!(!is_conninfo("postgres://dsr@localhost/customers?sslmode=require"));
+        assert!(!is_conninfo("dsr.sqlite"));
+        assert!(!is_conninfo("/srv/stores/a=b.sqlite"));
     }
 }

@@ -1444,6 +1444,26 @@ fn a_company_schema_in_the_same_postgresql_database_is_read_answered_and_erased_
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("has no schema \"nowhere\""), "{said}");
+    // A SQLite file is not attached to a PostgreSQL store (docs/postgresql.md, "Not done yet"):
+    // refused by apply and by init, naming the database, and nothing is made.
+    std::fs::write(pg_dir.path().join("file.toml"), file.replace("path = \"postgres:\"", "path = \"shop.sqlite\""))
+        .unwrap();
+    let out = on_pg(&["register", "apply", "file.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a SQLite file cannot be attached there"));
+    let new = pg_runner(&url, "never_made", pg_dir.path(), None);
+    for (file, said) in [
+        ("file.toml", "is a SQLite file, which a PostgreSQL store cannot attach"),
+        ("in-place.toml", "then add them with `dsr register apply FILE`"),
+    ] {
+        let out = new(&["init", "--register", file]);
+        assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("company database \"{shop}\"")) && stderr.contains(said), "{stderr}");
+    }
+    let made: bool =
+        c.query_one("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'never_made')", &[]).unwrap().get(0);
+    assert!(!made);
     let out = on_pg(&["register", "apply", "in-place.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     // Found by the card's address, answered with the card, erased at the source.

@@ -40,6 +40,13 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                 )
                 .into());
             }
+            if let Some((path, text, file)) = &company {
+                let mut problems = on_postgres(&file.database);
+                if !problems.is_empty() {
+                    crate::map::locate(text, &mut problems);
+                    return Err(refused(path, &problems));
+                }
+            }
             let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
             let target = store::postgres::Target::parse(url, &schema)?;
             let dir = tempfile::Builder::new().prefix(".dsr-init-").tempdir()?;
@@ -130,6 +137,31 @@ fn load_company_file(
 }
 
 /// One stderr line per problem, then the error (exit 2): nothing was created.
+/// What a company file's `[[database]]` entries cannot be on a new PostgreSQL store: a SQLite
+/// file (not attached to a PostgreSQL store, docs/postgresql.md), or a schema of the server
+/// (`dsr init` builds the store in a temporary SQLite file first; `dsr register apply` adds it).
+fn on_postgres(databases: &[crate::map::Database]) -> Vec<crate::map::Problem> {
+    databases
+        .iter()
+        .enumerate()
+        .map(|(i, d)| crate::map::Problem {
+            line: None,
+            key: format!("database[{i}].path"),
+            what: if d.path == "postgres:" {
+                format!(
+                    "company database {:?}: `dsr init` makes a PostgreSQL store without its company schemas; init it from the file without this [[database]] and the tables placed in it, then add them with `dsr register apply FILE`",
+                    d.name
+                )
+            } else {
+                format!(
+                    "company database {:?} is a SQLite file, which a PostgreSQL store cannot attach (docs/postgresql.md); put its tables in a schema of the same PostgreSQL database (path = \"postgres:\"), or keep a SQLite store beside the file",
+                    d.name
+                )
+            },
+        })
+        .collect()
+}
+
 pub(super) fn refused(path: &Path, problems: &[crate::map::Problem]) -> anyhow::Error {
     for p in problems {
         // A stderr that cannot be written still ends in the refusal below.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{stderr, Env};
+use crate::support::{assert_one_line_error, stderr, Env};
 
 const SANNE: &str = "sanne.dejong@example.nl";
 const ADDRESS_COLUMNS: &str =
@@ -97,6 +97,33 @@ fn a_changed_source_row_is_updated_and_delete_missing_removes_rows_the_source_no
     assert_eq!(code, 0, "{v}");
     assert_eq!((v["import"]["changed"].as_u64(), v["import"]["removed"].as_u64()), (Some(0), Some(1)), "{v}");
     assert_eq!(env.count(&format!("SELECT count(*) FROM delivery_address WHERE id = {gone_id}")), 0);
+}
+
+#[test]
+fn a_file_without_rows_does_not_empty_the_table_unless_allowed() {
+    let env = Env::with_fixture("webshop");
+    let before = dump(&env, "delivery_address", ADDRESS_COLUMNS);
+    let header = before.lines().next().unwrap().to_owned() + "\n";
+    // A source whose export failed after its header (a file without even a header, or JSON
+    // Lines without a line, is refused as empty anyway).
+    for (name, text) in [("header.csv", header.as_str())] {
+        let file = write(&env, name, text);
+        let out = env.run(&["import", "delivery_address", &file, "--delete-missing"]);
+        assert_one_line_error(&out);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(["has no rows", "--allow-empty", name].iter().all(|w| stderr(&out).contains(w)), "{}", stderr(&out));
+        assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), before, "nothing removed");
+    }
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'imported'"), 0);
+    // Without --delete-missing an empty file is a run that loads nothing.
+    let (v, code) = import(&env, &["delivery_address", "header.csv"]);
+    assert_eq!((code, v["import"]["rows"].as_u64()), (0, Some(0)), "{v}");
+    let out = env.run(&["import", "delivery_address", "header.csv", "--allow-empty"]);
+    assert_eq!(out.status.code(), Some(2), "--allow-empty needs --delete-missing");
+    let (v, code) = import(&env, &["delivery_address", "header.csv", "--delete-missing", "--allow-empty"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["removed"].as_u64(), Some(before.lines().count() as u64 - 1), "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address"), 0);
 }
 
 #[test]
@@ -295,7 +322,7 @@ fn a_retention_moment_is_checked_and_converted_to_utc() {
 fn a_row_delete_missing_keeps_is_named_by_its_id_and_why() {
     let env = Env::with_fixture("webshop");
     let file = write(&env, "orders.csv", "id,customer_id,order_number,placed_at,status,total_cents,note\n");
-    let (v, code) = import(&env, &["shop_order", &file, "--delete-missing"]);
+    let (v, code) = import(&env, &["shop_order", &file, "--delete-missing", "--allow-empty"]);
     assert_eq!(code, 19, "{v}");
     let kept = problems(&v);
     assert!(!kept.is_empty(), "{v}");

@@ -228,6 +228,10 @@ pub struct ImportArgs {
     /// Remove the table's rows whose key the file does not have
     #[arg(long)]
     pub delete_missing: bool,
+    /// With --delete-missing, let a file without rows empty the table (refused otherwise: a
+    /// failed export that wrote only its header would remove every row)
+    #[arg(long, requires = "delete_missing")]
+    pub allow_empty: bool,
     /// Stop at the first bad row and load nothing
     #[arg(long)]
     pub strict: bool,

@@ -33,6 +33,7 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
         format,
         source_tz,
         delete_missing: args.delete_missing,
+        allow_empty: args.allow_empty,
         strict: args.strict,
         batch: args.batch,
     };

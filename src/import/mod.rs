@@ -44,6 +44,8 @@ pub struct Options {
     pub format: Format,
     pub source_tz: Option<Tz>,
     pub delete_missing: bool,
+    /// With `delete_missing`, a file without rows empties the table (else it is refused).
+    pub allow_empty: bool,
     pub strict: bool,
     /// Rows per transaction.
     pub batch: u64,
@@ -363,6 +365,18 @@ impl Run<'_> {
         self.keep_objectors_off(sink.db(), &mut written, &mut summary)?;
         let read = reader.bytes_read();
         summary.file_sha256 = reader.finish();
+        if opts.delete_missing && summary.rows == 0 && !opts.allow_empty {
+            // A source whose export failed after its header would otherwise empty the table.
+            return Err(Error::invalid(
+                "FILE",
+                format!(
+                    "{} has no rows, and with --delete-missing every row of {} would be removed; nothing was changed. Check the source's export, or add --allow-empty if the source really holds none",
+                    opts.file.display(),
+                    table.name
+                ),
+            )
+            .into());
+        }
         if opts.delete_missing {
             if unreadable > 0 {
                 summary.delete_skipped = Some(format!(

@@ -226,6 +226,28 @@ fn json_gives_the_difference_as_a_document() {
 }
 
 #[test]
+fn a_link_that_follows_another_table_than_its_foreign_key_is_refused() {
+    // server_log.session_id refers to web_session: linked to customer instead, each log line
+    // would go to the customer whose id happens to equal its session's.
+    let (env, before) = store();
+    let (path, _) = edited(&env, &before, "crossed.toml", |f| {
+        let log = f.table.iter_mut().find(|t| t.name == "server_log").unwrap();
+        log.link.as_mut().unwrap().parent = "customer".into();
+    });
+    let out = env.dsr().args(["register", "apply", "--yes"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "the foreign key of \"server_log\".session_id refers to \"web_session\" (id), but the link names \"customer\""
+        ),
+        "{err}"
+    );
+    assert_eq!(export(&env), before);
+    assert!(applied_entries(&env).is_empty());
+}
+
+#[test]
 fn removing_a_category_that_stored_rows_name_is_refused_one_line_each() {
     let (env, before) = store();
     let (path, text) = edited(&env, &before, "nophone.toml", |f| {

@@ -77,6 +77,33 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
                 );
             }
         }
+        if let Some(link) = &t.link {
+            // A link that follows another table than the column's foreign key does would give
+            // each row to the person of some other row (Art. 15(4)).
+            let declared: Vec<(String, String, Option<String>)> = if in_store.contains(t.name.as_str()) {
+                personal::links_declared(conn, t)?
+            } else {
+                t.column.iter().filter_map(|c| c.references.clone().map(|p| (c.name.clone(), p, None))).collect()
+            };
+            let parent_key = f.table.iter().find(|p| p.name == link.parent).map(|p| p.key.as_str());
+            let follows = |(_, parent, to): &&(String, String, Option<String>)| {
+                parent.eq_ignore_ascii_case(&link.parent)
+                    && to.as_deref().zip(parent_key).is_none_or(|(to, key)| to.eq_ignore_ascii_case(key))
+            };
+            let on_link: Vec<_> = declared.iter().filter(|(c, _, _)| c.eq_ignore_ascii_case(&link.column)).collect();
+            if let Some((_, parent, to)) = on_link.first().filter(|_| !on_link.iter().any(follows)) {
+                say(
+                    format!("table[{i}].link.parent"),
+                    format!(
+                        "the foreign key of {:?}.{} refers to {parent:?}{}, but the link names {:?}: each row would be given to the person of another row; make the link's parent {parent:?} (with its own link to the person)",
+                        t.name,
+                        link.column,
+                        to.as_deref().map(|c| format!(" ({c})")).unwrap_or_default(),
+                        link.parent
+                    ),
+                );
+            }
+        }
     }
     // Rows already in the store name recipients by code: each code must be the register's (Art. 19).
     let codes: HashSet<&str> = f.recipient.iter().map(|r| r.code.as_str()).collect();

@@ -155,6 +155,34 @@ pub fn columns_of_table(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<V
     columns_in(conn, table.database.as_deref().unwrap_or("main"), &table.name)
 }
 
+/// The foreign keys of one table of the map where it lives (its company database or the
+/// store): (column, the table it refers to, the column there; `None` for that table's primary
+/// key). Only single-column keys: a link is one column.
+pub fn links_declared(conn: &dyn Db, table: &Table) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
+    let schema = table.database.as_deref().unwrap_or("main");
+    match conn.dialect() {
+        Dialect::Sqlite => conn.all(
+            "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1, ?2) f
+             WHERE (SELECT count(*) FROM pragma_foreign_key_list(?1, ?2) g WHERE g.id = f.id) = 1",
+            &[text(&table.name), text(schema)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        ),
+        Dialect::Postgres => conn.all(
+            "SELECT a.attname::text, pr.relname::text, pa.attname::text
+             FROM pg_constraint c
+             JOIN pg_class cr ON cr.oid = c.conrelid
+             JOIN pg_namespace n ON n.oid = cr.relnamespace
+             JOIN pg_class pr ON pr.oid = c.confrelid
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+             JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = c.confkey[1]
+             WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 AND cr.relname = ?1
+               AND n.nspname = CASE WHEN ?2 = 'main' THEN current_schema() ELSE ?2 END",
+            &[text(&table.name), text(schema)],
+            |r| Ok((r.get(0)?, r.get(1)?, Some(r.get(2)?))),
+        ),
+    }
+}
+
 /// The distinct values a column holds, NULL left out (e.g. the recipient codes rows name).
 /// `table` and `column` must be names `map::check` accepted.
 pub fn distinct_values(conn: &dyn Db, table: &str, column: &str) -> anyhow::Result<Vec<String>> {

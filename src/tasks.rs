@@ -255,6 +255,43 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
     )?;
     let req = crate::request::load(conn, &request)?;
     audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-done", json!({"task": task}))?;
+    settle(conn, clock, task, req)
+}
+
+/// When a person is erased, the open tasks of their other requests (a rectification's new
+/// values, the keys a restriction or objection named) are superseded by the erasure's own tasks:
+/// each is closed with the erasure as its reference and its rows emptied, in the erasure's
+/// transaction, so no value of the person stays behind in them. Returns how many.
+pub fn supersede(conn: &dyn Db, clock: &Clock, erasure: &Request, person: i64) -> anyhow::Result<usize> {
+    let open: Vec<(i64, String)> = conn.all(
+        "SELECT t.id, t.request_id FROM task t JOIN request r ON r.id = t.request_id
+         WHERE r.person_id = ?1 AND t.done_at IS NULL AND t.request_id <> ?2 ORDER BY t.id",
+        &vals![person, erasure.id]?,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    for (task, request) in &open {
+        conn.run(
+            "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
+            &vals![task, clock.timestamp(), format!("superseded by the erasure {}", erasure.id)]?,
+        )?;
+        let req = crate::request::load(conn, request)?;
+        audit::append(
+            conn,
+            clock,
+            Some(&req.id),
+            Some(&req.subject_pseudonym),
+            "task-superseded",
+            json!({"task": task, "by": erasure.id}),
+        )?;
+        settle(conn, clock, *task, req)?;
+    }
+    Ok(open.len())
+}
+
+/// After a task of a request is closed: with none left open, its held letters go out and a
+/// request whose answer was delivered is completed.
+fn settle(conn: &dyn Db, clock: &Clock, task: i64, req: crate::request::Request) -> anyhow::Result<Done> {
+    let request = req.id.clone();
     let (open, _, _) = open_of(conn, &request)?;
     let mut out = Done { task, request: request.clone(), open, completed: false, letters_released: 0 };
     if open == 0 {

@@ -125,6 +125,43 @@ fn a_rectification_gives_the_system_the_new_value() {
 }
 
 #[test]
+fn an_erasure_supersedes_the_persons_open_tasks_and_no_new_value_stays_in_them() {
+    let env = shop_with_systems(true);
+    let new = "Bram.New@Example.NL";
+    let fix = env.verified("rectify", &["--customer", "FO-100002", "--set", &format!("email={new}")]);
+    env.dsr().args(["rectify", &fix, "--yes"]).assert().success();
+    let before = open_tasks(&env, Some("mailer"));
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert!(before[0].to_string().contains(new));
+    let id = env.verified("erase", &["--email", &new.to_lowercase()]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    // Only the erasure's own tasks are open; the rectification's is closed with its reference.
+    let open = open_tasks(&env, None);
+    assert!(open.iter().all(|t| t["request"] == id.as_str() && t["action"] == "erase"), "{open:?}");
+    let (done_ref, rows): (String, Option<String>) = env
+        .sql()
+        .query_row("SELECT done_ref, rows FROM task WHERE request_id = ?1", [&fix], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((done_ref, rows), (format!("superseded by the erasure {id}"), None));
+    for t in &open {
+        env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "done"]).assert().success();
+    }
+    assert_eq!(state(&env, &id), "completed");
+    let left: i64 = env
+        .sql()
+        .query_row("SELECT count(*) FROM task WHERE instr(lower(coalesce(rows, '')), 'bram.new') > 0", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    // Nor in the store's bytes (the task's row was rewritten under secure_delete).
+    for file in [env.db.clone(), env.db.with_extension("sqlite-wal")] {
+        let bytes = std::fs::read(&file).unwrap_or_default().to_ascii_lowercase();
+        assert!(!bytes.windows(8).any(|w| w == b"bram.new"), "{}", file.display());
+    }
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'task-superseded'"), 1);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+#[test]
 fn a_file_naming_an_unknown_table_for_a_system_is_refused() {
     let env = Env::with_fixture("webshop");
     let text = stdout(&env.run(&["register", "export"]));

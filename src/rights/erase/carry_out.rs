@@ -113,6 +113,7 @@ fn carry(
     }
     // The systems that keep copies get their tasks while the rows (and their keys) are there.
     let tasks = crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Person(s.person_id))?;
+    crate::tasks::supersede(tx, clock, req, s.person_id)?;
     let answer = crate::answers::erased(register, req, plan);
     crate::answers::send(tx, clock, path, register, req, &answer, OnSent::DeliversAnswer)?;
     if tasks > 0 {

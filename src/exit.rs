@@ -188,7 +188,7 @@ impl Code {
         let code = e.code()?;
         if denied_a_right(e) || *code == S::DISK_FULL {
             Some(Code::Io)
-        } else if *code == S::LOCK_NOT_AVAILABLE {
+        } else if *code == S::LOCK_NOT_AVAILABLE || *code == S::QUERY_CANCELED {
             Some(Code::StoreBusy)
         } else {
             None
@@ -253,6 +253,12 @@ impl From<Code> for std::process::ExitCode {
 /// The exit-code table as help text.
 pub fn help_table() -> String {
     TABLE.iter().map(|(n, what)| format!("  {n:>3}  {what}")).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether the PostgreSQL server cancelled the statement (`statement_timeout`, or an
+/// administrator's `pg_cancel_backend`).
+pub fn cancelled(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED)
 }
 
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).

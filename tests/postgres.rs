@@ -95,12 +95,19 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
         ("gomigrate", "version bigint PRIMARY KEY, dirty boolean NOT NULL DEFAULT false"),
         ("rails", "version varchar PRIMARY KEY"),
         ("bare", "version integer PRIMARY KEY"),
+        // dsr's own shape, without a version, beside the application's tables.
+        ("shaped", "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()"),
     ] {
         let app = Schema::new(&url, name);
         c.batch_execute(&format!(
             "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_migrations ({table}); CREATE TABLE {0}.orders (id int);
-             INSERT INTO {0}.schema_migrations (version) VALUES ('5')",
-            app.name()
+             {insert}",
+            app.name(),
+            insert = if name == "shaped" {
+                String::new()
+            } else {
+                format!("INSERT INTO {}.schema_migrations (version) VALUES ('5')", app.name())
+            }
         ))
         .unwrap();
         let e = error_of(migrate::open(&mut c, &app.target).unwrap_err());
@@ -2153,6 +2160,45 @@ fn audit_actions(out: std::process::Output) -> Vec<String> {
 }
 
 /// Copy the SQLite store of `env` into a new PostgreSQL store (schema `schema`) with `dsr migrate`.
+#[test]
+fn a_lock_held_by_another_session_is_waited_for_as_on_sqlite_then_exit_13() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "locked");
+    migrate_into(&env, &url, s.name());
+    let dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), dir.path(), None);
+    let mut holder = s.client();
+    let mut tx = holder.transaction().unwrap();
+    tx.batch_execute(&format!("LOCK TABLE {}.email_address IN ACCESS EXCLUSIVE MODE", s.name())).unwrap();
+    let started = std::time::Instant::now();
+    let out = on_pg(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(13), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stayed locked by another process"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(120), "it gave up instead of waiting for ever");
+    tx.rollback().unwrap();
+    // A statement the server cancels (its statement_timeout) is said as such, exit 13.
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(dir.path())
+        .env_remove("DSR_DB")
+        .env("DSR_PG_SCHEMA", s.name())
+        .args([
+            "--db",
+            &format!("{url}{}options=-c%20statement_timeout%3D1", if url.contains('?') { '&' } else { '?' }),
+            "audit",
+            "verify",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(13), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cancelled a statement"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(on_pg(&["lookup", "--email", "jan.devries@example.nl"]).status.code(), Some(0));
+}
+
 fn migrate_into(env: &support::Env, url: &str, schema: &str) {
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", url, "--schema", schema]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

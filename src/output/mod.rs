@@ -134,7 +134,10 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
         && !err
             .chain()
             .any(|c| matches!(c.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::StoreBusy(_))));
-    let message = if raw_busy {
+    let cancelled = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::cancelled));
+    let message = if cancelled {
+        "the PostgreSQL server cancelled a statement (its statement_timeout, or an administrator), and the change under way was rolled back; run the command again, and if it keeps happening raise statement_timeout for dsr's role (ALTER ROLE ... SET statement_timeout = ...)".to_owned()
+    } else if raw_busy {
         // SQLite says only "database is locked": the write lock of the store, or of a company
         // database it attaches (`[[database]]`), stayed taken past the busy timeout.
         format!(

@@ -49,7 +49,9 @@ pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<
                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE n.nspname = $1 AND c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p')
                     AND a.attnum > 0 AND NOT a.attisdropped),
-                (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('store_meta', 'audit_log')) = 2",
+                (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('store_meta', 'audit_log')) = 2,
+                (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> 'schema_migrations') = 0",
         &[&schema],
     )?;
     if !row.get::<_, bool>(0) {
@@ -62,9 +64,13 @@ pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<
     }
     let version: Option<i32> =
         client.query_one(&format!("SELECT max(version) FROM {schema}.schema_migrations"), &[])?.get(0);
+    // Versions beside none of dsr's tables, or a table of versions without one beside tables
+    // of another application, are that application's; the table alone, empty, is a store that
+    // a binary of before migration 1 began.
     match version {
-        Some(v) if v > 0 && !row.get::<_, bool>(2) => Ok(Found::Foreign),
-        v => Ok(Found::Store(v.unwrap_or(0))),
+        Some(v) if v > 0 && row.get::<_, bool>(2) => Ok(Found::Store(v)),
+        None if row.get::<_, bool>(3) => Ok(Found::Store(0)),
+        _ => Ok(Found::Foreign),
     }
 }
 

@@ -97,6 +97,11 @@ impl Target {
         if let Some(password) = password_for(&config) {
             config.password(password);
         }
+        // A lock another session holds is waited for as long as SQLite's busy timeout, then the
+        // statement fails (exit 13), as on SQLite, instead of waiting for ever.
+        let wait = format!("-c lock_timeout={}", crate::store::BUSY_TIMEOUT.as_millis());
+        let options = config.get_options().map_or(wait.clone(), |o| format!("{o} {wait}"));
+        config.options(&options);
         let connected = match config.get_ssl_mode() {
             SslMode::Require => config.connect(tls()),
             _ => config.connect(NoTls),

@@ -70,6 +70,8 @@ pub enum Error {
     WalBusy(PathBuf),
     #[error("the erasure is committed, but PostgreSQL may still hold bytes of the erased values in {0}: an older transaction kept them; when it has ended, run VACUUM FULL on those tables (docs/postgresql.md)")]
     BytesRemain(String),
+    #[error("the erasure is committed, but PostgreSQL could not vacuum {0} yet, so dead rows may still hold the erased values there; the next `dsr erase` or `dsr retention run` vacuums them (docs/postgresql.md)")]
+    NotVacuumed(String),
     #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
     BatchFailed { failed: usize, rows: usize },
     #[error("the clock says {now}, before the last audit entry ({last}); dsr records nothing dated earlier than what it already recorded: correct the system clock or DSR_NOW")]

@@ -237,7 +237,7 @@ impl Error {
             Error::BatchFailed { .. } => Code::BatchFailed,
             Error::RunLocked(_) => Code::RunLocked,
             Error::StalePlan(_) => Code::StalePlan,
-            Error::WalBusy(_) | Error::BytesRemain(_) => Code::WalBusy,
+            Error::WalBusy(_) | Error::BytesRemain(_) | Error::NotVacuumed(_) => Code::WalBusy,
             // A clock set back is a bad input (DSR_NOW or the system clock), not a new kind of failure.
             Error::ClockBehind { .. } => Code::Usage,
         }

@@ -499,6 +499,17 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
         .unwrap()
         .unwrap();
     assert_eq!(sampled, 0, "identifier values in pg_stats");
+    // Nor the identifier a request was opened with (dsr's own record of it).
+    pg.run("ANALYZE request", &[]).unwrap();
+    let given: i64 = db
+        .first(
+            "SELECT count(*) FROM pg_stats WHERE schemaname = ?1 AND tablename = 'request' AND attname = 'subject_given'",
+            &[dsr::store::db::text(s.name())],
+            |r| r.get(0),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(given, 0, "requests' identifiers in pg_stats");
 
     // `audit verify` and `audit log` run on the copy as on the SQLite store.
     let dsr_on = |schema: &str, args: &[&str]| {
@@ -1402,6 +1413,18 @@ fn register_apply_changes_refuses_and_makes_tables_the_same_on_postgresql() {
     let (a, b) = (env.run(&args), dsr_on_postgres(env.dir.path(), &url, s.name(), &args));
     assert_eq!(b.status.code(), Some(0), "{}", String::from_utf8_lossy(&b.stderr));
     assert_eq!(String::from_utf8_lossy(&b.stdout), String::from_utf8_lossy(&a.stdout));
+    // The new table's identifier is sampled into no statistics.
+    let target: i32 = c
+        .query_one(
+            &format!(
+                "SELECT attstattarget::int FROM pg_attribute WHERE attrelid = '{}.loyalty_card'::regclass AND attname = 'card_email'",
+                s.name()
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(target, 0);
     assert_eq!(
         audit_actions(dsr_on_postgres(env.dir.path(), &url, s.name(), &["--json", "audit", "log"])),
         audit_actions(env.run(&["--json", "audit", "log"]))
@@ -2063,7 +2086,9 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
         assert!(left.is_empty(), "{table}: {left:?}");
     }
     // The nightly run reads the pages as well: an approved plan carried out by `erase --due`.
-    let third = addresses_on_file(&env, 3).remove(2);
+    // This customer's payments, kept under the fiscal hold, name their customer number in their
+    // reference: a value the kept rows hold is no residue (it was reported as one).
+    let third = addresses_on_file(&env, 3).remove(1);
     let out = on_pg(&["--json", "erase", "--email", &third]);
     let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
     let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
@@ -2087,7 +2112,7 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     .unwrap();
     let plain_url = db_url.replacen("dsr@", &format!("{role}@"), 1);
     let as_plain = pg_runner(&plain_url, s.name(), pg_dir.path(), None);
-    let other = addresses_on_file(&env, 2).remove(1);
+    let other = addresses_on_file(&env, 3).remove(2);
     let out = as_plain(&["--json", "erase", "--email", &other]);
     let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
     let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
@@ -2197,6 +2222,69 @@ fn a_lock_held_by_another_session_is_waited_for_as_on_sqlite_then_exit_13() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(on_pg(&["lookup", "--email", "jan.devries@example.nl"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_run_killed_after_its_commit_has_its_tables_vacuumed_by_the_next() {
+    let Some(url) = support::postgres() else { return };
+    // A database of its own: pageinspect there, and no other test's snapshot holding back VACUUM.
+    let name = format!("dsr_killed_vacuum_{}", std::process::id());
+    let mut admin = Target::parse(&url, "dsr").unwrap().connect().unwrap();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let url = url.rsplit_once('/').map(|(base, _)| format!("{base}/{name}")).unwrap();
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "killed_vacuum");
+    migrate_into(&env, &url, s.name());
+    let dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), dir.path(), None);
+    let mut c = s.client();
+    c.batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect").unwrap();
+    let schema = s.name();
+    // What a run killed between its commit and its VACUUM leaves: rows deleted (dead in their
+    // pages) and its note, of a session that has ended; beside it the note of a session at work.
+    let mut live = s.client();
+    let live_pid: i32 = live.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    c.batch_execute(&format!(
+        "DELETE FROM {schema}.phone_number WHERE rowid IN (SELECT rowid FROM {schema}.phone_number ORDER BY rowid LIMIT 3);
+         INSERT INTO {schema}.store_meta (key, value) VALUES
+           ('vacuum-pending:2147480000', jsonb_build_object('t', '[\"phone_number\"]')),
+           ('vacuum-pending:{live_pid}', jsonb_build_object('t', '[\"phone_number\"]'));"
+    ))
+    .unwrap();
+    let dead_rows = |c: &mut postgres::Client| -> i64 {
+        c.query_one(
+            &format!(
+                "SELECT count(*) FROM generate_series(0, pg_relation_size('{schema}.phone_number') / 8192 - 1) b,
+                   heap_page_items(get_raw_page('{schema}.phone_number', b::int)) WHERE lp_flags = 1 AND t_xmax <> 0"
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert!(dead_rows(&mut c) >= 3);
+    // The next cron run, with nothing due, vacuums what the dead session noted.
+    let out = on_pg(&["erase", "--due"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(dead_rows(&mut c), 0, "the deleted rows were vacuumed");
+    let notes: Vec<String> = c
+        .query(&format!("SELECT key FROM {schema}.store_meta WHERE key LIKE 'vacuum-pending:%' ORDER BY key"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(notes, [format!("vacuum-pending:{live_pid}")], "the note of a session at work stays");
+    // An erasure leaves no note of its own behind.
+    let id = verified_request(&on_pg, dir.path(), &["erase", "--email", "jan.devries@example.nl"]);
+    assert_eq!(on_pg(&["erase", &id, "--yes"]).status.code(), Some(0));
+    let left: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {schema}.store_meta WHERE key LIKE 'vacuum-pending:%'"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1);
+    drop((live, c));
+    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
 }
 
 fn migrate_into(env: &support::Env, url: &str, schema: &str) {

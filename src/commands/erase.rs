@@ -97,6 +97,7 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
     }
     erase::decide::approve(ctx.conn, ctx.clock, &req)?;
     let erased = erase::values_to_look_for(ctx.conn, s.person_id)?;
+    note_erasing(ctx)?;
     let done = erase::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &fresh)?;
     finish(ctx, &req, &fresh, done, &erased)
 }
@@ -112,6 +113,7 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
         }
         Ok(())
     };
+    note_erasing(ctx)?;
     match erase::carry_out::confirmed(ctx.conn, ctx.clock, req, s, shown)? {
         erase::carry_out::Confirmed::Applied(plan, done) => finish(ctx, req, &plan, done, &erased),
         erase::carry_out::Confirmed::Stale(plan) => {
@@ -119,6 +121,13 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
             Err(Error::StalePlan(req.id.clone()).into())
         }
     }
+}
+
+/// Before an erasure's transaction: the tables it may change noted where the backend needs it
+/// ([`crate::store::db::Conn::erasing`]), so that a kill after its commit still ends in their
+/// vacuum.
+pub(crate) fn note_erasing(ctx: &Session) -> anyhow::Result<()> {
+    ctx.conn.erasing(&erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?))
 }
 
 /// After the erasure's commit: the letter and journal line out, the report, and no byte of an

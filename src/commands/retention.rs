@@ -40,6 +40,9 @@ fn retention_run(
     }
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
     let lifted = if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(ctx.conn, ctx.clock)? };
+    if !dry_run {
+        ctx.conn.erasing(&crate::rights::erase::touched_by_any(&register.map))?;
+    }
     let summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
     let wal = match (dry_run, summary.removed) {

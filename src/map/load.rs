@@ -56,6 +56,14 @@ pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
         return Ok(problems);
     }
     insert(tx, file)?;
+    if tx.dialect() == crate::store::db::Dialect::Postgres {
+        // A table or identifier the file adds is sampled no more than those `dsr migrate` made.
+        let schema: String = tx.one("SELECT current_schema()::text", &[], |r| r.get(0))?;
+        let map = personal::DataMap { tables: file.table.clone() };
+        for sql in crate::store::postgres::forensic::no_statistics_sql(&crate::store::postgres::ident(&schema), &map) {
+            tx.run(&sql, &[])?;
+        }
+    }
     // A retention rule the engine cannot carry out is refused here, not reported as "removed 0" nightly.
     let map = crate::store::personal::DataMap { tables: file.table.clone() };
     for rule in &crate::register::Register::load(tx)?.retention {

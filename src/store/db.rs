@@ -226,6 +226,14 @@ pub trait Conn: Db {
     /// was removed: SQLite still truncates, which also finishes a truncation a reader blocked
     /// earlier). See docs/postgresql.md for what PostgreSQL still keeps.
     fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()>;
+    /// Before an erasure or a retention run begins: where the clearing after the commit is not
+    /// the backend's own, note which tables it will need it for, so that a run killed between
+    /// its commit and [`Conn::after_erasure`] has it done by the next one. PostgreSQL keeps the
+    /// note in `store_meta` (see `Pg`'s `after_erasure`); SQLite folds its log back at any later
+    /// connection's close, and needs none.
+    fn erasing(&self, _tables: &[String]) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// After [`Conn::after_erasure`], where the backend can tell: the tables that may still hold
     /// bytes of `erased` values, each with why. SQLite's `secure_delete` and the truncated log
     /// leave none; PostgreSQL is read with pageinspect where it is installed
@@ -304,17 +312,40 @@ impl Conn for Pg {
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(Pg::snapshot(self)?))
     }
+    fn erasing(&self, tables: &[String]) -> anyhow::Result<()> {
+        let schema = crate::store::postgres::ident(self.schema());
+        let tables = serde_json::to_string(tables)?;
+        self.with_client(|c| Ok(crate::store::postgres::forensic::note_pending(c, &schema, &tables)?))
+    }
+    /// The tables of this erasure, and those a killed run noted and never vacuumed, are vacuumed
+    /// (with no `statement_timeout`: the erasure is committed, and this is its end); the notes
+    /// go once that is done. A table that cannot be vacuumed now (a lock held past
+    /// `lock_timeout`) is exit 23, its note kept for the next run.
     fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()> {
-        let mut names: Vec<&String> = tables.iter().collect();
+        let schema = crate::store::postgres::ident(self.schema());
+        let (notes, noted) = self.with_client(|c| Ok(crate::store::postgres::forensic::pending(c, &schema)?))?;
+        let mut names: Vec<&String> = tables.iter().chain(noted.iter()).collect();
         names.sort();
         names.dedup();
-        let schema = crate::store::postgres::ident(self.schema());
+        self.batch("SET statement_timeout = 0")?;
+        let mut left = Vec::new();
         for t in names {
-            // Each table on its own: VACUUM runs outside a transaction, one table at a time.
+            // Each table on its own: VACUUM runs outside a transaction, one table at a time. A
+            // table a note names that is gone since has nothing left to vacuum.
             let table = crate::store::postgres::forensic::qualified(&schema, t);
-            self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {table}"))?;
+            let there: bool =
+                self.with_client(|c| Ok(c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])?.get(0)))?;
+            if there {
+                if let Err(e) = self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {table}")) {
+                    left.push(format!("{t} ({})", crate::store::postgres::one_line_error(&e)));
+                }
+            }
         }
-        Ok(())
+        self.batch("RESET statement_timeout")?;
+        if !left.is_empty() {
+            return Err(crate::error::Error::NotVacuumed(left.join(", ")).into());
+        }
+        self.with_client(|c| Ok(crate::store::postgres::forensic::done_pending(c, &schema, &notes)?))
     }
     fn residue(&self, tables: &[String], erased: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         if erased.is_empty() {
@@ -324,9 +355,12 @@ impl Conn for Pg {
         names.sort();
         names.dedup();
         let schema = self.schema().to_owned();
-        Ok(self
-            .with_client(|c| Ok(crate::store::postgres::forensic::after_erasure(c, &schema, &names, erased)?))?
-            .unwrap_or_default())
+        // Part of the committed erasure's end, as the vacuum: no statement_timeout.
+        self.batch("SET statement_timeout = 0")?;
+        let left =
+            self.with_client(|c| Ok(crate::store::postgres::forensic::after_erasure(c, &schema, &names, erased)?));
+        self.batch("RESET statement_timeout")?;
+        Ok(left?.unwrap_or_default())
     }
 }
 

@@ -21,6 +21,7 @@ pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Cod
 }
 
 fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String) -> anyhow::Result<Code> {
+    super::note_erasing(ctx)?;
     let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
     let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;
@@ -81,6 +82,7 @@ pub fn replay(
         .into());
     }
     let lock = lock()?;
+    super::note_erasing(ctx)?;
     let done = erase::replay::run(&lock, ctx.conn, ctx.clock, journal)?;
     let (wal, pages) = cleared(ctx, "dsr erase --replay", !done.replayed.is_empty(), &done.erased)?;
     ctx.out.status(&format!(

@@ -10,34 +10,95 @@
 
 use postgres::GenericClient;
 
-/// Sample no values of the data map's identifier columns into the planner's statistics from
-/// now on: `SET STATISTICS 0` on each.
+/// dsr's own columns that hold an identifier as a person or a message gave it: a request's
+/// subject, an intake message's sender.
+const OWN_IDENTIFIER_COLUMNS: &[(&str, &str)] = &[("request", "subject_given"), ("intake_message", "sender")];
+
+/// The statements that stop the planner's statistics sampling the values of the data map's
+/// identifier columns (of the store's schema: a company's own schema is its application's to
+/// tune) and of dsr's own columns that hold identifiers: `SET STATISTICS 0` on each. `schema` is
+/// the store's schema as SQL names it.
+pub fn no_statistics_sql(schema: &str, map: &crate::store::personal::DataMap) -> Vec<String> {
+    let mut columns: Vec<(&str, &str)> = OWN_IDENTIFIER_COLUMNS.to_vec();
+    for t in map.tables.iter().filter(|t| t.database.is_none()) {
+        for id in &t.identifier {
+            columns.push((&t.name, &id.column));
+            if let Some(w) = &id.written_in {
+                columns.push((&t.name, w));
+            }
+        }
+    }
+    columns.sort_unstable();
+    columns.dedup();
+    columns
+        .into_iter()
+        .map(|(t, c)| {
+            format!("ALTER TABLE {schema}.{} ALTER COLUMN {} SET STATISTICS 0", super::ident(t), super::ident(c))
+        })
+        .collect()
+}
+
+/// [`no_statistics_sql`] run: sample no identifier into the planner's statistics from now on.
 pub fn no_statistics_on_identifiers(
     client: &mut impl GenericClient,
     schema: &str,
     map: &crate::store::personal::DataMap,
 ) -> Result<usize, postgres::Error> {
-    let mut n = 0;
-    for t in map.tables.iter().filter(|t| t.database.is_none()) {
-        let mut columns: Vec<&str> = Vec::new();
-        for id in &t.identifier {
-            columns.push(&id.column);
-            if let Some(w) = &id.written_in {
-                columns.push(w);
-            }
-        }
-        columns.sort_unstable();
-        columns.dedup();
-        for c in columns {
-            client.batch_execute(&format!(
-                "ALTER TABLE {schema}.{} ALTER COLUMN {} SET STATISTICS 0",
-                super::ident(&t.name),
-                super::ident(c)
-            ))?;
-            n += 1;
-        }
+    let statements = no_statistics_sql(schema, map);
+    for sql in &statements {
+        client.batch_execute(sql)?;
     }
-    Ok(n)
+    Ok(statements.len())
+}
+
+/// The note of this session's erasure or run (`store_meta`, key `vacuum-pending:PID`): the
+/// tables (a JSON array) it will vacuum after its commit, added to what a note of that key
+/// holds already (a killed session whose process id this one has now).
+pub fn note_pending(client: &mut impl GenericClient, schema: &str, tables: &str) -> Result<(), postgres::Error> {
+    client.execute(
+        &format!(
+            "INSERT INTO {schema}.store_meta (key, value)
+             VALUES ('vacuum-pending:' || pg_backend_pid(), jsonb_build_object('t', $1::text))
+             ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('t', (
+               SELECT coalesce(jsonb_agg(DISTINCT t ORDER BY t), '[]'::jsonb)::text FROM (
+                 SELECT jsonb_array_elements_text((store_meta.value->>'t')::jsonb) AS t
+                 UNION SELECT jsonb_array_elements_text(($1::text)::jsonb)) u))"
+        ),
+        &[&tables],
+    )?;
+    Ok(())
+}
+
+/// The notes to act on now: this session's (its caller knows which tables it changed, so only
+/// the key is returned), and those of sessions that ended (a run killed between its commit and
+/// its vacuum: their tables too); not those of sessions still at work.
+pub fn pending(client: &mut impl GenericClient, schema: &str) -> Result<(Vec<String>, Vec<String>), postgres::Error> {
+    let rows = client.query(
+        &format!(
+            "SELECT key, CASE WHEN key <> 'vacuum-pending:' || pg_backend_pid() THEN value->>'t' END FROM {schema}.store_meta m
+              WHERE key LIKE 'vacuum-pending:%'
+                AND (key = 'vacuum-pending:' || pg_backend_pid()
+                     OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE m.key = 'vacuum-pending:' || a.pid))
+              ORDER BY key"
+        ),
+        &[],
+    )?;
+    let mut keys = Vec::new();
+    let mut tables = Vec::new();
+    for r in rows {
+        keys.push(r.get::<_, String>(0));
+        let named: Option<String> = r.get(1);
+        tables.extend(named.and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok()).unwrap_or_default());
+    }
+    Ok((keys, tables))
+}
+
+/// The notes acted on, gone.
+pub fn done_pending(client: &mut impl GenericClient, schema: &str, keys: &[String]) -> Result<(), postgres::Error> {
+    if !keys.is_empty() {
+        client.execute(&format!("DELETE FROM {schema}.store_meta WHERE key = ANY($1)"), &[&keys])?;
+    }
+    Ok(())
 }
 
 /// Where `needle`'s bytes are still in a table's files: (relation, page) for the table, its
@@ -130,7 +191,7 @@ pub fn after_erasure(
     let Some(namespace) = pageinspect(client)? else {
         return Ok(None);
     };
-    let needles: Vec<&[u8]> = needles.iter().map(|n| n.as_bytes()).collect();
+    let erased = needles;
     let mut left = Vec::new();
     for table in tables {
         let name = qualified(schema, table);
@@ -142,6 +203,20 @@ pub fn after_erasure(
             .get(0);
         if pages > CHECKED_PAGES {
             left.push((table.clone(), format!("not read: {pages} pages")));
+            continue;
+        }
+        // A value that rows the erasure kept still hold (a payment's reference naming the
+        // customer number, kept under the fiscal hold) is no residue in that table.
+        let kept: Vec<String> = client
+            .query(
+                &format!("SELECT n FROM unnest($1::text[]) AS n WHERE EXISTS (SELECT 1 FROM {name} t WHERE strpos(t::text, n) > 0)"),
+                &[&erased],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let needles: Vec<&[u8]> = erased.iter().filter(|n| !kept.contains(n)).map(|n| n.as_bytes()).collect();
+        if needles.is_empty() {
             continue;
         }
         match pages_holding(client, &namespace, schema, table, &needles) {

@@ -152,6 +152,13 @@ fn valid_schema(s: &str) -> bool {
     matches!(chars.next(), Some('a'..='z')) && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_')) && s.len() <= 63
 }
 
+/// An error's words on one line: a server error's own message where it is one.
+pub fn one_line_error(e: &anyhow::Error) -> String {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<postgres::Error>().map(one_line))
+        .unwrap_or_else(|| format!("{e:#}").replace('\n', " "))
+}
+
 /// A server error's message and detail on one line (the client's Display is terse).
 fn one_line(e: &postgres::Error) -> String {
     match e.as_db_error() {

@@ -280,3 +280,29 @@ fn the_columns_of_an_automated_decision_s_steps_and_its_reversal_are_checked() {
     assert!(err.contains(&format!("table[{i}].decision_steps.about.amount_cents")) && err.contains("amount"), "{err}");
     assert!(err.contains(&format!("table[{i}].decision_steps.reversal.unblock[0]")) && err.contains("state"), "{err}");
 }
+
+#[test]
+fn kept_rows_that_would_still_refer_to_deleted_ones_are_named() {
+    let text = fixture("virtio");
+    // Invoices kept under the fiscal hold that keep their customer, whom an erasure deletes (the
+    // erasure failed on the foreign key, exit 1, for every person with an invoice).
+    let bad = after(&text, &table("invoice"), "detach = [\"customer_id\"]", "detach = [\"paid_at\"]");
+    let i = index(&bad, "invoice");
+    let line = line_of(&bad, &table("invoice"), "detach = [\"paid_at\"]");
+    assert_problem(
+        &check(&bad),
+        &format!(
+            "line {line}: table[{i}].erase.detach: the rows this erase keeps would still refer to \"customer\" (customer_id), whose rows an erasure deletes: add \"customer_id\" to detach"
+        ),
+    );
+    // A field the store keeps NOT NULL cannot be detached.
+    let bad =
+        after(&text, &table("invoice"), "detach = [\"customer_id\"]", "detach = [\"customer_id\", \"billing_name\"]");
+    let line = line_of(&bad, &table("invoice"), "detach = [\"customer_id\", \"billing_name\"]");
+    assert_problem(
+        &check(&bad),
+        &format!(
+            "line {line}: table[{i}].erase.detach: column \"invoice\".billing_name may not be NULL in the store, so an erasure cannot detach it"
+        ),
+    );
+}

@@ -77,6 +77,15 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
                 );
             }
         }
+        if in_store.contains(t.name.as_str()) && !t.erase.detach.is_empty() {
+            let required = personal::required_columns(conn, t)?;
+            for field in t.erase.detach.iter().filter(|f| required.contains(f)) {
+                say(
+                    format!("table[{i}].erase.detach"),
+                    format!("column {:?}.{field} may not be NULL in the store, so an erasure cannot detach it", t.name),
+                );
+            }
+        }
         if let Some(link) = &t.link {
             // A link that follows another table than the column's foreign key does would give
             // each row to the person of some other row (Art. 15(4)).

@@ -105,6 +105,28 @@ fn erase(t: &Table, i: usize, map: &DataMap) -> Vec<(String, String)> {
             say(k, format!("only an erase of kind fiscal-record has {k}"));
         }
     }
+    // Rows an erasure keeps while it deletes their parent's rows must let go of them: a link
+    // left in place would fail the parent's delete (a foreign key) or keep the rows the person's.
+    let kept = matches!(e.kind, EraseKind::FiscalRecord | EraseKind::KeptIfReferenced | EraseKind::Detach);
+    if let (true, Some(link), Some(p)) = (kept, &t.link, parent) {
+        if !p.root && p.erase.kind == EraseKind::Delete && !e.detach.contains(&link.column) {
+            say(
+                "detach",
+                format!(
+                    "the rows this erase keeps would still refer to {:?} ({}), whose rows an erasure deletes: add {:?} to detach",
+                    p.name, link.column, link.column
+                ),
+            );
+        }
+    }
+    for field in &e.detach {
+        if t.column.iter().any(|c| &c.name == field && c.required) {
+            say(
+                "detach",
+                format!("column {field:?} is required (NOT NULL), so it cannot be detached: make it optional"),
+            );
+        }
+    }
     if e.referenced_by.is_some() && e.kind != EraseKind::KeptIfReferenced {
         say("referenced_by", "only an erase of kind kept-if-referenced has referenced_by".into());
     }

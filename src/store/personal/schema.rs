@@ -155,6 +155,25 @@ pub fn columns_of_table(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<V
     columns_in(conn, table.database.as_deref().unwrap_or("main"), &table.name)
 }
 
+/// The columns of one table of the map, where it lives, that may not be NULL.
+pub fn required_columns(conn: &dyn Db, table: &Table) -> anyhow::Result<Vec<String>> {
+    let schema = table.database.as_deref().unwrap_or("main");
+    match conn.dialect() {
+        Dialect::Sqlite => conn.all(
+            "SELECT name FROM pragma_table_info(?1, ?2) WHERE \"notnull\" = 1",
+            &[text(&table.name), text(schema)],
+            |r| r.get(0),
+        ),
+        Dialect::Postgres => conn.all(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = CASE WHEN ?2 = 'main' THEN current_schema() ELSE ?2 END AND table_name = ?1
+               AND is_nullable = 'NO'",
+            &[text(&table.name), text(schema)],
+            |r| r.get(0),
+        ),
+    }
+}
+
 /// The foreign keys of one table of the map where it lives (its company database or the
 /// store): (column, the table it refers to, the column there; `None` for that table's primary
 /// key). Only single-column keys: a link is one column.

@@ -201,7 +201,10 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
     let recipients = notify::list(ctx.conn, &req.id)?;
     let refused = erase::others::refused(ctx.conn, &req.id)?;
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": "completed", "rows_changed": done, "plan": plan, "recipients": recipients, "refused": refused}))?;
+        // The request's state now, after the letter's delivery: completed, or still `verified`
+        // while a letter waits or systems that keep copies have tasks open.
+        let state = crate::request::load(ctx.conn, &req.id)?.state;
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": state, "rows_changed": done, "plan": plan, "recipients": recipients, "refused": refused}))?;
     } else {
         let mut t = table::new(ctx.out, &["Recipient", "Code", "State"]);
         for n in &recipients {

@@ -150,6 +150,12 @@ fn export_holds_what_the_person_provided() {
     // Of the mail, only what she wrote; the invoices are ours (derived), not hers to port.
     assert_eq!(csv_rows.get("support_mail"), Some(&1), "{csv_rows:?}");
     assert!(!csv_rows.contains_key("shop_invoice"), "{csv_rows:?}");
+    // The web shop takes no automated decisions: the guide to the archive does not say it does.
+    for (name, word) in [("README.txt", "automated"), ("LEESMIJ.txt", "geautomatiseerd")] {
+        let mut text = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut text).unwrap();
+        assert!(text.contains("register.json") && !text.contains(word), "{text}");
+    }
 }
 
 #[test]

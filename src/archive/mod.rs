@@ -278,11 +278,17 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
     let most = most_bytes(bound, |out| page(out).map(drop))?;
     w.entry("index.html", most, page)?;
     w.entry("README.txt", 1 << 20, |out| {
-        out.write_all(text::readme_en(&controller.name, &spec.request.id, right).as_bytes())?;
+        out.write_all(
+            text::readme_en(&controller.name, &spec.request.id, right, !register.automated_decisions.is_empty())
+                .as_bytes(),
+        )?;
         Ok(0)
     })?;
     w.entry("LEESMIJ.txt", 1 << 20, |out| {
-        out.write_all(text::readme_nl(&controller.name, &spec.request.id, right).as_bytes())?;
+        out.write_all(
+            text::readme_nl(&controller.name, &spec.request.id, right, !register.automated_decisions.is_empty())
+                .as_bytes(),
+        )?;
         Ok(0)
     })?;
 

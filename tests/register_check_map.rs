@@ -306,3 +306,25 @@ fn kept_rows_that_would_still_refer_to_deleted_ones_are_named() {
         ),
     );
 }
+
+#[test]
+fn a_name_sql_reads_as_a_keyword_is_refused() {
+    // `current_date` unquoted is today's date: a retention rule counting from such a column
+    // removed nothing, silently; `cast` broke the statement.
+    let text = fixture("virtio");
+    for name in ["current_date", "cast", "order"] {
+        let bad = after(
+            &text,
+            &table("ticket"),
+            "column = \"person_id\"\nparent = \"person\"",
+            &format!("column = \"{name}\"\nparent = \"person\""),
+        );
+        let out = check(&bad);
+        assert!(
+            stderr(&out)
+                .contains(&format!("\"{name}\" is an SQL keyword, which dsr's SQL would read as something else")),
+            "{name}: {}",
+            stderr(&out)
+        );
+    }
+}

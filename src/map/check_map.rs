@@ -20,6 +20,31 @@ pub fn is_identifier(name: &str) -> bool {
         && !name.to_ascii_lowercase().starts_with("sqlite_")
 }
 
+/// Whether a plain name means itself where generated SQL writes it unquoted, as a table and as a
+/// column: not a keyword SQLite reads as something else (`current_date` is today's date, `cast`
+/// and `order` break the statement). Tried on a database in memory, once a name.
+pub fn means_itself(name: &str) -> bool {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, bool>> = std::cell::RefCell::default();
+    }
+    if let Some(known) = SEEN.with_borrow(|s| s.get(name).copied()) {
+        return known;
+    }
+    let tried = (|| -> rusqlite::Result<bool> {
+        let db = rusqlite::Connection::open_in_memory()?;
+        db.execute_batch(&format!(
+            "CREATE TABLE {name} (a TEXT); INSERT INTO {name} VALUES ('x'); CREATE TABLE t ({name} TEXT); INSERT INTO t VALUES ('x');"
+        ))?;
+        let as_table: String = db.query_row(&format!("SELECT a FROM {name} WHERE {name}.a = 'x'"), [], |r| r.get(0))?;
+        let as_column: String =
+            db.query_row(&format!("SELECT {name} FROM t WHERE t.{name} = 'x' AND {name} = 'x'"), [], |r| r.get(0))?;
+        Ok(as_table == "x" && as_column == "x")
+    })()
+    .unwrap_or(false);
+    SEEN.with_borrow_mut(|s| s.insert(name.to_owned(), tried));
+    tried
+}
+
 /// The columns of an order such as `is_primary DESC, created_at, id`; `None` when it is anything
 /// else than columns, each with an optional ASC or DESC (it stands in generated SQL as it is).
 pub fn order_columns(order: &str) -> Option<Vec<&str>> {
@@ -230,6 +255,10 @@ pub fn other_tables(t: &Table, i: usize) -> Vec<(String, &str, Option<&str>)> {
     out
 }
 
+fn keyword(name: &str) -> String {
+    format!("{name:?} is an SQL keyword, which dsr's SQL would read as something else; rename the table or column (or give the application a view with another name)")
+}
+
 pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&str>, problems: &mut Vec<Problem>) {
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     let mut names = HashSet::new();
@@ -237,6 +266,8 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
     for (i, t) in f.table.iter().enumerate() {
         if !is_identifier(&t.name) {
             say(format!("table[{i}].name"), format!("{:?} is not a table name (letters, digits and _)", t.name));
+        } else if !means_itself(&t.name) {
+            say(format!("table[{i}].name"), keyword(&t.name));
         } else if !names.insert(t.name.as_str()) {
             say(format!("table[{i}].name"), format!("table {:?} is described twice", t.name));
         }
@@ -247,6 +278,8 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
         for (key, column) in own_columns(t, i) {
             if !is_identifier(column) {
                 say(key, format!("{column:?} is not a column name (letters, digits and _)"));
+            } else if !means_itself(column) {
+                say(key, keyword(column));
             }
         }
         let orders = t.identifier.iter().enumerate().map(|(j, x)| (format!("identifier[{j}]"), &x.preferred));
@@ -278,6 +311,8 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
                     format!("table[{i}].column[{j}].name"),
                     format!("{:?} is not a column name (letters, digits and _)", c.name),
                 );
+            } else if !means_itself(&c.name) {
+                say(format!("table[{i}].column[{j}].name"), keyword(&c.name));
             }
             if let Some(cat) = &c.category {
                 held.insert(cat.as_str());

@@ -156,6 +156,29 @@ fn a_missing_or_changed_database_is_refused_naming_it() {
         stderr(&out)
     );
     conn.execute_batch("ALTER TABLE bestelling RENAME TO shop_order").unwrap();
+    // A mapped table made a view of another, or rebuilt WITHOUT ROWID: dsr reads and removes
+    // rows by rowid, so each is refused at open, naming it (an erasure failed with exit 1).
+    let schema: String =
+        conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'product_review'", [], |r| r.get(0)).unwrap();
+    for (change, what) in [
+        ("ALTER TABLE product_review RENAME TO review_data; CREATE VIEW product_review AS SELECT * FROM review_data;", "a view"),
+        ("DROP VIEW product_review; ALTER TABLE review_data RENAME TO product_review;", ""),
+        ("ALTER TABLE product_review RENAME TO review_data;", "a table WITHOUT ROWID"),
+    ] {
+        conn.execute_batch(change).unwrap();
+        if what.is_empty() {
+            continue;
+        }
+        if what.contains("WITHOUT") {
+            conn.execute_batch(&format!("{}, WITHOUT ROWID; INSERT INTO product_review SELECT * FROM review_data;", schema))
+                .unwrap();
+        }
+        let out = env.run(&["lookup", "--email", SANNE]);
+        assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+        assert_one_line_error(&out);
+        assert!(stderr(&out).contains(&format!("its product_review is {what}")), "{}", stderr(&out));
+    }
+    conn.execute_batch("DROP TABLE product_review; ALTER TABLE review_data RENAME TO product_review;").unwrap();
     drop(conn);
     // The file gone: ATTACH would make an empty one; dsr refuses and makes none.
     std::fs::rename(env.path("shop.sqlite"), env.path("moved.sqlite")).unwrap();

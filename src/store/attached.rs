@@ -109,7 +109,18 @@ pub fn check(
     // only (a company's file holds many more). SQLite's names are case-insensitive, so a table's
     // name is looked up lowercased.
     let mut found: std::collections::HashMap<(String, String), Vec<String>> = std::collections::HashMap::new();
+    // Tables dsr cannot work on as on a table: a view (rows are deleted and changed in place) and
+    // a table WITHOUT ROWID (rows are read and removed by rowid).
+    let mut unlike: std::collections::HashMap<(String, String), String> = std::collections::HashMap::new();
     for d in databases {
+        let mut stmt = conn.prepare_cached(
+            "SELECT lower(name), CASE WHEN type = 'view' THEN 'a view' ELSE 'a table WITHOUT ROWID' END
+             FROM pragma_table_list WHERE schema = ?1 AND (type = 'view' OR wr = 1)",
+        )?;
+        let mut rows = stmt.query([&d.name])?;
+        while let Some(r) = rows.next()? {
+            unlike.insert((d.name.clone(), r.get(0)?), r.get(1)?);
+        }
         let names: Vec<String> = map
             .tables
             .iter()
@@ -138,6 +149,17 @@ pub fn check(
             .into());
         };
         let path = resolve(store, &d.path);
+        if let Some(what) = unlike.get(&(db.clone(), t.name.to_ascii_lowercase())) {
+            return Err(Error::DatabaseMismatch {
+                name: d.name.clone(),
+                path,
+                detail: format!(
+                    "its {} is {what}, which dsr cannot read, change and delete rows of by their rowid (map the table itself, with a rowid)",
+                    t.name
+                ),
+            }
+            .into());
+        }
         let Some(columns) = found.get(&(db.clone(), t.name.to_ascii_lowercase())) else {
             return Err(Error::DatabaseMismatch {
                 name: d.name.clone(),

@@ -328,3 +328,23 @@ fn a_name_sql_reads_as_a_keyword_is_refused() {
         );
     }
 }
+
+#[test]
+fn check_finds_what_init_finds_in_a_file_whose_tables_init_makes() {
+    // The web shop declares its own tables: `register check` used to stop short of what
+    // `init --register` checks as it makes them (a column declared twice passed the check).
+    let text = fixture("webshop");
+    let at = text.find("name = \"order_line\"").unwrap();
+    let first = at + text[at..].find("[[table.column]]").unwrap();
+    let second = first + 1 + text[first + 1..].find("[[table.column]]").unwrap();
+    let bad = format!("{}{}{}", &text[..second], &text[first..second], &text[second..]);
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let out = env.run(&["register", "check", "company.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is declared twice"), "{}", stderr(&out));
+    let init = env.run(&["init", "--register", "company.toml"]);
+    assert_eq!(init.status.code(), Some(2));
+    let problems = |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(problems(stderr(&init)), problems(stderr(&out)));
+}

@@ -318,10 +318,10 @@ pub fn check_all(
         return Ok((Some(file), problems));
     }
     problems.extend(check_against(&file, conn)?);
-    let in_store = |t: &Table| crate::store::personal::columns_of_table(conn, t).map(|c| c.is_some());
-    if problems.is_empty() && file.table.iter().map(in_store).collect::<anyhow::Result<Vec<_>>>()?.iter().all(|b| *b) {
-        // What init --register checks once the register is written (the retention rules the
-        // engine can carry out), in a transaction that is rolled back.
+    if problems.is_empty() {
+        // What init --register checks as it makes the tables the file declares and once the
+        // register is written (declarations, the retention rules the engine can carry out), in
+        // a transaction that is rolled back.
         let tx = conn.transaction()?;
         problems = load::load(&tx, &file)?;
     }

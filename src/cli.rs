@@ -27,7 +27,8 @@ Environment:
   DSR_DB                     store path (default ./dsr.sqlite), or a postgres:// URL; --db wins
   DSR_NOW                    RFC 3339 time that replaces the clock (tests, replays)
   DSR_ACTOR                  who is acting, for the audit trail (default: login name)
-  DSR_MAIL                   mail transport: outbox (default, outbox/ beside the store) or smtp
+  DSR_MAIL                   mail transport: outbox (default: outbox/ beside the store file;
+                             for PostgreSQL in the current directory) or smtp
   DSR_SMTP_URL               smtps://user@host:465 or smtp://user@host:587?tls=required
   DSR_SMTP_PASSWORD          SMTP password (never a flag)
   DSR_MAIL_FROM              sender address (default: the register's privacy address)

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 pub enum Error {
     #[error("no store at {0}; create one with `dsr init --db {0}` or point --db / DSR_DB at an existing store")]
     StoreMissing(PathBuf),
-    #[error("{0} is not a dsr store; check the --db path (create a store with `dsr init`)")]
+    #[error("{0} is not a dsr store; check the --db path (a new store is made with `dsr init` at a path, or in a PostgreSQL schema, where none is yet)")]
     NotAStore(PathBuf),
     #[error("store {path} is corrupt ({detail}); restore it from a backup")]
     Corrupt { path: PathBuf, detail: String },

@@ -54,6 +54,31 @@ impl Drop for Schema {
     }
 }
 
+/// A database of a test's own on the test server, dropped at the end: pageinspect installed
+/// there reads no other test's store, and no other test's open snapshot holds back its VACUUM.
+struct OwnDatabase {
+    admin: postgres::Client,
+    name: String,
+    url: String,
+}
+
+impl OwnDatabase {
+    fn new(url: &str, label: &str) -> OwnDatabase {
+        let name = format!("dsr_{label}_{}", std::process::id());
+        let mut admin = Target::parse(url, "dsr").unwrap().connect().unwrap();
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let url = url.rsplit_once('/').map(|(base, _)| format!("{base}/{name}")).unwrap();
+        OwnDatabase { admin, name, url }
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        let _ = self.admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
 fn clock(at: &str) -> Clock {
     Clock::parse(at).unwrap()
 }
@@ -790,11 +815,8 @@ fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
     let Some(url) = support::postgres() else { return };
     // A database of its own: an open snapshot in the same database (another test's) would keep
     // the deleted row alive for VACUUM FULL too, as it would in production.
-    let name = format!("dsr_forensic_{}", std::process::id());
-    let mut admin = Target::parse(&url, "dsr").unwrap().connect().unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let url = url.rsplit_once('/').map(|(base, _)| format!("{base}/{name}")).unwrap();
+    let own = OwnDatabase::new(&url, "forensic");
+    let url = own.url.clone();
     let s = Schema::new(&url, "forensic");
     let mut c = s.client();
     c.batch_execute(&format!(
@@ -820,7 +842,6 @@ fn vacuum_can_leave_a_deleted_value_in_a_page_and_a_rewrite_does_not() {
     assert!(after_full.is_empty(), "{after_full:?}");
     drop(c);
     drop(s);
-    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
 }
 
 #[test]
@@ -2054,11 +2075,8 @@ fn init_makes_a_postgresql_store_from_a_fixture_or_a_company_file() {
 fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages() {
     let Some(url) = support::postgres() else { return };
     // A database of its own: another test's open snapshot would keep the deleted rows alive.
-    let name = format!("dsr_erase_pages_{}", std::process::id());
-    let mut admin = Target::parse(&url, "dsr").unwrap().connect().unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let db_url = url.rsplit_once('/').map(|(base, _)| format!("{base}/{name}")).unwrap();
+    let own = OwnDatabase::new(&url, "erase_pages");
+    let db_url = own.url.clone();
     let env = support::Env::with_fixture("virtio");
     let s = Schema::new(&db_url, "pages");
     s.client().batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect").unwrap();
@@ -2139,8 +2157,9 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     drop(on_pg);
     drop(as_plain);
     drop(s);
-    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).unwrap();
+    let mut own = own;
+    own.admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", own.name)).unwrap();
+    own.admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).unwrap();
 }
 
 /// `args` exited `code` on SQLite (`a`), and on PostgreSQL (`b`) with the same code, stdout and stderr.
@@ -2228,11 +2247,8 @@ fn a_lock_held_by_another_session_is_waited_for_as_on_sqlite_then_exit_13() {
 fn a_run_killed_after_its_commit_has_its_tables_vacuumed_by_the_next() {
     let Some(url) = support::postgres() else { return };
     // A database of its own: pageinspect there, and no other test's snapshot holding back VACUUM.
-    let name = format!("dsr_killed_vacuum_{}", std::process::id());
-    let mut admin = Target::parse(&url, "dsr").unwrap().connect().unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-    let url = url.rsplit_once('/').map(|(base, _)| format!("{base}/{name}")).unwrap();
+    let own = OwnDatabase::new(&url, "killed_vacuum");
+    let url = own.url.clone();
     let env = support::Env::with_fixture("virtio");
     let s = Schema::new(&url, "killed_vacuum");
     migrate_into(&env, &url, s.name());
@@ -2284,7 +2300,6 @@ fn a_run_killed_after_its_commit_has_its_tables_vacuumed_by_the_next() {
         .get(0);
     assert_eq!(left, 1);
     drop((live, c));
-    admin.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
 }
 
 fn migrate_into(env: &support::Env, url: &str, schema: &str) {

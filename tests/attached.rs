@@ -316,3 +316,21 @@ fn import_loads_into_the_company_database() {
         "dsr's store has no such table"
     );
 }
+
+#[test]
+fn a_damaged_company_database_is_named() {
+    let env = shop();
+    // Pages from the second on overwritten (the schema's root page stays readable or not: either
+    // way SQLite says only "database disk image is malformed").
+    let path = env.path("shop.sqlite");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    for b in bytes[page..].iter_mut() {
+        *b = 0x5a;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let out = env.run(&["lookup", "--email", SANNE]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("company database shop") && stderr(&out).contains("damaged"), "{}", stderr(&out));
+}

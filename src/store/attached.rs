@@ -82,19 +82,32 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
         let Some(file) = path.to_str() else {
             return Err(mismatch("the path is not valid UTF-8".into()).into());
         };
-        conn.execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", d.name), [file])
-            .map_err(|e| crate::store::classify(&path, e))?;
+        conn.execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", d.name), [file]).map_err(|e| damaged(d, &path, e))?;
         // A file in WAL mode commits as the store does (`synchronous = NORMAL`: the log is
         // synced when it is folded back, which an erasure does at once); one in rollback-journal
         // mode keeps SQLite's FULL, which that mode needs to stay intact after a power cut.
         let mode: String = conn
             .query_row(&format!("PRAGMA \"{}\".journal_mode", d.name), [], |r| r.get(0))
-            .map_err(|e| crate::store::classify(&path, e))?;
+            .map_err(|e| damaged(d, &path, e))?;
         if mode.eq_ignore_ascii_case("wal") {
             conn.execute_batch(&format!("PRAGMA \"{}\".synchronous = NORMAL", d.name))?;
         }
     }
     Ok(())
+}
+
+/// A company database SQLite could not read: a damaged file is named as the company's (SQLite
+/// names no file); anything else as the store's errors are.
+fn damaged(d: &Database, path: &Path, e: rusqlite::Error) -> anyhow::Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => Error::DatabaseMismatch {
+            name: d.name.clone(),
+            path: path.to_owned(),
+            detail: format!("the file is damaged ({e}); restore it from a backup"),
+        }
+        .into(),
+        _ => crate::store::classify(path, e),
+    }
 }
 
 /// Every table the map places in a company database, and every column it names there, must be
@@ -113,12 +126,15 @@ pub fn check(
     // a table WITHOUT ROWID (rows are read and removed by rowid).
     let mut unlike: std::collections::HashMap<(String, String), String> = std::collections::HashMap::new();
     for d in databases {
-        let mut stmt = conn.prepare_cached(
-            "SELECT lower(name), CASE WHEN type = 'view' THEN 'a view' ELSE 'a table WITHOUT ROWID' END
+        let damaged = |e| damaged(d, &resolve(store, &d.path), e);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT lower(name), CASE WHEN type = 'view' THEN 'a view' ELSE 'a table WITHOUT ROWID' END
              FROM pragma_table_list WHERE schema = ?1 AND (type = 'view' OR wr = 1)",
-        )?;
-        let mut rows = stmt.query([&d.name])?;
-        while let Some(r) = rows.next()? {
+            )
+            .map_err(damaged)?;
+        let mut rows = stmt.query([&d.name]).map_err(damaged)?;
+        while let Some(r) = rows.next().map_err(damaged)? {
             unlike.insert((d.name.clone(), r.get(0)?), r.get(1)?);
         }
         let names: Vec<String> = map
@@ -127,14 +143,16 @@ pub fn check(
             .filter(|t| t.database.as_ref() == Some(&d.name))
             .map(|t| t.name.to_ascii_lowercase())
             .collect();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT m.name, p.name FROM \"{}\".sqlite_master AS m JOIN pragma_table_info(m.name, ?1) AS p
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT m.name, p.name FROM \"{}\".sqlite_master AS m JOIN pragma_table_info(m.name, ?1) AS p
               WHERE m.type IN ('table', 'view') AND lower(m.name) IN (SELECT value FROM json_each(?2))
               ORDER BY m.name, p.cid",
-            d.name
-        ))?;
-        let mut rows = stmt.query([&d.name, &serde_json::to_string(&names)?])?;
-        while let Some(r) = rows.next()? {
+                d.name
+            ))
+            .map_err(damaged)?;
+        let mut rows = stmt.query([&d.name, &serde_json::to_string(&names)?]).map_err(damaged)?;
+        while let Some(r) = rows.next().map_err(damaged)? {
             let table: String = r.get(0)?;
             found.entry((d.name.clone(), table.to_ascii_lowercase())).or_default().push(r.get(1)?);
         }

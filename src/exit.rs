@@ -77,7 +77,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (8, "too many codes sent to this person"),
     (9, "the request's state does not allow this"),
     (10, "no store at the --db path or server, or a company database of the map missing"),
-    (11, "not a dsr store, or corrupt, or a company database unlike the map"),
+    (11, "not a dsr store, or corrupt, or its tables or a company database unlike the map"),
     (12, "store written by a newer dsr"),
     (13, "store locked by another process"),
     (14, "would overwrite an existing file (use --force) or PostgreSQL schema"),
@@ -188,6 +188,8 @@ impl Code {
         let code = e.code()?;
         if denied_a_right(e) || *code == S::DISK_FULL {
             Some(Code::Io)
+        } else if undefined_on_postgres(e) {
+            Some(Code::NotAStore)
         } else if *code == S::LOCK_NOT_AVAILABLE || *code == S::QUERY_CANCELED {
             Some(Code::StoreBusy)
         } else {
@@ -199,7 +201,7 @@ impl Code {
         use rusqlite::ErrorCode as C;
         // A trigger of a company's database refused the change (dsr's own triggers never do):
         // the database does not allow what the data map says (exit 11).
-        if refused_by_trigger(e) {
+        if refused_by_trigger(e) || missing_table_or_column(e) {
             return Some(Code::NotAStore);
         }
         match e.sqlite_error_code()? {
@@ -264,6 +266,20 @@ pub fn cancelled(e: &postgres::Error) -> bool {
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 pub fn denied_a_right(e: &postgres::Error) -> bool {
     e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+}
+
+/// Whether SQLite found no table or column of a name dsr's SQL uses: one renamed or dropped
+/// behind dsr's back (a table of the map, or dsr's own).
+pub fn missing_table_or_column(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) | rusqlite::Error::SqlInputError { msg: m, .. }
+        if m.starts_with("no such table") || m.starts_with("no such column"))
+}
+
+/// Whether the PostgreSQL server found no table or column of a name dsr's SQL uses.
+pub fn undefined_on_postgres(e: &postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == postgres::error::SqlState::UNDEFINED_TABLE || *c == postgres::error::SqlState::UNDEFINED_COLUMN
+    })
 }
 
 /// Whether SQLite says a trigger refused the statement (`RAISE(ABORT, ...)` and the like).

@@ -3,7 +3,7 @@
 
 use std::io::{Seek, SeekFrom, Write};
 
-use crate::support::{self, Env};
+use crate::support::{self, assert_one_line_error, stderr, Env};
 
 fn lookup(env: &Env) -> std::process::Output {
     env.run(&["lookup", "--email", "jan.devries@example.nl"])
@@ -290,4 +290,14 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     let exported = support::stdout(&env.run(&["register", "export"]));
     let file = std::fs::read_to_string(support::fixture_dir("virtio").join("company.toml")).unwrap();
     assert_eq!(exported, file);
+}
+
+#[test]
+fn a_table_renamed_behind_dsrs_back_is_exit_11_saying_what_to_do() {
+    let env = Env::with_fixture("virtio");
+    env.sql().execute_batch("ALTER TABLE phone_number RENAME TO phone_number_old").unwrap();
+    let out = env.run(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("phone_number") && stderr(&out).contains("renamed or dropped"), "{}", stderr(&out));
 }

@@ -148,6 +148,13 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
         sanitize::line(&format!(
             "a company database refused the change with a trigger of its own ({why}); everything was rolled back and nothing was done: make the data map say what that database allows (keep or detach those rows rather than delete them, docs/register-file.md), or change its trigger"
         ))
+    } else if err.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>().is_some_and(crate::exit::missing_table_or_column)
+            || c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::undefined_on_postgres)
+    }) {
+        sanitize::line(&format!(
+            "{err:#}; the store's tables are not what dsr and its data map expect (a table or column renamed or dropped behind dsr's back): restore it, or describe the change in the company file and run `dsr register apply FILE`"
+        ))
     } else if denied_on_postgres(err) {
         sanitize::line(&format!(
             "{err:#}; connect as a role that has the rights on dsr's schema and the company's tables (their owner, or one granted USAGE and the table rights, docs/postgresql.md)"

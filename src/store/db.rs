@@ -312,55 +312,15 @@ impl Conn for Pg {
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(Pg::snapshot(self)?))
     }
+    // What PostgreSQL keeps of removed rows, and dsr's notes of it: store::postgres::forensic.
     fn erasing(&self, tables: &[String]) -> anyhow::Result<()> {
-        let schema = crate::store::postgres::ident(self.schema());
-        let tables = serde_json::to_string(tables)?;
-        self.with_client(|c| Ok(crate::store::postgres::forensic::note_pending(c, &schema, &tables)?))
+        crate::store::postgres::forensic::noting(self, tables)
     }
-    /// The tables of this erasure, and those a killed run noted and never vacuumed, are vacuumed
-    /// (with no `statement_timeout`: the erasure is committed, and this is its end); the notes
-    /// go once that is done. A table that cannot be vacuumed now (a lock held past
-    /// `lock_timeout`) is exit 23, its note kept for the next run.
     fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()> {
-        let schema = crate::store::postgres::ident(self.schema());
-        let (notes, noted) = self.with_client(|c| Ok(crate::store::postgres::forensic::pending(c, &schema)?))?;
-        let mut names: Vec<&String> = tables.iter().chain(noted.iter()).collect();
-        names.sort();
-        names.dedup();
-        self.batch("SET statement_timeout = 0")?;
-        let mut left = Vec::new();
-        for t in names {
-            // Each table on its own: VACUUM runs outside a transaction, one table at a time. A
-            // table a note names that is gone since has nothing left to vacuum.
-            let table = crate::store::postgres::forensic::qualified(&schema, t);
-            let there: bool =
-                self.with_client(|c| Ok(c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])?.get(0)))?;
-            if there {
-                if let Err(e) = self.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {table}")) {
-                    left.push(format!("{t} ({})", crate::store::postgres::one_line_error(&e)));
-                }
-            }
-        }
-        self.batch("RESET statement_timeout")?;
-        if !left.is_empty() {
-            return Err(crate::error::Error::NotVacuumed(left.join(", ")).into());
-        }
-        self.with_client(|c| Ok(crate::store::postgres::forensic::done_pending(c, &schema, &notes)?))
+        crate::store::postgres::forensic::vacuum(self, tables)
     }
     fn residue(&self, tables: &[String], erased: &[String]) -> anyhow::Result<Vec<(String, String)>> {
-        if erased.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut names: Vec<String> = tables.to_vec();
-        names.sort();
-        names.dedup();
-        let schema = self.schema().to_owned();
-        // Part of the committed erasure's end, as the vacuum: no statement_timeout.
-        self.batch("SET statement_timeout = 0")?;
-        let left =
-            self.with_client(|c| Ok(crate::store::postgres::forensic::after_erasure(c, &schema, &names, erased)?));
-        self.batch("RESET statement_timeout")?;
-        Ok(left?.unwrap_or_default())
+        crate::store::postgres::forensic::residue_after(self, tables, erased)
     }
 }
 

@@ -10,6 +10,8 @@
 
 use postgres::GenericClient;
 
+use crate::store::db::Pg;
+
 /// dsr's own columns that hold an identifier as a person or a message gave it: a request's
 /// subject, an intake message's sender.
 const OWN_IDENTIFIER_COLUMNS: &[(&str, &str)] = &[("request", "subject_given"), ("intake_message", "sender")];
@@ -49,6 +51,70 @@ pub fn no_statistics_on_identifiers(
         client.batch_execute(sql)?;
     }
     Ok(statements.len())
+}
+
+/// Before an erasure or a run: note the tables it may change ([`note_pending`]), so that a kill
+/// after its commit still ends in their vacuum (`Conn::erasing`).
+pub fn noting(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
+    let schema = super::ident(pg.schema());
+    let tables = serde_json::to_string(tables)?;
+    pg.with_client(|c| Ok(note_pending(c, &schema, &tables)?))
+}
+
+/// After an erasure's commit (`Conn::after_erasure`): the tables of this erasure, and those a
+/// killed run noted and never vacuumed, are vacuumed; the notes go once that is done. A table
+/// that cannot be vacuumed now (a lock held past `lock_timeout`) is exit 23, its note kept for
+/// the next run; one a note names that is gone since has nothing left to vacuum.
+pub fn vacuum(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
+    let schema = super::ident(pg.schema());
+    let (notes, noted) = pg.with_client(|c| Ok(pending(c, &schema)?))?;
+    let mut names: Vec<String> = tables.iter().chain(noted.iter()).map(|t| qualified(&schema, t)).collect();
+    names.sort();
+    names.dedup();
+    let there: Vec<String> = pg.with_client(|c| {
+        Ok(c.query("SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NOT NULL", &[&names])?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+    })?;
+    let left = without_statement_timeout(pg, || {
+        let mut left = Vec::new();
+        // Each table on its own: VACUUM runs outside a transaction, one table at a time.
+        for table in &there {
+            if let Err(e) = pg.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {table}")) {
+                left.push(format!("{table} ({})", super::one_line_error(&e)));
+            }
+        }
+        Ok(left)
+    })?;
+    if !left.is_empty() {
+        return Err(crate::error::Error::NotVacuumed(left.join(", ")).into());
+    }
+    pg.with_client(|c| Ok(done_pending(c, &schema, &notes)?))
+}
+
+/// After [`vacuum`] (`Conn::residue`): [`after_erasure`] on the tables an erasure touched, where
+/// pageinspect is installed; nothing to look for, or no pageinspect, is nothing found.
+pub fn residue_after(pg: &Pg, tables: &[String], erased: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    if erased.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<String> = tables.to_vec();
+    names.sort();
+    names.dedup();
+    let schema = pg.schema().to_owned();
+    let left = without_statement_timeout(pg, || pg.with_client(|c| Ok(after_erasure(c, &schema, &names, erased)?)))?;
+    Ok(left.unwrap_or_default())
+}
+
+/// `f` with the session's `statement_timeout` off, set back however `f` ends: the vacuum and the
+/// page check are the end of an erasure that is committed already, which a timeout the server
+/// or the role sets must not cut short.
+fn without_statement_timeout<T>(pg: &Pg, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    pg.batch("SET statement_timeout = 0")?;
+    let out = f();
+    pg.batch("RESET statement_timeout")?;
+    out
 }
 
 /// The note of this session's erasure or run (`store_meta`, key `vacuum-pending:PID`): the

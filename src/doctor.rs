@@ -16,7 +16,7 @@ use crate::store::personal::DataMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`.
+    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`.
     pub check: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -92,7 +92,37 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     rules(conn, &map, &mut out)?;
     step("the suppression list", steps);
     erased_back(conn, &map, &mut out)?;
+    writable(conn, &mut out)?;
     Ok(out)
+}
+
+/// A company database this account cannot write: SQLite attaches it read-only without a word,
+/// and every erasure, rectification and retention rule on its tables then fails.
+fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    if conn.dialect() != Dialect::Sqlite {
+        return Ok(());
+    }
+    for d in crate::store::attached::listed(conn)? {
+        let path = crate::store::attached::resolve(&conn.place(), &d.path);
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let denied =
+            std::fs::OpenOptions::new().append(true).open(&path).err().or_else(|| tempfile::tempfile_in(dir).err());
+        if let Some(e) = denied {
+            out.push(Finding {
+                check: "database",
+                table: d.name.clone(),
+                column: None,
+                rows: 0,
+                what: format!(
+                    "the company database {} cannot be written by this account ({e}): erasures, rectifications and retention rules on its tables fail",
+                    path.display()
+                ),
+                fix: "give the account that runs dsr write access to the file and its directory (SQLite writes its journal there)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn finding(

@@ -33,6 +33,8 @@ pub enum Error {
     DatabaseMissing { name: String, path: PathBuf },
     #[error("the company database {name} ({path}) does not match the data map: {detail}; correct the map with `dsr register apply FILE` or restore the database")]
     DatabaseMismatch { name: String, path: PathBuf, detail: String },
+    #[error("the company database {name} ({path}) is read-only for the account running dsr, so dsr cannot change it and did not make this change; give that account write access to the file and its directory, then run the command again")]
+    DatabaseReadOnly { name: String, path: PathBuf },
     /// A command line clap refused, rendered by `cli::usage` (one line, no typed value).
     #[error("{0}")]
     Usage(String),

@@ -40,8 +40,7 @@ impl Transport {
     }
 
     /// Send one queued message: the RFC 5322 bytes and the envelope recorded when it was queued.
-    /// The outbox file is named after the queue entry (`TAG-NNNNNN.eml`): one that already
-    /// exists was written by a run that died before recording it, and is not written again.
+    /// The outbox file is named after the queue entry (`TAG-NNNNNN.eml`, see [`outbox_slot`]).
     pub fn send_raw(&self, raw: &[u8], envelope: Option<&str>, tag: &str, queued: i64) -> anyhow::Result<Sent> {
         match self {
             Transport::Outbox(dir) => write_outbox(dir, raw, &format!("{tag}-{queued:06}.eml")),
@@ -88,14 +87,33 @@ pub fn outbox_ready(dir: &Path) -> anyhow::Result<()> {
 
 fn write_outbox(dir: &Path, raw: &[u8], name: &str) -> anyhow::Result<Sent> {
     outbox_ready(dir)?;
-    let target = dir.join(name);
-    if !target.exists() {
+    let (name, new) = outbox_slot(dir, name, raw)?;
+    if new {
         let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")
             .with_context(|| format!("cannot write to the outbox {}", dir.display()))?;
         temp.file().write_all(raw)?;
-        temp.persist(&target, false).context("cannot write to the outbox")?;
+        temp.persist(&dir.join(&name), false).context("cannot write to the outbox")?;
     }
-    Ok(Sent { transport: "outbox", reference: name.to_owned() })
+    Ok(Sent { transport: "outbox", reference: name })
+}
+
+/// The outbox file a message goes to, and whether it is still to be written: `TAG-NNNNNN.eml`,
+/// or `TAG-NNNNNN-2.eml` (and so on) when a file of that name holds another message (an outbox
+/// kept beside a store restored from a backup, or made anew, whose queue numbers again from 1:
+/// that message must neither be lost nor replace the other). A file with these very bytes was
+/// written by a run that died before recording it, and is not written again.
+pub fn outbox_slot(dir: &Path, name: &str, raw: &[u8]) -> anyhow::Result<(String, bool)> {
+    let stem = name.strip_suffix(".eml").unwrap_or(name);
+    let mut n = 1;
+    loop {
+        let candidate = if n == 1 { name.to_owned() } else { format!("{stem}-{n}.eml") };
+        match std::fs::read(dir.join(&candidate)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((candidate, true)),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read the outbox file {candidate}"))),
+            Ok(bytes) if bytes == raw => return Ok((candidate, false)),
+            Ok(_) => n += 1,
+        }
+    }
 }
 
 /// `DSR_SMTP_URL`: `smtps://user@host:465` (TLS) or `smtp://user@host:587?tls=required`

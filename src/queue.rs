@@ -232,8 +232,9 @@ fn failed(conn: &dyn Conn, clock: &Clock, item: Item, e: &anyhow::Error, out: &m
     Ok(())
 }
 
-/// Write a group of letters to the outbox (one `TAG-NNNNNN.eml` each; one a run that died
-/// before recording it left there is not written again), sync them at once, and record their
+/// Write a group of letters to the outbox (one `TAG-NNNNNN.eml` each, named as
+/// [`crate::mail::outbox_slot`] says; one a run that died before recording it left there is not
+/// written again), sync them at once, and record their
 /// deliveries in one transaction: no letter is recorded sent before it is on disk.
 fn deliver_to_outbox(
     conn: &dyn Conn,
@@ -259,16 +260,18 @@ fn deliver_to_outbox(
             Err(e) => failed(conn, clock, item, &e, out),
         };
     }
+    let mut names = Vec::with_capacity(group.len());
     let written = (|| -> anyhow::Result<crate::fsutil::Placed> {
         crate::mail::outbox_ready(dir)?;
         let mut files = Vec::new();
         for item in &group {
-            let target = dir.join(outbox_name(item));
-            if !target.exists() {
+            let (name, new) = crate::mail::outbox_slot(dir, &outbox_name(item), &item.payload)?;
+            if new {
                 let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")?;
                 temp.file().write_all(&item.payload)?;
-                files.push((temp, target));
+                files.push((temp, dir.join(&name)));
             }
+            names.push(name);
         }
         crate::fsutil::place_synced(dir, files)
     })()
@@ -284,13 +287,12 @@ fn deliver_to_outbox(
     };
     placed.keep(|| {
         let tx_box = conn.begin()?;
-        for item in &group {
-            record_in(&*tx_box, clock, item, "outbox", &outbox_name(item))?;
+        for (item, name) in group.iter().zip(&names) {
+            record_in(&*tx_box, clock, item, "outbox", name)?;
         }
         tx_box.commit()
     })?;
-    for item in group {
-        let name = outbox_name(&item);
+    for (item, name) in group.into_iter().zip(names) {
         out.delivered.push(delivered(item, "outbox".into(), name));
     }
     Ok(())

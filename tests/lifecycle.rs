@@ -275,3 +275,31 @@ fn the_erasure_letter_and_journal_line_wait_for_the_commit() {
     let journal = std::fs::read_to_string(env.path("dsr.sqlite.erasures")).unwrap();
     assert_eq!(journal.lines().count(), 1);
 }
+
+/// A store restored from a backup (or made anew) beside the outbox it had numbers its requests
+/// and letters again from where the backup was: the new code letter must reach the outbox
+/// beside the old one of the same number, neither lost nor written over it.
+#[test]
+fn a_letter_whose_outbox_name_is_taken_by_another_is_written_beside_it() {
+    let env = Env::with_fixture("virtio");
+    std::fs::copy(&env.db, env.path("backup.sqlite")).unwrap();
+    let first = env.open("access", &JAN);
+    let old = env.messages(&first.request);
+    assert_eq!(old.len(), 1);
+    // The restore: the store as it was before that request, the outbox as it is.
+    std::fs::copy(env.path("backup.sqlite"), &env.db).unwrap();
+    let again = env.open("access", &["--email", "kees.smit@example.nl"]);
+    assert_eq!(again.request, first.request, "the restored store numbers the request again");
+    let mails = env.messages(&again.request);
+    assert_eq!(mails.len(), 2, "both letters are in the outbox");
+    let old_bytes = std::fs::read(&old[0].path).unwrap();
+    assert_eq!(old_bytes, old[0].raw, "the first letter is left as it was");
+    let new = mails.iter().find(|m| m.path != old[0].path).unwrap();
+    assert!(new.path.to_string_lossy().ends_with("-2.eml"), "{}", new.path.display());
+    assert_eq!(new.to, vec!["kees.smit@example.nl".to_owned()]);
+    let code = new.code().unwrap();
+    env.dsr().args(["verify", &again.request, &code]).assert().success();
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &again.request]);
+    let refs = shown.to_string();
+    assert!(refs.contains(&new.path.file_name().unwrap().to_string_lossy().to_string()), "{refs}");
+}

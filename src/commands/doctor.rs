@@ -36,13 +36,13 @@ pub fn on(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
                 Some(c) => format!("{}.{c}", f.table),
                 None => f.table.clone(),
             };
-            text.push_str(&format!(
-                "{at}: {} row{}: {}\n    fix: {}\n",
-                f.rows,
-                if f.rows == 1 { "" } else { "s" },
-                f.what,
-                f.fix
-            ));
+            // A finding about a whole database counts no rows.
+            let rows = match (f.check, f.rows) {
+                ("database", _) => String::new(),
+                (_, 1) => "1 row: ".into(),
+                (_, n) => format!("{n} rows: "),
+            };
+            text.push_str(&format!("{at}: {rows}{}\n    fix: {}\n", f.what, f.fix));
         }
         text.push_str(&format!("{} problem{} to fix.", findings.len(), if findings.len() == 1 { "" } else { "s" }));
         out.data(&crate::output::sanitize::text(&text, true))?;

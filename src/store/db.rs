@@ -371,14 +371,36 @@ fn sqlite_each(
     params: &[Value],
     f: &mut dyn FnMut(Row) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
+    let ours = |e| read_only_company(conn, e);
     let mut stmt = conn.prepare_cached(sql)?;
     let n = stmt.column_count();
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = rows.next()? {
+    let mut rows = stmt.query(rusqlite::params_from_iter(params)).map_err(ours)?;
+    while let Some(r) = rows.next().map_err(ours)? {
         let values = (0..n).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
         f(Row(values))?;
     }
     Ok(())
+}
+
+/// A write SQLite refused as read-only while the store itself is writable: a company database
+/// attached in place that this user cannot write (SQLite attaches such a file read-only without
+/// a word, and its refusal names no file). Named as the company's file; anything else as it is.
+fn read_only_company(conn: &rusqlite::Connection, e: rusqlite::Error) -> anyhow::Error {
+    if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ReadOnly) || conn.is_readonly("main").unwrap_or(true) {
+        return e.into();
+    }
+    let mut found = None;
+    let _ = conn.pragma_query(None, "database_list", |r| {
+        let (name, file): (String, String) = (r.get(1)?, r.get(2)?);
+        if found.is_none() && name != "main" && name != "temp" && conn.is_readonly(name.as_str()).unwrap_or(false) {
+            found = Some((name, std::path::PathBuf::from(file)));
+        }
+        Ok(())
+    });
+    match found {
+        Some((name, path)) => crate::error::Error::DatabaseReadOnly { name, path }.into(),
+        None => e.into(),
+    }
 }
 
 impl Db for rusqlite::Connection {
@@ -395,7 +417,7 @@ impl Db for rusqlite::Connection {
         Some(self)
     }
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize> {
-        Ok(self.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))?)
+        self.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params)).map_err(|e| read_only_company(self, e))
     }
     fn each(&self, sql: &str, params: &[Value], f: &mut dyn FnMut(Row) -> anyhow::Result<()>) -> anyhow::Result<()> {
         sqlite_each(self, sql, params, f)
@@ -439,5 +461,28 @@ mod tests {
             .unwrap();
         assert_eq!((i, s.as_str(), b), (7, "x", vec![1, 2]));
         assert!(db.first("SELECT i FROM t WHERE i = 8", &[], |r| r.get::<i64>(0)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_write_to_a_read_only_company_database_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let shop = dir.path().join("shop.sqlite");
+        rusqlite::Connection::open(&shop).unwrap().execute_batch("CREATE TABLE t (i INTEGER)").unwrap();
+        use rusqlite::OpenFlags as F;
+        let flags = F::SQLITE_OPEN_READ_WRITE | F::SQLITE_OPEN_CREATE | F::SQLITE_OPEN_URI;
+        let conn = rusqlite::Connection::open_with_flags(dir.path().join("dsr.sqlite"), flags).unwrap();
+        conn.execute("ATTACH DATABASE ?1 AS shop", [format!("file:{}?mode=ro", shop.display())]).unwrap();
+        let db: &dyn Db = &conn;
+        let err = db.run("INSERT INTO shop.t VALUES (1)", &[]).unwrap_err();
+        match err.downcast_ref::<crate::error::Error>() {
+            Some(crate::error::Error::DatabaseReadOnly { name, path }) => {
+                assert_eq!((name.as_str(), path.file_name().unwrap()), ("shop", std::ffi::OsStr::new("shop.sqlite")))
+            }
+            _ => panic!("{err:#}"),
+        }
+        assert_eq!(crate::exit::Code::of_error(&err), crate::exit::Code::Io);
+        // The store's own tables are written as ever; reads of the company's are not refused.
+        db.run("CREATE TABLE own (i INTEGER)", &[]).unwrap();
+        db.run("INSERT INTO own SELECT i FROM shop.t", &[]).unwrap();
     }
 }

@@ -214,6 +214,30 @@ fn register_check_names_a_database_problem() {
     let out = env.run(&["register", "check", "own.toml"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("\"audit_log\" is the name of one of dsr's own tables"), "{}", stderr(&out));
+    // The same file twice, however its path is written, or dsr's own store: SQLite would open
+    // the file twice in one connection, and the second handle waited 5 s for the first's lock
+    // and then reported the store busy (exit 13).
+    let db = "[[database]]\nname = \"shop\"\npath = \"shop.sqlite\"\n";
+    for (path, says) in [
+        ("shop.sqlite", "the same file as database \"shop\""),
+        ("./shop.sqlite", "the same file as the company database shop"),
+        ("dsr.sqlite", "it is dsr's own store"),
+    ] {
+        let twice = text.replacen(db, &format!("{db}\n[[database]]\nname = \"again\"\npath = \"{path}\"\n"), 1);
+        assert_ne!(twice, text);
+        std::fs::write(env.path("twice.toml"), twice).unwrap();
+        for args in [&["register", "check", "twice.toml"][..], &["register", "apply", "twice.toml", "--yes"]] {
+            let out = env.run(args);
+            assert_eq!(out.status.code(), Some(2), "{args:?} {path}: {}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{args:?} {path}: {}", stderr(&out));
+        }
+    }
+    // A store whose map was changed behind dsr's back is refused at open (it was exit 13).
+    env.sql().execute("UPDATE map_database SET path = 'dsr.sqlite'", []).unwrap();
+    let out = env.run(&["lookup", "--email", SANNE]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("it is dsr's own store"), "{}", stderr(&out));
 }
 
 #[test]

@@ -411,6 +411,14 @@ fn databases(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
         }
         if d.path.trim().is_empty() {
             say(format!("database[{i}].path"), "empty: give the path of the database file".into());
+        } else if let Some(o) = f.database[..i].iter().find(|o| o.path == d.path && d.path != "postgres:") {
+            say(
+                format!("database[{i}].path"),
+                format!(
+                    "the same file as database {:?}: name each file once, and place its tables in that one",
+                    o.name
+                ),
+            );
         }
     }
     for (i, t) in f.table.iter().enumerate() {

@@ -307,8 +307,14 @@ pub fn check_all(
     for (i, d) in file.database.iter().enumerate() {
         let usable =
             check_map::is_identifier(&d.name) && !["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str());
-        if usable && file.database[..i].iter().all(|o| o.name != d.name) {
-            if let Err(e) = crate::store::attached::attach_anew(conn, store, std::slice::from_ref(d)) {
+        // A name or a path written twice is one of `check`'s problems already.
+        let earlier = &file.database[..i];
+        if usable && earlier.iter().all(|o| o.name != d.name && o.path != d.path) {
+            let attached = match crate::store::attached::again(store, earlier, d) {
+                Some(why) => Err(anyhow::anyhow!(why)),
+                None => crate::store::attached::attach_anew(conn, store, std::slice::from_ref(d)),
+            };
+            if let Err(e) = attached {
                 problems.push(Problem { line: None, key: format!("database[{i}].path"), what: format!("{e:#}") });
             }
         }

@@ -48,15 +48,34 @@ pub fn resolve(store: &Path, path: &str) -> PathBuf {
     }
 }
 
+/// Why a database may not be attached after `earlier`, when its file, however its path is
+/// written, is the store itself or one of theirs: SQLite would open the file a second time in
+/// the same connection, and the second handle would wait on the first's lock until the busy
+/// timeout, then report the store busy.
+pub fn again(store: &Path, earlier: &[Database], d: &Database) -> Option<String> {
+    let file = std::fs::canonicalize(resolve(store, &d.path)).ok()?;
+    if std::fs::canonicalize(store).is_ok_and(|s| s == file) {
+        return Some("it is dsr's own store, which holds dsr's records and never the company's tables; point the map's [[database]] at the company's file".into());
+    }
+    let other = earlier.iter().find(|o| std::fs::canonicalize(resolve(store, &o.path)).is_ok_and(|p| p == file))?;
+    Some(format!(
+        "it is the same file as the company database {}; name each file once in the map and place its tables in that one",
+        other.name
+    ))
+}
+
 /// Attach each database under its name. A missing file is refused (ATTACH would create an
 /// empty one), and so is a file that is not SQLite. The connection's `secure_delete` carries
 /// over to each. A file in WAL mode stays so (the mode is the file's); any other journal mode
 /// is a setting of each connection, and this one keeps SQLite's default, which deletes the
 /// journal, with the old page images of an erased row, at each commit.
 pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow::Result<()> {
-    for d in databases {
+    for (i, d) in databases.iter().enumerate() {
         let path = resolve(store, &d.path);
         let mismatch = |detail: String| Error::DatabaseMismatch { name: d.name.clone(), path: path.clone(), detail };
+        if let Some(detail) = again(store, &databases[..i], d) {
+            return Err(mismatch(detail).into());
+        }
         if d.path == "postgres:" {
             return Err(mismatch(
                 "it names a schema of a PostgreSQL store, which a SQLite file cannot attach (on PostgreSQL, `dsr init` makes the store without it and `dsr register apply` adds it)".into(),

@@ -358,3 +358,25 @@ fn a_damaged_company_database_is_named() {
     assert_one_line_error(&out);
     assert!(stderr(&out).contains("company database shop") && stderr(&out).contains("damaged"), "{}", stderr(&out));
 }
+
+/// A reader of the company's file (its application) that keeps the erasure from folding back
+/// that file's log is named: the file is the company's, not dsr's store.
+#[test]
+fn a_reader_of_the_company_database_that_blocks_its_log_is_named() {
+    let env = shop();
+    let db = env.path("shop.sqlite");
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = reader.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let id = env.verified("erase", &["--email", SANNE]);
+    reader.execute_batch("BEGIN; SELECT count(*) FROM shop_order;").unwrap();
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(23), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&db.display().to_string()) && !err.contains("dsr.sqlite"), "{err}");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    let out = env.run(&["erase", "--due"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!holds(&env.path("shop.sqlite-wal"), SANNE));
+}

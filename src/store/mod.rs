@@ -127,8 +127,9 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
 pub fn truncate_wal(conn: &Connection, path: &Path) -> anyhow::Result<()> {
     let mut busy_file = path.to_owned();
     for attempt in 0..2u32 {
-        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        // The company databases the map names, each the same way.
+        // The store's own log (unqualified, the pragma folds every attached file's log and
+        // reports any one's reader as the store's), then each company database's the same way.
+        let busy: i64 = conn.query_row("PRAGMA main.wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
         let other = if busy == 0 { attached::truncate_logs(conn, path)? } else { None };
         match other {
             None if busy == 0 => return Ok(()),

@@ -70,6 +70,10 @@ impl<R: Read> Reader<R> {
                     if lines.read_line(&mut text).map_err(|e| bad(format!("does not read as UTF-8 text: {e}")))? == 0 {
                         return Err(bad("the file is empty: give one JSON object a line".into()).into());
                     }
+                    // A byte-order mark, as some Windows programs write before UTF-8, as for CSV.
+                    if line == 0 && text.starts_with('\u{feff}') {
+                        text.drain(..'\u{feff}'.len_utf8());
+                    }
                     line += 1;
                     if !text.trim().is_empty() {
                         break;
@@ -179,5 +183,34 @@ impl<R: Read> Reader<R> {
         };
         let _ = std::io::copy(&mut source, &mut std::io::sink());
         crate::keys::hex(&source.hash.finalize())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(bytes: &'static [u8], format: Format) -> (Vec<String>, Vec<Record>) {
+        let mut reader = Reader::new(Hashing::new(bytes), format, Path::new("f")).unwrap();
+        let header = reader.header().to_vec();
+        let mut out = Vec::new();
+        while let Some(r) = reader.next_record().unwrap() {
+            out.push(r);
+        }
+        (header, out)
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_line_is_read_past_in_either_format() {
+        for (bytes, format) in [
+            (&b"\xef\xbb\xbfid,name\n7,Sanne\n"[..], Format::Csv),
+            (&b"\xef\xbb\xbf{\"id\": 7, \"name\": \"Sanne\"}\n"[..], Format::JsonLines),
+            (&b"\xef\xbb\xbf\n{\"id\": 7, \"name\": \"Sanne\"}\n"[..], Format::JsonLines),
+        ] {
+            let (header, records) = records(bytes, format);
+            assert_eq!(header, ["id", "name"], "{bytes:?}");
+            assert_eq!(records.len(), 1);
+            assert_eq!(records[0].fields.as_ref().unwrap(), &[Some("7".to_owned()), Some("Sanne".to_owned())]);
+        }
     }
 }

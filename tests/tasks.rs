@@ -92,6 +92,21 @@ fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
     assert_eq!(refs, 2);
     let out = env.run(&["tasks", "done", &mailer["task"].to_string(), "--ref", "again"]);
     assert_eq!(out.status.code(), Some(9), "a task is acknowledged once: {}", stderr(&out));
+    // A sync script's file with a byte-order mark, a done task and a line that does not read:
+    // the JSON summary names each refused line, its task and why.
+    std::fs::write(
+        env.path("again.jsonl"),
+        format!("\u{feff}{{\"task\": {}, \"ref\": \"again\"}}\nnot json\n", mailer["task"]),
+    )
+    .unwrap();
+    let (summary, code) = env.json::<Value>(&["tasks", "done", "--file", "again.jsonl"]);
+    assert_eq!(code, 19, "{summary}");
+    assert_eq!(summary["failed"], 2, "{summary}");
+    let refused = summary["refused"].as_array().unwrap();
+    assert_eq!((refused[0]["line"].as_i64(), refused[0]["task"].clone()), (Some(1), mailer["task"].clone()));
+    assert_eq!(refused[0]["exit_code"], 9, "{summary}");
+    assert_eq!((refused[1]["line"].as_i64(), refused[1]["task"].is_null()), (Some(2), true));
+    assert!(refused[1]["error"].as_str().unwrap().contains("expected {\"task\""), "{summary}");
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 

@@ -107,6 +107,8 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
     if json {
         for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
             let line = line.map_err(|e| Error::invalid("--file", format!("{}: {e}", path.display())))?;
+            // A byte-order mark before the first line, as some Windows programs write.
+            let line = if i == 0 { line.trim_start_matches('\u{feff}').to_owned() } else { line };
             if line.trim().is_empty() {
                 continue;
             }
@@ -120,8 +122,8 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
         let mut reader = csv::Reader::from_reader(file);
         let header =
             reader.headers().map_err(|e| Error::invalid("--file", format!("{}: {e}", path.display())))?.clone();
-        let (Some(ti), Some(ri)) = (header.iter().position(|h| h == "task"), header.iter().position(|h| h == "ref"))
-        else {
+        let column = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
+        let (Some(ti), Some(ri)) = (column("task"), column("ref")) else {
             return Err(Error::invalid(
                 "--file",
                 format!("{}: the header must name the columns task and ref", path.display()),
@@ -139,23 +141,24 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
         }
     }
     let mut done = Vec::new();
-    let mut failed = 0;
+    let mut refused = Vec::new();
     for (line, entry) in entries {
+        let task = entry.as_ref().ok().map(|(task, _)| *task);
         let result = entry.map_err(anyhow::Error::msg).and_then(|(task, reference)| done_one(ctx, task, &reference));
         match result {
             Ok(d) => done.push(d),
             Err(e) => {
-                failed += 1;
-                crate::output::stderr_line(&format!(
-                    "dsr: {}: line {line}: {}",
-                    path.display(),
-                    crate::output::sanitize::line(&format!("{e:#}"))
-                ))?;
+                let why = crate::output::sanitize::line(&format!("{e:#}"));
+                crate::output::stderr_line(&format!("dsr: {}: line {line}: {why}", path.display()))?;
+                let code = Code::of_error(&e);
+                refused.push(serde_json::json!({"line": line, "task": task, "error": why, "exit_code": code as u8}));
             }
         }
     }
     if ctx.out.json {
-        ctx.out.json(&serde_json::json!({"format_version": 1, "done": done, "failed": failed}))?;
+        ctx.out.json(
+            &serde_json::json!({"format_version": 1, "done": done, "failed": refused.len(), "refused": refused}),
+        )?;
     }
-    Ok(if failed > 0 { Code::BatchFailed } else { Code::Ok })
+    Ok(if refused.is_empty() { Code::Ok } else { Code::BatchFailed })
 }

@@ -57,7 +57,11 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
             crate::output::stderr_line(&format!(
                 "dsr: {}: {at}{}{}",
                 summary.file,
-                if p.kind == "conflict" { "conflict: " } else { "" },
+                match p.kind {
+                    "conflict" => "conflict: ",
+                    "kept" => "note: ",
+                    _ => "",
+                },
                 crate::output::sanitize::line(&p.reason)
             ))?;
         }
@@ -65,7 +69,7 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
             crate::output::stderr_line(&format!("dsr: --delete-missing: {why}"))?;
         }
         ctx.out.data(&format!(
-            "Imported {} into {}: {} rows read, {} added, {} changed, {} unchanged, {} removed, {} refused, {} conflicts{}.",
+            "Imported {} into {}: {} rows read, {} added, {} changed, {} unchanged, {} removed{}, {} refused, {} conflicts{}.",
             summary.file,
             summary.table,
             summary.rows,
@@ -73,6 +77,10 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
             summary.changed,
             summary.unchanged,
             summary.removed,
+            match summary.kept {
+                0 => String::new(),
+                n => format!(" ({n} kept: other rows refer to them)"),
+            },
             summary.refused,
             summary.conflicts,
             match summary.kept_unsubscribed {

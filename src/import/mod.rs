@@ -56,7 +56,8 @@ pub struct Options {
 pub struct Problem {
     /// The line of the file the row starts on.
     pub line: u64,
-    /// `refused` (not loaded) or `conflict` (a rectified value the row would replace; left as is).
+    /// `refused` (not loaded), `conflict` (a rectified value the row would replace; left as is)
+    /// or `kept` (a row `--delete-missing` would remove that other rows still refer to).
     pub kind: &'static str,
     pub reason: String,
 }
@@ -73,6 +74,8 @@ pub struct Summary {
     pub removed: u64,
     pub refused: u64,
     pub conflicts: u64,
+    /// Rows missing from the file that `--delete-missing` kept: other rows still refer to them.
+    pub kept: u64,
     /// Rows of people who objected to direct marketing whose opt-ins were kept off.
     pub kept_unsubscribed: u64,
     /// `--delete-missing` left out because some rows could not be read (their keys unknown).
@@ -402,6 +405,7 @@ impl Run<'_> {
                 "removed": summary.removed,
                 "refused": summary.refused,
                 "conflicts": summary.conflicts,
+                "kept": summary.kept,
             }),
         )?;
         sink.commit()?;

@@ -152,10 +152,10 @@ fn kept_missing(summary: &mut Summary, row: &str, reason: String) {
     } else {
         reason
     };
-    summary.refused += 1;
+    summary.kept += 1;
     summary.problems.push(Problem {
         line: 0,
-        kind: "refused",
+        kind: "kept",
         reason: format!("a row missing from the file was kept ({row}): {reason}"),
     });
 }

@@ -22,8 +22,13 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
         .source_tz
         .as_deref()
         .map(|z| {
-            z.parse::<chrono_tz::Tz>().map_err(|_| {
-                Error::invalid("--source-tz", format!("{z:?} is not a time zone such as Europe/Amsterdam"))
+            jiff::tz::TimeZone::get(z).map_err(|_| {
+                Error::invalid(
+                    "--source-tz",
+                    format!(
+                        "{z:?} is not a time zone of the tz database such as Europe/Amsterdam, UTC or America/New_York"
+                    ),
+                )
             })
         })
         .transpose()?;

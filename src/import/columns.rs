@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::store::db::{text, Db, Dialect};
-use chrono_tz::Tz;
+use jiff::tz::TimeZone as Tz;
 use rusqlite::types::Value;
 
 use super::values::{self, Conv};
@@ -103,7 +103,7 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
 }
 
 /// The row's values, each converted; the first bad field refuses the row.
-pub(super) fn convert(plan: &Plan, fields: &[Option<String>], tz: Option<Tz>) -> Result<Vec<Value>, String> {
+pub(super) fn convert(plan: &Plan, fields: &[Option<String>], tz: Option<&Tz>) -> Result<Vec<Value>, String> {
     let country = plan.country.and_then(|i| fields.get(i)?.as_deref()).map(str::trim).filter(|c| !c.is_empty());
     let country = country.map(|c| c.to_ascii_uppercase());
     let mut out = Vec::with_capacity(plan.columns.len());

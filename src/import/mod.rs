@@ -18,7 +18,7 @@ pub mod values;
 
 use std::path::PathBuf;
 
-use chrono_tz::Tz;
+use jiff::tz::TimeZone as Tz;
 use rusqlite::types::Value;
 
 use crate::store::db::{text, Conn, Db};
@@ -275,7 +275,7 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let row = match columns::convert(plan, &fields, opts.source_tz) {
+            let row = match columns::convert(plan, &fields, opts.source_tz.as_ref()) {
                 Ok(row) => row,
                 Err(why) => {
                     if let Some(Some(k)) = fields.get(plan.key) {

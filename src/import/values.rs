@@ -3,8 +3,8 @@
 //! date of `[table.import]`). Each conversion gives the value to store or the reason the row is
 //! refused, naming the column but never repeating the value (reports end up in cron logs).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc};
+use jiff::tz::{AmbiguousOffset, TimeZone as Tz};
 use rusqlite::types::Value;
 
 use crate::error::Error;
@@ -83,7 +83,7 @@ pub fn of_column(table: &Table, column: &str, declared: Conv) -> Conv {
 }
 
 /// The value to store for a field's text; an empty field is NULL.
-pub fn convert(conv: Conv, raw: &str, tz: Option<Tz>, country: Option<&str>) -> Result<Value, String> {
+pub fn convert(conv: Conv, raw: &str, tz: Option<&Tz>, country: Option<&str>) -> Result<Value, String> {
     let v = raw.trim();
     if v.is_empty() {
         return Ok(Value::Null);
@@ -135,8 +135,17 @@ fn reason(e: Error) -> String {
 }
 
 /// A moment: with an offset (`2026-03-01T10:30:00+01:00`, `...Z`) as it says; without one, in
-/// the source's time zone, which must then be given.
-pub fn time(v: &str, tz: Option<Tz>) -> Result<DateTime<Utc>, String> {
+/// the source's time zone, which must then be given. The moment must fall in the years
+/// 0001-9999 in UTC, the ones dsr's stored form (`2026-03-01T09:30:00Z`) can hold and compare.
+pub fn time(v: &str, tz: Option<&Tz>) -> Result<DateTime<Utc>, String> {
+    let t = moment(v, tz)?;
+    if !(1..=9999).contains(&t.year()) {
+        return Err("is a time outside the years 0001-9999 in UTC".into());
+    }
+    Ok(t)
+}
+
+fn moment(v: &str, tz: Option<&Tz>) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -149,14 +158,28 @@ pub fn time(v: &str, tz: Option<Tz>) -> Result<DateTime<Utc>, String> {
             "is a time without an offset: give the source's zone with --source-tz (e.g. Europe/Amsterdam)".into()
         );
     };
-    match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
-        // The hour the clocks go back: the earlier of the two moments.
-        chrono::LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
-        chrono::LocalResult::None => {
-            Err(format!("is a time that does not exist in {tz} (the hour the clocks go forward)"))
+    let out_of_range = || "is a time outside the years 0001-9999 in UTC".to_owned();
+    let civil = jiff::civil::DateTime::new(
+        i16::try_from(naive.year()).map_err(|_| out_of_range())?,
+        naive.month() as i8,
+        naive.day() as i8,
+        naive.hour() as i8,
+        naive.minute() as i8,
+        naive.second() as i8,
+        naive.nanosecond().min(999_999_999) as i32,
+    )
+    .map_err(|_| out_of_range())?;
+    let offset = match tz.to_ambiguous_timestamp(civil).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset,
+        // The hour the clocks go back: the earlier of the two moments, at the offset before.
+        AmbiguousOffset::Fold { before, .. } => before,
+        AmbiguousOffset::Gap { .. } => {
+            let zone = tz.iana_name().unwrap_or("the source's zone");
+            return Err(format!("is a time that does not exist in {zone} (the hour the clocks go forward)"));
         }
-    }
+    };
+    let utc = naive.checked_sub_signed(chrono::Duration::seconds(offset.seconds().into())).ok_or_else(out_of_range)?;
+    Ok(utc.and_utc())
 }
 
 /// A date: ISO (`2026-03-01`) or Dutch (`01-03-2026`).
@@ -172,7 +195,7 @@ mod tests {
 
     #[test]
     fn times_keep_their_offset_or_take_the_source_zone() {
-        let ams: Tz = "Europe/Amsterdam".parse().unwrap();
+        let ams = &Tz::get("Europe/Amsterdam").unwrap();
         let utc = |v, tz| time(v, tz).map(crate::clock::stamp);
         assert_eq!(utc("2026-03-01T10:30:00+01:00", None).unwrap(), "2026-03-01T09:30:00Z");
         assert_eq!(utc("2026-07-01 10:30", Some(ams)).unwrap(), "2026-07-01T08:30:00Z");
@@ -180,6 +203,15 @@ mod tests {
         assert!(utc("2026-03-29 02:30", Some(ams)).unwrap_err().contains("does not exist"));
         assert_eq!(utc("2026-10-25 02:30", Some(ams)).unwrap(), "2026-10-25T00:30:00Z");
         assert!(utc("yesterday", Some(ams)).is_err());
+        // Any zone of the tz database, not only the one dsr writes letters in.
+        let ny = &Tz::get("America/New_York").unwrap();
+        assert_eq!(utc("2026-07-01 10:30", Some(ny)).unwrap(), "2026-07-01T14:30:00Z");
+        assert!(utc("2026-03-08 02:30", Some(ny)).unwrap_err().contains("does not exist in America/New_York"));
+        assert_eq!(utc("2026-11-01 01:30", Some(ny)).unwrap(), "2026-11-01T05:30:00Z");
+        // Years the stored form cannot hold (`+10000-01-01T00:30:00Z` compared wrong).
+        assert!(utc("9999-12-31T23:30:00-01:00", None).unwrap_err().contains("0001-9999"));
+        assert!(utc("9999-12-31 23:30", Some(ny)).unwrap_err().contains("0001-9999"));
+        assert_eq!(utc("9999-12-31 22:59", Some(&Tz::UTC)).unwrap(), "9999-12-31T22:59:00Z");
     }
 
     #[test]
@@ -198,13 +230,14 @@ mod tests {
             Value::Text("NL91ABNA0417164300".into())
         );
         assert!(convert(Conv::Checked(Validator::Country), "XX", None, None).is_err());
-        let ams: Tz = "Europe/Amsterdam".parse().unwrap();
+        let ams = Some(&Tz::get("Europe/Amsterdam").unwrap()).cloned();
+        let ams = ams.as_ref();
         assert_eq!(convert(Conv::Moment, "2026-02-01", None, None).unwrap(), Value::Text("2026-02-01".into()));
         assert_eq!(
-            convert(Conv::Moment, "2026-02-01 09:00", Some(ams), None).unwrap(),
+            convert(Conv::Moment, "2026-02-01 09:00", ams, None).unwrap(),
             Value::Text("2026-02-01T08:00:00Z".into())
         );
         assert!(convert(Conv::Moment, "2026-02-01 09:00", None, None).unwrap_err().contains("--source-tz"));
-        assert!(convert(Conv::Moment, "garbage", Some(ams), None).unwrap_err().contains("nor a time"));
+        assert!(convert(Conv::Moment, "garbage", ams, None).unwrap_err().contains("nor a time"));
     }
 }

@@ -1348,6 +1348,38 @@ fn replay_after_restoring_a_postgresql_backup_erases_again_as_on_sqlite() {
     assert_eq!(v["replayed"].as_array().unwrap().len(), 0, "{v}");
 }
 
+/// A table SQLite takes as a name but PostgreSQL reserves (`user` is the current role there:
+/// `SELECT count(*) FROM user` counts one row of no table) is refused on PostgreSQL by init,
+/// register apply and migrate, naming it; a SQLite store keeps it.
+#[test]
+fn a_name_postgresql_reserves_is_refused_there_by_init_apply_and_migrate() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::new();
+    let text = std::fs::read_to_string(support::fixture_dir("webshop").join("company.toml")).unwrap();
+    let renamed = text.replace("\"product_review\"", "\"user\"");
+    assert_ne!(renamed, text);
+    std::fs::write(env.path("user.toml"), &renamed).unwrap();
+    let out = env.run(&["init", "--register", "user.toml"]);
+    assert!(out.status.success(), "SQLite reads it as a name: {}", support::stderr(&out));
+    let says = |out: &std::process::Output| {
+        let err = support::stderr(out);
+        assert!(err.contains("\"user\" is a reserved word of PostgreSQL"), "{err}");
+    };
+    let s = Schema::new(&url, "reserved");
+    let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["init", "--register", "user.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    says(&out);
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    says(&out);
+    std::fs::write(env.path("webshop.toml"), &text).unwrap();
+    let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["init", "--register", "webshop.toml"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["register", "apply", "user.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    says(&out);
+}
+
 #[test]
 fn register_apply_changes_refuses_and_makes_tables_the_same_on_postgresql() {
     let Some(url) = support::postgres() else { return };

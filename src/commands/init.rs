@@ -42,6 +42,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
             }
             if let Some((path, text, file)) = &company {
                 let mut problems = on_postgres(&file.database);
+                problems.extend(crate::map::check_postgres::check(file));
                 if !problems.is_empty() {
                     crate::map::locate(text, &mut problems);
                     return Err(refused(path, &problems));

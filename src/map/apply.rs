@@ -98,6 +98,12 @@ pub fn apply(
 
 /// Empty the register tables and load `file` into them, inside `tx`.
 fn replace(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
+    if tx.dialect() == Dialect::Postgres {
+        let reserved = super::check_postgres::check(file);
+        if !reserved.is_empty() {
+            return Ok(Err(reserved));
+        }
+    }
     // Rows outside the register name its codes; they must hold again by the commit, not at each
     // delete (PostgreSQL's foreign keys of a store are deferrable for this).
     match tx.dialect() {

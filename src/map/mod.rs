@@ -10,6 +10,7 @@ pub mod apply;
 mod check;
 mod check_columns;
 mod check_map;
+pub mod check_postgres;
 mod check_rights;
 pub mod diff;
 pub mod export;

@@ -43,6 +43,12 @@ pub fn copy(from: &Store, target: &Target, progress: impl FnMut(u64, u64)) -> an
         )
         .into());
     }
+    // A map naming a table or column PostgreSQL reserves would be copied, and then misread.
+    if let Some(file) = crate::map::export::export(conn)? {
+        if let Some(p) = crate::map::check_postgres::check(&file).first() {
+            return Err(Error::invalid("--from", format!("the store's data map, {}: {}", p.key, p.what)).into());
+        }
+    }
     // One read snapshot of the SQLite store for the whole copy.
     conn.execute_batch("BEGIN DEFERRED")?;
     let copied = copy_in_snapshot(from, target, progress);

@@ -1348,6 +1348,45 @@ fn replay_after_restoring_a_postgresql_backup_erases_again_as_on_sqlite() {
     assert_eq!(v["replayed"].as_array().unwrap().len(), 0, "{v}");
 }
 
+/// A company's server with a certificate of its own CA: reached with `sslmode=verify-full` and
+/// `sslrootcert`, encrypted (the server says so); without the CA the certificate is refused, and
+/// a CA file that is not there is named.
+#[test]
+fn a_server_with_a_certificate_of_the_companys_own_ca_is_reached_over_verified_tls() {
+    let Some((tls, ca)) = support::postgres_tls() else { return };
+    let s = Schema::new(&support::postgres().unwrap(), "tls");
+    let verified = format!("{tls}?sslmode=verify-full&sslrootcert={ca}");
+    let mut client = Target::parse(&verified, s.name()).unwrap().connect().unwrap();
+    let ssl: bool = client.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap().get(0);
+    assert!(ssl, "the connection is encrypted");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dsr_on_postgres(dir.path(), &verified, s.name(), &["init", "--fixture", "virtio"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let out = dsr_on_postgres(dir.path(), &verified, s.name(), &["lookup", "--email", "jan.devries@example.nl"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    // The web's roots do not hold the company's CA: refused, not sent in clear text.
+    let out = dsr_on_postgres(
+        dir.path(),
+        &format!("{tls}?sslmode=require"),
+        s.name(),
+        &["lookup", "--email", "x@example.nl"],
+    );
+    assert_eq!(out.status.code(), Some(10), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).to_lowercase().contains("certificate"), "{}", support::stderr(&out));
+    let gone = format!("{tls}?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem");
+    let out = dsr_on_postgres(dir.path(), &gone, s.name(), &["lookup", "--email", "x@example.nl"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("sslrootcert /nonexistent/ca.pem"), "{}", support::stderr(&out));
+    let out = dsr_on_postgres(
+        dir.path(),
+        &format!("{tls}?sslmode=verify-ca"),
+        s.name(),
+        &["lookup", "--email", "x@example.nl"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+}
+
 /// A table SQLite takes as a name but PostgreSQL reserves (`user` is the current role there:
 /// `SELECT count(*) FROM user` counts one row of no table) is refused on PostgreSQL by init,
 /// register apply and migrate, naming it; a SQLite store keeps it.

@@ -272,6 +272,26 @@ pub fn postgres() -> Option<String> {
     url
 }
 
+/// The test server's URL over TCP with TLS and the file of its CA (`tests/pg-cluster.sh` gives
+/// both where openssl is installed); None, said on stderr, without them. With a server but no
+/// TLS, `DSR_TEST_REQUIRE` asking for PostgreSQL fails the test: on CI it must run.
+pub fn postgres_tls() -> Option<(String, String)> {
+    postgres()?;
+    let tls = std::env::var("DSR_TEST_PG_TLS").ok().filter(|u| !u.is_empty());
+    let ca = std::env::var("DSR_TEST_PG_CA").ok().filter(|u| !u.is_empty());
+    let (Some(tls), Some(ca)) = (tls, ca) else {
+        let required = std::env::var("DSR_TEST_REQUIRE")
+            .is_ok_and(|v| v.split(',').any(|w| w.trim() == "all" || w.trim() == "postgres"));
+        assert!(
+            !required,
+            "DSR_TEST_PG_TLS and DSR_TEST_PG_CA are not set (tests/pg-cluster.sh sets them where openssl is installed)"
+        );
+        eprintln!("skipped: no PostgreSQL server with TLS (DSR_TEST_PG_TLS, DSR_TEST_PG_CA)");
+        return None;
+    };
+    Some((tls, ca))
+}
+
 /// Run `dsr ARGS` on a terminal 100 columns wide (`script` gives it one, as an officer at a prompt
 /// has); once `prompt` is on the screen, type `input` (an empty prompt types nothing). Returns the
 /// exit code and the screen (stdout and stderr).

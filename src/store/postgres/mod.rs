@@ -4,12 +4,11 @@
 //! dsr's records in a schema of their own (`dsr` by default) with numbered migrations
 //! ([`migrate`]). The synchronous `postgres` client; no async code of dsr's own.
 //!
-//! This is the store layer's first part on PostgreSQL: connecting, the schema and its versions,
-//! and, through [`crate::store::db::Pg`], the audit chain. The commands still run on SQLite stores only.
+//! Connecting, the schema and its versions are here; the statements of every command run through
+//! [`crate::store::db::Pg`], the same store seam as on SQLite.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
 
 use postgres::config::{Host, SslMode};
 use postgres::{Client, Config, NoTls};
@@ -19,6 +18,7 @@ use crate::error::Error;
 pub mod copy;
 pub mod forensic;
 pub mod migrate;
+pub mod tls;
 pub mod translate;
 
 /// Whether `--db` names a PostgreSQL database rather than a SQLite file.
@@ -45,6 +45,8 @@ pub struct Target {
     pub shown: String,
     /// The option that gave the URL, for messages (`--db`, `--to`).
     option: &'static str,
+    /// TLS as the URL's `sslmode` and `sslrootcert` ask ([`tls`]).
+    tls: tls::Tls,
 }
 
 impl std::fmt::Debug for Target {
@@ -65,8 +67,12 @@ impl Target {
         if !is_url(url) {
             return Err(Error::invalid(what, "a PostgreSQL store is named by a postgres:// URL"));
         }
-        let config = Config::from_str(url)
+        let (rest, tls) = tls::split(what, url)?;
+        let mut config = Config::from_str(&rest)
             .map_err(|e| Error::invalid(what, format!("the PostgreSQL URL does not read: {e}")))?;
+        if tls != tls::Tls::Off {
+            config.ssl_mode(SslMode::Require);
+        }
         if config.get_password().is_some() {
             return Err(Error::invalid(
                 what,
@@ -82,7 +88,7 @@ impl Target {
                 ),
             ));
         }
-        Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned(), option: what })
+        Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned(), option: what, tls })
     }
 
     /// The store's name in messages, as the errors of a SQLite store carry its path.
@@ -91,7 +97,7 @@ impl Target {
     }
 
     /// Connect: the password from `PGPASSWORD`, else the password file (`PGPASSFILE`, else
-    /// `~/.pgpass`); TLS when `sslmode` is `require` (`prefer` tries without it).
+    /// `~/.pgpass`); TLS when `sslmode` is `require` or `verify-full` ([`tls`]).
     pub fn connect(&self) -> anyhow::Result<Client> {
         let mut config = self.config.clone();
         if let Some(password) = password_for(&config) {
@@ -102,9 +108,9 @@ impl Target {
         let wait = format!("-c lock_timeout={}", crate::store::BUSY_TIMEOUT.as_millis());
         let options = config.get_options().map_or(wait.clone(), |o| format!("{o} {wait}"));
         config.options(&options);
-        let connected = match config.get_ssl_mode() {
-            SslMode::Require => config.connect(tls()),
-            _ => config.connect(NoTls),
+        let connected = match &self.tls {
+            tls::Tls::Verified { roots } => config.connect(tls::connector(roots, self.option)?),
+            tls::Tls::Off => config.connect(NoTls),
         };
         connected.map_err(|e| {
             // A refused password is the caller's to fix (exit 2); a server that is not there, or
@@ -134,7 +140,11 @@ impl Target {
                     ),
                 ))
             } else {
-                anyhow::Error::new(Error::ServerUnreachable { url: self.shown.clone(), why: one_line(&e) })
+                let mut why = one_line(&e);
+                if why.contains("invalid peer certificate") {
+                    why.push_str(" (the server's certificate is not signed by a CA dsr trusts, or names another host: give the company's CA with sslrootcert=FILE in the URL)");
+                }
+                anyhow::Error::new(Error::ServerUnreachable { url: self.shown.clone(), why })
             }
         })
     }
@@ -163,19 +173,17 @@ pub fn one_line_error(e: &anyhow::Error) -> String {
 fn one_line(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
-        None => e.to_string().replace('\n', " "),
+        // With its causes: "error performing TLS handshake: invalid peer certificate: UnknownIssuer".
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            text.replace('\n', " ")
+        }
     }
-}
-
-/// TLS with the web's root certificates (webpki-roots), through rustls and its ring provider.
-fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("the ring provider supports TLS 1.2 and 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_postgres_rustls::MakeRustlsConnect::new(config)
 }
 
 /// The password for a connection: `PGPASSWORD`, else the first matching line of the password

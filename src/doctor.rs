@@ -16,7 +16,7 @@ use crate::store::personal::DataMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`.
+    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`.
     pub check: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,7 +93,36 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     step("the suppression list", steps);
     erased_back(conn, &map, &mut out)?;
     writable(conn, &mut out)?;
+    gone_people(conn, &map, &mut out)?;
     Ok(out)
+}
+
+/// When the people are a table of the company's (`root` not dsr's `person`), dsr keeps a bare
+/// row per person for its own records ([`DataMap::anchor`]). One whose person the application
+/// removed itself still carries their requests, restrictions and objections, and a new person
+/// given the same id by the application would inherit them.
+fn gone_people(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    let Some(root) = map.root().filter(|r| r.sql_name() != "person") else { return Ok(()) };
+    let own = if conn.dialect() == Dialect::Sqlite { "main.person" } else { "person" };
+    let n = count(
+        conn,
+        &format!(
+            "SELECT count(*) FROM {own} p WHERE NOT EXISTS (SELECT 1 FROM {} r WHERE r.{} = p.id)",
+            root.sql_name(),
+            root.key
+        ),
+    )?;
+    if n > 0 {
+        out.push(finding(
+            "gone",
+            &root.name,
+            &root.key,
+            n,
+            "people dsr holds requests, restrictions or objections of are no longer in this table: the application removed them itself, and a new person it gave the same id would inherit those records",
+            "remove people through `dsr erase`, and let the application never give an id twice (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: an identity column)",
+        ));
+    }
+    Ok(())
 }
 
 /// A company database this account cannot write: SQLite attaches it read-only without a word,

@@ -380,3 +380,21 @@ fn a_reader_of_the_company_database_that_blocks_its_log_is_named() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!holds(&env.path("shop.sqlite-wal"), SANNE));
 }
+
+/// The application removes a person itself, outside dsr: doctor names the bare row dsr keeps
+/// for their records, since a new person given the same id would inherit them.
+#[test]
+fn a_person_the_application_removed_itself_is_found_by_doctor() {
+    let env = shop();
+    let (_, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 0);
+    env.open("access", &["--email", SANNE]);
+    let conn = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM person WHERE id = 1;").unwrap();
+    drop(conn);
+    let (doctor, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 24, "{doctor}");
+    let gone: Vec<&Value> = doctor["findings"].as_array().unwrap().iter().filter(|f| f["check"] == "gone").collect();
+    assert_eq!(gone.len(), 1, "{doctor}");
+    assert_eq!((gone[0]["table"].as_str(), gone[0]["rows"].as_i64()), (Some("person"), Some(1)));
+}

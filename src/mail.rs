@@ -107,12 +107,21 @@ pub fn outbox_slot(dir: &Path, name: &str, raw: &[u8]) -> anyhow::Result<(String
     let mut n = 1;
     loop {
         let candidate = if n == 1 { name.to_owned() } else { format!("{stem}-{n}.eml") };
-        match std::fs::read(dir.join(&candidate)) {
+        let path = dir.join(&candidate);
+        // The name itself, not what a link there points to: anything but a file (a link, a
+        // folder) holds the name, and is neither followed nor replaced.
+        match std::fs::symlink_metadata(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((candidate, true)),
             Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read the outbox file {candidate}"))),
-            Ok(bytes) if bytes == raw => return Ok((candidate, false)),
-            Ok(_) => n += 1,
+            Ok(m) if m.is_file() => {
+                let bytes = std::fs::read(&path).with_context(|| format!("cannot read the outbox file {candidate}"))?;
+                if bytes == raw {
+                    return Ok((candidate, false));
+                }
+            }
+            Ok(_) => {}
         }
+        n += 1;
     }
 }
 

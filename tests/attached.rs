@@ -218,10 +218,14 @@ fn register_check_names_a_database_problem() {
     // the file twice in one connection, and the second handle waited 5 s for the first's lock
     // and then reported the store busy (exit 13).
     let db = "[[database]]\nname = \"shop\"\npath = \"shop.sqlite\"\n";
+    std::fs::hard_link(env.path("shop.sqlite"), env.path("hard.sqlite")).unwrap();
+    std::fs::hard_link(env.path("dsr.sqlite"), env.path("own.sqlite")).unwrap();
     for (path, says) in [
         ("shop.sqlite", "the same file as database \"shop\""),
         ("./shop.sqlite", "the same file as the company database shop"),
+        ("hard.sqlite", "the same file as the company database shop"),
         ("dsr.sqlite", "it is dsr's own store"),
+        ("own.sqlite", "it is dsr's own store"),
     ] {
         let twice = text.replacen(db, &format!("{db}\n[[database]]\nname = \"again\"\npath = \"{path}\"\n"), 1);
         assert_ne!(twice, text);

@@ -260,8 +260,7 @@ pub fn postgres() -> Option<String> {
     use std::io::Write;
     let url = std::env::var("DSR_TEST_PG").ok().filter(|u| !u.is_empty());
     if url.is_none() {
-        let required = std::env::var("DSR_TEST_REQUIRE")
-            .is_ok_and(|v| v.split(',').any(|w| w.trim() == "all" || w.trim() == "postgres"));
+        let required = postgres_required();
         assert!(!required, "DSR_TEST_PG is not set and DSR_TEST_REQUIRE asks for PostgreSQL (see tests/pg-cluster.sh)");
         let _ = writeln!(
             std::io::stderr(),
@@ -272,6 +271,11 @@ pub fn postgres() -> Option<String> {
     url
 }
 
+/// Whether `DSR_TEST_REQUIRE` asks for the PostgreSQL tests (CI): then none may skip.
+fn postgres_required() -> bool {
+    std::env::var("DSR_TEST_REQUIRE").is_ok_and(|v| v.split(',').any(|w| w.trim() == "all" || w.trim() == "postgres"))
+}
+
 /// The test server's URL over TCP with TLS and the file of its CA (`tests/pg-cluster.sh` gives
 /// both where openssl is installed); None, said on stderr, without them. With a server but no
 /// TLS, `DSR_TEST_REQUIRE` asking for PostgreSQL fails the test: on CI it must run.
@@ -280,8 +284,7 @@ pub fn postgres_tls() -> Option<(String, String)> {
     let tls = std::env::var("DSR_TEST_PG_TLS").ok().filter(|u| !u.is_empty());
     let ca = std::env::var("DSR_TEST_PG_CA").ok().filter(|u| !u.is_empty());
     let (Some(tls), Some(ca)) = (tls, ca) else {
-        let required = std::env::var("DSR_TEST_REQUIRE")
-            .is_ok_and(|v| v.split(',').any(|w| w.trim() == "all" || w.trim() == "postgres"));
+        let required = postgres_required();
         assert!(
             !required,
             "DSR_TEST_PG_TLS and DSR_TEST_PG_CA are not set (tests/pg-cluster.sh sets them where openssl is installed)"

@@ -106,6 +106,7 @@ fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
     assert_eq!((refused[0]["line"].as_i64(), refused[0]["task"].clone()), (Some(1), mailer["task"].clone()));
     assert_eq!(refused[0]["exit_code"], 9, "{summary}");
     assert_eq!((refused[1]["line"].as_i64(), refused[1]["task"].is_null()), (Some(2), true));
+    assert_eq!(refused[1]["exit_code"], 2, "a line that does not read is a bad input: {summary}");
     assert!(refused[1]["error"].as_str().unwrap().contains("expected {\"task\""), "{summary}");
     env.dsr().args(["audit", "verify"]).assert().success();
 }

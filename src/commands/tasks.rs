@@ -94,8 +94,9 @@ fn done_one(ctx: &mut Session, task: i64, reference: &str) -> anyhow::Result<tas
     Ok(done)
 }
 
-/// One line of an acknowledgement file: the task and the reference, or why it does not read.
-type Ack = Result<(i64, String), String>;
+/// One line of an acknowledgement file: the task and the reference, or why it does not read
+/// (with the task, when that much reads).
+type Ack = Result<(i64, String), (Option<i64>, String)>;
 
 /// Every acknowledgement of a file: JSON Lines `{"task": N, "ref": "..."}` or CSV `task,ref`.
 /// A bad line or a refused task is reported with its line; the others are done (exit 19).
@@ -112,10 +113,13 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
             if line.trim().is_empty() {
                 continue;
             }
-            let parsed = serde_json::from_str::<serde_json::Value>(&line)
-                .ok()
-                .and_then(|v| Some((v.get("task")?.as_i64()?, v.get("ref")?.as_str()?.to_owned())))
-                .ok_or_else(|| "expected {\"task\": N, \"ref\": \"...\"}".to_owned());
+            let value = serde_json::from_str::<serde_json::Value>(&line).ok();
+            let task = value.as_ref().and_then(|v| v.get("task")?.as_i64());
+            let reference = value.as_ref().and_then(|v| Some(v.get("ref")?.as_str()?.to_owned()));
+            let parsed = match (task, reference) {
+                (Some(t), Some(r)) => Ok((t, r)),
+                (t, _) => Err((t, "expected {\"task\": N, \"ref\": \"...\"}".to_owned())),
+            };
             entries.push((i + 1, parsed));
         }
     } else {
@@ -131,11 +135,13 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
             .into());
         };
         for (i, rec) in reader.records().enumerate() {
-            let parsed = rec.map_err(|e| e.to_string()).and_then(|r| {
-                Ok((
-                    r.get(ti).and_then(|t| t.trim().parse().ok()).ok_or("task: not a number")?,
-                    r.get(ri).unwrap_or("").to_owned(),
-                ))
+            let parsed = rec.map_err(|e| (None, e.to_string())).and_then(|r| {
+                let task = r.get(ti).and_then(|t| t.trim().parse().ok());
+                match (task, r.get(ri)) {
+                    (Some(t), Some(reference)) => Ok((t, reference.to_owned())),
+                    (None, _) => Err((None, "task: not a number".to_owned())),
+                    (t, None) => Err((t, "ref: missing".to_owned())),
+                }
             });
             entries.push((i + 2, parsed));
         }
@@ -143,8 +149,14 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
     let mut done = Vec::new();
     let mut refused = Vec::new();
     for (line, entry) in entries {
-        let task = entry.as_ref().ok().map(|(task, _)| *task);
-        let result = entry.map_err(anyhow::Error::msg).and_then(|(task, reference)| done_one(ctx, task, &reference));
+        let task = match &entry {
+            Ok((task, _)) => Some(*task),
+            Err((task, _)) => *task,
+        };
+        // A line that does not read is a bad input (exit 2), as a bad --ref is.
+        let result = entry
+            .map_err(|(_, why)| Error::invalid("--file", why).into())
+            .and_then(|(task, reference)| done_one(ctx, task, &reference));
         match result {
             Ok(d) => done.push(d),
             Err(e) => {

@@ -139,6 +139,11 @@ fn reason(e: Error) -> String {
 /// 0001-9999 in UTC, the ones dsr's stored form (`2026-03-01T09:30:00Z`) can hold and compare.
 pub fn time(v: &str, tz: Option<&Tz>) -> Result<DateTime<Utc>, String> {
     let t = moment(v, tz)?;
+    // chrono keeps a leap second (`...:60`) as a second past 999 ms, which dsr's stored form
+    // would write as `:60`: a time SQLite's date functions do not read.
+    if t.nanosecond() >= 1_000_000_000 {
+        return Err("is a leap second (:60); give the time as :59".into());
+    }
     if !(1..=9999).contains(&t.year()) {
         return Err("is a time outside the years 0001-9999 in UTC".into());
     }
@@ -211,7 +216,10 @@ mod tests {
         // Years the stored form cannot hold (`+10000-01-01T00:30:00Z` compared wrong).
         assert!(utc("9999-12-31T23:30:00-01:00", None).unwrap_err().contains("0001-9999"));
         assert!(utc("9999-12-31 23:30", Some(ny)).unwrap_err().contains("0001-9999"));
-        assert_eq!(utc("9999-12-31 22:59", Some(&Tz::UTC)).unwrap(), "9999-12-31T22:59:00Z");
+        let utc_zone = Tz::UTC;
+        assert_eq!(utc("9999-12-31 22:59", Some(&utc_zone)).unwrap(), "9999-12-31T22:59:00Z");
+        assert!(utc("2026-06-30T23:59:60Z", None).unwrap_err().contains("leap second"));
+        assert!(utc("2026-06-30 23:59:60", Some(&utc_zone)).unwrap_err().contains("leap second"));
     }
 
     #[test]

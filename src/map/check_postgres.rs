@@ -124,7 +124,8 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
             line: None,
             key,
             what: format!(
-                "{name:?} is a reserved word of PostgreSQL, where dsr's SQL would read it as something else (`user` is the current role); rename the table or column in the company's schema and the map"
+                "{name:?} is a reserved word of PostgreSQL, where dsr's SQL would read it as something else{}; rename the table or column in the company's schema and the map",
+                if name.eq_ignore_ascii_case("user") { " (the current role)" } else { "" }
             ),
         })
     };

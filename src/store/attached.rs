@@ -5,6 +5,7 @@
 //! it: a database that no longer matches is refused before anything is read or changed, with
 //! the table and column named.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
@@ -53,11 +54,13 @@ pub fn resolve(store: &Path, path: &str) -> PathBuf {
 /// the same connection, and the second handle would wait on the first's lock until the busy
 /// timeout, then report the store busy.
 pub fn again(store: &Path, earlier: &[Database], d: &Database) -> Option<String> {
-    let file = std::fs::canonicalize(resolve(store, &d.path)).ok()?;
-    if std::fs::canonicalize(store).is_ok_and(|s| s == file) {
+    // The file itself (device and inode): a symbolic or a hard link to it is the same file.
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    let file = id(&resolve(store, &d.path))?;
+    if id(store) == Some(file) {
         return Some("it is dsr's own store, which holds dsr's records and never the company's tables; point the map's [[database]] at the company's file".into());
     }
-    let other = earlier.iter().find(|o| std::fs::canonicalize(resolve(store, &o.path)).is_ok_and(|p| p == file))?;
+    let other = earlier.iter().find(|o| id(&resolve(store, &o.path)) == Some(file))?;
     Some(format!(
         "it is the same file as the company database {}; name each file once in the map and place its tables in that one",
         other.name
@@ -125,6 +128,11 @@ fn damaged(d: &Database, path: &Path, e: rusqlite::Error) -> anyhow::Error {
             detail: format!("the file is damaged ({e}); restore it from a backup"),
         }
         .into(),
+        // A file in WAL mode needs its -shm and -wal beside it, even to be read: in a directory
+        // this account cannot write, SQLite cannot open it at all.
+        Some(
+            rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied,
+        ) => Error::DatabaseDirReadOnly { name: d.name.clone(), path: path.to_owned() }.into(),
         _ => crate::store::classify(path, e),
     }
 }

@@ -41,6 +41,15 @@ pub fn split(what: &'static str, url: &str) -> Result<(String, Tls), Error> {
         }
     }
     let tls = match mode.as_deref() {
+        // A CA named without a mode asks for TLS checked against it (libpq 16 does so for
+        // `sslrootcert=system`); never a connection in clear text.
+        None if roots.is_some() => Tls::Verified { roots: roots.filter(|r| r != "system").map(PathBuf::from) },
+        Some(m @ ("disable" | "allow" | "prefer")) if roots.is_some() => {
+            return Err(Error::invalid(
+                what,
+                format!("sslrootcert names a CA, but sslmode={m} connects without TLS in dsr; use sslmode=verify-full"),
+            ))
+        }
         None | Some("disable" | "allow" | "prefer") => Tls::Off,
         Some("require" | "verify-full") => Tls::Verified { roots: roots.filter(|r| r != "system").map(PathBuf::from) },
         Some("verify-ca") => {
@@ -81,7 +90,7 @@ pub fn connector(
             let certs = CertificateDer::pem_file_iter(path)
                 .map_err(|e| bad(format!("cannot read it ({e})")))?
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| bad(format!("not a PEM file of certificates ({e})")))?;
+                .map_err(|_| bad("not a PEM file of certificates (-----BEGIN CERTIFICATE----- ...)".into()))?;
             let mut store = rustls::RootCertStore::empty();
             let (added, _) = store.add_parsable_certificates(certs);
             if added == 0 {
@@ -120,6 +129,17 @@ mod tests {
             Tls::Verified { roots: None }
         );
         assert_eq!(split("--db", "postgres://h/d?sslmode=prefer").unwrap().1, Tls::Off);
+        // A CA without a mode is TLS checked against it, never clear text; with a mode
+        // without TLS it is refused.
+        assert_eq!(
+            split("--db", "postgres://h/d?sslrootcert=%2Fca.pem").unwrap().1,
+            Tls::Verified { roots: Some("/ca.pem".into()) }
+        );
+        assert_eq!(split("--db", "postgres://h/d?sslrootcert=system").unwrap().1, Tls::Verified { roots: None });
+        assert!(split("--db", "postgres://h/d?sslrootcert=%2Fca.pem&sslmode=prefer")
+            .unwrap_err()
+            .to_string()
+            .contains("verify-full"));
         assert_eq!(split("--db", "postgres://h/d").unwrap(), ("postgres://h/d".into(), Tls::Off));
         assert!(split("--db", "postgres://h/d?sslmode=verify-ca").unwrap_err().to_string().contains("verify-full"));
         assert!(split("--db", "postgres://h/d?sslmode=always").is_err());

@@ -303,3 +303,21 @@ fn a_letter_whose_outbox_name_is_taken_by_another_is_written_beside_it() {
     let refs = shown.to_string();
     assert!(refs.contains(&new.path.file_name().unwrap().to_string_lossy().to_string()), "{refs}");
 }
+
+/// A link (even a dangling one) or a folder at a letter's outbox name holds the name: the letter
+/// goes beside it, and the link is not followed.
+#[test]
+fn a_link_or_folder_at_a_letters_outbox_name_is_passed_over() {
+    let env = Env::with_fixture("virtio");
+    std::fs::create_dir_all(env.outbox()).unwrap();
+    let target = env.path("elsewhere.eml");
+    std::os::unix::fs::symlink(&target, env.outbox().join("DSR-2026-0001-000001.eml")).unwrap();
+    std::fs::create_dir(env.outbox().join("DSR-2026-0001-000001-2.eml")).unwrap();
+    let opened = env.open("access", &JAN);
+    assert_eq!(opened.request, "DSR-2026-0001");
+    assert!(!target.exists(), "the link was not followed");
+    let letter = env.outbox().join("DSR-2026-0001-000001-3.eml");
+    assert!(letter.is_file(), "{:?}", std::fs::read_dir(env.outbox()).unwrap().collect::<Vec<_>>());
+    let code = crate::support::Mail::parse(&std::fs::read(&letter).unwrap(), letter.clone()).code().unwrap();
+    env.dsr().args(["verify", &opened.request, &code]).assert().success();
+}

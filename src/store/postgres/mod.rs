@@ -71,6 +71,13 @@ impl Target {
         let mut config = Config::from_str(&rest)
             .map_err(|e| Error::invalid(what, format!("the PostgreSQL URL does not read: {e}")))?;
         if tls != tls::Tls::Off {
+            // PostgreSQL speaks TLS over TCP only; libpq leaves it out on a socket, dsr says so.
+            if config.get_hosts().iter().any(|h| matches!(h, Host::Unix(_))) {
+                return Err(Error::invalid(
+                    what,
+                    "the URL asks for TLS (sslmode, sslrootcert) to a server reached by a Unix socket, where PostgreSQL has none: name the server's host name for TLS, or leave sslmode out on this machine's socket",
+                ));
+            }
             config.ssl_mode(SslMode::Require);
         }
         if config.get_password().is_some() {

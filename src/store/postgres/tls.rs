@@ -143,6 +143,8 @@ mod tests {
         assert_eq!(split("--db", "postgres://h/d").unwrap(), ("postgres://h/d".into(), Tls::Off));
         assert!(split("--db", "postgres://h/d?sslmode=verify-ca").unwrap_err().to_string().contains("verify-full"));
         assert!(split("--db", "postgres://h/d?sslmode=always").is_err());
+        let socket = crate::store::postgres::Target::parse("postgres://dsr@%2Frun%2Fpg/d?sslmode=verify-full", "dsr");
+        assert!(socket.unwrap_err().to_string().contains("Unix socket"));
         // The client's own pairs are left as written.
         let options = "postgres://h/d?options=-c%20statement_timeout%3D1&sslrootcert=%2Fa+b.pem&sslmode=require";
         let (url, tls) = split("--db", options).unwrap();

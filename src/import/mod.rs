@@ -94,6 +94,12 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
             format!("{} is not a table of the data map; choose one of: {}", opts.table, names.join(", ")),
         )
     })?;
+    // A company database this account cannot write: said once, before any row is read.
+    if let (Some(c), Some(db)) = (conn.sqlite(), table.database.as_deref()) {
+        if let Some(e) = crate::store::db::read_only_databases(c, Some(db)).into_iter().next() {
+            return Err(e.into());
+        }
+    }
     let file = std::fs::File::open(&opts.file)
         .map_err(|e| Error::invalid("import file", format!("cannot read {}: {e}", opts.file.display())))?;
     let reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;

@@ -386,21 +386,28 @@ fn sqlite_each(
 /// attached in place that this user cannot write (SQLite attaches such a file read-only without
 /// a word, and its refusal names no file). Named as the company's file; anything else as it is.
 fn read_only_company(conn: &rusqlite::Connection, e: rusqlite::Error) -> anyhow::Error {
-    if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ReadOnly) || conn.is_readonly("main").unwrap_or(true) {
+    if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ReadOnly) {
         return e.into();
     }
-    let mut found = None;
+    read_only_databases(conn, None).into_iter().next().map_or_else(|| e.into(), anyhow::Error::from)
+}
+
+/// The company databases attached read-only to a writable store (all, or the one named), as
+/// the error each would give a change.
+pub fn read_only_databases(conn: &rusqlite::Connection, only: Option<&str>) -> Vec<crate::error::Error> {
+    let mut found = Vec::new();
+    if conn.is_readonly("main").unwrap_or(true) {
+        return found;
+    }
     let _ = conn.pragma_query(None, "database_list", |r| {
         let (name, file): (String, String) = (r.get(1)?, r.get(2)?);
-        if found.is_none() && name != "main" && name != "temp" && conn.is_readonly(name.as_str()).unwrap_or(false) {
-            found = Some((name, std::path::PathBuf::from(file)));
+        let asked = only.is_none_or(|o| o.eq_ignore_ascii_case(&name));
+        if asked && name != "main" && name != "temp" && conn.is_readonly(name.as_str()).unwrap_or(false) {
+            found.push(crate::error::Error::DatabaseReadOnly { name, path: std::path::PathBuf::from(file) });
         }
         Ok(())
     });
-    match found {
-        Some((name, path)) => crate::error::Error::DatabaseReadOnly { name, path }.into(),
-        None => e.into(),
-    }
+    found
 }
 
 impl Db for rusqlite::Connection {
@@ -481,6 +488,9 @@ mod tests {
             _ => panic!("{err:#}"),
         }
         assert_eq!(crate::exit::Code::of_error(&err), crate::exit::Code::Io);
+        // Asked before a change (import): the read-only one is named, the store itself is not.
+        assert_eq!(read_only_databases(&conn, Some("shop")).len(), 1);
+        assert!(read_only_databases(&conn, Some("main")).is_empty());
         // The store's own tables are written as ever; reads of the company's are not refused.
         db.run("CREATE TABLE own (i INTEGER)", &[]).unwrap();
         db.run("INSERT INTO own SELECT i FROM shop.t", &[]).unwrap();

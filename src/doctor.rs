@@ -134,8 +134,14 @@ fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     for d in crate::store::attached::listed(conn)? {
         let path = crate::store::attached::resolve(&conn.place(), &d.path);
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let denied =
-            std::fs::OpenOptions::new().append(true).open(&path).err().or_else(|| tempfile::tempfile_in(dir).err());
+        // Asked of the kernel for this account (its effective ids), without writing anything:
+        // doctor only reads.
+        let may_write = |p: &std::path::Path| {
+            rustix::fs::accessat(rustix::fs::CWD, p, rustix::fs::Access::WRITE_OK, rustix::fs::AtFlags::EACCESS)
+                .map_err(std::io::Error::from)
+                .err()
+        };
+        let denied = may_write(&path).or_else(|| may_write(dir));
         if let Some(e) = denied {
             out.push(Finding {
                 check: "database",

@@ -16,8 +16,8 @@ pub fn actor() -> String {
 }
 
 fn account_of_uid() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
+    // The real user id, as /proc/self/status's first Uid: field gives it, without reading a file.
+    let uid = rustix::process::getuid().as_raw().to_string();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     let name = passwd.lines().find_map(|l| {
         let mut f = l.split(':');

@@ -46,6 +46,20 @@ fn holds(path: &Path, needle: &str) -> bool {
 fn dsr_store_holds_no_people_and_the_map_round_trips_with_its_database() {
     let env = shop();
     assert_eq!(env.sql().query_row("SELECT count(*) FROM person", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
+    // Of the built-in company tables dsr's store keeps only what its own records refer to (the
+    // people, as anchors) and write: the company's tables are in its database.
+    let builtin: Vec<String> = {
+        let conn = env.sql();
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN
+                 ('person', 'customer', 'email_address', 'phone_number', 'consent', 'cookie', 'invoice', 'server_log', 'supplementary_statement')
+                 ORDER BY name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(builtin, ["person", "supplementary_statement"]);
     // The exported file makes another store over the same database, which exports the same file.
     let export = env.export_round_trip("again.toml");
     assert!(export.contains("[[database]]\nname = \"shop\"\npath = \"shop.sqlite\""), "{export}");

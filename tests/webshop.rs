@@ -267,3 +267,39 @@ fn the_demo_runs_on_the_webshop_with_one_of_its_people() {
         conn.query_row("SELECT state FROM request WHERE id = 'DSR-2026-0001'", [], |r| r.get(0)).unwrap();
     assert_eq!(state, "completed");
 }
+
+/// A company may give its own table the name of a built-in one (`invoice`): its store gets the
+/// table as the file declares it, and none of the built-in tables the company does not use.
+#[test]
+fn a_table_of_its_own_named_like_a_built_in_one_is_made_as_declared() {
+    let text = crate::register_check::fixture("webshop").replace("shop_invoice", "invoice");
+    assert!(text.contains("name = \"invoice\""));
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &text).unwrap();
+    let out = env.run(&["register", "check", "company.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["init", "--register", "company.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let has = |table: &str, column: &str| {
+        count(&env, &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = '{column}'")) == 1
+    };
+    assert!(has("invoice", "order_number"), "the declared invoice table, not the built-in one");
+    assert!(!has("invoice", "quote_id"));
+    let tables = |names: &str| {
+        count(&env, &format!("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ({names})"))
+    };
+    assert_eq!(
+        tables("'server_log', 'web_session', 'ticket', 'payment', 'dunning_event'"),
+        0,
+        "built-in tables it does not use are left out"
+    );
+    assert_eq!(
+        tables("'person', 'customer', 'email_address', 'supplementary_statement'"),
+        4,
+        "those it uses, and dsr's own, stay"
+    );
+    assert_eq!(count(&env, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    // The map is the file, and the store fits it.
+    assert_eq!(stdout(&env.run(&["register", "export"])), text);
+    env.dsr().args(["doctor"]).assert().success();
+}

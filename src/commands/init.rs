@@ -127,6 +127,7 @@ fn load_company_file(
         ));
     }
     let tx = conn.transaction()?;
+    crate::store::personal::leave_out_builtin(&tx, &file.table)?;
     let mut problems =
         crate::map::load::load(&tx, file).with_context(|| format!("loading the register from {}", path.display()))?;
     if !problems.is_empty() {

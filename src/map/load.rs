@@ -26,6 +26,7 @@ pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
             what: format!("table {:?} cannot be created: {why}", file.table[i].name),
         });
     }
+    problems.extend(undeclared_columns(tx, file, &refused)?);
     for (i, t) in file.table.iter().enumerate() {
         if let Some(db) = &t.database {
             if personal::columns_of_table(tx, t)?.is_none() {
@@ -70,6 +71,31 @@ pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
         if let Err(why) = crate::retention::check(&map, rule) {
             let i = file.retention.iter().position(|r| r.code == rule.code).unwrap_or(0);
             problems.push(Problem { line: None, key: format!("retention[{i}]"), what: why });
+        }
+    }
+    Ok(problems)
+}
+
+/// A table of the store that the map declares columns for is not made again: each declared
+/// column it lacks is a problem (the company's table would not be the one it describes).
+fn undeclared_columns(tx: &dyn Db, file: &CompanyFile, refused: &[(usize, String)]) -> anyhow::Result<Vec<Problem>> {
+    let mut problems = Vec::new();
+    for (i, t) in file.table.iter().enumerate() {
+        if t.database.is_some() || t.column.is_empty() || refused.iter().any(|(r, _)| *r == i) {
+            continue;
+        }
+        let Some(has) = personal::columns_of(tx, &t.name)? else { continue };
+        for (j, c) in t.column.iter().enumerate() {
+            if !has.iter().any(|h| h == &c.name) {
+                problems.push(Problem {
+                    line: None,
+                    key: format!("table[{i}].column[{j}].name"),
+                    what: format!(
+                        "the store's table {:?} has no column {:?}, and a table the store has is not made again from its [[table.column]] entries; declare only the columns it has, or give the company's table another name",
+                        t.name, c.name
+                    ),
+                });
+            }
         }
     }
     Ok(problems)

@@ -87,6 +87,63 @@ pub fn create_missing(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<(us
     Ok(refused)
 }
 
+/// The table of the built-in schema that dsr itself writes (Art. 16 statements, by `rectify`):
+/// kept in every store, mapped or not.
+const WRITTEN_BY_DSR: &str = "supplementary_statement";
+
+/// Leave out of a new store the built-in tables (`schema.sql`, which every store is made with)
+/// that the company of `tables` does not use: those its map leaves out, and those it declares a
+/// table of its own for (`[[table.column]]`), which is then made as declared instead of being
+/// left as the built-in one. Kept, with every table they refer to: the built-in tables the map
+/// uses as they are, the tables a declared one refers to, the tables dsr's own records refer to
+/// (`person`), and the one dsr writes itself. Only an empty table is dropped (a new store's
+/// are); the names dropped come back. For `init` and `register check` on SQLite (a PostgreSQL
+/// store is built in SQLite first); a store in use keeps its tables.
+pub fn leave_out_builtin(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<String>> {
+    if conn.dialect() != Dialect::Sqlite {
+        return Ok(Vec::new());
+    }
+    let builtin: Vec<String> = super::builtin().into_iter().map(|t| t.name).collect();
+    let references = foreign_keys(conn)?;
+    let mut keep: std::collections::BTreeSet<String> = std::collections::BTreeSet::from([WRITTEN_BY_DSR.to_owned()]);
+    let in_store = || tables.iter().filter(|t| t.database.is_none());
+    let declared: Vec<&str> = in_store().filter(|t| !t.column.is_empty()).map(|t| t.name.as_str()).collect();
+    for t in in_store() {
+        if t.column.is_empty() {
+            keep.insert(t.name.clone());
+        } else {
+            let parents = t.link.iter().map(|l| &l.parent).chain(t.column.iter().filter_map(|c| c.references.as_ref()));
+            keep.extend(parents.filter(|p| !declared.contains(&p.as_str())).cloned());
+        }
+    }
+    // What dsr's own tables refer to (a request to its person, ...).
+    keep.extend(references.iter().filter(|(t, _, _)| !builtin.contains(t)).map(|(_, _, parent)| parent.clone()));
+    // And the parents of everything kept, to any depth.
+    loop {
+        let parents: Vec<String> = references
+            .iter()
+            .filter(|(t, _, parent)| keep.contains(t) && !keep.contains(parent))
+            .map(|(_, _, parent)| parent.clone())
+            .collect();
+        if parents.is_empty() {
+            break;
+        }
+        keep.extend(parents);
+    }
+    let mut dropped = Vec::new();
+    for name in builtin.iter().filter(|name| !keep.contains(*name)) {
+        if !table_exists(conn, name)? {
+            continue;
+        }
+        let empty: bool = conn.one(&format!("SELECT NOT EXISTS (SELECT 1 FROM main.\"{name}\")"), &[], |r| r.get(0))?;
+        if empty {
+            conn.run(&format!("DROP TABLE main.\"{name}\""), &[])?;
+            dropped.push(name.clone());
+        }
+    }
+    Ok(dropped)
+}
+
 /// A declared table's statements for PostgreSQL: made in a SQLite database in memory, then
 /// translated into the connection's schema. Foreign keys are made deferrable, as the store's own.
 /// A table SQLite refuses to make is refused with SQLite's message, before PostgreSQL sees it.

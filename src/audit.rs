@@ -382,35 +382,50 @@ impl Walk {
 /// Entries, optionally of one request; free texts shown as they are, or "(erased)".
 pub fn list(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Entry>> {
     let mut out = Vec::new();
-    conn.each(
-        "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
-         FROM audit_log WHERE ?1 IS NULL OR request_id = ?1 ORDER BY id",
-        &[db::opt_text(request)],
-        &mut |r| {
-            let details: String = r.get(7)?;
-            let mut details = serde_json::from_str(&details).unwrap_or(Value::String(details));
-            crate::free_text::resolve(conn, &mut details)?;
-            out.push(Entry {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                clock_injected: r.get(2)?,
-                actor: r.get(3)?,
-                request_id: r.get(4)?,
-                subject_pseudonym: r.get(5)?,
-                action: r.get(6)?,
-                details,
-                prev_hash: r.get(8)?,
-                hash: r.get(9)?,
-            });
-            Ok(())
-        },
-    )?;
+    // One request's entries through its index (`request show` on a trail of millions).
+    let (sql, params) = match request {
+        Some(id) => (LIST_OF_REQUEST, vec![db::text(id)]),
+        None => (LIST_ALL, Vec::new()),
+    };
+    conn.each(sql, &params, &mut |r| {
+        let details: String = r.get(7)?;
+        let mut details = serde_json::from_str(&details).unwrap_or(Value::String(details));
+        crate::free_text::resolve(conn, &mut details)?;
+        out.push(Entry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            clock_injected: r.get(2)?,
+            actor: r.get(3)?,
+            request_id: r.get(4)?,
+            subject_pseudonym: r.get(5)?,
+            action: r.get(6)?,
+            details,
+            prev_hash: r.get(8)?,
+            hash: r.get(9)?,
+        });
+        Ok(())
+    })?;
     Ok(out)
 }
+
+const LIST_ALL: &str =
+    "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
+     FROM audit_log ORDER BY id";
+const LIST_OF_REQUEST: &str =
+    "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
+     FROM audit_log WHERE request_id = ?1 ORDER BY id";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_request_s_entries_are_read_through_its_index() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let plan: String =
+            store.conn.query_row(&format!("EXPLAIN QUERY PLAN {LIST_OF_REQUEST}"), ["R"], |r| r.get(3)).unwrap();
+        assert!(plan.contains("INDEX audit_log_request"), "{plan}");
+    }
 
     fn entry_after(last_at: &str, clock: &Clock) -> Result<NewEntry, Error> {
         NewEntry::after((1, "0".repeat(64)), Some((1, last_at.to_owned())), clock, None, None, "test", &Value::Null)

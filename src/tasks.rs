@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::map::System;
 use crate::request::Request;
-use crate::store::db::{opt_text, Db, Value as DbValue};
+use crate::store::db::{text, Db};
 use crate::store::personal::DataMap;
 
 /// The systems of a store's map and whether letters wait for their tasks.
@@ -155,28 +155,33 @@ pub struct Task {
     pub done_ref: Option<String>,
 }
 
+/// The statement of [`list`]: of one system (`?1`) or of all, open tasks or all of them.
+fn list_sql(of_system: bool, all: bool) -> String {
+    let which = if of_system { "system = ?1" } else { "true" };
+    let open = if all { "" } else { " AND done_at IS NULL" };
+    format!("SELECT id, system, request_id, action, created_at, rows, done_at, done_ref FROM task WHERE {which}{open} ORDER BY id")
+}
+
 /// The tasks, oldest first: open ones, or with `all` done ones too; of one system or of all.
 pub fn list(db: &dyn Db, system: Option<&str>, all: bool) -> anyhow::Result<Vec<Task>> {
     let mut out = Vec::new();
-    db.each(
-        "SELECT id, system, request_id, action, created_at, rows, done_at, done_ref FROM task
-         WHERE (?1 IS NULL OR system = ?1) AND (?2 = 1 OR done_at IS NULL) ORDER BY id",
-        &[opt_text(system), DbValue::Integer(all.into())],
-        &mut |r| {
-            let rows: Option<String> = r.get(5)?;
-            out.push(Task {
-                task: r.get(0)?,
-                system: r.get(1)?,
-                request: r.get(2)?,
-                action: r.get(3)?,
-                created_at: r.get(4)?,
-                rows: rows.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Array(Vec::new())),
-                done_at: r.get(6)?,
-                done_ref: r.get(7)?,
-            });
-            Ok(())
-        },
-    )?;
+    // The open tasks of a system through their partial index (a sync script's poll on a store
+    // that keeps every task it was given).
+    let params = system.map(text).into_iter().collect::<Vec<_>>();
+    db.each(&list_sql(system.is_some(), all), &params, &mut |r| {
+        let rows: Option<String> = r.get(5)?;
+        out.push(Task {
+            task: r.get(0)?,
+            system: r.get(1)?,
+            request: r.get(2)?,
+            action: r.get(3)?,
+            created_at: r.get(4)?,
+            rows: rows.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Array(Vec::new())),
+            done_at: r.get(6)?,
+            done_ref: r.get(7)?,
+        });
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -319,4 +324,15 @@ pub fn hold_letters(conn: &dyn Db, request: &str) -> anyhow::Result<usize> {
         "UPDATE queued SET held = 1 WHERE request_id = ?1 AND kind = 'mail' AND done_at IS NULL AND delivers = 1",
         &vals![request]?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_system_s_open_tasks_are_read_through_their_index() {
+        let store = crate::store::Store::in_memory().unwrap();
+        let sql = format!("EXPLAIN QUERY PLAN {}", super::list_sql(true, false));
+        let plan: String = store.conn.query_row(&sql, ["shop"], |r| r.get(3)).unwrap();
+        assert!(plan.contains("INDEX task_open"), "{plan}");
+    }
 }

@@ -2529,3 +2529,45 @@ fn a_role_without_rights_on_the_store_gets_exit_15_and_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("permission denied") && err.contains("connect as a role"), "{err}");
 }
+
+/// A company table with a built-in table's name (`invoice`) and a declared column in mixed case
+/// reach PostgreSQL as they are declared, by init and by migrate, and the same file applies again
+/// (PostgreSQL keeps column names in lower case).
+#[test]
+fn a_declared_table_with_a_built_in_name_is_made_as_declared_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::new();
+    let text = std::fs::read_to_string(support::fixture_dir("webshop").join("company.toml")).unwrap();
+    let text = text.replace("shop_invoice", "invoice").replacen(
+        "[[table.column]]\nname = \"city\"",
+        "[[table.column]]\nname = \"Floor\"\ntype = \"text\"\n\n[[table.column]]\nname = \"city\"",
+        1,
+    );
+    assert!(text.contains("name = \"Floor\""));
+    std::fs::write(env.path("company.toml"), &text).unwrap();
+    let out = env.run(&["init", "--register", "company.toml"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let columns = |s: &Schema, table: &str| -> Vec<String> {
+        s.client()
+            .query(
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+                &[&s.name(), &table],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let made = Schema::new(&url, "declared_init");
+    let out = dsr_on_postgres(env.dir.path(), &url, made.name(), &["init", "--register", "company.toml"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(columns(&made, "invoice").contains(&"order_number".to_owned()));
+    assert!(columns(&made, "delivery_address").contains(&"floor".to_owned()));
+    assert!(columns(&made, "server_log").is_empty(), "a built-in table the company does not use is left out");
+    let out = dsr_on_postgres(env.dir.path(), &url, made.name(), &["register", "apply", "company.toml", "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let copied = Schema::new(&url, "declared_migrate");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", copied.name()]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(columns(&copied, "invoice").contains(&"order_number".to_owned()));
+}

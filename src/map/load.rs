@@ -86,7 +86,8 @@ fn undeclared_columns(tx: &dyn Db, file: &CompanyFile, refused: &[(usize, String
         }
         let Some(has) = personal::columns_of(tx, &t.name)? else { continue };
         for (j, c) in t.column.iter().enumerate() {
-            if !has.iter().any(|h| h == &c.name) {
+            // PostgreSQL keeps names in lower case (`store::postgres::ident`).
+            if !has.iter().any(|h| h.eq_ignore_ascii_case(&c.name)) {
                 problems.push(Problem {
                     line: None,
                     key: format!("table[{i}].column[{j}].name"),

@@ -29,9 +29,8 @@ mod sqlite_alloc {
         unsafe { mi::mi_realloc(p, n as usize) }
     }
     unsafe extern "C" fn size(p: *mut c_void) -> c_int {
-        // SAFETY: `p` came from `malloc` or `realloc` above; SQLite's allocations stay far
-        // below 2 GiB.
-        unsafe { mi::mi_usable_size(p) as c_int }
+        // SAFETY: `p` came from `malloc` or `realloc` above.
+        unsafe { mi::mi_usable_size(p).min(c_int::MAX as usize) as c_int }
     }
     unsafe extern "C" fn roundup(n: c_int) -> c_int {
         // SAFETY: a pure function of its argument.

@@ -127,9 +127,8 @@ fn load_company_file(
         ));
     }
     let tx = conn.transaction()?;
-    crate::store::personal::leave_out_builtin(&tx, &file.table)?;
-    let mut problems =
-        crate::map::load::load(&tx, file).with_context(|| format!("loading the register from {}", path.display()))?;
+    let mut problems = crate::map::load::load_new(&tx, file)
+        .with_context(|| format!("loading the register from {}", path.display()))?;
     if !problems.is_empty() {
         crate::map::locate(text, &mut problems);
         return Err(refused(path, &problems));

@@ -9,6 +9,15 @@ use crate::store::db::Db;
 use crate::store::personal;
 use crate::vals;
 
+/// [`load`] into a store being made (`init --register`, `init --fixture`, the store `register
+/// check` loads into): first the built-in tables its company does not use are left out
+/// ([`personal::leave_out_builtin`]), so that a table the file declares under such a name is made
+/// as declared.
+pub fn load_new(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
+    personal::leave_out_builtin(tx, &file.table)?;
+    load(tx, file)
+}
+
 /// Fill the register tables from `file`. Problems found against the store come back as a list.
 pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     // Tables the store lacks are made from their declared columns; a table without columns

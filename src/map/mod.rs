@@ -330,8 +330,7 @@ pub fn check_all(
         // register is written (declarations, the retention rules the engine can carry out), in
         // a transaction that is rolled back.
         let tx = conn.transaction()?;
-        crate::store::personal::leave_out_builtin(&tx, &file.table)?;
-        problems = load::load(&tx, &file)?;
+        problems = load::load_new(&tx, &file)?;
     }
     locate(text, &mut problems);
     Ok((Some(file), problems))

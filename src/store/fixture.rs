@@ -55,8 +55,7 @@ pub fn load(conn: &mut Connection, fixture: &Fixture, clock: Clock, register_onl
     let tx = conn.transaction()?;
     let company = crate::map::CompanyFile::parse(fixture.company_file)
         .map_err(|problems| Error::invalid("register", format!("fixture {}: {}", fixture.name, problems[0])))?;
-    crate::store::personal::leave_out_builtin(&tx, &company.table)?;
-    let problems = crate::map::load::load(&tx, &company)?;
+    let problems = crate::map::load::load_new(&tx, &company)?;
     if let Some(first) = problems.first() {
         return Err(Error::invalid("register", format!("fixture {}: {first}", fixture.name)).into());
     }

@@ -97,11 +97,11 @@ const WRITTEN_BY_DSR: &str = "supplementary_statement";
 /// left as the built-in one. Kept, with every table they refer to: the built-in tables the map
 /// uses as they are, the tables a declared one refers to, the tables dsr's own records refer to
 /// (`person`), and the one dsr writes itself. Only an empty table is dropped (a new store's
-/// are); the names dropped come back. For `init` and `register check` on SQLite (a PostgreSQL
-/// store is built in SQLite first); a store in use keeps its tables.
-pub fn leave_out_builtin(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<String>> {
+/// are). For a new store on SQLite (`map::load::load_new`; a PostgreSQL store is built in SQLite
+/// first); a store in use keeps its tables.
+pub fn leave_out_builtin(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<()> {
     if conn.dialect() != Dialect::Sqlite {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let builtin: Vec<String> = super::builtin().into_iter().map(|t| t.name).collect();
     let references = foreign_keys(conn)?;
@@ -130,7 +130,6 @@ pub fn leave_out_builtin(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<
         }
         keep.extend(parents);
     }
-    let mut dropped = Vec::new();
     for name in builtin.iter().filter(|name| !keep.contains(*name)) {
         if !table_exists(conn, name)? {
             continue;
@@ -138,10 +137,9 @@ pub fn leave_out_builtin(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<
         let empty: bool = conn.one(&format!("SELECT NOT EXISTS (SELECT 1 FROM main.\"{name}\")"), &[], |r| r.get(0))?;
         if empty {
             conn.run(&format!("DROP TABLE main.\"{name}\""), &[])?;
-            dropped.push(name.clone());
         }
     }
-    Ok(dropped)
+    Ok(())
 }
 
 /// A declared table's statements for PostgreSQL: made in a SQLite database in memory, then

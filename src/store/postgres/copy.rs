@@ -90,24 +90,19 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
         // its own under such a name, has not: those go, and the store's own are made below.
         for builtin in crate::store::personal::builtin() {
             let name = builtin.name.to_ascii_lowercase();
-            let same = match tables.iter().find(|t| t.eq_ignore_ascii_case(&name)) {
-                None => false,
-                Some(t) => {
-                    let here: Vec<String> = c
-                        .query(
-                            "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
-                            &[&schema, &name],
-                        )?
-                        .iter()
-                        .map(|r| r.get(0))
-                        .collect();
-                    let there: Vec<String> = conn
-                        .prepare("SELECT name FROM pragma_table_info(?1)")?
-                        .query_map([t], |r| r.get(0))?
-                        .collect::<rusqlite::Result<_>>()?;
-                    there.iter().all(|col| here.iter().any(|h| h.eq_ignore_ascii_case(col)))
-                }
+            let ours = match tables.iter().find(|t| t.eq_ignore_ascii_case(&name)) {
+                Some(t) => crate::store::personal::columns_of(conn, t)?.unwrap_or_default(),
+                None => Vec::new(),
             };
+            let theirs: Vec<String> = c
+                .query(
+                    "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2",
+                    &[&schema, &name],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let same = !ours.is_empty() && ours.iter().all(|col| theirs.iter().any(|h| h.eq_ignore_ascii_case(col)));
             if !same {
                 c.batch_execute(&format!("DROP TABLE IF EXISTS {schema}.{} CASCADE", super::ident(&name)))?;
             }

@@ -17,6 +17,8 @@ pub enum Error {
     Corrupt { path: PathBuf, detail: String },
     #[error("store {path} has schema version {found}, newer than this dsr understands ({supported}); upgrade dsr")]
     StoreTooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error("store {0} is read-only for the account running dsr: SQLite makes the store's -wal and -shm files in its directory, even to read it; give that account write access to the directory and the file, then run the command again")]
+    StoreReadOnly(PathBuf),
     #[error("store {0} is locked by another process; try again when it has finished")]
     StoreBusy(PathBuf),
     #[error("{0} already exists; pass --force to replace it")]

@@ -223,7 +223,7 @@ impl Error {
             | Error::DatabaseMissing { .. } => Code::StoreMissing,
             Error::NotAStore(_) | Error::Corrupt { .. } | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
-            Error::DatabaseReadOnly { .. } | Error::DatabaseDirReadOnly { .. } => Code::Io,
+            Error::StoreReadOnly(_) | Error::DatabaseReadOnly { .. } | Error::DatabaseDirReadOnly { .. } => Code::Io,
             Error::StoreBusy(_) => Code::StoreBusy,
             Error::StoreExists(_) | Error::SchemaExists { .. } => Code::StoreExists,
             Error::Invalid { .. } | Error::Usage(_) => Code::Usage,

@@ -226,6 +226,84 @@ fn a_store_locked_by_another_writer_exits_13() {
     holder.execute_batch("COMMIT").unwrap();
 }
 
+/// Run dsr with `args` as an account that is not root, so that file modes apply: as root, under
+/// `setpriv` as uid and gid 65534 (the store's directory given to that account, and the binary
+/// copied into it, since the checkout's path may be closed to it); otherwise as the caller.
+fn as_unprivileged(env: &Env, args: &[&str]) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    if !rustix::process::geteuid().is_root() {
+        return env.run(args);
+    }
+    let copy = env.path("dsr-bin");
+    if !copy.exists() {
+        std::fs::hard_link(&bin, &copy).or_else(|_| std::fs::copy(&bin, &copy).map(|_| ())).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let nobody = Some(rustix::process::Uid::from_raw(65534));
+    let group = Some(rustix::process::Gid::from_raw(65534));
+    for entry in std::fs::read_dir(env.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path != copy {
+            rustix::fs::chown(&path, nobody, group).unwrap();
+        }
+    }
+    rustix::fs::chown(env.dir.path(), nobody, group).unwrap();
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&copy)
+        .arg("--db")
+        .arg(&env.db)
+        .args(args)
+        .current_dir(env.dir.path())
+        .env_remove("DSR_DB")
+        .env("DSR_MAIL", "outbox")
+        .output()
+        .expect("setpriv (util-linux) runs dsr as another account")
+}
+
+#[test]
+fn a_store_in_a_directory_dsr_may_not_write_is_named_with_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::with_fixture("virtio");
+    let before = std::fs::read(&env.db).unwrap();
+    as_unprivileged(&env, &["request", "list"]); // hands the directory over, when root
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = as_unprivileged(&env, &["lookup", "--email", "jan.devries@example.nl"]);
+    std::fs::set_permissions(env.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(out.status.code(), Some(15), "stderr: {}", stderr(&out));
+    assert_one_line_error(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("is read-only for the account running dsr") && err.contains("write access to the directory"),
+        "{err}"
+    );
+    assert!(err.contains(&env.db.display().to_string()), "names the store: {err}");
+    assert!(!err.contains("Error code"), "no raw SQLite code: {err}");
+    assert_eq!(std::fs::read(&env.db).unwrap(), before, "the store is untouched");
+}
+
+#[test]
+fn a_store_file_dsr_may_only_read_is_read_and_a_change_is_refused_with_nothing_changed() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::with_fixture("virtio");
+    as_unprivileged(&env, &["request", "list"]);
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before = std::fs::read(&env.db).unwrap();
+    let found = as_unprivileged(&env, &["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(found.status.code(), Some(0), "a read works: {}", stderr(&found));
+    let out = as_unprivileged(&env, &["access", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(15), "stderr: {}", stderr(&out));
+    assert_one_line_error(&out);
+    let err = stderr(&out);
+    assert!(err.contains("read-only for the account running dsr") && err.contains("nothing was changed"), "{err}");
+    assert!(!err.contains("Error code"), "no raw SQLite code: {err}");
+    assert_eq!(std::fs::read(&env.db).unwrap(), before, "the store is untouched");
+    let json = as_unprivileged(&env, &["--json", "access", "--email", "jan.devries@example.nl"]);
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "io");
+}
+
 #[test]
 fn a_store_runs_with_the_required_pragmas() {
     let env = Env::with_fixture("virtio");

@@ -116,6 +116,15 @@ fn trigger_refusal(err: &anyhow::Error) -> Option<String> {
     })
 }
 
+/// Whether SQLite refused a write to a file dsr may only read (an error that names no path;
+/// the store's open names it, [`crate::error::Error::StoreReadOnly`]).
+fn read_only(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code)
+            == Some(rusqlite::ErrorCode::ReadOnly)
+    })
+}
+
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 fn denied_on_postgres(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::denied_a_right))
@@ -144,6 +153,10 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
             "the store or a company database it works on stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
             crate::store::BUSY_TIMEOUT.as_secs()
         )
+    } else if read_only(err) {
+        // A store dsr may read but not write (its file's mode): the first write of a command
+        // fails, inside its transaction.
+        "the store or a company database it works on is read-only for the account running dsr, and nothing was changed; give that account write access to the file and its directory, then run the command again".to_owned()
     } else if let Some(why) = trigger_refusal(err) {
         sanitize::line(&format!(
             "a company database refused the change with a trigger of its own ({why}); everything was rolled back and nothing was done: make the data map say what that database allows (keep or detach those rows rather than delete them, docs/register-file.md), or change its trigger"

@@ -116,6 +116,8 @@ pub fn classify(path: &Path, e: rusqlite::Error) -> anyhow::Error {
         Some(C::NotADatabase) => Error::NotAStore(path.to_owned()).into(),
         Some(C::DatabaseCorrupt) => Error::Corrupt { path: path.to_owned(), detail: e.to_string() }.into(),
         Some(C::DatabaseBusy | C::DatabaseLocked) => Error::StoreBusy(path.to_owned()).into(),
+        // A directory dsr may not write in (SQLITE_READONLY_DIRECTORY), or a file it may only read.
+        Some(C::ReadOnly) => Error::StoreReadOnly(path.to_owned()).into(),
         _ => anyhow::Error::new(e).context(format!("cannot open store {}", path.display())),
     }
 }

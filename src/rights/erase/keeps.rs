@@ -94,47 +94,71 @@ pub(super) fn held_categories(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyh
 }
 
 /// Art. 17(3)(e) with 18(1)(c): what a legal-claims restriction covers is kept as it is, linked to
-/// the person, until the restriction is lifted; everything else is erased. Rows the plan keeps
-/// anyway (fiscal records, claims) keep their own ground and term. The rows the held data hang
-/// from stay too (the tables on their path to the root, e.g. the sessions of held log lines), and
-/// the person's row without the root's `identity_fields` (unless it is held itself).
-pub(super) fn hold(map: &DataMap, out: &mut [Step], held: &[(String, String)]) {
+/// the person, until the restriction is lifted; everything else is erased. That holds for the rows
+/// of a held category the plan would otherwise keep unlinked or cleared too (invoices under the
+/// fiscal hold, an open claim's history): the person needs them as they are. The rows the held
+/// rows hang from stay as they are too (the tables on their path to the root, e.g. the sessions of
+/// held log lines, the invoices of held dunning steps), only those: a parent row with no held row
+/// under it is erased or unlinked as planned. The person's row stays
+/// without the root's `identity_fields` (unless it is held itself).
+pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[(String, String)]) {
     let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
-    let mut parents: Vec<(String, String)> = Vec::new();
-    for st in out.iter_mut().filter(|st| st.action == "delete") {
-        if let Some(c) = category(&st.table) {
-            st.action = "keep".into();
-            st.ground = Some(GROUND_RESTRICTED.into());
-            st.until = Some(UNTIL_LIFTED.into());
-            st.why = format!("restricted for a legal claim (category {c}): {}", st.why);
-            let path = map.path(&st.table).unwrap_or_default();
-            for pair in path.windows(2).filter(|pair| !pair[1].root) {
-                let (child, parent) = (pair[0], pair[1]);
-                let above_root = parent.link.as_ref().and_then(|l| map.table(&l.parent)).is_some_and(|t| t.root);
-                let why = match above_root {
-                    true => format!("the {} record the held data belong to", words(&parent.name)),
-                    false => format!("{} the held {} belong to", rows(parent), rows(child)),
-                };
-                parents.push((parent.name.clone(), why));
+    for st in out.iter_mut().filter(|st| st.action == "delete" || st.action == "detach") {
+        let (Some(c), Some(t)) = (category(&st.table), map.table(&st.table)) else { continue };
+        let why = match st.action.as_str() {
+            "delete" => st.why.clone(),
+            _ => format!("{} stay as they are, linked to the person", rows(t)),
+        };
+        *st = keep(
+            step(&st.table, "keep", st.filter.clone(), &format!("restricted for a legal claim (category {c}): {why}")),
+            &[] as &[&str],
+            GROUND_RESTRICTED,
+            Some(UNTIL_LIFTED.into()),
+        );
+    }
+    // The parent rows to keep, table by table: those the kept rows below them link to.
+    let mut parents: Vec<(String, Vec<String>, String)> = Vec::new();
+    for (table, _) in held {
+        let (Some(path), Some(scope)) = (map.path(table), map.scope(table)) else { continue };
+        let mut below = scope.filter;
+        for pair in path.windows(2).filter(|pair| !pair[1].root) {
+            let (child, parent) = (pair[0], pair[1]);
+            let Some(link) = &child.link else { break };
+            let kept = format!("{} IN (SELECT {} FROM {} WHERE {below})", parent.key, link.column, child.sql_name());
+            let above_root = parent.link.as_ref().and_then(|l| map.table(&l.parent)).is_some_and(|t| t.root);
+            let why = match above_root {
+                true => format!("the {} record the held data belong to", words(&parent.name)),
+                false => format!("{} the held {} belong to", rows(parent), rows(child)),
+            };
+            match parents.iter_mut().find(|(t, _, _)| *t == parent.name) {
+                Some((_, conditions, _)) => conditions.push(kept.clone()),
+                None => parents.push((parent.name.clone(), vec![kept.clone()], why)),
             }
+            below = kept;
+        }
+    }
+    for (table, conditions, why) in parents {
+        let kept = conditions.join(" OR ");
+        // Each step that deletes or unlinks the table's rows splits in two: its rows with held
+        // rows under them stay as they are, still linked (a step before it), the others go as
+        // planned. From the last, so that the positions hold.
+        let at: Vec<usize> = (0..out.len())
+            .filter(|&i| out[i].table == table && (out[i].action == "delete" || out[i].action == "detach"))
+            .collect();
+        for i in at.into_iter().rev() {
+            let filter = out[i].filter.clone();
+            out[i].filter = format!("{filter} AND NOT ({kept})");
+            let stays = step(&table, "keep", format!("{filter} AND ({kept})"), &why);
+            out.insert(i, keep(stays, &[] as &[&str], GROUND_RESTRICTED, Some(UNTIL_LIFTED.into())));
         }
     }
     let Some(root) = map.root() else { return };
-    parents.push((
-        root.name.clone(),
-        format!("the {} record the held data belong to, without name and address", words(&root.name)),
-    ));
-    for (table, why) in parents {
-        for st in out.iter_mut().filter(|st| st.table == table && st.action == "delete") {
-            if table == root.name {
-                st.action = "detach".into();
-                st.fields = root.erase.identity_fields.clone();
-            } else {
-                st.action = "keep".into();
-            }
-            st.ground = Some(GROUND_RESTRICTED.into());
-            st.until = Some(UNTIL_LIFTED.into());
-            st.why = why.clone();
-        }
+    let why = format!("the {} record the held data belong to, without name and address", words(&root.name));
+    for st in out.iter_mut().filter(|st| st.table == root.name && st.action == "delete") {
+        st.action = "detach".into();
+        st.fields = root.erase.identity_fields.clone();
+        st.ground = Some(GROUND_RESTRICTED.into());
+        st.until = Some(UNTIL_LIFTED.into());
+        st.why = why.clone();
     }
 }

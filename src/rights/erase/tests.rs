@@ -213,3 +213,49 @@ fn the_counted_plan_matches_the_full_plan_for_every_fixture_person() {
         }
     }
 }
+
+/// A legal-claims restriction keeps the held rows as they are, linked, even those the plan would
+/// otherwise keep unlinked (receipts under the fiscal hold), with the rows they hang from; a
+/// parent row with no held row under it is erased as usual.
+#[test]
+fn a_legal_claims_hold_keeps_held_rows_linked_and_only_the_parents_they_hang_from() {
+    let store = store();
+    store
+        .conn
+        .execute_batch(
+            "INSERT INTO membership VALUES (11, 1, '10.0.0.3');
+             INSERT INTO member VALUES (3, 'Lot Smit', 'Ede');
+             INSERT INTO membership VALUES (30, 3, '10.0.0.4');
+             PRAGMA foreign_keys = OFF;
+             INSERT INTO request (id, year, seq, kind, subject_kind, person_id, subject_pseudonym, channel, received_on, due_on, state, created_at)
+             VALUES ('DSR-2026-0001', 2026, 1, 'restrict', 'email', 1, 'p', 'email', '2026-10-01', '2026-11-01', 'completed', '2026-10-01T00:00:00Z'),
+                    ('DSR-2026-0002', 2026, 2, 'restrict', 'email', 3, 'q', 'email', '2026-10-01', '2026-11-01', 'completed', '2026-10-01T00:00:00Z');
+             INSERT INTO restriction (person_id, request_id, ground, category, started_at)
+             VALUES (1, 'DSR-2026-0001', 'legal-claims', 'receipts', '2026-10-01T00:00:00Z'),
+                    (3, 'DSR-2026-0002', 'legal-claims', 'logs', '2026-10-01T00:00:00Z');
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+    let s = Subject { person_id: 1, customer_id: None };
+    let first = plan(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    let receipts: Vec<_> = first.steps.iter().filter(|s| s.table == "receipt").collect();
+    assert!(!receipts.is_empty());
+    assert!(
+        receipts.iter().all(|s| s.action == "keep"
+            && s.fields.is_empty()
+            && s.until.as_deref() == Some("until the restriction is lifted")
+            && s.why == "restricted for a legal claim (category receipts): receipt rows stay as they are, linked to the person"),
+        "{receipts:?}"
+    );
+    apply(&store.conn, &s, &first).unwrap();
+    let q = |sql: &str| store.conn.query_row(sql, [], |r| r.get::<_, String>(0)).unwrap();
+    assert_eq!(q("SELECT group_concat(id || ':' || ifnull(membership_id, '-')) FROM receipt"), "100:10,101:10,200:20");
+    assert_eq!(q("SELECT group_concat(id) FROM membership"), "10,20,30", "the membership without receipts went");
+    assert_eq!(q("SELECT ifnull(full_name, '-') FROM member WHERE id = 1"), "-");
+    // A held category the person has no rows of keeps nothing of theirs but the bare person row.
+    let s = Subject { person_id: 3, customer_id: None };
+    let second = plan(&store.conn, &s, "2026-11-01T00:00:00Z").unwrap();
+    apply(&store.conn, &s, &second).unwrap();
+    assert_eq!(q("SELECT group_concat(id) FROM membership"), "10,20");
+    assert_eq!(q("SELECT ifnull(full_name, '-') || ' ' || town FROM member WHERE id = 3"), "- Ede");
+}

@@ -349,6 +349,22 @@ fn erased_back(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::
         return Ok(());
     }
     let keys = Keys::load(conn)?;
+    // The rows of the root that an erasure deleted, back by their source key.
+    let mut back = 0;
+    map.root_records(conn, None, |_, value| {
+        back +=
+            i64::from(erased.contains(&crate::check::suppression_hash(&keys, crate::store::personal::RECORD, &value)));
+    })?;
+    if let (Some(root), true) = (map.root(), back > 0) {
+        out.push(finding(
+            "erased-back",
+            &root.name,
+            root.import.key.as_deref().unwrap_or(&root.key),
+            back,
+            "rows of people who were erased are in the data again",
+            "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --replay`)",
+        ));
+    }
     for t in &map.tables {
         for id in &t.identifier {
             let Some(kind) = id.kind.suppression_kind() else { continue };

@@ -201,7 +201,7 @@ impl Code {
         use rusqlite::ErrorCode as C;
         // A trigger of a company's database refused the change (dsr's own triggers never do):
         // the database does not allow what the data map says (exit 11).
-        if refused_by_trigger(e) || missing_table_or_column(e) {
+        if refused_by_trigger(e) || refused_by_foreign_key(e) || missing_table_or_column(e) {
             return Some(Code::NotAStore);
         }
         match e.sqlite_error_code()? {
@@ -286,6 +286,12 @@ pub fn undefined_on_postgres(e: &postgres::Error) -> bool {
 /// Whether SQLite says a trigger refused the statement (`RAISE(ABORT, ...)` and the like).
 pub fn refused_by_trigger(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER)
+}
+
+/// A foreign key refused a right's change: a table the data map does not name (or places in
+/// another database) still refers to the rows (dsr's own steps go children first).
+pub fn refused_by_foreign_key(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
 }
 
 #[cfg(test)]

@@ -332,6 +332,27 @@ fn a_company_database_whose_trigger_refuses_the_erasure_is_reported_and_nothing_
 }
 
 #[test]
+fn a_table_the_map_does_not_name_that_refers_to_erased_rows_is_reported_and_nothing_is_done() {
+    let env = shop();
+    let id = env.verified("erase", &["--email", SANNE]);
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch(
+        "CREATE TABLE loyalty_card (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer (id));
+         INSERT INTO loyalty_card SELECT 1, id FROM customer WHERE person_id = 1;",
+    )
+    .unwrap();
+    let out = env.run(&["-q", "erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    let err = stderr(&out);
+    assert!(err.contains("a foreign key refused the change") && err.contains("dsr register apply FILE"), "{err}");
+    assert!(!err.contains("Error code"), "{err}");
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 1);
+    let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert_eq!(state, "verified");
+}
+
+#[test]
 fn import_loads_into_the_company_database() {
     let env = shop();
     std::fs::write(
@@ -357,6 +378,78 @@ fn import_loads_into_the_company_database() {
         0,
         "dsr's store has no such table"
     );
+}
+
+/// A table of dsr's store under a parent in the company's database (the shop's customers): no
+/// foreign key can cross the two files, so the import checks the link itself. A row whose
+/// parent is not there (an erased person's, a wrong key) is refused, naming the column.
+#[test]
+fn import_refuses_a_row_whose_parent_in_the_company_database_is_gone() {
+    let env = Env::with_fixture("webshop");
+    std::fs::rename(&env.db, env.path("shop.sqlite")).unwrap();
+    // The reviews move to dsr's store: the shop's file keeps everything else.
+    let shop = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    let (header, rows) = {
+        let mut stmt = shop.prepare("SELECT * FROM product_review ORDER BY id").unwrap();
+        let header = stmt.column_names().join(",");
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cells: Vec<String> = (0..n)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i).map(|v| match v {
+                            rusqlite::types::Value::Integer(n) => n.to_string(),
+                            rusqlite::types::Value::Text(t) => format!("\"{}\"", t.replace('"', "\"\"")),
+                            _ => String::new(),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                Ok(cells.join(","))
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        (header, rows)
+    };
+    shop.execute_batch("DROP TABLE product_review").unwrap();
+    drop(shop);
+    let text = std::fs::read_to_string(crate::support::fixture_dir("webshop").join("company.toml")).unwrap();
+    let mut file: toml::Table = text.parse().unwrap();
+    let mut db = toml::Table::new();
+    db.insert("name".into(), "shop".into());
+    db.insert("path".into(), "shop.sqlite".into());
+    file.insert("database".into(), toml::Value::Array(vec![toml::Value::Table(db)]));
+    for t in file["table"].as_array_mut().unwrap() {
+        let t = t.as_table_mut().unwrap();
+        if t["name"].as_str() != Some("product_review") {
+            t.insert("database".into(), "shop".into());
+            t.remove("column");
+        }
+    }
+    std::fs::write(env.path("company.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(env.path("reviews.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let (v, code): (Value, i32) = env.json(&["import", "product_review", "reviews.csv"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["added"], rows.len(), "{v}");
+    let stray =
+        rows[0].split_once(',').map(|(_, rest)| format!("999,999999{}", &rest[rest.find(',').unwrap()..])).unwrap();
+    std::fs::write(env.path("stray.csv"), format!("{header}\n{stray}\n")).unwrap();
+    let out = env.run(&["import", "product_review", "stray.csv"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    assert!(stderr(&out).contains("line 2: customer_id: no customer row has this key"), "{}", stderr(&out));
+    // Sanne erased (her review in dsr's store, her customer row in the shop's file): the next
+    // copy from the shop does not bring her review back.
+    let id = env.verified("erase", &["--email", SANNE]);
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let left = env.count("SELECT count(*) FROM product_review");
+    assert_eq!(left, rows.len() as i64 - 1);
+    let (v, code): (Value, i32) = env.json(&["import", "product_review", "reviews.csv"]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(v["import"]["refused"], 1, "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM product_review"), left);
 }
 
 #[test]

@@ -39,21 +39,34 @@ impl Suppressed {
         Ok(Suppressed { erased, objected })
     }
 
-    pub(super) fn check(&self, keys: &Keys, plan: &Plan, row: &[Value]) -> Option<Verdict> {
+    /// The verdict on a row: its identifiers, and for a row of the data map's root (`root` names
+    /// that table), its source key (an erased person's row goes on the list by it).
+    pub(super) fn check(&self, keys: &Keys, plan: &Plan, row: &[Value], root: Option<&str>) -> Option<Verdict> {
         if self.erased.is_empty() && self.objected.is_empty() {
             return None;
+        }
+        let erased = |i: usize, hash: &str| {
+            let (at, request) = self.erased.get(hash)?;
+            Some(Verdict::Erased(format!(
+                "{}: this person was erased on {}{}; the row was not loaded (the suppression list keeps them out)",
+                plan.columns[i],
+                &at[..at.len().min(10)],
+                request.as_deref().map(|r| format!(", request {r}")).unwrap_or_default()
+            )))
+        };
+        if let (Some(table), Some(key)) = (root, text_of(&row[plan.key])) {
+            let value = crate::store::personal::record_value(table, &key);
+            let hash = crate::check::suppression_hash(keys, crate::store::personal::RECORD, &value);
+            if let Some(verdict) = erased(plan.key, &hash) {
+                return Some(verdict);
+            }
         }
         let mut unsubscribed = false;
         for &(i, kind) in &plan.remembered {
             let Value::Text(v) = &row[i] else { continue };
             let hash = crate::check::suppression_hash(keys, kind, v);
-            if let Some((at, request)) = self.erased.get(&hash) {
-                return Some(Verdict::Erased(format!(
-                    "{}: this person was erased on {}{}; the row was not loaded (the suppression list keeps them out)",
-                    plan.columns[i],
-                    &at[..at.len().min(10)],
-                    request.as_deref().map(|r| format!(", request {r}")).unwrap_or_default()
-                )));
+            if let Some(verdict) = erased(i, &hash) {
+                return Some(verdict);
             }
             unsubscribed |= self.objected.contains(&hash);
         }

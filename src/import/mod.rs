@@ -113,6 +113,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         suppressed: Suppressed::load(conn)?,
         rectified: Rectified::load(conn, &table.name)?,
         keep_off: keep_off_statements(conn, &map, &table, &plan.columns[plan.key])?,
+        parent: cross_database_parent(&map, &table, &plan),
         clock,
     };
     match conn.sqlite() {
@@ -186,6 +187,8 @@ struct Run<'a> {
     /// stopped, Art. 21(3)): the start of the statement that turns it off for the rows written
     /// whose person objected, completed by the rows' keys.
     keep_off: Vec<String>,
+    /// A link to a parent in another database: checked row by row ([`cross_database_parent`]).
+    parent: Option<(usize, String, String)>,
     clock: &'a Clock,
 }
 
@@ -306,8 +309,22 @@ impl Run<'_> {
                 )?;
                 continue;
             }
+            // A link to a row of another database cannot be a foreign key: checked here, so that
+            // a copy of an erased person's rows (whose parent went) stays out.
+            if let Some((i, sql, parent)) = &self.parent {
+                if row[*i] != Value::Null && sink.db().first(sql, &[row[*i].clone()], |_| Ok(()))?.is_none() {
+                    refuse(
+                        &mut summary,
+                        format!(
+                            "{}: no {parent} row has this key (erased, or not loaded yet); the row was not loaded",
+                            plan.columns[*i]
+                        ),
+                    )?;
+                    continue;
+                }
+            }
             // The suppression list: an erased person stays out; an objection keeps opt-ins off.
-            match self.suppressed.check(&self.keys, plan, &row) {
+            match self.suppressed.check(&self.keys, plan, &row, table.root.then_some(table.name.as_str())) {
                 Some(Verdict::Erased(why)) => {
                     refuse(&mut summary, why)?;
                     continue;
@@ -440,4 +457,21 @@ enum Outcome {
     Changed(String),
     Conflict(String),
     Refused(String),
+}
+
+/// For a table whose link names a parent in another database (a company database's table under
+/// the store's, or the other way round), where no foreign key can hold: the link column's index
+/// in the file's columns, the statement that finds the parent row, and the parent's name.
+fn cross_database_parent(
+    map: &DataMap,
+    table: &crate::map::table::Table,
+    plan: &columns::Plan,
+) -> Option<(usize, String, String)> {
+    let link = table.link.as_ref()?;
+    let parent = map.table(&link.parent)?;
+    if parent.database == table.database {
+        return None;
+    }
+    let i = plan.columns.iter().position(|c| *c == link.column)?;
+    Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", parent.sql_name(), parent.key), parent.name.clone()))
 }

@@ -131,6 +131,12 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
         rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("FOREIGN KEY") => {
             "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
         }
+        rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("NOT NULL constraint failed: ") => {
+            let column = m.rsplit('.').next().unwrap_or_default();
+            format!(
+                "{column}: no value, and the table needs one (NOT NULL); a new row needs every such column in the file"
+            )
+        }
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
         other => other.to_string(),
     }
@@ -286,6 +292,10 @@ fn db_reason(e: &anyhow::Error) -> String {
         Some(d) if *d.code() == postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
             "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
         }
+        Some(d) if *d.code() == postgres::error::SqlState::NOT_NULL_VIOLATION => format!(
+            "{}: no value, and the table needs one (NOT NULL); a new row needs every such column in the file",
+            d.column().unwrap_or("a column")
+        ),
         Some(d) => d.message().to_owned(),
         None => format!("{e:#}"),
     }

@@ -96,6 +96,14 @@ fn step(table: &str, action: &str, filter: String, why: &str) -> Step {
     }
 }
 
+/// Whether the plan deletes the person's row of the data map's root (not kept without name and
+/// address under a restriction or for a consent).
+fn deletes_root(conn: &dyn Db, plan: &Plan) -> anyhow::Result<bool> {
+    let map = DataMap::load(conn)?;
+    let Some(root) = map.root() else { return Ok(false) };
+    Ok(plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0))
+}
+
 fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<String>) -> Step {
     s.fields = fields.iter().map(|f| f.as_ref().to_owned()).collect();
     s.ground = Some(ground.into());

@@ -340,3 +340,29 @@ pub fn suppress(
     }
     Ok(out)
 }
+
+/// Put an erased person's row of the data map's root on the suppression list (kind `record`, a
+/// keyed hash of its table and source key), for the copies from a source that carry no
+/// identifier: an import of it is refused. Only for a row the erasure deletes (one it keeps,
+/// without name and address, stays the person's).
+pub fn suppress_record(
+    conn: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    request: Option<&str>,
+    s: &Subject,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let mut values = Vec::new();
+    DataMap::load(conn)?.root_records(conn, Some(s.person_id), |_, value| values.push(value))?;
+    let mut out = Vec::new();
+    for value in values {
+        let kind = crate::store::personal::RECORD;
+        let hash = suppression_hash(keys, kind, &value);
+        conn.run(
+            "INSERT INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, 'erased', ?3, ?4) ON CONFLICT DO NOTHING",
+            &vals![hash, kind, request, clock.timestamp()]?,
+        )?;
+        out.push((kind.to_owned(), hash));
+    }
+    Ok(out)
+}

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the open requests by their deadline", include_str!("migrations/0017_open_requests_by_deadline.sql")),
     ("indexes and the erasure tally of the accountability report", include_str!("migrations/0018_report.sql")),
     ("requests the officer must review first", include_str!("migrations/0019_needs_review.sql")),
+    ("an erased person's root row on the suppression list", include_str!("migrations/0020_suppression_record.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.
@@ -49,6 +50,10 @@ const DATA_MAP: usize = 10;
 /// The migration that lets a request need the officer's review (its kind `unclear`, its state
 /// `needs-review`): the request table's checks are widened before its file runs.
 const NEEDS_REVIEW: usize = 19;
+
+/// The migration that lets the suppression list hold an erased person's root row (kind
+/// `record`): the suppression table's check is widened before its file runs.
+const SUPPRESSION_RECORD: usize = 20;
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {
@@ -88,7 +93,11 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
         .map_err(|e| super::classify(&store.path, e))?;
     for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(from) {
         if i + 1 == NEEDS_REVIEW {
-            widen_request_checks(&tx).context("migration 19: the request table's checks")?;
+            widen_checks(&tx, "request", &REQUEST_CHECKS).context("migration 19: the request table's checks")?;
+        }
+        if i + 1 == SUPPRESSION_RECORD {
+            widen_checks(&tx, "suppression", &SUPPRESSION_CHECKS)
+                .context("migration 20: the suppression table's check")?;
         }
         tx.execute_batch(sql).with_context(|| format!("migration {} ({name}) failed", i + 1))?;
         if i + 1 == DATA_MAP && from > 0 {
@@ -112,22 +121,26 @@ const REQUEST_CHECKS: [(&str, &str); 2] = [
     ),
 ];
 
-/// Widen the request table's checks of kind and state in its stored definition, inside the
-/// migrations' transaction. Every row valid before is valid after, so no row is rewritten: this
+/// The check of the suppression table's kinds, as `schema.sql` wrote it and as migration 20 widens it.
+const SUPPRESSION_CHECKS: [(&str, &str); 1] =
+    [("CHECK (kind IN ('email', 'phone', 'customer'))", "CHECK (kind IN ('email', 'phone', 'customer', 'record'))")];
+
+/// Widen a table's checks in its stored definition (migration 19: the request table's kind and
+/// state; 20: the suppression table's kind), inside the migrations' transaction. Every row valid before is valid after, so no row is rewritten: this
 /// is the procedure sqlite.org gives for such a change (lang_altertable.html, section 7:
 /// `writable_schema`, then a new schema version so that every connection reads the definition
 /// again). A definition already widened is left; one that is neither is refused, naming why.
-fn widen_request_checks(tx: &rusqlite::Transaction<'_>) -> anyhow::Result<()> {
+fn widen_checks(tx: &rusqlite::Transaction<'_>, table: &str, checks: &[(&str, &str)]) -> anyhow::Result<()> {
     let sql: String =
-        tx.query_row("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'request'", [], |r| r.get(0))?;
+        tx.query_row("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))?;
     let mut widened = sql.clone();
-    for (old, new) in REQUEST_CHECKS {
+    for &(old, new) in checks {
         if widened.contains(new) {
             continue;
         }
         anyhow::ensure!(
             widened.contains(old),
-            "the request table's definition lacks `{old}`: it was changed outside dsr"
+            "the {table} table's definition lacks `{old}`: it was changed outside dsr"
         );
         widened = widened.replacen(old, new, 1);
     }
@@ -136,10 +149,11 @@ fn widen_request_checks(tx: &rusqlite::Transaction<'_>) -> anyhow::Result<()> {
     }
     let version: i64 = tx.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
     tx.pragma_update(None, "writable_schema", true)?;
-    let changed = tx.execute("UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = 'request'", [&widened]);
+    let changed =
+        tx.execute("UPDATE sqlite_schema SET sql = ?1 WHERE type = 'table' AND name = ?2", [widened.as_str(), table]);
     tx.pragma_update(None, "schema_version", version + 1)?;
     tx.pragma_update(None, "writable_schema", false)?;
-    anyhow::ensure!(changed? == 1, "the request table's definition was not found");
+    anyhow::ensure!(changed? == 1, "the {table} table's definition was not found");
     Ok(())
 }
 
@@ -189,10 +203,24 @@ mod tests {
         let before: String =
             store.conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'request'", [], |r| r.get(0)).unwrap();
         let tx = store.conn.transaction().unwrap();
-        widen_request_checks(&tx).unwrap();
+        widen_checks(&tx, "request", &REQUEST_CHECKS).unwrap();
         tx.commit().unwrap();
         let after: String =
             store.conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'request'", [], |r| r.get(0)).unwrap();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn migration_20_lets_the_suppression_list_hold_a_record() {
+        let store = Store::in_memory().unwrap();
+        let insert = |kind: &str| {
+            store.conn.execute(
+                "INSERT INTO suppression (hash, kind, reason, added_at) VALUES (?1, ?1, 'erased', 't')",
+                [kind],
+            )
+        };
+        insert("record").unwrap();
+        insert("email").unwrap();
+        assert!(insert("anything").is_err(), "other kinds are still refused");
     }
 }

@@ -19,6 +19,7 @@ mod rights;
 mod erasure;
 // What answers, letters, reviews and the suppression list read beyond a person's rows.
 mod answers;
+pub use answers::{record_value, RECORD};
 // Tables made from declarations, and what the store's schema says.
 mod schema;
 // One person: found by an identifier, named, mailed, and anchored for dsr's records.

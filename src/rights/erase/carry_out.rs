@@ -17,7 +17,7 @@ use crate::notify;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Request};
-use crate::rights::object::suppress;
+use crate::rights::object::{suppress, suppress_record};
 use crate::subject::Subject;
 
 /// One line of the erasure journal beside the store: keyed hashes only, for `--replay`.
@@ -119,7 +119,10 @@ fn carry(
     if tasks > 0 {
         crate::tasks::hold_letters(tx, &req.id)?;
     }
-    let hashes = suppress(tx, clock, keys, Some(&req.id), s, "erased")?;
+    let mut hashes = suppress(tx, clock, keys, Some(&req.id), s, "erased")?;
+    if super::deletes_root(tx, plan)? {
+        hashes.extend(suppress_record(tx, clock, keys, Some(&req.id), s)?);
+    }
     let done = super::apply(tx, s, plan)?;
     let summary: Vec<_> = plan
         .steps

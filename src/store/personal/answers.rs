@@ -204,13 +204,39 @@ impl DataMap {
         Ok(out)
     }
 
+    /// Each row of the root (with `person`, only that person's), as (person id, the value under
+    /// which it goes on the suppression list once erased: kind [`RECORD`], `TABLE:KEY`, KEY its
+    /// source key, the root's `[table.import] key`, else its key). A copy from a source that
+    /// carries no identifier (an export of the people table) is known by it.
+    pub fn root_records(
+        &self,
+        conn: &dyn crate::store::db::Db,
+        person: Option<i64>,
+        mut f: impl FnMut(i64, String),
+    ) -> anyhow::Result<()> {
+        let Some(root) = self.root() else { return Ok(()) };
+        let column = root.import.key.as_deref().unwrap_or(&root.key);
+        let (filter, params) = match person {
+            Some(p) => (format!("{} = ?1", root.key), vec![p.into()]),
+            None => (format!("{column} IS NOT NULL"), Vec::new()),
+        };
+        let sql = format!("SELECT {}, CAST({column} AS TEXT) FROM {} WHERE {filter}", root.key, root.sql_name());
+        conn.each(&sql, &params, &mut |r| {
+            if let (Some(p), Some(key)) = (r.get::<Option<i64>>(0)?, r.get::<Option<String>>(1)?) {
+                f(p, record_value(&root.name, &key));
+            }
+            Ok(())
+        })
+    }
+
     /// Every remembered identifier in the store: (person, kind, value), for a replay after a
-    /// restore.
+    /// restore; the root's rows among them (kind [`RECORD`]).
     pub fn all_remembered_identifiers(
         &self,
         conn: &dyn crate::store::db::Db,
         mut f: impl FnMut(i64, &'static str, String),
     ) -> anyhow::Result<()> {
+        self.root_records(conn, None, |person, value| f(person, RECORD, value))?;
         for t in &self.tables {
             let Some(person) = self.person_of(&t.name) else { continue };
             for id in &t.identifier {
@@ -227,4 +253,12 @@ impl DataMap {
         }
         Ok(())
     }
+}
+
+/// The suppression list's kind for an erased person's root row (migration 20).
+pub const RECORD: &str = "record";
+
+/// What is hashed for a root row on the suppression list: its table and its source key.
+pub fn record_value(table: &str, key: &str) -> String {
+    format!("{table}:{key}")
 }

@@ -9,7 +9,8 @@ use crate::store::db::{text, Db, Dialect};
 
 /// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
 /// the declared key column as primary key (an integer one is SQLite's rowid), a foreign key for
-/// the link to the parent's key and for every `references` column, and an index on the link, on
+/// the link to the parent's key and for every `references` column (a parent in the same
+/// database), and an index on the link, on
 /// every `references` column and on every identifier column (a unique or key column has its own).
 pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
     let key_of = |name: &str| map.table(name).map_or("id", |t| t.key.as_str()).to_owned();
@@ -39,7 +40,10 @@ pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
                 indexed.push(&c.name);
             }
         }
-        if let Some(parent) = parent {
+        // A foreign key cannot name a table of another database (a company database's): such a
+        // link is checked by the import and followed by the rights without one.
+        let same_database = |p: &str| map.table(p).is_none_or(|p| p.database == table.database);
+        if let Some(parent) = parent.filter(|p| same_database(p)) {
             def.push_str(&format!(" REFERENCES {parent} ({})", key_of(parent)));
         }
         columns.push(def);

@@ -19,6 +19,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("migrations/0004_report.sql")),
     // SQLite's migration 19: requests the officer must review first.
     (5, include_str!("migrations/0005_needs_review.sql")),
+    // SQLite's migration 20: an erased person's root row on the suppression list.
+    (6, include_str!("migrations/0006_suppression_record.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -361,7 +361,7 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (19, 5),
+            (20, 6),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
     }

@@ -294,6 +294,35 @@ fn an_erased_person_s_row_of_the_people_table_is_refused_by_its_key() {
     assert_eq!(env.count(&format!("SELECT count(*) FROM person WHERE id = {sanne}")), 0);
 }
 
+/// A quote opened and never closed would read the rest of the file into one field: that row
+/// does not read, so `--delete-missing` removes nothing; and with CRLF line ends a bad row is
+/// named by its own line.
+#[test]
+fn a_quote_never_closed_removes_nothing_and_crlf_lines_are_counted_right() {
+    let env = Env::with_fixture("webshop");
+    let before = env.count("SELECT count(*) FROM delivery_address");
+    let text = dump(&env, "delivery_address", "id,city");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let (id, city) = lines[3].split_once(',').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
+    lines[3] = format!("{id},\"{city}");
+    let file = write(&env, "open.csv", &(lines.join("\n") + "\n"));
+    let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert!(p.iter().any(|(line, _, why)| *line == 4 && why.contains("never closed")), "{p:#?}");
+    assert_eq!(v["import"]["removed"], 0, "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address"), before);
+    // CRLF: the row with a tab in its city is line 4, as in an editor.
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[3] = format!("{id},Utr\techt");
+    let file = write(&env, "crlf.csv", &(lines.join("\r\n") + "\r\n"));
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].0, 4, "{p:#?}");
+}
+
 #[test]
 fn an_objected_person_keeps_the_newsletter_off() {
     let env = Env::with_fixture("webshop");

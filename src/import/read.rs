@@ -15,16 +15,95 @@ pub(super) struct Record {
     pub(super) fields: Result<Vec<Option<String>>, String>,
 }
 
-/// A reader that hashes what passes through it (the audit entry names the file by its SHA-256).
+/// A reader that hashes what passes through it (the audit entry names the file by its SHA-256),
+/// and for CSV keeps what the parser does not say right: the line a record starts on (the
+/// parser's count is one short in a file with CRLF line ends) and whether the file ends inside a
+/// quoted field (the parser ends the record there, with the rest of the file in one field).
 pub(super) struct Hashing<R> {
     inner: R,
     hash: Sha256,
     read: u64,
+    /// The offsets of the line ends read ahead of the records passed.
+    newlines: std::collections::VecDeque<u64>,
+    lines_passed: u64,
+    quote: Quote,
+    eof: bool,
+    /// Whether the lines and the quoting are kept (CSV; JSON Lines counts its own lines).
+    csv: bool,
+}
+
+/// Where CSV's quoting stands after the bytes read (RFC 4180, as the parser reads it).
+#[derive(Clone, Copy, PartialEq)]
+enum Quote {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: it closes the field, or a second one makes a literal quote.
+    ClosingQuote,
+}
+
+impl Quote {
+    fn next(self, b: u8) -> Quote {
+        match (self, b) {
+            (Quote::Quoted, b'"') => Quote::ClosingQuote,
+            (Quote::Quoted, _) => Quote::Quoted,
+            (Quote::ClosingQuote, b'"') => Quote::Quoted,
+            (Quote::FieldStart, b'"') => Quote::Quoted,
+            (_, b',' | b'\n' | b'\r') => Quote::FieldStart,
+            _ => Quote::Unquoted,
+        }
+    }
+}
+
+impl Quote {
+    /// The state after `bytes`: a quoted field's text and an unquoted field's are skipped to the
+    /// next byte that can end them.
+    fn scan(mut self, mut bytes: &[u8]) -> Quote {
+        while let Some((&b, rest)) = bytes.split_first() {
+            let skip = match self {
+                Quote::Quoted => memchr::memchr(b'"', bytes),
+                Quote::Unquoted => memchr::memchr3(b',', b'\n', b'\r', bytes),
+                Quote::FieldStart | Quote::ClosingQuote => {
+                    self = self.next(b);
+                    bytes = rest;
+                    continue;
+                }
+            };
+            let Some(i) = skip else { return self };
+            self = self.next(bytes[i]);
+            bytes = &bytes[i + 1..];
+        }
+        self
+    }
 }
 
 impl<R: Read> Hashing<R> {
     pub(super) fn new(inner: R) -> Hashing<R> {
-        Hashing { inner, hash: Sha256::new(), read: 0 }
+        Hashing {
+            inner,
+            hash: Sha256::new(),
+            read: 0,
+            newlines: std::collections::VecDeque::new(),
+            lines_passed: 0,
+            quote: Quote::FieldStart,
+            eof: false,
+            csv: true,
+        }
+    }
+
+    /// The line of a CSV record that starts at `byte` (a line end at that very byte, the `\n` of
+    /// a `\r\n` the parser stopped before, is the previous line's).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.newlines.front().is_some_and(|&nl| nl <= byte) {
+            self.newlines.pop_front();
+            self.lines_passed += 1;
+        }
+        self.lines_passed + 1
+    }
+
+    /// Whether the whole file was read and it ends inside a quoted field.
+    fn ends_in_a_quote(&self) -> bool {
+        self.eof && self.quote == Quote::Quoted
     }
 }
 
@@ -32,6 +111,13 @@ impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
+        if self.csv {
+            for i in memchr::memchr_iter(b'\n', &buf[..n]) {
+                self.newlines.push_back(self.read + i as u64);
+            }
+            self.quote = self.quote.scan(&buf[..n]);
+        }
+        self.eof |= n == 0 && !buf.is_empty();
         self.read += n as u64;
         Ok(n)
     }
@@ -44,7 +130,7 @@ pub(super) enum Reader<R: Read> {
 }
 
 impl<R: Read> Reader<R> {
-    pub(super) fn new(source: Hashing<R>, format: Format, path: &Path) -> anyhow::Result<Reader<R>> {
+    pub(super) fn new(mut source: Hashing<R>, format: Format, path: &Path) -> anyhow::Result<Reader<R>> {
         let bad = |why: String| Error::invalid("import file", format!("{}: {why}", path.display()));
         match format {
             Format::Csv => {
@@ -61,6 +147,7 @@ impl<R: Read> Reader<R> {
                 Ok(Reader::Csv { reader, header, record: csv::ByteRecord::new() })
             }
             Format::JsonLines => {
+                source.csv = false;
                 let mut lines = BufReader::new(source);
                 let mut line = 0u64;
                 let mut text = String::new();
@@ -100,7 +187,7 @@ impl<R: Read> Reader<R> {
                 let ok = match reader.read_byte_record(record) {
                     Ok(ok) => ok,
                     Err(e) => {
-                        let line = e.position().map_or(0, |p| p.line());
+                        let line = e.position().map_or(0, |p| reader.get_mut().line_at(p.byte()));
                         if let csv::ErrorKind::Io(io) = e.kind() {
                             return Err(anyhow::anyhow!("reading the import file: {io}"));
                         }
@@ -110,7 +197,14 @@ impl<R: Read> Reader<R> {
                 if !ok {
                     return Ok(None);
                 }
-                let line = record.position().map_or(0, |p| p.line());
+                let byte = record.position().map_or(0, |p| p.byte());
+                let line = reader.get_mut().line_at(byte);
+                if reader.get_ref().ends_in_a_quote() {
+                    return Ok(Some(Record {
+                        line,
+                        fields: Err("a quoted field of this row is never closed (a \" opens it and the file ends inside it), so the rest of the file would be one field; close the quote and import again".into()),
+                    }));
+                }
                 if record.len() != header.len() {
                     return Ok(Some(Record {
                         line,
@@ -211,6 +305,40 @@ mod tests {
             assert_eq!(header, ["id", "name"], "{bytes:?}");
             assert_eq!(records.len(), 1);
             assert_eq!(records[0].fields.as_ref().unwrap(), &[Some("7".to_owned()), Some("Sanne".to_owned())]);
+        }
+    }
+
+    #[test]
+    fn a_record_s_line_is_right_with_crlf_and_lf_line_ends_and_a_field_over_two_lines() {
+        let lines = |bytes: &'static [u8]| records(bytes, Format::Csv).1.iter().map(|r| r.line).collect::<Vec<_>>();
+        assert_eq!(lines(b"id,city\r\n11,T\r\n21,E\r\n31,U\r\n"), [2, 3, 4]);
+        assert_eq!(lines(b"id,city\n11,T\n21,E\n31,U\n"), [2, 3, 4]);
+        assert_eq!(lines(b"id,city\r\n11,T\r\n21,\"a\r\nb\"\r\n31,U"), [2, 3, 5]);
+        assert_eq!(lines(b"id,city\n\n11,T\n"), [3]);
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_a_row_that_does_not_read() {
+        let (_, open) = records(b"id,city\n11,T\n21,\"Utrecht\n31,U\n", Format::Csv);
+        assert_eq!(open.len(), 2);
+        assert_eq!(open[1].line, 3);
+        assert!(open[1].fields.as_ref().unwrap_err().contains("never closed"));
+        // Closed, with a quote inside, and a quoted last field without a line end: all fine.
+        let (_, closed) = records(b"id,city\n11,\"T \"\"x\"\"\"\n21,\"E\"", Format::Csv);
+        assert_eq!(closed.len(), 2);
+        assert!(closed.iter().all(|r| r.fields.is_ok()));
+    }
+
+    #[test]
+    fn the_quote_scan_skips_to_the_same_state_as_byte_by_byte() {
+        let texts: [&[u8]; 6] =
+            [b"a,b\n", b"a,\"b", b"\"a\"\"b\",c\r\n", b"x\"y,\"z\"q\n\"", b"\"\"", b"\"a,\nb\"\"\""];
+        for t in texts {
+            for cut in 0..=t.len() {
+                let (a, b) = t.split_at(cut);
+                let bytewise = t.iter().fold(Quote::FieldStart, |q, &c| q.next(c));
+                assert!(Quote::FieldStart.scan(a).scan(b) == bytewise, "{t:?} cut at {cut}");
+            }
         }
     }
 }

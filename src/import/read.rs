@@ -26,7 +26,7 @@ pub(super) struct Hashing<R> {
     /// The offsets of the line ends read ahead of the records passed.
     newlines: std::collections::VecDeque<u64>,
     lines_passed: u64,
-    quote: Quote,
+    quote: Quoting,
     eof: bool,
     /// Whether the lines and the quoting are kept (CSV; JSON Lines counts its own lines).
     csv: bool,
@@ -34,36 +34,36 @@ pub(super) struct Hashing<R> {
 
 /// Where CSV's quoting stands after the bytes read (RFC 4180, as the parser reads it).
 #[derive(Clone, Copy, PartialEq)]
-enum Quote {
+enum Quoting {
     FieldStart,
     Unquoted,
     Quoted,
     /// A quote inside a quoted field: it closes the field, or a second one makes a literal quote.
-    ClosingQuote,
+    AfterQuote,
 }
 
-impl Quote {
-    fn next(self, b: u8) -> Quote {
+impl Quoting {
+    fn next(self, b: u8) -> Quoting {
         match (self, b) {
-            (Quote::Quoted, b'"') => Quote::ClosingQuote,
-            (Quote::Quoted, _) => Quote::Quoted,
-            (Quote::ClosingQuote, b'"') => Quote::Quoted,
-            (Quote::FieldStart, b'"') => Quote::Quoted,
-            (_, b',' | b'\n' | b'\r') => Quote::FieldStart,
-            _ => Quote::Unquoted,
+            (Quoting::Quoted, b'"') => Quoting::AfterQuote,
+            (Quoting::Quoted, _) => Quoting::Quoted,
+            (Quoting::AfterQuote, b'"') => Quoting::Quoted,
+            (Quoting::FieldStart, b'"') => Quoting::Quoted,
+            (_, b',' | b'\n' | b'\r') => Quoting::FieldStart,
+            _ => Quoting::Unquoted,
         }
     }
 }
 
-impl Quote {
+impl Quoting {
     /// The state after `bytes`: a quoted field's text and an unquoted field's are skipped to the
     /// next byte that can end them.
-    fn scan(mut self, mut bytes: &[u8]) -> Quote {
+    fn scan(mut self, mut bytes: &[u8]) -> Quoting {
         while let Some((&b, rest)) = bytes.split_first() {
             let skip = match self {
-                Quote::Quoted => memchr::memchr(b'"', bytes),
-                Quote::Unquoted => memchr::memchr3(b',', b'\n', b'\r', bytes),
-                Quote::FieldStart | Quote::ClosingQuote => {
+                Quoting::Quoted => memchr::memchr(b'"', bytes),
+                Quoting::Unquoted => memchr::memchr3(b',', b'\n', b'\r', bytes),
+                Quoting::FieldStart | Quoting::AfterQuote => {
                     self = self.next(b);
                     bytes = rest;
                     continue;
@@ -85,7 +85,7 @@ impl<R: Read> Hashing<R> {
             read: 0,
             newlines: std::collections::VecDeque::new(),
             lines_passed: 0,
-            quote: Quote::FieldStart,
+            quote: Quoting::FieldStart,
             eof: false,
             csv: true,
         }
@@ -103,7 +103,7 @@ impl<R: Read> Hashing<R> {
 
     /// Whether the whole file was read and it ends inside a quoted field.
     fn ends_in_a_quote(&self) -> bool {
-        self.eof && self.quote == Quote::Quoted
+        self.eof && self.quote == Quoting::Quoted
     }
 }
 
@@ -336,8 +336,8 @@ mod tests {
         for t in texts {
             for cut in 0..=t.len() {
                 let (a, b) = t.split_at(cut);
-                let bytewise = t.iter().fold(Quote::FieldStart, |q, &c| q.next(c));
-                assert!(Quote::FieldStart.scan(a).scan(b) == bytewise, "{t:?} cut at {cut}");
+                let bytewise = t.iter().fold(Quoting::FieldStart, |q, &c| q.next(c));
+                assert!(Quoting::FieldStart.scan(a).scan(b) == bytewise, "{t:?} cut at {cut}");
             }
         }
     }

@@ -213,7 +213,8 @@ pub struct Done {
     pub request: String,
     /// Tasks of the request still open.
     pub open: i64,
-    /// The request was completed by this acknowledgement (its answer delivered before).
+    /// The request was completed by this acknowledgement: its answer delivered before, or its
+    /// letter, held for the tasks, delivered now.
     pub completed: bool,
     /// Letters held for the tasks were released to the queue.
     pub letters_released: usize,

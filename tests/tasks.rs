@@ -80,8 +80,11 @@ fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
     assert_eq!(state(&env, &id), "verified");
     // The warehouse's sync script acknowledges from its file: the letter goes, the request completes.
     std::fs::write(env.path("acks.csv"), format!("task,ref\n{},wms batch 77\n", warehouse["task"])).unwrap();
-    let out = env.run(&["tasks", "done", "--file", "acks.csv"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let (v, code): (serde_json::Value, i32) = env.json(&["tasks", "done", "--file", "acks.csv"]);
+    assert_eq!(code, 0, "{v}");
+    // Its summary says what a sync script checks: the request is completed, its letter out.
+    let done = v["done"].as_array().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!((done[0]["completed"].as_bool(), done[0]["letters_released"].as_u64()), (Some(true), Some(1)), "{v}");
     assert_eq!(env.messages(&id).len(), 2, "the erasure letter is sent once both acknowledged");
     assert_eq!(state(&env, &id), "completed");
     assert!(open_tasks(&env, None).is_empty());

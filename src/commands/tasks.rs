@@ -80,15 +80,23 @@ pub fn list(db: &dyn Db, out: &Output, args: &TasksArgs) -> anyhow::Result<Code>
 }
 
 fn done_one(ctx: &mut Session, task: i64, reference: &str) -> anyhow::Result<tasks::Done> {
-    let done = tasks::acknowledge(ctx.conn, ctx.clock, task, reference)?;
+    let mut done = tasks::acknowledge(ctx.conn, ctx.clock, task, reference)?;
+    // A letter held for the tasks goes out now, and its delivery completes the request: the
+    // report says how the request stands after that, not before.
+    if done.letters_released > 0 {
+        super::flush(ctx.conn, ctx.clock, ctx.opened)?;
+        done.completed |= crate::request::load(ctx.conn, &done.request)?.state == "completed";
+    }
     let mut note = format!("Task {task} of {} acknowledged", done.request);
     if done.open > 0 {
         note.push_str(&format!("; {} more open", done.open));
     } else if done.completed {
         note.push_str("; the request is completed");
     }
-    if done.letters_released > 0 {
-        note.push_str("; its letter goes out now");
+    if done.letters_released > 0 && done.completed {
+        note.push_str("; its letter went out");
+    } else if done.letters_released > 0 {
+        note.push_str("; its letter is queued (`dsr mail list`)");
     }
     ctx.out.status(&format!("{note}."))?;
     Ok(done)

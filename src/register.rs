@@ -77,6 +77,8 @@ pub struct Category {
     pub source_en: String,
     pub source_nl: String,
     pub portable: bool,
+    /// Its data goes by mail only encrypted (`mail_encrypted`).
+    pub mail_encrypted: bool,
     pub tables: Vec<String>,
     pub purposes: Vec<String>,
 }
@@ -256,7 +258,8 @@ impl Register {
         )?;
         let mut categories = all(
             db,
-            "SELECT code, name_en, name_nl, description_en, description_nl, provenance, source_en, source_nl, portable
+            "SELECT code, name_en, name_nl, description_en, description_nl, provenance, source_en, source_nl, portable,
+                    mail_encrypted
              FROM category ORDER BY sort, code",
             &[],
             |r| {
@@ -270,6 +273,7 @@ impl Register {
                     source_en: r.get(6)?,
                     source_nl: r.get(7)?,
                     portable: r.get(8)?,
+                    mail_encrypted: r.get(9)?,
                     tables: Vec::new(),
                     purposes: Vec::new(),
                 })

@@ -173,6 +173,24 @@ fn viewing_or_writing_an_answer_completes_nothing() {
     assert_eq!(earlier.expect("the earlier request is listed")["delivery_channel"], "post");
 }
 
+/// What goes by mail only encrypted is the register's word (`mail_encrypted` on a category), not
+/// a category code: the webshop's payments (Mollie, Klarna) are, a category without the mark is
+/// not.
+#[test]
+fn an_archive_with_a_category_the_register_marks_mail_encrypted_is_encrypted() {
+    let env = Env::with_fixture("webshop");
+    let id = verified(&env, "access", &["--email", "sanne.dejong@example.nl"]);
+    let (v, code): (Value, i32) = env.json(&["access", &id, "--send"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["encrypted"], true, "the payments category is marked: {v}");
+    // Without the mark, the same person's answer goes in clear text.
+    env.sql().execute("UPDATE category SET mail_encrypted = 0", []).unwrap();
+    let id = verified(&env, "access", &["--email", "sanne.dejong@example.nl"]);
+    let (v, code): (Value, i32) = env.json(&["access", &id, "--send"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["encrypted"], false, "{v}");
+}
+
 #[test]
 fn delivered_needs_a_prepared_answer_and_a_reference() {
     let env = Env::with_fixture("virtio");

@@ -50,7 +50,7 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
     // Encrypted when asked, or when the archive holds data that must not travel in clear text.
     let mut passphrase = super::export::passphrase(crypt)?;
     let mut manifest = write(passphrase.as_ref())?;
-    let sensitive = deliver::sensitive(&manifest);
+    let sensitive = deliver::sensitive(&register, &manifest);
     if passphrase.is_none() && !sensitive.is_empty() {
         passphrase = super::export::passphrase(&CryptArgs { encrypt: true, passphrase_file: None })?;
         manifest = write(passphrase.as_ref())?;

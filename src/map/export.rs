@@ -64,6 +64,7 @@ pub fn export(conn: &dyn Db) -> anyhow::Result<Option<CompanyFile>> {
             source_en: c.source_en,
             source_nl: c.source_nl,
             portable: c.portable,
+            mail_encrypted: c.mail_encrypted,
             purposes: c.purposes,
         })
         .collect();

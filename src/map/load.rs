@@ -215,8 +215,8 @@ fn insert(tx: &dyn Db, f: &CompanyFile) -> anyhow::Result<()> {
     for (i, x) in f.category.iter().enumerate() {
         tx.run(
             "INSERT INTO category (code, name_en, name_nl, description_en, description_nl, provenance, source_en,
-                 source_nl, portable, sort)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 source_nl, portable, sort, mail_encrypted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             &vals![
                 x.code,
                 x.name_en,
@@ -227,7 +227,8 @@ fn insert(tx: &dyn Db, f: &CompanyFile) -> anyhow::Result<()> {
                 x.source_en,
                 x.source_nl,
                 x.portable,
-                (i as i64 + 1) * 10
+                (i as i64 + 1) * 10,
+                x.mail_encrypted
             ]?,
         )?;
         for p in &x.purposes {

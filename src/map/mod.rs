@@ -166,6 +166,10 @@ pub struct Category {
     pub source_en: String,
     pub source_nl: String,
     pub portable: bool,
+    /// Its data goes by mail only in an encrypted archive (payment data, job applications,
+    /// special categories of Art. 9).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mail_encrypted: bool,
     #[serde(default)]
     pub purposes: Vec<String>,
 }

@@ -18,13 +18,12 @@ use crate::{audit, mail};
 /// the 20-25 MiB most mail servers accept). A larger answer is handed over another way.
 pub const MAX_ATTACHMENT: u64 = 10 * 1024 * 1024;
 
-/// Categories whose data goes by mail only encrypted: payment data (IBAN, card digits) and job
-/// applications (CVs and letters may hold special categories of data, Art. 9).
-const ENCRYPTED_BY_MAIL: &[&str] = &["payment", "applications"];
-
-/// The categories of an archive that must not travel by mail in clear text.
-pub fn sensitive(manifest: &Manifest) -> Vec<String> {
-    manifest.categories.iter().filter(|c| ENCRYPTED_BY_MAIL.contains(&c.as_str())).cloned().collect()
+/// The categories of an archive that must not travel by mail in clear text: those the register
+/// marks `mail_encrypted` (payment data such as an IBAN or card digits, job applications whose
+/// letters may hold special categories of data, Art. 9).
+pub fn sensitive(register: &Register, manifest: &Manifest) -> Vec<String> {
+    let encrypted = |code: &str| register.categories.iter().any(|c| c.code == code && c.mail_encrypted);
+    manifest.categories.iter().filter(|c| encrypted(c)).cloned().collect()
 }
 
 /// A passphrase dsr made for the archive: the officer passes it on by phone.

@@ -21,6 +21,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (5, include_str!("migrations/0005_needs_review.sql")),
     // SQLite's migration 20: an erased person's root row on the suppression list.
     (6, include_str!("migrations/0006_suppression_record.sql")),
+    // SQLite's migration 21: categories whose data goes by mail only encrypted.
+    (7, include_str!("migrations/0007_category_mail_encrypted.sql")),
 ];
 
 /// The newest version this binary knows.

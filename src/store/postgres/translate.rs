@@ -361,7 +361,7 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (20, 6),
+            (21, 7),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
     }

@@ -387,11 +387,12 @@ fn every_table_and_column_of_a_new_sqlite_store_is_in_a_new_postgresql_store() {
             .unwrap()
             .map(Result::unwrap)
             .collect();
-        // SQLite's rowid, which dsr orders by, is a column on PostgreSQL.
+        // SQLite's rowid, which dsr orders by, is a column on PostgreSQL (made with the table: a
+        // column a later migration adds comes after it there).
         if store.conn.prepare(&format!("SELECT rowid FROM \"{t}\"")).is_ok() {
             sqlite.push("rowid".into());
         }
-        let pg: Vec<String> = c
+        let mut pg: Vec<String> = c
             .query(
                 "SELECT column_name::text FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position",
                 &[&s.name(), t],
@@ -400,6 +401,10 @@ fn every_table_and_column_of_a_new_sqlite_store_is_in_a_new_postgresql_store() {
             .iter()
             .map(|r| r.get(0))
             .collect();
+        if let Some(i) = pg.iter().position(|n| n == "rowid") {
+            let rowid = pg.remove(i);
+            pg.push(rowid);
+        }
         assert_eq!(sqlite, pg, "table {t}: a SQLite migration without its PostgreSQL counterpart?");
     }
 }
@@ -456,8 +461,20 @@ fn migrate_copies_a_store_whole_and_its_audit_trail_verifies_on_the_copy() {
         .map(Result::unwrap)
         .collect();
     for t in &tables {
+        // The columns in SQLite's order, its rowid last (a column a later migration added comes
+        // after the rowid column on PostgreSQL).
+        let mut columns: Vec<String> = sqlite
+            .prepare("SELECT '\"' || name || '\"' FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap()
+            .query_map([t], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        if sqlite.prepare(&format!("SELECT rowid FROM \"{t}\"")).is_ok() {
+            columns.push("rowid".into());
+        }
         let mut rows = Vec::new();
-        pg.each(&format!("SELECT * FROM {t}"), &[], &mut |r| {
+        pg.each(&format!("SELECT {} FROM {t}", columns.join(", ")), &[], &mut |r| {
             let mut fields = Vec::new();
             for i in 0.. {
                 match r.get::<Value>(i) {

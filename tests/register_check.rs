@@ -230,3 +230,40 @@ fn help_and_the_man_page_say_what_is_checked() {
     let page = std::fs::read_to_string(env.path("man/dsr-register-check.1")).unwrap();
     assert!(page.contains("plain identifiers only"), "{page}");
 }
+
+/// `init --register` and `register apply` list what `register check` lists, in one run: a problem
+/// of the register (a recipient without a name) and one of the map's columns (a retention rule on
+/// a missing column), in the order of their lines.
+#[test]
+fn init_and_apply_list_every_problem_check_lists_in_file_order() {
+    let text = fixture("virtio");
+    let bad = after(
+        &text,
+        "[[recipient]]\ncode = \"paypal\"\n",
+        "name = \"PayPal (Europe) S.à r.l. et Cie, S.C.A.\"",
+        "name = \" \"",
+    );
+    let bad = after(&bad, &table("server_log"), "counts_from = \"logged_at\"", "counts_from = \"logged_on\"");
+    let lines = |out: &Output| -> Vec<String> {
+        stderr(out)
+            .lines()
+            .filter(|l| l.contains(": line "))
+            .map(|l| l.split_once(": ").unwrap().1.to_owned())
+            .collect()
+    };
+    let checked = lines(&check(&bad));
+    assert_eq!(checked.len(), 2, "{checked:?}");
+    let at = |l: &String| l.split(':').nth(1).unwrap().trim().trim_start_matches("line ").parse::<usize>().unwrap();
+    assert!(at(&checked[0]) < at(&checked[1]), "in file order: {checked:?}");
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let out = env.run(&["init", "--register", "company.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(lines(&out), checked, "init lists the same problems");
+    assert!(!env.db.exists(), "nothing was written");
+    let env = Env::with_fixture("virtio");
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let out = env.run(&["register", "apply", "company.toml", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(lines(&out), checked, "apply lists the same problems");
+}

@@ -22,7 +22,13 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
             return Err(crate::error::Error::RequestState("store not replaced: the officer declined".into()).into());
         }
     }
-    let company = args.register.as_deref().map(read_company_file).transpose()?;
+    // With problems in the register, those of the map's tables and columns are listed too, as
+    // `register check` lists them (against a new store's tables).
+    let columns = |_: &CompanyFile, text: &str| -> anyhow::Result<Vec<crate::map::Problem>> {
+        let mut store = store::Store::in_memory()?;
+        Ok(crate::map::check_all(text, &mut store.conn, db)?.1)
+    };
+    let company = args.register.as_deref().map(|p| read_company_file(p, columns)).transpose()?;
     let fill = |s: &mut store::Store| match (fixture, &company) {
         (Some(f), _) => fixture::load(&mut s.conn, f, clock, args.register_only),
         (None, Some((path, text, file))) => load_company_file(&mut s.conn, &s.path, path, text, file),
@@ -100,10 +106,28 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
 }
 
 /// Read and check a company file before any store is made: every problem on a line of its own.
-pub(super) fn read_company_file(path: &Path) -> anyhow::Result<(&Path, String, CompanyFile)> {
+/// When the register has problems, `columns` gives those of the map's tables and columns, so
+/// that one run lists them all.
+pub(super) fn read_company_file(
+    path: &Path,
+    columns: impl FnOnce(&CompanyFile, &str) -> anyhow::Result<Vec<crate::map::Problem>>,
+) -> anyhow::Result<(&Path, String, CompanyFile)> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("register file", format!("cannot read {}: {e}", path.display())))?;
-    let mut file = CompanyFile::parse(&text).map_err(|problems| refused(path, &problems))?;
+    let (file, mut problems) = CompanyFile::parse_all(&text);
+    let mut file = match file {
+        Some(file) if problems.is_empty() => file,
+        Some(file) => {
+            for p in columns(&file, &text).unwrap_or_default() {
+                if !problems.iter().any(|q| q.key == p.key && q.what == p.what) {
+                    problems.push(p);
+                }
+            }
+            crate::map::locate(&text, &mut problems);
+            return Err(refused(path, &problems));
+        }
+        None => return Err(refused(path, &problems)),
+    };
     // The company's letter templates, beside the file (docs/letters.md).
     let mut problems = crate::letters::settings::read_into(file.letters.as_mut(), crate::fsutil::beside(path));
     if !problems.is_empty() {
@@ -164,7 +188,9 @@ fn on_postgres(databases: &[crate::map::Database]) -> Vec<crate::map::Problem> {
 }
 
 pub(super) fn refused(path: &Path, problems: &[crate::map::Problem]) -> anyhow::Error {
-    for p in problems {
+    let mut problems = problems.to_vec();
+    crate::map::in_file_order(&mut problems);
+    for p in &problems {
         // A stderr that cannot be written still ends in the refusal below.
         let _ = crate::output::stderr_line(&format!(
             "dsr: {}: {}",

@@ -86,7 +86,12 @@ pub fn apply(
     args: &RegisterApplyArgs,
 ) -> anyhow::Result<Code> {
     use sha2::{Digest, Sha256};
-    let (path, text, file) = super::init::read_company_file(&args.file)?;
+    let (path, text, file) =
+        // (With company databases, not attached yet, their tables are checked once they are.)
+        super::init::read_company_file(&args.file, |f, _| match f.database.is_empty() {
+            true => crate::map::check_against(f, ctx.conn),
+            false => Ok(Vec::new()),
+        })?;
     let sha256 = crate::keys::hex(&Sha256::digest(text.as_bytes()));
     let refused = |mut problems: Vec<crate::map::Problem>| {
         crate::map::locate(&text, &mut problems);
@@ -199,6 +204,7 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
         crate::map::locate(&text, &mut more);
         problems.extend(more);
     }
+    crate::map::in_file_order(&mut problems);
     let counts = file.as_ref().map(|f| {
         serde_json::json!({
             "tables": f.table.len(),

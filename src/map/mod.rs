@@ -279,6 +279,18 @@ impl CompanyFile {
         }
     }
 
+    /// [`parse`](Self::parse), keeping a file that reads with its problems, so that a caller can
+    /// add the problems of its tables and columns to the same list.
+    pub fn parse_all(text: &str) -> (Option<CompanyFile>, Vec<Problem>) {
+        let file = match CompanyFile::read(text) {
+            Ok(file) => file,
+            Err(p) => return (None, vec![p]),
+        };
+        let mut problems = check::check(&file);
+        locate(text, &mut problems);
+        (Some(file), problems)
+    }
+
     /// Read a company file without checking it whole: the first syntax or type error.
     fn read(text: &str) -> Result<CompanyFile, Problem> {
         let de = toml::Deserializer::parse(text).map_err(|e| toml_problem(text, &e, String::new()))?;
@@ -344,6 +356,12 @@ pub fn check_all(
 /// declares its columns, and every column the map names is one of its table's.
 pub fn check_against(file: &CompanyFile, conn: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Problem>> {
     check_columns::check(file, conn)
+}
+
+/// Problems in the order of their lines in the file (those without a line last), each kept in
+/// its place among those of the same line.
+pub fn in_file_order(problems: &mut [Problem]) {
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
 }
 
 /// Give each problem the line of its key, found by walking the document's spans along the path;

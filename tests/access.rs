@@ -393,6 +393,10 @@ fn the_counts_are_the_rows_held_whether_few_or_many() {
         assert_eq!(code, 0);
         let mut total = 0;
         for c in answer["categories"].as_array().unwrap() {
+            // Both languages of what the category is, as of its name.
+            for key in ["description_en", "description_nl", "name_en", "name_nl"] {
+                assert!(c[key].as_str().is_some_and(|s| !s.is_empty()), "{key} of {}", c["code"]);
+            }
             let mut in_category = 0;
             for t in c["tables"].as_array().unwrap() {
                 let rows = t["rows"].as_array().unwrap().len() as u64;

@@ -323,6 +323,27 @@ fn a_quote_never_closed_removes_nothing_and_crlf_lines_are_counted_right() {
     assert_eq!(p[0].0, 4, "{p:#?}");
 }
 
+/// A row naming a recipient the register does not have is refused: the person's answer would not
+/// name it (Art. 15(1)(c)), and the store would no longer match its register.
+#[test]
+fn a_row_naming_a_recipient_the_register_lacks_is_refused() {
+    let env = Env::with_fixture("webshop");
+    let columns = "id,order_id,order_number,carrier,tracking_code,ship_to,shipped_at,delivered_at";
+    let text = dump(&env, "shipment", columns);
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let carrier = env.count("SELECT count(*) FROM shipment WHERE carrier = 'ups'");
+    assert_eq!(carrier, 0);
+    lines[1] = lines[1].replacen(",postnl,", ",ups,", 1).replacen(",dhl,", ",ups,", 1);
+    assert!(lines[1].contains(",ups,"), "{}", lines[1]);
+    let file = write(&env, "shipments.csv", &(lines.join("\n") + "\n"));
+    let (v, code) = import(&env, &["shipment", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].2.starts_with("carrier: not a recipient of the register"), "{p:#?}");
+    assert_eq!(env.count("SELECT count(*) FROM shipment WHERE carrier = 'ups'"), 0);
+}
+
 #[test]
 fn an_objected_person_keeps_the_newsletter_off() {
     let env = Env::with_fixture("webshop");

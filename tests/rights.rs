@@ -325,11 +325,22 @@ fn objection_follows_the_legal_basis() {
     assert_eq!(code, 0);
     assert_eq!(v["outcome"]["outcome"], "overridden");
     assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("ongoing attack"), "the answer says the grounds");
+    assert!(
+        v["outcome"]["explanation_en"]
+            .as_str()
+            .unwrap()
+            .starts_with("We continue processing for Fixing errors and tracing network threats,"),
+        "the purpose by the register's name, not its code: {v}"
+    );
     assert_eq!(check(&env, &JAN, "debugging").0, 0);
     let id = verified(&env, "object", &["--email", "sanne@bakkerwebdesign.example", "--purpose", "complaints"]);
     apply(&env, "object", &id);
     let (v, _): (Value, i32) = env.json(&["object", "--decide", &id, "--uphold"]);
     assert_eq!(v["outcome"]["outcome"], "upheld");
+    assert_eq!(
+        v["outcome"]["explanation_en"],
+        "Your objection is upheld: we no longer process your data for Handling complaints."
+    );
     assert_eq!(check(&env, &["--email", "sanne@bakkerwebdesign.example"], "complaints").1["reason"], "objected");
 
     // Contract: processing continues, with the reason.

@@ -210,9 +210,16 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
         for n in &recipients {
             t.add_row(vec![table::cell(&n.name), table::cell(&n.recipient), table::cell(&n.state)]);
         }
+        let told = match recipients.is_empty() {
+            true => "No recipient to tell (Art. 19).".to_owned(),
+            false => format!(
+                "Recipients to tell (Art. 19; `dsr request notified {} --recipient CODE --ref TEXT`):\n{t}",
+                req.id
+            ),
+        };
         ctx.out.data(&format!(
-            "Request {} carried out: {} rows deleted, {} kept detached from the profile. Recipients to tell (Art. 19; `dsr request notified {} --recipient CODE --ref TEXT`):\n{t}",
-            req.id, plan.deleted, plan.kept, req.id
+            "Request {} carried out: {} rows deleted, {} kept detached from the profile. {told}",
+            req.id, plan.deleted, plan.kept
         ))?;
         if !refused.is_empty() {
             ctx.out.data(&format!(

@@ -114,6 +114,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         rectified: Rectified::load(conn, &table.name)?,
         keep_off: keep_off_statements(conn, &map, &table, &plan.columns[plan.key])?,
         parent: cross_database_parent(&map, &table, &plan),
+        recipients: recipient_columns(conn, &table, &plan)?,
         clock,
     };
     match conn.sqlite() {
@@ -189,6 +190,9 @@ struct Run<'a> {
     keep_off: Vec<String>,
     /// A link to a parent in another database: checked row by row ([`cross_database_parent`]).
     parent: Option<(usize, String, String)>,
+    /// Columns that name a register recipient (`[[table.recipient]] column`), with the codes the
+    /// register has: a row naming another is refused (the person would not be told of it).
+    recipients: Vec<(usize, std::collections::HashSet<String>)>,
     clock: &'a Clock,
 }
 
@@ -322,6 +326,18 @@ impl Run<'_> {
                     )?;
                     continue;
                 }
+            }
+            if let Some((i, _)) =
+                self.recipients.iter().find(|(i, codes)| matches!(&row[*i], Value::Text(code) if !codes.contains(code)))
+            {
+                refuse(
+                    &mut summary,
+                    format!(
+                        "{}: not a recipient of the register (Art. 15(1)(c) and 19 name each one); add it as a [[recipient]] with `dsr register apply FILE`, or correct the row",
+                        plan.columns[*i]
+                    ),
+                )?;
+                continue;
             }
             // The suppression list: an erased person stays out; an objection keeps opt-ins off.
             match self.suppressed.check(&self.keys, plan, &row, table.root.then_some(table.name.as_str())) {
@@ -474,4 +490,23 @@ fn cross_database_parent(
     }
     let i = plan.columns.iter().position(|c| *c == link.column)?;
     Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", parent.sql_name(), parent.key), parent.name.clone()))
+}
+
+/// The file's columns that name a register recipient, each with the register's codes.
+fn recipient_columns(
+    conn: &dyn Db,
+    table: &crate::map::table::Table,
+    plan: &columns::Plan,
+) -> anyhow::Result<Vec<(usize, std::collections::HashSet<String>)>> {
+    let named: Vec<usize> = table
+        .recipient
+        .iter()
+        .filter_map(|r| plan.columns.iter().position(|c| Some(c.as_str()) == r.column.as_deref()))
+        .collect();
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let codes: std::collections::HashSet<String> =
+        conn.all("SELECT code FROM recipient", &[], |r| r.get(0))?.into_iter().collect();
+    Ok(named.into_iter().map(|i| (i, codes.clone())).collect())
 }

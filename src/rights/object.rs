@@ -260,10 +260,14 @@ pub fn decide(
         "objection-decided",
         json!({"purpose": purpose, "outcome": outcome}),
     )?;
+    // The purpose as the register names it to the person (its code, if the register lacks it).
+    let named: String = conn
+        .first("SELECT name_en FROM purpose WHERE code = ?1", &vals![purpose]?, |r| r.get(0))?
+        .unwrap_or_else(|| purpose.clone());
     let text = if uphold {
-        format!("Your objection is upheld: we no longer process your data for {purpose}.")
+        format!("Your objection is upheld: we no longer process your data for {named}.")
     } else {
-        format!("We continue processing for {purpose}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {}", crate::archive::present::reason(grounds.unwrap_or_default()).0)
+        format!("We continue processing for {named}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {}", crate::archive::present::reason(grounds.unwrap_or_default()).0)
     };
     Ok(Answer {
         purpose,

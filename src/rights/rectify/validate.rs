@@ -33,8 +33,11 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
         }
         Validator::Iban => {
             use iban::IbanLike;
-            let iban: iban::Iban =
-                value.parse().map_err(|_| bad("not a valid IBAN (country, check digits and checksum)"))?;
+            // Written in lower case it is the same account (ISO 13616 prints capitals).
+            let iban: iban::Iban = value
+                .to_ascii_uppercase()
+                .parse()
+                .map_err(|_| bad("not a valid IBAN (country, check digits and checksum)"))?;
             Ok(iban.electronic_str().to_owned())
         }
         Validator::Kvk => {
@@ -169,6 +172,7 @@ mod tests {
             ("phone", "+31 6 1234 5678", "+31612345678"),
             ("postal_code", "1012ab", "1012 AB"),
             ("iban", "NL91 ABNA 0417 1643 00", "NL91ABNA0417164300"),
+            ("iban", "nl91 abna 0417 1643 00", "NL91ABNA0417164300"),
             ("kvk", "7618 1553", "76181553"),
             ("vat", "nl123456789b01", "NL123456789B01"),
             ("country", "be", "BE"),

@@ -130,6 +130,35 @@ fn a_recipient_link_that_reaches_no_recipient_is_named() {
     );
 }
 
+/// The reverse: a register recipient no link of the data map reaches would be told to no one.
+#[test]
+fn a_recipient_no_table_reaches_is_named() {
+    let text = fixture("virtio");
+    let bad = after(
+        &text,
+        &table("consent"),
+        "[[table.recipient]]\nreceived_via = \"consent\"\nbecause = \"your consent to {purpose} on {recorded_at:date}\"\n",
+        "",
+    );
+    let out = check(&bad);
+    let recipients: Vec<(usize, String)> = bad
+        .split("[[recipient]]\n")
+        .skip(1)
+        .enumerate()
+        .filter(|(_, r)| r.contains("received_via = \"consent\""))
+        .map(|(i, r)| (i, r.lines().next().unwrap().trim_start_matches("code = ").trim_matches('"').to_owned()))
+        .collect();
+    assert!(!recipients.is_empty());
+    for (i, code) in recipients {
+        assert!(
+            stderr(&out)
+                .contains(&format!("recipient[{i}].received_via: no table of the data map reaches recipient {code:?}")),
+            "{code}: {}",
+            stderr(&out)
+        );
+    }
+}
+
 #[test]
 fn an_erase_kind_without_its_parameters_is_named() {
     let text = fixture("virtio");

@@ -10,6 +10,7 @@ use super::CompanyFile;
 use crate::store::personal::DataMap;
 
 pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut dyn FnMut(String, String)) {
+    reached(f, say);
     let mut fields = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
         for (key, what) in erase(t, i, map) {
@@ -53,6 +54,42 @@ pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut
         if t.retention.as_ref().is_some_and(|r| r.with_parent) && t.link.is_none() {
             say(format!("table[{i}].retention.with_parent"), "a table without a link has no parent to go with".into());
         }
+    }
+}
+
+/// Every register recipient is reached by the data map, or a person's answer (Art. 15(1)(c)) and
+/// the Art. 19 notices would leave it out: one `received_via` consent or dunning-step by a table's
+/// link of that `received_via`; one named in rows (a payment method's provider, a domain's
+/// registry, a disclosure, a table row) by a table's recipient column; `purpose` reaches
+/// everyone whose data serves it. A file without a data map is not checked here.
+fn reached(f: &CompanyFile, say: &mut dyn FnMut(String, String)) {
+    if f.table.is_empty() {
+        return;
+    }
+    let links = || f.table.iter().flat_map(|t| &t.recipient);
+    for (i, r) in f.recipient.iter().enumerate() {
+        let how = match r.received_via.as_str() {
+            "purpose" => continue,
+            via @ ("consent" | "dunning-step") => {
+                if links().any(|l| l.received_via.as_deref() == Some(via)) {
+                    continue;
+                }
+                format!("a [[table.recipient]] with received_via = {via:?} on the table that records it")
+            }
+            _ => {
+                if links().any(|l| l.column.is_some()) {
+                    continue;
+                }
+                "a [[table.recipient]] column that holds its code in the rows".to_owned()
+            }
+        };
+        say(
+            format!("recipient[{i}].received_via"),
+            format!(
+                "no table of the data map reaches recipient {:?}, so no person would be told of it (Art. 15(1)(c), 19); add {how}",
+                r.code
+            ),
+        );
     }
 }
 

@@ -19,6 +19,14 @@ fn a_table_no_person_reaches_is_named() {
         &check(&bad),
         &format!("line {}: table[{i}].link: missing: no person is reached from table \"server_log\"", line),
     );
+    // A table under one without a link: its own link is there, the chain ends short (no loop).
+    let bad =
+        after(&text, &table("web_session"), "[table.link]\ncolumn = \"customer_id\"\nparent = \"customer\"\n", "");
+    let (s, line) = (index(&bad, "server_log"), line_of(&bad, &table("server_log"), "[table.link]"));
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: table[{s}].link: no person is reached from table \"server_log\": its links end at table \"web_session\", which no person is reached from"),
+    );
     // A link to a table that is not in the map.
     let bad = after(&text, &table("server_log"), "parent = \"web_session\"", "parent = \"sessions\"");
     let line = line_of(&bad, &table("server_log"), "parent = \"sessions\"");

@@ -123,6 +123,17 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// What is wrong with a line that should be one JSON object, in words (serde's own text names
+/// types and positions a user does not need).
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => "the JSON object is cut off: the line ends inside it".into(),
+        Category::Syntax => format!("not valid JSON (at character {} of the line)", e.column()),
+        Category::Data | Category::Io => "not a JSON object: each line is one {\"column\": value, ...}".into(),
+    }
+}
+
 /// The file's records, CSV or JSON Lines.
 pub(super) enum Reader<R: Read> {
     Csv { reader: csv::Reader<Hashing<R>>, header: Vec<String>, record: csv::ByteRecord },
@@ -166,9 +177,8 @@ impl<R: Read> Reader<R> {
                         break;
                     }
                 }
-                let first: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
-                    bad(format!("line {line}: not a JSON object ({e}); the first line names the columns"))
-                })?;
+                let first: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+                    .map_err(|e| bad(format!("line {line}: {}; the first line names the columns", json_problem(&e))))?;
                 let header = first.keys().cloned().collect();
                 Ok(Reader::Json { lines, header, first: Some((line, text)), line, buf: Vec::new() })
             }
@@ -242,7 +252,7 @@ impl<R: Read> Reader<R> {
                     },
                 };
                 let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-                    .map_err(|e| format!("not a JSON object: {e}"))
+                    .map_err(|e| json_problem(&e))
                     .and_then(|obj| {
                         if let Some(k) = obj.keys().find(|k| !header.contains(k)) {
                             return Err(format!("key {k:?} is not among the first line's columns"));
@@ -340,5 +350,14 @@ mod tests {
                 assert!(Quoting::FieldStart.scan(a).scan(b) == bytewise, "{t:?} cut at {cut}");
             }
         }
+    }
+
+    #[test]
+    fn a_json_line_that_is_not_an_object_says_so_in_words() {
+        let (_, records) = records(b"{\"id\": 1}\n[1, 2]\n{\"id\": 3\n{\"id\" 4}\n", Format::JsonLines);
+        let why: Vec<String> = records.iter().map(|r| r.fields.as_ref().err().cloned().unwrap_or_default()).collect();
+        assert_eq!(why[1], "not a JSON object: each line is one {\"column\": value, ...}");
+        assert_eq!(why[2], "the JSON object is cut off: the line ends inside it");
+        assert!(why[3].starts_with("not valid JSON (at character "), "{why:?}");
     }
 }

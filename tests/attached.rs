@@ -15,6 +15,15 @@ const SANNE: &str = "sanne.dejong@example.nl";
 fn shop() -> Env {
     let env = Env::with_fixture("webshop");
     std::fs::rename(&env.db, env.path("shop.sqlite")).unwrap();
+    std::fs::write(env.path("company.toml"), placed_in_shop(None)).unwrap();
+    let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    env
+}
+
+/// The webshop's company file with every table (but `except`, kept in dsr's store with its
+/// declared columns) placed in the shop's database `shop.sqlite`.
+fn placed_in_shop(except: Option<&str>) -> String {
     let text = std::fs::read_to_string(crate::support::fixture_dir("webshop").join("company.toml")).unwrap();
     let mut file: toml::Table = text.parse().unwrap();
     let mut db = toml::Table::new();
@@ -23,13 +32,12 @@ fn shop() -> Env {
     file.insert("database".into(), toml::Value::Array(vec![toml::Value::Table(db)]));
     for t in file["table"].as_array_mut().unwrap() {
         let t = t.as_table_mut().unwrap();
-        t.insert("database".into(), "shop".into());
-        t.remove("column");
+        if t["name"].as_str() != except {
+            t.insert("database".into(), "shop".into());
+            t.remove("column");
+        }
     }
-    std::fs::write(env.path("company.toml"), toml::to_string(&file).unwrap()).unwrap();
-    let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    env
+    toml::to_string(&file).unwrap()
 }
 
 fn shop_count(env: &Env, sql: &str) -> i64 {
@@ -413,20 +421,7 @@ fn import_refuses_a_row_whose_parent_in_the_company_database_is_gone() {
     };
     shop.execute_batch("DROP TABLE product_review").unwrap();
     drop(shop);
-    let text = std::fs::read_to_string(crate::support::fixture_dir("webshop").join("company.toml")).unwrap();
-    let mut file: toml::Table = text.parse().unwrap();
-    let mut db = toml::Table::new();
-    db.insert("name".into(), "shop".into());
-    db.insert("path".into(), "shop.sqlite".into());
-    file.insert("database".into(), toml::Value::Array(vec![toml::Value::Table(db)]));
-    for t in file["table"].as_array_mut().unwrap() {
-        let t = t.as_table_mut().unwrap();
-        if t["name"].as_str() != Some("product_review") {
-            t.insert("database".into(), "shop".into());
-            t.remove("column");
-        }
-    }
-    std::fs::write(env.path("company.toml"), toml::to_string(&file).unwrap()).unwrap();
+    std::fs::write(env.path("company.toml"), placed_in_shop(Some("product_review"))).unwrap();
     let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::write(env.path("reviews.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();

@@ -152,3 +152,59 @@ impl Rectified {
         None
     }
 }
+
+/// A row's links to other tables that no foreign key checks: a parent in another database (a
+/// table of dsr's store under a company database's, where no foreign key can hold, so that a copy
+/// of an erased person's rows, whose parent went, stays out), and the columns that name a
+/// register recipient (`[[table.recipient]] column`: a code the register lacks would leave the
+/// recipient out of the person's answer).
+pub(super) struct Links {
+    /// The link column's index, the statement that finds the parent row, the parent's name.
+    parent: Option<(usize, String, String)>,
+    recipients: Vec<(usize, HashSet<String>)>,
+}
+
+impl Links {
+    pub(super) fn load(
+        conn: &dyn Db,
+        map: &crate::store::personal::DataMap,
+        table: &Table,
+        plan: &Plan,
+    ) -> anyhow::Result<Links> {
+        let parent = table.link.as_ref().and_then(|link| {
+            let parent = map.table(&link.parent).filter(|p| p.database != table.database)?;
+            let i = plan.columns.iter().position(|c| *c == link.column)?;
+            Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", parent.sql_name(), parent.key), parent.name.clone()))
+        });
+        let named: Vec<usize> = table
+            .recipient
+            .iter()
+            .filter_map(|r| plan.columns.iter().position(|c| Some(c.as_str()) == r.column.as_deref()))
+            .collect();
+        let codes: HashSet<String> = match named.is_empty() {
+            true => HashSet::new(),
+            false => conn.all("SELECT code FROM recipient", &[], |r| r.get(0))?.into_iter().collect(),
+        };
+        Ok(Links { parent, recipients: named.into_iter().map(|i| (i, codes.clone())).collect() })
+    }
+
+    /// Why the row is refused, if it is.
+    pub(super) fn refusal(&self, db: &dyn Db, plan: &Plan, row: &[Value]) -> anyhow::Result<Option<String>> {
+        if let Some((i, sql, parent)) = &self.parent {
+            if row[*i] != Value::Null && db.first(sql, &[row[*i].clone()], |_| Ok(()))?.is_none() {
+                return Ok(Some(format!(
+                    "{}: no {parent} row has this key (erased, or not loaded yet); the row was not loaded",
+                    plan.columns[*i]
+                )));
+            }
+        }
+        let unknown =
+            self.recipients.iter().find(|(i, codes)| matches!(&row[*i], Value::Text(c) if !codes.contains(c)));
+        Ok(unknown.map(|(i, _)| {
+            format!(
+                "{}: not a recipient of the register (Art. 15(1)(c) and 19 name each one); add it as a [[recipient]] with `dsr register apply FILE`, or correct the row",
+                plan.columns[*i]
+            )
+        }))
+    }
+}

@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
 use crate::store::personal::DataMap;
-use guard::{Rectified, Suppressed, Verdict};
+use guard::{Links, Rectified, Suppressed, Verdict};
 use read::{Hashing, Reader};
 use sink::{Batch, DbSink, SqliteSink};
 
@@ -113,8 +113,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         suppressed: Suppressed::load(conn)?,
         rectified: Rectified::load(conn, &table.name)?,
         keep_off: keep_off_statements(conn, &map, &table, &plan.columns[plan.key])?,
-        parent: cross_database_parent(&map, &table, &plan),
-        recipients: recipient_columns(conn, &table, &plan)?,
+        links: Links::load(conn, &map, &table, &plan)?,
         clock,
     };
     match conn.sqlite() {
@@ -188,11 +187,7 @@ struct Run<'a> {
     /// stopped, Art. 21(3)): the start of the statement that turns it off for the rows written
     /// whose person objected, completed by the rows' keys.
     keep_off: Vec<String>,
-    /// A link to a parent in another database: checked row by row ([`cross_database_parent`]).
-    parent: Option<(usize, String, String)>,
-    /// Columns that name a register recipient (`[[table.recipient]] column`), with the codes the
-    /// register has: a row naming another is refused (the person would not be told of it).
-    recipients: Vec<(usize, std::collections::HashSet<String>)>,
+    links: Links,
     clock: &'a Clock,
 }
 
@@ -313,30 +308,8 @@ impl Run<'_> {
                 )?;
                 continue;
             }
-            // A link to a row of another database cannot be a foreign key: checked here, so that
-            // a copy of an erased person's rows (whose parent went) stays out.
-            if let Some((i, sql, parent)) = &self.parent {
-                if row[*i] != Value::Null && sink.db().first(sql, &[row[*i].clone()], |_| Ok(()))?.is_none() {
-                    refuse(
-                        &mut summary,
-                        format!(
-                            "{}: no {parent} row has this key (erased, or not loaded yet); the row was not loaded",
-                            plan.columns[*i]
-                        ),
-                    )?;
-                    continue;
-                }
-            }
-            if let Some((i, _)) =
-                self.recipients.iter().find(|(i, codes)| matches!(&row[*i], Value::Text(code) if !codes.contains(code)))
-            {
-                refuse(
-                    &mut summary,
-                    format!(
-                        "{}: not a recipient of the register (Art. 15(1)(c) and 19 name each one); add it as a [[recipient]] with `dsr register apply FILE`, or correct the row",
-                        plan.columns[*i]
-                    ),
-                )?;
+            if let Some(why) = self.links.refusal(sink.db(), plan, &row)? {
+                refuse(&mut summary, why)?;
                 continue;
             }
             // The suppression list: an erased person stays out; an objection keeps opt-ins off.
@@ -473,40 +446,4 @@ enum Outcome {
     Changed(String),
     Conflict(String),
     Refused(String),
-}
-
-/// For a table whose link names a parent in another database (a company database's table under
-/// the store's, or the other way round), where no foreign key can hold: the link column's index
-/// in the file's columns, the statement that finds the parent row, and the parent's name.
-fn cross_database_parent(
-    map: &DataMap,
-    table: &crate::map::table::Table,
-    plan: &columns::Plan,
-) -> Option<(usize, String, String)> {
-    let link = table.link.as_ref()?;
-    let parent = map.table(&link.parent)?;
-    if parent.database == table.database {
-        return None;
-    }
-    let i = plan.columns.iter().position(|c| *c == link.column)?;
-    Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", parent.sql_name(), parent.key), parent.name.clone()))
-}
-
-/// The file's columns that name a register recipient, each with the register's codes.
-fn recipient_columns(
-    conn: &dyn Db,
-    table: &crate::map::table::Table,
-    plan: &columns::Plan,
-) -> anyhow::Result<Vec<(usize, std::collections::HashSet<String>)>> {
-    let named: Vec<usize> = table
-        .recipient
-        .iter()
-        .filter_map(|r| plan.columns.iter().position(|c| Some(c.as_str()) == r.column.as_deref()))
-        .collect();
-    if named.is_empty() {
-        return Ok(Vec::new());
-    }
-    let codes: std::collections::HashSet<String> =
-        conn.all("SELECT code FROM recipient", &[], |r| r.get(0))?.into_iter().collect();
-    Ok(named.into_iter().map(|i| (i, codes.clone())).collect())
 }

@@ -357,7 +357,7 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
             }
             (Some(_), false) if roots.len() == 1 && map.path(&t.name).is_none() => say(
                 format!("table[{i}].link"),
-                format!("no person is reached from table {:?}: {}", t.name, why_unreached(&map, t)),
+                format!("no person is reached from table {:?}: {}", t.name, map.why_unreached(t)),
             ),
             _ => {}
         }
@@ -436,23 +436,4 @@ fn databases(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
             );
         }
     }
-}
-
-/// Why a table's links reach no person: they go round in a loop, or they end at a table that
-/// reaches no one itself (no link, or a link to a table not in the map).
-fn why_unreached(map: &DataMap, t: &crate::map::table::Table) -> String {
-    let mut seen = vec![t.name.as_str()];
-    let mut at = t;
-    while let Some(link) = &at.link {
-        let Some(parent) = map.table(&link.parent) else { break };
-        if parent.name == t.name {
-            return "its links go round in a loop".into();
-        }
-        if seen.contains(&parent.name.as_str()) {
-            return format!("its links lead into a loop (through table {:?})", parent.name);
-        }
-        seen.push(&parent.name);
-        at = parent;
-    }
-    format!("its links end at table {:?}, which no person is reached from", at.name)
 }

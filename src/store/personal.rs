@@ -111,6 +111,25 @@ impl DataMap {
         out.last()?.root.then_some(out)
     }
 
+    /// Why a table's links reach no person: they go round in a loop, or they end at a table that
+    /// reaches no one itself (no link, or a link to a table not in the map).
+    pub fn why_unreached(&self, t: &Table) -> String {
+        let mut seen = vec![t.name.as_str()];
+        let mut at = t;
+        while let Some(link) = &at.link {
+            let Some(parent) = self.table(&link.parent) else { break };
+            if parent.name == t.name {
+                return "its links go round in a loop".into();
+            }
+            if seen.contains(&parent.name.as_str()) {
+                return format!("its links lead into a loop (through table {:?})", parent.name);
+            }
+            seen.push(&parent.name);
+            at = parent;
+        }
+        format!("its links end at table {:?}, which no person is reached from", at.name)
+    }
+
     /// The person's rows of a table: a filter over its own columns with the person id as ?1.
     pub fn scope(&self, name: &str) -> Option<Scope> {
         let path = self.path(name)?;

@@ -56,22 +56,37 @@ impl Quoting {
 }
 
 impl Quoting {
-    /// The state after `bytes`: a quoted field's text and an unquoted field's are skipped to the
-    /// next byte that can end them.
-    fn scan(mut self, mut bytes: &[u8]) -> Quoting {
-        while let Some((&b, rest)) = bytes.split_first() {
-            let skip = match self {
-                Quoting::Quoted => memchr::memchr(b'"', bytes),
-                Quoting::Unquoted => memchr::memchr3(b',', b'\n', b'\r', bytes),
-                Quoting::FieldStart | Quoting::AfterQuote => {
-                    self = self.next(b);
-                    bytes = rest;
-                    continue;
-                }
-            };
-            let Some(i) = skip else { return self };
-            self = self.next(bytes[i]);
-            bytes = &bytes[i + 1..];
+    /// The state after `bytes`. Outside a quoted field only a quote matters, and it opens one
+    /// when it starts a field (after a comma or a line end): so the scan goes from quote to
+    /// quote, which in most files is straight to the end.
+    fn scan(mut self, bytes: &[u8]) -> Quoting {
+        let mut i = 0;
+        while i < bytes.len() {
+            match self {
+                Quoting::Quoted => match memchr::memchr(b'"', &bytes[i..]) {
+                    Some(j) => (self, i) = (Quoting::AfterQuote, i + j + 1),
+                    None => return Quoting::Quoted,
+                },
+                Quoting::AfterQuote => (self, i) = (self.next(bytes[i]), i + 1),
+                Quoting::FieldStart | Quoting::Unquoted => match memchr::memchr(b'"', &bytes[i..]) {
+                    Some(j) => {
+                        let at = i + j;
+                        let opens = match at == i {
+                            true => self == Quoting::FieldStart,
+                            false => matches!(bytes[at - 1], b',' | b'\n' | b'\r'),
+                        };
+                        (self, i) = (if opens { Quoting::Quoted } else { Quoting::Unquoted }, at + 1);
+                    }
+                    None => {
+                        let last = bytes[bytes.len() - 1];
+                        return if matches!(last, b',' | b'\n' | b'\r') {
+                            Quoting::FieldStart
+                        } else {
+                            Quoting::Unquoted
+                        };
+                    }
+                },
+            }
         }
         self
     }
@@ -341,8 +356,18 @@ mod tests {
 
     #[test]
     fn the_quote_scan_skips_to_the_same_state_as_byte_by_byte() {
-        let texts: [&[u8]; 6] =
-            [b"a,b\n", b"a,\"b", b"\"a\"\"b\",c\r\n", b"x\"y,\"z\"q\n\"", b"\"\"", b"\"a,\nb\"\"\""];
+        let texts: [&[u8]; 10] = [
+            b"a,b\n",
+            b"a,\"b",
+            b"\"a\"\"b\",c\r\n",
+            b"x\"y,\"z\"q\n\"",
+            b"\"\"",
+            b"\"a,\nb\"\"\"",
+            b"a\"\",\"",
+            b",\"\n\"\"\r\"x",
+            b"\"a\"x,\"b\"\n",
+            b"ab\ncd,\"e",
+        ];
         for t in texts {
             for cut in 0..=t.len() {
                 let (a, b) = t.split_at(cut);

@@ -161,7 +161,9 @@ impl Rectified {
 pub(super) struct Links {
     /// The link column's index, the statement that finds the parent row, the parent's name.
     parent: Option<(usize, String, String)>,
-    recipients: Vec<(usize, HashSet<String>)>,
+    /// The columns that name a recipient, and the register's codes.
+    recipients: Vec<usize>,
+    codes: HashSet<String>,
 }
 
 impl Links {
@@ -176,16 +178,16 @@ impl Links {
             let i = plan.columns.iter().position(|c| *c == link.column)?;
             Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", parent.sql_name(), parent.key), parent.name.clone()))
         });
-        let named: Vec<usize> = table
+        let recipients: Vec<usize> = table
             .recipient
             .iter()
             .filter_map(|r| plan.columns.iter().position(|c| Some(c.as_str()) == r.column.as_deref()))
             .collect();
-        let codes: HashSet<String> = match named.is_empty() {
+        let codes: HashSet<String> = match recipients.is_empty() {
             true => HashSet::new(),
             false => conn.all("SELECT code FROM recipient", &[], |r| r.get(0))?.into_iter().collect(),
         };
-        Ok(Links { parent, recipients: named.into_iter().map(|i| (i, codes.clone())).collect() })
+        Ok(Links { parent, recipients, codes })
     }
 
     /// Why the row is refused, if it is.
@@ -198,9 +200,8 @@ impl Links {
                 )));
             }
         }
-        let unknown =
-            self.recipients.iter().find(|(i, codes)| matches!(&row[*i], Value::Text(c) if !codes.contains(c)));
-        Ok(unknown.map(|(i, _)| {
+        let unknown = self.recipients.iter().find(|&&i| matches!(&row[i], Value::Text(c) if !self.codes.contains(c)));
+        Ok(unknown.map(|i| {
             format!(
                 "{}: not a recipient of the register (Art. 15(1)(c) and 19 name each one); add it as a [[recipient]] with `dsr register apply FILE`, or correct the row",
                 plan.columns[*i]

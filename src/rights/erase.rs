@@ -96,12 +96,27 @@ fn step(table: &str, action: &str, filter: String, why: &str) -> Step {
     }
 }
 
-/// Whether the plan deletes the person's row of the data map's root (not kept without name and
-/// address under a restriction or for a consent).
-fn deletes_root(conn: &dyn Db, plan: &Plan) -> anyhow::Result<bool> {
-    let map = DataMap::load(conn)?;
-    let Some(root) = map.root() else { return Ok(false) };
-    Ok(plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0))
+/// Put a person the plan erases on the suppression list, before the rows go: their identifiers,
+/// and their row of the data map's root when the plan deletes it (not when it keeps it without
+/// name and address, under a restriction or for a consent). Returns the hashes, for the journal.
+fn suppress_erased(
+    tx: &dyn Db,
+    clock: &crate::clock::Clock,
+    keys: &crate::keys::Keys,
+    request: Option<&str>,
+    s: &Subject,
+    plan: &Plan,
+) -> anyhow::Result<Vec<(String, String)>> {
+    use crate::rights::object::{suppress, suppress_record};
+    let mut hashes = suppress(tx, clock, keys, request, s, "erased")?;
+    let map = DataMap::load(tx)?;
+    let deletes = |root: &crate::map::table::Table| {
+        plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0)
+    };
+    if map.root().is_some_and(deletes) {
+        hashes.extend(suppress_record(tx, clock, keys, request, s)?);
+    }
+    Ok(hashes)
 }
 
 fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<String>) -> Step {

@@ -333,16 +333,26 @@ pub fn suppress(
             ids.push((name, value));
         }
     }
-    let mut out = Vec::new();
-    for (kind, value) in &ids {
-        let hash = suppression_hash(keys, kind, value);
-        conn.run(
-            "INSERT INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-            &vals![hash, kind, reason, request, clock.timestamp()]?,
-        )?;
-        out.push((kind.to_string(), hash));
-    }
-    Ok(out)
+    ids.iter().map(|(kind, value)| remember(conn, clock, keys, request, reason, kind, value)).collect()
+}
+
+/// One value on the suppression list, as its keyed hash under `kind` (again: nothing changes).
+/// Returns (kind, hash).
+fn remember(
+    conn: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    request: Option<&str>,
+    reason: &str,
+    kind: &str,
+    value: &str,
+) -> anyhow::Result<(String, String)> {
+    let hash = suppression_hash(keys, kind, value);
+    conn.run(
+        "INSERT INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        &vals![hash, kind, reason, request, clock.timestamp()]?,
+    )?;
+    Ok((kind.to_owned(), hash))
 }
 
 /// Put an erased person's row of the data map's root on the suppression list (kind `record`, a
@@ -358,15 +368,6 @@ pub fn suppress_record(
 ) -> anyhow::Result<Vec<(String, String)>> {
     let mut values = Vec::new();
     DataMap::load(conn)?.root_records(conn, Some(s.person_id), |_, value| values.push(value))?;
-    let mut out = Vec::new();
-    for value in values {
-        let kind = crate::store::personal::RECORD;
-        let hash = suppression_hash(keys, kind, &value);
-        conn.run(
-            "INSERT INTO suppression (hash, kind, reason, request_id, added_at) VALUES (?1, ?2, 'erased', ?3, ?4) ON CONFLICT DO NOTHING",
-            &vals![hash, kind, request, clock.timestamp()]?,
-        )?;
-        out.push((kind.to_owned(), hash));
-    }
-    Ok(out)
+    let kind = crate::store::personal::RECORD;
+    values.iter().map(|value| remember(conn, clock, keys, request, "erased", kind, value)).collect()
 }

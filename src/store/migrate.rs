@@ -127,8 +127,9 @@ const SUPPRESSION_CHECKS: [(&str, &str); 1] =
     [("CHECK (kind IN ('email', 'phone', 'customer'))", "CHECK (kind IN ('email', 'phone', 'customer', 'record'))")];
 
 /// Widen a table's checks in its stored definition (migration 19: the request table's kind and
-/// state; 20: the suppression table's kind), inside the migrations' transaction. Every row valid before is valid after, so no row is rewritten: this
-/// is the procedure sqlite.org gives for such a change (lang_altertable.html, section 7:
+/// state; 20: the suppression table's kind), inside the migrations' transaction. Every row valid
+/// before is valid after, so no row is rewritten: this is the procedure sqlite.org gives for such
+/// a change (lang_altertable.html, section 7:
 /// `writable_schema`, then a new schema version so that every connection reads the definition
 /// again). A definition already widened is left; one that is neither is refused, naming why.
 fn widen_checks(tx: &rusqlite::Transaction<'_>, table: &str, checks: &[(&str, &str)]) -> anyhow::Result<()> {

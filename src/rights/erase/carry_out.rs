@@ -17,7 +17,6 @@ use crate::notify;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, Request};
-use crate::rights::object::{suppress, suppress_record};
 use crate::subject::Subject;
 
 /// One line of the erasure journal beside the store: keyed hashes only, for `--replay`.
@@ -119,10 +118,7 @@ fn carry(
     if tasks > 0 {
         crate::tasks::hold_letters(tx, &req.id)?;
     }
-    let mut hashes = suppress(tx, clock, keys, Some(&req.id), s, "erased")?;
-    if super::deletes_root(tx, plan)? {
-        hashes.extend(suppress_record(tx, clock, keys, Some(&req.id), s)?);
-    }
+    let hashes = super::suppress_erased(tx, clock, keys, Some(&req.id), s, plan)?;
     let done = super::apply(tx, s, plan)?;
     let summary: Vec<_> = plan
         .steps

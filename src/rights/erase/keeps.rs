@@ -99,8 +99,8 @@ pub(super) fn held_categories(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyh
 /// fiscal hold, an open claim's history): the person needs them as they are. The rows the held
 /// rows hang from stay as they are too (the tables on their path to the root, e.g. the sessions of
 /// held log lines, the invoices of held dunning steps), only those: a parent row with no held row
-/// under it is erased or unlinked as planned. The person's row stays
-/// without the root's `identity_fields` (unless it is held itself).
+/// under it is erased or unlinked as planned. The person's row stays without the root's
+/// `identity_fields` (unless it is held itself).
 pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[(String, String)]) {
     let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
     for st in out.iter_mut().filter(|st| st.action == "delete" || st.action == "detach") {

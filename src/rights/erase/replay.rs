@@ -14,7 +14,6 @@ use crate::cron::RunLock;
 use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::{self, Request};
-use crate::rights::object::{suppress, suppress_record};
 use crate::store::db::Conn;
 use crate::{audit, check, vals};
 
@@ -80,10 +79,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             .map(|id| request::load(tx, id))
             .collect::<anyhow::Result<_>>()?;
         let plan = super::plan(tx, &s, &clock.timestamp())?;
-        suppress(tx, clock, &keys, None, &s, "erased")?;
-        if super::deletes_root(tx, &plan)? {
-            suppress_record(tx, clock, &keys, None, &s)?;
-        }
+        super::suppress_erased(tx, clock, &keys, None, &s, &plan)?;
         super::apply(tx, &s, &plan)?;
         for r in &open {
             tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![r.id, clock.timestamp()]?)?;

@@ -10,8 +10,8 @@ use crate::store::db::{text, Db, Dialect};
 /// The statements that create a table of the map from its `[[table.column]]` declarations: STRICT,
 /// the declared key column as primary key (an integer one is SQLite's rowid), a foreign key for
 /// the link to the parent's key and for every `references` column (a parent in the same
-/// database), and an index on the link, on
-/// every `references` column and on every identifier column (a unique or key column has its own).
+/// database), and an index on the link, on every `references` column and on every identifier
+/// column (a unique or key column has its own).
 pub fn create_table_sql(map: &DataMap, table: &Table) -> Vec<String> {
     let key_of = |name: &str| map.table(name).map_or("id", |t| t.key.as_str()).to_owned();
     let link = table.link.as_ref();

@@ -25,6 +25,7 @@ use crate::subject::Subject;
 
 mod keeps;
 mod steps;
+mod touched;
 // The procedures over a request's plan, each owning its transactions.
 pub mod carry_out;
 pub mod decide;
@@ -35,6 +36,7 @@ pub mod stored;
 pub use keeps::GROUND_CONSENT;
 use keeps::{held_categories, hold, keep_consent, HOLD};
 use steps::NO_GROUND;
+pub use touched::{touched, touched_by_any, values_to_look_for};
 
 pub const GROUND_TAX: &str =
     "Art. 17(3)(b) GDPR: legal obligation to keep the administration 7 years (Dutch AWR art. 52)";
@@ -316,37 +318,6 @@ fn count_steps(conn: &dyn Db, map: &DataMap, s: &Subject, steps: &[Step]) -> any
     }
     Ok(counts)
 }
-
-/// A person's identifiers (addresses, numbers, cookie ids), read before their erasure so that
-/// the backend's pages can be searched for them afterwards (`Conn::residue`; PostgreSQL only: on
-/// SQLite `secure_delete` overwrites them and nothing is read).
-pub fn values_to_look_for(conn: &dyn Db, person_id: i64) -> anyhow::Result<Vec<String>> {
-    if conn.sqlite().is_some() {
-        return Ok(Vec::new());
-    }
-    let map = DataMap::load(conn)?;
-    Ok(map.remembered_identifiers(conn, person_id)?.into_iter().map(|(_, v)| v).collect())
-}
-
-/// The tables an applied plan removed or changed rows in, with dsr's own records of the person
-/// (their notes, corrections, requests and queued letters), for [`crate::store::db::Conn::after_erasure`].
-pub fn touched(map: &DataMap, plan: &Plan) -> Vec<String> {
-    let mut out: Vec<String> =
-        plan.steps.iter().filter(|st| st.rows > 0 && st.action != "keep").map(|st| map.sql_name(&st.table)).collect();
-    out.extend(OWN_TOUCHED.iter().map(|t| (*t).to_owned()));
-    out
-}
-
-/// Every table an erasure can change: the map's tables (as SQL names them: `shop.orders` in a
-/// company database) and dsr's records of people.
-pub fn touched_by_any(map: &DataMap) -> Vec<String> {
-    let mut out: Vec<String> = map.tables.iter().map(|t| t.sql_name()).collect();
-    out.extend(OWN_TOUCHED.iter().map(|t| (*t).to_owned()));
-    out
-}
-
-const OWN_TOUCHED: &[&str] =
-    &["free_text", "rectified", "request", "queued", "restriction", "objection", "decision_review", "person", "task"];
 
 /// One value of a row the plan touches, into its fingerprint.
 fn fingerprint(hash: &mut Sha256, v: ValueRef<'_>) {

@@ -378,6 +378,9 @@ pub struct Pending {
     pub queued_at: String,
     pub tries: i64,
     pub last_error: Option<String>,
+    /// An erasure letter waiting for the systems' tasks (`letter_after_tasks`): no flush sends
+    /// it before the last task is acknowledged.
+    pub held: bool,
 }
 
 /// Letters that a transport has refused at least once and that are still queued, per request:
@@ -399,7 +402,7 @@ pub fn stuck(conn: &dyn Db) -> anyhow::Result<std::collections::HashMap<String, 
 pub fn pending(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Pending>> {
     let mut out = Vec::new();
     conn.each(
-        "SELECT id, letter, queued_at, tries, last_error, request_id FROM queued
+        "SELECT id, letter, queued_at, tries, last_error, request_id, held FROM queued
          WHERE done_at IS NULL AND (?1 IS NULL OR request_id = ?1) ORDER BY id",
         &vals![request]?,
         &mut |r| {
@@ -410,6 +413,7 @@ pub fn pending(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Pendi
                 queued_at: r.get(2)?,
                 tries: r.get(3)?,
                 last_error: r.get(4)?,
+                held: r.get(6)?,
             });
             Ok(())
         },

@@ -269,6 +269,27 @@ fn free_text_stays_out_of_the_chain_and_goes_with_the_person() {
     assert_eq!((v["ok"].as_bool(), code), (Some(true), 0), "the chain still verifies");
     let human = support::stdout(&env.run(&["request", "show", &access.request]));
     assert!(human.contains("(erased)") && !human.contains(email), "{human}");
+    // Another person's note after the erasure gets an id of its own: the erased entries do not
+    // show it, and the chain does not take it for an edit of theirs.
+    let other = env.open("access", &["--email", "sophie.meijer@example.nl"]);
+    env.dsr()
+        .args([
+            "request",
+            "reject",
+            &other.request,
+            "--reason",
+            "other",
+            "--note",
+            "asked by phone",
+            "--note-nl",
+            "belde",
+        ])
+        .assert()
+        .success();
+    let (log, _): (serde_json::Value, i32) = env.json(&["audit", "log"]);
+    assert_eq!(detail(&log, "request-rejected", "note"), "(erased)", "{log}");
+    let (v, code): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
+    assert_eq!((v["ok"].as_bool(), code), (Some(true), 0), "{v}");
 }
 
 #[test]

@@ -78,6 +78,22 @@ fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.messages(&id).len(), 1);
     assert_eq!(state(&env, &id), "verified");
+    // The held letter is listed as held, and a flush says it waits rather than sending it.
+    let list = stdout(&env.run(&["mail", "list"]));
+    assert!(list.contains("held until the systems' tasks are done"), "{list}");
+    let (listed, _) = env.json::<Value>(&["mail", "list"]);
+    assert_eq!(listed["queued"][0]["held"], true, "{listed}");
+    let flush = env.run(&["mail", "flush"]);
+    assert!(flush.status.success(), "{}", stderr(&flush));
+    assert!(
+        stdout(&flush)
+            .contains("0 delivered, 0 still queued after a failure, 1 held until the systems' tasks are done"),
+        "{}",
+        stdout(&flush)
+    );
+    let (flushed, _) = env.json::<Value>(&["mail", "flush"]);
+    assert_eq!(flushed["held"], 1, "{flushed}");
+    assert_eq!(env.messages(&id).len(), 1);
     // The warehouse's sync script acknowledges from its file: the letter goes, the request completes.
     std::fs::write(env.path("acks.csv"), format!("task,ref\n{},wms batch 77\n", warehouse["task"])).unwrap();
     let (v, code): (serde_json::Value, i32) = env.json(&["tasks", "done", "--file", "acks.csv"]);

@@ -264,7 +264,7 @@ pub fn mail(conn: &dyn Db, limit: u32) -> anyhow::Result<MailSection> {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let shown = conn.all(
-        "SELECT id, request_id, letter, queued_at, tries, last_error FROM queued
+        "SELECT id, request_id, letter, queued_at, tries, last_error, held FROM queued
          WHERE done_at IS NULL AND tries > 0 ORDER BY id LIMIT ?1",
         &vals![i64::from(limit)]?,
         |r| {
@@ -275,6 +275,7 @@ pub fn mail(conn: &dyn Db, limit: u32) -> anyhow::Result<MailSection> {
                 queued_at: r.get(3)?,
                 tries: r.get(4)?,
                 last_error: r.get(5)?,
+                held: r.get(6)?,
             })
         },
     )?;

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("requests the officer must review first", include_str!("migrations/0019_needs_review.sql")),
     ("an erased person's root row on the suppression list", include_str!("migrations/0020_suppression_record.sql")),
     ("categories whose data goes by mail only encrypted", include_str!("migrations/0021_category_mail_encrypted.sql")),
+    ("a free text's id is never given again", include_str!("migrations/0022_free_text_ids_never_reused.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

@@ -190,9 +190,14 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         for (t, col) in identities {
-            let max: i64 = c
+            let copied: i64 = c
                 .query_one(&format!("SELECT coalesce(max({}), 0) FROM {schema}.{}", ident(&col), ident(&t)), &[])?
                 .get(0);
+            // A table whose ids SQLite never gives again (AUTOINCREMENT: a free text, which audit
+            // entries name by id) goes on past the last id ever used, also one since deleted.
+            let used: i64 = conn
+                .query_row("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = ?1", [&t], |r| r.get(0))?;
+            let max = copied.max(used);
             c.execute(
                 "SELECT setval(pg_get_serial_sequence($1::text, $2::text), $3::bigint + 1, false)",
                 &[&format!("{schema}.{}", ident(&t)), &col, &max],

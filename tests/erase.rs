@@ -336,6 +336,26 @@ fn replay_after_restoring_a_backup_erases_again() {
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 
+/// Thomas and Eva share a landline. Thomas's erasure leaves it off the suppression list: Eva's
+/// row with it loads again, `doctor` finds nothing erased back, and a replay erases no one.
+#[test]
+fn an_identifier_another_person_shares_is_not_suppressed_with_the_erased_one() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "thomas.brouwer@example.org"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let hashes = count(&env, "SELECT count(*) FROM suppression WHERE kind = 'phone'");
+    assert_eq!(hashes, 1, "his own mobile number only");
+    std::fs::write(env.path("p.csv"), "id,person_id,number,created_at\n131,13,+31206931447,2025-09-05T12:00:22Z\n").unwrap();
+    let out = env.run(&["import", "phone_number", "p.csv"]);
+    assert!(out.status.success(), "Eva's own row loads: {}", support::stderr(&out));
+    let (v, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 0, "{v}");
+    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
+    assert_eq!((code, v["replayed"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
+    let (v, code): (Value, i32) = env.json(&["lookup", "--email", "eva.kok@example.nl"]);
+    assert_eq!(code, 0, "Eva is still there: {v}");
+}
+
 #[test]
 fn replay_completes_an_erasure_request_the_backup_still_held_open() {
     let env = Env::with_fixture("virtio");

@@ -109,8 +109,8 @@ fn suppress_erased(
     s: &Subject,
     plan: &Plan,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    use crate::rights::object::{suppress, suppress_record};
-    let mut hashes = suppress(tx, clock, keys, request, s, "erased")?;
+    use crate::rights::object::{suppress, suppress_record, ERASED};
+    let mut hashes = suppress(tx, clock, keys, request, s, ERASED)?;
     let map = DataMap::load(tx)?;
     let deletes = |root: &crate::map::table::Table| {
         plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0)

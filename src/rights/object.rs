@@ -312,6 +312,9 @@ fn withdraw(conn: &dyn Db, clock: &Clock, s: &Subject, purpose: &str) -> anyhow:
 }
 
 /// The identifiers that go on the suppression list, by the name the list gives their kind.
+/// The suppression list's reason for an erased person's values.
+pub const ERASED: &str = "erased";
+
 const SUPPRESSED: &[(IdentifierKind, &str)] =
     &[(IdentifierKind::Email, "email"), (IdentifierKind::Phone, "phone"), (IdentifierKind::CustomerNumber, "customer")];
 
@@ -330,6 +333,13 @@ pub fn suppress(
     for (kind, name) in SUPPRESSED {
         let Some(sql) = map.identifiers_of(*kind) else { continue };
         for value in conn.all(&sql, &[s.person_id.into()], |r| r.get::<String>(0))? {
+            // An erased person's identifier that another person holds too (housemates' landline)
+            // stays off the list: it is the other's as well, and on the list it would refuse
+            // their rows in an import and have `erase --replay` erase them. (An objection to
+            // marketing keeps a shared address out of the marketing all the same.)
+            if reason == ERASED && map.people_with(conn, *kind, &value)?.iter().any(|p| *p != s.person_id) {
+                continue;
+            }
             ids.push((name, value));
         }
     }
@@ -369,5 +379,5 @@ pub fn suppress_record(
     let mut values = Vec::new();
     DataMap::load(conn)?.root_records(conn, Some(s.person_id), |_, value| values.push(value))?;
     let kind = crate::store::personal::RECORD;
-    values.iter().map(|value| remember(conn, clock, keys, request, "erased", kind, value)).collect()
+    values.iter().map(|value| remember(conn, clock, keys, request, ERASED, kind, value)).collect()
 }

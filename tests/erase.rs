@@ -345,7 +345,8 @@ fn an_identifier_another_person_shares_is_not_suppressed_with_the_erased_one() {
     env.dsr().args(["erase", &id, "--yes"]).assert().success();
     let hashes = count(&env, "SELECT count(*) FROM suppression WHERE kind = 'phone'");
     assert_eq!(hashes, 1, "his own mobile number only");
-    std::fs::write(env.path("p.csv"), "id,person_id,number,created_at\n131,13,+31206931447,2025-09-05T12:00:22Z\n").unwrap();
+    std::fs::write(env.path("p.csv"), "id,person_id,number,created_at\n131,13,+31206931447,2025-09-05T12:00:22Z\n")
+        .unwrap();
     let out = env.run(&["import", "phone_number", "p.csv"]);
     assert!(out.status.success(), "Eva's own row loads: {}", support::stderr(&out));
     let (v, code): (Value, i32) = env.json(&["doctor"]);
@@ -354,6 +355,30 @@ fn an_identifier_another_person_shares_is_not_suppressed_with_the_erased_one() {
     assert_eq!((code, v["replayed"].as_array().map(Vec::len)), (0, Some(0)), "{v}");
     let (v, code): (Value, i32) = env.json(&["lookup", "--email", "eva.kok@example.nl"]);
     assert_eq!(code, 0, "Eva is still there: {v}");
+}
+
+/// A request made under an address before it was the person's (rejected then, so linked to no
+/// one) goes with the person's other requests once a rectification gave them that address.
+#[test]
+fn a_closed_request_under_an_address_that_later_became_the_persons_is_erased_with_them() {
+    let env = Env::with_fixture("virtio");
+    let new = "jan.nieuw@example.nl";
+    let early = env.open("erase", &["--email", new]).request;
+    env.dsr()
+        .args(["request", "reject", &early, "--reason", "other", "--note", &format!("{new} unknown"), "--note-nl", "onbekend"])
+        .assert()
+        .success();
+    let fix = env.verified("rectify", &["--email", "jan.devries@example.nl", "--set", &format!("email={new}")]);
+    env.dsr().args(["rectify", &fix, "--yes"]).assert().success();
+    let id = verified(&env, &["--email", new]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let given: Option<String> =
+        env.sql().query_row("SELECT subject_given FROM request WHERE id = ?1", [&early], |r| r.get(0)).unwrap();
+    assert_eq!(given, None);
+    let bytes = std::fs::read(&env.db).unwrap();
+    assert!(!bytes.windows(new.len()).any(|w| w == new.as_bytes()), "no byte of {new} left in the store");
+    env.dsr().args(["audit", "verify"]).assert().success();
 }
 
 #[test]

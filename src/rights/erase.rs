@@ -24,6 +24,7 @@ use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
 mod keeps;
+mod own;
 mod steps;
 mod touched;
 // The procedures over a request's plan, each owning its transactions.
@@ -34,7 +35,7 @@ pub mod others;
 pub mod replay;
 pub mod stored;
 pub use keeps::GROUND_CONSENT;
-use keeps::{held_categories, hold, keep_consent, HOLD};
+use keeps::{held_categories, hold, keep_consent};
 use steps::NO_GROUND;
 pub use touched::{touched, touched_by_any, values_to_look_for};
 
@@ -132,7 +133,7 @@ fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<St
 /// then dsr's own records of the person, then the person's row.
 fn steps(conn: &dyn Db, map: &DataMap, s: &Subject, keeps_consent: bool) -> anyhow::Result<Vec<Step>> {
     let mut out = steps::map_steps(conn, map, s)?;
-    out.extend(own_records());
+    out.extend(own::records(&own::requests_of(conn, map, s)?));
     if let Some(scope) = map.root().and_then(|root| map.scope(&root.name)) {
         out.push(step(&scope.table, "delete", scope.filter, NO_GROUND));
     }
@@ -144,55 +145,6 @@ fn steps(conn: &dyn Db, map: &DataMap, s: &Subject, keeps_consent: bool) -> anyh
         hold(map, &mut out, &held);
     }
     Ok(out)
-}
-
-/// dsr's own records of the person: restrictions, objections, reviews, and the requests, which
-/// keep only their keyed pseudonym.
-fn own_records() -> Vec<Step> {
-    vec![
-        step("restriction", "delete", format!("person_id = ?1 AND NOT {HOLD}"), NO_GROUND),
-        keep(
-            step("restriction", "keep", format!("person_id = ?1 AND {HOLD}"), "the legal-claims restriction itself"),
-            &[] as &[&str],
-            GROUND_RESTRICTED,
-            Some(UNTIL_LIFTED.into()),
-        ),
-        step(
-            "objection",
-            "delete",
-            "person_id = ?1".into(),
-            "no ground to keep; the suppression list remembers a marketing objection",
-        ),
-        step("decision_review", "delete", "person_id = ?1".into(), NO_GROUND),
-        // Messages of the person's requests that wait for the officer (`dsr intake`) keep the
-        // sender, subject and text until resolved; erased with the person, the record stays.
-        keep(
-            step(
-                "intake_message",
-                "detach",
-                "request_id IN (SELECT id FROM request WHERE person_id = ?1) AND (sender IS NOT NULL OR subject IS NOT NULL OR excerpt IS NOT NULL)".into(),
-                "the messages of the person's requests keep only their hash and outcome",
-            ),
-            &["sender", "subject", "excerpt"],
-            "Art. 5(2) GDPR: accountability, without personal data",
-            None,
-        ),
-        keep(
-            step("request", "detach", "person_id = ?1".into(), "the person's requests keep only their keyed pseudonym"),
-            &[
-                "subject_given",
-                "params",
-                "outcome",
-                "extension_reason",
-                "rejection_note",
-                "verification_ref",
-                "delivery_ref",
-                "person_id",
-            ],
-            "Art. 5(2) GDPR: accountability, without personal data",
-            None,
-        ),
-    ]
 }
 
 /// What a plan's fingerprint covers.
@@ -377,19 +329,20 @@ pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     // Officers' reasons, notes and references about the person's requests go first (the audit
     // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
     // officer holding or releasing a plan adds one without making the plan stale.
+    let map = DataMap::load(conn)?;
+    let requests = own::requests_of(conn, &map, s)?;
     let mut done = conn.run(
-        "DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
+        &format!("DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
         &vals![s.person_id]?,
     )? as u64;
     // Where their rectifications set values: the rows go, and so does the note.
     conn.run(
-        "DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
+        &format!("DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
         &vals![s.person_id]?,
     )?;
     // A plan made by this process carries each step's filter (a stored plan does not: they are
     // internal): its steps are the ones to run, in its order, which is the map's. Otherwise
     // the steps are made again and those of the plan's kinds run.
-    let map = DataMap::load(conn)?;
     let fresh;
     let run: Vec<&Step> = if plan.steps.iter().all(|st| !st.filter.is_empty()) {
         plan.steps.iter().collect()

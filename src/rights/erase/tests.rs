@@ -64,6 +64,7 @@ fn store() -> crate::store::Store {
         table: Vec<Table>,
     }
     let store = crate::store::Store::in_memory().unwrap();
+    crate::keys::Keys::create(&store.conn).unwrap();
     store
         .conn
         .execute_batch(
@@ -197,6 +198,7 @@ fn the_counted_plan_matches_the_full_plan_for_every_fixture_person() {
     use crate::store::fixture;
     for f in fixture::FIXTURES {
         let mut store = crate::store::Store::in_memory().unwrap();
+        crate::keys::Keys::create(&store.conn).unwrap();
         fixture::load(&mut store.conn, f, crate::clock::Clock::from_env().unwrap(), false).unwrap();
         let map = crate::store::personal::DataMap::load(&store.conn).unwrap();
         let root = map.root().unwrap();

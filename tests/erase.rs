@@ -365,7 +365,17 @@ fn a_closed_request_under_an_address_that_later_became_the_persons_is_erased_wit
     let new = "jan.nieuw@example.nl";
     let early = env.open("erase", &["--email", new]).request;
     env.dsr()
-        .args(["request", "reject", &early, "--reason", "other", "--note", &format!("{new} unknown"), "--note-nl", "onbekend"])
+        .args([
+            "request",
+            "reject",
+            &early,
+            "--reason",
+            "other",
+            "--note",
+            &format!("{new} unknown"),
+            "--note-nl",
+            "onbekend",
+        ])
         .assert()
         .success();
     let fix = env.verified("rectify", &["--email", "jan.devries@example.nl", "--set", &format!("email={new}")]);

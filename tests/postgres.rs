@@ -2250,6 +2250,67 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     own.admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}")).unwrap();
 }
 
+/// Another session reads a table in a transaction older than the erasure and holds it past
+/// `lock_timeout`: the erasure stands, exit 23 names the tables that keep values, and a note
+/// has the next erasure rewrite them (`VACUUM FULL`) once that session has ended.
+#[test]
+fn values_an_older_transaction_kept_are_rewritten_away_by_the_next_erasure() {
+    let Some(url) = support::postgres() else { return };
+    let own = OwnDatabase::new(&url, "erase_kept");
+    let db_url = own.url.clone();
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&db_url, "kept");
+    s.client().batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect").unwrap();
+    migrate_into(&env, &db_url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
+    let verified = |address: &str| {
+        let out = on_pg(&["--json", "erase", "--email", address]);
+        let id =
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+        let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
+        assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+        id
+    };
+    let addresses = addresses_on_file(&env, 2);
+    let first = verified(&addresses[0]);
+    let mut blocker = s.client();
+    let mut reading = blocker.transaction().unwrap();
+    reading.query(&format!("SELECT count(*) FROM {}.email_address", s.name()), &[]).unwrap();
+    let out = on_pg(&["erase", &first, "--yes"]);
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(23), "{said}");
+    assert!(
+        said.contains("email_address: an erased value is still in its pages: another session holds the table"),
+        "{said}"
+    );
+    reading.commit().unwrap();
+    drop(blocker);
+    let mut c = s.client();
+    let notes: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {}.store_meta WHERE key LIKE 'vacuum-full:%'", s.name()), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(notes, 1, "the tables to rewrite are noted");
+    let second = verified(&addresses[1]);
+    let out = on_pg(&["erase", &second, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let left = dsr::store::postgres::forensic::residue(&mut c, s.name(), "email_address", addresses[0].as_bytes())
+        .unwrap()
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let notes: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {}.store_meta WHERE key LIKE 'vacuum-%'", s.name()), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(notes, 0);
+    drop(c);
+    drop(on_pg);
+    drop(s);
+    let mut own = own;
+    own.admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", own.name)).unwrap();
+}
+
 /// `args` exited `code` on SQLite (`a`), and on PostgreSQL (`b`) with the same code, stdout and stderr.
 fn same_on_both(args: &[&str], code: i32, a: std::process::Output, b: std::process::Output) {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();

@@ -58,8 +58,15 @@ pub fn no_statistics_on_identifiers(
 pub fn noting(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
     let schema = super::ident(pg.schema());
     let tables = serde_json::to_string(tables)?;
-    pg.with_client(|c| Ok(note_pending(c, &schema, &tables)?))
+    pg.with_client(|c| Ok(note_pending(c, &schema, &tables, PENDING)?))
 }
+
+/// The note of tables an erasure left erased values in ([`after_erasure`]: another session's
+/// transaction kept them): a later command's [`vacuum`] rewrites them (`VACUUM FULL`) once this
+/// session has ended.
+const REWRITE: &str = "vacuum-full:";
+/// The note of tables an erasure or run will vacuum after its commit.
+const PENDING: &str = "vacuum-pending:";
 
 /// After an erasure's commit (`Conn::after_erasure`): the tables of this erasure, and those a
 /// killed run noted and never vacuumed, are vacuumed; the notes go once that is done. A table
@@ -67,8 +74,11 @@ pub fn noting(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
 /// the next run; one a note names that is gone since has nothing left to vacuum.
 pub fn vacuum(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
     let schema = super::ident(pg.schema());
-    let (notes, noted) = pg.with_client(|c| Ok(pending(c, &schema)?))?;
+    let (notes, noted, rewrite) = pg.with_client(|c| Ok(pending(c, &schema)?))?;
     let mut names: Vec<String> = tables.iter().chain(noted.iter()).map(|t| qualified(&schema, t)).collect();
+    let rewrite: Vec<String> = rewrite.iter().map(|t| qualified(&schema, t)).collect();
+    names.retain(|n| !rewrite.contains(n));
+    names.extend(rewrite.iter().cloned());
     names.sort();
     names.dedup();
     let there: Vec<String> = pg.with_client(|c| {
@@ -81,7 +91,8 @@ pub fn vacuum(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
         let mut left = Vec::new();
         // Each table on its own: VACUUM runs outside a transaction, one table at a time.
         for table in &there {
-            if let Err(e) = pg.batch(&format!("VACUUM (INDEX_CLEANUP ON, ANALYZE) {table}")) {
+            let how = if rewrite.contains(table) { "FULL, ANALYZE" } else { "INDEX_CLEANUP ON, ANALYZE" };
+            if let Err(e) = pg.batch(&format!("VACUUM ({how}) {table}")) {
                 left.push(format!("{table} ({})", super::one_line_error(&e)));
             }
         }
@@ -103,8 +114,17 @@ pub fn residue_after(pg: &Pg, tables: &[String], erased: &[String]) -> anyhow::R
     names.sort();
     names.dedup();
     let schema = pg.schema().to_owned();
-    let left = without_statement_timeout(pg, || pg.with_client(|c| Ok(after_erasure(c, &schema, &names, erased)?)))?;
-    Ok(left.unwrap_or_default())
+    let left = without_statement_timeout(pg, || pg.with_client(|c| Ok(after_erasure(c, &schema, &names, erased)?)))?
+        .unwrap_or_default();
+    // A table that still holds an erased value is vacuumed again by the next erasure or run
+    // (a note, as for a killed run), when the transaction that kept the value may have ended.
+    let kept: Vec<&str> =
+        left.iter().filter(|(_, why)| !why.starts_with("not read")).map(|(t, _)| t.as_str()).collect();
+    if !kept.is_empty() {
+        let kept = serde_json::to_string(&kept)?;
+        pg.with_client(|c| Ok(note_pending(c, &super::ident(&schema), &kept, REWRITE)?))?;
+    }
+    Ok(left)
 }
 
 /// `f` with the session's `statement_timeout` off, set back however `f` ends: the vacuum and the
@@ -120,11 +140,16 @@ fn without_statement_timeout<T>(pg: &Pg, f: impl FnOnce() -> anyhow::Result<T>) 
 /// The note of this session's erasure or run (`store_meta`, key `vacuum-pending:PID`): the
 /// tables (a JSON array) it will vacuum after its commit, added to what a note of that key
 /// holds already (a killed session whose process id this one has now).
-pub fn note_pending(client: &mut impl GenericClient, schema: &str, tables: &str) -> Result<(), postgres::Error> {
+pub fn note_pending(
+    client: &mut impl GenericClient,
+    schema: &str,
+    tables: &str,
+    kind: &str,
+) -> Result<(), postgres::Error> {
     client.execute(
         &format!(
             "INSERT INTO {schema}.store_meta (key, value)
-             VALUES ('vacuum-pending:' || pg_backend_pid(), jsonb_build_object('t', $1::text))
+             VALUES ('{kind}' || pg_backend_pid(), jsonb_build_object('t', $1::text))
              ON CONFLICT (key) DO UPDATE SET value = jsonb_build_object('t', (
                SELECT coalesce(jsonb_agg(DISTINCT t ORDER BY t), '[]'::jsonb)::text FROM (
                  SELECT jsonb_array_elements_text((store_meta.value->>'t')::jsonb) AS t
@@ -135,29 +160,38 @@ pub fn note_pending(client: &mut impl GenericClient, schema: &str, tables: &str)
     Ok(())
 }
 
-/// The notes to act on now: this session's (its caller knows which tables it changed, so only
-/// the key is returned), and those of sessions that ended (a run killed between its commit and
-/// its vacuum: their tables too); not those of sessions still at work.
-pub fn pending(client: &mut impl GenericClient, schema: &str) -> Result<(Vec<String>, Vec<String>), postgres::Error> {
+/// The notes to act on now: this session's pending one (its caller knows which tables it
+/// changed, so only the key is returned), and those of sessions that ended (a run killed between
+/// its commit and its vacuum: their tables too; an erasure that left values: the tables to
+/// rewrite, the third list); not those of sessions still at work.
+pub fn pending(client: &mut impl GenericClient, schema: &str) -> Result<Noted, postgres::Error> {
     let rows = client.query(
         &format!(
-            "SELECT key, CASE WHEN key <> 'vacuum-pending:' || pg_backend_pid() THEN value->>'t' END FROM {schema}.store_meta m
-              WHERE key LIKE 'vacuum-pending:%'
-                AND (key = 'vacuum-pending:' || pg_backend_pid()
-                     OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE m.key = 'vacuum-pending:' || a.pid))
+            "SELECT key, CASE WHEN key <> '{PENDING}' || pg_backend_pid() THEN value->>'t' END FROM {schema}.store_meta m
+              WHERE (key = '{PENDING}' || pg_backend_pid()
+                     OR ((key LIKE '{PENDING}%' OR key LIKE '{REWRITE}%')
+                         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                          WHERE m.key IN ('{PENDING}' || a.pid, '{REWRITE}' || a.pid))))
               ORDER BY key"
         ),
         &[],
     )?;
-    let mut keys = Vec::new();
-    let mut tables = Vec::new();
+    let mut noted = Noted::default();
     for r in rows {
-        keys.push(r.get::<_, String>(0));
+        let key = r.get::<_, String>(0);
         let named: Option<String> = r.get(1);
-        tables.extend(named.and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok()).unwrap_or_default());
+        let tables = named.and_then(|t| serde_json::from_str::<Vec<String>>(&t).ok()).unwrap_or_default();
+        match key.starts_with(REWRITE) {
+            true => noted.2.extend(tables),
+            false => noted.1.extend(tables),
+        }
+        noted.0.push(key);
     }
-    Ok((keys, tables))
+    Ok(noted)
 }
+
+/// What [`pending`] finds: the notes' keys, the tables to vacuum, the tables to rewrite.
+pub type Noted = (Vec<String>, Vec<String>, Vec<String>);
 
 /// The notes acted on, gone.
 pub fn done_pending(client: &mut impl GenericClient, schema: &str, keys: &[String]) -> Result<(), postgres::Error> {
@@ -259,7 +293,7 @@ pub fn after_erasure(
     };
     let erased = needles;
     let mut left = Vec::new();
-    for table in tables {
+    for (i, table) in tables.iter().enumerate() {
         let name = qualified(schema, table);
         let pages: i64 = client
             .query_one(
@@ -288,17 +322,29 @@ pub fn after_erasure(
         match pages_holding(client, &namespace, schema, table, &needles) {
             Ok(found) if found.is_empty() => continue,
             Ok(_) => {}
-            // Reading raw pages needs a superuser: say so once, and read no further.
+            // Reading raw pages needs a superuser: this table and the rest are not read.
             Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
-                left.push((
-                    table.clone(),
-                    "not read: this role may not read raw pages (pageinspect needs a superuser)".into(),
-                ));
+                let why = "not read: this role may not read raw pages (pageinspect needs a superuser)";
+                left.extend(tables[i..].iter().map(|t| (t.clone(), why.to_owned())));
                 return Ok(Some(left));
             }
             Err(e) => return Err(e),
         }
-        client.batch_execute(&format!("VACUUM FULL {name}"))?;
+        // The rewrite waits for every other session's lock on the table, `lock_timeout` at most:
+        // one that holds it longer (a transaction that read the table and stays open) leaves
+        // the values where they are, named, and the erasure stands.
+        match client.batch_execute(&format!("VACUUM FULL {name}")) {
+            Err(e) if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {
+                left.push((
+                    table.clone(),
+                    "an erased value is still in its pages: another session holds the table (an open transaction \
+                     older than the erasure); run VACUUM FULL on it when that has ended"
+                        .into(),
+                ));
+                continue;
+            }
+            other => other?,
+        }
         if !pages_holding(client, &namespace, schema, table, &needles)?.is_empty() {
             left.push((
                 table.clone(),

@@ -11,6 +11,7 @@
 //! journal is not appended again. Over SMTP a crash between the server's acceptance and the
 //! record is the one window that can repeat a message (with the same Message-ID).
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -157,55 +158,70 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         return Ok(out);
     }
     let store = &conn.place();
-    let Some(_lock) = lock(db)? else {
-        out.busy = true;
-        return Ok(out);
-    };
-    sync_logs(db)?;
     let mut transport: Option<Transport> = None;
-    let mut after = 0i64;
-    // Letters for the outbox are written as a group and synced at once (`fsutil::place_synced`),
-    // then recorded in one transaction: a run that queued many (`dsr intake`) pays one sync a
-    // group, not one a letter. SMTP and the journal deliver one by one.
-    let mut group: Vec<Item> = Vec::new();
-    while let Some(item) = next(conn, after)? {
-        after = item.id;
-        if item.kind == "mail" {
-            if transport.is_none() {
-                transport = Some(Transport::from_env(store)?);
+    // What this run has tried, delivered or not: each item once.
+    let mut seen: HashSet<i64> = HashSet::new();
+    loop {
+        let Some(lock) = lock(db)? else {
+            out.busy = true;
+            return Ok(out);
+        };
+        sync_logs(db)?;
+        let mut after = 0i64;
+        // Letters for the outbox are written as a group and synced at once (`fsutil::place_synced`),
+        // then recorded in one transaction: a run that queued many (`dsr intake`) pays one sync a
+        // group, not one a letter. SMTP and the journal deliver one by one.
+        let mut group: Vec<Item> = Vec::new();
+        while let Some(item) = next(conn, after)? {
+            after = item.id;
+            if !seen.insert(item.id) {
+                continue;
+            }
+            if item.kind == "mail" {
+                if transport.is_none() {
+                    transport = Some(Transport::from_env(store)?);
+                }
+                if let Some(Transport::Outbox(dir)) = &transport {
+                    group.push(item);
+                    if group.len() == GROUP {
+                        deliver_to_outbox(conn, clock, dir, std::mem::take(&mut group), &mut out)?;
+                    }
+                    continue;
+                }
             }
             if let Some(Transport::Outbox(dir)) = &transport {
-                group.push(item);
-                if group.len() == GROUP {
-                    deliver_to_outbox(conn, clock, dir, std::mem::take(&mut group), &mut out)?;
+                deliver_to_outbox(conn, clock, dir, std::mem::take(&mut group), &mut out)?;
+            }
+            let result = match item.kind.as_str() {
+                "journal" => append_journal(store, &item.payload).map(|()| ("journal".to_owned(), journal_name(store))),
+                _ => {
+                    let t = transport.as_ref().expect("set above");
+                    let tag = item.request.as_deref().unwrap_or("dsr");
+                    t.send_raw(&item.payload, item.envelope.as_deref(), tag, item.id)
+                        .map(|s| (s.transport.to_owned(), s.reference))
                 }
-                continue;
+            };
+            match result {
+                Ok((transport_name, reference)) => {
+                    record_delivery(conn, clock, &item, &transport_name, &reference)?;
+                    out.delivered.push(delivered(item, transport_name, reference));
+                }
+                Err(e) => failed(conn, clock, item, &e, &mut out)?,
             }
         }
         if let Some(Transport::Outbox(dir)) = &transport {
-            deliver_to_outbox(conn, clock, dir, std::mem::take(&mut group), &mut out)?;
+            deliver_to_outbox(conn, clock, dir, group, &mut out)?;
         }
-        let result = match item.kind.as_str() {
-            "journal" => append_journal(store, &item.payload).map(|()| ("journal".to_owned(), journal_name(store))),
-            _ => {
-                let t = transport.as_ref().expect("set above");
-                let tag = item.request.as_deref().unwrap_or("dsr");
-                t.send_raw(&item.payload, item.envelope.as_deref(), tag, item.id)
-                    .map(|s| (s.transport.to_owned(), s.reference))
-            }
-        };
-        match result {
-            Ok((transport_name, reference)) => {
-                record_delivery(conn, clock, &item, &transport_name, &reference)?;
-                out.delivered.push(delivered(item, transport_name, reference));
-            }
-            Err(e) => failed(conn, clock, item, &e, &mut out)?,
+        drop(lock);
+        // A process that queued a letter while this one held the lock left it to this one; on
+        // PostgreSQL it may have got a lower id than one already delivered (ids are given at
+        // insert, not at commit), so the pass above went past it. Looked for once the lock is
+        // released: a process that found the lock taken had committed its letter before.
+        let unseen = db.all("SELECT id FROM queued WHERE done_at IS NULL AND held = 0", &[], |r| r.get::<i64>(0))?;
+        if unseen.iter().all(|id| seen.contains(id)) {
+            return Ok(out);
         }
     }
-    if let Some(Transport::Outbox(dir)) = &transport {
-        deliver_to_outbox(conn, clock, dir, group, &mut out)?;
-    }
-    Ok(out)
 }
 
 /// Letters written to the outbox and synced at once.

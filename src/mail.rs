@@ -60,9 +60,17 @@ pub fn envelope_json(e: &lettre::address::Envelope) -> String {
     serde_json::json!([e.from().map(ToString::to_string), to]).to_string()
 }
 
+/// The recipients of a stored envelope ([`envelope_json`]).
+pub fn envelope_recipients(text: &str) -> anyhow::Result<Vec<String>> {
+    Ok(envelope_parts(text)?.1)
+}
+
+fn envelope_parts(text: &str) -> anyhow::Result<(Option<String>, Vec<String>)> {
+    serde_json::from_str(text).map_err(|_| anyhow::anyhow!("a queued message has no envelope"))
+}
+
 fn parse_envelope(text: &str) -> anyhow::Result<lettre::address::Envelope> {
-    let (from, to): (Option<String>, Vec<String>) =
-        serde_json::from_str(text).map_err(|_| anyhow::anyhow!("a queued message has no envelope"))?;
+    let (from, to) = envelope_parts(text)?;
     let from = from.map(|f| f.parse::<Address>()).transpose()?;
     let to = to.iter().map(|t| t.parse::<Address>()).collect::<Result<Vec<_>, _>>()?;
     Ok(lettre::address::Envelope::new(from, to)?)

@@ -399,6 +399,21 @@ pub struct Pending {
     pub held: bool,
 }
 
+/// The addresses a request's undelivered letters go to (their envelopes), read before they are
+/// delivered: what to look for in the pages after an erasure letter's delivery.
+pub fn addressed_to(conn: &dyn Db, request: &str) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    conn.each(
+        "SELECT envelope FROM queued WHERE request_id = ?1 AND done_at IS NULL AND envelope IS NOT NULL",
+        &vals![request]?,
+        &mut |r| {
+            out.extend(crate::mail::envelope_recipients(&r.get::<String>(0)?)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
 /// Letters that a transport has refused at least once and that are still queued, per request:
 /// what `request list` marks as not sent.
 pub fn stuck(conn: &dyn Db) -> anyhow::Result<std::collections::HashMap<String, i64>> {

@@ -218,6 +218,10 @@ pub struct Done {
     pub completed: bool,
     /// Letters held for the tasks were released to the queue.
     pub letters_released: usize,
+    /// The task was an erasure's: its keys, and the released letter once delivered, are
+    /// removed values the backend may still keep (`Conn::after_erasure`).
+    #[serde(skip)]
+    pub erasure: bool,
 }
 
 /// [`done`] in a transaction of its own, with its audit entry.
@@ -299,7 +303,8 @@ pub fn supersede(conn: &dyn Db, clock: &Clock, erasure: &Request, person: i64) -
 fn settle(conn: &dyn Db, clock: &Clock, task: i64, req: crate::request::Request) -> anyhow::Result<Done> {
     let request = req.id.clone();
     let (open, _, _) = open_of(conn, &request)?;
-    let mut out = Done { task, request: request.clone(), open, completed: false, letters_released: 0 };
+    let erasure = req.right == "erase";
+    let mut out = Done { task, request: request.clone(), open, completed: false, letters_released: 0, erasure };
     if open == 0 {
         out.letters_released = conn.run(
             "UPDATE queued SET held = 0 WHERE request_id = ?1 AND held = 1 AND done_at IS NULL",

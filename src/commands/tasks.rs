@@ -17,7 +17,9 @@ pub fn tasks(ctx: &mut Session, args: &TasksArgs) -> anyhow::Result<Code> {
         Some(TasksCommand::Done { task, reference, file }) => match (task, reference, file) {
             (_, _, Some(file)) => done_file(ctx, file),
             (Some(task), Some(reference), None) => {
-                let done = done_one(ctx, *task, reference)?;
+                let mut addresses = Vec::new();
+                let done = done_one(ctx, *task, reference, &mut addresses)?;
+                clean_after(ctx, &[&done], &addresses)?;
                 if ctx.out.json {
                     ctx.out.json(&serde_json::json!({"format_version": 1, "done": [done]}))?;
                 }
@@ -79,11 +81,15 @@ pub fn list(db: &dyn Db, out: &Output, args: &TasksArgs) -> anyhow::Result<Code>
     Ok(Code::Ok)
 }
 
-fn done_one(ctx: &mut Session, task: i64, reference: &str) -> anyhow::Result<tasks::Done> {
+/// Acknowledge one task; the addresses of the letters it released go to `addresses`.
+fn done_one(ctx: &mut Session, task: i64, reference: &str, addresses: &mut Vec<String>) -> anyhow::Result<tasks::Done> {
     let mut done = tasks::acknowledge(ctx.conn, ctx.clock, task, reference)?;
     // A letter held for the tasks goes out now, and its delivery completes the request: the
     // report says how the request stands after that, not before.
     if done.letters_released > 0 {
+        if done.erasure {
+            addresses.extend(crate::queue::addressed_to(ctx.conn, &done.request)?);
+        }
         super::flush(ctx.conn, ctx.clock, ctx.opened)?;
         done.completed |= crate::request::load(ctx.conn, &done.request)?.state == "completed";
     }
@@ -100,6 +106,20 @@ fn done_one(ctx: &mut Session, task: i64, reference: &str) -> anyhow::Result<tas
     }
     ctx.out.status(&format!("{note}."))?;
     Ok(done)
+}
+
+/// After acknowledging an erasure's tasks: their source keys, and the erasure letter they held
+/// (its copy released, then its content dropped at delivery), are removed as an erasure's rows
+/// are, once for a whole file: PostgreSQL's dead rows vacuumed and, where pageinspect is
+/// installed, the pages read for the letters' addresses (exit 23 for a table that keeps one);
+/// SQLite's log truncated.
+fn clean_after(ctx: &Session, done: &[&tasks::Done], addresses: &[String]) -> anyhow::Result<()> {
+    if done.iter().any(|d| d.erasure) {
+        let tables = ["task".to_owned(), "queued".to_owned()];
+        ctx.conn.after_erasure(&tables)?;
+        super::erase::no_value_left(ctx, "dsr tasks done", &tables, addresses)?;
+    }
+    Ok(())
 }
 
 /// One line of an acknowledgement file: the task and the reference, or why it does not read
@@ -155,6 +175,7 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
         }
     }
     let mut done = Vec::new();
+    let mut addresses = Vec::new();
     let mut refused = Vec::new();
     for (line, entry) in entries {
         let task = match &entry {
@@ -164,7 +185,7 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
         // A line that does not read is a bad input (exit 2), as a bad --ref is.
         let result = entry
             .map_err(|(_, why)| Error::invalid("--file", why).into())
-            .and_then(|(task, reference)| done_one(ctx, task, &reference));
+            .and_then(|(task, reference)| done_one(ctx, task, &reference, &mut addresses));
         match result {
             Ok(d) => done.push(d),
             Err(e) => {
@@ -175,6 +196,7 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
             }
         }
     }
+    clean_after(ctx, &done.iter().collect::<Vec<_>>(), &addresses)?;
     if ctx.out.json {
         ctx.out.json(
             &serde_json::json!({"format_version": 1, "done": done, "failed": refused.len(), "refused": refused}),

@@ -29,7 +29,7 @@ pub enum Error {
         "cannot connect to {url}: {why}; check that the server runs and that the URL names it (host, port, database)"
     )]
     ServerUnreachable { url: String, why: String },
-    #[error("the schema {schema} already exists in {database}; name a new one with --schema (DSR_PG_SCHEMA), or drop it first")]
+    #[error("the schema {schema} already exists in {database}; name a new one with DSR_PG_SCHEMA (`--schema` of dsr migrate), or drop it first")]
     SchemaExists { schema: String, database: String },
     #[error("the company database {name} ({path}) that the data map names does not exist; restore it, or point the map's [[database]] at it with `dsr register apply FILE`")]
     DatabaseMissing { name: String, path: PathBuf },

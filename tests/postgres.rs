@@ -122,13 +122,17 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
         ("bare", "version integer PRIMARY KEY"),
         // dsr's own shape, without a version, beside the application's tables.
         ("shaped", "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now()"),
+        // dsr's columns, empty, and nothing else (dsr makes a store in one transaction: never so).
+        ("alone", "version integer, applied_at timestamptz"),
     ] {
         let app = Schema::new(&url, name);
+        let orders =
+            if name == "alone" { String::new() } else { format!("CREATE TABLE {}.orders (id int);", app.name()) };
         c.batch_execute(&format!(
-            "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_migrations ({table}); CREATE TABLE {0}.orders (id int);
+            "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_migrations ({table}); {orders}
              {insert}",
             app.name(),
-            insert = if name == "shaped" {
+            insert = if matches!(name, "shaped" | "alone") {
                 String::new()
             } else {
                 format!("INSERT INTO {}.schema_migrations (version) VALUES ('5')", app.name())
@@ -139,7 +143,8 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
         assert!(matches!(e, Error::NotAStore(_)), "{name}: {e}");
         let tables: i64 =
             c.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = $1", &[&app.name()]).unwrap().get(0);
-        assert_eq!(tables, 2, "{name}: nothing made in another application's schema");
+        let made = if name == "alone" { 1 } else { 2 };
+        assert_eq!(tables, made, "{name}: nothing made in another application's schema");
     }
 }
 
@@ -147,10 +152,12 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
 fn an_old_store_opened_by_eight_processes_at_once_is_upgraded_once() {
     let Some(url) = support::postgres() else { return };
     let s = Schema::new(&url, "upgrade");
-    // A store as a binary before migration 1 would have left it: the table of versions, empty.
+    // A store as the binary before the last migration left it: version 7 undone.
+    migrate::create(&mut s.client(), &s.target).unwrap();
+    assert_eq!(migrate::latest(), 7, "undo the new last migration here instead");
     s.client()
         .batch_execute(&format!(
-            "CREATE SCHEMA {0}; CREATE TABLE {0}.schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            "ALTER TABLE {0}.category DROP COLUMN mail_encrypted; DELETE FROM {0}.schema_migrations WHERE version = 7",
             s.name()
         ))
         .unwrap();
@@ -1633,6 +1640,14 @@ fn a_company_schema_in_the_same_postgresql_database_is_read_answered_and_erased_
     );
     file.push_str(&card);
     std::fs::write(pg_dir.path().join("in-place.toml"), &file).unwrap();
+    // `register check` has no store to look into the schema: it says so and checks the rest.
+    let out = on_pg(&["register", "check", "in-place.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot look into"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::write(pg_dir.path().join("missing.toml"), file.replace(&shop, "nowhere")).unwrap();
     let out = on_pg(&["register", "apply", "missing.toml", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));

@@ -172,7 +172,7 @@ fn on_postgres(databases: &[crate::map::Database]) -> Vec<crate::map::Problem> {
         .map(|(i, d)| crate::map::Problem {
             line: None,
             key: format!("database[{i}].path"),
-            what: if d.path == "postgres:" {
+            what: if d.path == crate::map::POSTGRES_SCHEMA {
                 format!(
                     "company database {:?}: `dsr init` makes a PostgreSQL store without its company schemas; init it from the file without this [[database]] and the tables placed in it, then add them with `dsr register apply FILE`",
                     d.name

@@ -205,6 +205,13 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
         problems.extend(more);
     }
     crate::map::in_file_order(&mut problems);
+    // Schemas of a PostgreSQL store's database: checked with the store (`register apply --dry-run`).
+    let elsewhere: Vec<&str> = file
+        .iter()
+        .flat_map(|f| &f.database)
+        .filter(|d| d.path == crate::map::POSTGRES_SCHEMA)
+        .map(|d| d.name.as_str())
+        .collect();
     let counts = file.as_ref().map(|f| {
         serde_json::json!({
             "tables": f.table.len(),
@@ -224,8 +231,16 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
             "ok": problems.is_empty(),
             "problems": listed,
             "counts": counts,
+            "not_looked_into": elsewhere,
         }))?;
     } else {
+        for name in &elsewhere {
+            out.status(&format!(
+                "{}: the company database {name} is a schema of a PostgreSQL store, which this check cannot look into; its tables are taken to have the columns the map names (`dsr --db postgres://... register apply {} --dry-run` checks them)",
+                path.display(),
+                path.display()
+            ))?;
+        }
         for p in &problems {
             crate::output::stderr_line(&format!(
                 "dsr: {}: {}",

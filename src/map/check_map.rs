@@ -411,7 +411,7 @@ fn databases(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
         }
         if d.path.trim().is_empty() {
             say(format!("database[{i}].path"), "empty: give the path of the database file".into());
-        } else if let Some(o) = f.database[..i].iter().find(|o| o.path == d.path && d.path != "postgres:") {
+        } else if let Some(o) = f.database[..i].iter().find(|o| o.path == d.path && d.path != super::POSTGRES_SCHEMA) {
             say(
                 format!("database[{i}].path"),
                 format!(

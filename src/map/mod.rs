@@ -313,7 +313,9 @@ pub fn check_all(
             check_map::is_identifier(&d.name) && !["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str());
         // A name or a path written twice is one of `check`'s problems already.
         let earlier = &file.database[..i];
-        if usable && earlier.iter().all(|o| o.name != d.name && o.path != d.path) {
+        if usable && d.path == POSTGRES_SCHEMA && earlier.iter().all(|o| o.name != d.name) {
+            stand_in(conn, &file, &d.name)?;
+        } else if usable && earlier.iter().all(|o| o.name != d.name && o.path != d.path) {
             let attached = match crate::store::attached::again(store, earlier, d) {
                 Some(why) => Err(anyhow::anyhow!(why)),
                 None => crate::store::attached::attach_anew(conn, store, std::slice::from_ref(d)),
@@ -341,6 +343,34 @@ pub fn check_all(
 
 /// The checks of a file's data map against a store: every table of the map is in the store or
 /// declares its columns, and every column the map names is one of its table's.
+/// A `[[database]]`'s path that names a schema of the PostgreSQL store's database.
+pub const POSTGRES_SCHEMA: &str = "postgres:";
+
+/// For `register check`, which has no store: a schema of a PostgreSQL store (`path =
+/// "postgres:"`) cannot be looked into, so an empty database stands in for it, with each of its
+/// tables holding the columns the map names (`register apply --dry-run` on the store checks the
+/// real ones). The rest of the map is checked as usual against it.
+fn stand_in(conn: &rusqlite::Connection, file: &CompanyFile, database: &str) -> anyhow::Result<()> {
+    conn.execute("ATTACH DATABASE ':memory:' AS ?1", [database])?;
+    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
+    for (i, t) in file.table.iter().enumerate().filter(|(_, t)| t.database.as_deref() == Some(database)) {
+        let mut columns: Vec<&str> = check_map::own_columns(t, i).into_iter().map(|(_, c)| c).collect();
+        for (j, other) in file.table.iter().enumerate() {
+            let named = check_map::other_tables(other, j).into_iter().filter(|(_, table, _)| *table == t.name);
+            columns.extend(named.filter_map(|(_, _, column)| column));
+        }
+        columns.retain(|c| check_map::is_identifier(c));
+        columns.sort_unstable();
+        columns.dedup();
+        if !check_map::is_identifier(&t.name) || columns.is_empty() {
+            continue;
+        }
+        let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        conn.execute_batch(&format!("CREATE TABLE {}.{} ({})", quote(database), quote(&t.name), list.join(", ")))?;
+    }
+    Ok(())
+}
+
 pub fn check_against(file: &CompanyFile, conn: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Problem>> {
     check_columns::check(file, conn)
 }

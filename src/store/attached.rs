@@ -79,7 +79,7 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
         if let Some(detail) = again(store, &databases[..i], d) {
             return Err(mismatch(detail).into());
         }
-        if d.path == "postgres:" {
+        if d.path == crate::map::POSTGRES_SCHEMA {
             return Err(mismatch(
                 "it names a schema of a PostgreSQL store, which a SQLite file cannot attach (on PostgreSQL, `dsr init` makes the store without it and `dsr register apply` adds it)".into(),
             )

@@ -42,10 +42,10 @@ pub enum Found {
 }
 
 /// A dsr store is a schema whose `schema_migrations` has exactly dsr's two columns, and which,
-/// once a migration is recorded, holds the trail and metadata tables that migration 1 made.
-/// Another tool's table of that name (golang-migrate's, Rails', Ecto's: other columns) or one of
-/// dsr's shape beside none of dsr's tables is [`Found::Foreign`]: never read as a version, never
-/// migrated.
+/// holds a recorded version and the trail and metadata tables that migration 1 made. Another
+/// tool's table of that name (golang-migrate's, Rails', Ecto's: other columns), one of dsr's
+/// shape beside none of dsr's tables, or one with no version is [`Found::Foreign`]: never read
+/// as a version, never migrated.
 pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<Found, postgres::Error> {
     let row = client.query_one(
         "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
@@ -53,9 +53,7 @@ pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<
                    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
                   WHERE n.nspname = $1 AND c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p')
                     AND a.attnum > 0 AND NOT a.attisdropped),
-                (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('store_meta', 'audit_log')) = 2,
-                (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND c.relname <> 'schema_migrations') = 0",
+                (SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename IN ('store_meta', 'audit_log')) = 2",
         &[&schema],
     )?;
     if !row.get::<_, bool>(0) {
@@ -68,12 +66,10 @@ pub fn found(client: &mut impl postgres::GenericClient, schema: &str) -> Result<
     }
     let version: Option<i32> =
         client.query_one(&format!("SELECT max(version) FROM {schema}.schema_migrations"), &[])?.get(0);
-    // Versions beside none of dsr's tables, or a table of versions without one beside tables
-    // of another application, are that application's; the table alone, empty, is a store that
-    // a binary of before migration 1 began.
+    // Versions beside none of dsr's tables are another application's; so is the table of
+    // versions empty: dsr makes a store in one transaction (`create`), which leaves no such table.
     match version {
         Some(v) if v > 0 && row.get::<_, bool>(2) => Ok(Found::Store(v)),
-        None if row.get::<_, bool>(3) => Ok(Found::Store(0)),
         _ => Ok(Found::Foreign),
     }
 }

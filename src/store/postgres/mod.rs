@@ -95,6 +95,12 @@ impl Target {
                 ),
             ));
         }
+        if crate::map::check_postgres::reserved(schema) {
+            return Err(Error::invalid(
+                if what == "--to" { "--schema" } else { "DSR_PG_SCHEMA" },
+                format!("{schema:?} is a word PostgreSQL reserves; choose another schema name, e.g. {schema}_dsr"),
+            ));
+        }
         Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned(), option: what, tls })
     }
 
@@ -266,7 +272,7 @@ fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
 /// `path = "postgres:"`. A SQLite file cannot be attached there.
 pub fn company_schemas(conn: &dyn crate::store::db::Db, databases: &[crate::map::Database]) -> anyhow::Result<()> {
     for d in databases {
-        if d.path != "postgres:" {
+        if d.path != crate::map::POSTGRES_SCHEMA {
             anyhow::bail!(
                 "company database {:?}: on a PostgreSQL store a company database is a schema of the same database: write path = \"postgres:\" (a SQLite file cannot be attached there)",
                 d.name
@@ -301,6 +307,11 @@ mod tests {
             .contains("DSR_PG_SCHEMA"));
         let e = Target::parse_option("--to", "postgres://officer@db.example/dsr", "Bad-Name").unwrap_err().to_string();
         assert!(e.contains("--schema"), "{e}");
+        // A reserved word would make every statement fail to parse: refused by name.
+        let e = Target::parse_option("--to", "postgres://officer@db.example/dsr", "user").unwrap_err().to_string();
+        assert!(e.contains("--schema") && e.contains("reserves"), "{e}");
+        let e = Target::parse("postgres://officer@db.example/dsr", "order").unwrap_err().to_string();
+        assert!(e.contains("DSR_PG_SCHEMA") && e.contains("reserves"), "{e}");
     }
 
     #[test]

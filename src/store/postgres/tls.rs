@@ -61,7 +61,7 @@ pub fn split(what: &'static str, url: &str) -> Result<(String, Tls), Error> {
         Some(other) => {
             return Err(Error::invalid(
                 what,
-                format!("sslmode={other} is not one of disable, prefer, require, verify-full"),
+                format!("sslmode={other} is not one of disable, allow, prefer, require, verify-full"),
             ))
         }
     };

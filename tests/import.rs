@@ -78,6 +78,12 @@ fn a_first_load_then_the_same_file_again_changes_nothing_and_each_run_is_audited
         .unwrap();
     assert!(details.contains(v["import"]["file_sha256"].as_str().unwrap()), "{details}");
     env.dsr().args(["audit", "verify"]).assert().success();
+    // A cron run with -q prints nothing when every row loads; without it the summary is a
+    // status line on stderr.
+    let out = env.run(&["-q", "import", "delivery_address", &file]);
+    assert!(out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(), "{}", stderr(&out));
+    let out = env.run(&["import", "delivery_address", &file]);
+    assert!(stdout(&out).is_empty() && stderr(&out).starts_with("Imported addresses.csv"), "{}", stderr(&out));
 }
 
 #[test]

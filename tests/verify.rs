@@ -18,7 +18,7 @@ fn five_wrong_tries_burn_a_code() {
     }
     let out = verify(&env, &o.request, &code);
     assert_eq!(out.status.code(), Some(6), "the right code no longer works once burned");
-    assert!(support::stderr(&out).contains("resend"));
+    assert!(support::stderr(&out).contains(&format!("`dsr verify --resend {}`", o.request)));
     let state: String =
         env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&o.request], |r| r.get(0)).unwrap();
     assert_eq!(state, "awaiting-verification");
@@ -43,7 +43,10 @@ fn an_expired_code_is_refused() {
     env.now = Some("2026-11-03T09:00:01Z".into());
     let out = verify(&env, &o.request, &code);
     assert_eq!(out.status.code(), Some(6));
-    assert!(support::stderr(&out).contains("expired"));
+    // The hint is a command that runs as written.
+    assert!(
+        support::stderr(&out).contains(&format!("expired; send a new one with `dsr verify --resend {}`", o.request))
+    );
     // Just inside the lifetime it would have worked: a new code, checked 23h59m later.
     env.dsr().args(["verify", "--resend", &o.request]).assert().success();
     let fresh = env.code(&o.request);

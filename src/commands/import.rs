@@ -73,7 +73,7 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
         if let Some(why) = &summary.delete_skipped {
             crate::output::stderr_line(&format!("dsr: --delete-missing: {why}"))?;
         }
-        ctx.out.data(&format!(
+        ctx.out.status(&format!(
             "Imported {} into {}: {} rows read, {} added, {} changed, {} unchanged, {} removed{}, {} refused, {} conflicts{}.",
             summary.file,
             summary.table,

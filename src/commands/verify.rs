@@ -58,16 +58,19 @@ fn check(s: &mut Session, id: &str, code: &str) -> anyhow::Result<Code> {
         return Err(Error::VerificationLocked(req.id).into());
     }
     let why = match outcome.refused.unwrap_or("wrong") {
-        "expired" => "the code has expired; send a new one with `dsr verify --resend`".to_owned(),
+        "expired" => format!("the code has expired; send a new one with `dsr verify --resend {}`", req.id),
         "malformed" if outcome.tries_left.is_none() => {
             "that is not a code of 8 characters, and no code is active for this request".to_owned()
         }
-        "no-code" | "malformed" if outcome.tries_left.is_none() => {
-            "no code is active for this request (used, burned or voided); send a new one with `dsr verify --resend`"
-                .to_owned()
-        }
+        "no-code" | "malformed" if outcome.tries_left.is_none() => format!(
+            "no code is active for this request (used, burned or voided); send a new one with `dsr verify --resend {}`",
+            req.id
+        ),
         _ if outcome.code_burned => {
-            "wrong code; after 5 wrong tries the code is void; send a new one with `dsr verify --resend`".to_owned()
+            format!(
+                "wrong code; after 5 wrong tries the code is void; send a new one with `dsr verify --resend {}`",
+                req.id
+            )
         }
         _ => format!("wrong code; {} tries left on this code", outcome.tries_left.unwrap_or(0)),
     };

@@ -353,7 +353,7 @@ fn reply(
     let counts = if same_address { crate::verify::Tries::CodeAndPerson } else { crate::verify::Tries::CodeOnly };
     let (outcome, reason) = match crate::verify::check_as(tx, clock, keys, &req, &chosen, counts) {
         Ok(o) if o.verified => (Outcome::Verified, None),
-        Ok(o) => (Outcome::CodeRefused, Some(refusal(&o))),
+        Ok(o) => (Outcome::CodeRefused, Some(refusal(&o, &req.id))),
         Err(e) => match e.downcast_ref::<Error>() {
             Some(Error::CodeRejected(why) | Error::RequestState(why)) => (Outcome::CodeRefused, Some(why.clone())),
             _ => return Err(e),
@@ -389,12 +389,12 @@ fn known_request(db: &dyn Db, id: &str) -> anyhow::Result<Option<request::Reques
 }
 
 /// Why a code from a reply did not verify, in the officer's words.
-fn refusal(o: &crate::verify::Outcome) -> String {
+fn refusal(o: &crate::verify::Outcome, id: &str) -> String {
     if o.person_locked {
         return "verification is locked for this person after repeated failures (`dsr verify --unlock`)".into();
     }
     match o.refused.unwrap_or("wrong") {
-        "expired" => "the code has expired; send a new one with `dsr verify --resend`".into(),
+        "expired" => format!("the code has expired; send a new one with `dsr verify --resend {id}`"),
         "no-code" | "malformed" => "no code is active for this request (used, burned or voided)".into(),
         _ if o.code_burned => "wrong code; after 5 wrong tries the code is void".into(),
         _ => format!("wrong code; {} tries left on this code", o.tries_left.unwrap_or(0)),

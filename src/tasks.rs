@@ -69,11 +69,29 @@ impl Systems {
 
 /// What a right changed, for the tasks it gives.
 pub enum Change<'a> {
-    /// All the person's rows of the tables (an erasure, a restriction, an objection); read
-    /// before an erasure deletes them.
+    /// All the person's rows of the tables (an erasure, a restriction); read before an erasure
+    /// deletes them.
     Person(i64),
+    /// The person's rows of the tables that serve a purpose (an objection to it): those whose
+    /// register category serves it, those whose marketing flags it covers, and the consent records.
+    Purpose(i64, &'a str),
     /// Rectified values: (table, the row's key, column), the new value read from the row.
     Values(&'a [crate::rights::rectify::Spot]),
+}
+
+/// The tables of the map that serve a purpose: their register category serves it, their
+/// marketing flags are covered by it, or they hold the consent records.
+fn serving(conn: &dyn Db, map: &DataMap, purpose: &str) -> anyhow::Result<Vec<String>> {
+    let register = crate::register::Register::load(conn)?;
+    let by_category = register.categories.iter().filter(|c| c.purposes.iter().any(|p| p == purpose));
+    let mut out: Vec<String> = by_category.flat_map(|c| c.tables.iter().cloned()).collect();
+    out.extend(
+        map.tables
+            .iter()
+            .filter(|t| t.consent_record.is_some() || t.opt_in.iter().any(|o| o.purpose == purpose))
+            .map(|t| t.name.clone()),
+    );
+    Ok(out)
 }
 
 /// Give each system that copies a table the change touched a task (in the caller's
@@ -84,13 +102,18 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
         return Ok(0);
     }
     let map = DataMap::load(conn)?;
+    let serving = match change {
+        Change::Purpose(_, purpose) => Some(serving(conn, &map, purpose)?),
+        _ => None,
+    };
     let mut made = 0;
     for sys in &systems.list {
         let mut rows: Vec<Value> = Vec::new();
         for t in sys.tables.iter().filter_map(|t| map.table(t)) {
             let key = t.import.key.as_deref().unwrap_or(&t.key);
             match &change {
-                Change::Person(person) => {
+                Change::Purpose(..) if !serving.as_ref().is_some_and(|s| s.contains(&t.name)) => {}
+                Change::Person(person) | Change::Purpose(person, _) => {
                     let Some(scope) = map.scope(&t.name) else { continue };
                     let sql =
                         format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} ORDER BY rowid", scope.from, scope.filter);
@@ -100,20 +123,42 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                     }
                 }
                 Change::Values(values) => {
-                    for (table, row, column) in values.iter().filter(|v| v.0 == t.name) {
-                        let sql =
-                            format!("SELECT CAST({key} AS TEXT), {column} FROM {} WHERE {} = ?1", t.sql_name(), t.key);
-                        let found: Option<(Option<String>, rusqlite::types::Value)> =
-                            conn.first(&sql, &vals![row]?, |r| Ok((r.get(0)?, r.get(1)?)))?;
-                        if let Some((Some(k), value)) = found {
-                            let value = match value {
-                                rusqlite::types::Value::Text(t) => Value::String(t),
-                                rusqlite::types::Value::Integer(i) => json!(i),
-                                rusqlite::types::Value::Real(f) => json!(f),
-                                _ => Value::Null,
-                            };
-                            rows.push(json!({"table": table, "key": k, "set": {column: value}}));
+                    // One entry a row, with every column of it that was corrected; the map's
+                    // internal columns (normalised copies) are dsr's, not the system's.
+                    let mut spots: Vec<(&String, Vec<&String>)> = Vec::new();
+                    for (_, row, column) in values.iter().filter(|v| v.0 == t.name && !t.internal.contains(&v.2)) {
+                        match spots.iter_mut().find(|(r, _)| *r == row) {
+                            Some((_, columns)) => columns.push(column),
+                            None => spots.push((row, vec![column])),
                         }
+                    }
+                    for (row, columns) in spots {
+                        let list: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+                        let sql = format!(
+                            "SELECT CAST({key} AS TEXT), {} FROM {} WHERE {} = ?1",
+                            list.join(", "),
+                            t.sql_name(),
+                            t.key
+                        );
+                        let found: Option<(Option<String>, Vec<rusqlite::types::Value>)> =
+                            conn.first(&sql, &vals![row]?, |r| {
+                                Ok((r.get(0)?, (1..=list.len()).map(|i| r.get(i)).collect::<anyhow::Result<_>>()?))
+                            })?;
+                        let Some((Some(k), found)) = found else { continue };
+                        let set: serde_json::Map<String, Value> = list
+                            .iter()
+                            .zip(found)
+                            .map(|(column, value)| {
+                                let value = match value {
+                                    rusqlite::types::Value::Text(t) => Value::String(t),
+                                    rusqlite::types::Value::Integer(i) => json!(i),
+                                    rusqlite::types::Value::Real(f) => json!(f),
+                                    _ => Value::Null,
+                                };
+                                ((*column).to_owned(), value)
+                            })
+                            .collect();
+                        rows.push(json!({"table": t.name, "key": k, "set": set}));
                     }
                 }
             }

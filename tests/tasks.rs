@@ -160,6 +160,19 @@ fn a_rectification_gives_the_system_the_new_value() {
     );
 }
 
+/// An objection to the newsletter concerns the mailing service's copy, not the warehouse's
+/// orders and delivery addresses, which serve the contract.
+#[test]
+fn an_objection_gives_a_task_to_the_systems_whose_tables_serve_the_purpose() {
+    let env = shop_with_systems(false);
+    let id = env.verified("object", &["--email", SANNE, "--purpose", "newsletter"]);
+    env.dsr().args(["object", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    let systems: Vec<&str> = tasks.iter().map(|t| t["system"].as_str().unwrap()).collect();
+    assert_eq!(systems, ["mailer"], "{tasks:?}");
+    assert_eq!(tasks[0]["action"], "object");
+}
+
 #[test]
 fn an_erasure_supersedes_the_persons_open_tasks_and_no_new_value_stays_in_them() {
     let env = shop_with_systems(true);
@@ -169,6 +182,13 @@ fn an_erasure_supersedes_the_persons_open_tasks_and_no_new_value_stays_in_them()
     let before = open_tasks(&env, Some("mailer"));
     assert_eq!(before.len(), 1, "{before:?}");
     assert!(before[0].to_string().contains(new));
+    // One entry for the row, with the column the system keeps; not dsr's normalised copy.
+    let rows = before[0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        rows[0]["set"].as_object().map(|s| s.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["address".to_owned()])
+    );
     let id = env.verified("erase", &["--email", &new.to_lowercase()]);
     env.dsr().args(["erase", &id, "--yes"]).assert().success();
     // Only the erasure's own tasks are open; the rectification's is closed with its reference.

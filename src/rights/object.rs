@@ -150,7 +150,7 @@ pub fn apply(
     )?;
     // The systems that keep copies stop too (or restrict while the objection is weighed).
     if result.outcome != "continues" {
-        crate::tasks::record(conn, clock, req, "object", crate::tasks::Change::Person(s.person_id))?;
+        crate::tasks::record(conn, clock, req, "object", crate::tasks::Change::Purpose(s.person_id, &result.purpose))?;
     }
     Ok(result)
 }

@@ -128,6 +128,10 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
         counts.insert(t.clone(), n);
         json_bytes.insert(t.clone(), size.saturating_add(n));
     }
+    // The categories the person has records in (Art. 15(1)(b): the categories concerned); the
+    // others are not in the archive, nor named in its manifest, data or register.json.
+    let categories: Vec<_> =
+        categories.into_iter().filter(|c| c.tables.iter().any(|t| counts.get(t).copied().unwrap_or(0) > 0)).collect();
     let mut rows_json: u64 = json_bytes.values().sum();
     // data.json's ZIP64 field follows from its bound alone: near that size, the rows' JSON is
     // measured exactly (as every archive's was before the bound), so no archive changes.

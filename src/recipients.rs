@@ -2,14 +2,13 @@
 //! from the register's `received_via` and the person's own rows as the data map's
 //! `[[table.recipient]]` links describe them (e.g. their payment providers, the registries of their
 //! domains, disclosures on record, recipients of purposes they consented to, the collection agency
-//! once the automated dunning decision handed one of their invoices over), and recipients of
-//! purposes that serve every customer.
+//! once the automated dunning decision handed one of their invoices over), and the recipients of
+//! the purposes their data serves (a table of theirs in a category of the purpose).
 
 use serde::Serialize;
 
 use crate::register::{Recipient, Register};
 use crate::store::db::Db;
-use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,7 +38,7 @@ fn codes(conn: &dyn Db, sql: &str, s: &Subject) -> anyhow::Result<Vec<(String, S
 /// name (the data map's `column` links, e.g. disclosures on record), recipients of purposes they
 /// consented to (`received_via` links of the consent records), those their rows reached in
 /// another way (other `received_via` links, such as a claim handed over), and the recipients of
-/// purposes that serve every customer.
+/// the purposes their data serves.
 pub fn for_person(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result<Vec<PersonRecipient>> {
     let map = &register.map;
     let links = || map.tables.iter().flat_map(|t| t.recipient.iter().map(move |l| (t, l)));
@@ -51,14 +50,7 @@ pub fn for_person(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Re
     for sql in consents.into_iter().chain(others).filter_map(|(t, l)| map.recipients_via(t, l)) {
         found.extend(codes(conn, &sql, s)?);
     }
-    if is_customer(conn, map, s)? {
-        found.extend(codes(
-            conn,
-            "SELECT code, 'purpose ' || purpose || ' (all customers)' FROM recipient
-             WHERE received_via = 'purpose' AND ?1 IS NOT NULL",
-            s,
-        )?);
-    }
+    found.extend(by_purpose(conn, register, s)?);
     let mut out: Vec<PersonRecipient> = Vec::new();
     for (code, why) in found {
         if let Some(existing) = out.iter_mut().find(|r| r.code == code) {
@@ -73,14 +65,31 @@ pub fn for_person(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Re
     Ok(out)
 }
 
-/// Whether the person has rows in a table whose role is `customer`.
-fn is_customer(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Result<bool> {
-    for t in map.tables_with_role("customer") {
-        if map.has_rows(conn, &t.name, s.person_id)? {
-            return Ok(true);
+/// The recipients that receive the data of a purpose (`received_via = "purpose"`), for a person
+/// whose data serves it: who has rows in a table of a category that serves the purpose,
+/// whatever the table's role. Each table is asked once.
+fn by_purpose(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result<Vec<(String, String)>> {
+    let mut asked: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in register.recipients.iter().filter(|r| r.received_via == "purpose") {
+        let Some(purpose) = r.purpose.as_deref() else { continue };
+        let tables = register.categories.iter().filter(|c| c.purposes.iter().any(|p| p == purpose));
+        let mut serves = false;
+        for t in tables.flat_map(|c| &c.tables) {
+            let has = match asked.get(t.as_str()) {
+                Some(has) => *has,
+                None => *asked.entry(t).or_insert(register.map.has_rows(conn, t, s.person_id)?),
+            };
+            if has {
+                serves = true;
+                break;
+            }
+        }
+        if serves {
+            out.push((r.code.clone(), format!("purpose {purpose} (all customers)")));
         }
     }
-    Ok(false)
+    Ok(out)
 }
 
 fn from_register(r: &Recipient, why: String) -> PersonRecipient {

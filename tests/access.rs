@@ -418,3 +418,19 @@ fn the_counts_are_the_rows_held_whether_few_or_many() {
         assert!(logs["records"].as_u64().unwrap() >= u64::from(extra), "{extra}");
     }
 }
+
+/// A recipient of a purpose (`received_via = "purpose"`) is in the answer of everyone whose
+/// data serves the purpose, whatever the role of their table (a club's "member", not only a
+/// "customer").
+#[test]
+fn a_purpose_recipient_is_listed_for_a_person_whose_data_serves_the_purpose_whatever_the_role() {
+    let env = Env::with_fixture("webshop");
+    let file = support::stdout(&env.run(&["register", "export"])).replace("role = \"customer\"", "role = \"member\"");
+    std::fs::write(env.path("members.toml"), file).unwrap();
+    env.dsr().args(["register", "apply", "members.toml", "--yes"]).assert().success();
+    let id = env.verified("access", &["--email", "sanne.dejong@example.nl"]);
+    let (answer, code): (Value, i32) = env.json(&["access", &id]);
+    assert_eq!(code, 0, "{answer}");
+    let codes: Vec<&str> = answer["recipients"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
+    assert!(codes.contains(&"hosting"), "{codes:?}");
+}

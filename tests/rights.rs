@@ -120,6 +120,28 @@ fn a_rectification_shows_old_and_new_needs_yes_off_a_terminal_and_applies() {
         .query_row("SELECT group_concat(details) FROM audit_log WHERE action = 'rectified'", [], |r| r.get(0))
         .unwrap();
     assert!(!audit.contains("Amsterdam"), "the trail names fields, not values");
+    // A value already on file is no correction: left out beside a real one, and alone refused
+    // with what to do (exit 9), nothing changed and no recipient to tell.
+    let id = verified(
+        &env,
+        "rectify",
+        &["--email", "jan.devries@example.nl", "--set", "city=Amsterdam", "--set", "postal_code=1013 AB"],
+    );
+    let (v, code): (Value, i32) = env.json(&["rectify", &id, "--yes"]);
+    assert_eq!(code, 0, "{v}");
+    let fields: Vec<&str> =
+        v["outcome"]["changes"].as_array().unwrap().iter().filter_map(|c| c["field"].as_str()).collect();
+    assert_eq!(fields, ["postal_code"], "{v}");
+    let id = verified(&env, "rectify", &["--email", "jan.devries@example.nl", "--set", "city=Amsterdam"]);
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(
+        support::stderr(&out).contains(&format!("already on file (city); nothing to correct")),
+        "{}",
+        support::stderr(&out)
+    );
+    assert!(support::stderr(&out).contains(&format!("dsr request reject {id}")));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{Change, Planned};
 use crate::audit;
 use crate::clock::Clock;
+use crate::error::Error;
 use crate::mail::{self, Letter};
 use crate::notify;
 use crate::queue::OnSent;
@@ -50,8 +51,21 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     let map = DataMap::load(store)?;
     let named = req.named_email();
     super::revalidate(store, &map, s, named.as_deref(), &mut changes)?;
-    let planned = super::plan(store, &map, s, named.as_deref(), &changes)?;
+    let mut planned = super::plan(store, &map, s, named.as_deref(), &changes)?;
     let statements: Vec<Statement> = serde_json::from_value(req.params["supplement"].clone()).unwrap_or_default();
+    // A value already on file is no correction: it is not changed, nor told to recipients.
+    let same: Vec<String> =
+        planned.iter().filter(|p| p.old.as_deref() == Some(p.new.as_str())).map(|p| p.field.clone()).collect();
+    if !same.is_empty() && same.len() == planned.len() && statements.is_empty() {
+        return Err(Error::RequestState(format!(
+            "every value asked is already on file ({}); nothing to correct: tell the person and close the request with `dsr request reject {} --reason unfounded --note TEXT`",
+            same.join(", "),
+            req.id
+        ))
+        .into());
+    }
+    changes.retain(|c| !same.contains(&c.field));
+    planned.retain(|p| !same.contains(&p.field));
     Ok(Prepared { map, changes, planned, statements })
 }
 

@@ -136,11 +136,7 @@ fn a_rectification_shows_old_and_new_needs_yes_off_a_terminal_and_applies() {
     let out = env.run(&["rectify", &id, "--yes"]);
     assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
     support::assert_one_line_error(&out);
-    assert!(
-        support::stderr(&out).contains(&format!("already on file (city); nothing to correct")),
-        "{}",
-        support::stderr(&out)
-    );
+    assert!(support::stderr(&out).contains("already on file (city); nothing to correct"), "{}", support::stderr(&out));
     assert!(support::stderr(&out).contains(&format!("dsr request reject {id}")));
 }
 

@@ -87,7 +87,12 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
     if !v.contains('@') {
         return Err(bad("it has no '@'"));
     }
-    lettre::Address::from_str(v).map_err(|e| bad(&e.to_string()))?;
+    let address = lettre::Address::from_str(v).map_err(|e| bad(&e.to_string()))?;
+    // A domain of one label (`a@b`) reaches no one on the internet; an address literal may.
+    let domain = address.domain();
+    if !domain.contains('.') && !domain.starts_with('[') {
+        return Err(bad("its domain has no dot"));
+    }
     Ok(fold(v))
 }
 
@@ -234,7 +239,7 @@ mod tests {
         assert_eq!(normalize_email("Jan.DeVries@Example.NL").unwrap(), "jan.devries@example.nl");
         assert_eq!(normalize_email(" Zoë.Çelik@Voorbeeld.NL ").unwrap(), "zoë.çelik@voorbeeld.nl");
         assert_eq!(normalize_email("a+b@example.nl").unwrap(), "a+b@example.nl");
-        for bad in ["", "plain", "a@", "@example.nl", "a b@example.nl", "a@exa mple.nl", "a@b@c"] {
+        for bad in ["", "plain", "a@", "@example.nl", "a b@example.nl", "a@exa mple.nl", "a@b@c", "a@b", "jan@localhost"] {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -78,7 +78,7 @@ fn recipients_to_notify_are_those_that_received_the_categories_concerned() {
     let number = ideal_customer_with_analytics(&env);
 
     // A new city (identity) goes to the group companies, not to Google Analytics or iDEAL.
-    let id = verified(&env, "rectify", &["--customer", &number, "--set", "city=Utrecht"]);
+    let id = verified(&env, "rectify", &["--customer", &number, "--set", "city=Zwolle"]);
     let told = apply(&env, &["rectify", &id, "--yes"]).recipients;
     assert!(codes(&told).contains(&"group-companies"), "{:?}", codes(&told));
     assert!(!codes(&told).contains(&"google-analytics"), "a new city is not sent to Google Analytics");

@@ -252,6 +252,56 @@ fn erase_due_applies_stored_plans_under_a_lock() {
     assert!(!shown["recipients"].as_array().unwrap().is_empty(), "recipients to tell are listed");
 }
 
+/// Officers carry out approved plans themselves while the cron run goes through the same list:
+/// a plan another process carried out meanwhile is no failure of the run (it exits 0).
+#[test]
+fn erase_due_beside_officers_carrying_out_the_same_plans_reports_no_failure() {
+    let env = Env::with_fixture("virtio");
+    let addresses: Vec<String> = env
+        .sql()
+        .prepare("SELECT address FROM email_address WHERE is_primary = 1 ORDER BY person_id LIMIT 8")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut ids = Vec::new();
+    for a in &addresses {
+        let id = verified(&env, &["--email", a]);
+        // A person with an open request of another kind holds the erasure back; these have none.
+        env.dsr().args(["erase", &id, "--approve"]).assert().success();
+        ids.push(id);
+    }
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let spawn = |args: &[&str]| {
+        Command::new(&bin)
+            .current_dir(env.dir.path())
+            .env_remove("DSR_DB")
+            .env_remove("DSR_NOW")
+            .args(["--db", env.db.to_str().unwrap()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let cron = spawn(&["--json", "erase", "--due"]);
+    let officers: Vec<_> = ids.iter().map(|id| spawn(&["erase", id, "--yes"])).collect();
+    for o in officers {
+        let out = o.wait_with_output().unwrap();
+        // The cron run may have carried it out first: the request is completed already.
+        assert!(matches!(out.status.code(), Some(0 | 9)), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = cron.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{v} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v["failed"], serde_json::json!([]), "{v}");
+    for id in &ids {
+        let (shown, _): (Value, i32) = env.json(&["request", "show", id]);
+        assert_eq!(shown["state"], "completed", "{id}");
+    }
+}
+
 #[test]
 fn a_plan_remade_by_a_cron_run_waits_for_an_officer() {
     let env = Env::with_fixture("virtio");

@@ -28,13 +28,17 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     // The counts, with the officer's commands on stderr and without them in the run's record.
     let counts = |approve: &str, again: &str| {
         format!(
-            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} waiting for an answer to another request of the same person, {} failed",
+            "{} erased, {} waiting for approval{approve}, {} re-made because the data changed{again}, {} on hold, {} waiting for an answer to another request of the same person, {} failed{}",
             sum.applied.len(),
             sum.waiting_for_approval.len(),
             sum.replanned.len(),
             sum.on_hold.len(),
             sum.waiting_for_answer.len(),
-            sum.failed.len()
+            sum.failed.len(),
+            match sum.done_elsewhere.len() {
+                0 => String::new(),
+                n => format!(", {n} carried out by another process meanwhile"),
+            }
         )
     };
     *summary = counts("", "");

@@ -24,6 +24,9 @@ pub struct DueSummary {
     /// (`rights::erase::others`): (erasure, that request). They run once it is answered.
     pub waiting_for_answer: Vec<(String, String)>,
     pub failed: Vec<(String, String)>,
+    /// Plans another process carried out while this run went through the list (an officer's
+    /// `dsr erase R --yes`, or a run on another machine): nothing left to do.
+    pub done_elsewhere: Vec<String>,
     /// The identifiers of the people erased, to look for in the backend's pages afterwards.
     #[serde(skip)]
     pub erased: Vec<String>,
@@ -68,6 +71,8 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
                 sum.applied.push(id);
                 sum.erased.extend(values);
             }
+            // Carried out by another process since the list was read: not this run's failure.
+            Err(_) if !still_due(db, &id)? => sum.done_elsewhere.push(id),
             Err(e) => match e.downcast_ref::<Error>() {
                 Some(Error::StalePlan(_)) => sum.replanned.push(id),
                 Some(Error::AnswerOwed(other, _)) => sum.waiting_for_answer.push((id, other.clone())),
@@ -76,4 +81,16 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
         }
     }
     Ok(sum)
+}
+
+/// Whether a request is still an erasure to carry out: verified, unanswered, its plan not applied.
+fn still_due(db: &dyn Db, id: &str) -> anyhow::Result<bool> {
+    Ok(db
+        .first(
+            "SELECT r.state = 'verified' AND r.answered_at IS NULL AND p.applied_at IS NULL FROM request r
+             LEFT JOIN erasure_plan p ON p.request_id = r.id WHERE r.id = ?1",
+            &crate::vals![id]?,
+            |r| r.get::<bool>(0),
+        )?
+        .unwrap_or(false))
 }

@@ -385,3 +385,28 @@ fn check_finds_what_init_finds_in_a_file_whose_tables_init_makes() {
     let problems = |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(problems(stderr(&init)), problems(stderr(&out)));
 }
+
+/// A table declared under a built-in name, linked otherwise than the built-in one (the company's
+/// own email table under its customers): `register check` checks it as declared, as `init
+/// --register` makes it, and both accept the file.
+#[test]
+fn a_declared_table_with_a_built_in_name_is_checked_as_declared() {
+    let text = fixture("webshop");
+    let declared = "[table.link]\ncolumn = \"customer_id\"\nparent = \"customer\"\n\n\
+        [[table.column]]\nname = \"id\"\ntype = \"integer\"\n\n\
+        [[table.column]]\nname = \"customer_id\"\ntype = \"integer\"\nrequired = true\n\n\
+        [[table.column]]\nname = \"address\"\ntype = \"text\"\nrequired = true\n\n\
+        [[table.column]]\nname = \"address_norm\"\ntype = \"text\"\n\n\
+        [[table.column]]\nname = \"is_primary\"\ntype = \"integer\"\n\n\
+        [[table.column]]\nname = \"newsletter_opt_in\"\ntype = \"integer\"\n\n\
+        [[table.column]]\nname = \"created_at\"\ntype = \"text\"\n";
+    let file =
+        after(&text, &table("email_address"), "[table.link]\ncolumn = \"person_id\"\nparent = \"person\"\n", declared);
+    let out = check(&file);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &file).unwrap();
+    let out = env.run(&["init", "--register", "company.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _ = stdout(&out);
+}

@@ -209,9 +209,11 @@ fn lift(ctx: &mut Session, id: &str, reason: &str, days: u32) -> anyhow::Result<
         ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
     } else {
         ctx.out.data(&format!(
-            "Notice sent ({} {}); {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
+            "Notice to the person: {}; {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
 by the first `dsr retention run` or `dsr restrict` after that. Until then the restriction applies.",
-            sent.transport, sent.reference, lift.request
+            // A notice queued with the change goes out once it is committed (`dsr mail list`).
+            if sent.transport == "queued" { format!("{} (sent after this command)", sent.reference) } else { format!("{} {}", sent.transport, sent.reference) },
+            lift.request
         ))?;
     }
     Ok(Code::Ok)

@@ -24,9 +24,11 @@ use serde::Serialize;
 use serde_json::json;
 
 mod files;
+mod waiting;
 
 pub use files::journal_path;
 use files::{append_journal, journal_name, sync_logs};
+pub use waiting::{addressed_to, pending, stuck, Pending, COLUMNS as PENDING_COLUMNS};
 
 use crate::audit;
 use crate::clock::Clock;
@@ -383,71 +385,4 @@ fn record_in(tx: &dyn Db, clock: &Clock, item: &Item, transport: &str, reference
         }
     }
     Ok(())
-}
-
-/// Queued items of one request that are not delivered yet, for `request show`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Pending {
-    pub queued: i64,
-    pub request: Option<String>,
-    pub letter: String,
-    pub queued_at: String,
-    pub tries: i64,
-    pub last_error: Option<String>,
-    /// An erasure letter waiting for the systems' tasks (`letter_after_tasks`): no flush sends
-    /// it before the last task is acknowledged.
-    pub held: bool,
-}
-
-/// The addresses a request's undelivered letters go to (their envelopes), read before they are
-/// delivered: what to look for in the pages after an erasure letter's delivery.
-pub fn addressed_to(conn: &dyn Db, request: &str) -> anyhow::Result<Vec<String>> {
-    let mut out = Vec::new();
-    conn.each(
-        "SELECT envelope FROM queued WHERE request_id = ?1 AND done_at IS NULL AND envelope IS NOT NULL",
-        &vals![request]?,
-        &mut |r| {
-            out.extend(crate::mail::envelope_recipients(&r.get::<String>(0)?)?);
-            Ok(())
-        },
-    )?;
-    Ok(out)
-}
-
-/// Letters that a transport has refused at least once and that are still queued, per request:
-/// what `request list` marks as not sent.
-pub fn stuck(conn: &dyn Db) -> anyhow::Result<std::collections::HashMap<String, i64>> {
-    let mut out = std::collections::HashMap::new();
-    conn.each(
-        "SELECT request_id, count(*) FROM queued WHERE done_at IS NULL AND kind = 'mail' AND tries > 0
-           AND request_id IS NOT NULL GROUP BY request_id",
-        &[],
-        &mut |r| {
-            out.insert(r.get(0)?, r.get(1)?);
-            Ok(())
-        },
-    )?;
-    Ok(out)
-}
-
-pub fn pending(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Pending>> {
-    let mut out = Vec::new();
-    conn.each(
-        "SELECT id, letter, queued_at, tries, last_error, request_id, held FROM queued
-         WHERE done_at IS NULL AND (?1 IS NULL OR request_id = ?1) ORDER BY id",
-        &vals![request]?,
-        &mut |r| {
-            out.push(Pending {
-                queued: r.get(0)?,
-                request: r.get(5)?,
-                letter: r.get(1)?,
-                queued_at: r.get(2)?,
-                tries: r.get(3)?,
-                last_error: r.get(4)?,
-                held: r.get(6)?,
-            });
-            Ok(())
-        },
-    )?;
-    Ok(out)
 }

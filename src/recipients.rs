@@ -78,7 +78,11 @@ fn by_purpose(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result
         for t in tables.flat_map(|c| &c.tables) {
             let has = match asked.get(t.as_str()) {
                 Some(has) => *has,
-                None => *asked.entry(t).or_insert(register.map.has_rows(conn, t, s.person_id)?),
+                None => {
+                    let has = register.map.has_rows(conn, t, s.person_id)?;
+                    asked.insert(t, has);
+                    has
+                }
             };
             if has {
                 serves = true;

@@ -330,7 +330,12 @@ pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
     // officer holding or releasing a plan adds one without making the plan stale.
     let map = DataMap::load(conn)?;
-    let requests = own::requests_of(conn, &map, s)?;
+    // The person's requests as the plan's step found them (a stored plan has no filters: again).
+    let step = plan.steps.iter().find(|st| st.table == "request" && st.action == "detach" && !st.filter.is_empty());
+    let requests = match step {
+        Some(st) => st.filter.clone(),
+        None => own::requests_of(conn, &map, s)?,
+    };
     let mut done = conn.run(
         &format!("DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
         &vals![s.person_id]?,

@@ -264,20 +264,12 @@ pub fn mail(conn: &dyn Db, limit: u32) -> anyhow::Result<MailSection> {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
     let shown = conn.all(
-        "SELECT id, request_id, letter, queued_at, tries, last_error, held FROM queued
-         WHERE done_at IS NULL AND tries > 0 ORDER BY id LIMIT ?1",
+        &format!(
+            "SELECT {} FROM queued WHERE done_at IS NULL AND tries > 0 ORDER BY id LIMIT ?1",
+            crate::queue::PENDING_COLUMNS
+        ),
         &vals![i64::from(limit)]?,
-        |r| {
-            Ok(crate::queue::Pending {
-                queued: r.get(0)?,
-                request: r.get(1)?,
-                letter: r.get(2)?,
-                queued_at: r.get(3)?,
-                tries: r.get(4)?,
-                last_error: r.get(5)?,
-                held: r.get(6)?,
-            })
-        },
+        crate::queue::Pending::from_row,
     )?;
     Ok(MailSection { failed, waiting, held, shown, command: "dsr mail flush".to_owned() })
 }

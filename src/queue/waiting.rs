@@ -1,0 +1,78 @@
+//! What waits in the queue: the undelivered items as `mail list`, `request show` and `status`
+//! show them, and what a request's undelivered letters are addressed to.
+
+use serde::Serialize;
+
+use crate::store::db::{Db, Row};
+use crate::vals;
+
+/// Queued items of one request that are not delivered yet, for `request show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub queued: i64,
+    pub request: Option<String>,
+    pub letter: String,
+    pub queued_at: String,
+    pub tries: i64,
+    pub last_error: Option<String>,
+    /// An erasure letter waiting for the systems' tasks (`letter_after_tasks`): no flush sends
+    /// it before the last task is acknowledged.
+    pub held: bool,
+}
+
+/// The columns [`Pending::from_row`] reads, in its order.
+pub const COLUMNS: &str = "id, request_id, letter, queued_at, tries, last_error, held";
+
+impl Pending {
+    pub fn from_row(r: &Row) -> anyhow::Result<Pending> {
+        Ok(Pending {
+            queued: r.get(0)?,
+            request: r.get(1)?,
+            letter: r.get(2)?,
+            queued_at: r.get(3)?,
+            tries: r.get(4)?,
+            last_error: r.get(5)?,
+            held: r.get(6)?,
+        })
+    }
+}
+
+/// The addresses a request's undelivered letters go to (their envelopes), read before they are
+/// delivered: what to look for in the pages after an erasure letter's delivery.
+pub fn addressed_to(conn: &dyn Db, request: &str) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    conn.each(
+        "SELECT envelope FROM queued WHERE request_id = ?1 AND done_at IS NULL AND envelope IS NOT NULL",
+        &vals![request]?,
+        &mut |r| {
+            out.extend(crate::mail::envelope_recipients(&r.get::<String>(0)?)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Letters that a transport has refused at least once and that are still queued, per request:
+/// what `request list` marks as not sent.
+pub fn stuck(conn: &dyn Db) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    conn.each(
+        "SELECT request_id, count(*) FROM queued WHERE done_at IS NULL AND kind = 'mail' AND tries > 0
+           AND request_id IS NOT NULL GROUP BY request_id",
+        &[],
+        &mut |r| {
+            out.insert(r.get(0)?, r.get(1)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+/// Every item not delivered yet (of one request, or all), oldest first.
+pub fn pending(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Pending>> {
+    conn.all(
+        &format!("SELECT {COLUMNS} FROM queued WHERE done_at IS NULL AND (?1 IS NULL OR request_id = ?1) ORDER BY id"),
+        &vals![request]?,
+        Pending::from_row,
+    )
+}

@@ -137,6 +137,16 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
 /// One line of what an erasure keeps: category, ground and until when, in Dutch then English.
 type KeptLine = (String, String, String, String, String, String);
 
+/// dsr's own records an erasure can keep, as a person reads them (Dutch, English): the
+/// restriction or objection itself.
+fn own_record(table: &str) -> Option<(&'static str, &'static str)> {
+    match table {
+        "restriction" => Some(("beperking van de verwerking die je vroeg", "restriction of processing you asked for")),
+        "objection" => Some(("bezwaar dat je maakte", "objection you made")),
+        _ => None,
+    }
+}
+
 /// Why a step keeps rows, in Dutch and English. A claim is our interest in court, not a legal
 /// duty: only the fiscal hold is called one.
 fn kept_ground(ground: &str) -> (&'static str, &'static str) {
@@ -156,6 +166,10 @@ fn kept_ground(ground: &str) -> (&'static str, &'static str) {
         erase::GROUND_RESTRICTED => (
             "op jouw verzoek beperkt omdat je deze gegevens nodig hebt voor een rechtsvordering, art. 18 lid 1 onder c en art. 17 lid 3 onder e AVG; we bewaren ze alleen",
             "restricted at your request because you need these data for a legal claim, GDPR Art. 18(1)(c) and 17(3)(e); we only store them",
+        ),
+        erase::GROUND_OWN_RECORD => (
+            "je beperking of bezwaar geldt nog voor wat we bewaren, art. 18 en 21 AVG",
+            "your restriction or objection still applies to what we keep, GDPR Art. 18 and 21",
         ),
         _ => ("bewaard zonder koppeling aan jou", "kept without a link to you"),
     }
@@ -194,6 +208,8 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
         let root = register.map.root().is_some_and(|r| r.name == s.table);
         let (tnl, ten) = if root && s.action == "detach" {
             ("gegevensrecord zonder naam en adres".to_owned(), "data record without name or address".to_owned())
+        } else if let Some(names) = own_record(&s.table) {
+            (names.0.to_owned(), names.1.to_owned())
         } else {
             register
                 .category_of_table(&s.table)

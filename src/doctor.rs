@@ -381,7 +381,7 @@ fn erased_back(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::
                     &id.column,
                     n,
                     "identifiers of people who were erased are in the data again",
-                    "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --email ADDRESS`)",
+                    "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --replay`, which finds them by these identifiers)",
                 ));
             }
         }

@@ -67,14 +67,14 @@ fn main() {
     sqlite_alloc::install();
     let code: u8 = match dsr::cli::parse() {
         Ok(Parsed::Run(cli)) => {
-            let json = cli.global.json;
+            let (json, store) = (cli.global.json, cli.global.db.clone());
             match dsr::run(*cli) {
                 Ok(code) => code as u8,
-                Err(err) => dsr::output::failure(&err, json) as u8,
+                Err(err) => dsr::output::failure(&err, json, Some(&store)) as u8,
             }
         }
         Ok(Parsed::Shown) => 0,
-        Err(err) => dsr::output::failure(&err, dsr::cli::json_asked()) as u8,
+        Err(err) => dsr::output::failure(&err, dsr::cli::json_asked(), None) as u8,
     };
     exit(code)
 }

@@ -302,6 +302,7 @@ fn a_locked_company_database_is_reported_and_nothing_is_half_done() {
     assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
     assert_one_line_error(&out);
     assert!(stderr(&out).contains("company database"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("the store {}", env.db.display())), "{}", stderr(&out));
     app.execute_batch("ROLLBACK").unwrap();
     // Neither file changed: the person is there, the request still waits for its erasure.
     assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 1);
@@ -391,14 +392,23 @@ fn import_loads_into_the_company_database() {
 /// A table of dsr's store under a parent in the company's database (the shop's customers): no
 /// foreign key can cross the two files, so the import checks the link itself. A row whose
 /// parent is not there (an erased person's, a wrong key) is refused, naming the column.
-#[test]
-fn import_refuses_a_row_whose_parent_in_the_company_database_is_gone() {
-    let env = Env::with_fixture("webshop");
+/// The webshop's store made the shop's own file, with one table moved out of it into a new dsr
+/// store beside it (the rest attached in place): that table's rows as CSV (header, lines).
+fn moved_to_store(env: &Env, table: &str) -> (String, Vec<String>) {
+    let rows = taken_out(env, table);
+    std::fs::write(env.path("company.toml"), placed_in_shop(Some(table))).unwrap();
+    let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    rows
+}
+
+/// The webshop's store made the shop's own file, without one table: that table's rows as CSV
+/// (header, lines).
+fn taken_out(env: &Env, table: &str) -> (String, Vec<String>) {
     std::fs::rename(&env.db, env.path("shop.sqlite")).unwrap();
-    // The reviews move to dsr's store: the shop's file keeps everything else.
     let shop = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
     let (header, rows) = {
-        let mut stmt = shop.prepare("SELECT * FROM product_review ORDER BY id").unwrap();
+        let mut stmt = shop.prepare(&format!("SELECT * FROM {table} ORDER BY id")).unwrap();
         let header = stmt.column_names().join(",");
         let n = stmt.column_count();
         let rows = stmt
@@ -419,11 +429,15 @@ fn import_refuses_a_row_whose_parent_in_the_company_database_is_gone() {
             .unwrap();
         (header, rows)
     };
-    shop.execute_batch("DROP TABLE product_review").unwrap();
-    drop(shop);
-    std::fs::write(env.path("company.toml"), placed_in_shop(Some("product_review"))).unwrap();
-    let out = env.dsr().args(["init", "--register", "company.toml"]).output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    shop.execute_batch(&format!("DROP TABLE {table}")).unwrap();
+    (header, rows)
+}
+
+#[test]
+fn import_refuses_a_row_whose_parent_in_the_company_database_is_gone() {
+    let env = Env::with_fixture("webshop");
+    // The reviews move to dsr's store: the shop's file keeps everything else.
+    let (header, rows) = moved_to_store(&env, "product_review");
     std::fs::write(env.path("reviews.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
     let (v, code): (Value, i32) = env.json(&["import", "product_review", "reviews.csv"]);
     assert_eq!(code, 0, "{v}");
@@ -445,6 +459,56 @@ fn import_refuses_a_row_whose_parent_in_the_company_database_is_gone() {
     assert_eq!(code, 19, "{v}");
     assert_eq!(v["import"]["refused"], 1, "{v}");
     assert_eq!(env.count("SELECT count(*) FROM product_review"), left);
+}
+
+/// An erased person's row whose parent went with them is refused for the erasure (with its date
+/// and request), not for the missing parent.
+#[test]
+fn import_names_the_erasure_of_a_row_whose_parent_went_with_the_person() {
+    let env = Env::with_fixture("webshop");
+    let (header, rows) = taken_out(&env, "email_address");
+    // Left as dsr's built-in table, its foreign key would name the store's own (empty) person table.
+    std::fs::write(env.path("company.toml"), placed_in_shop(Some("email_address"))).unwrap();
+    let out = env.run(&["init", "--register", "company.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("foreign key person_id to \"person\" in dsr's store"), "{}", stderr(&out));
+    let mut file: toml::Table = placed_in_shop(Some("email_address")).parse().unwrap();
+    let columns = [
+        ("id", "integer", false),
+        ("person_id", "integer", true),
+        ("address", "text", true),
+        ("address_norm", "text", true),
+        ("is_primary", "integer", true),
+        ("newsletter_opt_in", "integer", true),
+        ("created_at", "text", true),
+    ];
+    for t in file["table"].as_array_mut().unwrap() {
+        if t["name"].as_str() == Some("email_address") {
+            let declared = columns.iter().map(|&(name, kind, required)| {
+                let mut c = toml::Table::new();
+                c.insert("name".into(), name.into());
+                c.insert("type".into(), kind.into());
+                c.insert("required".into(), required.into());
+                toml::Value::Table(c)
+            });
+            t.as_table_mut().unwrap().insert("column".into(), toml::Value::Array(declared.collect()));
+        }
+    }
+    std::fs::write(env.path("company.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.run(&["init", "--register", "company.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(env.path("emails.csv"), format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let (v, code): (Value, i32) = env.json(&["import", "email_address", "emails.csv"]);
+    assert_eq!(code, 0, "{v}");
+    let id = env.verified("erase", &["--email", SANNE]);
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.run(&["import", "email_address", "emails.csv"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("this person was erased on") && err.contains(&format!("request {id}")), "{err}");
+    assert!(!err.contains("no person row has this key"), "{err}");
+    assert!(!err.contains(SANNE), "the refusal does not repeat the erased address: {err}");
 }
 
 #[test]

@@ -69,4 +69,12 @@ fn an_erased_person_written_back_into_a_company_database_is_found() {
         found.iter().any(|f| f["check"] == "erased-back" && f["table"] == "email_address" && f["rows"] == 1),
         "{found:#?}"
     );
+    // The fix it gives works as written: the replay finds her by the address and erases her again.
+    let fix = found.iter().find(|f| f["check"] == "erased-back").unwrap()["fix"].as_str().unwrap().to_owned();
+    assert!(fix.contains("`dsr erase --replay`"), "{fix}");
+    let out = env.run(&["erase", "--replay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM email_address WHERE id = 990"), 0);
+    let (_, code) = findings(&env);
+    assert_eq!(code, 0);
 }

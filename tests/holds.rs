@@ -44,8 +44,15 @@ fn a_legal_claims_restriction_on_one_category_keeps_it_and_erases_the_rest() {
     assert_eq!(held[0]["action"], "keep");
     assert_eq!(held[0]["until"], "until the restriction is lifted");
     assert!(held[0]["ground"].as_str().unwrap().contains("18(1)(c)"), "{plan}");
+    let shown = env.run(&["erase", &id, "--dry-run"]);
+    let shown = support::stdout(&shown);
+    assert!(
+        shown.contains("linked to the person under their restriction or objection"),
+        "the plan does not call rows detached that stay linked to the person:\n{shown}"
+    );
     let out = env.run(&["erase", &id, "--yes"]);
     assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains("linked to the person"), "{}", support::stdout(&out));
     assert_eq!(count(&env, CRASHES, &who), crashes, "the restricted category is kept");
     assert_eq!(count(&env, "SELECT count(*) FROM email_address WHERE person_id = ?1", &who), 0, "the rest is erased");
     assert_eq!(count(&env, "SELECT count(*) FROM cookie WHERE person_id = ?1", &who), 0);
@@ -64,11 +71,18 @@ fn a_legal_claims_restriction_on_one_category_keeps_it_and_erases_the_rest() {
         "the restriction itself stays in force"
     );
     let m = env.messages(&id).into_iter().find(|m| m.subject.contains("Erasure")).expect("erasure answer");
-    for text in
-        ["Crashdata", "Crash data", "tot de beperking is opgeheven", "until the restriction is lifted", "18(1)(c)"]
-    {
+    for text in [
+        "Crashdata",
+        "Crash data",
+        "tot de beperking is opgeheven",
+        "until the restriction is lifted",
+        "18(1)(c)",
+        "1 x beperking van de verwerking die je vroeg",
+        "1 x restriction of processing you asked for",
+    ] {
         assert!(m.body.contains(text), "the letter says what is kept and why ({text}):\n{}", m.body);
     }
+    assert!(!m.body.contains("x restriction ("), "a table's name is not a category:\n{}", m.body);
     // A restriction on all of a person's data still blocks the erasure.
     let other: String = env
         .sql()

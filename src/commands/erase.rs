@@ -185,7 +185,7 @@ fn render(out: &crate::output::Output, plan: &Plan) -> String {
             table::cell(&s.why),
         ]);
     }
-    format!("Erasure plan: delete {} rows, keep {} rows detached from the profile.\n{t}", plan.deleted, plan.kept)
+    format!("Erasure plan: delete {} rows, keep {} rows {}.\n{t}", plan.deleted, plan.kept, plan.kept_how())
 }
 
 fn show(ctx: &Session, req: &Request, plan: &Plan, title: &str) -> anyhow::Result<()> {
@@ -218,8 +218,11 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
             ),
         };
         ctx.out.data(&format!(
-            "Request {} carried out: {} rows deleted, {} kept detached from the profile. {told}",
-            req.id, plan.deleted, plan.kept
+            "Request {} carried out: {} rows deleted, {} kept {}. {told}",
+            req.id,
+            plan.deleted,
+            plan.kept,
+            plan.kept_how()
         ))?;
         if !refused.is_empty() {
             ctx.out.data(&format!(

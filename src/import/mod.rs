@@ -308,27 +308,27 @@ impl Run<'_> {
                 )?;
                 continue;
             }
+            // The suppression list: an erased person stays out; an objection keeps opt-ins off.
+            // It speaks first: an erased person's row whose parent went with them is refused
+            // for the erasure, not for the missing parent.
+            let verdict = self.suppressed.check(&self.keys, plan, &row, table.root.then_some(table.name.as_str()));
+            if let Some(Verdict::Erased(why)) = verdict {
+                refuse(&mut summary, why)?;
+                continue;
+            }
             if let Some(why) = self.links.refusal(sink.db(), plan, &row)? {
                 refuse(&mut summary, why)?;
                 continue;
             }
-            // The suppression list: an erased person stays out; an objection keeps opt-ins off.
-            match self.suppressed.check(&self.keys, plan, &row, table.root.then_some(table.name.as_str())) {
-                Some(Verdict::Erased(why)) => {
-                    refuse(&mut summary, why)?;
-                    continue;
-                }
-                Some(Verdict::Unsubscribed) => {
-                    let mut kept = false;
-                    for &i in &plan.opt_ins {
-                        if row[i] != Value::Integer(0) && row[i] != Value::Null {
-                            row[i] = Value::Integer(0);
-                            kept = true;
-                        }
+            if let Some(Verdict::Unsubscribed) = verdict {
+                let mut kept = false;
+                for &i in &plan.opt_ins {
+                    if row[i] != Value::Integer(0) && row[i] != Value::Null {
+                        row[i] = Value::Integer(0);
+                        kept = true;
                     }
-                    summary.kept_unsubscribed += u64::from(kept);
                 }
-                None => {}
+                summary.kept_unsubscribed += u64::from(kept);
             }
             let existing = sink.existing(&row[plan.key])?;
             let outcome = match existing.as_slice() {

@@ -272,15 +272,22 @@ impl<R: Read> Reader<R> {
                         if let Some(k) = obj.keys().find(|k| !header.contains(k)) {
                             return Err(format!("key {k:?} is not among the first line's columns"));
                         }
-                        Ok(header
+                        use serde_json::Value as J;
+                        header
                             .iter()
                             .map(|h| match obj.get(h) {
-                                None | Some(serde_json::Value::Null) => None,
-                                Some(serde_json::Value::String(s)) => Some(s.clone()),
-                                Some(serde_json::Value::Bool(b)) => Some(if *b { "1" } else { "0" }.to_owned()),
-                                Some(other) => Some(other.to_string()),
+                                None | Some(J::Null) => Ok(None),
+                                Some(J::String(s)) => Ok(Some(s.clone())),
+                                Some(J::Bool(b)) => Ok(Some(if *b { "1" } else { "0" }.to_owned())),
+                                Some(J::Number(n)) => Ok(Some(n.to_string())),
+                                Some(J::Object(_)) => Err(format!(
+                                    "{h}: a JSON object, not a value; each key holds text, a number, true, false or null"
+                                )),
+                                Some(J::Array(_)) => Err(format!(
+                                    "{h}: a JSON array, not a value; each key holds text, a number, true, false or null"
+                                )),
                             })
-                            .collect())
+                            .collect()
                     });
                 Ok(Some(Record { line: at, fields }))
             }
@@ -384,5 +391,18 @@ mod tests {
         assert_eq!(why[1], "not a JSON object: each line is one {\"column\": value, ...}");
         assert_eq!(why[2], "the JSON object is cut off: the line ends inside it");
         assert!(why[3].starts_with("not valid JSON (at character "), "{why:?}");
+    }
+
+    #[test]
+    fn an_object_or_array_as_a_value_is_refused_for_what_it_is() {
+        let text = b"{\"id\": 1, \"email\": \"a@example.nl\"}\n{\"id\": 2, \"email\": {\"address\": \"b@example.nl\"}}\n{\"id\": 3, \"email\": [\"c@example.nl\"]}\n{\"id\": 4.5, \"email\": true}\n";
+        let (_, records) = records(text, Format::JsonLines);
+        assert_eq!(records[0].fields, Ok(vec![Some("1".into()), Some("a@example.nl".into())]));
+        assert_eq!(
+            records[1].fields,
+            Err("email: a JSON object, not a value; each key holds text, a number, true, false or null".into())
+        );
+        assert!(records[2].fields.as_ref().unwrap_err().starts_with("email: a JSON array, not a value"));
+        assert_eq!(records[3].fields, Ok(vec![Some("4.5".into()), Some("1".into())]));
     }
 }

@@ -99,6 +99,28 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
                 parent.eq_ignore_ascii_case(&link.parent)
                     && to.as_deref().zip(parent_key).is_none_or(|(to, key)| to.eq_ignore_ascii_case(key))
             };
+            // A foreign key in dsr's store to a table the map places in a company database
+            // names the store's own table of that name, which holds none of the parent's rows:
+            // no row could be written (an import refused every one).
+            if t.database.is_none() && in_store.contains(t.name.as_str()) {
+                for (column, parent, _) in &declared {
+                    let Some(db) = f
+                        .table
+                        .iter()
+                        .find(|p| p.name.eq_ignore_ascii_case(parent))
+                        .and_then(|p| p.database.as_deref())
+                    else {
+                        continue;
+                    };
+                    say(
+                        format!("table[{i}].database"),
+                        format!(
+                            "the store's table {:?} (dsr's built-in one, where the entry declares no columns) has a foreign key {column} to {parent:?} in dsr's store, but the map places {parent:?} in database {db:?}, so no row could be written: declare its columns ([[table.column]]) so that it is made without that key, or place it in {db:?} too",
+                            t.name
+                        ),
+                    );
+                }
+            }
             let on_link: Vec<_> = declared.iter().filter(|(c, _, _)| c.eq_ignore_ascii_case(&link.column)).collect();
             if let Some((_, parent, to)) = on_link.first().filter(|_| !on_link.iter().any(follows)) {
                 say(

@@ -134,7 +134,8 @@ fn denied_on_postgres(err: &anyhow::Error) -> bool {
 /// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
 /// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
 /// over: the exit code already tells what failed.
-pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
+/// `store` is the `--db` the command was given, named when SQLite's own message names no file.
+pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>) -> crate::exit::Code {
     let code = crate::exit::Code::of_error(err);
     if code == crate::exit::Code::BrokenPipe {
         return code;
@@ -149,10 +150,14 @@ pub fn failure(err: &anyhow::Error, json: bool) -> crate::exit::Code {
     } else if raw_busy {
         // SQLite says only "database is locked": the write lock of the store, or of a company
         // database it attaches (`[[database]]`), stayed taken past the busy timeout.
-        format!(
-            "the store or a company database it works on stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
+        let which = match store.filter(|p| !crate::store::postgres::is_url(&p.to_string_lossy())) {
+            Some(path) => format!("the store {} or a company database it attaches", path.display()),
+            None => "the store or a company database it works on".to_owned(),
+        };
+        sanitize::line(&format!(
+            "{which} stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
             crate::store::BUSY_TIMEOUT.as_secs()
-        )
+        ))
     } else if read_only(err) {
         // A store dsr may read but not write (its file's mode): the first write of a command
         // fails, inside its transaction.

@@ -34,8 +34,8 @@ pub mod due;
 pub mod others;
 pub mod replay;
 pub mod stored;
-pub use keeps::GROUND_CONSENT;
 use keeps::{held_categories, hold, keep_consent};
+pub use keeps::{GROUND_CONSENT, GROUND_OWN_RECORD};
 use steps::NO_GROUND;
 pub use touched::{touched, touched_by_any, values_to_look_for};
 
@@ -77,6 +77,28 @@ pub struct Plan {
     /// Made by retention for an ended contract of a person with a consent on record.
     #[serde(skip)]
     keeps_consent: bool,
+}
+
+impl Plan {
+    /// Of the rows kept, those that stay linked to the person: what their legal-claims
+    /// restriction holds, and their restriction or objection itself.
+    pub fn kept_linked(&self) -> u64 {
+        let linked = |g: Option<&str>| matches!(g, Some(GROUND_RESTRICTED | GROUND_OWN_RECORD));
+        self.steps.iter().filter(|s| s.action == "keep" && linked(s.ground.as_deref())).map(|s| s.rows).sum()
+    }
+
+    /// How the kept rows stay, for the officer: detached from the profile, or some linked to
+    /// the person under their restriction or objection.
+    pub fn kept_how(&self) -> String {
+        match (self.kept_linked(), self.kept) {
+            (0, _) => "detached from the profile".to_owned(),
+            (l, k) if l >= k => "linked to the person, under their restriction or objection".to_owned(),
+            (l, k) => format!(
+                "({l} linked to the person under their restriction or objection, {} detached from the profile)",
+                k - l
+            ),
+        }
+    }
 }
 
 impl Step {

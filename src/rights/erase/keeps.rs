@@ -9,6 +9,9 @@ use super::{keep, step, Step, GROUND_RESTRICTED, UNTIL_LIFTED};
 use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
+/// Why a restriction or objection of the person outlives the erasure of an ended contract.
+pub const GROUND_OWN_RECORD: &str = "Art. 18 and 21 GDPR: the person's restriction or objection";
+
 pub const GROUND_CONSENT: &str =
     "Art. 6(1)(a) and 7(1) GDPR: a consent in force, and the proof of consent and withdrawal for the register's period";
 
@@ -42,7 +45,7 @@ pub(super) fn keep_consent(map: &DataMap, out: &mut Vec<Step>) {
                     "still applies to the consent and address that stay",
                 ),
                 &[] as &[&str],
-                "Art. 18 and 21 GDPR: the person's restriction or objection",
+                GROUND_OWN_RECORD,
                 None,
             )
         } else if let Some(root) = root.filter(|r| r.name == st.table) {

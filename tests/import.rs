@@ -606,3 +606,61 @@ fn a_first_load_into_an_empty_table_keeps_its_indexes_and_is_all_or_nothing() {
     assert_eq!(dump(&env, "delivery_address", ADDRESS_COLUMNS), dump(&other, "delivery_address", ADDRESS_COLUMNS));
     assert_eq!(indexes(&other, "delivery_address"), before);
 }
+
+/// The source's time of change (`[table.import] updated`) decides whether its value replaces
+/// one dsr rectified: older is a conflict, later replaces it, and a time in the future (a
+/// source's clock or zone gone wrong) is refused rather than let win.
+#[test]
+fn the_source_s_time_of_change_decides_against_a_rectification_and_is_not_in_the_future() {
+    let env = Env::with_fixture_at("webshop", "2026-11-02T09:00:00Z");
+    env.sql().execute_batch("ALTER TABLE delivery_address ADD COLUMN changed_at TEXT").unwrap();
+    let mut file: toml::Table = stdout(&env.run(&["register", "export"])).parse().unwrap();
+    for t in file["table"].as_array_mut().unwrap().iter_mut().map(|t| t.as_table_mut().unwrap()) {
+        if t["name"].as_str() == Some("delivery_address") {
+            let import = t.entry("import").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            import.as_table_mut().unwrap().insert("updated".into(), "changed_at".into());
+            let mut column = toml::Table::new();
+            column.insert("name".into(), "changed_at".into());
+            column.insert("type".into(), "text".into());
+            t["column"].as_array_mut().unwrap().push(toml::Value::Table(column));
+        }
+    }
+    std::fs::write(env.path("company.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.run(&["register", "apply", "company.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let columns = format!("{ADDRESS_COLUMNS},changed_at");
+    let source = dump(&env, "delivery_address WHERE customer_id = 109", &columns);
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let postal = || -> String {
+        let sql = "SELECT group_concat(postal_code, ';') FROM delivery_address WHERE customer_id = 109";
+        env.sql().query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    // The customer's rows, each with the time of change at the end.
+    let changed = |at: &str| {
+        let mut lines = source.lines();
+        let mut text = format!("{}\n", lines.next().unwrap());
+        lines.for_each(|row| text.push_str(&format!("{row}{at}\n")));
+        write(&env, "addresses.csv", &text)
+    };
+    // Changed at the source before the rectification: a conflict, the rectified value stays.
+    let (v, code) = import(&env, &["delivery_address", &changed("2026-11-02T08:00:00Z")]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(problems(&v)[0].1, "conflict", "{v}");
+    assert!(problems(&v)[0].2.contains("with an older change"), "{v}");
+    let rectified = postal();
+    assert!(rectified.contains("2312 KP"), "{rectified}");
+    // A day ahead of dsr's clock: refused, named, the rectified value stays.
+    let (v, code) = import(&env, &["delivery_address", &changed("2026-11-03T09:00:00Z")]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!((p[0].0, p[0].1.as_str()), (2, "refused"), "{v}");
+    assert!(p[0].2.starts_with("changed_at: 2026-11-03T09:00:00Z is in the future"), "{v}");
+    assert_eq!(postal(), rectified);
+    // After the rectification (within the few minutes a source's clock may run ahead): the
+    // source's value replaces it.
+    let (v, code) = import(&env, &["delivery_address", &changed("2026-11-02T09:03:00Z")]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["changed"], 2, "both rows have a new time of change: {v}");
+    assert!(!postal().contains("2312 KP"), "{}", postal());
+}

@@ -74,6 +74,29 @@ impl Suppressed {
     }
 }
 
+/// How far ahead of dsr's clock a source's time of change may be ([`changed_later_than`]).
+const CLOCK_AHEAD_MINUTES: i64 = 5;
+
+/// The latest time of change a row may carry: now, and a few minutes for a source whose clock
+/// runs ahead.
+pub(super) fn latest_change(clock: &crate::clock::Clock) -> String {
+    crate::clock::stamp(clock.now() + chrono::Duration::minutes(CLOCK_AHEAD_MINUTES))
+}
+
+/// Why a row is refused whose time of change (`[table.import] updated`) is in the future: that
+/// time decides whether the source's value replaces one dsr rectified, so a wrong clock or time
+/// zone would let an older value win.
+pub(super) fn changed_later_than(plan: &Plan, row: &[Value], latest: &str) -> Option<String> {
+    let i = plan.updated?;
+    let Value::Text(at) = &row[i] else { return None };
+    (at.as_str() > latest).then(|| {
+        format!(
+            "{}: {at} is in the future (dsr's clock allows up to {latest}); the source's clock or time zone is off: correct it, or name the zone with --source-tz",
+            plan.columns[i]
+        )
+    })
+}
+
 /// Whether the stored values are the row's (a number stored as text in a table that is not
 /// STRICT compares by its text).
 pub(super) fn same(old: &[Value], new: &[Value]) -> bool {

@@ -257,6 +257,7 @@ impl Run<'_> {
         let mut summary =
             Summary { table: table.name.clone(), file: opts.file.display().to_string(), ..Summary::default() };
         let mut unreadable = 0u64;
+        let latest = guard::latest_change(self.clock);
         let batch = if opts.strict { u64::MAX } else { opts.batch };
         let mut in_tx = 0u64;
         let mut written: Vec<Value> = Vec::new();
@@ -283,7 +284,7 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let row = match columns::convert(plan, &fields, opts.source_tz.as_ref()) {
+            let mut row = match columns::convert(plan, &fields, opts.source_tz.as_ref()) {
                 Ok(row) => row,
                 Err(why) => {
                     if let Some(Some(k)) = fields.get(plan.key) {
@@ -295,7 +296,6 @@ impl Run<'_> {
                     continue;
                 }
             };
-            let mut row = row;
             if row[plan.key] == Value::Null {
                 unreadable += 1;
                 refuse(&mut summary, format!("{key_column}: empty; every row needs the source's key"))?;
@@ -308,15 +308,15 @@ impl Run<'_> {
                 )?;
                 continue;
             }
-            // The suppression list: an erased person stays out; an objection keeps opt-ins off.
-            // It speaks first: an erased person's row whose parent went with them is refused
-            // for the erasure, not for the missing parent.
+            // The suppression list (an erased person stays out, an objection keeps opt-ins off)
+            // speaks before a missing parent: an erased person's parent row went with them.
             let verdict = self.suppressed.check(&self.keys, plan, &row, table.root.then_some(table.name.as_str()));
-            if let Some(Verdict::Erased(why)) = verdict {
-                refuse(&mut summary, why)?;
-                continue;
-            }
-            if let Some(why) = self.links.refusal(sink.db(), plan, &row)? {
+            let why = match (&verdict, guard::changed_later_than(plan, &row, &latest)) {
+                (Some(Verdict::Erased(why)), _) => Some(why.clone()),
+                (_, Some(future)) => Some(future),
+                _ => self.links.refusal(sink.db(), plan, &row)?,
+            };
+            if let Some(why) = why {
                 refuse(&mut summary, why)?;
                 continue;
             }

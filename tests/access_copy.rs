@@ -325,3 +325,26 @@ fn coded_reasons_reach_the_person_in_dutch_and_english() {
     );
     assert!(!text.contains("network-security") && !text.contains(" complexity"), "no codes");
 }
+
+/// A column the data map declares as a recipient's code (`[[table.recipient]] column`, the
+/// web shop's carrier of a shipment) is shown by the recipient's name in the person's copy.
+#[test]
+fn a_recipient_code_in_the_person_s_rows_reads_as_the_recipient_s_name() {
+    let env = Env::with_fixture_at("webshop", "2026-11-02T09:00:00Z");
+    let email: String = env
+        .sql()
+        .query_row(
+            "SELECT e.address FROM shipment s JOIN shop_order o ON o.id = s.order_id JOIN customer c ON c.id = o.customer_id
+             JOIN email_address e ON e.person_id = c.person_id WHERE s.carrier = 'postnl' ORDER BY e.is_primary DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let access = verified(&env, "access", &["--email", &email]);
+    let (html, text) = index_text(&env, &access);
+    assert!(text.contains("PostNL Pakketten Benelux B.V."), "{text}");
+    assert!(!html.contains("<td>postnl</td>"), "the carrier's code is not shown as it is stored");
+    let out = env.run(&["access", &access]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(!support::stdout(&out).contains(" postnl "), "{}", support::stdout(&out));
+}

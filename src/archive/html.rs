@@ -209,7 +209,7 @@ pub fn write(
                 out.write_all(b"<tr>")?;
                 for (k, v) in row.iter().filter(|(k, _)| !hidden(k)) {
                     out.write_all(b"<td>")?;
-                    write_esc(out, &names.cell(k, v))?;
+                    write_esc(out, &names.cell(t, k, v))?;
                     out.write_all(b"</td>")?;
                 }
                 out.write_all(b"</tr>\n")?;

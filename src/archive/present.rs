@@ -134,8 +134,14 @@ impl Names<'_> {
             .map_or_else(|| code.to_owned(), |d| bi(&d.name_en, &d.name_nl))
     }
 
-    /// One value of the person's data as the person's copy shows it.
-    pub fn cell(&self, column: &str, v: &Value) -> String {
+    /// Whether a column of a table holds the code of a register recipient (`[[table.recipient]]
+    /// column`): the copy names the recipient.
+    fn names_recipient(&self, table: &str, column: &str) -> bool {
+        self.0.map.table(table).is_some_and(|t| t.recipient.iter().any(|r| r.column.as_deref() == Some(column)))
+    }
+
+    /// One value of a table's row of the person's data as the person's copy shows it.
+    pub fn cell(&self, table: &str, column: &str, v: &Value) -> String {
         match v {
             Value::Null => String::new(),
             Value::Bool(b) => yes_no(*b).to_owned(),
@@ -146,7 +152,7 @@ impl Names<'_> {
                 bi("set (a one-way hash; never disclosed)", "ingesteld (een onomkeerbare hash; nooit verstrekt)")
             }
             Value::String(s) => match column {
-                "provider" | "registry" | "recipient" => self.recipient(s),
+                _ if self.names_recipient(table, column) => self.recipient(s),
                 "purpose" => self.purpose(s),
                 "category" => self.category(s),
                 "categories" => s.split(',').map(|c| self.category(c.trim())).collect::<Vec<_>>().join("; "),

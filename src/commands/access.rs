@@ -219,7 +219,9 @@ pub fn render_access(r: &AccessReport<'_>, out: &Output) -> anyhow::Result<Strin
             let header: Vec<String> = columns.iter().map(|k| present::heading(k)).collect();
             let mut tb = table::new(out, &header.iter().map(String::as_str).collect::<Vec<_>>());
             for row in &preview {
-                tb.add_row(columns.iter().map(|k| table::cell(&names.cell(k, &row[k.as_str()]))).collect::<Vec<_>>());
+                tb.add_row(
+                    columns.iter().map(|k| table::cell(&names.cell(&t.table, k, &row[k.as_str()]))).collect::<Vec<_>>(),
+                );
             }
             let (en, nl) = crate::archive::labels::table(&r.register.map, &t.table);
             s.push_str(&format!("{} ({} rows / rijen)\n{tb}\n", present::bi(&en, &nl), t.records));

@@ -81,10 +81,36 @@ pub fn record_for_categories(
     for r in recipients::for_person(conn, register, s)? {
         let received = received(conn, register, s, &r)?;
         if categories.is_empty() || received.iter().any(|c| categories.contains(c)) {
-            found.push(r);
+            found.push((r, what.to_owned()));
         }
     }
-    insert(conn, clock, req, &found, json!(categories), what)
+    insert(conn, clock, req, &found, json!(categories))
+}
+
+/// Store the recipients that received the category of any of `items` (each a category and what
+/// of it changed, e.g. a rectified field) as ones to tell `what` of the items of the categories
+/// they received, and of no other: a carrier that got the delivery address is not sent a new
+/// date of birth.
+pub fn record_items(
+    conn: &dyn Db,
+    clock: &Clock,
+    register: &Register,
+    req: &Request,
+    s: &Subject,
+    items: &[(String, String)],
+    what: impl Fn(&[&str]) -> String,
+) -> anyhow::Result<Vec<Notification>> {
+    let mut found = Vec::new();
+    for r in recipients::for_person(conn, register, s)? {
+        let received = received(conn, register, s, &r)?;
+        let told: Vec<&str> =
+            items.iter().filter(|(c, _)| received.contains(c)).map(|(_, item)| item.as_str()).collect();
+        if !told.is_empty() {
+            found.push((r, what(&told)));
+        }
+    }
+    let categories: Vec<&str> = items.iter().map(|(c, _)| c.as_str()).collect();
+    insert(conn, clock, req, &found, json!(categories))
 }
 
 /// Store the recipients that hold a claim on the person handed over by the automated dunning
@@ -105,7 +131,8 @@ pub fn record_claim_recall(
     if found.is_empty() {
         return list(conn, &req.id);
     }
-    insert(conn, clock, req, &found, json!("claim handed over at the dunning step"), what)
+    let found: Vec<(PersonRecipient, String)> = found.into_iter().map(|r| (r, what.to_owned())).collect();
+    insert(conn, clock, req, &found, json!("claim handed over at the dunning step"))
 }
 
 /// The categories a recipient received of this person: what the register says it receives,
@@ -119,11 +146,10 @@ fn insert(
     conn: &dyn Db,
     clock: &Clock,
     req: &Request,
-    found: &[PersonRecipient],
+    found: &[(PersonRecipient, String)],
     concerning: serde_json::Value,
-    what: &str,
 ) -> anyhow::Result<Vec<Notification>> {
-    for r in found {
+    for (r, what) in found {
         conn.run(
             "INSERT INTO notification (request_id, recipient, what, state, listed_at) VALUES (?1, ?2, ?3, 'to-notify', ?4)
              ON CONFLICT (request_id, recipient, what) DO NOTHING",
@@ -135,7 +161,7 @@ fn insert(
         Some(&req.id),
         Some(&req.subject_pseudonym),
         "recipients-to-notify",
-        json!({"recipients": found.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), "concerning": concerning}),
+        json!({"recipients": found.iter().map(|(r, _)| r.code.as_str()).collect::<Vec<_>>(), "concerning": concerning}),
     )?;
     list(conn, &req.id)
 }

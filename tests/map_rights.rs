@@ -175,3 +175,40 @@ fn without_an_opt_in_flag_in_the_map_the_newsletter_rests_on_the_consent_records
     let (v, _): (Verdict, i32) = env.json(&["check", "--purpose", "newsletter", "--email", JAN]);
     assert!(!v.allowed);
 }
+
+/// Art. 19 tells each recipient of the rectification of the data it received, and of no other:
+/// the carrier gets the new delivery postcode and email address, the payment provider (identity
+/// and payments only) nothing, the hosting party (contact, not delivery) only the address.
+#[test]
+fn each_recipient_is_told_of_the_rectified_fields_of_the_categories_it_received() {
+    let env = Env::with_fixture_at("webshop", "2026-11-02T09:00:00Z");
+    let customer = "FO-100009";
+    let id = verified(
+        &env,
+        "rectify",
+        &["--customer", customer, "--set", "delivery_postal_code=2312 KP", "--set", "email=fleur.nieuw@example.nl"],
+    );
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let told: Vec<(String, String)> = env
+        .sql()
+        .prepare("SELECT recipient, what FROM notification WHERE request_id = ?1 ORDER BY recipient")
+        .unwrap()
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let what = |code: &str| told.iter().find(|(r, _)| r == code).map(|(_, w)| w.as_str());
+    let carrier = told.iter().find(|(r, _)| r == "postnl" || r == "dhl").map(|(_, w)| w.as_str());
+    assert_eq!(
+        carrier,
+        Some("Rectification (Art. 16) of: delivery_postal_code, email. Correct the data you received from us."),
+        "{told:?}"
+    );
+    assert_eq!(
+        what("hosting"),
+        Some("Rectification (Art. 16) of: email. Correct the data you received from us."),
+        "{told:?}"
+    );
+    assert_eq!(what("mollie"), None, "the payment provider received neither: {told:?}");
+}

@@ -113,13 +113,21 @@ pub fn apply(
     )?;
     let done = Rectified { changes: planned.clone(), supplementary_statements: statements.clone() };
     request::set_outcome(&*tx, req, &serde_json::to_value(&done)?)?;
-    let what = format!(
-        "Rectification (Art. 16) of: {}. Correct the data you received from us.",
-        if fields.is_empty() { "a supplementary statement".to_owned() } else { fields.join(", ") }
-    );
+    // Each recipient is told of the fields (and statements) of the categories it received only.
     let categories: Vec<&str> = statements.iter().map(|x| x.category.as_str()).collect();
-    let concerned = super::categories(&register, &map, &fields, &categories);
-    notify::record_for_categories(&*tx, clock, &register, req, s, &concerned, &what)?;
+    let mut items: Vec<(String, String)> = Vec::new();
+    for f in &fields {
+        items.extend(super::categories(&register, &map, &[f], &[]).into_iter().map(|c| (c, (*f).to_owned())));
+    }
+    for c in super::categories(&register, &map, &[], &categories) {
+        items.push((c, "a supplementary statement".to_owned()));
+    }
+    let what = |told: &[&str]| {
+        let mut told = told.to_vec();
+        told.dedup();
+        format!("Rectification (Art. 16) of: {}. Correct the data you received from us.", told.join(", "))
+    };
+    notify::record_items(&*tx, clock, &register, req, s, &items, what)?;
     let names: Vec<(String, String)> = fields.iter().map(|f| super::letter_names(&map, f)).collect();
     let answer = crate::answers::rectified(&register, req, &names, &categories);
     crate::answers::send(&*tx, clock, &store.place(), &register, req, &answer, OnSent::DeliversAnswer)?;

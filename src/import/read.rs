@@ -8,6 +8,9 @@ use sha2::{Digest, Sha256};
 
 use super::Format;
 use crate::error::Error;
+use object::{json_problem, Object};
+
+mod object;
 
 /// One record of the file: its line and its fields in the header's order (None: absent).
 pub(super) struct Record {
@@ -138,17 +141,6 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// What is wrong with a line that should be one JSON object, in words (serde's own text names
-/// types and positions a user does not need).
-fn json_problem(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Eof => "the JSON object is cut off: the line ends inside it".into(),
-        Category::Syntax => format!("not valid JSON (at character {} of the line)", e.column()),
-        Category::Data | Category::Io => "not a JSON object: each line is one {\"column\": value, ...}".into(),
-    }
-}
-
 /// The file's records, CSV or JSON Lines.
 pub(super) enum Reader<R: Read> {
     Csv { reader: csv::Reader<Hashing<R>>, header: Vec<String>, record: csv::ByteRecord },
@@ -192,9 +184,9 @@ impl<R: Read> Reader<R> {
                         break;
                     }
                 }
-                let first: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+                let first: Object = serde_json::from_str(&text)
                     .map_err(|e| bad(format!("line {line}: {}; the first line names the columns", json_problem(&e))))?;
-                let header = first.keys().cloned().collect();
+                let header = first.0.into_iter().map(|(k, _)| k).collect();
                 Ok(Reader::Json { lines, header, first: Some((line, text)), line, buf: Vec::new() })
             }
         }
@@ -266,29 +258,27 @@ impl<R: Read> Reader<R> {
                         }
                     },
                 };
-                let fields = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-                    .map_err(|e| json_problem(&e))
-                    .and_then(|obj| {
-                        if let Some(k) = obj.keys().find(|k| !header.contains(k)) {
-                            return Err(format!("key {k:?} is not among the first line's columns"));
-                        }
-                        use serde_json::Value as J;
-                        header
-                            .iter()
-                            .map(|h| match obj.get(h) {
-                                None | Some(J::Null) => Ok(None),
-                                Some(J::String(s)) => Ok(Some(s.clone())),
-                                Some(J::Bool(b)) => Ok(Some(if *b { "1" } else { "0" }.to_owned())),
-                                Some(J::Number(n)) => Ok(Some(n.to_string())),
-                                Some(J::Object(_)) => Err(format!(
-                                    "{h}: a JSON object, not a value; each key holds text, a number, true, false or null"
-                                )),
-                                Some(J::Array(_)) => Err(format!(
-                                    "{h}: a JSON array, not a value; each key holds text, a number, true, false or null"
-                                )),
-                            })
-                            .collect()
-                    });
+                let fields = serde_json::from_str::<Object>(&text).map_err(|e| json_problem(&e)).and_then(|obj| {
+                    if let Some((k, _)) = obj.0.iter().find(|(k, _)| !header.contains(k)) {
+                        return Err(format!("key {k:?} is not among the first line's columns"));
+                    }
+                    use serde_json::Value as J;
+                    header
+                        .iter()
+                        .map(|h| match obj.get(h) {
+                            None | Some(J::Null) => Ok(None),
+                            Some(J::String(s)) => Ok(Some(s.clone())),
+                            Some(J::Bool(b)) => Ok(Some(if *b { "1" } else { "0" }.to_owned())),
+                            Some(J::Number(n)) => Ok(Some(n.to_string())),
+                            Some(J::Object(_)) => Err(format!(
+                                "{h}: a JSON object, not a value; each key holds text, a number, true, false or null"
+                            )),
+                            Some(J::Array(_)) => Err(format!(
+                                "{h}: a JSON array, not a value; each key holds text, a number, true, false or null"
+                            )),
+                        })
+                        .collect()
+                });
                 Ok(Some(Record { line: at, fields }))
             }
         }
@@ -391,6 +381,22 @@ mod tests {
         assert_eq!(why[1], "not a JSON object: each line is one {\"column\": value, ...}");
         assert_eq!(why[2], "the JSON object is cut off: the line ends inside it");
         assert!(why[3].starts_with("not valid JSON (at character "), "{why:?}");
+    }
+
+    #[test]
+    fn a_key_given_twice_refuses_its_line() {
+        let (header, records) = records(
+            b"{\"id\": 1, \"email\": \"a@example.nl\"}\n{\"id\": 2, \"email\": \"b@example.nl\", \"email\": \"c@example.nl\"}\n",
+            Format::JsonLines,
+        );
+        assert_eq!(header, ["id", "email"]);
+        assert_eq!(
+            records[1].fields,
+            Err("key \"email\" is given twice in the line; a line names each column once".into())
+        );
+        let mut reader = Reader::new(Hashing::new(&b"{\"id\": 1, \"id\": 2}\n"[..]), Format::JsonLines, Path::new("f"));
+        let err = reader.as_mut().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("line 1: key \"id\" is given twice"), "{err}");
     }
 
     #[test]

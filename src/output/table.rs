@@ -27,8 +27,18 @@ pub fn new(out: &Output, header: &[&str]) -> Table {
     if out.color {
         t.enforce_styling();
     }
+    if let Some(width) = fixed_width(t.width()) {
+        t.set_width(width);
+    }
     let plain = (!out.stdout_tty).then(|| vec![header.iter().map(|h| h.to_string()).collect()]);
     Table { boxed: t, plain }
+}
+
+/// A terminal that reports no width (a pseudo-terminal made without a size, as some job runners
+/// and `script` make) or one too narrow for any table: the table is laid out for 100 columns and
+/// the terminal wraps its lines, rather than each cell being cut into one-character lines.
+fn fixed_width(detected: Option<u16>) -> Option<u16> {
+    detected.filter(|&w| w < 20).map(|_| 100)
 }
 
 impl Table {
@@ -98,5 +108,13 @@ mod tests {
     fn tsv_fields_stay_on_one_line_and_in_one_column() {
         assert_eq!(tsv_field("a\tb\nc\r\\d"), "a\\tb\\nc\\r\\\\d");
         assert_eq!(tsv_field("Zoë"), "Zoë");
+    }
+
+    #[test]
+    fn a_terminal_without_a_width_gets_tables_a_person_can_read() {
+        assert_eq!(super::fixed_width(Some(0)), Some(100));
+        assert_eq!(super::fixed_width(Some(12)), Some(100));
+        assert_eq!(super::fixed_width(Some(80)), None, "a real width is used as it is");
+        assert_eq!(super::fixed_width(None), None);
     }
 }

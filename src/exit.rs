@@ -76,7 +76,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (7, "verification locked after repeated failures"),
     (8, "too many codes sent to this person"),
     (9, "the request's state does not allow this"),
-    (10, "no store at the --db path or server, or a company database of the map missing"),
+    (10, "no store at the --db path or server (or its connection lost), or a company database missing"),
     (11, "not a dsr store, or corrupt, or its tables or a company database unlike the map"),
     (12, "store written by a newer dsr"),
     (13, "store locked by another process"),
@@ -182,9 +182,13 @@ impl Code {
     }
 
     /// A PostgreSQL server's refusals that have a code of their own: no right on the schema or
-    /// its tables, and a full disk, as on a file (15); a lock not granted at once (13).
+    /// its tables, and a full disk, as on a file (15); a lock not granted at once (13); the
+    /// connection lost mid-command, as a server that cannot be reached (10).
     fn of_postgres(e: &postgres::Error) -> Option<Code> {
         use postgres::error::SqlState as S;
+        if connection_lost(e) {
+            return Some(Code::StoreMissing);
+        }
         let code = e.code()?;
         if denied_a_right(e) || *code == S::DISK_FULL {
             Some(Code::Io)
@@ -262,6 +266,16 @@ pub fn help_table() -> String {
 /// administrator's `pg_cancel_backend`).
 pub fn cancelled(e: &postgres::Error) -> bool {
     e.code() == Some(&postgres::error::SqlState::QUERY_CANCELED)
+}
+
+/// Whether the connection to the PostgreSQL server went during a command: closed (the server
+/// stopped, the network failed) or ended by the server (a shutdown, an administrator's
+/// `pg_terminate_backend`).
+pub fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState as S;
+    e.is_closed()
+        || e.code().is_some_and(|c| [S::ADMIN_SHUTDOWN, S::CRASH_SHUTDOWN, S::CANNOT_CONNECT_NOW].contains(c))
+        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).

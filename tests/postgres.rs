@@ -2439,6 +2439,40 @@ fn a_lock_held_by_another_session_is_waited_for_as_on_sqlite_then_exit_13() {
     assert_eq!(out.status.code(), Some(13), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("stayed locked by another process"));
     assert!(started.elapsed() < std::time::Duration::from_secs(120), "it gave up instead of waiting for ever");
+    // The session ended by the server while it waits (an administrator, a shutdown): exit 10,
+    // naming the server, not "connection closed".
+    let waiting = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(dir.path())
+        .env_remove("DSR_DB")
+        .env("DSR_PG_SCHEMA", s.name())
+        .args(["--db", &url, "lookup", "--email", "jan.devries@example.nl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut admin = s.client();
+    let mut ended = 0;
+    for _ in 0..200 {
+        let row = admin
+            .query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+        ended = row.get::<_, i64>(0);
+        if ended > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(ended, 1, "the lookup's session was found waiting");
+    let out = waiting.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{err}");
+    assert!(
+        err.contains("connection to the PostgreSQL server") && err.contains(&url) && err.contains("was lost"),
+        "{err}"
+    );
     tx.rollback().unwrap();
     // A statement the server cancels (its statement_timeout) is said as such, exit 13.
     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
@@ -2718,4 +2752,21 @@ fn a_declared_table_with_a_built_in_name_is_made_as_declared_on_postgresql() {
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", copied.name()]);
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert!(columns(&copied, "invoice").contains(&"order_number".to_owned()));
+}
+
+/// A role the server does not have is named as such, with what to do about a role; the password
+/// file is not what is wrong.
+#[test]
+fn a_role_the_server_does_not_have_is_not_taken_for_a_password_problem() {
+    let Some(url) = support::postgres() else { return };
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+    let stranger = format!("{scheme}://no_such_role_41@{host}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dsr_on_postgres(dir.path(), &stranger, "dsr", &["status"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("role \"no_such_role_41\" does not exist"), "{err}");
+    assert!(err.contains("pg_hba.conf") && !err.contains("pgpass"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

@@ -145,7 +145,13 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
             .chain()
             .any(|c| matches!(c.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::StoreBusy(_))));
     let cancelled = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::cancelled));
-    let message = if cancelled {
+    let lost = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::connection_lost));
+    let message = if lost {
+        let server = store.map(|s| format!(" {}", s.display())).unwrap_or_default();
+        sanitize::line(&format!(
+            "the connection to the PostgreSQL server{server} was lost during the command (the server stopped or restarted, an administrator ended the session, or the network failed); the server rolls back what it had not committed: run the command again when the server is back"
+        ))
+    } else if cancelled {
         "the PostgreSQL server cancelled a statement (its statement_timeout, or an administrator), and the change under way was rolled back; run the command again, and if it keeps happening raise statement_timeout for dsr's role (ALTER ROLE ... SET statement_timeout = ...)".to_owned()
     } else if raw_busy {
         // SQLite says only "database is locked": the write lock of the store, or of a company

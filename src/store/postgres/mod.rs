@@ -144,13 +144,17 @@ impl Target {
                     ),
                 ))
             } else if auth {
+                // A wrong password, or a role the server does not have or does not let in here
+                // (pg_hba.conf): only the first is about the password.
+                let hint = match e.code() {
+                    Some(c) if *c == postgres::error::SqlState::INVALID_PASSWORD => {
+                        "the password comes from PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass)"
+                    }
+                    _ => "name a role the server has and lets in from here in the URL (USER@), or have an administrator create it or allow it in pg_hba.conf",
+                };
                 anyhow::Error::new(Error::invalid(
                     self.option,
-                    format!(
-                        "cannot connect to {}: {}; the password comes from PGPASSWORD or the password file (PGPASSFILE, else ~/.pgpass)",
-                        self.shown,
-                        one_line(&e)
-                    ),
+                    format!("cannot connect to {}: {}; {hint}", self.shown, one_line(&e)),
                 ))
             } else {
                 let mut why = one_line(&e);

@@ -26,6 +26,9 @@ enum Held {
     /// A session-level advisory lock on a connection of its own (a PostgreSQL store): the
     /// server releases it when the session ends, a killed run's included.
     Session(Box<postgres::Client>),
+    /// A session-level advisory lock on the command's own connection, released when the
+    /// command's session ends.
+    OnSession,
 }
 
 impl Drop for Held {
@@ -38,15 +41,41 @@ impl Drop for Held {
     }
 }
 
-pub fn lock_path(store: &Path) -> PathBuf {
+/// `STORE.NAME.lock`: the file of one of a SQLite store's locks.
+fn lock_path(store: &Path, name: &str) -> PathBuf {
     let mut p = store.as_os_str().to_owned();
-    p.push(".run.lock");
+    p.push(format!(".{name}.lock"));
     PathBuf::from(p)
 }
 
 /// Take the store's run lock, or fail at once with [`Error::RunLocked`].
 pub fn lock(store: &Path) -> anyhow::Result<RunLock> {
-    let path = lock_path(store);
+    lock_file(lock_path(store, "run"))
+}
+
+/// Take the lock of the store's batch exports (`export --batch`), or fail at once with
+/// [`Error::RunLocked`]: two batches at once would each prepare the same people's answers, and
+/// record them twice. A SQLite store's is the file `STORE.batch.lock`; a PostgreSQL store's an
+/// advisory lock of the command's own session, keyed by the schema of dsr's records.
+pub fn batch_lock(db: &dyn Db) -> anyhow::Result<RunLock> {
+    if db.dialect() == crate::store::db::Dialect::Sqlite {
+        return lock_file(lock_path(&db.place(), "batch"));
+    }
+    let schema: String = db.one("SELECT current_schema()::text", &[], |r| r.get(0))?;
+    let got: i64 = db.one(
+        "SELECT CASE WHEN pg_try_advisory_lock(hashtext('dsr-batch:' || ?1)) THEN 1 ELSE 0 END",
+        &[text(&schema)],
+        |r| r.get(0),
+    )?;
+    match got {
+        1 => Ok(RunLock { _held: Held::OnSession }),
+        _ => {
+            Err(Error::RunLocked(PathBuf::from(format!("dsr-batch:{schema} (an advisory lock of the server)"))).into())
+        }
+    }
+}
+
+fn lock_file(path: PathBuf) -> anyhow::Result<RunLock> {
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)

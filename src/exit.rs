@@ -52,7 +52,7 @@ pub enum Code {
     NotAllowed = 20,
     /// An erasure plan was stale: made again, waiting for confirmation.
     StalePlan = 21,
-    /// Another `erase --due` or `retention run` holds the store's run lock.
+    /// Another `erase --due` or `retention run` holds the store's run lock, or another `export --batch` its batch lock.
     RunLocked = 22,
     /// Erased or removed, but a reader kept the old bytes in the WAL: the checkpoint must be redone.
     WalBusy = 23,
@@ -88,7 +88,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (19, "batch finished with failed rows, or intake with messages it could not read"),
     (20, "check: processing not allowed for this purpose"),
     (21, "erasure plan was stale: made again, confirm again"),
-    (22, "another erase --due or retention run holds the lock"),
+    (22, "another erase --due, retention run or export --batch holds its lock"),
     (23, "done, but a reader kept removed bytes (WAL, PostgreSQL pages); run again when it has finished"),
     (24, "doctor: problems found, each listed with what to fix"),
     (25, "status: a request is past its deadline"),

@@ -197,3 +197,49 @@ fn one_person_on_several_rows_gets_one_request_and_lines_are_the_files_own() {
     assert_eq!(count(prepared), 1);
     assert_eq!(std::fs::read_dir(env.path("out")).unwrap().count(), 1);
 }
+
+/// Two batch exports at once do not both prepare the same answers: the second finds the lock
+/// taken and does nothing (exit 22), and a lock left by a run that ended is no obstacle.
+#[test]
+fn a_second_batch_export_at_the_same_time_waits_its_turn() {
+    let env = Env::with_fixture("virtio");
+    let mut csv = String::from("email,verified_by,reference\n");
+    let addresses: Vec<String> = env
+        .sql()
+        .prepare("SELECT address FROM email_address WHERE is_primary = 1 ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for (i, a) in addresses.iter().enumerate() {
+        csv.push_str(&format!("{a},portal-session,k{i}\n"));
+    }
+    std::fs::write(env.path("all.csv"), csv).unwrap();
+    // A run under way holds the lock: this one does nothing.
+    let held = std::fs::File::create(format!("{}.batch.lock", env.db.display())).unwrap();
+    held.try_lock().unwrap();
+    let (v, code): (serde_json::Value, i32) = env.json(&["export", "--batch", "all.csv", "--out-dir", "out"]);
+    assert_eq!(code, 22, "{v}");
+    assert_eq!(v["error"]["kind"], "run-locked", "{v}");
+    assert!(!env.path("out").exists(), "nothing was written");
+    assert_eq!(env.count("SELECT count(*) FROM request"), 0);
+    drop(held);
+    // Two at once: one runs, the other runs after it or is turned away; each answer prepared once.
+    let start = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+            .args(["--db", env.db.to_str().unwrap(), "--json", "export", "--batch", "all.csv", "--out-dir", "out"])
+            .current_dir(env.dir.path())
+            .env_remove("DSR_DB")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let codes: Vec<i32> = [a, b].into_iter().map(|c| c.wait_with_output().unwrap().status.code().unwrap()).collect();
+    assert!(codes.contains(&0) && codes.iter().all(|c| [0, 22].contains(c)), "{codes:?}");
+    let requests = env.count("SELECT count(*) FROM request WHERE kind = 'export'");
+    assert!(requests > 0);
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'answer-prepared'"), requests);
+}

@@ -1271,6 +1271,13 @@ fn a_batch_export_writes_the_same_archives_and_summary_on_postgresql() {
         for dir in [env.dir.path(), pg_dir.path()] {
             std::fs::write(dir.join("batch.csv"), &csv).unwrap();
         }
+        // A batch under way elsewhere holds the store's batch lock: this one does nothing (exit 22).
+        let mut other = s.client();
+        other.query_one("SELECT pg_advisory_lock(hashtext('dsr-batch:' || $1))", &[&s.name()]).unwrap();
+        let refused = on_pg(&["--json", "export", "--batch", "batch.csv", "--out-dir", "out"]);
+        assert_eq!(refused.status.code(), Some(22), "{}", String::from_utf8_lossy(&refused.stderr));
+        assert!(!pg_dir.path().join("out").exists());
+        drop(other);
         for round in ["first", "again (all skipped)"] {
             let args = ["--json", "export", "--batch", "batch.csv", "--out-dir", "out", "--jobs", "3"];
             let (a, b) = (env.run(&args), on_pg(&args));

@@ -144,6 +144,8 @@ fn run_batch(
         .into());
     }
     let passphrase = passphrase(crypt)?;
+    // One batch at a time (exit 22 for a second), before anything is read or created.
+    let _lock = crate::cron::batch_lock(ctx.conn)?;
     // The list is read (and refused if bad) before anything is created.
     let rows = batch::read(csv)?;
     std::fs::create_dir_all(dir)

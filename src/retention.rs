@@ -35,6 +35,8 @@ pub struct RuleResult {
     pub table: String,
     pub period_months: i64,
     pub removed: u64,
+    /// Rows of other tables removed with them (an application's documents with the application).
+    pub removed_with: u64,
     /// Rows (for the whole profile: people) that had expired but were held back for an open request.
     pub held: u64,
     pub error: Option<String>,
@@ -73,6 +75,8 @@ struct Runner<'a> {
     waiting: bool,
     /// The people whose expired rows were held back for their open request.
     held_persons: HashSet<i64>,
+    /// Rows of other tables the current rule's sweep removed (or would remove) with its rows.
+    with: u64,
 }
 
 impl Runner<'_> {
@@ -107,10 +111,17 @@ impl Runner<'_> {
             }
         }
         if self.dry_run {
+            // The rows, and the rows of other tables the sweep removes with them (counted with
+            // the rule, as a real run counts them).
             let db: &dyn Db = self.conn;
-            return Ok(db.one(&format!("SELECT count(*) FROM {from} WHERE {cond}"), &vals![cut, categories]?, |r| {
-                r.get::<i64>(0)
-            })? as u64);
+            let count = |sql: String| db.one(&sql, &vals![cut, categories]?, |r| r.get::<i64>(0));
+            let ids = format!("(SELECT id FROM {from} WHERE {cond})");
+            for (child, link) in children {
+                let child = self.map.sql_name(child);
+                self.with +=
+                    count(format!("SELECT count(*) FROM {child} WHERE {}", link.replace("{ids}", &ids)))? as u64;
+            }
+            return Ok(count(format!("SELECT count(*) FROM {from} WHERE {cond}"))? as u64);
         }
         // References that would block the delete are cleared: a record that refers to the row keeps
         // its own rows (a payment its record, a consent its proof).
@@ -156,9 +167,11 @@ impl Runner<'_> {
             }
             let batch = within(&format!("SELECT id FROM {temp}.retention_ids"));
             let ids = format!("(SELECT id FROM {from} WHERE {place} {batch})");
+            // The rows of other tables removed with them: counted apart (`removed_with`).
+            let mut with = 0;
             for (child, link) in children {
                 let child = self.map.sql_name(child);
-                tx.run(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), &[])?;
+                with += tx.run(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), &[])? as u64;
             }
             for (other, column) in &unlink {
                 tx.run(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), &[])?;
@@ -167,6 +180,7 @@ impl Runner<'_> {
             progress(&*tx, rule, n)?;
             tx.commit()?;
             total += n;
+            self.with += with;
         }
         Ok(total)
     }
@@ -308,7 +322,7 @@ pub fn run_with_progress(
     let mut rules: Vec<&RetentionRule> = register.retention.iter().collect();
     let all = rules.clone();
     rules.sort_by_key(|x| expiry::order(&map, &all, x));
-    let mut r = Runner { conn, map, clock, batch, dry_run, holds, waiting, held_persons: HashSet::new() };
+    let mut r = Runner { conn, map, clock, batch, dry_run, holds, waiting, held_persons: HashSet::new(), with: 0 };
     let total = rules.len() + 3;
     for rule in rules {
         progress(&rule.code, total);
@@ -332,6 +346,7 @@ pub fn run_with_progress(
             Err(why) => (Err(anyhow::anyhow!(why)), 0),
         };
         let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
+        result.removed_with = std::mem::take(&mut r.with);
         result.held = held;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
@@ -343,6 +358,7 @@ pub fn run_with_progress(
         let started = std::time::Instant::now();
         let outcome = r.sweep(code, &table, &cond, &children, &cut, "*");
         let mut result = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
+        result.removed_with = std::mem::take(&mut r.with);
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
     }
@@ -350,7 +366,7 @@ pub fn run_with_progress(
         format_version: 1,
         dry_run,
         now: clock.timestamp(),
-        removed: results.iter().map(|x| x.removed).sum(),
+        removed: results.iter().map(|x| x.removed + x.removed_with).sum(),
         held_rows: results.iter().map(|x| x.held).sum(),
         held_persons: r.held_persons.len() as u64,
         failed: results.iter().filter(|x| x.error.is_some()).count(),

@@ -481,7 +481,9 @@ fn retention_removes_exactly_what_is_past_its_period() {
     let crash_old = count(&env, &format!("SELECT count(*) FROM crash_report WHERE occurred_at < strftime('%Y-%m-%dT%H:%M:%SZ', '{init_now}', '-3 months')"));
     let crash_all = count(&env, "SELECT count(*) FROM crash_report");
     let apps_old = count(&env, &format!("SELECT count(*) FROM application WHERE status IN ('rejected','withdrawn') AND decided_at < strftime('%Y-%m-%dT%H:%M:%SZ', '{init_now}', '-12 months')"));
-    assert!(crash_old > 0 && crash_old < crash_all && apps_old > 0);
+    let docs_old = count(&env, &format!("SELECT count(*) FROM application_document WHERE application_id IN (SELECT id FROM application WHERE status IN ('rejected','withdrawn') AND decided_at < strftime('%Y-%m-%dT%H:%M:%SZ', '{init_now}', '-12 months'))"));
+    let docs_all = count(&env, "SELECT count(*) FROM application_document");
+    assert!(crash_old > 0 && crash_old < crash_all && apps_old > 0 && docs_old > 0);
     let (v, code): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(code, 0, "{v}");
     let rule = |code: &str| {
@@ -489,6 +491,19 @@ fn retention_removes_exactly_what_is_past_its_period() {
     };
     assert_eq!(rule("crash-data"), crash_old);
     assert_eq!(rule("applications"), apps_old);
+    // The documents of those applications go with them, and are counted as rows removed.
+    let with = |code: &str| {
+        v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == code).unwrap()["removed_with"].as_i64().unwrap()
+    };
+    assert_eq!(with("applications"), docs_old, "{v}");
+    assert_eq!(count(&env, "SELECT count(*) FROM application_document"), docs_all - docs_old);
+    let all: i64 = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["removed"].as_i64().unwrap() + r["removed_with"].as_i64().unwrap())
+        .sum();
+    assert_eq!(v["removed"], all, "the summary counts every row removed: {v}");
     assert_eq!(count(&env, "SELECT count(*) FROM crash_report"), crash_all - crash_old);
     let (again, _): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(again["removed"], 0, "a re-run removes nothing more");

@@ -50,8 +50,15 @@ fn retention_run(
         (false, 0) => ctx.conn.after_erasure(&[]),
         (false, _) => ctx.conn.after_erasure(&crate::rights::erase::touched_by_any(&register.map)),
     };
-    let per_rule: Vec<String> =
-        summary.rules.iter().filter(|r| r.removed > 0).map(|r| format!("{} {}", r.rule, r.removed)).collect();
+    let per_rule: Vec<String> = summary
+        .rules
+        .iter()
+        .filter(|r| r.removed + r.removed_with > 0)
+        .map(|r| match r.removed_with {
+            0 => format!("{} {}", r.rule, r.removed),
+            with => format!("{} {} and {with} with them", r.rule, r.removed),
+        })
+        .collect();
     // An open access, export or rectification request freezes its person's rows: say how many.
     let held = match summary.held_persons {
         0 => String::new(),

@@ -96,6 +96,7 @@ impl Runner<'_> {
                     waiting_seen = Some(now);
                 }
             }
+            let mut with = 0;
             let n = if children.is_empty() && unlink.is_empty() {
                 tx.run(&format!("DELETE FROM {from} WHERE ({cond}) AND {range}"), &params)? as u64
             } else {
@@ -106,9 +107,10 @@ impl Runner<'_> {
                 )?;
                 let ids =
                     format!("(SELECT id FROM {from} WHERE ctid = ANY(ARRAY(SELECT id FROM pg_temp.retention_ids)))");
+                // The rows of other tables removed with them: counted apart (`removed_with`).
                 for (child, link) in children {
                     let child = self.map.sql_name(child);
-                    tx.run(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), &[])?;
+                    with += tx.run(&format!("DELETE FROM {child} WHERE {}", link.replace("{ids}", &ids)), &[])? as u64;
                 }
                 for (other, column) in unlink {
                     tx.run(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), &[])?;
@@ -121,6 +123,7 @@ impl Runner<'_> {
             progress(&*tx, rule, n)?;
             tx.commit()?;
             total += n;
+            self.with += with;
             start += step;
             if start >= end {
                 end = db.one(

@@ -88,5 +88,14 @@ pub(super) fn finish(
         tx.run("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?)?;
         tx_box.commit()?;
     }
-    Ok(RuleResult { rule: rule.into(), table: table.into(), period_months, removed, held: 0, error, seconds: 0.0 })
+    Ok(RuleResult {
+        rule: rule.into(),
+        table: table.into(),
+        period_months,
+        removed,
+        removed_with: 0,
+        held: 0,
+        error,
+        seconds: 0.0,
+    })
 }

@@ -243,3 +243,30 @@ fn a_second_batch_export_at_the_same_time_waits_its_turn() {
     assert!(requests > 0);
     assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'answer-prepared'"), requests);
 }
+
+/// A header that names a column twice, an empty file, a row with more fields than the header and
+/// a row that is not UTF-8 are each named for what they are.
+#[test]
+fn a_batch_file_s_shape_and_encoding_are_named() {
+    let env = Env::with_fixture("virtio");
+    let run = |name: &str, bytes: &[u8]| {
+        std::fs::write(env.path(name), bytes).unwrap();
+        env.run(&["export", "--batch", name, "--out-dir", "out"])
+    };
+    let out = run("twice.csv", b"email,email,verified_by\njan.devries@example.nl,eva@example.nl,portal-session\n");
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("names the column email twice"), "{}", support::stderr(&out));
+    let out = run("empty.csv", b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::stderr(&out).contains("the file is empty"), "{}", support::stderr(&out));
+    assert!(!env.path("out").exists(), "a refused list creates nothing");
+    let out = run(
+        "rows.csv",
+        b"email,verified_by,reference\njan.devries@example.nl,portal-session,s1,extra\nm\xe9lanie@example.nl,portal-session,s2\n",
+    );
+    assert_eq!(out.status.code(), Some(19), "{}", support::stderr(&out));
+    let summary = support::stdout(&out);
+    assert!(summary.contains("line 2: 4 fields where the header names 3"), "{summary}");
+    assert!(summary.contains("line 3: unreadable CSV row: not UTF-8 text: save the file as UTF-8"), "{summary}");
+}

@@ -22,9 +22,27 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
     let bytes = std::fs::read(path).map_err(|e| Error::invalid("--batch", format!("cannot read the CSV file: {e}")))?;
     let lines = Lines::new(&bytes);
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes.as_slice());
-    let headers =
-        reader.headers().map_err(|e| Error::invalid("--batch", format!("cannot read the header row: {e}")))?.clone();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::invalid(
+            "--batch",
+            "the file is empty: its first row names the columns (email or customer, verified_by, reference)",
+        )
+        .into());
+    }
+    let headers = reader
+        .headers()
+        .map_err(|e| Error::invalid("--batch", format!("cannot read the header row: {}", unreadable(&e))))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    for name in ["email", "customer", "verified_by", "reference"] {
+        if headers.iter().filter(|h| h.eq_ignore_ascii_case(name)).count() > 1 {
+            return Err(Error::invalid(
+                "--batch",
+                format!("the header row names the column {name} twice; name each column once"),
+            )
+            .into());
+        }
+    }
     let (email, customer, method, reference) = (col("email"), col("customer"), col("verified_by"), col("reference"));
     if email.is_none() && customer.is_none() {
         return Err(Error::invalid("--batch", "the header row needs an email or a customer column").into());
@@ -41,7 +59,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
                 let line = e.position().map_or(line, |p| lines.at(p.byte()));
                 rows.push(Row {
                     line,
-                    identifier: Err(format!("unreadable CSV row: {e}")),
+                    identifier: Err(format!("unreadable CSV row: {}", unreadable(&e))),
                     verified_by: String::new(),
                     reference: String::new(),
                 });
@@ -49,6 +67,15 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
             }
         };
         let line = record.position().map_or(line, |p| lines.at(p.byte()));
+        if record.len() > headers.len() {
+            let why = format!(
+                "{} fields where the header names {}: a value with a comma must be in double quotes",
+                record.len(),
+                headers.len()
+            );
+            rows.push(Row { line, identifier: Err(why), verified_by: String::new(), reference: String::new() });
+            continue;
+        }
         let get = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").to_owned();
         let (e, c) = (get(email), get(customer));
         let identifier = match (e.is_empty(), c.is_empty()) {
@@ -60,6 +87,15 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
         rows.push(Row { line, identifier, verified_by: get(Some(method)), reference: get(reference) });
     }
     Ok(rows)
+}
+
+/// Why a row does not read, in words: text that is not UTF-8 says how to save it; otherwise the
+/// CSV reader's own reason.
+fn unreadable(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text: save the file as UTF-8 (CSV UTF-8 in a spreadsheet)".to_owned(),
+        _ => e.to_string(),
+    }
 }
 
 /// The file's own line numbers (header counted, CRLF or LF alike), from a record's byte offset:

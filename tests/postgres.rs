@@ -947,7 +947,7 @@ fn addresses_on_file(env: &support::Env, n: usize) -> Vec<String> {
 fn opening_and_verifying_a_request_answers_the_same_on_postgresql() {
     let Some(url) = support::postgres() else { return };
     let env = support::Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
-    let s = Schema::new(&url, "intake");
+    let s = Schema::new(&url, "opening");
     migrate_into(&env, &url, s.name());
     // The PostgreSQL store's outbox is `outbox/` in the directory dsr runs in: its own directory
     // here, so that each store's letters are its own.

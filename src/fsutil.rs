@@ -238,11 +238,27 @@ pub fn private_temp(dir: &Path, prefix: &str, suffix: &str) -> anyhow::Result<Pr
         .suffix(suffix)
         .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        .map_err(|e| unwritable(dir, e))?;
     let path = file.path().to_owned();
     list.push(path.clone());
     drop(list);
     Ok(Private { file: Some(file), path, companions: Vec::new() })
+}
+
+/// A directory dsr cannot create a file in, said in words with what to do (the temporary file's
+/// name is dsr's own business); the I/O error's kind stays for the exit code (15).
+fn unwritable(dir: &Path, e: std::io::Error) -> anyhow::Error {
+    use std::io::ErrorKind as K;
+    let why = match e.kind() {
+        K::PermissionDenied | K::ReadOnlyFilesystem => format!(
+            "{}; give the account running dsr write access to it, or name another directory",
+            if e.kind() == K::ReadOnlyFilesystem { "a read-only file system" } else { "no write access" }
+        ),
+        K::StorageFull => "the disk is full; make room, then run the command again".to_owned(),
+        K::NotFound => "no such directory".to_owned(),
+        _ => e.to_string().split(" at path ").next().unwrap_or_default().to_owned(),
+    };
+    anyhow::Error::new(std::io::Error::new(e.kind(), why)).context(format!("cannot create a file in {}", dir.display()))
 }
 
 /// Write a private file atomically. `fill` writes the content into the temporary file; nothing
@@ -264,4 +280,27 @@ pub fn write_private<T>(
 /// The directory a file is in, which its relative paths start from: `.` for a bare file name.
 pub fn beside(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+    use std::path::Path;
+
+    #[test]
+    fn a_directory_dsr_cannot_write_in_is_said_in_words_without_the_temporary_name() {
+        let raw = Error::new(
+            ErrorKind::ReadOnlyFilesystem,
+            "Read-only file system (os error 30) at path \"/x/.dsr-1-AB.part\"",
+        );
+        let e = super::unwritable(Path::new("/x"), raw);
+        let text = format!("{e:#}");
+        assert_eq!(
+            text,
+            "cannot create a file in /x: a read-only file system; give the account running dsr write access to it, or name another directory"
+        );
+        assert_eq!(crate::exit::Code::of_error(&e), crate::exit::Code::Io);
+        let e = super::unwritable(Path::new("/x"), Error::other("odd (os error 5) at path \"/x/.dsr-1-AB.part\""));
+        assert_eq!(format!("{e:#}"), "cannot create a file in /x: odd (os error 5)");
+    }
 }

@@ -20,7 +20,7 @@ use crate::request::Request;
 
 mod other;
 mod reply;
-pub use other::alternative;
+pub use other::{alternative, method_problem};
 pub use reply::{address_mac, matching, sent_to};
 
 /// id, code MAC, address MAC, expiry, failed tries, when first refused as expired.

@@ -257,16 +257,23 @@ fn a_batch_file_s_shape_and_encoding_are_named() {
     assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
     support::assert_one_line_error(&out);
     assert!(support::stderr(&out).contains("names the column email twice"), "{}", support::stderr(&out));
+    std::fs::write(env.path("a-file"), "").unwrap();
+    std::fs::write(env.path("one.csv"), "email,verified_by\njan.devries@example.nl,portal-session\n").unwrap();
+    let out = env.run(&["export", "--batch", "one.csv", "--out-dir", "a-file"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("a-file is a file, not a directory"), "{}", support::stderr(&out));
     let out = run("empty.csv", b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("the file is empty"), "{}", support::stderr(&out));
     assert!(!env.path("out").exists(), "a refused list creates nothing");
     let out = run(
         "rows.csv",
-        b"email,verified_by,reference\njan.devries@example.nl,portal-session,s1,extra\nm\xe9lanie@example.nl,portal-session,s2\n",
+        b"email,verified_by,reference\njan.devries@example.nl,portal-session,s1,extra\nm\xe9lanie@example.nl,portal-session,s2\njan.devries@example.nl,email-code,s3\njan.devries@example.nl,verified-at-the-counter-of-our-shop-in-utrecht,s4\n",
     );
     assert_eq!(out.status.code(), Some(19), "{}", support::stderr(&out));
     let summary = support::stdout(&out);
     assert!(summary.contains("line 2: 4 fields where the header names 3"), "{summary}");
     assert!(summary.contains("line 3: unreadable CSV row: not UTF-8 text: save the file as UTF-8"), "{summary}");
+    assert!(summary.contains("line 4: verified_by: email-code is dsr's own check"), "{summary}");
+    assert!(summary.contains("line 5: verified_by: the method's name is longer than 40 characters"), "{summary}");
 }

@@ -50,13 +50,6 @@ pub struct Summary {
 /// archives in flight): 64 keeps a batch well under 64 MiB.
 const GROUP: usize = 64;
 
-fn valid_method(m: &str) -> bool {
-    !m.is_empty()
-        && m.len() <= 40
-        && m.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && m != "email-code"
-}
-
 /// An archive to write: the row it came from, its verified request, the person, the file.
 struct Job {
     line: u64,
@@ -335,11 +328,8 @@ fn prepare(
         Ok(x) => x,
         Err(reason) => return failed(row.line, reason.clone()),
     };
-    if !valid_method(&row.verified_by) {
-        return failed(
-            row.line,
-            "verified_by must name how identity was verified, e.g. portal-session (lowercase letters, digits, dashes)",
-        );
+    if let Some(why) = crate::verify::method_problem(&row.verified_by) {
+        return failed(row.line, format!("verified_by: {why}"));
     }
     let person = match subject::resolve(conn, identifier)? {
         Resolution::Found(s) => s,

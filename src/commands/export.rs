@@ -148,6 +148,13 @@ fn run_batch(
     let _lock = crate::cron::batch_lock(ctx.conn)?;
     // The list is read (and refused if bad) before anything is created.
     let rows = batch::read(csv)?;
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::invalid(
+            "--out-dir",
+            format!("{} is a file, not a directory: name a directory (dsr creates it if it is missing)", dir.display()),
+        )
+        .into());
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
     let bar = ctx.out.progress("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}", Some(rows.len() as u64));

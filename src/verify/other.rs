@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// What is wrong with the name of a verification method done outside dsr (`verify --method`, a
+/// batch's `verified_by`), if anything: a token of lowercase letters, digits and hyphens, at most
+/// 40, and not `email-code` (dsr's own check, recorded only when a code was entered).
+pub fn method_problem(method: &str) -> Option<&'static str> {
+    if method.is_empty() {
+        Some("name the method by which identity was verified, e.g. in-person, portal-session or account-login")
+    } else if method == "email-code" {
+        Some("email-code is dsr's own check, recorded when the person's code is entered; name the method used instead, e.g. portal-session")
+    } else if method.len() > 40 {
+        Some("the method's name is longer than 40 characters; name it shortly, e.g. portal-session")
+    } else if !method.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        Some("name the method in lowercase letters, digits and hyphens, e.g. in-person or portal-session")
+    } else {
+        None
+    }
+}
+
 /// Verify a request by a method other than an email code, for a person who cannot receive one
 /// (a cookie-only visitor, a letter, a visit): the officer names the method, a reference to the
 /// evidence and why no code was used. Allowed whether or not a code could be sent, but never
@@ -17,15 +34,8 @@ pub fn alternative(
     reason: &str,
 ) -> anyhow::Result<Request> {
     let method = method.trim();
-    let token = !method.is_empty()
-        && method.len() <= 40
-        && method.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !token || method == "email-code" {
-        return Err(Error::invalid(
-            "--method",
-            "name the method in lowercase letters, digits and hyphens (at most 40), e.g. in-person or account-login; email-code is the code itself",
-        )
-        .into());
+    if let Some(why) = method_problem(method) {
+        return Err(Error::invalid("--method", why).into());
     }
     for (what, text) in [("--ref", reference), ("--reason", reason)] {
         if text.trim().is_empty() {

@@ -190,7 +190,10 @@ fn one_person_on_several_rows_gets_one_request_and_lines_are_the_files_own() {
     // A re-run opens nothing new.
     let (again, _): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
     let got = people_rows(&again);
-    assert_eq!(got[0], (2, "skipped".to_owned(), None));
+    assert_eq!(
+        got[0],
+        (2, "skipped".to_owned(), Some("already exported: the answer is prepared and its archive is there".to_owned()))
+    );
     assert_eq!((got[1].0, got[1].2.clone()), (4, same.clone()));
     assert_eq!((got[4].0, got[4].2.clone()), (8, same));
     assert_eq!(count(requests), 1);

@@ -367,7 +367,7 @@ fn prepare(
                     status: "skipped",
                     request: Some(id),
                     file: Some(file.display().to_string()),
-                    reason: None,
+                    reason: Some("already exported: the answer is prepared and its archive is there".into()),
                 }));
             }
             request::load(conn, &id)?

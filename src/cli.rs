@@ -319,7 +319,7 @@ pub struct CryptArgs {
 #[command(after_help = "Batch CSV: a header row with the columns email or customer (one per row), verified_by \
 (how identity was verified outside dsr, e.g. portal-session) and reference (e.g. the session id). \
 A person on several rows is exported once (the later rows: same person as line N; lines are the file's own). \
-Re-running the same batch skips rows already exported. Exit 19 when any row failed.")]
+Re-running the same batch skips rows already exported. Exit 19 when any row failed; exit 22 when another batch export of the store is running (one at a time).")]
 pub struct ExportArgs {
     /// The request to write the archive of (once verified)
     #[arg(value_name = "REQUEST", conflicts_with_all = ["email", "customer", "phone", "cookie", "received", "channel", "batch"])]

@@ -90,7 +90,7 @@ fn by_purpose(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result
             }
         }
         if serves {
-            out.push((r.code.clone(), format!("purpose {purpose} (all customers)")));
+            out.push((r.code.clone(), format!("purpose {purpose}, which your data serves")));
         }
     }
     Ok(out)

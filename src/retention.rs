@@ -345,8 +345,8 @@ pub fn run_with_progress(
             // A store loaded before the engine checked its register: a failure, never "removed 0".
             Err(why) => (Err(anyhow::anyhow!(why)), 0),
         };
+        let outcome = (outcome, std::mem::take(&mut r.with));
         let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
-        result.removed_with = std::mem::take(&mut r.with);
         result.held = held;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
@@ -356,9 +356,8 @@ pub fn run_with_progress(
     for own::Rule { code, table, cond, children, cut } in own {
         progress(code, total);
         let started = std::time::Instant::now();
-        let outcome = r.sweep(code, &table, &cond, &children, &cut, "*");
+        let outcome = (r.sweep(code, &table, &cond, &children, &cut, "*"), std::mem::take(&mut r.with));
         let mut result = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
-        result.removed_with = std::mem::take(&mut r.with);
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
     }

@@ -149,13 +149,7 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                             .iter()
                             .zip(found)
                             .map(|(column, value)| {
-                                let value = match value {
-                                    rusqlite::types::Value::Text(t) => Value::String(t),
-                                    rusqlite::types::Value::Integer(i) => json!(i),
-                                    rusqlite::types::Value::Real(f) => json!(f),
-                                    _ => Value::Null,
-                                };
-                                ((*column).to_owned(), value)
+                                ((*column).to_owned(), crate::rights::access::value((&value).into()))
                             })
                             .collect();
                         rows.push(json!({"table": t.name, "key": k, "set": set}));

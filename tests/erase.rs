@@ -496,6 +496,16 @@ fn retention_removes_exactly_what_is_past_its_period() {
         v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == code).unwrap()["removed_with"].as_i64().unwrap()
     };
     assert_eq!(with("applications"), docs_old, "{v}");
+    let audited: String = env
+        .sql()
+        .query_row(
+            "SELECT details FROM audit_log WHERE action = 'retention' AND details LIKE '%\"applications\"%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let audited: Value = serde_json::from_str(&audited).unwrap();
+    assert_eq!(audited["removed_with"], docs_old, "the audit trail records them too: {audited}");
     assert_eq!(count(&env, "SELECT count(*) FROM application_document"), docs_all - docs_old);
     let all: i64 = v["rules"]
         .as_array()

@@ -345,8 +345,6 @@ pub fn check_all(
     Ok((Some(file), problems))
 }
 
-/// The checks of a file's data map against a store: every table of the map is in the store or
-/// declares its columns, and every column the map names is one of its table's.
 /// A `[[database]]`'s path that names a schema of the PostgreSQL store's database.
 pub const POSTGRES_SCHEMA: &str = "postgres:";
 
@@ -375,6 +373,8 @@ fn stand_in(conn: &rusqlite::Connection, file: &CompanyFile, database: &str) -> 
     Ok(())
 }
 
+/// The checks of a file's data map against a store: every table of the map is in the store or
+/// declares its columns, and every column the map names is one of its table's.
 pub fn check_against(file: &CompanyFile, conn: &dyn crate::store::db::Db) -> anyhow::Result<Vec<Problem>> {
     check_columns::check(file, conn)
 }

@@ -52,6 +52,8 @@ pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Resu
 }
 
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
+/// `outcome` is the sweep's (the rule's rows removed) and the rows of other tables its committed
+/// batches removed with them.
 pub(super) fn finish(
     conn: &dyn Conn,
     clock: &Clock,
@@ -59,8 +61,9 @@ pub(super) fn finish(
     rule: &str,
     table: &str,
     period_months: i64,
-    outcome: anyhow::Result<u64>,
+    outcome: (anyhow::Result<u64>, u64),
 ) -> anyhow::Result<RuleResult> {
+    let (outcome, removed_with) = outcome;
     let (mut removed, error) = match outcome {
         Ok(n) => (n, None),
         Err(e) => (0, Some(format!("{e:#}"))),
@@ -78,8 +81,11 @@ pub(super) fn finish(
                 })?
                 .unwrap_or(0) as u64;
         }
-        if removed > 0 {
+        if removed + removed_with > 0 {
             let mut details = json!({"rule": rule, "table": table, "removed": removed});
+            if removed_with > 0 {
+                details["removed_with"] = json!(removed_with);
+            }
             if let Some(e) = &error {
                 details["error"] = json!(e);
             }
@@ -93,7 +99,7 @@ pub(super) fn finish(
         table: table.into(),
         period_months,
         removed,
-        removed_with: 0,
+        removed_with,
         held: 0,
         error,
         seconds: 0.0,

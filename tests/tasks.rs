@@ -243,3 +243,18 @@ fn systems_and_letter_after_tasks_round_trip_through_register_export() {
     );
     assert!(export.contains("[[system]]\nname = \"mailer\"\ntables = [\"email_address\"]"), "{export}");
 }
+
+#[test]
+fn tasks_done_without_a_task_names_both_ways_to_give_one() {
+    let env = Env::with_fixture("webshop");
+    for (args, says) in [
+        (&["tasks", "done"][..], "missing --ref and one of TASK or --file"),
+        (&["tasks", "done", "--ref", "x"], "missing one of TASK or --file"),
+        (&["tasks", "done", "3", "--file", "acks.csv"], "TASK cannot be used with --file"),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        crate::support::assert_one_line_error(&out);
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+    }
+}

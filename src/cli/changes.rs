@@ -266,9 +266,10 @@ pub struct TasksArgs {
 #[derive(Debug, Subcommand)]
 pub enum TasksCommand {
     /// Acknowledge a task the system has carried out, or every line of a file a sync script wrote
+    #[command(group(clap::ArgGroup::new("acknowledged").required(true).args(["task", "file"])))]
     Done {
         /// The task's number
-        #[arg(value_name = "TASK", required_unless_present = "file", conflicts_with = "file")]
+        #[arg(value_name = "TASK", conflicts_with = "file")]
         task: Option<i64>,
         /// The system's reference for what it did (a ticket, a log line), one line
         #[arg(long = "ref", value_name = "TEXT", required_unless_present = "file")]

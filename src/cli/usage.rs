@@ -124,7 +124,9 @@ fn one_line(e: &clap::Error, path: &str) -> String {
         },
         ErrorKind::MissingRequiredArgument => {
             let missing = match e.get(ContextKind::InvalidArg) {
-                Some(ContextValue::Strings(names)) => names.iter().map(|n| flag_name(n)).collect::<Vec<_>>().join(", "),
+                Some(ContextValue::Strings(names)) => {
+                    names.iter().map(|n| flag_name(n)).collect::<Vec<_>>().join(" and ")
+                }
                 Some(ContextValue::String(name)) => flag_name(name),
                 _ => "an argument".into(),
             };
@@ -183,10 +185,19 @@ fn first(e: &clap::Error, kind: ContextKind) -> Option<String> {
 }
 
 /// `--channel <CHANNEL>` → `--channel`; `<REQUEST>` stays as it is.
+/// An argument as the user would write it: a flag without its value's name (`--ref`), a
+/// positional without clap's brackets (`TASK`), and one of a group as its choices (`one of TASK
+/// or --file`, from `<TASK|--file <FILE>>`).
 fn flag_name(arg: &str) -> String {
     match arg.split_once(' ') {
         Some((flag, _)) if flag.starts_with('-') => flag.to_owned(),
-        _ => arg.to_owned(),
+        _ => {
+            let bare = arg.strip_prefix(['<', '[']).and_then(|a| a.strip_suffix(['>', ']'])).unwrap_or(arg);
+            match bare.contains('|') {
+                true => format!("one of {}", bare.split('|').map(flag_name).collect::<Vec<_>>().join(" or ")),
+                false => bare.to_owned(),
+            }
+        }
     }
 }
 
@@ -217,7 +228,15 @@ fn command_path(args: &[std::ffi::OsString]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_whole;
+    use super::{flag_name, replace_whole};
+
+    #[test]
+    fn arguments_are_named_as_they_are_typed() {
+        assert_eq!(flag_name("--ref <TEXT>"), "--ref");
+        assert_eq!(flag_name("<TASK>"), "TASK");
+        assert_eq!(flag_name("[TASK]"), "TASK");
+        assert_eq!(flag_name("<TASK|--file <FILE>>"), "one of TASK or --file");
+    }
 
     #[test]
     fn a_typed_value_is_replaced_only_where_it_stands_alone() {

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::clock::Clock;
 use crate::letters::Vars;
 use crate::mail::{self, Letter};
+use crate::map::BasisKind;
 use crate::notify::Notification;
 use crate::register::Register;
 use crate::request::Request;
@@ -113,7 +114,8 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
         "stopped" => format!("We hebben de verwerking voor {pnl} (direct marketing) direct en blijvend gestopt (art. 21 lid 3 AVG); je adressen staan op onze blokkeerlijst."),
         "withdrawn" => format!("Je toestemming voor {pnl} is ingetrokken (art. 7 lid 3 AVG); de verwerking op basis daarvan is gestopt."),
         "pending" => format!("Zolang we je bezwaar tegen {pnl} beoordelen, is de verwerking daarvoor beperkt (art. 18 lid 1 onder d en art. 21 lid 1 AVG). Je hoort van ons wat we besluiten."),
-        "continues" if a.legal_basis == "contract" => format!("{pnl} is nodig om de overeenkomst met jou uit te voeren (art. 6 lid 1 onder b AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door. Je kunt de overeenkomst beëindigen, of om wissing of beperking vragen."),
+        "continues" if p.and_then(|p| p.basis) == Some(BasisKind::Contract) => format!("{pnl} is nodig om de overeenkomst met jou uit te voeren (art. 6 lid 1 onder b AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door. Je kunt de overeenkomst beëindigen, of om wissing of beperking vragen."),
+        "continues" if p.and_then(|p| p.basis) == Some(BasisKind::VitalInterests) => format!("{pnl} is nodig om de vitale belangen van jou of een ander te beschermen (art. 6 lid 1 onder d AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door."),
         "continues" => format!("{pnl} is wettelijk verplicht (art. 6 lid 1 onder c AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door."),
         "review-pending" => format!(
             "Een medewerker beoordeelt het geautomatiseerde besluit opnieuw (art. 22 lid 3 AVG). Tot die tijd nemen we geen verdere automatische stappen.\nHoe het werkt: {}\nGevolgen: {}",

@@ -179,7 +179,7 @@ impl Checker {
     /// when an address is: the newsletter consent covers the address it was given for, not the
     /// person's other addresses.
     fn verdict(&self, conn: &dyn Db, person_id: i64, opted_in: Option<bool>) -> anyhow::Result<Verdict> {
-        let consent = if self.purpose.legal_basis == "consent" { Some(self.consent(conn, person_id)?) } else { None };
+        let consent = if self.purpose.needs_consent() { Some(self.consent(conn, person_id)?) } else { None };
         self.judge(conn, person_id, opted_in, consent)
     }
 

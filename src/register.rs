@@ -53,6 +53,10 @@ pub struct Purpose {
     pub name_en: String,
     pub name_nl: String,
     pub legal_basis: String,
+    /// Which basis of Art. 6(1) the purpose rests on (the basis's `kind`, or its code when that
+    /// names one); None in a store whose register does not say (`register check` refuses that).
+    #[serde(skip)]
+    pub basis: Option<crate::map::BasisKind>,
     pub legal_basis_article: String,
     pub legal_basis_name_en: String,
     pub legal_basis_name_nl: String,
@@ -64,6 +68,14 @@ pub struct Purpose {
     /// Art. 6(1)(f): the interest weighed, in words (Art. 13(1)(d)).
     pub legitimate_interest_en: Option<String>,
     pub legitimate_interest_nl: Option<String>,
+}
+
+impl Purpose {
+    /// Whether processing for the purpose needs the person's consent: it rests on consent, or
+    /// the register does not say what it rests on (a gatekeeper then asks for consent).
+    pub fn needs_consent(&self) -> bool {
+        matches!(self.basis, None | Some(crate::map::BasisKind::Consent))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -234,7 +246,7 @@ impl Register {
             db,
             "SELECT p.code, p.name_en, p.name_nl, p.legal_basis, b.article, b.name_en, p.direct_marketing,
                     p.description_en, p.description_nl, p.withdraw_how_en, p.withdraw_how_nl, b.name_nl,
-                    p.legitimate_interest_en, p.legitimate_interest_nl
+                    p.legitimate_interest_en, p.legitimate_interest_nl, coalesce(b.kind, b.code)
              FROM purpose p JOIN legal_basis b ON b.code = p.legal_basis ORDER BY p.sort, p.code",
             &[],
             |r| {
@@ -243,6 +255,7 @@ impl Register {
                     name_en: r.get(1)?,
                     name_nl: r.get(2)?,
                     legal_basis: r.get(3)?,
+                    basis: crate::map::BasisKind::named(&r.get::<String>(14)?),
                     legal_basis_article: r.get(4)?,
                     legal_basis_name_en: r.get(5)?,
                     legal_basis_name_nl: r.get(11)?,

@@ -167,9 +167,27 @@ fn register_export_json_is_the_same_document_and_an_empty_store_has_none() {
 
 #[test]
 fn a_legitimate_interest_in_words_is_kept_and_needs_both_languages() {
-    let (env, text) = exported("virtio");
+    let (env, exported_text) = exported("virtio");
     let anchor = "legal_basis = \"legitimate-interest\"\n";
-    assert!(text.contains(anchor));
+    // The first purpose on a legitimate interest, without the interest in words.
+    let at = exported_text.find(anchor).unwrap();
+    let (head, tail) = exported_text.split_at(at);
+    let tail: Vec<&str> = tail.lines().collect();
+    let end = tail.iter().position(|l| l.is_empty()).unwrap();
+    let kept: Vec<&str> = tail[..end]
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with("legitimate_interest_"))
+        .chain(tail[end..].iter().copied())
+        .collect();
+    let text = format!("{head}{}\n", kept.join("\n"));
+    let (_, out) = init_from(&env, &text, "without");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rests on a legitimate interest: say which, in legitimate_interest_en and legitimate_interest_nl (Art. 13(1)(d) GDPR)"),
+        "{}",
+        stderr(&out)
+    );
     let with = text.replacen(
         anchor,
         &format!("{anchor}legitimate_interest_en = \"Keeping our servers safe.\"\nlegitimate_interest_nl = \"Onze servers veilig houden.\"\n"),
@@ -187,4 +205,42 @@ fn a_legitimate_interest_in_words_is_kept_and_needs_both_languages() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A legal basis coded in the company's own words says which basis of Art. 6(1) it is (`kind`),
+/// and dsr acts on that: consent is withdrawn and checked, not taken for a legal obligation.
+#[test]
+fn a_basis_in_the_companys_own_words_is_acted_on_by_its_kind() {
+    let (env, text) = exported("webshop");
+    let basis = "[[legal_basis]]\ncode = \"consent\"\n";
+    assert!(text.contains(basis), "{text}");
+    let renamed = text.replace("legal_basis = \"consent\"", "legal_basis = \"toestemming\"");
+    // Without a kind the code names no basis: refused, naming the key.
+    let unknown = renamed.replacen(basis, "[[legal_basis]]\ncode = \"toestemming\"\n", 1);
+    std::fs::write(env.path("unknown.toml"), &unknown).unwrap();
+    let out = env.run(&["register", "check", "unknown.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("].kind: say which basis of Art. 6(1) GDPR \"toestemming\" is, with kind = one of: consent,"),
+        "{}",
+        stderr(&out)
+    );
+    let kinded = renamed.replacen(basis, "[[legal_basis]]\ncode = \"toestemming\"\nkind = \"consent\"\n", 1);
+    std::fs::write(env.path("kinded.toml"), &kinded).unwrap();
+    let out = env.run(&["register", "apply", "kinded.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&env.run(&["register", "export"])), kinded, "the kind round-trips");
+    // Kevin withdrew his consent to product reviews: the check refuses (exit 20).
+    let out = env.run(&["check", "--purpose", "product-reviews", "--email", "kevin.degroot@example.org"]);
+    assert_eq!(out.status.code(), Some(20), "{}{}", stdout(&out), stderr(&out));
+    let out = env.run(&["check", "--purpose", "product-reviews", "--email", "sanne.dejong@example.nl"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // Sanne's objection withdraws her consent.
+    let id = env.verified("object", &["--email", "sanne.dejong@example.nl", "--purpose", "product-reviews"]);
+    let (answer, code): (serde_json::Value, i32) = env.json(&["object", &id, "--yes"]);
+    assert_eq!(code, 0, "{answer}");
+    assert_eq!(answer["outcome"]["outcome"], "withdrawn", "{answer}");
+    let out = env.run(&["check", "--purpose", "product-reviews", "--email", "sanne.dejong@example.nl"]);
+    assert_eq!(out.status.code(), Some(20), "{}{}", stdout(&out), stderr(&out));
 }

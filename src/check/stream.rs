@@ -28,7 +28,7 @@ impl Checker {
         stream: &mut Stream<'_>,
         normalised: &[String],
     ) -> anyhow::Result<Vec<bool>> {
-        let on_consent = self.purpose.legal_basis == "consent";
+        let on_consent = self.purpose.needs_consent();
         let rows = &mut stream.rows;
         rows.clear();
         let batch = serde_json::to_string(normalised)?;

@@ -101,6 +101,19 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         c.say("company".into(), "is empty".into());
     }
     let bases = c.codes("legal_basis", f.legal_basis.iter().map(|b| b.code.as_str()));
+    for (i, b) in f.legal_basis.iter().enumerate() {
+        if b.meaning().is_none() {
+            let names: Vec<&str> = super::BasisKind::ALL.iter().map(|k| k.name()).collect();
+            c.say(
+                format!("legal_basis[{i}].kind"),
+                format!(
+                    "say which basis of Art. 6(1) GDPR {:?} is, with kind = one of: {} (dsr acts on it: a withdrawal of consent, an objection)",
+                    b.code,
+                    names.join(", ")
+                ),
+            );
+        }
+    }
     let purposes = c.codes("purpose", f.purpose.iter().map(|p| p.code.as_str()));
     let categories = c.codes("category", f.category.iter().map(|x| x.code.as_str()));
     c.codes("recipient", f.recipient.iter().map(|r| r.code.as_str()));
@@ -123,6 +136,22 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     }
     for (i, p) in f.purpose.iter().enumerate() {
         c.known(format!("purpose[{i}].legal_basis"), &p.legal_basis, &bases, "legal_basis");
+        let meaning = f.legal_basis.iter().find(|b| b.code == p.legal_basis).and_then(|b| b.meaning());
+        if meaning == Some(super::BasisKind::Consent) && p.withdraw_how_en.is_none() && p.withdraw_how_nl.is_none() {
+            c.say(
+                format!("purpose[{i}].withdraw_how_en"),
+                format!("{:?} rests on consent: say how the person withdraws it (Art. 7(3), 13(2)(c) GDPR) in withdraw_how_en and withdraw_how_nl", p.code),
+            );
+        }
+        if meaning == Some(super::BasisKind::LegitimateInterest)
+            && p.legitimate_interest_en.is_none()
+            && p.legitimate_interest_nl.is_none()
+        {
+            c.say(
+                format!("purpose[{i}].legitimate_interest_en"),
+                format!("{:?} rests on a legitimate interest: say which, in legitimate_interest_en and legitimate_interest_nl (Art. 13(1)(d) GDPR)", p.code),
+            );
+        }
         if p.withdraw_how_en.is_some() != p.withdraw_how_nl.is_some() {
             c.say(format!("purpose[{i}].withdraw_how_nl"), "withdraw_how needs both _en and _nl".into());
         }

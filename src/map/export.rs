@@ -15,8 +15,15 @@ pub fn export(conn: &dyn Db) -> anyhow::Result<Option<CompanyFile>> {
     };
     let systems = crate::tasks::Systems::load(conn)?;
     let mut legal_basis = Vec::new();
-    conn.each("SELECT code, article, name_en, name_nl FROM legal_basis ORDER BY rowid", &[], &mut |r| {
-        legal_basis.push(LegalBasis { code: r.get(0)?, article: r.get(1)?, name_en: r.get(2)?, name_nl: r.get(3)? });
+    conn.each("SELECT code, article, name_en, name_nl, kind FROM legal_basis ORDER BY rowid", &[], &mut |r| {
+        let kind: Option<String> = r.get(4)?;
+        legal_basis.push(LegalBasis {
+            code: r.get(0)?,
+            kind: kind.as_deref().and_then(crate::map::BasisKind::named),
+            article: r.get(1)?,
+            name_en: r.get(2)?,
+            name_nl: r.get(3)?,
+        });
         Ok(())
     })?;
     let controller = Controller {

@@ -186,8 +186,8 @@ fn insert(tx: &dyn Db, f: &CompanyFile) -> anyhow::Result<()> {
     )?;
     for b in &f.legal_basis {
         tx.run(
-            "INSERT INTO legal_basis (code, article, name_en, name_nl) VALUES (?1, ?2, ?3, ?4)",
-            &vals![b.code, b.article, b.name_en, b.name_nl]?,
+            "INSERT INTO legal_basis (code, article, name_en, name_nl, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+            &vals![b.code, b.article, b.name_en, b.name_nl, b.kind.map(|k| k.name())]?,
         )?;
     }
     // The order in the file is the register's order: `sort` counts in tens.

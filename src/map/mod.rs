@@ -129,9 +129,59 @@ pub struct Controller {
 #[serde(deny_unknown_fields)]
 pub struct LegalBasis {
     pub code: String,
+    /// Which basis of Art. 6(1) GDPR this is, when `code` is not its name: dsr acts on it (a
+    /// withdrawal of consent, an objection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<BasisKind>,
     pub article: String,
     pub name_en: String,
     pub name_nl: String,
+}
+
+impl LegalBasis {
+    /// What the basis is: its `kind`, or its code when that names one.
+    pub fn meaning(&self) -> Option<BasisKind> {
+        self.kind.or_else(|| BasisKind::named(&self.code))
+    }
+}
+
+/// The six bases of Art. 6(1) GDPR, (a) to (f).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BasisKind {
+    Consent,
+    Contract,
+    LegalObligation,
+    VitalInterests,
+    PublicTask,
+    LegitimateInterest,
+}
+
+impl BasisKind {
+    pub const ALL: [BasisKind; 6] = [
+        BasisKind::Consent,
+        BasisKind::Contract,
+        BasisKind::LegalObligation,
+        BasisKind::VitalInterests,
+        BasisKind::PublicTask,
+        BasisKind::LegitimateInterest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BasisKind::Consent => "consent",
+            BasisKind::Contract => "contract",
+            BasisKind::LegalObligation => "legal-obligation",
+            BasisKind::VitalInterests => "vital-interests",
+            BasisKind::PublicTask => "public-task",
+            BasisKind::LegitimateInterest => "legitimate-interest",
+        }
+    }
+
+    /// The basis a code names, if it is one of the six names.
+    pub fn named(code: &str) -> Option<BasisKind> {
+        BasisKind::ALL.into_iter().find(|k| k.name() == code)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
 use crate::map::table::IdentifierKind;
+use crate::map::BasisKind;
 use crate::notify;
 use crate::register::{Purpose, Register};
 use crate::request::Request;
@@ -99,14 +100,21 @@ pub fn apply(
         )
     } else if p.direct_marketing {
         record(conn, clock, req, s, &p.code, "stopped", None)?;
-        if p.legal_basis == "consent" {
+        if p.basis == Some(BasisKind::Consent) {
             withdraw(conn, clock, s, &p.code)?;
         }
         suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing")?;
         answer("stopped", true, format!("Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)); your addresses are on our suppression list.", p.name_en), None)
     } else {
-        match p.legal_basis.as_str() {
-            "consent" => {
+        let Some(basis) = p.basis else {
+            anyhow::bail!(
+                "the register does not say which basis of Art. 6(1) GDPR the purpose {} rests on ({:?}): give its [[legal_basis]] a kind and run `dsr register apply`",
+                p.code,
+                p.legal_basis
+            );
+        };
+        match basis {
+            BasisKind::Consent => {
                 record(conn, clock, req, s, &p.code, "withdrawn", None)?;
                 withdraw(conn, clock, s, &p.code)?;
                 answer(
@@ -116,7 +124,9 @@ pub fn apply(
                     None,
                 )
             }
-            "legitimate-interest" => {
+            // Art. 21(1): an objection to processing on a public task or a legitimate interest is
+            // weighed; meanwhile the processing is restricted (Art. 18(1)(d)).
+            BasisKind::LegitimateInterest | BasisKind::PublicTask => {
                 record(conn, clock, req, s, &p.code, "pending", None)?;
                 restrict::apply(conn, clock, req, s, "objection-pending", &[], Some(&p.code))?;
                 answer(
@@ -129,11 +139,11 @@ pub fn apply(
                     None,
                 )
             }
-            basis => {
-                let why = if basis == "contract" {
-                    format!("{} is necessary to perform your contract with us (Art. 6(1)(b)); the right to object does not apply to it, so it continues. You may end the contract, or ask for erasure or restriction.", p.name_en)
-                } else {
-                    format!("{} is required by law (Art. 6(1)(c)); the right to object does not apply to it, so it continues.", p.name_en)
+            BasisKind::Contract | BasisKind::LegalObligation | BasisKind::VitalInterests => {
+                let why = match basis {
+                    BasisKind::Contract => format!("{} is necessary to perform your contract with us (Art. 6(1)(b)); the right to object does not apply to it, so it continues. You may end the contract, or ask for erasure or restriction.", p.name_en),
+                    BasisKind::VitalInterests => format!("{} is necessary to protect someone's vital interests (Art. 6(1)(d)); the right to object does not apply to it, so it continues.", p.name_en),
+                    _ => format!("{} is required by law (Art. 6(1)(c)); the right to object does not apply to it, so it continues.", p.name_en),
                 };
                 record(conn, clock, req, s, &p.code, "continues", Some(&why))?;
                 answer("continues", true, why.clone(), Some(why))
@@ -260,10 +270,13 @@ pub fn decide(
         "objection-decided",
         json!({"purpose": purpose, "outcome": outcome}),
     )?;
-    // The purpose as the register names it to the person (its code, if the register lacks it).
-    let named: String = conn
-        .first("SELECT name_en FROM purpose WHERE code = ?1", &vals![purpose]?, |r| r.get(0))?
-        .unwrap_or_else(|| purpose.clone());
+    // The purpose as the register names it to the person, and its basis (its code and the
+    // basis of legitimate interests, if the register lacks it).
+    let (named, basis): (String, String) = conn
+        .first("SELECT name_en, legal_basis FROM purpose WHERE code = ?1", &vals![purpose]?, |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .unwrap_or_else(|| (purpose.clone(), "legitimate-interest".into()));
     let text = if uphold {
         format!("Your objection is upheld: we no longer process your data for {named}.")
     } else {
@@ -271,7 +284,7 @@ pub fn decide(
     };
     Ok(Answer {
         purpose,
-        legal_basis: "legitimate-interest".into(),
+        legal_basis: basis,
         outcome: outcome.into(),
         decided: true,
         explanation_en: text,

@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("an erased person's root row on the suppression list", include_str!("migrations/0020_suppression_record.sql")),
     ("categories whose data goes by mail only encrypted", include_str!("migrations/0021_category_mail_encrypted.sql")),
     ("a free text's id is never given again", include_str!("migrations/0022_free_text_ids_never_reused.sql")),
+    ("which basis of Art. 6(1) a legal basis is", include_str!("migrations/0023_legal_basis_kind.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

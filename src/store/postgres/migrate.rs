@@ -23,6 +23,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (6, include_str!("migrations/0006_suppression_record.sql")),
     // SQLite's migration 21: categories whose data goes by mail only encrypted.
     (7, include_str!("migrations/0007_category_mail_encrypted.sql")),
+    // SQLite's migration 23: which basis of Art. 6(1) a legal basis is.
+    (8, include_str!("migrations/0008_legal_basis_kind.sql")),
 ];
 
 /// The newest version this binary knows.

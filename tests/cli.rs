@@ -162,3 +162,33 @@ fn an_option_of_answering_a_request_given_with_a_person_opens_nothing() {
     assert_eq!(env.count("SELECT count(*) FROM request"), 0);
     assert!(std::fs::read_dir(env.outbox()).map_or(0, |d| d.count()) == 0, "no letter");
 }
+
+/// A value of --db or --from that is neither a file nor a postgres:// URL is refused without
+/// being repeated: it may hold a password, and errors end up in cron mail and logs.
+#[test]
+fn a_store_named_by_another_url_or_settings_is_refused_without_repeating_it() {
+    let mut env = Env::new();
+    for (db, args) in [
+        ("PostgreSQL://dsr:Sup3rSecret@localhost/x", &["lookup", "--email", "a@example.nl"][..]),
+        ("mysql://dsr:Sup3rSecret@localhost/x", &["--json", "lookup", "--email", "a@example.nl"]),
+        (
+            "dsr.sqlite",
+            &["migrate", "--from", "postgres://dsr:Sup3rSecret@localhost/x", "--to", "postgres://dsr@localhost/y"],
+        ),
+        (
+            "dsr.sqlite",
+            &["migrate", "--from", "host=localhost password=Sup3rSecret", "--to", "postgres://dsr@localhost/y"],
+        ),
+        (
+            "dsr.sqlite",
+            &["migrate", "--from", "ftp://dsr:Sup3rSecret@localhost/x", "--to", "postgres://dsr@localhost/y"],
+        ),
+    ] {
+        env.db = db.into();
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", support::stderr(&out));
+        let said = format!("{}{}", support::stdout(&out), support::stderr(&out));
+        assert!(!said.contains("Sup3rSecret"), "{args:?}: {said}");
+        assert!(said.contains("invalid --db") || said.contains("invalid --from"), "{args:?}: {said}");
+    }
+}

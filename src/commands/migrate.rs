@@ -8,6 +8,15 @@ use crate::store::postgres::{copy, Target};
 use crate::store::Store;
 
 pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
+    let from = args.from.to_string_lossy();
+    if crate::store::postgres::is_url(&from) {
+        return Err(crate::Error::invalid(
+            "--from",
+            "names the SQLite store to copy (a file's path); the PostgreSQL URL goes in --to",
+        )
+        .into());
+    }
+    crate::store::postgres::refuse_unreadable("--from", &from)?;
     let target = Target::parse_option("--to", &args.to, &args.schema)?;
     let from = Store::open_detached(&args.from)?;
     let bar = out.progress("dsr migrate [{bar:30}] {pos}/{len} rows", None);

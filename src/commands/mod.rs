@@ -198,12 +198,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Code> {
 
 pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
     let db = cli.global.db;
-    if db.to_str().is_some_and(crate::store::postgres::is_conninfo) {
-        return Err(crate::Error::invalid(
-            "--db",
-            "name a PostgreSQL store by a postgres://USER@HOST/DATABASE URL, not key=value settings; the password comes from PGPASSWORD or ~/.pgpass",
-        )
-        .into());
+    if let Some(value) = db.to_str() {
+        crate::store::postgres::refuse_unreadable("--db", value)?;
     }
     if let Some(url) = db.to_str().filter(|d| crate::store::postgres::is_url(d)) {
         match &cli.command {

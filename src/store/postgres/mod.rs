@@ -21,9 +21,36 @@ pub mod migrate;
 pub mod tls;
 pub mod translate;
 
-/// Whether `--db` names a PostgreSQL database rather than a SQLite file.
+/// Whether `--db` names a PostgreSQL database rather than a SQLite file (a URL's scheme is read
+/// in any case, `PostgreSQL://` too).
 pub fn is_url(db: &str) -> bool {
-    db.starts_with("postgres://") || db.starts_with("postgresql://")
+    scheme(db).is_some_and(|s| s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql"))
+}
+
+/// The scheme of a value shaped like a URL (`name://...`), if it is one.
+fn scheme(value: &str) -> Option<&str> {
+    let (scheme, _) = value.split_once("://")?;
+    let ok = scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    ok.then_some(scheme)
+}
+
+/// Refuse, without repeating it (it may hold a password), a value of `option` that is neither a
+/// file's path nor a PostgreSQL URL: libpq's key=value settings, or a URL of another scheme.
+pub fn refuse_unreadable(option: &'static str, value: &str) -> Result<(), Error> {
+    if is_conninfo(value) {
+        return Err(Error::invalid(
+            option,
+            "name a PostgreSQL store by a postgres://USER@HOST/DATABASE URL, not key=value settings; the password comes from PGPASSWORD or ~/.pgpass",
+        ));
+    }
+    if !is_url(value) && scheme(value).is_some() {
+        return Err(Error::invalid(
+            option,
+            "a URL that is not postgres:// (or postgresql://); name a SQLite store by its file's path or a PostgreSQL store by a postgres://USER@HOST/DATABASE URL",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `--db` is a libpq key=value connection string (`host=... dbname=...`), which dsr does
@@ -67,6 +94,11 @@ impl Target {
         if !is_url(url) {
             return Err(Error::invalid(what, "a PostgreSQL store is named by a postgres:// URL"));
         }
+        // The client reads the scheme in lower case only.
+        let url = &match url.split_once("://") {
+            Some((scheme, rest)) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+            None => url.to_owned(),
+        };
         let (rest, tls) = tls::split(what, url)?;
         let mut config = Config::from_str(&rest)
             .map_err(|e| Error::invalid(what, format!("the PostgreSQL URL does not read: {e}")))?;

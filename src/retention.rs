@@ -1,7 +1,7 @@
 //! Storage limitation (GDPR Art. 5(1)(e)): `dsr retention run` applies every retention rule of the
 //! register, table by table, in small transactions, so it can be killed at any point and run again
 //! (each batch is whole or not at all), and an officer's command waits at most one batch. Rows of a
-//! person whose data is restricted for legal claims are never touched, nor are unpaid invoices, nor
+//! person whose data is restricted for legal claims or instead of erasure are never touched, nor unpaid invoices, nor
 //! the rows of a person with an open access, export or rectification request (the answer shows the
 //! data as it was when asked). Ended contracts are handled by the erasure planner (invoices stay for
 //! the tax law; a consent in force keeps the person and the address it covers). After the
@@ -69,7 +69,7 @@ struct Runner<'a> {
     clock: Clock,
     batch: u64,
     dry_run: bool,
-    /// Whether any legal-claims restriction is active: when none is, rows need no per-row check.
+    /// Whether any restriction that keeps data is active: when none is, rows need no per-row check.
     holds: bool,
     /// Whether anyone waits for an access, export or rectification answer (likewise).
     waiting: bool,
@@ -90,7 +90,7 @@ impl Runner<'_> {
         cut: &str,
         categories: &str,
     ) -> anyhow::Result<u64> {
-        // Codes and requests belong to no one's data; everything else honours legal-claims holds
+        // Codes and requests belong to no one's data; everything else honours the restrictions
         // and the answers people wait for.
         let personal = self.map.table(table).is_some();
         let mut cond = if !personal || !self.holds {
@@ -301,11 +301,8 @@ pub fn run_with_progress(
         // setting; the server's other sessions keep theirs.
         db.run("SET work_mem = '256MB'", &[])?;
     }
-    let holds: bool = db.one(
-        "SELECT EXISTS (SELECT 1 FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL)",
-        &[],
-        |x| x.get(0),
-    )?;
+    let holds: bool =
+        db.one(&format!("SELECT EXISTS (SELECT 1 FROM restriction WHERE {})", expiry::KEEPING), &[], |x| x.get(0))?;
     if !dry_run {
         record_interrupted(conn, &clock)?;
     }

@@ -124,6 +124,32 @@ fn a_legal_claims_hold_keeps_the_rows_of_a_mapped_table_too() {
     assert_eq!(count(&env, "SELECT count(*) FROM visit WHERE id = 3"), 0);
 }
 
+/// A restriction asked for instead of erasure (Art. 18(1)(b)) keeps the data as a legal-claims one
+/// does: the person wants it kept, and only storage is allowed; a contested accuracy does not.
+#[test]
+fn a_restriction_instead_of_erasure_keeps_the_rows_and_a_contested_accuracy_does_not() {
+    for (ground, kept) in [("unlawful", 1), ("accuracy-contested", 0)] {
+        let env = made_2026_06_01("virtio");
+        with_visits(&env);
+        let address: String = env
+            .sql()
+            .query_row(
+                "SELECT address FROM email_address WHERE person_id = 1 ORDER BY is_primary DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let o = env.open("restrict", &["--email", &address, "--ground", ground]);
+        let code = env.code(&o.request);
+        env.dsr().args(["verify", &o.request, &code]).assert().success();
+        env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+        let (v, code): (Value, i32) = env.json(&["retention", "run"]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(count(&env, "SELECT count(*) FROM visit WHERE id = 1"), kept, "{ground}: {v}");
+        assert_eq!(count(&env, "SELECT count(*) FROM visit WHERE id = 3"), 0, "{ground}");
+    }
+}
+
 #[test]
 fn what_the_map_calls_an_open_claim_is_kept_past_the_fiscal_hold() {
     let mut env = made_2026_06_01("virtio");

@@ -134,13 +134,20 @@ fn kind_name(kind: EraseKind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// Never touch a person under a legal-claims restriction (Art. 18(1)(c)). ?2 is the comma-separated
+/// The restrictions that keep a person's data beyond its retention period, until lifted: the
+/// person needs it for legal claims (Art. 18(1)(c)), or asked for restriction instead of the
+/// erasure of unlawfully processed data (Art. 18(1)(b)). Either way the person wants it kept, and
+/// only storage is allowed (Art. 18(2)). A contested accuracy or a pending objection does not
+/// ask for the data to be kept.
+pub(super) const KEEPING: &str = "ground IN ('legal-claims', 'unlawful') AND lifted_at IS NULL";
+
+/// Never touch a person under a restriction that keeps their data ([`KEEPING`]). ?2 is the comma-separated
 /// list of categories a sweep reaches: the rule's own and those of the child rows it clears with it
 /// (a row takes the rows hanging from it along, so a hold on those keeps their parent too); `*`
 /// stands for every category (a whole profile).
 pub(super) fn not_held(map: &DataMap, table: &str) -> String {
     format!(
-        "coalesce({}, -1) NOT IN (SELECT person_id FROM restriction WHERE ground = 'legal-claims' AND lifted_at IS NULL
+        "coalesce({}, -1) NOT IN (SELECT person_id FROM restriction WHERE {KEEPING}
            AND person_id IS NOT NULL AND (category IS NULL OR ?2 = '*' OR instr(',' || ?2 || ',', ',' || category || ',') > 0))",
         map.person_of(table).unwrap_or_else(|| "NULL".into())
     )

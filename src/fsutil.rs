@@ -304,3 +304,20 @@ mod tests {
         assert_eq!(format!("{e:#}"), "cannot create a file in /x: odd (os error 5)");
     }
 }
+
+/// This machine's name (gethostname(2)), for what is bound to one machine; `localhost` if it
+/// has none.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let name = match rc {
+        0 => String::from_utf8_lossy(buf.split(|&b| b == 0).next().unwrap_or_default()).into_owned(),
+        _ => String::new(),
+    };
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name
+    }
+}

@@ -70,11 +70,26 @@ pub fn mail(
 /// Queue one line for the erasure journal beside the store.
 pub fn journal(conn: &dyn Db, clock: &Clock, request: &str, line: &str) -> anyhow::Result<i64> {
     conn.one(
-        "INSERT INTO queued (kind, request_id, letter, payload, queued_at) VALUES ('journal', ?1, 'erasure-journal', ?2, ?3)
-         RETURNING id",
-        &vals![request, line.as_bytes(), clock.timestamp()]?,
+        "INSERT INTO queued (kind, request_id, letter, payload, queued_at, place)
+         VALUES ('journal', ?1, 'erasure-journal', ?2, ?3, ?4) RETURNING id",
+        &vals![request, line.as_bytes(), clock.timestamp(), place(conn)]?,
         |r| r.get(0),
     )
+}
+
+/// Where this process writes journal lines, when that is not the same for every process: on
+/// PostgreSQL the journal is a file in the directory dsr runs in, so a line is bound to this
+/// machine and that file (`HOST:PATH`), and only a dsr process there writes it. None on SQLite,
+/// whose journal lies beside the store for every process.
+fn place(db: &dyn Db) -> Option<String> {
+    (db.dialect() == Dialect::Postgres)
+        .then(|| format!("{}:{}", crate::fsutil::host_name(), journal_path(&db.place()).display()))
+}
+
+/// The queued items this process delivers: all but the journal lines bound to another place
+/// (its place the statement's parameter `?n`).
+fn mine(n: usize) -> String {
+    format!("(place IS NULL OR place = ?{n})")
 }
 
 /// The result of one flush, for the officer and `mail flush --json`.
@@ -153,18 +168,37 @@ fn lock(db: &dyn Db) -> anyhow::Result<Option<FlushLock<'_>>> {
 pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
     let db: &dyn Db = conn;
-    let pending: bool = db
-        .first("SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0)", &[], |r| r.get(0))?
-        .unwrap_or(false);
-    if !pending {
+    let here = place(db);
+    let pending = |only_bound: bool| -> anyhow::Result<bool> {
+        let bound = if only_bound { " AND place IS NOT NULL" } else { "" };
+        Ok(db
+            .first(
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0 AND {}{bound})",
+                    mine(1)
+                ),
+                &vals![here]?,
+                |r| r.get(0),
+            )?
+            .unwrap_or(false))
+    };
+    if !pending(false)? {
         return Ok(out);
     }
     let store = &conn.place();
     let mut transport: Option<Transport> = None;
     // What this run has tried, delivered or not: each item once.
     let mut seen: HashSet<i64> = HashSet::new();
+    // Another process delivering delivers what it may; journal lines bound to this place (on
+    // PostgreSQL) are this process's to write, so it waits its turn for them (up to 5 s).
+    let mut waits = 0;
     loop {
         let Some(lock) = lock(db)? else {
+            if waits < 100 && pending(true)? {
+                waits += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
             out.busy = true;
             return Ok(out);
         };
@@ -174,7 +208,7 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         // then recorded in one transaction: a run that queued many (`dsr intake`) pays one sync a
         // group, not one a letter. SMTP and the journal deliver one by one.
         let mut group: Vec<Item> = Vec::new();
-        while let Some(item) = next(conn, after)? {
+        while let Some(item) = next(conn, after, &here)? {
             after = item.id;
             if !seen.insert(item.id) {
                 continue;
@@ -219,7 +253,11 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         // PostgreSQL it may have got a lower id than one already delivered (ids are given at
         // insert, not at commit), so the pass above went past it. Looked for once the lock is
         // released: a process that found the lock taken had committed its letter before.
-        let unseen = db.all("SELECT id FROM queued WHERE done_at IS NULL AND held = 0", &[], |r| r.get::<i64>(0))?;
+        let unseen = db.all(
+            &format!("SELECT id FROM queued WHERE done_at IS NULL AND held = 0 AND {}", mine(1)),
+            &vals![here]?,
+            |r| r.get::<i64>(0),
+        )?;
         if unseen.iter().all(|id| seen.contains(id)) {
             return Ok(out);
         }
@@ -321,11 +359,14 @@ fn outbox_name(item: &Item) -> String {
     format!("{}-{:06}.eml", item.request.as_deref().unwrap_or("dsr"), item.id)
 }
 
-fn next(conn: &dyn Db, after: i64) -> anyhow::Result<Option<Item>> {
+fn next(conn: &dyn Db, after: i64, here: &Option<String>) -> anyhow::Result<Option<Item>> {
     conn.first(
-        "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
-         WHERE done_at IS NULL AND held = 0 AND id > ?1 ORDER BY id LIMIT 1",
-        &[after.into()],
+        &format!(
+            "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
+             WHERE done_at IS NULL AND held = 0 AND id > ?1 AND {} ORDER BY id LIMIT 1",
+            mine(2)
+        ),
+        &vals![after, here]?,
         |r| {
             Ok(Item {
                 id: r.get(0)?,

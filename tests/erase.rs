@@ -678,3 +678,16 @@ fn two_runs_at_once_one_waits_out_and_an_officer_is_not_blocked() {
     assert!(std::path::Path::new(&lock_path).exists());
     assert!(lookup.status.code() == Some(0), "the officer's lookup completed: {}", support::stderr(&lookup));
 }
+
+/// Without the erasure journal a replay would find only what the restored suppression list holds
+/// and say all is well: it is refused, naming where the journal was looked for.
+#[test]
+fn a_replay_without_its_journal_is_refused_and_erases_no_one() {
+    let env = Env::with_fixture("virtio");
+    let out = env.run(&["erase", "--replay", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    let said = support::stderr(&out);
+    assert!(said.contains("dsr.sqlite.erasures (there is none)") && said.contains("Nothing was erased"), "{said}");
+    assert!(said.contains("--journal FILE"), "{said}");
+}

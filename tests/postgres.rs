@@ -152,12 +152,12 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
 fn an_old_store_opened_by_eight_processes_at_once_is_upgraded_once() {
     let Some(url) = support::postgres() else { return };
     let s = Schema::new(&url, "upgrade");
-    // A store as the binary before the last migration left it: version 8 undone.
+    // A store as the binary before the last migration left it: version 9 undone.
     migrate::create(&mut s.client(), &s.target).unwrap();
-    assert_eq!(migrate::latest(), 8, "undo the new last migration here instead");
+    assert_eq!(migrate::latest(), 9, "undo the new last migration here instead");
     s.client()
         .batch_execute(&format!(
-            "ALTER TABLE {0}.legal_basis DROP COLUMN kind; DELETE FROM {0}.schema_migrations WHERE version = 8",
+            "ALTER TABLE {0}.queued DROP COLUMN place; DELETE FROM {0}.schema_migrations WHERE version = 9",
             s.name()
         ))
         .unwrap();
@@ -1382,6 +1382,53 @@ fn the_processing_check_gives_the_same_verdicts_on_postgresql() {
             }
         }
     }
+}
+
+/// On PostgreSQL the erasure journal is a file in the directory of the command that erased: its
+/// line is bound to that machine and directory, and a dsr process elsewhere (another officer's,
+/// cron's) that delivers the queue leaves it for a process there (it wrote it in its own).
+#[test]
+fn a_journal_line_is_written_where_the_erasure_was_made_not_where_the_queue_is_delivered() {
+    let Some(url) = support::postgres() else { return };
+    let now = "2026-11-02T09:00:00Z";
+    let env = support::Env::with_fixture_at("virtio", now);
+    let (officer, other) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s = Schema::new(&url, "placed");
+    migrate_into(&env, &url, s.name());
+    let on_officer = pg_runner(&url, s.name(), officer.path(), Some(now));
+    let on_other = pg_runner(&url, s.name(), other.path(), Some(now));
+    let journal = |dir: &std::path::Path| dir.join(format!("{}.erasures", s.name()));
+    let opened = on_officer(&["--json", "erase", "--email", "jan.devries@example.nl"]);
+    let id =
+        serde_json::from_slice::<serde_json::Value>(&opened.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(officer.path(), &id).expect("a code letter");
+    assert_eq!(on_officer(&["verify", &id, &code]).status.code(), Some(0));
+    assert_eq!(on_officer(&["erase", &id, "--yes"]).status.code(), Some(0));
+    // The erasure's line was bound to the officer's machine and directory, and written there.
+    let mut c = s.client();
+    let place: String =
+        c.query_one(&format!("SELECT place FROM {}.queued WHERE kind = 'journal'", s.name()), &[]).unwrap().get(0);
+    assert!(place.ends_with(&format!(":{}", journal(officer.path()).display())), "{place}");
+    assert!(std::fs::read_to_string(journal(officer.path())).unwrap().contains(&id));
+    // A line the officer's command left queued (it found another process delivering): a process
+    // in another directory delivers the queue, leaves the line queued and writes no journal.
+    c.execute(
+        &format!(
+            "INSERT INTO {}.queued (kind, request_id, letter, payload, queued_at, place)
+             VALUES ('journal', $1, 'erasure-journal', $2, $3, $4)",
+            s.name()
+        ),
+        &[&id, &b"{\"request\":\"left-queued\"}".to_vec(), &now, &place],
+    )
+    .unwrap();
+    assert_eq!(on_other(&["mail", "flush"]).status.code(), Some(0));
+    assert!(!journal(other.path()).exists(), "no journal in the other directory");
+    let waiting: i64 =
+        c.query_one(&format!("SELECT count(*) FROM {}.queued WHERE done_at IS NULL", s.name()), &[]).unwrap().get(0);
+    assert_eq!(waiting, 1);
+    // The officer's next command writes it where the erasure was made.
+    assert_eq!(on_officer(&["mail", "flush"]).status.code(), Some(0));
+    assert!(std::fs::read_to_string(journal(officer.path())).unwrap().contains("left-queued"));
 }
 
 #[test]

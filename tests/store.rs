@@ -350,7 +350,7 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     // What the release before the data map wrote: schema version 9, no map.
     env.sql()
         .execute_batch(
-            "DROP INDEX request_report; DROP INDEX audit_log_retention; DROP INDEX audit_log_code_failed; DROP INDEX notification_listed; DROP TABLE erasure_tally; DROP TABLE intake_message; DROP TABLE task; DROP TABLE map_system; DROP TABLE map_option; ALTER TABLE queued DROP COLUMN held; DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; DROP INDEX request_open_deadline; ALTER TABLE category DROP COLUMN mail_encrypted; ALTER TABLE legal_basis DROP COLUMN kind; PRAGMA user_version = 9;",
+            "DROP INDEX request_report; DROP INDEX audit_log_retention; DROP INDEX audit_log_code_failed; DROP INDEX notification_listed; DROP TABLE erasure_tally; DROP TABLE intake_message; DROP TABLE task; DROP TABLE map_system; DROP TABLE map_option; ALTER TABLE queued DROP COLUMN held; DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; DROP INDEX request_open_deadline; ALTER TABLE category DROP COLUMN mail_encrypted; ALTER TABLE legal_basis DROP COLUMN kind; ALTER TABLE queued DROP COLUMN place; PRAGMA user_version = 9;",
         )
         .unwrap();
     let before = rows(&env);

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("categories whose data goes by mail only encrypted", include_str!("migrations/0021_category_mail_encrypted.sql")),
     ("a free text's id is never given again", include_str!("migrations/0022_free_text_ids_never_reused.sql")),
     ("which basis of Art. 6(1) a legal basis is", include_str!("migrations/0023_legal_basis_kind.sql")),
+    ("where a queued journal line is written", include_str!("migrations/0024_queued_place.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

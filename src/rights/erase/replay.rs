@@ -40,16 +40,32 @@ pub struct Replay {
 pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Path>) -> anyhow::Result<Replay> {
     let path = journal.map(Path::to_path_buf).unwrap_or_else(|| crate::queue::journal_path(&conn.place()));
     let mut wanted: HashMap<String, String> = HashMap::new();
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let entry: JournalEntry = serde_json::from_str(line)
-                .map_err(|e| Error::invalid("erasure journal", format!("{}: {e}", path.display())))?;
-            for (_, h) in entry.hashes {
-                wanted.insert(h, entry.request.clone());
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let entry: JournalEntry = serde_json::from_str(line)
+                    .map_err(|e| Error::invalid("erasure journal", format!("{}: {e}", path.display())))?;
+                for (_, h) in entry.hashes {
+                    wanted.insert(h, entry.request.clone());
+                }
             }
         }
-    } else if journal.is_some() {
-        return Err(Error::invalid("--journal", format!("cannot read {}", path.display())).into());
+        Err(_) if journal.is_some() => {
+            return Err(Error::invalid("--journal", format!("cannot read {}", path.display())).into())
+        }
+        // A restored store's suppression list lacks the erasures made after the backup: without
+        // their journal a replay would find no one and say all is well.
+        Err(e) => {
+            return Err(Error::invalid(
+                "erasure journal",
+                format!(
+                    "cannot read {} ({}); run `dsr erase --replay` where the erasures were made (beside a SQLite store; on PostgreSQL in the directory the erasing commands ran in) or name the journal with --journal FILE. Nothing was erased. A store that never erased anyone has no journal and nothing to replay",
+                    path.display(),
+                    if e.kind() == std::io::ErrorKind::NotFound { "there is none".to_owned() } else { e.to_string() }
+                ),
+            )
+            .into())
+        }
     }
     conn.each("SELECT hash, coalesce(request_id, '') FROM suppression WHERE reason = 'erased'", &[], &mut |r| {
         wanted.entry(r.get(0)?).or_insert(r.get(1)?);

@@ -25,6 +25,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (7, include_str!("migrations/0007_category_mail_encrypted.sql")),
     // SQLite's migration 23: which basis of Art. 6(1) a legal basis is.
     (8, include_str!("migrations/0008_legal_basis_kind.sql")),
+    // SQLite's migration 24: where a queued journal line is written.
+    (9, include_str!("migrations/0009_queued_place.sql")),
 ];
 
 /// The newest version this binary knows.

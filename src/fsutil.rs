@@ -282,6 +282,23 @@ pub fn beside(path: &Path) -> &Path {
     path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
+/// This machine's name (gethostname(2)), for what is bound to one machine; `localhost` if it
+/// has none.
+pub fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    let name = match rc {
+        0 => String::from_utf8_lossy(buf.split(|&b| b == 0).next().unwrap_or_default()).into_owned(),
+        _ => String::new(),
+    };
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::{Error, ErrorKind};
@@ -302,22 +319,5 @@ mod tests {
         assert_eq!(crate::exit::Code::of_error(&e), crate::exit::Code::Io);
         let e = super::unwritable(Path::new("/x"), Error::other("odd (os error 5) at path \"/x/.dsr-1-AB.part\""));
         assert_eq!(format!("{e:#}"), "cannot create a file in /x: odd (os error 5)");
-    }
-}
-
-/// This machine's name (gethostname(2)), for what is bound to one machine; `localhost` if it
-/// has none.
-pub fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let name = match rc {
-        0 => String::from_utf8_lossy(buf.split(|&b| b == 0).next().unwrap_or_default()).into_owned(),
-        _ => String::new(),
-    };
-    if name.is_empty() {
-        "localhost".into()
-    } else {
-        name
     }
 }

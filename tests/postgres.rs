@@ -622,6 +622,28 @@ fn dsr_on_postgres(dir: &std::path::Path, url: &str, schema: &str, args: &[&str]
     cmd.args(args).output().unwrap()
 }
 
+/// `init` on a server builds the store in memory: no file with the new store's key is written,
+/// so an init killed part-way leaves none behind (it left `/tmp/.dsr-init-*/store.sqlite`).
+#[test]
+fn init_on_postgresql_writes_no_temporary_store() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "in_memory");
+    let (dir, tmp) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(dir.path())
+        .env_remove("DSR_DB")
+        .env("TMPDIR", tmp.path())
+        .env("DSR_PG_SCHEMA", s.name())
+        .args(["--db", &url, "init", "--fixture", "webshop"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let written = |d: &std::path::Path| std::fs::read_dir(d).unwrap().count();
+    assert_eq!((written(tmp.path()), written(dir.path())), (0, 0), "no file written");
+    let out = dsr_on_postgres(dir.path(), &url, s.name(), &["audit", "verify"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+}
+
 #[test]
 fn every_lookup_case_answers_the_same_on_postgresql() {
     let Some(url) = support::postgres() else { return };

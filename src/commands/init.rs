@@ -35,8 +35,8 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
         (None, None) => Ok(()),
     };
     let (shown, people) = match db.to_str().filter(|d| store::postgres::is_url(d)) {
-        // A PostgreSQL store is made as `dsr migrate` makes one: the store is built in a
-        // temporary SQLite file, then copied into a new schema in one transaction that verifies
+        // A PostgreSQL store is made as `dsr migrate` makes one: the store is built in an
+        // in-memory SQLite database, then copied into a new schema in one transaction that verifies
         // the copy (nothing is left behind when anything fails).
         Some(url) => {
             if args.force {
@@ -56,8 +56,8 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
             }
             let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
             let target = store::postgres::Target::parse(url, &schema)?;
-            let dir = tempfile::Builder::new().prefix(".dsr-init-").tempdir()?;
-            let built = store::create(&dir.path().join("store.sqlite"), false, fill)?;
+            // Built in memory: no file with the new store's key is left behind by a killed init.
+            let built = store::build_in_memory(fill)?;
             let people = crate::store::personal::DataMap::load(&built.conn)?.people(&built.conn)?;
             store::postgres::copy::copy(&built, &target, |_, _| {})?;
             (format!("{} (schema {})", target.shown, target.schema), people)

@@ -143,6 +143,16 @@ pub fn truncate_wal(conn: &Connection, path: &Path) -> anyhow::Result<()> {
     Err(Error::WalBusy(busy_file).into())
 }
 
+/// Build a new store in memory (its key made, `fill` run), to be copied elsewhere (`dsr init` of
+/// a PostgreSQL store): nothing of it, its key least of all, is ever written to a file.
+pub fn build_in_memory(fill: impl FnOnce(&mut Store) -> anyhow::Result<()>) -> anyhow::Result<Store> {
+    let mut store = Store::in_memory()?;
+    store.conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    crate::keys::Keys::create(&store.conn)?;
+    fill(&mut store)?;
+    Ok(store)
+}
+
 /// Create a new store at `path`: build it in a temporary file beside the target (mode 0600),
 /// let `fill` populate it, and rename it into place only when complete. A failed or interrupted
 /// init leaves no file behind; an existing file is replaced only with `force`.

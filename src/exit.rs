@@ -190,7 +190,7 @@ impl Code {
             return Some(Code::StoreMissing);
         }
         let code = e.code()?;
-        if denied_a_right(e) || *code == S::DISK_FULL {
+        if denied_a_right(e) || read_only_on_postgres(e) || *code == S::DISK_FULL {
             Some(Code::Io)
         } else if undefined_on_postgres(e) {
             Some(Code::NotAStore)
@@ -278,9 +278,20 @@ pub fn connection_lost(e: &postgres::Error) -> bool {
         || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
+/// Whether an error comes from a connection to the PostgreSQL server lost during the command.
+pub fn lost(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(connection_lost))
+}
+
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 pub fn denied_a_right(e: &postgres::Error) -> bool {
     e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)
+}
+
+/// Whether the PostgreSQL server refused a write because the database or the session is
+/// read-only (a standby, `default_transaction_read_only`).
+pub fn read_only_on_postgres(e: &postgres::Error) -> bool {
+    e.code() == Some(&postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION)
 }
 
 /// Whether SQLite found no table or column of a name dsr's SQL uses: one renamed or dropped

@@ -342,6 +342,11 @@ pub fn run_with_progress(
             // A store loaded before the engine checked its register: a failure, never "removed 0".
             Err(why) => (Err(anyhow::anyhow!(why)), 0),
         };
+        // Without the server no later rule can run either: the run stops (exit 10), not "failed".
+        let outcome = match outcome {
+            Err(e) if crate::exit::lost(&e) => return Err(e),
+            o => o,
+        };
         let outcome = (outcome, std::mem::take(&mut r.with));
         let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
         result.held = held;
@@ -353,7 +358,11 @@ pub fn run_with_progress(
     for own::Rule { code, table, cond, children, cut } in own {
         progress(code, total);
         let started = std::time::Instant::now();
-        let outcome = (r.sweep(code, &table, &cond, &children, &cut, "*"), std::mem::take(&mut r.with));
+        let swept = match r.sweep(code, &table, &cond, &children, &cut, "*") {
+            Err(e) if crate::exit::lost(&e) => return Err(e),
+            o => o,
+        };
+        let outcome = (swept, std::mem::take(&mut r.with));
         let mut result = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);

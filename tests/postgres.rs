@@ -644,6 +644,24 @@ fn init_on_postgresql_writes_no_temporary_store() {
     assert!(out.status.success(), "{}", support::stderr(&out));
 }
 
+/// A database that takes no writes (a standby after a failover, `default_transaction_read_only`)
+/// is exit 15 with what to do, as a read-only SQLite store is (it was exit 1, the raw error).
+#[test]
+fn a_read_only_database_is_exit_15_with_what_to_do() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "read_only");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dsr_on_postgres(dir.path(), &url, s.name(), &["init", "--fixture", "webshop"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let read_only = format!("{url}?options=-c%20default_transaction_read_only%3Don");
+    for args in [&["access", "--email", "sanne.dejong@example.nl"][..], &["erase", "--due"], &["retention", "run"]] {
+        let out = dsr_on_postgres(dir.path(), &read_only, s.name(), args);
+        assert_eq!(out.status.code(), Some(15), "{args:?}: {}", support::stderr(&out));
+        support::assert_one_line_error(&out);
+        assert!(support::stderr(&out).contains("takes no writes"), "{args:?}: {}", support::stderr(&out));
+    }
+}
+
 #[test]
 fn every_lookup_case_answers_the_same_on_postgresql() {
     let Some(url) = support::postgres() else { return };
@@ -2231,7 +2249,8 @@ fn a_retention_run_cut_off_on_postgresql_is_audited_by_the_next() {
     let dir = tempfile::tempdir().unwrap();
     let on_pg = pg_runner(&url, schema, dir.path(), Some("2031-01-01T00:00:00Z"));
     let out = on_pg(&["--json", "retention", "run", "--yes", "--batch", "5"]);
-    assert_ne!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // The run stops at the lost connection, as a server that cannot be reached (exit 10).
+    assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
     let left: i64 = c.query_one(&format!("SELECT count(*) FROM {schema}.ip_event"), &[]).unwrap().get(0);
     let gone = all - left;
     assert!(gone > per_page && left > 0, "more than one batch committed: {gone} of {all} ({per_page} a page)");

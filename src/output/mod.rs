@@ -145,7 +145,7 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
             .chain()
             .any(|c| matches!(c.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::StoreBusy(_))));
     let cancelled = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::cancelled));
-    let lost = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::connection_lost));
+    let lost = crate::exit::lost(err);
     let message = if lost {
         let server = store.map(|s| format!(" {}", s.display())).unwrap_or_default();
         sanitize::line(&format!(
@@ -163,6 +163,11 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
         sanitize::line(&format!(
             "{which} stayed locked by another process for {} s, and the change under way was rolled back; try again when that process has finished",
             crate::store::BUSY_TIMEOUT.as_secs()
+        ))
+    } else if err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::read_only_on_postgres)) {
+        let server = store.map(|s| format!(" {}", s.display())).unwrap_or_default();
+        sanitize::line(&format!(
+            "the PostgreSQL database{server} takes no writes (a standby, or default_transaction_read_only is on), and nothing was changed; point --db at the primary server, or turn the setting off for dsr's role or database"
         ))
     } else if read_only(err) {
         // A store dsr may read but not write (its file's mode): the first write of a command

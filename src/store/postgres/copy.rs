@@ -165,7 +165,8 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
                 let values = (0..columns.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
                 let params: Vec<Param> = values.iter().map(Param).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                writer.write(&refs).map_err(|e| anyhow::anyhow!("table {t}: {e}"))?;
+                // The server's error kept as it is (a connection lost is exit 10), the table named.
+                writer.write(&refs).map_err(|e| anyhow::Error::new(e).context(format!("table {t}")))?;
                 n += 1;
                 if n.is_multiple_of(10_000) {
                     progress(done + n, total);

@@ -2251,6 +2251,8 @@ fn a_retention_run_cut_off_on_postgresql_is_audited_by_the_next() {
     let out = on_pg(&["--json", "retention", "run", "--yes", "--batch", "5"]);
     // The run stops at the lost connection, as a server that cannot be reached (exit 10).
     assert_eq!(out.status.code(), Some(10), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("queued letters"), "no letter was queued: {said}");
     let left: i64 = c.query_one(&format!("SELECT count(*) FROM {schema}.ip_event"), &[]).unwrap().get(0);
     let gone = all - left;
     assert!(gone > per_page && left > 0, "more than one batch committed: {gone} of {all} ({per_page} a page)");

@@ -115,6 +115,11 @@ pub fn flush(
 /// does not change the command's answer (its own failure comes first).
 fn after_flush(result: anyhow::Result<Code>, flushed: anyhow::Result<crate::queue::Flushed>) -> anyhow::Result<Code> {
     if let Err(e) = flushed {
+        // A command that lost its server tells that (exit 10); the queue, which could not even
+        // be read, is no news of its own.
+        if result.as_ref().err().is_some_and(crate::exit::lost) && crate::exit::lost(&e) {
+            return result;
+        }
         let told = crate::output::stderr_line(&format!(
             "dsr: queued letters were not delivered: {}",
             crate::output::sanitize::line(&format!("{e:#}"))

@@ -20,12 +20,10 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
             subject::normalize_email(value).map_err(|_| bad("not a valid email address"))?;
             Ok(value.to_owned())
         }
-        Validator::Phone => {
-            if !value.starts_with('+') {
-                return Err(bad("give it in E.164 form, such as +31612345678"));
-            }
-            subject::normalize_phone(value).map_err(|_| bad("not a valid E.164 number such as +31612345678"))
-        }
+        // As `--phone` and an import read it: E.164, or a Dutch number (06-12345678 is +31612345678).
+        Validator::Phone => subject::normalize_phone(value).map_err(|_| {
+            bad("not a valid phone number: E.164 such as +31612345678, or a Dutch number such as 06-12345678")
+        }),
         Validator::PostalCode => postal_code(value, country.unwrap_or("NL"))
             .ok_or_else(|| bad("not a valid postal code for the country (NL: 1234 AB; BE: 1234; DE: 12345)")),
         Validator::Country => {
@@ -52,9 +50,10 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
         Validator::HouseNumber => (value.chars().next().is_some_and(|c| c.is_ascii_digit()) && value.len() <= 12)
             .then(|| value.to_owned())
             .ok_or_else(|| bad("starts with a digit, e.g. 12 or 12-A")),
-        Validator::Date => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        // As an import reads it: ISO, or Dutch (23-04-1980).
+        Validator::Date => crate::import::values::date(value)
             .map(|d| d.format("%Y-%m-%d").to_string())
-            .map_err(|_| bad("expected a date such as 1980-04-23")),
+            .map_err(|_| bad("expected a date such as 1980-04-23 or 23-04-1980")),
         Validator::Text => Ok(value.to_owned()),
     }
 }
@@ -170,6 +169,7 @@ mod tests {
         for (field, good, normal) in [
             ("email", "Jan.Nieuw@Example.NL", "Jan.Nieuw@Example.NL"),
             ("phone", "+31 6 1234 5678", "+31612345678"),
+            ("phone", "06-12345678", "+31612345678"),
             ("postal_code", "1012ab", "1012 AB"),
             ("iban", "NL91 ABNA 0417 1643 00", "NL91ABNA0417164300"),
             ("iban", "nl91 abna 0417 1643 00", "NL91ABNA0417164300"),
@@ -181,12 +181,13 @@ mod tests {
             ("vat", "FR1A123456789", "FR1A123456789"),
             ("house_number", "12-A", "12-A"),
             ("birth_date", "1980-04-23", "1980-04-23"),
+            ("birth_date", "23-04-1980", "1980-04-23"),
         ] {
             assert_eq!(validate(by_name(field), field, good, None).unwrap(), normal, "{field}");
         }
         for (field, bad) in [
             ("email", "jan@"),
-            ("phone", "0612345678"),
+            ("phone", "612345678"),
             ("phone", "+31 6 abc"),
             ("postal_code", "0123 AB"),
             ("postal_code", "1234 SS"),
@@ -201,7 +202,7 @@ mod tests {
             ("given_name", ""),
             ("city", "Utrecht\u{1b}[2J"),
             ("birth_date", "1980-02-30"),
-            ("birth_date", "23-04-1980"),
+            ("birth_date", "31-02-1980"),
         ] {
             assert!(validate(by_name(field), field, bad, None).is_err(), "{field}={bad} accepted");
         }

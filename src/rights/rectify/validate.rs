@@ -20,10 +20,14 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
             subject::normalize_email(value).map_err(|_| bad("not a valid email address"))?;
             Ok(value.to_owned())
         }
-        // As `--phone` and an import read it: E.164, or a Dutch number (06-12345678 is +31612345678).
-        Validator::Phone => subject::normalize_phone(value).map_err(|_| {
-            bad("not a valid phone number: E.164 such as +31612345678, or a Dutch number such as 06-12345678")
-        }),
+        // The corrected number as the person gives it, in E.164 (issue 5): a national number
+        // names no country. (`--phone` and an import take a Dutch one as +31.)
+        Validator::Phone => {
+            if !value.trim_start().starts_with('+') {
+                return Err(bad("give it in E.164 form, with its country code, such as +31612345678 for 06-12345678"));
+            }
+            subject::normalize_phone(value).map_err(|_| bad("not a valid E.164 number such as +31612345678"))
+        }
         Validator::PostalCode => postal_code(value, country.unwrap_or("NL"))
             .ok_or_else(|| bad("not a valid postal code for the country (NL: 1234 AB; BE: 1234; DE: 12345)")),
         Validator::Country => {
@@ -169,7 +173,6 @@ mod tests {
         for (field, good, normal) in [
             ("email", "Jan.Nieuw@Example.NL", "Jan.Nieuw@Example.NL"),
             ("phone", "+31 6 1234 5678", "+31612345678"),
-            ("phone", "06-12345678", "+31612345678"),
             ("postal_code", "1012ab", "1012 AB"),
             ("iban", "NL91 ABNA 0417 1643 00", "NL91ABNA0417164300"),
             ("iban", "nl91 abna 0417 1643 00", "NL91ABNA0417164300"),
@@ -187,7 +190,7 @@ mod tests {
         }
         for (field, bad) in [
             ("email", "jan@"),
-            ("phone", "612345678"),
+            ("phone", "0612345678"),
             ("phone", "+31 6 abc"),
             ("postal_code", "0123 AB"),
             ("postal_code", "1234 SS"),

@@ -251,3 +251,18 @@ fn a_customer_number_matches_whatever_its_case() {
     assert_eq!((first.request.as_str(), second.new), (second.request.as_str(), false));
     assert_eq!(env.messages(&first.request).len(), 1, "the code went to the customer on file once");
 }
+
+/// An ambiguous identifier is answered with a way to name one person that they do not share.
+#[test]
+fn an_ambiguous_identifier_asks_for_one_the_people_do_not_share() {
+    let env = Env::with_fixture("virtio");
+    let shared: Vec<Case> = cases("virtio").into_iter().filter(|c| c.expect == "ambiguous").collect();
+    assert!(!shared.is_empty());
+    for case in shared {
+        let (kind, value) = case.query.iter().next().unwrap();
+        let out = env.run(&["lookup", &format!("--{kind}"), value]);
+        assert_eq!(out.status.code(), Some(4), "{}", case.case);
+        let text = support::stdout(&out);
+        assert!(text.contains("name one by customer number"), "{}: {text}", case.case);
+    }
+}

@@ -41,10 +41,13 @@ pub fn render_lookup(report: &LookupReport, out: &Output) -> String {
                     table::cell(&c.roles.join(", ")),
                 ]);
             }
-            format!(
-                "This {kind} belongs to {} people; name one by email or customer number:\n{t}",
-                report.candidates.len()
-            )
+            // Named by something else than what they share: the customer number (each has
+            // their own), or an identifier of another kind.
+            let by = match kind {
+                "customer number" => "by email address or phone number",
+                _ => "by customer number (or another identifier of theirs)",
+            };
+            format!("This {kind} belongs to {} people; name one {by}:\n{t}", report.candidates.len())
         }
         _ => {
             let person = report.person.as_ref().expect("found has a person");
@@ -60,10 +63,13 @@ pub fn render_lookup(report: &LookupReport, out: &Output) -> String {
                 .as_deref()
                 .map(|n| format!(", customer {}", sanitize::line(n)))
                 .unwrap_or_default();
+            let roles = match person.roles.is_empty() {
+                true => String::new(),
+                false => format!(" ({})", person.roles.join(", ")),
+            };
             format!(
-                "Found person {}{customer} ({}): {} records in {} categories.\n{t}",
+                "Found person {}{customer}{roles}: {} records in {} categories.\n{t}",
                 person.person_id,
-                person.roles.join(", "),
                 report.total_records,
                 report.categories.len()
             )

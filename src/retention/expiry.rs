@@ -49,9 +49,10 @@ pub(super) fn expiry(map: &DataMap, rule: &RetentionRule, now: DateTime<Utc>) ->
     let children = map.descendants(t);
     if let Some((kept, _)) = children.iter().find(|(d, _)| map.kept_by_law(&d.name)) {
         return Err(refuse(format!(
-            "removing rows of table {t} ({kind}) would remove rows of {}, which erasure keeps (erase.kind {})",
+            "removing rows of table {t} ({kind}) would remove rows of {}, which erasure keeps (erase.kind {}): remove this rule; the rows of {t} go with the person under the profile's contract-end rule (on the root table), whose erasure keeps the rows of {} as the law asks, detached",
             kept.name,
-            kind_name(kept.erase.kind)
+            kind_name(kept.erase.kind),
+            kept.name
         )));
     }
     Ok(Expiry::Rows { cond, children: children.into_iter().map(|(d, f)| (d.name.clone(), f)).collect() })
@@ -197,6 +198,13 @@ pub(super) fn order(map: &DataMap, rules: &[&RetentionRule], rule: &RetentionRul
     if map.table(&rule.table).is_some_and(|t| t.root) {
         return (9, 0);
     }
+    // The rows that record a contract's end go after the profile rule, which counts from them:
+    // removed first, they would leave it nothing to count from, and the profile would stay for
+    // good. A profile the rule removes takes its contracts with it.
+    let profile = rules.iter().any(|r| map.table(&r.table).is_some_and(|t| t.root));
+    if profile && map.contract_table().is_some_and(|(t, _)| t.name == rule.table) {
+        return (10, 0);
+    }
     if own(rule) {
         let ruled = |name: &str| rules.iter().any(|r| r.table == name && own(r));
         if path.iter().skip(1).any(|p| ruled(p)) {
@@ -229,6 +237,20 @@ mod tests {
 
     fn builtin() -> DataMap {
         DataMap { tables: crate::store::personal::builtin() }
+    }
+
+    /// The rows that record a contract's end are removed after the profile rule has counted from
+    /// them: removed first, the profile would have stayed for good.
+    #[test]
+    fn the_rows_recording_a_contracts_end_go_after_the_profile() {
+        let map = builtin();
+        let (profile, accounts, logs) =
+            (rule("person", "contract-end"), rule("customer", "contract-end"), rule("server_log", "event"));
+        let all = [&profile, &accounts, &logs];
+        assert!(order(&map, &all, &accounts) > order(&map, &all, &profile));
+        assert!(order(&map, &all, &logs) < order(&map, &all, &profile));
+        // Without a profile rule there is nothing to wait for.
+        assert!(order(&map, &[&accounts, &logs], &accounts) < (9, 0));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use lettre::{Address, Message, SmtpTransport, Transport as _};
 
 use crate::error::Error;
 use crate::register::Controller;
+use serde_json::Value;
 
 pub enum Transport {
     Outbox(PathBuf),
@@ -292,17 +293,63 @@ pub fn asked(params: &serde_json::Value) -> serde_json::Value {
     serde_json::Value::Array(out)
 }
 
-/// The challenge (template `verification-code`). `asked` is what the code approves (see `asked`).
+/// [`asked`] in the person's words, (Dutch, English): each item also has `name`, what the map
+/// and the register call its field, purpose or category (`data_names` for a restriction's data).
+pub fn asked_named(db: &dyn crate::store::db::Db, params: &serde_json::Value) -> anyhow::Result<(Value, Value)> {
+    let items = asked(params);
+    if items.as_array().is_none_or(Vec::is_empty) {
+        return Ok((items.clone(), items));
+    }
+    let map = crate::store::personal::DataMap::load(db)?;
+    let register = crate::register::Register::load(db)?;
+    let category = |code: &str| -> (String, String) {
+        register
+            .categories
+            .iter()
+            .find(|c| c.code == code)
+            .map_or_else(|| (code.to_owned(), code.to_owned()), |c| (c.name_nl.clone(), c.name_en.clone()))
+    };
+    let (mut nl, mut en) = (items.clone(), items);
+    for (i, item) in nl.as_array().cloned().unwrap_or_default().iter().enumerate() {
+        let text = |key: &str| item[key].as_str().unwrap_or_default().to_owned();
+        let (name_nl, name_en) = match item["what"].as_str() {
+            Some("set") => {
+                let (en, nl) = crate::rights::rectify::letter_names(&map, &text("field"));
+                (nl, en)
+            }
+            Some("supplement") => category(&text("category")),
+            Some("purpose") => register
+                .purposes
+                .iter()
+                .find(|p| p.code == text("purpose"))
+                .map_or_else(|| (text("purpose"), text("purpose")), |p| (p.name_nl.clone(), p.name_en.clone())),
+            _ => {
+                let data: Vec<(String, String)> =
+                    item["data"].as_array().into_iter().flatten().filter_map(|d| d.as_str()).map(category).collect();
+                nl[i]["data_names"] = data.iter().map(|d| d.0.clone()).collect();
+                en[i]["data_names"] = data.iter().map(|d| d.1.clone()).collect();
+                (text("ground"), text("ground"))
+            }
+        };
+        nl[i]["name"] = name_nl.into();
+        en[i]["name"] = name_en.into();
+    }
+    Ok((nl, en))
+}
+
+/// The challenge (template `verification-code`). `asked` is what the code approves, in Dutch and
+/// English (see [`asked_named`]).
 pub fn challenge_body(
     controller: &Controller,
     request_id: &str,
     right: (&str, &str),
-    asked: &serde_json::Value,
+    asked: (Value, Value),
     code: &str,
     expires: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
     let (right_en, right_nl) = right;
-    let vars = crate::letters::Vars::new(serde_json::json!({"id": request_id, "asked": asked, "code": code}))
+    let vars = crate::letters::Vars::new(serde_json::json!({"id": request_id, "code": code}))
+        .pair("asked", asked)
         .pair("right", (right_nl, right_en))
         .pair("valid_until", crate::local_time::moment(expires));
     crate::letters::body(controller, "verification-code", &vars)

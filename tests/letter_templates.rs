@@ -256,7 +256,7 @@ fn stored_values_print_as_they_are_never_as_template_syntax_or_headers() {
     let id = env.open("rectify", &["--email", JAN, "--set", "City={{ code }} {{ signature }}"]).request;
     let m = mail(&env, &id, "Verification code");
     let body = m.body.replace("\r\n", "\n");
-    assert!(body.contains("  - city wordt: {{ code }} {{ signature }}\n"), "{body}");
+    assert!(body.contains("  - woonplaats wordt: {{ code }} {{ signature }}\n"), "{body}");
     assert!(body.contains("Er is bij {{ code }} {% raw %} B.V. een verzoek gedaan"), "{body}");
     assert!(body.contains("{{ code }}\nBcc: x@example.com\n{{ code }} {% raw %} B.V.\nAdres:"), "{body}");
     assert!(body.contains("\n{{ id }}\n{{ code }} {% raw %} B.V.\nAddress:"), "{body}");

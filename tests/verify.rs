@@ -222,7 +222,7 @@ fn a_code_approves_only_the_details_it_was_sent_for() {
     let first = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Utrecht"]);
     let old = env.code(&first.request);
     let mails = env.messages(&first.request);
-    assert!(mails[0].body.contains("city becomes: Utrecht") && mails[0].body.contains("city wordt: Utrecht"));
+    assert!(mails[0].body.contains("city becomes: Utrecht") && mails[0].body.contains("woonplaats wordt: Utrecht"));
     // Someone amends the open request: the code mailed for city=Utrecht must not approve this.
     let again = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "email=evil@example.com"]);
     assert_eq!((again.request.as_str(), again.new), (first.request.as_str(), false));

@@ -271,11 +271,11 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
     let samples = match kind.name {
         "verification-code" => {
             let asked = json!([
-                {"what": "set", "field": "f", "value": "v"},
-                {"what": "supplement", "category": "c", "statement": "s"},
-                {"what": "purpose", "purpose": "p"},
-                {"what": "ground", "ground": "g", "data": ["d"]},
-                {"what": "ground", "ground": "g", "data": []},
+                {"what": "set", "field": "f", "name": "F", "value": "v"},
+                {"what": "supplement", "category": "c", "name": "C", "statement": "s"},
+                {"what": "purpose", "purpose": "p", "name": "P"},
+                {"what": "ground", "ground": "g", "name": "g", "data": ["d"], "data_names": ["D"]},
+                {"what": "ground", "ground": "g", "name": "g", "data": [], "data_names": []},
             ]);
             let one = json!({"code": m("code"), "valid_until": m("valid_until")});
             vec![

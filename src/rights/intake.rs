@@ -219,7 +219,7 @@ pub fn send_code(
         controller,
         &req.id,
         req.kind()?.names(),
-        &mail::asked(&req.params),
+        mail::asked_named(tx, &req.params)?,
         &issued.grouped(),
         issued.expires_at,
     )?;

@@ -111,9 +111,9 @@ pub struct MigrateArgs {
     /// The PostgreSQL database: postgres://user@host[:port]/dbname[?sslmode=require]
     #[arg(long, value_name = "URL")]
     pub to: String,
-    /// The schema that holds the store in that database
-    #[arg(long, env = "DSR_PG_SCHEMA", default_value = "dsr", value_name = "NAME")]
-    pub schema: String,
+    /// The schema that holds the store in that database [default: DSR_PG_SCHEMA, else dsr]
+    #[arg(long, value_name = "NAME")]
+    pub schema: Option<String>,
 }
 
 #[derive(Debug, Args)]

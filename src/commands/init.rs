@@ -54,7 +54,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                     return Err(refused(path, &problems));
                 }
             }
-            let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
+            let schema = store::postgres::schema_from_env();
             let target = store::postgres::Target::parse(url, &schema)?;
             // Built in memory: no file with the new store's key is left behind by a killed init.
             let built = store::build_in_memory(fill)?;

@@ -17,7 +17,8 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
         .into());
     }
     crate::store::postgres::refuse_unreadable("--from", &from)?;
-    let target = Target::parse_option("--to", &args.to, &args.schema)?;
+    let schema = args.schema.clone().unwrap_or_else(crate::store::postgres::schema_from_env);
+    let target = Target::parse_option("--to", &args.to, &schema)?;
     let from = Store::open_detached(&args.from)?;
     let bar = out.progress("dsr migrate [{bar:30}] {pos}/{len} rows", None);
     let copied = copy::copy(&from, &target, |done, total| {

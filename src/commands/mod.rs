@@ -156,7 +156,7 @@ fn open_postgres(url: &str) -> anyhow::Result<crate::store::db::Pg> {
 
 /// The PostgreSQL store a URL and `DSR_PG_SCHEMA` (default `dsr`) name.
 fn postgres_target(url: &str) -> anyhow::Result<crate::store::postgres::Target> {
-    let schema = std::env::var("DSR_PG_SCHEMA").unwrap_or_else(|_| "dsr".into());
+    let schema = crate::store::postgres::schema_from_env();
     Ok(crate::store::postgres::Target::parse(url, &schema)?)
 }
 

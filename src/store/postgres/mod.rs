@@ -27,6 +27,12 @@ pub fn is_url(db: &str) -> bool {
     scheme(db).is_some_and(|s| s.eq_ignore_ascii_case("postgres") || s.eq_ignore_ascii_case("postgresql"))
 }
 
+/// The schema of dsr's records: `DSR_PG_SCHEMA`, or `dsr` when it is unset or empty (as an empty
+/// `PGPASSWORD` counts as none).
+pub fn schema_from_env() -> String {
+    std::env::var("DSR_PG_SCHEMA").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "dsr".into())
+}
+
 /// The scheme of a value shaped like a URL (`name://...`), if it is one.
 fn scheme(value: &str) -> Option<&str> {
     let (scheme, _) = value.split_once("://")?;

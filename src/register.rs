@@ -70,14 +70,6 @@ pub struct Purpose {
     pub legitimate_interest_nl: Option<String>,
 }
 
-impl Purpose {
-    /// Whether processing for the purpose needs the person's consent: it rests on consent, or
-    /// the register does not say what it rests on (a gatekeeper then asks for consent).
-    pub fn needs_consent(&self) -> bool {
-        matches!(self.basis, None | Some(crate::map::BasisKind::Consent))
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Category {
     pub code: String,

@@ -7,6 +7,8 @@
 //! right does with them) is the `[[table]]` section of the same file ([`table`]).
 
 pub mod apply;
+mod basis;
+pub use basis::BasisKind;
 mod check;
 mod check_columns;
 mod check_map;
@@ -136,52 +138,6 @@ pub struct LegalBasis {
     pub article: String,
     pub name_en: String,
     pub name_nl: String,
-}
-
-impl LegalBasis {
-    /// What the basis is: its `kind`, or its code when that names one.
-    pub fn meaning(&self) -> Option<BasisKind> {
-        self.kind.or_else(|| BasisKind::named(&self.code))
-    }
-}
-
-/// The six bases of Art. 6(1) GDPR, (a) to (f).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BasisKind {
-    Consent,
-    Contract,
-    LegalObligation,
-    VitalInterests,
-    PublicTask,
-    LegitimateInterest,
-}
-
-impl BasisKind {
-    pub const ALL: [BasisKind; 6] = [
-        BasisKind::Consent,
-        BasisKind::Contract,
-        BasisKind::LegalObligation,
-        BasisKind::VitalInterests,
-        BasisKind::PublicTask,
-        BasisKind::LegitimateInterest,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            BasisKind::Consent => "consent",
-            BasisKind::Contract => "contract",
-            BasisKind::LegalObligation => "legal-obligation",
-            BasisKind::VitalInterests => "vital-interests",
-            BasisKind::PublicTask => "public-task",
-            BasisKind::LegitimateInterest => "legitimate-interest",
-        }
-    }
-
-    /// The basis a code names, if it is one of the six names.
-    pub fn named(code: &str) -> Option<BasisKind> {
-        BasisKind::ALL.into_iter().find(|k| k.name() == code)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //! and every journal line that reports a change is queued in the store, in the same transaction
 //! as the change; [`flush`] delivers what is queued once that transaction has committed. A run
 //! that dies between commit and delivery leaves the item queued, and the next dsr command (or
-//! `dsr mail flush`) delivers it. A transport that fails keeps the item queued with its error,
+//! `dsr mail flush`) delivers it; on PostgreSQL a journal line, the next one run on the same
+//! machine in the same directory (its `place`). A transport that fails keeps the item queued with its error,
 //! for `request show` and `mail list`; it never changes what the command that queued it answers.
 //!
 //! Delivered exactly once: one process flushes at a time (a lock file beside the store); an
@@ -97,8 +98,13 @@ fn mine(n: usize) -> String {
 pub struct Flushed {
     pub delivered: Vec<Delivered>,
     pub failed: Vec<Failed>,
-    /// Another dsr process was delivering at the same time; it delivers the rest.
+    /// Another dsr process was delivering at the same time; it delivers the rest, but for the
+    /// journal lines bound to this process's place (below).
     pub busy: bool,
+    /// The requests whose erasure-journal lines, bound to this machine and directory (PostgreSQL),
+    /// are still queued because another process held the queue: a dsr command run here writes them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub journal_waiting: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -200,6 +206,13 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
                 continue;
             }
             out.busy = true;
+            if here.is_some() {
+                out.journal_waiting = db.all(
+                    "SELECT coalesce(request_id, '') FROM queued WHERE done_at IS NULL AND held = 0 AND place = ?1 ORDER BY id",
+                    &vals![here]?,
+                    |r| r.get::<String>(0),
+                )?;
+            }
             return Ok(out);
         };
         sync_logs(db)?;

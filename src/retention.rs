@@ -315,7 +315,7 @@ pub fn run_with_progress(
     let map = DataMap::load(conn)?;
     let mut results = Vec::new();
     // Children before parents where one rule's rows hang from another's, each counted from its own
-    // moment; the whole profile last.
+    // moment; the whole profile last but for the rows that record a contract's end.
     let mut rules: Vec<&RetentionRule> = register.retention.iter().collect();
     let all = rules.clone();
     rules.sort_by_key(|x| expiry::order(&map, &all, x));
@@ -335,10 +335,21 @@ pub fn run_with_progress(
                 Ok((erased, held)) => (Ok(erased), held),
                 Err(e) => (Err(e), 0),
             },
-            Ok(Expiry::Rows { cond, children }) => match r.held(&rule.table, &cond, &cut) {
-                Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
-                Err(e) => (Err(e), 0),
-            },
+            Ok(Expiry::Rows { cond, children }) => {
+                let cond = match expiry::after_profile(&r.map, &all, rule) {
+                    // The contracts of a person the profile rule left for a pending request stay
+                    // with them: removed, they would leave the profile nothing to count from.
+                    true => format!(
+                        "({cond}) AND coalesce({}, -1) NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('needs-review', 'awaiting-verification', 'verified'))",
+                        r.map.person_of(&rule.table).unwrap_or_else(|| "NULL".into())
+                    ),
+                    false => cond,
+                };
+                match r.held(&rule.table, &cond, &cut) {
+                    Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
+                    Err(e) => (Err(e), 0),
+                }
+            }
             // A store loaded before the engine checked its register: a failure, never "removed 0".
             Err(why) => (Err(anyhow::anyhow!(why)), 0),
         };

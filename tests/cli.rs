@@ -171,6 +171,8 @@ fn a_store_named_by_another_url_or_settings_is_refused_without_repeating_it() {
     for (db, args) in [
         ("PostgreSQL://dsr:Sup3rSecret@localhost/x", &["lookup", "--email", "a@example.nl"][..]),
         ("mysql://dsr:Sup3rSecret@localhost/x", &["--json", "lookup", "--email", "a@example.nl"]),
+        ("jdbc:postgresql://dsr:Sup3rSecret@localhost/x", &["lookup", "--email", "a@example.nl"]),
+        (" postgres://dsr:Sup3rSecret@localhost/x", &["lookup", "--email", "a@example.nl"]),
         (
             "dsr.sqlite",
             &["migrate", "--from", "postgres://dsr:Sup3rSecret@localhost/x", "--to", "postgres://dsr@localhost/y"],

@@ -226,6 +226,16 @@ fn a_basis_in_the_companys_own_words_is_acted_on_by_its_kind() {
         "{}",
         stderr(&out)
     );
+    // A kind that contradicts a code naming another basis.
+    let contradicting = text.replacen(basis, "[[legal_basis]]\ncode = \"consent\"\nkind = \"contract\"\n", 1);
+    std::fs::write(env.path("contradicting.toml"), &contradicting).unwrap();
+    let out = env.run(&["register", "check", "contradicting.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("\"consent\" is the name of the basis \"consent\", not \"contract\""),
+        "{}",
+        stderr(&out)
+    );
     let kinded = renamed.replacen(basis, "[[legal_basis]]\ncode = \"toestemming\"\nkind = \"consent\"\n", 1);
     std::fs::write(env.path("kinded.toml"), &kinded).unwrap();
     let out = env.run(&["register", "apply", "kinded.toml", "--yes"]);

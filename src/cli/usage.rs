@@ -184,7 +184,6 @@ fn first(e: &clap::Error, kind: ContextKind) -> Option<String> {
     }
 }
 
-/// `--channel <CHANNEL>` → `--channel`; `<REQUEST>` stays as it is.
 /// An argument as the user would write it: a flag without its value's name (`--ref`), a
 /// positional without clap's brackets (`TASK`), and one of a group as its choices (`one of TASK
 /// or --file`, from `<TASK|--file <FILE>>`).

@@ -164,7 +164,7 @@ fn load_company_file(
 /// One stderr line per problem, then the error (exit 2): nothing was created.
 /// What a company file's `[[database]]` entries cannot be on a new PostgreSQL store: a SQLite
 /// file (not attached to a PostgreSQL store, docs/postgresql.md), or a schema of the server
-/// (`dsr init` builds the store in a temporary SQLite file first; `dsr register apply` adds it).
+/// (`dsr init` builds the store in an in-memory SQLite database first; `dsr register apply` adds it).
 fn on_postgres(databases: &[crate::map::Database]) -> Vec<crate::map::Problem> {
     databases
         .iter()

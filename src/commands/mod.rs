@@ -100,6 +100,11 @@ pub fn flush(
     opened: &Option<String>,
 ) -> anyhow::Result<crate::queue::Flushed> {
     let flushed = crate::queue::flush(conn, clock)?;
+    for request in &flushed.journal_waiting {
+        crate::output::stderr_line(&format!(
+            "dsr: the erasure journal line of {request} waits in the queue (another dsr process held it); `dsr mail flush` run in this directory on this machine writes it"
+        ))?;
+    }
     for f in flushed.failed.iter().filter(|f| opened.is_none() || f.request != *opened) {
         crate::output::stderr_line(&format!(
             "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",

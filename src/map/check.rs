@@ -102,6 +102,19 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     }
     let bases = c.codes("legal_basis", f.legal_basis.iter().map(|b| b.code.as_str()));
     for (i, b) in f.legal_basis.iter().enumerate() {
+        if let (Some(kind), Some(named)) = (b.kind, super::BasisKind::named(&b.code)) {
+            if kind != named {
+                c.say(
+                    format!("legal_basis[{i}].kind"),
+                    format!(
+                        "{:?} is the name of the basis {:?}, not {:?}: use another code or leave kind out",
+                        b.code,
+                        named.name(),
+                        kind.name()
+                    ),
+                );
+            }
+        }
         if b.meaning().is_none() {
             let names: Vec<&str> = super::BasisKind::ALL.iter().map(|k| k.name()).collect();
             c.say(

@@ -146,8 +146,13 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
             .any(|c| matches!(c.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::StoreBusy(_))));
     let cancelled = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::cancelled));
     let lost = crate::exit::lost(err);
+    // The server, named when --db gave it (`dsr migrate` names it with --to, not --db).
+    let server = store
+        .map(|s| s.to_string_lossy().into_owned())
+        .filter(|s| crate::store::postgres::is_url(s))
+        .map(|s| format!(" {s}"))
+        .unwrap_or_default();
     let message = if lost {
-        let server = store.map(|s| format!(" {}", s.display())).unwrap_or_default();
         sanitize::line(&format!(
             "the connection to the PostgreSQL server{server} was lost during the command (the server stopped or restarted, an administrator ended the session, or the network failed); the server rolls back what it had not committed: run the command again when the server is back"
         ))
@@ -169,9 +174,8 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
             crate::store::BUSY_TIMEOUT.as_secs()
         ))
     } else if err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::read_only_on_postgres)) {
-        let server = store.map(|s| format!(" {}", s.display())).unwrap_or_default();
         sanitize::line(&format!(
-            "the PostgreSQL database{server} takes no writes (a standby, or default_transaction_read_only is on), and nothing was changed; point --db at the primary server, or turn the setting off for dsr's role or database"
+            "the PostgreSQL database{server} takes no writes (a standby, or default_transaction_read_only is on), and nothing was changed; point dsr at the primary server, or turn the setting off for dsr's role or database"
         ))
     } else if read_only(err) {
         // A store dsr may read but not write (its file's mode): the first write of a command

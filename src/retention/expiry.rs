@@ -58,6 +58,14 @@ pub(super) fn expiry(map: &DataMap, rule: &RetentionRule, now: DateTime<Utc>) ->
     Ok(Expiry::Rows { cond, children: children.into_iter().map(|(d, f)| (d.name.clone(), f)).collect() })
 }
 
+/// Whether `rule` removes the rows that record a contract's end while a profile rule counts from
+/// them: it runs after the profile rule, and leaves the contracts of a person that rule left for
+/// a pending request.
+pub(super) fn after_profile(map: &DataMap, rules: &[&RetentionRule], rule: &RetentionRule) -> bool {
+    rules.iter().any(|r| map.table(&r.table).is_some_and(|t| t.root))
+        && map.contract_table().is_some_and(|(t, _)| t.name == rule.table)
+}
+
 /// The condition on the rows of `table` (not the root) that expire under a rule of `kind`.
 fn rows(map: &DataMap, table: &Table, kind: &str, years: i64, year: i32) -> Result<String, String> {
     let t = table.name.as_str();
@@ -187,7 +195,8 @@ pub(super) fn held_query(map: &DataMap, table: &str, cond: &str) -> Option<Strin
 }
 
 /// The order rules run in: a rule on rows with a moment of their own that hang from rows of another
-/// such rule runs before it (deepest first), so each counts its own rows; the whole profile last.
+/// such rule runs before it (deepest first), so each counts its own rows; the whole profile last,
+/// but for a rule on the rows that record a contract's end ([`after_profile`]).
 pub(super) fn order(map: &DataMap, rules: &[&RetentionRule], rule: &RetentionRule) -> (u8, usize) {
     let own = |r: &RetentionRule| {
         OWN_MOMENT.contains(&r.starts_at.as_str())
@@ -201,8 +210,7 @@ pub(super) fn order(map: &DataMap, rules: &[&RetentionRule], rule: &RetentionRul
     // The rows that record a contract's end go after the profile rule, which counts from them:
     // removed first, they would leave it nothing to count from, and the profile would stay for
     // good. A profile the rule removes takes its contracts with it.
-    let profile = rules.iter().any(|r| map.table(&r.table).is_some_and(|t| t.root));
-    if profile && map.contract_table().is_some_and(|(t, _)| t.name == rule.table) {
+    if after_profile(map, rules, rule) {
         return (10, 0);
     }
     if own(rule) {

@@ -100,7 +100,7 @@ pub fn apply(
         )
     } else if p.direct_marketing {
         record(conn, clock, req, s, &p.code, "stopped", None)?;
-        if p.basis == Some(BasisKind::Consent) {
+        if p.needs_consent() {
             withdraw(conn, clock, s, &p.code)?;
         }
         suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing")?;

@@ -62,7 +62,7 @@ impl Store {
         Ok(store)
     }
 
-    /// Open an in-memory store with the current schema (unit tests).
+    /// Open an in-memory store with the current schema (unit tests, and `build_in_memory`).
     pub fn in_memory() -> anyhow::Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         configure(&mut conn)?;
@@ -147,7 +147,6 @@ pub fn truncate_wal(conn: &Connection, path: &Path) -> anyhow::Result<()> {
 /// a PostgreSQL store): nothing of it, its key least of all, is ever written to a file.
 pub fn build_in_memory(fill: impl FnOnce(&mut Store) -> anyhow::Result<()>) -> anyhow::Result<Store> {
     let mut store = Store::in_memory()?;
-    store.conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     crate::keys::Keys::create(&store.conn)?;
     fill(&mut store)?;
     Ok(store)

@@ -50,7 +50,9 @@ pub fn refuse_unreadable(option: &'static str, value: &str) -> Result<(), Error>
             "name a PostgreSQL store by a postgres://USER@HOST/DATABASE URL, not key=value settings; the password comes from PGPASSWORD or ~/.pgpass",
         ));
     }
-    if !is_url(value) && scheme(value).is_some() {
+    // Anything with `://` in it is a URL of some kind (`jdbc:postgresql://`, ` postgres://`), never
+    // a store's file name dsr would make: refused, as a URL with a password would be repeated.
+    if !is_url(value) && value.contains("://") {
         return Err(Error::invalid(
             option,
             "a URL that is not postgres:// (or postgresql://); name a SQLite store by its file's path or a PostgreSQL store by a postgres://USER@HOST/DATABASE URL",

@@ -346,3 +346,22 @@ fn an_amendment_at_the_send_limit_still_voids_the_code() {
     }
     assert_eq!(acks[0], acks[1], "the same for known and unknown people");
 }
+
+/// The code letter of a restriction says its ground and data in words, in each language.
+#[test]
+fn a_restrictions_code_letter_says_its_ground_and_data_in_words() {
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
+    let o =
+        env.open("restrict", &["--email", "jan.devries@example.nl", "--ground", "legal-claims", "--category", "email"]);
+    let body = &env.messages(&o.request)[0].body;
+    assert!(
+        body.contains(
+            "grond: je hebt de gegevens nodig voor een rechtsvordering (art. 18 lid 1 c); gegevens: E-mailadressen"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("ground: you need the data for legal claims (Art. 18(1)(c)); data: Email addresses"),
+        "{body}"
+    );
+}

@@ -65,7 +65,11 @@ pub fn asked_named(db: &dyn crate::store::db::Db, params: &serde_json::Value) ->
                     item["data"].as_array().into_iter().flatten().filter_map(|d| d.as_str()).map(category).collect();
                 nl[i]["data_names"] = data.iter().map(|d| d.0.clone()).collect();
                 en[i]["data_names"] = data.iter().map(|d| d.1.clone()).collect();
-                (text("ground"), text("ground"))
+                let ground = text("ground");
+                match crate::archive::present::code_pair("ground", &ground) {
+                    Some((en, nl)) => (nl.to_owned(), en.to_owned()),
+                    None => (ground.clone(), ground),
+                }
             }
         };
         nl[i]["name"] = name_nl.into();

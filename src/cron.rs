@@ -61,15 +61,14 @@ pub fn batch_lock(db: &dyn Db) -> anyhow::Result<RunLock> {
     if db.dialect() == crate::store::db::Dialect::Sqlite {
         return lock_file(lock_path(&db.place(), "batch"));
     }
-    let schema: String = db.one("SELECT current_schema()::text", &[], |r| r.get(0))?;
-    let got: i64 = db.one(
-        "SELECT CASE WHEN pg_try_advisory_lock(hashtext('dsr-batch:' || ?1)) THEN 1 ELSE 0 END",
-        &[text(&schema)],
-        |r| r.get(0),
+    let (got, schema): (bool, String) = db.one(
+        "SELECT pg_try_advisory_lock(hashtext('dsr-batch:' || current_schema())), current_schema()::text",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     match got {
-        1 => Ok(RunLock { _held: Held::OnSession }),
-        _ => {
+        true => Ok(RunLock { _held: Held::OnSession }),
+        false => {
             Err(Error::RunLocked(PathBuf::from(format!("dsr-batch:{schema} (an advisory lock of the server)"))).into())
         }
     }

@@ -340,8 +340,9 @@ pub fn run_with_progress(
                     // The contracts of a person the profile rule left for a pending request stay
                     // with them: removed, they would leave the profile nothing to count from.
                     true => format!(
-                        "({cond}) AND coalesce({}, -1) NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('needs-review', 'awaiting-verification', 'verified'))",
-                        r.map.person_of(&rule.table).unwrap_or_else(|| "NULL".into())
+                        "({cond}) AND coalesce({}, -1) NOT IN ({})",
+                        r.map.person_of(&rule.table).unwrap_or_else(|| "NULL".into()),
+                        expiry::OPEN_REQUEST_PEOPLE
                     ),
                     false => cond,
                 };

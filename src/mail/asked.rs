@@ -41,9 +41,7 @@ pub fn asked_named(db: &dyn crate::store::db::Db, params: &serde_json::Value) ->
     let register = crate::register::Register::load(db)?;
     let category = |code: &str| -> (String, String) {
         register
-            .categories
-            .iter()
-            .find(|c| c.code == code)
+            .category(code)
             .map_or_else(|| (code.to_owned(), code.to_owned()), |c| (c.name_nl.clone(), c.name_en.clone()))
     };
     let (mut nl, mut en) = (items.clone(), items);

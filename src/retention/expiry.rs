@@ -162,6 +162,11 @@ pub(super) fn not_held(map: &DataMap, table: &str) -> String {
     )
 }
 
+/// People with any request still open (in review, awaiting its code, verified): the request
+/// decides first, so rules that would end the person's relation leave them.
+pub(super) const OPEN_REQUEST_PEOPLE: &str = "SELECT person_id FROM request WHERE person_id IS NOT NULL
+     AND state IN ('needs-review', 'awaiting-verification', 'verified')";
+
 /// People waiting for an answer that shows their data as it was when they asked: an open access,
 /// export or rectification request (a verified request stays open until its answer is delivered),
 /// or one read from mail that the officer has yet to review (it may be any of them).

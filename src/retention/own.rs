@@ -48,10 +48,7 @@ pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, now: DateTim
         Rule { code: "closed-requests", table: "request".into(), cond: closed, children: of_request, cut: three_years },
     ];
     if let (Some(root), Some(none)) = (map.root(), map.without_relation()) {
-        let cond = format!(
-            "{none} AND {} NOT IN (SELECT person_id FROM request WHERE person_id IS NOT NULL AND state IN ('needs-review', 'awaiting-verification', 'verified'))",
-            root.key
-        );
+        let cond = format!("{none} AND {} NOT IN ({})", root.key, super::expiry::OPEN_REQUEST_PEOPLE);
         let children = map
             .contact_tables()
             .iter()

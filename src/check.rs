@@ -69,6 +69,8 @@ pub struct Checker {
     /// The suppression list's keyed hashes, as bytes.
     suppressed: HashSet<Vec<u8>>,
     sql: Lookups,
+    /// How the map's email identifiers compare an address's local part.
+    email_rule: crate::map::table::LocalPart,
 }
 
 /// The lookups over personal data a check needs, generated from the data map once.
@@ -81,9 +83,9 @@ struct Lookups {
     latest_consent: Option<String>,
     /// Whether any of a person's opt-in flags for the purpose is set.
     opted_in: Option<String>,
-    /// A person's email addresses, folded.
+    /// A person's email addresses, as their columns hold them.
     addresses: Option<String>,
-    /// The email addresses of many people (?1, a JSON array): (person, address folded).
+    /// The email addresses of many people (?1, a JSON array): (person, address as held).
     addresses_of_many: Option<String>,
     /// A batch of addresses at once (`check --stdin`).
     batch: Option<String>,
@@ -108,8 +110,12 @@ pub fn suppression_hash(keys: &Keys, kind: &str, normalised: &str) -> String {
     hex(&suppression_mac(keys, kind, normalised))
 }
 
-/// [`suppression_hash`] as bytes.
+/// [`suppression_hash`] as bytes. An email address is hashed in lowercase whatever the map's
+/// `local_part` says: an erased person's address stays suppressed in any case of it.
 fn suppression_mac(keys: &Keys, kind: &str, normalised: &str) -> Vec<u8> {
+    if kind == "email" {
+        return keys.mac(&[b"suppress", kind.as_bytes(), crate::subject::fold(normalised).as_bytes()]);
+    }
     keys.mac(&[b"suppress", kind.as_bytes(), normalised.as_bytes()])
 }
 
@@ -155,9 +161,11 @@ impl Checker {
             .iter()
             .filter_map(|h| hex::decode(h).ok())
             .collect();
-        let sql = Lookups::new(&*DataMap::load(conn)?, &purpose.code, conn.dialect());
+        let map = DataMap::load(conn)?;
+        let sql = Lookups::new(&map, &purpose.code, conn.dialect());
         Ok(Checker {
             sql,
+            email_rule: map.email_rule(),
             purpose,
             categories,
             keys: Keys::load(conn)?,
@@ -302,8 +310,14 @@ impl Checker {
         Ok(emails.iter().any(|e| self.address_suppressed(e)))
     }
 
+    /// The form the map's identifier columns hold of an address dsr normalised.
+    pub fn compared<'a>(&self, normalised: &'a str) -> std::borrow::Cow<'a, str> {
+        self.email_rule.compared(normalised)
+    }
+
     /// The verdict for an email address (normalised): every person it belongs to must be allowed.
     pub fn email(&self, conn: &dyn Db, normalised: &str) -> anyhow::Result<Verdict> {
+        let normalised = &*self.compared(normalised);
         if self.address_suppressed(normalised) {
             return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
         }

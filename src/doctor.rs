@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::keys::Keys;
-use crate::map::table::{EraseKind, IdentifierKind, Table};
+use crate::map::table::{EraseKind, IdentifierKind, LocalPart, Table};
 use crate::register::Register;
 use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
@@ -34,9 +34,9 @@ const UTC_TIME_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]
 const DATE_RE: &str = "^[0-9]{4}-[0-1][0-9]-[0-3][0-9]$";
 
 /// What the checks say differently on each backend: a GLOB on SQLite is a regular expression
-/// on PostgreSQL. (dsr's Unicode lower case of an address is `dsr_fold`, a function dsr gives
-/// SQLite; PostgreSQL's `lower` follows the collation and differs from it, so there the
-/// addresses are read and folded by dsr itself: [`unfolded`].)
+/// on PostgreSQL. (dsr's Unicode lower case of an address is `dsr_fold` or `dsr_email`,
+/// functions dsr gives SQLite; PostgreSQL's `lower` follows the collation and differs from
+/// them, so there the addresses are read and folded by dsr itself: [`unfolded`].)
 struct Sql(Dialect);
 
 impl Sql {
@@ -189,20 +189,25 @@ fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Resu
     for id in &t.identifier {
         let c = &id.column;
         let (bad, form) = match (id.kind, &id.written_in) {
-            (IdentifierKind::Email, w) if sql.0 == Dialect::Postgres => {
-                let source = sql.text(conn, t, w.as_deref().unwrap_or(c))?;
-                let n = unfolded(conn, t, &sql.text(conn, t, c)?, &source)?;
-                let form = if w.is_some() { "the address as written, folded to lower case" } else { "lower case" };
+            (IdentifierKind::Email, w) => {
+                let rule = id.local_part.unwrap_or_default();
+                let form = match w {
+                    Some(_) => format!("the address as written, {}", rule.described()),
+                    None => rule.described().to_owned(),
+                };
+                let n = if sql.0 == Dialect::Postgres {
+                    let source = sql.text(conn, t, w.as_deref().unwrap_or(c))?;
+                    unfolded(conn, t, &sql.text(conn, t, c)?, &source, rule)?
+                } else {
+                    let (f, source) = (rule.sql_function(), w.as_deref().unwrap_or(c));
+                    let bad = format!("{source} IS NOT NULL AND {c} IS NOT {f}({source})");
+                    count(conn, &format!("SELECT count(*) FROM {} WHERE {bad}", t.sql_name()))?
+                };
                 if n > 0 {
-                    out.push(not_compared(t, c, n, form));
+                    out.push(not_compared(t, c, n, &form));
                 }
                 continue;
             }
-            (IdentifierKind::Email, Some(w)) => (
-                format!("{w} IS NOT NULL AND {c} IS NOT dsr_fold({w})"),
-                "the address as written, folded to lower case",
-            ),
-            (IdentifierKind::Email, None) => (format!("{c} IS NOT NULL AND {c} <> dsr_fold({c})"), "lower case"),
             (IdentifierKind::Phone, _) => {
                 (format!("{c} IS NOT NULL AND NOT {}", sql.e164(&sql.text(conn, t, c)?)), "E.164 (+31612345678)")
             }
@@ -224,14 +229,15 @@ fn not_compared(t: &Table, c: &str, n: i64, form: &str) -> Finding {
     finding("identifier", &t.name, c, n, format!("not in the form lookups compare ({form}): these people are not found by it"), format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name))
 }
 
-/// The rows whose address `c` is not dsr's fold of `source` (the address as written, or `c`
-/// itself), folded here as everywhere else in dsr; both are SQL expressions giving text.
-fn unfolded(conn: &dyn Db, t: &Table, c: &str, source: &str) -> anyhow::Result<i64> {
+/// The rows whose address `c` is not the form the rule gives of `source` (the address as
+/// written, or `c` itself), made here as everywhere else in dsr; both are SQL expressions giving text.
+fn unfolded(conn: &dyn Db, t: &Table, c: &str, source: &str, rule: LocalPart) -> anyhow::Result<i64> {
     let mut n = 0;
     let sql = format!("SELECT {c}, {source} FROM {} WHERE {source} IS NOT NULL", t.sql_name());
     conn.each(&sql, &[], &mut |r| {
         let (column, written): (Option<String>, String) = (r.get(0)?, r.get(1)?);
-        n += i64::from(column.as_deref() != Some(crate::subject::fold(&written).as_str()));
+        let form = rule.compared(&crate::subject::domain_folded(&written)).into_owned();
+        n += i64::from(column.as_deref() != Some(form.as_str()));
         Ok(())
     })?;
     Ok(n)

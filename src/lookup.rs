@@ -5,7 +5,7 @@
 use crate::store::db::Db;
 use serde::Serialize;
 
-use crate::map::table::IdentifierKind;
+use crate::map::table::{IdentifierKind, LocalPart};
 use crate::register::Register;
 use crate::store::personal::DataMap;
 use crate::subject::{self, Candidate, Identifier, Resolution, Subject};
@@ -22,6 +22,10 @@ pub struct LookupReport {
     pub categories: Vec<CategoryCount>,
     pub total_records: u64,
     pub candidates: Vec<Candidate>,
+    /// An email address that names no one, in a store whose map compares the local part
+    /// exactly: how many people hold the address with its local part in another case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_another_case: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,9 +58,15 @@ pub fn lookup(conn: &dyn Db, identifier: Identifier) -> anyhow::Result<LookupRep
         categories: Vec::new(),
         total_records: 0,
         candidates: Vec::new(),
+        in_another_case: None,
     };
     match subject::resolve(conn, &report.identifier)? {
-        Resolution::NotFound => {}
+        Resolution::NotFound => {
+            let map = DataMap::load(conn)?;
+            if let (Identifier::Email(address), LocalPart::Exact) = (&report.identifier, map.email_rule()) {
+                report.in_another_case = Some(map.people_with_address_in_any_case(conn, address)?.len());
+            }
+        }
         Resolution::Ambiguous(candidates) => {
             report.status = "ambiguous";
             report.candidates = candidates;

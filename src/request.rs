@@ -154,10 +154,12 @@ pub const OPEN_STATES: &[&str] = &["needs-review", "awaiting-verification", "ver
 pub const UNCLEAR: &str = "unclear";
 
 impl Request {
-    /// The folded email address the request was opened with, when it was opened by email: the
-    /// address on file that codes, letters and an email correction go to.
+    /// The email address the request was opened with (its domain folded), when it was opened by
+    /// email: the address on file that codes, letters and an email correction go to.
     pub fn named_email(&self) -> Option<String> {
-        (self.subject_kind == "email").then(|| self.subject_given.as_deref().map(crate::subject::fold)).flatten()
+        (self.subject_kind == "email")
+            .then(|| self.subject_given.as_deref().map(crate::subject::domain_folded))
+            .flatten()
     }
 
     /// The right asked. A request read from mail that asks for none dsr can name (kind

@@ -24,7 +24,8 @@ pub use crate::store::personal::Scope;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
 pub enum Identifier {
-    /// Full Unicode lowercase of the address; no dot or '+' folding.
+    /// The address with its domain in Unicode lowercase ([`normalize_email`]); a map whose
+    /// email identifiers compare the local part in any case compares its fold.
     Email(String),
     /// Customer number, exact.
     Customer(String),
@@ -72,8 +73,9 @@ impl Identifier {
     }
 }
 
-/// Validate an email address and return the form lookups compare: the whole address in
-/// Unicode lowercase. The local part is otherwise kept exactly (no dot or '+' folding).
+/// Validate an email address and return it with its domain in Unicode lowercase: the local part
+/// is kept exactly (no dot or '+' folding), and a map's `local_part = "any-case"` folds it too
+/// ([`LocalPart::compared`](crate::map::table::LocalPart::compared)).
 pub fn normalize_email(raw: &str) -> Result<String, Error> {
     let v = raw.trim();
     let bad =
@@ -93,12 +95,21 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
     if !domain.contains('.') && !domain.starts_with('[') {
         return Err(bad("its domain has no dot"));
     }
-    Ok(fold(v))
+    Ok(domain_folded(v))
 }
 
 /// Unicode lowercase, the one folding applied to email addresses everywhere.
 pub fn fold(s: &str) -> String {
     s.to_lowercase()
+}
+
+/// An address with the part after its last `@` (the domain: a quoted local part may hold an
+/// `@`, a domain never does) in Unicode lowercase.
+pub fn domain_folded(s: &str) -> String {
+    match s.rfind('@') {
+        Some(at) => format!("{}{}", &s[..at], fold(&s[at..])),
+        None => s.to_owned(),
+    }
 }
 
 /// Normalise a phone number to E.164. A national number (leading 0) is taken as Dutch (+31).
@@ -122,15 +133,14 @@ pub fn normalize_phone(raw: &str) -> Result<String, Error> {
     Ok(e164)
 }
 
-/// SQL functions every dsr connection has: `dsr_fold(text)` is [`fold`], so SQL and Rust fold
-/// email addresses the same way.
+/// SQL functions every dsr connection has: `dsr_fold(text)` is [`fold`] and `dsr_email(text)`
+/// is [`domain_folded`], so SQL and Rust give email addresses the same forms.
 pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
-    conn.create_scalar_function(
-        "dsr_fold",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|s| fold(&s))),
-    )
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("dsr_fold", 1, flags, |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|s| fold(&s))))?;
+    conn.create_scalar_function("dsr_email", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| domain_folded(&s)))
+    })
 }
 
 /// One data subject in the store.
@@ -172,7 +182,11 @@ impl Identifier {
 pub fn resolve(db: &dyn Db, id: &Identifier) -> anyhow::Result<Resolution> {
     let map = DataMap::load(db)?;
     let (kind, value) = id.mapped();
-    let people = map.people_with(db, kind, value)?;
+    let compared = match kind {
+        IdentifierKind::Email => map.email_rule().compared(value),
+        _ => std::borrow::Cow::Borrowed(value),
+    };
+    let people = map.people_with(db, kind, &compared)?;
     match people.as_slice() {
         [] => Ok(Resolution::NotFound),
         [one] => Ok(Resolution::Found(subject_in(db, &map, *one)?)),
@@ -235,10 +249,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn email_is_folded_whole_but_never_otherwise_changed() {
-        assert_eq!(normalize_email("Jan.DeVries@Example.NL").unwrap(), "jan.devries@example.nl");
-        assert_eq!(normalize_email(" Zoë.Çelik@Voorbeeld.NL ").unwrap(), "zoë.çelik@voorbeeld.nl");
+    fn email_has_its_domain_folded_and_is_never_otherwise_changed() {
+        assert_eq!(normalize_email("Jan.DeVries@Example.NL").unwrap(), "Jan.DeVries@example.nl");
+        assert_eq!(normalize_email(" Zoë.Çelik@Voorbeeld.NL ").unwrap(), "Zoë.Çelik@voorbeeld.nl");
         assert_eq!(normalize_email("a+b@example.nl").unwrap(), "a+b@example.nl");
+        assert_eq!(normalize_email("\"A@B\"@Example.NL").unwrap(), "\"A@B\"@example.nl");
+        use crate::map::table::LocalPart;
+        assert_eq!(LocalPart::AnyCase.compared("Jan.DeVries@example.nl"), "jan.devries@example.nl");
+        assert_eq!(LocalPart::Exact.compared("Jan.DeVries@example.nl"), "Jan.DeVries@example.nl");
         for bad in
             ["", "plain", "a@", "@example.nl", "a b@example.nl", "a@exa mple.nl", "a@b@c", "a@b", "jan@localhost"]
         {

@@ -347,7 +347,7 @@ fn a_request_naming_no_one_gets_a_negative_confirmation_at_its_own_address() {
     let mails = env.messages(&unknown.request);
     assert_eq!(mails.len(), 1, "Art. 15(1): everyone gets an answer");
     let letter = &mails[0];
-    assert_eq!(letter.to, vec!["nobody.here@example.nl".to_owned()], "only to the address the request came from");
+    assert_eq!(letter.to, vec!["Nobody.Here@example.nl".to_owned()], "only to the address the request came from");
     assert_eq!(letter.code(), None);
     for text in [
         "We hold no personal data linked to this email address",

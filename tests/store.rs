@@ -380,3 +380,31 @@ fn a_table_renamed_behind_dsrs_back_is_exit_11_saying_what_to_do() {
     assert_one_line_error(&out);
     assert!(stderr(&out).contains("phone_number") && stderr(&out).contains("renamed or dropped"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_store_of_before_local_part_still_finds_an_address_in_any_case() {
+    // Migration 25: a store made before the map said how an email's local part is compared
+    // folded the whole address; its email identifiers now say `any-case`.
+    let env = Env::with_fixture("virtio");
+    env.sql()
+        .execute_batch(
+            "UPDATE map_table SET spec = json_remove(spec, '$.identifier[0].local_part')
+              WHERE json_extract(spec, '$.identifier[0].kind') = 'email';
+             PRAGMA user_version = 24;",
+        )
+        .unwrap();
+    let stripped: i64 =
+        env.sql().query_row("SELECT count(*) FROM map_table WHERE spec LIKE '%local_part%'", [], |r| r.get(0)).unwrap();
+    assert_eq!(stripped, 0);
+    let out = env.run(&["lookup", "--email", "Jan.DeVries@Example.NL"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let kept: Vec<String> = {
+        let conn = env.sql();
+        let mut stmt = conn.prepare("SELECT json_extract(spec, '$.identifier[0].local_part') FROM map_table WHERE json_extract(spec, '$.identifier[0].kind') = 'email'").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(kept, ["any-case"]);
+    let exported = support::stdout(&env.run(&["register", "export"]));
+    let file = std::fs::read_to_string(support::fixture_dir("virtio").join("company.toml")).unwrap();
+    assert_eq!(exported, file);
+}

@@ -15,6 +15,7 @@ mod cli;
 mod data_map;
 mod doctor;
 mod durability;
+mod email_case;
 mod erase;
 mod erase_map;
 mod erase_others;

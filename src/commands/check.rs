@@ -164,6 +164,11 @@ fn stream(ctx: &mut Session, connect: &Connect, checker: &Checker) -> anyhow::Re
                 continue;
             };
             batch.given.push(address.to_owned());
+            // The form the map compares (a copy only where it differs).
+            let n = match checker.compared(&n) {
+                std::borrow::Cow::Owned(folded) => folded,
+                std::borrow::Cow::Borrowed(_) => n,
+            };
             batch.normalised.push(n);
             if batch.given.len() == BATCH {
                 allowed += send(std::mem::take(&mut batch), &mut in_flight, &mut out)?;

@@ -30,7 +30,13 @@ pub fn on(db: &dyn Db, out: &Output, args: &LookupArgs) -> anyhow::Result<Code> 
 pub fn render_lookup(report: &LookupReport, out: &Output) -> String {
     let kind = report.identifier.kind();
     match report.status {
-        "not-found" => format!("No person in this store matches this {kind}."),
+        "not-found" => match report.in_another_case {
+            Some(n @ 1..) => format!(
+                "No person in this store matches this {kind}. {n} {} the address with its local part (before the @) in another case: this store compares it exactly (local_part in docs/register-file.md); look up the address as they hold it if it is theirs.",
+                if n == 1 { "person holds" } else { "people hold" }
+            ),
+            _ => format!("No person in this store matches this {kind}."),
+        },
         "ambiguous" => {
             let mut t = table::new(out, &["Person", "Customer", "Name", "Roles"]);
             for c in &report.candidates {

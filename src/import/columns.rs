@@ -67,7 +67,7 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
         convs.push(values::of_column(table, h, sql));
     }
     let mut derived_from = vec![None; columns.len()];
-    // An email identifier kept folded beside the address as written: made from it.
+    // An email identifier kept in its compared form beside the address as written: made from it.
     for id in table.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
         let Some(written) = &id.written_in else { continue };
         if let Some(src) = columns.iter().position(|c| c == written) {
@@ -75,7 +75,7 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
                 derived_from[at] = Some(src);
             } else {
                 columns.push(id.column.clone());
-                convs.push(Conv::EmailFolded);
+                convs.push(Conv::EmailCompared(id.local_part.unwrap_or_default()));
                 derived_from.push(Some(src));
             }
         }

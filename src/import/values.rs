@@ -8,7 +8,7 @@ use jiff::tz::{AmbiguousOffset, TimeZone as Tz};
 use rusqlite::types::Value;
 
 use crate::error::Error;
-use crate::map::table::{IdentifierKind, Table, Validator};
+use crate::map::table::{IdentifierKind, LocalPart, Table, Validator};
 use crate::subject;
 
 /// How one column's text becomes a stored value.
@@ -19,8 +19,8 @@ pub enum Conv {
     Real,
     /// An email address as written: checked, kept as given (trimmed).
     EmailWritten,
-    /// An email address as lookups compare it (folded).
-    EmailFolded,
+    /// An email address as lookups compare it (its domain, or the whole address, folded).
+    EmailCompared(LocalPart),
     Phone,
     CustomerNumber,
     Time,
@@ -51,7 +51,7 @@ pub fn of_column(table: &Table, column: &str, declared: Conv) -> Conv {
     for i in &table.identifier {
         if i.column == column {
             return match i.kind {
-                IdentifierKind::Email => Conv::EmailFolded,
+                IdentifierKind::Email => Conv::EmailCompared(i.local_part.unwrap_or_default()),
                 IdentifierKind::Phone => Conv::Phone,
                 IdentifierKind::CustomerNumber => Conv::CustomerNumber,
                 IdentifierKind::Cookie => declared,
@@ -101,7 +101,9 @@ pub fn convert(conv: Conv, raw: &str, tz: Option<&Tz>, country: Option<&str>) ->
             v.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Real).ok_or_else(|| "is not a number".into())
         }
         Conv::EmailWritten => subject::normalize_email(v).map(|_| Value::Text(v.to_owned())).map_err(reason),
-        Conv::EmailFolded => subject::normalize_email(v).map(Value::Text).map_err(reason),
+        Conv::EmailCompared(rule) => {
+            subject::normalize_email(v).map(|e| Value::Text(rule.compared(&e).into_owned())).map_err(reason)
+        }
         Conv::Phone => subject::normalize_phone(v).map(Value::Text).map_err(reason),
         Conv::CustomerNumber => match subject::Identifier::customer(v) {
             Ok(subject::Identifier::Customer(c)) => text(c),
@@ -225,8 +227,12 @@ mod tests {
     #[test]
     fn fields_are_checked_and_normalised_by_what_they_hold() {
         assert_eq!(
-            convert(Conv::EmailFolded, " Ann@Example.NL ", None, None).unwrap(),
+            convert(Conv::EmailCompared(LocalPart::AnyCase), " Ann@Example.NL ", None, None).unwrap(),
             Value::Text("ann@example.nl".into())
+        );
+        assert_eq!(
+            convert(Conv::EmailCompared(LocalPart::Exact), " Ann@Example.NL ", None, None).unwrap(),
+            Value::Text("Ann@example.nl".into())
         );
         assert_eq!(convert(Conv::Phone, "06-12345678", None, None).unwrap(), Value::Text("+31612345678".into()));
         assert_eq!(convert(Conv::Integer, "", None, None).unwrap(), Value::Null);

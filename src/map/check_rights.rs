@@ -5,12 +5,13 @@
 
 use std::collections::HashSet;
 
-use super::table::{EraseKind, Table};
+use super::table::{EraseKind, IdentifierKind, LocalPart, Table};
 use super::CompanyFile;
 use crate::store::personal::DataMap;
 
 pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut dyn FnMut(String, String)) {
     reached(f, say);
+    local_parts(f, say);
     let mut fields = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
         for (key, what) in erase(t, i, map) {
@@ -171,4 +172,33 @@ fn erase(t: &Table, i: usize, map: &DataMap) -> Vec<(String, String)> {
         say("identity_fields", "only the root table has identity_fields".into());
     }
     out
+}
+
+/// `local_part` is said of email identifiers only, and every email identifier compares the
+/// local part the same way: a person's address is one identifier, found in every table or none.
+fn local_parts(f: &CompanyFile, say: &mut dyn FnMut(String, String)) {
+    let mut first: Option<(String, LocalPart)> = None;
+    for (i, t) in f.table.iter().enumerate() {
+        for (j, id) in t.identifier.iter().enumerate() {
+            let key = format!("table[{i}].identifier[{j}].local_part");
+            if id.kind != IdentifierKind::Email {
+                if id.local_part.is_some() {
+                    say(key, "is said of an email identifier only: leave it out".into());
+                }
+                continue;
+            }
+            let rule = id.local_part.unwrap_or_default();
+            match &first {
+                None => first = Some((format!("table[{i}].identifier[{j}]"), rule)),
+                Some((at, r)) if *r != rule => say(
+                    key,
+                    format!(
+                        "every email identifier compares the local part the same way, and {at} says {:?}: give each the same local_part",
+                        r.name()
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
 }

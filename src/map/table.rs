@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 mod decision;
 mod declared;
+mod local_part;
 pub use decision::{DecisionSteps, DecisionSubject, Reversal, Unblock};
 pub use declared::{Attachment, Column, ColumnType};
+pub use local_part::LocalPart;
 
 pub(super) fn is_false(b: &bool) -> bool {
     !*b
@@ -163,8 +165,9 @@ pub struct Link {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IdentifierKind {
-    /// Email address: compared in full Unicode lowercase (domain and local part), no dot or
-    /// '+' folding; the column holds that folded form.
+    /// Email address: the domain compared in Unicode lowercase, the local part exactly as
+    /// written (no dot or '+' folding; in any case with `local_part = "any-case"`); the column
+    /// holds that form ([`LocalPart`]).
     Email,
     /// Phone number in E.164.
     Phone,
@@ -201,6 +204,9 @@ pub struct IdentifierColumn {
     /// `is_primary DESC, created_at, id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preferred: Option<String>,
+    /// For an email: how its local part (before the `@`) is compared; unsaid, exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_part: Option<LocalPart>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::map::table::{IdentifierKind, Rectifiable, Table, Validator};
+use crate::map::table::{IdentifierColumn, IdentifierKind, Rectifiable, Table, Validator};
 use crate::register::Register;
 use crate::store::personal::DataMap;
 use crate::subject::{self, Subject};
@@ -142,7 +142,8 @@ fn current(
         .field_row(table, f)
         .ok_or_else(|| anyhow::anyhow!("the data map gives table {} no way to a person", table.name))?;
     let row: Option<i64> = if finder.contains("?2") {
-        conn.first(&finder, &vals![s.person_id, named.unwrap_or("")]?, |r| r.get(0))?
+        let named = map.email_rule().compared(named.unwrap_or("")).into_owned();
+        conn.first(&finder, &vals![s.person_id, named]?, |r| r.get(0))?
     } else {
         conn.first(&finder, &vals![s.person_id]?, |r| r.get(0))?
     };
@@ -230,7 +231,7 @@ pub fn apply(
         set(&f.column, &c.value)?;
         spots.push((table.name.clone(), row.to_string(), f.column.clone()));
         for i in table.identifier.iter().filter(|i| i.written_in.as_deref() == Some(&f.column)) {
-            set(&i.column, &normalised(i.kind, &c.value))?;
+            set(&i.column, &normalised(i, &c.value))?;
             spots.push((table.name.clone(), row.to_string(), i.column.clone()));
         }
     }
@@ -238,9 +239,11 @@ pub fn apply(
 }
 
 /// A value as an identifier of its kind is compared (docs/register-file.md).
-fn normalised(kind: IdentifierKind, value: &str) -> String {
-    match kind {
-        IdentifierKind::Email => subject::fold(value),
+fn normalised(id: &IdentifierColumn, value: &str) -> String {
+    match id.kind {
+        IdentifierKind::Email => {
+            id.local_part.unwrap_or_default().compared(&subject::domain_folded(value)).into_owned()
+        }
         IdentifierKind::Phone => subject::normalize_phone(value).unwrap_or_else(|_| value.to_owned()),
         IdentifierKind::CustomerNumber => value.to_uppercase(),
         IdentifierKind::Cookie => value.to_owned(),
@@ -334,13 +337,14 @@ mod tests {
         assert_eq!(row(2), ("1050".to_owned(), Some("ring twice".to_owned())));
         assert_eq!(row(1), ("1012 AB".to_owned(), None));
         // An address the person is written to: the row of the address the request named is
-        // corrected, and the folded copy the lookups compare follows.
+        // corrected, and the copy the lookups compare follows (its domain folded: this map's
+        // identifier compares the local part exactly).
         assert!(is_mail_address(&map, "delivery_email") && !is_mail_address(&map, "delivery_note"));
         let set = changes(&[("delivery_email", "Ann.New@Example.NL")]);
         apply(conn, &map, &s, Some("ann@example.nl"), &set).unwrap();
         let mail: (String, String) = conn
             .query_row("SELECT mail, mail_norm FROM delivery_address WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap();
-        assert_eq!(mail, ("Ann.New@Example.NL".to_owned(), "ann.new@example.nl".to_owned()));
+        assert_eq!(mail, ("Ann.New@Example.NL".to_owned(), "Ann.New@example.nl".to_owned()));
     }
 }

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("a free text's id is never given again", include_str!("migrations/0022_free_text_ids_never_reused.sql")),
     ("which basis of Art. 6(1) a legal basis is", include_str!("migrations/0023_legal_basis_kind.sql")),
     ("where a queued journal line is written", include_str!("migrations/0024_queued_place.sql")),
+    ("how an email identifier compares its local part", include_str!("migrations/0025_email_local_part.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

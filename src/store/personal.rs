@@ -92,6 +92,13 @@ impl DataMap {
         }
     }
 
+    /// How the map's email identifiers compare an address's local part (`map::check` has them
+    /// all say the same); exactly when none says.
+    pub fn email_rule(&self) -> crate::map::table::LocalPart {
+        let mut ids = self.tables.iter().flat_map(|t| &t.identifier);
+        ids.find(|i| i.kind == crate::map::table::IdentifierKind::Email).and_then(|i| i.local_part).unwrap_or_default()
+    }
+
     /// The table whose rows are the people.
     pub fn root(&self) -> Option<&Table> {
         self.tables.iter().find(|t| t.root)

@@ -110,13 +110,14 @@ impl DataMap {
         conn.query_row(&format!("SELECT count(*) FROM {}", root.sql_name()), [], |r| r.get(0))
     }
 
-    /// Fill every email identifier column from the address as written (folded as lookups
-    /// compare it), for rows loaded without it (fixture SQL).
+    /// Fill every email identifier column from the address as written (in the form lookups
+    /// compare), for rows loaded without it (fixture SQL).
     pub fn fold_email_identifiers(&self, conn: &Connection) -> rusqlite::Result<()> {
         for t in &self.tables {
             for id in t.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
                 let Some(written) = &id.written_in else { continue };
-                conn.execute(&format!("UPDATE {} SET {} = dsr_fold({written})", t.sql_name(), id.column), [])?;
+                let f = id.local_part.unwrap_or_default().sql_function();
+                conn.execute(&format!("UPDATE {} SET {} = {f}({written})", t.sql_name(), id.column), [])?;
             }
         }
         Ok(())

@@ -52,10 +52,35 @@ impl DataMap {
 
     /// The people an identifier names, in id order.
     pub fn people_with(&self, db: &dyn Db, kind: IdentifierKind, value: &str) -> anyhow::Result<Vec<i64>> {
+        self.people_where(db, kind, value, |column| format!("{column} = ?1"))
+    }
+
+    /// The people who hold an email address with its local part in another case (for a map
+    /// that compares it exactly): each table read through, for the officer's lookup of an
+    /// address that named no one. On PostgreSQL the case of ASCII letters only.
+    pub fn people_with_address_in_any_case(&self, db: &dyn Db, address: &str) -> anyhow::Result<Vec<i64>> {
+        let fold = |x: &str| match db.dialect() {
+            Dialect::Sqlite => format!("dsr_fold({x})"),
+            Dialect::Postgres => format!("lower(CAST({x} AS text) COLLATE \"C\")"),
+        };
+        self.people_where(db, IdentifierKind::Email, address, |column| {
+            format!("{} = {} AND {column} <> ?1", fold(column), fold("?1"))
+        })
+    }
+
+    /// The people whose identifier columns of a kind hold a row where `matches(column)`, a
+    /// condition on the value ?1, in id order.
+    fn people_where(
+        &self,
+        db: &dyn Db,
+        kind: IdentifierKind,
+        value: &str,
+        matches: impl Fn(&str) -> String,
+    ) -> anyhow::Result<Vec<i64>> {
         let mut out: Vec<i64> = Vec::new();
         for (table, column) in self.identifiers(kind) {
             let Some(person) = self.person_of(&table.name) else { continue };
-            let sql = format!("SELECT DISTINCT {person} FROM {} WHERE {column} = ?1", table.sql_name());
+            let sql = format!("SELECT DISTINCT {person} FROM {} WHERE {}", table.sql_name(), matches(column));
             db.each(&sql, &[text(value)], &mut |r| {
                 out.extend(r.get::<Option<i64>>(0)?);
                 Ok(())
@@ -129,7 +154,8 @@ impl DataMap {
                 "SELECT {shown} FROM {} WHERE {} ORDER BY ({} = ?2) DESC, {order} LIMIT 1",
                 scope.from, scope.filter, id.column
             );
-            let found = conn.first(&sql, &[person.into(), text(named.unwrap_or(""))], |r| r.get(0))?;
+            let named = self.email_rule().compared(named.unwrap_or("")).into_owned();
+            let found = conn.first(&sql, &[person.into(), text(named)], |r| r.get(0))?;
             if found.is_some() {
                 return Ok(found);
             }

@@ -21,7 +21,7 @@ impl DataMap {
 
     /// The SQL that finds the row a field of the person (?1) is corrected in: one key of the
     /// person's rows holding the field (its `only` rows), in the field's `preferred` order; in a
-    /// table holding email addresses, the row of the address the request named (?2, folded)
+    /// table holding email addresses, the row of the address the request named (?2, as the column holds it)
     /// comes first.
     pub fn field_row(&self, table: &Table, field: &Rectifiable) -> Option<String> {
         let scope = self.scope(&table.name)?;

@@ -27,6 +27,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (8, include_str!("migrations/0008_legal_basis_kind.sql")),
     // SQLite's migration 24: where a queued journal line is written.
     (9, include_str!("migrations/0009_queued_place.sql")),
+    // SQLite's migration 25: how an email identifier compares its local part.
+    (10, include_str!("migrations/0010_email_local_part.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -362,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (24, 9),
+            (25, 10),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
     }

@@ -216,7 +216,8 @@ impl FixtureName {
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct SubjectArgs {
-    /// Email address (matched ignoring case; no dot or '+' folding)
+    /// Email address (its domain matched ignoring case, its local part as the data map's
+    /// local_part says; no dot or '+' folding)
     #[arg(long, value_name = "EMAIL")]
     pub email: Option<String>,
     /// Customer number (matched ignoring case)

@@ -16,7 +16,7 @@ use crate::store::personal::DataMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`.
+    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`.
     pub check: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,7 +94,36 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     erased_back(conn, &map, &mut out)?;
     writable(conn, &mut out)?;
     gone_people(conn, &map, &mut out)?;
+    unplaced_bases(conn, &mut out)?;
     Ok(out)
+}
+
+/// A legal basis the register does not place among the six of Art. 6(1) (a store made before
+/// `kind`, with a basis code of its own): an objection to a purpose resting on it, or a
+/// withdrawal of consent, cannot be decided.
+fn unplaced_bases(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    let register = Register::load(conn)?;
+    let mut unplaced: Vec<(&str, Vec<&str>)> = Vec::new();
+    for p in register.purposes.iter().filter(|p| p.basis.is_none()) {
+        match unplaced.iter_mut().find(|(b, _)| *b == p.legal_basis) {
+            Some((_, purposes)) => purposes.push(&p.code),
+            None => unplaced.push((&p.legal_basis, vec![&p.code])),
+        }
+    }
+    for (basis, purposes) in unplaced {
+        out.push(Finding {
+            check: "basis",
+            table: "legal_basis".into(),
+            column: None,
+            rows: purposes.len() as i64,
+            what: format!(
+                "the legal basis {basis:?} does not say which basis of Art. 6(1) GDPR it is: an objection to {} cannot be decided",
+                purposes.join(", ")
+            ),
+            fix: "give its [[legal_basis]] a kind (docs/register-file.md) in the file `dsr register export` writes, and run `dsr register apply FILE`".into(),
+        });
+    }
+    Ok(())
 }
 
 /// When the people are a table of the company's (`root` not dsr's `person`), dsr keeps a bare

@@ -78,3 +78,30 @@ fn an_erased_person_written_back_into_a_company_database_is_found() {
     let (_, code) = findings(&env);
     assert_eq!(code, 0);
 }
+
+/// A store made before `[[legal_basis]] kind` with a basis code of its own: doctor names the
+/// basis and the purposes resting on it, and an objection to one of them is refused (exit 9)
+/// saying what to do, with nothing recorded.
+#[test]
+fn a_legal_basis_the_register_does_not_place_is_named() {
+    let env = Env::with_fixture("virtio");
+    env.sql()
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             UPDATE legal_basis SET code = 'own-interest', kind = NULL WHERE code = 'legitimate-interest';
+             UPDATE purpose SET legal_basis = 'own-interest' WHERE legal_basis = 'legitimate-interest';",
+        )
+        .unwrap();
+    let (found, code) = findings(&env);
+    assert_eq!(code, 24, "{found:#?}");
+    let basis: Vec<&Value> = found.iter().filter(|f| f["check"] == "basis").collect();
+    assert_eq!(basis.len(), 1, "{found:#?}");
+    let what = basis[0]["what"].as_str().unwrap();
+    assert!(what.contains("\"own-interest\"") && what.contains("debugging"), "{what}");
+    assert!(basis[0]["fix"].as_str().unwrap().contains("kind"), "{}", basis[0]["fix"]);
+    let id = env.verified("object", &["--customer", "V204117", "--purpose", "debugging"]);
+    let out = env.run(&["object", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(stderr(&out).contains("give its [[legal_basis]] a kind"), "{}", stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM objection"), 0);
+}

@@ -107,11 +107,12 @@ pub fn apply(
         answer("stopped", true, format!("Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)); your addresses are on our suppression list.", p.name_en), None)
     } else {
         let Some(basis) = p.basis else {
-            anyhow::bail!(
-                "the register does not say which basis of Art. 6(1) GDPR the purpose {} rests on ({:?}): give its [[legal_basis]] a kind and run `dsr register apply`",
+            return Err(Error::RequestState(format!(
+                "the register does not say which basis of Art. 6(1) GDPR the purpose {} rests on ({:?}), so the objection cannot be decided: give its [[legal_basis]] a kind and run `dsr register apply` (`dsr doctor` lists every such basis)",
                 p.code,
                 p.legal_basis
-            );
+            ))
+            .into());
         };
         match basis {
             BasisKind::Consent => {

@@ -410,3 +410,29 @@ fn a_declared_table_with_a_built_in_name_is_checked_as_declared() {
     assert!(out.status.success(), "{}", stderr(&out));
     let _ = stdout(&out);
 }
+
+#[test]
+fn a_column_label_names_a_column_of_its_table_in_both_languages_once() {
+    let text = fixture("webshop");
+    let bad = after(&text, &table("shop_order"), "column = \"total_cents\"", "column = \"totaal\"");
+    let i = index(&bad, "shop_order");
+    let out = check(&bad);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains(&format!("table[{i}].label[")) && all.contains("totaal"), "{all}");
+    let bad = after(&text, &table("shop_order"), "en = \"Total\"", "en = \" \"");
+    let all = {
+        let out = check(&bad);
+        format!("{}{}", stdout(&out), stderr(&out))
+    };
+    assert!(all.contains(".en: give the column's heading in words"), "{all}");
+    let bad = after(&text, &table("shop_order"), "column = \"note\"", "column = \"total_cents\"");
+    let all = {
+        let out = check(&bad);
+        format!("{}{}", stdout(&out), stderr(&out))
+    };
+    assert!(all.contains("column \"total_cents\" is labelled twice"), "{all}");
+    let bad = after(&text, &table("shop_order"), "shown_as = \"euro-cents\"", "shown_as = \"euros\"");
+    let out = check(&bad);
+    assert_ne!(out.status.code(), Some(0));
+}

@@ -123,6 +123,24 @@ fn access_holds_orders_shipments_and_reviews_and_names_the_carrier() {
     let text = stdout(&out);
     assert!(text.contains("PostNL Pakketten Benelux B.V."), "{text}");
     assert!(text.contains("Shipments / Zendingen") && text.contains("3SFOOL001052019"), "{text}");
+    // The company's own columns in the person's words (`[[table.label]]`): an amount in cents
+    // in euros, a 0/1 flag as yes or no; the JSON answer keeps the column and the raw value.
+    for words in ["Total / Totaal", "€ 131,88", "Price each / Prijs per stuk", "€ 59,99", "Published / Gepubliceerd"]
+    {
+        assert!(text.contains(words), "the terminal answer lacks {words:?}: {text}");
+    }
+    assert!(!text.contains("total cents") && !text.contains("13188"), "{text}");
+    assert!(orders.iter().any(|o| o["total_cents"] == 13188), "{orders:?}");
+    // index.html says the same.
+    let file = env.path("copy.zip");
+    let out = env.run(&["access", &id, "--archive", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("index.html").unwrap(), &mut html).unwrap();
+    for words in ["Total / Totaal", "131,88", "Article number / Artikelnummer"] {
+        assert!(html.contains(words), "index.html lacks {words:?}");
+    }
 }
 
 #[test]

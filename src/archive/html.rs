@@ -7,7 +7,7 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use super::present::{code_or, heading as heading_of, hidden, when, Names, TIME_NOTE_EN, TIME_NOTE_NL};
+use super::present::{code_or, hidden, when, Names, TIME_NOTE_EN, TIME_NOTE_NL};
 use super::sections::{self, Copy, Section};
 use super::Spec;
 
@@ -201,7 +201,7 @@ pub fn write(
                     heading(out, 3, &en, &nl)?;
                     out.write_all(b"<div class=\"wrap\"><table><thead><tr>")?;
                     for k in row.keys().filter(|k| !hidden(k)) {
-                        write!(out, "<th>{}</th>", esc(&heading_of(k)))?;
+                        write!(out, "<th>{}</th>", esc(&names.heading(t, k)))?;
                     }
                     out.write_all(b"</tr></thead><tbody>\n")?;
                     open = true;

@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::Europe::Amsterdam;
 use serde_json::Value;
 
+use crate::map::table::{ColumnLabel, ShownAs};
 use crate::register::Register;
 
 /// How the person's copy names the time zone it shows.
@@ -29,8 +30,8 @@ pub fn hidden(column: &str) -> bool {
     column == "id" || (column.ends_with("_id") && !matches!(column, "cookie_id" | "request_id"))
 }
 
-/// The heading of a column in the person's copy.
-pub fn heading(column: &str) -> String {
+/// The heading of a column in the person's copy, where the map gives it none.
+fn heading(column: &str) -> String {
     match column {
         "amount_cents" => bi("Amount", "Bedrag"),
         other => super::labels::column(other),
@@ -140,13 +141,32 @@ impl Names<'_> {
         self.0.map.table(table).is_some_and(|t| t.recipient.iter().any(|r| r.column.as_deref() == Some(column)))
     }
 
+    /// What the map says of a column in the person's copy (`[[table.label]]`).
+    fn label(&self, table: &str, column: &str) -> Option<&ColumnLabel> {
+        self.0.map.table(table)?.label.iter().find(|l| l.column == column)
+    }
+
+    /// The heading of a table's column in the person's copy: the map's label, else dsr's own
+    /// words for the built-in columns, else the name with spaces.
+    pub fn heading(&self, table: &str, column: &str) -> String {
+        match self.label(table, column) {
+            Some(l) => bi(&l.en, &l.nl),
+            None => heading(column),
+        }
+    }
+
     /// One value of a table's row of the person's data as the person's copy shows it.
     pub fn cell(&self, table: &str, column: &str, v: &Value) -> String {
+        let shown_as = self.label(table, column).and_then(|l| l.shown_as);
         match v {
             Value::Null => String::new(),
             Value::Bool(b) => yes_no(*b).to_owned(),
-            Value::Number(n) if column == "amount_cents" => n.as_i64().map(euros).unwrap_or_else(|| n.to_string()),
-            Value::Number(n) if FLAGS.contains(&column) => yes_no(n.as_i64() == Some(1)).to_owned(),
+            Value::Number(n) if column == "amount_cents" || shown_as == Some(ShownAs::EuroCents) => {
+                n.as_i64().map(euros).unwrap_or_else(|| n.to_string())
+            }
+            Value::Number(n) if FLAGS.contains(&column) || shown_as == Some(ShownAs::YesNo) => {
+                yes_no(n.as_i64() == Some(1)).to_owned()
+            }
             Value::Number(n) => n.to_string(),
             Value::String(_) if column == "password_hash" => {
                 bi("set (a one-way hash; never disclosed)", "ingesteld (een onomkeerbare hash; nooit verstrekt)")

@@ -216,7 +216,7 @@ pub fn render_access(r: &AccessReport<'_>, out: &Output) -> anyhow::Result<Strin
             let preview = t.rows.preview(TERMINAL_ROWS)?;
             let columns: Vec<&String> =
                 preview.first().map(|row| row.keys().filter(|k| !present::hidden(k)).collect()).unwrap_or_default();
-            let header: Vec<String> = columns.iter().map(|k| present::heading(k)).collect();
+            let header: Vec<String> = columns.iter().map(|k| names.heading(&t.table, k)).collect();
             let mut tb = table::new(out, &header.iter().map(String::as_str).collect::<Vec<_>>());
             for row in &preview {
                 tb.add_row(

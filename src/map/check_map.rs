@@ -100,6 +100,9 @@ pub fn own_columns(t: &Table, i: usize) -> Vec<(String, &str)> {
     for (j, x) in t.never_disclosed.iter().enumerate() {
         out.push((format!("table[{i}].never_disclosed[{j}].column"), &x.column));
     }
+    for (j, x) in t.label.iter().enumerate() {
+        out.push((format!("table[{i}].label[{j}].column"), &x.column));
+    }
     for (j, x) in t.internal.iter().enumerate() {
         out.push((format!("table[{i}].internal[{j}]"), x));
     }

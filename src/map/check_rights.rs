@@ -12,6 +12,7 @@ use crate::store::personal::DataMap;
 pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut dyn FnMut(String, String)) {
     reached(f, say);
     local_parts(f, say);
+    labels(f, say);
     let mut fields = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
         for (key, what) in erase(t, i, map) {
@@ -198,6 +199,24 @@ fn local_parts(f: &CompanyFile, say: &mut dyn FnMut(String, String)) {
                     ),
                 ),
                 Some(_) => {}
+            }
+        }
+    }
+}
+
+/// A column's label in the person's copy has words in both languages, once per column.
+fn labels(f: &CompanyFile, say: &mut dyn FnMut(String, String)) {
+    for (i, t) in f.table.iter().enumerate() {
+        let mut seen = HashSet::new();
+        for (j, l) in t.label.iter().enumerate() {
+            let key = format!("table[{i}].label[{j}]");
+            for (lang, words) in [("en", &l.en), ("nl", &l.nl)] {
+                if words.trim().is_empty() || words.chars().any(char::is_control) {
+                    say(format!("{key}.{lang}"), "give the column's heading in words (no control characters)".into());
+                }
+            }
+            if !seen.insert(l.column.as_str()) {
+                say(format!("{key}.column"), format!("column {:?} is labelled twice", l.column));
             }
         }
     }

@@ -12,7 +12,7 @@ mod decision;
 mod declared;
 mod local_part;
 pub use decision::{DecisionSteps, DecisionSubject, Reversal, Unblock};
-pub use declared::{Attachment, Column, ColumnType};
+pub use declared::{Attachment, Column, ColumnLabel, ColumnType, ShownAs};
 pub use local_part::LocalPart;
 
 pub(super) fn is_false(b: &bool) -> bool {
@@ -45,6 +45,9 @@ pub struct Table {
     pub label_en: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_nl: Option<String>,
+    /// What the person's copy calls columns of the table, and how it shows their values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub label: Vec<ColumnLabel>,
     /// For the root: the columns that make up the person's name, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shown_name: Vec<String>,

@@ -1,4 +1,5 @@
-//! Columns a table of the map declares (for a table `init` makes), and files held in a column.
+//! Columns a table of the map declares (for a table `init` makes), what the person's copy calls
+//! a column, and files held in a column.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,4 +39,26 @@ pub struct Attachment {
     pub content: String,
     /// The column with its media type (e.g. `application/pdf`), which gives the file's extension.
     pub media_type: String,
+}
+
+/// A column in the person's copy (`[[table.label]]`): its heading in English and Dutch, and how
+/// its values read (data.json and the CSV files keep the column name and the raw value).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnLabel {
+    pub column: String,
+    pub en: String,
+    pub nl: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_as: Option<ShownAs>,
+}
+
+/// How the person's copy shows a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShownAs {
+    /// An amount in euro cents, shown in euros (`€ 131,88`).
+    EuroCents,
+    /// 0 or 1, shown as no or yes.
+    YesNo,
 }

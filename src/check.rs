@@ -110,12 +110,10 @@ pub fn suppression_hash(keys: &Keys, kind: &str, normalised: &str) -> String {
     hex(&suppression_mac(keys, kind, normalised))
 }
 
-/// [`suppression_hash`] as bytes. An email address is hashed in lowercase whatever the map's
-/// `local_part` says: an erased person's address stays suppressed in any case of it.
+/// [`suppression_hash`] as bytes. An email address is hashed in the form the map compares
+/// (`local_part`): in a store that tells `Jan@` from `jan@`, they are two people, and one's
+/// erasure must not block, replay onto or be shown to the other.
 fn suppression_mac(keys: &Keys, kind: &str, normalised: &str) -> Vec<u8> {
-    if kind == "email" {
-        return keys.mac(&[b"suppress", kind.as_bytes(), crate::subject::fold(normalised).as_bytes()]);
-    }
     keys.mac(&[b"suppress", kind.as_bytes(), normalised.as_bytes()])
 }
 

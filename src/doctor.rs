@@ -99,12 +99,12 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
 }
 
 /// A legal basis the register does not place among the six of Art. 6(1) (a store made before
-/// `kind`, with a basis code of its own): an objection to a purpose resting on it, or a
-/// withdrawal of consent, cannot be decided.
+/// `kind`, with a basis code of its own): an objection to a purpose resting on it cannot be
+/// decided (one to direct marketing is, whatever its basis: it always stops).
 fn unplaced_bases(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     let register = Register::load(conn)?;
     let mut unplaced: Vec<(&str, Vec<&str>)> = Vec::new();
-    for p in register.purposes.iter().filter(|p| p.basis.is_none()) {
+    for p in register.purposes.iter().filter(|p| p.basis.is_none() && !p.direct_marketing) {
         match unplaced.iter_mut().find(|(b, _)| *b == p.legal_basis) {
             Some((_, purposes)) => purposes.push(&p.code),
             None => unplaced.push((&p.legal_basis, vec![&p.code])),

@@ -56,14 +56,9 @@ impl Keys {
         hex(&self.mac(&[b"person", person_id.to_string().as_bytes()])[..16])
     }
 
-    /// The pseudonym of an identifier that named no one (or of an erased identifier). An email
-    /// address is taken in lowercase whatever the map's `local_part` says, so that the address as
-    /// a request gave it and as a column holds it have one pseudonym.
+    /// The pseudonym of an identifier that named no one (or of an erased identifier), in the
+    /// form the map compares (an email address: `local_part`).
     pub fn identifier(&self, kind: &str, normalised: &str) -> String {
-        if kind == "email" {
-            let folded = crate::subject::fold(normalised);
-            return hex(&self.mac(&[b"identifier", kind.as_bytes(), folded.as_bytes()])[..16]);
-        }
         hex(&self.mac(&[b"identifier", kind.as_bytes(), normalised.as_bytes()])[..16])
     }
 }

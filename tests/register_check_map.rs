@@ -432,6 +432,12 @@ fn a_column_label_names_a_column_of_its_table_in_both_languages_once() {
         format!("{}{}", stdout(&out), stderr(&out))
     };
     assert!(all.contains("column \"total_cents\" is labelled twice"), "{all}");
+    let bad = after(&text, &table("shop_order"), "column = \"note\"", "column = \"customer_id\"");
+    let all = {
+        let out = check(&bad);
+        format!("{}{}", stdout(&out), stderr(&out))
+    };
+    assert!(all.contains("column \"customer_id\" is never shown in a person's copy"), "{all}");
     let bad = after(&text, &table("shop_order"), "shown_as = \"euro-cents\"", "shown_as = \"euros\"");
     let out = check(&bad);
     assert_ne!(out.status.code(), Some(0));

@@ -365,3 +365,26 @@ fn a_restrictions_code_letter_says_its_ground_and_data_in_words() {
         "{body}"
     );
 }
+
+/// A request received while the person's code limit is reached is recorded all the same (its
+/// month runs from receipt, Art. 12(3)); no code goes out, the officer is told (exit 8) and sends
+/// one later.
+#[test]
+fn a_request_over_the_code_limit_is_recorded_without_a_code() {
+    let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
+    for right in ["access", "export", "erase"] {
+        env.open(right, &["--email", "jan.devries@example.nl"]);
+    }
+    let out = env.run(&["--json", "rectify", "--email", "jan.devries@example.nl", "--set", "city=Delft"]);
+    assert_eq!(out.status.code(), Some(8), "{}", support::stderr(&out));
+    let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = opened["request"].as_str().expect("the request was opened").to_owned();
+    assert!(opened["message"].as_str().unwrap().contains("no code was sent"), "{opened}");
+    assert_eq!(opened["next"], format!("dsr verify --resend {id}"));
+    assert_eq!(env.messages(&id).len(), 0, "no code mailed");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM request WHERE id = '{id}' AND received_on = '2026-11-02'")), 1);
+    env.now = Some("2026-11-02T10:00:30Z".into());
+    env.dsr().args(["verify", "--resend", &id]).assert().success();
+    let code = env.code(&id);
+    env.dsr().args(["verify", &id, &code]).assert().success();
+}

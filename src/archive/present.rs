@@ -157,16 +157,24 @@ impl Names<'_> {
 
     /// One value of a table's row of the person's data as the person's copy shows it.
     pub fn cell(&self, table: &str, column: &str, v: &Value) -> String {
-        let shown_as = self.label(table, column).and_then(|l| l.shown_as);
+        // The map's word first; a value that is no whole number (or, for yes-no, not 0 or 1)
+        // is shown as it is.
+        let whole = match v {
+            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        match (self.label(table, column).and_then(|l| l.shown_as), whole) {
+            (Some(ShownAs::EuroCents), Some(cents)) => return euros(cents),
+            (Some(ShownAs::YesNo), Some(b @ (0 | 1))) => return yes_no(b == 1).to_owned(),
+            (Some(_), _) if !v.is_null() => return v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            _ => {}
+        }
         match v {
             Value::Null => String::new(),
             Value::Bool(b) => yes_no(*b).to_owned(),
-            Value::Number(n) if column == "amount_cents" || shown_as == Some(ShownAs::EuroCents) => {
-                n.as_i64().map(euros).unwrap_or_else(|| n.to_string())
-            }
-            Value::Number(n) if FLAGS.contains(&column) || shown_as == Some(ShownAs::YesNo) => {
-                yes_no(n.as_i64() == Some(1)).to_owned()
-            }
+            Value::Number(n) if column == "amount_cents" => n.as_i64().map(euros).unwrap_or_else(|| n.to_string()),
+            Value::Number(n) if FLAGS.contains(&column) => yes_no(n.as_i64() == Some(1)).to_owned(),
             Value::Number(n) => n.to_string(),
             Value::String(_) if column == "password_hash" => {
                 bi("set (a one-way hash; never disclosed)", "ingesteld (een onomkeerbare hash; nooit verstrekt)")

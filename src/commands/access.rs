@@ -54,7 +54,7 @@ pub fn open(
             decided.request.right,
             decided.request.received_on
         );
-        return opened(s, &decided.request, true, message);
+        return opened(s, &decided.request, true, message, true);
     }
     let id = identifier(who)?;
     let received_on = how.received.unwrap_or_else(|| s.clock.now().date_naive());
@@ -70,7 +70,15 @@ pub fn open(
     };
     let Intake { request: req, fresh, amended, held_back } = intake::open(s.conn, s.clock, &new)?;
     *s.opened = Some(req.id.clone());
-    let message = if fresh {
+    // A new request without its code: the exit code tells a script (7 or 8), as it did before
+    // such a request was recorded. An amended one keeps 0: its message says to resend.
+    let held = held_back.as_ref().filter(|_| fresh).map(crate::Error::code);
+    let message = if let Some(why) = held_back.as_ref().filter(|_| fresh) {
+        format!(
+            "Request {} ({}) opened, and no code was sent: {why}. Its deadline runs; send the code later with `dsr verify --resend {}`.",
+            req.id, req.right, req.id
+        )
+    } else if fresh {
         format!("Request {} ({}) opened. If the person is on file with an email address, a one-time code was sent to that address.", req.id, req.right)
     } else if let Some(why) = held_back {
         format!(
@@ -88,11 +96,18 @@ pub fn open(
             req.id, req.right, req.id
         )
     };
-    opened(s, &req, fresh, message)
+    let code = opened(s, &req, fresh, message, held.is_none())?;
+    Ok(held.unwrap_or(code))
 }
 
 /// Tell the officer what opening did (and offer to take the code now, on a terminal).
-fn opened(s: &mut Session, req: &crate::request::Request, fresh: bool, message: String) -> anyhow::Result<Code> {
+fn opened(
+    s: &mut Session,
+    req: &crate::request::Request,
+    fresh: bool,
+    message: String,
+    code_sent: bool,
+) -> anyhow::Result<Code> {
     let opened = Opened {
         format_version: 1,
         request: req.id.clone(),
@@ -102,17 +117,24 @@ fn opened(s: &mut Session, req: &crate::request::Request, fresh: bool, message: 
         due_on: req.due_on,
         new: fresh,
         message,
-        next: format!("dsr verify {}", req.id),
+        next: match code_sent {
+            true => format!("dsr verify {}", req.id),
+            false => format!("dsr verify --resend {}", req.id),
+        },
     };
     if s.out.json {
         s.out.json(&opened)?;
         return Ok(Code::Ok);
     }
     s.out.data(&format!(
-        "{}\nReceived {}, due {}. When the person relays the code: dsr verify {}",
-        opened.message, opened.received_on, opened.due_on, opened.request
+        "{}\nReceived {}, due {}. {}: {}",
+        opened.message,
+        opened.received_on,
+        opened.due_on,
+        if code_sent { "When the person relays the code" } else { "When a code may go out" },
+        opened.next
     ))?;
-    if req.state == "awaiting-verification" && interactive(s.out) {
+    if code_sent && req.state == "awaiting-verification" && interactive(s.out) {
         let now = dialoguer::Confirm::new().with_prompt("Enter the code now?").default(false).interact()?;
         if now {
             return super::verify::check_interactively(s, &req.id);

@@ -269,6 +269,15 @@ fn open(
     let opened = match intake::open_in(store, clock, &prepared.keys, &prepared.controller, &new) {
         // A message never changes what an open request asks (its code then approves other
         // details): the officer decides.
+        // A code held back for a new request: as before it was recorded, the officer opens it
+        // by hand (below).
+        Ok(o) if o.fresh && o.held_back.is_some() => {
+            store.run("ROLLBACK TO intake_open", &[])?;
+            store.run("RELEASE intake_open", &[])?;
+            let e = o.held_back.unwrap_or_else(|| unreachable!("checked above"));
+            let reason = not_opened(right.as_str(), &e, &received.to_string());
+            return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
+        }
         Ok(o) if o.amended => {
             store.run("ROLLBACK TO intake_open", &[])?;
             store.run("RELEASE intake_open", &[])?;
@@ -294,11 +303,7 @@ fn open(
                     | Error::Ambiguous { .. }
                     | Error::RequestState(_),
                 ) => {
-                    let reason = format!(
-                        "asks for {}, but the request could not be opened: {e}; open it with `dsr {} --email ADDRESS --received {received} --channel email`",
-                        right.as_str(),
-                        right.as_str()
-                    );
+                    let reason = not_opened(right.as_str(), &e, &received.to_string());
                     return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
                 }
                 _ => return Err(e),
@@ -341,7 +346,9 @@ fn reply(
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     }
     // Holding the code is the proof; who replied is recorded, not trusted (design.md §12).
-    let from = mail.from.as_deref().map(crate::subject::fold).unwrap_or_default();
+    let rule = crate::store::personal::DataMap::load(tx)?.email_rule();
+    let from = mail.from.as_deref().map(|f| rule.compared(&crate::subject::domain_folded(f)).into_owned());
+    let from = from.unwrap_or_default();
     let from_mac = crate::verify::address_mac(keys, &from);
     let sent_to = crate::verify::sent_to(tx, &req)?;
     let same_address = sent_to.as_deref() == Some(from_mac.as_slice());
@@ -399,4 +406,11 @@ fn refusal(o: &crate::verify::Outcome, id: &str) -> String {
         _ if o.code_burned => "wrong code; after 5 wrong tries the code is void".into(),
         _ => format!("wrong code; {} tries left on this code", o.tries_left.unwrap_or(0)),
     }
+}
+
+/// Why a message's request was not opened, and how the officer opens it by hand.
+fn not_opened(right: &str, why: &dyn std::fmt::Display, received: &str) -> String {
+    format!(
+        "asks for {right}, but the request could not be opened: {why}; open it with `dsr {right} --email ADDRESS --received {received} --channel email`"
+    )
 }

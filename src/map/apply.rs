@@ -149,6 +149,7 @@ fn replace(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Ve
     }
     if let Some(before) = &before {
         still_named(tx, before, file, &mut problems)?;
+        problems.extend(local_part_changed(before, file));
     }
     if !problems.is_empty() {
         return Ok(Err(problems));
@@ -302,6 +303,31 @@ fn open_request(section: &str, code: &str, n: i64) -> Problem {
         key: format!("{section} {code:?}"),
         what: format!("cannot be removed: {n} open request{} name{} it", plural(n), if n == 1 { "s" } else { "" }),
     }
+}
+
+/// The first email identifier of a file, with its key, and how it compares the local part.
+fn email_rule(f: &CompanyFile) -> Option<(String, super::table::LocalPart)> {
+    f.table.iter().enumerate().find_map(|(i, t)| {
+        let (j, id) = t.identifier.iter().enumerate().find(|(_, id)| id.kind == super::table::IdentifierKind::Email)?;
+        Some((format!("table[{i}].identifier[{j}].local_part"), id.local_part.unwrap_or_default()))
+    })
+}
+
+/// A file that compares email addresses otherwise than the store does: the identifier columns
+/// hold addresses in the store's form, and would no longer find the people (a file written
+/// before `local_part`, applied to an upgraded store, is the usual case).
+fn local_part_changed(before: &CompanyFile, file: &CompanyFile) -> Option<Problem> {
+    let ((_, was), (key, now)) = (email_rule(before)?, email_rule(file)?);
+    (was != now).then(|| Problem {
+        line: None,
+        key,
+        what: format!(
+            "the store's email identifiers compare the local part {:?} and hold their addresses in that form; this file says {:?}: write local_part = {:?} (`dsr register export` writes it); dsr does not rewrite the addresses in another form",
+            was.name(),
+            now.name(),
+            was.name()
+        ),
+    })
 }
 
 #[cfg(test)]

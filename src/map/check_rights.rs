@@ -218,6 +218,12 @@ fn labels(f: &CompanyFile, say: &mut dyn FnMut(String, String)) {
             if !seen.insert(l.column.as_str()) {
                 say(format!("{key}.column"), format!("column {:?} is labelled twice", l.column));
             }
+            if crate::archive::present::hidden(&l.column) || t.internal.contains(&l.column) {
+                say(
+                    format!("{key}.column"),
+                    format!("column {:?} is never shown in a person's copy (a record number or internal): leave its label out", l.column),
+                );
+            }
         }
     }
 }

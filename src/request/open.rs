@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
 use crate::store::db::Db;
+use crate::store::personal::DataMap;
 use crate::subject::{self, Identifier, Resolution};
 use crate::vals;
 
@@ -76,6 +77,8 @@ fn open_as(
     let (kind_name, value) = identifier_parts(new.identifier);
     let pseudonym = match person {
         Some(p) => keys.person(p),
+        // An email address in the form the map compares, as the columns hold it.
+        None if kind_name == "email" => keys.identifier(kind_name, &DataMap::load(conn)?.email_rule().compared(value)),
         None => keys.identifier(kind_name, value),
     };
     // A request in review is found only by another message in review: the officer's own

@@ -24,8 +24,10 @@ pub struct Intake {
     pub fresh: bool,
     /// The open request (not verified yet) now asks what was given this time.
     pub amended: bool,
-    /// Why no new code went out for an amended request (a rate limit or a lock).
-    pub held_back: Option<String>,
+    /// Why no code went out for a new or amended request (the person's code limits or a lock):
+    /// the request is recorded all the same (its deadline runs from receipt), and a code is
+    /// sent later with `dsr verify --resend`.
+    pub held_back: Option<Error>,
 }
 
 /// Open the request `new` describes: resolve, dedupe, and queue the code for the address on file.
@@ -104,21 +106,16 @@ pub fn open_in(
         req = request::load(tx, &req.id)?;
         verify::void(tx, clock, &req)?;
     }
-    // A new code for the new details, within the limits; known and unknown people alike.
+    // A new code for the new details, within the limits; known and unknown people alike. A
+    // request received is recorded even when no code may go out now (Art. 12(3): its month
+    // runs from receipt).
     let mut held_back = None;
     if fresh || amended {
-        match send_code(tx, clock, &place, keys, controller, &req) {
-            Err(e)
-                if amended
-                    && matches!(
-                        e.downcast_ref::<Error>(),
-                        Some(Error::RateLimited(_) | Error::VerificationLocked(_))
-                    ) =>
-            {
-                held_back = Some(e.to_string());
-            }
-            other => {
-                other?;
+        if let Err(e) = send_code(tx, clock, &place, keys, controller, &req) {
+            match e.downcast::<Error>() {
+                Ok(e @ (Error::RateLimited(_) | Error::VerificationLocked(_))) => held_back = Some(e),
+                Ok(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -214,7 +211,9 @@ pub fn send_code(
         verify::issue(tx, clock, keys, req, None)?;
         return Ok(false);
     };
-    let issued = verify::issue(tx, clock, keys, req, Some(&subject::fold(&address)))?;
+    // The address as the map compares it: a reply is from it when its sender is (`inbox`).
+    let rule = crate::store::personal::DataMap::load(tx)?.email_rule();
+    let issued = verify::issue(tx, clock, keys, req, Some(&rule.compared(&subject::domain_folded(&address))))?;
     let body = mail::challenge_body(
         controller,
         &req.id,

@@ -7,7 +7,8 @@ UPDATE map_table
          SELECT json_group_array(
                   CASE WHEN json_extract(e.value, '$.kind') = 'email' AND json_type(e.value, '$.local_part') IS NULL
                        THEN json_set(json(e.value), '$.local_part', 'any-case')
-                       ELSE json(e.value) END)
-           FROM (SELECT value FROM json_each(map_table.spec, '$.identifier') ORDER BY key) AS e))
+                       ELSE json(e.value) END
+                  ORDER BY e.key)
+           FROM json_each(map_table.spec, '$.identifier') AS e))
  WHERE EXISTS (SELECT 1 FROM json_each(map_table.spec, '$.identifier') AS e
                 WHERE json_extract(e.value, '$.kind') = 'email');

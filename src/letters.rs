@@ -21,9 +21,13 @@ use crate::request::Request;
 /// Art. 15(1): no personal data is linked to `address`. It goes only to that address and says
 /// nothing about anyone else, so it tells an impostor nothing they could not learn by asking
 /// from their own address.
-pub fn no_data(c: &Controller, r: &Request, address: &str) -> anyhow::Result<Letter> {
+/// `exact`: the map compares the local part of an address exactly, so the letter says that the
+/// same address written otherwise (with capitals) may be how the person is known: said whether or
+/// not someone holds it so, so that the letter tells no one who is on file.
+pub fn no_data(c: &Controller, r: &Request, address: &str, exact: bool) -> anyhow::Result<Letter> {
     let (right_en, right_nl) = r.right_names();
-    let vars = Vars::new(json!({"id": r.id, "address": address})).pair("right", (right_nl, right_en));
+    let vars = Vars::new(json!({"id": r.id, "address": address, "exact_local_part": exact}))
+        .pair("right", (right_nl, right_en));
     Ok(Letter { kind: "no-data", subject: subject_of(c, "no-data", &r.id), body: body(c, "no-data", &vars)? })
 }
 

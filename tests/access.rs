@@ -349,6 +349,8 @@ fn a_request_naming_no_one_gets_a_negative_confirmation_at_its_own_address() {
     let letter = &mails[0];
     assert_eq!(letter.to, vec!["Nobody.Here@example.nl".to_owned()], "only to the address the request came from");
     assert_eq!(letter.code(), None);
+    // Virtio compares an address's local part in any case: no line on how it is written.
+    assert!(!letter.body.contains("capitals"), "{}", letter.body);
     for text in [
         "We hold no personal data linked to this email address",
         "Aan dit e-mailadres zijn bij ons geen persoonsgegevens gekoppeld",
@@ -433,4 +435,19 @@ fn a_purpose_recipient_is_listed_for_a_person_whose_data_serves_the_purpose_what
     assert_eq!(code, 0, "{answer}");
     let codes: Vec<&str> = answer["recipients"].as_array().unwrap().iter().filter_map(|r| r["code"].as_str()).collect();
     assert!(codes.contains(&"hosting"), "{codes:?}");
+}
+
+/// In a store that compares the local part exactly (the web shop), the negative confirmation
+/// says that the same address written otherwise may be how the person is known: to everyone, so
+/// that it tells no one who is on file.
+#[test]
+fn a_negative_confirmation_of_an_exact_store_says_how_the_address_is_compared() {
+    let env = Env::with_fixture("webshop");
+    for who in ["Sanne.DeJong@example.nl", "nobody.here@example.nl"] {
+        let opened = env.open("access", &["--email", who]);
+        let mails = env.messages(&opened.request);
+        assert_eq!(mails.len(), 1, "{who}");
+        let body = &mails[0].body;
+        assert!(body.contains("capitals included") && body.contains("hoofdletters meegeteld"), "{body}");
+    }
 }

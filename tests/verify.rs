@@ -379,7 +379,7 @@ fn a_request_over_the_code_limit_is_recorded_without_a_code() {
     assert_eq!(out.status.code(), Some(8), "{}", support::stderr(&out));
     let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let id = opened["request"].as_str().expect("the request was opened").to_owned();
-    assert!(opened["message"].as_str().unwrap().contains("no code was sent"), "{opened}");
+    assert!(opened["message"].as_str().unwrap().contains("opened; no code sent: 3 codes were sent"), "{opened}");
     assert_eq!(opened["next"], format!("dsr verify --resend {id}"));
     assert_eq!(env.messages(&id).len(), 0, "no code mailed");
     assert_eq!(env.count(&format!("SELECT count(*) FROM request WHERE id = '{id}' AND received_on = '2026-11-02'")), 1);

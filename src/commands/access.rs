@@ -75,7 +75,7 @@ pub fn open(
     let held = held_back.as_ref().filter(|_| fresh).map(crate::Error::code);
     let message = if let Some(why) = held_back.as_ref().filter(|_| fresh) {
         format!(
-            "Request {} ({}) opened, and no code was sent: {why}. Its deadline runs; send the code later with `dsr verify --resend {}`.",
+            "Request {} ({}) opened; {why}. Its deadline runs; send the code later with `dsr verify --resend {}`.",
             req.id, req.right, req.id
         )
     } else if fresh {

@@ -322,7 +322,9 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
                 with(json!({"file": "f.zip", "encrypted": e, "rights": [{"name": "n", "article": "a", "how": "h"}]}))
             })
             .collect(),
-        "no-data" => vec![with(json!({"address": m("address")}))],
+        "no-data" => {
+            [true, false].iter().map(|e| with(json!({"address": m("address"), "exact_local_part": e}))).collect()
+        }
         "expired" => vec![with(json!({"received": m("received")}))],
         _ => vec![base],
     };

@@ -322,10 +322,13 @@ fn local_part_changed(before: &CompanyFile, file: &CompanyFile) -> Option<Proble
         line: None,
         key,
         what: format!(
-            "the store's email identifiers compare the local part {:?} and hold their addresses in that form; this file says {:?}: write local_part = {:?} (`dsr register export` writes it); dsr does not rewrite the addresses in another form",
+            "the store's email identifiers compare the local part {:?} and hold their addresses in that form; this file says {:?}: {} (as `dsr register export` writes it); dsr does not rewrite the addresses in another form",
             was.name(),
             now.name(),
-            was.name()
+            match was {
+                super::table::LocalPart::Exact => "leave local_part out".to_owned(),
+                other => format!("write local_part = {:?}", other.name()),
+            }
         ),
     })
 }

@@ -245,7 +245,8 @@ fn negative_confirmation(
         // Nothing can reach it; the officer's answer must not differ from a known person's.
         return Ok(());
     }
-    let letter = crate::letters::no_data(controller, req, &address)?;
+    let exact = crate::store::personal::DataMap::load(tx)?.email_rule() == crate::map::table::LocalPart::Exact;
+    let letter = crate::letters::no_data(controller, req, &address, exact)?;
     mail::notify_address(tx, clock, store, controller, req, &address, &letter)?;
     Ok(())
 }

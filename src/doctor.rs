@@ -265,7 +265,7 @@ fn unfolded(conn: &dyn Db, t: &Table, c: &str, source: &str, rule: LocalPart) ->
     let sql = format!("SELECT {c}, {source} FROM {} WHERE {source} IS NOT NULL", t.sql_name());
     conn.each(&sql, &[], &mut |r| {
         let (column, written): (Option<String>, String) = (r.get(0)?, r.get(1)?);
-        let form = rule.compared(&crate::subject::domain_folded(&written)).into_owned();
+        let form = rule.of_written(&written);
         n += i64::from(column.as_deref() != Some(form.as_str()));
         Ok(())
     })?;

@@ -267,10 +267,8 @@ fn open(
     // run's: undone, and left for the officer to open by hand.
     store.run("SAVEPOINT intake_open", &[])?;
     let opened = match intake::open_in(store, clock, &prepared.keys, &prepared.controller, &new) {
-        // A message never changes what an open request asks (its code then approves other
-        // details): the officer decides.
-        // A code held back for a new request: as before it was recorded, the officer opens it
-        // by hand (below).
+        // A code held back for a new request: as before such a request was recorded, the
+        // officer opens it by hand (as below).
         Ok(o) if o.fresh && o.held_back.is_some() => {
             store.run("ROLLBACK TO intake_open", &[])?;
             store.run("RELEASE intake_open", &[])?;
@@ -278,6 +276,8 @@ fn open(
             let reason = not_opened(right.as_str(), &e, &received.to_string());
             return leave(store, clock, mail, taken, Outcome::NeedsReview, reason, right.as_str());
         }
+        // A message never changes what an open request asks (its code then approves other
+        // details): the officer decides.
         Ok(o) if o.amended => {
             store.run("ROLLBACK TO intake_open", &[])?;
             store.run("RELEASE intake_open", &[])?;
@@ -347,8 +347,7 @@ fn reply(
     }
     // Holding the code is the proof; who replied is recorded, not trusted (design.md §12).
     let rule = crate::store::personal::DataMap::load(tx)?.email_rule();
-    let from = mail.from.as_deref().map(|f| rule.compared(&crate::subject::domain_folded(f)).into_owned());
-    let from = from.unwrap_or_default();
+    let from = mail.from.as_deref().map(|f| rule.of_written(f)).unwrap_or_default();
     let from_mac = crate::verify::address_mac(keys, &from);
     let sent_to = crate::verify::sent_to(tx, &req)?;
     let same_address = sent_to.as_deref() == Some(from_mac.as_slice());

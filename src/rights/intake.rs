@@ -213,7 +213,7 @@ pub fn send_code(
     };
     // The address as the map compares it: a reply is from it when its sender is (`inbox`).
     let rule = crate::store::personal::DataMap::load(tx)?.email_rule();
-    let issued = verify::issue(tx, clock, keys, req, Some(&rule.compared(&subject::domain_folded(&address))))?;
+    let issued = verify::issue(tx, clock, keys, req, Some(&rule.of_written(&address)))?;
     let body = mail::challenge_body(
         controller,
         &req.id,

@@ -241,9 +241,7 @@ pub fn apply(
 /// A value as an identifier of its kind is compared (docs/register-file.md).
 fn normalised(id: &IdentifierColumn, value: &str) -> String {
     match id.kind {
-        IdentifierKind::Email => {
-            id.local_part.unwrap_or_default().compared(&subject::domain_folded(value)).into_owned()
-        }
+        IdentifierKind::Email => id.local_part.unwrap_or_default().of_written(value),
         IdentifierKind::Phone => subject::normalize_phone(value).unwrap_or_else(|_| value.to_owned()),
         IdentifierKind::CustomerNumber => value.to_uppercase(),
         IdentifierKind::Cookie => value.to_owned(),

@@ -27,6 +27,12 @@ impl LocalPart {
         }
     }
 
+    /// The form of an address as written (not validated): its domain folded, then [`Self::compared`];
+    /// what the SQL function [`Self::sql_function`] gives.
+    pub fn of_written(self, written: &str) -> String {
+        self.compared(&crate::subject::domain_folded(written)).into_owned()
+    }
+
     /// The SQL function (SQLite) that gives this form of an address as written.
     pub fn sql_function(self) -> &'static str {
         match self {

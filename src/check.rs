@@ -160,7 +160,7 @@ impl Checker {
             .filter_map(|h| hex::decode(h).ok())
             .collect();
         let map = DataMap::load(conn)?;
-        let sql = Lookups::new(&map, &purpose.code, conn.dialect());
+        let sql = Lookups::new(&map, &purpose.code, conn.map_dialect());
         Ok(Checker {
             sql,
             email_rule: map.email_rule(),

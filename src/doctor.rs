@@ -214,7 +214,7 @@ fn count(conn: &dyn Db, sql: &str) -> anyhow::Result<i64> {
 /// Identifier columns hold the form lookups compare: a folded email, an E.164 phone number, a
 /// customer number in capitals.
 fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()> {
-    let sql = Sql(conn.dialect());
+    let sql = Sql(conn.map_dialect());
     for id in &t.identifier {
         let c = &id.column;
         let (bad, form) = match (id.kind, &id.written_in) {
@@ -283,7 +283,7 @@ fn times(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()>
     }
     columns.sort();
     columns.dedup_by(|a, b| a.0 == b.0);
-    let sql = Sql(conn.dialect());
+    let sql = Sql(conn.map_dialect());
     for (c, date_ok) in columns {
         let good = sql.utc_time(&sql.text(conn, t, c)?, date_ok);
         let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))?;

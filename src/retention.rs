@@ -99,7 +99,9 @@ impl Runner<'_> {
             format!("({cond}) AND {}", not_held(&self.map, table))
         };
         let from = self.map.sql_name(table);
-        let pg = self.conn.dialect() == Dialect::Postgres;
+        // The map's tables' dialect is SQLite's for the company's files beside a PostgreSQL store.
+        let dialect = if personal { self.conn.map_dialect() } else { self.conn.dialect() };
+        let pg = dialect == Dialect::Postgres;
         // On PostgreSQL the rows held back for waiting requests are found once per rule (and again
         // when the waiting requests change), not by each batch: see `pages.rs`.
         let mut held_back = None;
@@ -292,8 +294,19 @@ pub fn run_with_progress(
     let run_started = std::time::Instant::now();
     let now = clock.now();
     let db: &dyn Db = conn;
-    let place = if db.dialect() == Dialect::Postgres { "tid" } else { "INTEGER PRIMARY KEY" };
-    db.run(&format!("CREATE TEMP TABLE IF NOT EXISTS retention_ids (id {place})"), &[])?;
+    // Where dsr's records are and where the map's tables are: both on PostgreSQL, or SQLite,
+    // or one each (company files beside a PostgreSQL store, where `temp.` goes to the files).
+    let mut dialects = vec![db.dialect(), db.map_dialect()];
+    dialects.dedup();
+    for dialect in dialects {
+        db.run(
+            match dialect {
+                Dialect::Postgres => "CREATE TEMP TABLE IF NOT EXISTS retention_ids (id tid)",
+                Dialect::Sqlite => "CREATE TEMP TABLE IF NOT EXISTS temp.retention_ids (id INTEGER PRIMARY KEY)",
+            },
+            &[],
+        )?;
+    }
     if db.dialect() == Dialect::Postgres {
         // The rules' `x NOT IN (SELECT ...)` over a million people: PostgreSQL hashes the
         // subquery only when the hash fits in work_mem (4 MB by default); otherwise it scans the

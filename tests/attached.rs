@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::{answer_rows, assert_one_line_error, stderr, Env};
 
-const SANNE: &str = "sanne.dejong@example.nl";
+pub(crate) const SANNE: &str = "sanne.dejong@example.nl";
 
 /// The webshop's database (`shop.sqlite`, its people and tables, loaded from the fixture) and a
 /// new dsr store beside it made from the webshop's company file with every table placed in it.
@@ -23,7 +23,7 @@ fn shop() -> Env {
 
 /// The webshop's company file with every table (but `except`, kept in dsr's store with its
 /// declared columns) placed in the shop's database `shop.sqlite`.
-fn placed_in_shop(except: Option<&str>) -> String {
+pub(crate) fn placed_in_shop(except: Option<&str>) -> String {
     let text = std::fs::read_to_string(crate::support::fixture_dir("webshop").join("company.toml")).unwrap();
     let mut file: toml::Table = text.parse().unwrap();
     let mut db = toml::Table::new();
@@ -40,13 +40,13 @@ fn placed_in_shop(except: Option<&str>) -> String {
     toml::to_string(&file).unwrap()
 }
 
-fn shop_count(env: &Env, sql: &str) -> i64 {
+pub(crate) fn shop_count(env: &Env, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Whether a file (absent: no) holds the bytes.
-fn holds(path: &Path, needle: &str) -> bool {
+pub(crate) fn holds(path: &Path, needle: &str) -> bool {
     std::fs::read(path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }
 

@@ -13,13 +13,15 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
     pub now: Option<String>,
+    /// The schema of a PostgreSQL store (`db` then its URL), given as `DSR_PG_SCHEMA`.
+    pub pg_schema: Option<String>,
 }
 
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("dsr.sqlite");
-        Env { dir, db, now: None }
+        Env { dir, db, now: None, pg_schema: None }
     }
 
     /// A store built from an embedded fixture, whose later commands run at `now` (`DSR_NOW`).
@@ -52,6 +54,9 @@ impl Env {
         cmd.current_dir(self.dir.path()).arg("--db").arg(&self.db);
         if let Some(now) = &self.now {
             cmd.env("DSR_NOW", now);
+        }
+        if let Some(schema) = &self.pg_schema {
+            cmd.env("DSR_PG_SCHEMA", schema);
         }
         cmd
     }

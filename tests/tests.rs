@@ -10,6 +10,7 @@ mod attached;
 mod audit;
 mod batch;
 mod batch_groups;
+mod beside;
 mod check;
 mod cli;
 mod data_map;

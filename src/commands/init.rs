@@ -24,9 +24,15 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
     }
     // With problems in the register, those of the map's tables and columns are listed too, as
     // `register check` lists them (against a new store's tables).
+    // The company's files are found from the store's place (a PostgreSQL store's is the directory
+    // dsr runs in).
+    let place = match db.to_str().filter(|d| store::postgres::is_url(d)) {
+        Some(_) => store::db::Pg::place_of(&store::postgres::schema_from_env())?,
+        None => db.to_owned(),
+    };
     let columns = |_: &CompanyFile, text: &str| -> anyhow::Result<Vec<crate::map::Problem>> {
         let mut store = store::Store::in_memory()?;
-        Ok(crate::map::check_all(text, &mut store.conn, db)?.1)
+        Ok(crate::map::check_all(text, &mut store.conn, &place)?.1)
     };
     let company = args.register.as_deref().map(|p| read_company_file(p, columns)).transpose()?;
     let fill = |s: &mut store::Store| match (fixture, &company) {
@@ -48,6 +54,7 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
             }
             if let Some((path, text, file)) = &company {
                 let mut problems = on_postgres(&file.database);
+                problems.extend(crate::map::check_postgres::beside(file));
                 problems.extend(crate::map::check_postgres::check(file));
                 if !problems.is_empty() {
                     crate::map::locate(text, &mut problems);
@@ -162,27 +169,21 @@ fn load_company_file(
 }
 
 /// One stderr line per problem, then the error (exit 2): nothing was created.
-/// What a company file's `[[database]]` entries cannot be on a new PostgreSQL store: a SQLite
-/// file (not attached to a PostgreSQL store, docs/postgresql.md), or a schema of the server
-/// (`dsr init` builds the store in an in-memory SQLite database first; `dsr register apply` adds it).
+/// What a company file's `[[database]]` entries cannot be on a new PostgreSQL store: a schema
+/// of the server (`dsr init` builds the store in an in-memory SQLite database first; `dsr
+/// register apply` adds it). The company's SQLite files are attached as on a SQLite store.
 fn on_postgres(databases: &[crate::map::Database]) -> Vec<crate::map::Problem> {
     databases
         .iter()
         .enumerate()
+        .filter(|(_, d)| d.path == crate::map::POSTGRES_SCHEMA)
         .map(|(i, d)| crate::map::Problem {
             line: None,
             key: format!("database[{i}].path"),
-            what: if d.path == crate::map::POSTGRES_SCHEMA {
-                format!(
-                    "company database {:?}: `dsr init` makes a PostgreSQL store without its company schemas; init it from the file without this [[database]] and the tables placed in it, then add them with `dsr register apply FILE`",
-                    d.name
-                )
-            } else {
-                format!(
-                    "company database {:?} is a SQLite file, which a PostgreSQL store cannot attach (docs/postgresql.md); put its tables in a schema of the same PostgreSQL database (path = \"postgres:\"), or keep a SQLite store beside the file",
-                    d.name
-                )
-            },
+            what: format!(
+                "company database {:?}: `dsr init` makes a PostgreSQL store without its company schemas; init it from the file without this [[database]] and the tables placed in it, then add them with `dsr register apply FILE`",
+                d.name
+            ),
         })
         .collect()
 }

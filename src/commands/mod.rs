@@ -141,10 +141,20 @@ fn after_flush(result: anyhow::Result<Code>, flushed: anyhow::Result<crate::queu
 /// `dsr`), opened as a store (refused when it is newer than this binary or not a store), in
 /// one read-only snapshot.
 fn on_postgres(url: &str, run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow::Result<Code>) -> anyhow::Result<Code> {
-    let pg = open_postgres(url)?;
+    on_postgres_with(url, true, run)
+}
+
+/// [`on_postgres`], with the company's SQLite files attached or not (`attach`: the register
+/// commands show and export the map itself, as on SQLite).
+fn on_postgres_with(
+    url: &str,
+    attach: bool,
+    run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow::Result<Code>,
+) -> anyhow::Result<Code> {
+    let pg = crate::store::postgres::beside::Beside::open(open_postgres(url)?, attach)?;
     // What these commands read (every entry, then the head) is one snapshot, whoever writes.
     let snapshot = pg.snapshot()?;
-    let code = run(&snapshot)?;
+    let code = run(&*snapshot)?;
     snapshot.commit()?;
     Ok(code)
 }
@@ -172,11 +182,21 @@ fn on_postgres_session(
     out: Output,
     run: impl FnOnce(&mut Session) -> anyhow::Result<Code>,
 ) -> anyhow::Result<Code> {
+    on_postgres_opened(url, out, |pg| crate::store::postgres::beside::Beside::open(pg, true), run)
+}
+
+/// [`on_postgres_session`] on the store as `open` makes it of the server's connection.
+fn on_postgres_opened(
+    url: &str,
+    out: Output,
+    open: impl FnOnce(crate::store::db::Pg) -> anyhow::Result<Box<dyn crate::store::db::Conn>>,
+    run: impl FnOnce(&mut Session) -> anyhow::Result<Code>,
+) -> anyhow::Result<Code> {
     let clock = Clock::from_env()?;
-    let pg = open_postgres(url)?;
+    let pg = open(open_postgres(url)?)?;
     let mut opened = None;
-    let result = run(&mut Session { conn: &pg, clock: &clock, out: &out, opened: &mut opened });
-    after_flush(result, flush(&pg, &clock, &opened))
+    let result = run(&mut Session { conn: &*pg, clock: &clock, out: &out, opened: &mut opened });
+    after_flush(result, flush(&*pg, &clock, &opened))
 }
 
 /// Connections of their own to a SQLite store, for a command's workers.
@@ -186,7 +206,7 @@ fn reopen(path: std::path::PathBuf) -> impl Fn() -> anyhow::Result<Box<dyn crate
 
 /// Connections of their own to a PostgreSQL store, for a command's workers.
 fn reconnect(url: &str) -> impl Fn() -> anyhow::Result<Box<dyn crate::store::db::Conn>> + Sync + '_ {
-    move || Ok(Box::new(open_postgres(url)?))
+    move || crate::store::postgres::beside::Beside::open(open_postgres(url)?, true)
 }
 
 /// Run a command on the store, then deliver what it (or an earlier run that died) queued.
@@ -223,20 +243,21 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
                 return on_postgres_session(url, out, |s| audit::anchor(s, file.as_deref(), *force, mail.as_deref()))
             }
             Command::Lookup(args) => return on_postgres(url, |pg| lookup::on(pg, &out, args)),
-            Command::Register(RegisterArgs { command: None }) => return on_postgres(url, |pg| register::show(pg, &out)),
+            Command::Register(RegisterArgs { command: None }) => {
+                return on_postgres_with(url, false, |pg| register::show(pg, &out))
+            }
             Command::Doctor => return on_postgres(url, |pg| doctor::on(pg, &out)),
             Command::Tasks(args) => return on_postgres_session(url, out, |s| tasks::tasks(s, args)),
             Command::Report(args) => {
                 return on_postgres(url, |pg| report::run(pg, &out, args, |p, d| crate::report::build(pg, p, d)))
             }
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Export { out: file, force }) }) => {
-                return on_postgres(url, |pg| register::export(pg, &out, file.as_deref(), *force))
+                return on_postgres_with(url, false, |pg| register::export(pg, &out, file.as_deref(), *force))
             }
             // A company database of a PostgreSQL store is a schema of the same database.
+            // The company's SQLite files the file names are attached beside the store.
             Command::Register(RegisterArgs { command: Some(RegisterCommand::Apply(a)) }) => {
-                return on_postgres_session(url, out, |s| {
-                    register::apply(s, crate::store::postgres::company_schemas, a)
-                });
+                return register::apply_on_postgres(url, out, a)
             }
             // A company file is checked on its own (in a store in memory); its company databases'
             // paths are read from the directory dsr runs in, where a PostgreSQL store's files are.

@@ -80,6 +80,27 @@ pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: 
 /// `dsr register apply FILE`: the difference on stdout, then (on a terminal) a question; `--yes`
 /// off a terminal; `--dry-run` shows only. The file is read and checked as `init --register` does,
 /// its company databases made usable by `attach` first. On either backend.
+/// `dsr register apply FILE` on a PostgreSQL store: the company's SQLite files the file names
+/// are attached beside the store ([`crate::store::postgres::beside::Beside::open_for`]); one that
+/// is missing or not SQLite is refused as a problem of the file (exit 2).
+pub(super) fn apply_on_postgres(url: &str, out: Output, a: &RegisterApplyArgs) -> anyhow::Result<Code> {
+    let databases = std::fs::read_to_string(&a.file)
+        .ok()
+        .and_then(|text| crate::map::CompanyFile::parse_all(&text).0)
+        .map(|f| f.database)
+        .unwrap_or_default();
+    let open = |pg| crate::store::postgres::beside::Beside::open_for(pg, &databases);
+    super::on_postgres_opened(url, out, open, |s| apply(s, crate::store::postgres::company_schemas, a)).map_err(|e| {
+        match e.downcast_ref::<Error>() {
+            Some(Error::DatabaseMissing { .. } | Error::DatabaseMismatch { .. }) => {
+                let what = format!("{e:#}");
+                super::init::refused(&a.file, &[crate::map::Problem { line: None, key: "database".into(), what }])
+            }
+            _ => e,
+        }
+    })
+}
+
 pub fn apply(
     ctx: &mut Session,
     attach: impl FnOnce(&dyn Db, &[crate::map::Database]) -> anyhow::Result<()>,

@@ -34,6 +34,9 @@ pub(super) struct Plan {
 pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path) -> anyhow::Result<Plan> {
     let bad = |why: String| Error::invalid("import file", format!("{}: {why}", file.display()));
     let schema = table.database.as_deref().unwrap_or("main");
+    if let Some(files) = conn.file_side(schema) {
+        return plan(files, table, header, file);
+    }
     // Each column's declared type; on PostgreSQL, as the SQLite type it was translated from
     // (`store::postgres::translate`): bytea held BLOB, jsonb a value of any type.
     let sql = match conn.dialect() {

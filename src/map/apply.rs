@@ -99,9 +99,10 @@ pub fn apply(
 /// Empty the register tables and load `file` into them, inside `tx`.
 fn replace(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Result<Outcome, Vec<Problem>>> {
     if tx.dialect() == Dialect::Postgres {
-        let reserved = super::check_postgres::check(file);
-        if !reserved.is_empty() {
-            return Ok(Err(reserved));
+        let mut problems = super::check_postgres::beside(file);
+        problems.extend(super::check_postgres::check(file));
+        if !problems.is_empty() {
+            return Ok(Err(problems));
         }
     }
     // Rows outside the register name its codes; they must hold again by the commit, not at each

@@ -145,6 +145,34 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     out
 }
 
+/// A map naming the company's SQLite files on a PostgreSQL store places every table in one of
+/// them: the files are attached to a connection of dsr's own beside the server's
+/// (`store::postgres::beside`), and no statement joins a table of one side with the other's, so
+/// a person's rows, their parents and the people must all be in the files. Each table left on
+/// the server, as a problem naming it.
+pub fn beside(f: &CompanyFile) -> Vec<Problem> {
+    let files: Vec<&str> =
+        f.database.iter().filter(|d| d.path != super::POSTGRES_SCHEMA).map(|d| d.name.as_str()).collect();
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let in_files = |t: &super::table::Table| t.database.as_deref().is_some_and(|d| files.contains(&d));
+    f.table
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !in_files(t))
+        .map(|(i, t)| Problem {
+            line: None,
+            key: format!("table[{i}].database"),
+            what: format!(
+                "table {:?} would be on the PostgreSQL server while the map places tables in the company's SQLite files ({}); a statement cannot join the two, so place every table of the map in those files, or none (docs/postgresql.md)",
+                t.name,
+                files.join(", ")
+            ),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

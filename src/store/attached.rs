@@ -231,7 +231,12 @@ pub fn check(
 /// its file and truncate it, as for the store (a database in rollback-journal mode has no log;
 /// its journal is truncated after each transaction). Returns the first one a reader kept busy.
 pub fn truncate_logs(conn: &Connection, store: &Path) -> anyhow::Result<Option<PathBuf>> {
-    for d in listed(conn)? {
+    truncate_logs_of(conn, store, &listed(conn)?)
+}
+
+/// [`truncate_logs`] of the databases given, attached to `conn`.
+pub fn truncate_logs_of(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow::Result<Option<PathBuf>> {
+    for d in databases {
         let mode: String = conn.query_row(&format!("PRAGMA \"{}\".journal_mode", d.name), [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             continue;

@@ -14,6 +14,9 @@ pub use rusqlite::types::Value;
 // PostgreSQL behind the same trait: the connection, its transactions, and the values' conversions.
 mod pg;
 mod read_only;
+// Parameters from Rust values.
+mod param;
+pub use param::{opt_text, text, value};
 
 pub(crate) use pg::Param;
 pub use pg::{Pg, PgTx};
@@ -29,6 +32,17 @@ pub enum Dialect {
 /// A connection or transaction of either backend.
 pub trait Db {
     fn dialect(&self) -> Dialect;
+    /// The dialect the map's tables are read in: the store's, but SQLite's for company files
+    /// beside a PostgreSQL store (`postgres::beside`).
+    fn map_dialect(&self) -> Dialect {
+        self.dialect()
+    }
+    /// The connection a company database named `database` is read through when it is not this
+    /// one's (a SQLite file beside a PostgreSQL store), for statements that name it only in a
+    /// parameter (a pragma's schema).
+    fn file_side(&self, _database: &str) -> Option<&dyn Db> {
+        None
+    }
     /// Run a statement; how many rows it changed.
     fn run(&self, sql: &str, params: &[Value]) -> anyhow::Result<usize>;
     /// Each row a query returns, in order. The rows are read before `f` sees them on
@@ -332,41 +346,6 @@ impl Tx for PgTx<'_> {
     fn commit(self: Box<Self>) -> anyhow::Result<()> {
         PgTx::commit(*self)
     }
-}
-
-/// A parameter from anything rusqlite binds, converted as rusqlite converts it (a date as
-/// `YYYY-MM-DD`, a bool as 0 or 1), so both backends store what SQLite stored before.
-pub fn value(v: &dyn rusqlite::ToSql) -> anyhow::Result<Value> {
-    use rusqlite::types::ToSqlOutput;
-    Ok(match v.to_sql()? {
-        ToSqlOutput::Borrowed(r) => match r {
-            rusqlite::types::ValueRef::Null => Value::Null,
-            rusqlite::types::ValueRef::Integer(i) => Value::Integer(i),
-            rusqlite::types::ValueRef::Real(f) => Value::Real(f),
-            rusqlite::types::ValueRef::Text(t) => Value::Text(String::from_utf8(t.to_vec())?),
-            rusqlite::types::ValueRef::Blob(b) => Value::Blob(b.to_vec()),
-        },
-        ToSqlOutput::Owned(v) => v,
-        other => anyhow::bail!("a parameter dsr does not bind: {other:?}"),
-    })
-}
-
-/// Parameters for [`Db::run`] and [`Db::each`] from Rust values: `vals![id, name, when]?`.
-#[macro_export]
-macro_rules! vals {
-    ($($v:expr),* $(,)?) => {
-        (|| -> anyhow::Result<Vec<$crate::store::db::Value>> { Ok(vec![$($crate::store::db::value(&$v)?),*]) })()
-    };
-}
-
-/// A parameter from a Rust value.
-pub fn text(s: impl Into<String>) -> Value {
-    Value::Text(s.into())
-}
-
-/// An optional text parameter: NULL when absent.
-pub fn opt_text(s: Option<&str>) -> Value {
-    s.map_or(Value::Null, |s| Value::Text(s.to_owned()))
 }
 
 fn sqlite_each(

@@ -143,6 +143,20 @@ pub fn truncate_wal(conn: &Connection, path: &Path) -> anyhow::Result<()> {
     Err(Error::WalBusy(busy_file).into())
 }
 
+/// [`truncate_wal`] for the company's files alone, attached to a connection of their own beside a
+/// PostgreSQL store (`postgres::beside`).
+pub fn truncate_logs_of(conn: &Connection, place: &Path, databases: &[crate::map::Database]) -> anyhow::Result<()> {
+    let mut busy = None;
+    for attempt in 0..3u32 {
+        busy = attached::truncate_logs_of(conn, place, databases)?;
+        if busy.is_none() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100 << attempt));
+    }
+    Err(Error::WalBusy(busy.unwrap_or_default()).into())
+}
+
 /// Build a new store in memory (its key made, `fill` run), to be copied elsewhere (`dsr init` of
 /// a PostgreSQL store): nothing of it, its key least of all, is ever written to a file.
 pub fn build_in_memory(fill: impl FnOnce(&mut Store) -> anyhow::Result<()>) -> anyhow::Result<Store> {

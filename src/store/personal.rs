@@ -87,7 +87,7 @@ impl DataMap {
     /// rowid, and is read in the order of its key.
     pub fn row_order(&self, db: &dyn Db, name: &str) -> String {
         match self.table(name) {
-            Some(t) if t.database.is_some() && db.dialect() == crate::store::db::Dialect::Postgres => t.key.clone(),
+            Some(t) if t.database.is_some() && db.map_dialect() == crate::store::db::Dialect::Postgres => t.key.clone(),
             _ => "rowid".into(),
         }
     }

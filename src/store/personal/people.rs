@@ -32,15 +32,13 @@ impl DataMap {
     /// gone; dsr's records that refer to it go or lose the reference as the foreign keys say.
     pub fn drop_anchor(&self, conn: &dyn Db, person: i64) -> anyhow::Result<usize> {
         let Some(root) = self.root().filter(|r| r.sql_name() != "person") else { return Ok(0) };
+        // Two statements: the people may be in a company's file beside a PostgreSQL store.
+        let there = format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)", root.sql_name(), root.key);
+        if conn.one(&there, &[person.into()], |r| r.get::<bool>(0))? {
+            return Ok(0);
+        }
         let person_table = if conn.dialect() == Dialect::Sqlite { "main.person" } else { "person" };
-        conn.run(
-            &format!(
-                "DELETE FROM {person_table} WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM {} WHERE {} = ?1)",
-                root.sql_name(),
-                root.key
-            ),
-            &[person.into()],
-        )
+        conn.run(&format!("DELETE FROM {person_table} WHERE id = ?1"), &[person.into()])
     }
 
     /// The tables holding identifiers of a kind, with the column.
@@ -59,7 +57,7 @@ impl DataMap {
     /// that compares it exactly): each table read through, for the officer's lookup of an
     /// address that named no one. On PostgreSQL the case of ASCII letters only.
     pub fn people_with_address_in_any_case(&self, db: &dyn Db, address: &str) -> anyhow::Result<Vec<i64>> {
-        let fold = |x: &str| match db.dialect() {
+        let fold = |x: &str| match db.map_dialect() {
             Dialect::Sqlite => format!("dsr_fold({x})"),
             Dialect::Postgres => format!("lower(CAST({x} AS text) COLLATE \"C\")"),
         };

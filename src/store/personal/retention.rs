@@ -9,6 +9,9 @@ use crate::store::db::text;
 use super::{condition, DataMap};
 use crate::map::table::{Condition, EraseKind, Table};
 
+/// The columns of table ?1 in database ?3 that refer to table ?2 (in database ?4), from SQLite's pragma.
+const SQLITE_REFERENCES: &str = r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2 AND ?4 = ?4"#;
+
 impl DataMap {
     /// The rows whose moment (`retention.counts_from`) is before ?1, of those `retention.only` names.
     pub fn counted_before(&self, name: &str) -> Option<String> {
@@ -125,9 +128,7 @@ impl DataMap {
         // The foreign keys of a table that point at `name`: SQLite's pragma, PostgreSQL's catalog
         // (in the order of the constraints' columns).
         let sql = match conn.dialect() {
-            crate::store::db::Dialect::Sqlite => {
-                r#"SELECT "from" FROM pragma_foreign_key_list(?1, ?3) WHERE "table" = ?2 AND ?4 = ?4"#
-            }
+            crate::store::db::Dialect::Sqlite => SQLITE_REFERENCES,
             crate::store::db::Dialect::Postgres => {
                 "SELECT a.attname::text FROM pg_constraint c
                    JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
@@ -142,6 +143,11 @@ impl DataMap {
         for t in &self.tables {
             let schema = t.database.as_deref().unwrap_or("main");
             let params = [text(&t.name), text(name), text(schema), text(target)];
+            // A company's SQLite file beside a PostgreSQL store is asked with SQLite's pragma.
+            let (conn, sql) = match conn.file_side(schema) {
+                Some(files) => (files, SQLITE_REFERENCES),
+                None => (conn, sql),
+            };
             for column in conn.all(sql, &params, |r| r.get::<String>(0))? {
                 let link = t.link.as_ref().is_some_and(|l| l.column == column && l.parent == name);
                 let kept = keeps.is_some_and(|k| k.table == t.name && k.column == column);

@@ -184,6 +184,9 @@ pub fn columns_of(conn: &dyn Db, table: &str) -> anyhow::Result<Option<Vec<Strin
 /// when it has no such table. On PostgreSQL `main` is the store's schema and a company database
 /// is a schema of the same database; the `rowid` column the translation adds is not the table's own.
 pub fn columns_in(conn: &dyn Db, schema: &str, table: &str) -> anyhow::Result<Option<Vec<String>>> {
+    if let Some(files) = conn.file_side(schema) {
+        return columns_in(files, schema, table);
+    }
     let columns: Vec<String> = match conn.dialect() {
         Dialect::Sqlite => {
             let attached: bool =
@@ -217,6 +220,9 @@ pub fn columns_of_table(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<V
 /// The columns of one table of the map, where it lives, that may not be NULL.
 pub fn required_columns(conn: &dyn Db, table: &Table) -> anyhow::Result<Vec<String>> {
     let schema = table.database.as_deref().unwrap_or("main");
+    if let Some(files) = conn.file_side(schema) {
+        return required_columns(files, table);
+    }
     match conn.dialect() {
         Dialect::Sqlite => conn.all(
             "SELECT name FROM pragma_table_info(?1, ?2) WHERE \"notnull\" = 1",
@@ -238,6 +244,9 @@ pub fn required_columns(conn: &dyn Db, table: &Table) -> anyhow::Result<Vec<Stri
 /// key). Only single-column keys: a link is one column.
 pub fn links_declared(conn: &dyn Db, table: &Table) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
     let schema = table.database.as_deref().unwrap_or("main");
+    if let Some(files) = conn.file_side(schema) {
+        return links_declared(files, table);
+    }
     match conn.dialect() {
         Dialect::Sqlite => conn.all(
             "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1, ?2) f

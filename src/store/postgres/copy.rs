@@ -36,16 +36,12 @@ pub struct Copied {
 /// Copy `from` into a new store at `target`; `progress` is told the rows copied and the total.
 pub fn copy(from: &Store, target: &Target, progress: impl FnMut(u64, u64)) -> anyhow::Result<Copied> {
     let conn = &from.conn;
-    if !crate::store::attached::listed(conn)?.is_empty() {
-        return Err(Error::invalid(
-            "--from",
-            "the store's data map names company databases ([[database]]); dsr migrate copies a store whose tables are all in it",
-        )
-        .into());
-    }
-    // A map naming a table or column PostgreSQL reserves would be copied, and then misread.
+    // A map naming a table or column PostgreSQL reserves would be copied, and then misread; one
+    // with tables both in the company's SQLite files and in the store could not be worked on.
     if let Some(file) = crate::map::export::export(conn)? {
-        if let Some(p) = crate::map::check_postgres::check(&file).first() {
+        let mut problems = crate::map::check_postgres::beside(&file);
+        problems.extend(crate::map::check_postgres::check(&file));
+        if let Some(p) = problems.first() {
             return Err(Error::invalid("--from", format!("the store's data map, {}: {}", p.key, p.what)).into());
         }
     }

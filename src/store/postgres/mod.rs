@@ -15,6 +15,7 @@ use postgres::{Client, Config, NoTls};
 
 use crate::error::Error;
 
+pub mod beside;
 pub mod copy;
 pub mod forensic;
 pub mod migrate;
@@ -311,17 +312,12 @@ fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
     None
 }
 
-/// The company databases of a map on a PostgreSQL store: each a schema of the store's own
-/// database, named as the map's tables name it (`database = "shop"`: the schema `shop`), with
-/// `path = "postgres:"`. A SQLite file cannot be attached there.
+/// The company databases of a map on a PostgreSQL store that are schemas of the store's own
+/// database, named as the map's tables name them (`database = "shop"`: the schema `shop`), with
+/// `path = "postgres:"`. The company's SQLite files are attached beside the store when it is
+/// opened for the file ([`beside::Beside::open_for`]).
 pub fn company_schemas(conn: &dyn crate::store::db::Db, databases: &[crate::map::Database]) -> anyhow::Result<()> {
-    for d in databases {
-        if d.path != crate::map::POSTGRES_SCHEMA {
-            anyhow::bail!(
-                "company database {:?}: on a PostgreSQL store a company database is a schema of the same database: write path = \"postgres:\" (a SQLite file cannot be attached there)",
-                d.name
-            );
-        }
+    for d in databases.iter().filter(|d| d.path == crate::map::POSTGRES_SCHEMA) {
         let there: bool = conn.one(
             "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = ?1)",
             &[crate::store::db::text(&d.name)],

@@ -157,10 +157,11 @@ fn gone_people(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::
 /// A company database this account cannot write: SQLite attaches it read-only without a word,
 /// and every erasure, rectification and retention rule on its tables then fails.
 fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
-    if conn.dialect() != Dialect::Sqlite {
+    // (the company's SQLite files, of a SQLite store or beside a PostgreSQL one)
+    if conn.map_dialect() != Dialect::Sqlite {
         return Ok(());
     }
-    for d in crate::store::attached::listed(conn)? {
+    for d in crate::store::attached::listed(conn)?.into_iter().filter(|d| d.path != crate::map::POSTGRES_SCHEMA) {
         let path = crate::store::attached::resolve(&conn.place(), &d.path);
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         // Asked of the kernel for this account (its effective ids), without writing anything:

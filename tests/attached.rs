@@ -12,7 +12,7 @@ pub(crate) const SANNE: &str = "sanne.dejong@example.nl";
 
 /// The webshop's database (`shop.sqlite`, its people and tables, loaded from the fixture) and a
 /// new dsr store beside it made from the webshop's company file with every table placed in it.
-fn shop() -> Env {
+pub(crate) fn shop() -> Env {
     let env = Env::with_fixture("webshop");
     std::fs::rename(&env.db, env.path("shop.sqlite")).unwrap();
     std::fs::write(env.path("company.toml"), placed_in_shop(None)).unwrap();

@@ -282,3 +282,37 @@ fn register_export_and_apply_beside_a_postgresql_store_work_without_the_file_and
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("would be on the PostgreSQL server"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_sqlite_store_with_its_companys_file_is_migrated_to_postgresql_and_works_on_the_file_there() {
+    let Some(url) = support::postgres() else { return };
+    let sqlite = crate::attached::shop();
+    let id = sqlite.verified("access", &["--email", SANNE]);
+    let s = Schema::new(&url, "migrated");
+    // Run from another directory: the file's relative path would name nothing there.
+    let mut elsewhere = Env::new();
+    elsewhere.db = url.clone().into();
+    elsewhere.pg_schema = Some(s.name.clone());
+    let out = elsewhere.run(&["migrate", "--from", sqlite.db.to_str().unwrap(), "--to", &url, "--schema", &s.name]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let file = std::fs::canonicalize(sqlite.path("shop.sqlite")).unwrap();
+    assert!(stderr(&out).contains(&format!("named by its absolute path {}", file.display())), "{}", stderr(&out));
+    let export = support::stdout(&elsewhere.run(&["register", "export"]));
+    assert!(export.contains(&format!("path = \"{}\"", file.display())), "{export}");
+    let (answer, code): (Value, i32) = elsewhere.json(&["access", &id]);
+    assert_eq!(code, 0, "{answer}");
+    assert_eq!(support::answer_rows(&answer, "shop_order").len(), 2, "{answer}");
+    elsewhere.dsr().args(["audit", "verify"]).assert().success();
+    // A store whose map keeps a table in the store itself is not copied: it could not be worked on.
+    let mut mixed = Env::with_fixture("webshop");
+    std::fs::rename(&mixed.db, mixed.path("shop.sqlite")).unwrap();
+    std::fs::write(mixed.path("company.toml"), placed_in_shop(Some("support_mail"))).unwrap();
+    let out = mixed.run(&["init", "--register", "company.toml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = Schema::new(&url, "mixed_migrate");
+    let from = mixed.db.to_str().unwrap().to_owned();
+    mixed.db = url.clone().into();
+    let out = mixed.run(&["migrate", "--from", &from, "--to", &url, "--schema", &t.name]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("table \"support_mail\" would be on the PostgreSQL server"), "{}", stderr(&out));
+}

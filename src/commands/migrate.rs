@@ -54,6 +54,11 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
             },
             copied.audit.entries,
         ))?;
+        for (name, path) in &copied.repointed {
+            out.status(&format!(
+                "The company database {name} is named by its absolute path {path} in the copy: its relative path is read from the directory dsr runs in on a PostgreSQL store."
+            ))?;
+        }
     }
     Ok(Code::Ok)
 }

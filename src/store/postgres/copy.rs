@@ -31,6 +31,10 @@ pub struct Copied {
     pub tables_added: Vec<String>,
     /// The audit trail verified on the copy.
     pub audit: Verification,
+    /// The company's SQLite files whose relative path names another file from the directory
+    /// dsr runs in (where a PostgreSQL store's files are) than from the SQLite store's: the copy
+    /// names them by the absolute path of the file the store used (database, path).
+    pub repointed: Vec<(String, String)>,
 }
 
 /// Copy `from` into a new store at `target`; `progress` is told the rows copied and the total.
@@ -73,6 +77,7 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
     let map = crate::store::personal::DataMap::load(conn)?;
 
     let schema = target.schema.clone();
+    let repointed = repointed(from, &super::super::db::Pg::place_of(&schema)?)?;
     let pg = Pg::new(target.connect()?, &schema)?;
     let tx = pg.begin()?;
     let (copied, tables_added, done) = pg.with_client(|c| {
@@ -201,6 +206,9 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
             )?;
         }
         migrate::seed(c, &schema)?;
+        for (name, path) in &repointed {
+            c.execute(&format!("UPDATE {schema}.map_database SET path = $1 WHERE name = $2"), &[path, name])?;
+        }
         c.batch_execute("SET CONSTRAINTS ALL IMMEDIATE")?;
         // The planner's statistics of the copy now, not when autovacuum gets to it: until then
         // it takes every table for nearly empty and reads a person's rows by scanning a child
@@ -224,5 +232,35 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
         .into());
     }
     tx.commit()?;
-    Ok(Copied { schema, rows: done, tables: copied, tables_added, audit })
+    Ok(Copied { schema, rows: done, tables: copied, tables_added, audit, repointed })
+}
+
+/// The company's SQLite files of `from` whose relative path would name another file from
+/// `place` (the new store's, see `Pg::place_of`): each with the absolute path of its file.
+fn repointed(from: &Store, place: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    use crate::store::attached::resolve;
+    let absolute = |p: std::path::PathBuf| -> anyhow::Result<std::path::PathBuf> {
+        Ok(std::fs::canonicalize(&p).or_else(|_| std::env::current_dir().map(|d| d.join(&p)))?)
+    };
+    let mut out = Vec::new();
+    for d in crate::store::attached::listed(&from.conn)? {
+        if d.path == crate::map::POSTGRES_SCHEMA || std::path::Path::new(&d.path).is_absolute() {
+            continue;
+        }
+        let used = absolute(resolve(&from.path, &d.path))?;
+        if absolute(resolve(place, &d.path))? != used {
+            let Some(path) = used.to_str() else {
+                return Err(Error::invalid(
+                    "--from",
+                    format!(
+                        "the path of company database {} is not UTF-8; run dsr migrate in the store's directory",
+                        d.name
+                    ),
+                )
+                .into());
+            };
+            out.push((d.name, path.to_owned()));
+        }
+    }
+    Ok(out)
 }

@@ -84,12 +84,11 @@ pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: 
 /// are attached beside the store ([`crate::store::postgres::beside::Beside::open_for`]); one that
 /// is missing or not SQLite is refused as a problem of the file (exit 2).
 pub(super) fn apply_on_postgres(url: &str, out: Output, a: &RegisterApplyArgs) -> anyhow::Result<Code> {
-    let databases = std::fs::read_to_string(&a.file)
-        .ok()
-        .and_then(|text| crate::map::CompanyFile::parse_all(&text).0)
-        .map(|f| f.database)
-        .unwrap_or_default();
-    let open = |pg| crate::store::postgres::beside::Beside::open_for(pg, &databases);
+    let file = std::fs::read_to_string(&a.file).ok().and_then(|text| crate::map::CompanyFile::parse_all(&text).0);
+    let databases = file.as_ref().map(|f| f.database.clone()).unwrap_or_default();
+    let tables: Vec<String> =
+        file.iter().flat_map(|f| &f.table).filter(|t| t.database.is_some()).map(|t| t.name.clone()).collect();
+    let open = |pg| crate::store::postgres::beside::Beside::open_for(pg, &databases, &tables);
     super::on_postgres_opened(url, out, open, |s| apply(s, crate::store::postgres::company_schemas, a)).map_err(|e| {
         match e.downcast_ref::<Error>() {
             Some(Error::DatabaseMissing { .. } | Error::DatabaseMismatch { .. }) => {

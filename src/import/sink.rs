@@ -174,14 +174,30 @@ pub(super) struct DbSink<'c> {
     tx: Option<Box<dyn crate::store::db::Tx + 'c>>,
     sql: Sql,
     columns: usize,
+    /// The temporary table of the keys seen.
+    seen: &'static str,
 }
 
 impl<'c> DbSink<'c> {
     pub(super) fn begin(conn: &'c dyn Conn, sql: Sql, columns: usize) -> anyhow::Result<DbSink<'c>> {
         let tx = conn.begin()?;
-        tx.run("CREATE TEMP TABLE IF NOT EXISTS import_seen (k text PRIMARY KEY, line bigint NOT NULL)", &[])?;
-        tx.run("DELETE FROM pg_temp.import_seen", &[])?;
-        Ok(DbSink { conn, tx: Some(tx), sql, columns })
+        // Where the table is: the keys seen join its rows (`remove_missing`). Beside a PostgreSQL
+        // store, a company's SQLite file's statements go to its connection by SQLite's `temp.`.
+        let seen = match conn.map_dialect() {
+            crate::store::db::Dialect::Postgres => {
+                tx.run("CREATE TEMP TABLE IF NOT EXISTS import_seen (k text PRIMARY KEY, line bigint NOT NULL)", &[])?;
+                "pg_temp.import_seen"
+            }
+            crate::store::db::Dialect::Sqlite => {
+                tx.run(
+                    "CREATE TEMP TABLE IF NOT EXISTS temp.import_seen (k TEXT PRIMARY KEY, line INTEGER NOT NULL)",
+                    &[],
+                )?;
+                "temp.import_seen"
+            }
+        };
+        tx.run(&format!("DELETE FROM {seen}"), &[])?;
+        Ok(DbSink { conn, tx: Some(tx), sql, columns, seen })
     }
 
     fn tx(&self) -> &dyn Db {
@@ -215,13 +231,14 @@ impl Sink for DbSink<'_> {
         let tx = self.tx();
         let k = key_text(key);
         let added = tx.run(
-            "INSERT INTO pg_temp.import_seen (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            &format!("INSERT INTO {} (k, line) VALUES (?1, ?2) ON CONFLICT DO NOTHING", self.seen),
             &[k.clone(), Value::Integer(line as i64)],
         )?;
         if added == 1 {
             return Ok(None);
         }
-        Ok(Some(tx.one("SELECT line FROM pg_temp.import_seen WHERE k = ?1", &[k], |r| r.get::<i64>(0))? as u64))
+        let sql = format!("SELECT line FROM {} WHERE k = ?1", self.seen);
+        Ok(Some(tx.one(&sql, &[k], |r| r.get::<i64>(0))? as u64))
     }
 
     fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
@@ -263,7 +280,8 @@ impl Sink for DbSink<'_> {
         let missing: Vec<Value> = self.tx().all(
             &format!(
                 "SELECT t.{row_id} FROM {from} t WHERE t.{key_column} IS NULL
-                 OR NOT EXISTS (SELECT 1 FROM pg_temp.import_seen s WHERE s.k = CAST(t.{key_column} AS TEXT))"
+                 OR NOT EXISTS (SELECT 1 FROM {} s WHERE s.k = CAST(t.{key_column} AS TEXT))",
+                self.seen
             ),
             &[],
             |r| r.get(0),

@@ -129,7 +129,13 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
             ),
         })
     };
+    // (a table in a company's SQLite file beside the server is read and changed by SQLite)
+    let files: Vec<&str> =
+        f.database.iter().filter(|d| d.path != super::POSTGRES_SCHEMA).map(|d| d.name.as_str()).collect();
     for (i, t) in f.table.iter().enumerate() {
+        if t.database.as_deref().is_some_and(|d| files.contains(&d)) {
+            continue;
+        }
         if reserved(&t.name) {
             say(format!("table[{i}].name"), &t.name);
         }

@@ -30,10 +30,19 @@ pub(super) fn journal_name(store: &Path) -> String {
 /// `fdatasync` a flush. PostgreSQL's commits are durable when they return. Returns the logs synced.
 pub(super) fn sync_logs(db: &dyn Db) -> anyhow::Result<Vec<String>> {
     let mut synced = Vec::new();
-    if db.dialect() != crate::store::db::Dialect::Sqlite {
-        return Ok(synced);
-    }
-    let files: Vec<String> = db.all("SELECT file FROM pragma_database_list WHERE file <> ''", &[], |r| r.get(0))?;
+    let files: Vec<String> = match db.dialect() {
+        crate::store::db::Dialect::Sqlite => {
+            db.all("SELECT file FROM pragma_database_list WHERE file <> ''", &[], |r| r.get(0))?
+        }
+        // The company's SQLite files beside a PostgreSQL store (`store::postgres::beside`).
+        crate::store::db::Dialect::Postgres => {
+            let mut files = Vec::new();
+            for d in crate::store::attached::listed(db)?.iter().filter(|d| db.file_side(&d.name).is_some()) {
+                files.push(crate::store::attached::resolve(&db.place(), &d.path).to_string_lossy().into_owned());
+            }
+            files
+        }
+    };
     for file in files {
         let log = format!("{file}-wal");
         match File::open(&log) {

@@ -142,6 +142,11 @@ impl DataMap {
         let target = self.table(name).and_then(|t| t.database.as_deref()).unwrap_or("main");
         for t in &self.tables {
             let schema = t.database.as_deref().unwrap_or("main");
+            // A SQLite file's foreign keys stay in that file: one naming a table of the same
+            // name there (an application's own `request`) does not refer to this one.
+            if schema != target && conn.map_dialect() == crate::store::db::Dialect::Sqlite {
+                continue;
+            }
             let params = [text(&t.name), text(name), text(schema), text(target)];
             // A company's SQLite file beside a PostgreSQL store is asked with SQLite's pragma.
             let (conn, sql) = match conn.file_side(schema) {

@@ -29,6 +29,8 @@ pub struct Beside {
     databases: Vec<Database>,
     /// The names the files are attached under (as the map's tables name them).
     names: Vec<String>,
+    /// The map's tables in the files, lowercase.
+    tables: Vec<String>,
 }
 
 impl Beside {
@@ -45,15 +47,17 @@ impl Beside {
             return Ok(Box::new(pg));
         }
         let files = Beside::attach(&pg.place(), &databases)?;
-        crate::store::attached::check(&files, &pg.place(), &databases, &*crate::store::personal::DataMap::load(&pg)?)?;
+        let map = crate::store::personal::DataMap::load(&pg)?;
+        crate::store::attached::check(&files, &pg.place(), &databases, &map)?;
+        let tables = map.tables.iter().filter(|t| t.database.is_some()).map(|t| t.name.to_ascii_lowercase()).collect();
         let names = databases.iter().map(|d| d.name.clone()).collect();
-        Ok(Box::new(Beside { pg, files, databases, names }))
+        Ok(Box::new(Beside { pg, files, databases, names, tables }))
     }
 
     /// The store with the files of `databases` attached (those that are files), as a company
     /// file names them (`register apply`, before its map is the store's): their tables are
     /// checked against the file's map when it is loaded.
-    pub fn open_for(pg: Pg, databases: &[Database]) -> anyhow::Result<Box<dyn Conn>> {
+    pub fn open_for(pg: Pg, databases: &[Database], tables: &[String]) -> anyhow::Result<Box<dyn Conn>> {
         let databases: Vec<Database> =
             databases.iter().filter(|d| d.path != crate::map::POSTGRES_SCHEMA).cloned().collect();
         if databases.is_empty() {
@@ -61,7 +65,8 @@ impl Beside {
         }
         let files = Beside::attach(&pg.place(), &databases)?;
         let names = databases.iter().map(|d| d.name.clone()).collect();
-        Ok(Box::new(Beside { pg, files, databases, names }))
+        let tables = tables.iter().map(|t| t.to_ascii_lowercase()).collect();
+        Ok(Box::new(Beside { pg, files, databases, names, tables }))
     }
 
     /// dsr's own SQLite connection with the files attached: a relative path is read from the
@@ -74,7 +79,7 @@ impl Beside {
     }
 
     fn route(&self) -> Route<'_> {
-        Route { pg: &self.pg, files: &self.files, names: &self.names }
+        Route { pg: &self.pg, files: &self.files, names: &self.names, tables: &self.tables }
     }
 }
 
@@ -83,11 +88,12 @@ struct BesideTx<'a> {
     pg: PgTx<'a>,
     files: rusqlite::Transaction<'a>,
     names: &'a [String],
+    tables: &'a [String],
 }
 
 impl BesideTx<'_> {
     fn route(&self) -> Route<'_> {
-        Route { pg: &self.pg, files: &self.files, names: self.names }
+        Route { pg: &self.pg, files: &self.files, names: self.names, tables: self.tables }
     }
 }
 
@@ -105,59 +111,81 @@ struct Route<'a> {
     pg: &'a dyn Db,
     files: &'a dyn Db,
     names: &'a [String],
+    /// The map's tables in the files, lowercase.
+    tables: &'a [String],
 }
 
 impl Route<'_> {
-    /// The side `sql` goes to; before a statement over the files that reads one of dsr's records
-    /// ([`MIRRORED`]), that record's rows are copied from the server into a temporary table of
-    /// the same name on the files' connection, in this transaction.
+    /// The side `sql` goes to: the files when it names one of their tables (`shop.orders`: a
+    /// database's name, then a table of the map) or a temporary table made for their statements
+    /// (SQLite's `temp.`; PostgreSQL's is `pg_temp.`), else the server. Before a statement over
+    /// the files that reads one of dsr's records ([`MIRRORED`]), that record's rows are copied
+    /// from the server into a temporary table of the same name on the files' connection, in this
+    /// transaction; a statement there that would change one is refused.
     fn side(&self, sql: &str) -> anyhow::Result<&dyn Db> {
         let words = words(sql);
-        // SQLite's `temp.` (PostgreSQL's is `pg_temp.`): a table made for the files' statements.
-        let files =
-            |w: &Word| w.text.eq_ignore_ascii_case("temp") || self.names.iter().any(|n| n.eq_ignore_ascii_case(w.text));
-        if !words.iter().any(|w| w.qualifies && !w.qualified && files(w)) {
+        let is = |w: &Word, names: &[String]| names.iter().any(|n| n.eq_ignore_ascii_case(w.text));
+        let on_files = words.windows(2).any(|p| {
+            p[0].qualifies
+                && !p[0].qualified
+                && p[1].qualified
+                && (p[0].text.eq_ignore_ascii_case("temp") || (is(&p[0], self.names) && is(&p[1], self.tables)))
+        });
+        if !on_files {
             return Ok(self.pg);
         }
         let bare = |w: &&Word| !w.qualifies && !w.qualified;
-        // The table a change writes to: `INSERT INTO t`, `DELETE FROM t`, `UPDATE t`.
-        let changed = match words.first().map(|w| w.text.to_ascii_uppercase()).as_deref() {
-            Some("INSERT" | "DELETE" | "REPLACE") => words.get(2),
-            Some("UPDATE") => words.get(1),
+        // The table a change writes to: `INSERT [OR ...] INTO t`, `DELETE FROM t`, `UPDATE [OR ...] t`.
+        let verb = words.first().map(|w| w.text.to_ascii_uppercase());
+        let mut rest = words.iter().skip(1).filter(|w| {
+            !matches!(
+                w.text.to_ascii_uppercase().as_str(),
+                "OR" | "IGNORE" | "REPLACE" | "ABORT" | "FAIL" | "ROLLBACK" | "INTO" | "FROM"
+            )
+        });
+        let changed = match verb.as_deref() {
+            Some("INSERT" | "DELETE" | "REPLACE" | "UPDATE") => rest.next(),
             _ => None,
         };
-        for (table, columns, rows) in MIRRORED {
+        for table in MIRRORED {
             if changed.filter(bare).is_some_and(|w| w.text.eq_ignore_ascii_case(table)) {
                 anyhow::bail!("a change of dsr's {table} would be made in the copy beside the company's files: {sql}");
             }
             if words.iter().filter(bare).any(|w| w.text.eq_ignore_ascii_case(table)) {
-                self.mirror(table, columns, rows)?;
+                self.mirror(table, &copied_rows(table))?;
             }
         }
         Ok(self.files)
     }
 
-    fn mirror(&self, table: &str, columns: &str, rows: &str) -> anyhow::Result<()> {
-        self.files.run(&format!("CREATE TEMP TABLE IF NOT EXISTS {table} ({columns})"), &[])?;
+    fn mirror(&self, table: &str, rows: &str) -> anyhow::Result<()> {
+        let select = format!("SELECT * FROM {table} WHERE {rows}");
+        let columns: Vec<String> = self.pg.column_names(&select, &[])?.iter().map(|c| format!("\"{c}\"")).collect();
+        self.files.run(&format!("CREATE TEMP TABLE IF NOT EXISTS {table} ({})", columns.join(", ")), &[])?;
         self.files.run(&format!("DELETE FROM temp.{table}"), &[])?;
-        let n = columns.split(',').count();
-        let insert = format!("INSERT INTO temp.{table} VALUES ({})", vec!["?"; n].join(", "));
-        self.pg.each(&format!("SELECT {columns} FROM {table} WHERE {rows}"), &[], &mut |r| {
-            let values = (0..n).map(|i| r.get::<Value>(i)).collect::<anyhow::Result<Vec<_>>>()?;
+        let insert = format!("INSERT INTO temp.{table} VALUES ({})", vec!["?"; columns.len()].join(", "));
+        self.pg.each(&select, &[], &mut |r| {
+            let values = (0..columns.len()).map(|i| r.get::<Value>(i)).collect::<anyhow::Result<Vec<_>>>()?;
             self.files.run(&insert, &values).map(|_| ())
         })
     }
 }
 
-/// dsr's records that statements over the map's tables read (a retention rule leaves out the
-/// people whose restriction keeps their data, or who wait for an answer; `dsr doctor` looks for
-/// people the application removed): (table, columns, which rows). Only the open requests are
-/// copied: no statement over the map's tables reads another.
-const MIRRORED: [(&str, &str, &str); 3] = [
-    ("request", "person_id, state, kind, created_at", "state IN ('needs-review', 'awaiting-verification', 'verified')"),
-    ("restriction", "person_id, ground, category, lifted_at", "TRUE"),
-    ("person", "id", "TRUE"),
-];
+/// dsr's records that statements over the map's tables read, each with the rows copied: a
+/// retention rule leaves out the people whose restriction keeps their data or who wait for an
+/// answer, an answer names the recipients a row reached, an import keeps an objector's opt-in
+/// off, `dsr doctor` looks for people the application removed. Of the requests only the open
+/// ones are copied: no statement over the map's tables reads another.
+const MIRRORED: [&str; 5] = ["request", "restriction", "objection", "recipient", "person"];
+
+/// Which rows of a [`MIRRORED`] table are copied.
+fn copied_rows(table: &str) -> String {
+    if table != "request" {
+        return "TRUE".into();
+    }
+    let open: Vec<String> = crate::request::OPEN_STATES.iter().map(|s| format!("'{s}'")).collect();
+    format!("state IN ({})", open.join(", "))
+}
 
 /// The [`Db`] of both sides, each statement sent where its tables are.
 macro_rules! routed {
@@ -218,12 +246,12 @@ impl Conn for Beside {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         let pg = self.pg.begin()?;
         let files = self.files.unchecked_transaction()?;
-        Ok(Box::new(BesideTx { pg, files, names: &self.names }))
+        Ok(Box::new(BesideTx { pg, files, names: &self.names, tables: &self.tables }))
     }
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         let pg = self.pg.snapshot()?;
         let files = rusqlite::Transaction::new_unchecked(&self.files, rusqlite::TransactionBehavior::Deferred)?;
-        Ok(Box::new(BesideTx { pg, files, names: &self.names }))
+        Ok(Box::new(BesideTx { pg, files, names: &self.names, tables: &self.tables }))
     }
     fn erasing(&self, tables: &[String]) -> anyhow::Result<()> {
         self.pg.erasing(&self.on_server(tables))
@@ -294,7 +322,7 @@ fn words(sql: &str) -> Vec<Word<'_>> {
             }
         };
         // A number (`1.5`) is no name.
-        if !b[start].is_ascii_digit() || b[i] == b'"' {
+        if b[i] == b'"' || !b[start].is_ascii_digit() {
             out.push(Word {
                 text: &sql[start..end],
                 qualifies: b.get(next) == Some(&b'.'),

@@ -366,3 +366,85 @@ fn a_sqlite_store_with_its_companys_file_is_migrated_to_postgresql_and_works_on_
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("table \"support_mail\" would be on the PostgreSQL server"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_killed_erase_due_beside_a_postgresql_store_leaves_each_person_whole_or_erased_and_the_next_runs_complete() {
+    let Some(url) = support::postgres() else { return };
+    let (env, s) = shop_beside(&url, "killed");
+    // Approved erasures wait for cron.
+    let conn = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    let addresses: Vec<String> = conn
+        .prepare("SELECT address FROM email_address WHERE is_primary = 1 ORDER BY person_id LIMIT 14")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(conn);
+    let mut people = Vec::new();
+    for address in addresses {
+        let id = env.verified("erase", &["--email", &address]);
+        if env.run(&["erase", &id, "--approve"]).status.success() {
+            people.push((id, address));
+        }
+    }
+    assert!(people.len() >= 8, "{people:?}");
+    // Each request is carried out whole (answered, the address gone from the file) or not at
+    // all (verified, the address there); or, killed between the two commits, the file's part
+    // is done and the request still verified (docs/postgresql.md), which the next run records.
+    let consistent = |when: &str| {
+        for (id, address) in &people {
+            let state =
+                s.one(&format!("SELECT state || (answered_at IS NOT NULL)::text FROM request WHERE id = '{id}'"));
+            let left = shop_count(&env, &format!("SELECT count(*) FROM email_address WHERE address = '{address}'"));
+            let whole = state == "verifiedfalse";
+            let erased = state.ends_with("true") && left == 0;
+            assert!(whole || erased, "{when}: {id} is half done: {state} {left}");
+        }
+    };
+    for ms in [60u64, 150, 300, 500] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+            .current_dir(env.dir.path())
+            .env_remove("DSR_DB")
+            .env_remove("DSR_NOW")
+            .env("DSR_PG_SCHEMA", &s.name)
+            .args(["--db", &url, "erase", "--due"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        consistent(&format!("killed after {ms} ms"));
+    }
+    // The killed runs' locks went with their sessions and processes: the next runs carry out
+    // every plan left (one the data changed under is made again and approved again).
+    for round in 0..4 {
+        let (sum, code): (Value, i32) = env.json(&["erase", "--due"]);
+        assert!(matches!(code, 0 | 21), "{sum}");
+        consistent(&format!("after run {round}"));
+        let waiting: Vec<String> = sum["waiting_for_approval"]
+            .as_array()
+            .into_iter()
+            .chain(sum["replanned"].as_array())
+            .flatten()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        if waiting.is_empty() && code == 0 {
+            break;
+        }
+        for id in waiting {
+            assert!(env.run(&["erase", &id, "--approve"]).status.success());
+        }
+    }
+    for (id, address) in &people {
+        let answered = s.one(&format!("SELECT (answered_at IS NOT NULL)::text FROM request WHERE id = '{id}'"));
+        assert_eq!(answered, "true", "{id}");
+        assert_eq!(shop_count(&env, &format!("SELECT count(*) FROM email_address WHERE address = '{address}'")), 0);
+    }
+    env.dsr().args(["audit", "verify"]).assert().success();
+    for v in people.iter().map(|(_, a)| a) {
+        assert!(!holds(&env.path("shop.sqlite"), v) && !holds(&env.path("shop.sqlite-wal"), v), "{v}");
+    }
+}

@@ -103,7 +103,10 @@ pub enum ColorChoice {
 #[command(after_help = "The PostgreSQL store is made new (a schema of that name must not exist) and filled in one \
 transaction: the store's schema, the tables the company added to its SQLite store, every row. The audit trail is \
 then verified on the copy, before the commit, and must end at the same entry and hash as on SQLite (exit 16 \
-otherwise, and nothing is committed). A password is never part of the URL: give it in PGPASSWORD or ~/.pgpass. See docs/postgresql.md.")]
+otherwise, and nothing is committed). The company's SQLite files the data map names are not copied: the new store \
+works on them in place, beside the server (a relative path that would name another file from the directory dsr migrate \
+runs in is written as the file's absolute path, and said). A password is never part of the URL: give it in PGPASSWORD \
+or ~/.pgpass. See docs/postgresql.md.")]
 pub struct MigrateArgs {
     /// The SQLite store to copy (read in one snapshot; upgraded first if older, as by every command)
     #[arg(long, value_name = "PATH")]

@@ -383,6 +383,10 @@ fn a_request_over_the_code_limit_is_recorded_without_a_code() {
     assert_eq!(opened["next"], format!("dsr verify --resend {id}"));
     assert_eq!(env.messages(&id).len(), 0, "no code mailed");
     assert_eq!(env.count(&format!("SELECT count(*) FROM request WHERE id = '{id}' AND received_on = '2026-11-02'")), 1);
+    // The officer's list says no code went out, and how to send one (not "waiting for the code").
+    let list = support::stdout(&env.run(&["request", "list"]));
+    let line = list.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains(&format!("no code sent yet: dsr verify --resend {id}")), "{line}");
     env.now = Some("2026-11-02T10:00:30Z".into());
     env.dsr().args(["verify", "--resend", &id]).assert().success();
     let code = env.code(&id);

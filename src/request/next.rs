@@ -5,6 +5,17 @@ use crate::store::db::{text, Db};
 
 use super::Request;
 
+/// Whether a code was ever sent for the request, or its person's verification is locked (then
+/// the lock, not a missing code, is what `dsr status` names).
+fn code_sent(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
+    conn.one(
+        "SELECT EXISTS (SELECT 1 FROM challenge WHERE request_id = ?1)
+             OR EXISTS (SELECT 1 FROM verification_lock WHERE subject_pseudonym = ?2 AND locked_at IS NOT NULL)",
+        &[text(&r.id), text(&r.subject_pseudonym)],
+        |row| row.get(0),
+    )
+}
+
 /// The next action for `r`: a short phrase, with the command to run where there is one.
 pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
     let id = &r.id;
@@ -47,6 +58,11 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             Ok(kind) => format!("review the message: dsr request show {id}, then dsr {} --review {id}", kind.as_str()),
             Err(_) => format!("review the message: dsr request show {id}, then dsr RIGHT --review {id}"),
         },
+        "awaiting-verification" if r.person_id.is_some() && !code_sent(conn, r)? => {
+            // Opened at the limit of codes an hour (or while verification was locked, which
+            // `dsr status` words): none went out, and waiting would wait for nothing.
+            format!("no code sent yet: dsr verify --resend {id}")
+        }
         "awaiting-verification" => "waiting for the code".to_owned(),
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),

@@ -49,9 +49,8 @@ impl Beside {
         let files = Beside::attach(&pg.place(), &databases)?;
         let map = crate::store::personal::DataMap::load(&pg)?;
         crate::store::attached::check(&files, &pg.place(), &databases, &map)?;
-        let tables = map.tables.iter().filter(|t| t.database.is_some()).map(|t| t.name.to_ascii_lowercase()).collect();
-        let names = databases.iter().map(|d| d.name.clone()).collect();
-        Ok(Box::new(Beside { pg, files, databases, names, tables }))
+        let tables = map.tables.iter().filter(|t| t.database.is_some()).map(|t| t.name.as_str());
+        Ok(Beside::made(pg, files, databases, tables))
     }
 
     /// The store with the files of `databases` attached (those that are files), as a company
@@ -64,9 +63,18 @@ impl Beside {
             return Ok(Box::new(pg));
         }
         let files = Beside::attach(&pg.place(), &databases)?;
+        Ok(Beside::made(pg, files, databases, tables.iter().map(String::as_str)))
+    }
+
+    fn made<'t>(
+        pg: Pg,
+        files: rusqlite::Connection,
+        databases: Vec<Database>,
+        tables: impl Iterator<Item = &'t str>,
+    ) -> Box<dyn Conn> {
         let names = databases.iter().map(|d| d.name.clone()).collect();
-        let tables = tables.iter().map(|t| t.to_ascii_lowercase()).collect();
-        Ok(Box::new(Beside { pg, files, databases, names, tables }))
+        let tables = tables.map(str::to_ascii_lowercase).collect();
+        Box::new(Beside { pg, files, databases, names, tables })
     }
 
     /// dsr's own SQLite connection with the files attached: a relative path is read from the
@@ -124,14 +132,7 @@ impl Route<'_> {
     /// transaction; a statement there that would change one is refused.
     fn side(&self, sql: &str) -> anyhow::Result<&dyn Db> {
         let words = words(sql);
-        let is = |w: &Word, names: &[String]| names.iter().any(|n| n.eq_ignore_ascii_case(w.text));
-        let on_files = words.windows(2).any(|p| {
-            p[0].qualifies
-                && !p[0].qualified
-                && p[1].qualified
-                && (p[0].text.eq_ignore_ascii_case("temp") || (is(&p[0], self.names) && is(&p[1], self.tables)))
-        });
-        if !on_files {
+        if !self.names_files(&words) {
             return Ok(self.pg);
         }
         let bare = |w: &&Word| !w.qualifies && !w.qualified;
@@ -156,6 +157,17 @@ impl Route<'_> {
             }
         }
         Ok(self.files)
+    }
+
+    /// Whether the words name a table of the files or a temporary table of their connection.
+    fn names_files(&self, words: &[Word]) -> bool {
+        let is = |w: &Word, names: &[String]| names.iter().any(|n| n.eq_ignore_ascii_case(w.text));
+        words.windows(2).any(|p| {
+            p[0].qualifies
+                && !p[0].qualified
+                && p[1].qualified
+                && (p[0].text.eq_ignore_ascii_case("temp") || (is(&p[0], self.names) && is(&p[1], self.tables)))
+        })
     }
 
     fn mirror(&self, table: &str, rows: &str) -> anyhow::Result<()> {
@@ -270,12 +282,8 @@ impl Conn for Beside {
 impl Beside {
     /// The tables of `tables` that are the server's.
     fn on_server(&self, tables: &[String]) -> Vec<String> {
-        let names_a_file = |t: &str| {
-            words(t)
-                .iter()
-                .any(|w| w.qualifies && !w.qualified && self.names.iter().any(|n| n.eq_ignore_ascii_case(w.text)))
-        };
-        tables.iter().filter(|t| !names_a_file(t)).cloned().collect()
+        // (as a statement is routed: `shop.orders` is the files')
+        tables.iter().filter(|t| !self.route().names_files(&words(t))).cloned().collect()
     }
 }
 

@@ -96,6 +96,31 @@ fn a_recipient_without_a_name_is_named() {
     );
 }
 
+/// A key an entry needs, left out, is named (on its entry's line) with every other problem of
+/// the file, not only the first (serde alone stops at the first missing key).
+#[test]
+fn keys_left_out_are_each_named_with_the_other_problems() {
+    let text = fixture("virtio");
+    let anchor = "[[recipient]]\ncode = \"paypal\"\n";
+    let r = text[..text.find(anchor).unwrap()].matches("[[recipient]]\n").count();
+    let bad = after(&text, anchor, "name = \"PayPal (Europe) S.à r.l. et Cie, S.C.A.\"\n", "");
+    let rule = text.find("[[retention]]\n").unwrap();
+    let line = &text[rule..][text[rule..].find("description_nl = ").unwrap()..];
+    let line = &line[..=line.find('\n').unwrap()];
+    let bad = after(&bad, "[[retention]]\n", line, "");
+    let bad = after(&bad, "[[category]]", "purposes = [\"contract\", \"invoicing\"]\n", "purposes = []\n");
+    let out = check(&bad);
+    let r_line = line_of(&bad, anchor, "[[recipient]]");
+    assert_problem(&out, &format!("line {r_line}: recipient[{r}].name: missing: this entry needs it"));
+    assert_problem(&out, "line ");
+    let err = stderr(&out);
+    assert!(err.contains(": retention[0].description_nl: missing: this entry needs it"), "{err}");
+    assert!(err.contains(".purposes: category \""), "{err}");
+    assert!(err.ends_with("has 3 problems\n"), "{err}");
+    // The stand-in read in a missing key's place is not another problem.
+    assert!(!err.contains(&format!("recipient[{r}].name: is empty")), "{err}");
+}
+
 #[test]
 fn a_retention_or_fiscal_date_on_a_missing_column_is_named() {
     let text = fixture("virtio");

@@ -17,6 +17,7 @@ mod check_rights;
 pub mod diff;
 pub mod export;
 pub mod load;
+mod missing;
 mod problem;
 pub mod table;
 
@@ -262,8 +263,9 @@ impl CompanyFile {
     /// Parse a company file. Syntax and type errors name the key and the line (serde stops at
     /// the first); a file that parses is then checked whole, every problem reported.
     pub fn parse(text: &str) -> Result<CompanyFile, Vec<Problem>> {
-        let file = CompanyFile::read(text).map_err(|p| vec![p])?;
-        let mut problems = check::check(&file);
+        let (file, mut problems) = CompanyFile::read(text).map_err(|p| vec![p])?;
+        let missing = problems.len();
+        add(&mut problems, missing, check::check(&file));
         locate(text, &mut problems);
         if problems.is_empty() {
             Ok(file)
@@ -275,27 +277,41 @@ impl CompanyFile {
     /// [`parse`](Self::parse), keeping a file that reads with its problems, so that a caller can
     /// add the problems of its tables and columns to the same list.
     pub fn parse_all(text: &str) -> (Option<CompanyFile>, Vec<Problem>) {
-        let file = match CompanyFile::read(text) {
-            Ok(file) => file,
+        let (file, mut problems) = match CompanyFile::read(text) {
+            Ok(read) => read,
             Err(p) => return (None, vec![p]),
         };
-        let mut problems = check::check(&file);
+        let missing = problems.len();
+        add(&mut problems, missing, check::check(&file));
         locate(text, &mut problems);
         (Some(file), problems)
     }
 
-    /// Read a company file without checking it whole: the first syntax or type error.
-    fn read(text: &str) -> Result<CompanyFile, Problem> {
+    /// Read a company file without checking it whole: the first syntax or type error, or each
+    /// key its entries need that it leaves out (with the file as read with stand-ins for them).
+    fn read(text: &str) -> Result<(CompanyFile, Vec<Problem>), Problem> {
         let de = toml::Deserializer::parse(text).map_err(|e| toml_problem(text, &e, String::new()))?;
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let key = e.path().to_string();
-            toml_problem(text, e.inner(), key)
-        })
+        let first = match serde_path_to_error::deserialize(de) {
+            Ok(file) => return Ok((file, Vec::new())),
+            Err(e) => e,
+        };
+        let problem = toml_problem(text, first.inner(), first.path().to_string());
+        if !first.inner().message().starts_with("missing field") {
+            return Err(problem);
+        }
+        missing::read_filled(text).ok_or(problem)
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a company file always serialises")
     }
+}
+
+/// `more` problems of a file added to `problems`, whose first `missing` name the keys the file
+/// leaves out: the stand-in read in such a key's place is not another problem.
+fn add(problems: &mut Vec<Problem>, missing: usize, more: Vec<Problem>) {
+    let keys: Vec<String> = problems[..missing].iter().map(|p| p.key.clone()).collect();
+    problems.extend(more.into_iter().filter(|p| !keys.iter().any(|m| p.key == *m || missing::inside(&p.key, m))));
 }
 
 /// Every problem of a company file (`dsr register check`): the whole-file checks of `parse`,
@@ -307,11 +323,12 @@ pub fn check_all(
     conn: &mut rusqlite::Connection,
     store: &std::path::Path,
 ) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
-    let file = match CompanyFile::read(text) {
-        Ok(file) => file,
+    let (file, mut problems) = match CompanyFile::read(text) {
+        Ok(read) => read,
         Err(p) => return Ok((None, vec![p])),
     };
-    let mut problems = check::check(&file);
+    let missing = problems.len();
+    add(&mut problems, missing, check::check(&file));
     // The company databases are attached (relative paths from the store's directory), each
     // that can be, so the tables placed in them are checked there.
     for (i, d) in file.database.iter().enumerate() {
@@ -339,7 +356,7 @@ pub fn check_all(
     // out first, so a table the file declares under such a name is checked as declared (its own
     // link), not as the built-in one (a link to dsr's `person`).
     crate::store::personal::leave_out_builtin(&*conn, &file.table)?;
-    problems.extend(check_against(&file, conn)?);
+    add(&mut problems, missing, check_against(&file, conn)?);
     if problems.is_empty() {
         // What init --register checks as it makes the tables the file declares and once the
         // register is written (declarations, the retention rules the engine can carry out), in

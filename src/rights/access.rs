@@ -221,7 +221,12 @@ pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject
             verification_method: request.verification_method.clone(),
         },
         person: PersonSummary {
-            roles: subject::roles(conn, s.person_id)?,
+            roles: subject::roles_counted(conn, map, s.person_id, |table| {
+                // Every table of a category was counted; those with no rows were left out.
+                let listed = register.categories.iter().any(|c| c.tables.iter().any(|t| t == table));
+                let rows = categories.iter().flat_map(|c| &c.tables).find(|t| t.table == table);
+                listed.then(|| rows.map_or(0, |t| t.records))
+            })?,
             records: categories.iter().map(|c| c.records).sum(),
         },
         categories,

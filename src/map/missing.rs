@@ -1,0 +1,101 @@
+//! Keys a company file leaves out that its entries need: each one named, not only the first.
+//! serde stops at the first missing field; here the file is read again with a stand-in value
+//! in that place (an empty text, `false`, `0`, an empty list or table: the first its type takes),
+//! until it reads or another kind of mistake stops it. The stand-ins never reach a store: a file
+//! with a missing key has a problem, and nothing is written.
+
+use super::problem::Problem;
+use super::CompanyFile;
+use toml::Value;
+
+/// At most this many stand-ins are tried (a file missing more keys stops at the first).
+const TRIES: usize = 512;
+
+/// The file read with a stand-in for every key it leaves out, and a problem naming each; `None`
+/// when it does not read even so (the caller reports its first mistake, as before).
+pub(super) fn read_filled(text: &str) -> Option<(CompanyFile, Vec<Problem>)> {
+    let mut doc = Value::Table(toml::from_str(text).ok()?);
+    let mut missing: Vec<Problem> = Vec::new();
+    // Each key filled in, and which of the stand-ins it holds.
+    let mut filled: Vec<(String, usize)> = Vec::new();
+    for _ in 0..TRIES {
+        let e = match serde_path_to_error::deserialize::<_, CompanyFile>(doc.clone()) {
+            Ok(file) => return Some((file, missing)),
+            Err(e) => e,
+        };
+        let path = e.path().to_string();
+        let message = e.inner().message().lines().next().unwrap_or_default().to_owned();
+        if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+            let key = if path.is_empty() || path == "." { field.to_owned() } else { format!("{path}.{field}") };
+            *slot(&mut doc, &key)? = stand_in(0)?;
+            // A key inside a stand-in table is the stand-in's own, not another problem.
+            if !filled.iter().any(|(k, _)| inside(&key, k)) {
+                missing.push(Problem {
+                    line: None,
+                    key: key.clone(),
+                    what: "missing: this entry needs it (docs/register-file.md)".into(),
+                });
+            }
+            filled.push((key, 0));
+        } else if let Some((key, tried)) = filled.iter_mut().find(|(k, _)| *k == path) {
+            *tried += 1;
+            *slot(&mut doc, key)? = stand_in(*tried)?;
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
+/// Whether `key` lies inside the entry `outer` (`controller.name` inside `controller`).
+pub(super) fn inside(key: &str, outer: &str) -> bool {
+    key.strip_prefix(outer).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+}
+
+fn stand_in(tried: usize) -> Option<Value> {
+    Some(match tried {
+        0 => Value::String(String::new()),
+        1 => Value::Boolean(false),
+        2 => Value::Integer(0),
+        3 => Value::Array(Vec::new()),
+        4 => Value::Table(toml::Table::new()),
+        _ => return None,
+    })
+}
+
+/// The place of a key path such as `table[3].rectify[0].validator` in the document, made when
+/// its last segment is not there yet.
+fn slot<'a>(doc: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut at = doc;
+    let segments: Vec<&str> = path.split('.').collect();
+    for (n, segment) in segments.iter().enumerate() {
+        let mut parts = segment.split('[');
+        let name = parts.next()?;
+        let table = at.as_table_mut()?;
+        at = if n + 1 == segments.len() && !segment.contains('[') {
+            table.entry(name.to_owned()).or_insert(Value::Boolean(false))
+        } else {
+            table.get_mut(name)?
+        };
+        for index in parts {
+            let i: usize = index.strip_suffix(']')?.parse().ok()?;
+            at = at.as_array_mut()?.get_mut(i)?;
+        }
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_finds_and_makes_keys() {
+        let mut doc = Value::Table(toml::from_str("[[a]]\nx = 1\n[[a]]\ny = 2\n[b]\nz = 3\n").unwrap());
+        assert_eq!(slot(&mut doc, "a[1].y").cloned(), Some(Value::Integer(2)));
+        *slot(&mut doc, "a[0].w").unwrap() = Value::String("new".into());
+        assert_eq!(doc["a"][0]["w"].as_str(), Some("new"));
+        assert!(slot(&mut doc, "a[5].x").is_none());
+        assert!(inside("controller.name", "controller") && !inside("controllers", "controller"));
+    }
+}

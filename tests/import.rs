@@ -454,6 +454,52 @@ fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
     );
 }
 
+/// A row `--delete-missing` removes takes the mark of its rectified value with it: a row the
+/// source later brings under the same key (another customer's) is updated freely, not held as
+/// a conflict with the old person's request.
+#[test]
+fn a_removed_row_takes_its_rectification_mark_with_it() {
+    let env = Env::with_fixture("webshop");
+    let text = dump(&env, "delivery_address", ADDRESS_COLUMNS);
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let row: i64 = env.count("SELECT CAST(row_key AS INTEGER) FROM rectified WHERE table_name = 'delivery_address'");
+    let without: Vec<&str> = text.lines().filter(|l| !l.starts_with(&format!("{row},"))).collect();
+    let file = write(&env, "without.csv", &(without.join("\n") + "\n"));
+    let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+    assert_eq!((code, v["import"]["removed"].as_u64()), (0, Some(1)), "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM rectified WHERE table_name = 'delivery_address'"), 0);
+    // The same key again, for someone else, then changed: an update like any other.
+    let other = format!("{row},102,Bram Willems,Hoogstraat,9,5611 HT,Eindhoven,NL,0,2025-08-06T04:04:39Z");
+    let file = write(&env, "new.csv", &format!("{ADDRESS_COLUMNS}\n{other}\n"));
+    assert_eq!(import(&env, &["delivery_address", &file]).1, 0);
+    let file = write(&env, "changed.csv", &format!("{ADDRESS_COLUMNS}\n{}\n", other.replace("5611 HT", "5611 HA")));
+    let (v, code) = import(&env, &["delivery_address", &file]);
+    assert_eq!((code, v["import"]["changed"].as_u64()), (0, Some(1)), "{v}");
+}
+
+/// A key that does not convert to the key column's type ("eleven" for a whole number) names no
+/// row of the table: the row is refused and `--delete-missing` removes nothing, as for a row
+/// that could not be read to its key.
+#[test]
+fn a_key_that_does_not_convert_makes_delete_missing_remove_nothing() {
+    let env = Env::with_fixture("webshop");
+    let before = env.count("SELECT count(*) FROM delivery_address");
+    let text = dump(&env, "delivery_address", ADDRESS_COLUMNS);
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let (id, rest) = lines[2].split_once(',').map(|(a, b)| (a.to_owned(), b.to_owned())).unwrap();
+    for bad in ["eleven", "1.5", "abc"] {
+        lines[2] = format!("{bad},{rest}");
+        let file = write(&env, "bad-key.csv", &(lines.join("\n") + "\n"));
+        let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+        assert_eq!(code, 19, "{v}");
+        assert_eq!(v["import"]["removed"], 0, "{bad}: {v}");
+        assert!(problems(&v).iter().any(|(line, _, why)| *line == 3 && why.starts_with("id: ")), "{v}");
+        assert_eq!(env.count("SELECT count(*) FROM delivery_address"), before, "{bad}");
+        assert_eq!(env.count(&format!("SELECT count(*) FROM delivery_address WHERE id = {id}")), 1, "{bad}");
+    }
+}
+
 #[test]
 fn json_lines_load_and_an_address_is_kept_in_the_form_lookups_compare() {
     let env = Env::with_fixture("webshop");

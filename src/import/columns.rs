@@ -105,6 +105,13 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
     Ok(Plan { columns, convs, derived_from, key, updated, country, remembered, opt_ins })
 }
 
+/// The row's key alone, converted as `convert` converts it: `None` when the row has none or it
+/// does not convert (the row cannot then stand for a row of the table).
+pub(super) fn key(plan: &Plan, fields: &[Option<String>], tz: Option<&Tz>) -> Option<Value> {
+    let raw = fields.get(plan.derived_from[plan.key].unwrap_or(plan.key))?.as_deref()?;
+    values::convert(plan.convs[plan.key], raw, tz, None).ok().filter(|v| *v != Value::Null)
+}
+
 /// The row's values, each converted; the first bad field refuses the row.
 pub(super) fn convert(plan: &Plan, fields: &[Option<String>], tz: Option<&Tz>) -> Result<Vec<Value>, String> {
     let country = plan.country.and_then(|i| fields.get(i)?.as_deref()).map(str::trim).filter(|c| !c.is_empty());

@@ -148,6 +148,9 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
 
 /// The statements of an import, made from the table and the file's columns.
 struct Sql {
+    /// The table's name in the data map, and its own key (what `rectified` names a row by).
+    name: String,
+    own_key: String,
     from: String,
     key_column: String,
     /// What names one row of the table: SQLite's rowid (and the `rowid` column of a PostgreSQL
@@ -171,7 +174,16 @@ impl Sql {
         let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
         let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
         let update = format!("UPDATE {from} SET {} WHERE {row_id} = ?{}", sets.join(", "), plan.columns.len() + 1);
-        Sql { from, key_column, row_id: row_id.to_owned(), select, insert, update }
+        Sql {
+            name: table.name.clone(),
+            own_key: table.key.clone(),
+            from,
+            key_column,
+            row_id: row_id.to_owned(),
+            select,
+            insert,
+            update,
+        }
     }
 }
 
@@ -287,10 +299,11 @@ impl Run<'_> {
             let mut row = match columns::convert(plan, &fields, opts.source_tz.as_ref()) {
                 Ok(row) => row,
                 Err(why) => {
-                    if let Some(Some(k)) = fields.get(plan.key) {
-                        sink.seen(&Value::Text(k.clone()), line)?;
-                    } else {
-                        unreadable += 1;
+                    // The key as the table holds it marks its row as in the file; a key that
+                    // does not convert names no row, and `--delete-missing` removes none.
+                    match columns::key(plan, &fields, opts.source_tz.as_ref()) {
+                        Some(k) => drop(sink.seen(&k, line)?),
+                        None => unreadable += 1,
                     }
                     refuse(&mut summary, why)?;
                     continue;

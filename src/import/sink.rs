@@ -64,17 +64,21 @@ impl Sink for SqliteSink<'_> {
     }
 
     fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
-        let (from, key_column) = (&self.sql.from, &self.sql.key_column);
-        let missing: Vec<i64> = self
+        let (from, key_column, own_key) = (&self.sql.from, &self.sql.key_column, &self.sql.own_key);
+        let missing: Vec<(i64, Option<String>)> = self
             .conn
             .prepare(&format!(
-                "SELECT rowid FROM {from} WHERE {key_column} NOT IN (SELECT k FROM temp.import_seen) OR {key_column} IS NULL"
+                "SELECT rowid, CAST({own_key} AS TEXT) FROM {from}
+                 WHERE {key_column} NOT IN (SELECT k FROM temp.import_seen) OR {key_column} IS NULL"
             ))?
-            .query_map([], |r| r.get(0))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        for rowid in missing {
+        for (rowid, key) in missing {
             match self.conn.execute(&format!("DELETE FROM {from} WHERE rowid = ?1"), [rowid]) {
-                Ok(n) => summary.removed += n as u64,
+                Ok(n) => {
+                    summary.removed += n as u64;
+                    forget_rectified(self.conn, &self.sql.name, key)?;
+                }
                 Err(e) => kept_missing(summary, &format!("rowid {rowid}"), sqlite_reason(&e)),
             }
         }
@@ -140,6 +144,18 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
         other => other.to_string(),
     }
+}
+
+/// A row `--delete-missing` removed takes the marks of its rectified values with it: a row the
+/// source later brings under the same key is another row, not one a request corrected.
+fn forget_rectified(db: &dyn Db, table: &str, key: Option<String>) -> anyhow::Result<()> {
+    if let Some(key) = key {
+        db.run(
+            "DELETE FROM rectified WHERE table_name = ?1 AND row_key = ?2",
+            &[Value::Text(table.to_owned()), Value::Text(key)],
+        )?;
+    }
+    Ok(())
 }
 
 /// A row by its numeric id; a text key may be an identifier, so it is not shown.
@@ -277,18 +293,21 @@ impl Sink for DbSink<'_> {
         let (from, key_column, row_id) = (&self.sql.from, &self.sql.key_column, &self.sql.row_id);
         // NOT EXISTS, an anti-join: `NOT IN (SELECT ...)` of millions of keys is hashed only
         // when the hash fits in work_mem.
-        let missing: Vec<Value> = self.tx().all(
+        let missing: Vec<(Value, Option<String>)> = self.tx().all(
             &format!(
-                "SELECT t.{row_id} FROM {from} t WHERE t.{key_column} IS NULL
+                "SELECT t.{row_id}, CAST(t.{} AS TEXT) FROM {from} t WHERE t.{key_column} IS NULL
                  OR NOT EXISTS (SELECT 1 FROM {} s WHERE s.k = CAST(t.{key_column} AS TEXT))",
-                self.seen
+                self.sql.own_key, self.seen
             ),
             &[],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        for id in missing {
+        for (id, key) in missing {
             match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), std::slice::from_ref(&id))? {
-                Ok(n) => summary.removed += n as u64,
+                Ok(n) => {
+                    summary.removed += n as u64;
+                    forget_rectified(self.tx(), &self.sql.name, key)?;
+                }
                 Err(why) => kept_missing(summary, &row_named(row_id, &id), why),
             }
         }

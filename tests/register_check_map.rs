@@ -229,6 +229,62 @@ fn a_table_twice_and_a_category_no_table_holds_are_named() {
     );
 }
 
+/// A name of one of dsr's own tables, or a table's name again in other letters (`Cookie` is
+/// `cookie` to SQLite), is one problem, the same from `register check` and `init --register`,
+/// and the entry's columns are not checked against the other table of that name.
+#[test]
+fn dsr_s_own_names_and_a_name_in_other_case_are_one_problem_for_check_and_init() {
+    let text = fixture("voordelig-streamen");
+    for (name, what) in [
+        ("audit_log", "\"audit_log\" is the name of one of dsr's own tables".to_owned()),
+        ("Request", "\"Request\" is the name of one of dsr's own tables".to_owned()),
+        ("Cookie", "table \"Cookie\" is described twice (as \"cookie\" before: table names ignore case)".to_owned()),
+    ] {
+        let bad = format!(
+            "{text}\n{}category = \"identity\"\n\n[table.link]\ncolumn = \"person_id\"\nparent = \"person\"\n",
+            table(name)
+        );
+        let i = bad.matches("[[table]]\n").count() - 1;
+        let line = bad.lines().count() - 5;
+        let env = Env::new();
+        std::fs::write(env.path("company.toml"), &bad).unwrap();
+        let out = env.run(&["register", "check", "company.toml"]);
+        let problems =
+            |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
+        assert_eq!(problems(stderr(&out)).len(), 1, "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).starts_with(&format!("dsr: company.toml: line {line}: table[{i}].name: {what}")),
+            "{}",
+            stderr(&out)
+        );
+        let init = env.run(&["init", "--register", "company.toml"]);
+        assert_eq!(init.status.code(), Some(2));
+        assert_eq!(problems(stderr(&init)), problems(stderr(&out)), "{name}");
+        assert!(!env.db.exists());
+    }
+}
+
+/// Declaring columns for a built-in table makes it from them: a declaration that lacks the
+/// columns the map names is one line saying so, not one line for each column.
+#[test]
+fn a_built_in_table_declared_with_too_few_columns_is_one_line() {
+    let text = fixture("voordelig-streamen");
+    let bad = after(
+        &text,
+        &table("crash_report"),
+        "[table.link]",
+        "[[table.column]]\nname = \"nickname\"\ntype = \"text\"\n\n[table.link]",
+    );
+    let out = check(&bad);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(
+        err.contains(".column: the entry declares columns ([[table.column]]), so \"crash_report\" is made from them instead of the built-in table, and it lacks "),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_name_that_is_not_a_plain_identifier_is_refused_by_check_and_by_init() {
     let text = fixture("virtio");

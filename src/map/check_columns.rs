@@ -19,8 +19,14 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
     // The columns of each table of the map: the store's, else the ones the entry declares.
     let mut columns: HashMap<&str, HashSet<String>> = HashMap::new();
     let mut in_store = HashSet::new();
+    // A table described twice, or named like one of dsr's own, is a problem of the file already
+    // (check_map); its columns are not checked against another entry's table.
+    let mut seen = HashMap::new();
+    for t in &f.table {
+        *seen.entry(t.name.to_ascii_lowercase()).or_insert(0) += 1;
+    }
     for (i, t) in f.table.iter().enumerate() {
-        if !is_identifier(&t.name) {
+        if !is_identifier(&t.name) || seen[&t.name.to_ascii_lowercase()] > 1 || is_own_table(&t.name) {
             continue;
         }
         match personal::columns_of_table(conn, t)? {
@@ -40,23 +46,33 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
             ),
         }
     }
-    // A table named like one of dsr's own would be taken for it by the SQL over dsr's records.
-    for (i, t) in f.table.iter().enumerate().filter(|(_, t)| own_tables().contains(&t.name)) {
-        say(
-            format!("table[{i}].name"),
-            format!(
-                "{:?} is the name of one of dsr's own tables (requests, codes, audit trail, register); a table of the data map needs another name",
-                t.name
-            ),
-        );
-    }
     let has = |table: &str, column: &str| columns.get(table).is_some_and(|c| c.contains(column));
+    // Built-in tables the entry declares anew without the columns the map names: said once.
+    let mut remade: HashSet<&str> = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
         if !columns.contains_key(t.name.as_str()) {
             continue;
         }
-        for (key, column) in own_columns(t, i) {
-            if is_identifier(column) && !has(&t.name, column) {
+        let lacks: Vec<(String, &str)> =
+            own_columns(t, i).into_iter().filter(|(_, c)| is_identifier(c) && !has(&t.name, c)).collect();
+        if !lacks.is_empty()
+            && !in_store.contains(t.name.as_str())
+            && personal::builtin().iter().any(|b| b.name == t.name)
+        {
+            // Declaring columns makes the table from them instead of the built-in one: one line,
+            // not one for each column the built-in table had.
+            remade.insert(&t.name);
+            let names: Vec<&str> = lacks.iter().map(|(_, c)| *c).collect();
+            say(
+                format!("table[{i}].column"),
+                format!(
+                    "the entry declares columns ([[table.column]]), so {:?} is made from them instead of the built-in table, and it lacks {} that the map names: declare every column it needs, or leave out the [[table.column]] entries to keep the built-in table",
+                    t.name,
+                    names.join(", ")
+                ),
+            );
+        } else {
+            for (key, column) in lacks {
                 say(key, format!("table {:?} has no column {column:?}", t.name));
             }
         }
@@ -68,6 +84,7 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
         }
         if let Some(parent) = t.link.as_ref().and_then(|l| f.table.iter().find(|p| p.name == l.parent)) {
             if columns.contains_key(parent.name.as_str())
+                && !remade.contains(parent.name.as_str())
                 && is_identifier(&parent.key)
                 && !has(&parent.name, &parent.key)
             {
@@ -168,6 +185,12 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
 }
 
 /// dsr's own tables: those of a new store's schema that the built-in data map does not hold.
+/// Whether `name` is that of one of dsr's own tables, in any case: the SQL over dsr's records
+/// would take a company's table of that name for its own.
+pub(super) fn is_own_table(name: &str) -> bool {
+    own_tables().iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
 fn own_tables() -> &'static [String] {
     static OWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     OWN.get_or_init(|| {

@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 
+use super::check_columns::is_own_table;
 use super::table::Table;
 use super::{CompanyFile, Problem};
 use crate::store::personal::DataMap;
@@ -264,15 +265,31 @@ fn keyword(name: &str) -> String {
 
 pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&str>, problems: &mut Vec<Problem>) {
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
-    let mut names = HashSet::new();
+    // SQLite, like SQL, reads a table's name in any case: `Member` is `member`.
+    let mut names: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     let mut held = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
         if !is_identifier(&t.name) {
             say(format!("table[{i}].name"), format!("{:?} is not a table name (letters, digits and _)", t.name));
         } else if !means_itself(&t.name) {
             say(format!("table[{i}].name"), keyword(&t.name));
-        } else if !names.insert(t.name.as_str()) {
-            say(format!("table[{i}].name"), format!("table {:?} is described twice", t.name));
+        } else if is_own_table(&t.name) {
+            say(
+                format!("table[{i}].name"),
+                format!(
+                    "{:?} is the name of one of dsr's own tables (requests, codes, audit trail, register); a table of the data map needs another name",
+                    t.name
+                ),
+            );
+        } else if let Some(first) = names.get(&t.name.to_ascii_lowercase()) {
+            let what = if *first == t.name {
+                format!("table {:?} is described twice", t.name)
+            } else {
+                format!("table {:?} is described twice (as {first:?} before: table names ignore case)", t.name)
+            };
+            say(format!("table[{i}].name"), what);
+        } else {
+            names.insert(t.name.to_ascii_lowercase(), &t.name);
         }
         held.insert(t.category.as_str());
         if !categories.contains(t.category.as_str()) {

@@ -16,7 +16,7 @@ use crate::store::personal::DataMap;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`.
+    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
     pub check: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,6 +103,17 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
 /// decided (one to direct marketing is, whatever its basis: it always stops).
 fn unplaced_bases(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     let register = Register::load(conn)?;
+    if register.controller.is_none() {
+        out.push(Finding {
+            check: "register",
+            table: "controller".into(),
+            column: None,
+            rows: 0,
+            what: "the store has no register yet: no request can be opened or answered".into(),
+            fix: "give it one with `dsr register apply FILE` (docs/register-file.md)".into(),
+        });
+        return Ok(());
+    }
     let mut unplaced: Vec<(&str, Vec<&str>)> = Vec::new();
     for p in register.purposes.iter().filter(|p| p.basis.is_none() && !p.direct_marketing) {
         match unplaced.iter_mut().find(|(b, _)| *b == p.legal_basis) {

@@ -268,6 +268,13 @@ pub fn write_private<T>(
     force: bool,
     fill: impl FnOnce(&mut std::fs::File) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    if path.is_dir() {
+        return Err(Error::invalid(
+            "output file",
+            format!("{} is a directory: name a file to write (in it, or elsewhere)", path.display()),
+        )
+        .into());
+    }
     if path.exists() && !force {
         return Err(Error::OutputExists(path.to_owned()).into());
     }

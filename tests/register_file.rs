@@ -165,6 +165,34 @@ fn register_export_json_is_the_same_document_and_an_empty_store_has_none() {
     assert!(stderr(&out).contains("no register yet"), "{}", stderr(&out));
 }
 
+/// A store made without a file (`dsr init`) has no register: a right refuses with exit 2 and
+/// says how to give it one, doctor names it, and `register apply` gives it one.
+#[test]
+fn a_store_without_a_register_says_how_to_give_it_one() {
+    let env = Env::new();
+    env.dsr().arg("init").assert().success();
+    for args in [&["access", "--email", "a@example.nl"][..], &["erase", "--email", "a@example.nl"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        crate::support::assert_one_line_error(&out);
+        assert!(
+            stderr(&out).contains("no register yet: give it one with `dsr register apply FILE`"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = env.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(24), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("controller: the store has no register yet"), "{}", stdout(&out));
+    let file = crate::support::fixture_dir("webshop").join("company.toml");
+    env.dsr().args(["register", "apply"]).arg(&file).arg("--yes").assert().success();
+    env.dsr().arg("doctor").assert().success();
+    // --out naming a directory: said so, not "already exists".
+    let out = env.run(&["register", "export", "--out", "."]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(". is a directory: name a file to write"), "{}", stderr(&out));
+}
+
 #[test]
 fn a_legitimate_interest_in_words_is_kept_and_needs_both_languages() {
     let (env, exported_text) = exported("virtio");

@@ -49,11 +49,7 @@ pub fn show(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
 /// `dsr register export`: the register as a company file, on stdout or into `--out` atomically.
 pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: bool) -> anyhow::Result<Code> {
     let Some(company) = crate::map::export::export(db)? else {
-        return Err(crate::error::Error::invalid(
-            "store",
-            "this store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)",
-        )
-        .into());
+        return Err(crate::register::missing().into());
     };
     let text = company.to_toml();
     match file {

@@ -41,9 +41,7 @@ pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Re
 pub fn prepare(store: &dyn Conn) -> anyhow::Result<(Keys, Controller)> {
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
-    let controller = register
-        .controller
-        .ok_or_else(|| anyhow::anyhow!("the store has no register; requests need one (dsr init --fixture)"))?;
+    let controller = register.controller.ok_or_else(crate::register::missing)?;
     mail::check_setup(&store.place(), &controller)?;
     Ok((keys, controller))
 }
@@ -275,7 +273,7 @@ pub fn check(store: &dyn Conn, clock: &Clock, id: &str, code: &str) -> anyhow::R
 pub fn resend(store: &dyn Conn, clock: &Clock, id: &str) -> anyhow::Result<Request> {
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
-    let controller = register.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller = register.controller.ok_or_else(crate::register::missing)?;
     let place = store.place();
     mail::check_setup(&place, &controller)?;
     let tx_box = store.begin()?;

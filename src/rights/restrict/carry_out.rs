@@ -84,7 +84,7 @@ pub fn announce_lift(
         ))
         .into());
     }
-    let controller = Register::load(store)?.controller.ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller = Register::load(store)?.controller.ok_or_else(crate::register::missing)?;
     let lift_at = clock.now() + chrono::Duration::days(i64::from(days));
     let tx = store.begin()?;
     let vars = crate::answers::lift_notice(&req, reason, lift_at);

@@ -219,6 +219,14 @@ fn json_gives_the_difference_as_a_document() {
     );
     assert_eq!(doc.changes[2].new.as_ref().unwrap()["name"], "PostNL B.V.");
     assert_eq!(doc.changes[3].old.as_ref().unwrap()["article"], "Art. 7(3) GDPR");
+    // Every change object has the same keys, null where there is no value.
+    let (raw, _): (serde_json::Value, i32) = env.json(&["register", "apply", "--dry-run", path.to_str().unwrap()]);
+    for c in raw["changes"].as_array().unwrap() {
+        for key in ["section", "change", "code", "key", "old", "new"] {
+            assert!(c.get(key).is_some(), "{key} in {c}");
+        }
+    }
+    assert!(raw["changes"][2]["old"].is_null() && raw["changes"][3]["new"].is_null(), "{raw}");
     // Applied with --json: the same document, applied; then the store exports the file.
     let (doc, code): (Applied, i32) = env.json(&["register", "apply", "--yes", path.to_str().unwrap()]);
     assert_eq!((code, doc.applied, doc.dry_run), (0, true, false));

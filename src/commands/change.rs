@@ -38,7 +38,7 @@ fn confirm(ctx: &Session, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     if !interactive(ctx.out) {
-        return Err(Error::invalid("--yes", "this changes data; confirm with --yes when not on a terminal").into());
+        return Err(Error::Usage("not confirmed: this changes data; add --yes when not on a terminal".into()).into());
     }
     if dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
         Ok(())

@@ -81,9 +81,8 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
     }
     if !args.yes.yes {
         if !interactive(ctx.out) {
-            return Err(Error::invalid(
-                "--yes",
-                "erasure cannot be undone; confirm with --yes, or approve the plan for cron with --approve (the plan is stored, not approved)",
+            return Err(Error::Usage(
+                "not confirmed: erasure cannot be undone; add --yes, or approve the plan for cron with --approve (the plan is stored, not approved)".into(),
             )
             .into());
         }

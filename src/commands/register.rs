@@ -174,13 +174,16 @@ pub fn apply(
             if ctx.out.json {
                 ctx.out.json(&report(false))?;
             }
-            return Err(Error::invalid(
-                "--yes",
-                "this changes the register; confirm with --yes when not on a terminal",
+            return Err(Error::Usage(
+                "not confirmed: this changes the register; add --yes when not on a terminal".into(),
             )
             .into());
         }
-        let question = format!("Apply these {n} change{} to the register?", plural(n));
+        let question = if n == 1 {
+            "Apply this change to the register?".to_owned()
+        } else {
+            format!("Apply these {n} changes to the register?")
+        };
         if !dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
             return Err(Error::RequestState("register not changed: the officer declined".into()).into());
         }
@@ -272,15 +275,16 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
     }
     if !out.json {
         let f = file.as_ref().expect("a file without problems was read");
+        let counted = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         out.data(&format!(
-            "{}: no problems ({} tables, {} purposes, {} categories, {} recipients, {} retention rules, {} rights)",
+            "{}: no problems ({}, {}, {}, {}, {}, {})",
             path.display(),
-            f.table.len(),
-            f.purpose.len(),
-            f.category.len(),
-            f.recipient.len(),
-            f.retention.len(),
-            f.right.len()
+            counted(f.table.len(), "table", "tables"),
+            counted(f.purpose.len(), "purpose", "purposes"),
+            counted(f.category.len(), "category", "categories"),
+            counted(f.recipient.len(), "recipient", "recipients"),
+            counted(f.retention.len(), "retention rule", "retention rules"),
+            counted(f.right.len(), "right", "rights")
         ))?;
     }
     Ok(Code::Ok)

@@ -175,8 +175,9 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
             say(
                 "table".into(),
                 format!(
-                    "the store's table {table:?} has {rows} rows linked to {parent:?} ({column}) but is not in the data map: \
-                     they would be left out of every answer and erasure"
+                    "the store's table {table:?} has {rows} row{} linked to {parent:?} ({column}) but is not in the data map: \
+                     they would be left out of every answer and erasure",
+                    if rows == 1 { "" } else { "s" }
                 ),
             );
         }

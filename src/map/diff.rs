@@ -41,16 +41,12 @@ pub struct Change {
     pub section: &'static str,
     pub change: Kind,
     /// The entry's code (none for the controller and for a new order).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
     /// For a changed entry: the key that changed, as a path (`step[1].days_after_due`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// The value before (a removed entry whole); absent when the key was not there.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The value before (a removed entry whole); null when the key was not there.
     pub old: Option<Value>,
-    /// The value after (an added entry whole); absent when the key is left out.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The value after (an added entry whole); null when the key is left out.
     pub new: Option<Value>,
 }
 

@@ -79,9 +79,8 @@ pub fn replay(
 ) -> anyhow::Result<Code> {
     if interactive(ctx.out) && !yes {
         // Cron runs it without a terminal; an officer at one confirms what cannot be undone.
-        return Err(Error::invalid(
-            "--yes",
-            "erase --replay erases people again and cannot be undone; confirm with --yes",
+        return Err(Error::Usage(
+            "not confirmed: erase --replay erases people again and cannot be undone; add --yes".into(),
         )
         .into());
     }

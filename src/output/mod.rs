@@ -165,8 +165,12 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
     } else if raw_busy {
         // SQLite says only "database is locked": the write lock of the store, or of a company
         // database it attaches (`[[database]]`), stayed taken past the busy timeout.
+        // Which file it was is asked of the files themselves, now.
         let which = match store.filter(|p| !crate::store::postgres::is_url(&p.to_string_lossy())) {
-            Some(path) => format!("the store {} or a company database it attaches", path.display()),
+            Some(path) => match crate::store::attached::locked_now(path) {
+                Some((what, file)) => format!("{what} ({})", file.display()),
+                None => format!("the store {} or a company database it attaches", path.display()),
+            },
             None => "the store or a company database it works on".to_owned(),
         };
         sanitize::line(&format!(

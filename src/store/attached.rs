@@ -36,6 +36,32 @@ pub fn save(conn: &dyn crate::store::db::Db, databases: &[Database]) -> anyhow::
     Ok(())
 }
 
+/// After SQLite said "database is locked" (which file, it does not say): the one whose write
+/// lock another process holds now, the store or a company database of its map, found by asking
+/// each for that lock without waiting (and giving it back at once); `None` when none is locked
+/// by now or the store cannot be read.
+pub fn locked_now(store: &Path) -> Option<(String, PathBuf)> {
+    let locked = |path: &Path| {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let Ok(conn) = Connection::open_with_flags(path, flags) else { return false };
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_err_and(|e| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            )
+        })
+    };
+    if locked(store) {
+        return Some(("the store".into(), store.to_owned()));
+    }
+    let conn = Connection::open_with_flags(store, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    let databases = listed(&conn).ok()?;
+    databases
+        .into_iter()
+        .map(|d| (d.name, resolve(store, &d.path)))
+        .find_map(|(name, path)| locked(&path).then(|| (format!("the company database {name}"), path)))
+}
+
 /// Where a database's file is: a relative path is relative to the store's directory, so a
 /// store and the files beside it can move together.
 pub fn resolve(store: &Path, path: &str) -> PathBuf {

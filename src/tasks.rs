@@ -288,15 +288,23 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
         )
         .into());
     }
-    let found: Option<(String, Option<String>)> =
-        conn.first("SELECT request_id, done_at FROM task WHERE id = ?1", &vals![task]?, |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let found: Option<(String, Option<String>, Option<String>)> =
+        conn.first("SELECT request_id, done_at, done_ref FROM task WHERE id = ?1", &vals![task]?, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    let Some((request, done_at)) = found else {
+    let Some((request, done_at, done_ref)) = found else {
         return Err(Error::invalid("task", format!("no task {task}; `dsr tasks` lists the open ones")).into());
     };
     if let Some(at) = done_at {
-        return Err(Error::RequestState(format!("task {task} was acknowledged on {}", &at[..at.len().min(10)])).into());
+        let on = &at[..at.len().min(10)];
+        // A task an erasure closed says so: the erasure's own tasks tell the systems now.
+        let why = match done_ref.as_deref().and_then(|r| r.strip_prefix(SUPERSEDED)) {
+            Some(erasure) => format!(
+                "task {task} was superseded on {on} by the erasure {erasure} of the same person; acknowledge the erasure's tasks instead (`dsr tasks` lists them)"
+            ),
+            None => format!("task {task} was acknowledged on {on}"),
+        };
+        return Err(Error::RequestState(why).into());
     }
     conn.run(
         "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
@@ -306,6 +314,9 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
     audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-done", json!({"task": task}))?;
     settle(conn, clock, task, req)
 }
+
+/// The reference of a task an erasure closed, before the erasure's id.
+const SUPERSEDED: &str = "superseded by the erasure ";
 
 /// When a person is erased, the open tasks of their other requests (a rectification's new
 /// values, the keys a restriction or objection named) are superseded by the erasure's own tasks:
@@ -321,7 +332,7 @@ pub fn supersede(conn: &dyn Db, clock: &Clock, erasure: &Request, person: i64) -
     for (task, request) in &open {
         conn.run(
             "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
-            &vals![task, clock.timestamp(), format!("superseded by the erasure {}", erasure.id)]?,
+            &vals![task, clock.timestamp(), format!("{SUPERSEDED}{}", erasure.id)]?,
         )?;
         let req = crate::request::load(conn, request)?;
         audit::append(

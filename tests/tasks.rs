@@ -199,6 +199,16 @@ fn an_erasure_supersedes_the_persons_open_tasks_and_no_new_value_stays_in_them()
         .query_row("SELECT done_ref, rows FROM task WHERE request_id = ?1", [&fix], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap();
     assert_eq!((done_ref, rows), (format!("superseded by the erasure {id}"), None));
+    // Acknowledged after all, the superseded task says what happened to it.
+    let superseded: i64 = env.count(&format!("SELECT id FROM task WHERE request_id = '{fix}'"));
+    let out = env.run(&["tasks", "done", &superseded.to_string(), "--ref", "late"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was superseded on ")
+            && stderr(&out).contains(&format!("by the erasure {id} of the same person")),
+        "{}",
+        stderr(&out)
+    );
     for t in &open {
         env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "done"]).assert().success();
     }

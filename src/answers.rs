@@ -51,7 +51,7 @@ pub fn send(
     reply: &Reply,
     on_sent: crate::queue::OnSent,
 ) -> anyhow::Result<bool> {
-    let controller = register.controller.as_ref().ok_or_else(crate::register::missing)?;
+    let controller = register.controller.as_ref().ok_or_else(crate::error::Error::no_register)?;
     let mut vars = Vars { both: reply.vars.both.clone(), nl: reply.vars.nl.clone(), en: reply.vars.en.clone() };
     vars.both["recipients"] = recipients(register, &crate::notify::list(conn, &req.id)?);
     let letter = Letter {

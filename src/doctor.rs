@@ -106,7 +106,7 @@ fn unplaced_bases(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     if register.controller.is_none() {
         out.push(Finding {
             check: "register",
-            table: "controller".into(),
+            table: "register".into(),
             column: None,
             rows: 0,
             what: "the store has no register yet: no request can be opened or answered".into(),

@@ -85,6 +85,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error of a command that needs the register on a store that has none yet (`dsr init`
+    /// without a file): exit 2, saying how to give it one.
+    pub fn no_register() -> Self {
+        Error::Usage(
+            "this store has no register yet: give it one with `dsr register apply FILE`, or make the store with `dsr init --register FILE` or `--fixture NAME`".into(),
+        )
+    }
+
     pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
         Error::Invalid { what, why: why.into() }
     }

@@ -7,15 +7,6 @@ use serde::Serialize;
 
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The error of a command that needs the register on a store that has none yet (`dsr init`
-/// without a file): exit 2, saying how to give it one.
-pub fn missing() -> crate::error::Error {
-    crate::error::Error::invalid(
-        "store",
-        "this store has no register yet: give it one with `dsr register apply FILE`, or make the store with `dsr init --register FILE` or `--fixture NAME`",
-    )
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Register {
     pub format_version: u32,

@@ -298,9 +298,17 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
     if let Some(at) = done_at {
         let on = &at[..at.len().min(10)];
         // A task an erasure closed says so: the erasure's own tasks tell the systems now.
-        let why = match done_ref.as_deref().and_then(|r| r.strip_prefix(SUPERSEDED)) {
+        // (`--ref` is free text: the erasure it names must be one.)
+        let erasure = done_ref.as_deref().and_then(|r| r.strip_prefix(SUPERSEDED)).map(str::to_owned);
+        let erasure = match erasure {
+            Some(id) => conn.first("SELECT id FROM request WHERE id = ?1 AND kind = 'erase'", &vals![id]?, |r| {
+                r.get::<String>(0)
+            })?,
+            None => None,
+        };
+        let why = match erasure {
             Some(erasure) => format!(
-                "task {task} was superseded on {on} by the erasure {erasure} of the same person; acknowledge the erasure's tasks instead (`dsr tasks` lists them)"
+                "task {task} was superseded on {on} by the erasure {erasure} of the same person, whose own tasks tell the systems (`dsr tasks` lists those still open)"
             ),
             None => format!("task {task} was acknowledged on {on}"),
         };

@@ -119,6 +119,15 @@ fn keys_left_out_are_each_named_with_the_other_problems() {
     assert!(err.ends_with("has 3 problems\n"), "{err}");
     // The stand-in read in a missing key's place is not another problem.
     assert!(!err.contains(&format!("recipient[{r}].name: is empty")), "{err}");
+    // A kind left out (a declared column's type) is named as well, with the rest.
+    let shop = fixture("webshop");
+    let bad = after(&shop, "[[recipient]]", "name = ", "nam_ = ").replacen("nam_ = ", "# ", 1);
+    let bad = after(&bad, "[[table.column]]", "type = \"integer\"\n", "");
+    let out = check(&bad);
+    let err = stderr(&out);
+    assert!(err.contains("recipient[0].name: missing: this entry needs it"), "{err}");
+    assert!(err.contains(".column[0].type: missing: this entry needs it"), "{err}");
+    assert!(err.ends_with("has 2 problems\n"), "{err}");
 }
 
 #[test]

@@ -183,7 +183,7 @@ fn a_store_without_a_register_says_how_to_give_it_one() {
     }
     let out = env.run(&["doctor"]);
     assert_eq!(out.status.code(), Some(24), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("controller: the store has no register yet"), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("register: the store has no register yet"), "{}", stdout(&out));
     let file = crate::support::fixture_dir("webshop").join("company.toml");
     env.dsr().args(["register", "apply"]).arg(&file).arg("--yes").assert().success();
     env.dsr().arg("doctor").assert().success();

@@ -123,7 +123,7 @@ pub fn write_copy(
     recipients: &[PersonRecipient],
     spec: &Spec<'_>,
 ) -> anyhow::Result<u64> {
-    let controller = register.controller.as_ref().ok_or_else(crate::register::missing)?;
+    let controller = register.controller.as_ref().ok_or_else(crate::error::Error::no_register)?;
     let (conn, s) = (rows.conn, &rows.subject);
     let history = match spec.request.kind()? {
         Kind::Export => None,

@@ -76,7 +76,7 @@ pub fn scope(register: &Register, right: Kind) -> Vec<&Category> {
 
 /// Write the archive for a verified request into `out`.
 pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
-    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let right = spec.request.kind()?;
     let categories = scope(register, right);
     let recipients = recipients::for_person(conn, register, &spec.subject)?;

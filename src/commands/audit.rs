@@ -111,9 +111,8 @@ fn anchor_message(ctx: &Session, to: &str, anchor: &Anchor) -> anyhow::Result<le
         return Err(Error::invalid("--mail", "give one email address, such as dpo@example.nl").into());
     }
     crate::mail::Transport::from_env(&ctx.conn.place())?;
-    let controller = crate::register::Register::load(ctx.conn)?
-        .controller
-        .ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller =
+        crate::register::Register::load(ctx.conn)?.controller.ok_or_else(crate::error::Error::no_register)?;
     let (subject, body) = audit::anchor::letter(&controller, anchor);
     let attachment = Attachment::new(audit::anchor::attachment_name(anchor))
         .body(anchor.to_json(), ContentType::parse("application/json")?);

@@ -31,7 +31,7 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
         .into());
     }
     let register = Register::load(ctx.conn)?;
-    let controller = register.controller.clone().ok_or_else(|| anyhow::anyhow!("the store has no register"))?;
+    let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let named = req.named_email();
     let address = crate::subject::address_on_file(ctx.conn, s.person_id, named.as_deref())?.ok_or_else(|| {
         Error::RequestState(format!(

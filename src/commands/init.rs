@@ -106,7 +106,10 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
                 file.controller.name,
                 path.display()
             ))?,
-            (None, None) => out.status(&format!("Created an empty store at {}; it has no register yet.", shown))?,
+            (None, None) => out.status(&format!(
+                "Created an empty store at {}; it has no register yet: give it one with `dsr register apply FILE`.",
+                shown
+            ))?,
         }
     }
     Ok(Code::Ok)

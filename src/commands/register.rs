@@ -49,7 +49,7 @@ pub fn show(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
 /// `dsr register export`: the register as a company file, on stdout or into `--out` atomically.
 pub fn export(db: &dyn Db, out: &Output, file: Option<&std::path::Path>, force: bool) -> anyhow::Result<Code> {
     let Some(company) = crate::map::export::export(db)? else {
-        return Err(crate::register::missing().into());
+        return Err(crate::error::Error::no_register().into());
     };
     let text = company.to_toml();
     match file {
@@ -292,7 +292,7 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
 
 fn render_register(r: &Register, out: &Output) -> String {
     let Some(c) = &r.controller else {
-        return "This store has no register yet (create one with `dsr init --register FILE` or `--fixture NAME`)."
+        return "This store has no register yet: give it one with `dsr register apply FILE` (or make the store with `dsr init --register FILE` or `--fixture NAME`)."
             .to_owned();
     };
     let mut s = format!(

@@ -19,14 +19,11 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
     // The columns of each table of the map: the store's, else the ones the entry declares.
     let mut columns: HashMap<&str, HashSet<String>> = HashMap::new();
     let mut in_store = HashSet::new();
-    // A table described twice, or named like one of dsr's own, is a problem of the file already
-    // (check_map); its columns are not checked against another entry's table.
-    let mut seen = HashMap::new();
-    for t in &f.table {
-        *seen.entry(t.name.to_ascii_lowercase()).or_insert(0) += 1;
-    }
+    // A table described again, or named like one of dsr's own, is a problem of the file already
+    // (check_map); its columns are not checked against the first entry's table.
+    let mut seen = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
-        if !is_identifier(&t.name) || seen[&t.name.to_ascii_lowercase()] > 1 || is_own_table(&t.name) {
+        if !is_identifier(&t.name) || !seen.insert(t.name.to_ascii_lowercase()) || is_own_table(&t.name) {
             continue;
         }
         match personal::columns_of_table(conn, t)? {
@@ -185,13 +182,13 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
     Ok(problems)
 }
 
-/// dsr's own tables: those of a new store's schema that the built-in data map does not hold.
 /// Whether `name` is that of one of dsr's own tables, in any case: the SQL over dsr's records
 /// would take a company's table of that name for its own.
 pub(super) fn is_own_table(name: &str) -> bool {
     own_tables().iter().any(|t| t.eq_ignore_ascii_case(name))
 }
 
+/// dsr's own tables: those of a new store's schema that the built-in data map does not hold.
 fn own_tables() -> &'static [String] {
     static OWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     OWN.get_or_init(|| {

@@ -263,33 +263,39 @@ fn keyword(name: &str) -> String {
     format!("{name:?} is an SQL keyword, which dsr's SQL would read as something else; rename the table or column (or give the application a view with another name)")
 }
 
+/// What is wrong with a table's name, if anything; `names` holds those seen before, in lower case.
+fn name_problem<'a>(name: &'a str, names: &mut std::collections::HashMap<String, &'a str>) -> Option<String> {
+    if !is_identifier(name) {
+        return Some(format!("{name:?} is not a table name (letters, digits and _)"));
+    }
+    if !means_itself(name) {
+        return Some(keyword(name));
+    }
+    if is_own_table(name) {
+        return Some(format!(
+            "{name:?} is the name of one of dsr's own tables (requests, codes, audit trail, register); a table of the data map needs another name"
+        ));
+    }
+    match names.get(&name.to_ascii_lowercase()) {
+        Some(first) if *first == name => Some(format!("table {name:?} is described twice")),
+        Some(first) => {
+            Some(format!("table {name:?} is described twice (as {first:?} before: table names ignore case)"))
+        }
+        None => {
+            names.insert(name.to_ascii_lowercase(), name);
+            None
+        }
+    }
+}
+
 pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&str>, problems: &mut Vec<Problem>) {
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     // SQLite, like SQL, reads a table's name in any case: `Member` is `member`.
     let mut names: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     let mut held = HashSet::new();
     for (i, t) in f.table.iter().enumerate() {
-        if !is_identifier(&t.name) {
-            say(format!("table[{i}].name"), format!("{:?} is not a table name (letters, digits and _)", t.name));
-        } else if !means_itself(&t.name) {
-            say(format!("table[{i}].name"), keyword(&t.name));
-        } else if is_own_table(&t.name) {
-            say(
-                format!("table[{i}].name"),
-                format!(
-                    "{:?} is the name of one of dsr's own tables (requests, codes, audit trail, register); a table of the data map needs another name",
-                    t.name
-                ),
-            );
-        } else if let Some(first) = names.get(&t.name.to_ascii_lowercase()) {
-            let what = if *first == t.name {
-                format!("table {:?} is described twice", t.name)
-            } else {
-                format!("table {:?} is described twice (as {first:?} before: table names ignore case)", t.name)
-            };
+        if let Some(what) = name_problem(&t.name, &mut names) {
             say(format!("table[{i}].name"), what);
-        } else {
-            names.insert(t.name.to_ascii_lowercase(), &t.name);
         }
         held.insert(t.category.as_str());
         if !categories.contains(t.category.as_str()) {
@@ -388,72 +394,7 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
             }
         }
     }
-    databases(f, &mut say);
-    systems(f, &mut say);
+    super::check_places::databases(f, &mut say);
+    super::check_places::systems(f, &mut say);
     super::check_rights::check(f, &map, purposes, &mut say);
-}
-
-/// The systems that keep copies (`[[system]]`): a name each once, tables of the map.
-fn systems(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
-    for (i, sys) in f.system.iter().enumerate() {
-        let named = !sys.name.is_empty() && sys.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !named {
-            say(format!("system[{i}].name"), format!("{:?} is not a system name (letters, digits, _ and -)", sys.name));
-        } else if f.system[..i].iter().any(|o| o.name == sys.name) {
-            say(format!("system[{i}].name"), format!("system {:?} is listed twice", sys.name));
-        }
-        if sys.tables.is_empty() {
-            say(format!("system[{i}].tables"), "empty: name the tables of the map the system keeps a copy of".into());
-        }
-        for (j, t) in sys.tables.iter().enumerate() {
-            if !f.table.iter().any(|m| &m.name == t) {
-                say(format!("system[{i}].tables[{j}]"), format!("{t:?} is not a [[table]] of the data map"));
-            }
-        }
-    }
-    if f.letter_after_tasks && f.system.is_empty() {
-        say("letter_after_tasks".into(), "no [[system]] is named, so there are no tasks to wait for".into());
-    }
-}
-
-/// The company databases (`[[database]]`): names SQL can use for an attached file, each once,
-/// a path, and every table placed in one of them; dsr does not create tables in a company's
-/// database, so such a table declares no columns.
-fn databases(f: &CompanyFile, say: &mut impl FnMut(String, String)) {
-    for (i, d) in f.database.iter().enumerate() {
-        if !is_identifier(&d.name) || ["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str()) {
-            say(
-                format!("database[{i}].name"),
-                format!("{:?} is not a database name (letters, digits and _; not main or temp)", d.name),
-            );
-        } else if f.database[..i].iter().any(|o| o.name == d.name) {
-            say(format!("database[{i}].name"), format!("database {:?} is listed twice", d.name));
-        }
-        if d.path.trim().is_empty() {
-            say(format!("database[{i}].path"), "empty: give the path of the database file".into());
-        } else if let Some(o) = f.database[..i].iter().find(|o| o.path == d.path && d.path != super::POSTGRES_SCHEMA) {
-            say(
-                format!("database[{i}].path"),
-                format!(
-                    "the same file as database {:?}: name each file once, and place its tables in that one",
-                    o.name
-                ),
-            );
-        }
-    }
-    for (i, t) in f.table.iter().enumerate() {
-        let Some(db) = &t.database else { continue };
-        if !f.database.iter().any(|d| &d.name == db) {
-            say(format!("table[{i}].database"), format!("{db:?} is not the name of a [[database]]"));
-        }
-        if !t.column.is_empty() {
-            say(
-                format!("table[{i}].column"),
-                format!(
-                    "table {:?} is in database {db:?}: dsr does not create tables in a company's database, so it declares no columns",
-                    t.name
-                ),
-            );
-        }
-    }
 }

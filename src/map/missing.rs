@@ -11,16 +11,17 @@ use toml::Value;
 /// At most this many stand-ins are tried (a file missing more keys stops at the first).
 const TRIES: usize = 512;
 
-/// The file read with a stand-in for every key it leaves out, and a problem naming each; `None`
-/// when it does not read even so (the caller reports its first mistake, as before).
-pub(super) fn read_filled(text: &str) -> Option<(CompanyFile, Vec<Problem>)> {
+/// The file read with a stand-in for every key it leaves out, and a problem naming each; when
+/// another kind of mistake stops the reading, the keys found missing so far and that mistake.
+/// `None` when it does not read even so (the caller reports its first mistake, as before).
+pub(super) fn read_filled(text: &str) -> Option<Result<(CompanyFile, Vec<Problem>), Vec<Problem>>> {
     let mut doc = Value::Table(toml::from_str(text).ok()?);
     let mut missing: Vec<Problem> = Vec::new();
     // Each key filled in, and which of the stand-ins it holds.
     let mut filled: Vec<(String, usize)> = Vec::new();
     for _ in 0..TRIES {
         let e = match serde_path_to_error::deserialize::<_, CompanyFile>(doc.clone()) {
-            Ok(file) => return Some((file, missing)),
+            Ok(file) => return Some(Ok((file, missing))),
             Err(e) => e,
         };
         let path = e.path().to_string();
@@ -38,17 +39,43 @@ pub(super) fn read_filled(text: &str) -> Option<(CompanyFile, Vec<Problem>)> {
             }
             filled.push((key, 0));
         } else if let Some((key, tried)) = filled.iter_mut().find(|(k, _)| *k == path) {
-            *tried += 1;
-            *slot(&mut doc, key)? = stand_in(*tried)?;
+            // A kind: the first of those it may be.
+            *slot(&mut doc, key)? = match first_variant(&message) {
+                Some(variant) if *tried == 0 => Value::String(variant),
+                _ => {
+                    *tried += 1;
+                    stand_in(*tried)?
+                }
+            };
         } else {
-            return None;
+            if !filled.iter().any(|(k, _)| inside(&path, k)) {
+                let key = if path.is_empty() || path == "." { "(file)".to_owned() } else { path };
+                missing.push(Problem { line: None, key, what: message });
+            }
+            return Some(Err(missing));
         }
     }
     None
 }
 
+/// The first variant of "unknown variant ``, expected one of `a`, `b`" (or "expected `a` or `b`").
+fn first_variant(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown variant")?;
+    let after = &rest[rest.find("expected")?..];
+    let start = after.find('`')? + 1;
+    let len = after[start..].find('`')?;
+    Some(after[start..start + len].to_owned())
+}
+
+/// `more` problems of a file added to `problems`, whose first `missing` name the keys the file
+/// leaves out: the stand-in read in such a key's place is not another problem.
+pub(super) fn add(problems: &mut Vec<Problem>, missing: usize, more: Vec<Problem>) {
+    let keys: Vec<String> = problems[..missing].iter().map(|p| p.key.clone()).collect();
+    problems.extend(more.into_iter().filter(|p| !keys.iter().any(|m| p.key == *m || inside(&p.key, m))));
+}
+
 /// Whether `key` lies inside the entry `outer` (`controller.name` inside `controller`).
-pub(super) fn inside(key: &str, outer: &str) -> bool {
+fn inside(key: &str, outer: &str) -> bool {
     key.strip_prefix(outer).is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
 }
 
@@ -97,5 +124,7 @@ mod tests {
         assert_eq!(doc["a"][0]["w"].as_str(), Some("new"));
         assert!(slot(&mut doc, "a[5].x").is_none());
         assert!(inside("controller.name", "controller") && !inside("controllers", "controller"));
+        assert_eq!(first_variant("unknown variant ``, expected one of `integer`, `text`").as_deref(), Some("integer"));
+        assert_eq!(first_variant("unknown variant ``, expected `exact` or `any-case`").as_deref(), Some("exact"));
     }
 }

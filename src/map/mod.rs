@@ -12,6 +12,7 @@ pub use basis::BasisKind;
 mod check;
 mod check_columns;
 mod check_map;
+mod check_places;
 pub mod check_postgres;
 mod check_rights;
 pub mod diff;
@@ -263,9 +264,9 @@ impl CompanyFile {
     /// Parse a company file. Syntax and type errors name the key and the line (serde stops at
     /// the first); a file that parses is then checked whole, every problem reported.
     pub fn parse(text: &str) -> Result<CompanyFile, Vec<Problem>> {
-        let (file, mut problems) = CompanyFile::read(text).map_err(|p| vec![p])?;
+        let (file, mut problems) = CompanyFile::read(text)?;
         let missing = problems.len();
-        add(&mut problems, missing, check::check(&file));
+        missing::add(&mut problems, missing, check::check(&file));
         locate(text, &mut problems);
         if problems.is_empty() {
             Ok(file)
@@ -279,12 +280,13 @@ impl CompanyFile {
     pub fn parse_all(text: &str) -> (Option<CompanyFile>, Vec<Problem>) {
         let (file, mut problems) = match CompanyFile::read(text) {
             Ok(read) => read,
-            Err(p) => return (None, vec![p]),
+            Err(found) => return (None, found),
         };
         let missing = problems.len();
-        add(&mut problems, missing, check::check(&file));
+        missing::add(&mut problems, missing, check::check(&file));
         locate(text, &mut problems);
-        (Some(file), problems)
+        // A file read with stand-ins for keys it leaves out is not one to check a store against.
+        (if missing == 0 { Some(file) } else { None }, problems)
     }
 
     /// A built-in company's file, read without the whole-file checks (which ask for the built-in
@@ -295,29 +297,25 @@ impl CompanyFile {
 
     /// Read a company file without checking it whole: the first syntax or type error, or each
     /// key its entries need that it leaves out (with the file as read with stand-ins for them).
-    fn read(text: &str) -> Result<(CompanyFile, Vec<Problem>), Problem> {
-        let de = toml::Deserializer::parse(text).map_err(|e| toml_problem(text, &e, String::new()))?;
+    fn read(text: &str) -> Result<(CompanyFile, Vec<Problem>), Vec<Problem>> {
+        let de = toml::Deserializer::parse(text).map_err(|e| vec![toml_problem(text, &e, String::new())])?;
         let first = match serde_path_to_error::deserialize(de) {
             Ok(file) => return Ok((file, Vec::new())),
             Err(e) => e,
         };
         let problem = toml_problem(text, first.inner(), first.path().to_string());
         if !first.inner().message().starts_with("missing field") {
-            return Err(problem);
+            return Err(vec![problem]);
         }
-        missing::read_filled(text).ok_or(problem)
+        missing::read_filled(text).unwrap_or(Err(vec![problem])).map_err(|mut found| {
+            locate(text, &mut found);
+            found
+        })
     }
 
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a company file always serialises")
     }
-}
-
-/// `more` problems of a file added to `problems`, whose first `missing` name the keys the file
-/// leaves out: the stand-in read in such a key's place is not another problem.
-fn add(problems: &mut Vec<Problem>, missing: usize, more: Vec<Problem>) {
-    let keys: Vec<String> = problems[..missing].iter().map(|p| p.key.clone()).collect();
-    problems.extend(more.into_iter().filter(|p| !keys.iter().any(|m| p.key == *m || missing::inside(&p.key, m))));
 }
 
 /// Every problem of a company file (`dsr register check`): the whole-file checks of `parse`,
@@ -331,19 +329,23 @@ pub fn check_all(
 ) -> anyhow::Result<(Option<CompanyFile>, Vec<Problem>)> {
     let (file, mut problems) = match CompanyFile::read(text) {
         Ok(read) => read,
-        Err(p) => return Ok((None, vec![p])),
+        Err(found) => return Ok((None, found)),
     };
     let missing = problems.len();
-    add(&mut problems, missing, check::check(&file));
+    // An entry with a key left out holds a stand-in there: nothing is done with it.
+    let whole = |entry: &str| problems[..missing].iter().all(|p| !p.key.starts_with(entry));
+    let whole_databases: Vec<bool> = (0..file.database.len()).map(|i| whole(&format!("database[{i}]"))).collect();
+    missing::add(&mut problems, missing, check::check(&file));
     // The company databases are attached (relative paths from the store's directory), each
     // that can be, so the tables placed in them are checked there.
     for (i, d) in file.database.iter().enumerate() {
-        let usable =
-            check_map::is_identifier(&d.name) && !["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str());
+        let usable = whole_databases[i]
+            && check_map::is_identifier(&d.name)
+            && !["main", "temp"].contains(&d.name.to_ascii_lowercase().as_str());
         // A name or a path written twice is one of `check`'s problems already.
         let earlier = &file.database[..i];
         if usable && d.path == POSTGRES_SCHEMA && earlier.iter().all(|o| o.name != d.name) {
-            stand_in(conn, &file, &d.name)?;
+            check_places::stand_in(conn, &file, &d.name)?;
         } else if usable && earlier.iter().all(|o| o.name != d.name && o.path != d.path) {
             let attached = match crate::store::attached::again(store, earlier, d) {
                 Some(why) => Err(anyhow::anyhow!(why)),
@@ -354,15 +356,17 @@ pub fn check_all(
             }
         }
     }
+    // A file with keys left out comes back without its stand-ins (its counts are not told).
+    let file_if_whole = |file: CompanyFile| (missing == 0).then_some(file);
     if problems.iter().any(|p| p.key.starts_with("database[")) {
         locate(text, &mut problems);
-        return Ok((Some(file), problems));
+        return Ok((file_if_whole(file), problems));
     }
     // As `init --register` makes the store: the built-in tables the company does not use are left
     // out first, so a table the file declares under such a name is checked as declared (its own
     // link), not as the built-in one (a link to dsr's `person`).
     crate::store::personal::leave_out_builtin(&*conn, &file.table)?;
-    add(&mut problems, missing, check_against(&file, conn)?);
+    missing::add(&mut problems, missing, check_against(&file, conn)?);
     if problems.is_empty() {
         // What init --register checks as it makes the tables the file declares and once the
         // register is written (declarations, the retention rules the engine can carry out), in
@@ -371,36 +375,11 @@ pub fn check_all(
         problems = load::load_new(&tx, &file)?;
     }
     locate(text, &mut problems);
-    Ok((Some(file), problems))
+    Ok((file_if_whole(file), problems))
 }
 
 /// A `[[database]]`'s path that names a schema of the PostgreSQL store's database.
 pub const POSTGRES_SCHEMA: &str = "postgres:";
-
-/// For `register check`, which has no store: a schema of a PostgreSQL store (`path =
-/// "postgres:"`) cannot be looked into, so an empty database stands in for it, with each of its
-/// tables holding the columns the map names (`register apply --dry-run` on the store checks the
-/// real ones). The rest of the map is checked as usual against it.
-fn stand_in(conn: &rusqlite::Connection, file: &CompanyFile, database: &str) -> anyhow::Result<()> {
-    conn.execute("ATTACH DATABASE ':memory:' AS ?1", [database])?;
-    let quote = |name: &str| format!("\"{}\"", name.replace('"', "\"\""));
-    for (i, t) in file.table.iter().enumerate().filter(|(_, t)| t.database.as_deref() == Some(database)) {
-        let mut columns: Vec<&str> = check_map::own_columns(t, i).into_iter().map(|(_, c)| c).collect();
-        for (j, other) in file.table.iter().enumerate() {
-            let named = check_map::other_tables(other, j).into_iter().filter(|(_, table, _)| *table == t.name);
-            columns.extend(named.filter_map(|(_, _, column)| column));
-        }
-        columns.retain(|c| check_map::is_identifier(c));
-        columns.sort_unstable();
-        columns.dedup();
-        if !check_map::is_identifier(&t.name) || columns.is_empty() {
-            continue;
-        }
-        let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
-        conn.execute_batch(&format!("CREATE TABLE {}.{} ({})", quote(database), quote(&t.name), list.join(", ")))?;
-    }
-    Ok(())
-}
 
 /// The checks of a file's data map against a store: every table of the map is in the store or
 /// declares its columns, and every column the map names is one of its table's.

@@ -85,7 +85,7 @@ pub fn reject_in(
 }
 
 fn controller(conn: &dyn Db) -> anyhow::Result<Controller> {
-    Register::load(conn)?.controller.ok_or_else(|| crate::register::missing().into())
+    Register::load(conn)?.controller.ok_or_else(|| crate::error::Error::no_register().into())
 }
 
 fn extension_letter(c: &Controller, r: &Request) -> anyhow::Result<String> {

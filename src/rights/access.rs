@@ -129,7 +129,7 @@ pub struct Complaint {
 
 pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject) -> anyhow::Result<AccessReport<'c>> {
     let register = Register::load(conn)?;
-    let controller = register.controller.clone().ok_or_else(crate::register::missing)?;
+    let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let map = &register.map;
     // The rows of a person with few are read once, here, and counted as read; those of a person
     // with many are counted here and read while the answer is written.

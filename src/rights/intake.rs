@@ -41,7 +41,7 @@ pub fn open(store: &dyn Conn, clock: &Clock, new: &NewRequest<'_>) -> anyhow::Re
 pub fn prepare(store: &dyn Conn) -> anyhow::Result<(Keys, Controller)> {
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
-    let controller = register.controller.ok_or_else(crate::register::missing)?;
+    let controller = register.controller.ok_or_else(crate::error::Error::no_register)?;
     mail::check_setup(&store.place(), &controller)?;
     Ok((keys, controller))
 }
@@ -273,7 +273,7 @@ pub fn check(store: &dyn Conn, clock: &Clock, id: &str, code: &str) -> anyhow::R
 pub fn resend(store: &dyn Conn, clock: &Clock, id: &str) -> anyhow::Result<Request> {
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
-    let controller = register.controller.ok_or_else(crate::register::missing)?;
+    let controller = register.controller.ok_or_else(crate::error::Error::no_register)?;
     let place = store.place();
     mail::check_setup(&place, &controller)?;
     let tx_box = store.begin()?;

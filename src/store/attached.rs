@@ -44,6 +44,10 @@ pub fn locked_now(store: &Path) -> Option<(String, PathBuf)> {
     let locked = |path: &Path| {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let Ok(conn) = Connection::open_with_flags(path, flags) else { return false };
+        // rusqlite gives every connection a busy timeout; this one asks once.
+        if conn.busy_timeout(std::time::Duration::ZERO).is_err() {
+            return false;
+        }
         conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK").is_err_and(|e| {
             matches!(
                 e.sqlite_error_code(),

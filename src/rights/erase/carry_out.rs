@@ -97,7 +97,7 @@ fn carry(
 ) -> anyhow::Result<u64> {
     // The person's requests waiting for their code are refused, each with a letter to the address
     // on file while it is there (both callers refused first to erase while an answer is owed).
-    let controller = register.controller.as_ref().ok_or_else(crate::register::missing)?;
+    let controller = register.controller.as_ref().ok_or_else(crate::error::Error::no_register)?;
     let refused = super::others::close(tx, clock, path, controller, req, s.person_id)?;
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
     let erased = super::categories(register, plan);

@@ -79,7 +79,7 @@ pub fn apply(
 ) -> anyhow::Result<Rectified> {
     let Prepared { map, changes, planned, statements } = prepared;
     let register = Register::load(store)?;
-    let controller = register.controller.clone().ok_or_else(crate::register::missing)?;
+    let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let named = req.named_email();
     let tx = store.begin()?;
     if let Some(p) = planned.iter().find(|p| super::is_mail_address(&map, &p.field)) {

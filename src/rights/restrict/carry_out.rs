@@ -84,7 +84,7 @@ pub fn announce_lift(
         ))
         .into());
     }
-    let controller = Register::load(store)?.controller.ok_or_else(crate::register::missing)?;
+    let controller = Register::load(store)?.controller.ok_or_else(crate::error::Error::no_register)?;
     let lift_at = clock.now() + chrono::Duration::days(i64::from(days));
     let tx = store.begin()?;
     let vars = crate::answers::lift_notice(&req, reason, lift_at);

@@ -11,10 +11,13 @@ use toml::Value;
 /// At most this many stand-ins are tried (a file missing more keys stops at the first).
 const TRIES: usize = 512;
 
+/// A file read with stand-ins and the keys they stand for, or the problems that stopped it.
+pub(super) type Filled = Result<(CompanyFile, Vec<Problem>), Vec<Problem>>;
+
 /// The file read with a stand-in for every key it leaves out, and a problem naming each; when
 /// another kind of mistake stops the reading, the keys found missing so far and that mistake.
 /// `None` when it does not read even so (the caller reports its first mistake, as before).
-pub(super) fn read_filled(text: &str) -> Option<Result<(CompanyFile, Vec<Problem>), Vec<Problem>>> {
+pub(super) fn read_filled(text: &str) -> Option<Filled> {
     let mut doc = Value::Table(toml::from_str(text).ok()?);
     let mut missing: Vec<Problem> = Vec::new();
     // Each key filled in, and which of the stand-ins it holds.

@@ -30,7 +30,7 @@ use crate::keys::Keys;
 use crate::store::personal::DataMap;
 use guard::{Links, Rectified, Suppressed, Verdict};
 use read::{Hashing, Reader};
-use sink::{Batch, DbSink, SqliteSink};
+use sink::{Batch, DbSink, Sql, SqliteSink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -143,47 +143,6 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
             run.rows(sink, reader, progress)
         }
         None => run.rows(DbSink::begin(conn, sql, plan.columns.len())?, reader, progress),
-    }
-}
-
-/// The statements of an import, made from the table and the file's columns.
-struct Sql {
-    /// The table's name in the data map, and its own key (what `rectified` names a row by).
-    name: String,
-    own_key: String,
-    from: String,
-    key_column: String,
-    /// What names one row of the table: SQLite's rowid (and the `rowid` column of a PostgreSQL
-    /// store's own tables), or the table's key in a company's schema on PostgreSQL.
-    row_id: String,
-    select: String,
-    insert: String,
-    update: String,
-}
-
-impl Sql {
-    fn new(table: &crate::map::table::Table, plan: &columns::Plan, row_id: &str) -> Sql {
-        let from = table.sql_name();
-        let key_column = plan.columns[plan.key].clone();
-        let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
-        let select = format!(
-            "SELECT {row_id}, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
-            table.key,
-            plan.columns.join(", ")
-        );
-        let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
-        let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-        let update = format!("UPDATE {from} SET {} WHERE {row_id} = ?{}", sets.join(", "), plan.columns.len() + 1);
-        Sql {
-            name: table.name.clone(),
-            own_key: table.key.clone(),
-            from,
-            key_column,
-            row_id: row_id.to_owned(),
-            select,
-            insert,
-            update,
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
-use super::{bulk, Problem, Sink, Sql, Summary};
+use super::{bulk, columns, Problem, Sink, Summary};
 use crate::store::db::{Conn, Db};
 
 /// A SQLite store: the statements prepared once for the run, in a transaction begun and
@@ -335,5 +335,46 @@ fn db_reason(e: &anyhow::Error) -> String {
         ),
         Some(d) => d.message().to_owned(),
         None => format!("{e:#}"),
+    }
+}
+
+/// The statements of an import, made from the table and the file's columns.
+pub(super) struct Sql {
+    /// The table's name in the data map, and its own key (what `rectified` names a row by).
+    pub(super) name: String,
+    pub(super) own_key: String,
+    pub(super) from: String,
+    pub(super) key_column: String,
+    /// What names one row of the table: SQLite's rowid (and the `rowid` column of a PostgreSQL
+    /// store's own tables), or the table's key in a company's schema on PostgreSQL.
+    pub(super) row_id: String,
+    pub(super) select: String,
+    pub(super) insert: String,
+    pub(super) update: String,
+}
+
+impl Sql {
+    pub(super) fn new(table: &crate::map::table::Table, plan: &columns::Plan, row_id: &str) -> Sql {
+        let from = table.sql_name();
+        let key_column = plan.columns[plan.key].clone();
+        let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
+        let select = format!(
+            "SELECT {row_id}, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
+            table.key,
+            plan.columns.join(", ")
+        );
+        let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
+        let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        let update = format!("UPDATE {from} SET {} WHERE {row_id} = ?{}", sets.join(", "), plan.columns.len() + 1);
+        Sql {
+            name: table.name.clone(),
+            own_key: table.key.clone(),
+            from,
+            key_column,
+            row_id: row_id.to_owned(),
+            select,
+            insert,
+            update,
+        }
     }
 }

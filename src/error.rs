@@ -13,6 +13,8 @@ pub enum Error {
     StoreMissing(PathBuf),
     #[error("{0} is not a dsr store; check the --db path (a new store is made with `dsr init` at a path, or in a PostgreSQL schema, where none is yet)")]
     NotAStore(PathBuf),
+    #[error("{0} is a directory, not a dsr store; give --db the path of a store file (such as {0}/dsr.sqlite; `dsr init` makes a new one)")]
+    StoreIsDirectory(PathBuf),
     #[error("store {path} is corrupt ({detail}); restore it from a backup")]
     Corrupt { path: PathBuf, detail: String },
     #[error("store {path} has schema version {found}, newer than this dsr understands ({supported}); upgrade dsr")]

@@ -225,7 +225,10 @@ impl Error {
             | Error::SchemaMissing { .. }
             | Error::ServerUnreachable { .. }
             | Error::DatabaseMissing { .. } => Code::StoreMissing,
-            Error::NotAStore(_) | Error::Corrupt { .. } | Error::DatabaseMismatch { .. } => Code::NotAStore,
+            Error::NotAStore(_)
+            | Error::StoreIsDirectory(_)
+            | Error::Corrupt { .. }
+            | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
             Error::StoreReadOnly(_) | Error::DatabaseReadOnly { .. } | Error::DatabaseDirReadOnly { .. } => Code::Io,
             Error::StoreBusy(_) => Code::StoreBusy,

@@ -39,6 +39,19 @@ fn an_empty_file_and_a_directory_are_not_stores() {
     let out = lookup(&env);
     assert_eq!(out.status.code(), Some(11));
     support::assert_one_line_error(&out);
+    assert!(
+        stderr(&out).contains("is a directory, not a dsr store; give --db the path of a store file"),
+        "{}",
+        stderr(&out)
+    );
+    // Nor is one made there, with or without --force: the directory is left as it was.
+    std::fs::write(env.db.join("keep"), "x").unwrap();
+    for args in [&["init"][..], &["init", "--force"]] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(11), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is a directory"), "{}", stderr(&out));
+    }
+    assert!(env.db.join("keep").exists());
 }
 
 #[test]

@@ -99,7 +99,7 @@ fn check_header(path: &Path) -> anyhow::Result<()> {
         Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read store {}", path.display()))),
     };
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::NotAStore(path.to_owned()).into());
+        return Err(Error::StoreIsDirectory(path.to_owned()).into());
     }
     let mut header = [0u8; 16];
     let n = file.read(&mut header).with_context(|| format!("cannot read store {}", path.display()))?;
@@ -170,6 +170,9 @@ pub fn build_in_memory(fill: impl FnOnce(&mut Store) -> anyhow::Result<()>) -> a
 /// let `fill` populate it, and rename it into place only when complete. A failed or interrupted
 /// init leaves no file behind; an existing file is replaced only with `force`.
 pub fn create(path: &Path, force: bool, fill: impl FnOnce(&mut Store) -> anyhow::Result<()>) -> anyhow::Result<Store> {
+    if path.is_dir() {
+        return Err(Error::StoreIsDirectory(path.to_owned()).into());
+    }
     if path.exists() && !force {
         return Err(Error::StoreExists(path.to_owned()).into());
     }

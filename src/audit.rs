@@ -82,6 +82,24 @@ pub(crate) fn head(conn: &dyn Db, lock: bool) -> anyhow::Result<(i64, String)> {
     Ok(parse_head(v))
 }
 
+/// Refuse a clock behind the audit trail's last entry (exit 2), as every entry written would be:
+/// an unattended run asks this before it starts, so that it neither does part of its work nor
+/// records a run dated before what the store holds.
+pub fn clock_not_behind(conn: &dyn Db, clock: &Clock) -> anyhow::Result<()> {
+    let Some(last) = conn.first("SELECT at FROM audit_log ORDER BY id DESC LIMIT 1", &[], |r| r.get::<String>(0))?
+    else {
+        return Ok(());
+    };
+    let mut at = clock.timestamp();
+    if at < last && !clock.injected() {
+        at = crate::clock::stamp(chrono::Utc::now());
+    }
+    if at < last {
+        return Err(Error::ClockBehind { now: at, last }.into());
+    }
+    Ok(())
+}
+
 /// Append one entry. Call inside the transaction that makes the change it records. Refused
 /// (and so is the change) when the clock is behind the last entry: a trail that goes back in
 /// time could make an expired code or a missed deadline look valid again.

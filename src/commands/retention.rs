@@ -19,7 +19,11 @@ pub fn retention(ctx: &mut Ctx, cmd: &RetentionCommand) -> anyhow::Result<Code> 
 pub fn retention_on(ctx: &mut Session, cmd: &RetentionCommand, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
     let RetentionCommand::Run { dry_run, .. } = *cmd;
     let mut summary = String::new();
-    let result = retention_run(ctx, cmd, lock, &mut summary);
+    let result = match dry_run {
+        true => retention_run(ctx, cmd, lock, &mut summary),
+        false => crate::audit::clock_not_behind(ctx.conn, ctx.clock)
+            .and_then(|()| retention_run(ctx, cmd, lock, &mut summary)),
+    };
     match dry_run {
         true => result,
         false => crate::cron::record_result(ctx.conn, ctx.clock, "retention run", result, &summary),

@@ -16,7 +16,7 @@ use crate::rights::erase;
 /// How the run ended is recorded for `dsr status`.
 pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Code> {
     let mut summary = String::new();
-    let result = due_run(ctx, lock, &mut summary);
+    let result = crate::audit::clock_not_behind(ctx.conn, ctx.clock).and_then(|()| due_run(ctx, lock, &mut summary));
     crate::cron::record_result(ctx.conn, ctx.clock, "erase --due", result, &summary)
 }
 

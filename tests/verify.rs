@@ -392,3 +392,23 @@ fn a_request_over_the_code_limit_is_recorded_without_a_code() {
     let code = env.code(&id);
     env.dsr().args(["verify", &id, &code]).assert().success();
 }
+
+/// A request whose details are replaced while the code limit is reached: the earlier code is
+/// void and none went out, so the next step is a resend, in the answer and in the list.
+#[test]
+fn details_replaced_at_the_code_limit_say_to_resend() {
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
+    let mut id = String::new();
+    for city in ["Delft", "Gouda", "Breda", "Assen"] {
+        let out =
+            env.run(&["--json", "rectify", "--email", "jan.devries@example.nl", "--set", &format!("city={city}")]);
+        let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        id = opened["request"].as_str().unwrap().to_owned();
+        let sent = city != "Assen";
+        let next = if sent { format!("dsr verify {id}") } else { format!("dsr verify --resend {id}") };
+        assert_eq!(opened["next"], next, "{city}: {opened}");
+    }
+    let list = support::stdout(&env.run(&["request", "list"]));
+    let line = list.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains(&format!("no code sent yet: dsr verify --resend {id}")), "{line}");
+}

@@ -73,6 +73,7 @@ pub fn open(
     // A new request without its code: the exit code tells a script (7 or 8), as it did before
     // such a request was recorded. An amended one keeps 0: its message says to resend.
     let held = held_back.as_ref().filter(|_| fresh).map(crate::Error::code);
+    let sent = held_back.is_none();
     let message = if let Some(why) = held_back.as_ref().filter(|_| fresh) {
         format!(
             "Request {} ({}) opened; {why}. Its deadline runs; send the code later with `dsr verify --resend {}`.",
@@ -96,7 +97,7 @@ pub fn open(
             req.id, req.right, req.id
         )
     };
-    let code = opened(s, &req, fresh, message, held.is_none())?;
+    let code = opened(s, &req, fresh, message, sent)?;
     Ok(held.unwrap_or(code))
 }
 

@@ -15,12 +15,14 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::keys::{hex, Keys};
+use crate::keys::hex;
 use crate::store::db::{self, Db, Dialect};
 
 mod actor;
 pub mod anchor;
+mod verify;
 pub use actor::actor;
+pub use verify::{verify, Head, Verification};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -86,18 +88,25 @@ pub(crate) fn head(conn: &dyn Db, lock: bool) -> anyhow::Result<(i64, String)> {
 /// an unattended run asks this before it starts, so that it neither does part of its work nor
 /// records a run dated before what the store holds.
 pub fn clock_not_behind(conn: &dyn Db, clock: &Clock) -> anyhow::Result<()> {
-    let Some(last) = conn.first("SELECT at FROM audit_log ORDER BY id DESC LIMIT 1", &[], |r| r.get::<String>(0))?
-    else {
-        return Ok(());
-    };
+    let last: Option<String> = conn.first("SELECT at FROM audit_log ORDER BY id DESC LIMIT 1", &[], |r| r.get(0))?;
+    stamp_after(clock, last.as_deref())?;
+    Ok(())
+}
+
+/// The time an entry after one written at `last_at` is written at; refused when the clock is
+/// behind it. The system clock was read when this command started; another writer's entry may
+/// have come in since (this one waited for the lock): the entry is written now. Only a clock
+/// that is behind now as well, or a moved clock (`DSR_NOW`), is refused.
+fn stamp_after(clock: &Clock, last_at: Option<&str>) -> Result<String, Error> {
     let mut at = clock.timestamp();
-    if at < last && !clock.injected() {
+    let Some(last_at) = last_at.filter(|last_at| at.as_str() < *last_at) else { return Ok(at) };
+    if !clock.injected() {
         at = crate::clock::stamp(chrono::Utc::now());
     }
-    if at < last {
-        return Err(Error::ClockBehind { now: at, last }.into());
+    if at.as_str() < last_at {
+        return Err(Error::ClockBehind { now: at, last: last_at.to_owned() });
     }
-    Ok(())
+    Ok(at)
 }
 
 /// Append one entry. Call inside the transaction that makes the change it records. Refused
@@ -172,18 +181,7 @@ impl NewEntry {
         details: &Value,
     ) -> Result<NewEntry, Error> {
         let (count, prev) = head;
-        let mut at = clock.timestamp();
-        if let Some((_, last_at)) = last.as_ref().filter(|(_, last_at)| at < *last_at) {
-            // The system clock was read when this command started; another writer's entry came
-            // in since (this one waited for the lock): the entry is written now. Only a clock
-            // that is behind now as well, or a moved clock (`DSR_NOW`), is refused.
-            if !clock.injected() {
-                at = crate::clock::stamp(chrono::Utc::now());
-            }
-            if at < *last_at {
-                return Err(Error::ClockBehind { now: at, last: last_at.clone() });
-            }
-        }
+        let at = stamp_after(clock, last.as_ref().map(|(_, at)| at.as_str()))?;
         let id = last.map_or(1, |(id, _)| id + 1);
         let actor = actor();
         let details = details.to_string();
@@ -215,186 +213,6 @@ pub(crate) fn parse_head(v: Option<String>) -> (i64, String) {
         Some((n.parse().ok()?, h.to_owned()))
     })
     .unwrap_or((0, GENESIS.to_owned()))
-}
-
-/// The result of `audit verify`.
-#[derive(Debug, Serialize)]
-pub struct Verification {
-    pub format_version: u32,
-    pub entries: i64,
-    pub ok: bool,
-    /// The first entry that does not fit the chain, and why.
-    pub first_bad_entry: Option<i64>,
-    pub problem: Option<String>,
-    /// The newest entry, when the chain verifies: what `dsr audit anchor` keeps elsewhere.
-    pub head: Option<Head>,
-    /// The anchor checked against the trail (`audit verify --anchor FILE`).
-    pub anchor: Option<anchor::Checked>,
-}
-
-/// The newest entry of the trail: its sequence number and hash.
-#[derive(Debug, Clone, Serialize)]
-pub struct Head {
-    pub entry: i64,
-    pub hash: String,
-    pub at: Option<String>,
-}
-
-/// Recompute the chain from the first entry to the recorded head.
-pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
-    let keys = Keys::load(conn).ok();
-    let mut walk = Walk::default();
-    let mut bad = None;
-    conn.each(
-        "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
-         FROM audit_log ORDER BY id",
-        &[],
-        &mut |r| {
-            if bad.is_some() {
-                return Ok(());
-            }
-            let e = Stored {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                injected: r.get(2)?,
-                actor: r.get(3)?,
-                request: r.get(4)?,
-                subject: r.get(5)?,
-                action: r.get(6)?,
-                details: r.get(7)?,
-                prev_hash: r.get(8)?,
-                hash: r.get(9)?,
-            };
-            if let Err(b) = walk.step(&e) {
-                bad = Some(*b);
-                return Ok(());
-            }
-            if let Some(keys) = &keys {
-                let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-                if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
-                    bad = Some(walk.fail(
-                        e.id,
-                        format!("the free text {text} of entry {} was changed after it was written", e.id),
-                    ));
-                }
-            }
-            Ok(())
-        },
-    )?;
-    if let Some(bad) = bad {
-        return Ok(bad);
-    }
-    Ok(walk.finish(head(conn, false)?))
-}
-
-/// An entry as a store holds it.
-pub(crate) struct Stored {
-    pub id: i64,
-    pub at: String,
-    pub injected: bool,
-    pub actor: String,
-    pub request: Option<String>,
-    pub subject: Option<String>,
-    pub action: String,
-    pub details: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-/// The check of a trail, fed its entries in order by whichever store holds them.
-pub(crate) struct Walk {
-    prev: String,
-    prev_at: String,
-    entries: i64,
-}
-
-impl Default for Walk {
-    fn default() -> Self {
-        Walk { prev: GENESIS.to_owned(), prev_at: String::new(), entries: 0 }
-    }
-}
-
-impl Walk {
-    pub(crate) fn fail(&self, id: i64, why: String) -> Verification {
-        Verification {
-            format_version: 1,
-            entries: self.entries,
-            ok: false,
-            first_bad_entry: Some(id),
-            problem: Some(why),
-            head: None,
-            anchor: None,
-        }
-    }
-
-    /// The next entry: it must follow the previous one, hash to what it holds, and not be dated
-    /// before it.
-    pub(crate) fn step(&mut self, e: &Stored) -> Result<(), Box<Verification>> {
-        self.entries += 1;
-        let expected = self.entries;
-        let id = e.id;
-        if id != expected {
-            return Err(Box::new(self.fail(expected, format!("entry {expected} is missing (next is {id})"))));
-        }
-        if e.prev_hash != self.prev {
-            return Err(Box::new(self.fail(
-                id,
-                format!("entry {id} does not follow entry {}: an entry was removed, reordered or edited", id - 1),
-            )));
-        }
-        let computed = Fields {
-            id,
-            at: &e.at,
-            injected: e.injected,
-            actor: &e.actor,
-            request: e.request.as_deref(),
-            subject: e.subject.as_deref(),
-            action: &e.action,
-            details: &e.details,
-            prev: &self.prev,
-        }
-        .digest();
-        if computed != e.hash {
-            return Err(Box::new(self.fail(id, format!("entry {id} was changed after it was written"))));
-        }
-        if e.at < self.prev_at {
-            return Err(Box::new(self.fail(
-                id,
-                format!(
-                    "entry {id} is dated {}, before entry {} ({}): the clock was set back",
-                    e.at,
-                    id - 1,
-                    self.prev_at
-                ),
-            )));
-        }
-        self.prev = e.hash.clone();
-        self.prev_at = e.at.clone();
-        Ok(())
-    }
-
-    /// The end of the trail against the recorded head (count, hash).
-    pub(crate) fn finish(self, (count, head_hash): (i64, String)) -> Verification {
-        let entries = self.entries;
-        if count != entries || head_hash != self.prev {
-            return self.fail(
-                entries + 1,
-                format!(
-                    "the trail ends at entry {entries} but {count} entries were written: the last entries were removed"
-                ),
-            );
-        }
-        let head = Head { entry: entries, hash: self.prev, at: (!self.prev_at.is_empty()).then_some(self.prev_at) };
-        Verification {
-            format_version: 1,
-            entries,
-            ok: true,
-            first_bad_entry: None,
-            problem: None,
-            head: Some(head),
-            anchor: None,
-        }
-    }
 }
 
 /// Entries, optionally of one request; free texts shown as they are, or "(erased)".

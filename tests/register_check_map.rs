@@ -87,8 +87,7 @@ fn a_column_the_table_does_not_have_is_named_wherever_the_map_names_it() {
     std::fs::write(env.path("company.toml"), &bad).unwrap();
     let init = env.run(&["init", "--register", "company.toml"]);
     assert_eq!(init.status.code(), Some(2));
-    let problems = |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(problems(stderr(&init)), problems(stderr(&out)));
+    assert_eq!(problem_lines(stderr(&init)), problem_lines(stderr(&out)));
     assert!(!env.db.exists());
 }
 
@@ -249,9 +248,7 @@ fn dsr_s_own_names_and_a_name_in_other_case_are_one_problem_for_check_and_init()
         let env = Env::new();
         std::fs::write(env.path("company.toml"), &bad).unwrap();
         let out = env.run(&["register", "check", "company.toml"]);
-        let problems =
-            |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
-        assert_eq!(problems(stderr(&out)).len(), 1, "{name}: {}", stderr(&out));
+        assert_eq!(problem_lines(stderr(&out)).len(), 1, "{name}: {}", stderr(&out));
         assert!(
             stderr(&out).starts_with(&format!("dsr: company.toml: line {line}: table[{i}].name: {what}")),
             "{}",
@@ -259,7 +256,7 @@ fn dsr_s_own_names_and_a_name_in_other_case_are_one_problem_for_check_and_init()
         );
         let init = env.run(&["init", "--register", "company.toml"]);
         assert_eq!(init.status.code(), Some(2));
-        assert_eq!(problems(stderr(&init)), problems(stderr(&out)), "{name}");
+        assert_eq!(problem_lines(stderr(&init)), problem_lines(stderr(&out)), "{name}");
         assert!(!env.db.exists());
     }
 }
@@ -438,8 +435,7 @@ fn check_finds_what_init_finds_in_a_file_whose_tables_init_makes() {
     assert!(stderr(&out).contains("is declared twice"), "{}", stderr(&out));
     let init = env.run(&["init", "--register", "company.toml"]);
     assert_eq!(init.status.code(), Some(2));
-    let problems = |err: String| err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect::<Vec<_>>();
-    assert_eq!(problems(stderr(&init)), problems(stderr(&out)));
+    assert_eq!(problem_lines(stderr(&init)), problem_lines(stderr(&out)));
 }
 
 /// A table declared under a built-in name, linked otherwise than the built-in one (the company's
@@ -497,4 +493,9 @@ fn a_column_label_names_a_column_of_its_table_in_both_languages_once() {
     let bad = after(&text, &table("shop_order"), "shown_as = \"euro-cents\"", "shown_as = \"euros\"");
     let out = check(&bad);
     assert_ne!(out.status.code(), Some(0));
+}
+
+/// The problem lines of a command's stderr (`dsr: FILE: line N: key: what`), without the summary.
+fn problem_lines(err: String) -> Vec<String> {
+    err.lines().filter(|l| l.contains(": line ")).map(str::to_owned).collect()
 }

@@ -279,9 +279,18 @@ pub fn write_private<T>(
         return Err(Error::OutputExists(path.to_owned()).into());
     }
     let mut temp = private_temp(beside(path), ".dsr-", ".part")?;
-    let value = fill(temp.file())?;
+    let value = fill(temp.file()).map_err(|e| writing(e, || format!("cannot write {}", path.display())))?;
     temp.persist(path, force)?;
     Ok(value)
+}
+
+/// A failed write (an I/O error in `e`, such as a full disk) with the file or place it was for;
+/// any other error (a database's) as it is.
+pub fn writing(e: anyhow::Error, place: impl FnOnce() -> String) -> anyhow::Error {
+    match e.chain().any(|c| c.is::<std::io::Error>()) {
+        true => e.context(place()),
+        false => e,
+    }
 }
 
 /// The directory a file is in, which its relative paths start from: `.` for a bare file name.

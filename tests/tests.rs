@@ -14,6 +14,7 @@ mod beside;
 mod check;
 mod cli;
 mod data_map;
+mod disk_full;
 mod doctor;
 mod durability;
 mod email_case;

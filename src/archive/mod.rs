@@ -311,7 +311,9 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
         out.write_all(&manifest_text)?;
         Ok(0)
     })?;
-    w.zip.finish()?;
+    // The buffered writer under the zip is flushed here, not on drop: a full disk (or any write
+    // error) must fail the archive, never leave it cut short behind a success.
+    w.zip.finish()?.into_inner().flush()?;
     Ok(manifest)
 }
 

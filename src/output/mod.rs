@@ -125,6 +125,24 @@ fn read_only(err: &anyhow::Error) -> bool {
     })
 }
 
+/// What to do about a failed file operation whose message is the system's alone ("No space left
+/// on device (os error 28)"): a full disk, a read-only file system, no access. `None` when dsr's
+/// own words already say it, or for any other error.
+fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
+    use std::io::ErrorKind as K;
+    let io = err.chain().find_map(|c| c.downcast_ref::<std::io::Error>())?;
+    // dsr's own words (an error made without an OS code) say what to do already.
+    io.raw_os_error()?;
+    match io.kind() {
+        K::StorageFull => Some("the disk is full: make room, then run the command again"),
+        K::ReadOnlyFilesystem => Some("that file system is read-only: name a place on a writable one"),
+        K::PermissionDenied => {
+            Some("the account running dsr may not do this there: give it access, or name another place")
+        }
+        _ => None,
+    }
+}
+
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 fn denied_on_postgres(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::denied_a_right))
@@ -203,6 +221,8 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
         sanitize::line(&format!(
             "{err:#}; connect as a role that has the rights on dsr's schema and the company's tables (their owner, or one granted USAGE and the table rights, docs/postgresql.md)"
         ))
+    } else if let Some(what_to_do) = io_hint(err) {
+        sanitize::line(&format!("{err:#}; {what_to_do}"))
     } else {
         sanitize::line(&format!("{err:#}"))
     };

@@ -41,8 +41,11 @@ pub fn archive_temp(
 ) -> anyhow::Result<(crate::fsutil::Private, Manifest)> {
     let spec = archive::Spec { request: req, subject: s, generated_at: clock.timestamp(), passphrase };
     let mut temp = crate::fsutil::private_temp(dir, ".dsr-", ".part")?;
-    let manifest = write_snapshot(conn, register, &spec, temp.file())?;
-    temp.flush()?;
+    let written = write_snapshot(conn, register, &spec, temp.file()).and_then(|m| temp.flush().map(|()| m));
+    // A write that failed (a full disk) names the directory; the temporary file goes with `temp`.
+    let manifest = written.map_err(|e| {
+        crate::fsutil::writing(e, || format!("cannot write the archive of {} in {}", req.id, dir.display()))
+    })?;
     Ok((temp, manifest))
 }
 

@@ -1,0 +1,109 @@
+//! A full disk under the archives: a small tmpfs mounted in a mount namespace of the test's own
+//! (`unshare --user --map-root-user --mount`, no root needed). Nothing cut short is reported
+//! done, recorded as prepared or handed over.
+
+use std::process::Command;
+
+use crate::support::{self, Env};
+
+/// Run `script` (sh) with a `SIZE` tmpfs mounted at `full/` in the test's directory, and what the
+/// tmpfs held copied to `kept/` before it goes. `None` when this machine cannot make such a
+/// mount (no unshare, or user namespaces turned off): the test is then skipped.
+fn on_full_disk(env: &Env, size: &str, script: &str) -> Option<(i32, String)> {
+    support::program("unshare")?;
+    let dsr = env!("CARGO_BIN_EXE_dsr");
+    let whole = format!(
+        "set -u; mkdir -p full kept && mount -t tmpfs -o size={size} tmpfs full || exit 99
+         DB='{db}'
+         dsr() {{ '{dsr}' --db \"$DB\" \"$@\"; }}
+         {script}
+         rc=$?; cp -a full/. kept/; exit $rc",
+        db = env.db.display()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "--mount", "sh", "-c", &whole]).current_dir(env.dir.path());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("DSR_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let out = cmd.env("DSR_MAIL", "outbox").output().expect("run unshare");
+    let code = out.status.code().unwrap_or(-1);
+    if code == 99 || String::from_utf8_lossy(&out.stderr).contains("unshare:") {
+        eprintln!("skipped: this machine cannot mount a tmpfs in a user namespace ({})", support::stderr(&out).trim());
+        return None;
+    }
+    Some((code, support::stderr(&out)))
+}
+
+/// Every `.zip` in `dir` read whole by a zip reader (each entry's bytes against its CRC).
+fn all_whole(dir: &std::path::Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "zip") {
+            let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            for i in 0..zip.len() {
+                let mut f = zip.by_index(i).unwrap();
+                std::io::copy(&mut f, &mut std::io::sink()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn a_batch_on_a_full_disk_stops_and_records_only_the_archives_on_disk() {
+    let env = Env::with_fixture("webshop");
+    let mut csv = String::from("customer,verified_by,reference\n");
+    for n in 1..=12 {
+        csv.push_str(&format!("FO-1000{n:02},portal-session,s{n}\n"));
+    }
+    std::fs::write(env.path("many.csv"), csv).unwrap();
+    let Some((code, err)) = on_full_disk(&env, "200k", "dsr -q export --batch many.csv --out-dir full") else {
+        return;
+    };
+    assert_eq!(code, 15, "{err}");
+    assert!(err.contains("the disk is full: make room"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let whole = all_whole(&env.path("kept"));
+    assert!(whole < 12, "a 200 KiB disk holds all twelve archives: make it smaller");
+    // Each archive recorded as prepared is one on disk, whole; no other request is answered.
+    let prepared = env.count("SELECT count(*) FROM audit_log WHERE action = 'answer-prepared'");
+    assert!(prepared as usize <= whole, "{prepared} recorded, {whole} on disk");
+}
+
+#[test]
+fn an_archive_or_an_answer_sent_on_a_full_disk_fails_and_leaves_the_request_open() {
+    let env = Env::with_fixture("virtio");
+    let export = env.verified("export", &["--email", "jan.devries@example.nl"]);
+    let access = env.verified("access", &["--email", "jan.devries@example.nl"]);
+    // The store itself on the small disk too (`access --send` builds its attachment beside the
+    // store), with about 120 KiB left: room for the store's own writes, not for the archive.
+    let script = format!(
+        "cp '{db}' full/s.sqlite && cd full || exit 98
+         dd if=/dev/zero of=filler bs=1k count=$(( $(df -k . | tail -1 | awk '{{print $4}}') - 120 )) 2>/dev/null
+         DB=s.sqlite
+         dsr export {export} --out jan.zip; e=$?
+         dsr access {access} --send; a=$?
+         rm filler; cd ..
+         echo \"export=$e access=$a\" >&2; [ $e = 15 ] && [ $a = 15 ]",
+        db = env.db.display()
+    );
+    let Some((code, err)) = on_full_disk(&env, "3m", &script) else {
+        return;
+    };
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("cannot write") && err.contains("the disk is full"), "{err}");
+    assert!(!env.path("kept/jan.zip").exists(), "no archive cut short at the name asked for");
+    let kept = rusqlite::Connection::open(env.path("kept/s.sqlite")).unwrap();
+    let count = |sql: &str| -> i64 { kept.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM audit_log WHERE action IN ('answer-prepared', 'disclosed')"), 0);
+    assert_eq!(
+        count("SELECT count(*) FROM request WHERE state = 'verified'"),
+        2,
+        "both requests wait for their answer"
+    );
+}

@@ -252,6 +252,28 @@ fn erase_due_applies_stored_plans_under_a_lock() {
     assert!(!shown["recipients"].as_array().unwrap().is_empty(), "recipients to tell are listed");
 }
 
+/// `--dry-run`, `--approve`, `--hold` and `--release` belong to one request: beside `--due` or
+/// `--replay` they are refused (exit 2) and nothing is erased. (clap takes `requires = request`
+/// as met when an argument conflicting with REQUEST is given: `--due --dry-run` used to erase.)
+#[test]
+fn a_dry_run_or_approval_beside_due_or_replay_is_refused_and_erases_nothing() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    for run in ["--due", "--replay"] {
+        for flag in [&["--dry-run"][..], &["--approve"], &["--hold", "--reason", "x"], &["--release", "--reason", "x"]] {
+            let mut args = vec!["erase", run];
+            args.extend_from_slice(flag);
+            let out = env.run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", support::stderr(&out));
+            support::assert_one_line_error(&out);
+        }
+    }
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0, "Jan is still on file");
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'erased'"), 0);
+}
+
 /// Officers carry out approved plans themselves while the cron run goes through the same list:
 /// a plan another process carried out meanwhile is no failure of the run (it exits 0).
 #[test]

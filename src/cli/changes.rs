@@ -86,7 +86,7 @@ pub struct RestrictArgs {
     #[arg(long = "reason-nl", value_name = "TEKST", requires = "reason")]
     pub reason_nl: Option<String>,
     /// With --lift: days between the Art. 18(3) notice and the lift; until then the restriction applies
-    #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift",
+    #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift", conflicts_with = "review",
           value_parser = clap::value_parser!(u32).range(1..=90))]
     pub notice_days: u32,
     #[command(flatten)]
@@ -112,10 +112,10 @@ pub struct ObjectArgs {
     #[arg(long, value_name = "REQUEST", conflicts_with = "review")]
     pub decide: Option<String>,
     /// The objection is upheld (processing for the purpose stops; a reviewed decision is reversed)
-    #[arg(long, requires = "decide", conflicts_with = "override_")]
+    #[arg(long, requires = "decide", conflicts_with_all = ["override_", "request"])]
     pub uphold: bool,
     /// Processing continues on compelling legitimate grounds, which --grounds states
-    #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"])]
+    #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"], conflicts_with = "request")]
     pub override_: bool,
     /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text needs --grounds-nl
     #[arg(long, value_name = "CODE|TEXT")]
@@ -160,16 +160,18 @@ pub struct EraseArgs {
     #[command(flatten)]
     pub open: OpenArgs,
     /// Show and store the plan; erase nothing and approve nothing
-    #[arg(long, requires = "request", conflicts_with_all = ["approve", "hold", "release", "review", "email", "customer", "phone", "cookie"])]
+    // `due` and `replay` named too: clap takes a requirement as met when an argument that
+    // conflicts with it is given (`--due --dry-run` would otherwise erase for real).
+    #[arg(long, requires = "request", conflicts_with_all = ["approve", "hold", "release", "review", "email", "customer", "phone", "cookie", "due", "replay"])]
     pub dry_run: bool,
     /// Approve the plan shown for the next `dsr erase --due` (recorded with who approved it); erase nothing now
-    #[arg(long, requires = "request", conflicts_with_all = ["hold", "release", "review", "email", "customer", "phone", "cookie"])]
+    #[arg(long, requires = "request", conflicts_with_all = ["hold", "release", "review", "email", "customer", "phone", "cookie", "due", "replay"])]
     pub approve: bool,
     /// Put the request's plan on hold, so that `erase --due` leaves it (needs --reason; no letter to the person)
-    #[arg(long, requires_all = ["request", "reason"], conflicts_with_all = ["release", "review", "email", "customer", "phone", "cookie"])]
+    #[arg(long, requires_all = ["request", "reason"], conflicts_with_all = ["release", "review", "email", "customer", "phone", "cookie", "due", "replay"])]
     pub hold: bool,
     /// Take the request's plan off hold (needs --reason)
-    #[arg(long, requires_all = ["request", "reason"], conflicts_with_all = ["review", "email", "customer", "phone", "cookie"])]
+    #[arg(long, requires_all = ["request", "reason"], conflicts_with_all = ["review", "email", "customer", "phone", "cookie", "due", "replay"])]
     pub release: bool,
     /// Why the plan is put on or taken off hold (recorded in the audit trail)
     #[arg(long, value_name = "TEXT")]

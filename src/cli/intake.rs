@@ -33,9 +33,9 @@ pub struct IntakeArgs {
     #[arg(long, value_name = "N")]
     pub resolve: Option<i64>,
     /// With --resolve: the request the officer opened for the message
-    #[arg(long, value_name = "REQUEST", requires = "resolve")]
+    #[arg(long, value_name = "REQUEST", requires = "resolve", conflicts_with_all = ["files", "watch", "list"])]
     pub request: Option<String>,
     /// With --resolve: what was done, for the record (e.g. "spam", "answered by phone")
-    #[arg(long, value_name = "TEXT", requires = "resolve")]
+    #[arg(long, value_name = "TEXT", requires = "resolve", conflicts_with_all = ["files", "watch", "list"])]
     pub note: Option<String>,
 }

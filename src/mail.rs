@@ -33,13 +33,22 @@ pub struct Sent {
     pub reference: String,
 }
 
+/// The transport `DSR_MAIL` names: `outbox` (the default) or `smtp`. A letter is queued for it,
+/// and only a process sending by it delivers that letter.
+pub fn transport_name() -> anyhow::Result<&'static str> {
+    match std::env::var("DSR_MAIL").unwrap_or_default().trim() {
+        "" | "outbox" => Ok("outbox"),
+        "smtp" => Ok("smtp"),
+        _ => Err(Error::invalid("DSR_MAIL", "expected outbox or smtp").into()),
+    }
+}
+
 impl Transport {
     /// `DSR_MAIL=outbox|smtp` (default outbox, in `outbox/` beside the store).
     pub fn from_env(store: &Path) -> anyhow::Result<Transport> {
-        match std::env::var("DSR_MAIL").unwrap_or_default().trim() {
-            "" | "outbox" => Ok(Transport::Outbox(outbox_dir(store))),
+        match transport_name()? {
             "smtp" => Ok(Transport::Smtp(Box::new(smtp_from_env()?))),
-            _ => Err(Error::invalid("DSR_MAIL", "expected outbox or smtp").into()),
+            _ => Ok(Transport::Outbox(outbox_dir(store))),
         }
     }
 
@@ -219,6 +228,23 @@ pub fn check_setup(store: &Path, controller: &Controller) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The address as dsr's letters reach it: a domain name, not an address literal
+/// (`x@[127.0.0.1]`, which no envelope takes). With a local part in ASCII, a domain in Unicode is
+/// written in its IDNA form (`xn--...`), so the letter is plain RFC 5322 mail; a local part in
+/// Unicode (`zoë@...`) can only be reached as RFC 6532 mail (SMTPUTF8), and is kept as it is.
+/// `None` for an address no letter of dsr's can reach.
+pub fn mailable(address: &str) -> Option<Address> {
+    let parsed: Address = address.parse().ok()?;
+    if parsed.domain().starts_with('[') {
+        return None;
+    }
+    if !parsed.user().is_ascii() {
+        return Some(parsed);
+    }
+    let domain = idna::domain_to_ascii(parsed.domain()).ok()?;
+    Address::new(parsed.user(), domain).ok()
+}
+
 fn builder(
     controller: &Controller,
     to: &str,
@@ -226,8 +252,11 @@ fn builder(
     clock: &crate::clock::Clock,
 ) -> anyhow::Result<lettre::message::MessageBuilder> {
     let from = sender(controller)?;
-    let to: Address = to.parse().map_err(|_| {
-        Error::invalid("address on file", "the stored email address cannot receive mail; correct it first")
+    let to = mailable(to).ok_or_else(|| {
+        Error::invalid(
+            "address on file",
+            "the stored email address cannot receive dsr's mail (an address literal such as x@[127.0.0.1]); correct it first",
+        )
     })?;
     let message_id = message_id(&from)?;
     Ok(Message::builder()

@@ -13,10 +13,7 @@
 //! record is the one window that can repeat a message (with the same Message-ID).
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions, TryLockError};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 
 use crate::store::db::{Conn, Db, Dialect};
 use crate::vals;
@@ -25,10 +22,12 @@ use serde::Serialize;
 use serde_json::json;
 
 mod files;
+mod lock;
 mod waiting;
 
 pub use files::journal_path;
 use files::{append_journal, journal_name, sync_logs};
+use lock::lock;
 pub use waiting::{addressed_to, pending, stuck, Pending, COLUMNS as PENDING_COLUMNS};
 
 use crate::audit;
@@ -54,15 +53,16 @@ pub fn mail(
     on_sent: OnSent,
 ) -> anyhow::Result<i64> {
     conn.one(
-        "INSERT INTO queued (kind, request_id, letter, payload, envelope, delivers, queued_at)
-         VALUES ('mail', ?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        "INSERT INTO queued (kind, request_id, letter, payload, envelope, delivers, queued_at, transport)
+         VALUES ('mail', ?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
         &vals![
             request,
             letter,
             message.formatted(),
             crate::mail::envelope_json(message.envelope()),
             on_sent == OnSent::DeliversAnswer,
-            clock.timestamp()
+            clock.timestamp(),
+            crate::mail::transport_name()?
         ]?,
         |r| r.get(0),
     )
@@ -88,9 +88,12 @@ fn place(db: &dyn Db) -> Option<String> {
 }
 
 /// The queued items this process delivers: all but the journal lines bound to another place
-/// (its place the statement's parameter `?n`).
+/// (its place the statement's parameter `?n`), and the letters queued for another transport
+/// (the transport this process sends by the parameter `?n+1`): a letter queued while `DSR_MAIL=smtp`
+/// is sent by SMTP, never written to the outbox folder of a shell without `DSR_MAIL`, where
+/// no one would receive it. A letter queued before transports were recorded goes by any.
 fn mine(n: usize) -> String {
-    format!("(place IS NULL OR place = ?{n})")
+    format!("(place IS NULL OR place = ?{n}) AND (kind <> 'mail' OR transport IS NULL OR transport = ?{})", n + 1)
 }
 
 /// The result of one flush, for the officer and `mail flush --json`.
@@ -105,6 +108,16 @@ pub struct Flushed {
     /// are still queued because another process held the queue: a dsr command run here writes them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub journal_waiting: Vec<String>,
+    /// Letters left for the transport they were queued for (`DSR_MAIL`), which is not this
+    /// process's: a `dsr mail flush` with that transport sends them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_transport: Vec<OtherTransport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OtherTransport {
+    pub transport: String,
+    pub letters: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,45 +149,20 @@ struct Item {
     tries: i64,
 }
 
-/// The lock of one flushing process: on SQLite a lock file beside the store; on PostgreSQL an
-/// advisory lock of this session, keyed by the schema (processes on other machines share it),
-/// released when the flush ends or the session does.
-enum FlushLock<'a> {
-    File(#[allow(dead_code)] File),
-    Advisory(&'a dyn Db),
-}
-
-impl Drop for FlushLock<'_> {
-    fn drop(&mut self) {
-        if let FlushLock::Advisory(db) = self {
-            let _ = db.run("SELECT pg_advisory_unlock(hashtext('dsr-queue:' || current_schema()))", &[]);
-        }
-    }
-}
-
-fn lock(db: &dyn Db) -> anyhow::Result<Option<FlushLock<'_>>> {
-    if db.dialect() == Dialect::Postgres {
-        let got: bool = db
-            .first("SELECT pg_try_advisory_lock(hashtext('dsr-queue:' || current_schema()))", &[], |r| r.get(0))?
-            .unwrap_or(false);
-        return Ok(got.then_some(FlushLock::Advisory(db)));
-    }
-    let mut p = db.place().into_os_string();
-    p.push(".queue.lock");
-    let file = OpenOptions::new().create(true).truncate(false).write(true).mode(0o600).open(PathBuf::from(p))?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(FlushLock::File(file))),
-        Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(e.into()),
-    }
-}
-
 /// Deliver everything queued, oldest first. Each delivery is recorded (and its content dropped)
 /// in a transaction of its own; a failure is recorded with its error and the rest go on.
 pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
     let db: &dyn Db = conn;
     let here = place(db);
+    // (An unknown DSR_MAIL matches no recorded transport; its error comes with the first letter.)
+    let sending = crate::mail::transport_name().unwrap_or("?");
+    out.other_transport = db.all(
+        "SELECT transport, count(*) FROM queued WHERE done_at IS NULL AND held = 0 AND kind = 'mail' AND transport <> ?1
+          GROUP BY transport ORDER BY transport",
+        &vals![sending]?,
+        |r| Ok(OtherTransport { transport: r.get(0)?, letters: r.get(1)? }),
+    )?;
     let pending = |only_bound: bool| -> anyhow::Result<bool> {
         let bound = if only_bound { " AND place IS NOT NULL" } else { "" };
         Ok(db
@@ -183,7 +171,7 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
                     "SELECT EXISTS (SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0 AND {}{bound})",
                     mine(1)
                 ),
-                &vals![here]?,
+                &vals![here, sending]?,
                 |r| r.get(0),
             )?
             .unwrap_or(false))
@@ -221,7 +209,7 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         // then recorded in one transaction: a run that queued many (`dsr intake`) pays one sync a
         // group, not one a letter. SMTP and the journal deliver one by one.
         let mut group: Vec<Item> = Vec::new();
-        while let Some(item) = next(conn, after, &here)? {
+        while let Some(item) = next(conn, after, &here, sending)? {
             after = item.id;
             if !seen.insert(item.id) {
                 continue;
@@ -268,7 +256,7 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
         // released: a process that found the lock taken had committed its letter before.
         let unseen = db.all(
             &format!("SELECT id FROM queued WHERE done_at IS NULL AND held = 0 AND {}", mine(1)),
-            &vals![here]?,
+            &vals![here, sending]?,
             |r| r.get::<i64>(0),
         )?;
         if unseen.iter().all(|id| seen.contains(id)) {
@@ -372,14 +360,14 @@ fn outbox_name(item: &Item) -> String {
     format!("{}-{:06}.eml", item.request.as_deref().unwrap_or("dsr"), item.id)
 }
 
-fn next(conn: &dyn Db, after: i64, here: &Option<String>) -> anyhow::Result<Option<Item>> {
+fn next(conn: &dyn Db, after: i64, here: &Option<String>, sending: &str) -> anyhow::Result<Option<Item>> {
     conn.first(
         &format!(
             "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
              WHERE done_at IS NULL AND held = 0 AND id > ?1 AND {} ORDER BY id LIMIT 1",
             mine(2)
         ),
-        &vals![after, here]?,
+        &vals![after, here, sending]?,
         |r| {
             Ok(Item {
                 id: r.get(0)?,

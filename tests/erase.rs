@@ -261,7 +261,8 @@ fn a_dry_run_or_approval_beside_due_or_replay_is_refused_and_erases_nothing() {
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
     env.dsr().args(["erase", &id, "--approve"]).assert().success();
     for run in ["--due", "--replay"] {
-        for flag in [&["--dry-run"][..], &["--approve"], &["--hold", "--reason", "x"], &["--release", "--reason", "x"]] {
+        for flag in [&["--dry-run"][..], &["--approve"], &["--hold", "--reason", "x"], &["--release", "--reason", "x"]]
+        {
             let mut args = vec!["erase", run];
             args.extend_from_slice(flag);
             let out = env.run(&args);
@@ -536,6 +537,10 @@ fn retention_removes_exactly_what_is_past_its_period() {
         .map(|r| r["removed"].as_i64().unwrap() + r["removed_with"].as_i64().unwrap())
         .sum();
     assert_eq!(v["removed"], all, "the summary counts every row removed: {v}");
+    // The accountability report counts the same rows as the run (the documents too).
+    let (report, code): (Value, i32) = env.json(&["report", "--from", "2000-01-01", "--to", "2100-12-31"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["retention"]["rows_removed"], all, "{}", report["retention"]);
     assert_eq!(count(&env, "SELECT count(*) FROM crash_report"), crash_all - crash_old);
     let (again, _): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(again["removed"], 0, "a re-run removes nothing more");

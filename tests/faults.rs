@@ -89,7 +89,7 @@ fn no_command_panics_when_stderr_is_full_or_stdout_is_closed() {
         &["request", "extend", &access, "--months", "1", "--reason", "complexity"],
         &["request", "notified", &erase, "--recipient", "x", "--impossible", "--reason", "gone"],
         &["request", "delivered", &export, "--channel", "post", "--ref", "T1"],
-        &["request", "reject", &access, "--reason", "excessive", "--note", "complexity"],
+        &["request", "reject", &access, "--reason", "excessive", "--note", "number-of-requests"],
         &["audit", "verify"],
         &["audit", "log"],
         &["mail", "list"],

@@ -157,3 +157,39 @@ fn a_mail_setup_that_cannot_send_is_refused_alike_for_known_and_unknown_customer
         .collect();
     assert_eq!(codes, vec![Some(2), Some(2)], "refused before anything is recorded, for anyone");
 }
+
+/// A letter queued for SMTP that the server refused stays for SMTP: a later command run without
+/// `DSR_MAIL` (an officer's shell, where the default is the outbox folder) neither writes it to the
+/// outbox nor records it as sent, and says where it waits; `mail list` only lists it, and
+/// `mail flush` with SMTP tries it once.
+#[test]
+fn a_letter_queued_for_smtp_is_never_written_to_the_outbox_by_another_shell() {
+    let fault = Fault::SmtpRcpt(refusing_server(false));
+    let env = env(fault);
+    run(&env, fault, &["access", "--email", "jan.devries@example.nl"]);
+    let tries = || -> i64 { env.count("SELECT tries FROM queued WHERE done_at IS NULL AND transport = 'smtp'") };
+    assert_eq!(tries(), 1);
+    assert!(support::stdout(&env.run(&["mail", "list"])).contains("verification-code"));
+    for args in [&["request", "list"][..], &["mail", "flush"]] {
+        let out = env.run(args);
+        assert!(
+            support::stderr(&out).contains("1 letter waits for the smtp transport it was queued for"),
+            "{args:?}: {}",
+            support::stderr(&out)
+        );
+    }
+    assert!(!env.outbox().exists(), "nothing written to the outbox folder");
+    assert_eq!(tries(), 1, "no other transport tried it");
+    let list = support::stdout(&env.run(&["request", "list"]));
+    assert!(list.contains("letter not sent: dsr mail flush"), "{list}");
+    // `mail flush` with SMTP tries it once: its failure said once, not again by a second flush.
+    let out = run(&env, fault, &["mail", "flush"]);
+    assert_eq!(out.status.code(), Some(18));
+    assert_eq!(
+        support::stderr(&out).matches("could not be sent and stays queued (").count(),
+        1,
+        "{}",
+        support::stderr(&out)
+    );
+    assert_eq!(tries(), 2);
+}

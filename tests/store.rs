@@ -403,6 +403,7 @@ fn a_store_of_before_local_part_still_finds_an_address_in_any_case() {
         .execute_batch(
             "UPDATE map_table SET spec = json_remove(spec, '$.identifier[0].local_part')
               WHERE json_extract(spec, '$.identifier[0].kind') = 'email';
+             ALTER TABLE intake_message DROP COLUMN sender_key; -- migration 26's
              PRAGMA user_version = 24;",
         )
         .unwrap();

@@ -27,6 +27,7 @@ mod holds;
 mod import;
 mod init;
 mod intake;
+mod intake_mailbox;
 mod layers;
 mod letter_templates;
 mod letters;

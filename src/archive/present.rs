@@ -259,20 +259,10 @@ fn entry(text: &str) -> (String, String) {
 /// Between the English and the Dutch text of a free-text reason as it is stored.
 pub const BILINGUAL: &str = " ‖ ";
 
-/// Whether a reason is made of codes only, so that it reads in both languages as it is.
-pub fn is_coded(text: &str) -> bool {
-    text.split("; ").all(|part| REASONS.iter().any(|(code, _, _)| *code == part.trim()))
-}
-
 /// A reason as `English / Nederlands`.
 pub fn reason_bi(text: &str) -> String {
     let (en, nl) = reason(text);
     bi(&en, &nl)
-}
-
-/// The codes of [`REASONS`], for help texts and messages.
-pub fn reason_codes() -> String {
-    REASONS.iter().map(|(c, _, _)| *c).collect::<Vec<_>>().join(", ")
 }
 
 const CODES: &[(&str, &str, &str, &str)] = &[

@@ -72,7 +72,7 @@ pub enum RequestCommand {
         id: String,
         #[arg(long, value_enum)]
         reason: crate::request::RejectReason,
-        /// The reasons in detail (told to the person; a coded reason such as `complexity` is given in Dutch and English, other text needs --note-nl)
+        /// The reasons in detail (told to the person; `number-of-requests` is given in Dutch and English, other text needs --note-nl)
         #[arg(long, value_name = "CODE|TEXT")]
         note: String,
         /// The Dutch text of a free-text --note (asked on a terminal when left out)

@@ -153,7 +153,13 @@ pub fn restrict_cmd(ctx: &mut Session, args: &RestrictArgs) -> anyhow::Result<Co
     lift_due(ctx)?;
     if let Some(id) = &args.lift {
         let reason = args.reason.as_deref().unwrap_or_default();
-        let reason = super::in_both_languages(ctx.out, "--reason", "--reason-nl", reason, args.reason_nl.as_deref())?;
+        let reason = super::in_both_languages(
+            ctx.out,
+            ("--reason", "--reason-nl"),
+            &["accuracy-verified", "claim-settled"],
+            reason,
+            args.reason_nl.as_deref(),
+        )?;
         return lift(ctx, id, &reason, args.notice_days);
     }
     if let Some(id) = &args.request {
@@ -239,7 +245,10 @@ pub fn object_cmd(ctx: &mut Session, args: &ObjectArgs) -> anyhow::Result<Code> 
         let grounds = args
             .grounds
             .as_deref()
-            .map(|g| super::in_both_languages(ctx.out, "--grounds", "--grounds-nl", g, args.grounds_nl.as_deref()))
+            .map(|g| {
+                let codes = ["legal-claims", "network-security", "fraud-prevention"];
+                super::in_both_languages(ctx.out, ("--grounds", "--grounds-nl"), &codes, g, args.grounds_nl.as_deref())
+            })
             .transpose()?;
         return decide(ctx, id, args.uphold, grounds.as_deref());
     }

@@ -200,32 +200,51 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
     let stop = crate::fsutil::stop_flag()?;
     let prepared = inbox::Prepared::load(s.conn)?;
     let mut done = std::collections::HashSet::<PathBuf>::new();
+    let mut unlisted_said = std::collections::HashSet::<PathBuf>::new();
     let mut summary = Summary::default();
     s.out.status(&format!("Watching {} every {every} s; Ctrl-C stops.", sanitize::line(&dir.display().to_string())))?;
     while !stop.load(Ordering::Relaxed) {
         let mut round = Vec::new();
         // In a plain folder, a file changed in the last two seconds may still be being written.
-        let settled = inbox::folder_files_settled(dir, std::time::Duration::from_secs(2));
+        let (settled, unlisted) = inbox::folder_listing(dir, std::time::Duration::from_secs(2));
+        for (folder, e) in unlisted {
+            // Said once, not at every look.
+            if unlisted_said.insert(folder.clone()) {
+                crate::output::stderr_line(&format!(
+                    "dsr: {}: could not be read: {}",
+                    sanitize::line(&folder.display().to_string()),
+                    sanitize::line(&e.to_string())
+                ))?;
+            }
+        }
         let new: Vec<PathBuf> = settled.into_iter().filter(|f| !done.contains(f)).collect();
         let mut batch = inbox::Batch::new(s.conn);
         for file in new {
             if stop.load(Ordering::Relaxed) || round.len() == GROUP {
                 break;
             }
-            let origin = file.display().to_string();
-            let source = inbox::Source { origin, bytes: inbox::read_file(&file) };
-            match one(&mut batch, s.clock, &prepared, source)? {
-                Ok(t) => {
-                    summary.add(&t);
-                    round.push(t);
-                    done.insert(file);
+            // A file is done once each of its messages is read (an mbox file may hold several;
+            // those read before a failure are `read before` when the file is looked at again).
+            let mut whole = true;
+            for source in inbox::file_sources(file.clone()) {
+                match one(&mut batch, s.clock, &prepared, source)? {
+                    Ok(t) => {
+                        summary.add(&t);
+                        round.push(t);
+                    }
+                    // A file still being written, or gone: looked at again next time.
+                    Err(n) => {
+                        whole = false;
+                        crate::output::stderr_line(&format!(
+                            "dsr: {}: could not be read: {}",
+                            sanitize::line(&n.origin),
+                            sanitize::line(&n.error)
+                        ))?
+                    }
                 }
-                // A file still being written, or gone: looked at again next time.
-                Err(n) => crate::output::stderr_line(&format!(
-                    "dsr: {}: could not be read: {}",
-                    sanitize::line(&n.origin),
-                    sanitize::line(&n.error)
-                ))?,
+            }
+            if whole {
+                done.insert(file);
             }
         }
         batch.commit()?;

@@ -6,15 +6,17 @@ use crate::exit::Code;
 use crate::output::table;
 
 use super::Session;
+use crate::clock::Clock;
 
 pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
+    NO_FLUSH.store(true, std::sync::atomic::Ordering::Relaxed);
     match cmd {
         MailCommand::Flush => {
-            let flushed = super::flush(s.conn, s.clock, s.opened)?;
+            let flushed = flush(s.conn, s.clock, s.opened)?;
             // Letters no flush sends yet: an erasure letter waiting for the systems' tasks.
             let held = crate::queue::pending(s.conn, None)?.into_iter().filter(|p| p.held).count();
             if s.out.json {
-                s.out.json(&serde_json::json!({"format_version": 1, "delivered": flushed.delivered, "failed": flushed.failed, "held": held, "busy": flushed.busy}))?;
+                s.out.json(&serde_json::json!({"format_version": 1, "delivered": flushed.delivered, "failed": flushed.failed, "held": held, "busy": flushed.busy, "other_transport": flushed.other_transport}))?;
             } else if flushed.busy {
                 s.out.data("Another dsr process is delivering the queue now; nothing done here.")?;
             } else {
@@ -29,11 +31,11 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
                 ))?;
             }
             if !flushed.failed.is_empty() {
-                return Err(Error::Mail(format!(
-                    "{} letter(s) could not be sent and stay queued; see `dsr mail list`",
-                    flushed.failed.len()
-                ))
-                .into());
+                let letters = match flushed.failed.len() {
+                    1 => "1 letter could not be sent and stays".to_owned(),
+                    n => format!("{n} letters could not be sent and stay"),
+                };
+                return Err(Error::Mail(format!("{letters} queued; see `dsr mail list`")).into());
             }
             Ok(Code::Ok)
         }
@@ -66,4 +68,65 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
             Ok(Code::Ok)
         }
     }
+}
+
+/// Set by `dsr mail flush` (which delivered already) and `dsr mail list` (which shows the queue
+/// as it is): no delivery after the command.
+pub static NO_FLUSH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// [`super::Ctx::flush`] on either backend.
+pub fn flush(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    opened: &Option<String>,
+) -> anyhow::Result<crate::queue::Flushed> {
+    let flushed = crate::queue::flush(conn, clock)?;
+    for request in &flushed.journal_waiting {
+        crate::output::stderr_line(&format!(
+            "dsr: the erasure journal line of {request} waits in the queue (another dsr process held it); `dsr mail flush` run in this directory on this machine writes it"
+        ))?;
+    }
+    for other in &flushed.other_transport {
+        let (letters, they) = match other.letters {
+            1 => ("1 letter waits".to_owned(), "it was"),
+            n => (format!("{n} letters wait"), "they were"),
+        };
+        let transport = crate::output::sanitize::line(&other.transport);
+        crate::output::stderr_line(&format!(
+            "dsr: {letters} for the {transport} transport {they} queued for, not this process's (DSR_MAIL); `DSR_MAIL={transport} dsr mail flush` sends them"
+        ))?;
+    }
+    for f in flushed.failed.iter().filter(|f| opened.is_none() || f.request != *opened) {
+        crate::output::stderr_line(&format!(
+            "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
+            f.letter,
+            f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
+            crate::output::sanitize::line(&f.error)
+        ))?;
+    }
+    Ok(flushed)
+}
+
+/// A command's result after the flush that follows it: a failed delivery is told on stderr and
+/// does not change the command's answer (its own failure comes first).
+pub(super) fn after_flush(
+    result: anyhow::Result<Code>,
+    flushed: anyhow::Result<crate::queue::Flushed>,
+) -> anyhow::Result<Code> {
+    if let Err(e) = flushed {
+        // A command that lost its server tells that (exit 10); the queue, which could not even
+        // be read, is no news of its own.
+        if result.as_ref().err().is_some_and(crate::exit::lost) && crate::exit::lost(&e) {
+            return result;
+        }
+        let told = crate::output::stderr_line(&format!(
+            "dsr: queued letters were not delivered: {}",
+            crate::output::sanitize::line(&format!("{e:#}"))
+        ));
+        // A warning that could not be written is exit 15.
+        if let (Ok(_), Err(w)) = (&result, told) {
+            return Err(w.into());
+        }
+    }
+    result
 }

@@ -16,6 +16,7 @@ mod intake;
 mod letters;
 mod lookup;
 mod mail;
+pub use mail::flush;
 mod migrate;
 mod pages;
 mod register;
@@ -93,50 +94,6 @@ pub struct Session<'a> {
     pub opened: &'a mut Option<String>,
 }
 
-/// [`Ctx::flush`] on either backend.
-pub fn flush(
-    conn: &dyn crate::store::db::Conn,
-    clock: &Clock,
-    opened: &Option<String>,
-) -> anyhow::Result<crate::queue::Flushed> {
-    let flushed = crate::queue::flush(conn, clock)?;
-    for request in &flushed.journal_waiting {
-        crate::output::stderr_line(&format!(
-            "dsr: the erasure journal line of {request} waits in the queue (another dsr process held it); `dsr mail flush` run in this directory on this machine writes it"
-        ))?;
-    }
-    for f in flushed.failed.iter().filter(|f| opened.is_none() || f.request != *opened) {
-        crate::output::stderr_line(&format!(
-            "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
-            f.letter,
-            f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
-            crate::output::sanitize::line(&f.error)
-        ))?;
-    }
-    Ok(flushed)
-}
-
-/// A command's result after the flush that follows it: a failed delivery is told on stderr and
-/// does not change the command's answer (its own failure comes first).
-fn after_flush(result: anyhow::Result<Code>, flushed: anyhow::Result<crate::queue::Flushed>) -> anyhow::Result<Code> {
-    if let Err(e) = flushed {
-        // A command that lost its server tells that (exit 10); the queue, which could not even
-        // be read, is no news of its own.
-        if result.as_ref().err().is_some_and(crate::exit::lost) && crate::exit::lost(&e) {
-            return result;
-        }
-        let told = crate::output::stderr_line(&format!(
-            "dsr: queued letters were not delivered: {}",
-            crate::output::sanitize::line(&format!("{e:#}"))
-        ));
-        // A warning that could not be written is exit 15.
-        if let (Ok(_), Err(w)) = (&result, told) {
-            return Err(w.into());
-        }
-    }
-    result
-}
-
 /// Run a command on a PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or
 /// `dsr`), opened as a store (refused when it is newer than this binary or not a store), in
 /// one read-only snapshot.
@@ -196,7 +153,10 @@ fn on_postgres_opened(
     let pg = open(open_postgres(url)?)?;
     let mut opened = None;
     let result = run(&mut Session { conn: &*pg, clock: &clock, out: &out, opened: &mut opened });
-    after_flush(result, flush(&*pg, &clock, &opened))
+    if mail::NO_FLUSH.load(std::sync::atomic::Ordering::Relaxed) {
+        return result;
+    }
+    mail::after_flush(result, flush(&*pg, &clock, &opened))
 }
 
 /// Connections of their own to a SQLite store, for a command's workers.
@@ -217,8 +177,11 @@ fn on_store(
 ) -> anyhow::Result<Code> {
     let mut ctx = Ctx::open(db, out)?;
     let result = run(&mut ctx);
+    if mail::NO_FLUSH.load(std::sync::atomic::Ordering::Relaxed) {
+        return result;
+    }
     let flushed = ctx.flush();
-    after_flush(result, flushed)
+    mail::after_flush(result, flushed)
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<Code> {
@@ -384,17 +347,20 @@ pub fn given(args: &SubjectArgs) -> String {
         .unwrap_or_default()
 }
 
-/// A reason the person reads (an extension, a refusal, a lift, compelling grounds): a coded reason
-/// reads in Dutch and English as it is; free text needs its Dutch text too, from `nl` or asked
-/// on a terminal. Stored as `EN ‖ NL`.
+/// A reason the person reads (an extension, a refusal, a lift, compelling grounds): one of the
+/// reasons coded for this use (`codes`, from [`crate::archive::present::REASONS`]) reads in
+/// Dutch and English as it is; free text needs its Dutch text too, from `nl` or asked on a
+/// terminal. Stored as `EN ‖ NL`. Another use's code is free text here: an extension's letter
+/// must not give "the legal claim is settled" as its reason.
 pub fn in_both_languages(
     out: &Output,
-    flag: &'static str,
-    nl_flag: &'static str,
+    (flag, nl_flag): (&'static str, &'static str),
+    codes: &[&str],
     text: &str,
     nl: Option<&str>,
 ) -> anyhow::Result<String> {
-    use crate::archive::present::{is_coded, BILINGUAL};
+    use crate::archive::present::BILINGUAL;
+    let is_coded = |t: &str| t.split("; ").all(|part| codes.contains(&part.trim()));
     let text = text.trim();
     let clean = |what: &'static str, t: &str| -> Result<(), crate::Error> {
         if t.contains(BILINGUAL.trim()) || t.contains('\n') {
@@ -416,10 +382,13 @@ pub fn in_both_languages(
         None => {
             return Err(crate::Error::invalid(
                 flag,
-                format!(
-                    "the person reads it in Dutch and English: give the Dutch text with {nl_flag}, or use a coded reason ({})",
-                    crate::archive::present::reason_codes()
-                ),
+                match codes {
+                    [] => format!("the person reads it in Dutch and English: give the Dutch text with {nl_flag}"),
+                    _ => format!(
+                        "the person reads it in Dutch and English: give the Dutch text with {nl_flag}, or use a coded reason ({})",
+                        codes.join(", ")
+                    ),
+                },
             )
             .into())
         }

@@ -141,7 +141,13 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             }
         }
         RequestCommand::Extend { id, months, reason, reason_nl } => {
-            let reason = super::in_both_languages(ctx.out, "--reason", "--reason-nl", reason, reason_nl.as_deref())?;
+            let reason = super::in_both_languages(
+                ctx.out,
+                ("--reason", "--reason-nl"),
+                &["complexity", "number-of-requests"],
+                reason,
+                reason_nl.as_deref(),
+            )?;
             let told = request::decide::extend(ctx.conn, ctx.clock, id, *months, &reason)?;
             report_letter(ctx, &told.request, "extended", told.letter, told.sent)?;
         }
@@ -156,7 +162,13 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             return super::change::notified(ctx, id, recipient, &proof);
         }
         RequestCommand::Reject { id, reason, note, note_nl } => {
-            let note = super::in_both_languages(ctx.out, "--note", "--note-nl", note, note_nl.as_deref())?;
+            let note = super::in_both_languages(
+                ctx.out,
+                ("--note", "--note-nl"),
+                &["number-of-requests"],
+                note,
+                note_nl.as_deref(),
+            )?;
             let told = request::decide::reject(ctx.conn, ctx.clock, id, *reason, &note)?;
             report_letter(ctx, &told.request, "rejected", told.letter, told.sent)?;
         }

@@ -137,6 +137,11 @@ impl<'s> Batch<'s> {
 /// of the store; everything about the message itself is an outcome.
 fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
     let (keys, marketing) = (&prepared.keys, prepared.marketing.as_slice());
+    let keyed = Mail {
+        sender_key: mail.from.as_deref().map(|f| keys.identifier("sender", &crate::subject::fold(f))),
+        ..mail.clone()
+    };
+    let mail = &keyed;
     let mut taken = Taken {
         origin: mail.origin.clone(),
         sha256: mail.sha256.clone(),

@@ -52,12 +52,36 @@ pub fn seen(db: &dyn Db, mail: &Mail) -> anyhow::Result<Option<(i64, String, Opt
         return Ok(by_hash);
     }
     // The same message delivered twice (to an mbox and a Maildir, or resent with other
-    // Received lines) has other bytes but the same Message-ID.
+    // Received lines) has other bytes but the same Message-ID and sender. Another sender's
+    // message with that Message-ID (a web form's constant one, or one copied) is another message.
+    // A message read before senders were kept (no key) counts by its Message-ID alone.
     db.first(
-        "SELECT id, outcome, request_id FROM intake_message WHERE message_id = ?1 ORDER BY id LIMIT 1",
-        &[opt_text(mail.message_id.as_deref())],
+        "SELECT id, outcome, request_id FROM intake_message
+          WHERE message_id = ?1 AND (sender_key IS NULL OR sender_key IS NOT DISTINCT FROM ?2) ORDER BY id LIMIT 1",
+        &[opt_text(mail.message_id.as_deref()), opt_text(mail.sender_key.as_deref())],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
+}
+
+/// A text kept for the officer with what may be a live code (`7KQ2-M9XD`, as dsr writes it: upper
+/// case, or with a digit) shown as `****-****`: dsr's own code letter read back, or forwarded by
+/// the person ("did you send this?"), must not put a code that still works in the store or on the
+/// officer's screen. Words like "self-help" stay, and so do request ids (`DSR-2026-0001`).
+fn masked(text: &str) -> String {
+    static CODE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}\b").expect("a valid pattern"));
+    CODE.replace_all(text, |c: &regex::Captures| {
+        let found = c.get(0).expect("the whole match");
+        let code = found.as_str();
+        let request_id = text[..found.start()].to_ascii_uppercase().ends_with("DSR-");
+        let like_a_code = code.bytes().any(|b| b.is_ascii_digit()) || !code.bytes().any(|b| b.is_ascii_lowercase());
+        if like_a_code && !request_id {
+            "****-****".to_owned()
+        } else {
+            code.to_owned()
+        }
+    })
+    .into_owned()
 }
 
 /// Record a message read, in the caller's transaction; its id.
@@ -72,8 +96,8 @@ pub fn record(
 ) -> anyhow::Result<i64> {
     let keep = outcome.waits();
     let id: i64 = db.one(
-        "INSERT INTO intake_message (sha256, message_id, sent_at, read_at, outcome, reason, asks, request_id, sender, subject, excerpt)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
+        "INSERT INTO intake_message (sha256, message_id, sent_at, read_at, outcome, reason, asks, request_id, sender, subject, excerpt, sender_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
         &vals![
             mail.sha256,
             mail.message_id,
@@ -84,8 +108,9 @@ pub fn record(
             (!asks.is_empty()).then_some(asks),
             request,
             mail.from.as_deref().filter(|_| keep),
-            Some(mail.subject.as_str()).filter(|_| keep),
-            Some(mail.text.as_str()).filter(|_| keep)
+            Some(masked(&mail.subject)).filter(|_| keep),
+            Some(masked(&mail.text)).filter(|_| keep),
+            mail.sender_key
         ]?,
         |r| r.get(0),
     )?;
@@ -248,4 +273,15 @@ pub fn of_request(db: &dyn Db, id: &str) -> anyhow::Result<Vec<Provenance>> {
         &[text(id)],
         |r| Ok(Provenance { read_at: r.get(0)?, outcome: r.get(1)?, sha256: r.get(2)?, message_id: r.get(3)? }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn codes_in_a_kept_text_are_masked_and_request_ids_and_words_stay() {
+        assert_eq!(
+            super::masked("Uw code:\n   7KQ2-M9XD\nvoor DSR-2026-0001, code 7kq2-m9xd, ABCD-EFGH; self-help"),
+            "Uw code:\n   ****-****\nvoor DSR-2026-0001, code ****-****, ****-****; self-help"
+        );
+    }
 }

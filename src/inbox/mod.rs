@@ -14,7 +14,7 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
 pub use act::{Batch, Prepared, Taken};
-pub use sources::{folder_files, folder_files_settled, read_file, read_sources, Source};
+pub use sources::{file_sources, folder_listing, read_sources, Source};
 
 /// The most text of a message intake looks at and keeps for the officer: a request is in its
 /// first lines; a 50 MB message is still hashed whole.
@@ -32,6 +32,9 @@ pub struct Mail {
     pub date: Option<DateTime<Utc>>,
     /// The first From address, when it is one.
     pub from: Option<String>,
+    /// A keyed hash of `from` (folded), set when the message is acted on: the same Message-ID
+    /// is the same message only from the same sender.
+    pub sender_key: Option<String>,
     pub subject: String,
     /// The text (the plain part, or the HTML part as text), at most [`TEXT_LIMIT`] bytes.
     pub text: String,
@@ -56,6 +59,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         message_id: None,
         date: None,
         from: None,
+        sender_key: None,
         subject: String::new(),
         text: String::new(),
         automatic: None,

@@ -19,7 +19,8 @@ pub struct Source {
 const MAX_MESSAGE: u64 = 256 * 1024 * 1024;
 
 /// The messages of every path, in order. A path that is neither a file nor a Maildir is an
-/// error before anything is read.
+/// error before anything is read. A folder (or a Maildir's `new/` or `cur/`) that cannot be
+/// listed is one source that could not be read, not an empty one.
 pub fn read_sources(paths: &[PathBuf]) -> Result<impl Iterator<Item = Source>, Error> {
     let mut kinds = Vec::new();
     for p in paths {
@@ -27,19 +28,21 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<impl Iterator<Item = Source>, E
     }
     Ok(kinds.into_iter().flat_map(|k| -> Box<dyn Iterator<Item = Source>> {
         match k {
-            Kind::Eml(p) => Box::new(std::iter::once(Source { origin: p.display().to_string(), bytes: read_file(&p) })),
-            Kind::Mbox(p) => mbox(p),
-            Kind::Folder(p) => Box::new(
-                folder_files(&p).into_iter().map(|f| Source { origin: f.display().to_string(), bytes: read_file(&f) }),
-            ),
+            Kind::File(p) => file_sources(p),
+            Kind::Folder(p) => {
+                let (files, unlisted) = folder_listing(&p, std::time::Duration::ZERO);
+                let unlisted =
+                    unlisted.into_iter().map(|(dir, e)| Source { origin: dir.display().to_string(), bytes: Err(e) });
+                Box::new(unlisted.chain(files.into_iter().flat_map(file_sources)))
+            }
         }
     }))
 }
 
 enum Kind {
-    Eml(PathBuf),
-    Mbox(PathBuf),
-    /// A Maildir, or a folder of `.eml` files.
+    /// An `.eml` file or an mbox file, told apart by their first line ([`mbox_start`]).
+    File(PathBuf),
+    /// A Maildir, or a folder of `.eml` (or mbox) files.
     Folder(PathBuf),
 }
 
@@ -50,11 +53,30 @@ fn kind_of(p: &Path) -> Result<Kind, Error> {
     if meta.is_dir() {
         return Ok(Kind::Folder(p.to_owned()));
     }
-    let mut head = [0u8; 5];
-    let n = std::fs::File::open(p)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| Error::invalid("FILE", format!("{}: {e}", p.display())))?;
-    Ok(if &head[..n] == b"From " { Kind::Mbox(p.to_owned()) } else { Kind::Eml(p.to_owned()) })
+    std::fs::File::open(p).map_err(|e| Error::invalid("FILE", format!("{}: {e}", p.display())))?;
+    Ok(Kind::File(p.to_owned()))
+}
+
+/// The messages of one file: one, or each of an mbox's.
+pub fn file_sources(p: PathBuf) -> Box<dyn Iterator<Item = Source>> {
+    match mbox_start(&p) {
+        Ok(Some(start)) => mbox(p, start),
+        Ok(None) => Box::new(std::iter::once(Source { origin: p.display().to_string(), bytes: read_file(&p) })),
+        Err(e) => Box::new(std::iter::once(Source { origin: p.display().to_string(), bytes: Err(e) })),
+    }
+}
+
+/// Where an mbox file's first `From ` line starts, or `None` for a file that is one message:
+/// an mbox is known by that line, after a UTF-8 byte order mark and blank lines an editor or a
+/// copy may have put before it (read as one message, its people's mails would be one).
+fn mbox_start(p: &Path) -> std::io::Result<Option<u64>> {
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(p)?.take(4096).read_to_end(&mut head)?;
+    let mut at = if head.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 };
+    while let Some(b'\r' | b'\n' | b' ' | b'\t') = head.get(at) {
+        at += 1;
+    }
+    Ok(head[at..].starts_with(b"From ").then_some(at as u64))
 }
 
 pub fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
@@ -68,9 +90,11 @@ pub fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn mbox(p: PathBuf) -> Box<dyn Iterator<Item = Source>> {
+fn mbox(p: PathBuf, start: u64) -> Box<dyn Iterator<Item = Source>> {
+    use std::io::{Seek, SeekFrom};
     let name = p.display().to_string();
-    match std::fs::File::open(&p) {
+    let opened = std::fs::File::open(&p).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f));
+    match opened {
         Err(e) => Box::new(std::iter::once(Source { origin: name, bytes: Err(e) })),
         Ok(f) => Box::new(mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(f)).enumerate().map(
             move |(i, m)| Source { origin: format!("{name} message {}", i + 1), bytes: m.map(|m| m.unwrap_contents()) },
@@ -80,19 +104,18 @@ fn mbox(p: PathBuf) -> Box<dyn Iterator<Item = Source>> {
 
 /// The messages of a folder, by name: a Maildir's `new/` and `cur/` files (whose names start
 /// with the delivery time), or the files of a plain folder. Files whose name starts with a dot
-/// are not messages (nor is a Maildir's `tmp/`, where a message is still being written).
-pub fn folder_files(dir: &Path) -> Vec<PathBuf> {
-    folder_files_settled(dir, std::time::Duration::ZERO)
-}
-
-/// [`folder_files`], leaving out, in a plain folder, files changed less than `settle` ago: a
-/// mail client may still be writing them (a Maildir's writers use `tmp/` for that).
-pub fn folder_files_settled(dir: &Path, settle: std::time::Duration) -> Vec<PathBuf> {
+/// are not messages (nor is a Maildir's `tmp/`, where a message is still being written). With a
+/// `settle`, files of a plain folder changed less than that ago are left out: a mail client may
+/// still be writing them (a Maildir's writers use `tmp/` for that). Also the folders that could
+/// not be listed (no read access), with why: said, never taken as empty.
+pub fn folder_listing(dir: &Path, settle: std::time::Duration) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
     let maildir = dir.join("new").is_dir() || dir.join("cur").is_dir();
     let subs: Vec<PathBuf> = if maildir { vec![dir.join("new"), dir.join("cur")] } else { vec![dir.to_owned()] };
+    let mut unlisted = Vec::new();
     let mut files: Vec<(String, PathBuf)> = subs
         .iter()
-        .filter_map(|sub| std::fs::read_dir(sub).ok())
+        .filter(|sub| !maildir || sub.exists())
+        .filter_map(|sub| std::fs::read_dir(sub).map_err(|e| unlisted.push((sub.clone(), e))).ok())
         .flatten()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
@@ -107,5 +130,5 @@ pub fn folder_files_settled(dir: &Path, settle: std::time::Duration) -> Vec<Path
         })
         .collect();
     files.sort();
-    files.into_iter().map(|(_, p)| p).collect()
+    (files.into_iter().map(|(_, p)| p).collect(), unlisted)
 }

@@ -136,9 +136,7 @@ fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
     match io.kind() {
         K::StorageFull => Some("the disk is full: make room, then run the command again"),
         K::ReadOnlyFilesystem => Some("that file system is read-only: name a place on a writable one"),
-        K::PermissionDenied => {
-            Some("the account running dsr may not do this there: give it access, or name another place")
-        }
+        K::PermissionDenied => Some("give the account running dsr access to it, or name another path"),
         _ => None,
     }
 }

@@ -100,7 +100,8 @@ pub(super) fn notifications(conn: &dyn Db, period: Period) -> anyhow::Result<Not
     Ok(n)
 }
 
-/// The retention runs' entries of the period: rows removed per rule. A rule that removed nothing
+/// The retention runs' entries of the period: rows removed per rule (with the rows of other tables
+/// removed with them, as `retention run` counts them). A rule that removed nothing
 /// writes no entry; an interrupted run's entry lists what its finished batches removed.
 pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retention> {
     let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
@@ -114,7 +115,10 @@ pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retenti
             let d: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
             let removed: Vec<(String, String, u64)> = if action == "retention" {
                 let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
-                vec![(s("rule"), s("table"), d["removed"].as_u64().unwrap_or(0))]
+                // The rule's rows and the rows of other tables removed with them (a ticket's
+                // messages), as the run's own summary counts them.
+                let n = d["removed"].as_u64().unwrap_or(0) + d["removed_with"].as_u64().unwrap_or(0);
+                vec![(s("rule"), s("table"), n)]
             } else {
                 let map = d["removed"].as_object().cloned().unwrap_or_default();
                 map.into_iter().map(|(rule, n)| (rule, String::new(), n.as_u64().unwrap_or(0))).collect()

@@ -239,7 +239,7 @@ fn negative_confirmation(
     let Some(address) = req.named_email().filter(|_| req.person_id.is_none()) else {
         return Ok(());
     };
-    if address.parse::<lettre::Address>().is_err() {
+    if mail::mailable(&address).is_none() {
         // Nothing can reach it; the officer's answer must not differ from a known person's.
         return Ok(());
     }

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("which basis of Art. 6(1) a legal basis is", include_str!("migrations/0023_legal_basis_kind.sql")),
     ("where a queued journal line is written", include_str!("migrations/0024_queued_place.sql")),
     ("how an email identifier compares its local part", include_str!("migrations/0025_email_local_part.sql")),
+    ("the sender of a message read, as a keyed hash", include_str!("migrations/0026_intake_sender_key.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

@@ -29,6 +29,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (9, include_str!("migrations/0009_queued_place.sql")),
     // SQLite's migration 25: how an email identifier compares its local part.
     (10, include_str!("migrations/0010_email_local_part.sql")),
+    // SQLite's migration 26: the sender of a message read, as a keyed hash.
+    (11, include_str!("migrations/0011_intake_sender_key.sql")),
 ];
 
 /// The newest version this binary knows.

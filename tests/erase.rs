@@ -275,6 +275,27 @@ fn a_dry_run_or_approval_beside_due_or_replay_is_refused_and_erases_nothing() {
     assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'erased'"), 0);
 }
 
+/// Two officers carry out the same erasure at once: one erases, the other finds it carried out
+/// (exit 9, whichever moment it comes); the trail holds one erasure.
+#[test]
+fn the_same_erasure_carried_out_twice_at_once_is_done_once() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    for _ in 0..3 {
+        let spawn = || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_dsr"));
+            cmd.arg("--db").arg(&env.db).args(["-q", "erase", &id, "--yes"]).current_dir(env.dir.path());
+            cmd.env_remove("DSR_NOW").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let mut codes = vec![a.wait_with_output().unwrap().status.code(), b.wait_with_output().unwrap().status.code()];
+        codes.sort();
+        assert!(codes == [Some(0), Some(9)] || codes == [Some(9), Some(9)], "{codes:?}");
+    }
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'erased'"), 1);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
 /// Officers carry out approved plans themselves while the cron run goes through the same list:
 /// a plan another process carried out meanwhile is no failure of the run (it exits 0).
 #[test]

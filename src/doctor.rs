@@ -14,9 +14,11 @@ use crate::register::Register;
 use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
 
+mod drift;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
+    /// `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
     pub check: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,12 @@ impl Sql {
 /// Every check; `step` is told each table as it is read (a large store takes a while) and the
 /// number of steps.
 pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<Vec<Finding>> {
+    // A table or column of the map that is gone: the checks below read those columns, so they
+    // wait until the store and its map agree again.
+    let drifted = drift::drift(conn)?;
+    if !drifted.is_empty() {
+        return Ok(drifted);
+    }
     let map = DataMap::load(conn)?;
     let steps = map.tables.len() + 2;
     let mut out = Vec::new();

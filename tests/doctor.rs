@@ -105,3 +105,16 @@ fn a_legal_basis_the_register_does_not_place_is_named() {
     assert!(stderr(&out).contains("give its [[legal_basis]] a kind"), "{}", stderr(&out));
     assert_eq!(env.count("SELECT count(*) FROM objection"), 0);
 }
+
+#[test]
+fn a_column_of_the_map_dropped_behind_dsrs_back_is_named_before_anything_else() {
+    let env = Env::with_fixture("webshop");
+    env.sql().execute_batch("ALTER TABLE person DROP COLUMN city").unwrap();
+    let (found, code) = findings(&env);
+    assert_eq!(code, 24, "{found:?}");
+    assert_eq!(found.len(), 1, "one finding for the column, however often the map names it: {found:?}");
+    assert_eq!(found[0]["check"], "map");
+    assert_eq!(found[0]["table"], "person");
+    assert!(found[0]["what"].as_str().unwrap().contains("\"city\""), "{found:?}");
+    assert!(found[0]["fix"].as_str().unwrap().contains("register apply"), "{found:?}");
+}

@@ -36,9 +36,9 @@ pub fn on(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
                 Some(c) => format!("{}.{c}", f.table),
                 None => f.table.clone(),
             };
-            // A finding about a whole database, or the register, counts no rows.
+            // A finding about a whole database, the register or the map's tables counts no rows.
             let rows = match (f.check, f.rows) {
-                ("database" | "register", _) => String::new(),
+                ("database" | "register" | "map", _) => String::new(),
                 (_, 1) => "1 row: ".into(),
                 (_, n) => format!("{n} rows: "),
             };

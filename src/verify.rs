@@ -78,10 +78,14 @@ fn new_code() -> anyhow::Result<String> {
     Ok(base32::encode(base32::Alphabet::Crockford, &bytes))
 }
 
-/// The canonical form of what the person relayed: case-insensitive, separator optional,
+/// The canonical form of what the person relayed: case-insensitive, separator optional (any
+/// dash a word processor or phone makes of `-`, any white space, a line end pasted with it),
 /// Crockford's look-alikes (I, L -> 1; O -> 0) accepted. None when it cannot be a code.
 pub fn canonical(input: &str) -> Option<String> {
-    let compact: String = input.chars().filter(|c| !matches!(c, '-' | ' ' | '\t')).collect();
+    let compact: String = input
+        .chars()
+        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '\u{2010}'..='\u{2015}' | '\u{2212}')))
+        .collect();
     if compact.len() != 8 {
         return None;
     }
@@ -421,6 +425,10 @@ mod tests {
             assert_eq!(canonical(&format!("{}-{}", &c[..4], &c[4..])).as_deref(), Some(c.as_str()));
         }
         assert_eq!(canonical("7kq2-m9xd").as_deref(), Some("7KQ2M9XD"));
+        for pasted in ["7KQ2\u{2013}M9XD", "7KQ2\u{2014}M9XD", "7KQ2\u{2212}M9XD", "7KQ2-M9XD\n", "\u{a0}7KQ2 M9XD\r\n"]
+        {
+            assert_eq!(canonical(pasted).as_deref(), Some("7KQ2M9XD"), "{pasted:?}");
+        }
         assert_eq!(canonical("OIL0-0000").as_deref(), Some("0110-0000".replace('-', "").as_str()));
         for bad in ["", "1234567", "123456789", "7KQ2-M9XU", "7KQ2_M9XD"] {
             assert_eq!(canonical(bad), None, "{bad}");

@@ -199,3 +199,20 @@ fn bad_input_is_refused_and_a_broken_trail_is_not_anchored() {
     support::assert_one_line_error(&out);
     assert!(!env.path("anchor.json").exists());
 }
+
+/// Written to a file or mailed, the anchor's confirmation is a status line (stderr), which `-q`
+/// silences: a cron line prints nothing.
+#[test]
+fn an_anchor_written_or_mailed_under_q_prints_nothing() {
+    let env = store_with_history();
+    let out = env
+        .dsr()
+        .env("DSR_MAIL", "outbox")
+        .args(["-q", "audit", "anchor", "--out", "a.json", "--mail", "dpo@example.nl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert_eq!((support::stdout(&out).as_str(), support::stderr(&out).as_str()), ("", ""));
+    let out = env.run(&["audit", "anchor", "--out", "b.json"]);
+    assert!(support::stderr(&out).starts_with("Anchored entry"), "{}", support::stderr(&out));
+}

@@ -171,3 +171,34 @@ fn a_maildir_folder_dsr_may_not_list_is_said_and_exits_19() {
     assert_eq!(out.status.code(), Some(19), "{}", support::stderr(&out));
     assert!(support::stderr(&out).contains("Maildir/cur: could not be read"), "{}", support::stderr(&out));
 }
+
+#[test]
+fn more_mail_for_a_request_already_open_is_counted_apart_and_kept_without_carriage_returns() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let paths: Vec<String> = (1..=3)
+        .map(|i| {
+            let name = format!("m{i}.eml");
+            std::fs::write(
+                env.path(&name),
+                mail("jan.devries@example.nl", &format!("r{i}@x"), "Ik wil inzage in mijn gegevens."),
+            )
+            .unwrap();
+            name
+        })
+        .collect();
+    let names: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let (run, _) = intake(&env, &names);
+    assert_eq!(
+        (run["summary"]["opened"].as_u64(), run["summary"]["already_open"].as_u64()),
+        (Some(1), Some(2)),
+        "{run}"
+    );
+    std::fs::write(
+        env.path("q.eml"),
+        mail("kees.smit@example.nl", "q@x", "Wanneer is de winkel open?\r\nGroet,\r\nKees"),
+    )
+    .unwrap();
+    intake(&env, &["q.eml"]);
+    let listed = support::stdout(&env.run(&["intake", "--list"]));
+    assert!(listed.contains("Groet,") && !listed.contains("\\u{d}") && !listed.contains('\r'), "{listed}");
+}

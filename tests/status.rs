@@ -370,3 +370,15 @@ fn watch_redraws_on_a_terminal_and_ctrl_c_ends_it_cleanly() {
     assert!(screen.contains("Redrawn every 1 s; Ctrl-C quits.") && screen.contains(&id), "{screen}");
     assert!(screen.contains('│'), "boxes on a terminal: {screen}");
 }
+
+/// A request whose identifier named no one has no code waiting for a person: the codes section
+/// does not list or count it (the open requests say "no one on file").
+#[test]
+fn a_request_for_no_one_on_file_is_no_code_waiting() {
+    use serde_json::Value;
+    let env = Env::with_fixture("virtio");
+    env.open("access", &["--email", "nobody@example.org"]);
+    let (v, _): (Value, i32) = env.json(&["status"]);
+    assert_eq!(v["codes"]["active"], 0, "{}", v["codes"]);
+    assert_eq!(v["codes"]["shown"].as_array().map(Vec::len), Some(0), "{}", v["codes"]);
+}

@@ -99,7 +99,9 @@ fn tell_anchored(output: &Output, anchor: &Anchor, out: Option<&Path>, queued: O
     if let Some(id) = queued {
         text.push_str(&format!("\nQueued as letter #{id} to the address given; it is sent after this command."));
     }
-    output.data(&text)?;
+    // The anchor went to a file or a letter: this is a status line, which `-q` silences (the
+    // nightly cron line then mails no output).
+    output.status(&text)?;
     Ok(Code::Ok)
 }
 

@@ -20,6 +20,8 @@ use crate::output::sanitize;
 struct Summary {
     read: usize,
     opened: usize,
+    /// Messages asking for a right whose request was open already: nothing new opened.
+    already_open: usize,
     verified: usize,
     code_refused: usize,
     needs_review: usize,
@@ -34,6 +36,7 @@ impl Summary {
         self.read += 1;
         let counter = match t.outcome {
             None => &mut self.seen_before,
+            Some(ledger::Outcome::Opened) if t.reason.is_some() => &mut self.already_open,
             Some(ledger::Outcome::Opened) => &mut self.opened,
             Some(ledger::Outcome::Verified) => &mut self.verified,
             Some(ledger::Outcome::CodeRefused) => &mut self.code_refused,
@@ -46,10 +49,14 @@ impl Summary {
 
     fn line(&self) -> String {
         format!(
-            "{} message{} read: {} opened, {} verified, {} code refused, {} needs review, {} listed, {} unreadable, {} read before{}",
+            "{} message{} read: {} opened{}, {} verified, {} code refused, {} needs review, {} listed, {} unreadable, {} read before{}",
             self.read,
             if self.read == 1 { "" } else { "s" },
             self.opened,
+            match self.already_open {
+                0 => String::new(),
+                n => format!(" ({n} more for a request already open)"),
+            },
             self.verified,
             self.code_refused,
             self.needs_review,

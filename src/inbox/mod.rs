@@ -83,7 +83,8 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
     mail.date = msg.date().filter(|d| d.is_valid()).and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
     mail.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_owned());
     mail.subject = clip(msg.subject().unwrap_or_default().trim());
-    mail.text = clip(&msg.body_text(0).unwrap_or_default());
+    // Line ends as one `\n`: a CRLF message's text is kept and shown without a `\r` on every line.
+    mail.text = clip(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));
     mail.is_reply = !matches!(msg.in_reply_to(), HeaderValue::Empty) || !matches!(msg.references(), HeaderValue::Empty);
     mail.automatic = automatic(&msg, mail.from.as_deref().unwrap_or_default(), &mail.subject);
     mail.list = list_addresses(&msg);

@@ -109,11 +109,12 @@ pub fn codes(conn: &dyn Db, clock: &Clock, limit: u32) -> anyhow::Result<CodesSe
         conn.one("SELECT count(*) FROM request WHERE state = 'awaiting-verification'", &[], |r| r.get(0))?;
     // Each request awaiting verification, then its newest code in force by the index on the
     // challenge's request; never through every code sent (a join would let SQLite scan them all
-    // to build a Bloom filter).
+    // to build a Bloom filter). A request whose identifier named no one on file has a code no one
+    // was sent (kept so that the answer is the same for anyone): not a code waiting for a person.
     const CODES: &str = "SELECT r.id AS request, r.kind AS kind,
                                 (SELECT c.id FROM challenge c WHERE c.request_id = r.id AND c.state = 'active'
                                  ORDER BY c.id DESC LIMIT 1) AS code
-                         FROM request r WHERE r.state = 'awaiting-verification'";
+                         FROM request r WHERE r.state = 'awaiting-verification' AND r.person_id IS NOT NULL";
     const EXPIRED: &str = "(c.expired_at IS NOT NULL OR c.expires_at < ?1)";
     let (active, expired): (i64, i64) = conn.one(
         &format!(

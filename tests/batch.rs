@@ -280,3 +280,33 @@ fn a_batch_file_s_shape_and_encoding_are_named() {
     assert!(summary.contains("line 4: verified_by: email-code is dsr's own check"), "{summary}");
     assert!(summary.contains("line 5: verified_by: the method's name is longer than 40 characters"), "{summary}");
 }
+
+/// A second batch row for a person whose export request is open and verified already, with
+/// another portal session: the archive is made again and the trail records that session's
+/// verification too.
+#[test]
+fn a_new_verification_for_a_reused_request_is_recorded() {
+    let env = Env::with_fixture("virtio");
+    std::fs::write(env.path("a.csv"), "email,verified_by,reference\njan.devries@example.nl,portal-session,sess-82\n")
+        .unwrap();
+    std::fs::write(env.path("b.csv"), "email,verified_by,reference\njan.devries@example.nl,portal-session,sess-99\n")
+        .unwrap();
+    for (file, dir) in [("a.csv", "out1"), ("b.csv", "out2")] {
+        let out = env.run(&["export", "--batch", file, "--out-dir", dir]);
+        assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    }
+    let verified: Vec<String> = {
+        let conn = env.sql();
+        let mut stmt =
+            conn.prepare("SELECT details FROM audit_log WHERE action = 'request-verified' ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(verified.len(), 2, "{verified:?}");
+    assert!(verified[1].contains("\"again\":true"), "{verified:?}");
+    let refs: Vec<String> = {
+        let conn = env.sql();
+        let mut stmt = conn.prepare("SELECT text FROM free_text ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(refs, ["sess-82", "sess-99"]);
+}

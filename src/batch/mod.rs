@@ -393,6 +393,10 @@ fn prepare(
                     None,
                 )?
             } else {
+                // The person's export request was open and verified already: this row's
+                // verification is what the archive now made rests on.
+                let reference = Some(row.reference.as_str()).filter(|r| !r.is_empty());
+                request::verified_again(conn, clock, &req, &row.verified_by, reference)?;
                 req
             }
         }

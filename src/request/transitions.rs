@@ -162,6 +162,24 @@ pub fn mark_verified(
     Ok(verified)
 }
 
+/// A request verified already, verified again by another method or reference (a batch export's
+/// row with a new portal session for the person's open request): the request keeps its first
+/// verification, and the trail records this one, on which the answer prepared now rests.
+pub fn verified_again(
+    conn: &dyn Db,
+    clock: &Clock,
+    r: &Request,
+    method: &str,
+    reference: Option<&str>,
+) -> anyhow::Result<()> {
+    let noted = reference
+        .map(str::trim)
+        .map(|t| crate::free_text::record(conn, clock, Some(&r.id), "reference", t))
+        .transpose()?;
+    let details = json!({"method": method, "reference": noted, "again": true});
+    audit::append(conn, clock, Some(&r.id), Some(&r.subject_pseudonym), "request-verified", details)
+}
+
 /// Extend the deadline (Art. 12(3)): by one or two further months, with a reason, decided within
 /// the first month; recorded as told to the person today.
 pub fn extend(conn: &dyn Db, clock: &Clock, r: &Request, months: u32, reason: &str) -> anyhow::Result<Request> {

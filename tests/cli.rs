@@ -194,3 +194,16 @@ fn a_store_named_by_another_url_or_settings_is_refused_without_repeating_it() {
         assert!(said.contains("invalid --db") || said.contains("invalid --from"), "{args:?}: {said}");
     }
 }
+
+#[test]
+fn a_flag_given_twice_and_a_demo_asked_for_json_are_one_line_errors() {
+    let env = Env::with_fixture("virtio");
+    let out = env.run(&["report", "--from", "2026-01-01", "--from", "2026-02-01"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::stderr(&out).contains("--from is given more than once"), "{}", support::stderr(&out));
+    let out = env.run(&["--json", "demo", "--dir", "walk"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["error"]["exit_code"], 2);
+    assert!(!env.path("walk").exists(), "nothing made");
+}

@@ -118,6 +118,7 @@ fn one_line(e: &clap::Error, path: &str) -> String {
             format!("unknown command; {}{help}", suggestion.unwrap_or_default())
         }
         ErrorKind::ArgumentConflict => match (arg, first(e, ContextKind::PriorArg).map(|a| flag_name(&a))) {
+            (Some(a), Some(b)) if a == b => format!("{a} is given more than once; give it once; {help}"),
             (Some(a), Some(b)) => format!("{a} cannot be used with {b}; {help}"),
             (Some(a), None) => format!("{a} cannot be used with the other arguments given; {help}"),
             _ => format!("these arguments cannot be used together; {help}"),

@@ -45,6 +45,14 @@ fn persona(fixture: &str) -> [&'static str; 4] {
 }
 
 pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Code> {
+    if out.json {
+        // Its steps are several commands, each with its own answer: no one document to print.
+        return Err(crate::Error::invalid(
+            "--json",
+            "dsr demo walks through its steps for a person reading them; run the commands it shows with --json",
+        )
+        .into());
+    }
     let [full_name, name, pronoun, email] = persona(fixture);
     let dir = directory(dir)?;
     let db = dir.join("demo.sqlite");
@@ -53,20 +61,12 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
     std::env::set_var("DSR_MAIL", "outbox");
     let run = |args: &[&str]| -> anyhow::Result<Code> {
         let mut argv = vec!["dsr", "--db", db_arg.as_str()];
-        if out.json {
-            argv.push("--json");
-        }
         argv.extend_from_slice(args);
         let matches = crate::cli::command().try_get_matches_from(argv)?;
         let cli = Cli::from_arg_matches(&matches)?;
         super::dispatch_with(cli, Output { prompts: false, ..*out })
     };
-    let say = |s: &str| -> anyhow::Result<()> {
-        if !out.json {
-            out.data(&format!("\n>>> {s}"))?;
-        }
-        Ok(())
-    };
+    let say = |s: &str| -> anyhow::Result<()> { Ok(out.data(&format!("\n>>> {s}"))?) };
     say(&format!(
         "A demo store is built in {} from the {fixture} fixture: the company's register and about 30 fictitious people.",
         dir.display()
@@ -105,10 +105,6 @@ because it holds payment data (the passphrase is shown once, for the officer to 
     say("Every step is in the hash-chained audit trail:\n    dsr audit verify")?;
     run(&["audit", "verify"])?;
     run(&["request", "show", &id])?;
-    if out.json {
-        out.json(&serde_json::json!({"format_version": 1, "demo": {"dir": dir, "store": db, "outbox": outbox, "request": id}}))?;
-        return Ok(Code::Ok);
-    }
     say(&format!(
         "The demo's store and outbox are kept in {dir} for you to look at:\n    \
 dsr --db {db} request show {id}\n    \

@@ -66,8 +66,14 @@ fn retention_run(
     // An open access, export or rectification request freezes its person's rows: say how many.
     let held = match summary.held_persons {
         0 => String::new(),
-        1 => format!("; {} rows of 1 person held back for open requests", summary.held_rows),
-        n => format!("; {} rows of {n} people held back for open requests", summary.held_rows),
+        people => {
+            let rows = match summary.held_rows {
+                1 => "1 row".to_owned(),
+                n => format!("{n} rows"),
+            };
+            let of = if people == 1 { "1 person".to_owned() } else { format!("{people} people") };
+            format!("; {rows} of {of} held back for open requests")
+        }
     };
     // Without the seconds: the record says what the run did, the same on either backend.
     *recorded = format!(

@@ -127,10 +127,23 @@ impl Target {
                 "the PostgreSQL URL holds a password; remove it and put it in PGPASSWORD or ~/.pgpass",
             ));
         }
-        if !valid_schema(schema) {
-            // `dsr migrate` takes the schema as `--schema` (DSR_PG_SCHEMA its default).
+        if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
             return Err(Error::invalid(
-                if what == "--to" { "--schema" } else { "DSR_PG_SCHEMA" },
+                what,
+                "the PostgreSQL URL names no server: give its host (postgres://officer@db.example/customers) or this machine's socket directory (postgres://officer@%2Frun%2Fpostgresql/customers)",
+            ));
+        }
+        // `dsr migrate` takes the schema as `--schema` (DSR_PG_SCHEMA its default).
+        let schema_option = if what == "--to" { "--schema" } else { "DSR_PG_SCHEMA" };
+        if schema.len() > 63 {
+            return Err(Error::invalid(
+                schema_option,
+                format!("the schema name is {} bytes long; PostgreSQL takes at most 63", schema.len()),
+            ));
+        }
+        if !valid_schema(schema) {
+            return Err(Error::invalid(
+                schema_option,
                 format!(
                     "{schema:?} is not a schema name dsr uses: lowercase letters, digits and _, starting with a letter"
                 ),
@@ -138,7 +151,7 @@ impl Target {
         }
         if crate::map::check_postgres::reserved(schema) {
             return Err(Error::invalid(
-                if what == "--to" { "--schema" } else { "DSR_PG_SCHEMA" },
+                schema_option,
                 format!("{schema:?} is a word PostgreSQL reserves; choose another schema name, e.g. {schema}_dsr"),
             ));
         }
@@ -352,6 +365,13 @@ mod tests {
         assert!(e.contains("--schema") && e.contains("reserves"), "{e}");
         let e = Target::parse("postgres://officer@db.example/dsr", "order").unwrap_err().to_string();
         assert!(e.contains("DSR_PG_SCHEMA") && e.contains("reserves"), "{e}");
+        // No server named: a usage error, not a server that could not be reached.
+        for url in ["postgres://", "postgres:///dsr", "postgres://officer@/dsr"] {
+            let e = Target::parse(url, "dsr").unwrap_err().to_string();
+            assert!(e.contains("names no server"), "{url}: {e}");
+        }
+        let e = Target::parse("postgres://officer@db.example/dsr", &"a".repeat(64)).unwrap_err().to_string();
+        assert!(e.contains("at most 63"), "{e}");
     }
 
     #[test]

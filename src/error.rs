@@ -80,7 +80,7 @@ pub enum Error {
     BytesRemain(String),
     #[error("the erasure is committed, but PostgreSQL could not vacuum {0} yet, so dead rows may still hold the erased values there; the next `dsr erase` or `dsr retention run` vacuums them (docs/postgresql.md)")]
     NotVacuumed(String),
-    #[error("batch finished with {failed} failed row(s) of {rows}; see the summary")]
+    #[error("batch finished with {failed} failed row{} of {rows}; see the summary", if *failed == 1 { "" } else { "s" })]
     BatchFailed { failed: usize, rows: usize },
     #[error("the clock says {now}, before the last audit entry ({last}); dsr records nothing dated earlier than what it already recorded: correct the system clock or DSR_NOW")]
     ClockBehind { now: String, last: String },

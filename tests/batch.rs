@@ -310,3 +310,24 @@ fn a_new_verification_for_a_reused_request_is_recorded() {
     };
     assert_eq!(refs, ["sess-82", "sess-99"]);
 }
+
+/// An unclosed quote is named as such on the row it opens in (not as a bad email address), and a
+/// file separated by semicolons (a Dutch spreadsheet) is told to use commas.
+#[test]
+fn an_unclosed_quote_and_a_semicolon_file_are_named() {
+    let env = Env::with_fixture("virtio");
+    std::fs::write(
+        env.path("u.csv"),
+        "email,verified_by\njan.devries@example.nl,portal-session\n\"kees.smit@example.nl,portal-session\n",
+    )
+    .unwrap();
+    let (summary, code): (Summary, i32) = env.json(&["export", "--batch", "u.csv", "--out-dir", "o"]);
+    assert_eq!((code, summary.done, summary.failed), (19, 1, 1));
+    let bad = summary.rows.iter().find(|r| r.status == "failed").unwrap();
+    assert_eq!(bad.line, 3);
+    assert!(bad.reason.as_deref().unwrap().contains("never closed"), "{bad:?}");
+    std::fs::write(env.path("s.csv"), "email;verified_by\njan.devries@example.nl;portal-session\n").unwrap();
+    let out = env.run(&["export", "--batch", "s.csv", "--out-dir", "o2"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::stderr(&out).contains("not by commas"), "{}", support::stderr(&out));
+}

@@ -45,7 +45,16 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
     }
     let (email, customer, method, reference) = (col("email"), col("customer"), col("verified_by"), col("reference"));
     if email.is_none() && customer.is_none() {
-        return Err(Error::invalid("--batch", "the header row needs an email or a customer column").into());
+        // A spreadsheet set to another separator (Dutch Excel writes `;`).
+        let other = [';', '\t'].into_iter().find(|c| headers.len() == 1 && headers[0].contains(*c));
+        return Err(Error::invalid(
+            "--batch",
+            match other {
+                Some(c) => format!("the header row needs an email or a customer column; the file is separated by {c:?}, not by commas: save it as CSV with commas"),
+                None => "the header row needs an email or a customer column".to_owned(),
+            },
+        )
+        .into());
     }
     let method = method.ok_or_else(|| {
         Error::invalid("--batch", "the header row needs a verified_by column (how identity was verified)")
@@ -85,6 +94,14 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
             (false, false) => Err("both an email and a customer number: name the person once".to_owned()),
         };
         rows.push(Row { line, identifier, verified_by: get(Some(method)), reference: get(reference) });
+    }
+    // A quote never closed made the rest of the file one field of the last row: that row says so.
+    if crate::import::ends_in_an_open_quote(&bytes) {
+        if let Some(last) = rows.last_mut() {
+            last.identifier = Err(
+                "a quoted field of this row is never closed (a \" opens it and the file ends inside it), so the rest of the file was read as one field; close the quote".into(),
+            );
+        }
     }
     Ok(rows)
 }

@@ -13,6 +13,7 @@ mod bulk;
 mod columns;
 mod guard;
 mod read;
+pub(crate) use read::ends_in_an_open_quote;
 mod sink;
 pub mod values;
 

@@ -58,6 +58,12 @@ impl Quoting {
     }
 }
 
+/// Whether a CSV text ends inside a quoted field: a `"` that opens a field is never closed, so
+/// the parser reads the rest of the file as that one field.
+pub(crate) fn ends_in_an_open_quote(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && Quoting::FieldStart.scan(bytes) == Quoting::Quoted
+}
+
 impl Quoting {
     /// The state after `bytes`. Outside a quoted field only a quote matters, and it opens one
     /// when it starts a field (after a comma or a line end): so the scan goes from quote to

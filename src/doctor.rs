@@ -83,8 +83,11 @@ impl Sql {
 pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<Vec<Finding>> {
     // A table or column of the map that is gone: the checks below read those columns, so they
     // wait until the store and its map agree again.
-    let drifted = drift::drift(conn)?;
+    let mut drifted = drift::drift(conn)?;
     if !drifted.is_empty() {
+        // The checks that read no column of the map still run.
+        writable(conn, &mut drifted)?;
+        unplaced_bases(conn, &mut drifted)?;
         return Ok(drifted);
     }
     let map = DataMap::load(conn)?;

@@ -353,7 +353,9 @@ pub fn notify_with(
         return Ok(None);
     };
     let named = request.named_email();
-    let Some(address) = crate::subject::address_on_file(conn, person, named.as_deref())? else {
+    // An address no letter can reach (an address literal) is no address: as for a person with none.
+    let on_file = crate::subject::address_on_file(conn, person, named.as_deref())?;
+    let Some(address) = on_file.filter(|a| mailable(a).is_some()) else {
         return Ok(None);
     };
     let message = message(controller, &address, &letter.subject, letter.body.clone(), clock)?;

@@ -155,8 +155,19 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
     let db: &dyn Db = conn;
     let here = place(db);
-    // (An unknown DSR_MAIL matches no recorded transport; its error comes with the first letter.)
-    let sending = crate::mail::transport_name().unwrap_or("?");
+    // An unknown DSR_MAIL is an error as soon as a letter waits (a typo in a cron line must not
+    // pass as "nothing to send").
+    let sending = match crate::mail::transport_name() {
+        Ok(name) => name,
+        Err(e) => match db.first(
+            "SELECT 1 FROM queued WHERE done_at IS NULL AND held = 0 AND kind = 'mail' LIMIT 1",
+            &[],
+            |r| r.get::<i64>(0),
+        )? {
+            Some(_) => return Err(e),
+            None => "?",
+        },
+    };
     out.other_transport = db.all(
         "SELECT transport, count(*) FROM queued WHERE done_at IS NULL AND held = 0 AND kind = 'mail' AND transport <> ?1
           GROUP BY transport ORDER BY transport",

@@ -118,3 +118,17 @@ fn a_column_of_the_map_dropped_behind_dsrs_back_is_named_before_anything_else() 
     assert!(found[0]["what"].as_str().unwrap().contains("\"city\""), "{found:?}");
     assert!(found[0]["fix"].as_str().unwrap().contains("register apply"), "{found:?}");
 }
+
+#[test]
+fn a_table_of_the_map_made_from_its_own_columns_and_dropped_is_named() {
+    let env = Env::with_fixture("webshop");
+    env.sql().execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE product_review;").unwrap();
+    let (found, code) = findings(&env);
+    assert_eq!(code, 24, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|f| f["check"] == "map" && f["what"].as_str().unwrap().contains("no table \"product_review\"")),
+        "{found:?}"
+    );
+}

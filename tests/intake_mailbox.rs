@@ -202,3 +202,39 @@ fn more_mail_for_a_request_already_open_is_counted_apart_and_kept_without_carria
     let listed = support::stdout(&env.run(&["intake", "--list"]));
     assert!(listed.contains("Groet,") && !listed.contains("\\u{d}") && !listed.contains('\r'), "{listed}");
 }
+
+/// A privacy address that is a Google Group rewrites the writer's From to its own (DMARC) and
+/// names the writer in Reply-To: the writer is the sender, not dsr's own mail read back.
+#[test]
+fn a_message_a_google_group_passed_on_is_its_writers() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let own = "support@virtio.nl";
+    std::fs::write(
+        env.path("gg.eml"),
+        format!(
+            "From: 'Kees' via Privacy <{own}>\r\nReply-To: kees.smit@example.nl\r\nTo: {own}\r\nSubject: Verzoek\r\nList-Id: <support.virtio.nl>\r\nList-Post: <mailto:{own}>\r\nPrecedence: list\r\nMessage-ID: <gg1@x>\r\n\r\nVerwijder al mijn gegevens.\r\n"
+        ),
+    )
+    .unwrap();
+    let (run, code) = intake(&env, &["gg.eml"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(outcomes(&run), [("opened".to_owned(), "erase".to_owned())], "{run}");
+}
+
+/// A person on file whose address is an address literal gets no letter, and opening a request
+/// for them answers as for anyone (no exit 2 that would tell the person is on file).
+#[test]
+fn an_address_literal_on_file_answers_as_for_anyone() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    env.sql()
+        .execute("UPDATE email_address SET address = 'x@[127.0.0.1]', address_norm = 'x@[127.0.0.1]' WHERE address = 'kees.smit@example.nl'", [])
+        .unwrap();
+    let known = env.run(&["access", "--email", "x@[127.0.0.1]"]);
+    let unknown = env.run(&["access", "--email", "y@[127.0.0.2]"]);
+    assert_eq!(known.status.code(), Some(0), "{}", support::stderr(&known));
+    assert_eq!(unknown.status.code(), Some(0), "{}", support::stderr(&unknown));
+    assert!(
+        !env.outbox().exists() || std::fs::read_dir(env.outbox()).unwrap().next().is_none(),
+        "no letter to a literal"
+    );
+}

@@ -208,6 +208,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
     let prepared = inbox::Prepared::load(s.conn)?;
     let mut done = std::collections::HashSet::<PathBuf>::new();
     let mut unlisted_said = std::collections::HashSet::<PathBuf>::new();
+    let maildir = inbox::is_maildir(dir);
     let mut summary = Summary::default();
     s.out.status(&format!("Watching {} every {every} s; Ctrl-C stops.", sanitize::line(&dir.display().to_string())))?;
     while !stop.load(Ordering::Relaxed) {
@@ -233,7 +234,8 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
             // A file is done once each of its messages is read (an mbox file may hold several;
             // those read before a failure are `read before` when the file is looked at again).
             let mut whole = true;
-            for source in inbox::file_sources(file.clone()) {
+            let sources = if maildir { inbox::one_message(file.clone()) } else { inbox::file_sources(file.clone()) };
+            for source in sources {
                 match one(&mut batch, s.clock, &prepared, source)? {
                     Ok(t) => {
                         summary.add(&t);

@@ -12,6 +12,23 @@ pub(super) fn drift(conn: &dyn Db) -> anyhow::Result<Vec<Finding>> {
         return Ok(Vec::new());
     };
     let mut problems = crate::map::check_against(&file, conn)?;
+    // Only what is gone: the file's other checks (recipient codes in rows, tables the map leaves
+    // out) are about data, not about the tables the map names.
+    problems.retain(|p| p.what.contains("has no column") || p.what.contains("has no table"));
+    // A table made from the entry's own columns (`[[table.column]]`) is checked against those
+    // by the file's checks: that it is still there is looked at here.
+    let map = crate::store::personal::DataMap::load(conn)?;
+    for (i, t) in map.tables.iter().enumerate() {
+        if crate::store::personal::columns_of_table(conn, t)?.is_none()
+            && !problems.iter().any(|p| p.key.starts_with(&format!("table[{i}]")))
+        {
+            problems.push(crate::map::Problem {
+                line: None,
+                key: format!("table[{i}].name"),
+                what: format!("the store has no table {:?}", t.name),
+            });
+        }
+    }
     // A column the map names twice (a rectifiable field, a retention column) is one finding.
     let mut said = std::collections::HashSet::new();
     problems.retain(|p| said.insert(p.what.clone()));

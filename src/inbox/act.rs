@@ -137,8 +137,19 @@ impl<'s> Batch<'s> {
 /// of the store; everything about the message itself is an outcome.
 fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
     let (keys, marketing) = (&prepared.keys, prepared.marketing.as_slice());
+    let own = |a: &str| prepared.own.contains(&crate::subject::fold(a));
+    // A privacy address that is itself a list (a Google Group) passes a message on with its own
+    // address in From (so that the writer's domain's DMARC policy holds) and the writer in
+    // Reply-To: the writer is the sender.
+    let from = match (&mail.from, &mail.reply_to) {
+        (Some(f), Some(r)) if own(f) && !own(r) && mail.list.iter().any(|l| prepared.is_own_list(l)) => Some(r.clone()),
+        (f, _) => f.clone(),
+    };
     let keyed = Mail {
-        sender_key: mail.from.as_deref().map(|f| keys.identifier("sender", &crate::subject::fold(f))),
+        // A message without a sender has a key too ("no sender"): a NULL key means read before
+        // senders were kept, and matches any.
+        sender_key: Some(keys.identifier("sender", &crate::subject::fold(from.as_deref().unwrap_or_default()))),
+        from,
         ..mail.clone()
     };
     let mail = &keyed;
@@ -164,7 +175,7 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
     }
     // dsr's own letters read back (a Sent folder fetched into the mailbox): they carry a code
     // and a request id, and verify nothing.
-    if mail.from.as_deref().map(crate::subject::fold).is_some_and(|f| prepared.own.contains(&f)) {
+    if mail.from.as_deref().is_some_and(own) {
         let reason = "a letter from the privacy address itself (dsr's own mail read back)".to_owned();
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     }

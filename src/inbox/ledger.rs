@@ -63,19 +63,33 @@ pub fn seen(db: &dyn Db, mail: &Mail) -> anyhow::Result<Option<(i64, String, Opt
     )
 }
 
-/// A text kept for the officer with what may be a live code (`7KQ2-M9XD`, as dsr writes it: upper
-/// case, or with a digit) shown as `****-****`: dsr's own code letter read back, or forwarded by
-/// the person ("did you send this?"), must not put a code that still works in the store or on the
-/// officer's screen. Words like "self-help" stay, and so do request ids (`DSR-2026-0001`).
+/// A text kept for the officer with what may be a live code shown as `****-****`: dsr's own code
+/// letter read back, or forwarded by the person ("did you send this?"), must not put a code that
+/// still works in the store or on the officer's screen. A code is 8 characters of Crockford's
+/// alphabet, as `7KQ2-M9XD` or `7KQ2M9XD`, in any case; masked when it has a letter and either
+/// a digit or the capitals dsr prints. Words ("self-help"), numbers ("2025-2026") and the parts
+/// of longer dashed ids (`DSR-2026-0001`, `INV-2026-0042`) stay.
 fn masked(text: &str) -> String {
     static CODE: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\b[0-9A-Za-z]{4}-[0-9A-Za-z]{4}\b").expect("a valid pattern"));
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\b[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}\b").expect("a valid pattern"));
     CODE.replace_all(text, |c: &regex::Captures| {
         let found = c.get(0).expect("the whole match");
         let code = found.as_str();
-        let request_id = text[..found.start()].to_ascii_uppercase().ends_with("DSR-");
-        let like_a_code = code.bytes().any(|b| b.is_ascii_digit()) || !code.bytes().any(|b| b.is_ascii_lowercase());
-        if like_a_code && !request_id {
+        let chars = code.bytes().filter(|b| *b != b'-');
+        let crockford =
+            chars.clone().all(|b| b.is_ascii_digit() || (b.is_ascii_alphabetic() && !b"IiLlOoUu".contains(&b)));
+        let letter = chars.clone().any(|b| b.is_ascii_alphabetic());
+        let digit = chars.clone().any(|b| b.is_ascii_digit());
+        let capitals = !chars.clone().any(|b| b.is_ascii_lowercase());
+        // Part of a longer dashed id: a dash joined to a word before or after it.
+        let bytes = text.as_bytes();
+        let joined = |at: Option<usize>, next: Option<usize>| {
+            at.and_then(|i| bytes.get(i)) == Some(&b'-')
+                && next.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_alphanumeric())
+        };
+        let part = joined(found.start().checked_sub(1), found.start().checked_sub(2))
+            || joined(Some(found.end()), Some(found.end() + 1));
+        if crockford && letter && (digit || capitals) && !part {
             "****-****".to_owned()
         } else {
             code.to_owned()
@@ -282,6 +296,10 @@ mod tests {
         assert_eq!(
             super::masked("Uw code:\n   7KQ2-M9XD\nvoor DSR-2026-0001, code 7kq2-m9xd, ABCD-EFGH; self-help"),
             "Uw code:\n   ****-****\nvoor DSR-2026-0001, code ****-****, ****-****; self-help"
+        );
+        assert_eq!(
+            super::masked("7KQ2M9XD; factuur INV-2026-0042, seizoen 2025-2026, order AB12-CD34-EF56"),
+            "****-****; factuur INV-2026-0042, seizoen 2025-2026, order AB12-CD34-EF56"
         );
     }
 }

@@ -14,7 +14,7 @@ use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
 pub use act::{Batch, Prepared, Taken};
-pub use sources::{file_sources, folder_listing, read_sources, Source};
+pub use sources::{file_sources, folder_listing, is_maildir, one_message, read_sources, Source};
 
 /// The most text of a message intake looks at and keeps for the officer: a request is in its
 /// first lines; a 50 MB message is still hashed whole.
@@ -32,6 +32,9 @@ pub struct Mail {
     pub date: Option<DateTime<Utc>>,
     /// The first From address, when it is one.
     pub from: Option<String>,
+    /// The only Reply-To address, when there is exactly one: a privacy address that is a mailing
+    /// list (a Google Group) rewrites the writer's From to its own and names the writer here.
+    pub reply_to: Option<String>,
     /// A keyed hash of `from` (folded), set when the message is acted on: the same Message-ID
     /// is the same message only from the same sender.
     pub sender_key: Option<String>,
@@ -59,6 +62,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         message_id: None,
         date: None,
         from: None,
+        reply_to: None,
         sender_key: None,
         subject: String::new(),
         text: String::new(),
@@ -82,6 +86,12 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
     mail.message_id = msg.message_id().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
     mail.date = msg.date().filter(|d| d.is_valid()).and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
     mail.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_owned());
+    mail.reply_to = msg
+        .reply_to()
+        .filter(|a| a.iter().count() == 1)
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(|a| a.trim().to_owned());
     mail.subject = clip(msg.subject().unwrap_or_default().trim());
     // Line ends as one `\n`: a CRLF message's text is kept and shown without a `\r` on every line.
     mail.text = clip(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));

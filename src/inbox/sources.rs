@@ -33,7 +33,13 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<impl Iterator<Item = Source>, E
                 let (files, unlisted) = folder_listing(&p, std::time::Duration::ZERO);
                 let unlisted =
                     unlisted.into_iter().map(|(dir, e)| Source { origin: dir.display().to_string(), bytes: Err(e) });
-                Box::new(unlisted.chain(files.into_iter().flat_map(file_sources)))
+                // A Maildir holds one message a file (its bodies are not `>From`-quoted, so no
+                // file of it is read as an mbox); a plain folder may hold mbox files.
+                let maildir = is_maildir(&p);
+                Box::new(unlisted.chain(files.into_iter().flat_map(move |f| match maildir {
+                    true => one_message(f),
+                    false => file_sources(f),
+                })))
             }
         }
     }))
@@ -61,9 +67,19 @@ fn kind_of(p: &Path) -> Result<Kind, Error> {
 pub fn file_sources(p: PathBuf) -> Box<dyn Iterator<Item = Source>> {
     match mbox_start(&p) {
         Ok(Some(start)) => mbox(p, start),
-        Ok(None) => Box::new(std::iter::once(Source { origin: p.display().to_string(), bytes: read_file(&p) })),
+        Ok(None) => one_message(p),
         Err(e) => Box::new(std::iter::once(Source { origin: p.display().to_string(), bytes: Err(e) })),
     }
+}
+
+/// A file that holds one message (`.eml`, a Maildir's file).
+pub fn one_message(p: PathBuf) -> Box<dyn Iterator<Item = Source>> {
+    Box::new(std::iter::once(Source { origin: p.display().to_string(), bytes: read_file(&p) }))
+}
+
+/// Whether a folder is a Maildir (it has `new/` or `cur/`).
+pub fn is_maildir(dir: &Path) -> bool {
+    dir.join("new").is_dir() || dir.join("cur").is_dir()
 }
 
 /// Where an mbox file's first `From ` line starts, or `None` for a file that is one message:
@@ -109,7 +125,7 @@ fn mbox(p: PathBuf, start: u64) -> Box<dyn Iterator<Item = Source>> {
 /// still be writing them (a Maildir's writers use `tmp/` for that). Also the folders that could
 /// not be listed (no read access), with why: said, never taken as empty.
 pub fn folder_listing(dir: &Path, settle: std::time::Duration) -> (Vec<PathBuf>, Vec<(PathBuf, std::io::Error)>) {
-    let maildir = dir.join("new").is_dir() || dir.join("cur").is_dir();
+    let maildir = is_maildir(dir);
     let subs: Vec<PathBuf> = if maildir { vec![dir.join("new"), dir.join("cur")] } else { vec![dir.to_owned()] };
     let mut unlisted = Vec::new();
     let mut files: Vec<(String, PathBuf)> = subs

@@ -203,7 +203,7 @@ pub fn send_code(
     };
     // A stored address no mail can reach is treated as none: failing here would tell the officer
     // (and whoever asked) that the person is on file.
-    let address = address.filter(|a| a.parse::<lettre::Address>().is_ok());
+    let address = address.filter(|a| mail::mailable(a).is_some());
     let Some(address) = address else {
         // A code that is never sent, so that tries, limits and lock look the same as for a person on file.
         verify::issue(tx, clock, keys, req, None)?;

@@ -52,10 +52,18 @@ pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, plan: 
 /// write lock and then finds it carried out (exit 9), rather than erasing nothing and recording
 /// a second erasure.
 fn still_to_carry_out(tx: &dyn Db, req: &Request) -> anyhow::Result<()> {
-    if crate::request::load(tx, &req.id)?.carried_out() {
+    let now = crate::request::load(tx, &req.id)?;
+    if now.carried_out() {
         return Err(Error::RequestState(format!(
             "request {} was carried out by another dsr process meanwhile; nothing more to do",
             req.id
+        ))
+        .into());
+    }
+    if now.state != "verified" {
+        return Err(Error::RequestState(format!(
+            "request {} is {} now (another dsr process changed it meanwhile); nothing was erased",
+            req.id, now.state
         ))
         .into());
     }

@@ -169,7 +169,8 @@ fn a_letter_queued_for_smtp_is_never_written_to_the_outbox_by_another_shell() {
     run(&env, fault, &["access", "--email", "jan.devries@example.nl"]);
     let tries = || -> i64 { env.count("SELECT tries FROM queued WHERE done_at IS NULL AND transport = 'smtp'") };
     assert_eq!(tries(), 1);
-    assert!(support::stdout(&env.run(&["mail", "list"])).contains("verification-code"));
+    let list = support::stdout(&env.run(&["mail", "list"]));
+    assert!(list.contains("verification-code") && list.contains("waits for the smtp transport"), "{list}");
     for args in [&["request", "list"][..], &["mail", "flush"]] {
         let out = env.run(args);
         assert!(

@@ -49,6 +49,7 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
                 s.out.data("Nothing queued.")?;
                 return Ok(Code::Ok);
             }
+            let sending = crate::mail::transport_name().ok();
             let mut t = table::new(s.out, &["#", "Request", "Letter", "Queued", "Tries", "Why still queued"]);
             for p in &pending {
                 t.add_row(vec![
@@ -57,11 +58,20 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
                     table::cell(&p.letter),
                     table::cell(&p.queued_at),
                     table::cell(&p.tries.to_string()),
-                    table::cell(match (&p.last_error, p.held) {
-                        (Some(e), _) => e,
-                        (None, true) => "held until the systems' tasks are done (dsr tasks)",
-                        (None, false) => "not sent yet",
-                    }),
+                    table::cell(&format!(
+                        "{}{}",
+                        match (&p.last_error, p.held) {
+                            (Some(e), _) => e,
+                            (None, true) => "held until the systems' tasks are done (dsr tasks)",
+                            (None, false) => "not sent yet",
+                        },
+                        match p.transport.as_deref() {
+                            Some(t) if Some(t) != sending => format!(
+                                "; it waits for the {t} transport it was queued for: `DSR_MAIL={t} dsr mail flush`"
+                            ),
+                            _ => String::new(),
+                        }
+                    )),
                 ]);
             }
             s.out.data(&t.to_string())?;

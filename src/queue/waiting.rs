@@ -18,10 +18,13 @@ pub struct Pending {
     /// An erasure letter waiting for the systems' tasks (`letter_after_tasks`): no flush sends
     /// it before the last task is acknowledged.
     pub held: bool,
+    /// The transport a letter was queued for (`DSR_MAIL`; only a process sending by it delivers
+    /// it); null for a journal line and for a letter queued before transports were recorded.
+    pub transport: Option<String>,
 }
 
 /// The columns [`Pending::from_row`] reads, in its order.
-pub const COLUMNS: &str = "id, request_id, letter, queued_at, tries, last_error, held";
+pub const COLUMNS: &str = "id, request_id, letter, queued_at, tries, last_error, held, transport";
 
 impl Pending {
     pub fn from_row(r: &Row) -> anyhow::Result<Pending> {
@@ -33,6 +36,7 @@ impl Pending {
             tries: r.get(4)?,
             last_error: r.get(5)?,
             held: r.get(6)?,
+            transport: r.get(7)?,
         })
     }
 }

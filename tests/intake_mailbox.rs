@@ -238,3 +238,34 @@ fn an_address_literal_on_file_answers_as_for_anyone() {
         "no letter to a literal"
     );
 }
+
+#[test]
+fn a_body_line_starting_with_from_in_an_unquoted_mbox_stays_in_its_message() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let body = "Goedendag,\n\nFrom what I can see you still mail me.\nFrom now on: verwijder al mijn gegevens.";
+    let mbox = format!(
+        "From a@b Mon Nov 30 10:00:00 2026\n{}\nFrom kees Mon Nov 30 11:00:00 +0000 2026\n{}",
+        mail("jan.devries@example.nl", "e1@x", body).replace("\r\n", "\n"),
+        mail("kees.smit@example.nl", "e2@x", "Ik wil inzage in mijn gegevens.").replace("\r\n", "\n")
+    );
+    std::fs::write(env.path("plain.mbox"), mbox).unwrap();
+    let (run, code) = intake(&env, &["plain.mbox"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(outcomes(&run), [("opened".to_owned(), "erase".to_owned()), ("opened".to_owned(), "access".to_owned())]);
+}
+
+#[test]
+fn a_maildir_file_that_is_a_link_is_read_and_a_broken_link_is_named() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(env.path(&format!("Maildir/{sub}"))).unwrap();
+    }
+    std::fs::write(env.path("kept.eml"), mail("kees.smit@example.nl", "l1@x", "Verwijder al mijn gegevens.")).unwrap();
+    std::os::unix::fs::symlink(env.path("kept.eml"), env.path("Maildir/cur/1.x:2,S")).unwrap();
+    std::os::unix::fs::symlink(env.path("gone.eml"), env.path("Maildir/cur/2.x:2,S")).unwrap();
+    let out = env.run(&["--json", "intake", "Maildir"]);
+    assert_eq!(out.status.code(), Some(19), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("Maildir/cur/2.x:2,S"), "{}", support::stderr(&out));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcomes(&run), [("opened".to_owned(), "erase".to_owned())]);
+}

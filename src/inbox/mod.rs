@@ -7,6 +7,7 @@
 mod act;
 pub mod classify;
 pub mod ledger;
+mod mbox;
 mod sources;
 
 use chrono::{DateTime, Utc};

@@ -99,7 +99,11 @@ pub fn read_file(p: &Path) -> std::io::Result<Vec<u8>> {
     let file = std::fs::File::open(p)?;
     let len = file.metadata()?.len();
     if len > MAX_MESSAGE {
-        return Err(std::io::Error::other(format!("the message is {} MB, more than dsr reads (256 MB)", len >> 20)));
+        return Err(std::io::Error::other(format!(
+            "the message is {} MB, more than dsr reads ({} MB)",
+            len >> 20,
+            MAX_MESSAGE >> 20
+        )));
     }
     let mut bytes = Vec::with_capacity(len as usize);
     BufReader::new(file).read_to_end(&mut bytes)?;
@@ -112,9 +116,11 @@ fn mbox(p: PathBuf, start: u64) -> Box<dyn Iterator<Item = Source>> {
     let opened = std::fs::File::open(&p).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f));
     match opened {
         Err(e) => Box::new(std::iter::once(Source { origin: name, bytes: Err(e) })),
-        Ok(f) => Box::new(mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(f)).enumerate().map(
-            move |(i, m)| Source { origin: format!("{name} message {}", i + 1), bytes: m.map(|m| m.unwrap_contents()) },
-        )),
+        Ok(f) => Box::new(
+            super::mbox::Messages::new(BufReader::new(f), MAX_MESSAGE as usize)
+                .enumerate()
+                .map(move |(i, bytes)| Source { origin: format!("{name} message {}", i + 1), bytes }),
+        ),
     }
 }
 
@@ -134,7 +140,13 @@ pub fn folder_listing(dir: &Path, settle: std::time::Duration) -> (Vec<PathBuf>,
         .filter_map(|sub| std::fs::read_dir(sub).map_err(|e| unlisted.push((sub.clone(), e))).ok())
         .flatten()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        // A link is read as what it points to; one that leads nowhere is read, so that it is
+        // reported as a message that could not be read rather than passed over.
+        .filter(|e| {
+            e.file_type().is_ok_and(|t| {
+                t.is_file() || t.is_symlink() && std::fs::metadata(e.path()).map_or(true, |m| m.is_file())
+            })
+        })
         .filter(|e| {
             maildir
                 || settle.is_zero()

@@ -542,3 +542,42 @@ fn the_erasure_answer_reads_well_in_both_languages() {
     assert!(!dutch.contains("Art. 17(3)"), "the Dutch half is Dutch:\n{dutch}");
     assert!(dutch.contains("art. 17 lid 3"), "{dutch}");
 }
+
+/// Two officers carry out the same rectification, restriction or objection at once: one carries
+/// it out, the other finds it carried out (exit 9); one audit entry, one letter to the old address.
+#[test]
+fn the_same_right_carried_out_twice_at_once_is_done_once() {
+    use std::process::{Command, Stdio};
+    let env = Env::with_fixture("virtio");
+    let cases = [
+        (
+            "rectify",
+            vec!["--email", "jan.devries@example.nl", "--set", "city=Delft", "--set", "email=jan.new@example.com"],
+            "rectified",
+        ),
+        ("restrict", vec!["--email", "lotte.jansen@example.org", "--ground", "accuracy-contested"], "restricted"),
+        ("object", vec!["--email", "pieter.vandenberg@example.com", "--purpose", "newsletter"], "objection"),
+    ];
+    for (right, who, action) in cases {
+        let id = env.verified(right, &who);
+        let spawn = || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_dsr"));
+            cmd.arg("--db").arg(&env.db).args(["-q", right, &id, "--yes"]).current_dir(env.dir.path());
+            cmd.env_remove("DSR_NOW").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let mut codes = vec![a.wait_with_output().unwrap().status.code(), b.wait_with_output().unwrap().status.code()];
+        codes.sort();
+        assert_eq!(codes, [Some(0), Some(9)], "{right}");
+        let entries =
+            env.count(&format!("SELECT count(*) FROM audit_log WHERE request_id = '{id}' AND action = '{action}'"));
+        assert_eq!(entries, 1, "{right}: {action}");
+    }
+    // The code letter, the notice to the old address, the answer: none twice.
+    let letters = std::fs::read_dir(env.outbox())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("DSR-2026-0001-"))
+        .count();
+    assert_eq!(letters, 3, "the rectification's letters");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

@@ -19,6 +19,29 @@ pub fn set_outcome(conn: &dyn Db, r: &Request, outcome: &serde_json::Value) -> a
     Ok(())
 }
 
+/// The request as the write transaction sees it, not as it was read before: two officers (or an
+/// officer and cron) carrying out the same request at once, the second waits for the first's
+/// write lock and then finds it carried out (exit 9), rather than carrying it out twice (two
+/// audit entries, two letters). `done` says what was not done: "erased", "changed".
+pub fn still_to_carry_out(tx: &dyn Db, req: &Request, done: &str) -> anyhow::Result<()> {
+    let now = load(tx, &req.id)?;
+    if now.carried_out() || now.outcome.is_some() && req.outcome.is_none() {
+        return Err(Error::RequestState(format!(
+            "request {} was carried out by another dsr process meanwhile; nothing more to do",
+            req.id
+        ))
+        .into());
+    }
+    if now.state != "verified" {
+        return Err(Error::RequestState(format!(
+            "request {} is {} now (another dsr process changed it meanwhile); nothing was {done}",
+            req.id, now.state
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// Set a request's state and record it.
 pub fn set_state(
     conn: &dyn Db,

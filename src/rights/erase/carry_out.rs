@@ -34,7 +34,7 @@ pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, plan: 
     let keys = Keys::load(store)?;
     let register = Register::load(store)?;
     let tx = store.begin()?;
-    still_to_carry_out(&*tx, req)?;
+    request::still_to_carry_out(&*tx, req, "erased")?;
     super::others::refuse_while_unanswered(&*tx, req, s.person_id)?;
     let now = super::plan(&*tx, s, &plan.created_at)?;
     if !super::same(&now, plan) {
@@ -45,29 +45,6 @@ pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, plan: 
     let done = carry(&*tx, &store.place(), clock, req, s, plan, &keys, &register)?;
     tx.commit()?;
     Ok(done)
-}
-
-/// The request as the write transaction sees it, not as it was read before: two officers (or an
-/// officer and cron) carrying out the same erasure at once, the second waits for the first's
-/// write lock and then finds it carried out (exit 9), rather than erasing nothing and recording
-/// a second erasure.
-fn still_to_carry_out(tx: &dyn Db, req: &Request) -> anyhow::Result<()> {
-    let now = crate::request::load(tx, &req.id)?;
-    if now.carried_out() {
-        return Err(Error::RequestState(format!(
-            "request {} was carried out by another dsr process meanwhile; nothing more to do",
-            req.id
-        ))
-        .into());
-    }
-    if now.state != "verified" {
-        return Err(Error::RequestState(format!(
-            "request {} is {} now (another dsr process changed it meanwhile); nothing was erased",
-            req.id, now.state
-        ))
-        .into());
-    }
-    Ok(())
 }
 
 /// What `erase REQ --yes` did.
@@ -94,7 +71,7 @@ pub fn confirmed(
     let register = Register::load(store)?;
     let tx = store.begin()?;
     // Refused before the plan is shown: the officer is not asked to confirm what cannot run.
-    still_to_carry_out(&*tx, req)?;
+    request::still_to_carry_out(&*tx, req, "erased")?;
     super::others::refuse_while_unanswered(&*tx, req, s.person_id)?;
     let super::stored::Refreshed { plan, had_plan, changed } = super::stored::refresh_to_apply(&*tx, clock, req, s)?;
     if had_plan && changed {

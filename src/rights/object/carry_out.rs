@@ -27,6 +27,7 @@ pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, purpos
     let register = Register::load(store)?;
     let keys = Keys::load(store)?;
     let tx = store.begin()?;
+    request::still_to_carry_out(&*tx, req, "changed")?;
     let answer = super::apply(&*tx, clock, &keys, &register, req, s, purpose)?;
     request::set_outcome(&*tx, req, &serde_json::to_value(&answer)?)?;
     let letter = crate::answers::objection(&register, req, &answer);

@@ -82,6 +82,7 @@ pub fn apply(
     let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let named = req.named_email();
     let tx = store.begin()?;
+    request::still_to_carry_out(&*tx, req, "changed")?;
     if let Some(p) = planned.iter().find(|p| super::is_mail_address(&map, &p.field)) {
         // The old address on file is told of the change before it is replaced.
         let letter = email_changed(&controller, req, p.old.as_deref().unwrap_or_default(), &p.new)?;

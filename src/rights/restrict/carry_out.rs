@@ -47,6 +47,7 @@ pub fn apply(
     let register = Register::load(store)?;
     let scope = super::scope(categories);
     let tx = store.begin()?;
+    request::still_to_carry_out(&*tx, req, "restricted")?;
     super::apply(&*tx, clock, req, s, ground, categories, None)?;
     crate::tasks::record(&*tx, clock, req, "restrict", crate::tasks::Change::Person(s.person_id))?;
     let done = Restricted { ground: ground.to_owned(), categories: categories.to_vec(), since: clock.timestamp() };

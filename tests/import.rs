@@ -530,6 +530,35 @@ fn json_lines_load_and_an_address_is_kept_in_the_form_lookups_compare() {
 }
 
 #[test]
+fn the_compared_form_of_an_address_alone_is_refused_and_a_file_giving_both_keeps_them_together() {
+    let env = Env::with_fixture("webshop");
+    let before = dump(&env, "email_address", "id,address,address_norm");
+    let only = write(&env, "norm.csv", "id,address_norm\n11,bram.willems@example.com\n");
+    let out = env.run(&["import", "email_address", &only]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("\"address_norm\" is made by dsr from \"address\""), "{}", stderr(&out));
+    assert_eq!(dump(&env, "email_address", "id,address,address_norm"), before, "nothing changed");
+    let (found, code): (Value, i32) = env.json(&["lookup", "--email", SANNE]);
+    assert_eq!(code, 0, "{found}");
+    // Both given: the compared form is made from the address, whatever the file says of it.
+    let row = dump(&env, "email_address", "id,person_id,address,is_primary,newsletter_opt_in,created_at");
+    let sanne = row.lines().find(|l| l.contains(SANNE)).unwrap().to_owned();
+    let mut cols = sanne.split(',');
+    let id = cols.next().unwrap();
+    let both = format!(
+        "id,person_id,address,address_norm,is_primary,newsletter_opt_in,created_at\n{id},{},{SANNE},bram.willems@example.com,{}\n",
+        cols.next().unwrap(),
+        cols.skip(1).collect::<Vec<_>>().join(",")
+    );
+    let file = write(&env, "both.csv", &both);
+    let (v, code) = import(&env, &["email_address", &file, "--source-tz", "UTC"]);
+    assert_eq!(code, 0, "{v}");
+    let (found, code): (Value, i32) = env.json(&["lookup", "--email", SANNE]);
+    assert_eq!(code, 0, "{found}");
+}
+
+#[test]
 fn a_killed_import_run_again_ends_as_an_uninterrupted_run() {
     let env = Env::with_fixture("webshop");
     let copy = env.path("copy.sqlite");

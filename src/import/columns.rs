@@ -73,6 +73,14 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
     // An email identifier kept in its compared form beside the address as written: made from it.
     for id in table.identifier.iter().filter(|i| i.kind == IdentifierKind::Email) {
         let Some(written) = &id.written_in else { continue };
+        if columns.contains(&id.column) && !columns.contains(written) {
+            // Alone, it would point the row at an address other than the one it holds.
+            return Err(bad(format!(
+                "column {:?} is made by dsr from {written:?} (the address as written): give {written:?} in the file instead",
+                id.column
+            ))
+            .into());
+        }
         if let Some(src) = columns.iter().position(|c| c == written) {
             if let Some(at) = columns.iter().position(|c| c == &id.column) {
                 derived_from[at] = Some(src);

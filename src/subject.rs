@@ -112,10 +112,17 @@ pub fn domain_folded(s: &str) -> String {
     }
 }
 
-/// Normalise a phone number to E.164. A national number (leading 0) is taken as Dutch (+31).
+/// Normalise a phone number to E.164. A national number (leading 0) is taken as Dutch (+31). The
+/// trunk prefix some write in an international number (`+31 (0)6 ...`) is left out. A Dutch
+/// number has nine digits after +31 (a service number of 08xx or 09xx seven to ten), so a
+/// number with its trunk 0 kept or a digit short is refused rather than stored in a form no
+/// lookup of the person's number finds.
 pub fn normalize_phone(raw: &str) -> Result<String, Error> {
     let bad =
         || Error::invalid("phone number", "expected E.164 such as +31612345678 or a Dutch number such as 06-12345678");
+    let raw = raw.trim();
+    let international = raw.starts_with('+') || raw.starts_with("00");
+    let raw = if international { raw.replacen("(0)", "", 1) } else { raw.to_owned() };
     let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '/')).collect();
     let e164 = if let Some(rest) = compact.strip_prefix("00") {
         format!("+{rest}")
@@ -129,6 +136,13 @@ pub fn normalize_phone(raw: &str) -> Result<String, Error> {
     let digits = &e164[1..];
     if !(7..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) || digits.starts_with('0') {
         return Err(bad());
+    }
+    if let Some(national) = digits.strip_prefix("31") {
+        let service = national.starts_with('8') || national.starts_with('9');
+        let fits = if service { (7..=10).contains(&national.len()) } else { national.len() == 9 };
+        if !fits || national.starts_with('0') {
+            return Err(bad());
+        }
     }
     Ok(e164)
 }
@@ -288,7 +302,12 @@ mod tests {
         assert_eq!(normalize_phone("+31 6 1234 5678").unwrap(), "+31612345678");
         assert_eq!(normalize_phone("0031 20 123 4567").unwrap(), "+31201234567");
         assert_eq!(normalize_phone("(020) 123 45 67").unwrap(), "+31201234567");
-        for bad in ["", "12345", "+0612345678", "06-1234abcd", "+1234567890123456"] {
+        assert_eq!(normalize_phone("+31 (0)6 2244 6688").unwrap(), "+31622446688");
+        assert_eq!(normalize_phone("0800-1234").unwrap(), "+318001234");
+        assert_eq!(normalize_phone("+44 20 7946 0958").unwrap(), "+442079460958");
+        for bad in
+            ["", "12345", "+0612345678", "06-1234abcd", "+1234567890123456", "0612345", "+310622446688", "06-123456789"]
+        {
             assert!(normalize_phone(bad).is_err(), "{bad:?} accepted");
         }
     }

@@ -268,3 +268,24 @@ fn tasks_done_without_a_task_names_both_ways_to_give_one() {
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn an_answer_held_for_the_systems_is_not_delivered_another_way_first() {
+    let env = shop_with_systems(true);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let out = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "letter by post"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(stderr(&out).contains("waits until every system has erased too"), "{}", stderr(&out));
+    let delivered: Option<String> =
+        env.sql().query_row("SELECT delivered_at FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    assert_eq!(delivered, None);
+    // Without the hold, the letter goes by mail; the answer is delivered once.
+    let env = shop_with_systems(false);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    assert_eq!(state(&env, &id), "verified", "open tasks keep it open");
+    let out = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "by post"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(stderr(&out).contains("was delivered already (email"), "{}", stderr(&out));
+}

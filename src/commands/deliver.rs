@@ -125,10 +125,18 @@ pub fn delivered(ctx: &mut Session, id: &str, channel: DeliveryChannel, referenc
         )
         .into());
     }
-    let id = deliver::delivered(ctx.conn, ctx.clock, id, channel, reference)?;
+    let (id, open) = deliver::delivered(ctx.conn, ctx.clock, id, channel, reference)?;
+    let state = if open > 0 { "verified" } else { "completed" };
     if ctx.out.json {
-        ctx.out
-            .json(&json!({"format_version": 1, "request": id, "state": "completed", "channel": channel.as_str()}))?;
+        ctx.out.json(
+            &json!({"format_version": 1, "request": id, "state": state, "channel": channel.as_str(), "tasks_open": open}),
+        )?;
+    } else if open > 0 {
+        ctx.out.data(&format!(
+            "Recorded: the answer to {id} was delivered ({}); the request stays open until its systems' {} acknowledged (dsr tasks).",
+            channel.as_str(),
+            crate::output::plural(open, "open task is", "open tasks are")
+        ))?;
     } else {
         ctx.out.data(&format!(
             "Recorded: the answer to {} was delivered ({}); the request is completed.",

@@ -97,6 +97,11 @@ impl Output {
     }
 }
 
+/// A count with its noun: "1 open task", "2 open tasks".
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// One line on stderr (errors, warnings, a passphrase shown once). Unlike `eprintln!`, a stderr
 /// that cannot be written (a full disk, `2>/dev/full`) comes back as an error instead of a panic.
 pub fn stderr_line(line: &str) -> std::io::Result<()> {

@@ -11,7 +11,8 @@ use crate::clock::Clock;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, DeliveryChannel, Request};
-use crate::store::db::Conn;
+use crate::store::db::{Conn, Db};
+use crate::vals;
 use crate::{audit, mail};
 
 /// The largest archive sent as an attachment: 10 MiB (about 13.5 MiB once base64-encoded, under
@@ -90,18 +91,44 @@ pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: b
     crate::letters::body(c, "answer", &vars)
 }
 
-/// `dsr request delivered`: record that the answer to request `id` was handed over another way
-/// (completes the request). Returns the request's id.
+/// `dsr request delivered`: record that the answer to request `id` was handed over another way.
+/// Returns the request's id and the tasks of its systems still open (0: the request is completed).
+/// An answer letter held for those tasks (`letter_after_tasks`) cannot be handed over another way
+/// first: it would tell the person the data is erased everywhere before it is.
 pub fn delivered(
     store: &dyn Conn,
     clock: &Clock,
     id: &str,
     channel: DeliveryChannel,
     reference: &str,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, i64)> {
     let tx = store.begin()?;
     let req = request::load(&*tx, id)?;
+    let db: &dyn Db = &*tx;
+    let held: i64 = db
+        .first(
+            "SELECT count(*) FROM queued WHERE request_id = ?1 AND held = 1 AND done_at IS NULL AND delivers = 1",
+            &vals![req.id]?,
+            |r| r.get(0),
+        )?
+        .unwrap_or(0);
+    if let (Some(at), Some(channel)) = (&req.delivered_at, &req.delivery_channel) {
+        return Err(crate::error::Error::RequestState(format!(
+            "the answer to {} was delivered already ({channel}, {}); nothing to record",
+            req.id,
+            at.get(..10).unwrap_or(at)
+        ))
+        .into());
+    }
+    if held > 0 {
+        return Err(crate::error::Error::RequestState(format!(
+            "the answer to {} waits until every system has erased too (letter_after_tasks); it goes out when the last task is acknowledged (dsr tasks), not by another way before",
+            req.id
+        ))
+        .into());
+    }
     request::deliver(&*tx, clock, &req, channel.as_str(), Some(reference))?;
+    let (open, _, _) = crate::tasks::open_of(&*tx, &req.id)?;
     tx.commit()?;
-    Ok(req.id)
+    Ok((req.id, open))
 }

@@ -2,6 +2,7 @@
 //! when there is something to list, a table (boxes on a terminal, tab-separated in a pipe). Every
 //! stored string goes through the table's sanitising cells or [`sanitize::line`].
 
+use crate::output::plural;
 use crate::output::{sanitize, table, Output};
 use crate::status::Status;
 
@@ -16,10 +17,6 @@ pub fn screen(out: &Output, s: &Status) -> String {
     }
     blocks.extend([codes(out, s), plans(out, s), to_notify(out, s), tasks(out, s), mail(out, s), cron(out, s)]);
     blocks.join("\n\n")
-}
-
-fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn headline(out: &Output, s: &Status) -> String {

@@ -597,6 +597,9 @@ fn a_killed_import_run_again_ends_as_an_uninterrupted_run() {
     child.wait().unwrap();
     let loaded = env.count("SELECT count(*) FROM delivery_address");
     assert!(loaded < 200_000, "killed before the end ({loaded} rows in)");
+    // The rows it committed are in the trail: the run's start, with its first batch.
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'import-started'"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'imported'"), 0);
     let (v, code) = import(&env, &["delivery_address", &file, "--batch", "2000"]);
     assert_eq!(code, 0, "{v}");
     assert!(v["import"]["unchanged"].as_i64().unwrap() >= loaded - 100, "{v} after {loaded}");

@@ -215,6 +215,10 @@ trait Sink {
     fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()>;
     /// Finish a first load (its indexes) and commit.
     fn commit(self) -> anyhow::Result<()>;
+    /// Whether [`Sink::next`] commits (a first load commits once, at its end).
+    fn batched(&self) -> bool {
+        true
+    }
 }
 
 impl Run<'_> {
@@ -232,6 +236,7 @@ impl Run<'_> {
         let latest = guard::latest_change(self.clock);
         let batch = if opts.strict { u64::MAX } else { opts.batch };
         let mut in_tx = 0u64;
+        let mut started = false;
         let mut written: Vec<Value> = Vec::new();
         while let Some(record) = reader.next_record()? {
             summary.rows += 1;
@@ -345,6 +350,19 @@ impl Run<'_> {
             in_tx += 1;
             if in_tx >= batch {
                 self.keep_objectors_off(sink.db(), &mut written, &mut summary)?;
+                if !started && sink.batched() {
+                    // Rows commit before the run ends: the trail says so with the first of them,
+                    // so that a run killed before its `imported` entry left none unrecorded.
+                    started = true;
+                    crate::audit::append(
+                        sink.db(),
+                        self.clock,
+                        None,
+                        None,
+                        "import-started",
+                        serde_json::json!({"table": table.name, "file": summary.file, "batch": batch}),
+                    )?;
+                }
                 sink.next()?;
                 progress(reader.bytes_read());
                 in_tx = 0;

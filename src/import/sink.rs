@@ -56,6 +56,10 @@ impl Sink for SqliteSink<'_> {
         self.conn
     }
 
+    fn batched(&self) -> bool {
+        self.bulk.is_none()
+    }
+
     fn next(&mut self) -> anyhow::Result<()> {
         if self.bulk.is_none() {
             self.tx.next()?;

@@ -107,3 +107,53 @@ fn an_archive_or_an_answer_sent_on_a_full_disk_fails_and_leaves_the_request_open
         "both requests wait for their answer"
     );
 }
+
+#[test]
+fn an_import_that_fills_the_disk_stops_with_its_batches_in_the_trail() {
+    let env = Env::with_fixture("webshop");
+    let customers = env.count("SELECT min(id) FROM customer");
+    let mut csv = String::from(
+        "id,customer_id,recipient_name,street,house_number,postal_code,city,country,is_default,created_at\n",
+    );
+    for i in 0..40_000 {
+        csv.push_str(&format!(
+            "{},{customers},Naam {i},Straat,{},1234 AB,Plaats,NL,0,2026-01-05T10:00:00Z\n",
+            50_000 + i,
+            i % 300 + 1
+        ));
+    }
+    std::fs::write(env.path("many.csv"), csv).unwrap();
+    // The table has rows: the import loads in batches (not as one first load).
+    assert!(env.count("SELECT count(*) FROM delivery_address") > 0);
+    let script = format!(
+        "cp '{db}' full/s.sqlite || exit 98
+         DB=full/s.sqlite
+         dsr -q import delivery_address many.csv --source-tz UTC --batch 1000",
+        db = env.db.display()
+    );
+    let size = std::fs::metadata(&env.db).unwrap().len() / 1024 + 400;
+    let Some((code, err)) = on_full_disk(&env, &format!("{size}k"), &script) else {
+        return;
+    };
+    assert_eq!(code, 15, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("the disk holding the store full/s.sqlite") && err.contains("is full"), "{err}");
+    assert!(!err.contains("Error code"), "{err}");
+    let kept = env.path("kept/s.sqlite");
+    let rows: i64 = rusqlite::Connection::open(&kept)
+        .unwrap()
+        .query_row("SELECT count(*) FROM delivery_address WHERE id >= 50000", [], |r| r.get(0))
+        .unwrap();
+    assert!(rows > 0 && rows < 40_000, "some batches are in: {rows}");
+    let started: i64 = rusqlite::Connection::open(&kept)
+        .unwrap()
+        .query_row("SELECT count(*) FROM audit_log WHERE action = 'import-started'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(started, 1, "the batches on disk are in the trail");
+    let verify = Command::new(env!("CARGO_BIN_EXE_dsr"))
+        .args(["--db", kept.to_str().unwrap(), "audit", "verify"])
+        .env_remove("DSR_DB")
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", support::stderr(&verify));
+}

@@ -422,3 +422,22 @@ fn a_store_of_before_local_part_still_finds_an_address_in_any_case() {
     let file = std::fs::read_to_string(support::fixture_dir("virtio").join("company.toml")).unwrap();
     assert_eq!(exported, file);
 }
+
+#[test]
+fn a_store_damaged_under_its_schema_is_named_with_what_to_do() {
+    let env = Env::with_fixture("virtio");
+    let id = env.verified("access", &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["mail", "flush"]).assert().success();
+    let mut bytes = std::fs::read(&env.db).unwrap();
+    let half = bytes.len() / 2;
+    for (i, b) in bytes[half..].iter_mut().enumerate() {
+        *b = (i * 7 % 251) as u8;
+    }
+    std::fs::write(&env.db, bytes).unwrap();
+    let out = env.run(&["access", &id]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    let err = stderr(&out);
+    assert!(err.contains("backup") && err.contains(&env.db.display().to_string()), "{err}");
+    assert!(!err.contains("Error code"), "{err}");
+}

@@ -146,6 +146,42 @@ fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
     }
 }
 
+/// The store as an error names it: its path, or what it may be when dsr does not know which file.
+fn store_named(store: Option<&std::path::Path>) -> String {
+    match store.map(|p| p.to_string_lossy()).filter(|p| !crate::store::postgres::is_url(p)) {
+        Some(p) => format!("the store {p} (or a company database it works on)"),
+        None => "the store or a company database it works on".to_owned(),
+    }
+}
+
+/// A full disk or a damaged file, as SQLite reports them mid-command ("database or disk is
+/// full", "database disk image is malformed"): said with the file and what to do.
+fn sqlite_fault(err: &anyhow::Error, store: Option<&std::path::Path>) -> Option<String> {
+    use rusqlite::ErrorCode as C;
+    let code = err.chain().find_map(|c| c.downcast_ref::<rusqlite::Error>()?.sqlite_error_code())?;
+    let store = store_named(store);
+    match code {
+        C::DiskFull => Some(format!(
+            "the disk holding {store} is full, and the change under way was rolled back; make room, then run the command again"
+        )),
+        C::DatabaseCorrupt | C::NotADatabase => Some(format!(
+            "{store} is damaged (SQLite: {}); stop using it: run `dsr doctor` to see what is readable, and restore the file from a backup",
+            sqlite_text(err)
+        )),
+        _ => None,
+    }
+}
+
+/// SQLite's own words for the error, once (rusqlite adds its code and the same words again).
+fn sqlite_text(err: &anyhow::Error) -> String {
+    let text = err.chain().find_map(|c| match c.downcast_ref::<rusqlite::Error>()? {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => Some(m.clone()),
+        rusqlite::Error::SqliteFailure(e, None) => Some(e.to_string()),
+        _ => None,
+    });
+    text.unwrap_or_default()
+}
+
 /// Whether the PostgreSQL server refused the role a right (on the schema or a table).
 fn denied_on_postgres(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::denied_a_right))
@@ -202,10 +238,16 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
         sanitize::line(&format!(
             "the PostgreSQL database{server} takes no writes (a standby, or default_transaction_read_only is on), and nothing was changed; point dsr at the primary server, or turn the setting off for dsr's role or database"
         ))
+    } else if let Some(what) = sqlite_fault(err, store) {
+        sanitize::line(&what)
     } else if read_only(err) {
         // A store dsr may read but not write (its file's mode): the first write of a command
-        // fails, inside its transaction.
-        "the store or a company database it works on is read-only for the account running dsr, and nothing was changed; give that account write access to the file and its directory, then run the command again".to_owned()
+        // fails, inside its transaction. SQLite made its -wal and -shm files with the store's
+        // mode, so they need the access too.
+        sanitize::line(&format!(
+            "{} is read-only for the account running dsr, and nothing was changed; give that account write access to the file, its -wal and -shm files and its directory, then run the command again",
+            store_named(store)
+        ))
     } else if let Some(why) = trigger_refusal(err) {
         sanitize::line(&format!(
             "a company database refused the change with a trigger of its own ({why}); everything was rolled back and nothing was done: make the data map say what that database allows (keep or detach those rows rather than delete them, docs/register-file.md), or change its trigger"

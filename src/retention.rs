@@ -266,7 +266,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
             erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?
         } else {
             let plan = erase::plan(tx, &s, &r.clock.timestamp())?;
-            crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased")?;
+            crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased", &plan.kept_tables())?;
             plan
         };
         erase::apply(tx, &s, &plan)?;

@@ -132,3 +132,25 @@ fn a_table_of_the_map_made_from_its_own_columns_and_dropped_is_named() {
         "{found:?}"
     );
 }
+
+/// An erasure that keeps rows under a legal-claims restriction keeps their identifiers by right:
+/// they are not "erased people back in the data", and the customer number stays off the
+/// suppression list (an import may update the kept row's source copy by it).
+#[test]
+fn rows_an_erasure_keeps_for_a_legal_claim_are_not_found_as_erased_back() {
+    let env = Env::with_fixture("virtio");
+    let who = ["--email", "jan.devries@example.nl"];
+    let mut restrict = who.to_vec();
+    restrict.extend(["--ground", "legal-claims", "--category", "login"]);
+    let id = env.verified("restrict", &restrict);
+    env.dsr().args(["restrict", &id, "--yes"]).assert().success();
+    let id = env.verified("erase", &who);
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A kept row does not say "no ground to keep".
+    assert!(!stdout(&out).contains("(category login): no ground to keep"), "{}", stdout(&out));
+    let (found, code) = findings(&env);
+    assert_eq!(code, 0, "{found:?}");
+    assert_eq!(env.count("SELECT count(*) FROM suppression WHERE kind = 'customer'"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM suppression WHERE kind = 'email'"), 1, "what went is still remembered");
+}

@@ -108,10 +108,8 @@ pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[(String, String)]
     let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
     for st in out.iter_mut().filter(|st| st.action == "delete" || st.action == "detach") {
         let (Some(c), Some(t)) = (category(&st.table), map.table(&st.table)) else { continue };
-        let why = match st.action.as_str() {
-            "delete" => st.why.clone(),
-            _ => format!("{} stay as they are, linked to the person", rows(t)),
-        };
+        // Not the step's own reason to delete ("no ground to keep"): these rows are kept.
+        let why = format!("{} stay as they are, linked to the person", rows(t));
         *st = keep(
             step(&st.table, "keep", st.filter.clone(), &format!("restricted for a legal claim (category {c}): {why}")),
             &[] as &[&str],

@@ -301,3 +301,29 @@ fn init_and_apply_list_every_problem_check_lists_in_file_order() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(lines(&out), checked, "apply lists the same problems");
 }
+
+#[test]
+fn a_blank_controller_an_address_that_is_none_and_a_text_in_one_language_are_named() {
+    let file = fixture("webshop");
+    let out = check(&after(&file, "[controller]", "name = \"Fietsonderdelen Online B.V.\"", "name = \" \""));
+    assert_problem(&out, "line 6: controller.name: is empty");
+    let out = check(&after(
+        &file,
+        "[controller]",
+        "privacy_email = \"privacy@fietsonderdelen-online.example\"",
+        "privacy_email = \"privacy\"",
+    ));
+    assert_problem(&out, "line 11: controller.privacy_email: is not an email address");
+    let out = check(&after(&file, "[[right]]\ncode = \"access\"", "name_nl = \"Inzage\"", "name_nl = \"\""));
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: right[0].name_nl: is empty while its other language is written",
+            line_of(&file, "[[right]]\ncode = \"access\"", "name_nl = \"Inzage\"")
+        ),
+    );
+    // A recipient in the United States said to be inside the EEA.
+    let out = check(&after(&file, "name = \"PostNL Pakketten Benelux B.V.\"", "country = \"NL\"", "country = \"US\""));
+    let err = stderr(&out);
+    assert!(err.contains("outside_eea: \"US\" is outside the EEA"), "{err}");
+}

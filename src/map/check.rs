@@ -47,6 +47,45 @@ const ENGINE_PURPOSES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The countries of the European Economic Area (the EU, Iceland, Liechtenstein, Norway), by their
+/// ISO 3166-1 codes.
+const EEA: &[&str] = &[
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT",
+    "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+];
+
+/// Every person-facing text comes in Dutch and English (`x_en` beside `x_nl`): one of a pair left
+/// blank while the other is written is named, wherever in the file it is.
+fn paired_texts(c: &mut Checker, v: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match v {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                if let (Some(base), Value::String(en)) = (key.strip_suffix("_en"), value) {
+                    if let Some(Value::String(nl)) = fields.get(&format!("{base}_nl")) {
+                        let blank = match (en.trim().is_empty(), nl.trim().is_empty()) {
+                            (true, false) => Some(at.clone()),
+                            (false, true) => Some(format!("{}_nl", at.strip_suffix("_en").unwrap_or(&at))),
+                            _ => None,
+                        };
+                        if let Some(key) = blank {
+                            c.say(key, "is empty while its other language is written: a person-facing text is told in Dutch and English".into());
+                        }
+                    }
+                }
+                paired_texts(c, value, &at);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                paired_texts(c, item, &format!("{path}[{i}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The number of the article a right cites: the first number in `Art. 16 GDPR`.
 fn article_number(article: &str) -> Option<u32> {
     let digits: String =
@@ -100,6 +139,19 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
     if f.company.trim().is_empty() {
         c.say("company".into(), "is empty".into());
     }
+    if f.controller.name.trim().is_empty() {
+        c.say(
+            "controller.name".into(),
+            "is empty: every letter and answer names the controller (Art. 13(1)(a) GDPR)".into(),
+        );
+    }
+    if crate::subject::normalize_email(&f.controller.privacy_email).is_err() {
+        c.say(
+            "controller.privacy_email".into(),
+            "is not an email address: rights requests go to it and dsr's letters come from it".into(),
+        );
+    }
+    paired_texts(&mut c, &serde_json::to_value(f).unwrap_or_default(), "");
     let bases = c.codes("legal_basis", f.legal_basis.iter().map(|b| b.code.as_str()));
     for (i, b) in f.legal_basis.iter().enumerate() {
         if let (Some(kind), Some(named)) = (b.kind, super::BasisKind::named(&b.code)) {
@@ -199,6 +251,17 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         c.one_of(format!("recipient[{i}].received_via"), &r.received_via, RECEIVED_VIA);
         if r.country.len() != 2 || !r.country.bytes().all(|b| b.is_ascii_uppercase()) {
             c.say(format!("recipient[{i}].country"), format!("{:?} is not an ISO 3166-1 alpha-2 code", r.country));
+        } else if !r.outside_eea && !EEA.contains(&r.country.as_str()) {
+            c.say(
+                format!("recipient[{i}].outside_eea"),
+                format!("{:?} is outside the EEA: set outside_eea = true and name the transfer's safeguards (Art. 15(2), 46 GDPR)", r.country),
+            );
+        }
+        if r.outside_eea && r.safeguards_en.trim().is_empty() {
+            c.say(
+                format!("recipient[{i}].safeguards_en"),
+                "a recipient outside the EEA needs the transfer's safeguards (an adequacy decision, standard contractual clauses; Art. 13(1)(f), 15(2) GDPR) in safeguards_en and safeguards_nl".into(),
+            );
         }
         let needs_purpose = matches!(r.received_via.as_str(), "consent" | "purpose");
         match &r.purpose {

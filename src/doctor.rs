@@ -14,6 +14,7 @@ use crate::register::Register;
 use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
 
+mod access;
 mod drift;
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,8 +86,12 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     // wait until the store and its map agree again.
     let mut drifted = drift::drift(conn)?;
     if !drifted.is_empty() {
-        // The checks that read no column of the map still run.
-        writable(conn, &mut drifted)?;
+        // The checks that read no column of the map still run; a table the role may not see is
+        // said as such, not as gone.
+        let mut denied = Vec::new();
+        access::writable(conn, &mut denied)?;
+        drifted.retain(|d| !denied.iter().any(|f| f.table == d.table));
+        drifted.extend(denied);
         unplaced_bases(conn, &mut drifted)?;
         return Ok(drifted);
     }
@@ -103,7 +108,7 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     rules(conn, &map, &mut out)?;
     step("the suppression list", steps);
     erased_back(conn, &map, &mut out)?;
-    writable(conn, &mut out)?;
+    access::writable(conn, &mut out)?;
     gone_people(conn, &map, &mut out)?;
     unplaced_bases(conn, &mut out)?;
     Ok(out)
@@ -172,42 +177,6 @@ fn gone_people(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::
             "people dsr holds requests, restrictions or objections of are no longer in this table: the application removed them itself, and a new person it gave the same id would inherit those records",
             "remove people through `dsr erase`, and let the application never give an id twice (SQLite: INTEGER PRIMARY KEY AUTOINCREMENT; PostgreSQL: an identity column)",
         ));
-    }
-    Ok(())
-}
-
-/// A company database this account cannot write: SQLite attaches it read-only without a word,
-/// and every erasure, rectification and retention rule on its tables then fails.
-fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
-    // (the company's SQLite files, of a SQLite store or beside a PostgreSQL one)
-    if conn.map_dialect() != Dialect::Sqlite {
-        return Ok(());
-    }
-    for d in crate::store::attached::listed(conn)?.into_iter().filter(|d| d.path != crate::map::POSTGRES_SCHEMA) {
-        let path = crate::store::attached::resolve(&conn.place(), &d.path);
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        // Asked of the kernel for this account (its effective ids), without writing anything:
-        // doctor only reads.
-        let may_write = |p: &std::path::Path| {
-            rustix::fs::accessat(rustix::fs::CWD, p, rustix::fs::Access::WRITE_OK, rustix::fs::AtFlags::EACCESS)
-                .map_err(std::io::Error::from)
-                .err()
-        };
-        let denied = may_write(&path).or_else(|| may_write(dir));
-        if let Some(e) = denied {
-            out.push(Finding {
-                check: "database",
-                table: d.name.clone(),
-                column: None,
-                rows: 0,
-                what: format!(
-                    "the company database {} cannot be written by this account ({e}): erasures, rectifications and retention rules on its tables fail",
-                    path.display()
-                ),
-                fix: "give the account that runs dsr write access to the file and its directory (SQLite writes its journal there)"
-                    .into(),
-            });
-        }
     }
     Ok(())
 }

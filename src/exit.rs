@@ -230,7 +230,10 @@ impl Error {
             | Error::Corrupt { .. }
             | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
-            Error::StoreReadOnly(_) | Error::DatabaseReadOnly { .. } | Error::DatabaseDirReadOnly { .. } => Code::Io,
+            Error::StoreReadOnly(_)
+            | Error::DatabaseReadOnly { .. }
+            | Error::DatabaseDirReadOnly { .. }
+            | Error::SchemaDenied { .. } => Code::Io,
             Error::StoreBusy(_) => Code::StoreBusy,
             Error::StoreExists(_) | Error::SchemaExists { .. } => Code::StoreExists,
             Error::Invalid { .. } | Error::Usage(_) => Code::Usage,

@@ -2893,3 +2893,46 @@ fn a_role_the_server_does_not_have_is_not_taken_for_a_password_problem() {
     assert!(err.contains("pg_hba.conf") && !err.contains("pgpass"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A company schema the role may not use: named with what the role lacks (exit 15), not taken
+/// for a schema without the table (exit 2).
+#[test]
+fn a_company_schema_the_role_has_no_rights_on_is_named_with_what_it_lacks() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "schema_rights");
+    migrate_into(&env, &url, s.name());
+    let pid = std::process::id();
+    let (shop, owner, role) = (format!("club_{pid}"), format!("clubowner_{pid}"), format!("officer_{pid}"));
+    let mut c = s.client();
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {shop} CASCADE; DROP ROLE IF EXISTS {role}; DROP ROLE IF EXISTS {owner};
+         CREATE ROLE {owner}; CREATE ROLE {role} LOGIN IN ROLE dsr;
+         CREATE SCHEMA {shop} AUTHORIZATION {owner};
+         CREATE TABLE {shop}.locker (id bigint PRIMARY KEY, person_id bigint NOT NULL, locker_no text NOT NULL);
+         ALTER TABLE {shop}.locker OWNER TO {owner};"
+    ))
+    .unwrap();
+    let mut file = String::from_utf8(env.run(&["register", "export"]).stdout).unwrap();
+    file.push_str(&format!(
+        "\n[[database]]\nname = \"{shop}\"\npath = \"postgres:\"\n\n[[table]]\nname = \"locker\"\ndatabase = \"{shop}\"\ncategory = \"services\"\n\n[table.link]\ncolumn = \"person_id\"\nparent = \"person\"\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("club.toml"), &file).unwrap();
+    let as_role = url.replacen("postgres://dsr@", &format!("postgres://{role}@"), 1);
+    let out = pg_runner(&as_role, s.name(), dir.path(), None)(&["register", "apply", "club.toml", "--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    // Applied by the owner of everything; then doctor, run as the officer's role, names the rights.
+    let applied = pg_runner(&url, s.name(), dir.path(), None)(&["register", "apply", "club.toml", "--yes"]);
+    let doctor = pg_runner(&as_role, s.name(), dir.path(), None)(&["--json", "doctor"]);
+    c.batch_execute(&format!("DROP SCHEMA {shop} CASCADE; DROP ROLE {role}; DROP ROLE {owner};")).unwrap();
+    assert!(applied.status.success(), "{}", String::from_utf8_lossy(&applied.stderr));
+    assert_eq!(doctor.status.code(), Some(24), "{}", String::from_utf8_lossy(&doctor.stderr));
+    let found: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let findings = found["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{found}");
+    assert_eq!((findings[0]["check"].as_str(), findings[0]["table"].as_str()), (Some("database"), Some("locker")));
+    assert_eq!(out.status.code(), Some(15), "{err}");
+    support::assert_one_line_error(&out);
+    assert!(err.contains(&format!("table {shop}.locker is there, but the role has no USAGE on the schema")), "{err}");
+}

@@ -38,6 +38,11 @@ pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     problems.extend(undeclared_columns(tx, file, &refused)?);
     for (i, t) in file.table.iter().enumerate() {
         if let Some(db) = &t.database {
+            if let Some(lacking) = personal::rights_lacking(tx, t)? {
+                return Err(
+                    crate::error::Error::SchemaDenied { schema: db.clone(), table: t.name.clone(), lacking }.into()
+                );
+            }
             if personal::columns_of_table(tx, t)?.is_none() {
                 problems.push(Problem {
                     line: None,

@@ -217,6 +217,28 @@ pub fn columns_of_table(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<V
     columns_in(conn, table.database.as_deref().unwrap_or("main"), &table.name)
 }
 
+/// On PostgreSQL, for a table of a company's schema the role cannot see: what it lacks, when the
+/// table is there (the catalog shows every table, whatever the role's rights; the information
+/// schema only those it has rights on). `None` when the table is not there, or not on PostgreSQL.
+pub fn rights_lacking(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<String>> {
+    let Some(schema) = table.database.as_deref().filter(|_| conn.dialect() == Dialect::Postgres) else {
+        return Ok(None);
+    };
+    conn.first(
+        "SELECT concat_ws(', ',
+                CASE WHEN NOT has_schema_privilege(n.oid, 'USAGE') THEN 'USAGE on the schema' END,
+                CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN 'SELECT' END,
+                CASE WHEN NOT has_table_privilege(c.oid, 'INSERT') THEN 'INSERT' END,
+                CASE WHEN NOT has_table_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END,
+                CASE WHEN NOT has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END)
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = ?1 AND c.relname = ?2 AND c.relkind IN ('r', 'p')",
+        &[text(schema), text(&table.name)],
+        |r| r.get::<String>(0),
+    )
+    .map(|lacking| lacking.filter(|l| !l.is_empty()))
+}
+
 /// The columns of one table of the map, where it lives, that may not be NULL.
 pub fn required_columns(conn: &dyn Db, table: &Table) -> anyhow::Result<Vec<String>> {
     let schema = table.database.as_deref().unwrap_or("main");

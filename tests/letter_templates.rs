@@ -347,3 +347,38 @@ fn letters_check_answers_in_json_and_export_keeps_edited_files_without_force() {
     env.dsr().args(["letters", "export", "letters", "--force"]).assert().success();
     assert!(std::fs::read_to_string(dir.join("en/answer.txt")).unwrap().contains("{{ court }}"));
 }
+
+/// A rectification that only adds a supplementary statement is a branch of its own: a template
+/// that tells the routes only when fields were corrected is refused.
+#[test]
+fn a_rectification_of_statements_only_is_tried_too() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("L/en")).unwrap();
+    std::fs::write(
+        env.path("L/en/rectification.txt"),
+        "Hello {{ id }}\n{% if fields %}{{ complaint }} {{ court }}{% endif %}\n{{ signature }}\n",
+    )
+    .unwrap();
+    let found = problems(&env, "L");
+    assert!(found.iter().any(|p| p.contains("the complaint route ({{ complaint }}) is missing")), "{found:?}");
+}
+
+/// A template an editor saved with a byte order mark: the mark is no part of the letter. A
+/// sub-folder in a language's folder is named as a folder.
+#[test]
+fn a_byte_order_mark_is_left_out_and_a_sub_folder_is_named() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let dir = exported(&env, "letters");
+    let file = dir.join("nl/extension.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("\u{feff}{text}")).unwrap();
+    applied(&env, "dir = \"letters\"");
+    let id = env.open("access", &["--email", JAN]).request;
+    extend(&env, &id);
+    let body = mail(&env, &id, "Extension").body;
+    assert!(!body.contains('\u{feff}'), "{body:?}");
+    std::fs::create_dir_all(dir.join("en/old")).unwrap();
+    let found = problems(&env, "letters");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("letters/en/old: is a folder"), "{found:?}");
+}

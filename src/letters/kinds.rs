@@ -295,6 +295,7 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
         "rectification" => vec![
             with(json!({"fields": ["a", "b"], "statements": ["c"]})),
             with(json!({"fields": ["a"], "statements": []})),
+            with(json!({"fields": [], "statements": ["c"]})),
         ],
         "email-changed" => vec![with(json!({"old": m("old"), "new": m("new")}))],
         "restriction" => ["accuracy-contested", "unlawful", "legal-claims", "objected"]

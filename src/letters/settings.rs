@@ -126,7 +126,15 @@ pub fn read_dir(dir: &Path, shown: &Path) -> (BTreeMap<String, String>, Vec<Prob
         if e.path().is_dir() {
             for f in std::fs::read_dir(e.path()).into_iter().flatten().flatten() {
                 let file = f.file_name().to_string_lossy().into_owned();
-                if !file.starts_with('.') {
+                if file.starts_with('.') {
+                    continue;
+                }
+                if f.path().is_dir() {
+                    say(
+                        shown.join(&name).join(&file),
+                        "is a folder: the templates are the files nl/KIND.txt and en/KIND.txt (docs/letters.md)".into(),
+                    );
+                } else {
                     files.push(format!("{name}/{file}"));
                 }
             }
@@ -138,6 +146,8 @@ pub fn read_dir(dir: &Path, shown: &Path) -> (BTreeMap<String, String>, Vec<Prob
     for file in files {
         match std::fs::read_to_string(dir.join(&file)) {
             Ok(text) => {
+                // A byte order mark an editor put first is no part of the letter.
+                let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
                 for what in render::check_one(&file, &text) {
                     say(shown.join(&file), what);
                 }

@@ -18,7 +18,8 @@ pub const MAX_CHARS: usize = 1000;
 /// What an erased text shows as.
 pub const ERASED: &str = "(erased)";
 
-/// Check a text before anything is recorded: at most `MAX_CHARS` characters once trimmed.
+/// Check a text before anything is recorded: at most `MAX_CHARS` characters once trimmed (a
+/// text in English and Dutch: both, with the separator between them).
 pub fn check(what: &'static str, text: &str) -> Result<(), Error> {
     let n = text.trim().chars().count();
     if n > MAX_CHARS {

@@ -188,7 +188,7 @@ fn bad_rows_are_reported_with_their_line_and_reason_and_the_rest_load() {
         ),
         (
             "517,101,\"Sanne \u{7}de Jong\",Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
-            "recipient_name: no control characters",
+            "recipient_name: at most 200 characters, without control",
         ),
         (
             "518,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,BE,0,2026-01-05T10:00:00Z",

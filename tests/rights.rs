@@ -53,6 +53,9 @@ fn each_validation_rule_accepts_good_and_refuses_bad_values() {
         "vat=NL12345",
         "country=Nederland",
         "city=",
+        "given_name=Daan\u{202e}gnp.exe",
+        "given_name=Daan\u{200b}",
+        "city=Den\u{2028}Haag",
     ] {
         let out = env.run(&["rectify", "--email", "sanne@bakkerwebdesign.example", "--set", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad} accepted");
@@ -580,4 +583,64 @@ fn the_same_right_carried_out_twice_at_once_is_done_once() {
         .count();
     assert_eq!(letters, 3, "the rectification's letters");
     env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+/// What a rectification request may not ask: one field twice, a statement too long or for a
+/// category the register lacks (named by its own flag), another person's address.
+#[test]
+fn a_rectification_asks_each_field_once_and_never_another_person_s_address() {
+    let env = Env::with_fixture("virtio");
+    let sanne = ["rectify", "--email", "sanne@bakkerwebdesign.example"];
+    let with = |extra: &[&str]| {
+        let mut args = sanne.to_vec();
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let out = with(&["--set", "city=x", "--set", "city=y"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::stderr(&out).contains("city is given twice"), "{}", support::stderr(&out));
+    let out = with(&["--supplement", "nocat=foo"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        support::stderr(&out).starts_with("dsr: invalid --supplement: unknown category"),
+        "{}",
+        support::stderr(&out)
+    );
+    let long = format!("identity={}", "x".repeat(2001));
+    let out = with(&["--supplement", &long]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    // Jan's address changed to Sanne's: refused when applied, nothing changed, how to close it said.
+    let id =
+        env.verified("rectify", &["--email", "jan.devries@example.nl", "--set", "email=Sanne@BakkerWebdesign.example"]);
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(err.contains("on file for another person") && err.contains("dsr request reject"), "{err}");
+    let (found, code): (Value, i32) = env.json(&["lookup", "--email", "sanne@bakkerwebdesign.example"]);
+    assert_eq!(code, 0, "still one person: {found}");
+}
+
+/// An officer's text in two languages is counted as it is kept, and says so; grounds belong to
+/// an override.
+#[test]
+fn an_officer_s_text_in_two_languages_is_counted_as_kept_and_grounds_go_with_an_override() {
+    let env = Env::with_fixture("virtio");
+    let id = env.verified("access", &["--email", "sanne@bakkerwebdesign.example"]);
+    let out = env.run(&[
+        "request",
+        "extend",
+        &id,
+        "--months",
+        "1",
+        "--reason",
+        &"x".repeat(600),
+        "--reason-nl",
+        &"y".repeat(600),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = support::stderr(&out);
+    assert!(err.contains("--reason and --reason-nl are kept together") && err.contains("these have 1203"), "{err}");
+    let out = env.run(&["object", "--decide", &id, "--uphold", "--grounds", "network-security"]);
+    assert_eq!(out.status.code(), Some(2));
+    support::assert_one_line_error(&out);
 }

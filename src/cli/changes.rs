@@ -112,13 +112,13 @@ pub struct ObjectArgs {
     #[arg(long, value_name = "REQUEST", conflicts_with = "review")]
     pub decide: Option<String>,
     /// The objection is upheld (processing for the purpose stops; a reviewed decision is reversed)
-    #[arg(long, requires = "decide", conflicts_with_all = ["override_", "request"])]
+    #[arg(long, requires = "decide", conflicts_with_all = ["override_", "request", "grounds"])]
     pub uphold: bool,
     /// Processing continues on compelling legitimate grounds, which --grounds states
     #[arg(long = "override", id = "override_", requires_all = ["decide", "grounds"], conflicts_with = "request")]
     pub override_: bool,
     /// The compelling grounds (told to the person): `legal-claims`, `network-security` or `fraud-prevention` gives them in Dutch and English; other text needs --grounds-nl
-    #[arg(long, value_name = "CODE|TEXT")]
+    #[arg(long, value_name = "CODE|TEXT", requires = "override_")]
     pub grounds: Option<String>,
     /// The Dutch text of free-text --grounds (asked on a terminal when left out)
     #[arg(long = "grounds-nl", value_name = "TEKST", requires = "grounds")]

@@ -92,6 +92,9 @@ pub fn rectify(ctx: &mut Session, args: &RectifyArgs) -> anyhow::Result<Code> {
     rectify_open(ctx, args)
 }
 
+/// The longest supplementary statement (Art. 16): it goes into every later access answer.
+const MAX_STATEMENT: usize = 2000;
+
 /// Open a rectification request: what to correct is checked against the map and the register
 /// first.
 pub fn rectify_open(session: &mut Session, args: &RectifyArgs) -> anyhow::Result<Code> {
@@ -108,9 +111,17 @@ pub fn rectify_open(session: &mut Session, args: &RectifyArgs) -> anyhow::Result
     for s in &args.supplement {
         let (category, text) =
             s.split_once('=').ok_or_else(|| Error::invalid("--supplement", "expected CATEGORY=TEXT"))?;
-        restrict::check_categories(&register, &[category.trim().to_owned()])?;
-        if text.trim().is_empty() || text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(Error::invalid("--supplement", "the statement needs text without control characters").into());
+        restrict::check_categories(&register, &[category.trim().to_owned()], "--supplement")?;
+        let acts = |c: char| c != '\n' && crate::output::sanitize::acts_on_text(c);
+        if text.trim().is_empty() || text.chars().any(acts) || text.chars().count() > MAX_STATEMENT {
+            return Err(Error::invalid(
+                "--supplement",
+                format!("the statement needs text of at most {MAX_STATEMENT} characters, without control, bidirectional or invisible formatting characters"),
+            )
+            .into());
+        }
+        if supplements.iter().any(|s: &Statement| s.category == category.trim()) {
+            return Err(Error::invalid("--supplement", "one statement a category: give each category once").into());
         }
         supplements.push(Statement { category: category.trim().to_owned(), statement: text.trim().to_owned() });
     }
@@ -176,13 +187,17 @@ pub fn restrict_open(session: &mut Session, args: &RestrictArgs) -> anyhow::Resu
             "name the Art. 18(1) ground: accuracy-contested, unlawful, legal-claims or objection-pending",
         )
     })?;
-    restrict::check_categories(&Register::load(session.conn)?, &args.category)?;
+    restrict::check_categories(&Register::load(session.conn)?, &args.category, "--category")?;
+    // A category named twice is restricted once.
+    let mut categories = args.category.clone();
+    categories.sort();
+    categories.dedup();
     open(
         session,
         Kind::Restrict,
         &args.subject,
         &args.open,
-        json!({"ground": ground.as_str(), "categories": args.category}),
+        json!({"ground": ground.as_str(), "categories": categories}),
     )
 }
 

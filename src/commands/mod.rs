@@ -369,6 +369,7 @@ pub fn in_both_languages(
         Ok(())
     };
     clean(flag, text)?;
+    crate::free_text::check(flag, text)?;
     if text.is_empty() || (nl.is_none() && is_coded(text)) {
         return Ok(text.to_owned());
     }
@@ -397,7 +398,19 @@ pub fn in_both_languages(
     if nl.is_empty() {
         return Err(crate::Error::invalid(nl_flag, "the Dutch text is empty").into());
     }
-    Ok(format!("{text}{BILINGUAL}{nl}"))
+    let both = format!("{text}{BILINGUAL}{nl}");
+    let n = both.chars().count();
+    if n > crate::free_text::MAX_CHARS {
+        return Err(crate::Error::invalid(
+            nl_flag,
+            format!(
+                "{flag} and {nl_flag} are kept together, at most {} characters with the separator; these have {n}",
+                crate::free_text::MAX_CHARS
+            ),
+        )
+        .into());
+    }
+    Ok(both)
 }
 
 /// Whether a prompt may be shown: stdin and stderr are terminals and output is not JSON.

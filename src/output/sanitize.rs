@@ -8,7 +8,7 @@ pub fn text(s: &str, multiline: bool) -> String {
     for c in s.chars() {
         match c {
             '\n' | '\t' if multiline => out.push(c),
-            c if c.is_control() || is_bidi(c) => out.extend(c.escape_unicode()),
+            c if acts_on_text(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
@@ -22,6 +22,16 @@ pub fn line(s: &str) -> String {
 
 fn is_bidi(c: char) -> bool {
     matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A character that does something to text rather than being part of it: a control character,
+/// a bidirectional mark or override, an invisible joiner or space (U+200B-U+200D, U+2060,
+/// U+FEFF), or a line or paragraph separator (U+2028, U+2029), which some programs take for a
+/// line end. Shown escaped, and refused in a value typed for a person's data.
+pub fn acts_on_text(c: char) -> bool {
+    c.is_control()
+        || is_bidi(c)
+        || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{2028}' | '\u{2029}')
 }
 
 #[cfg(test)]

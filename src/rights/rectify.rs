@@ -88,6 +88,9 @@ pub fn parse_sets(map: &DataMap, args: &[String]) -> Result<Vec<Change>, Error> 
                 .map(|_| v.to_ascii_uppercase())
         });
         let value = validate(rule(f), &f.field, &value, country.as_deref())?;
+        if out.iter().any(|c: &Change| c.field == f.field) {
+            return Err(Error::invalid("--set", format!("{} is given twice; give each field one value", f.field)));
+        }
         out.push(Change { field: f.field.clone(), value });
     }
     Ok(out)
@@ -236,6 +239,28 @@ pub fn apply(
         }
     }
     Ok(spots)
+}
+
+/// The first change that would give the person an identifier another person of the store holds
+/// (an address, a phone number): their lookups would then find two people, and the other's mail
+/// could go to this one. Returns the field.
+pub fn taken_by_another(
+    conn: &dyn Db,
+    map: &DataMap,
+    s: &Subject,
+    changes: &[Change],
+) -> anyhow::Result<Option<String>> {
+    for c in changes {
+        let Some((table, f)) = map.rectifiable_field(&c.field) else { continue };
+        let ids =
+            table.identifier.iter().filter(|i| i.column == f.column || i.written_in.as_deref() == Some(&f.column));
+        for i in ids {
+            if map.people_with(conn, i.kind, &normalised(i, &c.value))?.iter().any(|p| *p != s.person_id) {
+                return Ok(Some(c.field.clone()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A value as an identifier of its kind is compared (docs/register-file.md).

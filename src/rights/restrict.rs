@@ -35,15 +35,12 @@ pub fn scope(categories: &[String]) -> String {
     }
 }
 
-/// Check the categories named for a restriction against the register.
-pub fn check_categories(register: &Register, categories: &[String]) -> Result<(), Error> {
+/// Check the categories named (by `flag`: `--category`, `--supplement`) against the register.
+pub fn check_categories(register: &Register, categories: &[String], flag: &'static str) -> Result<(), Error> {
     for c in categories {
         if register.category(c).is_none() {
             let codes: Vec<&str> = register.categories.iter().map(|c| c.code.as_str()).collect();
-            return Err(Error::invalid(
-                "--category",
-                format!("unknown category; the register has: {}", codes.join(", ")),
-            ));
+            return Err(Error::invalid(flag, format!("unknown category; the register has: {}", codes.join(", "))));
         }
     }
     Ok(())

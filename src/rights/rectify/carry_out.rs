@@ -50,8 +50,17 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     let mut changes: Vec<Change> = serde_json::from_value(req.params["set"].clone()).unwrap_or_default();
     let map = DataMap::load(store)?;
     let named = req.named_email();
-    super::revalidate(store, &map, s, named.as_deref(), &mut changes)?;
-    let mut planned = super::plan(store, &map, s, named.as_deref(), &changes)?;
+    // A request that cannot be carried out as asked stays verified: say how to close it.
+    let closing = |e: anyhow::Error| match e.downcast::<Error>() {
+        Ok(Error::RequestState(why)) => Error::RequestState(format!("{why}; {}", reject_hint(&req.id))).into(),
+        Ok(Error::Invalid { what, why }) => {
+            Error::Invalid { what, why: format!("{why}; {}", reject_hint(&req.id)) }.into()
+        }
+        Ok(other) => other.into(),
+        Err(e) => e,
+    };
+    super::revalidate(store, &map, s, named.as_deref(), &mut changes).map_err(closing)?;
+    let mut planned = super::plan(store, &map, s, named.as_deref(), &changes).map_err(closing)?;
     let statements: Vec<Statement> = serde_json::from_value(req.params["supplement"].clone()).unwrap_or_default();
     // A value already on file is no correction: it is not changed, nor told to recipients.
     let same: Vec<String> =
@@ -66,7 +75,19 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     }
     changes.retain(|c| !same.contains(&c.field));
     planned.retain(|p| !same.contains(&p.field));
+    if let Some(field) = super::taken_by_another(store, &map, s, &changes)? {
+        return Err(Error::RequestState(format!(
+            "the new {field} is on file for another person of the store: it would make both one match for their lookups, and their mail could reach this person; nothing was changed. Check with the person, then ask again with another value, or close the request with `dsr request reject {} --reason unfounded --note TEXT`",
+            req.id
+        ))
+        .into());
+    }
     Ok(Prepared { map, changes, planned, statements })
+}
+
+/// What to do with a verified request that cannot be carried out as asked.
+fn reject_hint(id: &str) -> String {
+    format!("nothing was changed: tell the person, and close the request with `dsr request reject {id} --reason unfounded --note TEXT`")
 }
 
 /// Make the corrections as prepared, in one transaction with everything that goes with them.

@@ -12,8 +12,8 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
     if value.is_empty() {
         return Err(bad("a value is required"));
     }
-    if value.chars().any(char::is_control) || value.chars().count() > 200 {
-        return Err(bad("no control characters, at most 200 characters"));
+    if value.chars().any(crate::output::sanitize::acts_on_text) || value.chars().count() > 200 {
+        return Err(bad("at most 200 characters, without control, bidirectional or invisible formatting characters"));
     }
     match rule {
         Validator::Email => {

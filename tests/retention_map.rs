@@ -194,3 +194,18 @@ fn a_rule_on_a_table_whose_map_entry_has_no_counts_from_is_refused_naming_what_i
     assert!(err.lines().all(|l| l.starts_with("dsr: ")), "{err}");
     assert!(!other.db.exists(), "no store is made");
 }
+
+/// A column a rule counts from, renamed behind dsr's back: the rule fails in words (the column,
+/// the table, what to do), not as its SQL; the other rules run.
+#[test]
+fn a_rule_whose_column_was_renamed_says_so_and_the_others_run() {
+    let env = made_2026_06_01("virtio");
+    with_visits(&env);
+    env.sql().execute_batch("ALTER TABLE visit RENAME COLUMN gezien_op TO seen_at").unwrap();
+    let out = env.run(&["retention", "run", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let line = err.lines().find(|l| l.contains("rule visits failed")).unwrap_or_else(|| panic!("{err}"));
+    assert!(line.contains("no such column: gezien_op: the table visit is not what the data map says"), "{line}");
+    assert!(line.contains("dsr doctor") && !line.contains("SELECT") && !line.contains("Error code"), "{line}");
+}

@@ -51,6 +51,29 @@ pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Resu
     Ok(())
 }
 
+/// Why a rule failed, in words: a table or column its rule reads that is gone is named with what
+/// to do (not as the SQL text and SQLite's code).
+fn failure(e: &anyhow::Error, table: &str) -> String {
+    let gone = e.chain().find_map(|c| {
+        if let Some(e) = c.downcast_ref::<rusqlite::Error>().filter(|e| crate::exit::missing_table_or_column(e)) {
+            return match e {
+                rusqlite::Error::SqliteFailure(_, Some(m)) | rusqlite::Error::SqlInputError { msg: m, .. } => {
+                    Some(m.clone())
+                }
+                _ => None,
+            };
+        }
+        let pg = c.downcast_ref::<postgres::Error>().filter(|e| crate::exit::undefined_on_postgres(e))?;
+        pg.as_db_error().map(|d| d.message().to_owned())
+    });
+    match gone {
+        Some(what) => format!(
+            "{what}: the table {table} is not what the data map says (a table or column renamed or dropped behind dsr's back); run `dsr doctor`, then restore it or describe the change in the company file and run `dsr register apply FILE`"
+        ),
+        None => format!("{e:#}"),
+    }
+}
+
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
 /// `outcome` is the sweep's (the rule's rows removed) and the rows of other tables its committed
 /// batches removed with them.
@@ -66,7 +89,7 @@ pub(super) fn finish(
     let (outcome, removed_with) = outcome;
     let (mut removed, error) = match outcome {
         Ok(n) => (n, None),
-        Err(e) => (0, Some(format!("{e:#}"))),
+        Err(e) => (0, Some(failure(&e, table))),
     };
     if !dry_run {
         // The entry replaces the rule's progress count, in one transaction.

@@ -89,7 +89,16 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
     if !v.contains('@') {
         return Err(bad("it has no '@'"));
     }
-    let address = lettre::Address::from_str(v).map_err(|e| bad(&e.to_string()))?;
+    let address = lettre::Address::from_str(v).map_err(|e| {
+        use lettre::address::AddressError as A;
+        bad(match e {
+            A::InvalidUser => "its part before the '@' is not a valid mailbox name",
+            A::InvalidDomain => "its domain is not a valid domain name",
+            A::MissingParts => "it lacks the part before or after the '@'",
+            A::Unbalanced => "it has an unbalanced angle bracket",
+            _ => "it is not a valid address",
+        })
+    })?;
     // A domain of one label (`a@b`) reaches no one on the internet; an address literal may.
     let domain = address.domain();
     if !domain.contains('.') && !domain.starts_with('[') {

@@ -284,7 +284,7 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
     if reference.is_empty() || reference.chars().any(char::is_control) || reference.chars().count() > 200 {
         return Err(Error::invalid(
             "--ref",
-            "give the system's reference for what it did (at most 200 characters, one line)",
+            "give the system's reference for what it did: one line of at most 200 characters, without tabs or other control characters",
         )
         .into());
     }
@@ -310,7 +310,7 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
             Some(erasure) => format!(
                 "task {task} was superseded on {on} by the erasure {erasure} of the same person, whose own tasks tell the systems (`dsr tasks` lists those still open)"
             ),
-            None => format!("task {task} was acknowledged on {on}"),
+            None => format!("task {task} was acknowledged on {on}; nothing more to do (`dsr tasks` lists the open ones)"),
         };
         return Err(Error::RequestState(why).into());
     }

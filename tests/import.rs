@@ -745,3 +745,31 @@ fn the_source_s_time_of_change_decides_against_a_rectification_and_is_not_in_the
     assert_eq!(v["import"]["changed"], 2, "both rows have a new time of change: {v}");
     assert!(!postal().contains("2312 KP"), "{}", postal());
 }
+
+#[test]
+fn a_header_that_is_not_utf8_and_a_value_two_rows_share_are_said_in_words() {
+    let env = Env::with_fixture("webshop");
+    std::fs::write(env.path("latin1.csv"), b"id,na\xefve\n1,x\n").unwrap();
+    let out = env.run(&["import", "email_address", "latin1.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("the header row is not UTF-8 text"), "{}", stderr(&out));
+    let number: String = env.sql().query_row("SELECT customer_number FROM customer LIMIT 1", [], |r| r.get(0)).unwrap();
+    let cols: String = env
+        .sql()
+        .query_row("SELECT group_concat(name, ',') FROM pragma_table_info('customer')", [], |r| r.get(0))
+        .unwrap();
+    let text = dump(&env, "customer", &cols);
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let at = rows.headers().unwrap().iter().position(|c| c == "customer_number").unwrap();
+    let mut taken: Vec<String> = rows.records().nth(1).unwrap().unwrap().iter().map(str::to_owned).collect();
+    taken[at] = number;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(cols.split(',')).unwrap();
+    out.write_record(&taken).unwrap();
+    let file = write(&env, "taken.csv", &String::from_utf8(out.into_inner().unwrap()).unwrap());
+    let (v, code) = import(&env, &["customer", &file, "--source-tz", "UTC"]);
+    assert_eq!(code, 19, "{v}");
+    let reason = &problems(&v)[0].2;
+    assert!(reason.starts_with("customer_number: another row of the table has this value already"), "{reason}");
+}

@@ -289,3 +289,24 @@ fn an_answer_held_for_the_systems_is_not_delivered_another_way_first() {
     assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
     assert!(stderr(&out).contains("was delivered already (email"), "{}", stderr(&out));
 }
+
+/// A sync script's file is read as JSON Lines by its first character whatever its name, and a
+/// short or broken CSV line is named in words.
+#[test]
+fn an_acknowledgement_file_is_known_by_its_content_and_bad_lines_are_said_in_words() {
+    let env = shop_with_systems(false);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    std::fs::write(env.path("acks.txt"), format!("{{\"task\": {}, \"ref\": \"sync 1\"}}\r\n", tasks[0]["task"]))
+        .unwrap();
+    let (v, code) = env.json::<Value>(&["tasks", "done", "--file", "acks.txt"]);
+    assert_eq!((code, v["done"].as_array().map(Vec::len)), (0, Some(1)), "{v}");
+    std::fs::write(env.path("acks.csv"), format!("task,ref\n{}\n\"{},x\n", tasks[1]["task"], tasks[1]["task"]))
+        .unwrap();
+    let out = env.run(&["tasks", "done", "--file", "acks.csv"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("line 2: invalid --file: ref: missing"), "{err}");
+    assert!(!err.contains("CSV error") && !err.contains("found record with"), "{err}");
+}

@@ -2,8 +2,6 @@
 //! that keep copies (`crate::tasks`), as a table or as JSON Lines for a sync script, and their
 //! acknowledgement one by one or from a file, each in a transaction of its own.
 
-use std::io::BufRead;
-
 use super::Session;
 use crate::cli::{TasksArgs, TasksCommand};
 use crate::error::Error;
@@ -129,13 +127,17 @@ type Ack = Result<(i64, String), (Option<i64>, String)>;
 /// Every acknowledgement of a file: JSON Lines `{"task": N, "ref": "..."}` or CSV `task,ref`.
 /// A bad line or a refused task is reported with its line; the others are done (exit 19).
 fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::invalid("--file", format!("cannot read {}: {e}", path.display())))?;
-    let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "jsonl" | "ndjson" | "json"));
+    let text =
+        std::fs::read(path).map_err(|e| Error::invalid("--file", format!("cannot read {}: {e}", path.display())))?;
+    // JSON Lines by its name, or by its first character whatever its name; CSV otherwise.
+    let first =
+        text.iter().skip(if text.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 }).find(|b| !b.is_ascii_whitespace());
+    let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "jsonl" | "ndjson" | "json"))
+        || first == Some(&b'{');
     let mut entries: Vec<(usize, Ack)> = Vec::new();
     if json {
-        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-            let line = line.map_err(|e| Error::invalid("--file", format!("{}: {e}", path.display())))?;
+        for (i, line) in text.split(|b| *b == b'\n').enumerate() {
+            let line = String::from_utf8_lossy(line).into_owned();
             // A byte-order mark before the first line, as some Windows programs write.
             let line = if i == 0 { line.trim_start_matches('\u{feff}').to_owned() } else { line };
             if line.trim().is_empty() {
@@ -151,9 +153,16 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
             entries.push((i + 1, parsed));
         }
     } else {
-        let mut reader = csv::Reader::from_reader(file);
-        let header =
-            reader.headers().map_err(|e| Error::invalid("--file", format!("{}: {e}", path.display())))?.clone();
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_slice());
+        let header = reader
+            .headers()
+            .map_err(|_| {
+                Error::invalid(
+                    "--file",
+                    format!("{}: the header row does not read as CSV text (UTF-8)", path.display()),
+                )
+            })?
+            .clone();
         let column = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
         let (Some(ti), Some(ri)) = (column("task"), column("ref")) else {
             return Err(Error::invalid(
@@ -163,7 +172,8 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
             .into());
         };
         for (i, rec) in reader.records().enumerate() {
-            let parsed = rec.map_err(|e| (None, e.to_string())).and_then(|r| {
+            let unreadable = "the line does not read as CSV (a quote never closed, or bytes that are not UTF-8)";
+            let parsed = rec.map_err(|_| (None, unreadable.to_owned())).and_then(|r| {
                 let task = r.get(ti).and_then(|t| t.trim().parse().ok());
                 match (task, r.get(ri)) {
                     (Some(t), Some(reference)) => Ok((t, reference.to_owned())),

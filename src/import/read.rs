@@ -161,7 +161,13 @@ impl<R: Read> Reader<R> {
                 let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(source);
                 let header: Vec<String> = reader
                     .headers()
-                    .map_err(|e| bad(format!("the header row does not read: {e}")))?
+                    .map_err(|e| match e.kind() {
+                        csv::ErrorKind::Utf8 { .. } => bad(
+                            "the header row is not UTF-8 text: save the file as UTF-8 (in a spreadsheet: CSV UTF-8)"
+                                .into(),
+                        ),
+                        _ => bad(format!("the header row does not read: {e}")),
+                    })?
                     .iter()
                     .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
                     .collect();

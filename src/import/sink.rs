@@ -133,6 +133,20 @@ impl Drop for Batch<'_> {
     }
 }
 
+fn not_null(column: &str) -> String {
+    format!("{column}: no value, and the table needs one (NOT NULL): give it a value in the file")
+}
+
+fn unique(columns: &str) -> String {
+    format!(
+        "{columns}: another row of the table has this value already (UNIQUE); two rows of the source may not share it"
+    )
+}
+
+fn check(rule: &str) -> String {
+    format!("a value is outside what the table allows (its CHECK: {rule})")
+}
+
 /// A constraint SQLite refused, without values (its messages name tables and columns).
 fn sqlite_reason(e: &rusqlite::Error) -> String {
     match e {
@@ -140,10 +154,17 @@ fn sqlite_reason(e: &rusqlite::Error) -> String {
             "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
         }
         rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("NOT NULL constraint failed: ") => {
-            let column = m.rsplit('.').next().unwrap_or_default();
-            format!(
-                "{column}: no value, and the table needs one (NOT NULL); a new row needs every such column in the file"
-            )
+            not_null(m.rsplit('.').next().unwrap_or_default())
+        }
+        rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("UNIQUE constraint failed: ") => {
+            let columns: Vec<&str> = m["UNIQUE constraint failed: ".len()..]
+                .split(", ")
+                .map(|c| c.rsplit('.').next().unwrap_or(c))
+                .collect();
+            unique(&columns.join(", "))
+        }
+        rusqlite::Error::SqliteFailure(_, Some(m)) if m.starts_with("CHECK constraint failed: ") => {
+            check(&m["CHECK constraint failed: ".len()..])
         }
         rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
         other => other.to_string(),
@@ -333,10 +354,15 @@ fn db_reason(e: &anyhow::Error) -> String {
         Some(d) if *d.code() == postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
             "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
         }
-        Some(d) if *d.code() == postgres::error::SqlState::NOT_NULL_VIOLATION => format!(
-            "{}: no value, and the table needs one (NOT NULL); a new row needs every such column in the file",
-            d.column().unwrap_or("a column")
-        ),
+        Some(d) if *d.code() == postgres::error::SqlState::NOT_NULL_VIOLATION => {
+            not_null(d.column().unwrap_or("a column"))
+        }
+        Some(d) if *d.code() == postgres::error::SqlState::UNIQUE_VIOLATION => {
+            unique(d.constraint().unwrap_or("a unique column"))
+        }
+        Some(d) if *d.code() == postgres::error::SqlState::CHECK_VIOLATION => {
+            check(d.constraint().unwrap_or("a check"))
+        }
         Some(d) => d.message().to_owned(),
         None => format!("{e:#}"),
     }

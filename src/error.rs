@@ -25,7 +25,7 @@ pub enum Error {
     StoreBusy(PathBuf),
     #[error("{0} already exists; pass --force to replace it")]
     StoreExists(PathBuf),
-    #[error("no dsr store in schema {schema} of {database}; make one with `dsr migrate --from STORE --to URL`, or set DSR_PG_SCHEMA to the store's schema")]
+    #[error("no dsr store in schema {schema} of {database}; make one with `dsr init` (DSR_DB the URL) or `dsr migrate --from STORE --to URL`, or set DSR_PG_SCHEMA to the store's schema")]
     SchemaMissing { schema: String, database: String },
     #[error(
         "cannot connect to {url}: {why}; check that the server runs and that the URL names it (host, port, database)"

@@ -644,3 +644,16 @@ fn an_officer_s_text_in_two_languages_is_counted_as_kept_and_grounds_go_with_an_
     assert_eq!(out.status.code(), Some(2));
     support::assert_one_line_error(&out);
 }
+
+/// Details replaced at the code limit: the earlier code is void and no new one went out, so the
+/// exit code says so (8), as for a new request.
+#[test]
+fn details_replaced_when_no_code_may_go_out_exit_8() {
+    let env = Env::with_fixture("virtio");
+    let mut codes = Vec::new();
+    for city in ["A1", "A2", "A3", "A4"] {
+        let set = format!("city={city}");
+        codes.push(env.run(&["rectify", "--email", "pieter.vandenberg@example.com", "--set", &set]).status.code());
+    }
+    assert_eq!(codes, [Some(0), Some(0), Some(0), Some(8)]);
+}

@@ -70,9 +70,9 @@ pub fn open(
     };
     let Intake { request: req, fresh, amended, held_back } = intake::open(s.conn, s.clock, &new)?;
     *s.opened = Some(req.id.clone());
-    // A new request without its code: the exit code tells a script (7 or 8), as it did before
-    // such a request was recorded. An amended one keeps 0: its message says to resend.
-    let held = held_back.as_ref().filter(|_| fresh).map(crate::Error::code);
+    // A new request without its code, or one whose details were replaced and whose earlier code
+    // no longer works: the exit code tells a script (7 or 8) that no code went out.
+    let held = held_back.as_ref().filter(|_| fresh || amended).map(crate::Error::code);
     let sent = held_back.is_none();
     let message = if let Some(why) = held_back.as_ref().filter(|_| fresh) {
         format!(

@@ -39,7 +39,7 @@ pub enum Error {
     DatabaseMismatch { name: String, path: PathBuf, detail: String },
     #[error("the company database {name} ({path}) is read-only for the account running dsr, so dsr cannot change it and did not make this change; give that account write access to the file and its directory, then run the command again")]
     DatabaseReadOnly { name: String, path: PathBuf },
-    #[error("the PostgreSQL role dsr connects as lacks rights on the company schema {schema}: table {schema}.{table} is there, but the role has no {lacking}; grant them to the role (GRANT USAGE ON SCHEMA, GRANT SELECT, INSERT, UPDATE, DELETE ON its tables; docs/postgresql.md), or connect as one that has them")]
+    #[error("the PostgreSQL role dsr connects as lacks rights on the company schema {schema}: table {schema}.{table} is there, but the role has no {lacking} (it cannot see the table); grant them to the role (GRANT USAGE ON SCHEMA, GRANT SELECT, INSERT, UPDATE, DELETE ON its tables; docs/postgresql.md), or connect as one that has them")]
     SchemaDenied { schema: String, table: String, lacking: String },
     #[error("the company database {name} ({path}) cannot be opened by the account running dsr: SQLite must make its -wal and -shm files beside a file in WAL mode, even to read it, and that directory (or the file) is read-only for this account; give it write access to the directory and the file")]
     DatabaseDirReadOnly { name: String, path: PathBuf },

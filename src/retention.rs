@@ -261,15 +261,16 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
             continue; // a pending request decides first
         }
         let consent: bool = tx.one(&has_consent, &vals![p]?, |x| x.get(0))?;
-        let plan = if consent {
+        if consent {
             // The person stays on file for the consent, so no identifier of theirs is suppressed.
-            erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?
+            erase::apply(tx, &s, &erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?)?;
         } else {
+            // Identifiers in rows the plan keeps whole come off the list again after it.
             let plan = erase::plan(tx, &s, &r.clock.timestamp())?;
-            crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased", &plan.kept_tables())?;
-            plan
-        };
-        erase::apply(tx, &s, &plan)?;
+            let mut hashes = crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased")?;
+            erase::apply(tx, &s, &plan)?;
+            crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
+        }
         progress(tx, rule, 1)?;
         tx_box.commit()?;
         erased += 1;

@@ -41,8 +41,9 @@ fn each_validation_rule_accepts_good_and_refuses_bad_values() {
         "city=Den Haag",
         "country=NL",
     ] {
+        // Each replaces the open request's details; past the hour's codes it is recorded with exit 8.
         let out = env.run(&["--json", "rectify", "--email", "jan.devries@example.nl", "--set", good]);
-        assert_eq!(out.status.code(), Some(0), "{good}: {}", support::stderr(&out));
+        assert!(matches!(out.status.code(), Some(0 | 8)), "{good}: {}", support::stderr(&out));
     }
     for bad in [
         "email=jan@",

@@ -336,7 +336,9 @@ fn an_amendment_at_the_send_limit_still_voids_the_code() {
             env.dsr().args(["verify", "--resend", &o.request]).assert().success();
         }
         let old = (who == "jan.devries@example.nl").then(|| env.code(&o.request));
-        let again = env.open("rectify", &["--email", who, "--set", "city=Zwolle"]);
+        // Recorded, and exit 8: no code went out (for known and unknown people alike).
+        let (again, code): (support::Opened, i32) = env.json(&["rectify", "--email", who, "--set", "city=Zwolle"]);
+        assert_eq!(code, 8, "{}", again.message);
         assert!(again.message.contains("earlier code no longer works") && again.message.contains("--resend"));
         if let Some(old) = old {
             assert_eq!(env.messages(&o.request).len(), 3, "no fourth code within the hour");

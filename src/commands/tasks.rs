@@ -137,7 +137,10 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
     let mut entries: Vec<(usize, Ack)> = Vec::new();
     if json {
         for (i, line) in text.split(|b| *b == b'\n').enumerate() {
-            let line = String::from_utf8_lossy(line).into_owned();
+            let Ok(line) = String::from_utf8(line.to_vec()) else {
+                entries.push((i + 1, Err((None, "the line is not UTF-8 text".to_owned()))));
+                continue;
+            };
             // A byte-order mark before the first line, as some Windows programs write.
             let line = if i == 0 { line.trim_start_matches('\u{feff}').to_owned() } else { line };
             if line.trim().is_empty() {

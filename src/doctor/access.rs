@@ -47,7 +47,7 @@ pub(super) fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<
 fn rights(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
     let map = crate::store::personal::DataMap::load(conn)?;
     for t in map.tables.iter().filter(|t| t.database.is_some()) {
-        let Some(lacking) = crate::store::personal::rights_lacking(conn, t)? else { continue };
+        let Some(lacking) = crate::store::personal::rights_lacking(conn, t, true)? else { continue };
         let schema = t.database.as_deref().unwrap_or_default();
         out.push(Finding {
             check: "database",

@@ -360,7 +360,7 @@ impl Run<'_> {
                         None,
                         None,
                         "import-started",
-                        serde_json::json!({"table": table.name, "file": summary.file, "batch": batch}),
+                        serde_json::json!({"table": table.name, "batch": batch}),
                     )?;
                 }
                 sink.next()?;

@@ -1,8 +1,9 @@
 //! An mbox file's messages, one at a time. A message starts at a `From ` line of the shape its
 //! writer gives it (`From SENDER Www Mmm dd hh:mm[:ss] [zone] yyyy`); a line of a body that
 //! starts with `From ` ("From what I can see, ...") is part of its message, also in an mbox whose
-//! writer did not quote such lines as `>From `. A quoted line loses one `>` (mboxrd), and the
-//! blank line a writer puts before the next separator is not part of the message.
+//! writer did not quote such lines as `>From `. A quoted line loses one `>` (mboxrd). A message's
+//! bytes are otherwise as in the file (the blank line before the next separator too), so each
+//! message hashes as it did when read before.
 
 use std::io::BufRead;
 
@@ -45,10 +46,17 @@ impl<R: BufRead> Iterator for Messages<R> {
         }
         loop {
             line.clear();
-            match self.reader.read_until(b'\n', &mut line) {
-                Ok(0) => {
+            // At most what the message may still hold (and a separator's length) is kept of a line:
+            // one line without an end in a huge file is read past, not into memory.
+            let room = self.max.saturating_sub(size).max(256);
+            match read_line_within(&mut self.reader, &mut line, room) {
+                Ok((0, _)) => {
                     self.done = true;
                     return Some(self.whole(message, size));
+                }
+                Ok((read, _)) if read > line.len() => {
+                    size += read;
+                    continue;
                 }
                 Ok(_) => {}
                 Err(e) => return self.fail(e),
@@ -66,10 +74,35 @@ impl<R: BufRead> Iterator for Messages<R> {
     }
 }
 
+/// One line (with its `\n`) into `line`, at most `limit` bytes of it; the rest of a longer line is
+/// read past. Returns the bytes read in all and whether the line is whole in `line`.
+fn read_line_within<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, limit: usize) -> std::io::Result<(usize, bool)> {
+    let read = std::io::Read::take(&mut *reader, limit as u64).read_until(b'\n', line)?;
+    if read < limit || line.ends_with(b"\n") {
+        return Ok((read, true));
+    }
+    let mut skipped = 0;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok((read + skipped, false));
+        }
+        let (n, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        reader.consume(n);
+        skipped += n;
+        if end {
+            return Ok((read + skipped, false));
+        }
+    }
+}
+
 impl<R> Messages<R> {
     fn whole(&self, message: Vec<u8>, size: usize) -> std::io::Result<Vec<u8>> {
         match size <= self.max {
-            true => Ok(without_last_blank_line(message)),
+            true => Ok(message),
             false => Err(std::io::Error::other(format!(
                 "the message is {} MB, more than dsr reads ({} MB)",
                 size >> 20,
@@ -82,16 +115,6 @@ impl<R> Messages<R> {
         self.done = true;
         Some(Err(e))
     }
-}
-
-fn without_last_blank_line(mut message: Vec<u8>) -> Vec<u8> {
-    for end in [&b"\r\n\r\n"[..], b"\n\n"] {
-        if message.ends_with(end) {
-            message.truncate(message.len() - end.len() / 2);
-            break;
-        }
-    }
-    message
 }
 
 /// Whether a line is an mbox separator: `From `, a sender without spaces, then a date as
@@ -152,7 +175,7 @@ mod tests {
         let mbox = "From a@b Mon Nov 30 10:00:00 2026\nFrom: a@b\n\nHello,\n\nFrom what I see you hold my data.\n>From quoted\n\nFrom c@d Mon Nov 30 11:00:00 2026\nFrom: c@d\n\nErase me.\n";
         assert_eq!(
             split(mbox),
-            ["From: a@b\n\nHello,\n\nFrom what I see you hold my data.\nFrom quoted\n", "From: c@d\n\nErase me.\n"]
+            ["From: a@b\n\nHello,\n\nFrom what I see you hold my data.\nFrom quoted\n\n", "From: c@d\n\nErase me.\n"]
         );
         assert_eq!(split(""), Vec::<String>::new());
         assert_eq!(split("From a@b Mon Nov 30 10:00:00 2026\n"), [""]);

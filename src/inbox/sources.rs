@@ -150,7 +150,9 @@ pub fn folder_listing(dir: &Path, settle: std::time::Duration) -> (Vec<PathBuf>,
         .filter(|e| {
             maildir
                 || settle.is_zero()
-                || e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= settle))
+                || std::fs::metadata(e.path())
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age >= settle))
         })
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();

@@ -38,7 +38,7 @@ pub fn load(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     problems.extend(undeclared_columns(tx, file, &refused)?);
     for (i, t) in file.table.iter().enumerate() {
         if let Some(db) = &t.database {
-            if let Some(lacking) = personal::rights_lacking(tx, t)? {
+            if let Some(lacking) = personal::rights_lacking(tx, t, false)? {
                 return Err(
                     crate::error::Error::SchemaDenied { schema: db.clone(), table: t.name.clone(), lacking }.into()
                 );

@@ -162,10 +162,10 @@ fn sqlite_fault(err: &anyhow::Error, store: Option<&std::path::Path>) -> Option<
     let store = store_named(store);
     match code {
         C::DiskFull => Some(format!(
-            "the disk holding {store} is full, and the change under way was rolled back; make room, then run the command again"
+            "the disk holding {store} or SQLite's temporary files is full, and the change under way was rolled back; make room, then run the command again"
         )),
         C::DatabaseCorrupt | C::NotADatabase => Some(format!(
-            "{store} is damaged (SQLite: {}); stop using it: run `dsr doctor` to see what is readable, and restore the file from a backup",
+            "{store} is damaged or not a SQLite file (SQLite: {}); stop using it: run `dsr doctor` to see what is readable, and restore the file from a backup",
             sqlite_text(err)
         )),
         _ => None,

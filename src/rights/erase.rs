@@ -101,13 +101,6 @@ impl Plan {
     }
 }
 
-impl Plan {
-    /// The tables whose rows (some of them) the plan keeps whole.
-    pub fn kept_tables(&self) -> Vec<&str> {
-        self.steps.iter().filter(|s| s.action == "keep" && s.rows > 0).map(|s| s.table.as_str()).collect()
-    }
-}
-
 impl Step {
     /// The same table, action and reason: the same step, perhaps over other rows.
     fn same_kind(&self, other: &Step) -> bool {
@@ -140,7 +133,7 @@ fn suppress_erased(
     plan: &Plan,
 ) -> anyhow::Result<Vec<(String, String)>> {
     use crate::rights::object::{suppress, suppress_record, ERASED};
-    let mut hashes = suppress(tx, clock, keys, request, s, ERASED, &plan.kept_tables())?;
+    let mut hashes = suppress(tx, clock, keys, request, s, ERASED)?;
     let map = DataMap::load(tx)?;
     let deletes = |root: &crate::map::table::Table| {
         plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0)

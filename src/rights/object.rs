@@ -103,7 +103,7 @@ pub fn apply(
         if p.needs_consent() {
             withdraw(conn, clock, s, &p.code)?;
         }
-        suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing", &[])?;
+        suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing")?;
         answer("stopped", true, format!("Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)); your addresses are on our suppression list.", p.name_en), None)
     } else {
         let Some(basis) = p.basis else {
@@ -333,9 +333,7 @@ const SUPPRESSED: &[(IdentifierKind, &str)] =
     &[(IdentifierKind::Email, "email"), (IdentifierKind::Phone, "phone"), (IdentifierKind::CustomerNumber, "customer")];
 
 /// Put the person's identifiers on the suppression list as keyed hashes: those of the kinds in
-/// `SUPPRESSED`, wherever the data map has them, but those in rows an erasure keeps (`kept`:
-/// the tables whose rows it keeps whole, under a restriction or a hold): such a row stays the
-/// person's, so its identifiers are in the data by right, not back after an erasure.
+/// `SUPPRESSED`, wherever the data map has them.
 pub fn suppress(
     conn: &dyn Db,
     clock: &Clock,
@@ -343,20 +341,12 @@ pub fn suppress(
     request: Option<&str>,
     s: &Subject,
     reason: &str,
-    kept: &[&str],
 ) -> anyhow::Result<Vec<(String, String)>> {
     let map = DataMap::load(conn)?;
     let mut ids: Vec<(&str, String)> = Vec::new();
     for (kind, name) in SUPPRESSED {
         let Some(sql) = map.identifiers_of(*kind) else { continue };
-        let staying: Vec<String> = match map.identifiers_of_where(*kind, |t| kept.contains(&t)) {
-            Some(sql) => conn.all(&sql, &[s.person_id.into()], |r| r.get::<String>(0))?,
-            None => Vec::new(),
-        };
         for value in conn.all(&sql, &[s.person_id.into()], |r| r.get::<String>(0))? {
-            if staying.contains(&value) {
-                continue;
-            }
             // An erased person's identifier that another person holds too (housemates' landline)
             // stays off the list: it is the other's as well, and on the list it would refuse
             // their rows in an import and have `erase --replay` erase them. (An objection to
@@ -368,6 +358,34 @@ pub fn suppress(
         }
     }
     ids.iter().map(|(kind, value)| remember(conn, clock, keys, request, reason, kind, value)).collect()
+}
+
+/// After an erasure's rows went: the identifiers still linked to the person (in rows it kept
+/// whole, under a legal-claims restriction) come off the list again, and out of `hashes` (the
+/// journal's), when this erasure put them there. Such a row is still the person's: its values
+/// are in the data by right, not back after an erasure, and an import may update its copy.
+pub fn unsuppress_kept(
+    conn: &dyn Db,
+    keys: &Keys,
+    request: Option<&str>,
+    s: &Subject,
+    hashes: &mut Vec<(String, String)>,
+) -> anyhow::Result<()> {
+    let map = DataMap::load(conn)?;
+    for (kind, name) in SUPPRESSED {
+        let Some(sql) = map.identifiers_of(*kind) else { continue };
+        for value in conn.all(&sql, &[s.person_id.into()], |r| r.get::<String>(0))? {
+            let hash = suppression_hash(keys, name, &value);
+            if let Some(at) = hashes.iter().position(|(k, h)| k == name && *h == hash) {
+                conn.run(
+                    "DELETE FROM suppression WHERE hash = ?1 AND reason = ?2 AND request_id IS NOT DISTINCT FROM ?3",
+                    &vals![hash, ERASED, request]?,
+                )?;
+                hashes.remove(at);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One value on the suppression list, as its keyed hash under `kind` (again: nothing changes).

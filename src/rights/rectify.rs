@@ -241,9 +241,9 @@ pub fn apply(
     Ok(spots)
 }
 
-/// The first change that would give the person an identifier another person of the store holds
-/// (an address, a phone number): their lookups would then find two people, and the other's mail
-/// could go to this one. Returns the field.
+/// The first change that would give the person an email address another person of the store
+/// holds: lookups by it would then find two people, and the other's mail could go to this one.
+/// Returns the field.
 pub fn taken_by_another(
     conn: &dyn Db,
     map: &DataMap,
@@ -252,8 +252,10 @@ pub fn taken_by_another(
 ) -> anyhow::Result<Option<String>> {
     for c in changes {
         let Some((table, f)) = map.rectifiable_field(&c.field) else { continue };
-        let ids =
-            table.identifier.iter().filter(|i| i.column == f.column || i.written_in.as_deref() == Some(&f.column));
+        // (A phone number two people share, a family's landline, is theirs by right.)
+        let ids = table.identifier.iter().filter(|i| {
+            i.kind == IdentifierKind::Email && (i.column == f.column || i.written_in.as_deref() == Some(&f.column))
+        });
         for i in ids {
             if map.people_with(conn, i.kind, &normalised(i, &c.value))?.iter().any(|p| *p != s.person_id) {
                 return Ok(Some(c.field.clone()));

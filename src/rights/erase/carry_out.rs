@@ -120,8 +120,9 @@ fn carry(
     if tasks > 0 {
         crate::tasks::hold_letters(tx, &req.id)?;
     }
-    let hashes = super::suppress_erased(tx, clock, keys, Some(&req.id), s, plan)?;
+    let mut hashes = super::suppress_erased(tx, clock, keys, Some(&req.id), s, plan)?;
     let done = super::apply(tx, s, plan)?;
+    crate::rights::object::unsuppress_kept(tx, keys, Some(&req.id), s, &mut hashes)?;
     let summary: Vec<_> = plan
         .steps
         .iter()

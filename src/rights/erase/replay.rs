@@ -95,8 +95,9 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             .map(|id| request::load(tx, id))
             .collect::<anyhow::Result<_>>()?;
         let plan = super::plan(tx, &s, &clock.timestamp())?;
-        super::suppress_erased(tx, clock, &keys, None, &s, &plan)?;
+        let mut hashes = super::suppress_erased(tx, clock, &keys, None, &s, &plan)?;
         super::apply(tx, &s, &plan)?;
+        crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
         for r in &open {
             tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![r.id, clock.timestamp()]?)?;
             request::set_state(

@@ -77,7 +77,7 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     planned.retain(|p| !same.contains(&p.field));
     if let Some(field) = super::taken_by_another(store, &map, s, &changes)? {
         return Err(Error::RequestState(format!(
-            "the new {field} is on file for another person of the store: it would make both one match for their lookups, and their mail could reach this person; nothing was changed. Check with the person, then ask again with another value, or close the request with `dsr request reject {} --reason unfounded --note TEXT`",
+            "the new {field} is on file for another person of the store: it would make both one match for their lookups, and their mail could reach this person; nothing was changed. Check with the person, then ask again with another value, or close the request with `dsr request reject {} --reason other --note TEXT`",
             req.id
         ))
         .into());
@@ -87,7 +87,7 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
 
 /// What to do with a verified request that cannot be carried out as asked.
 fn reject_hint(id: &str) -> String {
-    format!("nothing was changed: tell the person, and close the request with `dsr request reject {id} --reason unfounded --note TEXT`")
+    format!("nothing was changed: tell the person, and close the request with `dsr request reject {id} --reason other --note TEXT`")
 }
 
 /// Make the corrections as prepared, in one transaction with everything that goes with them.

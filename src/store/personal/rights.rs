@@ -198,14 +198,8 @@ impl DataMap {
 
     /// The SQL listing a person's (?1) identifiers of a kind, as compared (the normalised form).
     pub fn identifiers_of(&self, kind: IdentifierKind) -> Option<String> {
-        self.identifiers_of_where(kind, |_| true)
-    }
-
-    /// [`DataMap::identifiers_of`] in the tables `within` takes only.
-    pub fn identifiers_of_where(&self, kind: IdentifierKind, within: impl Fn(&str) -> bool) -> Option<String> {
         let each: Vec<String> = self
             .identifiers(kind)
-            .filter(|(t, _)| within(&t.name))
             .map(|(t, col)| {
                 Some(format!(
                     "SELECT {col} FROM {} WHERE {} AND {col} IS NOT NULL",

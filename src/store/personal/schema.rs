@@ -220,20 +220,25 @@ pub fn columns_of_table(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<V
 /// On PostgreSQL, for a table of a company's schema the role cannot see: what it lacks, when the
 /// table is there (the catalog shows every table, whatever the role's rights; the information
 /// schema only those it has rights on). `None` when the table is not there, or not on PostgreSQL.
-pub fn rights_lacking(conn: &dyn Db, table: &Table) -> anyhow::Result<Option<String>> {
+/// With `writes`, also the rights the rights' changes need (INSERT, UPDATE, DELETE); without,
+/// only those to see it (USAGE, SELECT): a role may be meant to only read some tables.
+pub fn rights_lacking(conn: &dyn Db, table: &Table, writes: bool) -> anyhow::Result<Option<String>> {
     let Some(schema) = table.database.as_deref().filter(|_| conn.dialect() == Dialect::Postgres) else {
         return Ok(None);
     };
+    if conn.file_side(schema).is_some() {
+        return Ok(None);
+    }
     conn.first(
         "SELECT concat_ws(', ',
                 CASE WHEN NOT has_schema_privilege(n.oid, 'USAGE') THEN 'USAGE on the schema' END,
                 CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN 'SELECT' END,
-                CASE WHEN NOT has_table_privilege(c.oid, 'INSERT') THEN 'INSERT' END,
-                CASE WHEN NOT has_table_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END,
-                CASE WHEN NOT has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END)
+                CASE WHEN ?3 AND NOT has_table_privilege(c.oid, 'INSERT') THEN 'INSERT' END,
+                CASE WHEN ?3 AND NOT has_table_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END,
+                CASE WHEN ?3 AND NOT has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END)
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = ?1 AND c.relname = ?2 AND c.relkind IN ('r', 'p')",
-        &[text(schema), text(&table.name)],
+        &[text(schema), text(&table.name), writes.into()],
         |r| r.get::<String>(0),
     )
     .map(|lacking| lacking.filter(|l| !l.is_empty()))

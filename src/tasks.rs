@@ -376,6 +376,15 @@ fn settle(conn: &dyn Db, clock: &Clock, task: i64, req: crate::request::Request)
     Ok(out)
 }
 
+/// The request's answer letters held until its tasks are done ([`hold_letters`]).
+pub fn held_letters(conn: &dyn Db, request: &str) -> anyhow::Result<i64> {
+    let sql = format!("SELECT count(*) FROM queued WHERE request_id = ?1 AND held = 1 AND {ANSWER_WAITING}");
+    Ok(conn.first(&sql, &vals![request]?, |r| r.get(0))?.unwrap_or(0))
+}
+
+/// A queued letter that delivers an answer and is not sent yet.
+const ANSWER_WAITING: &str = "kind = 'mail' AND done_at IS NULL AND delivers = 1";
+
 /// Hold the request's queued answer letter until its tasks are done, when the map says so
 /// (`letter_after_tasks`).
 pub fn hold_letters(conn: &dyn Db, request: &str) -> anyhow::Result<usize> {
@@ -384,10 +393,7 @@ pub fn hold_letters(conn: &dyn Db, request: &str) -> anyhow::Result<usize> {
     if wait != Some(true) {
         return Ok(0);
     }
-    conn.run(
-        "UPDATE queued SET held = 1 WHERE request_id = ?1 AND kind = 'mail' AND done_at IS NULL AND delivers = 1",
-        &vals![request]?,
-    )
+    conn.run(&format!("UPDATE queued SET held = 1 WHERE request_id = ?1 AND {ANSWER_WAITING}"), &vals![request]?)
 }
 
 #[cfg(test)]

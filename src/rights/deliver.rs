@@ -11,8 +11,7 @@ use crate::clock::Clock;
 use crate::queue::OnSent;
 use crate::register::Register;
 use crate::request::{self, DeliveryChannel, Request};
-use crate::store::db::{Conn, Db};
-use crate::vals;
+use crate::store::db::Conn;
 use crate::{audit, mail};
 
 /// The largest archive sent as an attachment: 10 MiB (about 13.5 MiB once base64-encoded, under
@@ -104,14 +103,6 @@ pub fn delivered(
 ) -> anyhow::Result<(String, i64)> {
     let tx = store.begin()?;
     let req = request::load(&*tx, id)?;
-    let db: &dyn Db = &*tx;
-    let held: i64 = db
-        .first(
-            "SELECT count(*) FROM queued WHERE request_id = ?1 AND held = 1 AND done_at IS NULL AND delivers = 1",
-            &vals![req.id]?,
-            |r| r.get(0),
-        )?
-        .unwrap_or(0);
     if let (Some(at), Some(channel)) = (&req.delivered_at, &req.delivery_channel) {
         return Err(crate::error::Error::RequestState(format!(
             "the answer to {} was delivered already ({channel}, {}); nothing to record",
@@ -120,7 +111,7 @@ pub fn delivered(
         ))
         .into());
     }
-    if held > 0 {
+    if crate::tasks::held_letters(&*tx, &req.id)? > 0 {
         return Err(crate::error::Error::RequestState(format!(
             "the answer to {} waits until every system has erased too (letter_after_tasks); it goes out when the last task is acknowledged (dsr tasks), not by another way before",
             req.id

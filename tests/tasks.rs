@@ -310,3 +310,32 @@ fn an_acknowledgement_file_is_known_by_its_content_and_bad_lines_are_said_in_wor
     assert!(err.contains("line 2: invalid --file: ref: missing"), "{err}");
     assert!(!err.contains("CSV error") && !err.contains("found record with"), "{err}");
 }
+
+#[test]
+fn a_system_with_open_tasks_cannot_be_taken_out_of_the_map() {
+    let env = shop_with_systems(false);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    // The file without the warehouse: its open task would be left with no system to list it.
+    let text = std::fs::read_to_string(env.path("systems.toml")).unwrap();
+    let mut file: toml::Table = text.parse().unwrap();
+    let systems = file["system"].as_array().unwrap().iter().filter(|s| s["name"].as_str() != Some("warehouse"));
+    let kept = toml::Value::Array(systems.cloned().collect());
+    file.insert("system".into(), kept);
+    std::fs::write(env.path("fewer.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.run(&["register", "apply", "fewer.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("system \"warehouse\": cannot be removed: 1 open task waits for it; acknowledge it first"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.count("SELECT count(*) FROM map_system WHERE name = 'warehouse'"), 1);
+    // Once acknowledged, the system may go.
+    let task = open_tasks(&env, Some("warehouse"))[0]["task"].to_string();
+    env.run(&["tasks", "done", &task, "--ref", "wms 1"]);
+    let out = env.run(&["register", "apply", "fewer.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM map_system WHERE name = 'warehouse'"), 0);
+}

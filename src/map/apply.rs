@@ -280,6 +280,28 @@ fn still_named(
             problems.push(open_request("purpose", code, requests));
         }
     }
+    // A system's open tasks wait for its acknowledgement (and hold their requests open); once
+    // the system is gone from the map its sync script could no longer list them.
+    let systems = gone(
+        before.system.iter().map(|s| s.name.as_str()).collect(),
+        after.system.iter().map(|s| s.name.as_str()).collect(),
+    );
+    for name in &systems {
+        let open: i64 =
+            tx.one("SELECT count(*) FROM task WHERE system = ?1 AND done_at IS NULL", &[text(name)], |r| r.get(0))?;
+        if open > 0 {
+            problems.push(Problem {
+                line: None,
+                key: format!("system {name:?}"),
+                what: format!(
+                    "cannot be removed: {open} open task{} wait{} for it; acknowledge {} first (`dsr tasks --system {name}`, then `dsr tasks done`)",
+                    plural(open),
+                    if open == 1 { "s" } else { "" },
+                    if open == 1 { "it" } else { "them" }
+                ),
+            });
+        }
+    }
     let tables = |f: &'_ CompanyFile| -> Vec<String> { f.table.iter().map(|t| t.name.clone()).collect() };
     let kept = tables(after);
     for table in tables(before).iter().filter(|t| !kept.contains(t)) {

@@ -87,7 +87,7 @@ pub struct Global {
     /// When to use colour
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
-    /// Silence every status line (never errors or a generated passphrase); stdout keeps only data
+    /// Silence every status line and sentence of what was done (never errors or a generated passphrase); stdout keeps only data, and a request's id when one is opened
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }

@@ -2,7 +2,7 @@
 
 use clap::CommandFactory;
 
-use crate::support::{self, Env};
+use crate::support::{self, stderr, stdout, Env};
 
 #[test]
 fn clap_definition_is_consistent() {
@@ -206,4 +206,22 @@ fn a_flag_given_twice_and_a_demo_asked_for_json_are_one_line_errors() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     assert_eq!(doc["error"]["exit_code"], 2);
     assert!(!env.path("walk").exists(), "nothing made");
+}
+
+#[test]
+fn quiet_leaves_the_id_of_an_opened_request_and_no_sentences() {
+    let env = Env::with_fixture("virtio");
+    let out = env.run(&["-q", "erase", "--email", "jan.devries@example.nl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = stdout(&out);
+    assert_eq!(id.trim(), "DSR-2026-0001", "only the id: {id:?}");
+    let code = env.code("DSR-2026-0001");
+    let out = env.run(&["-q", "verify", "DSR-2026-0001", &code]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!((stdout(&out), stderr(&out)), (String::new(), String::new()));
+    // What `check` says is in its exit code; data (a table) stays.
+    let out = env.run(&["-q", "check", "--purpose", "newsletter", "--email", "nobody@example.nl"]);
+    assert_eq!((out.status.code(), stdout(&out)), (Some(3), String::new()));
+    let out = env.run(&["-q", "request", "list"]);
+    assert!(stdout(&out).contains("DSR-2026-0001"), "{}", stdout(&out));
 }

@@ -127,6 +127,11 @@ fn opened(
         s.out.json(&opened)?;
         return Ok(Code::Ok);
     }
+    if s.out.quiet {
+        // A script's `id=$(dsr -q erase --email ...)`: the request is the data.
+        s.out.data(&req.id)?;
+        return Ok(Code::Ok);
+    }
     s.out.data(&format!(
         "{}\nReceived {}, due {}. {}: {}",
         opened.message,

@@ -229,7 +229,7 @@ fn lift(ctx: &mut Session, id: &str, reason: &str, days: u32) -> anyhow::Result<
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
     } else {
-        ctx.out.data(&format!(
+        ctx.out.outcome(&format!(
             "Notice to the person: {}; {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
 by the first `dsr retention run` or `dsr restrict` after that. Until then the restriction applies.",
             // A notice queued with the change goes out once it is committed (`dsr mail list`).
@@ -321,7 +321,7 @@ pub fn notified(ctx: &mut Session, id: &str, recipient: &str, proof: &notify::Pr
     } else {
         let done =
             if state == "notified" { "was notified of" } else { "cannot be notified (recorded with the reason) of" };
-        ctx.out.data(&format!("Recorded: {recipient} {done} request {req}; {left} notification(s) still open."))?;
+        ctx.out.outcome(&format!("Recorded: {recipient} {done} request {req}; {left} notification(s) still open."))?;
     }
     Ok(Code::Ok)
 }

@@ -31,7 +31,7 @@ pub fn check(ctx: &mut Session, connect: &Connect, args: &CheckArgs) -> anyhow::
             if ctx.out.json {
                 ctx.out.json(&json!({"format_version": 1, "purpose": args.purpose, "allowed": false, "reason": "unknown-person", "detail": "no person on file matches"}))?;
             } else {
-                ctx.out.data(&format!("Not allowed: no person on file matches this {}.", id.kind()))?;
+                ctx.out.outcome(&format!("Not allowed: no person on file matches this {}.", id.kind()))?;
             }
             return Ok(Code::NotFound);
         }
@@ -43,9 +43,9 @@ pub fn check(ctx: &mut Session, connect: &Connect, args: &CheckArgs) -> anyhow::
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "purpose": args.purpose, "allowed": verdict.allowed, "reason": verdict.reason, "detail": verdict.detail}))?;
     } else if verdict.allowed {
-        ctx.out.data(&format!("Allowed: {} may be carried out for this person.", args.purpose))?;
+        ctx.out.outcome(&format!("Allowed: {} may be carried out for this person.", args.purpose))?;
     } else {
-        ctx.out.data(&format!(
+        ctx.out.outcome(&format!(
             "Not allowed ({}): {}.",
             verdict.reason.unwrap_or(""),
             verdict.detail.as_deref().unwrap_or("")

@@ -28,7 +28,7 @@ pub fn on(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
     if out.json {
         out.json(&serde_json::json!({"format_version": 1, "ok": findings.is_empty(), "findings": findings}))?;
     } else if findings.is_empty() {
-        out.data("No problems found: the store and its company databases fit the data map.")?;
+        out.outcome("No problems found: the store and its company databases fit the data map.")?;
     } else {
         let mut text = String::new();
         for f in &findings {

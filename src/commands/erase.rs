@@ -162,7 +162,7 @@ fn hold(ctx: &mut Session, req: &Request, on: bool, reason: &str) -> anyhow::Res
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "plan": state}))?;
     } else {
-        ctx.out.data(&format!("The erasure plan of {} is now {state}.", req.id))?;
+        ctx.out.outcome(&format!("The erasure plan of {} is now {state}.", req.id))?;
     }
     Ok(Code::Ok)
 }
@@ -216,7 +216,7 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
                 req.id
             ),
         };
-        ctx.out.data(&format!(
+        ctx.out.outcome(&format!(
             "Request {} carried out: {} rows deleted, {} kept {}. {told}",
             req.id,
             plan.deleted,
@@ -224,7 +224,7 @@ fn report(ctx: &Session, req: &Request, plan: &Plan, done: u64) -> anyhow::Resul
             plan.kept_how()
         ))?;
         if !refused.is_empty() {
-            ctx.out.data(&format!(
+            ctx.out.outcome(&format!(
                 "The person's requests still waiting for their code can no longer be verified and are refused (the person is told by mail): {}",
                 refused.join(", ")
             ))?;

@@ -290,7 +290,7 @@ fn list(s: &mut Session) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     if waiting.is_empty() {
-        s.out.data("No message waits for you.")?;
+        s.out.outcome("No message waits for you.")?;
         return Ok(Code::Ok);
     }
     for w in &waiting {
@@ -338,7 +338,7 @@ fn resolve(s: &mut Session, id: i64, request: Option<&str>, note: Option<&str>) 
     if s.out.json {
         s.out.json(&serde_json::json!({"format_version": 1, "message": id, "resolved": true, "request": request}))?;
     } else {
-        s.out.data(&format!("Message #{id} is resolved; its sender, subject and text are no longer kept."))?;
+        s.out.outcome(&format!("Message #{id} is resolved; its sender, subject and text are no longer kept."))?;
     }
     Ok(Code::Ok)
 }

@@ -58,7 +58,7 @@ fn check(dir: &std::path::Path, out: &Output) -> anyhow::Result<Code> {
     }
     if !out.json {
         let total = crate::letters::kinds::SHIPPED.len();
-        out.data(&format!(
+        out.outcome(&format!(
             "{}: no problems ({} of {total} templates are the company's, the rest are shipped)",
             dir.display(),
             templates.len()

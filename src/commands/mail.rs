@@ -18,13 +18,13 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
             if s.out.json {
                 s.out.json(&serde_json::json!({"format_version": 1, "delivered": flushed.delivered, "failed": flushed.failed, "held": held, "busy": flushed.busy, "other_transport": flushed.other_transport}))?;
             } else if flushed.busy {
-                s.out.data("Another dsr process is delivering the queue now; nothing done here.")?;
+                s.out.outcome("Another dsr process is delivering the queue now; nothing done here.")?;
             } else {
                 let held = match held {
                     0 => String::new(),
                     n => format!(", {n} held until the systems' tasks are done (`dsr tasks`)"),
                 };
-                s.out.data(&format!(
+                s.out.outcome(&format!(
                     "{} delivered, {} still queued after a failure{held}.",
                     flushed.delivered.len(),
                     flushed.failed.len()
@@ -46,7 +46,7 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
                 return Ok(Code::Ok);
             }
             if pending.is_empty() {
-                s.out.data("Nothing queued.")?;
+                s.out.outcome("Nothing queued.")?;
                 return Ok(Code::Ok);
             }
             let sending = crate::mail::transport_name().ok();

@@ -40,7 +40,7 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
         }))?;
     } else {
         let head = copied.audit.head.as_ref().map(|h| format!(", head {}", h.hash)).unwrap_or_default();
-        out.data(&format!(
+        out.outcome(&format!(
             "Copied {} rows of {} tables from {} into {} (schema {}){}. The audit trail verifies on the copy: {} entries{head}.",
             copied.rows,
             copied.tables.len(),

@@ -276,7 +276,7 @@ pub fn check(path: &std::path::Path, db: &std::path::Path, out: &Output) -> anyh
     if !out.json {
         let f = file.as_ref().expect("a file without problems was read");
         let counted = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        out.data(&format!(
+        out.outcome(&format!(
             "{}: no problems ({}, {}, {}, {}, {}, {})",
             path.display(),
             counted(f.table.len(), "table", "tables"),

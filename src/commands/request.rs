@@ -100,7 +100,7 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
                 return Ok(Code::Ok);
             }
             if all.is_empty() {
-                ctx.out.data("No requests.")?;
+                ctx.out.outcome("No requests.")?;
                 return Ok(Code::Ok);
             }
             // Fits 80 columns: the state and dates are in `request show` and `--json`.
@@ -184,7 +184,7 @@ fn to_notify(ctx: &Session) -> anyhow::Result<Code> {
         return Ok(Code::Ok);
     }
     if open.is_empty() {
-        ctx.out.data("No recipients left to notify.")?;
+        ctx.out.outcome("No recipients left to notify.")?;
         return Ok(Code::Ok);
     }
     let mut t = table::new(ctx.out, &["Request", "Right", "Recipient", "Code", "Tell them", "Listed"]);

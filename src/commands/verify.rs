@@ -50,7 +50,7 @@ fn check(s: &mut Session, id: &str, code: &str) -> anyhow::Result<Code> {
         if s.out.json {
             s.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
         } else {
-            s.out.data(&format!("Request {} is verified. Next: {next}", req.id))?;
+            s.out.outcome(&format!("Request {} is verified. Next: {next}", req.id))?;
         }
         return Ok(Code::Ok);
     }
@@ -96,7 +96,7 @@ fn alternative(s: &mut Session, id: &str, method: &str, reference: &str, reason:
     if s.out.json {
         s.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
     } else {
-        s.out.data(&format!("Request {} is verified by {}. Next: {next}", req.id, method.trim()))?;
+        s.out.outcome(&format!("Request {} is verified by {}. Next: {next}", req.id, method.trim()))?;
     }
     Ok(Code::Ok)
 }

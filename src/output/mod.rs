@@ -52,6 +52,15 @@ impl Output {
         out.flush()
     }
 
+    /// A sentence on stdout saying what a command did ("Request R is verified."), left out with
+    /// `-q`: the exit code says it, and stdout keeps only data (tables, letters, documents).
+    pub fn outcome(&self, text: &str) -> std::io::Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        self.data(text)
+    }
+
     /// Write one JSON document to stdout, streamed (a large answer is never held in memory).
     pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
         JSON_WRITTEN.store(true, Ordering::Relaxed);

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod access_copy;
 mod anchor;
+mod answer_once;
 mod attached;
 mod audit;
 mod batch;

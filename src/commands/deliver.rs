@@ -23,13 +23,8 @@ use super::Session;
 /// transaction with the record that the answer is prepared), then deliver. The request is
 /// completed when the mail is delivered.
 pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> anyhow::Result<Code> {
-    if req.state != "verified" {
-        return Err(Error::RequestState(format!(
-            "request {} is {}; its answer was delivered already",
-            req.id, req.state
-        ))
-        .into());
-    }
+    // Before an archive is written and a passphrase shown; asked again in the transaction.
+    request::answer_still_to_give(ctx.conn, &req.id)?;
     let register = Register::load(ctx.conn)?;
     let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let named = req.named_email();
@@ -104,13 +99,13 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": req.id, "state": state, "delivered": delivered, "encrypted": encrypted, "manifest": manifest}))?;
     } else if delivered {
-        ctx.out.data(&format!(
+        ctx.out.outcome(&format!(
             "The answer to {} was mailed to the address on file ({}); the request is completed.",
             req.id,
             if encrypted { "encrypted" } else { "not encrypted" }
         ))?;
     } else {
-        ctx.out.data(&format!("The answer to {} is queued for the address on file but not delivered yet; see `dsr request show {}` and `dsr mail flush`.", req.id, req.id))?;
+        ctx.out.outcome(&format!("The answer to {} is queued for the address on file but not delivered yet; see `dsr request show {}` and `dsr mail flush`.", req.id, req.id))?;
     }
     Ok(Code::Ok)
 }
@@ -132,13 +127,13 @@ pub fn delivered(ctx: &mut Session, id: &str, channel: DeliveryChannel, referenc
             &json!({"format_version": 1, "request": id, "state": state, "channel": channel.as_str(), "tasks_open": open}),
         )?;
     } else if open > 0 {
-        ctx.out.data(&format!(
+        ctx.out.outcome(&format!(
             "Recorded: the answer to {id} was delivered ({}); the request stays open until its systems' {} acknowledged (dsr tasks).",
             channel.as_str(),
             crate::output::plural(open, "open task is", "open tasks are")
         ))?;
     } else {
-        ctx.out.data(&format!(
+        ctx.out.outcome(&format!(
             "Recorded: the answer to {} was delivered ({}); the request is completed.",
             id,
             channel.as_str()

@@ -42,6 +42,38 @@ pub fn still_to_carry_out(tx: &dyn Db, req: &Request, done: &str) -> anyhow::Res
     Ok(())
 }
 
+/// Whether an answer letter of request `id` is queued and not delivered yet: it completes the
+/// request when it goes out (`dsr mail flush`), so the answer is on its way.
+pub fn answer_queued(db: &dyn Db, id: &str) -> anyhow::Result<bool> {
+    db.one(
+        "SELECT EXISTS (SELECT 1 FROM queued WHERE request_id = ?1 AND delivers = 1 AND done_at IS NULL)",
+        &vals![id]?,
+        |r| r.get(0),
+    )
+}
+
+/// In the transaction that would mail or hand over an access or export answer: the request as
+/// it is now must still wait for its answer (another dsr process may have sent, delivered or
+/// rejected it since it was read), and no answer of it may be queued already.
+pub fn answer_still_to_give(tx: &dyn Db, id: &str) -> anyhow::Result<Request> {
+    let now = load(tx, id)?;
+    if now.state != "verified" || now.delivered_at.is_some() {
+        return Err(Error::RequestState(format!(
+            "request {} is {}; its answer was delivered already or it was closed (by another dsr process meanwhile, or before); nothing was sent",
+            now.id, now.state
+        ))
+        .into());
+    }
+    if answer_queued(tx, id)? {
+        return Err(Error::RequestState(format!(
+            "the answer to {} is queued already and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); nothing more was sent",
+            now.id
+        ))
+        .into());
+    }
+    Ok(now)
+}
+
 /// Set a request's state and record it.
 pub fn set_state(
     conn: &dyn Db,
@@ -278,6 +310,13 @@ pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, n
         return Err(Error::RequestState(format!(
             "request {} is {}; only an open request can be rejected",
             r.id, r.state
+        ))
+        .into());
+    }
+    if answer_queued(conn, &r.id)? {
+        return Err(Error::RequestState(format!(
+            "the answer to {} is queued to be mailed (`dsr mail list`); a request whose answer is on its way cannot be rejected",
+            r.id
         ))
         .into());
     }

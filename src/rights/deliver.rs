@@ -47,6 +47,8 @@ pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
     generated: Option<Generated<F>>,
 ) -> anyhow::Result<()> {
     let tx = store.begin()?;
+    // Two `--send` at once, or a `request reject` or `request delivered` meanwhile: one answer.
+    request::answer_still_to_give(&*tx, &req.id)?;
     mail::queue_message(&*tx, clock, &store.place(), req, "answer", message, OnSent::DeliversAnswer)?;
     request::answered(
         &*tx,
@@ -108,6 +110,13 @@ pub fn delivered(
             "the answer to {} was delivered already ({channel}, {}); nothing to record",
             req.id,
             at.get(..10).unwrap_or(at)
+        ))
+        .into());
+    }
+    if request::answer_queued(&*tx, &req.id)? {
+        return Err(crate::error::Error::RequestState(format!(
+            "the answer to {} is queued to be mailed and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); it is not handed over another way too",
+            req.id
         ))
         .into());
     }

@@ -151,7 +151,7 @@ struct Item {
 
 /// Deliver everything queued, oldest first. Each delivery is recorded (and its content dropped)
 /// in a transaction of its own; a failure is recorded with its error and the rest go on.
-pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
+pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
     let db: &dyn Db = conn;
     let here = place(db);
@@ -192,8 +192,9 @@ pub fn flush(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<Flushed> {
     }
     let store = &conn.place();
     let mut transport: Option<Transport> = None;
-    // What this run has tried, delivered or not: each item once.
-    let mut seen: HashSet<i64> = HashSet::new();
+    // What this run has tried, delivered or not: each item once; and what failed already in
+    // this process (`tried`), which the next command's run tries again, not this one.
+    let mut seen: HashSet<i64> = tried.clone();
     // Another process delivering delivers what it may; journal lines bound to this place (on
     // PostgreSQL) are this process's to write, so it waits its turn for them (up to 5 s).
     let mut waits = 0;

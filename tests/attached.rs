@@ -570,3 +570,23 @@ fn a_person_the_application_removed_itself_is_found_by_doctor() {
     assert_eq!(gone.len(), 1, "{doctor}");
     assert_eq!((gone[0]["table"].as_str(), gone[0]["rows"].as_i64()), (Some("person"), Some(1)));
 }
+
+/// A cron run on a store whose company database is damaged stops with exit 11 and one line
+/// naming it, not a failure of each erasure (exit 1) that a monitor reads as broken erasures.
+#[test]
+fn erase_due_on_a_damaged_company_database_stops_with_exit_11() {
+    let env = shop();
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    let path = env.path("shop.sqlite");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    for b in bytes[page..].iter_mut() {
+        *b = 0x5a;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let out = env.run(&["erase", "--due"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("failed:"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{self, Env};
+use crate::support::{self, stderr, Env};
 
 fn verified(env: &Env, who: &[&str]) -> String {
     let o = env.open("erase", who);
@@ -738,4 +738,28 @@ fn a_replay_without_its_journal_is_refused_and_erases_no_one() {
     let said = support::stderr(&out);
     assert!(said.contains("dsr.sqlite.erasures (there is none)") && said.contains("Nothing was erased"), "{said}");
     assert!(said.contains("--journal FILE"), "{said}");
+}
+
+/// A mail setup that cannot send stops `erase --due` before any erasure with exit 2, as it stops
+/// `erase R --yes`; a letter that cannot be delivered is tried and told once a run.
+#[test]
+fn erase_due_refuses_a_mail_setup_that_cannot_send_and_tries_a_failing_letter_once() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    for (var, value) in [("DSR_MAIL", "bogus"), ("DSR_MAIL", "smtp")] {
+        let out = env.dsr().env(var, value).env_remove("DSR_SMTP_URL").args(["erase", "--due"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {}", stderr(&out));
+        support::assert_one_line_error(&out);
+    }
+    assert_eq!(env.count("SELECT count(*) FROM erasure_plan WHERE applied_at IS NOT NULL"), 0);
+    // The outbox cannot be written: the erasure is carried out, its letter waits, told once.
+    let outbox = env.outbox();
+    std::fs::rename(&outbox, env.path("outbox.kept")).unwrap();
+    std::fs::write(&outbox, b"not a directory").unwrap();
+    let out = env.run(&["erase", "--due"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let told = stderr(&out).matches("could not be sent").count();
+    assert_eq!(told, 1, "{}", stderr(&out));
+    assert_eq!(env.count("SELECT tries FROM queued WHERE done_at IS NULL"), 1);
 }

@@ -84,13 +84,41 @@ pub fn mail(s: &mut Session, cmd: &MailCommand) -> anyhow::Result<Code> {
 /// as it is): no delivery after the command.
 pub static NO_FLUSH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// [`super::Ctx::flush`] on either backend.
+/// Letters whose delivery failed in a flush a command made itself (an erasure's letter, `mail
+/// flush`): the flush after the command does not try them again, so each is tried and told once
+/// a command. The next command tries them.
+static FAILED_HERE: std::sync::Mutex<Option<std::collections::HashSet<i64>>> = std::sync::Mutex::new(None);
+
+/// A command's own flush, on either backend: everything queued is tried.
 pub fn flush(
     conn: &dyn crate::store::db::Conn,
     clock: &Clock,
     opened: &Option<String>,
 ) -> anyhow::Result<crate::queue::Flushed> {
-    let flushed = crate::queue::flush(conn, clock)?;
+    let flushed = deliver(conn, clock, opened, &Default::default())?;
+    let mut failed = FAILED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    failed.get_or_insert_with(Default::default).extend(flushed.failed.iter().map(|f| f.queued));
+    Ok(flushed)
+}
+
+/// [`super::Ctx::flush`], the flush after a command, on either backend: what the command's own
+/// flush tried and could not send is left for the next command.
+pub fn flush_after(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    opened: &Option<String>,
+) -> anyhow::Result<crate::queue::Flushed> {
+    let tried = FAILED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().unwrap_or_default();
+    deliver(conn, clock, opened, &tried)
+}
+
+fn deliver(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    opened: &Option<String>,
+    tried: &std::collections::HashSet<i64>,
+) -> anyhow::Result<crate::queue::Flushed> {
+    let flushed = crate::queue::flush(conn, clock, tried)?;
     for request in &flushed.journal_waiting {
         crate::output::stderr_line(&format!(
             "dsr: the erasure journal line of {request} waits in the queue (another dsr process held it); `dsr mail flush` run in this directory on this machine writes it"

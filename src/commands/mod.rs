@@ -80,7 +80,7 @@ impl Ctx {
     /// unknown customer number nothing, so a notice would tell who is a customer. Their failure
     /// shows in `request list`, `request show` and `mail list`/`mail flush`.
     pub fn flush(&mut self) -> anyhow::Result<crate::queue::Flushed> {
-        flush(&self.store, &self.clock, &self.opened)
+        mail::flush_after(&self.store, &self.clock, &self.opened)
     }
 }
 
@@ -156,7 +156,7 @@ fn on_postgres_opened(
     if mail::NO_FLUSH.load(std::sync::atomic::Ordering::Relaxed) {
         return result;
     }
-    mail::after_flush(result, flush(&*pg, &clock, &opened))
+    mail::after_flush(result, mail::flush_after(&*pg, &clock, &opened))
 }
 
 /// Connections of their own to a SQLite store, for a command's workers.

@@ -21,6 +21,11 @@ pub fn due(ctx: &mut Session, lock: &crate::cron::RunLock) -> anyhow::Result<Cod
 }
 
 fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String) -> anyhow::Result<Code> {
+    // A mail setup that cannot send (DSR_MAIL, DSR_SMTP_URL, the sender) stops the run before
+    // any erasure (exit 2), as it does `dsr erase R --yes`, instead of failing each erasure.
+    if let Some(controller) = crate::register::Register::load(ctx.conn)?.controller {
+        crate::mail::check_setup(&ctx.conn.place(), &controller)?;
+    }
     super::note_erasing(ctx)?;
     let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;

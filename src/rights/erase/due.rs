@@ -71,6 +71,10 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
                 sum.applied.push(id);
                 sum.erased.extend(values);
             }
+            // The store itself failing (damaged, gone, locked, a full disk, the server lost) is
+            // no failure of one erasure: the run stops with it (exit 10, 11, 13, 15), and the
+            // erasures carried out before it stay done.
+            Err(e) if store_fault(&e) => return Err(e),
             // Carried out by another process since the list was read: not this run's failure.
             Err(_) if !still_due(db, &id)? => sum.done_elsewhere.push(id),
             Err(e) => match e.downcast_ref::<Error>() {
@@ -81,6 +85,11 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
         }
     }
     Ok(sum)
+}
+
+fn store_fault(e: &anyhow::Error) -> bool {
+    use crate::exit::Code;
+    matches!(Code::of_error(e), Code::StoreMissing | Code::NotAStore | Code::StoreBusy | Code::Io)
 }
 
 /// Whether a request is still an erasure to carry out: verified, unanswered, its plan not applied.

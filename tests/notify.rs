@@ -304,3 +304,45 @@ fn erasing_a_person_whose_claim_is_in_collection_tells_the_agency_to_keep_only_t
     let agency = told.iter().find(|n| n.recipient == "collection-agency").expect("the agency holds the claim");
     assert!(agency.what.contains("Art. 17(3)(e)") && agency.what.contains("until it is settled"), "{}", agency.what);
 }
+
+/// The officer's proof of telling a recipient may name the person; it goes with the person's
+/// erasure like every officer's text about the person's requests. The record that the recipient
+/// was told stays.
+#[test]
+fn an_erasure_erases_the_references_and_reasons_of_the_persons_notifications() {
+    let env = Env::with_fixture("virtio");
+    let number = ideal_customer_with_analytics(&env);
+    let id = verified(&env, "restrict", &["--customer", &number, "--ground", "accuracy-contested"]);
+    apply(&env, &["restrict", &id, "--yes"]);
+    let said = "called Jansen on 0612345678 about this";
+    env.dsr().args(["request", "notified", &id, "--recipient", "ideal", "--ref", said]).assert().success();
+    let why = "the group companies keep nothing of Jansen";
+    env.dsr()
+        .args(["request", "notified", &id, "--recipient", "group-companies", "--impossible", "--reason", why])
+        .assert()
+        .success();
+    let erase = verified(&env, "erase", &["--customer", &number]);
+    let out = env.run(&["erase", &erase, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let kept: Vec<(String, String, Option<String>, Option<String>)> = env
+        .sql()
+        .prepare(
+            "SELECT recipient, state, reference, reason FROM notification WHERE request_id = ?1 ORDER BY recipient",
+        )
+        .unwrap()
+        .query_map([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let by = |code: &str| kept.iter().find(|k| k.0 == code).unwrap().clone();
+    assert_eq!(by("ideal").1, "notified");
+    assert_eq!(by("ideal").2.as_deref(), Some("(erased)"));
+    assert_eq!(
+        (by("group-companies").1.as_str(), by("group-companies").3.as_deref()),
+        ("impossible", Some("(erased)"))
+    );
+    let bytes = std::fs::read(&env.db).unwrap();
+    for text in [said, why] {
+        assert!(!bytes.windows(text.len()).any(|w| w == text.as_bytes()), "{text:?} is left in the store file");
+    }
+}

@@ -362,6 +362,16 @@ pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
         &format!("DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
         &vals![s.person_id]?,
     )? as u64;
+    // The officers' proof of telling a recipient (Art. 19: a reference, or why it was
+    // impossible) is their free text too; the row stays as the record that the recipient was told.
+    conn.run(
+        &format!(
+            "UPDATE notification SET reference = CASE WHEN reference IS NULL THEN NULL ELSE '(erased)' END,
+                    reason = CASE WHEN reason IS NULL THEN NULL ELSE '(erased)' END
+              WHERE request_id IN (SELECT id FROM request WHERE {requests}) AND (reference IS NOT NULL OR reason IS NOT NULL)"
+        ),
+        &vals![s.person_id]?,
+    )?;
     // Where their rectifications set values: the rows go, and so does the note.
     conn.run(
         &format!("DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE {requests})"),

@@ -2744,6 +2744,38 @@ fn intake_opens_verifies_and_lists_the_same_messages_the_same_on_postgresql() {
     assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
 }
 
+/// A NUL in a message (mislabelled UTF-16, spam), which PostgreSQL's text cannot hold, is read
+/// as on SQLite and stops nothing: the message beside it opens its request. A NUL in a SQLite
+/// store's text is named by `migrate` (table, column, row) before the copy.
+#[test]
+fn a_nul_in_mail_stops_no_intake_on_postgresql_and_migrate_names_one_in_a_store() {
+    let Some(url) = support::postgres() else { return };
+    let now = "2026-12-01T10:00:00Z";
+    let env = support::Env::with_fixture_at("virtio", now);
+    let s = Schema::new(&url, "intake_nul");
+    migrate_into(&env, &url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), pg_dir.path(), Some(now));
+    let good = "From: eva.kok@example.nl\r\nSubject: Inzage\r\nDate: Mon, 30 Nov 2026 10:00:00 +0100\r\nMessage-ID: <g@example.net>\r\n\r\nGraag inzage in mijn gegevens.\r\n";
+    let nul = "From: u1@example.net\r\nSubject: vraag\0\r\nMessage-ID: <u1\0@x>\r\n\r\nIk\0 wil inzage.\r\n";
+    for dir in [env.dir.path(), pg_dir.path()] {
+        std::fs::create_dir_all(dir.join("mix")).unwrap();
+        std::fs::write(dir.join("mix/a.eml"), nul).unwrap();
+        std::fs::write(dir.join("mix/b.eml"), good).unwrap();
+    }
+    same_on_both(&["intake", "mix"], 0, env.run(&["intake", "mix"]), on_pg(&["intake", "mix"]));
+    let shown = on_pg(&["--json", "request", "list"]);
+    assert!(support::stdout(&shown).contains("DSR-2026-0001"), "{}", support::stdout(&shown));
+    // A NUL written into the store's own text by hand: migrate names where.
+    env.sql().execute("UPDATE person SET given_name = 'Ev' || char(0) || 'a' WHERE id = 2", []).unwrap();
+    let t = Schema::new(&url, "intake_nul_copy");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", t.name()]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    let err = support::stderr(&out);
+    assert!(err.contains("table person, column given_name") && err.contains("NUL"), "{err}");
+}
+
 #[test]
 fn status_shows_the_same_screen_on_postgresql() {
     let Some(url) = support::postgres() else { return };

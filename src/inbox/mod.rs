@@ -96,6 +96,16 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
     mail.subject = clip(msg.subject().unwrap_or_default().trim());
     // Line ends as one `\n`: a CRLF message's text is kept and shown without a `\r` on every line.
     mail.text = clip(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));
+    // A NUL (mislabelled UTF-16, spam) is no character of text: PostgreSQL refuses it in a
+    // text column, which would stop every later run at this message. Kept as U+FFFD on both.
+    for text in [&mut mail.subject, &mut mail.text]
+        .into_iter()
+        .chain([&mut mail.message_id, &mut mail.from, &mut mail.reply_to].into_iter().flat_map(Option::as_mut))
+    {
+        if text.contains('\0') {
+            *text = text.replace('\0', "\u{fffd}");
+        }
+    }
     mail.is_reply = !matches!(msg.in_reply_to(), HeaderValue::Empty) || !matches!(msg.references(), HeaderValue::Empty);
     mail.automatic = automatic(&msg, mail.from.as_deref().unwrap_or_default(), &mail.subject);
     mail.list = list_addresses(&msg);

@@ -164,6 +164,19 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
             let mut n = 0u64;
             while let Some(r) = rows.next()? {
                 let values = (0..columns.len()).map(|i| r.get::<_, Value>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
+                // PostgreSQL's text holds no NUL character; said before the server refuses the
+                // whole copy in its own words.
+                if let Some(i) = values.iter().position(|v| matches!(v, Value::Text(x) if x.contains('\0'))) {
+                    return Err(crate::error::Error::invalid(
+                        "--from",
+                        format!(
+                            "table {t}, column {}, row {}: a text holds a NUL character, which PostgreSQL cannot store; remove it in the SQLite store, then migrate again (nothing was copied)",
+                            columns[i],
+                            n + 1
+                        ),
+                    )
+                    .into());
+                }
                 let params: Vec<Param> = values.iter().map(Param).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
                 // The server's error kept as it is (a connection lost is exit 10), the table named.

@@ -171,8 +171,8 @@ impl Code {
                     return code;
                 }
             }
-            if let Some(e) = cause.downcast_ref::<std::io::Error>() {
-                return if e.kind() == std::io::ErrorKind::BrokenPipe { Code::BrokenPipe } else { Code::Io };
+            if let Some(kind) = io_kind_of(cause) {
+                return if kind == std::io::ErrorKind::BrokenPipe { Code::BrokenPipe } else { Code::Io };
             }
             if let Some(code) = cause.downcast_ref::<postgres::Error>().and_then(Self::of_postgres) {
                 return code;
@@ -285,6 +285,21 @@ pub fn connection_lost(e: &postgres::Error) -> bool {
 }
 
 /// Whether an error comes from a connection to the PostgreSQL server lost during the command.
+/// The kind of an I/O error, also of one that the JSON writer or the zip writer wrapped (a full
+/// disk or a closed pipe under a large answer).
+pub fn io_kind_of(cause: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+        return Some(e.kind());
+    }
+    if let Some(e) = cause.downcast_ref::<serde_json::Error>() {
+        return e.io_error_kind();
+    }
+    match cause.downcast_ref::<zip::result::ZipError>() {
+        Some(zip::result::ZipError::Io(e)) => Some(e.kind()),
+        _ => None,
+    }
+}
+
 pub fn lost(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(connection_lost))
 }

@@ -109,7 +109,11 @@ impl Private {
         // The data (and the size it needs to be read back), not the file's times.
         file.as_file().sync_data().with_context(cannot)?;
         let done = if replace { file.persist(to).map(|_| ()) } else { file.persist_noclobber(to).map(|_| ()) };
-        done.map_err(|e| anyhow::Error::new(e.error).context(cannot()))?;
+        done.map_err(|e| match e.error.kind() {
+            // Made there since it was looked for (another process, a link): as found before.
+            std::io::ErrorKind::AlreadyExists if !replace => Error::OutputExists(to.to_owned()).into(),
+            _ => anyhow::Error::new(e.error).context(cannot()),
+        })?;
         // The rename is the directory's change: until the directory is synced, a power loss can
         // undo it while the record of the file (a letter sent, an archive prepared) stands.
         std::fs::File::open(beside(to)).and_then(|d| d.sync_all()).with_context(cannot)
@@ -275,8 +279,33 @@ pub fn write_private<T>(
         )
         .into());
     }
-    if path.exists() && !force {
-        return Err(Error::OutputExists(path.to_owned()).into());
+    if let Some(store) = protected(path) {
+        return Err(Error::invalid(
+            "output file",
+            format!(
+                "{} would write over the store or company database {} (or its -wal, -shm or -journal file): name another file",
+                path.display(),
+                store.display()
+            ),
+        )
+        .into());
+    }
+    // What is there, the link itself when it is one (a dangling link is there too).
+    if let Ok(there) = std::fs::symlink_metadata(path) {
+        if !force {
+            return Err(Error::OutputExists(path.to_owned()).into());
+        }
+        let kind = there.file_type();
+        if !kind.is_file() && !kind.is_symlink() {
+            return Err(Error::invalid(
+                "output file",
+                format!(
+                    "{} is not a regular file (a device, a pipe or a socket): --force replaces only a file; name one",
+                    path.display()
+                ),
+            )
+            .into());
+        }
     }
     let mut temp = private_temp(beside(path), ".dsr-", ".part")?;
     let value = fill(temp.file()).map_err(|e| writing(e, || format!("cannot write {}", path.display())))?;
@@ -284,10 +313,38 @@ pub fn write_private<T>(
     Ok(value)
 }
 
+/// The files no output may be written over: the store and the company databases, registered
+/// as they are opened.
+static PROTECTED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Keep `--out`, `--archive` and the like from writing over this file (a store, a company
+/// database) or its `-wal`, `-shm` and `-journal` files.
+pub fn protect(path: &Path) {
+    PROTECTED.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_owned());
+}
+
+/// The protected file `target` would replace, if any: compared by their directories' real paths.
+fn protected(target: &Path) -> Option<PathBuf> {
+    let real = |p: &Path| -> Option<PathBuf> { Some(std::fs::canonicalize(beside(p)).ok()?.join(p.file_name()?)) };
+    let target = real(target)?;
+    let list = PROTECTED.lock().unwrap_or_else(|e| e.into_inner());
+    list.iter()
+        .find(|p| {
+            real(p).is_some_and(|file| {
+                ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
+                    let mut name = file.clone().into_os_string();
+                    name.push(suffix);
+                    name == target.as_os_str()
+                })
+            })
+        })
+        .cloned()
+}
+
 /// A failed write (an I/O error in `e`, such as a full disk) with the file or place it was for;
 /// any other error (a database's) as it is.
 pub fn writing(e: anyhow::Error, place: impl FnOnce() -> String) -> anyhow::Error {
-    match e.chain().any(|c| c.is::<std::io::Error>()) {
+    match e.chain().any(|c| crate::exit::io_kind_of(c).is_some()) {
         true => e.context(place()),
         false => e,
     }

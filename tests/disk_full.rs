@@ -157,3 +157,24 @@ fn an_import_that_fills_the_disk_stops_with_its_batches_in_the_trail() {
         .unwrap();
     assert!(verify.status.success(), "{}", support::stderr(&verify));
 }
+
+/// A full disk under a JSON answer (`--out`) or an archive (`--archive`) that the JSON or zip
+/// writer meets: exit 15 with what to do, as any other write (it was exit 1, the system's words).
+#[test]
+fn an_answer_written_by_the_json_or_zip_writer_on_a_full_disk_is_exit_15() {
+    let env = Env::with_fixture("virtio");
+    let access = env.verified("access", &["--email", "jan.devries@example.nl"]);
+    let script = format!(
+        "dd if=/dev/zero of=full/filler bs=1k 2>/dev/null
+         dsr access {access} --out full/a.json; j=$?
+         dsr access {access} --archive full/a.zip; z=$?
+         rm full/filler
+         echo \"json=$j zip=$z\" >&2; [ $j = 15 ] && [ $z = 15 ]"
+    );
+    let Some((code, err)) = on_full_disk(&env, "1m", &script) else {
+        return;
+    };
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("the disk is full: make room").count(), 2, "{err}");
+    assert!(!env.path("kept/a.json").exists() && !env.path("kept/a.zip").exists());
+}

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -278,6 +279,9 @@ fn formula_injection_is_neutralised_in_csv_but_json_stays_verbatim() {
         let record = record.unwrap();
         assert!(record.iter().all(|c| !c.starts_with(['=', '+', '-', '@', '\t', '\r'])));
     }
+    // RFC 4180 as archive-format.md says: every record ends in CRLF.
+    let person = String::from_utf8(files["csv/person.csv"].clone()).unwrap();
+    assert!(person.ends_with("\r\n") && !person.replace("\r\n", "").contains('\n'), "{person:?}");
     let data: Value = serde_json::from_slice(&files["data.json"]).unwrap();
     assert_eq!(data["categories"]["identity"]["tables"]["person"][0]["given_name"], evil);
     let html = String::from_utf8(files["index.html"].clone()).unwrap();
@@ -381,6 +385,23 @@ fn an_archive_is_never_overwritten_without_force() {
     assert_eq!(std::fs::read_to_string(env.path("keep.zip")).unwrap(), "precious");
     env.dsr().args(["export", &id, "--out", "keep.zip", "--force"]).assert().success();
     checked(&env.path("keep.zip"), None);
+    // A link to nowhere is there too; with --force the link is replaced, never what it names.
+    std::os::unix::fs::symlink("nowhere/x.zip", env.path("link.zip")).unwrap();
+    let out = env.run(&["export", &id, "--out", "link.zip"]);
+    assert_eq!(out.status.code(), Some(14), "{}", support::stderr(&out));
+    // Not a file: a pipe, a device; and the store or its log, whatever the spelling.
+    let fifo = env.path("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let store = env.db.file_name().unwrap().to_str().unwrap().to_owned();
+    for target in ["pipe", "/dev/null", &store, &format!("./{store}-wal")] {
+        let out = env.run(&["export", &id, "--out", target, "--force"]);
+        assert_eq!(out.status.code(), Some(2), "{target}: {}", support::stderr(&out));
+        support::assert_one_line_error(&out);
+    }
+    let kind = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_char_device(&kind), "/dev/null is still the device");
+    let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);
+    assert_eq!(code, 0, "the store is whole");
 }
 
 #[test]

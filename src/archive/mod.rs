@@ -190,7 +190,7 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
                 continue;
             }
             let fill = |out: &mut dyn Write| {
-                let mut csv = csv::Writer::from_writer(out);
+                let mut csv = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
                 let mut rows = 0;
                 rows_of.each(t, |row| {
                     if rows == 0 {

@@ -144,10 +144,13 @@ fn read_only(err: &anyhow::Error) -> bool {
 /// own words already say it, or for any other error.
 fn io_hint(err: &anyhow::Error) -> Option<&'static str> {
     use std::io::ErrorKind as K;
-    let io = err.chain().find_map(|c| c.downcast_ref::<std::io::Error>())?;
-    // dsr's own words (an error made without an OS code) say what to do already.
-    io.raw_os_error()?;
-    match io.kind() {
+    let kind = match err.chain().find_map(|c| c.downcast_ref::<std::io::Error>()) {
+        // dsr's own words (an error made without an OS code) say what to do already.
+        Some(io) => io.raw_os_error().map(|_| io.kind())?,
+        // One the JSON or zip writer wrapped came from the system.
+        None => err.chain().find_map(crate::exit::io_kind_of)?,
+    };
+    match kind {
         K::StorageFull => Some("the disk is full: make room, then run the command again"),
         K::ReadOnlyFilesystem => Some("that file system is read-only: name a place on a writable one"),
         K::PermissionDenied => Some("give the account running dsr access to it, or name another path"),

@@ -135,6 +135,7 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
             return Err(mismatch("the path is not valid UTF-8".into()).into());
         };
         conn.execute(&format!("ATTACH DATABASE ?1 AS \"{}\"", d.name), [file]).map_err(|e| damaged(d, &path, e))?;
+        crate::fsutil::protect(&path);
         // A file in WAL mode commits as the store does (`synchronous = NORMAL`: the log is
         // synced when it is folded back, which an erasure does at once); one in rollback-journal
         // mode keeps SQLite's FULL, which that mode needs to stay intact after a power cut.

@@ -35,6 +35,7 @@ impl Store {
     /// map itself (`register apply` repairs a map a database no longer matches).
     pub fn open_detached(path: &Path) -> anyhow::Result<Store> {
         check_header(path)?;
+        crate::fsutil::protect(path);
         let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,

@@ -113,16 +113,16 @@ pub fn delivered(
         ))
         .into());
     }
-    if request::answer_queued(&*tx, &req.id)? {
+    if crate::tasks::held_letters(&*tx, &req.id)? > 0 {
         return Err(crate::error::Error::RequestState(format!(
-            "the answer to {} is queued to be mailed and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); it is not handed over another way too",
+            "the answer to {} waits until every system has erased too (letter_after_tasks); it goes out when the last task is acknowledged (dsr tasks), not by another way before",
             req.id
         ))
         .into());
     }
-    if crate::tasks::held_letters(&*tx, &req.id)? > 0 {
+    if request::answer_queued(&*tx, &req.id)? {
         return Err(crate::error::Error::RequestState(format!(
-            "the answer to {} waits until every system has erased too (letter_after_tasks); it goes out when the last task is acknowledged (dsr tasks), not by another way before",
+            "the answer to {} is queued to be mailed and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); it is not handed over another way too",
             req.id
         ))
         .into());

@@ -74,14 +74,35 @@ pub fn resolve(conn: &dyn Db, details: &mut Value) -> anyhow::Result<()> {
     }
 }
 
-/// The first referenced text that no longer matches its HMAC (edited in the store), if any.
-/// An erased text is not an alteration.
-pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value) -> anyhow::Result<Option<i64>> {
+/// A referenced text that does not fit the audit trail.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Altered {
+    /// It no longer matches its HMAC: edited in the store.
+    Changed(i64),
+    /// It is gone, and its request was not erased with its person (whose requests an erasure
+    /// detaches: `subject_given` cleared): deleted in the store.
+    Removed(i64),
+}
+
+/// The first referenced text of an entry (of `request`) that does not fit, if any. A text
+/// erased with its person is not an alteration.
+pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value, request: Option<&str>) -> anyhow::Result<Option<Altered>> {
     if let Some(id) = reference(details) {
         let expected = details["hmac"].as_str().unwrap_or_default();
         return Ok(match text(conn, id)? {
-            Some(t) if mac(keys, id, &t) != expected => Some(id),
-            _ => None,
+            Some(t) if mac(keys, id, &t) != expected => Some(Altered::Changed(id)),
+            Some(_) => None,
+            None => {
+                let erased: Option<bool> = match request {
+                    Some(r) => conn.first(
+                        "SELECT subject_given IS NULL FROM request WHERE id = ?1",
+                        &crate::vals![r]?,
+                        |row| row.get(0),
+                    )?,
+                    None => None,
+                };
+                (erased != Some(true)).then_some(Altered::Removed(id))
+            }
         });
     }
     let children: Vec<&Value> = match details {
@@ -90,8 +111,8 @@ pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value) -> anyhow::Result<Op
         _ => Vec::new(),
     };
     for v in children {
-        if let Some(id) = altered(conn, keys, v)? {
-            return Ok(Some(id));
+        if let Some(found) = altered(conn, keys, v, request)? {
+            return Ok(Some(found));
         }
     }
     Ok(None)
@@ -110,14 +131,16 @@ mod tests {
         let clock = Clock::fixed(chrono::Utc::now());
         let reference = record(conn, &clock, None, "--note", "  called jan@example.nl back  ").unwrap();
         let mut details = json!({"note": reference.clone(), "months": 1});
-        assert_eq!(altered(conn, &keys, &details).unwrap(), None);
+        assert_eq!(altered(conn, &keys, &details, None).unwrap(), None);
         resolve(conn, &mut details).unwrap();
         assert_eq!(details, json!({"note": "called jan@example.nl back", "months": 1}));
         conn.execute("UPDATE free_text SET text = 'called someone else'", []).unwrap();
         let wrapped = json!({"note": reference.clone()});
-        assert_eq!(altered(conn, &keys, &wrapped).unwrap(), reference["free_text"].as_i64());
+        let id = reference["free_text"].as_i64().unwrap();
+        assert_eq!(altered(conn, &keys, &wrapped, None).unwrap(), Some(Altered::Changed(id)));
         conn.execute("DELETE FROM free_text", []).unwrap();
-        assert_eq!(altered(conn, &keys, &wrapped).unwrap(), None, "erased is not altered");
+        // No request, so no erasure of a person removed it (the CLI tests erase one).
+        assert_eq!(altered(conn, &keys, &wrapped, None).unwrap(), Some(Altered::Removed(id)));
         let mut shown = wrapped;
         resolve(conn, &mut shown).unwrap();
         assert_eq!(shown, json!({"note": ERASED}));

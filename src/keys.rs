@@ -26,7 +26,14 @@ impl Keys {
     pub fn load(conn: &dyn crate::store::db::Db) -> anyhow::Result<Keys> {
         let key: Option<Vec<u8>> =
             conn.first("SELECT value FROM store_meta WHERE key = 'hmac-key'", &[], |r| r.get(0))?;
-        let key = key.ok_or_else(|| anyhow::anyhow!("the store has no secret key; it was not made by `dsr init`"))?;
+        // Pseudonyms, codes and the checks of the officers' texts rest on it: a store without
+        // it was changed outside dsr (exit 11).
+        let key = key.ok_or_else(|| crate::error::Error::Corrupt {
+            path: conn.place(),
+            detail:
+                "its secret key (store_meta 'hmac-key') is gone, and pseudonyms and the audit trail's texts rest on it"
+                    .into(),
+        })?;
         let keyed = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
         Ok(Keys { keyed })
     }

@@ -305,6 +305,54 @@ fn an_edited_free_text_is_detected() {
     assert!(broken_at(&env).contains("free text"));
 }
 
+/// A text deleted outside an erasure, and a store whose key was deleted so that no text could be
+/// checked, are found, not passed as intact.
+#[test]
+fn a_deleted_free_text_or_a_deleted_store_key_is_found() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    env.dsr()
+        .args(["request", "reject", &o.request, "--reason", "excessive", "--note", "fifth request this week"])
+        .args(["--note-nl", "vijfde verzoek deze week"])
+        .assert()
+        .success();
+    let copy = env.path("copy.sqlite");
+    std::fs::copy(&env.db, &copy).unwrap();
+    env.sql().execute("DELETE FROM free_text", []).unwrap();
+    let err = broken_at(&env);
+    assert!(err.contains("is gone, and no erasure of the person removed it"), "{err}");
+    assert!(err.contains("restore the last backup"), "says what to do: {err}");
+    std::fs::copy(&copy, &env.db).unwrap();
+    env.sql().execute("DELETE FROM store_meta WHERE key = 'hmac-key'", []).unwrap();
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(11), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("secret key"), "{}", support::stderr(&out));
+}
+
+/// What happened to the end of the trail is told as it is: entries removed, entries added after
+/// the head, the head changed, or the head gone.
+#[test]
+fn the_end_of_the_trail_is_diagnosed_as_what_happened() {
+    let env = store_with_history();
+    let copy = env.path("copy.sqlite");
+    std::fs::copy(&env.db, &copy).unwrap();
+    let n: i64 = env.count("SELECT count(*) FROM audit_log");
+    // The head says one entry fewer: an entry appears added after it.
+    env.sql()
+        .execute(&format!("UPDATE store_meta SET value = '{}:' || (SELECT prev_hash FROM audit_log WHERE id = {n}) WHERE key = 'audit-head'", n - 1), [])
+        .unwrap();
+    assert!(broken_at(&env).contains(&format!("entries were added after entry {}", n - 1)));
+    std::fs::copy(&copy, &env.db).unwrap();
+    env.sql()
+        .execute(&format!("UPDATE store_meta SET value = '{n}:' || hex(randomblob(32)) WHERE key = 'audit-head'"), [])
+        .unwrap();
+    assert!(broken_at(&env).contains("the last entry or the record of the head was changed"));
+    std::fs::copy(&copy, &env.db).unwrap();
+    env.sql().execute("DELETE FROM store_meta WHERE key = 'audit-head'", []).unwrap();
+    assert!(broken_at(&env).contains("the record of its head is gone"));
+}
+
 /// An unattended run under a clock behind the audit trail (a wrong `DSR_NOW`, a clock set back)
 /// does nothing and exits 2, and records no run dated before what the store holds.
 #[test]

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{anchor, head, Fields, GENESIS};
+use crate::free_text::Altered;
 use crate::keys::Keys;
 use crate::store::db::Db;
 
@@ -33,7 +34,8 @@ pub struct Head {
 
 /// Recompute the chain from the first entry to the recorded head.
 pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
-    let keys = Keys::load(conn).ok();
+    // Without the key no text could be checked: a store that lost it is refused, not passed.
+    let keys = Keys::load(conn)?;
     let mut walk = Walk::default();
     let mut bad = None;
     conn.each(
@@ -60,14 +62,24 @@ pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
                 bad = Some(*b);
                 return Ok(());
             }
-            if let Some(keys) = &keys {
-                let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-                if let Some(text) = crate::free_text::altered(conn, keys, &parsed)? {
+            let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+            match crate::free_text::altered(conn, &keys, &parsed, e.request.as_deref())? {
+                Some(Altered::Changed(text)) => {
                     bad = Some(walk.fail(
                         e.id,
                         format!("the free text {text} of entry {} was changed after it was written", e.id),
                     ));
                 }
+                Some(Altered::Removed(text)) => {
+                    bad = Some(walk.fail(
+                        e.id,
+                        format!(
+                            "the free text {text} of entry {} is gone, and no erasure of the person removed it",
+                            e.id
+                        ),
+                    ));
+                }
+                None => {}
             }
             Ok(())
         },
@@ -168,12 +180,25 @@ impl Walk {
     pub(crate) fn finish(self, (count, head_hash): (i64, String)) -> Verification {
         let entries = self.entries;
         if count != entries || head_hash != self.prev {
-            return self.fail(
-                entries + 1,
-                format!(
-                    "the trail ends at entry {entries} but {count} entries were written: the last entries were removed"
-                ),
-            );
+            let (at, why) = if count == 0 {
+                (
+                    entries.max(1),
+                    format!("the trail holds {entries} entries but the record of its head is gone or unreadable"),
+                )
+            } else if count > entries {
+                (entries + 1, format!("the trail ends at entry {entries} but {count} entries were written: the last entries were removed"))
+            } else if count < entries {
+                (
+                    count + 1,
+                    format!("the trail holds {entries} entries but only {count} were written by dsr: entries were added after entry {count}"),
+                )
+            } else {
+                (
+                    entries,
+                    format!("entry {entries} is not the last entry dsr wrote (its recorded head has another hash): the last entry or the record of the head was changed"),
+                )
+            };
+            return self.fail(at, why);
         }
         let head = Head { entry: entries, hash: self.prev, at: (!self.prev_at.is_empty()).then_some(self.prev_at) };
         Verification {

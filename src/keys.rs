@@ -58,9 +58,34 @@ impl Keys {
         mac.verify_slice(expected).is_ok()
     }
 
-    /// The pseudonym of a person in the store: stable for the store, meaningless without its key.
-    pub fn person(&self, person_id: i64) -> String {
-        hex(&self.mac(&[b"person", person_id.to_string().as_bytes()])[..16])
+    /// The pseudonym of a person row's id in one of its lives (`generation`, see [`Keys::person_in`]).
+    fn person(&self, person_id: i64, generation: u32) -> String {
+        let id = person_id.to_string();
+        match generation {
+            0 => hex(&self.mac(&[b"person", id.as_bytes()])[..16]),
+            g => hex(&self.mac(&[b"person", id.as_bytes(), g.to_string().as_bytes()])[..16]),
+        }
+    }
+
+    /// The pseudonym of a person in the store: stable for the store, meaningless without its key,
+    /// and never an erased person's. A person table may give an erased person's row id to a new
+    /// person (SQLite reuses the highest rowid once it is deleted); the new person must not take
+    /// over the erased one's requests, code counts or lock. So the id's pseudonym moves on while an
+    /// erasure has detached requests under it (`subject_given` cleared, no person linked).
+    pub fn person_in(&self, db: &dyn crate::store::db::Db, person_id: i64) -> anyhow::Result<String> {
+        let mut generation = 0;
+        loop {
+            let pseudonym = self.person(person_id, generation);
+            let erased: bool = db.one(
+                "SELECT EXISTS (SELECT 1 FROM request WHERE subject_pseudonym = ?1 AND person_id IS NULL AND subject_given IS NULL)",
+                &crate::vals![pseudonym]?,
+                |r| r.get(0),
+            )?;
+            if !erased {
+                return Ok(pseudonym);
+            }
+            generation += 1;
+        }
     }
 
     /// The pseudonym of an identifier that named no one (or of an erased identifier), in the

@@ -763,3 +763,48 @@ fn erase_due_refuses_a_mail_setup_that_cannot_send_and_tries_a_failing_letter_on
     assert_eq!(told, 1, "{}", stderr(&out));
     assert_eq!(env.count("SELECT tries FROM queued WHERE done_at IS NULL"), 1);
 }
+
+/// A person table may give an erased person's row id to a new person (SQLite reuses the highest
+/// rowid); the new person gets a pseudonym of their own, not the erased person's requests, code
+/// counts or lock.
+#[test]
+fn a_new_person_given_an_erased_persons_id_shares_nothing_with_them() {
+    let env = Env::with_fixture("virtio");
+    let last: i64 = env.count("SELECT max(id) FROM person");
+    let address: String = env
+        .sql()
+        .query_row("SELECT address FROM email_address WHERE person_id = ?1 LIMIT 1", [last], |r| r.get(0))
+        .unwrap();
+    let id = env.open("erase", &["--email", &address]).request;
+    // Two more codes to the person: with the first, three in the hour.
+    for _ in 0..2 {
+        env.dsr().args(["verify", "--resend", &id]).assert().success();
+    }
+    let code = env.code(&id);
+    env.dsr().args(["verify", &id, &code]).assert().success();
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let erased: String =
+        env.sql().query_row("SELECT subject_pseudonym FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
+    env.sql()
+        .execute_batch(&format!(
+            "INSERT INTO person (id, given_name, family_name, created_at, source) VALUES ({last}, 'Nieuwe', 'Klant', '2026-11-01T10:00:00Z', 'signup');
+             INSERT INTO email_address (person_id, address, address_norm, is_primary, created_at)
+               VALUES ({last}, 'nieuwe.klant@example.nl', 'nieuwe.klant@example.nl', 1, '2026-11-01T10:00:00Z');"
+        ))
+        .unwrap();
+    let out = env.run(&["access", "--email", "nieuwe.klant@example.nl"]);
+    assert_eq!(out.status.code(), Some(0), "no codes counted against the new person: {}", stderr(&out));
+    let new: String = env
+        .sql()
+        .query_row(
+            "SELECT subject_pseudonym FROM request WHERE kind = 'access' ORDER BY created_at DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_ne!(new, erased);
+    let (shown, _): (Value, i32) = env.json(&["request", "list"]);
+    let labels: Vec<&str> = shown["requests"].as_array().unwrap().iter().filter_map(|r| r["label"].as_str()).collect();
+    assert_eq!(labels.len(), 2, "{shown}");
+    assert_ne!(labels[0], labels[1], "{shown}");
+}

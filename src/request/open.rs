@@ -76,7 +76,7 @@ fn open_as(
     };
     let (kind_name, value) = identifier_parts(new.identifier);
     let pseudonym = match person {
-        Some(p) => keys.person(p),
+        Some(p) => keys.person_in(conn, p)?,
         // An email address in the form the map compares, as the columns hold it.
         None if kind_name == "email" => keys.identifier(kind_name, &DataMap::load(conn)?.email_rule().compared(value)),
         None => keys.identifier(kind_name, value),

@@ -81,6 +81,8 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
     let (mut replayed, mut erased) = (Vec::new(), Vec::new());
     for (person, original) in &people {
         let s = crate::subject::subject(conn, *person)?;
+        // Before this erasure detaches the person's requests, which moves the id's pseudonym on.
+        let pseudonym = keys.person_in(conn, *person)?;
         erased.extend(super::values_to_look_for(conn, *person)?);
         let txn = conn.begin()?;
         let tx: &dyn crate::store::db::Db = &*txn;
@@ -112,7 +114,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             tx,
             clock,
             Some(original),
-            Some(&keys.person(*person)),
+            Some(&pseudonym),
             "erasure-replayed",
             json!({"deleted": plan.deleted, "kept": plan.kept}),
         )?;

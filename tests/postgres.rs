@@ -2744,6 +2744,31 @@ fn intake_opens_verifies_and_lists_the_same_messages_the_same_on_postgresql() {
     assert_eq!(on_pg(&["audit", "verify"]).status.code(), Some(0));
 }
 
+/// On PostgreSQL as on SQLite, every command delivers what is queued after it, a reading one
+/// (`audit verify`, `report`, `doctor`, `lookup`) too.
+#[test]
+fn a_reading_command_on_postgresql_delivers_the_queue_as_on_sqlite() {
+    let Some(url) = support::postgres() else { return };
+    let s = Schema::new(&url, "reading_flush");
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| dsr_on_postgres(dir.path(), &url, s.name(), args);
+    let out = run(&["init", "--fixture", "virtio"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let outbox = dir.path().join("outbox");
+    let readers = [&["audit", "verify"][..], &["report"], &["doctor"], &["lookup", "--email", "x@example.nl"]];
+    for (i, args) in readers.iter().enumerate() {
+        // The outbox cannot be written: the code letter stays queued.
+        std::fs::write(&outbox, b"not a directory").unwrap();
+        let out = run(&["access", "--email", &format!("p{i}@example.nl")]);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        std::fs::remove_file(&outbox).unwrap();
+        run(args);
+        let letters = std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(letters, 1, "{args:?} delivered the queued letter");
+        std::fs::rename(&outbox, dir.path().join(format!("kept{i}"))).unwrap();
+    }
+}
+
 /// A NUL in a message (mislabelled UTF-16, spam), which PostgreSQL's text cannot hold, is read
 /// as on SQLite and stops nothing: the message beside it opens its request. A NUL in a SQLite
 /// store's text is named by `migrate` (table, column, row) before the copy.

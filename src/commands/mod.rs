@@ -108,12 +108,19 @@ fn on_postgres_with(
     attach: bool,
     run: impl FnOnce(&dyn crate::store::db::Db) -> anyhow::Result<Code>,
 ) -> anyhow::Result<Code> {
+    let clock = Clock::from_env()?;
     let pg = crate::store::postgres::beside::Beside::open(open_postgres(url)?, attach)?;
     // What these commands read (every entry, then the head) is one snapshot, whoever writes.
-    let snapshot = pg.snapshot()?;
-    let code = run(&*snapshot)?;
-    snapshot.commit()?;
-    Ok(code)
+    let result = pg.snapshot().and_then(|snapshot| {
+        let code = run(&*snapshot)?;
+        snapshot.commit()?;
+        Ok(code)
+    });
+    if mail::NO_FLUSH.load(std::sync::atomic::Ordering::Relaxed) {
+        return result;
+    }
+    // Then, as after every command on SQLite, what is queued is delivered.
+    mail::after_flush(result, mail::flush_after(&*pg, &clock, &None))
 }
 
 /// A PostgreSQL store (`--db postgres://...`, the schema `DSR_PG_SCHEMA` or `dsr`), opened as a

@@ -345,7 +345,7 @@ pub fn expire_stale(conn: &dyn Db, clock: &Clock) -> anyhow::Result<usize> {
     conn.each(
         &format!(
             "SELECT {} FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1
-               AND created_at < ?2",
+               AND created_at < ?2 ORDER BY year, seq",
             super::COLUMNS
         ),
         &vals![today, month_ago]?,

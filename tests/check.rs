@@ -58,12 +58,15 @@ fn a_line_that_is_not_utf8_is_one_malformed_line_and_the_stream_keeps_going() {
     let env = Env::with_fixture("virtio");
     let mut input: Vec<u8> = b"pieter.vandenberg@example.com\n".to_vec();
     input.extend_from_slice(b"caf\xe9@example.nl\n");
+    // A line longer than any address is one malformed line too, not held whole.
+    input.extend_from_slice(&[b'x'; 1 << 20]);
+    input.push(b'\n');
     input.extend_from_slice(b"jan.devries@example.nl\r\n");
     let out = env.dsr().args(["check", "--purpose", "newsletter", "--stdin"]).write_stdin(input).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
     assert_eq!(support::stdout(&out), "pieter.vandenberg@example.com\njan.devries@example.nl\n");
     assert!(
-        support::stderr(&out).contains("3 addresses read, 2 allowed for newsletter, 1 not (1 malformed)"),
+        support::stderr(&out).contains("4 addresses read, 2 allowed for newsletter, 2 not (2 malformed)"),
         "{}",
         support::stderr(&out)
     );

@@ -54,6 +54,34 @@ pub fn check(ctx: &mut Session, connect: &Connect, args: &CheckArgs) -> anyhow::
     Ok(if verdict.allowed { Code::Ok } else { Code::NotAllowed })
 }
 
+/// The most of a line `check --stdin` keeps: far more than an address (254 bytes) with spaces.
+const LINE_CAP: usize = 4096;
+
+/// Read one line (with its `\n`) into `line`, keeping at most `cap` bytes of it: `None` at the
+/// end of the input, else whether the line was longer (the rest is read past, not kept).
+fn capped_line(input: &mut impl BufRead, line: &mut Vec<u8>, cap: usize) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let (mut any, mut over) = (false, false);
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(any.then_some(over));
+        }
+        any = true;
+        let (n, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = cap.saturating_sub(line.len());
+        over |= n > room;
+        line.extend_from_slice(&buf[..n.min(room)]);
+        input.consume(n);
+        if end {
+            return Ok(Some(over));
+        }
+    }
+}
+
 /// Lines looked up together (one statement per batch).
 const BATCH: usize = 1024;
 
@@ -145,9 +173,15 @@ fn stream(ctx: &mut Session, connect: &Connect, checker: &Checker) -> anyhow::Re
         let mut line = Vec::new();
         let mut batch = Batch::default();
         loop {
-            line.clear();
-            if input.read_until(b'\n', &mut line)? == 0 {
+            let Some(overlong) = capped_line(&mut input, &mut line, LINE_CAP)? else {
                 break;
+            };
+            // A line longer than any address (garbage, a file without line ends) is one malformed
+            // line, read past without being held whole.
+            if overlong {
+                read += 1;
+                malformed += 1;
+                continue;
             }
             let Ok(text) = std::str::from_utf8(&line) else {
                 read += 1;
@@ -189,4 +223,23 @@ fn stream(ctx: &mut Session, connect: &Connect, checker: &Checker) -> anyhow::Re
         read - allowed
     ))?;
     Ok(Code::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capped_line;
+
+    #[test]
+    fn a_line_longer_than_the_cap_is_read_past_and_said_to_be() {
+        let text = format!("a@example.nl\n{}\nb@example.nl", "x".repeat(100_000));
+        let mut input = std::io::BufReader::with_capacity(64, text.as_bytes());
+        let mut line = Vec::new();
+        assert_eq!(capped_line(&mut input, &mut line, 4096).unwrap(), Some(false));
+        assert_eq!(line, b"a@example.nl\n");
+        assert_eq!(capped_line(&mut input, &mut line, 4096).unwrap(), Some(true));
+        assert_eq!(line.len(), 4096, "no more than the cap is kept");
+        assert_eq!(capped_line(&mut input, &mut line, 4096).unwrap(), Some(false));
+        assert_eq!(line, b"b@example.nl", "the last line without its end");
+        assert_eq!(capped_line(&mut input, &mut line, 4096).unwrap(), None);
+    }
 }

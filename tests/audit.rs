@@ -354,14 +354,16 @@ fn the_end_of_the_trail_is_diagnosed_as_what_happened() {
 }
 
 /// An unattended run under a clock behind the audit trail (a wrong `DSR_NOW`, a clock set back)
-/// does nothing and exits 2, and records no run dated before what the store holds.
+/// does nothing and exits 2, and records no run dated before what the store holds; an anchor is
+/// neither written nor mailed.
 #[test]
 fn a_cron_run_under_a_clock_behind_the_trail_does_nothing_and_records_nothing() {
     let env = crate::support::Env::with_fixture("webshop");
     let id = env.verified("erase", &["--email", "noor.hendriks@example.org"]);
     env.dsr().args(["erase", &id, "--approve"]).assert().success();
     let entries = env.count("SELECT count(*) FROM audit_log");
-    for args in [&["erase", "--due"][..], &["retention", "run", "--yes"]] {
+    let anchor = ["audit", "anchor", "--out", "a.json", "--mail", "dpo@example.nl"];
+    for args in [&["erase", "--due"][..], &["retention", "run", "--yes"], &anchor] {
         let out = env.dsr().env("DSR_NOW", "2020-01-01T00:00:00Z").args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", crate::support::stderr(&out));
         crate::support::assert_one_line_error(&out);
@@ -373,6 +375,8 @@ fn a_cron_run_under_a_clock_behind_the_trail_does_nothing_and_records_nothing() 
     }
     assert_eq!(env.count("SELECT count(*) FROM audit_log"), entries);
     assert_eq!(env.count("SELECT count(*) FROM store_meta WHERE key LIKE 'last-run:%'"), 0);
+    assert!(!env.path("a.json").exists(), "no anchor dated before the entry it anchors");
+    assert_eq!(env.count("SELECT count(*) FROM queued WHERE letter = 'audit-anchor'"), 0);
     let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(state, "verified");
 }

@@ -53,6 +53,9 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
 /// `dsr audit anchor`: the head of a verified trail, written to a file (atomically, 0600) and/or
 /// queued as a letter to an address (sent after the command, like every letter).
 pub fn anchor(ctx: &mut Session, out: Option<&Path>, force: bool, to: Option<&str>) -> anyhow::Result<Code> {
+    // An anchor taken before the entry it anchors, and a letter whose delivery could never be
+    // recorded, under a clock behind the trail: refused before anything is written (exit 2).
+    audit::clock_not_behind(ctx.conn, ctx.clock)?;
     // The chain verified and its head read in one snapshot, whoever writes meanwhile.
     let anchor = {
         let snapshot = ctx.conn.snapshot()?;

@@ -105,7 +105,10 @@ pub(super) fn notifications(conn: &dyn Db, period: Period) -> anyhow::Result<Not
 /// writes no entry; an interrupted run's entry lists what its finished batches removed.
 pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retention> {
     let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+    // A run's rule entries share its time; a killed run is its `retention-interrupted` entry,
+    // written by the next run (at that run's time), so it is counted by itself.
     let mut times = std::collections::BTreeSet::new();
+    let mut interrupted = 0u64;
     conn.each(
         "SELECT action, details, at FROM audit_log
          WHERE action IN ('retention', 'retention-interrupted') AND at >= ?1 AND at < ?2",
@@ -131,12 +134,23 @@ pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retenti
                 line.runs += 1;
                 line.removed += n;
             }
-            times.insert(at);
+            if action == "retention" {
+                times.insert(at);
+            } else {
+                interrupted += 1;
+            }
             Ok(())
         },
     )?;
+    // A rule only a killed run applied: its table from the register (the entry names none).
+    for line in rules.values_mut().filter(|l| l.table.is_empty()) {
+        line.table = conn
+            .first("SELECT table_name FROM retention_rule WHERE code = ?1", &vals![line.rule]?, |r| r.get(0))?
+            .unwrap_or_default();
+    }
     let by_rule: Vec<Rule> = rules.into_values().collect();
-    Ok(Retention { runs: times.len() as u64, rows_removed: by_rule.iter().map(|r| r.removed).sum(), by_rule })
+    let runs = times.len() as u64 + interrupted;
+    Ok(Retention { runs, rows_removed: by_rule.iter().map(|r| r.removed).sum(), by_rule })
 }
 
 /// Failed code checks of the period (every `code-tried` entry but a correct code), grouped by

@@ -173,12 +173,14 @@ pub fn days(days: &[Days], title: &str, y_label: &str, x_label: &str, line_label
         d += 1;
     }
     let x = x_of(ONE_MONTH_DAYS + 1);
+    // The label beside the line on the side with room: to its left when the line is in the right
+    // half of the chart (every answer within the month), so that it is not cut off at the edge.
+    let (label_x, anchor) = if x > LEFT + plot_w / 2.0 { (x - 6.0, "end") } else { (x + 6.0, "start") };
     let _ = write!(
         svg,
         "<line x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#cf222e\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\" fill=\"#cf222e\">{}</text>",
+         <text x=\"{label_x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" font-size=\"12\" fill=\"#cf222e\">{}</text>",
         TOP + plot_h,
-        x + 6.0,
         TOP + 14.0,
         esc(line_label)
     );
@@ -189,6 +191,16 @@ pub fn days(days: &[Days], title: &str, y_label: &str, x_label: &str, line_label
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_month_label_stays_inside_the_chart() {
+        let all: Vec<_> = (0..=31).map(|d| crate::report::Days { days: d, count: 1 }).collect();
+        let svg = days(&all, "t", "y", "x", "one month / één maand");
+        let at = svg.rfind("<text x=\"").unwrap() + 9;
+        let x: f64 = svg[at..].split('"').next().unwrap().parse().unwrap();
+        assert!(svg[at..].contains("text-anchor=\"end\""), "{svg}");
+        assert!(x <= WIDTH - 6.0, "{x}");
+    }
 
     #[test]
     fn ticks_are_round() {

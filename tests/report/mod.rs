@@ -78,7 +78,7 @@ fn the_tables_show_the_figures_and_no_stored_escape() {
     assert!(out.status.success(), "{}", support::stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("all\t10\t7\t6\t1\t1\t1\t1\t1\t2\t85.7\t10\t62"), "{text}");
-    assert!(text.contains("Retention: 4 runs, 163 rows removed"), "{text}");
+    assert!(text.contains("Retention: 5 runs, 167 rows removed"), "{text}");
     assert!(!text.contains('\u{1b}'), "a stored escape reached the terminal: {text:?}");
 }
 

@@ -333,10 +333,10 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub open: OpenArgs,
     /// Where to write the archive (zip; mode 0600, written atomically)
-    #[arg(long, value_name = "FILE.zip", requires = "request", conflicts_with_all = ["review", "email", "customer", "phone", "cookie"])]
+    #[arg(long, value_name = "FILE.zip", requires = "request", conflicts_with_all = ["review", "email", "customer", "phone", "cookie", "batch"])]
     pub out: Option<PathBuf>,
     /// Deliver the answer: mail the archive with a cover letter to the address on file (completes the request)
-    #[arg(long, requires = "request", conflicts_with_all = ["out", "review", "email", "customer", "phone", "cookie"])]
+    #[arg(long, requires = "request", conflicts_with_all = ["out", "review", "email", "customer", "phone", "cookie", "batch"])]
     pub send: bool,
     #[command(flatten)]
     pub crypt: CryptArgs,

@@ -225,3 +225,17 @@ fn quiet_leaves_the_id_of_an_opened_request_and_no_sentences() {
     let out = env.run(&["-q", "request", "list"]);
     assert!(stdout(&out).contains("DSR-2026-0001"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_batch_export_refuses_the_flags_of_one_request() {
+    let env = Env::with_fixture("virtio");
+    std::fs::write(env.path("b.csv"), "customer,verified_by\nV204117,portal-session\n").unwrap();
+    for extra in [&["--out", "x.zip"][..], &["--send"]] {
+        let mut args = vec!["export", "--batch", "b.csv", "--out-dir", "o"];
+        args.extend_from_slice(extra);
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        support::assert_one_line_error(&out);
+    }
+    assert!(!env.path("o").exists(), "nothing was exported");
+}

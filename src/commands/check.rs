@@ -172,10 +172,7 @@ fn stream(ctx: &mut Session, connect: &Connect, checker: &Checker) -> anyhow::Re
         // counted, and the rest of the list still streams through.
         let mut line = Vec::new();
         let mut batch = Batch::default();
-        loop {
-            let Some(overlong) = capped_line(&mut input, &mut line, LINE_CAP)? else {
-                break;
-            };
+        while let Some(overlong) = capped_line(&mut input, &mut line, LINE_CAP)? {
             // A line longer than any address (garbage, a file without line ends) is one malformed
             // line, read past without being held whole.
             if overlong {
@@ -218,7 +215,8 @@ fn stream(ctx: &mut Session, connect: &Connect, checker: &Checker) -> anyhow::Re
     })?;
     out.flush()?;
     ctx.out.status(&format!(
-        "dsr check: {read} addresses read, {allowed} allowed for {}, {} not ({malformed} malformed).",
+        "dsr check: {} read, {allowed} allowed for {}, {} not ({malformed} malformed).",
+        crate::output::plural(read as i64, "address", "addresses"),
         checker.purpose.code,
         read - allowed
     ))?;

@@ -157,6 +157,9 @@ fn run_batch(
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
+    // A directory no archive can be written in is refused before the first row's request is
+    // opened and verified (it was left verified, its answer never written).
+    drop(crate::fsutil::private_temp(dir, ".dsr-", ".part")?);
     let bar = ctx.out.progress("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}", Some(rows.len() as u64));
     let passphrase = passphrase.as_ref().map(|p| p.text.as_str());
     let summary = batch::run(ctx.conn, connect, *ctx.clock, &rows, dir, passphrase, jobs, |_| {

@@ -72,7 +72,10 @@ fn check(s: &mut Session, id: &str, code: &str) -> anyhow::Result<Code> {
                 req.id
             )
         }
-        _ => format!("wrong code; {} tries left on this code", outcome.tries_left.unwrap_or(0)),
+        _ => format!(
+            "wrong code; {} left on this code",
+            crate::output::plural(outcome.tries_left.unwrap_or(0), "try", "tries")
+        ),
     };
     Err(Error::CodeRejected(why).into())
 }

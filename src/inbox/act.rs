@@ -419,7 +419,10 @@ fn refusal(o: &crate::verify::Outcome, id: &str) -> String {
         "expired" => format!("the code has expired; send a new one with `dsr verify --resend {id}`"),
         "no-code" | "malformed" => "no code is active for this request (used, burned or voided)".into(),
         _ if o.code_burned => "wrong code; after 5 wrong tries the code is void".into(),
-        _ => format!("wrong code; {} tries left on this code", o.tries_left.unwrap_or(0)),
+        _ => format!(
+            "wrong code; {} left on this code",
+            crate::output::plural(o.tries_left.unwrap_or(0), "try", "tries")
+        ),
     }
 }
 

@@ -284,7 +284,6 @@ pub fn connection_lost(e: &postgres::Error) -> bool {
         || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
-/// Whether an error comes from a connection to the PostgreSQL server lost during the command.
 /// The kind of an I/O error, also of one that the JSON writer or the zip writer wrapped (a full
 /// disk or a closed pipe under a large answer).
 pub fn io_kind_of(cause: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
@@ -300,6 +299,7 @@ pub fn io_kind_of(cause: &(dyn std::error::Error + 'static)) -> Option<std::io::
     }
 }
 
+/// Whether an error comes from a connection to the PostgreSQL server lost during the command.
 pub fn lost(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(connection_lost))
 }

@@ -17,7 +17,7 @@ mod open;
 mod transitions;
 
 pub use next::next_action;
-pub use open::{next_number, open, open_for_review, NewRequest};
+pub use open::{earliest_receipt, next_number, open, open_for_review, NewRequest};
 pub use transitions::*;
 
 /// The rights a request can ask for.

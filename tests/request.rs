@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{self, Env};
+use crate::support::{self, stderr, Env};
 
 #[test]
 fn deadlines_are_one_calendar_month_at_every_month_end() {
@@ -198,4 +198,32 @@ fn an_unverified_request_that_expires_gets_a_letter_on_how_to_identify() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert!(letters.iter().any(|d| d.contains("\"letter\":\"expired\"")), "{letters:?}");
+}
+
+/// A verified request's requester was identified: it cannot be refused for want of that. And a
+/// date of receipt before the GDPR applied is a typo, refused.
+#[test]
+fn a_verified_request_is_not_refused_for_identity_and_an_old_receipt_date_is_refused() {
+    let env = Env::with_fixture("virtio");
+    let id = env.verified("export", &["--email", "jan.devries@example.nl"]);
+    let out = env.run(&[
+        "request",
+        "reject",
+        &id,
+        "--reason",
+        "identity-not-confirmed",
+        "--note",
+        "No code",
+        "--note-nl",
+        "Geen code",
+    ]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(stderr(&out).contains("identity was confirmed"), "{}", stderr(&out));
+    for day in ["0026-04-06", "2018-05-24"] {
+        let out = env.run(&["access", "--email", "x1@example.nl", "--received", day]);
+        assert_eq!(out.status.code(), Some(2), "{day}: {}", stderr(&out));
+        assert!(stderr(&out).contains("2018-05-25"), "{}", stderr(&out));
+    }
+    let out = env.run(&["access", "--email", "x1@example.nl", "--received", "2018-05-25"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }

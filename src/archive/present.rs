@@ -205,8 +205,8 @@ pub const REASONS: &[(&str, &str, &str)] = &[
     ("complexity", "the request is complex (Art. 12(3) GDPR)", "het verzoek is complex (art. 12 lid 3 AVG)"),
     (
         "number-of-requests",
-        "of the number of requests we received (Art. 12(3) GDPR)",
-        "van het aantal verzoeken dat we ontvingen (art. 12 lid 3 AVG)",
+        "we received a large number of requests",
+        "we hebben een groot aantal verzoeken ontvangen",
     ),
     (
         "legal-claims",

@@ -135,9 +135,14 @@ fn deliver(
         ))?;
     }
     for f in flushed.failed.iter().filter(|f| opened.is_none() || f.request != *opened) {
+        // The letter that answers an opening (a code, or "we hold nothing") would tell whoever
+        // watches the officer's screen whether the person is on file: named as a letter only.
+        let letter = match f.letter.as_str() {
+            "verification-code" | "no-data" => "a".to_owned(),
+            kind => format!("the {kind}"),
+        };
         crate::output::stderr_line(&format!(
-            "dsr: the {} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
-            f.letter,
+            "dsr: {letter} letter{} could not be sent and stays queued ({}); `dsr mail flush` tries again",
             f.request.as_ref().map(|r| format!(" of {r}")).unwrap_or_default(),
             crate::output::sanitize::line(&f.error)
         ))?;

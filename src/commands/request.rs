@@ -222,7 +222,9 @@ fn report_letter(
         }
         None => "No email address on file: send the letter below by other means.".to_owned(),
     };
-    ctx.out.data(&format!("Request {} {what}. {how}\n\n{}", r.id, sanitize::text(&letter, true)))?;
+    // The letter is data (the officer may post it); the sentence before it is what was done.
+    ctx.out.outcome(&format!("Request {} {what}. {how}\n", r.id))?;
+    ctx.out.data(&sanitize::text(&letter, true))?;
     Ok(())
 }
 

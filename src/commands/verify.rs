@@ -88,7 +88,7 @@ fn resend(s: &mut Session, id: &str) -> anyhow::Result<Code> {
     if s.out.json {
         s.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "message": msg}))?;
     } else {
-        s.out.data(&msg)?;
+        s.out.outcome(&msg)?;
     }
     Ok(Code::Ok)
 }
@@ -113,7 +113,7 @@ fn unlock(s: &mut Session, id: &str, reason: &str) -> anyhow::Result<Code> {
     if s.out.json {
         s.out.json(&serde_json::json!({"format_version": 1, "request": req.id, "unlocked": true}))?;
     } else {
-        s.out.data(&msg)?;
+        s.out.outcome(&msg)?;
     }
     Ok(Code::Ok)
 }

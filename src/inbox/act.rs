@@ -248,7 +248,9 @@ fn leave(
 /// move the deadline).
 fn received_on(mail: &Mail, clock: &Clock) -> NaiveDate {
     let today = clock.now().date_naive();
-    mail.date.map(|d| d.date_naive()).filter(|d| *d <= today).unwrap_or(today)
+    // A date the sender wrote: one in the future or before the GDPR applied is not believed.
+    let earliest = crate::request::earliest_receipt();
+    mail.date.map(|d| d.date_naive()).filter(|d| *d <= today && *d >= earliest).unwrap_or(today)
 }
 
 fn open(

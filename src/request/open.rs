@@ -64,6 +64,13 @@ fn open_as(
     if new.received_on > today {
         return Err(Error::invalid("--received", "the date of receipt cannot be in the future").into());
     }
+    if new.received_on < earliest_receipt() {
+        return Err(Error::invalid(
+            "--received",
+            "the date of receipt cannot be before 2018-05-25, when the GDPR began to apply; give the day the request came in (YYYY-MM-DD)",
+        )
+        .into());
+    }
     let person = match new.resolved {
         Some(p) => Some(p),
         None => match subject::resolve(conn, new.identifier)? {
@@ -173,4 +180,10 @@ fn identifier_parts(id: &Identifier) -> (&'static str, &str) {
         Identifier::Phone(v) => ("phone", v),
         Identifier::Cookie(v) => ("cookie", v),
     }
+}
+
+/// The first day a GDPR request could be received (the regulation applies from 25 May 2018): an
+/// earlier date of receipt is a typo (`0026-04-06`) or a sender's made-up `Date:` header.
+pub fn earliest_receipt() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2018, 5, 25).expect("a valid date")
 }

@@ -313,6 +313,14 @@ pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, n
         ))
         .into());
     }
+    if reason == RejectReason::IdentityNotConfirmed && r.state == "verified" {
+        return Err(Error::RequestState(format!(
+            "request {} is verified ({}): its requester's identity was confirmed; refuse it on another ground (--reason unfounded, excessive or other)",
+            r.id,
+            r.verification_method.as_deref().unwrap_or("email-code")
+        ))
+        .into());
+    }
     if answer_queued(conn, &r.id)? {
         return Err(Error::RequestState(format!(
             "the answer to {} is queued to be mailed (`dsr mail list`); a request whose answer is on its way cannot be rejected",

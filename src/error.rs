@@ -66,7 +66,7 @@ pub enum Error {
     /// the message).
     #[error("{1}")]
     AnswerOwed(String, String),
-    #[error("audit trail broken at entry {entry}: {why}; the store was changed outside dsr: keep it as evidence, compare it with your last anchor (`dsr audit verify --anchor FILE`) and restore the last backup that verifies")]
+    #[error("audit trail broken at entry {entry}: {why}")]
     AuditBroken { entry: i64, why: String },
     #[error("mail not sent: {0}")]
     Mail(String),

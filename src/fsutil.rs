@@ -323,15 +323,19 @@ pub fn protect(path: &Path) {
     PROTECTED.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_owned());
 }
 
-/// The protected file `target` would replace, if any: compared by their directories' real paths.
+/// The protected file `target` would replace, if any: the target by its directory's real path
+/// (a link there is replaced itself, never what it names), a protected file by its own real path
+/// (a store opened through a link is the file the link names).
 fn protected(target: &Path) -> Option<PathBuf> {
-    let real = |p: &Path| -> Option<PathBuf> { Some(std::fs::canonicalize(beside(p)).ok()?.join(p.file_name()?)) };
-    let target = real(target)?;
+    let beside_real =
+        |p: &Path| -> Option<PathBuf> { Some(std::fs::canonicalize(beside(p)).ok()?.join(p.file_name()?)) };
+    let target = beside_real(target)?;
     let list = PROTECTED.lock().unwrap_or_else(|e| e.into_inner());
     list.iter()
         .find(|p| {
-            real(p).is_some_and(|file| {
-                ["", "-wal", "-shm", "-journal"].iter().any(|suffix| {
+            std::fs::canonicalize(p).ok().or_else(|| beside_real(p)).is_some_and(|file| {
+                // The erasure journal beside a store is what `erase --replay` needs after a restore.
+                ["", "-wal", "-shm", "-journal", ".erasures"].iter().any(|suffix| {
                     let mut name = file.clone().into_os_string();
                     name.push(suffix);
                     name == target.as_os_str()

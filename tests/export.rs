@@ -393,11 +393,21 @@ fn an_archive_is_never_overwritten_without_force() {
     let fifo = env.path("pipe");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let store = env.db.file_name().unwrap().to_str().unwrap().to_owned();
-    for target in ["pipe", "/dev/null", &store, &format!("./{store}-wal")] {
+    for target in ["pipe", "/dev/null", &store, &format!("./{store}-wal"), &format!("{store}.erasures")] {
         let out = env.run(&["export", &id, "--out", target, "--force"]);
         assert_eq!(out.status.code(), Some(2), "{target}: {}", support::stderr(&out));
         support::assert_one_line_error(&out);
     }
+    // The store opened through a link is the file the link names.
+    std::os::unix::fs::symlink(&env.db, env.path("alias.sqlite")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dsr"))
+        .current_dir(env.dir.path())
+        .env_remove("DSR_NOW")
+        .args(["--db", "alias.sqlite", "export", &id, "--out", &store, "--force"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("would write over the store"), "{}", support::stderr(&out));
     let kind = std::fs::symlink_metadata("/dev/null").unwrap().file_type();
     assert!(std::os::unix::fs::FileTypeExt::is_char_device(&kind), "/dev/null is still the device");
     let (_, code): (Value, i32) = env.json(&["lookup", "--email", "jan.devries@example.nl"]);

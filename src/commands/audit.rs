@@ -45,7 +45,13 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
     match (v.ok, v.first_bad_entry) {
         (true, _) => Ok(Code::Ok),
         (false, entry) => {
-            Err(Error::AuditBroken { entry: entry.unwrap_or(0), why: v.problem.unwrap_or_default() }.into())
+            // What to do, by what failed: the chain itself, or only the anchor's entry.
+            let advice = match &v.anchor {
+                Some(a) if !a.ok => "the store was changed outside dsr since the anchor was taken: keep it as evidence and restore the last backup that verifies with this anchor",
+                _ => "the store was changed outside dsr: keep it as evidence, compare it with your last anchor (`dsr audit verify --anchor FILE`) and restore the last backup that verifies",
+            };
+            let why = format!("{}; {advice}", v.problem.unwrap_or_default());
+            Err(Error::AuditBroken { entry: entry.unwrap_or(0), why }.into())
         }
     }
 }

@@ -108,7 +108,8 @@ pub fn flush_after(
     clock: &Clock,
     opened: &Option<String>,
 ) -> anyhow::Result<crate::queue::Flushed> {
-    let tried = FAILED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone().unwrap_or_default();
+    // Taken: a process that runs several commands (`dsr demo`) tries them again after the next.
+    let tried = FAILED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or_default();
     deliver(conn, clock, opened, &tried)
 }
 

@@ -27,7 +27,7 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
         crate::mail::check_setup(&ctx.conn.place(), &controller)?;
     }
     super::note_erasing(ctx)?;
-    let sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
+    let mut sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
     crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
     let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;
     // The counts, with the officer's commands on stderr and without them in the run's record.
@@ -64,6 +64,11 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
         crate::output::stderr_line(&format!(
             "dsr erase --due: {id}: the data changed since its plan was approved; nothing was erased, and the new plan waits for approval (`dsr erase {id}` shows it, `--approve` approves it)"
         ))?;
+    }
+    // The store failing stopped the run: its exit code (10, 11, 13, 15), after the counts of
+    // what was erased before it and the log cleared of those erasures.
+    if let Some(stopped) = sum.stopped.take() {
+        return Err(stopped);
     }
     if !sum.failed.is_empty() {
         return Ok(Code::Failure);

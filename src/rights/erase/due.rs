@@ -30,6 +30,10 @@ pub struct DueSummary {
     /// The identifiers of the people erased, to look for in the backend's pages afterwards.
     #[serde(skip)]
     pub erased: Vec<String>,
+    /// The store itself failed (damaged, gone, locked, full, the server lost): the run stopped
+    /// there, after the erasures before it; the caller still clears the log and tells the counts.
+    #[serde(skip)]
+    pub stopped: Option<anyhow::Error>,
 }
 
 /// Carry out every approved plan that is due, under the store's run lock. What the plans queued
@@ -74,7 +78,10 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
             // The store itself failing (damaged, gone, locked, a full disk, the server lost) is
             // no failure of one erasure: the run stops with it (exit 10, 11, 13, 15), and the
             // erasures carried out before it stay done.
-            Err(e) if store_fault(&e) => return Err(e),
+            Err(e) if store_fault(&e) => {
+                sum.stopped = Some(e);
+                break;
+            }
             // Carried out by another process since the list was read: not this run's failure.
             Err(_) if !still_due(db, &id)? => sum.done_elsewhere.push(id),
             Err(e) => match e.downcast_ref::<Error>() {
@@ -87,9 +94,44 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
     Ok(sum)
 }
 
+/// A failure of the store or a company database itself, not of one person's erasure: a trigger
+/// or foreign key refusing one person's rows, or a statement cancelled on one large person, is
+/// that request's failure, and the run goes on.
 fn store_fault(e: &anyhow::Error) -> bool {
-    use crate::exit::Code;
-    matches!(Code::of_error(e), Code::StoreMissing | Code::NotAStore | Code::StoreBusy | Code::Io)
+    use rusqlite::ErrorCode as C;
+    crate::exit::lost(e)
+        || e.chain().any(|c| {
+            if let Some(e) = c.downcast_ref::<rusqlite::Error>() {
+                return matches!(
+                    e.sqlite_error_code(),
+                    Some(
+                        C::NotADatabase
+                            | C::DatabaseCorrupt
+                            | C::DiskFull
+                            | C::SystemIoFailure
+                            | C::ReadOnly
+                            | C::DatabaseBusy
+                            | C::DatabaseLocked
+                    )
+                );
+            }
+            if let Some(e) = c.downcast_ref::<postgres::Error>() {
+                return crate::exit::read_only_on_postgres(e);
+            }
+            if let Some(e) = c.downcast_ref::<Error>() {
+                return matches!(
+                    e,
+                    Error::Corrupt { .. }
+                        | Error::NotAStore(_)
+                        | Error::StoreMissing(_)
+                        | Error::DatabaseMissing { .. }
+                        | Error::DatabaseMismatch { .. }
+                        | Error::StoreBusy(_)
+                        | Error::StoreReadOnly(_)
+                );
+            }
+            c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::StorageFull)
+        })
 }
 
 /// Whether a request is still an erasure to carry out: verified, unanswered, its plan not applied.

@@ -28,6 +28,7 @@ mod waiting;
 pub use files::journal_path;
 use files::{append_journal, journal_name, sync_logs};
 use lock::lock;
+pub use lock::{hold, FlushLock};
 pub use waiting::{addressed_to, pending, stuck, Pending, COLUMNS as PENDING_COLUMNS};
 
 use crate::audit;

@@ -48,18 +48,29 @@ fn an_answer_waiting_in_the_queue_is_not_sent_again_handed_over_or_refused() {
     let again = env.run(&["access", &id, "--send"]);
     assert_eq!(again.status.code(), Some(9), "{}", stderr(&again));
     assert!(stderr(&again).contains("is queued already"), "{}", stderr(&again));
-    let post = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "PostNL 1"]);
-    assert_eq!(post.status.code(), Some(9), "{}", stderr(&post));
-    assert!(stderr(&post).contains("is queued to be mailed"), "{}", stderr(&post));
     let reject = env.run(&["request", "reject", &id, "--reason", "other", "--note", "x", "--note-nl", "x"]);
     assert_eq!(reject.status.code(), Some(9), "{}", stderr(&reject));
     assert_eq!(env.count("SELECT count(*) FROM queued WHERE delivers = 1"), 1);
-    // Once the outbox is back, the one answer goes out and completes the request.
+    // A letter not tried yet (its process was killed before its flush) is on its way.
+    env.sql().execute("UPDATE queued SET tries = 0 WHERE delivers = 1", []).unwrap();
+    let post = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "PostNL 1"]);
+    assert_eq!(post.status.code(), Some(9), "{}", stderr(&post));
+    assert!(stderr(&post).contains("is queued to be mailed"), "{}", stderr(&post));
+    // Once a try failed, handing the answer over another way withdraws the letter.
+    env.sql().execute("UPDATE queued SET tries = 1 WHERE delivers = 1", []).unwrap();
+    let post = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "PostNL 1"]);
+    assert!(post.status.success(), "{}", stderr(&post));
+    assert_eq!(env.count("SELECT count(*) FROM queued WHERE delivers = 1 AND done_at IS NULL"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM queued WHERE payload IS NOT NULL AND delivers = 1"), 0);
+    assert_eq!(
+        env.count(&format!("SELECT count(*) FROM audit_log WHERE request_id = '{id}' AND action = 'mail-withdrawn'")),
+        1
+    );
     std::fs::remove_file(&outbox).unwrap();
     std::fs::rename(&kept, &outbox).unwrap();
     let flush = env.run(&["mail", "flush"]);
     assert!(flush.status.success(), "{}", stderr(&flush));
-    assert_eq!(answers(&env, &id), 1);
+    assert_eq!(answers(&env, &id), 0, "the withdrawn letter never goes out");
     let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(state, "completed");
 }

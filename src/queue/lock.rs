@@ -9,7 +9,7 @@ use crate::store::db::{Db, Dialect};
 /// The lock of one flushing process: on SQLite a lock file beside the store; on PostgreSQL an
 /// advisory lock of this session, keyed by the schema (processes on other machines share it),
 /// released when the flush ends or the session does.
-pub(super) enum FlushLock<'a> {
+pub enum FlushLock<'a> {
     File(#[allow(dead_code)] File),
     Advisory(&'a dyn Db),
 }
@@ -37,4 +37,10 @@ pub(super) fn lock(db: &dyn Db) -> anyhow::Result<Option<FlushLock<'_>>> {
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(e.into()),
     }
+}
+
+/// The queue's lock for a change to a queued letter (withdrawing it): no flush sends it
+/// meanwhile. Another process delivering now is exit 13: run the command again in a moment.
+pub fn hold(db: &dyn Db) -> anyhow::Result<FlushLock<'_>> {
+    lock(db)?.ok_or_else(|| crate::error::Error::StoreBusy(db.place()).into())
 }

@@ -66,7 +66,7 @@ pub fn answer_still_to_give(tx: &dyn Db, id: &str) -> anyhow::Result<Request> {
     }
     if answer_queued(tx, id)? {
         return Err(Error::RequestState(format!(
-            "the answer to {} is queued already and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); nothing more was sent",
+            "the answer to {} is queued already and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); nothing more was sent (if it cannot be delivered, hand the answer over another way and record it with `dsr request delivered`, which withdraws it)",
             now.id
         ))
         .into());

@@ -103,6 +103,12 @@ pub fn delivered(
     channel: DeliveryChannel,
     reference: &str,
 ) -> anyhow::Result<(String, i64)> {
+    // An answer letter in the queue may be withdrawn (below): under the queue's lock, so that no
+    // flush is sending it meanwhile.
+    let _flush = match request::answer_queued(store, id)? {
+        true => Some(crate::queue::hold(store)?),
+        false => None,
+    };
     let tx = store.begin()?;
     let req = request::load(&*tx, id)?;
     if let (Some(at), Some(channel)) = (&req.delivered_at, &req.delivery_channel) {
@@ -120,12 +126,38 @@ pub fn delivered(
         ))
         .into());
     }
-    if request::answer_queued(&*tx, &req.id)? {
-        return Err(crate::error::Error::RequestState(format!(
-            "the answer to {} is queued to be mailed and completes the request when it goes out (`dsr mail list`, `dsr mail flush`); it is not handed over another way too",
-            req.id
-        ))
-        .into());
+    let db: &dyn crate::store::db::Db = &*tx;
+    let queued: Option<(i64, i64)> = db.first(
+        "SELECT id, tries FROM queued WHERE request_id = ?1 AND delivers = 1 AND done_at IS NULL ORDER BY id LIMIT 1",
+        &crate::vals![req.id]?,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    match queued {
+        // Not tried yet: it is on its way.
+        Some((_, 0)) => {
+            return Err(crate::error::Error::RequestState(format!(
+                "the answer to {} is queued to be mailed and completes the request when it goes out (`dsr mail flush`); it is not handed over another way too (once a try has failed, this command withdraws it)",
+                req.id
+            ))
+            .into())
+        }
+        // A letter that could not be sent (an address that bounces, a server that refuses): it
+        // is withdrawn, its content dropped, and the answer handed over another way instead.
+        Some((queued, tries)) => {
+            tx.run(
+                "UPDATE queued SET done_at = ?2, payload = NULL, envelope = NULL, reference = 'withdrawn' WHERE id = ?1",
+                &crate::vals![queued, clock.timestamp()]?,
+            )?;
+            crate::audit::append(
+                &*tx,
+                clock,
+                Some(&req.id),
+                Some(&req.subject_pseudonym),
+                "mail-withdrawn",
+                json!({"queued": queued, "letter": "answer", "tries": tries, "why": "handed over another way"}),
+            )?;
+        }
+        None => {}
     }
     request::deliver(&*tx, clock, &req, channel.as_str(), Some(reference))?;
     let (open, _, _) = crate::tasks::open_of(&*tx, &req.id)?;

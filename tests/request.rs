@@ -227,3 +227,16 @@ fn a_verified_request_is_not_refused_for_identity_and_an_old_receipt_date_is_ref
     let out = env.run(&["access", "--email", "x1@example.nl", "--received", "2018-05-25"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// A coded reason reads in both languages as dsr words it; a Dutch text beside it is refused.
+#[test]
+fn a_coded_reason_with_a_dutch_text_beside_it_is_refused() {
+    let env = Env::with_fixture("virtio");
+    let id = env.open("access", &["--email", "jan.devries@example.nl"]).request;
+    let out =
+        env.run(&["request", "extend", &id, "--months", "1", "--reason", "complexity", "--reason-nl", "Drie accounts"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--reason-nl"), "{}", stderr(&out));
+    let out = env.run(&["request", "extend", &id, "--months", "1", "--reason", "complexity"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -380,6 +380,15 @@ pub fn in_both_languages(
     if text.is_empty() || (nl.is_none() && is_coded(text)) {
         return Ok(text.to_owned());
     }
+    // A coded reason dsr writes in both languages itself: a Dutch text beside it would make the
+    // two halves of the letter say different things.
+    if is_coded(text) {
+        return Err(crate::Error::invalid(
+            nl_flag,
+            format!("{flag} gives a coded reason, which the letter states in Dutch and English itself: leave {nl_flag} out, or give {flag} in words"),
+        )
+        .into());
+    }
     let nl = match nl {
         Some(nl) => nl.trim().to_owned(),
         None if interactive(out) => dialoguer::Input::<String>::new()

@@ -292,8 +292,8 @@ fn free_text_stays_out_of_the_chain_and_goes_with_the_person() {
     assert_eq!((v["ok"].as_bool(), code), (Some(true), 0), "{v}");
 }
 
-#[test]
-fn an_edited_free_text_is_detected() {
+/// A store with a request refused with a note (a free text).
+fn rejected_with_a_note() -> Env {
     let env = Env::with_fixture("virtio");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);
     env.dsr()
@@ -301,6 +301,12 @@ fn an_edited_free_text_is_detected() {
         .args(["--note-nl", "vijfde verzoek deze week"])
         .assert()
         .success();
+    env
+}
+
+#[test]
+fn an_edited_free_text_is_detected() {
+    let env = rejected_with_a_note();
     env.sql().execute("UPDATE free_text SET text = 'first request'", []).unwrap();
     assert!(broken_at(&env).contains("free text"));
 }
@@ -309,13 +315,7 @@ fn an_edited_free_text_is_detected() {
 /// checked, are found, not passed as intact.
 #[test]
 fn a_deleted_free_text_or_a_deleted_store_key_is_found() {
-    let env = Env::with_fixture("virtio");
-    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
-    env.dsr()
-        .args(["request", "reject", &o.request, "--reason", "excessive", "--note", "fifth request this week"])
-        .args(["--note-nl", "vijfde verzoek deze week"])
-        .assert()
-        .success();
+    let env = rejected_with_a_note();
     let copy = env.path("copy.sqlite");
     std::fs::copy(&env.db, &copy).unwrap();
     env.sql().execute("DELETE FROM free_text", []).unwrap();

@@ -75,10 +75,13 @@ pub fn batch_lock(db: &dyn Db) -> anyhow::Result<RunLock> {
 }
 
 fn lock_file(path: PathBuf) -> anyhow::Result<RunLock> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Private like the store beside it and the queue's lock.
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the lock file {}", path.display())))?;
     match file.try_lock() {

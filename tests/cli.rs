@@ -239,3 +239,15 @@ fn a_batch_export_refuses_the_flags_of_one_request() {
     }
     assert!(!env.path("o").exists(), "nothing was exported");
 }
+
+/// A date flag says the form it wants, not the date library's words.
+#[test]
+fn a_date_that_does_not_read_names_its_form() {
+    let env = Env::with_fixture("virtio");
+    for day in ["01-03-2026", "2026-02-30"] {
+        let out = env.run(&["access", "--email", "x@example.nl", "--received", day]);
+        assert_eq!(out.status.code(), Some(2), "{day}: {}", stderr(&out));
+        assert!(stderr(&out).contains("YYYY-MM-DD"), "{day}: {}", stderr(&out));
+        assert!(!stderr(&out).contains(day), "the value is not repeated: {}", stderr(&out));
+    }
+}

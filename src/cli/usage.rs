@@ -98,7 +98,19 @@ fn one_line(e: &clap::Error, path: &str) -> String {
         }
         ErrorKind::ValueValidation => {
             let what = arg.unwrap_or_else(|| "an argument".into());
+            // chrono's words for a date it could not read ("trailing input") say nothing of the
+            // form it wants.
+            const DATE_WORDS: [&str; 5] = [
+                "trailing input",
+                "premature end of input",
+                "input is out of range",
+                "input contains invalid characters",
+                "input is not enough for unique date and time",
+            ];
             match why(e) {
+                Some(why) if DATE_WORDS.contains(&why.as_str()) => {
+                    format!("the value of {what} is not a date written YYYY-MM-DD, such as 2026-03-02 ({why}); {help}")
+                }
                 Some(why) => format!("the value of {what} is not valid ({why}); {help}"),
                 None => format!("the value of {what} is not valid; {help}"),
             }

@@ -29,7 +29,7 @@ pub use files::journal_path;
 use files::{append_journal, journal_name, sync_logs};
 use lock::lock;
 pub use lock::{hold, FlushLock};
-pub use waiting::{addressed_to, pending, stuck, Pending, COLUMNS as PENDING_COLUMNS};
+pub use waiting::{addressed_to, answer_of, pending, stuck, withdraw, Pending, COLUMNS as PENDING_COLUMNS};
 
 use crate::audit;
 use crate::clock::Clock;

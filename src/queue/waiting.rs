@@ -1,5 +1,6 @@
 //! What waits in the queue: the undelivered items as `mail list`, `request show` and `status`
-//! show them, and what a request's undelivered letters are addressed to.
+//! show them, what a request's undelivered letters are addressed to, and its answer letter (which
+//! a delivery another way withdraws).
 
 use serde::Serialize;
 
@@ -79,4 +80,24 @@ pub fn pending(conn: &dyn Db, request: Option<&str>) -> anyhow::Result<Vec<Pendi
         &vals![request]?,
         Pending::from_row,
     )
+}
+
+/// A request's answer letter not delivered yet (the one whose delivery completes it): its queue
+/// id and how many deliveries were tried.
+pub fn answer_of(conn: &dyn Db, request: &str) -> anyhow::Result<Option<(i64, i64)>> {
+    conn.first(
+        "SELECT id, tries FROM queued WHERE request_id = ?1 AND delivers = 1 AND done_at IS NULL ORDER BY id LIMIT 1",
+        &vals![request]?,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Take a letter out of the queue undelivered (in the caller's transaction, under the queue's
+/// lock): done, its content dropped, marked `withdrawn`.
+pub fn withdraw(conn: &dyn Db, at: &str, queued: i64) -> anyhow::Result<()> {
+    conn.run(
+        "UPDATE queued SET done_at = ?2, payload = NULL, envelope = NULL, reference = 'withdrawn' WHERE id = ?1",
+        &vals![queued, at]?,
+    )?;
+    Ok(())
 }

@@ -45,11 +45,7 @@ pub fn still_to_carry_out(tx: &dyn Db, req: &Request, done: &str) -> anyhow::Res
 /// Whether an answer letter of request `id` is queued and not delivered yet: it completes the
 /// request when it goes out (`dsr mail flush`), so the answer is on its way.
 pub fn answer_queued(db: &dyn Db, id: &str) -> anyhow::Result<bool> {
-    db.one(
-        "SELECT EXISTS (SELECT 1 FROM queued WHERE request_id = ?1 AND delivers = 1 AND done_at IS NULL)",
-        &vals![id]?,
-        |r| r.get(0),
-    )
+    Ok(crate::queue::answer_of(db, id)?.is_some())
 }
 
 /// In the transaction that would mail or hand over an access or export answer: the request as

@@ -126,13 +126,7 @@ pub fn delivered(
         ))
         .into());
     }
-    let db: &dyn crate::store::db::Db = &*tx;
-    let queued: Option<(i64, i64)> = db.first(
-        "SELECT id, tries FROM queued WHERE request_id = ?1 AND delivers = 1 AND done_at IS NULL ORDER BY id LIMIT 1",
-        &crate::vals![req.id]?,
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    match queued {
+    match crate::queue::answer_of(&*tx, &req.id)? {
         // Not tried yet: it is on its way.
         Some((_, 0)) => {
             return Err(crate::error::Error::RequestState(format!(
@@ -144,10 +138,7 @@ pub fn delivered(
         // A letter that could not be sent (an address that bounces, a server that refuses): it
         // is withdrawn, its content dropped, and the answer handed over another way instead.
         Some((queued, tries)) => {
-            tx.run(
-                "UPDATE queued SET done_at = ?2, payload = NULL, envelope = NULL, reference = 'withdrawn' WHERE id = ?1",
-                &crate::vals![queued, clock.timestamp()]?,
-            )?;
+            crate::queue::withdraw(&*tx, &clock.timestamp(), queued)?;
             crate::audit::append(
                 &*tx,
                 clock,

@@ -287,3 +287,31 @@ fn a_rule_that_fails_part_way_audits_the_rows_its_committed_batches_removed() {
     assert_eq!(audited, all);
     assert_eq!(count(&env, "SELECT count(*) FROM audit_log WHERE action = 'retention-interrupted'"), 0);
 }
+
+#[test]
+fn a_run_killed_after_some_rules_counts_once_in_the_report() {
+    let mut env = fixture_made("virtio");
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    let (first, _) = run(&env, false);
+    assert!(first["removed"].as_i64().unwrap() > 0, "{first}");
+    // As if the run had been killed in a batch of one more rule after finishing the others: its
+    // progress row is left for the next run.
+    env.sql()
+        .execute_batch("INSERT INTO store_meta (key, value) VALUES ('retention-progress:server-logs', 3)")
+        .unwrap();
+    env.now = Some("2031-02-01T00:00:00Z".into());
+    run(&env, false);
+    let run_at: String = env
+        .sql()
+        .query_row(
+            "SELECT json_extract(details, '$.run_at') FROM audit_log WHERE action = 'retention-interrupted'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(run_at, "2031-01-01T00:00:00Z");
+    let (report, code): (Value, i32) = env.json(&["report", "--from", "2031-01-01", "--to", "2031-12-31"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["retention"]["runs"], 1, "the killed run is one run: {}", report["retention"]);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

@@ -106,9 +106,10 @@ pub(super) fn notifications(conn: &dyn Db, period: Period) -> anyhow::Result<Not
 pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retention> {
     let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
     // A run's rule entries share its time; a killed run is its `retention-interrupted` entry,
-    // written by the next run (at that run's time), so it is counted by itself.
+    // written by the next run (at that run's time) with the killed run's own time: counted by
+    // itself unless the rules it finished have entries of that time.
     let mut times = std::collections::BTreeSet::new();
-    let mut interrupted = 0u64;
+    let mut interrupted: Vec<Option<String>> = Vec::new();
     conn.each(
         "SELECT action, details, at FROM audit_log
          WHERE action IN ('retention', 'retention-interrupted') AND at >= ?1 AND at < ?2",
@@ -137,7 +138,7 @@ pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retenti
             if action == "retention" {
                 times.insert(at);
             } else {
-                interrupted += 1;
+                interrupted.push(d["run_at"].as_str().map(str::to_owned));
             }
             Ok(())
         },
@@ -149,7 +150,8 @@ pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retenti
             .unwrap_or_default();
     }
     let by_rule: Vec<Rule> = rules.into_values().collect();
-    let runs = times.len() as u64 + interrupted;
+    let killed = interrupted.iter().filter(|at| at.as_ref().is_none_or(|at| !times.contains(at))).count();
+    let runs = (times.len() + killed) as u64;
     Ok(Retention { runs, rows_removed: by_rule.iter().map(|r| r.removed).sum(), by_rule })
 }
 

@@ -33,7 +33,12 @@ pub(super) fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Audit what an interrupted earlier run removed (its progress rows), once.
+/// The time of the run that began last (`store_meta`), for the entry of a run killed part-way:
+/// the rules that run finished have entries at that time, and `report` counts it once.
+const RUN_AT: &str = "retention-run";
+
+/// Audit what an interrupted earlier run removed (its progress rows), once, with that run's time;
+/// then note this run's time.
 pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
     let tx_box = conn.begin()?;
     let tx: &dyn Db = &*tx_box;
@@ -44,9 +49,19 @@ pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Resu
     )?;
     if !left.is_empty() {
         let rules: serde_json::Map<String, serde_json::Value> = left.into_iter().map(|(k, v)| (k, json!(v))).collect();
-        audit::append(tx, clock, None, None, "retention-interrupted", json!({"removed": rules}))?;
+        let mut details = json!({"removed": rules});
+        let run_at: Option<String> =
+            tx.first("SELECT value FROM store_meta WHERE key = ?1", &vals![RUN_AT]?, |r| r.get(0))?;
+        if let Some(at) = run_at {
+            details["run_at"] = json!(at);
+        }
+        audit::append(tx, clock, None, None, "retention-interrupted", details)?;
         tx.run("DELETE FROM store_meta WHERE key LIKE 'retention-progress:%'", &[])?;
     }
+    tx.run(
+        "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &vals![RUN_AT, clock.timestamp()]?,
+    )?;
     tx_box.commit()?;
     Ok(())
 }

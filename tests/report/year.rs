@@ -215,6 +215,14 @@ pub fn year_of_requests(db: &dyn Fn(&str)) {
         // A run killed after it had finished the IP history: the next run (03-01) wrote its entry
         // at its own time; two runs, and the rule's table from the register.
         ("2025-03-01T02:00:00Z", "retention-interrupted", r#"{"removed":{"ip-history":4}}"#.into()),
+        // A run killed after it had finished the cookies rule: its entry and the next run's entry
+        // for it, which names its time, are one run.
+        ("2025-06-01T02:00:00Z", "retention", r#"{"rule":"cookies","table":"cookie","removed":2}"#.into()),
+        (
+            "2025-07-01T02:00:00Z",
+            "retention-interrupted",
+            r#"{"removed":{"server-logs":3},"run_at":"2025-06-01T02:00:00Z"}"#.into(),
+        ),
         (
             "2025-05-01T02:00:00Z",
             "retention",
@@ -331,16 +339,16 @@ pub fn check_year(r: &Report) {
     );
 
     let t = &r.retention;
-    assert_eq!((t.runs, t.rows_removed), (5, 167));
+    assert_eq!((t.runs, t.rows_removed), (6, 172));
     let rules: Vec<(&str, &str, u64, u64)> =
         t.by_rule.iter().map(|x| (x.rule.as_str(), x.table.as_str(), x.runs, x.removed)).collect();
     assert_eq!(
         rules,
         [
             (EVIL_RULE, "ticket", 1, 1),
-            ("cookies", "cookie", 1, 5),
+            ("cookies", "cookie", 2, 7),
             ("ip-history", "ip_event", 1, 4),
-            ("server-logs", "server_log", 3, 157)
+            ("server-logs", "server_log", 4, 160)
         ]
     );
 

@@ -59,7 +59,10 @@ pub struct Summary {
 }
 
 fn cutoff(now: DateTime<Utc>, months: i64) -> String {
-    stamp(now.checked_sub_months(Months::new(months.max(0) as u32)).unwrap_or(now))
+    // A period longer than the calendar reaches back (a register made before periods were
+    // bounded) expires nothing: a time before any row, never now.
+    let months = u32::try_from(months.max(0)).unwrap_or(u32::MAX);
+    now.checked_sub_months(Months::new(months)).map_or_else(|| "0001-01-01T00:00:00Z".into(), stamp)
 }
 
 struct Runner<'a> {

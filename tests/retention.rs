@@ -315,3 +315,53 @@ fn a_run_killed_after_some_rules_counts_once_in_the_report() {
     assert_eq!(report["retention"]["runs"], 1, "the killed run is one run: {}", report["retention"]);
     env.dsr().args(["audit", "verify"]).assert().success();
 }
+
+/// A company of its own (tests/data/gym.toml): members, their visits and visit logs, and
+/// invoices kept for ten years after their fiscal year; two members, one with a 2025 invoice.
+fn gym() -> Env {
+    let mut env = Env::new();
+    env.now = Some("2026-04-01T10:00:00Z".into());
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gym.toml");
+    env.dsr().args(["init", "--register"]).arg(file).assert().success();
+    env.sql()
+        .execute_batch(
+            "INSERT INTO member VALUES (1, 'Jan'), (2, 'Piet');
+             INSERT INTO member_email VALUES (1, 1, 'jan@example.nl'), (2, 2, 'piet@example.nl');
+             INSERT INTO visit VALUES (1, 1, '2024-01-01T10:00:00Z'), (2, 2, '2026-03-01T10:00:00Z');
+             INSERT INTO visit_log VALUES (1, 1, '2024-01-01T10:05:00Z');
+             INSERT INTO gym_invoice VALUES (1, 1, '2025-06-01T00:00:00Z');",
+        )
+        .unwrap();
+    env
+}
+
+#[test]
+fn a_fiscal_record_keeps_its_person_from_the_rule_for_people_without_relation() {
+    let env = gym();
+    run(&env, false);
+    // Jan's old visit and its log went; his 2025 invoice (held until the end of 2035) and so Jan
+    // himself stay, with his address.
+    assert_eq!(count(&env, "SELECT count(*) FROM visit"), 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM gym_invoice WHERE member_id = 1"), 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM member"), 2);
+    assert_eq!(count(&env, "SELECT count(*) FROM member_email"), 2);
+}
+
+#[test]
+fn a_period_past_the_calendar_is_refused_and_a_stored_one_expires_nothing() {
+    let env = gym();
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gym.toml"))
+        .unwrap()
+        .replace("period_months = 12\n", "period_months = 100000000\n");
+    let file = env.path("long.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = env.dsr().args(["register", "check"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("period_months: is more than 1200 months"), "{}", support::stderr(&out));
+    // A store whose rule says so already (written before the bound): the rule removes nothing.
+    env.sql().execute("UPDATE retention_rule SET period_months = 100000000 WHERE code = 'visits'", []).unwrap();
+    let (v, _) = run(&env, false);
+    let visits = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "visits").unwrap().clone();
+    assert_eq!(visits["removed"], 0, "{visits}");
+    assert_eq!(count(&env, "SELECT count(*) FROM visit"), 2);
+}

@@ -21,6 +21,8 @@ const STARTS_AT: &[&str] = &[
     "consent-withdrawn",
     "last-seen",
 ];
+/// The longest retention period a rule may give: a hundred years.
+const MAX_PERIOD_MONTHS: i64 = 1200;
 const SET_BY: &[&str] = &["policy", "law", "fixture"];
 const STEP: &[&str] = &["reminder", "final-reminder", "blocked", "collection", "terminated"];
 
@@ -291,6 +293,13 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         }
         if r.period_months < 0 {
             c.say(format!("retention[{i}].period_months"), "is negative".into());
+        } else if r.period_months > MAX_PERIOD_MONTHS {
+            c.say(
+                format!("retention[{i}].period_months"),
+                format!(
+                    "is more than {MAX_PERIOD_MONTHS} months (100 years): keep data that long by leaving out the rule"
+                ),
+            );
         }
         c.one_of(format!("retention[{i}].starts_at"), &r.starts_at, STARTS_AT);
         c.one_of(format!("retention[{i}].set_by"), &r.set_by, SET_BY);

@@ -175,6 +175,9 @@ impl DataMap {
             .iter()
             .filter(|t| t.link.as_ref().is_some_and(|l| l.parent == root.name))
             .filter(|t| t.role.is_none() && t.retention.is_none() && t.consent_record.is_none())
+            // Rows an erasure keeps (a fiscal record, a detached history) are a relation of their
+            // own: they keep the person until their own rule or hold ends.
+            .filter(|t| t.erase.kind == EraseKind::Delete && t.erase.detach.is_empty())
             .filter(|t| !self.tables.iter().any(|c| c.link.as_ref().is_some_and(|l| l.parent == t.name)))
             .filter(|t| t.category == root.category || t.identifier.iter().any(|i| matches!(i.kind, Email | Phone)))
             .collect()

@@ -109,7 +109,7 @@ impl Runner<'_> {
         // when the waiting requests change), not by each batch: see `pages.rs`.
         let mut held_back = None;
         if personal && self.waiting {
-            match expiry::frozen(&self.map, table) {
+            match expiry::frozen(&self.map, table, &self.clock) {
                 Some(frozen) if pg && !self.dry_run && pages::has_rowid(self.conn, &from)? => held_back = Some(frozen),
                 Some(frozen) => cond = format!("{cond} AND ({frozen}) IS NOT TRUE"),
                 None => {}
@@ -193,7 +193,7 @@ impl Runner<'_> {
     /// How many rows matching `cond` belong to people with an open request: counted before the
     /// sweep, so a dry run and a real run report the same.
     fn held(&mut self, table: &str, cond: &str, cut: &str) -> anyhow::Result<u64> {
-        let Some(sql) = expiry::held_query(&self.map, table, cond).filter(|_| self.waiting) else {
+        let Some(sql) = expiry::held_query(&self.map, table, cond, &self.clock).filter(|_| self.waiting) else {
             return Ok(0);
         };
         let db: &dyn Db = self.conn;
@@ -324,11 +324,14 @@ pub fn run_with_progress(
         record_interrupted(conn, &clock)?;
     }
     // A request never verified in time is expired first (as every command that acts on requests
-    // does), in a dry run too, so that it does not hold its person's rows back.
-    let tx = conn.begin()?;
-    crate::request::expire_stale(&*tx, &clock)?;
-    tx.commit()?;
-    let waiting: bool = db.one(&format!("SELECT EXISTS ({})", expiry::WAITING), &[], |x| x.get(0))?;
+    // does), so that it does not hold its person's rows back; a dry run changes nothing and counts
+    // such requests as expired.
+    if !dry_run {
+        let tx = conn.begin()?;
+        crate::request::expire_stale(&*tx, &clock)?;
+        tx.commit()?;
+    }
+    let waiting: bool = db.one(&format!("SELECT EXISTS ({})", expiry::waiting(&clock)), &[], |x| x.get(0))?;
     let map = DataMap::load(conn)?;
     let mut results = Vec::new();
     // Children before parents where one rule's rows hang from another's, each counted from its own
@@ -359,7 +362,7 @@ pub fn run_with_progress(
                     true => format!(
                         "({cond}) AND coalesce({}, -1) NOT IN ({})",
                         r.map.person_of(&rule.table).unwrap_or_else(|| "NULL".into()),
-                        expiry::OPEN_REQUEST_PEOPLE
+                        expiry::open_request_people(&clock)
                     ),
                     false => cond,
                 };
@@ -383,7 +386,7 @@ pub fn run_with_progress(
         results.push(result);
     }
     // dsr's own housekeeping.
-    let own = own::rules(&r.map, r.conn, now)?;
+    let own = own::rules(&r.map, r.conn, &clock)?;
     for own::Rule { code, table, cond, children, cut } in own {
         progress(code, total);
         let started = std::time::Instant::now();

@@ -365,3 +365,29 @@ fn a_period_past_the_calendar_is_refused_and_a_stored_one_expires_nothing() {
     assert_eq!(visits["removed"], 0, "{visits}");
     assert_eq!(count(&env, "SELECT count(*) FROM visit"), 2);
 }
+
+#[test]
+fn a_dry_run_expires_nothing_and_counts_a_stale_request_as_the_run_would() {
+    let mut env = fixture_made("virtio");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let outbox = env.path("outbox");
+    let letters = || std::fs::read_dir(&outbox).unwrap().count();
+    let before = (letters(), count(&env, "SELECT count(*) FROM audit_log"));
+    env.now = Some("2027-08-01T00:00:00Z".into());
+    let (dry, _) = run(&env, true);
+    env.now = Some("2026-06-02T00:00:00Z".into());
+    assert_eq!((letters(), count(&env, "SELECT count(*) FROM audit_log")), before, "the dry run wrote nothing");
+    let state: String =
+        env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&o.request], |r| r.get(0)).unwrap();
+    assert_eq!(state, "awaiting-verification");
+    // A later command at the real time is not refused for a clock behind the trail.
+    env.dsr().args(["verify", "--resend", &o.request]).assert().success();
+    // The run at that time expires the request first, and removes what the dry run counted.
+    env.now = Some("2027-08-01T00:00:00Z".into());
+    let (real, _) = run(&env, false);
+    let profile = |v: &Value| {
+        v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "customer-profile").unwrap()["removed"].clone()
+    };
+    assert_eq!((profile(&dry), profile(&real)), (1.into(), 1.into()), "dry {dry}\nreal {real}");
+    assert_eq!((&dry["held_rows"], &dry["held_persons"]), (&real["held_rows"], &real["held_persons"]));
+}

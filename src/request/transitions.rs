@@ -336,23 +336,27 @@ pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, n
     load(conn, &r.id)
 }
 
+/// The requests [`expire_stale`] expires at `clock`'s time, as a condition on `request` (its dates
+/// written in, for a dry run that counts as if they had expired without expiring them).
+pub fn stale_at(clock: &Clock) -> String {
+    let now = clock.now();
+    let today = now.date_naive();
+    let month_ago = crate::clock::stamp(now.checked_sub_months(chrono::Months::new(1)).unwrap_or(now));
+    format!(
+        "(state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < '{today}' AND created_at < '{month_ago}')"
+    )
+}
+
 /// Requests the person never verified expire once their deadline has passed and the person has
 /// had a month since the request was opened in dsr to relay the code: a letter logged late
 /// (`--received` long ago) stays open, and overdue, rather than expiring before the person could
 /// answer. Runs before commands that list or act on requests, so the state is current without a
 /// daemon.
 pub fn expire_stale(conn: &dyn Db, clock: &Clock) -> anyhow::Result<usize> {
-    let now = clock.now();
-    let today = now.date_naive();
-    let month_ago = crate::clock::stamp(now.checked_sub_months(chrono::Months::new(1)).unwrap_or(now));
     let mut stale: Vec<Request> = Vec::new();
     conn.each(
-        &format!(
-            "SELECT {} FROM request WHERE state = 'awaiting-verification' AND coalesce(extended_due_on, due_on) < ?1
-               AND created_at < ?2 ORDER BY year, seq",
-            super::COLUMNS
-        ),
-        &vals![today, month_ago]?,
+        &format!("SELECT {} FROM request WHERE {} ORDER BY year, seq", super::COLUMNS, stale_at(clock)),
+        &[],
         &mut |row| {
             stale.push(Request::from_row(&row)?);
             Ok(())

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
+use crate::clock::Clock;
 use crate::map::table::{EraseKind, Table};
 use crate::register::RetentionRule;
 use crate::store::personal::DataMap;
@@ -164,22 +165,33 @@ pub(super) fn not_held(map: &DataMap, table: &str) -> String {
 
 /// People with any request still open (in review, awaiting its code, verified): the request
 /// decides first, so rules that would end the person's relation leave them.
-pub(super) const OPEN_REQUEST_PEOPLE: &str = "SELECT person_id FROM request WHERE person_id IS NOT NULL
-     AND state IN ('needs-review', 'awaiting-verification', 'verified')";
+/// A request the run's start expired (never verified in time) holds nothing: in a dry run, which
+/// expires nothing, such a request counts as the real run would find it.
+pub(super) fn open_request_people(clock: &Clock) -> String {
+    format!(
+        "SELECT person_id FROM request WHERE person_id IS NOT NULL
+         AND state IN ('needs-review', 'awaiting-verification', 'verified') AND NOT {}",
+        crate::request::stale_at(clock)
+    )
+}
 
 /// People waiting for an answer that shows their data as it was when they asked: an open access,
 /// export or rectification request (a verified request stays open until its answer is delivered),
 /// or one read from mail that the officer has yet to review (it may be any of them).
-pub(super) const WAITING: &str =
-    "SELECT person_id FROM request WHERE state IN ('needs-review', 'awaiting-verification', 'verified')
-     AND kind IN ('access', 'export', 'rectify', 'unclear') AND person_id IS NOT NULL";
+pub(super) fn waiting(clock: &Clock) -> String {
+    format!(
+        "SELECT person_id FROM request WHERE state IN ('needs-review', 'awaiting-verification', 'verified')
+         AND kind IN ('access', 'export', 'rectify', 'unclear') AND person_id IS NOT NULL AND NOT {}",
+        crate::request::stale_at(clock)
+    )
+}
 
 /// The rows of `table` frozen by a waiting request: the person's scope (the rows an answer shows)
 /// turned around, one small set of keys per statement, looked up per row, no join. Retention
 /// keeps the rows for which it is not true (`(...) IS NOT TRUE`).
-pub(super) fn frozen(map: &DataMap, table: &str) -> Option<String> {
+pub(super) fn frozen(map: &DataMap, table: &str, clock: &Clock) -> Option<String> {
     let scope = map.scope(table)?;
-    Some(scope.filter.replace("= ?1", &format!("IN ({WAITING})")))
+    Some(scope.filter.replace("= ?1", &format!("IN ({})", waiting(clock))))
 }
 
 /// What changes when a request starts or stops holding rows back: how many wait, and the
@@ -189,13 +201,14 @@ pub(super) const WAITING_NOW: &str =
      AND kind IN ('access', 'export', 'rectify', 'unclear') AND person_id IS NOT NULL";
 
 /// Per waiting person, how many rows matching `cond` (with ?1 the cut-off) were held back.
-pub(super) fn held_query(map: &DataMap, table: &str, cond: &str) -> Option<String> {
+pub(super) fn held_query(map: &DataMap, table: &str, cond: &str, clock: &Clock) -> Option<String> {
     let scope = map.scope(table)?;
     Some(format!(
         "SELECT waiting.person_id, (SELECT count(*) FROM {} WHERE ({cond}) AND ({}) AND ?1 = ?1)
-         FROM (SELECT DISTINCT person_id FROM ({WAITING}) w) waiting",
+         FROM (SELECT DISTINCT person_id FROM ({}) w) waiting",
         scope.from,
-        scope.filter.replace("= ?1", "= waiting.person_id")
+        scope.filter.replace("= ?1", "= waiting.person_id"),
+        waiting(clock)
     ))
 }
 

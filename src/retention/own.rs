@@ -3,10 +3,8 @@
 //! suppression, letter still to send, or a record of the person's data still names them), and
 //! people left with nothing but the rows that describe them, no pending request and no consent.
 
-use chrono::{DateTime, Utc};
-
 use super::cutoff;
-use crate::clock::stamp;
+use crate::clock::{stamp, Clock};
 use crate::store::personal::DataMap;
 
 /// One of dsr's own rules: the rows of `table` matching `cond` (with ?1 = `cut`) go, after the
@@ -19,7 +17,8 @@ pub(super) struct Rule {
     pub cut: String,
 }
 
-pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Rule>> {
+pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, clock: &Clock) -> anyhow::Result<Vec<Rule>> {
+    let now = clock.now();
     let day = stamp(now - chrono::Duration::days(1));
     let three_years = cutoff(now, 36);
     // Requests a record of the person's data still names (a supplementary statement) stay with it.
@@ -48,7 +47,7 @@ pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, now: DateTim
         Rule { code: "closed-requests", table: "request".into(), cond: closed, children: of_request, cut: three_years },
     ];
     if let (Some(root), Some(none)) = (map.root(), map.without_relation()) {
-        let cond = format!("{none} AND {} NOT IN ({})", root.key, super::expiry::OPEN_REQUEST_PEOPLE);
+        let cond = format!("{none} AND {} NOT IN ({})", root.key, super::expiry::open_request_people(clock));
         let children = map
             .contact_tables()
             .iter()

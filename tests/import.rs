@@ -773,3 +773,52 @@ fn a_header_that_is_not_utf8_and_a_value_two_rows_share_are_said_in_words() {
     let reason = &problems(&v)[0].2;
     assert!(reason.starts_with("customer_number: another row of the table has this value already"), "{reason}");
 }
+
+/// An erasure and an objection committed while an import runs bind the import's later batches:
+/// the import, fed through a pipe, holds no lock while it waits for rows, and reads the
+/// suppression list and the objections again when the next rows come.
+#[test]
+fn an_erasure_and_an_objection_between_two_batches_bind_the_rows_after_them() {
+    use std::io::Write;
+    let env = Env::with_fixture("webshop");
+    let erase = env.verified("erase", &["--email", SANNE]);
+    let object = env.verified("object", &["--email", "emma.bos@example.com", "--purpose", "newsletter"]);
+    let pipe = env.path("pipe.csv");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let import = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .env_remove("DSR_NOW")
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--json", "import", "email_address", "pipe.csv", "--batch", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut feed = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+    writeln!(feed, "id,person_id,address,is_primary,newsletter_opt_in,created_at").unwrap();
+    writeln!(feed, "9001,2,bram.twee@example.com,0,0,2026-11-01T10:00:00Z").unwrap();
+    writeln!(feed, "9002,2,bram.drie@example.com,0,0,2026-11-01T10:00:00Z").unwrap();
+    feed.flush().unwrap();
+    // The first batch is committed; the import waits for more, holding nothing.
+    let start = std::time::Instant::now();
+    while env.count("SELECT count(*) FROM email_address WHERE id IN (9001, 9002)") < 2 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "the first batch never committed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    env.dsr().args(["erase", &erase, "--yes"]).assert().success();
+    env.dsr().args(["object", &object, "--yes"]).assert().success();
+    let emma = env.count("SELECT person_id FROM email_address WHERE id = 51");
+    writeln!(feed, "9003,2,{SANNE},0,0,2026-11-01T10:00:00Z").unwrap();
+    writeln!(feed, "9004,{emma},emma.nieuw@example.com,0,1,2026-11-01T10:00:00Z").unwrap();
+    drop(feed);
+    let out = import.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert_eq!(out.status.code(), Some(19), "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert!(p[0].2.contains(&format!("request {erase}")), "{p:#?}");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM email_address WHERE address_norm = '{SANNE}'")), 0);
+    assert_eq!(env.count("SELECT newsletter_opt_in FROM email_address WHERE id = 9004"), 0);
+    assert_eq!(v["import"]["kept_unsubscribed"], 1, "{v}");
+}

@@ -106,8 +106,9 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
     let reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;
     let plan = columns::plan(conn, &table, reader.header(), &opts.file)?;
     let sql = Sql::new(&table, &plan, &map.row_order(conn, &table.name));
-    let run = Run {
+    let mut run = Run {
         opts,
+        map: &map,
         table: &table,
         plan: &plan,
         keys: Keys::load(conn)?,
@@ -116,6 +117,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         keep_off: keep_off_statements(conn, &map, &table, &plan.columns[plan.key])?,
         links: Links::load(conn, &map, &table, &plan)?,
         clock,
+        audit_seen: crate::audit::head(conn, false)?,
     };
     match conn.sqlite() {
         Some(sqlite) => {
@@ -150,6 +152,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
 /// What every row of a run is checked against.
 struct Run<'a> {
     opts: &'a Options,
+    map: &'a DataMap,
     table: &'a crate::map::table::Table,
     plan: &'a columns::Plan,
     keys: Keys,
@@ -161,6 +164,9 @@ struct Run<'a> {
     keep_off: Vec<String>,
     links: Links,
     clock: &'a Clock,
+    /// The audit trail's head when the suppression list and the objections were read: an
+    /// erasure or objection committed between two batches changes it, and they are read again.
+    audit_seen: (i64, String),
 }
 
 /// Keys of the rows written per statement that keeps objectors' opt-ins off.
@@ -208,22 +214,39 @@ trait Sink {
     fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>>;
     /// The run's transaction, for the statements of its own (marks, the audit entry).
     fn db(&self) -> &dyn Db;
-    /// Commit the rows so far and go on in a new transaction (a first load stays in one).
-    fn next(&mut self) -> anyhow::Result<()>;
+    /// Commit the rows so far (a first load stays in one transaction). The run holds no lock
+    /// until [`Sink::resume`] begins the next transaction, when the next row has been read: an
+    /// import fed slowly (from a pipe) does not keep the officer's commands waiting.
+    fn pause(&mut self) -> anyhow::Result<()>;
+    /// Begin the transaction the next rows are written in.
+    fn resume(&mut self) -> anyhow::Result<()>;
     /// `--delete-missing`: remove the rows whose key the file did not give; a row other rows
     /// still refer to is kept and reported.
     fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()>;
     /// Finish a first load (its indexes) and commit.
     fn commit(self) -> anyhow::Result<()>;
-    /// Whether [`Sink::next`] commits (a first load commits once, at its end).
+    /// Whether [`Sink::pause`] commits (a first load commits once, at its end).
     fn batched(&self) -> bool {
         true
     }
 }
 
 impl Run<'_> {
+    /// Read the suppression list and the objections again when the trail moved since they were
+    /// read: in the transaction the next rows are written in, so that a person erased or objecting
+    /// while the import runs is kept out of (or opted out in) every batch after it.
+    fn refresh(&mut self, db: &dyn Db) -> anyhow::Result<()> {
+        let head = crate::audit::head(db, false)?;
+        if head != self.audit_seen {
+            self.suppressed = Suppressed::load(db)?;
+            self.keep_off = keep_off_statements(db, self.map, self.table, &self.plan.columns[self.plan.key])?;
+            self.audit_seen = head;
+        }
+        Ok(())
+    }
+
     fn rows(
-        &self,
+        &mut self,
         mut sink: impl Sink,
         mut reader: Reader<std::fs::File>,
         mut progress: impl FnMut(u64),
@@ -238,7 +261,14 @@ impl Run<'_> {
         let mut in_tx = 0u64;
         let mut started = false;
         let mut written: Vec<Value> = Vec::new();
+        self.refresh(sink.db())?;
+        let mut paused = false;
         while let Some(record) = reader.next_record()? {
+            if paused {
+                sink.resume()?;
+                self.refresh(sink.db())?;
+                paused = false;
+            }
             summary.rows += 1;
             let line = record.line;
             let refuse = |summary: &mut Summary, reason: String| -> anyhow::Result<()> {
@@ -363,10 +393,15 @@ impl Run<'_> {
                         serde_json::json!({"table": table.name, "batch": batch}),
                     )?;
                 }
-                sink.next()?;
+                sink.pause()?;
+                paused = true;
                 progress(reader.bytes_read());
                 in_tx = 0;
             }
+        }
+        if paused {
+            sink.resume()?;
+            self.refresh(sink.db())?;
         }
         self.keep_objectors_off(sink.db(), &mut written, &mut summary)?;
         let read = reader.bytes_read();

@@ -60,9 +60,16 @@ impl Sink for SqliteSink<'_> {
         self.bulk.is_none()
     }
 
-    fn next(&mut self) -> anyhow::Result<()> {
+    fn pause(&mut self) -> anyhow::Result<()> {
         if self.bulk.is_none() {
-            self.tx.next()?;
+            self.tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn resume(&mut self) -> anyhow::Result<()> {
+        if self.bulk.is_none() {
+            self.tx.resume()?;
         }
         Ok(())
     }
@@ -116,9 +123,8 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
-    /// Commit the rows so far and go on in a new transaction.
-    fn next(&mut self) -> rusqlite::Result<()> {
-        self.commit()?;
+    /// Go on in a new transaction after a commit.
+    fn resume(&mut self) -> rusqlite::Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         self.open = true;
         Ok(())
@@ -306,10 +312,14 @@ impl Sink for DbSink<'_> {
         self.tx()
     }
 
-    fn next(&mut self) -> anyhow::Result<()> {
+    fn pause(&mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.tx.take() {
             tx.commit()?;
         }
+        Ok(())
+    }
+
+    fn resume(&mut self) -> anyhow::Result<()> {
         self.tx = Some(self.conn.begin()?);
         Ok(())
     }

@@ -10,6 +10,7 @@ use rusqlite::types::Value;
 use super::columns::Plan;
 use crate::keys::Keys;
 use crate::map::table::Table;
+use crate::store::personal::DataMap;
 
 pub(super) enum Verdict {
     Erased(String),
@@ -231,4 +232,37 @@ impl Links {
             )
         }))
     }
+}
+
+/// Keys of the rows written per statement that keeps objectors' opt-ins off.
+pub(super) const KEEP_OFF_CHUNK: usize = 500;
+
+/// The statements of [`Run::keep_off`]: the person of a row is found through the data map, so a
+/// new address of someone who objected stays opted out, not only a known one (the suppression
+/// list only knows the hashes of the addresses they had).
+pub(super) fn keep_off_statements(
+    conn: &dyn Db,
+    map: &DataMap,
+    table: &crate::map::table::Table,
+    key_column: &str,
+) -> anyhow::Result<Vec<String>> {
+    if table.opt_in.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stopped: Vec<String> =
+        conn.all("SELECT DISTINCT purpose FROM objection WHERE outcome = 'stopped'", &[], |r| r.get(0))?;
+    let Some(person) = map.person_of(&table.name) else { return Ok(Vec::new()) };
+    Ok(table
+        .opt_in
+        .iter()
+        .filter(|o| stopped.contains(&o.purpose))
+        .map(|o| {
+            format!(
+                "UPDATE {} SET {col} = 0 WHERE {col} <> 0 AND {person} IN (SELECT person_id FROM objection WHERE purpose = {} AND outcome = 'stopped') AND {key_column} IN ",
+                table.sql_name(),
+                crate::store::personal::literal(&o.purpose),
+                col = o.column,
+            )
+        })
+        .collect())
 }

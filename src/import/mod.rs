@@ -15,6 +15,7 @@ mod guard;
 mod read;
 pub(crate) use read::ends_in_an_open_quote;
 mod sink;
+mod sql;
 pub mod values;
 
 use std::path::PathBuf;
@@ -29,9 +30,10 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::keys::Keys;
 use crate::store::personal::DataMap;
-use guard::{Links, Rectified, Suppressed, Verdict};
+use guard::{keep_off_statements, Links, Rectified, Suppressed, Verdict, KEEP_OFF_CHUNK};
 use read::{Hashing, Reader};
-use sink::{Batch, DbSink, Sql, SqliteSink};
+use sink::{Batch, DbSink, SqliteSink};
+use sql::Sql;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -105,7 +107,7 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         .map_err(|e| Error::invalid("import file", format!("cannot read {}: {e}", opts.file.display())))?;
     let reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;
     let plan = columns::plan(conn, &table, reader.header(), &opts.file)?;
-    let sql = Sql::new(&table, &plan, &map.row_order(conn, &table.name));
+    let sql = Sql::new(&map, &table, &plan, &map.row_order(conn, &table.name));
     let mut run = Run {
         opts,
         map: &map,
@@ -167,39 +169,6 @@ struct Run<'a> {
     /// The audit trail's head when the suppression list and the objections were read: an
     /// erasure or objection committed between two batches changes it, and they are read again.
     audit_seen: (i64, String),
-}
-
-/// Keys of the rows written per statement that keeps objectors' opt-ins off.
-const KEEP_OFF_CHUNK: usize = 500;
-
-/// The statements of [`Run::keep_off`]: the person of a row is found through the data map, so a
-/// new address of someone who objected stays opted out, not only a known one (the suppression
-/// list only knows the hashes of the addresses they had).
-fn keep_off_statements(
-    conn: &dyn Db,
-    map: &DataMap,
-    table: &crate::map::table::Table,
-    key_column: &str,
-) -> anyhow::Result<Vec<String>> {
-    if table.opt_in.is_empty() {
-        return Ok(Vec::new());
-    }
-    let stopped: Vec<String> =
-        conn.all("SELECT DISTINCT purpose FROM objection WHERE outcome = 'stopped'", &[], |r| r.get(0))?;
-    let Some(person) = map.person_of(&table.name) else { return Ok(Vec::new()) };
-    Ok(table
-        .opt_in
-        .iter()
-        .filter(|o| stopped.contains(&o.purpose))
-        .map(|o| {
-            format!(
-                "UPDATE {} SET {col} = 0 WHERE {col} <> 0 AND {person} IN (SELECT person_id FROM objection WHERE purpose = {} AND outcome = 'stopped') AND {key_column} IN ",
-                table.sql_name(),
-                crate::store::personal::literal(&o.purpose),
-                col = o.column,
-            )
-        })
-        .collect())
 }
 
 /// Where the rows go: the statements each row runs, in the run's current transaction.

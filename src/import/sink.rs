@@ -4,7 +4,8 @@
 use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
-use super::{bulk, columns, Problem, Sink, Summary};
+use super::sql::Sql;
+use super::{bulk, Problem, Sink, Summary};
 use crate::store::db::{Conn, Db};
 
 /// A SQLite store: the statements prepared once for the run, in a transaction begun and
@@ -76,15 +77,20 @@ impl Sink for SqliteSink<'_> {
 
     fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()> {
         let (from, key_column, own_key) = (&self.sql.from, &self.sql.key_column, &self.sql.own_key);
-        let missing: Vec<(i64, Option<String>)> = self
+        let missing: Vec<(i64, Option<String>, i64)> = self
             .conn
             .prepare(&format!(
-                "SELECT rowid, CAST({own_key} AS TEXT) FROM {from}
-                 WHERE {key_column} NOT IN (SELECT k FROM temp.import_seen) OR {key_column} IS NULL"
+                "SELECT t.rowid, CAST(t.{own_key} AS TEXT), {} FROM {from} t
+                 WHERE t.{key_column} NOT IN (SELECT k FROM temp.import_seen) OR t.{key_column} IS NULL",
+                self.sql.kept_case
             ))?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        for (rowid, key) in missing {
+        for (rowid, key, kept) in missing {
+            if let Some(why) = self.sql.kept(kept) {
+                kept_missing(summary, &format!("rowid {rowid}"), why.clone());
+                continue;
+            }
             match self.conn.execute(&format!("DELETE FROM {from} WHERE rowid = ?1"), [rowid]) {
                 Ok(n) => {
                     summary.removed += n as u64;
@@ -328,16 +334,20 @@ impl Sink for DbSink<'_> {
         let (from, key_column, row_id) = (&self.sql.from, &self.sql.key_column, &self.sql.row_id);
         // NOT EXISTS, an anti-join: `NOT IN (SELECT ...)` of millions of keys is hashed only
         // when the hash fits in work_mem.
-        let missing: Vec<(Value, Option<String>)> = self.tx().all(
+        let missing: Vec<(Value, Option<String>, i64)> = self.tx().all(
             &format!(
-                "SELECT t.{row_id}, CAST(t.{} AS TEXT) FROM {from} t WHERE t.{key_column} IS NULL
+                "SELECT t.{row_id}, CAST(t.{} AS TEXT), {} FROM {from} t WHERE t.{key_column} IS NULL
                  OR NOT EXISTS (SELECT 1 FROM {} s WHERE s.k = CAST(t.{key_column} AS TEXT))",
-                self.sql.own_key, self.seen
+                self.sql.own_key, self.sql.kept_case, self.seen
             ),
             &[],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        for (id, key) in missing {
+        for (id, key, kept) in missing {
+            if let Some(why) = self.sql.kept(kept) {
+                kept_missing(summary, &row_named(row_id, &id), why.clone());
+                continue;
+            }
             match self.guarded(&format!("DELETE FROM {from} WHERE {row_id} = ?1"), std::slice::from_ref(&id))? {
                 Ok(n) => {
                     summary.removed += n as u64;
@@ -375,46 +385,5 @@ fn db_reason(e: &anyhow::Error) -> String {
         }
         Some(d) => d.message().to_owned(),
         None => format!("{e:#}"),
-    }
-}
-
-/// The statements of an import, made from the table and the file's columns.
-pub(super) struct Sql {
-    /// The table's name in the data map, and its own key (what `rectified` names a row by).
-    pub(super) name: String,
-    pub(super) own_key: String,
-    pub(super) from: String,
-    pub(super) key_column: String,
-    /// What names one row of the table: SQLite's rowid (and the `rowid` column of a PostgreSQL
-    /// store's own tables), or the table's key in a company's schema on PostgreSQL.
-    pub(super) row_id: String,
-    pub(super) select: String,
-    pub(super) insert: String,
-    pub(super) update: String,
-}
-
-impl Sql {
-    pub(super) fn new(table: &crate::map::table::Table, plan: &columns::Plan, row_id: &str) -> Sql {
-        let from = table.sql_name();
-        let key_column = plan.columns[plan.key].clone();
-        let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
-        let select = format!(
-            "SELECT {row_id}, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
-            table.key,
-            plan.columns.join(", ")
-        );
-        let insert = format!("INSERT INTO {from} ({}) VALUES ({})", plan.columns.join(", "), placeholders.join(", "));
-        let sets: Vec<String> = plan.columns.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-        let update = format!("UPDATE {from} SET {} WHERE {row_id} = ?{}", sets.join(", "), plan.columns.len() + 1);
-        Sql {
-            name: table.name.clone(),
-            own_key: table.key.clone(),
-            from,
-            key_column,
-            row_id: row_id.to_owned(),
-            select,
-            insert,
-            update,
-        }
     }
 }

@@ -658,3 +658,22 @@ fn details_replaced_when_no_code_may_go_out_exit_8() {
     }
     assert_eq!(codes, [Some(0), Some(0), Some(0), Some(8)]);
 }
+
+/// A statement goes to the map's table of statements, so that answers show it and erasure
+/// removes it: a map without one refuses `--supplement` (exit 2) before a request is opened;
+/// line ends typed on Windows are line ends.
+#[test]
+fn a_statement_needs_the_map_s_table_of_statements_and_takes_crlf_line_ends() {
+    let env = Env::with_fixture("webshop");
+    let out = env.run(&["rectify", "--email", "lucas.peters@example.nl", "--supplement", "contact=x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("no table supplementary_statement"), "{}", support::stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM request"), 0);
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "rectify", &["--email", "jan.devries@example.nl", "--supplement", "identity=a\r\nb"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let text: String =
+        env.sql().query_row("SELECT statement FROM supplementary_statement", [], |r| r.get(0)).unwrap();
+    assert_eq!(text, "a\nb");
+}

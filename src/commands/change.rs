@@ -92,6 +92,9 @@ pub fn rectify(ctx: &mut Session, args: &RectifyArgs) -> anyhow::Result<Code> {
     rectify_open(ctx, args)
 }
 
+/// The table of the data map the supplementary statements go to (dsr writes them itself).
+const STATEMENTS: &str = crate::store::personal::WRITTEN_BY_DSR;
+
 /// The longest supplementary statement (Art. 16): it goes into every later access answer.
 const MAX_STATEMENT: usize = 2000;
 
@@ -105,18 +108,29 @@ pub fn rectify_open(session: &mut Session, args: &RectifyArgs) -> anyhow::Result
         )
         .into());
     }
-    let changes: Vec<Change> = rectify::parse_sets(&*DataMap::load(session.conn)?, &args.set)?;
+    let map = DataMap::load(session.conn)?;
+    let changes: Vec<Change> = rectify::parse_sets(&map, &args.set)?;
     let register = Register::load(session.conn)?;
+    if !args.supplement.is_empty() && map.table(STATEMENTS).is_none() {
+        // Statements outside the map would be in no answer, and no erasure would remove them.
+        return Err(Error::invalid(
+            "--supplement",
+            format!("this company's data map has no table {STATEMENTS}, so a statement would be shown in no answer and erased with nothing: add it to the company file (docs/register-file.md) and run `dsr register apply FILE`"),
+        )
+        .into());
+    }
     let mut supplements = Vec::new();
     for s in &args.supplement {
         let (category, text) =
             s.split_once('=').ok_or_else(|| Error::invalid("--supplement", "expected CATEGORY=TEXT"))?;
+        // Line ends as a Windows terminal or file gives them are line ends.
+        let text = &text.replace("\r\n", "\n");
         restrict::check_categories(&register, &[category.trim().to_owned()], "--supplement")?;
         let acts = |c: char| c != '\n' && crate::output::sanitize::acts_on_text(c);
         if text.trim().is_empty() || text.chars().any(acts) || text.chars().count() > MAX_STATEMENT {
             return Err(Error::invalid(
                 "--supplement",
-                format!("the statement needs text of at most {MAX_STATEMENT} characters, without control, bidirectional or invisible formatting characters"),
+                format!("the statement needs text of at most {MAX_STATEMENT} characters, without control (but line ends), bidirectional or invisible formatting characters"),
             )
             .into());
         }

@@ -28,6 +28,7 @@ pub use erasure::in_year;
 pub use schema::{
     columns_in, columns_of, columns_of_table, create_missing, create_table_sql, distinct_values, foreign_keys,
     leave_out_builtin, links_declared, references, required_columns, rights_lacking, rows_linked, table_exists,
+    WRITTEN_BY_DSR,
 };
 
 /// The store's data map, in the order of the company file.

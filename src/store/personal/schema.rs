@@ -93,7 +93,7 @@ pub fn create_missing(conn: &dyn Db, tables: &[Table]) -> anyhow::Result<Vec<(us
 
 /// The table of the built-in schema that dsr itself writes (Art. 16 statements, by `rectify`):
 /// kept in every store, mapped or not.
-const WRITTEN_BY_DSR: &str = "supplementary_statement";
+pub const WRITTEN_BY_DSR: &str = "supplementary_statement";
 
 /// Leave out of a new store the built-in tables (`schema.sql`, which every store is made with)
 /// that the company of `tables` does not use: those its map leaves out, and those it declares a

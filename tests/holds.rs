@@ -216,3 +216,34 @@ fn any_restrict_command_after_the_date_carries_the_lift_out() {
         env.sql().query_row("SELECT lifted_at FROM restriction WHERE request_id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(lifted.as_deref(), Some("2026-11-09T09:00:01Z"), "the default notice period is 7 days");
 }
+
+/// A person with no email address on file (known by a cookie, verified in person) is told of the
+/// lift another way: the officer records how, nothing is mailed, and the lift follows.
+#[test]
+fn a_restriction_of_a_person_without_an_address_is_lifted_after_a_notice_told_another_way() {
+    let mut env = Env::with_fixture("virtio");
+    let o = env.open("restrict", &["--cookie", "vt_3f9c2a7e81d04b6c", "--ground", "accuracy-contested"]);
+    env.dsr()
+        .args(["verify", &o.request, "--method", "in-person", "--ref", "desk visit", "--reason", "cookie shown"])
+        .assert()
+        .success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    let lift = ["restrict", "--lift", &o.request, "--reason", "accuracy-verified"];
+    let out = env.run(&lift);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("--notice-by"), "{}", support::stderr(&out));
+    let letters = std::fs::read_dir(env.path("outbox")).map_or(0, |d| d.count());
+    let mut told = lift.to_vec();
+    told.extend(["--notice-by", "post", "--notice-ref", "letter 2026-118", "--notice-days", "10"]);
+    let (v, code): (Value, i32) = env.json(&told);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["notice"]["transport"].as_str(), v["scheduled"].as_u64()), (Some("post"), Some(1)), "{v}");
+    assert_eq!(std::fs::read_dir(env.path("outbox")).map_or(0, |d| d.count()), letters, "nothing mailed");
+    let given = env.count("SELECT count(*) FROM audit_log WHERE action = 'restriction-lift-notice-given'");
+    assert_eq!(given, 1);
+    env.now = Some("2030-01-01T00:00:00Z".into());
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["restrictions_lifted"], serde_json::json!([o.request]));
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

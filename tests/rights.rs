@@ -673,7 +673,6 @@ fn a_statement_needs_the_map_s_table_of_statements_and_takes_crlf_line_ends() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, "rectify", &["--email", "jan.devries@example.nl", "--supplement", "identity=a\r\nb"]);
     env.dsr().args(["rectify", &id, "--yes"]).assert().success();
-    let text: String =
-        env.sql().query_row("SELECT statement FROM supplementary_statement", [], |r| r.get(0)).unwrap();
+    let text: String = env.sql().query_row("SELECT statement FROM supplementary_statement", [], |r| r.get(0)).unwrap();
     assert_eq!(text, "a\nb");
 }

@@ -89,6 +89,12 @@ pub struct RestrictArgs {
     #[arg(long, value_name = "DAYS", default_value_t = crate::rights::restrict::NOTICE_DAYS, requires = "lift", conflicts_with = "review",
           value_parser = clap::value_parser!(u32).range(1..=90))]
     pub notice_days: u32,
+    /// With --lift: the person was told the Art. 18(3) notice another way (no email address on file, or by choice); nothing is mailed
+    #[arg(long = "notice-by", value_enum, value_name = "CHANNEL", requires_all = ["lift", "notice_ref"])]
+    pub notice_by: Option<crate::request::DeliveryChannel>,
+    /// With --notice-by: a reference to trace how the person was told (a letter's tracking number, who told them)
+    #[arg(long = "notice-ref", value_name = "TEXT", requires = "notice_by")]
+    pub notice_ref: Option<String>,
     #[command(flatten)]
     pub yes: YesArgs,
 }

@@ -185,7 +185,22 @@ pub fn restrict_cmd(ctx: &mut Session, args: &RestrictArgs) -> anyhow::Result<Co
             reason,
             args.reason_nl.as_deref(),
         )?;
-        return lift(ctx, id, &reason, args.notice_days);
+        let told = match (args.notice_by, args.notice_ref.as_deref()) {
+            (Some(channel), Some(reference)) => {
+                let reference = reference.trim();
+                if reference.is_empty() {
+                    return Err(Error::invalid(
+                        "--notice-ref",
+                        "say how the person was told (a tracking number, who told them)",
+                    )
+                    .into());
+                }
+                crate::free_text::check("--notice-ref", reference)?;
+                Some((channel, reference))
+            }
+            _ => None,
+        };
+        return lift(ctx, id, &reason, args.notice_days, told);
     }
     if let Some(id) = &args.request {
         return restrict_apply(ctx, id, &args.yes);
@@ -233,12 +248,18 @@ fn restrict_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<
 }
 
 /// Art. 18(3): send the notice now, lift `days` later (see [`restrict::lift_due`]).
-fn lift(ctx: &mut Session, id: &str, reason: &str, days: u32) -> anyhow::Result<Code> {
+fn lift(
+    ctx: &mut Session,
+    id: &str,
+    reason: &str,
+    days: u32,
+    told: Option<(crate::request::DeliveryChannel, &str)>,
+) -> anyhow::Result<Code> {
     if reason.trim().is_empty() {
         return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
     }
     crate::free_text::check("--reason", reason)?;
-    let lift = restrict::carry_out::announce_lift(ctx.conn, ctx.clock, id, reason.trim(), days)?;
+    let lift = restrict::carry_out::announce_lift(ctx.conn, ctx.clock, id, reason.trim(), days, told)?;
     let (n, lift_at, sent) = (lift.scheduled, lift.lift_at, lift.notice);
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;
@@ -247,7 +268,11 @@ fn lift(ctx: &mut Session, id: &str, reason: &str, days: u32) -> anyhow::Result<
             "Notice to the person: {}; {n} restriction(s) of request {} will be lifted at {lift_at} ({days} days, Art. 18(3)), \
 by the first `dsr retention run` or `dsr restrict` after that. Until then the restriction applies.",
             // A notice queued with the change goes out once it is committed (`dsr mail list`).
-            if sent.transport == "queued" { format!("{} (sent after this command)", sent.reference) } else { format!("{} {}", sent.transport, sent.reference) },
+            match sent.transport {
+                "queued" => format!("{} (sent after this command)", sent.reference),
+                "post" | "in-person" | "portal" => format!("told by {} ({})", sent.transport, sent.reference),
+                _ => format!("{} {}", sent.transport, sent.reference),
+            },
             lift.request
         ))?;
     }

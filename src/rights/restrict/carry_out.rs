@@ -63,13 +63,15 @@ pub fn apply(
 
 /// Art. 18(3): tell the person now that the restriction of request `id` is lifted `days` from
 /// now, and schedule the lift (carried out by [`lift_due`]). The notice must be on its way: a
-/// person without an email address on file keeps the restriction until they can be told.
+/// person without an email address on file keeps the restriction until they can be told. `told`:
+/// the officer told the person another way (the channel and a reference); nothing is mailed.
 pub fn announce_lift(
     store: &dyn Conn,
     clock: &Clock,
     id: &str,
     reason: &str,
     days: u32,
+    told: Option<(crate::request::DeliveryChannel, &str)>,
 ) -> anyhow::Result<LiftScheduled> {
     let req = request::load(store, id)?;
     if !matches!(req.kind(), Ok(Kind::Restrict)) {
@@ -94,8 +96,26 @@ pub fn announce_lift(
         subject: crate::letters::subject_of(&controller, "restriction-lift-notice", &req.id),
         body: crate::letters::body(&controller, "restriction-lift-notice", &vars)?,
     };
-    let notice = mail::notify(&*tx, clock, &store.place(), &controller, &req, &letter)?
-        .ok_or_else(|| Error::RequestState(format!("no email address on file to send the Art. 18(3) notice for {}; the restriction stays until the person can be told", req.id)))?;
+    let notice = match told {
+        Some((channel, reference)) => {
+            let recorded = crate::free_text::record(&*tx, clock, Some(&req.id), "--notice-ref", reference)?;
+            crate::audit::append(
+                &*tx,
+                clock,
+                Some(&req.id),
+                Some(&req.subject_pseudonym),
+                "restriction-lift-notice-given",
+                serde_json::json!({"channel": channel.as_str(), "reference": recorded}),
+            )?;
+            Sent { transport: channel.as_str(), reference: reference.to_owned() }
+        }
+        None => mail::notify(&*tx, clock, &store.place(), &controller, &req, &letter)?.ok_or_else(|| {
+            Error::RequestState(format!(
+                "no email address on file to send the Art. 18(3) notice for {}; tell the person another way, then `dsr restrict --lift {} --reason ... --notice-by post|in-person|portal --notice-ref TEXT`",
+                req.id, req.id
+            ))
+        })?,
+    };
     let lift_at = crate::clock::stamp(lift_at);
     let scheduled = super::schedule_lift(&*tx, clock, &req, reason, &clock.timestamp(), &lift_at)?;
     tx.commit()?;

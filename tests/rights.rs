@@ -676,3 +676,27 @@ fn a_statement_needs_the_map_s_table_of_statements_and_takes_crlf_line_ends() {
     let text: String = env.sql().query_row("SELECT statement FROM supplementary_statement", [], |r| r.get(0)).unwrap();
     assert_eq!(text, "a\nb");
 }
+
+/// `-q` leaves out what an applied change says it did; `request notified` stores at most 1000
+/// characters of the officer's text, as every other such flag.
+#[test]
+fn quiet_applies_say_nothing_and_a_notified_reference_is_bounded() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "rectify", &["--email", "jan.devries@example.nl", "--set", "city=Haarlem"]);
+    let out = env.run(&["-q", "rectify", &id, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(support::stdout(&out), "", "nothing on stdout with -q");
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    let recipient = shown["recipients"][0]["recipient"].as_str().expect("a recipient to tell").to_owned();
+    let long = "x".repeat(1001);
+    for proof in [["--ref", long.as_str()], ["--impossible", "--reason"]] {
+        let mut args = vec!["request", "notified", &id, "--recipient", &recipient];
+        args.extend(proof);
+        if proof[0] == "--impossible" {
+            args.push(&long);
+        }
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", support::stderr(&out));
+        support::assert_one_line_error(&out);
+    }
+}

@@ -79,7 +79,8 @@ fn report(ctx: &mut Session, id: &str, outcome: Value, human: String) -> anyhow:
             req.id
         ));
     }
-    ctx.out.data(&text)?;
+    // `-q`: nothing (the recipients to tell are in `request show` and `--json`).
+    ctx.out.outcome(&text)?;
     Ok(Code::Ok)
 }
 
@@ -349,6 +350,10 @@ fn decide(ctx: &mut Session, id: &str, uphold: bool, grounds: Option<&str>) -> a
 
 /// `dsr request notified ID --recipient R --ref TEXT | --impossible --reason TEXT`.
 pub fn notified(ctx: &mut Session, id: &str, recipient: &str, proof: &notify::Proof) -> anyhow::Result<Code> {
+    match proof {
+        notify::Proof::Reference(text) => crate::free_text::check("--ref", text)?,
+        notify::Proof::Impossible(text) => crate::free_text::check("--reason", text)?,
+    }
     let closed = notify::close(ctx.conn, ctx.clock, id, recipient, proof)?;
     let (req, left) = (closed.request, closed.still_to_notify);
     let state = match proof {

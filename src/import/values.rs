@@ -191,14 +191,28 @@ fn moment(v: &str, tz: Option<&Tz>) -> Result<DateTime<Utc>, String> {
 
 /// A date: ISO (`2026-03-01`) or Dutch (`01-03-2026`).
 pub fn date(v: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+    let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(v, "%d-%m-%Y"))
-        .map_err(|_| "is not a date such as 2026-03-01".into())
+        .map_err(|_| "is not a date such as 2026-03-01".to_owned())?;
+    // A year of four digits, no sign: stored as YYYY-MM-DD, which compares as text.
+    if !(1000..=9999).contains(&chrono::Datelike::year(&d)) || v.contains('+') || v.starts_with('-') {
+        return Err("is not a date such as 2026-03-01 (a year of four digits)".into());
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_has_a_year_of_four_digits() {
+        assert_eq!(date("2024-02-29").unwrap().to_string(), "2024-02-29");
+        assert_eq!(date("01-03-2026").unwrap().to_string(), "2026-03-01");
+        for bad in ["+12024-02-01", "-0001-01-01", "12024-02-01", "0999-01-01", "01-01-+2026", "2023-02-29"] {
+            assert!(date(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn times_keep_their_offset_or_take_the_source_zone() {

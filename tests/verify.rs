@@ -414,3 +414,20 @@ fn details_replaced_at_the_code_limit_say_to_resend() {
     let line = list.lines().find(|l| l.starts_with(&id)).unwrap_or_else(|| panic!("{list}"));
     assert!(line.contains(&format!("no code sent yet: dsr verify --resend {id}")), "{line}");
 }
+
+/// A request opened at the send limit has no code; opened again unchanged, its `next` still says
+/// to send one (`--resend`), not to enter one.
+#[test]
+fn a_request_reopened_without_its_code_says_resend_next() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    for _ in 0..3 {
+        let _ = env.run(&["verify", "--resend", &o.request]);
+    }
+    let out = env.run(&["export", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(8), "{}", crate::support::stderr(&out));
+    let (v, code): (serde_json::Value, i32) = env.json(&["export", "--email", "jan.devries@example.nl"]);
+    assert_eq!(v["new"], false, "{v}");
+    let id = v["request"].as_str().unwrap();
+    assert_eq!(v["next"], format!("dsr verify --resend {id}"), "{v} ({code})");
+}

@@ -73,7 +73,12 @@ pub fn open(
     // A new request without its code, or one whose details were replaced and whose earlier code
     // no longer works: the exit code tells a script (7 or 8) that no code went out.
     let held = held_back.as_ref().filter(|_| fresh || amended).map(crate::Error::code);
-    let sent = held_back.is_none();
+    // Whether a code of this request is out: one sent now, or, for a request already open and
+    // not changed, one sent before (a request opened at the limit has none until --resend).
+    let sent = match fresh || amended {
+        true => held_back.is_none(),
+        false => req.person_id.is_none() || crate::request::code_sent(s.conn, &req)?,
+    };
     let message = if let Some(why) = held_back.as_ref().filter(|_| fresh) {
         format!(
             "Request {} ({}) opened; {why}. Its deadline runs; send the code later with `dsr verify --resend {}`.",

@@ -8,7 +8,7 @@ use super::Request;
 /// Whether a code was sent for the request as it stands (one for details it asked before and
 /// replaced is void), or its person's verification is locked (then the lock, not a missing
 /// code, is what `dsr status` names).
-fn code_sent(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
+pub fn code_sent(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
     conn.one(
         "SELECT EXISTS (SELECT 1 FROM challenge WHERE request_id = ?1 AND state <> 'superseded')
              OR EXISTS (SELECT 1 FROM verification_lock WHERE subject_pseudonym = ?2 AND locked_at IS NOT NULL)",

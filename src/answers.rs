@@ -152,7 +152,7 @@ fn own_record(table: &str) -> Option<(&'static str, &'static str)> {
 /// Why a step keeps rows, in Dutch and English. A claim is our interest in court, not a legal
 /// duty: only the fiscal hold is called one.
 fn kept_ground(ground: &str) -> (&'static str, &'static str) {
-    match ground {
+    match erase::current_ground(ground) {
         erase::GROUND_TAX => (
             "wettelijke bewaarplicht voor de administratie, art. 17 lid 3 onder b AVG en art. 52 AWR",
             "legal obligation to keep the administration, GDPR Art. 17(3)(b) and Dutch AWR art. 52",
@@ -231,7 +231,7 @@ pub fn erased(register: &Register, req: &Request, plan: &Plan) -> Reply {
         kept_nl.push(json!({"rows": rows, "category": tnl, "ground": gnl, "until": unl}));
         kept_en.push(json!({"rows": rows, "category": ten, "ground": gen, "until": uen}));
     }
-    let ground = |g: &str| plan.steps.iter().any(|s| s.ground.as_deref() == Some(g));
+    let ground = |g: &str| plan.steps.iter().any(|s| s.ground.as_deref().map(erase::current_ground) == Some(g));
     let unlinked = ground(erase::GROUND_TAX) || ground(erase::GROUND_CLAIM) || ground(erase::GROUND_CLAIM_TAX);
     let vars = Vars::new(json!({
         "id": req.id,

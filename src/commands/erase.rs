@@ -184,7 +184,14 @@ fn render(out: &crate::output::Output, plan: &Plan) -> String {
             table::cell(&s.why),
         ]);
     }
-    format!("Erasure plan: delete {} rows, keep {} rows {}.\n{t}", plan.deleted, plan.kept, plan.kept_how())
+    // dsr's own records of the person's requests are detached too, counted apart from their data.
+    let own: u64 = plan.steps.iter().filter(|s| s.action != "delete" && s.table == "request").map(|s| s.rows).sum();
+    let own = match own {
+        0 => String::new(),
+        1 => "; dsr's record of the person's 1 request is detached too".to_owned(),
+        n => format!("; dsr's records of the person's {n} requests are detached too"),
+    };
+    format!("Erasure plan: delete {} rows, keep {} rows {}{own}.\n{t}", plan.deleted, plan.kept, plan.kept_how())
 }
 
 fn show(ctx: &Session, req: &Request, plan: &Plan, title: &str) -> anyhow::Result<()> {

@@ -65,8 +65,15 @@ pub(super) fn erasures(conn: &dyn Db, period: Period) -> anyhow::Result<Erasures
                 e.rows_deleted += rows;
             } else {
                 e.rows_kept += rows;
-                let ground = if ground.is_empty() { "(none given)".to_owned() } else { ground };
-                e.kept.push(Kept { ground, table, action, rows, erasures });
+                // An erasure of an earlier version worded a ground differently: counted with it.
+                let ground = match ground.is_empty() {
+                    true => "(none given)".to_owned(),
+                    false => crate::rights::erase::current_ground(&ground).to_owned(),
+                };
+                match e.kept.iter_mut().find(|k| (&k.ground, &k.table, &k.action) == (&ground, &table, &action)) {
+                    Some(k) => (k.rows, k.erasures) = (k.rows + rows, k.erasures + erasures),
+                    None => e.kept.push(Kept { ground, table, action, rows, erasures }),
+                }
             }
             Ok(())
         },

@@ -39,11 +39,25 @@ pub use keeps::{GROUND_CONSENT, GROUND_OWN_RECORD};
 use steps::NO_GROUND;
 pub use touched::{touched, touched_by_any, values_to_look_for};
 
-pub const GROUND_TAX: &str =
-    "Art. 17(3)(b) GDPR: legal obligation to keep the administration 7 years (Dutch AWR art. 52)";
+/// The fiscal hold; its years are the data map's (`erase.years`), shown in the plan's "until".
+pub const GROUND_TAX: &str = "Art. 17(3)(b) GDPR: legal obligation to keep the administration (Dutch AWR art. 52)";
 pub const GROUND_CLAIM: &str = "Art. 17(3)(e) GDPR: needed for a legal claim (unpaid invoice)";
 pub const GROUND_CLAIM_TAX: &str = "Art. 17(3)(e) GDPR: needed for a legal claim (unpaid invoice); and Art. 17(3)(b): \
-the administration is kept 7 years (Dutch AWR art. 52), whichever ends later";
+the administration is kept as Dutch AWR art. 52 requires, whichever ends later";
+/// The same grounds as plans stored before the hold's years came from the map worded them.
+pub const LEGACY_GROUNDS: [(&str, &str); 2] = [
+    ("Art. 17(3)(b) GDPR: legal obligation to keep the administration 7 years (Dutch AWR art. 52)", GROUND_TAX),
+    (
+        "Art. 17(3)(e) GDPR: needed for a legal claim (unpaid invoice); and Art. 17(3)(b): \
+the administration is kept 7 years (Dutch AWR art. 52), whichever ends later",
+        GROUND_CLAIM_TAX,
+    ),
+];
+
+/// A stored plan's ground as this version words it.
+pub fn current_ground(ground: &str) -> &str {
+    LEGACY_GROUNDS.iter().find(|(old, _)| *old == ground).map_or(ground, |(_, new)| new)
+}
 pub const GROUND_RESTRICTED: &str =
     "Art. 17(3)(e) and 18(1)(c) GDPR: restricted because the person needs these data for a legal claim";
 /// The end of a claim: "until settled", or, for an invoice that is also part of the administration,

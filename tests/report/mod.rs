@@ -62,7 +62,7 @@ fn the_csv_reads_back_as_one_table_of_figures() {
     assert_eq!(get("month", "2025-03", "access", "received").as_deref(), Some("2"));
     assert_eq!(get("days_to_answer", "10", "", "answered").as_deref(), Some("2"));
     assert_eq!(get("refusals", "excessive", "", "refused").as_deref(), Some("1"));
-    assert_eq!(get("erasures_kept", TAX, "invoice (detach)", "rows").as_deref(), Some("5"));
+    assert_eq!(get("erasures_kept", TAX_NOW, "invoice (detach)", "rows").as_deref(), Some("5"));
     assert_eq!(get("notifications", "ideal", "", "impossible").as_deref(), Some("1"));
     assert_eq!(get("retention", "server-logs", "server_log", "removed").as_deref(), Some("160"));
     assert_eq!(get("verification", "all", "", "locks").as_deref(), Some("1"));
@@ -137,7 +137,7 @@ fn the_html_page_stands_alone_in_two_languages_with_both_charts() {
         "Verantwoordingsrapport",
         "Refusals and unverifiable requests",
         "Weigeringen",
-        TAX,
+        TAX_NOW,
     ] {
         assert!(page.contains(text), "{text:?} not on the page");
     }

@@ -28,7 +28,16 @@ pub fn stored(conn: &dyn Db, request: &str) -> anyhow::Result<Option<Stored>> {
             "SELECT plan, approved_at IS NOT NULL, held_at IS NOT NULL FROM erasure_plan WHERE request_id = ?1 AND applied_at IS NULL",
             &vals![request]?,
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(row.and_then(|(t, approved, held)| Some(Stored { plan: serde_json::from_str(&t).ok()?, approved, held })))
+    Ok(row.and_then(|(t, approved, held)| {
+        let mut plan: Plan = serde_json::from_str(&t).ok()?;
+        // A plan an earlier version stored may word a ground as it did then: the same plan.
+        for step in &mut plan.steps {
+            if let Some(g) = step.ground.as_mut() {
+                *g = super::current_ground(g).to_owned();
+            }
+        }
+        Some(Stored { plan, approved, held })
+    }))
 }
 
 /// Store a plan with the request, not approved: a plan runs from cron only after an officer

@@ -327,3 +327,24 @@ fn a_blank_controller_an_address_that_is_none_and_a_text_in_one_language_are_nam
     let err = stderr(&out);
     assert!(err.contains("outside_eea: \"US\" is outside the EEA"), "{err}");
 }
+
+/// A column named as SQLite names a row's own key, or a name SQLite keeps for itself, is named
+/// with the reason in words.
+#[test]
+fn a_column_named_rowid_and_a_sqlite_name_are_named_with_why() {
+    let text = fixture("webshop");
+    let at = text.find("[[table.column]]\nname = \"id\"\n").unwrap();
+    let i = text[..at].matches("[[table]]\n").count() - 1;
+    let broken = format!("{}[[table.column]]\nname = \"rowid\"\ntype = \"text\"\n\n{}", &text[..at], &text[at..]);
+    let out = check(&broken);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("table[{i}].column[0].name: \"rowid\" is SQLite's name for a row's own key")),
+        "{err}"
+    );
+    let out = check(&text.replacen("name = \"product_review\"", "name = \"sqlite_review\"", 1));
+    let err = stderr(&out);
+    assert!(err.contains("\"sqlite_review\" is not a table name: it starts with sqlite_"), "{err}");
+    assert!(!err.contains("Some(") && !err.contains("None"), "{err}");
+}

@@ -21,6 +21,32 @@ pub fn is_identifier(name: &str) -> bool {
         && !name.to_ascii_lowercase().starts_with("sqlite_")
 }
 
+/// Why `name` cannot be a `what` (table, column) of the map, in words, if it cannot.
+fn identifier_problem(name: &str, what: &str) -> Option<String> {
+    if is_identifier(name) {
+        return None;
+    }
+    let why = if name.is_empty() {
+        "is empty".to_owned()
+    } else if name.len() > 64 {
+        "is longer than 64 characters".to_owned()
+    } else if name.to_ascii_lowercase().starts_with("sqlite_") {
+        "starts with sqlite_, which SQLite keeps for its own tables".to_owned()
+    } else {
+        "has characters other than ASCII letters, digits and _, or starts with a digit".to_owned()
+    };
+    Some(format!("{name:?} is not a {what} name: it {why}"))
+}
+
+/// A column named as SQLite names a row's own key: dsr reads, changes and removes rows by it.
+fn is_rowid_alias(name: &str) -> bool {
+    ["rowid", "_rowid_", "oid"].contains(&name.to_ascii_lowercase().as_str())
+}
+
+fn rowid_alias(name: &str) -> String {
+    format!("{name:?} is SQLite's name for a row's own key, by which dsr reads, changes and removes rows; rename the column")
+}
+
 /// Whether a plain name means itself where generated SQL writes it unquoted, as a table and as a
 /// column: not a keyword SQLite reads as something else (`current_date` is today's date, `cast`
 /// and `order` break the statement). Tried on a database in memory, once a name.
@@ -265,8 +291,8 @@ fn keyword(name: &str) -> String {
 
 /// What is wrong with a table's name, if anything; `names` holds those seen before, in lower case.
 fn name_problem<'a>(name: &'a str, names: &mut std::collections::HashMap<String, &'a str>) -> Option<String> {
-    if !is_identifier(name) {
-        return Some(format!("{name:?} is not a table name (letters, digits and _)"));
+    if let Some(why) = identifier_problem(name, "table") {
+        return Some(why);
     }
     if !means_itself(name) {
         return Some(keyword(name));
@@ -302,8 +328,8 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
             say(format!("table[{i}].category"), format!("{:?} is not the code of a [[category]]", t.category));
         }
         for (key, column) in own_columns(t, i) {
-            if !is_identifier(column) {
-                say(key, format!("{column:?} is not a column name (letters, digits and _)"));
+            if let Some(why) = identifier_problem(column, "column") {
+                say(key, why);
             } else if !means_itself(column) {
                 say(key, keyword(column));
             }
@@ -327,16 +353,17 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
             }
         }
         for (key, table, column) in other_tables(t, i) {
-            if !is_identifier(table) || column.is_some_and(|c| !is_identifier(c)) {
-                say(key, format!("{table:?} {column:?} is not a table and column name (letters, digits and _)"));
+            let why =
+                identifier_problem(table, "table").or_else(|| column.and_then(|c| identifier_problem(c, "column")));
+            if let Some(why) = why {
+                say(key, why);
             }
         }
         for (j, c) in t.column.iter().enumerate() {
-            if !is_identifier(&c.name) {
-                say(
-                    format!("table[{i}].column[{j}].name"),
-                    format!("{:?} is not a column name (letters, digits and _)", c.name),
-                );
+            if let Some(why) = identifier_problem(&c.name, "column") {
+                say(format!("table[{i}].column[{j}].name"), why);
+            } else if is_rowid_alias(&c.name) {
+                say(format!("table[{i}].column[{j}].name"), rowid_alias(&c.name));
             } else if !means_itself(&c.name) {
                 say(format!("table[{i}].column[{j}].name"), keyword(&c.name));
             }

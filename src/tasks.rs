@@ -77,6 +77,27 @@ pub enum Change<'a> {
     Purpose(i64, &'a str),
     /// Rectified values: (table, the row's key, column), the new value read from the row.
     Values(&'a [crate::rights::rectify::Spot]),
+    /// The person's rows of the tables holding these categories (a restriction of some of them).
+    Categories(i64, &'a [String]),
+}
+
+/// The tables of the map that hold one of `categories`: the table's own category, a column's, or
+/// the register's category listing it.
+fn holding(conn: &dyn Db, map: &DataMap, categories: &[String]) -> anyhow::Result<Vec<String>> {
+    let register = crate::register::Register::load(conn)?;
+    let listed =
+        register.categories.iter().filter(|c| categories.contains(&c.code)).flat_map(|c| c.tables.iter().cloned());
+    let mut out: Vec<String> = listed.collect();
+    out.extend(
+        map.tables
+            .iter()
+            .filter(|t| {
+                categories.contains(&t.category)
+                    || t.column.iter().any(|c| c.category.as_ref().is_some_and(|k| categories.contains(k)))
+            })
+            .map(|t| t.name.clone()),
+    );
+    Ok(out)
 }
 
 /// The tables of the map that serve a purpose: their register category serves it, their
@@ -104,6 +125,7 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
     let map = DataMap::load(conn)?;
     let serving = match change {
         Change::Purpose(_, purpose) => Some(serving(conn, &map, purpose)?),
+        Change::Categories(_, categories) => Some(holding(conn, &map, categories)?),
         _ => None,
     };
     let mut made = 0;
@@ -112,8 +134,9 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
         for t in sys.tables.iter().filter_map(|t| map.table(t)) {
             let key = t.import.key.as_deref().unwrap_or(&t.key);
             match &change {
-                Change::Purpose(..) if !serving.as_ref().is_some_and(|s| s.contains(&t.name)) => {}
-                Change::Person(person) | Change::Purpose(person, _) => {
+                Change::Purpose(..) | Change::Categories(..)
+                    if !serving.as_ref().is_some_and(|s| s.contains(&t.name)) => {}
+                Change::Person(person) | Change::Purpose(person, _) | Change::Categories(person, _) => {
                     let Some(scope) = map.scope(&t.name) else { continue };
                     let sql =
                         format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} ORDER BY rowid", scope.from, scope.filter);

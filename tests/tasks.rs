@@ -339,3 +339,24 @@ fn a_system_with_open_tasks_cannot_be_taken_out_of_the_map() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(env.count("SELECT count(*) FROM map_system WHERE name = 'warehouse'"), 0);
 }
+
+/// A restriction of some categories tells only the systems that copy tables holding them, and
+/// only those rows: the warehouse hears of restricted orders, the mailing service does not.
+#[test]
+fn a_restriction_of_some_categories_makes_tasks_for_their_tables_only() {
+    let env = shop_with_systems(false);
+    let id = env
+        .verified("restrict", &["--email", "lucas.peters@example.nl", "--ground", "unlawful", "--category", "reviews"]);
+    env.dsr().args(["restrict", &id, "--yes"]).assert().success();
+    assert_eq!(open_tasks(&env, None), Vec::<Value>::new(), "no system copies the reviews");
+    let id = env.verified(
+        "restrict",
+        &["--email", "noor.hendriks@example.org", "--ground", "unlawful", "--category", "orders"],
+    );
+    env.dsr().args(["restrict", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!(tasks[0]["system"], "warehouse", "{tasks:?}");
+    let rows = tasks[0]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["table"] == "shop_order"), "{rows:?}");
+}

@@ -49,7 +49,11 @@ pub fn apply(
     let tx = store.begin()?;
     request::still_to_carry_out(&*tx, req, "restricted")?;
     super::apply(&*tx, clock, req, s, ground, categories, None)?;
-    crate::tasks::record(&*tx, clock, req, "restrict", crate::tasks::Change::Person(s.person_id))?;
+    let change = match categories.is_empty() {
+        true => crate::tasks::Change::Person(s.person_id),
+        false => crate::tasks::Change::Categories(s.person_id, categories),
+    };
+    crate::tasks::record(&*tx, clock, req, "restrict", change)?;
     let done = Restricted { ground: ground.to_owned(), categories: categories.to_vec(), since: clock.timestamp() };
     request::set_outcome(&*tx, req, &serde_json::to_value(&done)?)?;
     let what = format!("Restriction of processing (Art. 18, {ground}) of {scope}: store it only; do not use it otherwise until we tell you the restriction is lifted.");

@@ -848,3 +848,30 @@ fn delete_missing_keeps_the_withdrawal_dsr_recorded() {
     assert_eq!(env.count("SELECT count(*) FROM consent WHERE source = 'dsr'"), 1);
     assert_eq!(check(), Some(20), "the consent stays withdrawn");
 }
+
+/// A bad row is named by the line it is on: after blank lines the parser skips, with line ends
+/// of a lone CR (old Mac files), and with CRLF inside a quoted field.
+#[test]
+fn bad_rows_are_named_by_their_line_whatever_the_line_ends() {
+    let env = Env::with_fixture("webshop");
+    let cases: [(&str, &str, Vec<u64>); 3] = [
+        ("blank.csv", "id,person_id,address,created_at\n\n\n\n\n\n7013,1,bad,2026-02-01T09:00:00Z\n", vec![7]),
+        (
+            "cr.csv",
+            "id,person_id,address,created_at\r7011,1,ok@example.nl,2026-02-01T09:00:00Z\r7012,1,bad,2026-02-01T09:00:00Z\r",
+            vec![3],
+        ),
+        (
+            "crlf.csv",
+            "id,person_id,address,created_at\r\n7021,1,ok2@example.nl,2026-02-01T09:00:00Z\r\n\r\n7022,1,bad,2026-02-01T09:00:00Z\r\n7023,1,\"x\r\ny\",2026-02-01T09:00:00Z\r\n7024,1,bad2,2026-02-01T09:00:00Z\r\n",
+            vec![4, 5, 7],
+        ),
+    ];
+    for (name, text, lines) in cases {
+        let file = write(&env, name, text);
+        let (v, code) = import(&env, &["email_address", &file]);
+        assert_eq!(code, 19, "{name}: {v}");
+        let got: Vec<u64> = problems(&v).iter().map(|p| p.0).collect();
+        assert_eq!(got, lines, "{name}: {v}");
+    }
+}

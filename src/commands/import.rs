@@ -74,22 +74,23 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
             crate::output::stderr_line(&format!("dsr: --delete-missing: {why}"))?;
         }
         ctx.out.status(&format!(
-            "Imported {} into {}: {} rows read, {} added, {} changed, {} unchanged, {} removed{}, {} refused, {} conflicts{}.",
+            "Imported {} into {}: {} read, {} added, {} changed, {} unchanged, {} removed{}, {} refused, {} conflicts{}.",
             summary.file,
             summary.table,
-            summary.rows,
+            if summary.rows == 1 { "1 row".to_owned() } else { format!("{} rows", summary.rows) },
             summary.added,
             summary.changed,
             summary.unchanged,
             summary.removed,
             match summary.kept {
                 0 => String::new(),
-                n => format!(" ({n} kept: other rows refer to them)"),
+                n => format!(" ({n} kept: see the notes above)"),
             },
             summary.refused,
             summary.conflicts,
             match summary.kept_unsubscribed {
                 0 => String::new(),
+                1 => "; opt-ins kept off for 1 row of a person who objected".to_owned(),
                 n => format!("; opt-ins kept off for {n} rows of people who objected"),
             }
         ))?;

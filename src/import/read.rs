@@ -26,8 +26,11 @@ pub(super) struct Hashing<R> {
     inner: R,
     hash: Sha256,
     read: u64,
-    /// The offsets of the line ends read ahead of the records passed.
-    newlines: std::collections::VecDeque<u64>,
+    /// The line ends read ahead of the records passed: the offsets of their first and last byte
+    /// (`\n`, `\r\n`, or a `\r` alone, as the parser takes them).
+    newlines: std::collections::VecDeque<(u64, u64)>,
+    /// A `\r` read last, not yet known to be a line end of its own or the start of `\r\n`.
+    pending_cr: Option<u64>,
     lines_passed: u64,
     quote: Quoting,
     eof: bool,
@@ -108,6 +111,7 @@ impl<R: Read> Hashing<R> {
             hash: Sha256::new(),
             read: 0,
             newlines: std::collections::VecDeque::new(),
+            pending_cr: None,
             lines_passed: 0,
             quote: Quoting::FieldStart,
             eof: false,
@@ -115,14 +119,47 @@ impl<R: Read> Hashing<R> {
         }
     }
 
-    /// The line of a CSV record that starts at `byte` (a line end at that very byte, the `\n` of
-    /// a `\r\n` the parser stopped before, is the previous line's).
+    /// The line of a CSV record that the parser says starts at `byte`: after the line ends before
+    /// it, the one it starts inside (the `\n` of a `\r\n` the parser stopped before), and the
+    /// blank lines the parser skipped.
     fn line_at(&mut self, byte: u64) -> u64 {
-        while self.newlines.front().is_some_and(|&nl| nl <= byte) {
+        let mut cursor = byte;
+        while let Some(&(start, end)) = self.newlines.front() {
+            if end < byte || (start <= cursor && cursor <= end) {
+                cursor = cursor.max(end + 1);
+            } else {
+                break;
+            }
             self.newlines.pop_front();
             self.lines_passed += 1;
         }
         self.lines_passed + 1
+    }
+
+    /// Note the line ends of `buf`, read at offset `at` (`eof`: nothing follows it).
+    fn line_ends(&mut self, buf: &[u8], at: u64, eof: bool) {
+        for i in memchr::memchr2_iter(b'\n', b'\r', buf) {
+            let offset = at + i as u64;
+            let cr = self.pending_cr.take();
+            if buf[i] == b'\n' {
+                match cr {
+                    Some(p) if p + 1 == offset => self.newlines.push_back((p, offset)),
+                    Some(p) => self.newlines.extend([(p, p), (offset, offset)]),
+                    None => self.newlines.push_back((offset, offset)),
+                }
+            } else {
+                if let Some(p) = cr {
+                    self.newlines.push_back((p, p));
+                }
+                self.pending_cr = Some(offset);
+            }
+        }
+        // A `\r` that is not the last byte read is followed by something other than `\n`.
+        let last = at + buf.len() as u64;
+        if let Some(p) = self.pending_cr.filter(|&p| eof || p + 1 < last) {
+            self.newlines.push_back((p, p));
+            self.pending_cr = None;
+        }
     }
 
     /// Whether the whole file was read and it ends inside a quoted field.
@@ -136,9 +173,7 @@ impl<R: Read> Read for Hashing<R> {
         let n = self.inner.read(buf)?;
         self.hash.update(&buf[..n]);
         if self.csv {
-            for i in memchr::memchr_iter(b'\n', &buf[..n]) {
-                self.newlines.push_back(self.read + i as u64);
-            }
+            self.line_ends(&buf[..n], self.read, n == 0 && !buf.is_empty());
             self.quote = self.quote.scan(&buf[..n]);
         }
         self.eof |= n == 0 && !buf.is_empty();

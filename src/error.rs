@@ -17,6 +17,8 @@ pub enum Error {
     StoreIsDirectory(PathBuf),
     #[error("store {path} is corrupt ({detail}); restore it from a backup")]
     Corrupt { path: PathBuf, detail: String },
+    #[error("store {path} does not match its data map: {detail}; run `dsr doctor`, then restore the table or describe the change in the company file and run `dsr register apply FILE`")]
+    StoreUnlikeMap { path: PathBuf, detail: String },
     #[error("store {path} has schema version {found}, newer than this dsr understands ({supported}); upgrade dsr")]
     StoreTooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("store {0} is read-only for the account running dsr: SQLite makes the store's -wal and -shm files in its directory, even to read it; give that account write access to the directory and the file, then run the command again")]

@@ -228,6 +228,7 @@ impl Error {
             Error::NotAStore(_)
             | Error::StoreIsDirectory(_)
             | Error::Corrupt { .. }
+            | Error::StoreUnlikeMap { .. }
             | Error::DatabaseMismatch { .. } => Code::NotAStore,
             Error::StoreTooNew { .. } => Code::StoreTooNew,
             Error::StoreReadOnly(_)

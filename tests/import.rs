@@ -875,3 +875,17 @@ fn bad_rows_are_named_by_their_line_whatever_the_line_ends() {
         assert_eq!(got, lines, "{name}: {v}");
     }
 }
+
+/// A table of the store no longer as the map says (a column renamed behind dsr's back): exit 11
+/// naming the table and column, before any row is read; nothing loads into the unknown column.
+#[test]
+fn a_store_table_unlike_the_map_is_named_and_nothing_loads() {
+    let env = Env::with_fixture("webshop");
+    env.sql().execute_batch("ALTER TABLE delivery_address RENAME COLUMN city TO town").unwrap();
+    let file = write(&env, "t.csv", "id,town\n11,Bre\u{7}da\n");
+    let out = env.run(&["import", "delivery_address", &file]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("table delivery_address has no column city"), "{}", stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address WHERE town LIKE '%' || char(7) || '%'"), 0);
+}

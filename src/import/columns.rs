@@ -51,6 +51,25 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
     };
     let declared: Vec<(String, String)> =
         conn.all(sql, &[text(&table.name), text(schema)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // A table no longer as the map describes it (a column renamed or dropped behind dsr's back):
+    // said as the store's fault, before any row is read (a company database is checked as it is
+    // attached).
+    if table.database.is_none() {
+        let missing = match declared.is_empty() {
+            true => Some(format!("it has no table {}", table.name)),
+            false => crate::map::own_columns(table, 0)
+                .into_iter()
+                .find(|(_, c)| !declared.iter().any(|(n, _)| n == c))
+                .map(|(_, c)| format!("table {} has no column {c}", table.name)),
+        };
+        if let Some(detail) = missing {
+            return Err(Error::StoreUnlikeMap {
+                path: conn.place().into(),
+                detail: format!("{detail}, which the map names"),
+            }
+            .into());
+        }
+    }
     let mut columns = Vec::new();
     let mut convs = Vec::new();
     for h in header {

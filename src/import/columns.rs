@@ -63,11 +63,9 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
                 .map(|(_, c)| format!("table {} has no column {c}", table.name)),
         };
         if let Some(detail) = missing {
-            return Err(Error::StoreUnlikeMap {
-                path: conn.place().into(),
-                detail: format!("{detail}, which the map names"),
-            }
-            .into());
+            return Err(
+                Error::StoreUnlikeMap { path: conn.place(), detail: format!("{detail}, which the map names") }.into()
+            );
         }
     }
     let mut columns = Vec::new();

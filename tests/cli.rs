@@ -251,3 +251,48 @@ fn a_date_that_does_not_read_names_its_form() {
         assert!(!stderr(&out).contains(day), "the value is not repeated: {}", stderr(&out));
     }
 }
+
+/// Ctrl-C at the hidden code prompt on a terminal (a pseudo-terminal, driven by Python's pty)
+/// ends the command with 130 and leaves echo on and the cursor shown.
+#[test]
+fn ctrl_c_at_a_prompt_leaves_the_terminal_as_it_was() {
+    if support::program("python3").is_none() {
+        return;
+    }
+    let env = Env::with_fixture("virtio");
+    const DRIVE: &str = r#"
+import os, pty, select, sys, termios, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+def read(seconds):
+    out, end = b"", time.time() + seconds
+    while time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    return out
+seen = read(3)
+os.write(fd, b"y")
+seen += read(3)
+hidden = not (termios.tcgetattr(fd)[3] & termios.ECHO)
+os.write(fd, b"\x03")
+seen += read(3)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+echo = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+shown = seen.rfind(b"\x1b[?25h") >= seen.rfind(b"\x1b[?25l")
+print(hidden, code, echo, shown)
+"#;
+    let out = std::process::Command::new("python3")
+        .current_dir(env.dir.path())
+        .arg("-c")
+        .arg(DRIVE)
+        .arg(env!("CARGO_BIN_EXE_dsr"))
+        .args(["--db", env.db.to_str().unwrap(), "access", "--email", "lotte.jansen@example.org"])
+        .env_remove("DSR_NOW")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True 130 True True", "{}", support::stderr(&out));
+}

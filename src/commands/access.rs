@@ -146,7 +146,9 @@ fn opened(
         opened.next
     ))?;
     if code_sent && req.state == "awaiting-verification" && interactive(s.out) {
-        let now = dialoguer::Confirm::new().with_prompt("Enter the code now?").default(false).interact()?;
+        let now = crate::output::prompt::guarded(|| {
+            dialoguer::Confirm::new().with_prompt("Enter the code now?").default(false).interact()
+        })?;
         if now {
             return super::verify::check_interactively(s, &req.id);
         }

@@ -40,7 +40,7 @@ fn confirm(ctx: &Session, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
     if !interactive(ctx.out) {
         return Err(Error::Usage("not confirmed: this changes data; add --yes when not on a terminal".into()).into());
     }
-    if dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+    if crate::output::prompt::guarded(|| dialoguer::Confirm::new().with_prompt(question).default(false).interact())? {
         Ok(())
     } else {
         Err(Error::RequestState("not applied: the officer declined".into()).into())

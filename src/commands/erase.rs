@@ -86,7 +86,9 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
             )
             .into());
         }
-        if !dialoguer::Confirm::new().with_prompt("Erase as planned?").default(false).interact()? {
+        if !crate::output::prompt::guarded(|| {
+            dialoguer::Confirm::new().with_prompt("Erase as planned?").default(false).interact()
+        })? {
             return Err(Error::RequestState(
                 "not erased: the officer declined; the plan is stored but not approved, so no cron run carries it out"
                     .into(),

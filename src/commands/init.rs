@@ -18,7 +18,9 @@ pub fn init(db: &std::path::Path, args: &InitArgs, out: &Output) -> anyhow::Resu
     if args.force && !args.yes && db.exists() && super::interactive(out) {
         // Replacing a store loses its requests, audit trail and people: an officer confirms.
         let question = format!("Replace the store at {}? Everything in it is lost", db.display());
-        if !dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+        if !crate::output::prompt::guarded(|| {
+            dialoguer::Confirm::new().with_prompt(question).default(false).interact()
+        })? {
             return Err(crate::error::Error::RequestState("store not replaced: the officer declined".into()).into());
         }
     }

@@ -391,11 +391,13 @@ pub fn in_both_languages(
     }
     let nl = match nl {
         Some(nl) => nl.trim().to_owned(),
-        None if interactive(out) => dialoguer::Input::<String>::new()
-            .with_prompt(format!("The same in Dutch, for the person's Dutch letter ({nl_flag})"))
-            .interact_text()?
-            .trim()
-            .to_owned(),
+        None if interactive(out) => crate::output::prompt::guarded(|| {
+            dialoguer::Input::<String>::new()
+                .with_prompt(format!("The same in Dutch, for the person's Dutch letter ({nl_flag})"))
+                .interact_text()
+        })?
+        .trim()
+        .to_owned(),
         None => {
             return Err(crate::Error::invalid(
                 flag,

@@ -184,7 +184,9 @@ pub fn apply(
         } else {
             format!("Apply these {n} changes to the register?")
         };
-        if !dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+        if !crate::output::prompt::guarded(|| {
+            dialoguer::Confirm::new().with_prompt(question).default(false).interact()
+        })? {
             return Err(Error::RequestState("register not changed: the officer declined".into()).into());
         }
     }

@@ -154,7 +154,7 @@ fn confirm(ctx: &mut Session, register: &Register, batch: u64) -> anyhow::Result
         if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) }
     ))?;
     let question = "Remove them for good (restrictions past their notice are lifted too)?";
-    if dialoguer::Confirm::new().with_prompt(question).default(false).interact()? {
+    if crate::output::prompt::guarded(|| dialoguer::Confirm::new().with_prompt(question).default(false).interact())? {
         return Ok(());
     }
     Err(crate::error::Error::RequestState("nothing removed: the officer declined".into()).into())

@@ -38,7 +38,9 @@ pub fn verify(s: &mut Session, args: &VerifyArgs) -> anyhow::Result<Code> {
 
 /// Ask for the code on the terminal without echoing it, then check it.
 pub fn check_interactively(s: &mut Session, id: &str) -> anyhow::Result<Code> {
-    let code = dialoguer::Password::new().with_prompt("Code the person relayed (e.g. 7KQ2-M9XD)").interact()?;
+    let code = crate::output::prompt::guarded(|| {
+        dialoguer::Password::new().with_prompt("Code the person relayed (e.g. 7KQ2-M9XD)").interact()
+    })?;
     check(s, id, &code)
 }
 

@@ -2,6 +2,7 @@
 //! prompts and errors go to stderr. Colour follows `--color`, `NO_COLOR` and whether the stream
 //! is a terminal. Every stored string passes [`sanitize`] before it reaches a terminal.
 
+pub mod prompt;
 pub mod sanitize;
 pub mod table;
 

@@ -62,7 +62,10 @@ fn cutoff(now: DateTime<Utc>, months: i64) -> String {
     // A period longer than the calendar reaches back (a register made before periods were
     // bounded) expires nothing: a time before any row, never now.
     let months = u32::try_from(months.max(0)).unwrap_or(u32::MAX);
-    now.checked_sub_months(Months::new(months)).map_or_else(|| "0001-01-01T00:00:00Z".into(), stamp)
+    match now.checked_sub_months(Months::new(months)).filter(|t| chrono::Datelike::year(t) >= 1) {
+        Some(t) => stamp(t),
+        None => "0001-01-01T00:00:00Z".into(),
+    }
 }
 
 struct Runner<'a> {

@@ -700,3 +700,16 @@ fn quiet_applies_say_nothing_and_a_notified_reference_is_bounded() {
         support::assert_one_line_error(&out);
     }
 }
+
+/// A statement asked before the map lost its table of statements is refused when applied (exit 9),
+/// nothing written outside the map.
+#[test]
+fn a_statement_asked_before_the_map_lost_its_table_is_refused_when_applied() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "rectify", &["--email", "jan.devries@example.nl", "--supplement", "identity=Johannes"]);
+    env.sql().execute("DELETE FROM map_table WHERE name = 'supplementary_statement'", []).unwrap();
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("no table supplementary_statement"), "{}", support::stderr(&out));
+    assert_eq!(env.count("SELECT count(*) FROM supplementary_statement"), 0);
+}

@@ -117,7 +117,7 @@ fn one_line(e: &clap::Error, path: &str) -> String {
         }
         ErrorKind::UnknownArgument => {
             let typed = first(e, ContextKind::InvalidArg).unwrap_or_default();
-            let suggestion = first(e, ContextKind::SuggestedArg).map(|s| format!("did you mean {s}? "));
+            let suggestion = best(e, ContextKind::SuggestedArg).map(|s| format!("did you mean {s}? "));
             match known_shape(&typed) {
                 Some(flag) => format!("unknown flag {flag}; {}{help}", suggestion.unwrap_or_default()),
                 None => format!(
@@ -126,7 +126,7 @@ fn one_line(e: &clap::Error, path: &str) -> String {
             }
         }
         ErrorKind::InvalidSubcommand => {
-            let suggestion = first(e, ContextKind::SuggestedSubcommand).map(|s| format!("did you mean `{s}`? "));
+            let suggestion = best(e, ContextKind::SuggestedSubcommand).map(|s| format!("did you mean `{s}`? "));
             format!("unknown command; {}{help}", suggestion.unwrap_or_default())
         }
         ErrorKind::ArgumentConflict => match (arg, first(e, ContextKind::PriorArg).map(|a| flag_name(&a))) {
@@ -189,6 +189,15 @@ fn replace_whole(text: &str, typed: &str, with: &str) -> String {
 
 /// The first string of a context value (clap fills these from its own definitions, except
 /// `InvalidValue` and an unknown argument's `InvalidArg`, which are what the user typed).
+/// clap's suggestions come least likely first: the likeliest is the last.
+fn best(e: &clap::Error, kind: ContextKind) -> Option<String> {
+    match e.get(kind)? {
+        ContextValue::String(s) => Some(s.clone()),
+        ContextValue::Strings(v) => v.last().cloned(),
+        _ => None,
+    }
+}
+
 fn first(e: &clap::Error, kind: ContextKind) -> Option<String> {
     match e.get(kind)? {
         ContextValue::String(s) => Some(s.clone()),

@@ -52,9 +52,9 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
     let declared: Vec<(String, String)> =
         conn.all(sql, &[text(&table.name), text(schema)], |r| Ok((r.get(0)?, r.get(1)?)))?;
     // A table no longer as the map describes it (a column renamed or dropped behind dsr's back):
-    // said as the store's fault, before any row is read (a company database is checked as it is
-    // attached).
-    if table.database.is_none() {
+    // said before any row is read (a company file is checked as it is attached too; a company
+    // schema on PostgreSQL only here).
+    {
         let missing = match declared.is_empty() {
             true => Some(format!("it has no table {}", table.name)),
             false => crate::map::own_columns(table, 0)

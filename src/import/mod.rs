@@ -60,7 +60,8 @@ pub struct Problem {
     /// The line of the file the row starts on.
     pub line: u64,
     /// `refused` (not loaded), `conflict` (a rectified value the row would replace; left as is)
-    /// or `kept` (a row `--delete-missing` would remove that other rows still refer to).
+    /// or `kept` (a row `--delete-missing` would remove that other rows still refer to, by a
+    /// foreign key or a link of the data map).
     pub kind: &'static str,
     pub reason: String,
 }
@@ -78,6 +79,7 @@ pub struct Summary {
     pub refused: u64,
     pub conflicts: u64,
     /// Rows missing from the file that `--delete-missing` kept: other rows still refer to them.
+    /// (A consent record dsr wrote is never missing: no source has it.)
     pub kept: u64,
     /// Rows of people who objected to direct marketing whose opt-ins were kept off.
     pub kept_unsubscribed: u64,
@@ -189,8 +191,9 @@ trait Sink {
     fn pause(&mut self) -> anyhow::Result<()>;
     /// Begin the transaction the next rows are written in.
     fn resume(&mut self) -> anyhow::Result<()>;
-    /// `--delete-missing`: remove the rows whose key the file did not give; a row other rows
-    /// still refer to is kept and reported.
+    /// `--delete-missing`: remove the rows whose key the file did not give (never a consent
+    /// record dsr wrote); a row other rows still refer to, by a foreign key or a link of the
+    /// data map, is kept and reported.
     fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()>;
     /// Finish a first load (its indexes) and commit.
     fn commit(self) -> anyhow::Result<()>;
@@ -201,13 +204,14 @@ trait Sink {
 }
 
 impl Run<'_> {
-    /// Read the suppression list and the objections again when the trail moved since they were
-    /// read: in the transaction the next rows are written in, so that a person erased or objecting
+    /// Read the suppression list, the objections and the rectified values again when the trail
+    /// moved since they were read: in the transaction the next rows are written in, so that a person erased or objecting
     /// while the import runs is kept out of (or opted out in) every batch after it.
     fn refresh(&mut self, db: &dyn Db) -> anyhow::Result<()> {
         let head = crate::audit::head(db, false)?;
         if head != self.audit_seen {
             self.suppressed = Suppressed::load(db)?;
+            self.rectified = Rectified::load(db, &self.table.name)?;
             self.keep_off = keep_off_statements(db, self.map, self.table, &self.plan.columns[self.plan.key])?;
             self.audit_seen = head;
         }

@@ -81,8 +81,8 @@ impl Sink for SqliteSink<'_> {
             .conn
             .prepare(&format!(
                 "SELECT t.rowid, CAST(t.{own_key} AS TEXT), {} FROM {from} t
-                 WHERE t.{key_column} NOT IN (SELECT k FROM temp.import_seen) OR t.{key_column} IS NULL",
-                self.sql.kept_case
+                 WHERE (t.{key_column} NOT IN (SELECT k FROM temp.import_seen) OR t.{key_column} IS NULL) AND {}",
+                self.sql.kept_case, self.sql.own_rows
             ))?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
@@ -336,9 +336,9 @@ impl Sink for DbSink<'_> {
         // when the hash fits in work_mem.
         let missing: Vec<(Value, Option<String>, i64)> = self.tx().all(
             &format!(
-                "SELECT t.{row_id}, CAST(t.{} AS TEXT), {} FROM {from} t WHERE t.{key_column} IS NULL
-                 OR NOT EXISTS (SELECT 1 FROM {} s WHERE s.k = CAST(t.{key_column} AS TEXT))",
-                self.sql.own_key, self.sql.kept_case, self.seen
+                "SELECT t.{row_id}, CAST(t.{} AS TEXT), {} FROM {from} t WHERE (t.{key_column} IS NULL
+                 OR NOT EXISTS (SELECT 1 FROM {} s WHERE s.k = CAST(t.{key_column} AS TEXT))) AND {}",
+                self.sql.own_key, self.sql.kept_case, self.seen, self.sql.own_rows
             ),
             &[],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),

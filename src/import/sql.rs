@@ -20,6 +20,8 @@ pub(super) struct Sql {
     /// index of the reason in [`Sql::kept_why`] (0 for none).
     pub(super) kept_case: String,
     pub(super) kept_why: Vec<String>,
+    /// The rows `--delete-missing` looks at (over `t`): not those dsr wrote itself.
+    pub(super) own_rows: String,
 }
 
 impl Sql {
@@ -30,16 +32,10 @@ impl Sql {
 
     pub(super) fn new(map: &DataMap, table: &crate::map::table::Table, plan: &columns::Plan, row_id: &str) -> Sql {
         let from = table.sql_name();
-        // Rows a source's copy cannot speak for: those dsr recorded itself (a withdrawal that an
-        // objection is, Art. 7(3)), and those rows of another table of the map refer to (in a
-        // company database no foreign key of the store guards them).
+        // Rows a source's copy cannot remove: those rows of another table of the map refer to (in
+        // a company database no foreign key of the store guards them).
         let mut kept: Vec<(String, String)> = Vec::new();
-        if let Some(source) = table.consent_record.as_ref().and_then(|c| c.source.as_ref()) {
-            kept.push((
-                format!("t.{source} = 'dsr'"),
-                "dsr recorded it (a withdrawal of consent); no source's copy removes it".into(),
-            ));
-        }
+
         for child in &map.tables {
             let Some(link) = child.link.as_ref().filter(|l| l.parent == table.name) else { continue };
             kept.push((
@@ -56,6 +52,11 @@ impl Sql {
             }
         };
         let kept_why = kept.into_iter().map(|(_, why)| why).collect();
+        // A consent record dsr wrote (a withdrawal) is in no source's file: never missing from it.
+        let own_rows = match table.consent_record.as_ref().and_then(|c| c.source.as_ref()) {
+            Some(source) => format!("coalesce(t.{source}, '') <> 'dsr'"),
+            None => "1 = 1".to_owned(),
+        };
         let key_column = plan.columns[plan.key].clone();
         let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
         let select = format!(
@@ -77,6 +78,7 @@ impl Sql {
             update,
             kept_case,
             kept_why,
+            own_rows,
         }
     }
 }

@@ -38,9 +38,9 @@ fn identifier_problem(name: &str, what: &str) -> Option<String> {
     Some(format!("{name:?} is not a {what} name: it {why}"))
 }
 
-/// A column named as SQLite names a row's own key: dsr reads, changes and removes rows by it.
+/// A column named as dsr names a row's own key in SQL: dsr reads, changes and removes rows by it.
 fn is_rowid_alias(name: &str) -> bool {
-    ["rowid", "_rowid_", "oid"].contains(&name.to_ascii_lowercase().as_str())
+    name.eq_ignore_ascii_case("rowid")
 }
 
 fn rowid_alias(name: &str) -> String {

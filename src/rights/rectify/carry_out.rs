@@ -62,6 +62,15 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     super::revalidate(store, &map, s, named.as_deref(), &mut changes).map_err(closing)?;
     let mut planned = super::plan(store, &map, s, named.as_deref(), &changes).map_err(closing)?;
     let statements: Vec<Statement> = serde_json::from_value(req.params["supplement"].clone()).unwrap_or_default();
+    let table = crate::store::personal::WRITTEN_BY_DSR;
+    if !statements.is_empty() && map.table(table).is_none() {
+        // Opened before the map lost its table of statements (or before dsr checked it).
+        return Err(Error::RequestState(format!(
+            "the data map has no table {table} for the statement this request adds; add it to the company file and run `dsr register apply FILE`; {}",
+            reject_hint(&req.id)
+        ))
+        .into());
+    }
     // A value already on file is no correction: it is not changed, nor told to recipients.
     let same: Vec<String> =
         planned.iter().filter(|p| p.old.as_deref() == Some(p.new.as_str())).map(|p| p.field.clone()).collect();

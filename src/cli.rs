@@ -78,7 +78,7 @@ cli!(PageCli, PageCommand);
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Path of the store, or a postgres:// URL (every command runs there but `generate`: docs/postgresql.md)
+    /// Path of the store, or a postgres:// URL (docs/postgresql.md)
     #[arg(long, global = true, env = "DSR_DB", default_value = "dsr.sqlite", value_name = "PATH")]
     pub db: PathBuf,
     /// Print one JSON document on stdout instead of tables

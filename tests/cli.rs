@@ -296,3 +296,16 @@ print(hidden, code, echo, shown)
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "True 130 True True", "{}", support::stderr(&out));
 }
+
+/// A mistyped command or flag is answered with the likeliest one.
+#[test]
+fn a_typo_is_answered_with_the_likeliest_command() {
+    let env = Env::new();
+    for (typed, meant) in
+        [("acess", "access"), ("exprot", "export"), ("eras", "erase"), ("verfiy", "verify"), ("stauts", "status")]
+    {
+        let out = env.run(&[typed]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(&format!("did you mean `{meant}`?")), "{typed}: {}", stderr(&out));
+    }
+}

@@ -774,6 +774,33 @@ fn a_header_that_is_not_utf8_and_a_value_two_rows_share_are_said_in_words() {
     assert!(reason.starts_with("customer_number: another row of the table has this value already"), "{reason}");
 }
 
+/// `dsr --json import TABLE pipe.csv --batch 2` reading a named pipe: the running import and the
+/// pipe's writing end, to feed it rows a few at a time.
+fn import_through_a_pipe(env: &Env, table: &str) -> (std::process::Child, std::fs::File) {
+    let pipe = env.path("pipe.csv");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    let import = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .env_remove("DSR_NOW")
+        .arg("--db")
+        .arg(&env.db)
+        .args(["--json", "import", table, "pipe.csv", "--batch", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (import, std::fs::OpenOptions::new().write(true).open(&pipe).unwrap())
+}
+
+/// Wait until `sql` counts at least `n` (a batch committed by another process).
+fn wait_for(env: &Env, sql: &str, n: i64) {
+    let start = std::time::Instant::now();
+    while env.count(sql) < n {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "never: {sql}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// An erasure and an objection committed while an import runs bind the import's later batches:
 /// the import, fed through a pipe, holds no lock while it waits for rows, and reads the
 /// suppression list and the objections again when the next rows come.
@@ -783,29 +810,13 @@ fn an_erasure_and_an_objection_between_two_batches_bind_the_rows_after_them() {
     let env = Env::with_fixture("webshop");
     let erase = env.verified("erase", &["--email", SANNE]);
     let object = env.verified("object", &["--email", "emma.bos@example.com", "--purpose", "newsletter"]);
-    let pipe = env.path("pipe.csv");
-    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
-    let import = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
-        .current_dir(env.dir.path())
-        .env_remove("DSR_NOW")
-        .arg("--db")
-        .arg(&env.db)
-        .args(["--json", "import", "email_address", "pipe.csv", "--batch", "2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut feed = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+    let (import, mut feed) = import_through_a_pipe(&env, "email_address");
     writeln!(feed, "id,person_id,address,is_primary,newsletter_opt_in,created_at").unwrap();
     writeln!(feed, "9001,2,bram.twee@example.com,0,0,2026-11-01T10:00:00Z").unwrap();
     writeln!(feed, "9002,2,bram.drie@example.com,0,0,2026-11-01T10:00:00Z").unwrap();
     feed.flush().unwrap();
     // The first batch is committed; the import waits for more, holding nothing.
-    let start = std::time::Instant::now();
-    while env.count("SELECT count(*) FROM email_address WHERE id IN (9001, 9002)") < 2 {
-        assert!(start.elapsed() < std::time::Duration::from_secs(60), "the first batch never committed");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for(&env, "SELECT count(*) FROM email_address WHERE id IN (9001, 9002)", 2);
     env.dsr().args(["erase", &erase, "--yes"]).assert().success();
     env.dsr().args(["object", &object, "--yes"]).assert().success();
     let emma = env.count("SELECT person_id FROM email_address WHERE id = 51");
@@ -899,26 +910,10 @@ fn a_rectification_between_two_batches_is_not_written_over() {
     let (of_109, others): (Vec<&str>, Vec<&str>) = lines[1..].iter().partition(|l| l.split(',').nth(1) == Some("109"));
     assert!(!of_109.is_empty() && others.len() >= 2);
     let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
-    let pipe = env.path("pipe.csv");
-    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
-    let import = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
-        .current_dir(env.dir.path())
-        .env_remove("DSR_NOW")
-        .arg("--db")
-        .arg(&env.db)
-        .args(["--json", "import", "delivery_address", "pipe.csv", "--batch", "2"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut feed = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+    let (import, mut feed) = import_through_a_pipe(&env, "delivery_address");
     writeln!(feed, "{}\n{}\n{}", lines[0], others[0], others[1]).unwrap();
     feed.flush().unwrap();
-    let start = std::time::Instant::now();
-    while env.count("SELECT count(*) FROM audit_log WHERE action = 'import-started'") < 1 {
-        assert!(start.elapsed() < std::time::Duration::from_secs(60), "the first batch never committed");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for(&env, "SELECT count(*) FROM audit_log WHERE action = 'import-started'", 1);
     env.dsr().args(["rectify", &id, "--yes"]).assert().success();
     for l in &of_109 {
         writeln!(feed, "{l}").unwrap();

@@ -348,3 +348,17 @@ fn a_column_named_rowid_and_a_sqlite_name_are_named_with_why() {
     assert!(err.contains("\"sqlite_review\" is not a table name: it starts with sqlite_"), "{err}");
     assert!(!err.contains("Some(") && !err.contains("None"), "{err}");
 }
+
+/// An optional text given in one language only (a table's label) is named: every person-facing
+/// text is told in Dutch and English.
+#[test]
+fn a_text_in_one_language_only_is_named() {
+    let text = fixture("webshop");
+    let i = index(&text, "shop_order");
+    let broken = text.replacen("label_nl = \"Bestellingen\"\n", "", 1);
+    assert_ne!(broken, text);
+    let out = check(&broken);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("table[{i}].label_nl: is missing while its other language is written")), "{err}");
+}

@@ -49,7 +49,7 @@ pub fn open(
         let decided = intake::decide_review(s.conn, s.clock, review, kind, params)?;
         *s.opened = Some(decided.request.id.clone());
         let message = format!(
-            "Request {} is now a request for {} (received {}). If the person is on file with an email address, a one-time code was sent to that address.",
+            "Request {} is now a request of the right {} (received {}). If the person is on file with an email address, a one-time code was sent to that address.",
             decided.request.id,
             decided.request.right,
             decided.request.received_on

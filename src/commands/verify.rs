@@ -101,7 +101,7 @@ fn alternative(s: &mut Session, id: &str, method: &str, reference: &str, reason:
     if s.out.json {
         s.out.json(&Verified { format_version: 1, request: &req.id, state: "verified", next })?;
     } else {
-        s.out.outcome(&format!("Request {} is verified by {}. Next: {next}", req.id, method.trim()))?;
+        s.out.outcome(&format!("Request {} is verified (method: {}). Next: {next}", req.id, method.trim()))?;
     }
     Ok(Code::Ok)
 }

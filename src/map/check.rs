@@ -64,6 +64,18 @@ fn paired_texts(c: &mut Checker, v: &serde_json::Value, path: &str) {
         Value::Object(fields) => {
             for (key, value) in fields {
                 let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                // One of a pair given, the other left out (an optional text such as a label).
+                let other = match (key.strip_suffix("_en"), key.strip_suffix("_nl")) {
+                    (Some(base), _) => Some(format!("{base}_nl")),
+                    (_, Some(base)) => Some(format!("{base}_en")),
+                    _ => None,
+                };
+                if let (Some(other), Value::String(text)) = (other, value) {
+                    if !text.trim().is_empty() && !fields.contains_key(&other) {
+                        let at_other = format!("{}{other}", at.strip_suffix(key.as_str()).unwrap_or_default());
+                        c.say(at_other, "is missing while its other language is written: a person-facing text is told in Dutch and English".into());
+                    }
+                }
                 if let (Some(base), Value::String(en)) = (key.strip_suffix("_en"), value) {
                     if let Some(Value::String(nl)) = fields.get(&format!("{base}_nl")) {
                         let blank = match (en.trim().is_empty(), nl.trim().is_empty()) {

@@ -18,6 +18,17 @@ pub const MAX_CHARS: usize = 1000;
 /// What an erased text shows as.
 pub const ERASED: &str = "(erased)";
 
+/// A text a flag must give: trimmed, not empty (`needed` says what to write), and within
+/// [`check`]'s length.
+pub fn required<'t>(what: &'static str, text: &'t str, needed: &str) -> Result<&'t str, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::invalid(what, needed));
+    }
+    check(what, text)?;
+    Ok(text)
+}
+
 /// Check a text before anything is recorded: at most `MAX_CHARS` characters once trimmed (a
 /// text in English and Dutch: both, with the separator between them).
 pub fn check(what: &'static str, text: &str) -> Result<(), Error> {

@@ -187,18 +187,14 @@ pub fn restrict_cmd(ctx: &mut Session, args: &RestrictArgs) -> anyhow::Result<Co
             args.reason_nl.as_deref(),
         )?;
         let told = match (args.notice_by, args.notice_ref.as_deref()) {
-            (Some(channel), Some(reference)) => {
-                let reference = reference.trim();
-                if reference.is_empty() {
-                    return Err(Error::invalid(
-                        "--notice-ref",
-                        "say how the person was told (a tracking number, who told them)",
-                    )
-                    .into());
-                }
-                crate::free_text::check("--notice-ref", reference)?;
-                Some((channel, reference))
-            }
+            (Some(channel), Some(reference)) => Some((
+                channel,
+                crate::free_text::required(
+                    "--notice-ref",
+                    reference,
+                    "say how the person was told (a tracking number, who told them)",
+                )?,
+            )),
             _ => None,
         };
         return lift(ctx, id, &reason, args.notice_days, told);
@@ -256,11 +252,9 @@ fn lift(
     days: u32,
     told: Option<(crate::request::DeliveryChannel, &str)>,
 ) -> anyhow::Result<Code> {
-    if reason.trim().is_empty() {
-        return Err(Error::invalid("--reason", "lifting a restriction needs a reason to tell the person").into());
-    }
-    crate::free_text::check("--reason", reason)?;
-    let lift = restrict::carry_out::announce_lift(ctx.conn, ctx.clock, id, reason.trim(), days, told)?;
+    let reason =
+        crate::free_text::required("--reason", reason, "lifting a restriction needs a reason to tell the person")?;
+    let lift = restrict::carry_out::announce_lift(ctx.conn, ctx.clock, id, reason, days, told)?;
     let (n, lift_at, sent) = (lift.scheduled, lift.lift_at, lift.notice);
     if ctx.out.json {
         ctx.out.json(&json!({"format_version": 1, "request": lift.request, "scheduled": n, "notice_days": days, "lift_at": lift_at, "notice": sent}))?;

@@ -112,14 +112,11 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
 
 /// `dsr request delivered REQUEST --channel post|in-person|portal --ref TEXT`.
 pub fn delivered(ctx: &mut Session, id: &str, channel: DeliveryChannel, reference: &str) -> anyhow::Result<Code> {
-    let reference = reference.trim();
-    if reference.is_empty() {
-        return Err(Error::invalid(
-            "--ref",
-            "say how the hand-over can be traced (a tracking number, a portal message id)",
-        )
-        .into());
-    }
+    let reference = crate::free_text::required(
+        "--ref",
+        reference,
+        "say how the hand-over can be traced (a tracking number, a portal message id)",
+    )?;
     let (id, open) = deliver::delivered(ctx.conn, ctx.clock, id, channel, reference)?;
     let state = if open > 0 { "verified" } else { "completed" };
     if ctx.out.json {

@@ -187,9 +187,7 @@ fn replace_whole(text: &str, typed: &str, with: &str) -> String {
     out
 }
 
-/// The first string of a context value (clap fills these from its own definitions, except
-/// `InvalidValue` and an unknown argument's `InvalidArg`, which are what the user typed).
-/// clap's suggestions come least likely first: the likeliest is the last.
+/// The likeliest of clap's suggestions, which come least likely first: the last.
 fn best(e: &clap::Error, kind: ContextKind) -> Option<String> {
     match e.get(kind)? {
         ContextValue::String(s) => Some(s.clone()),
@@ -198,6 +196,8 @@ fn best(e: &clap::Error, kind: ContextKind) -> Option<String> {
     }
 }
 
+/// The first string of a context value (clap fills these from its own definitions, except
+/// `InvalidValue` and an unknown argument's `InvalidArg`, which are what the user typed).
 fn first(e: &clap::Error, kind: ContextKind) -> Option<String> {
     match e.get(kind)? {
         ContextValue::String(s) => Some(s.clone()),

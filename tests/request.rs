@@ -144,6 +144,29 @@ fn list_show_and_expiry() {
 }
 
 #[test]
+fn tables_on_a_terminal_fit_its_width_and_colour_only_their_text() {
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
+    let o = env.open("access", &["--email", "jan.devries@example.nl", "--received", "2026-08-03"]);
+    let strip = |l: &str| {
+        l.split('\x1b')
+            .enumerate()
+            .map(|(i, p)| if i == 0 { p } else { p.split_once('m').map_or(p, |(_, rest)| rest) })
+            .collect::<String>()
+    };
+    let wide = support::terminal(&env, 100, "--color always request list");
+    assert!(wide.contains("\x1b[38;5;9m -60 OVERDUE"), "overdue in red: {wide:?}");
+    let boxes: Vec<String> = wide.lines().filter(|l| l.starts_with(['┌', '│', '└'])).map(strip).collect();
+    assert_eq!(boxes.len(), 4, "{wide}");
+    let width = boxes[0].chars().count();
+    assert!(boxes.iter().all(|l| l.chars().count() == width), "the colour's codes count as no width:\n{wide}");
+    // Too narrow for the boxes without cutting words: a block per row, a line per column.
+    let narrow = support::terminal(&env, 40, "request list");
+    assert!(!narrow.contains('│'), "{narrow}");
+    assert!(narrow.contains(&format!("Request:     {}", o.request)), "{narrow}");
+    assert!(narrow.contains("Days left:   -60 OVERDUE"), "{narrow}");
+}
+
+#[test]
 fn a_letter_logged_after_its_deadline_stays_open_and_overdue() {
     let mut env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl", "--received", "2026-08-03"]);

@@ -345,6 +345,19 @@ pub fn at_terminal_after(
     (status.code(), String::from_utf8_lossy(&seen).into_owned())
 }
 
+/// What dsr prints on a terminal `cols` columns wide (the env's clock, nothing typed).
+pub fn terminal(env: &Env, cols: u16, args: &str) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("dsr");
+    let cmd = format!("stty cols {cols}; exec {} --db {} {args}", bin.display(), env.db.display());
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &cmd, "/dev/null"]).env_remove("DSR_NOW").env_remove("NO_COLOR");
+    if let Some(now) = &env.now {
+        script.env("DSR_NOW", now);
+    }
+    let out = script.stdin(std::process::Stdio::null()).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
+}
+
 /// The rows of one table in an access answer (`--json`).
 pub fn answer_rows<'a>(answer: &'a serde_json::Value, table: &str) -> Vec<&'a serde_json::Value> {
     answer["categories"]

@@ -107,12 +107,15 @@ pub fn request_on(ctx: &mut Session, cmd: &RequestCommand) -> anyhow::Result<Cod
             let mut t = table::new(ctx.out, &["Request", "Subject", "Right", "Days left", "Next action"]);
             for l in &all {
                 let days = if l.request.is_open() { l.days_left.to_string() } else { "-".to_owned() };
-                let days = if l.overdue { ctx.out.paint(&format!("{days} OVERDUE"), "31") } else { days };
                 t.add_row(vec![
                     table::cell(&l.request.id),
                     table::cell(&l.label),
                     table::cell(&l.request.right),
-                    comfy_table::Cell::new(days),
+                    if l.overdue {
+                        table::red(ctx.out, format!("{days} OVERDUE"))
+                    } else {
+                        comfy_table::Cell::new(days)
+                    },
                     table::cell(&l.next_action),
                 ]);
             }

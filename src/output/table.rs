@@ -16,6 +16,10 @@ pub struct Table {
     boxed: comfy_table::Table,
     /// Header and rows kept as text when stdout is not a terminal.
     plain: Option<Vec<Vec<String>>>,
+    /// Header and rows as text on a terminal too, for a terminal too narrow for the boxes.
+    text: Vec<Vec<String>>,
+    /// The columns never wrapped.
+    whole: Vec<usize>,
 }
 
 /// A new table with the house style and the given header.
@@ -30,8 +34,9 @@ pub fn new(out: &Output, header: &[&str]) -> Table {
     if let Some(width) = fixed_width(t.width()) {
         t.set_width(width);
     }
-    let plain = (!out.stdout_tty).then(|| vec![header.iter().map(|h| h.to_string()).collect()]);
-    Table { boxed: t, plain }
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let plain = (!out.stdout_tty).then(|| vec![header.clone()]);
+    Table { boxed: t, plain, text: vec![header], whole: Vec::new() }
 }
 
 /// A terminal that reports no width (a pseudo-terminal made without a size, as some job runners
@@ -48,6 +53,7 @@ impl Table {
         if let Some(column) = self.boxed.column_mut(index) {
             column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
         }
+        self.whole.push(index);
         self
     }
 
@@ -57,17 +63,61 @@ impl Table {
         match &mut self.plain {
             Some(rows) => rows.push(row.cell_iter().map(Cell::content).collect()),
             None => {
+                self.text.push(row.cell_iter().map(Cell::content).collect());
                 self.boxed.add_row(row);
             }
         }
         self
+    }
+
+    /// Whether the boxes fit the terminal without cutting a word (or a column kept whole) in
+    /// two: each column needs its longest word, its padding and a border.
+    fn fits(&self, width: u16) -> bool {
+        if self.text.len() < 2 {
+            return true;
+        }
+        let columns = self.text[0].len();
+        let needed: usize = (0..columns)
+            .map(|i| {
+                let cells = self.text.iter().filter_map(|row| row.get(i));
+                let widest = if self.whole.contains(&i) {
+                    cells.flat_map(|c| c.lines()).map(|l| l.chars().count()).max()
+                } else {
+                    cells.flat_map(|c| c.split_whitespace()).map(|w| w.chars().count()).max()
+                };
+                widest.unwrap_or(0) + 3
+            })
+            .sum();
+        needed < usize::from(width)
+    }
+
+    /// One block per row, a line per column (`Header: value`), for a terminal too narrow for
+    /// the boxes (as `psql`'s expanded display).
+    fn blocks(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some((header, rows)) = self.text.split_first() else { return Ok(()) };
+        let label = header.iter().map(|h| h.chars().count()).max().unwrap_or(0) + 1;
+        for (n, row) in rows.iter().enumerate() {
+            if n > 0 {
+                f.write_str("\n\n")?;
+            }
+            let lines: Vec<String> = header
+                .iter()
+                .zip(row)
+                .map(|(h, v)| format!("{:<label$} {}", format!("{h}:"), v.replace('\n', "\n  ")).trim_end().to_owned())
+                .collect();
+            f.write_str(&lines.join("\n"))?;
+        }
+        Ok(())
     }
 }
 
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Some(rows) = &self.plain else {
-            return self.boxed.fmt(f);
+            return match self.boxed.width() {
+                Some(width) if !self.fits(width) => self.blocks(f),
+                _ => self.boxed.fmt(f),
+            };
         };
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
@@ -98,6 +148,16 @@ fn tsv_field(s: &str) -> String {
 /// A cell holding stored (untrusted) text.
 pub fn cell(s: &str) -> Cell {
     Cell::new(sanitize::text(s, true))
+}
+
+/// A cell shown in red when colour is on (overdue, failed). On a terminal the colour is the
+/// cell's style, not escape codes in its text, so the boxes' widths count only the text; in a
+/// pipe (`--color always`) the TSV field carries the codes.
+pub fn red(out: &Output, text: String) -> Cell {
+    match (out.color, out.stdout_tty) {
+        (true, true) => Cell::new(text).fg(comfy_table::Color::Red),
+        _ => Cell::new(out.paint(&text, "31")),
+    }
 }
 
 #[cfg(test)]

@@ -43,13 +43,12 @@ fn requests(out: &Output, s: &Status) -> String {
     // label is in `request list`, the dates in `--json` and `request show`.
     let mut t = table::new(out, &["Request", "Right", "Days", "Next action"]);
     for d in &r.shown {
-        let days =
-            if d.overdue { out.paint(&format!("{} OVERDUE", d.days_left), "31") } else { d.days_left.to_string() };
+        let days = if d.overdue { format!("{} OVERDUE", d.days_left) } else { d.days_left.to_string() };
         let days = if d.extended { format!("{days} (ext.)") } else { days };
         t.add_row(vec![
             table::cell(&d.request),
             table::cell(&d.right),
-            comfy_table::Cell::new(days),
+            if d.overdue { table::red(out, days) } else { comfy_table::Cell::new(days) },
             table::cell(&d.next_action),
         ]);
     }
@@ -163,17 +162,17 @@ fn cron(out: &Output, s: &Status) -> String {
     let mut t = table::new(out, &["Cron", "Last run", "Exit", "Summary"]);
     for c in &s.cron {
         let (at, exit, summary) = match &c.last {
-            None => ("never recorded".to_owned(), "-".to_owned(), String::new()),
+            None => ("never recorded".to_owned(), comfy_table::Cell::new("-"), String::new()),
             Some(l) => {
                 let exit = format!("{} {}", l.exit_code, l.outcome);
-                let exit = if l.exit_code == 0 { exit } else { out.paint(&exit, "31") };
+                let exit = if l.exit_code == 0 { comfy_table::Cell::new(exit) } else { table::red(out, exit) };
                 (l.at.clone(), exit, l.summary.clone())
             }
         };
         t.add_row(vec![
             table::cell(&format!("dsr {}", c.command)),
             table::cell(&at),
-            comfy_table::Cell::new(exit),
+            exit,
             table::cell(&sanitize::line(&summary)),
         ]);
     }

@@ -179,6 +179,13 @@ pub fn record_result(
     let recorded = record_run(conn, &ended(clock, command, code as u8, code.kind(), &summary));
     match (result, recorded) {
         (Ok(_), Err(e)) => Err(e.context(format!("the record of this {command} run could not be written"))),
+        (Err(failed), Err(e)) => {
+            // The run's own error is its exit code; that `dsr status` will not show it is told.
+            let _ = crate::output::stderr_line(&crate::output::sanitize::line(&format!(
+                "dsr {command}: this run could not be recorded for `dsr status` ({e:#})"
+            )));
+            Err(failed)
+        }
         (result, _) => result,
     }
 }

@@ -42,6 +42,10 @@ pub struct RuleResult {
     pub error: Option<String>,
     /// Time the rule took (its sweep and its audit entry).
     pub seconds: f64,
+    /// The rule's audit entry could not be written (the store stopped the run): its committed
+    /// batches' rows are in the progress row, which the next run records.
+    #[serde(skip)]
+    pub unaudited: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +60,10 @@ pub struct Summary {
     pub held_persons: u64,
     pub failed: usize,
     pub seconds: f64,
+    /// The store itself failed under the run (locked past the busy timeout, full, damaged)
+    /// where a rule's outcome was to be recorded: the run stopped there, with this error.
+    #[serde(skip)]
+    pub stopped: Option<anyhow::Error>,
 }
 
 fn cutoff(now: DateTime<Utc>, months: i64) -> String {
@@ -337,6 +345,7 @@ pub fn run_with_progress(
     let waiting: bool = db.one(&format!("SELECT EXISTS ({})", expiry::waiting(&clock)), &[], |x| x.get(0))?;
     let map = DataMap::load(conn)?;
     let mut results = Vec::new();
+    let mut stopped = None;
     // Children before parents where one rule's rows hang from another's, each counted from its own
     // moment; the whole profile last but for the rows that record a contract's end.
     let mut rules: Vec<&RetentionRule> = register.retention.iter().collect();
@@ -383,13 +392,23 @@ pub fn run_with_progress(
             o => o,
         };
         let outcome = (outcome, std::mem::take(&mut r.with));
-        let mut result = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
+        let mut result = match finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome) {
+            Ok(result) => result,
+            Err(e) => {
+                results.push(progress::unrecorded(r.conn, &rule.code, &rule.table, rule.period_months, &e)?);
+                stopped = Some(e);
+                break;
+            }
+        };
         result.held = held;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
     }
     // dsr's own housekeeping.
-    let own = own::rules(&r.map, r.conn, &clock)?;
+    let own = match stopped {
+        None => own::rules(&r.map, r.conn, &clock)?,
+        Some(_) => Vec::new(),
+    };
     for own::Rule { code, table, cond, children, cut } in own {
         progress(code, total);
         let started = std::time::Instant::now();
@@ -398,7 +417,14 @@ pub fn run_with_progress(
             o => o,
         };
         let outcome = (swept, std::mem::take(&mut r.with));
-        let mut result = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
+        let mut result = match finish(r.conn, &clock, dry_run, code, &table, 0, outcome) {
+            Ok(result) => result,
+            Err(e) => {
+                results.push(progress::unrecorded(r.conn, code, &table, 0, &e)?);
+                stopped = Some(e);
+                break;
+            }
+        };
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
     }
@@ -412,5 +438,6 @@ pub fn run_with_progress(
         failed: results.iter().filter(|x| x.error.is_some()).count(),
         rules: results,
         seconds: run_started.elapsed().as_secs_f64(),
+        stopped,
     })
 }

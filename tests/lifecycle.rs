@@ -70,6 +70,34 @@ fn an_approved_plan_runs_from_cron_with_the_approver_in_the_audit_trail() {
 }
 
 #[test]
+fn a_store_failing_under_the_letters_of_a_due_run_is_told_after_its_summary() {
+    let env = Env::with_fixture("virtio");
+    let id = verified(&env, "erase", &JAN);
+    env.dsr().args(["erase", &id, "--approve"]).assert().success();
+    // The erasure commits; marking its letter sent fails (as under another process's lock).
+    env.sql()
+        .execute_batch(
+            "CREATE TRIGGER locked BEFORE UPDATE OF done_at ON queued WHEN new.done_at IS NOT NULL
+             BEGIN SELECT RAISE(ABORT, 'database is locked'); END;",
+        )
+        .unwrap();
+    let out = env.run(&["--json", "erase", "--due"]);
+    let err = support::stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the run's summary on stdout");
+    assert_eq!(v["applied"], serde_json::json!([id]), "{v}");
+    assert!(err.contains("1 erased") && err.contains("queued letters were not delivered"), "{err}");
+    assert_eq!(person_count(&env, "jan.devries@example.nl"), 0);
+    let (status, _): (Value, i32) = env.json(&["status"]);
+    let last = &status["cron"].as_array().unwrap().iter().find(|c| c["command"] == "erase --due").unwrap()["last"];
+    assert_ne!(last["exit_code"], 0, "the stopped run is recorded: {status}");
+    // The letter waits in the queue and goes with the next command.
+    env.sql().execute_batch("DROP TRIGGER locked").unwrap();
+    env.dsr().args(["mail", "flush"]).assert().success();
+    assert!(env.messages(&id).iter().any(|m| m.body.contains("erased") || m.body.contains("gewist")));
+}
+
+#[test]
 fn a_plan_on_hold_waits_without_a_letter_and_runs_once_released() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, "erase", &JAN);

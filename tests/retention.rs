@@ -289,6 +289,43 @@ fn a_rule_that_fails_part_way_audits_the_rows_its_committed_batches_removed() {
 }
 
 #[test]
+fn a_store_failing_where_a_rule_is_recorded_stops_the_run_after_its_summary() {
+    let mut env = fixture_made("virtio");
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    let all = count(&env, "SELECT count(*) FROM ip_event");
+    // The rule's rows go in committed batches; its audit entry cannot be written (as when another
+    // process holds the store's lock past the busy timeout, or the disk fills).
+    env.sql()
+        .execute_batch(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON audit_log WHEN json_extract(new.details, '$.rule') = 'ip-history'
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let out = env.run(&["--json", "retention", "run", "--batch", "5"]);
+    let err = support::stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the summary, not only an error document");
+    let rule = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "ip-history").unwrap().clone();
+    let gone = all - count(&env, "SELECT count(*) FROM ip_event");
+    assert!(gone > 5, "{gone}");
+    assert_eq!(rule["removed"].as_i64(), Some(gone), "{rule}");
+    assert!(rule["error"].as_str().unwrap().contains("could not be recorded"), "{rule}");
+    assert!(err.contains(&format!("rule ip-history failed after removing {gone} rows:")), "{err}");
+    assert!(!err.contains(&format!("{gone} rows (audited)")), "{err}");
+    let (status, _): (Value, i32) = env.json(&["status"]);
+    let last = &status["cron"].as_array().unwrap().iter().find(|c| c["command"] == "retention run").unwrap()["last"];
+    assert_ne!(last["exit_code"], 0, "the stopped run is recorded: {status}");
+    // The next run records the removed rows once, as an interrupted run's.
+    env.sql().execute_batch("DROP TRIGGER full_disk").unwrap();
+    run(&env, false);
+    let interrupted = count(
+        &env,
+        "SELECT coalesce(sum(json_extract(details, '$.removed.ip-history')), 0) FROM audit_log WHERE action = 'retention-interrupted'",
+    );
+    assert_eq!(interrupted, gone);
+}
+
+#[test]
 fn a_run_killed_after_some_rules_counts_once_in_the_report() {
     let mut env = fixture_made("virtio");
     env.now = Some("2031-01-01T00:00:00Z".into());

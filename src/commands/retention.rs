@@ -47,9 +47,10 @@ fn retention_run(
     if !dry_run {
         ctx.conn.erasing(&crate::rights::erase::touched_by_any(&register.map))?;
     }
-    let summary = run(ctx, &register, dry_run, batch)?;
+    let mut summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
-    let wal = match (dry_run, summary.removed) {
+    // A run the store stopped leaves the log to the next run (it would wait on the same lock).
+    let wal = match (dry_run || summary.stopped.is_some(), summary.removed) {
         (true, _) => Ok(()),
         (false, 0) => ctx.conn.after_erasure(&[]),
         (false, _) => ctx.conn.after_erasure(&crate::rights::erase::touched_by_any(&register.map)),
@@ -105,15 +106,20 @@ fn retention_run(
         ctx.out.json(&doc)?;
     }
     for r in summary.rules.iter().filter(|r| r.error.is_some()) {
-        let after = match r.removed {
-            0 => String::new(),
-            n => format!(" after removing {n} rows (audited)"),
+        let after = match (r.removed, r.unaudited) {
+            (0, _) => String::new(),
+            (n, false) => format!(" after removing {n} rows (audited)"),
+            (n, true) => format!(" after removing {n} rows"),
         };
         crate::output::stderr_line(&format!(
             "dsr retention: rule {} failed{after}: {}",
             r.rule,
             crate::output::sanitize::line(r.error.as_deref().unwrap_or(""))
         ))?;
+    }
+    // The store stopped the run (its exit code, 13 or 15), after the counts of what it removed.
+    if let Some(stopped) = summary.stopped.take() {
+        return Err(stopped);
     }
     if summary.failed > 0 {
         return Ok(Code::Failure);

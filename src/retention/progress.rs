@@ -89,6 +89,43 @@ fn failure(e: &anyhow::Error, table: &str) -> String {
     }
 }
 
+/// A rule whose outcome could not be recorded (`finish` failed: the store locked past the busy
+/// timeout, full, damaged). What its committed batches removed is read from its progress row,
+/// outside any transaction (a reader is not held up by another process's write lock); that row
+/// stays for the next run to record as `retention-interrupted`. A server lost is no outcome.
+pub(super) fn unrecorded(
+    conn: &dyn Conn,
+    rule: &str,
+    table: &str,
+    period_months: i64,
+    e: &anyhow::Error,
+) -> anyhow::Result<RuleResult> {
+    if crate::exit::lost(e) {
+        return Err(anyhow::anyhow!("{e:#}"));
+    }
+    let db: &dyn Db = conn;
+    let removed = db
+        .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
+            r.get::<i64>(0)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(0) as u64;
+    Ok(RuleResult {
+        rule: rule.into(),
+        table: table.into(),
+        period_months,
+        removed,
+        removed_with: 0,
+        held: 0,
+        error: Some(format!(
+            "its outcome could not be recorded ({e:#}); the next run records the rows its committed batches removed in the audit trail (retention-interrupted)"
+        )),
+        seconds: 0.0,
+        unaudited: true,
+    })
+}
+
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
 /// `outcome` is the sweep's (the rule's rows removed) and the rows of other tables its committed
 /// batches removed with them.
@@ -141,5 +178,6 @@ pub(super) fn finish(
         held: 0,
         error,
         seconds: 0.0,
+        unaudited: false,
     })
 }

@@ -28,7 +28,13 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     }
     super::note_erasing(ctx)?;
     let mut sum = erase::due::run(lock, ctx.conn, ctx.clock)?;
-    crate::commands::flush(ctx.conn, ctx.clock, ctx.opened)?;
+    // The letters and journal lines of the erasures done: a store failing under their delivery
+    // (locked, full) stops the run like one failing under an erasure, after the summary; the
+    // letters wait in the queue for the next command.
+    if let Err(e) = crate::commands::flush(ctx.conn, ctx.clock, ctx.opened) {
+        crate::output::stderr_line("dsr erase --due: queued letters were not delivered; they wait in the queue")?;
+        sum.stopped.get_or_insert(e);
+    }
     let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;
     // The counts, with the officer's commands on stderr and without them in the run's record.
     let counts = |approve: &str, again: &str| {

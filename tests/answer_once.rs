@@ -74,3 +74,28 @@ fn an_answer_waiting_in_the_queue_is_not_sent_again_handed_over_or_refused() {
     let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(state, "completed");
 }
+
+#[test]
+fn a_store_failing_under_the_delivery_after_the_answer_is_queued_is_no_rollback() {
+    let env = Env::with_fixture("virtio");
+    let id = env.verified("access", &["--email", JAN]);
+    // The answer and its letter commit; recording the letter's delivery fails (a full disk).
+    env.sql()
+        .execute_batch(
+            "CREATE TRIGGER full BEFORE UPDATE OF done_at ON queued WHEN new.done_at IS NOT NULL
+             BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let out = env.run(&["access", &id, "--send"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "the answer is queued: {err}");
+    assert!(err.contains("queued letters were not delivered") && err.contains("wait in the queue"), "{err}");
+    assert!(!err.contains("rolled back"), "{err}");
+    assert_eq!(err.matches("not delivered").count(), 1, "told once: {err}");
+    assert!(crate::support::stdout(&out).contains("queued for the address on file but not delivered yet"));
+    let again = env.run(&["access", &id, "--send"]);
+    assert_eq!(again.status.code(), Some(9), "{}", stderr(&again));
+    env.sql().execute_batch("DROP TRIGGER full").unwrap();
+    env.dsr().args(["mail", "flush"]).assert().success();
+    assert_eq!(env.count(&format!("SELECT count(*) FROM request WHERE id = '{id}' AND state = 'completed'")), 1);
+}

@@ -49,7 +49,7 @@ fn confirm(ctx: &Session, yes: &YesArgs, question: &str) -> anyhow::Result<()> {
 
 fn report(ctx: &mut Session, id: &str, outcome: Value, human: String) -> anyhow::Result<Code> {
     // The answer letter is delivered first, so the state shown is the one the person is in.
-    super::flush(ctx.conn, ctx.clock, ctx.opened)?;
+    super::flush_committed(ctx.conn, ctx.clock, ctx.opened)?;
     let req = request::load(ctx.conn, id)?;
     let recipients = notify::list(ctx.conn, &req.id)?;
     if ctx.out.json {

@@ -93,7 +93,7 @@ pub fn send(ctx: &mut Session, req: &Request, s: Subject, crypt: &CryptArgs) -> 
     });
     deliver::queue_answer(ctx.conn, ctx.clock, req, &message, &manifest, encrypted, generated)?;
     drop(dir);
-    let flushed = super::flush(ctx.conn, ctx.clock, ctx.opened)?;
+    let flushed = super::flush_committed(ctx.conn, ctx.clock, ctx.opened)?;
     let delivered = flushed.delivered.iter().any(|d| d.request.as_deref() == Some(&req.id) && d.letter == "answer");
     let state = request::load(ctx.conn, &req.id)?.state;
     if ctx.out.json {

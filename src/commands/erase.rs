@@ -134,7 +134,7 @@ pub(crate) fn note_erasing(ctx: &Session) -> anyhow::Result<()> {
 /// After the erasure's commit: the letter and journal line out, the report, and no byte of an
 /// erased value left in the WAL (folded into the file and truncated).
 fn finish(ctx: &mut Session, req: &Request, plan: &Plan, done: u64, erased: &[String]) -> anyhow::Result<Code> {
-    super::flush(ctx.conn, ctx.clock, ctx.opened)?;
+    super::flush_committed(ctx.conn, ctx.clock, ctx.opened)?;
     report(ctx, req, plan, done)?;
     let touched = erase::touched(&*crate::store::personal::DataMap::load(ctx.conn)?, plan);
     ctx.conn.after_erasure(&touched)?;

@@ -265,7 +265,7 @@ fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
             }
         }
         if !round.is_empty() {
-            super::flush(s.conn, s.clock, s.opened)?;
+            super::flush_committed(s.conn, s.clock, s.opened)?;
         }
         // A full group: the rest of the folder at once, not after a pause.
         if round.len() == GROUP {

@@ -101,6 +101,30 @@ pub fn flush(
     Ok(flushed)
 }
 
+/// A command's own flush after its commit (an answer sent, a change applied, an erasure, a task
+/// acknowledged): the store failing under it (locked, full) or a queue that cannot be read is
+/// told on stderr, and the letters wait in the queue for the next command or `dsr mail flush`.
+/// The committed change stands and the command goes on (its report, an erasure's log truncated);
+/// nothing says it was rolled back. No second flush follows the command. A server lost is the
+/// command's error.
+pub fn flush_committed(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    opened: &Option<String>,
+) -> anyhow::Result<crate::queue::Flushed> {
+    match flush(conn, clock, opened) {
+        Err(e) if !crate::exit::lost(&e) => {
+            NO_FLUSH.store(true, std::sync::atomic::Ordering::Relaxed);
+            crate::output::stderr_line(&format!(
+                "dsr: queued letters were not delivered: {}; what was done is committed, and the letters wait in the queue for the next command or `dsr mail flush`",
+                crate::output::sanitize::line(&format!("{e:#}"))
+            ))?;
+            Ok(Default::default())
+        }
+        flushed => flushed,
+    }
+}
+
 /// [`super::Ctx::flush`], the flush after a command, on either backend: what the command's own
 /// flush tried and could not send is left for the next command.
 pub fn flush_after(

@@ -88,7 +88,7 @@ fn done_one(ctx: &mut Session, task: i64, reference: &str, addresses: &mut Vec<S
         if done.erasure {
             addresses.extend(crate::queue::addressed_to(ctx.conn, &done.request)?);
         }
-        super::flush(ctx.conn, ctx.clock, ctx.opened)?;
+        super::flush_committed(ctx.conn, ctx.clock, ctx.opened)?;
         done.completed |= crate::request::load(ctx.conn, &done.request)?.state == "completed";
     }
     let mut note = format!("Task {task} of {} acknowledged", done.request);

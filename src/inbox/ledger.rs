@@ -66,36 +66,44 @@ pub fn seen(db: &dyn Db, mail: &Mail) -> anyhow::Result<Option<(i64, String, Opt
 /// A text kept for the officer with what may be a live code shown as `****-****`: dsr's own code
 /// letter read back, or forwarded by the person ("did you send this?"), must not put a code that
 /// still works in the store or on the officer's screen. A code is 8 characters of Crockford's
-/// alphabet, as `7KQ2-M9XD` or `7KQ2M9XD`, in any case; masked when it has a letter and either
-/// a digit or the capitals dsr prints. Words ("self-help"), numbers ("2025-2026") and the parts
-/// of longer dashed ids (`DSR-2026-0001`, `INV-2026-0042`) stay.
+/// alphabet, in any form a reply is read in (`7KQ2-M9XD`, `7KQ2M9XD`, `7KQ2 M9XD`), in any case;
+/// masked when it has a letter and either a digit or the capitals dsr prints. Words
+/// ("self-help"), numbers ("2025-2026") and the parts of longer dashed ids (`DSR-2026-0001`,
+/// `INV-2026-0042`) stay. Candidates overlap ("code 7KQ2 M9XD"): one that is no code is passed
+/// by its first character, so that the next word is looked at as a code's start.
 fn masked(text: &str) -> String {
-    static CODE: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\b[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}\b").expect("a valid pattern"));
-    CODE.replace_all(text, |c: &regex::Captures| {
-        let found = c.get(0).expect("the whole match");
-        let code = found.as_str();
-        let chars = code.bytes().filter(|b| *b != b'-');
+    static CODE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\b[0-9A-Za-z]{4}[- ]?[0-9A-Za-z]{4}\b").expect("a valid pattern")
+    });
+    let bytes = text.as_bytes();
+    // Part of a longer dashed id: a dash joined to a word before or after it.
+    let joined = |at: Option<usize>, next: Option<usize>| {
+        at.and_then(|i| bytes.get(i)) == Some(&b'-')
+            && next.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_alphanumeric())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = CODE.find_at(text, at) {
+        let chars = found.as_str().bytes().filter(|b| b.is_ascii_alphanumeric());
         let crockford =
             chars.clone().all(|b| b.is_ascii_digit() || (b.is_ascii_alphabetic() && !b"IiLlOoUu".contains(&b)));
         let letter = chars.clone().any(|b| b.is_ascii_alphabetic());
         let digit = chars.clone().any(|b| b.is_ascii_digit());
         let capitals = !chars.clone().any(|b| b.is_ascii_lowercase());
-        // Part of a longer dashed id: a dash joined to a word before or after it.
-        let bytes = text.as_bytes();
-        let joined = |at: Option<usize>, next: Option<usize>| {
-            at.and_then(|i| bytes.get(i)) == Some(&b'-')
-                && next.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_alphanumeric())
-        };
         let part = joined(found.start().checked_sub(1), found.start().checked_sub(2))
             || joined(Some(found.end()), Some(found.end() + 1));
         if crockford && letter && (digit || capitals) && !part {
-            "****-****".to_owned()
+            out.push_str(&text[at..found.start()]);
+            out.push_str("****-****");
+            at = found.end();
         } else {
-            code.to_owned()
+            // The match starts with an ASCII character: one byte on is a character boundary.
+            out.push_str(&text[at..=found.start()]);
+            at = found.start() + 1;
         }
-    })
-    .into_owned()
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// Record a message read, in the caller's transaction; its id.
@@ -300,6 +308,11 @@ mod tests {
         assert_eq!(
             super::masked("7KQ2M9XD; factuur INV-2026-0042, seizoen 2025-2026, order AB12-CD34-EF56"),
             "****-****; factuur INV-2026-0042, seizoen 2025-2026, order AB12-CD34-EF56"
+        );
+        // With a space, as a reply is read too, also after a word that could start a code.
+        assert_eq!(
+            super::masked("code H03M WVW5, de code is h03m wvw5; have been there 2025 2026"),
+            "code ****-****, de code is ****-****; have been there 2025 2026"
         );
     }
 }

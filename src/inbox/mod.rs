@@ -76,7 +76,8 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         mail.unreadable = Some("the file is empty".into());
         return mail;
     }
-    let Some(msg) = MessageParser::default().parse(raw) else {
+    let raw = separated(raw);
+    let Some(msg) = MessageParser::default().parse(&raw[..]) else {
         mail.unreadable = Some("not a mail message (no header could be read)".into());
         return mail;
     };
@@ -113,6 +114,37 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         mail.unreadable = Some("no sender and no text".into());
     }
     mail
+}
+
+/// The message with the blank line between its header and its text where the writer left it
+/// out: the first line that is neither a field (`Name: value`) nor a field's continuation
+/// (starting with a space or a tab) starts the text, as Python's and most mail clients' parsers
+/// read it (RFC 5322 §2.1 wants the blank line; a hand-written or badly exported message lacks
+/// it, and its text would otherwise be taken for a damaged header and lost). A first line
+/// `From ...` (an mbox separator an export kept) is no text.
+fn separated(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let mut at = 0;
+    while at < raw.len() {
+        let end = raw[at..].iter().position(|&b| b == b'\n').map_or(raw.len(), |i| at + i + 1);
+        let line = &raw[at..end];
+        let content = line.strip_suffix(b"\n").map(|l| l.strip_suffix(b"\r").unwrap_or(l)).unwrap_or(line);
+        if content.is_empty() {
+            return std::borrow::Cow::Borrowed(raw);
+        }
+        let name = content.iter().position(|&b| b == b':').map(|i| &content[..i]);
+        let field = name.is_some_and(|n| !n.is_empty() && n.iter().all(|b| (33..=126).contains(b)));
+        let continued = at > 0 && matches!(content[0], b' ' | b'\t');
+        let separator = at == 0 && content.starts_with(b"From ");
+        if !(field || continued || separator) {
+            if at == 0 {
+                return std::borrow::Cow::Borrowed(raw);
+            }
+            let eol: &[u8] = if raw[..at].ends_with(b"\r\n") { b"\r\n" } else { b"\n" };
+            return std::borrow::Cow::Owned([&raw[..at], eol, &raw[at..]].concat());
+        }
+        at = end;
+    }
+    std::borrow::Cow::Borrowed(raw)
 }
 
 /// At most [`TEXT_LIMIT`] bytes, cut at a character boundary.
@@ -206,6 +238,19 @@ fn list_addresses(msg: &mail_parser::Message) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_without_the_blank_line_before_it_is_kept() {
+        let m = parse(
+            "x".into(),
+            b"From: Jan <jan@example.nl>\r\nSubject: verzoek\r\nMessage-ID: <a@b>\r\n X-Folded: yes\r\nVerwijder mijn gegevens: alles.\r\nDank.\r\n",
+        );
+        assert_eq!(m.from.as_deref(), Some("jan@example.nl"));
+        assert_eq!(m.message_id.as_deref(), Some("a@b"));
+        assert_eq!(m.text.trim_end(), "Verwijder mijn gegevens: alles.\nDank.");
+        let m = parse("x".into(), b"From jan@example.nl Mon Nov 30 10:00:00 2026\nFrom: jan@example.nl\nSubject: s\nIk wil inzage.\n");
+        assert_eq!((m.from.as_deref(), m.text.trim_end()), (Some("jan@example.nl"), "Ik wil inzage."));
+    }
 
     #[test]
     fn reads_a_plain_message() {

@@ -29,14 +29,16 @@ static GRACEFUL: AtomicBool = AtomicBool::new(false);
 
 /// A flag raised by SIGINT or SIGTERM, for a command that runs until stopped (a `--watch` loop)
 /// and ends cleanly by itself between two rounds, exit 0. Its first signal no longer ends the
-/// process from the temporary files' handler; a second one does (removing unfinished files),
-/// for a round that hangs.
+/// process from the temporary files' handler; a second one does (removing unfinished files,
+/// exit 130 or 143), for a round that hangs (a mail server that never answers): the handler is
+/// installed now, not at the first temporary file.
 pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, Arc::clone(&stop))?;
     }
     GRACEFUL.store(true, Ordering::SeqCst);
+    install_cleanup();
     Ok(stop)
 }
 

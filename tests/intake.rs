@@ -787,3 +787,43 @@ fn a_message_never_changes_what_an_open_request_asks() {
     assert!(params.contains("tailored-ads"), "{params}");
     assert_eq!(env.messages(&o.request).len(), 1, "no new code was sent");
 }
+
+#[test]
+fn a_second_signal_ends_a_watch_whose_mail_server_never_answers() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let maildir = env.path("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    // A server that takes the connection and never greets.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .env("DSR_NOW", NOW)
+        .env("DSR_MAIL", "smtp")
+        .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .env_remove("DSR_DB")
+        .args(["--db", env.db.to_str().unwrap(), "intake", "--watch", maildir.to_str().unwrap(), "--every", "1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mail =
+        request_mail("eva.kok@example.nl", "w2", "Mon, 30 Nov 2026 10:00:00 +0100", "Graag inzage in mijn gegevens.");
+    std::fs::write(maildir.join("tmp/1.eml"), &mail).unwrap();
+    std::fs::rename(maildir.join("tmp/1.eml"), maildir.join("new/1.eml")).unwrap();
+    // The round's code letter is on its way: dsr is connected and waits for the greeting.
+    let (_held, _) = server.accept().unwrap();
+    let term = || {
+        assert!(std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success())
+    };
+    term();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    term();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", String::from_utf8_lossy(&out.stderr));
+    // The request it opened stays, its letter queued for the next command.
+    assert_eq!(env.count("SELECT count(*) FROM request"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM queued WHERE done_at IS NULL"), 1);
+}

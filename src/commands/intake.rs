@@ -192,9 +192,9 @@ fn describe(t: &Taken) -> String {
 }
 
 /// `dsr intake --watch DIR`: look at DIR every `every` seconds and read what is new, until
-/// interrupted: Ctrl-C or SIGTERM stops it between two messages; once letters were written, the
-/// signal handler of `fsutil` (which removes an unrecorded letter file) ends it at once instead,
-/// and the uncommitted group is undone. Files are remembered by name
+/// interrupted: Ctrl-C or SIGTERM stops it between two messages; a second one (a round that
+/// hangs on a mail server) ends it at once through the signal handler of `fsutil`, which removes
+/// an unrecorded letter file, and the uncommitted group is undone. Files are remembered by name
 /// within the run; a new run reads them again and finds them read (by SHA-256).
 fn watch(s: &mut Session, dir: &Path, every: u64) -> anyhow::Result<Code> {
     if !dir.is_dir() {

@@ -248,7 +248,10 @@ mod tests {
         assert_eq!(m.from.as_deref(), Some("jan@example.nl"));
         assert_eq!(m.message_id.as_deref(), Some("a@b"));
         assert_eq!(m.text.trim_end(), "Verwijder mijn gegevens: alles.\nDank.");
-        let m = parse("x".into(), b"From jan@example.nl Mon Nov 30 10:00:00 2026\nFrom: jan@example.nl\nSubject: s\nIk wil inzage.\n");
+        let m = parse(
+            "x".into(),
+            b"From jan@example.nl Mon Nov 30 10:00:00 2026\nFrom: jan@example.nl\nSubject: s\nIk wil inzage.\n",
+        );
         assert_eq!((m.from.as_deref(), m.text.trim_end()), (Some("jan@example.nl"), "Ik wil inzage."));
     }
 

@@ -146,6 +146,27 @@ pub fn outbox_slot(dir: &Path, name: &str, raw: &[u8]) -> anyhow::Result<(String
     }
 }
 
+/// A relay named by an IPv6 address (`smtp://[::1]:2525`): lettre's `from_url` would look up
+/// the host with its brackets, which no resolver knows. The same ports and TLS as `from_url`.
+fn ipv6_relay(
+    parsed: &url::Url,
+    address: std::net::Ipv6Addr,
+    tls: bool,
+) -> Result<lettre::transport::smtp::SmtpTransportBuilder, lettre::transport::smtp::Error> {
+    use lettre::transport::smtp::client::{Tls, TlsParameters};
+    let host = address.to_string();
+    let builder = SmtpTransport::builder_dangerous(&host);
+    let builder = match (parsed.scheme() == "smtps", tls) {
+        (true, _) => builder.port(parsed.port().unwrap_or(465)).tls(Tls::Wrapper(TlsParameters::new(host)?)),
+        (false, true) => builder.port(parsed.port().unwrap_or(587)).tls(Tls::Required(TlsParameters::new(host)?)),
+        (false, false) => builder.port(parsed.port().unwrap_or(25)),
+    };
+    Ok(match parsed.path().trim_matches('/') {
+        "" => builder,
+        name => builder.hello_name(lettre::transport::smtp::extension::ClientId::Domain(name.to_owned())),
+    })
+}
+
 /// `DSR_SMTP_URL`: `smtps://user@host:465` (TLS) or `smtp://user@host:587?tls=required`
 /// (STARTTLS); `smtp://host:port` without TLS only for a relay on this machine.
 fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
@@ -166,7 +187,13 @@ fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
         )
         .into());
     }
-    let mut builder = SmtpTransport::from_url(&url).map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
+    let mut builder = match parsed.host() {
+        Some(url::Host::Ipv6(address)) if matches!(parsed.scheme(), "smtp" | "smtps") => {
+            ipv6_relay(&parsed, address, tls)
+        }
+        _ => SmtpTransport::from_url(&url),
+    }
+    .map_err(|e| Error::invalid("DSR_SMTP_URL", e.to_string()))?;
     let user = parsed.username();
     if !user.is_empty() {
         let user = percent_decode(user);

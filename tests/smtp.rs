@@ -36,7 +36,10 @@ impl Handler for Inbox {
 }
 
 fn start() -> (u16, Inbox) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    start_on(TcpListener::bind("127.0.0.1:0").unwrap())
+}
+
+fn start_on(listener: TcpListener) -> (u16, Inbox) {
     let port = listener.local_addr().unwrap().port();
     let inbox = Inbox::default();
     let mut server = Server::new(inbox.clone());
@@ -135,4 +138,24 @@ fn a_code_for_an_unreachable_smtp_server_stays_queued_and_is_sent_once_it_is_bac
     assert_eq!(received.len(), 1, "delivered exactly once");
     let code = Mail::parse(&received[0].1, "smtp".into()).code().unwrap();
     assert!(smtp(&["verify", &opened.request, &code]).status.success());
+}
+
+#[test]
+fn a_relay_named_by_its_ipv6_address_is_reached() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback on this machine: nothing to test");
+        return;
+    };
+    let (port, inbox) = start_on(listener);
+    let env = Env::with_fixture("virtio");
+    let out = env
+        .dsr()
+        .env("DSR_MAIL", "smtp")
+        .env("DSR_SMTP_URL", format!("smtp://[::1]:{port}"))
+        .args(["access", "--email", "jan.devries@example.nl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("not"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(inbox.received.lock().unwrap().len(), 1, "the code letter went to [::1]:{port}");
 }

@@ -285,9 +285,12 @@ fn delivered(item: Item, transport: String, reference: String) -> Delivered {
     Delivered { queued: item.id, request: item.request, letter: item.letter, transport, reference }
 }
 
-/// A delivery that failed: recorded with its error, the letter stays queued.
+/// A delivery that failed: recorded with its error, the letter stays queued. A mail server's
+/// refusal often names the recipient ("550 <jan@example.nl>: Recipient address rejected"): the
+/// error is kept and told with every address in it as `<address>`, because it reaches stderr
+/// of later commands (cron mails, logs), `mail list` and `request show`.
 fn failed(conn: &dyn Conn, clock: &Clock, item: Item, e: &anyhow::Error, out: &mut Flushed) -> anyhow::Result<()> {
-    let error = format!("{e:#}");
+    let error = crate::output::sanitize::without_addresses(&format!("{e:#}"));
     conn.run(
         "UPDATE queued SET tries = tries + 1, last_error = ?2, last_try_at = ?3 WHERE id = ?1",
         &vals![item.id, error, clock.timestamp()]?,

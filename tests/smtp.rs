@@ -159,3 +159,48 @@ fn a_relay_named_by_its_ipv6_address_is_reached() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("not"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(inbox.received.lock().unwrap().len(), 1, "the code letter went to [::1]:{port}");
 }
+
+/// A server that refuses every recipient, naming the address as real servers do.
+#[derive(Clone)]
+struct Refusing;
+
+impl Handler for Refusing {
+    fn rcpt(&mut self, to: &str) -> Response {
+        Response::custom(550, format!("5.1.1 <{to}>: Recipient address rejected"))
+    }
+}
+
+#[test]
+fn a_refusal_naming_the_recipient_is_kept_and_told_without_the_address() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut server = Server::new(Refusing);
+    server.with_name("test.local").with_tcp_listener(listener);
+    std::thread::spawn(move || {
+        let _ = server.serve();
+    });
+    let env = Env::with_fixture("virtio");
+    let smtp = |args: &[&str]| {
+        env.dsr()
+            .env("DSR_MAIL", "smtp")
+            .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let opened = smtp(&["access", "--customer", "V204117"]);
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    let later = smtp(&["--json", "mail", "flush"]);
+    assert_eq!(later.status.code(), Some(18));
+    let listed = smtp(&["mail", "list"]);
+    let stored: String = env.sql().query_row("SELECT last_error FROM queued", [], |r| r.get(0)).unwrap();
+    assert!(stored.contains("Recipient address rejected") && stored.contains("<address>"), "{stored}");
+    for text in [
+        String::from_utf8_lossy(&later.stderr),
+        String::from_utf8_lossy(&later.stdout),
+        String::from_utf8_lossy(&listed.stdout),
+        stored.as_str().into(),
+    ] {
+        assert!(!text.contains('@'), "no address in what logs read: {text}");
+    }
+}

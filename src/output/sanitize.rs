@@ -33,6 +33,15 @@ pub fn acts_on_text(c: char) -> bool {
     c.is_control() || is_bidi(c) || matches!(c, '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{2028}' | '\u{2029}')
 }
 
+/// `text` with anything shaped like an email address written as `<address>` (a mail server's
+/// refusal that names the recipient, kept and told where logs read it).
+pub fn without_addresses(text: &str) -> String {
+    static ADDRESS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"<?[^\s<>"'(),;:@\[\]]+@[^\s<>"'(),;:@\[\]]+>?"#).expect("a valid pattern")
+    });
+    ADDRESS.replace_all(text, "<address>").into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +53,16 @@ mod tests {
         assert_eq!(line("two\nlines"), "two\\u{a}lines");
         assert_eq!(text("two\nlines", true), "two\nlines");
         assert_eq!(line("Zoë Çelik"), "Zoë Çelik");
+    }
+
+    #[test]
+    fn addresses_in_a_server_refusal_are_left_out() {
+        assert_eq!(
+            super::without_addresses(
+                "550 5.1.1 <bram.willems@example.com>: Recipient address rejected (zoë@bücher.de)"
+            ),
+            "550 5.1.1 <address>: Recipient address rejected (<address>)"
+        );
+        assert_eq!(super::without_addresses("connection refused (os error 111)"), "connection refused (os error 111)");
     }
 }

@@ -226,6 +226,7 @@ impl Error {
             | Error::ServerUnreachable { .. }
             | Error::DatabaseMissing { .. } => Code::StoreMissing,
             Error::NotAStore(_)
+            | Error::SchemaForeign { .. }
             | Error::StoreIsDirectory(_)
             | Error::Corrupt { .. }
             | Error::StoreUnlikeMap { .. }

@@ -111,8 +111,20 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
     let other = Schema::new(&url, "foreign");
     c.batch_execute(&format!("CREATE SCHEMA {0}; CREATE TABLE {0}.customers (id int)", other.name())).unwrap();
     let e = error_of(migrate::open(&mut c, &other.target).unwrap_err());
-    assert!(matches!(e, Error::NotAStore(_)), "{e}");
+    assert!(matches!(e, Error::SchemaForeign { .. }), "{e}");
+    assert!(e.to_string().contains(other.name()) && e.to_string().contains("DSR_PG_SCHEMA"), "{e}");
     assert_eq!(dsr::exit::Code::of_error(&anyhow::Error::new(e)) as i32, 11);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dsr_on_postgres(dir.path(), &url, other.name(), &["status"]);
+    assert_eq!(out.status.code(), Some(11), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains(&format!("schema {}", other.name())), "{}", support::stderr(&out));
+    // A schema name PostgreSQL keeps for itself: a usage error before any connection.
+    for args in [&["status"][..], &["init", "--fixture", "webshop"]] {
+        let out = dsr_on_postgres(dir.path(), &url, "pg_foo", args);
+        assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+        support::assert_one_line_error(&out);
+        assert!(support::stderr(&out).contains("pg_"), "{}", support::stderr(&out));
+    }
 
     // Other tools' tables of versions by the same name (golang-migrate's, Rails', and one of
     // dsr's column but not its other): not a store, never read as a version nor migrated.
@@ -140,7 +152,7 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
         ))
         .unwrap();
         let e = error_of(migrate::open(&mut c, &app.target).unwrap_err());
-        assert!(matches!(e, Error::NotAStore(_)), "{name}: {e}");
+        assert!(matches!(e, Error::SchemaForeign { .. }), "{name}: {e}");
         let tables: i64 =
             c.query_one("SELECT count(*) FROM pg_tables WHERE schemaname = $1", &[&app.name()]).unwrap().get(0);
         let made = if name == "alone" { 1 } else { 2 };
@@ -443,6 +455,35 @@ fn sqlite_rows(conn: &rusqlite::Connection, table: &str) -> Vec<String> {
         .collect();
     rows.sort();
     rows
+}
+
+#[test]
+fn a_value_too_long_for_a_postgresql_index_is_named_before_anything_is_copied() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("webshop");
+    // Random, so that PostgreSQL cannot compress it under its limit.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let long: String = (0..12_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    let row: i64 = env.sql().query_row("SELECT max(rowid) FROM shop_order", [], |r| r.get(0)).unwrap();
+    env.sql()
+        .execute("UPDATE shop_order SET order_number = ?1 WHERE rowid = ?2", rusqlite::params![long, row])
+        .unwrap();
+    let s = Schema::new(&url, "too_long");
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    let err = support::stderr(&out);
+    assert!(err.contains(&format!("table shop_order, column order_number, the row with rowid {row}")), "{err}");
+    let schemas: i64 =
+        s.client().query_one("SELECT count(*) FROM pg_namespace WHERE nspname = $1", &[&s.name()]).unwrap().get(0);
+    assert_eq!(schemas, 0, "nothing was copied");
 }
 
 #[test]

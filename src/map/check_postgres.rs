@@ -116,9 +116,19 @@ pub fn reserved(name: &str) -> bool {
 }
 
 /// Each table and column of the map (those its rights name and those it declares) that
-/// PostgreSQL reserves, as a problem naming it.
+/// PostgreSQL reserves, and each company schema with the `pg_` prefix it keeps for itself, as a
+/// problem naming it.
 pub fn check(f: &CompanyFile) -> Vec<Problem> {
     let mut out = Vec::new();
+    for (i, d) in f.database.iter().enumerate().filter(|(_, d)| d.path == super::POSTGRES_SCHEMA) {
+        if d.name.to_ascii_lowercase().starts_with("pg_") {
+            out.push(Problem {
+                line: None,
+                key: format!("database[{i}].name"),
+                what: format!("{:?} starts with pg_, which PostgreSQL reserves for its own schemas; name the company's schema otherwise", d.name),
+            });
+        }
+    }
     let mut say = |key: String, name: &str| {
         out.push(Problem {
             line: None,

@@ -123,6 +123,7 @@ fn store_fault(e: &anyhow::Error) -> bool {
                     e,
                     Error::Corrupt { .. }
                         | Error::NotAStore(_)
+                        | Error::SchemaForeign { .. }
                         | Error::StoreMissing(_)
                         | Error::DatabaseMissing { .. }
                         | Error::DatabaseMismatch { .. }

@@ -56,6 +56,52 @@ pub fn copy(from: &Store, target: &Target, progress: impl FnMut(u64, u64)) -> an
     copied
 }
 
+/// PostgreSQL's limit on an index entry (about 2,700 bytes in a B-tree, 8,191 at most) refuses
+/// a value SQLite keeps in a key or an indexed column: said as a problem of the SQLite store to
+/// mend (exit 2), naming the table, column and row, not in the server's words (exit 1).
+fn too_long_for_an_index(conn: &rusqlite::Connection, tables: &[String], e: anyhow::Error) -> anyhow::Error {
+    let limit = postgres::error::SqlState::PROGRAM_LIMIT_EXCEEDED;
+    if !e.chain().any(|c| c.downcast_ref::<postgres::Error>().and_then(postgres::Error::code) == Some(&limit)) {
+        return e;
+    }
+    let mut longest: Option<(i64, String, String, i64)> = None;
+    for t in tables {
+        let quoted = t.replace('"', "\"\"");
+        let Ok(columns) = conn
+            .prepare(&format!(
+                "SELECT DISTINCT ii.name FROM pragma_index_list('{}') il, pragma_index_info(il.name) ii WHERE ii.name IS NOT NULL",
+                t.replace('\'', "''")
+            ))
+            .and_then(|mut q| q.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+        else {
+            continue;
+        };
+        for column in columns {
+            let sql = format!(
+                "SELECT length(CAST(\"{0}\" AS BLOB)) AS n, rowid FROM \"{quoted}\" ORDER BY n DESC LIMIT 1",
+                column.replace('"', "\"\"")
+            );
+            if let Ok((n, row)) =
+                conn.query_row(&sql, [], |r| Ok((r.get::<_, Option<i64>>(0)?.unwrap_or(0), r.get(1)?)))
+            {
+                if n > 2000 && longest.as_ref().is_none_or(|l| n > l.0) {
+                    longest = Some((n, t.clone(), column, row));
+                }
+            }
+        }
+    }
+    match longest {
+        Some((n, table, column, row)) => Error::invalid(
+            "--from",
+            format!(
+                "table {table}, column {column}, the row with rowid {row}: its value is {n} bytes, too long for PostgreSQL's index on that column (about 2,700 bytes at most); shorten it in the SQLite store, then migrate again (nothing was copied)"
+            ),
+        )
+        .into(),
+        None => e,
+    }
+}
+
 fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<Copied> {
     let conn = &from.conn;
     let on_sqlite = crate::audit::verify(conn)?;
@@ -229,7 +275,8 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
         let all: Vec<String> = tables.iter().map(|t| format!("{schema}.{}", ident(t))).collect();
         c.batch_execute(&format!("ANALYZE {}", all.join(", ")))?;
         Ok((copied, tables_added, done))
-    })?;
+    })
+    .map_err(|e| too_long_for_an_index(conn, &tables, e))?;
 
     // The copy's audit trail, read in the same transaction, must end where the SQLite one does.
     let audit = crate::audit::verify(&tx)?;

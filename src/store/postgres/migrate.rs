@@ -137,7 +137,9 @@ pub fn open(client: &mut Client, target: &Target) -> anyhow::Result<i32> {
         Found::Nothing => {
             return Err(Error::SchemaMissing { schema: schema.clone(), database: target.shown.clone() }.into())
         }
-        Found::Foreign => return Err(Error::NotAStore(target.path()).into()),
+        Found::Foreign => {
+            return Err(Error::SchemaForeign { schema: schema.clone(), database: target.shown.clone() }.into())
+        }
         Found::Store(v) if v > latest() => {
             return Err(Error::StoreTooNew { path: target.path(), found: v.into(), supported: latest().into() }.into())
         }

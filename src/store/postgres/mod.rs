@@ -155,6 +155,14 @@ impl Target {
                 format!("{schema:?} is a word PostgreSQL reserves; choose another schema name, e.g. {schema}_dsr"),
             ));
         }
+        if schema.starts_with("pg_") {
+            return Err(Error::invalid(
+                schema_option,
+                format!(
+                    "PostgreSQL reserves schema names starting with pg_ for itself; choose another, e.g. dsr_{schema}"
+                ),
+            ));
+        }
         Ok(Target { config, schema: schema.to_owned(), shown: url.to_owned(), option: what, tls })
     }
 
@@ -365,6 +373,8 @@ mod tests {
         assert!(e.contains("--schema") && e.contains("reserves"), "{e}");
         let e = Target::parse("postgres://officer@db.example/dsr", "order").unwrap_err().to_string();
         assert!(e.contains("DSR_PG_SCHEMA") && e.contains("reserves"), "{e}");
+        let e = Target::parse("postgres://officer@db.example/dsr", "pg_foo").unwrap_err().to_string();
+        assert!(e.contains("DSR_PG_SCHEMA") && e.contains("pg_"), "{e}");
         // No server named: a usage error, not a server that could not be reached.
         for url in ["postgres://", "postgres:///dsr", "postgres://officer@/dsr"] {
             let e = Target::parse(url, "dsr").unwrap_err().to_string();

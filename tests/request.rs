@@ -81,6 +81,32 @@ fn an_extension_is_one_or_two_months_with_a_reason_within_the_first_month() {
 }
 
 #[test]
+fn the_same_reason_for_a_second_month_is_told_once() {
+    let env = Env::with_fixture_at("virtio", "2026-01-31T09:00:00Z");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let extend = || {
+        env.json::<Value>(&[
+            "request",
+            "extend",
+            &o.request,
+            "--months",
+            "1",
+            "--reason",
+            "complex",
+            "--reason-nl",
+            "complex",
+        ])
+    };
+    extend();
+    let (ext, code) = extend();
+    assert_eq!(code, 0, "{ext}");
+    assert_eq!(ext["request"]["extended_due_on"], "2026-04-30");
+    let letter = ext["letter"].as_str().unwrap();
+    assert!(letter.contains("Reden: complex") && letter.contains("Reason: complex"), "{letter}");
+    assert_eq!(letter.matches("complex").count(), 2, "once in each language: {letter}");
+}
+
+#[test]
 fn a_refusal_carries_reasons_and_the_complaint_route() {
     let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--email", "jan.devries@example.nl"]);

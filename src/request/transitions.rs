@@ -276,6 +276,8 @@ pub fn extend(conn: &dyn Db, clock: &Clock, r: &Request, months: u32, reason: &s
     // The chain keeps a keyed hash of what was typed now; the text is erased with the person.
     let typed = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
     let reason = match &r.extension_reason {
+        // The same reason given again (one month, then another) is told once.
+        Some(prev) if prev.lines().any(|l| l == reason.trim()) => prev.clone(),
         // One line per extension: each reason keeps its own languages.
         Some(prev) => format!("{prev}\n{}", reason.trim()),
         None => reason.trim().to_owned(),

@@ -309,3 +309,21 @@ fn a_typo_is_answered_with_the_likeliest_command() {
         assert!(stderr(&out).contains(&format!("did you mean `{meant}`?")), "{typed}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn errors_name_the_flag_not_the_value_typed_and_no_os_error_numbers() {
+    let env = Env::with_fixture("webshop");
+    for (args, typed) in [
+        (&["report", "--from", "31-12-2026"][..], "31-12-2026"),
+        (&["import", "shop_order", "orders.csv", "--source-tz", "Mars/Olympus"], "Mars/Olympus"),
+    ] {
+        let out = env.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        support::assert_one_line_error(&out);
+        assert!(!support::stderr(&out).contains(typed), "{}", support::stderr(&out));
+    }
+    let out = env.run(&["import", "shop_order", "missing.csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = support::stderr(&out);
+    assert!(err.contains("No such file or directory") && !err.contains("os error"), "{err}");
+}

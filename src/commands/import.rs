@@ -25,9 +25,7 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
             jiff::tz::TimeZone::get(z).map_err(|_| {
                 Error::invalid(
                     "--source-tz",
-                    format!(
-                        "{z:?} is not a time zone of the tz database such as Europe/Amsterdam, UTC or America/New_York"
-                    ),
+                    "not a time zone of the tz database; give one such as Europe/Amsterdam, UTC or America/New_York",
                 )
             })
         })

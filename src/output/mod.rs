@@ -200,6 +200,26 @@ fn denied_on_postgres(err: &anyhow::Error) -> bool {
     err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::denied_a_right))
 }
 
+/// An error's chain in words, each link once: a PostgreSQL server's refusal as its message (not
+/// `db error: ERROR: ...` with its DETAIL on lines of their own, then the same again as the
+/// cause), a system error without its `(os error N)`.
+pub fn words(err: &anyhow::Error) -> String {
+    static OS_ERROR: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r" \(os error \d+\)").expect("a valid pattern"));
+    let mut parts: Vec<String> = Vec::new();
+    let mut after_server = false;
+    for link in err.chain() {
+        if after_server && link.downcast_ref::<postgres::error::DbError>().is_some() {
+            continue;
+        }
+        let server = link.downcast_ref::<postgres::Error>();
+        after_server = server.is_some();
+        let text = server.map_or_else(|| link.to_string(), crate::store::postgres::one_line);
+        parts.push(OS_ERROR.replace_all(&text, "").into_owned());
+    }
+    parts.join(": ")
+}
+
 /// Report a failure and return its exit code: one line on stderr (`dsr: ...`) and, with
 /// `--json`, one document on stdout (`format_version`, `error.kind`, `error.exit_code`,
 /// `error.message`) unless the command wrote its report already. A closed pipe is not reported. A stream that cannot be written is passed
@@ -273,16 +293,18 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
             || c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::undefined_on_postgres)
     }) {
         sanitize::line(&format!(
-            "{err:#}; the store's tables are not what dsr and its data map expect (a table or column renamed or dropped behind dsr's back): restore it, or describe the change in the company file and run `dsr register apply FILE`"
+            "{}; the store's tables are not what dsr and its data map expect (a table or column renamed or dropped behind dsr's back): restore it, or describe the change in the company file and run `dsr register apply FILE`",
+            words(err)
         ))
     } else if denied_on_postgres(err) {
         sanitize::line(&format!(
-            "{err:#}; connect as a role that has the rights on dsr's schema and the company's tables (their owner, or one granted USAGE and the table rights, docs/postgresql.md)"
+            "{}; connect as a role that has the rights on dsr's schema and the company's tables (their owner, or one granted USAGE and the table rights, docs/postgresql.md)",
+            words(err)
         ))
     } else if let Some(what_to_do) = io_hint(err) {
-        sanitize::line(&format!("{err:#}; {what_to_do}"))
+        sanitize::line(&format!("{}; {what_to_do}", words(err)))
     } else {
-        sanitize::line(&format!("{err:#}"))
+        sanitize::line(&words(err))
     };
     if json && !JSON_WRITTEN.load(Ordering::Relaxed) {
         let doc = serde_json::json!({

@@ -225,7 +225,7 @@ pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<
         let ok = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
         ok.then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
             .flatten()
-            .ok_or_else(|| Error::invalid(flag, format!("{text:?} is not a date; give YYYY-MM-DD, e.g. 2025-01-31")))
+            .ok_or_else(|| Error::invalid(flag, "not a date; give YYYY-MM-DD, e.g. 2025-01-31"))
     };
     let month_start = today.with_day(1).expect("day 1 exists");
     let (from, to) = match (from.map(|f| day("--from", f)).transpose()?, to.map(|t| day("--to", t)).transpose()?) {

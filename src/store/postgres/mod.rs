@@ -248,8 +248,9 @@ pub fn one_line_error(e: &anyhow::Error) -> String {
         .unwrap_or_else(|| format!("{e:#}").replace('\n', " "))
 }
 
-/// A server error's message and detail on one line (the client's Display is terse).
-fn one_line(e: &postgres::Error) -> String {
+/// A server error's words on one line: its own message where the server sent one (the
+/// client's Display is terse).
+pub fn one_line(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => db.message().to_owned(),
         // With its causes: "error performing TLS handshake: invalid peer certificate: UnknownIssuer".

@@ -206,6 +206,20 @@ fn an_erase_kind_without_its_parameters_is_named() {
 }
 
 #[test]
+fn a_second_table_of_consent_records_is_named() {
+    let text = fixture("virtio");
+    let record =
+        "[table.consent_record]\npurpose = \"purpose\"\ngranted = \"granted\"\nrecorded_at = \"recorded_at\"\n\n";
+    let bad = after(&text, &table("server_log"), "[table.link]", &format!("{record}[table.link]"));
+    // The later of the two in the file is named.
+    let (i, line) = (index(&bad, "consent"), line_of(&bad, &table("consent"), "[table.consent_record]"));
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: table[{i}].consent_record: a second table of consent records: table \"server_log\" holds them already"),
+    );
+}
+
+#[test]
 fn a_table_twice_and_a_category_no_table_holds_are_named() {
     let text = fixture("voordelig-streamen");
     let twice = format!(

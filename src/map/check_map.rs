@@ -392,6 +392,17 @@ pub fn check(f: &CompanyFile, categories: &HashSet<&str>, purposes: &HashSet<&st
     if !f.table.is_empty() && roots.is_empty() {
         say("table".into(), "no table is the root (root = true): the table whose rows are the people".into());
     }
+    let consents: Vec<usize> =
+        f.table.iter().enumerate().filter(|(_, t)| t.consent_record.is_some()).map(|(i, _)| i).collect();
+    for i in consents.iter().skip(1) {
+        say(
+            format!("table[{i}].consent_record"),
+            format!(
+                "a second table of consent records: table {:?} holds them already, and dsr reads one table of them (keep the consents in one table)",
+                f.table[consents[0]].name
+            ),
+        );
+    }
     for i in roots.iter().skip(1) {
         say(format!("table[{i}].root"), "a second root: exactly one table holds the people".into());
     }

@@ -382,3 +382,15 @@ fn a_request_for_no_one_on_file_is_no_code_waiting() {
     assert_eq!(v["codes"]["active"], 0, "{}", v["codes"]);
     assert_eq!(v["codes"]["shown"].as_array().map(Vec::len), Some(0), "{}", v["codes"]);
 }
+
+#[test]
+fn status_answers_while_another_process_holds_the_write_lock() {
+    let env = Env::with_fixture("virtio");
+    env.open("access", &["--email", "jan.devries@example.nl"]);
+    let holder = env.sql();
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO store_meta (key, value) VALUES ('x', 'y')").unwrap();
+    let (v, code): (serde_json::Value, i32) = env.json(&["status"]);
+    assert_eq!(code, 0, "a monitoring check reads; nothing to expire needs no write lock: {v}");
+    assert_eq!(v["requests"]["open"], 1, "{v}");
+    holder.execute_batch("ROLLBACK").unwrap();
+}

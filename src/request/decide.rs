@@ -21,8 +21,16 @@ pub struct Told {
     pub sent: Option<Sent>,
 }
 
-/// Expire the requests the person never verified in time ([`super::expire_stale`]).
+/// Expire the requests the person never verified in time ([`super::expire_stale`]). Asked first
+/// outside a write transaction: with nothing to expire, a command that only reads (`status` as a
+/// monitoring check, `request list`) takes no write lock, and runs while another process holds it.
 pub fn expire(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
+    let db: &dyn Db = conn;
+    let any: bool =
+        db.one(&format!("SELECT EXISTS (SELECT 1 FROM request WHERE {})", super::stale_at(clock)), &[], |r| r.get(0))?;
+    if !any {
+        return Ok(());
+    }
     let tx = conn.begin()?;
     super::expire_stale(&*tx, clock)?;
     tx.commit()?;

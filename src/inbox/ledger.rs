@@ -69,33 +69,50 @@ pub fn seen(db: &dyn Db, mail: &Mail) -> anyhow::Result<Option<(i64, String, Opt
 /// alphabet, in any form a reply is read in (`7KQ2-M9XD`, `7KQ2M9XD`, `7KQ2 M9XD`), in any case;
 /// masked when it has a letter and either a digit or the capitals dsr prints. Words
 /// ("self-help"), numbers ("2025-2026") and the parts of longer dashed ids (`DSR-2026-0001`,
-/// `INV-2026-0042`) stay. Candidates overlap ("code 7KQ2 M9XD"): one that is no code is passed
-/// by its first character, so that the next word is looked at as a code's start.
+/// `INV-2026-0042`) stay. Groups of four joined by spaces overlap ("Deze 7KQ2 M9XD"): a pair
+/// that looks like a code is masked together with each next group that makes a code-like pair
+/// with its second half, so that half a code never stays in sight (a word or an IBAN's group
+/// beside it may be masked too); a pair that is no code is passed by its first character, so
+/// that the next word is looked at as a code's start.
 fn masked(text: &str) -> String {
     static CODE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"\b[0-9A-Za-z]{4}[- ]?[0-9A-Za-z]{4}\b").expect("a valid pattern")
     });
+    static NEXT_GROUP: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\A [0-9A-Za-z]{4}\b").expect("a valid pattern"));
     let bytes = text.as_bytes();
     // Part of a longer dashed id: a dash joined to a word before or after it.
     let joined = |at: Option<usize>, next: Option<usize>| {
         at.and_then(|i| bytes.get(i)) == Some(&b'-')
             && next.and_then(|i| bytes.get(i)).is_some_and(|b| b.is_ascii_alphanumeric())
     };
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    while let Some(found) = CODE.find_at(text, at) {
-        let chars = found.as_str().bytes().filter(|b| b.is_ascii_alphanumeric());
+    let code_like = |candidate: &str| {
+        let chars = candidate.bytes().filter(|b| b.is_ascii_alphanumeric());
         let crockford =
             chars.clone().all(|b| b.is_ascii_digit() || (b.is_ascii_alphabetic() && !b"IiLlOoUu".contains(&b)));
         let letter = chars.clone().any(|b| b.is_ascii_alphabetic());
         let digit = chars.clone().any(|b| b.is_ascii_digit());
         let capitals = !chars.clone().any(|b| b.is_ascii_lowercase());
+        crockford && letter && (digit || capitals)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(found) = CODE.find_at(text, at) {
         let part = joined(found.start().checked_sub(1), found.start().checked_sub(2))
             || joined(Some(found.end()), Some(found.end() + 1));
-        if crockford && letter && (digit || capitals) && !part {
+        if code_like(found.as_str()) && !part {
+            let mut end = found.end();
+            if bytes[found.start() + 4] == b' ' {
+                while let Some(next) = NEXT_GROUP.find(&text[end..]) {
+                    if !code_like(&text[end - 4..end + next.end()]) {
+                        break;
+                    }
+                    end += next.end();
+                }
+            }
             out.push_str(&text[at..found.start()]);
             out.push_str("****-****");
-            at = found.end();
+            at = end;
         } else {
             // The match starts with an ASCII character: one byte on is a character boundary.
             out.push_str(&text[at..=found.start()]);
@@ -314,5 +331,9 @@ mod tests {
             super::masked("code H03M WVW5, de code is h03m wvw5; have been there 2025 2026"),
             "code ****-****, de code is ****-****; have been there 2025 2026"
         );
+        // After a word that is itself a code's shape, no half of the code stays in sight.
+        assert_eq!(super::masked("Deze 7KQ2 M9XD is mijn code"), "****-**** is mijn code");
+        assert_eq!(super::masked("Here 7kq2 m9xd"), "****-****");
+        assert_eq!(super::masked("7KQ2-M9XD ABCD"), "****-**** ABCD");
     }
 }

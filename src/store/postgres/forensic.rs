@@ -87,10 +87,27 @@ pub fn vacuum(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
             .map(|r| r.get(0))
             .collect())
     })?;
+    // VACUUM skips, with only a server warning, a table whose owner the role is not (nor a
+    // member with its privileges, nor the database's owner or a superuser): said, never passed.
+    let not_owned: Vec<String> = pg.with_client(|c| {
+        Ok(c.query(
+            "SELECT t FROM unnest($1::text[]) AS t JOIN pg_class c ON c.oid = to_regclass(t)
+              WHERE NOT pg_has_role(current_user, c.relowner, 'USAGE')
+                AND NOT pg_has_role(current_user, (SELECT datdba FROM pg_database WHERE datname = current_database()), 'USAGE')
+                AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)",
+            &[&there],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+    })?;
     let left = without_statement_timeout(pg, || {
-        let mut left = Vec::new();
+        let mut left: Vec<String> = not_owned
+            .iter()
+            .map(|t| format!("{t} (the role dsr connects as does not own it, and VACUUM skips it: its owner must vacuum it, or connect dsr as the owner)"))
+            .collect();
         // Each table on its own: VACUUM runs outside a transaction, one table at a time.
-        for table in &there {
+        for table in there.iter().filter(|t| !not_owned.contains(t)) {
             let how = if rewrite.contains(table) { "FULL, ANALYZE" } else { "INDEX_CLEANUP ON, ANALYZE" };
             if let Err(e) = pg.batch(&format!("VACUUM ({how}) {table}")) {
                 left.push(format!("{table} ({})", super::one_line_error(&e)));

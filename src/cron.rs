@@ -182,7 +182,8 @@ pub fn record_result(
         (Err(failed), Err(e)) => {
             // The run's own error is its exit code; that `dsr status` will not show it is told.
             let _ = crate::output::stderr_line(&crate::output::sanitize::line(&format!(
-                "dsr {command}: this run could not be recorded for `dsr status` ({e:#})"
+                "dsr {command}: this run could not be recorded for `dsr status` ({})",
+                crate::output::words(&e)
             )));
             Err(failed)
         }

@@ -392,17 +392,14 @@ pub fn run_with_progress(
             o => o,
         };
         let outcome = (outcome, std::mem::take(&mut r.with));
-        let mut result = match finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome) {
-            Ok(result) => result,
-            Err(e) => {
-                results.push(progress::unrecorded(r.conn, &rule.code, &rule.table, rule.period_months, &e)?);
-                stopped = Some(e);
-                break;
-            }
-        };
+        let (mut result, stop) = finish(r.conn, &clock, dry_run, &rule.code, &rule.table, rule.period_months, outcome)?;
         result.held = held;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
+        if stop.is_some() {
+            stopped = stop;
+            break;
+        }
     }
     // dsr's own housekeeping.
     let own = match stopped {
@@ -417,16 +414,13 @@ pub fn run_with_progress(
             o => o,
         };
         let outcome = (swept, std::mem::take(&mut r.with));
-        let mut result = match finish(r.conn, &clock, dry_run, code, &table, 0, outcome) {
-            Ok(result) => result,
-            Err(e) => {
-                results.push(progress::unrecorded(r.conn, code, &table, 0, &e)?);
-                stopped = Some(e);
-                break;
-            }
-        };
+        let (mut result, stop) = finish(r.conn, &clock, dry_run, code, &table, 0, outcome)?;
         result.seconds = started.elapsed().as_secs_f64();
         results.push(result);
+        if stop.is_some() {
+            stopped = stop;
+            break;
+        }
     }
     Ok(Summary {
         format_version: 1,

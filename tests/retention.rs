@@ -303,7 +303,8 @@ fn a_store_failing_where_a_rule_is_recorded_stops_the_run_after_its_summary() {
         .unwrap();
     let out = env.run(&["--json", "retention", "run", "--batch", "5"]);
     let err = support::stderr(&out);
-    assert_ne!(out.status.code(), Some(0), "{err}");
+    // A trigger stands in for the store failing: it is told as a trigger's refusal (exit 11).
+    assert_eq!(out.status.code(), Some(11), "{err}");
     let v: Value = serde_json::from_slice(&out.stdout).expect("the summary, not only an error document");
     let rule = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "ip-history").unwrap().clone();
     let gone = all - count(&env, "SELECT count(*) FROM ip_event");
@@ -323,6 +324,54 @@ fn a_store_failing_where_a_rule_is_recorded_stops_the_run_after_its_summary() {
         "SELECT coalesce(sum(json_extract(details, '$.removed.ip-history')), 0) FROM audit_log WHERE action = 'retention-interrupted'",
     );
     assert_eq!(interrupted, gone);
+}
+
+#[test]
+fn a_run_another_process_locks_part_way_reports_what_it_removed_and_exits_13() {
+    let mut env = fixture_made("virtio");
+    env.sql()
+        .execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)
+             INSERT INTO server_log (logged_at, ip, method, path, status) SELECT '2020-01-01T00:00:00Z', '192.0.2.1', 'GET', '/', 200 FROM n",
+        )
+        .unwrap();
+    let all = count(&env, "SELECT count(*) FROM server_log");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+        .current_dir(env.dir.path())
+        .env("DSR_NOW", "2031-01-01T00:00:00Z")
+        .env_remove("DSR_DB")
+        .args(["--db", env.db.to_str().unwrap(), "--json", "retention", "run", "--batch", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the logs' rule has committed a batch, another process takes the write lock and keeps it.
+    let holder = env.sql();
+    holder.busy_timeout(std::time::Duration::from_secs(60)).unwrap();
+    let started = std::time::Instant::now();
+    while count(&env, "SELECT count(*) FROM store_meta WHERE key = 'retention-progress:server-logs'") == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the rule never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    holder.execute_batch("BEGIN IMMEDIATE; INSERT INTO store_meta (key, value) VALUES ('held', 'x')").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let removed = all - count(&env, "SELECT count(*) FROM server_log");
+    holder.execute_batch("ROLLBACK").unwrap();
+    let err = support::stderr(&out);
+    assert_eq!(out.status.code(), Some(13), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("the summary, not only an error document");
+    let rule = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "server-logs").unwrap().clone();
+    assert!(removed > 0 && rule["removed"].as_i64() == Some(removed), "{removed}: {rule}");
+    assert!(err.contains(&format!("rule server-logs failed after removing {removed} rows:")), "{err}");
+    assert!(err.contains("stayed locked by another process"), "{err}");
+    // The next run records those rows once, as an interrupted run's.
+    env.now = Some("2031-01-01T00:00:00Z".into());
+    run(&env, false);
+    let interrupted = count(
+        &env,
+        "SELECT coalesce(sum(json_extract(details, '$.removed.server-logs')), 0) FROM audit_log WHERE action = 'retention-interrupted'",
+    );
+    assert_eq!(interrupted, removed);
 }
 
 #[test]

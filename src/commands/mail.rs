@@ -103,26 +103,38 @@ pub fn flush(
 
 /// A command's own flush after its commit (an answer sent, a change applied, an erasure, a task
 /// acknowledged): the store failing under it (locked, full) or a queue that cannot be read is
-/// told on stderr, and the letters wait in the queue for the next command or `dsr mail flush`.
-/// The committed change stands and the command goes on (its report, an erasure's log truncated);
-/// nothing says it was rolled back. No second flush follows the command. A server lost is the
-/// command's error.
-pub fn flush_committed(
+/// told on stderr once, and the letters wait in the queue for the next command or `dsr mail
+/// flush`. The committed change stands and the command goes on (its report, an erasure's log
+/// truncated); nothing says it was rolled back, and no flush follows the command. The failure
+/// comes back as the inner `Err` for a run that stops on it (`erase --due`); a server lost is
+/// the command's error.
+pub fn flush_told(
     conn: &dyn crate::store::db::Conn,
     clock: &Clock,
     opened: &Option<String>,
-) -> anyhow::Result<crate::queue::Flushed> {
+) -> anyhow::Result<Result<crate::queue::Flushed, anyhow::Error>> {
     match flush(conn, clock, opened) {
         Err(e) if !crate::exit::lost(&e) => {
             NO_FLUSH.store(true, std::sync::atomic::Ordering::Relaxed);
             crate::output::stderr_line(&format!(
                 "dsr: queued letters were not delivered: {}; what was done is committed, and the letters wait in the queue for the next command or `dsr mail flush`",
-                crate::output::sanitize::line(&format!("{e:#}"))
+                crate::output::sanitize::line(&crate::output::words(&e))
             ))?;
-            Ok(Default::default())
+            Ok(Err(e))
         }
-        flushed => flushed,
+        Err(e) => Err(e),
+        Ok(flushed) => Ok(Ok(flushed)),
     }
+}
+
+/// [`flush_told`] for a command that goes on whatever the delivery: nothing delivered when it
+/// failed.
+pub fn flush_committed(
+    conn: &dyn crate::store::db::Conn,
+    clock: &Clock,
+    opened: &Option<String>,
+) -> anyhow::Result<crate::queue::Flushed> {
+    Ok(flush_told(conn, clock, opened)?.unwrap_or_default())
 }
 
 /// [`super::Ctx::flush`], the flush after a command, on either backend: what the command's own
@@ -189,7 +201,7 @@ pub(super) fn after_flush(
         }
         let told = crate::output::stderr_line(&format!(
             "dsr: queued letters were not delivered: {}",
-            crate::output::sanitize::line(&format!("{e:#}"))
+            crate::output::sanitize::line(&crate::output::words(&e))
         ));
         // A warning that could not be written is exit 15.
         if let (Ok(_), Err(w)) = (&result, told) {

@@ -16,7 +16,7 @@ mod intake;
 mod letters;
 mod lookup;
 mod mail;
-pub use mail::{flush, flush_committed};
+pub use mail::{flush, flush_committed, flush_told};
 mod migrate;
 mod pages;
 mod register;

@@ -88,7 +88,10 @@ fn done_one(ctx: &mut Session, task: i64, reference: &str, addresses: &mut Vec<S
         if done.erasure {
             addresses.extend(crate::queue::addressed_to(ctx.conn, &done.request)?);
         }
-        super::flush_committed(ctx.conn, ctx.clock, ctx.opened)?;
+        // Not again in a run of many after a delivery failed on the store (told once).
+        if !super::mail::NO_FLUSH.load(std::sync::atomic::Ordering::Relaxed) {
+            super::flush_committed(ctx.conn, ctx.clock, ctx.opened)?;
+        }
         done.completed |= crate::request::load(ctx.conn, &done.request)?.state == "completed";
     }
     let mut note = format!("Task {task} of {} acknowledged", done.request);

@@ -216,6 +216,10 @@ pub fn words(err: &anyhow::Error) -> String {
         after_server = server.is_some();
         let text = server.map_or_else(|| link.to_string(), crate::store::postgres::one_line);
         parts.push(OS_ERROR.replace_all(&text, "").into_owned());
+        // A client error's words end with its causes already.
+        if server.is_some_and(|s| s.as_db_error().is_none()) {
+            break;
+        }
     }
     parts.join(": ")
 }

@@ -89,46 +89,21 @@ fn failure(e: &anyhow::Error, table: &str) -> String {
     }
 }
 
-/// A rule whose outcome could not be recorded (`finish` failed: the store locked past the busy
-/// timeout, full, damaged). What its committed batches removed is read from its progress row,
-/// outside any transaction (a reader is not held up by another process's write lock); that row
-/// stays for the next run to record as `retention-interrupted`. A server lost is no outcome.
-pub(super) fn unrecorded(
-    conn: &dyn Conn,
-    rule: &str,
-    table: &str,
-    period_months: i64,
-    e: &anyhow::Error,
-) -> anyhow::Result<RuleResult> {
-    if crate::exit::lost(e) {
-        return Err(anyhow::anyhow!("{e:#}"));
-    }
-    let db: &dyn Db = conn;
-    let removed = db
-        .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
-            r.get::<i64>(0)
-        })
-        .ok()
-        .flatten()
-        .unwrap_or(0) as u64;
-    Ok(RuleResult {
-        rule: rule.into(),
-        table: table.into(),
-        period_months,
-        removed,
-        removed_with: 0,
-        held: 0,
-        error: Some(format!(
-            "its outcome could not be recorded ({e:#}); the next run records the rows its committed batches removed in the audit trail (retention-interrupted)"
-        )),
-        seconds: 0.0,
-        unaudited: true,
-    })
+/// What a rule's committed batches removed, as its progress row counted them.
+fn counted(db: &dyn Db, rule: &str) -> anyhow::Result<u64> {
+    let n = db.first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
+        r.get::<i64>(0)
+    })?;
+    Ok(n.unwrap_or(0) as u64)
 }
 
 /// Record one rule's outcome: an audit entry when rows went, the error when it failed.
 /// `outcome` is the sweep's (the rule's rows removed) and the rows of other tables its committed
-/// batches removed with them.
+/// batches removed with them. When the outcome cannot be recorded (the store locked past the
+/// busy timeout, full, damaged), the rule's result says so with what its committed batches
+/// removed (read outside any transaction: a reader is not held up by another process's write
+/// lock), its progress row stays for the next run to record as `retention-interrupted`, and the
+/// error comes back beside it to stop the run. A server lost is the run's error.
 pub(super) fn finish(
     conn: &dyn Conn,
     clock: &Clock,
@@ -137,47 +112,74 @@ pub(super) fn finish(
     table: &str,
     period_months: i64,
     outcome: (anyhow::Result<u64>, u64),
-) -> anyhow::Result<RuleResult> {
+) -> anyhow::Result<(RuleResult, Option<anyhow::Error>)> {
     let (outcome, removed_with) = outcome;
-    let (mut removed, error) = match outcome {
-        Ok(n) => (n, None),
-        Err(e) => (0, Some(failure(&e, table))),
+    let (swept, error) = match outcome {
+        Ok(n) => (Some(n), None),
+        Err(e) => (None, Some(failure(&e, table))),
     };
-    if !dry_run {
-        // The entry replaces the rule's progress count, in one transaction.
-        let tx_box = conn.begin()?;
-        let tx: &dyn Db = &*tx_box;
-        if error.is_some() {
-            // A rule that failed part-way (a lock, a full disk) removed what its committed batches
-            // removed: the progress row counted exactly those.
-            removed = tx
-                .first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
-                    r.get::<i64>(0)
-                })?
-                .unwrap_or(0) as u64;
-        }
-        if removed + removed_with > 0 {
-            let mut details = json!({"rule": rule, "table": table, "removed": removed});
-            if removed_with > 0 {
-                details["removed_with"] = json!(removed_with);
-            }
-            if let Some(e) = &error {
-                details["error"] = json!(e);
-            }
-            audit::append(tx, clock, None, None, "retention", details)?;
-        }
-        tx.run("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?)?;
-        tx_box.commit()?;
-    }
-    Ok(RuleResult {
+    let mut result = RuleResult {
         rule: rule.into(),
         table: table.into(),
         period_months,
-        removed,
+        removed: swept.unwrap_or(0),
         removed_with,
         held: 0,
         error,
         seconds: 0.0,
         unaudited: false,
-    })
+    };
+    if dry_run {
+        return Ok((result, None));
+    }
+    match record(conn, clock, &result) {
+        Ok(removed) => {
+            result.removed = removed;
+            Ok((result, None))
+        }
+        Err(e) if crate::exit::lost(&e) => Err(e),
+        Err(e) => {
+            let db: &dyn Db = conn;
+            let removed = counted(db, rule);
+            let count = match &removed {
+                Ok(_) => String::new(),
+                Err(_) => " (how many rows its committed batches removed could not be read either)".to_owned(),
+            };
+            result.removed = removed.unwrap_or(result.removed);
+            result.unaudited = true;
+            let unrecorded = format!(
+                "its outcome could not be recorded ({}){count}; the next run records the rows its committed batches removed in the audit trail (retention-interrupted)",
+                crate::output::words(&e)
+            );
+            result.error = Some(match result.error.take() {
+                Some(own) => format!("{own}; {unrecorded}"),
+                None => unrecorded,
+            });
+            Ok((result, Some(e)))
+        }
+    }
+}
+
+/// The audit entry of a rule's outcome, replacing its progress count, in one transaction; the
+/// rows removed (for a rule that failed part-way, what its committed batches removed).
+fn record(conn: &dyn Conn, clock: &Clock, result: &RuleResult) -> anyhow::Result<u64> {
+    let tx_box = conn.begin()?;
+    let tx: &dyn Db = &*tx_box;
+    let (rule, table, removed_with) = (&result.rule, &result.table, result.removed_with);
+    // A rule that failed part-way (a lock, a full disk) removed what its committed batches
+    // removed: the progress row counted exactly those.
+    let removed = if result.error.is_some() { counted(tx, rule)? } else { result.removed };
+    if removed + removed_with > 0 {
+        let mut details = json!({"rule": rule, "table": table, "removed": removed});
+        if removed_with > 0 {
+            details["removed_with"] = json!(removed_with);
+        }
+        if let Some(e) = &result.error {
+            details["error"] = json!(e);
+        }
+        audit::append(tx, clock, None, None, "retention", details)?;
+    }
+    tx.run("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?)?;
+    tx_box.commit()?;
+    Ok(removed)
 }

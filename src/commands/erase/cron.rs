@@ -31,8 +31,7 @@ fn due_run(ctx: &mut Session, lock: &crate::cron::RunLock, summary: &mut String)
     // The letters and journal lines of the erasures done: a store failing under their delivery
     // (locked, full) stops the run like one failing under an erasure, after the summary; the
     // letters wait in the queue for the next command.
-    if let Err(e) = crate::commands::flush(ctx.conn, ctx.clock, ctx.opened) {
-        crate::output::stderr_line("dsr erase --due: queued letters were not delivered; they wait in the queue")?;
+    if let Err(e) = crate::commands::flush_told(ctx.conn, ctx.clock, ctx.opened)? {
         sum.stopped.get_or_insert(e);
     }
     let (wal, pages) = cleared(ctx, "dsr erase --due", !sum.applied.is_empty(), &sum.erased)?;

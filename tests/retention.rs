@@ -336,7 +336,7 @@ fn a_run_another_process_locks_part_way_reports_what_it_removed_and_exits_13() {
         )
         .unwrap();
     let all = count(&env, "SELECT count(*) FROM server_log");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dsr"))
         .current_dir(env.dir.path())
         .env("DSR_NOW", "2031-01-01T00:00:00Z")
         .env_remove("DSR_DB")

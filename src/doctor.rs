@@ -275,10 +275,8 @@ fn times(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()>
     }
     columns.sort();
     columns.dedup_by(|a, b| a.0 == b.0);
-    let sql = Sql(conn.map_dialect());
     for (c, date_ok) in columns {
-        let good = sql.utc_time(&sql.text(conn, t, c)?, date_ok);
-        let n = count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))?;
+        let n = not_utc(conn, t, c, date_ok)?;
         if n > 0 {
             out.push(finding(
                 "time",
@@ -294,6 +292,15 @@ fn times(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// How many rows of `t` hold in column `c` a value that is not a UTC time (nor, with `date_ok`,
+/// a date): periods counted from such a value come out wrong (text compares character by
+/// character: `01-12-2026` is before any year).
+pub fn not_utc(conn: &dyn Db, t: &Table, c: &str, date_ok: bool) -> anyhow::Result<i64> {
+    let sql = Sql(conn.map_dialect());
+    let good = sql.utc_time(&sql.text(conn, t, c)?, date_ok);
+    count(conn, &format!("SELECT count(*) FROM {} WHERE {c} IS NOT NULL AND NOT {good}", t.sql_name()))
 }
 
 /// Rows whose link names a row the parent table does not have reach no one: no answer shows

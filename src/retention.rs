@@ -362,30 +362,33 @@ pub fn run_with_progress(
             cats.extend(children.iter().filter_map(|(t, _)| register.category_of_table(t)).map(|c| c.code.clone()));
             cats.join(",")
         };
-        let (outcome, held) = match expiry(&r.map, rule, now) {
-            Ok(Expiry::Profile) => match ended_contracts(&mut r, &cut, &rule.code) {
-                Ok((erased, held)) => (Ok(erased), held),
-                Err(e) => (Err(e), 0),
-            },
-            Ok(Expiry::Rows { cond, children }) => {
-                let cond = match expiry::after_profile(&r.map, &all, rule) {
-                    // The contracts of a person the profile rule left for a pending request stay
-                    // with them: removed, they would leave the profile nothing to count from.
-                    true => format!(
-                        "({cond}) AND coalesce({}, -1) NOT IN ({})",
-                        r.map.person_of(&rule.table).unwrap_or_else(|| "NULL".into()),
-                        expiry::open_request_people(&clock)
-                    ),
-                    false => cond,
-                };
-                match r.held(&rule.table, &cond, &cut) {
-                    Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
+        let readable = expiry::times_readable(&r.map, r.conn, rule);
+        let (outcome, held) =
+            match readable.and_then(|()| expiry(&r.map, rule, now).map_err(|why| anyhow::anyhow!(why))) {
+                Ok(Expiry::Profile) => match ended_contracts(&mut r, &cut, &rule.code) {
+                    Ok((erased, held)) => (Ok(erased), held),
                     Err(e) => (Err(e), 0),
+                },
+                Ok(Expiry::Rows { cond, children }) => {
+                    let cond = match expiry::after_profile(&r.map, &all, rule) {
+                        // The contracts of a person the profile rule left for a pending request stay
+                        // with them: removed, they would leave the profile nothing to count from.
+                        true => format!(
+                            "({cond}) AND coalesce({}, -1) NOT IN ({})",
+                            r.map.person_of(&rule.table).unwrap_or_else(|| "NULL".into()),
+                            expiry::open_request_people(&clock)
+                        ),
+                        false => cond,
+                    };
+                    match r.held(&rule.table, &cond, &cut) {
+                        Ok(held) => (r.sweep(&rule.code, &rule.table, &cond, &children, &cut, &reach(&children)), held),
+                        Err(e) => (Err(e), 0),
+                    }
                 }
-            }
-            // A store loaded before the engine checked its register: a failure, never "removed 0".
-            Err(why) => (Err(anyhow::anyhow!(why)), 0),
-        };
+                // A store loaded before the engine checked its register, or moments the rule cannot
+                // read: a failure, never "removed 0".
+                Err(e) => (Err(e), 0),
+            };
         // Without the server no later rule can run either: the run stops (exit 10), not "failed".
         let outcome = match outcome {
             Err(e) if crate::exit::lost(&e) => return Err(e),

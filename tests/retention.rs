@@ -477,3 +477,27 @@ fn a_dry_run_expires_nothing_and_counts_a_stale_request_as_the_run_would() {
     assert_eq!((profile(&dry), profile(&real)), (1.into(), 1.into()), "dry {dry}\nreal {real}");
     assert_eq!((&dry["held_rows"], &dry["held_persons"]), (&real["held_rows"], &real["held_persons"]));
 }
+
+#[test]
+fn moments_not_in_utc_text_stop_their_rule_before_it_removes_anything() {
+    let mut env = fixture_made("webshop");
+    env.now = Some("2026-12-07T00:00:00Z".into());
+    let all = count(&env, "SELECT count(*) FROM support_mail");
+    // Written by the company's own system, past dsr's import: a Dutch date, a slash, a space.
+    env.sql()
+        .execute_batch(
+            "UPDATE support_mail SET sent_at = '01-12-2026' WHERE id = (SELECT min(id) FROM support_mail);
+             UPDATE support_mail SET sent_at = ' 2026-12-01T00:00:00Z' WHERE id = (SELECT max(id) FROM support_mail);",
+        )
+        .unwrap();
+    let out = env.run(&["--json", "retention", "run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rule = v["rules"].as_array().unwrap().iter().find(|r| r["table"] == "support_mail").unwrap().clone();
+    assert_eq!(rule["removed"], 0, "{rule}");
+    let error = rule["error"].as_str().unwrap();
+    assert!(error.contains("table support_mail column sent_at holds 2 value(s) that are not UTC times"), "{error}");
+    assert_eq!(count(&env, "SELECT count(*) FROM support_mail"), all, "nothing removed");
+    // The other rules ran.
+    assert!(v["rules"].as_array().unwrap().iter().filter(|r| r["error"].is_null()).count() > 3, "{v}");
+}

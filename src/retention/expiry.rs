@@ -59,6 +59,35 @@ pub(super) fn expiry(map: &DataMap, rule: &RetentionRule, now: DateTime<Utc>) ->
     Ok(Expiry::Rows { cond, children: children.into_iter().map(|(d, f)| (d.name.clone(), f)).collect() })
 }
 
+/// A rule counts from moments stored as UTC text (`2026-03-01T09:30:00Z`, or a date): a value
+/// in another form (`01-12-2026`, a Unix time, a leading space) compares as text before or after
+/// every cut-off, so the rule would remove recent rows or keep old ones for ever. Such values in
+/// the columns the rule reads (its table's moment and fiscal date, the contracts' end) stop the
+/// rule before it removes anything, naming the table, the column and how many.
+pub(super) fn times_readable(map: &DataMap, db: &dyn crate::store::db::Db, rule: &RetentionRule) -> anyhow::Result<()> {
+    let mut columns: Vec<(&Table, &str)> = Vec::new();
+    if let Some(t) = map.table(&rule.table) {
+        let r = t.retention.as_ref();
+        let own = r.and_then(|r| r.counts_from.as_deref()).into_iter().chain(r.and_then(|r| r.contract_end.as_deref()));
+        columns.extend(own.chain(t.erase.date_column.as_deref()).map(|c| (t, c)));
+    }
+    if rule.starts_at == "contract-end" {
+        columns.extend(map.contract_table());
+    }
+    columns.sort_by(|a, b| (&a.0.name, a.1).cmp(&(&b.0.name, b.1)));
+    columns.dedup_by(|a, b| a.0.name == b.0.name && a.1 == b.1);
+    for (t, c) in columns {
+        let n = crate::doctor::not_utc(db, t, c, true)?;
+        if n > 0 {
+            anyhow::bail!(
+                "table {} column {c} holds {n} value(s) that are not UTC times such as 2026-03-01T09:30:00Z, which the rule cannot count a period from (they would be removed early or kept for ever); the rule removed nothing: correct them (`dsr doctor` lists them; `dsr import --source-tz ZONE` converts them), then run again",
+                t.name
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Whether `rule` removes the rows that record a contract's end while a profile rule counts from
 /// them: it runs after the profile rule, and leaves the contracts of a person that rule left for
 /// a pending request.

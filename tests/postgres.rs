@@ -3034,3 +3034,38 @@ fn a_company_schema_the_role_has_no_rights_on_is_named_with_what_it_lacks() {
     support::assert_one_line_error(&out);
     assert!(err.contains(&format!("table {shop}.locker is there, but the role has no USAGE on the schema")), "{err}");
 }
+
+/// VACUUM skips, with only a server warning, a table whose owner the role is not: an erasure by
+/// such a role says which tables keep dead rows with the erased values (exit 23).
+#[test]
+fn an_erasure_by_a_role_that_owns_no_table_names_what_it_could_not_vacuum() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let id = env.verified("erase", &["--email", "jan.devries@example.nl"]);
+    let s = Schema::new(&url, "not_owner");
+    migrate_into(&env, &url, s.name());
+    let role = format!("tenant_{}", std::process::id());
+    let mut c = s.client();
+    c.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN;
+         GRANT USAGE ON SCHEMA {0} TO {role}; GRANT ALL ON ALL TABLES IN SCHEMA {0} TO {role};
+         GRANT ALL ON ALL SEQUENCES IN SCHEMA {0} TO {role};",
+        s.name()
+    ))
+    .unwrap();
+    let as_role = url.replacen("postgres://dsr@", &format!("postgres://{role}@"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let out = pg_runner(&as_role, s.name(), dir.path(), None)(&["erase", &id, "--yes"]);
+    c.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role};")).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(23), "{err}");
+    assert!(err.contains("email_address") && err.contains("does not own it"), "{err}");
+    let left: i64 = c
+        .query_one(
+            &format!("SELECT count(*) FROM {}.email_address WHERE address_norm = 'jan.devries@example.nl'", s.name()),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the erasure itself is committed");
+}

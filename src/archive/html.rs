@@ -40,32 +40,42 @@ fn write_esc(out: &mut dyn Write, s: &str) -> std::io::Result<()> {
     escaped(s, |part| out.write_all(part.as_bytes()))
 }
 
-/// `s` in parts for the page: runs of text that stand as themselves, and the entities of `&`,
-/// `<`, `>`, quotes and control characters (C0 but tab and newline, DEL, C1). Read byte by byte:
-/// every one of them but C1 is one ASCII byte, and C1 is 0xC2 then 0x80-0x9F in UTF-8.
+/// `s` in parts for the page: runs of text that stand as themselves, the entities of `&`, `<`,
+/// `>` and quotes, and what acts on text rather than being part of it (control characters but
+/// tab and newline, bidirectional overrides, invisible spaces: `output::sanitize::acts_on_text`)
+/// written as the terminal copy writes it, `\u{202e}`: an entity of a C0 character is a parse
+/// error, and an override would turn the text around on the page. Read byte by byte: ASCII
+/// stands for itself, and a character of more bytes is looked at whole.
 fn escaped(s: &str, mut put: impl FnMut(&str) -> std::io::Result<()>) -> std::io::Result<()> {
     let bytes = s.as_bytes();
     let (mut plain, mut i) = (0, 0);
     while i < bytes.len() {
-        let (len, code) = match bytes[i] {
-            b'&' | b'<' | b'>' | b'"' | b'\'' | 0x7f => (1, bytes[i] as u32),
-            b if b < 0x20 && b != b'\n' && b != b'\t' => (1, b as u32),
-            0xc2 if bytes.get(i + 1).is_some_and(|b| (0x80..=0x9f).contains(b)) => (2, bytes[i + 1] as u32),
-            _ => {
+        let b = bytes[i];
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            b'\n' | b'\t' => "",
+            _ if b < 0x20 || b == 0x7f => "",
+            _ if b < 0x80 => {
                 i += 1;
                 continue;
             }
+            _ => "",
         };
-        put(&s[plain..i])?;
-        match code {
-            0x26 => put("&amp;")?,
-            0x3c => put("&lt;")?,
-            0x3e => put("&gt;")?,
-            0x22 => put("&quot;")?,
-            0x27 => put("&#39;")?,
-            control => put(&format!("&#{control};"))?,
+        let c = s[i..].chars().next().expect("i is at a character's start");
+        if entity.is_empty() && !(c != '\n' && c != '\t' && crate::output::sanitize::acts_on_text(c)) {
+            i += c.len_utf8();
+            continue;
         }
-        i += len;
+        put(&s[plain..i])?;
+        match entity {
+            "" => put(&c.escape_unicode().to_string())?,
+            entity => put(entity)?,
+        }
+        i += c.len_utf8();
         plain = i;
     }
     put(&s[plain..])
@@ -243,7 +253,9 @@ mod tests {
                 '>' => out.push_str("&gt;"),
                 '"' => out.push_str("&quot;"),
                 '\'' => out.push_str("&#39;"),
-                c if c.is_control() && c != '\n' && c != '\t' => out.push_str(&format!("&#{};", c as u32)),
+                c if c != '\n' && c != '\t' && crate::output::sanitize::acts_on_text(c) => {
+                    out.extend(c.escape_unicode())
+                }
                 c => out.push(c),
             }
         }
@@ -257,6 +269,7 @@ mod tests {
             "Jan",
             "a & b <c> \"d\" 'e'",
             "Zoë\u{7}\u{85}\n\t",
+            "a\u{202e}b\u{200b}c\u{feff}\u{2028}",
             "&",
             "\u{0}x\u{9f}\u{a0}",
             "€ 1.234,56",
@@ -272,6 +285,7 @@ mod tests {
             assert_eq!(String::from_utf8(out).unwrap(), by_char(s), "{s:?}");
             assert_eq!(esc(s), by_char(s), "{s:?}");
         }
-        assert_eq!(esc("<a href='x'>\u{1b}"), "&lt;a href=&#39;x&#39;&gt;&#27;");
+        assert_eq!(esc("<a href='x'>\u{1b}"), "&lt;a href=&#39;x&#39;&gt;\\u{1b}");
+        assert_eq!(esc("@evil\u{202e}exe.txt\u{0}"), "@evil\\u{202e}exe.txt\\u{0}");
     }
 }

@@ -63,8 +63,22 @@ impl Table {
         match &mut self.plain {
             Some(rows) => rows.push(row.cell_iter().map(Cell::content).collect()),
             None => {
-                self.text.push(row.cell_iter().map(Cell::content).collect());
-                self.boxed.add_row(row);
+                // Stored text made safe for the terminal; a cell with nothing to escape keeps its
+                // style (red).
+                let cells: Vec<Cell> = row
+                    .cell_iter()
+                    .map(|c| {
+                        let content = c.content();
+                        let safe = sanitize::text(&content, true);
+                        if safe == content {
+                            c.clone()
+                        } else {
+                            Cell::new(safe)
+                        }
+                    })
+                    .collect();
+                self.text.push(cells.iter().map(Cell::content).collect());
+                self.boxed.add_row(cells);
             }
         }
         self
@@ -130,8 +144,14 @@ impl fmt::Display for Table {
     }
 }
 
-/// One TSV field: the characters that would break the row or the column are escaped.
+/// One TSV field: the characters that would break the row or the column are escaped, and what
+/// acts on text (control characters, bidirectional overrides) is written as everywhere
+/// (`\u{1b}`), its backslash not doubled.
 fn tsv_field(s: &str) -> String {
+    // A cell `red` painted for a pipe (`--color always`): its two codes stay, its text is escaped.
+    if let Some(inner) = s.strip_prefix("\x1b[31m").and_then(|t| t.strip_suffix("\x1b[0m")) {
+        return format!("\x1b[31m{}\x1b[0m", tsv_field(inner));
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -139,15 +159,17 @@ fn tsv_field(s: &str) -> String {
             '\t' => out.push_str("\\t"),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            c if sanitize::acts_on_text(c) => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
     out
 }
 
-/// A cell holding stored (untrusted) text.
+/// A cell holding stored (untrusted) text: made safe where the table is written (escaped for the
+/// terminal, or for TSV).
 pub fn cell(s: &str) -> Cell {
-    Cell::new(sanitize::text(s, true))
+    Cell::new(s)
 }
 
 /// A cell shown in red when colour is on (overdue, failed). On a terminal the colour is the
@@ -167,6 +189,8 @@ mod tests {
     #[test]
     fn tsv_fields_stay_on_one_line_and_in_one_column() {
         assert_eq!(tsv_field("a\tb\nc\r\\d"), "a\\tb\\nc\\r\\\\d");
+        assert_eq!(tsv_field("A\rB\u{1b}[2J\u{202e}"), "A\\rB\\u{1b}[2J\\u{202e}");
+        assert_eq!(tsv_field("\u{1b}[31m-3 OVERDUE\u{1b}[0m"), "\u{1b}[31m-3 OVERDUE\u{1b}[0m");
         assert_eq!(tsv_field("Zoë"), "Zoë");
     }
 

@@ -281,6 +281,14 @@ pub fn write_private<T>(
         )
         .into());
     }
+    // `new/` names a directory, there or not: refused before anything is written.
+    if std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).ends_with(b"/") {
+        return Err(Error::invalid(
+            "output file",
+            format!("{} ends with /, which names a directory: name a file to write", path.display()),
+        )
+        .into());
+    }
     if let Some(store) = protected(path) {
         return Err(Error::invalid(
             "output file",

@@ -191,6 +191,11 @@ fn a_store_without_a_register_says_how_to_give_it_one() {
     let out = env.run(&["register", "export", "--out", "."]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains(". is a directory: name a file to write"), "{}", stderr(&out));
+    // A directory not there yet, named with its slash: refused before anything is written.
+    let out = env.run(&["register", "export", "--out", "new/"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("new/ ends with /, which names a directory"), "{}", stderr(&out));
+    assert!(!env.path("new").exists());
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub enum Error {
     StoreExists(PathBuf),
     #[error("no dsr store in schema {schema} of {database}; make one with `dsr init` (DSR_DB the URL) or `dsr migrate --from STORE --to URL`, or set DSR_PG_SCHEMA to the store's schema")]
     SchemaMissing { schema: String, database: String },
-    #[error("schema {schema} of {database} is not a dsr store (it holds other tables); set DSR_PG_SCHEMA to the store's schema, or make a store in a schema of its own with `dsr init` or `dsr migrate --schema NAME`")]
+    #[error("schema {schema} of {database} is not a dsr store (another application's, or empty); set DSR_PG_SCHEMA to the store's schema, or make a store in a schema name not in use with `dsr init` or `dsr migrate --schema NAME`")]
     SchemaForeign { schema: String, database: String },
     #[error(
         "cannot connect to {url}: {why}; check that the server runs and that the URL names it (host, port, database)"

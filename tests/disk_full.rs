@@ -62,7 +62,9 @@ fn a_batch_on_a_full_disk_stops_and_records_only_the_archives_on_disk() {
         csv.push_str(&format!("FO-1000{n:02},portal-session,s{n}\n"));
     }
     std::fs::write(env.path("many.csv"), csv).unwrap();
-    let Some((code, err)) = on_full_disk(&env, "200k", "dsr -q export --batch many.csv --out-dir full") else {
+    let Some((code, err)) =
+        on_full_disk(&env, "200k", "dsr -q --json export --batch many.csv --out-dir full > summary.json")
+    else {
         return;
     };
     assert_eq!(code, 15, "{err}");
@@ -73,6 +75,10 @@ fn a_batch_on_a_full_disk_stops_and_records_only_the_archives_on_disk() {
     // Each archive recorded as prepared is one on disk, whole; no other request is answered.
     let prepared = env.count("SELECT count(*) FROM audit_log WHERE action = 'answer-prepared'");
     assert!(prepared as usize <= whole, "{prepared} recorded, {whole} on disk");
+    // The summary reports those archives done, before the error.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("summary.json")).unwrap()).expect("the summary");
+    assert_eq!(summary["done"].as_i64(), Some(prepared), "{summary}");
 }
 
 #[test]

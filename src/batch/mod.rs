@@ -43,6 +43,10 @@ pub struct Summary {
     pub skipped: usize,
     pub failed: usize,
     pub rows: Vec<RowResult>,
+    /// The store or the disk failed under the batch (locked, full): it stopped there, with this
+    /// error, after the rows above (the archives whole on disk and recorded). Re-run to resume.
+    #[serde(skip)]
+    pub stopped: Option<anyhow::Error>,
 }
 
 /// Rows opened in one transaction, and finished archives synced at once (one `syncfs`, one
@@ -211,10 +215,10 @@ pub fn run(
         group.clear();
         outcome
     });
-    opened?;
+    let mut stopped = opened.err();
     if let Some((line, e)) = stop.lock().ok().and_then(|mut s| s.take()) {
         let at = if line > 0 { format!(" at line {line}") } else { String::new() };
-        return Err(e.context(format!("batch stopped{at}; re-run it to resume")));
+        stopped.get_or_insert(e.context(format!("batch stopped{at}; re-run it to resume")));
     }
     results.sort_by_key(|r| r.line);
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
@@ -224,6 +228,7 @@ pub fn run(
         skipped: count("skipped"),
         failed: count("failed"),
         rows: results,
+        stopped,
     })
 }
 

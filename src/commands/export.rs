@@ -162,7 +162,7 @@ fn run_batch(
     drop(crate::fsutil::private_temp(dir, ".dsr-", ".part")?);
     let bar = ctx.out.progress("{bar:40} {pos}/{len} archives, {per_sec}, eta {eta}", Some(rows.len() as u64));
     let passphrase = passphrase.as_ref().map(|p| p.text.as_str());
-    let summary = batch::run(ctx.conn, connect, *ctx.clock, &rows, dir, passphrase, jobs, |_| {
+    let mut summary = batch::run(ctx.conn, connect, *ctx.clock, &rows, dir, passphrase, jobs, |_| {
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -185,6 +185,10 @@ fn run_batch(
             text.push_str(&format!("\n  line {}: {}", r.line, r.reason.as_deref().unwrap_or("failed")));
         }
         ctx.out.data(&text)?;
+    }
+    // Stopped by the store or the disk: its exit code (13, 15), after what was done before it.
+    if let Some(stopped) = summary.stopped.take() {
+        return Err(stopped);
     }
     if summary.failed > 0 {
         return Err(Error::BatchFailed { failed: summary.failed, rows: summary.rows.len() }.into());

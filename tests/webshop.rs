@@ -141,6 +141,21 @@ fn access_holds_orders_shipments_and_reviews_and_names_the_carrier() {
     for words in ["Total / Totaal", "131,88", "Article number / Artikelnummer"] {
         assert!(html.contains(words), "index.html lacks {words:?}");
     }
+    // The shop's codes in words: an order's status, a payment's method.
+    let status: String =
+        env.sql().query_row("SELECT status FROM shop_order WHERE total_cents = 13188", [], |r| r.get(0)).unwrap();
+    let words = match status.as_str() {
+        "delivered" => "delivered / bezorgd",
+        "paid" => "paid / betaald",
+        "returned" => "returned / geretourneerd",
+        other => panic!("status {other}"),
+    };
+    assert!(html.contains(words), "index.html lacks {words:?}");
+    assert!(
+        html.contains("iDEAL") || html.contains("credit card / creditcard") || html.contains("pay later"),
+        "a payment method in words"
+    );
+    assert!(!html.contains(">ideal<") && !html.contains(">creditcard<"), "no raw method code");
 }
 
 #[test]

@@ -42,8 +42,9 @@ pub fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
-/// On the first temporary file, start a thread that removes unfinished files on a signal.
-/// (Installed lazily: commands that write no file keep the default signal behaviour.)
+/// Start, once, a thread that removes unfinished files on a signal: at the first temporary file,
+/// or when a command that runs until stopped takes its [`stop_flag`]. (Installed lazily:
+/// commands that write no file keep the default signal behaviour.)
 fn install_cleanup() {
     HANDLER.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};

@@ -156,10 +156,14 @@ fn ipv6_relay(
     use lettre::transport::smtp::client::{Tls, TlsParameters};
     let host = address.to_string();
     let builder = SmtpTransport::builder_dangerous(&host);
-    let builder = match (parsed.scheme() == "smtps", tls) {
-        (true, _) => builder.port(parsed.port().unwrap_or(465)).tls(Tls::Wrapper(TlsParameters::new(host)?)),
-        (false, true) => builder.port(parsed.port().unwrap_or(587)).tls(Tls::Required(TlsParameters::new(host)?)),
-        (false, false) => builder.port(parsed.port().unwrap_or(25)),
+    let opportunistic = parsed.query_pairs().any(|(k, v)| k == "tls" && v == "opportunistic");
+    let builder = match (parsed.scheme() == "smtps", tls, opportunistic) {
+        (true, _, _) => builder.port(parsed.port().unwrap_or(465)).tls(Tls::Wrapper(TlsParameters::new(host)?)),
+        (false, true, _) => builder.port(parsed.port().unwrap_or(587)).tls(Tls::Required(TlsParameters::new(host)?)),
+        (false, false, true) => {
+            builder.port(parsed.port().unwrap_or(587)).tls(Tls::Opportunistic(TlsParameters::new(host)?))
+        }
+        (false, false, false) => builder.port(parsed.port().unwrap_or(25)),
     };
     Ok(match parsed.path().trim_matches('/') {
         "" => builder,

@@ -174,19 +174,11 @@ pub fn record_result(
         Err(e) if e.chain().any(|c| matches!(c.downcast_ref(), Some(crate::error::Error::ClockBehind { .. }))) => {
             return result;
         }
-        Err(e) => (crate::exit::Code::of_error(e), format!("{e:#}")),
+        Err(e) => (crate::exit::Code::of_error(e), crate::output::words(e)),
     };
     let recorded = record_run(conn, &ended(clock, command, code as u8, code.kind(), &summary));
     match (result, recorded) {
         (Ok(_), Err(e)) => Err(e.context(format!("the record of this {command} run could not be written"))),
-        (Err(failed), Err(e)) => {
-            // The run's own error is its exit code; that `dsr status` will not show it is told.
-            let _ = crate::output::stderr_line(&crate::output::sanitize::line(&format!(
-                "dsr {command}: this run could not be recorded for `dsr status` ({})",
-                crate::output::words(&e)
-            )));
-            Err(failed)
-        }
         (result, _) => result,
     }
 }

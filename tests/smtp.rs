@@ -35,33 +35,41 @@ impl Handler for Inbox {
     }
 }
 
+/// `dsr ARGS` sending by SMTP to the server on loopback at `port`.
+fn by_smtp(env: &Env, port: u16, args: &[&str]) -> std::process::Output {
+    env.dsr()
+        .env("DSR_MAIL", "smtp")
+        .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn start() -> (u16, Inbox) {
     start_on(TcpListener::bind("127.0.0.1:0").unwrap())
 }
 
 fn start_on(listener: TcpListener) -> (u16, Inbox) {
-    let port = listener.local_addr().unwrap().port();
     let inbox = Inbox::default();
-    let mut server = Server::new(inbox.clone());
+    (serve(listener, inbox.clone()), inbox)
+}
+
+/// A real SMTP server with `handler` on `listener`, in a thread of its own; its port.
+fn serve(listener: TcpListener, handler: impl Handler + Clone + Send + 'static) -> u16 {
+    let port = listener.local_addr().unwrap().port();
+    let mut server = Server::new(handler);
     server.with_name("test.local").with_tcp_listener(listener);
     std::thread::spawn(move || {
         let _ = server.serve();
     });
-    (port, inbox)
+    port
 }
 
 #[test]
 fn the_code_arrives_over_smtp_and_verifies() {
     let (port, inbox) = start();
     let env = Env::with_fixture("virtio");
-    let smtp = |args: &[&str]| {
-        env.dsr()
-            .env("DSR_MAIL", "smtp")
-            .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let smtp = |args: &[&str]| by_smtp(&env, port, args);
     let out = smtp(&["--json", "access", "--email", "Jan.DeVries@Example.NL"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let opened: crate::support::Opened = serde_json::from_slice(&out.stdout).unwrap();
@@ -102,14 +110,7 @@ fn a_code_for_an_unreachable_smtp_server_stays_queued_and_is_sent_once_it_is_bac
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
-    let smtp = |args: &[&str]| {
-        env.dsr()
-            .env("DSR_MAIL", "smtp")
-            .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let smtp = |args: &[&str]| by_smtp(&env, port, args);
     let out = smtp(&["--json", "access", "--email", "jan.devries@example.nl"]);
     // The acknowledgement is what it is for anyone; the failed transport is the officer's to see.
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -172,22 +173,9 @@ impl Handler for Refusing {
 
 #[test]
 fn a_refusal_naming_the_recipient_is_kept_and_told_without_the_address() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mut server = Server::new(Refusing);
-    server.with_name("test.local").with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        let _ = server.serve();
-    });
+    let port = serve(TcpListener::bind("127.0.0.1:0").unwrap(), Refusing);
     let env = Env::with_fixture("virtio");
-    let smtp = |args: &[&str]| {
-        env.dsr()
-            .env("DSR_MAIL", "smtp")
-            .env("DSR_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let smtp = |args: &[&str]| by_smtp(&env, port, args);
     let opened = smtp(&["access", "--customer", "V204117"]);
     assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
     let later = smtp(&["--json", "mail", "flush"]);

@@ -25,6 +25,8 @@ fn run_with(env: &Env, db: &Path, args: &[&str], fault: Fault) -> Output {
             cmd.env_remove(&key);
         }
     }
+    // `dsr demo` makes its directory in TMPDIR: keep it in the test's own directory.
+    cmd.env("TMPDIR", env.dir.path());
     cmd.current_dir(env.dir.path()).arg("--db").arg(db).args(args).stdin(Stdio::null());
     match fault {
         Fault::StderrFull => {
@@ -119,6 +121,19 @@ fn no_command_panics_when_stderr_is_full_or_stdout_is_closed() {
             assert!(documented(out.status.code()), "{fault:?} dsr {args:?}: exit {:?}", out.status.code());
         }
     }
+}
+
+#[test]
+fn a_demo_that_cannot_say_where_its_store_is_leaves_no_store_behind() {
+    let env = Env::new();
+    let out = run_with(&env, &env.db, &["demo"], Fault::StdoutClosed);
+    assert!(documented(out.status.code()), "exit {:?}", out.status.code());
+    let left: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("dsr-demo-"))
+        .collect();
+    assert!(left.is_empty(), "a demo directory nobody was told of: {left:?}");
 }
 
 #[test]

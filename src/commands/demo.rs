@@ -54,6 +54,7 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
         .into());
     }
     let [full_name, name, pronoun, email] = persona(fixture);
+    let made_here = dir.is_none();
     let dir = directory(dir)?;
     let db = dir.join("demo.sqlite");
     let db_arg = db.to_string_lossy().into_owned();
@@ -67,10 +68,17 @@ pub fn run(fixture: &str, dir: Option<&Path>, out: &Output) -> anyhow::Result<Co
         super::dispatch_with(cli, Output { prompts: false, ..*out })
     };
     let say = |s: &str| -> anyhow::Result<()> { Ok(out.data(&format!("\n>>> {s}"))?) };
-    say(&format!(
+    let named = say(&format!(
         "A demo store is built in {} from the {fixture} fixture: the company's register and about 30 fictitious people.",
         dir.display()
-    ))?;
+    ));
+    if let Err(e) = named {
+        // A directory nobody was told of would stay behind in the temporary directory unseen.
+        if made_here {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        return Err(e);
+    }
     run(&["init", "--fixture", fixture])?;
     say(&format!("{full_name} writes in asking what is held about {pronoun}. The officer opens an access request; a one-time code goes to the address on file:\n    dsr access --email {email}"))?;
     run(&["access", "--email", email])?;

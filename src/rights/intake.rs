@@ -156,7 +156,7 @@ pub fn decide_review(
     )?;
     if let Some(other) = other {
         return Err(Error::RequestState(format!(
-            "request {other} ({}) is already open for this person: answer the message there, and close {} with `dsr request reject {} --reason other --note TEXT`",
+            "request {other} ({}) is already open for this person: answer the message there, and close {} with `dsr request reject {} --reason other --note TEXT --note-nl TEKST`",
             kind.as_str(),
             req.id,
             req.id

@@ -76,7 +76,7 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
         planned.iter().filter(|p| p.old.as_deref() == Some(p.new.as_str())).map(|p| p.field.clone()).collect();
     if !same.is_empty() && same.len() == planned.len() && statements.is_empty() {
         return Err(Error::RequestState(format!(
-            "every value asked is already on file ({}); nothing to correct: tell the person and close the request with `dsr request reject {} --reason unfounded --note TEXT`",
+            "every value asked is already on file ({}); nothing to correct: tell the person and close the request with `dsr request reject {} --reason unfounded --note TEXT --note-nl TEKST`",
             same.join(", "),
             req.id
         ))
@@ -86,7 +86,7 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     planned.retain(|p| !same.contains(&p.field));
     if let Some(field) = super::taken_by_another(store, &map, s, &changes)? {
         return Err(Error::RequestState(format!(
-            "the new {field} is on file for another person of the store: it would make both one match for their lookups, and their mail could reach this person; nothing was changed. Check with the person, then ask again with another value, or close the request with `dsr request reject {} --reason other --note TEXT`",
+            "the new {field} is on file for another person of the store: it would make both one match for their lookups, and their mail could reach this person; nothing was changed. Check with the person, then ask again with another value, or close the request with `dsr request reject {} --reason other --note TEXT --note-nl TEKST`",
             req.id
         ))
         .into());
@@ -96,7 +96,7 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
 
 /// What to do with a verified request that cannot be carried out as asked.
 fn reject_hint(id: &str) -> String {
-    format!("nothing was changed: tell the person, and close the request with `dsr request reject {id} --reason other --note TEXT`")
+    format!("nothing was changed: tell the person, and close the request with `dsr request reject {id} --reason other --note TEXT --note-nl TEKST`")
 }
 
 /// Make the corrections as prepared, in one transaction with everything that goes with them.

@@ -75,8 +75,9 @@ pub enum Change<'a> {
     /// The person's rows of the tables that serve a purpose (an objection to it): those whose
     /// register category serves it, those whose marketing flags it covers, and the consent records.
     Purpose(i64, &'a str),
-    /// Rectified values: (table, the row's key, column), the new value read from the row.
-    Values(&'a [crate::rights::rectify::Spot]),
+    /// Rectified values: where each was set, the new value read from the row; a row is named by
+    /// its source key before the change.
+    Values(&'a crate::rights::rectify::Applied),
     /// The person's rows of the tables holding these categories (a restriction of some of them).
     Categories(i64, &'a [String]),
 }
@@ -115,6 +116,39 @@ fn serving(conn: &dyn Db, map: &DataMap, purpose: &str) -> anyhow::Result<Vec<St
     Ok(out)
 }
 
+/// The keys a system still knows the person's rows by: a rectification whose task is still open
+/// changed a row's source key, and the system has not applied it yet. (table, key now) → the key
+/// the system knows, following several such changes in order.
+fn known_keys(
+    conn: &dyn Db,
+    map: &DataMap,
+    system: &str,
+    person: i64,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    let open: Vec<String> = conn.all(
+        "SELECT t.rows FROM task t JOIN request r ON r.id = t.request_id
+         WHERE r.person_id = ?1 AND t.system = ?2 AND t.action = 'rectify' AND t.done_at IS NULL AND t.rows IS NOT NULL
+         ORDER BY t.id",
+        &vals![person, system]?,
+        |r| r.get(0),
+    )?;
+    let mut known: Vec<(String, String, String)> = Vec::new();
+    for rows in open {
+        let rows: Vec<Value> = serde_json::from_str(&rows)?;
+        for row in &rows {
+            let (Some(table), Some(key)) = (row["table"].as_str(), row["key"].as_str()) else { continue };
+            let Some(t) = map.table(table) else { continue };
+            let Some(now) = t.import.key.as_deref().and_then(|k| row["set"][k].as_str()) else { continue };
+            let original = match known.iter().position(|(tb, k, _)| tb == table && k == key) {
+                Some(i) => known.remove(i).2,
+                None => key.to_owned(),
+            };
+            known.push((table.to_owned(), now.to_owned(), original));
+        }
+    }
+    Ok(known)
+}
+
 /// Give each system that copies a table the change touched a task (in the caller's
 /// transaction). Returns the number of tasks made.
 pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change: Change<'_>) -> anyhow::Result<usize> {
@@ -130,6 +164,14 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
     };
     let mut made = 0;
     for sys in &systems.list {
+        let known = match req.person_id {
+            Some(person) => known_keys(conn, &map, &sys.name, person)?,
+            None => Vec::new(),
+        };
+        let as_known = |table: &str, key: String| match known.iter().find(|(t, k, _)| t == table && *k == key) {
+            Some((_, _, original)) => original.clone(),
+            None => key,
+        };
         let mut rows: Vec<Value> = Vec::new();
         for t in sys.tables.iter().filter_map(|t| map.table(t)) {
             let key = t.import.key.as_deref().unwrap_or(&t.key);
@@ -142,14 +184,15 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                         format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} ORDER BY rowid", scope.from, scope.filter);
                     for k in conn.all(&sql, &[(*person).into()], |r| r.get::<Option<String>>(0))?.into_iter().flatten()
                     {
-                        rows.push(json!({"table": t.name, "key": k}));
+                        rows.push(json!({"table": t.name, "key": as_known(&t.name, k)}));
                     }
                 }
-                Change::Values(values) => {
+                Change::Values(applied) => {
                     // One entry a row, with every column of it that was corrected; the map's
                     // internal columns (normalised copies) are dsr's, not the system's.
                     let mut spots: Vec<(&String, Vec<&String>)> = Vec::new();
-                    for (_, row, column) in values.iter().filter(|v| v.0 == t.name && !t.internal.contains(&v.2)) {
+                    let values = applied.spots.iter().filter(|v| v.0 == t.name && !t.internal.contains(&v.2));
+                    for (_, row, column) in values {
                         match spots.iter_mut().find(|(r, _)| *r == row) {
                             Some((_, columns)) => columns.push(column),
                             None => spots.push((row, vec![column])),
@@ -168,6 +211,9 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                                 Ok((r.get(0)?, (1..=list.len()).map(|i| r.get(i)).collect::<anyhow::Result<_>>()?))
                             })?;
                         let Some((Some(k), found)) = found else { continue };
+                        // The system knows the row by the key it had, not one the change gave it.
+                        let before = applied.keys_before.iter().find(|(tb, r, _)| *tb == t.name && r == row);
+                        let k = as_known(&t.name, before.map_or(k, |(_, _, k)| k.clone()));
                         let set: serde_json::Map<String, Value> = list
                             .iter()
                             .zip(found)

@@ -160,6 +160,36 @@ fn a_rectification_gives_the_system_the_new_value() {
     );
 }
 
+/// A system that knows an address row by the address itself learns of a new address under the
+/// old one: the key the change gave the row is one the system never had.
+#[test]
+fn a_rectified_source_key_names_the_row_by_the_key_the_system_knows() {
+    let env = shop_with_systems(false);
+    let mut file: toml::Table = std::fs::read_to_string(env.path("systems.toml")).unwrap().parse().unwrap();
+    let tables = file.get_mut("table").and_then(|t| t.as_array_mut()).unwrap();
+    let addresses = tables.iter_mut().find(|t| t["name"].as_str() == Some("email_address")).unwrap();
+    let import = addresses.get_mut("import").and_then(|i| i.as_table_mut()).unwrap();
+    import.insert("key".into(), "address".into());
+    std::fs::write(env.path("keyed.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.run(&["register", "apply", "keyed.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = env.verified("rectify", &["--email", SANNE, "--set", "email=sanne.nieuw@example.nl"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, Some("mailer"));
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let row = &tasks[0]["rows"][0];
+    assert_eq!(row["key"], SANNE, "the row as the mailer knows it: {row}");
+    assert_eq!(row["set"]["address"], "sanne.nieuw@example.nl", "{row}");
+    // Erased before the mailer applied the change: the erasure's task too names the row by the
+    // address the mailer has.
+    let id = env.verified("erase", &["--email", "sanne.nieuw@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, Some("mailer"));
+    assert_eq!(tasks.len(), 1, "the rectification's task is superseded: {tasks:?}");
+    assert_eq!(tasks[0]["action"], "erase");
+    assert_eq!(tasks[0]["rows"][0]["key"], SANNE, "{tasks:?}");
+}
+
 /// An objection to the newsletter concerns the mailing service's copy, not the warehouse's
 /// orders and delivery addresses, which serve the contract.
 #[test]

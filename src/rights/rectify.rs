@@ -213,20 +213,41 @@ pub fn plan(
 /// Where a rectification set a value: table, the row's key, column.
 pub type Spot = (String, String, String);
 
+/// What a rectification changed: where each value was set, and for a row whose source key (its
+/// `[table.import] key`) a value changed, the key it had before: (table, row's key, source key).
+/// The systems that copy the row know it by that key (docs/tasks.md).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub spots: Vec<Spot>,
+    pub keys_before: Vec<Spot>,
+}
+
 /// Apply the changes, in the caller's transaction. An identifier kept in normalised form beside
-/// the column changed (`written_in`) follows it. Returns where each value was set.
+/// the column changed (`written_in`) follows it.
 pub fn apply(
     conn: &dyn Db,
     map: &DataMap,
     s: &Subject,
     named: Option<&str>,
     changes: &[Change],
-) -> anyhow::Result<Vec<Spot>> {
-    let mut spots = Vec::new();
+) -> anyhow::Result<Applied> {
+    let mut applied = Applied::default();
     for c in changes {
         let (table, f) = spot(map, &c.field)?;
         let (row, _) = current(conn, map, table, f, s, named)?
             .ok_or_else(|| Error::RequestState(format!("nothing on file for {} to correct", c.field)))?;
+        let changes_key = |k: &str| {
+            k == f.column
+                || table.identifier.iter().any(|i| i.column == k && i.written_in.as_deref() == Some(&f.column))
+        };
+        let seen = applied.keys_before.iter().any(|(t, r, _)| *t == table.name && *r == row.to_string());
+        if let Some(key) = table.import.key.as_deref().filter(|k| changes_key(k) && !seen) {
+            let sql = format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} = ?1", table.sql_name(), table.key);
+            if let Some(before) = conn.one::<Option<String>>(&sql, &vals![row]?, |r| r.get(0))? {
+                applied.keys_before.push((table.name.clone(), row.to_string(), before));
+            }
+        }
+        let spots = &mut applied.spots;
         let set = |column: &str, value: &str| {
             let sql = format!("UPDATE {} SET {column} = ?2 WHERE {} = ?1", table.sql_name(), table.key);
             conn.run(&sql, &vals![row, value]?)
@@ -238,7 +259,7 @@ pub fn apply(
             spots.push((table.name.clone(), row.to_string(), i.column.clone()));
         }
     }
-    Ok(spots)
+    Ok(applied)
 }
 
 /// The first change that would give the person an email address another person of the store

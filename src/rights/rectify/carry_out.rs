@@ -119,9 +119,9 @@ pub fn apply(
         mail::notify(&*tx, clock, &store.place(), &controller, req, &letter)?;
     }
     // Where each value was set, so that an import does not put an older one back (docs/import.md).
-    let spots = super::apply(&*tx, &map, s, named.as_deref(), &changes)?;
-    crate::tasks::record(&*tx, clock, req, "rectify", crate::tasks::Change::Values(&spots))?;
-    for (table, row, column) in spots {
+    let applied = super::apply(&*tx, &map, s, named.as_deref(), &changes)?;
+    crate::tasks::record(&*tx, clock, req, "rectify", crate::tasks::Change::Values(&applied))?;
+    for (table, row, column) in applied.spots {
         tx.run(
             "INSERT INTO rectified (table_name, row_key, column_name, request_id, rectified_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (table_name, row_key, column_name) DO UPDATE SET request_id = excluded.request_id,

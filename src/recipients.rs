@@ -28,7 +28,9 @@ pub struct PersonRecipient {
 fn codes(conn: &dyn Db, sql: &str, s: &Subject) -> anyhow::Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     conn.each(sql, &[s.person_id.into()], &mut |r| {
-        out.push((r.get(0)?, r.get(1)?));
+        // A placeholder without a value leaves a gap in the words: close it.
+        let why: String = r.get(1)?;
+        out.push((r.get(0)?, why.split_whitespace().collect::<Vec<_>>().join(" ")));
         Ok(())
     })?;
     Ok(out)
@@ -130,7 +132,7 @@ mod tests {
         // A carrier reached through a shipment table the built-in schema does not have.
         conn.execute_batch(&format!(
             "CREATE TABLE shipment (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer(id),
-                 carrier TEXT NOT NULL, tracking TEXT NOT NULL, shipped_at TEXT NOT NULL) STRICT;
+                 carrier TEXT NOT NULL, tracking TEXT, shipped_at TEXT NOT NULL) STRICT;
              INSERT INTO recipient (code, name, kind, country, outside_eea, safeguards_en, safeguards_nl, received_via,
                  description_en, description_nl)
              VALUES ('postnl', 'PostNL B.V.', 'processor', 'NL', 0, 'Within the EU.', 'Binnen de EU.', 'domain',
@@ -138,7 +140,8 @@ mod tests {
              INSERT INTO shipment (customer_id, carrier, tracking, shipped_at) VALUES
                  ({customer}, 'postnl', '3SB2', '2026-10-05T09:00:00Z'),
                  ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z'),
-                 ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z');"
+                 ({customer}, 'postnl', '3SA1', '2026-10-02T09:00:00Z'),
+                 ({customer}, 'postnl', NULL, '2026-10-07T09:00:00Z');"
         ))
         .unwrap();
         let mut tables = personal::builtin();
@@ -157,7 +160,10 @@ mod tests {
         let found = for_person(conn, &register, &s).unwrap();
         let postnl = found.iter().find(|r| r.code == "postnl").expect("the carrier is named");
         assert_eq!(postnl.name, "PostNL B.V.");
-        // In the link's order, each reason once.
-        assert_eq!(postnl.because, ["parcel 3SA1 shipped on 2026-10-02", "parcel 3SB2 shipped on 2026-10-05"]);
+        // In the link's order, each reason once; a value missing leaves no gap.
+        assert_eq!(
+            postnl.because,
+            ["parcel 3SA1 shipped on 2026-10-02", "parcel 3SB2 shipped on 2026-10-05", "parcel shipped on 2026-10-07"]
+        );
     }
 }

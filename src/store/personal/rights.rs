@@ -333,6 +333,9 @@ fn first_date(template: &str) -> Option<&str> {
     None
 }
 
+/// The SQL of a link's `because` text: its words, and each `{column}` (`{column:date}`, the date
+/// of a moment) as the row holds it; a column without a value gives no text, so the line still
+/// reads (a NULL would make the whole text NULL).
 fn because(template: &str, qualifier: &str, earliest: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut rest = template;
@@ -343,9 +346,9 @@ fn because(template: &str, qualifier: &str, earliest: bool) -> String {
         }
         let inner = &rest[open + 1..close];
         parts.push(match inner.strip_suffix(":date") {
-            Some(col) if earliest => format!("substr(min({qualifier}{col}), 1, 10)"),
-            Some(col) => format!("substr({qualifier}{col}, 1, 10)"),
-            None => format!("{qualifier}{inner}"),
+            Some(col) if earliest => format!("coalesce(substr(min({qualifier}{col}), 1, 10), '')"),
+            Some(col) => format!("coalesce(substr({qualifier}{col}, 1, 10), '')"),
+            None => format!("coalesce(CAST({qualifier}{inner} AS TEXT), '')"),
         });
         rest = &rest[close + 1..];
     }
@@ -422,8 +425,14 @@ mod tests {
 
     #[test]
     fn a_because_template_becomes_text_with_the_row_s_values() {
-        assert_eq!(because("registration of domain {name}", "", false), "'registration of domain ' || name");
-        assert_eq!(because("{step} on {at:date}", "x.", true), "x.step || ' on ' || substr(min(x.at), 1, 10)");
+        assert_eq!(
+            because("registration of domain {name}", "", false),
+            "'registration of domain ' || coalesce(CAST(name AS TEXT), '')"
+        );
+        assert_eq!(
+            because("{step} on {at:date}", "x.", true),
+            "coalesce(CAST(x.step AS TEXT), '') || ' on ' || coalesce(substr(min(x.at), 1, 10), '')"
+        );
         assert_eq!(first_date("{step} on {at:date}, {other:date}"), Some("at"));
         assert_eq!(first_date("payment method ({kind})"), None);
         assert_eq!(because("it's fixed", "", false), "'it''s fixed'");

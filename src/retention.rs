@@ -250,6 +250,12 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
     // opt-in: a relationship of its own, which an ended contract does not end.
     let has_consent = format!("SELECT {}", r.map.consent_on_record());
     let mut held = 0;
+    // The rows a person's erasure deletes beyond the person's own row: `removed_with`.
+    let root = r.map.root().map(|t| t.name.clone()).unwrap_or_default();
+    let with = |plan: &erase::Plan| {
+        let own: u64 = plan.steps.iter().filter(|st| st.table == root && st.action == "delete").map(|st| st.rows).sum();
+        plan.deleted.saturating_sub(own)
+    };
     if r.dry_run {
         let mut n = 0;
         for p in &people {
@@ -257,8 +263,16 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
             if open {
                 held += 1;
                 r.held_persons.insert(*p);
+                continue;
             }
-            n += u64::from(!open);
+            n += 1;
+            let s = crate::subject::subject(r.conn, *p)?;
+            let consent: bool = db.one(&has_consent, &vals![p]?, |x| x.get(0))?;
+            let plan = match consent {
+                true => erase::plan_keeping_consent(db, &s, &r.clock.timestamp())?,
+                false => erase::plan(db, &s, &r.clock.timestamp())?,
+            };
+            r.with += with(&plan);
         }
         return Ok((n, held));
     }
@@ -275,19 +289,23 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
             continue; // a pending request decides first
         }
         let consent: bool = tx.one(&has_consent, &vals![p]?, |x| x.get(0))?;
-        if consent {
+        let plan = if consent {
             // The person stays on file for the consent, so no identifier of theirs is suppressed.
-            erase::apply(tx, &s, &erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?)?;
+            let plan = erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?;
+            erase::apply(tx, &s, &plan)?;
+            plan
         } else {
             // Identifiers in rows the plan keeps whole come off the list again after it.
             let plan = erase::plan(tx, &s, &r.clock.timestamp())?;
             let mut hashes = crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased")?;
             erase::apply(tx, &s, &plan)?;
             crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
-        }
+            plan
+        };
         progress(tx, rule, 1)?;
         tx_box.commit()?;
         erased += 1;
+        r.with += with(&plan);
     }
     Ok((erased, held))
 }

@@ -45,6 +45,14 @@ impl Identifier {
         if v.is_empty() || v.len() > 64 || v.chars().any(char::is_control) {
             return Err(Error::invalid("customer number", "expected a customer number such as V204117"));
         }
+        // Fullwidth letters and digits (U+FF01 to U+FF5E) look like the plain ones and would name
+        // a second customer.
+        if v.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c) || crate::output::sanitize::acts_on_text(c)) {
+            return Err(Error::invalid(
+                "customer number",
+                "it is written with fullwidth or invisible characters; write it in plain letters and digits, such as V204117",
+            ));
+        }
         // Stored in capitals (the fixtures, `generate`): `v204117` names the same customer, and the
         // lookup stays an exact match on the unique index.
         Ok(Identifier::Customer(v.to_uppercase()))
@@ -86,6 +94,9 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
     if v.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(bad("it contains spaces or control characters"));
     }
+    if v.chars().any(|c| crate::output::sanitize::acts_on_text(c) || c == '\u{ad}') {
+        return Err(bad("it contains invisible characters (a zero-width space, a soft hyphen, a direction mark)"));
+    }
     if !v.contains('@') {
         return Err(bad("it has no '@'"));
     }
@@ -103,6 +114,16 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
     let domain = address.domain();
     if !domain.contains('.') && !domain.starts_with('[') {
         return Err(bad("its domain has no dot"));
+    }
+    // Mail reads a domain in its IDNA form, which maps fullwidth and other compatibility forms to
+    // plain letters: such a spelling would be a second name of one mailbox, compared apart (and
+    // past the suppression list of an erased person).
+    let other_form = domain.split('.').filter(|l| !l.is_ascii()).any(|label| {
+        let (mapped, result) = idna::domain_to_unicode(label);
+        result.is_err() || mapped != label.to_lowercase()
+    });
+    if other_form {
+        return Err(bad("its domain is written with characters mail reads as others (fullwidth or compatibility forms); write it in plain letters"));
     }
     Ok(domain_folded(v))
 }
@@ -303,6 +324,22 @@ mod tests {
         {
             assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
         }
+        // Second spellings of one mailbox: invisible characters, and a domain in forms IDNA maps
+        // to plain letters. A domain in Unicode as it is meant, in any case, is an address.
+        for other in [
+            "sanne@exa\u{200b}mple.nl",
+            "sanne@exam\u{ad}ple.nl",
+            "sanne@\u{ff45}xample.nl",
+            "san\u{ad}ne@example.nl",
+            "sanne\u{202e}@example.nl",
+        ] {
+            assert!(normalize_email(other).is_err(), "{other:?} accepted");
+        }
+        assert_eq!(normalize_email("Jan@Bücher.NL").unwrap(), "Jan@bücher.nl");
+        assert_eq!(normalize_email("Jan@BÜCHER.nl").unwrap(), "Jan@bücher.nl");
+        assert_eq!(normalize_email("jan@xn--bcher-kva.nl").unwrap(), "jan@xn--bcher-kva.nl");
+        assert!(Identifier::customer("\u{ff26}\u{ff2f}-100001").is_err(), "fullwidth FO");
+        assert!(Identifier::customer("FO-100001").is_ok());
     }
 
     #[test]

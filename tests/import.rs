@@ -259,6 +259,21 @@ fn an_erased_person_in_the_file_is_refused_and_not_stored() {
     env.dsr().args(["audit", "verify"]).assert().success();
     let bytes = std::fs::read(&env.db).unwrap();
     assert!(!bytes.windows(SANNE.len()).any(|w| w == SANNE.as_bytes()));
+    // Nor with her address spelled so that mail reaches the same mailbox: an invisible character
+    // or a fullwidth letter in the domain is refused as no address at all.
+    let spellings =
+        ["sanne.dejong@exa\u{200b}mple.nl", "sanne.dejong@exam\u{ad}ple.nl", "sanne.dejong@\u{ff45}xample.nl"];
+    let rows: Vec<String> =
+        spellings.iter().enumerate().map(|(i, a)| format!("{},2,{a},0,1,2026-03-01T10:00:00Z", 801 + i)).collect();
+    let file = write(
+        &env,
+        "lookalike.csv",
+        &format!("id,person_id,address,is_primary,newsletter_opt_in,created_at\n{}\n", rows.join("\n")),
+    );
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(problems(&v).len(), 3, "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM email_address WHERE id >= 801"), 0);
 }
 
 /// A copy of the people table itself carries no identifier: an erased person's row is known by

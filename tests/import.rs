@@ -381,6 +381,22 @@ fn an_objected_person_keeps_the_newsletter_off() {
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["import"]["kept_unsubscribed"], 1, "{v}");
     assert_eq!(env.count("SELECT newsletter_opt_in FROM email_address WHERE id = 11"), 0);
+    // The source's next consent record happens to get the key of the withdrawal dsr wrote: it is
+    // refused, and the withdrawal stays as dsr wrote it.
+    let own = env.count("SELECT id FROM consent WHERE source = 'dsr'");
+    let file = write(
+        &env,
+        "consents.csv",
+        &format!("id,person_id,purpose,granted,recorded_at,source\n{own},1,newsletter,1,2026-12-01T10:00:00Z,signup\n"),
+    );
+    let (v, code) = import(&env, &["consent", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert!(p.len() == 1 && p[0].2.contains("consent record dsr wrote"), "{p:#?}");
+    assert_eq!(
+        env.count(&format!("SELECT count(*) FROM consent WHERE id = {own} AND granted = 0 AND source = 'dsr'")),
+        1
+    );
 }
 
 #[test]

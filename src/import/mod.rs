@@ -32,7 +32,7 @@ use crate::keys::Keys;
 use crate::store::personal::DataMap;
 use guard::{keep_off_statements, Links, Rectified, Suppressed, Verdict, KEEP_OFF_CHUNK};
 use read::{Hashing, Reader};
-use sink::{Batch, DbSink, SqliteSink};
+use sink::{Batch, DbSink, Existing, Sink, SqliteSink};
 use sql::Sql;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,36 +173,6 @@ struct Run<'a> {
     audit_seen: (i64, String),
 }
 
-/// Where the rows go: the statements each row runs, in the run's current transaction.
-trait Sink {
-    /// Note a key the file gives; the line that gave it first when it is there already.
-    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>>;
-    /// The table's rows with the key: (what names the row, see [`Sql::row_id`], the table's own
-    /// key as text, the file's columns).
-    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>>;
-    /// Add the row, or change the row named `row_id` to it: `Err` with the reason when the
-    /// database refused it (the row is then left out, the run goes on).
-    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>>;
-    /// The run's transaction, for the statements of its own (marks, the audit entry).
-    fn db(&self) -> &dyn Db;
-    /// Commit the rows so far (a first load stays in one transaction). The run holds no lock
-    /// until [`Sink::resume`] begins the next transaction, when the next row has been read: an
-    /// import fed slowly (from a pipe) does not keep the officer's commands waiting.
-    fn pause(&mut self) -> anyhow::Result<()>;
-    /// Begin the transaction the next rows are written in.
-    fn resume(&mut self) -> anyhow::Result<()>;
-    /// `--delete-missing`: remove the rows whose key the file did not give (never a consent
-    /// record dsr wrote); a row other rows still refer to, by a foreign key or a link of the
-    /// data map, is kept and reported.
-    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()>;
-    /// Finish a first load (its indexes) and commit.
-    fn commit(self) -> anyhow::Result<()>;
-    /// Whether [`Sink::pause`] commits (a first load commits once, at its end).
-    fn batched(&self) -> bool {
-        true
-    }
-}
-
 impl Run<'_> {
     /// Read the suppression list, the objections and the rectified values again when the trail
     /// moved since they were read: in the transaction the next rows are written in, so that a person erased or objecting
@@ -314,7 +284,10 @@ impl Run<'_> {
             let existing = sink.existing(&row[plan.key])?;
             let outcome = match existing.as_slice() {
                 [] => sink.write(None, &row)?.map(|_| Outcome::Added),
-                [(rowid, own_key, old)] => {
+                [e] if e.dsr_wrote => Ok(Outcome::Refused(format!(
+                    "{key_column}: this key names a consent record dsr wrote (a withdrawal, Art. 7(3)), which no source replaces; give the source's record a key of its own"
+                ))),
+                [Existing { row_id: rowid, own_key, values: old, .. }] => {
                     if guard::same(old, &row) {
                         Ok(Outcome::Unchanged)
                     } else if let Some(why) = self.rectified.conflict(plan, table, own_key, old, &row) {

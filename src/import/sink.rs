@@ -5,8 +5,48 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
 use super::sql::Sql;
-use super::{bulk, Problem, Sink, Summary};
+use super::{bulk, Problem, Summary};
 use crate::store::db::{Conn, Db};
+
+/// A row of the table with the key of a file's row.
+pub(super) struct Existing {
+    pub(super) row_id: Value,
+    /// The table's own key, as text.
+    pub(super) own_key: String,
+    /// A consent record dsr wrote itself (`source = 'dsr'`).
+    pub(super) dsr_wrote: bool,
+    /// The file's columns as the row holds them.
+    pub(super) values: Vec<Value>,
+}
+
+/// Where the rows go: the statements each row runs, in the run's current transaction.
+pub(super) trait Sink {
+    /// Note a key the file gives; the line that gave it first when it is there already.
+    fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>>;
+    /// The table's rows with the key: .
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<Existing>>;
+    /// Add the row, or change the row named `row_id` to it: `Err` with the reason when the
+    /// database refused it (the row is then left out, the run goes on).
+    fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>>;
+    /// The run's transaction, for the statements of its own (marks, the audit entry).
+    fn db(&self) -> &dyn Db;
+    /// Commit the rows so far (a first load stays in one transaction). The run holds no lock
+    /// until [`Sink::resume`] begins the next transaction, when the next row has been read: an
+    /// import fed slowly (from a pipe) does not keep the officer's commands waiting.
+    fn pause(&mut self) -> anyhow::Result<()>;
+    /// Begin the transaction the next rows are written in.
+    fn resume(&mut self) -> anyhow::Result<()>;
+    /// `--delete-missing`: remove the rows whose key the file did not give (never a consent
+    /// record dsr wrote); a row other rows still refer to, by a foreign key or a link of the
+    /// data map, is kept and reported.
+    fn remove_missing(&mut self, summary: &mut Summary) -> anyhow::Result<()>;
+    /// Finish a first load (its indexes) and commit.
+    fn commit(self) -> anyhow::Result<()>;
+    /// Whether [`Sink::pause`] commits (a first load commits once, at its end).
+    fn batched(&self) -> bool {
+        true
+    }
+}
 
 /// A SQLite store: the statements prepared once for the run, in a transaction begun and
 /// committed on the connection itself so that they outlive each batch's commit.
@@ -30,14 +70,19 @@ impl Sink for SqliteSink<'_> {
         Ok(self.seen_first.query_row([key], |r| r.get::<_, i64>(0)).map(|l| Some(l as u64))?)
     }
 
-    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<Existing>> {
         if self.bulk.is_some() {
             return Ok(Vec::new());
         }
         let n = self.columns;
         let rows = self.select.query_map([key], |r| {
-            let values = (0..n).map(|i| r.get::<_, Value>(i + 2)).collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), values))
+            let values = (0..n).map(|i| r.get::<_, Value>(i + 3)).collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Existing {
+                row_id: r.get(0)?,
+                own_key: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                dsr_wrote: r.get(2)?,
+                values,
+            })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -294,11 +339,16 @@ impl Sink for DbSink<'_> {
         Ok(Some(tx.one(&sql, &[k], |r| r.get::<i64>(0))? as u64))
     }
 
-    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<(Value, String, Vec<Value>)>> {
+    fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<Existing>> {
         let n = self.columns;
         self.tx().all(&self.sql.select, std::slice::from_ref(key), |r| {
-            let values = (0..n).map(|i| r.get::<Value>(i + 2)).collect::<anyhow::Result<Vec<_>>>()?;
-            Ok((r.get(0)?, r.get::<Option<String>>(1)?.unwrap_or_default(), values))
+            let values = (0..n).map(|i| r.get::<Value>(i + 3)).collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Existing {
+                row_id: r.get(0)?,
+                own_key: r.get::<Option<String>>(1)?.unwrap_or_default(),
+                dsr_wrote: r.get(2)?,
+                values,
+            })
         })
     }
 

@@ -59,8 +59,13 @@ impl Sql {
         };
         let key_column = plan.columns[plan.key].clone();
         let placeholders: Vec<String> = (1..=plan.columns.len()).map(|i| format!("?{i}")).collect();
+        // Whether the row is a consent record dsr wrote: a source's row with its key is refused.
+        let dsr_wrote = match table.consent_record.as_ref().and_then(|c| c.source.as_ref()) {
+            Some(source) => format!("coalesce({source}, '') = 'dsr'"),
+            None => "0 = 1".to_owned(),
+        };
         let select = format!(
-            "SELECT {row_id}, CAST({} AS TEXT), {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
+            "SELECT {row_id}, CAST({} AS TEXT), {dsr_wrote}, {} FROM {from} WHERE {key_column} = ?1 LIMIT 2",
             table.key,
             plan.columns.join(", ")
         );

@@ -344,6 +344,22 @@ fn a_quote_never_closed_removes_nothing_and_crlf_lines_are_counted_right() {
     assert_eq!(p[0].0, 4, "{p:#?}");
 }
 
+/// A file exported without its header row: the first row's values are no column names, and the
+/// error says so without repeating them (an address would end up in a cron mail).
+#[test]
+fn a_file_without_its_header_row_is_refused_without_its_values() {
+    let env = Env::with_fixture("webshop");
+    let file = write(&env, "subscribers.csv", "jan.jansen@example.nl,2,1\npiet@example.nl,3,0\n");
+    let out = env.run(&["import", "email_address", &file]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("header row missing"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("jan.jansen"), "{}", stderr(&out));
+    let file = write(&env, "subscribers.jsonl", "{\"id\": 1, \"jan.jansen@example.nl\": 1}\n{\"id\": 2, \"x\": 1}\n");
+    let out = env.run(&["import", "email_address", &file]);
+    assert!(!stderr(&out).contains("jan.jansen") && !stdout(&out).contains("jan.jansen"), "{}", stderr(&out));
+}
+
 /// A row naming a recipient the register does not have is refused: the person's answer would not
 /// name it (Art. 15(1)(c)), and the store would no longer match its register.
 #[test]

@@ -341,6 +341,34 @@ fn an_acknowledgement_file_is_known_by_its_content_and_bad_lines_are_said_in_wor
     assert!(!err.contains("CSV error") && !err.contains("found record with"), "{err}");
 }
 
+/// A JSON line naming `task` twice names no task: neither is acknowledged (that would erase
+/// its keys for good). A file of any size is read as it goes; past a thousand refused lines the
+/// rest are counted, not told one by one.
+#[test]
+fn a_line_naming_two_tasks_acknowledges_neither_and_a_long_file_is_counted() {
+    let env = shop_with_systems(false);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    let (a, b) = (&tasks[0]["task"], &tasks[1]["task"]);
+    let mut text = format!("{{\"task\": {a}, \"task\": {b}, \"ref\": \"which one?\"}}\n");
+    text.push_str(&format!("{{\"task\": 9999, \"ref\": \"{}\"}}\n", "x".repeat(70_000)));
+    for n in 0..1_100 {
+        text.push_str(&format!("{{\"task\": {}, \"ref\": \"r\"}}\n", 100_000 + n));
+    }
+    std::fs::write(env.path("acks.jsonl"), text).unwrap();
+    let out = env.run(&["--json", "tasks", "done", "--file", "acks.jsonl"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["failed"], 1_102, "{}", v["failed"]);
+    assert_eq!(v["refused"].as_array().map(Vec::len), Some(1_000));
+    assert!(v["refused"][0]["error"].as_str().unwrap().contains("given twice"), "{}", v["refused"][0]);
+    assert!(v["refused"][1]["error"].as_str().unwrap().contains("longer than 64 KiB"), "{}", v["refused"][1]);
+    let err = stderr(&out);
+    assert!(err.contains("102 more lines refused"), "{}", err.lines().last().unwrap_or_default());
+    assert_eq!(open_tasks(&env, None).len(), 2, "neither task was acknowledged");
+}
+
 #[test]
 fn a_system_with_open_tasks_cannot_be_taken_out_of_the_map() {
     let env = shop_with_systems(false);

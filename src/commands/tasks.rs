@@ -127,39 +127,110 @@ fn clean_after(ctx: &Session, done: &[&tasks::Done], addresses: &[String]) -> an
 /// (with the task, when that much reads).
 type Ack = Result<(i64, String), (Option<i64>, String)>;
 
+/// The longest line of an acknowledgement file read whole: a task number and a reference of at
+/// most 200 characters fit many times over.
+const LONGEST_LINE: u64 = 64 * 1024;
+
+/// The refused lines kept for `--json` and told on stderr one by one; the rest are counted.
+const REFUSED_TOLD: usize = 1000;
+
+/// A JSON line as derived serde reads it: a key given twice is an error, not the last one.
+#[derive(serde::Deserialize)]
+struct JsonAck {
+    task: i64,
+    #[serde(rename = "ref")]
+    reference: String,
+}
+
+/// One JSON line of an acknowledgement file.
+fn json_ack(line: &str) -> Ack {
+    serde_json::from_str::<JsonAck>(line).map(|a| (a.task, a.reference)).map_err(|e| {
+        let e = e.to_string();
+        let task = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v.get("task")?.as_i64());
+        let why = if e.starts_with("duplicate field") {
+            "a key is given twice; which value was meant cannot be known".to_owned()
+        } else if e.starts_with("missing field `ref`") {
+            "ref: missing".to_owned()
+        } else {
+            "expected {\"task\": N, \"ref\": \"...\"}".to_owned()
+        };
+        (task.filter(|_| !e.starts_with("duplicate field")), why)
+    })
+}
+
+/// The next line of `reader` (without its newline), at most [`LONGEST_LINE`] bytes of it:
+/// `Some(Err(()))` for a longer one, read past without holding it.
+fn next_line(reader: &mut impl std::io::BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<Result<(), ()>>> {
+    use std::io::{BufRead, Read};
+    buf.clear();
+    let n = reader.by_ref().take(LONGEST_LINE + 1).read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        return Ok(Some(Ok(())));
+    }
+    if (buf.len() as u64) <= LONGEST_LINE {
+        return Ok(Some(Ok(()))); // the last line, without a newline
+    }
+    // Past the limit: skip to the end of the line, a buffer at a time.
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            break;
+        }
+        match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                break;
+            }
+            None => {
+                let len = chunk.len();
+                reader.consume(len);
+            }
+        }
+    }
+    buf.clear();
+    Ok(Some(Err(())))
+}
+
 /// Every acknowledgement of a file: JSON Lines `{"task": N, "ref": "..."}` or CSV `task,ref`.
-/// A bad line or a refused task is reported with its line; the others are done (exit 19).
+/// A bad line or a refused task is reported with its line; the others are done (exit 19). The
+/// file is read as it goes, so its size does not matter.
 fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> {
-    let text =
-        std::fs::read(path).map_err(|e| Error::invalid("--file", format!("cannot read {}: {e}", path.display())))?;
+    use std::io::BufRead;
+    let unreadable = |e: std::io::Error| Error::invalid("--file", format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
     // JSON Lines by its name, or by its first character whatever its name; CSV otherwise.
+    let head = reader.fill_buf().map_err(unreadable)?;
     let first =
-        text.iter().skip(if text.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 }).find(|b| !b.is_ascii_whitespace());
+        head.iter().skip(if head.starts_with(b"\xef\xbb\xbf") { 3 } else { 0 }).find(|b| !b.is_ascii_whitespace());
     let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "jsonl" | "ndjson" | "json"))
         || first == Some(&b'{');
-    let mut entries: Vec<(usize, Ack)> = Vec::new();
+    let mut run = FileRun { path, done: Vec::new(), addresses: Vec::new(), refused: Vec::new(), failed: 0 };
     if json {
-        for (i, line) in text.split(|b| *b == b'\n').enumerate() {
-            let Ok(line) = String::from_utf8(line.to_vec()) else {
-                entries.push((i + 1, Err((None, "the line is not UTF-8 text".to_owned()))));
-                continue;
+        let mut buf = Vec::new();
+        let mut line = 0;
+        while let Some(read) = next_line(&mut reader, &mut buf).map_err(unreadable)? {
+            line += 1;
+            let entry = match read.map(|()| std::str::from_utf8(&buf)) {
+                Err(()) => Err((None, format!("the line is longer than {} KiB", LONGEST_LINE / 1024))),
+                Ok(Err(_)) => Err((None, "the line is not UTF-8 text".to_owned())),
+                // A byte-order mark before the first line, as some Windows programs write.
+                Ok(Ok(text)) => {
+                    let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    json_ack(text)
+                }
             };
-            // A byte-order mark before the first line, as some Windows programs write.
-            let line = if i == 0 { line.trim_start_matches('\u{feff}').to_owned() } else { line };
-            if line.trim().is_empty() {
-                continue;
-            }
-            let value = serde_json::from_str::<serde_json::Value>(&line).ok();
-            let task = value.as_ref().and_then(|v| v.get("task")?.as_i64());
-            let reference = value.as_ref().and_then(|v| Some(v.get("ref")?.as_str()?.to_owned()));
-            let parsed = match (task, reference) {
-                (Some(t), Some(r)) => Ok((t, r)),
-                (t, _) => Err((t, "expected {\"task\": N, \"ref\": \"...\"}".to_owned())),
-            };
-            entries.push((i + 1, parsed));
+            run.handle(ctx, line, entry)?;
         }
     } else {
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_slice());
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
         let header = reader
             .headers()
             .map_err(|_| {
@@ -179,7 +250,7 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
         };
         for (i, rec) in reader.records().enumerate() {
             let unreadable = "the line does not read as CSV (a quote never closed, or bytes that are not UTF-8)";
-            let parsed = rec.map_err(|_| (None, unreadable.to_owned())).and_then(|r| {
+            let entry = rec.map_err(|_| (None, unreadable.to_owned())).and_then(|r| {
                 let task = r.get(ti).and_then(|t| t.trim().parse().ok());
                 match (task, r.get(ri)) {
                     (Some(t), Some(reference)) => Ok((t, reference.to_owned())),
@@ -187,13 +258,25 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
                     (t, None) => Err((t, "ref: missing".to_owned())),
                 }
             });
-            entries.push((i + 2, parsed));
+            run.handle(ctx, i + 2, entry)?;
         }
     }
-    let mut done = Vec::new();
-    let mut addresses = Vec::new();
-    let mut refused = Vec::new();
-    for (line, entry) in entries {
+    run.finish(ctx)
+}
+
+/// An acknowledgement file being worked through.
+struct FileRun<'p> {
+    path: &'p std::path::Path,
+    done: Vec<tasks::Done>,
+    addresses: Vec<String>,
+    /// The first [`REFUSED_TOLD`] refused lines, for `--json`.
+    refused: Vec<serde_json::Value>,
+    failed: usize,
+}
+
+impl FileRun<'_> {
+    /// Acknowledge a line's task, or tell why not.
+    fn handle(&mut self, ctx: &mut Session, line: usize, entry: Ack) -> anyhow::Result<()> {
         let task = match &entry {
             Ok((task, _)) => Some(*task),
             Err((task, _)) => *task,
@@ -201,22 +284,37 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
         // A line that does not read is a bad input (exit 2), as a bad --ref is.
         let result = entry
             .map_err(|(_, why)| Error::invalid("--file", why).into())
-            .and_then(|(task, reference)| done_one(ctx, task, &reference, &mut addresses));
+            .and_then(|(task, reference)| done_one(ctx, task, &reference, &mut self.addresses));
         match result {
-            Ok(d) => done.push(d),
+            Ok(d) => self.done.push(d),
             Err(e) => {
-                let why = crate::output::sanitize::line(&format!("{e:#}"));
-                crate::output::stderr_line(&format!("dsr: {}: line {line}: {why}", path.display()))?;
-                let code = Code::of_error(&e);
-                refused.push(serde_json::json!({"line": line, "task": task, "error": why, "exit_code": code as u8}));
+                self.failed += 1;
+                if self.refused.len() < REFUSED_TOLD {
+                    let why = crate::output::sanitize::line(&format!("{e:#}"));
+                    crate::output::stderr_line(&format!("dsr: {}: line {line}: {why}", self.path.display()))?;
+                    let code = Code::of_error(&e);
+                    self.refused
+                        .push(serde_json::json!({"line": line, "task": task, "error": why, "exit_code": code as u8}));
+                }
             }
         }
+        Ok(())
     }
-    clean_after(ctx, &done.iter().collect::<Vec<_>>(), &addresses)?;
-    if ctx.out.json {
-        ctx.out.json(
-            &serde_json::json!({"format_version": 1, "done": done, "failed": refused.len(), "refused": refused}),
-        )?;
+
+    fn finish(self, ctx: &mut Session) -> anyhow::Result<Code> {
+        let FileRun { path, done, addresses, refused, failed } = self;
+        if failed > refused.len() {
+            crate::output::stderr_line(&format!(
+                "dsr: {}: {} more lines refused, not told one by one",
+                path.display(),
+                failed - refused.len()
+            ))?;
+        }
+        clean_after(ctx, &done.iter().collect::<Vec<_>>(), &addresses)?;
+        if ctx.out.json {
+            ctx.out
+                .json(&serde_json::json!({"format_version": 1, "done": done, "failed": failed, "refused": refused}))?;
+        }
+        Ok(if failed == 0 { Code::Ok } else { Code::BatchFailed })
     }
-    Ok(if refused.is_empty() { Code::Ok } else { Code::BatchFailed })
 }

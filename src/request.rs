@@ -16,7 +16,7 @@ mod next;
 mod open;
 mod transitions;
 
-pub use next::{code_sent, next_action};
+pub use next::{code_sent, locked, next_action, unlock_command};
 pub use open::{earliest_receipt, next_number, open, open_for_review, NewRequest};
 pub use transitions::*;
 

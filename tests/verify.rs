@@ -122,6 +122,14 @@ fn ten_consecutive_failures_lock_the_person_until_an_officer_unlocks() {
         .unwrap();
     assert_eq!(against_lock, 1, "a try against the lock is recorded");
     assert_eq!(env.run(&["verify", "--resend", &o.request]).status.code(), Some(7));
+    // The list, and a request opened now, name the unlock as the next step, not the code.
+    let unlock = format!("verification locked after failed codes: dsr verify --unlock {} --reason TEXT", o.request);
+    let list = support::stdout(&env.run(&["request", "list"]));
+    assert!(list.lines().any(|l| l.starts_with(&o.request) && l.contains(&unlock)), "{list}");
+    let out = env.run(&["--json", "export", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(7), "{}", support::stderr(&out));
+    let opened: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(opened["next"], format!("dsr verify --unlock {} --reason TEXT", opened["request"].as_str().unwrap()));
     // A new code does not reset the count: only the unlock does.
     let out = env.run(&["verify", "--unlock", &o.request, "--reason", ""]);
     assert_eq!(out.status.code(), Some(2), "a reason is required");

@@ -54,7 +54,8 @@ pub fn open(
             decided.request.right,
             decided.request.received_on
         );
-        return opened(s, &decided.request, true, message, true);
+        let next = format!("dsr verify {}", decided.request.id);
+        return opened(s, &decided.request, true, message, true, next);
     }
     let id = identifier(who)?;
     let received_on = how.received.unwrap_or_else(|| s.clock.now().date_naive());
@@ -79,6 +80,14 @@ pub fn open(
         true => held_back.is_none(),
         false => req.person_id.is_none() || crate::request::code_sent(s.conn, &req)?,
     };
+    // No code is taken while the person's verification is locked: the next step is the unlock.
+    let next = if req.person_id.is_some() && crate::request::locked(s.conn, &req)? {
+        crate::request::unlock_command(&req.id)
+    } else if sent {
+        format!("dsr verify {}", req.id)
+    } else {
+        format!("dsr verify --resend {}", req.id)
+    };
     let message = if let Some(why) = held_back.as_ref().filter(|_| fresh) {
         format!(
             "Request {} ({}) opened; {why}. Its deadline runs; send the code later with `dsr verify --resend {}`.",
@@ -102,7 +111,7 @@ pub fn open(
             req.id, req.right, req.id
         )
     };
-    let code = opened(s, &req, fresh, message, sent)?;
+    let code = opened(s, &req, fresh, message, sent, next)?;
     Ok(held.unwrap_or(code))
 }
 
@@ -113,6 +122,7 @@ fn opened(
     fresh: bool,
     message: String,
     code_sent: bool,
+    next: String,
 ) -> anyhow::Result<Code> {
     let opened = Opened {
         format_version: 1,
@@ -123,10 +133,7 @@ fn opened(
         due_on: req.due_on,
         new: fresh,
         message,
-        next: match code_sent {
-            true => format!("dsr verify {}", req.id),
-            false => format!("dsr verify --resend {}", req.id),
-        },
+        next,
     };
     if s.out.json {
         s.out.json(&opened)?;

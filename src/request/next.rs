@@ -10,11 +10,25 @@ use super::Request;
 /// code, is what `dsr status` names).
 pub fn code_sent(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
     conn.one(
-        "SELECT EXISTS (SELECT 1 FROM challenge WHERE request_id = ?1 AND state <> 'superseded')
-             OR EXISTS (SELECT 1 FROM verification_lock WHERE subject_pseudonym = ?2 AND locked_at IS NOT NULL)",
-        &[text(&r.id), text(&r.subject_pseudonym)],
+        "SELECT EXISTS (SELECT 1 FROM challenge WHERE request_id = ?1 AND state <> 'superseded')",
+        &[text(&r.id)],
         |row| row.get(0),
     )
+}
+
+/// Whether verification is locked for the request's person (after too many wrong codes): no
+/// code goes out and none is accepted until an officer unlocks it.
+pub fn locked(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
+    conn.one(
+        "SELECT EXISTS (SELECT 1 FROM verification_lock WHERE subject_pseudonym = ?1 AND locked_at IS NOT NULL)",
+        &[text(&r.subject_pseudonym)],
+        |row| row.get(0),
+    )
+}
+
+/// The command that lets a person's verification go on after too many wrong codes.
+pub fn unlock_command(id: &str) -> String {
+    format!("dsr verify --unlock {id} --reason TEXT")
 }
 
 /// The next action for `r`: a short phrase, with the command to run where there is one.
@@ -59,9 +73,12 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             Ok(kind) => format!("review the message: dsr request show {id}, then dsr {} --review {id}", kind.as_str()),
             Err(_) => format!("review the message: dsr request show {id}, then dsr RIGHT --review {id}"),
         },
+        "awaiting-verification" if r.person_id.is_some() && locked(conn, r)? => {
+            format!("verification locked after failed codes: {}", unlock_command(id))
+        }
         "awaiting-verification" if r.person_id.is_some() && !code_sent(conn, r)? => {
-            // Opened at the limit of codes an hour (or while verification was locked, which
-            // `dsr status` words): none went out, and waiting would wait for nothing.
+            // Opened at the limit of codes an hour: none went out, and waiting would wait for
+            // nothing.
             format!("no code sent yet: dsr verify --resend {id}")
         }
         "awaiting-verification" => "waiting for the code".to_owned(),

@@ -230,6 +230,9 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
     };
     let person = r.map.person_of(&contract.name).unwrap_or_else(|| "NULL".into());
     let db: &dyn Db = r.conn;
+    // A restriction that keeps the data holds the whole person when it covers all of them or the
+    // contract itself; one of other categories keeps those (the erasure plan leaves them, linked
+    // to the person, until it is lifted) and the rest of the profile goes.
     let mut people: Vec<i64> = db
         .all(
             &format!(
@@ -237,7 +240,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
                 contract.sql_name(),
                 not_held(&r.map, &contract.name)
             ),
-            &vals![cut, "*"]?,
+            &vals![cut, contract.category.as_str()]?,
             |x| x.get::<Option<i64>>(0),
         )?
         .into_iter()
@@ -268,10 +271,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
             n += 1;
             let s = crate::subject::subject(r.conn, *p)?;
             let consent: bool = db.one(&has_consent, &vals![p]?, |x| x.get(0))?;
-            let plan = match consent {
-                true => erase::plan_keeping_consent(db, &s, &r.clock.timestamp())?,
-                false => erase::plan(db, &s, &r.clock.timestamp())?,
-            };
+            let plan = erase::plan_for_retention(db, &s, &r.clock.timestamp(), consent)?;
             r.with += with(&plan);
         }
         return Ok((n, held));
@@ -291,12 +291,12 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
         let consent: bool = tx.one(&has_consent, &vals![p]?, |x| x.get(0))?;
         let plan = if consent {
             // The person stays on file for the consent, so no identifier of theirs is suppressed.
-            let plan = erase::plan_keeping_consent(tx, &s, &r.clock.timestamp())?;
+            let plan = erase::plan_for_retention(tx, &s, &r.clock.timestamp(), true)?;
             erase::apply(tx, &s, &plan)?;
             plan
         } else {
             // Identifiers in rows the plan keeps whole come off the list again after it.
-            let plan = erase::plan(tx, &s, &r.clock.timestamp())?;
+            let plan = erase::plan_for_retention(tx, &s, &r.clock.timestamp(), false)?;
             let mut hashes = crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased")?;
             erase::apply(tx, &s, &plan)?;
             crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;

@@ -246,6 +246,53 @@ fn a_restriction_stays_with_what_a_consent_keeps() {
     assert_eq!((v["reason"].as_str(), code), (Some("restricted"), 20), "{v}");
 }
 
+/// A restriction the person asked instead of erasure (Art. 18(1)(b)) of their contact data only:
+/// retention of the ended contract takes the rest of the profile and keeps those, linked to the
+/// person, and the rule for people without relation leaves them while it holds. Once it is
+/// lifted, they go too.
+#[test]
+fn a_restriction_of_some_categories_keeps_those_and_the_rest_of_an_ended_profile_goes() {
+    let mut env = fixture_made("webshop");
+    let o = env.open("restrict", &["--email", "h.timmer@example.nl", "--ground", "unlawful", "--category", "contact"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    let (v, _) = run(&env, false);
+    let profile = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "customer-profile").unwrap();
+    assert!(profile["removed"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(count(&env, "SELECT count(*) FROM customer WHERE person_id = 15"), 0, "the contract's data went");
+    assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 15 AND given_name IS NULL AND street IS NULL"), 1);
+    assert_eq!(
+        count(&env, "SELECT count(*) FROM email_address WHERE person_id = 15"),
+        1,
+        "the restricted contact data stay"
+    );
+    assert_eq!(count(&env, "SELECT count(*) FROM restriction WHERE person_id = 15"), 1);
+    run(&env, false);
+    assert_eq!(count(&env, "SELECT count(*) FROM email_address WHERE person_id = 15"), 1, "and stay while it holds");
+    let lift = [
+        "restrict",
+        "--lift",
+        &o.request,
+        "--reason",
+        "Resolved.",
+        "--reason-nl",
+        "Opgelost.",
+        "--notice-days",
+        "1",
+        "--notice-by",
+        "post",
+        "--notice-ref",
+        "letter 7",
+    ];
+    env.dsr().args(lift).assert().success();
+    env.now = Some("2026-06-03T00:00:00Z".into());
+    run(&env, false);
+    run(&env, false);
+    assert_eq!(count(&env, "SELECT count(*) FROM email_address WHERE person_id = 15"), 0, "lifted, nothing keeps them");
+    assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 15"), 0);
+}
+
 #[test]
 fn a_rule_that_fails_part_way_audits_the_rows_its_committed_batches_removed() {
     let mut env = fixture_made("virtio");

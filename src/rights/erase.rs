@@ -60,6 +60,9 @@ pub fn current_ground(ground: &str) -> &str {
 }
 pub const GROUND_RESTRICTED: &str =
     "Art. 17(3)(e) and 18(1)(c) GDPR: restricted because the person needs these data for a legal claim";
+/// Kept by retention's erasure of an ended contract: the person asked restriction instead of
+/// erasure of these data (processing unlawful, Art. 18(1)(b)).
+pub const GROUND_RESTRICTED_INSTEAD: &str = "Art. 18(1)(b) GDPR: restricted at the person's request instead of erased";
 /// The end of a claim: "until settled", or, for an invoice that is also part of the administration,
 /// [`UNTIL_SETTLED_NOT_BEFORE`] followed by the end of its fiscal hold.
 pub const UNTIL_SETTLED: &str = "until settled";
@@ -91,13 +94,17 @@ pub struct Plan {
     /// Made by retention for an ended contract of a person with a consent on record.
     #[serde(skip)]
     keeps_consent: bool,
+    /// Made by retention for an ended contract: restrictions asked instead of erasure hold too.
+    #[serde(skip)]
+    retention: bool,
 }
 
 impl Plan {
     /// Of the rows kept, those that stay linked to the person: what their legal-claims
     /// restriction holds, and their restriction or objection itself.
     pub fn kept_linked(&self) -> u64 {
-        let linked = |g: Option<&str>| matches!(g, Some(GROUND_RESTRICTED | GROUND_OWN_RECORD));
+        let linked =
+            |g: Option<&str>| matches!(g, Some(GROUND_RESTRICTED | GROUND_RESTRICTED_INSTEAD | GROUND_OWN_RECORD));
         self.steps.iter().filter(|s| s.action == "keep" && linked(s.ground.as_deref())).map(|s| s.rows).sum()
     }
 
@@ -167,16 +174,16 @@ fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<St
 
 /// The steps for a person, in an order the foreign keys allow: the map's tables children first,
 /// then dsr's own records of the person, then the person's row.
-fn steps(conn: &dyn Db, map: &DataMap, s: &Subject, keeps_consent: bool) -> anyhow::Result<Vec<Step>> {
+fn steps(conn: &dyn Db, map: &DataMap, s: &Subject, keeps_consent: bool, retention: bool) -> anyhow::Result<Vec<Step>> {
     let mut out = steps::map_steps(conn, map, s)?;
-    out.extend(own::records(&own::requests_of(conn, map, s)?));
+    out.extend(own::records(&own::requests_of(conn, map, s)?, retention));
     if let Some(scope) = map.root().and_then(|root| map.scope(&root.name)) {
         out.push(step(&scope.table, "delete", scope.filter, NO_GROUND));
     }
     if keeps_consent {
         keep_consent(map, &mut out);
     }
-    let held = held_categories(conn, map, s)?;
+    let held = held_categories(conn, map, s, retention)?;
     if !held.is_empty() {
         hold(map, &mut out, &held);
     }
@@ -195,29 +202,30 @@ enum Covers {
 
 /// Make the plan for a person: counts and a fingerprint of every row it touches.
 pub fn plan(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
-    make_plan(conn, s, created_at, false, Covers::Rows)
+    make_plan(conn, s, created_at, (false, false), Covers::Rows)
 }
 
 /// The plan for a person, made in the write transaction that applies it: counts, and a
 /// fingerprint of each step and its count (the person's rows are not read for it).
 pub fn plan_applied_at_once(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
-    make_plan(conn, s, created_at, false, Covers::Counts)
+    make_plan(conn, s, created_at, (false, false), Covers::Counts)
 }
 
-/// The plan retention makes for an ended contract of a person with a consent on record.
-pub fn plan_keeping_consent(conn: &dyn Db, s: &Subject, created_at: &str) -> anyhow::Result<Plan> {
-    make_plan(conn, s, created_at, true, Covers::Rows)
+/// The plan retention makes for an ended contract: what a consent on record still needs stays
+/// (`keeps_consent`), and so do the categories the person asked restricted instead of erased.
+pub fn plan_for_retention(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) -> anyhow::Result<Plan> {
+    make_plan(conn, s, created_at, (keeps_consent, true), Covers::Rows)
 }
 
 fn make_plan(
     conn: &dyn Db,
     s: &Subject,
     created_at: &str,
-    keeps_consent: bool,
+    (keeps_consent, retention): (bool, bool),
     covers: Covers,
 ) -> anyhow::Result<Plan> {
     let map = DataMap::load(conn)?;
-    let mut steps = steps(conn, &map, s, keeps_consent)?;
+    let mut steps = steps(conn, &map, s, keeps_consent, retention)?;
     let counts = match covers {
         Covers::Counts => Some(count_steps(conn, &map, s, &steps)?),
         Covers::Rows => None,
@@ -279,6 +287,7 @@ fn make_plan(
         kept,
         steps,
         keeps_consent,
+        retention,
     })
 }
 
@@ -398,7 +407,7 @@ pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     let run: Vec<&Step> = if plan.steps.iter().all(|st| !st.filter.is_empty()) {
         plan.steps.iter().collect()
     } else {
-        fresh = steps(conn, &map, s, plan.keeps_consent)?;
+        fresh = steps(conn, &map, s, plan.keeps_consent, plan.retention)?;
         fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))).collect()
     };
     for st in run {

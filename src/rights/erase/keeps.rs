@@ -5,7 +5,7 @@
 use crate::store::db::Db;
 
 use super::steps::{rows, unlinked, words};
-use super::{keep, step, Step, GROUND_RESTRICTED, UNTIL_LIFTED};
+use super::{keep, step, Step, GROUND_RESTRICTED, GROUND_RESTRICTED_INSTEAD, UNTIL_LIFTED};
 use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
@@ -77,21 +77,38 @@ pub(super) fn keep_consent(map: &DataMap, out: &mut Vec<Step>) {
 /// An active legal-claims restriction (Art. 18(1)(c)).
 pub(super) const HOLD: &str = "(ground = 'legal-claims' AND lifted_at IS NULL)";
 
-/// The tables under an active legal-claims restriction of one category, with that category: the
-/// map's tables of that category, by name. (A restriction on all the person's data blocks the
+/// An active restriction that keeps data from retention's erasure of an ended contract: a
+/// legal-claims one, or one the person asked instead of erasure (Art. 18(1)(b)).
+pub(super) const HOLD_FROM_RETENTION: &str = "(ground IN ('legal-claims', 'unlawful') AND lifted_at IS NULL)";
+
+/// A table a restriction of its category holds: (table, why, the ground).
+pub(super) type Held = (String, String, &'static str);
+
+/// The tables under an active restriction of one category that keeps them from this erasure:
+/// the map's tables of that category, by name. A person's erasure is held by a legal-claims
+/// restriction; retention's erasure of an ended contract also by one the person asked instead of
+/// erasure (`unlawful`, Art. 18(1)(b)). (A restriction on all the person's data blocks the
 /// erasure before a plan is made.)
-pub(super) fn held_categories(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Result<Vec<(String, String)>> {
-    let categories: Vec<String> = conn.all(
-        &format!("SELECT DISTINCT category FROM restriction WHERE person_id = ?1 AND {HOLD} AND category IS NOT NULL"),
+pub(super) fn held_categories(conn: &dyn Db, map: &DataMap, s: &Subject, retention: bool) -> anyhow::Result<Vec<Held>> {
+    let holds = if retention { HOLD_FROM_RETENTION } else { HOLD };
+    let categories: Vec<(String, String)> = conn.all(
+        &format!(
+            "SELECT category, min(ground) FROM restriction WHERE person_id = ?1 AND {holds}
+               AND category IS NOT NULL GROUP BY category"
+        ),
         &[s.person_id.into()],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let mut out: Vec<(String, String)> = map
-        .tables
-        .iter()
-        .filter(|t| categories.contains(&t.category))
-        .map(|t| (t.name.clone(), t.category.clone()))
-        .collect();
+    let mut out: Vec<Held> = Vec::new();
+    for t in &map.tables {
+        // `legal-claims` sorts first: a claim's restriction is named where both apply.
+        let Some((c, ground)) = categories.iter().find(|(c, _)| *c == t.category) else { continue };
+        let (why, ground) = match ground.as_str() {
+            "legal-claims" => (format!("restricted for a legal claim (category {c})"), GROUND_RESTRICTED),
+            _ => (format!("restricted instead of erasure (category {c})"), GROUND_RESTRICTED_INSTEAD),
+        };
+        out.push((t.name.clone(), why, ground));
+    }
     out.sort();
     Ok(out)
 }
@@ -104,22 +121,27 @@ pub(super) fn held_categories(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyh
 /// held log lines, the invoices of held dunning steps), only those: a parent row with no held row
 /// under it is erased or unlinked as planned. The person's row stays without the root's
 /// `identity_fields` (unless it is held itself).
-pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[(String, String)]) {
-    let category = |table: &str| held.iter().find(|(t, _)| t == table).map(|(_, c)| c.clone());
+pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[Held]) {
+    let held_by = |table: &str| held.iter().find(|(t, _, _)| t == table);
     for st in out.iter_mut().filter(|st| st.action == "delete" || st.action == "detach") {
-        let (Some(c), Some(t)) = (category(&st.table), map.table(&st.table)) else { continue };
+        let (Some((_, reason, ground)), Some(t)) = (held_by(&st.table), map.table(&st.table)) else { continue };
         // Not the step's own reason to delete ("no ground to keep"): these rows are kept.
         let why = format!("{} stay as they are, linked to the person", rows(t));
         *st = keep(
-            step(&st.table, "keep", st.filter.clone(), &format!("restricted for a legal claim (category {c}): {why}")),
+            step(&st.table, "keep", st.filter.clone(), &format!("{reason}: {why}")),
             &[] as &[&str],
-            GROUND_RESTRICTED,
+            ground,
             Some(UNTIL_LIFTED.into()),
         );
     }
+    // A claim's ground where any held row is a claim's, for the rows kept with them.
+    let ground = match held.iter().any(|(_, _, g)| *g == GROUND_RESTRICTED) {
+        true => GROUND_RESTRICTED,
+        false => GROUND_RESTRICTED_INSTEAD,
+    };
     // The parent rows to keep, table by table: those the kept rows below them link to.
     let mut parents: Vec<(String, Vec<String>, String)> = Vec::new();
-    for (table, _) in held {
+    for (table, _, _) in held {
         let (Some(path), Some(scope)) = (map.path(table), map.scope(table)) else { continue };
         let mut below = scope.filter;
         for pair in path.windows(2).filter(|pair| !pair[1].root) {
@@ -150,7 +172,7 @@ pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[(String, String)]
             let filter = out[i].filter.clone();
             out[i].filter = format!("{filter} AND NOT ({kept})");
             let stays = step(&table, "keep", format!("{filter} AND ({kept})"), &why);
-            out.insert(i, keep(stays, &[] as &[&str], GROUND_RESTRICTED, Some(UNTIL_LIFTED.into())));
+            out.insert(i, keep(stays, &[] as &[&str], ground, Some(UNTIL_LIFTED.into())));
         }
     }
     let Some(root) = map.root() else { return };
@@ -158,7 +180,7 @@ pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[(String, String)]
     for st in out.iter_mut().filter(|st| st.table == root.name && st.action == "delete") {
         st.action = "detach".into();
         st.fields = root.erase.identity_fields.clone();
-        st.ground = Some(GROUND_RESTRICTED.into());
+        st.ground = Some(ground.into());
         st.until = Some(UNTIL_LIFTED.into());
         st.why = why.clone();
     }

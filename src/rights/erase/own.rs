@@ -1,7 +1,7 @@
 //! dsr's own records of a person in an erasure plan: what goes, and what stays without
 //! personal data for accountability (Art. 5(2)).
 
-use super::keeps::HOLD;
+use super::keeps::{HOLD, HOLD_FROM_RETENTION};
 use super::steps::NO_GROUND;
 use super::{keep, step, Step, GROUND_RESTRICTED, UNTIL_LIFTED};
 use crate::keys::Keys;
@@ -33,13 +33,17 @@ pub(super) fn requests_of(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::
 
 /// dsr's own records of the person: restrictions, objections, reviews, and the requests (those
 /// of [`requests_of`]), which keep only their keyed pseudonym.
-pub(super) fn records(requests: &str) -> Vec<Step> {
+pub(super) fn records(requests: &str, retention: bool) -> Vec<Step> {
+    let (hold, ground) = match retention {
+        true => (HOLD_FROM_RETENTION, super::keeps::GROUND_OWN_RECORD),
+        false => (HOLD, GROUND_RESTRICTED),
+    };
     vec![
-        step("restriction", "delete", format!("person_id = ?1 AND NOT {HOLD}"), NO_GROUND),
+        step("restriction", "delete", format!("person_id = ?1 AND NOT {hold}"), NO_GROUND),
         keep(
-            step("restriction", "keep", format!("person_id = ?1 AND {HOLD}"), "the legal-claims restriction itself"),
+            step("restriction", "keep", format!("person_id = ?1 AND {hold}"), "the restriction itself"),
             &[] as &[&str],
-            GROUND_RESTRICTED,
+            ground,
             Some(UNTIL_LIFTED.into()),
         ),
         step(

@@ -96,6 +96,34 @@ fn a_recipient_without_a_name_is_named() {
     );
 }
 
+/// A text the person is told, written empty in both languages or, without a second language,
+/// empty; a complaint route that is no web address; a country code no country has: each named.
+#[test]
+fn texts_written_empty_and_codes_no_country_has_are_named() {
+    let text = fixture("webshop");
+    let mut bad = text.replace(
+        "withdraw_how_en = \"Unsubscribe with the link in every newsletter, or under My account.\"",
+        "withdraw_how_en = \"\"",
+    );
+    let nl = bad[bad.find("withdraw_how_en = \"\"").unwrap()..].lines().nth(1).unwrap().to_owned();
+    assert!(nl.starts_with("withdraw_how_nl = "), "{nl}");
+    bad = bad.replace(&nl, "withdraw_how_nl = \" \"");
+    bad = bad.replace("complaint_authority = \"Autoriteit Persoonsgegevens\"", "complaint_authority = \"\"");
+    bad = bad.replace("complaint_url = \"https://autoriteitpersoonsgegevens.nl\"", "complaint_url = \"autoriteit\"");
+    bad = bad.replacen("country = \"SE\"", "country = \"XX\"", 1);
+    let out = check(&bad);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for problem in [
+        "withdraw_how_en: and withdraw_how_nl are empty",
+        "controller.complaint_authority: is empty",
+        "controller.complaint_url: is not a web address",
+        "country: \"XX\" is not an assigned ISO 3166-1 alpha-2 code",
+    ] {
+        assert!(err.contains(problem), "{problem}\nin:\n{err}");
+    }
+}
+
 /// A key an entry needs, left out, is named (on its entry's line) with every other problem of
 /// the file, not only the first (serde alone stops at the first missing key).
 #[test]

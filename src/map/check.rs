@@ -56,6 +56,11 @@ const EEA: &[&str] = &[
     "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
 ];
 
+/// Keys whose text is told to the person in one form (an article, an authority, a reason):
+/// never empty where they are given.
+const REQUIRED_WORDS: &[&str] =
+    &["article", "justification", "label", "because", "complaint_authority", "complaint_url", "policy_version"];
+
 /// Every person-facing text comes in Dutch and English (`x_en` beside `x_nl`): one of a pair left
 /// blank while the other is written is named, wherever in the file it is.
 fn paired_texts(c: &mut Checker, v: &serde_json::Value, path: &str) {
@@ -87,6 +92,15 @@ fn paired_texts(c: &mut Checker, v: &serde_json::Value, path: &str) {
                         if let Some(key) = blank {
                             c.say(key, "is empty while its other language is written: a person-facing text is told in Dutch and English".into());
                         }
+                        if en.trim().is_empty() && nl.trim().is_empty() && path != "letters" {
+                            c.say(at.clone(), format!("and {base}_nl are empty: a person is told this text, in Dutch and English (an optional text is left out, not written empty)"));
+                        }
+                    }
+                }
+                // Texts told to the person or naming the law that have no second language.
+                if let (true, Value::String(text)) = (REQUIRED_WORDS.contains(&key.as_str()), value) {
+                    if text.trim().is_empty() {
+                        c.say(at.clone(), "is empty: write what the person is to be told".into());
                     }
                 }
                 paired_texts(c, value, &at);
@@ -158,6 +172,15 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         c.say(
             "controller.name".into(),
             "is empty: every letter and answer names the controller (Art. 13(1)(a) GDPR)".into(),
+        );
+    }
+    let url = f.controller.complaint_url.trim();
+    if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://"))
+        || url.contains(char::is_whitespace)
+    {
+        c.say(
+            "controller.complaint_url".into(),
+            "is not a web address (https://...): the person is told where to complain (Art. 77 GDPR)".into(),
         );
     }
     if crate::subject::normalize_email(&f.controller.privacy_email).is_err() {
@@ -264,8 +287,12 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         }
         c.one_of(format!("recipient[{i}].kind"), &r.kind, KIND);
         c.one_of(format!("recipient[{i}].received_via"), &r.received_via, RECEIVED_VIA);
-        if r.country.len() != 2 || !r.country.bytes().all(|b| b.is_ascii_uppercase()) {
-            c.say(format!("recipient[{i}].country"), format!("{:?} is not an ISO 3166-1 alpha-2 code", r.country));
+        let assigned = crate::rights::rectify::validate::country_code(&r.country).is_some_and(|c| c == r.country);
+        if !assigned {
+            c.say(
+                format!("recipient[{i}].country"),
+                format!("{:?} is not an assigned ISO 3166-1 alpha-2 code (in capitals, such as NL or US)", r.country),
+            );
         } else if !r.outside_eea && !EEA.contains(&r.country.as_str()) {
             c.say(
                 format!("recipient[{i}].outside_eea"),

@@ -230,9 +230,14 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
     };
     let person = r.map.person_of(&contract.name).unwrap_or_else(|| "NULL".into());
     let db: &dyn Db = r.conn;
-    // A restriction that keeps the data holds the whole person when it covers all of them or the
-    // contract itself; one of other categories keeps those (the erasure plan leaves them, linked
-    // to the person, until it is lifted) and the rest of the profile goes.
+    // A restriction that keeps the data holds the whole person when it covers all of them, the
+    // contract, or rows hanging from the contract (which the plan would keep with the contract
+    // row, and the person would be found again every run); one of other categories keeps those
+    // (the erasure plan leaves them, linked to the person, until it is lifted) and the rest of the
+    // profile goes.
+    let mut under_contract = vec![contract.category.clone()];
+    under_contract.extend(r.map.descendants(&contract.name).into_iter().map(|(t, _)| t.category.clone()));
+    let under_contract = under_contract.join(",");
     let mut people: Vec<i64> = db
         .all(
             &format!(
@@ -240,7 +245,7 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
                 contract.sql_name(),
                 not_held(&r.map, &contract.name)
             ),
-            &vals![cut, contract.category.as_str()]?,
+            &vals![cut, under_contract]?,
             |x| x.get::<Option<i64>>(0),
         )?
         .into_iter()
@@ -255,9 +260,10 @@ fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyhow::Result<
     let mut held = 0;
     // The rows a person's erasure deletes beyond the person's own row: `removed_with`.
     let root = r.map.root().map(|t| t.name.clone()).unwrap_or_default();
-    let with = |plan: &erase::Plan| {
-        let own: u64 = plan.steps.iter().filter(|st| st.table == root && st.action == "delete").map(|st| st.rows).sum();
-        plan.deleted.saturating_sub(own)
+    let with = |plan: &erase::Plan| -> u64 {
+        let others = plan.steps.iter().filter(|st| st.action == "delete" && st.table != root);
+        // The rows of the data map's tables; dsr's own records of the person are not counted.
+        others.filter(|st| r.map.table(&st.table).is_some()).map(|st| st.rows).sum()
     };
     if r.dry_run {
         let mut n = 0;

@@ -293,6 +293,23 @@ fn a_restriction_of_some_categories_keeps_those_and_the_rest_of_an_ended_profile
     assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 15"), 0);
 }
 
+/// A restriction of rows that hang from the contract (orders) keeps the whole profile: the plan
+/// would keep the contract row with them, and the person would be erased again every run.
+#[test]
+fn a_restriction_of_rows_under_the_contract_keeps_the_profile_and_no_run_counts_it_again() {
+    let env = fixture_made("webshop");
+    let o = env.open("restrict", &["--email", "h.timmer@example.nl", "--ground", "unlawful", "--category", "orders"]);
+    let code = env.code(&o.request);
+    env.dsr().args(["verify", &o.request, &code]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    run(&env, false);
+    assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = 15 AND given_name = 'Henk'"), 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM customer WHERE person_id = 15"), 1);
+    let (v, _) = run(&env, false);
+    let profile = v["rules"].as_array().unwrap().iter().find(|r| r["rule"] == "customer-profile").unwrap();
+    assert_eq!(profile["removed"], 0, "nothing is left to count again: {v}");
+}
+
 #[test]
 fn a_rule_that_fails_part_way_audits_the_rows_its_committed_batches_removed() {
     let mut env = fixture_made("virtio");

@@ -81,7 +81,9 @@ pub fn open(
         false => req.person_id.is_none() || crate::request::code_sent(s.conn, &req)?,
     };
     // No code is taken while the person's verification is locked: the next step is the unlock.
-    let next = if req.person_id.is_some() && crate::request::locked(s.conn, &req)? {
+    // (Known or not: what dsr answers never tells whether the address is on file.)
+    let locked = crate::request::locked(s.conn, &req)?;
+    let next = if locked {
         crate::request::unlock_command(&req.id)
     } else if sent {
         format!("dsr verify {}", req.id)
@@ -111,7 +113,7 @@ pub fn open(
             req.id, req.right, req.id
         )
     };
-    let code = opened(s, &req, fresh, message, sent, next)?;
+    let code = opened(s, &req, fresh, message, sent && !locked, next)?;
     Ok(held.unwrap_or(code))
 }
 

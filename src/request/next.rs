@@ -73,7 +73,8 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             Ok(kind) => format!("review the message: dsr request show {id}, then dsr {} --review {id}", kind.as_str()),
             Err(_) => format!("review the message: dsr request show {id}, then dsr RIGHT --review {id}"),
         },
-        "awaiting-verification" if r.person_id.is_some() && locked(conn, r)? => {
+        // (Known or not: the lock is on the identifier, and the answer reads the same for both.)
+        "awaiting-verification" if locked(conn, r)? => {
             format!("verification locked after failed codes: {}", unlock_command(id))
         }
         "awaiting-verification" if r.person_id.is_some() && !code_sent(conn, r)? => {

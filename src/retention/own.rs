@@ -47,14 +47,8 @@ pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, clock: &Cloc
         Rule { code: "closed-requests", table: "request".into(), cond: closed, children: of_request, cut: three_years },
     ];
     if let (Some(root), Some(none)) = (map.root(), map.without_relation()) {
-        // Nor a person whose restriction keeps some of their data (legal claims, or instead of
-        // erasure): the rows it keeps stay, linked to them, until it is lifted.
-        let cond = format!(
-            "{none} AND {key} NOT IN ({}) AND {key} NOT IN (SELECT person_id FROM restriction WHERE {} AND person_id IS NOT NULL)",
-            super::expiry::open_request_people(clock),
-            super::expiry::KEEPING,
-            key = root.key
-        );
+        // (A person whose restriction keeps data is left by the sweep's own hold, as every rule.)
+        let cond = format!("{none} AND {} NOT IN ({})", root.key, super::expiry::open_request_people(clock));
         let children = map
             .contact_tables()
             .iter()

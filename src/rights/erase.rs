@@ -213,8 +213,10 @@ pub fn plan_applied_at_once(conn: &dyn Db, s: &Subject, created_at: &str) -> any
 
 /// The plan retention makes for an ended contract: what a consent on record still needs stays
 /// (`keeps_consent`), and so do the categories the person asked restricted instead of erased.
+/// Counted, not fingerprinted: it is applied in the transaction that makes it (or, in a dry
+/// run, only counted).
 pub fn plan_for_retention(conn: &dyn Db, s: &Subject, created_at: &str, keeps_consent: bool) -> anyhow::Result<Plan> {
-    make_plan(conn, s, created_at, (keeps_consent, true), Covers::Rows)
+    make_plan(conn, s, created_at, (keeps_consent, true), Covers::Counts)
 }
 
 fn make_plan(

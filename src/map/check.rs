@@ -175,9 +175,8 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         );
     }
     let url = f.controller.complaint_url.trim();
-    if !url.is_empty() && !(url.starts_with("https://") || url.starts_with("http://"))
-        || url.contains(char::is_whitespace)
-    {
+    let web = url.is_empty() || url.starts_with("https://") || url.starts_with("http://");
+    if !web || url.contains(char::is_whitespace) {
         c.say(
             "controller.complaint_url".into(),
             "is not a web address (https://...): the person is told where to complain (Art. 77 GDPR)".into(),

@@ -367,6 +367,15 @@ fn a_line_naming_two_tasks_acknowledges_neither_and_a_long_file_is_counted() {
     let err = stderr(&out);
     assert!(err.contains("102 more lines refused"), "{}", err.lines().last().unwrap_or_default());
     assert_eq!(open_tasks(&env, None).len(), 2, "neither task was acknowledged");
+    // A CSV line too long, a quote never closed, and a JSON array: refused, nothing done.
+    let csv = format!("task,ref\n{a},\"{}\n{b},x\n", "y".repeat(70_000));
+    std::fs::write(env.path("acks.csv"), csv).unwrap();
+    let out = env.run(&["tasks", "done", "--file", "acks.csv"]);
+    assert!(stderr(&out).contains("line 2: invalid --file: the line is longer than 64 KiB"), "{}", stderr(&out));
+    std::fs::write(env.path("array.jsonl"), format!("[{a}, \"r\"]\n")).unwrap();
+    let out = env.run(&["tasks", "done", "--file", "array.jsonl"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    assert_eq!(open_tasks(&env, None).len(), 1, "only the CSV's line 3 ({b}) was acknowledged");
 }
 
 #[test]

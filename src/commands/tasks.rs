@@ -144,6 +144,9 @@ struct JsonAck {
 
 /// One JSON line of an acknowledgement file.
 fn json_ack(line: &str) -> Ack {
+    if !line.trim_start().starts_with('{') {
+        return Err((None, "expected {\"task\": N, \"ref\": \"...\"}".to_owned()));
+    }
     serde_json::from_str::<JsonAck>(line).map(|a| (a.task, a.reference)).map_err(|e| {
         let e = e.to_string();
         let task = serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v.get("task")?.as_i64());
@@ -210,58 +213,83 @@ fn done_file(ctx: &mut Session, path: &std::path::Path) -> anyhow::Result<Code> 
     let json = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "jsonl" | "ndjson" | "json"))
         || first == Some(&b'{');
     let mut run = FileRun { path, done: Vec::new(), addresses: Vec::new(), refused: Vec::new(), failed: 0 };
-    if json {
-        let mut buf = Vec::new();
-        let mut line = 0;
-        while let Some(read) = next_line(&mut reader, &mut buf).map_err(unreadable)? {
-            line += 1;
-            let entry = match read.map(|()| std::str::from_utf8(&buf)) {
-                Err(()) => Err((None, format!("the line is longer than {} KiB", LONGEST_LINE / 1024))),
-                Ok(Err(_)) => Err((None, "the line is not UTF-8 text".to_owned())),
-                // A byte-order mark before the first line, as some Windows programs write.
-                Ok(Ok(text)) => {
-                    let text = if line == 1 { text.trim_start_matches('\u{feff}') } else { text };
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    json_ack(text)
-                }
-            };
-            run.handle(ctx, line, entry)?;
-        }
-    } else {
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let header = reader
-            .headers()
-            .map_err(|_| {
-                Error::invalid(
-                    "--file",
-                    format!("{}: the header row does not read as CSV text (UTF-8)", path.display()),
-                )
-            })?
-            .clone();
-        let column = |name: &str| header.iter().position(|h| h.trim().trim_start_matches('\u{feff}') == name);
-        let (Some(ti), Some(ri)) = (column("task"), column("ref")) else {
-            return Err(Error::invalid(
-                "--file",
-                format!("{}: the header must name the columns task and ref", path.display()),
-            )
-            .into());
+    // Each line as it is read, in lines of at most LONGEST_LINE bytes (a CSV field is one line:
+    // a task's reference is).
+    let mut columns: Option<(usize, usize)> = None;
+    let mut buf = Vec::new();
+    let mut line = 0;
+    let read = loop {
+        let next = match next_line(&mut reader, &mut buf) {
+            Ok(Some(next)) => next,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(anyhow::Error::from(unreadable(e))),
         };
-        for (i, rec) in reader.records().enumerate() {
-            let unreadable = "the line does not read as CSV (a quote never closed, or bytes that are not UTF-8)";
-            let entry = rec.map_err(|_| (None, unreadable.to_owned())).and_then(|r| {
-                let task = r.get(ti).and_then(|t| t.trim().parse().ok());
-                match (task, r.get(ri)) {
-                    (Some(t), Some(reference)) => Ok((t, reference.to_owned())),
-                    (None, _) => Err((None, "task: not a number".to_owned())),
-                    (t, None) => Err((t, "ref: missing".to_owned())),
-                }
-            });
-            run.handle(ctx, i + 2, entry)?;
+        line += 1;
+        let text = match next.map(|()| std::str::from_utf8(&buf)) {
+            Err(()) => Err(format!("the line is longer than {} KiB", LONGEST_LINE / 1024)),
+            Ok(Err(_)) => Err("the line is not UTF-8 text".to_owned()),
+            // A byte-order mark before the first line, as some Windows programs write.
+            Ok(Ok(text)) => Ok(if line == 1 { text.trim_start_matches('\u{feff}') } else { text }),
+        };
+        if text.as_ref().is_ok_and(|t| t.trim().is_empty()) {
+            continue;
         }
+        let entry = match (json, columns, text) {
+            (false, None, Err(_)) => {
+                break Err(Error::invalid(
+                    "--file",
+                    format!("{}: the header row does not read as CSV text (UTF-8, one line)", path.display()),
+                )
+                .into())
+            }
+            (_, _, Err(why)) => Err((None, why)),
+            (true, _, Ok(text)) => json_ack(text),
+            (false, None, Ok(text)) => match csv_header(text) {
+                Some(found) => {
+                    columns = Some(found);
+                    continue;
+                }
+                None => {
+                    break Err(Error::invalid(
+                        "--file",
+                        format!("{}: the header must name the columns task and ref", path.display()),
+                    )
+                    .into())
+                }
+            },
+            (false, Some(columns), Ok(text)) => csv_ack(text, columns),
+        };
+        if let Err(e) = run.handle(ctx, line, entry) {
+            break Err(e);
+        }
+    };
+    // What was acknowledged before a failure is cleaned up and told all the same.
+    let code = run.finish(ctx)?;
+    read.map(|()| code)
+}
+
+/// The places of `task` and `ref` in a CSV header line.
+fn csv_header(text: &str) -> Option<(usize, usize)> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    let header = reader.records().next()?.ok()?;
+    let column = |name: &str| header.iter().position(|h| h.trim() == name);
+    Some((column("task")?, column("ref")?))
+}
+
+/// One CSV line of an acknowledgement file.
+fn csv_ack(text: &str, (ti, ri): (usize, usize)) -> Ack {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let unreadable = "the line does not read as CSV (a quote never closed)";
+    let r = match reader.records().next() {
+        Some(Ok(r)) => r,
+        _ => return Err((None, unreadable.to_owned())),
+    };
+    let task = r.get(ti).and_then(|t| t.trim().parse().ok());
+    match (task, r.get(ri)) {
+        (Some(t), Some(reference)) => Ok((t, reference.to_owned())),
+        (None, _) => Err((None, "task: not a number".to_owned())),
+        (t, None) => Err((t, "ref: missing".to_owned())),
     }
-    run.finish(ctx)
 }
 
 /// An acknowledgement file being worked through.

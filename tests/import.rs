@@ -349,6 +349,13 @@ fn a_quote_never_closed_removes_nothing_and_crlf_lines_are_counted_right() {
 #[test]
 fn a_file_without_its_header_row_is_refused_without_its_values() {
     let env = Env::with_fixture("webshop");
+    let file = write(&env, "customers.csv", "V204117,2,1\nV204118,3,0\n");
+    let out = env.run(&["import", "email_address", &file]);
+    assert!(
+        stderr(&out).contains("the header's field 1 is no column") && !stderr(&out).contains("V204117"),
+        "{}",
+        stderr(&out)
+    );
     let file = write(&env, "subscribers.csv", "jan.jansen@example.nl,2,1\npiet@example.nl,3,0\n");
     let out = env.run(&["import", "email_address", &file]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -413,6 +420,10 @@ fn an_objected_person_keeps_the_newsletter_off() {
         env.count(&format!("SELECT count(*) FROM consent WHERE id = {own} AND granted = 0 AND source = 'dsr'")),
         1
     );
+    // The record as dsr wrote it (a dump of the table, loaded again) changes nothing.
+    let file = write(&env, "same.csv", &dump(&env, "consent", "id,person_id,purpose,granted,recorded_at,source"));
+    let (v, code) = import(&env, &["consent", &file]);
+    assert_eq!((code, &v["import"]["changed"]), (0, &0.into()), "{v}");
 }
 
 #[test]

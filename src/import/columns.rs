@@ -73,14 +73,12 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
     for (i, h) in header.iter().enumerate() {
         let Some((_, ty)) = declared.iter().find(|(n, _)| n == h) else {
             let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
-            let which = match column_name(h) {
-                Some(h) => format!("column {h:?} is not a column of table {}", table.name),
-                None => format!(
-                    "the header's field {} is no column name (is the header row missing?) and no column of table {}",
-                    i + 1,
-                    table.name
-                ),
-            };
+            // Never repeated: a file without its header row has a person's values there.
+            let which = format!(
+                "the header's field {} is no column of table {} (is the header row missing, or a name misspelt?)",
+                i + 1,
+                table.name
+            );
             return Err(bad(format!("{which} ({})", names.join(", "))).into());
         };
         if columns.contains(h) {
@@ -161,11 +159,4 @@ pub(super) fn convert(plan: &Plan, fields: &[Option<String>], tz: Option<&Tz>) -
         out.push(v);
     }
     Ok(out)
-}
-
-/// A header field that reads as a column name (letters, digits, `_`), to be named in a message;
-/// anything else may be a value of a file without its header row (an address), never repeated.
-pub(super) fn column_name(h: &str) -> Option<&str> {
-    let plain = !h.is_empty() && h.len() <= 63 && h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    plain.then_some(h)
 }

@@ -284,7 +284,7 @@ impl Run<'_> {
             let existing = sink.existing(&row[plan.key])?;
             let outcome = match existing.as_slice() {
                 [] => sink.write(None, &row)?.map(|_| Outcome::Added),
-                [e] if e.dsr_wrote => Ok(Outcome::Refused(format!(
+                [e] if e.dsr_wrote && !guard::same(&e.values, &row) => Ok(Outcome::Refused(format!(
                     "{key_column}: this key names a consent record dsr wrote (a withdrawal, Art. 7(3)), which no source replaces; give the source's record a key of its own"
                 ))),
                 [Existing { row_id: rowid, own_key, values: old, .. }] => {

@@ -45,12 +45,12 @@ impl Identifier {
         if v.is_empty() || v.len() > 64 || v.chars().any(char::is_control) {
             return Err(Error::invalid("customer number", "expected a customer number such as V204117"));
         }
-        // Fullwidth letters and digits (U+FF01 to U+FF5E) look like the plain ones and would name
-        // a second customer.
-        if v.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c) || crate::output::sanitize::acts_on_text(c)) {
+        // Letters and digits that look like plain ones (fullwidth, Cyrillic, other scripts' digits)
+        // would name a second customer: a customer number is plain ASCII.
+        if !v.is_ascii() {
             return Err(Error::invalid(
                 "customer number",
-                "it is written with fullwidth or invisible characters; write it in plain letters and digits, such as V204117",
+                "it holds characters other than plain letters, digits and signs (fullwidth, another script's, invisible); write it as on the invoice, such as V204117",
             ));
         }
         // Stored in capitals (the fixtures, `generate`): `v204117` names the same customer, and the
@@ -123,7 +123,7 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
         result.is_err() || mapped != label.to_lowercase()
     });
     if other_form {
-        return Err(bad("its domain is written with characters mail reads as others (fullwidth or compatibility forms); write it in plain letters"));
+        return Err(bad("its domain is written with characters mail reads as others (fullwidth, compatibility or decomposed forms); write it as typed on a keyboard"));
     }
     Ok(domain_folded(v))
 }

@@ -98,9 +98,14 @@ pub fn restricted(register: &Register, req: &Request, g: &str, categories: &[Str
 pub fn lift_notice(req: &Request, reason: &str, at: chrono::DateTime<chrono::Utc>) -> Vars {
     // A coded reason reads in each language; free text as the officer wrote it.
     let (reason_en, reason_nl) = crate::archive::present::reason(reason);
+    // The reason stands as a sentence of the letter: it ends as one.
+    let sentence = |s: String| match s.trim_end().ends_with(['.', '!', '?']) {
+        true => s,
+        false => format!("{}.", s.trim_end()),
+    };
     Vars::new(json!({"id": req.id}))
         .pair("lift_date", crate::local_time::moment(at))
-        .pair("reason", (reason_nl, reason_en))
+        .pair("reason", (sentence(reason_nl), sentence(reason_en)))
 }
 
 /// Art. 21 and 22: the outcome of an objection or a review, in both languages; an officer's

@@ -136,14 +136,15 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
         "0",
     ]);
     assert_eq!(out.status.code(), Some(2), "at least one day");
+    // (Written without its full stop: the letter gives it one.)
     let (v, code): (Value, i32) = env.json(&[
         "restrict",
         "--lift",
         &id,
         "--reason",
-        "The address was checked.",
+        "The address was checked",
         "--reason-nl",
-        "Het adres is gecontroleerd.",
+        "Het adres is gecontroleerd",
         "--notice-days",
         "10",
     ]);
@@ -152,7 +153,8 @@ fn a_lift_is_told_first_and_carried_out_after_the_notice_days() {
     let notice = env.messages(&id).into_iter().find(|m| m.body.contains("18(3)")).expect("the notice goes out now");
     assert!(
         notice.body.contains("12 November 2026 10:00 (Amsterdam time, CET)")
-            && notice.body.contains("The address was checked."),
+            && notice.body.contains("The address was checked.")
+            && notice.body.contains("Het adres is gecontroleerd."),
         "{}",
         notice.body
     );

@@ -73,6 +73,8 @@ fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
     assert_eq!(state(&env, &id), "verified");
     let list = stdout(&env.run(&["request", "list", "--open"]));
     assert!(list.contains("2 tasks open for mailer, warehouse"), "{list}");
+    let shown = stdout(&env.run(&["request", "show", &id]));
+    assert!(shown.contains("held until the systems' tasks are done"), "{shown}");
     // The mailing service acknowledges: one left.
     let out = env.run(&["tasks", "done", &mailer["task"].to_string(), "--ref", "mailer sync 2026-12-02"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -277,9 +277,10 @@ fn render_show(ctx: &Session, s: &Shown) -> String {
         row("Delivered", format!("{at} by {channel} ({})", r.delivery_ref.clone().unwrap_or_default()));
     }
     for q in &s.queued {
-        let state = match &q.last_error {
-            Some(e) => format!("NOT SENT after {} tries: {e}", q.tries),
-            None => "waiting to be sent".to_owned(),
+        let state = match (&q.last_error, q.held) {
+            (Some(e), _) => format!("NOT SENT after {} tries: {e}", q.tries),
+            (None, true) => "held until the systems' tasks are done (dsr tasks)".to_owned(),
+            (None, false) => "waiting to be sent".to_owned(),
         };
         row("Queued letter", format!("{} (#{}, queued {}): {state}", q.letter, q.queued, q.queued_at));
     }

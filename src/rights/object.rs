@@ -134,7 +134,7 @@ pub fn apply(
                     "pending",
                     false,
                     format!(
-                        "Processing for {} is restricted while we weigh your objection (Art. 18(1)(d), 21(1)).",
+                        "Processing for {} is restricted while we weigh your objection (Art. 18(1)(d), 21(1)). We will tell you what we decide.",
                         p.name_en
                     ),
                     None,

@@ -506,6 +506,15 @@ fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
         p[0].2.contains("postal_code: the value in delivery_address was rectified on") && p[0].2.contains(&id),
         "{p:#?}"
     );
+    // Two of its values rectified: the conflict names both, so the source is corrected at once.
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_city=Delft"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let (v, _) = import(&env, &["delivery_address", &file]);
+    let p = problems(&v);
+    assert!(
+        p.len() == 1 && p[0].2.starts_with("postal_code, city: the values in delivery_address were rectified"),
+        "{p:#?}"
+    );
     assert_eq!(
         env.count("SELECT count(*) FROM delivery_address WHERE customer_id = 109 AND postal_code = '2312 KP'"),
         1

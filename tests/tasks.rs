@@ -380,6 +380,24 @@ fn a_line_naming_two_tasks_acknowledges_neither_and_a_long_file_is_counted() {
     assert_eq!(open_tasks(&env, None).len(), 1, "only the CSV's line 3 ({b}) was acknowledged");
 }
 
+/// The age of the oldest open task is counted one way everywhere: calendar days in UTC.
+#[test]
+fn a_task_s_age_is_the_same_in_the_list_and_in_status() {
+    let mut env = shop_with_systems(true);
+    let day = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    let made = day.and_hms_opt(20, 0, 0).unwrap().and_utc();
+    env.now = Some(made.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    // 34 days and 14 hours later: 35 calendar days.
+    let later = made + chrono::Duration::days(34) + chrono::Duration::hours(14);
+    env.now = Some(later.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    let list = stdout(&env.run(&["request", "list", "--open"]));
+    assert!(list.contains("(oldest 35 days)"), "{list}");
+    let (status, _) = env.json::<Value>(&["status"]);
+    assert_eq!(status["tasks"]["systems"][0]["oldest_days"], 35, "{}", status["tasks"]);
+}
+
 #[test]
 fn a_system_with_open_tasks_cannot_be_taken_out_of_the_map() {
     let env = shop_with_systems(false);

@@ -158,6 +158,9 @@ impl Rectified {
         if !self.has_row(own_key) {
             return None;
         }
+        // Every rectified column the source's row would change back, named at once, so that the
+        // source is corrected in one go.
+        let mut found: Vec<(&String, &str, &String)> = Vec::new();
         for (i, c) in plan.columns.iter().enumerate() {
             let Some((at, request)) = self.cells.get(&(own_key.to_owned(), c.clone())) else { continue };
             if same(&old[i..=i], &new[i..=i]) {
@@ -165,15 +168,28 @@ impl Rectified {
             }
             let source_later = plan.updated.and_then(|u| text_of(&new[u])).is_some_and(|t| t.as_str() > at.as_str());
             if !source_later {
-                return Some(format!(
-                    "{c}: the value in {} was rectified on {} (request {request}) and the source's differs{}; it was left as it is: correct it at the source",
-                    table.name,
-                    &at[..at.len().min(10)],
-                    if plan.updated.is_some() { " with an older change" } else { " (the file does not say when it changed)" }
-                ));
+                found.push((c, &at[..at.len().min(10)], request));
             }
         }
-        None
+        let why =
+            if plan.updated.is_some() { " with an older change" } else { " (the file does not say when it changed)" };
+        match found.as_slice() {
+            [] => None,
+            [(c, at, request)] => Some(format!(
+                "{c}: the value in {} was rectified on {at} (request {request}) and the source's differs{why}; it was left as it is: correct it at the source",
+                table.name
+            )),
+            many => {
+                let names: Vec<&str> = many.iter().map(|(c, _, _)| c.as_str()).collect();
+                let when: Vec<String> = many.iter().map(|(c, at, r)| format!("{c} on {at}, request {r}")).collect();
+                Some(format!(
+                    "{}: the values in {} were rectified ({}) and the source's differ{why}; they were left as they are: correct them at the source",
+                    names.join(", "),
+                    table.name,
+                    when.join("; ")
+                ))
+            }
+        }
     }
 }
 

@@ -58,7 +58,8 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| {
                 let now = crate::clock::Clock::from_env().map_or_else(|_| chrono::Utc::now(), |c| c.now());
-                (now - t.with_timezone(&chrono::Utc)).num_days().max(0)
+                // Calendar days in UTC, as `dsr status` counts them.
+                (now.date_naive() - t.with_timezone(&chrono::Utc).date_naive()).num_days().max(0)
             })
             .unwrap_or(0);
         return Ok(format!(

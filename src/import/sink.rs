@@ -23,7 +23,7 @@ pub(super) struct Existing {
 pub(super) trait Sink {
     /// Note a key the file gives; the line that gave it first when it is there already.
     fn seen(&mut self, key: &Value, line: u64) -> anyhow::Result<Option<u64>>;
-    /// The table's rows with the key: .
+    /// The table's rows with the key (more than one is a problem of the table, told as such).
     fn existing(&mut self, key: &Value) -> anyhow::Result<Vec<Existing>>;
     /// Add the row, or change the row named `row_id` to it: `Err` with the reason when the
     /// database refused it (the row is then left out, the run goes on).

@@ -316,10 +316,6 @@ fn opt_in_flag(t: &Table, purpose: &str) -> Option<String> {
     t.opt_in.iter().find(|o| o.purpose == purpose).map(|o| format!("{}.{}", t.name, o.column))
 }
 
-/// A text as an SQL string literal.
-/// A recipient link's `because` as an SQL text expression: `{column}` the column's value,
-/// `{column:date}` its first ten characters (the date of a UTC time); with `earliest`, the
-/// date of the earliest row of a group.
 /// The column of the first `{column:date}` of a reason.
 fn first_date(template: &str) -> Option<&str> {
     let mut rest = template;
@@ -333,9 +329,10 @@ fn first_date(template: &str) -> Option<&str> {
     None
 }
 
-/// The SQL of a link's `because` text: its words, and each `{column}` (`{column:date}`, the date
-/// of a moment) as the row holds it; a column without a value gives no text, so the line still
-/// reads (a NULL would make the whole text NULL).
+/// A recipient link's `because` as an SQL text expression: its words, `{column}` the column's
+/// value, `{column:date}` its first ten characters (the date of a UTC time), with `earliest`
+/// the date of the earliest row of a group. A column without a value gives no text, so the line
+/// still reads (a NULL would make the whole text NULL).
 fn because(template: &str, qualifier: &str, earliest: bool) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut rest = template;

@@ -179,9 +179,6 @@ fn command_for(conn: &dyn Db, r: &Request, now: &str, action: String) -> anyhow:
     Ok(match action.as_str() {
         "waiting for the code" => match sections::code_state(conn, r, now)? {
             sections::CodeState::NoOne => format!("no one on file has this identifier: dsr request show {id}"),
-            sections::CodeState::Locked => {
-                format!("verification locked after failed codes: dsr verify --unlock {id} --reason TEXT")
-            }
             sections::CodeState::Waiting => format!("waiting for the code: dsr verify {id} CODE"),
             sections::CodeState::Expired => format!("code expired: dsr verify --resend {id}"),
         },

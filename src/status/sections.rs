@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::request::Request;
-use crate::store::db::{text, Db};
+use crate::store::db::Db;
 use crate::vals;
 
 /// Codes sent and not yet relayed (requests awaiting verification).
@@ -149,28 +149,17 @@ pub fn codes(conn: &dyn Db, clock: &Clock, limit: u32) -> anyhow::Result<CodesSe
 pub enum CodeState {
     /// The identifier named no one on file: no code was sent.
     NoOne,
-    /// Verification is locked for the person after repeated wrong codes.
-    Locked,
     /// A code in force waits for the person.
     Waiting,
     /// The code expired (or none is in force): a new one is needed.
     Expired,
 }
 
-/// `now` is the clock's timestamp (RFC 3339), against which a code's expiry is read.
+/// `now` is the clock's timestamp (RFC 3339), against which a code's expiry is read. (A locked
+/// person's request is named by [`crate::request::next_action`] before it asks.)
 pub fn code_state(conn: &dyn Db, r: &Request, now: &str) -> anyhow::Result<CodeState> {
     if r.person_id.is_none() {
         return Ok(CodeState::NoOne);
-    }
-    let locked: bool = conn
-        .first(
-            "SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1",
-            &[text(&r.subject_pseudonym)],
-            |x| x.get(0),
-        )?
-        .unwrap_or(false);
-    if locked {
-        return Ok(CodeState::Locked);
     }
     let expired: Option<bool> = conn.first(
         "SELECT expired_at IS NOT NULL OR expires_at < ?2 FROM challenge

@@ -178,7 +178,7 @@ fn kind_name(kind: EraseKind) -> String {
 /// erasure of unlawfully processed data (Art. 18(1)(b)). Either way the person wants it kept, and
 /// only storage is allowed (Art. 18(2)). A contested accuracy or a pending objection does not
 /// ask for the data to be kept.
-pub(super) const KEEPING: &str = "ground IN ('legal-claims', 'unlawful') AND lifted_at IS NULL";
+pub(super) const KEEPING: &str = crate::rights::erase::HOLD_FROM_RETENTION;
 
 /// Never touch a person under a restriction that keeps their data ([`KEEPING`]). ?2 is the comma-separated
 /// list of categories a sweep reaches: the rule's own and those of the child rows it clears with it

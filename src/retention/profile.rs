@@ -87,19 +87,16 @@ pub(super) fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyh
             continue; // a pending request decides first
         }
         let consent: bool = tx.one(&has_consent, &vals![p]?, |x| x.get(0))?;
-        let plan = if consent {
+        let plan = erase::plan_for_retention(tx, &s, &r.clock.timestamp(), consent)?;
+        if consent {
             // The person stays on file for the consent, so no identifier of theirs is suppressed.
-            let plan = erase::plan_for_retention(tx, &s, &r.clock.timestamp(), true)?;
             erase::apply(tx, &s, &plan)?;
-            plan
         } else {
             // Identifiers in rows the plan keeps whole come off the list again after it.
-            let plan = erase::plan_for_retention(tx, &s, &r.clock.timestamp(), false)?;
             let mut hashes = crate::rights::object::suppress(tx, &r.clock, &keys, None, &s, "erased")?;
             erase::apply(tx, &s, &plan)?;
             crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
-            plan
-        };
+        }
         progress(tx, rule, 1)?;
         tx_box.commit()?;
         erased += 1;

@@ -35,7 +35,7 @@ pub mod others;
 pub mod replay;
 pub mod stored;
 use keeps::{held_categories, hold, keep_consent};
-pub use keeps::{GROUND_CONSENT, GROUND_OWN_RECORD};
+pub use keeps::{GROUND_CONSENT, GROUND_OWN_RECORD, HOLD_FROM_RETENTION};
 use steps::NO_GROUND;
 pub use touched::{touched, touched_by_any, values_to_look_for};
 

@@ -79,7 +79,7 @@ pub(super) const HOLD: &str = "(ground = 'legal-claims' AND lifted_at IS NULL)";
 
 /// An active restriction that keeps data from retention's erasure of an ended contract: a
 /// legal-claims one, or one the person asked instead of erasure (Art. 18(1)(b)).
-pub(super) const HOLD_FROM_RETENTION: &str = "(ground IN ('legal-claims', 'unlawful') AND lifted_at IS NULL)";
+pub const HOLD_FROM_RETENTION: &str = "(ground IN ('legal-claims', 'unlawful') AND lifted_at IS NULL)";
 
 /// A table a restriction of its category holds: (table, why, the ground).
 pub(super) type Held = (String, String, &'static str);

@@ -249,3 +249,143 @@ fn a_restriction_of_a_person_without_an_address_is_lifted_after_a_notice_told_an
     assert_eq!(run["restrictions_lifted"], serde_json::json!([o.request]));
     env.dsr().args(["audit", "verify"]).assert().success();
 }
+
+/// The web shop with a mailing service and a warehouse, Kevin de Groot's order restricted for a
+/// legal claim and the rest of his data erased: (env, the restriction, the erasure, his person
+/// id, his customer number).
+fn kevin_erased_but_his_order(env: &mut Env) -> (String, String, i64, String) {
+    let kevin = "kevin.degroot@example.org";
+    let (person, number): (i64, String) = env
+        .sql()
+        .query_row(
+            "SELECT c.person_id, c.customer_number FROM customer c JOIN email_address e ON e.person_id = c.person_id WHERE e.address = ?1",
+            [kevin],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let r = verified(env, "restrict", &["--email", kevin, "--ground", "legal-claims", "--category", "orders"]);
+    env.dsr().args(["restrict", &r, "--yes"]).assert().success();
+    let x = verified(env, "erase", &["--email", kevin]);
+    let out = env.run(&["erase", &x, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    (r, x, person, number)
+}
+
+const ORDERS: &str = "SELECT count(*) FROM shop_order o JOIN customer c ON c.id = o.customer_id WHERE c.person_id = ?1";
+
+/// The tables a system's open tasks of a request name.
+fn tasked(env: &Env, system: &str, request: &str) -> Vec<String> {
+    let out = env.run(&["--json", "tasks", "--system", system]);
+    let tasks: Vec<Value> = support::stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mine = tasks.iter().filter(|t| t["request"] == request);
+    let mut tables: Vec<String> = mine
+        .flat_map(|t| t["rows"].as_array().unwrap().iter().map(|r| r["table"].as_str().unwrap().to_owned()))
+        .collect();
+    tables.sort();
+    tables
+}
+
+/// Art. 17(3)(e) with 18(1)(c): what a legal-claims restriction kept from an erasure goes once
+/// the restriction is lifted. The systems that keep copies are told to erase only what dsr
+/// erases, and the kept rows when they go; the recipients of those are to be told (Art. 19).
+#[test]
+fn an_erasure_held_by_a_legal_claim_is_finished_when_the_restriction_is_lifted() {
+    let mut env = crate::tasks::shop_with_systems(false);
+    env.now = Some("2026-12-08T09:00:00Z".into());
+    let (r, x, person, number) = kevin_erased_but_his_order(&mut env);
+    let who = person.to_string();
+    assert_eq!(count(&env, ORDERS, &who), 1, "the order the claim needs is kept");
+    assert_eq!(tasked(&env, "warehouse", &x), ["delivery_address"], "the warehouse keeps the order too");
+    assert_eq!(tasked(&env, "mailer", &x), ["email_address"]);
+    let out = env.run(&[
+        "restrict",
+        "--lift",
+        &r,
+        "--reason",
+        "claim-settled",
+        "--notice-days",
+        "1",
+        "--notice-by",
+        "post",
+        "--notice-ref",
+        "letter 7",
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    // Before the lift, nothing more goes.
+    env.now = Some("2026-12-09T08:59:00Z".into());
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["erasures_finished"]["finished"], serde_json::json!([]), "{run}");
+    assert_eq!(count(&env, ORDERS, &who), 1);
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["restrictions_lifted"], serde_json::json!([r]));
+    assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
+    assert_eq!(count(&env, ORDERS, &who), 0, "the order goes with the lift");
+    for table in ["person WHERE id", "customer WHERE person_id", "restriction WHERE person_id"] {
+        assert_eq!(count(&env, &format!("SELECT count(*) FROM {table} = ?1"), &who), 0, "{table}");
+    }
+    assert_eq!(tasked(&env, "warehouse", &x), ["delivery_address", "shop_order"], "the warehouse is told now");
+    let suppressed = env.count(&format!(
+        "SELECT count(*) FROM suppression WHERE request_id = '{x}' AND kind IN ('customer', 'record')"
+    ));
+    assert_eq!(suppressed, 2, "the customer number and the person's record go on the suppression list");
+    let out = env.run(&["lookup", "--customer", &number]);
+    assert_ne!(out.status.code(), Some(0), "{}", support::stdout(&out));
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &x]);
+    let told: Vec<&Value> = shown["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["what"].as_str().unwrap().contains("restriction that kept"))
+        .collect();
+    assert!(!told.is_empty(), "the recipients of the order are to be told: {shown}");
+    let finished = env.count("SELECT count(*) FROM audit_log WHERE action = 'erasure-finished'");
+    assert_eq!(finished, 1);
+    // Once is enough.
+    let (run, _): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(run["erasures_finished"]["finished"], serde_json::json!([]), "{run}");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+/// A request of the same person still owed an answer holds the finishing back, as it holds an
+/// erasure back; the next run finishes once it is answered.
+#[test]
+fn a_request_owed_an_answer_holds_the_finishing_back() {
+    let mut env = crate::tasks::shop_with_systems(false);
+    env.now = Some("2026-12-08T09:00:00Z".into());
+    let (r, x, person, number) = kevin_erased_but_his_order(&mut env);
+    let o = env.open("access", &["--customer", &number]);
+    env.dsr()
+        .args(["verify", &o.request, "--method", "in-person", "--ref", "desk visit", "--reason", "passport shown"])
+        .assert()
+        .success();
+    let lift = ["--reason", "claim-settled", "--notice-days", "1", "--notice-by", "post", "--notice-ref", "letter 8"];
+    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    let out = env.run(&["restrict", "--email", "nobody@example.org", "--ground", "unlawful"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let said = support::stderr(&out);
+    assert!(said.contains(&format!("Erasure {x} cannot finish yet")) && said.contains(&o.request), "{said}");
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 1);
+    env.dsr()
+        .args([
+            "request",
+            "reject",
+            &o.request,
+            "--reason",
+            "other",
+            "--note",
+            "asked at the desk",
+            "--note-nl",
+            "aan de balie gevraagd",
+        ])
+        .assert()
+        .success();
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 0);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

@@ -164,13 +164,13 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
 fn an_old_store_opened_by_eight_processes_at_once_is_upgraded_once() {
     let Some(url) = support::postgres() else { return };
     let s = Schema::new(&url, "upgrade");
-    // A store as the binary before the last migration left it: version 11 undone (the column it
+    // A store as the binary before the last migration left it: version 12 undone (the column it
     // adds dropped again).
     migrate::create(&mut s.client(), &s.target).unwrap();
-    assert_eq!(migrate::latest(), 11, "undo the new last migration here instead");
+    assert_eq!(migrate::latest(), 12, "undo the new last migration here instead");
     s.client()
         .batch_execute(&format!(
-            "DELETE FROM {0}.schema_migrations WHERE version = 11; ALTER TABLE {0}.intake_message DROP COLUMN sender_key",
+            "DELETE FROM {0}.schema_migrations WHERE version = 12; ALTER TABLE {0}.restriction DROP COLUMN erasure_id",
             s.name()
         ))
         .unwrap();

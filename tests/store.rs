@@ -167,6 +167,7 @@ fn a_store_of_schema_version_2_keeps_its_recipients_and_notifications_through_mi
              DROP TABLE map_table;
              DROP INDEX request_open_deadline;
              ALTER TABLE category DROP COLUMN mail_encrypted; ALTER TABLE legal_basis DROP COLUMN kind;
+             DROP INDEX restriction_erasure; ALTER TABLE restriction DROP COLUMN erasure_id;
              PRAGMA user_version = 2;",
         )
         .unwrap();
@@ -363,7 +364,7 @@ fn a_store_made_before_the_data_map_is_upgraded_in_place_with_every_row_and_the_
     // What the release before the data map wrote: schema version 9, no map.
     env.sql()
         .execute_batch(
-            "DROP INDEX request_report; DROP INDEX audit_log_retention; DROP INDEX audit_log_code_failed; DROP INDEX notification_listed; DROP TABLE erasure_tally; DROP TABLE intake_message; DROP TABLE task; DROP TABLE map_system; DROP TABLE map_option; ALTER TABLE queued DROP COLUMN held; DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; DROP INDEX request_open_deadline; ALTER TABLE category DROP COLUMN mail_encrypted; ALTER TABLE legal_basis DROP COLUMN kind; ALTER TABLE queued DROP COLUMN place; PRAGMA user_version = 9;",
+            "DROP INDEX request_report; DROP INDEX audit_log_retention; DROP INDEX audit_log_code_failed; DROP INDEX notification_listed; DROP TABLE erasure_tally; DROP TABLE intake_message; DROP TABLE task; DROP TABLE map_system; DROP TABLE map_option; ALTER TABLE queued DROP COLUMN held; DROP TABLE rectified; DROP TABLE map_database; DROP TABLE map_version; DROP TABLE map_table; DROP INDEX request_open_deadline; ALTER TABLE category DROP COLUMN mail_encrypted; ALTER TABLE legal_basis DROP COLUMN kind; ALTER TABLE queued DROP COLUMN place; DROP INDEX restriction_erasure; ALTER TABLE restriction DROP COLUMN erasure_id; PRAGMA user_version = 9;",
         )
         .unwrap();
     let before = rows(&env);
@@ -403,6 +404,8 @@ fn a_store_of_before_local_part_still_finds_an_address_in_any_case() {
         .execute_batch(
             "UPDATE map_table SET spec = json_remove(spec, '$.identifier[0].local_part')
               WHERE json_extract(spec, '$.identifier[0].kind') = 'email';
+             DROP INDEX restriction_erasure; -- migration 27's
+             ALTER TABLE restriction DROP COLUMN erasure_id;
              ALTER TABLE intake_message DROP COLUMN sender_key; -- migration 26's
              PRAGMA user_version = 24;",
         )

@@ -10,6 +10,11 @@ const SANNE: &str = "sanne.dejong@example.nl";
 
 /// The web shop with two systems that keep copies: a mailing service and the warehouse.
 pub fn shop_with_systems(letter_after_tasks: bool) -> Env {
+    shop_with(letter_after_tasks, &[("mailer", &["email_address"]), ("warehouse", &["delivery_address", "shop_order"])])
+}
+
+/// The web shop with these systems: (name, the tables it copies).
+pub fn shop_with(letter_after_tasks: bool, systems: &[(&str, &[&str])]) -> Env {
     let env = Env::with_fixture("webshop");
     let text = stdout(&env.run(&["register", "export"]));
     let mut file: toml::Table = text.parse().unwrap();
@@ -22,13 +27,7 @@ pub fn shop_with_systems(letter_after_tasks: bool) -> Env {
         t.insert("tables".into(), toml::Value::Array(tables.iter().map(|t| (*t).into()).collect()));
         toml::Value::Table(t)
     };
-    file.insert(
-        "system".into(),
-        toml::Value::Array(vec![
-            system("mailer", &["email_address"]),
-            system("warehouse", &["delivery_address", "shop_order"]),
-        ]),
-    );
+    file.insert("system".into(), toml::Value::Array(systems.iter().map(|(n, t)| system(n, t)).collect()));
     std::fs::write(env.path("systems.toml"), toml::to_string(&file).unwrap()).unwrap();
     let out = env.run(&["register", "apply", "systems.toml", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -130,6 +129,25 @@ fn an_erasure_gives_each_system_a_task_and_the_letter_waits_for_both() {
     assert_eq!(refused[1]["exit_code"], 2, "a line that does not read is a bad input: {summary}");
     assert!(refused[1]["error"].as_str().unwrap().contains("expected {\"task\""), "{summary}");
     env.dsr().args(["audit", "verify"]).assert().success();
+}
+
+/// An erasure tells a system what dsr does with each row it copies: the rows dsr deletes, to
+/// erase; the invoices dsr keeps for the tax authority unlinked from the profile, with the link
+/// emptied (`"set"`); nothing of what it keeps as it is.
+#[test]
+fn an_erasure_s_task_says_what_goes_and_what_stays_unlinked() {
+    let env = shop_with(false, &[("books", &["shop_invoice", "shop_payment"])]);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let (plan, _): (Value, i32) = env.json(&["request", "show", &id]);
+    let tasks = open_tasks(&env, Some("books"));
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    let rows = tasks[0]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{tasks:?}");
+    for row in rows {
+        assert_eq!(row["table"], "shop_invoice", "a payment the invoice keeps stays as it is: {row} {plan}");
+        assert_eq!(row["set"], serde_json::json!({"customer_id": null}), "{row}");
+    }
 }
 
 #[test]

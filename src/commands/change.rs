@@ -276,10 +276,38 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
 
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
 fn lift_due(ctx: &mut Session) -> anyhow::Result<()> {
-    let lifted = restrict::carry_out::lift_due(ctx.conn, ctx.clock)?;
-    for id in lifted {
-        ctx.out
-            .status(&format!("The restriction of request {id} is lifted: its Art. 18(3) notice period has passed."))?;
+    let lifts = restrict::carry_out::lift_due(ctx.conn, ctx.clock)?;
+    tell_lifts(ctx.out, "", &lifts)
+}
+
+/// Tell the officer what the lifts due did: the restrictions lifted, the erasures they let
+/// finish, and those that could not finish yet (on stderr, with what to do).
+pub(super) fn tell_lifts(
+    out: &crate::output::Output,
+    prefix: &str,
+    lifts: &restrict::carry_out::Lifts,
+) -> anyhow::Result<()> {
+    // "The ..." alone, "dsr retention: the ..." after the prefix.
+    let line = |s: String| match prefix.is_empty() {
+        true => s[..1].to_uppercase() + &s[1..],
+        false => format!("{prefix}{s}"),
+    };
+    for id in &lifts.lifted {
+        out.status(&line(format!(
+            "the restriction of request {id} is lifted: its Art. 18(3) notice period has passed."
+        )))?;
+    }
+    for crate::rights::erase::finish::Finished { request: id, rows } in &lifts.erasures.finished {
+        out.status(&line(format!(
+            "erasure {id} finished: {rows} row(s) its legal-claims restriction kept are erased now that it is lifted."
+        )))?;
+    }
+    for crate::rights::erase::finish::NotFinished { request: id, why } in &lifts.erasures.waiting {
+        out.status(&line(format!("erasure {id} cannot finish yet: {why}; the next run tries again.")))?;
+    }
+    for crate::rights::erase::finish::NotFinished { request: id, why: e } in &lifts.erasures.failed {
+        let e = crate::output::sanitize::line(e);
+        crate::output::stderr_line(&line(format!("erasure {id} could not finish: {e}; the next run tries again.")))?;
     }
     Ok(())
 }

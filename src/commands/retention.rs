@@ -43,7 +43,10 @@ fn retention_run(
         confirm(ctx, &register, batch)?;
     }
     // Restrictions whose Art. 18(3) notice period has passed end first: their data then follow the rules.
-    let lifted = if dry_run { Vec::new() } else { crate::rights::restrict::carry_out::lift_due(ctx.conn, ctx.clock)? };
+    let lifts = match dry_run {
+        true => Default::default(),
+        false => crate::rights::restrict::carry_out::lift_due(ctx.conn, ctx.clock)?,
+    };
     if !dry_run {
         ctx.conn.erasing(&crate::rights::erase::touched_by_any(&register.map))?;
     }
@@ -94,15 +97,11 @@ fn retention_run(
         if per_rule.is_empty() { String::new() } else { format!(" ({})", per_rule.join(", ")) },
         if summary.failed > 0 { format!("; {} rule(s) FAILED", summary.failed) } else { String::new() }
     ))?;
-    if !lifted.is_empty() {
-        ctx.out.status(&format!(
-            "dsr retention: restriction(s) lifted after their Art. 18(3) notice: {}",
-            lifted.join(", ")
-        ))?;
-    }
+    super::change::tell_lifts(ctx.out, "dsr retention: ", &lifts)?;
     if ctx.out.json {
         let mut doc = serde_json::to_value(&summary)?;
-        doc["restrictions_lifted"] = serde_json::json!(lifted);
+        doc["restrictions_lifted"] = serde_json::json!(lifts.lifted);
+        doc["erasures_finished"] = serde_json::to_value(&lifts.erasures)?;
         ctx.out.json(&doc)?;
     }
     for r in summary.rules.iter().filter(|r| r.error.is_some()) {
@@ -121,7 +120,7 @@ fn retention_run(
     if let Some(stopped) = summary.stopped.take() {
         return Err(stopped);
     }
-    if summary.failed > 0 {
+    if summary.failed > 0 || !lifts.erasures.failed.is_empty() {
         return Ok(Code::Failure);
     }
     wal.map(|()| Code::Ok)

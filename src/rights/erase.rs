@@ -31,11 +31,14 @@ mod touched;
 pub mod carry_out;
 pub mod decide;
 pub mod due;
+pub mod finish;
 pub mod others;
 pub mod replay;
+mod run;
 pub mod stored;
 use keeps::{held_categories, hold, keep_consent};
 pub use keeps::{GROUND_CONSENT, GROUND_OWN_RECORD, HOLD_FROM_RETENTION};
+pub use run::{apply, changes};
 use steps::NO_GROUND;
 pub use touched::{touched, touched_by_any, values_to_look_for};
 
@@ -369,76 +372,6 @@ pub fn same(a: &Plan, b: &Plan) -> bool {
         return sorted(a) == sorted(b);
     }
     a.fingerprint == b.fingerprint && a.steps.iter().map(key).eq(b.steps.iter().map(key))
-}
-
-/// Apply a plan in the caller's transaction. The caller has checked it is still current.
-pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
-    // Officers' reasons, notes and references about the person's requests go first (the audit
-    // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
-    // officer holding or releasing a plan adds one without making the plan stale.
-    let map = DataMap::load(conn)?;
-    // The person's requests as the plan's step found them (a stored plan has no filters: again).
-    let step = plan.steps.iter().find(|st| st.table == "request" && st.action == "detach" && !st.filter.is_empty());
-    let requests = match step {
-        Some(st) => st.filter.clone(),
-        None => own::requests_of(conn, &map, s)?,
-    };
-    let mut done = conn.run(
-        &format!("DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
-        &vals![s.person_id]?,
-    )? as u64;
-    // The officers' proof of telling a recipient (Art. 19: a reference, or why it was
-    // impossible) is their free text too; the row stays as the record that the recipient was told.
-    conn.run(
-        &format!(
-            "UPDATE notification SET reference = CASE WHEN reference IS NULL THEN NULL ELSE '(erased)' END,
-                    reason = CASE WHEN reason IS NULL THEN NULL ELSE '(erased)' END
-              WHERE request_id IN (SELECT id FROM request WHERE {requests}) AND (reference IS NOT NULL OR reason IS NOT NULL)"
-        ),
-        &vals![s.person_id]?,
-    )?;
-    // Where their rectifications set values: the rows go, and so does the note.
-    conn.run(
-        &format!("DELETE FROM rectified WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
-        &vals![s.person_id]?,
-    )?;
-    // A plan made by this process carries each step's filter (a stored plan does not: they are
-    // internal): its steps are the ones to run, in its order, which is the map's. Otherwise
-    // the steps are made again and those of the plan's kinds run.
-    let fresh;
-    let run: Vec<&Step> = if plan.steps.iter().all(|st| !st.filter.is_empty()) {
-        plan.steps.iter().collect()
-    } else {
-        fresh = steps(conn, &map, s, plan.keeps_consent, plan.retention)?;
-        fresh.iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))).collect()
-    };
-    for st in run {
-        done += match st.action.as_str() {
-            "delete" => {
-                let from = map.sql_name(&st.table);
-                conn.run(&format!("DELETE FROM {from} WHERE {}", st.filter), &vals![s.person_id]?)? as u64
-            }
-            "detach" => {
-                let sets: Vec<String> = st
-                    .fields
-                    .iter()
-                    .map(|f| match f.as_str() {
-                        "params" => format!("{f} = '{{}}'"),
-                        // An extended deadline keeps a reason (schema CHECK); its text goes.
-                        "extension_reason" => format!("{f} = CASE WHEN {f} IS NULL THEN NULL ELSE '(erased)' END"),
-                        _ => format!("{f} = NULL"),
-                    })
-                    .collect();
-                conn.run(
-                    &format!("UPDATE {} SET {} WHERE {}", map.sql_name(&st.table), sets.join(", "), st.filter),
-                    &vals![s.person_id]?,
-                )? as u64
-            }
-            _ => 0,
-        };
-    }
-    map.drop_anchor(conn, s.person_id)?;
-    Ok(done)
 }
 
 #[cfg(test)]

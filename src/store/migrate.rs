@@ -48,6 +48,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("where a queued journal line is written", include_str!("migrations/0024_queued_place.sql")),
     ("how an email identifier compares its local part", include_str!("migrations/0025_email_local_part.sql")),
     ("the sender of a message read, as a keyed hash", include_str!("migrations/0026_intake_sender_key.sql")),
+    ("the erasure a legal-claims restriction holds back", include_str!("migrations/0027_restriction_erasure.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

@@ -24,6 +24,10 @@ pub enum Change<'a> {
     Values(&'a crate::rights::rectify::Applied),
     /// The person's rows of the tables holding these categories (a restriction of some of them).
     Categories(i64, &'a [String]),
+    /// What an erasure plan deletes or detaches ([`crate::rights::erase::changes`]): the rows
+    /// it deletes, and those it keeps without some columns, with `"set"` giving those columns
+    /// as null; not the rows it keeps as they are. Read before the plan runs.
+    Erasure(i64, &'a [(String, String, Vec<String>)]),
 }
 
 /// The tables of the map that hold one of `categories`: the table's own category, a column's, or
@@ -129,6 +133,29 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                     for k in conn.all(&sql, &[(*person).into()], |r| r.get::<Option<String>>(0))?.into_iter().flatten()
                     {
                         rows.push(json!({"table": t.name, "key": as_known(&t.name, k)}));
+                    }
+                }
+                Change::Erasure(person, changes) => {
+                    for (_, filter, fields) in changes.iter().filter(|(table, _, _)| *table == t.name) {
+                        // The map's internal columns (normalised copies) are dsr's, not the system's.
+                        let set: serde_json::Map<String, Value> = fields
+                            .iter()
+                            .filter(|f| !t.internal.contains(f))
+                            .map(|f| (f.clone(), Value::Null))
+                            .collect();
+                        if !fields.is_empty() && set.is_empty() {
+                            continue;
+                        }
+                        let sql =
+                            format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {filter} ORDER BY rowid", t.sql_name());
+                        for k in
+                            conn.all(&sql, &[(*person).into()], |r| r.get::<Option<String>>(0))?.into_iter().flatten()
+                        {
+                            rows.push(match set.is_empty() {
+                                true => json!({"table": t.name, "key": as_known(&t.name, k)}),
+                                false => json!({"table": t.name, "key": as_known(&t.name, k), "set": set}),
+                            });
+                        }
                     }
                 }
                 Change::Values(applied) => {

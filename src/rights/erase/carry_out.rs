@@ -113,13 +113,47 @@ fn carry(
         notify::record_for_categories(tx, clock, register, req, s, &erased, what)?;
     }
     // The systems that keep copies get their tasks while the rows (and their keys) are there.
-    let tasks = crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Person(s.person_id))?;
+    let tasks = tasks(tx, clock, req, s, plan)?;
     crate::tasks::supersede(tx, clock, req, s.person_id)?;
     let answer = crate::answers::erased(register, req, plan);
     crate::answers::send(tx, clock, path, register, req, &answer, OnSent::DeliversAnswer)?;
     if tasks > 0 {
         crate::tasks::hold_letters(tx, &req.id)?;
     }
+    let done = remove(tx, clock, keys, req, s, plan, "erased")?;
+    // What a legal-claims restriction keeps goes when it is lifted (`finish`).
+    if plan.steps.iter().any(|st| st.until.as_deref() == Some(super::UNTIL_LIFTED)) {
+        super::finish::mark(tx, &req.id, s.person_id)?;
+    }
+    tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![req.id, clock.timestamp()]?)?;
+    let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps, "refused": refused});
+    request::set_outcome(tx, req, &outcome)?;
+    // The accountability report's counts of what erasures kept and why (Art. 5(2), 17(3)).
+    crate::report::tally::add(tx, req, plan)?;
+    request::answered(tx, clock, req, json!({"answered": "erasure"}))?;
+    Ok(done)
+}
+
+/// The systems that keep copies get their tasks for what the plan deletes or detaches, while
+/// the rows (and their keys) are there. Returns the number of tasks made.
+pub(super) fn tasks(tx: &dyn Db, clock: &Clock, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<usize> {
+    let changes = super::changes(tx, &*crate::store::personal::DataMap::load(tx)?, s, plan)?;
+    crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Erasure(s.person_id, &changes))
+}
+
+/// The rows go (in the caller's transaction): what the plan removes onto the suppression list
+/// first, the plan applied, what it keeps off the list again, the audit entry `action` with the
+/// steps, and the journal line for `--replay`, which (as the letters) goes out after the commit:
+/// a kill before it writes nothing. Returns the rows deleted or detached.
+pub(super) fn remove(
+    tx: &dyn Db,
+    clock: &Clock,
+    keys: &Keys,
+    req: &Request,
+    s: &Subject,
+    plan: &Plan,
+    action: &str,
+) -> anyhow::Result<u64> {
     let mut hashes = super::suppress_erased(tx, clock, keys, Some(&req.id), s, plan)?;
     let done = super::apply(tx, s, plan)?;
     crate::rights::object::unsuppress_kept(tx, keys, Some(&req.id), s, &mut hashes)?;
@@ -128,14 +162,7 @@ fn carry(
         .iter()
         .map(|st| json!({"table": st.table, "action": st.action, "rows": st.rows, "until": st.until}))
         .collect();
-    audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), "erased", json!({"steps": summary}))?;
-    tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![req.id, clock.timestamp()]?)?;
-    let outcome = json!({"deleted": plan.deleted, "kept": plan.kept, "steps": plan.steps, "refused": refused});
-    request::set_outcome(tx, req, &outcome)?;
-    // The accountability report's counts of what erasures kept and why (Art. 5(2), 17(3)).
-    crate::report::tally::add(tx, req, plan)?;
-    request::answered(tx, clock, req, json!({"answered": "erasure"}))?;
-    // The letter and the journal line go out after the commit (a kill before it sends nothing).
+    audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"steps": summary}))?;
     let line = serde_json::to_string(&JournalEntry { request: req.id.clone(), erased_at: clock.timestamp(), hashes })?;
     crate::queue::journal(tx, clock, &req.id, &line)?;
     Ok(done)

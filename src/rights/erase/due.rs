@@ -97,7 +97,7 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
 /// A failure of the store or a company database itself, not of one person's erasure: a trigger
 /// or foreign key refusing one person's rows, or a statement cancelled on one large person, is
 /// that request's failure, and the run goes on.
-fn store_fault(e: &anyhow::Error) -> bool {
+pub(super) fn store_fault(e: &anyhow::Error) -> bool {
     use rusqlite::ErrorCode as C;
     crate::exit::lost(e)
         || e.chain().any(|c| {

@@ -126,12 +126,31 @@ pub fn announce_lift(
     Ok(LiftScheduled { request: req.id.clone(), scheduled, lift_at, notice })
 }
 
+/// What [`lift_due`] did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Lifts {
+    /// The requests whose restrictions were lifted.
+    pub lifted: Vec<String>,
+    /// The erasures those lifts (or earlier ones) let finish (`rights::erase::finish`).
+    pub erasures: crate::rights::erase::finish::Finishing,
+}
+
 /// Carry out the lifts whose notice period has passed, in one transaction (also done by
-/// `dsr retention run`). Returns the requests whose restrictions were lifted.
-pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Vec<String>> {
+/// `dsr retention run`); then finish each erasure whose legal-claims restrictions are now all
+/// lifted, in a transaction of its own, and clear what it removed from the store's files.
+pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Lifts> {
     let register = Register::load(store)?;
     let tx = store.begin()?;
     let lifted = super::lift_due(&*tx, clock, &register)?;
     tx.commit()?;
-    Ok(lifted)
+    let mut lifts = Lifts { lifted, ..Default::default() };
+    if crate::rights::erase::finish::any_ready(store as &dyn crate::store::db::Db)? {
+        let touched = crate::rights::erase::touched_by_any(&register.map);
+        store.erasing(&touched)?;
+        lifts.erasures = crate::rights::erase::finish::run(store, clock, &register)?;
+        if !lifts.erasures.finished.is_empty() {
+            store.after_erasure(&touched)?;
+        }
+    }
+    Ok(lifts)
 }

@@ -31,6 +31,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (10, include_str!("migrations/0010_email_local_part.sql")),
     // SQLite's migration 26: the sender of a message read, as a keyed hash.
     (11, include_str!("migrations/0011_intake_sender_key.sql")),
+    // SQLite's migration 27: the erasure a legal-claims restriction holds back.
+    (12, include_str!("migrations/0012_restriction_erasure.sql")),
 ];
 
 /// The newest version this binary knows.

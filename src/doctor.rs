@@ -8,7 +8,6 @@
 
 use serde::Serialize;
 
-use crate::keys::Keys;
 use crate::map::table::{EraseKind, IdentifierKind, LocalPart, Table};
 use crate::register::Register;
 use crate::store::db::{Db, Dialect};
@@ -16,6 +15,7 @@ use crate::store::personal::DataMap;
 
 mod access;
 mod drift;
+mod erased;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
@@ -98,16 +98,17 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     let map = DataMap::load(conn)?;
     let steps = map.tables.len() + 2;
     let mut out = Vec::new();
+    let erased = erased::Erased::load(conn)?;
     for t in &map.tables {
         step(&t.name, steps);
         identifiers(conn, t, &mut out)?;
         times(conn, t, &mut out)?;
-        orphans(conn, &map, t, &mut out)?;
+        orphans(conn, &map, t, &erased, &mut out)?;
     }
     step("retention rules", steps);
     rules(conn, &map, &mut out)?;
     step("the suppression list", steps);
-    erased_back(conn, &map, &mut out)?;
+    erased.back(conn, &map, &mut out)?;
     access::writable(conn, &mut out)?;
     gone_people(conn, &map, &mut out)?;
     unplaced_bases(conn, &mut out)?;
@@ -306,11 +307,17 @@ pub fn not_utc(conn: &dyn Db, t: &Table, c: &str, date_ok: bool) -> anyhow::Resu
 /// Rows whose link names a row the parent table does not have reach no one: no answer shows
 /// them, no erasure removes them. A NULL link is only expected where rows may be anonymous or
 /// are kept detached.
-fn orphans(conn: &dyn Db, map: &DataMap, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+fn orphans(
+    conn: &dyn Db,
+    map: &DataMap,
+    t: &Table,
+    erased: &erased::Erased,
+    out: &mut Vec<Finding>,
+) -> anyhow::Result<()> {
     let (Some(link), false) = (&t.link, t.root) else { return Ok(()) };
     let Some(parent) = map.table(&link.parent) else { return Ok(()) };
     let column = &link.column;
-    let dangling = count(
+    let mut dangling = count(
         conn,
         &format!(
             "SELECT count(*) FROM {} WHERE {column} IS NOT NULL AND {column} NOT IN (SELECT {} FROM {})",
@@ -319,6 +326,9 @@ fn orphans(conn: &dyn Db, map: &DataMap, t: &Table, out: &mut Vec<Finding>) -> a
             parent.sql_name()
         ),
     )?;
+    if dangling > 0 {
+        dangling -= erased.linked(conn, map, t, out)?;
+    }
     if dangling > 0 {
         out.push(finding("orphan", &t.name, column, dangling, format!("the link names no row of {}: no person is reached, so no answer shows these rows and no erasure removes them", parent.name), format!("find the {} rows they belonged to, or delete them if they are no one's", parent.name)));
     }
@@ -366,58 +376,6 @@ fn rules(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result
                 format!("retention rule {} counts from {moment}, which no row has: it never removes anything", rule.code),
                 format!("fill {moment} in the rows (the moment the period starts), or point the rule's table at the column that has it"),
             ));
-        }
-    }
-    Ok(())
-}
-
-/// An identifier of a person erased (on the suppression list) that is in the data again: the
-/// application wrote it back, or the company database lost the erasure's commit.
-fn erased_back(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> anyhow::Result<()> {
-    let mut erased = std::collections::HashSet::new();
-    conn.each("SELECT hash FROM suppression WHERE reason = 'erased'", &[], &mut |r| {
-        erased.insert(r.get::<String>(0)?);
-        Ok(())
-    })?;
-    if erased.is_empty() {
-        return Ok(());
-    }
-    let keys = Keys::load(conn)?;
-    // The rows of the root that an erasure deleted, back by their source key.
-    let mut back = 0;
-    map.root_records(conn, None, |_, value| {
-        back +=
-            i64::from(erased.contains(&crate::check::suppression_hash(&keys, crate::store::personal::RECORD, &value)));
-    })?;
-    if let (Some(root), true) = (map.root(), back > 0) {
-        out.push(finding(
-            "erased-back",
-            &root.name,
-            root.import.key.as_deref().unwrap_or(&root.key),
-            back,
-            "rows of people who were erased are in the data again",
-            "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --replay`)",
-        ));
-    }
-    for t in &map.tables {
-        for id in &t.identifier {
-            let Some(kind) = id.kind.suppression_kind() else { continue };
-            let mut n = 0;
-            let sql = format!("SELECT {} FROM {} WHERE {} IS NOT NULL", id.column, t.sql_name(), id.column);
-            conn.each(&sql, &[], &mut |r| {
-                n += i64::from(erased.contains(&crate::check::suppression_hash(&keys, kind, &r.get::<String>(0)?)));
-                Ok(())
-            })?;
-            if n > 0 {
-                out.push(finding(
-                    "erased-back",
-                    &t.name,
-                    &id.column,
-                    n,
-                    "identifiers of people who were erased are in the data again",
-                    "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --replay`, which finds them by these identifiers)",
-                ));
-            }
         }
     }
     Ok(())

@@ -611,3 +611,44 @@ fn delete_missing_keeps_a_row_the_company_database_refers_to() {
     assert!(why.contains("still refer to it"), "{why}");
     assert_eq!(env.count(&format!("SELECT count(*) FROM shop_order WHERE id = {first}")), 1);
 }
+
+/// The application writes rows of an erased person back into its database without the person
+/// (a table restored from a backup, a copy from another system): `dsr doctor` names the rows
+/// that link to the erased person's record as erased data come back, to delete (no erasure can
+/// reach them), and not as orphans to reattach; a link to another gone row stays an orphan.
+#[test]
+fn rows_written_back_under_an_erased_person_are_named_as_erased_data() {
+    let env = shop();
+    let (customer, person): (i64, i64) = rusqlite::Connection::open(env.path("shop.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT c.id, c.person_id FROM customer c JOIN email_address e ON e.person_id = c.person_id WHERE e.address = ?1",
+            [SANNE],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let id = env.verified("erase", &["--email", SANNE]);
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    rusqlite::Connection::open(env.path("shop.sqlite"))
+        .unwrap()
+        .execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO shop_order (customer_id, order_number, placed_at, status, total_cents)
+                  VALUES ({customer}, 'W-99', '2026-01-01T00:00:00Z', 'paid', 100);
+             INSERT INTO support_mail (person_id, thread, direction, from_address, subject, body, sent_at)
+                  VALUES ({person}, 't', 'in', 'x@example.org', 'Retour', 'Mijn pomp', '2026-01-01T00:00:00Z'),
+                         (9999, 't', 'in', 'y@example.org', 'Vraag', 'Wie ben ik', '2026-01-01T00:00:00Z');",
+        ))
+        .unwrap();
+    let (v, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 24, "{v}");
+    let said = |check: &str, table: &str| -> Option<i64> {
+        v["findings"].as_array().unwrap().iter().find(|f| f["check"] == check && f["table"] == table).map(|f| f["rows"].as_i64().unwrap())
+    };
+    assert_eq!(said("erased-back", "support_mail"), Some(1), "{v}");
+    assert_eq!(said("orphan", "support_mail"), Some(1), "the other person's gone row: {v}");
+    assert_eq!(said("orphan", "shop_order"), Some(1), "a gone customer row is not known as erased: {v}");
+    let out = env.run(&["doctor"]);
+    assert!(crate::support::stdout(&out).contains("then delete these rows"), "{}", crate::support::stdout(&out));
+}

@@ -644,7 +644,12 @@ fn rows_written_back_under_an_erased_person_are_named_as_erased_data() {
     let (v, code): (Value, i32) = env.json(&["doctor"]);
     assert_eq!(code, 24, "{v}");
     let said = |check: &str, table: &str| -> Option<i64> {
-        v["findings"].as_array().unwrap().iter().find(|f| f["check"] == check && f["table"] == table).map(|f| f["rows"].as_i64().unwrap())
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["check"] == check && f["table"] == table)
+            .map(|f| f["rows"].as_i64().unwrap())
     };
     assert_eq!(said("erased-back", "support_mail"), Some(1), "{v}");
     assert_eq!(said("orphan", "support_mail"), Some(1), "the other person's gone row: {v}");

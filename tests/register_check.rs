@@ -390,3 +390,15 @@ fn a_text_in_one_language_only_is_named() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("table[{i}].label_nl: is missing while its other language is written")), "{err}");
 }
+
+/// A key written twice is a fault of the file's syntax, with no key path: the problem names the
+/// key as written, on its line.
+#[test]
+fn a_key_written_twice_is_named_with_its_line() {
+    let text = fixture("webshop");
+    let broken = after(&text, &table("customer"), "name = \"customer\"\n", "name = \"customer\"\nname = \"klant\"\n");
+    let line = broken[..broken.find("name = \"klant\"").unwrap()].matches('\n').count() + 1;
+    let out = check(&broken);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("line {line}: `name`: duplicate key")), "{}", stderr(&out));
+}

@@ -62,6 +62,12 @@ fn line_at(text: &str, at: usize) -> usize {
 
 pub(super) fn toml_problem(text: &str, e: &toml::de::Error, key: String) -> Problem {
     let line = e.span().map(|s| line_at(text, s.start));
-    let key = if key.is_empty() || key == "." { "(file)".to_owned() } else { key };
+    // An error of the file's syntax has no key path: the text it points at names it (the key
+    // written twice), where that is one short line.
+    let written = || {
+        let at = e.span().and_then(|s| text.get(s))?.trim();
+        (!at.is_empty() && at.len() <= 60 && !at.contains(['\n', '\r'])).then(|| format!("`{at}`"))
+    };
+    let key = if key.is_empty() || key == "." { written().unwrap_or_else(|| "(file)".to_owned()) } else { key };
     Problem { line, key, what: e.message().trim().replace('\n', " ") }
 }

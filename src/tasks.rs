@@ -143,8 +143,9 @@ pub struct Done {
     pub request: String,
     /// Tasks of the request still open.
     pub open: i64,
-    /// The request was completed by this acknowledgement: its answer delivered before, or its
-    /// letter, held for the tasks, delivered now.
+    /// The request is completed: by this acknowledgement (its answer delivered before, or its
+    /// letter, held for the tasks, delivered now), or before it (an erasure finished after its
+    /// restriction was lifted gives tasks to the request it completed).
     pub completed: bool,
     /// Letters held for the tasks were released to the queue.
     pub letters_released: usize,
@@ -253,16 +254,25 @@ fn settle(conn: &dyn Db, clock: &Clock, task: i64, req: crate::request::Request)
     let request = req.id.clone();
     let (open, _, _) = open_of(conn, &request)?;
     let erasure = req.right == "erase";
-    let mut out = Done { task, request: request.clone(), open, completed: false, letters_released: 0, erasure };
-    if open == 0 {
+    let completed = req.state == "completed";
+    let mut out = Done { task, request: request.clone(), open, completed, letters_released: 0, erasure };
+    // A held letter waits for the tasks of the change it tells of, made with it, not for those
+    // made after it was queued (an erasure finished once its restriction is lifted).
+    let before: i64 = conn.one(
+        "SELECT count(*) FROM task WHERE request_id = ?1 AND done_at IS NULL AND created_at <=
+           (SELECT coalesce(max(queued_at), '') FROM queued WHERE request_id = ?1 AND held = 1 AND done_at IS NULL)",
+        &vals![request]?,
+        |r| r.get(0),
+    )?;
+    if before == 0 {
         out.letters_released = conn.run(
             "UPDATE queued SET held = 0 WHERE request_id = ?1 AND held = 1 AND done_at IS NULL",
             &vals![request]?,
         )?;
-        if req.state == "verified" && req.delivered_at.is_some() {
-            crate::request::complete_after_tasks(conn, clock, &req)?;
-            out.completed = true;
-        }
+    }
+    if open == 0 && req.state == "verified" && req.delivered_at.is_some() {
+        crate::request::complete_after_tasks(conn, clock, &req)?;
+        out.completed = true;
     }
     Ok(out)
 }

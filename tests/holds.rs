@@ -389,3 +389,48 @@ fn a_request_owed_an_answer_holds_the_finishing_back() {
     assert_eq!(count(&env, ORDERS, &person.to_string()), 0);
     env.dsr().args(["audit", "verify"]).assert().success();
 }
+
+/// A store restored from a backup taken between the erasure and its finishing holds the
+/// restriction in force again: the replay reads in the erasure journal that it was lifted, and
+/// erases what the finishing erased. The officer's texts of the lift went with the finishing.
+#[test]
+fn a_replay_on_a_store_restored_from_before_the_finishing_erases_what_it_erased() {
+    let mut env = crate::tasks::shop_with_systems(false);
+    env.now = Some("2026-12-08T09:00:00Z".into());
+    let (r, x, person, number) = kevin_erased_but_his_order(&mut env);
+    env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let backup = env.path("backup.sqlite");
+    std::fs::copy(&env.db, &backup).unwrap();
+    let lift = [
+        "--reason",
+        "claim-settled",
+        "--notice-days",
+        "1",
+        "--notice-by",
+        "post",
+        "--notice-ref",
+        "letter 9 to K. de Groot",
+    ];
+    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    let (run, _): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
+    let texts = env.count(&format!("SELECT count(*) FROM free_text WHERE request_id = '{r}'"));
+    assert_eq!(texts, 0, "the officer's texts about the person's restriction go with the finishing");
+    // The restore: the store as it was before the lift.
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
+    }
+    std::fs::copy(&backup, &env.db).unwrap();
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 1, "the restore brought the order back");
+    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["replayed"][0]["erasure"], x.as_str(), "{v}");
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 0, "the replay erases what the finishing erased");
+    assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = ?1", &person.to_string()), 0);
+    let (_, code): (Value, i32) = env.json(&["lookup", "--customer", &number]);
+    assert_eq!(code, 3, "the customer number is gone, and on the suppression list");
+    let (v, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 0, "{v}");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

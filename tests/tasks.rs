@@ -465,3 +465,42 @@ fn a_restriction_of_some_categories_makes_tasks_for_their_tables_only() {
     let rows = tasks[0]["rows"].as_array().unwrap();
     assert!(!rows.is_empty() && rows.iter().all(|r| r["table"] == "shop_order"), "{rows:?}");
 }
+
+/// With `letter_after_tasks`, an erasure's letter waits for the tasks made with it, not for those
+/// of its finishing once a legal-claims restriction is lifted; a task of a completed request says
+/// the request is completed.
+#[test]
+fn the_letter_waits_for_the_erasure_s_own_tasks_only() {
+    let mut env = shop_with_systems(true);
+    env.now = Some("2026-12-08T09:00:00Z".into());
+    let kevin = "kevin.degroot@example.org";
+    let r = env.verified("restrict", &["--email", kevin, "--ground", "legal-claims", "--category", "orders"]);
+    env.dsr().args(["restrict", &r, "--yes"]).assert().success();
+    for t in open_tasks(&env, None) {
+        env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "sync"]).assert().success();
+    }
+    let x = env.verified("erase", &["--email", kevin]);
+    env.dsr().args(["erase", &x, "--yes"]).assert().success();
+    let first = open_tasks(&env, None);
+    let lift = ["--reason", "claim-settled", "--notice-days", "1", "--notice-by", "post", "--notice-ref", "letter 3"];
+    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    env.dsr().args(["retention", "run"]).assert().success();
+    let later = open_tasks(&env, None).len() - first.len();
+    assert_eq!(later, 1, "the finishing tells the warehouse of the order");
+    for t in &first {
+        env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "sync"]).assert().success();
+    }
+    env.dsr().args(["mail", "flush"]).assert().success();
+    assert!(
+        env.messages(&x).iter().any(|m| m.subject.contains("Erasure")),
+        "the letter went once its own tasks were done"
+    );
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &x]);
+    assert!(shown["next_action"].as_str().unwrap().contains("1 task open for warehouse"), "{shown}");
+    let last = &open_tasks(&env, None)[0];
+    let (done, code): (Value, i32) = env.json(&["tasks", "done", &last["task"].to_string(), "--ref", "sync"]);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(state(&env, &x), "completed");
+    assert_eq!(done["done"][0]["completed"], true, "{done}");
+}

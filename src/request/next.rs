@@ -53,7 +53,8 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
     // The company's systems that keep copies have tasks left (docs/tasks.md): the request is
     // completed, and a held letter sent, when the last is acknowledged.
     let (tasks, oldest, systems) = crate::tasks::open_of(conn, id)?;
-    if tasks > 0 && r.answered_at.is_some() && r.is_open() {
+    // (An erasure finished after its restriction was lifted gives tasks to a completed request.)
+    if tasks > 0 && r.answered_at.is_some() && (r.is_open() || r.state == "completed") {
         let age = oldest
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
             .map(|t| {

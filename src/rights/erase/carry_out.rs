@@ -25,6 +25,10 @@ pub(super) struct JournalEntry {
     pub(super) request: String,
     pub(super) erased_at: String,
     pub(super) hashes: Vec<(String, String)>,
+    /// An erasure finished once its legal-claims restrictions were lifted (`finish`): those
+    /// restrictions' requests, for a replay on a store restored from before the lift.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) lifted: Vec<String>,
 }
 
 /// Apply a plan in one transaction, after checking inside it that the plan is still current (if
@@ -120,7 +124,7 @@ fn carry(
     if tasks > 0 {
         crate::tasks::hold_letters(tx, &req.id)?;
     }
-    let done = remove(tx, clock, keys, req, s, plan, "erased")?;
+    let done = remove(tx, clock, keys, (req, s), plan, "erased", Vec::new())?;
     // What a legal-claims restriction keeps goes when it is lifted (`finish`).
     if plan.steps.iter().any(|st| st.until.as_deref() == Some(super::UNTIL_LIFTED)) {
         super::finish::mark(tx, &req.id, s.person_id)?;
@@ -149,10 +153,10 @@ pub(super) fn remove(
     tx: &dyn Db,
     clock: &Clock,
     keys: &Keys,
-    req: &Request,
-    s: &Subject,
+    (req, s): (&Request, &Subject),
     plan: &Plan,
     action: &str,
+    lifted: Vec<String>,
 ) -> anyhow::Result<u64> {
     let mut hashes = super::suppress_erased(tx, clock, keys, Some(&req.id), s, plan)?;
     let done = super::apply(tx, s, plan)?;
@@ -163,7 +167,8 @@ pub(super) fn remove(
         .map(|st| json!({"table": st.table, "action": st.action, "rows": st.rows, "until": st.until}))
         .collect();
     audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"steps": summary}))?;
-    let line = serde_json::to_string(&JournalEntry { request: req.id.clone(), erased_at: clock.timestamp(), hashes })?;
+    let entry = JournalEntry { request: req.id.clone(), erased_at: clock.timestamp(), hashes, lifted };
+    let line = serde_json::to_string(&entry)?;
     crate::queue::journal(tx, clock, &req.id, &line)?;
     Ok(done)
 }

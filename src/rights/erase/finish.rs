@@ -116,5 +116,12 @@ fn finish(
         crate::notify::record_for_categories(tx, clock, register, req, &s, &erased, what)?;
     }
     super::carry_out::tasks(tx, clock, req, &s, &plan)?;
-    super::carry_out::remove(tx, clock, keys, req, &s, &plan, "erasure-finished")
+    // Tasks still open from the person's requests since (a restriction's keys) are overtaken.
+    crate::tasks::supersede(tx, clock, req, person)?;
+    let lifted: Vec<String> = tx.all(
+        "SELECT DISTINCT request_id FROM restriction WHERE person_id = ?1 AND erasure_id IS NOT NULL ORDER BY request_id",
+        &vals![person]?,
+        |r| r.get(0),
+    )?;
+    super::carry_out::remove(tx, clock, keys, (req, &s), &plan, "erasure-finished", lifted)
 }

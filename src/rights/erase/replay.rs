@@ -40,6 +40,9 @@ pub struct Replay {
 pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Path>) -> anyhow::Result<Replay> {
     let path = journal.map(Path::to_path_buf).unwrap_or_else(|| crate::queue::journal_path(&conn.place()));
     let mut wanted: HashMap<String, String> = HashMap::new();
+    // The restrictions whose lift finished an erasure, by erasure: a store restored from before
+    // the lift holds them in force, and would keep what the erasure removed.
+    let mut lifted: HashMap<String, Vec<String>> = HashMap::new();
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -48,6 +51,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
                 for (_, h) in entry.hashes {
                     wanted.insert(h, entry.request.clone());
                 }
+                lifted.entry(entry.request).or_default().extend(entry.lifted);
             }
         }
         Err(_) if journal.is_some() => {
@@ -96,6 +100,13 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             .iter()
             .map(|id| request::load(tx, id))
             .collect::<anyhow::Result<_>>()?;
+        let mut lifts = 0;
+        for restriction in lifted.get(original).into_iter().flatten() {
+            lifts += tx.run(
+                "UPDATE restriction SET lifted_at = ?3 WHERE person_id = ?1 AND request_id = ?2 AND lifted_at IS NULL",
+                &vals![person, restriction, clock.timestamp()]?,
+            )?;
+        }
         let plan = super::plan(tx, &s, &clock.timestamp())?;
         let mut hashes = super::suppress_erased(tx, clock, &keys, None, &s, &plan)?;
         super::apply(tx, &s, &plan)?;
@@ -116,7 +127,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             Some(original),
             Some(&pseudonym),
             "erasure-replayed",
-            json!({"deleted": plan.deleted, "kept": plan.kept}),
+            json!({"deleted": plan.deleted, "kept": plan.kept, "restrictions_lifted": lifts}),
         )?;
         txn.commit()?;
         replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });

@@ -2581,6 +2581,26 @@ fn audit_actions(out: std::process::Output) -> Vec<String> {
         .collect()
 }
 
+/// The store's writer lock held by another session (a `dsr import` writing a batch): a command
+/// that writes gives up with exit 13 in one line, and its transaction ends, so the queue's
+/// delivery after it says nothing of an aborted transaction.
+#[test]
+fn the_writer_lock_held_elsewhere_is_one_line_and_exit_13() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "writerlock");
+    migrate_into(&env, &url, s.name());
+    let dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&url, s.name(), dir.path(), None);
+    let mut holder = s.client();
+    let mut tx = holder.transaction().unwrap();
+    tx.query_one("SELECT pg_advisory_xact_lock(hashtext('dsr-write:' || $1))", &[&s.name()]).unwrap();
+    let out = on_pg(&["access", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(13), "{}", String::from_utf8_lossy(&out.stderr));
+    support::assert_one_line_error(&out);
+    tx.rollback().unwrap();
+}
+
 /// Copy the SQLite store of `env` into a new PostgreSQL store (schema `schema`) with `dsr migrate`.
 #[test]
 fn a_lock_held_by_another_session_is_waited_for_as_on_sqlite_then_exit_13() {

@@ -60,9 +60,15 @@ impl Pg {
     /// request for a person, a plan checked before it is applied, a code's tries) is not changed
     /// by another writer in between. It is rolled back unless [`PgTx::commit`] is called.
     pub fn begin(&self) -> anyhow::Result<PgTx<'_>> {
-        self.client.borrow_mut().batch_execute(
+        let begun = self.client.borrow_mut().batch_execute(
             "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock(hashtext('dsr-write:' || current_schema()))",
-        )?;
+        );
+        if let Err(e) = begun {
+            // The lock not given in time (`lock_timeout`) leaves the transaction begun and
+            // aborted: ended here, so that what runs after (the queue's delivery) is not refused.
+            let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+            return Err(e.into());
+        }
         self.in_transaction.set(true);
         self.forget();
         Ok(PgTx { db: self, open: true })

@@ -196,7 +196,9 @@ pub(super) fn after_flush(
     if let Err(e) = flushed {
         // A command that lost its server tells that (exit 10); the queue, which could not even
         // be read, is no news of its own.
-        if result.as_ref().err().is_some_and(crate::exit::lost) && crate::exit::lost(&e) {
+        // Nor is it when the command failed already: its error is the one line (its letters,
+        // if any, wait in the queue).
+        if result.is_err() && crate::exit::lost(&e) {
             return result;
         }
         let told = crate::output::stderr_line(&format!(

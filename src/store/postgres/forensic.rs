@@ -72,7 +72,23 @@ const PENDING: &str = "vacuum-pending:";
 /// killed run noted and never vacuumed, are vacuumed; the notes go once that is done. A table
 /// that cannot be vacuumed now (a lock held past `lock_timeout`) is exit 23, its note kept for
 /// the next run; one a note names that is gone since has nothing left to vacuum.
+///
+/// The connection lost on the way (the erasure already committed) is said as such: the erasure
+/// stands, and the note left makes the next command vacuum (exit 23, not "run it again").
 pub fn vacuum(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
+    vacuum_noted(pg, tables).map_err(|e| match crate::exit::lost(&e) {
+        true => {
+            let mut named: Vec<&str> = tables.iter().map(String::as_str).collect();
+            named.sort_unstable();
+            named.dedup();
+            let what = if named.is_empty() { "the tables noted".to_owned() } else { named.join(", ") };
+            crate::error::Error::NotVacuumed(format!("{what} (the connection to the server was lost)")).into()
+        }
+        false => e,
+    })
+}
+
+fn vacuum_noted(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
     let schema = super::ident(pg.schema());
     let (notes, noted, rewrite) = pg.with_client(|c| Ok(pending(c, &schema)?))?;
     let mut names: Vec<String> = tables.iter().chain(noted.iter()).map(|t| qualified(&schema, t)).collect();

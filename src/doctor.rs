@@ -278,19 +278,25 @@ fn times(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Result<()>
     columns.dedup_by(|a, b| a.0 == b.0);
     for (c, date_ok) in columns {
         let n = not_utc(conn, t, c, date_ok)?;
-        if n > 0 {
-            out.push(finding(
-                "time",
-                &t.name,
-                c,
-                n,
-                "not a UTC time such as 2026-03-01T09:30:00Z: periods counted from it come out wrong",
-                format!(
-                    "load the rows again with `dsr import {} FILE --source-tz ZONE`, which converts them to UTC",
-                    t.name
-                ),
-            ));
+        if n == 0 {
+            continue;
         }
+        // A column of dates is asked for dates; one that may hold either, for either.
+        let (what, fix) = match (t.import.dates.contains(c), date_ok) {
+            (true, _) => (
+                "not a date such as 2026-03-01: periods counted from it come out wrong",
+                format!("write them as YYYY-MM-DD, or load the rows again with `dsr import {} FILE`, which does", t.name),
+            ),
+            (false, true) => (
+                "neither a UTC time such as 2026-03-01T09:30:00Z nor a date such as 2026-03-01: periods counted from it come out wrong",
+                format!("load the rows again with `dsr import {} FILE --source-tz ZONE`, which converts times to UTC and writes dates as YYYY-MM-DD", t.name),
+            ),
+            (false, false) => (
+                "not a UTC time such as 2026-03-01T09:30:00Z: periods counted from it come out wrong",
+                format!("load the rows again with `dsr import {} FILE --source-tz ZONE`, which converts them to UTC", t.name),
+            ),
+        };
+        out.push(finding("time", &t.name, c, n, what, fix));
     }
     Ok(())
 }

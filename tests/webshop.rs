@@ -224,6 +224,47 @@ fn erasure_deletes_the_profile_and_keeps_invoices_detached_for_the_fiscal_hold()
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 
+/// An invoice whose fiscal hold ended before the erasure (31 December of its year plus seven)
+/// keeps nothing: it goes, with its payments, and no ground is claimed for it; an unpaid one
+/// stays for the claim alone.
+#[test]
+fn an_invoice_past_its_fiscal_hold_goes_with_the_erasure() {
+    let mut env = Env::with_fixture("webshop");
+    let year: i64 =
+        count(&env, "SELECT max(CAST(substr(issued_at, 1, 4) AS INTEGER)) FROM shop_invoice WHERE customer_id = 101");
+    env.now = Some(format!("{}-01-02T09:00:00Z", year + 8));
+    let id = verified(&env, "erase", &["--email", SANNE]);
+    let (plan, code): (Value, i32) = env.json(&["erase", &id, "--dry-run"]);
+    assert_eq!(code, 0, "{plan}");
+    let steps = plan["plan"]["steps"].as_array().unwrap();
+    for table in ["shop_invoice", "shop_payment"] {
+        let of: Vec<&Value> = steps.iter().filter(|s| s["table"] == table && s["rows"].as_u64() > Some(0)).collect();
+        assert!(!of.is_empty() && of.iter().all(|s| s["action"] == "delete"), "{table}: {of:?}");
+        assert!(of.iter().all(|s| s["why"].as_str().unwrap().contains("fiscal hold has ended")), "{of:?}");
+    }
+    let (done, code): (Value, i32) = env.json(&["erase", &id, "--yes"]);
+    assert_eq!(code, 0, "{done}");
+    assert_eq!(count(&env, "SELECT count(*) FROM shop_invoice WHERE invoice_number IN ('FOF-70033', 'FOF-70036')"), 0);
+    assert_eq!(count(&env, "SELECT count(*) FROM shop_payment WHERE invoice_id IN (11, 12)"), 0);
+    let letter = env.messages(&id).into_iter().find(|m| m.subject.contains("Erasure")).expect("erasure letter");
+    assert!(!letter.body.contains("AWR"), "no fiscal obligation is claimed:\n{}", letter.body);
+    // Noor Hendriks's overdue invoice stays for the claim, no longer for the tax authority.
+    let id = verified(&env, "erase", &["--email", "noor.hendriks@example.org"]);
+    let (plan, _): (Value, i32) = env.json(&["erase", &id, "--dry-run"]);
+    let unpaid: Vec<&Value> = plan["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["table"] == "shop_invoice" && s["action"] == "detach")
+        .collect();
+    assert!(!unpaid.is_empty(), "{plan}");
+    for s in unpaid {
+        assert_eq!(s["until"], "until settled", "{s}");
+        assert!(!s["ground"].as_str().unwrap().contains("17(3)(b)"), "{s}");
+    }
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
 #[test]
 fn an_unpaid_invoice_is_kept_for_the_claim() {
     let env = Env::with_fixture("webshop");

@@ -177,8 +177,14 @@ fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<St
 
 /// The steps for a person, in an order the foreign keys allow: the map's tables children first,
 /// then dsr's own records of the person, then the person's row.
-fn steps(conn: &dyn Db, map: &DataMap, s: &Subject, keeps_consent: bool, retention: bool) -> anyhow::Result<Vec<Step>> {
-    let mut out = steps::map_steps(conn, map, s)?;
+fn steps(
+    conn: &dyn Db,
+    map: &DataMap,
+    s: &Subject,
+    on: &str,
+    (keeps_consent, retention): (bool, bool),
+) -> anyhow::Result<Vec<Step>> {
+    let mut out = steps::map_steps(conn, map, s, on)?;
     out.extend(own::records(&own::requests_of(conn, map, s)?, retention));
     if let Some(scope) = map.root().and_then(|root| map.scope(&root.name)) {
         out.push(step(&scope.table, "delete", scope.filter, NO_GROUND));
@@ -230,7 +236,7 @@ fn make_plan(
     covers: Covers,
 ) -> anyhow::Result<Plan> {
     let map = DataMap::load(conn)?;
-    let mut steps = steps(conn, &map, s, keeps_consent, retention)?;
+    let mut steps = steps(conn, &map, s, created_at, (keeps_consent, retention))?;
     let counts = match covers {
         Covers::Counts => Some(count_steps(conn, &map, s, &steps)?),
         Covers::Rows => None,

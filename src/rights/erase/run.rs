@@ -15,7 +15,7 @@ fn runnable(conn: &dyn Db, map: &DataMap, s: &Subject, plan: &Plan) -> anyhow::R
     if plan.steps.iter().all(|st| !st.filter.is_empty()) {
         return Ok(plan.steps.clone());
     }
-    let fresh = steps(conn, map, s, plan.keeps_consent, plan.retention)?;
+    let fresh = steps(conn, map, s, &plan.created_at, (plan.keeps_consent, plan.retention))?;
     Ok(fresh.into_iter().filter(|f| plan.steps.iter().any(|p| p.same_kind(f))).collect())
 }
 

@@ -29,7 +29,7 @@ pub(super) fn unlinked(fields: &[String]) -> String {
 }
 
 /// The steps for the map's tables other than the root, in the order they run.
-pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Result<Vec<Step>> {
+pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject, on: &str) -> anyhow::Result<Vec<Step>> {
     let mut out = Vec::new();
     // Anonymous rows first, while the tables with the person's IP addresses still hold them.
     for t in &map.tables {
@@ -44,7 +44,7 @@ pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Re
     }
     let mut fiscal = Vec::new();
     for t in map.tables.iter().filter(|t| t.erase.kind == EraseKind::FiscalRecord) {
-        fiscal.extend(Fiscal::read(conn, map, t, s)?);
+        fiscal.extend(Fiscal::read(conn, map, t, s, on)?);
     }
     let fiscal_end = |t: &Table| fiscal.iter().find(|f| f.table.name == t.name).and_then(Fiscal::latest_end);
     for t in map.parents_first().into_iter().rev().filter(|t| !t.root) {
@@ -76,7 +76,19 @@ pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject) -> anyhow::Re
                     false => format!("{} the {} need; {}", rows(t), rows(p), unlinked(&t.erase.detach)),
                 };
                 let until = fiscal_end(p);
-                out.push(keep(step(&t.name, "detach", scope.filter, &why), &t.erase.detach, GROUND_TAX, until));
+                // Those of parent rows whose hold has ended go with them.
+                let ended = fiscal.iter().find(|f| f.table.name == p.name).and_then(Fiscal::ended_filter);
+                let filter = match (ended, &t.link) {
+                    (Some(ended), Some(link)) => {
+                        let under =
+                            format!("{} IN (SELECT {} FROM {} WHERE {ended})", link.column, p.key, p.sql_name());
+                        let why = format!("{} of {} whose fiscal hold has ended", rows(t), rows(p));
+                        out.push(step(&t.name, "delete", format!("{} AND {under}", scope.filter), &why));
+                        format!("{} AND NOT ({under})", scope.filter)
+                    }
+                    _ => scope.filter,
+                };
+                out.push(keep(step(&t.name, "detach", filter, &why), &t.erase.detach, GROUND_TAX, until));
             }
             EraseKind::KeptIfReferenced => {
                 let Some(by) = &t.erase.referenced_by else { continue };
@@ -127,11 +139,13 @@ struct Fiscal<'m> {
     table: &'m Table,
     open: Option<(String, Vec<String>)>,
     settled: (String, Vec<String>),
+    /// The day the plan is made (`YYYY-MM-DD`): a year whose hold ended before it keeps nothing.
+    today: String,
 }
 
 impl<'m> Fiscal<'m> {
     /// Read once per plan: the years decide the steps and the end of what the records need.
-    fn read(conn: &dyn Db, map: &DataMap, t: &'m Table, s: &Subject) -> anyhow::Result<Option<Fiscal<'m>>> {
+    fn read(conn: &dyn Db, map: &DataMap, t: &'m Table, s: &Subject, on: &str) -> anyhow::Result<Option<Fiscal<'m>>> {
         let years = |filter: String| -> anyhow::Result<(String, Vec<String>)> {
             let y = map.fiscal_years(conn, &t.name, &filter, s.person_id)?;
             Ok((filter, y))
@@ -144,7 +158,21 @@ impl<'m> Fiscal<'m> {
                 map.scope_where(&t.name, claim, false).unwrap_or_default(),
             ),
         };
-        Ok(Some(Fiscal { table: t, open, settled: years(settled)? }))
+        let today = on.get(..10).unwrap_or(on).to_owned();
+        Ok(Some(Fiscal { table: t, open, settled: years(settled)?, today }))
+    }
+
+    /// Whether the hold of a fiscal year has ended (31 December plus the years kept, before today).
+    fn ended(&self, year: &str) -> bool {
+        self.end(year) < self.today
+    }
+
+    /// The person's settled rows of the years whose hold has ended, as a filter (none without).
+    fn ended_filter(&self) -> Option<String> {
+        let date = self.table.erase.date_column.as_deref()?;
+        let (filter, years) = &self.settled;
+        let ended: Vec<String> = years.iter().filter(|y| self.ended(y)).map(|y| in_year(date, y)).collect();
+        (!ended.is_empty()).then(|| format!("{filter} AND ({})", ended.join(" OR ")))
     }
 
     /// 31 December of a fiscal year plus the years kept.
@@ -155,7 +183,7 @@ impl<'m> Fiscal<'m> {
     /// The end of the hold of the person's latest record (none without records).
     fn latest_end(&self) -> Option<String> {
         let open = self.open.iter().flat_map(|(_, y)| y);
-        open.chain(&self.settled.1).max().map(|y| self.end(y))
+        open.chain(&self.settled.1).filter(|y| !self.ended(y)).max().map(|y| self.end(y))
     }
 
     /// Art. 17(3)(b), and (e) for unpaid rows: per fiscal year, detached, kept `years` after the
@@ -167,16 +195,25 @@ impl<'m> Fiscal<'m> {
             for y in years {
                 let why =
                     format!("unpaid {} of fiscal year {y}: kept for the claim, unlinked from the profile", rows(t));
+                // The claim outlives the fiscal hold: kept for it alone once that has ended.
+                let (ground, until) = match self.ended(y) {
+                    true => (GROUND_CLAIM, UNTIL_SETTLED.to_owned()),
+                    false => (GROUND_CLAIM_TAX, format!("{UNTIL_SETTLED_NOT_BEFORE}{}", self.end(y))),
+                };
                 out.push(keep(
                     step(&t.name, "detach", format!("{filter} AND {}", in_year(date, y)), &why),
                     &t.erase.detach,
-                    GROUND_CLAIM_TAX,
-                    Some(format!("{UNTIL_SETTLED_NOT_BEFORE}{}", self.end(y))),
+                    ground,
+                    Some(until),
                 ));
             }
         }
+        if let Some(ended) = self.ended_filter() {
+            let why = format!("{} whose fiscal hold has ended", rows(t));
+            out.push(step(&t.name, "delete", ended, &why));
+        }
         let (filter, years) = &self.settled;
-        for y in years {
+        for y in years.iter().filter(|y| !self.ended(y)) {
             out.push(keep(
                 step(
                     &t.name,

@@ -377,3 +377,54 @@ fn a_table_of_its_own_named_like_a_built_in_one_is_made_as_declared() {
     assert_eq!(stdout(&env.run(&["register", "export"])), text);
     env.dsr().args(["doctor"]).assert().success();
 }
+
+/// The web shop with the delivery address's `city` declared of another category than its table;
+/// with `notes`, that is a category of its own, going by mail only encrypted or not (payments
+/// then do not).
+fn with_city_of(category: &str, notes: Option<bool>) -> Env {
+    let env = Env::with_fixture("webshop");
+    let mut text = stdout(&env.run(&["register", "export"]));
+    if let Some(encrypted) = notes {
+        text = text.replacen("mail_encrypted = true\n", "", 1);
+        let flag = if encrypted { "mail_encrypted = true\n" } else { "" };
+        let notes = format!("[[category]]\ncode = \"notes\"\nname_en = \"Notes\"\nname_nl = \"Notities\"\ndescription_en = \"Notes.\"\ndescription_nl = \"Notities.\"\nprovenance = \"provided\"\nsource_en = \"You.\"\nsource_nl = \"Jijzelf.\"\nportable = true\n{flag}purposes = [\"delivery\"]\n\n");
+        let first = text.find("[[category]]").unwrap();
+        text = format!("{}{notes}{}", &text[..first], &text[first..]);
+    }
+    let at = text.find("name = \"delivery_address\"").unwrap();
+    let column = "name = \"city\"\ntype = \"text\"\nrequired = true\n";
+    let from = at + text[at..].find(column).unwrap() + column.len();
+    let changed = format!("{}category = \"{category}\"\n{}", &text[..from], &text[from..]);
+    std::fs::write(env.path("changed.toml"), changed).unwrap();
+    let out = env.run(&["register", "apply", "changed.toml", "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    env
+}
+
+/// A column of a category that is not portable is left out of an Art. 20 export (not out of
+/// an access answer); one of a category that goes by mail only encrypted makes the mailed
+/// archive encrypted, as a table of that category does.
+#[test]
+fn a_column_s_own_category_decides_its_export_and_its_mail() {
+    let env = with_city_of("invoices", None);
+    let id = verified(&env, "export", &["--email", SANNE]);
+    let out = env.run(&["export", &id, "--out", "sanne.zip"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(env.path("sanne.zip")).unwrap()).unwrap();
+    let mut csv = String::new();
+    zip.by_name("csv/delivery_address.csv").unwrap().read_to_string(&mut csv).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.contains("street") && !header.contains("city"), "{header}");
+    let (answer, _): (Value, i32) = env.json(&["access", &verified(&env, "access", &["--email", SANNE])]);
+    assert!(answer.to_string().contains("\"city\""), "an access answer holds it: {answer}");
+    let env = with_city_of("notes", Some(false));
+    let id = verified(&env, "export", &["--email", SANNE]);
+    let out = env.run(&["export", &id, "--send"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("archive passphrase"), "nothing asks for encryption: {}", stderr(&out));
+    let env = with_city_of("notes", Some(true));
+    let id = verified(&env, "export", &["--email", SANNE]);
+    let out = env.run(&["export", &id, "--send"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("archive passphrase"), "the column's category asks for it: {}", stderr(&out));
+}

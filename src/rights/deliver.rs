@@ -23,7 +23,20 @@ pub const MAX_ATTACHMENT: u64 = 10 * 1024 * 1024;
 /// letters may hold special categories of data, Art. 9).
 pub fn sensitive(register: &Register, manifest: &Manifest) -> Vec<String> {
     let encrypted = |code: &str| register.categories.iter().any(|c| c.code == code && c.mail_encrypted);
-    manifest.categories.iter().filter(|c| encrypted(c)).cloned().collect()
+    let mut out: Vec<String> = manifest.categories.iter().filter(|c| encrypted(c)).cloned().collect();
+    // A column of such a category in a table of another (an IBAN among the member's details)
+    // travels with its table: in an export only where the category is portable (it is left out else).
+    let export = manifest.right == "export";
+    let tables = manifest.categories.iter().filter_map(|c| register.category(c)).flat_map(|c| &c.tables);
+    for t in tables.filter_map(|t| register.map.table(t)) {
+        for code in t.categories().into_iter().skip(1) {
+            let portable = register.category(code).is_some_and(|c| c.portable);
+            if encrypted(code) && (portable || !export) && !out.iter().any(|x| x == code) {
+                out.push(code.to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// A passphrase dsr made for the archive: the officer passes it on by phone.

@@ -348,8 +348,12 @@ pub fn categories(register: &crate::register::Register, plan: &Plan) -> Vec<Stri
         let Some(c) = register.categories.iter().find(|c| c.tables.contains(&st.table)) else {
             continue;
         };
-        if !out.contains(&c.code) {
-            out.push(c.code.clone());
+        // With the rows go the categories their columns declare.
+        let declared = register.map.table(&st.table).map(|t| t.categories()).unwrap_or_default();
+        for code in std::iter::once(c.code.as_str()).chain(declared) {
+            if register.category(code).is_some() && !out.iter().any(|x| x == code) {
+                out.push(code.to_owned());
+            }
         }
     }
     out

@@ -178,7 +178,8 @@ pub fn letter_names(map: &DataMap, name: &str) -> (String, String) {
 /// changed fields live in, and the categories that supplementary statements complete.
 pub fn categories(register: &Register, map: &DataMap, fields: &[&str], statements: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    let of_tables = fields.iter().filter_map(|f| map.rectifiable_field(f)).map(|(t, _)| t.category.as_str());
+    // A column of another category than its table's (an IBAN among the member's details) is told as that.
+    let of_tables = fields.iter().filter_map(|f| map.rectifiable_field(f)).map(|(t, r)| t.category_of(&r.column));
     for code in of_tables.filter(|c| register.category(c).is_some()).chain(statements.iter().copied()) {
         if !out.iter().any(|x| x == code) {
             out.push(code.to_owned());

@@ -62,3 +62,22 @@ pub enum ShownAs {
     /// 0 or 1, shown as no or yes.
     YesNo,
 }
+
+impl super::Table {
+    /// The register category of a column: the one it declares, else the table's.
+    pub fn category_of(&self, column: &str) -> &str {
+        let own = self.column.iter().find(|c| c.name == column).and_then(|c| c.category.as_deref());
+        own.unwrap_or(&self.category)
+    }
+
+    /// The categories of the table's rows: the table's, then those its columns declare.
+    pub fn categories(&self) -> Vec<&str> {
+        let mut out = vec![self.category.as_str()];
+        for c in self.column.iter().filter_map(|c| c.category.as_deref()) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+}

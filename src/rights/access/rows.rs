@@ -152,10 +152,21 @@ fn each_row_up_to(
     if let Some(n) = limit {
         sql.push_str(&format!(" LIMIT {n}"));
     }
+    // In a portability export, a column of a category that is not portable (an IBAN among the
+    // member's details) is left out, as its category's tables are.
+    let withheld: Vec<&str> = match provided_only && entry.column.iter().any(|c| c.category.is_some()) {
+        true => {
+            let register = crate::register::Register::load(conn)?;
+            let portable = |code: &str| register.category(code).is_some_and(|c| c.portable);
+            let declared = entry.column.iter().filter(|c| c.category.as_deref().is_some_and(|k| !portable(k)));
+            declared.map(|c| c.name.as_str()).collect()
+        }
+        false => Vec::new(),
+    };
     // What a column shows: nothing for an internal one, the map's statement for one never
     // disclosed, else its value.
     let shown = |name: &str| -> Option<Option<Value>> {
-        if entry.internal.iter().any(|c| c == name) {
+        if entry.internal.iter().any(|c| c == name) || withheld.contains(&name) {
             return None;
         }
         Some(entry.never_disclosed.iter().find(|w| w.column == name).map(|w| Value::String(w.shown_as.clone())))

@@ -339,6 +339,8 @@ fn attachments_are_files_with_generated_names() {
             .expect("attachment present");
         assert_eq!(bytes, &content, "{name}");
     }
+    // The guide names the folder the documents are in.
+    assert!(String::from_utf8_lossy(&files["README.txt"]).contains("files/          Documents you sent us"));
 }
 
 #[test]

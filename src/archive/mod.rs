@@ -281,18 +281,13 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
     let bound = rows_json.saturating_add(register_bytes).saturating_mul(256).saturating_add(1 << 20);
     let most = most_bytes(bound, |out| page(out).map(drop))?;
     w.entry("index.html", most, page)?;
+    let said = (!register.automated_decisions.is_empty(), w.files.iter().any(|f| f.path.starts_with("files/")));
     w.entry("README.txt", 1 << 20, |out| {
-        out.write_all(
-            text::readme_en(&controller.name, &spec.request.id, right, !register.automated_decisions.is_empty())
-                .as_bytes(),
-        )?;
+        out.write_all(text::readme_en(&controller.name, &spec.request.id, right, said).as_bytes())?;
         Ok(0)
     })?;
     w.entry("LEESMIJ.txt", 1 << 20, |out| {
-        out.write_all(
-            text::readme_nl(&controller.name, &spec.request.id, right, !register.automated_decisions.is_empty())
-                .as_bytes(),
-        )?;
+        out.write_all(text::readme_nl(&controller.name, &spec.request.id, right, said).as_bytes())?;
         Ok(0)
     })?;
 

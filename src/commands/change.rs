@@ -207,6 +207,15 @@ pub fn restrict_cmd(ctx: &mut Session, args: &RestrictArgs) -> anyhow::Result<Co
 
 /// Open a restriction request for a ground and, perhaps, some categories of the register.
 pub fn restrict_open(session: &mut Session, args: &RestrictArgs) -> anyhow::Result<Code> {
+    let who = &args.subject;
+    let named = who.email.is_some() || who.customer.is_some() || who.phone.is_some() || who.cookie.is_some();
+    if args.ground.is_none() && !named && args.open.review.is_none() {
+        return Err(Error::invalid(
+            "arguments",
+            "name the person with --email, --customer, --phone or --cookie and the Art. 18(1) ground with --ground; or give a request: `dsr restrict REQUEST --yes`, `dsr restrict --lift REQUEST --reason TEXT`",
+        )
+        .into());
+    }
     let ground = args.ground.ok_or_else(|| {
         Error::invalid(
             "--ground",

@@ -355,7 +355,7 @@ impl Run<'_> {
         if opts.delete_missing && summary.rows == 0 && !opts.allow_empty {
             // A source whose export failed after its header would otherwise empty the table.
             return Err(Error::invalid(
-                "FILE",
+                "import file",
                 format!(
                     "{} has no rows, and with --delete-missing every row of {} would be removed; nothing was changed. Check the source's export, or add --allow-empty if the source really holds none",
                     opts.file.display(),

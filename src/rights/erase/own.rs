@@ -53,7 +53,7 @@ pub(super) fn records(requests: &str, retention: bool) -> Vec<Step> {
             "objection",
             "delete",
             "person_id = ?1".into(),
-            "no ground to keep; the suppression list remembers a marketing objection",
+            "no ground to keep (an objection to direct marketing stays on the suppression list)",
         ),
         step("decision_review", "delete", "person_id = ?1".into(), NO_GROUND),
         // Messages of the person's requests that wait for the officer (`dsr intake`) keep the

@@ -28,8 +28,10 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
             }
             subject::normalize_phone(value).map_err(|_| bad("not a valid E.164 number such as +31612345678"))
         }
-        Validator::PostalCode => postal_code(value, country.unwrap_or("NL"))
-            .ok_or_else(|| bad("not a valid postal code for the country (NL: 1234 AB; BE: 1234; DE: 12345)")),
+        Validator::PostalCode => postal_code(value, country.unwrap_or("NL")).ok_or_else(|| match country {
+            Some(c) => bad(&format!("not a valid postal code for {c} (NL: 1234 AB; BE: 1234; DE: 12345)")),
+            None => bad("not a valid postal code for NL, the country taken when none is given with it (NL: 1234 AB; BE: 1234; DE: 12345); for another, add --set country=CODE"),
+        }),
         Validator::Country => {
             country_code(value).ok_or_else(|| bad("expected an assigned two-letter ISO 3166 code such as NL"))
         }

@@ -434,3 +434,23 @@ fn a_replay_on_a_store_restored_from_before_the_finishing_erases_what_it_erased(
     assert_eq!(code, 0, "{v}");
     env.dsr().args(["audit", "verify"]).assert().success();
 }
+
+/// A request of the person still waiting for its code when the erasure finishes can never be
+/// verified: it is refused, as an erasure refuses it, not left open without its person.
+#[test]
+fn the_finishing_refuses_a_request_waiting_for_its_code() {
+    let mut env = crate::tasks::shop_with_systems(false);
+    env.now = Some("2026-12-08T09:00:00Z".into());
+    let (r, x, _, number) = kevin_erased_but_his_order(&mut env);
+    let waiting = env.open("access", &["--customer", &number]).request;
+    let lift = ["--reason", "claim-settled", "--notice-days", "1", "--notice-by", "post", "--notice-ref", "letter 4"];
+    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    let (run, code): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(code, 0, "{run}");
+    assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
+    let state: String =
+        env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&waiting], |r| r.get(0)).unwrap();
+    assert_eq!(state, "rejected");
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

@@ -286,7 +286,19 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
 fn lift_due(ctx: &mut Session) -> anyhow::Result<()> {
     let lifts = restrict::carry_out::lift_due(ctx.conn, ctx.clock)?;
-    tell_lifts(ctx.out, "", &lifts)
+    tell_lifts(ctx.out, "", &lifts)?;
+    if !lifts.erasures.finished.is_empty() {
+        // What the finishing removed, cleared now; failing that, the note left makes the next
+        // erasure or retention run do it, and this command goes on.
+        let touched = crate::rights::erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?);
+        if let Err(e) = ctx.conn.after_erasure(&touched) {
+            crate::output::stderr_line(&format!(
+                "dsr: the finished erasures are committed, but clearing what they removed did not finish ({}); the next erasure or retention run does it",
+                crate::output::sanitize::line(&crate::output::words(&e))
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 /// Tell the officer what the lifts due did: the restrictions lifted, the erasures they let

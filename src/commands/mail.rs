@@ -196,9 +196,13 @@ pub(super) fn after_flush(
     if let Err(e) = flushed {
         // A command that lost its server tells that (exit 10); the queue, which could not even
         // be read, is no news of its own.
-        // Nor is it when the command failed already: its error is the one line (its letters,
-        // if any, wait in the queue).
-        if result.is_err() && crate::exit::lost(&e) {
+        // Nor after a command whose own error says the erasure is committed and the connection
+        // lost (its letters went before it vacuumed).
+        let told_already = result.as_ref().err().is_some_and(|r| {
+            crate::exit::lost(r)
+                || matches!(r.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::NotVacuumed(_)))
+        });
+        if told_already && crate::exit::lost(&e) {
             return result;
         }
         let told = crate::output::stderr_line(&format!(

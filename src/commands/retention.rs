@@ -53,7 +53,9 @@ fn retention_run(
     let mut summary = run(ctx, &register, dry_run, batch)?;
     // No byte of removed rows may stay in the WAL; a long reader can stop that (exit 23, after the summary).
     // A run the store stopped leaves the log to the next run (it would wait on the same lock).
-    let wal = match (dry_run || summary.stopped.is_some(), summary.removed) {
+    // (An erasure the lifts let finish removed rows too.)
+    let removed = summary.removed + lifts.erasures.finished.iter().map(|f| f.rows).sum::<u64>();
+    let wal = match (dry_run || summary.stopped.is_some(), removed) {
         (true, _) => Ok(()),
         (false, 0) => ctx.conn.after_erasure(&[]),
         (false, _) => ctx.conn.after_erasure(&crate::rights::erase::touched_by_any(&register.map)),

@@ -29,6 +29,7 @@ pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, clock: &Cloc
         .collect();
     let closed = format!(
         "state IN ('completed', 'rejected', 'expired') AND closed_at < ?1 AND id NOT IN (SELECT request_id FROM restriction)
+         AND id NOT IN (SELECT erasure_id FROM restriction WHERE erasure_id IS NOT NULL)
          AND id NOT IN (SELECT request_id FROM objection) AND id NOT IN (SELECT request_id FROM decision_review){named_by_data}
          AND id NOT IN (SELECT request_id FROM suppression WHERE request_id IS NOT NULL)
          AND id NOT IN (SELECT request_id FROM queued WHERE done_at IS NULL AND request_id IS NOT NULL)"

@@ -112,7 +112,12 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
     };
     let mut made = 0;
     for sys in &systems.list {
-        let known = match req.person_id {
+        // A finished erasure's request was unlinked by the erasure: its person is the change's.
+        let person = match &change {
+            Change::Erasure(p, _) => Some(*p),
+            _ => req.person_id,
+        };
+        let known = match person {
             Some(person) => known_keys(conn, &map, &sys.name, person)?,
             None => Vec::new(),
         };

@@ -106,16 +106,7 @@ fn carry(
     let controller = register.controller.as_ref().ok_or_else(crate::error::Error::no_register)?;
     let refused = super::others::close(tx, clock, path, controller, req, s.person_id)?;
     // Before anything is deleted: the recipients to tell, the answer to the person, the hashes.
-    let erased = super::categories(register, plan);
-    if !erased.is_empty() {
-        let claim = plan.steps.iter().any(|st| st.rows > 0 && st.ground.as_deref() == Some(super::GROUND_CLAIM));
-        let what = if claim {
-            "Erasure (Art. 17): erase the data of this person you received from us, except what an unpaid claim you collect for us needs; we keep that claim until it is settled (Art. 17(3)(e))."
-        } else {
-            "Erasure (Art. 17): erase the data of this person you received from us."
-        };
-        notify::record_for_categories(tx, clock, register, req, s, &erased, what)?;
-    }
+    tell_recipients(tx, clock, register, (req, s), plan, "")?;
     // The systems that keep copies get their tasks while the rows (and their keys) are there.
     let tasks = tasks(tx, clock, req, s, plan)?;
     crate::tasks::supersede(tx, clock, req, s.person_id)?;
@@ -138,9 +129,35 @@ fn carry(
     Ok(done)
 }
 
+/// The recipients of the categories the plan erases are to be told (Art. 19), `since` (the
+/// reason it happens now, if any) before what to do; an unpaid claim the plan keeps is excepted.
+pub(super) fn tell_recipients(
+    tx: &dyn Db,
+    clock: &Clock,
+    register: &Register,
+    (req, s): (&Request, &Subject),
+    plan: &Plan,
+    since: &str,
+) -> anyhow::Result<()> {
+    let erased = super::categories(register, plan);
+    if erased.is_empty() {
+        return Ok(());
+    }
+    let claim = plan.steps.iter().any(|st| st.rows > 0 && st.ground.as_deref() == Some(super::GROUND_CLAIM));
+    let what = match claim {
+        true => format!("Erasure (Art. 17): {since}erase the data of this person you received from us, except what an unpaid claim you collect for us needs; we keep that claim until it is settled (Art. 17(3)(e))."),
+        false => format!("Erasure (Art. 17): {since}erase the data of this person you received from us."),
+    };
+    notify::record_for_categories(tx, clock, register, req, s, &erased, &what)?;
+    Ok(())
+}
+
 /// The systems that keep copies get their tasks for what the plan deletes or detaches, while
 /// the rows (and their keys) are there. Returns the number of tasks made.
 pub(super) fn tasks(tx: &dyn Db, clock: &Clock, req: &Request, s: &Subject, plan: &Plan) -> anyhow::Result<usize> {
+    if crate::tasks::Systems::load(tx)?.list.is_empty() {
+        return Ok(0);
+    }
     let changes = super::changes(tx, &*crate::store::personal::DataMap::load(tx)?, s, plan)?;
     crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Erasure(s.person_id, &changes))
 }

@@ -36,6 +36,12 @@ const READY: &str = "SELECT DISTINCT r.erasure_id, r.person_id FROM restriction 
                          AND h.ground = 'legal-claims' AND h.lifted_at IS NULL)
      ORDER BY r.erasure_id, r.person_id";
 
+/// [`READY`] for one erasure (?1) and person (?2).
+const READY_ONE: &str =
+    "SELECT 1 FROM restriction r WHERE r.erasure_id = ?1 AND r.person_id = ?2 AND r.lifted_at IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM restriction h WHERE h.person_id = r.person_id
+                         AND h.ground = 'legal-claims' AND h.lifted_at IS NULL)";
+
 /// What finishing the held erasures did.
 #[derive(Debug, Default, Serialize)]
 pub struct Finishing {
@@ -80,13 +86,19 @@ pub fn run(store: &dyn Conn, clock: &Clock, register: &Register) -> anyhow::Resu
     let keys = Keys::load(store)?;
     for (erasure, person) in ready {
         let tx = store.begin()?;
+        // Read again in the write transaction: another process may have finished it since.
+        let db: &dyn Db = &*tx;
+        let still: bool = db.one(&format!("SELECT EXISTS ({READY_ONE})"), &vals![erasure, person]?, |r| r.get(0))?;
+        if !still {
+            continue;
+        }
         let req = request::load(&*tx, &erasure)?;
         if let Some(owed) = super::others::unanswered(&*tx, &req, person)? {
             let why = format!("answer the same person's {} request {} first ({})", owed.right, owed.id, owed.command());
             done.waiting.push(NotFinished { request: erasure, why });
             continue;
         }
-        match finish(&*tx, clock, register, &keys, &req, person) {
+        match finish(&*tx, &store.place(), clock, register, &keys, &req, person) {
             Ok(rows) => {
                 tx.commit()?;
                 done.finished.push(Finished { request: erasure, rows });
@@ -102,19 +114,20 @@ pub fn run(store: &dyn Conn, clock: &Clock, register: &Register) -> anyhow::Resu
 /// transaction). Returns the rows deleted or detached.
 fn finish(
     tx: &dyn Db,
+    path: &std::path::Path,
     clock: &Clock,
     register: &Register,
     keys: &Keys,
     req: &Request,
     person: i64,
 ) -> anyhow::Result<u64> {
+    // The person's requests waiting for their code are refused, as an erasure refuses them.
+    let controller = register.controller.as_ref().ok_or_else(crate::error::Error::no_register)?;
+    super::others::close(tx, clock, path, controller, req, person)?;
     let s = crate::subject::subject(tx, person)?;
     let plan = super::plan_applied_at_once(tx, &s, &clock.timestamp())?;
-    let erased = super::categories(register, &plan);
-    if !erased.is_empty() {
-        let what = "Erasure (Art. 17): the restriction that kept some of this person's data for a legal claim has ended; erase the data of this person you received from us.";
-        crate::notify::record_for_categories(tx, clock, register, req, &s, &erased, what)?;
-    }
+    let since = "the restriction that kept some of this person's data for a legal claim has ended; ";
+    super::carry_out::tell_recipients(tx, clock, register, (req, &s), &plan, since)?;
     super::carry_out::tasks(tx, clock, req, &s, &plan)?;
     // Tasks still open from the person's requests since (a restriction's keys) are overtaken.
     crate::tasks::supersede(tx, clock, req, person)?;

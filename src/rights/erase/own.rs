@@ -41,14 +41,9 @@ pub(super) fn records(requests: &str, retention: bool) -> Vec<Step> {
         true => (HOLD_FROM_RETENTION, super::keeps::GROUND_OWN_RECORD),
         false => (HOLD, GROUND_RESTRICTED),
     };
+    // The restrictions go after the requests: `requests` names those a restriction of the
+    // person names (an earlier erasure unlinked them), found through the restriction rows.
     vec![
-        step("restriction", "delete", format!("person_id = ?1 AND NOT {hold}"), NO_GROUND),
-        keep(
-            step("restriction", "keep", format!("person_id = ?1 AND {hold}"), "the restriction itself"),
-            &[] as &[&str],
-            ground,
-            Some(UNTIL_LIFTED.into()),
-        ),
         step(
             "objection",
             "delete",
@@ -83,6 +78,13 @@ pub(super) fn records(requests: &str, retention: bool) -> Vec<Step> {
             ],
             "Art. 5(2) GDPR: accountability, without personal data",
             None,
+        ),
+        step("restriction", "delete", format!("person_id = ?1 AND NOT {hold}"), NO_GROUND),
+        keep(
+            step("restriction", "keep", format!("person_id = ?1 AND {hold}"), "the restriction itself"),
+            &[] as &[&str],
+            ground,
+            Some(UNTIL_LIFTED.into()),
         ),
     ]
 }

@@ -137,7 +137,8 @@ pub struct Lifts {
 
 /// Carry out the lifts whose notice period has passed, in one transaction (also done by
 /// `dsr retention run`); then finish each erasure whose legal-claims restrictions are now all
-/// lifted, in a transaction of its own, and clear what it removed from the store's files.
+/// lifted, in a transaction of its own. Clearing what it removed from the store's files
+/// (`Conn::after_erasure`) is the caller's, after its own work.
 pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Lifts> {
     let register = Register::load(store)?;
     let tx = store.begin()?;
@@ -145,12 +146,10 @@ pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Lifts> {
     tx.commit()?;
     let mut lifts = Lifts { lifted, ..Default::default() };
     if crate::rights::erase::finish::any_ready(store as &dyn crate::store::db::Db)? {
-        let touched = crate::rights::erase::touched_by_any(&register.map);
-        store.erasing(&touched)?;
+        // Noted before: the caller clears what the finishing removed after its own work (the
+        // note makes the next erasure or run do it when that fails).
+        store.erasing(&crate::rights::erase::touched_by_any(&register.map))?;
         lifts.erasures = crate::rights::erase::finish::run(store, clock, &register)?;
-        if !lifts.erasures.finished.is_empty() {
-            store.after_erasure(&touched)?;
-        }
     }
     Ok(lifts)
 }

@@ -808,3 +808,36 @@ fn a_new_person_given_an_erased_persons_id_shares_nothing_with_them() {
     assert_eq!(labels.len(), 2, "{shown}");
     assert_ne!(labels[0], labels[1], "{shown}");
 }
+
+/// Quotes that invoices refer to stay with the invoices for the fiscal hold. Once the hold of
+/// those invoices has ended, the plan deletes the invoices and, with them, the quotes they
+/// referred to: what the plan shows is what happens.
+#[test]
+fn quotes_go_with_invoices_whose_fiscal_hold_has_ended() {
+    let mut env = Env::with_fixture("virtio");
+    let email: String = env
+        .sql()
+        .query_row(
+            "SELECT e.address FROM invoice i JOIN quote q ON q.id = i.quote_id JOIN customer c ON c.id = i.customer_id
+               JOIN email_address e ON e.person_id = c.person_id
+              WHERE i.status = 'paid' AND i.customer_id NOT IN (SELECT customer_id FROM invoice WHERE status <> 'paid')
+              ORDER BY e.is_primary DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    env.now = Some("2045-01-02T09:00:00Z".into());
+    let id = verified(&env, &["--email", &email]);
+    let (plan, code): (Value, i32) = env.json(&["erase", &id, "--dry-run"]);
+    assert_eq!(code, 0, "{plan}");
+    let steps = plan["plan"]["steps"].as_array().unwrap();
+    let rows = |table: &str, action: &str| -> u64 {
+        steps.iter().filter(|s| s["table"] == table && s["action"] == action).map(|s| s["rows"].as_u64().unwrap()).sum()
+    };
+    assert!(rows("quote", "delete") > 0 && rows("quote", "detach") == 0, "{plan}");
+    assert_eq!(rows("invoice", "detach"), 0, "{plan}");
+    let quotes = count(&env, "SELECT count(*) FROM quote");
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(count(&env, "SELECT count(*) FROM quote"), quotes - rows("quote", "delete") as i64);
+}

@@ -88,16 +88,34 @@ pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject, on: &str) -> 
                     }
                     _ => scope.filter,
                 };
-                out.push(keep(step(&t.name, "detach", filter, &why), &t.erase.detach, GROUND_TAX, until));
+                // Under a fiscal parent none of whose years is held any more, what stays is under
+                // its unpaid rows: kept for the claim.
+                let (ground, until) = match (until, fiscal.iter().any(|f| f.table.name == p.name)) {
+                    (None, true) => (GROUND_CLAIM, Some(UNTIL_SETTLED.to_owned())),
+                    (until, _) => (GROUND_TAX, until),
+                };
+                out.push(keep(step(&t.name, "detach", filter, &why), &t.erase.detach, ground, until));
             }
             EraseKind::KeptIfReferenced => {
                 let Some(by) = &t.erase.referenced_by else { continue };
                 let Some(referrer) = map.table(&by.table) else { continue };
-                let (Some(kept), Some(gone)) =
+                let (Some(mut kept), Some(mut gone)) =
                     (map.scope_referenced(&t.name, by, true), map.scope_referenced(&t.name, by, false))
                 else {
                     continue;
                 };
+                // The referring rows this plan deletes (a year whose hold has ended) keep nothing.
+                if let Some(ended) =
+                    fiscal.iter().find(|f| f.table.name == referrer.name).and_then(Fiscal::ended_filter)
+                {
+                    let live = format!(
+                        "SELECT {c} FROM {} WHERE {c} IS NOT NULL AND ({ended}) IS NOT TRUE",
+                        referrer.sql_name(),
+                        c = by.column
+                    );
+                    kept = format!("{} AND {} IN ({live})", scope.filter, t.key);
+                    gone = format!("{} AND {} NOT IN ({live})", scope.filter, t.key);
+                }
                 let until = fiscal_end(referrer);
                 let why = format!("{} that kept {} refer to", rows(t), rows(referrer));
                 out.push(keep(step(&t.name, "detach", kept, &why), &t.erase.detach, GROUND_TAX, until));

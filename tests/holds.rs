@@ -251,9 +251,12 @@ fn a_restriction_of_a_person_without_an_address_is_lifted_after_a_notice_told_an
 }
 
 /// The web shop with a mailing service and a warehouse, Kevin de Groot's order restricted for a
-/// legal claim and the rest of his data erased: (env, the restriction, the erasure, his person
+/// legal claim and the rest of his data erased: (the store, the restriction, the erasure, his person
 /// id, his customer number).
-fn kevin_erased_but_his_order(env: &mut Env) -> (String, String, i64, String) {
+fn kevin_erased_but_his_order() -> (Env, String, String, i64, String) {
+    let mut env = crate::tasks::shop_with_systems(false);
+    env.now = Some("2026-12-08T09:00:00Z".into());
+    let env = env;
     let kevin = "kevin.degroot@example.org";
     let (person, number): (i64, String) = env
         .sql()
@@ -263,12 +266,19 @@ fn kevin_erased_but_his_order(env: &mut Env) -> (String, String, i64, String) {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    let r = verified(env, "restrict", &["--email", kevin, "--ground", "legal-claims", "--category", "orders"]);
+    let r = verified(&env, "restrict", &["--email", kevin, "--ground", "legal-claims", "--category", "orders"]);
     env.dsr().args(["restrict", &r, "--yes"]).assert().success();
-    let x = verified(env, "erase", &["--email", kevin]);
+    let x = verified(&env, "erase", &["--email", kevin]);
     let out = env.run(&["erase", &x, "--yes"]);
     assert!(out.status.success(), "{}", support::stderr(&out));
-    (r, x, person, number)
+    (env, r, x, person, number)
+}
+
+/// Tell the person of the lift of restriction `r` by post (`reference`), a day ahead.
+fn lift_by_post(env: &Env, r: &str, reference: &str) {
+    let lift = ["--reason", "claim-settled", "--notice-days", "1", "--notice-by", "post", "--notice-ref", reference];
+    let out = env.dsr().args(["restrict", "--lift", r]).args(lift).output().unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
 }
 
 const ORDERS: &str = "SELECT count(*) FROM shop_order o JOIN customer c ON c.id = o.customer_id WHERE c.person_id = ?1";
@@ -290,27 +300,12 @@ fn tasked(env: &Env, system: &str, request: &str) -> Vec<String> {
 /// erases, and the kept rows when they go; the recipients of those are to be told (Art. 19).
 #[test]
 fn an_erasure_held_by_a_legal_claim_is_finished_when_the_restriction_is_lifted() {
-    let mut env = crate::tasks::shop_with_systems(false);
-    env.now = Some("2026-12-08T09:00:00Z".into());
-    let (r, x, person, number) = kevin_erased_but_his_order(&mut env);
+    let (mut env, r, x, person, number) = kevin_erased_but_his_order();
     let who = person.to_string();
     assert_eq!(count(&env, ORDERS, &who), 1, "the order the claim needs is kept");
     assert_eq!(tasked(&env, "warehouse", &x), ["delivery_address"], "the warehouse keeps the order too");
     assert_eq!(tasked(&env, "mailer", &x), ["email_address"]);
-    let out = env.run(&[
-        "restrict",
-        "--lift",
-        &r,
-        "--reason",
-        "claim-settled",
-        "--notice-days",
-        "1",
-        "--notice-by",
-        "post",
-        "--notice-ref",
-        "letter 7",
-    ]);
-    assert!(out.status.success(), "{}", support::stderr(&out));
+    lift_by_post(&env, &r, "letter 7");
     // Before the lift, nothing more goes.
     env.now = Some("2026-12-09T08:59:00Z".into());
     let (run, code): (Value, i32) = env.json(&["retention", "run"]);
@@ -353,16 +348,13 @@ fn an_erasure_held_by_a_legal_claim_is_finished_when_the_restriction_is_lifted()
 /// erasure back; the next run finishes once it is answered.
 #[test]
 fn a_request_owed_an_answer_holds_the_finishing_back() {
-    let mut env = crate::tasks::shop_with_systems(false);
-    env.now = Some("2026-12-08T09:00:00Z".into());
-    let (r, x, person, number) = kevin_erased_but_his_order(&mut env);
+    let (mut env, r, x, person, number) = kevin_erased_but_his_order();
     let o = env.open("access", &["--customer", &number]);
     env.dsr()
         .args(["verify", &o.request, "--method", "in-person", "--ref", "desk visit", "--reason", "passport shown"])
         .assert()
         .success();
-    let lift = ["--reason", "claim-settled", "--notice-days", "1", "--notice-by", "post", "--notice-ref", "letter 8"];
-    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    lift_by_post(&env, &r, "letter 8");
     env.now = Some("2026-12-09T09:00:00Z".into());
     let out = env.run(&["restrict", "--email", "nobody@example.org", "--ground", "unlawful"]);
     assert!(out.status.success(), "{}", support::stderr(&out));
@@ -395,23 +387,11 @@ fn a_request_owed_an_answer_holds_the_finishing_back() {
 /// erases what the finishing erased. The officer's texts of the lift went with the finishing.
 #[test]
 fn a_replay_on_a_store_restored_from_before_the_finishing_erases_what_it_erased() {
-    let mut env = crate::tasks::shop_with_systems(false);
-    env.now = Some("2026-12-08T09:00:00Z".into());
-    let (r, x, person, number) = kevin_erased_but_his_order(&mut env);
+    let (mut env, r, x, person, number) = kevin_erased_but_his_order();
     env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
     let backup = env.path("backup.sqlite");
     std::fs::copy(&env.db, &backup).unwrap();
-    let lift = [
-        "--reason",
-        "claim-settled",
-        "--notice-days",
-        "1",
-        "--notice-by",
-        "post",
-        "--notice-ref",
-        "letter 9 to K. de Groot",
-    ];
-    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    lift_by_post(&env, &r, "letter 9 to K. de Groot");
     env.now = Some("2026-12-09T09:00:00Z".into());
     let (run, _): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
@@ -439,12 +419,9 @@ fn a_replay_on_a_store_restored_from_before_the_finishing_erases_what_it_erased(
 /// verified: it is refused, as an erasure refuses it, not left open without its person.
 #[test]
 fn the_finishing_refuses_a_request_waiting_for_its_code() {
-    let mut env = crate::tasks::shop_with_systems(false);
-    env.now = Some("2026-12-08T09:00:00Z".into());
-    let (r, x, _, number) = kevin_erased_but_his_order(&mut env);
+    let (mut env, r, x, _, number) = kevin_erased_but_his_order();
     let waiting = env.open("access", &["--customer", &number]).request;
-    let lift = ["--reason", "claim-settled", "--notice-days", "1", "--notice-by", "post", "--notice-ref", "letter 4"];
-    env.dsr().args(["restrict", "--lift", &r]).args(lift).assert().success();
+    lift_by_post(&env, &r, "letter 4");
     env.now = Some("2026-12-09T09:00:00Z".into());
     let (run, code): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(code, 0, "{run}");

@@ -40,10 +40,7 @@ fn holding(conn: &dyn Db, map: &DataMap, categories: &[String]) -> anyhow::Resul
     out.extend(
         map.tables
             .iter()
-            .filter(|t| {
-                categories.contains(&t.category)
-                    || t.column.iter().any(|c| c.category.as_ref().is_some_and(|k| categories.contains(k)))
-            })
+            .filter(|t| t.categories().into_iter().any(|k| categories.iter().any(|c| c == k)))
             .map(|t| t.name.clone()),
     );
     Ok(out)

@@ -68,11 +68,6 @@ pub struct NotFinished {
     pub why: String,
 }
 
-/// Whether an erasure waits to be finished.
-pub fn any_ready(db: &dyn Db) -> anyhow::Result<bool> {
-    Ok(db.first(READY, &[], |_| Ok(()))?.is_some())
-}
-
 /// Finish every erasure whose holding restrictions are lifted, one transaction each. The store
 /// itself failing stops the run with its error; one erasure's failure is reported and the
 /// others go on.
@@ -83,6 +78,9 @@ pub fn run(store: &dyn Conn, clock: &Clock, register: &Register) -> anyhow::Resu
     if ready.is_empty() {
         return Ok(done);
     }
+    // Noted before: the caller clears what the finishing removed after its own work (the note
+    // makes the next erasure or run do it when that fails).
+    store.erasing(&super::touched_by_any(&register.map))?;
     let keys = Keys::load(store)?;
     for (erasure, person) in ready {
         let tx = store.begin()?;

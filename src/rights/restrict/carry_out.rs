@@ -144,12 +144,6 @@ pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Lifts> {
     let tx = store.begin()?;
     let lifted = super::lift_due(&*tx, clock, &register)?;
     tx.commit()?;
-    let mut lifts = Lifts { lifted, ..Default::default() };
-    if crate::rights::erase::finish::any_ready(store as &dyn crate::store::db::Db)? {
-        // Noted before: the caller clears what the finishing removed after its own work (the
-        // note makes the next erasure or run do it when that fails).
-        store.erasing(&crate::rights::erase::touched_by_any(&register.map))?;
-        lifts.erasures = crate::rights::erase::finish::run(store, clock, &register)?;
-    }
-    Ok(lifts)
+    let erasures = crate::rights::erase::finish::run(store, clock, &register)?;
+    Ok(Lifts { lifted, erasures })
 }

@@ -282,6 +282,27 @@ fn every_restriction_ground_restricts_and_a_lift_notifies_first() {
 }
 
 #[test]
+fn a_lift_asked_again_after_its_notice_period_is_the_lift_carried_out() {
+    let mut env = Env::with_fixture("virtio");
+    env.now = Some("2026-11-02T09:00:00Z".into());
+    let id = verified(&env, "restrict", &["--email", "jan.devries@example.nl", "--ground", "accuracy-contested"]);
+    apply(&env, "restrict", &id);
+    let lift = ["restrict", "--lift", &id, "--reason", "accuracy verified", "--reason-nl", "juistheid gecontroleerd"];
+    env.dsr().args(lift).assert().success();
+    // The officer asks again once the notice period has passed: the due lift is that lift.
+    env.now = Some("2026-11-09T09:00:00Z".into());
+    let (v, code): (Value, i32) = env.json(&lift);
+    assert_eq!((code, v["request"].as_str(), v["lifted"].as_bool()), (0, Some(id.as_str()), Some(true)), "{v}");
+    assert_eq!(check(&env, &JAN, "storage").0, 0);
+    assert_ne!(check(&env, &JAN, "contract").1["reason"], "restricted", "processing resumes");
+    // Asked once more: nothing is left to lift, and the error says when it was lifted.
+    let out = env.run(&lift);
+    assert_eq!(out.status.code(), Some(9));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("already lifted at 2026-11-09T09:00:00Z"), "{}", support::stderr(&out));
+}
+
+#[test]
 fn a_restriction_of_one_category_and_consent_given_after_it() {
     let env = Env::with_fixture("virtio");
     let id = verified(

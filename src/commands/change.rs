@@ -176,8 +176,12 @@ fn rectify_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<C
 // --------------------------------------------------------------------------------- restrict
 
 pub fn restrict_cmd(ctx: &mut Session, args: &RestrictArgs) -> anyhow::Result<Code> {
-    lift_due(ctx)?;
+    let lifted = lift_due(ctx)?;
     if let Some(id) = &args.lift {
+        if lifted.iter().any(|l| l.eq_ignore_ascii_case(id)) {
+            // Its notice period had passed: the lift asked for is the one just carried out.
+            return lifted_now(ctx, id);
+        }
         let reason = args.reason.as_deref().unwrap_or_default();
         let reason = super::in_both_languages(
             ctx.out,
@@ -283,8 +287,23 @@ by the first `dsr retention run` or `dsr restrict` after that. Until then the re
     Ok(Code::Ok)
 }
 
+/// `dsr restrict --lift R` when R's lift was due and this command has just carried it out.
+fn lifted_now(ctx: &mut Session, id: &str) -> anyhow::Result<Code> {
+    let req = crate::request::load(ctx.conn, id)?;
+    if ctx.out.json {
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "scheduled": 0, "lifted": true}))?;
+    } else {
+        ctx.out.outcome(&format!(
+            "The restriction of request {} was already to be lifted, after the notice to the person; that lift is done now. Nothing more to lift.",
+            req.id
+        ))?;
+    }
+    Ok(Code::Ok)
+}
+
 /// Carry out the restriction lifts whose notice period has passed (also done by `dsr retention run`).
-fn lift_due(ctx: &mut Session) -> anyhow::Result<()> {
+/// Returns the requests whose restrictions were lifted.
+fn lift_due(ctx: &mut Session) -> anyhow::Result<Vec<String>> {
     let lifts = restrict::carry_out::lift_due(ctx.conn, ctx.clock)?;
     tell_lifts(ctx.out, "", &lifts)?;
     if !lifts.erasures.finished.is_empty() {
@@ -298,7 +317,7 @@ fn lift_due(ctx: &mut Session) -> anyhow::Result<()> {
             ))?;
         }
     }
-    Ok(())
+    Ok(lifts.lifted)
 }
 
 /// Tell the officer what the lifts due did: the restrictions lifted, the erasures they let

@@ -125,6 +125,11 @@ pub fn notify_lifted(conn: &dyn Db, clock: &Clock, register: &Register, req: &Re
     Ok(())
 }
 
+/// When the last of a request's restrictions was lifted, if one was.
+pub fn lifted_at(conn: &dyn Db, request: &str) -> anyhow::Result<Option<String>> {
+    conn.one("SELECT max(lifted_at) FROM restriction WHERE request_id = ?1", &vals![request]?, |r| r.get(0))
+}
+
 /// When the lift of a request's restrictions is scheduled, if it is.
 pub fn scheduled(conn: &dyn Db, request: &str) -> anyhow::Result<Option<String>> {
     conn.one(

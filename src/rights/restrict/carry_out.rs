@@ -82,7 +82,11 @@ pub fn announce_lift(
         return Err(Error::RequestState(format!("request {} is not a restriction request", req.id)).into());
     }
     if super::active(store, &req.id)? == 0 {
-        return Err(Error::RequestState(format!("request {} has no active restriction to lift", req.id)).into());
+        return Err(Error::RequestState(match super::lifted_at(store, &req.id)? {
+            Some(at) => format!("the restriction of request {} was already lifted at {at}; nothing to lift", req.id),
+            None => format!("request {} has no active restriction to lift", req.id),
+        })
+        .into());
     }
     if let Some(at) = super::scheduled(store, &req.id)? {
         return Err(Error::RequestState(format!(

@@ -415,6 +415,44 @@ fn a_replay_on_a_store_restored_from_before_the_finishing_erases_what_it_erased(
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 
+/// A second legal-claims restriction opened after the erasure holds the finishing back too; when
+/// both are lifted the journal names both, so a replay on a store restored from before the lifts
+/// lifts both and erases what the finishing erased.
+#[test]
+fn a_replay_lifts_a_restriction_opened_after_the_erasure_too() {
+    let (mut env, r, x, person, number) = kevin_erased_but_his_order();
+    let o = env.open("restrict", &["--customer", &number, "--ground", "legal-claims", "--category", "orders"]);
+    env.dsr()
+        .args(["verify", &o.request, "--method", "in-person", "--ref", "desk visit", "--reason", "passport shown"])
+        .assert()
+        .success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let backup = env.path("backup.sqlite");
+    std::fs::copy(&env.db, &backup).unwrap();
+    lift_by_post(&env, &r, "letter 10");
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    let (run, _): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(run["erasures_finished"]["finished"], serde_json::json!([]), "the second claim holds: {run}");
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 1);
+    lift_by_post(&env, &o.request, "letter 11");
+    env.now = Some("2026-12-10T09:00:00Z".into());
+    let (run, _): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
+    }
+    std::fs::copy(&backup, &env.db).unwrap();
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 1, "the restore brought the order back");
+    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(count(&env, ORDERS, &person.to_string()), 0, "the replay erases what the finishing erased");
+    let active =
+        env.count(&format!("SELECT count(*) FROM restriction WHERE lifted_at IS NULL AND person_id = {person}"));
+    assert_eq!(active, 0);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
 /// A request of the person still waiting for its code when the erasure finishes can never be
 /// verified: it is refused, as an erasure refuses it, not left open without its person.
 #[test]

@@ -129,8 +129,11 @@ fn finish(
     super::carry_out::tasks(tx, clock, req, &s, &plan)?;
     // Tasks still open from the person's requests since (a restriction's keys) are overtaken.
     crate::tasks::supersede(tx, clock, req, person)?;
+    // Every legal-claims restriction of the person is lifted now, those opened after the erasure
+    // too: the journal names them all, so that a replay on a store restored from before a lift
+    // lifts it and erases what this erases.
     let lifted: Vec<String> = tx.all(
-        "SELECT DISTINCT request_id FROM restriction WHERE person_id = ?1 AND erasure_id IS NOT NULL ORDER BY request_id",
+        "SELECT DISTINCT request_id FROM restriction WHERE person_id = ?1 AND ground = 'legal-claims' ORDER BY request_id",
         &vals![person]?,
         |r| r.get(0),
     )?;

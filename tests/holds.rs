@@ -344,6 +344,37 @@ fn an_erasure_held_by_a_legal_claim_is_finished_when_the_restriction_is_lifted()
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 
+/// The accountability report counts what the finishing erased as erased, no longer as kept
+/// for the legal claim; the erasure is counted once.
+#[test]
+fn the_report_counts_the_finished_rows_as_erased() {
+    let (mut env, r, x, _, _) = kevin_erased_but_his_order();
+    let report = |env: &Env| -> Value {
+        let (v, code): (Value, i32) = env.json(&["report", "--from", "2026-01-01", "--to", "2026-12-31"]);
+        assert_eq!(code, 0, "{v}");
+        v["erasures"].clone()
+    };
+    let claim = |e: &Value| -> Vec<Value> {
+        e["kept"].as_array().unwrap().iter().filter(|k| k["table"] == "shop_order").cloned().collect()
+    };
+    let before = report(&env);
+    assert_eq!(claim(&before).len(), 1, "the order kept for the claim: {before}");
+    assert_eq!(claim(&before)[0]["rows"], 1);
+    lift_by_post(&env, &r, "letter 12");
+    env.now = Some("2026-12-09T09:00:00Z".into());
+    let (run, _): (Value, i32) = env.json(&["retention", "run"]);
+    assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
+    let after = report(&env);
+    assert_eq!(claim(&after), Vec::<Value>::new(), "{after}");
+    assert_eq!(after["carried_out"], before["carried_out"]);
+    let n = |e: &Value, k: &str| e[k].as_u64().unwrap();
+    assert!(n(&after, "rows_deleted") > n(&before, "rows_deleted"), "{before} {after}");
+    assert!(n(&after, "rows_kept") < n(&before, "rows_kept"), "{before} {after}");
+    for k in after["kept"].as_array().unwrap() {
+        assert_eq!(k["erasures"], 1, "one erasure: {after}");
+    }
+}
+
 /// A request of the same person still owed an answer holds the finishing back, as it holds an
 /// erasure back; the next run finishes once it is answered.
 #[test]

@@ -27,6 +27,59 @@ pub fn add(conn: &dyn Db, req: &Request, plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An erasure finished after the lift of the legal-claims restriction that held some rows back
+/// (`rights::erase::finish`): what its plan kept "until the restriction is lifted" no longer
+/// counts as kept, and what the finishing deletes or detaches counts with the erasure. The
+/// erasure is counted once in each group (`erasures`), as if it had been carried out whole.
+pub fn finished(conn: &dyn Db, req: &Request, finishing: &Plan) -> anyhow::Result<()> {
+    let original: Vec<crate::rights::erase::Step> =
+        req.outcome.as_ref().and_then(|o| serde_json::from_value(o["steps"].clone()).ok()).unwrap_or_default();
+    let key =
+        |s: &crate::rights::erase::Step| (s.ground.clone().unwrap_or_default(), s.table.clone(), s.action.clone());
+    let held = |s: &crate::rights::erase::Step| s.until.as_deref() == Some(crate::rights::erase::UNTIL_LIFTED);
+    // (ground, table, action) -> rows to add (negative: to take away), and the groups the
+    // erasure leaves and joins.
+    let mut rows: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    let counted: std::collections::BTreeSet<_> = original.iter().filter(|s| !held(s)).map(key).collect();
+    let mut left = std::collections::BTreeSet::new();
+    for s in original.iter().filter(|s| held(s)) {
+        *rows.entry(key(s)).or_default() -= s.rows as i64;
+        left.insert(key(s));
+    }
+    let mut joined = std::collections::BTreeSet::new();
+    for s in &finishing.steps {
+        // What is kept again (a fiscal hold) was counted when the erasure kept it first.
+        if s.action == "keep" && counted.contains(&key(s)) {
+            continue;
+        }
+        *rows.entry(key(s)).or_default() += s.rows as i64;
+        if !counted.contains(&key(s)) {
+            joined.insert(key(s));
+        }
+    }
+    let change = rows.into_iter().map(|(k, n)| {
+        let erasures = i64::from(joined.contains(&k)) - i64::from(left.contains(&k));
+        (k, (n, erasures))
+    });
+    for ((ground, table, action), (rows, erasures)) in change {
+        if (rows, erasures) == (0, 0) {
+            continue;
+        }
+        conn.run(
+            "INSERT INTO erasure_tally (received_on, ground, table_name, action, row_count, erasures)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (received_on, ground, table_name, action)
+             DO UPDATE SET row_count = erasure_tally.row_count + excluded.row_count, erasures = erasure_tally.erasures + excluded.erasures",
+            &vals![req.received_on, ground, table, action, rows, erasures]?,
+        )?;
+    }
+    conn.run(
+        "DELETE FROM erasure_tally WHERE received_on = ?1 AND row_count <= 0 AND erasures <= 0",
+        &vals![req.received_on]?,
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::store::migrate::MIGRATIONS;

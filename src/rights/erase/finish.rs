@@ -137,5 +137,7 @@ fn finish(
         &vals![person]?,
         |r| r.get(0),
     )?;
-    super::carry_out::remove(tx, clock, keys, (req, &s), &plan, "erasure-finished", lifted)
+    let done = super::carry_out::remove(tx, clock, keys, (req, &s), &plan, "erasure-finished", lifted)?;
+    crate::report::tally::finished(tx, req, &plan)?;
+    Ok(done)
 }

@@ -46,7 +46,9 @@ pub fn apply(store: &dyn Conn, clock: &Clock, req: &Request, s: &Subject, plan: 
         super::stored::store(store, clock, req, &now)?;
         return Err(Error::StalePlan(req.id.clone()).into());
     }
-    let done = carry(&*tx, &store.place(), clock, req, s, plan, &keys, &register)?;
+    // The plan made now is the stored one (checked), with each step's filter: its steps run as
+    // they are, not made again for the systems' tasks and again to apply them.
+    let done = carry(&*tx, &store.place(), clock, req, s, &now, &keys, &register)?;
     tx.commit()?;
     Ok(done)
 }

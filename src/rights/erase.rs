@@ -168,6 +168,23 @@ fn suppress_erased(
     Ok(hashes)
 }
 
+/// The rows of the plan go (in the caller's transaction): what it removes onto the suppression
+/// list first, the plan applied, what it keeps off the list again. Returns the hashes (for the
+/// journal) and the rows deleted or detached.
+fn erase_rows(
+    tx: &dyn Db,
+    clock: &crate::clock::Clock,
+    keys: &crate::keys::Keys,
+    request: Option<&str>,
+    s: &Subject,
+    plan: &Plan,
+) -> anyhow::Result<(Vec<(String, String)>, u64)> {
+    let mut hashes = suppress_erased(tx, clock, keys, request, s, plan)?;
+    let done = apply(tx, s, plan)?;
+    crate::rights::object::unsuppress_kept(tx, keys, request, s, &mut hashes)?;
+    Ok((hashes, done))
+}
+
 fn keep<F: AsRef<str>>(mut s: Step, fields: &[F], ground: &str, until: Option<String>) -> Step {
     s.fields = fields.iter().map(|f| f.as_ref().to_owned()).collect();
     s.ground = Some(ground.into());

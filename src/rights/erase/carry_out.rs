@@ -164,8 +164,8 @@ pub(super) fn tasks(tx: &dyn Db, clock: &Clock, req: &Request, s: &Subject, plan
     crate::tasks::record(tx, clock, req, "erase", crate::tasks::Change::Erasure(s.person_id, &changes))
 }
 
-/// The rows go (in the caller's transaction): what the plan removes onto the suppression list
-/// first, the plan applied, what it keeps off the list again, the audit entry `action` with the
+/// The rows go (in the caller's transaction, `erase_rows`: the suppression list first, the plan
+/// applied, what it keeps off the list again), the audit entry `action` with the
 /// steps, and the journal line for `--replay`, which (as the letters) goes out after the commit:
 /// a kill before it writes nothing. Returns the rows deleted or detached.
 pub(super) fn remove(
@@ -177,9 +177,7 @@ pub(super) fn remove(
     action: &str,
     lifted: Vec<String>,
 ) -> anyhow::Result<u64> {
-    let mut hashes = super::suppress_erased(tx, clock, keys, Some(&req.id), s, plan)?;
-    let done = super::apply(tx, s, plan)?;
-    crate::rights::object::unsuppress_kept(tx, keys, Some(&req.id), s, &mut hashes)?;
+    let (hashes, done) = super::erase_rows(tx, clock, keys, Some(&req.id), s, plan)?;
     let summary: Vec<_> = plan
         .steps
         .iter()

@@ -108,9 +108,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             )?;
         }
         let plan = super::plan(tx, &s, &clock.timestamp())?;
-        let mut hashes = super::suppress_erased(tx, clock, &keys, None, &s, &plan)?;
-        super::apply(tx, &s, &plan)?;
-        crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
+        super::erase_rows(tx, clock, &keys, None, &s, &plan)?;
         for r in &open {
             tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![r.id, clock.timestamp()]?)?;
             request::set_state(

@@ -38,7 +38,12 @@ pub fn import(ctx: &mut Session, args: &ImportArgs) -> anyhow::Result<Code> {
         delete_missing: args.delete_missing,
         allow_empty: args.allow_empty,
         strict: args.strict,
-        batch: args.batch,
+        // On PostgreSQL a row is some round trips to the server: a batch of 50,000 held the
+        // write lock for some 15 s, longer than an officer's command waits for it.
+        batch: args.batch.unwrap_or(match ctx.conn.dialect() {
+            crate::store::db::Dialect::Postgres => 5_000,
+            crate::store::db::Dialect::Sqlite => 50_000,
+        }),
     };
     let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = ctx.out.progress("dsr import [{bar:30}] {bytes}/{total_bytes} {eta}", Some(size));

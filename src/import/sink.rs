@@ -274,7 +274,14 @@ pub(super) struct DbSink<'c> {
     columns: usize,
     /// The temporary table of the keys seen.
     seen: &'static str,
+    /// Rows added by this run, and the count at which the table's statistics are taken next
+    /// (PostgreSQL; `None` on SQLite): see [`DbSink::added`].
+    added: u64,
+    analyze_at: Option<u64>,
 }
+
+/// Rows added before a PostgreSQL table's statistics are first taken again ([`DbSink::added`]).
+const FIRST_ANALYZE: u64 = 1_000;
 
 impl<'c> DbSink<'c> {
     pub(super) fn begin(conn: &'c dyn Conn, sql: Sql, columns: usize) -> anyhow::Result<DbSink<'c>> {
@@ -295,7 +302,23 @@ impl<'c> DbSink<'c> {
             }
         };
         tx.run(&format!("DELETE FROM {seen}"), &[])?;
-        Ok(DbSink { conn, tx: Some(tx), sql, columns, seen })
+        let analyze_at = matches!(conn.map_dialect(), crate::store::db::Dialect::Postgres).then_some(FIRST_ANALYZE);
+        Ok(DbSink { conn, tx: Some(tx), sql, columns, seen, added: 0, analyze_at })
+    }
+
+    /// A row was added. On PostgreSQL, a table that grows during the run (a first load into an
+    /// empty table) has its statistics taken again as it passes 1,000 rows added, then 4,000,
+    /// 16,000...: the plan of the key lookup, made once for the run from the statistics of an
+    /// almost empty table, scans the whole table for every row (200,000 rows took minutes
+    /// before their first batch committed); `ANALYZE` counts the rows the run's own
+    /// transaction added and makes the lookup use the key's index.
+    fn added(&mut self) -> anyhow::Result<()> {
+        self.added += 1;
+        if self.analyze_at.is_some_and(|at| self.added >= at) {
+            self.tx().run(&format!("ANALYZE {}", self.sql.from), &[])?;
+            self.analyze_at = Some(self.added * 4);
+        }
+        Ok(())
     }
 
     fn tx(&self) -> &dyn Db {
@@ -354,7 +377,13 @@ impl Sink for DbSink<'_> {
 
     fn write(&mut self, row_id: Option<&Value>, row: &[Value]) -> anyhow::Result<Result<(), String>> {
         Ok(match row_id {
-            None => self.guarded(&self.sql.insert, row)?,
+            None => {
+                let done = self.guarded(&self.sql.insert, row)?;
+                if done.is_ok() {
+                    self.added()?;
+                }
+                done
+            }
             Some(id) => {
                 let mut params = row.to_vec();
                 params.push(id.clone());

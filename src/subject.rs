@@ -125,6 +125,12 @@ pub fn normalize_email(raw: &str) -> Result<String, Error> {
     if other_form {
         return Err(bad("its domain is written with characters mail reads as others (fullwidth, compatibility or decomposed forms); write it as typed on a keyboard"));
     }
+    if domain
+        .split('.')
+        .any(|l| l.to_ascii_lowercase().starts_with("xn--") && a_label_decoded(&l.to_ascii_lowercase()).is_none())
+    {
+        return Err(bad("its domain has a label starting with xn-- that is no valid encoded name"));
+    }
     Ok(domain_folded(v))
 }
 
@@ -134,12 +140,28 @@ pub fn fold(s: &str) -> String {
 }
 
 /// An address with the part after its last `@` (the domain: a quoted local part may hold an
-/// `@`, a domain never does) in Unicode lowercase.
+/// `@`, a domain never does) in Unicode lowercase, each label in its ASCII-compatible form
+/// (`xn--bcher-kva`) written as the Unicode label it stands for (`bücher`): mail delivers both
+/// spellings to one mailbox, so they are one address, compared (and suppressed) as one.
 pub fn domain_folded(s: &str) -> String {
-    match s.rfind('@') {
-        Some(at) => format!("{}{}", &s[..at], fold(&s[at..])),
-        None => s.to_owned(),
+    let Some(at) = s.rfind('@') else { return s.to_owned() };
+    let domain = fold(&s[at + 1..]);
+    if !domain.contains("xn--") {
+        return format!("{}@{domain}", &s[..at]);
     }
+    let labels: Vec<String> =
+        domain.split('.').map(|label| a_label_decoded(label).unwrap_or_else(|| label.to_owned())).collect();
+    format!("{}@{}", &s[..at], labels.join("."))
+}
+
+/// The Unicode label an ASCII-compatible label (`xn--...`) stands for; `None` for another
+/// label, or one that decodes to nothing valid.
+fn a_label_decoded(label: &str) -> Option<String> {
+    if !label.starts_with("xn--") {
+        return None;
+    }
+    let (decoded, result) = idna::domain_to_unicode(label);
+    (result.is_ok() && !decoded.is_empty() && !decoded.contains('.') && !decoded.starts_with("xn--")).then_some(decoded)
 }
 
 /// Normalise a phone number to E.164. A national number (leading 0) is taken as Dutch (+31). The
@@ -337,7 +359,14 @@ mod tests {
         }
         assert_eq!(normalize_email("Jan@Bücher.NL").unwrap(), "Jan@bücher.nl");
         assert_eq!(normalize_email("Jan@BÜCHER.nl").unwrap(), "Jan@bücher.nl");
-        assert_eq!(normalize_email("jan@xn--bcher-kva.nl").unwrap(), "jan@xn--bcher-kva.nl");
+        // The encoded spelling of a domain is the same mailbox, compared as one.
+        assert_eq!(normalize_email("jan@xn--bcher-kva.nl").unwrap(), "jan@bücher.nl");
+        assert_eq!(normalize_email("jan@XN--BCHER-KVA.NL").unwrap(), "jan@bücher.nl");
+        assert_eq!(domain_folded("Jan@mail.XN--BCHER-KVA.nl"), "Jan@mail.bücher.nl");
+        assert_eq!(normalize_email("jan@xn--n3h.example").unwrap(), "jan@☃.example");
+        for bad in ["jan@xn--a.nl", "jan@xn--ab-.nl", "jan@xn--xn--bcher-kva-.nl"] {
+            assert!(normalize_email(bad).is_err(), "{bad:?} accepted");
+        }
         assert!(Identifier::customer("\u{ff26}\u{ff2f}-100001").is_err(), "fullwidth FO");
         assert!(Identifier::customer("FO-100001").is_ok());
     }

@@ -276,6 +276,48 @@ fn an_erased_person_in_the_file_is_refused_and_not_stored() {
     assert_eq!(env.count("SELECT count(*) FROM email_address WHERE id >= 801"), 0);
 }
 
+/// A domain's encoded spelling (`xn--bcher-kva.de` for `bücher.de`) reaches the same mailbox:
+/// an erased person's address written so is refused too, and the newsletter check denies it.
+#[test]
+fn an_erased_address_in_its_encoded_domain_spelling_is_refused() {
+    let env = Env::with_fixture("webshop");
+    let header = "id,person_id,address,is_primary,newsletter_opt_in,created_at";
+    let person: i64 = env.count(&format!("SELECT person_id FROM email_address WHERE address_norm = '{SANNE}'"));
+    let file =
+        write(&env, "unicode.csv", &format!("{header}\n901,{person},sanne@bücher.de,0,1,2026-01-01T00:00:00Z\n"));
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 0, "{v}");
+    // Found by either spelling before the erasure.
+    for spelling in ["sanne@bücher.de", "sanne@xn--bcher-kva.de", "sanne@XN--BCHER-KVA.DE"] {
+        let (found, code): (Value, i32) = env.json(&["lookup", "--email", spelling]);
+        assert_eq!(code, 0, "{spelling}: {found}");
+    }
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let rows = [
+        "902,7,sanne@xn--bcher-kva.de,0,1,2026-01-01T00:00:00Z",
+        "903,7,sanne@XN--BCHER-KVA.DE,0,1,2026-01-01T00:00:00Z",
+    ];
+    let file = write(&env, "encoded.csv", &format!("{header}\n{}\n", rows.join("\n")));
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(p.iter().all(|(_, _, why)| why.contains(&format!("request {id}"))), "{p:#?}");
+    assert_eq!(env.count("SELECT count(*) FROM email_address WHERE id >= 901"), 0);
+    let (verdict, _): (Value, i32) =
+        env.json(&["check", "--email", "sanne@xn--bcher-kva.de", "--purpose", "newsletter"]);
+    assert_eq!(verdict["allowed"], false, "{verdict}");
+    // A list checked in bulk (a mailing's addresses) is told the address is suppressed.
+    let out = env
+        .dsr()
+        .args(["check", "--purpose", "newsletter", "--stdin"])
+        .write_stdin("sanne@xn--bcher-kva.de\n")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "", "nothing allowed: {}", stderr(&out));
+}
+
 /// A copy of the people table itself carries no identifier: an erased person's row is known by
 /// its key (kept on the suppression list as a keyed hash), refused, and found by doctor and
 /// `erase --replay` when something else writes it back.

@@ -657,3 +657,35 @@ fn rows_written_back_under_an_erased_person_are_named_as_erased_data() {
     let out = env.run(&["doctor"]);
     assert!(crate::support::stdout(&out).contains("then delete these rows"), "{}", crate::support::stdout(&out));
 }
+
+/// A company database whose table declares no foreign key for its link: an import row whose
+/// parent row is not there (an erased customer's order line, or a typing error) is refused by
+/// dsr, as the foreign key would have refused it, not loaded where no person reaches it.
+#[test]
+fn an_import_into_a_company_table_without_foreign_keys_checks_the_parent() {
+    let env = shop();
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE order_line_new (id INTEGER PRIMARY KEY, order_id INTEGER NOT NULL, product TEXT NOT NULL,
+                                      sku TEXT NOT NULL, quantity INTEGER NOT NULL, price_cents INTEGER NOT NULL) STRICT;
+         INSERT INTO order_line_new SELECT * FROM order_line;
+         DROP TABLE order_line;
+         ALTER TABLE order_line_new RENAME TO order_line;
+         CREATE INDEX order_line_order ON order_line (order_id);",
+    )
+    .unwrap();
+    drop(app);
+    let order: i64 = shop_count(&env, "SELECT min(id) FROM shop_order");
+    let text = format!(
+        "id,order_id,product,sku,quantity,price_cents\n9901,88888,Bel,SKU1,1,100\n9902,{order},Bel,SKU1,1,100\n"
+    );
+    std::fs::write(env.path("lines.csv"), text).unwrap();
+    let (v, code): (serde_json::Value, i32) = env.json(&["import", "order_line", "lines.csv"]);
+    assert_eq!(code, 19, "{v}");
+    let problems = v["import"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{v}");
+    assert_eq!(problems[0]["line"], 2);
+    assert!(problems[0]["reason"].as_str().unwrap().starts_with("order_id: no shop_order row has this key"), "{v}");
+    assert_eq!(shop_count(&env, "SELECT count(*) FROM order_line WHERE id IN (9901, 9902)"), 1);
+}

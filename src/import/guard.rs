@@ -194,8 +194,9 @@ impl Rectified {
 }
 
 /// A row's links to other tables that no foreign key checks: a parent in another database (a
-/// table of dsr's store under a company database's, where no foreign key can hold, so that a copy
-/// of an erased person's rows, whose parent went, stays out), and the columns that name a
+/// table of dsr's store under a company database's, where no foreign key can hold) or in a
+/// company database whose table declares no foreign key for the link (so that a copy of an
+/// erased person's rows, whose parent went, stays out), and the columns that name a
 /// register recipient (`[[table.recipient]] column`: a code the register lacks would leave the
 /// recipient out of the person's answer).
 pub(super) struct Links {
@@ -213,11 +214,21 @@ impl Links {
         table: &Table,
         plan: &Plan,
     ) -> anyhow::Result<Links> {
-        let parent = table.link.as_ref().and_then(|link| {
-            let parent = map.table(&link.parent).filter(|p| p.database != table.database)?;
-            let i = plan.columns.iter().position(|c| *c == link.column)?;
-            Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", parent.sql_name(), parent.key), parent.name.clone()))
-        });
+        // Checked here where no foreign key checks it: across databases, or in a company
+        // database whose table declares none for the link.
+        let enforced = |column: &str, parent: &str| -> anyhow::Result<bool> {
+            let declared = crate::store::personal::schema::links_declared(conn, table)?;
+            Ok(declared.iter().any(|(c, p, _)| c == column && p == parent))
+        };
+        let mut parent = None;
+        if let Some(link) = &table.link {
+            let column = plan.columns.iter().position(|c| *c == link.column);
+            if let (Some(p), Some(i)) = (map.table(&link.parent), column) {
+                if p.database != table.database || !enforced(&link.column, &p.name)? {
+                    parent = Some((i, format!("SELECT 1 FROM {} WHERE {} = ?1", p.sql_name(), p.key), p.name.clone()));
+                }
+            }
+        }
         let recipients: Vec<usize> = table
             .recipient
             .iter()

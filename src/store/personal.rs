@@ -21,7 +21,7 @@ mod erasure;
 mod answers;
 pub use answers::{record_value, RECORD};
 // Tables made from declarations, and what the store's schema says.
-mod schema;
+pub(crate) mod schema;
 // One person: found by an identifier, named, mailed, and anchored for dsr's records.
 mod people;
 pub use erasure::in_year;

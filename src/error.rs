@@ -80,7 +80,7 @@ pub enum Error {
     RunLocked(PathBuf),
     #[error("the data changed since the erasure plan of {0} was made; the new plan is stored: review it (`dsr erase {0} --dry-run`) and confirm again")]
     StalePlan(String),
-    #[error("the change is committed, but another process kept {0} open for reading, so bytes of removed values may remain in its write-ahead log; when that process has finished, run `dsr erase --due` (it truncates the log) or any erasure again")]
+    #[error("the change is committed, but another process kept {0} open for reading, so removed values may still be in that file and its write-ahead log (the pages that overwrite them wait in the log); when that process has finished, run `dsr erase --due` (it folds the log back and truncates it) or any erasure again")]
     WalBusy(PathBuf),
     #[error("the erasure is committed, but PostgreSQL may still hold bytes of the erased values in {0}: an older transaction kept them; when it has ended, run VACUUM FULL on those tables (docs/postgresql.md)")]
     BytesRemain(String),

@@ -390,6 +390,10 @@ fn with_city_of(category: &str, notes: Option<bool>) -> Env {
         let notes = format!("[[category]]\ncode = \"notes\"\nname_en = \"Notes\"\nname_nl = \"Notities\"\ndescription_en = \"Notes.\"\ndescription_nl = \"Notities.\"\nprovenance = \"provided\"\nsource_en = \"You.\"\nsource_nl = \"Jijzelf.\"\nportable = true\n{flag}purposes = [\"delivery\"]\n\n");
         let first = text.find("[[category]]").unwrap();
         text = format!("{}{notes}{}", &text[..first], &text[first..]);
+        // How long it is kept, as every category held must say (Art. 15(1)(d)).
+        let rule = "[[retention]]\ncode = \"notes\"\ncategory = \"notes\"\ntable = \"delivery_address\"\nperiod_months = 24\nstarts_at = \"contract-end\"\ndescription_en = \"With the address.\"\ndescription_nl = \"Met het adres.\"\nset_by = \"fixture\"\njustification = \"As the address.\"\n\n";
+        let first = text.find("[[retention]]").unwrap();
+        text = format!("{}{rule}{}", &text[..first], &text[first..]);
     }
     let at = text.find("name = \"delivery_address\"").unwrap();
     let column = "name = \"city\"\ntype = \"text\"\nrequired = true\n";

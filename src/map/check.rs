@@ -276,6 +276,17 @@ pub fn check(f: &CompanyFile) -> Vec<Problem> {
         for (j, p) in cat.purposes.iter().enumerate() {
             c.known(format!("category[{i}].purposes[{j}]"), p, &purposes, "purpose");
         }
+        // Art. 13(2)(a), 15(1)(d): the person is told how long each category held is kept.
+        let held = f.table.iter().find(|t| t.categories().contains(&cat.code.as_str()));
+        if let Some(t) = held.filter(|_| !f.retention.iter().any(|r| r.category == cat.code)) {
+            c.say(
+                format!("category[{i}]"),
+                format!(
+                    "category {:?} is held (table {}) but no [[retention]] rule names it, so no answer says how long it is kept (Art. 13(2)(a), 15(1)(d)): add a rule",
+                    cat.code, t.name
+                ),
+            );
+        }
     }
     for (i, r) in f.recipient.iter().enumerate() {
         if r.name.trim().is_empty() {

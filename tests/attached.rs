@@ -689,3 +689,30 @@ fn an_import_into_a_company_table_without_foreign_keys_checks_the_parent() {
     assert!(problems[0]["reason"].as_str().unwrap().starts_with("order_id: no shop_order row has this key"), "{v}");
     assert_eq!(shop_count(&env, "SELECT count(*) FROM order_line WHERE id IN (9901, 9902)"), 1);
 }
+
+/// A foreign key of the application's that refers to a row the erasure deletes, from a row it
+/// does not (another person's record naming this one): the erasure is refused whole, and the
+/// one line says which column of which table still refers to the person's rows.
+#[test]
+fn an_erasure_a_foreign_key_refuses_names_the_column_that_refers() {
+    let env = shop();
+    let sanne: i64 = shop_count(&env, &format!("SELECT person_id FROM email_address WHERE address = '{SANNE}'"));
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch(&format!(
+        "ALTER TABLE person ADD COLUMN referred_by INTEGER REFERENCES person (id);
+         UPDATE person SET referred_by = {sanne} WHERE id = (SELECT min(id) FROM person WHERE id <> {sanne});"
+    ))
+    .unwrap();
+    drop(app);
+    let id = env.verified("erase", &["--email", SANNE]);
+    let out = env.run(&["-q", "erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(
+        stderr(&out)
+            .contains("could not delete the person's rows of person: person.referred_by (1 row) still refers to them"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(shop_count(&env, &format!("SELECT count(*) FROM person WHERE id = {sanne}")), 1, "nothing was done");
+}

@@ -289,6 +289,8 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
         sanitize::line(&format!(
             "a company database refused the change with a trigger of its own ({why}); everything was rolled back and nothing was done: make the data map say what that database allows (keep or detach those rows rather than delete them, docs/register-file.md), or change its trigger"
         ))
+    } else if let Some(r) = err.chain().find_map(|c| c.downcast_ref::<crate::rights::erase::referred::ReferredBy>()) {
+        sanitize::line(&r.0)
     } else if err.chain().any(|c| c.downcast_ref::<rusqlite::Error>().is_some_and(crate::exit::refused_by_foreign_key))
     {
         "a foreign key refused the change: a table the data map does not name (or places in another database) still refers to the rows; everything was rolled back and nothing was done: describe that table in the company file and run `dsr register apply FILE`, so that the rights reach its rows".to_owned()

@@ -25,6 +25,7 @@ use crate::subject::Subject;
 
 mod keeps;
 mod own;
+pub mod referred;
 mod steps;
 mod touched;
 // The procedures over a request's plan, each owning its transactions.

@@ -69,7 +69,13 @@ pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
         done += match st.action.as_str() {
             "delete" => {
                 let from = map.sql_name(&st.table);
-                conn.run(&format!("DELETE FROM {from} WHERE {}", st.filter), &vals![s.person_id]?)? as u64
+                match conn.run(&format!("DELETE FROM {from} WHERE {}", st.filter), &vals![s.person_id]?) {
+                    Ok(n) => n as u64,
+                    Err(e) if foreign_key(&e) => {
+                        return Err(super::referred::refused(conn, &map, &st.table, &st.filter, s.person_id, e))
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             "detach" => {
                 let sets: Vec<String> = st
@@ -92,4 +98,9 @@ pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     }
     map.drop_anchor(conn, s.person_id)?;
     Ok(done)
+}
+
+/// Whether a foreign key refused the statement.
+fn foreign_key(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<rusqlite::Error>().is_some_and(crate::exit::refused_by_foreign_key))
 }

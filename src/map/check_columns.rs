@@ -172,8 +172,9 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
             say(
                 "table".into(),
                 format!(
-                    "the store's table {table:?} has {rows} row{} linked to {parent:?} ({column}) but is not in the data map: \
+                    "{} {table:?} has {rows} row{} linked to {parent:?} ({column}) but is not in the data map: \
                      they would be left out of every answer and erasure",
+                    if table.contains('.') { "the company database's table" } else { "the store's table" },
                     if rows == 1 { "" } else { "s" }
                 ),
             );
@@ -219,6 +220,51 @@ fn left_out(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<(String, Strin
             let rows = personal::rows_linked(conn, table, column)?;
             if rows > 0 {
                 out.push((table.clone(), column.clone(), parent.clone(), rows));
+            }
+        }
+    }
+    // A company database's tables, by the foreign keys its application declares (SQLite files
+    // attached to the store; tables named "database.table").
+    if conn.map_dialect() == crate::store::db::Dialect::Sqlite {
+        let attached: Vec<String> = conn.all("SELECT name FROM pragma_database_list", &[], |r| r.get(0))?;
+        for db in f.database.iter().filter(|d| attached.contains(&d.name)) {
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let in_db: HashSet<&str> = f
+                .table
+                .iter()
+                .filter(|t| t.database.as_deref() == Some(db.name.as_str()))
+                .map(|t| t.name.as_str())
+                .collect();
+            let keys: Vec<(String, String, String)> = conn.all(
+                &format!(
+                    "SELECT m.name, f.\"from\", f.\"table\" FROM {}.sqlite_schema m, pragma_foreign_key_list(m.name, ?1) f
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, f.id",
+                    quote(&db.name)
+                ),
+                &[crate::store::db::Value::Text(db.name.clone())],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            for (table, column, parent) in keys {
+                let named = format!("{}.{table}", db.name);
+                if !in_db.contains(parent.as_str())
+                    || in_db.contains(table.as_str())
+                    || out.iter().any(|o| o.0 == named)
+                {
+                    continue;
+                }
+                let rows: i64 = conn.one(
+                    &format!(
+                        "SELECT count(*) FROM {}.{} WHERE {} IS NOT NULL",
+                        quote(&db.name),
+                        quote(&table),
+                        quote(&column)
+                    ),
+                    &[],
+                    |r| r.get(0),
+                )?;
+                if rows > 0 {
+                    out.push((named, column, parent, rows));
+                }
             }
         }
     }

@@ -225,9 +225,14 @@ fn left_out(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<(String, Strin
     }
     // A company database's tables, by the foreign keys its application declares (SQLite files
     // attached to the store; tables named "database.table").
-    if conn.map_dialect() == crate::store::db::Dialect::Sqlite {
+    for db in &f.database {
+        // Beside a PostgreSQL store, the file is read through a SQLite connection of its own.
+        let conn: &dyn Db = conn.file_side(&db.name).unwrap_or(conn);
+        if conn.dialect() != crate::store::db::Dialect::Sqlite {
+            continue;
+        }
         let attached: Vec<String> = conn.all("SELECT name FROM pragma_database_list", &[], |r| r.get(0))?;
-        for db in f.database.iter().filter(|d| attached.contains(&d.name)) {
+        if attached.contains(&db.name) {
             let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
             let in_db: HashSet<&str> = f
                 .table

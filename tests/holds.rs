@@ -413,6 +413,19 @@ fn a_request_owed_an_answer_holds_the_finishing_back() {
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 
+/// The store put back from `backup` (the order of `person` with it), then `erase --replay`:
+/// its summary.
+fn restore_and_replay(env: &Env, backup: &std::path::Path, person: i64) -> Value {
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
+    }
+    std::fs::copy(backup, &env.db).unwrap();
+    assert_eq!(count(env, ORDERS, &person.to_string()), 1, "the restore brought the order back");
+    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
+    assert_eq!(code, 0, "{v}");
+    v
+}
+
 /// A store restored from a backup taken between the erasure and its finishing holds the
 /// restriction in force again: the replay reads in the erasure journal that it was lifted, and
 /// erases what the finishing erased. The officer's texts of the lift went with the finishing.
@@ -429,13 +442,7 @@ fn a_replay_on_a_store_restored_from_before_the_finishing_erases_what_it_erased(
     let texts = env.count(&format!("SELECT count(*) FROM free_text WHERE request_id = '{r}'"));
     assert_eq!(texts, 0, "the officer's texts about the person's restriction go with the finishing");
     // The restore: the store as it was before the lift.
-    for side in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
-    }
-    std::fs::copy(&backup, &env.db).unwrap();
-    assert_eq!(count(&env, ORDERS, &person.to_string()), 1, "the restore brought the order back");
-    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
-    assert_eq!(code, 0, "{v}");
+    let v = restore_and_replay(&env, &backup, person);
     assert_eq!(v["replayed"][0]["erasure"], x.as_str(), "{v}");
     assert_eq!(count(&env, ORDERS, &person.to_string()), 0, "the replay erases what the finishing erased");
     assert_eq!(count(&env, "SELECT count(*) FROM person WHERE id = ?1", &person.to_string()), 0);
@@ -470,13 +477,7 @@ fn a_replay_lifts_a_restriction_opened_after_the_erasure_too() {
     env.now = Some("2026-12-10T09:00:00Z".into());
     let (run, _): (Value, i32) = env.json(&["retention", "run"]);
     assert_eq!(run["erasures_finished"]["finished"][0]["request"], x.as_str(), "{run}");
-    for side in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{side}", env.db.display()));
-    }
-    std::fs::copy(&backup, &env.db).unwrap();
-    assert_eq!(count(&env, ORDERS, &person.to_string()), 1, "the restore brought the order back");
-    let (v, code): (Value, i32) = env.json(&["erase", "--replay"]);
-    assert_eq!(code, 0, "{v}");
+    restore_and_replay(&env, &backup, person);
     assert_eq!(count(&env, ORDERS, &person.to_string()), 0, "the replay erases what the finishing erased");
     let active =
         env.count(&format!("SELECT count(*) FROM restriction WHERE lifted_at IS NULL AND person_id = {person}"));

@@ -37,7 +37,7 @@ pub enum Error {
     ServerUnreachable { url: String, why: String },
     #[error("the schema {schema} already exists in {database}; name a new one with DSR_PG_SCHEMA (`--schema` of dsr migrate), or drop it first")]
     SchemaExists { schema: String, database: String },
-    #[error("the company database {name} ({path}) that the data map names does not exist; restore it, or point the map's [[database]] at it with `dsr register apply FILE`")]
+    #[error("the company database {name} ({path}) that the data map names does not exist (a relative path in the map is taken from the directory of the store, --db); restore it, or point the map's [[database]] at it with `dsr register apply FILE`")]
     DatabaseMissing { name: String, path: PathBuf },
     #[error("the company database {name} ({path}) does not match the data map: {detail}; correct the map with `dsr register apply FILE` or restore the database")]
     DatabaseMismatch { name: String, path: PathBuf, detail: String },

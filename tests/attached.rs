@@ -226,11 +226,21 @@ fn register_check_names_a_database_problem() {
     let out = env.run(&["register", "check", "gone.toml"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("database[0].path") && stderr(&out).contains("does not exist"), "{}", stderr(&out));
+    // Named in full, with where a relative path is taken from.
+    let gone = std::path::absolute(env.path("nowhere.sqlite")).unwrap();
+    assert!(stderr(&out).contains(&format!("({})", gone.display())), "{}", stderr(&out));
+    assert!(stderr(&out).contains("taken from the directory of the store, --db"), "{}", stderr(&out));
     std::fs::write(env.path("undeclared.toml"), text.replacen("database = \"shop\"", "database = \"billing\"", 1))
         .unwrap();
     let out = env.run(&["register", "check", "undeclared.toml"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("\"billing\" is not the name of a [[database]]"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("declares no columns"), "{}", stderr(&out));
+    // A table the company's database does not have: its name, or its database, is wrong.
+    std::fs::write(env.path("typo.toml"), text.replacen("name = \"shipment\"", "name = \"shipments\"", 1)).unwrap();
+    let out = env.run(&["register", "check", "typo.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the company database shop has no table \"shipments\""), "{}", stderr(&out));
     // A table named like one of dsr's own records.
     std::fs::write(env.path("own.toml"), text.replacen("name = \"support_mail\"", "name = \"audit_log\"", 1)).unwrap();
     let out = env.run(&["register", "check", "own.toml"]);

@@ -34,12 +34,21 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
             None if !t.column.is_empty() => {
                 columns.insert(&t.name, t.column.iter().map(|c| c.name.clone()).collect());
             }
+            // A database the file does not declare is a problem of its own (check_places).
+            None if t.database.as_ref().is_some_and(|db| !f.database.iter().any(|d| &d.name == db)) => {}
             None => say(
                 format!("table[{i}].name"),
-                format!(
-                    "the store has no table {:?}, and the entry declares no columns ([[table.column]]) to create it with",
-                    t.name
-                ),
+                match &t.database {
+                    // dsr makes no table in a company's database: the name is wrong, or the database.
+                    Some(db) => format!(
+                        "the company database {db} has no table {:?}: name a table it has, or the [[database]] that has it",
+                        t.name
+                    ),
+                    None => format!(
+                        "the store has no table {:?}, and the entry declares no columns ([[table.column]]) to create it with",
+                        t.name
+                    ),
+                },
             ),
         }
     }

@@ -118,7 +118,9 @@ pub fn attach(conn: &Connection, store: &Path, databases: &[Database]) -> anyhow
         let mut header = [0u8; 16];
         match std::fs::File::open(&path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::DatabaseMissing { name: d.name.clone(), path }.into())
+                // Named in full: where a relative path was looked for.
+                let path = std::path::absolute(&path).unwrap_or(path);
+                return Err(Error::DatabaseMissing { name: d.name.clone(), path }.into());
             }
             Err(e) => {
                 return Err(anyhow::Error::new(e).context(format!("cannot read company database {}", path.display())))

@@ -404,6 +404,12 @@ fn a_file_without_its_header_row_is_refused_without_its_values() {
     assert_one_line_error(&out);
     assert!(stderr(&out).contains("header row missing"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("jan.jansen"), "{}", stderr(&out));
+    // A spreadsheet's export with semicolons between the fields: said so.
+    let file = write(&env, "semicolons.csv", "id;person_id;address\n1;2;jan.jansen@example.nl\n");
+    let out = env.run(&["import", "email_address", &file]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("separated by semicolons?"), "{}", stderr(&out));
     let file = write(&env, "subscribers.jsonl", "{\"id\": 1, \"jan.jansen@example.nl\": 1}\n{\"id\": 2, \"x\": 1}\n");
     let out = env.run(&["import", "email_address", &file]);
     assert!(!stderr(&out).contains("jan.jansen") && !stdout(&out).contains("jan.jansen"), "{}", stderr(&out));

@@ -74,11 +74,14 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
         let Some((_, ty)) = declared.iter().find(|(n, _)| n == h) else {
             let names: Vec<&str> = declared.iter().map(|(n, _)| n.as_str()).collect();
             // Never repeated: a file without its header row has a person's values there.
-            let which = format!(
-                "the header's field {} is no column of table {} (is the header row missing, or a name misspelt?)",
-                i + 1,
-                table.name
-            );
+            // One field with semicolons: a spreadsheet's export in a locale whose separator is ';'.
+            let why = match header.len() == 1 && h.contains(';') {
+                true => {
+                    "the header has no commas: is the file separated by semicolons? dsr reads comma-separated files"
+                }
+                false => "is the header row missing, or a name misspelt?",
+            };
+            let which = format!("the header's field {} is no column of table {} ({why})", i + 1, table.name);
             return Err(bad(format!("{which} ({})", names.join(", "))).into());
         };
         if columns.contains(h) {

@@ -146,32 +146,11 @@ fn step(table: &str, action: &str, filter: String, why: &str) -> Step {
     }
 }
 
-/// Put a person the plan erases on the suppression list, before the rows go: their identifiers,
-/// and their row of the data map's root when the plan deletes it (not when it keeps it without
-/// name and address, under a restriction or for a consent). Returns the hashes, for the journal.
-fn suppress_erased(
-    tx: &dyn Db,
-    clock: &crate::clock::Clock,
-    keys: &crate::keys::Keys,
-    request: Option<&str>,
-    s: &Subject,
-    plan: &Plan,
-) -> anyhow::Result<Vec<(String, String)>> {
-    use crate::rights::object::{suppress, suppress_record, ERASED};
-    let mut hashes = suppress(tx, clock, keys, request, s, ERASED)?;
-    let map = DataMap::load(tx)?;
-    let deletes = |root: &crate::map::table::Table| {
-        plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0)
-    };
-    if map.root().is_some_and(deletes) {
-        hashes.extend(suppress_record(tx, clock, keys, request, s)?);
-    }
-    Ok(hashes)
-}
-
-/// The rows of the plan go (in the caller's transaction): what it removes onto the suppression
-/// list first, the plan applied, what it keeps off the list again. Returns the hashes (for the
-/// journal) and the rows deleted or detached.
+/// The rows of the plan go (in the caller's transaction). First the person goes on the
+/// suppression list: their identifiers, and their row of the data map's root when the plan
+/// deletes it (not when it keeps it without name and address, under a restriction or for a
+/// consent). Then the plan is applied, and what it keeps comes off the list again. Returns the
+/// hashes (for the journal) and the rows deleted or detached.
 fn erase_rows(
     tx: &dyn Db,
     clock: &crate::clock::Clock,
@@ -180,9 +159,17 @@ fn erase_rows(
     s: &Subject,
     plan: &Plan,
 ) -> anyhow::Result<(Vec<(String, String)>, u64)> {
-    let mut hashes = suppress_erased(tx, clock, keys, request, s, plan)?;
+    use crate::rights::object::{suppress, suppress_record, unsuppress_kept, ERASED};
+    let mut hashes = suppress(tx, clock, keys, request, s, ERASED)?;
+    let map = DataMap::load(tx)?;
+    let deletes = |root: &crate::map::table::Table| {
+        plan.steps.iter().any(|st| st.table == root.name && st.action == "delete" && st.rows > 0)
+    };
+    if map.root().is_some_and(deletes) {
+        hashes.extend(suppress_record(tx, clock, keys, request, s)?);
+    }
     let done = apply(tx, s, plan)?;
-    crate::rights::object::unsuppress_kept(tx, keys, request, s, &mut hashes)?;
+    unsuppress_kept(tx, keys, request, s, &mut hashes)?;
     Ok((hashes, done))
 }
 

@@ -181,6 +181,23 @@ pub fn message_with_attachment(
     Ok(builder(controller, to, subject, clock)?.multipart(parts)?)
 }
 
+/// A formatted message (as [`message`] made it) dated `at` instead: a letter held until its
+/// systems' tasks are done is complete when it is let go, and its `Date` (RFC 5322 §3.6.1: when
+/// it was ready to enter the mail system) says so. A message without a `Date` is given back as
+/// it is.
+pub fn redated(formatted: &[u8], at: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    let head = formatted.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(formatted.len());
+    let date = (0..head)
+        .filter(|&i| i == 0 || i >= 2 && formatted[i - 2..i] == *b"\r\n")
+        .find(|&i| formatted[i..head].starts_with(b"Date: "));
+    let Some(start) = date else { return formatted.to_vec() };
+    let end = formatted[start..].windows(2).position(|w| w == b"\r\n").map_or(formatted.len(), |n| start + n);
+    let mut out = formatted[..start].to_vec();
+    out.extend_from_slice(format!("Date: {}", at.to_rfc2822()).as_bytes());
+    out.extend_from_slice(&formatted[end..]);
+    out
+}
+
 /// The sender: `DSR_MAIL_FROM`, or the register's privacy address.
 fn sender(controller: &Controller) -> Result<Address, Error> {
     let from = std::env::var("DSR_MAIL_FROM").unwrap_or_else(|_| controller.privacy_email.clone());
@@ -386,6 +403,28 @@ mod tests {
             court_route_nl: String::new(),
             letters: Default::default(),
         }
+    }
+
+    #[test]
+    fn a_held_letter_is_dated_when_it_is_let_go() {
+        let queued = chrono::DateTime::parse_from_rfc3339("2026-03-10T11:00:00Z").unwrap().to_utc();
+        let m = message(
+            &controller("Shop"),
+            "jan@example.nl",
+            "Date: in the subject",
+            "Date: 1 April".into(),
+            &crate::clock::Clock::fixed(queued),
+        )
+        .unwrap()
+        .formatted();
+        let sent = chrono::DateTime::parse_from_rfc3339("2026-04-20T12:00:00Z").unwrap().to_utc();
+        let text = String::from_utf8(redated(&m, sent)).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let dates: Vec<&str> = head.split("\r\n").filter(|l| l.starts_with("Date:")).collect();
+        assert_eq!(dates, ["Date: Mon, 20 Apr 2026 12:00:00 +0000"], "{head}");
+        assert!(head.contains("Subject: Date: in the subject"), "{head}");
+        assert_eq!(body.trim_end(), "Date: 1 April");
+        assert_eq!(text.len(), m.len(), "only the date changed");
     }
 
     #[test]

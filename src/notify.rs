@@ -77,14 +77,10 @@ pub fn record_for_categories(
     categories: &[String],
     what: &str,
 ) -> anyhow::Result<Vec<Notification>> {
-    let mut found = Vec::new();
-    for r in recipients::for_person(conn, register, s)? {
-        let received = received(conn, register, s, &r)?;
-        if categories.is_empty() || received.iter().any(|c| categories.contains(c)) {
-            found.push((r, what.to_owned()));
-        }
-    }
-    insert(conn, clock, req, &found, json!(categories))
+    record_by_received(conn, clock, register, req, s, categories, |received| {
+        let told = categories.is_empty() || received.iter().any(|c| categories.contains(c));
+        told.then(|| what.to_owned())
+    })
 }
 
 /// Store the recipients that received the category of any of `items` (each a category and what
@@ -100,16 +96,31 @@ pub fn record_items(
     items: &[(String, String)],
     what: impl Fn(&[&str]) -> String,
 ) -> anyhow::Result<Vec<Notification>> {
-    let mut found = Vec::new();
-    for r in recipients::for_person(conn, register, s)? {
-        let received = received(conn, register, s, &r)?;
+    let categories: Vec<String> = items.iter().map(|(c, _)| c.clone()).collect();
+    record_by_received(conn, clock, register, req, s, &categories, |received| {
         let told: Vec<&str> =
             items.iter().filter(|(c, _)| received.contains(c)).map(|(_, item)| item.as_str()).collect();
-        if !told.is_empty() {
-            found.push((r, what(&told)));
+        (!told.is_empty()).then(|| what(&told))
+    })
+}
+
+/// Store each recipient of the person's data as one to tell what `what` makes of the categories
+/// it received (`None`: nothing to tell it); `categories` are the change's, for the record.
+pub fn record_by_received(
+    conn: &dyn Db,
+    clock: &Clock,
+    register: &Register,
+    req: &Request,
+    s: &Subject,
+    categories: &[String],
+    what: impl Fn(&[String]) -> Option<String>,
+) -> anyhow::Result<Vec<Notification>> {
+    let mut found = Vec::new();
+    for r in recipients::for_person(conn, register, s)? {
+        if let Some(text) = what(&received(conn, register, s, &r)?) {
+            found.push((r, text));
         }
     }
-    let categories: Vec<&str> = items.iter().map(|(c, _)| c.as_str()).collect();
     insert(conn, clock, req, &found, json!(categories))
 }
 
@@ -287,7 +298,7 @@ pub fn close(
     recipient: &str,
     proof: &Proof,
 ) -> anyhow::Result<Closed> {
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     let req = crate::request::load(&*tx, id)?;
     mark(&*tx, clock, &req, recipient, proof)?;
     tx.commit()?;

@@ -29,7 +29,7 @@ pub use files::journal_path;
 use files::{append_journal, journal_name, sync_logs};
 use lock::lock;
 pub use lock::{hold, FlushLock};
-pub use waiting::{addressed_to, answer_of, pending, stuck, withdraw, Pending, COLUMNS as PENDING_COLUMNS};
+pub use waiting::{addressed_to, answer_of, pending, release, stuck, withdraw, Pending, COLUMNS as PENDING_COLUMNS};
 
 use crate::audit;
 use crate::clock::Clock;
@@ -359,7 +359,7 @@ fn deliver_to_outbox(
         }
     };
     placed.keep(|| {
-        let tx_box = conn.begin()?;
+        let tx_box = conn.begin_own()?;
         for (item, name) in group.iter().zip(&names) {
             record_in(&*tx_box, clock, item, "outbox", name)?;
         }
@@ -408,7 +408,7 @@ fn record_delivery(
     transport: &str,
     reference: &str,
 ) -> anyhow::Result<()> {
-    let tx_box = conn.begin()?;
+    let tx_box = conn.begin_own()?;
     record_in(&*tx_box, clock, item, transport, reference)?;
     tx_box.commit()
 }

@@ -162,7 +162,7 @@ pub fn acknowledge(
     task: i64,
     reference: &str,
 ) -> anyhow::Result<Done> {
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     let out = done(&*tx, clock, task, reference)?;
     tx.commit()?;
     Ok(out)
@@ -202,6 +202,9 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
             Some(erasure) => format!(
                 "task {task} was superseded on {on} by the erasure {erasure} of the same person, whose own tasks tell the systems (`dsr tasks` lists those still open)"
             ),
+            None if done_ref.as_deref() == Some(CLOSED_BY_LIFT) => format!(
+                "task {task} was closed on {on}, when the restriction it told of was lifted; the lift's own task tells the systems (`dsr tasks` lists those still open)"
+            ),
             None => format!("task {task} was acknowledged on {on}; nothing more to do (`dsr tasks` lists the open ones)"),
         };
         return Err(Error::RequestState(why).into());
@@ -217,6 +220,34 @@ pub fn done(conn: &dyn Db, clock: &Clock, task: i64, reference: &str) -> anyhow:
 
 /// The reference of a task an erasure closed, before the erasure's id.
 const SUPERSEDED: &str = "superseded by the erasure ";
+
+/// The reference of a restriction's task closed by the lift of that restriction.
+const CLOSED_BY_LIFT: &str = "closed by the lift of the restriction";
+
+/// A restriction of request `req` was lifted (in the caller's transaction): its tasks still
+/// open are closed (a system that has not restricted the rows yet need not now), and each
+/// system the change touches gets a `lift` task for the rows, to process them again. Nothing
+/// for a request that gave no task. Returns the lift tasks made.
+pub fn lifted(conn: &dyn Db, clock: &Clock, req: &Request, change: Change<'_>) -> anyhow::Result<usize> {
+    let given: Vec<(i64, Option<String>)> = conn.all(
+        "SELECT id, done_at FROM task WHERE request_id = ?1 AND action = 'restrict' ORDER BY id",
+        &vals![req.id]?,
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if given.is_empty() {
+        return Ok(0);
+    }
+    for (task, _) in given.iter().filter(|(_, done)| done.is_none()) {
+        conn.run(
+            "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
+            &vals![task, clock.timestamp(), CLOSED_BY_LIFT]?,
+        )?;
+        let by = json!({"task": task, "by": "lift"});
+        audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-superseded", by)?;
+        settle(conn, clock, *task, crate::request::load(conn, &req.id)?)?;
+    }
+    record(conn, clock, req, "lift", change)
+}
 
 /// When a person is erased, the open tasks of their other requests (a rectification's new
 /// values, the keys a restriction or objection named) are superseded by the erasure's own tasks:
@@ -265,10 +296,7 @@ fn settle(conn: &dyn Db, clock: &Clock, task: i64, req: crate::request::Request)
         |r| r.get(0),
     )?;
     if before == 0 {
-        out.letters_released = conn.run(
-            "UPDATE queued SET held = 0 WHERE request_id = ?1 AND held = 1 AND done_at IS NULL",
-            &vals![request]?,
-        )?;
+        out.letters_released = crate::queue::release(conn, clock, &request)?;
     }
     if open == 0 && req.state == "verified" && req.delivered_at.is_some() {
         crate::request::complete_after_tasks(conn, clock, &req)?;

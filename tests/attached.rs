@@ -754,3 +754,26 @@ fn a_company_table_left_out_of_the_map_is_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn an_application_holding_its_database_write_lock_does_not_hold_up_what_writes_only_dsrs_store() {
+    let env = shop();
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch("BEGIN IMMEDIATE; UPDATE shop_order SET note = 'busy' WHERE id = 12;").unwrap();
+    // Opening a request, its code, the answer and the archive write dsr's own records only;
+    // they read the shop's database under its last commit and do not wait for its lock.
+    let id = env.verified("access", &["--email", SANNE]);
+    let out = env.run(&["access", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let export = env.verified("export", &["--email", SANNE]);
+    let out = env.run(&["export", &export, "--out", "sanne.zip"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let restrict = env.verified("restrict", &["--email", SANNE, "--ground", "accuracy-contested"]);
+    let out = env.run(&["restrict", &restrict, "--yes"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // What changes the shop's tables still waits its turn, and says whose lock it waited for.
+    let erase = env.verified("erase", &["--email", "lucas.peters@example.nl"]);
+    let out = env.run(&["erase", &erase, "--yes"]);
+    assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
+    app.execute_batch("ROLLBACK").unwrap();
+}

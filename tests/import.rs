@@ -253,6 +253,8 @@ fn an_erased_person_in_the_file_is_refused_and_not_stored() {
     let date: String =
         env.sql().query_row("SELECT substr(max(added_at), 1, 10) FROM suppression", [], |r| r.get(0)).unwrap();
     assert!(p[0].2.contains(&format!("erased on {date}, request {id}")), "{p:#?}");
+    // Named by the file's column, not the store's folded copy of it.
+    assert!(p[0].2.starts_with("address: this person was erased"), "{p:#?}");
     assert!(!p[0].2.contains(SANNE));
     assert_eq!(env.count(&format!("SELECT count(*) FROM email_address WHERE address_norm = '{SANNE}'")), 0);
     // Not in the store's bytes either (the run's summary names no value).

@@ -402,3 +402,56 @@ fn a_key_written_twice_is_named_with_its_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains(&format!("line {line}: `name`: duplicate key")), "{}", stderr(&out));
 }
+
+/// Mistakes a company writing its own file makes naturally, each named: a kept invoice that
+/// refers to the work order an erasure deletes (every erasure would fail on the foreign key), a
+/// marketing flag standing for a contract's purpose, a moment declared as a number.
+#[test]
+fn a_kept_row_s_reference_a_flag_for_a_contract_and_a_numeric_moment_are_named() {
+    let text = fixture("webshop");
+    let bad = after(
+        &text,
+        &table("shop_invoice"),
+        "[[table.column]]\nname = \"order_number\"",
+        "[[table.column]]\nname = \"order_id\"\ntype = \"integer\"\nreferences = \"shop_order\"\n\n[[table.column]]\nname = \"order_number\"",
+    );
+    let bad = after(&bad, "[[table.opt_in]]", "purpose = \"newsletter\"", "purpose = \"order-fulfilment\"");
+    let bad = after(
+        &bad,
+        &table("shop_invoice"),
+        "name = \"issued_at\"\ntype = \"text\"",
+        "name = \"issued_at\"\ntype = \"integer\"",
+    );
+    let out = check(&bad);
+    let (inv, cus) = (index(&bad, "shop_invoice"), index(&bad, "email_address"));
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: table[{inv}].erase.detach: the rows this erase keeps would still refer to \"shop_order\" by column \"order_id\" (references)",
+            line_of(&bad, &table("shop_invoice"), "detach = [\"customer_id\"]")
+        ),
+    );
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: table[{cus}].opt_in[0].purpose: \"order-fulfilment\" neither rests on consent nor is direct marketing",
+            line_of(&bad, "[[table.opt_in]]", "purpose = \"order-fulfilment\"")
+        ),
+    );
+    assert_problem(
+        &out,
+        &format!(
+            "line {}: table[{inv}].erase.date_column: column \"issued_at\" is declared type = \"integer\"",
+            line_of(&bad, &table("shop_invoice"), "date_column = \"issued_at\"")
+        ),
+    );
+    assert!(
+        stderr(&out).contains(
+            "table[{inv}].retention.counts_from: column \"issued_at\" is declared"
+                .replace("{inv}", &inv.to_string())
+                .as_str()
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

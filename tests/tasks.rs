@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Env};
+use crate::support::{assert_one_line_error, stderr, stdout, Env};
 
 const SANNE: &str = "sanne.dejong@example.nl";
 
@@ -14,8 +14,10 @@ pub fn shop_with_systems(letter_after_tasks: bool) -> Env {
 }
 
 /// The web shop with these systems: (name, the tables it copies).
+/// Its commands run at a fixed time (`DSR_NOW`), so a test may move the clock to any later day
+/// whatever the day it runs.
 pub fn shop_with(letter_after_tasks: bool, systems: &[(&str, &[&str])]) -> Env {
-    let env = Env::with_fixture("webshop");
+    let env = Env::with_fixture_at("webshop", "2026-12-01T09:00:00Z");
     let text = stdout(&env.run(&["register", "export"]));
     let mut file: toml::Table = text.parse().unwrap();
     if letter_after_tasks {
@@ -311,6 +313,7 @@ fn tasks_done_without_a_task_names_both_ways_to_give_one() {
         (&["tasks", "done"][..], "missing --ref and one of TASK or --file"),
         (&["tasks", "done", "--ref", "x"], "missing one of TASK or --file"),
         (&["tasks", "done", "3", "--file", "acks.csv"], "TASK cannot be used with --file"),
+        (&["tasks", "done", "-1", "--ref", "x"], "no task -1"),
     ] {
         let out = env.run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -359,6 +362,16 @@ fn an_acknowledgement_file_is_known_by_its_content_and_bad_lines_are_said_in_wor
     let err = stderr(&out);
     assert!(err.contains("line 2: invalid --file: ref: missing"), "{err}");
     assert!(!err.contains("CSV error") && !err.contains("found record with"), "{err}");
+    // A reference whose quote is not closed on its line acknowledges nothing with half of it.
+    std::fs::write(env.path("open.csv"), format!("task,ref\n{},\"multi\nline\"\n", tasks[1]["task"])).unwrap();
+    let out = env.run(&["tasks", "done", "--file", "open.csv"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("line 2: invalid --file: the line does not read as CSV (a quote never closed)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(open_tasks(&env, None).len(), 1, "the task is still open");
 }
 
 /// A JSON line naming `task` twice names no task: neither is acknowledged (that would erase
@@ -503,4 +516,96 @@ fn the_letter_waits_for_the_erasure_s_own_tasks_only() {
     assert_eq!(code, 0, "{done}");
     assert_eq!(state(&env, &x), "completed");
     assert_eq!(done["done"][0]["completed"], true, "{done}");
+}
+
+/// A letter held for the systems is dated when it goes out, not when the erasure queued it:
+/// weeks may lie between, and the date is what the person (and a court) reads.
+#[test]
+fn a_held_erasure_letter_is_dated_when_the_last_task_lets_it_go() {
+    let mut env = shop_with_systems(true);
+    env.now = Some("2036-03-10T11:00:00Z".into());
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    env.now = Some("2036-04-20T12:00:00Z".into());
+    for t in open_tasks(&env, None) {
+        env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "synced"]).assert().success();
+    }
+    let letters = env.messages(&id);
+    assert_eq!(letters.len(), 2, "the code and the erasure letter");
+    let raw = String::from_utf8_lossy(&letters[1].raw).into_owned();
+    let date = raw.lines().find(|l| l.starts_with("Date: ")).unwrap();
+    assert_eq!(date, "Date: Sun, 20 Apr 2036 12:00:00 +0000", "{raw}");
+}
+
+/// A carried-out request that waits only for its systems' tasks was answered: it cannot be
+/// refused afterwards (the person has the letter saying it was done), and a new request of the
+/// same right is a new request, not that one.
+#[test]
+fn a_request_carried_out_and_waiting_for_its_tasks_is_not_rejected_and_a_new_one_opens() {
+    let env = shop_with_systems(false);
+    let id = env.verified("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2312 KP"]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    assert_eq!(state(&env, &id), "verified", "its task is open");
+    let out = env.run(&["request", "reject", &id, "--reason", "other", "--note", "t", "--note-nl", "t"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("cannot be rejected any more"), "{}", stderr(&out));
+    assert_eq!(state(&env, &id), "verified");
+    let letters = env.messages(&id).len();
+    // A second correction opens a request of its own.
+    let o = env.open("rectify", &["--customer", "FO-100009", "--set", "delivery_postal_code=2313 KP"]);
+    assert_ne!(o.request, id);
+    assert_eq!(env.messages(&id).len(), letters, "no refusal letter went out");
+}
+
+/// An erasure answered by post (no address to mail the letter to) waits for the systems too.
+#[test]
+fn an_erasure_answered_by_post_is_not_recorded_delivered_before_the_systems_erased() {
+    let env = shop_with_systems(true);
+    let id = env.verified("erase", &["--email", SANNE]);
+    env.sql().execute("DELETE FROM email_address WHERE person_id = 1", []).unwrap();
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, None);
+    assert!(!tasks.is_empty());
+    let out = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "RR1"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("waits until every system has erased too"), "{}", stderr(&out));
+    for t in tasks {
+        env.dsr().args(["tasks", "done", &t["task"].to_string(), "--ref", "synced"]).assert().success();
+    }
+    let out = env.run(&["request", "delivered", &id, "--channel", "post", "--ref", "RR1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(state(&env, &id), "completed");
+}
+
+/// A lifted restriction tells the systems it told to restrict: each gets a `lift` task for the
+/// same rows, and a restriction task still open is closed by the lift (the system need not
+/// restrict what is no longer restricted).
+#[test]
+fn a_lifted_restriction_gives_lift_tasks_and_closes_the_restriction_s_open_ones() {
+    let mut env = shop_with_systems(false);
+    env.now = Some("2036-01-05T10:00:00Z".into());
+    let id = env.verified("restrict", &["--email", SANNE, "--ground", "accuracy-contested"]);
+    env.dsr().args(["restrict", &id, "--yes"]).assert().success();
+    let given = open_tasks(&env, None);
+    assert_eq!(given.len(), 2, "{given:?}");
+    let (mailer, warehouse) = (&open_tasks(&env, Some("mailer"))[0], &open_tasks(&env, Some("warehouse"))[0]);
+    env.dsr().args(["tasks", "done", &mailer["task"].to_string(), "--ref", "mailer restricted"]).assert().success();
+    let out = env.run(&["restrict", "--lift", &id, "--reason", "accuracy-verified", "--notice-days", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(open_tasks(&env, None).len(), 1, "the notice period changes nothing yet");
+    env.now = Some("2036-01-07T10:00:00Z".into());
+    env.dsr().args(["retention", "run"]).assert().success();
+    let lifts = open_tasks(&env, None);
+    assert_eq!(lifts.len(), 2, "{lifts:?}");
+    for system in [mailer, warehouse] {
+        let lift = lifts.iter().find(|t| t["system"] == system["system"]).unwrap();
+        assert_eq!((lift["action"].as_str(), lift["request"].as_str()), (Some("lift"), Some(id.as_str())));
+        assert_eq!(lift["rows"], system["rows"], "the same rows as the restriction's task");
+    }
+    let out = env.run(&["tasks", "done", &warehouse["task"].to_string(), "--ref", "late"]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    assert!(stderr(&out).contains("when the restriction it told of was lifted"), "{}", stderr(&out));
+    env.dsr().args(["audit", "verify"]).assert().success();
 }

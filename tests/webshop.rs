@@ -221,6 +221,20 @@ fn erasure_deletes_the_profile_and_keeps_invoices_detached_for_the_fiscal_hold()
         2,
         "the payments stay with them"
     );
+    // Art. 19: the payment provider, which received payments the plan keeps, is not told to
+    // destroy them; the carrier, which received nothing kept, is told to erase.
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    let told = |code: &str| {
+        let r = shown["recipients"].as_array().unwrap().iter().find(|r| r["recipient"] == code);
+        r.unwrap_or_else(|| panic!("{code}: {shown}"))["what"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(told("postnl"), "Erasure (Art. 17): erase the data of this person you received from us.");
+    let mollie = told("mollie");
+    assert!(
+        mollie.contains(&format!("we keep their payments until {}-12-31, under Art. 17(3)(b)", year + 7)),
+        "{mollie}"
+    );
+    assert!(mollie.contains("keep what you hold of them for that only"), "{mollie}");
     env.dsr().args(["audit", "verify"]).assert().success();
 }
 

@@ -63,7 +63,17 @@ pub fn history(h: &History, names: &Names<'_>) -> Vec<Section> {
                 vec![
                     x.request.clone(),
                     code_or("ground", &x.ground),
-                    x.category.as_deref().map_or_else(|| bi("all your data", "al je gegevens"), |c| names.category(c)),
+                    // A restriction of one purpose (an objection being weighed) restricts the use
+                    // of the data for that purpose, not all of it.
+                    match (&x.category, &x.purpose) {
+                        (Some(c), _) => names.category(c),
+                        (None, Some(code)) => {
+                            let found = names.0.purposes.iter().find(|p| p.code == *code);
+                            let (en, nl) = found.map_or((code.as_str(), code.as_str()), |p| (&p.name_en, &p.name_nl));
+                            bi(&format!("its use for one purpose: {en}"), &format!("het gebruik voor één doel: {nl}"))
+                        }
+                        (None, None) => bi("all your data", "al je gegevens"),
+                    },
                     when(Some(&x.started_at)),
                     when(x.lifted_at.as_deref()),
                     x.lift_reason.as_deref().map(reason_bi).unwrap_or_default(),

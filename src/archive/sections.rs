@@ -142,7 +142,10 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
                 .find(|x| x.code == p.code)
                 .map(|x| (x.description_en.as_str(), x.description_nl.as_str()))
                 .unwrap_or_default();
-            vec![p.name.clone(), p.country.clone(), bi(en, nl), bi(&p.safeguards_en, &p.safeguards_nl)]
+            // Why this person's data went there (a parcel shipped, a payment method), as the
+            // data map words it.
+            let why = p.because.iter().filter(|b| !b.is_empty()).cloned().collect::<Vec<_>>().join("; ");
+            vec![p.name.clone(), p.country.clone(), bi(en, nl), why, bi(&p.safeguards_en, &p.safeguards_nl)]
         })
         .collect();
     let mut recipients = Section::new(2, "Who received your data", "Wie je gegevens ontving")
@@ -155,6 +158,7 @@ pub fn summary(copy: &Copy<'_>) -> Vec<Section> {
                 ("Recipient", "Ontvanger"),
                 ("Country", "Land"),
                 ("What they do", "Wat ze doen"),
+                ("Why yours went there", "Waarom de jouwe daar kwamen"),
                 ("Safeguards", "Waarborgen"),
             ],
             who,

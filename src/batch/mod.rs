@@ -244,7 +244,7 @@ fn open(
     seen: &mut Seen,
 ) -> anyhow::Result<Vec<Prepared>> {
     let line = chunk.first().map_or(0, |r| r.line);
-    let tx = conn.begin().map_err(|e| stopped_at(e, line))?;
+    let tx = conn.begin_own().map_err(|e| stopped_at(e, line))?;
     let mut prepared = Vec::with_capacity(chunk.len());
     for row in chunk {
         tx.run("SAVEPOINT batch_row", &[]).map_err(|e| stopped_at(e, row.line))?;
@@ -292,7 +292,7 @@ fn settle(
     let placed = crate::fsutil::place_synced(dir, files).map_err(|e| stopped_at(e, line))?;
     placed
         .keep(|| {
-            let tx = conn.begin()?;
+            let tx = conn.begin_own()?;
             for (job, manifest) in &ready {
                 crate::rights::export::record_prepared(&*tx, clock, &job.request, manifest, encrypted)?;
             }

@@ -278,7 +278,7 @@ pub enum TasksCommand {
     #[command(group(clap::ArgGroup::new("acknowledged").required(true).args(["task", "file"])))]
     Done {
         /// The task's number
-        #[arg(value_name = "TASK", conflicts_with = "file")]
+        #[arg(value_name = "TASK", conflicts_with = "file", allow_negative_numbers = true)]
         task: Option<i64>,
         /// The system's reference for what it did (a ticket, a log line), one line
         #[arg(long = "ref", value_name = "TEXT", required_unless_present = "file")]

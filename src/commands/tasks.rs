@@ -280,6 +280,11 @@ fn csv_header(text: &str) -> Option<(usize, usize)> {
 fn csv_ack(text: &str, (ti, ri): (usize, usize)) -> Ack {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let unreadable = "the line does not read as CSV (a quote never closed)";
+    // A field is one line: quotes open and close on it (a quote inside is doubled), so an odd
+    // count is one never closed, which the reader would take as ending with the line.
+    if text.matches('"').count() % 2 == 1 {
+        return Err((None, unreadable.to_owned()));
+    }
     let r = match reader.records().next() {
         Some(Ok(r)) => r,
         _ => return Err((None, unreadable.to_owned())),

@@ -48,9 +48,11 @@ impl Suppressed {
         }
         let erased = |i: usize, hash: &str| {
             let (at, request) = self.erased.get(hash)?;
+            // A derived column (a folded email) is named by the file's column it is made from.
+            let column = plan.derived_from.get(i).copied().flatten().unwrap_or(i);
             Some(Verdict::Erased(format!(
                 "{}: this person was erased on {}{}; the row was not loaded (the suppression list keeps them out)",
-                plan.columns[i],
+                plan.columns[column],
                 &at[..at.len().min(10)],
                 request.as_deref().map(|r| format!(", request {r}")).unwrap_or_default()
             )))

@@ -105,7 +105,7 @@ impl<'s> Batch<'s> {
     /// is returned: the run stops, and the batch's uncommitted messages stay unread.
     pub fn take(&mut self, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyhow::Result<Taken> {
         if self.tx.is_none() {
-            let tx = self.store.begin()?;
+            let tx = self.store.begin_own()?;
             request::expire_stale(&*tx, clock)?;
             self.tx = Some(tx);
         }

@@ -211,7 +211,7 @@ pub fn waiting_counts(db: &dyn Db) -> anyhow::Result<Vec<(String, i64)>> {
 /// The officer dealt with message `id`: opened its request by hand (`request`), or found it
 /// needs nothing (`note`). Its sender, subject and text are emptied; an audit entry says which.
 pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, note: &str) -> anyhow::Result<()> {
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     let db: &dyn Db = &*tx;
     let outcome: Option<String> =
         db.first("SELECT outcome FROM intake_message WHERE id = ?1", &[id.into()], |r| r.get(0))?;

@@ -51,12 +51,45 @@ pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut
                     format!("table[{i}].opt_in[{j}].purpose"),
                     format!("{:?} is not the code of a [[purpose]]", o.purpose),
                 );
+            } else if !marketing(f, &o.purpose) {
+                // The flag is what a withdrawal or an objection turns off, and what `dsr check`
+                // reads: for a contract's purpose it would stop the contract's own processing.
+                say(
+                    format!("table[{i}].opt_in[{j}].purpose"),
+                    format!(
+                        "{:?} neither rests on consent nor is direct marketing: a marketing flag stands for the person's consent or their right to object to marketing (Art. 7(3), 21(3) GDPR); name such a purpose",
+                        o.purpose
+                    ),
+                );
+            }
+        }
+        // A moment is UTC text (or a date) that rules compare as text: a number or a blob
+        // there would compare with a date and match rows it should not.
+        let moments = t
+            .retention
+            .iter()
+            .flat_map(|r| [("retention.counts_from", &r.counts_from), ("retention.contract_end", &r.contract_end)]);
+        for (key, name) in moments.chain([("erase.date_column", &t.erase.date_column)]) {
+            let declared = name.as_ref().and_then(|n| t.column.iter().find(|c| &c.name == n));
+            if let Some(c) = declared.filter(|c| c.kind != super::table::ColumnType::Text) {
+                let kind = format!("{:?}", c.kind).to_lowercase();
+                say(
+                    format!("table[{i}].{key}"),
+                    format!("column {:?} is declared type = {kind:?}: a moment a rule counts from is text, a UTC time (2026-03-01T09:30:00Z) or a date (2026-03-01); declare it type = \"text\"", c.name),
+                );
             }
         }
         if t.retention.as_ref().is_some_and(|r| r.with_parent) && t.link.is_none() {
             say(format!("table[{i}].retention.with_parent"), "a table without a link has no parent to go with".into());
         }
     }
+}
+
+/// Whether a purpose rests on consent or is direct marketing: what a marketing flag may stand for.
+fn marketing(f: &CompanyFile, purpose: &str) -> bool {
+    let Some(p) = f.purpose.iter().find(|p| p.code == purpose) else { return false };
+    let basis = f.legal_basis.iter().find(|b| b.code == p.legal_basis).and_then(|b| b.meaning());
+    p.direct_marketing || basis == Some(super::BasisKind::Consent)
 }
 
 /// Every register recipient is reached by the data map, or a person's answer (Art. 15(1)(c)) and
@@ -156,6 +189,23 @@ fn erase(t: &Table, i: usize, map: &DataMap) -> Vec<(String, String)> {
                     p.name, link.column, link.column
                 ),
             );
+        }
+    }
+    // So must a kept row's other foreign keys (`references`) to rows an erasure deletes: an
+    // invoice naming the work order it bills would fail every erasure of a customer with one.
+    if kept {
+        let link = t.link.as_ref().map(|l| l.column.as_str());
+        for c in t.column.iter().filter(|c| Some(c.name.as_str()) != link && !e.detach.contains(&c.name)) {
+            let Some(target) = c.references.as_deref().and_then(|r| map.table(r)) else { continue };
+            if !target.root && target.erase.kind == EraseKind::Delete {
+                say(
+                    "detach",
+                    format!(
+                        "the rows this erase keeps would still refer to {:?} by column {:?} (references), whose rows an erasure deletes, and the foreign key would refuse every such erasure: add {:?} to detach",
+                        target.name, c.name, c.name
+                    ),
+                );
+            }
         }
     }
     for field in &e.detach {

@@ -101,3 +101,22 @@ pub fn withdraw(conn: &dyn Db, at: &str, queued: i64) -> anyhow::Result<()> {
     )?;
     Ok(())
 }
+
+/// Let request `request`'s held letters go (the tasks they waited for are done), each dated now
+/// ([`crate::mail::redated`]): the next flush sends them. Returns how many.
+pub fn release(conn: &dyn Db, clock: &crate::clock::Clock, request: &str) -> anyhow::Result<usize> {
+    let mut held: Vec<(i64, Option<Vec<u8>>)> = Vec::new();
+    conn.each(
+        "SELECT id, payload FROM queued WHERE request_id = ?1 AND held = 1 AND done_at IS NULL ORDER BY id",
+        &vals![request]?,
+        &mut |r| {
+            held.push((r.get(0)?, r.get(1)?));
+            Ok(())
+        },
+    )?;
+    for (id, payload) in &held {
+        let payload = payload.as_deref().map(|p| crate::mail::redated(p, clock.now()));
+        conn.run("UPDATE queued SET held = 0, payload = coalesce(?2, payload) WHERE id = ?1", &vals![id, payload]?)?;
+    }
+    Ok(held.len())
+}

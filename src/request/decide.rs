@@ -31,7 +31,7 @@ pub fn expire(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
     if !any {
         return Ok(());
     }
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     super::expire_stale(&*tx, clock)?;
     tx.commit()?;
     Ok(())
@@ -40,7 +40,7 @@ pub fn expire(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
 /// Extend the deadline of request `id` by `months` with a reason, and tell the person.
 pub fn extend(store: &dyn Conn, clock: &Clock, id: &str, months: u32, reason: &str) -> anyhow::Result<Told> {
     let controller = controller(store)?;
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     let r = super::load(&*tx, id)?;
     let r = super::extend(&*tx, clock, &r, months, reason)?;
     let letter = Letter {
@@ -56,7 +56,7 @@ pub fn extend(store: &dyn Conn, clock: &Clock, id: &str, months: u32, reason: &s
 /// Refuse request `id` with a reason and a note, and tell the person why and how to complain.
 pub fn reject(store: &dyn Conn, clock: &Clock, id: &str, reason: RejectReason, note: &str) -> anyhow::Result<Told> {
     let controller = controller(store)?;
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     let r = super::load(&*tx, id)?;
     let told = reject_in(&*tx, clock, &store.place(), &controller, &r, reason, note)?;
     tx.commit()?;

@@ -91,7 +91,9 @@ fn open_as(
     // A request in review is found only by another message in review: the officer's own
     // opening of a right is an ordinary request. A message in review for a right the person
     // already has an ordinary request open for finds that request (first), so that a follow-up
-    // message opens no second request the officer could only close by refusing it.
+    // message opens no second request the officer could only close by refusing it. A request
+    // whose answer reached the person (it waits only for its systems' tasks) was answered: a new
+    // one is a new request.
     let states = match (state, kind) {
         ("needs-review", UNCLEAR) => "('needs-review')",
         ("needs-review", _) => "('needs-review', 'awaiting-verification', 'verified')",
@@ -100,7 +102,7 @@ fn open_as(
     let existing = conn.first(
         &format!(
             "SELECT {COLUMNS} FROM request WHERE subject_pseudonym = ?1 AND kind = ?2
-             AND state IN {states} ORDER BY state = 'needs-review', created_at LIMIT 1"
+             AND state IN {states} AND delivered_at IS NULL ORDER BY state = 'needs-review', created_at LIMIT 1"
         ),
         &vals![pseudonym, kind]?,
         Request::from_row,

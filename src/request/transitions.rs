@@ -319,6 +319,9 @@ pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, n
         ))
         .into());
     }
+    if let Some(refused) = carried_out_already(r) {
+        return Err(Error::RequestState(refused).into());
+    }
     if answer_queued(conn, &r.id)? {
         return Err(Error::RequestState(format!(
             "the answer to {} is queued to be mailed (`dsr mail list`); a request whose answer is on its way cannot be rejected",
@@ -336,6 +339,33 @@ pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, n
     )?;
     set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": typed}))?;
     load(conn, &r.id)
+}
+
+/// Why request `r` cannot be refused any more, if it cannot: its answer reached the person, or
+/// the change it asked for was made (a refusal letter would contradict both). Such a request
+/// stays open only for its systems' tasks, or for the decision on an objection being weighed.
+fn carried_out_already(r: &Request) -> Option<String> {
+    if let (Some(at), Some(channel)) = (&r.delivered_at, &r.delivery_channel) {
+        return Some(format!(
+            "the answer to {} was delivered ({channel}, {}); it waits only for its systems' tasks (`dsr tasks`), and cannot be rejected any more",
+            r.id,
+            at.get(..10).unwrap_or(at)
+        ));
+    }
+    let changes = matches!(r.right.as_str(), "rectify" | "erase" | "restrict" | "object");
+    if !changes || r.outcome.is_none() {
+        return None;
+    }
+    Some(match r.right.as_str() {
+        "object" => format!(
+            "request {} was carried out already; an objection being weighed is decided (`dsr object --decide {} --uphold`, or `--override --grounds TEXT`), not rejected",
+            r.id, r.id
+        ),
+        _ => format!(
+            "request {} was carried out already (`dsr request show {}`); its answer goes out as it is, and it cannot be rejected any more",
+            r.id, r.id
+        ),
+    })
 }
 
 /// The requests [`expire_stale`] expires at `clock`'s time, as a condition on `request` (its dates

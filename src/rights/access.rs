@@ -263,7 +263,7 @@ pub fn prepared(
     to: Shown,
     hand_over: impl FnOnce(&Request, &AccessReport<'_>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     let (req, s) = super::verified(&*tx, id, crate::request::Kind::Access)?;
     let report = build(&*tx, clock, &req, &s)?;
     let to = match to {

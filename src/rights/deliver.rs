@@ -59,7 +59,7 @@ pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
     encrypted: bool,
     generated: Option<Generated<F>>,
 ) -> anyhow::Result<()> {
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     // Two `--send` at once, or a `request reject` or `request delivered` meanwhile: one answer.
     request::answer_still_to_give(&*tx, &req.id)?;
     mail::queue_message(&*tx, clock, &store.place(), req, "answer", message, OnSent::DeliversAnswer)?;
@@ -122,7 +122,7 @@ pub fn delivered(
         true => Some(crate::queue::hold(store)?),
         false => None,
     };
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     let req = request::load(&*tx, id)?;
     if let (Some(at), Some(channel)) = (&req.delivered_at, &req.delivery_channel) {
         return Err(crate::error::Error::RequestState(format!(
@@ -136,6 +136,17 @@ pub fn delivered(
         return Err(crate::error::Error::RequestState(format!(
             "the answer to {} waits until every system has erased too (letter_after_tasks); it goes out when the last task is acknowledged (dsr tasks), not by another way before",
             req.id
+        ))
+        .into());
+    }
+    // An erasure answered by post (no address to mail): the letter is the officer's to send, and
+    // the same rule holds for it.
+    let open = crate::tasks::open_of(&*tx, &req.id)?.0;
+    if req.right == "erase" && open > 0 && crate::tasks::Systems::load(&*tx)?.letter_after_tasks {
+        return Err(crate::error::Error::RequestState(format!(
+            "the answer to {} waits until every system has erased too (letter_after_tasks; {} still open, see `dsr tasks`); send it and record it once the last is acknowledged",
+            req.id,
+            crate::output::plural(open, "task", "tasks")
         ))
         .into());
     }

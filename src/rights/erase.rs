@@ -364,6 +364,29 @@ pub fn categories(register: &crate::register::Register, plan: &Plan) -> Vec<Stri
     out
 }
 
+/// A category an erasure keeps rows of (held or detached), with the ground and end of the hold.
+pub struct Kept {
+    pub code: String,
+    pub name: String,
+    pub ground: String,
+    pub until: Option<String>,
+}
+
+/// The categories of the tables whose rows the plan keeps (held, or detached and held), but
+/// for those it erases (`erased`, [`categories`]): what a recipient of them is told to keep.
+pub fn kept_categories(register: &crate::register::Register, plan: &Plan, erased: &[String]) -> Vec<Kept> {
+    let mut out: Vec<Kept> = Vec::new();
+    for st in plan.steps.iter().filter(|st| st.rows > 0 && st.action != "delete") {
+        let Some(c) = register.categories.iter().find(|c| c.tables.contains(&st.table)) else { continue };
+        if erased.contains(&c.code) || out.iter().any(|k| k.code == c.code) {
+            continue;
+        }
+        let ground = st.ground.clone().unwrap_or_else(|| st.why.clone());
+        out.push(Kept { code: c.code.clone(), name: c.name_en.to_lowercase(), ground, until: st.until.clone() });
+    }
+    out
+}
+
 /// The plan format: 2 since the steps come from the data map, in its order (children first); 3
 /// since the fingerprint covers which of dsr's request records a plan detaches, not their state.
 const FORMAT: u32 = 3;

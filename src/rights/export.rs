@@ -75,7 +75,7 @@ pub fn record_disclosure(
     out: &Path,
 ) -> anyhow::Result<()> {
     let record = || -> anyhow::Result<()> {
-        let tx = conn.begin()?;
+        let tx = conn.begin_own()?;
         record_prepared(&*tx, clock, req, manifest, encrypted)?;
         tx.commit()?;
         Ok(())

@@ -56,7 +56,7 @@ pub fn open_then(
     new: &NewRequest<'_>,
     then: &mut dyn FnMut(&dyn Db, &Request, bool) -> anyhow::Result<()>,
 ) -> anyhow::Result<Intake> {
-    let tx_box = store.begin()?;
+    let tx_box = store.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let intake = open_in(tx, clock, keys, controller, new)?;
@@ -137,7 +137,7 @@ pub fn decide_review(
 ) -> anyhow::Result<Intake> {
     let (keys, controller) = prepare(store)?;
     let place = store.place();
-    let tx_box = store.begin()?;
+    let tx_box = store.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let req = request::load(tx, id)?;
@@ -260,7 +260,7 @@ pub struct Checked {
 /// are recorded before they are reported, so the outcome is committed either way.
 pub fn check(store: &dyn Conn, clock: &Clock, id: &str, code: &str) -> anyhow::Result<Checked> {
     let keys = Keys::load(store)?;
-    let tx_box = store.begin()?;
+    let tx_box = store.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let req = request::load(tx, id)?;
@@ -276,7 +276,7 @@ pub fn resend(store: &dyn Conn, clock: &Clock, id: &str) -> anyhow::Result<Reque
     let controller = register.controller.ok_or_else(crate::error::Error::no_register)?;
     let place = store.place();
     mail::check_setup(&place, &controller)?;
-    let tx_box = store.begin()?;
+    let tx_box = store.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let req = request::load(tx, id)?;
@@ -301,7 +301,7 @@ pub fn alternative(
     reference: &str,
     reason: &str,
 ) -> anyhow::Result<Request> {
-    let tx_box = store.begin()?;
+    let tx_box = store.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     request::expire_stale(tx, clock)?;
     let req = request::load(tx, id)?;
@@ -312,7 +312,7 @@ pub fn alternative(
 
 /// Unlock verification for the person of request `id` after repeated failures, with a reason.
 pub fn unlock(store: &dyn Conn, clock: &Clock, id: &str, reason: &str) -> anyhow::Result<Request> {
-    let tx_box = store.begin()?;
+    let tx_box = store.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     let req = request::load(tx, id)?;
     verify::unlock(tx, clock, &req, reason)?;

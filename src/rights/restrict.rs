@@ -159,10 +159,29 @@ pub fn lift_due(conn: &dyn Db, clock: &Clock, register: &Register) -> anyhow::Re
             &vals![&id]?,
             |r| r.get(0),
         )?;
+        // What was restricted, for the systems told to restrict it: all the person's data (a
+        // restriction without a category), or the categories listed.
+        let categories: Vec<(Option<String>, bool)> = conn.all(
+            "SELECT DISTINCT category, erasure_id IS NOT NULL FROM restriction
+             WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at <= ?2",
+            &vals![id, clock.timestamp()]?,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        // One that kept data from an erasure ends in that erasure's finishing, whose own tasks
+        // tell the systems to erase, not to process again.
+        let holds_erasure = categories.iter().any(|(_, held)| *held);
         conn.run(
             "UPDATE restriction SET lifted_at = ?2 WHERE request_id = ?1 AND lifted_at IS NULL AND lift_at <= ?2",
             &vals![id, clock.timestamp()]?,
         )?;
+        if let Some(person) = person.filter(|_| !holds_erasure) {
+            let listed: Option<Vec<String>> = categories.into_iter().map(|(c, _)| c).collect();
+            let change = match &listed {
+                Some(categories) => crate::tasks::Change::Categories(person, categories),
+                None => crate::tasks::Change::Person(person),
+            };
+            crate::tasks::lifted(conn, clock, &req, change)?;
+        }
         audit::append(
             conn,
             clock,

@@ -234,6 +234,14 @@ impl<T: FromValue> FromValue for Option<T> {
 /// committed, see [`Pg::begin`]). Dropped uncommitted, a transaction rolls back.
 pub trait Conn: Db {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>>;
+    /// A write transaction of dsr's own records only (requests, codes, answers, plans, mail,
+    /// tasks), which reads the company's databases but does not change them: the store's write
+    /// lock is taken up front as [`Conn::begin`] takes it, a company database's not at all, so
+    /// an application holding its own database's write lock does not hold up an officer's
+    /// request, code or answer (SQLite's `BEGIN IMMEDIATE` takes every attached file's lock).
+    fn begin_own(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        self.begin()
+    }
     /// A transaction that reads one snapshot throughout and never holds up a writer (an
     /// archive read in several queries).
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>>;
@@ -273,6 +281,13 @@ pub trait Tx: Db {
 impl Conn for rusqlite::Connection {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(self.unchecked_transaction()?))
+    }
+    fn begin_own(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        let tx = rusqlite::Transaction::new_unchecked(self, rusqlite::TransactionBehavior::Deferred)?;
+        // A write that changes nothing takes the store's write lock (waiting the busy timeout
+        // for it) before anything is read, as IMMEDIATE would, for the store alone.
+        tx.execute("UPDATE main.store_meta SET key = key WHERE 0", [])?;
+        Ok(Box::new(tx))
     }
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         Ok(Box::new(rusqlite::Transaction::new_unchecked(self, rusqlite::TransactionBehavior::Deferred)?))
@@ -314,6 +329,9 @@ impl Db for crate::store::Store {
 impl Conn for crate::store::Store {
     fn begin(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         self.conn.begin()
+    }
+    fn begin_own(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        self.conn.begin_own()
     }
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         self.conn.snapshot()

@@ -49,6 +49,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("how an email identifier compares its local part", include_str!("migrations/0025_email_local_part.sql")),
     ("the sender of a message read, as a keyed hash", include_str!("migrations/0026_intake_sender_key.sql")),
     ("the erasure a legal-claims restriction holds back", include_str!("migrations/0027_restriction_erasure.sql")),
+    ("a lifted restriction's task for the systems", include_str!("migrations/0028_task_lift.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.
@@ -61,6 +62,10 @@ const NEEDS_REVIEW: usize = 19;
 /// The migration that lets the suppression list hold an erased person's root row (kind
 /// `record`): the suppression table's check is widened before its file runs.
 const SUPPRESSION_RECORD: usize = 20;
+
+/// The migration that lets a task tell a system a restriction was lifted (action `lift`): the
+/// task table's check is widened before its file runs.
+const TASK_LIFT: usize = 28;
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {
@@ -106,6 +111,9 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
             widen_checks(&tx, "suppression", &SUPPRESSION_CHECKS)
                 .context("migration 20: the suppression table's check")?;
         }
+        if i + 1 == TASK_LIFT {
+            widen_checks(&tx, "task", &TASK_CHECKS).context("migration 28: the task table's check")?;
+        }
         tx.execute_batch(sql).with_context(|| format!("migration {} ({name}) failed", i + 1))?;
         if i + 1 == DATA_MAP && from > 0 {
             super::personal::install_builtin(&tx).context("migration 10: the built-in data map")?;
@@ -132,8 +140,13 @@ const REQUEST_CHECKS: [(&str, &str); 2] = [
 const SUPPRESSION_CHECKS: [(&str, &str); 1] =
     [("CHECK (kind IN ('email', 'phone', 'customer'))", "CHECK (kind IN ('email', 'phone', 'customer', 'record'))")];
 
+const TASK_CHECKS: [(&str, &str); 1] = [(
+    "CHECK (action IN ('rectify', 'erase', 'restrict', 'object'))",
+    "CHECK (action IN ('rectify', 'erase', 'restrict', 'object', 'lift'))",
+)];
+
 /// Widen a table's checks in its stored definition (migration 19: the request table's kind and
-/// state; 20: the suppression table's kind), inside the migrations' transaction. Every row valid
+/// state; 20: the suppression table's kind; 28: the task table's action), inside the migrations' transaction. Every row valid
 /// before is valid after, so no row is rewritten: this is the procedure sqlite.org gives for such
 /// a change (lang_altertable.html, section 7:
 /// `writable_schema`, then a new schema version so that every connection reads the definition

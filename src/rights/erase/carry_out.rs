@@ -146,11 +146,30 @@ pub(super) fn tell_recipients(
         return Ok(());
     }
     let claim = plan.steps.iter().any(|st| st.rows > 0 && st.ground.as_deref() == Some(super::GROUND_CLAIM));
-    let what = match claim {
-        true => format!("Erasure (Art. 17): {since}erase the data of this person you received from us, except what an unpaid claim you collect for us needs; we keep that claim until it is settled (Art. 17(3)(e))."),
-        false => format!("Erasure (Art. 17): {since}erase the data of this person you received from us."),
-    };
-    notify::record_for_categories(tx, clock, register, req, s, &erased, &what)?;
+    let kept = super::kept_categories(register, plan, &erased);
+    notify::record_by_received(tx, clock, register, req, s, &erased, |received| {
+        if !received.iter().any(|c| erased.contains(c)) {
+            return None;
+        }
+        let mut what = format!("Erasure (Art. 17): {since}erase the data of this person you received from us");
+        if claim {
+            what += ", except what an unpaid claim you collect for us needs; we keep that claim until it is settled (Art. 17(3)(e))";
+        }
+        // What the plan keeps, of what the recipient received: it is not told to destroy records
+        // the law has both of us keep.
+        for k in kept.iter().filter(|k| received.contains(&k.code)) {
+            what += &format!(
+                "; we keep their {} {}, under {}: keep what you hold of them for that only, and no longer",
+                k.name,
+                k.until.as_deref().map_or("as the law requires".to_owned(), |u| match u.starts_with("until") {
+                    true => u.to_owned(),
+                    false => format!("until {u}"),
+                }),
+                k.ground
+            );
+        }
+        Some(what + ".")
+    })?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use crate::request::Request;
 
 /// Record the officer's approval of the stored plan (the actor is in the audit entry).
 pub fn approve(conn: &dyn Conn, clock: &Clock, req: &Request) -> anyhow::Result<()> {
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     approve_in(&*tx, clock, req)?;
     tx.commit()?;
     Ok(())
@@ -42,7 +42,7 @@ pub fn hold(conn: &dyn Conn, clock: &Clock, req: &Request, on: bool, reason: &st
             req.id, req.id
         ))
     })?;
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     if on == plan.held {
         let now = if on { "already on hold" } else { "not on hold" };
         return Err(Error::RequestState(format!("the erasure plan of {} is {now}", req.id)).into());

@@ -43,7 +43,7 @@ pub fn stored(conn: &dyn Db, request: &str) -> anyhow::Result<Option<Stored>> {
 /// Store a plan with the request, not approved: a plan runs from cron only after an officer
 /// approved exactly this plan (`--approve`, or `--yes` / "yes" at the prompt).
 pub fn store(conn: &dyn Conn, clock: &Clock, req: &Request, plan: &Plan) -> anyhow::Result<()> {
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     store_in(&*tx, clock, req, plan)?;
     tx.commit()?;
     Ok(())
@@ -94,7 +94,7 @@ pub struct Refreshed {
 /// Make the plan anew (refused under a legal-claims restriction on all data) and store it when
 /// it differs from the stored one.
 pub fn refresh(conn: &dyn Conn, clock: &Clock, req: &Request, s: &Subject) -> anyhow::Result<Refreshed> {
-    let tx = conn.begin()?;
+    let tx = conn.begin_own()?;
     let refreshed = refresh_in(&*tx, clock, req, s)?;
     tx.commit()?;
     Ok(refreshed)

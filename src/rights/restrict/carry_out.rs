@@ -46,7 +46,7 @@ pub fn apply(
 ) -> anyhow::Result<Restricted> {
     let register = Register::load(store)?;
     let scope = super::scope(categories);
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     request::still_to_carry_out(&*tx, req, "restricted")?;
     super::apply(&*tx, clock, req, s, ground, categories, None)?;
     let change = match categories.is_empty() {
@@ -97,7 +97,7 @@ pub fn announce_lift(
     }
     let controller = Register::load(store)?.controller.ok_or_else(crate::error::Error::no_register)?;
     let lift_at = clock.now() + chrono::Duration::days(i64::from(days));
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     let vars = crate::answers::lift_notice(&req, reason, lift_at);
     let letter = Letter {
         kind: "restriction-lift-notice",
@@ -145,7 +145,7 @@ pub struct Lifts {
 /// (`Conn::after_erasure`) is the caller's, after its own work.
 pub fn lift_due(store: &dyn Conn, clock: &Clock) -> anyhow::Result<Lifts> {
     let register = Register::load(store)?;
-    let tx = store.begin()?;
+    let tx = store.begin_own()?;
     let lifted = super::lift_due(&*tx, clock, &register)?;
     tx.commit()?;
     let erasures = crate::rights::erase::finish::run(store, clock, &register)?;

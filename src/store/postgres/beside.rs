@@ -260,6 +260,11 @@ impl Conn for Beside {
         let files = self.files.unchecked_transaction()?;
         Ok(Box::new(BesideTx { pg, files, names: &self.names, tables: &self.tables }))
     }
+    fn begin_own(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
+        let pg = self.pg.begin()?;
+        let files = rusqlite::Transaction::new_unchecked(&self.files, rusqlite::TransactionBehavior::Deferred)?;
+        Ok(Box::new(BesideTx { pg, files, names: &self.names, tables: &self.tables }))
+    }
     fn snapshot(&self) -> anyhow::Result<Box<dyn Tx + '_>> {
         let pg = self.pg.snapshot()?;
         let files = rusqlite::Transaction::new_unchecked(&self.files, rusqlite::TransactionBehavior::Deferred)?;

@@ -33,6 +33,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (11, include_str!("migrations/0011_intake_sender_key.sql")),
     // SQLite's migration 27: the erasure a legal-claims restriction holds back.
     (12, include_str!("migrations/0012_restriction_erasure.sql")),
+    // SQLite's migration 28: a lifted restriction's task for the systems.
+    (13, include_str!("migrations/0013_task_lift.sql")),
 ];
 
 /// The newest version this binary knows.

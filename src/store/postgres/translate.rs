@@ -362,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (27, 12),
+            (28, 13),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
     }

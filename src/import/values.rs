@@ -96,7 +96,14 @@ pub fn convert(conv: Conv, raw: &str, tz: Option<&Tz>, country: Option<&str>) ->
             }
             text(raw.to_owned())
         }
-        Conv::Integer => v.parse::<i64>().map(Value::Integer).map_err(|_| "is not a whole number".into()),
+        // A whole number a source wrote as a decimal (`12.0`, as exports through floating
+        // point do) is that number; `12.5` is not one.
+        Conv::Integer => match v.split_once('.') {
+            Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole.parse::<i64>(),
+            _ => v.parse::<i64>(),
+        }
+        .map(Value::Integer)
+        .map_err(|_| "is not a whole number".into()),
         Conv::Real => {
             v.parse::<f64>().ok().filter(|f| f.is_finite()).map(Value::Real).ok_or_else(|| "is not a number".into())
         }
@@ -251,6 +258,11 @@ mod tests {
         assert_eq!(convert(Conv::Phone, "06-12345678", None, None).unwrap(), Value::Text("+31612345678".into()));
         assert_eq!(convert(Conv::Integer, "", None, None).unwrap(), Value::Null);
         assert!(convert(Conv::Integer, "12a", None, None).is_err());
+        assert_eq!(convert(Conv::Integer, "12.0", None, None).unwrap(), Value::Integer(12));
+        assert_eq!(convert(Conv::Integer, "-3.00", None, None).unwrap(), Value::Integer(-3));
+        for v in ["12.5", "12.", ".0", "1e3"] {
+            assert!(convert(Conv::Integer, v, None, None).is_err(), "{v}");
+        }
         assert!(convert(Conv::EmailWritten, "no-at-sign", None, None).is_err());
         assert_eq!(convert(Conv::Date, "01-03-2026", None, None).unwrap(), Value::Text("2026-03-01".into()));
         assert_eq!(

@@ -199,6 +199,18 @@ fn one_person_on_several_rows_gets_one_request_and_lines_are_the_files_own() {
     assert_eq!(count(requests), 1);
     assert_eq!(count(prepared), 1);
     assert_eq!(std::fs::read_dir(env.path("out")).unwrap().count(), 1);
+    // An archive cut short since is not taken for one: the row fails, saying what to do, and
+    // once it is removed the re-run writes it anew.
+    let archive = env.path("out").join(format!("{request}.zip"));
+    std::fs::OpenOptions::new().write(true).open(&archive).unwrap().set_len(100).unwrap();
+    let (cut, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    let got = people_rows(&cut);
+    assert_eq!((code, got[0].0, got[0].1.as_str()), (19, 2, "failed"), "{got:?}");
+    assert!(got[0].2.as_deref().unwrap().contains("does not read as one (cut off or changed): remove it"), "{got:?}");
+    std::fs::remove_file(&archive).unwrap();
+    let (again, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert_eq!((code, people_rows(&again)[0].1.as_str()), (19, "done"), "the other rows fail as before");
+    assert!(zip::ZipArchive::new(std::fs::File::open(&archive).unwrap()).is_ok());
 }
 
 /// Two batch exports at once do not both prepare the same answers: the second finds the lock

@@ -26,6 +26,7 @@ struct Taken {
     right: Option<String>,
     received_on: Option<String>,
     reason: Option<String>,
+    message: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -745,6 +746,18 @@ fn what_a_stranger_a_disowning_reply_or_our_own_letter_carries_verifies_nothing_
     assert_eq!(run.messages[0].outcome.as_deref(), Some("code-refused"));
     assert_eq!(tries(&env), 1);
     assert_eq!(env.count("SELECT coalesce(max(consecutive_failures), 0) FROM verification_lock"), 0);
+    // The message is about Kees's request: resolving it with another one is refused, and it
+    // still waits, whole.
+    let other = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let id = run.messages[0].message.unwrap().to_string();
+    let out = env.run(&["intake", "--resolve", &id, "--request", &other.request]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains(&format!("is about request {}", o.request)), "{}", support::stderr(&out));
+    assert_eq!(
+        env.count("SELECT count(*) FROM intake_message WHERE outcome = 'code-refused' AND sender IS NOT NULL"),
+        1
+    );
     // Kees says it was not him, quoting the letter with the code: nothing verified.
     let letter = std::fs::read_to_string(&env.messages(&o.request)[0].path).unwrap();
     let quoted: String = letter.lines().map(|l| format!("> {l}\n")).collect();

@@ -2395,6 +2395,29 @@ fn init_makes_a_postgresql_store_from_a_fixture_or_a_company_file() {
 }
 
 #[test]
+fn an_erasure_where_pageinspect_is_not_installed_says_the_pages_were_not_read() {
+    let Some(url) = support::postgres() else { return };
+    let own = OwnDatabase::new(&url, "no_pageinspect");
+    let db_url = own.url.clone();
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&db_url, "unread");
+    migrate_into(&env, &db_url, s.name());
+    let pg_dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
+    let address = addresses_on_file(&env, 1).remove(0);
+    let out = on_pg(&["--json", "erase", "--email", &address]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
+    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    let out = on_pg(&["erase", &id, "--yes"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "the erasure stands: {said}");
+    let lines: Vec<&str> = said.lines().filter(|l| l.contains("pageinspect extension is not installed")).collect();
+    assert_eq!(lines.len(), 1, "said once: {said}");
+    assert!(lines[0].starts_with("dsr erase: ") && lines[0].contains("email_address"), "{said}");
+}
+
+#[test]
 fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages() {
     let Some(url) = support::postgres() else { return };
     // A database of its own: another test's open snapshot would keep the deleted rows alive.
@@ -2947,6 +2970,65 @@ fn a_role_without_rights_on_the_store_gets_exit_15_and_what_to_do() {
     support::assert_one_line_error(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("permission denied") && err.contains("connect as a role"), "{err}");
+}
+
+/// `dsr migrate` takes the SQLite store's erasure journal along, to where the PostgreSQL store
+/// reads it: a replay there after a restore knows the erasures made before the move. A journal
+/// there already is not written over.
+#[test]
+fn migrate_copies_the_erasure_journal_where_the_postgresql_store_reads_it() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let id = env.verified("erase", &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let journal = std::fs::read(env.path("dsr.sqlite.erasures")).unwrap();
+    let s = Schema::new(&url, "journal");
+    let (v, code): (serde_json::Value, i32) =
+        env.json(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", s.name()]);
+    assert_eq!(code, 0, "{v}");
+    let moved = env.path(&format!("{}.erasures", s.name()));
+    assert_eq!(v["journal"]["path"], moved.display().to_string(), "{v}");
+    assert_eq!(v["journal"]["copied"], true, "{v}");
+    assert_eq!(std::fs::read(&moved).unwrap(), journal);
+    let out = dsr_on_postgres(env.dir.path(), &url, s.name(), &["erase", "--replay", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let again = Schema::new(&url, "journal_again");
+    std::fs::write(env.path(&format!("{}.erasures", again.name())), b"").unwrap();
+    let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", &url, "--schema", again.name()]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("was not copied"), "{}", support::stderr(&out));
+    assert!(std::fs::read(env.path(&format!("{}.erasures", again.name()))).unwrap().is_empty());
+}
+
+/// A role that may read dsr's schema but not write it opens the store, and fails at its first
+/// write: `dsr doctor` says so before (exit 24), naming the role, the rights and the grant.
+#[test]
+fn doctor_names_a_role_that_may_only_read_the_store() {
+    let Some(url) = support::postgres() else { return };
+    let env = support::Env::with_fixture("virtio");
+    let s = Schema::new(&url, "readonly");
+    migrate_into(&env, &url, s.name());
+    let role = format!("reader_{}", std::process::id());
+    s.client()
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA {0} TO {role};
+             GRANT SELECT ON ALL TABLES IN SCHEMA {0} TO {role}",
+            s.name()
+        ))
+        .unwrap();
+    let as_role = url.replacen("postgres://dsr@", &format!("postgres://{role}@"), 1);
+    let (out, whole) = (
+        dsr_on_postgres(env.dir.path(), &as_role, s.name(), &["doctor"]),
+        dsr_on_postgres(env.dir.path(), &url, s.name(), &["doctor"]),
+    );
+    s.client()
+        .batch_execute(&format!("REVOKE ALL ON ALL TABLES IN SCHEMA {0} FROM {role}; REVOKE ALL ON SCHEMA {0} FROM {role}; DROP ROLE {role}", s.name()))
+        .unwrap();
+    assert_eq!(out.status.code(), Some(24), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("the role {role} dsr connects as has no INSERT, UPDATE, DELETE on")), "{said}");
+    assert!(said.contains(&format!("ON ALL TABLES IN SCHEMA {} TO {role}", s.name())), "{said}");
+    assert_eq!(whole.status.code(), Some(0), "the role that made the store may: {whole:?}");
 }
 
 /// A company table with a built-in table's name (`invoice`) and a declared column in mixed case

@@ -365,6 +365,15 @@ fn prepare(
     let request = match existing {
         Some((id, prepared)) => {
             let file = archive_path(dir, &id);
+            if prepared && file.exists() && !readable_archive(&file) {
+                return failed(
+                    row.line,
+                    format!(
+                        "already exported, but its archive {} does not read as one (cut off or changed): remove it and run the batch again to write it anew",
+                        file.display()
+                    ),
+                );
+            }
             if prepared && file.exists() {
                 seen.insert(person.person_id, (row.line, id.clone()));
                 return Ok(Prepared::Settled(RowResult {
@@ -409,6 +418,13 @@ fn prepare(
     let id = request.id.clone();
     seen.insert(person.person_id, (row.line, id.clone()));
     Ok(Prepared::Archive(Box::new(Job { line: row.line, request, person, file: archive_path(dir, &id) })))
+}
+
+/// Whether a file reads as an archive dsr wrote: a zip whose directory lists `manifest.json`
+/// (an archive cut short by a full disk or a copy loses its directory at the end).
+fn readable_archive(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    zip::ZipArchive::new(std::io::BufReader::new(file)).is_ok_and(|z| z.file_names().any(|n| n == "manifest.json"))
 }
 
 fn archive_path(dir: &Path, request: &str) -> PathBuf {

@@ -303,10 +303,11 @@ fn list(s: &mut Session) -> anyhow::Result<Code> {
 }
 
 /// A waiting message as the officer reads it: number, outcome, dates, sender, subject, why, and
-/// the first lines of its text (escape sequences and controls made visible).
+/// the first lines of its text (escape sequences and controls made visible; a long line cut),
+/// and the SHA-256 it is known by.
 pub fn waiting_block(w: &ledger::Waiting) -> String {
     let mut block = format!(
-        "#{} {}{} (read {}{}){}\n  from: {}\n  subject: {}\n  why: {}\n",
+        "#{} {}{} (read {}{}){}\n  from: {}\n  subject: {}\n  why: {}\n  sha256: {}\n",
         w.id,
         w.outcome,
         w.request.as_deref().map(|r| format!(" {r}")).unwrap_or_default(),
@@ -316,13 +317,20 @@ pub fn waiting_block(w: &ledger::Waiting) -> String {
         sanitize::line(w.sender.as_deref().unwrap_or("-")),
         sanitize::line(w.subject.as_deref().unwrap_or("-")),
         sanitize::line(w.reason.as_deref().unwrap_or("-")),
+        w.sha256,
     );
     let text = sanitize::text(w.text.as_deref().unwrap_or_default(), true);
     for line in text.lines().filter(|l| !l.trim().is_empty()).take(15) {
-        block.push_str(&format!("  | {line}\n"));
+        match line.char_indices().nth(LINE_CHARS) {
+            Some((cut, _)) => block.push_str(&format!("  | {} [...]\n", &line[..cut])),
+            None => block.push_str(&format!("  | {line}\n")),
+        }
     }
     block
 }
+
+/// The characters of a text line `--list` shows; the rest is cut.
+const LINE_CHARS: usize = 200;
 
 /// `dsr intake --resolve N`: the officer dealt with a waiting message.
 fn resolve(s: &mut Session, id: i64, request: Option<&str>, note: Option<&str>) -> anyhow::Result<Code> {
@@ -341,4 +349,28 @@ fn resolve(s: &mut Session, id: i64, request: Option<&str>, note: Option<&str>) 
         s.out.outcome(&format!("Message #{id} is resolved; its sender, subject and text are no longer kept."))?;
     }
     Ok(Code::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_waiting_message_shows_its_hash_and_a_long_line_cut() {
+        let w = super::ledger::Waiting {
+            id: 27,
+            outcome: "listed".into(),
+            read_at: "2026-12-07T08:00:00Z".into(),
+            sent_at: None,
+            reason: Some("asks for no right".into()),
+            asks: None,
+            request: None,
+            sender: Some("sophie.smit@example.org".into()),
+            subject: Some("hallo".into()),
+            text: Some(format!("{}\nshort line", "bla ".repeat(30_000))),
+            sha256: "ab".repeat(32),
+        };
+        let block = super::waiting_block(&w);
+        assert!(block.contains(&format!("  sha256: {}\n", "ab".repeat(32))), "{block}");
+        assert!(block.lines().all(|l| l.chars().count() <= super::LINE_CHARS + 10), "{block}");
+        assert!(block.contains(" [...]\n  | short line\n"), "{block}");
+    }
 }

@@ -31,12 +31,14 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
         bar.finish_and_clear();
     }
     let copied = copied?;
+    let journal = journal(&args.from, &copied.schema)?;
     if out.json {
         out.json(&serde_json::json!({
             "format_version": 1,
             "from": args.from.display().to_string(),
             "to": target.shown,
             "copy": copied,
+            "journal": journal.as_ref().map(|(to, copied)| serde_json::json!({"path": to.display().to_string(), "copied": copied})),
         }))?;
     } else {
         let head = copied.audit.head.as_ref().map(|h| format!(", head {}", h.hash)).unwrap_or_default();
@@ -54,6 +56,19 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
             },
             copied.audit.entries,
         ))?;
+        match &journal {
+            Some((to, true)) => out.status(&format!(
+                "The erasure journal {} was copied to {}, where `dsr erase --replay` reads it on the PostgreSQL store (run from this directory).",
+                crate::queue::journal_path(&args.from).display(),
+                to.display()
+            ))?,
+            Some((to, false)) => out.status(&format!(
+                "The erasure journal {} was not copied: {} is there already. Add its lines to that file by hand, or `dsr erase --replay` on the PostgreSQL store misses them.",
+                crate::queue::journal_path(&args.from).display(),
+                to.display()
+            ))?,
+            None => {}
+        }
         for (name, path) in &copied.repointed {
             out.status(&format!(
                 "The company database {name} is named by its absolute path {path} in the copy: its relative path is read from the directory dsr runs in on a PostgreSQL store."
@@ -61,4 +76,24 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
         }
     }
     Ok(Code::Ok)
+}
+
+/// The SQLite store's erasure journal (`STORE.erasures`, read by `erase --replay` after a
+/// restore), copied to where the PostgreSQL store reads its own (`SCHEMA.erasures` in the
+/// directory dsr runs in): (that path, whether it was copied; not when a file is there
+/// already). `None` when the store has none.
+fn journal(from: &std::path::Path, schema: &str) -> anyhow::Result<Option<(std::path::PathBuf, bool)>> {
+    let source = crate::queue::journal_path(from);
+    if !source.exists() {
+        return Ok(None);
+    }
+    let to = crate::queue::journal_path(&crate::store::db::Pg::place_of(schema)?);
+    if std::fs::symlink_metadata(&to).is_ok() {
+        return Ok(Some((to, false)));
+    }
+    crate::fsutil::write_private(&to, false, |file| {
+        std::io::copy(&mut std::fs::File::open(&source)?, file)?;
+        Ok(())
+    })?;
+    Ok(Some((to, true)))
 }

@@ -45,6 +45,9 @@ pub(super) fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<
 /// whole (no USAGE on the schema, or one of SELECT, INSERT, UPDATE, DELETE on the table): the
 /// rights on its rows fail when they run, or the table looks gone to the checks above.
 fn rights(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    if conn.dialect() == Dialect::Postgres {
+        own_schema(conn, out)?;
+    }
     let map = crate::store::personal::DataMap::load(conn)?;
     for t in map.tables.iter().filter(|t| t.database.is_some()) {
         let Some(lacking) = crate::store::personal::rights_lacking(conn, t, true)? else { continue };
@@ -61,6 +64,47 @@ fn rights(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
             fix: format!(
                 "grant them to the role (GRANT USAGE ON SCHEMA {schema}; GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{}), or connect as one that has them",
                 t.name
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, the tables of the store's own schema (dsr's records, and the map's tables made
+/// there) that the role may read but not change: every request, code, answer and audit entry
+/// is written there, so a role that only reads opens the store and fails at its first write.
+/// One finding for each set of rights lacking, naming the tables.
+fn own_schema(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<()> {
+    let lacking: Vec<(String, String, String, i64, String)> = conn.all(
+        "SELECT current_schema()::text, current_user::text, l.lacking, count(*), string_agg(l.relname::text, ', ' ORDER BY l.relname)
+         FROM (SELECT c.relname, concat_ws(', ',
+                      CASE WHEN NOT has_table_privilege(c.oid, 'SELECT') THEN 'SELECT' END,
+                      CASE WHEN NOT has_table_privilege(c.oid, 'INSERT') THEN 'INSERT' END,
+                      CASE WHEN NOT has_table_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END,
+                      CASE WHEN NOT has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END) AS lacking
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')) l
+         WHERE l.lacking <> '' GROUP BY l.lacking ORDER BY l.lacking",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )?;
+    for (schema, role, rights, count, tables) in lacking {
+        let named: Vec<&str> = tables.split(", ").collect();
+        let shown = match named.len() > 6 {
+            true => format!("{}, ...", named[..6].join(", ")),
+            false => tables.clone(),
+        };
+        out.push(Finding {
+            check: "database",
+            table: schema.clone(),
+            column: None,
+            rows: 0,
+            what: format!(
+                "the role {role} dsr connects as has no {rights} on {} of the store's schema {schema} ({shown}): every command that records something (a request, a code, an answer, the audit trail) fails",
+                crate::output::plural(count, "table", "tables")
+            ),
+            fix: format!(
+                "grant them (GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}), or connect as the role that made the store"
             ),
         });
     }

@@ -109,7 +109,14 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         .map_err(|e| Error::invalid("import file", format!("cannot read {}: {e}", opts.file.display())))?;
     let reader = Reader::new(Hashing::new(file), opts.format, &opts.file)?;
     let plan = columns::plan(conn, &table, reader.header(), &opts.file)?;
-    let sql = Sql::new(&map, &table, &plan, &map.row_order(conn, &table.name));
+    // What names the row a change or removal is for: SQLite's rowid; on PostgreSQL the table's
+    // key, its index (the `rowid` column there is generated, unindexed: an update by it read the
+    // whole table for every row of the file).
+    let row_id = match conn.map_dialect() {
+        crate::store::db::Dialect::Postgres => table.key.clone(),
+        crate::store::db::Dialect::Sqlite => map.row_order(conn, &table.name),
+    };
+    let sql = Sql::new(&map, &table, &plan, &row_id);
     let mut run = Run {
         opts,
         map: &map,

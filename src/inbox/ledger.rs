@@ -182,6 +182,9 @@ pub struct Waiting {
     pub sender: Option<String>,
     pub subject: Option<String>,
     pub text: Option<String>,
+    /// The SHA-256 of the message as read (of the file's bytes): how the officer finds the
+    /// file of a message that did not read (`sha256sum`).
+    pub sha256: String,
 }
 
 /// Messages waiting for the officer, oldest first (`needs-review` first when `review_only`).
@@ -190,7 +193,7 @@ pub fn waiting(db: &dyn Db, review_only: bool) -> anyhow::Result<Vec<Waiting>> {
         if review_only { "('needs-review')" } else { "('needs-review', 'code-refused', 'listed', 'unreadable')" };
     db.all(
         &format!(
-            "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt
+            "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt, sha256
              FROM intake_message WHERE outcome IN {outcomes} ORDER BY outcome <> 'needs-review', id"
         ),
         &[],
@@ -239,7 +242,8 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
         .into());
     }
     if let Some(r) = request {
-        crate::request::load(db, r)?;
+        let req = crate::request::load(db, r)?;
+        unrelated(db, id, &req)?;
     }
     crate::free_text::check("--note", note)?;
     db.run(
@@ -249,6 +253,23 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
     )?;
     audit::append(db, clock, request, None, "mail-resolved", json!({"message": id, "request": request}))?;
     tx.commit()
+}
+
+/// Refuse to resolve message `id` with request `req` when the message is about another request
+/// (a reply to one): a mistyped number would tie the message to someone else's request, and
+/// resolving empties the message for good. A message about no request may lead to any: one
+/// forwarded for another person, a request opened for the address it names.
+fn unrelated(db: &dyn Db, id: i64, req: &crate::request::Request) -> anyhow::Result<()> {
+    let named: Option<String> =
+        db.one("SELECT request_id FROM intake_message WHERE id = ?1", &[id.into()], |r| r.get(0))?;
+    match named.filter(|n| *n != req.id) {
+        Some(named) => Err(Error::invalid(
+            "--request",
+            format!("message {id} is about request {named}, not {}: give --request {named}, or --note TEXT", req.id),
+        )
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// The officer decided request `id`, which was in review (opened it as a right, or refused it):
@@ -274,7 +295,7 @@ pub fn resolve_for_request(db: &dyn Db, clock: &Clock, id: &str, resolution: &st
 /// The messages waiting on request `id` (in review): what the officer reads to decide.
 pub fn waiting_for_request(db: &dyn Db, id: &str) -> anyhow::Result<Vec<Waiting>> {
     db.all(
-        "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt
+        "SELECT id, outcome, read_at, sent_at, reason, asks, request_id, sender, subject, excerpt, sha256
          FROM intake_message WHERE request_id = ?1 AND outcome = 'needs-review' ORDER BY id",
         &[text(id)],
         waiting_row,
@@ -293,6 +314,7 @@ fn waiting_row(r: &crate::store::db::Row) -> anyhow::Result<Waiting> {
         sender: r.get(7)?,
         subject: r.get(8)?,
         text: r.get(9)?,
+        sha256: r.get(10)?,
     })
 }
 

@@ -255,7 +255,7 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
     } else if raw_busy && err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some()) {
         // A lock of the server's not granted in time (`lock_timeout`): another dsr process on the
         // same schema holds it (a second `dsr migrate` into it, a change of the map).
-        "the PostgreSQL store stayed locked by another process (another dsr command on the same schema, such as a second `dsr migrate` into it, or a session holding a lock on a table), and the change under way was rolled back; try again when that process has finished".to_owned()
+        "the PostgreSQL store stayed locked by another process (another dsr command on the same schema, such as a second `dsr migrate` into it, or a session holding a lock on one of its tables: see pg_locks), and the command stopped waiting for it: what it had under way was rolled back (a read changes nothing); try again when that process has finished".to_owned()
     } else if raw_busy {
         // SQLite says only "database is locked": the write lock of the store, or of a company
         // database it attaches (`[[database]]`), stayed taken past the busy timeout.

@@ -84,6 +84,15 @@ pub fn queue_answer<F: FnOnce() -> anyhow::Result<()>>(
     Ok(())
 }
 
+/// An article of the GDPR as Dutch cites it: "Art. 15 GDPR" is "art. 15 AVG" (the Algemene
+/// verordening gegevensbescherming); any other citation as it is written.
+fn article_nl(article: &str) -> String {
+    match article.strip_prefix("Art. ").and_then(|a| a.strip_suffix(" GDPR")) {
+        Some(number) => format!("art. {number} AVG"),
+        None => article.to_owned(),
+    }
+}
+
 /// The cover letter (Art. 12(1), 15): what is enclosed, how to open it, the rights, the contact
 /// and the complaint route.
 pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: bool) -> anyhow::Result<String> {
@@ -95,7 +104,8 @@ pub fn cover_letter(register: &Register, req: &Request, file: &str, encrypted: b
             .iter()
             .map(|r| {
                 let (name, how) = if nl { (&r.name_nl, &r.how_nl) } else { (&r.name_en, &r.how_en) };
-                serde_json::json!({"name": name, "article": r.article, "how": how})
+                let article = if nl { article_nl(&r.article) } else { r.article.clone() };
+                serde_json::json!({"name": name, "article": article, "how": how})
             })
             .collect()
     };
@@ -178,4 +188,14 @@ pub fn delivered(
     let (open, _, _) = crate::tasks::open_of(&*tx, &req.id)?;
     tx.commit()?;
     Ok((req.id, open))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_gdpr_article_is_cited_in_dutch_as_the_avg() {
+        assert_eq!(super::article_nl("Art. 15 GDPR"), "art. 15 AVG");
+        assert_eq!(super::article_nl("Art. 21(2) GDPR"), "art. 21(2) AVG");
+        assert_eq!(super::article_nl("art. 52 AWR"), "art. 52 AWR");
+    }
 }

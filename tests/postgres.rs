@@ -2405,10 +2405,7 @@ fn an_erasure_where_pageinspect_is_not_installed_says_the_pages_were_not_read() 
     let pg_dir = tempfile::tempdir().unwrap();
     let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
     let address = addresses_on_file(&env, 1).remove(0);
-    let out = on_pg(&["--json", "erase", "--email", &address]);
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
-    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
-    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    let id = verified_erasure(&on_pg, pg_dir.path(), &address);
     let out = on_pg(&["erase", &id, "--yes"]);
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "the erasure stands: {said}");
@@ -2430,10 +2427,7 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     let pg_dir = tempfile::tempdir().unwrap();
     let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
     let address = addresses_on_file(&env, 1).remove(0);
-    let out = on_pg(&["--json", "erase", "--email", &address]);
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
-    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
-    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    let id = verified_erasure(&on_pg, pg_dir.path(), &address);
     // Before: the address is in the pages of email_address.
     let mut c = s.client();
     let before = dsr::store::postgres::forensic::residue(&mut c, s.name(), "email_address", address.as_bytes())
@@ -2453,10 +2447,7 @@ fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages
     // This customer's payments, kept under the fiscal hold, name their customer number in their
     // reference: a value the kept rows hold is no residue (it was reported as one).
     let third = addresses_on_file(&env, 3).remove(1);
-    let out = on_pg(&["--json", "erase", "--email", &third]);
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
-    let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
-    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    let id = verified_erasure(&on_pg, pg_dir.path(), &third);
     assert_eq!(on_pg(&["erase", &id, "--approve"]).status.code(), Some(0));
     let out = on_pg(&["--json", "erase", "--due"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -2517,14 +2508,7 @@ fn values_an_older_transaction_kept_are_rewritten_away_by_the_next_erasure() {
     migrate_into(&env, &db_url, s.name());
     let pg_dir = tempfile::tempdir().unwrap();
     let on_pg = pg_runner(&db_url, s.name(), pg_dir.path(), None);
-    let verified = |address: &str| {
-        let out = on_pg(&["--json", "erase", "--email", address]);
-        let id =
-            serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
-        let code = outbox_code(pg_dir.path(), &id).expect("a code letter");
-        assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
-        id
-    };
+    let verified = |address: &str| verified_erasure(&on_pg, pg_dir.path(), address);
     let addresses = addresses_on_file(&env, 2);
     let first = verified(&addresses[0]);
     let mut blocker = s.client();
@@ -2761,6 +2745,16 @@ fn a_run_killed_after_its_commit_has_its_tables_vacuumed_by_the_next() {
 fn migrate_into(env: &support::Env, url: &str, schema: &str) {
     let out = env.run(&["migrate", "--from", env.db.to_str().unwrap(), "--to", url, "--schema", schema]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// An erasure request opened on PostgreSQL (`on_pg`, run in `dir`) for `address` and verified
+/// with the code from its letter; its id.
+fn verified_erasure(on_pg: &dyn Fn(&[&str]) -> std::process::Output, dir: &std::path::Path, address: &str) -> String {
+    let out = on_pg(&["--json", "erase", "--email", address]);
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["request"].as_str().unwrap().to_owned();
+    let code = outbox_code(dir, &id).expect("a code letter");
+    assert_eq!(on_pg(&["verify", &id, &code]).status.code(), Some(0));
+    id
 }
 
 /// The code in the latest letter of `request` in the outbox of `dir`, if one is there yet.

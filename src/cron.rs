@@ -174,12 +174,37 @@ pub fn record_result(
         Err(e) if e.chain().any(|c| matches!(c.downcast_ref(), Some(crate::error::Error::ClockBehind { .. }))) => {
             return result;
         }
-        Err(e) => (crate::exit::Code::of_error(e), crate::output::words(e)),
+        // The line the run told on stderr, the locked file named.
+        Err(e) => (crate::exit::Code::of_error(e), crate::output::message(e, Some(&conn.place()))),
     };
     let recorded = record_run(conn, &ended(clock, command, code as u8, code.kind(), &summary));
     match (result, recorded) {
         (Ok(_), Err(e)) => Err(e.context(format!("the record of this {command} run could not be written"))),
         (result, _) => result,
+    }
+}
+
+/// An unattended run (`erase --due`, `retention run`) on the SQLite store `db` that stopped
+/// before it began because a company database is missing or no longer what the map says (exit
+/// 10, 11, 15): recorded as its last run all the same, through the store alone, so that `dsr
+/// status` does not go on showing the run before as the last. Any other error was recorded by
+/// the run itself, or concerns the store, which is then not written.
+pub fn record_stopped(db: &Path, command: Option<&str>, e: &anyhow::Error) {
+    let Some(command) = command else { return };
+    let at_open = e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<Error>(),
+            Some(Error::DatabaseMissing { .. } | Error::DatabaseMismatch { .. } | Error::DatabaseDirReadOnly { .. })
+        )
+    });
+    if !at_open {
+        return;
+    }
+    if let (Ok(store), Ok(clock)) = (crate::store::Store::open_detached(db), Clock::from_env()) {
+        let code = crate::exit::Code::of_error(e);
+        // The run's own error is what it reports; a record that cannot be written adds none.
+        let told = crate::output::message(e, Some(db));
+        let _ = record_run(&store, &ended(&clock, command, code as u8, code.kind(), &told));
     }
 }
 

@@ -17,7 +17,7 @@ mod open;
 mod transitions;
 
 pub use next::{code_sent, locked, next_action, unlock_command};
-pub use open::{earliest_receipt, next_number, open, open_for_review, NewRequest};
+pub use open::{earliest_receipt, identifier_parts, next_number, open, open_for_review, NewRequest};
 pub use transitions::*;
 
 /// The rights a request can ask for.

@@ -265,7 +265,7 @@ pub fn run_with_progress(
     // does), so that it does not hold its person's rows back; a dry run changes nothing and counts
     // such requests as expired.
     if !dry_run {
-        let tx = conn.begin()?;
+        let tx = conn.begin_own()?;
         crate::request::expire_stale(&*tx, &clock)?;
         tx.commit()?;
     }

@@ -777,3 +777,50 @@ fn an_application_holding_its_database_write_lock_does_not_hold_up_what_writes_o
     assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
     app.execute_batch("ROLLBACK").unwrap();
 }
+
+/// A nightly run the company database stops before it begins (the file moved away) is recorded
+/// as the last run all the same: `dsr status` does not go on showing the run before as the last.
+#[test]
+fn a_nightly_run_a_missing_company_database_stops_is_recorded_as_the_last() {
+    let env = shop();
+    env.dsr().args(["retention", "run"]).assert().success();
+    std::fs::rename(env.path("shop.sqlite"), env.path("moved.sqlite")).unwrap();
+    for command in [&["retention", "run"][..], &["erase", "--due"]] {
+        let out = env.run(command);
+        assert_eq!(out.status.code(), Some(10), "{command:?}: {}", stderr(&out));
+    }
+    let out = env.run(&["retention", "run", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    std::fs::rename(env.path("moved.sqlite"), env.path("shop.sqlite")).unwrap();
+    let (status, _): (Value, i32) = env.json(&["status"]);
+    for command in ["retention run", "erase --due"] {
+        let cron = status["cron"].as_array().unwrap().iter().find(|c| c["command"] == command).unwrap();
+        assert_eq!(cron["last"]["exit_code"], 10, "{command}: {status}");
+        assert!(cron["last"]["summary"].as_str().unwrap().contains("shop"), "{command}: {status}");
+    }
+}
+
+/// The application holding its database's write lock through a nightly retention run: the first
+/// rule that must change the file waits the busy timeout, fails naming that file, is audited, and
+/// stops the run (exit 13) rather than have every later rule wait in turn; `dsr status` keeps the
+/// same line.
+#[test]
+fn a_retention_run_the_application_s_lock_stops_names_the_file_and_is_audited() {
+    let mut env = shop();
+    env.now = Some("2036-01-01T02:00:00Z".into());
+    let app = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    app.execute_batch("BEGIN IMMEDIATE; UPDATE shop_order SET note = 'busy' WHERE id = 12;").unwrap();
+    let out = env.run(&["retention", "run"]);
+    app.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
+    let named = format!("the company database shop ({})", env.path("shop.sqlite").display());
+    let rule_line = stderr(&out).lines().find(|l| l.contains("failed")).map(str::to_owned).unwrap_or_default();
+    assert!(rule_line.contains(&named) && rule_line.contains("stayed locked"), "{}", stderr(&out));
+    let audited =
+        env.count("SELECT count(*) FROM audit_log WHERE action = 'retention' AND details LIKE '%stayed locked%'");
+    assert_eq!(audited, 1, "the failed rule is in the audit trail, once");
+    let (status, _): (Value, i32) = env.json(&["status"]);
+    let cron = status["cron"].as_array().unwrap().iter().find(|c| c["command"] == "retention run").unwrap();
+    assert_eq!(cron["last"]["exit_code"], 13, "{status}");
+    assert!(cron["last"]["summary"].as_str().unwrap().contains(&named), "{status}");
+}

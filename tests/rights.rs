@@ -176,18 +176,33 @@ fn changing_the_email_address_uses_and_tells_the_old_address() {
     assert_eq!(code, 3);
 }
 
-#[test]
-fn correcting_a_secondary_address_changes_that_address_and_tells_it() {
-    let env = Env::with_fixture("virtio");
-    let (person, secondary, primary): (i64, String, String) = env
-        .sql()
+/// A person with a secondary address: (person, that address, their primary one).
+fn with_two_addresses(env: &Env) -> (i64, String, String) {
+    env.sql()
         .query_row(
             "SELECT s.person_id, s.address, p.address FROM email_address s JOIN email_address p ON p.person_id = s.person_id AND p.is_primary = 1
              WHERE s.is_primary = 0 LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .unwrap();
+        .unwrap()
+}
+
+/// The addresses a person has, in order.
+fn addresses_of(env: &Env, person: i64) -> Vec<String> {
+    env.sql()
+        .prepare("SELECT address FROM email_address WHERE person_id = ?1 ORDER BY address")
+        .unwrap()
+        .query_map([person], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn correcting_a_secondary_address_changes_that_address_and_tells_it() {
+    let env = Env::with_fixture("virtio");
+    let (person, secondary, primary) = with_two_addresses(&env);
     let o = env.open("rectify", &["--email", &secondary, "--set", "email=nieuw.adres@example.nl"]);
     let first = &env.messages(&o.request)[0];
     assert_eq!(first.to, vec![secondary.clone()], "the code goes to the address named");
@@ -196,16 +211,27 @@ fn correcting_a_secondary_address_changes_that_address_and_tells_it() {
     assert_eq!(v["outcome"]["changes"][0]["old"], secondary.as_str(), "{v}");
     let notice = env.messages(&o.request).into_iter().find(|m| m.subject.contains("changed")).expect("a notice");
     assert_eq!(notice.to, vec![secondary.clone()], "the replaced address is told");
-    let held: Vec<String> = env
-        .sql()
-        .prepare("SELECT address FROM email_address WHERE person_id = ?1 ORDER BY address")
-        .unwrap()
-        .query_map([person], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let held = addresses_of(&env, person);
     assert!(held.contains(&primary), "the primary address is untouched: {held:?}");
     assert!(held.contains(&"nieuw.adres@example.nl".to_owned()) && !held.contains(&secondary));
+}
+
+/// An open request asked again, before its code, by another address of the person with other
+/// corrections: it asks them by that address from then on, so the address corrected is the one
+/// the officer named, not the one the first asking named.
+#[test]
+fn an_amended_request_corrects_the_address_it_was_asked_again_by() {
+    let env = Env::with_fixture("virtio");
+    let (person, secondary, primary) = with_two_addresses(&env);
+    let first = env.open("rectify", &["--email", &primary, "--set", "city=Delft"]);
+    let again = env.open("rectify", &["--email", &secondary, "--set", "email=nieuw.adres@example.nl"]);
+    assert_eq!(again.request, first.request, "the open request, amended");
+    let code = env.messages(&first.request).last().unwrap().code().unwrap();
+    env.dsr().args(["verify", &first.request, &code]).assert().success();
+    let v = apply(&env, "rectify", &first.request);
+    assert_eq!(v["outcome"]["changes"][0]["old"], secondary.as_str(), "{v}");
+    let held = addresses_of(&env, person);
+    assert!(held.contains(&primary) && !held.contains(&secondary), "{held:?}");
 }
 
 #[test]

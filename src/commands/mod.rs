@@ -27,7 +27,7 @@ mod status;
 mod tasks;
 mod verify;
 
-use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, SubjectArgs};
+use crate::cli::{AuditCommand, Cli, Command, RegisterArgs, RegisterCommand, RetentionCommand, SubjectArgs};
 use crate::clock::Clock;
 use crate::exit::Code;
 use crate::keys::Keys;
@@ -305,8 +305,13 @@ pub fn dispatch_with(cli: Cli, out: Output) -> anyhow::Result<Code> {
         Command::Rectify(args) => on_store(&db, out, |ctx| change::rectify(&mut ctx.session(), &args)),
         Command::Restrict(args) => on_store(&db, out, |ctx| change::restrict_cmd(&mut ctx.session(), &args)),
         Command::Object(args) => on_store(&db, out, |ctx| change::object_cmd(&mut ctx.session(), &args)),
-        Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args)),
-        Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, &cmd)),
+        // An unattended run a company database stops before it begins is recorded too.
+        Command::Erase(args) => on_store(&db, out, |ctx| erase::erase(ctx, &args))
+            .inspect_err(|e| crate::cron::record_stopped(&db, args.due.then_some("erase --due"), e)),
+        Command::Retention(cmd) => on_store(&db, out, |ctx| retention::retention(ctx, &cmd)).inspect_err(|e| {
+            let RetentionCommand::Run { dry_run, .. } = cmd;
+            crate::cron::record_stopped(&db, (!dry_run).then_some("retention run"), e)
+        }),
         Command::Check(args) => on_store(&db, out, |ctx| {
             let connect = reopen(ctx.store.path.clone());
             check::check(&mut ctx.session(), &connect, &args)

@@ -234,6 +234,24 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
     if code == crate::exit::Code::BrokenPipe {
         return code;
     }
+    let message = message(err, store);
+    if json && !JSON_WRITTEN.load(Ordering::Relaxed) {
+        let doc = serde_json::json!({
+            "format_version": 1,
+            "error": {"kind": code.kind(), "exit_code": code as u8, "message": message},
+        });
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{doc:#}").and_then(|()| out.flush());
+    }
+    let _ = stderr_line(&format!("dsr: {message}"));
+    code
+}
+
+/// The line a failure is told in (without `dsr: `): what went wrong and what to do, in words
+/// (also what an unattended run's record keeps, `cron::record_result`). `store` as for
+/// [`failure`].
+pub fn message(err: &anyhow::Error, store: Option<&std::path::Path>) -> String {
+    let code = crate::exit::Code::of_error(err);
     let raw_busy = code == crate::exit::Code::StoreBusy
         && !err
             .chain()
@@ -246,7 +264,7 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
         .filter(|s| crate::store::postgres::is_url(s))
         .map(|s| format!(" {s}"))
         .unwrap_or_default();
-    let message = if lost {
+    if lost {
         sanitize::line(&format!(
             "the connection to the PostgreSQL server{server} was lost during the command (the server stopped or restarted, an administrator ended the session, or the network failed); the server rolls back what it had not committed: run the command again when the server is back"
         ))
@@ -311,15 +329,5 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
         sanitize::line(&format!("{}; {what_to_do}", words(err)))
     } else {
         sanitize::line(&words(err))
-    };
-    if json && !JSON_WRITTEN.load(Ordering::Relaxed) {
-        let doc = serde_json::json!({
-            "format_version": 1,
-            "error": {"kind": code.kind(), "exit_code": code as u8, "message": message},
-        });
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{doc:#}").and_then(|()| out.flush());
     }
-    let _ = stderr_line(&format!("dsr: {message}"));
-    code
 }

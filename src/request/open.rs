@@ -175,7 +175,8 @@ pub fn next_number(conn: &dyn crate::store::db::Db, year: i64) -> anyhow::Result
     Ok((seq, format!("DSR-{year}-{seq:04}")))
 }
 
-fn identifier_parts(id: &Identifier) -> (&'static str, &str) {
+/// An identifier's kind as a request records it (`subject_kind`), and its value.
+pub fn identifier_parts(id: &Identifier) -> (&'static str, &str) {
     match id {
         Identifier::Email(v) => ("email", v),
         Identifier::Customer(v) => ("customer", v),

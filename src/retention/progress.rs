@@ -40,7 +40,7 @@ const RUN_AT: &str = "retention-run";
 /// Audit what an interrupted earlier run removed (its progress rows), once, with that run's time;
 /// then note this run's time.
 pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
-    let tx_box = conn.begin()?;
+    let tx_box = conn.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     let left: Vec<(String, i64)> = tx.all(
         "SELECT substr(key, length('retention-progress:') + 1), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key",
@@ -68,7 +68,20 @@ pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Resu
 
 /// Why a rule failed, in words: a table or column its rule reads that is gone is named with what
 /// to do (not as the SQL text and SQLite's code).
-fn failure(e: &anyhow::Error, table: &str) -> String {
+fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
+    let busy = e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|c| matches!(c, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+    });
+    if busy {
+        // SQLite does not say which file: asked of each file now, as for a command (exit 13).
+        let which = crate::store::attached::locked_now(place)
+            .map_or("the store or one of its company databases".to_owned(), |(n, p)| format!("{n} ({})", p.display()));
+        return format!(
+            "{which} stayed locked by another process past the busy timeout: what the rule removed before stands, and the next run removes the rest (or run `dsr retention run` again when that process has finished)"
+        );
+    }
     let gone = e.chain().find_map(|c| {
         if let Some(e) = c.downcast_ref::<rusqlite::Error>().filter(|e| crate::exit::missing_table_or_column(e)) {
             return match e {
@@ -114,9 +127,15 @@ pub(super) fn finish(
     outcome: (anyhow::Result<u64>, u64),
 ) -> anyhow::Result<(RuleResult, Option<anyhow::Error>)> {
     let (outcome, removed_with) = outcome;
-    let (swept, error) = match outcome {
-        Ok(n) => (Some(n), None),
-        Err(e) => (None, Some(failure(&e, table))),
+    // A file locked past the busy timeout stops the run (exit 13) once the rule's outcome is
+    // recorded: the next rules would each wait for the same lock.
+    let (swept, error, locked) = match outcome {
+        Ok(n) => (Some(n), None, None),
+        Err(e) => {
+            let told = failure(&e, table, &conn.place());
+            let locked = (crate::exit::Code::of_error(&e) == crate::exit::Code::StoreBusy).then_some(e);
+            (None, Some(told), locked)
+        }
     };
     let mut result = RuleResult {
         rule: rule.into(),
@@ -135,7 +154,7 @@ pub(super) fn finish(
     match record(conn, clock, &result) {
         Ok(removed) => {
             result.removed = removed;
-            Ok((result, None))
+            Ok((result, locked))
         }
         Err(e) if crate::exit::lost(&e) => Err(e),
         Err(e) => {
@@ -163,13 +182,15 @@ pub(super) fn finish(
 /// The audit entry of a rule's outcome, replacing its progress count, in one transaction; the
 /// rows removed (for a rule that failed part-way, what its committed batches removed).
 fn record(conn: &dyn Conn, clock: &Clock, result: &RuleResult) -> anyhow::Result<u64> {
-    let tx_box = conn.begin()?;
+    // dsr's records only: a company database the application holds locked (which may be why
+    // the rule failed) does not keep its outcome out of the audit trail.
+    let tx_box = conn.begin_own()?;
     let tx: &dyn Db = &*tx_box;
     let (rule, table, removed_with) = (&result.rule, &result.table, result.removed_with);
     // A rule that failed part-way (a lock, a full disk) removed what its committed batches
     // removed: the progress row counted exactly those.
     let removed = if result.error.is_some() { counted(tx, rule)? } else { result.removed };
-    if removed + removed_with > 0 {
+    if removed + removed_with > 0 || result.error.is_some() {
         let mut details = json!({"rule": rule, "table": table, "removed": removed});
         if removed_with > 0 {
             details["removed_with"] = json!(removed_with);

@@ -92,7 +92,13 @@ pub fn open_in(
         }
         // Not verified yet: the open request now asks what the person asks now, and the code sent
         // for what it asked before no longer approves anything.
-        tx.run("UPDATE request SET params = ?2 WHERE id = ?1", &vals![req.id, asked.to_string()]?)?;
+        // With the identifier it is asked by now: a rectification of an email address corrects
+        // the address the request names (the one given, of several the person has).
+        let (kind, _) = request::identifier_parts(new.identifier);
+        tx.run(
+            "UPDATE request SET params = ?2, subject_kind = ?3, subject_given = ?4 WHERE id = ?1",
+            &vals![req.id, asked.to_string(), kind, new.given]?,
+        )?;
         audit::append(
             tx,
             clock,

@@ -30,7 +30,15 @@ fn is_bidi(c: char) -> bool {
 /// paragraph separator (U+2028, U+2029), which some programs take for a
 /// line end. Shown escaped, and refused in a value typed for a person's data.
 pub fn acts_on_text(c: char) -> bool {
-    c.is_control() || is_bidi(c) || matches!(c, '\u{200b}' | '\u{2060}' | '\u{feff}' | '\u{2028}' | '\u{2029}')
+    // Invisible: zero-width space, word joiner and the invisible operators, byte-order mark, soft
+    // hyphen, Mongolian vowel separator; line and paragraph separators. (The zero-width joiner
+    // and non-joiner shape letters in Persian and Indic names, and are kept.)
+    c.is_control()
+        || is_bidi(c)
+        || matches!(
+            c,
+            '\u{200b}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}' | '\u{180e}' | '\u{2028}' | '\u{2029}'
+        )
 }
 
 /// `text` with anything shaped like an email address written as `<address>` (a mail server's

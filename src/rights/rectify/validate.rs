@@ -53,9 +53,12 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
         Validator::Vat => vat(value).ok_or_else(|| {
             bad("not a valid VAT number for its country (NL: NL + 9 digits + B + 2 digits; DE: DE + 9 digits)")
         }),
-        Validator::HouseNumber => (value.chars().next().is_some_and(|c| c.is_ascii_digit()) && value.len() <= 12)
-            .then(|| value.to_owned())
-            .ok_or_else(|| bad("starts with a digit, e.g. 12 or 12-A")),
+        // A number, then an addition in plain letters and digits (12, 12-A, 12 bis, 12/3).
+        Validator::HouseNumber => (value.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && value.len() <= 12
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '/')))
+        .then(|| value.to_owned())
+        .ok_or_else(|| bad("starts with a digit, then plain letters, digits, spaces, - or /, e.g. 12 or 12-A")),
         // As an import reads it: ISO, or Dutch (23-04-1980).
         Validator::Date => crate::import::values::date(value)
             .map(|d| d.format("%Y-%m-%d").to_string())
@@ -77,11 +80,22 @@ pub fn postal_code(value: &str, country: &str) -> Option<String> {
                 && !["SA", "SD", "SS"].contains(&letters);
             ok.then(|| format!("{digits} {letters}"))
         }
+        // The ranges in use: Belgium, Luxembourg, Austria and Switzerland from 1000, Denmark
+        // from 0800; Germany and France from 01000, Spain 01-52 (its provinces), Italy and
+        // Finland from 00010.
         "BE" | "LU" | "AT" | "DK" | "CH" => {
-            (compact.len() == 4 && compact.chars().all(|c| c.is_ascii_digit())).then_some(compact)
+            let lowest = if country == "DK" { "0800" } else { "1000" };
+            (compact.len() == 4 && compact.chars().all(|c| c.is_ascii_digit()) && compact.as_str() >= lowest)
+                .then_some(compact)
         }
         "DE" | "FR" | "ES" | "IT" | "FI" => {
-            (compact.len() == 5 && compact.chars().all(|c| c.is_ascii_digit())).then_some(compact)
+            let province = compact.get(..2).and_then(|p| p.parse::<u8>().ok());
+            let in_use = match country {
+                "DE" | "FR" => province.is_some_and(|p| p >= 1),
+                "ES" => province.is_some_and(|p| (1..=52).contains(&p)),
+                _ => compact.as_str() >= "00010",
+            };
+            (compact.len() == 5 && compact.chars().all(|c| c.is_ascii_digit()) && in_use).then_some(compact)
         }
         _ => (!compact.is_empty()
             && compact.len() <= 10
@@ -138,6 +152,10 @@ fn shape_matches(shape: &str, value: &str) -> bool {
 pub fn vat(value: &str) -> Option<String> {
     let v: String = value.chars().filter(|c| !c.is_whitespace() && *c != '.').collect::<String>().to_ascii_uppercase();
     let (prefix, rest) = v.split_at_checked(2)?;
+    // Greece's VAT numbers begin EL in VIES, not with its ISO code.
+    if prefix == "GR" {
+        return None;
+    }
     if let Some((_, shapes)) = VAT_FORMATS.iter().find(|(p, _)| *p == prefix) {
         return shapes.iter().any(|s| shape_matches(s, rest)).then_some(v);
     }
@@ -214,5 +232,23 @@ mod tests {
         assert_eq!(postal_code("1000", "BE").as_deref(), Some("1000"));
         assert_eq!(postal_code("10115", "DE").as_deref(), Some("10115"));
         assert!(postal_code("1000 AB", "BE").is_none());
+        for (code, country) in [("0999", "BE"), ("00115", "DE"), ("00100", "FR"), ("53001", "ES"), ("00009", "IT")] {
+            assert!(postal_code(code, country).is_none(), "{country} {code}");
+        }
+        for (code, country) in [("0900", "DK"), ("01067", "DE"), ("00100", "IT"), ("00100", "FI"), ("28013", "ES")] {
+            assert!(postal_code(code, country).is_some(), "{country} {code}");
+        }
+        assert!(vat("GR123456789").is_none() && vat("EL123456789").is_some());
+        for bad in ["1\u{662}", "12\u{ad}A", "12;A"] {
+            assert!(validate(Validator::HouseNumber, "house_number", bad, None).is_err(), "{bad:?}");
+        }
+        assert!(validate(Validator::HouseNumber, "house_number", "12 bis", None).is_ok());
+        for bad in ["Ru\u{ad}ben", "Ru\u{180e}ben", "Ru\u{2062}ben"] {
+            assert!(validate(Validator::Text, "given_name", bad, None).is_err(), "{bad:?}");
+        }
+        assert!(
+            validate(Validator::Text, "given_name", "Mohammad\u{200c}reza", None).is_ok(),
+            "ZWNJ in a Persian name"
+        );
     }
 }

@@ -161,7 +161,7 @@ impl Runner<'_> {
             loop {
                 let tx = self.conn.begin()?;
                 let n = tx.run(&sql, &vals![cut, categories]?)? as u64;
-                progress(&*tx, rule, n)?;
+                progress(&*tx, rule, n, 0)?;
                 tx.commit()?;
                 total += n;
                 if n < self.batch {
@@ -194,7 +194,7 @@ impl Runner<'_> {
                 tx.run(&format!("UPDATE {other} SET {column} = NULL WHERE {column} IN {ids}"), &[])?;
             }
             let n = tx.run(&format!("DELETE FROM {from} WHERE {place} {batch}"), &[])? as u64;
-            progress(&*tx, rule, n)?;
+            progress(&*tx, rule, n, with)?;
             tx.commit()?;
             total += n;
             self.with += with;

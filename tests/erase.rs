@@ -680,8 +680,11 @@ fn retention_killed_at_random_moments_ends_like_an_uninterrupted_run() {
     let audited = |env: &Env| -> i64 {
         env.sql()
             .query_row(
-                "SELECT coalesce((SELECT sum(json_extract(details, '$.removed')) FROM audit_log WHERE action = 'retention'), 0)
+                "SELECT coalesce((SELECT sum(json_extract(details, '$.removed') + coalesce(json_extract(details, '$.removed_with'), 0))
+                                  FROM audit_log WHERE action = 'retention'), 0)
                       + coalesce((SELECT sum(j.value) FROM audit_log a, json_each(json_extract(a.details, '$.removed')) j
+                                  WHERE a.action = 'retention-interrupted'), 0)
+                      + coalesce((SELECT sum(j.value) FROM audit_log a, json_each(json_extract(a.details, '$.removed_with')) j
                                   WHERE a.action = 'retention-interrupted'), 0)",
                 [],
                 |r| r.get(0),

@@ -132,7 +132,10 @@ pub(super) fn retention(conn: &dyn Db, period: Period) -> anyhow::Result<Retenti
                 vec![(s("rule"), s("table"), n)]
             } else {
                 let map = d["removed"].as_object().cloned().unwrap_or_default();
-                map.into_iter().map(|(rule, n)| (rule, String::new(), n.as_u64().unwrap_or(0))).collect()
+                let with = |rule: &str| d["removed_with"][rule].as_u64().unwrap_or(0);
+                map.into_iter()
+                    .map(|(rule, n)| (rule.clone(), String::new(), n.as_u64().unwrap_or(0) + with(&rule)))
+                    .collect()
             };
             for (rule, table, n) in removed {
                 let line = rules.entry(rule.clone()).or_insert_with(|| Rule { rule, ..Rule::default() });

@@ -120,7 +120,7 @@ impl Runner<'_> {
                     &[],
                 )? as u64
             };
-            progress(&*tx, rule, n)?;
+            progress(&*tx, rule, n, with)?;
             tx.commit()?;
             total += n;
             self.with += with;

@@ -97,7 +97,7 @@ pub(super) fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyh
             erase::apply(tx, &s, &plan)?;
             crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
         }
-        progress(tx, rule, 1)?;
+        progress(tx, rule, 1, with(&plan))?;
         tx_box.commit()?;
         erased += 1;
         r.with += with(&plan);

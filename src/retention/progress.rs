@@ -13,25 +13,33 @@ use crate::vals;
 /// Count a batch's rows in the store, in the batch's own transaction, until the rule's audit entry
 /// is written: a run killed part-way leaves what it removed there, and the next run records it.
 /// The sum is made by the statement, under the row's lock, without reading the row first.
-pub(super) fn progress(tx: &dyn Db, rule: &str, n: u64) -> anyhow::Result<()> {
-    if n == 0 {
-        return Ok(());
+/// The rows of other tables a batch removed with the rule's (`with`: a ticket's messages, an
+/// order's lines) are counted the same way, in a row of their own.
+pub(super) fn progress(tx: &dyn Db, rule: &str, n: u64, with: u64) -> anyhow::Result<()> {
+    for (key, n) in [(OWN, n), (WITH, with)] {
+        if n == 0 {
+            continue;
+        }
+        let sql = match tx.dialect() {
+            // store_meta's values are tagged jsonb there: `{"i": 42}`.
+            Dialect::Postgres => {
+                "INSERT INTO store_meta (key, value) VALUES (CAST(?3 AS TEXT) || CAST(?1 AS TEXT), ?2)
+                 ON CONFLICT (key) DO UPDATE
+                 SET value = jsonb_build_object('i', (store_meta.value ->> 'i')::bigint + (excluded.value ->> 'i')::bigint)"
+            }
+            Dialect::Sqlite => {
+                "INSERT INTO store_meta (key, value) VALUES (CAST(?3 AS TEXT) || CAST(?1 AS TEXT), ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
+            }
+        };
+        tx.run(sql, &vals![rule, n as i64, key]?)?;
     }
-    let sql = match tx.dialect() {
-        // store_meta's values are tagged jsonb there: `{"i": 42}`.
-        Dialect::Postgres => {
-            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-             ON CONFLICT (key) DO UPDATE
-             SET value = jsonb_build_object('i', (store_meta.value ->> 'i')::bigint + (excluded.value ->> 'i')::bigint)"
-        }
-        Dialect::Sqlite => {
-            "INSERT INTO store_meta (key, value) VALUES ('retention-progress:' || ?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
-        }
-    };
-    tx.run(sql, &vals![rule, n as i64]?)?;
     Ok(())
 }
+
+/// The progress rows' keys, before the rule's code: its own rows, and those removed with them.
+const OWN: &str = "retention-progress:";
+const WITH: &str = "retention-progress-with:";
 
 /// The time of the run that began last (`store_meta`), for the entry of a run killed part-way:
 /// the rules that run finished have entries at that time, and `report` counts it once.
@@ -42,21 +50,34 @@ const RUN_AT: &str = "retention-run";
 pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Result<()> {
     let tx_box = conn.begin_own()?;
     let tx: &dyn Db = &*tx_box;
-    let left: Vec<(String, i64)> = tx.all(
-        "SELECT substr(key, length('retention-progress:') + 1), value FROM store_meta WHERE key LIKE 'retention-progress:%' ORDER BY key",
-        &[],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if !left.is_empty() {
-        let rules: serde_json::Map<String, serde_json::Value> = left.into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let left = |prefix: &str| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+        let rows: Vec<(String, i64)> = tx.all(
+            "SELECT substr(key, length(CAST(?1 AS TEXT)) + 1), value FROM store_meta
+             WHERE substr(key, 1, length(CAST(?1 AS TEXT))) = CAST(?1 AS TEXT) ORDER BY key",
+            &vals![prefix]?,
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.into_iter().map(|(k, v)| (k, json!(v))).collect())
+    };
+    let (rules, with) = (left(OWN)?, left(WITH)?);
+    if !rules.is_empty() || !with.is_empty() {
         let mut details = json!({"removed": rules});
+        // The rows removed with the rules' own (counted in the report as a finished rule's).
+        if !with.is_empty() {
+            details["removed_with"] = json!(with);
+        }
         let run_at: Option<String> =
             tx.first("SELECT value FROM store_meta WHERE key = ?1", &vals![RUN_AT]?, |r| r.get(0))?;
         if let Some(at) = run_at {
             details["run_at"] = json!(at);
         }
         audit::append(tx, clock, None, None, "retention-interrupted", details)?;
-        tx.run("DELETE FROM store_meta WHERE key LIKE 'retention-progress:%'", &[])?;
+        for prefix in [OWN, WITH] {
+            tx.run(
+                "DELETE FROM store_meta WHERE substr(key, 1, length(CAST(?1 AS TEXT))) = CAST(?1 AS TEXT)",
+                &vals![prefix]?,
+            )?;
+        }
     }
     tx.run(
         "INSERT INTO store_meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -200,7 +221,9 @@ fn record(conn: &dyn Conn, clock: &Clock, result: &RuleResult) -> anyhow::Result
         }
         audit::append(tx, clock, None, None, "retention", details)?;
     }
-    tx.run("DELETE FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?)?;
+    for prefix in [OWN, WITH] {
+        tx.run("DELETE FROM store_meta WHERE key = CAST(?2 AS TEXT) || CAST(?1 AS TEXT)", &vals![rule, prefix]?)?;
+    }
     tx_box.commit()?;
     Ok(removed)
 }

@@ -238,13 +238,7 @@ pub fn lifted(conn: &dyn Db, clock: &Clock, req: &Request, change: Change<'_>) -
         return Ok(0);
     }
     for (task, _) in given.iter().filter(|(_, done)| done.is_none()) {
-        conn.run(
-            "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
-            &vals![task, clock.timestamp(), CLOSED_BY_LIFT]?,
-        )?;
-        let by = json!({"task": task, "by": "lift"});
-        audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-superseded", by)?;
-        settle(conn, clock, *task, crate::request::load(conn, &req.id)?)?;
+        close_superseded(conn, clock, *task, &req.id, CLOSED_BY_LIFT, "lift")?;
     }
     record(conn, clock, req, "lift", change)
 }
@@ -261,22 +255,31 @@ pub fn supersede(conn: &dyn Db, clock: &Clock, erasure: &Request, person: i64) -
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     for (task, request) in &open {
-        conn.run(
-            "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
-            &vals![task, clock.timestamp(), format!("{SUPERSEDED}{}", erasure.id)]?,
-        )?;
-        let req = crate::request::load(conn, request)?;
-        audit::append(
-            conn,
-            clock,
-            Some(&req.id),
-            Some(&req.subject_pseudonym),
-            "task-superseded",
-            json!({"task": task, "by": erasure.id}),
-        )?;
-        settle(conn, clock, *task, req)?;
+        close_superseded(conn, clock, *task, request, &format!("{SUPERSEDED}{}", erasure.id), &erasure.id)?;
     }
     Ok(open.len())
+}
+
+/// Close open task `task` of `request` without the system's acknowledgement: a later change
+/// (`by`: an erasure's id, or "lift") made it moot. Its keys and values are emptied, `reference`
+/// says why, the trail records `task-superseded`, and the request is settled as when a task is
+/// acknowledged.
+fn close_superseded(
+    conn: &dyn Db,
+    clock: &Clock,
+    task: i64,
+    request: &str,
+    reference: &str,
+    by: &str,
+) -> anyhow::Result<Done> {
+    conn.run(
+        "UPDATE task SET done_at = ?2, done_ref = ?3, rows = NULL WHERE id = ?1",
+        &vals![task, clock.timestamp(), reference]?,
+    )?;
+    let req = crate::request::load(conn, request)?;
+    let details = json!({"task": task, "by": by});
+    audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "task-superseded", details)?;
+    settle(conn, clock, task, req)
 }
 
 /// After a task of a request is closed: with none left open, its held letters go out and a

@@ -216,8 +216,11 @@ pub fn waiting_counts(db: &dyn Db) -> anyhow::Result<Vec<(String, i64)>> {
 pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, note: &str) -> anyhow::Result<()> {
     let tx = store.begin_own()?;
     let db: &dyn Db = &*tx;
-    let outcome: Option<String> =
-        db.first("SELECT outcome FROM intake_message WHERE id = ?1", &[id.into()], |r| r.get(0))?;
+    let found: Option<(String, Option<String>)> =
+        db.first("SELECT outcome, request_id FROM intake_message WHERE id = ?1", &[id.into()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let (outcome, about) = found.unzip();
     match outcome.as_deref() {
         None => {
             return Err(Error::invalid(
@@ -242,8 +245,17 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
         .into());
     }
     if let Some(r) = request {
-        let req = crate::request::load(db, r)?;
-        unrelated(db, id, &req)?;
+        crate::request::load(db, r)?;
+        // A message about a request (a reply to one) is resolved with it only: a mistyped number
+        // would tie the message to someone else's request, and resolving empties it for good. A
+        // message about no request may lead to any (one forwarded for another person).
+        if let Some(about) = about.flatten().filter(|a| a != r) {
+            return Err(Error::invalid(
+                "--request",
+                format!("message {id} is about request {about}, not {r}: give --request {about}, or --note TEXT"),
+            )
+            .into());
+        }
     }
     crate::free_text::check("--note", note)?;
     db.run(
@@ -253,23 +265,6 @@ pub fn resolve(store: &dyn Conn, clock: &Clock, id: i64, request: Option<&str>, 
     )?;
     audit::append(db, clock, request, None, "mail-resolved", json!({"message": id, "request": request}))?;
     tx.commit()
-}
-
-/// Refuse to resolve message `id` with request `req` when the message is about another request
-/// (a reply to one): a mistyped number would tie the message to someone else's request, and
-/// resolving empties the message for good. A message about no request may lead to any: one
-/// forwarded for another person, a request opened for the address it names.
-fn unrelated(db: &dyn Db, id: i64, req: &crate::request::Request) -> anyhow::Result<()> {
-    let named: Option<String> =
-        db.one("SELECT request_id FROM intake_message WHERE id = ?1", &[id.into()], |r| r.get(0))?;
-    match named.filter(|n| *n != req.id) {
-        Some(named) => Err(Error::invalid(
-            "--request",
-            format!("message {id} is about request {named}, not {}: give --request {named}, or --note TEXT", req.id),
-        )
-        .into()),
-        None => Ok(()),
-    }
 }
 
 /// The officer decided request `id`, which was in review (opened it as a right, or refused it):

@@ -125,9 +125,11 @@ fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
 
 /// What a rule's committed batches removed, as its progress row counted them.
 fn counted(db: &dyn Db, rule: &str) -> anyhow::Result<u64> {
-    let n = db.first("SELECT value FROM store_meta WHERE key = 'retention-progress:' || ?1", &vals![rule]?, |r| {
-        r.get::<i64>(0)
-    })?;
+    let n = db.first(
+        "SELECT value FROM store_meta WHERE key = CAST(?2 AS TEXT) || CAST(?1 AS TEXT)",
+        &vals![rule, OWN]?,
+        |r| r.get::<i64>(0),
+    )?;
     Ok(n.unwrap_or(0) as u64)
 }
 

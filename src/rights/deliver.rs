@@ -142,19 +142,17 @@ pub fn delivered(
         ))
         .into());
     }
-    if crate::tasks::held_letters(&*tx, &req.id)? > 0 {
-        return Err(crate::error::Error::RequestState(format!(
-            "the answer to {} waits until every system has erased too (letter_after_tasks); it goes out when the last task is acknowledged (dsr tasks), not by another way before",
-            req.id
-        ))
-        .into());
-    }
-    // An erasure answered by post (no address to mail): the letter is the officer's to send, and
-    // the same rule holds for it.
+    // With letter_after_tasks an erasure's answer waits for its systems: the letter held in the
+    // queue, or, answered by post (no address to mail), the officer's to send.
     let open = crate::tasks::open_of(&*tx, &req.id)?.0;
-    if req.right == "erase" && open > 0 && crate::tasks::Systems::load(&*tx)?.letter_after_tasks {
+    let held = crate::tasks::held_letters(&*tx, &req.id)? > 0;
+    if held || req.right == "erase" && open > 0 && crate::tasks::Systems::load(&*tx)?.letter_after_tasks {
+        let then = match held {
+            true => "it goes out when the last task is acknowledged, not by another way before",
+            false => "send it and record it once the last is acknowledged",
+        };
         return Err(crate::error::Error::RequestState(format!(
-            "the answer to {} waits until every system has erased too (letter_after_tasks; {} still open, see `dsr tasks`); send it and record it once the last is acknowledged",
+            "the answer to {} waits until every system has erased too (letter_after_tasks; {} still open, see `dsr tasks`); {then}",
             req.id,
             crate::output::plural(open, "task", "tasks")
         ))
@@ -185,7 +183,6 @@ pub fn delivered(
         None => {}
     }
     request::deliver(&*tx, clock, &req, channel.as_str(), Some(reference))?;
-    let (open, _, _) = crate::tasks::open_of(&*tx, &req.id)?;
     tx.commit()?;
     Ok((req.id, open))
 }

@@ -24,10 +24,11 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::keys::{hex, Keys};
-use crate::map::table::IdentifierKind;
 use crate::register::{Purpose, Register};
+use crate::rights::object::{ERASED, SUPPRESSED};
 use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
+use crate::subject::Identifier;
 use crate::vals;
 
 /// Purposes a restriction never blocks (Art. 18(2)).
@@ -66,11 +67,36 @@ pub struct Checker {
     marketing_stopped: HashSet<i64>,
     review_pending: HashSet<i64>,
     review_reversed: HashSet<i64>,
-    /// The suppression list's keyed hashes, as bytes.
-    suppressed: HashSet<Vec<u8>>,
+    /// The suppression list's keyed hashes, as bytes, with why each is there.
+    suppressed: HashMap<Vec<u8>, Suppressed>,
     sql: Lookups,
     /// How the map's email identifiers compare an address's local part.
     email_rule: crate::map::table::LocalPart,
+}
+
+/// Why an identifier is on the suppression list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Suppressed {
+    /// The person objected to direct marketing (Art. 21(3)).
+    Objected,
+    /// It was an erased person's (Art. 17).
+    Erased,
+}
+
+impl Suppressed {
+    fn verdict(self) -> Verdict {
+        Verdict::deny(
+            "suppressed",
+            match self {
+                Suppressed::Objected => {
+                    "the person objected to direct marketing (Art. 21(3)); their identifiers are on the suppression list"
+                }
+                Suppressed::Erased => {
+                    "an identifier of the person belonged to a person who was erased (Art. 17); it is on the suppression list"
+                }
+            },
+        )
+    }
 }
 
 /// The lookups over personal data a check needs, generated from the data map once.
@@ -83,10 +109,12 @@ struct Lookups {
     latest_consent: Option<String>,
     /// Whether any of a person's opt-in flags for the purpose is set.
     opted_in: Option<String>,
-    /// A person's email addresses, as their columns hold them.
-    addresses: Option<String>,
-    /// The email addresses of many people (?1, a JSON array): (person, address as held).
-    addresses_of_many: Option<String>,
+    /// A person's identifiers of each kind the suppression list holds, as their columns hold
+    /// them: (the list's name of the kind, the SQL).
+    identifiers: Vec<(&'static str, String)>,
+    /// The identifiers of those kinds of many people (?1, a JSON array): (person, value as held,
+    /// the list's name of its kind).
+    identifiers_of_many: Option<String>,
     /// A batch of addresses at once (`check --stdin`).
     batch: Option<String>,
 }
@@ -98,11 +126,25 @@ impl Lookups {
             holders: map.address_holders(purpose),
             latest_consent: map.latest_consent(),
             opted_in: map.opted_in(purpose),
-            addresses: map.identifiers_of(IdentifierKind::Email),
-            addresses_of_many: map.identifiers_of_many(IdentifierKind::Email, dialect),
+            identifiers: SUPPRESSED.iter().filter_map(|(k, name)| Some((*name, map.identifiers_of(*k)?))).collect(),
+            identifiers_of_many: identifiers_of_many(map, dialect),
             batch: map.address_batch(purpose, dialect),
         }
     }
+}
+
+/// [`Lookups::identifiers_of_many`]: each kind's statement with the kind named in a third column;
+/// `None` when the map has a kind without one (its people are then read one by one).
+fn identifiers_of_many(map: &DataMap, dialect: Dialect) -> Option<String> {
+    let mut each = Vec::new();
+    for (i, (kind, name)) in SUPPRESSED.iter().enumerate() {
+        if map.identifiers_of(*kind).is_none() {
+            continue;
+        }
+        let sql = map.identifiers_of_many(*kind, dialect)?;
+        each.push(format!("SELECT s{i}.*, CAST('{name}' AS text) FROM ({sql}) AS s{i}"));
+    }
+    (!each.is_empty()).then(|| each.join(" UNION ALL "))
 }
 
 /// The keyed hash under which an identifier goes on the suppression list.
@@ -139,12 +181,27 @@ impl Checker {
         let set = |sql: &str, arg: &str| -> anyhow::Result<HashSet<i64>> {
             Ok(conn.all(sql, &vals![arg]?, |r| r.get(0))?.into_iter().collect())
         };
-        let objected = set("SELECT person_id FROM objection WHERE purpose = ?1 AND outcome IN ('stopped', 'pending', 'upheld') AND person_id IS NOT NULL", &purpose.code)?;
-        let marketing_stopped = set(
+        let mut objected = set("SELECT person_id FROM objection WHERE purpose = ?1 AND outcome IN ('stopped', 'pending', 'upheld') AND person_id IS NOT NULL", &purpose.code)?;
+        let mut marketing_stopped = set(
             "SELECT o.person_id FROM objection o JOIN purpose p ON p.code = o.purpose
              WHERE p.direct_marketing = 1 AND o.outcome IN ('stopped', 'upheld') AND o.person_id IS NOT NULL AND ?1 = ?1",
             "",
         )?;
+        // An objection the person made and was verified as theirs counts from then, not from when
+        // the officer carries it out: direct marketing stops at once (Art. 21(3)), and another
+        // purpose waits as for an objection being weighed (Art. 21(1)).
+        let asked = format!(
+            "SELECT r.person_id FROM request r JOIN purpose p ON p.code = {}
+             WHERE r.kind = 'object' AND r.state = 'verified' AND r.person_id IS NOT NULL AND r.answered_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM objection o WHERE o.request_id = r.id)
+               AND NOT EXISTS (SELECT 1 FROM decision_review d WHERE d.request_id = r.id)",
+            match conn.dialect() {
+                Dialect::Sqlite => "json_extract(r.params, '$.purpose')",
+                Dialect::Postgres => "CAST(r.params AS jsonb) ->> 'purpose'",
+            }
+        );
+        objected.extend(set(&format!("{asked} AND p.code = ?1"), &purpose.code)?);
+        marketing_stopped.extend(set(&format!("{asked} AND p.direct_marketing = 1 AND ?1 = ?1"), "")?);
         let review_pending = set(
             "SELECT person_id FROM decision_review WHERE decided_at IS NULL AND person_id IS NOT NULL AND ?1 = ?1",
             "",
@@ -154,11 +211,17 @@ impl Checker {
             "",
         )?;
         // Kept as bytes: a check compares a keyed hash with the list without writing it in hex.
-        let suppressed: HashSet<Vec<u8>> = conn
-            .all("SELECT hash FROM suppression", &[], |r| r.get::<String>(0))?
-            .iter()
-            .filter_map(|h| hex::decode(h).ok())
-            .collect();
+        // A value on the list for both reasons is told as an erased person's.
+        let mut suppressed: HashMap<Vec<u8>, Suppressed> = HashMap::new();
+        conn.each("SELECT hash, reason FROM suppression", &[], &mut |r| {
+            let Ok(hash) = hex::decode(r.get::<String>(0)?) else { return Ok(()) };
+            let why = if r.get::<String>(1)? == ERASED { Suppressed::Erased } else { Suppressed::Objected };
+            let kept = suppressed.entry(hash).or_insert(why);
+            if why == Suppressed::Erased {
+                *kept = why;
+            }
+            Ok(())
+        })?;
         let map = DataMap::load(conn)?;
         let sql = Lookups::new(&map, &purpose.code, conn.map_dialect());
         Ok(Checker {
@@ -192,11 +255,8 @@ impl Checker {
     /// The verdict, given the person's latest consent record for the purpose when the purpose
     /// rests on consent (`None` when it does not).
     fn judge(&self, conn: &dyn Db, person_id: i64, opted_in: Option<bool>, consent: Latest) -> anyhow::Result<Verdict> {
-        if self.person_suppressed(conn, person_id)? {
-            return Ok(Verdict::deny(
-                "suppressed",
-                "the person objected to direct marketing; their identifiers are on the suppression list",
-            ));
+        if let Some(why) = self.person_suppressed(conn, person_id)? {
+            return Ok(why.verdict());
         }
         self.judge_unsuppressed(conn, person_id, opted_in, consent)
     }
@@ -290,22 +350,52 @@ impl Checker {
         conn.one(sql, &vals![person_id]?, |r| r.get(0))
     }
 
-    /// Whether the suppression list blocks this purpose for an address (normalised).
-    fn address_suppressed(&self, normalised: &str) -> bool {
-        self.purpose.direct_marketing
-            && !self.suppressed.is_empty()
-            && self.suppressed.contains(&suppression_mac(&self.keys, "email", normalised))
+    /// Whether the suppression list blocks this purpose for a value of the list's `kind`, and
+    /// why: the purpose is direct marketing and the value is on the list.
+    fn value_suppressed(&self, kind: &str, value: &str) -> Option<Suppressed> {
+        if !self.purpose.direct_marketing || self.suppressed.is_empty() {
+            return None;
+        }
+        self.suppressed.get(&suppression_mac(&self.keys, kind, value)).copied()
     }
 
-    /// Whether the suppression list blocks this purpose for the person: it is direct marketing
-    /// and one of the person's addresses is on the list.
-    fn person_suppressed(&self, conn: &dyn Db, person_id: i64) -> anyhow::Result<bool> {
+    /// [`Checker::value_suppressed`] for an address (normalised).
+    fn address_suppressed(&self, normalised: &str) -> Option<Suppressed> {
+        self.value_suppressed("email", normalised)
+    }
+
+    /// Whether the suppression list blocks this purpose for the person, and why: it is direct
+    /// marketing and one of the person's identifiers (email, phone, customer number) is on the
+    /// list, such as an erased person's number an application wrote back under a new record.
+    fn person_suppressed(&self, conn: &dyn Db, person_id: i64) -> anyhow::Result<Option<Suppressed>> {
         if !self.purpose.direct_marketing || self.suppressed.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
-        let Some(sql) = &self.sql.addresses else { return Ok(false) };
-        let emails: Vec<String> = conn.all(sql, &vals![person_id]?, |r| r.get(0))?;
-        Ok(emails.iter().any(|e| self.address_suppressed(e)))
+        for (kind, sql) in &self.sql.identifiers {
+            for value in conn.all(sql, &vals![person_id]?, |r| r.get::<String>(0))? {
+                if let Some(why) = self.value_suppressed(kind, &value) {
+                    return Ok(Some(why));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The verdict for an identifier no person on file holds: `suppressed` when it is on the
+    /// suppression list (an erased person's, or one whose person objected to direct marketing:
+    /// a mailing list that still has it must not take "unknown" as leave to mail it), else
+    /// `None` (unknown).
+    pub fn unknown(&self, id: &Identifier) -> Option<Verdict> {
+        let why = match id {
+            Identifier::Email(e) => self.address_suppressed(&self.compared(e)),
+            Identifier::Phone(p) => self.value_suppressed("phone", p),
+            // A customer number matches whatever its case; the list holds it as its row did.
+            Identifier::Customer(c) => [c.clone(), c.to_uppercase(), c.to_lowercase()]
+                .iter()
+                .find_map(|v| self.value_suppressed("customer", v)),
+            Identifier::Cookie(_) => None,
+        };
+        why.map(Suppressed::verdict)
     }
 
     /// The form the map's identifier columns hold of an address dsr normalised.
@@ -316,8 +406,8 @@ impl Checker {
     /// The verdict for an email address (normalised): every person it belongs to must be allowed.
     pub fn email(&self, conn: &dyn Db, normalised: &str) -> anyhow::Result<Verdict> {
         let normalised = &*self.compared(normalised);
-        if self.address_suppressed(normalised) {
-            return Ok(Verdict::deny("suppressed", "the address is on the suppression list"));
+        if let Some(why) = self.address_suppressed(normalised) {
+            return Ok(why.verdict());
         }
         // No DISTINCT: it would build a temporary b-tree per line; one address rarely has two rows.
         // The opt-in comes with the row the lookup reads anyway: no extra query per line.

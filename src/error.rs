@@ -52,7 +52,10 @@ pub enum Error {
     Usage(String),
     #[error("invalid {what}: {why}")]
     Invalid { what: &'static str, why: String },
-    #[error("this {kind} belongs to {people} people; name the person by customer number instead (see `dsr lookup`)")]
+    #[error(
+        "this {kind} belongs to {people} people; name the person by {} instead (see `dsr lookup`)",
+        instead_of(kind)
+    )]
     Ambiguous { kind: &'static str, people: usize },
     #[error("no request {0}; see `dsr request list`")]
     UnknownRequest(String),
@@ -103,5 +106,15 @@ impl Error {
 
     pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
         Error::Invalid { what, why: why.into() }
+    }
+}
+
+/// What names one person where an identifier of `kind` is shared (a household's landline, a
+/// customer number two people share): the email address, or the customer number.
+fn instead_of(kind: &str) -> &'static str {
+    if kind == "customer number" {
+        "email address"
+    } else {
+        "email address or customer number"
     }
 }

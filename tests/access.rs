@@ -451,3 +451,29 @@ fn a_negative_confirmation_of_an_exact_store_says_how_the_address_is_compared() 
         assert!(body.contains("capitals included") && body.contains("hoofdletters meegeteld"), "{body}");
     }
 }
+
+/// `--encrypt` and `--passphrase-file` encrypt an archive: asked for with a JSON answer or an
+/// opening (access or export), they are refused, nothing is written and no request is opened.
+#[test]
+fn encryption_without_an_archive_is_refused_not_ignored() {
+    let env = Env::with_fixture("virtio");
+    let jan = ["--email", "jan.devries@example.nl"];
+    let request = env.verified("access", &jan);
+    std::fs::write(env.path("pp.txt"), "a passphrase of some length\n").unwrap();
+    for extra in [&["--encrypt"][..], &["--passphrase-file", "pp.txt"]] {
+        let mut args = vec!["access", request.as_str(), "--out", "a.json"];
+        args.extend_from_slice(extra);
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        support::assert_one_line_error(&out);
+        assert!(support::stderr(&out).contains(extra[0]), "{}", support::stderr(&out));
+        assert!(!env.path("a.json").exists(), "no plain file where encryption was asked for");
+    }
+    let requests = env.count("SELECT count(*) FROM request");
+    for right in ["access", "export"] {
+        let out = env.run(&[right, "--email", "jan.devries@example.nl", "--encrypt"]);
+        assert_eq!(out.status.code(), Some(2), "{right}");
+        support::assert_one_line_error(&out);
+    }
+    assert_eq!(env.count("SELECT count(*) FROM request"), requests, "no request opened");
+}

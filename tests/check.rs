@@ -151,3 +151,66 @@ fn an_address_of_a_person_whose_other_address_is_suppressed_is_not_allowed() {
     assert_eq!(out.status.code(), Some(20), "{}", support::stderr(&out));
     assert!(support::stdout(&out).contains("\"suppressed\""), "{}", support::stdout(&out));
 }
+
+/// An erased person's phone number and customer number, written back by an application under a
+/// new person, keep that person out of direct marketing as an address does (by phone, by customer
+/// number and in a stream of the new person's address); an identifier no one holds any more is
+/// `suppressed`, not unknown, and the detail says it was an erased person's.
+#[test]
+fn an_erased_persons_phone_and_customer_number_are_suppressed_too() {
+    let env = Env::with_fixture("virtio");
+    let erase = env.verified("erase", &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &erase, "--yes"]).assert().success();
+    let (v, code): (serde_json::Value, i32) =
+        env.json(&["check", "--purpose", "newsletter", "--email", "jan.devries@example.nl"]);
+    assert_eq!((v["reason"].as_str(), code), (Some("suppressed"), 20), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("erased"), "the detail says why: {v}");
+    let (v, code): (serde_json::Value, i32) = env.json(&["check", "--purpose", "newsletter", "--customer", "v204117"]);
+    assert_eq!((v["reason"].as_str(), code), (Some("suppressed"), 20), "no one holds it, and it is on the list: {v}");
+    env.sql()
+        .execute_batch(
+            "INSERT INTO person (id, created_at, source) VALUES (501, '2026-12-01T08:00:00Z', 'signup');
+             INSERT INTO email_address (person_id, address, address_norm, is_primary, newsletter_opt_in, created_at)
+               VALUES (501, 'jdv.new@example.nl', 'jdv.new@example.nl', 1, 1, '2026-12-01T08:00:00Z');
+             INSERT INTO phone_number (person_id, number, use_contact, use_2fa, use_monitoring, created_at)
+               VALUES (501, '+31612345678', 1, 0, 0, '2026-12-01T08:00:00Z');",
+        )
+        .unwrap();
+    let (v, code): (serde_json::Value, i32) =
+        env.json(&["check", "--purpose", "newsletter", "--phone", "+31612345678"]);
+    assert_eq!((v["reason"].as_str(), code), (Some("suppressed"), 20), "{v}");
+    let (v, code): (serde_json::Value, i32) =
+        env.json(&["check", "--purpose", "newsletter", "--email", "jdv.new@example.nl"]);
+    assert_eq!((v["reason"].as_str(), code), (Some("suppressed"), 20), "the new record's address too: {v}");
+    let out = env
+        .dsr()
+        .args(["check", "--purpose", "newsletter", "--stdin"])
+        .write_stdin("jdv.new@example.nl\n")
+        .output()
+        .unwrap();
+    assert_eq!(support::stdout(&out), "", "nor in a stream");
+    // A purpose that is not direct marketing is not the suppression list's to stop.
+    let (v, code): (serde_json::Value, i32) = env.json(&["check", "--purpose", "contact", "--phone", "+31612345678"]);
+    assert!(code != 20 || v["reason"].as_str() != Some("suppressed"), "{v}");
+}
+
+/// An objection to direct marketing stops the mailing from its verification, before the officer
+/// carries it out (Art. 21(3)); one rejected does not.
+#[test]
+fn a_verified_objection_to_direct_marketing_stops_it_at_once() {
+    let env = Env::with_fixture("virtio");
+    let who = "pieter.vandenberg@example.com";
+    assert_eq!(newsletter(&env, &["--email", who]).1, 0, "opted in before");
+    let opened = env.open("object", &["--email", who, "--purpose", "newsletter"]);
+    assert_eq!(newsletter(&env, &["--email", who]).1, 0, "an objection not yet verified is not yet known to be his");
+    env.dsr().args(["verify", &opened.request, &env.code(&opened.request)]).assert().success();
+    let (v, code) = newsletter(&env, &["--email", who]);
+    assert_eq!((v.reason.as_deref(), code), (Some("objected"), 20), "verified, not yet carried out");
+    let out = env
+        .dsr()
+        .args(["check", "--purpose", "newsletter", "--stdin"])
+        .write_stdin(format!("{who}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(support::stdout(&out), "", "nor in a stream");
+}

@@ -275,10 +275,13 @@ fn formula_injection_is_neutralised_in_csv_but_json_stays_verbatim() {
     let field = |name: &str| row.get(headers.iter().position(|h| h == name).unwrap()).unwrap().to_owned();
     assert_eq!(field("given_name"), format!("'{evil}"));
     assert_eq!(field("family_name"), "'@SUM(1+1)");
-    for record in csv::Reader::from_reader(files["csv/phone_number.csv"].as_slice()).records() {
-        let record = record.unwrap();
-        assert!(record.iter().all(|c| !c.starts_with(['=', '+', '-', '@', '\t', '\r'])));
-    }
+    // A phone number in E.164 is a plain number, not a formula: it stays as the person gave it.
+    let phones: Vec<String> = csv::Reader::from_reader(files["csv/phone_number.csv"].as_slice())
+        .records()
+        .flat_map(|r| r.unwrap().iter().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert!(phones.iter().any(|c| c == "+31612345678"), "{phones:?}");
+    assert!(phones.iter().all(|c| !c.starts_with(['=', '@', '\t', '\r', '\''])), "{phones:?}");
     // RFC 4180 as archive-format.md says: every record ends in CRLF.
     let person = String::from_utf8(files["csv/person.csv"].clone()).unwrap();
     assert!(person.ends_with("\r\n") && !person.replace("\r\n", "").contains('\n'), "{person:?}");
@@ -540,4 +543,34 @@ fn an_export_stopped_by_a_signal_removes_its_unfinished_file() {
         }
         assert!(caught, "the writer was never caught mid-write with SIG{name}");
     }
+}
+
+/// A row that hangs from a row the person did not provide (a note on a staff reply in their
+/// ticket) is not in the Art. 20 export, as the reply is not; the access copy has both.
+#[test]
+fn a_row_under_a_staff_reply_is_not_exported_with_the_persons_own() {
+    let env = Env::with_fixture("virtio");
+    env.sql()
+        .execute(
+            "INSERT INTO unsolicited_data (id, ticket_message_id, description, needed, noted_at)
+             VALUES (69, 62, 'Staff phone number in the signature', 0, '2026-11-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+    let fenna = ["--email", "fenna.mulder@example.nl"];
+    let (_, out) = archive(&env, "export", &fenna, "e.zip", &[]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let (_, files) = checked(&env.path("e.zip"), None);
+    let csv = String::from_utf8(files["csv/unsolicited_data.csv"].clone()).unwrap();
+    assert!(csv.contains("paspoort.jpg"), "a note on her own message is hers: {csv}");
+    assert!(!csv.contains("Staff phone number"), "a note on the staff's reply is not: {csv}");
+    let data = String::from_utf8(files["data.json"].clone()).unwrap();
+    assert!(!data.contains("Staff phone number"));
+    let (_, out) = archive(&env, "access", &fenna, "a.zip", &[]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let (_, files) = checked(&env.path("a.zip"), None);
+    assert!(
+        String::from_utf8(files["data.json"].clone()).unwrap().contains("Staff phone number"),
+        "the access copy holds all"
+    );
 }

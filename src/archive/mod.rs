@@ -339,12 +339,22 @@ pub fn csv_cell(v: &Value) -> String {
 }
 
 /// Cells a spreadsheet would run as a formula get a leading apostrophe (OWASP CSV injection).
+/// A plain number with its sign (a phone number in E.164, `+31612345678`; an amount, `-5`) is
+/// no formula, and stays as it is: an Art. 20 copy is for machines to read too.
 pub fn neutralise(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !signed_number(cell) {
         format!("'{cell}")
     } else {
         cell.to_owned()
     }
+}
+
+/// A sign, digits, and at most one decimal point between digits: nothing a spreadsheet runs.
+fn signed_number(cell: &str) -> bool {
+    let digits = &cell[1..];
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "1"));
+    let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    cell.starts_with(['+', '-']) && plain(whole) && plain(fraction)
 }
 
 #[cfg(test)]
@@ -353,10 +363,23 @@ mod tests {
 
     #[test]
     fn formula_cells_are_neutralised_and_others_kept() {
-        for bad in ["=HYPERLINK(\"http://x\")", "+31", "-1+1", "@SUM(A1)", "\tx", "\rx"] {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+31+cmd",
+            "-1+1",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "+",
+            "-.5",
+            "+1.",
+            "+1.2.3",
+            "-1e5",
+            "=1",
+        ] {
             assert!(neutralise(bad).starts_with('\''), "{bad}");
         }
-        for ok in ["Jan", "Zoë", "", "1+1", "jan@example.nl"] {
+        for ok in ["Jan", "Zoë", "", "1+1", "jan@example.nl", "+31612345678", "-5", "-12.50"] {
             assert_eq!(neutralise(ok), ok);
         }
     }

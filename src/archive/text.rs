@@ -16,7 +16,7 @@ pub fn readme_en(controller: &str, request: &str, right: Kind, (decisions, files
 index.html      Open this first: your data and how we use it, in readable tables (any web browser, no internet needed).\n\
 data.json       All the data, structured by category (JSON), for import into another service.\n\
 csv/            One CSV file per kind of record (UTF-8, comma separated, first line names the columns); opens in a spreadsheet.\n\
-                Cells that a spreadsheet would run as a formula start with an apostrophe (').\n\
+                Cells that a spreadsheet would run as a formula start with an apostrophe ('); plain numbers such as +31612345678 do not.\n\
 {files}register.json   Why we process your data, the legal basis, who received it, how long we keep it,{decided}\n\
                 your rights and where to complain.\n\
 manifest.json   A list of every file with its SHA-256 checksum, size and number of records, to check the archive is complete.\n\
@@ -39,7 +39,7 @@ pub fn readme_nl(controller: &str, request: &str, right: Kind, (decisions, files
 index.html      Open dit eerst: je gegevens en wat we ermee doen, in overzichtelijke tabellen (elke webbrowser, zonder internet).\n\
 data.json       Alle gegevens, gestructureerd per categorie (JSON), om in een andere dienst in te lezen.\n\
 csv/            Eén CSV-bestand per soort gegevens (UTF-8, kommagescheiden, eerste regel noemt de kolommen); opent in een spreadsheet.\n\
-                Cellen die een spreadsheet als formule zou uitvoeren beginnen met een apostrof (').\n\
+                Cellen die een spreadsheet als formule zou uitvoeren beginnen met een apostrof ('); gewone getallen zoals +31612345678 niet.\n\
 {files}register.json   Waarom we je gegevens verwerken, op welke grondslag, wie ze ontving, hoe lang we ze bewaren,{decided}\n\
                 je rechten en waar je een klacht indient.\n\
 manifest.json   Een lijst van alle bestanden met SHA-256-controlegetal, grootte en aantal records, om te controleren dat het archief compleet is.\n\

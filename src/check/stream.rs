@@ -80,7 +80,7 @@ impl Checker {
             }
             // The keyed hash is made only for an address that would otherwise be allowed: the
             // verdict is the same, and most addresses are denied before it is needed.
-            let ok = ok && known && !self.address_suppressed(address);
+            let ok = ok && known && self.address_suppressed(address).is_none();
             if !ok {
                 to_check.truncate(first);
             }
@@ -95,18 +95,18 @@ impl Checker {
         Ok(allowed)
     }
 
-    /// Of these people, those with an email address on the suppression list, when it blocks the
-    /// purpose (direct marketing): their addresses read in one statement.
+    /// Of these people, those with an identifier on the suppression list, when it blocks the
+    /// purpose (direct marketing): their identifiers read in one statement.
     fn people_suppressed(&self, conn: &dyn Db, people: impl Iterator<Item = i64>) -> anyhow::Result<HashSet<i64>> {
         let mut blocked = HashSet::new();
         if !self.purpose.direct_marketing || self.suppressed.is_empty() {
             return Ok(blocked);
         }
         let people: Vec<i64> = people.collect();
-        let Some(sql) = &self.sql.addresses_of_many else {
-            // No statement for many people from this map: each person's addresses on their own.
+        let Some(sql) = &self.sql.identifiers_of_many else {
+            // No statement for many people from this map: each person's identifiers on their own.
             for p in people {
-                if self.person_suppressed(conn, p)? {
+                if self.person_suppressed(conn, p)?.is_some() {
                     blocked.insert(p);
                 }
             }
@@ -117,7 +117,8 @@ impl Checker {
         }
         conn.each(sql, &vals![serde_json::to_string(&people)?]?, &mut |r| {
             let person: i64 = r.get(0)?;
-            if !blocked.contains(&person) && self.address_suppressed(&r.get::<String>(1)?) {
+            if !blocked.contains(&person) && self.value_suppressed(&r.get::<String>(2)?, &r.get::<String>(1)?).is_some()
+            {
                 blocked.insert(person);
             }
             Ok(())

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::archive::{present, sections};
 use crate::cli::{AccessArgs, OpenArgs, SubjectArgs};
+use crate::error::Error;
 use crate::exit::Code;
 use crate::output::{sanitize, table, Output};
 use crate::request::{Channel, Kind, NewRequest};
@@ -15,10 +16,25 @@ use super::{given, identifier, interactive, Session};
 
 /// `dsr access`: open a request, or answer a verified one; on either backend.
 pub fn access(ctx: &mut Session, args: &AccessArgs) -> anyhow::Result<Code> {
+    // Encryption is of an archive: asked for with a JSON answer or an opening, it would be
+    // silently left out, and a plain file of the person's data written where one was asked not to be.
+    if (args.crypt.encrypt || args.crypt.passphrase_file.is_some()) && args.archive.is_none() && !args.send {
+        return Err(not_an_archive(&args.crypt));
+    }
     match &args.request {
         Some(id) => answer(ctx, id, args),
         None => open(ctx, Kind::Access, &args.subject, &args.open, json!({})),
     }
+}
+
+/// `--encrypt` or `--passphrase-file` where no archive is written (an opening, a JSON answer).
+pub fn not_an_archive(crypt: &crate::cli::CryptArgs) -> anyhow::Error {
+    let flag = if crypt.encrypt { "--encrypt" } else { "--passphrase-file" };
+    Error::invalid(
+        flag,
+        "encrypts an archive: name one (--archive FILE.zip, export's --out) or --send; nothing else is encrypted",
+    )
+    .into()
 }
 
 /// The acknowledgement of an opened request: the same fields whether or not the identifier

@@ -27,14 +27,18 @@ pub fn check(ctx: &mut Session, connect: &Connect, args: &CheckArgs) -> anyhow::
     let id = identifier(&args.subject)?;
     let conn = ctx.conn;
     let verdict = match (&id, subject::resolve(conn, &id)?) {
-        (_, Resolution::NotFound) => {
-            if ctx.out.json {
-                ctx.out.json(&json!({"format_version": 1, "purpose": args.purpose, "allowed": false, "reason": "unknown-person", "detail": "no person on file matches"}))?;
-            } else {
-                ctx.out.outcome(&format!("Not allowed: no person on file matches this {}.", id.kind()))?;
+        // An identifier no one holds may still be on the suppression list: not allowed, not unknown.
+        (_, Resolution::NotFound) => match checker.unknown(&id) {
+            Some(verdict) => verdict,
+            None => {
+                if ctx.out.json {
+                    ctx.out.json(&json!({"format_version": 1, "purpose": args.purpose, "allowed": false, "reason": "unknown-person", "detail": "no person on file matches"}))?;
+                } else {
+                    ctx.out.outcome(&format!("Not allowed: no person on file matches this {}.", id.kind()))?;
+                }
+                return Ok(Code::NotFound);
             }
-            return Ok(Code::NotFound);
-        }
+        },
         // An address is checked as the address: consent to the newsletter is per address.
         (Identifier::Email(e), Resolution::Found(_) | Resolution::Ambiguous(_)) => checker.email(conn, e)?,
         (_, Resolution::Ambiguous(c)) => return Err(Error::Ambiguous { kind: id.kind(), people: c.len() }.into()),

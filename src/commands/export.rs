@@ -41,6 +41,9 @@ pub fn batch(session: &mut Session, connect: &crate::store::db::Connect, args: &
 /// either backend.
 pub fn export_on(ctx: &mut Session, args: &ExportArgs) -> anyhow::Result<Code> {
     match &args.request {
+        None if args.crypt.encrypt || args.crypt.passphrase_file.is_some() => {
+            Err(super::access::not_an_archive(&args.crypt))
+        }
         None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
         Some(id) => answer(ctx, id, args),
     }

@@ -1,5 +1,5 @@
 //! dsr's own housekeeping after the register's rules: verification codes used or expired a day
-//! ago, requests closed more than three years ago (unless a restriction, objection, review,
+//! ago (the last of a request still waiting for its code stays until the request closes), requests closed more than three years ago (unless a restriction, objection, review,
 //! suppression, letter still to send, or a record of the person's data still names them), and
 //! people left with nothing but the rows that describe them, no pending request and no consent.
 
@@ -41,7 +41,12 @@ pub(super) fn rules(map: &DataMap, conn: &dyn crate::store::db::Db, clock: &Cloc
         Rule {
             code: "verification-codes",
             table: "challenge".into(),
-            cond: "(state <> 'active' AND created_at < ?1) OR expires_at < ?1".into(),
+            // The last code of a request still waiting for it stays (expired or burned, it can
+            // never be used): it is what tells `dsr status` that a code went out and expired,
+            // rather than that none was ever sent.
+            cond: "((state <> 'active' AND created_at < ?1) OR expires_at < ?1)
+                   AND (state = 'superseded' OR request_id NOT IN (SELECT id FROM request WHERE state = 'awaiting-verification'))"
+                .into(),
             children: Vec::new(),
             cut: day,
         },

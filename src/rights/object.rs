@@ -329,7 +329,7 @@ fn withdraw(conn: &dyn Db, clock: &Clock, s: &Subject, purpose: &str) -> anyhow:
 /// The suppression list's reason for an erased person's values.
 pub const ERASED: &str = "erased";
 
-const SUPPRESSED: &[(IdentifierKind, &str)] =
+pub const SUPPRESSED: &[(IdentifierKind, &str)] =
     &[(IdentifierKind::Email, "email"), (IdentifierKind::Phone, "phone"), (IdentifierKind::CustomerNumber, "customer")];
 
 /// Put the person's identifiers on the suppression list as keyed hashes: those of the kinds in

@@ -140,6 +140,18 @@ impl DataMap {
 
     /// The person's rows of a table: a filter over its own columns with the person id as ?1.
     pub fn scope(&self, name: &str) -> Option<Scope> {
+        self.scope_of(name, false)
+    }
+
+    /// [`DataMap::scope`] for a portability export: a row that hangs from a row the person did
+    /// not provide (a note on a staff reply in their ticket) is not theirs to port either, so
+    /// every table above it keeps only its `export.own_rows`. (The table's own `own_rows` is
+    /// the caller's.)
+    pub fn provided_scope(&self, name: &str) -> Option<Scope> {
+        self.scope_of(name, true)
+    }
+
+    fn scope_of(&self, name: &str, provided: bool) -> Option<Scope> {
         let path = self.path(name)?;
         let mut filter = format!("{} = ?1", path.last()?.key);
         // From the root down: each table's link column is a key of the rows selected above it.
@@ -149,7 +161,11 @@ impl DataMap {
             filter = if parent.root {
                 format!("{column} = ?1")
             } else {
-                format!("{column} IN (SELECT {} FROM {} WHERE {filter})", parent.key, parent.sql_name())
+                let own = match (&parent.export.own_rows, provided) {
+                    (Some(own), true) => format!(" AND {}", condition(own)),
+                    _ => String::new(),
+                };
+                format!("{column} IN (SELECT {} FROM {} WHERE {filter}{own})", parent.key, parent.sql_name())
             };
         }
         Some(Scope { table: name.to_owned(), from: path[0].sql_name(), filter })

@@ -136,7 +136,8 @@ fn each_row_up_to(
     mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let map = DataMap::load(conn)?;
-    let (Some(entry), Some(scope)) = (map.table(table), map.scope(table)) else {
+    let scope = if provided_only { map.provided_scope(table) } else { map.scope(table) };
+    let (Some(entry), Some(scope)) = (map.table(table), scope) else {
         anyhow::bail!("table {table} is not in the data map");
     };
     let extra = match (&entry.export.own_rows, provided_only) {

@@ -184,3 +184,39 @@ fn an_answer_written_by_the_json_or_zip_writer_on_a_full_disk_is_exit_15() {
     assert_eq!(err.matches("the disk is full: make room").count(), 2, "{err}");
     assert!(!env.path("kept/a.json").exists() && !env.path("kept/a.zip").exists());
 }
+
+/// The erasure journal on a disk that fills during its line: nothing of the line stays (the
+/// queue keeps it), and once there is room the line is written whole, after the lines before it:
+/// every line reads back for `erase --replay`.
+#[test]
+fn an_erasure_journal_line_cut_by_a_full_disk_leaves_no_half_line() {
+    let env = Env::with_fixture("webshop");
+    let request = env.verified("erase", &["--email", "sanne.dejong@example.nl"]);
+    // Lines that fill the journal's first page but for some bytes: the next line crosses it.
+    let filler: String = (0..52)
+        .map(|i| format!("{{\"request\":\"DSR-2020-{i:04}\",\"erased_at\":\"2020-01-01T00:00:00Z\",\"hashes\":[]}}\n"))
+        .collect();
+    assert!(filler.len() < 4096 && filler.len() > 3800, "{}", filler.len());
+    std::fs::write(env.path("journal.seed"), &filler).unwrap();
+    let script = format!(
+        "cp journal.seed full/j && ln -s \"$PWD/full/j\" '{db}.erasures' || exit 98
+         dsr erase {request} --yes; e=$?
+         wc -c < full/j >&2
+         mount -o remount,size=64k full || exit 97
+         dsr mail flush; m=$?
+         echo \"erase=$e flush=$m\" >&2; [ $m = 0 ]",
+        db = env.db.display()
+    );
+    let Some((code, err)) = on_full_disk(&env, "4k", &script) else {
+        return;
+    };
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&format!("{}\n", filler.len())), "the line cut short was taken back: {err}");
+    let journal = std::fs::read_to_string(env.path("kept/j")).unwrap();
+    assert!(journal.starts_with(&filler), "the lines before stay");
+    for line in journal.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    assert_eq!(journal.lines().count(), 53, "{journal}");
+    assert!(journal.lines().last().unwrap().contains(&request), "{journal}");
+}

@@ -741,6 +741,20 @@ fn a_replay_without_its_journal_is_refused_and_erases_no_one() {
     let said = support::stderr(&out);
     assert!(said.contains("dsr.sqlite.erasures (there is none)") && said.contains("Nothing was erased"), "{said}");
     assert!(said.contains("--journal FILE"), "{said}");
+    // An empty journal says all is well as much as a missing one; a line that does not read is
+    // named by its line in the file.
+    std::fs::write(env.path("dsr.sqlite.erasures"), "").unwrap();
+    let out = env.run(&["erase", "--replay", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("is empty"), "{}", support::stderr(&out));
+    let line = r#"{"request":"DSR-2020-0001","erased_at":"2020-01-01T00:00:00Z","hashes":[]}"#;
+    std::fs::write(env.path("dsr.sqlite.erasures"), format!("{line}\n{line}\n{}\n", &line[..40])).unwrap();
+    let out = env.run(&["erase", "--replay", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    let said = support::stderr(&out);
+    assert!(said.contains("line 3 is not a journal line (cut short)") && said.contains("Nothing was erased"), "{said}");
 }
 
 /// A mail setup that cannot send stops `erase --due` before any erasure with exit 2, as it stops

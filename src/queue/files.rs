@@ -61,12 +61,29 @@ pub(super) fn append_journal(store: &Path, line: &[u8]) -> anyhow::Result<()> {
     if has_line(&journal_tail(&path)?, line) {
         return Ok(());
     }
-    let mut f = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
+    // (Read too: the last byte tells whether a line an older run left was ended.)
+    let mut f = OpenOptions::new().create(true).read(true).append(true).mode(0o600).open(&path)?;
+    let before = f.metadata()?.len();
+    // A line an older run left cut short (a full disk) is ended first, so that this one stays
+    // a line of its own that `erase --replay` reads.
+    let cut = before > 0 && !ends_a_line(&mut f, before)?;
     // One write: the line and its end together.
-    f.write_all(&[line, b"\n"].concat())?;
-    // The data (and the size it needs to be read back), not the file's times.
-    f.sync_data()?;
+    let written = f.write_all(&[if cut { &b"\n"[..] } else { b"" }, line, b"\n"].concat()).and_then(|()| f.sync_data());
+    if let Err(e) = written {
+        // Nothing of the line stays behind when it could not be written whole: the queue keeps
+        // it, and delivers it again once there is room.
+        let _ = f.set_len(before).and_then(|()| f.sync_data());
+        return Err(e.into());
+    }
     Ok(())
+}
+
+/// Whether the file's last byte (of `len`) ends a line.
+fn ends_a_line(f: &mut File, len: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let mut last = [0u8];
+    f.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] == b'\n')
 }
 
 /// Whether `text` holds `line` as one whole line (a byte search: no copy, no UTF-8 check).

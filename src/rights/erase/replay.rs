@@ -44,10 +44,35 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
     // the lift holds them in force, and would keep what the erasure removed.
     let mut lifted: HashMap<String, Vec<String>> = HashMap::new();
     match std::fs::read_to_string(&path) {
+        // Empty, it says all is well however many erasures a restore undid: a journal is made
+        // with its first line.
+        Ok(text) if text.trim().is_empty() => {
+            return Err(Error::invalid(
+                "erasure journal",
+                format!(
+                    "{} is empty: an erasure's line was cut off or the file replaced; name the journal kept with the store's backups with --journal FILE. Nothing was erased",
+                    path.display()
+                ),
+            )
+            .into())
+        }
         Ok(text) => {
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let entry: JournalEntry = serde_json::from_str(line)
-                    .map_err(|e| Error::invalid("erasure journal", format!("{}: {e}", path.display())))?;
+            for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+                let entry: JournalEntry = serde_json::from_str(line).map_err(|e| {
+                    Error::invalid(
+                        "erasure journal",
+                        format!(
+                            "{}: line {} is not a journal line ({}): repair or remove it (a line cut short by a full disk is written again whole further on) and run again. Nothing was erased",
+                            path.display(),
+                            n + 1,
+                            match e.classify() {
+                                serde_json::error::Category::Eof => "cut short".to_owned(),
+                                serde_json::error::Category::Data => "not an erasure's entry".to_owned(),
+                                _ => format!("not JSON from column {}", e.column()),
+                            }
+                        ),
+                    )
+                })?;
                 for (_, h) in entry.hashes {
                     wanted.insert(h, entry.request.clone());
                 }

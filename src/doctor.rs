@@ -14,12 +14,13 @@ use crate::store::db::{Db, Dialect};
 use crate::store::personal::DataMap;
 
 mod access;
+mod damage;
 mod drift;
 mod erased;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
+    /// `damaged`, `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
     pub check: &'static str,
     pub table: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +83,12 @@ impl Sql {
 /// Every check; `step` is told each table as it is read (a large store takes a while) and the
 /// number of steps.
 pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<Vec<Finding>> {
+    // A damaged file first: what the other checks read of it cannot be trusted.
+    let mut damaged = Vec::new();
+    damage::check(conn, &mut damaged)?;
+    if !damaged.is_empty() {
+        return Ok(damaged);
+    }
     // A table or column of the map that is gone: the checks below read those columns, so they
     // wait until the store and its map agree again.
     let mut drifted = drift::drift(conn)?;

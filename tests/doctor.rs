@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Env};
+use crate::support::{self, stderr, stdout, Env};
 
 fn findings(env: &Env) -> (Vec<Value>, i32) {
     let (v, code): (Value, i32) = env.json(&["doctor"]);
@@ -153,4 +153,36 @@ fn rows_an_erasure_keeps_for_a_legal_claim_are_not_found_as_erased_back() {
     assert_eq!(code, 0, "{found:?}");
     assert_eq!(env.count("SELECT count(*) FROM suppression WHERE kind = 'customer'"), 0);
     assert_eq!(env.count("SELECT count(*) FROM suppression WHERE kind = 'email'"), 1, "what went is still remembered");
+}
+
+/// A damaged page of the people's table hides a person's row without an error: doctor names the
+/// damage (exit 24) before its other checks, and an erasure of that person stops (exit 11) with
+/// nothing erased and no letter saying the data are gone.
+#[test]
+fn a_damaged_page_is_found_and_an_erasure_that_cannot_read_the_person_stops() {
+    let env = Env::with_fixture("webshop");
+    let request = env.verified("erase", &["--email", "sanne.dejong@example.nl"]);
+    let (page, size): (i64, i64) = env
+        .sql()
+        .query_row(
+            "SELECT (SELECT rootpage FROM sqlite_schema WHERE name = 'person'), (SELECT page_size FROM pragma_page_size)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut bytes = std::fs::read(&env.db).unwrap();
+    let at = ((page - 1) * size + 8) as usize;
+    bytes[at..at + 400].fill(0xff);
+    std::fs::write(&env.db, bytes).unwrap();
+    let out = env.run(&["doctor"]);
+    assert_eq!(out.status.code(), Some(24), "{}", support::stderr(&out));
+    let said = support::stdout(&out);
+    assert!(said.contains("is damaged") && said.contains("erase --replay") && said.contains("1 problem"), "{said}");
+    let letters = env.messages(&request).len();
+    let out = env.run(&["erase", &request, "--yes"]);
+    assert_eq!(out.status.code(), Some(11), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("nothing was erased"), "{}", support::stderr(&out));
+    assert_eq!(env.messages(&request).len(), letters, "no letter");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM request WHERE id = '{request}' AND state = 'verified'")), 1);
 }

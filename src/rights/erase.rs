@@ -19,6 +19,7 @@ use crate::vals;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::error::Error;
 use crate::keys::hex;
 use crate::store::personal::DataMap;
 use crate::subject::Subject;
@@ -291,6 +292,23 @@ fn make_plan(
                 count
             }
         };
+    }
+    // The person's own row (the map's root) is always in the plan, deleted or kept: a person
+    // named by other rows whose own row cannot be read is a damaged table (a page SQLite skips
+    // without error) or a record removed behind the rows that name it. Erasing what can be read
+    // and telling the person it is gone would leave the rest where no one looks.
+    if let Some(root) = map.root() {
+        let own = steps.iter().filter(|st| st.table == root.name);
+        if own.clone().next().is_some() && own.map(|st| st.rows).sum::<u64>() == 0 {
+            return Err(Error::Corrupt {
+                path: conn.place(),
+                detail: format!(
+                    "person {} is named by the store's records but has no row in {} that can be read: a damaged page, or a row removed behind the rows that name it; nothing was erased, run `dsr doctor`",
+                    s.person_id, root.name
+                ),
+            }
+            .into());
+        }
     }
     steps.retain(|s| s.rows > 0);
     let deleted = steps.iter().filter(|s| s.action == "delete").map(|s| s.rows).sum();

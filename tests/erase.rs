@@ -489,11 +489,16 @@ fn a_closed_request_under_an_address_that_later_became_the_persons_is_erased_wit
 fn replay_completes_an_erasure_request_the_backup_still_held_open() {
     let env = Env::with_fixture("virtio");
     let id = verified(&env, &["--email", "jan.devries@example.nl"]);
+    // Jan's access request, verified, and a rectification still waiting for its code: the
+    // nightly run waits for the first to be answered, and refuses the second.
+    let access = env.verified("access", &["--email", "jan.devries@example.nl"]);
+    let rectify = env.open("rectify", &["--email", "jan.devries@example.nl", "--set", "city=Utrecht"]).request;
     env.dsr().args(["erase", &id, "--approve"]).assert().success();
     // The backup is taken after approval, before the nightly run carried the plan out.
     let backup = env.path("backup.sqlite");
     env.sql().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
     std::fs::copy(&env.db, &backup).unwrap();
+    env.dsr().args(["access", &access, "--send"]).assert().success();
     let (_, code): (Value, i32) = env.json(&["erase", "--due"]);
     assert_eq!(code, 0);
     for side in ["-wal", "-shm"] {
@@ -504,6 +509,14 @@ fn replay_completes_an_erasure_request_the_backup_still_held_open() {
     assert_eq!(code, 0, "{v}");
     let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
     assert_eq!(shown["state"], "completed", "the restored request is closed by the replay");
+    // The person's other requests the backup held open are closed as the erasure closed them,
+    // not left to go overdue for a person who is gone; no letter goes out again.
+    let letters = std::fs::read_dir(env.outbox()).unwrap().count();
+    let state = |id: &str| env.json::<Value>(&["request", "show", id]).0["state"].clone();
+    assert_eq!((state(&access), state(&rectify)), ("completed".into(), "rejected".into()));
+    let (status, code): (Value, i32) = env.json(&["status"]);
+    assert_eq!((code, &status["requests"]["open"]), (0, &Value::from(0)), "{status}");
+    assert_eq!(std::fs::read_dir(env.outbox()).unwrap().count(), letters);
     let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
     assert_eq!(code, 0, "later cron runs do not fail on it: {v}");
     assert!(v["applied"].as_array().unwrap().is_empty());

@@ -118,7 +118,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
         // The restored store may still hold the erasure request itself as open: it was carried out.
         let open: Vec<Request> = tx
             .all(
-                "SELECT id FROM request WHERE person_id = ?1 AND kind = 'erase' AND state IN ('awaiting-verification', 'verified')",
+                "SELECT id FROM request WHERE person_id = ?1 AND state IN ('awaiting-verification', 'verified') ORDER BY year, seq",
                 &vals![person]?,
                 |r| r.get::<String>(0),
             )?
@@ -135,14 +135,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
         let plan = super::plan(tx, &s, &clock.timestamp())?;
         super::erase_rows(tx, clock, &keys, None, &s, &plan)?;
         for r in &open {
-            tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![r.id, clock.timestamp()]?)?;
-            request::set_state(
-                tx,
-                clock,
-                r,
-                "completed",
-                json!({"answered": "erasure replayed after a restore", "erasure": original}),
-            )?;
+            close(tx, clock, r, original)?;
         }
         audit::append(
             tx,
@@ -156,4 +149,40 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
         replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });
     }
     Ok(Replay { known_hashes: wanted.len(), replayed, erased })
+}
+
+/// A request of the person the restored store still holds open, closed as the erasure closed it
+/// before the restore (no letter: the person had theirs then). The erasure request itself was
+/// carried out. Another request was settled before it, since an erasure waits for the person's
+/// other requests: one verified had its answer (whose record went with the restore), one still
+/// waiting for its code was refused by the erasure.
+fn close(tx: &dyn crate::store::db::Db, clock: &Clock, r: &Request, original: &str) -> anyhow::Result<()> {
+    if r.right == "erase" {
+        tx.run("UPDATE erasure_plan SET applied_at = ?2 WHERE request_id = ?1", &vals![r.id, clock.timestamp()]?)?;
+        return request::set_state(
+            tx,
+            clock,
+            r,
+            "completed",
+            json!({"answered": "erasure replayed after a restore", "erasure": original}),
+        );
+    }
+    if r.state == "verified" {
+        return request::set_state(
+            tx,
+            clock,
+            r,
+            "completed",
+            json!({"answered": "before the erasure, which waits for the person's other requests; the record of the answer went with the restore", "erasure": original}),
+        );
+    }
+    tx.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
+    request::reject(
+        tx,
+        clock,
+        r,
+        request::RejectReason::Other,
+        &format!("refused by erasure {original}, replayed after a restore of the store"),
+    )?;
+    Ok(())
 }

@@ -871,3 +871,29 @@ fn quotes_go_with_invoices_whose_fiscal_hold_has_ended() {
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert_eq!(count(&env, "SELECT count(*) FROM quote"), quotes - rows("quote", "delete") as i64);
 }
+
+/// Two housemates' approved erasures in one nightly run: the first deletes the anonymous log
+/// lines of their shared IP address, which the second's plan listed too. Those rows are no one's
+/// in particular: the second plan is still the approved one (no exit 21, no re-approval), as it
+/// is after a new anonymous visit from that address.
+#[test]
+fn anonymous_lines_of_a_shared_address_do_not_make_an_approved_plan_stale() {
+    let env = Env::with_fixture("virtio");
+    let anonymous = "INSERT INTO server_log (logged_at, ip, user_agent, method, path, status, session_id)
+                     VALUES ('2026-11-20T10:00:00Z', '203.0.113.47', 'curl/8', 'GET', '/', 200, NULL)";
+    env.sql().execute(anonymous, []).unwrap();
+    let mut ids = Vec::new();
+    for who in ["thomas.brouwer@example.org", "eva.kok@example.nl"] {
+        let id = verified(&env, &["--email", who]);
+        env.dsr().args(["erase", &id, "--approve"]).assert().success();
+        ids.push(id);
+    }
+    env.sql().execute(anonymous, []).unwrap();
+    let (v, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["applied"].as_array().unwrap().len(), 2, "{v}");
+    assert_eq!(count(&env, "SELECT count(*) FROM server_log WHERE ip = '203.0.113.47'"), 0);
+    for id in &ids {
+        assert_eq!(env.json::<Value>(&["request", "show", id]).0["state"], "completed");
+    }
+}

@@ -34,12 +34,10 @@ pub(super) fn map_steps(conn: &dyn Db, map: &DataMap, s: &Subject, on: &str) -> 
     // Anonymous rows first, while the tables with the person's IP addresses still hold them.
     for t in &map.tables {
         if let Some(filter) = map.anonymous_by_ip(&t.name) {
-            out.push(step(
-                &t.name,
-                "delete",
-                filter,
-                &format!("anonymous {} that carry the person's IP addresses", rows(t)),
-            ));
+            let mut anonymous =
+                step(&t.name, "delete", filter, &format!("anonymous {} that carry the person's IP addresses", rows(t)));
+            anonymous.shared = true;
+            out.push(anonymous);
         }
     }
     let mut fiscal = Vec::new();

@@ -220,3 +220,29 @@ fn an_erasure_journal_line_cut_by_a_full_disk_leaves_no_half_line() {
     assert_eq!(journal.lines().count(), 53, "{journal}");
     assert!(journal.lines().last().unwrap().contains(&request), "{journal}");
 }
+
+/// A retention run whose store fills the disk stops at the first rule that cannot write, with the
+/// store's exit code for it (15) and a line that says to make room, not SQLite's words for every
+/// rule after it.
+#[test]
+fn a_retention_run_on_a_full_disk_stops_with_exit_15() {
+    let env = Env::with_fixture("virtio");
+    let script = format!(
+        "cp '{db}' full/s.sqlite && cd full || exit 98
+         DB=s.sqlite
+         dd if=/dev/zero of=filler bs=1k count=$(( $(df -k . | tail -1 | awk '{{print $4}}') - 4 )) 2>/dev/null
+         dsr status >/dev/null; o=$?
+         rm filler
+         dd if=/dev/zero of=filler bs=1k count=$(( $(df -k . | tail -1 | awk '{{print $4}}') - 48 )) 2>/dev/null
+         DSR_NOW=2031-01-01T00:00:00Z dsr retention run; r=$?
+         rm filler; cd ..
+         echo \"open=$o retention=$r\" >&2; [ $o = 15 ] && [ $r = 15 ]",
+        db = env.db.display()
+    );
+    let Some((code, err)) = on_full_disk(&env, "3m", &script) else {
+        return;
+    };
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is full") && err.contains("make room"), "{err}");
+    assert!(!err.contains("Error code"), "{err}");
+}

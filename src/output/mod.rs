@@ -172,10 +172,17 @@ fn store_named(store: Option<&std::path::Path>) -> String {
 fn sqlite_fault(err: &anyhow::Error, store: Option<&std::path::Path>) -> Option<String> {
     use rusqlite::ErrorCode as C;
     let code = err.chain().find_map(|c| c.downcast_ref::<rusqlite::Error>()?.sqlite_error_code())?;
+    let store_path = store;
     let store = store_named(store);
     match code {
         C::DiskFull => Some(format!(
             "the disk holding {store} or SQLite's temporary files is full, and the change under way was rolled back; make room, then run the command again"
+        )),
+        // SQLite says "disk I/O error" when it cannot grow its shared-memory or log file: on a
+        // disk with no room left that is what it is.
+        C::SystemIoFailure if no_room(store_path) => Some(format!(
+            "the disk holding {store} is full (SQLite: {}); make room, then run the command again",
+            sqlite_text(err)
         )),
         C::DatabaseCorrupt | C::NotADatabase => Some(format!(
             "{store} is damaged or not a SQLite file (SQLite: {}); stop using it: run `dsr doctor` to see what is readable, and restore the file from a backup",
@@ -183,6 +190,17 @@ fn sqlite_fault(err: &anyhow::Error, store: Option<&std::path::Path>) -> Option<
         )),
         _ => None,
     }
+}
+
+/// Whether the file system of the store (a path) has less than a page left for an ordinary
+/// account. (No path, or no answer: no.)
+fn no_room(store: Option<&std::path::Path>) -> bool {
+    let Some(path) = store.filter(|p| !crate::store::postgres::is_url(&p.to_string_lossy())) else { return false };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    rustix::fs::statvfs(dir).is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < 64 * 1024)
 }
 
 /// SQLite's own words for the error, once (rusqlite adds its code and the same words again).

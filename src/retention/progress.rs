@@ -103,6 +103,9 @@ fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
             "{which} stayed locked by another process past the busy timeout: what the rule removed before stands, and the next run removes the rest (or run `dsr retention run` again when that process has finished)"
         );
     }
+    if disk_full(e) {
+        return "the disk holding the store or one of its company databases is full: what the rule removed before stands; make room and run `dsr retention run` again (a delete needs room for its write-ahead log)".to_owned();
+    }
     let gone = e.chain().find_map(|c| {
         if let Some(e) = c.downcast_ref::<rusqlite::Error>().filter(|e| crate::exit::missing_table_or_column(e)) {
             return match e {
@@ -121,6 +124,15 @@ fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
         ),
         None => format!("{e:#}"),
     }
+}
+
+/// Whether SQLite found no room on the disk.
+fn disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code)
+            .is_some_and(|c| c == rusqlite::ErrorCode::DiskFull)
+    })
 }
 
 /// What a rule's committed batches removed, as its progress row counted them.
@@ -156,7 +168,10 @@ pub(super) fn finish(
         Ok(n) => (Some(n), None, None),
         Err(e) => {
             let told = failure(&e, table, &conn.place());
-            let locked = (crate::exit::Code::of_error(&e) == crate::exit::Code::StoreBusy).then_some(e);
+            // So does a file that cannot be written (a full disk, a read-only file): every later
+            // rule would fail alike (exit 15).
+            let code = crate::exit::Code::of_error(&e);
+            let locked = matches!(code, crate::exit::Code::StoreBusy | crate::exit::Code::Io).then_some(e);
             (None, Some(told), locked)
         }
     };
@@ -191,7 +206,7 @@ pub(super) fn finish(
             result.unaudited = true;
             let unrecorded = format!(
                 "its outcome could not be recorded ({}){count}; the next run records the rows its committed batches removed in the audit trail (retention-interrupted)",
-                crate::output::words(&e)
+                if disk_full(&e) { "the disk is full".to_owned() } else { crate::output::words(&e) }
             );
             result.error = Some(match result.error.take() {
                 Some(own) => format!("{own}; {unrecorded}"),

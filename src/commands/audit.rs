@@ -48,13 +48,16 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
             // What to do, by what failed: the chain itself, or only the anchor's entry.
             let advice = match &v.anchor {
                 Some(a) if !a.ok => "the store was changed outside dsr since the anchor was taken: keep it as evidence and restore the last backup that verifies with this anchor",
-                _ => "the store was changed outside dsr: keep it as evidence, compare it with your last anchor (`dsr audit verify --anchor FILE`) and restore the last backup that verifies",
+                _ => CHANGED_OUTSIDE,
             };
             let why = format!("{}; {advice}", v.problem.unwrap_or_default());
             Err(Error::AuditBroken { entry: entry.unwrap_or(0), why }.into())
         }
     }
 }
+
+/// What to do about a broken chain.
+const CHANGED_OUTSIDE: &str = "the store was changed outside dsr: keep it as evidence, compare it with your last anchor (`dsr audit verify --anchor FILE`) and restore the last backup that verifies";
 
 /// `dsr audit anchor`: the head of a verified trail, written to a file (atomically, 0600) and/or
 /// queued as a letter to an address (sent after the command, like every letter).
@@ -90,7 +93,8 @@ fn anchored(db: &dyn Db, clock: &crate::clock::Clock) -> anyhow::Result<Anchor> 
         (true, Some(head)) => Ok(Anchor::of(&head, clock.timestamp())),
         _ => {
             let entry = v.first_bad_entry.unwrap_or(0);
-            Err(Error::AuditBroken { entry, why: v.problem.unwrap_or_default() }.into())
+            let why = format!("{}; nothing was anchored; {CHANGED_OUTSIDE}", v.problem.unwrap_or_default());
+            Err(Error::AuditBroken { entry, why }.into())
         }
     }
 }

@@ -242,7 +242,14 @@ fn render_show(ctx: &Session, s: &Shown) -> String {
     row("State", s.request.progress.clone());
     row("Next action", s.request.next_action.clone());
     row("Subject (as given)", r.subject_given.clone().unwrap_or_else(|| "(erased)".into()));
-    row("Resolved", if r.person_id.is_some() { "yes".into() } else { "no one on file".into() });
+    // An erasure detaches the person's requests (their identifier as given goes too): resolved
+    // then, to someone no longer on file.
+    let resolved = match (r.person_id, &r.subject_given) {
+        (Some(_), _) => "yes",
+        (None, None) => "yes, to a person since erased",
+        (None, Some(_)) => "no one on file",
+    };
+    row("Resolved", resolved.into());
     row("Channel", r.channel.clone());
     row("Received", r.received_on.to_string());
     row("Due", r.due_on.to_string());

@@ -266,6 +266,14 @@ fn a_person_without_a_code_is_verified_by_a_recorded_method() {
     let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
     let o = env.open("access", &["--cookie", "vt_3f9c2a7e81d04b6c"]);
     assert!(env.messages(&o.request).is_empty(), "a cookie-only visitor cannot receive a code");
+    // The officer's list says so, and how to go on, instead of waiting for a code never sent.
+    let (list, _): (serde_json::Value, i32) = env.json(&["request", "list", "--open"]);
+    let next = list["requests"]
+        .as_array()
+        .and_then(|l| l.iter().find(|r| r["id"] == o.request.as_str()))
+        .map(|r| r["next_action"].clone());
+    let next = next.unwrap_or_else(|| panic!("{list}"));
+    assert!(next.as_str().unwrap().starts_with("no address on file to send a code to"), "{next}");
     for (args, code) in [
         (vec!["--method", "in-person", "--ref", "visit 12 Nov, desk 2"], 2),
         (vec!["--method", "In Person!", "--ref", "visit", "--reason", "no address"], 2),

@@ -16,6 +16,15 @@ pub fn code_sent(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
     )
 }
 
+/// Whether the request's person has an email address on file (where a code goes).
+fn has_address(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
+    let map = crate::store::personal::DataMap::load(conn)?;
+    let Some((sql, person)) = map.identifiers_of(crate::map::table::IdentifierKind::Email).zip(r.person_id) else {
+        return Ok(false);
+    };
+    Ok(!conn.all(&sql, &[person.into()], |row| row.get::<String>(0))?.is_empty())
+}
+
 /// Whether verification is locked for the request's person (after too many wrong codes): no
 /// code goes out and none is accepted until an officer unlocks it.
 pub fn locked(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
@@ -83,6 +92,10 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             // Opened at the limit of codes an hour: none went out, and waiting would wait for
             // nothing.
             format!("no code sent yet: dsr verify --resend {id}")
+        }
+        "awaiting-verification" if r.person_id.is_some() && !has_address(conn, r)? => {
+            // A visitor known by a cookie alone: no code went anywhere (docs/verification.md).
+            format!("no address on file to send a code to: verify by another method: dsr verify {id} --method NAME --ref TEXT --reason TEXT")
         }
         "awaiting-verification" => "waiting for the code".to_owned(),
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {

@@ -119,6 +119,7 @@ pub fn page(r: &Report, controller: Option<&str>) -> String {
         "<figure>{}</figure>",
         svg::months(
             &q.by_month,
+            &r.period,
             "Requests per month by right / Verzoeken per maand per recht",
             "requests / verzoeken",
             "month received / maand van ontvangst",

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Days, Month, RIGHTS};
+use super::{Days, Month, Period, RIGHTS};
 use crate::archive::html::esc;
+use chrono::Datelike;
 
 /// One colour per right, in the order of [`RIGHTS`] (Okabe-Ito, told apart with colour blindness).
 pub const COLOURS: [&str; 6] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"];
@@ -72,11 +73,21 @@ fn open(svg: &mut String, title: &str, extra_height: f64) {
 }
 
 /// Requests received per month, one stacked bar a month, coloured by right, with a legend.
-pub fn months(by_month: &[Month], title: &str, y_label: &str, x_label: &str) -> String {
-    let mut per: BTreeMap<&str, [u64; 6]> = BTreeMap::new();
+/// Every month of the period has its place, with no requests too: a year's chart shows twelve.
+pub fn months(by_month: &[Month], period: &Period, title: &str, y_label: &str, x_label: &str) -> String {
+    let mut per: BTreeMap<String, [u64; 6]> = BTreeMap::new();
+    let mut month = period.from.with_day(1).unwrap_or(period.from);
+    // (A period of many years keeps only its months with requests: bars too thin to read else.)
+    while month <= period.to && per.len() < 120 {
+        per.insert(month.format("%Y-%m").to_string(), [0; 6]);
+        month = month.checked_add_months(chrono::Months::new(1)).unwrap_or(chrono::NaiveDate::MAX);
+    }
+    if month <= period.to {
+        per.clear();
+    }
     for m in by_month {
         if let Some(i) = RIGHTS.iter().position(|k| k.as_str() == m.right) {
-            per.entry(m.month.as_str()).or_default()[i] += m.count;
+            per.entry(m.month.clone()).or_default()[i] += m.count;
         }
     }
     let max = per.values().map(|v| v.iter().sum::<u64>()).max().unwrap_or(0);

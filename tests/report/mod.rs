@@ -141,6 +141,19 @@ fn the_html_page_stands_alone_in_two_languages_with_both_charts() {
     ] {
         assert!(page.contains(text), "{text:?} not on the page");
     }
+    // Every month of the year has its place on the months chart, with requests or not.
+    for m in 1..=12 {
+        assert!(page.contains(&format!(">2025-{m:02}</text>")), "2025-{m:02} not on the chart");
+    }
+    let out = env.run(&["report", "--from", "2024-01-01", "--to", "2024-12-31", "--html", "empty.html"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let empty = std::fs::read_to_string(env.path("empty.html")).unwrap();
+    for m in 1..=12 {
+        assert!(
+            empty.contains(&format!(">2024-{m:02}</text>")),
+            "2024-{m:02}: a year without requests shows its months"
+        );
+    }
     // The stored rule name is shown as text, never as markup.
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;\\u{1b}[31m"), "the rule name is not escaped");
     if support::program("python3").is_some() {

@@ -193,7 +193,7 @@ fn the_persons_copy_reads_in_euros_yes_no_dutch_time_and_codes_without_internal_
     assert!(!html.contains(&format!(">{issued}<")), "no UTC stamps");
     assert!(html.contains("<td>yes / ja</td>") && html.contains("<td>no / nee</td>"), "yes/no, not 1/0");
     assert!(text.contains("with the collection agency / bij het incassobureau"), "status codes translated");
-    assert!(text.contains("from you / van jou") && text.contains("from us / van ons"), "message direction translated");
+    assert!(text.contains("to us / aan ons") && text.contains("from us / van ons"), "message direction translated");
     assert!(text.contains("direct debit / automatische incasso"), "payment kind translated");
     assert!(text.contains("iDEAL (Currence iDEAL B.V.) and your bank"), "provider code as the register names it");
     for internal in [

@@ -322,7 +322,9 @@ const CODES: &[(&str, &str, &str, &str)] = &[
     ("step", "collection", "handed to a collection agency", "overgedragen aan een incassobureau"),
     ("step", "terminated", "services terminated", "diensten beëindigd"),
     ("step", "unblocked", "services unblocked", "blokkade opgeheven"),
-    ("direction", "in", "from you", "van jou"),
+    // A message to the company in the person's ticket may be someone else's (a colleague writing in):
+    // it is said as received, not as written by the person.
+    ("direction", "in", "to us", "aan ons"),
     ("direction", "out", "from us", "van ons"),
     ("channel", "email", "email", "e-mail"),
     ("channel", "letter", "letter", "brief"),

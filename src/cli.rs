@@ -319,6 +319,13 @@ pub struct CryptArgs {
     pub passphrase_file: Option<PathBuf>,
 }
 
+impl CryptArgs {
+    /// Whether encryption was asked for, by either flag.
+    pub fn asked(&self) -> bool {
+        self.encrypt || self.passphrase_file.is_some()
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(after_help = "Batch CSV: a header row with the columns email or customer (one per row), verified_by \
 (how identity was verified outside dsr, e.g. portal-session) and reference (e.g. the session id). \

@@ -18,7 +18,7 @@ use super::{given, identifier, interactive, Session};
 pub fn access(ctx: &mut Session, args: &AccessArgs) -> anyhow::Result<Code> {
     // Encryption is of an archive: asked for with a JSON answer or an opening, it would be
     // silently left out, and a plain file of the person's data written where one was asked not to be.
-    if (args.crypt.encrypt || args.crypt.passphrase_file.is_some()) && args.archive.is_none() && !args.send {
+    if args.crypt.asked() && args.archive.is_none() && !args.send {
         return Err(not_an_archive(&args.crypt));
     }
     match &args.request {

@@ -41,9 +41,7 @@ pub fn batch(session: &mut Session, connect: &crate::store::db::Connect, args: &
 /// either backend.
 pub fn export_on(ctx: &mut Session, args: &ExportArgs) -> anyhow::Result<Code> {
     match &args.request {
-        None if args.crypt.encrypt || args.crypt.passphrase_file.is_some() => {
-            Err(super::access::not_an_archive(&args.crypt))
-        }
+        None if args.crypt.asked() => Err(super::access::not_an_archive(&args.crypt)),
         None => super::access::open(ctx, Kind::Export, &args.subject, &args.open, json!({})),
         Some(id) => answer(ctx, id, args),
     }
@@ -90,7 +88,7 @@ pub fn archive_on(
     }
     record_disclosure(ctx.conn, ctx.clock, req, &manifest, text.is_some(), out)?;
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "request": req.id, "archive": out.display().to_string(), "encrypted": crypt.encrypt || crypt.passphrase_file.is_some(), "manifest": manifest}))?;
+        ctx.out.json(&json!({"format_version": 1, "request": req.id, "archive": out.display().to_string(), "encrypted": crypt.asked(), "manifest": manifest}))?;
     } else {
         let records: u64 = manifest.files.iter().filter(|f| f.path.starts_with("csv/")).map(|f| f.rows).sum();
         ctx.out.status(&format!(

@@ -75,9 +75,8 @@ pub fn reject_in(
     note: &str,
 ) -> anyhow::Result<Told> {
     let was_in_review = r.in_review();
+    // (Its code in force is voided with it.)
     let r = super::reject(tx, clock, r, reason, note)?;
-    // A code sent for the request no longer verifies anything.
-    tx.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
     if was_in_review {
         // The messages it was read from no longer wait for the officer.
         crate::inbox::ledger::resolve_for_request(tx, clock, &r.id, "refused")?;

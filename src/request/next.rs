@@ -16,13 +16,12 @@ pub fn code_sent(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
     )
 }
 
-/// Whether the request's person has an email address on file (where a code goes).
-fn has_address(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
-    let map = crate::store::personal::DataMap::load(conn)?;
-    let Some((sql, person)) = map.identifiers_of(crate::map::table::IdentifierKind::Email).zip(r.person_id) else {
-        return Ok(false);
-    };
-    Ok(!conn.all(&sql, &[person.into()], |row| row.get::<String>(0))?.is_empty())
+/// Whether the request names a person with no address on file to send a code to.
+fn no_address(conn: &dyn Db, r: &Request) -> anyhow::Result<bool> {
+    Ok(match r.person_id {
+        Some(p) => crate::subject::address_on_file(conn, p, None)?.is_none(),
+        None => false,
+    })
 }
 
 /// Whether verification is locked for the request's person (after too many wrong codes): no
@@ -93,7 +92,7 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             // nothing.
             format!("no code sent yet: dsr verify --resend {id}")
         }
-        "awaiting-verification" if r.person_id.is_some() && !has_address(conn, r)? => {
+        "awaiting-verification" if no_address(conn, r)? => {
             // A visitor known by a cookie alone: no code went anywhere (docs/verification.md).
             format!("no address on file to send a code to: verify by another method: dsr verify {id} --method NAME --ref TEXT --reason TEXT")
         }

@@ -338,7 +338,14 @@ pub fn reject(conn: &dyn Db, clock: &Clock, r: &Request, reason: RejectReason, n
         &vals![r.id, reason.as_str(), note.trim()]?,
     )?;
     set_state(conn, clock, r, "rejected", json!({"reason": reason.as_str(), "note": typed}))?;
+    void_codes(conn, &r.id)?;
     load(conn, &r.id)
+}
+
+/// A closed request's code in force no longer verifies anything.
+fn void_codes(conn: &dyn Db, request: &str) -> anyhow::Result<()> {
+    conn.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![request]?)?;
+    Ok(())
 }
 
 /// Why request `r` cannot be refused any more, if it cannot: its answer reached the person, or
@@ -399,10 +406,7 @@ pub fn expire_stale(conn: &dyn Db, clock: &Clock) -> anyhow::Result<usize> {
             "UPDATE request SET state = 'expired', closed_at = ?2 WHERE id = ?1",
             &vals![r.id, clock.timestamp()]?,
         )?;
-        conn.run(
-            "UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'",
-            &vals![&r.id]?,
-        )?;
+        void_codes(conn, &r.id)?;
         audit::append(
             conn,
             clock,

@@ -1,5 +1,6 @@
 //! dsr's own housekeeping after the register's rules: verification codes used or expired a day
-//! ago (the last of a request still waiting for its code stays until the request closes), requests closed more than three years ago (unless a restriction, objection, review,
+//! ago (the last of a request still waiting for its code stays until the request closes),
+//! requests closed more than three years ago (unless a restriction, objection, review,
 //! suppression, letter still to send, or a record of the person's data still names them), and
 //! people left with nothing but the rows that describe them, no pending request and no consent.
 

@@ -90,12 +90,8 @@ pub(super) fn record_interrupted(conn: &dyn Conn, clock: &Clock) -> anyhow::Resu
 /// Why a rule failed, in words: a table or column its rule reads that is gone is named with what
 /// to do (not as the SQL text and SQLite's code).
 fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
-    let busy = e.chain().any(|c| {
-        c.downcast_ref::<rusqlite::Error>()
-            .and_then(rusqlite::Error::sqlite_error_code)
-            .is_some_and(|c| matches!(c, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
-    });
-    if busy {
+    let code = crate::exit::Code::of_error(e);
+    if code == crate::exit::Code::StoreBusy {
         // SQLite does not say which file: asked of each file now, as for a command (exit 13).
         let which = crate::store::attached::locked_now(place)
             .map_or("the store or one of its company databases".to_owned(), |(n, p)| format!("{n} ({})", p.display()));
@@ -103,8 +99,9 @@ fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
             "{which} stayed locked by another process past the busy timeout: what the rule removed before stands, and the next run removes the rest (or run `dsr retention run` again when that process has finished)"
         );
     }
-    if disk_full(e) {
-        return "the disk holding the store or one of its company databases is full: what the rule removed before stands; make room and run `dsr retention run` again (a delete needs room for its write-ahead log)".to_owned();
+    if code == crate::exit::Code::Io {
+        // A full disk, a file that cannot be written: said as for any command (exit 15).
+        return format!("{}; what the rule removed before stands", crate::output::message(e, Some(place)));
     }
     let gone = e.chain().find_map(|c| {
         if let Some(e) = c.downcast_ref::<rusqlite::Error>().filter(|e| crate::exit::missing_table_or_column(e)) {
@@ -124,15 +121,6 @@ fn failure(e: &anyhow::Error, table: &str, place: &std::path::Path) -> String {
         ),
         None => format!("{e:#}"),
     }
-}
-
-/// Whether SQLite found no room on the disk.
-fn disk_full(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<rusqlite::Error>()
-            .and_then(rusqlite::Error::sqlite_error_code)
-            .is_some_and(|c| c == rusqlite::ErrorCode::DiskFull)
-    })
 }
 
 /// What a rule's committed batches removed, as its progress row counted them.
@@ -206,7 +194,7 @@ pub(super) fn finish(
             result.unaudited = true;
             let unrecorded = format!(
                 "its outcome could not be recorded ({}){count}; the next run records the rows its committed batches removed in the audit trail (retention-interrupted)",
-                if disk_full(&e) { "the disk is full".to_owned() } else { crate::output::words(&e) }
+                crate::output::message(&e, Some(&conn.place()))
             );
             result.error = Some(match result.error.take() {
                 Some(own) => format!("{own}; {unrecorded}"),

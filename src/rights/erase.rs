@@ -90,7 +90,7 @@ pub struct Step {
     /// counted, not fingerprinted. Another erasure over a shared address, retention, or a new
     /// anonymous visit changes them without changing what the officer approved for the person.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub shared: bool,
+    shared: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

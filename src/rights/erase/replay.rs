@@ -176,7 +176,6 @@ fn close(tx: &dyn crate::store::db::Db, clock: &Clock, r: &Request, original: &s
             json!({"answered": "before the erasure, which waits for the person's other requests; the record of the answer went with the restore", "erasure": original}),
         );
     }
-    tx.run("UPDATE challenge SET state = 'superseded' WHERE request_id = ?1 AND state = 'active'", &vals![&r.id]?)?;
     request::reject(
         tx,
         clock,

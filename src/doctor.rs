@@ -345,7 +345,7 @@ fn orphans(
     if dangling > 0 {
         out.push(finding("orphan", &t.name, column, dangling, format!("the link names no row of {}: no person is reached, so no answer shows these rows and no erasure removes them", parent.name), format!("find the {} rows they belonged to, or delete them if they are no one's", parent.name)));
     }
-    let detached = t.other_people.is_some()
+    let detached = t.other_people.as_ref().is_some_and(|o| o.kind == crate::map::table::OtherPeopleKind::AnonymousByIp)
         || t.erase.detach.iter().any(|d| d == column)
         || matches!(t.erase.kind, EraseKind::FiscalRecord | EraseKind::KeptIfReferenced | EraseKind::ClaimHistory);
     if !detached {

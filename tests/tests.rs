@@ -59,4 +59,5 @@ mod table_names;
 mod tasks;
 mod verify;
 mod webshop;
+mod written_by;
 mod zip_readers;

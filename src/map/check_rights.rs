@@ -1,11 +1,12 @@
 //! Whole-file checks of what each right does with a table of the data map: an erase kind has
 //! the parameters the engine needs for it (the fiscal hold's date and years, the table that
 //! refers to kept rows, a fiscal parent, a parent with a claim), every rectifiable field has a
-//! validator, a recipient link reaches a recipient of the register, and an opt-in names a purpose.
+//! validator, a recipient link reaches a recipient of the register, an opt-in names a purpose,
+//! and other people's rows (Art. 15(4)) have what their kind needs.
 
 use std::collections::HashSet;
 
-use super::table::{EraseKind, IdentifierKind, LocalPart, Table};
+use super::table::{EraseKind, IdentifierKind, LocalPart, OtherPeopleKind, Table};
 use super::CompanyFile;
 use crate::store::personal::DataMap;
 
@@ -43,6 +44,20 @@ pub fn check(f: &CompanyFile, map: &DataMap, purposes: &HashSet<&str>, say: &mut
                 ),
                 (None, Some(_)) => {}
                 _ => say(key, "give either column (the recipient's code) or received_via, not both".into()),
+            }
+        }
+        if let Some(o) = &t.other_people {
+            let key = format!("table[{i}].other_people");
+            match o.kind {
+                OtherPeopleKind::AnonymousByIp if o.ips_from.is_empty() => say(
+                    format!("{key}.ips_from"),
+                    "missing: anonymous-by-ip needs the columns that hold the person's own IP addresses".into(),
+                ),
+                OtherPeopleKind::WrittenBy if !o.ips_from.is_empty() => say(
+                    format!("{key}.ips_from"),
+                    "only for anonymous-by-ip: written-by compares the author's address with the person's email addresses".into(),
+                ),
+                _ => {}
             }
         }
         for (j, o) in t.opt_in.iter().enumerate() {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::map::table::{Condition, Table};
-use crate::store::db::Db;
+use crate::store::db::{Db, Dialect};
 use crate::vals;
 
 mod retention;
@@ -140,18 +140,19 @@ impl DataMap {
 
     /// The person's rows of a table: a filter over its own columns with the person id as ?1.
     pub fn scope(&self, name: &str) -> Option<Scope> {
-        self.scope_of(name, false)
+        self.scope_of(name, None)
     }
 
     /// [`DataMap::scope`] for a portability export: a row that hangs from a row the person did
     /// not provide (a note on a staff reply in their ticket) is not theirs to port either, so
-    /// every table above it keeps only its `export.own_rows`. (The table's own `own_rows` is
-    /// the caller's.)
-    pub fn provided_scope(&self, name: &str) -> Option<Scope> {
-        self.scope_of(name, true)
+    /// every table above it keeps only its `export.own_rows`, and the rows the person wrote
+    /// themselves (`other_people` kind `written-by`). (The table's own rows are the caller's.)
+    pub fn provided_scope(&self, name: &str, dialect: Dialect) -> Option<Scope> {
+        self.scope_of(name, Some(dialect))
     }
 
-    fn scope_of(&self, name: &str, provided: bool) -> Option<Scope> {
+    /// The person's rows of a table; with a dialect, those a portability export holds.
+    fn scope_of(&self, name: &str, provided: Option<Dialect>) -> Option<Scope> {
         let path = self.path(name)?;
         let mut filter = format!("{} = ?1", path.last()?.key);
         // From the root down: each table's link column is a key of the rows selected above it.
@@ -161,10 +162,15 @@ impl DataMap {
             filter = if parent.root {
                 format!("{column} = ?1")
             } else {
-                let own = match (&parent.export.own_rows, provided) {
-                    (Some(own), true) => format!(" AND {}", condition(own)),
-                    _ => String::new(),
-                };
+                let mut own = String::new();
+                if let Some(dialect) = provided {
+                    if let Some(c) = &parent.export.own_rows {
+                        own.push_str(&format!(" AND {}", condition(c)));
+                    }
+                    if let Some(another) = self.written_by_another(&parent.name, dialect) {
+                        own.push_str(&format!(" AND {another} = 0"));
+                    }
+                }
                 format!("{column} IN (SELECT {} FROM {} WHERE {filter}{own})", parent.key, parent.sql_name())
             };
         }

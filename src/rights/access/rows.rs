@@ -136,16 +136,31 @@ fn each_row_up_to(
     mut f: impl FnMut(Map<String, Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let map = DataMap::load(conn)?;
-    let scope = if provided_only { map.provided_scope(table) } else { map.scope(table) };
+    let dialect = conn.map_dialect();
+    let scope = if provided_only { map.provided_scope(table, dialect) } else { map.scope(table) };
     let (Some(entry), Some(scope)) = (map.table(table), scope) else {
         anyhow::bail!("table {table} is not in the data map");
     };
-    let extra = match (&entry.export.own_rows, provided_only) {
-        (Some(own), true) => personal::condition(own),
-        _ => "1 = 1".to_owned(),
-    };
+    // A row someone else wrote (Art. 15(4)): left out of a portability export; in an answer,
+    // its author's address is withheld (the flag, selected last, says which rows).
+    let another = map.written_by_another(table, dialect);
+    let mut extra = String::from("1 = 1");
+    let mut flag = String::new();
+    match (provided_only, &another) {
+        (true, another) => {
+            if let Some(own) = &entry.export.own_rows {
+                extra = personal::condition(own);
+            }
+            if let Some(a) = another {
+                extra.push_str(&format!(" AND {a} = 0"));
+            }
+        }
+        (false, Some(a)) => flag = format!(", {a}"),
+        (false, None) => {}
+    }
+    let author = another.as_ref().and(entry.other_people.as_ref()).map(|o| o.column.as_str());
     let mut sql = format!(
-        "SELECT * FROM {} WHERE ({}) AND {extra} ORDER BY {}",
+        "SELECT *{flag} FROM {} WHERE ({}) AND {extra} ORDER BY {}",
         scope.from,
         scope.filter,
         map.row_order(conn, table)
@@ -165,10 +180,13 @@ fn each_row_up_to(
         false => Vec::new(),
     };
     // What a column shows: nothing for an internal one, the map's statement for one never
-    // disclosed, else its value.
-    let shown = |name: &str| -> Option<Option<Value>> {
+    // disclosed (or the author of a row another person wrote), else its value.
+    let shown = |name: &str, by_another: bool| -> Option<Option<Value>> {
         if entry.internal.iter().any(|c| c == name) || withheld.contains(&name) {
             return None;
+        }
+        if by_another && author == Some(name) {
+            return Some(Some(Value::String(ANOTHER_AUTHOR.into())));
         }
         Some(entry.never_disclosed.iter().find(|w| w.column == name).map(|w| Value::String(w.shown_as.clone())))
     };
@@ -177,11 +195,15 @@ fn each_row_up_to(
         // stands in for SQLite's own.
         let param = [crate::store::db::Value::Integer(s.person_id)];
         // Streamed as the server sends the rows: a person may have a million log lines.
-        let names = conn.column_names(&sql, &param)?;
+        let mut names = conn.column_names(&sql, &param)?;
+        if !flag.is_empty() {
+            names.pop();
+        }
         return conn.stream(&sql, &param, &mut |r| {
+            let by_another = !flag.is_empty() && r.get::<i64>(names.len())? == 1;
             let mut obj = Map::with_capacity(names.len());
             for (i, name) in names.iter().enumerate().filter(|(_, n)| n.as_str() != "rowid") {
-                match shown(name) {
+                match shown(name, by_another) {
                     None => {}
                     Some(Some(statement)) => {
                         obj.insert(name.clone(), statement);
@@ -195,12 +217,16 @@ fn each_row_up_to(
         });
     };
     let mut stmt = sqlite.prepare_cached(&sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let mut names: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    if !flag.is_empty() {
+        names.pop();
+    }
     let mut rows = stmt.query([s.person_id])?;
     while let Some(r) = rows.next()? {
+        let by_another = !flag.is_empty() && r.get::<_, i64>(names.len())? == 1;
         let mut obj = Map::with_capacity(names.len());
         for (i, name) in names.iter().enumerate() {
-            match shown(name) {
+            match shown(name, by_another) {
                 None => {}
                 Some(Some(statement)) => {
                     obj.insert(name.clone(), statement);
@@ -214,6 +240,10 @@ fn each_row_up_to(
     }
     Ok(())
 }
+
+/// What an answer shows instead of the address of a message another person wrote in the
+/// person's ticket (Art. 15(4) GDPR: the copy must not adversely affect the rights of others).
+pub const ANOTHER_AUTHOR: &str = "withheld: written by someone else (Art. 15(4) GDPR)";
 
 /// A SQLite value as JSON; a BLOB becomes its size (attachments go into archives as files).
 pub fn value(v: ValueRef<'_>) -> Value {

@@ -5,10 +5,39 @@
 
 use rusqlite::Connection;
 
-use super::{literal, DataMap};
-use crate::map::table::IdentifierKind;
+use super::{condition, literal, DataMap};
+use crate::map::table::{IdentifierKind, OtherPeopleKind};
+use crate::store::db::Dialect;
 
 impl DataMap {
+    /// For a table whose rows someone else may have written (`other_people` kind `written-by`):
+    /// an SQL expression over its row, 1 when another person wrote it (among the table's own
+    /// rows, an author address that is none of the person's (?1) email addresses, compared in
+    /// any case; on PostgreSQL the case of ASCII letters), else 0. `None` for other tables.
+    pub fn written_by_another(&self, name: &str, dialect: Dialect) -> Option<String> {
+        let table = self.table(name)?;
+        let author = &table.other_people.as_ref().filter(|o| o.kind == OtherPeopleKind::WrittenBy)?.column;
+        let fold = |x: &str| match dialect {
+            Dialect::Sqlite => format!("dsr_fold({x})"),
+            Dialect::Postgres => format!("lower(CAST({x} AS text) COLLATE \"C\")"),
+        };
+        let mut test = match &table.export.own_rows {
+            Some(own) => format!("{} AND {author} IS NOT NULL", condition(own)),
+            None => format!("{author} IS NOT NULL"),
+        };
+        let addresses: Vec<String> = self
+            .identifiers(IdentifierKind::Email)
+            .map(|(t, col)| {
+                let filter = self.scope(&t.name)?.filter;
+                Some(format!("SELECT {} FROM {} WHERE {filter} AND {col} IS NOT NULL", fold(col), t.sql_name()))
+            })
+            .collect::<Option<_>>()?;
+        if !addresses.is_empty() {
+            test.push_str(&format!(" AND {} NOT IN ({})", fold(author), addresses.join(" UNION ALL ")));
+        }
+        Some(format!("(CASE WHEN {test} THEN 1 ELSE 0 END)"))
+    }
+
     /// The steps of an automated decision taken on the person's rows, with the row each was
     /// about: the columns of `DecisionSubject` then step, occurred_at, automated, in the order of
     /// the rows' due dates. None when the map records no steps of this decision.

@@ -3,7 +3,7 @@
 //! the rows an opt-in in force covers (kept when retention erases an ended contract).
 
 use super::{condition, DataMap};
-use crate::map::table::{ColumnRef, Condition};
+use crate::map::table::{ColumnRef, Condition, OtherPeopleKind};
 
 impl DataMap {
     /// The person's rows of a table that meet a condition (with `meets` false: that do not).
@@ -36,7 +36,7 @@ impl DataMap {
     /// NULL) and carry one of the person's IP addresses (from `ips_from`, each through its scope).
     pub fn anonymous_by_ip(&self, name: &str) -> Option<String> {
         let table = self.table(name)?;
-        let others = table.other_people.as_ref()?;
+        let others = table.other_people.as_ref().filter(|o| o.kind == OtherPeopleKind::AnonymousByIp)?;
         let ips: Vec<String> = others
             .ips_from
             .iter()

@@ -724,6 +724,12 @@ fn erasing_the_person_empties_the_waiting_messages_about_their_requests() {
         "nothing of the erased person's message is left"
     );
     assert_eq!(env.count("SELECT count(*) FROM intake_message"), 1, "the record of the message stays");
+    // Its Message-ID (her name in it) goes too; the same message delivered again with other
+    // bytes is still known by its keyed hash, so it is not read as a new one.
+    assert_eq!(env.count("SELECT count(*) FROM intake_message WHERE message_id IS NOT NULL"), 0);
+    let again = format!("Received: from mx2.example.nl\n{reply}");
+    let (run, _) = intake(&env, &[&write(&env, "q2.eml", &again)]);
+    assert_eq!(run.summary.seen_before, 1, "read before: {:?}", run.messages[0]);
 }
 
 #[test]

@@ -2415,6 +2415,28 @@ fn an_erasure_where_pageinspect_is_not_installed_says_the_pages_were_not_read() 
 }
 
 #[test]
+fn an_address_as_typed_leaves_no_byte_in_dsr_s_own_pages_of_a_store_made_on_postgresql() {
+    let Some(url) = support::postgres() else { return };
+    let own = OwnDatabase::new(&url, "typed_pages");
+    let s = Schema::new(&own.url, "typed");
+    s.client().batch_execute("CREATE EXTENSION IF NOT EXISTS pageinspect").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let on_pg = pg_runner(&own.url, s.name(), dir.path(), None);
+    assert_eq!(on_pg(&["init", "--fixture", "webshop"]).status.code(), Some(0));
+    // The officer types the domain in capitals: the request holds it so (`subject_given`) in
+    // every row version its life left, until the erasure detaches it.
+    let typed = "sem.kok@EXAMPLE.COM";
+    let id = verified_erasure(&on_pg, dir.path(), typed);
+    let out = on_pg(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = s.client();
+    for table in ["request", "intake_message", "queued", "email_address"] {
+        let left = dsr::store::postgres::forensic::residue(&mut c, s.name(), table, typed.as_bytes()).unwrap().unwrap();
+        assert!(left.is_empty(), "{table}: {left:?}");
+    }
+}
+
+#[test]
 fn an_erasure_on_postgresql_with_pageinspect_leaves_no_erased_value_in_the_pages() {
     let Some(url) = support::postgres() else { return };
     // A database of its own: another test's open snapshot would keep the deleted rows alive.

@@ -406,6 +406,8 @@ fn a_store_of_before_local_part_still_finds_an_address_in_any_case() {
               WHERE json_extract(spec, '$.identifier[0].kind') = 'email';
              DROP INDEX restriction_erasure; -- migration 27's
              ALTER TABLE restriction DROP COLUMN erasure_id;
+             DROP INDEX intake_message_key; -- migration 29's
+             ALTER TABLE intake_message DROP COLUMN message_key;
              ALTER TABLE intake_message DROP COLUMN sender_key; -- migration 26's
              PRAGMA user_version = 24;",
         )

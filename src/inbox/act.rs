@@ -149,6 +149,7 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
         // A message without a sender has a key too ("no sender"): a NULL key means read before
         // senders were kept, and matches any.
         sender_key: Some(keys.identifier("sender", &crate::subject::fold(from.as_deref().unwrap_or_default()))),
+        message_key: mail.message_id.as_deref().map(|m| keys.identifier("message-id", m)),
         from,
         ..mail.clone()
     };

@@ -57,8 +57,13 @@ pub fn seen(db: &dyn Db, mail: &Mail) -> anyhow::Result<Option<(i64, String, Opt
     // A message read before senders were kept (no key) counts by its Message-ID alone.
     db.first(
         "SELECT id, outcome, request_id FROM intake_message
-          WHERE message_id = ?1 AND (sender_key IS NULL OR sender_key IS NOT DISTINCT FROM ?2) ORDER BY id LIMIT 1",
-        &[opt_text(mail.message_id.as_deref()), opt_text(mail.sender_key.as_deref())],
+          WHERE (message_id = ?1 OR message_key = ?3) AND (sender_key IS NULL OR sender_key IS NOT DISTINCT FROM ?2)
+          ORDER BY id LIMIT 1",
+        &[
+            opt_text(mail.message_id.as_deref()),
+            opt_text(mail.sender_key.as_deref()),
+            opt_text(mail.message_key.as_deref()),
+        ],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )
 }
@@ -135,8 +140,8 @@ pub fn record(
 ) -> anyhow::Result<i64> {
     let keep = outcome.waits();
     let id: i64 = db.one(
-        "INSERT INTO intake_message (sha256, message_id, sent_at, read_at, outcome, reason, asks, request_id, sender, subject, excerpt, sender_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+        "INSERT INTO intake_message (sha256, message_id, sent_at, read_at, outcome, reason, asks, request_id, sender, subject, excerpt, sender_key, message_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
         &vals![
             mail.sha256,
             mail.message_id,
@@ -149,7 +154,8 @@ pub fn record(
             mail.from.as_deref().filter(|_| keep),
             Some(masked(&mail.subject)).filter(|_| keep),
             Some(masked(&mail.text)).filter(|_| keep),
-            mail.sender_key
+            mail.sender_key,
+            mail.message_key
         ]?,
         |r| r.get(0),
     )?;

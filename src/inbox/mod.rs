@@ -39,6 +39,9 @@ pub struct Mail {
     /// A keyed hash of `from` (folded), set when the message is acted on: the same Message-ID
     /// is the same message only from the same sender.
     pub sender_key: Option<String>,
+    /// A keyed hash of the Message-ID (set by intake): what tells the message read again once
+    /// an erasure cleared the Message-ID itself.
+    pub message_key: Option<String>,
     pub subject: String,
     /// The text (the plain part, or the HTML part as text), at most [`TEXT_LIMIT`] bytes.
     pub text: String,
@@ -65,6 +68,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         from: None,
         reply_to: None,
         sender_key: None,
+        message_key: None,
         subject: String::new(),
         text: String::new(),
         automatic: None,

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the sender of a message read, as a keyed hash", include_str!("migrations/0026_intake_sender_key.sql")),
     ("the erasure a legal-claims restriction holds back", include_str!("migrations/0027_restriction_erasure.sql")),
     ("a lifted restriction's task for the systems", include_str!("migrations/0028_task_lift.sql")),
+    ("the Message-ID of a message read, as a keyed hash", include_str!("migrations/0029_intake_message_key.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.

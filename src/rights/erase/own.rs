@@ -57,10 +57,10 @@ pub(super) fn records(requests: &str, retention: bool) -> Vec<Step> {
             step(
                 "intake_message",
                 "detach",
-                format!("request_id IN (SELECT id FROM request WHERE {requests}) AND (sender IS NOT NULL OR subject IS NOT NULL OR excerpt IS NOT NULL)"),
-                "the messages of the person's requests keep only their hash and outcome",
+                format!("request_id IN (SELECT id FROM request WHERE {requests}) AND (sender IS NOT NULL OR subject IS NOT NULL OR excerpt IS NOT NULL OR message_id IS NOT NULL)"),
+                "the messages of the person's requests keep only their hashes and outcome",
             ),
-            &["sender", "subject", "excerpt"],
+            &["sender", "subject", "excerpt", "message_id"],
             "Art. 5(2) GDPR: accountability, without personal data",
             None,
         ),

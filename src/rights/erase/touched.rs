@@ -7,13 +7,34 @@ use crate::store::personal::DataMap;
 
 /// A person's identifiers (addresses, numbers, cookie ids), read before their erasure so that
 /// the backend's pages can be searched for them afterwards (`Conn::residue`; PostgreSQL only: on
-/// SQLite `secure_delete` overwrites them and nothing is read).
+/// SQLite `secure_delete` overwrites them and nothing is read): as compared, as the rows wrote
+/// them (`written_in`), and as given in dsr's own records (a request's identifier as the officer
+/// typed it, a message's sender and Message-ID).
 pub fn values_to_look_for(conn: &dyn Db, person_id: i64) -> anyhow::Result<Vec<String>> {
     if conn.sqlite().is_some() {
         return Ok(Vec::new());
     }
     let map = DataMap::load(conn)?;
-    Ok(map.remembered_identifiers(conn, person_id)?.into_iter().map(|(_, v)| v).collect())
+    let mut out: Vec<String> = map.remembered_identifiers(conn, person_id)?.into_iter().map(|(_, v)| v).collect();
+    let mut read = |sql: &str| {
+        conn.each(sql, &[person_id.into()], &mut |r| {
+            out.extend(r.get::<Option<String>>(0)?);
+            Ok(())
+        })
+    };
+    for t in &map.tables {
+        let Some(scope) = map.scope(&t.name) else { continue };
+        for written in t.identifier.iter().filter_map(|i| i.written_in.as_deref()) {
+            read(&format!("SELECT {written} FROM {} WHERE {}", scope.from, scope.filter))?;
+        }
+    }
+    let requests = "SELECT id FROM request WHERE person_id = ?1";
+    read(&format!("SELECT subject_given FROM request WHERE id IN ({requests})"))?;
+    read(&format!("SELECT sender FROM intake_message WHERE request_id IN ({requests})"))?;
+    read(&format!("SELECT message_id FROM intake_message WHERE request_id IN ({requests})"))?;
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// The tables an applied plan removed or changed rows in, with dsr's own records of the person
@@ -33,5 +54,15 @@ pub fn touched_by_any(map: &DataMap) -> Vec<String> {
     out
 }
 
-const OWN_TOUCHED: &[&str] =
-    &["free_text", "rectified", "request", "queued", "restriction", "objection", "decision_review", "person", "task"];
+const OWN_TOUCHED: &[&str] = &[
+    "free_text",
+    "rectified",
+    "request",
+    "intake_message",
+    "queued",
+    "restriction",
+    "objection",
+    "decision_review",
+    "person",
+    "task",
+];

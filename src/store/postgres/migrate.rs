@@ -35,6 +35,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (12, include_str!("migrations/0012_restriction_erasure.sql")),
     // SQLite's migration 28: a lifted restriction's task for the systems.
     (13, include_str!("migrations/0013_task_lift.sql")),
+    // SQLite's migration 29: the Message-ID of a message read, as a keyed hash.
+    (14, include_str!("migrations/0014_intake_message_key.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -20,6 +20,7 @@ mod asked;
 // The SMTP transport from DSR_SMTP_URL.
 mod smtp;
 pub use asked::{asked, asked_named};
+pub use smtp::server_unavailable;
 use smtp::smtp_from_env;
 
 pub enum Transport {
@@ -61,8 +62,7 @@ impl Transport {
             Transport::Outbox(dir) => write_outbox(dir, raw, &format!("{tag}-{queued:06}.eml")),
             Transport::Smtp(smtp) => {
                 let envelope = parse_envelope(envelope.unwrap_or_default())?;
-                smtp.send_raw(&envelope, raw)
-                    .map_err(|e| Error::Mail(format!("the SMTP server refused or could not be reached: {e}")))?;
+                smtp.send_raw(&envelope, raw).map_err(smtp::unsent)?;
                 Ok(Sent { transport: "smtp", reference: format!("{tag}-{queued:06}") })
             }
         }

@@ -13,22 +13,22 @@
 //! record is the one window that can repeat a message (with the same Message-ID).
 
 use std::collections::HashSet;
-use std::io::Write;
 
 use crate::store::db::{Conn, Db, Dialect};
 use crate::vals;
-use anyhow::Context;
 use serde::Serialize;
 use serde_json::json;
 
 mod files;
 mod lock;
+mod outbox;
 mod waiting;
 
 pub use files::journal_path;
 use files::{append_journal, journal_name, sync_logs};
 use lock::lock;
 pub use lock::{hold, FlushLock};
+use outbox::deliver_to_outbox;
 pub use waiting::{addressed_to, answer_of, pending, release, stuck, withdraw, Pending, COLUMNS as PENDING_COLUMNS};
 
 use crate::audit;
@@ -148,11 +148,20 @@ struct Item {
     envelope: Option<String>,
     delivers: bool,
     tries: i64,
+    last_try_at: Option<String>,
 }
 
+/// How long a letter the SMTP server could not take waits before a command's own flush tries
+/// it again (`dsr mail flush` tries at once): a server that is down or silent must not hold up
+/// every command of the officer's session or of cron for its timeout.
+const SMTP_PAUSE_MINUTES: i64 = 5;
+
 /// Deliver everything queued, oldest first. Each delivery is recorded (and its content dropped)
-/// in a transaction of its own; a failure is recorded with its error and the rest go on.
-pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>) -> anyhow::Result<Flushed> {
+/// in a transaction of its own; a failure is recorded with its error and the rest go on, but
+/// over SMTP a server that could not be reached or did not answer ends the run's SMTP
+/// deliveries (the others stay queued, untried). With `paused`, a letter the SMTP server failed
+/// in the last [`SMTP_PAUSE_MINUTES`] minutes is left for later.
+pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>, paused: bool) -> anyhow::Result<Flushed> {
     let mut out = Flushed::default();
     let db: &dyn Db = conn;
     let here = place(db);
@@ -196,6 +205,8 @@ pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>) -> anyhow::Re
     // What this run has tried, delivered or not: each item once; and what failed already in
     // this process (`tried`), which the next command's run tries again, not this one.
     let mut seen: HashSet<i64> = tried.clone();
+    let pause_from = crate::clock::stamp(clock.now() - chrono::Duration::minutes(SMTP_PAUSE_MINUTES));
+    let mut server_down = false;
     // Another process delivering delivers what it may; journal lines bound to this place (on
     // PostgreSQL) are this process's to write, so it waits its turn for them (up to 5 s).
     let mut waits = 0;
@@ -227,6 +238,11 @@ pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>) -> anyhow::Re
             if !seen.insert(item.id) {
                 continue;
             }
+            let smtp = item.kind == "mail" && sending == "smtp";
+            let resting = paused && item.last_try_at.as_ref().is_some_and(|t| *t > pause_from);
+            if smtp && (server_down || resting) {
+                continue;
+            }
             if item.kind == "mail" {
                 if transport.is_none() {
                     transport = Some(Transport::from_env(store)?);
@@ -256,7 +272,10 @@ pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>) -> anyhow::Re
                     record_delivery(conn, clock, &item, &transport_name, &reference)?;
                     out.delivered.push(delivered(item, transport_name, reference));
                 }
-                Err(e) => failed(conn, clock, item, &e, &mut out)?,
+                Err(e) => {
+                    server_down |= smtp && crate::mail::server_unavailable(&e);
+                    failed(conn, clock, item, &e, &mut out)?
+                }
             }
         }
         if let Some(Transport::Outbox(dir)) = &transport {
@@ -305,81 +324,10 @@ fn failed(conn: &dyn Conn, clock: &Clock, item: Item, e: &anyhow::Error, out: &m
     Ok(())
 }
 
-/// Write a group of letters to the outbox (one `TAG-NNNNNN.eml` each, named as
-/// [`crate::mail::outbox_slot`] says; one a run that died before recording it left there is not
-/// written again), sync them at once, and record their
-/// deliveries in one transaction: no letter is recorded sent before it is on disk.
-fn deliver_to_outbox(
-    conn: &dyn Conn,
-    clock: &Clock,
-    dir: &std::path::Path,
-    group: Vec<Item>,
-    out: &mut Flushed,
-) -> anyhow::Result<()> {
-    if group.is_empty() {
-        return Ok(());
-    }
-    // One letter (a command's answer): its own file synced, as `send_raw` writes it; a sync of
-    // the whole file system (`place_synced`) pays off only for many.
-    if group.len() == 1 {
-        let item = group.into_iter().next().expect("one item");
-        let tag = item.request.as_deref().unwrap_or("dsr");
-        return match Transport::Outbox(dir.to_owned()).send_raw(&item.payload, None, tag, item.id) {
-            Ok(sent) => {
-                record_delivery(conn, clock, &item, sent.transport, &sent.reference)?;
-                out.delivered.push(delivered(item, sent.transport.to_owned(), sent.reference));
-                Ok(())
-            }
-            Err(e) => failed(conn, clock, item, &e, out),
-        };
-    }
-    let mut names = Vec::with_capacity(group.len());
-    let written = (|| -> anyhow::Result<crate::fsutil::Placed> {
-        crate::mail::outbox_ready(dir)?;
-        let mut files = Vec::new();
-        for item in &group {
-            let (name, new) = crate::mail::outbox_slot(dir, &outbox_name(item), &item.payload)?;
-            if new {
-                let mut temp = crate::fsutil::private_temp(dir, ".msg-", "")?;
-                temp.file().write_all(&item.payload)?;
-                files.push((temp, dir.join(&name)));
-            }
-            names.push(name);
-        }
-        crate::fsutil::place_synced(dir, files)
-    })()
-    .with_context(|| format!("cannot write to the outbox {}", dir.display()));
-    let placed = match written {
-        Ok(p) => p,
-        Err(e) => {
-            for item in group {
-                failed(conn, clock, item, &e, out)?;
-            }
-            return Ok(());
-        }
-    };
-    placed.keep(|| {
-        let tx_box = conn.begin_own()?;
-        for (item, name) in group.iter().zip(&names) {
-            record_in(&*tx_box, clock, item, "outbox", name)?;
-        }
-        tx_box.commit()
-    })?;
-    for (item, name) in group.into_iter().zip(names) {
-        out.delivered.push(delivered(item, "outbox".into(), name));
-    }
-    Ok(())
-}
-
-/// The outbox file of a queued letter, as [`Transport::send_raw`] names it.
-fn outbox_name(item: &Item) -> String {
-    format!("{}-{:06}.eml", item.request.as_deref().unwrap_or("dsr"), item.id)
-}
-
 fn next(conn: &dyn Db, after: i64, here: &Option<String>, sending: &str) -> anyhow::Result<Option<Item>> {
     conn.first(
         &format!(
-            "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries FROM queued
+            "SELECT id, kind, request_id, letter, payload, envelope, delivers, tries, last_try_at FROM queued
              WHERE done_at IS NULL AND held = 0 AND id > ?1 AND {} ORDER BY id LIMIT 1",
             mine(2)
         ),
@@ -394,6 +342,7 @@ fn next(conn: &dyn Db, after: i64, here: &Option<String>, sending: &str) -> anyh
                 envelope: r.get(5)?,
                 delivers: r.get(6)?,
                 tries: r.get(7)?,
+                last_try_at: r.get(8)?,
             })
         },
     )

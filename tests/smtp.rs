@@ -192,3 +192,64 @@ fn a_refusal_naming_the_recipient_is_kept_and_told_without_the_address() {
         assert!(!text.contains('@'), "no address in what logs read: {text}");
     }
 }
+
+/// A server that takes its time to accept a message (a content filter at work).
+#[derive(Clone, Default)]
+struct Slow(Inbox);
+
+impl Handler for Slow {
+    fn data_start(&mut self, domain: &str, from: &str, is8bit: bool, to: &[String]) -> Response {
+        self.0.data_start(domain, from, is8bit, to)
+    }
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.data(buf)
+    }
+    fn data_end(&mut self) -> Response {
+        std::thread::sleep(std::time::Duration::from_secs(25));
+        self.0.data_end()
+    }
+}
+
+#[test]
+fn a_server_slow_to_accept_a_letter_gets_it_once() {
+    // dsr waited 20 s for the answer to the message's end, recorded a failure, and the next
+    // flush sent the letter the server had meanwhile accepted a second time (probe).
+    let env = Env::with_fixture("virtio");
+    let slow = Slow::default();
+    let port = serve(TcpListener::bind("127.0.0.1:0").unwrap(), slow.clone());
+    let out = by_smtp(&env, port, &["access", "--email", "jan.devries@example.nl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("stays queued"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(by_smtp(&env, port, &["mail", "flush"]).status.success());
+    assert_eq!(slow.0.received.lock().unwrap().len(), 1, "delivered exactly once");
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_holds_up_one_try_a_run_and_commands_leave_it_minutes() {
+    let env = Env::with_fixture("virtio");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let tries = || -> Vec<i64> {
+        let conn = env.sql();
+        let mut stmt = conn.prepare("SELECT tries FROM queued WHERE kind = 'mail' ORDER BY id").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    // Three code letters, each tried once by the command that queued it; the earlier ones wait
+    // (a letter the server failed minutes ago is not tried by every command).
+    for who in ["jan.devries@example.nl", "fenna.mulder@example.nl", "kees.smit@example.nl"] {
+        assert_eq!(by_smtp(&env, port, &["access", "--email", who]).status.code(), Some(0));
+    }
+    assert_eq!(tries(), [1, 1, 1]);
+    assert_eq!(by_smtp(&env, port, &["request", "list"]).status.code(), Some(0));
+    assert_eq!(tries(), [1, 1, 1], "a reading command leaves them for now");
+    // `mail flush` tries at once; the server down, the first failure ends the run's tries.
+    let out = by_smtp(&env, port, &["mail", "flush"]);
+    assert_eq!(out.status.code(), Some(18), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(tries(), [2, 1, 1]);
+    // Back: all three go, once.
+    let (port2, inbox) = start_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    assert_eq!(port2, port);
+    assert!(by_smtp(&env, port, &["mail", "flush"]).status.success());
+    assert_eq!(inbox.received.lock().unwrap().len(), 3);
+}

@@ -95,7 +95,7 @@ pub fn flush(
     clock: &Clock,
     opened: &Option<String>,
 ) -> anyhow::Result<crate::queue::Flushed> {
-    let flushed = deliver(conn, clock, opened, &Default::default())?;
+    let flushed = deliver(conn, clock, opened, &Default::default(), false)?;
     let mut failed = FAILED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     failed.get_or_insert_with(Default::default).extend(flushed.failed.iter().map(|f| f.queued));
     Ok(flushed)
@@ -138,7 +138,8 @@ pub fn flush_committed(
 }
 
 /// [`super::Ctx::flush`], the flush after a command, on either backend: what the command's own
-/// flush tried and could not send is left for the next command.
+/// flush tried and could not send is left for the next command, and so is a letter the SMTP
+/// server failed minutes ago (`dsr mail flush` tries it at once).
 pub fn flush_after(
     conn: &dyn crate::store::db::Conn,
     clock: &Clock,
@@ -146,7 +147,7 @@ pub fn flush_after(
 ) -> anyhow::Result<crate::queue::Flushed> {
     // Taken: a process that runs several commands (`dsr demo`) tries them again after the next.
     let tried = FAILED_HERE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().unwrap_or_default();
-    deliver(conn, clock, opened, &tried)
+    deliver(conn, clock, opened, &tried, true)
 }
 
 fn deliver(
@@ -154,8 +155,9 @@ fn deliver(
     clock: &Clock,
     opened: &Option<String>,
     tried: &std::collections::HashSet<i64>,
+    paused: bool,
 ) -> anyhow::Result<crate::queue::Flushed> {
-    let flushed = crate::queue::flush(conn, clock, tried)?;
+    let flushed = crate::queue::flush(conn, clock, tried, paused)?;
     for request in &flushed.journal_waiting {
         crate::output::stderr_line(&format!(
             "dsr: the erasure journal line of {request} waits in the queue (another dsr process held it); `dsr mail flush` run in this directory on this machine writes it"

@@ -31,6 +31,11 @@ fn ipv6_relay(
     })
 }
 
+/// How long dsr waits for the SMTP server at each step: RFC 5321 §4.5.3.2 asks 5 minutes for
+/// the greeting and each command and 10 for the answer to the message's end; a server that
+/// takes the message after the client gave up would get it again from the next try.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// `DSR_SMTP_URL`: `smtps://user@host:465` (TLS) or `smtp://user@host:587?tls=required`
 /// (STARTTLS); `smtp://host:port` without TLS only for a relay on this machine.
 pub(super) fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
@@ -66,5 +71,44 @@ pub(super) fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
         })?;
         builder = builder.credentials(Credentials::new(user, password));
     }
-    Ok(builder.timeout(Some(std::time::Duration::from_secs(20))).build())
+    Ok(builder.timeout(Some(TIMEOUT)).build())
+}
+
+/// A failed delivery as told: a server that did not answer in time says so (lettre says "network
+/// error: Resource temporarily unavailable").
+pub(super) fn unsent(e: lettre::transport::smtp::Error) -> anyhow::Error {
+    let unavailable = !e.is_permanent();
+    let why = match e.is_timeout() || io_timeout(&e) {
+        true => format!("the SMTP server did not answer within {} s", TIMEOUT.as_secs()),
+        false => format!("the SMTP server refused or could not be reached: {e}"),
+    };
+    anyhow::Error::new(Unsent { why, unavailable })
+}
+
+/// Why an SMTP delivery failed, and whether the server as a whole could not take mail (down,
+/// silent, a temporary refusal) rather than refusing this one letter.
+#[derive(Debug, thiserror::Error)]
+#[error("mail not sent: {why}")]
+struct Unsent {
+    why: String,
+    unavailable: bool,
+}
+
+/// Whether a failed delivery says the SMTP server cannot take mail now (not reached, no answer
+/// in time, a temporary refusal): the letters after it are not tried in the same run.
+pub fn server_unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<Unsent>().is_some_and(|u| u.unavailable))
+}
+
+/// A read that timed out, as lettre reports it (a network error with the socket's
+/// `WouldBlock`/`TimedOut`).
+fn io_timeout(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(io.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut);
+        }
+        source = s.source();
+    }
+    false
 }

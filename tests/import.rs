@@ -542,6 +542,33 @@ fn a_row_delete_missing_keeps_is_named_by_its_id_and_why() {
 }
 
 #[test]
+fn delete_missing_keeps_the_rows_of_a_person_whose_data_is_restricted() {
+    // Noor (person 3) restricted her data for a legal claim: a source that no longer has her
+    // delivery address does not remove it (Art. 18(1)(c): stored only).
+    let env = Env::with_fixture("webshop");
+    let id = env.verified("restrict", &["--email", "noor.hendriks@example.org", "--ground", "legal-claims"]);
+    assert!(env.run(&["restrict", &id, "--yes"]).status.success());
+    let hers = "SELECT count(*) FROM delivery_address WHERE customer_id = 103";
+    let before = env.count(hers);
+    assert!(before > 0);
+    let columns = "id,customer_id,recipient_name,street,house_number,postal_code,city,country,is_default,created_at";
+    let all = dump(&env, "delivery_address", columns);
+    let others: Vec<&str> = all.lines().filter(|l| !l.split(',').nth(1).is_some_and(|p| p == "103")).collect();
+    let file = write(&env, "da.csv", &(others.join("\n") + "\n"));
+    let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["import"]["removed"], 0, "{v}");
+    assert_eq!(v["import"]["kept"], before, "{v}");
+    assert!(problems(&v).iter().all(|(_, kind, why)| kind == "kept" && why.contains("restricted")), "{v}");
+    assert_eq!(env.count(hers), before);
+    // Without the restriction the same file removes them.
+    let env = Env::with_fixture("webshop");
+    let file = write(&env, "da.csv", &(others.join("\n") + "\n"));
+    let (v, _) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+    assert_eq!(v["import"]["removed"], before, "{v}");
+}
+
+#[test]
 fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
     let env = Env::with_fixture("webshop");
     let file = write(&env, "addresses.csv", &dump(&env, "delivery_address", ADDRESS_COLUMNS));

@@ -116,7 +116,19 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
         crate::store::db::Dialect::Postgres => table.key.clone(),
         crate::store::db::Dialect::Sqlite => map.row_order(conn, &table.name),
     };
-    let sql = Sql::new(&map, &table, &plan, &row_id);
+    // People a restriction keeps this table's data for (legal claims, or kept instead of erased,
+    // Art. 18(1)(b)/(c)): their rows are never removed as missing from a source's copy.
+    let db: &dyn Db = conn;
+    let held: Vec<i64> = db.all(
+        &format!(
+            "SELECT DISTINCT person_id FROM restriction WHERE {} AND person_id IS NOT NULL
+               AND (category IS NULL OR category = ?1) ORDER BY 1",
+            crate::rights::erase::HOLD_FROM_RETENTION
+        ),
+        &[crate::store::db::Value::Text(table.category.clone())],
+        |r| r.get(0),
+    )?;
+    let sql = Sql::new(&map, &table, &plan, &row_id, &held);
     let mut run = Run {
         opts,
         map: &map,

@@ -30,11 +30,25 @@ impl Sql {
         usize::try_from(case).ok()?.checked_sub(1).and_then(|i| self.kept_why.get(i))
     }
 
-    pub(super) fn new(map: &DataMap, table: &crate::map::table::Table, plan: &columns::Plan, row_id: &str) -> Sql {
+    pub(super) fn new(
+        map: &DataMap,
+        table: &crate::map::table::Table,
+        plan: &columns::Plan,
+        row_id: &str,
+        held: &[i64],
+    ) -> Sql {
         let from = table.sql_name();
-        // Rows a source's copy cannot remove: those rows of another table of the map refer to (in
-        // a company database no foreign key of the store guards them).
+        // Rows a source's copy cannot remove: those of a person a restriction keeps them for
+        // (`held`), and those rows of another table of the map refer to (in a company database
+        // no foreign key of the store guards them).
         let mut kept: Vec<(String, String)> = Vec::new();
+        if let (false, Some(person)) = (held.is_empty(), map.person_of(&table.name)) {
+            let ids: Vec<String> = held.iter().map(i64::to_string).collect();
+            kept.push((
+                format!("t.{key} IN (SELECT {key} FROM {from} WHERE {person} IN ({}))", ids.join(", "), key = table.key),
+                "the person's data is restricted (legal claims, or kept instead of erased): it is stored, not removed, until the restriction is lifted (Art. 18(1) GDPR)".into(),
+            ));
+        }
 
         for child in &map.tables {
             let Some(link) = child.link.as_ref().filter(|l| l.parent == table.name) else { continue };

@@ -553,7 +553,7 @@ fn delete_missing_keeps_the_rows_of_a_person_whose_data_is_restricted() {
     assert!(before > 0);
     let columns = "id,customer_id,recipient_name,street,house_number,postal_code,city,country,is_default,created_at";
     let all = dump(&env, "delivery_address", columns);
-    let others: Vec<&str> = all.lines().filter(|l| !l.split(',').nth(1).is_some_and(|p| p == "103")).collect();
+    let others: Vec<&str> = all.lines().filter(|l| l.split(',').nth(1).is_none_or(|p| p != "103")).collect();
     let file = write(&env, "da.csv", &(others.join("\n") + "\n"));
     let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
     assert_eq!(code, 0, "{v}");

@@ -86,18 +86,32 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"update my (?:address|name|phone|email|details)",
             ]),
         },
+        // Erasure of the person's data, not of a thing ("delete the old DNS zone", "kunt u de
+        // foto verwijderen?"): the verb with the person's data, account or self as its object.
+        // The verb alone is a mention ([`ERASE_MENTION`]).
         Rule {
             right: "erase",
             words: words(&[
-                r"verwijder",
+                r"verwijder\w*\s+(?:van\s+)?(?:al\s+|alle\s+)?(?:mijn|m'n)\s+(?:\w+\s+){0,2}?\w*(?:gegevens|account|profiel|data)\b",
+                r"(?:mijn|m'n)\s+(?:\w+\s+){0,2}?\w*(?:gegevens|account|profiel|data)\b[^.?!\n]{0,60}\bverwijder",
+                r"verwijder\w*\s+(?:mij|me)\b",
+                r"verwijder\w*\b[^.?!\n]{0,40}\bvan mij\b",
+                r"alles\b[^.?!\n]{0,40}\bvan mij\b[^.?!\n]{0,40}\bverwijder",
+                r"verwijderverzoek",
+                r"verzoek (?:tot|om) verwijdering",
+                r"recht op (?:verwijdering|vergetelheid)",
                 r"wissen (?:van )?(?:al )?mijn",
                 r"wis (?:al )?mijn",
                 r"vergeten te worden",
                 r"vergetelheid",
-                r"delet(?:e|ion)\b",
-                r"eras(?:e|ure)\b",
-                r"remove (?:all )?(?:of )?my (?:personal )?(?:data|information|details|account)",
-                r"(?:right|want) to be forgotten",
+                r"(?:delete|erase|remove)\s+(?:all\s+)?(?:of\s+)?my\s+(?:\w+\s+){0,2}?(?:data|information|info|details|account|profile|records)\b",
+                r"(?:delete|erase|remove)\s+me\b",
+                r"my\s+(?:\w+\s+){0,2}?(?:data|information|info|details|account|profile|records)\b[^.?!\n]{0,60}\b(?:delet|eras|remov)",
+                r"(?:delete|erase|remove)\s+(?:everything|all (?:the )?(?:data|information))\b[^.?!\n]{0,40}\b(?:me|my)\b",
+                r"(?:deletion|erasure|removal)\s+of\s+(?:all\s+)?(?:of\s+)?(?:my|me)\b",
+                r"(?:data|account)\s+(?:deletion|erasure|removal)",
+                r"(?:erasure|deletion) request",
+                r"(?:right|want) to (?:erasure|be forgotten)",
             ]),
         },
         Rule {
@@ -170,6 +184,11 @@ static NEEDED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid pattern")
 });
 
+/// "Delete" or "verwijderen" without the person's data as its object: an erasure only beside
+/// another right or words about personal data, and then for the officer to read.
+static ERASE_MENTION: LazyLock<Regex> =
+    LazyLock::new(|| words(&[r"verwijder", r"delet(?:e|ion)\b", r"eras(?:e|ure)\b", r"wissen\b"]));
+
 /// Words that say the message is about personal data, without naming a right.
 static PRIVACY: LazyLock<Regex> = LazyLock::new(|| {
     words(&[r"\bavg\b", r"\bgdpr\b", r"privacy", r"persoonsgegevens", r"personal data", r"mijn gegevens", r"my data"])
@@ -195,12 +214,13 @@ static FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid pattern")
 });
 
-/// Where the quoted earlier message starts in a reply: "On ... wrote:", "Op ... schreef ...:",
+/// Where the quoted earlier message starts in a reply: "On ... wrote:", "Op ... schreef ...:"
+/// (also when the mail client wrapped it, the sender's address on the next line),
 /// Outlook's "-----Original Message-----" or its "From: / Sent:" block (Dutch "Van: /
 /// Verzonden:"), or a line of underscores above it.
 static QUOTE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^\s*(?:on .{0,200} wrote:|op .{0,200} schreef .{0,100}:|-+ ?(?:original message|oorspronkelijk bericht) ?-+|_{10,}|(?:from|van): .*\n\s*(?:sent|verzonden|date|datum): .*)\s*$",
+        r"(?im)^\s*(?:on .{0,200}(?:\n.{0,200})? wrote:|op .{0,200} schreef .{0,100}(?:\n.{0,100})?:|-+ ?(?:original message|oorspronkelijk bericht) ?-+|_{10,}|(?:from|van): .*\n\s*(?:sent|verzonden|date|datum): .*)\s*$",
     )
     .expect("a valid pattern")
 });
@@ -244,6 +264,13 @@ pub fn classify(mail: &Mail) -> Verdict {
             }
         }
     }
+    // "Verwijderen" with no object of the person's beside another right or words about
+    // personal data may be an erasure; never opened as one without the officer.
+    let mentioned =
+        !asks.contains(&"erase") && ERASE_MENTION.is_match(&text) && (!asks.is_empty() || PRIVACY.is_match(&text));
+    if mentioned {
+        asks.push("erase");
+    }
     // An objection to marketing is the objection; "I object" beside "unsubscribe" says the same.
     if asks.contains(&"marketing") {
         asks.retain(|r| *r != "object");
@@ -279,6 +306,13 @@ pub fn classify(mail: &Mail) -> Verdict {
         [one] => match *one {
             "access" => Verdict::Open { right: Kind::Access, marketing: false },
             "export" => Verdict::Open { right: Kind::Export, marketing: false },
+            "erase" if mentioned => Verdict::Review {
+                asks,
+                reason:
+                    "it may ask for erasure (\"delete\" or \"verwijderen\" without naming the person's data): read it"
+                        .into(),
+                forwarded: false,
+            },
             "erase" => Verdict::Open { right: Kind::Erase, marketing: false },
             "marketing" => Verdict::Open { right: Kind::Object, marketing: true },
             "rectify" => Verdict::Review {

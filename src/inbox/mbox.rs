@@ -44,6 +44,9 @@ impl<R: BufRead> Iterator for Messages<R> {
                 Err(e) => return self.fail(e),
             }
         }
+        // Whether the last line read ended with its newline: a writer ends every message so, and
+        // a file that stops mid-line is still being written (or was cut).
+        let mut ended = true;
         loop {
             line.clear();
             // At most what the message may still hold (and a separator's length) is kept of a line:
@@ -52,6 +55,11 @@ impl<R: BufRead> Iterator for Messages<R> {
             match read_line_within(&mut self.reader, &mut line, room) {
                 Ok((0, _)) => {
                     self.done = true;
+                    if !ended {
+                        return Some(Err(std::io::Error::other(
+                            "the file ends in the middle of this message's last line (still being written, or cut short); it was not read: run again when the mbox is complete",
+                        )));
+                    }
                     return Some(self.whole(message, size));
                 }
                 Ok((read, _)) if read > line.len() => {
@@ -64,6 +72,7 @@ impl<R: BufRead> Iterator for Messages<R> {
             if is_separator(&line) {
                 return Some(self.whole(message, size));
             }
+            ended = line.ends_with(b"\n");
             size += line.len();
             if size <= self.max {
                 let quoted =
@@ -186,5 +195,13 @@ mod tests {
         let read: Vec<_> = Messages::new(big.as_bytes(), 1000).collect();
         assert!(read[0].as_ref().is_err_and(|e| e.to_string().contains("more than dsr reads")));
         assert_eq!(read[1].as_ref().unwrap(), b"From: c@d\n");
+    }
+
+    #[test]
+    fn a_last_message_cut_mid_line_is_not_read() {
+        let mbox = "From a@b Mon Nov 30 10:00:00 2026\nFrom: a@b\n\nHello\n\nFrom c@d Mon Nov 30 11:00:00 2026\nFrom: c@d\n\nOok wil";
+        let read: Vec<_> = Messages::new(mbox.as_bytes(), 1000).collect();
+        assert_eq!(read[0].as_ref().unwrap(), b"From: a@b\n\nHello\n\n");
+        assert!(read[1].as_ref().is_err_and(|e| e.to_string().contains("middle of this message's last line")));
     }
 }

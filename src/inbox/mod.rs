@@ -100,7 +100,13 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         .map(|a| a.trim().to_owned());
     mail.subject = clip(msg.subject().unwrap_or_default().trim());
     // Line ends as one `\n`: a CRLF message's text is kept and shown without a `\r` on every line.
-    mail.text = clip(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));
+    // An HTML-only message: its quoted earlier messages (`<blockquote>`) are not the person's
+    // words, as `>` lines are not in plain text.
+    let text = match msg.text_bodies().next().map(|p| &p.body) {
+        Some(mail_parser::PartType::Html(html)) => mail_parser::decoders::html::html_to_text(&unquoted(html)).into(),
+        _ => msg.body_text(0).unwrap_or_default(),
+    };
+    mail.text = clip(&text.replace("\r\n", "\n"));
     // A NUL (mislabelled UTF-16, spam) is no character of text: PostgreSQL refuses it in a
     // text column, which would stop every later run at this message. Kept as U+FFFD on both.
     for text in [&mut mail.subject, &mut mail.text]
@@ -149,6 +155,34 @@ fn separated(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
         at = end;
     }
     std::borrow::Cow::Borrowed(raw)
+}
+
+/// HTML without its `<blockquote>` elements (nested ones within them too).
+fn unquoted(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::with_capacity(html.len());
+    let (mut at, mut depth, mut kept_from) = (0, 0usize, 0);
+    while let Some(i) = lower[at..].find("blockquote").map(|i| at + i) {
+        let closing = lower[..i].ends_with("</");
+        let opening = lower[..i].ends_with('<');
+        let end = lower[i..].find('>').map_or(html.len(), |j| i + j + 1);
+        if opening && !closing {
+            if depth == 0 {
+                out.push_str(&html[kept_from..i - 1]);
+            }
+            depth += 1;
+        } else if closing && depth > 0 {
+            depth -= 1;
+            if depth == 0 {
+                kept_from = end;
+            }
+        }
+        at = end.max(i + 1);
+    }
+    if depth == 0 {
+        out.push_str(&html[kept_from..]);
+    }
+    out
 }
 
 /// At most [`TEXT_LIMIT`] bytes, cut at a character boundary.
@@ -242,6 +276,17 @@ fn list_addresses(msg: &mail_parser::Message) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_html_reply_s_quoted_message_is_not_its_text() {
+        let m = parse(
+            "x".into(),
+            b"From: jan@example.nl\r\nSubject: Re: verzoek\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Thanks!</p><BLOCKQUOTE type=\"cite\">Subject access request. <blockquote>Please delete my data.</blockquote> more</BLOCKQUOTE><p>Jan</p>\r\n",
+        );
+        assert!(m.text.contains("Thanks!") && m.text.contains("Jan"), "{}", m.text);
+        assert!(!m.text.contains("access") && !m.text.contains("delete") && !m.text.contains("more"), "{}", m.text);
+        assert_eq!(unquoted("a<blockquote>b</blockquote>c<blockquote>d"), "ac");
+    }
 
     #[test]
     fn a_text_without_the_blank_line_before_it_is_kept() {

@@ -102,3 +102,45 @@ fn codes_in_replies() {
     let v = right("Re: Verificatiecode / Verification code (DSR-2026-0007)", "7KQ2-M9XD");
     assert_eq!(v, Verdict::Reply { request: "DSR-2026-0007".into(), codes: vec!["7KQ2M9XD".into()] });
 }
+
+#[test]
+fn delete_opens_an_erasure_only_for_the_person_s_own_data() {
+    for text in [
+        "Please delete the old DNS zone for example.nl.",
+        "Kunt u dit verwijderen?",
+        "Kunt u de foto verwijderen?",
+        "Gelieve het dubbele ticket te verwijderen.",
+        "Please delete the duplicate invoice.",
+        "Please delete my old website files.",
+        "Kunt u de oude website van mijn klant verwijderen?",
+    ] {
+        assert!(matches!(right("Vraag", text), Verdict::Nothing { .. }), "{text}: {:?}", right("Vraag", text));
+    }
+    for text in [
+        "Verwijder al mijn persoonsgegevens.",
+        "Kunt u mijn gegevens verwijderen?",
+        "Ik wil dat u mijn account en alle gegevens verwijdert.",
+        "Verwijder mij uit uw systemen.",
+        "Verwijder alles wat u van mij heeft.",
+        "Please delete my personal data.",
+        "I want my account deleted.",
+        "Please erase everything you hold about me.",
+        "This is an erasure request.",
+        "I invoke my right to erasure.",
+    ] {
+        assert_eq!(right("Verzoek", text), Verdict::Open { right: Kind::Erase, marketing: false }, "{text}");
+    }
+    // The verb alone beside words about personal data: the officer reads it.
+    let v = right("AVG", "Op grond van de AVG: verwijder alles.");
+    assert!(matches!(&v, Verdict::Review { asks, .. } if asks == &["erase"]), "{v:?}");
+}
+
+#[test]
+fn a_quote_header_the_mail_client_wrapped_is_still_a_quote_header() {
+    for text in [
+        "Thanks!\n\nOn Mon, 7 Dec 2026 at 14:00, Fietsonderdelen Online B.V. <\nprivacy@fietsonderdelen-online.example> wrote:\n> We received your request about your personal data.",
+        "Bedankt!\n\nOp ma 7 dec. 2026 om 14:00 schreef Fietsonderdelen Online B.V. <\nprivacy@fietsonderdelen-online.example>:\n> Uw verzoek over uw persoonsgegevens.",
+    ] {
+        assert!(matches!(right("Re: verzoek", text), Verdict::Nothing { .. }), "{text}: {:?}", right("Re: verzoek", text));
+    }
+}

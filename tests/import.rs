@@ -569,6 +569,27 @@ fn delete_missing_keeps_the_rows_of_a_person_whose_data_is_restricted() {
 }
 
 #[test]
+fn an_address_another_person_holds_is_refused_as_a_rectification_refuses_it() {
+    // Noor's address row (31) given Bram's address: two people would hold it, and a lookup by it
+    // would find both (exit 4), his mail could reach her.
+    let env = Env::with_fixture("webshop");
+    let noor: i64 =
+        env.sql().query_row("SELECT min(id) FROM email_address WHERE person_id = 3", [], |r| r.get(0)).unwrap();
+    let file = write(&env, "s.csv", &format!("id,address\n{noor},bram.willems@example.com\n"));
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!(code, 19, "{v}");
+    let refused = problems(&v);
+    assert_eq!(refused.len(), 1, "{v}");
+    assert_eq!((refused[0].0, refused[0].1.as_str()), (2, "refused"));
+    assert!(refused[0].2.contains("on file for another person"), "{v}");
+    assert_eq!(env.run(&["lookup", "--email", "bram.willems@example.com"]).status.code(), Some(0));
+    // A new row for him with his own address, and the file naming the person, load.
+    let file = write(&env, "t.csv", "id,person_id,address,is_primary,newsletter_opt_in,created_at\n990,2,bram.willems@example.com,0,0,2026-01-01T00:00:00Z\n");
+    let (v, code) = import(&env, &["email_address", &file]);
+    assert_eq!((code, &v["import"]["added"]), (0, &serde_json::json!(1)), "{v}");
+}
+
+#[test]
 fn a_rectified_value_is_not_replaced_by_an_older_source_value() {
     let env = Env::with_fixture("webshop");
     let file = write(&env, "addresses.csv", &dump(&env, "delivery_address", ADDRESS_COLUMNS));

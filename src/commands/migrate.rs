@@ -20,6 +20,9 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
     let schema = args.schema.clone().unwrap_or_else(crate::store::postgres::schema_from_env);
     let target = Target::parse_option("--to", &args.to, &schema)?;
     let from = Store::open_detached(&args.from)?;
+    // The journal first: a copy killed after its commit still has it beside it (a restore of
+    // the new store replays it); a copy that fails takes back the one it wrote.
+    let journal = journal(&args.from, &target.schema)?;
     let bar = out.progress("dsr migrate [{bar:30}] {pos}/{len} rows", None);
     let copied = copy::copy(&from, &target, |done, total| {
         if let Some(bar) = &bar {
@@ -30,15 +33,22 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let copied = copied?;
-    let journal = journal(&args.from, &copied.schema)?;
+    let copied = match copied {
+        Err(e) => {
+            if let Some((to, _, true)) = &journal {
+                let _ = std::fs::remove_file(to);
+            }
+            return Err(e);
+        }
+        Ok(c) => c,
+    };
     if out.json {
         out.json(&serde_json::json!({
             "format_version": 1,
             "from": args.from.display().to_string(),
             "to": target.shown,
             "copy": copied,
-            "journal": journal.as_ref().map(|(to, copied)| serde_json::json!({"path": to.display().to_string(), "copied": copied})),
+            "journal": journal.as_ref().map(|(to, copied, _)| serde_json::json!({"path": to.display().to_string(), "copied": copied})),
         }))?;
     } else {
         let head = copied.audit.head.as_ref().map(|h| format!(", head {}", h.hash)).unwrap_or_default();
@@ -57,12 +67,12 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
             copied.audit.entries,
         ))?;
         match &journal {
-            Some((to, true)) => out.status(&format!(
+            Some((to, true, _)) => out.status(&format!(
                 "The erasure journal {} was copied to {}, where `dsr erase --replay` reads it on the PostgreSQL store (run from this directory).",
                 crate::queue::journal_path(&args.from).display(),
                 to.display()
             ))?,
-            Some((to, false)) => out.status(&format!(
+            Some((to, false, _)) => out.status(&format!(
                 "The erasure journal {} was not copied: {} is there already. Add its lines to that file by hand, or `dsr erase --replay` on the PostgreSQL store misses them.",
                 crate::queue::journal_path(&args.from).display(),
                 to.display()
@@ -80,20 +90,22 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
 
 /// The SQLite store's erasure journal (`STORE.erasures`, read by `erase --replay` after a
 /// restore), copied to where the PostgreSQL store reads its own (`SCHEMA.erasures` in the
-/// directory dsr runs in): (that path, whether it was copied; not when a file is there
-/// already). `None` when the store has none.
-fn journal(from: &std::path::Path, schema: &str) -> anyhow::Result<Option<(std::path::PathBuf, bool)>> {
+/// directory dsr runs in): (that path, whether it is copied: not when another file is there
+/// already, but yes when it is this copy, one a killed migration wrote; whether this run wrote
+/// it). `None` when the store has none.
+fn journal(from: &std::path::Path, schema: &str) -> anyhow::Result<Option<(std::path::PathBuf, bool, bool)>> {
     let source = crate::queue::journal_path(from);
     if !source.exists() {
         return Ok(None);
     }
     let to = crate::queue::journal_path(&crate::store::db::Pg::place_of(schema)?);
     if std::fs::symlink_metadata(&to).is_ok() {
-        return Ok(Some((to, false)));
+        let same = std::fs::read(&to).ok() == Some(std::fs::read(&source)?);
+        return Ok(Some((to, same, false)));
     }
     crate::fsutil::write_private(&to, false, |file| {
         std::io::copy(&mut std::fs::File::open(&source)?, file)?;
         Ok(())
     })?;
-    Ok(Some((to, true)))
+    Ok(Some((to, true, true)))
 }

@@ -207,6 +207,20 @@ pub(super) struct Links {
     /// The columns that name a recipient, and the register's codes.
     recipients: Vec<usize>,
     codes: HashSet<String>,
+    /// For a table linked to the people themselves: the link column's index, the email
+    /// identifier columns, and the statements that find who holds an address (as rectify
+    /// refuses an address another person holds: lookups by it would find two people, and the
+    /// other's mail could reach this one).
+    addresses: Option<Addresses>,
+}
+
+/// See [`Links::addresses`]: where the row's person is (the link column in the file, else the
+/// row already loaded under the file's key), its email columns, and who holds an address.
+pub(super) struct Addresses {
+    link: Option<usize>,
+    loaded: String,
+    emails: Vec<usize>,
+    holders: Vec<String>,
 }
 
 impl Links {
@@ -240,7 +254,23 @@ impl Links {
             true => HashSet::new(),
             false => conn.all("SELECT code FROM recipient", &[], |r| r.get(0))?.into_iter().collect(),
         };
-        Ok(Links { parent, recipients, codes })
+        let emails: Vec<usize> = plan.remembered.iter().filter(|(_, k)| *k == "email").map(|(i, _)| *i).collect();
+        let direct = table.link.as_ref().filter(|l| map.table(&l.parent).is_some_and(|p| p.root));
+        let addresses = match (direct, emails.is_empty()) {
+            (Some(l), false) => {
+                let holders = map
+                    .identifiers(crate::map::table::IdentifierKind::Email)
+                    .filter_map(|(t, c)| {
+                        Some(format!("SELECT {} FROM {} WHERE {c} = ?1", map.person_of(&t.name)?, t.sql_name()))
+                    })
+                    .collect();
+                let loaded =
+                    format!("SELECT {} FROM {} WHERE {} = ?1", l.column, table.sql_name(), plan.columns[plan.key]);
+                Some(Addresses { link: plan.columns.iter().position(|c| *c == l.column), loaded, emails, holders })
+            }
+            _ => None,
+        };
+        Ok(Links { parent, recipients, codes, addresses })
     }
 
     /// Why the row is refused, if it is.
@@ -251,6 +281,27 @@ impl Links {
                     "{}: no {parent} row has this key (erased, or not loaded yet); the row was not loaded",
                     plan.columns[*i]
                 )));
+            }
+        }
+        if let Some(a) = &self.addresses {
+            let person = match a.link {
+                Some(link) => match &row[link] {
+                    Value::Integer(p) => Some(*p),
+                    _ => None,
+                },
+                None => db.first(&a.loaded, &[row[plan.key].clone()], |r| r.get::<Option<i64>>(0))?.flatten(),
+            };
+            for &i in &a.emails {
+                let (Some(person), Value::Text(address)) = (person, &row[i]) else { continue };
+                for sql in &a.holders {
+                    let people: Vec<Option<i64>> = db.all(sql, &[Value::Text(address.clone())], |r| r.get(0))?;
+                    if people.iter().flatten().any(|p| *p != person) {
+                        return Ok(Some(format!(
+                            "{}: this address is on file for another person: lookups by it would find two people, and their mail could reach this one; the row was not loaded",
+                            plan.columns[i]
+                        )));
+                    }
+                }
             }
         }
         let unknown = self.recipients.iter().find(|&&i| matches!(&row[i], Value::Text(c) if !self.codes.contains(c)));

@@ -99,7 +99,7 @@ pub fn erase_on(ctx: &mut Session, args: &EraseArgs) -> anyhow::Result<Code> {
     erase::decide::approve(ctx.conn, ctx.clock, &req)?;
     let erased = erase::values_to_look_for(ctx.conn, s.person_id)?;
     note_erasing(ctx)?;
-    let done = erase::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &fresh)?;
+    let done = erase::carry_out::apply(ctx.conn, ctx.clock, &req, &s, &fresh).inspect_err(|_| not_erased(ctx))?;
     finish(ctx, &req, &fresh, done, &erased)
 }
 
@@ -115,9 +115,10 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
         Ok(())
     };
     note_erasing(ctx)?;
-    match erase::carry_out::confirmed(ctx.conn, ctx.clock, req, s, shown)? {
+    match erase::carry_out::confirmed(ctx.conn, ctx.clock, req, s, shown).inspect_err(|_| not_erased(ctx))? {
         erase::carry_out::Confirmed::Applied(plan, done) => finish(ctx, req, &plan, done, &erased),
         erase::carry_out::Confirmed::Stale(plan) => {
+            not_erased(ctx);
             show(ctx, req, &plan, "The data changed since the plan was made; the new plan")?;
             Err(Error::StalePlan(req.id.clone()).into())
         }
@@ -129,6 +130,12 @@ fn confirmed(ctx: &mut Session, req: &Request, s: &crate::subject::Subject) -> a
 /// vacuum.
 pub(crate) fn note_erasing(ctx: &Session) -> anyhow::Result<()> {
     ctx.conn.erasing(&erase::touched_by_any(&*crate::store::personal::DataMap::load(ctx.conn)?))
+}
+
+/// An erasure that changed nothing: its note taken back (on a failure of its own, the erasure's
+/// error is what is told; a note left only costs the next command a vacuum).
+fn not_erased(ctx: &Session) {
+    let _ = ctx.conn.not_erased();
 }
 
 /// After the erasure's commit: the letter and journal line out, the report, and no byte of an

@@ -260,6 +260,11 @@ pub trait Conn: Db {
     fn erasing(&self, _tables: &[String]) -> anyhow::Result<()> {
         Ok(())
     }
+    /// An erasure noted by [`Conn::erasing`] that changed nothing (refused, or its plan stale):
+    /// its note goes, so that no later command vacuums for it.
+    fn not_erased(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// After [`Conn::after_erasure`], where the backend can tell: the tables that may still hold
     /// bytes of `erased` values, each with why. SQLite's `secure_delete` and the truncated log
     /// leave none; PostgreSQL is read with pageinspect where it is installed
@@ -349,6 +354,9 @@ impl Conn for Pg {
         Ok(Box::new(Pg::snapshot(self)?))
     }
     // What PostgreSQL keeps of removed rows, and dsr's notes of it: store::postgres::forensic.
+    fn not_erased(&self) -> anyhow::Result<()> {
+        crate::store::postgres::forensic::not_noted(self)
+    }
     fn erasing(&self, tables: &[String]) -> anyhow::Result<()> {
         crate::store::postgres::forensic::noting(self, tables)
     }

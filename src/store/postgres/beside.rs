@@ -270,6 +270,9 @@ impl Conn for Beside {
         let files = rusqlite::Transaction::new_unchecked(&self.files, rusqlite::TransactionBehavior::Deferred)?;
         Ok(Box::new(BesideTx { pg, files, names: &self.names, tables: &self.tables }))
     }
+    fn not_erased(&self) -> anyhow::Result<()> {
+        self.pg.not_erased()
+    }
     fn erasing(&self, tables: &[String]) -> anyhow::Result<()> {
         self.pg.erasing(&self.on_server(tables))
     }

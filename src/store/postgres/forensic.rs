@@ -57,8 +57,18 @@ pub fn no_statistics_on_identifiers(
 /// after its commit still ends in their vacuum (`Conn::erasing`).
 pub fn noting(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
     let schema = super::ident(pg.schema());
-    let tables = serde_json::to_string(tables)?;
+    let mut tables = tables.to_vec();
+    tables.sort();
+    tables.dedup();
+    let tables = serde_json::to_string(&tables)?;
     pg.with_client(|c| Ok(note_pending(c, &schema, &tables, PENDING)?))
+}
+
+/// [`noting`] taken back: this session's erasure changed nothing.
+pub fn not_noted(pg: &Pg) -> anyhow::Result<()> {
+    let schema = super::ident(pg.schema());
+    pg.batch(&format!("DELETE FROM {schema}.store_meta WHERE key = '{PENDING}' || pg_backend_pid()"))?;
+    Ok(())
 }
 
 /// The note of tables an erasure left erased values in ([`after_erasure`]: another session's

@@ -181,6 +181,9 @@ fn command_for(conn: &dyn Db, r: &Request, now: &str, action: String) -> anyhow:
             sections::CodeState::NoOne => format!("no one on file has this identifier: dsr request show {id}"),
             sections::CodeState::Waiting => format!("waiting for the code: dsr verify {id} CODE"),
             sections::CodeState::Expired => format!("code expired: dsr verify --resend {id}"),
+            sections::CodeState::Burned => {
+                format!("code burned by five wrong tries (someone may be guessing): dsr verify --resend {id}")
+            }
         },
         "erasure plan waits for approval" => format!("{action}: dsr erase {id} --approve"),
         "erasure plan on hold" => format!("{action}: dsr erase {id}"),

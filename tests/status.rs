@@ -204,6 +204,21 @@ fn open_requests_come_overdue_first_then_by_days_left_each_with_its_command() {
 }
 
 #[test]
+fn a_code_burned_by_wrong_tries_is_named_so_not_expired() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let id = env.open("access", &["--email", "jan.devries@example.nl"]).request;
+    let code = env.code(&id);
+    for _ in 0..5 {
+        env.run(&["verify", &id, &crate::support::wrong_code(&code)]);
+    }
+    let (s, _) = status(&env, &[]);
+    assert_eq!(
+        action(&s, &id),
+        format!("code burned by five wrong tries (someone may be guessing): dsr verify --resend {id}")
+    );
+}
+
+#[test]
 fn codes_waiting_and_an_expired_code_ask_for_a_new_one() {
     let mut env = Env::with_fixture_at("virtio", NOW);
     let id = env.open("access", &["--email", "jan.devries@example.nl"]).request;

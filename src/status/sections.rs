@@ -153,6 +153,9 @@ pub enum CodeState {
     Waiting,
     /// The code expired (or none is in force): a new one is needed.
     Expired,
+    /// The last code was burned by five wrong tries (someone may be guessing): a new one is
+    /// needed, and the officer should know why.
+    Burned,
 }
 
 /// `now` is the clock's timestamp (RFC 3339), against which a code's expiry is read. (A locked
@@ -161,14 +164,15 @@ pub fn code_state(conn: &dyn Db, r: &Request, now: &str) -> anyhow::Result<CodeS
     if r.person_id.is_none() {
         return Ok(CodeState::NoOne);
     }
-    let expired: Option<bool> = conn.first(
-        "SELECT expired_at IS NOT NULL OR expires_at < ?2 FROM challenge
-         WHERE request_id = ?1 AND state = 'active' ORDER BY id DESC LIMIT 1",
+    let last: Option<(String, bool)> = conn.first(
+        "SELECT state, expired_at IS NOT NULL OR expires_at < ?2 FROM challenge
+         WHERE request_id = ?1 ORDER BY id DESC LIMIT 1",
         &vals![r.id, now]?,
-        |x| x.get(0),
+        |x| Ok((x.get(0)?, x.get(1)?)),
     )?;
-    Ok(match expired {
-        Some(false) => CodeState::Waiting,
+    Ok(match last {
+        Some((state, false)) if state == "active" => CodeState::Waiting,
+        Some((state, _)) if state == "burned" => CodeState::Burned,
         _ => CodeState::Expired,
     })
 }

@@ -50,6 +50,13 @@ fn a_refusal_for_repetition_names_the_earlier_requests_and_the_court_term() {
     let (dutch, english) = letter.split_once("----").unwrap();
     assert!(dutch.contains(&first) && english.contains(&first), "the earlier request is named:\n{letter}");
     assert!(!letter.contains(&other_right), "an erasure request is not an earlier access request:\n{letter}");
+    assert!(letter.contains("repetitive character") && letter.contains("repetitieve karakter"), "{letter}");
+    // Excessive without an earlier request for the right: no repetition is claimed.
+    let env = Env::with_fixture_at("virtio", "2026-11-02T09:00:00Z");
+    let only = env.open("access", &["--email", JAN]).request;
+    let letter = reject(&env, &only, "excessive", "It asks for every log line of ten years, daily.");
+    assert!(letter.contains("manifestly excessive") && letter.contains("kennelijk buitensporig"), "{letter}");
+    assert!(!letter.contains("repetitive") && !letter.contains("repetitieve"), "{letter}");
 }
 
 #[test]

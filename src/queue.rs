@@ -151,6 +151,11 @@ struct Item {
     last_try_at: Option<String>,
 }
 
+/// When the SMTP server last could not be reached or did not answer in this process: for
+/// [`SMTP_PAUSE_MINUTES`] no later flush of the same process (a command's own and the one after
+/// it, intake's rounds) waits for it again.
+static SMTP_DOWN: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
 /// How long a letter the SMTP server could not take waits before a command's own flush tries
 /// it again (`dsr mail flush` tries at once): a server that is down or silent must not hold up
 /// every command of the officer's session or of cron for its timeout.
@@ -206,7 +211,9 @@ pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>, paused: bool)
     // this process (`tried`), which the next command's run tries again, not this one.
     let mut seen: HashSet<i64> = tried.clone();
     let pause_from = crate::clock::stamp(clock.now() - chrono::Duration::minutes(SMTP_PAUSE_MINUTES));
-    let mut server_down = false;
+    let pause = std::time::Duration::from_secs(60 * SMTP_PAUSE_MINUTES as u64);
+    let down_at = *SMTP_DOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut server_down = down_at.is_some_and(|t| t.elapsed() < pause);
     // Another process delivering delivers what it may; journal lines bound to this place (on
     // PostgreSQL) are this process's to write, so it waits its turn for them (up to 5 s).
     let mut waits = 0;
@@ -273,7 +280,11 @@ pub fn flush(conn: &dyn Conn, clock: &Clock, tried: &HashSet<i64>, paused: bool)
                     out.delivered.push(delivered(item, transport_name, reference));
                 }
                 Err(e) => {
-                    server_down |= smtp && crate::mail::server_unavailable(&e);
+                    if smtp && crate::mail::server_unavailable(&e) {
+                        server_down = true;
+                        *SMTP_DOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some(std::time::Instant::now());
+                    }
                     failed(conn, clock, item, &e, &mut out)?
                 }
             }

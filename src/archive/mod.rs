@@ -210,15 +210,25 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
         }
     }
 
-    // Attachments, streamed from the store.
+    // Attachments, streamed from the store: in an export, those of the rows it holds (not one
+    // under a message someone else wrote, nor a row the person did not provide).
     let map = &register.map;
+    let export = right == Kind::Export;
     for t in categories.iter().flat_map(|c| &c.tables) {
-        let (Some(entry), Some(scope)) = (map.table(t), map.scope(t)) else { continue };
+        let scope = match export {
+            true => map.provided_scope(t, conn.map_dialect()),
+            false => map.scope(t),
+        };
+        let (Some(entry), Some(scope)) = (map.table(t), scope) else { continue };
         let Some(a) = &entry.attachment else { continue };
+        let own = match export {
+            true => format!(" AND {}", map.provided_rows(t, conn.map_dialect())),
+            false => String::new(),
+        };
         let mut docs: Vec<(i64, i64, String)> = Vec::new();
         conn.each(
             &format!(
-                "SELECT rowid, {}, {} FROM {} WHERE {} ORDER BY {}",
+                "SELECT rowid, {}, {} FROM {} WHERE {}{own} ORDER BY {}",
                 entry.key, a.media_type, scope.from, scope.filter, entry.key
             ),
             &[s.person_id.into()],

@@ -220,7 +220,8 @@ pub(super) struct Addresses {
     link: Option<usize>,
     loaded: String,
     emails: Vec<usize>,
-    holders: Vec<String>,
+    /// (table, statement) for each email identifier column of the map.
+    holders: Vec<(String, String)>,
 }
 
 impl Links {
@@ -261,7 +262,8 @@ impl Links {
                 let holders = map
                     .identifiers(crate::map::table::IdentifierKind::Email)
                     .filter_map(|(t, c)| {
-                        Some(format!("SELECT {} FROM {} WHERE {c} = ?1", map.person_of(&t.name)?, t.sql_name()))
+                        let sql = format!("SELECT {} FROM {} WHERE {c} = ?1", map.person_of(&t.name)?, t.sql_name());
+                        Some((t.name.clone(), sql))
                     })
                     .collect();
                 let loaded =
@@ -271,6 +273,15 @@ impl Links {
             _ => None,
         };
         Ok(Links { parent, recipients, codes, addresses })
+    }
+
+    /// A first load (`bulk`: the table was empty, its indexes set aside): the table itself holds
+    /// only the file's rows and cannot be searched by address row by row, so addresses are
+    /// compared with the other tables only.
+    pub(super) fn first_load(&mut self, table: &str) {
+        if let Some(a) = &mut self.addresses {
+            a.holders.retain(|(t, _)| t != table);
+        }
     }
 
     /// Why the row is refused, if it is.
@@ -293,7 +304,7 @@ impl Links {
             };
             for &i in &a.emails {
                 let (Some(person), Value::Text(address)) = (person, &row[i]) else { continue };
-                for sql in &a.holders {
+                for (_, sql) in &a.holders {
                     let people: Vec<Option<i64>> = db.all(sql, &[Value::Text(address.clone())], |r| r.get(0))?;
                     if people.iter().flatten().any(|p| *p != person) {
                         return Ok(Some(format!(

@@ -154,6 +154,9 @@ pub fn run(conn: &dyn Conn, clock: &Clock, opts: &Options, progress: impl FnMut(
             // An empty table holds only the rows this run adds, and `seen` refuses a key given
             // twice, so a first load looks nothing up in the table.
             let bulk = bulk::Bulk::begin(sqlite, &table)?;
+            if bulk.is_some() {
+                run.links.first_load(&table.name);
+            }
             let sink = SqliteSink {
                 conn: sqlite,
                 tx,

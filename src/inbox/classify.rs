@@ -92,9 +92,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         Rule {
             right: "erase",
             words: words(&[
-                r"verwijder\w*\s+(?:van\s+)?(?:al\s+|alle\s+)?(?:mijn|m'n)\s+(?:\w+\s+){0,2}?\w*(?:gegevens|account|profiel|data)\b",
-                r"(?:mijn|m'n)\s+(?:\w+\s+){0,2}?\w*(?:gegevens|account|profiel|data)\b[^.?!\n]{0,60}\bverwijder",
+                r"verwijder\w*\s+(?:van\s+)?(?:al\s+|alle\s+)?(?:mijn|m'n)\s+(?:\w+\s+){0,2}?[\w-]*(?:gegevens|account|profiel|data|adres|nummer)\b",
+                r"(?:mijn|m'n)\s+(?:\w+\s+){0,2}?[\w-]*(?:gegevens|account|profiel|data|adres|nummer)\b[^.?!\n]{0,60}\bverwijder",
                 r"verwijder\w*\s+(?:mij|me)\b",
+                r"\b(?:mij|me)\s+(?:uit|van|bij)\b[^.?!\n]{0,40}\bverwijder",
                 r"verwijder\w*\b[^.?!\n]{0,40}\bvan mij\b",
                 r"alles\b[^.?!\n]{0,40}\bvan mij\b[^.?!\n]{0,40}\bverwijder",
                 r"verwijderverzoek",
@@ -104,10 +105,10 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
                 r"wis (?:al )?mijn",
                 r"vergeten te worden",
                 r"vergetelheid",
-                r"(?:delete|erase|remove)\s+(?:all\s+)?(?:of\s+)?my\s+(?:\w+\s+){0,2}?(?:data|information|info|details|account|profile|records)\b",
+                r"(?:delete|erase|remove)\s+(?:all\s+)?(?:of\s+)?my\s+(?:[\w-]+\s+){0,2}?(?:data|information|info|details|account|profile|records|e-?mail|address|phone)\b",
                 r"(?:delete|erase|remove)\s+me\b",
-                r"my\s+(?:\w+\s+){0,2}?(?:data|information|info|details|account|profile|records)\b[^.?!\n]{0,60}\b(?:delet|eras|remov)",
-                r"(?:delete|erase|remove)\s+(?:everything|all (?:the )?(?:data|information))\b[^.?!\n]{0,40}\b(?:me|my)\b",
+                r"my\s+(?:[\w-]+\s+){0,2}?(?:data|information|info|details|account|profile|records|e-?mail|address|phone)\b[^.?!\n]{0,60}\b(?:delet|eras|remov)",
+                r"(?:delete|erase|remove)\s+(?:everything|all (?:the |of the )?(?:personal )?(?:data|information|info))\b[^.?!\n]{0,40}\b(?:me|my)\b",
                 r"(?:deletion|erasure|removal)\s+of\s+(?:all\s+)?(?:of\s+)?(?:my|me)\b",
                 r"(?:data|account)\s+(?:deletion|erasure|removal)",
                 r"(?:erasure|deletion) request",
@@ -191,7 +192,17 @@ static ERASE_MENTION: LazyLock<Regex> =
 
 /// Words that say the message is about personal data, without naming a right.
 static PRIVACY: LazyLock<Regex> = LazyLock::new(|| {
-    words(&[r"\bavg\b", r"\bgdpr\b", r"privacy", r"persoonsgegevens", r"personal data", r"mijn gegevens", r"my data"])
+    words(&[
+        r"\bavg\b",
+        r"\bgdpr\b",
+        r"privacy",
+        r"persoonsgegevens",
+        r"persoonlijke gegevens",
+        r"personal data",
+        r"personal information",
+        r"mijn gegevens",
+        r"my data",
+    ])
 });
 
 /// A request id as dsr writes it.
@@ -220,7 +231,7 @@ static FORWARDED: LazyLock<Regex> = LazyLock::new(|| {
 /// Verzonden:"), or a line of underscores above it.
 static QUOTE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?im)^\s*(?:on .{0,200}(?:\n.{0,200})? wrote:|op .{0,200} schreef .{0,100}(?:\n.{0,100})?:|-+ ?(?:original message|oorspronkelijk bericht) ?-+|_{10,}|(?:from|van): .*\n\s*(?:sent|verzonden|date|datum): .*)\s*$",
+        r"(?im)^\s*(?:on .{0,200}(?:\n.{0,200}[@>].{0,200})? wrote:|op .{0,200} schreef .{0,100}(?:\n.{0,100}[@>].{0,100})?:|-+ ?(?:original message|oorspronkelijk bericht) ?-+|_{10,}|(?:from|van): .*\n\s*(?:sent|verzonden|date|datum): .*)\s*$",
     )
     .expect("a valid pattern")
 });
@@ -233,7 +244,10 @@ pub fn classify(mail: &Mail) -> Verdict {
     }
     let all = format!("{}\n{}", mail.subject, mail.text);
     // Only what the person wrote counts for what they ask: not the message they reply to.
-    let own = own_text(&mail.text);
+    let own = match (&mail.unquoted, FORWARDED.is_match(&mail.text)) {
+        (Some(unquoted), false) => own_text(unquoted),
+        _ => own_text(&mail.text),
+    };
     let text = format!("{}\n{}", mail.subject, own);
     let subject = mail.subject.to_lowercase();
     let forwarded = FORWARDED.is_match(&mail.text) || ["fwd:", "fw:", "doorst:"].iter().any(|p| subject.starts_with(p));

@@ -42,6 +42,8 @@ pub struct Mail {
     /// A keyed hash of the Message-ID (set by intake): what tells the message read again once
     /// an erasure cleared the Message-ID itself.
     pub message_key: Option<String>,
+    /// An HTML-only message's text without its `<blockquote>`s: the person's own words.
+    pub unquoted: Option<String>,
     pub subject: String,
     /// The text (the plain part, or the HTML part as text), at most [`TEXT_LIMIT`] bytes.
     pub text: String,
@@ -69,6 +71,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         reply_to: None,
         sender_key: None,
         message_key: None,
+        unquoted: None,
         subject: String::new(),
         text: String::new(),
         automatic: None,
@@ -100,13 +103,14 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         .map(|a| a.trim().to_owned());
     mail.subject = clip(msg.subject().unwrap_or_default().trim());
     // Line ends as one `\n`: a CRLF message's text is kept and shown without a `\r` on every line.
+    mail.text = clip(&msg.body_text(0).unwrap_or_default().replace("\r\n", "\n"));
     // An HTML-only message: its quoted earlier messages (`<blockquote>`) are not the person's
-    // words, as `>` lines are not in plain text.
-    let text = match msg.text_bodies().next().map(|p| &p.body) {
-        Some(mail_parser::PartType::Html(html)) => mail_parser::decoders::html::html_to_text(&unquoted(html)).into(),
-        _ => msg.body_text(0).unwrap_or_default(),
-    };
-    mail.text = clip(&text.replace("\r\n", "\n"));
+    // words, as `>` lines are not in plain text (what it asks is read without them; its codes
+    // and the officer's excerpt keep them).
+    if let Some(mail_parser::PartType::Html(html)) = msg.text_bodies().next().map(|p| &p.body) {
+        let own = mail_parser::decoders::html::html_to_text(&unquoted(html));
+        mail.unquoted = Some(clip(&own.replace("\r\n", "\n")));
+    }
     // A NUL (mislabelled UTF-16, spam) is no character of text: PostgreSQL refuses it in a
     // text column, which would stop every later run at this message. Kept as U+FFFD on both.
     for text in [&mut mail.subject, &mut mail.text]
@@ -283,8 +287,10 @@ mod tests {
             "x".into(),
             b"From: jan@example.nl\r\nSubject: Re: verzoek\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Thanks!</p><BLOCKQUOTE type=\"cite\">Subject access request. <blockquote>Please delete my data.</blockquote> more</BLOCKQUOTE><p>Jan</p>\r\n",
         );
-        assert!(m.text.contains("Thanks!") && m.text.contains("Jan"), "{}", m.text);
-        assert!(!m.text.contains("access") && !m.text.contains("delete") && !m.text.contains("more"), "{}", m.text);
+        let own = m.unquoted.as_deref().unwrap();
+        assert!(own.contains("Thanks!") && own.contains("Jan"), "{own}");
+        assert!(!own.contains("access") && !own.contains("delete") && !own.contains("more"), "{own}");
+        assert!(m.text.contains("Please delete my data"), "the whole text is kept: {}", m.text);
         assert_eq!(unquoted("a<blockquote>b</blockquote>c<blockquote>d"), "ac");
     }
 

@@ -116,11 +116,18 @@ fn mbox(p: PathBuf, start: u64) -> Box<dyn Iterator<Item = Source>> {
     let opened = std::fs::File::open(&p).and_then(|mut f| f.seek(SeekFrom::Start(start)).map(|_| f));
     match opened {
         Err(e) => Box::new(std::iter::once(Source { origin: name, bytes: Err(e) })),
-        Ok(f) => Box::new(
+        Ok(f) => Box::new({
+            // A file no one wrote for a while is complete, even when its last line lacks its
+            // newline; one written just now may still be growing.
+            let settled = f
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(2)));
             super::mbox::Messages::new(BufReader::new(f), MAX_MESSAGE as usize)
+                .settled(settled)
                 .enumerate()
-                .map(move |(i, bytes)| Source { origin: format!("{name} message {}", i + 1), bytes }),
-        ),
+                .map(move |(i, bytes)| Source { origin: format!("{name} message {}", i + 1), bytes })
+        }),
     }
 }
 

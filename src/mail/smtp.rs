@@ -77,7 +77,10 @@ pub(super) fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
 /// A failed delivery as told: a server that did not answer in time says so (lettre says "network
 /// error: Resource temporarily unavailable").
 pub(super) fn unsent(e: lettre::transport::smtp::Error) -> anyhow::Error {
-    let unavailable = !e.is_permanent();
+    // Down, silent, the connection or TLS failing, or 421 (the server closing): not a refusal of
+    // this letter (a 4xx such as greylisting or a full mailbox is one: the others go on).
+    let closing = e.status().is_some_and(|c| c.to_string() == "421");
+    let unavailable = closing || !(e.is_permanent() || e.is_transient());
     let why = match e.is_timeout() || io_timeout(&e) {
         true => format!("the SMTP server did not answer within {} s", TIMEOUT.as_secs()),
         false => format!("the SMTP server refused or could not be reached: {e}"),

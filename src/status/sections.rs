@@ -164,15 +164,16 @@ pub fn code_state(conn: &dyn Db, r: &Request, now: &str) -> anyhow::Result<CodeS
     if r.person_id.is_none() {
         return Ok(CodeState::NoOne);
     }
-    let last: Option<(String, bool)> = conn.first(
-        "SELECT state, expired_at IS NOT NULL OR expires_at < ?2 FROM challenge
+    // (A person's lock burns their codes too, without tries: that is told as the lock.)
+    let last: Option<(String, bool, bool)> = conn.first(
+        "SELECT state, expired_at IS NOT NULL OR expires_at < ?2, failed_tries >= ?3 FROM challenge
          WHERE request_id = ?1 ORDER BY id DESC LIMIT 1",
-        &vals![r.id, now]?,
-        |x| Ok((x.get(0)?, x.get(1)?)),
+        &vals![r.id, now, crate::verify::MAX_TRIES_PER_CODE]?,
+        |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?)),
     )?;
     Ok(match last {
-        Some((state, false)) if state == "active" => CodeState::Waiting,
-        Some((state, _)) if state == "burned" => CodeState::Burned,
+        Some((state, false, _)) if state == "active" => CodeState::Waiting,
+        Some((state, _, true)) if state == "burned" => CodeState::Burned,
         _ => CodeState::Expired,
     })
 }

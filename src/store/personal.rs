@@ -162,15 +162,10 @@ impl DataMap {
             filter = if parent.root {
                 format!("{column} = ?1")
             } else {
-                let mut own = String::new();
-                if let Some(dialect) = provided {
-                    if let Some(c) = &parent.export.own_rows {
-                        own.push_str(&format!(" AND {}", condition(c)));
-                    }
-                    if let Some(another) = self.written_by_another(&parent.name, dialect) {
-                        own.push_str(&format!(" AND {another} = 0"));
-                    }
-                }
+                let own = match provided {
+                    Some(dialect) => format!(" AND {}", self.provided_rows(&parent.name, dialect)),
+                    None => String::new(),
+                };
                 format!("{column} IN (SELECT {} FROM {} WHERE {filter}{own})", parent.key, parent.sql_name())
             };
         }

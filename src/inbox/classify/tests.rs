@@ -113,6 +113,7 @@ fn delete_opens_an_erasure_only_for_the_person_s_own_data() {
         "Please delete the duplicate invoice.",
         "Please delete my old website files.",
         "Kunt u de oude website van mijn klant verwijderen?",
+        "Kunt u mij laten weten of u de foto kunt verwijderen?",
     ] {
         assert!(matches!(right("Vraag", text), Verdict::Nothing { .. }), "{text}: {:?}", right("Vraag", text));
     }
@@ -143,4 +144,19 @@ fn a_quote_header_the_mail_client_wrapped_is_still_a_quote_header() {
     ] {
         assert!(matches!(right("Re: verzoek", text), Verdict::Nothing { .. }), "{text}: {:?}", right("Re: verzoek", text));
     }
+}
+
+#[test]
+fn erasure_phrasings_with_the_verb_last_or_a_named_detail_open_an_erasure() {
+    for text in [
+        "Wilt u mij uit uw bestand verwijderen?",
+        "Verwijder mijn e-mailadres alstublieft.",
+        "Please delete my email address.",
+        "Please delete all personal information you hold about me.",
+    ] {
+        assert_eq!(right("Verzoek", text), Verdict::Open { right: Kind::Erase, marketing: false }, "{text}");
+    }
+    // "On second thought ... You wrote:" on the next line is no quote header: the words count.
+    let text = "On second thought, please delete my account\nafter all. You wrote: fine.";
+    assert_eq!(right("x", text), Verdict::Open { right: Kind::Erase, marketing: false });
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::store::db::Db;
-use crate::store::personal::{self, DataMap};
+use crate::store::personal::DataMap;
 use crate::subject::Subject;
 
 /// The most rows an answer holds in memory. Up to this many in all, each table is read once
@@ -144,20 +144,11 @@ fn each_row_up_to(
     // A row someone else wrote (Art. 15(4)): left out of a portability export; in an answer,
     // its author's address is withheld (the flag, selected last, says which rows).
     let another = map.written_by_another(table, dialect);
-    let mut extra = String::from("1 = 1");
-    let mut flag = String::new();
-    match (provided_only, &another) {
-        (true, another) => {
-            if let Some(own) = &entry.export.own_rows {
-                extra = personal::condition(own);
-            }
-            if let Some(a) = another {
-                extra.push_str(&format!(" AND {a} = 0"));
-            }
-        }
-        (false, Some(a)) => flag = format!(", {a}"),
-        (false, None) => {}
-    }
+    let (extra, flag) = match (provided_only, &another) {
+        (true, _) => (map.provided_rows(table, dialect), String::new()),
+        (false, Some(a)) => ("1 = 1".to_owned(), format!(", {a}")),
+        (false, None) => ("1 = 1".to_owned(), String::new()),
+    };
     let author = another.as_ref().and(entry.other_people.as_ref()).map(|o| o.column.as_str());
     let mut sql = format!(
         "SELECT *{flag} FROM {} WHERE ({}) AND {extra} ORDER BY {}",

@@ -25,7 +25,7 @@ pub fn values_to_look_for(conn: &dyn Db, person_id: i64) -> anyhow::Result<Vec<S
     for t in &map.tables {
         let Some(scope) = map.scope(&t.name) else { continue };
         for written in t.identifier.iter().filter_map(|i| i.written_in.as_deref()) {
-            read(&format!("SELECT {written} FROM {} WHERE {}", scope.from, scope.filter))?;
+            read(&format!("SELECT CAST({written} AS TEXT) FROM {} WHERE {}", scope.from, scope.filter))?;
         }
     }
     let requests = "SELECT id FROM request WHERE person_id = ?1";

@@ -10,6 +10,19 @@ use crate::map::table::{IdentifierKind, OtherPeopleKind};
 use crate::store::db::Dialect;
 
 impl DataMap {
+    /// Which of a table's rows (the person's, by its scope) a portability export holds: its
+    /// `export.own_rows`, and not one someone else wrote (`written-by`). SQL over the row.
+    pub fn provided_rows(&self, name: &str, dialect: Dialect) -> String {
+        let mut out = String::from("1 = 1");
+        if let Some(own) = self.table(name).and_then(|t| t.export.own_rows.as_ref()) {
+            out = condition(own);
+        }
+        if let Some(another) = self.written_by_another(name, dialect) {
+            out.push_str(&format!(" AND {another} = 0"));
+        }
+        out
+    }
+
     /// For a table whose rows someone else may have written (`other_people` kind `written-by`):
     /// an SQL expression over its row, 1 when another person wrote it (among the table's own
     /// rows, an author address that is none of the person's (?1) email addresses, compared in
@@ -27,14 +40,18 @@ impl DataMap {
         };
         let addresses: Vec<String> = self
             .identifiers(IdentifierKind::Email)
-            .map(|(t, col)| {
+            .filter_map(|(t, col)| {
                 let filter = self.scope(&t.name)?.filter;
                 Some(format!("SELECT {} FROM {} WHERE {filter} AND {col} IS NOT NULL", fold(col), t.sql_name()))
             })
-            .collect::<Option<_>>()?;
-        if !addresses.is_empty() {
-            test.push_str(&format!(" AND {} NOT IN ({})", fold(author), addresses.join(" UNION ALL ")));
+            .collect();
+        // A person with no address on file (a cookie visitor, or one whose only address was
+        // erased) is not told apart from others: nothing is withheld from them on that account.
+        let holds = format!("EXISTS ({})", addresses.join(" UNION ALL "));
+        if addresses.is_empty() {
+            return Some("0".into());
         }
+        test.push_str(&format!(" AND {holds} AND {} NOT IN ({})", fold(author), addresses.join(" UNION ALL ")));
         Some(format!("(CASE WHEN {test} THEN 1 ELSE 0 END)"))
     }
 

@@ -61,11 +61,26 @@ pub fn noting(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
     tables.sort();
     tables.dedup();
     let tables = serde_json::to_string(&tables)?;
-    pg.with_client(|c| Ok(note_pending(c, &schema, &tables, PENDING)?))
+    pg.with_client(|c| {
+        let before = c.query_opt(
+            &format!("SELECT 1 FROM {schema}.store_meta WHERE key = '{PENDING}' || pg_backend_pid()"),
+            &[],
+        )?;
+        OWN_NOTE.store(before.is_none(), std::sync::atomic::Ordering::Relaxed);
+        Ok(note_pending(c, &schema, &tables, PENDING)?)
+    })
 }
+
+/// Whether this process's last [`noting`] made the session's note (rather than adding to one a
+/// killed session of the same process id, or an earlier erasure of this one, left): only then
+/// does [`not_noted`] take it back whole.
+static OWN_NOTE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// [`noting`] taken back: this session's erasure changed nothing.
 pub fn not_noted(pg: &Pg) -> anyhow::Result<()> {
+    if !OWN_NOTE.swap(false, std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     let schema = super::ident(pg.schema());
     pg.batch(&format!("DELETE FROM {schema}.store_meta WHERE key = '{PENDING}' || pg_backend_pid()"))?;
     Ok(())

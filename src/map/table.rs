@@ -433,10 +433,8 @@ pub enum OtherPeopleKind {
     /// Rows without a link (anonymous traffic) are never disclosed, even when they carry one of
     /// the person's IP addresses; an erasure deletes them when they do.
     AnonymousByIp,
-    /// Rows of the person's (a message in their ticket) that someone else may have written:
-    /// among the rows `export.own_rows` selects (all when it is absent), one whose `column`
-    /// holds an address none of the person's is was written by another person. An answer
-    /// withholds that address; a portability export leaves the row out.
+    /// Messages someone else may have written (`column`: the sender's address, none of the
+    /// person's): an answer withholds it, an export leaves the row out (docs/register-file.md).
     WrittenBy,
 }
 
@@ -444,8 +442,7 @@ pub enum OtherPeopleKind {
 #[serde(deny_unknown_fields)]
 pub struct OtherPeople {
     pub kind: OtherPeopleKind,
-    /// The column holding the IP address (`anonymous-by-ip`) or the author's email address
-    /// (`written-by`).
+    /// The IP address (`anonymous-by-ip`) or the sender's email address (`written-by`).
     pub column: String,
     /// Where the person's own IP addresses are (`anonymous-by-ip` only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

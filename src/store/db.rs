@@ -252,16 +252,13 @@ pub trait Conn: Db {
     /// was removed: SQLite still truncates, which also finishes a truncation a reader blocked
     /// earlier). See docs/postgresql.md for what PostgreSQL still keeps.
     fn after_erasure(&self, tables: &[String]) -> anyhow::Result<()>;
-    /// Before an erasure or a retention run begins: where the clearing after the commit is not
-    /// the backend's own, note which tables it will need it for, so that a run killed between
-    /// its commit and [`Conn::after_erasure`] has it done by the next one. PostgreSQL keeps the
-    /// note in `store_meta` (see `Pg`'s `after_erasure`); SQLite folds its log back at any later
-    /// connection's close, and needs none.
+    /// Before an erasure or a retention run: note the tables it will need cleared after its
+    /// commit, so that a run killed before [`Conn::after_erasure`] has it done by the next one
+    /// (PostgreSQL's note in `store_meta`; SQLite folds its log back at any close: none).
     fn erasing(&self, _tables: &[String]) -> anyhow::Result<()> {
         Ok(())
     }
-    /// An erasure noted by [`Conn::erasing`] that changed nothing (refused, or its plan stale):
-    /// its note goes, so that no later command vacuums for it.
+    /// [`Conn::erasing`] taken back: the erasure changed nothing (refused, or its plan stale).
     fn not_erased(&self) -> anyhow::Result<()> {
         Ok(())
     }

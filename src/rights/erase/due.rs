@@ -87,7 +87,9 @@ pub fn run(_lock: &RunLock, store: &dyn Conn, clock: &Clock) -> anyhow::Result<D
             Err(e) => match e.downcast_ref::<Error>() {
                 Some(Error::StalePlan(_)) => sum.replanned.push(id),
                 Some(Error::AnswerOwed(other, _)) => sum.waiting_for_answer.push((id, other.clone())),
-                _ => sum.failed.push((id, format!("{e:#}"))),
+                // Told as any command tells it (a company trigger's refusal in words, not
+                // SQLite's "constraint failed").
+                _ => sum.failed.push((id, crate::output::message(&e, Some(&store.place())))),
             },
         }
     }

@@ -134,7 +134,7 @@ impl Target {
             ));
         }
         // `dsr migrate` takes the schema as `--schema` (DSR_PG_SCHEMA its default).
-        let schema_option = if what == "--to" { "--schema" } else { "DSR_PG_SCHEMA" };
+        let schema_option = if what == "--to" { "--schema (or DSR_PG_SCHEMA)" } else { "DSR_PG_SCHEMA" };
         if schema.len() > 63 {
             return Err(Error::invalid(
                 schema_option,

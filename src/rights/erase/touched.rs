@@ -28,10 +28,11 @@ pub fn values_to_look_for(conn: &dyn Db, person_id: i64) -> anyhow::Result<Vec<S
             read(&format!("SELECT CAST({written} AS TEXT) FROM {} WHERE {}", scope.from, scope.filter))?;
         }
     }
-    let requests = "SELECT id FROM request WHERE person_id = ?1";
-    read(&format!("SELECT subject_given FROM request WHERE id IN ({requests})"))?;
-    read(&format!("SELECT sender FROM intake_message WHERE request_id IN ({requests})"))?;
-    read(&format!("SELECT message_id FROM intake_message WHERE request_id IN ({requests})"))?;
+    read(
+        "SELECT subject_given FROM request WHERE person_id = ?1
+         UNION SELECT sender FROM intake_message WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)
+         UNION SELECT message_id FROM intake_message WHERE request_id IN (SELECT id FROM request WHERE person_id = ?1)",
+    )?;
     out.sort();
     out.dedup();
     Ok(out)

@@ -47,11 +47,11 @@ impl DataMap {
             .collect();
         // A person with no address on file (a cookie visitor, or one whose only address was
         // erased) is not told apart from others: nothing is withheld from them on that account.
-        let holds = format!("EXISTS ({})", addresses.join(" UNION ALL "));
         if addresses.is_empty() {
             return Some("0".into());
         }
-        test.push_str(&format!(" AND {holds} AND {} NOT IN ({})", fold(author), addresses.join(" UNION ALL ")));
+        let addresses = addresses.join(" UNION ALL ");
+        test.push_str(&format!(" AND EXISTS ({addresses}) AND {} NOT IN ({addresses})", fold(author)));
         Some(format!("(CASE WHEN {test} THEN 1 ELSE 0 END)"))
     }
 

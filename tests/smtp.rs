@@ -100,6 +100,19 @@ fn smtp_refuses_clear_text_to_a_remote_host_and_passwords_in_the_url() {
         assert_eq!(out.status.code(), Some(2), "{url}");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("secret"));
     }
+    // A URL that is no mail server's, or names no host, says so (not "use smtps://").
+    for (url, told) in [
+        ("http://mail.example.nl", "http:// is no mail server's scheme"),
+        ("smtp://", "it names no host"),
+        ("smtp://mail.example.nl:99999", "invalid port number"),
+    ] {
+        let mut out = env.dsr();
+        let out = out.env("DSR_MAIL", "smtp").env("DSR_SMTP_URL", url);
+        let out = out.args(["access", "--email", "jan.devries@example.nl"]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!((out.status.code(), err.lines().count()), (Some(2), 1), "{url}: {err}");
+        assert!(err.contains(&format!("invalid DSR_SMTP_URL: {told}")), "{url}: {err}");
+    }
     let count: i64 = env.sql().query_row("SELECT count(*) FROM request", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 0, "a failed send records nothing");
 }

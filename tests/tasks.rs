@@ -371,6 +371,25 @@ fn an_acknowledgement_file_is_known_by_its_content_and_bad_lines_are_said_in_wor
         "{}",
         stderr(&out)
     );
+    // JSON lines that do not read say what is wrong with them, not only the shape expected.
+    let t = &tasks[1]["task"];
+    let lines = format!(
+        "{{\"task\": {t}, \"ref\": \"sync\t2\"}}\n{{\"task\": \"{t}\", \"ref\": \"s\"}}\n\
+         {{\"task\": {t}, \"ref\": 7}}\n{{\"ref\": \"s\"}}\n{{\"task\" {t}}}\n"
+    );
+    std::fs::write(env.path("bad.jsonl"), lines).unwrap();
+    let out = env.run(&["tasks", "done", "--file", "bad.jsonl"]);
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    let err = stderr(&out);
+    for (line, why) in [
+        (1, "a string holds a tab, line break or other control character as it is"),
+        (2, "task: not a whole number"),
+        (3, "ref: not a string"),
+        (4, "task: missing"),
+        (5, "does not read as JSON (expected `:`)"),
+    ] {
+        assert!(err.contains(&format!("line {line}: invalid --file: {why}")), "line {line}: {err}");
+    }
     assert_eq!(open_tasks(&env, None).len(), 1, "the task is still open");
 }
 

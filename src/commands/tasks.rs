@@ -154,8 +154,19 @@ fn json_ack(line: &str) -> Ack {
             "a key is given twice; which value was meant cannot be known".to_owned()
         } else if e.starts_with("missing field `ref`") {
             "ref: missing".to_owned()
+        } else if e.starts_with("missing field `task`") {
+            "task: missing".to_owned()
+        } else if e.starts_with("control character") {
+            "a string holds a tab, line break or other control character as it is: JSON writes it escaped (\\t, \\n)"
+                .to_owned()
+        } else if e.starts_with("invalid type") || e.starts_with("invalid value") {
+            // Which key had the wrong type: the one serde was reading.
+            let task_ok = serde_json::from_str::<serde_json::Value>(line).ok().is_some_and(|v| v["task"].is_i64());
+            if task_ok { "ref: not a string" } else { "task: not a whole number" }.to_owned()
         } else {
-            "expected {\"task\": N, \"ref\": \"...\"}".to_owned()
+            // Not JSON at all: serde's words, without its "at line 1 column N".
+            let what = e.split(" at line ").next().unwrap_or(&e);
+            format!("does not read as JSON ({what}); expected {{\"task\": N, \"ref\": \"...\"}}")
         };
         (task.filter(|_| !e.starts_with("duplicate field")), why)
     })

@@ -46,9 +46,29 @@ pub(super) fn smtp_from_env() -> anyhow::Result<SmtpTransport> {
     if parsed.password().is_some() {
         return Err(Error::invalid("DSR_SMTP_URL", "put the password in DSR_SMTP_PASSWORD, never in the URL").into());
     }
-    let host = parsed.host_str().unwrap_or_default().to_owned();
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(Error::invalid(
+            "DSR_SMTP_URL",
+            format!(
+                "{}:// is no mail server's scheme: use smtps://HOST:465 or smtp://HOST:587?tls=required",
+                parsed.scheme()
+            ),
+        )
+        .into());
+    }
     let tls = parsed.scheme() == "smtps" || parsed.query_pairs().any(|(k, v)| k == "tls" && v == "required");
-    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]");
+    // A relay on this machine: the loopback addresses (all of 127.0.0.0/8) and localhost.
+    let local = match parsed.host() {
+        None => {
+            return Err(Error::invalid("DSR_SMTP_URL", "it names no host, e.g. smtps://dsr@mail.example.nl:465").into())
+        }
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        // An smtp:// URL's IPv4 address is kept as text (the scheme is not one url knows).
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback())
+        }
+    };
     if !tls && !local {
         return Err(Error::invalid(
             "DSR_SMTP_URL",

@@ -641,6 +641,37 @@ fn a_legal_claims_hold_on_server_logs_keeps_the_sessions_they_hang_from() {
     );
 }
 
+/// A legal-claims restriction of the invoices keeps the payments as they are; the payment method
+/// they name is not restricted and goes with the rest: the kept payments lose only that link
+/// (before: the delete was refused by the foreign key, exit 11, and nothing was erased).
+#[test]
+fn an_erasure_beside_a_claim_on_the_invoices_unlinks_the_payment_method_the_kept_payments_name() {
+    let env = Env::with_fixture("voordelig-streamen");
+    let who = "eva@deboer-live.example";
+    let o = env.open("restrict", &["--email", who, "--ground", "legal-claims", "--category", "invoices"]);
+    env.dsr().args(["verify", &o.request, &env.code(&o.request)]).assert().success();
+    env.dsr().args(["restrict", &o.request, "--yes"]).assert().success();
+    let payments =
+        "SELECT count(*) FROM payment p JOIN invoice i ON i.id = p.invoice_id JOIN customer c ON c.id = i.customer_id
+                    WHERE c.person_id = (SELECT person_id FROM restriction)";
+    let before = count(&env, payments);
+    assert!(before > 0);
+    let id = env.verified("erase", &["--email", who]);
+    let (plan, code): (Value, i32) = env.json(&["erase", &id, "--dry-run"]);
+    assert_eq!(code, 0, "{plan}");
+    let steps = plan["plan"]["steps"].as_array().unwrap_or_else(|| panic!("{plan}"));
+    let at = |table: &str, action: &str| steps.iter().position(|s| s["table"] == table && s["action"] == action);
+    let unlinked = at("payment", "detach").unwrap_or_else(|| panic!("{plan}"));
+    assert_eq!(steps[unlinked]["fields"], serde_json::json!(["payment_method_id"]), "{plan}");
+    assert!(unlinked < at("payment_method", "delete").unwrap(), "before the delete: {plan}");
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(count(&env, payments), before, "the payments stay");
+    assert_eq!(count(&env, &format!("{payments} AND p.payment_method_id IS NOT NULL")), 0);
+    assert_eq!(count(&env, "SELECT count(*) FROM email_address WHERE address = 'eva@deboer-live.example'"), 0);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
 /// A generated store with many expired log lines.
 fn big_store() -> Env {
     let env = Env::new();

@@ -115,7 +115,7 @@ impl Plan {
     pub fn kept_linked(&self) -> u64 {
         let linked =
             |g: Option<&str>| matches!(g, Some(GROUND_RESTRICTED | GROUND_RESTRICTED_INSTEAD | GROUND_OWN_RECORD));
-        self.steps.iter().filter(|s| s.action == "keep" && linked(s.ground.as_deref())).map(|s| s.rows).sum()
+        self.steps.iter().filter(|s| s.action != "delete" && linked(s.ground.as_deref())).map(|s| s.rows).sum()
     }
 
     /// How the kept rows stay, for the officer: detached from the profile, or some linked to
@@ -207,6 +207,7 @@ fn steps(
     let held = held_categories(conn, map, s, retention)?;
     if !held.is_empty() {
         hold(map, &mut out, &held);
+        keeps::unlink_kept(conn, map, &mut out)?;
     }
     Ok(out)
 }

@@ -185,3 +185,44 @@ pub(super) fn hold(map: &DataMap, out: &mut Vec<Step>, held: &[Held]) {
         st.why = why.clone();
     }
 }
+
+/// Rows a restriction keeps as they are may still name rows the plan erases that no restriction
+/// holds (a held payment its payment method, when only invoices are restricted): the database
+/// would refuse the delete. Those kept rows lose that reference, and only it, before the delete:
+/// their own data stay as they are.
+pub(super) fn unlink_kept(conn: &dyn Db, map: &DataMap, out: &mut Vec<Step>) -> anyhow::Result<()> {
+    let mut x = 0;
+    while x < out.len() {
+        let Some(target) = map.table(&out[x].table).filter(|_| out[x].action == "delete") else {
+            x += 1;
+            continue;
+        };
+        for (sql_name, column) in map.references_to(conn, &target.name)? {
+            let Some(referrer) = map.tables.iter().find(|t| t.sql_name() == sql_name) else { continue };
+            let named = format!(
+                "{column} IS NOT NULL AND {column} IN (SELECT {} FROM {} WHERE {})",
+                target.key,
+                target.sql_name(),
+                out[x].filter
+            );
+            let held = |st: &Step| {
+                st.table == referrer.name && st.action == "keep" && st.until.as_deref() == Some(UNTIL_LIFTED)
+            };
+            while let Some(k) = out.iter().position(|st| held(st) && !st.filter.contains(&named)) {
+                // The kept step in two: the rows that name erased rows lose that link (before the
+                // delete), the others stay as they were.
+                let mut unlinked = out[k].clone();
+                unlinked.action = "detach".into();
+                unlinked.fields = vec![column.clone()];
+                unlinked.filter = format!("{} AND {named}", out[k].filter);
+                unlinked.why =
+                    format!("{}; the {} they name are erased, the link to them goes", out[k].why, rows(target));
+                out[k].filter = format!("{} AND NOT ({named})", out[k].filter);
+                out.insert(k.min(x), unlinked);
+                x += 1;
+            }
+        }
+        x += 1;
+    }
+    Ok(())
+}

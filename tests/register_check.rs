@@ -208,6 +208,27 @@ fn a_retention_rule_the_engine_cannot_carry_out_is_named_as_init_names_it() {
     assert!(stderr(&init).contains(&format!("dsr: company.toml: {problem}")), "{}", stderr(&init));
 }
 
+/// A rule on the consent records counted from anything but the withdrawal would remove a consent
+/// in force and its proof (Art. 7(1)): refused, as a fiscal record's other rules are.
+#[test]
+fn a_consent_rule_counted_from_the_consent_s_own_date_is_named() {
+    let text = fixture("webshop");
+    let anchor = "[[retention]]\ncode = \"consents\"\n";
+    let bad = after(&text, anchor, "starts_at = \"consent-withdrawn\"", "starts_at = \"event\"");
+    let bad = after(
+        &bad,
+        "[table.consent_record]",
+        "[table.consent_record]",
+        "[table.retention]\ncounts_from = \"recorded_at\"\n\n[table.consent_record]",
+    );
+    let i = text[..text.find(anchor).unwrap()].matches("[[retention]]\n").count();
+    let line = line_of(&bad, anchor, "[[retention]]");
+    assert_problem(
+        &check(&bad),
+        &format!("line {line}: retention[{i}]: retention rule consents cannot be carried out: table consent holds consent records (consent_record): only a consent-withdrawn rule removes them"),
+    );
+}
+
 #[test]
 fn a_right_of_articles_15_to_22_missing_is_named() {
     let text = fixture("voordelig-streamen");

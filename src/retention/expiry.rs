@@ -56,6 +56,12 @@ pub(super) fn expiry(map: &DataMap, rule: &RetentionRule, now: DateTime<Utc>) ->
             kept.name
         )));
     }
+    if let Some((records, _)) = children.iter().find(|(d, _)| d.consent_record.is_some()) {
+        return Err(refuse(format!(
+            "removing rows of table {t} ({kind}) would remove the consent records of table {} hanging from them, a consent in force and its proof with them: link {} to the person (its link.parent the root table), so that only its consent-withdrawn rule removes them",
+            records.name, records.name
+        )));
+    }
     Ok(Expiry::Rows { cond, children: children.into_iter().map(|(d, f)| (d.name.clone(), f)).collect() })
 }
 
@@ -102,6 +108,11 @@ fn rows(map: &DataMap, table: &Table, kind: &str, years: i64, year: i32) -> Resu
     let fiscal = table.erase.kind == EraseKind::FiscalRecord;
     if fiscal && kind != "fiscal-year-end" {
         return Err(format!("table {t} holds fiscal records (erase.kind fiscal-record): only a fiscal-year-end rule removes them, not {kind}"));
+    }
+    // A consent in force is never removed, and its proof is kept the consent rule's period after
+    // the withdrawal (Art. 7(1)): a rule counted from anything else would remove both.
+    if table.consent_record.is_some() && kind != "consent-withdrawn" {
+        return Err(format!("table {t} holds consent records (consent_record): only a consent-withdrawn rule removes them, so that a consent in force stays with its proof (Art. 7(1) GDPR), not {kind}"));
     }
     let with_parent = table.retention.as_ref().is_some_and(|r| r.with_parent);
     let mut cond = match (kind, &table.link) {

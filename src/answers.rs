@@ -116,7 +116,10 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
     let grounds = crate::archive::present::reason(a.grounds.as_deref().unwrap_or("")).1;
     let decision = register.automated_decisions.first();
     let nl = match a.outcome.as_str() {
-        "stopped" => format!("We hebben de verwerking voor {pnl} (direct marketing) direct en blijvend gestopt (art. 21 lid 3 AVG); je adressen staan op onze blokkeerlijst."),
+        "stopped" => format!(
+            "We hebben de verwerking voor {pnl} (direct marketing) direct en blijvend gestopt (art. 21 lid 3 AVG){}.",
+            if a.suppressed { "; je adressen staan op onze blokkeerlijst" } else { "" }
+        ),
         "withdrawn" => format!("Je toestemming voor {pnl} is ingetrokken (art. 7 lid 3 AVG); de verwerking op basis daarvan is gestopt."),
         "pending" => format!("Zolang we je bezwaar tegen {pnl} beoordelen, is de verwerking daarvoor beperkt (art. 18 lid 1 onder d en art. 21 lid 1 AVG). Je hoort van ons wat we besluiten."),
         "continues" if p.and_then(|p| p.basis) == Some(BasisKind::Contract) => format!("{pnl} is nodig om de overeenkomst met jou uit te voeren (art. 6 lid 1 onder b AVG); het recht van bezwaar geldt daarvoor niet, dus de verwerking gaat door. Je kunt de overeenkomst beëindigen, of om wissing of beperking vragen."),
@@ -128,7 +131,14 @@ pub fn objection(register: &Register, req: &Request, a: &Answer) -> Reply {
             decision.map(|d| d.consequences_nl.as_str()).unwrap_or("")
         ),
         "upheld" => format!("Je bezwaar is toegewezen: we verwerken je gegevens niet meer voor {pnl}."),
-        "overridden" => format!("We zetten de verwerking voor {pnl} voort, omdat we dwingende gerechtvaardigde gronden hebben die zwaarder wegen dan jouw belangen (art. 21 lid 1 AVG): {grounds}"),
+        "overridden" => format!(
+            "We zetten de verwerking voor {pnl} voort, omdat we dwingende gerechtvaardigde gronden hebben die zwaarder wegen dan jouw belangen (art. 21 lid 1 AVG): {}.{}",
+            grounds.trim_end().trim_end_matches('.'),
+            a.restriction_lift_at.as_deref().and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok()).map(|at| format!(
+                " De beperking van de verwerking voor {pnl} zolang we besloten (art. 18 lid 1 onder d AVG) eindigt op {} (art. 18 lid 3 AVG); tot dan blijft ze gelden.",
+                crate::local_time::moment(at.with_timezone(&chrono::Utc)).0
+            )).unwrap_or_default()
+        ),
         "decision-reversed" => "Na beoordeling door een medewerker is het geautomatiseerde besluit teruggedraaid: de blokkade is opgeheven en er volgen geen automatische stappen meer; een eventueel openstaand bedrag handelen we persoonlijk met je af.".to_owned(),
         _ => format!("Na beoordeling door een medewerker blijft het geautomatiseerde besluit staan, omdat: {grounds}. De automatische stappen gaan weer verder."),
     };

@@ -501,3 +501,22 @@ fn the_finishing_refuses_a_request_waiting_for_its_code() {
     assert_eq!(state, "rejected");
     env.dsr().args(["audit", "verify"]).assert().success();
 }
+
+/// A visitor known only by a cookie objects to direct marketing: processing stops, but they have
+/// no address, number or customer number to put on the suppression list, and the answer does
+/// not claim it (before: "your addresses are on our suppression list").
+#[test]
+fn a_cookie_visitor_s_marketing_objection_claims_no_suppression_list() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("object", &["--cookie", "vt_3f9c2a7e81d04b6c", "--purpose", "tailored-ads"]);
+    env.dsr()
+        .args(["verify", &o.request, "--method", "in-person", "--ref", "desk visit", "--reason", "cookie shown"])
+        .assert()
+        .success();
+    let (v, code): (Value, i32) = env.json(&["object", &o.request, "--yes"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["outcome"]["outcome"], "stopped", "{v}");
+    let text = v["outcome"]["explanation_en"].as_str().unwrap();
+    assert!(text.contains("stopped at once and for good") && !text.contains("suppression list"), "{text}");
+    assert_eq!(env.count("SELECT count(*) FROM suppression"), 0);
+}

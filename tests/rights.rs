@@ -414,7 +414,26 @@ fn objection_follows_the_legal_basis() {
             .starts_with("We continue processing for Fixing errors and tracing network threats,"),
         "the purpose by the register's name, not its code: {v}"
     );
-    assert_eq!(check(&env, &JAN, "debugging").0, 0);
+    // The restriction while it was weighed ends only after the person was told (Art. 18(3)): the
+    // decision letter is the notice, and the lift comes NOTICE_DAYS later.
+    let lift_at = v["outcome"]["restriction_lift_at"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
+    assert!(
+        v["outcome"]["explanation_en"].as_str().unwrap().contains("while we decided (Art. 18(1)(d)) ends at"),
+        "{v}"
+    );
+    let letter = env.messages(&id).pop().unwrap();
+    assert!(
+        letter.body.contains("eindigt op") && letter.body.contains("(Art. 18(3)); until then it applies"),
+        "{}",
+        letter.body
+    );
+    assert_eq!(check(&env, &JAN, "debugging").0, 20, "still restricted until the lift");
+    let audit = |env: &Env| -> Vec<String> {
+        let sql = "SELECT action FROM audit_log WHERE request_id = ?1 ORDER BY id";
+        env.sql().prepare(sql).unwrap().query_map([&id], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert!(audit(&env).contains(&"restriction-lift-scheduled".to_owned()));
+    let overridden = id.clone();
     let id = verified(&env, "object", &["--email", "sanne@bakkerwebdesign.example", "--purpose", "complaints"]);
     apply(&env, "object", &id);
     let (v, _): (Value, i32) = env.json(&["object", "--decide", &id, "--uphold"]);
@@ -424,6 +443,15 @@ fn objection_follows_the_legal_basis() {
         "Your objection is upheld: we no longer process your data for Handling complaints."
     );
     assert_eq!(check(&env, &["--email", "sanne@bakkerwebdesign.example"], "complaints").1["reason"], "objected");
+    let lifted: i64 = env
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE request_id = ?1 AND action = 'restriction-lifted'",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(lifted, 1, "upheld, the restriction ends at once, on the record");
 
     // Contract: processing continues, with the reason.
     let id = verified(&env, "object", &["--email", "lotte.jansen@example.org", "--purpose", "contract"]);
@@ -432,6 +460,21 @@ fn objection_follows_the_legal_basis() {
     assert!(v["outcome"]["explanation_en"].as_str().unwrap().contains("contract"));
     let out = env.run(&["object", "--email", "lotte.jansen@example.org", "--purpose", "world-domination"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // After the notice period, the first retention run lifts the overridden objection's restriction.
+    let later = chrono::DateTime::parse_from_rfc3339(&lift_at).unwrap() + chrono::Duration::minutes(1);
+    env.dsr().env("DSR_NOW", later.to_rfc3339()).args(["retention", "run"]).assert().success();
+    let lifted: i64 = env
+        .sql()
+        .query_row(
+            "SELECT count(*) FROM audit_log WHERE request_id = ?1 AND action = 'restriction-lifted'",
+            [&overridden],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(lifted, 1);
+    let (code, v) = check(&env, &JAN, "debugging");
+    assert_eq!(code, 0, "{v}");
 }
 
 #[test]

@@ -38,6 +38,14 @@ pub struct Answer {
     pub decided: bool,
     pub explanation_en: String,
     pub grounds: Option<String>,
+    /// An overridden objection: when the restriction while it was weighed (Art. 18(1)(d)) ends,
+    /// the decision letter being the person's notice (Art. 18(3)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restriction_lift_at: Option<String>,
+    /// A stopped direct-marketing objection: whether any address, number or customer number of
+    /// the person went on the suppression list (a visitor known by a cookie has none).
+    #[serde(skip)]
+    pub suppressed: bool,
 }
 
 pub fn purpose<'a>(register: &'a Register, code: &str) -> Result<&'a Purpose, Error> {
@@ -82,6 +90,8 @@ pub fn apply(
         decided,
         explanation_en: text,
         grounds,
+        restriction_lift_at: None,
+        suppressed: false,
     };
     let result = if p.code == "dunning" {
         let decision = register
@@ -103,8 +113,13 @@ pub fn apply(
         if p.needs_consent() {
             withdraw(conn, clock, s, &p.code)?;
         }
-        suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing")?;
-        answer("stopped", true, format!("Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)); your addresses are on our suppression list.", p.name_en), None)
+        let suppressed = !suppress(conn, clock, keys, Some(req.id.as_str()), s, "direct-marketing")?.is_empty();
+        let listed = if suppressed { "; your addresses are on our suppression list" } else { "" };
+        let text = format!(
+            "Processing for {} (direct marketing) stopped at once and for good (Art. 21(3)){listed}.",
+            p.name_en
+        );
+        Answer { suppressed, ..answer("stopped", true, text, None) }
     } else {
         let Some(basis) = p.basis else {
             return Err(Error::RequestState(format!(
@@ -244,6 +259,8 @@ pub fn decide(
             decided: true,
             explanation_en: text,
             grounds: grounds.map(str::to_owned),
+            restriction_lift_at: None,
+            suppressed: false,
         });
     }
     let (id, purpose): (i64, String) = conn
@@ -258,11 +275,26 @@ pub fn decide(
         "UPDATE objection SET outcome = ?2, grounds = ?3, decided_at = ?4 WHERE id = ?1",
         &vals![id, outcome, grounds, clock.timestamp()]?,
     )?;
-    // The pending restriction ends with the decision: upheld, the objection itself now blocks the purpose.
-    conn.run(
-        "UPDATE restriction SET lifted_at = ?2, lift_reason = ?3 WHERE request_id = ?1 AND lifted_at IS NULL",
-        &vals![req.id, clock.timestamp(), format!("objection {outcome}")]?,
-    )?;
+    // The restriction while the objection was weighed: upheld, it ends now (the objection itself
+    // blocks the purpose from now on); overridden, processing resumes only after the person was
+    // told (Art. 18(3)): the decision letter is the notice, and the lift is carried out
+    // NOTICE_DAYS later as any announced lift (`dsr retention run`, `dsr restrict`).
+    let mut lift_at = None;
+    if restrict::active(conn, &req.id)? > 0 {
+        if uphold {
+            conn.run(
+                "UPDATE restriction SET lifted_at = ?2, lift_reason = ?3 WHERE request_id = ?1 AND lifted_at IS NULL",
+                &vals![req.id, clock.timestamp(), "objection upheld"]?,
+            )?;
+            let why = json!({"reason": "objection upheld: the objection itself blocks the purpose"});
+            audit::append(conn, clock, Some(&req.id), Some(&req.subject_pseudonym), "restriction-lifted", why)?;
+        } else {
+            let at = clock.now() + chrono::Duration::days(restrict::NOTICE_DAYS.into());
+            let stamp = crate::clock::stamp(at);
+            restrict::schedule_lift(conn, clock, req, "objection overridden", &clock.timestamp(), &stamp)?;
+            lift_at = Some((at, stamp));
+        }
+    }
     audit::append(
         conn,
         clock,
@@ -281,7 +313,12 @@ pub fn decide(
     let text = if uphold {
         format!("Your objection is upheld: we no longer process your data for {named}.")
     } else {
-        format!("We continue processing for {named}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {}", crate::archive::present::reason(grounds.unwrap_or_default()).0)
+        let grounds = crate::archive::present::reason(grounds.unwrap_or_default()).0;
+        let grounds = grounds.trim_end().trim_end_matches('.');
+        let resumes = lift_at.as_ref().map(|(at, _)| {
+            format!(" The restriction of processing for {named} while we decided (Art. 18(1)(d)) ends at {} (Art. 18(3)); until then it applies.", crate::local_time::moment(*at).1)
+        });
+        format!("We continue processing for {named}, because we have compelling legitimate grounds that override your interests (Art. 21(1)): {grounds}.{}", resumes.unwrap_or_default())
     };
     Ok(Answer {
         purpose,
@@ -290,6 +327,8 @@ pub fn decide(
         decided: true,
         explanation_en: text,
         grounds: grounds.map(str::to_owned),
+        restriction_lift_at: lift_at.map(|(_, stamp)| stamp),
+        suppressed: false,
     })
 }
 

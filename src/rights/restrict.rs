@@ -117,7 +117,12 @@ pub fn notify_lifted(conn: &dyn Db, clock: &Clock, register: &Register, req: &Re
     };
     let s = subject::subject(conn, person)?;
     let categories: Vec<String> = serde_json::from_value(req.params["categories"].clone()).unwrap_or_default();
-    let scope = if categories.is_empty() { "all of the person's data".to_owned() } else { categories.join(", ") };
+    // An objection's restriction (Art. 18(1)(d)) was of the processing for one purpose.
+    let scope = match (req.params["purpose"].as_str(), categories.is_empty()) {
+        (Some(purpose), true) => format!("processing for the purpose {purpose}"),
+        (None, true) => "all of the person's data".to_owned(),
+        (_, false) => categories.join(", "),
+    };
     let what = format!(
         "Restriction lifted (Art. 18(3)): the restriction of {scope} we told you of has ended; you may process the data again as before."
     );

@@ -348,7 +348,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub crypt: CryptArgs,
     /// Replace an existing --out file
-    #[arg(long)]
+    #[arg(long, conflicts_with = "batch")]
     pub force: bool,
     /// Export everyone named in this CSV, verified outside dsr (see below)
     #[arg(long, value_name = "FILE.csv", requires = "out_dir", conflicts_with_all = ["email", "customer", "phone", "cookie", "review"])]

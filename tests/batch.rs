@@ -272,11 +272,32 @@ fn a_batch_file_s_shape_and_encoding_are_named() {
     assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
     support::assert_one_line_error(&out);
     assert!(support::stderr(&out).contains("names the column email twice"), "{}", support::stderr(&out));
+    // A misspelt reference column would drop every row's proof: refused, named.
+    let out = run(
+        "typo.csv",
+        b"email,verified_by,refrence
+jan.devries@example.nl,portal-session,q77
+",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(
+        support::stderr(&out).contains("names the column \"refrence\", which dsr does not read"),
+        "{}",
+        support::stderr(&out)
+    );
     std::fs::write(env.path("a-file"), "").unwrap();
     std::fs::write(env.path("one.csv"), "email,verified_by\njan.devries@example.nl,portal-session\n").unwrap();
     let out = env.run(&["export", "--batch", "one.csv", "--out-dir", "a-file"]);
     assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
     assert!(support::stderr(&out).contains("a-file is a file, not a directory"), "{}", support::stderr(&out));
+    let out = env.run(&["export", "--batch", "one.csv", "--out-dir", "a-file/sub"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("a part of this path is a file"), "{}", support::stderr(&out));
+    std::os::unix::fs::symlink(env.path("gone"), env.path("dangling")).unwrap();
+    let out = env.run(&["export", "--batch", "one.csv", "--out-dir", "dangling"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("which does not exist: create that directory"), "{}", support::stderr(&out));
     let out = run("empty.csv", b"");
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("the file is empty"), "{}", support::stderr(&out));
@@ -342,4 +363,34 @@ fn an_unclosed_quote_and_a_semicolon_file_are_named() {
     let out = env.run(&["export", "--batch", "s.csv", "--out-dir", "o2"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("not by commas"), "{}", support::stderr(&out));
+}
+
+/// A batch run again with `--passphrase-file` writes again, encrypted, the archives an earlier run
+/// wrote plain (before: skipped as "already exported", left plain); a later run without it leaves
+/// the encrypted ones as they are. `--force` is no batch flag.
+#[test]
+fn a_re_run_that_asks_for_encryption_encrypts_the_archives_written_plain() {
+    let env = Env::with_fixture("virtio");
+    std::fs::write(env.path("one.csv"), "email,verified_by,reference\njan.devries@example.nl,portal-session,s1\n")
+        .unwrap();
+    std::fs::write(env.path("pp.txt"), "correct horse battery staple\n").unwrap();
+    let encrypted = |env: &Env| {
+        let dir = std::fs::read_dir(env.path("out")).unwrap();
+        let path = dir.map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "zip")).unwrap();
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+        let i = zip.index_for_name("manifest.json").unwrap();
+        let encrypted = zip.by_index_raw(i).unwrap().encrypted();
+        encrypted
+    };
+    env.dsr().args(["export", "--batch", "one.csv", "--out-dir", "out"]).assert().success();
+    assert!(!encrypted(&env));
+    let (v, code): (serde_json::Value, i32) =
+        env.json(&["export", "--batch", "one.csv", "--out-dir", "out", "--passphrase-file", "pp.txt"]);
+    assert_eq!((code, v["done"].as_i64()), (0, Some(1)), "{v}");
+    assert!(encrypted(&env));
+    let (v, code): (serde_json::Value, i32) = env.json(&["export", "--batch", "one.csv", "--out-dir", "out"]);
+    assert_eq!((code, v["skipped"].as_i64()), (0, Some(1)), "{v}");
+    assert!(encrypted(&env), "an encrypted archive is not written again plain");
+    let out = env.run(&["export", "--batch", "one.csv", "--out-dir", "out", "--force"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
 }

@@ -79,6 +79,18 @@ fn a_batch_on_a_full_disk_stops_and_records_only_the_archives_on_disk() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.path("summary.json")).unwrap()).expect("the summary");
     assert_eq!(summary["done"].as_i64(), Some(prepared), "{summary}");
+    // Every row is in it: those not finished as `not-run`, and where and why it stopped.
+    let rows = summary["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 12, "{summary}");
+    let not_run: Vec<i64> =
+        rows.iter().filter(|r| r["status"] == "not-run").map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(not_run.len() as i64, 12 - prepared - summary["failed"].as_i64().unwrap(), "{summary}");
+    assert_eq!(summary["not_run"].as_i64(), Some(not_run.len() as i64), "{summary}");
+    assert_eq!(
+        (summary["stop"]["line"].as_i64(), summary["stop"]["exit_code"].as_i64()),
+        (not_run.first().copied(), Some(15))
+    );
+    assert!(err.contains(&format!("batch stopped at line {}", not_run[0])), "{err}");
 }
 
 #[test]

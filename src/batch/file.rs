@@ -56,6 +56,19 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<Row>> {
         )
         .into());
     }
+    // A column dsr does not read is refused: a misspelt `reference` would drop the proof of
+    // identity from every row without a word.
+    let known = ["email", "customer", "verified_by", "reference"];
+    if let Some(other) = headers.iter().find(|h| !h.is_empty() && !known.iter().any(|k| h.eq_ignore_ascii_case(k))) {
+        return Err(Error::invalid(
+            "--batch",
+            format!(
+                "the header row names the column {:?}, which dsr does not read (email or customer, verified_by, reference): correct its name or leave the column out",
+                crate::output::sanitize::line(other)
+            ),
+        )
+        .into());
+    }
     let method = method.ok_or_else(|| {
         Error::invalid("--batch", "the header row needs a verified_by column (how identity was verified)")
     })?;

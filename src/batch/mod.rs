@@ -43,10 +43,24 @@ pub struct Summary {
     pub skipped: usize,
     pub failed: usize,
     pub rows: Vec<RowResult>,
+    /// Rows the batch did not get to, or whose archives were not yet recorded when it stopped
+    /// (status `not-run`).
+    pub not_run: usize,
+    /// Why and where the batch stopped, for a script: the first line not written and the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
     /// The store or the disk failed under the batch (locked, full): it stopped there, with this
     /// error, after the rows above (the archives whole on disk and recorded). Re-run to resume.
     #[serde(skip)]
     pub stopped: Option<anyhow::Error>,
+}
+
+/// Where a batch stopped, in its JSON summary.
+#[derive(Debug, Serialize)]
+pub struct Stop {
+    pub line: Option<u64>,
+    pub error: String,
+    pub exit_code: u8,
 }
 
 /// Rows opened in one transaction, and finished archives synced at once (one `syncfs`, one
@@ -78,9 +92,10 @@ fn stops(e: &anyhow::Error) -> bool {
         && !matches!(e.downcast_ref::<Error>(), Some(Error::Invalid { .. } | Error::Ambiguous { .. }))
 }
 
-/// A store-level failure that stops the batch at a line.
-fn stopped_at(e: anyhow::Error, line: u64) -> anyhow::Error {
-    e.context(format!("batch stopped at line {line}; re-run it to resume"))
+/// A store-level failure that stops the batch while it is at a line (the summary names the first
+/// line left unwritten, which may be an earlier one whose archive was still being written).
+fn stopped_at(e: anyhow::Error, _line: u64) -> anyhow::Error {
+    e
 }
 
 fn failed_row(line: u64, e: &anyhow::Error) -> RowResult {
@@ -179,7 +194,7 @@ pub fn run(
             if stopped() {
                 break;
             }
-            match open(conn, &clock, &keys, chunk, dir, &mut seen) {
+            match open(conn, &clock, &keys, chunk, (dir, passphrase.is_some()), &mut seen) {
                 Ok(prepared) => {
                     for p in prepared {
                         match p {
@@ -216,9 +231,23 @@ pub fn run(
         outcome
     });
     let mut stopped = opened.err();
-    if let Some((line, e)) = stop.lock().ok().and_then(|mut s| s.take()) {
-        let at = if line > 0 { format!(" at line {line}") } else { String::new() };
-        stopped.get_or_insert(e.context(format!("batch stopped{at}; re-run it to resume")));
+    if let Some((_, e)) = stop.lock().ok().and_then(|mut s| s.take()) {
+        stopped.get_or_insert(e);
+    }
+    // Stopped, every row without a result is named: not written, to be done by a re-run.
+    let mut stop = None;
+    if let Some(e) = stopped.take() {
+        let reported: std::collections::HashSet<u64> = results.iter().map(|r| r.line).collect();
+        let left: Vec<u64> = rows.iter().map(|r| r.line).filter(|l| !reported.contains(l)).collect();
+        for &line in &left {
+            let reason = "not written: the batch stopped before this row's archive was recorded; run the batch again";
+            results.push(RowResult { line, status: "not-run", request: None, file: None, reason: Some(reason.into()) });
+        }
+        let at = left.first().map(|l| format!(" at line {l}")).unwrap_or_default();
+        let e = e.context(format!("batch stopped{at}; re-run it to resume"));
+        let error = crate::output::sanitize::line(&crate::output::words(&e));
+        stop = Some(Stop { line: left.first().copied(), error, exit_code: crate::exit::Code::of_error(&e) as u8 });
+        stopped = Some(e);
     }
     results.sort_by_key(|r| r.line);
     let count = |s: &str| results.iter().filter(|r| r.status == s).count();
@@ -227,7 +256,9 @@ pub fn run(
         done: count("done"),
         skipped: count("skipped"),
         failed: count("failed"),
+        not_run: count("not-run"),
         rows: results,
+        stop,
         stopped,
     })
 }
@@ -240,7 +271,7 @@ fn open(
     clock: &Clock,
     keys: &crate::keys::Keys,
     chunk: &[Row],
-    dir: &Path,
+    dir: (&Path, bool),
     seen: &mut Seen,
 ) -> anyhow::Result<Vec<Prepared>> {
     let line = chunk.first().map_or(0, |r| r.line);
@@ -326,7 +357,7 @@ fn prepare(
     clock: &Clock,
     keys: &crate::keys::Keys,
     row: &Row,
-    dir: &Path,
+    (dir, encrypted): (&Path, bool),
     seen: &mut Seen,
 ) -> anyhow::Result<Prepared> {
     let (identifier, given) = match &row.identifier {
@@ -374,7 +405,10 @@ fn prepare(
                     ),
                 );
             }
-            if prepared && file.exists() {
+            // An archive written plain, when this run asks for encryption, is written again
+            // encrypted (an encrypted one stays as it is when a run does not ask).
+            let plain_but_asked = encrypted && prepared && file.exists() && !encrypted_archive(&file);
+            if prepared && file.exists() && !plain_but_asked {
                 seen.insert(person.person_id, (row.line, id.clone()));
                 return Ok(Prepared::Settled(RowResult {
                     line: row.line,
@@ -425,6 +459,13 @@ fn prepare(
 fn readable_archive(path: &Path) -> bool {
     let Ok(file) = std::fs::File::open(path) else { return false };
     zip::ZipArchive::new(std::io::BufReader::new(file)).is_ok_and(|z| z.file_names().any(|n| n == "manifest.json"))
+}
+
+/// Whether an archive's entries are encrypted (its manifest is).
+fn encrypted_archive(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else { return false };
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::BufReader::new(file)) else { return false };
+    zip.index_for_name("manifest.json").and_then(|i| zip.by_index_raw(i).ok().map(|f| f.encrypted())).unwrap_or(false)
 }
 
 fn archive_path(dir: &Path, request: &str) -> PathBuf {

@@ -156,8 +156,26 @@ fn run_batch(
         )
         .into());
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::Error::new(e).context(format!("cannot create {}", dir.display())))?;
+    // A link to a directory that is not there, or a path through a file: the name is wrong.
+    if let (Ok(target), false) = (std::fs::read_link(dir), dir.exists()) {
+        return Err(Error::invalid(
+            "--out-dir",
+            format!(
+                "{} is a link to {}, which does not exist: create that directory or name another",
+                dir.display(),
+                target.display()
+            ),
+        )
+        .into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotADirectory => Error::invalid(
+            "--out-dir",
+            format!("{}: a part of this path is a file, not a directory: name a directory (dsr creates it if it is missing)", dir.display()),
+        )
+        .into(),
+        _ => anyhow::Error::new(e).context(format!("cannot create {}", dir.display())),
+    })?;
     // A directory no archive can be written in is refused before the first row's request is
     // opened and verified (it was left verified, its answer never written).
     drop(crate::fsutil::private_temp(dir, ".dsr-", ".part")?);
@@ -175,14 +193,22 @@ fn run_batch(
         ctx.out.json(&summary)?;
     } else {
         let mut text = format!(
-            "Batch {}: {} done, {} skipped (already exported or same person), {} failed.",
+            "Batch {}: {} done, {} skipped (already exported or same person), {} failed{}.",
             csv.display(),
             summary.done,
             summary.skipped,
-            summary.failed
+            summary.failed,
+            match summary.not_run {
+                0 => String::new(),
+                n => format!(", {n} not written (the batch stopped)"),
+            }
         );
-        // The failed rows, and the rows of a person an earlier line already covers.
-        for r in summary.rows.iter().filter(|r| r.status == "failed" || r.reason.is_some()) {
+        // The failed rows and the rows of a person an earlier line already covers (not the rows
+        // exported by an earlier run, nor those a stop left: the count and the stop's line say it).
+        let told = |r: &&batch::RowResult| {
+            r.status == "failed" || r.reason.as_deref().is_some_and(|w| w.starts_with("same person"))
+        };
+        for r in summary.rows.iter().filter(told) {
             text.push_str(&format!("\n  line {}: {}", r.line, r.reason.as_deref().unwrap_or("failed")));
         }
         ctx.out.data(&text)?;

@@ -20,10 +20,10 @@ mod erased;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `damaged`, `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
+    /// `damaged`, `schema`, `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
     pub check: &'static str,
     pub table: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The column, or null for a finding about a whole table or file.
     pub column: Option<String>,
     pub rows: i64,
     pub what: String,
@@ -88,6 +88,24 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     damage::check(conn, &mut damaged)?;
     if !damaged.is_empty() {
         return Ok(damaged);
+    }
+    // One of dsr's own tables gone: the requests, the audit trail and the rest cannot be made
+    // again from the data.
+    let mut missing = Vec::new();
+    for name in crate::map::own_tables() {
+        if !crate::store::personal::table_exists(conn, name)? {
+            missing.push(Finding {
+                check: "schema",
+                table: name.clone(),
+                column: None,
+                rows: 0,
+                what: format!("dsr's own table {name} is missing from the store (dropped behind dsr's back); the commands that use it fail"),
+                fix: "restore the store from a backup, then `dsr erase --replay` (docs/erase.md) erases again who was erased since".into(),
+            });
+        }
+    }
+    if !missing.is_empty() {
+        return Ok(missing);
     }
     // A table or column of the map that is gone: the checks below read those columns, so they
     // wait until the store and its map agree again.

@@ -15,7 +15,7 @@ pub enum Error {
     NotAStore(PathBuf),
     #[error("{0} is a directory, not a dsr store; give --db the path of a store file (such as {0}/dsr.sqlite; `dsr init` makes a new one)")]
     StoreIsDirectory(PathBuf),
-    #[error("store {path} is corrupt ({detail}); restore it from a backup")]
+    #[error("store {path} is corrupt ({detail}); stop the commands that change it, restore it from a backup, then `dsr erase --replay` (docs/erase.md); `sqlite3 FILE .recover` saves what can still be read")]
     Corrupt { path: PathBuf, detail: String },
     #[error("store {path} does not match its data map: {detail}; run `dsr doctor`, then restore the table or describe the change in the company file and run `dsr register apply FILE`")]
     StoreUnlikeMap { path: PathBuf, detail: String },
@@ -87,7 +87,7 @@ pub enum Error {
     WalBusy(PathBuf),
     #[error("the erasure is committed, but PostgreSQL may still hold bytes of the erased values in {0}: an older transaction kept them; when it has ended, run VACUUM FULL on those tables (docs/postgresql.md)")]
     BytesRemain(String),
-    #[error("the erasure is committed, but PostgreSQL could not vacuum {0} yet, so dead rows may still hold the erased values there; the next `dsr erase` or `dsr retention run` vacuums them (docs/postgresql.md)")]
+    #[error("the erasure is committed, but PostgreSQL could not vacuum {0}, so dead rows may still hold the erased values there (docs/postgresql.md)")]
     NotVacuumed(String),
     #[error("batch finished with {failed} failed row{} of {rows}; see the summary", if *failed == 1 { "" } else { "s" })]
     BatchFailed { failed: usize, rows: usize },

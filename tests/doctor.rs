@@ -116,7 +116,46 @@ fn a_column_of_the_map_dropped_behind_dsrs_back_is_named_before_anything_else() 
     assert_eq!(found[0]["check"], "map");
     assert_eq!(found[0]["table"], "person");
     assert!(found[0]["what"].as_str().unwrap().contains("\"city\""), "{found:?}");
+    assert_eq!(found[0]["column"], "city", "{found:?}");
     assert!(found[0]["fix"].as_str().unwrap().contains("register apply"), "{found:?}");
+}
+
+/// One of dsr's own tables dropped: doctor names it as dsr's own, to restore from a backup (not
+/// "describe it in the company file"), and so does the command that needs it.
+#[test]
+fn one_of_dsrs_own_tables_dropped_is_named_as_such() {
+    let env = Env::with_fixture("webshop");
+    env.sql().execute_batch("PRAGMA foreign_keys = OFF; DROP TABLE request").unwrap();
+    let (found, code) = findings(&env);
+    assert_eq!(code, 24, "{found:?}");
+    assert_eq!(
+        (found.len(), found[0]["check"].as_str(), found[0]["table"].as_str()),
+        (1, Some("schema"), Some("request")),
+        "{found:?}"
+    );
+    assert!(found[0].get("column").is_some_and(Value::is_null), "a whole table's finding has column null: {found:?}");
+    assert!(found[0]["fix"].as_str().unwrap().contains("restore the store from a backup"), "{found:?}");
+    let out = env.run(&["status"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(stderr(&out).contains("dsr's own table request is missing from the store"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("company file"), "{}", stderr(&out));
+}
+
+/// A store file this account may only read: doctor names it (every command that records
+/// something fails with exit 15). As root the file's mode does not apply, so the check runs
+/// as another account (`setpriv`), as the commands do.
+#[test]
+fn a_store_the_account_may_not_write_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::with_fixture("webshop");
+    crate::store::as_unprivileged(&env, &["status"]); // hands the directory over, when root
+    std::fs::set_permissions(&env.db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = crate::store::as_unprivileged(&env, &["--json", "doctor"]);
+    assert_eq!(out.status.code(), Some(24), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!((f["check"].as_str(), f["table"].as_str()), (Some("database"), Some("main")), "{v}");
+    assert!(f["what"].as_str().unwrap().contains("cannot be written by this account"), "{v}");
 }
 
 #[test]

@@ -3181,11 +3181,21 @@ fn an_erasure_by_a_role_that_owns_no_table_names_what_it_could_not_vacuum() {
     .unwrap();
     let as_role = url.replacen("postgres://dsr@", &format!("postgres://{role}@"), 1);
     let dir = tempfile::tempdir().unwrap();
+    // Doctor names what the role does not own before any erasure finds it.
+    let doctor = pg_runner(&as_role, s.name(), dir.path(), None)(&["doctor"]);
+    let said = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    assert_eq!(doctor.status.code(), Some(24), "{said}");
+    assert!(said.contains(&format!("the role {role} dsr connects as does not own")), "{said}");
     let out = pg_runner(&as_role, s.name(), dir.path(), None)(&["erase", &id, "--yes"]);
     c.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role};")).unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(23), "{err}");
-    assert!(err.contains("email_address") && err.contains("does not own it"), "{err}");
+    assert!(err.contains("email_address") && err.contains("which the role dsr connects as does not own"), "{err}");
+    assert_eq!(
+        err.matches("which the role dsr connects as does not own").count(),
+        1,
+        "said once for all the tables: {err}"
+    );
     let left: i64 = c
         .query_one(
             &format!("SELECT count(*) FROM {}.email_address WHERE address_norm = 'jan.devries@example.nl'", s.name()),

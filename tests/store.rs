@@ -244,7 +244,7 @@ fn a_store_locked_by_another_writer_exits_13() {
 /// Run dsr with `args` as an account that is not root, so that file modes apply: as root, under
 /// `setpriv` as uid and gid 65534 (the store's directory given to that account, and the binary
 /// copied into it, since the checkout's path may be closed to it); otherwise as the caller.
-fn as_unprivileged(env: &Env, args: &[&str]) -> std::process::Output {
+pub fn as_unprivileged(env: &Env, args: &[&str]) -> std::process::Output {
     use std::os::unix::fs::PermissionsExt;
     let bin = assert_cmd::cargo::cargo_bin("dsr");
     if !rustix::process::geteuid().is_root() {

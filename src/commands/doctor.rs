@@ -38,7 +38,7 @@ pub fn on(db: &dyn Db, out: &Output) -> anyhow::Result<Code> {
             };
             // A finding about a whole database, the register or the map's tables counts no rows.
             let rows = match (f.check, f.rows) {
-                ("damaged" | "database" | "register" | "map", _) => String::new(),
+                ("damaged" | "schema" | "database" | "register" | "map", _) => String::new(),
                 (_, 1) => "1 row: ".into(),
                 (_, n) => format!("{n} rows: "),
             };

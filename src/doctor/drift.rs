@@ -44,10 +44,12 @@ pub(super) fn drift(conn: &dyn Db) -> anyhow::Result<Vec<Finding>> {
                 .and_then(|i| file.table.get(i))
                 .map(|t| t.name.clone())
                 .unwrap_or_default();
+            // `table "consent" has no column "source"`: the column, for `--json`.
+            let column = p.what.split("has no column \"").nth(1).and_then(|c| c.split('"').next()).map(str::to_owned);
             Finding {
                 check: "map",
                 table,
-                column: None,
+                column,
                 rows: 0,
                 what: p.what,
                 fix: "restore it, or describe the change in the company file (`dsr register export`, edit, `dsr register apply FILE`)".into(),

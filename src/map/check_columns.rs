@@ -194,12 +194,12 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
 
 /// Whether `name` is that of one of dsr's own tables, in any case: the SQL over dsr's records
 /// would take a company's table of that name for its own.
-pub(super) fn is_own_table(name: &str) -> bool {
+pub fn is_own_table(name: &str) -> bool {
     own_tables().iter().any(|t| t.eq_ignore_ascii_case(name))
 }
 
 /// dsr's own tables: those of a new store's schema that the built-in data map does not hold.
-fn own_tables() -> &'static [String] {
+pub fn own_tables() -> &'static [String] {
     static OWN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     OWN.get_or_init(|| {
         let builtin = personal::builtin();

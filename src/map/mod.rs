@@ -11,6 +11,7 @@ mod basis;
 pub use basis::BasisKind;
 mod check;
 mod check_columns;
+pub use check_columns::{is_own_table, own_tables};
 mod check_map;
 mod check_places;
 pub mod check_postgres;

@@ -330,6 +330,11 @@ pub fn message(err: &anyhow::Error, store: Option<&std::path::Path>) -> String {
     } else if err.chain().any(|c| c.downcast_ref::<rusqlite::Error>().is_some_and(crate::exit::refused_by_foreign_key))
     {
         "a foreign key refused the change: a table the data map does not name (or places in another database) still refers to the rows; everything was rolled back and nothing was done: describe that table in the company file and run `dsr register apply FILE`, so that the rights reach its rows".to_owned()
+    } else if let Some(own) = missing_own_table(err) {
+        sanitize::line(&format!(
+            "{}; dsr's own table {own} is missing from the store (dropped behind dsr's back): its records cannot be made again from the data; restore the store from a backup, then `dsr erase --replay` (docs/erase.md)",
+            words(err)
+        ))
     } else if err.chain().any(|c| {
         c.downcast_ref::<rusqlite::Error>().is_some_and(crate::exit::missing_table_or_column)
             || c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::undefined_on_postgres)
@@ -348,4 +353,19 @@ pub fn message(err: &anyhow::Error, store: Option<&std::path::Path>) -> String {
     } else {
         sanitize::line(&words(err))
     }
+}
+
+/// The one of dsr's own tables an error says is missing (SQLite's "no such table: main.audit_log",
+/// PostgreSQL's `relation "dsr.audit_log" does not exist`), if it is one of them.
+fn missing_own_table(err: &anyhow::Error) -> Option<String> {
+    let text = err.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+    let named = match (text.find("no such table: "), text.find("relation \"")) {
+        (Some(at), _) => text[at + "no such table: ".len()..].split([' ', ',', ';', ')', ':']).next()?.to_owned(),
+        (None, Some(at)) if text[at..].contains("\" does not exist") => {
+            text[at + "relation \"".len()..].split('"').next()?.to_owned()
+        }
+        _ => return None,
+    };
+    let name = named.rsplit('.').next()?.trim_matches('"');
+    crate::map::is_own_table(name).then(|| name.to_owned())
 }

@@ -143,21 +143,32 @@ fn vacuum_noted(pg: &Pg, tables: &[String]) -> anyhow::Result<()> {
         .collect())
     })?;
     let left = without_statement_timeout(pg, || {
-        let mut left: Vec<String> = not_owned
-            .iter()
-            .map(|t| format!("{t} (the role dsr connects as does not own it, and VACUUM skips it: its owner must vacuum it, or connect dsr as the owner)"))
-            .collect();
+        let mut failed: Vec<String> = Vec::new();
         // Each table on its own: VACUUM runs outside a transaction, one table at a time.
         for table in there.iter().filter(|t| !not_owned.contains(t)) {
             let how = if rewrite.contains(table) { "FULL, ANALYZE" } else { "INDEX_CLEANUP ON, ANALYZE" };
             if let Err(e) = pg.batch(&format!("VACUUM ({how}) {table}")) {
-                left.push(format!("{table} ({})", super::one_line_error(&e)));
+                failed.push(format!("{table} ({})", super::one_line_error(&e)));
             }
         }
-        Ok(left)
+        Ok(failed)
     })?;
+    // Said once for all the tables the role does not own (their owner must vacuum them: no later
+    // run of this role will), then the tables that failed this time (the next run tries again).
+    let mut told = Vec::new();
+    if !not_owned.is_empty() {
+        let shown: Vec<&str> = not_owned.iter().take(6).map(String::as_str).collect();
+        let more = if not_owned.len() > 6 { format!(" and {} more", not_owned.len() - 6) } else { String::new() };
+        told.push(format!(
+            "{}{more}, which the role dsr connects as does not own (VACUUM skips a table it does not own, in every run of this role): their owner must vacuum them, or connect dsr as the owner (`dsr doctor` names them)",
+            shown.join(", ")
+        ));
+    }
     if !left.is_empty() {
-        return Err(crate::error::Error::NotVacuumed(left.join(", ")).into());
+        told.push(format!("{}; the next `dsr erase` or `dsr retention run` vacuums them", left.join(", ")));
+    }
+    if !told.is_empty() {
+        return Err(crate::error::Error::NotVacuumed(told.join("; and ")).into());
     }
     pg.with_client(|c| Ok(done_pending(c, &schema, &notes)?))
 }

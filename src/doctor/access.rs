@@ -21,7 +21,7 @@ pub(super) fn writable(conn: &dyn Db, out: &mut Vec<Finding>) -> anyhow::Result<
     };
     // The store itself, its directory and its -wal and -shm files: SQLite opens a file it may
     // not write read-only without a word, and the first command that records something fails.
-    let store = std::path::PathBuf::from(conn.place());
+    let store = conn.place();
     if conn.dialect() == Dialect::Sqlite && store.is_file() {
         let dir = store.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
         let side = |suffix: &str| {

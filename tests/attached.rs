@@ -824,3 +824,44 @@ fn a_retention_run_the_application_s_lock_stops_names_the_file_and_is_audited() 
     assert_eq!(cron["last"]["exit_code"], 13, "{status}");
     assert!(cron["last"]["summary"].as_str().unwrap().contains(&named), "{status}");
 }
+
+/// A table of the map moved to a company database while the store keeps its own table of the
+/// same name, with rows linked to the map's tables: the store's table is left out of the map, and
+/// `register apply` names it (before: applied, its rows out of every answer and erasure).
+#[test]
+fn a_table_moved_to_a_company_database_leaving_the_store_s_own_behind_is_named() {
+    let env = Env::with_fixture("webshop");
+    let reviews: i64 = env.count("SELECT count(*) FROM product_review");
+    assert!(reviews > 0);
+    let club = rusqlite::Connection::open(env.path("club.sqlite")).unwrap();
+    club.execute_batch(&format!(
+        "ATTACH '{}' AS store; CREATE TABLE product_review AS SELECT * FROM store.product_review WHERE 0; DETACH store;",
+        env.db.display()
+    ))
+    .unwrap();
+    drop(club);
+    let text = std::fs::read_to_string(crate::support::fixture_dir("webshop").join("company.toml")).unwrap();
+    let mut file: toml::Table = text.parse().unwrap();
+    let mut db = toml::Table::new();
+    db.insert("name".into(), "club".into());
+    db.insert("path".into(), "club.sqlite".into());
+    file.insert("database".into(), toml::Value::Array(vec![toml::Value::Table(db)]));
+    for t in file["table"].as_array_mut().unwrap() {
+        let t = t.as_table_mut().unwrap();
+        if t["name"].as_str() == Some("product_review") {
+            t.insert("database".into(), "club".into());
+            t.remove("column");
+        }
+    }
+    std::fs::write(env.path("moved.toml"), toml::to_string(&file).unwrap()).unwrap();
+    let out = env.run(&["register", "apply", "moved.toml", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "the store's table \"product_review\" has {reviews} row{} linked to \"customer\" (customer_id) but is not in the data map",
+            if reviews == 1 { "" } else { "s" }
+        )),
+        "{}",
+        stderr(&out)
+    );
+}

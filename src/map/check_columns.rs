@@ -217,7 +217,9 @@ pub fn own_tables() -> &'static [String] {
 /// themselves, each with its first such link and the rows that use it. dsr's own records (the
 /// requests, and what refers to them) are not the company's data.
 fn left_out(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<(String, String, String, i64)>> {
-    let mapped: HashSet<&str> = f.table.iter().map(|t| t.name.as_str()).collect();
+    // The map's tables in the store itself: one of the same name in a company database is
+    // another table (moved there, the store's own copy would be left out of every right).
+    let mapped: HashSet<&str> = f.table.iter().filter(|t| t.database.is_none()).map(|t| t.name.as_str()).collect();
     let keys = personal::foreign_keys(conn)?;
     let mut own: HashSet<&str> = keys.iter().filter(|k| k.2 == "request").map(|k| k.0.as_str()).collect();
     own.insert("request");

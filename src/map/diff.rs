@@ -201,9 +201,22 @@ fn value_diff(
                 value_diff(format!("{path}[{i}]"), Some(o), Some(n), out);
             }
         }
+        // A category's purposes are kept in the purposes' order: reordering the purposes
+        // reorders them, which is no change of the category's own.
+        (Some(Value::Array(o)), Some(Value::Array(n))) if path.ends_with("purposes") && same_set(o, n) => {}
         (o, n) if o != n => out.push((path, o.cloned(), n.cloned())),
         _ => {}
     }
+}
+
+/// Two lists of the same values in any order.
+fn same_set(a: &[Value], b: &[Value]) -> bool {
+    let sorted = |l: &[Value]| {
+        let mut v: Vec<String> = l.iter().map(Value::to_string).collect();
+        v.sort();
+        v
+    };
+    a.len() == b.len() && sorted(a) == sorted(b)
 }
 
 impl std::fmt::Display for Change {
@@ -254,6 +267,26 @@ mod tests {
     fn the_same_register_has_no_difference() {
         let f = virtio();
         assert!(diff(Some(&f), &f).is_empty());
+    }
+
+    /// Purposes reordered: one line for their order, none for a category whose purposes come
+    /// in that order too.
+    #[test]
+    fn a_new_order_of_the_purposes_is_one_change_not_one_per_category() {
+        let before = virtio();
+        let mut after = before.clone();
+        after.purpose.swap(0, 1);
+        let (first, second) = (after.purpose[1].code.clone(), after.purpose[0].code.clone());
+        for c in after.category.iter_mut() {
+            let (i, j) = (c.purposes.iter().position(|p| *p == first), c.purposes.iter().position(|p| *p == second));
+            if let (Some(i), Some(j)) = (i, j) {
+                c.purposes.swap(i, j);
+            }
+        }
+        let d = diff(Some(&before), &after);
+        let lines: Vec<String> = d.changes.iter().map(ToString::to_string).collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("~ purpose: order: ["), "{lines:?}");
     }
 
     #[test]

@@ -97,6 +97,15 @@ pub fn next_action(conn: &dyn Db, r: &Request) -> anyhow::Result<String> {
             format!("no address on file to send a code to: verify by another method: dsr verify {id} --method NAME --ref TEXT --reason TEXT")
         }
         "awaiting-verification" => "waiting for the code".to_owned(),
+        // No address to mail the answer to (a visitor known by a cookie): an archive, handed
+        // over another way and recorded.
+        "verified" if matches!(r.right.as_str(), "access" | "export") && no_address(conn, r)? => {
+            match (r.right.as_str(), r.answered_at.is_some()) {
+                ("access", false) => format!("no address on file to mail to: dsr access {id} --archive FILE, hand it over, then dsr request delivered {id} --channel CHANNEL --ref TEXT"),
+                ("export", false) => format!("no address on file to mail to: dsr export {id} --out FILE, hand it over, then dsr request delivered {id} --channel CHANNEL --ref TEXT"),
+                _ => format!("answer prepared, not delivered: dsr request delivered {id} --channel CHANNEL --ref TEXT"),
+            }
+        }
         "verified" => match (r.right.as_str(), r.answered_at.is_some()) {
             ("access" | "export", false) => format!("answer: dsr {} {id} --send", r.right),
             ("access" | "export", true) => format!("answer prepared, not delivered: dsr {} {id} --send", r.right),

@@ -298,7 +298,10 @@ fn a_person_without_a_code_is_verified_by_a_recorded_method() {
     assert_eq!(shown["verification_method"], "in-person");
     // No address to mail the answer to: the next action is an archive handed over, not --send.
     let next = shown["next_action"].as_str().unwrap_or_else(|| panic!("{shown}"));
-    assert!(next.contains("--archive FILE") && next.contains("request delivered") && !next.contains("--send"), "{next}");
+    assert!(
+        next.contains("--archive FILE") && next.contains("request delivered") && !next.contains("--send"),
+        "{next}"
+    );
     let entry = shown["timeline"].as_array().unwrap().iter().find(|e| e["action"] == "request-verified").unwrap();
     assert_eq!(entry["actor"], "officer.kim");
     assert_eq!(entry["details"]["method"], "in-person");

@@ -446,3 +446,30 @@ fn a_column_s_own_category_decides_its_export_and_its_mail() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("archive passphrase"), "the column's category asks for it: {}", stderr(&out));
 }
+
+/// A newsletter-only subscriber's access answer: her address serves the newsletter she consented
+/// to, not the handling of orders she never placed, and the order purposes' recipients (the
+/// hosting of the shop, the carriers) are not named as having received her data.
+#[test]
+fn a_newsletter_only_subscriber_is_told_only_the_purposes_that_serve_her() {
+    let env = Env::with_fixture("webshop");
+    let id = verified(&env, "access", &["--email", "emma.bos@example.com"]);
+    let (v, code): (Value, i32) = env.json(&["access", &id]);
+    assert_eq!(code, 0, "{v}");
+    let purposes: Vec<&str> = v["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["purposes"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()))
+        .collect();
+    assert!(purposes.contains(&"newsletter"), "{purposes:?}");
+    assert!(!purposes.iter().any(|p| ["order-fulfilment", "delivery"].contains(p)), "{purposes:?}");
+    let because: Vec<String> = v["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["because"].as_array().unwrap().iter().map(|b| b.as_str().unwrap().to_owned()))
+        .collect();
+    assert!(!because.iter().any(|b| b.contains("order-fulfilment") || b.contains("delivery")), "{because:?}");
+    assert!(because.iter().any(|b| b.contains("your consent to newsletter")), "{because:?}");
+}

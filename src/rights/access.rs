@@ -136,6 +136,7 @@ pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject
     let all: Vec<&String> = register.categories.iter().flat_map(|c| &c.tables).collect();
     let mut held = rows::held(conn, &all, s)?.map(Vec::into_iter);
     let mut categories = Vec::new();
+    let mut serves = std::collections::HashMap::new();
     for c in &register.categories {
         let mut tables = Vec::new();
         for t in &c.tables {
@@ -151,10 +152,16 @@ pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject
         if tables.is_empty() {
             continue;
         }
-        let purposes = c
-            .purposes
-            .iter()
-            .filter_map(|code| register.purposes.iter().find(|p| &p.code == code))
+        let mut purposes = Vec::new();
+        for code in &c.purposes {
+            // A purpose that cannot serve this person (a contract's without one, a consent's
+            // without consent) is not one their data is processed for.
+            if recipients::purpose_serves(conn, &register, s, code, &mut serves)? {
+                purposes.extend(register.purposes.iter().find(|p| &p.code == code));
+            }
+        }
+        let purposes = purposes
+            .into_iter()
             .map(|p| PurposeRef {
                 code: p.code.clone(),
                 name_en: p.name_en.clone(),

@@ -352,7 +352,13 @@ fn removing_a_purpose_that_consents_or_an_open_request_name_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains(": purpose \"newsletter\": cannot be removed: 10 rows of consent.purpose name it\n"), "{err}");
-    assert!(err.contains(": purpose \"debugging\": cannot be removed: 1 open request names it\n"), "{err}");
+    assert!(
+        err.contains(&format!(
+            ": purpose \"debugging\": cannot be removed: 1 open request names it ({}); answer or reject it first\n",
+            opened.request
+        )),
+        "{err}"
+    );
     assert!(err.contains("has 2 problems; nothing was written"), "{err}");
     assert_eq!(export(&env), before);
 }

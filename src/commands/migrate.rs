@@ -2,6 +2,7 @@
 //! (`crate::store::postgres::copy`), with a progress bar on a terminal and a summary.
 
 use crate::cli::MigrateArgs;
+use crate::error::Error;
 use crate::exit::Code;
 use crate::output::Output;
 use crate::store::postgres::{copy, Target};
@@ -19,7 +20,18 @@ pub fn migrate(args: &MigrateArgs, out: &Output) -> anyhow::Result<Code> {
     crate::store::postgres::refuse_unreadable("--from", &from)?;
     let schema = args.schema.clone().unwrap_or_else(crate::store::postgres::schema_from_env);
     let target = Target::parse_option("--to", &args.to, &schema)?;
-    let from = Store::open_detached(&args.from)?;
+    // The store to copy is --from here, not --db: a missing or foreign file is said so.
+    let from = Store::open_detached(&args.from).map_err(|e| match e.downcast_ref::<Error>() {
+        Some(Error::StoreMissing(p)) => {
+            Error::invalid("--from", format!("no store at {}: give the SQLite store to copy", p.display())).into()
+        }
+        Some(Error::NotAStore(p) | Error::StoreIsDirectory(p)) => Error::invalid(
+            "--from",
+            format!("{} is not a dsr store: give the SQLite store to copy (its --db path)", p.display()),
+        )
+        .into(),
+        _ => e,
+    })?;
     // The journal first: a copy killed after its commit still has it beside it (a restore of
     // the new store replays it); a copy that fails takes back the one it wrote.
     let journal = journal(&args.from, &target.schema)?;

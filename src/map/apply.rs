@@ -257,13 +257,13 @@ fn still_named(
                  OR EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(params AS jsonb) -> 'supplement') v WHERE v ->> 'category' = ?1)"
             }
         };
-        let requests: i64 = tx.one(
-            &format!("SELECT count(*) FROM request WHERE state IN ({open}) AND ({named})"),
+        let requests: Vec<String> = tx.all(
+            &format!("SELECT id FROM request WHERE state IN ({open}) AND ({named}) ORDER BY seq"),
             &[text(code)],
             |r| r.get(0),
         )?;
-        if requests > 0 {
-            problems.push(open_request("category", code, requests));
+        if !requests.is_empty() {
+            problems.push(open_request("category", code, &requests));
         }
     }
     for code in &purposes {
@@ -271,13 +271,13 @@ fn still_named(
             Dialect::Sqlite => "json_extract(params, '$.purpose')",
             Dialect::Postgres => "CAST(params AS jsonb) ->> 'purpose'",
         };
-        let requests: i64 = tx.one(
-            &format!("SELECT count(*) FROM request WHERE state IN ({open}) AND {purpose} = ?1"),
+        let requests: Vec<String> = tx.all(
+            &format!("SELECT id FROM request WHERE state IN ({open}) AND {purpose} = ?1 ORDER BY seq"),
             &[text(code)],
             |r| r.get(0),
         )?;
-        if requests > 0 {
-            problems.push(open_request("purpose", code, requests));
+        if !requests.is_empty() {
+            problems.push(open_request("purpose", code, &requests));
         }
     }
     // A system's open tasks wait for its acknowledgement (and hold their requests open); once
@@ -320,11 +320,22 @@ fn still_named(
     Ok(())
 }
 
-fn open_request(section: &str, code: &str, n: i64) -> Problem {
+/// An entry open requests name: which ones (the first five), to answer or reject first.
+fn open_request(section: &str, code: &str, ids: &[String]) -> Problem {
+    let n = ids.len() as i64;
+    let shown = match ids.len() {
+        0..=5 => ids.join(", "),
+        more => format!("{} and {} more", ids[..5].join(", "), more - 5),
+    };
     Problem {
         line: None,
         key: format!("{section} {code:?}"),
-        what: format!("cannot be removed: {n} open request{} name{} it", plural(n), if n == 1 { "s" } else { "" }),
+        what: format!(
+            "cannot be removed: {n} open request{} name{} it ({shown}); answer or reject {} first",
+            plural(n),
+            if n == 1 { "s" } else { "" },
+            if n == 1 { "it" } else { "them" }
+        ),
     }
 }
 

@@ -228,12 +228,19 @@ pub fn period(from: Option<&str>, to: Option<&str>, today: NaiveDate) -> Result<
             .ok_or_else(|| Error::invalid(flag, "not a date; give YYYY-MM-DD, e.g. 2025-01-31"))
     };
     let month_start = today.with_day(1).expect("day 1 exists");
+    let ends_today = to.is_none();
     let (from, to) = match (from.map(|f| day("--from", f)).transpose()?, to.map(|t| day("--to", t)).transpose()?) {
         (Some(f), Some(t)) => (f, t),
         (Some(f), None) => (f, today),
         (None, Some(t)) => (t - Months::new(12) + DayCount::new(1), t),
         (None, None) => (month_start - Months::new(12), month_start - DayCount::new(1)),
     };
+    if from > to && ends_today {
+        return Err(Error::invalid(
+            "--from",
+            format!("the period starts ({from}) after today ({to}), where it ends without --to; give a --from on or before today"),
+        ));
+    }
     if from > to {
         return Err(Error::invalid(
             "--from",

@@ -327,3 +327,16 @@ fn errors_name_the_flag_not_the_value_typed_and_no_os_error_numbers() {
     let err = support::stderr(&out);
     assert!(err.contains("No such file or directory") && !err.contains("os error"), "{err}");
 }
+
+/// A subcommand's flag typed before the subcommand is told where it belongs (before: "unknown
+/// flag --jobs; see `dsr export --help`", a help that lists it); a flag no command has is unknown.
+#[test]
+fn a_subcommand_s_flag_before_the_subcommand_is_told_where_it_belongs() {
+    let env = Env::with_fixture("virtio");
+    let out = env.run(&["--jobs", "4", "export", "--batch", "x.csv", "--out-dir", "o"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--jobs belongs after `dsr export`"), "{}", stderr(&out));
+    let out = env.run(&["--bogus", "export"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown flag --bogus"), "{}", stderr(&out));
+}

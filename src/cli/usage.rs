@@ -28,8 +28,43 @@ pub fn parse() -> anyhow::Result<Parsed> {
             e.print()?;
             Ok(Parsed::Shown)
         }
-        Err(e) => Err(Error::Usage(one_line(&e, &command_path(&args))).into()),
+        Err(e) => {
+            let path = command_path(&args);
+            let line = misplaced(&e, &args, &path).unwrap_or_else(|| one_line(&e, &path));
+            Err(Error::Usage(line).into())
+        }
     }
+}
+
+/// A flag of the subcommand typed before the subcommand's name (`dsr --jobs 4 export ...`):
+/// clap reads it as the top level's and finds no such flag there, though the subcommand's help
+/// lists it.
+fn misplaced(e: &clap::Error, args: &[std::ffi::OsString], path: &str) -> Option<String> {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let typed = first(e, ContextKind::InvalidArg)?;
+    let flag = known_shape(typed.split('=').next()?)?.to_owned();
+    let mut command = super::full_command();
+    let mut names = Vec::new();
+    for arg in args.iter().skip(1).map(|a| a.to_string_lossy()) {
+        if arg == "--" {
+            break;
+        }
+        if let Some(sub) = command.find_subcommand(arg.as_ref()).cloned() {
+            names.push(sub.get_name().to_owned());
+            command = sub;
+        }
+    }
+    let name = flag.trim_start_matches('-');
+    let defined = command.get_arguments().any(|a| a.get_long() == Some(name));
+    let typed_at = args.iter().position(|a| a.to_string_lossy().split('=').next() == Some(flag.as_str()))?;
+    let sub_at = names.first().and_then(|n| args.iter().position(|a| a.to_string_lossy() == n.as_str()))?;
+    (defined && typed_at < sub_at).then(|| {
+        format!(
+            "{flag} belongs after `{path}` (it is a flag of that command): `{path} {flag} ...`; see `{path} --help`"
+        )
+    })
 }
 
 /// The command to parse with: `dsr rectify`'s help lists the fields of the store's data map when

@@ -36,6 +36,10 @@ pub fn split(what: &'static str, url: &str) -> Result<(String, Tls), Error> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
             "sslmode" => mode = Some(decoded(value)),
+            // An empty value (a variable not set where the URL was written) names no file.
+            "sslrootcert" if decoded(value).trim().is_empty() => {
+                return Err(Error::invalid(what, "sslrootcert is empty: name the CA's certificate file (sslrootcert=FILE), or leave it out for the web's public roots"))
+            }
             "sslrootcert" => roots = Some(decoded(value)),
             _ => rest.push(pair),
         }
@@ -143,6 +147,9 @@ mod tests {
         assert_eq!(split("--db", "postgres://h/d").unwrap(), ("postgres://h/d".into(), Tls::Off));
         assert!(split("--db", "postgres://h/d?sslmode=verify-ca").unwrap_err().to_string().contains("verify-full"));
         assert!(split("--db", "postgres://h/d?sslmode=always").is_err());
+        // An empty CA (a variable not set) is said so, not read as a file with no name.
+        let empty = split("--db", "postgres://h/d?sslmode=verify-full&sslrootcert=").unwrap_err().to_string();
+        assert!(empty.contains("sslrootcert is empty"), "{empty}");
         let socket = crate::store::postgres::Target::parse("postgres://dsr@%2Frun%2Fpg/d?sslmode=verify-full", "dsr");
         assert!(socket.unwrap_err().to_string().contains("Unix socket"));
         // The client's own pairs are left as written.

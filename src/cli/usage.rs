@@ -45,17 +45,7 @@ fn misplaced(e: &clap::Error, args: &[std::ffi::OsString], path: &str) -> Option
     }
     let typed = first(e, ContextKind::InvalidArg)?;
     let flag = known_shape(typed.split('=').next()?)?.to_owned();
-    let mut command = super::full_command();
-    let mut names = Vec::new();
-    for arg in args.iter().skip(1).map(|a| a.to_string_lossy()) {
-        if arg == "--" {
-            break;
-        }
-        if let Some(sub) = command.find_subcommand(arg.as_ref()).cloned() {
-            names.push(sub.get_name().to_owned());
-            command = sub;
-        }
-    }
+    let (command, names) = subcommands(args);
     let name = flag.trim_start_matches('-');
     let defined = command.get_arguments().any(|a| a.get_long() == Some(name));
     let typed_at = args.iter().position(|a| a.to_string_lossy().split('=').next() == Some(flag.as_str()))?;
@@ -268,18 +258,24 @@ fn known_shape(typed: &str) -> Option<&str> {
 /// The subcommand named on the command line (`dsr request extend`), from the definitions: only
 /// words that are names of subcommands are taken.
 fn command_path(args: &[std::ffi::OsString]) -> String {
+    let (_, names) = subcommands(args);
+    std::iter::once("dsr".to_owned()).chain(names).collect::<Vec<_>>().join(" ")
+}
+
+/// The subcommands named on the command line, in order, and the last one's definition.
+fn subcommands(args: &[std::ffi::OsString]) -> (clap::Command, Vec<String>) {
     let mut command = super::full_command();
-    let mut path = vec!["dsr".to_owned()];
+    let mut names = Vec::new();
     for arg in args.iter().skip(1).map(|a| a.to_string_lossy()) {
         if arg == "--" {
             break;
         }
         if let Some(sub) = command.find_subcommand(arg.as_ref()).cloned() {
-            path.push(sub.get_name().to_owned());
+            names.push(sub.get_name().to_owned());
             command = sub;
         }
     }
-    path.join(" ")
+    (command, names)
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use serde::Serialize;
 use crate::register::{Recipient, Register};
 use crate::store::db::Db;
 use crate::subject::Subject;
-use crate::vals;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PersonRecipient {
@@ -73,61 +72,93 @@ pub fn for_person(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Re
 /// map's contract table, where the map names one), one resting on consent (Art. 6(1)(a)) only
 /// when their latest consent to it is given or an opt-in for it is in force. Any other: yes. A
 /// newsletter-only subscriber's address is no order's; a visitor who never consented to group
-/// marketing gets none. Each purpose is asked once (`known`).
-pub fn purpose_serves(
-    conn: &dyn Db,
-    register: &Register,
-    s: &Subject,
-    code: &str,
-    known: &mut std::collections::HashMap<String, bool>,
-) -> anyhow::Result<bool> {
-    if let Some(&serves) = known.get(code) {
-        return Ok(serves);
-    }
-    let map = &register.map;
-    let basis = register.purposes.iter().find(|p| p.code == code).and_then(|p| p.basis);
-    let serves = match basis {
-        Some(crate::map::BasisKind::Contract) => match map.contract_table() {
-            Some((t, _)) => map.has_rows(conn, &t.name, s.person_id)?,
-            None => true,
-        },
-        Some(crate::map::BasisKind::Consent) => {
-            let latest = match map.latest_consent() {
-                Some(sql) => conn.first(&sql, &vals![s.person_id, code]?, |r| r.get::<bool>(0))?,
-                None => None,
-            };
-            let mut serves = latest == Some(true);
-            for (t, _) in map.opt_ins(code) {
-                let (Some(scope), Some(in_force)) = (map.scope(&t.name), map.opt_in_in_force(&t.name)) else {
-                    continue;
-                };
-                if serves {
-                    break;
-                }
-                let sql =
-                    format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} AND {in_force})", t.sql_name(), scope.filter);
-                serves = conn.one(&sql, &[s.person_id.into()], |r| r.get(0))?;
-            }
-            // A map with no consent records nor opt-ins cannot tell: the categories decide.
-            serves || (map.latest_consent().is_none() && map.opt_ins(code).next().is_none())
+/// marketing gets none. What is read is read once for the person (one statement for all their
+/// consent records), and each purpose is asked once.
+#[derive(Default)]
+pub struct Serving {
+    known: std::collections::HashMap<String, bool>,
+    contract: Option<bool>,
+    /// Each purpose's latest consent record of the person: given or not.
+    consents: Option<std::collections::HashMap<String, bool>>,
+}
+
+impl Serving {
+    pub fn serves(&mut self, conn: &dyn Db, register: &Register, s: &Subject, code: &str) -> anyhow::Result<bool> {
+        if let Some(&serves) = self.known.get(code) {
+            return Ok(serves);
         }
-        _ => true,
-    };
-    known.insert(code.to_owned(), serves);
-    Ok(serves)
+        let map = &register.map;
+        let basis = register.purposes.iter().find(|p| p.code == code).and_then(|p| p.basis);
+        let serves = match basis {
+            Some(crate::map::BasisKind::Contract) => match (map.contract_table(), self.contract) {
+                (None, _) => true,
+                (_, Some(has)) => has,
+                (Some((t, _)), None) => *self.contract.insert(map.has_rows(conn, &t.name, s.person_id)?),
+            },
+            Some(crate::map::BasisKind::Consent) => {
+                if self.consents.is_none() {
+                    self.consents = Some(latest_consents(conn, map, s)?);
+                }
+                let given = self.consents.as_ref().and_then(|c| c.get(code)) == Some(&true);
+                let mut serves = given;
+                for (t, _) in map.opt_ins(code) {
+                    let (Some(scope), Some(in_force)) = (map.scope(&t.name), map.opt_in_in_force(&t.name)) else {
+                        continue;
+                    };
+                    if serves {
+                        break;
+                    }
+                    let sql =
+                        format!("SELECT EXISTS (SELECT 1 FROM {} WHERE {} AND {in_force})", t.sql_name(), scope.filter);
+                    serves = conn.one(&sql, &[s.person_id.into()], |r| r.get(0))?;
+                }
+                // A map with no consent records nor opt-ins cannot tell: the categories decide.
+                serves || (map.consent_table().is_none() && map.opt_ins(code).next().is_none())
+            }
+            _ => true,
+        };
+        self.known.insert(code.to_owned(), serves);
+        Ok(serves)
+    }
+}
+
+/// The person's latest consent record for each purpose: given or not. One statement.
+fn latest_consents(
+    conn: &dyn Db,
+    map: &crate::store::personal::DataMap,
+    s: &Subject,
+) -> anyhow::Result<std::collections::HashMap<String, bool>> {
+    let mut out = std::collections::HashMap::new();
+    let Some((t, c)) = map.consent_table() else { return Ok(out) };
+    let Some(scope) = map.scope(&t.name) else { return Ok(out) };
+    let sql = format!(
+        "SELECT {p}, {g} FROM {n} WHERE {f} ORDER BY {r} DESC, {k} DESC",
+        p = c.purpose,
+        g = c.granted,
+        n = t.sql_name(),
+        f = scope.filter,
+        r = c.recorded_at,
+        k = t.key
+    );
+    conn.each(&sql, &[s.person_id.into()], &mut |r| {
+        let (purpose, granted): (String, bool) = (r.get(0)?, r.get(1)?);
+        out.entry(purpose).or_insert(granted);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// The recipients that receive the data of a purpose (`received_via = "purpose"`), for a person
 /// whose data serves it: who has rows in a table of a category that serves the purpose,
-/// whatever the table's role, and whom the purpose can serve at all ([`purpose_serves`]). Each
+/// whatever the table's role, and whom the purpose can serve at all ([`Serving`]). Each
 /// table is asked once.
 fn by_purpose(conn: &dyn Db, register: &Register, s: &Subject) -> anyhow::Result<Vec<(String, String)>> {
     let mut asked: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
-    let mut known = std::collections::HashMap::new();
+    let mut serving = Serving::default();
     let mut out = Vec::new();
     for r in register.recipients.iter().filter(|r| r.received_via == "purpose") {
         let Some(purpose) = r.purpose.as_deref() else { continue };
-        if !purpose_serves(conn, register, s, purpose, &mut known)? {
+        if !serving.serves(conn, register, s, purpose)? {
             continue;
         }
         let tables = register.categories.iter().filter(|c| c.purposes.iter().any(|p| p == purpose));

@@ -136,7 +136,7 @@ pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject
     let all: Vec<&String> = register.categories.iter().flat_map(|c| &c.tables).collect();
     let mut held = rows::held(conn, &all, s)?.map(Vec::into_iter);
     let mut categories = Vec::new();
-    let mut serves = std::collections::HashMap::new();
+    let mut serving = recipients::Serving::default();
     for c in &register.categories {
         let mut tables = Vec::new();
         for t in &c.tables {
@@ -156,7 +156,7 @@ pub fn build<'c>(conn: &'c dyn Db, clock: &Clock, request: &Request, s: &Subject
         for code in &c.purposes {
             // A purpose that cannot serve this person (a contract's without one, a consent's
             // without consent) is not one their data is processed for.
-            if recipients::purpose_serves(conn, &register, s, code, &mut serves)? {
+            if serving.serves(conn, &register, s, code)? {
                 purposes.extend(register.purposes.iter().find(|p| &p.code == code));
             }
         }

@@ -452,6 +452,30 @@ fn check_finds_what_init_finds_in_a_file_whose_tables_init_makes() {
     assert_eq!(problem_lines(stderr(&init)), problem_lines(stderr(&out)));
 }
 
+#[test]
+fn a_column_declared_twice_in_another_case_is_named_before_sqlite_refuses_it() {
+    let text = fixture("webshop");
+    let at = text.find("name = \"order_line\"").unwrap();
+    let first = at + text[at..].find("[[table.column]]\nname = \"").unwrap();
+    let name_at = first + "[[table.column]]\nname = \"".len();
+    let name = &text[name_at..name_at + text[name_at..].find('"').unwrap()];
+    let shouted = format!("[[table.column]]\nname = {:?}\ntype = \"text\"\n\n", name.to_uppercase());
+    let bad = format!("{}{}{}", &text[..first], shouted, &text[first..]);
+    // A problem of another entry is listed with it, not only once this one is mended.
+    let bad = bad.replacen("column = \"given_name\"", "column = \"given_name_x\"", 1);
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), &bad).unwrap();
+    let out = env.run(&["register", "check", "company.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains(&format!("is declared twice (as {:?}: SQL names ignore case)", name.to_uppercase())),
+        "{said}"
+    );
+    assert!(!said.contains("duplicate column name"), "{said}");
+    assert!(said.contains("has no column \"given_name_x\""), "{said}");
+}
+
 /// A table declared under a built-in name, linked otherwise than the built-in one (the company's
 /// own email table under its customers): `register check` checks it as declared, as `init
 /// --register` makes it, and both accept the file.

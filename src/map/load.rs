@@ -119,7 +119,7 @@ fn undeclared_columns(tx: &dyn Db, file: &CompanyFile, refused: &[(usize, String
 /// The `[[table.column]]` declarations of the tables `init` is to create: names that can stand
 /// in SQL, each once, `references` naming a table of the map, and the key and link columns among
 /// them.
-fn declarations(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
+pub(super) fn declarations(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>> {
     let mut problems = Vec::new();
     let mut say = |key: String, what: String| problems.push(Problem { line: None, key, what });
     for (i, t) in file.table.iter().enumerate() {
@@ -132,8 +132,11 @@ fn declarations(tx: &dyn Db, file: &CompanyFile) -> anyhow::Result<Vec<Problem>>
                     format!("table[{i}].column[{j}].name"),
                     format!("{:?} is not a column name (letters, digits and _)", c.name),
                 );
-            } else if t.column[..j].iter().any(|o| o.name == c.name) {
-                say(format!("table[{i}].column[{j}].name"), format!("column {:?} is declared twice", c.name));
+            } else if let Some(o) = t.column[..j].iter().find(|o| o.name.eq_ignore_ascii_case(&c.name)) {
+                // SQL names are case-insensitive: "Email" and "email" are one column.
+                let also =
+                    if o.name == c.name { String::new() } else { format!(" (as {:?}: SQL names ignore case)", o.name) };
+                say(format!("table[{i}].column[{j}].name"), format!("column {:?} is declared twice{also}", c.name));
             }
             if let Some(r) = &c.references {
                 if !file.table.iter().any(|o| &o.name == r) {

@@ -367,7 +367,16 @@ pub fn check_all(
     // out first, so a table the file declares under such a name is checked as declared (its own
     // link), not as the built-in one (a link to dsr's `person`).
     crate::store::personal::leave_out_builtin(&*conn, &file.table)?;
-    missing::add(&mut problems, missing, check_against(&file, conn)?);
+    let mut found = check_against(&file, conn)?;
+    // The declarations of the tables init would make, listed with the rest (not only once the
+    // rest is mended); a table entry with a problem already is not told again.
+    let entry = |key: &str| key.split('.').next().unwrap_or(key).to_string();
+    for p in load::declarations(&*conn, &file)? {
+        if !found.iter().any(|f| entry(&f.key) == entry(&p.key)) {
+            found.push(p);
+        }
+    }
+    missing::add(&mut problems, missing, found);
     if problems.is_empty() {
         // What init --register checks as it makes the tables the file declares and once the
         // register is written (declarations, the retention rules the engine can carry out), in

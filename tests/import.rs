@@ -148,7 +148,10 @@ fn bad_rows_are_reported_with_their_line_and_reason_and_the_rest_load() {
         ),
         (",101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z", "id: empty"),
         ("501,101,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z", "the same key as line 2"),
-        ("506,99999,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z", "FOREIGN KEY"),
+        (
+            "506,99999,Sanne de Jong,Ringbaan-West,214,5037 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
+            "customer_id: names no row of customer (FOREIGN KEY)",
+        ),
         (
             "507,101,Sanne de Jong,Ringbaan-West,214,50370 PD,Tilburg,NL,0,2026-01-05T10:00:00Z",
             "postal_code: not a valid postal code",
@@ -1092,4 +1095,78 @@ fn a_rectification_between_two_batches_is_not_written_over() {
         env.count("SELECT count(*) FROM delivery_address WHERE customer_id = 109 AND postal_code = '2312 KP'"),
         1
     );
+}
+
+/// A server log exported again from its source: the lines that reach no one but carry the
+/// erased person's IP address, which the erasure removed as theirs, stay out (Art. 17); one
+/// written back some other way is `dsr doctor`'s finding and `dsr erase --replay` deletes it.
+#[test]
+fn an_erased_person_s_anonymous_log_lines_do_not_come_back_with_the_source_s_log() {
+    let env = Env::with_fixture("voordelig-streamen");
+    let ip = "145.53.12.201";
+    let columns = "id,session_id,ip,logged_at,method,path,status,user_agent";
+    let file = write(&env, "log.csv", &dump(&env, "server_log", columns));
+    let anonymous = format!("SELECT count(*) FROM server_log WHERE session_id IS NULL AND ip = '{ip}'");
+    assert!(env.count(&anonymous) > 0, "the fixture has such a line");
+    let id = env.verified("erase", &["--email", "jan.devries@example.nl"]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    assert_eq!(env.count(&anonymous), 0);
+    assert_eq!(env.count("SELECT count(*) FROM suppression WHERE kind = 'ip'"), 1);
+
+    let (v, code) = import(&env, &["server_log", &file]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!(v["import"]["added"].as_u64(), Some(0), "{v}");
+    let p = problems(&v);
+    let by_ip: Vec<_> = p.iter().filter(|(_, _, why)| why.starts_with("ip: a line that reaches no one")).collect();
+    assert_eq!(by_ip.len(), 1, "{p:#?}");
+    assert!(by_ip[0].2.contains(&format!("request {id}")) && !by_ip[0].2.contains(ip), "{p:#?}");
+    // The lines of the person's own sessions name sessions that went with them.
+    assert!(
+        p.iter().filter(|(_, _, why)| why.starts_with("session_id: names no row of web_session")).count() > 0,
+        "{p:#?}"
+    );
+    assert_eq!(env.count(&anonymous), 0);
+
+    // Written back behind dsr's back (a restored log): doctor says so, a replay deletes it.
+    env.sql()
+        .execute(
+            &format!(
+                "INSERT INTO server_log (id, session_id, ip, logged_at, method, path, status)
+                 SELECT 9999, NULL, '{ip}', logged_at, method, path, status FROM server_log LIMIT 1"
+            ),
+            [],
+        )
+        .unwrap();
+    let (doctor, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 24, "{doctor}");
+    assert!(doctor.to_string().contains("erased-back") && doctor.to_string().contains("server_log"), "{doctor}");
+    let (replay, code): (Value, i32) = env.json(&["erase", "--replay", "--yes"]);
+    assert_eq!(code, 0, "{replay}");
+    assert_eq!(replay["anonymous_lines"], 1, "{replay}");
+    assert_eq!(env.count(&anonymous), 0);
+    env.dsr().args(["audit", "verify"]).assert().success();
+    let (_, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 0);
+}
+
+/// A source's consent record cannot pass for one dsr wrote (a withdrawal through a request):
+/// `source = 'dsr'` from a file is refused, and the row is not stored.
+#[test]
+fn a_consent_record_claiming_dsr_wrote_it_is_refused() {
+    let env = Env::with_fixture("webshop");
+    let file = write(
+        &env,
+        "consents.csv",
+        "id,person_id,purpose,granted,recorded_at,source\n\
+         6001,3,newsletter,0,2026-12-01T00:00:00Z,dsr\n\
+         6002,3,newsletter,1,2026-12-02T00:00:00Z,signup\n",
+    );
+    let (v, code) = import(&env, &["consent", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].0, 2, "{p:#?}");
+    assert!(p[0].2.starts_with("source: \"dsr\" marks a consent record dsr wrote itself"), "{p:#?}");
+    assert_eq!(env.count("SELECT count(*) FROM consent WHERE id = 6001"), 0);
+    assert_eq!(env.count("SELECT count(*) FROM consent WHERE id = 6002"), 1);
 }

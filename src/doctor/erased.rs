@@ -53,6 +53,29 @@ impl Erased {
                 "find what wrote them back (an application, a copy from a source) and stop it; then erase those people again (`dsr erase --replay`)",
             ));
         }
+        for (t, ip, link) in map.anonymous_ip_tables() {
+            let sql = format!(
+                "SELECT {ip}, count(*) FROM {} WHERE {link} IS NULL AND {ip} IS NOT NULL GROUP BY {ip}",
+                t.sql_name()
+            );
+            let mut n = 0;
+            conn.each(&sql, &[], &mut |r| {
+                if self.is_erased(crate::rights::object::IP, &r.get::<String>(0)?) {
+                    n += r.get::<i64>(1)?;
+                }
+                Ok(())
+            })?;
+            if n > 0 {
+                out.push(finding(
+                    "erased-back",
+                    &t.name,
+                    ip,
+                    n,
+                    "lines that reach no one carry the IP address of a person who was erased: the erasure removed such lines",
+                    "find what wrote them back (a log restored or copied again from its source) and stop it; then `dsr erase --replay` deletes them again",
+                ));
+            }
+        }
         for t in &map.tables {
             for id in &t.identifier {
                 let Some(kind) = id.kind.suppression_kind() else { continue };

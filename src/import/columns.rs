@@ -28,6 +28,9 @@ pub(super) struct Plan {
     pub(super) remembered: Vec<(usize, &'static str)>,
     /// Opt-in columns (kept off for someone who objected to direct marketing).
     pub(super) opt_ins: Vec<usize>,
+    /// For a table whose lines reaching no one are matched by IP address (`anonymous-by-ip`):
+    /// the IP column's index, and the link column's when the file gives it.
+    pub(super) anonymous_ip: Option<(usize, Option<usize>)>,
 }
 
 /// The file's header checked against the table: every column is the table's, the key is there.
@@ -134,7 +137,13 @@ pub(super) fn plan(conn: &dyn Db, table: &Table, header: &[String], file: &Path)
         .filter_map(|i| Some((columns.iter().position(|c| c == &i.column)?, i.kind.suppression_kind()?)))
         .collect();
     let opt_ins = table.opt_in.iter().filter_map(|o| columns.iter().position(|c| c == &o.column)).collect();
-    Ok(Plan { columns, convs, derived_from, key, updated, country, remembered, opt_ins })
+    let anonymous_ip = table
+        .other_people
+        .as_ref()
+        .filter(|o| o.kind == crate::map::table::OtherPeopleKind::AnonymousByIp)
+        .and_then(|o| columns.iter().position(|c| c == &o.column))
+        .map(|ip| (ip, table.link.as_ref().and_then(|l| columns.iter().position(|c| c == &l.column))));
+    Ok(Plan { columns, convs, derived_from, key, updated, country, remembered, opt_ins, anonymous_ip })
 }
 
 /// The row's key alone, converted as `convert` converts it: `None` when the row has none or it

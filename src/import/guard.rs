@@ -46,17 +46,28 @@ impl Suppressed {
         if self.erased.is_empty() && self.objected.is_empty() {
             return None;
         }
-        let erased = |i: usize, hash: &str| {
+        let said = |i: usize, hash: &str, what: &str| {
             let (at, request) = self.erased.get(hash)?;
             // A derived column (a folded email) is named by the file's column it is made from.
             let column = plan.derived_from.get(i).copied().flatten().unwrap_or(i);
             Some(Verdict::Erased(format!(
-                "{}: this person was erased on {}{}; the row was not loaded (the suppression list keeps them out)",
+                "{}: {what} erased on {}{}; the row was not loaded (the suppression list keeps them out)",
                 plan.columns[column],
                 &at[..at.len().min(10)],
                 request.as_deref().map(|r| format!(", request {r}")).unwrap_or_default()
             )))
         };
+        let erased = |i: usize, hash: &str| said(i, hash, "this person was");
+        // A line that reaches no one and carries an erased person's IP address: the erasure
+        // removed such lines as the person's (Art. 17), a copy from the source does not bring them back.
+        if let Some((ip, link)) = plan.anonymous_ip {
+            if let (true, Value::Text(v)) = (link.is_none_or(|l| row[l] == Value::Null), &row[ip]) {
+                let hash = crate::check::suppression_hash(keys, crate::rights::object::IP, v);
+                if let Some(verdict) = said(ip, &hash, "a line that reaches no one, with the IP address of a person") {
+                    return Some(verdict);
+                }
+            }
+        }
         if let (Some(table), Some(key)) = (root, text_of(&row[plan.key])) {
             let value = crate::store::personal::record_value(table, &key);
             let hash = crate::check::suppression_hash(keys, crate::store::personal::RECORD, &value);
@@ -75,6 +86,18 @@ impl Suppressed {
         }
         unsubscribed.then_some(Verdict::Unsubscribed)
     }
+}
+
+/// A consent record of the file that says dsr wrote it (`source = 'dsr'`, the mark of a
+/// withdrawal through a request, Art. 7(3)): refused, since such a record is evidence of what the
+/// person asked dsr (Art. 7(1)), which a source's copy cannot make, and `--delete-missing` never
+/// removes it.
+pub(super) fn claims_dsr(table: &Table, plan: &Plan, row: &[Value]) -> Option<String> {
+    let source = table.consent_record.as_ref()?.source.as_ref()?;
+    let i = plan.columns.iter().position(|c| c == source)?;
+    (row[i] == Value::Text("dsr".into())).then(|| {
+        format!("{source}: \"dsr\" marks a consent record dsr wrote itself (a withdrawal through a request); a source's record cannot say it: give the source's own value")
+    })
 }
 
 /// How far ahead of dsr's clock a source's time of change may be ([`changed_later_than`]).

@@ -304,7 +304,11 @@ impl Run<'_> {
                 summary.kept_unsubscribed += u64::from(kept);
             }
             let existing = sink.existing(&row[plan.key])?;
+            // A record saying dsr wrote it is one only dsr writes: the file may repeat such a
+            // record as it is, not add or change one.
+            let claims_dsr = guard::claims_dsr(table, plan, &row);
             let outcome = match existing.as_slice() {
+                [] if claims_dsr.is_some() => Ok(Outcome::Refused(claims_dsr.unwrap_or_default())),
                 [] => sink.write(None, &row)?.map(|_| Outcome::Added),
                 [e] if e.dsr_wrote && !guard::same(&e.values, &row) => Ok(Outcome::Refused(format!(
                     "{key_column}: this key names a consent record dsr wrote (a withdrawal, Art. 7(3)), which no source replaces; give the source's record a key of its own"
@@ -312,6 +316,8 @@ impl Run<'_> {
                 [Existing { row_id: rowid, own_key, values: old, .. }] => {
                     if guard::same(old, &row) {
                         Ok(Outcome::Unchanged)
+                    } else if let Some(why) = claims_dsr {
+                        Ok(Outcome::Refused(why))
                     } else if let Some(why) = self.rectified.conflict(plan, table, own_key, old, &row) {
                         Ok(Outcome::Conflict(why))
                     } else {

@@ -95,7 +95,10 @@ impl Sink for SqliteSink<'_> {
                 self.conn.prepare_cached(&self.sql.update)?.execute(rusqlite::params_from_iter(p))
             }
         };
-        Ok(written.map(|_| ()).map_err(|e| sqlite_reason(&e)))
+        Ok(written.map(|_| ()).map_err(|e| match foreign_key(&e) {
+            true => missing_parent(self.conn, &self.sql, row).unwrap_or_else(|| sqlite_reason(&e)),
+            false => sqlite_reason(&e),
+        }))
     }
 
     fn db(&self) -> &dyn Db {
@@ -202,6 +205,38 @@ fn unique(columns: &str) -> String {
 
 fn check(rule: &str) -> String {
     format!("a value is outside what the table allows (its CHECK: {rule})")
+}
+
+fn foreign_key(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(_, Some(m)) if m.contains("FOREIGN KEY"))
+}
+
+/// The column of a row SQLite refused for a foreign key (its message names none) whose value
+/// names no row of the table it refers to, said without the value.
+fn missing_parent(conn: &Connection, sql: &Sql, row: &[Value]) -> Option<String> {
+    let list = "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1, ?2)";
+    let mut stmt = conn.prepare(list).ok()?;
+    let keys: Vec<(String, String, Option<String>)> = stmt
+        .query_map([&sql.name, &sql.schema], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .ok()?
+        .collect::<rusqlite::Result<_>>()
+        .ok()?;
+    for (from, parent, to) in keys {
+        let Some(value) = sql.columns.iter().position(|c| c.eq_ignore_ascii_case(&from)).map(|i| &row[i]) else {
+            continue;
+        };
+        if *value == Value::Null {
+            continue;
+        }
+        let to = to.unwrap_or_else(|| "rowid".to_owned());
+        let found = format!("SELECT count(*) FROM \"{}\".\"{parent}\" WHERE \"{to}\" = ?1", sql.schema);
+        if conn.query_row(&found, [value], |r| r.get::<_, i64>(0)).ok()? == 0 {
+            return Some(format!(
+                "{from}: names no row of {parent} (FOREIGN KEY); load {parent} first, or leave the row out"
+            ));
+        }
+    }
+    None
 }
 
 /// A constraint SQLite refused, without values (its messages name tables and columns).

@@ -22,6 +22,10 @@ pub(super) struct Sql {
     pub(super) kept_why: Vec<String>,
     /// The rows `--delete-missing` looks at (over `t`): not those dsr wrote itself.
     pub(super) own_rows: String,
+    /// The columns `insert` and `update` write, in order, and the schema and name of the table
+    /// (a refused foreign key is told by its column).
+    pub(super) columns: Vec<String>,
+    pub(super) schema: String,
 }
 
 impl Sql {
@@ -98,6 +102,8 @@ impl Sql {
             kept_case,
             kept_why,
             own_rows,
+            columns: plan.columns.clone(),
+            schema: table.database.clone().unwrap_or_else(|| "main".to_owned()),
         }
     }
 }

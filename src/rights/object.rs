@@ -27,7 +27,7 @@ use crate::subject::{self, Subject};
 
 pub mod carry_out;
 mod suppression;
-pub use suppression::{suppress, suppress_record, unsuppress_kept, ERASED, SUPPRESSED};
+pub use suppression::{suppress, suppress_record, unsuppress_kept, ERASED, IP, SUPPRESSED};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Answer {

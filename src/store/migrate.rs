@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("the erasure a legal-claims restriction holds back", include_str!("migrations/0027_restriction_erasure.sql")),
     ("a lifted restriction's task for the systems", include_str!("migrations/0028_task_lift.sql")),
     ("the Message-ID of a message read, as a keyed hash", include_str!("migrations/0029_intake_message_key.sql")),
+    ("an erased person's IP addresses on the suppression list", include_str!("migrations/0030_suppression_ip.sql")),
 ];
 
 /// The migration that added the data map: a store older than it gets the built-in map.
@@ -67,6 +68,10 @@ const SUPPRESSION_RECORD: usize = 20;
 /// The migration that lets a task tell a system a restriction was lifted (action `lift`): the
 /// task table's check is widened before its file runs.
 const TASK_LIFT: usize = 28;
+
+/// The migration that lets the suppression list hold an erased person's IP address (kind `ip`):
+/// the suppression table's check is widened again before its file runs.
+const SUPPRESSION_IP: usize = 30;
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {
@@ -115,6 +120,10 @@ fn apply(store: &mut Store, from: usize) -> anyhow::Result<()> {
         if i + 1 == TASK_LIFT {
             widen_checks(&tx, "task", &TASK_CHECKS).context("migration 28: the task table's check")?;
         }
+        if i + 1 == SUPPRESSION_IP {
+            widen_checks(&tx, "suppression", &SUPPRESSION_IP_CHECKS)
+                .context("migration 30: the suppression table's check")?;
+        }
         tx.execute_batch(sql).with_context(|| format!("migration {} ({name}) failed", i + 1))?;
         if i + 1 == DATA_MAP && from > 0 {
             super::personal::install_builtin(&tx).context("migration 10: the built-in data map")?;
@@ -141,6 +150,12 @@ const REQUEST_CHECKS: [(&str, &str); 2] = [
 const SUPPRESSION_CHECKS: [(&str, &str); 1] =
     [("CHECK (kind IN ('email', 'phone', 'customer'))", "CHECK (kind IN ('email', 'phone', 'customer', 'record'))")];
 
+/// The check of the suppression table's kinds as migration 20 left it and as migration 30 widens it.
+const SUPPRESSION_IP_CHECKS: [(&str, &str); 1] = [(
+    "CHECK (kind IN ('email', 'phone', 'customer', 'record'))",
+    "CHECK (kind IN ('email', 'phone', 'customer', 'record', 'ip'))",
+)];
+
 const TASK_CHECKS: [(&str, &str); 1] = [(
     "CHECK (action IN ('rectify', 'erase', 'restrict', 'object'))",
     "CHECK (action IN ('rectify', 'erase', 'restrict', 'object', 'lift'))",
@@ -157,7 +172,8 @@ fn widen_checks(tx: &rusqlite::Transaction<'_>, table: &str, checks: &[(&str, &s
         tx.query_row("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1", [table], |r| r.get(0))?;
     let mut widened = sql.clone();
     for &(old, new) in checks {
-        if widened.contains(new) {
+        // Widened already, by this migration or a later one (which appends to the list).
+        if widened.contains(new.trim_end_matches("))")) {
             continue;
         }
         anyhow::ensure!(

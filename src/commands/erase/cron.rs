@@ -102,14 +102,20 @@ pub fn replay(
     let lock = lock()?;
     super::note_erasing(ctx)?;
     let done = erase::replay::run(&lock, ctx.conn, ctx.clock, journal)?;
-    let (wal, pages) = cleared(ctx, "dsr erase --replay", !done.replayed.is_empty(), &done.erased)?;
+    let again = !done.replayed.is_empty() || done.anonymous_lines > 0;
+    let (wal, pages) = cleared(ctx, "dsr erase --replay", again, &done.erased)?;
     ctx.out.status(&format!(
-        "dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again",
+        "dsr erase --replay: {} erasure hash(es) known, {} person(s) erased again{}",
         done.known_hashes,
-        done.replayed.len()
+        done.replayed.len(),
+        match done.anonymous_lines {
+            0 => String::new(),
+            n => format!(", {n} line(s) that reach no one deleted again for an erased person's IP address"),
+        }
     ))?;
     if ctx.out.json {
-        ctx.out.json(&json!({"format_version": 1, "known_hashes": done.known_hashes, "replayed": done.replayed}))?;
+        ctx.out.json(&json!({"format_version": 1, "known_hashes": done.known_hashes, "replayed": done.replayed,
+            "anonymous_lines": done.anonymous_lines}))?;
     }
     wal?;
     pages?;

@@ -195,7 +195,16 @@ fn db_reason(e: &anyhow::Error) -> String {
     let db = e.chain().find_map(|c| c.downcast_ref::<postgres::Error>()).and_then(|p| p.as_db_error());
     match db {
         Some(d) if *d.code() == postgres::error::SqlState::FOREIGN_KEY_VIOLATION => {
-            "a value refers to a row the table it names does not have (FOREIGN KEY)".into()
+            // Its detail: `Key (column)=(value) is not present in table "parent".` (the value left out).
+            let detail = d.detail().unwrap_or_default();
+            let column = detail.strip_prefix("Key (").and_then(|r| r.split_once(")=(")).map(|(c, _)| c);
+            let parent = detail.rsplit_once("in table \"").and_then(|(_, r)| r.split_once('"')).map(|(t, _)| t);
+            match (column, parent) {
+                (Some(column), Some(parent)) => format!(
+                    "{column}: names no row of {parent} (FOREIGN KEY); load {parent} first, or leave the row out"
+                ),
+                _ => "a value refers to a row the table it names does not have (FOREIGN KEY)".into(),
+            }
         }
         Some(d) if *d.code() == postgres::error::SqlState::NOT_NULL_VIOLATION => {
             not_null(d.column().unwrap_or("a column"))

@@ -29,6 +29,8 @@ pub struct Replayed {
 pub struct Replay {
     pub known_hashes: usize,
     pub replayed: Vec<Replayed>,
+    /// Lines that reach no one deleted again for carrying an erased person's IP address.
+    pub anonymous_lines: u64,
     /// The identifiers of the people erased again, to look for in the backend's pages afterwards.
     #[serde(skip)]
     pub erased: Vec<String>,
@@ -148,7 +150,48 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
         txn.commit()?;
         replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });
     }
-    Ok(Replay { known_hashes: wanted.len(), replayed, erased })
+    let anonymous_lines = anonymous_lines(conn, clock, &keys, &wanted, &mut erased)?;
+    Ok(Replay { known_hashes: wanted.len(), replayed, anonymous_lines, erased })
+}
+
+/// The lines of an `anonymous-by-ip` table that reach no one and carry an IP address an erasure
+/// put on the list (a server log restored or copied again without the person): deleted again as
+/// the erasure deleted them, in one transaction, audited under that erasure. Returns how many.
+fn anonymous_lines(
+    conn: &dyn Conn,
+    clock: &Clock,
+    keys: &Keys,
+    wanted: &HashMap<String, String>,
+    erased: &mut Vec<String>,
+) -> anyhow::Result<u64> {
+    let map = crate::store::personal::DataMap::load(conn)?;
+    let mut found: Vec<(String, String, String, String)> = Vec::new();
+    for (t, ip, link) in map.anonymous_ip_tables() {
+        let sql = format!("SELECT DISTINCT {ip} FROM {} WHERE {link} IS NULL AND {ip} IS NOT NULL", t.sql_name());
+        conn.each(&sql, &[], &mut |r| {
+            let value: String = r.get(0)?;
+            if let Some(req) = wanted.get(&check::suppression_hash(keys, crate::rights::object::IP, &value)) {
+                found.push((t.sql_name(), format!("{link} IS NULL AND {ip} = ?1"), value, req.clone()));
+            }
+            Ok(())
+        })?;
+    }
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let txn = conn.begin()?;
+    let tx: &dyn crate::store::db::Db = &*txn;
+    let mut by_erasure: BTreeMap<String, u64> = BTreeMap::new();
+    for (table, filter, value, req) in &found {
+        let n = tx.run(&format!("DELETE FROM {table} WHERE {filter}"), &vals![value]?)? as u64;
+        *by_erasure.entry(req.clone()).or_default() += n;
+    }
+    for (req, n) in &by_erasure {
+        audit::append(tx, clock, Some(req), None, "erasure-replayed", json!({"anonymous_lines": n}))?;
+    }
+    txn.commit()?;
+    erased.extend(found.into_iter().map(|(_, _, value, _)| value));
+    Ok(by_erasure.values().sum())
 }
 
 /// A request of the person the restored store still holds open, closed as the erasure closed it

@@ -43,8 +43,17 @@ pub fn suppress(
             ids.push((name, value));
         }
     }
+    if reason == ERASED {
+        // The addresses the erasure's lines that reach no one were matched on: a copy of such a
+        // line from a source (a server log exported again) is kept out of an import.
+        ids.extend(map.own_ips(conn, s.person_id)?.into_iter().map(|ip| (IP, ip)));
+    }
     ids.iter().map(|(kind, value)| remember(conn, clock, keys, request, reason, kind, value)).collect()
 }
+
+/// The suppression list's kind for an erased person's IP address (migration 30), by which lines
+/// of an `anonymous-by-ip` table that reach no one are recognised.
+pub const IP: &str = "ip";
 
 /// After an erasure's rows went: the identifiers still linked to the person (in rows it kept
 /// whole, under a legal-claims restriction) come off the list again, and out of `hashes` (the

@@ -48,6 +48,56 @@ impl DataMap {
         Some(format!("{} IS NULL AND {} IN ({})", table.link.as_ref()?.column, others.column, ips.join(" UNION ")))
     }
 
+    /// The tables whose rows reaching no one are matched to a person by IP address (`other_people`
+    /// kind `anonymous-by-ip`): each with its IP column and its link column.
+    pub fn anonymous_ip_tables(&self) -> Vec<(&crate::map::table::Table, &str, &str)> {
+        self.tables
+            .iter()
+            .filter_map(|t| {
+                let o = t.other_people.as_ref().filter(|o| o.kind == OtherPeopleKind::AnonymousByIp)?;
+                Some((t, o.column.as_str(), t.link.as_ref()?.column.as_str()))
+            })
+            .collect()
+    }
+
+    /// The person's IP addresses that lines reaching no one are matched on (every `ips_from` of
+    /// the anonymous-by-ip tables), each once, but those rows of another person hold too (a
+    /// household's address): on the suppression list such an address would keep the other's
+    /// lines out of an import.
+    pub fn own_ips(&self, conn: &dyn crate::store::db::Db, person: i64) -> anyhow::Result<Vec<String>> {
+        let mut sources: Vec<(&str, &str)> = Vec::new();
+        for (t, _, _) in self.anonymous_ip_tables() {
+            for f in &t.other_people.as_ref().expect("anonymous-by-ip").ips_from {
+                if !sources.contains(&(f.table.as_str(), f.column.as_str())) {
+                    sources.push((&f.table, &f.column));
+                }
+            }
+        }
+        let mut ips: Vec<String> = Vec::new();
+        for (table, column) in &sources {
+            let Some(scope) = self.scope(table) else { continue };
+            let sql =
+                format!("SELECT DISTINCT {column} FROM {} WHERE {} AND {column} IS NOT NULL", scope.from, scope.filter);
+            for ip in conn.all(&sql, &[person.into()], |r| r.get::<String>(0))? {
+                if !ips.contains(&ip) {
+                    ips.push(ip);
+                }
+            }
+        }
+        let mut own = Vec::new();
+        'ip: for ip in ips {
+            for (table, column) in &sources {
+                let (Some(t), Some(of)) = (self.table(table), self.person_of(table)) else { continue };
+                let sql = format!("SELECT count(*) FROM {} WHERE {column} = ?1 AND ({of}) <> ?2", t.sql_name());
+                if conn.one(&sql, &[ip.clone().into(), person.into()], |r| r.get::<i64>(0))? > 0 {
+                    continue 'ip;
+                }
+            }
+            own.push(ip);
+        }
+        Ok(own)
+    }
+
     /// The fiscal years (the first four characters of `erase.date_column`) of the rows of a table
     /// a filter selects, in order; `person` is ?1. Values that are not a year are left out.
     pub fn fiscal_years(

@@ -37,6 +37,8 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (13, include_str!("migrations/0013_task_lift.sql")),
     // SQLite's migration 29: the Message-ID of a message read, as a keyed hash.
     (14, include_str!("migrations/0014_intake_message_key.sql")),
+    // SQLite's migration 30: an erased person's IP addresses on the suppression list.
+    (15, include_str!("migrations/0015_suppression_ip.sql")),
 ];
 
 /// The newest version this binary knows.

@@ -362,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             (crate::store::migrate::MIGRATIONS.len(), super::super::migrate::latest()),
-            (29, 14),
+            (30, 15),
             "a new SQLite migration needs its PostgreSQL counterpart"
         );
     }

@@ -249,6 +249,60 @@ fn a_reply_from_another_address_with_the_code_verifies_and_the_audit_trail_recor
     assert!(!details.contains("someone@elsewhere") && !details.contains("lotte"), "addresses only as keyed hashes");
 }
 
+/// A right asked for in a reply about another request is a request of its own (Art. 12(3): the
+/// month runs from the message): opened in review for the sender, whether or not the reply
+/// carries the code, which is checked all the same.
+#[test]
+fn a_reply_that_asks_for_another_right_opens_it_in_review() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let o = env.open("access", &["--email", "lotte.jansen@example.org"]);
+    let code = env.code(&o.request);
+    let reply = |n: &str, body: &str| {
+        format!(
+            "From: Lotte Jansen <lotte.jansen@example.org>\nTo: support@virtio.nl\nSubject: Re: Verificatiecode / Verification code ({})\nDate: Tue, 01 Dec 2026 09:00:00 +0000\nMessage-ID: <{n}@example.org>\n\n{body}\n",
+            o.request
+        )
+    };
+    let with_code = reply(
+        "c1",
+        &format!("Mijn code is {code}.\nEn verwijder daarna ook mijn gegevens en mijn account alstublieft."),
+    );
+    let (run, code_exit) = intake(&env, &[&write(&env, "a.eml", &with_code)]);
+    assert_eq!(code_exit, 0);
+    let m = &run.messages[0];
+    assert_eq!(m.outcome.as_deref(), Some("needs-review"), "{:?}", m.reason);
+    let reason = m.reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("the code verified request {}", o.request)) && reason.contains("also asks for erase"),
+        "{reason}"
+    );
+    assert_eq!(shown(&env, &o.request)["state"], "verified");
+    let erase = m.request.clone().unwrap();
+    assert_ne!(erase, o.request);
+    let v = shown(&env, &erase);
+    assert_eq!(
+        (v["state"].as_str(), v["right"].as_str(), v["received_on"].as_str()),
+        (Some("needs-review"), Some("erase"), Some("2026-12-01")),
+        "{v}"
+    );
+
+    // Without a code: the same, added to the request already in review.
+    let (run, _) = intake(
+        &env,
+        &[&write(&env, "b.eml", &reply("c2", "Verwijder nu alsjeblieft mijn account en al mijn gegevens."))],
+    );
+    let m = &run.messages[0];
+    assert_eq!(
+        (m.outcome.as_deref(), m.request.as_deref()),
+        (Some("needs-review"), Some(erase.as_str())),
+        "{:?}",
+        m.reason
+    );
+    // A reply that asks nothing more is listed as before.
+    let (run, _) = intake(&env, &[&write(&env, "c.eml", &reply("c3", "Dank je wel."))]);
+    assert_eq!(run.messages[0].outcome.as_deref(), Some("listed"));
+}
+
 #[test]
 fn wrong_codes_in_replies_count_as_tries_and_burn_the_code() {
     let env = Env::with_fixture_at("virtio", NOW);

@@ -164,14 +164,15 @@ fn a_store_is_made_once_opened_at_its_version_and_what_is_not_one_is_refused() {
 fn an_old_store_opened_by_eight_processes_at_once_is_upgraded_once() {
     let Some(url) = support::postgres() else { return };
     let s = Schema::new(&url, "upgrade");
-    // A store as the binary before the last migration left it: version 14 undone (the column
-    // and index it adds dropped).
+    // A store as the binary before the last migration left it: version 15 undone (the
+    // suppression list's check as version 6 left it).
     migrate::create(&mut s.client(), &s.target).unwrap();
-    assert_eq!(migrate::latest(), 14, "undo the new last migration here instead");
+    assert_eq!(migrate::latest(), 15, "undo the new last migration here instead");
     s.client()
         .batch_execute(&format!(
-            "DELETE FROM {0}.schema_migrations WHERE version = 14; DROP INDEX {0}.intake_message_key;
-             ALTER TABLE {0}.intake_message DROP COLUMN message_key",
+            "DELETE FROM {0}.schema_migrations WHERE version = 15;
+             ALTER TABLE {0}.suppression DROP CONSTRAINT suppression_kind_check,
+                 ADD CONSTRAINT suppression_kind_check CHECK (kind IN ('email', 'phone', 'customer', 'record'))",
             s.name()
         ))
         .unwrap();
@@ -187,6 +188,13 @@ fn an_old_store_opened_by_eight_processes_at_once_is_upgraded_once() {
     let applied: i64 =
         s.client().query_one(&format!("SELECT count(*) FROM {}.schema_migrations", s.name()), &[]).unwrap().get(0);
     assert_eq!(applied, i64::from(migrate::latest()), "each migration applied once");
+    // The widened check takes an erased person's IP address.
+    s.client()
+        .batch_execute(&format!(
+            "INSERT INTO {}.suppression (hash, kind, reason, added_at) VALUES ('h', 'ip', 'erased', 't')",
+            s.name()
+        ))
+        .unwrap();
 }
 
 #[test]

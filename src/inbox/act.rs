@@ -201,7 +201,9 @@ fn take(store: &dyn Db, clock: &Clock, prepared: &Prepared, mail: &Mail) -> anyh
             };
             review(store, clock, prepared, mail, taken, &asks.join(","), right, reason)
         }
-        Verdict::Reply { request, codes } => reply(store, clock, keys, mail, taken, &request, &codes),
+        Verdict::Reply { request, codes, asks } => {
+            reply(store, clock, prepared, mail, taken, &request, (&codes, &asks))
+        }
         Verdict::AboutRequest { request, reason } => {
             if let Some(r) = known_request(store, &request)? {
                 taken.request = Some(r.id);
@@ -347,20 +349,36 @@ fn open(
 fn reply(
     store: &dyn Db,
     clock: &Clock,
-    keys: &Keys,
+    prepared: &Prepared,
     mail: &Mail,
     mut taken: Taken,
     id: &str,
-    codes: &[String],
+    (codes, asks): (&[String], &[&'static str]),
 ) -> anyhow::Result<Taken> {
-    let tx = store;
+    let (tx, keys) = (store, &prepared.keys);
     let Some(req) = known_request(tx, id)? else {
         let reason = format!("a reply naming request {id}, which does not exist");
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     };
     taken.request = Some(req.id.clone());
     taken.right = Some(req.right.clone());
+    // A right the person asks for in the reply other than the request's is a request of its
+    // own (Art. 12(3): the month runs from this message): opened in review for the sender, the
+    // code it carries checked all the same.
+    let other: Vec<&str> =
+        asks.iter().copied().filter(|a| clear_right(a).map(Kind::as_str) != Some(req.right.as_str())).collect();
+    let also = |said: String| {
+        let right = match other.as_slice() {
+            [one] => clear_right(one),
+            _ => None,
+        };
+        (format!("{said}; the reply also asks for {}", other.join(", ")), right)
+    };
     if codes.is_empty() {
+        if !other.is_empty() {
+            let (reason, right) = also(format!("a reply about request {id} without a code"));
+            return review(store, clock, prepared, mail, taken, &other.join(","), right, reason);
+        }
         let reason = format!("a message about request {id} without a code: read it");
         return leave(store, clock, mail, taken, Outcome::Listed, reason, "");
     }
@@ -397,6 +415,14 @@ fn reply(
             "same_address": same_address,
         }),
     )?;
+    if !other.is_empty() {
+        let said = match &reason {
+            None => format!("the code verified request {id}"),
+            Some(why) => format!("the code was refused for request {id}: {why}"),
+        };
+        let (reason, right) = also(said);
+        return review(store, clock, prepared, mail, taken, &other.join(","), right, reason);
+    }
     let message = ledger::record(tx, clock, mail, outcome, reason.as_deref(), "", Some(&req.id))?;
     taken.outcome = Some(outcome);
     taken.reason = reason;

@@ -18,8 +18,10 @@ use crate::request::Kind;
 pub enum Verdict {
     /// Open a request for this right (`marketing`: an objection to direct marketing).
     Open { right: Kind, marketing: bool },
-    /// A reply about request `request`, carrying these code candidates (maybe none).
-    Reply { request: String, codes: Vec<String> },
+    /// A reply about request `request`, carrying these code candidates (maybe none), and the
+    /// rights the person's own text asks for (another right than the request's is a request of
+    /// its own, Art. 12(3): not lost in a reply).
+    Reply { request: String, codes: Vec<String>, asks: Vec<&'static str> },
     /// A message about request `request` that the officer must read before anything is done
     /// with its code: it may disown the request, or it is forwarded.
     AboutRequest { request: String, reason: String },
@@ -266,42 +268,10 @@ pub fn classify(mail: &Mail) -> Verdict {
                 let reason = format!("a forwarded message about request {request}: read it; no code was checked");
                 return Verdict::AboutRequest { request, reason };
             }
-            return Verdict::Reply { request, codes };
+            return Verdict::Reply { request, codes, asks: rights_asked(&own).0 };
         }
     }
-    let mut asks: Vec<&'static str> = RULES.iter().filter(|r| r.words.is_match(&text)).map(|r| r.right).collect();
-    if LAW.is_match(&text) {
-        for m in ARTICLE.captures_iter(&text) {
-            let right = article_right(&m[1]);
-            if !asks.contains(&right) {
-                asks.push(right);
-            }
-        }
-    }
-    // "Verwijderen" with no object of the person's beside another right or words about
-    // personal data may be an erasure; never opened as one without the officer.
-    let mentioned =
-        !asks.contains(&"erase") && ERASE_MENTION.is_match(&text) && (!asks.is_empty() || PRIVACY.is_match(&text));
-    if mentioned {
-        asks.push("erase");
-    }
-    // An objection to marketing is the objection; "I object" beside "unsubscribe" says the same.
-    if asks.contains(&"marketing") {
-        asks.retain(|r| *r != "object");
-    }
-    // A copy to take elsewhere is the portability right (Art. 20); a copy otherwise is access
-    // (Art. 15(3)).
-    // "Which data do you need to ..." asks what to send, not what is held.
-    if NEEDED.is_match(&text) {
-        asks.retain(|r| *r != "copy");
-    }
-    if asks.contains(&"copy") {
-        let portable = asks.contains(&"export");
-        asks.retain(|r| *r != "copy");
-        if !portable && !asks.contains(&"access") {
-            asks.push("access");
-        }
-    }
+    let (asks, mentioned) = rights_asked(&text);
     if forwarded {
         if asks.is_empty() && !PRIVACY.is_match(&mail.text) {
             return Verdict::Nothing { reason: "a forwarded message that asks for no right".into() };
@@ -351,6 +321,46 @@ pub fn classify(mail: &Mail) -> Verdict {
             forwarded: false,
         },
     }
+}
+
+/// The rights a text asks for (the words of each right, an article named beside the law), and
+/// whether "erase" among them is only a mention of deleting without the person's data as its
+/// object (for the officer to read).
+fn rights_asked(text: &str) -> (Vec<&'static str>, bool) {
+    let mut asks: Vec<&'static str> = RULES.iter().filter(|r| r.words.is_match(text)).map(|r| r.right).collect();
+    if LAW.is_match(text) {
+        for m in ARTICLE.captures_iter(text) {
+            let right = article_right(&m[1]);
+            if !asks.contains(&right) {
+                asks.push(right);
+            }
+        }
+    }
+    // "Verwijderen" with no object of the person's beside another right or words about
+    // personal data may be an erasure; never opened as one without the officer.
+    let mentioned =
+        !asks.contains(&"erase") && ERASE_MENTION.is_match(text) && (!asks.is_empty() || PRIVACY.is_match(text));
+    if mentioned {
+        asks.push("erase");
+    }
+    // An objection to marketing is the objection; "I object" beside "unsubscribe" says the same.
+    if asks.contains(&"marketing") {
+        asks.retain(|r| *r != "object");
+    }
+    // A copy to take elsewhere is the portability right (Art. 20); a copy otherwise is access
+    // (Art. 15(3)).
+    // "Which data do you need to ..." asks what to send, not what is held.
+    if NEEDED.is_match(text) {
+        asks.retain(|r| *r != "copy");
+    }
+    if asks.contains(&"copy") {
+        let portable = asks.contains(&"export");
+        asks.retain(|r| *r != "copy");
+        if !portable && !asks.contains(&"access") {
+            asks.push("access");
+        }
+    }
+    (asks, mentioned)
 }
 
 /// The text without the message it replies to or forwards: lines quoted with `>` and all from

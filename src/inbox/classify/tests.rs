@@ -100,7 +100,7 @@ fn codes_in_replies() {
     // Words, numbers and request ids are not codes.
     assert!(codes("personal question about 76181553, verzoek DSR-2026-0001").is_empty());
     let v = right("Re: Verificatiecode / Verification code (DSR-2026-0007)", "7KQ2-M9XD");
-    assert_eq!(v, Verdict::Reply { request: "DSR-2026-0007".into(), codes: vec!["7KQ2M9XD".into()] });
+    assert_eq!(v, Verdict::Reply { request: "DSR-2026-0007".into(), codes: vec!["7KQ2M9XD".into()], asks: vec![] });
 }
 
 #[test]

@@ -62,17 +62,26 @@ pub fn send(
     Ok(mail::notify_with(conn, clock, store, controller, req, &letter, on_sent)?.is_some())
 }
 
-/// Art. 16: what was corrected (field names, not values: the letter may be read by others);
-/// `fields` are the names of the fields corrected, (English, Dutch).
-pub fn rectified(register: &Register, req: &Request, fields: &[(String, String)], statements: &[&str]) -> Reply {
+/// Art. 16: what was corrected (field names, not values: the letter may be read by others): the
+/// fields corrected and those already as asked (each as (English, Dutch) names), and the
+/// categories a supplementary statement was added to.
+pub fn rectified(
+    register: &Register,
+    req: &Request,
+    (fields, accurate): (&[(String, String)], &[(String, String)]),
+    statements: &[&str],
+) -> Reply {
     let cat = |code: &str| {
         register.category(code).map(|c| (c.name_nl.clone(), c.name_en.clone())).unwrap_or((code.into(), code.into()))
     };
-    let fields_nl: Vec<&str> = fields.iter().map(|(_, nl)| nl.as_str()).collect();
-    let fields_en: Vec<&str> = fields.iter().map(|(en, _)| en.as_str()).collect();
+    let names = |f: &[(String, String)]| -> (Vec<String>, Vec<String>) {
+        (f.iter().map(|(_, nl)| nl.clone()).collect(), f.iter().map(|(en, _)| en.clone()).collect())
+    };
     let (st_nl, st_en): (Vec<String>, Vec<String>) = statements.iter().map(|s| cat(s)).unzip();
-    let vars =
-        Vars::new(json!({"id": req.id})).pair("fields", (fields_nl, fields_en)).pair("statements", (st_nl, st_en));
+    let vars = Vars::new(json!({"id": req.id}))
+        .pair("fields", names(fields))
+        .pair("accurate", names(accurate))
+        .pair("statements", (st_nl, st_en));
     Reply { kind: "rectification", vars }
 }
 

@@ -124,8 +124,7 @@ fn a_rectification_shows_old_and_new_needs_yes_off_a_terminal_and_applies() {
         .query_row("SELECT group_concat(details) FROM audit_log WHERE action = 'rectified'", [], |r| r.get(0))
         .unwrap();
     assert!(!audit.contains("Amsterdam"), "the trail names fields, not values");
-    // A value already on file is no correction: left out beside a real one, and alone refused
-    // with what to do (exit 9), nothing changed and no recipient to tell.
+    // A value already on file is no correction: left out beside a real one.
     let id = verified(
         &env,
         "rectify",
@@ -136,25 +135,24 @@ fn a_rectification_shows_old_and_new_needs_yes_off_a_terminal_and_applies() {
     let fields: Vec<&str> =
         v["outcome"]["changes"].as_array().unwrap().iter().filter_map(|c| c["field"].as_str()).collect();
     assert_eq!(fields, ["postal_code"], "{v}");
+    // Alone, it is an answer, not a refusal (Art. 16: the data already reads as asked): the
+    // request completes with a letter that says so, nothing is changed and no recipient told.
+    let notices = env.count("SELECT count(*) FROM notification");
     let id = verified(&env, "rectify", &["--email", "jan.devries@example.nl", "--set", "city=Amsterdam"]);
-    let out = env.run(&["rectify", &id, "--yes"]);
-    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
-    support::assert_one_line_error(&out);
-    assert!(support::stderr(&out).contains("already on file (city); nothing to correct"), "{}", support::stderr(&out));
-    // The command it names works as written, with the words filled in.
-    let err = support::stderr(&out);
-    let hint = err.split('`').nth(1).expect("a command in backquotes");
-    let args: Vec<&str> = hint
-        .split_whitespace()
-        .skip(1)
-        .map(|w| match w {
-            "TEXT" => "Already on file.",
-            "TEKST" => "Staat al zo geregistreerd.",
-            w => w,
-        })
-        .collect();
-    let out = env.run(&args);
-    assert_eq!(out.status.code(), Some(0), "{hint}: {}", support::stderr(&out));
+    let (v, code): (Value, i32) = env.json(&["rectify", &id, "--yes"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["outcome"]["changes"], serde_json::json!([]), "{v}");
+    assert_eq!(v["outcome"]["already_accurate"], serde_json::json!(["city"]), "{v}");
+    let (shown, _): (Value, i32) = env.json(&["request", "show", &id]);
+    assert_eq!(shown["state"], "completed");
+    assert_eq!(env.count("SELECT count(*) FROM notification"), notices);
+    let letter = env.messages(&id).into_iter().last().expect("the answer");
+    assert!(
+        letter.body.contains("already read as you asked") && letter.body.contains("stonden al zoals je vroeg"),
+        "{}",
+        letter.body
+    );
+    assert!(!letter.body.contains("we corrected"), "{}", letter.body);
 }
 
 #[test]
@@ -722,6 +720,22 @@ fn a_rectification_asks_each_field_once_and_never_another_person_s_address() {
     assert!(err.contains("on file for another person") && err.contains("dsr request reject"), "{err}");
     let (found, code): (Value, i32) = env.json(&["lookup", "--email", "sanne@bakkerwebdesign.example"]);
     assert_eq!(code, 0, "still one person: {found}");
+}
+
+/// An email corrected to the person's own other address would leave it on file twice: refused
+/// (exit 9), nothing changed, and the officer told what to do.
+#[test]
+fn an_email_corrected_to_the_person_s_own_other_address_is_refused() {
+    let env = Env::with_fixture("virtio");
+    let id = env
+        .verified("rectify", &["--email", "hans.kuipers@example.com", "--set", "email=H.Kuipers@Kuipers-ICT.example"]);
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    let err = support::stderr(&out);
+    assert!(err.contains("already one of the person's own addresses") && err.contains("dsr request reject"), "{err}");
+    assert_eq!(env.count("SELECT count(*) FROM email_address WHERE address_norm = 'hans.kuipers@example.com'"), 1);
+    assert_eq!(env.count("SELECT count(*) FROM email_address WHERE address_norm = 'h.kuipers@kuipers-ict.example'"), 1);
 }
 
 /// An officer's text in two languages is counted as it is kept, and says so; grounds belong to

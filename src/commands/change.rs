@@ -154,6 +154,9 @@ fn rectify_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<C
         for p in &prepared.planned {
             t.add_row(vec![table::cell(&p.field), table::cell(p.old.as_deref().unwrap_or("")), table::cell(&p.new)]);
         }
+        for f in &prepared.accurate {
+            t.add_row(vec![table::cell(f), table::cell("(already as asked: no change)"), table::cell("")]);
+        }
         for sup in &prepared.statements {
             t.add_row(vec![
                 table::cell(&format!("statement ({})", sup.category)),
@@ -166,8 +169,9 @@ fn rectify_apply(ctx: &mut Session, id: &str, yes: &YesArgs) -> anyhow::Result<C
     confirm(ctx, yes, "Apply these corrections?")?;
     let done = rectify::carry_out::apply(ctx.conn, ctx.clock, &req, &s, prepared)?;
     let human = format!(
-        "{} field(s) corrected, {} statement(s) added.",
+        "{} field(s) corrected, {} already as asked, {} statement(s) added.",
         done.changes.len(),
+        done.already_accurate.len(),
         done.supplementary_statements.len()
     );
     report(ctx, &req.id, serde_json::to_value(&done)?, human)

@@ -293,9 +293,10 @@ pub fn samples(kind: &Kind) -> Vec<Value> {
             })
             .collect(),
         "rectification" => vec![
-            with(json!({"fields": ["a", "b"], "statements": ["c"]})),
-            with(json!({"fields": ["a"], "statements": []})),
-            with(json!({"fields": [], "statements": ["c"]})),
+            with(json!({"fields": ["a", "b"], "accurate": [], "statements": ["c"]})),
+            with(json!({"fields": ["a"], "accurate": ["d"], "statements": []})),
+            with(json!({"fields": [], "accurate": [], "statements": ["c"]})),
+            with(json!({"fields": [], "accurate": ["d", "e"], "statements": []})),
         ],
         "email-changed" => vec![with(json!({"old": m("old"), "new": m("new")}))],
         "restriction" => ["accuracy-contested", "unlawful", "legal-claims", "objected"]

@@ -287,6 +287,35 @@ pub fn taken_by_another(
     Ok(None)
 }
 
+/// The first planned change of an email address to one the person holds already in another row
+/// (their second address): two rows of one address, which a correction does not make. Returns
+/// the field.
+pub fn already_the_persons(
+    conn: &dyn Db,
+    map: &DataMap,
+    s: &Subject,
+    planned: &[Planned],
+) -> anyhow::Result<Option<String>> {
+    for p in planned {
+        let Some((table, f)) = map.rectifiable_field(&p.field) else { continue };
+        let Some(scope) = map.scope(&table.name) else { continue };
+        let ids = table.identifier.iter().filter(|i| {
+            i.kind == IdentifierKind::Email && (i.column == f.column || i.written_in.as_deref() == Some(&f.column))
+        });
+        for i in ids {
+            let new = normalised(i, &p.new);
+            if p.old.as_deref().map(|o| normalised(i, o)) == Some(new.clone()) {
+                continue;
+            }
+            let sql = format!("SELECT count(*) FROM {} WHERE {} AND {} = ?2", scope.from, scope.filter, i.column);
+            if conn.one(&sql, &[s.person_id.into(), new.into()], |r| r.get::<i64>(0))? > 0 {
+                return Ok(Some(p.field.clone()));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// A value as an identifier of its kind is compared (docs/register-file.md).
 fn normalised(id: &IdentifierColumn, value: &str) -> String {
     match id.kind {

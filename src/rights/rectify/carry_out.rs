@@ -35,6 +35,8 @@ pub struct Prepared {
     changes: Vec<Change>,
     pub planned: Vec<Planned>,
     pub statements: Vec<Statement>,
+    /// Fields whose value on file is already the one asked: no correction, said in the answer.
+    pub accurate: Vec<String>,
 }
 
 /// The outcome of a rectification, as the request records it.
@@ -42,6 +44,8 @@ pub struct Prepared {
 pub struct Rectified {
     pub changes: Vec<Planned>,
     pub supplementary_statements: Vec<Statement>,
+    /// Fields that were already as asked (no correction needed, Art. 16: the data is accurate).
+    pub already_accurate: Vec<String>,
 }
 
 /// Read what the request asks against the data on file: each field with its old and new value,
@@ -71,17 +75,10 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
         ))
         .into());
     }
-    // A value already on file is no correction: it is not changed, nor told to recipients.
+    // A value already on file is no correction: it is not changed, nor told to recipients; the
+    // answer tells the person their data already reads so (a request answered, not refused).
     let same: Vec<String> =
         planned.iter().filter(|p| p.old.as_deref() == Some(p.new.as_str())).map(|p| p.field.clone()).collect();
-    if !same.is_empty() && same.len() == planned.len() && statements.is_empty() {
-        return Err(Error::RequestState(format!(
-            "every value asked is already on file ({}); nothing to correct: tell the person and close the request with `dsr request reject {} --reason unfounded --note TEXT --note-nl TEKST`",
-            same.join(", "),
-            req.id
-        ))
-        .into());
-    }
     changes.retain(|c| !same.contains(&c.field));
     planned.retain(|p| !same.contains(&p.field));
     if let Some(field) = super::taken_by_another(store, &map, s, &changes)? {
@@ -91,7 +88,14 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
         ))
         .into());
     }
-    Ok(Prepared { map, changes, planned, statements })
+    if let Some(field) = super::already_the_persons(store, &map, s, &planned)? {
+        return Err(Error::RequestState(format!(
+            "the new {field} is already one of the person's own addresses on file, in another row: the correction would leave the address on file twice; nothing was changed. Ask the person which address should go, then close the request with `dsr request reject {} --reason other --note TEXT --note-nl TEKST` and open one for that",
+            req.id
+        ))
+        .into());
+    }
+    Ok(Prepared { map, changes, planned, statements, accurate: same })
 }
 
 /// What to do with a verified request that cannot be carried out as asked.
@@ -107,7 +111,7 @@ pub fn apply(
     s: &Subject,
     prepared: Prepared,
 ) -> anyhow::Result<Rectified> {
-    let Prepared { map, changes, planned, statements } = prepared;
+    let Prepared { map, changes, planned, statements, accurate } = prepared;
     let register = Register::load(store)?;
     let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let named = req.named_email();
@@ -140,9 +144,13 @@ pub fn apply(
         Some(&req.id),
         Some(&req.subject_pseudonym),
         "rectified",
-        json!({"fields": fields, "statements": statements.len()}),
+        json!({"fields": fields, "statements": statements.len(), "already_accurate": accurate}),
     )?;
-    let done = Rectified { changes: planned.clone(), supplementary_statements: statements.clone() };
+    let done = Rectified {
+        changes: planned.clone(),
+        supplementary_statements: statements.clone(),
+        already_accurate: accurate.clone(),
+    };
     request::set_outcome(&*tx, req, &serde_json::to_value(&done)?)?;
     // Each recipient is told of the fields (and statements) of the categories it received only.
     let categories: Vec<&str> = statements.iter().map(|x| x.category.as_str()).collect();
@@ -160,7 +168,8 @@ pub fn apply(
     };
     notify::record_items(&*tx, clock, &register, req, s, &items, what)?;
     let names: Vec<(String, String)> = fields.iter().map(|f| super::letter_names(&map, f)).collect();
-    let answer = crate::answers::rectified(&register, req, &names, &categories);
+    let accurate: Vec<(String, String)> = accurate.iter().map(|f| super::letter_names(&map, f)).collect();
+    let answer = crate::answers::rectified(&register, req, (&names, &accurate), &categories);
     crate::answers::send(&*tx, clock, &store.place(), &register, req, &answer, OnSent::DeliversAnswer)?;
     request::answered(&*tx, clock, req, json!({"answered": "rectification"}))?;
     tx.commit()?;

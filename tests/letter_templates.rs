@@ -164,6 +164,32 @@ tell the person they can complain to the supervisory authority (Art. 12(4), 77 G
     );
 }
 
+/// A template that cuts an element short keeps it from the person however long the cut it keeps:
+/// the route to complain cut to 15 or 500 characters is refused as missing.
+#[test]
+fn a_template_that_cuts_the_complaint_route_short_is_refused() {
+    for cut in ["{{ complaint[:15] }}", "{{ complaint[:500] }}", "{{ complaint[3:] }}"] {
+        let p = refused("nl/rejection.txt", "{{ complaint }}", cut);
+        assert!(p.len() == 1 && p[0].contains("the complaint route ({{ complaint }}) is missing"), "{cut}: {p:?}");
+    }
+}
+
+/// A letter is plain text: an escape sequence or a form feed in a template is refused with its line.
+#[test]
+fn a_template_with_a_control_character_is_refused_with_its_line() {
+    for (odd, code) in [("\u{1b}[31m", "U+001B"), ("\u{c}", "U+000C"), ("\u{202e}", "U+202E")] {
+        let p = refused("en/extension.txt", "Hello,", &format!("Hello,{odd}"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains(&format!("line 1: a control or invisible character ({code})")), "{p:?}");
+    }
+    // Written out onto a file, `letters export` says so (exit 2) and writes nothing.
+    let env = Env::new();
+    std::fs::write(env.path("company.toml"), "x").unwrap();
+    let out = env.run(&["letters", "export", "company.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("company.toml is a file, not a directory"), "{}", support::stderr(&out));
+}
+
 #[test]
 fn a_refusal_without_the_court_route_is_refused_naming_it() {
     let p = refused("en/rejection.txt", "{{ court }}", "");

@@ -237,10 +237,16 @@ pub fn shipped(file: &str) -> Option<&'static str> {
     SHIPPED.iter().find(|(f, _)| *f == file).map(|(_, t)| *t)
 }
 
-/// A value that marks where an element lands in a trial rendering.
+/// A value that marks where an element lands in a trial rendering: longer than any value the
+/// element takes in a letter, so that a template that cuts it (`{{ complaint[:40] }}`,
+/// `[3:]`) is found however long the cut it keeps.
 pub fn mark(var: &str) -> String {
-    format!("\u{27e8}{var}\u{27e9}")
+    format!("\u{27e8}{var}{}\u{27e9}", "\u{b7}".repeat(MARK_LENGTH))
 }
+
+/// How long a mark is: well over the longest text a letter is given (an officer's free text is
+/// at most `free_text::MAX_CHARS`, the register's texts are sentences).
+const MARK_LENGTH: usize = 10_000;
 
 /// The values a template of `kind` is tried with: every variable it may use, each variant of
 /// the values its wording branches on (a refusal's ground, a restriction's ground...), with the

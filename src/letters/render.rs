@@ -146,6 +146,17 @@ pub fn check_one(file: &str, text: &str) -> Vec<String> {
     let Some((lang, name)) = file.split_once('/') else { return vec![not_a_template()] };
     let kind = name.strip_suffix(".txt").and_then(kinds::kind);
     let (Some(kind), true) = (kind, kinds::LANGUAGES.contains(&lang)) else { return vec![not_a_template()] };
+    // A letter is plain text: an escape sequence, a form feed or a lone carriage return would
+    // reach the person's mail client as it is (a line end may be CRLF; a tab is text).
+    let odd = text.lines().enumerate().find_map(|(n, line)| {
+        line.chars().find(|c| *c != '\t' && crate::output::sanitize::acts_on_text(*c)).map(|c| (n + 1, c))
+    });
+    if let Some((line, c)) = odd {
+        return vec![format!(
+            "line {line}: a control or invisible character (U+{:04X}); a letter is plain text: remove it",
+            c as u32
+        )];
+    }
     let env = environment();
     let template = match env.template_from_str(text) {
         Ok(t) => t,

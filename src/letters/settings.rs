@@ -184,6 +184,17 @@ pub fn read_into(section: Option<&mut Section>, base: &Path) -> Vec<crate::map::
 /// Write the shipped templates into `dir` (`nl/KIND.txt`, `en/KIND.txt`) for a company to edit;
 /// an existing file is kept unless `force`. Returns the files written.
 pub fn export(dir: &Path, force: bool) -> anyhow::Result<Vec<PathBuf>> {
+    use anyhow::Context;
+    // A path through a file (`c.toml/nl`) or to one is the caller's mistake, said as such.
+    for above in dir.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+        if above.exists() && !above.is_dir() {
+            return Err(crate::error::Error::invalid(
+                "letters export",
+                format!("{} is a file, not a directory: name a directory (made if it does not exist)", above.display()),
+            )
+            .into());
+        }
+    }
     let mut written = Vec::new();
     for (file, _) in kinds::SHIPPED {
         let path = dir.join(file);
@@ -194,9 +205,9 @@ pub fn export(dir: &Path, force: bool) -> anyhow::Result<Vec<PathBuf>> {
     for (file, text) in kinds::SHIPPED {
         let path = dir.join(file);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot make {}", parent.display()))?;
         }
-        std::fs::write(&path, text)?;
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         written.push(path);
     }
     Ok(written)

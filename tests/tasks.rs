@@ -212,6 +212,39 @@ fn a_rectified_source_key_names_the_row_by_the_key_the_system_knows() {
     assert_eq!(tasks[0]["rows"][0]["key"], SANNE, "{tasks:?}");
 }
 
+/// Two corrections of a source key in a row: the system applies its tasks in order, so the second
+/// names the row by the key the first gave it; once the first is acknowledged, an erasure names
+/// the row by that key too (the system has it), not the one before.
+#[test]
+fn a_source_key_corrected_twice_is_named_in_the_order_the_system_applies_the_tasks() {
+    let env = shop_with_systems(false);
+    let mut file: toml::Table = std::fs::read_to_string(env.path("systems.toml")).unwrap().parse().unwrap();
+    let tables = file.get_mut("table").and_then(|t| t.as_array_mut()).unwrap();
+    let addresses = tables.iter_mut().find(|t| t["name"].as_str() == Some("email_address")).unwrap();
+    let import = addresses.get_mut("import").and_then(|i| i.as_table_mut()).unwrap();
+    import.insert("key".into(), "address".into());
+    std::fs::write(env.path("keyed.toml"), toml::to_string(&file).unwrap()).unwrap();
+    env.dsr().args(["register", "apply", "keyed.toml", "--yes"]).assert().success();
+    let second = "sanne.tweede@example.nl";
+    let third = "sanne.derde@example.nl";
+    let id = env.verified("rectify", &["--email", SANNE, "--set", &format!("email={second}")]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let id = env.verified("rectify", &["--email", second, "--set", &format!("email={third}")]);
+    env.dsr().args(["rectify", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, Some("mailer"));
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    assert_eq!((&tasks[0]["rows"][0]["key"], &tasks[0]["rows"][0]["set"]["address"]), (&SANNE.into(), &second.into()));
+    assert_eq!((&tasks[1]["rows"][0]["key"], &tasks[1]["rows"][0]["set"]["address"]), (&second.into(), &third.into()));
+    // The mailer applied the first and acknowledged it, then the person is erased.
+    let first = tasks[0]["task"].as_i64().unwrap().to_string();
+    env.dsr().args(["tasks", "done", &first, "--ref", "applied"]).assert().success();
+    let id = env.verified("erase", &["--email", third]);
+    env.dsr().args(["erase", &id, "--yes"]).assert().success();
+    let tasks = open_tasks(&env, Some("mailer"));
+    assert_eq!(tasks.len(), 1, "the second rectification's task is superseded: {tasks:?}");
+    assert_eq!(tasks[0]["rows"][0]["key"], second, "{tasks:?}");
+}
+
 /// An objection to the newsletter concerns the mailing service's copy, not the warehouse's
 /// orders and delivery addresses, which serve the contract.
 #[test]

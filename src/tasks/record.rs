@@ -61,9 +61,10 @@ fn serving(conn: &dyn Db, map: &DataMap, purpose: &str) -> anyhow::Result<Vec<St
     Ok(out)
 }
 
-/// The keys a system still knows the person's rows by: a rectification whose task is still open
-/// changed a row's source key, and the system has not applied it yet. (table, key now) → the key
-/// the system knows, following several such changes in order.
+/// The keys a system still knows the person's rows by when an erasure supersedes the open tasks:
+/// a rectification whose task is still open changed a row's source key, and the system will not
+/// apply it now. (table, key now) → the key the system has (after the tasks it acknowledged),
+/// following several such changes in order (each task names the row by its key just before it).
 fn known_keys(
     conn: &dyn Db,
     map: &DataMap,
@@ -109,14 +110,11 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
     };
     let mut made = 0;
     for sys in &systems.list {
-        // A finished erasure's request was unlinked by the erasure: its person is the change's.
-        let person = match &change {
-            Change::Erasure(p, _) => Some(*p),
-            _ => req.person_id,
-        };
-        let known = match person {
-            Some(person) => known_keys(conn, &map, &sys.name, person)?,
-            None => Vec::new(),
+        // An erasure supersedes the person's open tasks: its rows are named by the keys the
+        // system has. (A finished erasure's request was unlinked: its person is the change's.)
+        let known = match &change {
+            Change::Erasure(person, _) => known_keys(conn, &map, &sys.name, *person)?,
+            _ => Vec::new(),
         };
         let as_known = |table: &str, key: String| match known.iter().find(|(t, k, _)| t == table && *k == key) {
             Some((_, _, original)) => original.clone(),
@@ -132,9 +130,11 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                     let Some(scope) = map.scope(&t.name) else { continue };
                     let sql =
                         format!("SELECT CAST({key} AS TEXT) FROM {} WHERE {} ORDER BY rowid", scope.from, scope.filter);
+                    // The system applies its tasks in order: an open rectification's new key
+                    // is the one it has by the time it reaches this task.
                     for k in conn.all(&sql, &[(*person).into()], |r| r.get::<Option<String>>(0))?.into_iter().flatten()
                     {
-                        rows.push(json!({"table": t.name, "key": as_known(&t.name, k)}));
+                        rows.push(json!({"table": t.name, "key": k}));
                     }
                 }
                 Change::Erasure(person, changes) => {
@@ -184,9 +184,10 @@ pub fn record(conn: &dyn Db, clock: &Clock, req: &Request, action: &str, change:
                                 Ok((r.get(0)?, (1..=list.len()).map(|i| r.get(i)).collect::<anyhow::Result<_>>()?))
                             })?;
                         let Some((Some(k), found)) = found else { continue };
-                        // The system knows the row by the key it had, not one the change gave it.
+                        // The system knows the row by the key it had just before this change
+                        // (after the earlier tasks it applies first), not one the change gave it.
                         let before = applied.keys_before.iter().find(|(tb, r, _)| *tb == t.name && r == row);
-                        let k = as_known(&t.name, before.map_or(k, |(_, _, k)| k.clone()));
+                        let k = before.map_or(k, |(_, _, k)| k.clone());
                         let set: serde_json::Map<String, Value> = list
                             .iter()
                             .zip(found)

@@ -1170,3 +1170,35 @@ fn a_consent_record_claiming_dsr_wrote_it_is_refused() {
     assert_eq!(env.count("SELECT count(*) FROM consent WHERE id = 6001"), 0);
     assert_eq!(env.count("SELECT count(*) FROM consent WHERE id = 6002"), 1);
 }
+
+/// An address another person holds is refused in a table reached through another (a contact
+/// table under the customers), not only in one linked to the people themselves: lookups by it
+/// would find two people. Named by the file's column.
+#[test]
+fn an_address_another_person_holds_is_refused_at_any_depth() {
+    let env = Env::with_fixture("webshop");
+    let out = env.run(&["register", "export"]);
+    let contact = "\n[[table]]\nname = \"contact\"\ncategory = \"contact\"\nlabel_en = \"Contacts\"\nlabel_nl = \"Contacten\"\n\n\
+        [table.link]\ncolumn = \"customer_id\"\nparent = \"customer\"\n\n\
+        [[table.identifier]]\ncolumn = \"email\"\nkind = \"email\"\n\n\
+        [[table.column]]\nname = \"id\"\ntype = \"integer\"\n\n\
+        [[table.column]]\nname = \"customer_id\"\ntype = \"integer\"\nrequired = true\n\n\
+        [[table.column]]\nname = \"email\"\ntype = \"text\"\n";
+    std::fs::write(env.path("contact.toml"), format!("{}{contact}", String::from_utf8(out.stdout).unwrap())).unwrap();
+    env.dsr().args(["register", "apply", "contact.toml", "--yes"]).assert().success();
+    // Customer 102 is Bram's; Sanne's address is hers.
+    let owner = env.count("SELECT c.person_id FROM customer c WHERE c.id = 102");
+    let sanne = env.count(&format!("SELECT person_id FROM email_address WHERE address_norm = '{SANNE}'"));
+    assert_ne!(owner, sanne);
+    let file =
+        write(&env, "contacts.csv", &format!("id,customer_id,email\n1,102,{SANNE}\n2,102,bram.extra@example.com\n"));
+    let (v, code) = import(&env, &["contact", &file]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.len(), 1, "{p:#?}");
+    assert_eq!(p[0].0, 2);
+    assert!(p[0].2.starts_with("email: this address is on file for another person"), "{p:#?}");
+    assert_eq!(env.count("SELECT count(*) FROM contact"), 1);
+    let (found, code): (Value, i32) = env.json(&["lookup", "--email", SANNE]);
+    assert_eq!(code, 0, "still one person: {found}");
+}

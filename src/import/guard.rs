@@ -245,6 +245,8 @@ pub(super) struct Addresses {
     emails: Vec<usize>,
     /// (table, statement) for each email identifier column of the map.
     holders: Vec<(String, String)>,
+    /// For a table under another than the people's: the person of a parent row (?1 its key).
+    through: Option<String>,
 }
 
 impl Links {
@@ -279,9 +281,18 @@ impl Links {
             false => conn.all("SELECT code FROM recipient", &[], |r| r.get(0))?.into_iter().collect(),
         };
         let emails: Vec<usize> = plan.remembered.iter().filter(|(_, k)| *k == "email").map(|(i, _)| *i).collect();
-        let direct = table.link.as_ref().filter(|l| map.table(&l.parent).is_some_and(|p| p.root));
-        let addresses = match (direct, emails.is_empty()) {
-            (Some(l), false) => {
+        // The row's person: its link's value under the people's table, or the person of the
+        // parent row it names, at any depth.
+        let linked = table.link.as_ref().and_then(|l| {
+            let p = map.table(&l.parent)?;
+            let through = match p.root {
+                true => None,
+                false => Some(format!("SELECT {} FROM {} WHERE {} = ?1", map.person_of(&p.name)?, p.sql_name(), p.key)),
+            };
+            Some((l, through))
+        });
+        let addresses = match (linked, emails.is_empty()) {
+            (Some((l, through)), false) => {
                 let holders = map
                     .identifiers(crate::map::table::IdentifierKind::Email)
                     .filter_map(|(t, c)| {
@@ -291,7 +302,13 @@ impl Links {
                     .collect();
                 let loaded =
                     format!("SELECT {} FROM {} WHERE {} = ?1", l.column, table.sql_name(), plan.columns[plan.key]);
-                Some(Addresses { link: plan.columns.iter().position(|c| *c == l.column), loaded, emails, holders })
+                Some(Addresses {
+                    link: plan.columns.iter().position(|c| *c == l.column),
+                    loaded,
+                    emails,
+                    holders,
+                    through,
+                })
             }
             _ => None,
         };
@@ -318,21 +335,26 @@ impl Links {
             }
         }
         if let Some(a) = &self.addresses {
-            let person = match a.link {
-                Some(link) => match &row[link] {
-                    Value::Integer(p) => Some(*p),
-                    _ => None,
-                },
-                None => db.first(&a.loaded, &[row[plan.key].clone()], |r| r.get::<Option<i64>>(0))?.flatten(),
+            let linked = match a.link {
+                Some(link) => Some(row[link].clone()).filter(|v| *v != Value::Null),
+                None => db.first(&a.loaded, &[row[plan.key].clone()], |r| r.get::<Value>(0))?,
+            };
+            let person = match (&a.through, linked) {
+                (_, None) => None,
+                (None, Some(Value::Integer(p))) => Some(p),
+                (None, Some(_)) => None,
+                (Some(sql), Some(parent)) => db.first(sql, &[parent], |r| r.get::<Option<i64>>(0))?.flatten(),
             };
             for &i in &a.emails {
                 let (Some(person), Value::Text(address)) = (person, &row[i]) else { continue };
                 for (_, sql) in &a.holders {
                     let people: Vec<Option<i64>> = db.all(sql, &[Value::Text(address.clone())], |r| r.get(0))?;
                     if people.iter().flatten().any(|p| *p != person) {
+                        // A derived column (a folded email) is named by the file's column it is made from.
+                        let column = plan.derived_from.get(i).copied().flatten().unwrap_or(i);
                         return Ok(Some(format!(
                             "{}: this address is on file for another person: lookups by it would find two people, and their mail could reach this one; the row was not loaded",
-                            plan.columns[i]
+                            plan.columns[column]
                         )));
                     }
                 }

@@ -722,6 +722,23 @@ fn a_rectification_asks_each_field_once_and_never_another_person_s_address() {
     assert_eq!(code, 0, "still one person: {found}");
 }
 
+/// A postal code checked for the country on file when the request was opened, and the country
+/// changed since: the request cannot be carried out as asked (exit 9, not a usage error).
+#[test]
+fn a_postal_code_that_no_longer_fits_the_country_on_file_is_exit_9() {
+    let env = Env::with_fixture("virtio");
+    let id = env.verified("rectify", &["--email", "jan.devries@example.nl", "--set", "postal_code=1234 AB"]);
+    env.sql().execute("UPDATE person SET country = 'BE' WHERE id = (SELECT person_id FROM email_address WHERE address_norm = 'jan.devries@example.nl')", []).unwrap();
+    let out = env.run(&["rectify", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(9), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    let err = support::stderr(&out);
+    assert!(
+        err.contains("does not fit the data on file now") && err.contains("BE") && err.contains("dsr request reject"),
+        "{err}"
+    );
+}
+
 /// An email corrected to the person's own other address would leave it on file twice: refused
 /// (exit 9), nothing changed, and the officer told what to do.
 #[test]

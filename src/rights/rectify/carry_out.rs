@@ -57,9 +57,13 @@ pub fn prepare(store: &dyn Conn, req: &Request, s: &Subject) -> anyhow::Result<P
     // A request that cannot be carried out as asked stays verified: say how to close it.
     let closing = |e: anyhow::Error| match e.downcast::<Error>() {
         Ok(Error::RequestState(why)) => Error::RequestState(format!("{why}; {}", reject_hint(&req.id))).into(),
-        Ok(Error::Invalid { what, why }) => {
-            Error::Invalid { what, why: format!("{why}; {}", reject_hint(&req.id)) }.into()
-        }
+        // Checked when the request was opened: what fails now is the data on file (the country
+        // a postal code is checked for changed), not the officer's command line (exit 9, not 2).
+        Ok(Error::Invalid { why, .. }) => Error::RequestState(format!(
+            "the correction asked does not fit the data on file now ({why}); {}",
+            reject_hint(&req.id)
+        ))
+        .into(),
         Ok(other) => other.into(),
         Err(e) => e,
     };

@@ -47,6 +47,8 @@ pub enum Error {
     SchemaDenied { schema: String, table: String, lacking: String },
     #[error("the company database {name} ({path}) cannot be opened by the account running dsr: SQLite must make its -wal and -shm files beside a file in WAL mode, even to read it, and that directory (or the file) is read-only for this account; give it write access to the directory and the file")]
     DatabaseDirReadOnly { name: String, path: PathBuf },
+    #[error("the company database {name} ({path}) is locked by another process (the application holding its write lock); nothing was changed: try again when that process has finished")]
+    DatabaseBusy { name: String, path: PathBuf },
     /// A command line clap refused, rendered by `cli::usage` (one line, no typed value).
     #[error("{0}")]
     Usage(String),

@@ -236,7 +236,7 @@ impl Error {
             | Error::DatabaseReadOnly { .. }
             | Error::DatabaseDirReadOnly { .. }
             | Error::SchemaDenied { .. } => Code::Io,
-            Error::StoreBusy(_) => Code::StoreBusy,
+            Error::StoreBusy(_) | Error::DatabaseBusy { .. } => Code::StoreBusy,
             Error::StoreExists(_) | Error::SchemaExists { .. } => Code::StoreExists,
             Error::Invalid { .. } | Error::Usage(_) => Code::Usage,
             Error::Ambiguous { .. } => Code::Ambiguous,

@@ -320,6 +320,18 @@ fn a_locked_company_database_is_reported_and_nothing_is_half_done() {
     assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 1);
     let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(state, "verified");
+    // A company database in rollback-journal mode held in an exclusive transaction cannot even
+    // be read: named as the company's, not as the store.
+    app.execute_batch(
+        "PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE; UPDATE shop_order SET note = 'busy' WHERE id = 12;",
+    )
+    .unwrap();
+    let out = env.run(&["erase", &id, "--yes"]);
+    assert_eq!(out.status.code(), Some(13), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("the company database shop ("), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("dsr: store "), "{}", stderr(&out));
+    app.execute_batch("ROLLBACK").unwrap();
     let out = env.run(&["erase", &id, "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(shop_count(&env, "SELECT count(*) FROM person WHERE id = 1"), 0);

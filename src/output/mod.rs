@@ -271,9 +271,12 @@ pub fn failure(err: &anyhow::Error, json: bool, store: Option<&std::path::Path>)
 pub fn message(err: &anyhow::Error, store: Option<&std::path::Path>) -> String {
     let code = crate::exit::Code::of_error(err);
     let raw_busy = code == crate::exit::Code::StoreBusy
-        && !err
-            .chain()
-            .any(|c| matches!(c.downcast_ref::<crate::error::Error>(), Some(crate::error::Error::StoreBusy(_))));
+        && !err.chain().any(|c| {
+            matches!(
+                c.downcast_ref::<crate::error::Error>(),
+                Some(crate::error::Error::StoreBusy(_) | crate::error::Error::DatabaseBusy { .. })
+            )
+        });
     let cancelled = err.chain().any(|c| c.downcast_ref::<postgres::Error>().is_some_and(crate::exit::cancelled));
     let lost = crate::exit::lost(err);
     // The server, named when --db gave it (`dsr migrate` names it with --to, not --db).

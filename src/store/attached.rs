@@ -166,6 +166,9 @@ fn damaged(d: &Database, path: &Path, e: rusqlite::Error) -> anyhow::Error {
         Some(
             rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::PermissionDenied,
         ) => Error::DatabaseDirReadOnly { name: d.name.clone(), path: path.to_owned() }.into(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            Error::DatabaseBusy { name: d.name.clone(), path: path.to_owned() }.into()
+        }
         _ => crate::store::classify(path, e),
     }
 }

@@ -130,6 +130,7 @@ pub(super) fn store_fault(e: &anyhow::Error) -> bool {
                         | Error::DatabaseMissing { .. }
                         | Error::DatabaseMismatch { .. }
                         | Error::StoreBusy(_)
+                        | Error::DatabaseBusy { .. }
                         | Error::StoreReadOnly(_)
                 );
             }

@@ -79,7 +79,7 @@ pub const TABLE: &[(u8, &str)] = &[
     (10, "no store at the --db path or server (or its connection lost), or a company database missing"),
     (11, "not a dsr store, or corrupt, or its tables or a company database unlike the map"),
     (12, "store written by a newer dsr"),
-    (13, "store locked by another process"),
+    (13, "store or an attached company database locked by another process"),
     (14, "would overwrite an existing file (use --force) or PostgreSQL schema"),
     (15, "I/O error (permission, disk full)"),
     (16, "audit trail does not verify"),

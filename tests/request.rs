@@ -289,3 +289,32 @@ fn a_coded_reason_with_a_dutch_text_beside_it_is_refused() {
     let out = env.run(&["request", "extend", &id, "--months", "1", "--reason", "complexity"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// The letter that came first is found after the request was opened by email: given again with
+/// the earlier date of receipt, the open request takes it, its channel and a deadline a month
+/// from it (Art. 12(3)); a later date leaves it. Audited with both dates; the chain verifies.
+#[test]
+fn an_earlier_date_of_receipt_for_an_open_request_moves_its_deadline() {
+    let env = Env::with_fixture_at("virtio", "2026-12-07T10:00:00Z");
+    let o = env.open("access", &["--email", "gijs.vanderlinden@example.com"]);
+    let (v, code): (serde_json::Value, i32) = env.json(&[
+        "access",
+        "--email",
+        "gijs.vanderlinden@example.com",
+        "--received",
+        "2026-11-20",
+        "--channel",
+        "letter",
+    ]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["request"].as_str(), v["new"].as_bool()), (Some(o.request.as_str()), Some(false)), "{v}");
+    assert_eq!((v["received_on"].as_str(), v["due_on"].as_str()), (Some("2026-11-20"), Some("2026-12-20")), "{v}");
+    let (shown, _): (serde_json::Value, i32) = env.json(&["request", "show", &o.request]);
+    assert_eq!(shown["channel"], "letter", "{shown}");
+    // A later date: the first receipt counts.
+    let (v, _): (serde_json::Value, i32) =
+        env.json(&["access", "--email", "gijs.vanderlinden@example.com", "--received", "2026-11-25"]);
+    assert_eq!((v["received_on"].as_str(), v["due_on"].as_str()), (Some("2026-11-20"), Some("2026-12-20")), "{v}");
+    assert_eq!(env.count("SELECT count(*) FROM audit_log WHERE action = 'request-received-earlier'"), 1);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}

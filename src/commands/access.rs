@@ -124,9 +124,15 @@ pub fn open(
             req.id, req.right
         )
     } else {
+        // Its month runs from the first receipt: an earlier --received moved it there, a later
+        // one leaves it.
         format!(
-            "Request {} ({}) is already open for this person; no new code was sent (use `dsr verify --resend {}`).",
-            req.id, req.right, req.id
+            "Request {} ({}) is already open for this person, received on {} (due {}); no new code was sent (use `dsr verify --resend {}`).",
+            req.id,
+            req.right,
+            req.received_on,
+            req.deadline(),
+            req.id
         )
     };
     let code = opened(s, &req, fresh, message, sent && !locked, next)?;

@@ -108,6 +108,9 @@ fn open_as(
         Request::from_row,
     )?;
     if let Some(r) = existing {
+        if new.received_on < r.received_on {
+            return Ok((received_earlier(conn, clock, &r, new)?, false));
+        }
         return Ok((r, false));
     }
     let year = today.format("%Y").to_string().parse::<i64>()?;
@@ -154,6 +157,32 @@ fn open_as(
         },
     )?;
     Ok((opened, true))
+}
+
+/// The request open for the person and right, asked for again with an earlier date of receipt
+/// (the officer finds the letter that came first): the month runs from the first receipt (Art.
+/// 12(3)), so its receipt, channel and deadline (and an extension's, by the same months) move to
+/// that date, audited with both dates.
+fn received_earlier(conn: &dyn Db, clock: &Clock, r: &Request, new: &NewRequest<'_>) -> anyhow::Result<Request> {
+    use chrono::Datelike;
+    let due = due_date(new.received_on, 1);
+    let months = |d: NaiveDate| d.year() * 12 + d.month0() as i32;
+    let extended =
+        r.extended_due_on.map(|e| due_date(new.received_on, (1 + months(e) - months(r.due_on)).max(1) as u32));
+    conn.run(
+        "UPDATE request SET received_on = ?2, due_on = ?3, extended_due_on = ?4, channel = ?5 WHERE id = ?1",
+        &vals![r.id, new.received_on, due, extended, new.channel.as_str()]?,
+    )?;
+    audit::append(
+        conn,
+        clock,
+        Some(&r.id),
+        Some(&r.subject_pseudonym),
+        "request-received-earlier",
+        json!({"received_on": new.received_on, "due_on": due, "extended_due_on": extended, "channel": new.channel.as_str(),
+               "was": {"received_on": r.received_on, "due_on": r.due_on, "extended_due_on": r.extended_due_on, "channel": r.channel}}),
+    )?;
+    super::load(conn, &r.id)
 }
 
 /// The next request number of `year` and its id (`DSR-YEAR-NNNN`), inside the transaction

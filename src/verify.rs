@@ -187,6 +187,10 @@ pub struct Outcome {
     pub tries_left: Option<i64>,
     pub code_burned: bool,
     pub person_locked: bool,
+    /// A wrong code while the code in force replaced an earlier one (a resend, or the request's
+    /// details changed): the person may have relayed the older code.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub older_voided: bool,
 }
 
 /// Check a relayed code against the request's active code. Failures are recorded (and committed
@@ -234,6 +238,7 @@ pub fn check_as(
             tries_left: None,
             code_burned: false,
             person_locked: true,
+            older_voided: false,
         });
     }
     let active: Option<ActiveChallenge> = conn.first(
@@ -270,10 +275,11 @@ pub fn check_as(
             tries_left: None,
             code_burned: false,
             person_locked: false,
+            older_voided: false,
         });
     }
     if !matches {
-        return fail(
+        let mut outcome = fail(
             conn,
             clock,
             r,
@@ -281,7 +287,13 @@ pub fn check_as(
             tries + 1,
             if canonical.is_none() { "malformed" } else { "wrong" },
             counts,
-        );
+        )?;
+        outcome.older_voided = conn.one(
+            "SELECT count(*) FROM challenge WHERE request_id = ?1 AND state = 'superseded'",
+            &vals![r.id]?,
+            |x| x.get::<i64>(0),
+        )? > 0;
+        return Ok(outcome);
     }
     conn.run("UPDATE challenge SET state = 'used' WHERE id = ?1", &vals![challenge]?)?;
     conn.run(
@@ -302,7 +314,14 @@ pub fn check_as(
         "request-verified",
         json!({"method": "email-code"}),
     )?;
-    Ok(Outcome { verified: true, refused: None, tries_left: None, code_burned: false, person_locked: false })
+    Ok(Outcome {
+        verified: true,
+        refused: None,
+        tries_left: None,
+        code_burned: false,
+        person_locked: false,
+        older_voided: false,
+    })
 }
 
 fn fail(
@@ -364,6 +383,7 @@ fn fail(
         tries_left: challenge.map(|_| (MAX_TRIES_PER_CODE - tries).max(0)),
         code_burned: burned,
         person_locked: locked,
+        older_voided: false,
     })
 }
 

@@ -453,3 +453,22 @@ fn a_request_reopened_without_its_code_says_resend_next() {
     let id = v["request"].as_str().unwrap();
     assert_eq!(v["next"], format!("dsr verify --resend {id}"), "{v} ({code})");
 }
+
+/// A code from an older mail (a resend replaced it) is refused as wrong, and the refusal says a
+/// newer code replaced it, so the person looks for the newest mail.
+#[test]
+fn a_replaced_code_is_refused_saying_a_newer_one_replaced_it() {
+    let env = Env::with_fixture("virtio");
+    let o = env.open("access", &["--email", "jan.devries@example.nl"]);
+    let old = env.code(&o.request);
+    env.dsr().args(["verify", "--resend", &o.request]).assert().success();
+    let out = env.run(&["verify", &o.request, &old]);
+    assert_eq!(out.status.code(), Some(6), "{}", support::stderr(&out));
+    support::assert_one_line_error(&out);
+    assert!(support::stderr(&out).contains("a newer code replaced an earlier one"), "{}", support::stderr(&out));
+    // Before any replacement, a wrong code says nothing of it.
+    let o = env.open("access", &["--email", "lotte.jansen@example.org"]);
+    let out = env.run(&["verify", &o.request, "AAAA-AAAA"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(!support::stderr(&out).contains("replaced"), "{}", support::stderr(&out));
+}

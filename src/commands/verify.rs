@@ -79,6 +79,12 @@ fn check(s: &mut Session, id: &str, code: &str) -> anyhow::Result<Code> {
             crate::output::plural(outcome.tries_left.unwrap_or(0), "try", "tries")
         ),
     };
+    let why = match outcome.older_voided {
+        true => format!(
+            "{why} (a newer code replaced an earlier one: a code from an older mail no longer works; use the newest)"
+        ),
+        false => why,
+    };
     Err(Error::CodeRejected(why).into())
 }
 

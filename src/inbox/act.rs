@@ -448,6 +448,10 @@ fn refusal(o: &crate::verify::Outcome, id: &str) -> String {
         "expired" => format!("the code has expired; send a new one with `dsr verify --resend {id}`"),
         "no-code" | "malformed" => "no code is active for this request (used, burned or voided)".into(),
         _ if o.code_burned => "wrong code; after 5 wrong tries the code is void".into(),
+        _ if o.older_voided => format!(
+            "wrong code; {} left on this code (a newer code replaced an earlier one: a code from an older mail no longer works)",
+            crate::output::plural(o.tries_left.unwrap_or(0), "try", "tries")
+        ),
         _ => format!(
             "wrong code; {} left on this code",
             crate::output::plural(o.tries_left.unwrap_or(0), "try", "tries")

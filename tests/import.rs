@@ -1202,3 +1202,26 @@ fn an_address_another_person_holds_is_refused_at_any_depth() {
     let (found, code): (Value, i32) = env.json(&["lookup", "--email", SANNE]);
     assert_eq!(code, 0, "still one person: {found}");
 }
+
+/// The example companies' maps declare their tables' times: a time of the file is checked and
+/// stored in UTC (a local time with `--source-tz`), not kept as the text the source wrote.
+#[test]
+fn the_example_companies_times_are_checked_and_stored_in_utc() {
+    let env = Env::with_fixture("virtio");
+    let file = write(
+        &env,
+        "emails.csv",
+        "id,person_id,address,is_primary,newsletter_opt_in,created_at\n\
+         906,3,ok2@example.nl,0,0,2026-13-01 09:00\n\
+         907,3,ok3@example.nl,0,0,yesterday-ish\n\
+         908,3,ok4@example.nl,0,0,2026-07-01 09:00\n",
+    );
+    let (v, code) = import(&env, &["email_address", &file, "--source-tz", "Europe/Amsterdam"]);
+    assert_eq!(code, 19, "{v}");
+    let p = problems(&v);
+    assert_eq!(p.iter().map(|x| x.0).collect::<Vec<_>>(), [2, 3], "{p:#?}");
+    assert!(p.iter().all(|x| x.2.starts_with("created_at: is not a time")), "{p:#?}");
+    let stored: String =
+        env.sql().query_row("SELECT created_at FROM email_address WHERE id = 908", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, "2026-07-01T07:00:00Z");
+}

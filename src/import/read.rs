@@ -177,8 +177,11 @@ impl<R: Read> Reader<R> {
                 // The first object names the columns.
                 loop {
                     text.clear();
-                    if lines.read_line(&mut text).map_err(|e| bad(format!("does not read as UTF-8 text: {e}")))? == 0 {
-                        return Err(bad("the file is empty: give one JSON object a line".into()).into());
+                    let read = lines.read_line(&mut text).map_err(|_| {
+                        bad(format!("line {}: is not UTF-8 text: save the file as UTF-8", line + 1))
+                    })?;
+                    if read == 0 {
+                        return Err(bad("the file is empty: give one JSON object a line (JSON Lines cannot name the columns of a source with no rows: for one, give a CSV file with only its header row and --allow-empty)".into()).into());
                     }
                     // A byte-order mark, as some Windows programs write before UTF-8, as for CSV.
                     if line == 0 && text.starts_with('\u{feff}') {

@@ -214,3 +214,14 @@ fn a_verified_objection_to_direct_marketing_stops_it_at_once() {
         .unwrap();
     assert_eq!(support::stdout(&out), "", "nor in a stream");
 }
+
+/// `--stdin` is a filter whose output is the allowed lines: with `--json` it is refused at once
+/// (exit 2) instead of printing lines a JSON reader would choke on.
+#[test]
+fn stdin_with_json_is_refused_as_a_usage_error() {
+    let env = Env::with_fixture("virtio");
+    let out = env.run(&["--json", "check", "--purpose", "newsletter", "--stdin"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["error"]["message"].as_str().unwrap().contains("leave out --json"), "{v}");
+}

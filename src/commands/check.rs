@@ -19,6 +19,15 @@ use super::{identifier, Session};
 /// `dsr check`, on either backend: `connect` gives the workers of `--stdin` connections of
 /// their own.
 pub fn check(ctx: &mut Session, connect: &Connect, args: &CheckArgs) -> anyhow::Result<Code> {
+    if args.stdin && ctx.out.json {
+        // A filter's output is the lines it lets through, not a document: a script piping it to
+        // a JSON reader learns so at once rather than from a parse error later.
+        return Err(Error::Usage(
+            "--stdin writes the allowed addresses one a line, not JSON: leave out --json (the count goes to stderr)"
+                .into(),
+        )
+        .into());
+    }
     let register = Register::load(ctx.conn)?;
     let checker = Checker::new(ctx.conn, &register, &args.purpose)?;
     if args.stdin {

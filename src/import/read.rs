@@ -177,9 +177,9 @@ impl<R: Read> Reader<R> {
                 // The first object names the columns.
                 loop {
                     text.clear();
-                    let read = lines.read_line(&mut text).map_err(|_| {
-                        bad(format!("line {}: is not UTF-8 text: save the file as UTF-8", line + 1))
-                    })?;
+                    let read = lines
+                        .read_line(&mut text)
+                        .map_err(|_| bad(format!("line {}: is not UTF-8 text: save the file as UTF-8", line + 1)))?;
                     if read == 0 {
                         return Err(bad("the file is empty: give one JSON object a line (JSON Lines cannot name the columns of a source with no rows: for one, give a CSV file with only its header row and --allow-empty)".into()).into());
                     }

@@ -249,6 +249,25 @@ fn a_reply_from_another_address_with_the_code_verifies_and_the_audit_trail_recor
     assert!(!details.contains("someone@elsewhere") && !details.contains("lotte"), "addresses only as keyed hashes");
 }
 
+/// The month runs from when the company's mail server took the message in (its topmost
+/// `Received` header), not from a `Date` the sender's program wrote a year and a half back.
+#[test]
+fn a_request_by_mail_is_received_when_the_company_s_server_took_it_in() {
+    let env = Env::with_fixture_at("virtio", NOW);
+    let mail = "Received: from mx.example.net (mx.example.net [192.0.2.1])\n\tby mail.virtio.nl with ESMTPS id 4f; Tue, 01 Dec 2026 08:15:00 +0100\n\
+        Received: from laptop (unknown [198.51.100.7])\n\tby mx.example.net with ESMTP; Sun, 01 Jun 2025 10:00:00 +0200\n"
+        .to_owned()
+        + &request_mail("P. van den Berg <p.vdberg@example.org>", "rx1", "Sun, 01 Jun 2025 10:00:00 +0200", "Ik wil graag inzage in mijn gegevens.");
+    let (run, code) = intake(&env, &[&write(&env, "rx.eml", &mail)]);
+    assert_eq!(code, 0);
+    let id = run.messages[0].request.clone().unwrap();
+    let (received, due): (String, String) = env
+        .sql()
+        .query_row("SELECT received_on, due_on FROM request WHERE id = ?1", [&id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!((received.as_str(), due.as_str()), ("2026-12-01", "2027-01-01"));
+}
+
 /// A right asked for in a reply about another request is a request of its own (Art. 12(3): the
 /// month runs from the message): opened in review for the sender, whether or not the reply
 /// carries the code, which is checked all the same.

@@ -246,14 +246,14 @@ fn leave(
     Ok(taken)
 }
 
-/// The day the request was received: the message's date (UTC, as every received date dsr
-/// keeps), or today when it has no date or one in the future (a sender's wrong clock cannot
-/// move the deadline).
+/// The day the request was received (UTC, as every received date dsr keeps): when the company's
+/// mail server took it in (its topmost `Received` header), else the message's `Date`, else
+/// today; a date in the future or before the GDPR applied (2018-05-25) is not believed and
+/// today is taken (a sender's wrong clock cannot move the deadline).
 fn received_on(mail: &Mail, clock: &Clock) -> NaiveDate {
     let today = clock.now().date_naive();
-    // A date the sender wrote: one in the future or before the GDPR applied is not believed.
     let earliest = crate::request::earliest_receipt();
-    mail.date.map(|d| d.date_naive()).filter(|d| *d <= today && *d >= earliest).unwrap_or(today)
+    mail.received.or(mail.date).map(|d| d.date_naive()).filter(|d| *d <= today && *d >= earliest).unwrap_or(today)
 }
 
 fn open(

@@ -31,6 +31,10 @@ pub struct Mail {
     pub message_id: Option<String>,
     /// The Date header, when it has a valid one.
     pub date: Option<DateTime<Utc>>,
+    /// When the receiving mail server took the message in: the date of its topmost `Received`
+    /// header (the last hop, the company's own server), when it has a valid one. Unlike `Date`,
+    /// which the sender's program writes, the receipt the deadline runs from (Art. 12(3)).
+    pub received: Option<DateTime<Utc>>,
     /// The first From address, when it is one.
     pub from: Option<String>,
     /// The only Reply-To address, when there is exactly one: a privacy address that is a mailing
@@ -67,6 +71,7 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
         sha256,
         message_id: None,
         date: None,
+        received: None,
         from: None,
         reply_to: None,
         sender_key: None,
@@ -94,6 +99,12 @@ pub fn parse(origin: String, raw: &[u8]) -> Mail {
     }
     mail.message_id = msg.message_id().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
     mail.date = msg.date().filter(|d| d.is_valid()).and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
+    mail.received = msg
+        .received_all()
+        .next()
+        .and_then(|r| r.date())
+        .filter(|d| d.is_valid())
+        .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0));
     mail.from = msg.from().and_then(|a| a.first()).and_then(|a| a.address()).map(|a| a.trim().to_owned());
     mail.reply_to = msg
         .reply_to()

@@ -51,7 +51,13 @@ pub fn validate(rule: Validator, field: &str, value: &str, country: Option<&str>
                 .ok_or_else(|| bad("a KvK number has 8 digits"))
         }
         Validator::Vat => vat(value).ok_or_else(|| {
-            bad("not a valid VAT number for its country (NL: NL + 9 digits + B + 2 digits; DE: DE + 9 digits)")
+            let greek = value.trim_start().get(..2).is_some_and(|p| p.eq_ignore_ascii_case("GR"));
+            match greek {
+                true => bad("a Greek VAT number begins EL, not GR (EL + 9 digits, as VIES writes it)"),
+                false => bad(
+                    "not a valid VAT number for its country (NL: NL + 9 digits + B + 2 digits; DE: DE + 9 digits; Greece: EL)",
+                ),
+            }
         }),
         // A number, then an addition in plain letters and digits (12, 12-A, 12 bis, 12/3).
         Validator::HouseNumber => (value.chars().next().is_some_and(|c| c.is_ascii_digit())
@@ -186,6 +192,13 @@ mod tests {
     fn by_name(field: &str) -> Validator {
         let map = crate::store::personal::DataMap { tables: crate::store::personal::builtin() };
         map.rectifiable_field(field).map(|(_, f)| f.validator.unwrap_or(Validator::Text)).unwrap_or(Validator::Date)
+    }
+
+    #[test]
+    fn a_greek_vat_number_with_its_iso_code_is_told_to_begin_el() {
+        let e = validate(Validator::Vat, "vat", "GR123456789", None).unwrap_err().to_string();
+        assert!(e.contains("begins EL, not GR"), "{e}");
+        assert_eq!(validate(Validator::Vat, "vat", "EL123456789", None).unwrap(), "EL123456789");
     }
 
     #[test]

@@ -62,13 +62,16 @@ pub fn send(
     Ok(mail::notify_with(conn, clock, store, controller, req, &letter, on_sent)?.is_some())
 }
 
+/// Names of fields, each as (English, Dutch).
+pub type FieldNames = [(String, String)];
+
 /// Art. 16: what was corrected (field names, not values: the letter may be read by others): the
 /// fields corrected and those already as asked (each as (English, Dutch) names), and the
 /// categories a supplementary statement was added to.
 pub fn rectified(
     register: &Register,
     req: &Request,
-    (fields, accurate): (&[(String, String)], &[(String, String)]),
+    (fields, accurate): (&FieldNames, &FieldNames),
     statements: &[&str],
 ) -> Reply {
     let cat = |code: &str| {

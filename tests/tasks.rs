@@ -182,10 +182,8 @@ fn a_rectification_gives_the_system_the_new_value() {
     );
 }
 
-/// A system that knows an address row by the address itself learns of a new address under the
-/// old one: the key the change gave the row is one the system never had.
-#[test]
-fn a_rectified_source_key_names_the_row_by_the_key_the_system_knows() {
+/// The shop with its systems, the mailer's copy of the addresses keyed by the address itself.
+fn keyed_by_address() -> Env {
     let env = shop_with_systems(false);
     let mut file: toml::Table = std::fs::read_to_string(env.path("systems.toml")).unwrap().parse().unwrap();
     let tables = file.get_mut("table").and_then(|t| t.as_array_mut()).unwrap();
@@ -195,6 +193,14 @@ fn a_rectified_source_key_names_the_row_by_the_key_the_system_knows() {
     std::fs::write(env.path("keyed.toml"), toml::to_string(&file).unwrap()).unwrap();
     let out = env.run(&["register", "apply", "keyed.toml", "--yes"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    env
+}
+
+/// A system that knows an address row by the address itself learns of a new address under the
+/// old one: the key the change gave the row is one the system never had.
+#[test]
+fn a_rectified_source_key_names_the_row_by_the_key_the_system_knows() {
+    let env = keyed_by_address();
     let id = env.verified("rectify", &["--email", SANNE, "--set", "email=sanne.nieuw@example.nl"]);
     env.dsr().args(["rectify", &id, "--yes"]).assert().success();
     let tasks = open_tasks(&env, Some("mailer"));
@@ -217,14 +223,7 @@ fn a_rectified_source_key_names_the_row_by_the_key_the_system_knows() {
 /// the row by that key too (the system has it), not the one before.
 #[test]
 fn a_source_key_corrected_twice_is_named_in_the_order_the_system_applies_the_tasks() {
-    let env = shop_with_systems(false);
-    let mut file: toml::Table = std::fs::read_to_string(env.path("systems.toml")).unwrap().parse().unwrap();
-    let tables = file.get_mut("table").and_then(|t| t.as_array_mut()).unwrap();
-    let addresses = tables.iter_mut().find(|t| t["name"].as_str() == Some("email_address")).unwrap();
-    let import = addresses.get_mut("import").and_then(|i| i.as_table_mut()).unwrap();
-    import.insert("key".into(), "address".into());
-    std::fs::write(env.path("keyed.toml"), toml::to_string(&file).unwrap()).unwrap();
-    env.dsr().args(["register", "apply", "keyed.toml", "--yes"]).assert().success();
+    let env = keyed_by_address();
     let second = "sanne.tweede@example.nl";
     let third = "sanne.derde@example.nl";
     let id = env.verified("rectify", &["--email", SANNE, "--set", &format!("email={second}")]);

@@ -263,6 +263,13 @@ pub fn apply(
     Ok(applied)
 }
 
+/// The email identifiers a rectifiable field sets: its own column, or one it is written into.
+fn email_identifiers<'t>(table: &'t Table, f: &'t Rectifiable) -> impl Iterator<Item = &'t IdentifierColumn> {
+    table.identifier.iter().filter(|i| {
+        i.kind == IdentifierKind::Email && (i.column == f.column || i.written_in.as_deref() == Some(&f.column))
+    })
+}
+
 /// The first change that would give the person an email address another person of the store
 /// holds: lookups by it would then find two people, and the other's mail could go to this one.
 /// Returns the field.
@@ -275,10 +282,7 @@ pub fn taken_by_another(
     for c in changes {
         let Some((table, f)) = map.rectifiable_field(&c.field) else { continue };
         // (A phone number two people share, a family's landline, is theirs by right.)
-        let ids = table.identifier.iter().filter(|i| {
-            i.kind == IdentifierKind::Email && (i.column == f.column || i.written_in.as_deref() == Some(&f.column))
-        });
-        for i in ids {
+        for i in email_identifiers(table, f) {
             if map.people_with(conn, i.kind, &normalised(i, &c.value))?.iter().any(|p| *p != s.person_id) {
                 return Ok(Some(c.field.clone()));
             }
@@ -299,10 +303,7 @@ pub fn already_the_persons(
     for p in planned {
         let Some((table, f)) = map.rectifiable_field(&p.field) else { continue };
         let Some(scope) = map.scope(&table.name) else { continue };
-        let ids = table.identifier.iter().filter(|i| {
-            i.kind == IdentifierKind::Email && (i.column == f.column || i.written_in.as_deref() == Some(&f.column))
-        });
-        for i in ids {
+        for i in email_identifiers(table, f) {
             let new = normalised(i, &p.new);
             if p.old.as_deref().map(|o| normalised(i, o)) == Some(new.clone()) {
                 continue;

@@ -372,7 +372,7 @@ pub fn check_all(
     // rest is mended); a table entry with a problem already is not told again.
     let entry = |key: &str| key.split('.').next().unwrap_or(key).to_string();
     for p in load::declarations(&*conn, &file)? {
-        if !found.iter().any(|f| entry(&f.key) == entry(&p.key)) {
+        if !problems.iter().chain(&found).any(|f| entry(&f.key) == entry(&p.key)) {
             found.push(p);
         }
     }

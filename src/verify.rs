@@ -18,8 +18,11 @@ use crate::error::Error;
 use crate::keys::Keys;
 use crate::request::Request;
 
+mod lock;
 mod other;
 mod reply;
+use lock::is_locked;
+pub use lock::unlock;
 pub use other::{alternative, method_problem};
 pub use reply::{address_mac, matching, sent_to};
 
@@ -105,16 +108,6 @@ fn code_parts<'a>(r: &'a Request, asks: &'a str, address_mac: &'a [u8], code: &'
         address_mac,
         code.as_bytes(),
     ]
-}
-
-fn is_locked(conn: &dyn Db, pseudonym: &str) -> anyhow::Result<bool> {
-    Ok(conn
-        .first(
-            "SELECT locked_at IS NOT NULL FROM verification_lock WHERE subject_pseudonym = ?1",
-            &vals![pseudonym]?,
-            |r| r.get::<bool>(0),
-        )?
-        .unwrap_or(false))
 }
 
 /// Issue a code for a request, to be sent to `address` (the address on file, normalised).
@@ -385,31 +378,6 @@ fn fail(
         person_locked: locked,
         older_voided: false,
     })
-}
-
-/// Lift a verification lock, with the officer's reason.
-pub fn unlock(conn: &dyn Db, clock: &Clock, r: &Request, reason: &str) -> anyhow::Result<()> {
-    if reason.trim().is_empty() {
-        return Err(Error::invalid("--reason", "unlocking needs a reason for the audit trail").into());
-    }
-    crate::free_text::check("--reason", reason)?;
-    if !is_locked(conn, &r.subject_pseudonym)? {
-        return Err(Error::RequestState(format!("verification for request {} is not locked", r.id)).into());
-    }
-    conn.run(
-        "UPDATE verification_lock SET locked_at = NULL, consecutive_failures = 0 WHERE subject_pseudonym = ?1",
-        &vals![&r.subject_pseudonym]?,
-    )?;
-    let reason = crate::free_text::record(conn, clock, Some(&r.id), "--reason", reason)?;
-    audit::append(
-        conn,
-        clock,
-        Some(&r.id),
-        Some(&r.subject_pseudonym),
-        "verification-unlocked",
-        json!({"reason": reason}),
-    )?;
-    Ok(())
 }
 
 /// Void the request's live code because what the request asks changed: the code was sent for

@@ -20,6 +20,8 @@ use crate::store::db::{self, Db, Dialect};
 
 mod actor;
 pub mod anchor;
+mod requests;
+mod texts;
 mod verify;
 pub use actor::actor;
 pub use verify::{verify, Head, Verification};

@@ -75,8 +75,8 @@ pub enum Error {
     /// the message).
     #[error("{1}")]
     AnswerOwed(String, String),
-    #[error("audit trail broken at entry {entry}: {why}")]
-    AuditBroken { entry: i64, why: String },
+    #[error("audit trail broken{}: {why}", at_entry(*.entry))]
+    AuditBroken { entry: Option<i64>, why: String },
     #[error("mail not sent: {0}")]
     Mail(String),
     #[error("{0} already exists; pass --force to replace it")]
@@ -119,4 +119,9 @@ fn instead_of(kind: &str) -> &'static str {
     } else {
         "email address or customer number"
     }
+}
+
+/// Where a broken trail breaks, when an entry is to blame (a request row no entry opened is not).
+fn at_entry(entry: Option<i64>) -> String {
+    entry.map(|e| format!(" at entry {e}")).unwrap_or_default()
 }

@@ -95,25 +95,16 @@ pub enum Altered {
     Removed(i64),
 }
 
-/// The first referenced text of an entry (of `request`) that does not fit, if any. A text
-/// erased with its person is not an alteration.
-pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value, request: Option<&str>) -> anyhow::Result<Option<Altered>> {
+/// The first referenced text of an entry that does not fit, if any. A text that is gone is
+/// reported as such: whether an erasure or retention removed it is for the whole trail to say
+/// (`audit::verify`).
+pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value) -> anyhow::Result<Option<Altered>> {
     if let Some(id) = reference(details) {
         let expected = details["hmac"].as_str().unwrap_or_default();
         return Ok(match text(conn, id)? {
             Some(t) if mac(keys, id, &t) != expected => Some(Altered::Changed(id)),
             Some(_) => None,
-            None => {
-                let erased: Option<bool> = match request {
-                    Some(r) => conn.first(
-                        "SELECT subject_given IS NULL FROM request WHERE id = ?1",
-                        &crate::vals![r]?,
-                        |row| row.get(0),
-                    )?,
-                    None => None,
-                };
-                (erased != Some(true)).then_some(Altered::Removed(id))
-            }
+            None => Some(Altered::Removed(id)),
         });
     }
     let children: Vec<&Value> = match details {
@@ -122,7 +113,7 @@ pub fn altered(conn: &dyn Db, keys: &Keys, details: &Value, request: Option<&str
         _ => Vec::new(),
     };
     for v in children {
-        if let Some(found) = altered(conn, keys, v, request)? {
+        if let Some(found) = altered(conn, keys, v)? {
             return Ok(Some(found));
         }
     }
@@ -142,16 +133,15 @@ mod tests {
         let clock = Clock::fixed(chrono::Utc::now());
         let reference = record(conn, &clock, None, "--note", "  called jan@example.nl back  ").unwrap();
         let mut details = json!({"note": reference.clone(), "months": 1});
-        assert_eq!(altered(conn, &keys, &details, None).unwrap(), None);
+        assert_eq!(altered(conn, &keys, &details).unwrap(), None);
         resolve(conn, &mut details).unwrap();
         assert_eq!(details, json!({"note": "called jan@example.nl back", "months": 1}));
         conn.execute("UPDATE free_text SET text = 'called someone else'", []).unwrap();
         let wrapped = json!({"note": reference.clone()});
         let id = reference["free_text"].as_i64().unwrap();
-        assert_eq!(altered(conn, &keys, &wrapped, None).unwrap(), Some(Altered::Changed(id)));
+        assert_eq!(altered(conn, &keys, &wrapped).unwrap(), Some(Altered::Changed(id)));
         conn.execute("DELETE FROM free_text", []).unwrap();
-        // No request, so no erasure of a person removed it (the CLI tests erase one).
-        assert_eq!(altered(conn, &keys, &wrapped, None).unwrap(), Some(Altered::Removed(id)));
+        assert_eq!(altered(conn, &keys, &wrapped).unwrap(), Some(Altered::Removed(id)));
         let mut shown = wrapped;
         resolve(conn, &mut shown).unwrap();
         assert_eq!(shown, json!({"note": ERASED}));

@@ -93,6 +93,12 @@ fn a_cut_tail_with_a_rewritten_head_fails_against_the_anchor() {
     // Remove the anchored entry and everything after it, and make the recorded head agree.
     let conn = env.sql();
     conn.execute("DELETE FROM audit_log WHERE id >= ?1", [n]).unwrap();
+    // ... and the request whose opening went with them, which the trail would miss otherwise.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         DELETE FROM request WHERE id NOT IN (SELECT request_id FROM audit_log WHERE action = 'request-opened');",
+    )
+    .unwrap();
     let (last, hash) = last_entry(&env);
     conn.execute("UPDATE store_meta SET value = ?1 WHERE key = 'audit-head'", [format!("{last}:{hash}")]).unwrap();
     let err = only_the_anchor_catches_it(&env, "anchor.json");

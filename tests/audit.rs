@@ -320,8 +320,11 @@ fn a_deleted_free_text_or_a_deleted_store_key_is_found() {
     std::fs::copy(&env.db, &copy).unwrap();
     env.sql().execute("DELETE FROM free_text", []).unwrap();
     let err = broken_at(&env);
-    assert!(err.contains("is gone, and no erasure of the person removed it"), "{err}");
+    assert!(err.contains("is gone, and neither an erasure of the person nor the retention"), "{err}");
     assert!(err.contains("restore the last backup"), "says what to do: {err}");
+    // Blanking the request as an erasure detaches it does not pass for one: no erasure is in the trail.
+    env.sql().execute("UPDATE request SET subject_given = NULL, person_id = NULL", []).unwrap();
+    assert!(broken_at(&env).contains("is gone, and neither an erasure"));
     std::fs::copy(&copy, &env.db).unwrap();
     env.sql().execute("DELETE FROM store_meta WHERE key = 'hmac-key'", []).unwrap();
     let out = env.run(&["audit", "verify"]);
@@ -379,4 +382,60 @@ fn a_cron_run_under_a_clock_behind_the_trail_does_nothing_and_records_nothing() 
     assert_eq!(env.count("SELECT count(*) FROM queued WHERE letter = 'audit-anchor'"), 0);
     let state: String = env.sql().query_row("SELECT state FROM request WHERE id = ?1", [&id], |r| r.get(0)).unwrap();
     assert_eq!(state, "verified");
+}
+
+/// The retention of dsr's own records removes a request three years after it closed, and its
+/// officer's texts with it: the trail still verifies then, and not before.
+#[test]
+fn texts_that_went_with_a_request_retention_removed_are_accounted_for() {
+    let mut env = rejected_with_a_note();
+    env.now = Some("2029-12-20T02:00:00Z".into());
+    env.dsr().args(["retention", "run"]).assert().success();
+    assert_eq!(env.count("SELECT count(*) FROM request"), 0, "closed more than three years ago");
+    assert_eq!(env.count("SELECT count(*) FROM free_text"), 0);
+    let (v, code): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
+    assert_eq!((v["ok"].as_bool(), code), (Some(true), 0), "{v}");
+
+    // The same request and text removed by hand a year early is not.
+    let env = rejected_with_a_note();
+    env.sql().execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM free_text; DELETE FROM request;").unwrap();
+    assert!(broken_at(&env).contains("is gone"));
+}
+
+/// The rows the accountability report counts are what the trail recorded: a receipt moved, an
+/// answer dated earlier, a request reopened or one no entry opened are named, with the request.
+#[test]
+fn a_request_row_changed_outside_dsr_is_named() {
+    let env = store_with_history();
+    let copy = env.path("copy.sqlite");
+    std::fs::copy(&env.db, &copy).unwrap();
+    let first = "(SELECT min(id) FROM request)";
+    for (edit, says) in [
+        (format!("UPDATE request SET received_on = '2099-01-01' WHERE id = {first}"), "date of receipt is 2099-01-01"),
+        (format!("UPDATE request SET due_on = '2099-01-01' WHERE id = {first}"), "deadline is 2099-01-01"),
+        (
+            format!("UPDATE request SET extended_due_on = '2099-01-01', extension_reason = 'x' WHERE id = {first}"),
+            "extended deadline",
+        ),
+        (format!("UPDATE request SET channel = 'letter' WHERE id = {first}"), "channel is letter"),
+        (format!("UPDATE request SET kind = 'erase' WHERE id = {first}"), "right is erase"),
+        (format!("UPDATE request SET state = 'expired', closed_at = '2026-12-01T00:00:00Z' WHERE id = {first}"), "state"),
+        (
+            format!("UPDATE request SET delivered_at = '2000-01-01T00:00:00Z' WHERE id = {first}"),
+            "time of delivery is 2000-01-01T00:00:00Z in the store",
+        ),
+        (
+            "INSERT INTO request (id, year, seq, kind, subject_kind, subject_pseudonym, channel, received_on, due_on, state, created_at)
+             VALUES ('DSR-2026-0999', 2026, 999, 'access', 'email', 'p', 'email', '2026-12-01', '2027-01-01', 'completed', 't')"
+                .into(),
+            "request DSR-2026-0999 is in the store but no entry of the trail opened it",
+        ),
+    ] {
+        std::fs::copy(&copy, &env.db).unwrap();
+        env.sql().execute(&edit, []).unwrap();
+        let err = broken_at(&env);
+        assert!(err.contains(says) && err.contains("request table was changed outside dsr"), "{edit}: {err}");
+        let (v, _): (serde_json::Value, i32) = env.json(&["audit", "verify"]);
+        assert!(v["first_bad_request"].as_str().is_some_and(|r| r.starts_with("DSR-")), "{v}");
+    }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::texts::{Gone, Removals};
 use super::{anchor, head, Fields, GENESIS};
 use crate::free_text::Altered;
 use crate::keys::Keys;
@@ -17,6 +18,8 @@ pub struct Verification {
     pub ok: bool,
     /// The first entry that does not fit the chain, and why.
     pub first_bad_entry: Option<i64>,
+    /// The request whose row the trail does not bear out (its right, channel, dates or state).
+    pub first_bad_request: Option<String>,
     pub problem: Option<String>,
     /// The newest entry, when the chain verifies: what `dsr audit anchor` keeps elsewhere.
     pub head: Option<Head>,
@@ -38,6 +41,7 @@ pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
     // store that lost it is refused then, not passed.
     let mut keys: Option<Keys> = None;
     let mut walk = Walk::default();
+    let mut removals = Removals::new(conn);
     let mut bad = None;
     conn.each(
         "SELECT id, at, clock_injected, actor, request_id, subject_pseudonym, action, details, prev_hash, hash
@@ -63,6 +67,7 @@ pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
                 bad = Some(*b);
                 return Ok(());
             }
+            removals.see(e.id, &e.at, &e.action, e.subject.as_deref(), &e.details);
             if !e.details.contains("\"free_text\"") {
                 return Ok(());
             }
@@ -71,21 +76,16 @@ pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
                 none => none.insert(Keys::load(conn)?),
             };
             let parsed: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
-            match crate::free_text::altered(conn, keys, &parsed, e.request.as_deref())? {
+            match crate::free_text::altered(conn, keys, &parsed)? {
                 Some(Altered::Changed(text)) => {
                     bad = Some(walk.fail(
                         e.id,
                         format!("the free text {text} of entry {} was changed after it was written", e.id),
                     ));
                 }
+                // Whether an erasure or retention removed it, the rest of the trail says.
                 Some(Altered::Removed(text)) => {
-                    bad = Some(walk.fail(
-                        e.id,
-                        format!(
-                            "the free text {text} of entry {} is gone, and no erasure of the person removed it",
-                            e.id
-                        ),
-                    ));
+                    removals.gone.push(Gone { entry: e.id, text, request: e.request.clone(), subject: e.subject.clone() })
                 }
                 None => {}
             }
@@ -95,7 +95,18 @@ pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
     if let Some(bad) = bad {
         return Ok(bad);
     }
-    Ok(walk.finish(head(conn, false)?))
+    if let Some((entry, why)) = removals.unaccounted(conn)? {
+        return Ok(walk.fail(entry, why));
+    }
+    let mut v = walk.finish(head(conn, false)?);
+    // A chain that holds is then the measure of the request rows the report counts.
+    if v.ok {
+        if let Some((entry, request, why)) = super::requests::first_mismatch(conn)? {
+            (v.ok, v.head, v.first_bad_entry, v.first_bad_request) = (false, None, entry, Some(request));
+            v.problem = Some(format!("{why}: the request table was changed outside dsr"));
+        }
+    }
+    Ok(v)
 }
 
 /// An entry as a store holds it.
@@ -132,6 +143,7 @@ impl Walk {
             entries: self.entries,
             ok: false,
             first_bad_entry: Some(id),
+            first_bad_request: None,
             problem: Some(why),
             head: None,
             anchor: None,
@@ -214,6 +226,7 @@ impl Walk {
             entries,
             ok: true,
             first_bad_entry: None,
+            first_bad_request: None,
             problem: None,
             head: Some(head),
             anchor: None,

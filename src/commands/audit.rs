@@ -51,7 +51,7 @@ pub fn verify(db: &dyn Db, out: &Output, anchor: Option<&Path>) -> anyhow::Resul
                 _ => CHANGED_OUTSIDE,
             };
             let why = format!("{}; {advice}", v.problem.unwrap_or_default());
-            Err(Error::AuditBroken { entry: entry.unwrap_or(0), why }.into())
+            Err(Error::AuditBroken { entry, why }.into())
         }
     }
 }
@@ -92,7 +92,7 @@ fn anchored(db: &dyn Db, clock: &crate::clock::Clock) -> anyhow::Result<Anchor> 
     match (v.ok, v.head) {
         (true, Some(head)) => Ok(Anchor::of(&head, clock.timestamp())),
         _ => {
-            let entry = v.first_bad_entry.unwrap_or(0);
+            let entry = v.first_bad_entry;
             let why = format!("{}; nothing was anchored; {CHANGED_OUTSIDE}", v.problem.unwrap_or_default());
             Err(Error::AuditBroken { entry, why }.into())
         }

@@ -107,7 +107,7 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
     let on_sqlite = crate::audit::verify(conn)?;
     if !on_sqlite.ok {
         return Err(Error::AuditBroken {
-            entry: on_sqlite.first_bad_entry.unwrap_or(0),
+            entry: on_sqlite.first_bad_entry,
             why: format!("{} (in the SQLite store; nothing was copied)", on_sqlite.problem.unwrap_or_default()),
         }
         .into());
@@ -283,7 +283,7 @@ fn copy_in_snapshot(from: &Store, target: &Target, mut progress: impl FnMut(u64,
     let same = audit.ok && audit.head.as_ref().map(|h| &h.hash) == on_sqlite.head.as_ref().map(|h| &h.hash);
     if !same {
         return Err(Error::AuditBroken {
-            entry: audit.first_bad_entry.unwrap_or(0),
+            entry: audit.first_bad_entry,
             why: format!(
                 "the copy's audit trail does not end where the SQLite store's does ({}); nothing was copied",
                 audit.problem.clone().unwrap_or_else(|| "another head".into())

@@ -574,3 +574,39 @@ fn a_row_under_a_staff_reply_is_not_exported_with_the_persons_own() {
         "the access copy holds all"
     );
 }
+
+/// A table the data map leaves out of an export (`[table.export] exclude = true`) is in no part
+/// of the archive: not in data.json, not as a CSV file, not in index.html; an access archive still
+/// holds it (Art. 15 covers all the person's data).
+#[test]
+fn a_table_the_map_excludes_from_export_is_nowhere_in_the_archive() {
+    let env = Env::with_fixture("virtio");
+    let who = ["--email", "jan.devries@example.nl"];
+    let (id, out) = archive(&env, "export", &who, "before.zip", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let (manifest, _) = checked(&env.path("before.zip"), None);
+    let table = manifest
+        .files
+        .iter()
+        .filter_map(|f| f.path.strip_prefix("csv/").and_then(|p| p.strip_suffix(".csv")))
+        .find(|t| *t != "person")
+        .expect("a table besides the person's own row")
+        .to_owned();
+    let n = env
+        .sql()
+        .execute("UPDATE map_table SET spec = json_set(spec, '$.export.exclude', json('true')) WHERE name = ?1", [&table])
+        .unwrap();
+    assert_eq!(n, 1);
+    let out = env.run(&["export", &id, "--out", "after.zip"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let (manifest, files) = checked(&env.path("after.zip"), None);
+    assert!(manifest.files.iter().all(|f| f.path != format!("csv/{table}.csv")), "{table} still exported");
+    let data: Value = serde_json::from_slice(&files["data.json"]).unwrap();
+    assert!(!data_counts(&data).contains_key(&table), "{table} in data.json");
+    let html = String::from_utf8_lossy(&files["index.html"]);
+    assert!(!html.contains(&format!("{table}.csv")), "{table} in index.html");
+    let (_, out) = archive(&env, "access", &who, "access.zip", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let (manifest, _) = checked(&env.path("access.zip"), None);
+    assert!(manifest.files.iter().any(|f| f.path == format!("csv/{table}.csv")), "access still holds {table}");
+}

@@ -69,16 +69,24 @@ pub struct Spec<'a> {
     pub passphrase: Option<&'a str>,
 }
 
-/// The categories an archive for this right holds, with their tables.
-pub fn scope(register: &Register, right: Kind) -> Vec<&Category> {
-    register.categories.iter().filter(|c| right != Kind::Export || c.portable).collect()
+/// The categories an archive for this right holds, with their tables: an export holds the
+/// portable categories, without the tables the data map leaves out of it (`export.exclude`).
+pub fn scope(register: &Register, right: Kind) -> Vec<Category> {
+    if right != Kind::Export {
+        return register.categories.clone();
+    }
+    let exported = |t: &String| register.map.table(t).is_none_or(|e| !e.export.exclude);
+    let portable = register.categories.iter().filter(|c| c.portable);
+    let categories = portable.map(|c| Category { tables: c.tables.iter().filter(|t| exported(t)).cloned().collect(), ..c.clone() });
+    categories.filter(|c| !c.tables.is_empty()).collect()
 }
 
 /// Write the archive for a verified request into `out`.
 pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out: W) -> anyhow::Result<Manifest> {
     let controller = register.controller.clone().ok_or_else(crate::error::Error::no_register)?;
     let right = spec.request.kind()?;
-    let categories = scope(register, right);
+    let in_scope = scope(register, right);
+    let categories: Vec<&Category> = in_scope.iter().collect();
     let recipients = recipients::for_person(conn, register, &spec.subject)?;
     let mut options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)

@@ -134,7 +134,8 @@ mod tests {
         };
         let mut seen = std::collections::HashSet::new();
         for right in [Kind::Access, Kind::Export] {
-            let categories = super::super::scope(&register, right);
+            let in_scope = super::super::scope(&register, right);
+            let categories: Vec<&Category> = in_scope.iter().collect();
             for &id in &people {
                 let s = crate::subject::subject(&store.conn, id).unwrap();
                 let recipients = recipients::for_person(&store.conn, &register, &s).unwrap();

@@ -610,3 +610,54 @@ fn a_table_the_map_excludes_from_export_is_nowhere_in_the_archive() {
     let (manifest, _) = checked(&env.path("access.zip"), None);
     assert!(manifest.files.iter().any(|f| f.path == format!("csv/{table}.csv")), "access still holds {table}");
 }
+
+/// A document row whose company left its media type or its content empty still exports: the
+/// file without a type is `.bin`, the row without content names no file; nothing else fails.
+#[test]
+fn a_document_without_media_type_or_content_does_not_stop_the_export() {
+    let env = Env::with_fixture("virtio");
+    let conn = env.sql();
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE doc_copy (id INTEGER PRIMARY KEY, application_id INTEGER NOT NULL REFERENCES application(id),
+             kind TEXT NOT NULL, filename TEXT NOT NULL, media_type TEXT, content BLOB, received_at TEXT NOT NULL) STRICT;
+         INSERT INTO doc_copy SELECT * FROM application_document;
+         DROP TABLE application_document;
+         ALTER TABLE doc_copy RENAME TO application_document;
+         CREATE INDEX application_document_application ON application_document(application_id);",
+    )
+    .unwrap();
+    let (person, docs): (i64, Vec<i64>) = {
+        let person: i64 = conn
+            .query_row(
+                "SELECT a.person_id FROM application a JOIN application_document d ON d.application_id = a.id
+                 GROUP BY a.person_id HAVING count(*) >= 2 LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let docs = conn
+            .prepare("SELECT d.id FROM application_document d JOIN application a ON a.id = d.application_id WHERE a.person_id = ?1 ORDER BY d.id")
+            .unwrap()
+            .query_map([person], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (person, docs)
+    };
+    conn.execute("UPDATE application_document SET media_type = NULL WHERE id = ?1", [docs[0]]).unwrap();
+    conn.execute("UPDATE application_document SET content = NULL WHERE id = ?1", [docs[1]]).unwrap();
+    let email: String = conn
+        .query_row("SELECT address FROM email_address WHERE person_id = ?1 ORDER BY is_primary DESC LIMIT 1", [person], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    for right in ["export", "access"] {
+        let file = format!("{right}.zip");
+        let (_, out) = archive(&env, right, &["--email", &email], &file, &[]);
+        assert_eq!(out.status.code(), Some(0), "{right}: {}", support::stderr(&out));
+        let (_, files) = checked(&env.path(&file), None);
+        assert!(files.contains_key(&format!("files/application-document-{}.bin", docs[0])), "{right}");
+        assert!(!files.keys().any(|n| n.starts_with(&format!("files/application-document-{}.", docs[1]))), "{right}");
+    }
+}

@@ -236,12 +236,13 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
         let mut docs: Vec<(i64, i64, String)> = Vec::new();
         conn.each(
             &format!(
-                "SELECT rowid, {}, {} FROM {} WHERE {}{own} ORDER BY {}",
-                entry.key, a.media_type, scope.from, scope.filter, entry.key
+                "SELECT rowid, {}, {} FROM {} WHERE {} AND {} IS NOT NULL{own} ORDER BY {}",
+                entry.key, a.media_type, scope.from, scope.filter, a.content, entry.key
             ),
             &[s.person_id.into()],
             &mut |r| {
-                docs.push((r.get(0)?, r.get(1)?, r.get(2)?));
+                // A file without a media type is a file all the same (`.bin`).
+                docs.push((r.get(0)?, r.get(1)?, r.get::<Option<String>>(2)?.unwrap_or_default()));
                 Ok(())
             },
         )?;

@@ -39,7 +39,8 @@ fn each_row(
     let entry = map.table(table);
     let attachment = entry.and_then(|t| t.attachment.as_ref().map(|a| (a, t.key.as_str())));
     access::each_row_of(conn, table, s, provided_only, |mut row| {
-        if let Some((a, key)) = attachment {
+        // A row without a file (its content empty) keeps an empty cell, and names no file.
+        if let Some((a, key)) = attachment.filter(|(a, _)| row.get(&a.content).is_some_and(|c| !c.is_null())) {
             let id = row.get(key).and_then(Value::as_i64).unwrap_or_default();
             let media = row.get(&a.media_type).and_then(Value::as_str).unwrap_or_default().to_owned();
             let bytes = row.get(&a.content).and_then(|c| c.get("bytes")).cloned().unwrap_or(Value::Null);

@@ -206,11 +206,43 @@ fn one_person_on_several_rows_gets_one_request_and_lines_are_the_files_own() {
     let (cut, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
     let got = people_rows(&cut);
     assert_eq!((code, got[0].0, got[0].1.as_str()), (19, 2, "failed"), "{got:?}");
-    assert!(got[0].2.as_deref().unwrap().contains("does not read as one (cut off or changed): remove it"), "{got:?}");
+    assert!(got[0].2.as_deref().unwrap().contains("does not read as the one written for"), "{got:?}");
     std::fs::remove_file(&archive).unwrap();
     let (again, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
     assert_eq!((code, people_rows(&again)[0].1.as_str()), (19, "done"), "the other rows fail as before");
     assert!(zip::ZipArchive::new(std::fs::File::open(&archive).unwrap()).is_ok());
+}
+
+/// A re-run does not take a damaged archive, or another request's put in its place, for the
+/// one it wrote: the row fails, naming the file, and nothing of the other archive is handed on.
+#[test]
+fn a_re_run_knows_a_damaged_archive_and_another_request_s() {
+    let env = Env::with_fixture("virtio");
+    let csv = "email,verified_by,reference\njan.devries@example.nl,portal-session,s1\nsanne@bakkerwebdesign.example,portal-session,s2\n";
+    std::fs::write(env.path("b.csv"), csv).unwrap();
+    let (first, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert_eq!(code, 0, "{:?}", first.rows);
+    let file = |i: usize| env.path("out").join(format!("{}.zip", first.rows[i].request.as_deref().unwrap()));
+    let (a, b) = (file(0), file(1));
+    let good = std::fs::read(&a).unwrap();
+    for (what, bytes) in [
+        ("a byte changed inside an entry", {
+            let mut x = good.clone();
+            x[120] ^= 0x55;
+            x
+        }),
+        ("the other request's archive", std::fs::read(&b).unwrap()),
+    ] {
+        std::fs::write(&a, &bytes).unwrap();
+        let (again, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+        assert_eq!((code, again.rows[0].status.as_str()), (19, "failed"), "{what}: {:?}", again.rows);
+        let reason = again.rows[0].reason.clone().unwrap_or_default();
+        assert!(reason.contains("does not read as the one written for"), "{what}: {reason}");
+        assert_eq!(again.rows[1].status, "skipped", "{what}: the intact one stays");
+    }
+    std::fs::write(&a, &good).unwrap();
+    let (again, code): (Summary, i32) = env.json(&["export", "--batch", "b.csv", "--out-dir", "out"]);
+    assert_eq!((code, again.rows[0].status.as_str()), (0, "skipped"), "{:?}", again.rows);
 }
 
 /// Two batch exports at once do not both prepare the same answers: the second finds the lock

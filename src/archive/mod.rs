@@ -325,10 +325,18 @@ pub fn write<W: Write>(conn: &dyn Db, register: &Register, spec: &Spec<'_>, out:
         out.write_all(&manifest_text)?;
         Ok(0)
     })?;
+    // The archive's comment names its request, readable without the passphrase: a batch run
+    // again knows an archive of another request put in this one's place.
+    w.zip.set_comment(comment(&spec.request.id));
     // The buffered writer under the zip is flushed here, not on drop: a full disk (or any write
     // error) must fail the archive, never leave it cut short behind a success.
     w.zip.finish()?.into_inner().flush()?;
     Ok(manifest)
+}
+
+/// The comment of the archive answering `request`.
+pub fn comment(request: &str) -> String {
+    format!("dsr archive for request {request}")
 }
 
 /// At least the bytes of a row in compact JSON, without writing it: any byte of a string may

@@ -64,11 +64,11 @@ pub(super) fn prepare(
     let request = match existing {
         Some((id, prepared)) => {
             let file = archive_path(dir, &id);
-            if prepared && file.exists() && !readable_archive(&file) {
+            if prepared && file.exists() && !readable_archive(&file, &id) {
                 return failed(
                     row.line,
                     format!(
-                        "already exported, but its archive {} does not read as one (cut off or changed): remove it and run the batch again to write it anew",
+                        "already exported, but its archive {} does not read as the one written for {id} (cut off, changed, or another request's): remove it and run the batch again to write it anew",
                         file.display()
                     ),
                 );
@@ -122,11 +122,28 @@ pub(super) fn prepare(
     Ok(Prepared::Archive(Box::new(Job { line: row.line, request, person, file: archive_path(dir, &id) })))
 }
 
-/// Whether a file reads as an archive dsr wrote: a zip whose directory lists `manifest.json`
-/// (an archive cut short by a full disk or a copy loses its directory at the end).
-fn readable_archive(path: &Path) -> bool {
+/// Whether a file reads as the archive dsr wrote for `request`: a zip whose directory lists
+/// `manifest.json` (an archive cut short by a full disk or a copy loses its directory at the
+/// end) and whose comment names the request (another request's archive copied in its place
+/// does not); a plain one also reads whole, each entry against its CRC, with a manifest naming
+/// the request. (An encrypted one cannot be read without its passphrase; one written before
+/// archives named their request in the comment is taken by its directory.)
+fn readable_archive(path: &Path, request: &str) -> bool {
     let Ok(file) = std::fs::File::open(path) else { return false };
-    zip::ZipArchive::new(std::io::BufReader::new(file)).is_ok_and(|z| z.file_names().any(|n| n == "manifest.json"))
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::BufReader::new(file)) else { return false };
+    let Some(manifest) = zip.index_for_name("manifest.json") else { return false };
+    let comment = String::from_utf8_lossy(zip.comment()).into_owned();
+    if !comment.is_empty() && comment != crate::archive::comment(request) {
+        return false;
+    }
+    if zip.by_index_raw(manifest).is_ok_and(|f| f.encrypted()) {
+        return true;
+    }
+    let named = zip.by_index(manifest).ok().and_then(|f| serde_json::from_reader::<_, serde_json::Value>(f).ok());
+    if !named.is_some_and(|m| m["request"] == request) {
+        return false;
+    }
+    (0..zip.len()).all(|i| zip.by_index(i).is_ok_and(|mut f| std::io::copy(&mut f, &mut std::io::sink()).is_ok()))
 }
 
 /// Whether an archive's entries are encrypted (its manifest is).

@@ -78,7 +78,7 @@ fn a_plan_stored_before_the_map_drove_erasure_is_made_again_when_a_count_changed
     assert_eq!(code, 21, "{v}");
     assert_eq!(v["replanned"], serde_json::json!(["DSR-2026-0001"]), "{v}");
     let (p, _): (Value, i32) = env.json(&["erase", "DSR-2026-0001", "--dry-run"]);
-    assert_eq!(p["plan"]["format_version"], 3, "stored again in the map's order: {p}");
+    assert_eq!(p["plan"]["format_version"], 4, "stored again in the map's order: {p}");
 }
 
 #[test]

@@ -57,6 +57,27 @@ fn an_unanswered_access_request_holds_the_erasure_back_until_it_is_delivered() {
     assert_eq!(jan_on_file(&env), 0);
 }
 
+/// A request the person makes after the erasure was approved holds it back too, and once it is
+/// answered the approved plan runs as approved: dsr's own request records are not part of what
+/// the officer approved.
+#[test]
+fn an_access_request_made_after_the_approval_does_not_make_the_plan_stale() {
+    let env = Env::with_fixture("virtio");
+    let erase = env.verified("erase", &JAN);
+    env.dsr().args(["erase", &erase, "--dry-run"]).assert().success();
+    env.dsr().args(["erase", &erase, "--approve"]).assert().success();
+    let access = env.verified("access", &JAN);
+    let (due, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{due}");
+    assert_eq!(due["waiting_for_answer"], serde_json::json!([[erase, access]]));
+    env.dsr().args(["access", &access, "--send"]).assert().success();
+    let (due, code): (Value, i32) = env.json(&["erase", "--due"]);
+    assert_eq!(code, 0, "{due}");
+    assert_eq!((&due["applied"], &due["replanned"]), (&serde_json::json!([erase]), &serde_json::json!([])), "{due}");
+    assert_eq!(jan_on_file(&env), 0);
+    env.dsr().args(["audit", "verify"]).assert().success();
+}
+
 #[test]
 fn an_unanswered_export_request_holds_back_an_erasure_at_the_prompt_too() {
     let env = Env::with_fixture("virtio");

@@ -594,7 +594,10 @@ fn a_table_the_map_excludes_from_export_is_nowhere_in_the_archive() {
         .to_owned();
     let n = env
         .sql()
-        .execute("UPDATE map_table SET spec = json_set(spec, '$.export.exclude', json('true')) WHERE name = ?1", [&table])
+        .execute(
+            "UPDATE map_table SET spec = json_set(spec, '$.export.exclude', json('true')) WHERE name = ?1",
+            [&table],
+        )
         .unwrap();
     assert_eq!(n, 1);
     let out = env.run(&["export", &id, "--out", "after.zip"]);
@@ -648,9 +651,11 @@ fn a_document_without_media_type_or_content_does_not_stop_the_export() {
     conn.execute("UPDATE application_document SET media_type = NULL WHERE id = ?1", [docs[0]]).unwrap();
     conn.execute("UPDATE application_document SET content = NULL WHERE id = ?1", [docs[1]]).unwrap();
     let email: String = conn
-        .query_row("SELECT address FROM email_address WHERE person_id = ?1 ORDER BY is_primary DESC LIMIT 1", [person], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT address FROM email_address WHERE person_id = ?1 ORDER BY is_primary DESC LIMIT 1",
+            [person],
+            |r| r.get(0),
+        )
         .unwrap();
     for right in ["export", "access"] {
         let file = format!("{right}.zip");

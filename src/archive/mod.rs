@@ -77,7 +77,8 @@ pub fn scope(register: &Register, right: Kind) -> Vec<Category> {
     }
     let exported = |t: &String| register.map.table(t).is_none_or(|e| !e.export.exclude);
     let portable = register.categories.iter().filter(|c| c.portable);
-    let categories = portable.map(|c| Category { tables: c.tables.iter().filter(|t| exported(t)).cloned().collect(), ..c.clone() });
+    let categories =
+        portable.map(|c| Category { tables: c.tables.iter().filter(|t| exported(t)).cloned().collect(), ..c.clone() });
     categories.filter(|c| !c.tables.is_empty()).collect()
 }
 

@@ -118,9 +118,11 @@ impl Replay {
                 }
             }
             "request-received-earlier" => {
-                for (field, key) in
-                    [(&mut self.channel, "channel"), (&mut self.received_on, "received_on"), (&mut self.due_on, "due_on")]
-                {
+                for (field, key) in [
+                    (&mut self.channel, "channel"),
+                    (&mut self.received_on, "received_on"),
+                    (&mut self.due_on, "due_on"),
+                ] {
                     if let Some(v) = text(key) {
                         *field = (v, entry);
                     }
@@ -154,11 +156,19 @@ impl Replay {
 /// Why a request's row is not what its entries recorded, if it is not.
 fn compare(id: &str, row: &Facts, trail: &Replay) -> Option<(Option<i64>, String, String)> {
     let Some(opened) = trail.opened else {
-        return Some((None, id.to_owned(), format!("request {id} is in the store but no entry of the trail opened it")));
+        return Some((
+            None,
+            id.to_owned(),
+            format!("request {id} is in the store but no entry of the trail opened it"),
+        ));
     };
     let differs = |what: &str, row: &str, (trail, entry): (&str, i64)| {
         (row != trail).then(|| {
-            (Some(entry), id.to_owned(), format!("request {id}'s {what} is {row} in the store but {trail} in entry {entry}"))
+            (
+                Some(entry),
+                id.to_owned(),
+                format!("request {id}'s {what} is {row} in the store but {trail} in entry {entry}"),
+            )
         })
     };
     let none = "(none)";
@@ -175,7 +185,8 @@ fn compare(id: &str, row: &Facts, trail: &Replay) -> Option<(Option<i64>, String
         .or_else(|| {
             // A request completed before deliveries were recorded was given its closing time
             // as its delivery (migration 3): the same day the report counts either way.
-            let migrated = row.closed == "completed" && row.delivered_at == row.closed_at && trail.delivered_at.is_none();
+            let migrated =
+                row.closed == "completed" && row.delivered_at == row.closed_at && trail.delivered_at.is_none();
             let delivered = row.delivered_at.as_deref().filter(|_| !migrated);
             dated(id, "time of delivery", delivered, trail.delivered_at.as_ref(), opened)
         })

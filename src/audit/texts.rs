@@ -23,8 +23,11 @@ pub(super) struct Gone {
 /// What the trail says removed texts, gathered while it is walked.
 #[derive(Default)]
 pub(super) struct Removals {
-    /// The people an erasure was carried out for (their pseudonyms).
+    /// The people an erasure was carried out for (their pseudonyms), and the requests it
+    /// detached (named since erasures name them: one made under an address before it was the
+    /// person's has a pseudonym of its own).
     erased: HashSet<String>,
+    detached: HashSet<String>,
     /// The retention entries that erased people (a rule over the person table), by entry.
     profile_runs: Vec<i64>,
     /// When retention removed closed requests.
@@ -45,6 +48,11 @@ impl Removals {
         if ERASING.contains(&action) {
             if let Some(s) = subject {
                 self.erased.insert(s.to_owned());
+            }
+            if details.contains("\"requests\"") {
+                let named = serde_json::from_str::<serde_json::Value>(details).ok();
+                let ids = named.as_ref().and_then(|d| d["requests"].as_array()).into_iter().flatten();
+                self.detached.extend(ids.filter_map(|r| r.as_str().map(str::to_owned)));
             }
         } else if action == "retention" || action == "retention-interrupted" {
             if details.contains("\"closed-requests\"") {
@@ -74,11 +82,13 @@ impl Removals {
 
     fn accounted(&self, conn: &dyn Db, g: &Gone) -> anyhow::Result<bool> {
         let Some(request) = g.request.as_deref() else { return Ok(false) };
-        if g.subject.as_deref().is_some_and(|s| self.erased.contains(s)) {
+        if self.detached.contains(request) || g.subject.as_deref().is_some_and(|s| self.erased.contains(s)) {
             return Ok(true);
         }
         let detached: Option<bool> =
-            conn.first("SELECT subject_given IS NULL FROM request WHERE id = ?1", &crate::vals![request]?, |r| r.get(0))?;
+            conn.first("SELECT subject_given IS NULL FROM request WHERE id = ?1", &crate::vals![request]?, |r| {
+                r.get(0)
+            })?;
         match detached {
             // Detached by retention's erasure of the person (no entry of its own names them):
             // a run that erased people after the text was written.

@@ -84,9 +84,12 @@ pub fn verify(conn: &dyn Db) -> anyhow::Result<Verification> {
                     ));
                 }
                 // Whether an erasure or retention removed it, the rest of the trail says.
-                Some(Altered::Removed(text)) => {
-                    removals.gone.push(Gone { entry: e.id, text, request: e.request.clone(), subject: e.subject.clone() })
-                }
+                Some(Altered::Removed(text)) => removals.gone.push(Gone {
+                    entry: e.id,
+                    text,
+                    request: e.request.clone(),
+                    subject: e.subject.clone(),
+                }),
                 None => {}
             }
             Ok(())

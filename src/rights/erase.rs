@@ -261,14 +261,15 @@ fn make_plan(
         if let Some(counts) = &counts {
             st.rows = counts[i];
             hash.update(st.action.as_bytes());
-            if !st.shared {
+            if !st.shared && st.table != "request" {
                 hash.update(st.rows.to_le_bytes());
             }
             continue;
         }
-        let mut hash = if st.shared { None } else { Some(&mut hash) };
-        // dsr's own request records are covered by which they are, not by their state: answering
-        // the person's access request after the erasure was approved leaves the plan as shown.
+        // dsr's own request records are counted, not fingerprinted: every request of the person
+        // is detached when the erasure runs, and one the person makes after the approval (an
+        // access request, answered first) leaves the plan as approved.
+        let mut hash = if st.shared || st.table == "request" { None } else { Some(&mut hash) };
         let columns = if st.table == "request" { "id" } else { "*" };
         let sql =
             format!("SELECT {columns} FROM {from} WHERE {} ORDER BY {}", st.filter, map.row_order(conn, &st.table));
@@ -420,29 +421,31 @@ pub fn kept_categories(register: &crate::register::Register, plan: &Plan, erased
 }
 
 /// The plan format: 2 since the steps come from the data map, in its order (children first); 3
-/// since the fingerprint covers which of dsr's request records a plan detaches, not their state.
-const FORMAT: u32 = 3;
+/// since the fingerprint covers which of dsr's request records a plan detaches, not their state;
+/// 4 since it leaves those records out (they are counted only).
+const FORMAT: u32 = 4;
 
 /// Whether two plans would do the same (the stored plan lacks the internal filters): the same
 /// steps over the same rows. A plan of format 1 listed its steps by hand in another order, and
 /// its fingerprint covers that order (steps without rows too), which no longer exists; one of
-/// format 2 has a fingerprint over its request records' every column. Either is the same plan
-/// when it has the same steps with the same counts, so an approved plan stays approved across
-/// the upgrade.
+/// format 2 or 3 has a fingerprint over its request records. Either is the same plan when it has
+/// the same steps with the same counts, so an approved plan stays approved across the upgrade.
+/// The detaching of dsr's own request records is never compared by its count: a request the
+/// person made since (answered before the erasure runs) is detached with the others.
 pub fn same(a: &Plan, b: &Plan) -> bool {
     let key = |s: &Step| {
         (s.table.clone(), s.action.clone(), s.rows, s.fields.clone(), s.ground.clone(), s.until.clone(), s.why.clone())
     };
     if a.format_version < FORMAT || b.format_version < FORMAT {
         let sorted = |p: &Plan| {
-            let mut k: Vec<_> = p.steps.iter().map(key).collect();
+            let mut k: Vec<_> = p.steps.iter().filter(|s| s.table != "request").map(key).collect();
             k.sort();
             k
         };
         return sorted(a) == sorted(b);
     }
     // Steps over rows of no one in particular may have more or fewer rows, or none, by now.
-    let own = |p: &Plan| p.steps.iter().filter(|s| !s.shared).map(key).collect::<Vec<_>>();
+    let own = |p: &Plan| p.steps.iter().filter(|s| !s.shared && s.table != "request").map(key).collect::<Vec<_>>();
     a.fingerprint == b.fingerprint && own(a) == own(b)
 }
 

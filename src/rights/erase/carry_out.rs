@@ -196,13 +196,15 @@ pub(super) fn remove(
     action: &str,
     lifted: Vec<String>,
 ) -> anyhow::Result<u64> {
+    let requests = super::run::detached_requests(tx, s, plan)?;
     let (hashes, done) = super::erase_rows(tx, clock, keys, Some(&req.id), s, plan)?;
     let summary: Vec<_> = plan
         .steps
         .iter()
         .map(|st| json!({"table": st.table, "action": st.action, "rows": st.rows, "until": st.until}))
         .collect();
-    audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), action, json!({"steps": summary}))?;
+    let details = json!({"steps": summary, "requests": requests});
+    audit::append(tx, clock, Some(&req.id), Some(&req.subject_pseudonym), action, details)?;
     let entry = JournalEntry { request: req.id.clone(), erased_at: clock.timestamp(), hashes, lifted };
     let line = serde_json::to_string(&entry)?;
     crate::queue::journal(tx, clock, &req.id, &line)?;

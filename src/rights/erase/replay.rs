@@ -135,6 +135,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             )?;
         }
         let plan = super::plan(tx, &s, &clock.timestamp())?;
+        let requests = super::run::detached_requests(tx, &s, &plan)?;
         super::erase_rows(tx, clock, &keys, None, &s, &plan)?;
         for r in &open {
             close(tx, clock, r, original)?;
@@ -145,7 +146,7 @@ pub fn run(_lock: &RunLock, conn: &dyn Conn, clock: &Clock, journal: Option<&Pat
             Some(original),
             Some(&pseudonym),
             "erasure-replayed",
-            json!({"deleted": plan.deleted, "kept": plan.kept, "restrictions_lifted": lifts}),
+            json!({"deleted": plan.deleted, "kept": plan.kept, "restrictions_lifted": lifts, "requests": requests}),
         )?;
         txn.commit()?;
         replayed.push(Replayed { erasure: original.clone(), deleted: plan.deleted, kept: plan.kept });

@@ -34,18 +34,31 @@ pub fn changes(
     Ok(changing.filter(|st| map.table(&st.table).is_some()).map(|st| (st.table, st.filter, st.fields)).collect())
 }
 
+/// The person's requests as the plan's step found them (a stored plan has no filters: again),
+/// as a condition over `request` with ?1 the person.
+fn requests(conn: &dyn Db, map: &DataMap, s: &Subject, plan: &Plan) -> anyhow::Result<String> {
+    let step = plan.steps.iter().find(|st| st.table == "request" && st.action == "detach" && !st.filter.is_empty());
+    match step {
+        Some(st) => Ok(st.filter.clone()),
+        None => own::requests_of(conn, &map, s),
+    }
+}
+
+/// The ids of the requests the plan detaches, whose officer's texts go with the erasure: its
+/// audit entry names them, so `audit verify` knows why those texts are gone.
+pub fn detached_requests(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<Vec<String>> {
+    let map = DataMap::load(conn)?;
+    let sql = format!("SELECT id FROM request WHERE {} ORDER BY id", requests(conn, &map, s, plan)?);
+    conn.all(&sql, &vals![s.person_id]?, |r| r.get(0))
+}
+
 /// Apply a plan in the caller's transaction. The caller has checked it is still current.
 pub fn apply(conn: &dyn Db, s: &Subject, plan: &Plan) -> anyhow::Result<u64> {
     // Officers' reasons, notes and references about the person's requests go first (the audit
     // trail keeps only a keyed hash of them). They are dsr's own notes, not part of the plan: an
     // officer holding or releasing a plan adds one without making the plan stale.
     let map = DataMap::load(conn)?;
-    // The person's requests as the plan's step found them (a stored plan has no filters: again).
-    let step = plan.steps.iter().find(|st| st.table == "request" && st.action == "detach" && !st.filter.is_empty());
-    let requests = match step {
-        Some(st) => st.filter.clone(),
-        None => own::requests_of(conn, &map, s)?,
-    };
+    let requests = requests(conn, &map, s, plan)?;
     let mut done = conn.run(
         &format!("DELETE FROM free_text WHERE request_id IN (SELECT id FROM request WHERE {requests})"),
         &vals![s.person_id]?,

@@ -40,7 +40,7 @@ fn requests(conn: &dyn Db, map: &DataMap, s: &Subject, plan: &Plan) -> anyhow::R
     let step = plan.steps.iter().find(|st| st.table == "request" && st.action == "detach" && !st.filter.is_empty());
     match step {
         Some(st) => Ok(st.filter.clone()),
-        None => own::requests_of(conn, &map, s),
+        None => own::requests_of(conn, map, s),
     }
 }
 

@@ -201,6 +201,25 @@ fn a_missing_or_changed_database_is_refused_naming_it() {
         assert!(stderr(&out).contains(&format!("its product_review is {what}")), "{}", stderr(&out));
     }
     conn.execute_batch("DROP TABLE product_review; ALTER TABLE review_data RENAME TO product_review;").unwrap();
+    // A column the map's erasure detaches made NOT NULL by the application: named at open,
+    // before an erasure would fail half-way with SQLite's constraint error.
+    let rebuild = |sql: &str| {
+        conn.execute_batch(&format!(
+            "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON;
+             ALTER TABLE shop_invoice RENAME TO invoice_old; {sql};
+             INSERT INTO shop_invoice SELECT * FROM invoice_old; DROP TABLE invoice_old;"
+        ))
+        .unwrap()
+    };
+    let invoice: String =
+        conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'shop_invoice'", [], |r| r.get(0)).unwrap();
+    assert!(invoice.contains("customer_id INTEGER REFERENCES"), "{invoice}");
+    rebuild(&invoice.replace("customer_id INTEGER REFERENCES", "customer_id INTEGER NOT NULL REFERENCES"));
+    let out = env.run(&["lookup", "--email", SANNE]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_one_line_error(&out);
+    assert!(stderr(&out).contains("column shop_invoice.customer_id is NOT NULL"), "{}", stderr(&out));
+    rebuild(&invoice);
     drop(conn);
     // The file gone: ATTACH would make an empty one; dsr refuses and makes none.
     std::fs::rename(env.path("shop.sqlite"), env.path("moved.sqlite")).unwrap();

@@ -105,7 +105,11 @@ pub fn check(f: &CompanyFile, conn: &dyn Db) -> anyhow::Result<Vec<Problem>> {
             for field in t.erase.detach.iter().filter(|f| required.contains(f)) {
                 say(
                     format!("table[{i}].erase.detach"),
-                    format!("column {:?}.{field} may not be NULL in the store, so an erasure cannot detach it", t.name),
+                    format!(
+                        "column {:?}.{field} may not be NULL in {}, so an erasure cannot detach it",
+                        t.name,
+                        t.database.as_ref().map_or("the store".to_owned(), |d| format!("company database {d}"))
+                    ),
                 );
             }
         }

@@ -184,7 +184,8 @@ pub fn check(
     // Each database's tables and columns in one statement, for the tables the map places there
     // only (a company's file holds many more). SQLite's names are case-insensitive, so a table's
     // name is looked up lowercased.
-    let mut found: std::collections::HashMap<(String, String), Vec<String>> = std::collections::HashMap::new();
+    // (column, NOT NULL) of each table.
+    let mut found: std::collections::HashMap<(String, String), Vec<(String, bool)>> = std::collections::HashMap::new();
     // Tables dsr cannot work on as on a table: a view (rows are deleted and changed in place) and
     // a table WITHOUT ROWID (rows are read and removed by rowid).
     let mut unlike: std::collections::HashMap<(String, String), String> = std::collections::HashMap::new();
@@ -208,7 +209,7 @@ pub fn check(
             .collect();
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT m.name, p.name FROM \"{}\".sqlite_master AS m JOIN pragma_table_info(m.name, ?1) AS p
+                "SELECT m.name, p.name, p.\"notnull\" FROM \"{}\".sqlite_master AS m JOIN pragma_table_info(m.name, ?1) AS p
               WHERE m.type IN ('table', 'view') AND lower(m.name) IN (SELECT value FROM json_each(?2))
               ORDER BY m.name, p.cid",
                 d.name
@@ -217,7 +218,7 @@ pub fn check(
         let mut rows = stmt.query([&d.name, &serde_json::to_string(&names)?]).map_err(damaged)?;
         while let Some(r) = rows.next().map_err(damaged)? {
             let table: String = r.get(0)?;
-            found.entry((d.name.clone(), table.to_ascii_lowercase())).or_default().push(r.get(1)?);
+            found.entry((d.name.clone(), table.to_ascii_lowercase())).or_default().push((r.get(1)?, r.get(2)?));
         }
     }
     for (i, t) in map.tables.iter().enumerate() {
@@ -250,11 +251,26 @@ pub fn check(
             .into());
         };
         for (_, column) in crate::map::own_columns(t, i) {
-            if !columns.iter().any(|c| c == column) {
+            if !columns.iter().any(|(c, _)| c == column) {
                 return Err(Error::DatabaseMismatch {
                     name: d.name.clone(),
                     path,
                     detail: format!("table {} has no column {column}", t.name),
+                }
+                .into());
+            }
+        }
+        // A column the map's erasure detaches (sets to NULL) that the database made NOT NULL
+        // since: every erasure of a person with such rows would fail at that step.
+        for field in &t.erase.detach {
+            if columns.iter().any(|(c, required)| c == field && *required) {
+                return Err(Error::DatabaseMismatch {
+                    name: d.name.clone(),
+                    path,
+                    detail: format!(
+                        "column {}.{field} is NOT NULL, but the data map's erasure detaches it (sets it to NULL): allow NULL in that column, or change the table's erase.detach with `dsr register apply`",
+                        t.name
+                    ),
                 }
                 .into());
             }

@@ -62,22 +62,31 @@ impl Sql {
             Some(_) => format!("CAST({column} AS text)"),
         })
     }
-    fn e164(&self, c: &str) -> String {
-        match self.0 {
-            Dialect::Sqlite => {
-                format!("({c} GLOB '+[1-9]*' AND length({c}) BETWEEN 8 AND 16 AND substr({c}, 2) NOT GLOB '*[^0-9]*')")
-            }
-            Dialect::Postgres => format!("({c} ~ '^[+][1-9][0-9]{{6,14}}$')"),
-        }
-    }
     fn utc_time(&self, c: &str, date_ok: bool) -> String {
-        match (self.0, date_ok) {
+        let shape = match (self.0, date_ok) {
             (Dialect::Sqlite, true) => format!("({c} GLOB '{UTC_TIME}' OR {c} GLOB '{DATE}')"),
             (Dialect::Sqlite, false) => format!("{c} GLOB '{UTC_TIME}'"),
             (Dialect::Postgres, true) => format!("({c} ~ '{UTC_TIME_RE}' OR {c} ~ '{DATE_RE}')"),
             (Dialect::Postgres, false) => format!("{c} ~ '{UTC_TIME_RE}'"),
-        }
+        };
+        // The shape first (a CASE keeps that order on PostgreSQL, whose cast of a year that is
+        // no number would fail the query), then the calendar: a month and day that exist
+        // (2026-02-30 does not), an hour of the day.
+        format!("(CASE WHEN {shape} THEN {} ELSE 1 = 0 END)", calendar(c))
     }
+}
+
+/// Whether a value shaped as a date or a UTC time names a day the calendar has, and an hour
+/// of it: SQL both dialects run.
+fn calendar(c: &str) -> String {
+    let (m, d) = (format!("substr({c}, 6, 2)"), format!("substr({c}, 9, 2)"));
+    let y = format!("CAST(substr({c}, 1, 4) AS INTEGER)");
+    format!(
+        "({m} BETWEEN '01' AND '12' AND {d} >= '01' AND ({d} <= '28' OR ({d} <= '30' AND {m} <> '02')
+          OR ({d} = '31' AND {m} IN ('01', '03', '05', '07', '08', '10', '12'))
+          OR ({m} = '02' AND {d} = '29' AND {y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0)))
+          AND (length({c}) = 10 OR substr({c}, 12, 2) <= '23'))"
+    )
 }
 
 /// Every check; `step` is told each table as it is read (a large store takes a while) and the
@@ -256,7 +265,13 @@ fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Resu
                 continue;
             }
             (IdentifierKind::Phone, _) => {
-                (format!("{c} IS NOT NULL AND NOT {}", sql.e164(&sql.text(conn, t, c)?)), "E.164 (+31612345678)")
+                // As lookups and imports write a number (a Dutch one has nine digits after
+                // +31, without its trunk 0), not only its shape.
+                let n = not_normalised_phones(conn, t, &sql.text(conn, t, c)?)?;
+                if n > 0 {
+                    out.push(not_compared(t, c, n, "E.164 as dsr writes it (+31612345678)"));
+                }
+                continue;
             }
             (IdentifierKind::CustomerNumber, _) => {
                 let v = sql.text(conn, t, c)?;
@@ -274,6 +289,19 @@ fn identifiers(conn: &dyn Db, t: &Table, out: &mut Vec<Finding>) -> anyhow::Resu
 
 fn not_compared(t: &Table, c: &str, n: i64, form: &str) -> Finding {
     finding("identifier", &t.name, c, n, format!("not in the form lookups compare ({form}): these people are not found by it"), format!("load the rows again with `dsr import {} FILE`, which normalises them, or correct the column in the system that writes it", t.name))
+}
+
+/// The rows whose phone number (`c`, an SQL expression giving text) is not what
+/// [`normalize_phone`](crate::subject::normalize_phone) makes of it.
+fn not_normalised_phones(conn: &dyn Db, t: &Table, c: &str) -> anyhow::Result<i64> {
+    let mut n = 0;
+    let sql = format!("SELECT {c} FROM {} WHERE {c} IS NOT NULL", t.sql_name());
+    conn.each(&sql, &[], &mut |r| {
+        let number: String = r.get(0)?;
+        n += i64::from(crate::subject::normalize_phone(&number).ok().as_deref() != Some(number.as_str()));
+        Ok(())
+    })?;
+    Ok(n)
 }
 
 /// The rows whose address `c` is not the form the rule gives of `source` (the address as

@@ -28,6 +28,9 @@ fn each_kind_of_problem_is_named_with_its_fix() {
         "UPDATE email_address SET address_norm = 'Emma.Bos@Example.com' WHERE address = 'emma.bos@example.com';
          UPDATE customer SET customer_number = lower(customer_number) WHERE id = 101;
          UPDATE delivery_address SET created_at = '2024-05-01 10:00' WHERE id = 11;
+         UPDATE phone_number SET number = '+310612345678' WHERE id = (SELECT min(id) FROM phone_number);
+         UPDATE product_review SET posted_at = '2026-02-30' WHERE id = (SELECT min(id) FROM product_review);
+         UPDATE product_review SET posted_at = '2025-02-29T10:00:00Z' WHERE id = (SELECT max(id) FROM product_review);
          PRAGMA foreign_keys = OFF;
          UPDATE shop_order SET customer_id = 99999 WHERE id = 11;",
     )
@@ -43,6 +46,10 @@ fn each_kind_of_problem_is_named_with_its_fix() {
     assert_eq!(at("identifier", "email_address", "address_norm")["rows"], 1);
     assert_eq!(at("identifier", "customer", "customer_number")["rows"], 1);
     assert_eq!(at("time", "delivery_address", "created_at")["rows"], 1);
+    // A Dutch number with its trunk 0 after +31 has the shape of E.164, but no lookup finds it.
+    assert_eq!(at("identifier", "phone_number", "number")["rows"], 1);
+    // Days the calendar does not have: 30 February, 29 February of a year that is not leap.
+    assert_eq!(at("time", "product_review", "posted_at")["rows"], 2);
     assert!(at("orphan", "shop_order", "customer_id")["fix"].as_str().unwrap().contains("customer"));
     let out = env.run(&["doctor"]);
     assert_eq!(out.status.code(), Some(24), "{}", stderr(&out));

@@ -17,10 +17,11 @@ mod access;
 mod damage;
 mod drift;
 mod erased;
+mod triggers;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// `damaged`, `schema`, `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `database`, `gone`, `basis`, `register`.
+    /// `damaged`, `schema`, `map`, `identifier`, `time`, `orphan`, `rule`, `erased-back`, `trigger`, `database`, `gone`, `basis`, `register`.
     pub check: &'static str,
     pub table: String,
     /// The column, or null for a finding about a whole table or file.
@@ -143,6 +144,7 @@ pub fn run(conn: &dyn Db, mut step: impl FnMut(&str, usize)) -> anyhow::Result<V
     rules(conn, &map, &mut out)?;
     step("the suppression list", steps);
     erased.back(conn, &map, &mut out)?;
+    triggers::check(conn, &map, &mut out)?;
     access::writable(conn, &mut out)?;
     gone_people(conn, &map, &mut out)?;
     unplaced_bases(conn, &mut out)?;

@@ -896,3 +896,27 @@ fn a_table_moved_to_a_company_database_leaving_the_store_s_own_behind_is_named()
         stderr(&out)
     );
 }
+
+/// A trigger the application keeps on a table of the map that copies values into a table the
+/// map does not name (an address history) would keep an erased value where no right reaches:
+/// doctor names it, with the table it writes.
+#[test]
+fn doctor_names_a_trigger_that_copies_a_mapped_table_elsewhere() {
+    let env = shop();
+    let conn = rusqlite::Connection::open(env.path("shop.sqlite")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE addr_history (id INTEGER PRIMARY KEY, old_street TEXT);
+         CREATE TRIGGER keep_hist AFTER DELETE ON delivery_address BEGIN
+           INSERT INTO addr_history (old_street) VALUES (old.street);
+         END;",
+    )
+    .unwrap();
+    drop(conn);
+    let (v, code): (Value, i32) = env.json(&["doctor"]);
+    assert_eq!(code, 24, "{v}");
+    let found = v["findings"].as_array().unwrap();
+    let trigger = found.iter().find(|f| f["check"] == "trigger").unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(trigger["table"], "delivery_address");
+    let what = trigger["what"].as_str().unwrap();
+    assert!(what.contains("keep_hist") && what.contains("addr_history") && what.contains("company database shop"), "{what}");
+}

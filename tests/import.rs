@@ -897,6 +897,10 @@ fn the_source_s_time_of_change_decides_against_a_rectification_and_is_not_in_the
     assert_eq!(code, 19, "{v}");
     assert_eq!(problems(&v)[0].1, "conflict", "{v}");
     assert!(problems(&v)[0].2.contains("with an older change"), "{v}");
+    // A row with its time of change empty says nothing of when it changed.
+    let (v, code) = import(&env, &["delivery_address", &changed("")]);
+    assert_eq!(code, 19, "{v}");
+    assert!(problems(&v)[0].2.contains("(the file does not say when it changed)"), "{v}");
     let rectified = postal();
     assert!(rectified.contains("2312 KP"), "{rectified}");
     // A day ahead of dsr's clock: refused, named, the rectified value stays.
@@ -1224,4 +1228,38 @@ fn the_example_companies_times_are_checked_and_stored_in_utc() {
     let stored: String =
         env.sql().query_row("SELECT created_at FROM email_address WHERE id = 908", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, "2026-07-01T07:00:00Z");
+}
+
+/// A JSON line refused for another column than its key (a key the columns do not have, an
+/// object for a value) still marks its row as in the file: `--delete-missing` removes the rows
+/// the file does not have, and only those.
+#[test]
+fn a_json_line_refused_for_another_column_still_names_its_row_for_delete_missing() {
+    let env = Env::with_fixture("webshop");
+    let before = env.count("SELECT count(*) FROM delivery_address");
+    let text = dump(&env, "delivery_address", ADDRESS_COLUMNS);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    let mut lines: Vec<serde_json::Map<String, Value>> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.clone(), if v.is_empty() { Value::Null } else { Value::String(v.into()) }))
+                .collect()
+        })
+        .collect();
+    let gone = lines.remove(lines.len() - 1)["id"].as_str().unwrap().to_owned();
+    lines[2].insert("note".into(), Value::String("extra".into()));
+    lines[1].insert("recipient_name".into(), serde_json::json!({"first": "x"}));
+    let body: Vec<String> = lines.iter().map(|l| Value::Object(l.clone()).to_string()).collect();
+    let file = write(&env, "da.jsonl", &(body.join("\n") + "\n"));
+    let (v, code) = import(&env, &["delivery_address", &file, "--delete-missing"]);
+    assert_eq!(code, 19, "{v}");
+    assert_eq!((v["import"]["refused"].as_u64(), v["import"]["removed"].as_u64()), (Some(2), Some(1)), "{v}");
+    assert!(!v.to_string().contains("could not be read to their key"), "{v}");
+    assert_eq!(env.count(&format!("SELECT count(*) FROM delivery_address WHERE id = {gone}")), 0);
+    assert_eq!(env.count("SELECT count(*) FROM delivery_address"), before - 1);
 }

@@ -196,8 +196,9 @@ impl Rectified {
                 found.push((c, &at[..at.len().min(10)], request));
             }
         }
-        let why =
-            if plan.updated.is_some() { " with an older change" } else { " (the file does not say when it changed)" };
+        // The row says when it changed only with a time in its `updated` column.
+        let dated = plan.updated.and_then(|u| text_of(&new[u])).is_some_and(|t| !t.trim().is_empty());
+        let why = if dated { " with an older change" } else { " (the file does not say when it changed)" };
         match found.as_slice() {
             [] => None,
             [(c, at, request)] => Some(format!(

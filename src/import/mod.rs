@@ -251,7 +251,12 @@ impl Run<'_> {
             let fields = match record.fields {
                 Ok(f) => f,
                 Err(why) => {
-                    unreadable += 1;
+                    // A JSON line refused for another column than its key still marks its row
+                    // as in the file; one whose key cannot be read names no row.
+                    match record.readable.and_then(|r| columns::key(plan, &r, opts.source_tz.as_ref())) {
+                        Some(k) => drop(sink.seen(&k, line)?),
+                        None => unreadable += 1,
+                    }
                     refuse(&mut summary, why)?;
                     continue;
                 }

@@ -17,6 +17,9 @@ mod object;
 pub(super) struct Record {
     pub(super) line: u64,
     pub(super) fields: Result<Vec<Option<String>>, String>,
+    /// For a JSON line that reads as an object but is refused (a key not among the columns, an
+    /// object for a value): its values that are values, so its source key still names its row.
+    pub(super) readable: Option<Vec<Option<String>>>,
 }
 
 /// A reader that hashes what passes through it (the audit entry names the file by its SHA-256),
@@ -216,7 +219,7 @@ impl<R: Read> Reader<R> {
                         if let csv::ErrorKind::Io(io) = e.kind() {
                             return Err(anyhow::anyhow!("reading the import file: {io}"));
                         }
-                        return Ok(Some(Record { line, fields: Err(format!("the row does not read as CSV: {e}")) }));
+                        return Ok(Some(Record { line, fields: Err(format!("the row does not read as CSV: {e}")), readable: None }));
                     }
                 };
                 if !ok {
@@ -228,12 +231,14 @@ impl<R: Read> Reader<R> {
                     return Ok(Some(Record {
                         line,
                         fields: Err("a quoted field of this row is never closed (a \" opens it and the file ends inside it), so the rest of the file would be one field; close the quote and import again".into()),
+                        readable: None,
                     }));
                 }
                 if record.len() != header.len() {
                     return Ok(Some(Record {
                         line,
                         fields: Err(format!("the row has {} fields, the header {}", record.len(), header.len())),
+                        readable: None,
                     }));
                 }
                 let fields = record
@@ -245,7 +250,7 @@ impl<R: Read> Reader<R> {
                             .map_err(|_| format!("{}: not UTF-8 text", header[i]))
                     })
                     .collect();
-                Ok(Some(Record { line, fields }))
+                Ok(Some(Record { line, fields, readable: None }))
             }
             Reader::Json { lines, header, first, line, buf } => {
                 let (at, text) = match first.take() {
@@ -260,19 +265,16 @@ impl<R: Read> Reader<R> {
                             match String::from_utf8(std::mem::take(buf)) {
                                 Ok(t) => break (*line, t),
                                 Err(_) => {
-                                    return Ok(Some(Record { line: *line, fields: Err("not UTF-8 text".into()) }))
+                                    return Ok(Some(Record { line: *line, fields: Err("not UTF-8 text".into()), readable: None }))
                                 }
                             }
                         }
                     },
                 };
+                let mut readable = None;
                 let fields = serde_json::from_str::<Object>(&text).map_err(|e| json_problem(&e)).and_then(|obj| {
-                    // The key is not repeated: it may be a person's value.
-                    if obj.0.iter().any(|(k, _)| !header.contains(k)) {
-                        return Err("a key that is not among the first line's columns".to_owned());
-                    }
                     use serde_json::Value as J;
-                    header
+                    let cells: Vec<Result<Option<String>, String>> = header
                         .iter()
                         .map(|h| match obj.get(h) {
                             None | Some(J::Null) => Ok(None),
@@ -286,9 +288,19 @@ impl<R: Read> Reader<R> {
                                 "{h}: a JSON array, not a value; each key holds text, a number, true, false or null"
                             )),
                         })
-                        .collect()
+                        .collect();
+                    // The key is not repeated: it may be a person's value.
+                    let stray = obj.0.iter().any(|(k, _)| !header.contains(k));
+                    let refused = stray.then(|| "a key that is not among the first line's columns".to_owned());
+                    match refused.or_else(|| cells.iter().find_map(|c| c.clone().err())) {
+                        Some(why) => {
+                            readable = Some(cells.into_iter().map(|c| c.unwrap_or(None)).collect());
+                            Err(why)
+                        }
+                        None => Ok(cells.into_iter().map(|c| c.unwrap_or(None)).collect()),
+                    }
                 });
-                Ok(Some(Record { line: at, fields }))
+                Ok(Some(Record { line: at, fields, readable }))
             }
         }
     }

@@ -918,5 +918,8 @@ fn doctor_names_a_trigger_that_copies_a_mapped_table_elsewhere() {
     let trigger = found.iter().find(|f| f["check"] == "trigger").unwrap_or_else(|| panic!("{v}"));
     assert_eq!(trigger["table"], "delivery_address");
     let what = trigger["what"].as_str().unwrap();
-    assert!(what.contains("keep_hist") && what.contains("addr_history") && what.contains("company database shop"), "{what}");
+    assert!(
+        what.contains("keep_hist") && what.contains("addr_history") && what.contains("company database shop"),
+        "{what}"
+    );
 }

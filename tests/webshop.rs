@@ -473,3 +473,26 @@ fn a_newsletter_only_subscriber_is_told_only_the_purposes_that_serve_her() {
     assert!(!because.iter().any(|b| b.contains("order-fulfilment") || b.contains("delivery")), "{because:?}");
     assert!(because.iter().any(|b| b.contains("your consent to newsletter")), "{because:?}");
 }
+
+/// The run's `removed` is every row it removed, no more: a subscriber whose contract ended keeps
+/// her person row for her consent (blanked, not removed), which is not counted as removed.
+#[test]
+fn retention_counts_the_rows_it_removed_and_not_a_subscriber_it_kept() {
+    let env = Env::with_fixture("webshop");
+    let tables: Vec<String> = {
+        let conn = env.sql();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    let personal: Vec<&String> =
+        tables.iter().filter(|t| !["audit_log", "store_meta", "suppression"].contains(&t.as_str())).collect();
+    let rows =
+        |env: &Env| -> i64 { personal.iter().map(|t| count(env, &format!("SELECT count(*) FROM \"{t}\""))).sum() };
+    let before = rows(&env);
+    let out = env.dsr().args(["--json", "retention", "run"]).env("DSR_NOW", "2028-01-10T02:00:00Z").output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(out.status.code(), Some(0), "{v}\n{}", stderr(&out));
+    assert_eq!(v["removed"].as_i64(), Some(before - rows(&env)), "{v}");
+}

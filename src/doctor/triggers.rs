@@ -22,18 +22,19 @@ pub(super) fn check(conn: &dyn Db, map: &DataMap, out: &mut Vec<Finding>) -> any
     schemas.sort();
     schemas.dedup();
     for schema in schemas {
-        let sql = format!("SELECT name, tbl_name, sql FROM \"{}\".sqlite_schema WHERE type = 'trigger'", schema.replace('"', "\"\""));
-        let triggers: Vec<(String, String, Option<String>)> = conn.all(&sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let sql = format!(
+            "SELECT name, tbl_name, sql FROM \"{}\".sqlite_schema WHERE type = 'trigger'",
+            schema.replace('"', "\"\"")
+        );
+        let triggers: Vec<(String, String, Option<String>)> =
+            conn.all(&sql, &[], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         for (name, table, body) in triggers {
             if !mapped(&table) {
                 continue;
             }
             let body = body.unwrap_or_default();
-            let mut elsewhere: Vec<String> = writes
-                .captures_iter(&body)
-                .map(|c| unquote(&c[1]))
-                .filter(|target| !mapped(target))
-                .collect();
+            let mut elsewhere: Vec<String> =
+                writes.captures_iter(&body).map(|c| unquote(&c[1])).filter(|target| !mapped(target)).collect();
             elsewhere.sort();
             elsewhere.dedup();
             if elsewhere.is_empty() {
@@ -93,7 +94,8 @@ mod tests {
              END;",
         )
         .unwrap();
-        let sql: String = conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'keep'", [], |r| r.get(0)).unwrap();
+        let sql: String =
+            conn.query_row("SELECT sql FROM sqlite_schema WHERE name = 'keep'", [], |r| r.get(0)).unwrap();
         let targets: Vec<String> = super::writes().captures_iter(&sql).map(|c| super::unquote(&c[1])).collect();
         assert_eq!(targets, ["Addr History", "addr"]);
     }

@@ -219,7 +219,11 @@ impl<R: Read> Reader<R> {
                         if let csv::ErrorKind::Io(io) = e.kind() {
                             return Err(anyhow::anyhow!("reading the import file: {io}"));
                         }
-                        return Ok(Some(Record { line, fields: Err(format!("the row does not read as CSV: {e}")), readable: None }));
+                        return Ok(Some(Record {
+                            line,
+                            fields: Err(format!("the row does not read as CSV: {e}")),
+                            readable: None,
+                        }));
                     }
                 };
                 if !ok {
@@ -265,7 +269,11 @@ impl<R: Read> Reader<R> {
                             match String::from_utf8(std::mem::take(buf)) {
                                 Ok(t) => break (*line, t),
                                 Err(_) => {
-                                    return Ok(Some(Record { line: *line, fields: Err("not UTF-8 text".into()), readable: None }))
+                                    return Ok(Some(Record {
+                                        line: *line,
+                                        fields: Err("not UTF-8 text".into()),
+                                        readable: None,
+                                    }))
                                 }
                             }
                         }

@@ -57,6 +57,11 @@ pub(super) fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyh
         // The rows of the data map's tables; dsr's own records of the person are not counted.
         others.filter(|st| r.map.table(&st.table).is_some()).map(|st| st.rows).sum()
     };
+    // The person's own row, when the plan deletes it: one kept for a consent (without name and
+    // address) or a restriction is not removed, and not counted as such.
+    let own = |plan: &erase::Plan| -> u64 {
+        plan.steps.iter().filter(|st| st.action == "delete" && st.table == root).map(|st| st.rows).sum()
+    };
     if r.dry_run {
         let mut n = 0;
         for p in &people {
@@ -66,11 +71,11 @@ pub(super) fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyh
                 r.held_persons.insert(*p);
                 continue;
             }
-            n += 1;
             let s = crate::subject::subject(r.conn, *p)?;
             let consent: bool = db.one(&has_consent, &vals![p]?, |x| x.get(0))?;
             let plan = erase::plan_for_retention(db, &s, &r.clock.timestamp(), consent)?;
             r.with += with(&plan);
+            n += own(&plan);
         }
         return Ok((n, held));
     }
@@ -97,9 +102,9 @@ pub(super) fn ended_contracts(r: &mut Runner<'_>, cut: &str, rule: &str) -> anyh
             erase::apply(tx, &s, &plan)?;
             crate::rights::object::unsuppress_kept(tx, &keys, None, &s, &mut hashes)?;
         }
-        progress(tx, rule, 1, with(&plan))?;
+        progress(tx, rule, own(&plan), with(&plan))?;
         tx_box.commit()?;
-        erased += 1;
+        erased += own(&plan);
         r.with += with(&plan);
     }
     Ok((erased, held))

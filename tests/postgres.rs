@@ -1000,7 +1000,9 @@ fn eight_writers_opening_requests_at_once_get_unique_gapless_numbers_and_one_cha
                         &[dsr::store::db::text(&id), seq.into(), dsr::store::db::text(format!("p{w}-{i}"))],
                     )
                     .unwrap();
-                    audit::append(&tx, &clock, Some(&id), None, "request-opened", json!({"writer": w})).unwrap();
+                    // What `audit verify` compares the request row with.
+                    let opened = json!({"writer": w, "right": "access", "channel": "email", "received_on": "2026-12-01", "due_on": "2027-01-01"});
+                    audit::append(&tx, &clock, Some(&id), None, "request-opened", opened).unwrap();
                     tx.commit().unwrap();
                 }
             })

@@ -86,6 +86,10 @@ fn a_batch_on_a_full_disk_stops_and_records_only_the_archives_on_disk() {
         rows.iter().filter(|r| r["status"] == "not-run").map(|r| r["line"].as_i64().unwrap()).collect();
     assert_eq!(not_run.len() as i64, 12 - prepared - summary["failed"].as_i64().unwrap(), "{summary}");
     assert_eq!(summary["not_run"].as_i64(), Some(not_run.len() as i64), "{summary}");
+    // Each names the request opened for it, which a re-run answers.
+    let unnamed: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r["status"] == "not-run" && !r["request"].is_string()).collect();
+    assert!(unnamed.is_empty(), "{unnamed:?}");
     assert_eq!(
         (summary["stop"]["line"].as_i64(), summary["stop"]["exit_code"].as_i64()),
         (not_run.first().copied(), Some(15))

@@ -127,6 +127,9 @@ pub fn run(
     // Workers only read the store; every write (opening, recording) is on this thread, so no two
     // connections ever wait on each other's write lock.
     let (sender, receiver) = mpsc::channel::<Written>();
+    // The request each row's archive was to answer, opened and committed: a row not written
+    // still names it (a re-run answers that request, opening no second one).
+    let mut opened_for: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
     let opened = std::thread::scope(|scope| -> anyhow::Result<()> {
         // Owned here, so that however this closure ends the queue closes and the workers finish.
         let job_sender = job_sender;
@@ -194,6 +197,7 @@ pub fn run(
                     for p in prepared {
                         match p {
                             Prepared::Archive(job) => {
+                                opened_for.insert(job.line, job.request.id.clone());
                                 if job_sender.send(*job).is_err() {
                                     break 'rows;
                                 }
@@ -236,7 +240,8 @@ pub fn run(
         let left: Vec<u64> = rows.iter().map(|r| r.line).filter(|l| !reported.contains(l)).collect();
         for &line in &left {
             let reason = "not written: the batch stopped before this row's archive was recorded; run the batch again";
-            results.push(RowResult { line, status: "not-run", request: None, file: None, reason: Some(reason.into()) });
+            let request = opened_for.get(&line).cloned();
+            results.push(RowResult { line, status: "not-run", request, file: None, reason: Some(reason.into()) });
         }
         let at = left.first().map(|l| format!(" at line {l}")).unwrap_or_default();
         let e = e.context(format!("batch stopped{at}; re-run it to resume"));
@@ -310,7 +315,7 @@ fn settle(
                 files.push((temp, job.file.clone()));
                 ready.push((job, manifest));
             }
-            Err(e) => report(failed_row(job.line, &e)),
+            Err(e) => report(RowResult { request: Some(job.request.id.clone()), ..failed_row(job.line, &e) }),
         }
     }
     if ready.is_empty() {

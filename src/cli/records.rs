@@ -91,7 +91,8 @@ pub enum MailCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Recompute the hash chain and print its head (newest entry and hash); exit 16 naming the first bad entry
+    /// Recompute the hash chain and print its head (newest entry and hash), then check the request rows against it;
+    /// exit 16 naming the first bad entry or request
     Verify {
         /// Also fail (exit 16) unless the trail still holds the entry and hash of this anchor file
         #[arg(long, value_name = "FILE")]

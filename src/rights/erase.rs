@@ -37,10 +37,13 @@ pub mod finish;
 pub mod others;
 pub mod replay;
 mod run;
+mod same;
 pub mod stored;
 use keeps::{held_categories, hold, keep_consent};
 pub use keeps::{GROUND_CONSENT, GROUND_OWN_RECORD, HOLD_FROM_RETENTION};
 pub use run::{apply, changes};
+pub use same::same;
+use same::FORMAT;
 use steps::NO_GROUND;
 pub use touched::{touched, touched_by_any, values_to_look_for};
 
@@ -418,35 +421,6 @@ pub fn kept_categories(register: &crate::register::Register, plan: &Plan, erased
         out.push(Kept { code: c.code.clone(), name: c.name_en.to_lowercase(), ground, until: st.until.clone() });
     }
     out
-}
-
-/// The plan format: 2 since the steps come from the data map, in its order (children first); 3
-/// since the fingerprint covers which of dsr's request records a plan detaches, not their state;
-/// 4 since it leaves those records out (they are counted only).
-const FORMAT: u32 = 4;
-
-/// Whether two plans would do the same (the stored plan lacks the internal filters): the same
-/// steps over the same rows. A plan of format 1 listed its steps by hand in another order, and
-/// its fingerprint covers that order (steps without rows too), which no longer exists; one of
-/// format 2 or 3 has a fingerprint over its request records. Either is the same plan when it has
-/// the same steps with the same counts, so an approved plan stays approved across the upgrade.
-/// The detaching of dsr's own request records is never compared by its count: a request the
-/// person made since (answered before the erasure runs) is detached with the others.
-pub fn same(a: &Plan, b: &Plan) -> bool {
-    let key = |s: &Step| {
-        (s.table.clone(), s.action.clone(), s.rows, s.fields.clone(), s.ground.clone(), s.until.clone(), s.why.clone())
-    };
-    if a.format_version < FORMAT || b.format_version < FORMAT {
-        let sorted = |p: &Plan| {
-            let mut k: Vec<_> = p.steps.iter().filter(|s| s.table != "request").map(key).collect();
-            k.sort();
-            k
-        };
-        return sorted(a) == sorted(b);
-    }
-    // Steps over rows of no one in particular may have more or fewer rows, or none, by now.
-    let own = |p: &Plan| p.steps.iter().filter(|s| !s.shared && s.table != "request").map(key).collect::<Vec<_>>();
-    a.fingerprint == b.fingerprint && own(a) == own(b)
 }
 
 #[cfg(test)]
